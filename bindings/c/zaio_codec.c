@@ -1,0 +1,910 @@
+/*  zaio_codec.c: every zaio message, encoded and decoded in one place. */
+
+#include "zaio_codec.h"
+
+#include <errno.h>
+#include <string.h>
+
+//  ---------------------------------------------------------------------
+//  The op table: one row per op drives validation, retries and routing.
+
+//  Fields every op may carry (ordering, routing and scheduling).
+#define COMMON_FIELDS                                                                    \
+    (ZAIO_FIELD_VOLUME | ZAIO_FIELD_KEY | ZAIO_FIELD_BARRIER | ZAIO_FIELD_LINK          \
+     | ZAIO_FIELD_DEADLINE | ZAIO_FIELD_PRIORITY)
+
+typedef struct {
+    const char *name;
+    uint32_t required;
+    uint32_t optional;
+    bool idempotent;
+    bool takes_data;
+    bool returns_data;
+    bool mutates;
+} s_op_spec_t;
+
+static const s_op_spec_t s_ops [ZAIO_OP_COUNT] = {
+    [ZAIO_OP_PING] = {"ping", 0, 0, true, false, false, false},
+    [ZAIO_OP_HELLO] = {"hello", 0, 0, true, false, false, false},
+    [ZAIO_OP_STAT] = {"stat", ZAIO_FIELD_PATH, 0, true, false, false, false},
+    [ZAIO_OP_READ] = {"read", ZAIO_FIELD_PATH | ZAIO_FIELD_LENGTH, ZAIO_FIELD_OFFSET, true, false, true,
+                      false},
+    [ZAIO_OP_WRITE] = {"write", ZAIO_FIELD_PATH, ZAIO_FIELD_OFFSET | ZAIO_FIELD_CREATE | ZAIO_FIELD_MODE,
+                       false, true, false, true},
+    [ZAIO_OP_APPEND] = {"append", ZAIO_FIELD_PATH, ZAIO_FIELD_CREATE | ZAIO_FIELD_MODE, false, true, false,
+                        true},
+    [ZAIO_OP_READFILE] = {"readfile", ZAIO_FIELD_PATH, 0, true, false, true, false},
+    [ZAIO_OP_WRITEFILE] = {"writefile", ZAIO_FIELD_PATH, ZAIO_FIELD_MODE, false, true, false, true},
+    [ZAIO_OP_TRUNCATE] = {"truncate", ZAIO_FIELD_PATH | ZAIO_FIELD_SIZE, 0, false, false, false, true},
+    [ZAIO_OP_FSYNC] = {"fsync", ZAIO_FIELD_PATH, ZAIO_FIELD_DATASYNC, false, false, false, false},
+    [ZAIO_OP_UNLINK] = {"unlink", ZAIO_FIELD_PATH, 0, false, false, false, true},
+    [ZAIO_OP_RENAME] = {"rename", ZAIO_FIELD_PATH | ZAIO_FIELD_TO, 0, false, false, false, true},
+    [ZAIO_OP_MKDIR] = {"mkdir", ZAIO_FIELD_PATH, ZAIO_FIELD_PARENTS | ZAIO_FIELD_MODE, false, false, false,
+                       true},
+    [ZAIO_OP_RMDIR] = {"rmdir", ZAIO_FIELD_PATH, 0, false, false, false, true},
+    [ZAIO_OP_LISTDIR] = {"listdir", ZAIO_FIELD_PATH, ZAIO_FIELD_AFTER | ZAIO_FIELD_LIMIT, true, false,
+                         false, false},
+    [ZAIO_OP_COPY] = {"copy", ZAIO_FIELD_PATH | ZAIO_FIELD_TO, 0, false, false, false, true},
+};
+
+const char *
+zaio_op_name (zaio_op_t op)
+{
+    return (unsigned) op < ZAIO_OP_COUNT ? s_ops [op].name : NULL;
+}
+
+int
+zaio_op_lookup (const char *name, size_t len)
+{
+    for (int op = 0; op < ZAIO_OP_COUNT; op++)
+        if (strlen (s_ops [op].name) == len && memcmp (s_ops [op].name, name, len) == 0)
+            return op;
+    return -1;
+}
+
+bool
+zaio_op_idempotent (zaio_op_t op)
+{
+    return s_ops [op].idempotent;
+}
+
+bool
+zaio_op_takes_data (zaio_op_t op)
+{
+    return s_ops [op].takes_data;
+}
+
+bool
+zaio_op_returns_data (zaio_op_t op)
+{
+    return s_ops [op].returns_data;
+}
+
+bool
+zaio_op_mutates (zaio_op_t op)
+{
+    return s_ops [op].mutates;
+}
+
+//  ---------------------------------------------------------------------
+//  Error names
+
+typedef struct {
+    int code;
+    const char *name;
+} s_error_name_t;
+
+#define ERRNO_ROW(e) {e, #e}
+static const s_error_name_t s_errors [] = {
+    ERRNO_ROW (EPERM),        ERRNO_ROW (ENOENT),    ERRNO_ROW (EIO),
+    ERRNO_ROW (EBADF),        ERRNO_ROW (EAGAIN),    ERRNO_ROW (ENOMEM),
+    ERRNO_ROW (EACCES),       ERRNO_ROW (EBUSY),     ERRNO_ROW (EEXIST),
+    ERRNO_ROW (EXDEV),        ERRNO_ROW (ENODEV),    ERRNO_ROW (ENOTDIR),
+    ERRNO_ROW (EISDIR),       ERRNO_ROW (EINVAL),    ERRNO_ROW (ENFILE),
+    ERRNO_ROW (EMFILE),       ERRNO_ROW (ETXTBSY),   ERRNO_ROW (EFBIG),
+    ERRNO_ROW (ENOSPC),       ERRNO_ROW (ESPIPE),    ERRNO_ROW (EROFS),
+    ERRNO_ROW (EMLINK),       ERRNO_ROW (ERANGE),    ERRNO_ROW (ENAMETOOLONG),
+    ERRNO_ROW (ENOTEMPTY),    ERRNO_ROW (ELOOP),     ERRNO_ROW (EOVERFLOW),
+    ERRNO_ROW (ENOTSUP),      ERRNO_ROW (ETIMEDOUT), ERRNO_ROW (ECANCELED),
+    ERRNO_ROW (EDQUOT),       ERRNO_ROW (ESTALE),    ERRNO_ROW (EINTR),
+    {ZAIO_ERR_BADVERSION, "BADVERSION"},
+    {ZAIO_ERR_MALFORMED, "MALFORMED"},
+    {ZAIO_ERR_UNKNOWN_OP, "UNKNOWN_OP"},
+    {ZAIO_ERR_TOOBIG, "TOOBIG"},
+    {ZAIO_ERR_QUEUE_FULL, "QUEUE_FULL"},
+    {ZAIO_ERR_SHUTDOWN, "SHUTDOWN"},
+    {ZAIO_ERR_NOVOLUME, "NOVOLUME"},
+    {ZAIO_ERR_UNKNOWN_OUTCOME, "UNKNOWN_OUTCOME"},
+    {ZAIO_ERR_INTERNAL, "INTERNAL"},
+};
+#define ERROR_COUNT (sizeof (s_errors) / sizeof (s_errors [0]))
+
+const char *
+zaio_error_name (int code)
+{
+    for (size_t i = 0; i < ERROR_COUNT; i++)
+        if (s_errors [i].code == code) return s_errors [i].name;
+    return code > ZAIO_ERR_BASE ? "INTERNAL" : "EIO";
+}
+
+int
+zaio_error_lookup (const char *name, size_t len)
+{
+    for (size_t i = 0; i < ERROR_COUNT; i++)
+        if (strlen (s_errors [i].name) == len && memcmp (s_errors [i].name, name, len) == 0)
+            return s_errors [i].code;
+    return ZAIO_ERR_INTERNAL;
+}
+
+const char *
+zaio_error_text (int code)
+{
+    switch (code) {
+        case ZAIO_OK: return "success";
+        case ZAIO_ERR_BADVERSION: return "not a ZAIO/1 message";
+        case ZAIO_ERR_MALFORMED: return "malformed message";
+        case ZAIO_ERR_UNKNOWN_OP: return "unknown op";
+        case ZAIO_ERR_TOOBIG: return "limit exceeded";
+        case ZAIO_ERR_QUEUE_FULL: return "queue full, retry later";
+        case ZAIO_ERR_SHUTDOWN: return "broker is shutting down";
+        case ZAIO_ERR_NOVOLUME: return "no worker serves this volume";
+        case ZAIO_ERR_UNKNOWN_OUTCOME: return "worker lost while running the job; outcome unknown";
+        case ZAIO_ERR_INTERNAL: return "internal error";
+        default: return strerror (code);
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Request fields: one table for encoding and decoding, in canonical order
+//  (after "id" and "op", keys ascend bytewise).
+
+typedef enum { S_BOOL, S_UINT, S_STR } s_kind_t;
+
+typedef struct {
+    const char *name;
+    zaio_field_t field;
+    s_kind_t kind;
+    uint64_t max;       //  highest value, or longest string in bytes
+    size_t offset;      //  of the member in zaio_request_t
+} s_field_spec_t;
+
+#define MEMBER(m) offsetof (zaio_request_t, m)
+static const s_field_spec_t s_fields [] = {
+    {"after", ZAIO_FIELD_AFTER, S_STR, ZAIO_NAME_MAX, MEMBER (after)},
+    {"barrier", ZAIO_FIELD_BARRIER, S_BOOL, 1, MEMBER (barrier)},
+    {"create", ZAIO_FIELD_CREATE, S_BOOL, 1, MEMBER (create)},
+    {"datasync", ZAIO_FIELD_DATASYNC, S_BOOL, 1, MEMBER (datasync)},
+    {"deadline", ZAIO_FIELD_DEADLINE, S_UINT, UINT32_MAX, MEMBER (deadline_ms)},
+    {"key", ZAIO_FIELD_KEY, S_STR, ZAIO_KEY_MAX, MEMBER (key)},
+    {"length", ZAIO_FIELD_LENGTH, S_UINT, INT64_MAX, MEMBER (length)},
+    {"limit", ZAIO_FIELD_LIMIT, S_UINT, ZAIO_LISTDIR_MAX, MEMBER (limit)},
+    {"link", ZAIO_FIELD_LINK, S_BOOL, 1, MEMBER (link)},
+    {"mode", ZAIO_FIELD_MODE, S_UINT, 07777, MEMBER (mode)},
+    {"offset", ZAIO_FIELD_OFFSET, S_UINT, INT64_MAX, MEMBER (offset)},
+    {"parents", ZAIO_FIELD_PARENTS, S_BOOL, 1, MEMBER (parents)},
+    {"path", ZAIO_FIELD_PATH, S_STR, ZAIO_PATH_MAX, MEMBER (path)},
+    {"priority", ZAIO_FIELD_PRIORITY, S_UINT, 255, MEMBER (priority)},
+    {"size", ZAIO_FIELD_SIZE, S_UINT, INT64_MAX, MEMBER (size)},
+    {"to", ZAIO_FIELD_TO, S_STR, ZAIO_PATH_MAX, MEMBER (to)},
+    {"volume", ZAIO_FIELD_VOLUME, S_STR, ZAIO_VOLUME_MAX, MEMBER (volume)},
+};
+#define FIELD_COUNT (sizeof (s_fields) / sizeof (s_fields [0]))
+
+static const s_field_spec_t *
+s_field_by_bit (zaio_field_t field)
+{
+    for (size_t i = 0; i < FIELD_COUNT; i++)
+        if (s_fields [i].field == field) return &s_fields [i];
+    return NULL;
+}
+
+static const s_field_spec_t *
+s_field_by_name (const char *name, size_t len)
+{
+    for (size_t i = 0; i < FIELD_COUNT; i++)
+        if (strlen (s_fields [i].name) == len && memcmp (s_fields [i].name, name, len) == 0)
+            return &s_fields [i];
+    return NULL;
+}
+
+//  Every numeric member is uint64_t or uint32_t; which one follows from max.
+static bool
+s_is_wide (const s_field_spec_t *spec)
+{
+    return spec->max > UINT32_MAX;
+}
+
+static void
+s_store_uint (zaio_request_t *req, const s_field_spec_t *spec, uint64_t value)
+{
+    char *member = (char *) req + spec->offset;
+    if (spec->kind == S_BOOL)
+        *(bool *) member = value != 0;
+    else if (s_is_wide (spec))
+        *(uint64_t *) member = value;
+    else
+        *(uint32_t *) member = (uint32_t) value;
+}
+
+static uint64_t
+s_load_uint (const zaio_request_t *req, const s_field_spec_t *spec)
+{
+    const char *member = (const char *) req + spec->offset;
+    if (spec->kind == S_BOOL) return *(const bool *) member;
+    return s_is_wide (spec) ? *(const uint64_t *) member : *(const uint32_t *) member;
+}
+
+void
+zaio_request_init (zaio_request_t *req, zaio_op_t op, uint64_t id)
+{
+    assert (req);
+    assert ((unsigned) op < ZAIO_OP_COUNT);
+    memset (req, 0, sizeof (*req));
+    req->id = id;
+    req->op = op;
+    req->fields = ZAIO_FIELD_ID | ZAIO_FIELD_OP;
+}
+
+int
+zaio_request_set_str (zaio_request_t *req, zaio_field_t field, const char *value)
+{
+    const s_field_spec_t *spec = s_field_by_bit (field);
+    assert (spec && spec->kind == S_STR);
+    size_t len = strlen (value);
+    if (len > spec->max) return -1;
+    memcpy ((char *) req + spec->offset, value, len + 1);
+    req->fields |= field;
+    return 0;
+}
+
+void
+zaio_request_set_uint (zaio_request_t *req, zaio_field_t field, uint64_t value)
+{
+    const s_field_spec_t *spec = s_field_by_bit (field);
+    assert (spec && spec->kind != S_STR);
+    s_store_uint (req, spec, value);
+    req->fields |= field;
+}
+
+static int
+s_fail (char *why, size_t why_size, int code, const char *format, ...)
+{
+    if (why && why_size) {
+        va_list args;
+        va_start (args, format);
+        vsnprintf (why, why_size, format, args);
+        va_end (args);
+    }
+    return code;
+}
+
+//  Printable copy of untrusted bytes for an error message.
+static void
+s_sanitize (char *out, size_t out_size, const char *in, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 1 < out_size; i++)
+        out [o++] = (in [i] >= 0x20 && in [i] < 0x7f) ? in [i] : '?';
+    out [o] = 0;
+}
+
+//  Decode one known field's value into req.
+static int
+s_decode_field (zaio_request_t *req, const s_field_spec_t *spec, zaio_cursor_t *cursor, char *why,
+                size_t why_size)
+{
+    if (spec->kind == S_STR) {
+        char *member = (char *) req + spec->offset;
+        const char *str;
+        uint32_t len;
+        if (zaio_cursor_str (cursor, &str, &len))
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' must be a string",
+                           spec->name);
+        if (len > spec->max) {
+            int code = spec->field == ZAIO_FIELD_PATH || spec->field == ZAIO_FIELD_TO
+                           ? ENAMETOOLONG
+                           : ZAIO_ERR_TOOBIG;
+            return s_fail (why, why_size, code, "field '%s' is longer than %u bytes", spec->name,
+                           (unsigned) spec->max);
+        }
+        if (memchr (str, 0, len))
+            return s_fail (why, why_size, EINVAL, "field '%s' contains a NUL byte", spec->name);
+        memcpy (member, str, len);
+        member [len] = 0;
+        return 0;
+    }
+    uint64_t value;
+    if (spec->kind == S_BOOL) {
+        bool flag;
+        if (zaio_cursor_bool (cursor, &flag))
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' must be a boolean",
+                           spec->name);
+        value = flag;
+    } else {
+        if (zaio_cursor_uint (cursor, &value))
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED,
+                           "field '%s' must be an unsigned integer", spec->name);
+        if (value > spec->max)
+            return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "field '%s' exceeds %llu", spec->name,
+                           (unsigned long long) spec->max);
+    }
+    s_store_uint (req, spec, value);
+    return 0;
+}
+
+int
+zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *why,
+                     size_t why_size)
+{
+    memset (req, 0, sizeof (*req));
+    if (size > ZAIO_HEADER_MAX)
+        return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "header is %zu bytes, limit %d", size,
+                       ZAIO_HEADER_MAX);
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count;
+    if (zaio_cursor_map (&cursor, &count))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "header must be a msgpack map");
+
+    //  Op-specific checks wait until the whole map is read, so a map that
+    //  names its op last is as valid as one that names it first.
+    int code = 0;
+    int op = -1;
+    char op_name [32] = "";
+    for (uint32_t i = 0; i < count && code == 0; i++) {
+        const char *key;
+        uint32_t key_len;
+        if (zaio_cursor_str (&cursor, &key, &key_len))
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "header keys must be strings");
+        char key_text [32];
+        s_sanitize (key_text, sizeof key_text, key, key_len);
+        uint32_t bit;
+        if (key_len == 2 && memcmp (key, "id", 2) == 0) {
+            uint64_t id;
+            if (zaio_cursor_uint (&cursor, &id) || id == 0)
+                return s_fail (why, why_size, ZAIO_ERR_MALFORMED,
+                               "'id' must be an unsigned integer above zero");
+            bit = ZAIO_FIELD_ID;
+            if (!(req->fields & bit)) req->id = id;
+        } else if (key_len == 2 && memcmp (key, "op", 2) == 0) {
+            const char *name;
+            uint32_t name_len;
+            if (zaio_cursor_str (&cursor, &name, &name_len))
+                return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "'op' must be a string");
+            bit = ZAIO_FIELD_OP;
+            op = zaio_op_lookup (name, name_len);
+            s_sanitize (op_name, sizeof op_name, name, name_len);
+        } else {
+            const s_field_spec_t *spec = s_field_by_name (key, key_len);
+            if (!spec)
+                return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "unknown field '%s'", key_text);
+            bit = spec->field;
+            if (!(req->fields & bit)) code = s_decode_field (req, spec, &cursor, why, why_size);
+        }
+        if (req->fields & bit)
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' appears twice",
+                           key_text);
+        req->fields |= bit;
+    }
+    if (code) return code;
+    if (!zaio_cursor_done (&cursor))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "trailing bytes after the header map");
+    if (!(req->fields & ZAIO_FIELD_ID))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "missing field 'id'");
+    if (!(req->fields & ZAIO_FIELD_OP))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "missing field 'op'");
+    if (op < 0) return s_fail (why, why_size, ZAIO_ERR_UNKNOWN_OP, "unknown op '%s'", op_name);
+    req->op = (zaio_op_t) op;
+
+    const s_op_spec_t *spec = &s_ops [op];
+    uint32_t allowed = ZAIO_FIELD_ID | ZAIO_FIELD_OP | COMMON_FIELDS | spec->required
+                       | spec->optional;
+    for (size_t i = 0; i < FIELD_COUNT; i++) {
+        if ((spec->required & s_fields [i].field) && !(req->fields & s_fields [i].field))
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "op '%s' needs field '%s'",
+                           spec->name, s_fields [i].name);
+        if ((req->fields & s_fields [i].field) && !(allowed & s_fields [i].field))
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "op '%s' takes no field '%s'",
+                           spec->name, s_fields [i].name);
+    }
+    if ((req->fields & ZAIO_FIELD_LIMIT) && req->limit == 0)
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "'limit' must be at least 1");
+    return 0;
+}
+
+int
+zaio_request_decode_message (zaio_request_t *req, zmsg_t *msg, size_t payload_max, char *why,
+                             size_t why_size)
+{
+    memset (req, 0, sizeof (*req));
+    zframe_t *signature = zmsg_first (msg);
+    if (!zaio_frame_is (signature, ZAIO_SIGNATURE))
+        return s_fail (why, why_size, ZAIO_ERR_BADVERSION, "first frame must be '%s'",
+                       ZAIO_SIGNATURE);
+    zframe_t *header = zmsg_next (msg);
+    if (!header) return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "no header frame");
+    int code = zaio_request_decode (req, zframe_data (header), zframe_size (header), why,
+                                    why_size);
+    if (code) return code;
+    size_t want = zaio_op_takes_data (req->op) ? 3 : 2;
+    if (zmsg_size (msg) != want)
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "op '%s' takes %zu frames, got %zu",
+                       zaio_op_name (req->op), want, zmsg_size (msg));
+    zframe_t *data = zmsg_next (msg);
+    if (data && zframe_size (data) > payload_max)
+        return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "data frame is %zu bytes, limit %zu",
+                       zframe_size (data), payload_max);
+    if (req->op == ZAIO_OP_READ && req->length > payload_max)
+        return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "read length %llu exceeds limit %zu",
+                       (unsigned long long) req->length, payload_max);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Writer and pack helpers
+
+void
+zaio_writer_init (zaio_writer_t *self)
+{
+    msgpack_sbuffer_init (&self->buffer);
+    msgpack_packer_init (&self->packer, &self->buffer, msgpack_sbuffer_write);
+}
+
+zframe_t *
+zaio_writer_frame (zaio_writer_t *self)
+{
+    zframe_t *frame = zframe_new (self->buffer.data, self->buffer.size);
+    msgpack_sbuffer_clear (&self->buffer);
+    return frame;
+}
+
+void
+zaio_writer_release (zaio_writer_t *self)
+{
+    msgpack_sbuffer_destroy (&self->buffer);
+}
+
+void
+zaio_pack_str (msgpack_packer *pk, const char *str)
+{
+    size_t len = strlen (str);
+    msgpack_pack_str (pk, len);
+    msgpack_pack_str_body (pk, str, len);
+}
+
+void
+zaio_pack_key_uint (msgpack_packer *pk, const char *key, uint64_t value)
+{
+    zaio_pack_str (pk, key);
+    msgpack_pack_uint64 (pk, value);
+}
+
+void
+zaio_pack_key_int (msgpack_packer *pk, const char *key, int64_t value)
+{
+    zaio_pack_str (pk, key);
+    msgpack_pack_int64 (pk, value);
+}
+
+void
+zaio_pack_key_bool (msgpack_packer *pk, const char *key, bool value)
+{
+    zaio_pack_str (pk, key);
+    if (value)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+}
+
+void
+zaio_pack_key_str (msgpack_packer *pk, const char *key, const char *value)
+{
+    zaio_pack_str (pk, key);
+    zaio_pack_str (pk, value);
+}
+
+zframe_t *
+zaio_request_encode (const zaio_request_t *req)
+{
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    msgpack_packer *pk = &writer.packer;
+    uint32_t count = 2;
+    for (size_t i = 0; i < FIELD_COUNT; i++)
+        if (req->fields & s_fields [i].field) count++;
+    msgpack_pack_map (pk, count);
+    zaio_pack_key_uint (pk, "id", req->id);
+    zaio_pack_key_str (pk, "op", zaio_op_name (req->op));
+    for (size_t i = 0; i < FIELD_COUNT; i++) {
+        const s_field_spec_t *spec = &s_fields [i];
+        if (!(req->fields & spec->field)) continue;
+        if (spec->kind == S_STR)
+            zaio_pack_key_str (pk, spec->name, (const char *) req + spec->offset);
+        else if (spec->kind == S_BOOL)
+            zaio_pack_key_bool (pk, spec->name, s_load_uint (req, spec) != 0);
+        else
+            zaio_pack_key_uint (pk, spec->name, s_load_uint (req, spec));
+    }
+    zframe_t *frame = zaio_writer_frame (&writer);
+    zaio_writer_release (&writer);
+    return frame;
+}
+
+//  ---------------------------------------------------------------------
+//  Replies
+
+void
+zaio_reply_pack_ok (msgpack_packer *pk, uint64_t id, uint32_t result_count)
+{
+    msgpack_pack_map (pk, 2 + result_count);
+    zaio_pack_key_uint (pk, "id", id);
+    zaio_pack_key_bool (pk, "ok", true);
+}
+
+void
+zaio_reply_pack_error (msgpack_packer *pk, uint64_t id, int code, const char *message)
+{
+    msgpack_pack_map (pk, 4);
+    zaio_pack_key_uint (pk, "id", id);
+    zaio_pack_key_bool (pk, "ok", false);
+    zaio_pack_key_str (pk, "error", zaio_error_name (code));
+    zaio_pack_key_str (pk, "message", message ? message : zaio_error_text (code));
+}
+
+zframe_t *
+zaio_reply_error_frame (uint64_t id, int code, const char *message)
+{
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    zaio_reply_pack_error (&writer.packer, id, code, message);
+    zframe_t *frame = zaio_writer_frame (&writer);
+    zaio_writer_release (&writer);
+    return frame;
+}
+
+static bool
+s_key_is (const char *key, uint32_t len, const char *name)
+{
+    return strlen (name) == len && memcmp (key, name, len) == 0;
+}
+
+int
+zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why,
+                   size_t why_size)
+{
+    memset (reply, 0, sizeof (*reply));
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count;
+    if (zaio_cursor_map (&cursor, &count))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply header must be a map");
+    bool have_id = false, have_ok = false;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t len;
+        if (zaio_cursor_str (&cursor, &key, &len))
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply keys must be strings");
+        int rc = 0;
+        const uint8_t *value_start = cursor.pos;
+        if (s_key_is (key, len, "id")) {
+            rc = zaio_cursor_uint (&cursor, &reply->id);
+            have_id = true;
+        } else if (s_key_is (key, len, "ok")) {
+            rc = zaio_cursor_bool (&cursor, &reply->ok);
+            have_ok = true;
+        } else if (s_key_is (key, len, "error")) {
+            const char *name;
+            uint32_t name_len;
+            rc = zaio_cursor_str (&cursor, &name, &name_len);
+            if (rc == 0) reply->error = zaio_error_lookup (name, name_len);
+        } else if (s_key_is (key, len, "message")) {
+            const char *text;
+            uint32_t text_len;
+            rc = zaio_cursor_str (&cursor, &text, &text_len);
+            if (rc == 0) s_sanitize (reply->message, sizeof reply->message, text, text_len);
+        } else if (s_key_is (key, len, "bytes")) {
+            rc = zaio_cursor_uint (&cursor, &reply->bytes);
+            reply->present |= ZAIO_RESULT_BYTES;
+        } else if (s_key_is (key, len, "offset")) {
+            rc = zaio_cursor_uint (&cursor, &reply->offset);
+            reply->present |= ZAIO_RESULT_OFFSET;
+        } else if (s_key_is (key, len, "size")) {
+            rc = zaio_cursor_uint (&cursor, &reply->size);
+            reply->present |= ZAIO_RESULT_SIZE;
+        } else if (s_key_is (key, len, "mode")) {
+            uint64_t mode;
+            rc = zaio_cursor_uint (&cursor, &mode) || mode > UINT32_MAX;
+            reply->mode = (uint32_t) mode;
+            reply->present |= ZAIO_RESULT_MODE;
+        } else if (s_key_is (key, len, "mtime_ns")) {
+            rc = zaio_cursor_int (&cursor, &reply->mtime_ns);
+            reply->present |= ZAIO_RESULT_MTIME;
+        } else if (s_key_is (key, len, "eof")) {
+            rc = zaio_cursor_bool (&cursor, &reply->eof);
+            reply->present |= ZAIO_RESULT_EOF;
+        } else if (s_key_is (key, len, "more")) {
+            rc = zaio_cursor_bool (&cursor, &reply->more);
+            reply->present |= ZAIO_RESULT_MORE;
+        } else if (s_key_is (key, len, "type")) {
+            rc = zaio_cursor_str_copy (&cursor, reply->type, sizeof reply->type,
+                                       sizeof reply->type - 1);
+            reply->present |= ZAIO_RESULT_TYPE;
+        } else if (s_key_is (key, len, "entries")) {
+            rc = zaio_cursor_skip (&cursor, 2);
+            reply->entries = value_start;
+            reply->entries_size = (size_t) (cursor.pos - value_start);
+            reply->present |= ZAIO_RESULT_ENTRIES;
+        } else
+            rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1);
+        if (rc) {
+            char key_text [32];
+            s_sanitize (key_text, sizeof key_text, key, len);
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply field '%s' is malformed",
+                           key_text);
+        }
+    }
+    if (!zaio_cursor_done (&cursor))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "trailing bytes after reply header");
+    if (!have_id || !have_ok)
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply lacks 'id' or 'ok'");
+    if (!reply->ok && reply->error == 0) reply->error = ZAIO_ERR_INTERNAL;
+    reply->hello = (const uint8_t *) data;
+    reply->hello_size = size;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Events
+
+void
+zaio_event_topic (const zaio_event_t *event, char *buf, size_t buf_size)
+{
+    snprintf (buf, buf_size, "%s.%s.%s", event->error ? "err" : "ok", zaio_op_name (event->op),
+              event->volume);
+}
+
+zframe_t *
+zaio_event_encode (const zaio_event_t *event)
+{
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    msgpack_packer *pk = &writer.packer;
+    msgpack_pack_map (pk, event->error ? 13 : 12);
+    zaio_pack_key_uint (pk, "bytes", event->bytes);
+    zaio_pack_key_str (pk, "client", event->client);
+    if (event->error) zaio_pack_key_str (pk, "error", zaio_error_name (event->error));
+    zaio_pack_key_uint (pk, "id", event->id);
+    zaio_pack_key_str (pk, "op", zaio_op_name (event->op));
+    zaio_pack_key_str (pk, "outcome", event->error ? "err" : "ok");
+    zaio_pack_key_str (pk, "path", event->path);
+    zaio_pack_key_uint (pk, "queue_us", event->queue_us);
+    zaio_pack_key_uint (pk, "seq", event->seq);
+    zaio_pack_key_uint (pk, "service_us", event->service_us);
+    zaio_pack_key_int (pk, "time_us", event->time_us);
+    zaio_pack_key_str (pk, "volume", event->volume);
+    zaio_pack_key_str (pk, "worker", event->worker);
+    zframe_t *frame = zaio_writer_frame (&writer);
+    zaio_writer_release (&writer);
+    return frame;
+}
+
+int
+zaio_event_decode (zaio_event_t *event, const void *data, size_t size)
+{
+    memset (event, 0, sizeof (*event));
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count;
+    if (zaio_cursor_map (&cursor, &count)) return ZAIO_ERR_MALFORMED;
+    bool have_seq = false, have_op = false;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t len;
+        if (zaio_cursor_str (&cursor, &key, &len)) return ZAIO_ERR_MALFORMED;
+        int rc;
+        if (s_key_is (key, len, "seq"))
+            rc = zaio_cursor_uint (&cursor, &event->seq), have_seq = true;
+        else if (s_key_is (key, len, "id"))
+            rc = zaio_cursor_uint (&cursor, &event->id);
+        else if (s_key_is (key, len, "bytes"))
+            rc = zaio_cursor_uint (&cursor, &event->bytes);
+        else if (s_key_is (key, len, "queue_us"))
+            rc = zaio_cursor_uint (&cursor, &event->queue_us);
+        else if (s_key_is (key, len, "service_us"))
+            rc = zaio_cursor_uint (&cursor, &event->service_us);
+        else if (s_key_is (key, len, "time_us"))
+            rc = zaio_cursor_int (&cursor, &event->time_us);
+        else if (s_key_is (key, len, "client"))
+            rc = zaio_cursor_str_copy (&cursor, event->client, sizeof event->client,
+                                       sizeof event->client - 1);
+        else if (s_key_is (key, len, "path"))
+            rc = zaio_cursor_str_copy (&cursor, event->path, sizeof event->path, ZAIO_PATH_MAX);
+        else if (s_key_is (key, len, "volume"))
+            rc = zaio_cursor_str_copy (&cursor, event->volume, sizeof event->volume,
+                                       ZAIO_VOLUME_MAX);
+        else if (s_key_is (key, len, "worker"))
+            rc = zaio_cursor_str_copy (&cursor, event->worker, sizeof event->worker,
+                                       sizeof event->worker - 1);
+        else if (s_key_is (key, len, "op")) {
+            const char *name;
+            uint32_t name_len;
+            rc = zaio_cursor_str (&cursor, &name, &name_len);
+            int op = rc ? -1 : zaio_op_lookup (name, name_len);
+            if (op < 0) return ZAIO_ERR_MALFORMED;
+            event->op = (zaio_op_t) op;
+            have_op = true;
+        } else if (s_key_is (key, len, "error")) {
+            const char *name;
+            uint32_t name_len;
+            rc = zaio_cursor_str (&cursor, &name, &name_len);
+            if (rc == 0) event->error = zaio_error_lookup (name, name_len);
+        } else
+            rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1); //  outcome, and later additions
+        if (rc) return ZAIO_ERR_MALFORMED;
+    }
+    return zaio_cursor_done (&cursor) && have_seq && have_op ? 0 : ZAIO_ERR_MALFORMED;
+}
+
+//  ---------------------------------------------------------------------
+//  Worker protocol
+
+zframe_t *
+zaio_ready_encode (const zaio_ready_t *ready)
+{
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    msgpack_packer *pk = &writer.packer;
+    msgpack_pack_map (pk, 5);
+    zaio_pack_key_uint (pk, "credit", ready->credit);
+    zaio_pack_key_uint (pk, "heartbeat_ms", ready->heartbeat_ms);
+    zaio_pack_key_str (pk, "host", ready->host);
+    zaio_pack_key_uint (pk, "pid", ready->pid);
+    zaio_pack_str (pk, "volumes");
+    msgpack_pack_array (pk, ready->volume_count);
+    for (uint32_t i = 0; i < ready->volume_count; i++) {
+        msgpack_pack_map (pk, 2);
+        zaio_pack_key_str (pk, "name", ready->volumes [i].name);
+        zaio_pack_key_bool (pk, "readonly", ready->volumes [i].readonly);
+    }
+    zframe_t *frame = zaio_writer_frame (&writer);
+    zaio_writer_release (&writer);
+    return frame;
+}
+
+static int
+s_decode_volumes (zaio_ready_t *ready, zaio_cursor_t *cursor)
+{
+    uint32_t count;
+    if (zaio_cursor_array (cursor, &count) || count > ZAIO_WORKER_VOLUMES_MAX) return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        zaio_volume_info_t *volume = &ready->volumes [i];
+        uint32_t fields;
+        if (zaio_cursor_map (cursor, &fields)) return -1;
+        bool have_name = false;
+        for (uint32_t f = 0; f < fields; f++) {
+            const char *key;
+            uint32_t len;
+            if (zaio_cursor_str (cursor, &key, &len)) return -1;
+            int rc;
+            if (s_key_is (key, len, "name"))
+                rc = zaio_cursor_str_copy (cursor, volume->name, sizeof volume->name,
+                                           ZAIO_VOLUME_MAX),
+                have_name = true;
+            else if (s_key_is (key, len, "readonly"))
+                rc = zaio_cursor_bool (cursor, &volume->readonly);
+            else
+                rc = zaio_cursor_skip (cursor, 1);
+            if (rc) return -1;
+        }
+        if (!have_name || !*volume->name) return -1;
+    }
+    ready->volume_count = count;
+    return 0;
+}
+
+int
+zaio_ready_decode (zaio_ready_t *ready, const void *data, size_t size)
+{
+    memset (ready, 0, sizeof (*ready));
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count;
+    if (zaio_cursor_map (&cursor, &count)) return ZAIO_ERR_MALFORMED;
+    bool have_credit = false;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t len;
+        if (zaio_cursor_str (&cursor, &key, &len)) return ZAIO_ERR_MALFORMED;
+        uint64_t value = 0;
+        int rc;
+        if (s_key_is (key, len, "credit")) {
+            rc = zaio_cursor_uint (&cursor, &value) || value == 0 || value > 1024;
+            ready->credit = (uint32_t) value;
+            have_credit = true;
+        } else if (s_key_is (key, len, "heartbeat_ms")) {
+            rc = zaio_cursor_uint (&cursor, &value) || value > 3600 * 1000;
+            ready->heartbeat_ms = (uint32_t) value;
+        } else if (s_key_is (key, len, "pid")) {
+            rc = zaio_cursor_uint (&cursor, &value) || value > UINT32_MAX;
+            ready->pid = (uint32_t) value;
+        } else if (s_key_is (key, len, "host"))
+            rc = zaio_cursor_str_copy (&cursor, ready->host, sizeof ready->host,
+                                       sizeof ready->host - 1);
+        else if (s_key_is (key, len, "volumes"))
+            rc = s_decode_volumes (ready, &cursor);
+        else
+            rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1);
+        if (rc) return ZAIO_ERR_MALFORMED;
+    }
+    return zaio_cursor_done (&cursor) && have_credit ? 0 : ZAIO_ERR_MALFORMED;
+}
+
+zframe_t *
+zaio_outcome_encode (const zaio_outcome_t *outcome)
+{
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    msgpack_packer *pk = &writer.packer;
+    msgpack_pack_array (pk, 4);
+    if (outcome->error) {
+        msgpack_pack_false (pk);
+        zaio_pack_str (pk, zaio_error_name (outcome->error));
+    } else {
+        msgpack_pack_true (pk);
+        msgpack_pack_nil (pk);
+    }
+    msgpack_pack_uint64 (pk, outcome->bytes);
+    msgpack_pack_uint64 (pk, outcome->service_us);
+    zframe_t *frame = zaio_writer_frame (&writer);
+    zaio_writer_release (&writer);
+    return frame;
+}
+
+int
+zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size)
+{
+    memset (outcome, 0, sizeof (*outcome));
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count;
+    bool ok;
+    if (zaio_cursor_array (&cursor, &count) || count != 4 || zaio_cursor_bool (&cursor, &ok))
+        return ZAIO_ERR_MALFORMED;
+    if (ok) {
+        if (zaio_cursor_nil (&cursor)) return ZAIO_ERR_MALFORMED;
+    } else {
+        const char *name;
+        uint32_t len;
+        if (zaio_cursor_str (&cursor, &name, &len)) return ZAIO_ERR_MALFORMED;
+        outcome->error = zaio_error_lookup (name, len);
+    }
+    if (zaio_cursor_uint (&cursor, &outcome->bytes)
+        || zaio_cursor_uint (&cursor, &outcome->service_us) || !zaio_cursor_done (&cursor))
+        return ZAIO_ERR_MALFORMED;
+    return 0;
+}
+
+zframe_t *
+zaio_job_number_encode (uint64_t job)
+{
+    uint8_t bytes [8];
+    for (int i = 7; i >= 0; i--, job >>= 8) bytes [i] = (uint8_t) job;
+    return zframe_new (bytes, sizeof bytes);
+}
+
+int
+zaio_job_number_decode (zframe_t *frame, uint64_t *job)
+{
+    if (!frame || zframe_size (frame) != 8) return -1;
+    const uint8_t *bytes = zframe_data (frame);
+    uint64_t value = 0;
+    for (int i = 0; i < 8; i++) value = (value << 8) | bytes [i];
+    *job = value;
+    return 0;
+}
+
+bool
+zaio_frame_is (zframe_t *frame, const char *text)
+{
+    return frame && zframe_streq (frame, text);
+}

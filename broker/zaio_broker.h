@@ -1,0 +1,91 @@
+/*  zaio_broker.h: the zaio broker, an embeddable czmq actor.
+
+    The broker binds a ROUTER for clients (any number of inproc, ipc and tcp
+    endpoints), a ROUTER for workers, and a PUB for completion events. It
+    owns its sockets on its own thread; applications talk to it only over
+    those sockets and over the actor pipe.
+
+        zaio_broker_config_t config;
+        zaio_broker_config_defaults (&config);
+        config.root = "/srv/data";
+        config.bind [0] = "inproc://zaio";
+        zactor_t *broker = zaio_broker_new (&config);
+        ...                                   // clients connect DEALERs
+        zaio_broker_destroy (&broker);        // graceful: see below
+
+    Destroying the broker (or SIGINT/SIGTERM in zaio-broker) stops accepting
+    work: new requests and queued jobs are answered SHUTDOWN, running jobs
+    finish and are answered, then the threads stop.
+*/
+#ifndef ZAIO_BROKER_H_INCLUDED
+#define ZAIO_BROKER_H_INCLUDED
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZAIO_BROKER_ENDPOINTS_MAX 16
+
+typedef struct {
+    const char *root;               //  directory served as volume "default"; created if missing
+    //  NULL-terminated endpoint lists. Strings are borrowed only during
+    //  zaio_broker_new. A tcp port of * picks a free port.
+    const char *bind [ZAIO_BROKER_ENDPOINTS_MAX + 1];        //  client ROUTER
+    const char *events [ZAIO_BROKER_ENDPOINTS_MAX + 1];      //  event PUB
+    const char *worker_bind [ZAIO_BROKER_ENDPOINTS_MAX + 1]; //  remote worker ROUTER
+    uint32_t workers;               //  local worker threads; 0 = one per CPU
+    uint32_t worker_credit;         //  jobs each local worker holds at once
+    uint32_t queue_max;             //  jobs accepted (queued + running) in all
+    uint32_t inflight_max;          //  jobs accepted per client
+    size_t payload_max;             //  largest data frame, and largest read
+    uint32_t events_hwm;            //  events queued per slow subscriber before drops
+    uint32_t heartbeat_ms;          //  worker heartbeat interval
+    uint32_t heartbeat_misses;      //  intervals of silence before a worker is dead
+    uint32_t retries_max;           //  attempts per idempotent job across worker deaths
+    uint32_t drain_ms;              //  longest wait for running jobs at shutdown
+    bool verbose;
+} zaio_broker_config_t;
+
+//  Fill config with the defaults: root ./zaio-root, clients on
+//  ipc:///tmp/zaio.ipc and tcp://127.0.0.1:5670, events on
+//  ipc:///tmp/zaio-events.ipc and tcp://127.0.0.1:5671, no remote worker
+//  endpoint, one worker per CPU, and the limits of schemas/PROTOCOL.md.
+void
+    zaio_broker_config_defaults (zaio_broker_config_t *config);
+
+//  Load settings from a ZPL file (czmq zconfig) over config. Strings point
+//  into zconfig_p, which the caller destroys after zaio_broker_new. Returns
+//  -1 (and logs why) on a missing file or bad value.
+int
+    zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig_t **zconfig_p);
+
+//  Start a broker. Returns NULL (and logs why) if the root cannot be
+//  opened or an endpoint cannot be bound.
+zactor_t *
+    zaio_broker_new (const zaio_broker_config_t *config);
+
+//  Graceful stop; nulls *self_p. Safe on NULL.
+void
+    zaio_broker_destroy (zactor_t **self_p);
+
+//  Endpoints actually bound, ephemeral ports resolved: one string per
+//  endpoint, "client tcp://127.0.0.1:41234", "events ...", "workers ...".
+//  Caller destroys the list.
+zlist_t *
+    zaio_broker_endpoints (zactor_t *self);
+
+//  First bound endpoint of kind ("client", "events", "workers") whose
+//  transport is transport ("tcp", "ipc", "inproc"); NULL if none. Caller
+//  frees.
+char *
+    zaio_broker_endpoint (zactor_t *self, const char *kind, const char *transport);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

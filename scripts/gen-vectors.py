@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Write the golden vectors in schemas/vectors/ from the meanings below.
+
+Run once when the protocol changes, review the diff, commit. The C, Python
+and Node suites then check their codecs against the committed bytes, so this
+script is the only place a vector's meaning is written down.
+
+Needs the `msgpack` package: python3 -m pip install msgpack
+"""
+import json
+import os
+import sys
+
+import msgpack
+
+SIGNATURE = b"ZAIO/1"
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "schemas", "vectors")
+
+
+def canonical(header, first):
+    """Keys `first` in that order, then the rest ascending bytewise."""
+    ordered = {k: header[k] for k in first if k in header}
+    for k in sorted(k for k in header if k not in first):
+        ordered[k] = header[k]
+    return ordered
+
+
+def pack(obj):
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def request(name, header, data=None):
+    frames = [SIGNATURE, pack(canonical(header, ["id", "op"]))]
+    if data is not None:
+        frames.append(data)
+    return {"name": name, "kind": "request", "header": header, "frames": frames}
+
+
+def reply(name, header, data=None):
+    frames = [SIGNATURE, pack(canonical(header, ["id", "ok"]))]
+    if data is not None:
+        frames.append(data)
+    return {"name": name, "kind": "reply", "header": header, "frames": frames}
+
+
+def event(name, topic, body):
+    frames = [topic.encode(), SIGNATURE, pack(canonical(body, []))]
+    return {"name": name, "kind": "event", "topic": topic, "header": body, "frames": frames}
+
+
+def invalid(name, error, frames):
+    return {"name": name, "kind": "invalid_request", "error": error, "frames": frames}
+
+
+def raw_map(*pairs):
+    """A map packed pair by pair, so keys may repeat or values be odd."""
+    out = bytearray([0x80 | len(pairs)])
+    for k, v in pairs:
+        out += pack(k) + v
+    return bytes(out)
+
+
+REQUESTS = [
+    request("ping", {"id": 1, "op": "ping"}),
+    request("hello", {"id": 2, "op": "hello"}),
+    request("stat", {"id": 3, "op": "stat", "path": "docs/readme.txt"}),
+    request("read", {"id": 1099511627781, "op": "read", "path": "data.bin", "offset": 8192,
+                     "length": 4096}),
+    request("read_max_id", {"id": 18446744073709551615, "op": "read", "path": "a", "length": 1}),
+    request("write", {"id": 5, "op": "write", "path": "logs/x.log", "offset": 100,
+                      "create": True, "mode": 0o600}, b"hello"),
+    request("write_empty_data", {"id": 6, "op": "write", "path": "empty"}, b""),
+    request("append", {"id": 7, "op": "append", "path": "journal", "create": True}, b"line\n"),
+    request("readfile", {"id": 8, "op": "readfile", "path": "config.json"}),
+    request("writefile", {"id": 9, "op": "writefile", "path": "config.json"}, b'{"a":1}'),
+    request("truncate", {"id": 10, "op": "truncate", "path": "big", "size": 5000000000}),
+    request("fsync", {"id": 11, "op": "fsync", "path": "journal", "datasync": True}),
+    request("unlink", {"id": 12, "op": "unlink", "path": "old"}),
+    request("rename", {"id": 13, "op": "rename", "path": "tmp/a", "to": "final/a"}),
+    request("mkdir", {"id": 14, "op": "mkdir", "path": "a/b/c", "parents": True, "mode": 0o750}),
+    request("rmdir", {"id": 15, "op": "rmdir", "path": "a/b/c"}),
+    request("listdir", {"id": 16, "op": "listdir", "path": "", "after": "m", "limit": 100}),
+    request("copy", {"id": 17, "op": "copy", "path": "src.bin", "to": "dst.bin"}),
+    request("read_reserved_fields", {"id": 18, "op": "read", "path": "p", "length": 10,
+                                     "volume": "photos", "key": "k1", "barrier": False,
+                                     "link": True, "deadline": 1500, "priority": 7}),
+    request("utf8_path", {"id": 19, "op": "stat", "path": "caf\u00e9/\u65e5\u672c.txt"}),
+]
+
+REPLIES = [
+    reply("ping_ok", {"id": 1, "ok": True}),
+    reply("error_enoent", {"id": 3, "ok": False, "error": "ENOENT",
+                           "message": "No such file or directory"}),
+    reply("error_queue_full", {"id": 4, "ok": False, "error": "QUEUE_FULL",
+                               "message": "queue full, retry later"}),
+    reply("error_no_id", {"id": 0, "ok": False, "error": "BADVERSION",
+                          "message": "not a ZAIO/1 message"}),
+    reply("stat_ok", {"id": 3, "ok": True, "type": "file", "size": 1234, "mode": 0o644,
+                      "mtime_ns": 1700000000123456789}),
+    reply("read_ok", {"id": 1099511627781, "ok": True, "bytes": 5, "eof": True}, b"hello"),
+    reply("read_empty", {"id": 21, "ok": True, "bytes": 0, "eof": True}, b""),
+    reply("write_ok", {"id": 5, "ok": True, "bytes": 5}),
+    reply("append_ok", {"id": 7, "ok": True, "bytes": 5, "offset": 4294967296}),
+    reply("listdir_ok", {"id": 16, "ok": True, "more": False, "entries": [
+        {"mtime_ns": 1700000000000000000, "name": "a.txt", "size": 3, "type": "file"},
+        {"mtime_ns": -5, "name": "sub", "size": 4096, "type": "dir"},
+    ]}),
+    reply("hello_ok", {"id": 2, "ok": True, "protocol": 1, "version": "0.1.0",
+                       "ops": ["ping", "hello", "stat"],
+                       "volumes": [{"name": "default", "readonly": False, "workers": 2}],
+                       "limits": {"header_max": 8192, "inflight_max": 16384,
+                                  "listdir_max": 10000, "path_max": 1024,
+                                  "payload_max": 67108864, "queue_max": 65536}}),
+]
+
+EVENTS = [
+    event("event_ok_read", "ok.read.default", {
+        "seq": 1, "id": 1099511627781, "client": "0080000001", "op": "read", "outcome": "ok",
+        "path": "data.bin", "volume": "default", "bytes": 4096, "queue_us": 12,
+        "service_us": 30, "worker": "host1/4242/0", "time_us": 1700000000000000}),
+    event("event_err_write", "err.write.photos", {
+        "seq": 18446744073709551615, "id": 5, "client": "0080000002", "op": "write",
+        "outcome": "err", "error": "EACCES", "path": "x", "volume": "photos", "bytes": 0,
+        "queue_us": 0, "service_us": 7, "worker": "h/1/3", "time_us": 1}),
+]
+
+GOOD_READ = pack({"id": 40, "op": "read", "path": "a", "length": 1})
+INVALID = [
+    invalid("bad_signature", "BADVERSION", [b"ZAIO/2", GOOD_READ]),
+    invalid("no_header_frame", "MALFORMED", [SIGNATURE]),
+    invalid("header_is_array", "MALFORMED", [SIGNATURE, pack([1, "ping"])]),
+    invalid("header_truncated", "MALFORMED", [SIGNATURE, GOOD_READ[:-3]]),
+    invalid("header_trailing_bytes", "MALFORMED", [SIGNATURE, GOOD_READ + b"\xc0"]),
+    invalid("header_empty", "MALFORMED", [SIGNATURE, b""]),
+    invalid("missing_id", "MALFORMED", [SIGNATURE, pack({"op": "ping"})]),
+    invalid("id_zero", "MALFORMED", [SIGNATURE, pack({"id": 0, "op": "ping"})]),
+    invalid("id_negative", "MALFORMED", [SIGNATURE, pack({"id": -1, "op": "ping"})]),
+    invalid("id_string", "MALFORMED", [SIGNATURE, pack({"id": "1", "op": "ping"})]),
+    invalid("missing_op", "MALFORMED", [SIGNATURE, pack({"id": 41})]),
+    invalid("op_not_string", "MALFORMED", [SIGNATURE, pack({"id": 42, "op": 3})]),
+    invalid("unknown_op", "UNKNOWN_OP", [SIGNATURE, pack({"id": 43, "op": "format_disk"})]),
+    invalid("unknown_field", "MALFORMED", [SIGNATURE, pack({"id": 44, "op": "ping", "x": 1})]),
+    invalid("duplicate_key", "MALFORMED",
+            [SIGNATURE, raw_map(("id", pack(45)), ("op", pack("stat")), ("path", pack("a")),
+                                ("path", pack("b")))]),
+    invalid("key_not_string", "MALFORMED", [SIGNATURE, b"\x82\x01\x02" + pack("op") + pack("ping")]),
+    invalid("path_wrong_type", "MALFORMED",
+            [SIGNATURE, pack({"id": 46, "op": "stat", "path": b"bin"})]),
+    invalid("path_nul_byte", "EINVAL", [SIGNATURE, pack({"id": 47, "op": "stat", "path": "a\0b"})]),
+    invalid("path_too_long", "ENAMETOOLONG",
+            [SIGNATURE, pack({"id": 48, "op": "stat", "path": "a" * 1025})]),
+    invalid("read_missing_length", "MALFORMED",
+            [SIGNATURE, pack({"id": 49, "op": "read", "path": "a"})]),
+    invalid("field_not_for_op", "MALFORMED",
+            [SIGNATURE, pack({"id": 50, "op": "read", "path": "a", "length": 1, "to": "b"})]),
+    invalid("write_without_data", "MALFORMED",
+            [SIGNATURE, pack({"id": 51, "op": "write", "path": "a"})]),
+    invalid("read_with_data", "MALFORMED", [SIGNATURE, GOOD_READ, b"extra"]),
+    invalid("read_length_over_payload", "TOOBIG",
+            [SIGNATURE, pack({"id": 52, "op": "read", "path": "a", "length": 1 << 40})]),
+    invalid("offset_over_int64", "TOOBIG",
+            [SIGNATURE, pack({"id": 53, "op": "read", "path": "a", "length": 1,
+                              "offset": 1 << 63})]),
+    invalid("mode_too_big", "TOOBIG",
+            [SIGNATURE, pack({"id": 54, "op": "mkdir", "path": "a", "mode": 0o10000})]),
+    invalid("limit_zero", "MALFORMED",
+            [SIGNATURE, pack({"id": 55, "op": "listdir", "path": "", "limit": 0})]),
+    invalid("huge_declared_map", "MALFORMED", [SIGNATURE, b"\xdf\xff\xff\xff\xff"]),
+    invalid("huge_declared_string", "MALFORMED",
+            [SIGNATURE, b"\x82" + pack("id") + pack(56) + pack("op") + b"\xdb\xff\xff\xff\xff"]),
+    invalid("nested_value", "MALFORMED",
+            [SIGNATURE, pack({"id": 57, "op": "stat", "path": [[["deep"]]]})]),
+    invalid("header_too_big", "TOOBIG",
+            [SIGNATURE, pack({"id": 58, "op": "ping", "key": "k" * 9000})]),
+    invalid("bool_as_int", "MALFORMED",
+            [SIGNATURE, pack({"id": 59, "op": "mkdir", "path": "a", "parents": 1})]),
+]
+
+
+def to_json(vector):
+    out = dict(vector)
+    out["frames"] = [f.hex() for f in vector["frames"]]
+    return out
+
+
+def write(name, vectors):
+    path = os.path.join(OUT, name)
+    with open(path, "w") as f:
+        json.dump({"vectors": [to_json(v) for v in vectors]}, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print(f"wrote {len(vectors)} vectors to {os.path.relpath(path)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    write("requests.json", REQUESTS)
+    write("replies.json", REPLIES)
+    write("events.json", EVENTS)
+    write("invalid.json", INVALID)

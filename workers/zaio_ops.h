@@ -1,0 +1,35 @@
+/*  zaio_ops.h: the op table, one entry per op: validate, work, result.
+
+    zaio_ops_execute runs on a worker thread and makes the blocking system
+    calls. It turns a decoded request into the client's reply header (and
+    data frame), plus the outcome the broker accounts with. It never
+    asserts on request content: every failure is an error reply.
+*/
+#ifndef ZAIO_OPS_H_INCLUDED
+#define ZAIO_OPS_H_INCLUDED
+
+#include "zaio_codec.h"
+#include "zaio_volume.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    zframe_t *header;          //  reply header; always set; owned by caller after return
+    zframe_t *data;            //  reply data frame, or NULL; owned by caller after return
+    zaio_outcome_t outcome;    //  error code (0 = ok) and bytes moved; service_us left 0
+} zaio_ops_result_t;
+
+//  Run req against volume. data is the request's data frame (borrowed; NULL
+//  for ops without one). payload_max bounds what a read or readfile may
+//  return. Always fills result.
+void
+    zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zframe_t *data,
+                      size_t payload_max, zaio_ops_result_t *result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
