@@ -31,22 +31,22 @@ extern "C" {
 #define ZAIO_BROKER_ENDPOINTS_MAX 16
 
 typedef struct {
-    const char *root;               //  directory served as volume "default"; created if missing
+    const char *root; //  directory served as volume "default"; created if missing
     //  NULL-terminated endpoint lists. Strings are borrowed only during
     //  zaio_broker_new. A tcp port of * picks a free port.
-    const char *bind [ZAIO_BROKER_ENDPOINTS_MAX + 1];        //  client ROUTER
-    const char *events [ZAIO_BROKER_ENDPOINTS_MAX + 1];      //  event PUB
-    const char *worker_bind [ZAIO_BROKER_ENDPOINTS_MAX + 1]; //  remote worker ROUTER
-    uint32_t workers;               //  local worker threads; 0 = one per CPU
-    uint32_t worker_credit;         //  jobs each local worker holds at once
-    uint32_t queue_max;             //  jobs accepted (queued + running) in all
-    uint32_t inflight_max;          //  jobs accepted per client
-    size_t payload_max;             //  largest data frame, and largest read
-    uint32_t events_hwm;            //  events queued per slow subscriber before drops
-    uint32_t heartbeat_ms;          //  worker heartbeat interval
-    uint32_t heartbeat_misses;      //  intervals of silence before a worker is dead
-    uint32_t retries_max;           //  attempts per idempotent job across worker deaths
-    uint32_t drain_ms;              //  longest wait for running jobs at shutdown
+    const char *bind[ZAIO_BROKER_ENDPOINTS_MAX + 1];        //  client ROUTER
+    const char *events[ZAIO_BROKER_ENDPOINTS_MAX + 1];      //  event PUB
+    const char *worker_bind[ZAIO_BROKER_ENDPOINTS_MAX + 1]; //  remote worker ROUTER
+    uint32_t workers;          //  local worker threads; 0 = one per CPU
+    uint32_t worker_credit;    //  jobs each local worker holds at once
+    uint32_t queue_max;        //  jobs accepted (queued + running) in all
+    uint32_t inflight_max;     //  jobs accepted per client
+    size_t payload_max;        //  largest data frame, and largest read
+    uint32_t events_hwm;       //  events queued per slow subscriber before drops
+    uint32_t heartbeat_ms;     //  worker heartbeat interval
+    uint32_t heartbeat_misses; //  intervals of silence before a worker is dead
+    uint32_t retries_max;      //  attempts per idempotent job across worker deaths
+    uint32_t drain_ms;         //  longest wait for running jobs at shutdown
     bool verbose;
 } zaio_broker_config_t;
 
@@ -54,35 +54,29 @@ typedef struct {
 //  ipc:///tmp/zaio.ipc and tcp://127.0.0.1:5670, events on
 //  ipc:///tmp/zaio-events.ipc and tcp://127.0.0.1:5671, no remote worker
 //  endpoint, one worker per CPU, and the limits of schemas/PROTOCOL.md.
-void
-    zaio_broker_config_defaults (zaio_broker_config_t *config);
+void zaio_broker_config_defaults (zaio_broker_config_t *config);
 
 //  Load settings from a ZPL file (czmq zconfig) over config. Strings point
 //  into zconfig_p, which the caller destroys after zaio_broker_new. Returns
 //  -1 (and logs why) on a missing file or bad value.
-int
-    zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig_t **zconfig_p);
+int zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig_t **zconfig_p);
 
 //  Start a broker. Returns NULL (and logs why) if the root cannot be
 //  opened or an endpoint cannot be bound.
-zactor_t *
-    zaio_broker_new (const zaio_broker_config_t *config);
+zactor_t *zaio_broker_new (const zaio_broker_config_t *config);
 
 //  Graceful stop; nulls *self_p. Safe on NULL.
-void
-    zaio_broker_destroy (zactor_t **self_p);
+void zaio_broker_destroy (zactor_t **self_p);
 
 //  Endpoints actually bound, ephemeral ports resolved: one string per
 //  endpoint, "client tcp://127.0.0.1:41234", "events ...", "workers ...".
 //  Caller destroys the list.
-zlist_t *
-    zaio_broker_endpoints (zactor_t *self);
+zlist_t *zaio_broker_endpoints (zactor_t *self);
 
 //  First bound endpoint of kind ("client", "events", "workers") whose
 //  transport is transport ("tcp", "ipc", "inproc"); NULL if none. Caller
 //  frees.
-char *
-    zaio_broker_endpoint (zactor_t *self, const char *kind, const char *transport);
+char *zaio_broker_endpoint (zactor_t *self, const char *kind, const char *transport);
 
 #ifdef __cplusplus
 }

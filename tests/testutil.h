@@ -14,20 +14,16 @@
 
 //  Fresh empty directory under /tmp; caller frees the string after
 //  zaio_test_rmtree.
-char *
-    zaio_test_tempdir (const char *tag);
+char *zaio_test_tempdir (const char *tag);
 
 //  rm -rf path.
-void
-    zaio_test_rmtree (const char *path);
+void zaio_test_rmtree (const char *path);
 
 //  Write size bytes to path under dir (creating parents); asserts on error.
-void
-    zaio_test_write_file (const char *dir, const char *path, const void *data, size_t size);
+void zaio_test_write_file (const char *dir, const char *path, const void *data, size_t size);
 
 //  Whole file under dir into a new buffer (caller frees); NULL if missing.
-char *
-    zaio_test_read_file (const char *dir, const char *path, size_t *size);
+char *zaio_test_read_file (const char *dir, const char *path, size_t *size);
 
 //  A broker on a fresh temp root, bound to inproc, ipc and an ephemeral
 //  tcp port. config_or_null overrides defaults (its endpoints and root are
@@ -38,34 +34,28 @@ typedef struct {
     char *inproc;
     char *ipc;
     char *tcp;
-    char *events;      //  tcp events endpoint
+    char *events; //  tcp events endpoint
 } zaio_test_broker_t;
 
-void
-    zaio_test_broker_start (zaio_test_broker_t *self, const zaio_broker_config_t *config_or_null);
-void
-    zaio_test_broker_stop (zaio_test_broker_t *self);
+void zaio_test_broker_start (zaio_test_broker_t *self, const zaio_broker_config_t *config_or_null);
+void zaio_test_broker_stop (zaio_test_broker_t *self);
 
 //  A connected DEALER.
-zsock_t *
-    zaio_test_client (const char *endpoint);
+zsock_t *zaio_test_client (const char *endpoint);
 
 //  Send a request built from req (and data, copied, if not NULL).
-void
-    zaio_test_send (zsock_t *client, const zaio_request_t *req, const void *data, size_t size);
+void zaio_test_send (zsock_t *client, const zaio_request_t *req, const void *data, size_t size);
 
 //  Receive one reply within timeout_ms; asserts if none comes. Decodes the
 //  header into reply (its container slices point into *msg_p's frames);
 //  *msg_p holds the message for the caller to destroy (frames: signature,
 //  header, data?).
-void
-    zaio_test_recv (zsock_t *client, zaio_reply_t *reply, zmsg_t **msg_p, int timeout_ms);
+void zaio_test_recv (zsock_t *client, zaio_reply_t *reply, zmsg_t **msg_p, int timeout_ms);
 
 //  Send req and wait for its reply; returns the error code (0 = ok).
 //  data_out, if not NULL, receives a copy of the reply data frame (caller
 //  frees) and size_out its size.
-int
-    zaio_test_call (zsock_t *client, const zaio_request_t *req, const void *data, size_t size,
+int zaio_test_call (zsock_t *client, const zaio_request_t *req, const void *data, size_t size,
                     zaio_reply_t *reply, char **data_out, size_t *size_out);
 
 #endif

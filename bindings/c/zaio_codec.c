@@ -754,11 +754,12 @@ zaio_ready_encode (const zaio_ready_t *ready)
     zaio_writer_t writer;
     zaio_writer_init (&writer);
     msgpack_packer *pk = &writer.packer;
-    msgpack_pack_map (pk, 5);
+    msgpack_pack_map (pk, 6);
     zaio_pack_key_uint (pk, "credit", ready->credit);
     zaio_pack_key_uint (pk, "heartbeat_ms", ready->heartbeat_ms);
     zaio_pack_key_str (pk, "host", ready->host);
     zaio_pack_key_uint (pk, "pid", ready->pid);
+    zaio_pack_key_uint (pk, "slot", ready->slot);
     zaio_pack_str (pk, "volumes");
     msgpack_pack_array (pk, ready->volume_count);
     for (uint32_t i = 0; i < ready->volume_count; i++) {
@@ -827,6 +828,9 @@ zaio_ready_decode (zaio_ready_t *ready, const void *data, size_t size)
         } else if (s_key_is (key, len, "pid")) {
             rc = zaio_cursor_uint (&cursor, &value) || value > UINT32_MAX;
             ready->pid = (uint32_t) value;
+        } else if (s_key_is (key, len, "slot")) {
+            rc = zaio_cursor_uint (&cursor, &value) || value > UINT32_MAX;
+            ready->slot = (uint32_t) value;
         } else if (s_key_is (key, len, "host"))
             rc = zaio_cursor_str_copy (&cursor, ready->host, sizeof ready->host,
                                        sizeof ready->host - 1);

@@ -253,6 +253,7 @@ typedef struct {
     uint32_t credit;                 //  jobs it accepts at once
     char host [64];
     uint32_t pid;
+    uint32_t slot;                   //  thread number within the process
     uint32_t heartbeat_ms;           //  its heartbeat interval
     uint32_t volume_count;
     zaio_volume_info_t volumes [ZAIO_WORKER_VOLUMES_MAX];

@@ -1,0 +1,1070 @@
+/*  zaio_broker.c: the broker actor; see zaio_broker.h and schemas/PROTOCOL.md.
+
+    One thread owns every socket. Clients' requests are decoded once,
+    admitted against the queue and per-client bounds, queued per volume
+    (a "service", as in Majordomo), and handed to workers that have credit.
+    Workers answer DONE with the client's reply header already built; the
+    broker forwards it, publishes the completion event, and returns the
+    worker's credit.
+*/
+
+#include "zaio_broker.h"
+#include "zaio_codec.h"
+#include "zaio_worker.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_TICK_MS         100         //  timer granularity: deadlines, heartbeats, drain
+#define S_BATCH           256         //  messages taken from one socket per loop turn
+#define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
+
+typedef struct _s_broker_t s_broker_t;
+typedef struct _s_service_t s_service_t;
+typedef struct _s_worker_t s_worker_t;
+
+//  A volume and the jobs and workers for it.
+struct _s_service_t {
+    char name[ZAIO_VOLUME_MAX + 1];
+    bool readonly;
+    zlistx_t *queue;   //  s_job_t *, FIFO; owns nothing (jobs are freed explicitly)
+    zlistx_t *waiting; //  s_worker_t * with credit left, least recently used first
+    uint32_t worker_count;
+};
+
+//  One worker connection.
+struct _s_worker_t {
+    zframe_t *identity;
+    char *key;       //  hex identity, key in broker->workers
+    char name[128];  //  HOST/PID/SLOT for events
+    uint32_t credit; //  jobs it can take now
+    zlistx_t *jobs;  //  s_job_t * it holds
+    s_service_t *services[ZAIO_WORKER_VOLUMES_MAX];
+    void *waiting_handles[ZAIO_WORKER_VOLUMES_MAX];
+    uint32_t service_count;
+    uint32_t heartbeat_ms; //  0: in-process, never expires
+    int64_t expiry_ms;
+    int64_t next_heartbeat_ms;
+};
+
+//  One accepted request.
+typedef struct {
+    uint64_t number;
+    zframe_t *client; //  routing id
+    char *client_key; //  hex routing id, key in broker->clients
+    uint64_t id;
+    zaio_op_t op;
+    char *path;
+    s_service_t *service;
+    zframe_t *header; //  as received; kept across attempts for idempotent ops
+    zframe_t *data;   //  as received; moves to the worker
+    int64_t received_us;
+    int64_t dispatched_us;
+    int64_t deadline_ms; //  0 = none
+    uint32_t attempts;
+    s_worker_t *worker;
+} s_job_t;
+
+struct _s_broker_t {
+    zsock_t *pipe;
+    zaio_broker_config_t config;
+    zlist_t *owned_strings; //  copies of config strings
+    zsock_t *frontend;
+    zsock_t *backend;
+    zsock_t *events;
+    zlist_t *endpoints; //  "client tcp://..." for ENDPOINTS
+    zaio_volume_t *default_volume;
+    zactor_t **local_workers;
+    uint32_t local_worker_count;
+    char backend_inproc[64];
+    zhashx_t *services; //  name -> s_service_t
+    zhashx_t *workers;  //  hex identity -> s_worker_t
+    zhashx_t *clients;  //  hex routing id -> uint32_t in-flight count (heap)
+    uint64_t next_job;
+    uint64_t event_seq;
+    uint32_t accepted; //  queued + running
+    uint32_t queued_with_deadline;
+    bool draining;
+    int64_t drain_until_ms;
+    char hostname[64];
+};
+
+static void s_dispatch (s_broker_t *self, s_service_t *service);
+
+//  ---------------------------------------------------------------------
+//  Configuration
+
+void
+zaio_broker_config_defaults (zaio_broker_config_t *config)
+{
+    memset (config, 0, sizeof (*config));
+    config->root = "./zaio-root";
+    config->bind[0] = "ipc:///tmp/zaio.ipc";
+    config->bind[1] = "tcp://127.0.0.1:5670";
+    config->events[0] = "ipc:///tmp/zaio-events.ipc";
+    config->events[1] = "tcp://127.0.0.1:5671";
+    config->workers = 0;
+    config->worker_credit = 2;
+    config->queue_max = 65536;
+    config->inflight_max = 16384;
+    config->payload_max = ZAIO_PAYLOAD_MAX;
+    config->events_hwm = 10000;
+    config->heartbeat_ms = 1000;
+    config->heartbeat_misses = 3;
+    config->retries_max = 3;
+    config->drain_ms = 10000;
+}
+
+//  Reads a positive integer setting; -1 if present and not a number in range.
+static int
+s_config_uint (zconfig_t *root, const char *path, uint64_t min, uint64_t max, uint64_t *value)
+{
+    char *text = zconfig_get (root, path, NULL);
+    if (!text) return 0;
+    char *end;
+    errno = 0;
+    unsigned long long number = strtoull (text, &end, 10);
+    if (errno || end == text || *end || number < min || number > max) {
+        zsys_error ("config: %s = '%s' is not a number in %llu..%llu", path, text,
+                    (unsigned long long)min, (unsigned long long)max);
+        return -1;
+    }
+    *value = number;
+    return 0;
+}
+
+//  Appends the values of path's children to a NULL-terminated list.
+static int
+s_config_list (zconfig_t *root, const char *path, const char **list)
+{
+    zconfig_t *section = zconfig_locate (root, path);
+    if (!section) return 0;
+    size_t count = 0;
+    for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
+        if (count == ZAIO_BROKER_ENDPOINTS_MAX) {
+            zsys_error ("config: more than %d entries in %s", ZAIO_BROKER_ENDPOINTS_MAX, path);
+            return -1;
+        }
+        list[count++] = zconfig_value (item);
+    }
+    list[count] = NULL;
+    return 0;
+}
+
+int
+zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig_t **zconfig_p)
+{
+    zconfig_t *root = zconfig_load (path);
+    if (!root) {
+        zsys_error ("config: cannot load %s", path);
+        return -1;
+    }
+    config->root = zconfig_get (root, "broker/root", config->root);
+    struct {
+        const char *path;
+        uint64_t min, max;
+        void *member;
+        bool wide;
+    } numbers[] = {
+        {"broker/workers", 0, 1024, &config->workers, false},
+        {"broker/worker_credit", 1, 1024, &config->worker_credit, false},
+        {"broker/queue_max", 1, 1u << 30, &config->queue_max, false},
+        {"broker/inflight_max", 1, 1u << 30, &config->inflight_max, false},
+        {"broker/payload_max", 1, ZAIO_PAYLOAD_CEILING, &config->payload_max, true},
+        {"broker/events_hwm", 0, 1u << 30, &config->events_hwm, false},
+        {"broker/heartbeat_ms", 10, 3600000, &config->heartbeat_ms, false},
+        {"broker/heartbeat_misses", 1, 1000, &config->heartbeat_misses, false},
+        {"broker/retries_max", 1, 100, &config->retries_max, false},
+        {"broker/drain_ms", 0, 3600000, &config->drain_ms, false},
+    };
+    int rc = 0;
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0] && rc == 0; i++) {
+        uint64_t value =
+            numbers[i].wide ? *(size_t *)numbers[i].member : *(uint32_t *)numbers[i].member;
+        rc = s_config_uint (root, numbers[i].path, numbers[i].min, numbers[i].max, &value);
+        if (numbers[i].wide)
+            *(size_t *)numbers[i].member = (size_t)value;
+        else
+            *(uint32_t *)numbers[i].member = (uint32_t)value;
+    }
+    if (rc == 0) rc = s_config_list (root, "broker/bind", config->bind);
+    if (rc == 0) rc = s_config_list (root, "broker/events", config->events);
+    if (rc == 0) rc = s_config_list (root, "broker/worker_bind", config->worker_bind);
+    if (rc) {
+        zconfig_destroy (&root);
+        return -1;
+    }
+    *zconfig_p = root;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Services, workers, clients
+
+static s_service_t *
+s_service_require (s_broker_t *self, const char *name, bool readonly)
+{
+    s_service_t *service = (s_service_t *)zhashx_lookup (self->services, name);
+    if (!service) {
+        service = (s_service_t *)zmalloc (sizeof (s_service_t));
+        snprintf (service->name, sizeof service->name, "%s", name);
+        service->readonly = readonly;
+        service->queue = zlistx_new ();
+        service->waiting = zlistx_new ();
+        zhashx_insert (self->services, name, service);
+    }
+    return service;
+}
+
+static void
+s_service_destroy (void **item)
+{
+    s_service_t *service = (s_service_t *)*item;
+    if (service) {
+        assert (zlistx_size (service->queue) == 0);
+        zlistx_destroy (&service->queue);
+        zlistx_destroy (&service->waiting);
+        free (service);
+        *item = NULL;
+    }
+}
+
+static void
+s_count_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+static uint32_t *
+s_client_inflight (s_broker_t *self, const char *key)
+{
+    return (uint32_t *)zhashx_lookup (self->clients, key);
+}
+
+static void
+s_client_adjust (s_broker_t *self, const char *key, int delta)
+{
+    uint32_t *count = s_client_inflight (self, key);
+    if (!count) {
+        assert (delta > 0);
+        count = (uint32_t *)zmalloc (sizeof (uint32_t));
+        zhashx_insert (self->clients, key, count);
+    }
+    *count = (uint32_t)((int)*count + delta);
+    if (*count == 0) zhashx_delete (self->clients, key); //  forget clients with nothing pending
+}
+
+static void
+s_job_destroy (s_job_t **job_p)
+{
+    s_job_t *job = *job_p;
+    if (job) {
+        zframe_destroy (&job->client);
+        zstr_free (&job->client_key);
+        zstr_free (&job->path);
+        zframe_destroy (&job->header);
+        zframe_destroy (&job->data);
+        free (job);
+        *job_p = NULL;
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Replies and events
+
+static void
+s_publish (s_broker_t *self, const char *client_key, uint64_t id, zaio_op_t op, const char *path,
+           const char *volume, const zaio_outcome_t *outcome, uint64_t queue_us, const char *worker)
+{
+    zaio_event_t event;
+    memset (&event, 0, sizeof event);
+    event.seq = ++self->event_seq;
+    event.id = id;
+    snprintf (event.client, sizeof event.client, "%s", client_key);
+    event.op = op;
+    snprintf (event.path, sizeof event.path, "%s", path);
+    snprintf (event.volume, sizeof event.volume, "%s", volume);
+    event.error = outcome->error;
+    event.bytes = outcome->bytes;
+    event.queue_us = queue_us;
+    event.service_us = outcome->service_us;
+    snprintf (event.worker, sizeof event.worker, "%s", worker);
+    event.time_us = zclock_time () * 1000;
+    char topic[ZAIO_VOLUME_MAX + 64];
+    zaio_event_topic (&event, topic, sizeof topic);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, topic);
+    zmsg_addstr (msg, ZAIO_SIGNATURE);
+    zmsg_append (msg, &(zframe_t *){zaio_event_encode (&event)});
+    //  PUB never blocks; a slow subscriber loses events and sees a seq gap.
+    if (zmsg_send (&msg, self->events)) zmsg_destroy (&msg);
+}
+
+//  Sends [client][signature][header][data?]; takes header and data.
+static void
+s_send_reply (s_broker_t *self, zframe_t *client, zframe_t **header_p, zframe_t **data_p)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *){zframe_dup (client)});
+    zmsg_addstr (msg, ZAIO_SIGNATURE);
+    zmsg_append (msg, header_p);
+    if (data_p && *data_p) zmsg_append (msg, data_p);
+    if (zmsg_send (&msg, self->frontend)) {
+        //  EHOSTUNREACH: the client has gone; there is no one left to tell.
+        if (self->config.verbose)
+            zsys_debug ("broker: reply to departed client dropped (%s)",
+                        zmq_strerror (zmq_errno ()));
+        zmsg_destroy (&msg);
+    }
+}
+
+//  Answers a request that never became a job (or stopped being one before
+//  a worker took it): an error reply and, if it decoded, its event.
+static void
+s_reject (s_broker_t *self, zframe_t *client, const zaio_request_t *req, bool decoded, int code,
+          const char *why)
+{
+    zframe_t *header = zaio_reply_error_frame (req->id, code, why && *why ? why : NULL);
+    s_send_reply (self, client, &header, NULL);
+    if (decoded) {
+        char *client_key = zframe_strhex (client);
+        zaio_outcome_t outcome = {code, 0, 0};
+        s_publish (self, client_key, req->id, req->op, req->path,
+                   (req->fields & ZAIO_FIELD_VOLUME) ? req->volume : ZAIO_DEFAULT_VOLUME, &outcome,
+                   0, "");
+        zstr_free (&client_key);
+    }
+}
+
+//  Completes a job with an outcome and reply the broker made itself (the
+//  job's worker, if any, is already detached).
+static void
+s_finish_job (s_broker_t *self, s_job_t **job_p, zframe_t **header_p, zframe_t **data_p,
+              const zaio_outcome_t *outcome, const char *worker_name)
+{
+    s_job_t *job = *job_p;
+    s_send_reply (self, job->client, header_p, data_p);
+    uint64_t queue_us = job->dispatched_us ? (uint64_t)(job->dispatched_us - job->received_us) : 0;
+    s_publish (self, job->client_key, job->id, job->op, job->path, job->service->name, outcome,
+               queue_us, worker_name);
+    s_client_adjust (self, job->client_key, -1);
+    self->accepted--;
+    s_job_destroy (job_p);
+}
+
+static void
+s_fail_job (s_broker_t *self, s_job_t **job_p, int code, const char *why)
+{
+    zframe_t *header = zaio_reply_error_frame ((*job_p)->id, code, why);
+    zaio_outcome_t outcome = {code, 0, 0};
+    s_finish_job (self, job_p, &header, NULL, &outcome, "");
+}
+
+//  ---------------------------------------------------------------------
+//  Hello
+
+static void
+s_answer_hello (s_broker_t *self, zframe_t *client, const zaio_request_t *req)
+{
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    msgpack_packer *pk = &writer.packer;
+    zaio_reply_pack_ok (pk, req->id, 5);
+    zaio_pack_str (pk, "limits");
+    msgpack_pack_map (pk, 6);
+    zaio_pack_key_uint (pk, "header_max", ZAIO_HEADER_MAX);
+    zaio_pack_key_uint (pk, "inflight_max", self->config.inflight_max);
+    zaio_pack_key_uint (pk, "listdir_max", ZAIO_LISTDIR_MAX);
+    zaio_pack_key_uint (pk, "path_max", ZAIO_PATH_MAX);
+    zaio_pack_key_uint (pk, "payload_max", self->config.payload_max);
+    zaio_pack_key_uint (pk, "queue_max", self->config.queue_max);
+    zaio_pack_str (pk, "ops");
+    msgpack_pack_array (pk, ZAIO_OP_COUNT);
+    for (int op = 0; op < ZAIO_OP_COUNT; op++) zaio_pack_str (pk, zaio_op_name ((zaio_op_t)op));
+    zaio_pack_key_uint (pk, "protocol", ZAIO_PROTOCOL_VERSION);
+    zaio_pack_key_str (pk, "version", ZAIO_VERSION_STRING);
+    zaio_pack_str (pk, "volumes");
+    zlistx_t *names = zhashx_keys (self->services);
+    zlistx_set_comparator (names, (zlistx_comparator_fn *)strcmp);
+    zlistx_sort (names);
+    msgpack_pack_array (pk, (uint32_t)zlistx_size (names));
+    for (char *name = (char *)zlistx_first (names); name; name = (char *)zlistx_next (names)) {
+        s_service_t *service = (s_service_t *)zhashx_lookup (self->services, name);
+        msgpack_pack_map (pk, 3);
+        zaio_pack_key_str (pk, "name", service->name);
+        zaio_pack_key_bool (pk, "readonly", service->readonly);
+        zaio_pack_key_uint (pk, "workers", service->worker_count);
+    }
+    zlistx_destroy (&names);
+    zframe_t *header = zaio_writer_frame (&writer);
+    zaio_writer_release (&writer);
+    s_send_reply (self, client, &header, NULL);
+    char *client_key = zframe_strhex (client);
+    zaio_outcome_t outcome = {0, 0, 0};
+    s_publish (self, client_key, req->id, req->op, "", ZAIO_DEFAULT_VOLUME, &outcome, 0, "");
+    zstr_free (&client_key);
+}
+
+//  ---------------------------------------------------------------------
+//  Client requests
+
+//  Admits one request: [client][signature][header][data?].
+static void
+s_handle_request (s_broker_t *self, zmsg_t *msg)
+{
+    zframe_t *client = zmsg_pop (msg);
+    if (!client) return;
+    zaio_request_t req;
+    char why[256] = "";
+    int code = zaio_request_decode_message (&req, msg, self->config.payload_max, why, sizeof why);
+    if (code) {
+        if (self->config.verbose)
+            zsys_debug ("broker: bad request (%s): %s", zaio_error_name (code), why);
+        s_reject (self, client, &req, false, code, why);
+        zframe_destroy (&client);
+        return;
+    }
+    const char *volume = (req.fields & ZAIO_FIELD_VOLUME) ? req.volume : ZAIO_DEFAULT_VOLUME;
+    s_service_t *service = (s_service_t *)zhashx_lookup (self->services, volume);
+    char *client_key = zframe_strhex (client);
+    uint32_t *inflight = s_client_inflight (self, client_key);
+    if (self->draining)
+        s_reject (self, client, &req, true, ZAIO_ERR_SHUTDOWN, NULL);
+    else if (req.op == ZAIO_OP_HELLO)
+        s_answer_hello (self, client, &req);
+    else if (!service || service->worker_count == 0) {
+        snprintf (why, sizeof why, "no live worker serves volume '%s'", volume);
+        s_reject (self, client, &req, true, ZAIO_ERR_NOVOLUME, why);
+    } else if (self->accepted >= self->config.queue_max) {
+        snprintf (why, sizeof why, "broker queue is full (%u jobs)", self->config.queue_max);
+        s_reject (self, client, &req, true, ZAIO_ERR_QUEUE_FULL, why);
+    } else if (inflight && *inflight >= self->config.inflight_max) {
+        snprintf (why, sizeof why, "client has %u jobs in flight, the limit", *inflight);
+        s_reject (self, client, &req, true, ZAIO_ERR_QUEUE_FULL, why);
+    } else {
+        s_job_t *job = (s_job_t *)zmalloc (sizeof (s_job_t));
+        job->number = ++self->next_job;
+        job->client = client;
+        client = NULL;
+        job->client_key = client_key;
+        client_key = NULL;
+        job->id = req.id;
+        job->op = req.op;
+        job->path = strdup (req.path);
+        job->service = service;
+        zmsg_first (msg);
+        job->header = zmsg_next (msg);
+        zmsg_remove (msg, job->header);
+        job->data = zmsg_next (msg);
+        if (job->data) zmsg_remove (msg, job->data);
+        job->received_us = zclock_usecs ();
+        if (req.fields & ZAIO_FIELD_DEADLINE) {
+            job->deadline_ms = zclock_mono () + req.deadline_ms;
+            self->queued_with_deadline++;
+        }
+        s_client_adjust (self, job->client_key, +1);
+        self->accepted++;
+        zlistx_add_end (service->queue, job);
+        s_dispatch (self, service);
+    }
+    zstr_free (&client_key);
+    zframe_destroy (&client);
+}
+
+//  ---------------------------------------------------------------------
+//  Dispatch
+
+static void
+s_worker_leave_waiting (s_worker_t *worker)
+{
+    for (uint32_t i = 0; i < worker->service_count; i++)
+        if (worker->waiting_handles[i]) {
+            zlistx_delete (worker->services[i]->waiting, worker->waiting_handles[i]);
+            worker->waiting_handles[i] = NULL;
+        }
+}
+
+static void
+s_worker_join_waiting (s_worker_t *worker)
+{
+    for (uint32_t i = 0; i < worker->service_count; i++)
+        if (!worker->waiting_handles[i])
+            worker->waiting_handles[i] = zlistx_add_end (worker->services[i]->waiting, worker);
+}
+
+//  Moves worker to the back of every waiting list, so work spreads.
+static void
+s_worker_requeue (s_worker_t *worker)
+{
+    for (uint32_t i = 0; i < worker->service_count; i++)
+        if (worker->waiting_handles[i])
+            zlistx_move_end (worker->services[i]->waiting, worker->waiting_handles[i]);
+}
+
+static bool
+s_job_expired (s_job_t *job, int64_t now_ms)
+{
+    return job->deadline_ms && now_ms >= job->deadline_ms;
+}
+
+static void
+s_job_leaves_queue (s_broker_t *self, s_job_t *job)
+{
+    if (job->deadline_ms) self->queued_with_deadline--;
+}
+
+static void
+s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *){zframe_dup (worker->identity)});
+    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
+    zmsg_addstr (msg, ZAIO_WORKER_JOB);
+    zmsg_append (msg, &(zframe_t *){zaio_job_number_encode (job->number)});
+    //  Idempotent jobs keep their header for a retry; the others hand it over.
+    if (zaio_op_idempotent (job->op))
+        zmsg_append (msg, &(zframe_t *){zframe_dup (job->header)});
+    else
+        zmsg_append (msg, &job->header);
+    if (job->data) zmsg_append (msg, &job->data);
+    job->worker = worker;
+    job->attempts++;
+    job->dispatched_us = zclock_usecs ();
+    zlistx_add_end (worker->jobs, job);
+    if (zmsg_send (&msg, self->backend)) {
+        //  The worker vanished between READY and now; its expiry handles
+        //  the job like any other it held.
+        zsys_warning ("broker: cannot send job to worker %s: %s", worker->name,
+                      zmq_strerror (zmq_errno ()));
+        zmsg_destroy (&msg);
+    }
+}
+
+static void
+s_dispatch (s_broker_t *self, s_service_t *service)
+{
+    int64_t now_ms = zclock_mono ();
+    while (zlistx_size (service->queue) && zlistx_size (service->waiting)) {
+        s_job_t *job = (s_job_t *)zlistx_first (service->queue);
+        zlistx_delete (service->queue, zlistx_cursor (service->queue));
+        s_job_leaves_queue (self, job);
+        if (s_job_expired (job, now_ms)) {
+            s_fail_job (self, &job, ETIMEDOUT, "deadline passed before a worker was free");
+            continue;
+        }
+        s_worker_t *worker = (s_worker_t *)zlistx_first (service->waiting);
+        s_send_job (self, worker, job);
+        if (--worker->credit == 0)
+            s_worker_leave_waiting (worker);
+        else
+            s_worker_requeue (worker);
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Workers
+
+static void
+s_worker_free (void **item)
+{
+    s_worker_t *worker = (s_worker_t *)*item;
+    if (worker) {
+        assert (zlistx_size (worker->jobs) == 0);
+        zlistx_destroy (&worker->jobs);
+        zframe_destroy (&worker->identity);
+        zstr_free (&worker->key);
+        free (worker);
+        *item = NULL;
+    }
+}
+
+//  Removes a worker. Jobs it held are retried elsewhere if idempotent and
+//  attempts remain; otherwise answered UNKNOWN_OUTCOME.
+static void
+s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
+{
+    zsys_info ("broker: worker %s gone (%s), %zu jobs in flight", worker->name, why,
+               zlistx_size (worker->jobs));
+    s_worker_leave_waiting (worker);
+    for (uint32_t i = 0; i < worker->service_count; i++) worker->services[i]->worker_count--;
+    s_job_t *job;
+    while ((job = (s_job_t *)zlistx_first (worker->jobs))) {
+        zlistx_delete (worker->jobs, zlistx_cursor (worker->jobs));
+        job->worker = NULL;
+        if (job->header && job->attempts < self->config.retries_max && !self->draining) {
+            zlistx_add_start (job->service->queue, job);
+            if (job->deadline_ms) self->queued_with_deadline++;
+        } else {
+            char text[256];
+            snprintf (text, sizeof text, "worker %s lost while running the job (attempt %u)",
+                      worker->name, job->attempts);
+            s_fail_job (self, &job, ZAIO_ERR_UNKNOWN_OUTCOME, text);
+        }
+    }
+    uint32_t service_count = worker->service_count;
+    s_service_t *services[ZAIO_WORKER_VOLUMES_MAX];
+    memcpy (services, worker->services, sizeof services);
+    zhashx_delete (self->workers, worker->key);
+    //  Retried jobs go to the survivors; volumes with none left fail fast.
+    for (uint32_t i = 0; i < service_count; i++) {
+        s_service_t *service = services[i];
+        if (service->worker_count == 0) {
+            s_job_t *queued;
+            while ((queued = (s_job_t *)zlistx_first (service->queue))) {
+                zlistx_delete (service->queue, zlistx_cursor (service->queue));
+                s_job_leaves_queue (self, queued);
+                s_fail_job (self, &queued, ZAIO_ERR_NOVOLUME, "last worker of the volume lost");
+            }
+        } else
+            s_dispatch (self, service);
+    }
+}
+
+static void
+s_handle_ready (s_broker_t *self, zframe_t *identity, const char *key, zmsg_t *msg)
+{
+    zframe_t *body = zmsg_pop (msg);
+    zaio_ready_t ready;
+    int rc = body ? zaio_ready_decode (&ready, zframe_data (body), zframe_size (body))
+                  : ZAIO_ERR_MALFORMED;
+    zframe_destroy (&body);
+    if (rc || ready.volume_count == 0) {
+        zsys_warning ("broker: malformed READY from worker %s ignored", key);
+        return;
+    }
+    s_worker_t *existing = (s_worker_t *)zhashx_lookup (self->workers, key);
+    if (existing) s_worker_delete (self, existing, "announced itself again");
+
+    s_worker_t *worker = (s_worker_t *)zmalloc (sizeof (s_worker_t));
+    worker->identity = zframe_dup (identity);
+    worker->key = strdup (key);
+    snprintf (worker->name, sizeof worker->name, "%s/%u/%u", ready.host, ready.pid, ready.slot);
+    worker->credit = ready.credit;
+    worker->jobs = zlistx_new ();
+    worker->heartbeat_ms = ready.heartbeat_ms;
+    int64_t now_ms = zclock_mono ();
+    worker->expiry_ms = now_ms + (int64_t)ready.heartbeat_ms * self->config.heartbeat_misses;
+    worker->next_heartbeat_ms = now_ms + self->config.heartbeat_ms;
+    for (uint32_t i = 0; i < ready.volume_count; i++) {
+        s_service_t *service =
+            s_service_require (self, ready.volumes[i].name, ready.volumes[i].readonly);
+        service->worker_count++;
+        worker->services[worker->service_count++] = service;
+    }
+    zhashx_insert (self->workers, key, worker);
+    s_worker_join_waiting (worker);
+    if (self->config.verbose)
+        zsys_debug ("broker: worker %s ready, credit %u, %u volumes", worker->name, worker->credit,
+                    worker->service_count);
+    for (uint32_t i = 0; i < worker->service_count; i++) s_dispatch (self, worker->services[i]);
+}
+
+//  DONE: [job][outcome][header][data?]. Returns -1 if the message is bad.
+static int
+s_handle_done (s_broker_t *self, s_worker_t *worker, zmsg_t *msg)
+{
+    zframe_t *number_frame = zmsg_pop (msg);
+    zframe_t *outcome_frame = zmsg_pop (msg);
+    zframe_t *header = zmsg_pop (msg);
+    zframe_t *data = zmsg_pop (msg);
+    uint64_t number;
+    zaio_outcome_t outcome;
+    s_job_t *job = NULL;
+    int rc = -1;
+    if (zaio_job_number_decode (number_frame, &number) == 0 && outcome_frame && header &&
+        zaio_outcome_decode (&outcome, zframe_data (outcome_frame), zframe_size (outcome_frame)) ==
+            0 &&
+        zmsg_size (msg) == 0) {
+        for (job = (s_job_t *)zlistx_first (worker->jobs); job;
+             job = (s_job_t *)zlistx_next (worker->jobs))
+            if (job->number == number) break;
+    }
+    if (job) {
+        zlistx_delete (worker->jobs, zlistx_cursor (worker->jobs));
+        job->worker = NULL;
+        s_finish_job (self, &job, &header, &data, &outcome, worker->name);
+        if (worker->credit++ == 0) s_worker_join_waiting (worker);
+        for (uint32_t i = 0; i < worker->service_count; i++) s_dispatch (self, worker->services[i]);
+        rc = 0;
+    }
+    zframe_destroy (&number_frame);
+    zframe_destroy (&outcome_frame);
+    zframe_destroy (&header);
+    zframe_destroy (&data);
+    return rc;
+}
+
+static void
+s_handle_worker_message (s_broker_t *self, zmsg_t *msg)
+{
+    zframe_t *identity = zmsg_pop (msg);
+    zframe_t *signature = zmsg_pop (msg);
+    zframe_t *command = zmsg_pop (msg);
+    char *key = zframe_strhex (identity);
+    s_worker_t *worker = (s_worker_t *)zhashx_lookup (self->workers, key);
+    if (!zaio_frame_is (signature, ZAIO_WORKER_SIGNATURE) || !command) {
+        zsys_warning ("broker: worker message without %s signature", ZAIO_WORKER_SIGNATURE);
+        if (worker) s_worker_delete (self, worker, "malformed message");
+    } else if (zaio_frame_is (command, ZAIO_WORKER_READY))
+        s_handle_ready (self, identity, key, msg);
+    else if (!worker)
+        zsys_warning ("broker: message from unknown worker %s dropped", key);
+    else if (zaio_frame_is (command, ZAIO_WORKER_DONE)) {
+        if (s_handle_done (self, worker, msg)) s_worker_delete (self, worker, "malformed DONE");
+    } else if (zaio_frame_is (command, ZAIO_WORKER_BYE))
+        s_worker_delete (self, worker, "said BYE");
+    else if (!zaio_frame_is (command, ZAIO_WORKER_HEARTBEAT))
+        s_worker_delete (self, worker, "unknown command");
+    //  Any message proves the worker is alive (if it still exists).
+    worker = (s_worker_t *)zhashx_lookup (self->workers, key);
+    if (worker && worker->heartbeat_ms)
+        worker->expiry_ms =
+            zclock_mono () + (int64_t)worker->heartbeat_ms * self->config.heartbeat_misses;
+    zstr_free (&key);
+    zframe_destroy (&identity);
+    zframe_destroy (&signature);
+    zframe_destroy (&command);
+}
+
+//  ---------------------------------------------------------------------
+//  Timers
+
+static void
+s_send_heartbeat (s_broker_t *self, s_worker_t *worker)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *){zframe_dup (worker->identity)});
+    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
+    zmsg_addstr (msg, ZAIO_WORKER_HEARTBEAT);
+    if (zmsg_send (&msg, self->backend)) zmsg_destroy (&msg);
+}
+
+static void
+s_tick (s_broker_t *self)
+{
+    int64_t now_ms = zclock_mono ();
+    //  Expire silent workers, heartbeat the rest. Collect first: deleting
+    //  while iterating a zhashx is not allowed.
+    zlistx_t *expired = zlistx_new ();
+    for (s_worker_t *worker = (s_worker_t *)zhashx_first (self->workers); worker;
+         worker = (s_worker_t *)zhashx_next (self->workers)) {
+        if (!worker->heartbeat_ms) continue;
+        if (now_ms >= worker->expiry_ms)
+            zlistx_add_end (expired, worker);
+        else if (now_ms >= worker->next_heartbeat_ms) {
+            s_send_heartbeat (self, worker);
+            worker->next_heartbeat_ms = now_ms + self->config.heartbeat_ms;
+        }
+    }
+    for (s_worker_t *worker = (s_worker_t *)zlistx_first (expired); worker;
+         worker = (s_worker_t *)zlistx_next (expired))
+        s_worker_delete (self, worker, "heartbeat expired");
+    zlistx_destroy (&expired);
+
+    //  Answer queued jobs whose deadline has passed.
+    if (self->queued_with_deadline == 0) return;
+    for (s_service_t *service = (s_service_t *)zhashx_first (self->services); service;
+         service = (s_service_t *)zhashx_next (self->services)) {
+        s_job_t *job = (s_job_t *)zlistx_first (service->queue);
+        while (job) {
+            void *handle = zlistx_cursor (service->queue);
+            s_job_t *next = (s_job_t *)zlistx_next (service->queue);
+            if (s_job_expired (job, now_ms)) {
+                zlistx_delete (service->queue, handle);
+                s_job_leaves_queue (self, job);
+                s_fail_job (self, &job, ETIMEDOUT, "deadline passed before a worker was free");
+            }
+            job = next;
+        }
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Shutdown
+
+//  Stop accepting: every queued job is answered SHUTDOWN now; running jobs
+//  finish within drain_ms.
+static void
+s_start_drain (s_broker_t *self)
+{
+    self->draining = true;
+    self->drain_until_ms = zclock_mono () + self->config.drain_ms;
+    for (s_service_t *service = (s_service_t *)zhashx_first (self->services); service;
+         service = (s_service_t *)zhashx_next (self->services)) {
+        s_job_t *job;
+        while ((job = (s_job_t *)zlistx_first (service->queue))) {
+            zlistx_delete (service->queue, zlistx_cursor (service->queue));
+            s_job_leaves_queue (self, job);
+            s_fail_job (self, &job, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
+        }
+    }
+}
+
+//  Jobs still running when the drain time is up.
+static void
+s_abandon_running (s_broker_t *self)
+{
+    for (s_worker_t *worker = (s_worker_t *)zhashx_first (self->workers); worker;
+         worker = (s_worker_t *)zhashx_next (self->workers)) {
+        s_job_t *job;
+        while ((job = (s_job_t *)zlistx_first (worker->jobs))) {
+            zlistx_delete (worker->jobs, zlistx_cursor (worker->jobs));
+            s_fail_job (self, &job, ZAIO_ERR_UNKNOWN_OUTCOME,
+                        "broker stopped before the job finished");
+        }
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Setup
+
+static char *
+s_own (s_broker_t *self, const char *text)
+{
+    char *copy = strdup (text);
+    zlist_append (self->owned_strings, copy);
+    return copy;
+}
+
+static int
+s_bind_all (s_broker_t *self, zsock_t *sock, const char *kind, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++) {
+        if (zsock_bind (sock, "%s", list[i]) < 0) {
+            zsys_error ("broker: cannot bind %s endpoint %s: %s", kind, list[i],
+                        zmq_strerror (zmq_errno ()));
+            return -1;
+        }
+        char *bound = zsock_last_endpoint (sock);
+        zlist_append (self->endpoints, zsys_sprintf ("%s %s", kind, bound));
+        zstr_free (&bound);
+    }
+    return 0;
+}
+
+static void
+s_broker_destroy (s_broker_t **self_p)
+{
+    s_broker_t *self = *self_p;
+    if (!self) return;
+    for (uint32_t i = 0; i < self->local_worker_count; i++)
+        zaio_worker_destroy (&self->local_workers[i]);
+    free (self->local_workers);
+    zhashx_destroy (&self->workers);
+    zhashx_destroy (&self->services);
+    zhashx_destroy (&self->clients);
+    zsock_destroy (&self->backend);
+    zsock_destroy (&self->frontend);
+    zsock_destroy (&self->events);
+    zaio_volume_destroy (&self->default_volume);
+    zlist_destroy (&self->endpoints);
+    zlist_destroy (&self->owned_strings);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_copy_list (s_broker_t *self, const char **dest, const char *const *src)
+{
+    size_t i = 0;
+    for (; src[i] && i < ZAIO_BROKER_ENDPOINTS_MAX; i++) dest[i] = s_own (self, src[i]);
+    dest[i] = NULL;
+}
+
+static s_broker_t *
+s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
+{
+    s_broker_t *self = (s_broker_t *)zmalloc (sizeof (s_broker_t));
+    self->pipe = pipe;
+    self->owned_strings = zlist_new ();
+    zlist_autofree (self->owned_strings);
+    self->config = *config;
+    self->config.root = s_own (self, config->root);
+    s_copy_list (self, self->config.bind, config->bind);
+    s_copy_list (self, self->config.events, config->events);
+    s_copy_list (self, self->config.worker_bind, config->worker_bind);
+    if (self->config.workers == 0) self->config.workers = (uint32_t)sysconf (_SC_NPROCESSORS_ONLN);
+    if (self->config.workers == 0) self->config.workers = 1;
+    self->endpoints = zlist_new ();
+    zlist_autofree (self->endpoints);
+    self->services = zhashx_new ();
+    zhashx_set_destructor (self->services, s_service_destroy);
+    self->workers = zhashx_new ();
+    zhashx_set_destructor (self->workers, s_worker_free);
+    self->clients = zhashx_new ();
+    zhashx_set_destructor (self->clients, s_count_free);
+    if (gethostname (self->hostname, sizeof self->hostname - 1))
+        strcpy (self->hostname, "localhost");
+
+    self->default_volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, self->config.root, false, true);
+    if (!self->default_volume) {
+        s_broker_destroy (&self);
+        return NULL;
+    }
+    int64_t transport_max = (int64_t)self->config.payload_max + S_TRANSPORT_SLACK;
+    self->frontend = zsock_new (ZMQ_ROUTER);
+    zsock_set_router_mandatory (self->frontend, 1);
+    //  Replies are bounded by each client's in-flight allowance, not by a
+    //  HWM that would force us to drop them.
+    zsock_set_sndhwm (self->frontend, 0);
+    zsock_set_maxmsgsize (self->frontend, transport_max);
+    zsock_set_linger (self->frontend, 2000);
+    zsock_set_heartbeat_ivl (self->frontend, 10000);
+    zsock_set_heartbeat_timeout (self->frontend, 30000);
+    self->backend = zsock_new (ZMQ_ROUTER);
+    zsock_set_router_mandatory (self->backend, 1);
+    zsock_set_sndhwm (self->backend, 0); //  bounded by credit
+    zsock_set_rcvhwm (self->backend, 0);
+    zsock_set_maxmsgsize (self->backend, transport_max + 4 * 1024 * 1024);
+    zsock_set_linger (self->backend, 0);
+    self->events = zsock_new (ZMQ_PUB);
+    zsock_set_sndhwm (self->events, (int)self->config.events_hwm);
+    zsock_set_linger (self->events, 0);
+    snprintf (self->backend_inproc, sizeof self->backend_inproc, "inproc://zaio-workers-%p",
+              (void *)self);
+    if (s_bind_all (self, self->frontend, "client", self->config.bind) ||
+        s_bind_all (self, self->events, "events", self->config.events) ||
+        zsock_bind (self->backend, "%s", self->backend_inproc) < 0 ||
+        s_bind_all (self, self->backend, "workers", self->config.worker_bind)) {
+        s_broker_destroy (&self);
+        return NULL;
+    }
+    self->local_workers = (zactor_t **)zmalloc (sizeof (zactor_t *) * self->config.workers);
+    for (uint32_t i = 0; i < self->config.workers; i++) {
+        zaio_worker_config_t worker = {
+            .endpoint = self->backend_inproc,
+            .volumes = &self->default_volume,
+            .volume_count = 1,
+            .credit = self->config.worker_credit,
+            .payload_max = self->config.payload_max,
+            .slot = i,
+        };
+        self->local_workers[i] = zaio_worker_new (&worker);
+        assert (self->local_workers[i]);
+        self->local_worker_count++;
+    }
+    return self;
+}
+
+//  ---------------------------------------------------------------------
+//  The actor
+
+static bool
+s_handle_pipe (s_broker_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    if (!msg) return true;
+    char *command = zmsg_popstr (msg);
+    bool stop = false;
+    if (streq (command, "$TERM"))
+        stop = true;
+    else if (streq (command, "ENDPOINTS")) {
+        zmsg_t *reply = zmsg_new ();
+        for (char *item = (char *)zlist_first (self->endpoints); item;
+             item = (char *)zlist_next (self->endpoints))
+            zmsg_addstr (reply, item);
+        zmsg_send (&reply, self->pipe);
+    } else
+        zsys_error ("broker: invalid pipe command '%s'", command);
+    zstr_free (&command);
+    zmsg_destroy (&msg);
+    return stop;
+}
+
+//  Takes up to S_BATCH messages from sock, so no socket starves the others.
+static void
+s_drain_socket (s_broker_t *self, zsock_t *sock, void (*handler) (s_broker_t *, zmsg_t *))
+{
+    for (int i = 0; i < S_BATCH && (zsock_events (sock) & ZMQ_POLLIN); i++) {
+        zmsg_t *msg = zmsg_recv (sock);
+        if (!msg) break;
+        handler (self, msg);
+        zmsg_destroy (&msg);
+    }
+}
+
+static void
+s_broker_actor (zsock_t *pipe, void *args)
+{
+    s_broker_t *self = s_broker_new (pipe, (const zaio_broker_config_t *)args);
+    //  zactor_new consumes the first signal; the second carries our status.
+    zsock_signal (pipe, 0);
+    zsock_signal (pipe, self ? 0 : 1);
+    if (!self) return;
+
+    zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+                              {zsock_resolve (self->backend), 0, ZMQ_POLLIN, 0},
+                              {zsock_resolve (self->frontend), 0, ZMQ_POLLIN, 0}};
+    int64_t next_tick = zclock_mono () + S_TICK_MS;
+    while (true) {
+        long timeout = (long)(next_tick - zclock_mono ());
+        if (zmq_poll (items, 3, timeout > 0 ? timeout : 0) < 0 && zmq_errno () != EINTR) break;
+        if ((items[0].revents & ZMQ_POLLIN) && s_handle_pipe (self) && !self->draining)
+            s_start_drain (self);
+        //  Completions first: they free the capacity new requests need.
+        if (items[1].revents & ZMQ_POLLIN)
+            s_drain_socket (self, self->backend, s_handle_worker_message);
+        if (items[2].revents & ZMQ_POLLIN) s_drain_socket (self, self->frontend, s_handle_request);
+        if (zclock_mono () >= next_tick) {
+            s_tick (self);
+            next_tick = zclock_mono () + S_TICK_MS;
+        }
+        if (self->draining) {
+            bool idle = self->accepted == 0;
+            if (!idle && zclock_mono () >= self->drain_until_ms) {
+                zsys_warning ("broker: drain time up with %u jobs running", self->accepted);
+                s_abandon_running (self);
+                idle = true;
+            }
+            if (idle) break;
+        }
+    }
+    s_broker_destroy (&self);
+}
+
+zactor_t *
+zaio_broker_new (const zaio_broker_config_t *config)
+{
+    assert (config && config->root);
+    zactor_t *actor = zactor_new (s_broker_actor, (void *)config);
+    if (actor && zsock_wait (actor) != 0) zactor_destroy (&actor);
+    return actor;
+}
+
+void
+zaio_broker_destroy (zactor_t **self_p)
+{
+    zactor_destroy (self_p);
+}
+
+zlist_t *
+zaio_broker_endpoints (zactor_t *self)
+{
+    assert (self);
+    zstr_send (self, "ENDPOINTS");
+    zmsg_t *reply = zmsg_recv (self);
+    zlist_t *list = zlist_new ();
+    zlist_autofree (list);
+    char *item;
+    while (reply && (item = zmsg_popstr (reply))) {
+        zlist_append (list, item);
+        zstr_free (&item);
+    }
+    zmsg_destroy (&reply);
+    return list;
+}
+
+char *
+zaio_broker_endpoint (zactor_t *self, const char *kind, const char *transport)
+{
+    zlist_t *list = zaio_broker_endpoints (self);
+    char prefix[64];
+    snprintf (prefix, sizeof prefix, "%s %s://", kind, transport);
+    char *found = NULL;
+    for (char *item = (char *)zlist_first (list); item && !found; item = (char *)zlist_next (list))
+        if (strncmp (item, prefix, strlen (prefix)) == 0) found = strdup (item + strlen (kind) + 1);
+    zlist_destroy (&list);
+    return found;
+}

@@ -1,0 +1,213 @@
+/*  zaio-broker: the broker as a daemon. A thin wrapper over zaio_broker_new. */
+
+#include "zaio_broker.h"
+#include "zaio_proto.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+             "usage: zaio-broker [OPTIONS]\n"
+             "\n"
+             "Serve file IO over ZeroMQ (protocol ZAIO/1, see schemas/PROTOCOL.md).\n"
+             "\n"
+             "  -r, --root DIR          directory served as volume 'default' (created)\n"
+             "                          [./zaio-root]\n"
+             "  -b, --bind ENDPOINT     client endpoint, repeatable; inproc, ipc and tcp\n"
+             "                          [ipc:///tmp/zaio.ipc, tcp://127.0.0.1:5670]\n"
+             "  -e, --events ENDPOINT   completion event PUB endpoint, repeatable\n"
+             "                          [ipc:///tmp/zaio-events.ipc, tcp://127.0.0.1:5671]\n"
+             "  -W, --worker-bind EP    endpoint for remote zaio-worker processes, repeatable\n"
+             "                          [none]\n"
+             "  -w, --workers N         local worker threads [number of CPUs]\n"
+             "      --worker-credit N   jobs each local worker holds at once [2]\n"
+             "      --queue-max N       jobs accepted (queued + running) in all [65536]\n"
+             "      --inflight-max N    jobs accepted per client [16384]\n"
+             "      --payload-max BYTES largest data frame and read [67108864]\n"
+             "      --heartbeat-ms MS   remote worker heartbeat interval [1000]\n"
+             "      --heartbeat-misses N  silent intervals before a worker is dead [3]\n"
+             "      --drain-ms MS       longest wait for running jobs at shutdown [10000]\n"
+             "  -c, --config FILE       ZPL settings file (czmq zconfig); flags override it:\n"
+             "                            broker\n"
+             "                                root = /srv/data\n"
+             "                                workers = 8\n"
+             "                                bind\n"
+             "                                    tcp = tcp://0.0.0.0:5670\n"
+             "  -v, --verbose           log every rejected request and worker change\n"
+             "  -h, --help              this help\n"
+             "\n"
+             "On start, prints one line per bound endpoint ('client tcp://...', 'events ...',\n"
+             "'workers ...') and then 'ready' on stdout. A tcp port of * picks a free port.\n"
+             "SIGINT/SIGTERM stop accepting work, answer queued jobs SHUTDOWN, let running\n"
+             "jobs finish, and exit 0. Exit status 1: could not start; 2: usage error.\n");
+}
+
+//  Parses a number in [min, max]; exits with a usage error otherwise.
+static unsigned long long
+s_number (const char *option, const char *text, unsigned long long min, unsigned long long max)
+{
+    char *end;
+    unsigned long long value = strtoull (text, &end, 10);
+    if (end == text || *end || value < min || value > max) {
+        fprintf (stderr, "zaio-broker: %s needs a number in %llu..%llu, not '%s'\n", option, min,
+                 max, text);
+        exit (2);
+    }
+    return value;
+}
+
+//  Adds to a NULL-terminated endpoint list; the first use replaces defaults.
+static void
+s_add_endpoint (const char **list, bool *replaced, const char *endpoint)
+{
+    if (!*replaced) {
+        list[0] = NULL;
+        *replaced = true;
+    }
+    size_t count = 0;
+    while (list[count]) count++;
+    if (count == ZAIO_BROKER_ENDPOINTS_MAX) {
+        fprintf (stderr, "zaio-broker: at most %d endpoints of a kind\n",
+                 ZAIO_BROKER_ENDPOINTS_MAX);
+        exit (2);
+    }
+    list[count] = endpoint;
+    list[count + 1] = NULL;
+}
+
+int
+main (int argc, char *argv[])
+{
+    enum {
+        OPT_CREDIT = 256,
+        OPT_QUEUE,
+        OPT_INFLIGHT,
+        OPT_PAYLOAD,
+        OPT_HEARTBEAT,
+        OPT_MISSES,
+        OPT_DRAIN
+    };
+    static const struct option options[] = {
+        {"root", required_argument, NULL, 'r'},
+        {"bind", required_argument, NULL, 'b'},
+        {"events", required_argument, NULL, 'e'},
+        {"worker-bind", required_argument, NULL, 'W'},
+        {"workers", required_argument, NULL, 'w'},
+        {"worker-credit", required_argument, NULL, OPT_CREDIT},
+        {"queue-max", required_argument, NULL, OPT_QUEUE},
+        {"inflight-max", required_argument, NULL, OPT_INFLIGHT},
+        {"payload-max", required_argument, NULL, OPT_PAYLOAD},
+        {"heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT},
+        {"heartbeat-misses", required_argument, NULL, OPT_MISSES},
+        {"drain-ms", required_argument, NULL, OPT_DRAIN},
+        {"config", required_argument, NULL, 'c'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+
+    //  The config file is read first so that flags override it.
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    zconfig_t *zconfig = NULL;
+    for (int i = 1; i < argc - 1; i++)
+        if (streq (argv[i], "-c") || streq (argv[i], "--config"))
+            if (zaio_broker_config_load (&config, argv[i + 1], &zconfig)) return 1;
+
+    bool bind_set = false, events_set = false, workers_set = false;
+    int option;
+    while ((option = getopt_long (argc, argv, "r:b:e:W:w:c:vh", options, NULL)) != -1) {
+        switch (option) {
+            case 'r':
+                config.root = optarg;
+                break;
+            case 'b':
+                s_add_endpoint (config.bind, &bind_set, optarg);
+                break;
+            case 'e':
+                s_add_endpoint (config.events, &events_set, optarg);
+                break;
+            case 'W':
+                s_add_endpoint (config.worker_bind, &workers_set, optarg);
+                break;
+            case 'w':
+                config.workers = (uint32_t)s_number ("--workers", optarg, 1, 1024);
+                break;
+            case OPT_CREDIT:
+                config.worker_credit = (uint32_t)s_number ("--worker-credit", optarg, 1, 1024);
+                break;
+            case OPT_QUEUE:
+                config.queue_max = (uint32_t)s_number ("--queue-max", optarg, 1, 1u << 30);
+                break;
+            case OPT_INFLIGHT:
+                config.inflight_max = (uint32_t)s_number ("--inflight-max", optarg, 1, 1u << 30);
+                break;
+            case OPT_PAYLOAD:
+                config.payload_max =
+                    (size_t)s_number ("--payload-max", optarg, 1, ZAIO_PAYLOAD_CEILING);
+                break;
+            case OPT_HEARTBEAT:
+                config.heartbeat_ms = (uint32_t)s_number ("--heartbeat-ms", optarg, 10, 3600000);
+                break;
+            case OPT_MISSES:
+                config.heartbeat_misses =
+                    (uint32_t)s_number ("--heartbeat-misses", optarg, 1, 1000);
+                break;
+            case OPT_DRAIN:
+                config.drain_ms = (uint32_t)s_number ("--drain-ms", optarg, 0, 3600000);
+                break;
+            case 'c':
+                break; //  already loaded
+            case 'v':
+                config.verbose = true;
+                break;
+            case 'h':
+                s_usage (stdout);
+                return 0;
+            default:
+                s_usage (stderr);
+                return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "zaio-broker: unexpected argument '%s'\n", argv[optind]);
+        s_usage (stderr);
+        return 2;
+    }
+
+    //  Signals are taken by this thread alone, with sigwait: every thread
+    //  the broker starts inherits the blocked mask and never sees EINTR.
+    zsys_handler_set (NULL);
+    sigset_t signals;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGINT);
+    sigaddset (&signals, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
+    zsys_set_logident ("zaio-broker");
+    zsys_set_logstream (stderr);
+    setvbuf (stdout, NULL, _IOLBF, 0);
+
+    zactor_t *broker = zaio_broker_new (&config);
+    zconfig_destroy (&zconfig);
+    if (!broker) {
+        fprintf (stderr, "zaio-broker: could not start (see messages above)\n");
+        return 1;
+    }
+    zlist_t *endpoints = zaio_broker_endpoints (broker);
+    for (char *item = (char *)zlist_first (endpoints); item; item = (char *)zlist_next (endpoints))
+        printf ("%s\n", item);
+    zlist_destroy (&endpoints);
+    printf ("ready\n");
+
+    int signal_number;
+    sigwait (&signals, &signal_number);
+    zsys_info ("zaio-broker: %s, draining", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    zaio_broker_destroy (&broker);
+    zsys_shutdown ();
+    return 0;
+}

@@ -1,0 +1,175 @@
+/*  zaio_worker.c: one IO thread speaking ZAIOW/1; see zaio_worker.h. */
+
+#include "zaio_worker.h"
+#include "zaio_ops.h"
+
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    zsock_t *pipe;
+    zsock_t *dealer;
+    zaio_worker_config_t config;
+    char host[64];
+} s_worker_t;
+
+static zaio_volume_t *
+s_find_volume (s_worker_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->config.volume_count; i++)
+        if (streq (zaio_volume_name (self->config.volumes[i]), name))
+            return self->config.volumes[i];
+    return NULL;
+}
+
+static void
+s_send_ready (s_worker_t *self)
+{
+    zaio_ready_t ready;
+    memset (&ready, 0, sizeof ready);
+    ready.credit = self->config.credit;
+    snprintf (ready.host, sizeof ready.host, "%s", self->host);
+    ready.pid = (uint32_t)getpid ();
+    ready.slot = self->config.slot;
+    ready.heartbeat_ms = 0; //  in-process or relayed: the connection's owner heartbeats
+    for (size_t i = 0; i < self->config.volume_count && i < ZAIO_WORKER_VOLUMES_MAX; i++) {
+        zaio_volume_t *volume = self->config.volumes[i];
+        snprintf (ready.volumes[i].name, sizeof ready.volumes[i].name, "%s",
+                  zaio_volume_name (volume));
+        ready.volumes[i].readonly = zaio_volume_readonly (volume);
+        ready.volume_count++;
+    }
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
+    zmsg_addstr (msg, ZAIO_WORKER_READY);
+    zmsg_append (msg, &(zframe_t *){zaio_ready_encode (&ready)});
+    if (zmsg_send (&msg, self->dealer)) zmsg_destroy (&msg);
+}
+
+//  Run one JOB: [job][header][data?]. Answers DONE with the job number, the
+//  outcome, the reply header and data. The header is decoded again here,
+//  strictly, because a worker trusts its connection no more than a broker.
+static void
+s_run_job (s_worker_t *self, zmsg_t *msg)
+{
+    zframe_t *job = zmsg_pop (msg);
+    zframe_t *header = zmsg_pop (msg);
+    zframe_t *data = zmsg_pop (msg);
+    uint64_t job_number;
+    if (zaio_job_number_decode (job, &job_number) || !header) {
+        zsys_warning ("worker: malformed JOB dropped");
+        zframe_destroy (&job);
+        zframe_destroy (&header);
+        zframe_destroy (&data);
+        return;
+    }
+    int64_t started = zclock_usecs ();
+    zaio_request_t req;
+    char why[256] = "";
+    zaio_ops_result_t result;
+    memset (&result, 0, sizeof result);
+    int code =
+        zaio_request_decode (&req, zframe_data (header), zframe_size (header), why, sizeof why);
+    zaio_volume_t *volume = NULL;
+    if (code == 0) {
+        volume = s_find_volume (self, (req.fields & ZAIO_FIELD_VOLUME) ? req.volume
+                                                                       : ZAIO_DEFAULT_VOLUME);
+        if (!volume) {
+            code = ZAIO_ERR_NOVOLUME;
+            snprintf (why, sizeof why, "this worker does not serve volume '%s'", req.volume);
+        } else if (zaio_op_takes_data (req.op) != (data != NULL)) {
+            code = ZAIO_ERR_MALFORMED;
+            snprintf (why, sizeof why, "data frame does not match op '%s'", zaio_op_name (req.op));
+        }
+    }
+    if (code == 0)
+        zaio_ops_execute (volume, &req, data, self->config.payload_max, &result);
+    else {
+        result.header = zaio_reply_error_frame (req.id, code, why);
+        result.outcome.error = code;
+    }
+    result.outcome.service_us = (uint64_t)(zclock_usecs () - started);
+
+    zmsg_t *done = zmsg_new ();
+    zmsg_addstr (done, ZAIO_WORKER_SIGNATURE);
+    zmsg_addstr (done, ZAIO_WORKER_DONE);
+    zmsg_append (done, &job);
+    zmsg_append (done, &(zframe_t *){zaio_outcome_encode (&result.outcome)});
+    zmsg_append (done, &result.header);
+    if (result.data) zmsg_append (done, &result.data);
+    if (zmsg_send (&done, self->dealer)) {
+        zsys_error ("worker: cannot send DONE: %s", zmq_strerror (zmq_errno ()));
+        zmsg_destroy (&done);
+    }
+    zframe_destroy (&header);
+    zframe_destroy (&data);
+}
+
+static void
+s_handle_dealer (s_worker_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->dealer);
+    if (!msg) return;
+    zframe_t *signature = zmsg_pop (msg);
+    zframe_t *command = zmsg_pop (msg);
+    if (!zaio_frame_is (signature, ZAIO_WORKER_SIGNATURE))
+        zsys_warning ("worker: message without %s signature dropped", ZAIO_WORKER_SIGNATURE);
+    else if (zaio_frame_is (command, ZAIO_WORKER_JOB))
+        s_run_job (self, msg);
+    else if (!zaio_frame_is (command, ZAIO_WORKER_HEARTBEAT))
+        zsys_warning ("worker: unknown command dropped");
+    zframe_destroy (&signature);
+    zframe_destroy (&command);
+    zmsg_destroy (&msg);
+}
+
+static void
+s_worker_actor (zsock_t *pipe, void *args)
+{
+    s_worker_t self;
+    memset (&self, 0, sizeof self);
+    self.pipe = pipe;
+    self.config = *(const zaio_worker_config_t *)args;
+    if (gethostname (self.host, sizeof self.host - 1)) strcpy (self.host, "localhost");
+    self.dealer = zsock_new (ZMQ_DEALER);
+    assert (self.dealer);
+    zsock_set_linger (self.dealer, 0);
+    zsock_set_sndhwm (self.dealer, 0); //  credit bounds what we hold
+    zsock_set_rcvhwm (self.dealer, 0);
+    int rc = zsock_connect (self.dealer, "%s", self.config.endpoint);
+    //  zactor_new consumes the first signal; the second carries our status.
+    zsock_signal (pipe, 0);
+    zsock_signal (pipe, rc == 0 ? 0 : 1);
+    if (rc == 0) {
+        s_send_ready (&self);
+        zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+                                  {zsock_resolve (self.dealer), 0, ZMQ_POLLIN, 0}};
+        bool running = true;
+        while (running) {
+            //  Signals are the broker's business, not ours: EINTR just loops.
+            if (zmq_poll (items, 2, -1) < 0) continue;
+            if (items[0].revents & ZMQ_POLLIN) {
+                char *command = zstr_recv (pipe);
+                running = !(command && streq (command, "$TERM"));
+                zstr_free (&command);
+            }
+            if (running && (items[1].revents & ZMQ_POLLIN)) s_handle_dealer (&self);
+        }
+    }
+    zsock_destroy (&self.dealer);
+}
+
+zactor_t *
+zaio_worker_new (const zaio_worker_config_t *config)
+{
+    assert (config && config->endpoint && config->credit >= 1);
+    zactor_t *actor = zactor_new (s_worker_actor, (void *)config);
+    if (actor && zsock_wait (actor) != 0) zactor_destroy (&actor);
+    return actor;
+}
+
+void
+zaio_worker_destroy (zactor_t **self_p)
+{
+    zactor_destroy (self_p);
+}

@@ -1,0 +1,43 @@
+/*  zaio_worker.h: one IO thread that runs jobs for a broker.
+
+    A worker is a czmq actor with one DEALER connected to a worker endpoint
+    (the broker's inproc backend, or a zaio-worker process's relay). It
+    speaks ZAIOW/1 (schemas/PROTOCOL.md section 9): it announces itself with
+    READY, then for each JOB makes the blocking calls through the op table
+    and answers DONE. It holds no state between jobs.
+
+    The volumes are shared read-only by the threads of one process: each
+    holds only a name and a root descriptor that never changes after
+    creation, and every job resolves its paths against it independently.
+*/
+#ifndef ZAIO_WORKER_H_INCLUDED
+#define ZAIO_WORKER_H_INCLUDED
+
+#include "zaio_codec.h"
+#include "zaio_volume.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    const char *endpoint;    //  where to connect the DEALER
+    zaio_volume_t **volumes; //  borrowed; must outlive the actor
+    size_t volume_count;
+    uint32_t credit;    //  jobs to hold at once (>= 1)
+    size_t payload_max; //  largest read or readfile reply
+    uint32_t slot;      //  thread number, for the worker's name
+} zaio_worker_config_t;
+
+//  Start a worker thread. config is copied; strings and the volumes array
+//  are borrowed for the actor's lifetime.
+zactor_t *zaio_worker_new (const zaio_worker_config_t *config);
+
+//  Stop the thread after the job it is running, if any; nulls *self_p.
+void zaio_worker_destroy (zactor_t **self_p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
