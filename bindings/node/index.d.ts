@@ -1,0 +1,254 @@
+/// <reference types="node" />
+//  zaio: Node.js client for the zaio IO broker (protocol ZAIO/1).
+
+/** An unsigned or signed integer from the wire: a number when it is exact
+ *  (|n| <= 2^53-1), a bigint otherwise. */
+export type Int = number | bigint;
+
+/** Bytes a write accepts. Strings are sent as UTF-8. */
+export type Data = Buffer | NodeJS.TypedArray | DataView | ArrayBuffer | string;
+
+export interface ClientOptions {
+    /** The broker's events (PUB) endpoint(s), for {@link Client.events}. */
+    events?: string | string[];
+    /** Default per-request timeout in ms (30000). 0 or Infinity: none. */
+    timeout?: number;
+    /** Most requests sent and not yet answered (4096); more wait in the send queue.
+     *  Keep it at or under the broker's `limits.inflight_max`. */
+    inflightMax?: number;
+    /** Most requests waiting to be sent (65536); beyond it calls reject with
+     *  code 'QUEUE_FULL' at once. */
+    sendQueueMax?: number;
+    /** How many times a request answered QUEUE_FULL is sent again (5). */
+    queueFullRetries?: number;
+    /** ms before the first QUEUE_FULL retry, doubled (with jitter) each time (5). */
+    queueFullBackoff?: number;
+    /** The first request id (1); ids count up from it and wrap at 2^64-1. */
+    firstId?: Int;
+}
+
+/** Options every operation accepts. */
+export interface CallOptions {
+    /** ms to wait for the reply, from the call; overrides the client's default. */
+    timeout?: number;
+    /** Volume the path lives on (the broker's default: "default"). */
+    volume?: string;
+}
+
+export interface WriteOptions extends CallOptions {
+    /** Create the file if missing (default false). */
+    create?: boolean;
+    /** Permission bits for a created file (default 0o644, umask applies). */
+    mode?: number;
+}
+
+export interface WritefileOptions extends CallOptions {
+    mode?: number;
+}
+
+export interface FsyncOptions extends CallOptions {
+    /** fdatasync instead of fsync. */
+    datasync?: boolean;
+}
+
+export interface MkdirOptions extends CallOptions {
+    /** Create missing parents; no error if the directory exists. */
+    parents?: boolean;
+    /** Permission bits (default 0o755, umask applies). */
+    mode?: number;
+}
+
+export interface ListdirOptions extends CallOptions {
+    /** Return entries whose name sorts (bytewise) after this one. */
+    after?: string;
+    /** Most entries per page, 1..10000 (broker default 1000). */
+    limit?: number;
+}
+
+export type FileType = 'file' | 'dir' | 'symlink' | 'other';
+
+export interface Stat {
+    type: FileType;
+    size: Int;
+    mode: number;
+    /** Modification time, ns since the Unix epoch. */
+    mtime_ns: bigint;
+}
+
+export interface DirEntry {
+    name: string;
+    type: FileType;
+    size: Int;
+    mtime_ns: bigint;
+}
+
+export interface ListdirResult {
+    /** Sorted by name, bytewise. */
+    entries: DirEntry[];
+    /** True when entries remain: ask again with `after` = the last name. */
+    more: boolean;
+}
+
+export interface Limits {
+    header_max: number;
+    path_max: number;
+    payload_max: number;
+    listdir_max: number;
+    inflight_max: number;
+    queue_max: number;
+    [key: string]: unknown;
+}
+
+export interface VolumeInfo {
+    name: string;
+    readonly: boolean;
+    workers: number;
+    [key: string]: unknown;
+}
+
+export interface HelloResult {
+    limits: Limits;
+    ops: string[];
+    protocol: number;
+    version: string;
+    volumes: VolumeInfo[];
+}
+
+/** A reply as the protocol spells it (for {@link Client.request}). */
+export interface Reply {
+    header: { id: Int; ok: boolean; [key: string]: unknown };
+    /** The data frame of a read or readfile reply. */
+    data?: Buffer;
+}
+
+/** Header fields of a raw request (everything but id and op). */
+export type RequestFields = Record<string, boolean | number | bigint | string | undefined>;
+
+/** A completion event (spec section 8). Fields the broker adds later appear too. */
+export interface ZaioEvent {
+    /** `OUTCOME.OP.VOLUME`, e.g. 'ok.read.default'. */
+    topic: string;
+    seq: Int;
+    id: Int;
+    client: string;
+    op: string;
+    outcome: 'ok' | 'err';
+    /** Present when outcome is 'err'. */
+    error?: string;
+    path: string;
+    volume: string;
+    bytes: Int;
+    queue_us: Int;
+    service_us: Int;
+    time_us: Int;
+    worker: string;
+    /** Events lost just before this one (seq gap). Only set on a stream
+     *  subscribed to everything (prefix ''), since filtered streams skip
+     *  seq numbers by design. */
+    gap?: number;
+    [key: string]: unknown;
+}
+
+export interface EventsOptions {
+    /** Events endpoint(s) to use instead of the client's `events` option. */
+    endpoint?: string | string[];
+}
+
+/** An async iterator over completion events, on its own SUB socket. */
+export declare class EventStream implements AsyncIterableIterator<ZaioEvent> {
+    /** Events lost so far (sum of gaps; prefix '' streams only). */
+    readonly lost: number;
+    /** Event messages that did not decode and were skipped. */
+    readonly bad: number;
+    readonly closed: boolean;
+    next(): Promise<IteratorResult<ZaioEvent>>;
+    return(): Promise<IteratorResult<ZaioEvent>>;
+    [Symbol.asyncIterator](): this;
+    /** Close the SUB socket; a pending or later next() ends the iteration. */
+    close(): void;
+}
+
+/** An error reply from the broker, or a client-side failure.
+ *  Broker codes: POSIX names ('ENOENT', 'EEXIST', 'EXDEV', ...) and protocol
+ *  names ('MALFORMED', 'TOOBIG', 'QUEUE_FULL', 'NOVOLUME', ...).
+ *  Client codes (`local` true): 'ETIMEDOUT', 'ECLOSED', 'QUEUE_FULL' (send
+ *  queue full), 'EPROTO' (a reply broke the protocol), 'EIO' (socket failure). */
+export declare class ZaioError extends Error {
+    readonly name: 'ZaioError';
+    /** The error name, as the protocol spells it. */
+    readonly code: string;
+    /** Negated errno for POSIX names, as in Node's fs errors; undefined otherwise. */
+    readonly errno: number | undefined;
+    /** The broker's (or client's) message, without the code and path. */
+    readonly reason: string;
+    readonly op: string | undefined;
+    readonly path: string | undefined;
+    /** The `to` path of rename and copy. */
+    readonly dest: string | undefined;
+    /** The request id. */
+    readonly id: Int | undefined;
+    /** True when the client, not the broker, raised it. */
+    readonly local: boolean;
+}
+
+export interface ClientStats {
+    sent: number;
+    replies: number;
+    retries: number;
+    timeouts: number;
+    badReplies: number;
+    unmatched: number;
+}
+
+export declare class Client {
+    /** Connect a DEALER to the broker's client endpoint(s) (tcp, ipc or inproc). */
+    constructor(endpoint: string | string[], options?: ClientOptions);
+    readonly options: Required<Omit<ClientOptions, 'events' | 'firstId'>> & ClientOptions;
+    readonly stats: ClientStats;
+    readonly closed: boolean;
+    /** Requests sent and not yet answered. */
+    readonly inflight: number;
+    /** Requests not yet settled (queued, in flight or backing off). */
+    readonly pending: number;
+
+    ping(opts?: CallOptions): Promise<void>;
+    hello(opts?: CallOptions): Promise<HelloResult>;
+    stat(path: string, opts?: CallOptions): Promise<Stat>;
+    /** At most `length` bytes from `offset`; fewer at end of file. */
+    read(path: string, offset: Int, length: Int, opts?: CallOptions): Promise<Buffer>;
+    /** pwrite at `offset`; resolves the bytes written. */
+    write(path: string, offset: Int, data: Data, opts?: WriteOptions): Promise<Int>;
+    /** O_APPEND write; resolves the offset where the data landed. */
+    append(path: string, data: Data, opts?: WriteOptions): Promise<Int>;
+    /** The whole file. */
+    readfile(path: string, opts?: CallOptions): Promise<Buffer>;
+    /** Replace the file atomically and durably; resolves the bytes written. */
+    writefile(path: string, data: Data, opts?: WritefileOptions): Promise<Int>;
+    truncate(path: string, size: Int, opts?: CallOptions): Promise<void>;
+    fsync(path: string, opts?: FsyncOptions): Promise<void>;
+    unlink(path: string, opts?: CallOptions): Promise<void>;
+    rename(path: string, to: string, opts?: CallOptions): Promise<void>;
+    mkdir(path: string, opts?: MkdirOptions): Promise<void>;
+    rmdir(path: string, opts?: CallOptions): Promise<void>;
+    /** One page of a directory. */
+    listdir(path: string, opts?: ListdirOptions): Promise<ListdirResult>;
+    /** Every entry, paging through listdir. */
+    listdirIter(path: string, opts?: ListdirOptions): AsyncGenerator<DirEntry, void, undefined>;
+    /** Every entry in one array, paging through listdir. */
+    listdirAll(path: string, opts?: ListdirOptions): Promise<DirEntry[]>;
+    /** Copy inside the broker, creating or truncating `to`; resolves its size. */
+    copy(path: string, to: string, opts?: CallOptions): Promise<Int>;
+    /** Any request as the protocol spells it; rejects with ZaioError on an error reply. */
+    request(op: string, fields?: RequestFields, data?: Data, opts?: CallOptions): Promise<Reply>;
+
+    /** Completion events whose topic starts with `prefix` (or any of several;
+     *  '' for all). Needs the `events` option or `opts.endpoint`. */
+    events(prefix?: string | string[], opts?: EventsOptions): EventStream;
+
+    /** Close at once (linger 0): pending requests reject with 'ECLOSED',
+     *  event streams end. Idempotent. */
+    close(): void;
+}
+
+/** The wire codec (also `require('zaio/codec')`). */
+export declare const codec: typeof import('./codec');

@@ -1,0 +1,634 @@
+'use strict';
+/*  zaio: Node.js client for the zaio IO broker (schemas/PROTOCOL.md, ZAIO/1).
+
+    One DEALER socket per client, one receive loop, a map of pending requests
+    by id resolved as replies come, and a bounded send queue drained by one
+    sender (zeromq.js allows one pending send per socket). Every request has
+    its own timeout. QUEUE_FULL replies (the broker did not accept the job)
+    are retried after a short back-off a bounded number of times.
+*/
+
+const os = require('node:os');
+const zmq = require('zeromq');
+const codec = require('./codec');
+
+const U64_MAX = (1n << 64n) - 1n;
+
+const DEFAULTS = {
+    timeout: 30000,          //  ms per request, 0 or Infinity for none
+    inflightMax: 4096,       //  requests sent and not yet answered
+    sendQueueMax: 65536,     //  requests waiting to be sent
+    queueFullRetries: 5,     //  QUEUE_FULL retries per request
+    queueFullBackoff: 5,     //  ms before the first retry, doubled each time
+};
+
+//  ---------------------------------------------------------------------
+//  Errors
+
+//  An error from the broker (`code` is the protocol's error name, e.g.
+//  'ENOENT' or 'QUEUE_FULL') or from the client itself ('ETIMEDOUT' when a
+//  request's timeout expires, 'ECLOSED' when the client is closed with the
+//  request pending, 'QUEUE_FULL' when the local send queue is full, 'EPROTO'
+//  when the broker's reply breaks the protocol).
+class ZaioError extends Error {
+    constructor (code, message, info = {}) {
+        const where = info.path !== undefined
+            ? `, ${info.op} '${info.path}'${info.dest !== undefined ? ` -> '${info.dest}'` : ''}`
+            : info.op ? `, ${info.op}` : '';
+        super(`${code}: ${message || code}${where}`);
+        this.name = 'ZaioError';
+        this.code = code;
+        const errno = os.constants.errno[code];
+        //  As in Node's own fs errors: the negated errno for POSIX names.
+        this.errno = errno !== undefined ? -errno : undefined;
+        this.reason = message || '';
+        this.op = info.op;
+        this.path = info.path;
+        this.dest = info.dest;
+        this.id = info.id;
+        this.local = Boolean(info.local);
+    }
+}
+
+function localError (code, message, entry) {
+    return new ZaioError(code, message, {
+        op: entry && entry.op, path: entry && entry.path, dest: entry && entry.dest,
+        id: entry && entry.id, local: true,
+    });
+}
+
+//  ---------------------------------------------------------------------
+//  Argument checks: wrong types are programmer errors and reject with a
+//  TypeError before anything is sent; ranges are the broker's to judge.
+
+function checkString (name, v) {
+    if (typeof v !== 'string')
+        throw new TypeError(`${name} must be a string, got ${typeof v}`);
+    return v;
+}
+
+function checkUint (name, v) {
+    if (typeof v === 'number' ? !Number.isInteger(v) || v < 0 : typeof v !== 'bigint' || v < 0n)
+        throw new TypeError(`${name} must be a non-negative integer (number or bigint)`);
+    if (typeof v === 'bigint' ? v > U64_MAX : v > Number.MAX_SAFE_INTEGER)
+        throw new RangeError(`${name} is too large: ${v} (use a bigint above 2^53-1)`);
+    return v;
+}
+
+function optUint (name, v) {
+    return v === undefined ? undefined : checkUint(name, v);
+}
+
+function optBool (name, v) {
+    if (v !== undefined && typeof v !== 'boolean')
+        throw new TypeError(`${name} must be a boolean`);
+    return v;
+}
+
+function optString (name, v) {
+    return v === undefined ? undefined : checkString(name, v);
+}
+
+//  The spec's default offset is 0; leave it out, for the shortest header.
+function nonZero (v) {
+    return v === 0 || v === 0n ? undefined : v;
+}
+
+function toBuffer (name, data) {
+    if (Buffer.isBuffer(data))
+        return data;
+    if (typeof data === 'string')
+        return Buffer.from(data, 'utf8');
+    if (ArrayBuffer.isView(data))
+        return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (data instanceof ArrayBuffer)
+        return Buffer.from(data);
+    throw new TypeError(`${name} must be a Buffer, TypedArray, ArrayBuffer or string`);
+}
+
+function toBigInt (v) {
+    return typeof v === 'bigint' ? v : BigInt(v);
+}
+
+//  Canonical JavaScript form of an id: a Number when exact, else a BigInt,
+//  the same form codec.normalize gives decoded ids, so map lookups match.
+function idKey (id) {
+    return typeof id === 'bigint' && id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : id;
+}
+
+function statResult (h) {
+    return { type: h.type, size: h.size, mode: h.mode, mtime_ns: h.mtime_ns === undefined ? undefined : toBigInt(h.mtime_ns) };
+}
+
+function entryResult (e) {
+    return { name: e.name, type: e.type, size: e.size, mtime_ns: e.mtime_ns === undefined ? undefined : toBigInt(e.mtime_ns) };
+}
+
+//  ---------------------------------------------------------------------
+//  A FIFO with O(1) push and shift.
+
+class Fifo {
+    constructor () {
+        this.items = [];
+        this.head = 0;
+    }
+
+    get length () {
+        return this.items.length - this.head;
+    }
+
+    push (item) {
+        this.items.push(item);
+    }
+
+    shift () {
+        if (this.head >= this.items.length)
+            return undefined;
+        const item = this.items[this.head];
+        this.items[this.head++] = undefined;
+        if (this.head > 1024 && this.head * 2 > this.items.length) {
+            this.items = this.items.slice(this.head);
+            this.head = 0;
+        }
+        return item;
+    }
+
+    clear () {
+        const rest = this.items.slice(this.head);
+        this.items = [];
+        this.head = 0;
+        return rest;
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Client
+
+const QUEUED = 1;    //  in the send queue
+const SENT = 2;      //  sent, awaiting the reply; counts as in flight
+const BACKOFF = 3;   //  answered QUEUE_FULL, waiting to be queued again
+const DONE = 4;      //  settled; ignore whatever comes later
+
+class Client {
+    //  endpoint: a ZeroMQ endpoint of the broker's client socket (or an
+    //  array of them). options: see index.d.ts (ClientOptions).
+    constructor (endpoint, options = {}) {
+        const endpoints = Array.isArray(endpoint) ? endpoint : [endpoint];
+        if (endpoints.length === 0 || !endpoints.every((e) => typeof e === 'string'))
+            throw new TypeError('endpoint must be a string or an array of strings');
+        this.options = { ...DEFAULTS, ...options };
+        const ev = this.options.events;
+        this._eventEndpoints = ev === undefined ? [] : Array.isArray(ev) ? ev : [ev];
+        this._nextId = idKey(this.options.firstId === undefined ? 1 : checkUint('firstId', this.options.firstId));
+        if (this._nextId === 0)
+            this._nextId = 1;
+        this._pending = new Map();
+        this._queue = new Fifo();
+        this._inflight = 0;
+        this._pumping = false;
+        this._closed = false;
+        this._streams = new Set();
+        this.stats = { sent: 0, replies: 0, retries: 0, timeouts: 0, badReplies: 0, unmatched: 0 };
+
+        this._dealer = new zmq.Dealer({ linger: 0 });
+        for (const e of endpoints)
+            this._dealer.connect(e);
+        this._receiving = this._receiveLoop();
+    }
+
+    get closed () {
+        return this._closed;
+    }
+
+    //  Requests sent and not yet answered.
+    get inflight () {
+        return this._inflight;
+    }
+
+    //  Requests not yet settled: queued, in flight or backing off.
+    get pending () {
+        return this._pending.size;
+    }
+
+    //  -- ops -----------------------------------------------------------
+
+    async ping (opts = {}) {
+        await this._call('ping', {}, undefined, opts);
+    }
+
+    async hello (opts = {}) {
+        const { header } = await this._call('hello', {}, undefined, opts);
+        return { limits: header.limits, ops: header.ops, protocol: header.protocol,
+            version: header.version, volumes: header.volumes };
+    }
+
+    async stat (path, opts = {}) {
+        const { header } = await this._call('stat', { path: checkString('path', path) }, undefined, opts);
+        return statResult(header);
+    }
+
+    async read (path, offset, length, opts = {}) {
+        const { data } = await this._call('read', {
+            path: checkString('path', path),
+            offset: nonZero(checkUint('offset', offset)),
+            length: checkUint('length', length),
+        }, undefined, opts);
+        return data;
+    }
+
+    async write (path, offset, data, opts = {}) {
+        const { header } = await this._call('write', {
+            path: checkString('path', path),
+            offset: nonZero(checkUint('offset', offset)),
+            create: optBool('create', opts.create),
+            mode: optUint('mode', opts.mode),
+        }, toBuffer('data', data), opts);
+        return header.bytes;
+    }
+
+    async append (path, data, opts = {}) {
+        const { header } = await this._call('append', {
+            path: checkString('path', path),
+            create: optBool('create', opts.create),
+            mode: optUint('mode', opts.mode),
+        }, toBuffer('data', data), opts);
+        return header.offset;
+    }
+
+    async readfile (path, opts = {}) {
+        const { data } = await this._call('readfile', { path: checkString('path', path) }, undefined, opts);
+        return data;
+    }
+
+    async writefile (path, data, opts = {}) {
+        const { header } = await this._call('writefile', {
+            path: checkString('path', path),
+            mode: optUint('mode', opts.mode),
+        }, toBuffer('data', data), opts);
+        return header.bytes;
+    }
+
+    async truncate (path, size, opts = {}) {
+        await this._call('truncate', { path: checkString('path', path), size: checkUint('size', size) },
+            undefined, opts);
+    }
+
+    async fsync (path, opts = {}) {
+        await this._call('fsync', { path: checkString('path', path), datasync: optBool('datasync', opts.datasync) },
+            undefined, opts);
+    }
+
+    async unlink (path, opts = {}) {
+        await this._call('unlink', { path: checkString('path', path) }, undefined, opts);
+    }
+
+    async rename (path, to, opts = {}) {
+        await this._call('rename', { path: checkString('path', path), to: checkString('to', to) }, undefined, opts);
+    }
+
+    async mkdir (path, opts = {}) {
+        await this._call('mkdir', {
+            path: checkString('path', path),
+            parents: optBool('parents', opts.parents),
+            mode: optUint('mode', opts.mode),
+        }, undefined, opts);
+    }
+
+    async rmdir (path, opts = {}) {
+        await this._call('rmdir', { path: checkString('path', path) }, undefined, opts);
+    }
+
+    async listdir (path, opts = {}) {
+        const { header } = await this._call('listdir', {
+            path: checkString('path', path),
+            after: optString('after', opts.after),
+            limit: optUint('limit', opts.limit),
+        }, undefined, opts);
+        if (!Array.isArray(header.entries) || typeof header.more !== 'boolean')
+            throw localError('EPROTO', 'listdir reply without entries/more', { op: 'listdir', path });
+        return { entries: header.entries.map(entryResult), more: header.more };
+    }
+
+    //  Every entry of a directory, page by page (`limit` entries a page),
+    //  as an async iterator.
+    async * listdirIter (path, opts = {}) {
+        let after = opts.after;
+        for (;;) {
+            const page = await this.listdir(path, { ...opts, after });
+            yield * page.entries;
+            if (!page.more || page.entries.length === 0)
+                return;
+            after = page.entries[page.entries.length - 1].name;
+        }
+    }
+
+    //  Every entry of a directory in one array, paging through listdir.
+    async listdirAll (path, opts = {}) {
+        const all = [];
+        for await (const e of this.listdirIter(path, opts))
+            all.push(e);
+        return all;
+    }
+
+    async copy (path, to, opts = {}) {
+        const { header } = await this._call('copy', { path: checkString('path', path), to: checkString('to', to) },
+            undefined, opts);
+        return header.bytes;
+    }
+
+    //  Any request, as the protocol spells it: `fields` are header fields
+    //  other than id and op (including key, barrier, link, deadline and
+    //  priority), `data` the data frame for write, append and writefile.
+    //  Resolves {header, data} of the reply; rejects with ZaioError on an
+    //  error reply.
+    async request (op, fields = {}, data, opts = {}) {
+        checkString('op', op);
+        const header = {};
+        for (const [k, v] of Object.entries(fields)) {
+            if (k === 'id' || k === 'op')
+                throw new TypeError('id and op are not fields');
+            header[k] = v;
+        }
+        return this._call(op, header, data === undefined ? undefined : toBuffer('data', data), opts);
+    }
+
+    //  -- events ---------------------------------------------------------
+
+    //  Completion events whose topic starts with `prefix` (or any of an
+    //  array of prefixes; '' for all), from the broker's events endpoint.
+    events (prefix = '', opts = {}) {
+        const endpoints = opts.endpoint !== undefined
+            ? (Array.isArray(opts.endpoint) ? opts.endpoint : [opts.endpoint])
+            : this._eventEndpoints;
+        if (this._closed)
+            throw localError('ECLOSED', 'client is closed');
+        if (endpoints.length === 0)
+            throw new TypeError('no events endpoint: pass {events} to the Client constructor');
+        const prefixes = Array.isArray(prefix) ? prefix : [prefix];
+        prefixes.forEach((p) => checkString('prefix', p));
+        const stream = new EventStream(endpoints, prefixes, () => this._streams.delete(stream));
+        this._streams.add(stream);
+        return stream;
+    }
+
+    //  -- life -------------------------------------------------------------
+
+    //  Close the socket at once (linger 0) and every event stream; reject
+    //  every request not yet answered with ECLOSED. Idempotent.
+    close () {
+        if (this._closed)
+            return;
+        this._closed = true;
+        for (const stream of [...this._streams])
+            stream.close();
+        this._dealer.close();
+        const entries = [...this._pending.values()];
+        this._pending.clear();
+        this._queue.clear();
+        for (const entry of entries)
+            this._settle(entry, localError('ECLOSED', 'client closed before the reply', entry));
+    }
+
+    //  -- internals -------------------------------------------------------
+
+    _allocId () {
+        for (;;) {
+            const id = this._nextId;
+            if (typeof id === 'number')
+                this._nextId = id < Number.MAX_SAFE_INTEGER ? id + 1 : BigInt(id) + 1n;
+            else
+                this._nextId = id < U64_MAX ? id + 1n : 1;
+            if (!this._pending.has(id))
+                return id;
+        }
+    }
+
+    _call (op, fields, data, opts) {
+        if (opts === null || typeof opts !== 'object')
+            throw new TypeError('options must be an object');
+        if (this._closed)
+            return Promise.reject(localError('ECLOSED', 'client is closed', { op, path: fields.path }));
+        if (this._queue.length >= this.options.sendQueueMax)
+            return Promise.reject(localError('QUEUE_FULL',
+                `client send queue full (${this.options.sendQueueMax} requests)`, { op, path: fields.path }));
+        const id = this._allocId();
+        const header = { id, op, ...fields, volume: optString('volume', opts.volume) };
+        const frames = codec.encodeRequest(header, data);
+        const timeout = opts.timeout === undefined ? this.options.timeout : opts.timeout;
+        return new Promise((resolve, reject) => {
+            const entry = {
+                id, op, path: fields.path, dest: fields.to, frames, resolve, reject,
+                state: QUEUED, attempts: 0, timer: null, retryTimer: null,
+            };
+            if (timeout > 0 && Number.isFinite(timeout))
+                entry.timer = setTimeout(() => this._onTimeout(entry, timeout), timeout);
+            this._pending.set(id, entry);
+            this._queue.push(entry);
+            this._pump();
+        });
+    }
+
+    //  The one sender: drains the queue while the in-flight count allows,
+    //  one send at a time.
+    async _pump () {
+        if (this._pumping)
+            return;
+        this._pumping = true;
+        try {
+            while (!this._closed && this._inflight < this.options.inflightMax) {
+                const entry = this._queue.shift();
+                if (!entry)
+                    break;
+                if (entry.state !== QUEUED)
+                    continue;
+                entry.state = SENT;
+                this._inflight++;
+                try {
+                    await this._dealer.send(entry.frames);
+                    this.stats.sent++;
+                } catch (err) {
+                    if (this._closed)
+                        break;
+                    if (entry.state === SENT) {
+                        this._inflight--;
+                        this._finish(entry, localError('EIO', `send failed: ${err.message}`, entry));
+                    }
+                }
+            }
+        } finally {
+            this._pumping = false;
+        }
+    }
+
+    async _receiveLoop () {
+        while (!this._closed) {
+            let frames;
+            try {
+                frames = await this._dealer.receive();
+            } catch (err) {
+                if (this._closed)
+                    return;
+                //  A receive error on an open socket is not expected; fail
+                //  loudly rather than hang every pending request.
+                const entries = [...this._pending.values()];
+                this._pending.clear();
+                for (const entry of entries)
+                    this._settle(entry, localError('EIO', `receive failed: ${err.message}`, entry));
+                this.close();
+                return;
+            }
+            this._onReply(frames);
+        }
+    }
+
+    _onReply (frames) {
+        let reply;
+        try {
+            reply = codec.decodeReply(frames);
+        } catch (err) {
+            this.stats.badReplies++;
+            return;
+        }
+        const { header, data } = reply;
+        const entry = this._pending.get(header.id);
+        if (!entry || entry.state !== SENT) {
+            this.stats.unmatched++;
+            return;
+        }
+        this.stats.replies++;
+        this._inflight--;
+        if (!header.ok && header.error === 'QUEUE_FULL' && entry.attempts < this.options.queueFullRetries) {
+            //  Not accepted, so safe to send again, after a pause.
+            const delay = this.options.queueFullBackoff * 2 ** entry.attempts * (0.5 + Math.random());
+            entry.attempts++;
+            entry.state = BACKOFF;
+            this.stats.retries++;
+            entry.retryTimer = setTimeout(() => {
+                entry.retryTimer = null;
+                if (entry.state !== BACKOFF || this._closed)
+                    return;
+                entry.state = QUEUED;
+                this._queue.push(entry);
+                this._pump();
+            }, delay);
+        } else if (!header.ok) {
+            this._finish(entry, new ZaioError(header.error, header.message, entry));
+        } else {
+            const wantsData = codec.DATA_REPLY_OPS.has(entry.op);
+            if (wantsData !== (data !== undefined))
+                this._finish(entry, localError('EPROTO',
+                    wantsData ? 'reply has no data frame' : 'reply has an unexpected data frame', entry));
+            else
+                this._finish(entry, null, { header, data });
+        }
+        this._pump();
+    }
+
+    _onTimeout (entry, timeout) {
+        entry.timer = null;
+        if (entry.state === DONE)
+            return;
+        if (entry.state === SENT)
+            this._inflight--;
+        this.stats.timeouts++;
+        this._finish(entry, localError('ETIMEDOUT', `no reply within ${timeout} ms`, entry));
+        this._pump();
+    }
+
+    //  Remove a pending request and settle it.
+    _finish (entry, err, value) {
+        this._pending.delete(entry.id);
+        this._settle(entry, err, value);
+    }
+
+    _settle (entry, err, value) {
+        if (entry.state === DONE)
+            return;
+        entry.state = DONE;
+        if (entry.timer)
+            clearTimeout(entry.timer);
+        if (entry.retryTimer)
+            clearTimeout(entry.retryTimer);
+        entry.frames = null;
+        if (err)
+            entry.reject(err);
+        else
+            entry.resolve(value);
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  EventStream: an async iterator over completion events on its own SUB
+//  socket. Each event is the body map of spec section 8 plus `topic`, and
+//  `gap`: how many events were lost just before this one. seq counts every
+//  event the broker publishes, so gaps can only be told apart from filtered
+//  events when the stream takes everything (prefix ''); with a narrower
+//  filter `gap` is undefined.
+
+class EventStream {
+    constructor (endpoints, prefixes, onClose) {
+        this._sub = new zmq.Subscriber({ linger: 0 });
+        for (const e of endpoints)
+            this._sub.connect(e);
+        this._sub.subscribe(...prefixes);
+        this._all = prefixes.includes('');
+        this._last = undefined;
+        this._onClose = onClose;
+        this.lost = 0;
+        this.bad = 0;
+    }
+
+    get closed () {
+        return this._sub.closed;
+    }
+
+    [Symbol.asyncIterator] () {
+        return this;
+    }
+
+    async next () {
+        while (!this._sub.closed) {
+            let frames;
+            try {
+                frames = await this._sub.receive();
+            } catch (err) {
+                if (this._sub.closed)
+                    break;
+                throw err;
+            }
+            let ev;
+            try {
+                ev = codec.decodeEvent(frames);
+            } catch (err) {
+                this.bad++;
+                continue;
+            }
+            const event = { topic: ev.topic, ...ev.body };
+            if (this._all) {
+                const seq = toBigInt(event.seq);
+                const gap = this._last === undefined || seq <= this._last ? 0n : seq - this._last - 1n;
+                this._last = seq;
+                event.gap = Number(gap);
+                this.lost += event.gap;
+            }
+            return { value: event, done: false };
+        }
+        return { value: undefined, done: true };
+    }
+
+    async return () {
+        this.close();
+        return { value: undefined, done: true };
+    }
+
+    close () {
+        if (!this._sub.closed)
+            this._sub.close();
+        if (this._onClose) {
+            this._onClose();
+            this._onClose = null;
+        }
+    }
+}
+
+module.exports = { Client, ZaioError, EventStream, codec };

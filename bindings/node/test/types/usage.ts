@@ -1,0 +1,50 @@
+// Compiled (not run) by test/types.test.js: the declarations must cover the
+// whole API as the README uses it.
+import { Client, ZaioError, ZaioEvent, Stat, DirEntry, HelloResult, Int } from 'zaio';
+import { encodeRequest, decodeReply, CodecError } from 'zaio/codec';
+
+async function main(): Promise<void> {
+    const client = new Client('ipc:///tmp/zaio.ipc', { events: 'tcp://127.0.0.1:5556', timeout: 5000 });
+    await client.ping();
+    const hello: HelloResult = await client.hello({ timeout: 1000 });
+    const max: number = hello.limits.payload_max;
+    const st: Stat = await client.stat('a', { volume: 'default' });
+    const ns: bigint = st.mtime_ns;
+    const buf: Buffer = await client.read('a', 0, 4096);
+    const big: Buffer = await client.read('a', 1n << 40n, 10);
+    const n: Int = await client.write('a', 0, Buffer.from('x'), { create: true, mode: 0o600 });
+    const off: Int = await client.append('log', 'line\n', { create: true });
+    const whole: Buffer = await client.readfile('a');
+    await client.writefile('a', new Uint8Array([1, 2]), { mode: 0o644 });
+    await client.truncate('a', 0);
+    await client.fsync('a', { datasync: true });
+    await client.rename('a', 'b');
+    await client.copy('b', 'c');
+    await client.unlink('c');
+    await client.mkdir('d/e', { parents: true, mode: 0o755 });
+    await client.rmdir('d/e');
+    const page = await client.listdir('', { after: 'm', limit: 10 });
+    const more: boolean = page.more;
+    const all: DirEntry[] = await client.listdirAll('');
+    for await (const e of client.listdirIter('', { limit: 2 })) console.log(e.name, e.type);
+    const raw = await client.request('read', { path: 'a', length: 1, deadline: 100 });
+    console.log(raw.header.ok, raw.data?.length);
+    for await (const ev of client.events('err.')) {
+        const e: ZaioEvent = ev;
+        console.log(e.topic, e.seq, e.error, e.gap);
+        break;
+    }
+    const stream = client.events(['ok.write.', 'err.write.']);
+    console.log(stream.lost);
+    stream.close();
+    try {
+        await client.stat('missing');
+    } catch (err) {
+        if (err instanceof ZaioError && err.code === 'ENOENT') console.log(err.errno, err.path);
+    }
+    const frames: Buffer[] = encodeRequest({ id: 1n, op: 'ping' });
+    try { decodeReply(frames); } catch (e) { if (e instanceof CodecError) console.log(e.code); }
+    console.log(max, ns, buf, big, n, off, whole, more, all, client.stats.retries, client.inflight);
+    client.close();
+}
+main();
