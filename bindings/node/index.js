@@ -576,6 +576,7 @@ class EventStream {
         this._onClose = onClose;
         this.lost = 0;
         this.bad = 0;
+        this._chain = Promise.resolve();
     }
 
     get closed () {
@@ -586,7 +587,15 @@ class EventStream {
         return this;
     }
 
-    async next () {
+    //  Calls queue up, as an async generator's do: zeromq.js allows one
+    //  pending receive per socket.
+    next () {
+        const result = this._chain.then(() => this._next());
+        this._chain = result.catch(() => {});
+        return result;
+    }
+
+    async _next () {
         while (!this._sub.closed) {
             let frames;
             try {

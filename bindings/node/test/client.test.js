@@ -1,0 +1,357 @@
+'use strict';
+//  The client against a scripted ROUTER standing in for the broker: the
+//  public methods must put the golden request bytes on the wire and turn the
+//  golden replies into the documented results; timeouts, QUEUE_FULL
+//  retries, close and the bounded queues behave as documented.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const zmq = require('zeromq');
+const { Client, ZaioError, codec } = require('..');
+const { loadVectors } = require('./helpers');
+
+const requests = Object.fromEntries(loadVectors('requests.json').map((v) => [v.name, v]));
+const replies = Object.fromEntries(loadVectors('replies.json').map((v) => [v.name, v]));
+
+//  A ROUTER that hands each request to `handler(header, data, frames)`;
+//  the handler returns reply frames (or undefined to stay silent).
+async function fakeBroker (handler) {
+    const router = new zmq.Router({ linger: 0 });
+    await router.bind('tcp://127.0.0.1:*');
+    const received = [];
+    const fake = { endpoint: router.lastEndpoint, received, router, rid: null };
+    const loop = (async () => {
+        try {
+            for await (const [rid, ...frames] of router) {
+                received.push(frames);
+                fake.rid = rid;
+                const reply = await handler(frames);
+                if (reply)
+                    await router.send([rid, ...reply]);
+            }
+        } catch (err) {
+            if (!router.closed)
+                throw err;
+        }
+    })();
+    fake.close = () => {
+        router.close();
+        return loop;
+    };
+    return fake;
+}
+
+function setNextId (client, id) {
+    client._nextId = typeof id === 'bigint' && id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : id;
+}
+
+//  How each request vector is made through the public API.
+const CALLS = {
+    ping: (c) => c.ping(),
+    hello: (c) => c.hello(),
+    stat: (c) => c.stat('docs/readme.txt'),
+    read: (c) => c.read('data.bin', 8192, 4096),
+    read_max_id: (c) => c.read('a', 0, 1),
+    write: (c) => c.write('logs/x.log', 100, Buffer.from('hello'), { create: true, mode: 0o600 }),
+    write_empty_data: (c) => c.write('empty', 0, Buffer.alloc(0)),
+    append: (c) => c.append('journal', 'line\n', { create: true }),
+    readfile: (c) => c.readfile('config.json'),
+    writefile: (c) => c.writefile('config.json', new TextEncoder().encode('{"a":1}')),
+    truncate: (c) => c.truncate('big', 5000000000),
+    fsync: (c) => c.fsync('journal', { datasync: true }),
+    unlink: (c) => c.unlink('old'),
+    rename: (c) => c.rename('tmp/a', 'final/a'),
+    mkdir: (c) => c.mkdir('a/b/c', { parents: true, mode: 0o750 }),
+    rmdir: (c) => c.rmdir('a/b/c'),
+    listdir: (c) => c.listdir('', { after: 'm', limit: 100 }),
+    copy: (c) => c.copy('src.bin', 'dst.bin'),
+    read_reserved_fields: (c) => c.request('read', { path: 'p', length: 10, key: 'k1', barrier: false,
+        link: true, deadline: 1500, priority: 7 }, undefined, { volume: 'photos' }),
+    utf8_path: (c) => c.stat('caf\u00e9/\u65e5\u672c.txt'),
+};
+
+test('every request vector is produced byte for byte by the public API', async (t) => {
+    assert.deepEqual(Object.keys(CALLS).sort(), Object.keys(requests).sort(), 'a call for every vector');
+    const fake = await fakeBroker((frames) => {
+        const { header } = codec.decodeRequest(frames);
+        const data = codec.DATA_REPLY_OPS.has(header.op) ? Buffer.alloc(0) : undefined;
+        const extra = header.op === 'listdir' ? { entries: [], more: false } : {};
+        return codec.encodeReply({ id: header.id, ok: true, ...extra }, data);
+    });
+    const client = new Client(fake.endpoint, { timeout: 5000 });
+    try {
+        for (const [name, call] of Object.entries(CALLS)) {
+            await t.test(name, async () => {
+                const v = requests[name];
+                setNextId(client, v.header.id);
+                await call(client);
+                const sent = fake.received[fake.received.length - 1];
+                assert.equal(sent.length, v.frames.length);
+                sent.forEach((f, i) => assert.equal(f.toString('hex'), v.frames[i].toString('hex'), `frame ${i}`));
+            });
+        }
+    } finally {
+        client.close();
+        await fake.close();
+    }
+});
+
+test('reply vectors become the documented results and errors', async (t) => {
+    //  Each case: a call, the reply vector the fake answers it with, a check.
+    const cases = [
+        ['ping_ok', (c) => c.ping(), (r) => assert.equal(r, undefined)],
+        ['stat_ok', (c) => c.stat('x'), (r) => assert.deepEqual(r,
+            { type: 'file', size: 1234, mode: 0o644, mtime_ns: 1700000000123456789n })],
+        ['read_ok', (c) => c.read('data.bin', 0, 5), (r) => assert.equal(r.toString(), 'hello')],
+        ['read_empty', (c) => c.read('data.bin', 0, 5), (r) => assert.equal(r.length, 0)],
+        ['write_ok', (c) => c.write('x', 0, 'hello'), (r) => assert.equal(r, 5)],
+        ['append_ok', (c) => c.append('x', 'hello'), (r) => assert.equal(r, 4294967296)],
+        ['listdir_ok', (c) => c.listdir(''), (r) => assert.deepEqual(r, {
+            more: false,
+            entries: [
+                { mtime_ns: 1700000000000000000n, name: 'a.txt', size: 3, type: 'file' },
+                { mtime_ns: -5n, name: 'sub', size: 4096, type: 'dir' },
+            ],
+        })],
+        ['hello_ok', (c) => c.hello(), (r) => {
+            assert.equal(r.protocol, 1);
+            assert.equal(r.version, '0.1.0');
+            assert.deepEqual(r.ops, ['ping', 'hello', 'stat']);
+            assert.equal(r.limits.payload_max, 67108864);
+            assert.deepEqual(r.volumes, [{ name: 'default', readonly: false, workers: 2 }]);
+        }],
+        ['error_enoent', (c) => c.stat('gone'), null, (err) => {
+            assert.ok(err instanceof ZaioError);
+            assert.equal(err.code, 'ENOENT');
+            assert.equal(err.errno, -require('node:os').constants.errno.ENOENT);
+            assert.equal(err.reason, 'No such file or directory');
+            assert.equal(err.path, 'gone');
+            assert.equal(err.op, 'stat');
+            assert.equal(err.local, false);
+            assert.match(err.message, /^ENOENT: No such file or directory, stat 'gone'$/);
+        }],
+    ];
+    let vector = null;
+    const fake = await fakeBroker(() => vector.frames);
+    const client = new Client(fake.endpoint, { timeout: 5000 });
+    try {
+        for (const [name, call, check, checkErr] of cases) {
+            await t.test(name, async () => {
+                vector = replies[name];
+                setNextId(client, vector.header.id);
+                if (checkErr)
+                    await assert.rejects(call(client), (err) => (checkErr(err), true));
+                else
+                    check(await call(client));
+            });
+        }
+    } finally {
+        client.close();
+        await fake.close();
+    }
+});
+
+test('unknown result keys are ignored; broken replies are dropped, not fatal', async () => {
+    let mode = 'extra';
+    const fake = await fakeBroker((frames) => {
+        const { header } = codec.decodeRequest(frames);
+        if (mode === 'extra')
+            return codec.encodeReply({ id: header.id, ok: true, type: 'dir', size: 0, mode: 0o755,
+                mtime_ns: 1, future: { x: [1, 2] } });
+        if (mode === 'garbage')
+            return [codec.SIGNATURE, Buffer.from('c1', 'hex')];
+        if (mode === 'nodata')
+            return codec.encodeReply({ id: header.id, ok: true, bytes: 0, eof: true });
+        return undefined;
+    });
+    const client = new Client(fake.endpoint, { timeout: 300 });
+    try {
+        assert.deepEqual(await client.stat('d'), { type: 'dir', size: 0, mode: 0o755, mtime_ns: 1n });
+        mode = 'garbage';
+        await assert.rejects(client.ping(), { code: 'ETIMEDOUT' });
+        assert.equal(client.stats.badReplies, 1);
+        mode = 'nodata';
+        await assert.rejects(client.read('a', 0, 1), { code: 'EPROTO', local: true });
+        mode = 'extra';
+        assert.equal((await client.stat('d')).type, 'dir');
+    } finally {
+        client.close();
+        await fake.close();
+    }
+});
+
+test('ids count up, pass 2^53 as BigInt, and wrap from 2^64-1 to 1', async () => {
+    const fake = await fakeBroker((frames) => codec.encodeReply({ id: codec.decodeRequest(frames).header.id, ok: true }));
+    const client = new Client(fake.endpoint, { firstId: 2 ** 53 - 2, timeout: 5000 });
+    try {
+        for (let i = 0; i < 3; i++)
+            await client.ping();
+        setNextId(client, (1n << 64n) - 2n);
+        for (let i = 0; i < 3; i++)
+            await client.ping();
+        const ids = fake.received.map((f) => codec.decodeRequest(f).header.id);
+        assert.deepEqual(ids, [2 ** 53 - 2, 2 ** 53 - 1, 2n ** 53n, (1n << 64n) - 2n, (1n << 64n) - 1n, 1]);
+        assert.equal(fake.received[2][1].subarray(4, 5).toString('hex'), 'cf');
+    } finally {
+        client.close();
+        await fake.close();
+    }
+});
+
+test('QUEUE_FULL is retried after a back-off, a bounded number of times', async () => {
+    let refusals = 0;
+    const fake = await fakeBroker((frames) => {
+        const { header } = codec.decodeRequest(frames);
+        if (refusals > 0) {
+            refusals--;
+            return codec.encodeReply({ id: header.id, ok: false, error: 'QUEUE_FULL', message: 'full' });
+        }
+        return codec.encodeReply({ id: header.id, ok: true });
+    });
+    const client = new Client(fake.endpoint, { timeout: 5000, queueFullRetries: 3, queueFullBackoff: 2 });
+    try {
+        refusals = 3;
+        await client.ping();
+        assert.equal(fake.received.length, 4);
+        assert.equal(client.stats.retries, 3);
+        //  The retries reuse the id: the broker never accepted the first.
+        const ids = new Set(fake.received.map((f) => codec.decodeRequest(f).header.id));
+        assert.equal(ids.size, 1);
+        refusals = 4;
+        await assert.rejects(client.ping(), { code: 'QUEUE_FULL', local: false });
+        assert.equal(client.inflight, 0);
+    } finally {
+        client.close();
+        await fake.close();
+    }
+});
+
+test('timeouts: per client and per call, late replies ignored', async () => {
+    const held = [];
+    const fake = await fakeBroker((frames) => {
+        held.push(codec.decodeRequest(frames).header.id);
+        return undefined;
+    });
+    const client = new Client(fake.endpoint, { timeout: 100 });
+    try {
+        const t0 = Date.now();
+        await assert.rejects(client.ping(), (err) => err instanceof ZaioError && err.code === 'ETIMEDOUT' &&
+            err.local && err.errno === -require('node:os').constants.errno.ETIMEDOUT);
+        assert.ok(Date.now() - t0 >= 95);
+        await assert.rejects(client.stat('x', { timeout: 20 }), { code: 'ETIMEDOUT', path: 'x' });
+        assert.equal(client.inflight, 0);
+        assert.equal(client.pending, 0);
+        //  A reply after the timeout is counted and dropped.
+        await fake.router.send([fake.rid, ...codec.encodeReply({ id: held[0], ok: true })]);
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(client.stats.unmatched, 1);
+        assert.equal(client.stats.timeouts, 2);
+    } finally {
+        client.close();
+        await fake.close();
+    }
+});
+
+test('no broker at all: requests queue, then time out; close rejects the rest', async () => {
+    //  Nothing listens here, so the DEALER has no peer and sends wait.
+    const client = new Client('tcp://127.0.0.1:1', { timeout: 150 });
+    await assert.rejects(client.ping(), { code: 'ETIMEDOUT' });
+    const pending = [client.ping({ timeout: 0 }), client.stat('a', { timeout: 0 }), client.read('b', 0, 1)];
+    client.close();
+    for (const p of pending)
+        await assert.rejects(p, (err) => err.code === 'ECLOSED' && err.local);
+    await assert.rejects(client.ping(), { code: 'ECLOSED' });
+    client.close();      //  idempotent
+    assert.equal(client.closed, true);
+});
+
+test('in-flight bound and bounded send queue', async () => {
+    const fake = await fakeBroker(() => undefined);
+    const client = new Client(fake.endpoint, { timeout: 5000, inflightMax: 4, sendQueueMax: 10 });
+    try {
+        const calls = [];
+        for (let i = 0; i < 4; i++)
+            calls.push(client.ping().catch((e) => e));
+        await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 10; i++)
+            calls.push(client.ping().catch((e) => e));
+        //  Four are out, ten wait in the queue: the fifteenth is refused at once.
+        await assert.rejects(client.ping(), { code: 'QUEUE_FULL', local: true });
+        assert.equal(client.inflight, 4);
+        assert.equal(client.pending, 14);
+        assert.equal(fake.received.length, 4);
+        //  One answer lets exactly one more out.
+        const first = codec.decodeRequest(fake.received[0]).header.id;
+        await fake.router.send([fake.rid, ...codec.encodeReply({ id: first, ok: true })]);
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(fake.received.length, 5);
+        assert.equal(client.inflight, 4);
+        client.close();
+        const results = await Promise.all(calls);
+        assert.equal(results[0], undefined);
+        assert.ok(results.slice(1).every((r) => r instanceof ZaioError && r.code === 'ECLOSED'));
+    } finally {
+        client.close();
+        await fake.close();
+    }
+});
+
+test('a sliding window keeps at most inflightMax requests out', async () => {
+    //  The fake answers in batches of 8 and, before answering, checks that
+    //  no ninth request is waiting on its socket.
+    let violations = 0;
+    const router = new zmq.Router({ linger: 0 });
+    await router.bind('tcp://127.0.0.1:*');
+    const loop = (async () => {
+        const held = [];
+        try {
+            for await (const [rid, ...frames] of router) {
+                held.push([rid, codec.decodeRequest(frames).header.id]);
+                if (held.length < 8)
+                    continue;
+                await new Promise((r) => setTimeout(r, 2));
+                if (router.readable)
+                    violations++;
+                while (held.length) {
+                    const [r, id] = held.shift();
+                    await router.send([r, ...codec.encodeReply({ id, ok: true })]);
+                }
+            }
+        } catch (err) {
+            if (!router.closed)
+                throw err;
+        }
+    })();
+    const client = new Client(router.lastEndpoint, { timeout: 5000, inflightMax: 8 });
+    try {
+        const all = [];
+        for (let i = 0; i < 800; i++)
+            all.push(client.ping());
+        await Promise.all(all);
+        assert.equal(violations, 0);
+        assert.equal(client.stats.replies, 800);
+    } finally {
+        client.close();
+        router.close();
+        await loop;
+    }
+});
+
+test('argument errors reject with TypeError before anything is sent', async () => {
+    const client = new Client('tcp://127.0.0.1:1', { timeout: 100 });
+    try {
+        await assert.rejects(client.stat(3), TypeError);
+        await assert.rejects(client.read('a', -1, 1), TypeError);
+        await assert.rejects(client.read('a', 0, 1.5), TypeError);
+        await assert.rejects(client.read('a', 2 ** 60, 1), RangeError);
+        await assert.rejects(client.write('a', 0, 42), TypeError);
+        await assert.rejects(client.mkdir('a', { parents: 'yes' }), TypeError);
+        await assert.rejects(client.ping({ volume: 7 }), TypeError);
+        await assert.rejects(client.request('ping', { id: 3 }), TypeError);
+        assert.throws(() => new Client(5), TypeError);
+        assert.throws(() => client.events('err.'), TypeError);
+        assert.equal(client.stats.sent, 0);
+    } finally {
+        client.close();
+    }
+});
