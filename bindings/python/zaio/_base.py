@@ -1,0 +1,187 @@
+"""What the blocking and the asyncio clients share: configuration, request
+ids, building requests, buffers, QUEUE_FULL back-off and event seq tracking."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import zmq
+
+from . import _codec
+from ._types import Event, Limits
+from .errors import TooBig
+
+log = logging.getLogger("zaio")
+
+
+class _Default:
+    """Type of :data:`DEFAULT`: "use the client's default timeout"."""
+
+    _instance: Optional["_Default"] = None
+
+    def __new__(cls) -> "_Default":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+#: Sentinel for ``timeout=``: the client's default. ``None`` means no timeout.
+DEFAULT = _Default()
+
+#: Seconds, or ``None`` for no limit, or :data:`DEFAULT`.
+TimeoutArg = Union[float, None, _Default]
+
+#: Anything that exposes a byte buffer: bytes, bytearray, memoryview, mmap,
+#: numpy arrays, zmq.Frame...
+BufferLike = Any
+
+#: The payload limit a broker has unless ``hello`` says otherwise.
+DEFAULT_PAYLOAD_MAX = 64 * 1024 * 1024
+
+#: Payloads at least this big are handed to ZeroMQ without a copy.
+COPY_THRESHOLD = 64 * 1024
+
+
+def as_buffer(data: BufferLike) -> Union[bytes, memoryview]:
+    """``data`` as a flat byte buffer ZeroMQ can send, copying only when it
+    is not contiguous. ``str`` is refused: encode it first."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        raise TypeError("data must be a bytes-like object, not str (encode it first)")
+    mv = memoryview(data)
+    if not mv.c_contiguous:
+        mv = memoryview(mv.tobytes())
+    if mv.ndim != 1 or mv.format != "B":
+        mv = mv.cast("B")
+    return mv
+
+
+class ClientBase:
+    """Configuration and request building common to both clients."""
+
+    def __init__(self, endpoint: str, *, events: Optional[str] = None,
+                 timeout: Optional[float] = 30.0, volume: Optional[str] = None,
+                 queue_full_retries: int = 8, queue_full_backoff: float = 0.005) -> None:
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout must be > 0 or None")
+        #: The broker's client endpoint.
+        self.endpoint: str = endpoint
+        #: The broker's events endpoint, for :meth:`events`.
+        self.events_endpoint: Optional[str] = events
+        #: Default per-call timeout in seconds (``None``: wait forever).
+        self.timeout: Optional[float] = timeout
+        #: Default volume for calls that name none (``None``: the broker's default).
+        self.volume: Optional[str] = volume
+        #: How many times a ``QUEUE_FULL`` reply is retried before it is raised.
+        self.queue_full_retries: int = queue_full_retries
+        #: First back-off in seconds; it doubles each retry, up to 0.25 s.
+        self.queue_full_backoff: float = queue_full_backoff
+        #: The broker's limits, once :meth:`hello` has been called.
+        self.limits: Optional[Limits] = None
+        self._ids = itertools.count(1)
+        self._closed = False
+
+    # ------------------------------------------------------------ internals
+
+    def _timeout(self, timeout: TimeoutArg) -> Optional[float]:
+        if isinstance(timeout, _Default):
+            return self.timeout
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout must be > 0 or None")
+        return timeout
+
+    def _header(self, op: str, fields: Dict[str, Any], volume: Optional[str]) -> Dict[str, Any]:
+        header: Dict[str, Any] = {"id": next(self._ids), "op": op}
+        header.update(fields)
+        vol = volume if volume is not None else self.volume
+        if vol is not None:
+            header["volume"] = vol
+        return header
+
+    def _needs_limits(self, data: Optional[Union[bytes, memoryview]]) -> bool:
+        """True when a payload is big enough that the broker's limit must be
+        known first (an oversized message makes ZeroMQ drop the connection)."""
+        return data is not None and self.limits is None and len(data) > DEFAULT_PAYLOAD_MAX
+
+    def _check_payload(self, op: str, path: Optional[str],
+                       data: Optional[Union[bytes, memoryview]]) -> None:
+        if data is None:
+            return
+        limit = self.limits.payload_max if self.limits else DEFAULT_PAYLOAD_MAX
+        if len(data) > limit:
+            raise TooBig(message=f"payload of {len(data)} bytes is over the broker's "
+                         f"limit of {limit} (checked by the client)", op=op, path=path)
+
+    def _frames(self, header: Dict[str, Any],
+                data: Optional[Union[bytes, memoryview]]) -> List[Any]:
+        return _codec.encode_request(header, data)
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.queue_full_backoff * (2 ** attempt), 0.25)
+
+
+class SeqTracker:
+    """Counts events lost between consecutive ``seq`` numbers.
+
+    Only meaningful on a stream that subscribes to every event: ``seq``
+    numbers all of a broker's events, so a prefix filter sees gaps by design
+    and :attr:`gap` is then ``None``.
+    """
+
+    def __init__(self, prefixes: Sequence[str]) -> None:
+        self.last_seq: Optional[int] = None
+        self.gap: Optional[int] = 0 if "" in prefixes else None
+        self.malformed: int = 0
+
+    def track(self, ev: Event) -> None:
+        if self.gap is not None and self.last_seq is not None:
+            if ev.seq > self.last_seq + 1:
+                self.gap += ev.seq - self.last_seq - 1
+            elif ev.seq <= self.last_seq:
+                log.info("zaio events: seq went back from %d to %d (broker restarted?)",
+                         self.last_seq, ev.seq)
+        self.last_seq = ev.seq
+
+
+#: Topics of ping events: an event stream subscribes to them while it makes
+#: sure its subscription has reached the broker (see ``EventStream.ready``).
+PING_TOPICS = ("ok.ping.", "err.ping.")
+
+
+def matches(topic: str, prefixes: Sequence[str]) -> bool:
+    """Whether a topic is one a stream subscribed to."""
+    return any(topic.startswith(p) for p in prefixes)
+
+
+def prefixes_of(prefix: Union[str, Sequence[str]]) -> Tuple[str, ...]:
+    """One prefix or several, as a tuple of str."""
+    if isinstance(prefix, str):
+        return (prefix,)
+    out = tuple(prefix)
+    if not out or not all(isinstance(p, str) for p in out):
+        raise TypeError("prefix must be a str or a non-empty sequence of str")
+    return out
+
+
+def setup_dealer(sock: zmq.Socket, endpoint: str) -> None:
+    """Options every client DEALER gets, then connect."""
+    sock.setsockopt(zmq.LINGER, 0)
+    # Queue requests only to a completed connection, so a call to a broker
+    # that is not there times out instead of piling up in a pipe.
+    sock.setsockopt(zmq.IMMEDIATE, 1)
+    sock.copy_threshold = COPY_THRESHOLD
+    sock.connect(endpoint)
+
+
+def setup_sub(sock: zmq.Socket, endpoint: str, prefixes: Sequence[str]) -> None:
+    """Options of an event SUB socket, its subscriptions, then connect."""
+    sock.setsockopt(zmq.LINGER, 0)
+    for p in prefixes:
+        sock.setsockopt(zmq.SUBSCRIBE, p.encode("utf-8"))
+    sock.connect(endpoint)

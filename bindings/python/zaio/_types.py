@@ -1,0 +1,144 @@
+"""Typed results of zaio operations and the completion event record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+__all__ = [
+    "Stat",
+    "DirEntry",
+    "Listing",
+    "Limits",
+    "VolumeInfo",
+    "Hello",
+    "ReadResult",
+    "Event",
+    "Reply",
+]
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Result of ``stat``. ``type`` is ``"file"``, ``"dir"``, ``"symlink"``
+    or ``"other"``; a symlink is reported itself, not followed."""
+
+    type: str
+    size: int
+    mode: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class DirEntry:
+    """One entry of a ``listdir`` page (symlinks are not followed)."""
+
+    name: str
+    type: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One ``listdir`` page: ``entries`` sorted bytewise by name; ``more`` is
+    true when entries remain (ask again with ``after=entries[-1].name``)."""
+
+    entries: List[DirEntry]
+    more: bool
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The broker's limits, from ``hello``."""
+
+    header_max: int
+    path_max: int
+    payload_max: int
+    listdir_max: int
+    inflight_max: int
+    queue_max: int
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    """A volume the broker knows and how many live workers serve it."""
+
+    name: str
+    readonly: bool
+    workers: int
+
+
+@dataclass(frozen=True)
+class Hello:
+    """Result of ``hello``: what the broker speaks."""
+
+    protocol: int
+    version: str
+    ops: List[str]
+    volumes: List[VolumeInfo]
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """Result of :meth:`Client.read_result`: the bytes and whether the read
+    reached the end of the file. ``data`` is a read-only view of the
+    received ZeroMQ frame (no copy)."""
+
+    data: memoryview
+    eof: bool
+
+
+@dataclass(frozen=True)
+class Event:
+    """A completion event (PROTOCOL.md section 8).
+
+    ``error`` is set only when ``outcome`` is ``"err"``. ``topic`` is the
+    PUB topic frame, ``OUTCOME.OP.VOLUME``.
+    """
+
+    topic: str
+    seq: int
+    id: int
+    client: str
+    op: str
+    outcome: str
+    path: str
+    volume: str
+    bytes: int
+    queue_us: int
+    service_us: int
+    time_us: int
+    worker: str
+    error: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        """True for a successful completion."""
+        return self.outcome == "ok"
+
+    def to_header(self) -> Dict[str, Any]:
+        """The event body as a plain map (spec fields only), for re-encoding."""
+        body: Dict[str, Any] = {
+            "bytes": self.bytes, "client": self.client, "id": self.id, "op": self.op,
+            "outcome": self.outcome, "path": self.path, "queue_us": self.queue_us,
+            "seq": self.seq, "service_us": self.service_us, "time_us": self.time_us,
+            "volume": self.volume, "worker": self.worker,
+        }
+        if self.error is not None:
+            body["error"] = self.error
+        return body
+
+
+@dataclass
+class Reply:
+    """A decoded reply: the whole header map, its ``id``/``ok``/``error``/
+    ``message`` pulled out, and the data frame (if any) as a memoryview."""
+
+    id: int
+    ok: bool
+    header: Dict[str, Any]
+    data: Optional[memoryview] = None
+    error: Optional[str] = None
+    message: str = ""

@@ -1,0 +1,516 @@
+"""The asyncio zaio client, built on ``zmq.asyncio``.
+
+One DEALER socket, one receive task, a map of pending futures by request
+id: thousands of requests may be in flight at once and each reply resolves
+its own future, in whatever order replies come::
+
+    import asyncio, zaio.asyncio
+
+    async def main():
+        async with zaio.asyncio.Client("ipc:///run/zaio/client.ipc") as c:
+            blocks = await asyncio.gather(*(c.read("big.bin", i * 4096, 4096)
+                                            for i in range(100)))
+
+In-flight requests are bounded (``max_inflight``, default 1024; callers
+beyond it wait their turn), each call has its own timeout, and closing
+fails whatever is still pending with :class:`zaio.Closed` and drops the
+socket with linger 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import Any, AsyncIterator, Deque, Dict, List, Optional, Sequence, Union
+
+import zmq
+import zmq.asyncio
+
+from . import _codec
+from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, SeqTracker, TimeoutArg,
+                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer, setup_sub)
+from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
+from .errors import BadReply, Closed, Error, Timeout
+
+__all__ = ["Client", "EventStream"]
+
+
+class Client(ClientBase):
+    """asyncio client of a zaio broker; every op method is a coroutine.
+
+    The parameters are those of :class:`zaio.Client`, plus ``max_inflight``:
+    the most requests this client keeps in flight (keep it under the
+    broker's ``inflight_max``). The socket is made at construction; the
+    receive task starts with the first call, in the running loop. Use one
+    client per event loop.
+    """
+
+    def __init__(self, endpoint: str, *, events: Optional[str] = None,
+                 timeout: Optional[float] = 30.0, volume: Optional[str] = None,
+                 context: Optional[zmq.asyncio.Context] = None, max_inflight: int = 1024,
+                 queue_full_retries: int = 8, queue_full_backoff: float = 0.005) -> None:
+        super().__init__(endpoint, events=events, timeout=timeout, volume=volume,
+                         queue_full_retries=queue_full_retries,
+                         queue_full_backoff=queue_full_backoff)
+        if max_inflight < 1:
+            raise ValueError("max_inflight must be >= 1")
+        self.max_inflight: int = max_inflight
+        self._context: zmq.asyncio.Context = context or zmq.asyncio.Context.instance()
+        self._sock: zmq.asyncio.Socket = self._context.socket(zmq.DEALER)
+        try:
+            setup_dealer(self._sock, endpoint)
+        except BaseException:
+            self._sock.close(linger=0)
+            raise
+        self._pending: Dict[int, "asyncio.Future[Reply]"] = {}
+        self._recv_task: Optional["asyncio.Task[None]"] = None
+        self._slots: Optional[asyncio.Semaphore] = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    @property
+    def inflight(self) -> int:
+        """Requests sent and not yet answered (or timed out)."""
+        return len(self._pending)
+
+    def close(self) -> None:
+        """Fail pending calls with :class:`zaio.Closed`, stop the receive
+        task and close the socket (linger 0). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for rid, fut in list(self._pending.items()):
+            if not fut.done():
+                fut.set_exception(Closed(message="client closed while the request was pending"))
+        self._pending.clear()
+        task, self._recv_task = self._recv_task, None
+        if task is not None and not task.done():
+            try:
+                task.cancel()
+            except RuntimeError:  # its loop is already closed
+                pass
+        self._sock.close(linger=0)
+
+    async def aclose(self) -> None:
+        """:meth:`close`, then wait for the receive task to finish."""
+        task = self._recv_task
+        self.close()
+        if task is not None:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def __aenter__(self) -> "Client":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------ core
+
+    def _start(self) -> None:
+        if self._closed:
+            raise Closed(message="client is closed")
+        if self._recv_task is None:
+            self._slots = asyncio.Semaphore(self.max_inflight)
+            self._recv_task = asyncio.get_running_loop().create_task(self._receive())
+
+    async def _receive(self) -> None:
+        """The one receive loop: resolve each reply's future by its id."""
+        try:
+            while True:
+                frames = await self._sock.recv_multipart(copy=False)
+                try:
+                    reply = _codec.decode_reply(frames)
+                except BadReply as e:
+                    rid = _codec.reply_id(frames)
+                    fut = self._pending.get(rid) if rid is not None else None
+                    if fut is not None and not fut.done():
+                        fut.set_exception(e)
+                    else:
+                        log.warning("zaio: dropped an undecodable reply: %s", e)
+                    continue
+                fut = self._pending.get(reply.id)
+                if fut is not None and not fut.done():
+                    fut.set_result(reply)
+                else:
+                    log.debug("zaio: dropped reply id %d: nobody waits for it", reply.id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # socket closed under us, or a zmq error
+            if not self._closed:
+                log.error("zaio: receive loop failed: %r", e)
+            for fut in self._pending.values():
+                if not fut.done():
+                    fut.set_exception(Closed(message=f"receive loop failed: {e!r}"))
+
+    async def call(self, op: str, fields: Optional[Dict[str, Any]] = None,
+                   data: Optional[BufferLike] = None, *, timeout: TimeoutArg = DEFAULT,
+                   volume: Optional[str] = None) -> Reply:
+        """Send one request and return its raw :class:`Reply` (errors are
+        not raised). For fields this client has no method for (``key``,
+        ``deadline``, ``priority``...)."""
+        buf = as_buffer(data) if data is not None else None
+        return await self._roundtrip(op, dict(fields or {}), buf, self._timeout(timeout), volume)
+
+    async def _call(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
+                    timeout: TimeoutArg, volume: Optional[str]) -> Any:
+        buf = as_buffer(data) if data is not None else None
+        if self._needs_limits(buf):
+            await self.hello(timeout=timeout)
+        self._check_payload(op, fields.get("path"), buf)
+        reply = await self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
+        return _codec.result_of(op, reply, fields.get("path"))
+
+    async def _roundtrip(self, op: str, fields: Dict[str, Any], data: Optional[Any],
+                         timeout: Optional[float], volume: Optional[str]) -> Reply:
+        self._start()
+        assert self._slots is not None
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        path = fields.get("path")
+        attempt = 0
+        async with self._slots:
+            while True:
+                header = self._header(op, fields, volume)
+                reply = await self._once(header, data, deadline, op, path)
+                if reply.ok or reply.error != "QUEUE_FULL" or attempt >= self.queue_full_retries:
+                    return reply
+                pause = self._backoff(attempt)
+                if deadline is not None and deadline - loop.time() <= pause:
+                    return reply
+                attempt += 1
+                await asyncio.sleep(pause)
+
+    async def _once(self, header: Dict[str, Any], data: Optional[Any],
+                    deadline: Optional[float], op: str, path: Optional[str]) -> Reply:
+        """One request: register its future, send, wait for the reply or
+        the deadline (a timer fails the future; no task per call)."""
+        if self._closed:
+            raise Closed(message="client is closed", op=op, path=path)
+        loop = asyncio.get_running_loop()
+        rid = header["id"]
+        frames = self._frames(header, data)
+        fut: "asyncio.Future[Reply]" = loop.create_future()
+        self._pending[rid] = fut
+        timer = None
+        send: Any = None  # the zmq.asyncio send future
+        if deadline is not None:
+            def expire() -> None:
+                if not fut.done():
+                    fut.set_exception(Timeout(message="no reply within the timeout",
+                                              op=op, path=path))
+                if send is not None and not send.done():
+                    send.cancel()
+            timer = loop.call_at(deadline, expire)
+        try:
+            send = self._sock.send_multipart(frames, copy=False)
+            try:
+                await send
+            except asyncio.CancelledError:
+                if fut.done() and not fut.cancelled():
+                    fut.result()  # raises the Timeout set by expire()
+                raise
+            return await fut
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if send is not None and not send.done():
+                send.cancel()
+            self._pending.pop(rid, None)
+
+    # ------------------------------------------------------------ ops
+
+    async def ping(self, *, timeout: TimeoutArg = DEFAULT,
+                   volume: Optional[str] = None) -> None:
+        """Round trip to the broker (``ping``)."""
+        return await self._call("ping", {}, None, timeout, volume)
+
+    async def hello(self, *, timeout: TimeoutArg = DEFAULT,
+                    volume: Optional[str] = None) -> Hello:
+        """What the broker speaks: protocol, version, ops, volumes, limits
+        (``hello``). Also stored in :attr:`limits`."""
+        result: Hello = await self._call("hello", {}, None, timeout, volume)
+        self.limits = result.limits
+        return result
+
+    async def stat(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+                   volume: Optional[str] = None) -> Stat:
+        """Type, size, mode and mtime of ``path``; a symlink is not followed."""
+        return await self._call("stat", {"path": path}, None, timeout, volume)
+
+    async def read(self, path: str, offset: int, length: int, *,
+                   timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> memoryview:
+        """Up to ``length`` bytes of ``path`` from ``offset`` (fewer at end of
+        file), as a read-only memoryview of the received frame (no copy)."""
+        result = await self.read_result(path, offset, length, timeout=timeout, volume=volume)
+        return result.data
+
+    async def read_result(self, path: str, offset: int, length: int, *,
+                          timeout: TimeoutArg = DEFAULT,
+                          volume: Optional[str] = None) -> ReadResult:
+        """Like :meth:`read`, also telling whether the read reached end of file."""
+        fields: Dict[str, Any] = {"path": path, "length": length}
+        if offset:
+            fields["offset"] = offset
+        return await self._call("read", fields, None, timeout, volume)
+
+    async def write(self, path: str, offset: int, data: BufferLike, create: bool = False,
+                    mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
+                    volume: Optional[str] = None) -> int:
+        """Write ``data`` (any bytes-like object) at ``offset``; ``ENOENT``
+        unless the file exists or ``create``. Returns the bytes written.
+        Do not change ``data`` until the call returns."""
+        fields: Dict[str, Any] = {"path": path}
+        if offset:
+            fields["offset"] = offset
+        if create:
+            fields["create"] = True
+        if mode is not None:
+            fields["mode"] = mode
+        return await self._call("write", fields, data, timeout, volume)
+
+    async def append(self, path: str, data: BufferLike, create: bool = False,
+                     mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
+                     volume: Optional[str] = None) -> int:
+        """Append ``data`` at the end of ``path``; returns the offset where
+        it landed."""
+        fields: Dict[str, Any] = {"path": path}
+        if create:
+            fields["create"] = True
+        if mode is not None:
+            fields["mode"] = mode
+        return await self._call("append", fields, data, timeout, volume)
+
+    async def readfile(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+                       volume: Optional[str] = None) -> memoryview:
+        """The whole file, as a read-only memoryview of the received frame."""
+        return await self._call("readfile", {"path": path}, None, timeout, volume)
+
+    async def writefile(self, path: str, data: BufferLike, mode: Optional[int] = None, *,
+                        timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> int:
+        """Replace ``path`` with ``data`` atomically and durably; returns the
+        bytes written."""
+        fields: Dict[str, Any] = {"path": path}
+        if mode is not None:
+            fields["mode"] = mode
+        return await self._call("writefile", fields, data, timeout, volume)
+
+    async def truncate(self, path: str, size: int, *, timeout: TimeoutArg = DEFAULT,
+                       volume: Optional[str] = None) -> None:
+        """Set the size of ``path``."""
+        return await self._call("truncate", {"path": path, "size": size}, None, timeout, volume)
+
+    async def fsync(self, path: str, datasync: bool = False, *, timeout: TimeoutArg = DEFAULT,
+                    volume: Optional[str] = None) -> None:
+        """Flush a file or directory to storage (``fdatasync`` if ``datasync``)."""
+        fields: Dict[str, Any] = {"path": path}
+        if datasync:
+            fields["datasync"] = True
+        return await self._call("fsync", fields, None, timeout, volume)
+
+    async def unlink(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+                     volume: Optional[str] = None) -> None:
+        """Remove a file."""
+        return await self._call("unlink", {"path": path}, None, timeout, volume)
+
+    async def rename(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
+                     volume: Optional[str] = None) -> None:
+        """Rename ``path`` to ``to``, replacing ``to`` if it exists."""
+        return await self._call("rename", {"path": path, "to": to}, None, timeout, volume)
+
+    async def mkdir(self, path: str, parents: bool = False, mode: Optional[int] = None, *,
+                    timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
+        """Create a directory; with ``parents``, its missing ancestors too
+        and no error if it exists."""
+        fields: Dict[str, Any] = {"path": path}
+        if parents:
+            fields["parents"] = True
+        if mode is not None:
+            fields["mode"] = mode
+        return await self._call("mkdir", fields, None, timeout, volume)
+
+    async def rmdir(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+                    volume: Optional[str] = None) -> None:
+        """Remove an empty directory."""
+        return await self._call("rmdir", {"path": path}, None, timeout, volume)
+
+    async def listdir(self, path: str = "", after: Optional[str] = None,
+                      limit: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
+                      volume: Optional[str] = None) -> Listing:
+        """One page of a directory's entries, sorted by name, all after
+        ``after`` if given, at most ``limit`` (broker default 1000). See
+        :meth:`listdir_all` for every entry."""
+        fields: Dict[str, Any] = {"path": path}
+        if after is not None:
+            fields["after"] = after
+        if limit is not None:
+            fields["limit"] = limit
+        return await self._call("listdir", fields, None, timeout, volume)
+
+    async def listdir_all(self, path: str = "", limit: Optional[int] = None, *,
+                          timeout: TimeoutArg = DEFAULT,
+                          volume: Optional[str] = None) -> List[DirEntry]:
+        """Every entry of a directory, paging through :meth:`listdir` (each
+        page gets its own ``timeout``)."""
+        return [e async for e in self.iterdir(path, limit, timeout=timeout, volume=volume)]
+
+    async def iterdir(self, path: str = "", limit: Optional[int] = None, *,
+                      timeout: TimeoutArg = DEFAULT,
+                      volume: Optional[str] = None) -> AsyncIterator[DirEntry]:
+        """Iterate over every entry of a directory, a page at a time."""
+        after: Optional[str] = None
+        while True:
+            page = await self.listdir(path, after, limit, timeout=timeout, volume=volume)
+            for entry in page.entries:
+                yield entry
+            if not page.more or not page.entries:
+                return
+            after = page.entries[-1].name
+
+    async def copy(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
+                   volume: Optional[str] = None) -> int:
+        """Copy the file ``path`` to ``to`` inside the broker; returns its size."""
+        return await self._call("copy", {"path": path, "to": to}, None, timeout, volume)
+
+    # ------------------------------------------------------------ events
+
+    def events(self, prefix: Union[str, Sequence[str]] = "", *,
+               timeout: Optional[float] = None, ready: bool = True) -> "EventStream":
+        """Subscribe to completion events whose topic starts with ``prefix``
+        (or any of several); an async iterator of :class:`zaio.Event`.
+        ``timeout`` limits each wait (then :class:`zaio.Timeout`). Needs the
+        ``events=`` endpoint.
+
+        With ``ready`` (the default) the stream makes sure its subscription
+        has reached the broker (:meth:`EventStream.ready`) on
+        ``async with`` or its first receive, whichever comes first; use
+        ``async with`` so that requests sent inside it are all seen.
+        """
+        if self.events_endpoint is None:
+            raise ValueError("this client was made without an events= endpoint")
+        return EventStream(self.events_endpoint, prefix, timeout=timeout,
+                           context=self._context, client=self if ready else None)
+
+
+class EventStream:
+    """An async iterator over completion events from a SUB socket.
+
+    ``async with client.events("err.") as s: ... await s.recv()`` or
+    ``async for ev in s``. See :class:`zaio.client.EventStream` for
+    :attr:`gap`, :attr:`last_seq` and :attr:`malformed`.
+    """
+
+    def __init__(self, endpoint: str, prefix: Union[str, Sequence[str]] = "", *,
+                 timeout: Optional[float] = None,
+                 context: Optional[zmq.asyncio.Context] = None,
+                 client: Optional[Client] = None) -> None:
+        self.prefixes = prefixes_of(prefix)
+        self.timeout = timeout
+        self._client = client
+        self._tracker = SeqTracker(self.prefixes)
+        self._early: Deque[Event] = collections.deque()
+        self._sock: zmq.asyncio.Socket = (
+            context or zmq.asyncio.Context.instance()).socket(zmq.SUB)
+        self._closed = False
+        try:
+            setup_sub(self._sock, endpoint, self.prefixes)
+        except BaseException:
+            self._sock.close(linger=0)
+            raise
+
+    @property
+    def gap(self) -> Optional[int]:
+        return self._tracker.gap
+
+    @property
+    def last_seq(self) -> Optional[int]:
+        return self._tracker.last_seq
+
+    @property
+    def malformed(self) -> int:
+        return self._tracker.malformed
+
+    async def ready(self, client: Optional[Client] = None,
+                    timeout: TimeoutArg = DEFAULT) -> None:
+        """Wait until this subscription has reached the broker, pinging
+        through ``client`` (default: the client that made the stream) until
+        an event arrives; see :meth:`zaio.client.EventStream.ready`."""
+        client = client or self._client
+        if client is None:
+            raise ValueError("ready() needs a client to ping through")
+        self._client = None
+        loop = asyncio.get_running_loop()
+        t = client._timeout(timeout)
+        deadline = None if t is None else loop.time() + t
+        extra = [p for p in PING_TOPICS if not matches(p, self.prefixes)]
+        for p in extra:
+            self._sock.setsockopt(zmq.SUBSCRIBE, p.encode())
+        try:
+            wait = 0.005
+            while True:
+                left = None if deadline is None else deadline - loop.time()
+                if left is not None and left <= 0:
+                    raise Timeout(message="event subscription not confirmed in time")
+                await client.call("ping", timeout=left)
+                if await self._sock.poll(timeout=int(wait * 1000)):
+                    await self._take()
+                    return
+                wait = min(wait * 2, 0.1)
+        finally:
+            for p in extra:
+                self._sock.setsockopt(zmq.UNSUBSCRIBE, p.encode())
+
+    async def _take(self) -> None:
+        frames = await self._sock.recv_multipart(copy=False)
+        try:
+            ev = _codec.decode_event(frames)
+        except Error as e:
+            self._tracker.malformed += 1
+            log.warning("zaio: dropped a malformed event: %s", e)
+            return
+        if matches(ev.topic, self.prefixes):
+            self._tracker.track(ev)
+            self._early.append(ev)
+
+    async def recv(self, timeout: TimeoutArg = DEFAULT) -> Event:
+        """The next event; :class:`zaio.Timeout` if none comes in time."""
+        if self._closed:
+            raise Closed(message="event stream is closed")
+        if self._client is not None:
+            await self.ready()
+        t = self.timeout if isinstance(timeout, _Default) else timeout
+        loop = asyncio.get_running_loop()
+        deadline = None if t is None else loop.time() + t
+        while not self._early:
+            if deadline is not None:
+                left = max(0, int((deadline - loop.time()) * 1000 + 0.999))
+                if not await self._sock.poll(timeout=left):
+                    raise Timeout(message="no event within the timeout")
+            await self._take()
+        return self._early.popleft()
+
+    def __aiter__(self) -> "EventStream":
+        return self
+
+    async def __anext__(self) -> Event:
+        return await self.recv()
+
+    def close(self) -> None:
+        """Close the SUB socket (linger 0). Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._sock.close(linger=0)
+
+    async def __aenter__(self) -> "EventStream":
+        if self._client is not None:
+            try:
+                await self.ready()
+            except BaseException:
+                self.close()
+                raise
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.close()

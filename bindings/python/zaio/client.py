@@ -1,0 +1,450 @@
+"""The blocking zaio client: one DEALER socket, one request at a time.
+
+    import zaio
+    with zaio.Client("ipc:///run/zaio/client.ipc", timeout=5) as c:
+        c.writefile("hello.txt", b"hi")
+        assert c.readfile("hello.txt") == b"hi"
+
+A :class:`Client` may be shared between threads (a lock serialises calls);
+for many requests in flight use :class:`zaio.asyncio.Client`.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Union
+
+import zmq
+
+from . import _codec
+from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, SeqTracker, TimeoutArg,
+                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer, setup_sub)
+from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
+from .errors import BadReply, Closed, Error, Timeout
+
+__all__ = ["Client", "EventStream"]
+
+
+def _remaining(deadline: Optional[float]) -> Optional[float]:
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def _poll_ms(remaining: Optional[float]) -> Optional[int]:
+    return None if remaining is None else max(0, int(remaining * 1000 + 0.999))
+
+
+class Client(ClientBase):
+    """Blocking client of a zaio broker.
+
+    :param endpoint: the broker's client endpoint (``ipc://``, ``tcp://``...).
+    :param events: the broker's events endpoint, needed only by :meth:`events`.
+    :param timeout: default per-call timeout in seconds (``None``: no limit);
+        each method also takes ``timeout=``. A call that runs out raises
+        :class:`zaio.Timeout`.
+    :param volume: default volume (``None``: the broker's ``default``).
+    :param context: a ``zmq.Context`` (default: the process's shared one).
+    :param queue_full_retries: ``QUEUE_FULL`` replies are retried this many
+        times, with a doubling back-off, before :class:`zaio.QueueFull` is
+        raised (the broker did not accept the job, so a retry is safe).
+    """
+
+    def __init__(self, endpoint: str, *, events: Optional[str] = None,
+                 timeout: Optional[float] = 30.0, volume: Optional[str] = None,
+                 context: Optional[zmq.Context] = None, queue_full_retries: int = 8,
+                 queue_full_backoff: float = 0.005) -> None:
+        super().__init__(endpoint, events=events, timeout=timeout, volume=volume,
+                         queue_full_retries=queue_full_retries,
+                         queue_full_backoff=queue_full_backoff)
+        self._context: zmq.Context = context or zmq.Context.instance()
+        self._lock = threading.Lock()
+        self._sock: zmq.Socket = self._context.socket(zmq.DEALER)
+        try:
+            setup_dealer(self._sock, endpoint)
+        except BaseException:
+            self._sock.close(linger=0)
+            raise
+
+    # ------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close the socket at once (linger 0). Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._sock.close(linger=0)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------ core
+
+    def call(self, op: str, fields: Optional[Dict[str, Any]] = None,
+             data: Optional[BufferLike] = None, *, timeout: TimeoutArg = DEFAULT,
+             volume: Optional[str] = None) -> Reply:
+        """Send one request and return its raw :class:`Reply` (success or
+        error; errors are not raised). ``fields`` are the header fields other
+        than ``id``, ``op`` and ``volume``. For ops and fields this client
+        has no method for, e.g. ``key``, ``deadline`` or ``priority``."""
+        buf = as_buffer(data) if data is not None else None
+        return self._roundtrip(op, dict(fields or {}), buf, self._timeout(timeout), volume)
+
+    def _call(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
+              timeout: TimeoutArg, volume: Optional[str]) -> Any:
+        buf = as_buffer(data) if data is not None else None
+        if self._needs_limits(buf):
+            self.hello(timeout=timeout)
+        self._check_payload(op, fields.get("path"), buf)
+        reply = self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
+        return _codec.result_of(op, reply, fields.get("path"))
+
+    def _roundtrip(self, op: str, fields: Dict[str, Any], data: Optional[Any],
+                   timeout: Optional[float], volume: Optional[str]) -> Reply:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            if self._closed:
+                raise Closed(message="client is closed", op=op, path=fields.get("path"))
+            attempt = 0
+            while True:
+                header = self._header(op, fields, volume)
+                frames = self._frames(header, data)
+                self._send(frames, deadline, op, fields)
+                reply = self._recv(header["id"], deadline, op, fields)
+                if reply.ok or reply.error != "QUEUE_FULL" or attempt >= self.queue_full_retries:
+                    return reply
+                pause = self._backoff(attempt)
+                left = _remaining(deadline)
+                if left is not None and left <= pause:
+                    return reply
+                attempt += 1
+                time.sleep(pause)
+
+    def _timeout_error(self, op: str, fields: Dict[str, Any]) -> Timeout:
+        return Timeout(message="no reply within the timeout", op=op, path=fields.get("path"))
+
+    def _send(self, frames: List[Any], deadline: Optional[float], op: str,
+              fields: Dict[str, Any]) -> None:
+        while True:
+            left = _remaining(deadline)
+            if not self._sock.poll(_poll_ms(left), zmq.POLLOUT):
+                raise self._timeout_error(op, fields)
+            try:
+                self._sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+                return
+            except zmq.Again:
+                continue
+
+    def _recv(self, rid: int, deadline: Optional[float], op: str,
+              fields: Dict[str, Any]) -> Reply:
+        while True:
+            left = _remaining(deadline)
+            if not self._sock.poll(_poll_ms(left), zmq.POLLIN):
+                raise self._timeout_error(op, fields)
+            frames = self._sock.recv_multipart(copy=False)
+            try:
+                reply = _codec.decode_reply(frames)
+            except BadReply as e:
+                if _codec.reply_id(frames) == rid:
+                    e.op, e.path = op, fields.get("path")
+                    raise
+                log.warning("zaio: dropped an undecodable reply: %s", e)
+                continue
+            if reply.id == rid:
+                return reply
+            # A late reply to a request that timed out, or an id-0 reply to
+            # a request the broker could not read: nobody waits for it.
+            log.debug("zaio: dropped reply id %d (waiting for %d)", reply.id, rid)
+
+    # ------------------------------------------------------------ ops
+
+    def ping(self, *, timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
+        """Round trip to the broker (``ping``)."""
+        return self._call("ping", {}, None, timeout, volume)
+
+    def hello(self, *, timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> Hello:
+        """What the broker speaks: protocol, version, ops, volumes, limits
+        (``hello``). Also stored in :attr:`limits`."""
+        result: Hello = self._call("hello", {}, None, timeout, volume)
+        self.limits = result.limits
+        return result
+
+    def stat(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+             volume: Optional[str] = None) -> Stat:
+        """Type, size, mode and mtime of ``path``; a symlink is not followed."""
+        return self._call("stat", {"path": path}, None, timeout, volume)
+
+    def read(self, path: str, offset: int, length: int, *, timeout: TimeoutArg = DEFAULT,
+             volume: Optional[str] = None) -> memoryview:
+        """Up to ``length`` bytes of ``path`` from ``offset`` (fewer at end of
+        file), as a read-only memoryview of the received frame (no copy)."""
+        return self.read_result(path, offset, length, timeout=timeout, volume=volume).data
+
+    def read_result(self, path: str, offset: int, length: int, *,
+                    timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> ReadResult:
+        """Like :meth:`read`, also telling whether the read reached end of file."""
+        fields: Dict[str, Any] = {"path": path, "length": length}
+        if offset:
+            fields["offset"] = offset
+        return self._call("read", fields, None, timeout, volume)
+
+    def write(self, path: str, offset: int, data: BufferLike, create: bool = False,
+              mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
+              volume: Optional[str] = None) -> int:
+        """Write ``data`` (any bytes-like object) at ``offset``; ``ENOENT``
+        unless the file exists or ``create``. Returns the bytes written."""
+        fields: Dict[str, Any] = {"path": path}
+        if offset:
+            fields["offset"] = offset
+        if create:
+            fields["create"] = True
+        if mode is not None:
+            fields["mode"] = mode
+        return self._call("write", fields, data, timeout, volume)
+
+    def append(self, path: str, data: BufferLike, create: bool = False,
+               mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
+               volume: Optional[str] = None) -> int:
+        """Append ``data`` at the end of ``path``; returns the offset where
+        it landed."""
+        fields: Dict[str, Any] = {"path": path}
+        if create:
+            fields["create"] = True
+        if mode is not None:
+            fields["mode"] = mode
+        return self._call("append", fields, data, timeout, volume)
+
+    def readfile(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+                 volume: Optional[str] = None) -> memoryview:
+        """The whole file, as a read-only memoryview of the received frame."""
+        return self._call("readfile", {"path": path}, None, timeout, volume)
+
+    def writefile(self, path: str, data: BufferLike, mode: Optional[int] = None, *,
+                  timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> int:
+        """Replace ``path`` with ``data`` atomically and durably; returns the
+        bytes written."""
+        fields: Dict[str, Any] = {"path": path}
+        if mode is not None:
+            fields["mode"] = mode
+        return self._call("writefile", fields, data, timeout, volume)
+
+    def truncate(self, path: str, size: int, *, timeout: TimeoutArg = DEFAULT,
+                 volume: Optional[str] = None) -> None:
+        """Set the size of ``path``."""
+        return self._call("truncate", {"path": path, "size": size}, None, timeout, volume)
+
+    def fsync(self, path: str, datasync: bool = False, *, timeout: TimeoutArg = DEFAULT,
+              volume: Optional[str] = None) -> None:
+        """Flush a file or directory to storage (``fdatasync`` if ``datasync``)."""
+        fields: Dict[str, Any] = {"path": path}
+        if datasync:
+            fields["datasync"] = True
+        return self._call("fsync", fields, None, timeout, volume)
+
+    def unlink(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+               volume: Optional[str] = None) -> None:
+        """Remove a file."""
+        return self._call("unlink", {"path": path}, None, timeout, volume)
+
+    def rename(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
+               volume: Optional[str] = None) -> None:
+        """Rename ``path`` to ``to``, replacing ``to`` if it exists."""
+        return self._call("rename", {"path": path, "to": to}, None, timeout, volume)
+
+    def mkdir(self, path: str, parents: bool = False, mode: Optional[int] = None, *,
+              timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
+        """Create a directory; with ``parents``, its missing ancestors too
+        and no error if it exists."""
+        fields: Dict[str, Any] = {"path": path}
+        if parents:
+            fields["parents"] = True
+        if mode is not None:
+            fields["mode"] = mode
+        return self._call("mkdir", fields, None, timeout, volume)
+
+    def rmdir(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+              volume: Optional[str] = None) -> None:
+        """Remove an empty directory."""
+        return self._call("rmdir", {"path": path}, None, timeout, volume)
+
+    def listdir(self, path: str = "", after: Optional[str] = None, limit: Optional[int] = None,
+                *, timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> Listing:
+        """One page of a directory's entries, sorted by name, all after
+        ``after`` if given, at most ``limit`` (broker default 1000). See
+        :meth:`listdir_all` for every entry."""
+        fields: Dict[str, Any] = {"path": path}
+        if after is not None:
+            fields["after"] = after
+        if limit is not None:
+            fields["limit"] = limit
+        return self._call("listdir", fields, None, timeout, volume)
+
+    def listdir_all(self, path: str = "", limit: Optional[int] = None, *,
+                    timeout: TimeoutArg = DEFAULT,
+                    volume: Optional[str] = None) -> List[DirEntry]:
+        """Every entry of a directory, paging through :meth:`listdir` (each
+        page gets its own ``timeout``)."""
+        return list(self.iterdir(path, limit, timeout=timeout, volume=volume))
+
+    def iterdir(self, path: str = "", limit: Optional[int] = None, *,
+                timeout: TimeoutArg = DEFAULT,
+                volume: Optional[str] = None) -> Iterator[DirEntry]:
+        """Iterate over every entry of a directory, a page at a time."""
+        after: Optional[str] = None
+        while True:
+            page = self.listdir(path, after, limit, timeout=timeout, volume=volume)
+            yield from page.entries
+            if not page.more or not page.entries:
+                return
+            after = page.entries[-1].name
+
+    def copy(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
+             volume: Optional[str] = None) -> int:
+        """Copy the file ``path`` to ``to`` inside the broker; returns its size."""
+        return self._call("copy", {"path": path, "to": to}, None, timeout, volume)
+
+    # ------------------------------------------------------------ events
+
+    def events(self, prefix: Union[str, Sequence[str]] = "", *,
+               timeout: Optional[float] = None, ready: bool = True) -> "EventStream":
+        """Subscribe to completion events whose topic starts with ``prefix``
+        (or any of several prefixes): ``""`` all, ``"err."`` errors,
+        ``"ok.write."`` successful writes. Returns an iterator of
+        :class:`zaio.Event`; ``timeout`` limits each wait (then
+        :class:`zaio.Timeout`). Needs the ``events=`` endpoint.
+
+        With ``ready`` (the default) this returns once the subscription has
+        reached the broker (see :meth:`EventStream.ready`), so every request
+        sent afterwards has its event seen.
+        """
+        if self.events_endpoint is None:
+            raise ValueError("this client was made without an events= endpoint")
+        stream = EventStream(self.events_endpoint, prefix, timeout=timeout,
+                             context=self._context)
+        if ready:
+            try:
+                stream.ready(self)
+            except BaseException:
+                stream.close()
+                raise
+        return stream
+
+
+class EventStream:
+    """A blocking iterator over completion events from a SUB socket.
+
+    :ivar gap: events lost so far, from ``seq`` gaps (``None`` when a prefix
+        filter is set: ``seq`` numbers all events, so filtered streams see
+        gaps by design).
+    :ivar last_seq: the last ``seq`` seen.
+    :ivar malformed: events dropped because they broke the protocol.
+    """
+
+    def __init__(self, endpoint: str, prefix: Union[str, Sequence[str]] = "", *,
+                 timeout: Optional[float] = None, context: Optional[zmq.Context] = None) -> None:
+        self.prefixes = prefixes_of(prefix)
+        self.timeout = timeout
+        self._tracker = SeqTracker(self.prefixes)
+        self._early: Deque[Event] = collections.deque()
+        self._sock: zmq.Socket = (context or zmq.Context.instance()).socket(zmq.SUB)
+        self._closed = False
+        try:
+            setup_sub(self._sock, endpoint, self.prefixes)
+        except BaseException:
+            self._sock.close(linger=0)
+            raise
+
+    @property
+    def gap(self) -> Optional[int]:
+        return self._tracker.gap
+
+    @property
+    def last_seq(self) -> Optional[int]:
+        return self._tracker.last_seq
+
+    @property
+    def malformed(self) -> int:
+        return self._tracker.malformed
+
+    def ready(self, client: Client, timeout: TimeoutArg = DEFAULT) -> None:
+        """Wait until this subscription has reached the broker.
+
+        ZeroMQ subscriptions travel to the publisher asynchronously, so
+        events published just after subscribing can be missed (the "slow
+        joiner"). This subscribes to ping events too, pings through
+        ``client`` until any event arrives, then drops the ping
+        subscription; events that match the stream's prefixes are kept.
+        ``timeout`` defaults to the client's.
+        """
+        t = client._timeout(timeout)
+        deadline = None if t is None else time.monotonic() + t
+        extra = [p for p in PING_TOPICS if not matches(p, self.prefixes)]
+        for p in extra:
+            self._sock.setsockopt(zmq.SUBSCRIBE, p.encode())
+        try:
+            wait = 0.005
+            while True:
+                left = _remaining(deadline)
+                if left is not None and left <= 0:
+                    raise Timeout(message="event subscription not confirmed in time")
+                client.call("ping", timeout=left)
+                left = _remaining(deadline)
+                if self._sock.poll(_poll_ms(wait if left is None else min(wait, max(left, 0))),
+                                   zmq.POLLIN):
+                    self._take()
+                    return
+                wait = min(wait * 2, 0.1)
+        finally:
+            for p in extra:
+                self._sock.setsockopt(zmq.UNSUBSCRIBE, p.encode())
+
+    def _take(self) -> None:
+        """Receive one message; queue it if it is an event for this stream."""
+        frames = self._sock.recv_multipart(copy=False)
+        try:
+            ev = _codec.decode_event(frames)
+        except Error as e:
+            self._tracker.malformed += 1
+            log.warning("zaio: dropped a malformed event: %s", e)
+            return
+        if matches(ev.topic, self.prefixes):
+            self._tracker.track(ev)
+            self._early.append(ev)
+
+    def recv(self, timeout: TimeoutArg = DEFAULT) -> Event:
+        """The next event; :class:`zaio.Timeout` if none comes in time."""
+        if self._closed:
+            raise Closed(message="event stream is closed")
+        t = self.timeout if isinstance(timeout, _Default) else timeout
+        deadline = None if t is None else time.monotonic() + t
+        while not self._early:
+            if not self._sock.poll(_poll_ms(_remaining(deadline)), zmq.POLLIN):
+                raise Timeout(message="no event within the timeout")
+            self._take()
+        return self._early.popleft()
+
+    def __iter__(self) -> "EventStream":
+        return self
+
+    def __next__(self) -> Event:
+        return self.recv()
+
+    def close(self) -> None:
+        """Close the SUB socket (linger 0). Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._sock.close(linger=0)
+
+    def __enter__(self) -> "EventStream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
