@@ -1,0 +1,1224 @@
+/*  test_ops.c: the op table, called directly on a temporary volume.
+
+    Every op's success path and its error paths, and every route out of the
+    root (.., absolute paths, absolute and relative symlinks, a symlinked
+    directory used as a parent), checked against a file outside the root
+    that must never be read, written, renamed or deleted. The whole suite
+    runs twice: once with openat2, once in a child process where a seccomp
+    filter makes openat2 answer ENOSYS, so the userspace resolver that
+    older kernels (and valgrind) use is held to the same rules.
+*/
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "zaio_ops.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PAYLOAD_MAX (64u * 1024 * 1024)
+#define ESCAPE_TEXT "path escapes the volume root"
+#define SECRET      "top secret"
+#define BIG_SIZE    (3u * 1024 * 1024)
+
+static char s_base[256];    //  the temp directory holding everything
+static char s_root[300];    //  the volume root: s_base/root
+static char s_outside[300]; //  beside the root: s_base/outside
+static uint64_t s_id;
+
+//  --------------------------------------------------------------------------
+//  Local filesystem helpers (plain POSIX, outside the code under test)
+
+//  Formatted text into buf; asserts it fits.
+static void s_format (char *buf, size_t size, const char *format, ...) CHECK_PRINTF (3);
+
+static void
+s_format (char *buf, size_t size, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    int len = vsnprintf (buf, size, format, args);
+    va_end (args);
+    assert (len >= 0 && (size_t)len < size);
+}
+
+//  root/rel into buf.
+static const char *
+s_local (char *buf, size_t size, const char *rel)
+{
+    s_format (buf, size, "%s/%s", s_root, rel);
+    return buf;
+}
+
+static void
+s_make_file (const char *rel, const void *data, size_t size)
+{
+    char path[512];
+    int fd = open (s_local (path, sizeof path, rel), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert (fd >= 0);
+    assert (write (fd, data, size) == (ssize_t)size);
+    close (fd);
+}
+
+static void
+s_make_text (const char *rel, const char *text)
+{
+    s_make_file (rel, text, strlen (text));
+}
+
+static void
+s_make_dir (const char *rel)
+{
+    char path[512];
+    assert (mkdir (s_local (path, sizeof path, rel), 0755) == 0);
+}
+
+static void
+s_make_link (const char *rel, const char *target)
+{
+    char path[512];
+    assert (symlink (target, s_local (path, sizeof path, rel)) == 0);
+}
+
+//  Whole file at an absolute path into a new buffer (caller frees); NULL if
+//  it cannot be read.
+static char *
+s_slurp_abs (const char *path, size_t *size)
+{
+    int fd = open (path, O_RDONLY);
+    if (fd < 0) return NULL;
+    struct stat st;
+    assert (fstat (fd, &st) == 0);
+    char *data = (char *)malloc ((size_t)st.st_size + 1);
+    assert (data);
+    size_t done = 0;
+    while (done < (size_t)st.st_size) {
+        ssize_t rc = read (fd, data + done, (size_t)st.st_size - done);
+        assert (rc > 0);
+        done += (size_t)rc;
+    }
+    data[done] = 0;
+    close (fd);
+    if (size) *size = done;
+    return data;
+}
+
+//  True if the file at root/rel holds exactly text.
+static bool
+s_holds (const char *rel, const char *text)
+{
+    char path[512];
+    size_t size;
+    char *data = s_slurp_abs (s_local (path, sizeof path, rel), &size);
+    bool same = data && size == strlen (text) && memcmp (data, text, size) == 0;
+    free (data);
+    return same;
+}
+
+static bool
+s_exists (const char *rel)
+{
+    char path[512];
+    struct stat st;
+    return lstat (s_local (path, sizeof path, rel), &st) == 0;
+}
+
+static int
+s_rmtree_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove (path);
+}
+
+static void
+s_rmtree (const char *path)
+{
+    assert (nftw (path, s_rmtree_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
+//  Number of entries in root/rel whose name contains part.
+static int
+s_count_named (const char *rel, const char *part)
+{
+    char path[512];
+    DIR *dir = opendir (s_local (path, sizeof path, rel));
+    assert (dir);
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir)))
+        if (strstr (entry->d_name, part)) count++;
+    closedir (dir);
+    return count;
+}
+
+//  --------------------------------------------------------------------------
+//  Calling the op table
+
+typedef struct {
+    zframe_t *header;
+    zframe_t *data;
+    zaio_outcome_t outcome;
+    zaio_reply_t reply;
+} s_call_t;
+
+static zaio_request_t
+s_req (zaio_op_t op, const char *path)
+{
+    zaio_request_t req;
+    zaio_request_init (&req, op, ++s_id);
+    if (path) assert (zaio_request_set_str (&req, ZAIO_FIELD_PATH, path) == 0);
+    return req;
+}
+
+static zaio_request_t
+s_req2 (zaio_op_t op, const char *path, const char *to)
+{
+    zaio_request_t req = s_req (op, path);
+    assert (zaio_request_set_str (&req, ZAIO_FIELD_TO, to) == 0);
+    return req;
+}
+
+//  Run req with a data frame of size bytes at data (none if data is NULL),
+//  decode the reply header and check what every reply must satisfy.
+static void
+s_run (s_call_t *call, zaio_volume_t *volume, const zaio_request_t *req, const void *data,
+       size_t size, size_t payload_max)
+{
+    zframe_t *input = data ? zframe_new (data, size) : NULL;
+    zaio_ops_result_t result;
+    memset (&result, 0xAA, sizeof result);
+    zaio_ops_execute (volume, req, input, payload_max, &result);
+    zframe_destroy (&input);
+    assert (result.header);
+    char why[128] = "";
+    int rc = zaio_reply_decode (&call->reply, zframe_data (result.header),
+                                zframe_size (result.header), why, sizeof why);
+    if (rc) fprintf (stderr, "test_ops: bad reply: %s\n", why);
+    assert (rc == 0);
+    assert (call->reply.id == req->id);
+    //  (An errno without a wire name travels as EIO, in both.)
+    assert (streq (zaio_error_name (call->reply.error), zaio_error_name (result.outcome.error)));
+    assert (call->reply.ok == (result.outcome.error == 0));
+    assert (result.outcome.service_us == 0);
+    if (call->reply.ok)
+        assert ((result.data != NULL) == zaio_op_returns_data (req->op));
+    else {
+        assert (result.data == NULL);
+        assert (*call->reply.message);
+    }
+    call->header = result.header;
+    call->data = result.data;
+    call->outcome = result.outcome;
+}
+
+static void
+s_done (s_call_t *call)
+{
+    zframe_destroy (&call->header);
+    zframe_destroy (&call->data);
+}
+
+//  Run req (with text as its data frame if not NULL) and return the error
+//  code of the reply, 0 for success.
+static int
+s_code (zaio_volume_t *volume, const zaio_request_t *req, const char *text)
+{
+    s_call_t call;
+    s_run (&call, volume, req, text, text ? strlen (text) : 0, PAYLOAD_MAX);
+    int code = call.reply.error;
+    if (code == EXDEV) assert (streq (call.reply.message, ESCAPE_TEXT));
+    s_done (&call);
+    return code;
+}
+
+static int
+s_op (zaio_volume_t *volume, zaio_op_t op, const char *path)
+{
+    zaio_request_t req = s_req (op, path);
+    return s_code (volume, &req, NULL);
+}
+
+static int
+s_op2 (zaio_volume_t *volume, zaio_op_t op, const char *path, const char *to)
+{
+    zaio_request_t req = s_req2 (op, path, to);
+    return s_code (volume, &req, NULL);
+}
+
+//  write, append or writefile of text; create applies to write and append.
+static int
+s_put (zaio_volume_t *volume, zaio_op_t op, const char *path, const char *text, bool create)
+{
+    zaio_request_t req = s_req (op, path);
+    if (create) zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
+    return s_code (volume, &req, text);
+}
+
+static int
+s_read (zaio_volume_t *volume, const char *path, uint64_t offset, uint64_t length)
+{
+    zaio_request_t req = s_req (ZAIO_OP_READ, path);
+    zaio_request_set_uint (&req, ZAIO_FIELD_OFFSET, offset);
+    zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, length);
+    return s_code (volume, &req, NULL);
+}
+
+static int
+s_mkdir (zaio_volume_t *volume, const char *path, bool parents)
+{
+    zaio_request_t req = s_req (ZAIO_OP_MKDIR, path);
+    if (parents) zaio_request_set_uint (&req, ZAIO_FIELD_PARENTS, 1);
+    return s_code (volume, &req, NULL);
+}
+
+//  read of length at offset: asserts success and the bytes and eof results.
+static void
+s_expect_read (zaio_volume_t *volume, const char *path, uint64_t offset, uint64_t length,
+               const char *expect, bool eof)
+{
+    zaio_request_t req = s_req (ZAIO_OP_READ, path);
+    zaio_request_set_uint (&req, ZAIO_FIELD_OFFSET, offset);
+    zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, length);
+    s_call_t call;
+    s_run (&call, volume, &req, NULL, 0, PAYLOAD_MAX);
+    assert (call.reply.ok);
+    assert (call.reply.present == (ZAIO_RESULT_BYTES | ZAIO_RESULT_EOF));
+    assert (call.reply.bytes == strlen (expect));
+    assert (call.outcome.bytes == strlen (expect));
+    assert (zframe_size (call.data) == strlen (expect));
+    assert (memcmp (zframe_data (call.data), expect, strlen (expect)) == 0);
+    assert (call.reply.eof == eof);
+    s_done (&call);
+}
+
+//  stat: asserts success and returns the type, size and mode.
+static void
+s_expect_stat (zaio_volume_t *volume, const char *path, const char *type, uint64_t size,
+               uint32_t mode)
+{
+    s_call_t call;
+    zaio_request_t req = s_req (ZAIO_OP_STAT, path);
+    s_run (&call, volume, &req, NULL, 0, PAYLOAD_MAX);
+    assert (call.reply.ok);
+    assert (call.reply.present ==
+            (ZAIO_RESULT_TYPE | ZAIO_RESULT_SIZE | ZAIO_RESULT_MODE | ZAIO_RESULT_MTIME));
+    assert (streq (call.reply.type, type));
+    if (size != UINT64_MAX) assert (call.reply.size == size);
+    if (mode) assert (call.reply.mode == mode);
+    assert (call.reply.mtime_ns > 0);
+    s_done (&call);
+}
+
+//  --------------------------------------------------------------------------
+//  The tests
+
+static void
+s_test_volume (void)
+{
+    char dir[400];
+    s_format (dir, sizeof dir, "%s/made", s_base);
+    assert (zaio_volume_new ("v", dir, false, false) == NULL);
+    zaio_volume_t *volume = zaio_volume_new ("v", dir, true, true);
+    assert (volume);
+    struct stat st;
+    assert (stat (dir, &st) == 0 && S_ISDIR (st.st_mode));
+    assert (streq (zaio_volume_name (volume), "v"));
+    assert (streq (zaio_volume_dir (volume), dir));
+    assert (zaio_volume_readonly (volume));
+    int flags = fcntl (zaio_volume_root_fd (volume), F_GETFD);
+    assert (flags >= 0 && (flags & FD_CLOEXEC));
+    zaio_volume_destroy (&volume);
+    assert (volume == NULL);
+    zaio_volume_destroy (&volume);
+    //  Existing directory with create: fine. A file is not a directory.
+    volume = zaio_volume_new ("v", dir, false, true);
+    assert (volume && !zaio_volume_readonly (volume));
+    zaio_volume_destroy (&volume);
+    assert (rmdir (dir) == 0);
+    s_format (dir, sizeof dir, "%s/outside/secret", s_base);
+    assert (zaio_volume_new ("v", dir, false, false) == NULL);
+}
+
+static void
+s_test_ping_hello (zaio_volume_t *volume)
+{
+    s_call_t call;
+    zaio_request_t req = s_req (ZAIO_OP_PING, NULL);
+    s_run (&call, volume, &req, NULL, 0, PAYLOAD_MAX);
+    assert (call.reply.ok && call.reply.present == 0 && !call.data);
+    assert (call.outcome.error == 0 && call.outcome.bytes == 0);
+    //  id, ok and nothing else.
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, zframe_data (call.header), zframe_size (call.header));
+    uint32_t count;
+    assert (zaio_cursor_map (&cursor, &count) == 0 && count == 2);
+    s_done (&call);
+
+    req = s_req (ZAIO_OP_HELLO, NULL);
+    s_run (&call, volume, &req, NULL, 0, PAYLOAD_MAX);
+    assert (call.reply.error == ZAIO_ERR_INTERNAL);
+    assert (streq (call.reply.message, "hello is answered by the broker"));
+    s_done (&call);
+}
+
+static void
+s_test_write_read (zaio_volume_t *volume)
+{
+    //  write needs create for a missing file.
+    assert (s_put (volume, ZAIO_OP_WRITE, "f", "hello world", false) == ENOENT);
+    assert (!s_exists ("f"));
+
+    s_call_t call;
+    zaio_request_t req = s_req (ZAIO_OP_WRITE, "f");
+    zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
+    s_run (&call, volume, &req, "hello world", 11, PAYLOAD_MAX);
+    assert (call.reply.ok && call.reply.present == ZAIO_RESULT_BYTES);
+    assert (call.reply.bytes == 11 && call.outcome.bytes == 11);
+    s_done (&call);
+    assert (s_holds ("f", "hello world"));
+    s_expect_stat (volume, "f", "file", 11, 0644);
+
+    //  In place at an offset, without create.
+    req = s_req (ZAIO_OP_WRITE, "f");
+    zaio_request_set_uint (&req, ZAIO_FIELD_OFFSET, 6);
+    assert (s_code (volume, &req, "WORLD") == 0);
+    assert (s_holds ("f", "hello WORLD"));
+
+    //  mode for a created file.
+    req = s_req (ZAIO_OP_WRITE, "g");
+    zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
+    zaio_request_set_uint (&req, ZAIO_FIELD_MODE, 0600);
+    assert (s_code (volume, &req, "") == 0);
+    s_expect_stat (volume, "g", "file", 0, 0600);
+
+    //  Past the end: a hole, then the byte.
+    req = s_req (ZAIO_OP_WRITE, "g");
+    zaio_request_set_uint (&req, ZAIO_FIELD_OFFSET, 20);
+    assert (s_code (volume, &req, "x") == 0);
+    s_expect_stat (volume, "g", "file", 21, 0600);
+
+    //  Reads: whole, head, tail, past the end, zero length.
+    s_expect_read (volume, "f", 0, 100, "hello WORLD", true);
+    s_expect_read (volume, "f", 0, 5, "hello", false);
+    s_expect_read (volume, "f", 6, 5, "WORLD", true);
+    s_expect_read (volume, "f", 10, 5, "D", true);
+    s_expect_read (volume, "f", 11, 5, "", true);
+    s_expect_read (volume, "f", 1000, 10, "", true);
+    s_expect_read (volume, "f", 0, 0, "", false);
+    s_expect_read (volume, "f", 11, 0, "", true);
+
+    //  A length far beyond the file does not allocate length bytes.
+    s_call_t big;
+    req = s_req (ZAIO_OP_READ, "f");
+    zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, PAYLOAD_MAX);
+    s_run (&big, volume, &req, NULL, 0, PAYLOAD_MAX);
+    assert (big.reply.ok && zframe_size (big.data) == 11);
+    s_done (&big);
+
+    s_make_dir ("d");
+    assert (s_read (volume, "missing", 0, 10) == ENOENT);
+    assert (s_read (volume, "d", 0, 10) == EISDIR);
+    assert (s_read (volume, "f/x", 0, 10) == ENOTDIR);
+    assert (s_read (volume, "f", 0, PAYLOAD_MAX + 1) == ZAIO_ERR_TOOBIG);
+    assert (s_put (volume, ZAIO_OP_WRITE, "d", "x", true) == EISDIR);
+    assert (s_put (volume, ZAIO_OP_WRITE, "d", "x", false) == EISDIR);
+    assert (s_put (volume, ZAIO_OP_WRITE, "nodir/x", "x", true) == ENOENT);
+    assert (s_put (volume, ZAIO_OP_WRITE, "f/x", "x", true) == ENOTDIR);
+    assert (!s_exists ("nodir"));
+
+    //  A write op without its data frame is a broker fault, not a crash.
+    req = s_req (ZAIO_OP_WRITE, "f");
+    assert (s_code (volume, &req, NULL) == ZAIO_ERR_MALFORMED);
+    assert (s_holds ("f", "hello WORLD"));
+
+    //  A FIFO is neither read nor waited on.
+    char path[512];
+    assert (mkfifo (s_local (path, sizeof path, "fifo"), 0644) == 0);
+    assert (s_read (volume, "fifo", 0, 10) == EINVAL);
+    assert (s_put (volume, ZAIO_OP_WRITE, "fifo", "x", false) == EINVAL);
+    assert (unlink (path) == 0);
+
+    //  1 MiB read, byte exact, straight into the frame.
+    size_t size = 1024 * 1024;
+    byte *data = (byte *)malloc (size);
+    assert (data);
+    for (size_t i = 0; i < size; i++) data[i] = (byte)(i * 7 + (i >> 11));
+    s_make_file ("mib", data, size);
+    req = s_req (ZAIO_OP_READ, "mib");
+    zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, size);
+    s_run (&call, volume, &req, NULL, 0, PAYLOAD_MAX);
+    assert (call.reply.ok && call.reply.eof && call.reply.bytes == size);
+    assert (zframe_size (call.data) == size && memcmp (zframe_data (call.data), data, size) == 0);
+    s_done (&call);
+    free (data);
+    assert (unlink (s_local (path, sizeof path, "mib")) == 0);
+}
+
+static void
+s_test_append (zaio_volume_t *volume)
+{
+    assert (s_put (volume, ZAIO_OP_APPEND, "log", "abc", false) == ENOENT);
+    assert (!s_exists ("log"));
+    const char *parts[] = {"abc", "defg", "", "h"};
+    uint64_t offsets[] = {0, 3, 7, 7};
+    for (int i = 0; i < 4; i++) {
+        s_call_t call;
+        zaio_request_t req = s_req (ZAIO_OP_APPEND, "log");
+        zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
+        s_run (&call, volume, &req, parts[i], strlen (parts[i]), PAYLOAD_MAX);
+        assert (call.reply.ok);
+        assert (call.reply.present == (ZAIO_RESULT_BYTES | ZAIO_RESULT_OFFSET));
+        assert (call.reply.bytes == strlen (parts[i]));
+        assert (call.reply.offset == offsets[i]);
+        s_done (&call);
+    }
+    assert (s_holds ("log", "abcdefgh"));
+    assert (s_put (volume, ZAIO_OP_APPEND, "d", "x", true) == EISDIR);
+}
+
+static void
+s_test_readfile (zaio_volume_t *volume)
+{
+    s_call_t call;
+    zaio_request_t req = s_req (ZAIO_OP_READFILE, "f");
+    s_run (&call, volume, &req, NULL, 0, PAYLOAD_MAX);
+    assert (call.reply.ok && call.reply.present == ZAIO_RESULT_BYTES);
+    assert (call.reply.bytes == 11 && call.outcome.bytes == 11);
+    assert (zframe_size (call.data) == 11 &&
+            memcmp (zframe_data (call.data), "hello WORLD", 11) == 0);
+    s_done (&call);
+
+    //  Exactly at the limit is fine; one byte over is EFBIG.
+    s_run (&call, volume, &req, NULL, 0, 11);
+    assert (call.reply.ok && zframe_size (call.data) == 11);
+    s_done (&call);
+    s_run (&call, volume, &req, NULL, 0, 10);
+    assert (call.reply.error == EFBIG && call.outcome.bytes == 0);
+    s_done (&call);
+
+    s_make_text ("empty", "");
+    req = s_req (ZAIO_OP_READFILE, "empty");
+    s_run (&call, volume, &req, NULL, 0, PAYLOAD_MAX);
+    assert (call.reply.ok && call.reply.bytes == 0 && zframe_size (call.data) == 0);
+    s_done (&call);
+
+    assert (s_op (volume, ZAIO_OP_READFILE, "missing") == ENOENT);
+    assert (s_op (volume, ZAIO_OP_READFILE, "d") == EISDIR);
+    assert (s_op (volume, ZAIO_OP_READFILE, "") == EISDIR);
+}
+
+static void
+s_test_writefile (zaio_volume_t *volume)
+{
+    s_call_t call;
+    zaio_request_t req = s_req (ZAIO_OP_WRITEFILE, "wf");
+    s_run (&call, volume, &req, "one", 3, PAYLOAD_MAX);
+    assert (call.reply.ok && call.reply.present == ZAIO_RESULT_BYTES && call.reply.bytes == 3);
+    assert (call.outcome.bytes == 3);
+    s_done (&call);
+    assert (s_holds ("wf", "one"));
+    s_expect_stat (volume, "wf", "file", 3, 0644);
+
+    //  Replacement is a new file renamed over the old: a hard link to the
+    //  old one keeps the old content, and no temporary file is left.
+    char path[512], old[512];
+    assert (link (s_local (path, sizeof path, "wf"), s_local (old, sizeof old, "wf.old")) == 0);
+    assert (s_put (volume, ZAIO_OP_WRITEFILE, "wf", "second version", false) == 0);
+    assert (s_holds ("wf", "second version"));
+    assert (s_holds ("wf.old", "one"));
+    assert (unlink (old) == 0);
+    assert (s_count_named ("", ".zaio-tmp.") == 0);
+
+    req = s_req (ZAIO_OP_WRITEFILE, "d/wf");
+    zaio_request_set_uint (&req, ZAIO_FIELD_MODE, 0600);
+    assert (s_code (volume, &req, "") == 0);
+    s_expect_stat (volume, "d/wf", "file", 0, 0600);
+
+    //  A long name still gets a temporary name that fits.
+    char name[NAME_MAX + 1];
+    memset (name, 'n', NAME_MAX);
+    name[NAME_MAX] = 0;
+    assert (s_put (volume, ZAIO_OP_WRITEFILE, name, "long", false) == 0);
+    assert (s_holds (name, "long"));
+    assert (unlink (s_local (path, sizeof path, name)) == 0);
+
+    //  Failures leave no temporary file behind.
+    s_make_dir ("full");
+    s_make_text ("full/x", "x");
+    assert (s_put (volume, ZAIO_OP_WRITEFILE, "full", "data", false) == EISDIR);
+    assert (s_put (volume, ZAIO_OP_WRITEFILE, "wf/", "data", false) == ENOTDIR);
+    assert (s_count_named ("", ".zaio-tmp.") == 0);
+    assert (s_put (volume, ZAIO_OP_WRITEFILE, "nodir/x", "data", false) == ENOENT);
+    assert (s_put (volume, ZAIO_OP_WRITEFILE, "f/x", "data", false) == ENOTDIR);
+    assert (s_put (volume, ZAIO_OP_WRITEFILE, "", "data", false) == EINVAL);
+    assert (s_put (volume, ZAIO_OP_WRITEFILE, ".", "data", false) == EINVAL);
+    assert (s_put (volume, ZAIO_OP_WRITEFILE, "d/..", "data", false) == EINVAL);
+    assert (s_holds ("wf", "second version"));
+}
+
+static void
+s_test_truncate (zaio_volume_t *volume)
+{
+    s_make_text ("t", "abcdef");
+    zaio_request_t req = s_req (ZAIO_OP_TRUNCATE, "t");
+    zaio_request_set_uint (&req, ZAIO_FIELD_SIZE, 100);
+    assert (s_code (volume, &req, NULL) == 0);
+    s_expect_stat (volume, "t", "file", 100, 0);
+    s_expect_read (volume, "t", 0, 6, "abcdef", false);
+    req = s_req (ZAIO_OP_TRUNCATE, "t");
+    zaio_request_set_uint (&req, ZAIO_FIELD_SIZE, 3);
+    assert (s_code (volume, &req, NULL) == 0);
+    assert (s_holds ("t", "abc"));
+    req = s_req (ZAIO_OP_TRUNCATE, "missing");
+    zaio_request_set_uint (&req, ZAIO_FIELD_SIZE, 3);
+    assert (s_code (volume, &req, NULL) == ENOENT);
+    req = s_req (ZAIO_OP_TRUNCATE, "d");
+    zaio_request_set_uint (&req, ZAIO_FIELD_SIZE, 3);
+    assert (s_code (volume, &req, NULL) == EISDIR);
+}
+
+static void
+s_test_fsync (zaio_volume_t *volume)
+{
+    assert (s_op (volume, ZAIO_OP_FSYNC, "f") == 0);
+    assert (s_op (volume, ZAIO_OP_FSYNC, "d") == 0);
+    assert (s_op (volume, ZAIO_OP_FSYNC, "d/") == 0);
+    assert (s_op (volume, ZAIO_OP_FSYNC, "") == 0);
+    assert (s_op (volume, ZAIO_OP_FSYNC, ".") == 0);
+    zaio_request_t req = s_req (ZAIO_OP_FSYNC, "f");
+    zaio_request_set_uint (&req, ZAIO_FIELD_DATASYNC, 1);
+    assert (s_code (volume, &req, NULL) == 0);
+    assert (s_op (volume, ZAIO_OP_FSYNC, "missing") == ENOENT);
+    assert (s_op (volume, ZAIO_OP_FSYNC, "f/") == ENOTDIR);
+}
+
+static void
+s_test_unlink_rmdir (zaio_volume_t *volume)
+{
+    s_make_text ("u", "u");
+    assert (s_op (volume, ZAIO_OP_UNLINK, "u") == 0);
+    assert (!s_exists ("u"));
+    assert (s_op (volume, ZAIO_OP_UNLINK, "u") == ENOENT);
+    assert (s_op (volume, ZAIO_OP_UNLINK, "nodir/u") == ENOENT);
+    assert (s_op (volume, ZAIO_OP_UNLINK, "d") == EISDIR);
+    assert (s_op (volume, ZAIO_OP_UNLINK, "f/") == ENOTDIR);
+    assert (s_op (volume, ZAIO_OP_UNLINK, "f/x") == ENOTDIR);
+    assert (s_op (volume, ZAIO_OP_UNLINK, "") == EINVAL);
+    assert (s_op (volume, ZAIO_OP_UNLINK, ".") == EINVAL);
+    assert (s_op (volume, ZAIO_OP_UNLINK, "d/..") == EINVAL);
+    assert (s_exists ("f") && s_exists ("d"));
+
+    s_make_dir ("e");
+    assert (s_op (volume, ZAIO_OP_RMDIR, "e") == 0);
+    assert (!s_exists ("e"));
+    s_make_dir ("e");
+    assert (s_op (volume, ZAIO_OP_RMDIR, "e/") == 0);
+    assert (!s_exists ("e"));
+    assert (s_op (volume, ZAIO_OP_RMDIR, "e") == ENOENT);
+    assert (s_op (volume, ZAIO_OP_RMDIR, "full") == ENOTEMPTY);
+    assert (s_op (volume, ZAIO_OP_RMDIR, "f") == ENOTDIR);
+    assert (s_op (volume, ZAIO_OP_RMDIR, "") == EINVAL);
+    assert (s_op (volume, ZAIO_OP_RMDIR, ".") == EINVAL);
+    assert (s_op (volume, ZAIO_OP_RMDIR, "full/..") == EINVAL);
+    assert (s_exists ("full/x"));
+}
+
+static void
+s_test_rename (zaio_volume_t *volume)
+{
+    s_make_text ("r1", "first");
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "r1", "r2") == 0);
+    assert (!s_exists ("r1") && s_holds ("r2", "first"));
+    //  Over an existing file, which it replaces.
+    s_make_text ("r3", "old");
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "r2", "r3") == 0);
+    assert (!s_exists ("r2") && s_holds ("r3", "first"));
+    //  Into a directory and back, and a directory with a trailing slash.
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "r3", "d/r3") == 0);
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "d/r3", "r3") == 0);
+    s_make_dir ("rd");
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "rd/", "rd2/") == 0);
+    assert (s_exists ("rd2") && !s_exists ("rd"));
+
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "missing", "x") == ENOENT);
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "r3", "nodir/x") == ENOENT);
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "r3", "d") == EISDIR);
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "rd2", "full") == ENOTEMPTY);
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "rd2", "r3") == ENOTDIR);
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "r3/", "r4") == ENOTDIR);
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "", "x") == EINVAL);
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "r3", "") == EINVAL);
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "r3", "d/..") == EINVAL);
+    assert (s_holds ("r3", "first") && s_exists ("full/x"));
+}
+
+static void
+s_test_mkdir (zaio_volume_t *volume)
+{
+    assert (s_mkdir (volume, "m", false) == 0);
+    s_expect_stat (volume, "m", "dir", UINT64_MAX, 0755);
+    assert (s_mkdir (volume, "m", false) == EEXIST);
+    assert (s_mkdir (volume, "f", false) == EEXIST);
+    zaio_request_t req = s_req (ZAIO_OP_MKDIR, "m700/");
+    zaio_request_set_uint (&req, ZAIO_FIELD_MODE, 0700);
+    assert (s_code (volume, &req, NULL) == 0);
+    s_expect_stat (volume, "m700", "dir", UINT64_MAX, 0700);
+    assert (s_mkdir (volume, "x/y", false) == ENOENT);
+    assert (s_mkdir (volume, "f/y", false) == ENOTDIR);
+    assert (s_mkdir (volume, "", false) == EINVAL);
+    assert (s_mkdir (volume, "m/..", false) == EINVAL);
+
+    //  parents: deep, idempotent, through . and .., refusing files.
+    assert (s_mkdir (volume, "p/q/r", true) == 0);
+    s_expect_stat (volume, "p/q/r", "dir", UINT64_MAX, 0755);
+    assert (s_mkdir (volume, "p/q/r", true) == 0);
+    assert (s_mkdir (volume, "p/q/r/", true) == 0);
+    assert (s_mkdir (volume, "p//q/./r", true) == 0);
+    assert (s_mkdir (volume, "", true) == 0);
+    assert (s_mkdir (volume, ".", true) == 0);
+    assert (s_mkdir (volume, "p/./s/../t", true) == 0);
+    assert (s_exists ("p/s") && s_exists ("p/t"));
+    req = s_req (ZAIO_OP_MKDIR, "pm/a/b");
+    zaio_request_set_uint (&req, ZAIO_FIELD_PARENTS, 1);
+    zaio_request_set_uint (&req, ZAIO_FIELD_MODE, 0700);
+    assert (s_code (volume, &req, NULL) == 0);
+    s_expect_stat (volume, "pm", "dir", UINT64_MAX, 0755);
+    s_expect_stat (volume, "pm/a/b", "dir", UINT64_MAX, 0700);
+    assert (s_mkdir (volume, "f", true) == EEXIST);
+    assert (s_mkdir (volume, "f/sub", true) == ENOTDIR);
+    assert (s_mkdir (volume, "f/sub/deeper", true) == ENOTDIR);
+    //  A symlink to a directory inside the root counts as the directory.
+    s_make_link ("plink", "p");
+    assert (s_mkdir (volume, "plink", true) == 0);
+    assert (s_mkdir (volume, "plink/u", true) == 0);
+    assert (s_exists ("p/u"));
+}
+
+//  One listdir call; stores the names (caller frees each) and more.
+static size_t
+s_listdir (zaio_volume_t *volume, const char *path, const char *after, uint32_t limit, char **names,
+           size_t names_max, bool *more)
+{
+    zaio_request_t req = s_req (ZAIO_OP_LISTDIR, path);
+    if (after) assert (zaio_request_set_str (&req, ZAIO_FIELD_AFTER, after) == 0);
+    if (limit) zaio_request_set_uint (&req, ZAIO_FIELD_LIMIT, limit);
+    s_call_t call;
+    s_run (&call, volume, &req, NULL, 0, PAYLOAD_MAX);
+    assert (call.reply.ok);
+    assert (call.reply.present == (ZAIO_RESULT_ENTRIES | ZAIO_RESULT_MORE));
+    *more = call.reply.more;
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, call.reply.entries, call.reply.entries_size);
+    uint32_t count;
+    assert (zaio_cursor_array (&cursor, &count) == 0);
+    assert (count <= names_max);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t fields;
+        assert (zaio_cursor_map (&cursor, &fields) == 0 && fields == 4);
+        const char *key;
+        uint32_t len;
+        //  Keys in ascending byte order: mtime_ns, name, size, type.
+        int64_t mtime_ns;
+        assert (zaio_cursor_str (&cursor, &key, &len) == 0 && len == 8 &&
+                memcmp (key, "mtime_ns", 8) == 0);
+        assert (zaio_cursor_int (&cursor, &mtime_ns) == 0 && mtime_ns > 0);
+        assert (zaio_cursor_str (&cursor, &key, &len) == 0 && len == 4 &&
+                memcmp (key, "name", 4) == 0);
+        char name[NAME_MAX + 1];
+        assert (zaio_cursor_str_copy (&cursor, name, sizeof name, NAME_MAX) == 0);
+        assert (zaio_cursor_str (&cursor, &key, &len) == 0 && len == 4 &&
+                memcmp (key, "size", 4) == 0);
+        uint64_t size;
+        assert (zaio_cursor_uint (&cursor, &size) == 0);
+        assert (zaio_cursor_str (&cursor, &key, &len) == 0 && len == 4 &&
+                memcmp (key, "type", 4) == 0);
+        char type[16];
+        assert (zaio_cursor_str_copy (&cursor, type, sizeof type, 15) == 0);
+        //  Each entry as lstat sees it.
+        char rel[512], local[600];
+        s_format (rel, sizeof rel, "%s%s%s", path, *path ? "/" : "", name);
+        struct stat st;
+        assert (lstat (s_local (local, sizeof local, rel), &st) == 0);
+        assert (size == (uint64_t)st.st_size);
+        assert (mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+        assert (streq (type, S_ISREG (st.st_mode)   ? "file"
+                             : S_ISDIR (st.st_mode) ? "dir"
+                             : S_ISLNK (st.st_mode) ? "symlink"
+                                                    : "other"));
+        names[i] = strdup (name);
+        if (i > 0) assert (strcmp (names[i - 1], names[i]) < 0);
+        if (after) assert (strcmp (names[i], after) > 0);
+    }
+    assert (zaio_cursor_done (&cursor));
+    s_done (&call);
+    return count;
+}
+
+static void
+s_free_names (char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++) free (names[i]);
+}
+
+static void
+s_test_listdir (zaio_volume_t *volume)
+{
+    s_make_dir ("ls");
+    for (int i = 24; i >= 0; i--) {
+        char rel[32], text[32];
+        s_format (rel, sizeof rel, "ls/n%02d", i);
+        s_format (text, sizeof text, "%*s", i, "");
+        s_make_text (rel, text);
+    }
+    s_make_dir ("ls/sub");
+    s_make_link ("ls/zlink", "sub");
+    char fifo[512];
+    assert (mkfifo (s_local (fifo, sizeof fifo, "ls/pipe"), 0644) == 0);
+    //  28 entries: n00..n24, pipe, sub, zlink. Pages of 10: 10, 10, 8.
+    char *all[64];
+    size_t total = 0;
+    const char *after = NULL;
+    bool more = true;
+    int pages = 0;
+    while (more) {
+        size_t count = s_listdir (volume, "ls", after, 10, all + total, 64 - total, &more);
+        assert (count == (pages < 2 ? 10 : 8));
+        assert (more == (pages < 2));
+        total += count;
+        after = all[total - 1];
+        pages++;
+    }
+    assert (pages == 3 && total == 28);
+    assert (streq (all[0], "n00") && streq (all[24], "n24"));
+    assert (streq (all[25], "pipe") && streq (all[26], "sub") && streq (all[27], "zlink"));
+
+    //  Default limit returns everything; the cursor skips what sorts before.
+    char *page[64];
+    size_t count = s_listdir (volume, "ls", NULL, 0, page, 64, &more);
+    assert (count == 28 && !more);
+    for (size_t i = 0; i < count; i++) assert (streq (page[i], all[i]));
+    s_free_names (page, count);
+    count = s_listdir (volume, "ls", "n24", 0, page, 64, &more);
+    assert (count == 3 && !more && streq (page[0], "pipe"));
+    s_free_names (page, count);
+    count = s_listdir (volume, "ls", "n1", 2, page, 64, &more);
+    assert (count == 2 && more && streq (page[0], "n10") && streq (page[1], "n11"));
+    s_free_names (page, count);
+    count = s_listdir (volume, "ls", "zzz", 0, page, 64, &more);
+    assert (count == 0 && !more);
+    //  Exactly limit entries left: more is false.
+    count = s_listdir (volume, "ls", "n24", 3, page, 64, &more);
+    assert (count == 3 && !more);
+    s_free_names (page, count);
+    s_free_names (all, total);
+
+    //  Bytewise order, empty directories, the root, through a symlink.
+    s_make_dir ("order");
+    s_make_text ("order/a", "");
+    s_make_text ("order/B", "");
+    s_make_text ("order/_", "");
+    s_make_text ("order/\xc3\xa9", "");
+    count = s_listdir (volume, "order", NULL, 0, page, 64, &more);
+    assert (count == 4 && streq (page[0], "B") && streq (page[1], "_") && streq (page[2], "a") &&
+            streq (page[3], "\xc3\xa9"));
+    s_free_names (page, count);
+    count = s_listdir (volume, "ls/sub", NULL, 0, page, 64, &more);
+    assert (count == 0 && !more);
+    count = s_listdir (volume, "ls/zlink/", NULL, 0, page, 64, &more);
+    assert (count == 0 && !more);
+    count = s_listdir (volume, "", NULL, 0, page, 64, &more);
+    assert (count > 10 && !more);
+    s_free_names (page, count);
+    count = s_listdir (volume, ".", NULL, 0, page, 64, &more);
+    assert (count > 10 && !more);
+    s_free_names (page, count);
+
+    assert (s_op (volume, ZAIO_OP_LISTDIR, "missing") == ENOENT);
+    assert (s_op (volume, ZAIO_OP_LISTDIR, "f") == ENOTDIR);
+}
+
+static void
+s_test_copy (zaio_volume_t *volume)
+{
+    byte *data = (byte *)malloc (BIG_SIZE);
+    assert (data);
+    uint32_t state = 2463534242u;
+    for (size_t i = 0; i < BIG_SIZE; i++) {
+        state ^= state << 13, state ^= state >> 17, state ^= state << 5;
+        data[i] = (byte)state;
+    }
+    s_make_file ("big", data, BIG_SIZE);
+    char path[512];
+    assert (chmod (s_local (path, sizeof path, "big"), 0640) == 0);
+
+    s_call_t call;
+    zaio_request_t req = s_req2 (ZAIO_OP_COPY, "big", "big2");
+    s_run (&call, volume, &req, NULL, 0, PAYLOAD_MAX);
+    assert (call.reply.ok && call.reply.present == ZAIO_RESULT_BYTES);
+    assert (call.reply.bytes == BIG_SIZE && call.outcome.bytes == BIG_SIZE);
+    s_done (&call);
+    size_t size;
+    char *copy = s_slurp_abs (s_local (path, sizeof path, "big2"), &size);
+    assert (copy && size == BIG_SIZE && memcmp (copy, data, BIG_SIZE) == 0);
+    free (copy);
+    s_expect_stat (volume, "big2", "file", BIG_SIZE, 0640);
+
+    //  Over a larger file, which it truncates; an empty file.
+    s_make_text ("small", "tiny");
+    assert (s_op2 (volume, ZAIO_OP_COPY, "small", "big2") == 0);
+    assert (s_holds ("big2", "tiny"));
+    assert (s_op2 (volume, ZAIO_OP_COPY, "empty", "d/empty2") == 0);
+    assert (s_holds ("d/empty2", ""));
+
+    assert (s_op2 (volume, ZAIO_OP_COPY, "missing", "x") == ENOENT);
+    assert (s_op2 (volume, ZAIO_OP_COPY, "d", "x") == EISDIR);
+    assert (s_op2 (volume, ZAIO_OP_COPY, "small", "d") == EISDIR);
+    assert (s_op2 (volume, ZAIO_OP_COPY, "small", "nodir/x") == ENOENT);
+    assert (!s_exists ("x"));
+    //  Onto itself, by name or through a hard link: refused, source kept.
+    assert (s_op2 (volume, ZAIO_OP_COPY, "big", "big") == EINVAL);
+    char alias[512];
+    assert (link (s_local (path, sizeof path, "big"), s_local (alias, sizeof alias, "alias")) == 0);
+    assert (s_op2 (volume, ZAIO_OP_COPY, "alias", "./big") == EINVAL);
+    copy = s_slurp_abs (s_local (path, sizeof path, "big"), &size);
+    assert (copy && size == BIG_SIZE && memcmp (copy, data, BIG_SIZE) == 0);
+    free (copy);
+    free (data);
+    assert (unlink (alias) == 0);
+}
+
+static void
+s_test_symlinks_inside (zaio_volume_t *volume)
+{
+    //  Symlinks that stay inside are followed, except by stat.
+    s_make_link ("sl", "f");
+    s_make_link ("sdir", "d");
+    s_make_link ("d/up", "../f");
+    s_expect_stat (volume, "sl", "symlink", 1, 0);
+    s_expect_stat (volume, "sdir", "symlink", 1, 0);
+    s_expect_stat (volume, "sdir/", "dir", UINT64_MAX, 0);
+    s_expect_stat (volume, "d", "dir", UINT64_MAX, 0);
+    s_expect_stat (volume, "", "dir", UINT64_MAX, 0);
+    s_expect_stat (volume, ".", "dir", UINT64_MAX, 0);
+    s_expect_stat (volume, "d/../f", "file", 11, 0);
+    s_expect_read (volume, "sl", 0, 100, "hello WORLD", true);
+    s_expect_read (volume, "d/up", 0, 5, "hello", false);
+    s_expect_read (volume, "d/../f", 0, 5, "hello", false);
+    s_expect_read (volume, "sdir/../sdir/up", 0, 5, "hello", false);
+    assert (s_put (volume, ZAIO_OP_WRITE, "sdir/new", "via link", true) == 0);
+    assert (s_holds ("d/new", "via link"));
+    assert (s_op (volume, ZAIO_OP_STAT, "missing") == ENOENT);
+    assert (s_op (volume, ZAIO_OP_STAT, "f/x") == ENOTDIR);
+    assert (s_op (volume, ZAIO_OP_STAT, "f/") == ENOTDIR);
+    assert (s_op (volume, ZAIO_OP_STAT, "sl/") == ENOTDIR);
+    assert (s_read (volume, "sl/", 0, 1) == ENOTDIR);
+    assert (s_read (volume, "sdir", 0, 1) == EISDIR);
+    assert (s_op (volume, ZAIO_OP_LISTDIR, "sl/") == ENOTDIR);
+    assert (s_op (volume, ZAIO_OP_LISTDIR, "sl") == ENOTDIR);
+
+    //  A symlink loop.
+    s_make_link ("loop1", "loop2");
+    s_make_link ("loop2", "loop1");
+    assert (s_read (volume, "loop1", 0, 1) == ELOOP);
+    s_expect_stat (volume, "loop1", "symlink", UINT64_MAX, 0);
+}
+
+//  Every attempt to reach s_outside from inside the root.
+static void
+s_test_escapes (zaio_volume_t *volume)
+{
+    char target[400];
+    s_format (target, sizeof target, "%s/secret", s_outside);
+    s_make_link ("etc", "/etc");
+    s_make_link ("abs_secret", target);
+    s_make_link ("rel", "../outside");
+    s_make_link ("relfile", "../outside/secret");
+    s_make_link ("d/deep", "../../outside");
+    struct stat before;
+    assert (stat (target, &before) == 0);
+
+    //  Paths to the secret: nothing may read, write or copy it. (Paths into
+    //  /etc are only ever read, or name files that do not exist, so a
+    //  broken build cannot damage the machine.)
+    const char *files[] = {
+        "../outside/secret",
+        "d/../../outside/secret",
+        target,
+        "abs_secret",
+        "relfile",
+        "rel/secret",
+        "d/deep/secret",
+        "./../outside/secret",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        const char *path = files[i];
+        assert (s_read (volume, path, 0, 100) == EXDEV);
+        assert (s_op (volume, ZAIO_OP_READFILE, path) == EXDEV);
+        assert (s_put (volume, ZAIO_OP_WRITE, path, "pwned", false) == EXDEV);
+        assert (s_put (volume, ZAIO_OP_WRITE, path, "pwned", true) == EXDEV);
+        assert (s_put (volume, ZAIO_OP_APPEND, path, "pwned", true) == EXDEV);
+        zaio_request_t req = s_req (ZAIO_OP_TRUNCATE, path);
+        zaio_request_set_uint (&req, ZAIO_FIELD_SIZE, 0);
+        assert (s_code (volume, &req, NULL) == EXDEV);
+        assert (s_op (volume, ZAIO_OP_FSYNC, path) == EXDEV);
+        assert (s_op2 (volume, ZAIO_OP_COPY, path, "stolen") == EXDEV);
+        assert (s_op2 (volume, ZAIO_OP_COPY, "f", path) == EXDEV);
+    }
+    const char *system[] = {"/etc/passwd", "etc/passwd", "etc/../etc/passwd"};
+    for (size_t i = 0; i < sizeof system / sizeof system[0]; i++) {
+        assert (s_read (volume, system[i], 0, 100) == EXDEV);
+        assert (s_op (volume, ZAIO_OP_READFILE, system[i]) == EXDEV);
+        assert (s_op (volume, ZAIO_OP_STAT, system[i]) == EXDEV);
+        assert (s_op2 (volume, ZAIO_OP_COPY, system[i], "stolen") == EXDEV);
+    }
+    assert (s_put (volume, ZAIO_OP_WRITE, "etc/zaio-test-never", "x", true) == EXDEV);
+    assert (s_put (volume, ZAIO_OP_WRITE, "/etc/zaio-test-never", "x", true) == EXDEV);
+    assert (s_op2 (volume, ZAIO_OP_COPY, "f", "etc/zaio-test-never") == EXDEV);
+    //  Through an escaping parent: the final component is never reached.
+    const char *entries[] = {
+        "../outside/secret", "d/../../outside/secret", target,        "rel/secret", "d/deep/secret",
+        "rel/sub",           "etc/zaio-test-never",    "rel/planted",
+    };
+    for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+        const char *path = entries[i];
+        assert (s_op (volume, ZAIO_OP_STAT, path) == EXDEV);
+        assert (s_op (volume, ZAIO_OP_UNLINK, path) == EXDEV);
+        assert (s_op (volume, ZAIO_OP_RMDIR, path) == EXDEV);
+        assert (s_mkdir (volume, path, false) == EXDEV);
+        assert (s_op2 (volume, ZAIO_OP_RENAME, path, "stolen") == EXDEV);
+        assert (s_op2 (volume, ZAIO_OP_RENAME, "f", path) == EXDEV);
+        assert (s_put (volume, ZAIO_OP_WRITEFILE, path, "pwned", false) == EXDEV);
+    }
+    const char *dirs[] = {"..",     "../outside", "rel",  "rel/",      "etc",
+                          "d/deep", "/",          "/tmp", "../root/.."};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        assert (s_op (volume, ZAIO_OP_LISTDIR, dirs[i]) == EXDEV);
+        assert (s_op (volume, ZAIO_OP_FSYNC, dirs[i]) == EXDEV);
+    }
+    const char *made[] = {"rel/a/b",       "../outside/x", "d/deep/x",
+                          "etc/zaio-test", "p/../../x",    "/tmp/zaio-x"};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
+        assert (s_mkdir (volume, made[i], true) == EXDEV);
+    assert (s_op (volume, ZAIO_OP_STAT, "/") == EXDEV);
+    assert (s_op (volume, ZAIO_OP_STAT, "..") == EXDEV);
+    //  .. that climbs out and back in is still refused: the kernel checks
+    //  every step, not the final place.
+    assert (s_read (volume, "../root/f", 0, 10) == EXDEV);
+
+    //  Nothing outside changed, nothing came in.
+    struct stat after;
+    assert (stat (target, &after) == 0);
+    assert (after.st_ino == before.st_ino && after.st_size == before.st_size);
+    assert (after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+            after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+    assert (after.st_mode == before.st_mode);
+    size_t size;
+    char *secret = s_slurp_abs (target, &size);
+    assert (secret && streq (secret, SECRET));
+    free (secret);
+    DIR *dir = opendir (s_outside);
+    assert (dir);
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        if (streq (entry->d_name, ".") || streq (entry->d_name, "..")) continue;
+        assert (streq (entry->d_name, "secret") || streq (entry->d_name, "sub"));
+        count++;
+    }
+    closedir (dir);
+    assert (count == 2);
+    char sub[400];
+    s_format (sub, sizeof sub, "%s/sub", s_outside);
+    assert (stat (sub, &after) == 0 && S_ISDIR (after.st_mode));
+    assert (!s_exists ("stolen"));
+    assert (access ("/etc/zaio-test", F_OK) == -1);
+    assert (access ("/etc/zaio-test-never", F_OK) == -1);
+
+    //  The links themselves are inside: stat reports them, listdir lists
+    //  them, unlink removes the link and never its target.
+    s_expect_stat (volume, "relfile", "symlink", UINT64_MAX, 0);
+    s_expect_stat (volume, "rel", "symlink", UINT64_MAX, 0);
+    assert (s_op (volume, ZAIO_OP_UNLINK, "relfile") == 0);
+    assert (s_op (volume, ZAIO_OP_UNLINK, "rel") == 0);
+    assert (s_op (volume, ZAIO_OP_UNLINK, "abs_secret") == 0);
+    assert (!s_exists ("relfile") && !s_exists ("rel"));
+    secret = s_slurp_abs (target, &size);
+    assert (secret && streq (secret, SECRET));
+    free (secret);
+}
+
+static void
+s_test_readonly (zaio_volume_t *readonly)
+{
+    assert (s_put (readonly, ZAIO_OP_WRITE, "f", "nope", false) == EROFS);
+    assert (s_put (readonly, ZAIO_OP_WRITE, "ro-new", "nope", true) == EROFS);
+    assert (s_put (readonly, ZAIO_OP_APPEND, "f", "nope", false) == EROFS);
+    assert (s_put (readonly, ZAIO_OP_WRITEFILE, "f", "nope", false) == EROFS);
+    zaio_request_t req = s_req (ZAIO_OP_TRUNCATE, "f");
+    zaio_request_set_uint (&req, ZAIO_FIELD_SIZE, 0);
+    assert (s_code (readonly, &req, NULL) == EROFS);
+    assert (s_op (readonly, ZAIO_OP_UNLINK, "f") == EROFS);
+    assert (s_op (readonly, ZAIO_OP_RMDIR, "m") == EROFS);
+    assert (s_mkdir (readonly, "ro-dir", false) == EROFS);
+    assert (s_mkdir (readonly, "ro-dir", true) == EROFS);
+    assert (s_op2 (readonly, ZAIO_OP_RENAME, "f", "ro-moved") == EROFS);
+    assert (s_op2 (readonly, ZAIO_OP_COPY, "f", "ro-copy") == EROFS);
+    assert (s_holds ("f", "hello WORLD") && s_exists ("m"));
+    assert (!s_exists ("ro-new") && !s_exists ("ro-dir") && !s_exists ("ro-moved") &&
+            !s_exists ("ro-copy"));
+    //  Reading is fine; so are ping and fsync.
+    s_expect_read (readonly, "f", 0, 5, "hello", false);
+    s_expect_stat (readonly, "f", "file", 11, 0);
+    assert (s_op (readonly, ZAIO_OP_READFILE, "f") == 0);
+    assert (s_op (readonly, ZAIO_OP_LISTDIR, "") == 0);
+    assert (s_op (readonly, ZAIO_OP_PING, NULL) == 0);
+    assert (s_op (readonly, ZAIO_OP_FSYNC, "f") == 0);
+    //  Escapes are still escapes on a read-only volume.
+    assert (s_read (readonly, "../outside/secret", 0, 10) == EXDEV);
+}
+
+//  Descriptors open in this process.
+static int
+s_fd_count (void)
+{
+    DIR *dir = opendir ("/proc/self/fd");
+    assert (dir);
+    int count = 0;
+    while (readdir (dir)) count++;
+    closedir (dir);
+    return count;
+}
+
+//  Set up a fresh tree, run every test, remove the tree.
+static void
+s_suite (const char *label)
+{
+    strcpy (s_base, "/tmp/zaio-test-ops-XXXXXX");
+    assert (mkdtemp (s_base));
+    s_format (s_root, sizeof s_root, "%s/root", s_base);
+    s_format (s_outside, sizeof s_outside, "%s/outside", s_base);
+    assert (mkdir (s_root, 0755) == 0);
+    assert (mkdir (s_outside, 0755) == 0);
+    char path[400];
+    s_format (path, sizeof path, "%s/sub", s_outside);
+    assert (mkdir (path, 0755) == 0);
+    s_format (path, sizeof path, "%s/secret", s_outside);
+    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert (fd >= 0 && write (fd, SECRET, strlen (SECRET)) == (ssize_t)strlen (SECRET));
+    close (fd);
+
+    s_test_volume ();
+    zaio_volume_t *volume = zaio_volume_new ("default", s_root, false, false);
+    zaio_volume_t *readonly = zaio_volume_new ("ro", s_root, true, false);
+    assert (volume && readonly);
+    //  Every op closes what it opens, on every path.
+    int fds = s_fd_count ();
+    s_test_ping_hello (volume);
+    s_test_write_read (volume);
+    s_test_append (volume);
+    s_test_readfile (volume);
+    s_test_writefile (volume);
+    s_test_truncate (volume);
+    s_test_fsync (volume);
+    s_test_unlink_rmdir (volume);
+    s_test_rename (volume);
+    s_test_mkdir (volume);
+    s_test_listdir (volume);
+    s_test_copy (volume);
+    s_test_symlinks_inside (volume);
+    s_test_escapes (volume);
+    s_test_readonly (readonly);
+    assert (s_fd_count () == fds);
+    zaio_volume_destroy (&readonly);
+    zaio_volume_destroy (&volume);
+    s_rmtree (s_base);
+    printf ("test_ops: %s: OK\n", label);
+}
+
+//  True if openat2 answers ENOSYS in this process.
+static bool
+s_openat2_missing (void)
+{
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC};
+    long fd = syscall (SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+    if (fd >= 0) close ((int)fd);
+    return fd < 0 && errno == ENOSYS;
+}
+
+//  Make openat2 answer ENOSYS in this process from now on, as on a kernel
+//  without it. Returns false where this cannot be arranged.
+static bool
+s_hide_openat2 (void)
+{
+#if defined(__x86_64__)
+#define S_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define S_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+#ifdef S_AUDIT_ARCH
+    struct sock_filter filter[] = {
+        BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, arch)),
+        BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, S_AUDIT_ARCH, 1, 0),
+        BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+        BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+        BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+        BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = {
+        .len = (unsigned short)(sizeof filter / sizeof filter[0]),
+        .filter = filter,
+    };
+    return prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+           prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+#else
+    return false;
+#endif
+}
+
+int
+main (void)
+{
+    umask (022);
+    setvbuf (stdout, NULL, _IONBF, 0);
+
+    //  First in a child with openat2 gone, as on a kernel without it. The
+    //  child forks before anything touches czmq, so each process owns its
+    //  own zsys state.
+    pid_t pid = fork ();
+    assert (pid >= 0);
+    if (pid == 0) {
+        if (s_openat2_missing () || s_hide_openat2 ()) {
+            assert (s_openat2_missing ());
+            s_suite ("userspace resolver");
+        } else
+            printf ("test_ops: userspace resolver: skipped (no seccomp)\n");
+        zsys_shutdown ();
+        exit (0);
+    }
+    int status;
+    assert (waitpid (pid, &status, 0) == pid);
+    assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+
+    s_suite (s_openat2_missing () ? "userspace resolver (no openat2 here)" : "openat2");
+    printf ("test_ops: OK\n");
+    zsys_shutdown ();
+    return 0;
+}

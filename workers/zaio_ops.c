@@ -1,0 +1,1053 @@
+/*  zaio_ops.c: the op table, one entry per op (schemas/PROTOCOL.md, 5).
+
+    Every op runs on a worker thread and makes blocking system calls. Each
+    entry of s_ops takes a job, does the work and, on success, packs its
+    reply header (and sets the data frame); on failure it returns an error
+    code and zaio_ops_execute packs the error reply. Nothing here asserts on
+    request content.
+
+    Confinement: every path is resolved against the volume's root
+    descriptor by the kernel, with openat2 (RESOLVE_BENEATH |
+    RESOLVE_NO_MAGICLINKS), so `..`, absolute paths and symlinks cannot
+    leave the root at the moment of use. Ops on a final component (unlink,
+    rmdir, mkdir, rename, the temporary file of writefile) open its parent
+    that way and then call the *at () function on a single name, which the
+    kernel never follows out of the parent. Where openat2 does not exist
+    (kernels before 5.6, or valgrind before 3.22), s_walk resolves the path
+    one component at a time with O_NOFOLLOW and the same rules.
+*/
+
+//  openat2, O_PATH and copy_file_range are Linux extensions.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "zaio_ops.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define S_FILE_MODE      0644          //  default mode of created files
+#define S_DIR_MODE       0755          //  default mode of created directories
+#define S_COPY_CHUNK     (1u << 30)    //  bytes asked of one copy_file_range
+#define S_COPY_BUFFER    (256u * 1024) //  buffer of the read/write copy fallback
+#define S_TEMP_TRIES     64            //  names tried for a writefile temp file
+#define S_TEMP_SUFFIX    ".zaio-tmp."  //  .NAME.zaio-tmp.XXXXXX
+#define S_TEMP_RANDOM    6             //  random characters in a temp name
+#define S_MESSAGE_MAX    160           //  bytes in an error message
+#define S_WALK_LINKS_MAX 40            //  symlinks one resolution may follow
+#define S_WALK_DEPTH_MAX 512           //  directories one resolution may descend
+#define S_ESCAPE_TEXT    "path escapes the volume root"
+
+//  One job in flight: the request, its input, and what the reply needs.
+typedef struct {
+    const zaio_request_t *req;   //  the decoded request (borrowed)
+    zframe_t *input;             //  request data frame (borrowed), or NULL
+    int root;                    //  volume root descriptor (borrowed)
+    size_t payload_max;          //  most bytes a read or readfile may return
+    msgpack_packer *pk;          //  reply header under construction
+    zframe_t *output;            //  reply data frame, or NULL
+    uint64_t bytes;              //  bytes moved so far
+    char message[S_MESSAGE_MAX]; //  error text; empty means strerror
+} s_job_t;
+
+//  An op: on success packs the whole reply header and returns 0; on failure
+//  packs nothing and returns an errno value or a ZAIO_ERR_* code.
+typedef int (s_op_fn_t) (s_job_t *job);
+
+//  --------------------------------------------------------------------------
+//  Record a message for the error reply and return code, so an op can say
+//  `return s_fail (job, EINVAL, "...")`.
+
+static int s_fail (s_job_t *job, int code, const char *format, ...) CHECK_PRINTF (3);
+
+static int
+s_fail (s_job_t *job, int code, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    vsnprintf (job->message, sizeof job->message, format, args);
+    va_end (args);
+    return code;
+}
+
+//  --------------------------------------------------------------------------
+//  Path resolution
+
+//  Set once openat2 answered ENOSYS; from then on s_walk resolves paths.
+static atomic_bool s_no_openat2;
+
+//  --------------------------------------------------------------------------
+//  Split the first component off *rest: returns its length and sets *name;
+//  *rest moves past it and past the slashes after it. Returns 0 at the end.
+
+static size_t
+s_next_component (const char **rest, const char **name)
+{
+    const char *p = *rest;
+    while (*p == '/') p++;
+    *name = p;
+    while (*p && *p != '/') p++;
+    size_t len = (size_t)(p - *name);
+    while (*p == '/') p++;
+    *rest = p;
+    return len;
+}
+
+//  --------------------------------------------------------------------------
+//  Userspace equivalent of openat2 (root, path, RESOLVE_BENEATH |
+//  RESOLVE_NO_MAGICLINKS) for kernels without it: walks one component at a
+//  time with O_NOFOLLOW from descriptors it holds, keeps the descriptors of
+//  the directories it descended through so `..` returns to one of them
+//  (never above root: EXDEV), reads symlinks itself and refuses absolute
+//  targets (EXDEV). Returns a descriptor or -1 with errno set.
+
+static int
+s_walk (int root, const char *path, int flags, mode_t mode)
+{
+    if (*path == '/') {
+        errno = EXDEV;
+        return -1;
+    }
+    //  The path still to resolve; a symlink's target is put in front of it.
+    char *pending = strdup (path);
+    if (!pending) return -1;
+    int stack[S_WALK_DEPTH_MAX];
+    int depth = 0;
+    int links = 0;
+    int result = -1;
+    int error = 0;
+    stack[0] = openat (root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (stack[0] == -1) {
+        free (pending);
+        return -1;
+    }
+    const char *rest = pending;
+    while (true) {
+        const char *name;
+        size_t len = s_next_component (&rest, &name);
+        if (len == 0) {
+            //  Every component walked: the path names the current directory.
+            result = openat (stack[depth], ".", flags | O_CLOEXEC, mode);
+            error = errno;
+            break;
+        }
+        if (len > NAME_MAX) {
+            error = ENAMETOOLONG;
+            break;
+        }
+        char component[NAME_MAX + 1];
+        memcpy (component, name, len);
+        component[len] = 0;
+        //  A last component with a trailing slash is walked as a directory.
+        bool slash = name[len] == '/';
+        bool last = *rest == 0 && !slash;
+        if (strcmp (component, ".") == 0) continue;
+        if (strcmp (component, "..") == 0) {
+            if (depth == 0) {
+                error = EXDEV;
+                break;
+            }
+            close (stack[depth--]);
+            continue;
+        }
+        if (last) {
+            //  Open it unless it is a symlink to follow (lstat first: opened
+            //  with O_NOFOLLOW, a symlink is only an error).
+            struct stat st;
+            bool link = !(flags & O_NOFOLLOW) &&
+                        fstatat (stack[depth], component, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                        S_ISLNK (st.st_mode);
+            if (!link) {
+                result = openat (stack[depth], component, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+                error = errno;
+                //  ELOOP: it became a symlink since fstatat; resolve it.
+                if (result >= 0 || error != ELOOP || (flags & O_NOFOLLOW)) break;
+            }
+        } else {
+            //  Descend into a directory, or go on to follow a symlink.
+            if (depth + 1 == S_WALK_DEPTH_MAX) {
+                error = ENAMETOOLONG;
+                break;
+            }
+            int fd = openat (stack[depth], component, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            struct stat st;
+            if (fd == -1 || fstat (fd, &st) == -1) {
+                error = errno;
+                if (fd >= 0) close (fd);
+                break;
+            }
+            if (S_ISDIR (st.st_mode)) {
+                stack[++depth] = fd;
+                continue;
+            }
+            close (fd);
+            if (!S_ISLNK (st.st_mode)) {
+                error = ENOTDIR;
+                break;
+            }
+        }
+        //  A symlink: its target, then whatever followed it, replace pending.
+        if (++links > S_WALK_LINKS_MAX) {
+            error = ELOOP;
+            break;
+        }
+        char target[PATH_MAX];
+        ssize_t size = readlinkat (stack[depth], component, target, sizeof target);
+        if (size == -1 || (size_t)size == sizeof target) {
+            error = size == -1 ? errno : ENAMETOOLONG;
+            break;
+        }
+        if (size > 0 && target[0] == '/') {
+            error = EXDEV;
+            break;
+        }
+        size_t tail = strlen (rest);
+        char *next = (char *)malloc ((size_t)size + tail + 2);
+        if (!next) {
+            error = ENOMEM;
+            break;
+        }
+        memcpy (next, target, (size_t)size);
+        next[size] = '/';
+        //  No slash after a final symlink's target unless the path had one:
+        //  a trailing slash demands a directory.
+        memcpy (next + size + (tail || slash ? 1 : 0), rest, tail + 1);
+        free (pending);
+        pending = next;
+        rest = pending;
+    }
+    while (depth >= 0) close (stack[depth--]);
+    free (pending);
+    errno = error;
+    return result;
+}
+
+//  --------------------------------------------------------------------------
+//  Open path beneath root with flags (O_CLOEXEC is added) and mode, refusing
+//  every route out of the root. Returns a descriptor or -1 with errno set;
+//  EXDEV means the path tried to escape.
+
+static int
+s_open_beneath (int root, const char *path, int flags, mode_t mode)
+{
+    if (*path == '/') {
+        errno = EXDEV;
+        return -1;
+    }
+    if (*path == 0) path = ".";
+    if (!atomic_load_explicit (&s_no_openat2, memory_order_relaxed)) {
+        struct open_how how = {
+            .flags = (uint64_t)(flags | O_CLOEXEC),
+            .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd = syscall (SYS_openat2, root, path, &how, sizeof how);
+        if (fd >= 0 || errno != ENOSYS) return (int)fd;
+        atomic_store (&s_no_openat2, true);
+        zsys_warning ("ops: openat2 is not available; resolving paths in userspace");
+    }
+    return s_walk (root, path, flags, mode);
+}
+
+//  --------------------------------------------------------------------------
+//  Open path for a job; on success stores the descriptor in *fd and returns
+//  0, else returns the errno (with the escape message for EXDEV).
+
+static int
+s_open (s_job_t *job, const char *path, int flags, mode_t mode, int *fd)
+{
+    *fd = s_open_beneath (job->root, path, flags, mode);
+    if (*fd >= 0) return 0;
+    if (errno == EXDEV) return s_fail (job, EXDEV, S_ESCAPE_TEXT);
+    return errno;
+}
+
+//  --------------------------------------------------------------------------
+//  Open a file with flags, check it is a regular file, and fill *st. A
+//  directory is EISDIR, any other non-regular file EINVAL (O_NONBLOCK while
+//  opening keeps a FIFO from blocking the worker). Returns 0 or an error.
+
+static int
+s_open_file (s_job_t *job, const char *path, int flags, mode_t mode, int *fd, struct stat *st)
+{
+    int rc = s_open (job, path, flags | O_NONBLOCK, mode, fd);
+    //  ENXIO: a FIFO without a reader, a socket or a device without a driver.
+    if (rc == ENXIO) return s_fail (job, EINVAL, "not a regular file");
+    if (rc) return rc;
+    if (fstat (*fd, st) == -1)
+        rc = errno;
+    else if (S_ISDIR (st->st_mode))
+        rc = EISDIR;
+    else if (!S_ISREG (st->st_mode))
+        rc = s_fail (job, EINVAL, "not a regular file");
+    else if (fcntl (*fd, F_SETFL, fcntl (*fd, F_GETFL) & ~O_NONBLOCK) == -1)
+        rc = errno;
+    if (rc) {
+        close (*fd);
+        *fd = -1;
+    }
+    return rc;
+}
+
+//  The parent directory of a path's final component, and that component.
+typedef struct {
+    int dir;                        //  descriptor of the parent
+    const char *name;               //  final component, trailing slashes kept
+    char buffer[ZAIO_PATH_MAX + 2]; //  parent path, NUL, name
+} s_entry_t;
+
+//  --------------------------------------------------------------------------
+//  Open the parent of path (with dir_flags; O_DIRECTORY is added) and point
+//  entry->name at the final component. The name keeps its trailing slashes
+//  so the *at () calls apply POSIX rules to them without following a
+//  symlink. A final component that is empty, "." or ".." is EINVAL: these
+//  ops need a name inside a directory. Returns 0 or an error.
+
+static int
+s_entry_open (s_job_t *job, const char *path, int dir_flags, s_entry_t *entry)
+{
+    entry->dir = -1;
+    size_t size = strlen (path);
+    if (size > ZAIO_PATH_MAX) return ENAMETOOLONG;
+    if (*path == '/') return s_fail (job, EXDEV, S_ESCAPE_TEXT);
+    size_t end = size;
+    while (end > 0 && path[end - 1] == '/') end--;
+    size_t start = end;
+    while (start > 0 && path[start - 1] != '/') start--;
+    size_t len = end - start;
+    if (len == 0 || (len == 1 && path[start] == '.') ||
+        (len == 2 && path[start] == '.' && path[start + 1] == '.'))
+        return s_fail (job, EINVAL, "path must end in a name, not in '.', '..' or the root");
+    if (len > NAME_MAX) return ENAMETOOLONG;
+    //  The parent's path, its NUL, then the name.
+    memcpy (entry->buffer, path, start);
+    entry->buffer[start] = 0;
+    memcpy (entry->buffer + start + 1, path + start, size - start + 1);
+    entry->name = entry->buffer + start + 1;
+    return s_open (job, entry->buffer, dir_flags | O_DIRECTORY, 0, &entry->dir);
+}
+
+//  --------------------------------------------------------------------------
+//  Close what s_entry_open opened (safe if it failed).
+
+static void
+s_entry_close (s_entry_t *entry)
+{
+    if (entry->dir >= 0) close (entry->dir);
+    entry->dir = -1;
+}
+
+//  --------------------------------------------------------------------------
+//  Shared IO loops
+
+//  --------------------------------------------------------------------------
+//  Read up to size bytes at offset straight into a new frame, looping on
+//  short reads. If the file ends sooner (it shrank) the frame holds what
+//  arrived. On success *frame is the caller's; returns 0 or an errno.
+
+static int
+s_read_frame (int fd, uint64_t offset, size_t size, zframe_t **frame)
+{
+    zframe_t *buffer = zframe_new (NULL, size);
+    assert (buffer);
+    byte *data = zframe_data (buffer);
+    size_t done = 0;
+    while (done < size) {
+        ssize_t rc = pread (fd, data + done, size - done, (off_t)(offset + done));
+        if (rc == -1 && errno == EINTR) continue;
+        if (rc == -1) {
+            int error = errno;
+            zframe_destroy (&buffer);
+            return error;
+        }
+        if (rc == 0) break;
+        done += (size_t)rc;
+    }
+    if (done < size) {
+        *frame = zframe_new (data, done);
+        assert (*frame);
+        zframe_destroy (&buffer);
+    } else
+        *frame = buffer;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Write size bytes from data at offset (pwrite), or at the file position
+//  when offset is negative (write; O_APPEND files), looping on short
+//  writes. Adds what was written to *written; returns 0 or an errno.
+
+static int
+s_write_all (int fd, const void *data, size_t size, off_t offset, uint64_t *written)
+{
+    const byte *bytes = (const byte *)data;
+    size_t done = 0;
+    while (done < size) {
+        ssize_t rc = offset < 0 ? write (fd, bytes + done, size - done)
+                                : pwrite (fd, bytes + done, size - done, offset + (off_t)done);
+        if (rc == -1 && errno == EINTR) continue;
+        if (rc == -1) return errno;
+        if (rc == 0) return EIO;
+        done += (size_t)rc;
+        *written += (uint64_t)rc;
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  The request's data frame as (data, size); a write op without one is a
+//  broker fault, answered MALFORMED.
+
+static int
+s_input (s_job_t *job, const void **data, size_t *size)
+{
+    if (!job->input)
+        return s_fail (job, ZAIO_ERR_MALFORMED, "op '%s' needs a data frame",
+                       zaio_op_name (job->req->op));
+    *data = zframe_data (job->input);
+    *size = zframe_size (job->input);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Mode for a created file or directory: the request's, or the default.
+
+static mode_t
+s_mode (s_job_t *job, mode_t fallback)
+{
+    return (job->req->fields & ZAIO_FIELD_MODE) ? (mode_t)(job->req->mode & 07777) : fallback;
+}
+
+//  --------------------------------------------------------------------------
+//  Wire name of a file type.
+
+static const char *
+s_type_name (mode_t mode)
+{
+    if (S_ISREG (mode)) return "file";
+    if (S_ISDIR (mode)) return "dir";
+    if (S_ISLNK (mode)) return "symlink";
+    return "other";
+}
+
+static int64_t
+s_mtime_ns (const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+//  --------------------------------------------------------------------------
+//  The ops, in the order of the spec's table
+
+//  --------------------------------------------------------------------------
+//  ping: no IO, no results.
+
+static int
+s_op_ping (s_job_t *job)
+{
+    zaio_reply_pack_ok (job->pk, job->req->id, 0);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  hello: the broker answers it; reaching a worker is a broker fault.
+
+static int
+s_op_hello (s_job_t *job)
+{
+    return s_fail (job, ZAIO_ERR_INTERNAL, "hello is answered by the broker");
+}
+
+//  --------------------------------------------------------------------------
+//  stat: type, size, mode and mtime of path, not following a final symlink
+//  (O_PATH | O_NOFOLLOW opens the link itself; the kernel still resolves
+//  and confines every earlier component, and a trailing slash).
+
+static int
+s_op_stat (s_job_t *job)
+{
+    int fd;
+    int rc = s_open (job, job->req->path, O_PATH | O_NOFOLLOW, 0, &fd);
+    if (rc) return rc;
+    struct stat st;
+    rc = fstat (fd, &st) == -1 ? errno : 0;
+    close (fd);
+    if (rc) return rc;
+    zaio_reply_pack_ok (job->pk, job->req->id, 4);
+    zaio_pack_key_uint (job->pk, "mode", st.st_mode & 07777);
+    zaio_pack_key_int (job->pk, "mtime_ns", s_mtime_ns (&st));
+    zaio_pack_key_uint (job->pk, "size", (uint64_t)st.st_size);
+    zaio_pack_key_str (job->pk, "type", s_type_name (st.st_mode));
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  read: at most length bytes at offset, read straight into the reply
+//  frame; the frame is sized from the file, not from length.
+
+static int
+s_op_read (s_job_t *job)
+{
+    const zaio_request_t *req = job->req;
+    if (req->length > job->payload_max)
+        return s_fail (job, ZAIO_ERR_TOOBIG, "read length exceeds the payload limit");
+    int fd;
+    struct stat st;
+    int rc = s_open_file (job, req->path, O_RDONLY, 0, &fd, &st);
+    if (rc) return rc;
+    uint64_t size = (uint64_t)st.st_size;
+    size_t want = req->offset >= size                ? 0
+                  : size - req->offset < req->length ? (size_t)(size - req->offset)
+                                                     : (size_t)req->length;
+    rc = s_read_frame (fd, req->offset, want, &job->output);
+    close (fd);
+    if (rc) return rc;
+    size_t got = zframe_size (job->output);
+    job->bytes = got;
+    zaio_reply_pack_ok (job->pk, req->id, 2);
+    zaio_pack_key_uint (job->pk, "bytes", got);
+    zaio_pack_key_bool (job->pk, "eof", got < want || req->offset + got >= size);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  write and append share this: open path for writing (creating it if
+//  asked), write the data frame at offset or at the end, and reply bytes
+//  (and for append, offset: where the data landed).
+
+static int
+s_write_common (s_job_t *job, bool append)
+{
+    const zaio_request_t *req = job->req;
+    const void *data = NULL;
+    size_t size = 0;
+    int rc = s_input (job, &data, &size);
+    if (rc) return rc;
+    int flags = O_WRONLY | (req->create ? O_CREAT : 0) | (append ? O_APPEND : 0);
+    int fd;
+    struct stat st;
+    rc = s_open_file (job, req->path, flags, s_mode (job, S_FILE_MODE), &fd, &st);
+    if (rc) return rc;
+    rc = s_write_all (fd, data, size, append ? -1 : (off_t)req->offset, &job->bytes);
+    //  After an O_APPEND write the position is the new end of the file.
+    off_t end = rc == 0 && append && size > 0 ? lseek (fd, 0, SEEK_CUR) : st.st_size;
+    if (rc == 0 && end == -1) rc = errno;
+    close (fd);
+    if (rc) return rc;
+    zaio_reply_pack_ok (job->pk, req->id, append ? 2 : 1);
+    zaio_pack_key_uint (job->pk, "bytes", job->bytes);
+    if (append) zaio_pack_key_uint (job->pk, "offset", (uint64_t)end - job->bytes);
+    return 0;
+}
+
+static int
+s_op_write (s_job_t *job)
+{
+    return s_write_common (job, false);
+}
+
+static int
+s_op_append (s_job_t *job)
+{
+    return s_write_common (job, true);
+}
+
+//  --------------------------------------------------------------------------
+//  readfile: the whole file, EFBIG if it is larger than the payload limit.
+
+static int
+s_op_readfile (s_job_t *job)
+{
+    int fd;
+    struct stat st;
+    int rc = s_open_file (job, job->req->path, O_RDONLY, 0, &fd, &st);
+    if (rc) return rc;
+    if ((uint64_t)st.st_size > job->payload_max)
+        rc = s_fail (job, EFBIG, "file is %lld bytes, payload limit %zu", (long long)st.st_size,
+                     job->payload_max);
+    else
+        rc = s_read_frame (fd, 0, (size_t)st.st_size, &job->output);
+    close (fd);
+    if (rc) return rc;
+    job->bytes = zframe_size (job->output);
+    zaio_reply_pack_ok (job->pk, job->req->id, 1);
+    zaio_pack_key_uint (job->pk, "bytes", job->bytes);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Create a new temporary file beside entry->name, named
+//  .NAME.zaio-tmp.XXXXXX, with O_EXCL. Stores its name in temp (at least
+//  NAME_MAX + 1 bytes) and returns the descriptor, or -1 with errno set.
+
+static int
+s_temp_open (const s_entry_t *entry, mode_t mode, char *temp)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    size_t len = strcspn (entry->name, "/");
+    size_t room = NAME_MAX - 1 - strlen (S_TEMP_SUFFIX) - S_TEMP_RANDOM;
+    if (len > room) len = room;
+    for (int attempt = 0; attempt < S_TEMP_TRIES; attempt++) {
+        unsigned char random[S_TEMP_RANDOM];
+        if (getrandom (random, sizeof random, 0) != (ssize_t)sizeof random) return -1;
+        char suffix[S_TEMP_RANDOM + 1];
+        for (int i = 0; i < S_TEMP_RANDOM; i++)
+            suffix[i] = alphabet[random[i] % (sizeof alphabet - 1)];
+        suffix[S_TEMP_RANDOM] = 0;
+        snprintf (temp, NAME_MAX + 1, ".%.*s%s%s", (int)len, entry->name, S_TEMP_SUFFIX, suffix);
+        int fd =
+            openat (entry->dir, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+//  --------------------------------------------------------------------------
+//  writefile: replace path atomically and durably: write a temporary file
+//  in the same directory, fsync it, rename it over path, fsync the
+//  directory. The temporary file is removed on any failure before the
+//  rename.
+
+static int
+s_op_writefile (s_job_t *job)
+{
+    const void *data = NULL;
+    size_t size = 0;
+    int rc = s_input (job, &data, &size);
+    if (rc) return rc;
+    s_entry_t entry;
+    //  O_RDONLY rather than O_PATH: the directory itself is fsync'ed.
+    rc = s_entry_open (job, job->req->path, O_RDONLY, &entry);
+    if (rc) return rc;
+    char temp[NAME_MAX + 1];
+    int fd = s_temp_open (&entry, s_mode (job, S_FILE_MODE), temp);
+    if (fd == -1) {
+        rc = errno;
+        s_entry_close (&entry);
+        return rc;
+    }
+    rc = s_write_all (fd, data, size, 0, &job->bytes);
+    if (rc == 0 && fsync (fd) == -1) rc = errno;
+    if (close (fd) == -1 && rc == 0) rc = errno;
+    if (rc == 0 && renameat (entry.dir, temp, entry.dir, entry.name) == -1) rc = errno;
+    if (rc)
+        unlinkat (entry.dir, temp, 0);
+    else if (fsync (entry.dir) == -1)
+        rc = s_fail (job, errno, "file replaced but its directory was not synced: %s",
+                     strerror (errno));
+    s_entry_close (&entry);
+    if (rc) return rc;
+    zaio_reply_pack_ok (job->pk, job->req->id, 1);
+    zaio_pack_key_uint (job->pk, "bytes", job->bytes);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  truncate: set the file's size.
+
+static int
+s_op_truncate (s_job_t *job)
+{
+    int fd;
+    struct stat st;
+    int rc = s_open_file (job, job->req->path, O_WRONLY, 0, &fd, &st);
+    if (rc) return rc;
+    if (ftruncate (fd, (off_t)job->req->size) == -1) rc = errno;
+    close (fd);
+    if (rc) return rc;
+    zaio_reply_pack_ok (job->pk, job->req->id, 0);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  fsync: flush a file or directory (fdatasync if datasync).
+
+static int
+s_op_fsync (s_job_t *job)
+{
+    int fd;
+    int rc = s_open (job, job->req->path, O_RDONLY | O_NONBLOCK, 0, &fd);
+    if (rc) return rc;
+    if ((job->req->datasync ? fdatasync (fd) : fsync (fd)) == -1) rc = errno;
+    close (fd);
+    if (rc) return rc;
+    zaio_reply_pack_ok (job->pk, job->req->id, 0);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  unlink and rmdir share this: unlinkat the final component of path in
+//  its confined parent, with flags 0 or AT_REMOVEDIR.
+
+static int
+s_remove_common (s_job_t *job, int flags)
+{
+    s_entry_t entry;
+    int rc = s_entry_open (job, job->req->path, O_PATH, &entry);
+    if (rc == 0 && unlinkat (entry.dir, entry.name, flags) == -1) rc = errno;
+    s_entry_close (&entry);
+    if (rc) return rc;
+    zaio_reply_pack_ok (job->pk, job->req->id, 0);
+    return 0;
+}
+
+static int
+s_op_unlink (s_job_t *job)
+{
+    return s_remove_common (job, 0);
+}
+
+static int
+s_op_rmdir (s_job_t *job)
+{
+    return s_remove_common (job, AT_REMOVEDIR);
+}
+
+//  --------------------------------------------------------------------------
+//  rename: path over to (replacing it, POSIX rules), both in confined
+//  parents.
+
+static int
+s_op_rename (s_job_t *job)
+{
+    s_entry_t from, to;
+    int rc = s_entry_open (job, job->req->path, O_PATH, &from);
+    if (rc == 0) {
+        rc = s_entry_open (job, job->req->to, O_PATH, &to);
+        if (rc == 0 && renameat (from.dir, from.name, to.dir, to.name) == -1) rc = errno;
+        s_entry_close (&to);
+    }
+    s_entry_close (&from);
+    if (rc) return rc;
+    zaio_reply_pack_ok (job->pk, job->req->id, 0);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  mkdir -p: create each missing component of path in turn, each in a
+//  parent opened afresh with openat2, so every step is confined. Existing
+//  directories are fine; an existing non-directory is EEXIST at the end
+//  and ENOTDIR before it. Ancestors get the default mode, the last
+//  directory the requested one. Returns 0 or an error.
+
+static int
+s_mkdir_parents (s_job_t *job, mode_t mode)
+{
+    const char *path = job->req->path;
+    if (*path == '/') return s_fail (job, EXDEV, S_ESCAPE_TEXT);
+    char prefix[ZAIO_PATH_MAX + 1];
+    const char *rest = path;
+    while (true) {
+        const char *name;
+        size_t start = (size_t)(rest - path);
+        size_t len = s_next_component (&rest, &name);
+        if (len == 0) return 0;
+        if (len > NAME_MAX) return ENAMETOOLONG;
+        bool last = *rest == 0;
+        bool dots = (len == 1 && name[0] == '.') || (len == 2 && memcmp (name, "..", 2) == 0);
+        //  prefix is the parent's path: everything before this component.
+        memcpy (prefix, path, start);
+        prefix[start] = 0;
+        int dir;
+        int rc = s_open (job, prefix, O_PATH | O_DIRECTORY, 0, &dir);
+        if (rc) return rc;
+        char component[NAME_MAX + 1];
+        memcpy (component, name, len);
+        component[len] = 0;
+        if (!dots && mkdirat (dir, component, last ? mode : S_DIR_MODE) == -1) rc = errno;
+        close (dir);
+        if (rc == 0 && !dots) continue;
+        if (rc && rc != EEXIST) return rc;
+        //  Something is there (or the name is "." / ".."): it must be a
+        //  directory, reached without leaving the root.
+        size_t through = (size_t)(name - path) + len;
+        memcpy (prefix, path, through);
+        prefix[through] = 0;
+        rc = s_open (job, prefix, O_PATH | O_DIRECTORY, 0, &dir);
+        if (rc == ENOTDIR && last) return s_fail (job, EEXIST, "exists and is not a directory");
+        if (rc) return rc;
+        close (dir);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  mkdir: one directory in a confined parent, or with parents, mkdir -p.
+
+static int
+s_op_mkdir (s_job_t *job)
+{
+    mode_t mode = s_mode (job, S_DIR_MODE);
+    int rc;
+    if (job->req->parents)
+        rc = s_mkdir_parents (job, mode);
+    else {
+        s_entry_t entry;
+        rc = s_entry_open (job, job->req->path, O_PATH, &entry);
+        if (rc == 0 && mkdirat (entry.dir, entry.name, mode) == -1) rc = errno;
+        s_entry_close (&entry);
+    }
+    if (rc) return rc;
+    zaio_reply_pack_ok (job->pk, job->req->id, 0);
+    return 0;
+}
+
+//  One listdir entry, as lstat saw it.
+typedef struct {
+    char *name;
+    struct stat st;
+} s_listing_t;
+
+static int
+s_compare_names (const void *a, const void *b)
+{
+    return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+//  --------------------------------------------------------------------------
+//  Read every name in dir except . and .. into a new sorted array (caller
+//  frees each name and the array). Returns 0 or an errno.
+
+static int
+s_read_names (DIR *dir, char ***names_p, size_t *count_p)
+{
+    char **names = NULL;
+    size_t count = 0, capacity = 0;
+    int rc = 0;
+    while (true) {
+        errno = 0;
+        struct dirent *dirent = readdir (dir);
+        if (!dirent) {
+            rc = errno;
+            break;
+        }
+        if (strcmp (dirent->d_name, ".") == 0 || strcmp (dirent->d_name, "..") == 0) continue;
+        if (count == capacity) {
+            capacity = capacity ? capacity * 2 : 64;
+            char **grown = (char **)realloc (names, capacity * sizeof (char *));
+            if (!grown) {
+                rc = ENOMEM;
+                break;
+            }
+            names = grown;
+        }
+        names[count] = strdup (dirent->d_name);
+        if (!names[count]) {
+            rc = ENOMEM;
+            break;
+        }
+        count++;
+    }
+    if (rc) {
+        while (count) free (names[--count]);
+        free (names);
+        return rc;
+    }
+    if (count) qsort (names, count, sizeof (char *), s_compare_names);
+    *names_p = names;
+    *count_p = count;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  listdir: a page of entries sorted bytewise, after the cursor, at most
+//  limit of them; more says whether entries remain. Entries are lstat'ed
+//  by name in the opened directory; one that vanished meanwhile is left
+//  out.
+
+static int
+s_op_listdir (s_job_t *job)
+{
+    const zaio_request_t *req = job->req;
+    size_t limit = (req->fields & ZAIO_FIELD_LIMIT) ? req->limit : ZAIO_LISTDIR_DEFAULT;
+    if (limit == 0 || limit > ZAIO_LISTDIR_MAX)
+        return s_fail (job, EINVAL, "limit must be 1..%d", ZAIO_LISTDIR_MAX);
+    int fd;
+    int rc = s_open (job, req->path, O_RDONLY | O_DIRECTORY, 0, &fd);
+    if (rc) return rc;
+    DIR *dir = fdopendir (fd);
+    if (!dir) {
+        rc = errno;
+        close (fd);
+        return rc;
+    }
+    char **names = NULL;
+    size_t count = 0;
+    rc = s_read_names (dir, &names, &count);
+    s_listing_t *page = NULL;
+    size_t taken = 0;
+    size_t next = 0;
+    if (rc == 0) {
+        if (req->fields & ZAIO_FIELD_AFTER)
+            while (next < count && strcmp (names[next], req->after) <= 0) next++;
+        size_t room = count - next < limit ? count - next : limit;
+        page = (s_listing_t *)calloc (room ? room : 1, sizeof (s_listing_t));
+        if (!page) rc = ENOMEM;
+    }
+    while (rc == 0 && next < count && taken < limit) {
+        s_listing_t *entry = &page[taken];
+        if (fstatat (dirfd (dir), names[next], &entry->st, AT_SYMLINK_NOFOLLOW) == 0)
+            entry->name = names[next], taken++;
+        else if (errno != ENOENT)
+            rc = errno;
+        next++;
+    }
+    closedir (dir);
+    if (rc == 0) {
+        msgpack_packer *pk = job->pk;
+        zaio_reply_pack_ok (pk, req->id, 2);
+        zaio_pack_str (pk, "entries");
+        msgpack_pack_array (pk, taken);
+        for (size_t i = 0; i < taken; i++) {
+            msgpack_pack_map (pk, 4);
+            zaio_pack_key_int (pk, "mtime_ns", s_mtime_ns (&page[i].st));
+            zaio_pack_key_str (pk, "name", page[i].name);
+            zaio_pack_key_uint (pk, "size", (uint64_t)page[i].st.st_size);
+            zaio_pack_key_str (pk, "type", s_type_name (page[i].st.st_mode));
+        }
+        zaio_pack_key_bool (pk, "more", next < count);
+    }
+    for (size_t i = 0; i < count; i++) free (names[i]);
+    free (names);
+    free (page);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Copy the rest of src to dst with read and write, for filesystems that
+//  copy_file_range cannot serve. Adds to *copied; returns 0 or an errno.
+
+static int
+s_copy_fallback (int src, int dst, uint64_t *copied)
+{
+    byte *buffer = (byte *)malloc (S_COPY_BUFFER);
+    if (!buffer) return ENOMEM;
+    int rc = 0;
+    while (true) {
+        ssize_t got = read (src, buffer, S_COPY_BUFFER);
+        if (got == -1 && errno == EINTR) continue;
+        if (got <= 0) {
+            rc = got == -1 ? errno : 0;
+            break;
+        }
+        rc = s_write_all (dst, buffer, (size_t)got, -1, copied);
+        if (rc) break;
+    }
+    free (buffer);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Copy all of src to dst in the kernel (copy_file_range), falling back to
+//  read/write where it cannot. Sets *copied; returns 0 or an errno.
+
+static int
+s_copy_data (int src, int dst, uint64_t *copied)
+{
+    while (true) {
+        ssize_t rc = copy_file_range (src, NULL, dst, NULL, S_COPY_CHUNK, 0);
+        if (rc > 0)
+            *copied += (uint64_t)rc;
+        else if (rc == 0)
+            return 0;
+        else if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)
+            return s_copy_fallback (src, dst, copied);
+        else if (errno != EINTR)
+            return errno;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  copy: path to `to`, creating `to` with the source's mode or truncating
+//  it. Copying a file onto itself is refused (EINVAL), since truncating
+//  the destination would destroy the source.
+
+static int
+s_op_copy (s_job_t *job)
+{
+    int src, dst;
+    struct stat src_st, dst_st;
+    int rc = s_open_file (job, job->req->path, O_RDONLY, 0, &src, &src_st);
+    if (rc) return rc;
+    rc = s_open_file (job, job->req->to, O_WRONLY | O_CREAT, src_st.st_mode & 07777, &dst, &dst_st);
+    if (rc) {
+        close (src);
+        return rc;
+    }
+    if (src_st.st_dev == dst_st.st_dev && src_st.st_ino == dst_st.st_ino)
+        rc = s_fail (job, EINVAL, "source and destination are the same file");
+    else if (ftruncate (dst, 0) == -1)
+        rc = errno;
+    else
+        rc = s_copy_data (src, dst, &job->bytes);
+    close (src);
+    if (close (dst) == -1 && rc == 0) rc = errno;
+    if (rc) return rc;
+    zaio_reply_pack_ok (job->pk, job->req->id, 1);
+    zaio_pack_key_uint (job->pk, "bytes", job->bytes);
+    return 0;
+}
+
+//  The op table: one entry per op, indexed by zaio_op_t.
+static s_op_fn_t *const s_ops[ZAIO_OP_COUNT] = {
+    [ZAIO_OP_PING] = s_op_ping,         [ZAIO_OP_HELLO] = s_op_hello,
+    [ZAIO_OP_STAT] = s_op_stat,         [ZAIO_OP_READ] = s_op_read,
+    [ZAIO_OP_WRITE] = s_op_write,       [ZAIO_OP_APPEND] = s_op_append,
+    [ZAIO_OP_READFILE] = s_op_readfile, [ZAIO_OP_WRITEFILE] = s_op_writefile,
+    [ZAIO_OP_TRUNCATE] = s_op_truncate, [ZAIO_OP_FSYNC] = s_op_fsync,
+    [ZAIO_OP_UNLINK] = s_op_unlink,     [ZAIO_OP_RENAME] = s_op_rename,
+    [ZAIO_OP_MKDIR] = s_op_mkdir,       [ZAIO_OP_RMDIR] = s_op_rmdir,
+    [ZAIO_OP_LISTDIR] = s_op_listdir,   [ZAIO_OP_COPY] = s_op_copy,
+};
+
+//  --------------------------------------------------------------------------
+//  Run req against volume. data is the request's data frame (borrowed; NULL
+//  for ops without one). payload_max bounds what a read or readfile may
+//  return. Always fills result: a reply header, a data frame for a
+//  successful read or readfile, and the outcome (error code, bytes moved).
+
+void
+zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zframe_t *data,
+                  size_t payload_max, zaio_ops_result_t *result)
+{
+    assert (volume);
+    assert (req);
+    assert (result);
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    s_job_t job = {
+        .req = req,
+        .input = data,
+        .root = zaio_volume_root_fd (volume),
+        .payload_max = payload_max,
+        .pk = &writer.packer,
+    };
+    int rc;
+    if ((unsigned)req->op >= ZAIO_OP_COUNT || !s_ops[req->op])
+        rc = s_fail (&job, ZAIO_ERR_INTERNAL, "no such op");
+    else if (zaio_volume_readonly (volume) && zaio_op_mutates (req->op))
+        rc = s_fail (&job, EROFS, "volume '%s' is read-only", zaio_volume_name (volume));
+    else
+        rc = s_ops[req->op](&job);
+    if (rc) {
+        //  Ops pack nothing when they fail; the error reply stands alone.
+        msgpack_sbuffer_clear (&writer.buffer);
+        zaio_reply_pack_error (job.pk, req->id, rc, *job.message ? job.message : NULL);
+        zframe_destroy (&job.output);
+    }
+    result->header = zaio_writer_frame (&writer);
+    result->data = job.output;
+    result->outcome = (zaio_outcome_t){.error = rc, .bytes = job.bytes, .service_us = 0};
+    zaio_writer_release (&writer);
+}
