@@ -1,0 +1,609 @@
+/*  zaio_bench: zaio against a bare ZeroMQ baseline, in one run.
+
+    Usage: zaio_bench [--quick | --smoke] [--json] [--workers N]
+                      [--seconds S] [--warmup S] [--repeat N] [--inflight N]
+                      [--file-mib M] [--transports inproc,ipc,tcp]
+                      [--cases ping,read] [--dir PATH]
+
+    For each case (ping; 4 KiB read at a varying aligned offset of a file
+    in the page cache) and each transport, measures pipelined throughput
+    (`inflight` requests in flight from one DEALER) and one-in-flight
+    latency (p50, p99) against two servers living in this process:
+
+      zaio      an embedded broker (zaio_broker_new) with W local workers,
+                bound on inproc, ipc and tcp at once;
+      baseline  a bare ROUTER -> zmq_proxy -> DEALER -> W DEALER workers
+                doing the same pread (zaio_perf_baseline.h).
+
+    The client runs on its own thread (zaio_perf_client.h). zaio and
+    baseline runs alternate so drift on a shared machine hits both alike;
+    with --repeat N each figure is the median of N runs.
+
+    It is a benchmark, not a test: targets (throughput >= 0.8x baseline,
+    p50 latency <= 1.3x baseline) are reported, never asserted. The exit
+    status is 0 when every measurement produced results, 1 otherwise.
+*/
+
+#include "zaio_broker.h"
+#include "zaio_perf_baseline.h"
+#include "zaio_perf_client.h"
+
+#include <czmq.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef ZAIO_BENCH_BUILD_TYPE
+#define ZAIO_BENCH_BUILD_TYPE "unknown"
+#endif
+
+#define S_FILE_NAME         "bench.dat"
+#define S_THROUGHPUT_TARGET 0.8 //  zaio ops/s over baseline ops/s, at least
+#define S_LATENCY_TARGET    1.3 //  zaio p50 over baseline p50, at most
+#define S_TRANSPORTS        3
+#define S_CASES             2
+#define S_SIDES             2 //  zaio, baseline
+#define S_REPEAT_MAX        99
+#define S_FILL_CHUNK        (1024 * 1024)
+
+static const char *s_transport_names[S_TRANSPORTS] = {"inproc", "ipc", "tcp"};
+static const char *s_case_names[S_CASES] = {"ping", "read"};
+static const char *s_side_names[S_SIDES] = {"zaio", "baseline"};
+
+typedef struct {
+    const char *mode; //  "full", "quick" or "smoke"
+    bool json;
+    uint32_t workers;
+    double seconds;
+    double warmup;
+    uint32_t repeat;
+    uint32_t inflight;
+    uint32_t file_mib;
+    bool transports[S_TRANSPORTS];
+    bool cases[S_CASES];
+    bool sides[S_SIDES];
+    const char *dir;
+} s_options_t;
+
+//  One figure, the median over the repeats; error set if any run failed.
+typedef struct {
+    bool done;
+    double ops_per_sec;
+    double p50_us;
+    double p99_us;
+    uint64_t samples;
+    char error[256];
+} s_figure_t;
+
+//  [case][transport][side]
+typedef struct {
+    s_figure_t throughput[S_CASES][S_TRANSPORTS][S_SIDES];
+    s_figure_t latency[S_CASES][S_TRANSPORTS][S_SIDES];
+} s_results_t;
+
+//  ---------------------------------------------------------------------
+//  Options
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out, "usage: zaio_bench [options]\n"
+                  "  --quick            about 1 s per measurement, under a minute in all\n"
+                  "  --smoke            a few seconds in all; only checks the bench runs\n"
+                  "  --json             print machine-readable results instead of the table\n"
+                  "  --workers N        worker threads on both sides (default: CPUs)\n"
+                  "  --seconds S        measured seconds per run (full 3, quick 1)\n"
+                  "  --warmup S         unmeasured seconds before each run (full 0.5, quick 0.25)\n"
+                  "  --repeat N         runs per figure, median reported (full 3, quick 1)\n"
+                  "  --inflight N       requests in flight for throughput (default 64)\n"
+                  "  --file-mib M       size of the file reads pick blocks from (default 64)\n"
+                  "  --transports LIST  comma-separated subset of inproc,ipc,tcp\n"
+                  "  --cases LIST       comma-separated subset of ping,read\n"
+                  "  --sides LIST       comma-separated subset of zaio,baseline (for profiling)\n"
+                  "  --dir PATH         where the served root and ipc sockets go (default /tmp)\n"
+                  "  --help             this text\n");
+}
+
+//  Sets flags[i] for each name in the comma-separated list; -1 on an unknown one.
+static int
+s_parse_list (const char *list, const char **names, size_t count, bool *flags)
+{
+    memset (flags, 0, count * sizeof (bool));
+    char *copy = strdup (list);
+    int rc = 0;
+    for (char *save, *item = strtok_r (copy, ",", &save); item && rc == 0;
+         item = strtok_r (NULL, ",", &save)) {
+        size_t i = 0;
+        while (i < count && strcmp (item, names[i])) i++;
+        if (i == count) {
+            fprintf (stderr, "zaio_bench: unknown name '%s'\n", item);
+            rc = -1;
+        } else
+            flags[i] = true;
+    }
+    free (copy);
+    return rc;
+}
+
+static int
+s_parse_number (const char *text, double min, double max, double *value)
+{
+    char *end;
+    double number = text ? strtod (text, &end) : NAN;
+    if (!text || end == text || *end || !(number >= min && number <= max)) {
+        fprintf (stderr, "zaio_bench: '%s' is not a number in %g..%g\n", text ? text : "", min,
+                 max);
+        return -1;
+    }
+    *value = number;
+    return 0;
+}
+
+//  Returns 0, 1 for --help, -1 on a bad command line.
+static int
+s_parse_options (int argc, char *argv[], s_options_t *options)
+{
+    memset (options, 0, sizeof *options);
+    options->mode = "full";
+    options->inflight = 64;
+    options->file_mib = 64;
+    options->dir = "/tmp";
+    long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+    options->workers = cpus > 0 ? (uint32_t)cpus : 1;
+    for (int i = 0; i < S_TRANSPORTS; i++) options->transports[i] = true;
+    for (int i = 0; i < S_CASES; i++) options->cases[i] = true;
+    for (int i = 0; i < S_SIDES; i++) options->sides[i] = true;
+    double seconds = -1, warmup = -1, repeat = -1, file_mib = -1, number;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (streq (arg, "--help") || streq (arg, "-h"))
+            return 1;
+        else if (streq (arg, "--quick"))
+            options->mode = "quick";
+        else if (streq (arg, "--smoke"))
+            options->mode = "smoke";
+        else if (streq (arg, "--json"))
+            options->json = true;
+        else if (streq (arg, "--workers")) {
+            rc = s_parse_number (value, 1, 1024, &number);
+            options->workers = (uint32_t)number;
+            i++;
+        } else if (streq (arg, "--seconds")) {
+            rc = s_parse_number (value, 0.01, 3600, &seconds);
+            i++;
+        } else if (streq (arg, "--warmup")) {
+            rc = s_parse_number (value, 0, 3600, &warmup);
+            i++;
+        } else if (streq (arg, "--repeat")) {
+            rc = s_parse_number (value, 1, S_REPEAT_MAX, &repeat);
+            i++;
+        } else if (streq (arg, "--inflight")) {
+            rc = s_parse_number (value, 1, 1024, &number);
+            options->inflight = (uint32_t)number;
+            i++;
+        } else if (streq (arg, "--file-mib")) {
+            rc = s_parse_number (value, 1, 65536, &file_mib);
+            i++;
+        } else if (streq (arg, "--transports")) {
+            rc = value ? s_parse_list (value, s_transport_names, S_TRANSPORTS, options->transports)
+                       : -1;
+            i++;
+        } else if (streq (arg, "--cases")) {
+            rc = value ? s_parse_list (value, s_case_names, S_CASES, options->cases) : -1;
+            i++;
+        } else if (streq (arg, "--sides")) {
+            rc = value ? s_parse_list (value, s_side_names, S_SIDES, options->sides) : -1;
+            i++;
+        } else if (streq (arg, "--dir")) {
+            options->dir = value;
+            rc = value ? 0 : -1;
+            i++;
+        } else {
+            fprintf (stderr, "zaio_bench: unknown option '%s'\n", arg);
+            rc = -1;
+        }
+        if (rc) return -1;
+    }
+    bool quick = streq (options->mode, "quick"), smoke = streq (options->mode, "smoke");
+    options->seconds = seconds > 0 ? seconds : smoke ? 0.1 : quick ? 1.0 : 3.0;
+    options->warmup = warmup >= 0 ? warmup : smoke ? 0.05 : quick ? 0.25 : 0.5;
+    options->repeat = repeat > 0 ? (uint32_t)repeat : quick || smoke ? 1 : 3;
+    options->file_mib = file_mib > 0 ? (uint32_t)file_mib : smoke ? 4 : options->file_mib;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  The file
+
+//  Writes file_mib MiB of pseudo-random bytes to path, then reads it all
+//  once so every block is in the page cache. Returns 0 or -1.
+static int
+s_make_file (const char *path, uint32_t file_mib)
+{
+    int fd = open (path, O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    uint64_t *chunk = (uint64_t *)malloc (S_FILL_CHUNK);
+    assert (chunk);
+    uint64_t state = 0x9e3779b97f4a7c15ull;
+    int rc = 0;
+    for (uint32_t mib = 0; mib < file_mib && rc == 0; mib++) {
+        for (size_t i = 0; i < S_FILL_CHUNK / sizeof (uint64_t); i++) {
+            state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+            chunk[i] = state;
+        }
+        if (write (fd, chunk, S_FILL_CHUNK) != S_FILL_CHUNK) rc = -1;
+    }
+    for (off_t offset = 0; rc == 0 && offset < (off_t)file_mib * S_FILL_CHUNK;
+         offset += S_FILL_CHUNK)
+        if (pread (fd, chunk, S_FILL_CHUNK, offset) != S_FILL_CHUNK) rc = -1;
+    free (chunk);
+    close (fd);
+    return rc;
+}
+
+static int
+s_remove (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    remove (path);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Measuring
+
+static int
+s_compare_double (const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double
+s_median (double *values, size_t count)
+{
+    qsort (values, count, sizeof (double), s_compare_double);
+    return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2;
+}
+
+typedef struct {
+    double ops_per_sec[S_REPEAT_MAX];
+    double p50_us[S_REPEAT_MAX];
+    double p99_us[S_REPEAT_MAX];
+    uint64_t samples;
+    uint32_t runs;
+} s_runs_t;
+
+//  Folds the runs into a figure.
+static void
+s_figure_close (s_figure_t *figure, s_runs_t *runs)
+{
+    if (*figure->error || runs->runs == 0) return;
+    figure->done = true;
+    figure->ops_per_sec = s_median (runs->ops_per_sec, runs->runs);
+    figure->p50_us = s_median (runs->p50_us, runs->runs);
+    figure->p99_us = s_median (runs->p99_us, runs->runs);
+    figure->samples = runs->samples;
+}
+
+//  Runs every measurement. Returns the number that failed.
+static int
+s_measure_all (const s_options_t *options, char *endpoints[S_TRANSPORTS][S_SIDES],
+               uint64_t file_blocks, s_results_t *results)
+{
+    int failed = 0;
+    for (int c = 0; c < S_CASES; c++) {
+        if (!options->cases[c]) continue;
+        for (int t = 0; t < S_TRANSPORTS; t++) {
+            if (!options->transports[t]) continue;
+            for (int latency = 0; latency < 2; latency++) {
+                s_runs_t runs[S_SIDES];
+                memset (runs, 0, sizeof runs);
+                for (uint32_t r = 0; r < options->repeat && !zsys_interrupted; r++)
+                    for (int s = 0; s < S_SIDES; s++) {
+                        s_figure_t *figure =
+                            latency ? &results->latency[c][t][s] : &results->throughput[c][t][s];
+                        if (*figure->error || !options->sides[s]) continue;
+                        zaio_perf_client_config_t config = {
+                            .dialect = s == 0 ? ZAIO_PERF_DIALECT_ZAIO : ZAIO_PERF_DIALECT_BARE,
+                            .op = c == 0 ? ZAIO_PERF_CASE_PING : ZAIO_PERF_CASE_READ,
+                            .endpoint = endpoints[t][s],
+                            .path = S_FILE_NAME,
+                            .file_blocks = file_blocks,
+                            .inflight = latency ? 1 : options->inflight,
+                            .warmup_ms = (uint64_t)(options->warmup * 1000),
+                            .duration_ms = (uint64_t)(options->seconds * 1000),
+                        };
+                        fprintf (stderr, "zaio_bench: %-4s %-6s %-10s %-8s run %u/%u ... ",
+                                 s_case_names[c], s_transport_names[t],
+                                 latency ? "latency" : "throughput", s_side_names[s], r + 1,
+                                 options->repeat);
+                        zaio_perf_result_t result;
+                        if (zaio_perf_client_run (&config, &result)) {
+                            fprintf (stderr, "FAILED: %s\n", result.error);
+                            snprintf (figure->error, sizeof figure->error, "%s", result.error);
+                            failed++;
+                            continue;
+                        }
+                        if (latency)
+                            fprintf (stderr, "p50 %.1f us, p99 %.1f us\n", result.p50_us,
+                                     result.p99_us);
+                        else
+                            fprintf (stderr, "%.0f ops/s\n", result.ops_per_sec);
+                        s_runs_t *side = &runs[s];
+                        side->ops_per_sec[side->runs] = result.ops_per_sec;
+                        side->p50_us[side->runs] = result.p50_us;
+                        side->p99_us[side->runs] = result.p99_us;
+                        side->samples += result.samples;
+                        side->runs++;
+                    }
+                for (int s = 0; s < S_SIDES; s++)
+                    s_figure_close (latency ? &results->latency[c][t][s]
+                                            : &results->throughput[c][t][s],
+                                    &runs[s]);
+            }
+        }
+    }
+    return failed;
+}
+
+//  ---------------------------------------------------------------------
+//  Reporting
+
+static bool
+s_both (const s_figure_t *pair)
+{
+    return pair[0].done && pair[1].done;
+}
+
+static double
+s_ratio (double zaio, double baseline)
+{
+    return baseline > 0 ? zaio / baseline : 0;
+}
+
+//  A figure's value in width columns, "error" if it failed, "-" if not run.
+static void
+s_print_cell (const s_figure_t *figure, int width, int precision, double value)
+{
+    if (figure->done)
+        printf ("%*.*f ", width, precision, value);
+    else
+        printf ("%*s ", width, *figure->error ? "error" : "-");
+}
+
+static void
+s_print_table (const s_options_t *options, const s_results_t *results)
+{
+    printf ("zaio core bench: %u workers, %u in flight, 4 KiB reads over a %u MiB cached file\n"
+            "%u x %.2g s per figure (median), %.2g s warmup; %ld CPUs; libzmq %d.%d.%d, "
+            "czmq %d.%d.%d; build %s\n"
+            "targets: throughput >= %.1fx baseline, p50 latency <= %.1fx baseline\n\n",
+            options->workers, options->inflight, options->file_mib, options->repeat,
+            options->seconds, options->warmup, sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR,
+            ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR,
+            CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE, S_THROUGHPUT_TARGET, S_LATENCY_TARGET);
+    printf ("%-4s %-6s | %10s %10s %5s %-4s | %8s %8s %5s %-4s | %8s %8s %5s\n", "", "", "zaio",
+            "baseline", "", "", "zaio", "baseline", "", "", "zaio", "baseline", "");
+    printf ("%-4s %-6s | %10s %10s %5s %-4s | %8s %8s %5s %-4s | %8s %8s %5s\n", "case", "trans",
+            "ops/s", "ops/s", "ratio", "", "p50 us", "p50 us", "ratio", "", "p99 us", "p99 us",
+            "ratio");
+    for (int c = 0; c < S_CASES; c++) {
+        if (!options->cases[c]) continue;
+        for (int t = 0; t < S_TRANSPORTS; t++) {
+            if (!options->transports[t]) continue;
+            const s_figure_t *thr = results->throughput[c][t];
+            const s_figure_t *lat = results->latency[c][t];
+            printf ("%-4s %-6s | ", s_case_names[c], s_transport_names[t]);
+            s_print_cell (&thr[0], 10, 0, thr[0].ops_per_sec);
+            s_print_cell (&thr[1], 10, 0, thr[1].ops_per_sec);
+            if (s_both (thr)) {
+                double ratio = s_ratio (thr[0].ops_per_sec, thr[1].ops_per_sec);
+                printf ("%5.2f %-4s | ", ratio, ratio >= S_THROUGHPUT_TARGET ? "ok" : "MISS");
+            } else
+                printf ("%5s %-4s | ", "", "");
+            s_print_cell (&lat[0], 8, 1, lat[0].p50_us);
+            s_print_cell (&lat[1], 8, 1, lat[1].p50_us);
+            if (s_both (lat)) {
+                double ratio = s_ratio (lat[0].p50_us, lat[1].p50_us);
+                printf ("%5.2f %-4s | ", ratio, ratio <= S_LATENCY_TARGET ? "ok" : "MISS");
+            } else
+                printf ("%5s %-4s | ", "", "");
+            s_print_cell (&lat[0], 8, 1, lat[0].p99_us);
+            s_print_cell (&lat[1], 8, 1, lat[1].p99_us);
+            if (s_both (lat))
+                printf ("%5.2f\n", s_ratio (lat[0].p99_us, lat[1].p99_us));
+            else
+                printf ("\n");
+        }
+    }
+    for (int c = 0; c < S_CASES; c++)
+        for (int t = 0; t < S_TRANSPORTS; t++)
+            for (int s = 0; s < S_SIDES; s++)
+                for (int latency = 0; latency < 2; latency++) {
+                    const s_figure_t *figure =
+                        latency ? &results->latency[c][t][s] : &results->throughput[c][t][s];
+                    if (*figure->error)
+                        printf ("error: %s %s %s %s: %s\n", s_case_names[c], s_transport_names[t],
+                                s_side_names[s], latency ? "latency" : "throughput", figure->error);
+                }
+}
+
+//  JSON string body; our strings are ASCII but error texts may hold quotes.
+static void
+s_json_string (const char *text)
+{
+    putchar ('"');
+    for (const char *p = text; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf ("\\%c", *p);
+        else if ((unsigned char)*p < 0x20)
+            printf ("\\u%04x", *p);
+        else
+            putchar (*p);
+    }
+    putchar ('"');
+}
+
+static void
+s_json_figure (const s_figure_t *figure, bool latency)
+{
+    if (!figure->done && !*figure->error)
+        printf ("null"); //  not run (--sides)
+    else if (!figure->done) {
+        printf ("{\"error\": ");
+        s_json_string (figure->error);
+        printf ("}");
+    } else if (latency)
+        printf ("{\"p50_us\": %.2f, \"p99_us\": %.2f, \"samples\": %" PRIu64 "}", figure->p50_us,
+                figure->p99_us, figure->samples);
+    else
+        printf ("{\"ops_per_sec\": %.1f}", figure->ops_per_sec);
+}
+
+static void
+s_print_json (const s_options_t *options, const s_results_t *results)
+{
+    printf ("{\"bench\": \"core\", \"config\": {\"mode\": \"%s\", \"workers\": %u, "
+            "\"inflight\": %u, \"seconds\": %g, \"warmup\": %g, \"repeat\": %u, "
+            "\"file_mib\": %u, \"block\": %d, \"cpus\": %ld, \"libzmq\": \"%d.%d.%d\", "
+            "\"czmq\": \"%d.%d.%d\", \"build_type\": \"%s\"},\n",
+            options->mode, options->workers, options->inflight, options->seconds, options->warmup,
+            options->repeat, options->file_mib, ZAIO_PERF_BLOCK, sysconf (_SC_NPROCESSORS_ONLN),
+            ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR,
+            CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
+    printf (" \"targets\": {\"throughput_ratio_min\": %.2f, \"latency_p50_ratio_max\": %.2f},\n",
+            S_THROUGHPUT_TARGET, S_LATENCY_TARGET);
+    printf (" \"results\": [");
+    bool first = true, all_met = true;
+    for (int c = 0; c < S_CASES; c++) {
+        if (!options->cases[c]) continue;
+        for (int t = 0; t < S_TRANSPORTS; t++) {
+            if (!options->transports[t]) continue;
+            const s_figure_t *thr = results->throughput[c][t];
+            const s_figure_t *lat = results->latency[c][t];
+            printf ("%s\n  {\"case\": \"%s\", \"transport\": \"%s\",\n   \"throughput\": {",
+                    first ? "" : ",", s_case_names[c], s_transport_names[t]);
+            first = false;
+            for (int s = 0; s < S_SIDES; s++) {
+                printf ("\"%s\": ", s_side_names[s]);
+                s_json_figure (&thr[s], false);
+                printf (", ");
+            }
+            if (s_both (thr)) {
+                double ratio = s_ratio (thr[0].ops_per_sec, thr[1].ops_per_sec);
+                all_met &= ratio >= S_THROUGHPUT_TARGET;
+                printf ("\"ratio\": %.3f, \"meets_target\": %s},\n   \"latency\": {", ratio,
+                        ratio >= S_THROUGHPUT_TARGET ? "true" : "false");
+            } else {
+                all_met = false;
+                printf ("\"ratio\": null, \"meets_target\": null},\n   \"latency\": {");
+            }
+            for (int s = 0; s < S_SIDES; s++) {
+                printf ("\"%s\": ", s_side_names[s]);
+                s_json_figure (&lat[s], true);
+                printf (", ");
+            }
+            if (s_both (lat)) {
+                double ratio = s_ratio (lat[0].p50_us, lat[1].p50_us);
+                all_met &= ratio <= S_LATENCY_TARGET;
+                printf ("\"p50_ratio\": %.3f, \"p99_ratio\": %.3f, \"meets_target\": %s}}", ratio,
+                        s_ratio (lat[0].p99_us, lat[1].p99_us),
+                        ratio <= S_LATENCY_TARGET ? "true" : "false");
+            } else {
+                all_met = false;
+                printf ("\"p50_ratio\": null, \"p99_ratio\": null, \"meets_target\": null}}");
+            }
+        }
+    }
+    printf ("\n ],\n \"all_targets_met\": %s}\n", all_met ? "true" : "false");
+}
+
+//  ---------------------------------------------------------------------
+//  Main
+
+int
+main (int argc, char *argv[])
+{
+    s_options_t options;
+    int rc = s_parse_options (argc, argv, &options);
+    if (rc) {
+        s_usage (rc > 0 ? stdout : stderr);
+        return rc > 0 ? 0 : 2;
+    }
+    zsys_init ();
+    zsys_set_logstream (stderr); //  stdout is for the table or the JSON
+
+    //  The served root, the file, and where the ipc sockets go.
+    char *root = zsys_sprintf ("%s/zaio-bench-XXXXXX", options.dir);
+    if (!mkdtemp (root)) {
+        fprintf (stderr, "zaio_bench: cannot create %s: %s\n", root, strerror (errno));
+        return 1;
+    }
+    char *file = zsys_sprintf ("%s/%s", root, S_FILE_NAME);
+    fprintf (stderr, "zaio_bench: writing and caching %u MiB in %s\n", options.file_mib, file);
+    if (s_make_file (file, options.file_mib)) {
+        fprintf (stderr, "zaio_bench: cannot write %s: %s\n", file, strerror (errno));
+        return 1;
+    }
+    uint64_t file_blocks = (uint64_t)options.file_mib * S_FILL_CHUNK / ZAIO_PERF_BLOCK;
+
+    //  Both servers bind the same transports; tcp ports are ephemeral.
+    int pid = (int)getpid ();
+    char *bind[S_SIDES][S_TRANSPORTS + 1];
+    for (int s = 0; s < S_SIDES; s++) {
+        size_t n = 0;
+        if (options.transports[0])
+            bind[s][n++] = zsys_sprintf ("inproc://zaio-bench-%s-%d", s_side_names[s], pid);
+        if (options.transports[1])
+            bind[s][n++] = zsys_sprintf ("ipc://%s.%s.ipc", root, s_side_names[s]);
+        if (options.transports[2]) bind[s][n++] = strdup ("tcp://127.0.0.1:*");
+        bind[s][n] = NULL;
+    }
+    char *events = zsys_sprintf ("inproc://zaio-bench-events-%d", pid);
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    config.root = root;
+    for (int i = 0; i <= S_TRANSPORTS; i++) config.bind[i] = bind[0][i];
+    config.events[0] = events; //  published as in production; nobody listens
+    config.events[1] = NULL;
+    config.workers = options.workers;
+    zactor_t *broker = zaio_broker_new (&config);
+    zaio_perf_baseline_t *baseline =
+        zaio_perf_baseline_new ((const char *const *)bind[1], file, options.workers);
+    int failed = 0;
+    s_results_t results;
+    memset (&results, 0, sizeof results);
+    if (!broker || !baseline) {
+        fprintf (stderr, "zaio_bench: cannot start the %s\n", broker ? "baseline" : "broker");
+        failed = 1;
+    } else {
+        char *endpoints[S_TRANSPORTS][S_SIDES] = {{NULL}};
+        for (int t = 0; t < S_TRANSPORTS; t++) {
+            if (!options.transports[t]) continue;
+            endpoints[t][0] = zaio_broker_endpoint (broker, "client", s_transport_names[t]);
+            endpoints[t][1] = zaio_perf_baseline_endpoint (baseline, s_transport_names[t]);
+            assert (endpoints[t][0] && endpoints[t][1]);
+        }
+        failed = s_measure_all (&options, endpoints, file_blocks, &results);
+        for (int t = 0; t < S_TRANSPORTS; t++)
+            for (int s = 0; s < S_SIDES; s++) free (endpoints[t][s]);
+    }
+    zaio_broker_destroy (&broker);
+    zaio_perf_baseline_destroy (&baseline);
+    nftw (root, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+
+    if (options.json)
+        s_print_json (&options, &results);
+    else
+        s_print_table (&options, &results);
+    for (int s = 0; s < S_SIDES; s++)
+        for (int i = 0; bind[s][i]; i++) free (bind[s][i]);
+    zstr_free (&events);
+    zstr_free (&file);
+    zstr_free (&root);
+    return failed || zsys_interrupted ? 1 : 0;
+}
