@@ -1,0 +1,18 @@
+# libzaio and zaio tool tests, included by tests/CMakeLists.txt.
+#
+# tests/test_client_*.c and tests/test_cli_*.c are built there like every
+# test_*.c; here they also link libzaio and learn where the binaries are.
+
+set (zaio_broker_bin $<TARGET_FILE:zaio-broker>)
+
+file (GLOB zaio_client_tests CONFIGURE_DEPENDS
+    ${PROJECT_SOURCE_DIR}/tests/test_client_*.c
+    ${PROJECT_SOURCE_DIR}/tests/test_cli_*.c)
+foreach (source ${zaio_client_tests})
+    get_filename_component (name ${source} NAME_WE)
+    target_link_libraries (${name} PRIVATE zaio)
+    target_compile_definitions (${name} PRIVATE
+        ZAIO_BROKER_BIN="${zaio_broker_bin}"
+        ZAIO_EXAMPLE_EPOLL_BIN="$<TARGET_FILE:zaio_example_epoll>")
+    add_dependencies (${name} zaio-broker zaio_example_epoll)
+endforeach ()

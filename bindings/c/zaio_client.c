@@ -1,0 +1,1761 @@
+/*  zaio_client.c: zaio_client_t, one DEALER connection to a broker, and
+    zaio_call_t, one request on it (see zaio.h for the contract).
+
+    Inside, a call is in one of four states:
+
+        QUEUED  waiting in the send queue (for the connection, or the window)
+        SENT    on the wire; in the `sent` table by id, counted in `inflight`
+        WAIT    backing off after QUEUE_FULL or SHUTDOWN; queued again later
+        DONE    completed; the user polls it or its callback is due
+
+    A DONE call may still be "in flight" (timed out, or abandoned by its
+    owner): it stays in the `sent` table, holding its place in the window,
+    until its late reply arrives or the connection goes. Calls are freed
+    when nothing refers to them any more (no handle, no pending callback,
+    no reply due).
+
+    The connection is DOWN (no socket), BACKOFF (waiting to reconnect),
+    CONNECTING (socket open, our hello not yet answered) or READY. Only
+    READY sends user calls, at most `window` (the broker's inflight_max) at
+    a time. A socket monitor reports the ZMTP handshake and disconnects; a
+    disconnect, or no handshake within connect_timeout, is a lost broker.
+
+    Waiting: `inner` is an epoll set over the ZeroMQ descriptors (the
+    socket's and the monitor's ZMQ_FD), which only say "look again", so
+    every pass drains both until ZMQ_EVENTS shows no more input, including
+    after each send. `outer`, the descriptor users poll, adds a timerfd
+    armed for the next deadline and an eventfd raised while callbacks wait
+    to run, so it is readable exactly when dispatch has work.
+*/
+
+#include "zaio.h"
+#include "zaio_buf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+//  Longest single sleep, so an interrupt is noticed even if the signal
+//  landed on another thread.
+#define S_WAIT_SLICE_MS 500
+//  First back-off after QUEUE_FULL, doubling up to S_BUSY_MAX_MS.
+#define S_BUSY_BACKOFF_MS 5
+#define S_BUSY_MAX_MS     250
+//  Largest message we accept: the highest payload limit plus headers.
+#define S_MAXMSGSIZE ((int64_t)ZAIO_PAYLOAD_CEILING + 65536)
+#define S_HEAP_NONE  SIZE_MAX
+
+typedef enum { S_QUEUED, S_SENT, S_WAIT, S_DONE } s_state_t;
+typedef enum { C_DOWN, C_BACKOFF, C_CONNECTING, C_READY } s_conn_t;
+
+typedef struct {
+    zaio_call_t *head;
+    zaio_call_t *tail;
+    size_t size;
+} s_list_t;
+
+struct _zaio_call_t {
+    zaio_client_t *client; //  NULL once the client is destroyed
+    uint64_t id;
+    zaio_op_t op;
+    s_state_t state;
+    bool internal;    //  the client's own hello
+    bool held;        //  the user holds a handle
+    bool in_flight;   //  a reply is due: in `sent`, counted in inflight
+    zaio_done_fn *fn; //  callback still to run
+    void *arg;
+    zframe_t *header; //  encoded request header, kept for resends
+    zmq_msg_t data;   //  data frame (ops that take data)
+    bool has_data;
+    uint32_t attempts; //  sends lost with the broker, SHUTDOWN replies
+    uint32_t busy;     //  QUEUE_FULL replies
+    int64_t started;   //  monotonic ms
+    int64_t deadline;  //  0: none
+    int64_t retry_at;  //  WAIT: when to queue again
+    int64_t wake;      //  heap key: the earliest of the two
+    size_t heap_index;
+    s_list_t *list; //  the queue the call is on, if any
+    zaio_call_t *next, *prev;
+    zaio_call_t *all_next, *all_prev;
+    //  Result
+    int error;
+    char message[256];
+    bool have_reply;
+    zaio_reply_t reply;
+    zmq_msg_t reply_header; //  reply's slices point into this
+    zmq_msg_t reply_data;
+    bool have_data;
+};
+
+struct _zaio_client_t {
+    char *endpoint;
+    bool is_inproc;
+    //  Settings
+    uint32_t timeout_ms;
+    uint32_t retries;
+    uint32_t connect_timeout_ms;
+    uint32_t heartbeat_ms;
+    uint32_t backoff_ms;
+    uint32_t backoff_max_ms;
+    //  Connection
+    s_conn_t conn;
+    zsock_t *dealer;
+    zsock_t *monitor;
+    unsigned generation;
+    bool connected; //  handshake done: what we sent may have arrived
+    int64_t connect_deadline;
+    int64_t reconnect_at;
+    uint32_t failures; //  lost connections in a row
+    zaio_call_t *hello_call;
+    zaio_hello_t hello;
+    bool have_hello;
+    size_t window;
+    size_t inflight;
+    //  Calls
+    uint64_t next_id;
+    zhashx_t *sent;     //  id -> call, every call with a reply due
+    s_list_t queue;     //  to send, in order
+    s_list_t done;      //  completed, callback to run
+    zaio_call_t *all;   //  every call not yet freed
+    zaio_call_t **heap; //  calls by wake time
+    size_t heap_size;
+    size_t heap_alloc;
+    size_t pending;
+    uint64_t completions;
+    bool dispatching;
+    //  Descriptors
+    int inner;
+    int outer;
+    int timer_fd;
+    int64_t timer_armed;
+    int event_fd;
+    bool event_raised;
+};
+
+static void s_pump (zaio_client_t *self);
+static int s_connect (zaio_client_t *self);
+
+//  ---------------------------------------------------------------------
+//  Error names
+
+const char *
+zaio_errname (int code)
+{
+    switch (code) {
+        case 0:
+            return "OK";
+        case ZAIO_ERR_TIMEOUT:
+            return "TIMEOUT";
+        case ZAIO_ERR_CONNLOST:
+            return "CONNLOST";
+        case ZAIO_ERR_UNREACHABLE:
+            return "UNREACHABLE";
+        default:
+            return zaio_error_name (code);
+    }
+}
+
+const char *
+zaio_strerror (int code)
+{
+    switch (code) {
+        case ZAIO_ERR_TIMEOUT:
+            return "no reply from the broker in time";
+        case ZAIO_ERR_CONNLOST:
+            return "connection to the broker lost; the request may or may not have run";
+        case ZAIO_ERR_UNREACHABLE:
+            return "broker unreachable";
+        default:
+            return zaio_error_text (code);
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Small helpers: time, lists, the timer heap
+
+static int64_t
+s_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+s_list_push (s_list_t *list, zaio_call_t *call, bool front)
+{
+    assert (!call->list);
+    call->list = list;
+    if (front) {
+        call->prev = NULL;
+        call->next = list->head;
+        if (list->head)
+            list->head->prev = call;
+        else
+            list->tail = call;
+        list->head = call;
+    } else {
+        call->next = NULL;
+        call->prev = list->tail;
+        if (list->tail)
+            list->tail->next = call;
+        else
+            list->head = call;
+        list->tail = call;
+    }
+    list->size++;
+}
+
+static void
+s_list_remove (zaio_call_t *call)
+{
+    s_list_t *list = call->list;
+    if (!list) return;
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        list->head = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+    else
+        list->tail = call->prev;
+    call->next = call->prev = NULL;
+    call->list = NULL;
+    list->size--;
+}
+
+static void
+s_heap_swap (zaio_client_t *self, size_t a, size_t b)
+{
+    zaio_call_t *call = self->heap[a];
+    self->heap[a] = self->heap[b];
+    self->heap[b] = call;
+    self->heap[a]->heap_index = a;
+    self->heap[b]->heap_index = b;
+}
+
+static void
+s_heap_up (zaio_client_t *self, size_t index)
+{
+    while (index > 0) {
+        size_t parent = (index - 1) / 2;
+        if (self->heap[parent]->wake <= self->heap[index]->wake) break;
+        s_heap_swap (self, parent, index);
+        index = parent;
+    }
+}
+
+static void
+s_heap_down (zaio_client_t *self, size_t index)
+{
+    for (;;) {
+        size_t least = index, left = 2 * index + 1, right = left + 1;
+        if (left < self->heap_size && self->heap[left]->wake < self->heap[least]->wake)
+            least = left;
+        if (right < self->heap_size && self->heap[right]->wake < self->heap[least]->wake)
+            least = right;
+        if (least == index) break;
+        s_heap_swap (self, least, index);
+        index = least;
+    }
+}
+
+static void
+s_heap_remove (zaio_client_t *self, zaio_call_t *call)
+{
+    size_t index = call->heap_index;
+    if (index == S_HEAP_NONE) return;
+    size_t last = --self->heap_size;
+    if (index != last) {
+        s_heap_swap (self, index, last);
+        s_heap_down (self, index);
+        s_heap_up (self, index);
+    }
+    call->heap_index = S_HEAP_NONE;
+}
+
+//  Put the call in the heap at its next wake-up (its deadline, or the end
+//  of its back-off), or take it out if it has none.
+static void
+s_heap_update (zaio_client_t *self, zaio_call_t *call)
+{
+    int64_t wake = 0;
+    if (call->state != S_DONE) {
+        wake = call->deadline;
+        if (call->state == S_WAIT && (!wake || call->retry_at < wake)) wake = call->retry_at;
+    }
+    if (!wake) {
+        s_heap_remove (self, call);
+        return;
+    }
+    call->wake = wake;
+    if (call->heap_index == S_HEAP_NONE) {
+        if (self->heap_size == self->heap_alloc) {
+            self->heap_alloc = self->heap_alloc ? self->heap_alloc * 2 : 256;
+            self->heap =
+                (zaio_call_t **)realloc (self->heap, self->heap_alloc * sizeof (zaio_call_t *));
+            assert (self->heap);
+        }
+        call->heap_index = self->heap_size++;
+        self->heap[call->heap_index] = call;
+    }
+    s_heap_up (self, call->heap_index);
+    s_heap_down (self, call->heap_index);
+}
+
+//  zhashx keyed by the uint64 id itself (stored in the key pointer).
+static size_t
+s_id_hash (const void *key)
+{
+    uint64_t id = (uint64_t)(uintptr_t)key;
+    return (size_t)(id * 0x9E3779B97F4A7C15ull);
+}
+
+static int
+s_id_compare (const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint32_t
+s_backoff (zaio_client_t *self, uint32_t attempt)
+{
+    uint64_t delay = self->backoff_ms;
+    for (uint32_t i = 1; i < attempt && delay < self->backoff_max_ms; i++) delay *= 2;
+    return (uint32_t)(delay < self->backoff_max_ms ? delay : self->backoff_max_ms);
+}
+
+//  ---------------------------------------------------------------------
+//  Result decoding: hello and listdir slices of a reply header
+
+static int
+s_decode_hello (const uint8_t *data, size_t size, zaio_hello_t *hello)
+{
+    memset (hello, 0, sizeof (*hello));
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count;
+    if (zaio_cursor_map (&cursor, &count)) return ZAIO_ERR_MALFORMED;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t len;
+        if (zaio_cursor_str (&cursor, &key, &len)) return ZAIO_ERR_MALFORMED;
+        int rc = 0;
+        if (len == 6 && memcmp (key, "limits", 6) == 0) {
+            uint32_t limits;
+            rc = zaio_cursor_map (&cursor, &limits);
+            for (uint32_t j = 0; rc == 0 && j < limits; j++) {
+                const char *name;
+                uint32_t name_len;
+                uint64_t value = 0;
+                rc = zaio_cursor_str (&cursor, &name, &name_len);
+                if (rc) break;
+                if (zaio_cursor_peek (&cursor) != ZAIO_MP_UINT) {
+                    rc = zaio_cursor_skip (&cursor, 1);
+                    continue;
+                }
+                rc = zaio_cursor_uint (&cursor, &value);
+#define S_LIMIT(field)                                                                             \
+    if (name_len == strlen (#field) && memcmp (name, #field, name_len) == 0) hello->field = value;
+                S_LIMIT (header_max)
+                S_LIMIT (path_max)
+                S_LIMIT (payload_max)
+                S_LIMIT (listdir_max)
+                S_LIMIT (inflight_max)
+                S_LIMIT (queue_max)
+#undef S_LIMIT
+            }
+        } else if (len == 3 && memcmp (key, "ops", 3) == 0) {
+            uint32_t ops;
+            rc = zaio_cursor_array (&cursor, &ops);
+            for (uint32_t j = 0; rc == 0 && j < ops; j++) {
+                const char *name;
+                uint32_t name_len;
+                rc = zaio_cursor_str (&cursor, &name, &name_len);
+                int op = rc ? -1 : zaio_op_lookup (name, name_len);
+                if (op >= 0) hello->ops |= 1u << op;
+            }
+        } else if (len == 8 && memcmp (key, "protocol", 8) == 0) {
+            uint64_t protocol;
+            rc = zaio_cursor_uint (&cursor, &protocol) || protocol > UINT32_MAX;
+            hello->protocol = (uint32_t)protocol;
+        } else if (len == 7 && memcmp (key, "version", 7) == 0) {
+            const char *text;
+            uint32_t text_len;
+            rc = zaio_cursor_str (&cursor, &text, &text_len);
+            if (rc == 0) {
+                size_t n =
+                    text_len < sizeof hello->version - 1 ? text_len : sizeof hello->version - 1;
+                memcpy (hello->version, text, n);
+                hello->version[n] = 0;
+            }
+        } else if (len == 7 && memcmp (key, "volumes", 7) == 0) {
+            uint32_t volumes;
+            rc = zaio_cursor_array (&cursor, &volumes);
+            for (uint32_t j = 0; rc == 0 && j < volumes; j++) {
+                uint32_t fields;
+                rc = zaio_cursor_map (&cursor, &fields);
+                bool keep = hello->volume_count < ZAIO_HELLO_VOLUMES_MAX;
+                uint32_t slot = keep ? hello->volume_count++ : 0;
+                for (uint32_t k = 0; rc == 0 && k < fields; k++) {
+                    const char *name;
+                    uint32_t name_len;
+                    rc = zaio_cursor_str (&cursor, &name, &name_len);
+                    if (rc) break;
+                    if (keep && name_len == 4 && memcmp (name, "name", 4) == 0)
+                        rc = zaio_cursor_str_copy (&cursor, hello->volumes[slot].name,
+                                                   sizeof hello->volumes[slot].name,
+                                                   ZAIO_VOLUME_MAX);
+                    else if (keep && name_len == 8 && memcmp (name, "readonly", 8) == 0)
+                        rc = zaio_cursor_bool (&cursor, &hello->volumes[slot].readonly);
+                    else if (keep && name_len == 7 && memcmp (name, "workers", 7) == 0) {
+                        uint64_t workers;
+                        rc = zaio_cursor_uint (&cursor, &workers) || workers > UINT32_MAX;
+                        hello->volumes[slot].workers = (uint32_t)workers;
+                    } else
+                        rc = zaio_cursor_skip (&cursor, 1);
+                }
+            }
+        } else
+            rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1);
+        if (rc) return ZAIO_ERR_MALFORMED;
+    }
+    return zaio_cursor_done (&cursor) ? 0 : ZAIO_ERR_MALFORMED;
+}
+
+static int
+s_decode_entries (const uint8_t *data, size_t size, zaio_dirent_t **entries_p, size_t *count_p)
+{
+    *entries_p = NULL;
+    *count_p = 0;
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count;
+    if (zaio_cursor_array (&cursor, &count)) return ZAIO_ERR_MALFORMED;
+    //  count is plausible (one byte per element at least), so bounded by size.
+    zaio_dirent_t *entries = (zaio_dirent_t *)calloc (count ? count : 1, sizeof (zaio_dirent_t));
+    assert (entries);
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < count; i++) {
+        zaio_dirent_t *entry = &entries[i];
+        uint32_t fields;
+        rc = zaio_cursor_map (&cursor, &fields);
+        for (uint32_t k = 0; rc == 0 && k < fields; k++) {
+            const char *key;
+            uint32_t len;
+            rc = zaio_cursor_str (&cursor, &key, &len);
+            if (rc) break;
+            if (len == 4 && memcmp (key, "name", 4) == 0)
+                rc = zaio_cursor_str_copy (&cursor, entry->name, sizeof entry->name, ZAIO_NAME_MAX);
+            else if (len == 4 && memcmp (key, "type", 4) == 0)
+                rc = zaio_cursor_str_copy (&cursor, entry->type, sizeof entry->type,
+                                           sizeof entry->type - 1);
+            else if (len == 4 && memcmp (key, "size", 4) == 0)
+                rc = zaio_cursor_uint (&cursor, &entry->size);
+            else if (len == 8 && memcmp (key, "mtime_ns", 8) == 0)
+                rc = zaio_cursor_int (&cursor, &entry->mtime_ns);
+            else
+                rc = zaio_cursor_skip (&cursor, 1);
+        }
+    }
+    if (rc || !zaio_cursor_done (&cursor)) {
+        free (entries);
+        return ZAIO_ERR_MALFORMED;
+    }
+    *entries_p = entries;
+    *count_p = count;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Call life cycle
+
+//  Free the call once nothing refers to it: no handle, no callback due,
+//  no reply due, not on a queue.
+static void
+s_call_maybe_free (zaio_call_t *call)
+{
+    if (call->held || call->fn || call->in_flight || call->state != S_DONE || call->list) return;
+    zaio_client_t *self = call->client;
+    if (self) {
+        s_heap_remove (self, call);
+        if (call->all_prev)
+            call->all_prev->all_next = call->all_next;
+        else
+            self->all = call->all_next;
+        if (call->all_next) call->all_next->all_prev = call->all_prev;
+    }
+    zframe_destroy (&call->header);
+    zmq_msg_close (&call->data);
+    zmq_msg_close (&call->reply_header);
+    zmq_msg_close (&call->reply_data);
+    free (call);
+}
+
+static void
+s_raise (zaio_client_t *self)
+{
+    if (!self->event_raised) {
+        uint64_t one = 1;
+        ssize_t rc = write (self->event_fd, &one, sizeof one);
+        assert (rc == sizeof one);
+        self->event_raised = true;
+    }
+}
+
+static void s_hello_done (zaio_client_t *self, zaio_call_t *call);
+
+//  The call has its result (error and message already set). A reply still
+//  due keeps it in `sent` (the caller removes it first when the reply is
+//  what completed it).
+static void
+s_complete (zaio_client_t *self, zaio_call_t *call, int error)
+{
+    assert (call->state != S_DONE);
+    s_list_remove (call);
+    call->state = S_DONE;
+    call->error = error;
+    s_heap_update (self, call);
+    if (call->internal) {
+        s_hello_done (self, call);
+        return;
+    }
+    self->completions++;
+    if (call->fn) {
+        s_list_push (&self->done, call, false);
+        s_raise (self);
+    } else {
+        assert (call->held);
+        self->pending--;
+    }
+}
+
+static void
+s_fail (zaio_client_t *self, zaio_call_t *call, int error, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    vsnprintf (call->message, sizeof call->message, format, args);
+    va_end (args);
+    s_complete (self, call, error);
+}
+
+static void
+s_enqueue (zaio_client_t *self, zaio_call_t *call, bool front)
+{
+    call->state = S_QUEUED;
+    s_list_push (&self->queue, call, front);
+    s_heap_update (self, call);
+}
+
+//  Back off, then queue again.
+static void
+s_retry_later (zaio_client_t *self, zaio_call_t *call, uint32_t delay_ms)
+{
+    call->state = S_WAIT;
+    call->retry_at = s_now () + delay_ms;
+    s_heap_update (self, call);
+}
+
+static zaio_call_t *
+s_call_new (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p, bool internal)
+{
+    assert (req);
+    assert ((unsigned)req->op < ZAIO_OP_COUNT);
+    zaio_call_t *call = (zaio_call_t *)calloc (1, sizeof (zaio_call_t));
+    assert (call);
+    call->client = self;
+    call->id = self->next_id++;
+    call->op = req->op;
+    call->internal = internal;
+    call->held = !internal;
+    call->heap_index = S_HEAP_NONE;
+    zmq_msg_init (&call->data);
+    zmq_msg_init (&call->reply_header);
+    zmq_msg_init (&call->reply_data);
+
+    //  The header is encoded once, with our id, and kept for resends. A
+    //  request copy is a few kB on the stack; encoding is cheap next to IO.
+    zaio_request_t wire = *req;
+    wire.id = call->id;
+    wire.fields |= ZAIO_FIELD_ID | ZAIO_FIELD_OP;
+    call->header = zaio_request_encode (&wire);
+    assert (call->header);
+
+    if (zaio_op_takes_data (req->op)) {
+        call->has_data = true;
+        if (data_p && *data_p) zmq_msg_move (&call->data, zaio_buf_msg (*data_p));
+    }
+    if (data_p) zaio_buf_destroy (data_p);
+
+    call->started = s_now ();
+    if (!internal && self->timeout_ms) call->deadline = call->started + self->timeout_ms;
+    call->all_next = self->all;
+    if (self->all) self->all->all_prev = call;
+    self->all = call;
+    if (!internal) self->pending++;
+    return call;
+}
+
+//  ---------------------------------------------------------------------
+//  The connection
+
+static void
+s_disconnect (zaio_client_t *self)
+{
+    if (self->dealer) {
+        epoll_ctl (self->inner, EPOLL_CTL_DEL, zsock_fd (self->dealer), NULL);
+        zsock_destroy (&self->dealer);
+    }
+    if (self->monitor) {
+        epoll_ctl (self->inner, EPOLL_CTL_DEL, zsock_fd (self->monitor), NULL);
+        zsock_destroy (&self->monitor);
+    }
+}
+
+//  Send one call. Returns -1 (call untouched) if the socket will not take
+//  it now.
+static int
+s_send (zaio_client_t *self, zaio_call_t *call)
+{
+    void *handle = zsock_resolve (self->dealer);
+    if (zmq_send (handle, ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE), ZMQ_SNDMORE | ZMQ_DONTWAIT) ==
+        -1)
+        return -1;
+    //  Once the first part is accepted, the rest of the message is too.
+    int rc = zmq_send (handle, zframe_data (call->header), zframe_size (call->header),
+                       call->has_data ? ZMQ_SNDMORE : 0);
+    assert (rc >= 0);
+    if (call->has_data) {
+        zmq_msg_t copy;
+        zmq_msg_init (&copy);
+        zmq_msg_copy (&copy, &call->data); //  shares the bytes of large messages
+        rc = zmq_msg_send (&copy, handle, 0);
+        assert (rc >= 0);
+    }
+    s_list_remove (call);
+    call->state = S_SENT;
+    call->in_flight = true;
+    self->inflight++;
+    rc = zhashx_insert (self->sent, (void *)(uintptr_t)call->id, call);
+    assert (rc == 0);
+    s_heap_update (self, call);
+    return 0;
+}
+
+//  Open a fresh socket and start connecting. Returns -1 if ZeroMQ refuses
+//  the endpoint (only zaio_client_new can see that: it is checked once).
+static int
+s_connect (zaio_client_t *self)
+{
+    assert (!self->dealer);
+    self->generation++;
+    self->dealer = zsock_new (ZMQ_DEALER);
+    assert (self->dealer);
+    void *handle = zsock_resolve (self->dealer);
+    int zero = 0;
+    int64_t maxmsgsize = S_MAXMSGSIZE;
+    zmq_setsockopt (handle, ZMQ_LINGER, &zero, sizeof zero);
+    //  The window bounds what we queue; the socket need not.
+    zmq_setsockopt (handle, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt (handle, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt (handle, ZMQ_MAXMSGSIZE, &maxmsgsize, sizeof maxmsgsize);
+    if (self->heartbeat_ms) {
+        int ivl = (int)self->heartbeat_ms, timeout = (int)self->heartbeat_ms * 3;
+        zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+        zmq_setsockopt (handle, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+    }
+    if (!self->is_inproc) {
+        //  The monitor's PAIR must be connected before the DEALER connects,
+        //  or the first events are dropped.
+        //  A name never used before in this process: a closed socket's
+        //  inproc endpoint lingers until ZeroMQ's reaper gets to it.
+        static atomic_uint_fast64_t s_monitors;
+        char monitor[96];
+        snprintf (monitor, sizeof monitor, "inproc://zaio-client-monitor-%" PRIu64,
+                  (uint64_t)atomic_fetch_add (&s_monitors, 1));
+        int rc = zmq_socket_monitor (
+            handle, monitor,
+            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+        assert (rc == 0);
+        self->monitor = zsock_new (ZMQ_PAIR);
+        assert (self->monitor);
+        rc = zsock_connect (self->monitor, "%s", monitor);
+        assert (rc == 0);
+        struct epoll_event event = {.events = EPOLLIN};
+        rc = epoll_ctl (self->inner, EPOLL_CTL_ADD, zsock_fd (self->monitor), &event);
+        assert (rc == 0);
+    }
+    int rc = zmq_connect (handle, self->endpoint);
+    if (rc) {
+        s_disconnect (self);
+        return -1;
+    }
+    struct epoll_event event = {.events = EPOLLIN};
+    rc = epoll_ctl (self->inner, EPOLL_CTL_ADD, zsock_fd (self->dealer), &event);
+    assert (rc == 0);
+
+    //  inproc has no monitor events; an inproc broker cannot be half there.
+    self->connected = self->is_inproc;
+    self->conn = C_CONNECTING;
+    self->connect_deadline = self->is_inproc ? 0 : s_now () + self->connect_timeout_ms;
+    //  Every connection opens with our own hello, to learn the limits.
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_HELLO, 0);
+    self->hello_call = s_call_new (self, &req, NULL, true);
+    rc = s_send (self, self->hello_call);
+    assert (rc == 0);
+    return 0;
+}
+
+static int
+s_call_compare (const void *a, const void *b)
+{
+    uint64_t x = (*(zaio_call_t *const *)a)->id, y = (*(zaio_call_t *const *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+//  The broker is lost: drop the socket and settle every call that was on
+//  it. Idempotent calls, and any call that cannot have been delivered, go
+//  back to the queue; the others fail with CONNLOST. Too many losses in a
+//  row fail everything waiting with UNREACHABLE.
+static void
+s_lost (zaio_client_t *self, const char *why)
+{
+    s_disconnect (self);
+    self->failures++;
+    bool maybe_delivered = self->connected;
+    self->connected = false;
+
+    //  Settle the calls that had replies due, oldest first so they keep
+    //  their order in the queue.
+    size_t count = zhashx_size (self->sent);
+    zaio_call_t **calls = (zaio_call_t **)malloc ((count ? count : 1) * sizeof (zaio_call_t *));
+    assert (calls);
+    size_t n = 0;
+    for (zaio_call_t *call = (zaio_call_t *)zhashx_first (self->sent); call;
+         call = (zaio_call_t *)zhashx_next (self->sent))
+        calls[n++] = call;
+    zhashx_purge (self->sent);
+    self->inflight = 0;
+    qsort (calls, n, sizeof (zaio_call_t *), s_call_compare);
+    for (size_t i = n; i-- > 0;) {
+        zaio_call_t *call = calls[i];
+        call->in_flight = false;
+        if (call->state == S_DONE) {
+            s_call_maybe_free (call);
+            continue;
+        }
+        assert (call->state == S_SENT);
+        if (call->internal) {
+            self->hello_call = NULL;
+            call->state = S_DONE;
+            s_call_maybe_free (call);
+        } else if (maybe_delivered && !zaio_op_idempotent (call->op))
+            s_fail (self, call, ZAIO_ERR_CONNLOST,
+                    "%s: connection to the broker lost after the request was sent; it may or may "
+                    "not have run and was not sent again",
+                    why);
+        else if (maybe_delivered && call->attempts >= self->retries)
+            s_fail (self, call, ZAIO_ERR_UNREACHABLE, "%s: broker lost %u times while running it",
+                    why, call->attempts + 1);
+        else {
+            if (maybe_delivered) call->attempts++;
+            s_enqueue (self, call, true);
+        }
+    }
+    free (calls);
+    if (self->hello_call) {
+        //  Backing off after QUEUE_FULL or SHUTDOWN: not in `sent`.
+        zaio_call_t *hello = self->hello_call;
+        self->hello_call = NULL;
+        s_list_remove (hello);
+        hello->state = S_DONE;
+        s_heap_update (self, hello);
+        s_call_maybe_free (hello);
+    }
+
+    if (self->failures > self->retries) {
+        self->conn = C_DOWN;
+        zaio_call_t *call = self->all;
+        while (call) {
+            zaio_call_t *next = call->all_next;
+            if (!call->internal && (call->state == S_QUEUED || call->state == S_WAIT))
+                s_fail (self, call, ZAIO_ERR_UNREACHABLE, "no broker at %s after %u attempts (%s)",
+                        self->endpoint, self->failures, why);
+            call = next;
+        }
+    } else {
+        self->conn = C_BACKOFF;
+        self->reconnect_at = s_now () + s_backoff (self, self->failures);
+    }
+}
+
+static void
+s_hello_done (zaio_client_t *self, zaio_call_t *call)
+{
+    assert (call == self->hello_call);
+    self->hello_call = NULL;
+    self->window = ZAIO_CLIENT_WINDOW_DEFAULT;
+    if (call->error == 0 && call->have_reply && call->reply.hello &&
+        s_decode_hello (call->reply.hello, call->reply.hello_size, &self->hello) == 0) {
+        self->have_hello = true;
+        if (self->hello.inflight_max)
+            self->window =
+                self->hello.inflight_max < (1u << 20) ? self->hello.inflight_max : (1u << 20);
+    }
+    //  Any answer, even an error, proves a broker is there.
+    self->conn = C_READY;
+    self->failures = 0;
+    self->connect_deadline = 0;
+    s_call_maybe_free (call);
+}
+
+//  Drain the socket monitor. Returns -1 if the broker was lost.
+static int
+s_monitor_drain (zaio_client_t *self)
+{
+    void *handle = zsock_resolve (self->monitor);
+    const char *lost = NULL;
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (&msg);
+            break;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size (&msg) >= sizeof event) memcpy (&event, zmq_msg_data (&msg), sizeof event);
+        bool more = zmq_msg_more (&msg);
+        zmq_msg_close (&msg);
+        //  Second frame: the endpoint; not needed.
+        while (more) {
+            zmq_msg_init (&msg);
+            if (zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) == -1)
+                more = false;
+            else
+                more = zmq_msg_more (&msg);
+            zmq_msg_close (&msg);
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            self->connected = true;
+        else if (event == ZMQ_EVENT_DISCONNECTED)
+            lost = lost ? lost : "connection lost";
+        else if (event == ZMQ_EVENT_CONNECT_RETRIED && !self->connected)
+            lost = lost ? lost : "connection refused";
+        else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                          ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+            lost = lost ? lost : "handshake failed";
+    }
+    if (lost) {
+        s_lost (self, lost);
+        return -1;
+    }
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Replies
+
+static void
+s_handle_reply (zaio_client_t *self, zmq_msg_t *parts, int count)
+{
+    if (count < 2 || count > 3 || zmq_msg_size (&parts[0]) != strlen (ZAIO_SIGNATURE) ||
+        memcmp (zmq_msg_data (&parts[0]), ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE)))
+        return; //  not a ZAIO/1 reply; nothing to match it to
+    zaio_reply_t reply;
+    char why[128];
+    if (zaio_reply_decode (&reply, zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1]), why,
+                           sizeof why))
+        return; //  unreadable: its call will time out
+    zaio_call_t *call = (zaio_call_t *)zhashx_lookup (self->sent, (void *)(uintptr_t)reply.id);
+    if (!call) return; //  no reply was due under that id
+    zhashx_delete (self->sent, (void *)(uintptr_t)reply.id);
+    call->in_flight = false;
+    self->inflight--;
+    if (call->state == S_DONE) {
+        //  Timed out or abandoned: the late reply only frees its place.
+        s_call_maybe_free (call);
+        return;
+    }
+    assert (call->state == S_SENT);
+    if (!reply.ok && reply.error == ZAIO_ERR_QUEUE_FULL) {
+        //  Not accepted; always safe to send again.
+        uint32_t delay = S_BUSY_BACKOFF_MS << (call->busy < 6 ? call->busy : 6);
+        call->busy++;
+        s_retry_later (self, call, delay < S_BUSY_MAX_MS ? delay : S_BUSY_MAX_MS);
+        return;
+    }
+    if (!reply.ok && reply.error == ZAIO_ERR_SHUTDOWN && call->attempts < self->retries) {
+        //  Not run: the broker is stopping. Another (or the restarted)
+        //  broker may take it.
+        call->attempts++;
+        s_retry_later (self, call, s_backoff (self, call->attempts));
+        return;
+    }
+    //  Keep the header frame: the reply's slices point into it. A small
+    //  frame lives inside the zmq_msg_t, so decode again once it is moved.
+    zmq_msg_move (&call->reply_header, &parts[1]);
+    int rc = zaio_reply_decode (&call->reply, zmq_msg_data (&call->reply_header),
+                                zmq_msg_size (&call->reply_header), why, sizeof why);
+    assert (rc == 0);
+    call->have_reply = true;
+    snprintf (call->message, sizeof call->message, "%s", call->reply.message);
+    if (reply.ok && zaio_op_returns_data (call->op)) {
+        if (count != 3) {
+            s_fail (self, call, ZAIO_ERR_MALFORMED, "reply lacks its data frame");
+            return;
+        }
+        zmq_msg_move (&call->reply_data, &parts[2]);
+        call->have_data = true;
+    }
+    s_complete (self, call, reply.ok ? 0 : reply.error);
+}
+
+//  Receive one message. Returns -1 if there was none.
+static int
+s_recv_one (zaio_client_t *self)
+{
+    void *handle = zsock_resolve (self->dealer);
+    zmq_msg_t parts[3];
+    int count = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (&msg);
+            if (count == 0) return -1;
+            break; //  parts of one message arrive together; cannot happen
+        }
+        more = zmq_msg_more (&msg);
+        if (count < 3) {
+            zmq_msg_init (&parts[count]);
+            zmq_msg_move (&parts[count], &msg);
+        }
+        zmq_msg_close (&msg);
+        count++;
+    }
+    s_handle_reply (self, parts, count);
+    for (int i = 0; i < count && i < 3; i++) zmq_msg_close (&parts[i]);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  The engine: one pass takes in everything that has arrived, fires due
+//  timers and sends what the window allows, until nothing is left.
+
+static void
+s_timers (zaio_client_t *self, int64_t now)
+{
+    while (self->heap_size && self->heap[0]->wake <= now) {
+        zaio_call_t *call = self->heap[0];
+        if (call->deadline && call->deadline <= now) {
+            uint32_t msecs = (uint32_t)(call->deadline - call->started);
+            if (call->state == S_SENT)
+                s_fail (self, call, ZAIO_ERR_TIMEOUT,
+                        "no reply within %u ms; the broker may still run the request", msecs);
+            else
+                s_fail (self, call, ZAIO_ERR_TIMEOUT, "not sent within %u ms (%s)", msecs,
+                        self->conn == C_READY ? "window full" : "no connection to the broker");
+        } else {
+            assert (call->state == S_WAIT);
+            s_enqueue (self, call, true);
+        }
+    }
+    if (self->conn == C_BACKOFF && now >= self->reconnect_at) s_connect (self);
+    if (self->conn == C_CONNECTING && !self->connected && self->connect_deadline &&
+        now >= self->connect_deadline)
+        s_lost (self, "connect timed out");
+}
+
+static void
+s_flush (zaio_client_t *self)
+{
+    //  Until the hello is answered only the hello goes out (again, if it
+    //  was told QUEUE_FULL).
+    if (self->conn == C_CONNECTING && self->hello_call && self->hello_call->state == S_QUEUED)
+        s_send (self, self->hello_call);
+    if (self->conn != C_READY) return;
+    while (self->queue.head && self->inflight < self->window)
+        if (s_send (self, self->queue.head)) break;
+}
+
+static bool
+s_readable (zsock_t *sock)
+{
+    int events = 0;
+    size_t size = sizeof events;
+    zmq_getsockopt (zsock_resolve (sock), ZMQ_EVENTS, &events, &size);
+    return (events & ZMQ_POLLIN) != 0;
+}
+
+//  Earliest time something is due; 0 if nothing is.
+static int64_t
+s_next_wake (zaio_client_t *self)
+{
+    int64_t next = self->heap_size ? self->heap[0]->wake : 0;
+    int64_t other = 0;
+    if (self->conn == C_BACKOFF)
+        other = self->reconnect_at;
+    else if (self->conn == C_CONNECTING && !self->connected)
+        other = self->connect_deadline;
+    if (other && (!next || other < next)) next = other;
+    return next;
+}
+
+//  Make `outer` readable exactly when dispatch has work: the timerfd at
+//  the next deadline, the eventfd while callbacks are due.
+static void
+s_arm (zaio_client_t *self)
+{
+    int64_t next = s_next_wake (self);
+    if (next != self->timer_armed) {
+        struct itimerspec spec = {{0, 0}, {0, 0}};
+        if (next) {
+            spec.it_value.tv_sec = next / 1000;
+            spec.it_value.tv_nsec = (next % 1000) * 1000000;
+        }
+        int rc = timerfd_settime (self->timer_fd, TFD_TIMER_ABSTIME, &spec, NULL);
+        assert (rc == 0);
+        self->timer_armed = next;
+    }
+    if (self->done.size)
+        s_raise (self);
+    else if (self->event_raised) {
+        uint64_t value;
+        if (read (self->event_fd, &value, sizeof value) < 0) assert (errno == EAGAIN);
+        self->event_raised = false;
+    }
+}
+
+static void
+s_pump (zaio_client_t *self)
+{
+    for (;;) {
+        if (self->monitor) s_monitor_drain (self);
+        if (self->dealer)
+            while (s_recv_one (self) == 0) {
+            }
+        s_timers (self, s_now ());
+        s_flush (self);
+        //  Sending may have consumed the ZMQ_FD signal for input that is
+        //  now waiting: look again before sleeping.
+        bool again = (self->dealer && s_readable (self->dealer)) ||
+                     (self->monitor && s_readable (self->monitor));
+        if (!again) break;
+    }
+    s_arm (self);
+}
+
+//  Block until `call` is done (or, with call NULL, until any call
+//  completes), or timeout_ms passes. Returns 0, or -1 on timeout or
+//  interrupt.
+static int
+s_wait (zaio_client_t *self, zaio_call_t *call, int timeout_ms)
+{
+    int64_t until = timeout_ms < 0 ? -1 : s_now () + timeout_ms;
+    uint64_t completions = self->completions;
+    for (;;) {
+        s_pump (self);
+        if (call ? call->state == S_DONE
+                 : (self->done.size || self->pending == 0 || self->completions != completions))
+            return 0;
+        if (zsys_interrupted) {
+            errno = EINTR;
+            return -1;
+        }
+        int64_t now = s_now ();
+        if (until >= 0 && now >= until) {
+            errno = EAGAIN;
+            return -1;
+        }
+        int64_t wait = until < 0 ? S_WAIT_SLICE_MS : until - now;
+        int64_t next = s_next_wake (self);
+        if (next && next - now < wait) wait = next > now ? next - now : 0;
+        if (wait > S_WAIT_SLICE_MS) wait = S_WAIT_SLICE_MS;
+        struct epoll_event events[4];
+        epoll_wait (self->inner, events, 4, (int)wait);
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  zaio_client_t
+
+zaio_client_t *
+zaio_client_new (const char *endpoint)
+{
+    if (!endpoint) endpoint = getenv (ZAIO_ENDPOINT_ENV);
+    if (!endpoint || !*endpoint) endpoint = ZAIO_DEFAULT_ENDPOINT;
+    zaio_client_t *self = (zaio_client_t *)calloc (1, sizeof (zaio_client_t));
+    assert (self);
+    self->endpoint = strdup (endpoint);
+    assert (self->endpoint);
+    self->is_inproc = strncmp (endpoint, "inproc://", 9) == 0;
+    self->timeout_ms = ZAIO_CLIENT_TIMEOUT_MS;
+    self->retries = ZAIO_CLIENT_RETRIES;
+    self->connect_timeout_ms = ZAIO_CLIENT_CONNECT_TIMEOUT_MS;
+    self->heartbeat_ms = ZAIO_CLIENT_HEARTBEAT_MS;
+    self->backoff_ms = ZAIO_CLIENT_BACKOFF_MS;
+    self->backoff_max_ms = ZAIO_CLIENT_BACKOFF_MAX_MS;
+    self->next_id = 1;
+    self->window = ZAIO_CLIENT_WINDOW_DEFAULT;
+    self->sent = zhashx_new ();
+    assert (self->sent);
+    zhashx_set_key_hasher (self->sent, s_id_hash);
+    zhashx_set_key_comparator (self->sent, s_id_compare);
+    zhashx_set_key_duplicator (self->sent, NULL);
+    zhashx_set_key_destructor (self->sent, NULL);
+
+    self->inner = epoll_create1 (EPOLL_CLOEXEC);
+    self->outer = epoll_create1 (EPOLL_CLOEXEC);
+    self->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    self->event_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    assert (self->inner >= 0 && self->outer >= 0 && self->timer_fd >= 0 && self->event_fd >= 0);
+    struct epoll_event event = {.events = EPOLLIN};
+    int rc = epoll_ctl (self->outer, EPOLL_CTL_ADD, self->inner, &event);
+    assert (rc == 0);
+    rc = epoll_ctl (self->outer, EPOLL_CTL_ADD, self->timer_fd, &event);
+    assert (rc == 0);
+    rc = epoll_ctl (self->outer, EPOLL_CTL_ADD, self->event_fd, &event);
+    assert (rc == 0);
+
+    if (s_connect (self)) {
+        zaio_client_destroy (&self);
+        return NULL;
+    }
+    s_pump (self);
+    return self;
+}
+
+void
+zaio_client_destroy (zaio_client_t **self_p)
+{
+    assert (self_p);
+    zaio_client_t *self = *self_p;
+    if (!self) return;
+    assert (!self->dispatching); //  not from inside a callback
+    s_disconnect (self);
+    //  Every unfinished call completes with ECANCELED; due callbacks run.
+    for (zaio_call_t *call = self->all; call; call = call->all_next)
+        if (!call->internal && call->state != S_DONE)
+            s_fail (self, call, ECANCELED, "client destroyed");
+    while (self->done.head) {
+        zaio_call_t *call = self->done.head;
+        s_list_remove (call);
+        zaio_done_fn *fn = call->fn;
+        call->fn = NULL;
+        fn (call, call->arg);
+    }
+    //  Handles the user holds outlive the client; the rest go.
+    zaio_call_t *call = self->all;
+    while (call) {
+        zaio_call_t *next = call->all_next;
+        call->in_flight = false;
+        s_list_remove (call);
+        call->heap_index = S_HEAP_NONE;
+        call->state = S_DONE;
+        call->all_next = call->all_prev = NULL;
+        call->client = NULL;
+        s_call_maybe_free (call);
+        call = next;
+    }
+    zhashx_destroy (&self->sent);
+    free (self->heap);
+    close (self->event_fd);
+    close (self->timer_fd);
+    close (self->outer);
+    close (self->inner);
+    free (self->endpoint);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+zaio_client_endpoint (zaio_client_t *self)
+{
+    assert (self);
+    return self->endpoint;
+}
+
+void
+zaio_client_set_timeout (zaio_client_t *self, uint32_t msecs)
+{
+    assert (self);
+    self->timeout_ms = msecs;
+}
+
+void
+zaio_client_set_retries (zaio_client_t *self, uint32_t retries)
+{
+    assert (self);
+    self->retries = retries;
+}
+
+void
+zaio_client_set_connect_timeout (zaio_client_t *self, uint32_t msecs)
+{
+    assert (self);
+    self->connect_timeout_ms = msecs ? msecs : 1;
+}
+
+void
+zaio_client_set_heartbeat (zaio_client_t *self, uint32_t msecs)
+{
+    assert (self);
+    self->heartbeat_ms = msecs;
+}
+
+void
+zaio_client_set_backoff (zaio_client_t *self, uint32_t initial_ms, uint32_t max_ms)
+{
+    assert (self);
+    self->backoff_ms = initial_ms ? initial_ms : 1;
+    self->backoff_max_ms = max_ms > self->backoff_ms ? max_ms : self->backoff_ms;
+}
+
+const zaio_hello_t *
+zaio_client_limits (zaio_client_t *self)
+{
+    assert (self);
+    return self->have_hello ? &self->hello : NULL;
+}
+
+size_t
+zaio_client_pending (zaio_client_t *self)
+{
+    assert (self);
+    return self->pending;
+}
+
+int
+zaio_client_fd (zaio_client_t *self)
+{
+    assert (self);
+    return self->outer;
+}
+
+int
+zaio_client_dispatch (zaio_client_t *self, int timeout_ms)
+{
+    assert (self);
+    //  Whatever woke the caller is about to be handled.
+    uint64_t value;
+    if (read (self->timer_fd, &value, sizeof value) < 0) assert (errno == EAGAIN);
+    self->timer_armed = -1;
+    int rc = 0;
+    if (timeout_ms != 0 && self->pending && !self->done.size)
+        rc = s_wait (self, NULL, timeout_ms);
+    else
+        s_pump (self);
+    if (rc == -1 && errno == EINTR) return -1;
+
+    //  Run the callbacks due now; those that become due while they run
+    //  wait for the next dispatch, so a busy client cannot starve the loop.
+    int ran = 0;
+    size_t due = self->done.size;
+    bool dispatching = self->dispatching;
+    self->dispatching = true;
+    while (due-- && self->done.head) {
+        zaio_call_t *call = self->done.head;
+        s_list_remove (call);
+        zaio_done_fn *fn = call->fn;
+        call->fn = NULL;
+        self->pending--;
+        fn (call, call->arg);
+        s_call_maybe_free (call);
+        ran++;
+    }
+    self->dispatching = dispatching;
+    s_pump (self);
+    return ran;
+}
+
+//  ---------------------------------------------------------------------
+//  Starting calls
+
+static zaio_call_t *
+s_start (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p)
+{
+    zaio_call_t *call = s_call_new (self, req, data_p, false);
+    s_enqueue (self, call, false);
+    if (self->conn == C_DOWN) {
+        //  A new call after the broker was given up on: try again.
+        self->failures = 0;
+        s_connect (self);
+    }
+    return call;
+}
+
+zaio_call_t *
+zaio_client_start (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p)
+{
+    assert (self);
+    zaio_call_t *call = s_start (self, req, data_p);
+    s_pump (self);
+    return call;
+}
+
+void
+zaio_client_start_batch (zaio_client_t *self, const zaio_request_t *reqs, zaio_buf_t **data,
+                         size_t count, zaio_call_t **calls)
+{
+    assert (self);
+    assert (reqs || count == 0);
+    assert (calls || count == 0);
+    for (size_t i = 0; i < count; i++) calls[i] = s_start (self, &reqs[i], data ? &data[i] : NULL);
+    s_pump (self);
+}
+
+void
+zaio_client_submit (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p,
+                    zaio_done_fn *fn, void *arg)
+{
+    assert (self);
+    assert (fn);
+    zaio_call_t *call = s_start (self, req, data_p);
+    zaio_call_then (&call, fn, arg);
+    s_pump (self);
+}
+
+//  ---------------------------------------------------------------------
+//  zaio_call_t
+
+bool
+zaio_call_done (zaio_call_t *self)
+{
+    assert (self);
+    if (self->state != S_DONE && self->client) s_pump (self->client);
+    return self->state == S_DONE;
+}
+
+int
+zaio_call_wait (zaio_call_t *self, int timeout_ms)
+{
+    assert (self);
+    if (self->state == S_DONE) return 0;
+    assert (self->client); //  without a client, every call is done
+    return s_wait (self->client, self, timeout_ms);
+}
+
+int
+zaio_call_error (zaio_call_t *self)
+{
+    assert (self);
+    return self->error;
+}
+
+const char *
+zaio_call_message (zaio_call_t *self)
+{
+    assert (self);
+    return self->message;
+}
+
+const zaio_reply_t *
+zaio_call_reply (zaio_call_t *self)
+{
+    assert (self);
+    return self->have_reply ? &self->reply : NULL;
+}
+
+zaio_buf_t *
+zaio_call_take_data (zaio_call_t *self)
+{
+    assert (self);
+    if (!self->have_data) return NULL;
+    self->have_data = false;
+    return zaio_buf_from_msg (&self->reply_data);
+}
+
+zaio_op_t
+zaio_call_op (zaio_call_t *self)
+{
+    assert (self);
+    return self->op;
+}
+
+uint64_t
+zaio_call_id (zaio_call_t *self)
+{
+    assert (self);
+    return self->id;
+}
+
+void
+zaio_call_set_timeout (zaio_call_t *self, uint32_t msecs)
+{
+    assert (self);
+    if (self->state == S_DONE || !self->client) return;
+    self->deadline = msecs ? self->started + msecs : 0;
+    s_heap_update (self->client, self);
+    s_arm (self->client);
+}
+
+int
+zaio_call_stat (zaio_call_t *self, zaio_stat_t *stat)
+{
+    assert (self);
+    assert (stat);
+    memset (stat, 0, sizeof (*stat));
+    if (self->state != S_DONE) return EAGAIN;
+    if (self->error) return self->error;
+    const zaio_reply_t *reply = &self->reply;
+    if (!(reply->present & ZAIO_RESULT_TYPE)) return ZAIO_ERR_MALFORMED;
+    snprintf (stat->type, sizeof stat->type, "%s", reply->type);
+    stat->size = reply->size;
+    stat->mode = reply->mode;
+    stat->mtime_ns = reply->mtime_ns;
+    return 0;
+}
+
+int
+zaio_call_hello (zaio_call_t *self, zaio_hello_t *hello)
+{
+    assert (self);
+    assert (hello);
+    memset (hello, 0, sizeof (*hello));
+    if (self->state != S_DONE) return EAGAIN;
+    if (self->error) return self->error;
+    return s_decode_hello (self->reply.hello, self->reply.hello_size, hello);
+}
+
+int
+zaio_call_entries (zaio_call_t *self, zaio_dirent_t **entries_p, size_t *count_p, bool *more_p)
+{
+    assert (self);
+    assert (entries_p);
+    assert (count_p);
+    *entries_p = NULL;
+    *count_p = 0;
+    if (more_p) *more_p = false;
+    if (self->state != S_DONE) return EAGAIN;
+    if (self->error) return self->error;
+    if (!(self->reply.present & ZAIO_RESULT_ENTRIES)) return ZAIO_ERR_MALFORMED;
+    if (more_p) *more_p = self->reply.more;
+    return s_decode_entries (self->reply.entries, self->reply.entries_size, entries_p, count_p);
+}
+
+void
+zaio_call_then (zaio_call_t **self_p, zaio_done_fn *fn, void *arg)
+{
+    assert (self_p);
+    assert (*self_p);
+    assert (fn);
+    zaio_call_t *self = *self_p;
+    *self_p = NULL;
+    assert (self->held && !self->fn);
+    self->held = false;
+    self->fn = fn;
+    self->arg = arg;
+    zaio_client_t *client = self->client;
+    if (!client) {
+        //  The client is gone (the call is done, ECANCELED): nobody will
+        //  dispatch, so run it now.
+        self->fn = NULL;
+        fn (self, arg);
+        s_call_maybe_free (self);
+    } else if (self->state == S_DONE) {
+        //  Completed while held: counted out of pending then; back in
+        //  until its callback runs.
+        client->pending++;
+        s_list_push (&client->done, self, false);
+        s_raise (client);
+    }
+}
+
+void
+zaio_call_destroy (zaio_call_t **self_p)
+{
+    assert (self_p);
+    zaio_call_t *self = *self_p;
+    if (!self) return;
+    *self_p = NULL;
+    assert (self->held);
+    self->held = false;
+    zaio_client_t *client = self->client;
+    if (client && self->state != S_DONE) {
+        //  Abandoned: forget it. A reply still due keeps it in `sent`.
+        s_list_remove (self);
+        self->state = S_DONE;
+        s_heap_update (client, self);
+        client->pending--;
+    }
+    s_call_maybe_free (self);
+}
+
+//  ---------------------------------------------------------------------
+//  Blocking calls
+
+//  Start req (with a copy of data for ops that take it) and wait. Returns
+//  the completed call, or NULL with *rc = EINTR if interrupted.
+static zaio_call_t *
+s_call_sync (zaio_client_t *self, const zaio_request_t *req, const void *data, size_t size, int *rc)
+{
+    assert (self);
+    zaio_buf_t *buf = NULL;
+    if (zaio_op_takes_data (req->op)) {
+        buf = zaio_buf_new (data, size);
+        if (!buf) {
+            *rc = ENOMEM;
+            return NULL;
+        }
+    }
+    zaio_call_t *call = zaio_client_start (self, req, &buf);
+    if (zaio_call_wait (call, -1)) {
+        zaio_call_destroy (&call);
+        *rc = EINTR;
+        return NULL;
+    }
+    *rc = call->error;
+    return call;
+}
+
+//  Build a request for op on path; -1 (ENAMETOOLONG) if path is too long.
+static int
+s_request (zaio_request_t *req, zaio_op_t op, const char *path)
+{
+    zaio_request_init (req, op, 0);
+    if (path && zaio_request_set_str (req, ZAIO_FIELD_PATH, path)) return ENAMETOOLONG;
+    return 0;
+}
+
+//  Run a request whose reply carries nothing we need.
+static int
+s_simple (zaio_client_t *self, const zaio_request_t *req)
+{
+    int rc;
+    zaio_call_t *call = s_call_sync (self, req, NULL, 0, &rc);
+    zaio_call_destroy (&call);
+    return rc;
+}
+
+int
+zaio_client_ping (zaio_client_t *self)
+{
+    zaio_request_t req;
+    s_request (&req, ZAIO_OP_PING, NULL);
+    return s_simple (self, &req);
+}
+
+int
+zaio_client_hello (zaio_client_t *self, zaio_hello_t *hello)
+{
+    assert (hello);
+    zaio_request_t req;
+    s_request (&req, ZAIO_OP_HELLO, NULL);
+    int rc;
+    zaio_call_t *call = s_call_sync (self, &req, NULL, 0, &rc);
+    if (call) rc = zaio_call_hello (call, hello);
+    zaio_call_destroy (&call);
+    return rc;
+}
+
+int
+zaio_client_stat (zaio_client_t *self, const char *path, zaio_stat_t *stat)
+{
+    assert (path);
+    assert (stat);
+    memset (stat, 0, sizeof (*stat));
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_STAT, path);
+    if (rc) return rc;
+    zaio_call_t *call = s_call_sync (self, &req, NULL, 0, &rc);
+    if (call) rc = zaio_call_stat (call, stat);
+    zaio_call_destroy (&call);
+    return rc;
+}
+
+int
+zaio_client_read (zaio_client_t *self, const char *path, uint64_t offset, uint64_t length,
+                  zaio_buf_t **buf_p, bool *eof_p)
+{
+    assert (path);
+    assert (buf_p);
+    *buf_p = NULL;
+    if (eof_p) *eof_p = false;
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_READ, path);
+    if (rc) return rc;
+    if (offset) zaio_request_set_uint (&req, ZAIO_FIELD_OFFSET, offset);
+    zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, length);
+    zaio_call_t *call = s_call_sync (self, &req, NULL, 0, &rc);
+    if (call && rc == 0) {
+        *buf_p = zaio_call_take_data (call);
+        if (eof_p) *eof_p = call->reply.eof;
+    }
+    zaio_call_destroy (&call);
+    return rc;
+}
+
+int
+zaio_client_write (zaio_client_t *self, const char *path, uint64_t offset, const void *data,
+                   size_t size, bool create)
+{
+    assert (path);
+    assert (data || size == 0);
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_WRITE, path);
+    if (rc) return rc;
+    if (offset) zaio_request_set_uint (&req, ZAIO_FIELD_OFFSET, offset);
+    if (create) zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
+    zaio_call_t *call = s_call_sync (self, &req, data, size, &rc);
+    zaio_call_destroy (&call);
+    return rc;
+}
+
+int
+zaio_client_append (zaio_client_t *self, const char *path, const void *data, size_t size,
+                    bool create, uint64_t *offset_p)
+{
+    assert (path);
+    assert (data || size == 0);
+    if (offset_p) *offset_p = 0;
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_APPEND, path);
+    if (rc) return rc;
+    if (create) zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
+    zaio_call_t *call = s_call_sync (self, &req, data, size, &rc);
+    if (call && rc == 0 && offset_p) *offset_p = call->reply.offset;
+    zaio_call_destroy (&call);
+    return rc;
+}
+
+int
+zaio_client_readfile (zaio_client_t *self, const char *path, zaio_buf_t **buf_p)
+{
+    assert (path);
+    assert (buf_p);
+    *buf_p = NULL;
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_READFILE, path);
+    if (rc) return rc;
+    zaio_call_t *call = s_call_sync (self, &req, NULL, 0, &rc);
+    if (call && rc == 0) *buf_p = zaio_call_take_data (call);
+    zaio_call_destroy (&call);
+    return rc;
+}
+
+int
+zaio_client_writefile (zaio_client_t *self, const char *path, const void *data, size_t size)
+{
+    assert (path);
+    assert (data || size == 0);
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_WRITEFILE, path);
+    if (rc) return rc;
+    zaio_call_t *call = s_call_sync (self, &req, data, size, &rc);
+    zaio_call_destroy (&call);
+    return rc;
+}
+
+int
+zaio_client_truncate (zaio_client_t *self, const char *path, uint64_t size)
+{
+    assert (path);
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_TRUNCATE, path);
+    if (rc) return rc;
+    zaio_request_set_uint (&req, ZAIO_FIELD_SIZE, size);
+    return s_simple (self, &req);
+}
+
+int
+zaio_client_fsync (zaio_client_t *self, const char *path, bool datasync)
+{
+    assert (path);
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_FSYNC, path);
+    if (rc) return rc;
+    if (datasync) zaio_request_set_uint (&req, ZAIO_FIELD_DATASYNC, 1);
+    return s_simple (self, &req);
+}
+
+int
+zaio_client_unlink (zaio_client_t *self, const char *path)
+{
+    assert (path);
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_UNLINK, path);
+    return rc ? rc : s_simple (self, &req);
+}
+
+int
+zaio_client_rename (zaio_client_t *self, const char *path, const char *to)
+{
+    assert (path);
+    assert (to);
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_RENAME, path);
+    if (rc) return rc;
+    if (zaio_request_set_str (&req, ZAIO_FIELD_TO, to)) return ENAMETOOLONG;
+    return s_simple (self, &req);
+}
+
+int
+zaio_client_mkdir (zaio_client_t *self, const char *path, bool parents)
+{
+    assert (path);
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_MKDIR, path);
+    if (rc) return rc;
+    if (parents) zaio_request_set_uint (&req, ZAIO_FIELD_PARENTS, 1);
+    return s_simple (self, &req);
+}
+
+int
+zaio_client_rmdir (zaio_client_t *self, const char *path)
+{
+    assert (path);
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_RMDIR, path);
+    return rc ? rc : s_simple (self, &req);
+}
+
+int
+zaio_client_listdir (zaio_client_t *self, const char *path, const char *after, uint32_t limit,
+                     zaio_dirent_t **entries_p, size_t *count_p, bool *more_p)
+{
+    assert (path);
+    assert (entries_p);
+    assert (count_p);
+    *entries_p = NULL;
+    *count_p = 0;
+    if (more_p) *more_p = false;
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_LISTDIR, path);
+    if (rc) return rc;
+    if (after && *after && zaio_request_set_str (&req, ZAIO_FIELD_AFTER, after))
+        return ENAMETOOLONG;
+    if (limit) zaio_request_set_uint (&req, ZAIO_FIELD_LIMIT, limit);
+    zaio_call_t *call = s_call_sync (self, &req, NULL, 0, &rc);
+    if (call) rc = zaio_call_entries (call, entries_p, count_p, more_p);
+    zaio_call_destroy (&call);
+    return rc;
+}
+
+int
+zaio_client_copy (zaio_client_t *self, const char *path, const char *to, uint64_t *bytes_p)
+{
+    assert (path);
+    assert (to);
+    if (bytes_p) *bytes_p = 0;
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_COPY, path);
+    if (rc) return rc;
+    if (zaio_request_set_str (&req, ZAIO_FIELD_TO, to)) return ENAMETOOLONG;
+    zaio_call_t *call = s_call_sync (self, &req, NULL, 0, &rc);
+    if (call && rc == 0 && bytes_p) *bytes_p = call->reply.bytes;
+    zaio_call_destroy (&call);
+    return rc;
+}
