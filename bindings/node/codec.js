@@ -270,15 +270,40 @@ function encodeCanonical (value, first = []) {
     return Buffer.from(w.result());
 }
 
+//  Every request field of spec section 4 but id and op, ascending: the
+//  canonical order, so the hot path need not sort.
+const REQUEST_KEYS = ['after', 'barrier', 'create', 'datasync', 'deadline', 'key', 'length', 'limit', 'link',
+    'mode', 'offset', 'parents', 'path', 'priority', 'size', 'to', 'volume'];
+const REQUEST_KEY_SET = new Set(REQUEST_KEYS);
+
+function requestKeys (header) {
+    const keys = ['id', 'op'];
+    let known = 2;
+    for (const k in header) {
+        if (header[k] === undefined || k === 'id' || k === 'op')
+            continue;
+        if (!REQUEST_KEY_SET.has(k))
+            return canonicalKeys(header, ['id', 'op']);     //  fields from a later spec: sort
+        known++;
+    }
+    if (known > 2)
+        for (const k of REQUEST_KEYS)
+            if (header[k] !== undefined)
+                keys.push(k);
+    return keys;
+}
+
 //  The header frame of a request: a flat map of `id`, `op`, then the other
 //  fields ascending. Values must be bool, non-negative integer (Number or
 //  BigInt) or string; undefined fields are left out.
 function encodeRequestHeader (header) {
     const w = new Writer(64 + (header.path ? header.path.length * 3 : 0));
-    const keys = canonicalKeys(header, ['id', 'op']);
+    const keys = requestKeys(header);
     w.head(keys.length, 0x80, 0xde, 0xdf);
     for (const k of keys) {
         const v = header[k];
+        if (v === undefined)
+            throw new TypeError(`request field ${k} is missing`);
         w.str(k);
         if (typeof v === 'boolean')
             w.byte(v ? 0xc3 : 0xc2);

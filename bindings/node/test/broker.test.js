@@ -31,15 +31,19 @@ async function failure (promise) {
     assert.fail('expected a rejection');
 }
 
-//  Collect a stream's events in the background; waitFor resolves once
+//  Collect a stream's events in the background, leaving out the probes of
+//  syncEvents (whose stragglers may come late); waitFor resolves once
 //  `count` events are in hand (or rejects after `ms`).
 function collect (stream) {
-    const c = { events: [], done: null };
+    const c = { events: [], seen: 0, done: null };
     c.done = (async () => {
-        for await (const ev of stream)
-            c.events.push(ev);
+        for await (const ev of stream) {
+            c.seen++;
+            if (!ev.path.startsWith('probe'))
+                c.events.push(ev);
+        }
     })();
-    c.waitFor = async (count, ms = 5000) => {
+    c.waitFor = async (count, ms = 10000) => {
         const t0 = Date.now();
         while (c.events.length < count) {
             if (Date.now() - t0 > ms)
@@ -52,18 +56,15 @@ function collect (stream) {
 }
 
 //  A SUB socket only sees what is published after its subscription reached
-//  the PUB: repeat `probe` until every collector has seen an event, then
-//  let stragglers land and forget them all.
+//  the PUB: repeat `probe` (touching only paths named probe*) until every
+//  collector has seen an event.
 async function syncEvents (collectors, probe) {
-    for (let i = 0; collectors.some((c) => c.events.length === 0); i++) {
-        if (i > 400)
+    for (let i = 0; collectors.some((c) => c.seen === 0); i++) {
+        if (i > 1000)
             throw new Error('events never arrived');
         await probe();
         await sleep(10);
     }
-    await sleep(200);
-    for (const c of collectors)
-        c.events.length = 0;
 }
 
 describe('against a real broker', { skip }, () => {
@@ -390,6 +391,7 @@ describe('against a real broker', { skip }, () => {
 
             const a = await ca.waitFor(3);
             assert.deepEqual(a.map((e) => e.topic), ['ok.writefile.default', 'err.stat.default', 'err.writefile.default']);
+            //  Nothing else touches this broker now, so seq runs on by one.
             assert.equal(BigInt(a[1].seq), BigInt(a[0].seq) + 1n);
             assert.equal(BigInt(a[2].seq), BigInt(a[1].seq) + 1n);
             assert.ok(a.every((e) => e.gap === 0));
@@ -406,6 +408,27 @@ describe('against a real broker', { skip }, () => {
         await Promise.all([ce.done, ca.done, cw.done]);
         //  A closed stream stays ended.
         assert.deepEqual(await errs.next(), { value: undefined, done: true });
+    });
+
+    it('events: protocol errors of requests naming a known op are published too (spec 8)', {
+        todo: 'zaio-broker 0.1 publishes no event for MALFORMED, TOOBIG, ENAMETOOLONG or EINVAL replies to a known op',
+    }, async () => {
+        const stream = client.events('err.');
+        const c = collect(stream);
+        try {
+            await syncEvents([c], () => client.stat('probe-missing').catch(() => {}));
+            await failure(client.request('read', { path: 'a' }));            //  MALFORMED
+            await failure(client.read('a', 0, 2 ** 40));                      //  TOOBIG
+            await failure(client.stat('a'.repeat(1100)));                     //  ENAMETOOLONG
+            await failure(client.stat('a\0b'));                              //  EINVAL
+            const events = await c.waitFor(4, 2000);
+            assert.deepEqual(events.map((e) => `${e.topic} ${e.error}`), [
+                'err.read.default MALFORMED', 'err.read.default TOOBIG',
+                'err.stat.default ENAMETOOLONG', 'err.stat.default EINVAL']);
+        } finally {
+            stream.close();
+        }
+        await c.done;
     });
 
     it('events: for await ends when the loop breaks or the client closes', async () => {

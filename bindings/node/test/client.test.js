@@ -41,6 +41,16 @@ async function fakeBroker (handler) {
     return fake;
 }
 
+//  Poll `cond` every 5 ms until it holds; fail after `ms`.
+async function until (cond, ms = 10000) {
+    const t0 = Date.now();
+    while (!cond()) {
+        if (Date.now() - t0 > ms)
+            assert.fail(`condition not met in ${ms} ms: ${cond}`);
+        await new Promise((r) => setTimeout(r, 5));
+    }
+}
+
 function setNextId (client, id) {
     client._nextId = typeof id === 'bigint' && id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : id;
 }
@@ -243,8 +253,7 @@ test('timeouts: per client and per call, late replies ignored', async () => {
         assert.equal(client.pending, 0);
         //  A reply after the timeout is counted and dropped.
         await fake.router.send([fake.rid, ...codec.encodeReply({ id: held[0], ok: true })]);
-        await new Promise((r) => setTimeout(r, 50));
-        assert.equal(client.stats.unmatched, 1);
+        await until(() => client.stats.unmatched === 1);
         assert.equal(client.stats.timeouts, 2);
     } finally {
         client.close();
@@ -272,7 +281,7 @@ test('in-flight bound and bounded send queue', async () => {
         const calls = [];
         for (let i = 0; i < 4; i++)
             calls.push(client.ping().catch((e) => e));
-        await new Promise((r) => setTimeout(r, 100));
+        await until(() => fake.received.length === 4);
         for (let i = 0; i < 10; i++)
             calls.push(client.ping().catch((e) => e));
         //  Four are out, ten wait in the queue: the fifteenth is refused at once.
@@ -283,7 +292,8 @@ test('in-flight bound and bounded send queue', async () => {
         //  One answer lets exactly one more out.
         const first = codec.decodeRequest(fake.received[0]).header.id;
         await fake.router.send([fake.rid, ...codec.encodeReply({ id: first, ok: true })]);
-        await new Promise((r) => setTimeout(r, 100));
+        await until(() => fake.received.length === 5);
+        await new Promise((r) => setTimeout(r, 50));
         assert.equal(fake.received.length, 5);
         assert.equal(client.inflight, 4);
         client.close();
