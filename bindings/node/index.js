@@ -184,6 +184,7 @@ class Client {
             this._nextId = 1;
         this._pending = new Map();
         this._queue = new Fifo();
+        this._queued = 0;        //  live (QUEUED) entries in _queue
         this._inflight = 0;
         this._pumping = false;
         this._closed = false;
@@ -408,13 +409,15 @@ class Client {
             throw new TypeError('options must be an object');
         if (this._closed)
             return Promise.reject(localError('ECLOSED', 'client is closed', { op, path: fields.path }));
-        if (this._queue.length >= this.options.sendQueueMax)
+        if (this._queued >= this.options.sendQueueMax)
             return Promise.reject(localError('QUEUE_FULL',
                 `client send queue full (${this.options.sendQueueMax} requests)`, { op, path: fields.path }));
         const id = this._allocId();
         const header = { id, op, ...fields, volume: optString('volume', opts.volume) };
         const frames = codec.encodeRequest(header, data);
         const timeout = opts.timeout === undefined ? this.options.timeout : opts.timeout;
+        if (typeof timeout !== 'number' || !(timeout >= 0))
+            throw new TypeError('timeout must be a non-negative number of ms (0 or Infinity: none)');
         return new Promise((resolve, reject) => {
             const entry = {
                 id, op, path: fields.path, dest: fields.to, frames, resolve, reject,
@@ -424,6 +427,7 @@ class Client {
                 entry.timer = setTimeout(() => this._onTimeout(entry, timeout), timeout);
             this._pending.set(id, entry);
             this._queue.push(entry);
+            this._queued++;
             this._pump();
         });
     }
@@ -441,6 +445,7 @@ class Client {
                     break;
                 if (entry.state !== QUEUED)
                     continue;
+                this._queued--;
                 entry.state = SENT;
                 this._inflight++;
                 try {
@@ -509,6 +514,7 @@ class Client {
                     return;
                 entry.state = QUEUED;
                 this._queue.push(entry);
+                this._queued++;
                 this._pump();
             }, delay);
         } else if (!header.ok) {
@@ -544,6 +550,8 @@ class Client {
     _settle (entry, err, value) {
         if (entry.state === DONE)
             return;
+        if (entry.state === QUEUED)
+            this._queued--;
         entry.state = DONE;
         if (entry.timer)
             clearTimeout(entry.timer);

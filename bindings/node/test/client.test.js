@@ -274,6 +274,21 @@ test('no broker at all: requests queue, then time out; close rejects the rest', 
     assert.equal(client.closed, true);
 });
 
+test('timed-out requests free their place in the send queue', async () => {
+    const client = new Client('tcp://127.0.0.1:1', { timeout: 50, sendQueueMax: 3 });
+    try {
+        for (let round = 0; round < 3; round++) {
+            const calls = [client.ping(), client.ping(), client.ping(), client.ping()];
+            for (const p of calls)
+                await assert.rejects(p, { code: 'ETIMEDOUT' });
+        }
+        assert.equal(client.pending, 0);
+        assert.equal(client.inflight, 0);
+    } finally {
+        client.close();
+    }
+});
+
 test('in-flight bound and bounded send queue', async () => {
     const fake = await fakeBroker(() => undefined);
     const client = new Client(fake.endpoint, { timeout: 5000, inflightMax: 4, sendQueueMax: 10 });
@@ -357,6 +372,8 @@ test('argument errors reject with TypeError before anything is sent', async () =
         await assert.rejects(client.write('a', 0, 42), TypeError);
         await assert.rejects(client.mkdir('a', { parents: 'yes' }), TypeError);
         await assert.rejects(client.ping({ volume: 7 }), TypeError);
+        await assert.rejects(client.ping({ timeout: '5' }), TypeError);
+        await assert.rejects(client.ping({ timeout: -1 }), TypeError);
         await assert.rejects(client.request('ping', { id: 3 }), TypeError);
         assert.throws(() => new Client(5), TypeError);
         assert.throws(() => client.events('err.'), TypeError);
