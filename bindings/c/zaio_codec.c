@@ -266,6 +266,12 @@ zaio_request_set_uint (zaio_request_t *req, zaio_field_t field, uint64_t value)
     req->fields |= field;
 }
 
+//  Declared printf-like so every reason's arguments are checked, and so
+//  -Wformat=2 (CMakeLists.txt) accepts the vsnprintf under clang.
+static int
+s_fail (char *why, size_t why_size, int code, const char *format, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
 static int
 s_fail (char *why, size_t why_size, int code, const char *format, ...)
 {
@@ -777,6 +783,10 @@ s_decode_volumes (zaio_ready_t *ready, zaio_cursor_t *cursor)
 {
     uint32_t count;
     if (zaio_cursor_array (cursor, &count) || count > ZAIO_WORKER_VOLUMES_MAX) return -1;
+    //  A repeated "volumes" key replaces the list whole: nothing of an
+    //  earlier one (a readonly flag, a stale entry) may leak into this one.
+    memset (ready->volumes, 0, sizeof ready->volumes);
+    ready->volume_count = 0;
     for (uint32_t i = 0; i < count; i++) {
         zaio_volume_info_t *volume = &ready->volumes [i];
         uint32_t fields;

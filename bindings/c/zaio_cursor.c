@@ -8,7 +8,8 @@ void
 zaio_cursor_init (zaio_cursor_t *self, const void *data, size_t size)
 {
     self->pos = (const uint8_t *) data;
-    self->end = self->pos + size;
+    //  (NULL, 0) is a valid empty input; NULL + 0 is not valid C.
+    self->end = size ? self->pos + size : self->pos;
 }
 
 bool
