@@ -1,0 +1,158 @@
+/*  fuzz_request.c: libFuzzer target for every decoder of untrusted bytes.
+
+    Each input goes to zaio_request_decode, zaio_reply_decode,
+    zaio_event_decode, zaio_ready_decode, zaio_outcome_decode and
+    zaio_cursor_skip. Beyond "no crash, no sanitizer report" it checks the
+    codec's promises: a refusal is an error the spec allows, with a reason;
+    whatever decodes survives encode and decode unchanged; borrowed slices
+    stay inside the input.
+
+    Not a test_*.c file: ctest builds those with gcc. Build and run with
+    scripts/fuzz, which seeds the corpus from schemas/vectors/.
+*/
+
+#undef NDEBUG
+#include "zaio_codec.h"
+
+#include <errno.h>
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+//  Decoded structs are large; keep them off the fuzzer's stack.
+static zaio_request_t s_request, s_request_again;
+static zaio_event_t s_event, s_event_again;
+static zaio_ready_t s_ready, s_ready_again;
+static zaio_outcome_t s_outcome, s_outcome_again;
+static zaio_reply_t s_reply;
+
+static void
+s_check_request (const uint8_t *data, size_t size)
+{
+    char why[256] = "";
+    int code = zaio_request_decode (&s_request, data, size, why, sizeof why);
+    if (code) {
+        assert (code == ZAIO_ERR_MALFORMED || code == ZAIO_ERR_TOOBIG ||
+                code == ZAIO_ERR_UNKNOWN_OP || code == ENAMETOOLONG || code == EINVAL);
+        assert (why[0]);
+        return;
+    }
+    assert (s_request.id != 0 && (unsigned)s_request.op < ZAIO_OP_COUNT);
+    assert (memchr (s_request.path, 0, sizeof s_request.path));
+    assert (memchr (s_request.to, 0, sizeof s_request.to));
+    assert (memchr (s_request.after, 0, sizeof s_request.after));
+    assert (memchr (s_request.volume, 0, sizeof s_request.volume));
+    assert (memchr (s_request.key, 0, sizeof s_request.key));
+    zframe_t *frame = zaio_request_encode (&s_request);
+    assert (frame);
+    code = zaio_request_decode (&s_request_again, zframe_data (frame), zframe_size (frame), why,
+                                sizeof why);
+    assert (code == 0);
+    assert (memcmp (&s_request, &s_request_again, sizeof s_request) == 0);
+    zframe_destroy (&frame);
+}
+
+static void
+s_check_reply (const uint8_t *data, size_t size)
+{
+    char why[256] = "";
+    int code = zaio_reply_decode (&s_reply, data, size, why, sizeof why);
+    if (code) {
+        assert (code == ZAIO_ERR_MALFORMED && why[0]);
+        return;
+    }
+    assert (memchr (s_reply.message, 0, sizeof s_reply.message));
+    assert (memchr (s_reply.type, 0, sizeof s_reply.type));
+    assert (s_reply.ok || s_reply.error != 0);
+    if (s_reply.present & ZAIO_RESULT_ENTRIES) {
+        //  The slice lies inside the input and holds exactly one value.
+        assert (s_reply.entries >= data && s_reply.entries + s_reply.entries_size <= data + size);
+        zaio_cursor_t cursor;
+        zaio_cursor_init (&cursor, s_reply.entries, s_reply.entries_size);
+        assert (zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX) == 0 && zaio_cursor_done (&cursor));
+    }
+}
+
+static void
+s_check_event (const uint8_t *data, size_t size)
+{
+    if (zaio_event_decode (&s_event, data, size)) return;
+    char topic[256];
+    zaio_event_topic (&s_event, topic, sizeof topic);
+    zframe_t *frame = zaio_event_encode (&s_event);
+    assert (frame);
+    assert (zaio_event_decode (&s_event_again, zframe_data (frame), zframe_size (frame)) == 0);
+    assert (memcmp (&s_event, &s_event_again, sizeof s_event) == 0);
+    zframe_destroy (&frame);
+}
+
+static void
+s_check_ready (const uint8_t *data, size_t size)
+{
+    if (zaio_ready_decode (&s_ready, data, size)) return;
+    assert (s_ready.credit >= 1 && s_ready.volume_count <= ZAIO_WORKER_VOLUMES_MAX);
+    zframe_t *frame = zaio_ready_encode (&s_ready);
+    assert (frame);
+    assert (zaio_ready_decode (&s_ready_again, zframe_data (frame), zframe_size (frame)) == 0);
+    assert (memcmp (&s_ready, &s_ready_again, sizeof s_ready) == 0);
+    zframe_destroy (&frame);
+}
+
+static void
+s_check_outcome (const uint8_t *data, size_t size)
+{
+    if (zaio_outcome_decode (&s_outcome, data, size)) return;
+    zframe_t *frame = zaio_outcome_encode (&s_outcome);
+    assert (frame);
+    assert (zaio_outcome_decode (&s_outcome_again, zframe_data (frame), zframe_size (frame)) == 0);
+    assert (s_outcome.error == s_outcome_again.error && s_outcome.bytes == s_outcome_again.bytes &&
+            s_outcome.service_us == s_outcome_again.service_us);
+    zframe_destroy (&frame);
+}
+
+//  The whole-message path: the first byte picks how many data frames
+//  follow (0..3) and a payload limit; the rest is the header frame.
+static void
+s_check_message (const uint8_t *data, size_t size)
+{
+    if (size == 0) return;
+    zmsg_t *msg = zmsg_new ();
+    assert (msg);
+    zmsg_addstr (msg, ZAIO_SIGNATURE);
+    zmsg_addmem (msg, data + 1, size - 1);
+    for (int i = 0; i < (data[0] & 3); i++) zmsg_addmem (msg, data + 1, (size - 1) / 2);
+    size_t payload_max = data[0] >> 2;
+    char why[256] = "";
+    int code = zaio_request_decode_message (&s_request, msg, payload_max, why, sizeof why);
+    assert (code == 0 || why[0]);
+    if (code == 0) {
+        assert (zmsg_size (msg) == (zaio_op_takes_data (s_request.op) ? 3u : 2u));
+        assert (s_request.op != ZAIO_OP_READ || s_request.length <= payload_max);
+    }
+    zmsg_destroy (&msg);
+}
+
+static void
+s_check_skip (const uint8_t *data, size_t size)
+{
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    const uint8_t *start = cursor.pos;
+    while (zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX) == 0) {
+        assert (cursor.pos > start && cursor.pos <= cursor.end);
+        start = cursor.pos;
+    }
+    assert (cursor.pos == start);
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    s_check_request (data, size);
+    s_check_reply (data, size);
+    s_check_event (data, size);
+    s_check_ready (data, size);
+    s_check_outcome (data, size);
+    s_check_message (data, size);
+    s_check_skip (data, size);
+    return 0;
+}
