@@ -51,11 +51,13 @@
 static const char *s_transport_names[S_TRANSPORTS] = {"inproc", "ipc", "tcp"};
 static const char *s_case_names[S_CASES] = {"ping", "read"};
 static const char *s_side_names[S_SIDES] = {"zaio", "baseline"};
+static const char *s_mode_names[2] = {"throughput", "latency"};
 
 typedef struct {
     const char *mode; //  "full", "quick" or "smoke"
     bool json;
     uint32_t workers;
+    uint32_t credit; //  zaio worker credit; 0 = the broker's default
     double seconds;
     double warmup;
     uint32_t repeat;
@@ -64,6 +66,7 @@ typedef struct {
     bool transports[S_TRANSPORTS];
     bool cases[S_CASES];
     bool sides[S_SIDES];
+    bool modes[2]; //  throughput, latency
     const char *dir;
 } s_options_t;
 
@@ -73,6 +76,8 @@ typedef struct {
     double ops_per_sec;
     double p50_us;
     double p99_us;
+    double cpu_us_per_op;
+    double switches_per_op;
     uint64_t samples;
     char error[256];
 } s_figure_t;
@@ -94,6 +99,7 @@ s_usage (FILE *out)
                   "  --smoke            a few seconds in all; only checks the bench runs\n"
                   "  --json             print machine-readable results instead of the table\n"
                   "  --workers N        worker threads on both sides (default: CPUs)\n"
+                  "  --credit N         jobs each zaio worker holds at once (default: broker's)\n"
                   "  --seconds S        measured seconds per run (full 3, quick 1)\n"
                   "  --warmup S         unmeasured seconds before each run (full 0.5, quick 0.25)\n"
                   "  --repeat N         runs per figure, median reported (full 3, quick 1)\n"
@@ -102,6 +108,7 @@ s_usage (FILE *out)
                   "  --transports LIST  comma-separated subset of inproc,ipc,tcp\n"
                   "  --cases LIST       comma-separated subset of ping,read\n"
                   "  --sides LIST       comma-separated subset of zaio,baseline (for profiling)\n"
+                  "  --modes LIST       comma-separated subset of throughput,latency\n"
                   "  --dir PATH         where the served root and ipc sockets go (default /tmp)\n"
                   "  --help             this text\n");
 }
@@ -155,6 +162,7 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
     for (int i = 0; i < S_TRANSPORTS; i++) options->transports[i] = true;
     for (int i = 0; i < S_CASES; i++) options->cases[i] = true;
     for (int i = 0; i < S_SIDES; i++) options->sides[i] = true;
+    options->modes[0] = options->modes[1] = true;
     double seconds = -1, warmup = -1, repeat = -1, file_mib = -1, number;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -171,6 +179,10 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
         else if (streq (arg, "--workers")) {
             rc = s_parse_number (value, 1, 1024, &number);
             options->workers = (uint32_t)number;
+            i++;
+        } else if (streq (arg, "--credit")) {
+            rc = s_parse_number (value, 1, 1024, &number);
+            options->credit = (uint32_t)number;
             i++;
         } else if (streq (arg, "--seconds")) {
             rc = s_parse_number (value, 0.01, 3600, &seconds);
@@ -197,6 +209,9 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
             i++;
         } else if (streq (arg, "--sides")) {
             rc = value ? s_parse_list (value, s_side_names, S_SIDES, options->sides) : -1;
+            i++;
+        } else if (streq (arg, "--modes")) {
+            rc = value ? s_parse_list (value, s_mode_names, 2, options->modes) : -1;
             i++;
         } else if (streq (arg, "--dir")) {
             options->dir = value;
@@ -273,6 +288,8 @@ typedef struct {
     double ops_per_sec[S_REPEAT_MAX];
     double p50_us[S_REPEAT_MAX];
     double p99_us[S_REPEAT_MAX];
+    double cpu_us_per_op[S_REPEAT_MAX];
+    double switches_per_op[S_REPEAT_MAX];
     uint64_t samples;
     uint32_t runs;
 } s_runs_t;
@@ -286,67 +303,74 @@ s_figure_close (s_figure_t *figure, s_runs_t *runs)
     figure->ops_per_sec = s_median (runs->ops_per_sec, runs->runs);
     figure->p50_us = s_median (runs->p50_us, runs->runs);
     figure->p99_us = s_median (runs->p99_us, runs->runs);
+    figure->cpu_us_per_op = s_median (runs->cpu_us_per_op, runs->runs);
+    figure->switches_per_op = s_median (runs->switches_per_op, runs->runs);
     figure->samples = runs->samples;
 }
 
-//  Runs every measurement. Returns the number that failed.
+//  One run of case c over transport t against side s; adds the result to
+//  runs, or sets figure->error. Returns 0 or -1.
+static int
+s_run_one (const s_options_t *options, const char *endpoint, uint64_t file_blocks, int c, int t,
+           int s, bool latency, s_runs_t *runs, s_figure_t *figure)
+{
+    zaio_perf_client_config_t config = {
+        .dialect = s == 0 ? ZAIO_PERF_DIALECT_ZAIO : ZAIO_PERF_DIALECT_BARE,
+        .op = c == 0 ? ZAIO_PERF_CASE_PING : ZAIO_PERF_CASE_READ,
+        .endpoint = endpoint,
+        .path = S_FILE_NAME,
+        .file_blocks = file_blocks,
+        .inflight = latency ? 1 : options->inflight,
+        .warmup_ms = (uint64_t)(options->warmup * 1000),
+        .duration_ms = (uint64_t)(options->seconds * 1000),
+    };
+    fprintf (stderr, "zaio_bench: %-4s %-6s %-10s %-8s run %u/%u ... ", s_case_names[c],
+             s_transport_names[t], s_mode_names[latency], s_side_names[s], runs->runs + 1,
+             options->repeat);
+    zaio_perf_result_t result;
+    if (zaio_perf_client_run (&config, &result)) {
+        fprintf (stderr, "FAILED: %s\n", result.error);
+        snprintf (figure->error, sizeof figure->error, "%s", result.error);
+        return -1;
+    }
+    if (latency)
+        fprintf (stderr, "p50 %.1f us, p99 %.1f us\n", result.p50_us, result.p99_us);
+    else
+        fprintf (stderr, "%.0f ops/s, %.1f CPU us/op, %.2f switches/op\n", result.ops_per_sec,
+                 result.cpu_us_per_op, result.switches_per_op);
+    runs->ops_per_sec[runs->runs] = result.ops_per_sec;
+    runs->p50_us[runs->runs] = result.p50_us;
+    runs->p99_us[runs->runs] = result.p99_us;
+    runs->cpu_us_per_op[runs->runs] = result.cpu_us_per_op;
+    runs->switches_per_op[runs->runs] = result.switches_per_op;
+    runs->samples += result.samples;
+    runs->runs++;
+    return 0;
+}
+
+//  Runs every measurement, zaio and baseline alternating. Returns the
+//  number that failed.
 static int
 s_measure_all (const s_options_t *options, char *endpoints[S_TRANSPORTS][S_SIDES],
                uint64_t file_blocks, s_results_t *results)
 {
     int failed = 0;
-    for (int c = 0; c < S_CASES; c++) {
-        if (!options->cases[c]) continue;
-        for (int t = 0; t < S_TRANSPORTS; t++) {
-            if (!options->transports[t]) continue;
+    for (int c = 0; c < S_CASES; c++)
+        for (int t = 0; t < S_TRANSPORTS; t++)
             for (int latency = 0; latency < 2; latency++) {
+                if (!options->cases[c] || !options->transports[t] || !options->modes[latency])
+                    continue;
+                s_figure_t *figures = latency ? results->latency[c][t] : results->throughput[c][t];
                 s_runs_t runs[S_SIDES];
                 memset (runs, 0, sizeof runs);
                 for (uint32_t r = 0; r < options->repeat && !zsys_interrupted; r++)
-                    for (int s = 0; s < S_SIDES; s++) {
-                        s_figure_t *figure =
-                            latency ? &results->latency[c][t][s] : &results->throughput[c][t][s];
-                        if (*figure->error || !options->sides[s]) continue;
-                        zaio_perf_client_config_t config = {
-                            .dialect = s == 0 ? ZAIO_PERF_DIALECT_ZAIO : ZAIO_PERF_DIALECT_BARE,
-                            .op = c == 0 ? ZAIO_PERF_CASE_PING : ZAIO_PERF_CASE_READ,
-                            .endpoint = endpoints[t][s],
-                            .path = S_FILE_NAME,
-                            .file_blocks = file_blocks,
-                            .inflight = latency ? 1 : options->inflight,
-                            .warmup_ms = (uint64_t)(options->warmup * 1000),
-                            .duration_ms = (uint64_t)(options->seconds * 1000),
-                        };
-                        fprintf (stderr, "zaio_bench: %-4s %-6s %-10s %-8s run %u/%u ... ",
-                                 s_case_names[c], s_transport_names[t],
-                                 latency ? "latency" : "throughput", s_side_names[s], r + 1,
-                                 options->repeat);
-                        zaio_perf_result_t result;
-                        if (zaio_perf_client_run (&config, &result)) {
-                            fprintf (stderr, "FAILED: %s\n", result.error);
-                            snprintf (figure->error, sizeof figure->error, "%s", result.error);
+                    for (int s = 0; s < S_SIDES; s++)
+                        if (options->sides[s] && !*figures[s].error &&
+                            s_run_one (options, endpoints[t][s], file_blocks, c, t, s, latency,
+                                       &runs[s], &figures[s]))
                             failed++;
-                            continue;
-                        }
-                        if (latency)
-                            fprintf (stderr, "p50 %.1f us, p99 %.1f us\n", result.p50_us,
-                                     result.p99_us);
-                        else
-                            fprintf (stderr, "%.0f ops/s\n", result.ops_per_sec);
-                        s_runs_t *side = &runs[s];
-                        side->ops_per_sec[side->runs] = result.ops_per_sec;
-                        side->p50_us[side->runs] = result.p50_us;
-                        side->p99_us[side->runs] = result.p99_us;
-                        side->samples += result.samples;
-                        side->runs++;
-                    }
-                for (int s = 0; s < S_SIDES; s++)
-                    s_figure_close (latency ? &results->latency[c][t][s]
-                                            : &results->throughput[c][t][s],
-                                    &runs[s]);
+                for (int s = 0; s < S_SIDES; s++) s_figure_close (&figures[s], &runs[s]);
             }
-        }
-    }
     return failed;
 }
 
@@ -378,14 +402,16 @@ s_print_cell (const s_figure_t *figure, int width, int precision, double value)
 static void
 s_print_table (const s_options_t *options, const s_results_t *results)
 {
-    printf ("zaio core bench: %u workers, %u in flight, 4 KiB reads over a %u MiB cached file\n"
+    printf ("zaio core bench: %u workers (zaio credit %u), %u in flight, 4 KiB reads over a %u "
+            "MiB cached file\n"
             "%u x %.2g s per figure (median), %.2g s warmup; %ld CPUs; libzmq %d.%d.%d, "
             "czmq %d.%d.%d; build %s\n"
             "targets: throughput >= %.1fx baseline, p50 latency <= %.1fx baseline\n\n",
-            options->workers, options->inflight, options->file_mib, options->repeat,
-            options->seconds, options->warmup, sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR,
-            ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR,
-            CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE, S_THROUGHPUT_TARGET, S_LATENCY_TARGET);
+            options->workers, options->credit, options->inflight, options->file_mib,
+            options->repeat, options->seconds, options->warmup, sysconf (_SC_NPROCESSORS_ONLN),
+            ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR,
+            CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE, S_THROUGHPUT_TARGET,
+            S_LATENCY_TARGET);
     printf ("%-4s %-6s | %10s %10s %5s %-4s | %8s %8s %5s %-4s | %8s %8s %5s\n", "", "", "zaio",
             "baseline", "", "", "zaio", "baseline", "", "", "zaio", "baseline", "");
     printf ("%-4s %-6s | %10s %10s %5s %-4s | %8s %8s %5s %-4s | %8s %8s %5s\n", "case", "trans",
@@ -416,6 +442,32 @@ s_print_table (const s_options_t *options, const s_results_t *results)
             s_print_cell (&lat[1], 8, 1, lat[1].p99_us);
             if (s_both (lat))
                 printf ("%5.2f\n", s_ratio (lat[0].p99_us, lat[1].p99_us));
+            else
+                printf ("\n");
+        }
+    }
+    printf ("\npipelined efficiency: CPU time of all threads (client, server, libzmq) and\n"
+            "context switches, per request\n");
+    printf ("%-4s %-6s | %8s %8s %5s | %8s %8s %5s\n", "", "", "zaio", "baseline", "", "zaio",
+            "baseline", "");
+    printf ("%-4s %-6s | %8s %8s %5s | %8s %8s %5s\n", "case", "trans", "CPU us", "CPU us", "ratio",
+            "switches", "switches", "ratio");
+    for (int c = 0; c < S_CASES; c++) {
+        if (!options->cases[c]) continue;
+        for (int t = 0; t < S_TRANSPORTS; t++) {
+            if (!options->transports[t]) continue;
+            const s_figure_t *thr = results->throughput[c][t];
+            printf ("%-4s %-6s | ", s_case_names[c], s_transport_names[t]);
+            s_print_cell (&thr[0], 8, 1, thr[0].cpu_us_per_op);
+            s_print_cell (&thr[1], 8, 1, thr[1].cpu_us_per_op);
+            if (s_both (thr))
+                printf ("%5.2f | ", s_ratio (thr[0].cpu_us_per_op, thr[1].cpu_us_per_op));
+            else
+                printf ("%5s | ", "");
+            s_print_cell (&thr[0], 8, 2, thr[0].switches_per_op);
+            s_print_cell (&thr[1], 8, 2, thr[1].switches_per_op);
+            if (s_both (thr))
+                printf ("%5.2f\n", s_ratio (thr[0].switches_per_op, thr[1].switches_per_op));
             else
                 printf ("\n");
         }
@@ -461,20 +513,21 @@ s_json_figure (const s_figure_t *figure, bool latency)
         printf ("{\"p50_us\": %.2f, \"p99_us\": %.2f, \"samples\": %" PRIu64 "}", figure->p50_us,
                 figure->p99_us, figure->samples);
     else
-        printf ("{\"ops_per_sec\": %.1f}", figure->ops_per_sec);
+        printf ("{\"ops_per_sec\": %.1f, \"cpu_us_per_op\": %.2f, \"switches_per_op\": %.3f}",
+                figure->ops_per_sec, figure->cpu_us_per_op, figure->switches_per_op);
 }
 
 static void
 s_print_json (const s_options_t *options, const s_results_t *results)
 {
-    printf ("{\"bench\": \"core\", \"config\": {\"mode\": \"%s\", \"workers\": %u, "
+    printf ("{\"bench\": \"core\", \"config\": {\"mode\": \"%s\", \"workers\": %u, \"credit\": %u, "
             "\"inflight\": %u, \"seconds\": %g, \"warmup\": %g, \"repeat\": %u, "
             "\"file_mib\": %u, \"block\": %d, \"cpus\": %ld, \"libzmq\": \"%d.%d.%d\", "
             "\"czmq\": \"%d.%d.%d\", \"build_type\": \"%s\"},\n",
-            options->mode, options->workers, options->inflight, options->seconds, options->warmup,
-            options->repeat, options->file_mib, ZAIO_PERF_BLOCK, sysconf (_SC_NPROCESSORS_ONLN),
-            ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR,
-            CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
+            options->mode, options->workers, options->credit, options->inflight, options->seconds,
+            options->warmup, options->repeat, options->file_mib, ZAIO_PERF_BLOCK,
+            sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
+            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
     printf (" \"targets\": {\"throughput_ratio_min\": %.2f, \"latency_p50_ratio_max\": %.2f},\n",
             S_THROUGHPUT_TARGET, S_LATENCY_TARGET);
     printf (" \"results\": [");
@@ -571,6 +624,8 @@ main (int argc, char *argv[])
     config.events[0] = events; //  published as in production; nobody listens
     config.events[1] = NULL;
     config.workers = options.workers;
+    if (options.credit) config.worker_credit = options.credit;
+    options.credit = config.worker_credit; //  reported as used
     zactor_t *broker = zaio_broker_new (&config);
     zaio_perf_baseline_t *baseline =
         zaio_perf_baseline_new ((const char *const *)bind[1], file, options.workers);

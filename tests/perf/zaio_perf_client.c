@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define S_SLOT_BITS   16
@@ -218,6 +219,17 @@ s_percentile (const double *sorted, size_t count, double fraction)
     return sorted[rank - 1];
 }
 
+//  CPU microseconds and context switches of the whole process so far.
+static void
+s_usage (double *cpu_us, double *switches)
+{
+    struct rusage usage;
+    getrusage (RUSAGE_SELF, &usage);
+    *cpu_us = (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 +
+              (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+    *switches = (double)(usage.ru_nvcsw + usage.ru_nivcsw);
+}
+
 //  Keeps the pipeline full until the measured stretch ends, then collects
 //  what is still in flight.
 static int
@@ -232,16 +244,20 @@ s_measure (s_client_t *self)
         if (s_send (self, slot)) return -1;
     bool sending = true;
     uint64_t counted = 0;
+    double cpu_from = 0, cpu_until = 0, switches_from = 0, switches_until = 0;
     while (outstanding) {
         uint32_t slot;
         if (s_recv (self, &slot)) return -1;
         outstanding--;
         int64_t now = s_now_ns ();
         if (now >= count_from && now < count_until) {
-            counted++;
+            if (counted++ == 0) s_usage (&cpu_from, &switches_from);
             if (latency) s_add_sample (self, (double)(now - self->sent_ns[slot]) / 1000.0);
         }
-        if (now >= count_until || zsys_interrupted) sending = false;
+        if (sending && (now >= count_until || zsys_interrupted)) {
+            s_usage (&cpu_until, &switches_until);
+            sending = false;
+        }
         if (sending) {
             if (s_send (self, slot)) return -1;
             outstanding++;
@@ -253,6 +269,8 @@ s_measure (s_client_t *self)
     result->seconds = (double)config->duration_ms / 1000.0;
     result->ops_per_sec = result->seconds > 0 ? (double)counted / result->seconds : 0;
     if (counted == 0) return s_fail (self, "no replies in the measured stretch");
+    result->cpu_us_per_op = (cpu_until - cpu_from) / (double)counted;
+    result->switches_per_op = (switches_until - switches_from) / (double)counted;
     if (latency) {
         qsort (self->samples, self->sample_count, sizeof (double), s_compare_double);
         result->samples = self->sample_count;

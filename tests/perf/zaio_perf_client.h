@@ -45,7 +45,10 @@ typedef struct {
     uint64_t samples;   //  round trips timed (latency runs)
     double p50_us;      //  latency percentiles, microseconds
     double p99_us;
-    char error[256]; //  why the run failed; empty on success
+    double cpu_us_per_op;   //  CPU time of the whole process (client and server
+                            //  threads) per reply in the measured stretch
+    double switches_per_op; //  context switches of the process, likewise
+    char error[256];        //  why the run failed; empty on success
 } zaio_perf_result_t;
 
 //  Run one measurement on a new client thread and wait for it. Returns 0,
