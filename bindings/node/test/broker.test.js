@@ -31,15 +31,16 @@ async function failure (promise) {
     assert.fail('expected a rejection');
 }
 
-//  Collect a stream's events in the background, leaving out the probes of
-//  syncEvents (whose stragglers may come late); waitFor resolves once
-//  `count` events are in hand (or rejects after `ms`).
-function collect (stream) {
+//  Collect a stream's events in the background, keeping those `keep`
+//  accepts: by default not the probes of syncEvents, nor path-less ops like
+//  an earlier test's ping, whose events may come late. waitFor resolves
+//  once `count` events are kept (or rejects after `ms`).
+function collect (stream, keep = (ev) => ev.path !== '' && !ev.path.startsWith('probe')) {
     const c = { events: [], seen: 0, done: null };
     c.done = (async () => {
         for await (const ev of stream) {
             c.seen++;
-            if (!ev.path.startsWith('probe'))
+            if (keep(ev))
                 c.events.push(ev);
         }
     })();
@@ -270,6 +271,9 @@ describe('against a real broker', { skip }, () => {
         assert.equal((await client.readfile('sub/ok-link/file')).toString(), 'inside');
         assert.equal((await client.stat('sub/ok-link')).type, 'symlink');
         assert.equal((await client.stat('abs-link')).type, 'symlink');
+        //  listdir reports links as links, without following them.
+        const links = (await client.listdirAll('')).filter((e) => e.name.endsWith('-link'));
+        assert.deepEqual(links.map((e) => [e.name, e.type]), [['abs-link', 'symlink'], ['climb-link', 'symlink']]);
     });
 
     it('protocol errors: NOVOLUME, ENAMETOOLONG, TOOBIG, UNKNOWN_OP, MALFORMED, EINVAL', async () => {
@@ -354,7 +358,7 @@ describe('against a real broker', { skip }, () => {
         const errs = client.events('err.');
         const all = client.events('');
         const writes = client.events(['ok.writefile.', 'err.writefile.']);
-        const [ce, ca, cw] = [errs, all, writes].map(collect);
+        const [ce, ca, cw] = [errs, all, writes].map((s) => collect(s));
         try {
             await syncEvents([ce, ca, cw], async () => {
                 await client.writefile('probe', 'p');
@@ -529,6 +533,33 @@ describe('against a broker with small limits', { skip }, () => {
             assert.equal(d.stats.retries, 0);
         } finally {
             d.close();
+        }
+    });
+});
+
+describe('a broker that shuts down under load', { skip }, () => {
+    it('settles every request: ok, SHUTDOWN, or ETIMEDOUT for what it never read', async () => {
+        const broker = await startBroker(['--workers', '1']);
+        const c = new Client(broker.ipc, { timeout: 5000 });
+        try {
+            await c.writefile('f', Buffer.alloc(65536));
+            const results = Array.from({ length: 2000 }, () =>
+                c.read('f', 0, 65536).then(() => 'ok', (e) => e.code));
+            await sleep(10);
+            const stopped = broker.stop();
+            const counts = {};
+            for (const r of await Promise.all(results))
+                counts[r] = (counts[r] || 0) + 1;
+            assert.deepEqual(Object.keys(counts).filter((k) => !['ok', 'SHUTDOWN', 'ETIMEDOUT'].includes(k)), [],
+                JSON.stringify(counts));
+            assert.equal((await stopped).code, 0);
+            assert.equal(c.pending, 0);
+            assert.equal(c.inflight, 0);
+            //  With the broker gone, new requests time out rather than hang.
+            await assert.rejects(c.ping({ timeout: 100 }), { code: 'ETIMEDOUT' });
+        } finally {
+            c.close();
+            await broker.stop();
         }
     });
 });
