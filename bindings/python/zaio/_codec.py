@@ -181,21 +181,30 @@ def check_request(header: Mapping[str, Any], data: Optional[Any] = None) -> None
         kind = FIELDS.get(k) if type(k) is str else None
         if kind is None:
             raise ValueError(f"unknown request field {k!r}")
-        if not _CHECKS[kind](v):
+        t = type(v)
+        if kind == "str":
+            ok = t is str
+        elif kind == "bool":
+            ok = t is bool
+        else:
+            ok = t is int and 0 <= v <= (UINT64_MAX if kind == "uint" else UINT32_MAX)
+        if not ok:
             raise TypeError(f"request field {k!r} must be {kind}, not {v!r:.60}")
-    if "id" not in header or "op" not in header:
+    op = header.get("op")
+    if op is None or "id" not in header:
         raise ValueError("a request needs 'id' and 'op'")
     if header["id"] == 0:
         raise ValueError("request id must be > 0")
-    op = header["op"]
-    if op in OPS:
-        required, optional = OPS[op]
-        missing = required - header.keys()
-        if missing:
-            raise ValueError(f"{op} needs {', '.join(sorted(missing))}")
-        extra = header.keys() - required - optional - COMMON - {"id", "op"}
-        if extra:
-            raise ValueError(f"{op} does not take {', '.join(sorted(extra))}")
+    shape = OPS.get(op)
+    if shape is not None:
+        required, optional = shape
+        keys = header.keys()
+        if not required <= keys:
+            raise ValueError(f"{op} needs {', '.join(sorted(required - keys))}")
+        if len(keys) > len(required) + 2:
+            extra = keys - required - optional - COMMON - {"id", "op"}
+            if extra:
+                raise ValueError(f"{op} does not take {', '.join(sorted(extra))}")
         if (op in DATA_OPS) != (data is not None):
             raise ValueError(f"{op} {'needs' if op in DATA_OPS else 'takes no'} data")
 
@@ -206,7 +215,15 @@ def encode_request(header: Mapping[str, Any], data: Optional[Any] = None,
     ``data`` is not None, the data buffer itself (not copied)."""
     if check:
         check_request(header, data)
-    frames: List[Any] = [SIGNATURE, _pack(_ordered(header, ("id", "op")))]
+        # Checked: flat, and every key is an ASCII field name, so str order
+        # is byte order.
+        ordered = {"id": header["id"], "op": header["op"]}
+        for k in sorted(header):
+            if k != "id" and k != "op":
+                ordered[k] = header[k]
+    else:
+        ordered = _ordered(header, ("id", "op"))
+    frames: List[Any] = [SIGNATURE, _pack(ordered)]
     if data is not None:
         frames.append(data)
     return frames

@@ -62,6 +62,9 @@ class Client(ClientBase):
         except BaseException:
             self._sock.close(linger=0)
             raise
+        # A blocking view of the same socket: the receive loop drains replies
+        # that are already there without a zmq.asyncio future for each.
+        self._raw: zmq.Socket = zmq.Socket.shadow(self._sock.underlying)
         self._pending: Dict[int, "asyncio.Future[Reply]"] = {}
         self._recv_task: Optional["asyncio.Task[None]"] = None
         self._slots: Optional[asyncio.Semaphore] = None
@@ -117,25 +120,18 @@ class Client(ClientBase):
             self._recv_task = asyncio.get_running_loop().create_task(self._receive())
 
     async def _receive(self) -> None:
-        """The one receive loop: resolve each reply's future by its id."""
+        """The one receive loop: resolve each reply's future by its id.
+        After each awaited message it drains what else is ready without
+        waiting, so a burst of replies costs one wake-up."""
         try:
             while True:
-                frames = await self._sock.recv_multipart(copy=False)
-                try:
-                    reply = _codec.decode_reply(frames)
-                except BadReply as e:
-                    rid = _codec.reply_id(frames)
-                    fut = self._pending.get(rid) if rid is not None else None
-                    if fut is not None and not fut.done():
-                        fut.set_exception(e)
-                    else:
-                        log.warning("zaio: dropped an undecodable reply: %s", e)
-                    continue
-                fut = self._pending.get(reply.id)
-                if fut is not None and not fut.done():
-                    fut.set_result(reply)
-                else:
-                    log.debug("zaio: dropped reply id %d: nobody waits for it", reply.id)
+                self._dispatch(await self._sock.recv_multipart(copy=False))
+                for _ in range(1024):
+                    try:
+                        frames = self._raw.recv_multipart(zmq.NOBLOCK, copy=False)
+                    except zmq.Again:
+                        break
+                    self._dispatch(frames)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # socket closed under us, or a zmq error
@@ -144,6 +140,23 @@ class Client(ClientBase):
             for fut in self._pending.values():
                 if not fut.done():
                     fut.set_exception(Closed(message=f"receive loop failed: {e!r}"))
+
+    def _dispatch(self, frames: List[Any]) -> None:
+        try:
+            reply = _codec.decode_reply(frames)
+        except BadReply as e:
+            rid = _codec.reply_id(frames)
+            fut = self._pending.get(rid) if rid is not None else None
+            if fut is not None and not fut.done():
+                fut.set_exception(e)
+            else:
+                log.warning("zaio: dropped an undecodable reply: %s", e)
+            return
+        fut = self._pending.get(reply.id)
+        if fut is not None and not fut.done():
+            fut.set_result(reply)
+        else:
+            log.debug("zaio: dropped reply id %d: nobody waits for it", reply.id)
 
     async def call(self, op: str, fields: Optional[Dict[str, Any]] = None,
                    data: Optional[BufferLike] = None, *, timeout: TimeoutArg = DEFAULT,
@@ -195,7 +208,7 @@ class Client(ClientBase):
         fut: "asyncio.Future[Reply]" = loop.create_future()
         self._pending[rid] = fut
         timer = None
-        send: Any = None  # the zmq.asyncio send future
+        send: Any = None  # the zmq.asyncio send future, on the slow path
         if deadline is not None:
             def expire() -> None:
                 if not fut.done():
@@ -205,13 +218,20 @@ class Client(ClientBase):
                     send.cancel()
             timer = loop.call_at(deadline, expire)
         try:
+            # zmq.asyncio sends at once when it can (and then wakes the
+            # receive side itself, as ZMQ_FD is edge-triggered); only when
+            # the pipe is full or not connected yet is there a wait, in
+            # order behind earlier sends, bounded by the timer.
             send = self._sock.send_multipart(frames, copy=False)
-            try:
-                await send
-            except asyncio.CancelledError:
-                if fut.done() and not fut.cancelled():
-                    fut.result()  # raises the Timeout set by expire()
-                raise
+            if not send.done():
+                try:
+                    await send
+                except asyncio.CancelledError:
+                    if fut.done() and not fut.cancelled():
+                        fut.result()  # raises the Timeout set by expire()
+                    raise
+            else:
+                send.result()
             return await fut
         finally:
             if timer is not None:
