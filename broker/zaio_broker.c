@@ -820,12 +820,13 @@ s_abandon_running (s_broker_t *self)
 //  ---------------------------------------------------------------------
 //  Setup
 
+//  A copy of text that lives as long as the broker (the autofree list
+//  duplicates what it is given).
 static char *
 s_own (s_broker_t *self, const char *text)
 {
-    char *copy = strdup (text);
-    zlist_append (self->owned_strings, copy);
-    return copy;
+    zlist_append (self->owned_strings, (void *)text);
+    return (char *)zlist_last (self->owned_strings);
 }
 
 static int
@@ -838,7 +839,9 @@ s_bind_all (s_broker_t *self, zsock_t *sock, const char *kind, const char *const
             return -1;
         }
         char *bound = zsock_last_endpoint (sock);
-        zlist_append (self->endpoints, zsys_sprintf ("%s %s", kind, bound));
+        char *entry = zsys_sprintf ("%s %s", kind, bound);
+        zlist_append (self->endpoints, entry); //  autofree: the list keeps a copy
+        zstr_free (&entry);
         zstr_free (&bound);
     }
     return 0;

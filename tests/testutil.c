@@ -191,3 +191,67 @@ zaio_test_call (zsock_t *client, const zaio_request_t *req, const void *data, si
     zmsg_destroy (&msg);
     return reply->ok ? 0 : reply->error;
 }
+
+zsock_t *
+zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit,
+                       uint32_t heartbeat_ms)
+{
+    zsock_t *worker = zaio_test_client (endpoint);
+    zaio_ready_t ready;
+    memset (&ready, 0, sizeof ready);
+    ready.credit = credit;
+    ready.heartbeat_ms = heartbeat_ms;
+    snprintf (ready.host, sizeof ready.host, "fake");
+    ready.pid = (uint32_t)getpid ();
+    ready.volume_count = 1;
+    snprintf (ready.volumes[0].name, sizeof ready.volumes[0].name, "%s", volume);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
+    zmsg_addstr (msg, ZAIO_WORKER_READY);
+    zmsg_append (msg, &(zframe_t *){zaio_ready_encode (&ready)});
+    assert (zmsg_send (&msg, worker) == 0);
+    return worker;
+}
+
+void
+zaio_test_fake_take (zsock_t *worker, uint64_t *job, zaio_request_t *req, int timeout_ms)
+{
+    zpoller_t *poller = zpoller_new (worker, NULL);
+    int64_t until = zclock_mono () + timeout_ms;
+    while (true) {
+        int64_t left = until - zclock_mono ();
+        assert (left > 0 && zpoller_wait (poller, (int)left) == worker);
+        zmsg_t *msg = zmsg_recv (worker);
+        assert (msg && zframe_streq (zmsg_first (msg), ZAIO_WORKER_SIGNATURE));
+        if (zframe_streq (zmsg_next (msg), ZAIO_WORKER_JOB)) {
+            assert (zaio_job_number_decode (zmsg_next (msg), job) == 0);
+            zframe_t *header = zmsg_next (msg);
+            assert (zaio_request_decode (req, zframe_data (header), zframe_size (header), NULL,
+                                         0) == 0);
+            zmsg_destroy (&msg);
+            break;
+        }
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+}
+
+void
+zaio_test_fake_done (zsock_t *worker, uint64_t job, uint64_t id, int error)
+{
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    if (error)
+        zaio_reply_pack_error (&writer.packer, id, error, NULL);
+    else
+        zaio_reply_pack_ok (&writer.packer, id, 0);
+    zaio_outcome_t outcome = {error, 0, 1};
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
+    zmsg_addstr (msg, ZAIO_WORKER_DONE);
+    zmsg_append (msg, &(zframe_t *){zaio_job_number_encode (job)});
+    zmsg_append (msg, &(zframe_t *){zaio_outcome_encode (&outcome)});
+    zmsg_append (msg, &(zframe_t *){zaio_writer_frame (&writer)});
+    zaio_writer_release (&writer);
+    assert (zmsg_send (&msg, worker) == 0);
+}

@@ -1,0 +1,171 @@
+/*  test_broker_queue: bounded queues answer QUEUE_FULL at once, deadlines
+    answer ETIMEDOUT, unknown volumes answer NOVOLUME, hello reports what is
+    in force, and every request still gets exactly one reply.
+
+    Jobs are held running by a worker the test drives by hand, serving the
+    volume "slow". */
+
+#include "testutil.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static void
+s_send_ping (zsock_t *client, uint64_t id, int64_t deadline_ms)
+{
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_PING, id);
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "slow");
+    if (deadline_ms >= 0) zaio_request_set_uint (&req, ZAIO_FIELD_DEADLINE, (uint64_t)deadline_ms);
+    zaio_test_send (client, &req, NULL, 0);
+}
+
+//  Next reply, which must carry id and error code.
+static void
+s_expect (zsock_t *client, uint64_t id, int error)
+{
+    zaio_reply_t reply;
+    zmsg_t *msg;
+    zaio_test_recv (client, &reply, &msg, 5000);
+    if (reply.id != id || reply.error != error) {
+        fprintf (stderr, "expected id %" PRIu64 " %s, got id %" PRIu64 " %s (%s)\n", id,
+                 zaio_error_name (error), reply.id, zaio_error_name (reply.error), reply.message);
+        assert (false);
+    }
+    zmsg_destroy (&msg);
+}
+
+static void
+s_expect_silence (zsock_t *client, int ms)
+{
+    zpoller_t *poller = zpoller_new (client, NULL);
+    assert (zpoller_wait (poller, ms) == NULL);
+    zpoller_destroy (&poller);
+}
+
+static void
+s_check_hello (zsock_t *client)
+{
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_HELLO, 1);
+    zaio_test_send (client, &req, NULL, 0);
+    zaio_reply_t reply;
+    zmsg_t *msg;
+    zaio_test_recv (client, &reply, &msg, 5000);
+    assert (reply.ok && reply.id == 1);
+    //  Walk the whole header for the facts we configured.
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, reply.hello, reply.hello_size);
+    uint32_t count;
+    assert (zaio_cursor_map (&cursor, &count) == 0);
+    bool saw_limits = false, saw_volume = false;
+    uint32_t ops = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t len;
+        assert (zaio_cursor_str (&cursor, &key, &len) == 0);
+        if (len == 6 && memcmp (key, "limits", 6) == 0) {
+            uint32_t limits;
+            assert (zaio_cursor_map (&cursor, &limits) == 0);
+            for (uint32_t l = 0; l < limits; l++) {
+                const char *name;
+                uint32_t name_len;
+                uint64_t value;
+                assert (zaio_cursor_str (&cursor, &name, &name_len) == 0);
+                assert (zaio_cursor_uint (&cursor, &value) == 0);
+                if (name_len == 9 && memcmp (name, "queue_max", 9) == 0) assert (value == 5);
+                if (name_len == 12 && memcmp (name, "inflight_max", 12) == 0) assert (value == 3);
+            }
+            saw_limits = true;
+        } else if (len == 3 && memcmp (key, "ops", 3) == 0) {
+            assert (zaio_cursor_array (&cursor, &ops) == 0);
+            for (uint32_t o = 0; o < ops; o++) assert (zaio_cursor_skip (&cursor, 1) == 0);
+        } else if (len == 7 && memcmp (key, "volumes", 7) == 0) {
+            uint32_t volumes;
+            assert (zaio_cursor_array (&cursor, &volumes) == 0 && volumes == 2);
+            for (uint32_t v = 0; v < volumes; v++) assert (zaio_cursor_skip (&cursor, 2) == 0);
+            saw_volume = true;
+        } else
+            assert (zaio_cursor_skip (&cursor, 3) == 0);
+    }
+    assert (saw_limits && saw_volume && ops == ZAIO_OP_COUNT);
+    zmsg_destroy (&msg);
+}
+
+int
+main (void)
+{
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    config.workers = 1;
+    config.queue_max = 5;
+    config.inflight_max = 3;
+    config.worker_bind[0] = "tcp://127.0.0.1:*";
+    zaio_test_broker_t broker;
+    zaio_test_broker_start (&broker, &config);
+    char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
+    zsock_t *worker = zaio_test_fake_worker (worker_endpoint, "slow", 1, 0);
+    zsock_t *alice = zaio_test_client (broker.inproc);
+    zsock_t *bob = zaio_test_client (broker.tcp);
+    //  The worker is known once hello lists its volume.
+    zclock_sleep (100);
+    s_check_hello (alice);
+
+    //  Unknown volume: refused at once.
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_STAT, 2);
+    zaio_request_set_str (&req, ZAIO_FIELD_PATH, "x");
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "nowhere");
+    zaio_reply_t reply;
+    assert (zaio_test_call (alice, &req, NULL, 0, &reply, NULL, NULL) == ZAIO_ERR_NOVOLUME);
+
+    //  The slow worker takes one job and holds it.
+    s_send_ping (alice, 10, -1);
+    uint64_t job;
+    zaio_request_t taken;
+    zaio_test_fake_take (worker, &job, &taken, 5000);
+    assert (taken.id == 10);
+    s_send_ping (alice, 11, -1); //  queued (alice: 2 in flight)
+    s_send_ping (alice, 12, -1); //  queued (alice: 3, her limit)
+    s_send_ping (alice, 13, -1); //  over alice's limit
+    s_expect (alice, 13, ZAIO_ERR_QUEUE_FULL);
+    s_send_ping (bob, 20, -1); //  queued (broker: 4)
+    s_send_ping (bob, 21, 50); //  queued with a 50 ms deadline (broker: 5)
+    s_send_ping (bob, 22, -1); //  over the broker's limit
+    s_expect (bob, 22, ZAIO_ERR_QUEUE_FULL);
+    //  The deadline passes while the worker is busy.
+    s_expect (bob, 21, ETIMEDOUT);
+    s_expect_silence (alice, 100);
+    s_expect_silence (bob, 100);
+
+    //  Release the worker: everything queued runs, in order.
+    zaio_test_fake_done (worker, job, 10, 0);
+    s_expect (alice, 10, 0);
+    for (uint64_t id = 11; id <= 20; id++) {
+        if (id > 12 && id < 20) continue;
+        zaio_test_fake_take (worker, &job, &taken, 5000);
+        assert (taken.id == id);
+        zaio_test_fake_done (worker, job, id, 0);
+    }
+    s_expect (alice, 11, 0);
+    s_expect (alice, 12, 0);
+    s_expect (bob, 20, 0);
+    s_expect_silence (alice, 100);
+    s_expect_silence (bob, 100);
+
+    //  Capacity is back.
+    s_send_ping (alice, 30, -1);
+    zaio_test_fake_take (worker, &job, &taken, 5000);
+    zaio_test_fake_done (worker, job, 30, ENOENT);
+    s_expect (alice, 30, ENOENT);
+    printf ("test_broker_queue: QUEUE_FULL, ETIMEDOUT, NOVOLUME and hello as configured\n");
+
+    zstr_free (&worker_endpoint);
+    zsock_destroy (&worker);
+    zsock_destroy (&alice);
+    zsock_destroy (&bob);
+    zaio_test_broker_stop (&broker);
+    zsys_shutdown ();
+    printf ("test_broker_queue: OK\n");
+    return 0;
+}

@@ -1,0 +1,191 @@
+/*  test_broker_shutdown: stopping the broker answers every job. Queued jobs
+    and new requests get SHUTDOWN at once, running jobs finish and are
+    answered, and the zaio-broker daemon exits 0 on SIGTERM (leak-free under
+    valgrind when valgrind is installed). */
+
+#include "testutil.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void
+s_expect (zsock_t *client, uint64_t id, int error)
+{
+    zaio_reply_t reply;
+    zmsg_t *msg;
+    zaio_test_recv (client, &reply, &msg, 10000);
+    if (reply.id != id || reply.error != error) {
+        fprintf (stderr, "expected id %" PRIu64 " %s, got id %" PRIu64 " %s\n", id,
+                 zaio_error_name (error), reply.id, zaio_error_name (reply.error));
+        assert (false);
+    }
+    zmsg_destroy (&msg);
+}
+
+static void
+s_send_ping (zsock_t *client, uint64_t id)
+{
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_PING, id);
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "slow");
+    zaio_test_send (client, &req, NULL, 0);
+}
+
+static void
+s_destroyer (zsock_t *pipe, void *args)
+{
+    zsock_signal (pipe, 0);
+    zaio_broker_destroy ((zactor_t **)args);
+}
+
+static void
+s_check_embedded (void)
+{
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    config.workers = 1;
+    config.worker_bind[0] = "tcp://127.0.0.1:*";
+    zaio_test_broker_t broker;
+    zaio_test_broker_start (&broker, &config);
+    char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
+    zsock_t *worker = zaio_test_fake_worker (worker_endpoint, "slow", 1, 0);
+    zsock_t *client = zaio_test_client (broker.tcp);
+    zclock_sleep (100); //  let READY arrive before the first job
+
+    s_send_ping (client, 1);
+    uint64_t job;
+    zaio_request_t taken;
+    zaio_test_fake_take (worker, &job, &taken, 5000);
+    for (uint64_t id = 2; id <= 6; id++) s_send_ping (client, id);
+    zclock_sleep (50); //  queued before the stop begins
+
+    zactor_t *stopper = zactor_new (s_destroyer, &broker.broker);
+    for (uint64_t id = 2; id <= 6; id++) s_expect (client, id, ZAIO_ERR_SHUTDOWN);
+    s_send_ping (client, 7);
+    s_expect (client, 7, ZAIO_ERR_SHUTDOWN);
+    //  The running job finishes and is answered.
+    zaio_test_fake_done (worker, job, 1, 0);
+    s_expect (client, 1, 0);
+    zactor_destroy (&stopper); //  returns once the broker has stopped
+    assert (broker.broker == NULL);
+    printf ("test_broker_shutdown: embedded broker answered queued, new and running jobs\n");
+
+    zstr_free (&worker_endpoint);
+    zsock_destroy (&worker);
+    zsock_destroy (&client);
+    zaio_test_broker_stop (&broker);
+}
+
+//  Starts the daemon (under valgrind if present); returns its pid and the
+//  tcp client endpoint it printed.
+static pid_t
+s_spawn_daemon (const char *root, char *endpoint, size_t endpoint_size, bool *valgrind)
+{
+    int out[2];
+    assert (pipe (out) == 0);
+    setvbuf (stdout, NULL, _IOLBF, 0);
+    char *binary = zsys_sprintf ("%s/broker/zaio-broker", ZAIO_BINARY_DIR);
+    *valgrind = system ("valgrind --version >/dev/null 2>&1") == 0;
+    pid_t pid = fork ();
+    assert (pid >= 0);
+    if (pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL); //  no orphan if the test dies
+        dup2 (out[1], 1);
+        close (out[0]);
+        close (out[1]);
+        const char *args[] = {binary,
+                              "--root",
+                              root,
+                              "--bind",
+                              "tcp://127.0.0.1:*",
+                              "--events",
+                              "tcp://127.0.0.1:*",
+                              "--workers",
+                              "2",
+                              NULL};
+        if (*valgrind) {
+            const char *vg[] = {"valgrind",
+                                "-q",
+                                "--leak-check=full",
+                                "--errors-for-leak-kinds=definite,indirect",
+                                "--error-exitcode=99",
+                                binary,
+                                "--root",
+                                root,
+                                "--bind",
+                                "tcp://127.0.0.1:*",
+                                "--events",
+                                "tcp://127.0.0.1:*",
+                                "--workers",
+                                "2",
+                                NULL};
+            execvp ("valgrind", (char **)vg);
+        } else
+            execv (binary, (char **)args);
+        _exit (127);
+    }
+    close (out[1]);
+    FILE *lines = fdopen (out[0], "r");
+    char line[120];
+    *endpoint = 0;
+    while (fgets (line, sizeof line, lines)) {
+        line[strcspn (line, "\n")] = 0;
+        if (strncmp (line, "client tcp://", 13) == 0)
+            snprintf (endpoint, endpoint_size, "%s", line + 7);
+        if (streq (line, "ready")) break;
+    }
+    fclose (lines);
+    zstr_free (&binary);
+    assert (*endpoint);
+    return pid;
+}
+
+static void
+s_check_daemon (void)
+{
+    char *root = zaio_test_tempdir ("daemon");
+    char endpoint[128];
+    bool valgrind;
+    pid_t pid = s_spawn_daemon (root, endpoint, sizeof endpoint, &valgrind);
+    zsock_t *client = zaio_test_client (endpoint);
+    //  A mix of successes and failures through every layer.
+    for (uint64_t id = 1; id <= 40; id++) {
+        zaio_request_t req;
+        zaio_request_init (&req, id % 2 ? ZAIO_OP_WRITEFILE : ZAIO_OP_READFILE, id);
+        //  Odd ids write file-ID; even ids read the file just written, or
+        //  (every fourth) one that was never written.
+        char path[32];
+        snprintf (path, sizeof path, "file-%" PRIu64, id % 2 == 1 || id % 4 == 0 ? id : id - 1);
+        zaio_request_set_str (&req, ZAIO_FIELD_PATH, path);
+        zaio_reply_t reply;
+        int code = zaio_test_call (client, &req, id % 2 ? "data" : NULL, id % 2 ? 4 : 0, &reply,
+                                   NULL, NULL);
+        assert (code == (id % 4 == 0 ? ENOENT : 0));
+    }
+    assert (kill (pid, SIGTERM) == 0);
+    int status;
+    assert (waitpid (pid, &status, 0) == pid);
+    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+        fprintf (stderr, "zaio-broker exited with status %d%s\n", WEXITSTATUS (status),
+                 WEXITSTATUS (status) == 99 ? " (valgrind found errors or leaks)" : "");
+        assert (false);
+    }
+    printf ("test_broker_shutdown: daemon exited 0 on SIGTERM%s\n",
+            valgrind ? ", no leaks or errors under valgrind" : " (valgrind not installed)");
+    zsock_destroy (&client);
+    zaio_test_rmtree (root);
+    zstr_free (&root);
+}
+
+int
+main (void)
+{
+    s_check_embedded ();
+    s_check_daemon ();
+    zsys_shutdown ();
+    printf ("test_broker_shutdown: OK\n");
+    return 0;
+}

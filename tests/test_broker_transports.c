@@ -1,0 +1,151 @@
+/*  test_broker_transports: many concurrent clients over inproc, ipc and tcp,
+    each keeping many requests in flight, get exactly one correct reply per
+    request; and an embedded broker serves every op end to end. */
+
+#include "testutil.h"
+
+#include <string.h>
+
+#define CLIENTS_PER_TRANSPORT 6
+#define REQUESTS_PER_CLIENT   600
+#define IN_FLIGHT             32
+#define FILE_SIZE             (256 * 1024)
+
+typedef struct {
+    const char *endpoint;
+    uint32_t index;
+    const uint8_t *content; //  what "shared.bin" holds
+    int failures;
+} s_client_args_t;
+
+//  Request number n of a client: reads of shared.bin, and writes, stats and
+//  pings on the client's own file, so replies can be checked exactly.
+static void
+s_build (zaio_request_t *req, uint32_t client, uint32_t n, char *data, size_t *size)
+{
+    uint64_t id = ((uint64_t)client << 32) | (n + 1);
+    char path[64];
+    snprintf (path, sizeof path, "own-%u.bin", client);
+    *size = 0;
+    switch (n % 4) {
+        case 0:
+            zaio_request_init (req, ZAIO_OP_READ, id);
+            zaio_request_set_str (req, ZAIO_FIELD_PATH, "shared.bin");
+            zaio_request_set_uint (req, ZAIO_FIELD_OFFSET, (n * 4096ull) % FILE_SIZE);
+            zaio_request_set_uint (req, ZAIO_FIELD_LENGTH, 4096);
+            break;
+        case 1:
+            zaio_request_init (req, ZAIO_OP_WRITE, id);
+            zaio_request_set_str (req, ZAIO_FIELD_PATH, path);
+            zaio_request_set_uint (req, ZAIO_FIELD_OFFSET, n * 8ull);
+            zaio_request_set_uint (req, ZAIO_FIELD_CREATE, 1);
+            *size = 8;
+            snprintf (data, 9, "%08u", n);
+            break;
+        case 2:
+            zaio_request_init (req, ZAIO_OP_PING, id);
+            break;
+        default:
+            zaio_request_init (req, ZAIO_OP_STAT, id);
+            zaio_request_set_str (req, ZAIO_FIELD_PATH, "shared.bin");
+            break;
+    }
+}
+
+static void
+s_client_thread (zsock_t *pipe, void *args)
+{
+    s_client_args_t *self = (s_client_args_t *)args;
+    zsock_signal (pipe, 0);
+    zsock_t *client = zaio_test_client (self->endpoint);
+    uint8_t *replied = (uint8_t *)zmalloc (REQUESTS_PER_CLIENT);
+    uint32_t sent = 0, received = 0;
+    while (received < REQUESTS_PER_CLIENT) {
+        while (sent < REQUESTS_PER_CLIENT && sent - received < IN_FLIGHT) {
+            zaio_request_t req;
+            char data[16];
+            size_t size;
+            s_build (&req, self->index, sent, data, &size);
+            zaio_test_send (client, &req, size ? data : NULL, size);
+            sent++;
+        }
+        zaio_reply_t reply;
+        zmsg_t *msg;
+        zaio_test_recv (client, &reply, &msg, 10000);
+        uint32_t n = (uint32_t)(reply.id & 0xffffffff) - 1;
+        bool good =
+            (reply.id >> 32) == self->index && n < REQUESTS_PER_CLIENT && !replied[n] && reply.ok;
+        if (good && n % 4 == 0) {
+            zmsg_first (msg);
+            zmsg_next (msg);
+            zframe_t *data = zmsg_next (msg);
+            size_t offset = (n * 4096ull) % FILE_SIZE;
+            good = data && zframe_size (data) == 4096 && reply.bytes == 4096 &&
+                   memcmp (zframe_data (data), self->content + offset, 4096) == 0;
+        }
+        if (good && n % 4 == 3) good = reply.size == FILE_SIZE && streq (reply.type, "file");
+        if (!good) self->failures++;
+        if (n < REQUESTS_PER_CLIENT) replied[n] = 1;
+        received++;
+        zmsg_destroy (&msg);
+    }
+    //  Exactly one reply each: nothing more arrives.
+    zpoller_t *poller = zpoller_new (client, NULL);
+    if (zpoller_wait (poller, 200)) self->failures++;
+    zpoller_destroy (&poller);
+    free (replied);
+    zsock_destroy (&client);
+}
+
+static void
+s_check_concurrency (zaio_test_broker_t *broker, const uint8_t *content)
+{
+    const char *endpoints[] = {broker->inproc, broker->ipc, broker->tcp};
+    enum { TOTAL = 3 * CLIENTS_PER_TRANSPORT };
+    s_client_args_t args[TOTAL];
+    zactor_t *actors[TOTAL];
+    int64_t started = zclock_mono ();
+    for (uint32_t i = 0; i < TOTAL; i++) {
+        args[i] = (s_client_args_t){endpoints[i % 3], i, content, 0};
+        actors[i] = zactor_new (s_client_thread, &args[i]);
+    }
+    int failures = 0;
+    for (uint32_t i = 0; i < TOTAL; i++) {
+        zactor_destroy (&actors[i]); //  waits for the thread to finish
+        failures += args[i].failures;
+    }
+    printf ("test_broker_transports: %d clients x %d requests over inproc/ipc/tcp in %" PRId64
+            " ms, %d failures\n",
+            TOTAL, REQUESTS_PER_CLIENT, zclock_mono () - started, failures);
+    assert (failures == 0);
+    //  Every write landed where it was aimed.
+    for (uint32_t i = 0; i < TOTAL; i++) {
+        char path[64];
+        snprintf (path, sizeof path, "own-%u.bin", i);
+        size_t size;
+        char *own = zaio_test_read_file (broker->root, path, &size);
+        assert (own);
+        for (uint32_t n = 1; n < REQUESTS_PER_CLIENT; n += 4) {
+            char expected[9];
+            snprintf (expected, sizeof expected, "%08u", n);
+            assert (memcmp (own + n * 8, expected, 8) == 0);
+        }
+        free (own);
+    }
+}
+
+int
+main (void)
+{
+    zaio_test_broker_t broker;
+    zaio_test_broker_start (&broker, NULL);
+    uint8_t *content = (uint8_t *)malloc (FILE_SIZE);
+    for (size_t i = 0; i < FILE_SIZE; i++) content[i] = (uint8_t)(i * 7 + i / 4096);
+    zaio_test_write_file (broker.root, "shared.bin", content, FILE_SIZE);
+    s_check_concurrency (&broker, content);
+    free (content);
+    zaio_test_broker_stop (&broker);
+    zsys_shutdown ();
+    printf ("test_broker_transports: OK\n");
+    return 0;
+}
