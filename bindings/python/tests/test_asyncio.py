@@ -44,10 +44,10 @@ def test_every_op(broker, tdir: str) -> None:
             assert [e.name for e in page.entries] == ["e", "f"] and page.more
             names = [e.name for e in await c.listdir_all(f"{tdir}/d", limit=2)]
             assert names == ["e", "f", "g", "i"]
-            assert [e.name async for e in c.iterdir(f"{tdir}/d")] == names
+            assert [e.name async for e in c.listdir_iter(f"{tdir}/d")] == names
             assert await c.unlink(f"{tdir}/d/i") is None
             assert await c.rmdir(f"{tdir}/d/e") is None
-            reply = await c.call("stat", {"path": tdir, "priority": 9})
+            reply = await c.request("stat", {"path": tdir, "priority": 9})
             assert reply.ok and reply.header["type"] == "dir"
             assert c.inflight == 0
         assert broker.path(f"{tdir}/d/f").read_bytes() == b"hello"
@@ -74,8 +74,8 @@ def test_errors(broker, tdir: str) -> None:
                 await c.read(f"{tdir}/x", 0, 1 << 40)
             with pytest.raises(IsADirectoryError):
                 await c.readfile(f"{tdir}/x")
-            reply = await c.call("format_disk")
-            assert reply.error == "UNKNOWN_OP"
+            with pytest.raises(zaio.UnknownOp):
+                await c.request("format_disk")
 
     run(main)
 

@@ -9,6 +9,7 @@ import hashlib
 import os
 
 import pytest
+import zmq
 
 import zaio
 import zaio.asyncio
@@ -31,6 +32,7 @@ def test_64mib_sync(client: zaio.Client, broker, tdir: str, payload: bytes) -> N
         hashlib.sha256(payload).digest()
     got = client.readfile(path, timeout=60)
     assert isinstance(got, memoryview) and len(got) == SIZE and got == payload
+    assert isinstance(got.obj, zmq.Frame)         # a view of the received frame: no copy
     r = client.read_result(path, 0, SIZE, timeout=60)
     assert r.eof and r.data == payload
     tail = client.read(path, SIZE - 3 * MIB - 5, 4 * MIB)

@@ -27,12 +27,12 @@ def test_prefix_filter_err(client: zaio.Client, broker, tdir: str) -> None:
         assert errors.gap is None                     # filtered: gaps are expected
         drain(errors)
         client.writefile(f"{tdir}/ok", b"12345")       # ok.*: not delivered
-        reply = client.call("stat", {"path": f"{tdir}/missing"})
-        assert reply.error == "ENOENT"
+        with pytest.raises(FileNotFoundError) as info:
+            client.request("stat", {"path": f"{tdir}/missing"})
         ev = errors.recv(timeout=5)
         assert ev.topic == "err.stat.default" and ev.outcome == "err" and not ev.ok
         assert (ev.op, ev.path, ev.volume, ev.error, ev.id) == (
-            "stat", f"{tdir}/missing", "default", "ENOENT", reply.id)
+            "stat", f"{tdir}/missing", "default", "ENOENT", info.value.id)
         assert ev.bytes == 0 and ev.seq >= 1 and ev.client and ev.time_us > 0
         assert drain(errors) == []
 

@@ -95,7 +95,7 @@ def test_sync_timeout_and_late_reply(start_broker) -> None:
 
 def test_deadline_field(client: zaio.Client, tdir: str) -> None:
     """`deadline` reaches the broker; a generous one lets the job run."""
-    reply = client.call("stat", {"path": tdir, "deadline": 30000})
+    reply = client.request("stat", {"path": tdir, "deadline": 30000})
     assert reply.ok
 
 

@@ -8,6 +8,7 @@ import errno
 import os
 import pickle
 import stat as stat_mod
+import threading
 
 import pytest
 
@@ -187,7 +188,7 @@ def test_listdir(client: zaio.Client, broker, tdir: str) -> None:
     page = client.listdir(tdir, after="n010", limit=5)
     assert [e.name for e in page.entries] == names[11:16] and page.more is True
     assert [e.name for e in client.listdir_all(tdir, limit=4)] == names + ["sub", "zlink"]
-    assert [e.name for e in client.iterdir(tdir, limit=7)] == names + ["sub", "zlink"]
+    assert [e.name for e in client.listdir_iter(tdir, limit=7)] == names + ["sub", "zlink"]
     assert client.listdir(tdir, after="zzz").entries == []
     client.mkdir(f"{tdir}/empty")
     assert client.listdir(f"{tdir}/empty") == zaio.Listing(entries=[], more=False)
@@ -264,17 +265,19 @@ def test_protocol_errors(client: zaio.Client, tdir: str) -> None:
         client.read(f"{tdir}/x", 0, 64 * 1024 * 1024 + 1)
     with pytest.raises(zaio.TooBig):
         client.mkdir(f"{tdir}/m", mode=0o10000)
-    reply = client.call("format_disk")
-    assert (reply.ok, reply.error) == (False, "UNKNOWN_OP")
-    reply = client.call("stat", {"path": tdir, "deadline": 60000, "priority": 3, "key": "k"})
+    with pytest.raises(zaio.UnknownOp) as info:
+        client.request("format_disk")
+    assert info.value.code == "UNKNOWN_OP"
+    reply = client.request("stat", {"path": tdir, "deadline": 60000, "priority": 3, "key": "k"})
     assert reply.ok and reply.header["type"] == "dir"
 
 
 def test_errors_pickle() -> None:
     for code in ("ENOENT", "EXDEV", "QUEUE_FULL", "WHATEVER"):
-        e = zaio.error_for(code, "m", path="p", op="stat")
+        e = zaio.error_for(code, "m", path="p", op="stat", id=7)
         again = pickle.loads(pickle.dumps(e))
-        assert type(again) is type(e) and (again.code, again.message, again.path) == (code, "m", "p")
+        assert type(again) is type(e)
+        assert (again.code, again.message, again.path, again.id) == (code, "m", "p", 7)
 
 
 def test_error_classes() -> None:
@@ -310,3 +313,39 @@ def test_closed_client(broker) -> None:
     c.close()
     with pytest.raises(zaio.Closed):
         c.ping()
+
+
+def test_request_raw(client: zaio.Client, tdir: str) -> None:
+    reply = client.request("writefile", {"path": f"{tdir}/r"}, b"raw")
+    assert reply.ok and reply.header["bytes"] == 3 and reply.id > 0
+    reply = client.request("read", {"path": f"{tdir}/r", "length": 10, "priority": 200})
+    assert reply.data == b"raw" and reply.header["eof"] is True
+    with pytest.raises(TypeError):
+        client.request("ping", {"id": 5})
+    with pytest.raises(ValueError):
+        client.request("stat", {"path": "x", "nonsense": 1})
+
+
+def test_read_length_zero(client: zaio.Client, broker, tdir: str) -> None:
+    broker.path(f"{tdir}/z").write_bytes(b"abc")
+    r = client.read_result(f"{tdir}/z", 1, 0)
+    assert r.data == b""
+
+
+def test_shared_between_threads(client: zaio.Client, broker, tdir: str) -> None:
+    errors = []
+
+    def work(t: int) -> None:
+        try:
+            for i in range(50):
+                client.writefile(f"{tdir}/t{t}-{i}", f"{t}/{i}".encode())
+                assert client.readfile(f"{tdir}/t{t}-{i}") == f"{t}/{i}".encode()
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert not errors and len(os.listdir(broker.path(tdir))) == 200

@@ -351,7 +351,7 @@ def result_of(op: str, reply: Reply, path: Optional[str] = None) -> Any:
     the :class:`Reply` itself.
     """
     if not reply.ok:
-        raise error_for(reply.error or "", reply.message, path=path, op=op)
+        raise error_for(reply.error or "", reply.message, path=path, op=op, id=reply.id)
     h = reply.header
     if reply.data is not None and op not in DATA_REPLY_OPS and op in OPS:
         raise BadReply(message=f"{op} reply has a data frame", op=op)

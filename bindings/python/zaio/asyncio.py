@@ -158,14 +158,19 @@ class Client(ClientBase):
         else:
             log.debug("zaio: dropped reply id %d: nobody waits for it", reply.id)
 
-    async def call(self, op: str, fields: Optional[Dict[str, Any]] = None,
-                   data: Optional[BufferLike] = None, *, timeout: TimeoutArg = DEFAULT,
-                   volume: Optional[str] = None) -> Reply:
-        """Send one request and return its raw :class:`Reply` (errors are
-        not raised). For fields this client has no method for (``key``,
-        ``deadline``, ``priority``...)."""
+    async def request(self, op: str, fields: Optional[Dict[str, Any]] = None,
+                      data: Optional[BufferLike] = None, *, timeout: TimeoutArg = DEFAULT,
+                      volume: Optional[str] = None) -> Reply:
+        """Any request, as the protocol spells it; see
+        :meth:`zaio.Client.request`."""
+        fields = dict(fields or {})
+        if "id" in fields or "op" in fields or "volume" in fields:
+            raise TypeError("id, op and volume are not fields (volume is a keyword)")
         buf = as_buffer(data) if data is not None else None
-        return await self._roundtrip(op, dict(fields or {}), buf, self._timeout(timeout), volume)
+        reply = await self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
+        if not reply.ok:
+            _codec.result_of(op, reply, fields.get("path"))
+        return reply
 
     async def _call(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
                     timeout: TimeoutArg, volume: Optional[str]) -> Any:
@@ -374,9 +379,9 @@ class Client(ClientBase):
                           volume: Optional[str] = None) -> List[DirEntry]:
         """Every entry of a directory, paging through :meth:`listdir` (each
         page gets its own ``timeout``)."""
-        return [e async for e in self.iterdir(path, limit, timeout=timeout, volume=volume)]
+        return [e async for e in self.listdir_iter(path, limit, timeout=timeout, volume=volume)]
 
-    async def iterdir(self, path: str = "", limit: Optional[int] = None, *,
+    async def listdir_iter(self, path: str = "", limit: Optional[int] = None, *,
                       timeout: TimeoutArg = DEFAULT,
                       volume: Optional[str] = None) -> AsyncIterator[DirEntry]:
         """Iterate over every entry of a directory, a page at a time."""
@@ -473,7 +478,7 @@ class EventStream:
                 left = None if deadline is None else deadline - loop.time()
                 if left is not None and left <= 0:
                     raise Timeout(message="event subscription not confirmed in time")
-                await client.call("ping", timeout=left)
+                await client._roundtrip("ping", {}, None, left, None)
                 if await self._sock.poll(timeout=int(wait * 1000)):
                     await self._take()
                     return

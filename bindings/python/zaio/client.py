@@ -88,15 +88,23 @@ class Client(ClientBase):
 
     # ------------------------------------------------------------ core
 
-    def call(self, op: str, fields: Optional[Dict[str, Any]] = None,
-             data: Optional[BufferLike] = None, *, timeout: TimeoutArg = DEFAULT,
-             volume: Optional[str] = None) -> Reply:
-        """Send one request and return its raw :class:`Reply` (success or
-        error; errors are not raised). ``fields`` are the header fields other
-        than ``id``, ``op`` and ``volume``. For ops and fields this client
-        has no method for, e.g. ``key``, ``deadline`` or ``priority``."""
+    def request(self, op: str, fields: Optional[Dict[str, Any]] = None,
+                data: Optional[BufferLike] = None, *, timeout: TimeoutArg = DEFAULT,
+                volume: Optional[str] = None) -> Reply:
+        """Any request, as the protocol spells it; returns the raw
+        :class:`Reply` (header map and data frame) and raises the error of
+        an error reply. ``fields`` are the header fields other than ``id``,
+        ``op`` and ``volume``, including those no method takes (``key``,
+        ``barrier``, ``link``, ``deadline``, ``priority``); ``data`` is the
+        data frame of ``write``, ``append`` and ``writefile``."""
+        fields = dict(fields or {})
+        if "id" in fields or "op" in fields or "volume" in fields:
+            raise TypeError("id, op and volume are not fields (volume is a keyword)")
         buf = as_buffer(data) if data is not None else None
-        return self._roundtrip(op, dict(fields or {}), buf, self._timeout(timeout), volume)
+        reply = self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
+        if not reply.ok:
+            _codec.result_of(op, reply, fields.get("path"))
+        return reply
 
     def _call(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
               timeout: TimeoutArg, volume: Optional[str]) -> Any:
@@ -292,9 +300,9 @@ class Client(ClientBase):
                     volume: Optional[str] = None) -> List[DirEntry]:
         """Every entry of a directory, paging through :meth:`listdir` (each
         page gets its own ``timeout``)."""
-        return list(self.iterdir(path, limit, timeout=timeout, volume=volume))
+        return list(self.listdir_iter(path, limit, timeout=timeout, volume=volume))
 
-    def iterdir(self, path: str = "", limit: Optional[int] = None, *,
+    def listdir_iter(self, path: str = "", limit: Optional[int] = None, *,
                 timeout: TimeoutArg = DEFAULT,
                 volume: Optional[str] = None) -> Iterator[DirEntry]:
         """Iterate over every entry of a directory, a page at a time."""
@@ -395,7 +403,7 @@ class EventStream:
                 left = _remaining(deadline)
                 if left is not None and left <= 0:
                     raise Timeout(message="event subscription not confirmed in time")
-                client.call("ping", timeout=left)
+                client._roundtrip("ping", {}, None, left, None)
                 left = _remaining(deadline)
                 if self._sock.poll(_poll_ms(wait if left is None else min(wait, max(left, 0))),
                                    zmq.POLLIN):

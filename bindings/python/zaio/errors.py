@@ -55,17 +55,21 @@ class Error(Exception):
     :ivar message: human-readable detail (do not parse it).
     :ivar path: the request's ``path``, when it had one.
     :ivar op: the request's op, when known.
+    :ivar id: the request id the broker's reply carried (``None`` for
+        errors the client detected itself); events carry the same id.
     """
 
     #: The error name this class stands for (the default for ``code``).
     default_code: str = "ERROR"
 
     def __init__(self, code: Optional[str] = None, message: str = "", *,
-                 path: Optional[str] = None, op: Optional[str] = None) -> None:
+                 path: Optional[str] = None, op: Optional[str] = None,
+                 id: Optional[int] = None) -> None:
         self.code: str = code if code is not None else self.default_code
         self.message: str = message
         self.path: Optional[str] = path
         self.op: Optional[str] = op
+        self.id: Optional[int] = id
         self._init_base()
 
     def _init_base(self) -> None:
@@ -80,12 +84,12 @@ class Error(Exception):
         return text
 
     def __reduce__(self) -> Tuple[Any, ...]:
-        return (_rebuild, (type(self), self.code, self.message, self.path, self.op))
+        return (_rebuild, (type(self), self.code, self.message, self.path, self.op, self.id))
 
 
 def _rebuild(cls: Type[Error], code: str, message: str, path: Optional[str],
-             op: Optional[str]) -> Error:
-    return cls(code, message, path=path, op=op)
+             op: Optional[str], id: Optional[int] = None) -> Error:
+    return cls(code, message, path=path, op=op, id=id)
 
 
 class PosixError(Error, OSError):
@@ -248,7 +252,7 @@ _BY_CODE: Dict[str, Type[Error]] = {
 
 
 def error_for(code: str, message: str = "", *, path: Optional[str] = None,
-              op: Optional[str] = None) -> Error:
+              op: Optional[str] = None, id: Optional[int] = None) -> Error:
     """The exception for an error reply named ``code``.
 
     Known names get their own class; other errno names (any name Python's
@@ -259,4 +263,4 @@ def error_for(code: str, message: str = "", *, path: Optional[str] = None,
     cls = _BY_CODE.get(code)
     if cls is None:
         cls = PosixError if hasattr(_errno, code) and code.startswith("E") else ProtocolError
-    return cls(code, message, path=path, op=op)
+    return cls(code, message, path=path, op=op, id=id)
