@@ -23,6 +23,8 @@
 typedef struct _s_broker_t s_broker_t;
 typedef struct _s_service_t s_service_t;
 typedef struct _s_worker_t s_worker_t;
+typedef struct _s_job_t s_job_t;
+typedef struct _s_client_t s_client_t;
 
 //  A volume and the jobs and workers for it.
 struct _s_service_t {
@@ -48,11 +50,31 @@ struct _s_worker_t {
     int64_t next_heartbeat_ms;
 };
 
+//  What the broker knows of a client with unfinished jobs: enough to
+//  bound it and to order its jobs when it asks (PROTOCOL.md section 7).
+struct _s_client_t {
+    char *key;            //  hex routing id, key in broker->clients
+    zlistx_t *unfinished; //  s_job_t *, accepted and not yet answered, oldest first
+    zhashx_t *keys;       //  ordering key -> its newest unfinished s_job_t (NULL until used)
+    s_job_t *barrier;     //  newest unfinished barrier job
+    s_job_t *last;        //  newest unfinished job, for link
+    bool link_broken;     //  the newest job was linked and failed: cancel the next
+};
+
 //  One accepted request.
-typedef struct {
+struct _s_job_t {
     uint64_t number;
-    zframe_t *client; //  routing id
-    char *client_key; //  hex routing id, key in broker->clients
+    zframe_t *client;  //  routing id
+    s_client_t *owner; //  its client's state (lives while it has unfinished jobs)
+    void *unfinished_handle;
+    char *key; //  ordering key, or NULL
+    bool barrier;
+    bool link;
+    uint32_t blockers;    //  unfinished jobs this one waits for
+    zlistx_t *dependents; //  s_job_t * waiting for this one (NULL until needed)
+    s_job_t *link_next;   //  the client's next job, if this one is linked
+    bool cancel;          //  a linked predecessor failed
+    bool answered;        //  replied to while still held (at shutdown)
     uint64_t id;
     zaio_op_t op;
     char *path;
@@ -64,7 +86,7 @@ typedef struct {
     int64_t deadline_ms; //  0 = none
     uint32_t attempts;
     s_worker_t *worker;
-} s_job_t;
+};
 
 struct _s_broker_t {
     zsock_t *pipe;
@@ -80,17 +102,20 @@ struct _s_broker_t {
     char backend_inproc[64];
     zhashx_t *services; //  name -> s_service_t
     zhashx_t *workers;  //  hex identity -> s_worker_t
-    zhashx_t *clients;  //  hex routing id -> uint32_t in-flight count (heap)
+    zhashx_t *clients;  //  hex routing id -> s_client_t
     uint64_t next_job;
     uint64_t event_seq;
     uint32_t accepted; //  queued + running
     uint32_t queued_with_deadline;
+    zlistx_t *released; //  s_job_t * whose last blocker finished, to run or cancel
+    bool releasing;     //  draining released, so completions only append to it
     bool draining;
     int64_t drain_until_ms;
     char hostname[64];
 };
 
 static void s_dispatch (s_broker_t *self, s_service_t *service);
+static void s_fail_job (s_broker_t *self, s_job_t **job_p, int code, const char *why);
 
 //  ---------------------------------------------------------------------
 //  Configuration
@@ -231,29 +256,39 @@ s_service_destroy (void **item)
 }
 
 static void
-s_count_free (void **item)
+s_client_free (void **item)
 {
-    free (*item);
-    *item = NULL;
-}
-
-static uint32_t *
-s_client_inflight (s_broker_t *self, const char *key)
-{
-    return (uint32_t *)zhashx_lookup (self->clients, key);
-}
-
-static void
-s_client_adjust (s_broker_t *self, const char *key, int delta)
-{
-    uint32_t *count = s_client_inflight (self, key);
-    if (!count) {
-        assert (delta > 0);
-        count = (uint32_t *)zmalloc (sizeof (uint32_t));
-        zhashx_insert (self->clients, key, count);
+    s_client_t *client = (s_client_t *)*item;
+    if (client) {
+        assert (zlistx_size (client->unfinished) == 0);
+        zlistx_destroy (&client->unfinished);
+        zhashx_destroy (&client->keys);
+        zstr_free (&client->key);
+        free (client);
+        *item = NULL;
     }
-    *count = (uint32_t)((int)*count + delta);
-    if (*count == 0) zhashx_delete (self->clients, key); //  forget clients with nothing pending
+}
+
+static s_client_t *
+s_client_require (s_broker_t *self, const char *key)
+{
+    s_client_t *client = (s_client_t *)zhashx_lookup (self->clients, key);
+    if (!client) {
+        client = (s_client_t *)zmalloc (sizeof (s_client_t));
+        client->key = strdup (key);
+        client->unfinished = zlistx_new ();
+        zhashx_insert (self->clients, key, client);
+    }
+    return client;
+}
+
+//  Forgets a client with nothing unfinished, unless it must remember that
+//  its last linked job failed.
+static void
+s_client_release (s_broker_t *self, s_client_t *client)
+{
+    if (zlistx_size (client->unfinished) == 0 && !client->link_broken)
+        zhashx_delete (self->clients, client->key);
 }
 
 static void
@@ -262,7 +297,8 @@ s_job_destroy (s_job_t **job_p)
     s_job_t *job = *job_p;
     if (job) {
         zframe_destroy (&job->client);
-        zstr_free (&job->client_key);
+        zstr_free (&job->key);
+        zlistx_destroy (&job->dependents);
         zstr_free (&job->path);
         zframe_destroy (&job->header);
         zframe_destroy (&job->data);
@@ -338,20 +374,133 @@ s_reject (s_broker_t *self, zframe_t *client, const zaio_request_t *req, bool de
     }
 }
 
-//  Completes a job with an outcome and reply the broker made itself (the
-//  job's worker, if any, is already detached).
+//  Makes job wait for blocker to finish.
+static void
+s_job_wait_for (s_job_t *job, s_job_t *blocker)
+{
+    if (!blocker->dependents) blocker->dependents = zlistx_new ();
+    zlistx_add_end (blocker->dependents, job);
+    job->blockers++;
+}
+
+//  One of job's blockers finished; at zero it is released.
+static void
+s_job_unblock (s_broker_t *self, s_job_t *job)
+{
+    assert (job->blockers > 0);
+    if (--job->blockers == 0) zlistx_add_end (self->released, job);
+}
+
+//  Released jobs run, or are answered if cancelled or the broker is
+//  stopping. Answering may release more; the loop, not recursion, takes
+//  them, so a long cancelled chain cannot exhaust the stack.
+static void
+s_run_released (s_broker_t *self)
+{
+    if (self->releasing) return;
+    self->releasing = true;
+    s_job_t *job;
+    while ((job = (s_job_t *)zlistx_first (self->released))) {
+        zlistx_delete (self->released, zlistx_cursor (self->released));
+        if (job->cancel)
+            s_fail_job (self, &job, ECANCELED, "a linked job before this one failed");
+        else if (self->draining)
+            s_fail_job (self, &job, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
+        else {
+            zlistx_add_end (job->service->queue, job);
+            if (job->deadline_ms) self->queued_with_deadline++;
+            s_dispatch (self, job->service);
+        }
+    }
+    self->releasing = false;
+}
+
+//  Ties a new job into its client's order: behind the previous job with
+//  its key, behind an unfinished barrier, behind everything if it is a
+//  barrier itself, behind a linked predecessor. Returns true if it may
+//  run at once.
+static bool
+s_job_order (s_job_t *job, s_client_t *client)
+{
+    if (job->key) {
+        if (!client->keys) client->keys = zhashx_new ();
+        s_job_t *previous = (s_job_t *)zhashx_lookup (client->keys, job->key);
+        if (previous) s_job_wait_for (job, previous);
+        zhashx_update (client->keys, job->key, job);
+    }
+    if (job->barrier) {
+        for (s_job_t *earlier = (s_job_t *)zlistx_first (client->unfinished); earlier;
+             earlier = (s_job_t *)zlistx_next (client->unfinished))
+            s_job_wait_for (job, earlier);
+        client->barrier = job;
+    } else if (client->barrier)
+        s_job_wait_for (job, client->barrier);
+    if (client->last && client->last->link) {
+        client->last->link_next = job;
+        job->blockers++;
+    } else if (client->link_broken)
+        job->cancel = true;
+    client->link_broken = false;
+    client->last = job;
+    job->unfinished_handle = zlistx_add_end (client->unfinished, job);
+    job->owner = client;
+    return job->blockers == 0;
+}
+
+//  Unties a finished job from its client's order and releases the jobs
+//  that waited for it.
+static void
+s_job_unorder (s_broker_t *self, s_job_t *job, bool failed)
+{
+    s_client_t *client = job->owner;
+    zlistx_delete (client->unfinished, job->unfinished_handle);
+    if (job->key && zhashx_lookup (client->keys, job->key) == job)
+        zhashx_delete (client->keys, job->key);
+    if (client->barrier == job) client->barrier = NULL;
+    if (client->last == job) {
+        client->last = NULL;
+        client->link_broken = job->link && failed;
+    }
+    if (job->dependents)
+        for (s_job_t *waiter = (s_job_t *)zlistx_first (job->dependents); waiter;
+             waiter = (s_job_t *)zlistx_next (job->dependents))
+            s_job_unblock (self, waiter);
+    if (job->link_next) {
+        if (failed) job->link_next->cancel = true;
+        s_job_unblock (self, job->link_next);
+    }
+    s_client_release (self, client);
+}
+
+//  Sends a job's one reply and publishes its event; takes the frames.
+static void
+s_answer (s_broker_t *self, s_job_t *job, zframe_t **header_p, zframe_t **data_p,
+          const zaio_outcome_t *outcome, const char *worker_name)
+{
+    assert (!job->answered);
+    s_send_reply (self, job->client, header_p, data_p);
+    uint64_t queue_us = job->dispatched_us ? (uint64_t)(job->dispatched_us - job->received_us) : 0;
+    s_publish (self, job->owner->key, job->id, job->op, job->path, job->service->name, outcome,
+               queue_us, worker_name);
+    job->answered = true;
+}
+
+//  Completes a job with its reply (the job's worker, if any, is already
+//  detached), unless it was answered already, and releases what waited.
 static void
 s_finish_job (s_broker_t *self, s_job_t **job_p, zframe_t **header_p, zframe_t **data_p,
               const zaio_outcome_t *outcome, const char *worker_name)
 {
     s_job_t *job = *job_p;
-    s_send_reply (self, job->client, header_p, data_p);
-    uint64_t queue_us = job->dispatched_us ? (uint64_t)(job->dispatched_us - job->received_us) : 0;
-    s_publish (self, job->client_key, job->id, job->op, job->path, job->service->name, outcome,
-               queue_us, worker_name);
-    s_client_adjust (self, job->client_key, -1);
+    if (job->answered) {
+        zframe_destroy (header_p);
+        if (data_p) zframe_destroy (data_p);
+    } else
+        s_answer (self, job, header_p, data_p, outcome, worker_name);
+    s_job_unorder (self, job, outcome->error != 0);
     self->accepted--;
     s_job_destroy (job_p);
+    s_run_released (self);
 }
 
 static void
@@ -429,7 +578,8 @@ s_handle_request (s_broker_t *self, zmsg_t *msg)
     const char *volume = (req.fields & ZAIO_FIELD_VOLUME) ? req.volume : ZAIO_DEFAULT_VOLUME;
     s_service_t *service = (s_service_t *)zhashx_lookup (self->services, volume);
     char *client_key = zframe_strhex (client);
-    uint32_t *inflight = s_client_inflight (self, client_key);
+    s_client_t *owner = (s_client_t *)zhashx_lookup (self->clients, client_key);
+    size_t inflight = owner ? zlistx_size (owner->unfinished) : 0;
     if (self->draining)
         s_reject (self, client, &req, true, ZAIO_ERR_SHUTDOWN, NULL);
     else if (req.op == ZAIO_OP_HELLO)
@@ -440,16 +590,14 @@ s_handle_request (s_broker_t *self, zmsg_t *msg)
     } else if (self->accepted >= self->config.queue_max) {
         snprintf (why, sizeof why, "broker queue is full (%u jobs)", self->config.queue_max);
         s_reject (self, client, &req, true, ZAIO_ERR_QUEUE_FULL, why);
-    } else if (inflight && *inflight >= self->config.inflight_max) {
-        snprintf (why, sizeof why, "client has %u jobs in flight, the limit", *inflight);
+    } else if (inflight >= self->config.inflight_max) {
+        snprintf (why, sizeof why, "client has %zu jobs in flight, the limit", inflight);
         s_reject (self, client, &req, true, ZAIO_ERR_QUEUE_FULL, why);
     } else {
         s_job_t *job = (s_job_t *)zmalloc (sizeof (s_job_t));
         job->number = ++self->next_job;
         job->client = client;
         client = NULL;
-        job->client_key = client_key;
-        client_key = NULL;
         job->id = req.id;
         job->op = req.op;
         job->path = strdup (req.path);
@@ -460,14 +608,15 @@ s_handle_request (s_broker_t *self, zmsg_t *msg)
         job->data = zmsg_next (msg);
         if (job->data) zmsg_remove (msg, job->data);
         job->received_us = zclock_usecs ();
-        if (req.fields & ZAIO_FIELD_DEADLINE) {
-            job->deadline_ms = zclock_mono () + req.deadline_ms;
-            self->queued_with_deadline++;
-        }
-        s_client_adjust (self, job->client_key, +1);
+        if (req.fields & ZAIO_FIELD_DEADLINE) job->deadline_ms = zclock_mono () + req.deadline_ms;
+        if (req.fields & ZAIO_FIELD_KEY) job->key = strdup (req.key);
+        job->barrier = req.barrier;
+        job->link = req.link;
         self->accepted++;
-        zlistx_add_end (service->queue, job);
-        s_dispatch (self, service);
+        if (s_job_order (job, s_client_require (self, client_key))) {
+            zlistx_add_end (self->released, job);
+            s_run_released (self);
+        }
     }
     zstr_free (&client_key);
     zframe_destroy (&client);
@@ -800,6 +949,18 @@ s_start_drain (s_broker_t *self)
             s_fail_job (self, &job, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
         }
     }
+    //  Jobs held behind others are answered now too; each is freed when
+    //  what it waits for finishes, without a second reply.
+    for (s_client_t *client = (s_client_t *)zhashx_first (self->clients); client;
+         client = (s_client_t *)zhashx_next (self->clients))
+        for (s_job_t *job = (s_job_t *)zlistx_first (client->unfinished); job;
+             job = (s_job_t *)zlistx_next (client->unfinished))
+            if (job->blockers && !job->answered) {
+                zframe_t *header = zaio_reply_error_frame (job->id, ZAIO_ERR_SHUTDOWN,
+                                                           "broker is shutting down; job not run");
+                zaio_outcome_t outcome = {ZAIO_ERR_SHUTDOWN, 0, 0};
+                s_answer (self, job, &header, NULL, &outcome, "");
+            }
 }
 
 //  Jobs still running when the drain time is up.
@@ -858,6 +1019,7 @@ s_broker_destroy (s_broker_t **self_p)
     zhashx_destroy (&self->workers);
     zhashx_destroy (&self->services);
     zhashx_destroy (&self->clients);
+    zlistx_destroy (&self->released);
     zsock_destroy (&self->backend);
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->events);
@@ -897,7 +1059,8 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     self->workers = zhashx_new ();
     zhashx_set_destructor (self->workers, s_worker_free);
     self->clients = zhashx_new ();
-    zhashx_set_destructor (self->clients, s_count_free);
+    zhashx_set_destructor (self->clients, s_client_free);
+    self->released = zlistx_new ();
     if (gethostname (self->hostname, sizeof self->hostname - 1))
         strcpy (self->hostname, "localhost");
 

@@ -1,0 +1,221 @@
+/*  test_broker_ordering: jobs run freely in parallel unless the client asks
+    for order: ordering keys, barriers and linked chains (PROTOCOL.md
+    section 7). A hand-driven worker with plenty of credit shows exactly
+    which jobs the broker lets start, and when. */
+
+#include "testutil.h"
+
+#include <string.h>
+
+typedef struct {
+    zsock_t *worker;
+    zsock_t *client;
+    zsock_t *other;
+    uint64_t jobs[1024]; //  job number by request id, for answering
+} s_rig_t;
+
+static void
+s_send (zsock_t *client, uint64_t id, const char *key, bool barrier, bool link)
+{
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_PING, id);
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "slow");
+    if (key) zaio_request_set_str (&req, ZAIO_FIELD_KEY, key);
+    if (barrier) zaio_request_set_uint (&req, ZAIO_FIELD_BARRIER, 1);
+    if (link) zaio_request_set_uint (&req, ZAIO_FIELD_LINK, 1);
+    zaio_test_send (client, &req, NULL, 0);
+}
+
+//  The worker must now hold exactly the jobs listed (0-terminated), no more.
+static void
+s_started (s_rig_t *rig, const uint64_t *ids)
+{
+    size_t count = 0;
+    while (ids[count]) count++;
+    bool seen[1024] = {false};
+    for (size_t i = 0; i < count; i++) {
+        uint64_t job;
+        zaio_request_t req;
+        zaio_test_fake_take (rig->worker, &job, &req, 5000);
+        bool expected = false;
+        for (size_t e = 0; e < count; e++) expected |= ids[e] == req.id;
+        if (!expected || seen[req.id]) {
+            fprintf (stderr, "job %" PRIu64 " started out of order\n", req.id);
+            assert (false);
+        }
+        seen[req.id] = true;
+        rig->jobs[req.id] = job;
+    }
+    zpoller_t *poller = zpoller_new (rig->worker, NULL);
+    void *more = zpoller_wait (poller, 150);
+    zpoller_destroy (&poller);
+    if (more) {
+        uint64_t job;
+        zaio_request_t req;
+        zaio_test_fake_take (rig->worker, &job, &req, 10);
+        fprintf (stderr, "job %" PRIu64 " started too early\n", req.id);
+        assert (false);
+    }
+}
+
+static void
+s_finish (s_rig_t *rig, uint64_t id, int error)
+{
+    zaio_test_fake_done (rig->worker, rig->jobs[id], id, error);
+}
+
+static void
+s_replied (zsock_t *client, uint64_t id, int error)
+{
+    zaio_reply_t reply;
+    zmsg_t *msg;
+    zaio_test_recv (client, &reply, &msg, 5000);
+    if (reply.id != id || reply.error != error) {
+        fprintf (stderr, "expected reply %" PRIu64 " %s, got %" PRIu64 " %s\n", id,
+                 zaio_error_name (error), reply.id, zaio_error_name (reply.error));
+        assert (false);
+    }
+    zmsg_destroy (&msg);
+}
+
+static void
+s_check_keys (s_rig_t *rig)
+{
+    s_send (rig->client, 1, "k", false, false);
+    s_send (rig->client, 2, "k", false, false);
+    s_send (rig->client, 3, NULL, false, false); //  no key: free to run
+    s_send (rig->client, 4, "j", false, false);  //  another key: free to run
+    s_send (rig->other, 5, "k", false, false);   //  keys are per client
+    s_started (rig, (uint64_t[]){1, 3, 4, 5, 0});
+    s_finish (rig, 3, 0);
+    s_replied (rig->client, 3, 0);
+    s_started (rig, (uint64_t[]){0}); //  2 still waits for 1
+    s_finish (rig, 1, ENOENT);        //  a failed key predecessor does not cancel
+    s_replied (rig->client, 1, ENOENT);
+    s_started (rig, (uint64_t[]){2, 0});
+    s_finish (rig, 2, 0);
+    s_finish (rig, 4, 0);
+    s_finish (rig, 5, 0);
+    s_replied (rig->client, 2, 0);
+    s_replied (rig->client, 4, 0);
+    s_replied (rig->other, 5, 0);
+    printf ("test_broker_ordering: keys serialise their jobs, per client\n");
+}
+
+static void
+s_check_barrier (s_rig_t *rig)
+{
+    s_send (rig->client, 10, NULL, false, false);
+    s_send (rig->client, 11, NULL, false, false);
+    s_send (rig->client, 12, NULL, true, false); //  barrier
+    s_send (rig->client, 13, NULL, false, false);
+    s_send (rig->other, 14, NULL, false, false); //  other clients are not held
+    s_started (rig, (uint64_t[]){10, 11, 14, 0});
+    s_finish (rig, 11, 0);
+    s_replied (rig->client, 11, 0);
+    s_started (rig, (uint64_t[]){0});
+    s_finish (rig, 10, EIO);
+    s_replied (rig->client, 10, EIO);
+    s_started (rig, (uint64_t[]){12, 0});
+    s_finish (rig, 12, 0);
+    s_replied (rig->client, 12, 0);
+    s_started (rig, (uint64_t[]){13, 0});
+    s_finish (rig, 13, 0);
+    s_finish (rig, 14, 0);
+    s_replied (rig->client, 13, 0);
+    s_replied (rig->other, 14, 0);
+    printf ("test_broker_ordering: a barrier waits for all before it, and holds all after\n");
+}
+
+static void
+s_check_links (s_rig_t *rig)
+{
+    //  A chain that succeeds runs one job after the other.
+    s_send (rig->client, 20, NULL, false, true);
+    s_send (rig->client, 21, NULL, false, false);
+    s_started (rig, (uint64_t[]){20, 0});
+    s_finish (rig, 20, 0);
+    s_replied (rig->client, 20, 0);
+    s_started (rig, (uint64_t[]){21, 0});
+    s_finish (rig, 21, 0);
+    s_replied (rig->client, 21, 0);
+    //  A chain whose first job fails cancels the rest, and only the rest.
+    s_send (rig->client, 30, NULL, false, true);
+    s_send (rig->client, 31, NULL, false, true);
+    s_send (rig->client, 32, NULL, false, false);
+    s_send (rig->client, 33, NULL, false, false); //  after the chain: runs
+    s_started (rig, (uint64_t[]){30, 33, 0});
+    s_finish (rig, 30, EACCES);
+    s_replied (rig->client, 30, EACCES);
+    s_replied (rig->client, 31, ECANCELED);
+    s_replied (rig->client, 32, ECANCELED);
+    s_finish (rig, 33, 0);
+    s_replied (rig->client, 33, 0);
+    //  A linked job that already failed cancels the next request to come.
+    s_send (rig->client, 40, NULL, false, true);
+    s_started (rig, (uint64_t[]){40, 0});
+    s_finish (rig, 40, ENOENT);
+    s_replied (rig->client, 40, ENOENT);
+    s_send (rig->client, 41, NULL, false, false);
+    s_replied (rig->client, 41, ECANCELED);
+    s_send (rig->client, 42, NULL, false, false);
+    s_started (rig, (uint64_t[]){42, 0});
+    s_finish (rig, 42, 0);
+    s_replied (rig->client, 42, 0);
+    printf ("test_broker_ordering: linked chains run in turn and cancel after a failure\n");
+}
+
+static void
+s_destroyer (zsock_t *pipe, void *args)
+{
+    zsock_signal (pipe, 0);
+    zaio_broker_destroy ((zactor_t **)args);
+}
+
+//  Held jobs are answered too when the broker stops.
+static void
+s_check_held_at_shutdown (zaio_test_broker_t *broker, s_rig_t *rig)
+{
+    s_send (rig->client, 50, "z", false, false);
+    s_send (rig->client, 51, "z", false, false); //  held behind 50
+    s_started (rig, (uint64_t[]){50, 0});
+    zactor_t *stopper = zactor_new (s_destroyer, &broker->broker);
+    s_replied (rig->client, 51, ZAIO_ERR_SHUTDOWN);
+    s_finish (rig, 50, 0);
+    s_replied (rig->client, 50, 0);
+    zactor_destroy (&stopper);
+    assert (broker->broker == NULL);
+    printf ("test_broker_ordering: held jobs answered SHUTDOWN at stop\n");
+}
+
+int
+main (void)
+{
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    config.workers = 1;
+    config.worker_bind[0] = "tcp://127.0.0.1:*";
+    zaio_test_broker_t broker;
+    zaio_test_broker_start (&broker, &config);
+    char *endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
+    s_rig_t rig;
+    memset (&rig, 0, sizeof rig);
+    rig.worker = zaio_test_fake_worker (endpoint, "slow", 64, 0);
+    rig.client = zaio_test_client (broker.inproc);
+    rig.other = zaio_test_client (broker.tcp);
+    zclock_sleep (100); //  let READY arrive before the first job
+
+    s_check_keys (&rig);
+    s_check_barrier (&rig);
+    s_check_links (&rig);
+    s_check_held_at_shutdown (&broker, &rig);
+
+    zstr_free (&endpoint);
+    zsock_destroy (&rig.worker);
+    zsock_destroy (&rig.client);
+    zsock_destroy (&rig.other);
+    zaio_test_broker_stop (&broker);
+    zsys_shutdown ();
+    printf ("test_broker_ordering: OK\n");
+    return 0;
+}
