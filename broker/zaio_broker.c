@@ -48,6 +48,7 @@ struct _s_worker_t {
     uint32_t heartbeat_ms; //  0: in-process, never expires
     int64_t expiry_ms;
     int64_t next_heartbeat_ms;
+    bool leaving;          //  said BYE: finishes what it holds, takes nothing new
 };
 
 //  What the broker knows of a client with unfinished jobs: enough to
@@ -811,6 +812,8 @@ s_handle_ready (s_broker_t *self, zframe_t *identity, const char *key, zmsg_t *m
 }
 
 //  DONE: [job][outcome][header][data?]. Returns -1 if the message is bad.
+//  A DONE for a job the worker no longer holds (it was presumed lost and
+//  answered or retried already) is ignored: the client has its one reply.
 static int
 s_handle_done (s_broker_t *self, s_worker_t *worker, zmsg_t *msg)
 {
@@ -820,29 +823,47 @@ s_handle_done (s_broker_t *self, s_worker_t *worker, zmsg_t *msg)
     zframe_t *data = zmsg_pop (msg);
     uint64_t number;
     zaio_outcome_t outcome;
-    s_job_t *job = NULL;
     int rc = -1;
-    if (zaio_job_number_decode (number_frame, &number) == 0 && outcome_frame && header &&
-        zaio_outcome_decode (&outcome, zframe_data (outcome_frame), zframe_size (outcome_frame)) ==
-            0 &&
-        zmsg_size (msg) == 0) {
-        for (job = (s_job_t *)zlistx_first (worker->jobs); job;
-             job = (s_job_t *)zlistx_next (worker->jobs))
-            if (job->number == number) break;
-    }
-    if (job) {
-        zlistx_delete (worker->jobs, zlistx_cursor (worker->jobs));
-        job->worker = NULL;
-        s_finish_job (self, &job, &header, &data, &outcome, worker->name);
-        if (worker->credit++ == 0) s_worker_join_waiting (worker);
-        for (uint32_t i = 0; i < worker->service_count; i++) s_dispatch (self, worker->services[i]);
+    if (zaio_job_number_decode (number_frame, &number) == 0 && outcome_frame && header
+        && zaio_outcome_decode (&outcome, zframe_data (outcome_frame),
+                                zframe_size (outcome_frame))
+               == 0
+        && zmsg_size (msg) == 0) {
         rc = 0;
+        s_job_t *job;
+        for (job = (s_job_t *) zlistx_first (worker->jobs); job;
+             job = (s_job_t *) zlistx_next (worker->jobs))
+            if (job->number == number) break;
+        if (job) {
+            zlistx_delete (worker->jobs, zlistx_cursor (worker->jobs));
+            job->worker = NULL;
+            s_finish_job (self, &job, &header, &data, &outcome, worker->name);
+            if (worker->leaving) {
+                if (zlistx_size (worker->jobs) == 0) s_worker_delete (self, worker, "left");
+            } else {
+                if (worker->credit++ == 0) s_worker_join_waiting (worker);
+                for (uint32_t i = 0; i < worker->service_count; i++)
+                    s_dispatch (self, worker->services [i]);
+            }
+        } else
+            zsys_warning ("broker: worker %s finished job %" PRIu64 " it no longer holds",
+                          worker->name, number);
     }
     zframe_destroy (&number_frame);
     zframe_destroy (&outcome_frame);
     zframe_destroy (&header);
     zframe_destroy (&data);
     return rc;
+}
+
+//  BYE: the worker takes nothing new and is forgotten once it holds nothing.
+static void
+s_handle_bye (s_broker_t *self, s_worker_t *worker)
+{
+    worker->leaving = true;
+    worker->credit = 0;
+    s_worker_leave_waiting (worker);
+    if (zlistx_size (worker->jobs) == 0) s_worker_delete (self, worker, "said BYE");
 }
 
 static void
@@ -863,7 +884,7 @@ s_handle_worker_message (s_broker_t *self, zmsg_t *msg)
     else if (zaio_frame_is (command, ZAIO_WORKER_DONE)) {
         if (s_handle_done (self, worker, msg)) s_worker_delete (self, worker, "malformed DONE");
     } else if (zaio_frame_is (command, ZAIO_WORKER_BYE))
-        s_worker_delete (self, worker, "said BYE");
+        s_handle_bye (self, worker);
     else if (!zaio_frame_is (command, ZAIO_WORKER_HEARTBEAT))
         s_worker_delete (self, worker, "unknown command");
     //  Any message proves the worker is alive (if it still exists).

@@ -22,28 +22,28 @@ s_find_volume (s_worker_t *self, const char *name)
     return NULL;
 }
 
-static void
-s_send_ready (s_worker_t *self)
+zmsg_t *
+zaio_worker_ready_message (zaio_volume_t **volumes, size_t volume_count, uint32_t credit,
+                           const char *host, uint32_t slot, uint32_t heartbeat_ms)
 {
     zaio_ready_t ready;
     memset (&ready, 0, sizeof ready);
-    ready.credit = self->config.credit;
-    snprintf (ready.host, sizeof ready.host, "%s", self->host);
-    ready.pid = (uint32_t)getpid ();
-    ready.slot = self->config.slot;
-    ready.heartbeat_ms = 0; //  in-process or relayed: the connection's owner heartbeats
-    for (size_t i = 0; i < self->config.volume_count && i < ZAIO_WORKER_VOLUMES_MAX; i++) {
-        zaio_volume_t *volume = self->config.volumes[i];
-        snprintf (ready.volumes[i].name, sizeof ready.volumes[i].name, "%s",
-                  zaio_volume_name (volume));
-        ready.volumes[i].readonly = zaio_volume_readonly (volume);
+    ready.credit = credit;
+    snprintf (ready.host, sizeof ready.host, "%s", host);
+    ready.pid = (uint32_t) getpid ();
+    ready.slot = slot;
+    ready.heartbeat_ms = heartbeat_ms;
+    for (size_t i = 0; i < volume_count && i < ZAIO_WORKER_VOLUMES_MAX; i++) {
+        snprintf (ready.volumes [i].name, sizeof ready.volumes [i].name, "%s",
+                  zaio_volume_name (volumes [i]));
+        ready.volumes [i].readonly = zaio_volume_readonly (volumes [i]);
         ready.volume_count++;
     }
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
     zmsg_addstr (msg, ZAIO_WORKER_READY);
-    zmsg_append (msg, &(zframe_t *){zaio_ready_encode (&ready)});
-    if (zmsg_send (&msg, self->dealer)) zmsg_destroy (&msg);
+    zmsg_append (msg, &(zframe_t *) {zaio_ready_encode (&ready)});
+    return msg;
 }
 
 //  Run one JOB: [job][header][data?]. Answers DONE with the job number, the
@@ -141,7 +141,11 @@ s_worker_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     zsock_signal (pipe, rc == 0 ? 0 : 1);
     if (rc == 0) {
-        s_send_ready (&self);
+        //  heartbeat_ms 0: in-process, or behind a relay that heartbeats.
+        zmsg_t *ready = zaio_worker_ready_message (self.config.volumes, self.config.volume_count,
+                                                   self.config.credit, self.host,
+                                                   self.config.slot, 0);
+        if (zmsg_send (&ready, self.dealer)) zmsg_destroy (&ready);
         zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
                                   {zsock_resolve (self.dealer), 0, ZMQ_POLLIN, 0}};
         bool running = true;

@@ -36,6 +36,11 @@ zactor_t *zaio_worker_new (const zaio_worker_config_t *config);
 //  Stop the thread after the job it is running, if any; nulls *self_p.
 void zaio_worker_destroy (zactor_t **self_p);
 
+//  A READY message, [signature][READY][body], offering credit jobs at once
+//  for the given volumes, named host/pid/slot. Caller owns it.
+zmsg_t *zaio_worker_ready_message (zaio_volume_t **volumes, size_t volume_count, uint32_t credit,
+                                   const char *host, uint32_t slot, uint32_t heartbeat_ms);
+
 #ifdef __cplusplus
 }
 #endif

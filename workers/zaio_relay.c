@@ -1,0 +1,377 @@
+/*  zaio_relay.c: one heartbeating broker connection in front of IO threads;
+    see zaio_relay.h and schemas/PROTOCOL.md section 9. */
+
+#include "zaio_relay.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#define S_BACKOFF_MAX 32 //  heartbeat intervals between reconnects, at most
+
+//  A job handed to a thread: which broker connection it came on, and the
+//  broker's number for it. The relay numbers jobs itself so a reply from
+//  an earlier connection can never be taken for a job of the current one.
+typedef struct {
+    uint64_t epoch;
+    zframe_t *broker_number;
+} s_held_t;
+
+//  An IO thread as the relay sees it.
+typedef struct {
+    zframe_t *identity;
+    uint32_t credit;
+    void *waiting_handle;
+} s_thread_t;
+
+typedef struct {
+    zsock_t *pipe;
+    zaio_relay_config_t config;
+    char host [64];
+    char endpoint [64];       //  inproc endpoint the threads connect to
+    zsock_t *upstream;        //  DEALER to the broker
+    zsock_t *local;           //  ROUTER for the threads
+    zactor_t **threads;
+    uint32_t thread_count;
+    zhashx_t *thread_table;   //  hex identity -> s_thread_t
+    zlistx_t *waiting;        //  s_thread_t * with credit, least recently used first
+    zlistx_t *backlog;        //  zmsg_t * jobs waiting for a thread with credit
+    zhashx_t *held;           //  relay job number (text) -> s_held_t
+    uint64_t next_number;
+    uint64_t epoch;
+    int64_t broker_expiry_ms; //  the broker is presumed gone after this
+    int64_t next_heartbeat_ms;
+    uint32_t backoff;         //  intervals before the next reconnect
+    bool stopping;
+    int64_t stop_deadline_ms;
+} s_relay_t;
+
+static void
+s_held_free (void **item)
+{
+    s_held_t *held = (s_held_t *) *item;
+    if (held) {
+        zframe_destroy (&held->broker_number);
+        free (held);
+        *item = NULL;
+    }
+}
+
+static void
+s_thread_free (void **item)
+{
+    s_thread_t *thread = (s_thread_t *) *item;
+    if (thread) {
+        zframe_destroy (&thread->identity);
+        free (thread);
+        *item = NULL;
+    }
+}
+
+static uint32_t
+s_total_credit (s_relay_t *self)
+{
+    return self->config.threads * self->config.credit;
+}
+
+//  Sends to the broker without ever blocking: a message that cannot go now
+//  (broker away, queue full) is dropped, and the broker's expiry of this
+//  connection accounts for whatever it carried.
+static void
+s_send_upstream (s_relay_t *self, zmsg_t **msg_p)
+{
+    if (zmsg_send (msg_p, self->upstream)) zmsg_destroy (msg_p);
+    self->next_heartbeat_ms = zclock_mono () + self->config.heartbeat_ms;
+}
+
+static void
+s_send_command (s_relay_t *self, const char *command)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
+    zmsg_addstr (msg, command);
+    s_send_upstream (self, &msg);
+}
+
+//  A fresh socket and READY: after a silent broker, a new connection is
+//  the only way to be sure the broker knows us.
+static void
+s_connect (s_relay_t *self)
+{
+    zsock_destroy (&self->upstream);
+    self->upstream = zsock_new (ZMQ_DEALER);
+    assert (self->upstream);
+    zsock_set_linger (self->upstream, 0);
+    zsock_set_sndtimeo (self->upstream, 0);
+    zsock_set_maxmsgsize (self->upstream, (int64_t) self->config.payload_max + 64 * 1024);
+    zsock_set_reconnect_ivl (self->upstream, 100);
+    zsock_set_reconnect_ivl_max (self->upstream, (int) self->config.heartbeat_ms);
+    if (zsock_connect (self->upstream, "%s", self->config.broker))
+        zsys_error ("relay: cannot connect to %s", self->config.broker);
+    self->epoch++;
+    int64_t now = zclock_mono ();
+    uint32_t patience = self->config.heartbeat_ms * self->config.heartbeat_misses;
+    uint32_t wait = self->config.heartbeat_ms * self->backoff;
+    self->broker_expiry_ms = now + (wait > patience ? wait : patience);
+    zmsg_t *ready =
+        zaio_worker_ready_message (self->config.volumes, self->config.volume_count,
+                                   s_total_credit (self), self->host, 0, self->config.heartbeat_ms);
+    s_send_upstream (self, &ready);
+    if (self->config.verbose)
+        zsys_info ("relay: connected to %s (connection %" PRIu64 ")", self->config.broker,
+                   self->epoch);
+}
+
+//  Hands backlog jobs to threads with credit.
+static void
+s_dispatch (s_relay_t *self)
+{
+    while (zlistx_size (self->backlog) && zlistx_size (self->waiting)) {
+        zmsg_t *msg = (zmsg_t *) zlistx_detach (self->backlog, NULL); //  first, not freed
+        s_thread_t *thread = (s_thread_t *) zlistx_first (self->waiting);
+        zmsg_prepend (msg, &(zframe_t *) {zframe_dup (thread->identity)});
+        if (zmsg_send (&msg, self->local)) zmsg_destroy (&msg);
+        if (--thread->credit == 0) {
+            zlistx_delete (self->waiting, thread->waiting_handle);
+            thread->waiting_handle = NULL;
+        } else
+            zlistx_move_end (self->waiting, thread->waiting_handle);
+    }
+}
+
+//  JOB from the broker: [job][header][data?]. Renumbered and queued.
+static void
+s_handle_job (s_relay_t *self, zmsg_t *msg)
+{
+    zframe_t *number = zmsg_pop (msg);
+    uint64_t value;
+    if (zaio_job_number_decode (number, &value) || zmsg_size (msg) < 1) {
+        zsys_warning ("relay: malformed JOB dropped");
+        zframe_destroy (&number);
+        return;
+    }
+    s_held_t *held = (s_held_t *) zmalloc (sizeof (s_held_t));
+    held->epoch = self->epoch;
+    held->broker_number = number;
+    uint64_t local_number = ++self->next_number;
+    char key [24];
+    snprintf (key, sizeof key, "%" PRIu64, local_number);
+    zhashx_insert (self->held, key, held);
+    zmsg_t *job = zmsg_new ();
+    zmsg_addstr (job, ZAIO_WORKER_SIGNATURE);
+    zmsg_addstr (job, ZAIO_WORKER_JOB);
+    zmsg_append (job, &(zframe_t *) {zaio_job_number_encode (local_number)});
+    zframe_t *frame;
+    while ((frame = zmsg_pop (msg))) zmsg_append (job, &frame);
+    zlistx_add_end (self->backlog, job);
+    s_dispatch (self);
+}
+
+static void
+s_handle_upstream (s_relay_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->upstream);
+    if (!msg) return;
+    //  Anything from the broker proves it is there.
+    self->broker_expiry_ms =
+        zclock_mono () + (int64_t) self->config.heartbeat_ms * self->config.heartbeat_misses;
+    self->backoff = 1;
+    zframe_t *signature = zmsg_pop (msg);
+    zframe_t *command = zmsg_pop (msg);
+    if (!zaio_frame_is (signature, ZAIO_WORKER_SIGNATURE))
+        zsys_warning ("relay: message without %s signature dropped", ZAIO_WORKER_SIGNATURE);
+    else if (zaio_frame_is (command, ZAIO_WORKER_JOB))
+        s_handle_job (self, msg);
+    else if (!zaio_frame_is (command, ZAIO_WORKER_HEARTBEAT))
+        zsys_warning ("relay: unknown command from broker dropped");
+    zframe_destroy (&signature);
+    zframe_destroy (&command);
+    zmsg_destroy (&msg);
+}
+
+//  From a thread: READY (its credit) or DONE (forwarded, credit back).
+static void
+s_handle_local (s_relay_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->local);
+    if (!msg) return;
+    zframe_t *identity = zmsg_pop (msg);
+    zframe_t *signature = zmsg_pop (msg);
+    zframe_t *command = zmsg_pop (msg);
+    char *key = zframe_strhex (identity);
+    s_thread_t *thread = (s_thread_t *) zhashx_lookup (self->thread_table, key);
+    if (zaio_frame_is (command, ZAIO_WORKER_READY)) {
+        zframe_t *body = zmsg_pop (msg);
+        zaio_ready_t ready;
+        if (!thread && body && zaio_ready_decode (&ready, zframe_data (body), zframe_size (body)) == 0) {
+            thread = (s_thread_t *) zmalloc (sizeof (s_thread_t));
+            thread->identity = zframe_dup (identity);
+            thread->credit = ready.credit;
+            thread->waiting_handle = zlistx_add_end (self->waiting, thread);
+            zhashx_insert (self->thread_table, key, thread);
+        }
+        zframe_destroy (&body);
+    } else if (thread && zaio_frame_is (command, ZAIO_WORKER_DONE)) {
+        zframe_t *number = zmsg_pop (msg);
+        uint64_t local_number;
+        char number_key [24] = "";
+        if (zaio_job_number_decode (number, &local_number) == 0)
+            snprintf (number_key, sizeof number_key, "%" PRIu64, local_number);
+        s_held_t *held = (s_held_t *) zhashx_lookup (self->held, number_key);
+        if (held && held->epoch == self->epoch) {
+            zmsg_prepend (msg, &(zframe_t *) {zframe_dup (held->broker_number)});
+            zmsg_pushstr (msg, ZAIO_WORKER_DONE);
+            zmsg_pushstr (msg, ZAIO_WORKER_SIGNATURE);
+            s_send_upstream (self, &msg);
+        }
+        if (held) zhashx_delete (self->held, number_key);
+        zframe_destroy (&number);
+        if (thread->credit++ == 0) thread->waiting_handle = zlistx_add_end (self->waiting, thread);
+    }
+    s_dispatch (self);
+    zstr_free (&key);
+    zframe_destroy (&identity);
+    zframe_destroy (&signature);
+    zframe_destroy (&command);
+    zmsg_destroy (&msg);
+}
+
+//  Jobs of the current connection not yet answered.
+static size_t
+s_current_jobs (s_relay_t *self)
+{
+    size_t count = 0;
+    for (s_held_t *held = (s_held_t *) zhashx_first (self->held); held;
+         held = (s_held_t *) zhashx_next (self->held))
+        count += held->epoch == self->epoch;
+    return count;
+}
+
+static void
+s_backlog_free (void **item)
+{
+    zmsg_destroy ((zmsg_t **) item);
+}
+
+static void
+s_relay_destroy (s_relay_t **self_p)
+{
+    s_relay_t *self = *self_p;
+    if (!self) return;
+    for (uint32_t i = 0; i < self->thread_count; i++) zaio_worker_destroy (&self->threads [i]);
+    free (self->threads);
+    zlistx_destroy (&self->waiting);
+    zlistx_destroy (&self->backlog);
+    zhashx_destroy (&self->thread_table);
+    zhashx_destroy (&self->held);
+    zsock_destroy (&self->local);
+    zsock_destroy (&self->upstream);
+    free (self);
+    *self_p = NULL;
+}
+
+static s_relay_t *
+s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
+{
+    s_relay_t *self = (s_relay_t *) zmalloc (sizeof (s_relay_t));
+    self->pipe = pipe;
+    self->config = *config;
+    if (config->name)
+        snprintf (self->host, sizeof self->host, "%s", config->name);
+    else if (gethostname (self->host, sizeof self->host - 1))
+        strcpy (self->host, "localhost");
+    self->thread_table = zhashx_new ();
+    zhashx_set_destructor (self->thread_table, s_thread_free);
+    self->waiting = zlistx_new ();
+    self->backlog = zlistx_new ();
+    zlistx_set_destructor (self->backlog, s_backlog_free);
+    self->held = zhashx_new ();
+    zhashx_set_destructor (self->held, s_held_free);
+    self->backoff = 1;
+    self->local = zsock_new (ZMQ_ROUTER);
+    zsock_set_router_mandatory (self->local, 1);
+    zsock_set_sndhwm (self->local, 0); //  bounded by credit
+    zsock_set_rcvhwm (self->local, 0);
+    snprintf (self->endpoint, sizeof self->endpoint, "inproc://zaio-relay-%p", (void *) self);
+    if (zsock_bind (self->local, "%s", self->endpoint) < 0) {
+        s_relay_destroy (&self);
+        return NULL;
+    }
+    self->threads = (zactor_t **) zmalloc (sizeof (zactor_t *) * config->threads);
+    for (uint32_t i = 0; i < config->threads; i++) {
+        zaio_worker_config_t worker = {
+            .endpoint = self->endpoint,
+            .volumes = config->volumes,
+            .volume_count = config->volume_count,
+            .credit = config->credit,
+            .payload_max = config->payload_max,
+            .slot = i,
+        };
+        self->threads [i] = zaio_worker_new (&worker);
+        if (!self->threads [i]) {
+            s_relay_destroy (&self);
+            return NULL;
+        }
+        self->thread_count++;
+    }
+    s_connect (self);
+    return self;
+}
+
+static void
+s_relay_actor (zsock_t *pipe, void *args)
+{
+    s_relay_t *self = s_relay_new (pipe, (const zaio_relay_config_t *) args);
+    //  zactor_new consumes the first signal; the second carries our status.
+    zsock_signal (pipe, 0);
+    zsock_signal (pipe, self ? 0 : 1);
+    if (!self) return;
+    while (true) {
+        int64_t now = zclock_mono ();
+        int64_t wake = self->next_heartbeat_ms < self->broker_expiry_ms ? self->next_heartbeat_ms
+                                                                         : self->broker_expiry_ms;
+        zmq_pollitem_t items [] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+                                   {zsock_resolve (self->upstream), 0, ZMQ_POLLIN, 0},
+                                   {zsock_resolve (self->local), 0, ZMQ_POLLIN, 0}};
+        long timeout = wake > now ? (long) (wake - now) : 0;
+        if (zmq_poll (items, 3, timeout) < 0) continue; //  EINTR: signals are main's
+        if (items [0].revents & ZMQ_POLLIN) {
+            char *command = zstr_recv (pipe);
+            if (command && streq (command, "$TERM") && !self->stopping) {
+                //  Take nothing new, finish what we hold, then go.
+                self->stopping = true;
+                self->stop_deadline_ms = zclock_mono () + self->config.drain_ms;
+                s_send_command (self, ZAIO_WORKER_BYE);
+            }
+            zstr_free (&command);
+        }
+        if (items [1].revents & ZMQ_POLLIN) s_handle_upstream (self);
+        if (items [2].revents & ZMQ_POLLIN) s_handle_local (self);
+        now = zclock_mono ();
+        if (self->stopping
+            && (s_current_jobs (self) == 0 || now >= self->stop_deadline_ms))
+            break;
+        if (now >= self->broker_expiry_ms && !self->stopping) {
+            zsys_warning ("relay: broker %s silent, reconnecting", self->config.broker);
+            if (self->backoff < S_BACKOFF_MAX) self->backoff *= 2;
+            s_connect (self);
+        } else if (now >= self->next_heartbeat_ms)
+            s_send_command (self, ZAIO_WORKER_HEARTBEAT);
+    }
+    s_relay_destroy (&self);
+}
+
+zactor_t *
+zaio_relay_new (const zaio_relay_config_t *config)
+{
+    assert (config && config->broker && config->threads >= 1 && config->credit >= 1);
+    assert (config->volume_count >= 1 && config->heartbeat_ms >= 1);
+    zactor_t *actor = zactor_new (s_relay_actor, (void *) config);
+    if (actor && zsock_wait (actor) != 0) zactor_destroy (&actor);
+    return actor;
+}
+
+void
+zaio_relay_destroy (zactor_t **self_p)
+{
+    zactor_destroy (self_p);
+}

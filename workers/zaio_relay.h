@@ -1,0 +1,53 @@
+/*  zaio_relay.h: the heart of a zaio-worker process.
+
+    A relay holds ONE connection to a broker's worker endpoint and a pool of
+    IO threads (zaio_worker) behind it on inproc. Keeping the connection in
+    a thread that never blocks on IO is what lets heartbeats flow while a
+    job sits in a slow system call, so the broker can tell a busy worker
+    from a dead one (the Paranoid Pirate pattern of the zguide).
+
+    Towards the broker the relay is one worker with credit threads x
+    credit, serving the relay's volumes. It heartbeats, notices a silent
+    broker after heartbeat_ms x heartbeat_misses, and then reconnects with
+    a fresh socket and READY, backing off up to 32 intervals while the
+    broker stays away. Replies to jobs of an earlier connection are
+    dropped: the broker answered those already.
+*/
+#ifndef ZAIO_RELAY_H_INCLUDED
+#define ZAIO_RELAY_H_INCLUDED
+
+#include "zaio_worker.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    const char *broker;         //  the broker's worker endpoint (tcp or ipc)
+    zaio_volume_t **volumes;    //  borrowed; must outlive the actor
+    size_t volume_count;
+    uint32_t threads;           //  IO threads
+    uint32_t credit;            //  jobs per thread
+    size_t payload_max;
+    uint32_t heartbeat_ms;
+    uint32_t heartbeat_misses;
+    uint32_t drain_ms;          //  longest wait for held jobs when stopping
+    const char *name;           //  host identity in events; NULL = hostname
+    bool verbose;
+} zaio_relay_config_t;
+
+//  Start the relay and its threads. config is copied; strings and volumes
+//  are borrowed for the actor's lifetime. NULL if it cannot start.
+zactor_t *
+    zaio_relay_new (const zaio_relay_config_t *config);
+
+//  Graceful stop: says BYE, finishes the jobs it holds (up to drain_ms),
+//  stops the threads. Nulls *self_p.
+void
+    zaio_relay_destroy (zactor_t **self_p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
