@@ -294,6 +294,38 @@ s_sanitize (char *out, size_t out_size, const char *in, size_t len)
     out [o] = 0;
 }
 
+//  True if the len bytes at text are well-formed UTF-8 (RFC 3629: no
+//  overlong forms, no surrogates, nothing above U+10FFFF).
+static bool
+s_utf8_valid (const uint8_t *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t b = text [i];
+        size_t extra;
+        uint32_t min, point;
+        if (b < 0x80) {
+            i++;
+            continue;
+        } else if ((b & 0xe0) == 0xc0)
+            extra = 1, min = 0x80, point = b & 0x1f;
+        else if ((b & 0xf0) == 0xe0)
+            extra = 2, min = 0x800, point = b & 0x0f;
+        else if ((b & 0xf8) == 0xf0)
+            extra = 3, min = 0x10000, point = b & 0x07;
+        else
+            return false;
+        if (len - i <= extra) return false;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((text [i + k] & 0xc0) != 0x80) return false;
+            point = (point << 6) | (text [i + k] & 0x3f);
+        }
+        if (point < min || point > 0x10ffff || (point >= 0xd800 && point <= 0xdfff)) return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
 //  Decode one known field's value into req.
 static int
 s_decode_field (zaio_request_t *req, const s_field_spec_t *spec, zaio_cursor_t *cursor, char *why,
@@ -315,6 +347,9 @@ s_decode_field (zaio_request_t *req, const s_field_spec_t *spec, zaio_cursor_t *
         }
         if (memchr (str, 0, len))
             return s_fail (why, why_size, EINVAL, "field '%s' contains a NUL byte", spec->name);
+        if (!s_utf8_valid ((const uint8_t *) str, len))
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' is not valid UTF-8",
+                           spec->name);
         memcpy (member, str, len);
         member [len] = 0;
         return 0;
