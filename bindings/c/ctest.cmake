@@ -12,7 +12,8 @@ foreach (source ${zaio_client_tests})
     get_filename_component (name ${source} NAME_WE)
     target_link_libraries (${name} PRIVATE zaio)
     target_compile_definitions (${name} PRIVATE
+        ZAIO_TOOL_BIN="$<TARGET_FILE:zaio-tool>"
         ZAIO_BROKER_BIN="${zaio_broker_bin}"
         ZAIO_EXAMPLE_EPOLL_BIN="$<TARGET_FILE:zaio_example_epoll>")
-    add_dependencies (${name} zaio-broker zaio_example_epoll)
+    add_dependencies (${name} zaio-tool zaio-broker zaio_example_epoll)
 endforeach ()

@@ -141,6 +141,7 @@ struct _zaio_client_t {
 
 static void s_pump (zaio_client_t *self);
 static int s_connect (zaio_client_t *self);
+static void s_recv_all (zaio_client_t *self);
 
 //  ---------------------------------------------------------------------
 //  Error names
@@ -858,6 +859,9 @@ s_monitor_drain (zaio_client_t *self)
             lost = lost ? lost : "handshake failed";
     }
     if (lost) {
+        //  Replies that arrived before the connection went are still in
+        //  the socket: take them before the socket is dropped.
+        s_recv_all (self);
         s_lost (self, lost);
         return -1;
     }
@@ -949,6 +953,13 @@ s_recv_one (zaio_client_t *self)
     s_handle_reply (self, parts, count);
     for (int i = 0; i < count && i < 3; i++) zmq_msg_close (&parts[i]);
     return 0;
+}
+
+static void
+s_recv_all (zaio_client_t *self)
+{
+    if (self->dealer)
+        while (s_recv_one (self) == 0) continue;
 }
 
 //  ---------------------------------------------------------------------
@@ -1043,10 +1054,10 @@ static void
 s_pump (zaio_client_t *self)
 {
     for (;;) {
+        //  Replies first: a disconnect the monitor reports must not drop
+        //  replies that came in before it.
+        s_recv_all (self);
         if (self->monitor) s_monitor_drain (self);
-        if (self->dealer)
-            while (s_recv_one (self) == 0) {
-            }
         s_timers (self, s_now ());
         s_flush (self);
         //  Sending may have consumed the ZMQ_FD signal for input that is

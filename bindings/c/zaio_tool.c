@@ -1,0 +1,1106 @@
+/*  zaio_tool.c: `zaio`, the command-line client of a zaio broker.
+
+    A thin layer over libzaio: each command is one function taking its own
+    arguments. get, put and cat move files in chunks with several calls in
+    flight (completion callbacks, dispatched here); everything else is one
+    blocking call per path. Errors go to stderr as
+    `zaio: OP PATH: ENOENT (No such file or directory)`.
+*/
+
+#include "zaio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+//  Exit codes (documented in --help).
+#define EXIT_FAILED      1   //  the broker refused the operation, or a local file error
+#define EXIT_USAGE       2   //  bad command line
+#define EXIT_UNREACHABLE 3   //  no broker answered (unreachable, lost, timed out)
+#define EXIT_INTERRUPTED 130 //  SIGINT / SIGTERM
+
+#define S_CHUNK_MAX (4u * 1024 * 1024) //  bytes per get/put/cat call
+#define S_DEPTH     8                  //  calls in flight per transfer
+static int s_depth = S_DEPTH;
+static size_t s_chunk_max = S_CHUNK_MAX;
+#define S_PROGRESS_MS  200 //  progress bar refresh
+#define S_LISTDIR_PAGE 1000
+
+typedef struct {
+    const char *endpoint;
+    const char *events;
+    uint32_t timeout_ms;
+    int retries; //  -1: library default
+    zaio_client_t *client;
+} s_tool_t;
+
+typedef struct {
+    const char *name;
+    int (*run) (s_tool_t *tool, int argc, char **argv);
+    const char *synopsis;
+    const char *help;
+} s_command_t;
+
+static const s_command_t *s_find (const char *name);
+
+//  ---------------------------------------------------------------------
+//  Errors and exits
+
+static int
+s_exit_code (int code)
+{
+    if (code == ZAIO_ERR_UNREACHABLE || code == ZAIO_ERR_CONNLOST || code == ZAIO_ERR_TIMEOUT)
+        return EXIT_UNREACHABLE;
+    if (code == EINTR) return EXIT_INTERRUPTED;
+    return EXIT_FAILED;
+}
+
+//  `zaio: OP PATH: NAME (text)`; returns the exit code for code.
+static int
+s_fail (const char *op, const char *path, int code)
+{
+    if (path)
+        fprintf (stderr, "zaio: %s %s: %s (%s)\n", op, *path ? path : "\"\"", zaio_errname (code),
+                 zaio_strerror (code));
+    else
+        fprintf (stderr, "zaio: %s: %s (%s)\n", op, zaio_errname (code), zaio_strerror (code));
+    return s_exit_code (code);
+}
+
+static int
+s_usage (const char *command, const char *problem)
+{
+    const s_command_t *cmd = command ? s_find (command) : NULL;
+    fprintf (stderr, "zaio: %s\n", problem);
+    if (cmd)
+        fprintf (stderr, "usage: zaio [OPTIONS] %s\n       (zaio %s --help for more)\n",
+                 cmd->synopsis, cmd->name);
+    else
+        fprintf (stderr, "usage: zaio [OPTIONS] COMMAND [ARGS...]   (zaio --help for more)\n");
+    return EXIT_USAGE;
+}
+
+//  The client, connected on first use.
+static zaio_client_t *
+s_client (s_tool_t *tool)
+{
+    if (!tool->client) {
+        tool->client = zaio_client_new (tool->endpoint);
+        if (!tool->client) {
+            fprintf (stderr, "zaio: bad endpoint '%s'\n", tool->endpoint ? tool->endpoint : "");
+            exit (EXIT_USAGE);
+        }
+        zaio_client_set_timeout (tool->client, tool->timeout_ms);
+        if (tool->retries >= 0) zaio_client_set_retries (tool->client, (uint32_t)tool->retries);
+    }
+    return tool->client;
+}
+
+//  Per-command options: flags given as a string of letters that take no
+//  value. Returns the index of the first operand, or -1 (usage printed)
+//  on an unknown option. --help prints the command's help and exits.
+static int
+s_options (const char *command, int argc, char **argv, const char *flags, bool *set)
+{
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *arg = argv[i];
+        if (streq (arg, "--")) return i + 1;
+        if (arg[0] != '-' || arg[1] == 0) break;
+        if (streq (arg, "--help") || streq (arg, "-h")) {
+            const s_command_t *cmd = s_find (command);
+            printf ("usage: zaio [OPTIONS] %s\n\n%s", cmd->synopsis, cmd->help);
+            exit (0);
+        }
+        for (const char *letter = arg + 1; *letter; letter++) {
+            const char *at = strchr (flags, *letter);
+            if (arg[1] == '-' || !at) {
+                char problem[128];
+                snprintf (problem, sizeof problem, "%s: unknown option '%s'", command, arg);
+                s_usage (command, problem);
+                return -1;
+            }
+            set[at - flags] = true;
+        }
+    }
+    return i;
+}
+
+//  ---------------------------------------------------------------------
+//  Formatting
+
+static void
+s_format_time (int64_t ns, char *buf, size_t size)
+{
+    time_t seconds = (time_t)(ns / 1000000000);
+    long rest = (long)(ns % 1000000000);
+    if (rest < 0) {
+        seconds--;
+        rest += 1000000000;
+    }
+    struct tm tm;
+    gmtime_r (&seconds, &tm);
+    char date[32];
+    strftime (date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf (buf, size, "%s.%09ldZ", date, rest);
+}
+
+static void
+s_format_bytes (double bytes, char *buf, size_t size)
+{
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int unit = 0;
+    while (bytes >= 1024 && unit < 4) {
+        bytes /= 1024;
+        unit++;
+    }
+    snprintf (buf, size, unit ? "%.1f %s" : "%.0f %s", bytes, units[unit]);
+}
+
+//  JSON string body (no quotes) of text into buf.
+static void
+s_json_escape (const char *text, char *buf, size_t size)
+{
+    size_t used = 0;
+    for (const unsigned char *c = (const unsigned char *)text; *c && used + 7 < size; c++) {
+        if (*c == '"' || *c == '\\')
+            used += (size_t)snprintf (buf + used, size - used, "\\%c", *c);
+        else if (*c < 0x20)
+            used += (size_t)snprintf (buf + used, size - used, "\\u%04x", *c);
+        else
+            buf[used++] = (char)*c;
+    }
+    buf[used] = 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Progress bar: only when stderr is a terminal.
+
+typedef struct {
+    bool enabled;
+    const char *label;
+    uint64_t total; //  0: unknown
+    int64_t started;
+    int64_t shown;
+} s_progress_t;
+
+static void
+s_progress_init (s_progress_t *self, const char *label, uint64_t total)
+{
+    self->enabled = isatty (STDERR_FILENO);
+    self->label = label;
+    self->total = total;
+    self->started = zclock_mono ();
+    self->shown = 0;
+}
+
+static void
+s_progress_show (s_progress_t *self, uint64_t done, bool final)
+{
+    if (!self->enabled) return;
+    int64_t now = zclock_mono ();
+    if (!final && now - self->shown < S_PROGRESS_MS) return;
+    self->shown = now;
+    double seconds = (double)(now - self->started) / 1000.0;
+    double rate = seconds > 0 ? (double)done / seconds : 0;
+    char done_text[32], total_text[32], rate_text[32], eta[32] = "";
+    s_format_bytes ((double)done, done_text, sizeof done_text);
+    s_format_bytes (rate, rate_text, sizeof rate_text);
+    if (self->total) {
+        s_format_bytes ((double)self->total, total_text, sizeof total_text);
+        if (rate > 0 && done < self->total) {
+            long left = (long)((double)(self->total - done) / rate + 0.5);
+            snprintf (eta, sizeof eta, "  ETA %ld:%02ld", left / 60, left % 60);
+        }
+        int percent = (int)(done * 100 / self->total);
+        fprintf (stderr, "\r%s  %s / %s  %3d%%  %s/s%s\033[K", self->label, done_text, total_text,
+                 percent, rate_text, eta);
+    } else
+        fprintf (stderr, "\r%s  %s  %s/s\033[K", self->label, done_text, rate_text);
+    if (final) fprintf (stderr, "\n");
+}
+
+//  ---------------------------------------------------------------------
+//  Chunked transfers: get and cat (reads), put (writes)
+
+typedef struct {
+    s_tool_t *tool;
+    zaio_client_t *client;
+    const char *op;
+    const char *remote; //  remote path (the temp name for put)
+    int fd;             //  local file
+    bool ordered;       //  output is not seekable: write chunks in order
+    size_t chunk;
+    uint64_t end;     //  get: size from stat; put: unused
+    uint64_t next;    //  offset of the next call
+    uint64_t written; //  ordered output: bytes written so far
+    uint64_t moved;   //  bytes through so far
+    uint64_t eof_at;  //  get: where the file ended; UINT64_MAX before
+    bool source_done; //  put: local input exhausted
+    uint32_t mode;    //  put: mode of the new file
+    int in_flight;
+    int error;                  //  first remote error
+    int local_error;            //  first local errno
+    const char *local;          //  local path, for messages
+    zaio_buf_t *slots[S_DEPTH]; //  ordered output: chunks waiting their turn
+    s_progress_t progress;
+} s_xfer_t;
+
+typedef struct {
+    s_xfer_t *xfer;
+    uint64_t offset;
+} s_piece_t;
+
+static int
+s_write_all (int fd, const void *data, size_t size, off_t offset, bool positional)
+{
+    const char *bytes = (const char *)data;
+    while (size) {
+        ssize_t n = positional ? pwrite (fd, bytes, size, offset) : write (fd, bytes, size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        bytes += n;
+        size -= (size_t)n;
+        offset += n;
+    }
+    return 0;
+}
+
+static void s_read_more (s_xfer_t *xfer);
+
+//  Ordered output: write every chunk that is next in line.
+static void
+s_flush_slots (s_xfer_t *xfer)
+{
+    for (;;) {
+        size_t slot = (size_t)(xfer->written / xfer->chunk) % S_DEPTH;
+        zaio_buf_t *buf = xfer->slots[slot];
+        if (!buf) break;
+        xfer->slots[slot] = NULL;
+        if (!xfer->local_error)
+            xfer->local_error =
+                s_write_all (xfer->fd, zaio_buf_data (buf), zaio_buf_size (buf), 0, false);
+        //  A short chunk ends the file; later slots hold nothing.
+        xfer->written += zaio_buf_size (buf) < xfer->chunk ? xfer->chunk : zaio_buf_size (buf);
+        zaio_buf_destroy (&buf);
+    }
+}
+
+static void
+s_read_done (zaio_call_t *call, void *arg)
+{
+    s_piece_t *piece = (s_piece_t *)arg;
+    s_xfer_t *xfer = piece->xfer;
+    xfer->in_flight--;
+    int rc = zaio_call_error (call);
+    if (rc) {
+        if (!xfer->error) xfer->error = rc;
+    } else {
+        const zaio_reply_t *reply = zaio_call_reply (call);
+        zaio_buf_t *data = zaio_call_take_data (call);
+        size_t size = data ? zaio_buf_size (data) : 0;
+        if (reply->eof || size < xfer->chunk) {
+            if (piece->offset + size < xfer->eof_at) xfer->eof_at = piece->offset + size;
+        }
+        xfer->moved += size;
+        if (xfer->ordered) {
+            if (!data) data = zaio_buf_new (NULL, 0);
+            xfer->slots[(piece->offset / xfer->chunk) % S_DEPTH] = data;
+            data = NULL;
+            s_flush_slots (xfer);
+        } else if (size && !xfer->local_error)
+            xfer->local_error =
+                s_write_all (xfer->fd, zaio_buf_data (data), size, (off_t)piece->offset, true);
+        zaio_buf_destroy (&data);
+        s_progress_show (&xfer->progress, xfer->moved, false);
+    }
+    free (piece);
+    s_read_more (xfer);
+}
+
+//  Keep S_DEPTH reads going until the file's end is known and reached.
+static void
+s_read_more (s_xfer_t *xfer)
+{
+    while (!xfer->error && !xfer->local_error && xfer->next < xfer->eof_at) {
+        //  Ordered output also counts chunks waiting for their turn.
+        uint64_t waiting = xfer->ordered ? (xfer->next - xfer->written) / xfer->chunk : 0;
+        if (xfer->in_flight >= s_depth || (int)waiting >= S_DEPTH) break;
+        //  Past the size stat gave, go on one read at a time until a read
+        //  meets the end (the file grew).
+        if (xfer->next >= xfer->end && xfer->in_flight > 0) break;
+        zaio_request_t req;
+        zaio_request_init (&req, ZAIO_OP_READ, 0);
+        zaio_request_set_str (&req, ZAIO_FIELD_PATH, xfer->remote);
+        zaio_request_set_uint (&req, ZAIO_FIELD_OFFSET, xfer->next);
+        zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, xfer->chunk);
+        s_piece_t *piece = (s_piece_t *)calloc (1, sizeof (s_piece_t));
+        assert (piece);
+        piece->xfer = xfer;
+        piece->offset = xfer->next;
+        xfer->next += xfer->chunk;
+        xfer->in_flight++;
+        zaio_client_submit (xfer->client, &req, NULL, s_read_done, piece);
+    }
+}
+
+//  Run the transfer's callbacks until nothing is in flight. Returns -1 if
+//  interrupted.
+static int
+s_drain (s_xfer_t *xfer)
+{
+    while (xfer->in_flight)
+        if (zaio_client_dispatch (xfer->client, -1) == -1) return -1;
+    return 0;
+}
+
+//  The broker's payload limit, capped at S_CHUNK_MAX; 0 (with *rc set) if
+//  the broker does not answer.
+static size_t
+s_chunk_size (s_tool_t *tool, int *rc)
+{
+    const zaio_hello_t *limits = zaio_client_limits (s_client (tool));
+    if (!limits) {
+        *rc = zaio_client_ping (s_client (tool));
+        if (*rc) return 0;
+        limits = zaio_client_limits (s_client (tool));
+    }
+    size_t chunk = s_chunk_max;
+    if (limits && limits->payload_max && limits->payload_max < chunk)
+        chunk = (size_t)limits->payload_max;
+    return chunk;
+}
+
+//  Fetch remote into fd (get, cat). Returns an exit code.
+static int
+s_fetch (s_tool_t *tool, const char *op, const char *remote, int fd, bool ordered,
+         const char *local)
+{
+    zaio_client_t *client = s_client (tool);
+    zaio_stat_t st;
+    int rc = zaio_client_stat (client, remote, &st);
+    if (rc) return s_fail (op, remote, rc);
+    if (streq (st.type, "dir")) return s_fail (op, remote, EISDIR);
+    s_xfer_t xfer;
+    memset (&xfer, 0, sizeof xfer);
+    xfer.tool = tool;
+    xfer.client = client;
+    xfer.op = op;
+    xfer.remote = remote;
+    xfer.fd = fd;
+    xfer.ordered = ordered;
+    xfer.chunk = s_chunk_size (tool, &rc);
+    if (!xfer.chunk) return s_fail (op, remote, rc);
+    xfer.end = st.size;
+    xfer.eof_at = UINT64_MAX;
+    xfer.local = local;
+    s_progress_init (&xfer.progress, remote, st.size);
+    s_read_more (&xfer);
+    if (s_drain (&xfer)) rc = EINTR;
+    for (int i = 0; i < S_DEPTH; i++) zaio_buf_destroy (&xfer.slots[i]);
+    if (rc == 0 && xfer.error) rc = xfer.error;
+    if (rc) return s_fail (op, remote, rc);
+    if (xfer.local_error) return s_fail (op, local, xfer.local_error);
+    s_progress_show (&xfer.progress, xfer.moved, true);
+    return 0;
+}
+
+static void
+s_write_done (zaio_call_t *call, void *arg)
+{
+    s_xfer_t *xfer = (s_xfer_t *)arg;
+    xfer->in_flight--;
+    int rc = zaio_call_error (call);
+    if (rc && !xfer->error) xfer->error = rc;
+    if (!rc) {
+        xfer->moved += zaio_call_reply (call)->bytes;
+        s_progress_show (&xfer->progress, xfer->moved, false);
+    }
+}
+
+//  Read the next chunk of local input and send it; false when done.
+static bool
+s_write_next (s_xfer_t *xfer)
+{
+    zaio_buf_t *buf = zaio_buf_new (NULL, xfer->chunk);
+    if (!buf) {
+        xfer->local_error = ENOMEM;
+        return false;
+    }
+    //  Fill the message's own memory: the bytes are never copied again.
+    char *data = (char *)zaio_buf_data (buf);
+    size_t filled = 0;
+    while (filled < xfer->chunk) {
+        ssize_t n = read (xfer->fd, data + filled, xfer->chunk - filled);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            xfer->local_error = errno;
+            zaio_buf_destroy (&buf);
+            return false;
+        }
+        if (n == 0) {
+            xfer->source_done = true;
+            break;
+        }
+        filled += (size_t)n;
+    }
+    //  The first write always goes, so an empty file is still created.
+    if (filled == 0 && xfer->next > 0) {
+        zaio_buf_destroy (&buf);
+        return false;
+    }
+    if (filled < xfer->chunk) {
+        zaio_buf_t *exact = zaio_buf_new (data, filled);
+        zaio_buf_destroy (&buf);
+        buf = exact;
+    }
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_WRITE, 0);
+    zaio_request_set_str (&req, ZAIO_FIELD_PATH, xfer->remote);
+    if (xfer->next) zaio_request_set_uint (&req, ZAIO_FIELD_OFFSET, xfer->next);
+    zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
+    zaio_request_set_uint (&req, ZAIO_FIELD_MODE, xfer->mode);
+    xfer->next += filled;
+    xfer->in_flight++;
+    zaio_client_submit (xfer->client, &req, &buf, s_write_done, xfer);
+    return !xfer->source_done;
+}
+
+//  ---------------------------------------------------------------------
+//  Commands
+
+static int
+s_cmd_ping (s_tool_t *tool, int argc, char **argv)
+{
+    bool set[1] = {false};
+    int first = s_options ("ping", argc, argv, "", set);
+    if (first < 0) return EXIT_USAGE;
+    long count = 1;
+    if (first < argc) {
+        char *end;
+        count = strtol (argv[first], &end, 10);
+        if (*end || count < 1 || first + 1 < argc) return s_usage ("ping", "ping: bad COUNT");
+    }
+    zaio_client_t *client = s_client (tool);
+    for (long i = 0; i < count; i++) {
+        int64_t start = zclock_usecs ();
+        int rc = zaio_client_ping (client);
+        if (rc) return s_fail ("ping", NULL, rc);
+        printf ("pong from %s: %.3f ms\n", zaio_client_endpoint (client),
+                (double)(zclock_usecs () - start) / 1000.0);
+    }
+    return 0;
+}
+
+static int
+s_cmd_hello (s_tool_t *tool, int argc, char **argv)
+{
+    bool set[1] = {false};
+    int first = s_options ("hello", argc, argv, "", set);
+    if (first < 0) return EXIT_USAGE;
+    if (first < argc) return s_usage ("hello", "hello: takes no arguments");
+    zaio_hello_t hello;
+    int rc = zaio_client_hello (s_client (tool), &hello);
+    if (rc) return s_fail ("hello", NULL, rc);
+    printf ("broker %s at %s, protocol %u\n", hello.version, zaio_client_endpoint (tool->client),
+            hello.protocol);
+    printf ("limits: header_max %" PRIu64 ", path_max %" PRIu64 ", payload_max %" PRIu64
+            ", listdir_max %" PRIu64 ", inflight_max %" PRIu64 ", queue_max %" PRIu64 "\n",
+            hello.header_max, hello.path_max, hello.payload_max, hello.listdir_max,
+            hello.inflight_max, hello.queue_max);
+    printf ("ops:");
+    for (int op = 0; op < ZAIO_OP_COUNT; op++)
+        if (hello.ops & (1u << op)) printf (" %s", zaio_op_name ((zaio_op_t)op));
+    printf ("\nvolumes:");
+    for (uint32_t i = 0; i < hello.volume_count; i++)
+        printf ("%s %s (%s, %u worker%s)", i ? "," : "", hello.volumes[i].name,
+                hello.volumes[i].readonly ? "read-only" : "read-write", hello.volumes[i].workers,
+                hello.volumes[i].workers == 1 ? "" : "s");
+    printf ("\n");
+    return 0;
+}
+
+static int
+s_cmd_stat (s_tool_t *tool, int argc, char **argv)
+{
+    bool set[1] = {false};
+    int first = s_options ("stat", argc, argv, "", set);
+    if (first < 0) return EXIT_USAGE;
+    if (first >= argc) return s_usage ("stat", "stat: which PATH?");
+    int status = 0;
+    for (int i = first; i < argc; i++) {
+        zaio_stat_t st;
+        int rc = zaio_client_stat (s_client (tool), argv[i], &st);
+        if (rc) {
+            status = s_fail ("stat", argv[i], rc);
+            if (status != EXIT_FAILED) return status;
+            continue;
+        }
+        char mtime[64];
+        s_format_time (st.mtime_ns, mtime, sizeof mtime);
+        printf ("%s: %s, %" PRIu64 " bytes, mode %04o, modified %s\n", argv[i], st.type, st.size,
+                st.mode, mtime);
+    }
+    return status;
+}
+
+static void
+s_print_entry (const zaio_dirent_t *entry, bool longform)
+{
+    if (longform) {
+        char mtime[64];
+        s_format_time (entry->mtime_ns, mtime, sizeof mtime);
+        mtime[19] = 0; //  to the second
+        char kind = streq (entry->type, "dir")       ? 'd'
+                    : streq (entry->type, "symlink") ? 'l'
+                    : streq (entry->type, "file")    ? '-'
+                                                     : '?';
+        printf ("%c %12" PRIu64 " %s %s\n", kind, entry->size, mtime, entry->name);
+    } else
+        printf ("%s\n", entry->name);
+}
+
+static int
+s_cmd_ls (s_tool_t *tool, int argc, char **argv)
+{
+    bool set[1] = {false}; //  -l
+    int first = s_options ("ls", argc, argv, "l", set);
+    if (first < 0) return EXIT_USAGE;
+    char *none[] = {""};
+    char **paths = first < argc ? argv + first : none;
+    int count = first < argc ? argc - first : 1;
+    int status = 0;
+    for (int i = 0; i < count; i++) {
+        if (count > 1) printf ("%s%s:\n", i ? "\n" : "", paths[i]);
+        char after[ZAIO_NAME_MAX + 1] = "";
+        bool more = true;
+        while (more) {
+            zaio_dirent_t *entries;
+            size_t entry_count;
+            int rc = zaio_client_listdir (s_client (tool), paths[i], after, S_LISTDIR_PAGE,
+                                          &entries, &entry_count, &more);
+            if (rc == ENOTDIR) {
+                //  Like ls: a file lists as itself.
+                zaio_stat_t st;
+                rc = zaio_client_stat (tool->client, paths[i], &st);
+                if (rc == 0) {
+                    zaio_dirent_t entry = {.size = st.size, .mtime_ns = st.mtime_ns};
+                    snprintf (entry.name, sizeof entry.name, "%s", paths[i]);
+                    snprintf (entry.type, sizeof entry.type, "%s", st.type);
+                    s_print_entry (&entry, set[0]);
+                }
+                more = false;
+            }
+            if (rc) {
+                status = s_fail ("ls", paths[i], rc);
+                if (status != EXIT_FAILED) return status;
+                break;
+            }
+            for (size_t j = 0; j < entry_count; j++) s_print_entry (&entries[j], set[0]);
+            if (entry_count) snprintf (after, sizeof after, "%s", entries[entry_count - 1].name);
+            free (entries);
+        }
+    }
+    return status;
+}
+
+static int
+s_cmd_cat (s_tool_t *tool, int argc, char **argv)
+{
+    bool set[1] = {false};
+    int first = s_options ("cat", argc, argv, "", set);
+    if (first < 0) return EXIT_USAGE;
+    if (first >= argc) return s_usage ("cat", "cat: which PATH?");
+    int status = 0;
+    fflush (stdout);
+    for (int i = first; i < argc; i++) {
+        int rc = s_fetch (tool, "cat", argv[i], STDOUT_FILENO, true, "(stdout)");
+        if (rc) {
+            status = rc;
+            if (rc != EXIT_FAILED) return rc;
+        }
+    }
+    return status;
+}
+
+static int
+s_cmd_get (s_tool_t *tool, int argc, char **argv)
+{
+    bool set[1] = {false};
+    int first = s_options ("get", argc, argv, "", set);
+    if (first < 0) return EXIT_USAGE;
+    if (argc - first != 2) return s_usage ("get", "get: needs REMOTE and LOCAL");
+    const char *remote = argv[first], *local = argv[first + 1];
+    if (streq (local, "-")) return s_fetch (tool, "get", remote, STDOUT_FILENO, true, "(stdout)");
+    //  Into a directory: under the remote file's name.
+    char *target = NULL;
+    struct stat st;
+    if (stat (local, &st) == 0 && S_ISDIR (st.st_mode)) {
+        char *copy = strdup (remote);
+        target = zsys_sprintf ("%s/%s", local, basename (copy));
+        free (copy);
+        local = target;
+    }
+    int fd = open (local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        int status = s_fail ("get", local, errno);
+        zstr_free (&target);
+        return status;
+    }
+    //  pwrite needs a seekable file; pipes and terminals take chunks in order.
+    bool seekable = lseek (fd, 0, SEEK_CUR) >= 0;
+    int status = s_fetch (tool, "get", remote, fd, !seekable, local);
+    if (close (fd) && status == 0) status = s_fail ("get", local, errno);
+    zstr_free (&target);
+    return status;
+}
+
+static int
+s_cmd_put (s_tool_t *tool, int argc, char **argv)
+{
+    bool set[1] = {false};
+    int first = s_options ("put", argc, argv, "", set);
+    if (first < 0) return EXIT_USAGE;
+    if (argc - first != 2) return s_usage ("put", "put: needs LOCAL and REMOTE");
+    const char *local = argv[first], *remote = argv[first + 1];
+    int fd = streq (local, "-") ? STDIN_FILENO : open (local, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return s_fail ("put", local, errno);
+    struct stat st;
+    if (fstat (fd, &st)) return s_fail ("put", local, errno);
+    if (S_ISDIR (st.st_mode)) return s_fail ("put", local, EISDIR);
+    int rc = 0;
+    size_t chunk = s_chunk_size (tool, &rc);
+    if (!chunk) return s_fail ("put", remote, rc);
+    if (strlen (remote) + 48 > ZAIO_PATH_MAX) return s_fail ("put", remote, ENAMETOOLONG);
+
+    //  Write a temporary file beside the target, then rename it over the
+    //  target: readers see the old file or the whole new one.
+    const char *slash = strrchr (remote, '/');
+    char *temp = slash ? zsys_sprintf ("%.*s/.%s.zaio-put-%d-%04x", (int)(slash - remote), remote,
+                                       slash + 1, (int)getpid (), (unsigned)randof (65536))
+                       : zsys_sprintf (".%s.zaio-put-%d-%04x", remote, (int)getpid (),
+                                       (unsigned)randof (65536));
+    s_xfer_t xfer;
+    memset (&xfer, 0, sizeof xfer);
+    xfer.tool = tool;
+    xfer.client = s_client (tool);
+    xfer.op = "put";
+    xfer.remote = temp;
+    xfer.fd = fd;
+    xfer.chunk = chunk;
+    xfer.mode = S_ISREG (st.st_mode) ? (uint32_t)(st.st_mode & 07777) : 0644;
+    xfer.local = local;
+    s_progress_init (&xfer.progress, remote, S_ISREG (st.st_mode) ? (uint64_t)st.st_size : 0);
+    bool more = true;
+    bool interrupted = false;
+    while (!interrupted && (more || xfer.in_flight)) {
+        while (more && xfer.in_flight < S_DEPTH && !xfer.error && !xfer.local_error)
+            more = s_write_next (&xfer);
+        if (xfer.error || xfer.local_error) more = false;
+        if (xfer.in_flight && zaio_client_dispatch (xfer.client, -1) == -1) interrupted = true;
+    }
+    if (fd != STDIN_FILENO) close (fd);
+    rc = interrupted ? EINTR : xfer.error;
+    if (!rc && !xfer.local_error) {
+        rc = zaio_client_fsync (xfer.client, temp, false);
+        if (!rc) rc = zaio_client_rename (xfer.client, temp, remote);
+    }
+    int status = 0;
+    if (rc || xfer.local_error) {
+        //  Best effort: leave no temporary file behind.
+        zaio_client_set_timeout (xfer.client, 2000);
+        zaio_client_unlink (xfer.client, temp);
+        status = rc ? s_fail ("put", remote, rc) : s_fail ("put", local, xfer.local_error);
+    } else
+        s_progress_show (&xfer.progress, xfer.moved, true);
+    zstr_free (&temp);
+    return status;
+}
+
+//  cp, mv: two paths, one call.
+static int
+s_cmd_two (s_tool_t *tool, int argc, char **argv, const char *name, zaio_op_t op)
+{
+    bool set[1] = {false};
+    int first = s_options (name, argc, argv, "", set);
+    if (first < 0) return EXIT_USAGE;
+    if (argc - first != 2) return s_usage (name, "needs SOURCE and DEST");
+    int rc = op == ZAIO_OP_COPY
+                 ? zaio_client_copy (s_client (tool), argv[first], argv[first + 1], NULL)
+                 : zaio_client_rename (s_client (tool), argv[first], argv[first + 1]);
+    return rc ? s_fail (name, argv[first], rc) : 0;
+}
+
+static int
+s_cmd_cp (s_tool_t *tool, int argc, char **argv)
+{
+    return s_cmd_two (tool, argc, argv, "cp", ZAIO_OP_COPY);
+}
+
+static int
+s_cmd_mv (s_tool_t *tool, int argc, char **argv)
+{
+    return s_cmd_two (tool, argc, argv, "mv", ZAIO_OP_RENAME);
+}
+
+//  rm, mkdir, rmdir, sync: one call per path.
+static int
+s_cmd_each (s_tool_t *tool, int argc, char **argv, const char *name, const char *flags)
+{
+    bool set[2] = {false, false};
+    int first = s_options (name, argc, argv, flags, set);
+    if (first < 0) return EXIT_USAGE;
+    if (first >= argc) return s_usage (name, "which PATH?");
+    int status = 0;
+    for (int i = first; i < argc; i++) {
+        zaio_client_t *client = s_client (tool);
+        int rc;
+        if (streq (name, "rm")) {
+            rc = zaio_client_unlink (client, argv[i]);
+            if (rc == ENOENT && set[0]) rc = 0; //  -f
+        } else if (streq (name, "mkdir"))
+            rc = zaio_client_mkdir (client, argv[i], set[0]);
+        else if (streq (name, "rmdir"))
+            rc = zaio_client_rmdir (client, argv[i]);
+        else
+            rc = zaio_client_fsync (client, argv[i], set[0]);
+        if (rc) {
+            status = s_fail (name, argv[i], rc);
+            if (status != EXIT_FAILED) return status;
+        }
+    }
+    return status;
+}
+
+static int
+s_cmd_rm (s_tool_t *tool, int argc, char **argv)
+{
+    return s_cmd_each (tool, argc, argv, "rm", "f");
+}
+
+static int
+s_cmd_mkdir (s_tool_t *tool, int argc, char **argv)
+{
+    return s_cmd_each (tool, argc, argv, "mkdir", "p");
+}
+
+static int
+s_cmd_rmdir (s_tool_t *tool, int argc, char **argv)
+{
+    return s_cmd_each (tool, argc, argv, "rmdir", "");
+}
+
+static int
+s_cmd_sync (s_tool_t *tool, int argc, char **argv)
+{
+    return s_cmd_each (tool, argc, argv, "sync", "d");
+}
+
+//  A size: digits with an optional K, M, G or T suffix (powers of 1024).
+static int
+s_parse_size (const char *text, uint64_t *size)
+{
+    char *end;
+    errno = 0;
+    unsigned long long value = strtoull (text, &end, 10);
+    if (errno || end == text || *text == '-') return -1;
+    int shift = 0;
+    switch (*end) {
+        case 0:
+            break;
+        case 'K':
+            shift = 10;
+            break;
+        case 'M':
+            shift = 20;
+            break;
+        case 'G':
+            shift = 30;
+            break;
+        case 'T':
+            shift = 40;
+            break;
+        default:
+            return -1;
+    }
+    if (*end && end[1]) return -1;
+    if (value > (UINT64_MAX >> 1) >> shift) return -1;
+    *size = (uint64_t)value << shift;
+    return 0;
+}
+
+static int
+s_cmd_truncate (s_tool_t *tool, int argc, char **argv)
+{
+    //  Both `truncate -s SIZE PATH` (as coreutils) and `truncate PATH SIZE`.
+    const char *path = NULL, *size_text = NULL;
+    bool set[1] = {false};
+    if (argc >= 2 && streq (argv[1], "-s")) {
+        if (argc != 4) return s_usage ("truncate", "truncate: needs SIZE and PATH");
+        size_text = argv[2];
+        path = argv[3];
+    } else {
+        int first = s_options ("truncate", argc, argv, "", set);
+        if (first < 0) return EXIT_USAGE;
+        if (argc - first != 2) return s_usage ("truncate", "truncate: needs PATH and SIZE");
+        path = argv[first];
+        size_text = argv[first + 1];
+    }
+    uint64_t size;
+    if (s_parse_size (size_text, &size)) return s_usage ("truncate", "truncate: bad SIZE");
+    int rc = zaio_client_truncate (s_client (tool), path, size);
+    return rc ? s_fail ("truncate", path, rc) : 0;
+}
+
+static void
+s_print_event (const zaio_event_t *event, bool json)
+{
+    uint64_t latency = event->queue_us + event->service_us;
+    if (json) {
+        const char *outcome = event->error ? "err" : "ok";
+        char path[2 * ZAIO_PATH_MAX + 8], worker[300], client[160], volume[140];
+        s_json_escape (event->path, path, sizeof path);
+        s_json_escape (event->worker, worker, sizeof worker);
+        s_json_escape (event->client, client, sizeof client);
+        s_json_escape (event->volume, volume, sizeof volume);
+        char error[40] = "null";
+        if (event->error) snprintf (error, sizeof error, "\"%s\"", zaio_errname (event->error));
+        printf (
+            "{\"seq\":%" PRIu64 ",\"time_us\":%" PRId64
+            ",\"op\":\"%s\",\"path\":\"%s\",\"volume\":\"%s\",\"outcome\":\"%s\","
+            "\"error\":%s,\"bytes\":%" PRIu64 ",\"latency_us\":%" PRIu64 ",\"queue_us\":%" PRIu64
+            ",\"service_us\":%" PRIu64 ",\"worker\":\"%s\",\"client\":\"%s\",\"id\":%" PRIu64 "}\n",
+            event->seq, event->time_us, zaio_op_name (event->op), path, volume, outcome, error,
+            event->bytes, latency, event->queue_us, event->service_us, worker, client, event->id);
+    } else {
+        char when[64];
+        s_format_time (event->time_us * 1000, when, sizeof when);
+        when[26] = 'Z'; //  microseconds are what the broker measured
+        when[27] = 0;
+        char result[48];
+        if (event->error)
+            snprintf (result, sizeof result, "err:%s", zaio_errname (event->error));
+        else
+            snprintf (result, sizeof result, "ok");
+        printf ("%s %-9s %s %s %" PRIu64 "B %" PRIu64 "us %s\n", when, zaio_op_name (event->op),
+                *event->path ? event->path : "-", result, event->bytes, latency,
+                *event->worker ? event->worker : "-");
+    }
+}
+
+static int
+s_cmd_watch (s_tool_t *tool, int argc, char **argv)
+{
+    bool json = false;
+    long count = 0;
+    zlist_t *prefixes = zlist_new ();
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
+            const s_command_t *cmd = s_find ("watch");
+            printf ("usage: zaio [OPTIONS] %s\n\n%s", cmd->synopsis, cmd->help);
+            exit (0);
+        } else if (streq (argv[i], "--json"))
+            json = true;
+        else if (streq (argv[i], "--count") && i + 1 < argc) {
+            char *end;
+            count = strtol (argv[++i], &end, 10);
+            if (*end || count < 1) {
+                zlist_destroy (&prefixes);
+                return s_usage ("watch", "watch: bad --count");
+            }
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            zlist_destroy (&prefixes);
+            return s_usage ("watch", "watch: unknown option");
+        } else
+            zlist_append (prefixes, argv[i]);
+    }
+    zaio_watch_t *watch = zaio_watch_new (tool->events);
+    if (!watch) {
+        zlist_destroy (&prefixes);
+        fprintf (stderr, "zaio: bad events endpoint '%s'\n", tool->events ? tool->events : "");
+        return EXIT_USAGE;
+    }
+    //  Everything is received and prefixes are matched here, so gaps in
+    //  the sequence numbers are real losses, not filtered events.
+    zaio_watch_subscribe (watch, "");
+    setvbuf (stdout, NULL, _IOLBF, 0);
+    long printed = 0;
+    while (!zsys_interrupted && (count == 0 || printed < count)) {
+        zaio_event_t event;
+        if (zaio_watch_recv (watch, &event, 500)) continue;
+        uint64_t missed = zaio_watch_missed (watch);
+        if (missed) {
+            if (json)
+                printf ("{\"missed\":%" PRIu64 ",\"from_seq\":%" PRIu64 ",\"to_seq\":%" PRIu64
+                        "}\n",
+                        missed, event.seq - missed, event.seq - 1);
+            else
+                printf ("-- missed %" PRIu64 " events (seq %" PRIu64 "..%" PRIu64 ")\n", missed,
+                        event.seq - missed, event.seq - 1);
+        }
+        bool wanted = zlist_size (prefixes) == 0;
+        char topic[128];
+        zaio_event_topic (&event, topic, sizeof topic);
+        for (char *prefix = (char *)zlist_first (prefixes); prefix && !wanted;
+             prefix = (char *)zlist_next (prefixes))
+            wanted = strncmp (topic, prefix, strlen (prefix)) == 0;
+        if (!wanted) continue;
+        s_print_event (&event, json);
+        printed++;
+    }
+    zaio_watch_destroy (&watch);
+    zlist_destroy (&prefixes);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  The command table and main
+
+static const s_command_t s_commands[] = {
+    {"ping", s_cmd_ping, "ping [COUNT]",
+     "Ask the broker for an empty reply COUNT times (1) and print the round trip.\n"},
+    {"hello", s_cmd_hello, "hello",
+     "Print what the broker speaks: version, protocol, limits, ops and volumes.\n"},
+    {"stat", s_cmd_stat, "stat PATH...",
+     "Print type, size, mode and modification time of each PATH (symlinks not followed).\n"},
+    {"ls", s_cmd_ls, "ls [-l] [PATH...]",
+     "List the entries of each directory (the root if none), sorted by name.\n"
+     "  -l   long form: type (d, -, l, ?), size, modification time (UTC), name\n"},
+    {"cat", s_cmd_cat, "cat PATH...",
+     "Write each file to standard output, fetched in pipelined chunks.\n"},
+    {"get", s_cmd_get, "get REMOTE LOCAL",
+     "Copy REMOTE from the broker to the local file LOCAL (into it if a directory;\n"
+     "standard output if -), in chunks of up to 4 MiB with 8 in flight. A progress\n"
+     "bar (bytes, rate, ETA) is shown when standard error is a terminal.\n"},
+    {"put", s_cmd_put, "put LOCAL REMOTE",
+     "Copy the local file LOCAL (standard input if -) to REMOTE, in chunks of up to\n"
+     "4 MiB with 8 in flight, written to a temporary file beside REMOTE, flushed, then\n"
+     "renamed over it: REMOTE is replaced atomically. Progress as for get.\n"},
+    {"cp", s_cmd_cp, "cp SOURCE DEST", "Copy SOURCE to DEST inside the broker.\n"},
+    {"mv", s_cmd_mv, "mv SOURCE DEST", "Rename SOURCE to DEST (replacing DEST).\n"},
+    {"rm", s_cmd_rm, "rm [-f] PATH...", "Remove files.\n  -f   a missing file is not an error\n"},
+    {"mkdir", s_cmd_mkdir, "mkdir [-p] PATH...",
+     "Create directories.\n  -p   create missing parents; an existing directory is fine\n"},
+    {"rmdir", s_cmd_rmdir, "rmdir PATH...", "Remove empty directories.\n"},
+    {"truncate", s_cmd_truncate, "truncate -s SIZE PATH  |  truncate PATH SIZE",
+     "Set the size of a file. SIZE is bytes, or with a K, M, G or T suffix.\n"},
+    {"sync", s_cmd_sync, "sync [-d] PATH...",
+     "Flush files or directories to stable storage (fsync).\n  -d   fdatasync instead\n"},
+    {"watch", s_cmd_watch, "watch [--json] [--count N] [PREFIX...]",
+     "Print one line per completion event from the broker's events endpoint:\n"
+     "time (UTC), op, path, outcome, bytes, latency (queue + service), worker.\n"
+     "PREFIXes select topics OUTCOME.OP.VOLUME, e.g. err. or ok.write. (all if\n"
+     "none). Lost events (gaps in sequence numbers) are reported as\n"
+     "'-- missed N events'. Runs until interrupted.\n"
+     "  --json     one JSON object per line instead\n"
+     "  --count N  exit after N events\n"},
+};
+#define S_COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands[0]))
+
+static const s_command_t *
+s_find (const char *name)
+{
+    for (size_t i = 0; i < S_COMMAND_COUNT; i++)
+        if (streq (s_commands[i].name, name)) return &s_commands[i];
+    return NULL;
+}
+
+static void
+s_help (void)
+{
+    printf ("usage: zaio [OPTIONS] COMMAND [ARGS...]\n\n"
+            "Talk to a zaio broker: file IO done by the broker, over ZeroMQ.\n\n"
+            "Options:\n"
+            "  -c, --connect ENDPOINT  broker endpoint [$" ZAIO_ENDPOINT_ENV
+            ", else " ZAIO_DEFAULT_ENDPOINT "]\n"
+            "  -e, --events ENDPOINT   events endpoint for watch [$" ZAIO_EVENTS_ENV
+            ", else " ZAIO_DEFAULT_EVENTS "]\n"
+            "  -t, --timeout MS        per-request timeout [30000]\n"
+            "  -r, --retries N         resends/reconnects after losing the broker [3]\n"
+            "  -h, --help              this help; zaio COMMAND --help for a command's\n"
+            "  -V, --version           print the version\n\n"
+            "Commands:\n");
+    for (size_t i = 0; i < S_COMMAND_COUNT; i++) printf ("  %s\n", s_commands[i].synopsis);
+    printf ("\nErrors are printed as 'zaio: OP PATH: ENOENT (No such file or directory)'.\n"
+            "Exit status:\n"
+            "  0    success\n"
+            "  1    the operation failed (an error from the broker, or a local file error)\n"
+            "  2    usage error\n"
+            "  3    broker unreachable (no answer, connection lost, or timed out)\n"
+            "  130  interrupted\n");
+}
+
+int
+main (int argc, char *argv[])
+{
+    s_tool_t tool = {NULL, NULL, ZAIO_CLIENT_TIMEOUT_MS, -1, NULL};
+    if (getenv ("ZAIO_TUNE_DEPTH")) s_depth = atoi (getenv ("ZAIO_TUNE_DEPTH"));
+    if (getenv ("ZAIO_TUNE_CHUNK")) s_chunk_max = (size_t)atol (getenv ("ZAIO_TUNE_CHUNK"));
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *arg = argv[i];
+        const char *value = NULL;
+        const char *equals = strchr (arg, '=');
+        char name[32];
+        snprintf (name, sizeof name, "%.*s", equals ? (int)(equals - arg) : (int)strlen (arg), arg);
+        bool takes = streq (name, "-c") || streq (name, "--connect") || streq (name, "-e") ||
+                     streq (name, "--events") || streq (name, "-t") || streq (name, "--timeout") ||
+                     streq (name, "-r") || streq (name, "--retries");
+        if (takes) {
+            value = equals ? equals + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!value) return s_usage (NULL, "option needs a value");
+        }
+        if (streq (name, "-h") || streq (name, "--help")) {
+            s_help ();
+            return 0;
+        } else if (streq (name, "-V") || streq (name, "--version")) {
+            printf ("zaio %s\n", ZAIO_VERSION_STRING);
+            return 0;
+        } else if (streq (name, "-c") || streq (name, "--connect"))
+            tool.endpoint = value;
+        else if (streq (name, "-e") || streq (name, "--events"))
+            tool.events = value;
+        else if (streq (name, "-t") || streq (name, "--timeout")) {
+            char *end;
+            long msecs = strtol (value, &end, 10);
+            if (*end || msecs < 0) return s_usage (NULL, "bad --timeout");
+            tool.timeout_ms = (uint32_t)msecs;
+        } else if (streq (name, "-r") || streq (name, "--retries")) {
+            char *end;
+            long retries = strtol (value, &end, 10);
+            if (*end || retries < 0 || retries > 100) return s_usage (NULL, "bad --retries");
+            tool.retries = (int)retries;
+        } else {
+            char problem[96];
+            snprintf (problem, sizeof problem, "unknown option '%s'", arg);
+            return s_usage (NULL, problem);
+        }
+    }
+    if (i >= argc) return s_usage (NULL, "which command?");
+    if (streq (argv[i], "help")) {
+        const s_command_t *cmd = i + 1 < argc ? s_find (argv[i + 1]) : NULL;
+        if (cmd)
+            printf ("usage: zaio [OPTIONS] %s\n\n%s", cmd->synopsis, cmd->help);
+        else
+            s_help ();
+        return 0;
+    }
+    const s_command_t *cmd = s_find (argv[i]);
+    if (!cmd) {
+        char problem[96];
+        snprintf (problem, sizeof problem, "unknown command '%.40s'", argv[i]);
+        return s_usage (NULL, problem);
+    }
+    int status = cmd->run (&tool, argc - i, argv + i);
+    zaio_client_destroy (&tool.client);
+    if (fflush (stdout) && status == 0) status = s_fail (cmd->name, "(stdout)", errno);
+    return status;
+}

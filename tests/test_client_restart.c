@@ -1,0 +1,281 @@
+/*  test_client_restart.c: the real zaio-broker daemon killed and restarted
+    under a running client (the daemon is a child process on a fixed tcp
+    port below the ephemeral range, so the restart gets the same port).
+
+    A workload keeps reads (idempotent) and appends (not) in flight with
+    callbacks. Three ways to lose the broker:
+      kill:   SIGSTOP, more calls sent into the stopped broker's socket,
+              SIGKILL, restart;
+      term:   SIGTERM (graceful: SHUTDOWN for what it will not run), restart;
+      hang:   SIGSTOP only: ZMTP heartbeats notice, then SIGCONT.
+    Every read completes successfully; every append either succeeds or
+    fails with CONNLOST (never another error, never silence); appends sent
+    to the killed broker fail with CONNLOST; and the appended file holds
+    each successful append exactly once and no append twice.
+*/
+
+#include "testutil.h"
+#include "zaio.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define IN_FLIGHT  24
+#define RECORD_LEN 11 //  "rec-NNNNNN\n"
+#define RECORDS    100000
+
+typedef struct {
+    char *root;
+    char *endpoint;
+    char *events;
+    pid_t pid;
+    FILE *out;
+} daemon_t;
+
+typedef struct {
+    zaio_client_t *client;
+    int started;
+    int reads_ok;
+    int reads_failed;
+    int appends_ok;
+    int appends_lost;
+    int appends_failed;
+    int next_record;
+    char status[RECORDS]; //  per append: 0 pending, 'o' ok, 'l' lost
+    bool stop;
+    char phase; //  'k'ill, 't'erm, 'h'ang: marks CONNLOST appends
+} load_t;
+
+static int
+s_free_port (void)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
+    unsigned seed = (unsigned)zclock_usecs () ^ (unsigned)getpid ();
+    do addr.sin_port = htons ((uint16_t)(20000 + rand_r (&seed) % 12000));
+    while (bind (fd, (struct sockaddr *)&addr, sizeof addr) != 0);
+    close (fd);
+    return ntohs (addr.sin_port);
+}
+
+static void
+s_daemon_start (daemon_t *self)
+{
+    int fds[2];
+    assert (pipe (fds) == 0);
+    self->pid = fork ();
+    assert (self->pid >= 0);
+    if (self->pid == 0) {
+        dup2 (fds[1], STDOUT_FILENO);
+        close (fds[0]);
+        close (fds[1]);
+        execl (ZAIO_BROKER_BIN, ZAIO_BROKER_BIN, "--root", self->root, "--bind", self->endpoint,
+               "--events", self->events, "--workers", "2", (char *)NULL);
+        _exit (127);
+    }
+    close (fds[1]);
+    self->out = fdopen (fds[0], "r");
+    char line[256];
+    bool ready = false;
+    while (!ready && fgets (line, sizeof line, self->out)) ready = streq (line, "ready\n");
+    assert (ready);
+}
+
+static void
+s_daemon_signal (daemon_t *self, int signal, bool wait)
+{
+    kill (self->pid, signal);
+    if (wait) {
+        int status;
+        waitpid (self->pid, &status, 0);
+        fclose (self->out);
+        self->out = NULL;
+        self->pid = 0;
+    }
+}
+
+static load_t s_load;
+
+static void s_start_one (load_t *load);
+
+//  arg: the record number of an append.
+static void
+s_done (zaio_call_t *call, void *arg)
+{
+    load_t *load = &s_load;
+    int rc = zaio_call_error (call);
+    if (zaio_call_op (call) == ZAIO_OP_READ) {
+        if (rc == 0)
+            load->reads_ok++;
+        else {
+            fprintf (stderr, "read failed: %s %s\n", zaio_errname (rc), zaio_call_message (call));
+            load->reads_failed++;
+        }
+    } else {
+        int record = (int)(intptr_t)arg;
+        if (rc == 0) {
+            load->appends_ok++;
+            load->status[record] = 'o';
+        } else if (rc == ZAIO_ERR_CONNLOST) {
+            load->appends_lost++;
+            load->status[record] = load->phase;
+        } else {
+            fprintf (stderr, "append failed: %s %s\n", zaio_errname (rc), zaio_call_message (call));
+            load->appends_failed++;
+        }
+    }
+    if (!load->stop) s_start_one (load);
+}
+
+static void
+s_start_one (load_t *load)
+{
+    zaio_request_t req;
+    if (load->started++ % 2) {
+        zaio_request_init (&req, ZAIO_OP_READ, 0);
+        zaio_request_set_str (&req, ZAIO_FIELD_PATH, "seed.bin");
+        zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, 4096);
+        zaio_client_submit (load->client, &req, NULL, s_done, NULL);
+    } else {
+        int record = load->next_record++;
+        assert (record < RECORDS);
+        char text[32];
+        snprintf (text, sizeof text, "rec-%06d\n", record);
+        zaio_request_init (&req, ZAIO_OP_APPEND, 0);
+        zaio_request_set_str (&req, ZAIO_FIELD_PATH, "log.txt");
+        zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
+        zaio_buf_t *data = zaio_buf_new (text, RECORD_LEN);
+        zaio_client_submit (load->client, &req, &data, s_done, (void *)(intptr_t)record);
+    }
+}
+
+//  Run the workload until `completions` more calls have completed.
+static void
+s_run (load_t *load, int completions)
+{
+    int target = load->reads_ok + load->reads_failed + load->appends_ok + load->appends_lost +
+                 load->appends_failed + completions;
+    int64_t until = zclock_mono () + 20000;
+    while (load->reads_ok + load->reads_failed + load->appends_ok + load->appends_lost +
+               load->appends_failed <
+           target) {
+        assert (zclock_mono () < until);
+        assert (zaio_client_dispatch (load->client, 100) >= 0);
+    }
+}
+
+static void
+s_report (const char *phase, load_t *load)
+{
+    printf ("test_client_restart: %-5s reads ok %d failed %d, appends ok %d lost %d failed %d\n",
+            phase, load->reads_ok, load->reads_failed, load->appends_ok, load->appends_lost,
+            load->appends_failed);
+}
+
+int
+main (void)
+{
+    daemon_t daemon = {0};
+    daemon.root = zaio_test_tempdir ("restart");
+    daemon.endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", s_free_port ());
+    daemon.events = zsys_sprintf ("ipc://%s.events.ipc", daemon.root);
+    char seed[4096];
+    memset (seed, 's', sizeof seed);
+    zaio_test_write_file (daemon.root, "seed.bin", seed, sizeof seed);
+    s_daemon_start (&daemon);
+
+    load_t *load = &s_load;
+    load->client = zaio_client_new (daemon.endpoint);
+    assert (load->client);
+    zaio_client_set_retries (load->client, 10);
+    zaio_client_set_backoff (load->client, 50, 400);
+    zaio_client_set_timeout (load->client, 20000);
+    for (int i = 0; i < IN_FLIGHT; i++) s_start_one (load);
+    s_run (load, 200);
+
+    //  kill: stop it, send into its socket, kill it, bring it back.
+    load->phase = 'k';
+    s_daemon_signal (&daemon, SIGSTOP, false);
+    int lost_before = load->appends_lost;
+    for (int i = 0; i < 10; i++) s_start_one (load); //  5 appends land in the dead socket
+    zaio_client_dispatch (load->client, 100);
+    s_daemon_signal (&daemon, SIGKILL, true);
+    zclock_sleep (200);
+    s_daemon_start (&daemon);
+    s_run (load, 300);
+    assert (load->appends_lost - lost_before >= 5);
+    s_report ("kill", load);
+
+    //  term: a graceful stop, then a restart.
+    load->phase = 't';
+    s_daemon_signal (&daemon, SIGTERM, true);
+    s_daemon_start (&daemon);
+    s_run (load, 300);
+    s_report ("term", load);
+
+    //  hang: a stopped broker is noticed by heartbeats; then it resumes.
+    zaio_client_set_heartbeat (load->client, 100); //  for connections from now on
+    load->phase = 'h';
+    s_daemon_signal (&daemon, SIGKILL, true);
+    s_daemon_start (&daemon);
+    s_run (load, 100);
+    s_daemon_signal (&daemon, SIGSTOP, false);
+    zclock_sleep (600);
+    s_daemon_signal (&daemon, SIGCONT, false);
+    s_run (load, 300);
+    s_report ("hang", load);
+
+    //  Wind down: let everything in flight finish.
+    load->stop = true;
+    int64_t until = zclock_mono () + 20000;
+    while (zaio_client_pending (load->client)) {
+        assert (zclock_mono () < until);
+        zaio_client_dispatch (load->client, 100);
+    }
+    assert (load->reads_failed == 0 && load->appends_failed == 0);
+    assert (load->reads_ok > 0 && load->appends_ok > 0);
+
+    //  Each successful append exactly once; no append twice.
+    size_t size;
+    char *log = zaio_test_read_file (daemon.root, "log.txt", &size);
+    assert (log && size % RECORD_LEN == 0);
+    int *seen = (int *)calloc (RECORDS, sizeof (int));
+    for (size_t at = 0; at < size; at += RECORD_LEN) {
+        int record = atoi (log + at + 4);
+        assert (record >= 0 && record < load->next_record);
+        seen[record]++;
+    }
+    int lost[3] = {0, 0, 0}, ran[3] = {0, 0, 0};
+    for (int i = 0; i < load->next_record; i++) {
+        assert (seen[i] <= 1);
+        if (load->status[i] == 'o') assert (seen[i] == 1);
+        const char *at = load->status[i] ? strchr ("kth", load->status[i]) : NULL;
+        if (at) {
+            lost[at - "kth"]++;
+            ran[at - "kth"] += seen[i];
+        }
+    }
+    printf ("test_client_restart: %zu records in the log; CONNLOST appends that had run: "
+            "kill %d/%d, term %d/%d, hang %d/%d\n",
+            size / RECORD_LEN, ran[0], lost[0], ran[1], lost[1], ran[2], lost[2]);
+    free (seen);
+    free (log);
+
+    zaio_client_destroy (&load->client);
+    s_daemon_signal (&daemon, SIGTERM, true);
+    zaio_test_rmtree (daemon.root);
+    char *events_file = zsys_sprintf ("%s.events.ipc", daemon.root);
+    unlink (events_file);
+    zstr_free (&events_file);
+    zstr_free (&daemon.root);
+    zstr_free (&daemon.endpoint);
+    zstr_free (&daemon.events);
+    zsys_shutdown ();
+    printf ("test_client_restart: OK\n");
+    return 0;
+}
