@@ -17,3 +17,11 @@ foreach (source ${zaio_client_tests})
         ZAIO_EXAMPLE_EPOLL_BIN="$<TARGET_FILE:zaio_example_epoll>")
     add_dependencies (${name} zaio-tool zaio-broker zaio_example_epoll)
 endforeach ()
+
+# The zaio tool, run as a program against the zaio-broker daemon.
+foreach (script commands bigfile)
+    add_test (NAME test_cli_${script}
+        COMMAND bash ${PROJECT_SOURCE_DIR}/tests/test_cli_${script}.sh
+                $<TARGET_FILE:zaio-tool> $<TARGET_FILE:zaio-broker>)
+    set_tests_properties (test_cli_${script} PROPERTIES TIMEOUT 120 LABELS "c;cli")
+endforeach ()

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# test_cli_commands.sh ZAIO BROKER: every command of the zaio tool against
+# a real zaio-broker daemon: output, error messages and exit codes.
+ZAIO=$1
+BROKER=$2
+. "$(dirname "$0")/test_cli_lib.sh"
+start_broker
+R=$WORK/root
+
+# Help and usage errors (exit 2)
+expect 0 "" -- "$ZAIO" --help
+out_has "Exit status"
+out_has "3    broker unreachable"
+for command in ping hello stat ls cat get put cp mv rm mkdir rmdir truncate sync watch; do
+    expect 0 "" -- "$ZAIO" "$command" --help
+    out_has "^usage: zaio \[OPTIONS\] $command"
+    expect 0 "" -- "$ZAIO" help "$command"
+    out_has "^usage: zaio \[OPTIONS\] $command"
+done
+expect 0 "" -- "$ZAIO" --version
+out_has "^zaio [0-9]+\.[0-9]+\.[0-9]+"
+expect 2 "which command" -- "$ZAIO"
+expect 2 "unknown command 'frobnicate'" -- "$ZAIO" frobnicate
+expect 2 "unknown option '--bogus'" -- "$ZAIO" --bogus ping
+expect 2 "bad --timeout" -- "$ZAIO" --timeout soon ping
+expect 2 "option needs a value" -- "$ZAIO" --connect
+expect 2 "stat: which PATH" -- "$ZAIO" stat
+expect 2 "unknown option '-z'" -- "$ZAIO" ls -z
+expect 2 "get: needs REMOTE and LOCAL" -- "$ZAIO" get onlyone
+expect 2 "needs SOURCE and DEST" -- "$ZAIO" cp a
+expect 2 "truncate: bad SIZE" -- "$ZAIO" truncate -s 12Q x
+expect 2 "bad endpoint" -- "$ZAIO" --connect nonsense://x ping
+
+# ping, hello; the endpoint from $ZAIO_ENDPOINT and from --connect
+expect 0 "" -- "$ZAIO" ping
+out_has "^pong from ipc://.*broker.ipc: [0-9.]+ ms$"
+expect 0 "" -- "$ZAIO" ping 3
+[ "$(wc -l < "$WORK/out")" -eq 3 ] || fail "ping 3 printed $(wc -l < "$WORK/out") lines"
+expect 0 "" -- env -u ZAIO_ENDPOINT "$ZAIO" --connect "$ZAIO_ENDPOINT" ping
+expect 0 "" -- env -u ZAIO_ENDPOINT "$ZAIO" --connect="$ZAIO_ENDPOINT" ping
+expect 0 "" -- "$ZAIO" hello
+out_has "^broker [0-9.]+ at ipc://.*, protocol 1$"
+out_has "payload_max 67108864"
+out_has "^ops: ping hello stat read write append readfile writefile truncate fsync unlink rename mkdir rmdir listdir copy$"
+out_has "^volumes: default \(read-write, 2 workers\)$"
+
+# Unreachable (exit 3), fast
+start=$(date +%s)
+expect 3 "^zaio: ping: UNREACHABLE \(broker unreachable\)$" -- \
+    "$ZAIO" --connect "ipc://$WORK/nobody.ipc" ping
+expect 3 "^zaio: stat x: UNREACHABLE" -- env ZAIO_ENDPOINT="ipc://$WORK/nobody.ipc" "$ZAIO" stat x
+expect 3 "UNREACHABLE" -- "$ZAIO" --connect "ipc://$WORK/nobody.ipc" put /etc/hostname h
+[ $(($(date +%s) - start)) -lt 10 ] || fail "unreachable took too long"
+
+# put / get / cat round trips; put is atomic and leaves no temporary file
+printf 'hello, zaio\n' > "$WORK/hello.txt"
+expect 0 "" -- "$ZAIO" mkdir -p docs/deep/er
+expect 0 "" -- "$ZAIO" put "$WORK/hello.txt" docs/hello.txt
+cmp -s "$WORK/hello.txt" "$R/docs/hello.txt" || fail "put content differs"
+expect 0 "" -- "$ZAIO" get docs/hello.txt "$WORK/back.txt"
+cmp -s "$WORK/hello.txt" "$WORK/back.txt" || fail "get content differs"
+mkdir "$WORK/into"
+expect 0 "" -- "$ZAIO" get docs/hello.txt "$WORK/into"
+cmp -s "$WORK/hello.txt" "$WORK/into/hello.txt" || fail "get into a directory"
+expect 0 "" -- "$ZAIO" cat docs/hello.txt docs/hello.txt
+[ "$(cat "$WORK/out")" = "$(printf 'hello, zaio\nhello, zaio')" ] || fail "cat output"
+printf 'from stdin' | "$ZAIO" put - docs/stdin.txt || fail "put from stdin"
+[ "$(cat "$R/docs/stdin.txt")" = "from stdin" ] || fail "put - content"
+[ "$("$ZAIO" get docs/stdin.txt -)" = "from stdin" ] || fail "get to stdout"
+: > "$WORK/empty"
+expect 0 "" -- "$ZAIO" put "$WORK/empty" docs/empty
+[ -f "$R/docs/empty" ] && [ ! -s "$R/docs/empty" ] || fail "put of an empty file"
+chmod 0600 "$WORK/hello.txt"
+expect 0 "" -- "$ZAIO" put "$WORK/hello.txt" docs/hello.txt
+[ "$(stat -c %a "$R/docs/hello.txt")" = 600 ] || fail "put keeps the mode"
+ls -a "$R/docs" | grep -q zaio-put && fail "put left a temporary file"
+expect 1 "^zaio: put nodir/x.txt: ENOENT \(No such file or directory\)$" -- \
+    "$ZAIO" put "$WORK/hello.txt" nodir/x.txt
+expect 1 "^zaio: put $WORK/missing: ENOENT \(No such file or directory\)$" -- \
+    "$ZAIO" put "$WORK/missing" docs/x
+expect 1 "^zaio: get missing.txt: ENOENT \(No such file or directory\)$" -- \
+    "$ZAIO" get missing.txt "$WORK/never"
+expect 1 "^zaio: get docs: EISDIR" -- "$ZAIO" get docs "$WORK/never"
+expect 1 "^zaio: cat missing.txt: ENOENT \(No such file or directory\)$" -- "$ZAIO" cat missing.txt
+
+# stat, ls
+expect 0 "" -- "$ZAIO" stat docs/hello.txt docs
+out_has "^docs/hello.txt: file, 12 bytes, mode 0600, modified 20[0-9-]+T[0-9:.]+Z$"
+out_has "^docs: dir, "
+expect 1 "^zaio: stat nope: ENOENT \(No such file or directory\)$" -- "$ZAIO" stat docs/hello.txt nope
+out_has "^docs/hello.txt: file"
+expect 1 "^zaio: stat ../escape: EXDEV" -- "$ZAIO" stat ../escape
+expect 0 "" -- "$ZAIO" ls docs
+[ "$(cat "$WORK/out")" = "$(printf 'deep\nempty\nhello.txt\nstdin.txt')" ] || fail "ls: $(cat "$WORK/out")"
+expect 0 "" -- "$ZAIO" ls -l docs
+out_has "^d +[0-9]+ 20[0-9-]+T[0-9:]+ deep$"
+out_has "^- +12 20[0-9-]+T[0-9:]+ hello.txt$"
+expect 0 "" -- "$ZAIO" ls
+out_has "^docs$"
+expect 0 "" -- "$ZAIO" ls docs/hello.txt
+out_has "^docs/hello.txt$"
+expect 1 "^zaio: ls nope: ENOENT" -- "$ZAIO" ls nope
+for i in $(seq 1 1205); do : > "$R/docs/deep/f$i"; done   # more than one listdir page
+[ "$("$ZAIO" ls docs/deep | wc -l)" -eq 1206 ] || fail "ls across pages"
+
+# cp, mv, rm, mkdir, rmdir, truncate, sync
+expect 0 "" -- "$ZAIO" cp docs/hello.txt docs/copy.txt
+cmp -s "$R/docs/hello.txt" "$R/docs/copy.txt" || fail "cp"
+expect 0 "" -- "$ZAIO" mv docs/copy.txt docs/moved.txt
+[ -f "$R/docs/moved.txt" ] && [ ! -e "$R/docs/copy.txt" ] || fail "mv"
+expect 1 "^zaio: mv docs/copy.txt: ENOENT" -- "$ZAIO" mv docs/copy.txt docs/x
+expect 1 "^zaio: cp docs/none: ENOENT" -- "$ZAIO" cp docs/none docs/x
+expect 0 "" -- "$ZAIO" truncate -s 1K docs/moved.txt
+[ "$(stat -c %s "$R/docs/moved.txt")" = 1024 ] || fail "truncate -s 1K"
+expect 0 "" -- "$ZAIO" truncate docs/moved.txt 5
+[ "$(cat "$R/docs/moved.txt")" = hello ] || fail "truncate PATH SIZE"
+expect 1 "^zaio: truncate none: ENOENT" -- "$ZAIO" truncate none 5
+expect 0 "" -- "$ZAIO" sync docs/moved.txt
+expect 0 "" -- "$ZAIO" sync -d docs/moved.txt docs
+expect 1 "^zaio: sync none: ENOENT" -- "$ZAIO" sync none
+expect 0 "" -- "$ZAIO" rm docs/moved.txt
+[ ! -e "$R/docs/moved.txt" ] || fail "rm"
+expect 1 "^zaio: rm docs/moved.txt: ENOENT \(No such file or directory\)$" -- "$ZAIO" rm docs/moved.txt
+expect 0 "" -- "$ZAIO" rm -f docs/moved.txt
+expect 1 "^zaio: mkdir a/b: ENOENT" -- "$ZAIO" mkdir a/b
+expect 0 "" -- "$ZAIO" mkdir -p a/b a/c
+expect 0 "" -- "$ZAIO" mkdir -p a/b
+expect 1 "^zaio: mkdir a: EEXIST \(File exists\)$" -- "$ZAIO" mkdir a
+expect 1 "^zaio: rmdir a: ENOTEMPTY \(Directory not empty\)$" -- "$ZAIO" rmdir a
+expect 0 "" -- "$ZAIO" rmdir a/b a/c a
+[ ! -e "$R/a" ] || fail "rmdir"
+
+# Timeout: a broker that cannot answer in time (stopped) is exit 3
+kill -STOP "$BROKER_PID"
+expect 3 "^zaio: stat docs: (TIMEOUT|UNREACHABLE)" -- "$ZAIO" --timeout 300 stat docs
+kill -CONT "$BROKER_PID"
+expect 0 "" -- "$ZAIO" stat docs
+
+finish
