@@ -25,3 +25,10 @@ foreach (script commands bigfile)
                 $<TARGET_FILE:zaio-tool> $<TARGET_FILE:zaio-broker>)
     set_tests_properties (test_cli_${script} PROPERTIES TIMEOUT 120 LABELS "c;cli")
 endforeach ()
+
+# Install into a temporary prefix and build the README's ten-line program
+# against it with pkg-config.
+add_test (NAME test_client_install
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/test_client_install.sh
+            ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+set_tests_properties (test_client_install PROPERTIES TIMEOUT 120 LABELS c)

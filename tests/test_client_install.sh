@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# test_client_install.sh BUILD_DIR SOURCE_DIR: install zaio into a temporary
+# prefix, extract the ten-line program from bindings/c/README.md, build it
+# with `cc prog.c $(pkg-config --cflags --libs zaio)` against the installed
+# copy (and once against libzaio.a), and run it against the installed
+# zaio-broker. The README's block is the test's input, so it cannot rot.
+set -euo pipefail
+BUILD=$1
+SOURCE=$2
+WORK=$(mktemp -d /tmp/zaio-install-test-XXXXXX)
+BROKER_PID=
+cleanup () {
+    if [ -n "$BROKER_PID" ]; then kill -TERM "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cmake --install "$BUILD" --prefix "$WORK/prefix" > "$WORK/install.log"
+pc=$(find "$WORK/prefix" -name zaio.pc)
+[ -n "$pc" ] || { echo "FAIL: no zaio.pc installed" >&2; exit 1; }
+export PKG_CONFIG_PATH=$(dirname "$pc")
+libdir=$(realpath "$(pkg-config --variable=libdir zaio)")
+for file in include/zaio.h include/zaio_codec.h include/zaio_proto.h include/zaio_cursor.h bin/zaio bin/zaio-broker; do
+    [ -e "$WORK/prefix/$file" ] || { echo "FAIL: $file not installed" >&2; exit 1; }
+done
+[ -e "$libdir/libzaio.so" ] && [ -e "$libdir/libzaio.a" ] || { echo "FAIL: libraries not in $libdir" >&2; exit 1; }
+
+# The block after the marker line in the README, between ```c and ```.
+awk '/the ten-line program/ { found = 1; next }
+     found && /^```c$/ { inside = 1; next }
+     inside && /^```$/ { exit }
+     inside { print }' "$SOURCE/bindings/c/README.md" > "$WORK/prog.c"
+[ -s "$WORK/prog.c" ] || { echo "FAIL: no program found in the README" >&2; exit 1; }
+body=$(sed -n '/^{$/,/^}$/p' "$WORK/prog.c" | sed '1d;$d' | wc -l)
+echo "the README's program: $(wc -l < "$WORK/prog.c") lines, $body in main"
+
+cd "$WORK"
+cc -Wall -Wextra -Werror prog.c $(pkg-config --cflags --libs zaio) -o prog
+cc -Wall -Wextra -Werror prog.c $(pkg-config --cflags zaio) "$libdir/libzaio.a" \
+    $(pkg-config --libs libczmq libzmq) $(pkg-config --libs msgpack 2>/dev/null || pkg-config --libs msgpack-c) \
+    -o prog-static
+
+mkdir root
+mkfifo broker.out
+"$WORK/prefix/bin/zaio-broker" --root "$WORK/root" --bind "ipc://$WORK/b.ipc" \
+    --events "ipc://$WORK/e.ipc" --workers 1 > broker.out 2> broker.err &
+BROKER_PID=$!
+exec 7< broker.out
+while read -r -t 10 line <&7; do [ "$line" = ready ] && break; done
+
+out=$(ZAIO_ENDPOINT="ipc://$WORK/b.ipc" LD_LIBRARY_PATH="$libdir" ./prog)
+[ "$out" = "Hello, zaio!" ] || { echo "FAIL: prog printed '$out'" >&2; exit 1; }
+LD_LIBRARY_PATH="$libdir" ldd ./prog | grep -q "$libdir/libzaio.so" || { echo "FAIL: prog did not use the installed libzaio.so" >&2; exit 1; }
+out=$(ZAIO_ENDPOINT="ipc://$WORK/b.ipc" ./prog-static)
+[ "$out" = "Hello, zaio!" ] || { echo "FAIL: prog-static printed '$out'" >&2; exit 1; }
+[ "$(cat "$WORK/root/hello.txt")" = "Hello, zaio!" ] || { echo "FAIL: file not written" >&2; exit 1; }
+# the installed tool works too
+ZAIO_ENDPOINT="ipc://$WORK/b.ipc" LD_LIBRARY_PATH="$libdir" "$WORK/prefix/bin/zaio" stat hello.txt > /dev/null
+echo "test_client_install.sh: OK"
