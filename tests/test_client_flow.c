@@ -26,13 +26,13 @@ static void
 s_test_window (fake_broker_t *fake, zaio_client_t *client)
 {
     fake_command (fake, "HOLD 1");
+    long base = fake_query (fake, "RECEIVED");
     zaio_request_t req;
     fake_request (&req, ZAIO_OP_PING, NULL);
     zaio_call_t *calls[CALLS];
     for (int i = 0; i < CALLS; i++) calls[i] = zaio_client_start (client, &req, NULL);
     //  The broker sees exactly a window's worth, then nothing more until
     //  it answers.
-    long base = fake_query (fake, "RECEIVED");
     int answered = 0;
     while (answered < CALLS) {
         long expect = answered + WINDOW < CALLS ? answered + WINDOW : CALLS;
