@@ -118,7 +118,21 @@ class Broker:
             self.proc.wait()
 
     def pause(self) -> None:
+        """SIGSTOP, and wait until every thread has stopped."""
         self.proc.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        tasks = pathlib.Path(f"/proc/{self.proc.pid}/task")
+        while time.monotonic() < deadline:
+            states = []
+            for t in tasks.iterdir():
+                try:
+                    states.append((t / "stat").read_text().rsplit(")", 1)[1].split()[0])
+                except OSError:
+                    pass
+            if states and all(st in ("T", "t") for st in states):
+                return
+            time.sleep(0.005)
+        raise RuntimeError("broker did not stop on SIGSTOP")
 
     def resume(self) -> None:
         self.proc.send_signal(signal.SIGCONT)
@@ -138,7 +152,8 @@ def broker() -> Iterator[Broker]:
     yield b
     code = b.stop()
     log = b.log() if code else ""
-    shutil.rmtree(tmp, ignore_errors=True)
+    if not os.environ.get("ZAIO_KEEP_BROKER_DIR"):
+        shutil.rmtree(tmp, ignore_errors=True)
     assert code == 0, f"broker exit code {code} after SIGTERM: {log}"
 
 

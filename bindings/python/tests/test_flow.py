@@ -69,6 +69,7 @@ def test_sync_timeout_no_broker() -> None:
             c.stat("x")
         assert 0.25 <= time.monotonic() - t0 < 3
         assert isinstance(info.value, TimeoutError) and info.value.path == "x"
+        assert "could not send" in info.value.message
         t0 = time.monotonic()
         with pytest.raises(TimeoutError):
             c.ping(timeout=0.1)
@@ -83,8 +84,9 @@ def test_sync_timeout_and_late_reply(start_broker) -> None:
         b.pause()
         try:
             t0 = time.monotonic()
-            with pytest.raises(zaio.Timeout):
+            with pytest.raises(zaio.Timeout) as info:
                 c.readfile("a", timeout=0.3)
+            assert "no reply" in info.value.message
             assert 0.25 <= time.monotonic() - t0 < 3
         finally:
             b.resume()
@@ -104,3 +106,19 @@ def test_shutdown_is_graceful(start_broker) -> None:
     with zaio.Client(b.ipc, timeout=5) as c:
         c.ping()
     assert b.stop() == 0
+
+
+def test_key_orders_jobs(broker, tdir: str) -> None:
+    """Requests leave the asyncio client in call order, so jobs sharing a
+    `key` run in that order (PROTOCOL.md section 7)."""
+    n = 200
+
+    async def main() -> None:
+        async with zaio.asyncio.Client(broker.ipc, timeout=30) as c:
+            await c.writefile(f"{tdir}/seq", b"")
+            await asyncio.gather(*(c.request("append", {"path": f"{tdir}/seq", "key": "k"},
+                                             b"%d," % i) for i in range(n)))
+            got = bytes(await c.readfile(f"{tdir}/seq"))
+            assert got == b"".join(b"%d," % i for i in range(n))
+
+    asyncio.run(main())

@@ -217,8 +217,9 @@ class Client(ClientBase):
         if deadline is not None:
             def expire() -> None:
                 if not fut.done():
-                    fut.set_exception(Timeout(message="no reply within the timeout",
-                                              op=op, path=path))
+                    why = ("could not send within the timeout (no connection to the broker?)"
+                           if send is None or not send.done() else "no reply within the timeout")
+                    fut.set_exception(Timeout(message=why, op=op, path=path))
                 if send is not None and not send.done():
                     send.cancel()
             timer = loop.call_at(deadline, expire)

@@ -136,15 +136,17 @@ class Client(ClientBase):
                 attempt += 1
                 time.sleep(pause)
 
-    def _timeout_error(self, op: str, fields: Dict[str, Any]) -> Timeout:
-        return Timeout(message="no reply within the timeout", op=op, path=fields.get("path"))
+    def _timeout_error(self, op: str, fields: Dict[str, Any], sent: bool = True) -> Timeout:
+        why = ("no reply within the timeout" if sent else
+               "could not send within the timeout (no connection to the broker?)")
+        return Timeout(message=why, op=op, path=fields.get("path"))
 
     def _send(self, frames: List[Any], deadline: Optional[float], op: str,
               fields: Dict[str, Any]) -> None:
         while True:
             left = _remaining(deadline)
             if not self._sock.poll(_poll_ms(left), zmq.POLLOUT):
-                raise self._timeout_error(op, fields)
+                raise self._timeout_error(op, fields, sent=False)
             try:
                 self._sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
                 return
