@@ -18,6 +18,7 @@
 
 #define S_TICK_MS         100         //  timer granularity: deadlines, heartbeats, drain
 #define S_BATCH           256         //  messages taken from one socket per loop turn
+#define S_POLL_EVERY      64          //  busy loop turns between polls of every socket
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
 
 typedef struct _s_broker_t s_broker_t;
@@ -37,9 +38,8 @@ struct _s_service_t {
 
 //  One worker connection.
 struct _s_worker_t {
-    zframe_t *identity;
-    char *key;       //  hex identity, key in broker->workers
-    char name[128];  //  HOST/PID/SLOT for events
+    zframe_t *identity; //  its key in broker->workers
+    char name[128];     //  HOST/PID/SLOT for events
     uint32_t credit; //  jobs it can take now
     zlistx_t *jobs;  //  s_job_t * it holds
     s_service_t *services[ZAIO_WORKER_VOLUMES_MAX];
@@ -54,7 +54,7 @@ struct _s_worker_t {
 //  What the broker knows of a client with unfinished jobs: enough to
 //  bound it and to order its jobs when it asks (PROTOCOL.md section 7).
 struct _s_client_t {
-    char *key;            //  hex routing id, key in broker->clients
+    zframe_t *identity;   //  routing id, its key in broker->clients
     zlistx_t *unfinished; //  s_job_t *, accepted and not yet answered, oldest first
     zhashx_t *keys;       //  ordering key -> its newest unfinished s_job_t (NULL until used)
     s_job_t *barrier;     //  newest unfinished barrier job
@@ -64,8 +64,7 @@ struct _s_client_t {
 
 //  One accepted request.
 struct _s_job_t {
-    uint64_t number;
-    zframe_t *client;  //  routing id
+    uint64_t number;   //  generation << 32 | slot in broker->slots
     s_client_t *owner; //  its client's state (lives while it has unfinished jobs)
     void *unfinished_handle;
     char *key; //  ordering key, or NULL
@@ -87,6 +86,7 @@ struct _s_job_t {
     int64_t deadline_ms; //  0 = none
     uint32_t attempts;
     s_worker_t *worker;
+    void *worker_handle; //  in worker->jobs
 };
 
 struct _s_broker_t {
@@ -102,9 +102,14 @@ struct _s_broker_t {
     uint32_t local_worker_count;
     char backend_inproc[64];
     zhashx_t *services; //  name -> s_service_t
-    zhashx_t *workers;  //  hex identity -> s_worker_t
-    zhashx_t *clients;  //  hex routing id -> s_client_t
-    uint64_t next_job;
+    zhashx_t *workers;  //  identity frame -> s_worker_t
+    zhashx_t *clients;  //  routing id frame -> s_client_t
+    s_job_t **slots;    //  accepted jobs by slot; a job number names its slot
+    uint32_t *generations;
+    uint32_t *free_slots;
+    uint32_t slot_count;
+    uint32_t free_count;
+    zlistx_t *subscriptions; //  event topic prefixes someone subscribes to
     uint64_t event_seq;
     uint32_t accepted; //  queued + running
     uint32_t queued_with_deadline;
@@ -131,7 +136,9 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->events[0] = "ipc:///tmp/zaio-events.ipc";
     config->events[1] = "tcp://127.0.0.1:5671";
     config->workers = 0;
-    config->worker_credit = 2;
+    //  Deep enough that a worker always has its next job at hand: with one
+    //  or two, every job costs a wake-up on each side.
+    config->worker_credit = 16;
     config->queue_max = 65536;
     config->inflight_max = 16384;
     config->payload_max = ZAIO_PAYLOAD_MAX;
@@ -256,6 +263,48 @@ s_service_destroy (void **item)
     }
 }
 
+//  Clients and workers are keyed by their routing id frames as they are:
+//  no hex strings on the hot path.
+static size_t
+s_frame_hash (const void *key)
+{
+    zframe_t *frame = (zframe_t *)key;
+    const uint8_t *bytes = zframe_data (frame);
+    size_t hash = 2166136261u; //  FNV-1a
+    for (size_t i = 0; i < zframe_size (frame); i++) hash = (hash ^ bytes[i]) * 16777619u;
+    return hash;
+}
+
+static int
+s_frame_compare (const void *a, const void *b)
+{
+    return zframe_eq ((zframe_t *)a, (zframe_t *)b) ? 0 : 1;
+}
+
+static void *
+s_frame_duplicate (const void *key)
+{
+    return zframe_dup ((zframe_t *)key);
+}
+
+static void
+s_frame_free (void **key)
+{
+    zframe_destroy ((zframe_t **)key);
+}
+
+static zhashx_t *
+s_frame_table_new (zhashx_destructor_fn *destructor)
+{
+    zhashx_t *table = zhashx_new ();
+    zhashx_set_key_hasher (table, s_frame_hash);
+    zhashx_set_key_comparator (table, s_frame_compare);
+    zhashx_set_key_duplicator (table, s_frame_duplicate);
+    zhashx_set_key_destructor (table, s_frame_free);
+    zhashx_set_destructor (table, destructor);
+    return table;
+}
+
 static void
 s_client_free (void **item)
 {
@@ -264,21 +313,21 @@ s_client_free (void **item)
         assert (zlistx_size (client->unfinished) == 0);
         zlistx_destroy (&client->unfinished);
         zhashx_destroy (&client->keys);
-        zstr_free (&client->key);
+        zframe_destroy (&client->identity);
         free (client);
         *item = NULL;
     }
 }
 
 static s_client_t *
-s_client_require (s_broker_t *self, const char *key)
+s_client_require (s_broker_t *self, zframe_t *identity)
 {
-    s_client_t *client = (s_client_t *)zhashx_lookup (self->clients, key);
+    s_client_t *client = (s_client_t *)zhashx_lookup (self->clients, identity);
     if (!client) {
         client = (s_client_t *)zmalloc (sizeof (s_client_t));
-        client->key = strdup (key);
+        client->identity = zframe_dup (identity);
         client->unfinished = zlistx_new ();
-        zhashx_insert (self->clients, key, client);
+        zhashx_insert (self->clients, identity, client);
     }
     return client;
 }
@@ -289,15 +338,57 @@ static void
 s_client_release (s_broker_t *self, s_client_t *client)
 {
     if (zlistx_size (client->unfinished) == 0 && !client->link_broken)
-        zhashx_delete (self->clients, client->key);
+        zhashx_delete (self->clients, client->identity);
+}
+
+//  ---------------------------------------------------------------------
+//  Job numbers: a slot in a table, and a generation so that a number from
+//  a job long gone never finds the job now in its slot.
+
+static uint64_t
+s_slot_take (s_broker_t *self, s_job_t *job)
+{
+    if (self->free_count == 0) {
+        uint32_t grown = self->slot_count ? self->slot_count * 2 : 1024;
+        self->slots = (s_job_t **)realloc (self->slots, grown * sizeof (s_job_t *));
+        self->generations = (uint32_t *)realloc (self->generations, grown * sizeof (uint32_t));
+        self->free_slots = (uint32_t *)realloc (self->free_slots, grown * sizeof (uint32_t));
+        assert (self->slots && self->generations && self->free_slots);
+        for (uint32_t slot = grown; slot > self->slot_count; slot--) {
+            self->slots[slot - 1] = NULL;
+            self->generations[slot - 1] = 0;
+            self->free_slots[self->free_count++] = slot - 1;
+        }
+        self->slot_count = grown;
+    }
+    uint32_t slot = self->free_slots[--self->free_count];
+    self->slots[slot] = job;
+    return (uint64_t)++self->generations[slot] << 32 | slot;
+}
+
+static s_job_t *
+s_slot_job (s_broker_t *self, uint64_t number)
+{
+    uint32_t slot = (uint32_t)number;
+    if (slot >= self->slot_count) return NULL;
+    s_job_t *job = self->slots[slot];
+    return job && job->number == number ? job : NULL;
 }
 
 static void
-s_job_destroy (s_job_t **job_p)
+s_slot_free (s_broker_t *self, uint64_t number)
+{
+    uint32_t slot = (uint32_t)number;
+    self->slots[slot] = NULL;
+    self->free_slots[self->free_count++] = slot;
+}
+
+static void
+s_job_destroy (s_broker_t *self, s_job_t **job_p)
 {
     s_job_t *job = *job_p;
     if (job) {
-        zframe_destroy (&job->client);
+        s_slot_free (self, job->number);
         zstr_free (&job->key);
         zlistx_destroy (&job->dependents);
         zstr_free (&job->path);
@@ -311,15 +402,35 @@ s_job_destroy (s_job_t **job_p)
 //  ---------------------------------------------------------------------
 //  Replies and events
 
+//  True if some subscriber's prefix matches topic.
+static bool
+s_subscribed (s_broker_t *self, const char *topic)
+{
+    for (zframe_t *prefix = (zframe_t *)zlistx_first (self->subscriptions); prefix;
+         prefix = (zframe_t *)zlistx_next (self->subscriptions))
+        if (strncmp (topic, (const char *)zframe_data (prefix), zframe_size (prefix)) == 0)
+            return true;
+    return false;
+}
+
+//  Every completion takes a sequence number; its event is built and sent
+//  only if a subscription matches, so events cost nothing unwatched.
 static void
-s_publish (s_broker_t *self, const char *client_key, uint64_t id, zaio_op_t op, const char *path,
+s_publish (s_broker_t *self, zframe_t *client, uint64_t id, zaio_op_t op, const char *path,
            const char *volume, const zaio_outcome_t *outcome, uint64_t queue_us, const char *worker)
 {
+    uint64_t seq = ++self->event_seq;
+    if (zlistx_size (self->subscriptions) == 0) return;
+    char topic[ZAIO_VOLUME_MAX + 64];
+    snprintf (topic, sizeof topic, "%s.%s.%s", outcome->error ? "err" : "ok", zaio_op_name (op),
+              volume);
+    if (!s_subscribed (self, topic)) return;
     zaio_event_t event;
-    memset (&event, 0, sizeof event);
-    event.seq = ++self->event_seq;
+    event.seq = seq;
     event.id = id;
-    snprintf (event.client, sizeof event.client, "%s", client_key);
+    char *hex = zframe_strhex (client);
+    snprintf (event.client, sizeof event.client, "%s", hex);
+    zstr_free (&hex);
     event.op = op;
     snprintf (event.path, sizeof event.path, "%s", path);
     snprintf (event.volume, sizeof event.volume, "%s", volume);
@@ -329,32 +440,71 @@ s_publish (s_broker_t *self, const char *client_key, uint64_t id, zaio_op_t op, 
     event.service_us = outcome->service_us;
     snprintf (event.worker, sizeof event.worker, "%s", worker);
     event.time_us = zclock_time () * 1000;
-    char topic[ZAIO_VOLUME_MAX + 64];
-    zaio_event_topic (&event, topic, sizeof topic);
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, topic);
     zmsg_addstr (msg, ZAIO_SIGNATURE);
     zmsg_append (msg, &(zframe_t *){zaio_event_encode (&event)});
-    //  PUB never blocks; a slow subscriber loses events and sees a seq gap.
+    //  XPUB never blocks; a slow subscriber loses events and sees a seq gap.
     if (zmsg_send (&msg, self->events)) zmsg_destroy (&msg);
+}
+
+//  XPUB passes up the first subscription to a prefix and the last
+//  unsubscription, so the list holds exactly the prefixes in use.
+static void
+s_handle_subscription (s_broker_t *self)
+{
+    zframe_t *frame;
+    while ((frame = zframe_recv (self->events))) {
+        size_t size = zframe_size (frame);
+        const uint8_t *bytes = zframe_data (frame);
+        if (size >= 1 && bytes[0] == 1)
+            zlistx_add_end (self->subscriptions, zframe_new (bytes + 1, size - 1));
+        else if (size >= 1 && bytes[0] == 0) {
+            for (zframe_t *prefix = (zframe_t *)zlistx_first (self->subscriptions); prefix;
+                 prefix = (zframe_t *)zlistx_next (self->subscriptions))
+                if (zframe_size (prefix) == size - 1
+                    && memcmp (zframe_data (prefix), bytes + 1, size - 1) == 0) {
+                    zlistx_delete (self->subscriptions, zlistx_cursor (self->subscriptions));
+                    break;
+                }
+        }
+        zframe_destroy (&frame);
+    }
+}
+
+//  Sends the parts of a message for peer on a ROUTER, which must exist:
+//  under ZMQ_ROUTER_MANDATORY the first part fails with EHOSTUNREACH if
+//  it has gone, and then nothing is sent. Takes the frames. Returns -1 if
+//  the peer was gone.
+static int
+s_route (zsock_t *router, zframe_t *peer, const char *signature, const char *command,
+         zframe_t **first_p, zframe_t **second_p, zframe_t **third_p)
+{
+    void *handle = zsock_resolve (router);
+    zframe_t **parts[] = {first_p, second_p, third_p};
+    size_t count = 0;
+    while (count < 3 && parts[count] && *parts[count]) count++;
+    int rc = zmq_send (handle, zframe_data (peer), zframe_size (peer), ZMQ_SNDMORE);
+    if (rc >= 0)
+        rc = zmq_send (handle, signature, strlen (signature),
+                       command || count ? ZMQ_SNDMORE : 0);
+    if (rc >= 0 && command) rc = zmq_send (handle, command, strlen (command), count ? ZMQ_SNDMORE : 0);
+    for (size_t i = 0; i < count; i++)
+        if (rc >= 0)
+            rc = zframe_send (parts[i], router, i + 1 < count ? ZFRAME_MORE : 0);
+        else
+            zframe_destroy (parts[i]);
+    return rc < 0 ? -1 : 0;
 }
 
 //  Sends [client][signature][header][data?]; takes header and data.
 static void
 s_send_reply (s_broker_t *self, zframe_t *client, zframe_t **header_p, zframe_t **data_p)
 {
-    zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *){zframe_dup (client)});
-    zmsg_addstr (msg, ZAIO_SIGNATURE);
-    zmsg_append (msg, header_p);
-    if (data_p && *data_p) zmsg_append (msg, data_p);
-    if (zmsg_send (&msg, self->frontend)) {
+    if (s_route (self->frontend, client, ZAIO_SIGNATURE, NULL, header_p, data_p, NULL)
+        && self->config.verbose)
         //  EHOSTUNREACH: the client has gone; there is no one left to tell.
-        if (self->config.verbose)
-            zsys_debug ("broker: reply to departed client dropped (%s)",
-                        zmq_strerror (zmq_errno ()));
-        zmsg_destroy (&msg);
-    }
+        zsys_debug ("broker: reply to departed client dropped");
 }
 
 //  Answers a request that never became a job (or stopped being one before
@@ -366,12 +516,10 @@ s_reject (s_broker_t *self, zframe_t *client, const zaio_request_t *req, bool de
     zframe_t *header = zaio_reply_error_frame (req->id, code, why && *why ? why : NULL);
     s_send_reply (self, client, &header, NULL);
     if (decoded) {
-        char *client_key = zframe_strhex (client);
         zaio_outcome_t outcome = {code, 0, 0};
-        s_publish (self, client_key, req->id, req->op, req->path,
+        s_publish (self, client, req->id, req->op, req->path,
                    (req->fields & ZAIO_FIELD_VOLUME) ? req->volume : ZAIO_DEFAULT_VOLUME, &outcome,
                    0, "");
-        zstr_free (&client_key);
     }
 }
 
@@ -479,9 +627,9 @@ s_answer (s_broker_t *self, s_job_t *job, zframe_t **header_p, zframe_t **data_p
           const zaio_outcome_t *outcome, const char *worker_name)
 {
     assert (!job->answered);
-    s_send_reply (self, job->client, header_p, data_p);
+    s_send_reply (self, job->owner->identity, header_p, data_p);
     uint64_t queue_us = job->dispatched_us ? (uint64_t)(job->dispatched_us - job->received_us) : 0;
-    s_publish (self, job->owner->key, job->id, job->op, job->path, job->service->name, outcome,
+    s_publish (self, job->owner->identity, job->id, job->op, job->path, job->service->name, outcome,
                queue_us, worker_name);
     job->answered = true;
 }
@@ -500,7 +648,7 @@ s_finish_job (s_broker_t *self, s_job_t **job_p, zframe_t **header_p, zframe_t *
         s_answer (self, job, header_p, data_p, outcome, worker_name);
     s_job_unorder (self, job, outcome->error != 0);
     self->accepted--;
-    s_job_destroy (job_p);
+    s_job_destroy (self, job_p);
     s_run_released (self);
 }
 
@@ -551,10 +699,8 @@ s_answer_hello (s_broker_t *self, zframe_t *client, const zaio_request_t *req)
     zframe_t *header = zaio_writer_frame (&writer);
     zaio_writer_release (&writer);
     s_send_reply (self, client, &header, NULL);
-    char *client_key = zframe_strhex (client);
     zaio_outcome_t outcome = {0, 0, 0};
-    s_publish (self, client_key, req->id, req->op, "", ZAIO_DEFAULT_VOLUME, &outcome, 0, "");
-    zstr_free (&client_key);
+    s_publish (self, client, req->id, req->op, "", ZAIO_DEFAULT_VOLUME, &outcome, 0, "");
 }
 
 //  ---------------------------------------------------------------------
@@ -578,8 +724,7 @@ s_handle_request (s_broker_t *self, zmsg_t *msg)
     }
     const char *volume = (req.fields & ZAIO_FIELD_VOLUME) ? req.volume : ZAIO_DEFAULT_VOLUME;
     s_service_t *service = (s_service_t *)zhashx_lookup (self->services, volume);
-    char *client_key = zframe_strhex (client);
-    s_client_t *owner = (s_client_t *)zhashx_lookup (self->clients, client_key);
+    s_client_t *owner = (s_client_t *)zhashx_lookup (self->clients, client);
     size_t inflight = owner ? zlistx_size (owner->unfinished) : 0;
     if (self->draining)
         s_reject (self, client, &req, true, ZAIO_ERR_SHUTDOWN, NULL);
@@ -596,9 +741,7 @@ s_handle_request (s_broker_t *self, zmsg_t *msg)
         s_reject (self, client, &req, true, ZAIO_ERR_QUEUE_FULL, why);
     } else {
         s_job_t *job = (s_job_t *)zmalloc (sizeof (s_job_t));
-        job->number = ++self->next_job;
-        job->client = client;
-        client = NULL;
+        job->number = s_slot_take (self, job);
         job->id = req.id;
         job->op = req.op;
         job->path = strdup (req.path);
@@ -614,12 +757,11 @@ s_handle_request (s_broker_t *self, zmsg_t *msg)
         job->barrier = req.barrier;
         job->link = req.link;
         self->accepted++;
-        if (s_job_order (job, s_client_require (self, client_key))) {
+        if (s_job_order (job, owner ? owner : s_client_require (self, client))) {
             zlistx_add_end (self->released, job);
             s_run_released (self);
         }
     }
-    zstr_free (&client_key);
     zframe_destroy (&client);
 }
 
@@ -668,28 +810,20 @@ s_job_leaves_queue (s_broker_t *self, s_job_t *job)
 static void
 s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job)
 {
-    zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *){zframe_dup (worker->identity)});
-    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
-    zmsg_addstr (msg, ZAIO_WORKER_JOB);
-    zmsg_append (msg, &(zframe_t *){zaio_job_number_encode (job->number)});
+    zframe_t *number = zaio_job_number_encode (job->number);
     //  Idempotent jobs keep their header for a retry; the others hand it over.
-    if (zaio_op_idempotent (job->op))
-        zmsg_append (msg, &(zframe_t *){zframe_dup (job->header)});
-    else
-        zmsg_append (msg, &job->header);
-    if (job->data) zmsg_append (msg, &job->data);
+    zframe_t *header = zaio_op_idempotent (job->op) ? zframe_dup (job->header) : job->header;
+    if (header == job->header) job->header = NULL;
     job->worker = worker;
     job->attempts++;
     job->dispatched_us = zclock_usecs ();
-    zlistx_add_end (worker->jobs, job);
-    if (zmsg_send (&msg, self->backend)) {
+    job->worker_handle = zlistx_add_end (worker->jobs, job);
+    if (s_route (self->backend, worker->identity, ZAIO_WORKER_SIGNATURE, ZAIO_WORKER_JOB, &number,
+                 &header, &job->data))
         //  The worker vanished between READY and now; its expiry handles
         //  the job like any other it held.
         zsys_warning ("broker: cannot send job to worker %s: %s", worker->name,
                       zmq_strerror (zmq_errno ()));
-        zmsg_destroy (&msg);
-    }
 }
 
 static void
@@ -724,7 +858,6 @@ s_worker_free (void **item)
         assert (zlistx_size (worker->jobs) == 0);
         zlistx_destroy (&worker->jobs);
         zframe_destroy (&worker->identity);
-        zstr_free (&worker->key);
         free (worker);
         *item = NULL;
     }
@@ -740,8 +873,7 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
     s_worker_leave_waiting (worker);
     for (uint32_t i = 0; i < worker->service_count; i++) worker->services[i]->worker_count--;
     s_job_t *job;
-    while ((job = (s_job_t *)zlistx_first (worker->jobs))) {
-        zlistx_delete (worker->jobs, zlistx_cursor (worker->jobs));
+    while ((job = (s_job_t *)zlistx_detach (worker->jobs, NULL))) {
         job->worker = NULL;
         if (job->header && job->attempts < self->config.retries_max && !self->draining) {
             zlistx_add_start (job->service->queue, job);
@@ -756,7 +888,7 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
     uint32_t service_count = worker->service_count;
     s_service_t *services[ZAIO_WORKER_VOLUMES_MAX];
     memcpy (services, worker->services, sizeof services);
-    zhashx_delete (self->workers, worker->key);
+    zhashx_delete (self->workers, worker->identity);
     //  Retried jobs go to the survivors; volumes with none left fail fast.
     for (uint32_t i = 0; i < service_count; i++) {
         s_service_t *service = services[i];
@@ -773,7 +905,7 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
 }
 
 static void
-s_handle_ready (s_broker_t *self, zframe_t *identity, const char *key, zmsg_t *msg)
+s_handle_ready (s_broker_t *self, zframe_t *identity, zmsg_t *msg)
 {
     zframe_t *body = zmsg_pop (msg);
     zaio_ready_t ready;
@@ -781,15 +913,14 @@ s_handle_ready (s_broker_t *self, zframe_t *identity, const char *key, zmsg_t *m
                   : ZAIO_ERR_MALFORMED;
     zframe_destroy (&body);
     if (rc || ready.volume_count == 0) {
-        zsys_warning ("broker: malformed READY from worker %s ignored", key);
+        zsys_warning ("broker: malformed READY from a worker ignored");
         return;
     }
-    s_worker_t *existing = (s_worker_t *)zhashx_lookup (self->workers, key);
+    s_worker_t *existing = (s_worker_t *)zhashx_lookup (self->workers, identity);
     if (existing) s_worker_delete (self, existing, "announced itself again");
 
     s_worker_t *worker = (s_worker_t *)zmalloc (sizeof (s_worker_t));
     worker->identity = zframe_dup (identity);
-    worker->key = strdup (key);
     snprintf (worker->name, sizeof worker->name, "%s/%u/%u", ready.host, ready.pid, ready.slot);
     worker->credit = ready.credit;
     worker->jobs = zlistx_new ();
@@ -803,7 +934,7 @@ s_handle_ready (s_broker_t *self, zframe_t *identity, const char *key, zmsg_t *m
         service->worker_count++;
         worker->services[worker->service_count++] = service;
     }
-    zhashx_insert (self->workers, key, worker);
+    zhashx_insert (self->workers, identity, worker);
     s_worker_join_waiting (worker);
     if (self->config.verbose)
         zsys_debug ("broker: worker %s ready, credit %u, %u volumes", worker->name, worker->credit,
@@ -830,12 +961,9 @@ s_handle_done (s_broker_t *self, s_worker_t *worker, zmsg_t *msg)
                == 0
         && zmsg_size (msg) == 0) {
         rc = 0;
-        s_job_t *job;
-        for (job = (s_job_t *) zlistx_first (worker->jobs); job;
-             job = (s_job_t *) zlistx_next (worker->jobs))
-            if (job->number == number) break;
-        if (job) {
-            zlistx_delete (worker->jobs, zlistx_cursor (worker->jobs));
+        s_job_t *job = s_slot_job (self, number);
+        if (job && job->worker == worker) {
+            zlistx_delete (worker->jobs, job->worker_handle);
             job->worker = NULL;
             s_finish_job (self, &job, &header, &data, &outcome, worker->name);
             if (worker->leaving) {
@@ -872,15 +1000,14 @@ s_handle_worker_message (s_broker_t *self, zmsg_t *msg)
     zframe_t *identity = zmsg_pop (msg);
     zframe_t *signature = zmsg_pop (msg);
     zframe_t *command = zmsg_pop (msg);
-    char *key = zframe_strhex (identity);
-    s_worker_t *worker = (s_worker_t *)zhashx_lookup (self->workers, key);
+    s_worker_t *worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
     if (!zaio_frame_is (signature, ZAIO_WORKER_SIGNATURE) || !command) {
         zsys_warning ("broker: worker message without %s signature", ZAIO_WORKER_SIGNATURE);
         if (worker) s_worker_delete (self, worker, "malformed message");
     } else if (zaio_frame_is (command, ZAIO_WORKER_READY))
-        s_handle_ready (self, identity, key, msg);
+        s_handle_ready (self, identity, msg);
     else if (!worker)
-        zsys_warning ("broker: message from unknown worker %s dropped", key);
+        zsys_warning ("broker: message from an unknown worker dropped");
     else if (zaio_frame_is (command, ZAIO_WORKER_DONE)) {
         if (s_handle_done (self, worker, msg)) s_worker_delete (self, worker, "malformed DONE");
     } else if (zaio_frame_is (command, ZAIO_WORKER_BYE))
@@ -888,11 +1015,10 @@ s_handle_worker_message (s_broker_t *self, zmsg_t *msg)
     else if (!zaio_frame_is (command, ZAIO_WORKER_HEARTBEAT))
         s_worker_delete (self, worker, "unknown command");
     //  Any message proves the worker is alive (if it still exists).
-    worker = (s_worker_t *)zhashx_lookup (self->workers, key);
+    worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
     if (worker && worker->heartbeat_ms)
         worker->expiry_ms =
             zclock_mono () + (int64_t)worker->heartbeat_ms * self->config.heartbeat_misses;
-    zstr_free (&key);
     zframe_destroy (&identity);
     zframe_destroy (&signature);
     zframe_destroy (&command);
@@ -904,11 +1030,8 @@ s_handle_worker_message (s_broker_t *self, zmsg_t *msg)
 static void
 s_send_heartbeat (s_broker_t *self, s_worker_t *worker)
 {
-    zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *){zframe_dup (worker->identity)});
-    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
-    zmsg_addstr (msg, ZAIO_WORKER_HEARTBEAT);
-    if (zmsg_send (&msg, self->backend)) zmsg_destroy (&msg);
+    s_route (self->backend, worker->identity, ZAIO_WORKER_SIGNATURE, ZAIO_WORKER_HEARTBEAT, NULL,
+             NULL, NULL);
 }
 
 static void
@@ -1041,6 +1164,10 @@ s_broker_destroy (s_broker_t **self_p)
     zhashx_destroy (&self->services);
     zhashx_destroy (&self->clients);
     zlistx_destroy (&self->released);
+    zlistx_destroy (&self->subscriptions);
+    free (self->slots);
+    free (self->generations);
+    free (self->free_slots);
     zsock_destroy (&self->backend);
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->events);
@@ -1077,11 +1204,11 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     zlist_autofree (self->endpoints);
     self->services = zhashx_new ();
     zhashx_set_destructor (self->services, s_service_destroy);
-    self->workers = zhashx_new ();
-    zhashx_set_destructor (self->workers, s_worker_free);
-    self->clients = zhashx_new ();
-    zhashx_set_destructor (self->clients, s_client_free);
+    self->workers = s_frame_table_new (s_worker_free);
+    self->clients = s_frame_table_new (s_client_free);
     self->released = zlistx_new ();
+    self->subscriptions = zlistx_new ();
+    zlistx_set_destructor (self->subscriptions, s_frame_free);
     if (gethostname (self->hostname, sizeof self->hostname - 1))
         strcpy (self->hostname, "localhost");
 
@@ -1106,8 +1233,13 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     zsock_set_rcvhwm (self->backend, 0);
     zsock_set_maxmsgsize (self->backend, transport_max + 4 * 1024 * 1024);
     zsock_set_linger (self->backend, 0);
-    self->events = zsock_new (ZMQ_PUB);
+    //  Handlers take messages until EAGAIN, never waiting.
+    zsock_set_rcvtimeo (self->frontend, 0);
+    zsock_set_rcvtimeo (self->backend, 0);
+    //  XPUB, so the broker knows when anyone listens (s_publish).
+    self->events = zsock_new (ZMQ_XPUB);
     zsock_set_sndhwm (self->events, (int)self->config.events_hwm);
+    zsock_set_rcvtimeo (self->events, 0);
     zsock_set_linger (self->events, 0);
     snprintf (self->backend_inproc, sizeof self->backend_inproc, "inproc://zaio-workers-%p",
               (void *)self);
@@ -1160,16 +1292,20 @@ s_handle_pipe (s_broker_t *self)
     return stop;
 }
 
-//  Takes up to S_BATCH messages from sock, so no socket starves the others.
-static void
+//  Takes up to S_BATCH messages from sock (receive timeout 0: until
+//  EAGAIN), so no socket starves the others. Returns how many it took.
+static int
 s_drain_socket (s_broker_t *self, zsock_t *sock, void (*handler) (s_broker_t *, zmsg_t *))
 {
-    for (int i = 0; i < S_BATCH && (zsock_events (sock) & ZMQ_POLLIN); i++) {
+    int count = 0;
+    while (count < S_BATCH) {
         zmsg_t *msg = zmsg_recv (sock);
         if (!msg) break;
         handler (self, msg);
         zmsg_destroy (&msg);
+        count++;
     }
+    return count;
 }
 
 static void
@@ -1183,17 +1319,29 @@ s_broker_actor (zsock_t *pipe, void *args)
 
     zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
                               {zsock_resolve (self->backend), 0, ZMQ_POLLIN, 0},
-                              {zsock_resolve (self->frontend), 0, ZMQ_POLLIN, 0}};
+                              {zsock_resolve (self->frontend), 0, ZMQ_POLLIN, 0},
+                              {zsock_resolve (self->events), 0, ZMQ_POLLIN, 0}};
+    //  While messages keep coming the loop only drains the two ROUTERs,
+    //  which costs no system call when they are empty; it polls (and may
+    //  sleep) when a pass finds nothing, and every S_POLL_EVERY busy passes
+    //  so the pipe and subscriptions are never starved.
     int64_t next_tick = zclock_mono () + S_TICK_MS;
+    int busy_passes = 0;
+    bool busy = false;
     while (true) {
-        long timeout = (long)(next_tick - zclock_mono ());
-        if (zmq_poll (items, 3, timeout > 0 ? timeout : 0) < 0 && zmq_errno () != EINTR) break;
-        if ((items[0].revents & ZMQ_POLLIN) && s_handle_pipe (self) && !self->draining)
-            s_start_drain (self);
+        if (!busy || ++busy_passes >= S_POLL_EVERY) {
+            busy_passes = 0;
+            long timeout = busy ? 0 : (long)(next_tick - zclock_mono ());
+            if (zmq_poll (items, 4, timeout > 0 ? timeout : 0) < 0 && zmq_errno () != EINTR)
+                break;
+            if ((items[0].revents & ZMQ_POLLIN) && s_handle_pipe (self) && !self->draining)
+                s_start_drain (self);
+            if (items[3].revents & ZMQ_POLLIN) s_handle_subscription (self);
+        }
         //  Completions first: they free the capacity new requests need.
-        if (items[1].revents & ZMQ_POLLIN)
-            s_drain_socket (self, self->backend, s_handle_worker_message);
-        if (items[2].revents & ZMQ_POLLIN) s_drain_socket (self, self->frontend, s_handle_request);
+        int handled = s_drain_socket (self, self->backend, s_handle_worker_message);
+        handled += s_drain_socket (self, self->frontend, s_handle_request);
+        busy = handled > 0;
         if (zclock_mono () >= next_tick) {
             s_tick (self);
             next_tick = zclock_mono () + S_TICK_MS;

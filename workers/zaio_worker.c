@@ -90,26 +90,24 @@ s_run_job (s_worker_t *self, zmsg_t *msg)
     }
     result.outcome.service_us = (uint64_t)(zclock_usecs () - started);
 
-    zmsg_t *done = zmsg_new ();
-    zmsg_addstr (done, ZAIO_WORKER_SIGNATURE);
-    zmsg_addstr (done, ZAIO_WORKER_DONE);
-    zmsg_append (done, &job);
-    zmsg_append (done, &(zframe_t *){zaio_outcome_encode (&result.outcome)});
-    zmsg_append (done, &result.header);
-    if (result.data) zmsg_append (done, &result.data);
-    if (zmsg_send (&done, self->dealer)) {
-        zsys_error ("worker: cannot send DONE: %s", zmq_strerror (zmq_errno ()));
-        zmsg_destroy (&done);
-    }
+    //  DONE, part by part: no message object to build for every job. A
+    //  DEALER with no HWM does not refuse parts once the first is queued.
+    zframe_t *outcome = zaio_outcome_encode (&result.outcome);
+    void *handle = zsock_resolve (self->dealer);
+    zmq_send (handle, ZAIO_WORKER_SIGNATURE, strlen (ZAIO_WORKER_SIGNATURE), ZMQ_SNDMORE);
+    zmq_send (handle, ZAIO_WORKER_DONE, strlen (ZAIO_WORKER_DONE), ZMQ_SNDMORE);
+    zframe_send (&job, self->dealer, ZFRAME_MORE);
+    zframe_send (&outcome, self->dealer, ZFRAME_MORE);
+    zframe_send (&result.header, self->dealer, result.data ? ZFRAME_MORE : 0);
+    if (result.data) zframe_send (&result.data, self->dealer, 0);
     zframe_destroy (&header);
     zframe_destroy (&data);
 }
 
 static void
-s_handle_dealer (s_worker_t *self)
+s_handle_message (s_worker_t *self, zmsg_t **msg_p)
 {
-    zmsg_t *msg = zmsg_recv (self->dealer);
-    if (!msg) return;
+    zmsg_t *msg = *msg_p;
     zframe_t *signature = zmsg_pop (msg);
     zframe_t *command = zmsg_pop (msg);
     if (!zaio_frame_is (signature, ZAIO_WORKER_SIGNATURE))
@@ -120,7 +118,17 @@ s_handle_dealer (s_worker_t *self)
         zsys_warning ("worker: unknown command dropped");
     zframe_destroy (&signature);
     zframe_destroy (&command);
-    zmsg_destroy (&msg);
+    zmsg_destroy (msg_p);
+}
+
+//  Runs every job that has arrived (receive timeout 0: until EAGAIN), so a
+//  worker with credit to spare does not go back to poll between jobs.
+static void
+s_handle_dealer (s_worker_t *self)
+{
+    zmsg_t *msg;
+    while ((msg = zmsg_recv (self->dealer)))
+        s_handle_message (self, &msg);
 }
 
 static void
@@ -136,6 +144,7 @@ s_worker_actor (zsock_t *pipe, void *args)
     zsock_set_linger (self.dealer, 0);
     zsock_set_sndhwm (self.dealer, 0); //  credit bounds what we hold
     zsock_set_rcvhwm (self.dealer, 0);
+    zsock_set_rcvtimeo (self.dealer, 0);
     int rc = zsock_connect (self.dealer, "%s", self.config.endpoint);
     //  zactor_new consumes the first signal; the second carries our status.
     zsock_signal (pipe, 0);

@@ -457,13 +457,17 @@ int
 zaio_request_decode_message (zaio_request_t *req, zmsg_t *msg, size_t payload_max, char *why,
                              size_t why_size)
 {
-    memset (req, 0, sizeof (*req));
     zframe_t *signature = zmsg_first (msg);
-    if (!zaio_frame_is (signature, ZAIO_SIGNATURE))
+    if (!zaio_frame_is (signature, ZAIO_SIGNATURE)) {
+        memset (req, 0, sizeof (*req));
         return s_fail (why, why_size, ZAIO_ERR_BADVERSION, "first frame must be '%s'",
                        ZAIO_SIGNATURE);
+    }
     zframe_t *header = zmsg_next (msg);
-    if (!header) return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "no header frame");
+    if (!header) {
+        memset (req, 0, sizeof (*req));
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "no header frame");
+    }
     int code = zaio_request_decode (req, zframe_data (header), zframe_size (header), why,
                                     why_size);
     if (code) return code;
@@ -484,25 +488,60 @@ zaio_request_decode_message (zaio_request_t *req, zmsg_t *msg, size_t payload_ma
 //  ---------------------------------------------------------------------
 //  Writer and pack helpers
 
+static int
+s_writer_append (void *data, const char *bytes, size_t len)
+{
+    zaio_writer_t *self = (zaio_writer_t *) data;
+    if (self->size + len > self->capacity) {
+        size_t capacity = self->capacity * 2;
+        while (capacity < self->size + len) capacity *= 2;
+        char *grown = self->data == self->inline_buffer ? (char *) malloc (capacity)
+                                                        : (char *) realloc (self->data, capacity);
+        if (!grown) {
+            self->failed = true;
+            return -1;
+        }
+        if (self->data == self->inline_buffer) memcpy (grown, self->data, self->size);
+        self->data = grown;
+        self->capacity = capacity;
+    }
+    memcpy (self->data + self->size, bytes, len);
+    self->size += len;
+    return 0;
+}
+
 void
 zaio_writer_init (zaio_writer_t *self)
 {
-    msgpack_sbuffer_init (&self->buffer);
-    msgpack_packer_init (&self->packer, &self->buffer, msgpack_sbuffer_write);
+    self->data = self->inline_buffer;
+    self->size = 0;
+    self->capacity = sizeof self->inline_buffer;
+    self->failed = false;
+    msgpack_packer_init (&self->packer, self, s_writer_append);
+}
+
+void
+zaio_writer_reset (zaio_writer_t *self)
+{
+    self->size = 0;
+    self->failed = false;
 }
 
 zframe_t *
 zaio_writer_frame (zaio_writer_t *self)
 {
-    zframe_t *frame = zframe_new (self->buffer.data, self->buffer.size);
-    msgpack_sbuffer_clear (&self->buffer);
+    zframe_t *frame = self->failed ? NULL : zframe_new (self->data, self->size);
+    zaio_writer_reset (self);
     return frame;
 }
 
 void
 zaio_writer_release (zaio_writer_t *self)
 {
-    msgpack_sbuffer_destroy (&self->buffer);
+    if (self->data != self->inline_buffer) free (self->data);
+    self->data = self->inline_buffer;
+    self->capacity = sizeof self->inline_buffer;
+    self->size = 0;
 }
 
 void

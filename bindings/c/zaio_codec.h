@@ -122,15 +122,24 @@ zframe_t *
 //  ---------------------------------------------------------------------
 //  Replies
 
-//  A growable msgpack buffer for building headers.
+//  A msgpack buffer for building headers. Small headers (the usual case)
+//  stay in the inline buffer, so building one costs no allocation.
 typedef struct {
-    msgpack_sbuffer buffer;
     msgpack_packer packer;
+    char *data;          //  inline_buffer, or heap once it outgrows it
+    size_t size;
+    size_t capacity;
+    bool failed;         //  out of memory: the frame will be NULL
+    char inline_buffer [480];
 } zaio_writer_t;
 
 void
     zaio_writer_init (zaio_writer_t *self);
-//  Frame with the bytes written so far; the writer is reset for reuse.
+//  Forget what was written, keeping the buffer.
+void
+    zaio_writer_reset (zaio_writer_t *self);
+//  Frame with the bytes written so far (NULL if memory ran out); the
+//  writer is reset for reuse.
 zframe_t *
     zaio_writer_frame (zaio_writer_t *self);
 void
