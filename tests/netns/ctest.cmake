@@ -1,0 +1,26 @@
+# Remote workers: the loopback failure test, the multi-host test in network
+# namespaces, and the remote bench. Included by tests/CMakeLists.txt after
+# its test_*.c programs are defined.
+#
+#   test_remote_*.c     (tests/, built there) also link the helpers here:
+#                       zaio_proc (daemons as children), zaio_load (a mixed,
+#                       checkable load)
+#   netns_remote        tests/netns/run.sh: broker, three workers and clients
+#                       on five hosts (network namespaces); needs root, else
+#                       SKIPPED (exit 77)
+#   zaio_remote_bench   tcp throughput of remote workers against local threads
+
+set (zaio_netns_dir ${PROJECT_SOURCE_DIR}/tests/netns)
+
+add_library (zaio_remote_support STATIC ${zaio_netns_dir}/zaio_proc.c ${zaio_netns_dir}/zaio_load.c)
+target_include_directories (zaio_remote_support PUBLIC ${zaio_netns_dir})
+target_link_libraries (zaio_remote_support PUBLIC zaio_proto)
+
+file (GLOB zaio_remote_tests CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/test_remote_*.c)
+foreach (source ${zaio_remote_tests})
+    get_filename_component (name ${source} NAME_WE)
+    target_link_libraries (${name} PRIVATE zaio_remote_support)
+    add_dependencies (${name} zaio-broker zaio-worker)
+    # Several daemons and thousands of jobs on a small machine: room to spare.
+    set_tests_properties (${name} PROPERTIES TIMEOUT 240 LABELS "c;remote")
+endforeach ()

@@ -1,0 +1,448 @@
+/*  test_remote_failover: remote zaio-worker processes fail and nothing is
+    lost (schemas/PROTOCOL.md sections 7, 9 and 10), on loopback tcp.
+
+    A zaio-broker process with a worker endpoint; workers "shared-a" and
+    "shared-b" serve volume "shared" from ONE directory, "solo" serves
+    volume "solo" from its own. Short heartbeats keep the test quick.
+
+    1. failover: a few thousand mixed jobs from pipelined DEALERs on both
+       volumes; shared-a is killed with SIGKILL half way. Every job gets one
+       reply, idempotent jobs all succeed, acknowledged changes are on disk,
+       UNKNOWN_OUTCOME only for shared-a's non-idempotent jobs (zaio_load.h
+       checks all that), and hello's worker count for "shared" drops.
+    2. restart: the broker is stopped (SIGTERM) and started again on the
+       same worker endpoint; the surviving workers re-register and serve.
+    3. bye: shared-c joins; shared-b gets SIGTERM under load, says BYE and
+       finishes what it holds: not one job fails, and it exits 0. Three
+       rounds (shared-d replaces shared-c, shared-e shared-d).
+    4. novolume: solo is killed; its volume answers NOVOLUME at once.
+    5. retries: a job that takes down every worker that picks it up is
+       answered after retries_max (3) attempts, and the workers that never
+       took it keep serving. zaio-worker has no hook to crash on a given
+       job, so the workers of this volume are fake ones the test drives
+       over ZAIOW/1 (testutil.h): each takes the job and goes silent.
+*/
+
+#include "testutil.h"
+#include "zaio_load.h"
+#include "zaio_proc.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define S_HEARTBEAT_MS  100
+#define S_MISSES        5
+#define S_THREADS       2
+#define S_WORKER_CREDIT (S_THREADS * 2) //  zaio-worker's --credit default is 2 per thread
+#define S_START_MS      20000           //  a daemon prints "ready" within this
+#define S_SETTLE_MS     15000           //  hello shows a change within this
+#define S_STUCK_MS      20000           //  a run with no reply this long has failed
+#define S_FAKE_WORKERS  4
+#define S_RETRIES_MAX   3 //  the broker's default, PROTOCOL.md section 10
+#define S_BYE_ROUNDS    3
+
+typedef struct {
+    char *base;
+    char *root;
+    char *shared;
+    char *solo;
+    zaio_proc_t broker;
+    char client[128];
+    char events[128];
+    char workers[128];
+} s_cluster_t;
+
+static char *
+s_binary (const char *name)
+{
+    return zsys_sprintf ("%s/%s", ZAIO_BINARY_DIR, name);
+}
+
+//  A free loopback port for the worker endpoint, which the restarted
+//  broker must bind again. Not "*": czmq hands out ports from 49152 up,
+//  lowest free first, so a test running beside us would take the port the
+//  moment our broker let go of it. Nor the kernel's ephemeral range
+//  (32768 and up): from below it, at random, checked by binding it.
+static int
+s_free_port (void)
+{
+    for (int attempt = 0; attempt < 100; attempt++) {
+        int port = 20000 + (int)(random () % 12000);
+        int fd = socket (AF_INET, SOCK_STREAM, 0);
+        assert (fd >= 0);
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
+        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        int rc = bind (fd, (struct sockaddr *)&address, sizeof address);
+        close (fd);
+        if (rc == 0) return port;
+    }
+    assert (false);
+    return -1;
+}
+
+//  Starts zaio-broker with its worker endpoint on worker_bind.
+static void
+s_broker_start (s_cluster_t *self, const char *worker_bind)
+{
+    char *binary = s_binary ("broker/zaio-broker");
+    char heartbeat[16], misses[16];
+    snprintf (heartbeat, sizeof heartbeat, "%d", S_HEARTBEAT_MS);
+    snprintf (misses, sizeof misses, "%d", S_MISSES);
+    const char *argv[] = {binary,
+                          "--root",
+                          self->root,
+                          "--bind",
+                          "tcp://127.0.0.1:*",
+                          "--events",
+                          "tcp://127.0.0.1:*",
+                          "--worker-bind",
+                          worker_bind,
+                          "--workers",
+                          "1",
+                          "--heartbeat-ms",
+                          heartbeat,
+                          "--heartbeat-misses",
+                          misses,
+                          NULL};
+    int rc = zaio_proc_start (&self->broker, argv, NULL, S_START_MS);
+    assert (rc == 0);
+    const char *client = zaio_proc_line (&self->broker, "client ");
+    const char *events = zaio_proc_line (&self->broker, "events ");
+    const char *workers = zaio_proc_line (&self->broker, "workers ");
+    assert (client && events && workers);
+    snprintf (self->client, sizeof self->client, "%s", client);
+    snprintf (self->events, sizeof self->events, "%s", events);
+    snprintf (self->workers, sizeof self->workers, "%s", workers);
+    zstr_free (&binary);
+}
+
+//  Starts zaio-worker serving volume (NAME=DIR) as host name.
+static void
+s_worker_start (s_cluster_t *self, zaio_proc_t *worker, const char *volume, const char *name)
+{
+    char *binary = s_binary ("workers/zaio-worker");
+    char heartbeat[16], misses[16], threads[16];
+    snprintf (heartbeat, sizeof heartbeat, "%d", S_HEARTBEAT_MS);
+    snprintf (misses, sizeof misses, "%d", S_MISSES);
+    snprintf (threads, sizeof threads, "%d", S_THREADS);
+    const char *argv[] = {binary,        "--connect",
+                          self->workers, "--volume",
+                          volume,        "--threads",
+                          threads,       "--heartbeat-ms",
+                          heartbeat,     "--heartbeat-misses",
+                          misses,        "--name",
+                          name,          NULL};
+    int rc = zaio_proc_start (worker, argv, NULL, S_START_MS);
+    assert (rc == 0);
+    zstr_free (&binary);
+}
+
+//  Waits until hello reports count workers for volume.
+static void
+s_expect_workers (s_cluster_t *self, const char *volume, int count)
+{
+    int took = zaio_load_wait_workers (self->client, volume, count, S_SETTLE_MS);
+    if (took < 0) {
+        fprintf (stderr, "hello did not report %d workers for %s within %d ms (it says %d)\n",
+                 count, volume, S_SETTLE_MS, zaio_load_hello_workers (self->client, volume, 5000));
+        assert (false);
+    }
+    printf ("test_remote_failover: hello reports %d worker(s) for %s (after %d ms)\n", count,
+            volume, took);
+}
+
+static void
+s_load_config (s_cluster_t *self, zaio_load_config_t *config, const char *tag, uint32_t jobs)
+{
+    memset (config, 0, sizeof *config);
+    config->endpoint = self->client;
+    config->events = self->events;
+    config->volume[0] = "shared";
+    config->volume[1] = "solo";
+    config->dir[0] = self->shared;
+    config->dir[1] = self->solo;
+    config->tag = tag;
+    config->jobs = jobs;
+    config->clients = 4;
+    config->window = 16;
+    config->timeout_ms = S_STUCK_MS;
+}
+
+static void
+s_run_load (const zaio_load_config_t *config, zaio_load_result_t *result)
+{
+    int rc = zaio_load_prepare (config);
+    assert (rc == 0);
+    uint32_t violations = zaio_load_run (config, result);
+    assert (violations == 0);
+    assert (result->answered == config->jobs);
+}
+
+//  True if name (a --name) ran jobs of volume v in the run.
+static bool
+s_ran (const zaio_load_result_t *result, uint32_t v, const char *name)
+{
+    size_t length = strlen (name);
+    for (uint32_t w = 0; w < result->worker_count[v]; w++)
+        if (strncmp (result->workers[v][w].name, name, length) == 0 &&
+            result->workers[v][w].name[length] == '/')
+            return true;
+    return false;
+}
+
+//  ---------------------------------------------------------------------
+//  5. retries: fake workers that die holding the job
+
+//  A fake worker's heartbeat, as a live worker sends when otherwise quiet.
+static void
+s_fake_heartbeat (zsock_t *fake)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
+    zmsg_addstr (msg, ZAIO_WORKER_HEARTBEAT);
+    int rc = zmsg_send (&msg, fake);
+    assert (rc == 0);
+}
+
+//  Keeps live fakes heartbeating until one receives a JOB (returns its
+//  index, the job number in *job, the request in *req) or the client gets
+//  a reply (returns -1, *reply decoded, *reply_msg to destroy).
+static int
+s_fakes_pump (zsock_t **fakes, zsock_t *client, uint64_t *job, zaio_request_t *req,
+              zaio_reply_t *reply, zmsg_t **reply_msg, int timeout_ms)
+{
+    int64_t until = zclock_mono () + timeout_ms;
+    int64_t next_heartbeat = 0;
+    while (zclock_mono () < until) {
+        if (zclock_mono () >= next_heartbeat) {
+            for (int f = 0; f < S_FAKE_WORKERS; f++)
+                if (fakes[f]) s_fake_heartbeat (fakes[f]);
+            next_heartbeat = zclock_mono () + S_HEARTBEAT_MS / 2;
+        }
+        zmq_pollitem_t items[S_FAKE_WORKERS + 1];
+        int map[S_FAKE_WORKERS + 1], count = 0;
+        for (int f = 0; f < S_FAKE_WORKERS; f++)
+            if (fakes[f]) {
+                map[count] = f;
+                items[count++] = (zmq_pollitem_t){zsock_resolve (fakes[f]), 0, ZMQ_POLLIN, 0};
+            }
+        map[count] = -1;
+        items[count++] = (zmq_pollitem_t){zsock_resolve (client), 0, ZMQ_POLLIN, 0};
+        int64_t wait = next_heartbeat - zclock_mono ();
+        if (zmq_poll (items, count, wait > 0 ? wait : 0) <= 0) continue;
+        for (int k = 0; k < count; k++) {
+            if (!(items[k].revents & ZMQ_POLLIN)) continue;
+            if (map[k] < 0) {
+                zaio_test_recv (client, reply, reply_msg, 1000);
+                return -1;
+            }
+            zmsg_t *msg = zmsg_recv (fakes[map[k]]);
+            assert (msg && zframe_streq (zmsg_first (msg), ZAIO_WORKER_SIGNATURE));
+            bool is_job = zframe_streq (zmsg_next (msg), ZAIO_WORKER_JOB);
+            if (is_job) {
+                assert (zaio_job_number_decode (zmsg_next (msg), job) == 0);
+                zframe_t *header = zmsg_next (msg);
+                assert (zaio_request_decode (req, zframe_data (header), zframe_size (header), NULL,
+                                             0) == 0);
+            }
+            zmsg_destroy (&msg);
+            if (is_job) return map[k];
+        }
+    }
+    fprintf (stderr, "no job for a fake worker, nor a reply, within %d ms\n", timeout_ms);
+    assert (false);
+    return -1;
+}
+
+static void
+s_check_retries (s_cluster_t *self)
+{
+    zsock_t *fakes[S_FAKE_WORKERS];
+    for (int f = 0; f < S_FAKE_WORKERS; f++)
+        fakes[f] = zaio_test_fake_worker (self->workers, "poison", 1, S_HEARTBEAT_MS);
+    //  Keep them alive while the broker takes their READYs in.
+    zsock_t *client = zaio_test_client (self->client);
+    zaio_reply_t reply;
+    zmsg_t *reply_msg = NULL;
+    uint64_t job;
+    zaio_request_t taken;
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_READ, 77);
+    zaio_request_set_str (&req, ZAIO_FIELD_PATH, "poison");
+    zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, 1);
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "poison");
+    //  Wait for all four READYs: hello, heartbeating meanwhile.
+    int64_t until = zclock_mono () + S_SETTLE_MS;
+    while (zaio_load_hello_workers (self->client, "poison", 1000) != S_FAKE_WORKERS) {
+        assert (zclock_mono () < until);
+        for (int f = 0; f < S_FAKE_WORKERS; f++) s_fake_heartbeat (fakes[f]);
+    }
+    zaio_test_send (client, &req, NULL, 0);
+
+    int deaths = 0;
+    int64_t started = zclock_mono ();
+    while (true) {
+        int f = s_fakes_pump (fakes, client, &job, &taken, &reply, &reply_msg, S_SETTLE_MS);
+        if (f < 0) break; //  the client's reply
+        assert (taken.id == 77 && taken.op == ZAIO_OP_READ);
+        //  The job "kills" the worker that took it: it goes silent for good.
+        zsock_destroy (&fakes[f]);
+        deaths++;
+        assert (deaths <= S_RETRIES_MAX);
+    }
+    assert (reply.id == 77);
+    if (reply.error != ZAIO_ERR_UNKNOWN_OUTCOME || deaths != S_RETRIES_MAX) {
+        fprintf (stderr, "poison job: %d workers died, then %s: %s\n", deaths,
+                 reply.ok ? "ok" : zaio_error_name (reply.error), reply.message);
+        assert (false);
+    }
+    printf ("test_remote_failover: a job that took down %d workers was answered %s after "
+            "%" PRId64 " ms: %s\n",
+            deaths, zaio_error_name (reply.error), zclock_mono () - started, reply.message);
+    zmsg_destroy (&reply_msg);
+
+    //  The worker that never took it is alive and serving; so is the rest.
+    int survivor = -1;
+    for (int f = 0; f < S_FAKE_WORKERS; f++)
+        if (fakes[f]) survivor = f;
+    assert (survivor >= 0);
+    assert (zaio_load_hello_workers (self->client, "poison", 5000) == 1);
+    zaio_request_init (&req, ZAIO_OP_PING, 78);
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "poison");
+    zaio_test_send (client, &req, NULL, 0);
+    int f = s_fakes_pump (fakes, client, &job, &taken, &reply, &reply_msg, S_SETTLE_MS);
+    assert (f == survivor && taken.id == 78);
+    zaio_test_fake_done (fakes[f], job, 78, 0);
+    zaio_test_recv (client, &reply, &reply_msg, 10000);
+    assert (reply.id == 78 && reply.ok);
+    zmsg_destroy (&reply_msg);
+    assert (zaio_load_expect_error (self->client, "shared", 4, 0) == 0);
+    printf ("test_remote_failover: the surviving poison worker and the shared volume still "
+            "serve\n");
+    for (int k = 0; k < S_FAKE_WORKERS; k++) zsock_destroy (&fakes[k]);
+    zsock_destroy (&client);
+}
+
+//  ---------------------------------------------------------------------
+
+int
+main (void)
+{
+    setvbuf (stdout, NULL, _IOLBF, 0);
+    s_cluster_t cluster;
+    memset (&cluster, 0, sizeof cluster);
+    cluster.base = zaio_test_tempdir ("remote");
+    cluster.root = zsys_sprintf ("%s/root", cluster.base);
+    cluster.shared = zsys_sprintf ("%s/shared", cluster.base);
+    cluster.solo = zsys_sprintf ("%s/solo", cluster.base);
+    assert (mkdir (cluster.root, 0755) == 0);
+    assert (mkdir (cluster.shared, 0755) == 0);
+    assert (mkdir (cluster.solo, 0755) == 0);
+    char *shared_volume = zsys_sprintf ("shared=%s", cluster.shared);
+    char *solo_volume = zsys_sprintf ("solo=%s", cluster.solo);
+
+    srandom ((unsigned)getpid ());
+    char worker_endpoint[128];
+    snprintf (worker_endpoint, sizeof worker_endpoint, "tcp://127.0.0.1:%d", s_free_port ());
+    s_broker_start (&cluster, worker_endpoint);
+    assert (streq (cluster.workers, worker_endpoint));
+    zaio_proc_t shared_a, shared_b, solo, joiners[S_BYE_ROUNDS];
+    memset (joiners, 0, sizeof joiners);
+    s_worker_start (&cluster, &shared_a, shared_volume, "shared-a");
+    s_worker_start (&cluster, &shared_b, shared_volume, "shared-b");
+    s_worker_start (&cluster, &solo, solo_volume, "solo");
+    s_expect_workers (&cluster, "shared", 2);
+    s_expect_workers (&cluster, "solo", 1);
+
+    //  1. failover
+    zaio_load_config_t config;
+    zaio_load_result_t result;
+    s_load_config (&cluster, &config, "failover", 4000);
+    config.kill_pid = shared_a.pid;
+    config.kill_signal = SIGKILL;
+    config.kill_at = config.jobs / 2;
+    config.kill_name = "shared-a";
+    config.kill_credit = S_WORKER_CREDIT;
+    s_run_load (&config, &result);
+    assert (s_ran (&result, 0, "shared-a") && s_ran (&result, 0, "shared-b"));
+    assert (s_ran (&result, 1, "solo"));
+    assert (zaio_proc_wait (&shared_a, 10000) >= 0);
+    assert (WIFSIGNALED (shared_a.status) && WTERMSIG (shared_a.status) == SIGKILL);
+    s_expect_workers (&cluster, "shared", 1);
+    s_expect_workers (&cluster, "solo", 1);
+
+    //  2. restart
+    assert (zaio_proc_signal (&cluster.broker, SIGTERM) == 0);
+    assert (zaio_proc_wait (&cluster.broker, 30000) >= 0);
+    assert (zaio_proc_exited_ok (&cluster.broker));
+    zaio_proc_stop (&cluster.broker);
+    s_broker_start (&cluster, worker_endpoint);
+    assert (streq (cluster.workers, worker_endpoint));
+    printf ("test_remote_failover: broker restarted on %s\n", worker_endpoint);
+    s_expect_workers (&cluster, "shared", 1);
+    s_expect_workers (&cluster, "solo", 1);
+    s_load_config (&cluster, &config, "restart", 1500);
+    s_run_load (&config, &result);
+    assert (s_ran (&result, 0, "shared-b") && s_ran (&result, 1, "solo"));
+
+    //  3. bye, three times over: a worker joins, another leaves under load.
+    //  Whether a JOB is still on its way when the leaver's last job ends
+    //  is a matter of timing, so one round alone proves little.
+    zaio_proc_t *leaving = &shared_b;
+    for (int round = 0; round < S_BYE_ROUNDS; round++) {
+        char name[32], tag[32];
+        snprintf (name, sizeof name, "shared-%c", 'c' + round);
+        snprintf (tag, sizeof tag, "bye%d", round + 1);
+        zaio_proc_t *joining = &joiners[round];
+        s_worker_start (&cluster, joining, shared_volume, name);
+        s_expect_workers (&cluster, "shared", 2);
+        s_load_config (&cluster, &config, tag, 2000);
+        config.kill_pid = leaving->pid;
+        config.kill_signal = SIGTERM;
+        config.kill_at = config.jobs / 2;
+        s_run_load (&config, &result);
+        assert (s_ran (&result, 0, name));
+        assert (zaio_proc_wait (leaving, 20000) >= 0);
+        assert (zaio_proc_exited_ok (leaving));
+        s_expect_workers (&cluster, "shared", 1);
+        leaving = joining;
+    }
+
+    //  4. novolume
+    assert (zaio_proc_signal (&solo, SIGKILL) == 0);
+    s_expect_workers (&cluster, "solo", 0);
+    assert (zaio_load_expect_error (cluster.client, "solo", 6, ZAIO_ERR_NOVOLUME) == 0);
+    assert (zaio_load_expect_error (cluster.client, "nosuch", 2, ZAIO_ERR_NOVOLUME) == 0);
+    assert (zaio_load_expect_error (cluster.client, "shared", 6, 0) == 0);
+    printf ("test_remote_failover: a volume without workers answers NOVOLUME; the others "
+            "serve\n");
+
+    //  5. retries
+    s_check_retries (&cluster);
+
+    //  Everything stops cleanly.
+    assert (zaio_proc_signal (leaving, SIGTERM) == 0);
+    assert (zaio_proc_wait (leaving, 20000) >= 0 && zaio_proc_exited_ok (leaving));
+    assert (zaio_proc_signal (&cluster.broker, SIGTERM) == 0);
+    assert (zaio_proc_wait (&cluster.broker, 30000) >= 0);
+    assert (zaio_proc_exited_ok (&cluster.broker));
+    zaio_proc_stop (&cluster.broker);
+    zaio_proc_stop (&shared_a);
+    zaio_proc_stop (&shared_b);
+    for (int round = 0; round < S_BYE_ROUNDS; round++) zaio_proc_stop (&joiners[round]);
+    zaio_proc_stop (&solo);
+    zaio_test_rmtree (cluster.base);
+    zstr_free (&shared_volume);
+    zstr_free (&solo_volume);
+    zstr_free (&cluster.root);
+    zstr_free (&cluster.shared);
+    zstr_free (&cluster.solo);
+    zstr_free (&cluster.base);
+    zsys_shutdown ();
+    printf ("test_remote_failover: OK\n");
+    return 0;
+}
