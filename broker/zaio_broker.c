@@ -40,15 +40,15 @@ struct _s_service_t {
 struct _s_worker_t {
     zframe_t *identity; //  its key in broker->workers
     char name[128];     //  HOST/PID/SLOT for events
-    uint32_t credit; //  jobs it can take now
-    zlistx_t *jobs;  //  s_job_t * it holds
+    uint32_t credit;    //  jobs it can take now
+    zlistx_t *jobs;     //  s_job_t * it holds
     s_service_t *services[ZAIO_WORKER_VOLUMES_MAX];
     void *waiting_handles[ZAIO_WORKER_VOLUMES_MAX];
     uint32_t service_count;
     uint32_t heartbeat_ms; //  0: in-process, never expires
     int64_t expiry_ms;
     int64_t next_heartbeat_ms;
-    bool leaving;          //  said BYE: finishes what it holds, takes nothing new
+    bool leaving; //  said BYE: finishes what it holds, takes nothing new
 };
 
 //  What the broker knows of a client with unfinished jobs: enough to
@@ -462,8 +462,8 @@ s_handle_subscription (s_broker_t *self)
         else if (size >= 1 && bytes[0] == 0) {
             for (zframe_t *prefix = (zframe_t *)zlistx_first (self->subscriptions); prefix;
                  prefix = (zframe_t *)zlistx_next (self->subscriptions))
-                if (zframe_size (prefix) == size - 1
-                    && memcmp (zframe_data (prefix), bytes + 1, size - 1) == 0) {
+                if (zframe_size (prefix) == size - 1 &&
+                    memcmp (zframe_data (prefix), bytes + 1, size - 1) == 0) {
                     zlistx_delete (self->subscriptions, zlistx_cursor (self->subscriptions));
                     break;
                 }
@@ -486,9 +486,9 @@ s_route (zsock_t *router, zframe_t *peer, const char *signature, const char *com
     while (count < 3 && parts[count] && *parts[count]) count++;
     int rc = zmq_send (handle, zframe_data (peer), zframe_size (peer), ZMQ_SNDMORE);
     if (rc >= 0)
-        rc = zmq_send (handle, signature, strlen (signature),
-                       command || count ? ZMQ_SNDMORE : 0);
-    if (rc >= 0 && command) rc = zmq_send (handle, command, strlen (command), count ? ZMQ_SNDMORE : 0);
+        rc = zmq_send (handle, signature, strlen (signature), command || count ? ZMQ_SNDMORE : 0);
+    if (rc >= 0 && command)
+        rc = zmq_send (handle, command, strlen (command), count ? ZMQ_SNDMORE : 0);
     for (size_t i = 0; i < count; i++)
         if (rc >= 0)
             rc = zframe_send (parts[i], router, i + 1 < count ? ZFRAME_MORE : 0);
@@ -501,8 +501,8 @@ s_route (zsock_t *router, zframe_t *peer, const char *signature, const char *com
 static void
 s_send_reply (s_broker_t *self, zframe_t *client, zframe_t **header_p, zframe_t **data_p)
 {
-    if (s_route (self->frontend, client, ZAIO_SIGNATURE, NULL, header_p, data_p, NULL)
-        && self->config.verbose)
+    if (s_route (self->frontend, client, ZAIO_SIGNATURE, NULL, header_p, data_p, NULL) &&
+        self->config.verbose)
         //  EHOSTUNREACH: the client has gone; there is no one left to tell.
         zsys_debug ("broker: reply to departed client dropped");
 }
@@ -955,11 +955,10 @@ s_handle_done (s_broker_t *self, s_worker_t *worker, zmsg_t *msg)
     uint64_t number;
     zaio_outcome_t outcome;
     int rc = -1;
-    if (zaio_job_number_decode (number_frame, &number) == 0 && outcome_frame && header
-        && zaio_outcome_decode (&outcome, zframe_data (outcome_frame),
-                                zframe_size (outcome_frame))
-               == 0
-        && zmsg_size (msg) == 0) {
+    if (zaio_job_number_decode (number_frame, &number) == 0 && outcome_frame && header &&
+        zaio_outcome_decode (&outcome, zframe_data (outcome_frame), zframe_size (outcome_frame)) ==
+            0 &&
+        zmsg_size (msg) == 0) {
         rc = 0;
         s_job_t *job = s_slot_job (self, number);
         if (job && job->worker == worker) {
@@ -971,7 +970,7 @@ s_handle_done (s_broker_t *self, s_worker_t *worker, zmsg_t *msg)
             } else {
                 if (worker->credit++ == 0) s_worker_join_waiting (worker);
                 for (uint32_t i = 0; i < worker->service_count; i++)
-                    s_dispatch (self, worker->services [i]);
+                    s_dispatch (self, worker->services[i]);
             }
         } else
             zsys_warning ("broker: worker %s finished job %" PRIu64 " it no longer holds",
@@ -1332,8 +1331,7 @@ s_broker_actor (zsock_t *pipe, void *args)
         if (!busy || ++busy_passes >= S_POLL_EVERY) {
             busy_passes = 0;
             long timeout = busy ? 0 : (long)(next_tick - zclock_mono ());
-            if (zmq_poll (items, 4, timeout > 0 ? timeout : 0) < 0 && zmq_errno () != EINTR)
-                break;
+            if (zmq_poll (items, 4, timeout > 0 ? timeout : 0) < 0 && zmq_errno () != EINTR) break;
             if ((items[0].revents & ZMQ_POLLIN) && s_handle_pipe (self) && !self->draining)
                 s_start_drain (self);
             if (items[3].revents & ZMQ_POLLIN) s_handle_subscription (self);

@@ -16,17 +16,16 @@ extern "C" {
 #endif
 
 typedef struct {
-    zframe_t *header;          //  reply header; always set; owned by caller after return
-    zframe_t *data;            //  reply data frame, or NULL; owned by caller after return
-    zaio_outcome_t outcome;    //  error code (0 = ok) and bytes moved; service_us left 0
+    zframe_t *header;       //  reply header; always set; owned by caller after return
+    zframe_t *data;         //  reply data frame, or NULL; owned by caller after return
+    zaio_outcome_t outcome; //  error code (0 = ok) and bytes moved; service_us left 0
 } zaio_ops_result_t;
 
 //  Run req against volume. data is the request's data frame (borrowed; NULL
 //  for ops without one). payload_max bounds what a read or readfile may
 //  return. Always fills result.
-void
-    zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zframe_t *data,
-                      size_t payload_max, zaio_ops_result_t *result);
+void zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zframe_t *data,
+                       size_t payload_max, zaio_ops_result_t *result);
 
 #ifdef __cplusplus
 }

@@ -26,21 +26,21 @@ typedef struct {
 typedef struct {
     zsock_t *pipe;
     zaio_relay_config_t config;
-    char host [64];
-    char endpoint [64];       //  inproc endpoint the threads connect to
-    zsock_t *upstream;        //  DEALER to the broker
-    zsock_t *local;           //  ROUTER for the threads
+    char host[64];
+    char endpoint[64]; //  inproc endpoint the threads connect to
+    zsock_t *upstream; //  DEALER to the broker
+    zsock_t *local;    //  ROUTER for the threads
     zactor_t **threads;
     uint32_t thread_count;
-    zhashx_t *thread_table;   //  hex identity -> s_thread_t
-    zlistx_t *waiting;        //  s_thread_t * with credit, least recently used first
-    zlistx_t *backlog;        //  zmsg_t * jobs waiting for a thread with credit
-    zhashx_t *held;           //  relay job number (text) -> s_held_t
+    zhashx_t *thread_table; //  hex identity -> s_thread_t
+    zlistx_t *waiting;      //  s_thread_t * with credit, least recently used first
+    zlistx_t *backlog;      //  zmsg_t * jobs waiting for a thread with credit
+    zhashx_t *held;         //  relay job number (text) -> s_held_t
     uint64_t next_number;
     uint64_t epoch;
     int64_t broker_expiry_ms; //  the broker is presumed gone after this
     int64_t next_heartbeat_ms;
-    uint32_t backoff;         //  intervals before the next reconnect
+    uint32_t backoff; //  intervals before the next reconnect
     bool stopping;
     int64_t stop_deadline_ms;
 } s_relay_t;
@@ -48,7 +48,7 @@ typedef struct {
 static void
 s_held_free (void **item)
 {
-    s_held_t *held = (s_held_t *) *item;
+    s_held_t *held = (s_held_t *)*item;
     if (held) {
         zframe_destroy (&held->broker_number);
         free (held);
@@ -59,7 +59,7 @@ s_held_free (void **item)
 static void
 s_thread_free (void **item)
 {
-    s_thread_t *thread = (s_thread_t *) *item;
+    s_thread_t *thread = (s_thread_t *)*item;
     if (thread) {
         zframe_destroy (&thread->identity);
         free (thread);
@@ -102,9 +102,9 @@ s_connect (s_relay_t *self)
     assert (self->upstream);
     zsock_set_linger (self->upstream, 0);
     zsock_set_sndtimeo (self->upstream, 0);
-    zsock_set_maxmsgsize (self->upstream, (int64_t) self->config.payload_max + 64 * 1024);
+    zsock_set_maxmsgsize (self->upstream, (int64_t)self->config.payload_max + 64 * 1024);
     zsock_set_reconnect_ivl (self->upstream, 100);
-    zsock_set_reconnect_ivl_max (self->upstream, (int) self->config.heartbeat_ms);
+    zsock_set_reconnect_ivl_max (self->upstream, (int)self->config.heartbeat_ms);
     if (zsock_connect (self->upstream, "%s", self->config.broker))
         zsys_error ("relay: cannot connect to %s", self->config.broker);
     self->epoch++;
@@ -126,9 +126,9 @@ static void
 s_dispatch (s_relay_t *self)
 {
     while (zlistx_size (self->backlog) && zlistx_size (self->waiting)) {
-        zmsg_t *msg = (zmsg_t *) zlistx_detach (self->backlog, NULL); //  first, not freed
-        s_thread_t *thread = (s_thread_t *) zlistx_first (self->waiting);
-        zmsg_prepend (msg, &(zframe_t *) {zframe_dup (thread->identity)});
+        zmsg_t *msg = (zmsg_t *)zlistx_detach (self->backlog, NULL); //  first, not freed
+        s_thread_t *thread = (s_thread_t *)zlistx_first (self->waiting);
+        zmsg_prepend (msg, &(zframe_t *){zframe_dup (thread->identity)});
         if (zmsg_send (&msg, self->local)) zmsg_destroy (&msg);
         if (--thread->credit == 0) {
             zlistx_delete (self->waiting, thread->waiting_handle);
@@ -149,17 +149,17 @@ s_handle_job (s_relay_t *self, zmsg_t *msg)
         zframe_destroy (&number);
         return;
     }
-    s_held_t *held = (s_held_t *) zmalloc (sizeof (s_held_t));
+    s_held_t *held = (s_held_t *)zmalloc (sizeof (s_held_t));
     held->epoch = self->epoch;
     held->broker_number = number;
     uint64_t local_number = ++self->next_number;
-    char key [24];
+    char key[24];
     snprintf (key, sizeof key, "%" PRIu64, local_number);
     zhashx_insert (self->held, key, held);
     zmsg_t *job = zmsg_new ();
     zmsg_addstr (job, ZAIO_WORKER_SIGNATURE);
     zmsg_addstr (job, ZAIO_WORKER_JOB);
-    zmsg_append (job, &(zframe_t *) {zaio_job_number_encode (local_number)});
+    zmsg_append (job, &(zframe_t *){zaio_job_number_encode (local_number)});
     zframe_t *frame;
     while ((frame = zmsg_pop (msg))) zmsg_append (job, &frame);
     zlistx_add_end (self->backlog, job);
@@ -173,7 +173,7 @@ s_handle_upstream (s_relay_t *self)
     if (!msg) return;
     //  Anything from the broker proves it is there.
     self->broker_expiry_ms =
-        zclock_mono () + (int64_t) self->config.heartbeat_ms * self->config.heartbeat_misses;
+        zclock_mono () + (int64_t)self->config.heartbeat_ms * self->config.heartbeat_misses;
     self->backoff = 1;
     zframe_t *signature = zmsg_pop (msg);
     zframe_t *command = zmsg_pop (msg);
@@ -198,12 +198,13 @@ s_handle_local (s_relay_t *self)
     zframe_t *signature = zmsg_pop (msg);
     zframe_t *command = zmsg_pop (msg);
     char *key = zframe_strhex (identity);
-    s_thread_t *thread = (s_thread_t *) zhashx_lookup (self->thread_table, key);
+    s_thread_t *thread = (s_thread_t *)zhashx_lookup (self->thread_table, key);
     if (zaio_frame_is (command, ZAIO_WORKER_READY)) {
         zframe_t *body = zmsg_pop (msg);
         zaio_ready_t ready;
-        if (!thread && body && zaio_ready_decode (&ready, zframe_data (body), zframe_size (body)) == 0) {
-            thread = (s_thread_t *) zmalloc (sizeof (s_thread_t));
+        if (!thread && body &&
+            zaio_ready_decode (&ready, zframe_data (body), zframe_size (body)) == 0) {
+            thread = (s_thread_t *)zmalloc (sizeof (s_thread_t));
             thread->identity = zframe_dup (identity);
             thread->credit = ready.credit;
             thread->waiting_handle = zlistx_add_end (self->waiting, thread);
@@ -213,12 +214,12 @@ s_handle_local (s_relay_t *self)
     } else if (thread && zaio_frame_is (command, ZAIO_WORKER_DONE)) {
         zframe_t *number = zmsg_pop (msg);
         uint64_t local_number;
-        char number_key [24] = "";
+        char number_key[24] = "";
         if (zaio_job_number_decode (number, &local_number) == 0)
             snprintf (number_key, sizeof number_key, "%" PRIu64, local_number);
-        s_held_t *held = (s_held_t *) zhashx_lookup (self->held, number_key);
+        s_held_t *held = (s_held_t *)zhashx_lookup (self->held, number_key);
         if (held && held->epoch == self->epoch) {
-            zmsg_prepend (msg, &(zframe_t *) {zframe_dup (held->broker_number)});
+            zmsg_prepend (msg, &(zframe_t *){zframe_dup (held->broker_number)});
             zmsg_pushstr (msg, ZAIO_WORKER_DONE);
             zmsg_pushstr (msg, ZAIO_WORKER_SIGNATURE);
             s_send_upstream (self, &msg);
@@ -240,8 +241,8 @@ static size_t
 s_current_jobs (s_relay_t *self)
 {
     size_t count = 0;
-    for (s_held_t *held = (s_held_t *) zhashx_first (self->held); held;
-         held = (s_held_t *) zhashx_next (self->held))
+    for (s_held_t *held = (s_held_t *)zhashx_first (self->held); held;
+         held = (s_held_t *)zhashx_next (self->held))
         count += held->epoch == self->epoch;
     return count;
 }
@@ -249,7 +250,7 @@ s_current_jobs (s_relay_t *self)
 static void
 s_backlog_free (void **item)
 {
-    zmsg_destroy ((zmsg_t **) item);
+    zmsg_destroy ((zmsg_t **)item);
 }
 
 static void
@@ -257,7 +258,7 @@ s_relay_destroy (s_relay_t **self_p)
 {
     s_relay_t *self = *self_p;
     if (!self) return;
-    for (uint32_t i = 0; i < self->thread_count; i++) zaio_worker_destroy (&self->threads [i]);
+    for (uint32_t i = 0; i < self->thread_count; i++) zaio_worker_destroy (&self->threads[i]);
     free (self->threads);
     zlistx_destroy (&self->waiting);
     zlistx_destroy (&self->backlog);
@@ -272,7 +273,7 @@ s_relay_destroy (s_relay_t **self_p)
 static s_relay_t *
 s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
 {
-    s_relay_t *self = (s_relay_t *) zmalloc (sizeof (s_relay_t));
+    s_relay_t *self = (s_relay_t *)zmalloc (sizeof (s_relay_t));
     self->pipe = pipe;
     self->config = *config;
     if (config->name)
@@ -291,12 +292,12 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
     zsock_set_router_mandatory (self->local, 1);
     zsock_set_sndhwm (self->local, 0); //  bounded by credit
     zsock_set_rcvhwm (self->local, 0);
-    snprintf (self->endpoint, sizeof self->endpoint, "inproc://zaio-relay-%p", (void *) self);
+    snprintf (self->endpoint, sizeof self->endpoint, "inproc://zaio-relay-%p", (void *)self);
     if (zsock_bind (self->local, "%s", self->endpoint) < 0) {
         s_relay_destroy (&self);
         return NULL;
     }
-    self->threads = (zactor_t **) zmalloc (sizeof (zactor_t *) * config->threads);
+    self->threads = (zactor_t **)zmalloc (sizeof (zactor_t *) * config->threads);
     for (uint32_t i = 0; i < config->threads; i++) {
         zaio_worker_config_t worker = {
             .endpoint = self->endpoint,
@@ -306,8 +307,8 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
             .payload_max = config->payload_max,
             .slot = i,
         };
-        self->threads [i] = zaio_worker_new (&worker);
-        if (!self->threads [i]) {
+        self->threads[i] = zaio_worker_new (&worker);
+        if (!self->threads[i]) {
             s_relay_destroy (&self);
             return NULL;
         }
@@ -320,7 +321,7 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
 static void
 s_relay_actor (zsock_t *pipe, void *args)
 {
-    s_relay_t *self = s_relay_new (pipe, (const zaio_relay_config_t *) args);
+    s_relay_t *self = s_relay_new (pipe, (const zaio_relay_config_t *)args);
     //  zactor_new consumes the first signal; the second carries our status.
     zsock_signal (pipe, 0);
     zsock_signal (pipe, self ? 0 : 1);
@@ -328,13 +329,13 @@ s_relay_actor (zsock_t *pipe, void *args)
     while (true) {
         int64_t now = zclock_mono ();
         int64_t wake = self->next_heartbeat_ms < self->broker_expiry_ms ? self->next_heartbeat_ms
-                                                                         : self->broker_expiry_ms;
-        zmq_pollitem_t items [] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-                                   {zsock_resolve (self->upstream), 0, ZMQ_POLLIN, 0},
-                                   {zsock_resolve (self->local), 0, ZMQ_POLLIN, 0}};
-        long timeout = wake > now ? (long) (wake - now) : 0;
+                                                                        : self->broker_expiry_ms;
+        zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+                                  {zsock_resolve (self->upstream), 0, ZMQ_POLLIN, 0},
+                                  {zsock_resolve (self->local), 0, ZMQ_POLLIN, 0}};
+        long timeout = wake > now ? (long)(wake - now) : 0;
         if (zmq_poll (items, 3, timeout) < 0) continue; //  EINTR: signals are main's
-        if (items [0].revents & ZMQ_POLLIN) {
+        if (items[0].revents & ZMQ_POLLIN) {
             char *command = zstr_recv (pipe);
             if (command && streq (command, "$TERM") && !self->stopping) {
                 //  Take nothing new, finish what we hold, then go.
@@ -344,12 +345,10 @@ s_relay_actor (zsock_t *pipe, void *args)
             }
             zstr_free (&command);
         }
-        if (items [1].revents & ZMQ_POLLIN) s_handle_upstream (self);
-        if (items [2].revents & ZMQ_POLLIN) s_handle_local (self);
+        if (items[1].revents & ZMQ_POLLIN) s_handle_upstream (self);
+        if (items[2].revents & ZMQ_POLLIN) s_handle_local (self);
         now = zclock_mono ();
-        if (self->stopping
-            && (s_current_jobs (self) == 0 || now >= self->stop_deadline_ms))
-            break;
+        if (self->stopping && (s_current_jobs (self) == 0 || now >= self->stop_deadline_ms)) break;
         if (now >= self->broker_expiry_ms && !self->stopping) {
             zsys_warning ("relay: broker %s silent, reconnecting", self->config.broker);
             if (self->backoff < S_BACKOFF_MAX) self->backoff *= 2;
@@ -365,7 +364,7 @@ zaio_relay_new (const zaio_relay_config_t *config)
 {
     assert (config && config->broker && config->threads >= 1 && config->credit >= 1);
     assert (config->volume_count >= 1 && config->heartbeat_ms >= 1);
-    zactor_t *actor = zactor_new (s_relay_actor, (void *) config);
+    zactor_t *actor = zactor_new (s_relay_actor, (void *)config);
     if (actor && zsock_wait (actor) != 0) zactor_destroy (&actor);
     return actor;
 }

@@ -23,28 +23,26 @@ extern "C" {
 #endif
 
 typedef struct {
-    const char *broker;         //  the broker's worker endpoint (tcp or ipc)
-    zaio_volume_t **volumes;    //  borrowed; must outlive the actor
+    const char *broker;      //  the broker's worker endpoint (tcp or ipc)
+    zaio_volume_t **volumes; //  borrowed; must outlive the actor
     size_t volume_count;
-    uint32_t threads;           //  IO threads
-    uint32_t credit;            //  jobs per thread
+    uint32_t threads; //  IO threads
+    uint32_t credit;  //  jobs per thread
     size_t payload_max;
     uint32_t heartbeat_ms;
     uint32_t heartbeat_misses;
-    uint32_t drain_ms;          //  longest wait for held jobs when stopping
-    const char *name;           //  host identity in events; NULL = hostname
+    uint32_t drain_ms; //  longest wait for held jobs when stopping
+    const char *name;  //  host identity in events; NULL = hostname
     bool verbose;
 } zaio_relay_config_t;
 
 //  Start the relay and its threads. config is copied; strings and volumes
 //  are borrowed for the actor's lifetime. NULL if it cannot start.
-zactor_t *
-    zaio_relay_new (const zaio_relay_config_t *config);
+zactor_t *zaio_relay_new (const zaio_relay_config_t *config);
 
 //  Graceful stop: says BYE, finishes the jobs it holds (up to drain_ms),
 //  stops the threads. Nulls *self_p.
-void
-    zaio_relay_destroy (zactor_t **self_p);
+void zaio_relay_destroy (zactor_t **self_p);
 
 #ifdef __cplusplus
 }

@@ -19,25 +19,19 @@ typedef struct _zaio_volume_t zaio_volume_t;
 //  Open the volume name served from directory dir, creating dir (one
 //  level) if create is true. Returns NULL (and logs why) if dir cannot be
 //  opened as a directory.
-zaio_volume_t *
-    zaio_volume_new (const char *name, const char *dir, bool readonly, bool create);
+zaio_volume_t *zaio_volume_new (const char *name, const char *dir, bool readonly, bool create);
 
-void
-    zaio_volume_destroy (zaio_volume_t **self_p);
+void zaio_volume_destroy (zaio_volume_t **self_p);
 
-const char *
-    zaio_volume_name (zaio_volume_t *self);
+const char *zaio_volume_name (zaio_volume_t *self);
 
 //  Directory given at creation.
-const char *
-    zaio_volume_dir (zaio_volume_t *self);
+const char *zaio_volume_dir (zaio_volume_t *self);
 
 //  Descriptor of the root (O_PATH | O_DIRECTORY), owned by the volume.
-int
-    zaio_volume_root_fd (zaio_volume_t *self);
+int zaio_volume_root_fd (zaio_volume_t *self);
 
-bool
-    zaio_volume_readonly (zaio_volume_t *self);
+bool zaio_volume_readonly (zaio_volume_t *self);
 
 #ifdef __cplusplus
 }

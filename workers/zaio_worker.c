@@ -30,19 +30,19 @@ zaio_worker_ready_message (zaio_volume_t **volumes, size_t volume_count, uint32_
     memset (&ready, 0, sizeof ready);
     ready.credit = credit;
     snprintf (ready.host, sizeof ready.host, "%s", host);
-    ready.pid = (uint32_t) getpid ();
+    ready.pid = (uint32_t)getpid ();
     ready.slot = slot;
     ready.heartbeat_ms = heartbeat_ms;
     for (size_t i = 0; i < volume_count && i < ZAIO_WORKER_VOLUMES_MAX; i++) {
-        snprintf (ready.volumes [i].name, sizeof ready.volumes [i].name, "%s",
-                  zaio_volume_name (volumes [i]));
-        ready.volumes [i].readonly = zaio_volume_readonly (volumes [i]);
+        snprintf (ready.volumes[i].name, sizeof ready.volumes[i].name, "%s",
+                  zaio_volume_name (volumes[i]));
+        ready.volumes[i].readonly = zaio_volume_readonly (volumes[i]);
         ready.volume_count++;
     }
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
     zmsg_addstr (msg, ZAIO_WORKER_READY);
-    zmsg_append (msg, &(zframe_t *) {zaio_ready_encode (&ready)});
+    zmsg_append (msg, &(zframe_t *){zaio_ready_encode (&ready)});
     return msg;
 }
 
@@ -127,8 +127,7 @@ static void
 s_handle_dealer (s_worker_t *self)
 {
     zmsg_t *msg;
-    while ((msg = zmsg_recv (self->dealer)))
-        s_handle_message (self, &msg);
+    while ((msg = zmsg_recv (self->dealer))) s_handle_message (self, &msg);
 }
 
 static void
@@ -151,9 +150,9 @@ s_worker_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, rc == 0 ? 0 : 1);
     if (rc == 0) {
         //  heartbeat_ms 0: in-process, or behind a relay that heartbeats.
-        zmsg_t *ready = zaio_worker_ready_message (self.config.volumes, self.config.volume_count,
-                                                   self.config.credit, self.host,
-                                                   self.config.slot, 0);
+        zmsg_t *ready =
+            zaio_worker_ready_message (self.config.volumes, self.config.volume_count,
+                                       self.config.credit, self.host, self.config.slot, 0);
         if (zmsg_send (&ready, self.dealer)) zmsg_destroy (&ready);
         zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
                                   {zsock_resolve (self.dealer), 0, ZMQ_POLLIN, 0}};

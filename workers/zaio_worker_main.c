@@ -14,30 +14,29 @@
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
-             "usage: zaio-worker --connect ENDPOINT --volume NAME=DIR[:ro] [OPTIONS]\n"
-             "\n"
-             "Serve directories as named volumes to a zaio broker, running jobs with a\n"
-             "pool of IO threads. Several workers may serve the same volume (from shared\n"
-             "storage); the broker spreads its jobs over them.\n"
-             "\n"
-             "  -c, --connect ENDPOINT  the broker's worker endpoint (its --worker-bind),\n"
-             "                          e.g. tcp://10.0.0.1:5672\n"
-             "  -V, --volume NAME=DIR   serve DIR as volume NAME, repeatable; append :ro\n"
-             "                          to refuse changes (EROFS)\n"
-             "  -t, --threads N         IO threads [number of CPUs]\n"
-             "      --credit N          jobs each thread holds at once [2]\n"
-             "      --payload-max BYTES largest read or readfile reply [67108864]\n"
-             "      --heartbeat-ms MS   heartbeat interval; match the broker's [1000]\n"
-             "      --heartbeat-misses N  silent intervals before the broker is presumed\n"
-             "                          gone and the worker reconnects [3]\n"
-             "      --drain-ms MS       longest wait for held jobs on SIGTERM [10000]\n"
-             "  -n, --name NAME         host identity in completion events [hostname]\n"
-             "  -v, --verbose           log connections\n"
-             "  -h, --help              this help\n"
-             "\n"
-             "Prints 'ready' on stdout once started. SIGINT/SIGTERM: take no new jobs,\n"
-             "finish held ones, exit 0. Exit status 1: could not start; 2: usage error.\n");
+    fprintf (out, "usage: zaio-worker --connect ENDPOINT --volume NAME=DIR[:ro] [OPTIONS]\n"
+                  "\n"
+                  "Serve directories as named volumes to a zaio broker, running jobs with a\n"
+                  "pool of IO threads. Several workers may serve the same volume (from shared\n"
+                  "storage); the broker spreads its jobs over them.\n"
+                  "\n"
+                  "  -c, --connect ENDPOINT  the broker's worker endpoint (its --worker-bind),\n"
+                  "                          e.g. tcp://10.0.0.1:5672\n"
+                  "  -V, --volume NAME=DIR   serve DIR as volume NAME, repeatable; append :ro\n"
+                  "                          to refuse changes (EROFS)\n"
+                  "  -t, --threads N         IO threads [number of CPUs]\n"
+                  "      --credit N          jobs each thread holds at once [2]\n"
+                  "      --payload-max BYTES largest read or readfile reply [67108864]\n"
+                  "      --heartbeat-ms MS   heartbeat interval; match the broker's [1000]\n"
+                  "      --heartbeat-misses N  silent intervals before the broker is presumed\n"
+                  "                          gone and the worker reconnects [3]\n"
+                  "      --drain-ms MS       longest wait for held jobs on SIGTERM [10000]\n"
+                  "  -n, --name NAME         host identity in completion events [hostname]\n"
+                  "  -v, --verbose           log connections\n"
+                  "  -h, --help              this help\n"
+                  "\n"
+                  "Prints 'ready' on stdout once started. SIGINT/SIGTERM: take no new jobs,\n"
+                  "finish held ones, exit 0. Exit status 1: could not start; 2: usage error.\n");
 }
 
 static unsigned long long
@@ -58,7 +57,7 @@ static zaio_volume_t *
 s_parse_volume (char *spec)
 {
     char *equals = strchr (spec, '=');
-    if (!equals || equals == spec || !equals [1] || equals - spec > ZAIO_VOLUME_MAX) {
+    if (!equals || equals == spec || !equals[1] || equals - spec > ZAIO_VOLUME_MAX) {
         fprintf (stderr, "zaio-worker: --volume needs NAME=DIR, not '%s'\n", spec);
         exit (2);
     }
@@ -66,7 +65,7 @@ s_parse_volume (char *spec)
     char *dir = equals + 1;
     size_t len = strlen (dir);
     bool readonly = len > 3 && streq (dir + len - 3, ":ro");
-    if (readonly) dir [len - 3] = 0;
+    if (readonly) dir[len - 3] = 0;
     zaio_volume_t *volume = zaio_volume_new (spec, dir, readonly, false);
     if (!volume) {
         fprintf (stderr, "zaio-worker: cannot serve %s from %s\n", spec, dir);
@@ -76,10 +75,10 @@ s_parse_volume (char *spec)
 }
 
 int
-main (int argc, char *argv [])
+main (int argc, char *argv[])
 {
     enum { OPT_CREDIT = 256, OPT_PAYLOAD, OPT_HEARTBEAT, OPT_MISSES, OPT_DRAIN };
-    static const struct option options [] = {
+    static const struct option options[] = {
         {"connect", required_argument, NULL, 'c'},
         {"volume", required_argument, NULL, 'V'},
         {"threads", required_argument, NULL, 't'},
@@ -92,9 +91,9 @@ main (int argc, char *argv [])
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    zaio_volume_t *volumes [S_VOLUMES_MAX];
+    zaio_volume_t *volumes[S_VOLUMES_MAX];
     zaio_relay_config_t config = {
-        .threads = (uint32_t) sysconf (_SC_NPROCESSORS_ONLN),
+        .threads = (uint32_t)sysconf (_SC_NPROCESSORS_ONLN),
         .credit = 2,
         .payload_max = ZAIO_PAYLOAD_MAX,
         .heartbeat_ms = 1000,
@@ -106,36 +105,48 @@ main (int argc, char *argv [])
     int option;
     while ((option = getopt_long (argc, argv, "c:V:t:n:vh", options, NULL)) != -1) {
         switch (option) {
-            case 'c': config.broker = optarg; break;
+            case 'c':
+                config.broker = optarg;
+                break;
             case 'V':
                 if (config.volume_count == S_VOLUMES_MAX) {
                     fprintf (stderr, "zaio-worker: at most %d volumes\n", S_VOLUMES_MAX);
                     return 2;
                 }
-                volumes [config.volume_count++] = s_parse_volume (optarg);
+                volumes[config.volume_count++] = s_parse_volume (optarg);
                 break;
-            case 't': config.threads = (uint32_t) s_number ("--threads", optarg, 1, 1024); break;
+            case 't':
+                config.threads = (uint32_t)s_number ("--threads", optarg, 1, 1024);
+                break;
             case OPT_CREDIT:
-                config.credit = (uint32_t) s_number ("--credit", optarg, 1, 1024);
+                config.credit = (uint32_t)s_number ("--credit", optarg, 1, 1024);
                 break;
             case OPT_PAYLOAD:
                 config.payload_max =
-                    (size_t) s_number ("--payload-max", optarg, 1, ZAIO_PAYLOAD_CEILING);
+                    (size_t)s_number ("--payload-max", optarg, 1, ZAIO_PAYLOAD_CEILING);
                 break;
             case OPT_HEARTBEAT:
-                config.heartbeat_ms = (uint32_t) s_number ("--heartbeat-ms", optarg, 10, 3600000);
+                config.heartbeat_ms = (uint32_t)s_number ("--heartbeat-ms", optarg, 10, 3600000);
                 break;
             case OPT_MISSES:
                 config.heartbeat_misses =
-                    (uint32_t) s_number ("--heartbeat-misses", optarg, 1, 1000);
+                    (uint32_t)s_number ("--heartbeat-misses", optarg, 1, 1000);
                 break;
             case OPT_DRAIN:
-                config.drain_ms = (uint32_t) s_number ("--drain-ms", optarg, 0, 3600000);
+                config.drain_ms = (uint32_t)s_number ("--drain-ms", optarg, 0, 3600000);
                 break;
-            case 'n': config.name = optarg; break;
-            case 'v': config.verbose = true; break;
-            case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return 2;
+            case 'n':
+                config.name = optarg;
+                break;
+            case 'v':
+                config.verbose = true;
+                break;
+            case 'h':
+                s_usage (stdout);
+                return 0;
+            default:
+                s_usage (stderr);
+                return 2;
         }
     }
     if (!config.broker || config.volume_count == 0 || optind < argc) {
@@ -164,7 +175,7 @@ main (int argc, char *argv [])
     int signal_number;
     sigwait (&signals, &signal_number);
     zaio_relay_destroy (&relay);
-    for (size_t i = 0; i < config.volume_count; i++) zaio_volume_destroy (&volumes [i]);
+    for (size_t i = 0; i < config.volume_count; i++) zaio_volume_destroy (&volumes[i]);
     zsys_shutdown ();
     return 0;
 }

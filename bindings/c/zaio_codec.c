@@ -9,9 +9,9 @@
 //  The op table: one row per op drives validation, retries and routing.
 
 //  Fields every op may carry (ordering, routing and scheduling).
-#define COMMON_FIELDS                                                                    \
-    (ZAIO_FIELD_VOLUME | ZAIO_FIELD_KEY | ZAIO_FIELD_BARRIER | ZAIO_FIELD_LINK          \
-     | ZAIO_FIELD_DEADLINE | ZAIO_FIELD_PRIORITY)
+#define COMMON_FIELDS                                                                              \
+    (ZAIO_FIELD_VOLUME | ZAIO_FIELD_KEY | ZAIO_FIELD_BARRIER | ZAIO_FIELD_LINK |                   \
+     ZAIO_FIELD_DEADLINE | ZAIO_FIELD_PRIORITY)
 
 typedef struct {
     const char *name;
@@ -23,67 +23,68 @@ typedef struct {
     bool mutates;
 } s_op_spec_t;
 
-static const s_op_spec_t s_ops [ZAIO_OP_COUNT] = {
+static const s_op_spec_t s_ops[ZAIO_OP_COUNT] = {
     [ZAIO_OP_PING] = {"ping", 0, 0, true, false, false, false},
     [ZAIO_OP_HELLO] = {"hello", 0, 0, true, false, false, false},
     [ZAIO_OP_STAT] = {"stat", ZAIO_FIELD_PATH, 0, true, false, false, false},
-    [ZAIO_OP_READ] = {"read", ZAIO_FIELD_PATH | ZAIO_FIELD_LENGTH, ZAIO_FIELD_OFFSET, true, false, true,
-                      false},
-    [ZAIO_OP_WRITE] = {"write", ZAIO_FIELD_PATH, ZAIO_FIELD_OFFSET | ZAIO_FIELD_CREATE | ZAIO_FIELD_MODE,
-                       false, true, false, true},
-    [ZAIO_OP_APPEND] = {"append", ZAIO_FIELD_PATH, ZAIO_FIELD_CREATE | ZAIO_FIELD_MODE, false, true, false,
-                        true},
+    [ZAIO_OP_READ] = {"read", ZAIO_FIELD_PATH | ZAIO_FIELD_LENGTH, ZAIO_FIELD_OFFSET, true, false,
+                      true, false},
+    [ZAIO_OP_WRITE] = {"write", ZAIO_FIELD_PATH,
+                       ZAIO_FIELD_OFFSET | ZAIO_FIELD_CREATE | ZAIO_FIELD_MODE, false, true, false,
+                       true},
+    [ZAIO_OP_APPEND] = {"append", ZAIO_FIELD_PATH, ZAIO_FIELD_CREATE | ZAIO_FIELD_MODE, false, true,
+                        false, true},
     [ZAIO_OP_READFILE] = {"readfile", ZAIO_FIELD_PATH, 0, true, false, true, false},
     [ZAIO_OP_WRITEFILE] = {"writefile", ZAIO_FIELD_PATH, ZAIO_FIELD_MODE, false, true, false, true},
-    [ZAIO_OP_TRUNCATE] = {"truncate", ZAIO_FIELD_PATH | ZAIO_FIELD_SIZE, 0, false, false, false, true},
+    [ZAIO_OP_TRUNCATE] = {"truncate", ZAIO_FIELD_PATH | ZAIO_FIELD_SIZE, 0, false, false, false,
+                          true},
     [ZAIO_OP_FSYNC] = {"fsync", ZAIO_FIELD_PATH, ZAIO_FIELD_DATASYNC, false, false, false, false},
     [ZAIO_OP_UNLINK] = {"unlink", ZAIO_FIELD_PATH, 0, false, false, false, true},
     [ZAIO_OP_RENAME] = {"rename", ZAIO_FIELD_PATH | ZAIO_FIELD_TO, 0, false, false, false, true},
-    [ZAIO_OP_MKDIR] = {"mkdir", ZAIO_FIELD_PATH, ZAIO_FIELD_PARENTS | ZAIO_FIELD_MODE, false, false, false,
-                       true},
+    [ZAIO_OP_MKDIR] = {"mkdir", ZAIO_FIELD_PATH, ZAIO_FIELD_PARENTS | ZAIO_FIELD_MODE, false, false,
+                       false, true},
     [ZAIO_OP_RMDIR] = {"rmdir", ZAIO_FIELD_PATH, 0, false, false, false, true},
-    [ZAIO_OP_LISTDIR] = {"listdir", ZAIO_FIELD_PATH, ZAIO_FIELD_AFTER | ZAIO_FIELD_LIMIT, true, false,
-                         false, false},
+    [ZAIO_OP_LISTDIR] = {"listdir", ZAIO_FIELD_PATH, ZAIO_FIELD_AFTER | ZAIO_FIELD_LIMIT, true,
+                         false, false, false},
     [ZAIO_OP_COPY] = {"copy", ZAIO_FIELD_PATH | ZAIO_FIELD_TO, 0, false, false, false, true},
 };
 
 const char *
 zaio_op_name (zaio_op_t op)
 {
-    return (unsigned) op < ZAIO_OP_COUNT ? s_ops [op].name : NULL;
+    return (unsigned)op < ZAIO_OP_COUNT ? s_ops[op].name : NULL;
 }
 
 int
 zaio_op_lookup (const char *name, size_t len)
 {
     for (int op = 0; op < ZAIO_OP_COUNT; op++)
-        if (strlen (s_ops [op].name) == len && memcmp (s_ops [op].name, name, len) == 0)
-            return op;
+        if (strlen (s_ops[op].name) == len && memcmp (s_ops[op].name, name, len) == 0) return op;
     return -1;
 }
 
 bool
 zaio_op_idempotent (zaio_op_t op)
 {
-    return s_ops [op].idempotent;
+    return s_ops[op].idempotent;
 }
 
 bool
 zaio_op_takes_data (zaio_op_t op)
 {
-    return s_ops [op].takes_data;
+    return s_ops[op].takes_data;
 }
 
 bool
 zaio_op_returns_data (zaio_op_t op)
 {
-    return s_ops [op].returns_data;
+    return s_ops[op].returns_data;
 }
 
 bool
 zaio_op_mutates (zaio_op_t op)
 {
-    return s_ops [op].mutates;
+    return s_ops[op].mutates;
 }
 
 //  ---------------------------------------------------------------------
@@ -94,19 +95,44 @@ typedef struct {
     const char *name;
 } s_error_name_t;
 
-#define ERRNO_ROW(e) {e, #e}
-static const s_error_name_t s_errors [] = {
-    ERRNO_ROW (EPERM),        ERRNO_ROW (ENOENT),    ERRNO_ROW (EIO),
-    ERRNO_ROW (EBADF),        ERRNO_ROW (EAGAIN),    ERRNO_ROW (ENOMEM),
-    ERRNO_ROW (EACCES),       ERRNO_ROW (EBUSY),     ERRNO_ROW (EEXIST),
-    ERRNO_ROW (EXDEV),        ERRNO_ROW (ENODEV),    ERRNO_ROW (ENOTDIR),
-    ERRNO_ROW (EISDIR),       ERRNO_ROW (EINVAL),    ERRNO_ROW (ENFILE),
-    ERRNO_ROW (EMFILE),       ERRNO_ROW (ETXTBSY),   ERRNO_ROW (EFBIG),
-    ERRNO_ROW (ENOSPC),       ERRNO_ROW (ESPIPE),    ERRNO_ROW (EROFS),
-    ERRNO_ROW (EMLINK),       ERRNO_ROW (ERANGE),    ERRNO_ROW (ENAMETOOLONG),
-    ERRNO_ROW (ENOTEMPTY),    ERRNO_ROW (ELOOP),     ERRNO_ROW (EOVERFLOW),
-    ERRNO_ROW (ENOTSUP),      ERRNO_ROW (ETIMEDOUT), ERRNO_ROW (ECANCELED),
-    ERRNO_ROW (EDQUOT),       ERRNO_ROW (ESTALE),    ERRNO_ROW (EINTR),
+#define ERRNO_ROW(e)                                                                               \
+    {                                                                                              \
+        e, #e                                                                                      \
+    }
+static const s_error_name_t s_errors[] = {
+    ERRNO_ROW (EPERM),
+    ERRNO_ROW (ENOENT),
+    ERRNO_ROW (EIO),
+    ERRNO_ROW (EBADF),
+    ERRNO_ROW (EAGAIN),
+    ERRNO_ROW (ENOMEM),
+    ERRNO_ROW (EACCES),
+    ERRNO_ROW (EBUSY),
+    ERRNO_ROW (EEXIST),
+    ERRNO_ROW (EXDEV),
+    ERRNO_ROW (ENODEV),
+    ERRNO_ROW (ENOTDIR),
+    ERRNO_ROW (EISDIR),
+    ERRNO_ROW (EINVAL),
+    ERRNO_ROW (ENFILE),
+    ERRNO_ROW (EMFILE),
+    ERRNO_ROW (ETXTBSY),
+    ERRNO_ROW (EFBIG),
+    ERRNO_ROW (ENOSPC),
+    ERRNO_ROW (ESPIPE),
+    ERRNO_ROW (EROFS),
+    ERRNO_ROW (EMLINK),
+    ERRNO_ROW (ERANGE),
+    ERRNO_ROW (ENAMETOOLONG),
+    ERRNO_ROW (ENOTEMPTY),
+    ERRNO_ROW (ELOOP),
+    ERRNO_ROW (EOVERFLOW),
+    ERRNO_ROW (ENOTSUP),
+    ERRNO_ROW (ETIMEDOUT),
+    ERRNO_ROW (ECANCELED),
+    ERRNO_ROW (EDQUOT),
+    ERRNO_ROW (ESTALE),
+    ERRNO_ROW (EINTR),
     {ZAIO_ERR_BADVERSION, "BADVERSION"},
     {ZAIO_ERR_MALFORMED, "MALFORMED"},
     {ZAIO_ERR_UNKNOWN_OP, "UNKNOWN_OP"},
@@ -117,13 +143,13 @@ static const s_error_name_t s_errors [] = {
     {ZAIO_ERR_UNKNOWN_OUTCOME, "UNKNOWN_OUTCOME"},
     {ZAIO_ERR_INTERNAL, "INTERNAL"},
 };
-#define ERROR_COUNT (sizeof (s_errors) / sizeof (s_errors [0]))
+#define ERROR_COUNT (sizeof (s_errors) / sizeof (s_errors[0]))
 
 const char *
 zaio_error_name (int code)
 {
     for (size_t i = 0; i < ERROR_COUNT; i++)
-        if (s_errors [i].code == code) return s_errors [i].name;
+        if (s_errors[i].code == code) return s_errors[i].name;
     return code > ZAIO_ERR_BASE ? "INTERNAL" : "EIO";
 }
 
@@ -131,8 +157,8 @@ int
 zaio_error_lookup (const char *name, size_t len)
 {
     for (size_t i = 0; i < ERROR_COUNT; i++)
-        if (strlen (s_errors [i].name) == len && memcmp (s_errors [i].name, name, len) == 0)
-            return s_errors [i].code;
+        if (strlen (s_errors[i].name) == len && memcmp (s_errors[i].name, name, len) == 0)
+            return s_errors[i].code;
     return ZAIO_ERR_INTERNAL;
 }
 
@@ -140,17 +166,28 @@ const char *
 zaio_error_text (int code)
 {
     switch (code) {
-        case ZAIO_OK: return "success";
-        case ZAIO_ERR_BADVERSION: return "not a ZAIO/1 message";
-        case ZAIO_ERR_MALFORMED: return "malformed message";
-        case ZAIO_ERR_UNKNOWN_OP: return "unknown op";
-        case ZAIO_ERR_TOOBIG: return "limit exceeded";
-        case ZAIO_ERR_QUEUE_FULL: return "queue full, retry later";
-        case ZAIO_ERR_SHUTDOWN: return "broker is shutting down";
-        case ZAIO_ERR_NOVOLUME: return "no worker serves this volume";
-        case ZAIO_ERR_UNKNOWN_OUTCOME: return "worker lost while running the job; outcome unknown";
-        case ZAIO_ERR_INTERNAL: return "internal error";
-        default: return strerror (code);
+        case ZAIO_OK:
+            return "success";
+        case ZAIO_ERR_BADVERSION:
+            return "not a ZAIO/1 message";
+        case ZAIO_ERR_MALFORMED:
+            return "malformed message";
+        case ZAIO_ERR_UNKNOWN_OP:
+            return "unknown op";
+        case ZAIO_ERR_TOOBIG:
+            return "limit exceeded";
+        case ZAIO_ERR_QUEUE_FULL:
+            return "queue full, retry later";
+        case ZAIO_ERR_SHUTDOWN:
+            return "broker is shutting down";
+        case ZAIO_ERR_NOVOLUME:
+            return "no worker serves this volume";
+        case ZAIO_ERR_UNKNOWN_OUTCOME:
+            return "worker lost while running the job; outcome unknown";
+        case ZAIO_ERR_INTERNAL:
+            return "internal error";
+        default:
+            return strerror (code);
     }
 }
 
@@ -164,12 +201,12 @@ typedef struct {
     const char *name;
     zaio_field_t field;
     s_kind_t kind;
-    uint64_t max;       //  highest value, or longest string in bytes
-    size_t offset;      //  of the member in zaio_request_t
+    uint64_t max;  //  highest value, or longest string in bytes
+    size_t offset; //  of the member in zaio_request_t
 } s_field_spec_t;
 
 #define MEMBER(m) offsetof (zaio_request_t, m)
-static const s_field_spec_t s_fields [] = {
+static const s_field_spec_t s_fields[] = {
     {"after", ZAIO_FIELD_AFTER, S_STR, ZAIO_NAME_MAX, MEMBER (after)},
     {"barrier", ZAIO_FIELD_BARRIER, S_BOOL, 1, MEMBER (barrier)},
     {"create", ZAIO_FIELD_CREATE, S_BOOL, 1, MEMBER (create)},
@@ -188,13 +225,13 @@ static const s_field_spec_t s_fields [] = {
     {"to", ZAIO_FIELD_TO, S_STR, ZAIO_PATH_MAX, MEMBER (to)},
     {"volume", ZAIO_FIELD_VOLUME, S_STR, ZAIO_VOLUME_MAX, MEMBER (volume)},
 };
-#define FIELD_COUNT (sizeof (s_fields) / sizeof (s_fields [0]))
+#define FIELD_COUNT (sizeof (s_fields) / sizeof (s_fields[0]))
 
 static const s_field_spec_t *
 s_field_by_bit (zaio_field_t field)
 {
     for (size_t i = 0; i < FIELD_COUNT; i++)
-        if (s_fields [i].field == field) return &s_fields [i];
+        if (s_fields[i].field == field) return &s_fields[i];
     return NULL;
 }
 
@@ -202,8 +239,8 @@ static const s_field_spec_t *
 s_field_by_name (const char *name, size_t len)
 {
     for (size_t i = 0; i < FIELD_COUNT; i++)
-        if (strlen (s_fields [i].name) == len && memcmp (s_fields [i].name, name, len) == 0)
-            return &s_fields [i];
+        if (strlen (s_fields[i].name) == len && memcmp (s_fields[i].name, name, len) == 0)
+            return &s_fields[i];
     return NULL;
 }
 
@@ -217,28 +254,28 @@ s_is_wide (const s_field_spec_t *spec)
 static void
 s_store_uint (zaio_request_t *req, const s_field_spec_t *spec, uint64_t value)
 {
-    char *member = (char *) req + spec->offset;
+    char *member = (char *)req + spec->offset;
     if (spec->kind == S_BOOL)
-        *(bool *) member = value != 0;
+        *(bool *)member = value != 0;
     else if (s_is_wide (spec))
-        *(uint64_t *) member = value;
+        *(uint64_t *)member = value;
     else
-        *(uint32_t *) member = (uint32_t) value;
+        *(uint32_t *)member = (uint32_t)value;
 }
 
 static uint64_t
 s_load_uint (const zaio_request_t *req, const s_field_spec_t *spec)
 {
-    const char *member = (const char *) req + spec->offset;
-    if (spec->kind == S_BOOL) return *(const bool *) member;
-    return s_is_wide (spec) ? *(const uint64_t *) member : *(const uint32_t *) member;
+    const char *member = (const char *)req + spec->offset;
+    if (spec->kind == S_BOOL) return *(const bool *)member;
+    return s_is_wide (spec) ? *(const uint64_t *)member : *(const uint32_t *)member;
 }
 
 void
 zaio_request_init (zaio_request_t *req, zaio_op_t op, uint64_t id)
 {
     assert (req);
-    assert ((unsigned) op < ZAIO_OP_COUNT);
+    assert ((unsigned)op < ZAIO_OP_COUNT);
     memset (req, 0, sizeof (*req));
     req->id = id;
     req->op = op;
@@ -252,7 +289,7 @@ zaio_request_set_str (zaio_request_t *req, zaio_field_t field, const char *value
     assert (spec && spec->kind == S_STR);
     size_t len = strlen (value);
     if (len > spec->max) return -1;
-    memcpy ((char *) req + spec->offset, value, len + 1);
+    memcpy ((char *)req + spec->offset, value, len + 1);
     req->fields |= field;
     return 0;
 }
@@ -268,8 +305,7 @@ zaio_request_set_uint (zaio_request_t *req, zaio_field_t field, uint64_t value)
 
 //  Declared printf-like so every reason's arguments are checked, and so
 //  -Wformat=2 (CMakeLists.txt) accepts the vsnprintf under clang.
-static int
-s_fail (char *why, size_t why_size, int code, const char *format, ...)
+static int s_fail (char *why, size_t why_size, int code, const char *format, ...)
     __attribute__ ((format (printf, 4, 5)));
 
 static int
@@ -290,8 +326,8 @@ s_sanitize (char *out, size_t out_size, const char *in, size_t len)
 {
     size_t o = 0;
     for (size_t i = 0; i < len && o + 1 < out_size; i++)
-        out [o++] = (in [i] >= 0x20 && in [i] < 0x7f) ? in [i] : '?';
-    out [o] = 0;
+        out[o++] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
+    out[o] = 0;
 }
 
 //  True if the len bytes at text are well-formed UTF-8 (RFC 3629: no
@@ -301,7 +337,7 @@ s_utf8_valid (const uint8_t *text, size_t len)
 {
     size_t i = 0;
     while (i < len) {
-        uint8_t b = text [i];
+        uint8_t b = text[i];
         size_t extra;
         uint32_t min, point;
         if (b < 0x80) {
@@ -317,8 +353,8 @@ s_utf8_valid (const uint8_t *text, size_t len)
             return false;
         if (len - i <= extra) return false;
         for (size_t k = 1; k <= extra; k++) {
-            if ((text [i + k] & 0xc0) != 0x80) return false;
-            point = (point << 6) | (text [i + k] & 0x3f);
+            if ((text[i + k] & 0xc0) != 0x80) return false;
+            point = (point << 6) | (text[i + k] & 0x3f);
         }
         if (point < min || point > 0x10ffff || (point >= 0xd800 && point <= 0xdfff)) return false;
         i += extra + 1;
@@ -332,7 +368,7 @@ s_decode_field (zaio_request_t *req, const s_field_spec_t *spec, zaio_cursor_t *
                 size_t why_size)
 {
     if (spec->kind == S_STR) {
-        char *member = (char *) req + spec->offset;
+        char *member = (char *)req + spec->offset;
         const char *str;
         uint32_t len;
         if (zaio_cursor_str (cursor, &str, &len))
@@ -343,15 +379,15 @@ s_decode_field (zaio_request_t *req, const s_field_spec_t *spec, zaio_cursor_t *
                            ? ENAMETOOLONG
                            : ZAIO_ERR_TOOBIG;
             return s_fail (why, why_size, code, "field '%s' is longer than %u bytes", spec->name,
-                           (unsigned) spec->max);
+                           (unsigned)spec->max);
         }
         if (memchr (str, 0, len))
             return s_fail (why, why_size, EINVAL, "field '%s' contains a NUL byte", spec->name);
-        if (!s_utf8_valid ((const uint8_t *) str, len))
+        if (!s_utf8_valid ((const uint8_t *)str, len))
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' is not valid UTF-8",
                            spec->name);
         memcpy (member, str, len);
-        member [len] = 0;
+        member[len] = 0;
         return 0;
     }
     uint64_t value;
@@ -367,15 +403,14 @@ s_decode_field (zaio_request_t *req, const s_field_spec_t *spec, zaio_cursor_t *
                            "field '%s' must be an unsigned integer", spec->name);
         if (value > spec->max)
             return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "field '%s' exceeds %llu", spec->name,
-                           (unsigned long long) spec->max);
+                           (unsigned long long)spec->max);
     }
     s_store_uint (req, spec, value);
     return 0;
 }
 
 int
-zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *why,
-                     size_t why_size)
+zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *why, size_t why_size)
 {
     memset (req, 0, sizeof (*req));
     if (size > ZAIO_HEADER_MAX)
@@ -391,13 +426,13 @@ zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *w
     //  names its op last is as valid as one that names it first.
     int code = 0;
     int op = -1;
-    char op_name [32] = "";
+    char op_name[32] = "";
     for (uint32_t i = 0; i < count && code == 0; i++) {
         const char *key;
         uint32_t key_len;
         if (zaio_cursor_str (&cursor, &key, &key_len))
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "header keys must be strings");
-        char key_text [32];
+        char key_text[32];
         s_sanitize (key_text, sizeof key_text, key, key_len);
         uint32_t bit;
         if (key_len == 2 && memcmp (key, "id", 2) == 0) {
@@ -423,8 +458,7 @@ zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *w
             if (!(req->fields & bit)) code = s_decode_field (req, spec, &cursor, why, why_size);
         }
         if (req->fields & bit)
-            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' appears twice",
-                           key_text);
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' appears twice", key_text);
         req->fields |= bit;
     }
     if (code) return code;
@@ -435,18 +469,18 @@ zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *w
     if (!(req->fields & ZAIO_FIELD_OP))
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "missing field 'op'");
     if (op < 0) return s_fail (why, why_size, ZAIO_ERR_UNKNOWN_OP, "unknown op '%s'", op_name);
-    req->op = (zaio_op_t) op;
+    req->op = (zaio_op_t)op;
 
-    const s_op_spec_t *spec = &s_ops [op];
-    uint32_t allowed = ZAIO_FIELD_ID | ZAIO_FIELD_OP | COMMON_FIELDS | spec->required
-                       | spec->optional;
+    const s_op_spec_t *spec = &s_ops[op];
+    uint32_t allowed =
+        ZAIO_FIELD_ID | ZAIO_FIELD_OP | COMMON_FIELDS | spec->required | spec->optional;
     for (size_t i = 0; i < FIELD_COUNT; i++) {
-        if ((spec->required & s_fields [i].field) && !(req->fields & s_fields [i].field))
+        if ((spec->required & s_fields[i].field) && !(req->fields & s_fields[i].field))
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "op '%s' needs field '%s'",
-                           spec->name, s_fields [i].name);
-        if ((req->fields & s_fields [i].field) && !(allowed & s_fields [i].field))
+                           spec->name, s_fields[i].name);
+        if ((req->fields & s_fields[i].field) && !(allowed & s_fields[i].field))
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "op '%s' takes no field '%s'",
-                           spec->name, s_fields [i].name);
+                           spec->name, s_fields[i].name);
     }
     if ((req->fields & ZAIO_FIELD_LIMIT) && req->limit == 0)
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "'limit' must be at least 1");
@@ -468,8 +502,7 @@ zaio_request_decode_message (zaio_request_t *req, zmsg_t *msg, size_t payload_ma
         memset (req, 0, sizeof (*req));
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "no header frame");
     }
-    int code = zaio_request_decode (req, zframe_data (header), zframe_size (header), why,
-                                    why_size);
+    int code = zaio_request_decode (req, zframe_data (header), zframe_size (header), why, why_size);
     if (code) return code;
     size_t want = zaio_op_takes_data (req->op) ? 3 : 2;
     if (zmsg_size (msg) != want)
@@ -481,7 +514,7 @@ zaio_request_decode_message (zaio_request_t *req, zmsg_t *msg, size_t payload_ma
                        zframe_size (data), payload_max);
     if (req->op == ZAIO_OP_READ && req->length > payload_max)
         return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "read length %llu exceeds limit %zu",
-                       (unsigned long long) req->length, payload_max);
+                       (unsigned long long)req->length, payload_max);
     return 0;
 }
 
@@ -491,12 +524,12 @@ zaio_request_decode_message (zaio_request_t *req, zmsg_t *msg, size_t payload_ma
 static int
 s_writer_append (void *data, const char *bytes, size_t len)
 {
-    zaio_writer_t *self = (zaio_writer_t *) data;
+    zaio_writer_t *self = (zaio_writer_t *)data;
     if (self->size + len > self->capacity) {
         size_t capacity = self->capacity * 2;
         while (capacity < self->size + len) capacity *= 2;
-        char *grown = self->data == self->inline_buffer ? (char *) malloc (capacity)
-                                                        : (char *) realloc (self->data, capacity);
+        char *grown = self->data == self->inline_buffer ? (char *)malloc (capacity)
+                                                        : (char *)realloc (self->data, capacity);
         if (!grown) {
             self->failed = true;
             return -1;
@@ -591,15 +624,15 @@ zaio_request_encode (const zaio_request_t *req)
     msgpack_packer *pk = &writer.packer;
     uint32_t count = 2;
     for (size_t i = 0; i < FIELD_COUNT; i++)
-        if (req->fields & s_fields [i].field) count++;
+        if (req->fields & s_fields[i].field) count++;
     msgpack_pack_map (pk, count);
     zaio_pack_key_uint (pk, "id", req->id);
     zaio_pack_key_str (pk, "op", zaio_op_name (req->op));
     for (size_t i = 0; i < FIELD_COUNT; i++) {
-        const s_field_spec_t *spec = &s_fields [i];
+        const s_field_spec_t *spec = &s_fields[i];
         if (!(req->fields & spec->field)) continue;
         if (spec->kind == S_STR)
-            zaio_pack_key_str (pk, spec->name, (const char *) req + spec->offset);
+            zaio_pack_key_str (pk, spec->name, (const char *)req + spec->offset);
         else if (spec->kind == S_BOOL)
             zaio_pack_key_bool (pk, spec->name, s_load_uint (req, spec) != 0);
         else
@@ -649,8 +682,7 @@ s_key_is (const char *key, uint32_t len, const char *name)
 }
 
 int
-zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why,
-                   size_t why_size)
+zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why, size_t why_size)
 {
     memset (reply, 0, sizeof (*reply));
     zaio_cursor_t cursor;
@@ -694,7 +726,7 @@ zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why
         } else if (s_key_is (key, len, "mode")) {
             uint64_t mode;
             rc = zaio_cursor_uint (&cursor, &mode) || mode > UINT32_MAX;
-            reply->mode = (uint32_t) mode;
+            reply->mode = (uint32_t)mode;
             reply->present |= ZAIO_RESULT_MODE;
         } else if (s_key_is (key, len, "mtime_ns")) {
             rc = zaio_cursor_int (&cursor, &reply->mtime_ns);
@@ -712,12 +744,12 @@ zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why
         } else if (s_key_is (key, len, "entries")) {
             rc = zaio_cursor_skip (&cursor, 2);
             reply->entries = value_start;
-            reply->entries_size = (size_t) (cursor.pos - value_start);
+            reply->entries_size = (size_t)(cursor.pos - value_start);
             reply->present |= ZAIO_RESULT_ENTRIES;
         } else
             rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1);
         if (rc) {
-            char key_text [32];
+            char key_text[32];
             s_sanitize (key_text, sizeof key_text, key, len);
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply field '%s' is malformed",
                            key_text);
@@ -728,7 +760,7 @@ zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why
     if (!have_id || !have_ok)
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply lacks 'id' or 'ok'");
     if (!reply->ok && reply->error == 0) reply->error = ZAIO_ERR_INTERNAL;
-    reply->hello = (const uint8_t *) data;
+    reply->hello = (const uint8_t *)data;
     reply->hello_size = size;
     return 0;
 }
@@ -811,7 +843,7 @@ zaio_event_decode (zaio_event_t *event, const void *data, size_t size)
             rc = zaio_cursor_str (&cursor, &name, &name_len);
             int op = rc ? -1 : zaio_op_lookup (name, name_len);
             if (op < 0) return ZAIO_ERR_MALFORMED;
-            event->op = (zaio_op_t) op;
+            event->op = (zaio_op_t)op;
             have_op = true;
         } else if (s_key_is (key, len, "error")) {
             const char *name;
@@ -844,8 +876,8 @@ zaio_ready_encode (const zaio_ready_t *ready)
     msgpack_pack_array (pk, ready->volume_count);
     for (uint32_t i = 0; i < ready->volume_count; i++) {
         msgpack_pack_map (pk, 2);
-        zaio_pack_key_str (pk, "name", ready->volumes [i].name);
-        zaio_pack_key_bool (pk, "readonly", ready->volumes [i].readonly);
+        zaio_pack_key_str (pk, "name", ready->volumes[i].name);
+        zaio_pack_key_bool (pk, "readonly", ready->volumes[i].readonly);
     }
     zframe_t *frame = zaio_writer_frame (&writer);
     zaio_writer_release (&writer);
@@ -862,7 +894,7 @@ s_decode_volumes (zaio_ready_t *ready, zaio_cursor_t *cursor)
     memset (ready->volumes, 0, sizeof ready->volumes);
     ready->volume_count = 0;
     for (uint32_t i = 0; i < count; i++) {
-        zaio_volume_info_t *volume = &ready->volumes [i];
+        zaio_volume_info_t *volume = &ready->volumes[i];
         uint32_t fields;
         if (zaio_cursor_map (cursor, &fields)) return -1;
         bool have_name = false;
@@ -904,17 +936,17 @@ zaio_ready_decode (zaio_ready_t *ready, const void *data, size_t size)
         int rc;
         if (s_key_is (key, len, "credit")) {
             rc = zaio_cursor_uint (&cursor, &value) || value == 0 || value > 1024;
-            ready->credit = (uint32_t) value;
+            ready->credit = (uint32_t)value;
             have_credit = true;
         } else if (s_key_is (key, len, "heartbeat_ms")) {
             rc = zaio_cursor_uint (&cursor, &value) || value > 3600 * 1000;
-            ready->heartbeat_ms = (uint32_t) value;
+            ready->heartbeat_ms = (uint32_t)value;
         } else if (s_key_is (key, len, "pid")) {
             rc = zaio_cursor_uint (&cursor, &value) || value > UINT32_MAX;
-            ready->pid = (uint32_t) value;
+            ready->pid = (uint32_t)value;
         } else if (s_key_is (key, len, "slot")) {
             rc = zaio_cursor_uint (&cursor, &value) || value > UINT32_MAX;
-            ready->slot = (uint32_t) value;
+            ready->slot = (uint32_t)value;
         } else if (s_key_is (key, len, "host"))
             rc = zaio_cursor_str_copy (&cursor, ready->host, sizeof ready->host,
                                        sizeof ready->host - 1);
@@ -966,8 +998,8 @@ zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size)
         if (zaio_cursor_str (&cursor, &name, &len)) return ZAIO_ERR_MALFORMED;
         outcome->error = zaio_error_lookup (name, len);
     }
-    if (zaio_cursor_uint (&cursor, &outcome->bytes)
-        || zaio_cursor_uint (&cursor, &outcome->service_us) || !zaio_cursor_done (&cursor))
+    if (zaio_cursor_uint (&cursor, &outcome->bytes) ||
+        zaio_cursor_uint (&cursor, &outcome->service_us) || !zaio_cursor_done (&cursor))
         return ZAIO_ERR_MALFORMED;
     return 0;
 }
@@ -975,8 +1007,8 @@ zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size)
 zframe_t *
 zaio_job_number_encode (uint64_t job)
 {
-    uint8_t bytes [8];
-    for (int i = 7; i >= 0; i--, job >>= 8) bytes [i] = (uint8_t) job;
+    uint8_t bytes[8];
+    for (int i = 7; i >= 0; i--, job >>= 8) bytes[i] = (uint8_t)job;
     return zframe_new (bytes, sizeof bytes);
 }
 
@@ -986,7 +1018,7 @@ zaio_job_number_decode (zframe_t *frame, uint64_t *job)
     if (!frame || zframe_size (frame) != 8) return -1;
     const uint8_t *bytes = zframe_data (frame);
     uint64_t value = 0;
-    for (int i = 0; i < 8; i++) value = (value << 8) | bytes [i];
+    for (int i = 0; i < 8; i++) value = (value << 8) | bytes[i];
     *job = value;
     return 0;
 }

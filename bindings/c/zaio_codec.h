@@ -23,55 +23,46 @@ extern "C" {
 //  Ops and errors
 
 //  Wire name of op ("read"); NULL if op is out of range.
-const char *
-    zaio_op_name (zaio_op_t op);
+const char *zaio_op_name (zaio_op_t op);
 
 //  Op named by the len bytes at name; -1 if no op has that name.
-int
-    zaio_op_lookup (const char *name, size_t len);
+int zaio_op_lookup (const char *name, size_t len);
 
 //  True if running the op twice has the effect of running it once, so a
 //  lost job may be retried: ping, hello, stat, read, readfile, listdir.
-bool
-    zaio_op_idempotent (zaio_op_t op);
+bool zaio_op_idempotent (zaio_op_t op);
 
 //  True if the request carries a data frame (write, append, writefile).
-bool
-    zaio_op_takes_data (zaio_op_t op);
+bool zaio_op_takes_data (zaio_op_t op);
 
 //  True if a successful reply carries a data frame (read, readfile).
-bool
-    zaio_op_returns_data (zaio_op_t op);
+bool zaio_op_returns_data (zaio_op_t op);
 
 //  True if the op changes the volume (refused on read-only volumes).
-bool
-    zaio_op_mutates (zaio_op_t op);
+bool zaio_op_mutates (zaio_op_t op);
 
 //  Wire name of an error code: "ENOENT" for errno values, "MALFORMED" for
 //  protocol errors. An errno without a wire name travels as "EIO".
-const char *
-    zaio_error_name (int code);
+const char *zaio_error_name (int code);
 
 //  Code of the len bytes at name; ZAIO_ERR_INTERNAL if unknown.
-int
-    zaio_error_lookup (const char *name, size_t len);
+int zaio_error_lookup (const char *name, size_t len);
 
 //  Human text for a code (strerror for errno values).
-const char *
-    zaio_error_text (int code);
+const char *zaio_error_text (int code);
 
 //  ---------------------------------------------------------------------
 //  Requests
 
 typedef struct {
-    uint64_t id;                     //  client-chosen, non-zero
+    uint64_t id; //  client-chosen, non-zero
     zaio_op_t op;
-    uint32_t fields;                 //  ZAIO_FIELD_* bits present on the wire
-    char path [ZAIO_PATH_MAX + 1];
-    char to [ZAIO_PATH_MAX + 1];
-    char after [ZAIO_NAME_MAX + 1];
-    char volume [ZAIO_VOLUME_MAX + 1];
-    char key [ZAIO_KEY_MAX + 1];
+    uint32_t fields; //  ZAIO_FIELD_* bits present on the wire
+    char path[ZAIO_PATH_MAX + 1];
+    char to[ZAIO_PATH_MAX + 1];
+    char after[ZAIO_NAME_MAX + 1];
+    char volume[ZAIO_VOLUME_MAX + 1];
+    char key[ZAIO_KEY_MAX + 1];
     uint64_t offset;
     uint64_t length;
     uint64_t size;
@@ -88,36 +79,30 @@ typedef struct {
 
 //  Clear req and set its id and op (both always on the wire). Set other
 //  fields with the zaio_request_set_* helpers so the presence bits follow.
-void
-    zaio_request_init (zaio_request_t *req, zaio_op_t op, uint64_t id);
+void zaio_request_init (zaio_request_t *req, zaio_op_t op, uint64_t id);
 
 //  Set a string field (ZAIO_FIELD_PATH, _TO, _AFTER, _VOLUME or _KEY).
 //  Returns -1 if value is too long for the field.
-int
-    zaio_request_set_str (zaio_request_t *req, zaio_field_t field, const char *value);
+int zaio_request_set_str (zaio_request_t *req, zaio_field_t field, const char *value);
 
 //  Set a numeric or boolean field.
-void
-    zaio_request_set_uint (zaio_request_t *req, zaio_field_t field, uint64_t value);
+void zaio_request_set_uint (zaio_request_t *req, zaio_field_t field, uint64_t value);
 
 //  Decode a request header frame. Returns 0, or an error code with a
 //  reason in why. req->id is set as soon as a valid id was read, so the
 //  caller can address its error reply (0 means no id could be read).
-int
-    zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *why,
+int zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *why,
                          size_t why_size);
 
 //  Decode a whole request message as a client sent it (routing id already
 //  removed): the signature, the header, and exactly the data frame the op
 //  needs, within payload_max. msg stays the caller's (its frame cursor
 //  moves). Returns 0 or an error code as zaio_request_decode does.
-int
-    zaio_request_decode_message (zaio_request_t *req, zmsg_t *msg, size_t payload_max, char *why,
+int zaio_request_decode_message (zaio_request_t *req, zmsg_t *msg, size_t payload_max, char *why,
                                  size_t why_size);
 
 //  Encode a request header. Caller owns the returned frame.
-zframe_t *
-    zaio_request_encode (const zaio_request_t *req);
+zframe_t *zaio_request_encode (const zaio_request_t *req);
 
 //  ---------------------------------------------------------------------
 //  Replies
@@ -126,50 +111,38 @@ zframe_t *
 //  stay in the inline buffer, so building one costs no allocation.
 typedef struct {
     msgpack_packer packer;
-    char *data;          //  inline_buffer, or heap once it outgrows it
+    char *data; //  inline_buffer, or heap once it outgrows it
     size_t size;
     size_t capacity;
-    bool failed;         //  out of memory: the frame will be NULL
-    char inline_buffer [480];
+    bool failed; //  out of memory: the frame will be NULL
+    char inline_buffer[480];
 } zaio_writer_t;
 
-void
-    zaio_writer_init (zaio_writer_t *self);
+void zaio_writer_init (zaio_writer_t *self);
 //  Forget what was written, keeping the buffer.
-void
-    zaio_writer_reset (zaio_writer_t *self);
+void zaio_writer_reset (zaio_writer_t *self);
 //  Frame with the bytes written so far (NULL if memory ran out); the
 //  writer is reset for reuse.
-zframe_t *
-    zaio_writer_frame (zaio_writer_t *self);
-void
-    zaio_writer_release (zaio_writer_t *self);
+zframe_t *zaio_writer_frame (zaio_writer_t *self);
+void zaio_writer_release (zaio_writer_t *self);
 
-void
-    zaio_pack_str (msgpack_packer *pk, const char *str);
-void
-    zaio_pack_key_uint (msgpack_packer *pk, const char *key, uint64_t value);
-void
-    zaio_pack_key_int (msgpack_packer *pk, const char *key, int64_t value);
-void
-    zaio_pack_key_bool (msgpack_packer *pk, const char *key, bool value);
-void
-    zaio_pack_key_str (msgpack_packer *pk, const char *key, const char *value);
+void zaio_pack_str (msgpack_packer *pk, const char *str);
+void zaio_pack_key_uint (msgpack_packer *pk, const char *key, uint64_t value);
+void zaio_pack_key_int (msgpack_packer *pk, const char *key, int64_t value);
+void zaio_pack_key_bool (msgpack_packer *pk, const char *key, bool value);
+void zaio_pack_key_str (msgpack_packer *pk, const char *key, const char *value);
 
 //  Start a success reply: a map of 2 + result_count entries, "id" and
 //  "ok": true. The caller then packs result_count key/value pairs, keys in
 //  ascending byte order.
-void
-    zaio_reply_pack_ok (msgpack_packer *pk, uint64_t id, uint32_t result_count);
+void zaio_reply_pack_ok (msgpack_packer *pk, uint64_t id, uint32_t result_count);
 
 //  A complete error reply: {id, ok: false, error: NAME, message: TEXT}.
 //  message NULL uses zaio_error_text (code).
-void
-    zaio_reply_pack_error (msgpack_packer *pk, uint64_t id, int code, const char *message);
+void zaio_reply_pack_error (msgpack_packer *pk, uint64_t id, int code, const char *message);
 
 //  Error reply header as a frame. Caller owns it.
-zframe_t *
-    zaio_reply_error_frame (uint64_t id, int code, const char *message);
+zframe_t *zaio_reply_error_frame (uint64_t id, int code, const char *message);
 
 //  Reply header fields a client reads. Scalars are decoded; container
 //  results are left as raw msgpack slices into the decoded frame (borrowed,
@@ -177,9 +150,9 @@ zframe_t *
 typedef struct {
     uint64_t id;
     bool ok;
-    int error;                       //  0 when ok
-    char message [256];
-    uint32_t present;                //  ZAIO_RESULT_* bits
+    int error; //  0 when ok
+    char message[256];
+    uint32_t present; //  ZAIO_RESULT_* bits
     uint64_t bytes;
     uint64_t offset;
     uint64_t size;
@@ -187,10 +160,10 @@ typedef struct {
     int64_t mtime_ns;
     bool eof;
     bool more;
-    char type [16];
-    const uint8_t *entries;          //  listdir: array of entry maps
+    char type[16];
+    const uint8_t *entries; //  listdir: array of entry maps
     size_t entries_size;
-    const uint8_t *hello;            //  hello: the whole header map
+    const uint8_t *hello; //  hello: the whole header map
     size_t hello_size;
 } zaio_reply_t;
 
@@ -208,70 +181,64 @@ typedef enum {
 
 //  Decode a reply header. Unknown keys are skipped (brokers may add
 //  results). Returns 0 or ZAIO_ERR_MALFORMED with a reason in why.
-int
-    zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why,
+int zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why,
                        size_t why_size);
 
 //  ---------------------------------------------------------------------
 //  Completion events
 
 typedef struct {
-    uint64_t seq;                    //  per broker, from 1, no gaps at the source
-    uint64_t id;                     //  the client's request id
-    char client [65];                //  hex routing id, or authenticated user
+    uint64_t seq;    //  per broker, from 1, no gaps at the source
+    uint64_t id;     //  the client's request id
+    char client[65]; //  hex routing id, or authenticated user
     zaio_op_t op;
-    char path [ZAIO_PATH_MAX + 1];
-    char volume [ZAIO_VOLUME_MAX + 1];
-    int error;                       //  0 = ok
+    char path[ZAIO_PATH_MAX + 1];
+    char volume[ZAIO_VOLUME_MAX + 1];
+    int error; //  0 = ok
     uint64_t bytes;
-    uint64_t queue_us;               //  accepted -> handed to a worker
-    uint64_t service_us;             //  worker's time on the job
-    char worker [128];               //  which worker ran it ("" if none did)
-    int64_t time_us;                 //  completion, unix microseconds
+    uint64_t queue_us;   //  accepted -> handed to a worker
+    uint64_t service_us; //  worker's time on the job
+    char worker[128];    //  which worker ran it ("" if none did)
+    int64_t time_us;     //  completion, unix microseconds
 } zaio_event_t;
 
 //  Topic frame text: "ok.read.default" / "err.write.photos".
-void
-    zaio_event_topic (const zaio_event_t *event, char *buf, size_t buf_size);
+void zaio_event_topic (const zaio_event_t *event, char *buf, size_t buf_size);
 
 //  Caller owns the returned body frame.
-zframe_t *
-    zaio_event_encode (const zaio_event_t *event);
+zframe_t *zaio_event_encode (const zaio_event_t *event);
 
 //  Returns 0 or ZAIO_ERR_MALFORMED.
-int
-    zaio_event_decode (zaio_event_t *event, const void *data, size_t size);
+int zaio_event_decode (zaio_event_t *event, const void *data, size_t size);
 
 //  ---------------------------------------------------------------------
 //  Worker protocol (ZAIOW/1): broker <-> worker
 
-#define ZAIO_WORKER_READY     "READY"
-#define ZAIO_WORKER_JOB       "JOB"
-#define ZAIO_WORKER_DONE      "DONE"
-#define ZAIO_WORKER_HEARTBEAT "HEARTBEAT"
-#define ZAIO_WORKER_BYE       "BYE"
+#define ZAIO_WORKER_READY       "READY"
+#define ZAIO_WORKER_JOB         "JOB"
+#define ZAIO_WORKER_DONE        "DONE"
+#define ZAIO_WORKER_HEARTBEAT   "HEARTBEAT"
+#define ZAIO_WORKER_BYE         "BYE"
 #define ZAIO_WORKER_VOLUMES_MAX 64
 
 typedef struct {
-    char name [ZAIO_VOLUME_MAX + 1];
+    char name[ZAIO_VOLUME_MAX + 1];
     bool readonly;
 } zaio_volume_info_t;
 
 //  What a worker connection offers in READY.
 typedef struct {
-    uint32_t credit;                 //  jobs it accepts at once
-    char host [64];
+    uint32_t credit; //  jobs it accepts at once
+    char host[64];
     uint32_t pid;
-    uint32_t slot;                   //  thread number within the process
-    uint32_t heartbeat_ms;           //  its heartbeat interval
+    uint32_t slot;         //  thread number within the process
+    uint32_t heartbeat_ms; //  its heartbeat interval
     uint32_t volume_count;
-    zaio_volume_info_t volumes [ZAIO_WORKER_VOLUMES_MAX];
+    zaio_volume_info_t volumes[ZAIO_WORKER_VOLUMES_MAX];
 } zaio_ready_t;
 
-zframe_t *
-    zaio_ready_encode (const zaio_ready_t *ready);
-int
-    zaio_ready_decode (zaio_ready_t *ready, const void *data, size_t size);
+zframe_t *zaio_ready_encode (const zaio_ready_t *ready);
+int zaio_ready_decode (zaio_ready_t *ready, const void *data, size_t size);
 
 //  What the broker needs of a finished job, so it never decodes the reply
 //  header it forwards: [ok, error name or nil, bytes, service_us].
@@ -281,20 +248,15 @@ typedef struct {
     uint64_t service_us;
 } zaio_outcome_t;
 
-zframe_t *
-    zaio_outcome_encode (const zaio_outcome_t *outcome);
-int
-    zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size);
+zframe_t *zaio_outcome_encode (const zaio_outcome_t *outcome);
+int zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size);
 
 //  Job numbers travel as 8 bytes, big-endian.
-zframe_t *
-    zaio_job_number_encode (uint64_t job);
-int
-    zaio_job_number_decode (zframe_t *frame, uint64_t *job);
+zframe_t *zaio_job_number_encode (uint64_t job);
+int zaio_job_number_decode (zframe_t *frame, uint64_t *job);
 
 //  True if frame holds exactly the given text.
-bool
-    zaio_frame_is (zframe_t *frame, const char *text);
+bool zaio_frame_is (zframe_t *frame, const char *text);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,7 @@
 void
 zaio_cursor_init (zaio_cursor_t *self, const void *data, size_t size)
 {
-    self->pos = (const uint8_t *) data;
+    self->pos = (const uint8_t *)data;
     //  (NULL, 0) is a valid empty input; NULL + 0 is not valid C.
     self->end = size ? self->pos + size : self->pos;
 }
@@ -21,7 +21,7 @@ zaio_cursor_done (const zaio_cursor_t *self)
 static size_t
 s_remaining (const zaio_cursor_t *self)
 {
-    return (size_t) (self->end - self->pos);
+    return (size_t)(self->end - self->pos);
 }
 
 //  Big-endian unsigned integer of width bytes at p.
@@ -29,7 +29,7 @@ static uint64_t
 s_be (const uint8_t *p, int width)
 {
     uint64_t value = 0;
-    for (int i = 0; i < width; i++) value = (value << 8) | p [i];
+    for (int i = 0; i < width; i++) value = (value << 8) | p[i];
     return value;
 }
 
@@ -64,14 +64,14 @@ s_container (zaio_cursor_t *self, zaio_mp_type_t family, uint32_t *count)
         n = b & 0x0f;
     else {
         int width = (b == 0xdc || b == 0xde) ? 2 : 4;
-        if (s_remaining (self) < 1 + (size_t) width) return -1;
+        if (s_remaining (self) < 1 + (size_t)width) return -1;
         n = s_be (self->pos + 1, width);
-        header += (size_t) width;
+        header += (size_t)width;
     }
     uint64_t min_bytes = family == ZAIO_MP_MAP ? n * 2 : n;
     if (min_bytes > s_remaining (self) - header) return -1;
     self->pos += header;
-    *count = (uint32_t) n;
+    *count = (uint32_t)n;
     return 0;
 }
 
@@ -104,8 +104,8 @@ s_blob (const zaio_cursor_t *self, size_t *header, uint64_t *len)
         width = 2;
     else
         width = 4;
-    if (s_remaining (self) < 1 + (size_t) width) return -1;
-    *header = 1 + (size_t) width;
+    if (s_remaining (self) < 1 + (size_t)width) return -1;
+    *header = 1 + (size_t)width;
     *len = s_be (self->pos + 1, width);
     return *len <= s_remaining (self) - *header ? 0 : -1;
 }
@@ -117,8 +117,8 @@ zaio_cursor_str (zaio_cursor_t *self, const char **str, uint32_t *len)
     size_t header;
     uint64_t n;
     if (s_blob (self, &header, &n)) return -1;
-    *str = (const char *) self->pos + header;
-    *len = (uint32_t) n;
+    *str = (const char *)self->pos + header;
+    *len = (uint32_t)n;
     self->pos += header + n;
     return 0;
 }
@@ -129,13 +129,13 @@ zaio_cursor_str_copy (zaio_cursor_t *self, char *buf, size_t buf_size, size_t ma
     zaio_cursor_t saved = *self;
     const char *str;
     uint32_t len;
-    if (zaio_cursor_str (self, &str, &len) || len > max_len || len >= buf_size
-        || memchr (str, 0, len)) {
+    if (zaio_cursor_str (self, &str, &len) || len > max_len || len >= buf_size ||
+        memchr (str, 0, len)) {
         *self = saved;
         return -1;
     }
     memcpy (buf, str, len);
-    buf [len] = 0;
+    buf[len] = 0;
     return 0;
 }
 
@@ -152,7 +152,7 @@ s_integer (zaio_cursor_t *self, uint64_t *bits, bool *negative)
         return 0;
     }
     if (b >= 0xe0) {
-        *bits = (uint64_t) (int64_t) (int8_t) b;
+        *bits = (uint64_t)(int64_t)(int8_t)b;
         *negative = true;
         self->pos++;
         return 0;
@@ -160,23 +160,40 @@ s_integer (zaio_cursor_t *self, uint64_t *bits, bool *negative)
     int width;
     bool is_signed;
     switch (b) {
-        case 0xcc: width = 1, is_signed = false; break;
-        case 0xcd: width = 2, is_signed = false; break;
-        case 0xce: width = 4, is_signed = false; break;
-        case 0xcf: width = 8, is_signed = false; break;
-        case 0xd0: width = 1, is_signed = true; break;
-        case 0xd1: width = 2, is_signed = true; break;
-        case 0xd2: width = 4, is_signed = true; break;
-        case 0xd3: width = 8, is_signed = true; break;
-        default: return -1;
+        case 0xcc:
+            width = 1, is_signed = false;
+            break;
+        case 0xcd:
+            width = 2, is_signed = false;
+            break;
+        case 0xce:
+            width = 4, is_signed = false;
+            break;
+        case 0xcf:
+            width = 8, is_signed = false;
+            break;
+        case 0xd0:
+            width = 1, is_signed = true;
+            break;
+        case 0xd1:
+            width = 2, is_signed = true;
+            break;
+        case 0xd2:
+            width = 4, is_signed = true;
+            break;
+        case 0xd3:
+            width = 8, is_signed = true;
+            break;
+        default:
+            return -1;
     }
-    if (s_remaining (self) < 1 + (size_t) width) return -1;
+    if (s_remaining (self) < 1 + (size_t)width) return -1;
     uint64_t raw = s_be (self->pos + 1, width);
     if (is_signed && width < 8 && (raw >> (width * 8 - 1)))
-        raw |= ~(uint64_t) 0 << (width * 8); //  sign-extend
+        raw |= ~(uint64_t)0 << (width * 8); //  sign-extend
     *bits = raw;
-    *negative = is_signed && (int64_t) raw < 0;
-    self->pos += 1 + (size_t) width;
+    *negative = is_signed && (int64_t)raw < 0;
+    self->pos += 1 + (size_t)width;
     return 0;
 }
 
@@ -199,11 +216,11 @@ zaio_cursor_int (zaio_cursor_t *self, int64_t *value)
     uint64_t bits;
     bool negative;
     //  A uint64 above INT64_MAX does not fit.
-    if (s_integer (self, &bits, &negative) || (!negative && bits > (uint64_t) INT64_MAX)) {
+    if (s_integer (self, &bits, &negative) || (!negative && bits > (uint64_t)INT64_MAX)) {
         *self = saved;
         return -1;
     }
-    *value = (int64_t) bits;
+    *value = (int64_t)bits;
     return 0;
 }
 
@@ -232,10 +249,10 @@ s_skip_ext (zaio_cursor_t *self)
     uint64_t len;
     if (b >= 0xd4 && b <= 0xd8) {
         header = 2;
-        len = (uint64_t) 1 << (b - 0xd4);
+        len = (uint64_t)1 << (b - 0xd4);
     } else {
         int width = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
-        header = 2 + (size_t) width;
+        header = 2 + (size_t)width;
         if (s_remaining (self) < header) return -1;
         len = s_be (self->pos + 1, width);
     }
@@ -252,10 +269,13 @@ s_skip (zaio_cursor_t *self, int depth_left)
     uint32_t count;
     size_t header;
     switch (zaio_cursor_peek (self)) {
-        case ZAIO_MP_NIL: return zaio_cursor_nil (self);
-        case ZAIO_MP_BOOL: return zaio_cursor_bool (self, &flag);
+        case ZAIO_MP_NIL:
+            return zaio_cursor_nil (self);
+        case ZAIO_MP_BOOL:
+            return zaio_cursor_bool (self, &flag);
         case ZAIO_MP_UINT:
-        case ZAIO_MP_INT: return s_integer (self, &u, &flag);
+        case ZAIO_MP_INT:
+            return s_integer (self, &u, &flag);
         case ZAIO_MP_FLOAT: {
             size_t width = *self->pos == 0xca ? 5 : 9;
             if (s_remaining (self) < width) return -1;
@@ -267,18 +287,20 @@ s_skip (zaio_cursor_t *self, int depth_left)
             if (s_blob (self, &header, &u)) return -1;
             self->pos += header + u;
             return 0;
-        case ZAIO_MP_EXT: return s_skip_ext (self);
+        case ZAIO_MP_EXT:
+            return s_skip_ext (self);
         case ZAIO_MP_ARRAY:
         case ZAIO_MP_MAP: {
             if (depth_left <= 0) return -1;
             bool is_map = zaio_cursor_peek (self) == ZAIO_MP_MAP;
             if (s_container (self, is_map ? ZAIO_MP_MAP : ZAIO_MP_ARRAY, &count)) return -1;
-            uint64_t items = is_map ? (uint64_t) count * 2 : count;
+            uint64_t items = is_map ? (uint64_t)count * 2 : count;
             for (uint64_t i = 0; i < items; i++)
                 if (s_skip (self, depth_left - 1)) return -1;
             return 0;
         }
-        default: return -1;
+        default:
+            return -1;
     }
 }
 

@@ -15,9 +15,9 @@
 extern "C" {
 #endif
 
-#define ZAIO_VERSION_MAJOR 0
-#define ZAIO_VERSION_MINOR 1
-#define ZAIO_VERSION_PATCH 0
+#define ZAIO_VERSION_MAJOR  0
+#define ZAIO_VERSION_MINOR  1
+#define ZAIO_VERSION_PATCH  0
 #define ZAIO_VERSION_STRING "0.1.0"
 
 //  First frame of every client request, reply and event body.
@@ -28,17 +28,17 @@ extern "C" {
 
 //  Limits a request must respect. The broker may lower the payload limit by
 //  configuration and reports the values in force in `hello`.
-#define ZAIO_HEADER_MAX        8192                 //  bytes in a request header frame
-#define ZAIO_PATH_MAX          1024                 //  bytes in a path, without NUL
-#define ZAIO_NAME_MAX          255                  //  bytes in one path component
-#define ZAIO_VOLUME_MAX        63                   //  bytes in a volume name
-#define ZAIO_KEY_MAX           255                  //  bytes in an ordering key
-#define ZAIO_DEPTH_MAX         4                    //  nesting of any msgpack we decode
-#define ZAIO_PAYLOAD_MAX       (64u * 1024 * 1024)  //  default data frame limit
-#define ZAIO_PAYLOAD_CEILING   (1024u * 1024 * 1024) // highest configurable payload limit
-#define ZAIO_LISTDIR_DEFAULT   1000                 //  entries per listdir page by default
-#define ZAIO_LISTDIR_MAX       10000                //  entries per listdir page at most
-#define ZAIO_DEFAULT_VOLUME    "default"
+#define ZAIO_HEADER_MAX      8192                  //  bytes in a request header frame
+#define ZAIO_PATH_MAX        1024                  //  bytes in a path, without NUL
+#define ZAIO_NAME_MAX        255                   //  bytes in one path component
+#define ZAIO_VOLUME_MAX      63                    //  bytes in a volume name
+#define ZAIO_KEY_MAX         255                   //  bytes in an ordering key
+#define ZAIO_DEPTH_MAX       4                     //  nesting of any msgpack we decode
+#define ZAIO_PAYLOAD_MAX     (64u * 1024 * 1024)   //  default data frame limit
+#define ZAIO_PAYLOAD_CEILING (1024u * 1024 * 1024) // highest configurable payload limit
+#define ZAIO_LISTDIR_DEFAULT 1000                  //  entries per listdir page by default
+#define ZAIO_LISTDIR_MAX     10000                 //  entries per listdir page at most
+#define ZAIO_DEFAULT_VOLUME  "default"
 
 //  Operations, in the order of the spec's op table.
 typedef enum {
