@@ -13,8 +13,8 @@
     2. restart: the broker is stopped (SIGTERM) and started again on the
        same worker endpoint; the surviving workers re-register and serve.
     3. bye: shared-c joins; shared-b gets SIGTERM under load, says BYE and
-       finishes what it holds: not one job fails, and it exits 0. Three
-       rounds (shared-d replaces shared-c, shared-e shared-d).
+       finishes what it holds: not one job fails, and it exits 0. Five
+       rounds: shared-d replaces shared-c, and so on.
     4. novolume: solo is killed; its volume answers NOVOLUME at once.
     5. retries: a job that takes down every worker that picks it up is
        answered after retries_max (3) attempts, and the workers that never
@@ -43,7 +43,7 @@
 #define S_STUCK_MS      20000           //  a run with no reply this long has failed
 #define S_FAKE_WORKERS  4
 #define S_RETRIES_MAX   3 //  the broker's default, PROTOCOL.md section 10
-#define S_BYE_ROUNDS    3
+#define S_BYE_ROUNDS    5
 
 typedef struct {
     char *base;
@@ -389,7 +389,7 @@ main (void)
     s_run_load (&config, &result);
     assert (s_ran (&result, 0, "shared-b") && s_ran (&result, 1, "solo"));
 
-    //  3. bye, three times over: a worker joins, another leaves under load.
+    //  3. bye, five times over: a worker joins, another leaves under load.
     //  Whether a JOB is still on its way when the leaver's last job ends
     //  is a matter of timing, so one round alone proves little.
     zaio_proc_t *leaving = &shared_b;
@@ -400,7 +400,7 @@ main (void)
         zaio_proc_t *joining = &joiners[round];
         s_worker_start (&cluster, joining, shared_volume, name);
         s_expect_workers (&cluster, "shared", 2);
-        s_load_config (&cluster, &config, tag, 2000);
+        s_load_config (&cluster, &config, tag, 1500);
         config.kill_pid = leaving->pid;
         config.kill_signal = SIGTERM;
         config.kill_at = config.jobs / 2;

@@ -24,3 +24,14 @@ foreach (source ${zaio_remote_tests})
     # Several daemons and thousands of jobs on a small machine: room to spare.
     set_tests_properties (${name} PROPERTIES TIMEOUT 240 LABELS "c;remote")
 endforeach ()
+
+add_executable (zaio_netns_load ${zaio_netns_dir}/netns_load.c)
+target_link_libraries (zaio_netns_load PRIVATE zaio_remote_support)
+
+add_test (NAME netns_remote
+    COMMAND bash ${zaio_netns_dir}/run.sh
+        $<TARGET_FILE:zaio-broker> $<TARGET_FILE:zaio-worker> $<TARGET_FILE:zaio_netns_load>)
+# RUN_SERIAL: five hosts' worth of processes on two cores, and heartbeats
+# that must not be starved by the rest of the suite.
+set_tests_properties (netns_remote PROPERTIES
+    TIMEOUT 300 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE LABELS "netns;remote")
