@@ -28,6 +28,13 @@ endforeach ()
 add_executable (zaio_netns_load ${zaio_netns_dir}/netns_load.c)
 target_link_libraries (zaio_netns_load PRIVATE zaio_remote_support)
 
+add_executable (zaio_remote_bench ${zaio_netns_dir}/remote_bench.c)
+target_link_libraries (zaio_remote_bench PRIVATE zaio_remote_support)
+target_compile_definitions (zaio_remote_bench PRIVATE
+    ZAIO_BROKER_BIN="$<TARGET_FILE:zaio-broker>"
+    ZAIO_WORKER_BIN="$<TARGET_FILE:zaio-worker>")
+add_dependencies (zaio_remote_bench zaio-broker zaio-worker)
+
 add_test (NAME netns_remote
     COMMAND bash ${zaio_netns_dir}/run.sh
         $<TARGET_FILE:zaio-broker> $<TARGET_FILE:zaio-worker> $<TARGET_FILE:zaio_netns_load>)
