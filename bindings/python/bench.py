@@ -56,6 +56,7 @@ async def run(a: argparse.Namespace) -> dict:
         loop = asyncio.get_running_loop()
         ops = nbytes = 0
         counter = 0
+        cpu0 = time.process_time()
         start = loop.time()
         end = start + a.seconds
 
@@ -71,6 +72,7 @@ async def run(a: argparse.Namespace) -> dict:
 
         await asyncio.gather(*(lane() for _ in range(a.inflight)))
         seconds = loop.time() - start
+        cpu = time.process_time() - cpu0
     return {
         "ops_per_sec": round(ops / seconds),
         "mib_per_sec": round(nbytes / seconds / 1048576, 1),
@@ -79,6 +81,9 @@ async def run(a: argparse.Namespace) -> dict:
         "inflight": a.inflight,
         "size": a.size,
         "client": "python-asyncio",
+        # This process's CPU per read (all its threads, libzmq's included):
+        # what the binding costs, less sensitive to other load than ops/s.
+        "client_cpu_us_per_op": round(cpu / max(ops, 1) * 1e6, 1),
     }
 
 

@@ -127,7 +127,7 @@ def offline_client(rid: int, reply_frames: List[bytes]) -> Any:
     c._ids = iter([rid])  # type: ignore[assignment]
     cap = Captured(reply_frames)
 
-    def send(frames: List[Any], *a: Any) -> None:
+    def send(frames: List[Any], *a: Any, **k: Any) -> None:
         cap.sent.append([bytes(f) for f in frames])
 
     def recv(rid: int, *a: Any) -> zaio.Reply:

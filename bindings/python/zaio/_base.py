@@ -122,6 +122,12 @@ class ClientBase:
                 data: Optional[Union[bytes, memoryview]]) -> List[Any]:
         return _codec.encode_request(header, data)
 
+    @staticmethod
+    def _zero_copy(data: Optional[Union[bytes, memoryview]]) -> bool:
+        """Whether to hand a request's frames to ZeroMQ without copying: only
+        for big payloads (for small frames a copy is cheaper)."""
+        return data is not None and len(data) >= COPY_THRESHOLD
+
     def _backoff(self, attempt: int) -> float:
         return min(self.queue_full_backoff * (2 ** attempt), 0.25)
 

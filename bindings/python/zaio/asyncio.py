@@ -228,7 +228,7 @@ class Client(ClientBase):
             # receive side itself, as ZMQ_FD is edge-triggered); only when
             # the pipe is full or not connected yet is there a wait, in
             # order behind earlier sends, bounded by the timer.
-            send = self._sock.send_multipart(frames, copy=False)
+            send = self._sock.send_multipart(frames, copy=not self._zero_copy(data))
             if not send.done():
                 try:
                     await send
@@ -270,7 +270,10 @@ class Client(ClientBase):
                    timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> memoryview:
         """Up to ``length`` bytes of ``path`` from ``offset`` (fewer at end of
         file), as a read-only memoryview of the received frame (no copy)."""
-        result = await self.read_result(path, offset, length, timeout=timeout, volume=volume)
+        fields: Dict[str, Any] = {"path": path, "length": length}
+        if offset:
+            fields["offset"] = offset
+        result: ReadResult = await self._call("read", fields, None, timeout, volume)
         return result.data
 
     async def read_result(self, path: str, offset: int, length: int, *,

@@ -125,7 +125,7 @@ class Client(ClientBase):
             while True:
                 header = self._header(op, fields, volume)
                 frames = self._frames(header, data)
-                self._send(frames, deadline, op, fields)
+                self._send(frames, self._zero_copy(data), deadline, op, fields)
                 reply = self._recv(header["id"], deadline, op, fields)
                 if reply.ok or reply.error != "QUEUE_FULL" or attempt >= self.queue_full_retries:
                     return reply
@@ -141,14 +141,14 @@ class Client(ClientBase):
                "could not send within the timeout (no connection to the broker?)")
         return Timeout(message=why, op=op, path=fields.get("path"))
 
-    def _send(self, frames: List[Any], deadline: Optional[float], op: str,
+    def _send(self, frames: List[Any], zero_copy: bool, deadline: Optional[float], op: str,
               fields: Dict[str, Any]) -> None:
         while True:
             left = _remaining(deadline)
             if not self._sock.poll(_poll_ms(left), zmq.POLLOUT):
                 raise self._timeout_error(op, fields, sent=False)
             try:
-                self._sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+                self._sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=not zero_copy)
                 return
             except zmq.Again:
                 continue
