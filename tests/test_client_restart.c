@@ -18,6 +18,7 @@
 #include "zaio.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
@@ -80,19 +81,41 @@ s_daemon_start (daemon_t *self)
     }
     close (fds[1]);
     self->out = fdopen (fds[0], "r");
+    //  "ready" within 10 s, or the daemon is stuck.
     char line[256];
     bool ready = false;
-    while (!ready && fgets (line, sizeof line, self->out)) ready = streq (line, "ready\n");
+    int64_t until = zclock_mono () + 10000;
+    while (!ready) {
+        struct pollfd item = {fileno (self->out), POLLIN, 0};
+        int64_t left = until - zclock_mono ();
+        if (left <= 0 || poll (&item, 1, (int)left) <= 0) {
+            fprintf (stderr, "test_client_restart: zaio-broker did not get ready in 10 s\n");
+            assert (false);
+        }
+        if (!fgets (line, sizeof line, self->out)) break;
+        ready = streq (line, "ready\n");
+    }
     assert (ready);
 }
 
+//  Send signal; with wait, reap the daemon, which must exit within 15 s.
 static void
 s_daemon_signal (daemon_t *self, int signal, bool wait)
 {
     kill (self->pid, signal);
     if (wait) {
         int status;
-        waitpid (self->pid, &status, 0);
+        int64_t until = zclock_mono () + 15000;
+        while (waitpid (self->pid, &status, WNOHANG) == 0) {
+            if (zclock_mono () > until) {
+                fprintf (stderr,
+                         "test_client_restart: zaio-broker did not exit in 15 s after signal %d\n",
+                         signal);
+                kill (self->pid, SIGKILL);
+                assert (false);
+            }
+            zclock_sleep (10);
+        }
         fclose (self->out);
         self->out = NULL;
         self->pid = 0;
