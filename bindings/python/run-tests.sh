@@ -4,14 +4,36 @@
 # registry, pinned by constraints.txt), then pytest against a real broker.
 #
 #   run-tests.sh [WORK_DIR] [PYTEST_ARGS...]
+#   run-tests.sh --system [PYTEST_ARGS...]
 #
 # WORK_DIR (default: build/bindings/python) holds the venv and a copy of
 # the sources. ZAIO_BROKER names the broker binary (ctest sets it); PYTHON
 # the interpreter that makes the venv (default python3, which needs the
 # venv module: Debian's python3-venv). pytest's exit code is ours.
+#
+# --system runs the same tests on the source tree with /usr/bin/python3 and
+# the distribution's packages (Debian: python3-zmq python3-msgpack
+# python3-pytest), to hold the package to the oldest versions it supports;
+# it exits 77 (ctest: skipped) when they are not installed.
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+
+if [ "${1:-}" = "--system" ]; then
+    shift
+    SYSPY=${SYSTEM_PYTHON:-/usr/bin/python3}
+    if ! "$SYSPY" -c "import zmq, msgpack, pytest" 2>/dev/null; then
+        echo "python_binding_system: $SYSPY lacks zmq, msgpack or pytest; skipped"
+        exit 77
+    fi
+    "$SYSPY" -c "import sys, zmq, msgpack, pytest; print('python_binding_system:', \
+sys.version.split()[0], 'pyzmq', zmq.__version__, 'msgpack', msgpack.version, \
+'pytest', pytest.__version__)"
+    cd "$HERE"
+    PYTHONPATH=$HERE
+    export PYTHONPATH
+    exec "$SYSPY" -m pytest -p no:cacheprovider "$HERE/tests" "$@"
+fi
 WORK=${1:-$HERE/../../build/bindings/python}
 [ $# -gt 0 ] && shift
 PY=${PYTHON:-python3}
