@@ -152,6 +152,9 @@ export interface ZaioEvent {
 export interface EventsOptions {
     /** Events endpoint(s) to use instead of the client's `events` option. */
     endpoint?: string | string[];
+    /** Most events held for a consumer that falls behind (10000); newer ones
+     *  are dropped (counted in `dropped`, and seen as gaps on '' streams). */
+    bufferMax?: number;
 }
 
 /** An async iterator over completion events, on its own SUB socket. */
@@ -160,19 +163,28 @@ export declare class EventStream implements AsyncIterableIterator<ZaioEvent> {
     readonly lost: number;
     /** Event messages that did not decode and were skipped. */
     readonly bad: number;
+    /** Events dropped because more than `bufferMax` were waiting. */
+    readonly dropped: number;
     readonly closed: boolean;
+    /** Resolve once the subscription has reached the broker (ZeroMQ's "slow
+     *  joiner"): subscribes to ping events too, pings through the client
+     *  until an event arrives, then drops the ping subscription. Events of
+     *  this stream that arrive meanwhile are kept. Rejects with 'ETIMEDOUT'
+     *  after `timeout` ms (default: the client's). */
+    ready(opts?: { timeout?: number }): Promise<void>;
     next(): Promise<IteratorResult<ZaioEvent>>;
     return(): Promise<IteratorResult<ZaioEvent>>;
     [Symbol.asyncIterator](): this;
-    /** Close the SUB socket; a pending or later next() ends the iteration. */
+    /** Close the SUB socket; pending and later next() calls end the
+     *  iteration (buffered events are dropped). */
     close(): void;
 }
 
 /** An error reply from the broker, or a client-side failure.
  *  Broker codes: POSIX names ('ENOENT', 'EEXIST', 'EXDEV', ...) and protocol
  *  names ('MALFORMED', 'TOOBIG', 'QUEUE_FULL', 'NOVOLUME', ...).
- *  Client codes (`local` true): 'ETIMEDOUT', 'ECLOSED', 'QUEUE_FULL' (send
- *  queue full), 'EPROTO' (a reply broke the protocol), 'EIO' (socket failure). */
+ *  Client codes (`local` true): 'ETIMEDOUT', 'CLOSED', 'QUEUE_FULL' (send
+ *  queue full), 'BAD_REPLY' (a reply broke the protocol), 'EIO' (socket failure). */
 export declare class ZaioError extends Error {
     readonly name: 'ZaioError';
     /** The error name, as the protocol spells it. */
@@ -189,6 +201,9 @@ export declare class ZaioError extends Error {
     readonly id: Int | undefined;
     /** True when the client, not the broker, raised it. */
     readonly local: boolean;
+    /** The spec says the request was not run and may be sent again
+     *  (QUEUE_FULL, SHUTDOWN). */
+    readonly retryable: boolean;
 }
 
 export interface ClientStats {
@@ -245,7 +260,7 @@ export declare class Client {
      *  '' for all). Needs the `events` option or `opts.endpoint`. */
     events(prefix?: string | string[], opts?: EventsOptions): EventStream;
 
-    /** Close at once (linger 0): pending requests reject with 'ECLOSED',
+    /** Close at once (linger 0): pending requests reject with 'CLOSED',
      *  event streams end. Idempotent. */
     close(): void;
 }

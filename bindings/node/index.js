@@ -26,10 +26,13 @@ const DEFAULTS = {
 //  Errors
 
 //  An error from the broker (`code` is the protocol's error name, e.g.
-//  'ENOENT' or 'QUEUE_FULL') or from the client itself ('ETIMEDOUT' when a
-//  request's timeout expires, 'ECLOSED' when the client is closed with the
-//  request pending, 'QUEUE_FULL' when the local send queue is full, 'EPROTO'
-//  when the broker's reply breaks the protocol).
+//  'ENOENT' or 'QUEUE_FULL') or from the client itself, with `local` set:
+//  'ETIMEDOUT' when a request's timeout expires, 'CLOSED' when the client
+//  is closed with the request pending, 'QUEUE_FULL' when the local send
+//  queue is full, 'BAD_REPLY' when the broker's reply breaks the protocol,
+//  'EIO' when the socket fails.
+const RETRYABLE = new Set(['QUEUE_FULL', 'SHUTDOWN']);
+
 class ZaioError extends Error {
     constructor (code, message, info = {}) {
         const where = info.path !== undefined
@@ -47,6 +50,8 @@ class ZaioError extends Error {
         this.dest = info.dest;
         this.id = info.id;
         this.local = Boolean(info.local);
+        //  The spec says the request was not run and may be sent again.
+        this.retryable = RETRYABLE.has(code);
     }
 }
 
@@ -306,7 +311,7 @@ class Client {
             limit: optUint('limit', opts.limit),
         }, undefined, opts);
         if (!Array.isArray(header.entries) || typeof header.more !== 'boolean')
-            throw localError('EPROTO', 'listdir reply without entries/more', { op: 'listdir', path });
+            throw localError('BAD_REPLY', 'listdir reply without entries/more', { op: 'listdir', path });
         return { entries: header.entries.map(entryResult), more: header.more };
     }
 
@@ -362,12 +367,12 @@ class Client {
             ? (Array.isArray(opts.endpoint) ? opts.endpoint : [opts.endpoint])
             : this._eventEndpoints;
         if (this._closed)
-            throw localError('ECLOSED', 'client is closed');
+            throw localError('CLOSED', 'client is closed');
         if (endpoints.length === 0)
             throw new TypeError('no events endpoint: pass {events} to the Client constructor');
         const prefixes = Array.isArray(prefix) ? prefix : [prefix];
         prefixes.forEach((p) => checkString('prefix', p));
-        const stream = new EventStream(endpoints, prefixes, () => this._streams.delete(stream));
+        const stream = new EventStream(this, endpoints, prefixes, () => this._streams.delete(stream), opts.bufferMax);
         this._streams.add(stream);
         return stream;
     }
@@ -375,7 +380,7 @@ class Client {
     //  -- life -------------------------------------------------------------
 
     //  Close the socket at once (linger 0) and every event stream; reject
-    //  every request not yet answered with ECLOSED. Idempotent.
+    //  every request not yet answered with CLOSED. Idempotent.
     close () {
         if (this._closed)
             return;
@@ -387,7 +392,7 @@ class Client {
         this._pending.clear();
         this._queue.clear();
         for (const entry of entries)
-            this._settle(entry, localError('ECLOSED', 'client closed before the reply', entry));
+            this._settle(entry, localError('CLOSED', 'client closed before the reply', entry));
     }
 
     //  -- internals -------------------------------------------------------
@@ -408,7 +413,7 @@ class Client {
         if (opts === null || typeof opts !== 'object')
             throw new TypeError('options must be an object');
         if (this._closed)
-            return Promise.reject(localError('ECLOSED', 'client is closed', { op, path: fields.path }));
+            return Promise.reject(localError('CLOSED', 'client is closed', { op, path: fields.path }));
         if (this._queued >= this.options.sendQueueMax)
             return Promise.reject(localError('QUEUE_FULL',
                 `client send queue full (${this.options.sendQueueMax} requests)`, { op, path: fields.path }));
@@ -522,7 +527,7 @@ class Client {
         } else {
             const wantsData = codec.DATA_REPLY_OPS.has(entry.op);
             if (wantsData !== (data !== undefined))
-                this._finish(entry, localError('EPROTO',
+                this._finish(entry, localError('BAD_REPLY',
                     wantsData ? 'reply has no data frame' : 'reply has an unexpected data frame', entry));
             else
                 this._finish(entry, null, { header, data });
@@ -567,24 +572,38 @@ class Client {
 
 //  ---------------------------------------------------------------------
 //  EventStream: an async iterator over completion events on its own SUB
-//  socket. Each event is the body map of spec section 8 plus `topic`, and
-//  `gap`: how many events were lost just before this one. seq counts every
-//  event the broker publishes, so gaps can only be told apart from filtered
-//  events when the stream takes everything (prefix ''); with a narrower
-//  filter `gap` is undefined.
+//  socket. Each event is the body map of spec section 8 plus `topic`, and,
+//  on a stream that takes everything (prefix ''), `gap`: how many events
+//  were lost just before this one (seq numbers every completion, so a
+//  narrower filter sees gaps by design and `gap` is undefined there).
+//
+//  One receive loop per stream (started by the first next() or ready())
+//  moves events into a bounded buffer; when the consumer falls behind by
+//  more than `bufferMax` events, newer ones are dropped, as the broker's
+//  PUB socket would drop them, and show as gaps.
+
+//  Topic prefix of the events a ping produces, whatever its volume.
+const PING_TOPIC = 'ok.ping.';
 
 class EventStream {
-    constructor (endpoints, prefixes, onClose) {
+    constructor (client, endpoints, prefixes, onClose, bufferMax = 10000) {
+        this._client = client;
         this._sub = new zmq.Subscriber({ linger: 0 });
         for (const e of endpoints)
             this._sub.connect(e);
         this._sub.subscribe(...prefixes);
+        this._prefixes = prefixes;
         this._all = prefixes.includes('');
+        this._bufferMax = bufferMax;
+        this._buffer = new Fifo();
+        this._takers = [];           //  next() calls waiting for an event
+        this._watchers = new Set();  //  ready() calls waiting for any message
+        this._loop = null;
         this._last = undefined;
         this._onClose = onClose;
         this.lost = 0;
+        this.dropped = 0;
         this.bad = 0;
-        this._chain = Promise.resolve();
     }
 
     get closed () {
@@ -595,42 +614,115 @@ class EventStream {
         return this;
     }
 
-    //  Calls queue up, as an async generator's do: zeromq.js allows one
-    //  pending receive per socket.
     next () {
-        const result = this._chain.then(() => this._next());
-        this._chain = result.catch(() => {});
-        return result;
+        this._start();
+        if (this._buffer.length)
+            return Promise.resolve({ value: this._buffer.shift(), done: false });
+        if (this._sub.closed)
+            return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this._takers.push(resolve));
     }
 
-    async _next () {
+    //  Resolve once the subscription has reached the broker. ZeroMQ carries
+    //  subscriptions to the publisher asynchronously, so events published
+    //  just after events() returns can be missed (the "slow joiner"). This
+    //  subscribes to ping events too, pings through the client until any
+    //  message arrives, then drops the ping subscription (late ping events
+    //  are not passed on).
+    async ready (opts = {}) {
+        const client = this._client;
+        const timeout = opts.timeout === undefined ? client.options.timeout : opts.timeout;
+        const deadline = timeout > 0 && Number.isFinite(timeout) ? Date.now() + timeout : Infinity;
+        const extra = this._matches(PING_TOPIC) ? [] : [PING_TOPIC];
+        let seen = false;
+        let wake = null;
+        const watcher = () => {
+            seen = true;
+            if (wake)
+                wake();
+        };
+        this._watchers.add(watcher);
+        if (extra.length)
+            this._sub.subscribe(...extra);
+        this._start();
+        let wait = 5;
+        try {
+            while (!seen) {
+                if (this._sub.closed)
+                    throw localError('CLOSED', 'event stream is closed');
+                const left = deadline - Date.now();
+                if (left <= 0)
+                    throw localError('ETIMEDOUT', 'event subscription not confirmed in time');
+                await client.ping({ timeout: Math.min(left, client.options.timeout || left) });
+                if (seen)
+                    break;
+                await new Promise((resolve) => {
+                    wake = resolve;
+                    setTimeout(resolve, Math.max(1, Math.min(wait, deadline - Date.now())));
+                });
+                wake = null;
+                wait = Math.min(wait * 2, 100);
+            }
+        } finally {
+            this._watchers.delete(watcher);
+            if (extra.length && !this._sub.closed)
+                this._sub.unsubscribe(...extra);
+        }
+    }
+
+    _matches (topic) {
+        return this._prefixes.some((p) => topic.startsWith(p));
+    }
+
+    _start () {
+        if (!this._loop && !this._sub.closed)
+            this._loop = this._receiveLoop();
+    }
+
+    async _receiveLoop () {
         while (!this._sub.closed) {
             let frames;
             try {
                 frames = await this._sub.receive();
             } catch (err) {
-                if (this._sub.closed)
-                    break;
-                throw err;
+                break;    //  closed, or a socket failure: end the stream
             }
-            let ev;
-            try {
-                ev = codec.decodeEvent(frames);
-            } catch (err) {
-                this.bad++;
+            for (const w of this._watchers)
+                w();
+            const event = this._decode(frames);
+            if (!event)
                 continue;
-            }
-            const event = { topic: ev.topic, ...ev.body };
-            if (this._all) {
-                const seq = toBigInt(event.seq);
-                const gap = this._last === undefined || seq <= this._last ? 0n : seq - this._last - 1n;
-                this._last = seq;
-                event.gap = Number(gap);
-                this.lost += event.gap;
-            }
-            return { value: event, done: false };
+            if (this._takers.length)
+                this._takers.shift()({ value: event, done: false });
+            else if (this._buffer.length < this._bufferMax)
+                this._buffer.push(event);
+            else
+                this.dropped++;
         }
-        return { value: undefined, done: true };
+        this.close();
+    }
+
+    //  An event object from frames, or undefined for one that is malformed
+    //  or not for this stream (a ping event of ready(), arriving late).
+    _decode (frames) {
+        let ev;
+        try {
+            ev = codec.decodeEvent(frames);
+        } catch (err) {
+            this.bad++;
+            return undefined;
+        }
+        if (!this._matches(ev.topic))
+            return undefined;
+        const event = { topic: ev.topic, ...ev.body };
+        if (this._all) {
+            const seq = toBigInt(event.seq);
+            const gap = this._last === undefined || seq <= this._last ? 0n : seq - this._last - 1n;
+            this._last = seq;
+            event.gap = Number(gap);
+            this.lost += event.gap;
+        }
+        return event;
     }
 
     async return () {
@@ -638,9 +730,14 @@ class EventStream {
         return { value: undefined, done: true };
     }
 
+    //  Close the socket; waiting and later next() calls end the iteration
+    //  (events already buffered are dropped).
     close () {
         if (!this._sub.closed)
             this._sub.close();
+        this._buffer.clear();
+        for (const take of this._takers.splice(0))
+            take({ value: undefined, done: true });
         if (this._onClose) {
             this._onClose();
             this._onClose = null;

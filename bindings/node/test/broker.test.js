@@ -32,10 +32,10 @@ async function failure (promise) {
 }
 
 //  Collect a stream's events in the background, keeping those `keep`
-//  accepts: by default not the probes of syncEvents, nor path-less ops like
-//  an earlier test's ping, whose events may come late. waitFor resolves
+//  accepts: by default not those of path-less ops (the pings of ready(),
+//  an earlier test's ping), whose events may come late. waitFor resolves
 //  once `count` events are kept (or rejects after `ms`).
-function collect (stream, keep = (ev) => ev.path !== '' && !ev.path.startsWith('probe')) {
+function collect (stream, keep = (ev) => ev.path !== '') {
     const c = { events: [], seen: 0, done: null };
     c.done = (async () => {
         for await (const ev of stream) {
@@ -54,18 +54,6 @@ function collect (stream, keep = (ev) => ev.path !== '' && !ev.path.startsWith('
         return c.events;
     };
     return c;
-}
-
-//  A SUB socket only sees what is published after its subscription reached
-//  the PUB: repeat `probe` (touching only paths named probe*) until every
-//  collector has seen an event.
-async function syncEvents (collectors, probe) {
-    for (let i = 0; collectors.some((c) => c.seen === 0); i++) {
-        if (i > 1000)
-            throw new Error('events never arrived');
-        await probe();
-        await sleep(10);
-    }
 }
 
 describe('against a real broker', { skip }, () => {
@@ -360,10 +348,7 @@ describe('against a real broker', { skip }, () => {
         const writes = client.events(['ok.writefile.', 'err.writefile.']);
         const [ce, ca, cw] = [errs, all, writes].map((s) => collect(s));
         try {
-            await syncEvents([ce, ca, cw], async () => {
-                await client.writefile('probe', 'p');
-                await client.stat('probe-missing').catch(() => {});
-            });
+            await Promise.all([errs.ready(), all.ready(), writes.ready()]);
 
             await client.writefile('ev-file', 'abc');
             const missing = await failure(client.stat('ev-missing'));
@@ -420,7 +405,7 @@ describe('against a real broker', { skip }, () => {
         const stream = client.events('err.');
         const c = collect(stream);
         try {
-            await syncEvents([c], () => client.stat('probe-missing').catch(() => {}));
+            await stream.ready();
             await failure(client.request('read', { path: 'a' }));            //  MALFORMED
             await failure(client.read('a', 0, 2 ** 40));                      //  TOOBIG
             await failure(client.stat('a'.repeat(1100)));                     //  ENAMETOOLONG

@@ -181,7 +181,7 @@ test('unknown result keys are ignored; broken replies are dropped, not fatal', a
         await assert.rejects(client.ping(), { code: 'ETIMEDOUT' });
         assert.equal(client.stats.badReplies, 1);
         mode = 'nodata';
-        await assert.rejects(client.read('a', 0, 1), { code: 'EPROTO', local: true });
+        await assert.rejects(client.read('a', 0, 1), { code: 'BAD_REPLY', local: true });
         mode = 'extra';
         assert.equal((await client.stat('d')).type, 'dir');
     } finally {
@@ -268,8 +268,8 @@ test('no broker at all: requests queue, then time out; close rejects the rest', 
     const pending = [client.ping({ timeout: 0 }), client.stat('a', { timeout: 0 }), client.read('b', 0, 1)];
     client.close();
     for (const p of pending)
-        await assert.rejects(p, (err) => err.code === 'ECLOSED' && err.local);
-    await assert.rejects(client.ping(), { code: 'ECLOSED' });
+        await assert.rejects(p, (err) => err.code === 'CLOSED' && err.local);
+    await assert.rejects(client.ping(), { code: 'CLOSED' });
     client.close();      //  idempotent
     assert.equal(client.closed, true);
 });
@@ -314,7 +314,7 @@ test('in-flight bound and bounded send queue', async () => {
         client.close();
         const results = await Promise.all(calls);
         assert.equal(results[0], undefined);
-        assert.ok(results.slice(1).every((r) => r instanceof ZaioError && r.code === 'ECLOSED'));
+        assert.ok(results.slice(1).every((r) => r instanceof ZaioError && r.code === 'CLOSED'));
     } finally {
         client.close();
         await fake.close();
@@ -381,4 +381,62 @@ test('argument errors reject with TypeError before anything is sent', async () =
     } finally {
         client.close();
     }
+});
+
+test('event streams: ready() waits out the slow joiner, then keeps only matching events', async () => {
+    const pub = new zmq.Publisher({ linger: 0 });
+    await pub.bind('tcp://127.0.0.1:*');
+    let seq = 0;
+    const publish = (topic, fields = {}) => pub.send(codec.encodeEvent(topic,
+        { seq: ++seq, op: topic.split('.')[1], outcome: topic.split('.')[0], path: '', ...fields }));
+    //  A broker that publishes an ok.ping event for every ping, as the real one does.
+    const fake = await fakeBroker(async (frames) => {
+        const { header } = codec.decodeRequest(frames);
+        await publish('ok.ping.default', { id: header.id });
+        return codec.encodeReply({ id: header.id, ok: true });
+    });
+    const client = new Client(fake.endpoint, { events: pub.lastEndpoint, timeout: 5000 });
+    try {
+        const errs = client.events('err.');
+        await errs.ready();
+        assert.ok(fake.received.length >= 1, 'ready() pings');
+        await publish('err.stat.default', { error: 'ENOENT', path: 'x' });
+        await client.ping();                        //  its ok.ping event is not for this stream
+        await publish('err.read.default', { error: 'EIO', path: 'y' });
+        const a = (await errs.next()).value;
+        const b = (await errs.next()).value;
+        assert.deepEqual([a.topic, a.path, b.topic, b.path], ['err.stat.default', 'x', 'err.read.default', 'y']);
+        assert.equal(a.gap, undefined);
+
+        //  A stream of everything tracks seq gaps.
+        const all = client.events('');
+        await all.ready();
+        const before = seq;
+        seq += 5;                                   //  five events "lost"
+        await publish('ok.read.default');
+        let ev;
+        do
+            ev = (await all.next()).value;
+        while (ev.seq <= before);
+        assert.equal(ev.gap, 5);
+        assert.equal(all.lost, 5);
+        errs.close();
+        all.close();
+        assert.deepEqual(await errs.next(), { value: undefined, done: true });
+    } finally {
+        client.close();
+        await fake.close();
+        pub.close();
+    }
+});
+
+test('event streams: ready() times out without a broker; close() ends iteration', async () => {
+    const client = new Client('tcp://127.0.0.1:1', { events: 'tcp://127.0.0.1:1', timeout: 100 });
+    const stream = client.events(['err.', 'ok.write.']);
+    await assert.rejects(stream.ready(), { code: 'ETIMEDOUT' });
+    const pending = stream.next();
+    client.close();
+    assert.deepEqual(await pending, { value: undefined, done: true });
+    assert.equal(stream.closed, true);
+    assert.throws(() => client.events('err.'), { code: 'CLOSED' });
 });

@@ -35,12 +35,13 @@ async function main(): Promise<void> {
         break;
     }
     const stream = client.events(['ok.write.', 'err.write.']);
+    await stream.ready({ timeout: 1000 });
     console.log(stream.lost);
     stream.close();
     try {
         await client.stat('missing');
     } catch (err) {
-        if (err instanceof ZaioError && err.code === 'ENOENT') console.log(err.errno, err.path);
+        if (err instanceof ZaioError && err.code === 'ENOENT') console.log(err.errno, err.path, err.retryable, err.local);
     }
     const frames: Buffer[] = encodeRequest({ id: 1n, op: 'ping' });
     try { decodeReply(frames); } catch (e) { if (e instanceof CodecError) console.log(e.code); }
