@@ -224,6 +224,8 @@ SIG = _codec.SIGNATURE
     [SIG, _codec.encode_reply({"id": 1, "ok": False, "error": "EIO"})[1], b"x"],
     [b"ZAIO/2", b"\x82\xa2id\x01\xa2ok\xc3"],                  # foreign signature
     [SIG, b"\xdf\xff\xff\xff\xff"],                            # huge declared map
+    [SIG, b"\x83\xa2id\x01\xa2ok\xc2\xa5error\xa2\xff\xfe"],         # not UTF-8
+    [SIG, b"\x83\xa2id\x01\xa2ok\xc2\xa5error\xc4\x03EIO"],         # bin, not str
 ])
 def test_bad_replies_are_refused(frames: List[bytes]) -> None:
     with pytest.raises(zaio.BadReply):
@@ -290,6 +292,7 @@ def test_bad_events_are_refused(body: Dict[str, Any], topic: str) -> None:
     ({"id": 1, "op": "write", "path": "a"}, None, ValueError),
     ({"id": 1, "op": "read", "path": "a", "length": 1}, b"x", ValueError),
     ({"id": 1, "op": "stat", "path": "a", "deadline": 1 << 32}, None, TypeError),
+    ({"id": 1, "op": "stat", "path": "bad-\udcff-utf8"}, None, ValueError),   # a lone surrogate
 ])
 def test_client_refuses_bad_requests(header: Dict[str, Any], data: Any, exc: type) -> None:
     with pytest.raises(exc):
