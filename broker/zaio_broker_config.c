@@ -1,0 +1,115 @@
+/*  zaio_broker_config.c: the broker's settings: defaults, and a ZPL file
+    (czmq zconfig) laid over them; see zaio_broker.h. */
+
+#include "zaio_broker.h"
+#include "zaio_proto.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+zaio_broker_config_defaults (zaio_broker_config_t *config)
+{
+    memset (config, 0, sizeof (*config));
+    config->root = "./zaio-root";
+    config->bind[0] = "ipc:///tmp/zaio.ipc";
+    config->bind[1] = "tcp://127.0.0.1:5670";
+    config->events[0] = "ipc:///tmp/zaio-events.ipc";
+    config->events[1] = "tcp://127.0.0.1:5671";
+    config->workers = 0;
+    //  Deep enough that a worker always has its next job at hand: with one
+    //  or two, every job costs a wake-up on each side.
+    config->worker_credit = 16;
+    config->queue_max = 65536;
+    config->inflight_max = 16384;
+    config->payload_max = ZAIO_PAYLOAD_MAX;
+    config->events_hwm = 10000;
+    config->heartbeat_ms = 1000;
+    config->heartbeat_misses = 3;
+    config->retries_max = 3;
+    config->drain_ms = 10000;
+}
+
+//  Reads a positive integer setting; -1 if present and not a number in range.
+static int
+s_config_uint (zconfig_t *root, const char *path, uint64_t min, uint64_t max, uint64_t *value)
+{
+    char *text = zconfig_get (root, path, NULL);
+    if (!text) return 0;
+    char *end;
+    errno = 0;
+    unsigned long long number = strtoull (text, &end, 10);
+    if (errno || end == text || *end || number < min || number > max) {
+        zsys_error ("config: %s = '%s' is not a number in %llu..%llu", path, text,
+                    (unsigned long long)min, (unsigned long long)max);
+        return -1;
+    }
+    *value = number;
+    return 0;
+}
+
+//  Appends the values of path's children to a NULL-terminated list.
+static int
+s_config_list (zconfig_t *root, const char *path, const char **list)
+{
+    zconfig_t *section = zconfig_locate (root, path);
+    if (!section) return 0;
+    size_t count = 0;
+    for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
+        if (count == ZAIO_BROKER_ENDPOINTS_MAX) {
+            zsys_error ("config: more than %d entries in %s", ZAIO_BROKER_ENDPOINTS_MAX, path);
+            return -1;
+        }
+        list[count++] = zconfig_value (item);
+    }
+    list[count] = NULL;
+    return 0;
+}
+
+int
+zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig_t **zconfig_p)
+{
+    zconfig_t *root = zconfig_load (path);
+    if (!root) {
+        zsys_error ("config: cannot load %s", path);
+        return -1;
+    }
+    config->root = zconfig_get (root, "broker/root", config->root);
+    struct {
+        const char *path;
+        uint64_t min, max;
+        void *member;
+        bool wide;
+    } numbers[] = {
+        {"broker/workers", 0, 1024, &config->workers, false},
+        {"broker/worker_credit", 1, 1024, &config->worker_credit, false},
+        {"broker/queue_max", 1, 1u << 30, &config->queue_max, false},
+        {"broker/inflight_max", 1, 1u << 30, &config->inflight_max, false},
+        {"broker/payload_max", 1, ZAIO_PAYLOAD_CEILING, &config->payload_max, true},
+        {"broker/events_hwm", 0, 1u << 30, &config->events_hwm, false},
+        {"broker/heartbeat_ms", 10, 3600000, &config->heartbeat_ms, false},
+        {"broker/heartbeat_misses", 1, 1000, &config->heartbeat_misses, false},
+        {"broker/retries_max", 1, 100, &config->retries_max, false},
+        {"broker/drain_ms", 0, 3600000, &config->drain_ms, false},
+    };
+    int rc = 0;
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0] && rc == 0; i++) {
+        uint64_t value =
+            numbers[i].wide ? *(size_t *)numbers[i].member : *(uint32_t *)numbers[i].member;
+        rc = s_config_uint (root, numbers[i].path, numbers[i].min, numbers[i].max, &value);
+        if (numbers[i].wide)
+            *(size_t *)numbers[i].member = (size_t)value;
+        else
+            *(uint32_t *)numbers[i].member = (uint32_t)value;
+    }
+    if (rc == 0) rc = s_config_list (root, "broker/bind", config->bind);
+    if (rc == 0) rc = s_config_list (root, "broker/events", config->events);
+    if (rc == 0) rc = s_config_list (root, "broker/worker_bind", config->worker_bind);
+    if (rc) {
+        zconfig_destroy (&root);
+        return -1;
+    }
+    *zconfig_p = root;
+    return 0;
+}

@@ -1,0 +1,79 @@
+/*  test_broker_config: a ZPL settings file is laid over the defaults, and a
+    bad or missing one is refused with a clear message. */
+
+#include "testutil.h"
+
+#include <string.h>
+
+static char *
+s_write_config (const char *dir, const char *text)
+{
+    zaio_test_write_file (dir, "zaio.cfg", text, strlen (text));
+    return zsys_sprintf ("%s/zaio.cfg", dir);
+}
+
+int
+main (void)
+{
+    char *dir = zaio_test_tempdir ("config");
+    zaio_broker_config_t config;
+
+    //  A full file: every setting it names is taken, the rest stay default.
+    char *path = s_write_config (dir, "broker\n"
+                                      "    root = /srv/data\n"
+                                      "    workers = 8\n"
+                                      "    queue_max = 100\n"
+                                      "    payload_max = 1048576\n"
+                                      "    heartbeat_ms = 250\n"
+                                      "    bind\n"
+                                      "        a = tcp://127.0.0.1:7000\n"
+                                      "        b = ipc:///tmp/x.ipc\n"
+                                      "    events\n"
+                                      "        a = tcp://127.0.0.1:7001\n");
+    zaio_broker_config_defaults (&config);
+    zconfig_t *zconfig = NULL;
+    assert (zaio_broker_config_load (&config, path, &zconfig) == 0);
+    assert (streq (config.root, "/srv/data"));
+    assert (config.workers == 8 && config.queue_max == 100);
+    assert (config.payload_max == 1048576 && config.heartbeat_ms == 250);
+    assert (config.inflight_max == 16384 && config.heartbeat_misses == 3); //  defaults
+    assert (streq (config.bind[0], "tcp://127.0.0.1:7000"));
+    assert (streq (config.bind[1], "ipc:///tmp/x.ipc") && config.bind[2] == NULL);
+    assert (streq (config.events[0], "tcp://127.0.0.1:7001") && config.events[1] == NULL);
+    zconfig_destroy (&zconfig);
+    zstr_free (&path);
+
+    //  Bad values are refused.
+    const char *bad[] = {"broker\n    workers = many\n", "broker\n    queue_max = 0\n",
+                         "broker\n    payload_max = 99999999999999\n",
+                         "broker\n    heartbeat_ms = -5\n", "broker\n    workers = 12abc\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        path = s_write_config (dir, bad[i]);
+        zaio_broker_config_defaults (&config);
+        assert (zaio_broker_config_load (&config, path, &zconfig) == -1);
+        assert (zconfig == NULL);
+        zstr_free (&path);
+    }
+    //  A missing file too.
+    zaio_broker_config_defaults (&config);
+    assert (zaio_broker_config_load (&config, "/nonexistent/zaio.cfg", &zconfig) == -1);
+
+    //  And the daemon says so and exits 1; usage errors exit 2.
+    char *command = zsys_sprintf ("%s/broker/zaio-broker --config /nonexistent/zaio.cfg "
+                                  ">/dev/null 2>&1",
+                                  ZAIO_BINARY_DIR);
+    int status = system (command);
+    assert (WIFEXITED (status) && WEXITSTATUS (status) == 1);
+    zstr_free (&command);
+    command =
+        zsys_sprintf ("%s/broker/zaio-broker --workers lots >/dev/null 2>&1", ZAIO_BINARY_DIR);
+    status = system (command);
+    assert (WIFEXITED (status) && WEXITSTATUS (status) == 2);
+    zstr_free (&command);
+
+    zaio_test_rmtree (dir);
+    zstr_free (&dir);
+    zsys_shutdown ();
+    printf ("test_broker_config: OK\n");
+    return 0;
+}
