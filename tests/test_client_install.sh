@@ -14,6 +14,13 @@ cleanup () {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+die () {
+    echo "FAIL: $*" >&2
+    for log in "$WORK"/broker.err "$WORK"/prog.err; do
+        [ -s "$log" ] && { echo "--- $(basename "$log"):" >&2; cat "$log" >&2; }
+    done
+    exit 1
+}
 
 cmake --install "$BUILD" --prefix "$WORK/prefix" > "$WORK/install.log"
 pc=$(find "$WORK/prefix" -name zaio.pc)
@@ -46,14 +53,16 @@ mkfifo broker.out
     --events "ipc://$WORK/e.ipc" --workers 1 > broker.out 2> broker.err &
 BROKER_PID=$!
 exec 7< broker.out
-while read -r -t 10 line <&7; do [ "$line" = ready ] && break; done
+ready=
+while read -r -t 10 line <&7; do [ "$line" = ready ] && { ready=1; break; }; done
+[ -n "$ready" ] || die "zaio-broker did not start"
 
-out=$(ZAIO_ENDPOINT="ipc://$WORK/b.ipc" LD_LIBRARY_PATH="$libdir" ./prog)
-[ "$out" = "Hello, zaio!" ] || { echo "FAIL: prog printed '$out'" >&2; exit 1; }
-LD_LIBRARY_PATH="$libdir" ldd ./prog | grep -q "$libdir/libzaio.so" || { echo "FAIL: prog did not use the installed libzaio.so" >&2; exit 1; }
-out=$(ZAIO_ENDPOINT="ipc://$WORK/b.ipc" ./prog-static)
-[ "$out" = "Hello, zaio!" ] || { echo "FAIL: prog-static printed '$out'" >&2; exit 1; }
-[ "$(cat "$WORK/root/hello.txt")" = "Hello, zaio!" ] || { echo "FAIL: file not written" >&2; exit 1; }
+out=$(ZAIO_ENDPOINT="ipc://$WORK/b.ipc" LD_LIBRARY_PATH="$libdir" ./prog 2> prog.err) || true
+[ "$out" = "Hello, zaio!" ] || die "prog printed '$out'"
+LD_LIBRARY_PATH="$libdir" ldd ./prog | grep -q "$libdir/libzaio.so" || die "prog did not use the installed libzaio.so"
+out=$(ZAIO_ENDPOINT="ipc://$WORK/b.ipc" ./prog-static 2> prog.err) || true
+[ "$out" = "Hello, zaio!" ] || die "prog-static printed '$out'"
+[ "$(cat "$WORK/root/hello.txt")" = "Hello, zaio!" ] || die "file not written"
 # the installed tool works too
 ZAIO_ENDPOINT="ipc://$WORK/b.ipc" LD_LIBRARY_PATH="$libdir" "$WORK/prefix/bin/zaio" stat hello.txt > /dev/null
 echo "test_client_install.sh: OK"

@@ -52,6 +52,16 @@ typedef struct {
     char phase; //  'k'ill, 't'erm, 'h'ang: marks CONNLOST appends
 } load_t;
 
+//  Progress on stderr, with the time, so a stall shows where it is.
+static void
+s_phase (const char *what)
+{
+    static int64_t start = 0;
+    if (!start) start = zclock_mono ();
+    fprintf (stderr, "test_client_restart: %6.3f s %s\n", (double)(zclock_mono () - start) / 1000,
+             what);
+}
+
 static int
 s_free_port (void)
 {
@@ -81,27 +91,35 @@ s_daemon_start (daemon_t *self)
     }
     close (fds[1]);
     self->out = fdopen (fds[0], "r");
-    //  "ready" within 10 s, or the daemon is stuck.
-    char line[256];
-    bool ready = false;
+    //  "ready" within 10 s, or the daemon is stuck. Raw reads: stdio would
+    //  buffer lines that poll cannot see.
+    char text[1024] = "";
+    size_t size = 0;
     int64_t until = zclock_mono () + 10000;
-    while (!ready) {
-        struct pollfd item = {fileno (self->out), POLLIN, 0};
+    while (!strstr (text, "ready\n")) {
+        struct pollfd item = {fds[0], POLLIN, 0};
         int64_t left = until - zclock_mono ();
-        if (left <= 0 || poll (&item, 1, (int)left) <= 0) {
-            fprintf (stderr, "test_client_restart: zaio-broker did not get ready in 10 s\n");
+        ssize_t n = 0;
+        if (left > 0 && poll (&item, 1, (int)left) > 0)
+            n = read (fds[0], text + size, sizeof text - 1 - size);
+        if (n <= 0) {
+            fprintf (stderr, "test_client_restart: zaio-broker not ready in 10 s; said '%s'\n",
+                     text);
             assert (false);
         }
-        if (!fgets (line, sizeof line, self->out)) break;
-        ready = streq (line, "ready\n");
+        size += (size_t)n;
+        text[size] = 0;
     }
-    assert (ready);
+    s_phase ("daemon ready");
 }
 
 //  Send signal; with wait, reap the daemon, which must exit within 15 s.
 static void
 s_daemon_signal (daemon_t *self, int signal, bool wait)
 {
+    char what[64];
+    snprintf (what, sizeof what, "signal %d%s", signal, wait ? ", waiting for exit" : "");
+    s_phase (what);
     kill (self->pid, signal);
     if (wait) {
         int status;
@@ -232,6 +250,7 @@ main (void)
     s_daemon_start (&daemon);
     s_run (load, 300);
     assert (load->appends_lost - lost_before >= 5);
+    s_phase ("kill phase done");
     s_report ("kill", load);
 
     //  term: a graceful stop, then a restart.
@@ -247,13 +266,17 @@ main (void)
     s_daemon_signal (&daemon, SIGKILL, true);
     s_daemon_start (&daemon);
     s_run (load, 100);
+    int lost_before_hang = load->appends_lost;
     s_daemon_signal (&daemon, SIGSTOP, false);
     zclock_sleep (600);
     s_daemon_signal (&daemon, SIGCONT, false);
     s_run (load, 300);
+    //  the heartbeats noticed: appends sent to the stopped broker are lost
+    assert (load->appends_lost > lost_before_hang);
     s_report ("hang", load);
 
     //  Wind down: let everything in flight finish.
+    s_phase ("winding down");
     load->stop = true;
     int64_t until = zclock_mono () + 20000;
     while (zaio_client_pending (load->client)) {
