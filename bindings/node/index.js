@@ -371,6 +371,8 @@ class Client {
         if (endpoints.length === 0)
             throw new TypeError('no events endpoint: pass {events} to the Client constructor');
         const prefixes = Array.isArray(prefix) ? prefix : [prefix];
+        if (prefixes.length === 0)
+            throw new TypeError('no prefix: pass \'\' for every event');
         prefixes.forEach((p) => checkString('prefix', p));
         const stream = new EventStream(this, endpoints, prefixes, () => this._streams.delete(stream), opts.bufferMax);
         this._streams.add(stream);

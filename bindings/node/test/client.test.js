@@ -439,4 +439,8 @@ test('event streams: ready() times out without a broker; close() ends iteration'
     assert.deepEqual(await pending, { value: undefined, done: true });
     assert.equal(stream.closed, true);
     assert.throws(() => client.events('err.'), { code: 'CLOSED' });
+    const other = new Client('tcp://127.0.0.1:1', { events: 'tcp://127.0.0.1:1' });
+    assert.throws(() => other.events([]), TypeError);
+    assert.throws(() => other.events(5), TypeError);
+    other.close();
 });
