@@ -44,7 +44,7 @@
 
 #define S_READ_SIZE  4096
 #define S_FILE_NAME  "bench.dat"
-#define S_HISTOGRAM  100000 //  latency buckets of 1 us; the last takes the rest
+#define S_HISTOGRAM  1000000 //  latency buckets of 1 us; the last takes the rest
 #define S_START_MS   20000
 #define S_REPEAT_MAX 15
 #define S_SETUPS     5
