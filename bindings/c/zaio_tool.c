@@ -25,11 +25,9 @@
 #define EXIT_UNREACHABLE 3   //  no broker answered (unreachable, lost, timed out)
 #define EXIT_INTERRUPTED 130 //  SIGINT / SIGTERM
 
-#define S_CHUNK_MAX (4u * 1024 * 1024) //  bytes per get/put/cat call
-#define S_DEPTH     8                  //  calls in flight per transfer
-static int s_depth = S_DEPTH;
-static size_t s_chunk_max = S_CHUNK_MAX;
-#define S_PROGRESS_MS  200 //  progress bar refresh
+#define S_CHUNK_MAX    (4u * 1024 * 1024) //  bytes per get/put/cat call
+#define S_DEPTH        8                  //  calls in flight per transfer
+#define S_PROGRESS_MS  200                //  progress bar refresh
 #define S_LISTDIR_PAGE 1000
 
 typedef struct {
@@ -333,7 +331,7 @@ s_read_more (s_xfer_t *xfer)
     while (!xfer->error && !xfer->local_error && xfer->next < xfer->eof_at) {
         //  Ordered output also counts chunks waiting for their turn.
         uint64_t waiting = xfer->ordered ? (xfer->next - xfer->written) / xfer->chunk : 0;
-        if (xfer->in_flight >= s_depth || (int)waiting >= S_DEPTH) break;
+        if (xfer->in_flight >= S_DEPTH || (int)waiting >= S_DEPTH) break;
         //  Past the size stat gave, go on one read at a time until a read
         //  meets the end (the file grew).
         if (xfer->next >= xfer->end && xfer->in_flight > 0) break;
@@ -373,7 +371,7 @@ s_chunk_size (s_tool_t *tool, int *rc)
         if (*rc) return 0;
         limits = zaio_client_limits (s_client (tool));
     }
-    size_t chunk = s_chunk_max;
+    size_t chunk = S_CHUNK_MAX;
     if (limits && limits->payload_max && limits->payload_max < chunk)
         chunk = (size_t)limits->payload_max;
     return chunk;
@@ -1042,8 +1040,6 @@ int
 main (int argc, char *argv[])
 {
     s_tool_t tool = {NULL, NULL, ZAIO_CLIENT_TIMEOUT_MS, -1, NULL};
-    if (getenv ("ZAIO_TUNE_DEPTH")) s_depth = atoi (getenv ("ZAIO_TUNE_DEPTH"));
-    if (getenv ("ZAIO_TUNE_CHUNK")) s_chunk_max = (size_t)atol (getenv ("ZAIO_TUNE_CHUNK"));
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *arg = argv[i];

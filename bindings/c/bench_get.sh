@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# bench_get.sh BUILD_DIR [SIZE_MIB] [ROUNDS]: `zaio get` of a cached file
+# over ipc and over tcp (loopback) against `cat FILE > /dev/null` on the
+# same file, in the same run, rounds interleaved. Prints the median of each
+# and the ratios of throughput to cat's.
+set -euo pipefail
+BUILD=$(realpath "$1")
+SIZE_MIB=${2:-1024}
+ROUNDS=${3:-5}
+WORK=$(mktemp -d /tmp/zaio-bench-get-XXXXXX)
+PID=
+cleanup () {
+    [ -n "$PID" ] && { kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+mkdir "$WORK/root"
+head -c "$((SIZE_MIB * 1048576))" /dev/urandom > "$WORK/root/file.bin"
+cat "$WORK/root/file.bin" > /dev/null   # into the page cache
+port=$((20000 + RANDOM % 12000))
+mkfifo "$WORK/out"
+"$BUILD/broker/zaio-broker" --root "$WORK/root" --bind "ipc://$WORK/b.ipc" \
+    --bind "tcp://127.0.0.1:$port" --events "ipc://$WORK/e.ipc" > "$WORK/out" 2> "$WORK/err" &
+PID=$!
+exec 7< "$WORK/out"
+while read -r -t 10 line <&7; do [ "$line" = ready ] && break; done
+ZAIO=$BUILD/bindings/c/zaio
+
+seconds () {   # seconds COMMAND...: wall time of one run
+    local start end
+    start=$(date +%s%N)
+    "$@"
+    end=$(date +%s%N)
+    echo "scale=4; ($end - $start) / 1000000000" | bc
+}
+median () { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+: > "$WORK/cat"; : > "$WORK/ipc"; : > "$WORK/tcp"
+for _ in $(seq "$ROUNDS"); do
+    seconds sh -c "cat '$WORK/root/file.bin' > /dev/null" >> "$WORK/cat"
+    seconds "$ZAIO" --connect "ipc://$WORK/b.ipc" get file.bin /dev/null >> "$WORK/ipc"
+    seconds "$ZAIO" --connect "tcp://127.0.0.1:$port" get file.bin /dev/null >> "$WORK/tcp"
+done
+cat_s=$(median < "$WORK/cat")
+echo "file: $SIZE_MIB MiB, cached; $ROUNDS rounds, medians"
+for kind in cat ipc tcp; do
+    s=$(median < "$WORK/$kind")
+    printf "%-4s %7.3f s  %8.1f MiB/s  %.2fx cat\n" "$kind" "$s" \
+        "$(echo "$SIZE_MIB / $s" | bc -l)" "$(echo "$cat_s / $s" | bc -l)"
+done
