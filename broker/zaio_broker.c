@@ -19,6 +19,7 @@
 #define S_TICK_MS         100         //  timer granularity: deadlines, heartbeats, drain
 #define S_BATCH           256         //  messages taken from one socket per loop turn
 #define S_POLL_EVERY      64          //  busy loop turns between polls of every socket
+#define S_QUIET_MS        200         //  silence from clients that ends a shutdown
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
 
 typedef struct _s_broker_t s_broker_t;
@@ -117,6 +118,7 @@ struct _s_broker_t {
     bool releasing;     //  draining released, so completions only append to it
     bool draining;
     int64_t drain_until_ms;
+    int64_t last_request_ms; //  when the last request arrived (while draining)
     char hostname[64];
 };
 
@@ -603,6 +605,7 @@ s_handle_request (s_broker_t *self, zmsg_t *msg)
 {
     zframe_t *client = zmsg_pop (msg);
     if (!client) return;
+    if (self->draining) self->last_request_ms = zclock_mono ();
     zaio_request_t req;
     char why[256] = "";
     int code = zaio_request_decode_message (&req, msg, self->config.payload_max, why, sizeof why);
@@ -974,6 +977,7 @@ s_start_drain (s_broker_t *self)
 {
     self->draining = true;
     self->drain_until_ms = zclock_mono () + self->config.drain_ms;
+    self->last_request_ms = zclock_mono ();
     for (s_service_t *service = (s_service_t *)zhashx_first (self->services); service;
          service = (s_service_t *)zhashx_next (self->services)) {
         s_job_t *job;
@@ -1236,13 +1240,16 @@ s_broker_actor (zsock_t *pipe, void *args)
             next_tick = zclock_mono () + S_TICK_MS;
         }
         if (self->draining) {
-            bool idle = self->accepted == 0;
-            if (!idle && zclock_mono () >= self->drain_until_ms) {
+            int64_t now = zclock_mono ();
+            if (self->accepted && now >= self->drain_until_ms) {
                 zsys_warning ("broker: drain time up with %u jobs running", self->accepted);
                 s_abandon_running (self);
-                idle = true;
             }
-            if (idle) break;
+            //  Requests already on their way are answered SHUTDOWN rather
+            //  than met with silence: stop once the clients have gone quiet.
+            if (self->accepted == 0
+                && (now - self->last_request_ms >= S_QUIET_MS || now >= self->drain_until_ms))
+                break;
         }
     }
     s_broker_destroy (&self);

@@ -169,7 +169,7 @@ export declare class EventStream implements AsyncIterableIterator<ZaioEvent> {
     /** Resolve once the subscription has reached the broker (ZeroMQ's "slow
      *  joiner"): subscribes to ping events too, pings through the client
      *  until an event arrives, then drops the ping subscription. Events of
-     *  this stream that arrive meanwhile are kept. Rejects with 'ETIMEDOUT'
+     *  this stream that arrive meanwhile are kept. Rejects with 'TIMEOUT'
      *  after `timeout` ms (default: the client's). */
     ready(opts?: { timeout?: number }): Promise<void>;
     next(): Promise<IteratorResult<ZaioEvent>>;
@@ -183,7 +183,7 @@ export declare class EventStream implements AsyncIterableIterator<ZaioEvent> {
 /** An error reply from the broker, or a client-side failure.
  *  Broker codes: POSIX names ('ENOENT', 'EEXIST', 'EXDEV', ...) and protocol
  *  names ('MALFORMED', 'TOOBIG', 'QUEUE_FULL', 'NOVOLUME', ...).
- *  Client codes (`local` true): 'ETIMEDOUT', 'CLOSED', 'QUEUE_FULL' (send
+ *  Client codes (`local` true): 'TIMEOUT', 'CLOSED', 'QUEUE_FULL' (send
  *  queue full), 'BAD_REPLY' (a reply broke the protocol), 'EIO' (socket failure). */
 export declare class ZaioError extends Error {
     readonly name: 'ZaioError';

@@ -27,7 +27,7 @@ const DEFAULTS = {
 
 //  An error from the broker (`code` is the protocol's error name, e.g.
 //  'ENOENT' or 'QUEUE_FULL') or from the client itself, with `local` set:
-//  'ETIMEDOUT' when a request's timeout expires, 'CLOSED' when the client
+//  'TIMEOUT' when a request's timeout expires, 'CLOSED' when the client
 //  is closed with the request pending, 'QUEUE_FULL' when the local send
 //  queue is full, 'BAD_REPLY' when the broker's reply breaks the protocol,
 //  'EIO' when the socket fails.
@@ -544,7 +544,7 @@ class Client {
         if (entry.state === SENT)
             this._inflight--;
         this.stats.timeouts++;
-        this._finish(entry, localError('ETIMEDOUT', `no reply within ${timeout} ms`, entry));
+        this._finish(entry, localError('TIMEOUT', `no reply within ${timeout} ms`, entry));
         this._pump();
     }
 
@@ -654,7 +654,7 @@ class EventStream {
                     throw localError('CLOSED', 'event stream is closed');
                 const left = deadline - Date.now();
                 if (left <= 0)
-                    throw localError('ETIMEDOUT', 'event subscription not confirmed in time');
+                    throw localError('TIMEOUT', 'event subscription not confirmed in time');
                 await client.ping({ timeout: Math.min(left, client.options.timeout || left) });
                 if (seen)
                     break;

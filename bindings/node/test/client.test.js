@@ -178,7 +178,7 @@ test('unknown result keys are ignored; broken replies are dropped, not fatal', a
     try {
         assert.deepEqual(await client.stat('d'), { type: 'dir', size: 0, mode: 0o755, mtime_ns: 1n });
         mode = 'garbage';
-        await assert.rejects(client.ping(), { code: 'ETIMEDOUT' });
+        await assert.rejects(client.ping(), { code: 'TIMEOUT' });
         assert.equal(client.stats.badReplies, 1);
         mode = 'nodata';
         await assert.rejects(client.read('a', 0, 1), { code: 'BAD_REPLY', local: true });
@@ -245,10 +245,10 @@ test('timeouts: per client and per call, late replies ignored', async () => {
     const client = new Client(fake.endpoint, { timeout: 100 });
     try {
         const t0 = Date.now();
-        await assert.rejects(client.ping(), (err) => err instanceof ZaioError && err.code === 'ETIMEDOUT' &&
-            err.local && err.errno === -require('node:os').constants.errno.ETIMEDOUT);
+        await assert.rejects(client.ping(), (err) => err instanceof ZaioError && err.code === 'TIMEOUT' &&
+            err.local && err.errno === undefined);
         assert.ok(Date.now() - t0 >= 95);
-        await assert.rejects(client.stat('x', { timeout: 20 }), { code: 'ETIMEDOUT', path: 'x' });
+        await assert.rejects(client.stat('x', { timeout: 20 }), { code: 'TIMEOUT', path: 'x' });
         assert.equal(client.inflight, 0);
         assert.equal(client.pending, 0);
         //  A reply after the timeout is counted and dropped.
@@ -264,7 +264,7 @@ test('timeouts: per client and per call, late replies ignored', async () => {
 test('no broker at all: requests queue, then time out; close rejects the rest', async () => {
     //  Nothing listens here, so the DEALER has no peer and sends wait.
     const client = new Client('tcp://127.0.0.1:1', { timeout: 150 });
-    await assert.rejects(client.ping(), { code: 'ETIMEDOUT' });
+    await assert.rejects(client.ping(), { code: 'TIMEOUT' });
     const pending = [client.ping({ timeout: 0 }), client.stat('a', { timeout: 0 }), client.read('b', 0, 1)];
     client.close();
     for (const p of pending)
@@ -280,7 +280,7 @@ test('timed-out requests free their place in the send queue', async () => {
         for (let round = 0; round < 3; round++) {
             const calls = [client.ping(), client.ping(), client.ping(), client.ping()];
             for (const p of calls)
-                await assert.rejects(p, { code: 'ETIMEDOUT' });
+                await assert.rejects(p, { code: 'TIMEOUT' });
         }
         assert.equal(client.pending, 0);
         assert.equal(client.inflight, 0);
@@ -433,7 +433,7 @@ test('event streams: ready() waits out the slow joiner, then keeps only matching
 test('event streams: ready() times out without a broker; close() ends iteration', async () => {
     const client = new Client('tcp://127.0.0.1:1', { events: 'tcp://127.0.0.1:1', timeout: 100 });
     const stream = client.events(['err.', 'ok.write.']);
-    await assert.rejects(stream.ready(), { code: 'ETIMEDOUT' });
+    await assert.rejects(stream.ready(), { code: 'TIMEOUT' });
     const pending = stream.next();
     client.close();
     assert.deepEqual(await pending, { value: undefined, done: true });
