@@ -153,6 +153,7 @@ def test_timeout_no_broker() -> None:
             await c.ping()
         assert 0.25 <= time.monotonic() - t0 < 3
         assert isinstance(info.value, TimeoutError) and info.value.code == "TIMEOUT"
+        assert "could not send" in info.value.message
         with pytest.raises(zaio.Timeout):
             await c.stat("x", timeout=0.1)
         assert c.inflight == 0
@@ -176,6 +177,7 @@ def test_timeout_and_late_replies(start_broker) -> None:
                                            c.ping(timeout=0.6), return_exceptions=True)
                 took = time.monotonic() - t0
                 assert all(isinstance(r, zaio.Timeout) for r in res), res
+                assert all("no reply" in r.message for r in res), res
                 assert 0.5 <= took < 5
                 assert c.inflight == 0
             finally:
@@ -223,5 +225,39 @@ def test_client_made_outside_the_loop(broker) -> None:
     async def main() -> None:
         await c.ping()
         await c.aclose()
+
+    run(main)
+
+
+def test_full_pipe_waits_then_flows(start_broker) -> None:
+    """More requests than the socket's high-water mark while the broker is
+    stopped: the excess waits in zmq.asyncio (in order), and everything
+    completes once the broker resumes; then the same with timeouts."""
+    b = start_broker("--workers", "2")
+    n = 3000
+
+    async def main() -> None:
+        async with zaio.asyncio.Client(b.ipc, timeout=60, max_inflight=n) as c:
+            await c.ping()
+            b.pause()
+            try:
+                calls = asyncio.gather(*(c.stat("") for _ in range(n)))
+                await asyncio.sleep(0.3)
+                assert c.inflight == n and c._slow_sends > 0   # some could not be sent yet
+            finally:
+                b.resume()
+            res = await calls
+            assert len(res) == n and all(r.type == "dir" for r in res)
+            assert c.inflight == 0 and c._slow_sends == 0
+
+            b.pause()
+            try:
+                res = await asyncio.gather(*(c.ping(timeout=0.5) for _ in range(n)),
+                                           return_exceptions=True)
+                assert all(isinstance(r, zaio.Timeout) for r in res)
+                assert c.inflight == 0 and c._slow_sends == 0
+            finally:
+                b.resume()
+            assert (await c.stat("")).type == "dir"
 
     run(main)

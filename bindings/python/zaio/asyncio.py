@@ -62,9 +62,14 @@ class Client(ClientBase):
         except BaseException:
             self._sock.close(linger=0)
             raise
-        # A blocking view of the same socket: the receive loop drains replies
-        # that are already there without a zmq.asyncio future for each.
+        # A plain (non-asyncio) view of the same socket for the fast path:
+        # sends that need no wait and replies that are already there skip
+        # zmq.asyncio's per-call futures and wake-ups. Waiting is always
+        # left to zmq.asyncio.
         self._raw: zmq.Socket = zmq.Socket.shadow(self._sock.underlying)
+        # Sends waiting in zmq.asyncio (pipe full or not connected); while
+        # any do, later sends queue behind them, so requests leave in order.
+        self._slow_sends = 0
         self._pending: Dict[int, "asyncio.Future[Reply]"] = {}
         self._recv_task: Optional["asyncio.Task[None]"] = None
         self._slots: Optional[asyncio.Semaphore] = None
@@ -126,12 +131,7 @@ class Client(ClientBase):
         try:
             while True:
                 self._dispatch(await self._sock.recv_multipart(copy=False))
-                for _ in range(1024):
-                    try:
-                        frames = self._raw.recv_multipart(zmq.NOBLOCK, copy=False)
-                    except zmq.Again:
-                        break
-                    self._dispatch(frames)
+                self._drain()
         except asyncio.CancelledError:
             raise
         except Exception as e:  # socket closed under us, or a zmq error
@@ -140,6 +140,24 @@ class Client(ClientBase):
             for fut in self._pending.values():
                 if not fut.done():
                     fut.set_exception(Closed(message=f"receive loop failed: {e!r}"))
+
+    def _drain(self) -> None:
+        """Dispatch every reply already received, without waiting.
+
+        ZMQ_FD is edge-triggered and any call on the socket may consume an
+        edge. Calls on the plain view are therefore always followed by a
+        drain (until EAGAIN), so no reply is left waiting for a wake-up
+        that will not come; zmq.asyncio's own receive sees every later
+        edge. Plain sends happen only while zmq.asyncio has no send
+        waiting, so its sends are never starved of their wake-up either
+        (it re-checks the socket whenever the receive loop waits again)."""
+        raw = self._raw
+        for _ in range(4096):
+            try:
+                frames = raw.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            self._dispatch(frames)
 
     def _dispatch(self, frames: List[Any]) -> None:
         try:
@@ -214,30 +232,40 @@ class Client(ClientBase):
         self._pending[rid] = fut
         timer = None
         send: Any = None  # the zmq.asyncio send future, on the slow path
+        sent = False
         if deadline is not None:
             def expire() -> None:
                 if not fut.done():
-                    why = ("could not send within the timeout (no connection to the broker?)"
-                           if send is None or not send.done() else "no reply within the timeout")
+                    done = sent or (send is not None and send.done())
+                    why = ("no reply within the timeout" if done else
+                           "could not send within the timeout (no connection to the broker?)")
                     fut.set_exception(Timeout(message=why, op=op, path=path))
                 if send is not None and not send.done():
                     send.cancel()
             timer = loop.call_at(deadline, expire)
         try:
-            # zmq.asyncio sends at once when it can (and then wakes the
-            # receive side itself, as ZMQ_FD is edge-triggered); only when
-            # the pipe is full or not connected yet is there a wait, in
-            # order behind earlier sends, bounded by the timer.
-            send = self._sock.send_multipart(frames, copy=not self._zero_copy(data))
-            if not send.done():
+            copy = not self._zero_copy(data)
+            if not self._slow_sends:
                 try:
+                    self._raw.send_multipart(frames, zmq.NOBLOCK, copy=copy)
+                    sent = True
+                except zmq.Again:
+                    pass
+                else:
+                    self._drain()
+            if not sent:
+                # The pipe is full (high-water mark) or not connected yet:
+                # zmq.asyncio waits, in order, bounded by the timer.
+                self._slow_sends += 1
+                try:
+                    send = self._sock.send_multipart(frames, copy=copy)
                     await send
                 except asyncio.CancelledError:
                     if fut.done() and not fut.cancelled():
                         fut.result()  # raises the Timeout set by expire()
                     raise
-            else:
-                send.result()
+                finally:
+                    self._slow_sends -= 1
             return await fut
         finally:
             if timer is not None:
