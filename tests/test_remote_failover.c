@@ -3,7 +3,9 @@
 
     A zaio-broker process with a worker endpoint; workers "shared-a" and
     "shared-b" serve volume "shared" from ONE directory, "solo" serves
-    volume "solo" from its own. Short heartbeats keep the test quick.
+    volume "solo" from its own. Short heartbeats keep the test quick: 100
+    ms, and 10 missed (1 s) before a peer is dead, which rides out a busy
+    2-core machine stalling a process for half a second.
 
     1. failover: a few thousand mixed jobs from pipelined DEALERs on both
        volumes; shared-a is killed with SIGKILL half way. Every job gets one
@@ -35,7 +37,7 @@
 #include <unistd.h>
 
 #define S_HEARTBEAT_MS  100
-#define S_MISSES        5
+#define S_MISSES        10
 #define S_THREADS       2
 #define S_WORKER_CREDIT (S_THREADS * 2) //  zaio-worker's --credit default is 2 per thread
 #define S_START_MS      20000           //  a daemon prints "ready" within this

@@ -34,7 +34,9 @@ LOAD=${3:?usage: run.sh ZAIO_BROKER ZAIO_WORKER ZAIO_NETNS_LOAD}
 
 JOBS=${ZAIO_NETNS_JOBS:-20000}
 NET=10.241.77
-HEARTBEAT=(--heartbeat-ms 100 --heartbeat-misses 5)
+# Quick to notice a death (1 s), slow enough not to see one in a busy
+# machine's scheduling stalls.
+HEARTBEAT=(--heartbeat-ms 100 --heartbeat-misses 10)
 THREADS=2
 CREDIT=$((THREADS * 2)) # jobs one zaio-worker holds: threads x its default --credit 2
 declare -A ADDR=([broker]=$NET.1 [host1]=$NET.11 [host2]=$NET.12 [host3]=$NET.13 [client]=$NET.20)
