@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -82,6 +83,9 @@ s_daemon_start (daemon_t *self)
     self->pid = fork ();
     assert (self->pid >= 0);
     if (self->pid == 0) {
+        //  If the test dies, so does the daemon (and with it the output
+        //  pipe ctest waits on).
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
         dup2 (fds[1], STDOUT_FILENO);
         close (fds[0]);
         close (fds[1]);

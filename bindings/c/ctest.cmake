@@ -16,6 +16,7 @@ foreach (source ${zaio_client_tests})
         ZAIO_BROKER_BIN="${zaio_broker_bin}"
         ZAIO_EXAMPLE_EPOLL_BIN="$<TARGET_FILE:zaio_example_epoll>")
     add_dependencies (${name} zaio-tool zaio-broker zaio_example_epoll)
+    set_tests_properties (${name} PROPERTIES TIMEOUT 60)
 endforeach ()
 
 # The zaio tool, run as a program against the zaio-broker daemon.

@@ -613,6 +613,10 @@ static void
 s_disconnect (zaio_client_t *self)
 {
     if (self->dealer) {
+        //  Stop the monitor first: ZeroMQ closes the socket later, on its
+        //  own thread, and the events of that close would block its I/O
+        //  thread for good on a monitor pipe nobody reads any more.
+        if (self->monitor) zmq_socket_monitor (zsock_resolve (self->dealer), NULL, 0);
         epoll_ctl (self->inner, EPOLL_CTL_DEL, zsock_fd (self->dealer), NULL);
         zsock_destroy (&self->dealer);
     }
@@ -669,6 +673,12 @@ s_connect (zaio_client_t *self)
     zmq_setsockopt (handle, ZMQ_SNDHWM, &zero, sizeof zero);
     zmq_setsockopt (handle, ZMQ_RCVHWM, &zero, sizeof zero);
     zmq_setsockopt (handle, ZMQ_MAXMSGSIZE, &maxmsgsize, sizeof maxmsgsize);
+    //  No reconnects by ZeroMQ: a lost connection gets a fresh socket from
+    //  us. This also bounds the monitor events one socket can raise (each
+    //  retry would add one), so an application that does not call us for
+    //  a long time cannot fill the monitor pipe and stall ZeroMQ's thread.
+    int no_reconnect = -1;
+    zmq_setsockopt (handle, ZMQ_RECONNECT_IVL, &no_reconnect, sizeof no_reconnect);
     if (self->heartbeat_ms) {
         int ivl = (int)self->heartbeat_ms, timeout = (int)self->heartbeat_ms * 3;
         zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
@@ -685,9 +695,9 @@ s_connect (zaio_client_t *self)
                   (uint64_t)atomic_fetch_add (&s_monitors, 1));
         int rc = zmq_socket_monitor (
             handle, monitor,
-            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
-                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED |
+                ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
         assert (rc == 0);
         self->monitor = zsock_new (ZMQ_PAIR);
         assert (self->monitor);
@@ -852,7 +862,8 @@ s_monitor_drain (zaio_client_t *self)
             self->connected = true;
         else if (event == ZMQ_EVENT_DISCONNECTED)
             lost = lost ? lost : "connection lost";
-        else if (event == ZMQ_EVENT_CONNECT_RETRIED && !self->connected)
+        else if ((event == ZMQ_EVENT_CLOSED || event == ZMQ_EVENT_CONNECT_RETRIED) &&
+                 !self->connected)
             lost = lost ? lost : "connection refused";
         else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
