@@ -57,11 +57,14 @@ static zaio_volume_t *
 s_parse_volume (char *spec)
 {
     char *equals = strchr (spec, '=');
-    if (!equals || equals == spec || !equals[1] || equals - spec > ZAIO_VOLUME_MAX) {
-        fprintf (stderr, "zaio-worker: --volume needs NAME=DIR, not '%s'\n", spec);
+    if (equals) *equals = 0;
+    if (!equals || !zaio_volume_name_valid (spec) || !equals[1]) {
+        fprintf (stderr,
+                 "zaio-worker: --volume needs NAME=DIR, NAME of letters, digits, '-' "
+                 "or '_', not '%s'\n",
+                 spec);
         exit (2);
     }
-    *equals = 0;
     char *dir = equals + 1;
     size_t len = strlen (dir);
     bool readonly = len > 3 && streq (dir + len - 3, ":ro");

@@ -2,6 +2,7 @@
 
 #include "zaio_codec.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 
@@ -330,6 +331,22 @@ s_sanitize (char *out, size_t out_size, const char *in, size_t len)
     out[o] = 0;
 }
 
+//  Volume names appear in event topics between dots, so they hold no dots.
+static bool
+s_volume_name_valid (const char *name, size_t len)
+{
+    if (len == 0 || len > ZAIO_VOLUME_MAX) return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum ((unsigned char)name[i]) && name[i] != '-' && name[i] != '_') return false;
+    return true;
+}
+
+bool
+zaio_volume_name_valid (const char *name)
+{
+    return s_volume_name_valid (name, strlen (name));
+}
+
 //  True if the len bytes at text are well-formed UTF-8 (RFC 3629: no
 //  overlong forms, no surrogates, nothing above U+10FFFF).
 static bool
@@ -383,6 +400,9 @@ s_decode_field (zaio_request_t *req, const s_field_spec_t *spec, zaio_cursor_t *
         }
         if (memchr (str, 0, len))
             return s_fail (why, why_size, EINVAL, "field '%s' contains a NUL byte", spec->name);
+        if (spec->field == ZAIO_FIELD_VOLUME && !s_volume_name_valid (str, len))
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED,
+                           "volume names are 1 to %d letters, digits, '-' or '_'", ZAIO_VOLUME_MAX);
         if (!s_utf8_valid ((const uint8_t *)str, len))
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' is not valid UTF-8",
                            spec->name);
@@ -913,7 +933,7 @@ s_decode_volumes (zaio_ready_t *ready, zaio_cursor_t *cursor)
                 rc = zaio_cursor_skip (cursor, 1);
             if (rc) return -1;
         }
-        if (!have_name || !*volume->name) return -1;
+        if (!have_name || !zaio_volume_name_valid (volume->name)) return -1;
     }
     ready->volume_count = count;
     return 0;

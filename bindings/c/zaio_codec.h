@@ -51,6 +51,10 @@ int zaio_error_lookup (const char *name, size_t len);
 //  Human text for a code (strerror for errno values).
 const char *zaio_error_text (int code);
 
+//  True if name is a valid volume name: 1 to ZAIO_VOLUME_MAX letters,
+//  digits, '-' or '_' (no dots: names are part of event topics).
+bool zaio_volume_name_valid (const char *name);
+
 //  ---------------------------------------------------------------------
 //  Requests
 

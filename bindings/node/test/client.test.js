@@ -75,7 +75,7 @@ const CALLS = {
     rmdir: (c) => c.rmdir('a/b/c'),
     listdir: (c) => c.listdir('', { after: 'm', limit: 100 }),
     copy: (c) => c.copy('src.bin', 'dst.bin'),
-    read_reserved_fields: (c) => c.request('read', { path: 'p', length: 10, key: 'k1', barrier: false,
+    read_reserved_fields: (c) => c.request('read', { path: 'p', length: 10, key: 'k1', barrier: true,
         link: true, deadline: 1500, priority: 7 }, undefined, { volume: 'photos' }),
     utf8_path: (c) => c.stat('caf\u00e9/\u65e5\u672c.txt'),
 };

@@ -108,7 +108,7 @@ CALLS = {
     "listdir": lambda c: c.listdir("", after="m", limit=100),
     "copy": lambda c: c.copy("src.bin", "dst.bin"),
     "read_reserved_fields": lambda c: c.request(
-        "read", {"path": "p", "length": 10, "key": "k1", "barrier": False, "link": True,
+        "read", {"path": "p", "length": 10, "key": "k1", "barrier": True, "link": True,
                  "deadline": 1500, "priority": 7}, volume="photos"),
     "utf8_path": lambda c: c.stat("caf\u00e9/\u65e5\u672c.txt"),
 }
