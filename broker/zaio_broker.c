@@ -776,7 +776,10 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
             char text[256];
             snprintf (text, sizeof text, "worker %s lost while running the job (attempt %u)",
                       worker->name, job->attempts);
-            s_fail_job (self, &job, ZAIO_ERR_UNKNOWN_OUTCOME, text);
+            //  The event names the worker that took the job and was lost.
+            zframe_t *header = zaio_reply_error_frame (job->id, ZAIO_ERR_UNKNOWN_OUTCOME, text);
+            zaio_outcome_t outcome = {ZAIO_ERR_UNKNOWN_OUTCOME, 0, 0};
+            s_finish_job (self, &job, &header, NULL, &outcome, worker->name);
         }
     }
     uint32_t service_count = worker->service_count;
@@ -878,12 +881,16 @@ s_handle_done (s_broker_t *self, s_worker_t *worker, zmsg_t *msg)
 }
 
 //  BYE: the worker takes nothing new and is forgotten once it holds nothing.
+//  BYE goes back at once: every JOB sent to the worker before it is ahead
+//  of it on the connection, so the worker knows when no more can come.
 static void
 s_handle_bye (s_broker_t *self, s_worker_t *worker)
 {
     worker->leaving = true;
     worker->credit = 0;
     s_worker_leave_waiting (worker);
+    s_route (self->backend, worker->identity, ZAIO_WORKER_SIGNATURE, ZAIO_WORKER_BYE, NULL, NULL,
+             NULL);
     if (zlistx_size (worker->jobs) == 0) s_worker_delete (self, worker, "said BYE");
 }
 
@@ -1247,8 +1254,8 @@ s_broker_actor (zsock_t *pipe, void *args)
             }
             //  Requests already on their way are answered SHUTDOWN rather
             //  than met with silence: stop once the clients have gone quiet.
-            if (self->accepted == 0
-                && (now - self->last_request_ms >= S_QUIET_MS || now >= self->drain_until_ms))
+            if (self->accepted == 0 &&
+                (now - self->last_request_ms >= S_QUIET_MS || now >= self->drain_until_ms))
                 break;
         }
     }

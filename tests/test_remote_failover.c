@@ -39,10 +39,11 @@
 #define S_HEARTBEAT_MS  100
 #define S_MISSES        10
 #define S_THREADS       2
-#define S_WORKER_CREDIT (S_THREADS * 2) //  zaio-worker's --credit default is 2 per thread
-#define S_START_MS      20000           //  a daemon prints "ready" within this
-#define S_SETTLE_MS     15000           //  hello shows a change within this
-#define S_STUCK_MS      20000           //  a run with no reply this long has failed
+#define S_CREDIT        2                      //  --credit per thread: keeps the lost set small
+#define S_WORKER_CREDIT (S_THREADS * S_CREDIT) //  jobs one zaio-worker holds at most
+#define S_START_MS      20000                  //  a daemon prints "ready" within this
+#define S_SETTLE_MS     15000                  //  hello shows a change within this
+#define S_STUCK_MS      20000                  //  a run with no reply this long has failed
 #define S_FAKE_WORKERS  4
 #define S_RETRIES_MAX   3 //  the broker's default, PROTOCOL.md section 10
 #define S_BYE_ROUNDS    5
@@ -127,17 +128,15 @@ static void
 s_worker_start (s_cluster_t *self, zaio_proc_t *worker, const char *volume, const char *name)
 {
     char *binary = s_binary ("workers/zaio-worker");
-    char heartbeat[16], misses[16], threads[16];
+    char heartbeat[16], misses[16], threads[16], credit[16];
+    snprintf (credit, sizeof credit, "%d", S_CREDIT);
     snprintf (heartbeat, sizeof heartbeat, "%d", S_HEARTBEAT_MS);
     snprintf (misses, sizeof misses, "%d", S_MISSES);
     snprintf (threads, sizeof threads, "%d", S_THREADS);
-    const char *argv[] = {binary,        "--connect",
-                          self->workers, "--volume",
-                          volume,        "--threads",
-                          threads,       "--heartbeat-ms",
-                          heartbeat,     "--heartbeat-misses",
-                          misses,        "--name",
-                          name,          NULL};
+    const char *argv[] = {binary,    "--connect",          self->workers, "--volume",
+                          volume,    "--threads",          threads,       "--heartbeat-ms",
+                          heartbeat, "--heartbeat-misses", misses,        "--name",
+                          name,      "--credit",           credit,        NULL};
     int rc = zaio_proc_start (worker, argv, NULL, S_START_MS);
     assert (rc == 0);
     zstr_free (&binary);

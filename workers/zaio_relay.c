@@ -42,6 +42,7 @@ typedef struct {
     int64_t next_heartbeat_ms;
     uint32_t backoff; //  intervals before the next reconnect
     bool stopping;
+    bool bye_answered; //  the broker's BYE came: no JOB can follow it
     int64_t stop_deadline_ms;
 } s_relay_t;
 
@@ -181,6 +182,8 @@ s_handle_upstream (s_relay_t *self)
         zsys_warning ("relay: message without %s signature dropped", ZAIO_WORKER_SIGNATURE);
     else if (zaio_frame_is (command, ZAIO_WORKER_JOB))
         s_handle_job (self, msg);
+    else if (zaio_frame_is (command, ZAIO_WORKER_BYE))
+        self->bye_answered = self->stopping;
     else if (!zaio_frame_is (command, ZAIO_WORKER_HEARTBEAT))
         zsys_warning ("relay: unknown command from broker dropped");
     zframe_destroy (&signature);
@@ -348,7 +351,12 @@ s_relay_actor (zsock_t *pipe, void *args)
         if (items[1].revents & ZMQ_POLLIN) s_handle_upstream (self);
         if (items[2].revents & ZMQ_POLLIN) s_handle_local (self);
         now = zclock_mono ();
-        if (self->stopping && (s_current_jobs (self) == 0 || now >= self->stop_deadline_ms)) break;
+        //  Leave once the broker has answered BYE (so no JOB is still on its
+        //  way) and every job is done; or when the broker is silent or the
+        //  drain time is up, since then nobody waits for the rest.
+        if (self->stopping && ((self->bye_answered && s_current_jobs (self) == 0) ||
+                               now >= self->broker_expiry_ms || now >= self->stop_deadline_ms))
+            break;
         if (now >= self->broker_expiry_ms && !self->stopping) {
             zsys_warning ("relay: broker %s silent, reconnecting", self->config.broker);
             if (self->backoff < S_BACKOFF_MAX) self->backoff *= 2;

@@ -38,7 +38,8 @@ NET=10.241.77
 # machine's scheduling stalls.
 HEARTBEAT=(--heartbeat-ms 100 --heartbeat-misses 10)
 THREADS=2
-CREDIT=$((THREADS * 2)) # jobs one zaio-worker holds: threads x its default --credit 2
+PER_THREAD=2            # zaio-worker --credit: keeps the set lost with a worker small
+CREDIT=$((THREADS * PER_THREAD)) # jobs one zaio-worker holds at most
 declare -A ADDR=([broker]=$NET.1 [host1]=$NET.11 [host2]=$NET.12 [host3]=$NET.13 [client]=$NET.20)
 PREFIX="zaio$$"
 START_S=$SECONDS
@@ -156,7 +157,8 @@ start_broker () {
 start_worker () {
     local host=$1 volume=$2
     start "$host" "$host" "$host.log" "$WORKER" --connect "tcp://${ADDR[broker]}:5672" \
-        --volume "$volume" --threads "$THREADS" "${HEARTBEAT[@]}" --name "$host"
+        --volume "$volume" --threads "$THREADS" --credit "$PER_THREAD" "${HEARTBEAT[@]}" \
+        --name "$host"
 }
 
 mkdir -p "$T/root" "$T/shared" "$T/solo"
