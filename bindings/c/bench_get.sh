@@ -32,7 +32,7 @@ seconds () {   # seconds COMMAND...: wall time of one run
     start=$(date +%s%N)
     "$@"
     end=$(date +%s%N)
-    echo "scale=4; ($end - $start) / 1000000000" | bc
+    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.4f\n", (e - s) / 1e9 }'
 }
 median () { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
@@ -43,9 +43,17 @@ for _ in $(seq "$ROUNDS"); do
     seconds "$ZAIO" --connect "tcp://127.0.0.1:$port" get file.bin /dev/null >> "$WORK/tcp"
 done
 cat_s=$(median < "$WORK/cat")
-echo "file: $SIZE_MIB MiB, cached; $ROUNDS rounds, medians"
-for kind in cat ipc tcp; do
-    s=$(median < "$WORK/$kind")
-    printf "%-4s %7.3f s  %8.1f MiB/s  %.2fx cat\n" "$kind" "$s" \
-        "$(echo "$SIZE_MIB / $s" | bc -l)" "$(echo "$cat_s / $s" | bc -l)"
-done
+ipc_s=$(median < "$WORK/ipc")
+tcp_s=$(median < "$WORK/tcp")
+if [ "${BENCH_JSON:-0}" = 1 ]; then
+    awk -v m="$SIZE_MIB" -v r="$ROUNDS" -v c="$cat_s" -v i="$ipc_s" -v t="$tcp_s" 'BEGIN {
+        printf "{\"mib\": %d, \"rounds\": %d, \"cat_s\": %s, \"ipc_s\": %s, \"tcp_s\": %s, ", m, r, c, i, t
+        printf "\"ipc_vs_cat\": %.3f, \"tcp_vs_cat\": %.3f}\n", c / i, c / t }'
+else
+    echo "file: $SIZE_MIB MiB, cached; $ROUNDS rounds, medians"
+    for kind in cat ipc tcp; do
+        s=$(median < "$WORK/$kind")
+        awk -v k="$kind" -v s="$s" -v m="$SIZE_MIB" -v c="$cat_s" \
+            'BEGIN { printf "%-4s %7.3f s  %8.1f MiB/s  %.2fx cat\n", k, s, m / s, c / s }'
+    done
+fi
