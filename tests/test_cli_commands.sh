@@ -130,6 +130,12 @@ expect 1 "^zaio: rmdir a: ENOTEMPTY \(Directory not empty\)$" -- "$ZAIO" rmdir a
 expect 0 "" -- "$ZAIO" rmdir a/b a/c a
 [ ! -e "$R/a" ] || fail "rmdir"
 
+# Volumes: --volume and $ZAIO_VOLUME reach the broker; bad names are usage errors
+expect 2 "bad volume name 'a.b'" -- "$ZAIO" --volume a.b stat docs
+expect 1 "^zaio: stat docs: NOVOLUME" -- "$ZAIO" --volume nowhere stat docs
+expect 1 "^zaio: stat docs: NOVOLUME" -- env ZAIO_VOLUME=nowhere "$ZAIO" stat docs
+expect 0 "" -- "$ZAIO" -v default stat docs
+
 # Timeout: a broker that cannot answer in time (stopped) is exit 3
 kill -STOP "$BROKER_PID"
 expect 3 "^zaio: stat docs: (TIMEOUT|UNREACHABLE)" -- "$ZAIO" --timeout 300 stat docs

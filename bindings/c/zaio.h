@@ -205,6 +205,11 @@ void zaio_client_destroy (zaio_client_t **self_p);
 //  The endpoint this client connects to. Borrowed.
 const char *zaio_client_endpoint (zaio_client_t *self);
 
+//  Volume for calls started from now on that name none themselves (NULL or
+//  "": the broker's default volume). Returns -1 if volume is not a valid
+//  volume name.
+int zaio_client_set_volume (zaio_client_t *self, const char *volume);
+
 //  Default timeout of calls started from now on, in ms; 0 means none.
 void zaio_client_set_timeout (zaio_client_t *self, uint32_t msecs);
 

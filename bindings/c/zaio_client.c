@@ -104,6 +104,7 @@ struct _zaio_client_t {
     uint32_t heartbeat_ms;
     uint32_t backoff_ms;
     uint32_t backoff_max_ms;
+    char volume[ZAIO_VOLUME_MAX + 1]; //  for calls that name none; "" = the broker's default
     //  Connection
     s_conn_t conn;
     zsock_t *dealer;
@@ -588,6 +589,8 @@ s_call_new (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p,
     zaio_request_t wire = *req;
     wire.id = call->id;
     wire.fields |= ZAIO_FIELD_ID | ZAIO_FIELD_OP;
+    if (*self->volume && !(wire.fields & ZAIO_FIELD_VOLUME) && wire.op != ZAIO_OP_HELLO)
+        zaio_request_set_str (&wire, ZAIO_FIELD_VOLUME, self->volume);
     call->header = zaio_request_encode (&wire);
     assert (call->header);
 
@@ -1208,6 +1211,15 @@ zaio_client_endpoint (zaio_client_t *self)
 {
     assert (self);
     return self->endpoint;
+}
+
+int
+zaio_client_set_volume (zaio_client_t *self, const char *volume)
+{
+    assert (self);
+    if (volume && *volume && !zaio_volume_name_valid (volume)) return -1;
+    snprintf (self->volume, sizeof self->volume, "%s", volume ? volume : "");
+    return 0;
 }
 
 void

@@ -36,6 +36,7 @@ typedef struct {
     uint32_t timeout_ms;
     int retries; //  -1: library default
     zaio_client_t *client;
+    const char *volume; //  NULL: the broker's default
 } s_tool_t;
 
 typedef struct {
@@ -95,6 +96,10 @@ s_client (s_tool_t *tool)
             exit (EXIT_USAGE);
         }
         zaio_client_set_timeout (tool->client, tool->timeout_ms);
+        if (zaio_client_set_volume (tool->client, tool->volume)) {
+            fprintf (stderr, "zaio: bad volume name '%s'\n", tool->volume);
+            exit (EXIT_USAGE);
+        }
         if (tool->retries >= 0) zaio_client_set_retries (tool->client, (uint32_t)tool->retries);
     }
     return tool->client;
@@ -1023,6 +1028,8 @@ s_help (void)
             ", else " ZAIO_DEFAULT_EVENTS "]\n"
             "  -t, --timeout MS        per-request timeout [30000]\n"
             "  -r, --retries N         resends/reconnects after losing the broker [3]\n"
+            "  -v, --volume NAME       volume the paths live on [$ZAIO_VOLUME, else the\n"
+            "                          broker's default volume]\n"
             "  -h, --help              this help; zaio COMMAND --help for a command's\n"
             "  -V, --version           print the version\n\n"
             "Commands:\n");
@@ -1039,7 +1046,7 @@ s_help (void)
 int
 main (int argc, char *argv[])
 {
-    s_tool_t tool = {NULL, NULL, ZAIO_CLIENT_TIMEOUT_MS, -1, NULL};
+    s_tool_t tool = {NULL, NULL, ZAIO_CLIENT_TIMEOUT_MS, -1, NULL, getenv ("ZAIO_VOLUME")};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *arg = argv[i];
@@ -1049,7 +1056,8 @@ main (int argc, char *argv[])
         snprintf (name, sizeof name, "%.*s", equals ? (int)(equals - arg) : (int)strlen (arg), arg);
         bool takes = streq (name, "-c") || streq (name, "--connect") || streq (name, "-e") ||
                      streq (name, "--events") || streq (name, "-t") || streq (name, "--timeout") ||
-                     streq (name, "-r") || streq (name, "--retries");
+                     streq (name, "-r") || streq (name, "--retries") || streq (name, "-v") ||
+                     streq (name, "--volume");
         if (takes) {
             value = equals ? equals + 1 : (i + 1 < argc ? argv[++i] : NULL);
             if (!value) return s_usage (NULL, "option needs a value");
@@ -1064,6 +1072,8 @@ main (int argc, char *argv[])
             tool.endpoint = value;
         else if (streq (name, "-e") || streq (name, "--events"))
             tool.events = value;
+        else if (streq (name, "-v") || streq (name, "--volume"))
+            tool.volume = value;
         else if (streq (name, "-t") || streq (name, "--timeout")) {
             char *end;
             long msecs = strtol (value, &end, 10);
