@@ -3,6 +3,8 @@
 #include "zaio_broker.h"
 #include "zaio_proto.h"
 
+#include "zaio_daemon.h"
+
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,20 +50,6 @@ s_usage (FILE *out)
              "jobs finish, and exit 0. Exit status 1: could not start; 2: usage error.\n");
 }
 
-//  Parses a number in [min, max]; exits with a usage error otherwise.
-static unsigned long long
-s_number (const char *option, const char *text, unsigned long long min, unsigned long long max)
-{
-    char *end;
-    unsigned long long value = strtoull (text, &end, 10);
-    if (end == text || *end || value < min || value > max) {
-        fprintf (stderr, "zaio-broker: %s needs a number in %llu..%llu, not '%s'\n", option, min,
-                 max, text);
-        exit (2);
-    }
-    return value;
-}
-
 //  Adds to a NULL-terminated endpoint list; the first use replaces defaults.
 static void
 s_add_endpoint (const char **list, bool *replaced, const char *endpoint)
@@ -84,6 +72,7 @@ s_add_endpoint (const char **list, bool *replaced, const char *endpoint)
 int
 main (int argc, char *argv[])
 {
+    zaio_daemon_init ("zaio-broker"); //  first: before any thread, for the signal mask
     enum {
         OPT_CREDIT = 256,
         OPT_QUEUE,
@@ -136,30 +125,34 @@ main (int argc, char *argv[])
                 s_add_endpoint (config.worker_bind, &workers_set, optarg);
                 break;
             case 'w':
-                config.workers = (uint32_t)s_number ("--workers", optarg, 1, 1024);
+                config.workers = (uint32_t)zaio_daemon_number ("--workers", optarg, 1, 1024);
                 break;
             case OPT_CREDIT:
-                config.worker_credit = (uint32_t)s_number ("--worker-credit", optarg, 1, 1024);
+                config.worker_credit =
+                    (uint32_t)zaio_daemon_number ("--worker-credit", optarg, 1, 1024);
                 break;
             case OPT_QUEUE:
-                config.queue_max = (uint32_t)s_number ("--queue-max", optarg, 1, 1u << 30);
+                config.queue_max =
+                    (uint32_t)zaio_daemon_number ("--queue-max", optarg, 1, 1u << 30);
                 break;
             case OPT_INFLIGHT:
-                config.inflight_max = (uint32_t)s_number ("--inflight-max", optarg, 1, 1u << 30);
+                config.inflight_max =
+                    (uint32_t)zaio_daemon_number ("--inflight-max", optarg, 1, 1u << 30);
                 break;
             case OPT_PAYLOAD:
                 config.payload_max =
-                    (size_t)s_number ("--payload-max", optarg, 1, ZAIO_PAYLOAD_CEILING);
+                    (size_t)zaio_daemon_number ("--payload-max", optarg, 1, ZAIO_PAYLOAD_CEILING);
                 break;
             case OPT_HEARTBEAT:
-                config.heartbeat_ms = (uint32_t)s_number ("--heartbeat-ms", optarg, 10, 3600000);
+                config.heartbeat_ms =
+                    (uint32_t)zaio_daemon_number ("--heartbeat-ms", optarg, 10, 3600000);
                 break;
             case OPT_MISSES:
                 config.heartbeat_misses =
-                    (uint32_t)s_number ("--heartbeat-misses", optarg, 1, 1000);
+                    (uint32_t)zaio_daemon_number ("--heartbeat-misses", optarg, 1, 1000);
                 break;
             case OPT_DRAIN:
-                config.drain_ms = (uint32_t)s_number ("--drain-ms", optarg, 0, 3600000);
+                config.drain_ms = (uint32_t)zaio_daemon_number ("--drain-ms", optarg, 0, 3600000);
                 break;
             case 'c':
                 break; //  already loaded
@@ -180,18 +173,6 @@ main (int argc, char *argv[])
         return 2;
     }
 
-    //  Signals are taken by this thread alone, with sigwait: every thread
-    //  the broker starts inherits the blocked mask and never sees EINTR.
-    zsys_handler_set (NULL);
-    sigset_t signals;
-    sigemptyset (&signals);
-    sigaddset (&signals, SIGINT);
-    sigaddset (&signals, SIGTERM);
-    pthread_sigmask (SIG_BLOCK, &signals, NULL);
-    zsys_set_logident ("zaio-broker");
-    zsys_set_logstream (stderr);
-    setvbuf (stdout, NULL, _IOLBF, 0);
-
     zactor_t *broker = zaio_broker_new (&config);
     zconfig_destroy (&zconfig);
     if (!broker) {
@@ -204,8 +185,7 @@ main (int argc, char *argv[])
     zlist_destroy (&endpoints);
     printf ("ready\n");
 
-    int signal_number;
-    sigwait (&signals, &signal_number);
+    int signal_number = zaio_daemon_wait ();
     zsys_info ("zaio-broker: %s, draining", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     zaio_broker_destroy (&broker);
     zsys_shutdown ();

@@ -65,20 +65,6 @@ s_finish (s_rig_t *rig, uint64_t id, int error)
 }
 
 static void
-s_replied (zsock_t *client, uint64_t id, int error)
-{
-    zaio_reply_t reply;
-    zmsg_t *msg;
-    zaio_test_recv (client, &reply, &msg, 5000);
-    if (reply.id != id || reply.error != error) {
-        fprintf (stderr, "expected reply %" PRIu64 " %s, got %" PRIu64 " %s\n", id,
-                 zaio_error_name (error), reply.id, zaio_error_name (reply.error));
-        assert (false);
-    }
-    zmsg_destroy (&msg);
-}
-
-static void
 s_check_keys (s_rig_t *rig)
 {
     s_send (rig->client, 1, "k", false, false);
@@ -88,17 +74,17 @@ s_check_keys (s_rig_t *rig)
     s_send (rig->other, 5, "k", false, false);   //  keys are per client
     s_started (rig, (uint64_t[]){1, 3, 4, 5, 0});
     s_finish (rig, 3, 0);
-    s_replied (rig->client, 3, 0);
+    zaio_test_expect (rig->client, 3, 0);
     s_started (rig, (uint64_t[]){0}); //  2 still waits for 1
     s_finish (rig, 1, ENOENT);        //  a failed key predecessor does not cancel
-    s_replied (rig->client, 1, ENOENT);
+    zaio_test_expect (rig->client, 1, ENOENT);
     s_started (rig, (uint64_t[]){2, 0});
     s_finish (rig, 2, 0);
     s_finish (rig, 4, 0);
     s_finish (rig, 5, 0);
-    s_replied (rig->client, 2, 0);
-    s_replied (rig->client, 4, 0);
-    s_replied (rig->other, 5, 0);
+    zaio_test_expect (rig->client, 2, 0);
+    zaio_test_expect (rig->client, 4, 0);
+    zaio_test_expect (rig->other, 5, 0);
     printf ("test_broker_ordering: keys serialise their jobs, per client\n");
 }
 
@@ -112,18 +98,18 @@ s_check_barrier (s_rig_t *rig)
     s_send (rig->other, 14, NULL, false, false); //  other clients are not held
     s_started (rig, (uint64_t[]){10, 11, 14, 0});
     s_finish (rig, 11, 0);
-    s_replied (rig->client, 11, 0);
+    zaio_test_expect (rig->client, 11, 0);
     s_started (rig, (uint64_t[]){0});
     s_finish (rig, 10, EIO);
-    s_replied (rig->client, 10, EIO);
+    zaio_test_expect (rig->client, 10, EIO);
     s_started (rig, (uint64_t[]){12, 0});
     s_finish (rig, 12, 0);
-    s_replied (rig->client, 12, 0);
+    zaio_test_expect (rig->client, 12, 0);
     s_started (rig, (uint64_t[]){13, 0});
     s_finish (rig, 13, 0);
     s_finish (rig, 14, 0);
-    s_replied (rig->client, 13, 0);
-    s_replied (rig->other, 14, 0);
+    zaio_test_expect (rig->client, 13, 0);
+    zaio_test_expect (rig->other, 14, 0);
     printf ("test_broker_ordering: a barrier waits for all before it, and holds all after\n");
 }
 
@@ -135,10 +121,10 @@ s_check_links (s_rig_t *rig)
     s_send (rig->client, 21, NULL, false, false);
     s_started (rig, (uint64_t[]){20, 0});
     s_finish (rig, 20, 0);
-    s_replied (rig->client, 20, 0);
+    zaio_test_expect (rig->client, 20, 0);
     s_started (rig, (uint64_t[]){21, 0});
     s_finish (rig, 21, 0);
-    s_replied (rig->client, 21, 0);
+    zaio_test_expect (rig->client, 21, 0);
     //  A chain whose first job fails cancels the rest, and only the rest.
     s_send (rig->client, 30, NULL, false, true);
     s_send (rig->client, 31, NULL, false, true);
@@ -146,30 +132,23 @@ s_check_links (s_rig_t *rig)
     s_send (rig->client, 33, NULL, false, false); //  after the chain: runs
     s_started (rig, (uint64_t[]){30, 33, 0});
     s_finish (rig, 30, EACCES);
-    s_replied (rig->client, 30, EACCES);
-    s_replied (rig->client, 31, ECANCELED);
-    s_replied (rig->client, 32, ECANCELED);
+    zaio_test_expect (rig->client, 30, EACCES);
+    zaio_test_expect (rig->client, 31, ECANCELED);
+    zaio_test_expect (rig->client, 32, ECANCELED);
     s_finish (rig, 33, 0);
-    s_replied (rig->client, 33, 0);
+    zaio_test_expect (rig->client, 33, 0);
     //  A linked job that already failed cancels the next request to come.
     s_send (rig->client, 40, NULL, false, true);
     s_started (rig, (uint64_t[]){40, 0});
     s_finish (rig, 40, ENOENT);
-    s_replied (rig->client, 40, ENOENT);
+    zaio_test_expect (rig->client, 40, ENOENT);
     s_send (rig->client, 41, NULL, false, false);
-    s_replied (rig->client, 41, ECANCELED);
+    zaio_test_expect (rig->client, 41, ECANCELED);
     s_send (rig->client, 42, NULL, false, false);
     s_started (rig, (uint64_t[]){42, 0});
     s_finish (rig, 42, 0);
-    s_replied (rig->client, 42, 0);
+    zaio_test_expect (rig->client, 42, 0);
     printf ("test_broker_ordering: linked chains run in turn and cancel after a failure\n");
-}
-
-static void
-s_destroyer (zsock_t *pipe, void *args)
-{
-    zsock_signal (pipe, 0);
-    zaio_broker_destroy ((zactor_t **)args);
 }
 
 //  Held jobs are answered too when the broker stops.
@@ -179,10 +158,10 @@ s_check_held_at_shutdown (zaio_test_broker_t *broker, s_rig_t *rig)
     s_send (rig->client, 50, "z", false, false);
     s_send (rig->client, 51, "z", false, false); //  held behind 50
     s_started (rig, (uint64_t[]){50, 0});
-    zactor_t *stopper = zactor_new (s_destroyer, &broker->broker);
-    s_replied (rig->client, 51, ZAIO_ERR_SHUTDOWN);
+    zactor_t *stopper = zaio_test_stop_in_background (&broker->broker);
+    zaio_test_expect (rig->client, 51, ZAIO_ERR_SHUTDOWN);
     s_finish (rig, 50, 0);
-    s_replied (rig->client, 50, 0);
+    zaio_test_expect (rig->client, 50, 0);
     zactor_destroy (&stopper);
     assert (broker->broker == NULL);
     printf ("test_broker_ordering: held jobs answered SHUTDOWN at stop\n");

@@ -20,21 +20,6 @@ s_send_ping (zsock_t *client, uint64_t id, int64_t deadline_ms)
     zaio_test_send (client, &req, NULL, 0);
 }
 
-//  Next reply, which must carry id and error code.
-static void
-s_expect (zsock_t *client, uint64_t id, int error)
-{
-    zaio_reply_t reply;
-    zmsg_t *msg;
-    zaio_test_recv (client, &reply, &msg, 5000);
-    if (reply.id != id || reply.error != error) {
-        fprintf (stderr, "expected id %" PRIu64 " %s, got id %" PRIu64 " %s (%s)\n", id,
-                 zaio_error_name (error), reply.id, zaio_error_name (reply.error), reply.message);
-        assert (false);
-    }
-    zmsg_destroy (&msg);
-}
-
 static void
 s_expect_silence (zsock_t *client, int ms)
 {
@@ -128,28 +113,28 @@ main (void)
     s_send_ping (alice, 11, -1); //  queued (alice: 2 in flight)
     s_send_ping (alice, 12, -1); //  queued (alice: 3, her limit)
     s_send_ping (alice, 13, -1); //  over alice's limit
-    s_expect (alice, 13, ZAIO_ERR_QUEUE_FULL);
+    zaio_test_expect (alice, 13, ZAIO_ERR_QUEUE_FULL);
     s_send_ping (bob, 20, -1); //  queued (broker: 4)
     s_send_ping (bob, 21, 50); //  queued with a 50 ms deadline (broker: 5)
     s_send_ping (bob, 22, -1); //  over the broker's limit
-    s_expect (bob, 22, ZAIO_ERR_QUEUE_FULL);
+    zaio_test_expect (bob, 22, ZAIO_ERR_QUEUE_FULL);
     //  The deadline passes while the worker is busy.
-    s_expect (bob, 21, ETIMEDOUT);
+    zaio_test_expect (bob, 21, ETIMEDOUT);
     s_expect_silence (alice, 100);
     s_expect_silence (bob, 100);
 
     //  Release the worker: everything queued runs, in order.
     zaio_test_fake_done (worker, job, 10, 0);
-    s_expect (alice, 10, 0);
+    zaio_test_expect (alice, 10, 0);
     for (uint64_t id = 11; id <= 20; id++) {
         if (id > 12 && id < 20) continue;
         zaio_test_fake_take (worker, &job, &taken, 5000);
         assert (taken.id == id);
         zaio_test_fake_done (worker, job, id, 0);
     }
-    s_expect (alice, 11, 0);
-    s_expect (alice, 12, 0);
-    s_expect (bob, 20, 0);
+    zaio_test_expect (alice, 11, 0);
+    zaio_test_expect (alice, 12, 0);
+    zaio_test_expect (bob, 20, 0);
     s_expect_silence (alice, 100);
     s_expect_silence (bob, 100);
 
@@ -157,7 +142,7 @@ main (void)
     s_send_ping (alice, 30, -1);
     zaio_test_fake_take (worker, &job, &taken, 5000);
     zaio_test_fake_done (worker, job, 30, ENOENT);
-    s_expect (alice, 30, ENOENT);
+    zaio_test_expect (alice, 30, ENOENT);
     printf ("test_broker_queue: QUEUE_FULL, ETIMEDOUT, NOVOLUME and hello as configured\n");
 
     zstr_free (&worker_endpoint);

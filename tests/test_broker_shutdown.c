@@ -12,33 +12,12 @@
 #include <unistd.h>
 
 static void
-s_expect (zsock_t *client, uint64_t id, int error)
-{
-    zaio_reply_t reply;
-    zmsg_t *msg;
-    zaio_test_recv (client, &reply, &msg, 10000);
-    if (reply.id != id || reply.error != error) {
-        fprintf (stderr, "expected id %" PRIu64 " %s, got id %" PRIu64 " %s\n", id,
-                 zaio_error_name (error), reply.id, zaio_error_name (reply.error));
-        assert (false);
-    }
-    zmsg_destroy (&msg);
-}
-
-static void
 s_send_ping (zsock_t *client, uint64_t id)
 {
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_PING, id);
     zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "slow");
     zaio_test_send (client, &req, NULL, 0);
-}
-
-static void
-s_destroyer (zsock_t *pipe, void *args)
-{
-    zsock_signal (pipe, 0);
-    zaio_broker_destroy ((zactor_t **)args);
 }
 
 static void
@@ -62,13 +41,13 @@ s_check_embedded (void)
     for (uint64_t id = 2; id <= 6; id++) s_send_ping (client, id);
     zclock_sleep (50); //  queued before the stop begins
 
-    zactor_t *stopper = zactor_new (s_destroyer, &broker.broker);
-    for (uint64_t id = 2; id <= 6; id++) s_expect (client, id, ZAIO_ERR_SHUTDOWN);
+    zactor_t *stopper = zaio_test_stop_in_background (&broker.broker);
+    for (uint64_t id = 2; id <= 6; id++) zaio_test_expect (client, id, ZAIO_ERR_SHUTDOWN);
     s_send_ping (client, 7);
-    s_expect (client, 7, ZAIO_ERR_SHUTDOWN);
+    zaio_test_expect (client, 7, ZAIO_ERR_SHUTDOWN);
     //  The running job finishes and is answered.
     zaio_test_fake_done (worker, job, 1, 0);
-    s_expect (client, 1, 0);
+    zaio_test_expect (client, 1, 0);
     zactor_destroy (&stopper); //  returns once the broker has stopped
     assert (broker.broker == NULL);
     printf ("test_broker_shutdown: embedded broker answered queued, new and running jobs\n");

@@ -255,3 +255,31 @@ zaio_test_fake_done (zsock_t *worker, uint64_t job, uint64_t id, int error)
     zaio_writer_release (&writer);
     assert (zmsg_send (&msg, worker) == 0);
 }
+
+void
+zaio_test_expect (zsock_t *client, uint64_t id, int error)
+{
+    zaio_reply_t reply;
+    zmsg_t *msg;
+    zaio_test_recv (client, &reply, &msg, 5000);
+    if (reply.id != id || reply.error != error) {
+        fprintf (stderr, "expected reply %" PRIu64 " %s, got %" PRIu64 " %s (%s)\n", id,
+                 error ? zaio_error_name (error) : "ok", reply.id,
+                 reply.ok ? "ok" : zaio_error_name (reply.error), reply.message);
+        assert (false);
+    }
+    zmsg_destroy (&msg);
+}
+
+static void
+s_destroyer (zsock_t *pipe, void *args)
+{
+    zsock_signal (pipe, 0);
+    zaio_broker_destroy ((zactor_t **)args);
+}
+
+zactor_t *
+zaio_test_stop_in_background (zactor_t **broker_p)
+{
+    return zactor_new (s_destroyer, broker_p);
+}

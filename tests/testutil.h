@@ -70,4 +70,13 @@ void zaio_test_fake_take (zsock_t *worker, uint64_t *job, zaio_request_t *req, i
 //  Answer job for request id with error (0 = an empty success).
 void zaio_test_fake_done (zsock_t *worker, uint64_t job, uint64_t id, int error);
 
+//  The next reply on client, within 5 s, must be for request id with error
+//  (0 = success); otherwise the test fails, saying what came instead.
+void zaio_test_expect (zsock_t *client, uint64_t id, int error);
+
+//  Destroy *broker_p on another thread, so the test can watch the stop
+//  (SHUTDOWN replies, running jobs finishing). Destroying the returned
+//  actor waits until the broker has stopped; *broker_p is then NULL.
+zactor_t *zaio_test_stop_in_background (zactor_t **broker_p);
+
 #endif

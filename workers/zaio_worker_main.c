@@ -3,6 +3,8 @@
 
 #include "zaio_relay.h"
 
+#include "zaio_daemon.h"
+
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,19 +41,6 @@ s_usage (FILE *out)
                   "finish held ones, exit 0. Exit status 1: could not start; 2: usage error.\n");
 }
 
-static unsigned long long
-s_number (const char *option, const char *text, unsigned long long min, unsigned long long max)
-{
-    char *end;
-    unsigned long long value = strtoull (text, &end, 10);
-    if (end == text || *end || value < min || value > max) {
-        fprintf (stderr, "zaio-worker: %s needs a number in %llu..%llu, not '%s'\n", option, min,
-                 max, text);
-        exit (2);
-    }
-    return value;
-}
-
 //  NAME=DIR[:ro] into a volume, or exit with a usage error.
 static zaio_volume_t *
 s_parse_volume (char *spec)
@@ -80,6 +69,7 @@ s_parse_volume (char *spec)
 int
 main (int argc, char *argv[])
 {
+    zaio_daemon_init ("zaio-worker"); //  first: before any thread, for the signal mask
     enum { OPT_CREDIT = 256, OPT_PAYLOAD, OPT_HEARTBEAT, OPT_MISSES, OPT_DRAIN };
     static const struct option options[] = {
         {"connect", required_argument, NULL, 'c'},
@@ -119,24 +109,25 @@ main (int argc, char *argv[])
                 volumes[config.volume_count++] = s_parse_volume (optarg);
                 break;
             case 't':
-                config.threads = (uint32_t)s_number ("--threads", optarg, 1, 1024);
+                config.threads = (uint32_t)zaio_daemon_number ("--threads", optarg, 1, 1024);
                 break;
             case OPT_CREDIT:
-                config.credit = (uint32_t)s_number ("--credit", optarg, 1, 1024);
+                config.credit = (uint32_t)zaio_daemon_number ("--credit", optarg, 1, 1024);
                 break;
             case OPT_PAYLOAD:
                 config.payload_max =
-                    (size_t)s_number ("--payload-max", optarg, 1, ZAIO_PAYLOAD_CEILING);
+                    (size_t)zaio_daemon_number ("--payload-max", optarg, 1, ZAIO_PAYLOAD_CEILING);
                 break;
             case OPT_HEARTBEAT:
-                config.heartbeat_ms = (uint32_t)s_number ("--heartbeat-ms", optarg, 10, 3600000);
+                config.heartbeat_ms =
+                    (uint32_t)zaio_daemon_number ("--heartbeat-ms", optarg, 10, 3600000);
                 break;
             case OPT_MISSES:
                 config.heartbeat_misses =
-                    (uint32_t)s_number ("--heartbeat-misses", optarg, 1, 1000);
+                    (uint32_t)zaio_daemon_number ("--heartbeat-misses", optarg, 1, 1000);
                 break;
             case OPT_DRAIN:
-                config.drain_ms = (uint32_t)s_number ("--drain-ms", optarg, 0, 3600000);
+                config.drain_ms = (uint32_t)zaio_daemon_number ("--drain-ms", optarg, 0, 3600000);
                 break;
             case 'n':
                 config.name = optarg;
@@ -158,25 +149,13 @@ main (int argc, char *argv[])
         return 2;
     }
 
-    //  As in zaio-broker: only this thread takes signals, with sigwait.
-    zsys_handler_set (NULL);
-    sigset_t signals;
-    sigemptyset (&signals);
-    sigaddset (&signals, SIGINT);
-    sigaddset (&signals, SIGTERM);
-    pthread_sigmask (SIG_BLOCK, &signals, NULL);
-    zsys_set_logident ("zaio-worker");
-    zsys_set_logstream (stderr);
-    setvbuf (stdout, NULL, _IOLBF, 0);
-
     zactor_t *relay = zaio_relay_new (&config);
     if (!relay) {
         fprintf (stderr, "zaio-worker: could not start\n");
         return 1;
     }
     printf ("ready\n");
-    int signal_number;
-    sigwait (&signals, &signal_number);
+    zaio_daemon_wait ();
     zaio_relay_destroy (&relay);
     for (size_t i = 0; i < config.volume_count; i++) zaio_volume_destroy (&volumes[i]);
     zsys_shutdown ();

@@ -1,0 +1,55 @@
+/*  zaio_daemon.c: process plumbing shared by the daemons; see zaio_daemon.h. */
+
+#include "zaio_daemon.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *s_name = "zaio";
+
+static void
+s_signals (sigset_t *signals)
+{
+    sigemptyset (signals);
+    sigaddset (signals, SIGINT);
+    sigaddset (signals, SIGTERM);
+}
+
+void
+zaio_daemon_init (const char *name)
+{
+    s_name = name;
+    zsys_handler_set (NULL); //  czmq's handler would interrupt every thread
+    sigset_t signals;
+    s_signals (&signals);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
+    zsys_set_logident (name);
+    zsys_set_logstream (stderr);
+    setvbuf (stdout, NULL, _IOLBF, 0);
+}
+
+int
+zaio_daemon_wait (void)
+{
+    sigset_t signals;
+    s_signals (&signals);
+    int signal_number = 0;
+    while (sigwait (&signals, &signal_number) != 0) {
+    }
+    return signal_number;
+}
+
+uint64_t
+zaio_daemon_number (const char *option, const char *text, uint64_t min, uint64_t max)
+{
+    char *end;
+    unsigned long long value = strtoull (text, &end, 10);
+    if (end == text || *end || *text == '-' || value < min || value > max) {
+        fprintf (stderr, "%s: %s needs a number in %llu..%llu, not '%s'\n", s_name, option,
+                 (unsigned long long)min, (unsigned long long)max, text);
+        exit (2);
+    }
+    return value;
+}
