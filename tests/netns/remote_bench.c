@@ -16,8 +16,7 @@
       local 2N     the broker's threads again, as many as the two workers
 
     Local threads and remote workers hold the same credit (jobs per
-    thread; --credit, default 16, the broker's default), and one more row
-    shows a zaio-worker with its own default credit (2). "vs local" divides
+    thread; --credit, default 16, the default of both). "vs local" divides
     by the local row with the same number of IO threads. Each figure is
     the median of --repeat runs. It is a benchmark: nothing is asserted;
     the exit status is 1 only if a setup failed to start or to answer.
@@ -47,7 +46,7 @@
 #define S_HISTOGRAM  1000000 //  latency buckets of 1 us; the last takes the rest
 #define S_START_MS   20000
 #define S_REPEAT_MAX 15
-#define S_SETUPS     5
+#define S_SETUPS     4
 #define S_WORKER_MAX 2
 
 typedef struct {
@@ -66,7 +65,6 @@ typedef struct {
     const char *name;
     uint32_t workers;      //  zaio-worker processes; 0: the broker's threads
     uint32_t thread_scale; //  IO threads per process, in units of --threads
-    bool worker_default;   //  zaio-worker's own default credit
 } s_setup_t;
 
 typedef struct {
@@ -80,11 +78,10 @@ typedef struct {
 } s_figure_t;
 
 static const s_setup_t s_setups[S_SETUPS] = {
-    {"local", 0, 1, false},
-    {"1 worker", 1, 1, false},
-    {"1 worker, its default credit", 1, 1, true},
-    {"2 workers", 2, 1, false},
-    {"local 2N", 0, 2, false},
+    {"local", 0, 1},
+    {"1 worker", 1, 1},
+    {"2 workers", 2, 1},
+    {"local 2N", 0, 2},
 };
 
 //  ---------------------------------------------------------------------
@@ -250,7 +247,6 @@ s_run_setup (const s_setup_t *setup, const s_options_t *options, const char *dir
                               "--volume",      volume_text, "--threads",
                               threads_text,    "--name",    name,
                               "--credit",      credit_text, NULL};
-        if (setup->worker_default) argv[9] = NULL; //  no --credit
         rc = zaio_proc_start (&workers[w], argv, log, S_START_MS);
     }
     if (rc == 0 && setup->workers &&
@@ -281,7 +277,7 @@ s_run_setup (const s_setup_t *setup, const s_options_t *options, const char *dir
         if (runs[r] == median) *figure = measured[r];
     figure->done = true;
     figure->io_threads = threads * (setup->workers ? setup->workers : 1);
-    figure->credit = setup->worker_default ? 2 : options->credit;
+    figure->credit = options->credit;
     return 0;
 }
 

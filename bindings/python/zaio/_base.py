@@ -3,6 +3,7 @@ ids, building requests, buffers, QUEUE_FULL back-off and event seq tracking."""
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -153,6 +154,47 @@ class SeqTracker:
                 log.info("zaio events: seq went back from %d to %d (broker restarted?)",
                          self.last_seq, ev.seq)
         self.last_seq = ev.seq
+
+
+class EventStreamBase:
+    """What the blocking and asyncio event streams share: their prefixes,
+    ``seq`` tracking, and the setup of their SUB socket."""
+
+    prefixes: Tuple[str, ...]
+    timeout: Optional[float]
+    _tracker: SeqTracker
+    _early: "collections.deque[Event]"
+    _closed: bool
+
+    def _setup(self, sock: Any, endpoint: str, prefix: Union[str, Sequence[str]],
+               timeout: Optional[float]) -> None:
+        """Adopt ``sock`` (closed again if anything here fails)."""
+        self._sock = sock
+        self._closed = False
+        try:
+            self.prefixes = prefixes_of(prefix)
+            self.timeout = timeout
+            self._tracker = SeqTracker(self.prefixes)
+            self._early = collections.deque()
+            setup_sub(sock, endpoint, self.prefixes)
+        except BaseException:
+            sock.close(linger=0)
+            raise
+
+    @property
+    def gap(self) -> Optional[int]:
+        """Events lost so far (``None`` unless subscribed to everything)."""
+        return self._tracker.gap
+
+    @property
+    def last_seq(self) -> Optional[int]:
+        """``seq`` of the last event received."""
+        return self._tracker.last_seq
+
+    @property
+    def malformed(self) -> int:
+        """Event messages dropped because they did not decode."""
+        return self._tracker.malformed
 
 
 #: Topics of ping events: an event stream subscribes to them while it makes

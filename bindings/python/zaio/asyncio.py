@@ -20,15 +20,14 @@ socket with linger 0.
 from __future__ import annotations
 
 import asyncio
-import collections
-from typing import Any, AsyncIterator, Deque, Dict, List, Optional, Sequence, Union, cast
+from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Union, cast
 
 import zmq
 import zmq.asyncio
 
 from . import _codec
-from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, SeqTracker, TimeoutArg,
-                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer, setup_sub)
+from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
+                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Error, Timeout
 
@@ -456,7 +455,7 @@ class Client(ClientBase):
                            context=self._context, client=self if ready else None)
 
 
-class EventStream:
+class EventStream(EventStreamBase):
     """An async iterator over completion events from a SUB socket.
 
     ``async with client.events("err.") as s: ... await s.recv()`` or
@@ -468,31 +467,11 @@ class EventStream:
                  timeout: Optional[float] = None,
                  context: Optional[zmq.asyncio.Context] = None,
                  client: Optional[Client] = None) -> None:
-        self.prefixes = prefixes_of(prefix)
-        self.timeout = timeout
+        prefixes_of(prefix)  # a bad prefix is a TypeError before any socket exists
         self._client = client
-        self._tracker = SeqTracker(self.prefixes)
-        self._early: Deque[Event] = collections.deque()
-        self._sock: zmq.asyncio.Socket = (
-            context or zmq.asyncio.Context.instance()).socket(zmq.SUB)
-        self._closed = False
-        try:
-            setup_sub(self._sock, endpoint, self.prefixes)
-        except BaseException:
-            self._sock.close(linger=0)
-            raise
-
-    @property
-    def gap(self) -> Optional[int]:
-        return self._tracker.gap
-
-    @property
-    def last_seq(self) -> Optional[int]:
-        return self._tracker.last_seq
-
-    @property
-    def malformed(self) -> int:
-        return self._tracker.malformed
+        self._sock: zmq.asyncio.Socket
+        self._setup((context or zmq.asyncio.Context.instance()).socket(zmq.SUB), endpoint,
+                    prefix, timeout)
 
     async def ready(self, client: Optional[Client] = None,
                     timeout: TimeoutArg = DEFAULT) -> None:

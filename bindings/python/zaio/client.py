@@ -11,16 +11,15 @@ for many requests in flight use :class:`zaio.asyncio.Client`.
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
-from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import zmq
 
 from . import _codec
-from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, SeqTracker, TimeoutArg,
-                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer, setup_sub)
+from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
+                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Error, Timeout
 
@@ -348,7 +347,7 @@ class Client(ClientBase):
         return stream
 
 
-class EventStream:
+class EventStream(EventStreamBase):
     """A blocking iterator over completion events from a SUB socket.
 
     :ivar gap: events lost so far, from ``seq`` gaps (``None`` when a prefix
@@ -360,29 +359,10 @@ class EventStream:
 
     def __init__(self, endpoint: str, prefix: Union[str, Sequence[str]] = "", *,
                  timeout: Optional[float] = None, context: Optional[zmq.Context] = None) -> None:
-        self.prefixes = prefixes_of(prefix)
-        self.timeout = timeout
-        self._tracker = SeqTracker(self.prefixes)
-        self._early: Deque[Event] = collections.deque()
-        self._sock: zmq.Socket = (context or zmq.Context.instance()).socket(zmq.SUB)
-        self._closed = False
-        try:
-            setup_sub(self._sock, endpoint, self.prefixes)
-        except BaseException:
-            self._sock.close(linger=0)
-            raise
-
-    @property
-    def gap(self) -> Optional[int]:
-        return self._tracker.gap
-
-    @property
-    def last_seq(self) -> Optional[int]:
-        return self._tracker.last_seq
-
-    @property
-    def malformed(self) -> int:
-        return self._tracker.malformed
+        prefixes_of(prefix)  # a bad prefix is a TypeError before any socket exists
+        self._sock: zmq.Socket
+        self._setup((context or zmq.Context.instance()).socket(zmq.SUB), endpoint, prefix,
+                    timeout)
 
     def ready(self, client: Client, timeout: TimeoutArg = DEFAULT) -> None:
         """Wait until this subscription has reached the broker.
