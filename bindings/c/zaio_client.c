@@ -944,26 +944,9 @@ s_handle_reply (zaio_client_t *self, zmq_msg_t *parts, int count)
 static int
 s_recv_one (zaio_client_t *self)
 {
-    void *handle = zsock_resolve (self->dealer);
     zmq_msg_t parts[3];
-    int count = 0;
-    bool more = true;
-    while (more) {
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) == -1) {
-            zmq_msg_close (&msg);
-            if (count == 0) return -1;
-            break; //  parts of one message arrive together; cannot happen
-        }
-        more = zmq_msg_more (&msg);
-        if (count < 3) {
-            zmq_msg_init (&parts[count]);
-            zmq_msg_move (&parts[count], &msg);
-        }
-        zmq_msg_close (&msg);
-        count++;
-    }
+    int count = zaio_recv_parts (zsock_resolve (self->dealer), parts, 3);
+    if (count < 0) return -1;
     s_handle_reply (self, parts, count);
     for (int i = 0; i < count && i < 3; i++) zmq_msg_close (&parts[i]);
     return 0;

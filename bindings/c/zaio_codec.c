@@ -1043,6 +1043,30 @@ zaio_job_number_decode (zframe_t *frame, uint64_t *job)
     return 0;
 }
 
+int
+zaio_recv_parts (void *handle, zmq_msg_t *parts, int max)
+{
+    int count = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (&msg);
+            if (count == 0) return -1;
+            break; //  the parts of a message arrive together: cannot happen
+        }
+        more = zmq_msg_more (&msg);
+        if (count < max) {
+            zmq_msg_init (&parts[count]);
+            zmq_msg_move (&parts[count], &msg);
+        }
+        zmq_msg_close (&msg);
+        count++;
+    }
+    return count;
+}
+
 bool
 zaio_frame_is (zframe_t *frame, const char *text)
 {

@@ -259,6 +259,12 @@ int zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size)
 zframe_t *zaio_job_number_encode (uint64_t job);
 int zaio_job_number_decode (zframe_t *frame, uint64_t *job);
 
+//  Receive one whole message from a libzmq socket handle without waiting:
+//  its first max parts into parts (each initialised here; the caller
+//  closes the first min (count, max)), the rest dropped. Returns the
+//  number of parts the message had, or -1 if none was waiting.
+int zaio_recv_parts (void *handle, zmq_msg_t *parts, int max);
+
 //  True if frame holds exactly the given text.
 bool zaio_frame_is (zframe_t *frame, const char *text);
 

@@ -71,26 +71,9 @@ zaio_watch_unsubscribe (zaio_watch_t *self, const char *prefix)
 static int
 s_take (zaio_watch_t *self, zaio_event_t *event)
 {
-    void *handle = zsock_resolve (self->sub);
     zmq_msg_t parts[3];
-    int count = 0;
-    bool more = true;
-    while (more) {
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) == -1) {
-            zmq_msg_close (&msg);
-            if (count == 0) return -1;
-            break;
-        }
-        more = zmq_msg_more (&msg);
-        if (count < 3) {
-            zmq_msg_init (&parts[count]);
-            zmq_msg_move (&parts[count], &msg);
-        }
-        zmq_msg_close (&msg);
-        count++;
-    }
+    int count = zaio_recv_parts (zsock_resolve (self->sub), parts, 3);
+    if (count < 0) return -1;
     int rc = 0;
     if (count == 3 && zmq_msg_size (&parts[1]) == strlen (ZAIO_SIGNATURE) &&
         memcmp (zmq_msg_data (&parts[1]), ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE)) == 0 &&
