@@ -119,7 +119,6 @@ struct _s_broker_t {
     bool draining;
     int64_t drain_until_ms;
     int64_t last_request_ms; //  when the last request arrived (while draining)
-    char hostname[64];
 };
 
 static void s_dispatch (s_broker_t *self, s_service_t *service);
@@ -433,6 +432,17 @@ s_job_unblock (s_broker_t *self, s_job_t *job)
     if (--job->blockers == 0) zlistx_add_end (self->released, job);
 }
 
+//  Puts job in its volume's queue, at the back or (a retry) the front.
+static void
+s_job_enqueue (s_broker_t *self, s_job_t *job, bool front)
+{
+    if (front)
+        zlistx_add_start (job->service->queue, job);
+    else
+        zlistx_add_end (job->service->queue, job);
+    if (job->deadline_ms) self->queued_with_deadline++;
+}
+
 //  Released jobs run, or are answered if cancelled or the broker is
 //  stopping. Answering may release more; the loop, not recursion, takes
 //  them, so a long cancelled chain cannot exhaust the stack.
@@ -449,8 +459,7 @@ s_run_released (s_broker_t *self)
         else if (self->draining)
             s_fail_job (self, &job, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
         else {
-            zlistx_add_end (job->service->queue, job);
-            if (job->deadline_ms) self->queued_with_deadline++;
+            s_job_enqueue (self, job, false);
             s_dispatch (self, job->service);
         }
     }
@@ -545,12 +554,22 @@ s_finish_job (s_broker_t *self, s_job_t **job_p, zframe_t **header_p, zframe_t *
     s_run_released (self);
 }
 
+//  Completes a job with an error the broker makes, naming the worker that
+//  held it (if any) in the event.
 static void
-s_fail_job (s_broker_t *self, s_job_t **job_p, int code, const char *why)
+s_fail_job_on (s_broker_t *self, s_job_t **job_p, int code, const char *why,
+               const char *worker_name)
 {
     zframe_t *header = zaio_reply_error_frame ((*job_p)->id, code, why);
     zaio_outcome_t outcome = {code, 0, 0};
-    s_finish_job (self, job_p, &header, NULL, &outcome, "");
+    s_finish_job (self, job_p, &header, NULL, &outcome, worker_name);
+}
+
+//  Completes a job no worker ran with an error.
+static void
+s_fail_job (s_broker_t *self, s_job_t **job_p, int code, const char *why)
+{
+    s_fail_job_on (self, job_p, code, why, "");
 }
 
 //  ---------------------------------------------------------------------
@@ -769,17 +788,14 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
     s_job_t *job;
     while ((job = (s_job_t *)zlistx_detach (worker->jobs, NULL))) {
         job->worker = NULL;
-        if (job->header && job->attempts < self->config.retries_max && !self->draining) {
-            zlistx_add_start (job->service->queue, job);
-            if (job->deadline_ms) self->queued_with_deadline++;
-        } else {
+        if (job->header && job->attempts < self->config.retries_max && !self->draining)
+            s_job_enqueue (self, job, true); //  a retry goes first: it has waited already
+        else {
             char text[256];
             snprintf (text, sizeof text, "worker %s lost while running the job (attempt %u)",
                       worker->name, job->attempts);
             //  The event names the worker that took the job and was lost.
-            zframe_t *header = zaio_reply_error_frame (job->id, ZAIO_ERR_UNKNOWN_OUTCOME, text);
-            zaio_outcome_t outcome = {ZAIO_ERR_UNKNOWN_OUTCOME, 0, 0};
-            s_finish_job (self, &job, &header, NULL, &outcome, worker->name);
+            s_fail_job_on (self, &job, ZAIO_ERR_UNKNOWN_OUTCOME, text, worker->name);
         }
     }
     uint32_t service_count = worker->service_count;
@@ -1110,8 +1126,6 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     self->released = zlistx_new ();
     self->subscriptions = zlistx_new ();
     zlistx_set_destructor (self->subscriptions, s_frame_free);
-    if (gethostname (self->hostname, sizeof self->hostname - 1))
-        strcpy (self->hostname, "localhost");
 
     self->default_volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, self->config.root, false, true);
     if (!self->default_volume) {
