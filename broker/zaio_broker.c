@@ -19,6 +19,7 @@
 #define S_TICK_MS         100         //  timer granularity: deadlines, heartbeats, drain
 #define S_BATCH           256         //  messages taken from one socket per loop turn
 #define S_POLL_EVERY      64          //  busy loop turns between polls of every socket
+#define S_PARTS_MAX       8           //  parts of a message kept (valid ones have at most 7)
 #define S_QUIET_MS        200         //  silence from clients that ends a shutdown
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
 
@@ -620,19 +621,24 @@ s_answer_hello (s_broker_t *self, zframe_t *client, const zaio_request_t *req)
 
 //  Admits one request: [client][signature][header][data?].
 static void
-s_handle_request (s_broker_t *self, zmsg_t *msg)
+s_handle_request (s_broker_t *self, zframe_t **parts, int count)
 {
-    zframe_t *client = zmsg_pop (msg);
-    if (!client) return;
+    zframe_t *client = parts[0];
     if (self->draining) self->last_request_ms = zclock_mono ();
+    const void *frames[3] = {NULL};
+    size_t sizes[3] = {0};
+    for (int i = 1; i < count && i <= 3; i++) {
+        frames[i - 1] = zframe_data (parts[i]);
+        sizes[i - 1] = zframe_size (parts[i]);
+    }
     zaio_request_t req;
     char why[256] = "";
-    int code = zaio_request_decode_message (&req, msg, self->config.payload_max, why, sizeof why);
+    int code = zaio_request_decode_frames (&req, frames, sizes, (size_t)count - 1,
+                                           self->config.payload_max, why, sizeof why);
     if (code) {
         if (self->config.verbose)
             zsys_debug ("broker: bad request (%s): %s", zaio_error_name (code), why);
         s_reject (self, client, &req, false, code, why);
-        zframe_destroy (&client);
         return;
     }
     const char *volume = (req.fields & ZAIO_FIELD_VOLUME) ? req.volume : ZAIO_DEFAULT_VOLUME;
@@ -659,11 +665,10 @@ s_handle_request (s_broker_t *self, zmsg_t *msg)
         job->op = req.op;
         job->path = strdup (req.path);
         job->service = service;
-        zmsg_first (msg);
-        job->header = zmsg_next (msg);
-        zmsg_remove (msg, job->header);
-        job->data = zmsg_next (msg);
-        if (job->data) zmsg_remove (msg, job->data);
+        job->header = parts[2];
+        parts[2] = NULL;
+        job->data = parts[3]; //  NULL unless the op takes data
+        parts[3] = NULL;
         job->received_us = zclock_usecs ();
         if (req.fields & ZAIO_FIELD_DEADLINE) job->deadline_ms = zclock_mono () + req.deadline_ms;
         if (req.fields & ZAIO_FIELD_KEY) job->key = strdup (req.key);
@@ -675,7 +680,6 @@ s_handle_request (s_broker_t *self, zmsg_t *msg)
             s_run_released (self);
         }
     }
-    zframe_destroy (&client);
 }
 
 //  ---------------------------------------------------------------------
@@ -818,13 +822,11 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
 }
 
 static void
-s_handle_ready (s_broker_t *self, zframe_t *identity, zmsg_t *msg)
+s_handle_ready (s_broker_t *self, zframe_t *identity, zframe_t *body)
 {
-    zframe_t *body = zmsg_pop (msg);
     zaio_ready_t ready;
     int rc = body ? zaio_ready_decode (&ready, zframe_data (body), zframe_size (body))
                   : ZAIO_ERR_MALFORMED;
-    zframe_destroy (&body);
     if (rc || ready.volume_count == 0) {
         zsys_warning ("broker: malformed READY from a worker ignored");
         return;
@@ -859,25 +861,23 @@ s_handle_ready (s_broker_t *self, zframe_t *identity, zmsg_t *msg)
 //  A DONE for a job the worker no longer holds (it was presumed lost and
 //  answered or retried already) is ignored: the client has its one reply.
 static int
-s_handle_done (s_broker_t *self, s_worker_t *worker, zmsg_t *msg)
+s_handle_done (s_broker_t *self, s_worker_t *worker, zframe_t **parts, int count)
 {
-    zframe_t *number_frame = zmsg_pop (msg);
-    zframe_t *outcome_frame = zmsg_pop (msg);
-    zframe_t *header = zmsg_pop (msg);
-    zframe_t *data = zmsg_pop (msg);
+    if (count < 6 || count > 7) return -1;
+    zframe_t *number_frame = parts[3];
+    zframe_t *outcome_frame = parts[4];
     uint64_t number;
     zaio_outcome_t outcome;
     int rc = -1;
-    if (zaio_job_number_decode (number_frame, &number) == 0 && outcome_frame && header &&
+    if (zaio_job_number_decode (number_frame, &number) == 0 &&
         zaio_outcome_decode (&outcome, zframe_data (outcome_frame), zframe_size (outcome_frame)) ==
-            0 &&
-        zmsg_size (msg) == 0) {
+            0) {
         rc = 0;
         s_job_t *job = s_slot_job (self, number);
         if (job && job->worker == worker) {
             zlistx_delete (worker->jobs, job->worker_handle);
             job->worker = NULL;
-            s_finish_job (self, &job, &header, &data, &outcome, worker->name);
+            s_finish_job (self, &job, &parts[5], &parts[6], &outcome, worker->name);
             if (worker->leaving) {
                 if (zlistx_size (worker->jobs) == 0) s_worker_delete (self, worker, "left");
             } else {
@@ -889,10 +889,6 @@ s_handle_done (s_broker_t *self, s_worker_t *worker, zmsg_t *msg)
             zsys_warning ("broker: worker %s finished job %" PRIu64 " it no longer holds",
                           worker->name, number);
     }
-    zframe_destroy (&number_frame);
-    zframe_destroy (&outcome_frame);
-    zframe_destroy (&header);
-    zframe_destroy (&data);
     return rc;
 }
 
@@ -911,21 +907,22 @@ s_handle_bye (s_broker_t *self, s_worker_t *worker)
 }
 
 static void
-s_handle_worker_message (s_broker_t *self, zmsg_t *msg)
+s_handle_worker_message (s_broker_t *self, zframe_t **parts, int count)
 {
-    zframe_t *identity = zmsg_pop (msg);
-    zframe_t *signature = zmsg_pop (msg);
-    zframe_t *command = zmsg_pop (msg);
+    zframe_t *identity = parts[0];
+    zframe_t *signature = count > 1 ? parts[1] : NULL;
+    zframe_t *command = count > 2 ? parts[2] : NULL;
     s_worker_t *worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
     if (!zaio_frame_is (signature, ZAIO_WORKER_SIGNATURE) || !command) {
         zsys_warning ("broker: worker message without %s signature", ZAIO_WORKER_SIGNATURE);
         if (worker) s_worker_delete (self, worker, "malformed message");
     } else if (zaio_frame_is (command, ZAIO_WORKER_READY))
-        s_handle_ready (self, identity, msg);
+        s_handle_ready (self, identity, count == 4 ? parts[3] : NULL);
     else if (!worker)
         zsys_warning ("broker: message from an unknown worker dropped");
     else if (zaio_frame_is (command, ZAIO_WORKER_DONE)) {
-        if (s_handle_done (self, worker, msg)) s_worker_delete (self, worker, "malformed DONE");
+        if (s_handle_done (self, worker, parts, count))
+            s_worker_delete (self, worker, "malformed DONE");
     } else if (zaio_frame_is (command, ZAIO_WORKER_BYE))
         s_handle_bye (self, worker);
     else if (!zaio_frame_is (command, ZAIO_WORKER_HEARTBEAT))
@@ -935,9 +932,6 @@ s_handle_worker_message (s_broker_t *self, zmsg_t *msg)
     if (worker && worker->heartbeat_ms)
         worker->expiry_ms =
             zclock_mono () + (int64_t)worker->heartbeat_ms * self->config.heartbeat_misses;
-    zframe_destroy (&identity);
-    zframe_destroy (&signature);
-    zframe_destroy (&command);
 }
 
 //  ---------------------------------------------------------------------
@@ -1207,20 +1201,43 @@ s_handle_pipe (s_broker_t *self)
     return stop;
 }
 
+//  One message's parts, received without a message object: the first
+//  S_PARTS_MAX into parts, the rest (more than any valid message has)
+//  dropped but counted. Returns the count; 0 if nothing was waiting.
+static int
+s_recv_parts (zsock_t *sock, zframe_t **parts)
+{
+    int count = 0;
+    zframe_t *frame;
+    while ((frame = zframe_recv (sock))) {
+        bool more = zframe_more (frame);
+        if (count < S_PARTS_MAX)
+            parts[count] = frame;
+        else
+            zframe_destroy (&frame);
+        count++;
+        if (!more) break;
+    }
+    return count;
+}
+
+//  A handler takes the parts it keeps (nulling them); the rest are freed.
+typedef void (s_handler_fn) (s_broker_t *self, zframe_t **parts, int count);
+
 //  Takes up to S_BATCH messages from sock (receive timeout 0: until
 //  EAGAIN), so no socket starves the others. Returns how many it took.
 static int
-s_drain_socket (s_broker_t *self, zsock_t *sock, void (*handler) (s_broker_t *, zmsg_t *))
+s_drain_socket (s_broker_t *self, zsock_t *sock, s_handler_fn *handler)
 {
-    int count = 0;
-    while (count < S_BATCH) {
-        zmsg_t *msg = zmsg_recv (sock);
-        if (!msg) break;
-        handler (self, msg);
-        zmsg_destroy (&msg);
-        count++;
+    int taken = 0;
+    for (; taken < S_BATCH; taken++) {
+        zframe_t *parts[S_PARTS_MAX] = {NULL};
+        int count = s_recv_parts (sock, parts);
+        if (count == 0) break;
+        handler (self, parts, count);
+        for (int i = 0; i < S_PARTS_MAX; i++) zframe_destroy (&parts[i]);
     }
-    return count;
+    return taken;
 }
 
 static void

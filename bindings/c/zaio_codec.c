@@ -508,34 +508,50 @@ zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *w
 }
 
 int
-zaio_request_decode_message (zaio_request_t *req, zmsg_t *msg, size_t payload_max, char *why,
-                             size_t why_size)
+zaio_request_decode_frames (zaio_request_t *req, const void *const *frames, const size_t *sizes,
+                            size_t count, size_t payload_max, char *why, size_t why_size)
 {
-    zframe_t *signature = zmsg_first (msg);
-    if (!zaio_frame_is (signature, ZAIO_SIGNATURE)) {
+    if (count < 1 || sizes[0] != strlen (ZAIO_SIGNATURE) ||
+        memcmp (frames[0], ZAIO_SIGNATURE, sizes[0]) != 0) {
         memset (req, 0, sizeof (*req));
         return s_fail (why, why_size, ZAIO_ERR_BADVERSION, "first frame must be '%s'",
                        ZAIO_SIGNATURE);
     }
-    zframe_t *header = zmsg_next (msg);
-    if (!header) {
+    if (count < 2) {
         memset (req, 0, sizeof (*req));
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "no header frame");
     }
-    int code = zaio_request_decode (req, zframe_data (header), zframe_size (header), why, why_size);
+    int code = zaio_request_decode (req, frames[1], sizes[1], why, why_size);
     if (code) return code;
     size_t want = zaio_op_takes_data (req->op) ? 3 : 2;
-    if (zmsg_size (msg) != want)
+    if (count != want)
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "op '%s' takes %zu frames, got %zu",
-                       zaio_op_name (req->op), want, zmsg_size (msg));
-    zframe_t *data = zmsg_next (msg);
-    if (data && zframe_size (data) > payload_max)
+                       zaio_op_name (req->op), want, count);
+    if (count == 3 && sizes[2] > payload_max)
         return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "data frame is %zu bytes, limit %zu",
-                       zframe_size (data), payload_max);
+                       sizes[2], payload_max);
     if (req->op == ZAIO_OP_READ && req->length > payload_max)
         return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "read length %llu exceeds limit %zu",
                        (unsigned long long)req->length, payload_max);
     return 0;
+}
+
+//  Frames beyond these three only matter as a count.
+#define S_FRAMES_SEEN 3
+
+int
+zaio_request_decode_message (zaio_request_t *req, zmsg_t *msg, size_t payload_max, char *why,
+                             size_t why_size)
+{
+    const void *frames[S_FRAMES_SEEN];
+    size_t sizes[S_FRAMES_SEEN];
+    size_t count = 0;
+    for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg), count++)
+        if (count < S_FRAMES_SEEN) {
+            frames[count] = zframe_data (frame);
+            sizes[count] = zframe_size (frame);
+        }
+    return zaio_request_decode_frames (req, frames, sizes, count, payload_max, why, why_size);
 }
 
 //  ---------------------------------------------------------------------

@@ -105,6 +105,11 @@ int zaio_request_decode (zaio_request_t *req, const void *data, size_t size, cha
 int zaio_request_decode_message (zaio_request_t *req, zmsg_t *msg, size_t payload_max, char *why,
                                  size_t why_size);
 
+//  The same for a message given as count frames, frames[i] of sizes[i]
+//  bytes; only the first three are read, the rest only counted.
+int zaio_request_decode_frames (zaio_request_t *req, const void *const *frames, const size_t *sizes,
+                                size_t count, size_t payload_max, char *why, size_t why_size);
+
 //  Encode a request header. Caller owns the returned frame.
 zframe_t *zaio_request_encode (const zaio_request_t *req);
 
