@@ -1201,26 +1201,6 @@ s_handle_pipe (s_broker_t *self)
     return stop;
 }
 
-//  One message's parts, received without a message object: the first
-//  S_PARTS_MAX into parts, the rest (more than any valid message has)
-//  dropped but counted. Returns the count; 0 if nothing was waiting.
-static int
-s_recv_parts (zsock_t *sock, zframe_t **parts)
-{
-    int count = 0;
-    zframe_t *frame;
-    while ((frame = zframe_recv (sock))) {
-        bool more = zframe_more (frame);
-        if (count < S_PARTS_MAX)
-            parts[count] = frame;
-        else
-            zframe_destroy (&frame);
-        count++;
-        if (!more) break;
-    }
-    return count;
-}
-
 //  A handler takes the parts it keeps (nulling them); the rest are freed.
 typedef void (s_handler_fn) (s_broker_t *self, zframe_t **parts, int count);
 
@@ -1232,7 +1212,7 @@ s_drain_socket (s_broker_t *self, zsock_t *sock, s_handler_fn *handler)
     int taken = 0;
     for (; taken < S_BATCH; taken++) {
         zframe_t *parts[S_PARTS_MAX] = {NULL};
-        int count = s_recv_parts (sock, parts);
+        int count = zaio_recv_frames (sock, parts, S_PARTS_MAX);
         if (count == 0) break;
         handler (self, parts, count);
         for (int i = 0; i < S_PARTS_MAX; i++) zframe_destroy (&parts[i]);

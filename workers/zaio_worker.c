@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define S_PARTS_MAX 6 //  parts of a message kept: a JOB has at most 5
+
 typedef struct {
     zsock_t *pipe;
     zsock_t *dealer;
@@ -50,19 +52,17 @@ zaio_worker_ready_message (zaio_volume_t **volumes, size_t volume_count, uint32_
 //  outcome, the reply header and data. The header is decoded again here,
 //  strictly, because a worker trusts its connection no more than a broker.
 static void
-s_run_job (s_worker_t *self, zmsg_t *msg)
+s_run_job (s_worker_t *self, zframe_t **parts, int count)
 {
-    zframe_t *job = zmsg_pop (msg);
-    zframe_t *header = zmsg_pop (msg);
-    zframe_t *data = zmsg_pop (msg);
+    zframe_t *job = parts[2];
+    zframe_t *header = count > 3 ? parts[3] : NULL;
+    zframe_t *data = count > 4 ? parts[4] : NULL;
     uint64_t job_number;
-    if (zaio_job_number_decode (job, &job_number) || !header) {
+    if (zaio_job_number_decode (job, &job_number) || !header || count > 5) {
         zsys_warning ("worker: malformed JOB dropped");
-        zframe_destroy (&job);
-        zframe_destroy (&header);
-        zframe_destroy (&data);
         return;
     }
+    parts[2] = NULL; //  the job number goes back in DONE
     int64_t started = zclock_usecs ();
     zaio_request_t req;
     char why[256] = "";
@@ -100,25 +100,17 @@ s_run_job (s_worker_t *self, zmsg_t *msg)
     zframe_send (&outcome, self->dealer, ZFRAME_MORE);
     zframe_send (&result.header, self->dealer, result.data ? ZFRAME_MORE : 0);
     if (result.data) zframe_send (&result.data, self->dealer, 0);
-    zframe_destroy (&header);
-    zframe_destroy (&data);
 }
 
 static void
-s_handle_message (s_worker_t *self, zmsg_t **msg_p)
+s_handle_message (s_worker_t *self, zframe_t **parts, int count)
 {
-    zmsg_t *msg = *msg_p;
-    zframe_t *signature = zmsg_pop (msg);
-    zframe_t *command = zmsg_pop (msg);
-    if (!zaio_frame_is (signature, ZAIO_WORKER_SIGNATURE))
+    if (count < 2 || !zaio_frame_is (parts[0], ZAIO_WORKER_SIGNATURE))
         zsys_warning ("worker: message without %s signature dropped", ZAIO_WORKER_SIGNATURE);
-    else if (zaio_frame_is (command, ZAIO_WORKER_JOB))
-        s_run_job (self, msg);
-    else if (!zaio_frame_is (command, ZAIO_WORKER_HEARTBEAT))
+    else if (count >= 3 && zaio_frame_is (parts[1], ZAIO_WORKER_JOB))
+        s_run_job (self, parts, count);
+    else if (!zaio_frame_is (parts[1], ZAIO_WORKER_HEARTBEAT))
         zsys_warning ("worker: unknown command dropped");
-    zframe_destroy (&signature);
-    zframe_destroy (&command);
-    zmsg_destroy (msg_p);
 }
 
 //  Runs every job that has arrived (receive timeout 0: until EAGAIN), so a
@@ -126,8 +118,12 @@ s_handle_message (s_worker_t *self, zmsg_t **msg_p)
 static void
 s_handle_dealer (s_worker_t *self)
 {
-    zmsg_t *msg;
-    while ((msg = zmsg_recv (self->dealer))) s_handle_message (self, &msg);
+    zframe_t *parts[S_PARTS_MAX] = {NULL};
+    int count;
+    while ((count = zaio_recv_frames (self->dealer, parts, S_PARTS_MAX)) > 0) {
+        s_handle_message (self, parts, count);
+        for (int i = 0; i < S_PARTS_MAX; i++) zframe_destroy (&parts[i]);
+    }
 }
 
 static void

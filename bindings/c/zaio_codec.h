@@ -270,6 +270,11 @@ int zaio_job_number_decode (zframe_t *frame, uint64_t *job);
 //  number of parts the message had, or -1 if none was waiting.
 int zaio_recv_parts (void *handle, zmq_msg_t *parts, int max);
 
+//  The same as frames from a czmq socket whose receive timeout is 0: the
+//  first max parts into parts (caller destroys them), the rest dropped.
+//  Returns the number of parts the message had; 0 if none was waiting.
+int zaio_recv_frames (zsock_t *sock, zframe_t **parts, int max);
+
 //  True if frame holds exactly the given text.
 bool zaio_frame_is (zframe_t *frame, const char *text);
 
