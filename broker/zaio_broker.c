@@ -36,6 +36,7 @@ struct _s_service_t {
     zlistx_t *queue;   //  s_job_t *, FIFO; owns nothing (jobs are freed explicitly)
     zlistx_t *waiting; //  s_worker_t * with credit left, least recently used first
     uint32_t worker_count;
+    bool dispatch_due; //  in broker->dispatch_due
 };
 
 //  One worker connection.
@@ -115,14 +116,15 @@ struct _s_broker_t {
     uint64_t event_seq;
     uint32_t accepted; //  queued + running
     uint32_t queued_with_deadline;
-    zlistx_t *released; //  s_job_t * whose last blocker finished, to run or cancel
-    bool releasing;     //  draining released, so completions only append to it
+    zlistx_t *released;     //  s_job_t * whose last blocker finished, to run or cancel
+    zlistx_t *dispatch_due; //  s_service_t * with jobs and free workers, maybe
+    bool releasing;         //  draining released, so completions only append to it
     bool draining;
     int64_t drain_until_ms;
     int64_t last_request_ms; //  when the last request arrived (while draining)
 };
 
-static void s_dispatch (s_broker_t *self, s_service_t *service);
+static void s_dispatch_later (s_broker_t *self, s_service_t *service);
 static void s_fail_job (s_broker_t *self, s_job_t **job_p, int code, const char *why);
 
 //  ---------------------------------------------------------------------
@@ -461,7 +463,7 @@ s_run_released (s_broker_t *self)
             s_fail_job (self, &job, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
         else {
             s_job_enqueue (self, job, false);
-            s_dispatch (self, job->service);
+            s_dispatch_later (self, job->service);
         }
     }
     self->releasing = false;
@@ -764,6 +766,28 @@ s_dispatch (s_broker_t *self, s_service_t *service)
     }
 }
 
+//  Dispatch waits for the end of the loop's pass, so a worker gets the
+//  jobs freed by a batch of completions in one burst: one wake-up for the
+//  burst instead of one per job.
+static void
+s_dispatch_later (s_broker_t *self, s_service_t *service)
+{
+    if (!service->dispatch_due) {
+        service->dispatch_due = true;
+        zlistx_add_end (self->dispatch_due, service);
+    }
+}
+
+static void
+s_dispatch_due (s_broker_t *self)
+{
+    s_service_t *service;
+    while ((service = (s_service_t *)zlistx_detach (self->dispatch_due, NULL))) {
+        service->dispatch_due = false;
+        s_dispatch (self, service);
+    }
+}
+
 //  ---------------------------------------------------------------------
 //  Workers
 
@@ -817,7 +841,7 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
                 s_fail_job (self, &queued, ZAIO_ERR_NOVOLUME, "last worker of the volume lost");
             }
         } else
-            s_dispatch (self, service);
+            s_dispatch_later (self, service);
     }
 }
 
@@ -854,7 +878,8 @@ s_handle_ready (s_broker_t *self, zframe_t *identity, zframe_t *body)
     if (self->config.verbose)
         zsys_debug ("broker: worker %s ready, credit %u, %u volumes", worker->name, worker->credit,
                     worker->service_count);
-    for (uint32_t i = 0; i < worker->service_count; i++) s_dispatch (self, worker->services[i]);
+    for (uint32_t i = 0; i < worker->service_count; i++)
+        s_dispatch_later (self, worker->services[i]);
 }
 
 //  DONE: [job][outcome][header][data?]. Returns -1 if the message is bad.
@@ -883,7 +908,7 @@ s_handle_done (s_broker_t *self, s_worker_t *worker, zframe_t **parts, int count
             } else {
                 if (worker->credit++ == 0) s_worker_join_waiting (worker);
                 for (uint32_t i = 0; i < worker->service_count; i++)
-                    s_dispatch (self, worker->services[i]);
+                    s_dispatch_later (self, worker->services[i]);
             }
         } else
             zsys_warning ("broker: worker %s finished job %" PRIu64 " it no longer holds",
@@ -1075,6 +1100,7 @@ s_broker_destroy (s_broker_t **self_p)
     zhashx_destroy (&self->services);
     zhashx_destroy (&self->clients);
     zlistx_destroy (&self->released);
+    zlistx_destroy (&self->dispatch_due);
     zlistx_destroy (&self->subscriptions);
     free (self->slots);
     free (self->generations);
@@ -1118,6 +1144,7 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     self->workers = s_frame_table_new (s_worker_free);
     self->clients = s_frame_table_new (s_client_free);
     self->released = zlistx_new ();
+    self->dispatch_due = zlistx_new ();
     self->subscriptions = zlistx_new ();
     zlistx_set_destructor (self->subscriptions, s_frame_free);
 
@@ -1252,9 +1279,11 @@ s_broker_actor (zsock_t *pipe, void *args)
         //  Completions first: they free the capacity new requests need.
         int handled = s_drain_socket (self, self->backend, s_handle_worker_message);
         handled += s_drain_socket (self, self->frontend, s_handle_request);
+        s_dispatch_due (self);
         busy = handled > 0;
         if (zclock_mono () >= next_tick) {
             s_tick (self);
+            s_dispatch_due (self);
             next_tick = zclock_mono () + S_TICK_MS;
         }
         if (self->draining) {
