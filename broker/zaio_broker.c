@@ -317,8 +317,7 @@ s_publish (s_broker_t *self, zframe_t *client, uint64_t id, zaio_op_t op, const 
     uint64_t seq = ++self->event_seq;
     if (zlistx_size (self->subscriptions) == 0) return;
     char topic[ZAIO_VOLUME_MAX + 64];
-    snprintf (topic, sizeof topic, "%s.%s.%s", outcome->error ? "err" : "ok", zaio_op_name (op),
-              volume);
+    zaio_topic_format (outcome->error, op, volume, topic, sizeof topic);
     if (!s_subscribed (self, topic)) return;
     zaio_event_t event;
     event.seq = seq;
@@ -412,8 +411,7 @@ s_reject (s_broker_t *self, zframe_t *client, const zaio_request_t *req, bool de
     s_send_reply (self, client, &header, NULL);
     if (decoded) {
         zaio_outcome_t outcome = {code, 0, 0};
-        s_publish (self, client, req->id, req->op, req->path,
-                   (req->fields & ZAIO_FIELD_VOLUME) ? req->volume : ZAIO_DEFAULT_VOLUME, &outcome,
+        s_publish (self, client, req->id, req->op, req->path, zaio_request_volume (req), &outcome,
                    0, "");
     }
 }
@@ -643,7 +641,7 @@ s_handle_request (s_broker_t *self, zframe_t **parts, int count)
         s_reject (self, client, &req, false, code, why);
         return;
     }
-    const char *volume = (req.fields & ZAIO_FIELD_VOLUME) ? req.volume : ZAIO_DEFAULT_VOLUME;
+    const char *volume = zaio_request_volume (&req);
     s_service_t *service = (s_service_t *)zhashx_lookup (self->services, volume);
     s_client_t *owner = (s_client_t *)zhashx_lookup (self->clients, client);
     size_t inflight = owner ? zlistx_size (owner->unfinished) : 0;

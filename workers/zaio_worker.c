@@ -72,11 +72,11 @@ s_run_job (s_worker_t *self, zframe_t **parts, int count)
         zaio_request_decode (&req, zframe_data (header), zframe_size (header), why, sizeof why);
     zaio_volume_t *volume = NULL;
     if (code == 0) {
-        volume = s_find_volume (self, (req.fields & ZAIO_FIELD_VOLUME) ? req.volume
-                                                                       : ZAIO_DEFAULT_VOLUME);
+        volume = s_find_volume (self, zaio_request_volume (&req));
         if (!volume) {
             code = ZAIO_ERR_NOVOLUME;
-            snprintf (why, sizeof why, "this worker does not serve volume '%s'", req.volume);
+            snprintf (why, sizeof why, "this worker does not serve volume '%s'",
+                      zaio_request_volume (&req));
         } else if (zaio_op_takes_data (req.op) != (data != NULL)) {
             code = ZAIO_ERR_MALFORMED;
             snprintf (why, sizeof why, "data frame does not match op '%s'", zaio_op_name (req.op));

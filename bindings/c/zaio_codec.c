@@ -429,6 +429,12 @@ s_decode_field (zaio_request_t *req, const s_field_spec_t *spec, zaio_cursor_t *
     return 0;
 }
 
+const char *
+zaio_request_volume (const zaio_request_t *req)
+{
+    return (req->fields & ZAIO_FIELD_VOLUME) ? req->volume : ZAIO_DEFAULT_VOLUME;
+}
+
 int
 zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *why, size_t why_size)
 {
@@ -807,8 +813,13 @@ zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why
 void
 zaio_event_topic (const zaio_event_t *event, char *buf, size_t buf_size)
 {
-    snprintf (buf, buf_size, "%s.%s.%s", event->error ? "err" : "ok", zaio_op_name (event->op),
-              event->volume);
+    zaio_topic_format (event->error, event->op, event->volume, buf, buf_size);
+}
+
+void
+zaio_topic_format (int error, zaio_op_t op, const char *volume, char *buf, size_t buf_size)
+{
+    snprintf (buf, buf_size, "%s.%s.%s", error ? "err" : "ok", zaio_op_name (op), volume);
 }
 
 zframe_t *

@@ -92,6 +92,9 @@ int zaio_request_set_str (zaio_request_t *req, zaio_field_t field, const char *v
 //  Set a numeric or boolean field.
 void zaio_request_set_uint (zaio_request_t *req, zaio_field_t field, uint64_t value);
 
+//  The volume req names, or ZAIO_DEFAULT_VOLUME. Borrowed from req.
+const char *zaio_request_volume (const zaio_request_t *req);
+
 //  Decode a request header frame. Returns 0, or an error code with a
 //  reason in why. req->id is set as soon as a valid id was read, so the
 //  caller can address its error reply (0 means no id could be read).
@@ -213,6 +216,9 @@ typedef struct {
 
 //  Topic frame text: "ok.read.default" / "err.write.photos".
 void zaio_event_topic (const zaio_event_t *event, char *buf, size_t buf_size);
+
+//  The same from its parts, for a publisher that has no event yet.
+void zaio_topic_format (int error, zaio_op_t op, const char *volume, char *buf, size_t buf_size);
 
 //  Caller owns the returned body frame.
 zframe_t *zaio_event_encode (const zaio_event_t *event);
