@@ -43,6 +43,7 @@ static char s_base[256];    //  the temp directory holding everything
 static char s_root[300];    //  the volume root: s_base/root
 static char s_outside[300]; //  beside the root: s_base/outside
 static uint64_t s_id;
+static zaio_fdcache_t *s_cache; //  the suite's second pass reads through one
 
 //  --------------------------------------------------------------------------
 //  Local filesystem helpers (plain POSIX, outside the code under test)
@@ -204,7 +205,7 @@ s_run (s_call_t *call, zaio_volume_t *volume, const zaio_request_t *req, const v
     zframe_t *input = data ? zframe_new (data, size) : NULL;
     zaio_ops_result_t result;
     memset (&result, 0xAA, sizeof result);
-    zaio_ops_execute (volume, req, input, payload_max, &result);
+    zaio_ops_execute (volume, req, input, payload_max, s_cache, &result);
     zframe_destroy (&input);
     assert (result.header);
     char why[128] = "";
@@ -1106,6 +1107,66 @@ s_fd_count (void)
     return count;
 }
 
+//  Reads through the cache see every change to what a path names: the file
+//  replaced, renamed over, unlinked, truncated, its directory swapped, a
+//  symlink repointed, out of the root too; more files than the cache holds.
+static void
+s_test_cache (zaio_volume_t *volume)
+{
+    s_make_dir ("c");
+    s_make_text ("c/file", "one");
+    s_expect_read (volume, "c/file", 0, 100, "one", true);
+    s_expect_read (volume, "c/file", 1, 100, "ne", true);
+    assert (s_put (volume, ZAIO_OP_WRITEFILE, "c/file", "two", false) == 0);
+    s_expect_read (volume, "c/file", 0, 100, "two", true);
+    s_make_text ("c/other", "three");
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "c/other", "c/file") == 0);
+    s_expect_read (volume, "c/file", 0, 100, "three", true);
+    char local[512];
+    assert (unlink (s_local (local, sizeof local, "c/file")) == 0);
+    assert (s_read (volume, "c/file", 0, 100) == ENOENT);
+    s_make_text ("c/file", "four");
+    s_expect_read (volume, "c/file", 0, 100, "four", true);
+    assert (truncate (s_local (local, sizeof local, "c/file"), 2) == 0);
+    s_expect_read (volume, "c/file", 0, 100, "fo", true);
+    assert (s_put (volume, ZAIO_OP_WRITE, "c/file", "urteen", false) == 0);
+    s_expect_read (volume, "c/file", 0, 4, "urte", false);
+
+    char moved[512];
+    assert (rename (s_local (local, sizeof local, "c"), s_local (moved, sizeof moved, "c-old")) ==
+            0);
+    s_make_dir ("c");
+    s_make_text ("c/file", "five");
+    s_expect_read (volume, "c/file", 0, 100, "five", true);
+
+    //  A symlink read through, then pointed out of the root: the cached
+    //  descriptor is not the file it names now, and the new one is refused.
+    s_make_link ("c/link", "file");
+    s_expect_read (volume, "c/link", 0, 100, "five", true);
+    char target[400];
+    s_format (target, sizeof target, "%s/secret", s_outside);
+    const char *escapes[] = {target, "../../outside/secret"};
+    for (size_t i = 0; i < 2; i++) {
+        assert (unlink (s_local (local, sizeof local, "c/link")) == 0);
+        s_make_link ("c/link", escapes[i]);
+        assert (s_read (volume, "c/link", 0, 100) == EXDEV);
+        assert (s_op (volume, ZAIO_OP_READFILE, "c/link") == EXDEV);
+        assert (unlink (s_local (local, sizeof local, "c/link")) == 0);
+        s_make_link ("c/link", "file");
+        s_expect_read (volume, "c/link", 0, 100, "five", true);
+    }
+
+    //  More files than the cache holds, read in turns.
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 40; i++) {
+            char name[64], text[64];
+            s_format (name, sizeof name, "c/n%02d", i);
+            s_format (text, sizeof text, "file %d", i);
+            if (round == 0) s_make_text (name, text);
+            s_expect_read (volume, name, 0, 100, text, true);
+        }
+}
+
 //  Set up a fresh tree, run every test, remove the tree.
 static void
 s_suite (const char *label)
@@ -1145,11 +1206,25 @@ s_suite (const char *label)
     s_test_symlinks_inside (volume);
     s_test_escapes (volume);
     s_test_readonly (readonly);
+    if (s_cache) {
+        s_test_cache (volume);
+        assert (zaio_fdcache_expire (s_cache, 0) == 0);
+    }
     assert (s_fd_count () == fds);
     zaio_volume_destroy (&readonly);
     zaio_volume_destroy (&volume);
     s_rmtree (s_base);
-    printf ("test_ops: %s: OK\n", label);
+    printf ("test_ops: %s%s: OK\n", label, s_cache ? ", through a cache of open files" : "");
+}
+
+//  The suite as it is, then with reads through a small cache (so it fills).
+static void
+s_suites (const char *label)
+{
+    s_suite (label);
+    s_cache = zaio_fdcache_new (4);
+    s_suite (label);
+    zaio_fdcache_destroy (&s_cache);
 }
 
 //  True if openat2 answers ENOSYS in this process.
@@ -1207,7 +1282,7 @@ main (void)
     if (pid == 0) {
         if (s_openat2_missing () || s_hide_openat2 ()) {
             assert (s_openat2_missing ());
-            s_suite ("userspace resolver");
+            s_suites ("userspace resolver");
         } else
             printf ("test_ops: userspace resolver: skipped (no seccomp)\n");
         zsys_shutdown ();
@@ -1217,7 +1292,7 @@ main (void)
     assert (waitpid (pid, &status, 0) == pid);
     assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
 
-    s_suite (s_openat2_missing () ? "userspace resolver (no openat2 here)" : "openat2");
+    s_suites (s_openat2_missing () ? "userspace resolver (no openat2 here)" : "openat2");
     printf ("test_ops: OK\n");
     zsys_shutdown ();
     return 0;

@@ -54,6 +54,7 @@ typedef struct {
     const zaio_request_t *req;   //  the decoded request (borrowed)
     zframe_t *input;             //  request data frame (borrowed), or NULL
     int root;                    //  volume root descriptor (borrowed)
+    zaio_fdcache_t *cache;       //  the thread's open files (borrowed), or NULL
     size_t payload_max;          //  most bytes a read or readfile may return
     msgpack_packer *pk;          //  reply header under construction
     zframe_t *output;            //  reply data frame, or NULL
@@ -300,6 +301,30 @@ s_open_file (s_job_t *job, const char *path, int flags, mode_t mode, int *fd, st
     return rc;
 }
 
+//  --------------------------------------------------------------------------
+//  Open the job's path for reading: the thread's cached descriptor if it
+//  still names the file (*cached is then true), else s_open_file. Pair
+//  with s_reading_done.
+
+static int
+s_open_reading (s_job_t *job, int *fd, struct stat *st, bool *cached)
+{
+    *fd = job->cache ? zaio_fdcache_get (job->cache, job->root, job->req->path, st) : -1;
+    *cached = *fd >= 0;
+    return *cached ? 0 : s_open_file (job, job->req->path, O_RDONLY, 0, fd, st);
+}
+
+//  A read is over: a new descriptor is kept for the next one, or closed.
+static void
+s_reading_done (s_job_t *job, int fd, bool cached, const struct stat *st)
+{
+    if (cached) return;
+    if (job->cache)
+        zaio_fdcache_put (job->cache, job->root, job->req->path, fd, st);
+    else
+        close (fd);
+}
+
 //  The parent directory of a path's final component, and that component.
 typedef struct {
     int dir;                        //  descriptor of the parent
@@ -504,14 +529,15 @@ s_op_read (s_job_t *job)
         return s_fail (job, ZAIO_ERR_TOOBIG, "read length exceeds the payload limit");
     int fd;
     struct stat st;
-    int rc = s_open_file (job, req->path, O_RDONLY, 0, &fd, &st);
+    bool cached;
+    int rc = s_open_reading (job, &fd, &st, &cached);
     if (rc) return rc;
     uint64_t size = (uint64_t)st.st_size;
     size_t want = req->offset >= size                ? 0
                   : size - req->offset < req->length ? (size_t)(size - req->offset)
                                                      : (size_t)req->length;
     rc = s_read_frame (fd, req->offset, want, &job->output);
-    close (fd);
+    s_reading_done (job, fd, cached, &st);
     if (rc) return rc;
     size_t got = zframe_size (job->output);
     job->bytes = got;
@@ -571,14 +597,15 @@ s_op_readfile (s_job_t *job)
 {
     int fd;
     struct stat st;
-    int rc = s_open_file (job, job->req->path, O_RDONLY, 0, &fd, &st);
+    bool cached;
+    int rc = s_open_reading (job, &fd, &st, &cached);
     if (rc) return rc;
     if ((uint64_t)st.st_size > job->payload_max)
         rc = s_fail (job, EFBIG, "file is %lld bytes, payload limit %zu", (long long)st.st_size,
                      job->payload_max);
     else
         rc = s_read_frame (fd, 0, (size_t)st.st_size, &job->output);
-    close (fd);
+    s_reading_done (job, fd, cached, &st);
     if (rc) return rc;
     job->bytes = zframe_size (job->output);
     zaio_reply_pack_ok (job->pk, job->req->id, 1);
@@ -1019,7 +1046,7 @@ static s_op_fn_t *const s_ops[ZAIO_OP_COUNT] = {
 
 void
 zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zframe_t *data,
-                  size_t payload_max, zaio_ops_result_t *result)
+                  size_t payload_max, zaio_fdcache_t *cache, zaio_ops_result_t *result)
 {
     assert (volume);
     assert (req);
@@ -1030,6 +1057,7 @@ zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zframe_t *da
         .req = req,
         .input = data,
         .root = zaio_volume_root_fd (volume),
+        .cache = cache,
         .payload_max = payload_max,
         .pk = &writer.packer,
     };

@@ -9,6 +9,7 @@
 #define ZAIO_OPS_H_INCLUDED
 
 #include "zaio_codec.h"
+#include "zaio_fdcache.h"
 #include "zaio_volume.h"
 
 #ifdef __cplusplus
@@ -23,9 +24,10 @@ typedef struct {
 
 //  Run req against volume. data is the request's data frame (borrowed; NULL
 //  for ops without one). payload_max bounds what a read or readfile may
-//  return. Always fills result.
+//  return. cache, if not NULL, is the calling thread's: reads keep their
+//  files open in it. Always fills result.
 void zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zframe_t *data,
-                       size_t payload_max, zaio_ops_result_t *result);
+                       size_t payload_max, zaio_fdcache_t *cache, zaio_ops_result_t *result);
 
 #ifdef __cplusplus
 }

@@ -6,12 +6,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_PARTS_MAX 6 //  parts of a message kept: a JOB has at most 5
+#define S_PARTS_MAX     6    //  parts of a message kept: a JOB has at most 5
+#define S_CACHE_FILES   16   //  files a worker keeps open for reading
+#define S_CACHE_IDLE_MS 1000 //  how long it keeps one nobody reads
 
 typedef struct {
     zsock_t *pipe;
     zsock_t *dealer;
     zaio_worker_config_t config;
+    zaio_fdcache_t *files;
     char host[64];
 } s_worker_t;
 
@@ -83,7 +86,7 @@ s_run_job (s_worker_t *self, zframe_t **parts, int count)
         }
     }
     if (code == 0)
-        zaio_ops_execute (volume, &req, data, self->config.payload_max, &result);
+        zaio_ops_execute (volume, &req, data, self->config.payload_max, self->files, &result);
     else {
         result.header = zaio_reply_error_frame (req.id, code, why);
         result.outcome.error = code;
@@ -134,6 +137,7 @@ s_worker_actor (zsock_t *pipe, void *args)
     self.pipe = pipe;
     self.config = *(const zaio_worker_config_t *)args;
     if (gethostname (self.host, sizeof self.host - 1)) strcpy (self.host, "localhost");
+    self.files = zaio_fdcache_new (S_CACHE_FILES);
     self.dealer = zsock_new (ZMQ_DEALER);
     assert (self.dealer);
     zsock_set_linger (self.dealer, 0);
@@ -153,9 +157,12 @@ s_worker_actor (zsock_t *pipe, void *args)
         zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
                                   {zsock_resolve (self.dealer), 0, ZMQ_POLLIN, 0}};
         bool running = true;
+        size_t open_files = 0;
         while (running) {
             //  Signals are the broker's business, not ours: EINTR just loops.
-            if (zmq_poll (items, 2, -1) < 0) continue;
+            int polled = zmq_poll (items, 2, open_files ? S_CACHE_IDLE_MS : -1);
+            open_files = zaio_fdcache_expire (self.files, S_CACHE_IDLE_MS);
+            if (polled < 0) continue;
             if (items[0].revents & ZMQ_POLLIN) {
                 char *command = zstr_recv (pipe);
                 running = !(command && streq (command, "$TERM"));
@@ -165,6 +172,7 @@ s_worker_actor (zsock_t *pipe, void *args)
         }
     }
     zsock_destroy (&self.dealer);
+    zaio_fdcache_destroy (&self.files);
 }
 
 zactor_t *

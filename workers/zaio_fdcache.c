@@ -1,0 +1,109 @@
+/*  zaio_fdcache.c: a worker thread's few files kept open; see zaio_fdcache.h.
+
+    A handful of entries searched in order: a worker reads few files at a
+    time, and a string compare over a short array beats a hash table there.
+*/
+
+#include "zaio_fdcache.h"
+
+#include <czmq.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    int root;   //  the volume root the path is beneath
+    char *path; //  as the request named it; NULL = free entry
+    int fd;     //  read-only descriptor of the file
+    dev_t dev;  //  the file's identity when opened
+    ino_t ino;
+    int64_t used; //  zclock_mono of the last use
+} s_entry_t;
+
+struct _zaio_fdcache_t {
+    s_entry_t *entries;
+    size_t capacity;
+    size_t count; //  entries in use
+};
+
+static void
+s_entry_drop (zaio_fdcache_t *self, s_entry_t *entry)
+{
+    close (entry->fd);
+    zstr_free (&entry->path);
+    self->count--;
+}
+
+zaio_fdcache_t *
+zaio_fdcache_new (size_t capacity)
+{
+    assert (capacity >= 1);
+    zaio_fdcache_t *self = (zaio_fdcache_t *)zmalloc (sizeof (zaio_fdcache_t));
+    self->entries = (s_entry_t *)zmalloc (capacity * sizeof (s_entry_t));
+    self->capacity = capacity;
+    return self;
+}
+
+void
+zaio_fdcache_destroy (zaio_fdcache_t **self_p)
+{
+    assert (self_p);
+    zaio_fdcache_t *self = *self_p;
+    if (!self) return;
+    zaio_fdcache_expire (self, 0);
+    free (self->entries);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+zaio_fdcache_get (zaio_fdcache_t *self, int root, const char *path, struct stat *st)
+{
+    assert (self && path && st);
+    for (size_t i = 0; i < self->capacity; i++) {
+        s_entry_t *entry = &self->entries[i];
+        if (!entry->path || entry->root != root || strcmp (entry->path, path)) continue;
+        //  The walk is not confined, but nothing read from it leaves here:
+        //  it only decides whether the descriptor we hold is still the file.
+        if (fstatat (root, path, st, 0) == 0 && st->st_dev == entry->dev &&
+            st->st_ino == entry->ino) {
+            entry->used = zclock_mono ();
+            return entry->fd;
+        }
+        s_entry_drop (self, entry);
+        return -1;
+    }
+    return -1;
+}
+
+void
+zaio_fdcache_put (zaio_fdcache_t *self, int root, const char *path, int fd, const struct stat *st)
+{
+    assert (self && path && fd >= 0 && st);
+    //  A free entry, or else the least recently used.
+    s_entry_t *slot = &self->entries[0];
+    for (size_t i = 0; i < self->capacity && slot->path; i++) {
+        s_entry_t *entry = &self->entries[i];
+        if (!entry->path || entry->used < slot->used) slot = entry;
+    }
+    if (slot->path) s_entry_drop (self, slot);
+    slot->root = root;
+    slot->path = strdup (path);
+    slot->fd = fd;
+    slot->dev = st->st_dev;
+    slot->ino = st->st_ino;
+    slot->used = zclock_mono ();
+    self->count++;
+}
+
+size_t
+zaio_fdcache_expire (zaio_fdcache_t *self, int64_t idle_ms)
+{
+    assert (self);
+    int64_t now = zclock_mono ();
+    for (size_t i = 0; i < self->capacity && self->count; i++) {
+        s_entry_t *entry = &self->entries[i];
+        if (entry->path && now - entry->used >= idle_ms) s_entry_drop (self, entry);
+    }
+    return self->count;
+}
