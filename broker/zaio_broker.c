@@ -114,6 +114,7 @@ struct _s_broker_t {
     uint32_t free_count;
     zlistx_t *subscriptions; //  event topic prefixes someone subscribes to
     uint64_t event_seq;
+    bool published;    //  sent an event since the last look for subscriptions
     uint32_t accepted; //  queued + running
     uint32_t queued_with_deadline;
     zlistx_t *released;     //  s_job_t * whose last blocker finished, to run or cancel
@@ -340,6 +341,7 @@ s_publish (s_broker_t *self, zframe_t *client, uint64_t id, zaio_op_t op, const 
     zmsg_append (msg, &(zframe_t *){zaio_event_encode (&event)});
     //  XPUB never blocks; a slow subscriber loses events and sees a seq gap.
     if (zmsg_send (&msg, self->events)) zmsg_destroy (&msg);
+    self->published = true;
 }
 
 //  XPUB passes up the first subscription to a prefix and the last
@@ -347,6 +349,7 @@ s_publish (s_broker_t *self, zframe_t *client, uint64_t id, zaio_op_t op, const 
 static void
 s_handle_subscription (s_broker_t *self)
 {
+    self->published = false;
     zframe_t *frame;
     while ((frame = zframe_recv (self->events))) {
         size_t size = zframe_size (frame);
@@ -743,9 +746,11 @@ s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job)
                       zmq_strerror (zmq_errno ()));
 }
 
-static void
+//  Returns true if it sent any job.
+static bool
 s_dispatch (s_broker_t *self, s_service_t *service)
 {
+    bool sent = false;
     int64_t now_ms = zclock_mono ();
     while (zlistx_size (service->queue) && zlistx_size (service->waiting)) {
         s_job_t *job = (s_job_t *)zlistx_first (service->queue);
@@ -757,11 +762,13 @@ s_dispatch (s_broker_t *self, s_service_t *service)
         }
         s_worker_t *worker = (s_worker_t *)zlistx_first (service->waiting);
         s_send_job (self, worker, job);
+        sent = true;
         if (--worker->credit == 0)
             s_worker_leave_waiting (worker);
         else
             s_worker_requeue (worker);
     }
+    return sent;
 }
 
 //  Dispatch waits for the end of the loop's pass, so a worker gets the
@@ -776,14 +783,17 @@ s_dispatch_later (s_broker_t *self, s_service_t *service)
     }
 }
 
-static void
+//  Returns true if any job was sent.
+static bool
 s_dispatch_due (s_broker_t *self)
 {
+    bool sent = false;
     s_service_t *service;
     while ((service = (s_service_t *)zlistx_detach (self->dispatch_due, NULL))) {
         service->dispatch_due = false;
-        s_dispatch (self, service);
+        sent |= s_dispatch (self, service);
     }
+    return sent;
 }
 
 //  ---------------------------------------------------------------------
@@ -1245,6 +1255,16 @@ s_drain_socket (s_broker_t *self, zsock_t *sock, s_handler_fn *handler)
     return taken;
 }
 
+//  Commands from the pipe, until none is left: that also leaves the pipe
+//  safe to wait on again. True if the broker should start to stop.
+static bool
+s_handle_commands (s_broker_t *self)
+{
+    bool stop = false;
+    while (zsock_events (self->pipe) & ZMQ_POLLIN) stop |= s_handle_pipe (self);
+    return stop;
+}
+
 static void
 s_broker_actor (zsock_t *pipe, void *args)
 {
@@ -1254,36 +1274,34 @@ s_broker_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, self ? 0 : 1);
     if (!self) return;
 
-    zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-                              {zsock_resolve (self->backend), 0, ZMQ_POLLIN, 0},
-                              {zsock_resolve (self->frontend), 0, ZMQ_POLLIN, 0},
-                              {zsock_resolve (self->events), 0, ZMQ_POLLIN, 0}};
-    //  While messages keep coming the loop only drains the two ROUTERs,
-    //  which costs no system call when they are empty; it polls (and may
-    //  sleep) when a pass finds nothing, and every S_POLL_EVERY busy passes
-    //  so the pipe and subscriptions are never starved.
+    //  The loop drains the two ROUTERs until a pass receives nothing and
+    //  sends nothing; only then does it sleep, on the sockets' ZMQ_FDs
+    //  (zaio_wait_input says why that is safe just then). While busy it
+    //  looks at the pipe every S_POLL_EVERY passes, so commands never starve.
+    enum { PIPE, BACKEND, FRONTEND, EVENTS, SOCKETS };
+    zsock_t *socks[SOCKETS] = {pipe, self->backend, self->frontend, self->events};
+    bool readable[SOCKETS] = {true, false, false, true}; //  first pass: look at all
     int64_t next_tick = zclock_mono () + S_TICK_MS;
     int busy_passes = 0;
-    bool busy = false;
+    bool busy = true;
     while (true) {
         if (!busy || ++busy_passes >= S_POLL_EVERY) {
             busy_passes = 0;
             long timeout = busy ? 0 : (long)(next_tick - zclock_mono ());
-            if (zmq_poll (items, 4, timeout > 0 ? timeout : 0) < 0 && zmq_errno () != EINTR) break;
-            if ((items[0].revents & ZMQ_POLLIN) && s_handle_pipe (self) && !self->draining)
-                s_start_drain (self);
-            if (items[3].revents & ZMQ_POLLIN) s_handle_subscription (self);
+            zaio_wait_input (socks, SOCKETS, timeout > 0 ? (int)timeout : 0, readable);
+        }
+        if (readable[PIPE] && s_handle_commands (self) && !self->draining) s_start_drain (self);
+        //  Publishing may take the signal of a subscription arriving.
+        if (readable[EVENTS] || self->published) s_handle_subscription (self);
+        readable[PIPE] = readable[EVENTS] = false;
+        if (zclock_mono () >= next_tick) {
+            s_tick (self);
+            next_tick = zclock_mono () + S_TICK_MS;
         }
         //  Completions first: they free the capacity new requests need.
         int handled = s_drain_socket (self, self->backend, s_handle_worker_message);
         handled += s_drain_socket (self, self->frontend, s_handle_request);
-        s_dispatch_due (self);
-        busy = handled > 0;
-        if (zclock_mono () >= next_tick) {
-            s_tick (self);
-            s_dispatch_due (self);
-            next_tick = zclock_mono () + S_TICK_MS;
-        }
+        busy = s_dispatch_due (self) || handled > 0;
         if (self->draining) {
             int64_t now = zclock_mono ();
             if (self->accepted && now >= self->drain_until_ms) {

@@ -154,21 +154,24 @@ s_worker_actor (zsock_t *pipe, void *args)
             zaio_worker_ready_message (self.config.volumes, self.config.volume_count,
                                        self.config.credit, self.host, self.config.slot, 0);
         if (zmsg_send (&ready, self.dealer)) zmsg_destroy (&ready);
-        zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-                                  {zsock_resolve (self.dealer), 0, ZMQ_POLLIN, 0}};
+        //  Each turn ends with a receive that found nothing on the dealer
+        //  and, if it fired, a look at the pipe until it was empty: so
+        //  waiting on their ZMQ_FDs is safe (zaio_wait_input).
+        zsock_t *socks[] = {pipe, self.dealer};
+        bool readable[2] = {true, true};
         bool running = true;
         size_t open_files = 0;
         while (running) {
-            //  Signals are the broker's business, not ours: EINTR just loops.
-            int polled = zmq_poll (items, 2, open_files ? S_CACHE_IDLE_MS : -1);
-            open_files = zaio_fdcache_expire (self.files, S_CACHE_IDLE_MS);
-            if (polled < 0) continue;
-            if (items[0].revents & ZMQ_POLLIN) {
+            while (running && readable[0] && (zsock_events (pipe) & ZMQ_POLLIN)) {
                 char *command = zstr_recv (pipe);
                 running = !(command && streq (command, "$TERM"));
                 zstr_free (&command);
             }
-            if (running && (items[1].revents & ZMQ_POLLIN)) s_handle_dealer (&self);
+            if (!running) break;
+            s_handle_dealer (&self);
+            //  Signals are the broker's business, not ours: EINTR just loops.
+            zaio_wait_input (socks, 2, open_files ? S_CACHE_IDLE_MS : -1, readable);
+            open_files = zaio_fdcache_expire (self.files, S_CACHE_IDLE_MS);
         }
     }
     zsock_destroy (&self.dealer);

@@ -4,7 +4,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
+
+#define S_WAIT_MAX 8 //  sockets zaio_wait_input takes at once
 
 //  ---------------------------------------------------------------------
 //  The op table: one row per op drives validation, retries and routing.
@@ -1115,4 +1118,19 @@ bool
 zaio_frame_is (zframe_t *frame, const char *text)
 {
     return frame && zframe_streq (frame, text);
+}
+
+int
+zaio_wait_input (zsock_t **socks, int count, int timeout_ms, bool *readable)
+{
+    assert (count >= 1 && count <= S_WAIT_MAX);
+    struct pollfd fds[S_WAIT_MAX];
+    for (int i = 0; i < count; i++) {
+        fds[i].fd = zsock_fd (socks[i]);
+        fds[i].events = POLLIN;
+        fds[i].revents = 0;
+    }
+    int rc = poll (fds, (nfds_t)count, timeout_ms);
+    for (int i = 0; i < count; i++) readable[i] = rc > 0 && (fds[i].revents & POLLIN);
+    return rc;
 }

@@ -284,6 +284,17 @@ int zaio_recv_frames (zsock_t *sock, zframe_t **parts, int max);
 //  True if frame holds exactly the given text.
 bool zaio_frame_is (zframe_t *frame, const char *text);
 
+//  Waits up to timeout_ms (-1: forever) for input on any of socks, and
+//  sets readable[i] for each socket whose ZMQ_FD fired. It is one poll(2)
+//  on the sockets' ZMQ_FDs, where zmq_poll makes two system calls more per
+//  socket each time. The rule that makes it safe: a socket may only be
+//  waited on when the last thing done with it was a receive that found
+//  nothing, or a ZMQ_EVENTS query that showed no input (a send can take
+//  the signal that input arrived). A readable socket may still turn out
+//  to have nothing. Returns how many are readable, 0 on timeout, -1 if
+//  interrupted.
+int zaio_wait_input (zsock_t **socks, int count, int timeout_ms, bool *readable);
+
 #ifdef __cplusplus
 }
 #endif
