@@ -29,6 +29,12 @@ typedef struct _s_worker_t s_worker_t;
 typedef struct _s_job_t s_job_t;
 typedef struct _s_client_t s_client_t;
 
+//  A peer's routing id, as its ROUTER gives it: 1 to 255 bytes.
+typedef struct {
+    uint8_t size;
+    byte data[255];
+} s_routing_id_t;
+
 //  A volume and the jobs and workers for it.
 struct _s_service_t {
     char name[ZAIO_VOLUME_MAX + 1];
@@ -41,10 +47,10 @@ struct _s_service_t {
 
 //  One worker connection.
 struct _s_worker_t {
-    zframe_t *identity; //  its key in broker->workers
-    char name[128];     //  HOST/PID/SLOT for events
-    uint32_t credit;    //  jobs it can take now
-    zlistx_t *jobs;     //  s_job_t * it holds
+    s_routing_id_t identity; //  its key in broker->workers
+    char name[128];          //  HOST/PID/SLOT for events
+    uint32_t credit;         //  jobs it can take now
+    zlistx_t *jobs;          //  s_job_t * it holds
     s_service_t *services[ZAIO_WORKER_VOLUMES_MAX];
     void *waiting_handles[ZAIO_WORKER_VOLUMES_MAX];
     uint32_t service_count;
@@ -57,12 +63,12 @@ struct _s_worker_t {
 //  What the broker knows of a client with unfinished jobs: enough to
 //  bound it and to order its jobs when it asks (PROTOCOL.md section 7).
 struct _s_client_t {
-    zframe_t *identity;   //  routing id, its key in broker->clients
-    zlistx_t *unfinished; //  s_job_t *, accepted and not yet answered, oldest first
-    zhashx_t *keys;       //  ordering key -> its newest unfinished s_job_t (NULL until used)
-    s_job_t *barrier;     //  newest unfinished barrier job
-    s_job_t *last;        //  newest unfinished job, for link
-    bool link_broken;     //  the newest job was linked and failed: cancel the next
+    s_routing_id_t identity; //  its key in broker->clients
+    zlistx_t *unfinished;    //  s_job_t *, accepted and not yet answered, oldest first
+    zhashx_t *keys;          //  ordering key -> its newest unfinished s_job_t (NULL until used)
+    s_job_t *barrier;        //  newest unfinished barrier job
+    s_job_t *last;           //  newest unfinished job, for link
+    bool link_broken;        //  the newest job was linked and failed: cancel the next
 };
 
 //  One accepted request.
@@ -82,8 +88,10 @@ struct _s_job_t {
     zaio_op_t op;
     char *path;
     s_service_t *service;
-    zframe_t *header; //  as received; kept across attempts for idempotent ops
-    zframe_t *data;   //  as received; moves to the worker
+    zmq_msg_t header; //  as received; kept across attempts for idempotent ops
+    zmq_msg_t data;   //  as received; moves to the worker
+    bool has_header;
+    bool has_data;
     int64_t received_us;
     int64_t dispatched_us;
     int64_t deadline_ms; //  0 = none
@@ -159,46 +167,77 @@ s_service_destroy (void **item)
     }
 }
 
-//  Clients and workers are keyed by their routing id frames as they are:
-//  no hex strings on the hot path.
+//  Clients and workers are keyed by their routing ids as they are: no hex
+//  strings on the hot path.
 static size_t
-s_frame_hash (const void *key)
+s_id_hash (const void *key)
 {
-    zframe_t *frame = (zframe_t *)key;
-    const uint8_t *bytes = zframe_data (frame);
+    const s_routing_id_t *id = (const s_routing_id_t *)key;
     size_t hash = 2166136261u; //  FNV-1a
-    for (size_t i = 0; i < zframe_size (frame); i++) hash = (hash ^ bytes[i]) * 16777619u;
+    for (size_t i = 0; i < id->size; i++) hash = (hash ^ id->data[i]) * 16777619u;
     return hash;
 }
 
 static int
-s_frame_compare (const void *a, const void *b)
+s_id_compare (const void *a, const void *b)
 {
-    return zframe_eq ((zframe_t *)a, (zframe_t *)b) ? 0 : 1;
+    const s_routing_id_t *first = (const s_routing_id_t *)a, *second = (const s_routing_id_t *)b;
+    return first->size == second->size && memcmp (first->data, second->data, first->size) == 0 ? 0
+                                                                                               : 1;
 }
 
 static void *
-s_frame_duplicate (const void *key)
+s_id_duplicate (const void *key)
 {
-    return zframe_dup ((zframe_t *)key);
+    s_routing_id_t *copy = (s_routing_id_t *)malloc (sizeof (s_routing_id_t));
+    assert (copy);
+    memcpy (copy, key, sizeof (s_routing_id_t));
+    return copy;
 }
 
 static void
-s_frame_free (void **key)
+s_id_free (void **key)
 {
-    zframe_destroy ((zframe_t **)key);
+    free (*key);
+    *key = NULL;
 }
 
 static zhashx_t *
-s_frame_table_new (zhashx_destructor_fn *destructor)
+s_id_table_new (zhashx_destructor_fn *destructor)
 {
     zhashx_t *table = zhashx_new ();
-    zhashx_set_key_hasher (table, s_frame_hash);
-    zhashx_set_key_comparator (table, s_frame_compare);
-    zhashx_set_key_duplicator (table, s_frame_duplicate);
-    zhashx_set_key_destructor (table, s_frame_free);
+    zhashx_set_key_hasher (table, s_id_hash);
+    zhashx_set_key_comparator (table, s_id_compare);
+    zhashx_set_key_duplicator (table, s_id_duplicate);
+    zhashx_set_key_destructor (table, s_id_free);
     zhashx_set_destructor (table, destructor);
     return table;
+}
+
+//  The routing id a ROUTER put first in a message.
+static void
+s_id_from (s_routing_id_t *id, zmq_msg_t *part)
+{
+    size_t size = zmq_msg_size (part);
+    id->size = (uint8_t)(size < sizeof id->data ? size : sizeof id->data);
+    memcpy (id->data, zmq_msg_data (part), id->size);
+}
+
+//  True if part holds exactly text.
+static bool
+s_part_is (zmq_msg_t *part, const char *text)
+{
+    size_t size = strlen (text);
+    return zmq_msg_size (part) == size && memcmp (zmq_msg_data (part), text, size) == 0;
+}
+
+//  Moves a frame the codec built into part, which must be closed.
+static void
+s_part_from_frame (zmq_msg_t *part, zframe_t **frame_p)
+{
+    zmq_msg_init_size (part, zframe_size (*frame_p));
+    memcpy (zmq_msg_data (part), zframe_data (*frame_p), zframe_size (*frame_p));
+    zframe_destroy (frame_p);
 }
 
 static void
@@ -209,19 +248,18 @@ s_client_free (void **item)
         assert (zlistx_size (client->unfinished) == 0);
         zlistx_destroy (&client->unfinished);
         zhashx_destroy (&client->keys);
-        zframe_destroy (&client->identity);
         free (client);
         *item = NULL;
     }
 }
 
 static s_client_t *
-s_client_require (s_broker_t *self, zframe_t *identity)
+s_client_require (s_broker_t *self, const s_routing_id_t *identity)
 {
     s_client_t *client = (s_client_t *)zhashx_lookup (self->clients, identity);
     if (!client) {
         client = (s_client_t *)zmalloc (sizeof (s_client_t));
-        client->identity = zframe_dup (identity);
+        client->identity = *identity;
         client->unfinished = zlistx_new ();
         zhashx_insert (self->clients, identity, client);
     }
@@ -234,7 +272,7 @@ static void
 s_client_release (s_broker_t *self, s_client_t *client)
 {
     if (zlistx_size (client->unfinished) == 0 && !client->link_broken)
-        zhashx_delete (self->clients, client->identity);
+        zhashx_delete (self->clients, &client->identity);
 }
 
 //  ---------------------------------------------------------------------
@@ -288,8 +326,8 @@ s_job_destroy (s_broker_t *self, s_job_t **job_p)
         zstr_free (&job->key);
         zlistx_destroy (&job->dependents);
         zstr_free (&job->path);
-        zframe_destroy (&job->header);
-        zframe_destroy (&job->data);
+        if (job->has_header) zmq_msg_close (&job->header);
+        if (job->has_data) zmq_msg_close (&job->data);
         free (job);
         *job_p = NULL;
     }
@@ -312,8 +350,9 @@ s_subscribed (s_broker_t *self, const char *topic)
 //  Every completion takes a sequence number; its event is built and sent
 //  only if a subscription matches, so events cost nothing unwatched.
 static void
-s_publish (s_broker_t *self, zframe_t *client, uint64_t id, zaio_op_t op, const char *path,
-           const char *volume, const zaio_outcome_t *outcome, uint64_t queue_us, const char *worker)
+s_publish (s_broker_t *self, const s_routing_id_t *client, uint64_t id, zaio_op_t op,
+           const char *path, const char *volume, const zaio_outcome_t *outcome, uint64_t queue_us,
+           const char *worker)
 {
     uint64_t seq = ++self->event_seq;
     if (zlistx_size (self->subscriptions) == 0) return;
@@ -323,9 +362,13 @@ s_publish (s_broker_t *self, zframe_t *client, uint64_t id, zaio_op_t op, const 
     zaio_event_t event;
     event.seq = seq;
     event.id = id;
-    char *hex = zframe_strhex (client);
-    snprintf (event.client, sizeof event.client, "%s", hex);
-    zstr_free (&hex);
+    static const char digits[] = "0123456789ABCDEF";
+    size_t length = 0;
+    for (size_t i = 0; i < client->size && length + 2 < sizeof event.client; i++) {
+        event.client[length++] = digits[client->data[i] >> 4];
+        event.client[length++] = digits[client->data[i] & 15];
+    }
+    event.client[length] = 0;
     event.op = op;
     snprintf (event.path, sizeof event.path, "%s", path);
     snprintf (event.volume, sizeof event.volume, "%s", volume);
@@ -342,6 +385,12 @@ s_publish (s_broker_t *self, zframe_t *client, uint64_t id, zaio_op_t op, const 
     //  XPUB never blocks; a slow subscriber loses events and sees a seq gap.
     if (zmsg_send (&msg, self->events)) zmsg_destroy (&msg);
     self->published = true;
+}
+
+static void
+s_subscription_free (void **item)
+{
+    zframe_destroy ((zframe_t **)item);
 }
 
 //  XPUB passes up the first subscription to a prefix and the last
@@ -369,48 +418,57 @@ s_handle_subscription (s_broker_t *self)
     }
 }
 
-//  Sends the parts of a message for peer on a ROUTER, which must exist:
-//  under ZMQ_ROUTER_MANDATORY the first part fails with EHOSTUNREACH if
-//  it has gone, and then nothing is sent. Takes the frames. Returns -1 if
-//  the peer was gone.
+//  Sends [peer][signature][command?][parts...] on a ROUTER; the peer must
+//  exist: under ZMQ_ROUTER_MANDATORY the first part fails with EHOSTUNREACH
+//  if it has gone, and then nothing is sent. Takes the parts that are not
+//  NULL (they are sent or closed). Returns -1 if the peer was gone.
 static int
-s_route (zsock_t *router, zframe_t *peer, const char *signature, const char *command,
-         zframe_t **first_p, zframe_t **second_p, zframe_t **third_p)
+s_route (zsock_t *router, const s_routing_id_t *peer, const char *signature, const char *command,
+         zmq_msg_t *first, zmq_msg_t *second, zmq_msg_t *third)
 {
     void *handle = zsock_resolve (router);
-    zframe_t **parts[] = {first_p, second_p, third_p};
+    zmq_msg_t *parts[] = {first, second, third};
     size_t count = 0;
-    while (count < 3 && parts[count] && *parts[count]) count++;
-    int rc = zmq_send (handle, zframe_data (peer), zframe_size (peer), ZMQ_SNDMORE);
+    while (count < 3 && parts[count]) count++;
+    int rc = zmq_send (handle, peer->data, peer->size, ZMQ_SNDMORE);
     if (rc >= 0)
         rc = zmq_send (handle, signature, strlen (signature), command || count ? ZMQ_SNDMORE : 0);
     if (rc >= 0 && command)
         rc = zmq_send (handle, command, strlen (command), count ? ZMQ_SNDMORE : 0);
     for (size_t i = 0; i < count; i++)
         if (rc >= 0)
-            rc = zframe_send (parts[i], router, i + 1 < count ? ZFRAME_MORE : 0);
+            rc = zmq_msg_send (parts[i], handle, i + 1 < count ? ZMQ_SNDMORE : 0);
         else
-            zframe_destroy (parts[i]);
+            zmq_msg_close (parts[i]);
     return rc < 0 ? -1 : 0;
 }
 
 //  Sends [client][signature][header][data?]; takes header and data.
 static void
-s_send_reply (s_broker_t *self, zframe_t *client, zframe_t **header_p, zframe_t **data_p)
+s_send_reply (s_broker_t *self, const s_routing_id_t *client, zmq_msg_t *header, zmq_msg_t *data)
 {
-    if (s_route (self->frontend, client, ZAIO_SIGNATURE, NULL, header_p, data_p, NULL) &&
+    if (s_route (self->frontend, client, ZAIO_SIGNATURE, NULL, header, data, NULL) &&
         self->config.verbose)
         //  EHOSTUNREACH: the client has gone; there is no one left to tell.
         zsys_debug ("broker: reply to departed client dropped");
 }
 
+//  An error reply header, as a message part.
+static void
+s_error_part (zmq_msg_t *part, uint64_t id, int code, const char *why)
+{
+    zframe_t *frame = zaio_reply_error_frame (id, code, why);
+    s_part_from_frame (part, &frame);
+}
+
 //  Answers a request that never became a job (or stopped being one before
 //  a worker took it): an error reply and, if it decoded, its event.
 static void
-s_reject (s_broker_t *self, zframe_t *client, const zaio_request_t *req, bool decoded, int code,
-          const char *why)
+s_reject (s_broker_t *self, const s_routing_id_t *client, const zaio_request_t *req, bool decoded,
+          int code, const char *why)
 {
-    zframe_t *header = zaio_reply_error_frame (req->id, code, why && *why ? why : NULL);
+    zmq_msg_t header;
+    s_error_part (&header, req->id, code, why && *why ? why : NULL);
     s_send_reply (self, client, &header, NULL);
     if (decoded) {
         zaio_outcome_t outcome = {code, 0, 0};
@@ -527,31 +585,31 @@ s_job_unorder (s_broker_t *self, s_job_t *job, bool failed)
     s_client_release (self, client);
 }
 
-//  Sends a job's one reply and publishes its event; takes the frames.
+//  Sends a job's one reply and publishes its event; takes the parts.
 static void
-s_answer (s_broker_t *self, s_job_t *job, zframe_t **header_p, zframe_t **data_p,
+s_answer (s_broker_t *self, s_job_t *job, zmq_msg_t *header, zmq_msg_t *data,
           const zaio_outcome_t *outcome, const char *worker_name)
 {
     assert (!job->answered);
-    s_send_reply (self, job->owner->identity, header_p, data_p);
+    s_send_reply (self, &job->owner->identity, header, data);
     uint64_t queue_us = job->dispatched_us ? (uint64_t)(job->dispatched_us - job->received_us) : 0;
-    s_publish (self, job->owner->identity, job->id, job->op, job->path, job->service->name, outcome,
-               queue_us, worker_name);
+    s_publish (self, &job->owner->identity, job->id, job->op, job->path, job->service->name,
+               outcome, queue_us, worker_name);
     job->answered = true;
 }
 
 //  Completes a job with its reply (the job's worker, if any, is already
 //  detached), unless it was answered already, and releases what waited.
 static void
-s_finish_job (s_broker_t *self, s_job_t **job_p, zframe_t **header_p, zframe_t **data_p,
+s_finish_job (s_broker_t *self, s_job_t **job_p, zmq_msg_t *header, zmq_msg_t *data,
               const zaio_outcome_t *outcome, const char *worker_name)
 {
     s_job_t *job = *job_p;
     if (job->answered) {
-        zframe_destroy (header_p);
-        if (data_p) zframe_destroy (data_p);
+        zmq_msg_close (header);
+        if (data) zmq_msg_close (data);
     } else
-        s_answer (self, job, header_p, data_p, outcome, worker_name);
+        s_answer (self, job, header, data, outcome, worker_name);
     s_job_unorder (self, job, outcome->error != 0);
     self->accepted--;
     s_job_destroy (self, job_p);
@@ -564,7 +622,8 @@ static void
 s_fail_job_on (s_broker_t *self, s_job_t **job_p, int code, const char *why,
                const char *worker_name)
 {
-    zframe_t *header = zaio_reply_error_frame ((*job_p)->id, code, why);
+    zmq_msg_t header;
+    s_error_part (&header, (*job_p)->id, code, why);
     zaio_outcome_t outcome = {code, 0, 0};
     s_finish_job (self, job_p, &header, NULL, &outcome, worker_name);
 }
@@ -580,7 +639,7 @@ s_fail_job (s_broker_t *self, s_job_t **job_p, int code, const char *why)
 //  Hello
 
 static void
-s_answer_hello (s_broker_t *self, zframe_t *client, const zaio_request_t *req)
+s_answer_hello (s_broker_t *self, const s_routing_id_t *client, const zaio_request_t *req)
 {
     zaio_writer_t writer;
     zaio_writer_init (&writer);
@@ -612,8 +671,10 @@ s_answer_hello (s_broker_t *self, zframe_t *client, const zaio_request_t *req)
         zaio_pack_key_uint (pk, "workers", service->worker_count);
     }
     zlistx_destroy (&names);
-    zframe_t *header = zaio_writer_frame (&writer);
+    zframe_t *frame = zaio_writer_frame (&writer);
     zaio_writer_release (&writer);
+    zmq_msg_t header;
+    s_part_from_frame (&header, &frame);
     s_send_reply (self, client, &header, NULL);
     zaio_outcome_t outcome = {0, 0, 0};
     s_publish (self, client, req->id, req->op, "", ZAIO_DEFAULT_VOLUME, &outcome, 0, "");
@@ -624,15 +685,17 @@ s_answer_hello (s_broker_t *self, zframe_t *client, const zaio_request_t *req)
 
 //  Admits one request: [client][signature][header][data?].
 static void
-s_handle_request (s_broker_t *self, zframe_t **parts, int count)
+s_handle_request (s_broker_t *self, zmq_msg_t *parts, int count)
 {
-    zframe_t *client = parts[0];
+    s_routing_id_t id;
+    s_id_from (&id, &parts[0]);
+    const s_routing_id_t *client = &id;
     if (self->draining) self->last_request_ms = zclock_mono ();
     const void *frames[3] = {NULL};
     size_t sizes[3] = {0};
     for (int i = 1; i < count && i <= 3; i++) {
-        frames[i - 1] = zframe_data (parts[i]);
-        sizes[i - 1] = zframe_size (parts[i]);
+        frames[i - 1] = zmq_msg_data (&parts[i]);
+        sizes[i - 1] = zmq_msg_size (&parts[i]);
     }
     zaio_request_t req;
     char why[256] = "";
@@ -668,10 +731,12 @@ s_handle_request (s_broker_t *self, zframe_t **parts, int count)
         job->op = req.op;
         job->path = strdup (req.path);
         job->service = service;
-        job->header = parts[2];
-        parts[2] = NULL;
-        job->data = parts[3]; //  NULL unless the op takes data
-        parts[3] = NULL;
+        zmq_msg_init (&job->header);
+        zmq_msg_move (&job->header, &parts[2]);
+        job->has_header = true;
+        zmq_msg_init (&job->data);
+        job->has_data = count == 4; //  only when the op takes data
+        if (job->has_data) zmq_msg_move (&job->data, &parts[3]);
         job->received_us = zclock_usecs ();
         if (req.fields & ZAIO_FIELD_DEADLINE) job->deadline_ms = zclock_mono () + req.deadline_ms;
         if (req.fields & ZAIO_FIELD_KEY) job->key = strdup (req.key);
@@ -730,16 +795,25 @@ s_job_leaves_queue (s_broker_t *self, s_job_t *job)
 static void
 s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job)
 {
-    zframe_t *number = zaio_job_number_encode (job->number);
+    zmq_msg_t number, header;
+    zmq_msg_init_size (&number, ZAIO_JOB_NUMBER_SIZE);
+    zaio_job_number_put (job->number, (uint8_t *)zmq_msg_data (&number));
     //  Idempotent jobs keep their header for a retry; the others hand it over.
-    zframe_t *header = zaio_op_idempotent (job->op) ? zframe_dup (job->header) : job->header;
-    if (header == job->header) job->header = NULL;
+    zmq_msg_init (&header);
+    if (zaio_op_idempotent (job->op))
+        zmq_msg_copy (&header, &job->header);
+    else {
+        zmq_msg_move (&header, &job->header);
+        job->has_header = false;
+    }
     job->worker = worker;
     job->attempts++;
     job->dispatched_us = zclock_usecs ();
     job->worker_handle = zlistx_add_end (worker->jobs, job);
-    if (s_route (self->backend, worker->identity, ZAIO_WORKER_SIGNATURE, ZAIO_WORKER_JOB, &number,
-                 &header, &job->data))
+    zmq_msg_t *data = job->has_data ? &job->data : NULL;
+    job->has_data = false; //  the data moves to the worker
+    if (s_route (self->backend, &worker->identity, ZAIO_WORKER_SIGNATURE, ZAIO_WORKER_JOB, &number,
+                 &header, data))
         //  The worker vanished between READY and now; its expiry handles
         //  the job like any other it held.
         zsys_warning ("broker: cannot send job to worker %s: %s", worker->name,
@@ -806,7 +880,6 @@ s_worker_free (void **item)
     if (worker) {
         assert (zlistx_size (worker->jobs) == 0);
         zlistx_destroy (&worker->jobs);
-        zframe_destroy (&worker->identity);
         free (worker);
         *item = NULL;
     }
@@ -824,7 +897,7 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
     s_job_t *job;
     while ((job = (s_job_t *)zlistx_detach (worker->jobs, NULL))) {
         job->worker = NULL;
-        if (job->header && job->attempts < self->config.retries_max && !self->draining)
+        if (job->has_header && job->attempts < self->config.retries_max && !self->draining)
             s_job_enqueue (self, job, true); //  a retry goes first: it has waited already
         else {
             char text[256];
@@ -837,7 +910,7 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
     uint32_t service_count = worker->service_count;
     s_service_t *services[ZAIO_WORKER_VOLUMES_MAX];
     memcpy (services, worker->services, sizeof services);
-    zhashx_delete (self->workers, worker->identity);
+    zhashx_delete (self->workers, &worker->identity);
     //  Retried jobs go to the survivors; volumes with none left fail fast.
     for (uint32_t i = 0; i < service_count; i++) {
         s_service_t *service = services[i];
@@ -854,10 +927,10 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
 }
 
 static void
-s_handle_ready (s_broker_t *self, zframe_t *identity, zframe_t *body)
+s_handle_ready (s_broker_t *self, const s_routing_id_t *identity, zmq_msg_t *body)
 {
     zaio_ready_t ready;
-    int rc = body ? zaio_ready_decode (&ready, zframe_data (body), zframe_size (body))
+    int rc = body ? zaio_ready_decode (&ready, zmq_msg_data (body), zmq_msg_size (body))
                   : ZAIO_ERR_MALFORMED;
     if (rc || ready.volume_count == 0) {
         zsys_warning ("broker: malformed READY from a worker ignored");
@@ -867,7 +940,7 @@ s_handle_ready (s_broker_t *self, zframe_t *identity, zframe_t *body)
     if (existing) s_worker_delete (self, existing, "announced itself again");
 
     s_worker_t *worker = (s_worker_t *)zmalloc (sizeof (s_worker_t));
-    worker->identity = zframe_dup (identity);
+    worker->identity = *identity;
     snprintf (worker->name, sizeof worker->name, "%s/%u/%u", ready.host, ready.pid, ready.slot);
     worker->credit = ready.credit;
     worker->jobs = zlistx_new ();
@@ -894,23 +967,21 @@ s_handle_ready (s_broker_t *self, zframe_t *identity, zframe_t *body)
 //  A DONE for a job the worker no longer holds (it was presumed lost and
 //  answered or retried already) is ignored: the client has its one reply.
 static int
-s_handle_done (s_broker_t *self, s_worker_t *worker, zframe_t **parts, int count)
+s_handle_done (s_broker_t *self, s_worker_t *worker, zmq_msg_t *parts, int count)
 {
     if (count < 6 || count > 7) return -1;
-    zframe_t *number_frame = parts[3];
-    zframe_t *outcome_frame = parts[4];
     uint64_t number;
     zaio_outcome_t outcome;
     int rc = -1;
-    if (zaio_job_number_decode (number_frame, &number) == 0 &&
-        zaio_outcome_decode (&outcome, zframe_data (outcome_frame), zframe_size (outcome_frame)) ==
-            0) {
+    if (zaio_job_number_get (zmq_msg_data (&parts[3]), zmq_msg_size (&parts[3]), &number) == 0 &&
+        zaio_outcome_decode (&outcome, zmq_msg_data (&parts[4]), zmq_msg_size (&parts[4])) == 0) {
         rc = 0;
         s_job_t *job = s_slot_job (self, number);
         if (job && job->worker == worker) {
             zlistx_delete (worker->jobs, job->worker_handle);
             job->worker = NULL;
-            s_finish_job (self, &job, &parts[5], &parts[6], &outcome, worker->name);
+            s_finish_job (self, &job, &parts[5], count == 7 ? &parts[6] : NULL, &outcome,
+                          worker->name);
             if (worker->leaving) {
                 if (zlistx_size (worker->jobs) == 0) s_worker_delete (self, worker, "left");
             } else {
@@ -934,31 +1005,32 @@ s_handle_bye (s_broker_t *self, s_worker_t *worker)
     worker->leaving = true;
     worker->credit = 0;
     s_worker_leave_waiting (worker);
-    s_route (self->backend, worker->identity, ZAIO_WORKER_SIGNATURE, ZAIO_WORKER_BYE, NULL, NULL,
+    s_route (self->backend, &worker->identity, ZAIO_WORKER_SIGNATURE, ZAIO_WORKER_BYE, NULL, NULL,
              NULL);
     if (zlistx_size (worker->jobs) == 0) s_worker_delete (self, worker, "said BYE");
 }
 
 static void
-s_handle_worker_message (s_broker_t *self, zframe_t **parts, int count)
+s_handle_worker_message (s_broker_t *self, zmq_msg_t *parts, int count)
 {
-    zframe_t *identity = parts[0];
-    zframe_t *signature = count > 1 ? parts[1] : NULL;
-    zframe_t *command = count > 2 ? parts[2] : NULL;
+    s_routing_id_t id;
+    s_id_from (&id, &parts[0]);
+    const s_routing_id_t *identity = &id;
+    zmq_msg_t *command = count > 2 ? &parts[2] : NULL;
     s_worker_t *worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
-    if (!zaio_frame_is (signature, ZAIO_WORKER_SIGNATURE) || !command) {
+    if (count < 3 || !s_part_is (&parts[1], ZAIO_WORKER_SIGNATURE)) {
         zsys_warning ("broker: worker message without %s signature", ZAIO_WORKER_SIGNATURE);
         if (worker) s_worker_delete (self, worker, "malformed message");
-    } else if (zaio_frame_is (command, ZAIO_WORKER_READY))
-        s_handle_ready (self, identity, count == 4 ? parts[3] : NULL);
+    } else if (s_part_is (command, ZAIO_WORKER_READY))
+        s_handle_ready (self, identity, count == 4 ? &parts[3] : NULL);
     else if (!worker)
         zsys_warning ("broker: message from an unknown worker dropped");
-    else if (zaio_frame_is (command, ZAIO_WORKER_DONE)) {
+    else if (s_part_is (command, ZAIO_WORKER_DONE)) {
         if (s_handle_done (self, worker, parts, count))
             s_worker_delete (self, worker, "malformed DONE");
-    } else if (zaio_frame_is (command, ZAIO_WORKER_BYE))
+    } else if (s_part_is (command, ZAIO_WORKER_BYE))
         s_handle_bye (self, worker);
-    else if (!zaio_frame_is (command, ZAIO_WORKER_HEARTBEAT))
+    else if (!s_part_is (command, ZAIO_WORKER_HEARTBEAT))
         s_worker_delete (self, worker, "unknown command");
     //  Any message proves the worker is alive (if it still exists).
     worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
@@ -973,7 +1045,7 @@ s_handle_worker_message (s_broker_t *self, zframe_t **parts, int count)
 static void
 s_send_heartbeat (s_broker_t *self, s_worker_t *worker)
 {
-    s_route (self->backend, worker->identity, ZAIO_WORKER_SIGNATURE, ZAIO_WORKER_HEARTBEAT, NULL,
+    s_route (self->backend, &worker->identity, ZAIO_WORKER_SIGNATURE, ZAIO_WORKER_HEARTBEAT, NULL,
              NULL, NULL);
 }
 
@@ -1044,8 +1116,9 @@ s_start_drain (s_broker_t *self)
         for (s_job_t *job = (s_job_t *)zlistx_first (client->unfinished); job;
              job = (s_job_t *)zlistx_next (client->unfinished))
             if (job->blockers && !job->answered) {
-                zframe_t *header = zaio_reply_error_frame (job->id, ZAIO_ERR_SHUTDOWN,
-                                                           "broker is shutting down; job not run");
+                zmq_msg_t header;
+                s_error_part (&header, job->id, ZAIO_ERR_SHUTDOWN,
+                              "broker is shutting down; job not run");
                 zaio_outcome_t outcome = {ZAIO_ERR_SHUTDOWN, 0, 0};
                 s_answer (self, job, &header, NULL, &outcome, "");
             }
@@ -1149,12 +1222,12 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     zlist_autofree (self->endpoints);
     self->services = zhashx_new ();
     zhashx_set_destructor (self->services, s_service_destroy);
-    self->workers = s_frame_table_new (s_worker_free);
-    self->clients = s_frame_table_new (s_client_free);
+    self->workers = s_id_table_new (s_worker_free);
+    self->clients = s_id_table_new (s_client_free);
     self->released = zlistx_new ();
     self->dispatch_due = zlistx_new ();
     self->subscriptions = zlistx_new ();
-    zlistx_set_destructor (self->subscriptions, s_frame_free);
+    zlistx_set_destructor (self->subscriptions, s_subscription_free);
 
     self->default_volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, self->config.root, false, true);
     if (!self->default_volume) {
@@ -1236,8 +1309,9 @@ s_handle_pipe (s_broker_t *self)
     return stop;
 }
 
-//  A handler takes the parts it keeps (nulling them); the rest are freed.
-typedef void (s_handler_fn) (s_broker_t *self, zframe_t **parts, int count);
+//  A handler gets a message of count parts, of which the first S_PARTS_MAX
+//  are in parts; it moves out those it keeps, and all are closed after it.
+typedef void (s_handler_fn) (s_broker_t *self, zmq_msg_t *parts, int count);
 
 //  Takes up to S_BATCH messages from sock (receive timeout 0: until
 //  EAGAIN), so no socket starves the others. Returns how many it took.
@@ -1246,11 +1320,11 @@ s_drain_socket (s_broker_t *self, zsock_t *sock, s_handler_fn *handler)
 {
     int taken = 0;
     for (; taken < S_BATCH; taken++) {
-        zframe_t *parts[S_PARTS_MAX] = {NULL};
-        int count = zaio_recv_frames (sock, parts, S_PARTS_MAX);
-        if (count == 0) break;
+        zmq_msg_t parts[S_PARTS_MAX];
+        int count = zaio_recv_parts (zsock_resolve (sock), parts, S_PARTS_MAX);
+        if (count < 0) break;
         handler (self, parts, count);
-        for (int i = 0; i < S_PARTS_MAX; i++) zframe_destroy (&parts[i]);
+        for (int i = 0; i < count && i < S_PARTS_MAX; i++) zmq_msg_close (&parts[i]);
     }
     return taken;
 }

@@ -1057,18 +1057,30 @@ zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size)
 zframe_t *
 zaio_job_number_encode (uint64_t job)
 {
-    uint8_t bytes[8];
-    for (int i = 7; i >= 0; i--, job >>= 8) bytes[i] = (uint8_t)job;
+    uint8_t bytes[ZAIO_JOB_NUMBER_SIZE];
+    zaio_job_number_put (job, bytes);
     return zframe_new (bytes, sizeof bytes);
 }
 
 int
 zaio_job_number_decode (zframe_t *frame, uint64_t *job)
 {
-    if (!frame || zframe_size (frame) != 8) return -1;
-    const uint8_t *bytes = zframe_data (frame);
+    return frame ? zaio_job_number_get (zframe_data (frame), zframe_size (frame), job) : -1;
+}
+
+void
+zaio_job_number_put (uint64_t job, uint8_t *bytes)
+{
+    for (int i = ZAIO_JOB_NUMBER_SIZE - 1; i >= 0; i--, job >>= 8) bytes[i] = (uint8_t)job;
+}
+
+int
+zaio_job_number_get (const void *data, size_t size, uint64_t *job)
+{
+    if (size != ZAIO_JOB_NUMBER_SIZE) return -1;
+    const uint8_t *bytes = (const uint8_t *)data;
     uint64_t value = 0;
-    for (int i = 0; i < 8; i++) value = (value << 8) | bytes[i];
+    for (int i = 0; i < ZAIO_JOB_NUMBER_SIZE; i++) value = (value << 8) | bytes[i];
     *job = value;
     return 0;
 }

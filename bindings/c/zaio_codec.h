@@ -266,9 +266,12 @@ typedef struct {
 zframe_t *zaio_outcome_encode (const zaio_outcome_t *outcome);
 int zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size);
 
-//  Job numbers travel as 8 bytes, big-endian.
+//  Job numbers travel as 8 bytes, big-endian: as a frame, or as bytes.
+#define ZAIO_JOB_NUMBER_SIZE 8
 zframe_t *zaio_job_number_encode (uint64_t job);
 int zaio_job_number_decode (zframe_t *frame, uint64_t *job);
+void zaio_job_number_put (uint64_t job, uint8_t *bytes);
+int zaio_job_number_get (const void *data, size_t size, uint64_t *job);
 
 //  Receive one whole message from a libzmq socket handle without waiting:
 //  its first max parts into parts (each initialised here; the caller
