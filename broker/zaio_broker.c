@@ -40,6 +40,7 @@ struct _s_service_t {
     char name[ZAIO_VOLUME_MAX + 1];
     bool readonly;
     zlistx_t *queue;   //  s_job_t *, FIFO; owns nothing (jobs are freed explicitly)
+    zlistx_t *urgent;  //  likewise, the jobs with a deadline: for idle workers only
     zlistx_t *waiting; //  s_worker_t * with credit left, least recently used first
     uint32_t worker_count;
     bool dispatch_due; //  in broker->dispatch_due
@@ -122,9 +123,8 @@ struct _s_broker_t {
     uint32_t free_count;
     zlistx_t *subscriptions; //  event topic prefixes someone subscribes to
     uint64_t event_seq;
-    bool published;    //  sent an event since the last look for subscriptions
-    uint32_t accepted; //  queued + running
-    uint32_t queued_with_deadline;
+    bool published;         //  sent an event since the last look for subscriptions
+    uint32_t accepted;      //  queued + running
     zlistx_t *released;     //  s_job_t * whose last blocker finished, to run or cancel
     zlistx_t *dispatch_due; //  s_service_t * with jobs and free workers, maybe
     bool releasing;         //  draining released, so completions only append to it
@@ -148,6 +148,7 @@ s_service_require (s_broker_t *self, const char *name, bool readonly)
         snprintf (service->name, sizeof service->name, "%s", name);
         service->readonly = readonly;
         service->queue = zlistx_new ();
+        service->urgent = zlistx_new ();
         service->waiting = zlistx_new ();
         zhashx_insert (self->services, name, service);
     }
@@ -159,8 +160,9 @@ s_service_destroy (void **item)
 {
     s_service_t *service = (s_service_t *)*item;
     if (service) {
-        assert (zlistx_size (service->queue) == 0);
+        assert (zlistx_size (service->queue) == 0 && zlistx_size (service->urgent) == 0);
         zlistx_destroy (&service->queue);
+        zlistx_destroy (&service->urgent);
         zlistx_destroy (&service->waiting);
         free (service);
         *item = NULL;
@@ -494,15 +496,16 @@ s_job_unblock (s_broker_t *self, s_job_t *job)
     if (--job->blockers == 0) zlistx_add_end (self->released, job);
 }
 
-//  Puts job in its volume's queue, at the back or (a retry) the front.
+//  Puts job in its volume's queue (the urgent one if it has a deadline),
+//  at the back or (a retry) the front.
 static void
-s_job_enqueue (s_broker_t *self, s_job_t *job, bool front)
+s_job_enqueue (s_job_t *job, bool front)
 {
+    zlistx_t *queue = job->deadline_ms ? job->service->urgent : job->service->queue;
     if (front)
-        zlistx_add_start (job->service->queue, job);
+        zlistx_add_start (queue, job);
     else
-        zlistx_add_end (job->service->queue, job);
-    if (job->deadline_ms) self->queued_with_deadline++;
+        zlistx_add_end (queue, job);
 }
 
 //  Released jobs run, or are answered if cancelled or the broker is
@@ -521,7 +524,7 @@ s_run_released (s_broker_t *self)
         else if (self->draining)
             s_fail_job (self, &job, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
         else {
-            s_job_enqueue (self, job, false);
+            s_job_enqueue (job, false);
             s_dispatch_later (self, job->service);
         }
     }
@@ -787,12 +790,6 @@ s_job_expired (s_job_t *job, int64_t now_ms)
 }
 
 static void
-s_job_leaves_queue (s_broker_t *self, s_job_t *job)
-{
-    if (job->deadline_ms) self->queued_with_deadline--;
-}
-
-static void
 s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job)
 {
     zmq_msg_t number, header;
@@ -820,29 +817,77 @@ s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job)
                       zmq_strerror (zmq_errno ()));
 }
 
-//  Returns true if it sent any job.
+//  The worker for a service's next job: among those with credit left, the
+//  one with the most (the least loaded; on a tie, the least recently
+//  used), or for an urgent job the first that holds nothing at all.
+static s_worker_t *
+s_pick_worker (s_service_t *service, bool urgent)
+{
+    s_worker_t *best = NULL;
+    for (s_worker_t *worker = (s_worker_t *)zlistx_first (service->waiting); worker;
+         worker = (s_worker_t *)zlistx_next (service->waiting))
+        if (urgent ? zlistx_size (worker->jobs) == 0 : !best || worker->credit > best->credit) {
+            best = worker;
+            if (urgent) break;
+        }
+    return best;
+}
+
+//  Hands job to worker, which has credit.
+static void
+s_hand_over (s_broker_t *self, s_worker_t *worker, s_job_t *job)
+{
+    s_send_job (self, worker, job);
+    if (--worker->credit == 0)
+        s_worker_leave_waiting (worker);
+    else
+        s_worker_requeue (worker);
+}
+
+//  Sends queued jobs to workers while both last. A job with a deadline goes
+//  only to a worker holding nothing, so it starts as it arrives and never
+//  waits behind another in a worker's queue (PROTOCOL.md: a deadline is
+//  the time a job may take to *start*); until then it waits here, where
+//  its deadline is kept, and jobs without one wait behind it so that some
+//  worker soon holds nothing. Returns true if it sent any job.
 static bool
 s_dispatch (s_broker_t *self, s_service_t *service)
 {
     bool sent = false;
     int64_t now_ms = zclock_mono ();
-    while (zlistx_size (service->queue) && zlistx_size (service->waiting)) {
+    s_worker_t *worker;
+    while (zlistx_size (service->urgent) && (worker = s_pick_worker (service, true))) {
+        s_job_t *job = (s_job_t *)zlistx_first (service->urgent);
+        zlistx_delete (service->urgent, zlistx_cursor (service->urgent));
+        if (s_job_expired (job, now_ms))
+            s_fail_job (self, &job, ETIMEDOUT, "deadline passed before a worker was free");
+        else {
+            s_hand_over (self, worker, job);
+            sent = true;
+        }
+    }
+    while (zlistx_size (service->urgent) == 0 && zlistx_size (service->queue) &&
+           (worker = s_pick_worker (service, false))) {
         s_job_t *job = (s_job_t *)zlistx_first (service->queue);
         zlistx_delete (service->queue, zlistx_cursor (service->queue));
-        s_job_leaves_queue (self, job);
-        if (s_job_expired (job, now_ms)) {
-            s_fail_job (self, &job, ETIMEDOUT, "deadline passed before a worker was free");
-            continue;
-        }
-        s_worker_t *worker = (s_worker_t *)zlistx_first (service->waiting);
-        s_send_job (self, worker, job);
+        s_hand_over (self, worker, job);
         sent = true;
-        if (--worker->credit == 0)
-            s_worker_leave_waiting (worker);
-        else
-            s_worker_requeue (worker);
     }
     return sent;
+}
+
+//  Answers every job queued for service with code, and empties its queues.
+static void
+s_fail_queued (s_broker_t *self, s_service_t *service, int code, const char *why)
+{
+    zlistx_t *queues[] = {service->urgent, service->queue};
+    for (int i = 0; i < 2; i++) {
+        s_job_t *job;
+        while ((job = (s_job_t *)zlistx_first (queues[i]))) {
+            zlistx_delete (queues[i], zlistx_cursor (queues[i]));
+            s_fail_job (self, &job, code, why);
+        }
+    }
 }
 
 //  Dispatch waits for the end of the loop's pass, so a worker gets the
@@ -898,7 +943,7 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
     while ((job = (s_job_t *)zlistx_detach (worker->jobs, NULL))) {
         job->worker = NULL;
         if (job->has_header && job->attempts < self->config.retries_max && !self->draining)
-            s_job_enqueue (self, job, true); //  a retry goes first: it has waited already
+            s_job_enqueue (job, true); //  a retry goes first: it has waited already
         else {
             char text[256];
             snprintf (text, sizeof text, "worker %s lost while running the job (attempt %u)",
@@ -914,14 +959,9 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
     //  Retried jobs go to the survivors; volumes with none left fail fast.
     for (uint32_t i = 0; i < service_count; i++) {
         s_service_t *service = services[i];
-        if (service->worker_count == 0) {
-            s_job_t *queued;
-            while ((queued = (s_job_t *)zlistx_first (service->queue))) {
-                zlistx_delete (service->queue, zlistx_cursor (service->queue));
-                s_job_leaves_queue (self, queued);
-                s_fail_job (self, &queued, ZAIO_ERR_NOVOLUME, "last worker of the volume lost");
-            }
-        } else
+        if (service->worker_count == 0)
+            s_fail_queued (self, service, ZAIO_ERR_NOVOLUME, "last worker of the volume lost");
+        else
             s_dispatch_later (self, service);
     }
 }
@@ -1072,16 +1112,14 @@ s_tick (s_broker_t *self)
     zlistx_destroy (&expired);
 
     //  Answer queued jobs whose deadline has passed.
-    if (self->queued_with_deadline == 0) return;
     for (s_service_t *service = (s_service_t *)zhashx_first (self->services); service;
          service = (s_service_t *)zhashx_next (self->services)) {
-        s_job_t *job = (s_job_t *)zlistx_first (service->queue);
+        s_job_t *job = (s_job_t *)zlistx_first (service->urgent);
         while (job) {
-            void *handle = zlistx_cursor (service->queue);
-            s_job_t *next = (s_job_t *)zlistx_next (service->queue);
+            void *handle = zlistx_cursor (service->urgent);
+            s_job_t *next = (s_job_t *)zlistx_next (service->urgent);
             if (s_job_expired (job, now_ms)) {
-                zlistx_delete (service->queue, handle);
-                s_job_leaves_queue (self, job);
+                zlistx_delete (service->urgent, handle);
                 s_fail_job (self, &job, ETIMEDOUT, "deadline passed before a worker was free");
             }
             job = next;
@@ -1101,14 +1139,8 @@ s_start_drain (s_broker_t *self)
     self->drain_until_ms = zclock_mono () + self->config.drain_ms;
     self->last_request_ms = zclock_mono ();
     for (s_service_t *service = (s_service_t *)zhashx_first (self->services); service;
-         service = (s_service_t *)zhashx_next (self->services)) {
-        s_job_t *job;
-        while ((job = (s_job_t *)zlistx_first (service->queue))) {
-            zlistx_delete (service->queue, zlistx_cursor (service->queue));
-            s_job_leaves_queue (self, job);
-            s_fail_job (self, &job, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
-        }
-    }
+         service = (s_service_t *)zhashx_next (self->services))
+        s_fail_queued (self, service, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
     //  Jobs held behind others are answered now too; each is freed when
     //  what it waits for finishes, without a second reply.
     for (s_client_t *client = (s_client_t *)zhashx_first (self->clients); client;

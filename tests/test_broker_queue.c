@@ -1,9 +1,10 @@
 /*  test_broker_queue: bounded queues answer QUEUE_FULL at once, deadlines
     answer ETIMEDOUT, unknown volumes answer NOVOLUME, hello reports what is
-    in force, and every request still gets exactly one reply.
+    in force, a job with a deadline never waits in a busy worker's queue,
+    and every request still gets exactly one reply.
 
-    Jobs are held running by a worker the test drives by hand, serving the
-    volume "slow". */
+    Jobs are held running by workers the test drives by hand, serving the
+    volumes "slow" (credit 1) and "wide" (credit 4). */
 
 #include "testutil.h"
 
@@ -11,21 +12,60 @@
 #include <unistd.h>
 
 static void
-s_send_ping (zsock_t *client, uint64_t id, int64_t deadline_ms)
+s_send_ping_to (zsock_t *client, const char *volume, uint64_t id, int64_t deadline_ms)
 {
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_PING, id);
-    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "slow");
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, volume);
     if (deadline_ms >= 0) zaio_request_set_uint (&req, ZAIO_FIELD_DEADLINE, (uint64_t)deadline_ms);
     zaio_test_send (client, &req, NULL, 0);
 }
 
 static void
-s_expect_silence (zsock_t *client, int ms)
+s_send_ping (zsock_t *client, uint64_t id, int64_t deadline_ms)
 {
-    zpoller_t *poller = zpoller_new (client, NULL);
+    s_send_ping_to (client, "slow", id, deadline_ms);
+}
+
+//  Nothing arrives on sock (a client or a fake worker) for ms.
+static void
+s_expect_silence (zsock_t *sock, int ms)
+{
+    zpoller_t *poller = zpoller_new (sock, NULL);
     assert (zpoller_wait (poller, ms) == NULL);
     zpoller_destroy (&poller);
+}
+
+//  The worker "wide" could hold four jobs, but a job with a deadline only
+//  goes to it when it holds none, and jobs without one wait behind it.
+static void
+s_test_deadline_waits_for_idle (zsock_t *alice, zsock_t *bob, zsock_t *wide)
+{
+    uint64_t jobs[2], job;
+    zaio_request_t taken;
+    s_send_ping_to (alice, "wide", 40, -1);
+    s_send_ping_to (alice, "wide", 41, -1);
+    zaio_test_fake_take (wide, &jobs[0], &taken, 5000);
+    assert (taken.id == 40);
+    zaio_test_fake_take (wide, &jobs[1], &taken, 5000);
+    assert (taken.id == 41);
+    s_send_ping_to (alice, "wide", 42, 5000);
+    s_send_ping_to (bob, "wide", 43, -1);
+    s_expect_silence (wide, 200);
+    zaio_test_fake_done (wide, jobs[0], 40, 0);
+    zaio_test_expect (alice, 40, 0);
+    s_expect_silence (wide, 200);
+    zaio_test_fake_done (wide, jobs[1], 41, 0);
+    zaio_test_expect (alice, 41, 0);
+    zaio_test_fake_take (wide, &job, &taken, 5000);
+    assert (taken.id == 42);
+    zaio_test_fake_done (wide, job, 42, 0);
+    zaio_test_fake_take (wide, &job, &taken, 5000);
+    assert (taken.id == 43);
+    zaio_test_fake_done (wide, job, 43, 0);
+    zaio_test_expect (alice, 42, 0);
+    zaio_test_expect (bob, 43, 0);
+    printf ("test_broker_queue: a job with a deadline waits for an idle worker\n");
 }
 
 static void
@@ -144,6 +184,11 @@ main (void)
     zaio_test_fake_done (worker, job, 30, ENOENT);
     zaio_test_expect (alice, 30, ENOENT);
     printf ("test_broker_queue: QUEUE_FULL, ETIMEDOUT, NOVOLUME and hello as configured\n");
+
+    zsock_t *wide = zaio_test_fake_worker (worker_endpoint, "wide", 4, 0);
+    zclock_sleep (100);
+    s_test_deadline_waits_for_idle (alice, bob, wide);
+    zsock_destroy (&wide);
 
     zstr_free (&worker_endpoint);
     zsock_destroy (&worker);
