@@ -20,7 +20,7 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->workers = 0;
     //  Deep enough that a worker always has its next job at hand: with one
     //  or two, every job costs a wake-up on each side.
-    config->worker_credit = 16;
+    config->worker_credit = 64;
     config->queue_max = 65536;
     config->inflight_max = 16384;
     config->payload_max = ZAIO_PAYLOAD_MAX;

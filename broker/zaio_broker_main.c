@@ -28,7 +28,7 @@ s_usage (FILE *out)
              "  -W, --worker-bind EP    endpoint for remote zaio-worker processes, repeatable\n"
              "                          [none]\n"
              "  -w, --workers N         local worker threads [number of CPUs]\n"
-             "      --worker-credit N   jobs each local worker holds at once [16]\n"
+             "      --worker-credit N   jobs each local worker holds at once [64]\n"
              "      --queue-max N       jobs accepted (queued + running) in all [65536]\n"
              "      --inflight-max N    jobs accepted per client [16384]\n"
              "      --payload-max BYTES largest data frame and read [67108864]\n"

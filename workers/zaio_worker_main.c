@@ -27,7 +27,7 @@ s_usage (FILE *out)
                   "  -V, --volume NAME=DIR   serve DIR as volume NAME, repeatable; append :ro\n"
                   "                          to refuse changes (EROFS)\n"
                   "  -t, --threads N         IO threads [number of CPUs]\n"
-                  "      --credit N          jobs each thread holds at once [16]\n"
+                  "      --credit N          jobs each thread holds at once [64]\n"
                   "      --payload-max BYTES largest read or readfile reply [67108864]\n"
                   "      --heartbeat-ms MS   heartbeat interval; match the broker's [1000]\n"
                   "      --heartbeat-misses N  silent intervals before the broker is presumed\n"
@@ -87,7 +87,7 @@ main (int argc, char *argv[])
     zaio_volume_t *volumes[S_VOLUMES_MAX];
     zaio_relay_config_t config = {
         .threads = (uint32_t)sysconf (_SC_NPROCESSORS_ONLN),
-        .credit = 16, //  as the broker's own threads: fewer wake-ups per job
+        .credit = 64, //  as the broker's own threads: fewer wake-ups per job
         .payload_max = ZAIO_PAYLOAD_MAX,
         .heartbeat_ms = 1000,
         .heartbeat_misses = 3,
