@@ -225,14 +225,6 @@ s_id_from (s_routing_id_t *id, zmq_msg_t *part)
     memcpy (id->data, zmq_msg_data (part), id->size);
 }
 
-//  True if part holds exactly text.
-static bool
-s_part_is (zmq_msg_t *part, const char *text)
-{
-    size_t size = strlen (text);
-    return zmq_msg_size (part) == size && memcmp (zmq_msg_data (part), text, size) == 0;
-}
-
 //  Moves a frame the codec built into part, which must be closed.
 static void
 s_part_from_frame (zmq_msg_t *part, zframe_t **frame_p)
@@ -1058,19 +1050,19 @@ s_handle_worker_message (s_broker_t *self, zmq_msg_t *parts, int count)
     const s_routing_id_t *identity = &id;
     zmq_msg_t *command = count > 2 ? &parts[2] : NULL;
     s_worker_t *worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
-    if (count < 3 || !s_part_is (&parts[1], ZAIO_WORKER_SIGNATURE)) {
+    if (count < 3 || !zaio_part_is (&parts[1], ZAIO_WORKER_SIGNATURE)) {
         zsys_warning ("broker: worker message without %s signature", ZAIO_WORKER_SIGNATURE);
         if (worker) s_worker_delete (self, worker, "malformed message");
-    } else if (s_part_is (command, ZAIO_WORKER_READY))
+    } else if (zaio_part_is (command, ZAIO_WORKER_READY))
         s_handle_ready (self, identity, count == 4 ? &parts[3] : NULL);
     else if (!worker)
         zsys_warning ("broker: message from an unknown worker dropped");
-    else if (s_part_is (command, ZAIO_WORKER_DONE)) {
+    else if (zaio_part_is (command, ZAIO_WORKER_DONE)) {
         if (s_handle_done (self, worker, parts, count))
             s_worker_delete (self, worker, "malformed DONE");
-    } else if (s_part_is (command, ZAIO_WORKER_BYE))
+    } else if (zaio_part_is (command, ZAIO_WORKER_BYE))
         s_handle_bye (self, worker);
-    else if (!s_part_is (command, ZAIO_WORKER_HEARTBEAT))
+    else if (!zaio_part_is (command, ZAIO_WORKER_HEARTBEAT))
         s_worker_delete (self, worker, "unknown command");
     //  Any message proves the worker is alive (if it still exists).
     worker = (s_worker_t *)zhashx_lookup (self->workers, identity);

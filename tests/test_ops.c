@@ -202,11 +202,13 @@ static void
 s_run (s_call_t *call, zaio_volume_t *volume, const zaio_request_t *req, const void *data,
        size_t size, size_t payload_max)
 {
-    zframe_t *input = data ? zframe_new (data, size) : NULL;
+    zmq_msg_t input;
+    zmq_msg_init_size (&input, size);
+    if (size) memcpy (zmq_msg_data (&input), data, size);
     zaio_ops_result_t result;
     memset (&result, 0xAA, sizeof result);
-    zaio_ops_execute (volume, req, input, payload_max, s_cache, &result);
-    zframe_destroy (&input);
+    zaio_ops_execute (volume, req, data ? &input : NULL, payload_max, s_cache, &result);
+    zmq_msg_close (&input);
     assert (result.header);
     char why[128] = "";
     int rc = zaio_reply_decode (&call->reply, zframe_data (result.header),

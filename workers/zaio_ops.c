@@ -52,7 +52,7 @@
 //  One job in flight: the request, its input, and what the reply needs.
 typedef struct {
     const zaio_request_t *req;   //  the decoded request (borrowed)
-    zframe_t *input;             //  request data frame (borrowed), or NULL
+    zmq_msg_t *input;            //  request data part (borrowed), or NULL
     int root;                    //  volume root descriptor (borrowed)
     zaio_fdcache_t *cache;       //  the thread's open files (borrowed), or NULL
     size_t payload_max;          //  most bytes a read or readfile may return
@@ -440,8 +440,8 @@ s_input (s_job_t *job, const void **data, size_t *size)
     if (!job->input)
         return s_fail (job, ZAIO_ERR_MALFORMED, "op '%s' needs a data frame",
                        zaio_op_name (job->req->op));
-    *data = zframe_data (job->input);
-    *size = zframe_size (job->input);
+    *data = zmq_msg_data (job->input);
+    *size = zmq_msg_size (job->input);
     return 0;
 }
 
@@ -1045,7 +1045,7 @@ static s_op_fn_t *const s_ops[ZAIO_OP_COUNT] = {
 //  successful read or readfile, and the outcome (error code, bytes moved).
 
 void
-zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zframe_t *data,
+zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *data,
                   size_t payload_max, zaio_fdcache_t *cache, zaio_ops_result_t *result)
 {
     assert (volume);

@@ -22,11 +22,11 @@ typedef struct {
     zaio_outcome_t outcome; //  error code (0 = ok) and bytes moved; service_us left 0
 } zaio_ops_result_t;
 
-//  Run req against volume. data is the request's data frame (borrowed; NULL
+//  Run req against volume. data is the request's data part (borrowed; NULL
 //  for ops without one). payload_max bounds what a read or readfile may
 //  return. cache, if not NULL, is the calling thread's: reads keep their
 //  files open in it. Always fills result.
-void zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zframe_t *data,
+void zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *data,
                        size_t payload_max, zaio_fdcache_t *cache, zaio_ops_result_t *result);
 
 #ifdef __cplusplus

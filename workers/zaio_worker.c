@@ -55,24 +55,24 @@ zaio_worker_ready_message (zaio_volume_t **volumes, size_t volume_count, uint32_
 //  outcome, the reply header and data. The header is decoded again here,
 //  strictly, because a worker trusts its connection no more than a broker.
 static void
-s_run_job (s_worker_t *self, zframe_t **parts, int count)
+s_run_job (s_worker_t *self, zmq_msg_t *parts, int count)
 {
-    zframe_t *job = parts[2];
-    zframe_t *header = count > 3 ? parts[3] : NULL;
-    zframe_t *data = count > 4 ? parts[4] : NULL;
+    zmq_msg_t *job = &parts[2];
+    zmq_msg_t *header = count > 3 ? &parts[3] : NULL;
+    zmq_msg_t *data = count > 4 ? &parts[4] : NULL;
     uint64_t job_number;
-    if (zaio_job_number_decode (job, &job_number) || !header || count > 5) {
+    if (zaio_job_number_get (zmq_msg_data (job), zmq_msg_size (job), &job_number) || !header ||
+        count > 5) {
         zsys_warning ("worker: malformed JOB dropped");
         return;
     }
-    parts[2] = NULL; //  the job number goes back in DONE
     int64_t started = zclock_usecs ();
     zaio_request_t req;
     char why[256] = "";
     zaio_ops_result_t result;
     memset (&result, 0, sizeof result);
     int code =
-        zaio_request_decode (&req, zframe_data (header), zframe_size (header), why, sizeof why);
+        zaio_request_decode (&req, zmq_msg_data (header), zmq_msg_size (header), why, sizeof why);
     zaio_volume_t *volume = NULL;
     if (code == 0) {
         volume = s_find_volume (self, zaio_request_volume (&req));
@@ -99,20 +99,20 @@ s_run_job (s_worker_t *self, zframe_t **parts, int count)
     void *handle = zsock_resolve (self->dealer);
     zmq_send (handle, ZAIO_WORKER_SIGNATURE, strlen (ZAIO_WORKER_SIGNATURE), ZMQ_SNDMORE);
     zmq_send (handle, ZAIO_WORKER_DONE, strlen (ZAIO_WORKER_DONE), ZMQ_SNDMORE);
-    zframe_send (&job, self->dealer, ZFRAME_MORE);
+    zmq_msg_send (job, handle, ZMQ_SNDMORE); //  the job number goes back as it came
     zframe_send (&outcome, self->dealer, ZFRAME_MORE);
     zframe_send (&result.header, self->dealer, result.data ? ZFRAME_MORE : 0);
     if (result.data) zframe_send (&result.data, self->dealer, 0);
 }
 
 static void
-s_handle_message (s_worker_t *self, zframe_t **parts, int count)
+s_handle_message (s_worker_t *self, zmq_msg_t *parts, int count)
 {
-    if (count < 2 || !zaio_frame_is (parts[0], ZAIO_WORKER_SIGNATURE))
+    if (count < 2 || !zaio_part_is (&parts[0], ZAIO_WORKER_SIGNATURE))
         zsys_warning ("worker: message without %s signature dropped", ZAIO_WORKER_SIGNATURE);
-    else if (count >= 3 && zaio_frame_is (parts[1], ZAIO_WORKER_JOB))
+    else if (count >= 3 && zaio_part_is (&parts[1], ZAIO_WORKER_JOB))
         s_run_job (self, parts, count);
-    else if (!zaio_frame_is (parts[1], ZAIO_WORKER_HEARTBEAT))
+    else if (!zaio_part_is (&parts[1], ZAIO_WORKER_HEARTBEAT))
         zsys_warning ("worker: unknown command dropped");
 }
 
@@ -121,11 +121,11 @@ s_handle_message (s_worker_t *self, zframe_t **parts, int count)
 static void
 s_handle_dealer (s_worker_t *self)
 {
-    zframe_t *parts[S_PARTS_MAX] = {NULL};
+    zmq_msg_t parts[S_PARTS_MAX];
     int count;
-    while ((count = zaio_recv_frames (self->dealer, parts, S_PARTS_MAX)) > 0) {
+    while ((count = zaio_recv_parts (zsock_resolve (self->dealer), parts, S_PARTS_MAX)) > 0) {
         s_handle_message (self, parts, count);
-        for (int i = 0; i < S_PARTS_MAX; i++) zframe_destroy (&parts[i]);
+        for (int i = 0; i < count && i < S_PARTS_MAX; i++) zmq_msg_close (&parts[i]);
     }
 }
 

@@ -1109,27 +1109,17 @@ zaio_recv_parts (void *handle, zmq_msg_t *parts, int max)
     return count;
 }
 
-int
-zaio_recv_frames (zsock_t *sock, zframe_t **parts, int max)
-{
-    int count = 0;
-    zframe_t *frame;
-    while ((frame = zframe_recv (sock))) {
-        bool more = zframe_more (frame);
-        if (count < max)
-            parts[count] = frame;
-        else
-            zframe_destroy (&frame);
-        count++;
-        if (!more) break;
-    }
-    return count;
-}
-
 bool
 zaio_frame_is (zframe_t *frame, const char *text)
 {
     return frame && zframe_streq (frame, text);
+}
+
+bool
+zaio_part_is (zmq_msg_t *part, const char *text)
+{
+    size_t size = strlen (text);
+    return zmq_msg_size (part) == size && memcmp (zmq_msg_data (part), text, size) == 0;
 }
 
 int
