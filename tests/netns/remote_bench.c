@@ -16,7 +16,7 @@
       local 2N     the broker's threads again, as many as the two workers
 
     Local threads and remote workers hold the same credit (jobs per
-    thread; --credit, default 16, the default of both). "vs local" divides
+    thread; --credit, default 64, the default of both). "vs local" divides
     by the local row with the same number of IO threads. Each figure is
     the median of --repeat runs. It is a benchmark: nothing is asserted;
     the exit status is 1 only if a setup failed to start or to answer.
@@ -403,7 +403,7 @@ main (int argc, char *argv[])
     long cpus = sysconf (_SC_NPROCESSORS_ONLN);
     s_options_t options = {.mode = "full",
                            .threads = cpus > 0 ? (uint32_t)cpus : 1,
-                           .credit = 16,
+                           .credit = 64,
                            .seconds = 2,
                            .warmup = 0.5,
                            .repeat = 3,
