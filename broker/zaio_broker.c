@@ -1399,7 +1399,9 @@ s_broker_actor (zsock_t *pipe, void *args)
         //  Completions first: they free the capacity new requests need.
         int handled = s_drain_socket (self, self->backend, s_handle_worker_message);
         handled += s_drain_socket (self, self->frontend, s_handle_request);
-        busy = s_dispatch_due (self) || handled > 0;
+        //  An event sent (even by the tick) calls for one more look at
+        //  the events socket before sleeping.
+        busy = s_dispatch_due (self) || handled > 0 || self->published;
         if (self->draining) {
             int64_t now = zclock_mono ();
             if (self->accepted && now >= self->drain_until_ms) {
