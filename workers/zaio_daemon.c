@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 static const char *s_name = "zaio";
 
@@ -28,6 +29,15 @@ zaio_daemon_init (const char *name)
     zsys_set_logident (name);
     zsys_set_logstream (stderr);
     setvbuf (stdout, NULL, _IOLBF, 0);
+    //  Connections, and the files each IO thread keeps open for reads, want
+    //  more descriptors than the usual soft limit of 1024: take what the
+    //  hard limit allows, as servers do.
+    struct rlimit files;
+    if (getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        if (setrlimit (RLIMIT_NOFILE, &files))
+            zsys_warning ("cannot raise the open file limit: %s", strerror (errno));
+    }
 }
 
 int

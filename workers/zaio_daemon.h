@@ -3,7 +3,8 @@
     Signals: the daemon blocks SIGINT and SIGTERM before it starts any
     thread, so every thread inherits the mask and never sees EINTR; its main
     thread alone waits for them with sigwait. Logs go to stderr under the
-    daemon's name; stdout is line-buffered for the lines tests read.
+    daemon's name; stdout is line-buffered for the lines tests read. The
+    open file limit is raised to its hard limit.
 */
 #ifndef ZAIO_DAEMON_H_INCLUDED
 #define ZAIO_DAEMON_H_INCLUDED
