@@ -14,7 +14,9 @@ import zaio.asyncio
 
 def test_queue_full_raised_without_retries(start_broker) -> None:
     b = start_broker("--queue-max", "1", "--workers", "1")
-    b.path("f").write_bytes(b"x" * 4096)
+    # 4 MiB each: the one job the queue holds is still running when the
+    # next requests arrive, however fast the broker is.
+    b.path("f").write_bytes(b"x" * (4 << 20))
 
     async def main() -> None:
         async with zaio.asyncio.Client(b.ipc, timeout=30, queue_full_retries=0) as c:
@@ -23,7 +25,7 @@ def test_queue_full_raised_without_retries(start_broker) -> None:
             full = [r for r in res if isinstance(r, zaio.QueueFull)]
             assert full, "200 requests against a queue of 1 were all accepted"
             assert all(r.code == "QUEUE_FULL" and r.retryable for r in full)
-            assert all(r == b"x" * 4096 for r in res if not isinstance(r, Exception))
+            assert all(r == b"x" * (4 << 20) for r in res if not isinstance(r, Exception))
 
     asyncio.run(main())
 
