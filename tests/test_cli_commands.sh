@@ -73,7 +73,7 @@ expect 0 "" -- "$ZAIO" put "$WORK/empty" docs/empty
 chmod 0600 "$WORK/hello.txt"
 expect 0 "" -- "$ZAIO" put "$WORK/hello.txt" docs/hello.txt
 [ "$(stat -c %a "$R/docs/hello.txt")" = 600 ] || fail "put keeps the mode"
-ls -a "$R/docs" | grep -q zaio-put && fail "put left a temporary file"
+ls -a "$R/docs" | grep zaio-put > /dev/null && fail "put left a temporary file"
 expect 1 "^zaio: put nodir/x.txt: ENOENT \(No such file or directory\)$" -- \
     "$ZAIO" put "$WORK/hello.txt" nodir/x.txt
 expect 1 "^zaio: put $WORK/missing: ENOENT \(No such file or directory\)$" -- \

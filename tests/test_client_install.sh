@@ -59,7 +59,7 @@ while read -r -t 10 line <&7; do [ "$line" = ready ] && { ready=1; break; }; don
 
 out=$(ZAIO_ENDPOINT="ipc://$WORK/b.ipc" LD_LIBRARY_PATH="$libdir" ./prog 2> prog.err) || true
 [ "$out" = "Hello, zaio!" ] || die "prog printed '$out'"
-LD_LIBRARY_PATH="$libdir" ldd ./prog | grep -q "$libdir/libzaio.so" || die "prog did not use the installed libzaio.so"
+LD_LIBRARY_PATH="$libdir" ldd ./prog | grep "$libdir/libzaio.so" > /dev/null || die "prog did not use the installed libzaio.so"
 out=$(ZAIO_ENDPOINT="ipc://$WORK/b.ipc" ./prog-static 2> prog.err) || true
 [ "$out" = "Hello, zaio!" ] || die "prog-static printed '$out'"
 [ "$(cat "$WORK/root/hello.txt")" = "Hello, zaio!" ] || die "file not written"
