@@ -6,7 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_BACKOFF_MAX 32 //  heartbeat intervals between reconnects, at most
+#define S_BACKOFF_MAX 32  //  heartbeat intervals between reconnects, at most
+#define S_BATCH       256 //  messages taken from one socket per loop turn
 
 //  A job handed to a thread: which broker connection it came on, and the
 //  broker's number for it. The relay numbers jobs itself so a reply from
@@ -103,6 +104,7 @@ s_connect (s_relay_t *self)
     assert (self->upstream);
     zsock_set_linger (self->upstream, 0);
     zsock_set_sndtimeo (self->upstream, 0);
+    zsock_set_rcvtimeo (self->upstream, 0); //  handlers take messages until EAGAIN
     zsock_set_maxmsgsize (self->upstream, (int64_t)self->config.payload_max + 64 * 1024);
     zsock_set_reconnect_ivl (self->upstream, 100);
     zsock_set_reconnect_ivl_max (self->upstream, (int)self->config.heartbeat_ms);
@@ -167,11 +169,12 @@ s_handle_job (s_relay_t *self, zmsg_t *msg)
     s_dispatch (self);
 }
 
-static void
+//  One message from the broker; false if none was waiting.
+static bool
 s_handle_upstream (s_relay_t *self)
 {
     zmsg_t *msg = zmsg_recv (self->upstream);
-    if (!msg) return;
+    if (!msg) return false;
     //  Anything from the broker proves it is there.
     self->broker_expiry_ms =
         zclock_mono () + (int64_t)self->config.heartbeat_ms * self->config.heartbeat_misses;
@@ -189,14 +192,16 @@ s_handle_upstream (s_relay_t *self)
     zframe_destroy (&signature);
     zframe_destroy (&command);
     zmsg_destroy (&msg);
+    return true;
 }
 
 //  From a thread: READY (its credit) or DONE (forwarded, credit back).
-static void
+//  False if no message was waiting.
+static bool
 s_handle_local (s_relay_t *self)
 {
     zmsg_t *msg = zmsg_recv (self->local);
-    if (!msg) return;
+    if (!msg) return false;
     zframe_t *identity = zmsg_pop (msg);
     zframe_t *signature = zmsg_pop (msg);
     zframe_t *command = zmsg_pop (msg);
@@ -237,6 +242,7 @@ s_handle_local (s_relay_t *self)
     zframe_destroy (&signature);
     zframe_destroy (&command);
     zmsg_destroy (&msg);
+    return true;
 }
 
 //  Jobs of the current connection not yet answered.
@@ -295,6 +301,7 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
     zsock_set_router_mandatory (self->local, 1);
     zsock_set_sndhwm (self->local, 0); //  bounded by credit
     zsock_set_rcvhwm (self->local, 0);
+    zsock_set_rcvtimeo (self->local, 0);
     snprintf (self->endpoint, sizeof self->endpoint, "inproc://zaio-relay-%p", (void *)self);
     if (zsock_bind (self->local, "%s", self->endpoint) < 0) {
         s_relay_destroy (&self);
@@ -348,8 +355,13 @@ s_relay_actor (zsock_t *pipe, void *args)
             }
             zstr_free (&command);
         }
-        if (items[1].revents & ZMQ_POLLIN) s_handle_upstream (self);
-        if (items[2].revents & ZMQ_POLLIN) s_handle_local (self);
+        //  What has arrived, in batches: one poll per burst, not per message.
+        if (items[1].revents & ZMQ_POLLIN)
+            for (int i = 0; i < S_BATCH && s_handle_upstream (self); i++) {
+            }
+        if (items[2].revents & ZMQ_POLLIN)
+            for (int i = 0; i < S_BATCH && s_handle_local (self); i++) {
+            }
         now = zclock_mono ();
         //  Leave once the broker has answered BYE (so no JOB is still on its
         //  way) and every job is done; or when the broker is silent or the
