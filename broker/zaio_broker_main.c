@@ -73,32 +73,20 @@ int
 main (int argc, char *argv[])
 {
     zaio_daemon_init ("zaio-broker"); //  first: before any thread, for the signal mask
-    enum {
-        OPT_CREDIT = 256,
-        OPT_QUEUE,
-        OPT_INFLIGHT,
-        OPT_PAYLOAD,
-        OPT_HEARTBEAT,
-        OPT_MISSES,
-        OPT_DRAIN
-    };
-    static const struct option options[] = {
-        {"root", required_argument, NULL, 'r'},
-        {"bind", required_argument, NULL, 'b'},
-        {"events", required_argument, NULL, 'e'},
-        {"worker-bind", required_argument, NULL, 'W'},
-        {"workers", required_argument, NULL, 'w'},
-        {"worker-credit", required_argument, NULL, OPT_CREDIT},
-        {"queue-max", required_argument, NULL, OPT_QUEUE},
-        {"inflight-max", required_argument, NULL, OPT_INFLIGHT},
-        {"payload-max", required_argument, NULL, OPT_PAYLOAD},
-        {"heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT},
-        {"heartbeat-misses", required_argument, NULL, OPT_MISSES},
-        {"drain-ms", required_argument, NULL, OPT_DRAIN},
-        {"config", required_argument, NULL, 'c'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    enum { OPT_CREDIT = 256, OPT_QUEUE, OPT_INFLIGHT };
+    static const struct option options[] = {{"root", required_argument, NULL, 'r'},
+                                            {"bind", required_argument, NULL, 'b'},
+                                            {"events", required_argument, NULL, 'e'},
+                                            {"worker-bind", required_argument, NULL, 'W'},
+                                            {"workers", required_argument, NULL, 'w'},
+                                            {"worker-credit", required_argument, NULL, OPT_CREDIT},
+                                            {"queue-max", required_argument, NULL, OPT_QUEUE},
+                                            {"inflight-max", required_argument, NULL, OPT_INFLIGHT},
+                                            ZAIO_DAEMON_SHARED_OPTIONS,
+                                            {"config", required_argument, NULL, 'c'},
+                                            {"verbose", no_argument, NULL, 'v'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
 
     //  The config file is read first so that flags override it.
     zaio_broker_config_t config;
@@ -109,8 +97,11 @@ main (int argc, char *argv[])
             if (zaio_broker_config_load (&config, argv[i + 1], &zconfig)) return 1;
 
     bool bind_set = false, events_set = false, workers_set = false;
+    zaio_daemon_shared_t shared = {&config.payload_max, &config.heartbeat_ms,
+                                   &config.heartbeat_misses, &config.drain_ms};
     int option;
     while ((option = getopt_long (argc, argv, "r:b:e:W:w:c:vh", options, NULL)) != -1) {
+        if (zaio_daemon_shared_option (option, optarg, &shared)) continue;
         switch (option) {
             case 'r':
                 config.root = optarg;
@@ -138,21 +129,6 @@ main (int argc, char *argv[])
             case OPT_INFLIGHT:
                 config.inflight_max =
                     (uint32_t)zaio_daemon_number ("--inflight-max", optarg, 1, 1u << 30);
-                break;
-            case OPT_PAYLOAD:
-                config.payload_max =
-                    (size_t)zaio_daemon_number ("--payload-max", optarg, 1, ZAIO_PAYLOAD_CEILING);
-                break;
-            case OPT_HEARTBEAT:
-                config.heartbeat_ms =
-                    (uint32_t)zaio_daemon_number ("--heartbeat-ms", optarg, 10, 3600000);
-                break;
-            case OPT_MISSES:
-                config.heartbeat_misses =
-                    (uint32_t)zaio_daemon_number ("--heartbeat-misses", optarg, 1, 1000);
-                break;
-            case OPT_DRAIN:
-                config.drain_ms = (uint32_t)zaio_daemon_number ("--drain-ms", optarg, 0, 3600000);
                 break;
             case 'c':
                 break; //  already loaded

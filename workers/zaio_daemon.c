@@ -1,6 +1,7 @@
 /*  zaio_daemon.c: process plumbing shared by the daemons; see zaio_daemon.h. */
 
 #include "zaio_daemon.h"
+#include "zaio_proto.h"
 
 #include <czmq.h>
 #include <signal.h>
@@ -62,4 +63,28 @@ zaio_daemon_number (const char *option, const char *text, uint64_t min, uint64_t
         exit (2);
     }
     return value;
+}
+
+bool
+zaio_daemon_shared_option (int option, const char *text, const zaio_daemon_shared_t *into)
+{
+    switch (option) {
+        case ZAIO_DAEMON_OPT_PAYLOAD:
+            *into->payload_max =
+                (size_t)zaio_daemon_number ("--payload-max", text, 1, ZAIO_PAYLOAD_CEILING);
+            return true;
+        case ZAIO_DAEMON_OPT_HEARTBEAT:
+            *into->heartbeat_ms =
+                (uint32_t)zaio_daemon_number ("--heartbeat-ms", text, 10, 3600000);
+            return true;
+        case ZAIO_DAEMON_OPT_MISSES:
+            *into->heartbeat_misses =
+                (uint32_t)zaio_daemon_number ("--heartbeat-misses", text, 1, 1000);
+            return true;
+        case ZAIO_DAEMON_OPT_DRAIN:
+            *into->drain_ms = (uint32_t)zaio_daemon_number ("--drain-ms", text, 0, 3600000);
+            return true;
+        default:
+            return false;
+    }
 }

@@ -70,20 +70,16 @@ int
 main (int argc, char *argv[])
 {
     zaio_daemon_init ("zaio-worker"); //  first: before any thread, for the signal mask
-    enum { OPT_CREDIT = 256, OPT_PAYLOAD, OPT_HEARTBEAT, OPT_MISSES, OPT_DRAIN };
-    static const struct option options[] = {
-        {"connect", required_argument, NULL, 'c'},
-        {"volume", required_argument, NULL, 'V'},
-        {"threads", required_argument, NULL, 't'},
-        {"credit", required_argument, NULL, OPT_CREDIT},
-        {"payload-max", required_argument, NULL, OPT_PAYLOAD},
-        {"heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT},
-        {"heartbeat-misses", required_argument, NULL, OPT_MISSES},
-        {"drain-ms", required_argument, NULL, OPT_DRAIN},
-        {"name", required_argument, NULL, 'n'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    enum { OPT_CREDIT = 256 };
+    static const struct option options[] = {{"connect", required_argument, NULL, 'c'},
+                                            {"volume", required_argument, NULL, 'V'},
+                                            {"threads", required_argument, NULL, 't'},
+                                            {"credit", required_argument, NULL, OPT_CREDIT},
+                                            ZAIO_DAEMON_SHARED_OPTIONS,
+                                            {"name", required_argument, NULL, 'n'},
+                                            {"verbose", no_argument, NULL, 'v'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
     zaio_volume_t *volumes[S_VOLUMES_MAX];
     zaio_relay_config_t config = {
         .threads = (uint32_t)sysconf (_SC_NPROCESSORS_ONLN),
@@ -95,8 +91,11 @@ main (int argc, char *argv[])
         .volumes = volumes,
     };
     if (config.threads == 0) config.threads = 1;
+    zaio_daemon_shared_t shared = {&config.payload_max, &config.heartbeat_ms,
+                                   &config.heartbeat_misses, &config.drain_ms};
     int option;
     while ((option = getopt_long (argc, argv, "c:V:t:n:vh", options, NULL)) != -1) {
+        if (zaio_daemon_shared_option (option, optarg, &shared)) continue;
         switch (option) {
             case 'c':
                 config.broker = optarg;
@@ -113,21 +112,6 @@ main (int argc, char *argv[])
                 break;
             case OPT_CREDIT:
                 config.credit = (uint32_t)zaio_daemon_number ("--credit", optarg, 1, 1024);
-                break;
-            case OPT_PAYLOAD:
-                config.payload_max =
-                    (size_t)zaio_daemon_number ("--payload-max", optarg, 1, ZAIO_PAYLOAD_CEILING);
-                break;
-            case OPT_HEARTBEAT:
-                config.heartbeat_ms =
-                    (uint32_t)zaio_daemon_number ("--heartbeat-ms", optarg, 10, 3600000);
-                break;
-            case OPT_MISSES:
-                config.heartbeat_misses =
-                    (uint32_t)zaio_daemon_number ("--heartbeat-misses", optarg, 1, 1000);
-                break;
-            case OPT_DRAIN:
-                config.drain_ms = (uint32_t)zaio_daemon_number ("--drain-ms", optarg, 0, 3600000);
                 break;
             case 'n':
                 config.name = optarg;
