@@ -36,13 +36,13 @@ enum {
     ZAIO_DAEMON_OPT_MISSES,
     ZAIO_DAEMON_OPT_DRAIN
 };
-#define ZAIO_DAEMON_SHARED_OPTIONS                                                                 \
-    {"payload-max", required_argument, NULL, ZAIO_DAEMON_OPT_PAYLOAD},                             \
-        {"heartbeat-ms", required_argument, NULL, ZAIO_DAEMON_OPT_HEARTBEAT},                      \
-        {"heartbeat-misses", required_argument, NULL, ZAIO_DAEMON_OPT_MISSES},                     \
-    {                                                                                              \
-        "drain-ms", required_argument, NULL, ZAIO_DAEMON_OPT_DRAIN                                 \
-    }
+// clang-format off
+#define ZAIO_DAEMON_SHARED_OPTIONS                                            \
+    {"payload-max", required_argument, NULL, ZAIO_DAEMON_OPT_PAYLOAD},        \
+    {"heartbeat-ms", required_argument, NULL, ZAIO_DAEMON_OPT_HEARTBEAT},     \
+    {"heartbeat-misses", required_argument, NULL, ZAIO_DAEMON_OPT_MISSES},    \
+    {"drain-ms", required_argument, NULL, ZAIO_DAEMON_OPT_DRAIN}
+// clang-format on
 
 //  Where the shared options' values go.
 typedef struct {
