@@ -27,7 +27,7 @@ import zmq.asyncio
 
 from . import _codec
 from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
-                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer)
+                    _Default, as_buffer, log, matches, op_fields, prefixes_of, setup_dealer)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Error, Timeout
 
@@ -302,9 +302,7 @@ class Client(ClientBase):
                    timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> memoryview:
         """Up to ``length`` bytes of ``path`` from ``offset`` (fewer at end of
         file), as a read-only memoryview of the received frame (no copy)."""
-        fields: Dict[str, Any] = {"path": path, "length": length}
-        if offset:
-            fields["offset"] = offset
+        fields = op_fields(path, length=length, offset=offset)
         result: ReadResult = await self._call("read", fields, None, timeout, volume)
         return result.data
 
@@ -312,9 +310,7 @@ class Client(ClientBase):
                           timeout: TimeoutArg = DEFAULT,
                           volume: Optional[str] = None) -> ReadResult:
         """Like :meth:`read`, also telling whether the read reached end of file."""
-        fields: Dict[str, Any] = {"path": path, "length": length}
-        if offset:
-            fields["offset"] = offset
+        fields = op_fields(path, length=length, offset=offset)
         return await self._call("read", fields, None, timeout, volume)
 
     async def write(self, path: str, offset: int, data: BufferLike, create: bool = False,
@@ -323,13 +319,7 @@ class Client(ClientBase):
         """Write ``data`` (any bytes-like object) at ``offset``; ``ENOENT``
         unless the file exists or ``create``. Returns the bytes written.
         Do not change ``data`` until the call returns."""
-        fields: Dict[str, Any] = {"path": path}
-        if offset:
-            fields["offset"] = offset
-        if create:
-            fields["create"] = True
-        if mode is not None:
-            fields["mode"] = mode
+        fields = op_fields(path, offset=offset, create=create, mode=mode)
         return await self._call("write", fields, data, timeout, volume)
 
     async def append(self, path: str, data: BufferLike, create: bool = False,
@@ -337,11 +327,7 @@ class Client(ClientBase):
                      volume: Optional[str] = None) -> int:
         """Append ``data`` at the end of ``path``; returns the offset where
         it landed."""
-        fields: Dict[str, Any] = {"path": path}
-        if create:
-            fields["create"] = True
-        if mode is not None:
-            fields["mode"] = mode
+        fields = op_fields(path, create=create, mode=mode)
         return await self._call("append", fields, data, timeout, volume)
 
     async def readfile(self, path: str, *, timeout: TimeoutArg = DEFAULT,
@@ -353,9 +339,7 @@ class Client(ClientBase):
                         timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> int:
         """Replace ``path`` with ``data`` atomically and durably; returns the
         bytes written."""
-        fields: Dict[str, Any] = {"path": path}
-        if mode is not None:
-            fields["mode"] = mode
+        fields = op_fields(path, mode=mode)
         return await self._call("writefile", fields, data, timeout, volume)
 
     async def truncate(self, path: str, size: int, *, timeout: TimeoutArg = DEFAULT,
@@ -366,9 +350,7 @@ class Client(ClientBase):
     async def fsync(self, path: str, datasync: bool = False, *, timeout: TimeoutArg = DEFAULT,
                     volume: Optional[str] = None) -> None:
         """Flush a file or directory to storage (``fdatasync`` if ``datasync``)."""
-        fields: Dict[str, Any] = {"path": path}
-        if datasync:
-            fields["datasync"] = True
+        fields = op_fields(path, datasync=datasync)
         return await self._call("fsync", fields, None, timeout, volume)
 
     async def unlink(self, path: str, *, timeout: TimeoutArg = DEFAULT,
@@ -385,11 +367,7 @@ class Client(ClientBase):
                     timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
         """Create a directory; with ``parents``, its missing ancestors too
         and no error if it exists."""
-        fields: Dict[str, Any] = {"path": path}
-        if parents:
-            fields["parents"] = True
-        if mode is not None:
-            fields["mode"] = mode
+        fields = op_fields(path, parents=parents, mode=mode)
         return await self._call("mkdir", fields, None, timeout, volume)
 
     async def rmdir(self, path: str, *, timeout: TimeoutArg = DEFAULT,
@@ -403,11 +381,7 @@ class Client(ClientBase):
         """One page of a directory's entries, sorted by name, all after
         ``after`` if given, at most ``limit`` (broker default 1000). See
         :meth:`listdir_all` for every entry."""
-        fields: Dict[str, Any] = {"path": path}
-        if after is not None:
-            fields["after"] = after
-        if limit is not None:
-            fields["limit"] = limit
+        fields = op_fields(path, after=after, limit=limit)
         return await self._call("listdir", fields, None, timeout, volume)
 
     async def listdir_all(self, path: str = "", limit: Optional[int] = None, *,

@@ -19,7 +19,7 @@ import zmq
 
 from . import _codec
 from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
-                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer)
+                    _Default, as_buffer, log, matches, op_fields, prefixes_of, setup_dealer)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Error, Timeout
 
@@ -200,9 +200,7 @@ class Client(ClientBase):
     def read_result(self, path: str, offset: int, length: int, *,
                     timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> ReadResult:
         """Like :meth:`read`, also telling whether the read reached end of file."""
-        fields: Dict[str, Any] = {"path": path, "length": length}
-        if offset:
-            fields["offset"] = offset
+        fields = op_fields(path, length=length, offset=offset)
         return self._call("read", fields, None, timeout, volume)
 
     def write(self, path: str, offset: int, data: BufferLike, create: bool = False,
@@ -210,13 +208,7 @@ class Client(ClientBase):
               volume: Optional[str] = None) -> int:
         """Write ``data`` (any bytes-like object) at ``offset``; ``ENOENT``
         unless the file exists or ``create``. Returns the bytes written."""
-        fields: Dict[str, Any] = {"path": path}
-        if offset:
-            fields["offset"] = offset
-        if create:
-            fields["create"] = True
-        if mode is not None:
-            fields["mode"] = mode
+        fields = op_fields(path, offset=offset, create=create, mode=mode)
         return self._call("write", fields, data, timeout, volume)
 
     def append(self, path: str, data: BufferLike, create: bool = False,
@@ -224,11 +216,7 @@ class Client(ClientBase):
                volume: Optional[str] = None) -> int:
         """Append ``data`` at the end of ``path``; returns the offset where
         it landed."""
-        fields: Dict[str, Any] = {"path": path}
-        if create:
-            fields["create"] = True
-        if mode is not None:
-            fields["mode"] = mode
+        fields = op_fields(path, create=create, mode=mode)
         return self._call("append", fields, data, timeout, volume)
 
     def readfile(self, path: str, *, timeout: TimeoutArg = DEFAULT,
@@ -240,9 +228,7 @@ class Client(ClientBase):
                   timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> int:
         """Replace ``path`` with ``data`` atomically and durably; returns the
         bytes written."""
-        fields: Dict[str, Any] = {"path": path}
-        if mode is not None:
-            fields["mode"] = mode
+        fields = op_fields(path, mode=mode)
         return self._call("writefile", fields, data, timeout, volume)
 
     def truncate(self, path: str, size: int, *, timeout: TimeoutArg = DEFAULT,
@@ -253,9 +239,7 @@ class Client(ClientBase):
     def fsync(self, path: str, datasync: bool = False, *, timeout: TimeoutArg = DEFAULT,
               volume: Optional[str] = None) -> None:
         """Flush a file or directory to storage (``fdatasync`` if ``datasync``)."""
-        fields: Dict[str, Any] = {"path": path}
-        if datasync:
-            fields["datasync"] = True
+        fields = op_fields(path, datasync=datasync)
         return self._call("fsync", fields, None, timeout, volume)
 
     def unlink(self, path: str, *, timeout: TimeoutArg = DEFAULT,
@@ -272,11 +256,7 @@ class Client(ClientBase):
               timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
         """Create a directory; with ``parents``, its missing ancestors too
         and no error if it exists."""
-        fields: Dict[str, Any] = {"path": path}
-        if parents:
-            fields["parents"] = True
-        if mode is not None:
-            fields["mode"] = mode
+        fields = op_fields(path, parents=parents, mode=mode)
         return self._call("mkdir", fields, None, timeout, volume)
 
     def rmdir(self, path: str, *, timeout: TimeoutArg = DEFAULT,
@@ -289,11 +269,7 @@ class Client(ClientBase):
         """One page of a directory's entries, sorted by name, all after
         ``after`` if given, at most ``limit`` (broker default 1000). See
         :meth:`listdir_all` for every entry."""
-        fields: Dict[str, Any] = {"path": path}
-        if after is not None:
-            fields["after"] = after
-        if limit is not None:
-            fields["limit"] = limit
+        fields = op_fields(path, after=after, limit=limit)
         return self._call("listdir", fields, None, timeout, volume)
 
     def listdir_all(self, path: str = "", limit: Optional[int] = None, *,
