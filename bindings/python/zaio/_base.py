@@ -12,7 +12,7 @@ import zmq
 
 from . import _codec
 from ._types import Event, Limits
-from .errors import TooBig
+from .errors import Error, TooBig
 
 log = logging.getLogger("zaio")
 
@@ -200,6 +200,19 @@ class EventStreamBase:
         except BaseException:
             sock.close(linger=0)
             raise
+
+    def _accept(self, frames: List[Any]) -> None:
+        """Queue a received message if it is an event for this stream; a
+        malformed one is counted and dropped."""
+        try:
+            ev = _codec.decode_event(frames)
+        except Error as e:
+            self._tracker.malformed += 1
+            log.warning("zaio: dropped a malformed event: %s", e)
+            return
+        if matches(ev.topic, self.prefixes):
+            self._tracker.track(ev)
+            self._early.append(ev)
 
     @property
     def gap(self) -> Optional[int]:

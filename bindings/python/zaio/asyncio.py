@@ -478,16 +478,7 @@ class EventStream(EventStreamBase):
                 self._sock.setsockopt(zmq.UNSUBSCRIBE, p.encode())
 
     async def _take(self) -> None:
-        frames = await self._sock.recv_multipart(copy=False)
-        try:
-            ev = _codec.decode_event(frames)
-        except Error as e:
-            self._tracker.malformed += 1
-            log.warning("zaio: dropped a malformed event: %s", e)
-            return
-        if matches(ev.topic, self.prefixes):
-            self._tracker.track(ev)
-            self._early.append(ev)
+        self._accept(await self._sock.recv_multipart(copy=False))
 
     async def recv(self, timeout: TimeoutArg = DEFAULT) -> Event:
         """The next event; :class:`zaio.Timeout` if none comes in time."""

@@ -374,16 +374,7 @@ class EventStream(EventStreamBase):
 
     def _take(self) -> None:
         """Receive one message; queue it if it is an event for this stream."""
-        frames = self._sock.recv_multipart(copy=False)
-        try:
-            ev = _codec.decode_event(frames)
-        except Error as e:
-            self._tracker.malformed += 1
-            log.warning("zaio: dropped a malformed event: %s", e)
-            return
-        if matches(ev.topic, self.prefixes):
-            self._tracker.track(ev)
-            self._early.append(ev)
+        self._accept(self._sock.recv_multipart(copy=False))
 
     def recv(self, timeout: TimeoutArg = DEFAULT) -> Event:
         """The next event; :class:`zaio.Timeout` if none comes in time."""
