@@ -44,6 +44,7 @@ static char s_root[300];    //  the volume root: s_base/root
 static char s_outside[300]; //  beside the root: s_base/outside
 static uint64_t s_id;
 static zaio_fdcache_t *s_cache; //  the suite's second pass reads through one
+static bool s_batched;          //  calls run as one worker batch: no recheck between
 
 //  --------------------------------------------------------------------------
 //  Local filesystem helpers (plain POSIX, outside the code under test)
@@ -207,6 +208,8 @@ s_run (s_call_t *call, zaio_volume_t *volume, const zaio_request_t *req, const v
     if (size) memcpy (zmq_msg_data (&input), data, size);
     zaio_ops_result_t result;
     memset (&result, 0xAA, sizeof result);
+    //  As a worker does for each batch it takes in; here a call is a batch.
+    if (s_cache && !s_batched) zaio_fdcache_recheck (s_cache);
     zaio_ops_execute (volume, req, data ? &input : NULL, payload_max, s_cache, &result);
     zmq_msg_close (&input);
     assert (result.header);
@@ -426,6 +429,14 @@ s_test_write_read (zaio_volume_t *volume)
     s_expect_read (volume, "f", 1000, 10, "", true);
     s_expect_read (volume, "f", 0, 0, "", false);
     s_expect_read (volume, "f", 11, 0, "", true);
+    //  Lengths far beyond the file (its frame is sized from the file) and
+    //  offsets no file can reach.
+    s_expect_read (volume, "f", 0, 1 << 20, "hello WORLD", true);
+    s_expect_read (volume, "f", 6, 1 << 20, "WORLD", true);
+    s_expect_read (volume, "f", 100, 1 << 20, "", true);
+    s_expect_read (volume, "f", INT64_MAX, 10, "", true);
+    s_expect_read (volume, "f", UINT64_MAX - 3, 10, "", true);
+    s_expect_read (volume, "f", UINT64_MAX, 1 << 20, "", true);
 
     //  A length far beyond the file does not allocate length bytes.
     s_call_t big;
@@ -1157,6 +1168,20 @@ s_test_cache (zaio_volume_t *volume)
         s_make_link ("c/link", "file");
         s_expect_read (volume, "c/link", 0, 100, "five", true);
     }
+
+    //  Within one batch a file is looked up once, unless a job of the batch
+    //  changed names: the batch's jobs were all sent before that look.
+    s_batched = true;
+    s_expect_read (volume, "c/file", 0, 100, "five", true);
+    s_make_text ("c/other", "six");
+    assert (s_op2 (volume, ZAIO_OP_RENAME, "c/other", "c/file") == 0);
+    s_expect_read (volume, "c/file", 0, 100, "six", true);
+    s_make_text ("c/other", "seven");
+    assert (rename (s_local (local, sizeof local, "c/other"),
+                    s_local (moved, sizeof moved, "c/file")) == 0);
+    s_expect_read (volume, "c/file", 0, 100, "six", true);
+    s_batched = false;
+    s_expect_read (volume, "c/file", 0, 100, "seven", true);
 
     //  More files than the cache holds, read in turns.
     for (int round = 0; round < 3; round++)

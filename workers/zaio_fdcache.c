@@ -17,13 +17,15 @@ typedef struct {
     int fd;     //  read-only descriptor of the file
     dev_t dev;  //  the file's identity when opened
     ino_t ino;
-    int64_t used; //  zclock_mono of the last use
+    int64_t used;     //  zclock_mono of the last use
+    uint64_t checked; //  the cache's epoch when the path was last checked
 } s_entry_t;
 
 struct _zaio_fdcache_t {
     s_entry_t *entries;
     size_t capacity;
-    size_t count; //  entries in use
+    size_t count;   //  entries in use
+    uint64_t epoch; //  advanced by each recheck; starts at 1
 };
 
 static void
@@ -41,6 +43,7 @@ zaio_fdcache_new (size_t capacity)
     zaio_fdcache_t *self = (zaio_fdcache_t *)zmalloc (sizeof (zaio_fdcache_t));
     self->entries = (s_entry_t *)zmalloc (capacity * sizeof (s_entry_t));
     self->capacity = capacity;
+    self->epoch = 1;
     return self;
 }
 
@@ -57,23 +60,32 @@ zaio_fdcache_destroy (zaio_fdcache_t **self_p)
 }
 
 int
-zaio_fdcache_get (zaio_fdcache_t *self, int root, const char *path, struct stat *st)
+zaio_fdcache_get (zaio_fdcache_t *self, int root, const char *path)
 {
-    assert (self && path && st);
+    assert (self && path);
     for (size_t i = 0; i < self->capacity; i++) {
         s_entry_t *entry = &self->entries[i];
         if (!entry->path || entry->root != root || strcmp (entry->path, path)) continue;
         //  The walk is not confined, but nothing read from it leaves here:
         //  it only decides whether the descriptor we hold is still the file.
-        if (fstatat (root, path, st, 0) == 0 && st->st_dev == entry->dev &&
-            st->st_ino == entry->ino) {
-            entry->used = zclock_mono ();
-            return entry->fd;
+        struct stat st;
+        if (entry->checked != self->epoch &&
+            (fstatat (root, path, &st, 0) || st.st_dev != entry->dev || st.st_ino != entry->ino)) {
+            s_entry_drop (self, entry);
+            return -1;
         }
-        s_entry_drop (self, entry);
-        return -1;
+        entry->checked = self->epoch;
+        entry->used = zclock_mono ();
+        return entry->fd;
     }
     return -1;
+}
+
+void
+zaio_fdcache_recheck (zaio_fdcache_t *self)
+{
+    assert (self);
+    self->epoch++;
 }
 
 void
@@ -93,6 +105,7 @@ zaio_fdcache_put (zaio_fdcache_t *self, int root, const char *path, int fd, cons
     slot->dev = st->st_dev;
     slot->ino = st->st_ino;
     slot->used = zclock_mono ();
+    slot->checked = self->epoch;
     self->count++;
 }
 

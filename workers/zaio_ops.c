@@ -35,6 +35,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define S_FILE_MODE      0644          //  default mode of created files
@@ -48,6 +49,7 @@
 #define S_WALK_LINKS_MAX 40            //  symlinks one resolution may follow
 #define S_WALK_DEPTH_MAX 512           //  directories one resolution may descend
 #define S_ESCAPE_TEXT    "path escapes the volume root"
+#define S_READ_UNSIZED   (64u * 1024) //  reads up to this size their frame from length
 
 //  One job in flight: the request, its input, and what the reply needs.
 typedef struct {
@@ -303,15 +305,17 @@ s_open_file (s_job_t *job, const char *path, int flags, mode_t mode, int *fd, st
 
 //  --------------------------------------------------------------------------
 //  Open the job's path for reading: the thread's cached descriptor if it
-//  still names the file (*cached is then true), else s_open_file. Pair
-//  with s_reading_done.
+//  still names the file (*cached is then true), else s_open_file. *st is
+//  the file's status when need_status, else left unset for a cached one.
+//  Pair with s_reading_done.
 
 static int
-s_open_reading (s_job_t *job, int *fd, struct stat *st, bool *cached)
+s_open_reading (s_job_t *job, bool need_status, int *fd, struct stat *st, bool *cached)
 {
-    *fd = job->cache ? zaio_fdcache_get (job->cache, job->root, job->req->path, st) : -1;
+    *fd = job->cache ? zaio_fdcache_get (job->cache, job->root, job->req->path) : -1;
     *cached = *fd >= 0;
-    return *cached ? 0 : s_open_file (job, job->req->path, O_RDONLY, 0, fd, st);
+    if (!*cached) return s_open_file (job, job->req->path, O_RDONLY, 0, fd, st);
+    return need_status && fstat (*fd, st) == -1 ? errno : 0;
 }
 
 //  A read is over: a new descriptor is kept for the next one, or closed.
@@ -377,19 +381,28 @@ s_entry_close (s_entry_t *entry)
 //  Shared IO loops
 
 //  --------------------------------------------------------------------------
-//  Read up to size bytes at offset straight into a new frame, looping on
-//  short reads. If the file ends sooner (it shrank) the frame holds what
-//  arrived. On success *frame is the caller's; returns 0 or an errno.
+//  Read at most size bytes at offset into a new frame, looping on short
+//  reads. *at_end tells whether the file ends within them: the same
+//  system call reads one byte more into a scratch byte, so nobody has to
+//  ask for the file's size. Returns 0 or an errno.
 
 static int
-s_read_frame (int fd, uint64_t offset, size_t size, zframe_t **frame)
+s_read_frame (int fd, uint64_t offset, size_t size, zframe_t **frame, bool *at_end)
 {
+    //  No file reaches past the largest offset; reading there is EINVAL.
+    if (offset >= (uint64_t)INT64_MAX - size) {
+        *frame = zframe_new_empty ();
+        *at_end = true;
+        return 0;
+    }
     zframe_t *buffer = zframe_new (NULL, size);
     assert (buffer);
     byte *data = zframe_data (buffer);
+    byte beyond;
     size_t done = 0;
-    while (done < size) {
-        ssize_t rc = pread (fd, data + done, size - done, (off_t)(offset + done));
+    while (done <= size) {
+        struct iovec parts[2] = {{data + done, size - done}, {&beyond, 1}};
+        ssize_t rc = preadv (fd, parts, 2, (off_t)(offset + done));
         if (rc == -1 && errno == EINTR) continue;
         if (rc == -1) {
             int error = errno;
@@ -399,6 +412,7 @@ s_read_frame (int fd, uint64_t offset, size_t size, zframe_t **frame)
         if (rc == 0) break;
         done += (size_t)rc;
     }
+    *at_end = done <= size;
     if (done < size) {
         *frame = zframe_new (data, done);
         assert (*frame);
@@ -527,23 +541,28 @@ s_op_read (s_job_t *job)
     const zaio_request_t *req = job->req;
     if (req->length > job->payload_max)
         return s_fail (job, ZAIO_ERR_TOOBIG, "read length exceeds the payload limit");
+    //  A large length is sized down to the file before its frame is made.
+    bool sized = req->length > S_READ_UNSIZED;
     int fd;
     struct stat st;
     bool cached;
-    int rc = s_open_reading (job, &fd, &st, &cached);
+    int rc = s_open_reading (job, sized, &fd, &st, &cached);
     if (rc) return rc;
     uint64_t size = (uint64_t)st.st_size;
-    size_t want = req->offset >= size                ? 0
-                  : size - req->offset < req->length ? (size_t)(size - req->offset)
-                                                     : (size_t)req->length;
-    rc = s_read_frame (fd, req->offset, want, &job->output);
+    size_t want = (size_t)req->length;
+    if (sized && req->offset >= size)
+        want = 0;
+    else if (sized && size - req->offset < want)
+        want = (size_t)(size - req->offset);
+    bool at_end;
+    rc = s_read_frame (fd, req->offset, want, &job->output, &at_end);
     s_reading_done (job, fd, cached, &st);
     if (rc) return rc;
     size_t got = zframe_size (job->output);
     job->bytes = got;
     zaio_reply_pack_ok (job->pk, req->id, 2);
     zaio_pack_key_uint (job->pk, "bytes", got);
-    zaio_pack_key_bool (job->pk, "eof", got < want || req->offset + got >= size);
+    zaio_pack_key_bool (job->pk, "eof", at_end);
     return 0;
 }
 
@@ -598,13 +617,14 @@ s_op_readfile (s_job_t *job)
     int fd;
     struct stat st;
     bool cached;
-    int rc = s_open_reading (job, &fd, &st, &cached);
+    int rc = s_open_reading (job, true, &fd, &st, &cached);
     if (rc) return rc;
+    bool at_end;
     if ((uint64_t)st.st_size > job->payload_max)
         rc = s_fail (job, EFBIG, "file is %lld bytes, payload limit %zu", (long long)st.st_size,
                      job->payload_max);
     else
-        rc = s_read_frame (fd, 0, (size_t)st.st_size, &job->output);
+        rc = s_read_frame (fd, 0, (size_t)st.st_size, &job->output, &at_end);
     s_reading_done (job, fd, cached, &st);
     if (rc) return rc;
     job->bytes = zframe_size (job->output);
@@ -1068,6 +1088,8 @@ zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *d
         rc = s_fail (&job, EROFS, "volume '%s' is read-only", zaio_volume_name (volume));
     else
         rc = s_ops[req->op](&job);
+    //  Names may have changed: later reads check their files again.
+    if (cache && zaio_op_mutates (req->op)) zaio_fdcache_recheck (cache);
     if (rc) {
         //  Ops pack nothing when they fail; the error reply stands alone.
         zaio_writer_reset (&writer);

@@ -7,14 +7,21 @@
 #include <unistd.h>
 
 #define S_PARTS_MAX     6    //  parts of a message kept: a JOB has at most 5
+#define S_BATCH_MAX     64   //  messages taken in before they are run
 #define S_CACHE_FILES   16   //  files a worker keeps open for reading
 #define S_CACHE_IDLE_MS 1000 //  how long it keeps one nobody reads
+
+typedef struct {
+    zmq_msg_t parts[S_PARTS_MAX];
+    int count;
+} s_message_t;
 
 typedef struct {
     zsock_t *pipe;
     zsock_t *dealer;
     zaio_worker_config_t config;
     zaio_fdcache_t *files;
+    s_message_t *batch; //  S_BATCH_MAX messages taken in, not yet run
     char host[64];
 } s_worker_t;
 
@@ -116,17 +123,32 @@ s_handle_message (s_worker_t *self, zmq_msg_t *parts, int count)
         zsys_warning ("worker: unknown command dropped");
 }
 
-//  Runs every job that has arrived (receive timeout 0: until EAGAIN), so a
-//  worker with credit to spare does not go back to poll between jobs.
+//  Runs every job that has arrived, batch by batch: a batch is what the
+//  dealer holds (up to S_BATCH_MAX messages), all taken in before any is
+//  run. So every job of a batch was sent before the file cache's recheck,
+//  and one look at a file serves them all (zaio_fdcache.h). Returns after
+//  a receive that found nothing, with nothing sent since.
 static void
 s_handle_dealer (s_worker_t *self)
 {
-    zmq_msg_t parts[S_PARTS_MAX];
-    int count;
-    while ((count = zaio_recv_parts (zsock_resolve (self->dealer), parts, S_PARTS_MAX)) > 0) {
-        s_handle_message (self, parts, count);
-        for (int i = 0; i < count && i < S_PARTS_MAX; i++) zmq_msg_close (&parts[i]);
-    }
+    void *handle = zsock_resolve (self->dealer);
+    size_t taken;
+    do {
+        taken = 0;
+        while (taken < S_BATCH_MAX) {
+            s_message_t *message = &self->batch[taken];
+            message->count = zaio_recv_parts (handle, message->parts, S_PARTS_MAX);
+            if (message->count <= 0) break;
+            taken++;
+        }
+        if (taken) zaio_fdcache_recheck (self->files);
+        for (size_t i = 0; i < taken; i++) {
+            s_message_t *message = &self->batch[i];
+            s_handle_message (self, message->parts, message->count);
+            for (int part = 0; part < message->count && part < S_PARTS_MAX; part++)
+                zmq_msg_close (&message->parts[part]);
+        }
+    } while (taken);
 }
 
 static void
@@ -138,6 +160,7 @@ s_worker_actor (zsock_t *pipe, void *args)
     self.config = *(const zaio_worker_config_t *)args;
     if (gethostname (self.host, sizeof self.host - 1)) strcpy (self.host, "localhost");
     self.files = zaio_fdcache_new (S_CACHE_FILES);
+    self.batch = (s_message_t *)zmalloc (S_BATCH_MAX * sizeof (s_message_t));
     self.dealer = zsock_new (ZMQ_DEALER);
     assert (self.dealer);
     zsock_set_linger (self.dealer, 0);
@@ -176,6 +199,7 @@ s_worker_actor (zsock_t *pipe, void *args)
     }
     zsock_destroy (&self.dealer);
     zaio_fdcache_destroy (&self.files);
+    free (self.batch);
 }
 
 zactor_t *
