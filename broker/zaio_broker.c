@@ -412,23 +412,20 @@ s_handle_subscription (s_broker_t *self)
     }
 }
 
-//  Sends [peer][signature][command?][parts...] on a ROUTER; the peer must
-//  exist: under ZMQ_ROUTER_MANDATORY the first part fails with EHOSTUNREACH
-//  if it has gone, and then nothing is sent. Takes the parts that are not
-//  NULL (they are sent or closed). Returns -1 if the peer was gone.
+//  Sends [peer][lead][first?][second?] on a ROUTER, lead being size bytes
+//  (a signature, or a worker envelope). The peer must exist: under
+//  ZMQ_ROUTER_MANDATORY the first part fails with EHOSTUNREACH if it has
+//  gone, and then nothing is sent. Takes the parts that are not NULL (they
+//  are sent or closed). Returns -1 if the peer was gone.
 static int
-s_route (zsock_t *router, const s_routing_id_t *peer, const char *signature, const char *command,
-         zmq_msg_t *first, zmq_msg_t *second, zmq_msg_t *third)
+s_route (zsock_t *router, const s_routing_id_t *peer, const void *lead, size_t size,
+         zmq_msg_t *first, zmq_msg_t *second)
 {
     void *handle = zsock_resolve (router);
-    zmq_msg_t *parts[] = {first, second, third};
-    size_t count = 0;
-    while (count < 3 && parts[count]) count++;
+    zmq_msg_t *parts[] = {first, second};
+    size_t count = first ? (second ? 2 : 1) : 0;
     int rc = zmq_send (handle, peer->data, peer->size, ZMQ_SNDMORE);
-    if (rc >= 0)
-        rc = zmq_send (handle, signature, strlen (signature), command || count ? ZMQ_SNDMORE : 0);
-    if (rc >= 0 && command)
-        rc = zmq_send (handle, command, strlen (command), count ? ZMQ_SNDMORE : 0);
+    if (rc >= 0) rc = zmq_send (handle, lead, size, count ? ZMQ_SNDMORE : 0);
     for (size_t i = 0; i < count; i++)
         if (rc >= 0)
             rc = zmq_msg_send (parts[i], handle, i + 1 < count ? ZMQ_SNDMORE : 0);
@@ -437,11 +434,21 @@ s_route (zsock_t *router, const s_routing_id_t *peer, const char *signature, con
     return rc < 0 ? -1 : 0;
 }
 
+//  Sends a worker [envelope][first?][second?]; as s_route.
+static int
+s_route_worker (s_broker_t *self, s_worker_t *worker, zaio_worker_command_t command, uint64_t job,
+                zmq_msg_t *first, zmq_msg_t *second)
+{
+    uint8_t envelope[ZAIO_ENVELOPE_SIZE];
+    zaio_envelope_put (envelope, command, job);
+    return s_route (self->backend, &worker->identity, envelope, sizeof envelope, first, second);
+}
+
 //  Sends [client][signature][header][data?]; takes header and data.
 static void
 s_send_reply (s_broker_t *self, const s_routing_id_t *client, zmq_msg_t *header, zmq_msg_t *data)
 {
-    if (s_route (self->frontend, client, ZAIO_SIGNATURE, NULL, header, data, NULL) &&
+    if (s_route (self->frontend, client, ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE), header, data) &&
         self->config.verbose)
         //  EHOSTUNREACH: the client has gone; there is no one left to tell.
         zsys_debug ("broker: reply to departed client dropped");
@@ -784,9 +791,7 @@ s_job_expired (s_job_t *job, int64_t now_ms)
 static void
 s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job)
 {
-    zmq_msg_t number, header;
-    zmq_msg_init_size (&number, ZAIO_JOB_NUMBER_SIZE);
-    zaio_job_number_put (job->number, (uint8_t *)zmq_msg_data (&number));
+    zmq_msg_t header;
     //  Idempotent jobs keep their header for a retry; the others hand it over.
     zmq_msg_init (&header);
     if (zaio_op_idempotent (job->op))
@@ -801,8 +806,7 @@ s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job)
     job->worker_handle = zlistx_add_end (worker->jobs, job);
     zmq_msg_t *data = job->has_data ? &job->data : NULL;
     job->has_data = false; //  the data moves to the worker
-    if (s_route (self->backend, &worker->identity, ZAIO_WORKER_SIGNATURE, ZAIO_WORKER_JOB, &number,
-                 &header, data))
+    if (s_route_worker (self, worker, ZAIO_WORKER_JOB, job->number, &header, data))
         //  The worker vanished between READY and now; its expiry handles
         //  the job like any other it held.
         zsys_warning ("broker: cannot send job to worker %s: %s", worker->name,
@@ -995,24 +999,23 @@ s_handle_ready (s_broker_t *self, const s_routing_id_t *identity, zmq_msg_t *bod
         s_dispatch_later (self, worker->services[i]);
 }
 
-//  DONE: [job][outcome][header][data?]. Returns -1 if the message is bad.
-//  A DONE for a job the worker no longer holds (it was presumed lost and
-//  answered or retried already) is ignored: the client has its one reply.
+//  DONE: [envelope][outcome][header][data?]. Returns -1 if the message is
+//  bad. A DONE for a job the worker no longer holds (it was presumed lost
+//  and answered or retried already) is ignored: the client has its one
+//  reply.
 static int
-s_handle_done (s_broker_t *self, s_worker_t *worker, zmq_msg_t *parts, int count)
+s_handle_done (s_broker_t *self, s_worker_t *worker, uint64_t number, zmq_msg_t *parts, int count)
 {
-    if (count < 6 || count > 7) return -1;
-    uint64_t number;
+    if (count < 4 || count > 5) return -1;
     zaio_outcome_t outcome;
     int rc = -1;
-    if (zaio_job_number_get (zmq_msg_data (&parts[3]), zmq_msg_size (&parts[3]), &number) == 0 &&
-        zaio_outcome_decode (&outcome, zmq_msg_data (&parts[4]), zmq_msg_size (&parts[4])) == 0) {
+    if (zaio_outcome_decode (&outcome, zmq_msg_data (&parts[2]), zmq_msg_size (&parts[2])) == 0) {
         rc = 0;
         s_job_t *job = s_slot_job (self, number);
         if (job && job->worker == worker) {
             zlistx_delete (worker->jobs, job->worker_handle);
             job->worker = NULL;
-            s_finish_job (self, &job, &parts[5], count == 7 ? &parts[6] : NULL, &outcome,
+            s_finish_job (self, &job, &parts[3], count == 5 ? &parts[4] : NULL, &outcome,
                           worker->name);
             if (worker->leaving) {
                 if (zlistx_size (worker->jobs) == 0) s_worker_delete (self, worker, "left");
@@ -1037,8 +1040,7 @@ s_handle_bye (s_broker_t *self, s_worker_t *worker)
     worker->leaving = true;
     worker->credit = 0;
     s_worker_leave_waiting (worker);
-    s_route (self->backend, &worker->identity, ZAIO_WORKER_SIGNATURE, ZAIO_WORKER_BYE, NULL, NULL,
-             NULL);
+    s_route_worker (self, worker, ZAIO_WORKER_BYE, 0, NULL, NULL);
     if (zlistx_size (worker->jobs) == 0) s_worker_delete (self, worker, "said BYE");
 }
 
@@ -1048,22 +1050,25 @@ s_handle_worker_message (s_broker_t *self, zmq_msg_t *parts, int count)
     s_routing_id_t id;
     s_id_from (&id, &parts[0]);
     const s_routing_id_t *identity = &id;
-    zmq_msg_t *command = count > 2 ? &parts[2] : NULL;
+    uint64_t job = 0;
+    int command = count >= 2
+                      ? zaio_envelope_get (zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1]), &job)
+                      : -1;
     s_worker_t *worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
-    if (count < 3 || !zaio_part_is (&parts[1], ZAIO_WORKER_SIGNATURE)) {
-        zsys_warning ("broker: worker message without %s signature", ZAIO_WORKER_SIGNATURE);
+    if (command == -1) {
+        zsys_warning ("broker: worker message without a %s envelope", ZAIO_WORKER_SIGNATURE);
         if (worker) s_worker_delete (self, worker, "malformed message");
-    } else if (zaio_part_is (command, ZAIO_WORKER_READY))
-        s_handle_ready (self, identity, count == 4 ? &parts[3] : NULL);
+    } else if (command == ZAIO_WORKER_READY)
+        s_handle_ready (self, identity, count == 3 ? &parts[2] : NULL);
     else if (!worker)
         zsys_warning ("broker: message from an unknown worker dropped");
-    else if (zaio_part_is (command, ZAIO_WORKER_DONE)) {
-        if (s_handle_done (self, worker, parts, count))
+    else if (command == ZAIO_WORKER_DONE) {
+        if (s_handle_done (self, worker, job, parts, count))
             s_worker_delete (self, worker, "malformed DONE");
-    } else if (zaio_part_is (command, ZAIO_WORKER_BYE))
+    } else if (command == ZAIO_WORKER_BYE)
         s_handle_bye (self, worker);
-    else if (!zaio_part_is (command, ZAIO_WORKER_HEARTBEAT))
-        s_worker_delete (self, worker, "unknown command");
+    else if (command != ZAIO_WORKER_HEARTBEAT)
+        s_worker_delete (self, worker, "unexpected command");
     //  Any message proves the worker is alive (if it still exists).
     worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
     if (worker && worker->heartbeat_ms)
@@ -1077,8 +1082,7 @@ s_handle_worker_message (s_broker_t *self, zmq_msg_t *parts, int count)
 static void
 s_send_heartbeat (s_broker_t *self, s_worker_t *worker)
 {
-    s_route (self->backend, &worker->identity, ZAIO_WORKER_SIGNATURE, ZAIO_WORKER_HEARTBEAT, NULL,
-             NULL, NULL);
+    s_route_worker (self, worker, ZAIO_WORKER_HEARTBEAT, 0, NULL, NULL);
 }
 
 static void

@@ -1,7 +1,8 @@
 /*  test_broker_queue: bounded queues answer QUEUE_FULL at once, deadlines
     answer ETIMEDOUT, unknown volumes answer NOVOLUME, hello reports what is
     in force, a job with a deadline never waits in a busy worker's queue,
-    and every request still gets exactly one reply.
+    a worker that sends garbage is dropped without harm, and every request
+    still gets exactly one reply.
 
     Jobs are held running by workers the test drives by hand, serving the
     volumes "slow" (credit 1) and "wide" (credit 4). */
@@ -117,6 +118,49 @@ s_check_hello (zsock_t *client)
     zmsg_destroy (&msg);
 }
 
+//  Garbage on the worker endpoint: messages that are not ZAIOW/2 (an old
+//  ZAIOW/1 READY among them) are dropped, and a worker that sends a
+//  malformed DONE is dropped too, its job answered once.
+static void
+s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
+{
+    zsock_t *stranger = zaio_test_client (worker_endpoint);
+    uint8_t envelope[ZAIO_ENVELOPE_SIZE];
+    zaio_envelope_put (envelope, ZAIO_WORKER_DONE, 1);
+    zstr_send (stranger, "ZAIOW/2");
+    zstr_sendm (stranger, "ZAIOW/1");
+    zstr_sendm (stranger, "READY");
+    zstr_send (stranger, "{}");
+    zmq_send (zsock_resolve (stranger), envelope, sizeof envelope - 1, 0);
+    zmq_send (zsock_resolve (stranger), envelope, sizeof envelope, 0); //  from no worker
+    envelope[7] = ZAIO_WORKER_BYE + 1;
+    zmq_send (zsock_resolve (stranger), envelope, sizeof envelope, 0);
+    zaio_envelope_put (envelope, ZAIO_WORKER_READY, 0);
+    zmq_send (zsock_resolve (stranger), envelope, sizeof envelope, ZMQ_SNDMORE);
+    zstr_send (stranger, "not msgpack");
+
+    zsock_t *junk = zaio_test_fake_worker (worker_endpoint, "junk", 1, 0);
+    zclock_sleep (100);
+    s_send_ping_to (alice, "junk", 40, -1);
+    uint64_t job;
+    zaio_request_t taken;
+    zaio_test_fake_take (junk, &job, &taken, 5000);
+    assert (taken.id == 40);
+    zaio_envelope_put (envelope, ZAIO_WORKER_DONE, job);
+    zmq_send (zsock_resolve (junk), envelope, sizeof envelope, 0); //  no outcome, no header
+    zaio_test_expect (alice, 40, ZAIO_ERR_NOVOLUME);
+    s_expect_silence (alice, 200);
+
+    //  Still serving, and nothing the stranger sent made it a worker.
+    s_send_ping_to (alice, "default", 41, -1);
+    zaio_test_expect (alice, 41, 0);
+    s_send_ping_to (alice, "junk", 42, -1);
+    zaio_test_expect (alice, 42, ZAIO_ERR_NOVOLUME);
+    zsock_destroy (&junk);
+    zsock_destroy (&stranger);
+    printf ("test_broker_queue: garbage from workers dropped, each job answered once\n");
+}
+
 int
 main (void)
 {
@@ -189,6 +233,7 @@ main (void)
     zclock_sleep (100);
     s_test_deadline_waits_for_idle (alice, bob, wide);
     zsock_destroy (&wide);
+    s_test_worker_garbage (worker_endpoint, alice);
 
     zstr_free (&worker_endpoint);
     zsock_destroy (&worker);

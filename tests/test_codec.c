@@ -8,7 +8,7 @@
       counts, ext and float skipping, 0xc1 and the depth limit;
     * request fields at and past their limits, and message framing;
     * reply and event decoders on missing, mistyped and oversized fields;
-    * READY, outcome and job number round trips and malformed input;
+    * READY, outcome and envelope round trips and malformed input;
     * the error and op name tables, and zaio_request_set_str limits.
 
     Inputs are copied to heap buffers of their exact size, so a read past
@@ -1295,28 +1295,38 @@ s_test_outcome (void)
 }
 
 static void
-s_test_job_number (void)
+s_test_envelope (void)
 {
     const uint64_t jobs[] = {0, 1, 0x0102030405060708ULL, UINT64_MAX};
-    for (size_t i = 0; i < sizeof (jobs) / sizeof (jobs[0]); i++) {
-        zframe_t *frame = zaio_job_number_encode (jobs[i]);
-        assert (zframe_size (frame) == 8);
-        uint64_t back = ~jobs[i];
-        assert (zaio_job_number_decode (frame, &back) == 0 && back == jobs[i]);
-        zframe_destroy (&frame);
-    }
-    zframe_t *frame = zaio_job_number_encode (0x0102030405060708ULL);
-    assert (memcmp (zframe_data (frame), "\x01\x02\x03\x04\x05\x06\x07\x08", 8) == 0);
-    zframe_destroy (&frame);
+    for (int command = ZAIO_WORKER_READY; command <= ZAIO_WORKER_BYE; command++)
+        for (size_t i = 0; i < sizeof (jobs) / sizeof (jobs[0]); i++) {
+            zframe_t *frame = zaio_envelope_frame ((zaio_worker_command_t)command, jobs[i]);
+            assert (zframe_size (frame) == ZAIO_ENVELOPE_SIZE);
+            uint64_t back = ~jobs[i];
+            assert (zaio_envelope_get (zframe_data (frame), zframe_size (frame), &back) ==
+                        command &&
+                    back == jobs[i]);
+            zframe_destroy (&frame);
+        }
+    //  The bytes, pinned: signature, command, job number big-endian.
+    uint8_t bytes[ZAIO_ENVELOPE_SIZE + 1];
+    zaio_envelope_put (bytes, ZAIO_WORKER_DONE, 0x0102030405060708ULL);
+    assert (memcmp (bytes, "ZAIOW/2\x03\x01\x02\x03\x04\x05\x06\x07\x08", 16) == 0);
+    //  Wrong sizes, signatures and commands are not envelopes.
     uint64_t job = 42;
-    for (size_t size = 0; size < 12; size++) {
-        if (size == 8) continue;
-        frame = zframe_new ("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b", size);
-        assert (zaio_job_number_decode (frame, &job) == -1 && job == 42);
-        zframe_destroy (&frame);
+    for (size_t size = 0; size <= ZAIO_ENVELOPE_SIZE + 1; size++)
+        if (size != ZAIO_ENVELOPE_SIZE) assert (zaio_envelope_get (bytes, size, &job) == -1);
+    const struct {
+        size_t at;
+        uint8_t value;
+    } breaks[] = {{0, 'z'}, {6, '1'}, {7, 0}, {7, ZAIO_WORKER_BYE + 1}, {7, 0xFF}};
+    for (size_t i = 0; i < sizeof (breaks) / sizeof (breaks[0]); i++) {
+        zaio_envelope_put (bytes, ZAIO_WORKER_JOB, 7);
+        bytes[breaks[i].at] = breaks[i].value;
+        assert (zaio_envelope_get (bytes, ZAIO_ENVELOPE_SIZE, &job) == -1);
     }
-    assert (zaio_job_number_decode (NULL, &job) == -1);
-    printf ("test_codec: job numbers OK\n");
+    assert (job == 42);
+    printf ("test_codec: worker envelopes OK\n");
 }
 
 //  ---------------------------------------------------------------------
@@ -1396,7 +1406,7 @@ main (void)
     s_test_events ();
     s_test_ready ();
     s_test_outcome ();
-    s_test_job_number ();
+    s_test_envelope ();
     s_test_names ();
     s_test_mutations ();
     s_free_samples ();

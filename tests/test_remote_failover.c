@@ -22,7 +22,7 @@
        answered after retries_max (3) attempts, and the workers that never
        took it keep serving. zaio-worker has no hook to crash on a given
        job, so the workers of this volume are fake ones the test drives
-       over ZAIOW/1 (testutil.h): each takes the job and goes silent.
+       over ZAIOW/2 (testutil.h): each takes the job and goes silent.
 */
 
 #include "testutil.h"
@@ -203,8 +203,7 @@ static void
 s_fake_heartbeat (zsock_t *fake)
 {
     zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
-    zmsg_addstr (msg, ZAIO_WORKER_HEARTBEAT);
+    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_HEARTBEAT, 0)});
     int rc = zmsg_send (&msg, fake);
     assert (rc == 0);
 }
@@ -242,16 +241,7 @@ s_fakes_pump (zsock_t **fakes, zsock_t *client, uint64_t *job, zaio_request_t *r
                 return -1;
             }
             zmsg_t *msg = zmsg_recv (fakes[map[k]]);
-            assert (msg && zframe_streq (zmsg_first (msg), ZAIO_WORKER_SIGNATURE));
-            bool is_job = zframe_streq (zmsg_next (msg), ZAIO_WORKER_JOB);
-            if (is_job) {
-                assert (zaio_job_number_decode (zmsg_next (msg), job) == 0);
-                zframe_t *header = zmsg_next (msg);
-                assert (zaio_request_decode (req, zframe_data (header), zframe_size (header), NULL,
-                                             0) == 0);
-            }
-            zmsg_destroy (&msg);
-            if (is_job) return map[k];
+            if (zaio_test_fake_job (&msg, job, req)) return map[k];
         }
     }
     fprintf (stderr, "no job for a fake worker, nor a reply, within %d ms\n", timeout_ms);

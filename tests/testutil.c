@@ -206,8 +206,7 @@ zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit
     ready.volume_count = 1;
     snprintf (ready.volumes[0].name, sizeof ready.volumes[0].name, "%s", volume);
     zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
-    zmsg_addstr (msg, ZAIO_WORKER_READY);
+    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_READY, 0)});
     zmsg_append (msg, &(zframe_t *){zaio_ready_encode (&ready)});
     assert (zmsg_send (&msg, worker) == 0);
     return worker;
@@ -222,18 +221,27 @@ zaio_test_fake_take (zsock_t *worker, uint64_t *job, zaio_request_t *req, int ti
         int64_t left = until - zclock_mono ();
         assert (left > 0 && zpoller_wait (poller, (int)left) == worker);
         zmsg_t *msg = zmsg_recv (worker);
-        assert (msg && zframe_streq (zmsg_first (msg), ZAIO_WORKER_SIGNATURE));
-        if (zframe_streq (zmsg_next (msg), ZAIO_WORKER_JOB)) {
-            assert (zaio_job_number_decode (zmsg_next (msg), job) == 0);
-            zframe_t *header = zmsg_next (msg);
-            assert (zaio_request_decode (req, zframe_data (header), zframe_size (header), NULL,
-                                         0) == 0);
-            zmsg_destroy (&msg);
-            break;
-        }
-        zmsg_destroy (&msg);
+        bool taken = zaio_test_fake_job (&msg, job, req);
+        if (taken) break;
     }
     zpoller_destroy (&poller);
+}
+
+bool
+zaio_test_fake_job (zmsg_t **msg_p, uint64_t *job, zaio_request_t *req)
+{
+    zmsg_t *msg = *msg_p;
+    assert (msg);
+    zframe_t *envelope = zmsg_first (msg);
+    int command = zaio_envelope_get (zframe_data (envelope), zframe_size (envelope), job);
+    assert (command == ZAIO_WORKER_JOB || command == ZAIO_WORKER_HEARTBEAT);
+    if (command == ZAIO_WORKER_JOB) {
+        zframe_t *header = zmsg_next (msg);
+        assert (zaio_request_decode (req, zframe_data (header), zframe_size (header), NULL, 0) ==
+                0);
+    }
+    zmsg_destroy (msg_p);
+    return command == ZAIO_WORKER_JOB;
 }
 
 void
@@ -247,9 +255,7 @@ zaio_test_fake_done (zsock_t *worker, uint64_t job, uint64_t id, int error)
         zaio_reply_pack_ok (&writer.packer, id, 0);
     zaio_outcome_t outcome = {error, 0, 1};
     zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
-    zmsg_addstr (msg, ZAIO_WORKER_DONE);
-    zmsg_append (msg, &(zframe_t *){zaio_job_number_encode (job)});
+    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_DONE, job)});
     zmsg_append (msg, &(zframe_t *){zaio_outcome_encode (&outcome)});
     zmsg_append (msg, &(zframe_t *){zaio_writer_frame (&writer)});
     zaio_writer_release (&writer);

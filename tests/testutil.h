@@ -58,7 +58,7 @@ void zaio_test_recv (zsock_t *client, zaio_reply_t *reply, zmsg_t **msg_p, int t
 int zaio_test_call (zsock_t *client, const zaio_request_t *req, const void *data, size_t size,
                     zaio_reply_t *reply, char **data_out, size_t *size_out);
 
-//  A worker the test drives by hand, over the broker's ZAIOW/1 worker
+//  A worker the test drives by hand, over the broker's ZAIOW/2 worker
 //  endpoint: it announces volume with credit and then holds jobs until the
 //  test answers them, so a test can keep jobs running as long as it likes.
 zsock_t *zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit,
@@ -66,6 +66,10 @@ zsock_t *zaio_test_fake_worker (const char *endpoint, const char *volume, uint32
 
 //  Next JOB within timeout_ms (asserts one comes); heartbeats are skipped.
 void zaio_test_fake_take (zsock_t *worker, uint64_t *job, zaio_request_t *req, int timeout_ms);
+
+//  A message a fake worker received, destroyed here: true if it is a JOB
+//  (its number in *job, its request in *req); else it must be a heartbeat.
+bool zaio_test_fake_job (zmsg_t **msg_p, uint64_t *job, zaio_request_t *req);
 
 //  Answer job for request id with error (0 = an empty success).
 void zaio_test_fake_done (zsock_t *worker, uint64_t job, uint64_t id, int error);

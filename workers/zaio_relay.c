@@ -14,7 +14,7 @@
 //  an earlier connection can never be taken for a job of the current one.
 typedef struct {
     uint64_t epoch;
-    zframe_t *broker_number;
+    uint64_t broker_number;
 } s_held_t;
 
 //  An IO thread as the relay sees it.
@@ -52,7 +52,6 @@ s_held_free (void **item)
 {
     s_held_t *held = (s_held_t *)*item;
     if (held) {
-        zframe_destroy (&held->broker_number);
         free (held);
         *item = NULL;
     }
@@ -86,11 +85,10 @@ s_send_upstream (s_relay_t *self, zmsg_t **msg_p)
 }
 
 static void
-s_send_command (s_relay_t *self, const char *command)
+s_send_command (s_relay_t *self, zaio_worker_command_t command)
 {
     zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
-    zmsg_addstr (msg, command);
+    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (command, 0)});
     s_send_upstream (self, &msg);
 }
 
@@ -141,32 +139,35 @@ s_dispatch (s_relay_t *self)
     }
 }
 
-//  JOB from the broker: [job][header][data?]. Renumbered and queued.
+//  JOB from the broker, its envelope taken: [header][data?]. Renumbered
+//  and queued.
 static void
-s_handle_job (s_relay_t *self, zmsg_t *msg)
+s_handle_job (s_relay_t *self, uint64_t broker_number, zmsg_t *msg)
 {
-    zframe_t *number = zmsg_pop (msg);
-    uint64_t value;
-    if (zaio_job_number_decode (number, &value) || zmsg_size (msg) < 1) {
+    if (zmsg_size (msg) < 1) {
         zsys_warning ("relay: malformed JOB dropped");
-        zframe_destroy (&number);
         return;
     }
     s_held_t *held = (s_held_t *)zmalloc (sizeof (s_held_t));
     held->epoch = self->epoch;
-    held->broker_number = number;
+    held->broker_number = broker_number;
     uint64_t local_number = ++self->next_number;
     char key[24];
     snprintf (key, sizeof key, "%" PRIu64, local_number);
     zhashx_insert (self->held, key, held);
     zmsg_t *job = zmsg_new ();
-    zmsg_addstr (job, ZAIO_WORKER_SIGNATURE);
-    zmsg_addstr (job, ZAIO_WORKER_JOB);
-    zmsg_append (job, &(zframe_t *){zaio_job_number_encode (local_number)});
+    zmsg_append (job, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_JOB, local_number)});
     zframe_t *frame;
     while ((frame = zmsg_pop (msg))) zmsg_append (job, &frame);
     zlistx_add_end (self->backlog, job);
     s_dispatch (self);
+}
+
+//  The command of an envelope frame (and its job number), or -1.
+static int
+s_envelope (zframe_t *frame, uint64_t *job)
+{
+    return frame ? zaio_envelope_get (zframe_data (frame), zframe_size (frame), job) : -1;
 }
 
 //  One message from the broker; false if none was waiting.
@@ -179,18 +180,18 @@ s_handle_upstream (s_relay_t *self)
     self->broker_expiry_ms =
         zclock_mono () + (int64_t)self->config.heartbeat_ms * self->config.heartbeat_misses;
     self->backoff = 1;
-    zframe_t *signature = zmsg_pop (msg);
-    zframe_t *command = zmsg_pop (msg);
-    if (!zaio_frame_is (signature, ZAIO_WORKER_SIGNATURE))
-        zsys_warning ("relay: message without %s signature dropped", ZAIO_WORKER_SIGNATURE);
-    else if (zaio_frame_is (command, ZAIO_WORKER_JOB))
-        s_handle_job (self, msg);
-    else if (zaio_frame_is (command, ZAIO_WORKER_BYE))
+    zframe_t *envelope = zmsg_pop (msg);
+    uint64_t job;
+    int command = s_envelope (envelope, &job);
+    if (command == -1)
+        zsys_warning ("relay: message without a %s envelope dropped", ZAIO_WORKER_SIGNATURE);
+    else if (command == ZAIO_WORKER_JOB)
+        s_handle_job (self, job, msg);
+    else if (command == ZAIO_WORKER_BYE)
         self->bye_answered = self->stopping;
-    else if (!zaio_frame_is (command, ZAIO_WORKER_HEARTBEAT))
-        zsys_warning ("relay: unknown command from broker dropped");
-    zframe_destroy (&signature);
-    zframe_destroy (&command);
+    else if (command != ZAIO_WORKER_HEARTBEAT)
+        zsys_warning ("relay: unexpected command from broker dropped");
+    zframe_destroy (&envelope);
     zmsg_destroy (&msg);
     return true;
 }
@@ -203,11 +204,12 @@ s_handle_local (s_relay_t *self)
     zmsg_t *msg = zmsg_recv (self->local);
     if (!msg) return false;
     zframe_t *identity = zmsg_pop (msg);
-    zframe_t *signature = zmsg_pop (msg);
-    zframe_t *command = zmsg_pop (msg);
+    zframe_t *envelope = zmsg_pop (msg);
+    uint64_t local_number;
+    int command = s_envelope (envelope, &local_number);
     char *key = zframe_strhex (identity);
     s_thread_t *thread = (s_thread_t *)zhashx_lookup (self->thread_table, key);
-    if (zaio_frame_is (command, ZAIO_WORKER_READY)) {
+    if (command == ZAIO_WORKER_READY) {
         zframe_t *body = zmsg_pop (msg);
         zaio_ready_t ready;
         if (!thread && body &&
@@ -219,28 +221,22 @@ s_handle_local (s_relay_t *self)
             zhashx_insert (self->thread_table, key, thread);
         }
         zframe_destroy (&body);
-    } else if (thread && zaio_frame_is (command, ZAIO_WORKER_DONE)) {
-        zframe_t *number = zmsg_pop (msg);
-        uint64_t local_number;
-        char number_key[24] = "";
-        if (zaio_job_number_decode (number, &local_number) == 0)
-            snprintf (number_key, sizeof number_key, "%" PRIu64, local_number);
+    } else if (thread && command == ZAIO_WORKER_DONE) {
+        char number_key[24];
+        snprintf (number_key, sizeof number_key, "%" PRIu64, local_number);
         s_held_t *held = (s_held_t *)zhashx_lookup (self->held, number_key);
         if (held && held->epoch == self->epoch) {
-            zmsg_prepend (msg, &(zframe_t *){zframe_dup (held->broker_number)});
-            zmsg_pushstr (msg, ZAIO_WORKER_DONE);
-            zmsg_pushstr (msg, ZAIO_WORKER_SIGNATURE);
+            zmsg_prepend (
+                msg, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_DONE, held->broker_number)});
             s_send_upstream (self, &msg);
         }
         if (held) zhashx_delete (self->held, number_key);
-        zframe_destroy (&number);
         if (thread->credit++ == 0) thread->waiting_handle = zlistx_add_end (self->waiting, thread);
     }
     s_dispatch (self);
     zstr_free (&key);
     zframe_destroy (&identity);
-    zframe_destroy (&signature);
-    zframe_destroy (&command);
+    zframe_destroy (&envelope);
     zmsg_destroy (&msg);
     return true;
 }

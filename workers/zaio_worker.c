@@ -1,4 +1,4 @@
-/*  zaio_worker.c: one IO thread speaking ZAIOW/1; see zaio_worker.h. */
+/*  zaio_worker.c: one IO thread speaking ZAIOW/2; see zaio_worker.h. */
 
 #include "zaio_worker.h"
 #include "zaio_ops.h"
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_PARTS_MAX     6    //  parts of a message kept: a JOB has at most 5
+#define S_PARTS_MAX     4    //  parts of a message kept: a JOB has at most 3
 #define S_BATCH_MAX     64   //  messages taken in before they are run
 #define S_CACHE_FILES   16   //  files a worker keeps open for reading
 #define S_CACHE_IDLE_MS 1000 //  how long it keeps one nobody reads
@@ -52,24 +52,21 @@ zaio_worker_ready_message (zaio_volume_t **volumes, size_t volume_count, uint32_
         ready.volume_count++;
     }
     zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, ZAIO_WORKER_SIGNATURE);
-    zmsg_addstr (msg, ZAIO_WORKER_READY);
+    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_READY, 0)});
     zmsg_append (msg, &(zframe_t *){zaio_ready_encode (&ready)});
     return msg;
 }
 
-//  Run one JOB: [job][header][data?]. Answers DONE with the job number, the
-//  outcome, the reply header and data. The header is decoded again here,
-//  strictly, because a worker trusts its connection no more than a broker.
+//  Run one JOB: [envelope][header][data?]. Answers DONE with the job
+//  number, the outcome, the reply header and data. The header is decoded
+//  again here, strictly, because a worker trusts its connection no more
+//  than a broker.
 static void
-s_run_job (s_worker_t *self, zmq_msg_t *parts, int count)
+s_run_job (s_worker_t *self, uint64_t job_number, zmq_msg_t *parts, int count)
 {
-    zmq_msg_t *job = &parts[2];
-    zmq_msg_t *header = count > 3 ? &parts[3] : NULL;
-    zmq_msg_t *data = count > 4 ? &parts[4] : NULL;
-    uint64_t job_number;
-    if (zaio_job_number_get (zmq_msg_data (job), zmq_msg_size (job), &job_number) || !header ||
-        count > 5) {
+    zmq_msg_t *header = count > 1 ? &parts[1] : NULL;
+    zmq_msg_t *data = count > 2 ? &parts[2] : NULL;
+    if (!header || count > 3) {
         zsys_warning ("worker: malformed JOB dropped");
         return;
     }
@@ -103,10 +100,9 @@ s_run_job (s_worker_t *self, zmq_msg_t *parts, int count)
     //  DONE, part by part: no message object to build for every job. A
     //  DEALER with no HWM does not refuse parts once the first is queued.
     zframe_t *outcome = zaio_outcome_encode (&result.outcome);
-    void *handle = zsock_resolve (self->dealer);
-    zmq_send (handle, ZAIO_WORKER_SIGNATURE, strlen (ZAIO_WORKER_SIGNATURE), ZMQ_SNDMORE);
-    zmq_send (handle, ZAIO_WORKER_DONE, strlen (ZAIO_WORKER_DONE), ZMQ_SNDMORE);
-    zmq_msg_send (job, handle, ZMQ_SNDMORE); //  the job number goes back as it came
+    uint8_t envelope[ZAIO_ENVELOPE_SIZE];
+    zaio_envelope_put (envelope, ZAIO_WORKER_DONE, job_number);
+    zmq_send (zsock_resolve (self->dealer), envelope, sizeof envelope, ZMQ_SNDMORE);
     zframe_send (&outcome, self->dealer, ZFRAME_MORE);
     zframe_send (&result.header, self->dealer, result.data ? ZFRAME_MORE : 0);
     if (result.data) zframe_send (&result.data, self->dealer, 0);
@@ -115,12 +111,14 @@ s_run_job (s_worker_t *self, zmq_msg_t *parts, int count)
 static void
 s_handle_message (s_worker_t *self, zmq_msg_t *parts, int count)
 {
-    if (count < 2 || !zaio_part_is (&parts[0], ZAIO_WORKER_SIGNATURE))
-        zsys_warning ("worker: message without %s signature dropped", ZAIO_WORKER_SIGNATURE);
-    else if (count >= 3 && zaio_part_is (&parts[1], ZAIO_WORKER_JOB))
-        s_run_job (self, parts, count);
-    else if (!zaio_part_is (&parts[1], ZAIO_WORKER_HEARTBEAT))
-        zsys_warning ("worker: unknown command dropped");
+    uint64_t job;
+    int command = zaio_envelope_get (zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0]), &job);
+    if (command == -1)
+        zsys_warning ("worker: message without a %s envelope dropped", ZAIO_WORKER_SIGNATURE);
+    else if (command == ZAIO_WORKER_JOB)
+        s_run_job (self, job, parts, count);
+    else if (command != ZAIO_WORKER_HEARTBEAT)
+        zsys_warning ("worker: unexpected command dropped");
 }
 
 //  Runs every job that has arrived, batch by batch: a batch is what the

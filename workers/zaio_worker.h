@@ -2,7 +2,7 @@
 
     A worker is a czmq actor with one DEALER connected to a worker endpoint
     (the broker's inproc backend, or a zaio-worker process's relay). It
-    speaks ZAIOW/1 (schemas/PROTOCOL.md section 9): it announces itself with
+    speaks ZAIOW/2 (schemas/PROTOCOL.md section 9): it announces itself with
     READY, then for each JOB makes the blocking calls through the op table
     and answers DONE. It holds no state between jobs.
 

@@ -1054,35 +1054,35 @@ zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size)
     return 0;
 }
 
-zframe_t *
-zaio_job_number_encode (uint64_t job)
+void
+zaio_envelope_put (uint8_t *bytes, zaio_worker_command_t command, uint64_t job)
 {
-    uint8_t bytes[ZAIO_JOB_NUMBER_SIZE];
-    zaio_job_number_put (job, bytes);
+    size_t size = strlen (ZAIO_WORKER_SIGNATURE);
+    memcpy (bytes, ZAIO_WORKER_SIGNATURE, size);
+    bytes[size] = (uint8_t)command;
+    for (size_t i = ZAIO_ENVELOPE_SIZE - 1; i > size; i--, job >>= 8) bytes[i] = (uint8_t)job;
+}
+
+zframe_t *
+zaio_envelope_frame (zaio_worker_command_t command, uint64_t job)
+{
+    uint8_t bytes[ZAIO_ENVELOPE_SIZE];
+    zaio_envelope_put (bytes, command, job);
     return zframe_new (bytes, sizeof bytes);
 }
 
 int
-zaio_job_number_decode (zframe_t *frame, uint64_t *job)
+zaio_envelope_get (const void *data, size_t size, uint64_t *job)
 {
-    return frame ? zaio_job_number_get (zframe_data (frame), zframe_size (frame), job) : -1;
-}
-
-void
-zaio_job_number_put (uint64_t job, uint8_t *bytes)
-{
-    for (int i = ZAIO_JOB_NUMBER_SIZE - 1; i >= 0; i--, job >>= 8) bytes[i] = (uint8_t)job;
-}
-
-int
-zaio_job_number_get (const void *data, size_t size, uint64_t *job)
-{
-    if (size != ZAIO_JOB_NUMBER_SIZE) return -1;
+    size_t signature = strlen (ZAIO_WORKER_SIGNATURE);
     const uint8_t *bytes = (const uint8_t *)data;
+    if (size != ZAIO_ENVELOPE_SIZE || memcmp (bytes, ZAIO_WORKER_SIGNATURE, signature) != 0 ||
+        bytes[signature] < ZAIO_WORKER_READY || bytes[signature] > ZAIO_WORKER_BYE)
+        return -1;
     uint64_t value = 0;
-    for (int i = 0; i < ZAIO_JOB_NUMBER_SIZE; i++) value = (value << 8) | bytes[i];
+    for (size_t i = signature + 1; i < ZAIO_ENVELOPE_SIZE; i++) value = (value << 8) | bytes[i];
     *job = value;
-    return 0;
+    return bytes[signature];
 }
 
 int

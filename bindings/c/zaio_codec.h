@@ -227,13 +227,30 @@ zframe_t *zaio_event_encode (const zaio_event_t *event);
 int zaio_event_decode (zaio_event_t *event, const void *data, size_t size);
 
 //  ---------------------------------------------------------------------
-//  Worker protocol (ZAIOW/1): broker <-> worker
+//  Worker protocol (ZAIOW/2): broker <-> worker
 
-#define ZAIO_WORKER_READY       "READY"
-#define ZAIO_WORKER_JOB         "JOB"
-#define ZAIO_WORKER_DONE        "DONE"
-#define ZAIO_WORKER_HEARTBEAT   "HEARTBEAT"
-#define ZAIO_WORKER_BYE         "BYE"
+//  Each message starts with one envelope part: the signature, a command
+//  byte and a job number (8 bytes, big-endian; 0 when the command is not
+//  about a job).
+typedef enum {
+    ZAIO_WORKER_READY = 1,
+    ZAIO_WORKER_JOB = 2,
+    ZAIO_WORKER_DONE = 3,
+    ZAIO_WORKER_HEARTBEAT = 4,
+    ZAIO_WORKER_BYE = 5,
+} zaio_worker_command_t;
+
+#define ZAIO_ENVELOPE_SIZE 16
+
+//  Writes an envelope into bytes (ZAIO_ENVELOPE_SIZE of them).
+void zaio_envelope_put (uint8_t *bytes, zaio_worker_command_t command, uint64_t job);
+//  An envelope as a new frame.
+zframe_t *zaio_envelope_frame (zaio_worker_command_t command, uint64_t job);
+//  Reads an envelope: returns its command and stores its job number in
+//  *job, or returns -1 if data is not an envelope (size, signature or
+//  command wrong).
+int zaio_envelope_get (const void *data, size_t size, uint64_t *job);
+
 #define ZAIO_WORKER_VOLUMES_MAX 64
 
 typedef struct {
@@ -265,13 +282,6 @@ typedef struct {
 
 zframe_t *zaio_outcome_encode (const zaio_outcome_t *outcome);
 int zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size);
-
-//  Job numbers travel as 8 bytes, big-endian: as a frame, or as bytes.
-#define ZAIO_JOB_NUMBER_SIZE 8
-zframe_t *zaio_job_number_encode (uint64_t job);
-int zaio_job_number_decode (zframe_t *frame, uint64_t *job);
-void zaio_job_number_put (uint64_t job, uint8_t *bytes);
-int zaio_job_number_get (const void *data, size_t size, uint64_t *job);
 
 //  Receive one whole message from a libzmq socket handle without waiting:
 //  its first max parts into parts (each initialised here; the caller

@@ -22,8 +22,8 @@ extern "C" {
 
 //  First frame of every client request, reply and event body.
 #define ZAIO_SIGNATURE "ZAIO/1"
-//  First frame of every broker <-> worker message.
-#define ZAIO_WORKER_SIGNATURE "ZAIOW/1"
+//  How every broker <-> worker envelope starts (see zaio_envelope_put).
+#define ZAIO_WORKER_SIGNATURE "ZAIOW/2"
 #define ZAIO_PROTOCOL_VERSION 1
 
 //  Limits a request must respect. The broker may lower the payload limit by
