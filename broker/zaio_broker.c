@@ -225,15 +225,6 @@ s_id_from (s_routing_id_t *id, zmq_msg_t *part)
     memcpy (id->data, zmq_msg_data (part), id->size);
 }
 
-//  Moves a frame the codec built into part, which must be closed.
-static void
-s_part_from_frame (zmq_msg_t *part, zframe_t **frame_p)
-{
-    zmq_msg_init_size (part, zframe_size (*frame_p));
-    memcpy (zmq_msg_data (part), zframe_data (*frame_p), zframe_size (*frame_p));
-    zframe_destroy (frame_p);
-}
-
 static void
 s_client_free (void **item)
 {
@@ -454,14 +445,6 @@ s_send_reply (s_broker_t *self, const s_routing_id_t *client, zmq_msg_t *header,
         zsys_debug ("broker: reply to departed client dropped");
 }
 
-//  An error reply header, as a message part.
-static void
-s_error_part (zmq_msg_t *part, uint64_t id, int code, const char *why)
-{
-    zframe_t *frame = zaio_reply_error_frame (id, code, why);
-    s_part_from_frame (part, &frame);
-}
-
 //  Answers a request that never became a job (or stopped being one before
 //  a worker took it): an error reply and, if it decoded, its event.
 static void
@@ -469,7 +452,7 @@ s_reject (s_broker_t *self, const s_routing_id_t *client, const zaio_request_t *
           int code, const char *why)
 {
     zmq_msg_t header;
-    s_error_part (&header, req->id, code, why && *why ? why : NULL);
+    zaio_reply_error_part (&header, req->id, code, why && *why ? why : NULL);
     s_send_reply (self, client, &header, NULL);
     if (decoded) {
         zaio_outcome_t outcome = {code, 0, 0};
@@ -625,7 +608,7 @@ s_fail_job_on (s_broker_t *self, s_job_t **job_p, int code, const char *why,
                const char *worker_name)
 {
     zmq_msg_t header;
-    s_error_part (&header, (*job_p)->id, code, why);
+    zaio_reply_error_part (&header, (*job_p)->id, code, why);
     zaio_outcome_t outcome = {code, 0, 0};
     s_finish_job (self, job_p, &header, NULL, &outcome, worker_name);
 }
@@ -673,10 +656,9 @@ s_answer_hello (s_broker_t *self, const s_routing_id_t *client, const zaio_reque
         zaio_pack_key_uint (pk, "workers", service->worker_count);
     }
     zlistx_destroy (&names);
-    zframe_t *frame = zaio_writer_frame (&writer);
-    zaio_writer_release (&writer);
     zmq_msg_t header;
-    s_part_from_frame (&header, &frame);
+    zaio_writer_part (&writer, &header);
+    zaio_writer_release (&writer);
     s_send_reply (self, client, &header, NULL);
     zaio_outcome_t outcome = {0, 0, 0};
     s_publish (self, client, req->id, req->op, "", ZAIO_DEFAULT_VOLUME, &outcome, 0, "");
@@ -1145,8 +1127,8 @@ s_start_drain (s_broker_t *self)
              job = (s_job_t *)zlistx_next (client->unfinished))
             if (job->blockers && !job->answered) {
                 zmq_msg_t header;
-                s_error_part (&header, job->id, ZAIO_ERR_SHUTDOWN,
-                              "broker is shutting down; job not run");
+                zaio_reply_error_part (&header, job->id, ZAIO_ERR_SHUTDOWN,
+                                       "broker is shutting down; job not run");
                 zaio_outcome_t outcome = {ZAIO_ERR_SHUTDOWN, 0, 0};
                 s_answer (self, job, &header, NULL, &outcome, "");
             }

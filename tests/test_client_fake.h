@@ -168,6 +168,18 @@ fake_drop_held (fake_state_t *self)
     while ((msg = (zmsg_t *)zlist_pop (self->held))) zmsg_destroy (&msg);
 }
 
+//  An error reply header as a frame.
+static zframe_t *
+fake_error (uint64_t id, int code)
+{
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    zaio_reply_pack_error (&writer.packer, id, code, NULL);
+    zframe_t *frame = zaio_writer_frame (&writer);
+    zaio_writer_release (&writer);
+    return frame;
+}
+
 static void
 fake_on_request (fake_state_t *self, zmsg_t **msg_p)
 {
@@ -193,11 +205,9 @@ fake_on_request (fake_state_t *self, zmsg_t **msg_p)
     if (req.fields & ZAIO_FIELD_PATH) fake_count (self->paths, req.path);
 
     if (receipt <= self->queue_full)
-        fake_send (self, routing_id, zaio_reply_error_frame (req.id, ZAIO_ERR_QUEUE_FULL, NULL),
-                   NULL);
+        fake_send (self, routing_id, fake_error (req.id, ZAIO_ERR_QUEUE_FULL), NULL);
     else if (receipt <= self->queue_full + self->shutdown)
-        fake_send (self, routing_id, zaio_reply_error_frame (req.id, ZAIO_ERR_SHUTDOWN, NULL),
-                   NULL);
+        fake_send (self, routing_id, fake_error (req.id, ZAIO_ERR_SHUTDOWN), NULL);
     else if (self->silent)
         ;
     else if (self->hold) {

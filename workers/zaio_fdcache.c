@@ -26,6 +26,7 @@ struct _zaio_fdcache_t {
     size_t capacity;
     size_t count;   //  entries in use
     uint64_t epoch; //  advanced by each recheck; starts at 1
+    int64_t now;    //  zclock_mono at the last recheck: a use's time, near enough
 };
 
 static void
@@ -44,6 +45,7 @@ zaio_fdcache_new (size_t capacity)
     self->entries = (s_entry_t *)zmalloc (capacity * sizeof (s_entry_t));
     self->capacity = capacity;
     self->epoch = 1;
+    self->now = zclock_mono ();
     return self;
 }
 
@@ -75,7 +77,7 @@ zaio_fdcache_get (zaio_fdcache_t *self, int root, const char *path)
             return -1;
         }
         entry->checked = self->epoch;
-        entry->used = zclock_mono ();
+        entry->used = self->now;
         return entry->fd;
     }
     return -1;
@@ -86,6 +88,7 @@ zaio_fdcache_recheck (zaio_fdcache_t *self)
 {
     assert (self);
     self->epoch++;
+    self->now = zclock_mono ();
 }
 
 void

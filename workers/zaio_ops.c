@@ -53,13 +53,14 @@
 
 //  One job in flight: the request, its input, and what the reply needs.
 typedef struct {
-    const zaio_request_t *req;   //  the decoded request (borrowed)
-    zmq_msg_t *input;            //  request data part (borrowed), or NULL
-    int root;                    //  volume root descriptor (borrowed)
-    zaio_fdcache_t *cache;       //  the thread's open files (borrowed), or NULL
-    size_t payload_max;          //  most bytes a read or readfile may return
-    msgpack_packer *pk;          //  reply header under construction
-    zframe_t *output;            //  reply data frame, or NULL
+    const zaio_request_t *req; //  the decoded request (borrowed)
+    zmq_msg_t *input;          //  request data part (borrowed), or NULL
+    int root;                  //  volume root descriptor (borrowed)
+    zaio_fdcache_t *cache;     //  the thread's open files (borrowed), or NULL
+    size_t payload_max;        //  most bytes a read or readfile may return
+    msgpack_packer *pk;        //  reply header under construction
+    zmq_msg_t output;          //  reply data part, if has_output
+    bool has_output;
     uint64_t bytes;              //  bytes moved so far
     char message[S_MESSAGE_MAX]; //  error text; empty means strerror
 } s_job_t;
@@ -387,38 +388,40 @@ s_entry_close (s_entry_t *entry)
 //  ask for the file's size. Returns 0 or an errno.
 
 static int
-s_read_frame (int fd, uint64_t offset, size_t size, zframe_t **frame, bool *at_end)
+s_read_frame (int fd, uint64_t offset, size_t size, zmq_msg_t *frame, bool *at_end)
 {
     //  No file reaches past the largest offset; reading there is EINVAL.
     if (offset >= (uint64_t)INT64_MAX - size) {
-        *frame = zframe_new_empty ();
+        zmq_msg_init (frame);
         *at_end = true;
         return 0;
     }
-    zframe_t *buffer = zframe_new (NULL, size);
-    assert (buffer);
-    byte *data = zframe_data (buffer);
+    int rc = zmq_msg_init_size (frame, size);
+    assert (rc == 0);
+    byte *data = (byte *)zmq_msg_data (frame);
     byte beyond;
     size_t done = 0;
     while (done <= size) {
         struct iovec parts[2] = {{data + done, size - done}, {&beyond, 1}};
-        ssize_t rc = preadv (fd, parts, 2, (off_t)(offset + done));
-        if (rc == -1 && errno == EINTR) continue;
-        if (rc == -1) {
+        ssize_t got = preadv (fd, parts, 2, (off_t)(offset + done));
+        if (got == -1 && errno == EINTR) continue;
+        if (got == -1) {
             int error = errno;
-            zframe_destroy (&buffer);
+            zmq_msg_close (frame);
             return error;
         }
-        if (rc == 0) break;
-        done += (size_t)rc;
+        if (got == 0) break;
+        done += (size_t)got;
     }
     *at_end = done <= size;
     if (done < size) {
-        *frame = zframe_new (data, done);
-        assert (*frame);
-        zframe_destroy (&buffer);
-    } else
-        *frame = buffer;
+        //  The file ended sooner: a part of the size that arrived.
+        zmq_msg_t fitted;
+        zmq_msg_init_size (&fitted, done);
+        memcpy (zmq_msg_data (&fitted), data, done);
+        zmq_msg_move (frame, &fitted); //  closes the larger one
+        zmq_msg_close (&fitted);
+    }
     return 0;
 }
 
@@ -558,7 +561,8 @@ s_op_read (s_job_t *job)
     rc = s_read_frame (fd, req->offset, want, &job->output, &at_end);
     s_reading_done (job, fd, cached, &st);
     if (rc) return rc;
-    size_t got = zframe_size (job->output);
+    job->has_output = true;
+    size_t got = zmq_msg_size (&job->output);
     job->bytes = got;
     zaio_reply_pack_ok (job->pk, req->id, 2);
     zaio_pack_key_uint (job->pk, "bytes", got);
@@ -627,7 +631,8 @@ s_op_readfile (s_job_t *job)
         rc = s_read_frame (fd, 0, (size_t)st.st_size, &job->output, &at_end);
     s_reading_done (job, fd, cached, &st);
     if (rc) return rc;
-    job->bytes = zframe_size (job->output);
+    job->has_output = true;
+    job->bytes = zmq_msg_size (&job->output);
     zaio_reply_pack_ok (job->pk, job->req->id, 1);
     zaio_pack_key_uint (job->pk, "bytes", job->bytes);
     return 0;
@@ -1094,10 +1099,15 @@ zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *d
         //  Ops pack nothing when they fail; the error reply stands alone.
         zaio_writer_reset (&writer);
         zaio_reply_pack_error (job.pk, req->id, rc, *job.message ? job.message : NULL);
-        zframe_destroy (&job.output);
+        if (job.has_output) zmq_msg_close (&job.output);
+        job.has_output = false;
     }
-    result->header = zaio_writer_frame (&writer);
-    result->data = job.output;
+    zaio_writer_part (&writer, &result->header);
+    result->has_data = job.has_output;
+    if (job.has_output) {
+        zmq_msg_init (&result->data);
+        zmq_msg_move (&result->data, &job.output);
+    }
     result->outcome = (zaio_outcome_t){.error = rc, .bytes = job.bytes, .service_us = 0};
     zaio_writer_release (&writer);
 }

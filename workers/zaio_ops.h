@@ -16,9 +16,11 @@
 extern "C" {
 #endif
 
+//  What a job produced; the parts are the caller's to send or close.
 typedef struct {
-    zframe_t *header;       //  reply header; always set; owned by caller after return
-    zframe_t *data;         //  reply data frame, or NULL; owned by caller after return
+    zmq_msg_t header;       //  reply header; always set
+    zmq_msg_t data;         //  reply data part, if has_data
+    bool has_data;          //  for a successful read or readfile
     zaio_outcome_t outcome; //  error code (0 = ok) and bytes moved; service_us left 0
 } zaio_ops_result_t;
 

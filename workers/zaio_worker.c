@@ -92,20 +92,24 @@ s_run_job (s_worker_t *self, uint64_t job_number, zmq_msg_t *parts, int count)
     if (code == 0)
         zaio_ops_execute (volume, &req, data, self->config.payload_max, self->files, &result);
     else {
-        result.header = zaio_reply_error_frame (req.id, code, why);
+        zaio_reply_error_part (&result.header, req.id, code, why);
         result.outcome.error = code;
     }
     result.outcome.service_us = (uint64_t)(zclock_usecs () - started);
 
     //  DONE, part by part: no message object to build for every job. A
     //  DEALER with no HWM does not refuse parts once the first is queued.
-    zframe_t *outcome = zaio_outcome_encode (&result.outcome);
+    void *handle = zsock_resolve (self->dealer);
     uint8_t envelope[ZAIO_ENVELOPE_SIZE];
     zaio_envelope_put (envelope, ZAIO_WORKER_DONE, job_number);
-    zmq_send (zsock_resolve (self->dealer), envelope, sizeof envelope, ZMQ_SNDMORE);
-    zframe_send (&outcome, self->dealer, ZFRAME_MORE);
-    zframe_send (&result.header, self->dealer, result.data ? ZFRAME_MORE : 0);
-    if (result.data) zframe_send (&result.data, self->dealer, 0);
+    zmq_send (handle, envelope, sizeof envelope, ZMQ_SNDMORE);
+    zaio_writer_t outcome;
+    zaio_writer_init (&outcome);
+    zaio_outcome_pack (&outcome.packer, &result.outcome);
+    zmq_send (handle, outcome.data, outcome.size, ZMQ_SNDMORE);
+    zaio_writer_release (&outcome);
+    zmq_msg_send (&result.header, handle, result.has_data ? ZMQ_SNDMORE : 0);
+    if (result.has_data) zmq_msg_send (&result.data, handle, 0);
 }
 
 static void

@@ -614,6 +614,16 @@ zaio_writer_frame (zaio_writer_t *self)
 }
 
 void
+zaio_writer_part (zaio_writer_t *self, zmq_msg_t *part)
+{
+    assert (!self->failed);
+    int rc = zmq_msg_init_size (part, self->size);
+    assert (rc == 0);
+    memcpy (zmq_msg_data (part), self->data, self->size);
+    zaio_writer_reset (self);
+}
+
+void
 zaio_writer_release (zaio_writer_t *self)
 {
     if (self->data != self->inline_buffer) free (self->data);
@@ -709,15 +719,14 @@ zaio_reply_pack_error (msgpack_packer *pk, uint64_t id, int code, const char *me
     zaio_pack_key_str (pk, "message", message ? message : zaio_error_text (code));
 }
 
-zframe_t *
-zaio_reply_error_frame (uint64_t id, int code, const char *message)
+void
+zaio_reply_error_part (zmq_msg_t *part, uint64_t id, int code, const char *message)
 {
     zaio_writer_t writer;
     zaio_writer_init (&writer);
     zaio_reply_pack_error (&writer.packer, id, code, message);
-    zframe_t *frame = zaio_writer_frame (&writer);
+    zaio_writer_part (&writer, part);
     zaio_writer_release (&writer);
-    return frame;
 }
 
 static bool
@@ -1009,12 +1018,9 @@ zaio_ready_decode (zaio_ready_t *ready, const void *data, size_t size)
     return zaio_cursor_done (&cursor) && have_credit ? 0 : ZAIO_ERR_MALFORMED;
 }
 
-zframe_t *
-zaio_outcome_encode (const zaio_outcome_t *outcome)
+void
+zaio_outcome_pack (msgpack_packer *pk, const zaio_outcome_t *outcome)
 {
-    zaio_writer_t writer;
-    zaio_writer_init (&writer);
-    msgpack_packer *pk = &writer.packer;
     msgpack_pack_array (pk, 4);
     if (outcome->error) {
         msgpack_pack_false (pk);
@@ -1025,6 +1031,14 @@ zaio_outcome_encode (const zaio_outcome_t *outcome)
     }
     msgpack_pack_uint64 (pk, outcome->bytes);
     msgpack_pack_uint64 (pk, outcome->service_us);
+}
+
+zframe_t *
+zaio_outcome_encode (const zaio_outcome_t *outcome)
+{
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    zaio_outcome_pack (&writer.packer, outcome);
     zframe_t *frame = zaio_writer_frame (&writer);
     zaio_writer_release (&writer);
     return frame;

@@ -136,6 +136,9 @@ void zaio_writer_reset (zaio_writer_t *self);
 //  Frame with the bytes written so far (NULL if memory ran out); the
 //  writer is reset for reuse.
 zframe_t *zaio_writer_frame (zaio_writer_t *self);
+//  The same as a new message part (initialised here; the caller sends or
+//  closes it). Running out of memory here aborts, as czmq's allocations do.
+void zaio_writer_part (zaio_writer_t *self, zmq_msg_t *part);
 void zaio_writer_release (zaio_writer_t *self);
 
 void zaio_pack_str (msgpack_packer *pk, const char *str);
@@ -153,8 +156,8 @@ void zaio_reply_pack_ok (msgpack_packer *pk, uint64_t id, uint32_t result_count)
 //  message NULL uses zaio_error_text (code).
 void zaio_reply_pack_error (msgpack_packer *pk, uint64_t id, int code, const char *message);
 
-//  Error reply header as a frame. Caller owns it.
-zframe_t *zaio_reply_error_frame (uint64_t id, int code, const char *message);
+//  Error reply header as a new message part (initialised here).
+void zaio_reply_error_part (zmq_msg_t *part, uint64_t id, int code, const char *message);
 
 //  Reply header fields a client reads. Scalars are decoded; container
 //  results are left as raw msgpack slices into the decoded frame (borrowed,
@@ -281,6 +284,7 @@ typedef struct {
 } zaio_outcome_t;
 
 zframe_t *zaio_outcome_encode (const zaio_outcome_t *outcome);
+void zaio_outcome_pack (msgpack_packer *pk, const zaio_outcome_t *outcome);
 int zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size);
 
 //  Receive one whole message from a libzmq socket handle without waiting:
