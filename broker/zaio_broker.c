@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define S_TICK_MS         100         //  timer granularity: deadlines, heartbeats, drain
@@ -1352,6 +1353,7 @@ s_handle_commands (s_broker_t *self)
 static void
 s_broker_actor (zsock_t *pipe, void *args)
 {
+    prctl (PR_SET_NAME, "zaio-broker"); //  so top -H and perf tell threads apart
     s_broker_t *self = s_broker_new (pipe, (const zaio_broker_config_t *)args);
     //  zactor_new consumes the first signal; the second carries our status.
     zsock_signal (pipe, 0);

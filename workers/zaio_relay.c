@@ -4,6 +4,7 @@
 #include "zaio_relay.h"
 
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define S_BACKOFF_MAX 32  //  heartbeat intervals between reconnects, at most
@@ -327,6 +328,7 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
 static void
 s_relay_actor (zsock_t *pipe, void *args)
 {
+    prctl (PR_SET_NAME, "zaio-relay");
     s_relay_t *self = s_relay_new (pipe, (const zaio_relay_config_t *)args);
     //  zactor_new consumes the first signal; the second carries our status.
     zsock_signal (pipe, 0);

@@ -4,6 +4,7 @@
 #include "zaio_ops.h"
 
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define S_PARTS_MAX     4    //  parts of a message kept: a JOB has at most 3
@@ -160,6 +161,9 @@ s_worker_actor (zsock_t *pipe, void *args)
     memset (&self, 0, sizeof self);
     self.pipe = pipe;
     self.config = *(const zaio_worker_config_t *)args;
+    char name[16]; //  the most a thread name holds
+    snprintf (name, sizeof name, "zaio-io-%u", self.config.slot);
+    prctl (PR_SET_NAME, name);
     if (gethostname (self.host, sizeof self.host - 1)) strcpy (self.host, "localhost");
     self.files = zaio_fdcache_new (S_CACHE_FILES);
     self.batch = (s_message_t *)zmalloc (S_BATCH_MAX * sizeof (s_message_t));
