@@ -833,11 +833,12 @@ static bool
 s_dispatch (s_broker_t *self, s_service_t *service)
 {
     bool sent = false;
-    int64_t now_ms = zclock_mono ();
+    int64_t now_ms = 0; //  read once, and only if a job with a deadline goes
     s_worker_t *worker;
     while (zlistx_size (service->urgent) && (worker = s_pick_worker (service, true))) {
         s_job_t *job = (s_job_t *)zlistx_first (service->urgent);
         zlistx_delete (service->urgent, zlistx_cursor (service->urgent));
+        if (!now_ms) now_ms = zclock_mono ();
         if (s_job_expired (job, now_ms))
             s_fail_job (self, &job, ETIMEDOUT, "deadline passed before a worker was free");
         else {
