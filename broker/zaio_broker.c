@@ -20,15 +20,72 @@
 #define S_TICK_MS         100         //  timer granularity: deadlines, heartbeats, drain
 #define S_BATCH           256         //  messages taken from one socket per loop turn
 #define S_POLL_EVERY      64          //  busy loop turns between polls of every socket
-#define S_PARTS_MAX       8           //  parts of a message kept (valid ones have at most 7)
+#define S_PARTS_MAX       6           //  parts of a message kept (valid ones have at most 5)
 #define S_QUIET_MS        200         //  silence from clients that ends a shutdown
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
+#define S_SPARE_JOBS      1024        //  finished jobs kept for reuse, at most
+#define S_PATH_ROOM       64          //  least bytes a job's path buffer has
 
 typedef struct _s_broker_t s_broker_t;
 typedef struct _s_service_t s_service_t;
 typedef struct _s_worker_t s_worker_t;
 typedef struct _s_job_t s_job_t;
 typedef struct _s_client_t s_client_t;
+
+//  An intrusive doubly linked list: a job carries the links of the lists
+//  it can be on, so queueing and holding jobs allocates nothing.
+typedef struct _s_link_t {
+    struct _s_link_t *prev;
+    struct _s_link_t *next;
+} s_link_t;
+
+typedef struct {
+    s_link_t head; //  the list is empty when head links to itself
+    size_t size;
+} s_list_t;
+
+//  The structure of type that holds link as its member.
+#define S_HOLDER(link, type, member) ((type *)((char *)(link)-offsetof (type, member)))
+
+static void
+s_list_init (s_list_t *list)
+{
+    list->head.prev = list->head.next = &list->head;
+    list->size = 0;
+}
+
+static void
+s_list_add (s_list_t *list, s_link_t *link, bool front)
+{
+    s_link_t *after = front ? &list->head : list->head.prev;
+    link->prev = after;
+    link->next = after->next;
+    after->next->prev = link;
+    after->next = link;
+    list->size++;
+}
+
+static void
+s_list_remove (s_list_t *list, s_link_t *link)
+{
+    link->prev->next = link->next;
+    link->next->prev = link->prev;
+    link->prev = link->next = NULL;
+    list->size--;
+}
+
+//  The first link, or NULL; and the one after link, or NULL.
+static s_link_t *
+s_list_first (s_list_t *list)
+{
+    return list->size ? list->head.next : NULL;
+}
+
+static s_link_t *
+s_list_next (s_list_t *list, s_link_t *link)
+{
+    return link->next == &list->head ? NULL : link->next;
+}
 
 //  A peer's routing id, as its ROUTER gives it: 1 to 255 bytes.
 typedef struct {
@@ -40,11 +97,12 @@ typedef struct {
 struct _s_service_t {
     char name[ZAIO_VOLUME_MAX + 1];
     bool readonly;
-    zlistx_t *queue;   //  s_job_t *, FIFO; owns nothing (jobs are freed explicitly)
-    zlistx_t *urgent;  //  likewise, the jobs with a deadline: for idle workers only
+    s_list_t queue;    //  of job->queued, FIFO
+    s_list_t urgent;   //  likewise, the jobs with a deadline: for idle workers only
     zlistx_t *waiting; //  s_worker_t * with credit left, least recently used first
     uint32_t worker_count;
-    bool dispatch_due; //  in broker->dispatch_due
+    bool dispatch_due; //  in broker->dispatch_due, by due
+    s_link_t due;
 };
 
 //  One worker connection.
@@ -52,7 +110,7 @@ struct _s_worker_t {
     s_routing_id_t identity; //  its key in broker->workers
     char name[128];          //  HOST/PID/SLOT for events
     uint32_t credit;         //  jobs it can take now
-    zlistx_t *jobs;          //  s_job_t * it holds
+    s_list_t jobs;           //  of job->held: the jobs it holds
     s_service_t *services[ZAIO_WORKER_VOLUMES_MAX];
     void *waiting_handles[ZAIO_WORKER_VOLUMES_MAX];
     uint32_t service_count;
@@ -66,7 +124,7 @@ struct _s_worker_t {
 //  bound it and to order its jobs when it asks (PROTOCOL.md section 7).
 struct _s_client_t {
     s_routing_id_t identity; //  its key in broker->clients
-    zlistx_t *unfinished;    //  s_job_t *, accepted and not yet answered, oldest first
+    s_list_t unfinished;     //  of job->ordered: accepted, not yet answered, oldest first
     zhashx_t *keys;          //  ordering key -> its newest unfinished s_job_t (NULL until used)
     s_job_t *barrier;        //  newest unfinished barrier job
     s_job_t *last;           //  newest unfinished job, for link
@@ -77,8 +135,10 @@ struct _s_client_t {
 struct _s_job_t {
     uint64_t number;   //  generation << 32 | slot in broker->slots
     s_client_t *owner; //  its client's state (lives while it has unfinished jobs)
-    void *unfinished_handle;
-    char *key; //  ordering key, or NULL
+    s_link_t ordered;  //  in owner->unfinished
+    s_link_t queued;   //  in broker->released, or its service's queue or urgent
+    s_link_t held;     //  in worker->jobs
+    char *key;         //  ordering key, or NULL
     bool barrier;
     bool link;
     uint32_t blockers;    //  unfinished jobs this one waits for
@@ -89,6 +149,7 @@ struct _s_job_t {
     uint64_t id;
     zaio_op_t op;
     char *path;
+    size_t path_room; //  bytes allocated at path (a recycled job keeps them)
     s_service_t *service;
     zmq_msg_t header; //  as received; kept across attempts for idempotent ops
     zmq_msg_t data;   //  as received; moves to the worker
@@ -99,7 +160,6 @@ struct _s_job_t {
     int64_t deadline_ms; //  0 = none
     uint32_t attempts;
     s_worker_t *worker;
-    void *worker_handle; //  in worker->jobs
 };
 
 struct _s_broker_t {
@@ -124,11 +184,12 @@ struct _s_broker_t {
     uint32_t free_count;
     zlistx_t *subscriptions; //  event topic prefixes someone subscribes to
     uint64_t event_seq;
-    bool published;         //  sent an event since the last look for subscriptions
-    uint32_t accepted;      //  queued + running
-    zlistx_t *released;     //  s_job_t * whose last blocker finished, to run or cancel
-    zlistx_t *dispatch_due; //  s_service_t * with jobs and free workers, maybe
-    bool releasing;         //  draining released, so completions only append to it
+    bool published;        //  sent an event since the last look for subscriptions
+    uint32_t accepted;     //  queued + running
+    s_list_t released;     //  of job->queued: last blocker finished, to run or cancel
+    s_list_t dispatch_due; //  of service->due: with jobs and free workers, maybe
+    s_list_t spare_jobs;   //  of job->queued: finished jobs kept for reuse
+    bool releasing;        //  draining released, so completions only append to it
     bool draining;
     int64_t drain_until_ms;
     int64_t last_request_ms; //  when the last request arrived (while draining)
@@ -148,8 +209,8 @@ s_service_require (s_broker_t *self, const char *name, bool readonly)
         service = (s_service_t *)zmalloc (sizeof (s_service_t));
         snprintf (service->name, sizeof service->name, "%s", name);
         service->readonly = readonly;
-        service->queue = zlistx_new ();
-        service->urgent = zlistx_new ();
+        s_list_init (&service->queue);
+        s_list_init (&service->urgent);
         service->waiting = zlistx_new ();
         zhashx_insert (self->services, name, service);
     }
@@ -161,9 +222,7 @@ s_service_destroy (void **item)
 {
     s_service_t *service = (s_service_t *)*item;
     if (service) {
-        assert (zlistx_size (service->queue) == 0 && zlistx_size (service->urgent) == 0);
-        zlistx_destroy (&service->queue);
-        zlistx_destroy (&service->urgent);
+        assert (service->queue.size == 0 && service->urgent.size == 0);
         zlistx_destroy (&service->waiting);
         free (service);
         *item = NULL;
@@ -231,8 +290,7 @@ s_client_free (void **item)
 {
     s_client_t *client = (s_client_t *)*item;
     if (client) {
-        assert (zlistx_size (client->unfinished) == 0);
-        zlistx_destroy (&client->unfinished);
+        assert (client->unfinished.size == 0);
         zhashx_destroy (&client->keys);
         free (client);
         *item = NULL;
@@ -246,7 +304,7 @@ s_client_require (s_broker_t *self, const s_routing_id_t *identity)
     if (!client) {
         client = (s_client_t *)zmalloc (sizeof (s_client_t));
         client->identity = *identity;
-        client->unfinished = zlistx_new ();
+        s_list_init (&client->unfinished);
         zhashx_insert (self->clients, identity, client);
     }
     return client;
@@ -257,7 +315,7 @@ s_client_require (s_broker_t *self, const s_routing_id_t *identity)
 static void
 s_client_release (s_broker_t *self, s_client_t *client)
 {
-    if (zlistx_size (client->unfinished) == 0 && !client->link_broken)
+    if (client->unfinished.size == 0 && !client->link_broken)
         zhashx_delete (self->clients, &client->identity);
 }
 
@@ -303,6 +361,37 @@ s_slot_free (s_broker_t *self, uint64_t number)
     self->free_slots[self->free_count++] = slot;
 }
 
+//  A job for path, zeroed but for its path: a finished job is kept for
+//  reuse (up to S_SPARE_JOBS), path buffer and all, so accepting one
+//  usually allocates nothing.
+static s_job_t *
+s_job_new (s_broker_t *self, const char *path)
+{
+    s_link_t *link = s_list_first (&self->spare_jobs);
+    s_job_t *job = NULL;
+    char *buffer = NULL;
+    size_t room = 0;
+    if (link) {
+        s_list_remove (&self->spare_jobs, link);
+        job = S_HOLDER (link, s_job_t, queued);
+        buffer = job->path;
+        room = job->path_room;
+        memset (job, 0, sizeof *job);
+    } else
+        job = (s_job_t *)zmalloc (sizeof (s_job_t));
+    size_t size = strlen (path) + 1;
+    if (size > room) {
+        free (buffer);
+        room = size < S_PATH_ROOM ? S_PATH_ROOM : size;
+        buffer = (char *)malloc (room);
+        assert (buffer);
+    }
+    memcpy (buffer, path, size);
+    job->path = buffer;
+    job->path_room = room;
+    return job;
+}
+
 static void
 s_job_destroy (s_broker_t *self, s_job_t **job_p)
 {
@@ -311,10 +400,14 @@ s_job_destroy (s_broker_t *self, s_job_t **job_p)
         s_slot_free (self, job->number);
         zstr_free (&job->key);
         zlistx_destroy (&job->dependents);
-        zstr_free (&job->path);
         if (job->has_header) zmq_msg_close (&job->header);
         if (job->has_data) zmq_msg_close (&job->data);
-        free (job);
+        if (self->spare_jobs.size < S_SPARE_JOBS)
+            s_list_add (&self->spare_jobs, &job->queued, true);
+        else {
+            free (job->path);
+            free (job);
+        }
         *job_p = NULL;
     }
 }
@@ -476,7 +569,17 @@ static void
 s_job_unblock (s_broker_t *self, s_job_t *job)
 {
     assert (job->blockers > 0);
-    if (--job->blockers == 0) zlistx_add_end (self->released, job);
+    if (--job->blockers == 0) s_list_add (&self->released, &job->queued, false);
+}
+
+//  Takes the first job off a list of job->queued links, or returns NULL.
+static s_job_t *
+s_queue_pop (s_list_t *list)
+{
+    s_link_t *link = s_list_first (list);
+    if (!link) return NULL;
+    s_list_remove (list, link);
+    return S_HOLDER (link, s_job_t, queued);
 }
 
 //  Puts job in its volume's queue (the urgent one if it has a deadline),
@@ -484,11 +587,8 @@ s_job_unblock (s_broker_t *self, s_job_t *job)
 static void
 s_job_enqueue (s_job_t *job, bool front)
 {
-    zlistx_t *queue = job->deadline_ms ? job->service->urgent : job->service->queue;
-    if (front)
-        zlistx_add_start (queue, job);
-    else
-        zlistx_add_end (queue, job);
+    s_list_add (job->deadline_ms ? &job->service->urgent : &job->service->queue, &job->queued,
+                front);
 }
 
 //  Released jobs run, or are answered if cancelled or the broker is
@@ -500,8 +600,7 @@ s_run_released (s_broker_t *self)
     if (self->releasing) return;
     self->releasing = true;
     s_job_t *job;
-    while ((job = (s_job_t *)zlistx_first (self->released))) {
-        zlistx_delete (self->released, zlistx_cursor (self->released));
+    while ((job = s_queue_pop (&self->released))) {
         if (job->cancel)
             s_fail_job (self, &job, ECANCELED, "a linked job before this one failed");
         else if (self->draining)
@@ -528,9 +627,9 @@ s_job_order (s_job_t *job, s_client_t *client)
         zhashx_update (client->keys, job->key, job);
     }
     if (job->barrier) {
-        for (s_job_t *earlier = (s_job_t *)zlistx_first (client->unfinished); earlier;
-             earlier = (s_job_t *)zlistx_next (client->unfinished))
-            s_job_wait_for (job, earlier);
+        for (s_link_t *link = s_list_first (&client->unfinished); link;
+             link = s_list_next (&client->unfinished, link))
+            s_job_wait_for (job, S_HOLDER (link, s_job_t, ordered));
         client->barrier = job;
     } else if (client->barrier)
         s_job_wait_for (job, client->barrier);
@@ -541,7 +640,7 @@ s_job_order (s_job_t *job, s_client_t *client)
         job->cancel = true;
     client->link_broken = false;
     client->last = job;
-    job->unfinished_handle = zlistx_add_end (client->unfinished, job);
+    s_list_add (&client->unfinished, &job->ordered, false);
     job->owner = client;
     return job->blockers == 0;
 }
@@ -552,7 +651,7 @@ static void
 s_job_unorder (s_broker_t *self, s_job_t *job, bool failed)
 {
     s_client_t *client = job->owner;
-    zlistx_delete (client->unfinished, job->unfinished_handle);
+    s_list_remove (&client->unfinished, &job->ordered);
     if (job->key && zhashx_lookup (client->keys, job->key) == job)
         zhashx_delete (client->keys, job->key);
     if (client->barrier == job) client->barrier = NULL;
@@ -695,7 +794,7 @@ s_handle_request (s_broker_t *self, zmq_msg_t *parts, int count)
     const char *volume = zaio_request_volume (&req);
     s_service_t *service = (s_service_t *)zhashx_lookup (self->services, volume);
     s_client_t *owner = (s_client_t *)zhashx_lookup (self->clients, client);
-    size_t inflight = owner ? zlistx_size (owner->unfinished) : 0;
+    size_t inflight = owner ? owner->unfinished.size : 0;
     if (self->draining)
         s_reject (self, client, &req, true, ZAIO_ERR_SHUTDOWN, NULL);
     else if (req.op == ZAIO_OP_HELLO)
@@ -710,11 +809,10 @@ s_handle_request (s_broker_t *self, zmq_msg_t *parts, int count)
         snprintf (why, sizeof why, "client has %zu jobs in flight, the limit", inflight);
         s_reject (self, client, &req, true, ZAIO_ERR_QUEUE_FULL, why);
     } else {
-        s_job_t *job = (s_job_t *)zmalloc (sizeof (s_job_t));
+        s_job_t *job = s_job_new (self, req.path);
         job->number = s_slot_take (self, job);
         job->id = req.id;
         job->op = req.op;
-        job->path = strdup (req.path);
         job->service = service;
         zmq_msg_init (&job->header);
         zmq_msg_move (&job->header, &parts[2]);
@@ -729,7 +827,7 @@ s_handle_request (s_broker_t *self, zmq_msg_t *parts, int count)
         job->link = req.link;
         self->accepted++;
         if (s_job_order (job, owner ? owner : s_client_require (self, client))) {
-            zlistx_add_end (self->released, job);
+            s_list_add (&self->released, &job->queued, false);
             s_run_released (self);
         }
     }
@@ -786,7 +884,7 @@ s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job)
     job->worker = worker;
     job->attempts++;
     job->dispatched_us = zclock_usecs ();
-    job->worker_handle = zlistx_add_end (worker->jobs, job);
+    s_list_add (&worker->jobs, &job->held, false);
     zmq_msg_t *data = job->has_data ? &job->data : NULL;
     job->has_data = false; //  the data moves to the worker
     if (s_route_worker (self, worker, ZAIO_WORKER_JOB, job->number, &header, data))
@@ -805,7 +903,7 @@ s_pick_worker (s_service_t *service, bool urgent)
     s_worker_t *best = NULL;
     for (s_worker_t *worker = (s_worker_t *)zlistx_first (service->waiting); worker;
          worker = (s_worker_t *)zlistx_next (service->waiting))
-        if (urgent ? zlistx_size (worker->jobs) == 0 : !best || worker->credit > best->credit) {
+        if (urgent ? worker->jobs.size == 0 : !best || worker->credit > best->credit) {
             best = worker;
             if (urgent) break;
         }
@@ -835,9 +933,8 @@ s_dispatch (s_broker_t *self, s_service_t *service)
     bool sent = false;
     int64_t now_ms = 0; //  read once, and only if a job with a deadline goes
     s_worker_t *worker;
-    while (zlistx_size (service->urgent) && (worker = s_pick_worker (service, true))) {
-        s_job_t *job = (s_job_t *)zlistx_first (service->urgent);
-        zlistx_delete (service->urgent, zlistx_cursor (service->urgent));
+    while (service->urgent.size && (worker = s_pick_worker (service, true))) {
+        s_job_t *job = s_queue_pop (&service->urgent);
         if (!now_ms) now_ms = zclock_mono ();
         if (s_job_expired (job, now_ms))
             s_fail_job (self, &job, ETIMEDOUT, "deadline passed before a worker was free");
@@ -846,10 +943,9 @@ s_dispatch (s_broker_t *self, s_service_t *service)
             sent = true;
         }
     }
-    while (zlistx_size (service->urgent) == 0 && zlistx_size (service->queue) &&
+    while (service->urgent.size == 0 && service->queue.size &&
            (worker = s_pick_worker (service, false))) {
-        s_job_t *job = (s_job_t *)zlistx_first (service->queue);
-        zlistx_delete (service->queue, zlistx_cursor (service->queue));
+        s_job_t *job = s_queue_pop (&service->queue);
         s_hand_over (self, worker, job);
         sent = true;
     }
@@ -860,13 +956,10 @@ s_dispatch (s_broker_t *self, s_service_t *service)
 static void
 s_fail_queued (s_broker_t *self, s_service_t *service, int code, const char *why)
 {
-    zlistx_t *queues[] = {service->urgent, service->queue};
+    s_list_t *queues[] = {&service->urgent, &service->queue};
     for (int i = 0; i < 2; i++) {
         s_job_t *job;
-        while ((job = (s_job_t *)zlistx_first (queues[i]))) {
-            zlistx_delete (queues[i], zlistx_cursor (queues[i]));
-            s_fail_job (self, &job, code, why);
-        }
+        while ((job = s_queue_pop (queues[i]))) s_fail_job (self, &job, code, why);
     }
 }
 
@@ -878,7 +971,7 @@ s_dispatch_later (s_broker_t *self, s_service_t *service)
 {
     if (!service->dispatch_due) {
         service->dispatch_due = true;
-        zlistx_add_end (self->dispatch_due, service);
+        s_list_add (&self->dispatch_due, &service->due, false);
     }
 }
 
@@ -888,7 +981,10 @@ s_dispatch_due (s_broker_t *self)
 {
     bool sent = false;
     s_service_t *service;
-    while ((service = (s_service_t *)zlistx_detach (self->dispatch_due, NULL))) {
+    s_link_t *link;
+    while ((link = s_list_first (&self->dispatch_due))) {
+        s_list_remove (&self->dispatch_due, link);
+        service = S_HOLDER (link, s_service_t, due);
         service->dispatch_due = false;
         sent |= s_dispatch (self, service);
     }
@@ -903,8 +999,7 @@ s_worker_free (void **item)
 {
     s_worker_t *worker = (s_worker_t *)*item;
     if (worker) {
-        assert (zlistx_size (worker->jobs) == 0);
-        zlistx_destroy (&worker->jobs);
+        assert (worker->jobs.size == 0);
         free (worker);
         *item = NULL;
     }
@@ -916,11 +1011,13 @@ static void
 s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
 {
     zsys_info ("broker: worker %s gone (%s), %zu jobs in flight", worker->name, why,
-               zlistx_size (worker->jobs));
+               worker->jobs.size);
     s_worker_leave_waiting (worker);
     for (uint32_t i = 0; i < worker->service_count; i++) worker->services[i]->worker_count--;
-    s_job_t *job;
-    while ((job = (s_job_t *)zlistx_detach (worker->jobs, NULL))) {
+    s_link_t *link;
+    while ((link = s_list_first (&worker->jobs))) {
+        s_list_remove (&worker->jobs, link);
+        s_job_t *job = S_HOLDER (link, s_job_t, held);
         job->worker = NULL;
         if (job->has_header && job->attempts < self->config.retries_max && !self->draining)
             s_job_enqueue (job, true); //  a retry goes first: it has waited already
@@ -963,7 +1060,7 @@ s_handle_ready (s_broker_t *self, const s_routing_id_t *identity, zmq_msg_t *bod
     worker->identity = *identity;
     snprintf (worker->name, sizeof worker->name, "%s/%u/%u", ready.host, ready.pid, ready.slot);
     worker->credit = ready.credit;
-    worker->jobs = zlistx_new ();
+    s_list_init (&worker->jobs);
     worker->heartbeat_ms = ready.heartbeat_ms;
     int64_t now_ms = zclock_mono ();
     worker->expiry_ms = now_ms + (int64_t)ready.heartbeat_ms * self->config.heartbeat_misses;
@@ -997,12 +1094,12 @@ s_handle_done (s_broker_t *self, s_worker_t *worker, uint64_t number, zmq_msg_t 
         rc = 0;
         s_job_t *job = s_slot_job (self, number);
         if (job && job->worker == worker) {
-            zlistx_delete (worker->jobs, job->worker_handle);
+            s_list_remove (&worker->jobs, &job->held);
             job->worker = NULL;
             s_finish_job (self, &job, &parts[3], count == 5 ? &parts[4] : NULL, &outcome,
                           worker->name);
             if (worker->leaving) {
-                if (zlistx_size (worker->jobs) == 0) s_worker_delete (self, worker, "left");
+                if (worker->jobs.size == 0) s_worker_delete (self, worker, "left");
             } else {
                 if (worker->credit++ == 0) s_worker_join_waiting (worker);
                 for (uint32_t i = 0; i < worker->service_count; i++)
@@ -1025,7 +1122,7 @@ s_handle_bye (s_broker_t *self, s_worker_t *worker)
     worker->credit = 0;
     s_worker_leave_waiting (worker);
     s_route_worker (self, worker, ZAIO_WORKER_BYE, 0, NULL, NULL);
-    if (zlistx_size (worker->jobs) == 0) s_worker_delete (self, worker, "said BYE");
+    if (worker->jobs.size == 0) s_worker_delete (self, worker, "said BYE");
 }
 
 static void
@@ -1094,15 +1191,15 @@ s_tick (s_broker_t *self)
     //  Answer queued jobs whose deadline has passed.
     for (s_service_t *service = (s_service_t *)zhashx_first (self->services); service;
          service = (s_service_t *)zhashx_next (self->services)) {
-        s_job_t *job = (s_job_t *)zlistx_first (service->urgent);
-        while (job) {
-            void *handle = zlistx_cursor (service->urgent);
-            s_job_t *next = (s_job_t *)zlistx_next (service->urgent);
+        s_link_t *link = s_list_first (&service->urgent);
+        while (link) {
+            s_link_t *next = s_list_next (&service->urgent, link);
+            s_job_t *job = S_HOLDER (link, s_job_t, queued);
             if (s_job_expired (job, now_ms)) {
-                zlistx_delete (service->urgent, handle);
+                s_list_remove (&service->urgent, link);
                 s_fail_job (self, &job, ETIMEDOUT, "deadline passed before a worker was free");
             }
-            job = next;
+            link = next;
         }
     }
 }
@@ -1125,8 +1222,9 @@ s_start_drain (s_broker_t *self)
     //  what it waits for finishes, without a second reply.
     for (s_client_t *client = (s_client_t *)zhashx_first (self->clients); client;
          client = (s_client_t *)zhashx_next (self->clients))
-        for (s_job_t *job = (s_job_t *)zlistx_first (client->unfinished); job;
-             job = (s_job_t *)zlistx_next (client->unfinished))
+        for (s_link_t *link = s_list_first (&client->unfinished); link;
+             link = s_list_next (&client->unfinished, link)) {
+            s_job_t *job = S_HOLDER (link, s_job_t, ordered);
             if (job->blockers && !job->answered) {
                 zmq_msg_t header;
                 zaio_reply_error_part (&header, job->id, ZAIO_ERR_SHUTDOWN,
@@ -1134,6 +1232,7 @@ s_start_drain (s_broker_t *self)
                 zaio_outcome_t outcome = {ZAIO_ERR_SHUTDOWN, 0, 0};
                 s_answer (self, job, &header, NULL, &outcome, "");
             }
+        }
 }
 
 //  Jobs still running when the drain time is up.
@@ -1142,9 +1241,10 @@ s_abandon_running (s_broker_t *self)
 {
     for (s_worker_t *worker = (s_worker_t *)zhashx_first (self->workers); worker;
          worker = (s_worker_t *)zhashx_next (self->workers)) {
-        s_job_t *job;
-        while ((job = (s_job_t *)zlistx_first (worker->jobs))) {
-            zlistx_delete (worker->jobs, zlistx_cursor (worker->jobs));
+        s_link_t *link;
+        while ((link = s_list_first (&worker->jobs))) {
+            s_list_remove (&worker->jobs, link);
+            s_job_t *job = S_HOLDER (link, s_job_t, held);
             s_fail_job (self, &job, ZAIO_ERR_UNKNOWN_OUTCOME,
                         "broker stopped before the job finished");
         }
@@ -1192,9 +1292,14 @@ s_broker_destroy (s_broker_t **self_p)
     zhashx_destroy (&self->workers);
     zhashx_destroy (&self->services);
     zhashx_destroy (&self->clients);
-    zlistx_destroy (&self->released);
-    zlistx_destroy (&self->dispatch_due);
     zlistx_destroy (&self->subscriptions);
+    s_link_t *link;
+    while ((link = s_list_first (&self->spare_jobs))) {
+        s_list_remove (&self->spare_jobs, link);
+        s_job_t *job = S_HOLDER (link, s_job_t, queued);
+        free (job->path);
+        free (job);
+    }
     free (self->slots);
     free (self->generations);
     free (self->free_slots);
@@ -1236,8 +1341,9 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     zhashx_set_destructor (self->services, s_service_destroy);
     self->workers = s_id_table_new (s_worker_free);
     self->clients = s_id_table_new (s_client_free);
-    self->released = zlistx_new ();
-    self->dispatch_due = zlistx_new ();
+    s_list_init (&self->released);
+    s_list_init (&self->dispatch_due);
+    s_list_init (&self->spare_jobs);
     self->subscriptions = zlistx_new ();
     zlistx_set_destructor (self->subscriptions, s_subscription_free);
 
