@@ -1478,7 +1478,11 @@ s_broker_actor (zsock_t *pipe, void *args)
     int busy_passes = 0;
     bool busy = true;
     while (true) {
-        if (!busy || ++busy_passes >= S_POLL_EVERY) {
+        //  The clock is read only on passes that look at every socket: the
+        //  tick is coarse (S_TICK_MS), and S_POLL_EVERY busy passes take
+        //  far less time than that.
+        bool looking = !busy || ++busy_passes >= S_POLL_EVERY;
+        if (looking) {
             busy_passes = 0;
             long timeout = busy ? 0 : (long)(next_tick - zclock_mono ());
             zaio_wait_input (socks, SOCKETS, timeout > 0 ? (int)timeout : 0, readable);
@@ -1487,7 +1491,7 @@ s_broker_actor (zsock_t *pipe, void *args)
         //  Publishing may take the signal of a subscription arriving.
         if (readable[EVENTS] || self->published) s_handle_subscription (self);
         readable[PIPE] = readable[EVENTS] = false;
-        if (zclock_mono () >= next_tick) {
+        if (looking && zclock_mono () >= next_tick) {
             s_tick (self);
             next_tick = zclock_mono () + S_TICK_MS;
         }
