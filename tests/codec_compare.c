@@ -12,6 +12,16 @@ s_clear_tail (char *text, size_t size)
 }
 
 void
+zaio_test_normalize_request (zaio_request_t *req)
+{
+    s_clear_tail (req->path, sizeof req->path);
+    s_clear_tail (req->to, sizeof req->to);
+    s_clear_tail (req->after, sizeof req->after);
+    s_clear_tail (req->volume, sizeof req->volume);
+    s_clear_tail (req->key, sizeof req->key);
+}
+
+void
 zaio_test_normalize_event (zaio_event_t *event)
 {
     s_clear_tail (event->client, sizeof event->client);
