@@ -3,8 +3,10 @@
     A worker is a czmq actor with one DEALER connected to a worker endpoint
     (the broker's inproc backend, or a zaio-worker process's relay). It
     speaks ZAIOW/2 (schemas/PROTOCOL.md section 9): it announces itself with
-    READY, then for each JOB makes the blocking calls through the op table
-    and answers DONE. It holds no state between jobs.
+    READY, then takes in the JOBs that have arrived as one batch, makes
+    their blocking calls through the op table and answers each with DONE.
+    Between jobs it keeps only a few files open for reading, which it looks
+    up again for each batch (zaio_fdcache.h).
 
     The volumes are shared read-only by the threads of one process: each
     holds only a name and a root descriptor that never changes after
