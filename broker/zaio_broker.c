@@ -87,6 +87,23 @@ s_list_next (s_list_t *list, s_link_t *link)
     return link->next == &list->head ? NULL : link->next;
 }
 
+//  Takes the first link off the list; NULL if it is empty.
+static s_link_t *
+s_list_pop (s_list_t *list)
+{
+    s_link_t *link = s_list_first (list);
+    if (link) s_list_remove (list, link);
+    return link;
+}
+
+//  True if link is on a list: removal unlinks it, and a zeroed link is on
+//  none.
+static bool
+s_linked (const s_link_t *link)
+{
+    return link->next != NULL;
+}
+
 //  A peer's routing id, as its ROUTER gives it: 1 to 255 bytes.
 typedef struct {
     uint8_t size;
@@ -101,8 +118,7 @@ struct _s_service_t {
     s_list_t urgent;   //  likewise, the jobs with a deadline: for idle workers only
     zlistx_t *waiting; //  s_worker_t * with credit left, least recently used first
     uint32_t worker_count;
-    bool dispatch_due; //  in broker->dispatch_due, by due
-    s_link_t due;
+    s_link_t due; //  in broker->dispatch_due, when linked
 };
 
 //  One worker connection.
@@ -361,19 +377,24 @@ s_slot_free (s_broker_t *self, uint64_t number)
     self->free_slots[self->free_count++] = slot;
 }
 
+//  Takes the first job off a list of job->queued links, or returns NULL.
+static s_job_t *
+s_queue_pop (s_list_t *list)
+{
+    s_link_t *link = s_list_pop (list);
+    return link ? S_HOLDER (link, s_job_t, queued) : NULL;
+}
+
 //  A job for path, zeroed but for its path: a finished job is kept for
 //  reuse (up to S_SPARE_JOBS), path buffer and all, so accepting one
 //  usually allocates nothing.
 static s_job_t *
 s_job_new (s_broker_t *self, const char *path)
 {
-    s_link_t *link = s_list_first (&self->spare_jobs);
-    s_job_t *job = NULL;
+    s_job_t *job = s_queue_pop (&self->spare_jobs);
     char *buffer = NULL;
     size_t room = 0;
-    if (link) {
-        s_list_remove (&self->spare_jobs, link);
-        job = S_HOLDER (link, s_job_t, queued);
+    if (job) {
         buffer = job->path;
         room = job->path_room;
         memset (job, 0, sizeof *job);
@@ -570,16 +591,6 @@ s_job_unblock (s_broker_t *self, s_job_t *job)
 {
     assert (job->blockers > 0);
     if (--job->blockers == 0) s_list_add (&self->released, &job->queued, false);
-}
-
-//  Takes the first job off a list of job->queued links, or returns NULL.
-static s_job_t *
-s_queue_pop (s_list_t *list)
-{
-    s_link_t *link = s_list_first (list);
-    if (!link) return NULL;
-    s_list_remove (list, link);
-    return S_HOLDER (link, s_job_t, queued);
 }
 
 //  Puts job in its volume's queue (the urgent one if it has a deadline),
@@ -969,10 +980,7 @@ s_fail_queued (s_broker_t *self, s_service_t *service, int code, const char *why
 static void
 s_dispatch_later (s_broker_t *self, s_service_t *service)
 {
-    if (!service->dispatch_due) {
-        service->dispatch_due = true;
-        s_list_add (&self->dispatch_due, &service->due, false);
-    }
+    if (!s_linked (&service->due)) s_list_add (&self->dispatch_due, &service->due, false);
 }
 
 //  Returns true if any job was sent.
@@ -980,14 +988,9 @@ static bool
 s_dispatch_due (s_broker_t *self)
 {
     bool sent = false;
-    s_service_t *service;
     s_link_t *link;
-    while ((link = s_list_first (&self->dispatch_due))) {
-        s_list_remove (&self->dispatch_due, link);
-        service = S_HOLDER (link, s_service_t, due);
-        service->dispatch_due = false;
-        sent |= s_dispatch (self, service);
-    }
+    while ((link = s_list_pop (&self->dispatch_due)))
+        sent |= s_dispatch (self, S_HOLDER (link, s_service_t, due));
     return sent;
 }
 
@@ -1015,8 +1018,7 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
     s_worker_leave_waiting (worker);
     for (uint32_t i = 0; i < worker->service_count; i++) worker->services[i]->worker_count--;
     s_link_t *link;
-    while ((link = s_list_first (&worker->jobs))) {
-        s_list_remove (&worker->jobs, link);
+    while ((link = s_list_pop (&worker->jobs))) {
         s_job_t *job = S_HOLDER (link, s_job_t, held);
         job->worker = NULL;
         if (job->has_header && job->attempts < self->config.retries_max && !self->draining)
@@ -1242,8 +1244,7 @@ s_abandon_running (s_broker_t *self)
     for (s_worker_t *worker = (s_worker_t *)zhashx_first (self->workers); worker;
          worker = (s_worker_t *)zhashx_next (self->workers)) {
         s_link_t *link;
-        while ((link = s_list_first (&worker->jobs))) {
-            s_list_remove (&worker->jobs, link);
+        while ((link = s_list_pop (&worker->jobs))) {
             s_job_t *job = S_HOLDER (link, s_job_t, held);
             s_fail_job (self, &job, ZAIO_ERR_UNKNOWN_OUTCOME,
                         "broker stopped before the job finished");
@@ -1293,12 +1294,10 @@ s_broker_destroy (s_broker_t **self_p)
     zhashx_destroy (&self->services);
     zhashx_destroy (&self->clients);
     zlistx_destroy (&self->subscriptions);
-    s_link_t *link;
-    while ((link = s_list_first (&self->spare_jobs))) {
-        s_list_remove (&self->spare_jobs, link);
-        s_job_t *job = S_HOLDER (link, s_job_t, queued);
-        free (job->path);
-        free (job);
+    s_job_t *spare;
+    while ((spare = s_queue_pop (&self->spare_jobs))) {
+        free (spare->path);
+        free (spare);
     }
     free (self->slots);
     free (self->generations);
