@@ -107,7 +107,7 @@ zaio_fdcache_put (zaio_fdcache_t *self, int root, const char *path, int fd, cons
     slot->fd = fd;
     slot->dev = st->st_dev;
     slot->ino = st->st_ino;
-    slot->used = zclock_mono ();
+    slot->used = self->now;
     slot->checked = self->epoch;
     self->count++;
 }

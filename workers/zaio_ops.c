@@ -53,14 +53,13 @@
 
 //  One job in flight: the request, its input, and what the reply needs.
 typedef struct {
-    const zaio_request_t *req; //  the decoded request (borrowed)
-    zmq_msg_t *input;          //  request data part (borrowed), or NULL
-    int root;                  //  volume root descriptor (borrowed)
-    zaio_fdcache_t *cache;     //  the thread's open files (borrowed), or NULL
-    size_t payload_max;        //  most bytes a read or readfile may return
-    msgpack_packer *pk;        //  reply header under construction
-    zmq_msg_t output;          //  reply data part, if has_output
-    bool has_output;
+    const zaio_request_t *req;   //  the decoded request (borrowed)
+    zmq_msg_t *input;            //  request data part (borrowed), or NULL
+    int root;                    //  volume root descriptor (borrowed)
+    zaio_fdcache_t *cache;       //  the thread's open files (borrowed), or NULL
+    size_t payload_max;          //  most bytes a read or readfile may return
+    msgpack_packer *pk;          //  reply header under construction
+    zaio_ops_result_t *result;   //  where a read's data part goes
     uint64_t bytes;              //  bytes moved so far
     char message[S_MESSAGE_MAX]; //  error text; empty means strerror
 } s_job_t;
@@ -383,9 +382,9 @@ s_entry_close (s_entry_t *entry)
 
 //  --------------------------------------------------------------------------
 //  Read at most size bytes at offset into a new frame, looping on short
-//  reads. *at_end tells whether the file ends within them: the same
-//  system call reads one byte more into a scratch byte, so nobody has to
-//  ask for the file's size. Returns 0 or an errno.
+//  reads. *at_end (if at_end is not NULL) tells whether the file ends
+//  within them: the same system call reads one byte more into a scratch
+//  byte, so nobody has to ask for the file's size. Returns 0 or an errno.
 
 static int
 s_read_frame (int fd, uint64_t offset, size_t size, zmq_msg_t *frame, bool *at_end)
@@ -393,7 +392,7 @@ s_read_frame (int fd, uint64_t offset, size_t size, zmq_msg_t *frame, bool *at_e
     //  No file reaches past the largest offset; reading there is EINVAL.
     if (offset >= (uint64_t)INT64_MAX - size) {
         zmq_msg_init (frame);
-        *at_end = true;
+        if (at_end) *at_end = true;
         return 0;
     }
     int rc = zmq_msg_init_size (frame, size);
@@ -413,7 +412,7 @@ s_read_frame (int fd, uint64_t offset, size_t size, zmq_msg_t *frame, bool *at_e
         if (got == 0) break;
         done += (size_t)got;
     }
-    *at_end = done <= size;
+    if (at_end) *at_end = done <= size;
     if (done < size) {
         //  The file ended sooner: a part of the size that arrived.
         zmq_msg_t fitted;
@@ -558,11 +557,11 @@ s_op_read (s_job_t *job)
     else if (sized && size - req->offset < want)
         want = (size_t)(size - req->offset);
     bool at_end;
-    rc = s_read_frame (fd, req->offset, want, &job->output, &at_end);
+    rc = s_read_frame (fd, req->offset, want, &job->result->data, &at_end);
     s_reading_done (job, fd, cached, &st);
     if (rc) return rc;
-    job->has_output = true;
-    size_t got = zmq_msg_size (&job->output);
+    job->result->has_data = true;
+    size_t got = zmq_msg_size (&job->result->data);
     job->bytes = got;
     zaio_reply_pack_ok (job->pk, req->id, 2);
     zaio_pack_key_uint (job->pk, "bytes", got);
@@ -623,16 +622,15 @@ s_op_readfile (s_job_t *job)
     bool cached;
     int rc = s_open_reading (job, true, &fd, &st, &cached);
     if (rc) return rc;
-    bool at_end;
     if ((uint64_t)st.st_size > job->payload_max)
         rc = s_fail (job, EFBIG, "file is %lld bytes, payload limit %zu", (long long)st.st_size,
                      job->payload_max);
     else
-        rc = s_read_frame (fd, 0, (size_t)st.st_size, &job->output, &at_end);
+        rc = s_read_frame (fd, 0, (size_t)st.st_size, &job->result->data, NULL);
     s_reading_done (job, fd, cached, &st);
     if (rc) return rc;
-    job->has_output = true;
-    job->bytes = zmq_msg_size (&job->output);
+    job->result->has_data = true;
+    job->bytes = zmq_msg_size (&job->result->data);
     zaio_reply_pack_ok (job->pk, job->req->id, 1);
     zaio_pack_key_uint (job->pk, "bytes", job->bytes);
     return 0;
@@ -1085,7 +1083,9 @@ zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *d
         .cache = cache,
         .payload_max = payload_max,
         .pk = &writer.packer,
+        .result = result,
     };
+    result->has_data = false;
     int rc;
     if ((unsigned)req->op >= ZAIO_OP_COUNT || !s_ops[req->op])
         rc = s_fail (&job, ZAIO_ERR_INTERNAL, "no such op");
@@ -1099,15 +1099,10 @@ zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *d
         //  Ops pack nothing when they fail; the error reply stands alone.
         zaio_writer_reset (&writer);
         zaio_reply_pack_error (job.pk, req->id, rc, *job.message ? job.message : NULL);
-        if (job.has_output) zmq_msg_close (&job.output);
-        job.has_output = false;
+        if (result->has_data) zmq_msg_close (&result->data);
+        result->has_data = false;
     }
     zaio_writer_part (&writer, &result->header);
-    result->has_data = job.has_output;
-    if (job.has_output) {
-        zmq_msg_init (&result->data);
-        zmq_msg_move (&result->data, &job.output);
-    }
     result->outcome = (zaio_outcome_t){.error = rc, .bytes = job.bytes, .service_us = 0};
     zaio_writer_release (&writer);
 }
