@@ -1140,13 +1140,6 @@ zaio_frame_is (zframe_t *frame, const char *text)
     return frame && zframe_streq (frame, text);
 }
 
-bool
-zaio_part_is (zmq_msg_t *part, const char *text)
-{
-    size_t size = strlen (text);
-    return zmq_msg_size (part) == size && memcmp (zmq_msg_data (part), text, size) == 0;
-}
-
 int
 zaio_wait_input (zsock_t **socks, int count, int timeout_ms, bool *readable)
 {

@@ -293,9 +293,8 @@ int zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size)
 //  number of parts the message had, or -1 if none was waiting.
 int zaio_recv_parts (void *handle, zmq_msg_t *parts, int max);
 
-//  True if frame (or part) holds exactly the given text.
+//  True if frame holds exactly the given text.
 bool zaio_frame_is (zframe_t *frame, const char *text);
-bool zaio_part_is (zmq_msg_t *part, const char *text);
 
 //  Waits up to timeout_ms (-1: forever) for input on any of socks, and
 //  sets readable[i] for each socket whose ZMQ_FD fired. It is one poll(2)
