@@ -140,13 +140,30 @@ s_dispatch (s_relay_t *self)
     }
 }
 
-//  JOB from the broker, its envelope taken: [header][data?]. Renumbered
-//  and queued.
+//  A held job's key in self->held: its relay job number, as text.
 static void
-s_handle_job (s_relay_t *self, uint64_t broker_number, zmsg_t *msg)
+s_held_key (char *key, size_t size, uint64_t local_number)
 {
-    if (zmsg_size (msg) < 1) {
+    snprintf (key, size, "%" PRIu64, local_number);
+}
+
+//  The command of a message's envelope (its first frame) and its job
+//  number, or -1.
+static int
+s_envelope (zmsg_t *msg, uint64_t *job)
+{
+    zframe_t *frame = zmsg_first (msg);
+    return frame ? zaio_envelope_get (zframe_data (frame), zframe_size (frame), job) : -1;
+}
+
+//  JOB from the broker: [envelope][header][data?]. Renumbered in place,
+//  envelope and all, and queued; takes the message.
+static void
+s_handle_job (s_relay_t *self, uint64_t broker_number, zmsg_t **msg_p)
+{
+    if (zmsg_size (*msg_p) < 2) {
         zsys_warning ("relay: malformed JOB dropped");
+        zmsg_destroy (msg_p);
         return;
     }
     s_held_t *held = (s_held_t *)zmalloc (sizeof (s_held_t));
@@ -154,21 +171,12 @@ s_handle_job (s_relay_t *self, uint64_t broker_number, zmsg_t *msg)
     held->broker_number = broker_number;
     uint64_t local_number = ++self->next_number;
     char key[24];
-    snprintf (key, sizeof key, "%" PRIu64, local_number);
+    s_held_key (key, sizeof key, local_number);
     zhashx_insert (self->held, key, held);
-    zmsg_t *job = zmsg_new ();
-    zmsg_append (job, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_JOB, local_number)});
-    zframe_t *frame;
-    while ((frame = zmsg_pop (msg))) zmsg_append (job, &frame);
-    zlistx_add_end (self->backlog, job);
+    zaio_envelope_put (zframe_data (zmsg_first (*msg_p)), ZAIO_WORKER_JOB, local_number);
+    zlistx_add_end (self->backlog, *msg_p);
+    *msg_p = NULL;
     s_dispatch (self);
-}
-
-//  The command of an envelope frame (and its job number), or -1.
-static int
-s_envelope (zframe_t *frame, uint64_t *job)
-{
-    return frame ? zaio_envelope_get (zframe_data (frame), zframe_size (frame), job) : -1;
 }
 
 //  One message from the broker; false if none was waiting.
@@ -181,37 +189,35 @@ s_handle_upstream (s_relay_t *self)
     self->broker_expiry_ms =
         zclock_mono () + (int64_t)self->config.heartbeat_ms * self->config.heartbeat_misses;
     self->backoff = 1;
-    zframe_t *envelope = zmsg_pop (msg);
     uint64_t job;
-    int command = s_envelope (envelope, &job);
+    int command = s_envelope (msg, &job);
     if (command == -1)
         zsys_warning ("relay: message without a %s envelope dropped", ZAIO_WORKER_SIGNATURE);
     else if (command == ZAIO_WORKER_JOB)
-        s_handle_job (self, job, msg);
+        s_handle_job (self, job, &msg);
     else if (command == ZAIO_WORKER_BYE)
         self->bye_answered = self->stopping;
     else if (command != ZAIO_WORKER_HEARTBEAT)
         zsys_warning ("relay: unexpected command from broker dropped");
-    zframe_destroy (&envelope);
     zmsg_destroy (&msg);
     return true;
 }
 
-//  From a thread: READY (its credit) or DONE (forwarded, credit back).
-//  False if no message was waiting.
+//  From a thread: READY (its credit) or DONE (forwarded with the broker's
+//  job number written over the thread's, credit back). False if no
+//  message was waiting.
 static bool
 s_handle_local (s_relay_t *self)
 {
     zmsg_t *msg = zmsg_recv (self->local);
     if (!msg) return false;
     zframe_t *identity = zmsg_pop (msg);
-    zframe_t *envelope = zmsg_pop (msg);
     uint64_t local_number;
-    int command = s_envelope (envelope, &local_number);
+    int command = s_envelope (msg, &local_number);
     char *key = zframe_strhex (identity);
     s_thread_t *thread = (s_thread_t *)zhashx_lookup (self->thread_table, key);
     if (command == ZAIO_WORKER_READY) {
-        zframe_t *body = zmsg_pop (msg);
+        zframe_t *body = zmsg_next (msg);
         zaio_ready_t ready;
         if (!thread && body &&
             zaio_ready_decode (&ready, zframe_data (body), zframe_size (body)) == 0) {
@@ -221,14 +227,13 @@ s_handle_local (s_relay_t *self)
             thread->waiting_handle = zlistx_add_end (self->waiting, thread);
             zhashx_insert (self->thread_table, key, thread);
         }
-        zframe_destroy (&body);
     } else if (thread && command == ZAIO_WORKER_DONE) {
         char number_key[24];
-        snprintf (number_key, sizeof number_key, "%" PRIu64, local_number);
+        s_held_key (number_key, sizeof number_key, local_number);
         s_held_t *held = (s_held_t *)zhashx_lookup (self->held, number_key);
         if (held && held->epoch == self->epoch) {
-            zmsg_prepend (
-                msg, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_DONE, held->broker_number)});
+            zaio_envelope_put (zframe_data (zmsg_first (msg)), ZAIO_WORKER_DONE,
+                               held->broker_number);
             s_send_upstream (self, &msg);
         }
         if (held) zhashx_delete (self->held, number_key);
@@ -237,7 +242,6 @@ s_handle_local (s_relay_t *self)
     s_dispatch (self);
     zstr_free (&key);
     zframe_destroy (&identity);
-    zframe_destroy (&envelope);
     zmsg_destroy (&msg);
     return true;
 }
