@@ -1188,6 +1188,26 @@ s_test_cache (zaio_volume_t *volume)
     s_batched = false;
     s_expect_read (volume, "c/file", 0, 100, "seven", true);
 
+    //  The size that look saw holds for the batch too: what an outside
+    //  writer appends is not read, what it truncates is a short read, and
+    //  a job of the batch that writes makes the next read look again.
+    s_batched = true;
+    s_expect_read (volume, "c/file", 0, 100, "seven", true);
+    int fd = open (s_local (local, sizeof local, "c/file"), O_WRONLY | O_APPEND);
+    assert (fd >= 0 && write (fd, " eight", 6) == 6);
+    close (fd);
+    s_expect_read (volume, "c/file", 0, 100, "seven", true);
+    s_expect_read (volume, "c/file", 5, 100, "", true);
+    assert (truncate (local, 3) == 0);
+    s_expect_read (volume, "c/file", 0, 100, "sev", true);
+    s_expect_read (volume, "c/file", 0, 4, "sev", true);
+    assert (s_put (volume, ZAIO_OP_APPEND, "c/file", "en!", false) == 0);
+    s_expect_read (volume, "c/file", 0, 100, "seven!", true);
+    s_expect_read (volume, "c/file", 0, 5, "seven", false);
+    s_batched = false;
+    s_make_text ("c/file", "seven");
+    s_expect_read (volume, "c/file", 0, 100, "seven", true);
+
     //  More files than the cache holds, read in turns.
     for (int round = 0; round < 3; round++)
         for (int i = 0; i < 40; i++) {

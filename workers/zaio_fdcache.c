@@ -17,6 +17,7 @@ typedef struct {
     int fd;     //  read-only descriptor of the file
     dev_t dev;  //  the file's identity when opened
     ino_t ino;
+    uint64_t size;    //  its size when the path was last checked
     int64_t used;     //  zclock_mono of the last use
     uint64_t checked; //  the cache's epoch when the path was last checked
 } s_entry_t;
@@ -62,21 +63,25 @@ zaio_fdcache_destroy (zaio_fdcache_t **self_p)
 }
 
 int
-zaio_fdcache_get (zaio_fdcache_t *self, int root, const char *path)
+zaio_fdcache_get (zaio_fdcache_t *self, int root, const char *path, uint64_t *size)
 {
-    assert (self && path);
+    assert (self && path && size);
     for (size_t i = 0; i < self->capacity; i++) {
         s_entry_t *entry = &self->entries[i];
         if (!entry->path || entry->root != root || strcmp (entry->path, path)) continue;
         //  The walk is not confined, but nothing read from it leaves here:
         //  it only decides whether the descriptor we hold is still the file.
-        struct stat st;
-        if (entry->checked != self->epoch &&
-            (fstatat (root, path, &st, 0) || st.st_dev != entry->dev || st.st_ino != entry->ino)) {
-            s_entry_drop (self, entry);
-            return -1;
+        if (entry->checked != self->epoch) {
+            struct stat st;
+            if (fstatat (root, path, &st, 0) || st.st_dev != entry->dev ||
+                st.st_ino != entry->ino) {
+                s_entry_drop (self, entry);
+                return -1;
+            }
+            entry->size = (uint64_t)st.st_size;
+            entry->checked = self->epoch;
         }
-        entry->checked = self->epoch;
+        *size = entry->size;
         entry->used = self->now;
         return entry->fd;
     }
@@ -107,6 +112,7 @@ zaio_fdcache_put (zaio_fdcache_t *self, int root, const char *path, int fd, cons
     slot->fd = fd;
     slot->dev = st->st_dev;
     slot->ino = st->st_ino;
+    slot->size = (uint64_t)st->st_size;
     slot->used = self->now;
     slot->checked = self->epoch;
     self->count++;

@@ -1,7 +1,9 @@
 /*  zaio_fdcache.h: a worker thread's few files kept open for reading.
 
     A read by path costs openat2, fstat, pread and close; with the file's
-    descriptor kept it costs a pread, and now and then an fstatat. Before a
+    descriptor kept it costs a pread, and now and then an fstatat. The
+    size that fstatat sees is kept too: a read needs it to size its frame
+    and to tell whether it reached the end of the file. Before a
     descriptor is used, the cache checks that the path still names the file
     it holds (same device and inode), so a file renamed over, replaced or
     unlinked is opened afresh, never read stale. Only descriptors opened
@@ -40,9 +42,10 @@ zaio_fdcache_t *zaio_fdcache_new (size_t capacity);
 void zaio_fdcache_destroy (zaio_fdcache_t **self_p);
 
 //  The cached descriptor for path beneath root, if the path still names
-//  that file (checked once since the last recheck). The descriptor stays
-//  the cache's: do not close it. Returns -1 if there is none to use.
-int zaio_fdcache_get (zaio_fdcache_t *self, int root, const char *path);
+//  that file (checked once since the last recheck), and in *size the
+//  file's size that check saw. The descriptor stays the cache's: do not
+//  close it. Returns -1 if there is none to use.
+int zaio_fdcache_get (zaio_fdcache_t *self, int root, const char *path, uint64_t *size);
 
 //  Makes every entry check its path again on its next use.
 void zaio_fdcache_recheck (zaio_fdcache_t *self);

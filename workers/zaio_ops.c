@@ -49,7 +49,6 @@
 #define S_WALK_LINKS_MAX 40            //  symlinks one resolution may follow
 #define S_WALK_DEPTH_MAX 512           //  directories one resolution may descend
 #define S_ESCAPE_TEXT    "path escapes the volume root"
-#define S_READ_UNSIZED   (64u * 1024) //  reads up to this size their frame from length
 
 //  One job in flight: the request, its input, and what the reply needs.
 typedef struct {
@@ -305,28 +304,28 @@ s_open_file (s_job_t *job, const char *path, int flags, mode_t mode, int *fd, st
 
 //  --------------------------------------------------------------------------
 //  Open the job's path for reading: the thread's cached descriptor if it
-//  still names the file (*cached is then true), else s_open_file. *st is
-//  the file's status when need_status, else left unset for a cached one.
-//  Pair with s_reading_done.
+//  still names the file, else s_open_file, and a new descriptor goes into
+//  the cache. *size is the file's size when its path was looked up, at
+//  some moment after the job was sent. Pair with s_reading_done.
 
 static int
-s_open_reading (s_job_t *job, bool need_status, int *fd, struct stat *st, bool *cached)
+s_open_reading (s_job_t *job, int *fd, uint64_t *size)
 {
-    *fd = job->cache ? zaio_fdcache_get (job->cache, job->root, job->req->path) : -1;
-    *cached = *fd >= 0;
-    if (!*cached) return s_open_file (job, job->req->path, O_RDONLY, 0, fd, st);
-    return need_status && fstat (*fd, st) == -1 ? errno : 0;
+    *fd = job->cache ? zaio_fdcache_get (job->cache, job->root, job->req->path, size) : -1;
+    if (*fd >= 0) return 0;
+    struct stat st;
+    int rc = s_open_file (job, job->req->path, O_RDONLY, 0, fd, &st);
+    if (rc) return rc;
+    *size = (uint64_t)st.st_size;
+    if (job->cache) zaio_fdcache_put (job->cache, job->root, job->req->path, *fd, &st);
+    return 0;
 }
 
-//  A read is over: a new descriptor is kept for the next one, or closed.
+//  A read is over: a descriptor no cache took is closed.
 static void
-s_reading_done (s_job_t *job, int fd, bool cached, const struct stat *st)
+s_reading_done (s_job_t *job, int fd)
 {
-    if (cached) return;
-    if (job->cache)
-        zaio_fdcache_put (job->cache, job->root, job->req->path, fd, st);
-    else
-        close (fd);
+    if (!job->cache) close (fd);
 }
 
 //  The parent directory of a path's final component, and that component.
@@ -381,28 +380,18 @@ s_entry_close (s_entry_t *entry)
 //  Shared IO loops
 
 //  --------------------------------------------------------------------------
-//  Read at most size bytes at offset into a new frame, looping on short
-//  reads. *at_end (if at_end is not NULL) tells whether the file ends
-//  within them: the same system call reads one byte more into a scratch
-//  byte, so nobody has to ask for the file's size. Returns 0 or an errno.
+//  Read size bytes at offset into a new frame, looping on short reads; the
+//  frame is cut short if the file ends sooner. Returns 0 or an errno.
 
 static int
-s_read_frame (int fd, uint64_t offset, size_t size, zmq_msg_t *frame, bool *at_end)
+s_read_frame (int fd, uint64_t offset, size_t size, zmq_msg_t *frame)
 {
-    //  No file reaches past the largest offset; reading there is EINVAL.
-    if (offset >= (uint64_t)INT64_MAX - size) {
-        zmq_msg_init (frame);
-        if (at_end) *at_end = true;
-        return 0;
-    }
     int rc = zmq_msg_init_size (frame, size);
     assert (rc == 0);
     byte *data = (byte *)zmq_msg_data (frame);
-    byte beyond;
     size_t done = 0;
-    while (done <= size) {
-        struct iovec parts[2] = {{data + done, size - done}, {&beyond, 1}};
-        ssize_t got = preadv (fd, parts, 2, (off_t)(offset + done));
+    while (done < size) {
+        ssize_t got = pread (fd, data + done, size - done, (off_t)(offset + done));
         if (got == -1 && errno == EINTR) continue;
         if (got == -1) {
             int error = errno;
@@ -412,7 +401,6 @@ s_read_frame (int fd, uint64_t offset, size_t size, zmq_msg_t *frame, bool *at_e
         if (got == 0) break;
         done += (size_t)got;
     }
-    if (at_end) *at_end = done <= size;
     if (done < size) {
         //  The file ended sooner: a part of the size that arrived.
         zmq_msg_t fitted;
@@ -535,7 +523,8 @@ s_op_stat (s_job_t *job)
 
 //  --------------------------------------------------------------------------
 //  read: at most length bytes at offset, read straight into the reply
-//  frame; the frame is sized from the file, not from length.
+//  frame, which is sized from the file, not from length. eof compares the
+//  end of what was read with the size the path lookup saw.
 
 static int
 s_op_read (s_job_t *job)
@@ -543,29 +532,23 @@ s_op_read (s_job_t *job)
     const zaio_request_t *req = job->req;
     if (req->length > job->payload_max)
         return s_fail (job, ZAIO_ERR_TOOBIG, "read length exceeds the payload limit");
-    //  A large length is sized down to the file before its frame is made.
-    bool sized = req->length > S_READ_UNSIZED;
     int fd;
-    struct stat st;
-    bool cached;
-    int rc = s_open_reading (job, sized, &fd, &st, &cached);
+    uint64_t size;
+    int rc = s_open_reading (job, &fd, &size);
     if (rc) return rc;
-    uint64_t size = (uint64_t)st.st_size;
-    size_t want = (size_t)req->length;
-    if (sized && req->offset >= size)
-        want = 0;
-    else if (sized && size - req->offset < want)
-        want = (size_t)(size - req->offset);
-    bool at_end;
-    rc = s_read_frame (fd, req->offset, want, &job->result->data, &at_end);
-    s_reading_done (job, fd, cached, &st);
+    size_t want = 0;
+    if (req->offset < size)
+        want =
+            size - req->offset < req->length ? (size_t)(size - req->offset) : (size_t)req->length;
+    rc = s_read_frame (fd, req->offset, want, &job->result->data);
+    s_reading_done (job, fd);
     if (rc) return rc;
     job->result->has_data = true;
     size_t got = zmq_msg_size (&job->result->data);
     job->bytes = got;
     zaio_reply_pack_ok (job->pk, req->id, 2);
     zaio_pack_key_uint (job->pk, "bytes", got);
-    zaio_pack_key_bool (job->pk, "eof", at_end);
+    zaio_pack_key_bool (job->pk, "eof", got < want || req->offset + got >= size);
     return 0;
 }
 
@@ -618,16 +601,15 @@ static int
 s_op_readfile (s_job_t *job)
 {
     int fd;
-    struct stat st;
-    bool cached;
-    int rc = s_open_reading (job, true, &fd, &st, &cached);
+    uint64_t size;
+    int rc = s_open_reading (job, &fd, &size);
     if (rc) return rc;
-    if ((uint64_t)st.st_size > job->payload_max)
-        rc = s_fail (job, EFBIG, "file is %lld bytes, payload limit %zu", (long long)st.st_size,
+    if (size > job->payload_max)
+        rc = s_fail (job, EFBIG, "file is %" PRIu64 " bytes, payload limit %zu", size,
                      job->payload_max);
     else
-        rc = s_read_frame (fd, 0, (size_t)st.st_size, &job->result->data, NULL);
-    s_reading_done (job, fd, cached, &st);
+        rc = s_read_frame (fd, 0, (size_t)size, &job->result->data);
+    s_reading_done (job, fd);
     if (rc) return rc;
     job->result->has_data = true;
     job->bytes = zmq_msg_size (&job->result->data);
