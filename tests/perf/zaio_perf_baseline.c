@@ -13,6 +13,7 @@
 #include <czmq.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 struct _zaio_perf_baseline_t {
@@ -98,6 +99,7 @@ static void
 s_worker_actor (zsock_t *pipe, void *args)
 {
     const s_worker_args_t *config = (const s_worker_args_t *)args;
+    prctl (PR_SET_NAME, "base-io"); //  so perf tells the baseline's threads apart
     int fd = open (config->file, O_RDONLY | O_CLOEXEC);
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     assert (dealer);
@@ -131,6 +133,7 @@ static void *
 s_proxy_thread (void *args)
 {
     zaio_perf_baseline_t *self = (zaio_perf_baseline_t *)args;
+    prctl (PR_SET_NAME, "base-proxy");
     zmq_proxy_steerable (zsock_resolve (self->frontend), zsock_resolve (self->backend), NULL,
                          zsock_resolve (self->control_peer));
     return NULL;

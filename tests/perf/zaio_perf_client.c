@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -285,6 +286,7 @@ s_client_thread (void *args)
 {
     s_client_t *self = (s_client_t *)args;
     const zaio_perf_client_config_t *config = self->config;
+    prctl (PR_SET_NAME, "bench-client"); //  so perf tells threads apart
     self->zsock = zsock_new (ZMQ_DEALER);
     assert (self->zsock);
     self->sock = zsock_resolve (self->zsock);
