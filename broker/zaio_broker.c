@@ -20,7 +20,7 @@
 #define S_TICK_MS         100         //  timer granularity: deadlines, heartbeats, drain
 #define S_BATCH           256         //  messages taken from one socket per loop turn
 #define S_POLL_EVERY      64          //  busy loop turns between polls of every socket
-#define S_PARTS_MAX       6           //  parts of a message kept (valid ones have at most 5)
+#define S_PARTS_MAX       5           //  parts of a message kept (valid ones have at most 4)
 #define S_QUIET_MS        200         //  silence from clients that ends a shutdown
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
 #define S_SPARE_JOBS      1024        //  finished jobs kept for reuse, at most
@@ -1082,23 +1082,23 @@ s_handle_ready (s_broker_t *self, const s_routing_id_t *identity, zmq_msg_t *bod
         s_dispatch_later (self, worker->services[i]);
 }
 
-//  DONE: [envelope][outcome][header][data?]. Returns -1 if the message is
+//  DONE: [envelope and outcome][header][data?]. Returns -1 if the message is
 //  bad. A DONE for a job the worker no longer holds (it was presumed lost
 //  and answered or retried already) is ignored: the client has its one
 //  reply.
 static int
 s_handle_done (s_broker_t *self, s_worker_t *worker, uint64_t number, zmq_msg_t *parts, int count)
 {
-    if (count < 4 || count > 5) return -1;
+    if (count < 3 || count > 4) return -1;
     zaio_outcome_t outcome;
     int rc = -1;
-    if (zaio_outcome_decode (&outcome, zmq_msg_data (&parts[2]), zmq_msg_size (&parts[2])) == 0) {
+    if (zaio_done_outcome (&outcome, zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1])) == 0) {
         rc = 0;
         s_job_t *job = s_slot_job (self, number);
         if (job && job->worker == worker) {
             s_list_remove (&worker->jobs, &job->held);
             job->worker = NULL;
-            s_finish_job (self, &job, &parts[3], count == 5 ? &parts[4] : NULL, &outcome,
+            s_finish_job (self, &job, &parts[2], count == 4 ? &parts[3] : NULL, &outcome,
                           worker->name);
             if (worker->leaving) {
                 if (worker->jobs.size == 0) s_worker_delete (self, worker, "left");

@@ -118,8 +118,8 @@ s_check_hello (zsock_t *client)
     zmsg_destroy (&msg);
 }
 
-//  Garbage on the worker endpoint: messages that are not ZAIOW/2 (an old
-//  ZAIOW/1 READY among them) are dropped, and a worker that sends a
+//  Garbage on the worker endpoint: messages that are not ZAIOW/3 (READYs
+//  of the older ZAIOW/1 and ZAIOW/2 among them) are dropped, and a worker that sends a
 //  malformed DONE is dropped too, its job answered once.
 static void
 s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
@@ -127,7 +127,7 @@ s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
     zsock_t *stranger = zaio_test_client (worker_endpoint);
     uint8_t envelope[ZAIO_ENVELOPE_SIZE];
     zaio_envelope_put (envelope, ZAIO_WORKER_DONE, 1);
-    zstr_send (stranger, "ZAIOW/2");
+    zstr_send (stranger, "ZAIOW/3");
     zstr_sendm (stranger, "ZAIOW/1");
     zstr_sendm (stranger, "READY");
     zstr_send (stranger, "{}");
@@ -138,6 +138,11 @@ s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
     zaio_envelope_put (envelope, ZAIO_WORKER_READY, 0);
     zmq_send (zsock_resolve (stranger), envelope, sizeof envelope, ZMQ_SNDMORE);
     zstr_send (stranger, "not msgpack");
+    zaio_ready_t ready = {.credit = 1, .volume_count = 1, .volumes = {{.name = "junk"}}};
+    zframe_t *body = zaio_ready_encode (&ready);
+    envelope[6] = '2';
+    zmq_send (zsock_resolve (stranger), envelope, sizeof envelope, ZMQ_SNDMORE);
+    zframe_send (&body, stranger, 0);
 
     zsock_t *junk = zaio_test_fake_worker (worker_endpoint, "junk", 1, 0);
     zclock_sleep (100);

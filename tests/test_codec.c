@@ -1313,11 +1313,19 @@ s_test_envelope (void)
     //  The bytes, pinned: signature, command, job number big-endian.
     uint8_t bytes[ZAIO_ENVELOPE_SIZE + 1];
     zaio_envelope_put (bytes, ZAIO_WORKER_DONE, 0x0102030405060708ULL);
-    assert (memcmp (bytes, "ZAIOW/2\x03\x01\x02\x03\x04\x05\x06\x07\x08", 16) == 0);
-    //  Wrong sizes, signatures and commands are not envelopes.
+    assert (memcmp (bytes, "ZAIOW/3\x03\x01\x02\x03\x04\x05\x06\x07\x08", 16) == 0);
+    //  Wrong sizes, signatures and commands are not envelopes; only a
+    //  DONE's goes on past ZAIO_ENVELOPE_SIZE (with its outcome).
     uint64_t job = 42;
-    for (size_t size = 0; size <= ZAIO_ENVELOPE_SIZE + 1; size++)
-        if (size != ZAIO_ENVELOPE_SIZE) assert (zaio_envelope_get (bytes, size, &job) == -1);
+    for (size_t size = 0; size < ZAIO_ENVELOPE_SIZE; size++)
+        assert (zaio_envelope_get (bytes, size, &job) == -1);
+    for (int command = ZAIO_WORKER_READY; command <= ZAIO_WORKER_BYE; command++) {
+        zaio_envelope_put (bytes, (zaio_worker_command_t)command, 9);
+        int expect = command == ZAIO_WORKER_DONE ? command : -1;
+        assert (zaio_envelope_get (bytes, ZAIO_ENVELOPE_SIZE + 1, &job) == expect);
+    }
+    assert (job == 9);
+    job = 42;
     const struct {
         size_t at;
         uint8_t value;

@@ -255,8 +255,10 @@ zaio_test_fake_done (zsock_t *worker, uint64_t job, uint64_t id, int error)
         zaio_reply_pack_ok (&writer.packer, id, 0);
     zaio_outcome_t outcome = {error, 0, 1};
     zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_DONE, job)});
-    zmsg_append (msg, &(zframe_t *){zaio_outcome_encode (&outcome)});
+    zaio_writer_t envelope;
+    zaio_writer_init (&envelope);
+    zaio_done_pack (&envelope, job, &outcome);
+    zmsg_append (msg, &(zframe_t *){zaio_writer_frame (&envelope)});
     zmsg_append (msg, &(zframe_t *){zaio_writer_frame (&writer)});
     zaio_writer_release (&writer);
     assert (zmsg_send (&msg, worker) == 0);

@@ -58,7 +58,7 @@ void zaio_test_recv (zsock_t *client, zaio_reply_t *reply, zmsg_t **msg_p, int t
 int zaio_test_call (zsock_t *client, const zaio_request_t *req, const void *data, size_t size,
                     zaio_reply_t *reply, char **data_out, size_t *size_out);
 
-//  A worker the test drives by hand, over the broker's ZAIOW/2 worker
+//  A worker the test drives by hand, over the broker's ZAIOW/3 worker
 //  endpoint: it announces volume with credit and then holds jobs until the
 //  test answers them, so a test can keep jobs running as long as it likes.
 zsock_t *zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit,

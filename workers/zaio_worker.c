@@ -1,4 +1,4 @@
-/*  zaio_worker.c: one IO thread speaking ZAIOW/2; see zaio_worker.h. */
+/*  zaio_worker.c: one IO thread speaking ZAIOW/3; see zaio_worker.h. */
 
 #include "zaio_worker.h"
 #include "zaio_ops.h"
@@ -58,8 +58,8 @@ zaio_worker_ready_message (zaio_volume_t **volumes, size_t volume_count, uint32_
     return msg;
 }
 
-//  Run one JOB: [envelope][header][data?]. Answers DONE with the job
-//  number, the outcome, the reply header and data. The header is decoded
+//  Run one JOB: [envelope][header][data?]. Answers DONE: the envelope
+//  with the job number and the outcome, the reply header and data. The header is decoded
 //  again here, strictly, because a worker trusts its connection no more
 //  than a broker.
 static void
@@ -101,14 +101,11 @@ s_run_job (s_worker_t *self, uint64_t job_number, zmq_msg_t *parts, int count)
     //  DONE, part by part: no message object to build for every job. A
     //  DEALER with no HWM does not refuse parts once the first is queued.
     void *handle = zsock_resolve (self->dealer);
-    uint8_t envelope[ZAIO_ENVELOPE_SIZE];
-    zaio_envelope_put (envelope, ZAIO_WORKER_DONE, job_number);
-    zmq_send (handle, envelope, sizeof envelope, ZMQ_SNDMORE);
-    zaio_writer_t outcome;
-    zaio_writer_init (&outcome);
-    zaio_outcome_pack (&outcome.packer, &result.outcome);
-    zmq_send (handle, outcome.data, outcome.size, ZMQ_SNDMORE);
-    zaio_writer_release (&outcome);
+    zaio_writer_t envelope;
+    zaio_writer_init (&envelope);
+    zaio_done_pack (&envelope, job_number, &result.outcome);
+    zmq_send (handle, envelope.data, envelope.size, ZMQ_SNDMORE);
+    zaio_writer_release (&envelope);
     zmq_msg_send (&result.header, handle, result.has_data ? ZMQ_SNDMORE : 0);
     if (result.has_data) zmq_msg_send (&result.data, handle, 0);
 }

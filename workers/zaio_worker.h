@@ -2,7 +2,7 @@
 
     A worker is a czmq actor with one DEALER connected to a worker endpoint
     (the broker's inproc backend, or a zaio-worker process's relay). It
-    speaks ZAIOW/2 (schemas/PROTOCOL.md section 9): it announces itself with
+    speaks ZAIOW/3 (schemas/PROTOCOL.md section 9): it announces itself with
     READY, then takes in the JOBs that have arrived as one batch, makes
     their blocking calls through the op table and answers each with DONE.
     Between jobs it keeps only a few files open for reading, which it looks

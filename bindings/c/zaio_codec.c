@@ -682,12 +682,9 @@ zaio_pack_key_str (msgpack_packer *pk, const char *key, const char *value)
     zaio_pack_str (pk, value);
 }
 
-zframe_t *
-zaio_request_encode (const zaio_request_t *req)
+void
+zaio_request_pack (msgpack_packer *pk, const zaio_request_t *req)
 {
-    zaio_writer_t writer;
-    zaio_writer_init (&writer);
-    msgpack_packer *pk = &writer.packer;
     uint32_t count = 2;
     for (size_t i = 0; i < FIELD_COUNT; i++)
         if (req->fields & s_fields[i].field) count++;
@@ -704,6 +701,14 @@ zaio_request_encode (const zaio_request_t *req)
         else
             zaio_pack_key_uint (pk, spec->name, s_load_uint (req, spec));
     }
+}
+
+zframe_t *
+zaio_request_encode (const zaio_request_t *req)
+{
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    zaio_request_pack (&writer.packer, req);
     zframe_t *frame = zaio_writer_frame (&writer);
     zaio_writer_release (&writer);
     return frame;
@@ -1101,13 +1106,31 @@ zaio_envelope_get (const void *data, size_t size, uint64_t *job)
 {
     size_t signature = strlen (ZAIO_WORKER_SIGNATURE);
     const uint8_t *bytes = (const uint8_t *)data;
-    if (size != ZAIO_ENVELOPE_SIZE || memcmp (bytes, ZAIO_WORKER_SIGNATURE, signature) != 0 ||
-        bytes[signature] < ZAIO_WORKER_READY || bytes[signature] > ZAIO_WORKER_BYE)
+    if (size < ZAIO_ENVELOPE_SIZE || memcmp (bytes, ZAIO_WORKER_SIGNATURE, signature) != 0 ||
+        bytes[signature] < ZAIO_WORKER_READY || bytes[signature] > ZAIO_WORKER_BYE ||
+        (size > ZAIO_ENVELOPE_SIZE && bytes[signature] != ZAIO_WORKER_DONE))
         return -1;
     uint64_t value = 0;
     for (size_t i = signature + 1; i < ZAIO_ENVELOPE_SIZE; i++) value = (value << 8) | bytes[i];
     *job = value;
     return bytes[signature];
+}
+
+void
+zaio_done_pack (zaio_writer_t *writer, uint64_t job, const zaio_outcome_t *outcome)
+{
+    uint8_t envelope[ZAIO_ENVELOPE_SIZE];
+    zaio_envelope_put (envelope, ZAIO_WORKER_DONE, job);
+    s_writer_append (writer, (const char *)envelope, sizeof envelope);
+    zaio_outcome_pack (&writer->packer, outcome);
+}
+
+int
+zaio_done_outcome (zaio_outcome_t *outcome, const void *data, size_t size)
+{
+    assert (size >= ZAIO_ENVELOPE_SIZE);
+    return zaio_outcome_decode (outcome, (const uint8_t *)data + ZAIO_ENVELOPE_SIZE,
+                                size - ZAIO_ENVELOPE_SIZE);
 }
 
 int
@@ -1116,19 +1139,16 @@ zaio_recv_parts (void *handle, zmq_msg_t *parts, int max)
     int count = 0;
     bool more = true;
     while (more) {
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) == -1) {
-            zmq_msg_close (&msg);
+        zmq_msg_t scratch; //  for the parts past max
+        zmq_msg_t *msg = count < max ? &parts[count] : &scratch;
+        zmq_msg_init (msg);
+        if (zmq_msg_recv (msg, handle, ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (msg);
             if (count == 0) return -1;
             break; //  the parts of a message arrive together: cannot happen
         }
-        more = zmq_msg_more (&msg);
-        if (count < max) {
-            zmq_msg_init (&parts[count]);
-            zmq_msg_move (&parts[count], &msg);
-        }
-        zmq_msg_close (&msg);
+        more = zmq_msg_more (msg);
+        if (msg == &scratch) zmq_msg_close (msg);
         count++;
     }
     return count;

@@ -147,6 +147,10 @@ void zaio_pack_key_int (msgpack_packer *pk, const char *key, int64_t value);
 void zaio_pack_key_bool (msgpack_packer *pk, const char *key, bool value);
 void zaio_pack_key_str (msgpack_packer *pk, const char *key, const char *value);
 
+//  Pack a request header, as zaio_request_encode does, for a caller that
+//  sends from its own writer without a frame in between.
+void zaio_request_pack (msgpack_packer *pk, const zaio_request_t *req);
+
 //  Start a success reply: a map of 2 + result_count entries, "id" and
 //  "ok": true. The caller then packs result_count key/value pairs, keys in
 //  ascending byte order.
@@ -230,11 +234,12 @@ zframe_t *zaio_event_encode (const zaio_event_t *event);
 int zaio_event_decode (zaio_event_t *event, const void *data, size_t size);
 
 //  ---------------------------------------------------------------------
-//  Worker protocol (ZAIOW/2): broker <-> worker
+//  Worker protocol (ZAIOW/3): broker <-> worker
 
 //  Each message starts with one envelope part: the signature, a command
 //  byte and a job number (8 bytes, big-endian; 0 when the command is not
-//  about a job).
+//  about a job). A DONE's envelope part goes on with the job's outcome
+//  (zaio_done_pack), so a DONE needs no part of its own for it.
 typedef enum {
     ZAIO_WORKER_READY = 1,
     ZAIO_WORKER_JOB = 2,
@@ -250,8 +255,9 @@ void zaio_envelope_put (uint8_t *bytes, zaio_worker_command_t command, uint64_t 
 //  An envelope as a new frame.
 zframe_t *zaio_envelope_frame (zaio_worker_command_t command, uint64_t job);
 //  Reads an envelope: returns its command and stores its job number in
-//  *job, or returns -1 if data is not an envelope (size, signature or
-//  command wrong).
+//  *job, or returns -1 if data is not an envelope (signature or command
+//  wrong, or a size other than ZAIO_ENVELOPE_SIZE; only a DONE's is
+//  longer, its outcome following).
 int zaio_envelope_get (const void *data, size_t size, uint64_t *job);
 
 #define ZAIO_WORKER_VOLUMES_MAX 64
@@ -286,6 +292,12 @@ typedef struct {
 zframe_t *zaio_outcome_encode (const zaio_outcome_t *outcome);
 void zaio_outcome_pack (msgpack_packer *pk, const zaio_outcome_t *outcome);
 int zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size);
+
+//  A DONE's envelope part: the envelope for job, then its outcome.
+void zaio_done_pack (zaio_writer_t *writer, uint64_t job, const zaio_outcome_t *outcome);
+//  The outcome of a DONE's envelope part of size bytes (whose envelope
+//  zaio_envelope_get has read). Returns 0 or ZAIO_ERR_MALFORMED.
+int zaio_done_outcome (zaio_outcome_t *outcome, const void *data, size_t size);
 
 //  Receive one whole message from a libzmq socket handle without waiting:
 //  its first max parts into parts (each initialised here; the caller

@@ -23,7 +23,7 @@ extern "C" {
 //  First frame of every client request, reply and event body.
 #define ZAIO_SIGNATURE "ZAIO/1"
 //  How every broker <-> worker envelope starts (see zaio_envelope_put).
-#define ZAIO_WORKER_SIGNATURE "ZAIOW/2"
+#define ZAIO_WORKER_SIGNATURE "ZAIOW/3"
 #define ZAIO_PROTOCOL_VERSION 1
 
 //  Limits a request must respect. The broker may lower the payload limit by

@@ -94,10 +94,12 @@ s_send (s_client_t *self, uint32_t slot)
         //  [signature][header]
         self->request.id = id;
         if (config->op == ZAIO_PERF_CASE_READ) self->request.offset = offset;
-        zframe_t *header = zaio_request_encode (&self->request);
+        zaio_writer_t header;
+        zaio_writer_init (&header);
+        zaio_request_pack (&header.packer, &self->request);
         rc = zmq_send (self->sock, ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE), ZMQ_SNDMORE);
-        if (rc != -1) rc = zmq_send (self->sock, zframe_data (header), zframe_size (header), 0);
-        zframe_destroy (&header);
+        if (rc != -1) rc = zmq_send (self->sock, header.data, header.size, 0);
+        zaio_writer_release (&header);
     } else {
         //  [id][offset, or empty for ping]
         uint8_t id_bytes[8], offset_bytes[8];
