@@ -59,11 +59,19 @@ zaio_op_name (zaio_op_t op)
     return (unsigned)op < ZAIO_OP_COUNT ? s_ops[op].name : NULL;
 }
 
+//  True if the len bytes at key are name. The first byte is compared
+//  first: decoders look keys up in tables, and most entries differ there.
+static bool
+s_key_is (const char *key, size_t len, const char *name)
+{
+    return len > 0 && *key == *name && strlen (name) == len && memcmp (key, name, len) == 0;
+}
+
 int
 zaio_op_lookup (const char *name, size_t len)
 {
     for (int op = 0; op < ZAIO_OP_COUNT; op++)
-        if (strlen (s_ops[op].name) == len && memcmp (s_ops[op].name, name, len) == 0) return op;
+        if (s_key_is (name, len, s_ops[op].name)) return op;
     return -1;
 }
 
@@ -243,8 +251,7 @@ static const s_field_spec_t *
 s_field_by_name (const char *name, size_t len)
 {
     for (size_t i = 0; i < FIELD_COUNT; i++)
-        if (strlen (s_fields[i].name) == len && memcmp (s_fields[i].name, name, len) == 0)
-            return &s_fields[i];
+        if (s_key_is (name, len, s_fields[i].name)) return &s_fields[i];
     return NULL;
 }
 
@@ -438,15 +445,24 @@ zaio_request_volume (const zaio_request_t *req)
     return (req->fields & ZAIO_FIELD_VOLUME) ? req->volume : ZAIO_DEFAULT_VOLUME;
 }
 
-//  Clears req for a decode: every member, but of the long string buffers
-//  only their first byte, so that no 2.5 KiB are zeroed per request. What
-//  lies after a string's NUL means nothing.
+//  Zeroes the size bytes at object but for those from `from` up to `to`:
+//  decoders clear their struct so, all but its string buffers, of which
+//  they clear the first bytes. What lies after a string's NUL means
+//  nothing, and kilobytes zeroed per message would cost more than a decode.
+static void
+s_clear_around (void *object, size_t size, size_t from, size_t to)
+{
+    memset (object, 0, from);
+    memset ((char *)object + to, 0, size - to);
+}
+
 static void
 s_request_clear (zaio_request_t *req)
 {
-    memset (req, 0, offsetof (zaio_request_t, path));
-    req->path[0] = req->to[0] = req->after[0] = req->volume[0] = 0;
-    memset (req->key, 0, sizeof (*req) - offsetof (zaio_request_t, key));
+    //  The string buffers lie together, path to key.
+    s_clear_around (req, sizeof *req, offsetof (zaio_request_t, path),
+                    offsetof (zaio_request_t, key) + sizeof req->key);
+    req->path[0] = req->to[0] = req->after[0] = req->volume[0] = req->key[0] = 0;
 }
 
 int
@@ -466,14 +482,14 @@ zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *w
     //  names its op last is as valid as one that names it first.
     int code = 0;
     int op = -1;
-    char op_name[32] = "";
+    const char *op_name = NULL; //  as sent, for the error if unknown
+    uint32_t op_len = 0;
+    char text[32]; //  printable copy of a key or name, for an error
     for (uint32_t i = 0; i < count && code == 0; i++) {
         const char *key;
         uint32_t key_len;
         if (zaio_cursor_str (&cursor, &key, &key_len))
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "header keys must be strings");
-        char key_text[32];
-        s_sanitize (key_text, sizeof key_text, key, key_len);
         uint32_t bit;
         if (key_len == 2 && memcmp (key, "id", 2) == 0) {
             uint64_t id;
@@ -489,16 +505,21 @@ zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *w
                 return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "'op' must be a string");
             bit = ZAIO_FIELD_OP;
             op = zaio_op_lookup (name, name_len);
-            s_sanitize (op_name, sizeof op_name, name, name_len);
+            op_name = name;
+            op_len = name_len;
         } else {
             const s_field_spec_t *spec = s_field_by_name (key, key_len);
-            if (!spec)
-                return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "unknown field '%s'", key_text);
+            if (!spec) {
+                s_sanitize (text, sizeof text, key, key_len);
+                return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "unknown field '%s'", text);
+            }
             bit = spec->field;
             if (!(req->fields & bit)) code = s_decode_field (req, spec, &cursor, why, why_size);
         }
-        if (req->fields & bit)
-            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' appears twice", key_text);
+        if (req->fields & bit) {
+            s_sanitize (text, sizeof text, key, key_len);
+            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' appears twice", text);
+        }
         req->fields |= bit;
     }
     if (code) return code;
@@ -508,17 +529,22 @@ zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *w
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "missing field 'id'");
     if (!(req->fields & ZAIO_FIELD_OP))
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "missing field 'op'");
-    if (op < 0) return s_fail (why, why_size, ZAIO_ERR_UNKNOWN_OP, "unknown op '%s'", op_name);
+    if (op < 0) {
+        s_sanitize (text, sizeof text, op_name, op_len);
+        return s_fail (why, why_size, ZAIO_ERR_UNKNOWN_OP, "unknown op '%s'", text);
+    }
     req->op = (zaio_op_t)op;
 
     const s_op_spec_t *spec = &s_ops[op];
     uint32_t allowed =
         ZAIO_FIELD_ID | ZAIO_FIELD_OP | COMMON_FIELDS | spec->required | spec->optional;
-    for (size_t i = 0; i < FIELD_COUNT; i++) {
-        if ((spec->required & s_fields[i].field) && !(req->fields & s_fields[i].field))
+    uint32_t missing = spec->required & ~req->fields;
+    uint32_t extra = req->fields & ~allowed;
+    for (size_t i = 0; i < FIELD_COUNT && (missing | extra); i++) {
+        if (missing & s_fields[i].field)
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "op '%s' needs field '%s'",
                            spec->name, s_fields[i].name);
-        if ((req->fields & s_fields[i].field) && !(allowed & s_fields[i].field))
+        if (extra & s_fields[i].field)
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "op '%s' takes no field '%s'",
                            spec->name, s_fields[i].name);
     }
@@ -745,16 +771,12 @@ zaio_reply_error_part (zmq_msg_t *part, uint64_t id, int code, const char *messa
     zaio_writer_release (&writer);
 }
 
-static bool
-s_key_is (const char *key, uint32_t len, const char *name)
-{
-    return strlen (name) == len && memcmp (key, name, len) == 0;
-}
-
 int
 zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why, size_t why_size)
 {
-    memset (reply, 0, sizeof (*reply));
+    s_clear_around (reply, sizeof *reply, offsetof (zaio_reply_t, message),
+                    offsetof (zaio_reply_t, message) + sizeof reply->message);
+    reply->message[0] = 0;
     zaio_cursor_t cursor;
     zaio_cursor_init (&cursor, data, size);
     uint32_t count;
