@@ -607,6 +607,14 @@ static int
 s_writer_append (void *data, const char *bytes, size_t len)
 {
     zaio_writer_t *self = (zaio_writer_t *)data;
+    //  msgpack hands over a few bytes at a time: a call to memcpy costs
+    //  more than copying them.
+    if (len <= 9 && self->size + len <= self->capacity) {
+        char *to = self->data + self->size;
+        for (size_t i = 0; i < len; i++) to[i] = bytes[i];
+        self->size += len;
+        return 0;
+    }
     if (self->size + len > self->capacity) {
         size_t capacity = self->capacity * 2;
         while (capacity < self->size + len) capacity *= 2;
