@@ -603,32 +603,52 @@ zaio_request_decode_message (zaio_request_t *req, zmsg_t *msg, size_t payload_ma
 //  ---------------------------------------------------------------------
 //  Writer and pack helpers
 
+//  Room for len more bytes; out of the way of the append path, which
+//  msgpack calls for every few bytes. Returns 0, or -1 out of memory.
+static int __attribute__ ((noinline)) s_writer_grow (zaio_writer_t *self, size_t len)
+{
+    size_t capacity = self->capacity * 2;
+    while (capacity < self->size + len) capacity *= 2;
+    char *grown = self->data == self->inline_buffer ? (char *)malloc (capacity)
+                                                    : (char *)realloc (self->data, capacity);
+    if (!grown) {
+        self->failed = true;
+        return -1;
+    }
+    if (self->data == self->inline_buffer) memcpy (grown, self->data, self->size);
+    self->data = grown;
+    self->capacity = capacity;
+    return 0;
+}
+
+//  Room for len more bytes at the end of what was written, or NULL once
+//  memory has run out (the writer has failed then).
+static uint8_t *
+s_writer_room (zaio_writer_t *self, size_t len)
+{
+    if (self->size + len > self->capacity && s_writer_grow (self, len)) return NULL;
+    return (uint8_t *)self->data + self->size;
+}
+
+//  Copies a few bytes; a call to memcpy costs more than copying them.
+static void
+s_copy_small (uint8_t *to, const void *from, size_t len)
+{
+    const uint8_t *bytes = (const uint8_t *)from;
+    if (len > 16)
+        memcpy (to, bytes, len);
+    else
+        for (size_t i = 0; i < len; i++) to[i] = bytes[i];
+}
+
+//  msgpack's packer callback: it hands over a few bytes at a time.
 static int
 s_writer_append (void *data, const char *bytes, size_t len)
 {
     zaio_writer_t *self = (zaio_writer_t *)data;
-    //  msgpack hands over a few bytes at a time: a call to memcpy costs
-    //  more than copying them.
-    if (len <= 9 && self->size + len <= self->capacity) {
-        char *to = self->data + self->size;
-        for (size_t i = 0; i < len; i++) to[i] = bytes[i];
-        self->size += len;
-        return 0;
-    }
-    if (self->size + len > self->capacity) {
-        size_t capacity = self->capacity * 2;
-        while (capacity < self->size + len) capacity *= 2;
-        char *grown = self->data == self->inline_buffer ? (char *)malloc (capacity)
-                                                        : (char *)realloc (self->data, capacity);
-        if (!grown) {
-            self->failed = true;
-            return -1;
-        }
-        if (self->data == self->inline_buffer) memcpy (grown, self->data, self->size);
-        self->data = grown;
-        self->capacity = capacity;
-    }
-    memcpy (self->data + self->size, bytes, len);
+    uint8_t *to = s_writer_room (self, len);
+    if (!to) return -1;
+    s_copy_small (to, bytes, len);
     self->size += len;
     return 0;
 }
@@ -677,43 +697,113 @@ zaio_writer_release (zaio_writer_t *self)
     self->size = 0;
 }
 
+//  The writer a packer belongs to. Every packer is a zaio_writer_t's
+//  (zaio_writer_init), so the helpers below, which build every header's
+//  keys and scalars, write into it directly: through msgpack's callback
+//  each key would cost two calls and each value one more.
+static zaio_writer_t *
+s_writer_of (msgpack_packer *pk)
+{
+    assert (pk->callback == s_writer_append);
+    return (zaio_writer_t *)pk->data;
+}
+
+//  The most bytes s_put_str's header and s_put_uint take.
+#define S_STR_HEAD_MAX 5
+#define S_UINT_MAX     9
+
+//  Encoders into room made beforehand; each returns the bytes it wrote,
+//  in msgpack's shortest form, as msgpack-c writes them.
+static size_t
+s_put_be (uint8_t *to, uint8_t tag, uint64_t value, int width)
+{
+    to[0] = tag;
+    for (int i = width; i > 0; i--, value >>= 8) to[i] = (uint8_t)value;
+    return 1 + (size_t)width;
+}
+
+static size_t
+s_put_uint (uint8_t *to, uint64_t value)
+{
+    if (value < 0x80) {
+        to[0] = (uint8_t)value;
+        return 1;
+    }
+    if (value <= UINT8_MAX) return s_put_be (to, 0xcc, value, 1);
+    if (value <= UINT16_MAX) return s_put_be (to, 0xcd, value, 2);
+    if (value <= UINT32_MAX) return s_put_be (to, 0xce, value, 4);
+    return s_put_be (to, 0xcf, value, 8);
+}
+
+static size_t
+s_put_str (uint8_t *to, const char *str, size_t len)
+{
+    size_t head;
+    if (len < 32) {
+        to[0] = (uint8_t)(0xa0 | len);
+        head = 1;
+    } else if (len <= UINT8_MAX)
+        head = s_put_be (to, 0xd9, len, 1);
+    else if (len <= UINT16_MAX)
+        head = s_put_be (to, 0xda, len, 2);
+    else
+        head = s_put_be (to, 0xdb, len, 4);
+    s_copy_small (to + head, str, len);
+    return head + len;
+}
+
 void
 zaio_pack_str (msgpack_packer *pk, const char *str)
 {
+    zaio_writer_t *writer = s_writer_of (pk);
     size_t len = strlen (str);
-    msgpack_pack_str (pk, len);
-    msgpack_pack_str_body (pk, str, len);
+    uint8_t *to = s_writer_room (writer, S_STR_HEAD_MAX + len);
+    if (to) writer->size += s_put_str (to, str, len);
 }
 
 void
 zaio_pack_key_uint (msgpack_packer *pk, const char *key, uint64_t value)
 {
-    zaio_pack_str (pk, key);
-    msgpack_pack_uint64 (pk, value);
+    zaio_writer_t *writer = s_writer_of (pk);
+    size_t len = strlen (key);
+    uint8_t *to = s_writer_room (writer, S_STR_HEAD_MAX + len + S_UINT_MAX);
+    if (!to) return;
+    size_t size = s_put_str (to, key, len);
+    writer->size += size + s_put_uint (to + size, value);
 }
 
 void
 zaio_pack_key_int (msgpack_packer *pk, const char *key, int64_t value)
 {
-    zaio_pack_str (pk, key);
-    msgpack_pack_int64 (pk, value);
+    if (value >= 0)
+        zaio_pack_key_uint (pk, key, (uint64_t)value); //  msgpack-c's form for these
+    else {
+        zaio_pack_str (pk, key);
+        msgpack_pack_int64 (pk, value);
+    }
 }
 
 void
 zaio_pack_key_bool (msgpack_packer *pk, const char *key, bool value)
 {
-    zaio_pack_str (pk, key);
-    if (value)
-        msgpack_pack_true (pk);
-    else
-        msgpack_pack_false (pk);
+    zaio_writer_t *writer = s_writer_of (pk);
+    size_t len = strlen (key);
+    uint8_t *to = s_writer_room (writer, S_STR_HEAD_MAX + len + 1);
+    if (!to) return;
+    size_t size = s_put_str (to, key, len);
+    to[size++] = value ? 0xc3 : 0xc2;
+    writer->size += size;
 }
 
 void
 zaio_pack_key_str (msgpack_packer *pk, const char *key, const char *value)
 {
-    zaio_pack_str (pk, key);
-    zaio_pack_str (pk, value);
+    zaio_writer_t *writer = s_writer_of (pk);
+    size_t key_len = strlen (key), value_len = strlen (value);
+    uint8_t *to = s_writer_room (writer, 2 * S_STR_HEAD_MAX + key_len + value_len);
+    if (!to) return;
+    size_t size = s_put_str (to, key, key_len);
+    writer->size += size + s_put_str (to + size, value, value_len);
 }
 
 void

@@ -141,6 +141,8 @@ zframe_t *zaio_writer_frame (zaio_writer_t *self);
 void zaio_writer_part (zaio_writer_t *self, zmq_msg_t *part);
 void zaio_writer_release (zaio_writer_t *self);
 
+//  Keys and scalars, msgpack's shortest forms. pk must be a zaio_writer_t's
+//  packer: these write into the writer directly.
 void zaio_pack_str (msgpack_packer *pk, const char *str);
 void zaio_pack_key_uint (msgpack_packer *pk, const char *key, uint64_t value);
 void zaio_pack_key_int (msgpack_packer *pk, const char *key, int64_t value);

@@ -56,14 +56,20 @@ zaio_cursor_peek (const zaio_cursor_t *self)
 static int
 s_container (zaio_cursor_t *self, zaio_mp_type_t family, uint32_t *count)
 {
-    if (zaio_cursor_peek (self) != family) return -1;
+    if (s_remaining (self) == 0) return -1;
     uint8_t b = *self->pos;
+    //  fixmap 0x80-0x8f, map16 0xde, map32 0xdf; fixarray 0x90-0x9f,
+    //  array16 0xdc, array32 0xdd.
+    uint8_t fixed = family == ZAIO_MP_MAP ? 0x80 : 0x90;
+    uint8_t wide = family == ZAIO_MP_MAP ? 0xde : 0xdc;
     size_t header = 1;
     uint64_t n;
-    if ((b & 0xf0) == 0x80 || (b & 0xf0) == 0x90)
+    if ((b & 0xf0) == fixed)
         n = b & 0x0f;
+    else if (b != wide && b != wide + 1)
+        return -1;
     else {
-        int width = (b == 0xdc || b == 0xde) ? 2 : 4;
+        int width = b == wide ? 2 : 4;
         if (s_remaining (self) < 1 + (size_t)width) return -1;
         n = s_be (self->pos + 1, width);
         header += (size_t)width;
@@ -230,7 +236,7 @@ zaio_cursor_int (zaio_cursor_t *self, int64_t *value)
 int
 zaio_cursor_bool (zaio_cursor_t *self, bool *value)
 {
-    if (zaio_cursor_peek (self) != ZAIO_MP_BOOL) return -1;
+    if (s_remaining (self) == 0 || (*self->pos != 0xc2 && *self->pos != 0xc3)) return -1;
     *value = *self->pos++ == 0xc3;
     return 0;
 }
