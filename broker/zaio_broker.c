@@ -184,6 +184,8 @@ struct _s_broker_t {
     zlist_t *owned_strings; //  copies of config strings
     zsock_t *frontend;
     zsock_t *backend;
+    void *frontend_zmq; //  their libzmq handles, resolved once
+    void *backend_zmq;
     zsock_t *events;
     zlist_t *endpoints; //  "client tcp://..." for ENDPOINTS
     zaio_volume_t *default_volume;
@@ -524,10 +526,9 @@ s_handle_subscription (s_broker_t *self)
 //  gone, and then nothing is sent. Takes the parts that are not NULL (they
 //  are sent or closed). Returns -1 if the peer was gone.
 static int
-s_route (zsock_t *router, const s_routing_id_t *peer, const void *lead, size_t size,
-         zmq_msg_t *first, zmq_msg_t *second)
+s_route (void *handle, const s_routing_id_t *peer, const void *lead, size_t size, zmq_msg_t *first,
+         zmq_msg_t *second)
 {
-    void *handle = zsock_resolve (router);
     zmq_msg_t *parts[] = {first, second};
     size_t count = first ? (second ? 2 : 1) : 0;
     int rc = zmq_send (handle, peer->data, peer->size, ZMQ_SNDMORE);
@@ -547,14 +548,15 @@ s_route_worker (s_broker_t *self, s_worker_t *worker, zaio_worker_command_t comm
 {
     uint8_t envelope[ZAIO_ENVELOPE_SIZE];
     zaio_envelope_put (envelope, command, job);
-    return s_route (self->backend, &worker->identity, envelope, sizeof envelope, first, second);
+    return s_route (self->backend_zmq, &worker->identity, envelope, sizeof envelope, first, second);
 }
 
 //  Sends [client][signature][header][data?]; takes header and data.
 static void
 s_send_reply (s_broker_t *self, const s_routing_id_t *client, zmq_msg_t *header, zmq_msg_t *data)
 {
-    if (s_route (self->frontend, client, ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE), header, data) &&
+    if (s_route (self->frontend_zmq, client, ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE), header,
+                 data) &&
         self->config.verbose)
         //  EHOSTUNREACH: the client has gone; there is no one left to tell.
         zsys_debug ("broker: reply to departed client dropped");
@@ -1138,6 +1140,10 @@ s_handle_worker_message (s_broker_t *self, zmq_msg_t *parts, int count)
                       ? zaio_envelope_get (zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1]), &job)
                       : -1;
     s_worker_t *worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
+    //  Any message proves a known worker alive (READY sets a new one's time).
+    if (worker && worker->heartbeat_ms)
+        worker->expiry_ms =
+            zclock_mono () + (int64_t)worker->heartbeat_ms * self->config.heartbeat_misses;
     if (command == -1) {
         zsys_warning ("broker: worker message without a %s envelope", ZAIO_WORKER_SIGNATURE);
         if (worker) s_worker_delete (self, worker, "malformed message");
@@ -1152,11 +1158,6 @@ s_handle_worker_message (s_broker_t *self, zmq_msg_t *parts, int count)
         s_handle_bye (self, worker);
     else if (command != ZAIO_WORKER_HEARTBEAT)
         s_worker_delete (self, worker, "unexpected command");
-    //  Any message proves the worker is alive (if it still exists).
-    worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
-    if (worker && worker->heartbeat_ms)
-        worker->expiry_ms =
-            zclock_mono () + (int64_t)worker->heartbeat_ms * self->config.heartbeat_misses;
 }
 
 //  ---------------------------------------------------------------------
@@ -1371,6 +1372,8 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     zsock_set_rcvtimeo (self->frontend, 0);
     zsock_set_rcvtimeo (self->backend, 0);
     //  XPUB, so the broker knows when anyone listens (s_publish).
+    self->frontend_zmq = zsock_resolve (self->frontend);
+    self->backend_zmq = zsock_resolve (self->backend);
     self->events = zsock_new (ZMQ_XPUB);
     zsock_set_sndhwm (self->events, (int)self->config.events_hwm);
     zsock_set_rcvtimeo (self->events, 0);
@@ -1430,15 +1433,15 @@ s_handle_pipe (s_broker_t *self)
 //  are in parts; it moves out those it keeps, and all are closed after it.
 typedef void (s_handler_fn) (s_broker_t *self, zmq_msg_t *parts, int count);
 
-//  Takes up to S_BATCH messages from sock (receive timeout 0: until
+//  Takes up to S_BATCH messages from a socket (receive timeout 0: until
 //  EAGAIN), so no socket starves the others. Returns how many it took.
 static int
-s_drain_socket (s_broker_t *self, zsock_t *sock, s_handler_fn *handler)
+s_drain_socket (s_broker_t *self, void *handle, s_handler_fn *handler)
 {
     int taken = 0;
     for (; taken < S_BATCH; taken++) {
         zmq_msg_t parts[S_PARTS_MAX];
-        int count = zaio_recv_parts (zsock_resolve (sock), parts, S_PARTS_MAX);
+        int count = zaio_recv_parts (handle, parts, S_PARTS_MAX);
         if (count < 0) break;
         handler (self, parts, count);
         for (int i = 0; i < count && i < S_PARTS_MAX; i++) zmq_msg_close (&parts[i]);
@@ -1495,8 +1498,8 @@ s_broker_actor (zsock_t *pipe, void *args)
             next_tick = zclock_mono () + S_TICK_MS;
         }
         //  Completions first: they free the capacity new requests need.
-        int handled = s_drain_socket (self, self->backend, s_handle_worker_message);
-        handled += s_drain_socket (self, self->frontend, s_handle_request);
+        int handled = s_drain_socket (self, self->backend_zmq, s_handle_worker_message);
+        handled += s_drain_socket (self, self->frontend_zmq, s_handle_request);
         //  An event sent (even by the tick) calls for one more look at
         //  the events socket before sleeping.
         busy = s_dispatch_due (self) || handled > 0 || self->published;
