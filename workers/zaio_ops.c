@@ -1056,15 +1056,14 @@ zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *d
     assert (volume);
     assert (req);
     assert (result);
-    zaio_writer_t writer;
-    zaio_writer_init (&writer);
+    zaio_writer_init (&result->header);
     s_job_t job = {
         .req = req,
         .input = data,
         .root = zaio_volume_root_fd (volume),
         .cache = cache,
         .payload_max = payload_max,
-        .pk = &writer.packer,
+        .pk = &result->header.packer,
         .result = result,
     };
     result->has_data = false;
@@ -1079,12 +1078,12 @@ zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *d
     if (cache && zaio_op_mutates (req->op)) zaio_fdcache_recheck (cache);
     if (rc) {
         //  Ops pack nothing when they fail; the error reply stands alone.
-        zaio_writer_reset (&writer);
+        zaio_writer_reset (&result->header);
         zaio_reply_pack_error (job.pk, req->id, rc, *job.message ? job.message : NULL);
         if (result->has_data) zmq_msg_close (&result->data);
         result->has_data = false;
     }
-    zaio_writer_part (&writer, &result->header);
+    //  Running out of memory for a header aborts, as czmq's allocations do.
+    assert (!result->header.failed);
     result->outcome = (zaio_outcome_t){.error = rc, .bytes = job.bytes, .service_us = 0};
-    zaio_writer_release (&writer);
 }
