@@ -541,19 +541,14 @@ s_route (void *handle, const s_routing_id_t *peer, const void *lead, size_t size
     return rc < 0 ? -1 : 0;
 }
 
-//  Sends a worker [envelope and size bytes of body][data?]; as s_route.
+//  Sends a worker [envelope][first?][second?]; as s_route.
 static int
 s_route_worker (s_broker_t *self, s_worker_t *worker, zaio_worker_command_t command, uint64_t job,
-                const void *body, size_t size, zmq_msg_t *data)
+                zmq_msg_t *first, zmq_msg_t *second)
 {
-    zaio_writer_t frame;
-    zaio_writer_init (&frame);
-    zaio_envelope_pack (&frame, command, job);
-    if (size) zaio_writer_put (&frame, body, size);
-    assert (!frame.failed); //  out of memory aborts, as czmq's allocations do
-    int rc = s_route (self->backend_zmq, &worker->identity, frame.data, frame.size, data, NULL);
-    zaio_writer_release (&frame);
-    return rc;
+    uint8_t envelope[ZAIO_ENVELOPE_SIZE];
+    zaio_envelope_put (envelope, command, job);
+    return s_route (self->backend_zmq, &worker->identity, envelope, sizeof envelope, first, second);
 }
 
 //  Sends [client][signature][header][data?]; takes header and data.
@@ -890,20 +885,22 @@ s_job_expired (s_job_t *job, int64_t now_ms)
 static void
 s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job)
 {
+    zmq_msg_t header;
+    //  Idempotent jobs keep their header for a retry; the others hand it over.
+    zmq_msg_init (&header);
+    if (zaio_op_idempotent (job->op))
+        zmq_msg_copy (&header, &job->header);
+    else {
+        zmq_msg_move (&header, &job->header);
+        job->has_header = false;
+    }
     job->worker = worker;
     job->attempts++;
     job->dispatched_us = zclock_usecs ();
     s_list_add (&worker->jobs, &job->held, false);
     zmq_msg_t *data = job->has_data ? &job->data : NULL;
     job->has_data = false; //  the data moves to the worker
-    int rc = s_route_worker (self, worker, ZAIO_WORKER_JOB, job->number,
-                             zmq_msg_data (&job->header), zmq_msg_size (&job->header), data);
-    //  Idempotent jobs keep their header for a retry.
-    if (!zaio_op_idempotent (job->op)) {
-        zmq_msg_close (&job->header);
-        job->has_header = false;
-    }
-    if (rc)
+    if (s_route_worker (self, worker, ZAIO_WORKER_JOB, job->number, &header, data))
         //  The worker vanished between READY and now; its expiry handles
         //  the job like any other it held.
         zsys_warning ("broker: cannot send job to worker %s: %s", worker->name,
@@ -1051,10 +1048,11 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
 }
 
 static void
-s_handle_ready (s_broker_t *self, const s_routing_id_t *identity, const uint8_t *body, size_t size)
+s_handle_ready (s_broker_t *self, const s_routing_id_t *identity, zmq_msg_t *body)
 {
     zaio_ready_t ready;
-    int rc = body ? zaio_ready_decode (&ready, body, size) : ZAIO_ERR_MALFORMED;
+    int rc = body ? zaio_ready_decode (&ready, zmq_msg_data (body), zmq_msg_size (body))
+                  : ZAIO_ERR_MALFORMED;
     if (rc || ready.volume_count == 0) {
         zsys_warning ("broker: malformed READY from a worker ignored");
         return;
@@ -1086,38 +1084,36 @@ s_handle_ready (s_broker_t *self, const s_routing_id_t *identity, const uint8_t 
         s_dispatch_later (self, worker->services[i]);
 }
 
-//  DONE's body is the outcome and then the reply header, which goes to
-//  the client as a part of its own (a small copy: a DONE then needs one
-//  part fewer). Returns -1 if the body is bad. A DONE for a job the worker
-//  no longer holds (it was presumed lost and answered or retried already)
-//  is ignored: the client has its one reply.
+//  DONE: [envelope and outcome][header][data?]. Returns -1 if the message is
+//  bad. A DONE for a job the worker no longer holds (it was presumed lost
+//  and answered or retried already) is ignored: the client has its one
+//  reply.
 static int
-s_handle_done (s_broker_t *self, s_worker_t *worker, uint64_t number, const uint8_t *body,
-               size_t size, zmq_msg_t *data)
+s_handle_done (s_broker_t *self, s_worker_t *worker, uint64_t number, zmq_msg_t *parts, int count)
 {
+    if (count < 3 || count > 4) return -1;
     zaio_outcome_t outcome;
-    size_t used;
-    if (zaio_outcome_decode (&outcome, body, size, &used) || used == size) return -1;
-    s_job_t *job = s_slot_job (self, number);
-    if (!job || job->worker != worker) {
-        zsys_warning ("broker: worker %s finished job %" PRIu64 " it no longer holds", worker->name,
-                      number);
-        return 0;
+    int rc = -1;
+    if (zaio_done_outcome (&outcome, zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1])) == 0) {
+        rc = 0;
+        s_job_t *job = s_slot_job (self, number);
+        if (job && job->worker == worker) {
+            s_list_remove (&worker->jobs, &job->held);
+            job->worker = NULL;
+            s_finish_job (self, &job, &parts[2], count == 4 ? &parts[3] : NULL, &outcome,
+                          worker->name);
+            if (worker->leaving) {
+                if (worker->jobs.size == 0) s_worker_delete (self, worker, "left");
+            } else {
+                if (worker->credit++ == 0) s_worker_join_waiting (worker);
+                for (uint32_t i = 0; i < worker->service_count; i++)
+                    s_dispatch_later (self, worker->services[i]);
+            }
+        } else
+            zsys_warning ("broker: worker %s finished job %" PRIu64 " it no longer holds",
+                          worker->name, number);
     }
-    zmq_msg_t header;
-    zmq_msg_init_size (&header, size - used);
-    memcpy (zmq_msg_data (&header), body + used, size - used);
-    s_list_remove (&worker->jobs, &job->held);
-    job->worker = NULL;
-    s_finish_job (self, &job, &header, data, &outcome, worker->name);
-    if (worker->leaving) {
-        if (worker->jobs.size == 0) s_worker_delete (self, worker, "left");
-    } else {
-        if (worker->credit++ == 0) s_worker_join_waiting (worker);
-        for (uint32_t i = 0; i < worker->service_count; i++)
-            s_dispatch_later (self, worker->services[i]);
-    }
-    return 0;
+    return rc;
 }
 
 //  BYE: the worker takes nothing new and is forgotten once it holds nothing.
@@ -1129,7 +1125,7 @@ s_handle_bye (s_broker_t *self, s_worker_t *worker)
     worker->leaving = true;
     worker->credit = 0;
     s_worker_leave_waiting (worker);
-    s_route_worker (self, worker, ZAIO_WORKER_BYE, 0, NULL, 0, NULL);
+    s_route_worker (self, worker, ZAIO_WORKER_BYE, 0, NULL, NULL);
     if (worker->jobs.size == 0) s_worker_delete (self, worker, "said BYE");
 }
 
@@ -1143,14 +1139,6 @@ s_handle_worker_message (s_broker_t *self, zmq_msg_t *parts, int count)
     int command = count >= 2
                       ? zaio_envelope_get (zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1]), &job)
                       : -1;
-    //  [routing id][envelope and body][data?]
-    const uint8_t *body = NULL;
-    size_t body_size = 0;
-    if (command != -1) {
-        body = (const uint8_t *)zmq_msg_data (&parts[1]) + ZAIO_ENVELOPE_SIZE;
-        body_size = zmq_msg_size (&parts[1]) - ZAIO_ENVELOPE_SIZE;
-    }
-    zmq_msg_t *data = count == 3 ? &parts[2] : NULL;
     s_worker_t *worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
     //  Any message proves a known worker alive (READY sets a new one's time).
     if (worker && worker->heartbeat_ms)
@@ -1160,18 +1148,16 @@ s_handle_worker_message (s_broker_t *self, zmq_msg_t *parts, int count)
         zsys_warning ("broker: worker message without a %s envelope", ZAIO_WORKER_SIGNATURE);
         if (worker) s_worker_delete (self, worker, "malformed message");
     } else if (command == ZAIO_WORKER_READY)
-        s_handle_ready (self, identity, count == 2 ? body : NULL, body_size);
+        s_handle_ready (self, identity, count == 3 ? &parts[2] : NULL);
     else if (!worker)
         zsys_warning ("broker: message from an unknown worker dropped");
     else if (command == ZAIO_WORKER_DONE) {
-        if (count > 3 || s_handle_done (self, worker, job, body, body_size, data))
+        if (s_handle_done (self, worker, job, parts, count))
             s_worker_delete (self, worker, "malformed DONE");
-    } else if (command == ZAIO_WORKER_JOB)
-        s_worker_delete (self, worker, "unexpected command");
-    else if (body_size || data)
-        s_worker_delete (self, worker, "malformed message"); //  HEARTBEAT and BYE carry nothing
-    else if (command == ZAIO_WORKER_BYE)
+    } else if (command == ZAIO_WORKER_BYE)
         s_handle_bye (self, worker);
+    else if (command != ZAIO_WORKER_HEARTBEAT)
+        s_worker_delete (self, worker, "unexpected command");
 }
 
 //  ---------------------------------------------------------------------
@@ -1180,7 +1166,7 @@ s_handle_worker_message (s_broker_t *self, zmq_msg_t *parts, int count)
 static void
 s_send_heartbeat (s_broker_t *self, s_worker_t *worker)
 {
-    s_route_worker (self, worker, ZAIO_WORKER_HEARTBEAT, 0, NULL, 0, NULL);
+    s_route_worker (self, worker, ZAIO_WORKER_HEARTBEAT, 0, NULL, NULL);
 }
 
 static void

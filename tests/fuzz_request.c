@@ -105,11 +105,10 @@ s_check_ready (const uint8_t *data, size_t size)
 static void
 s_check_outcome (const uint8_t *data, size_t size)
 {
-    if (zaio_outcome_decode (&s_outcome, data, size, NULL)) return;
+    if (zaio_outcome_decode (&s_outcome, data, size)) return;
     zframe_t *frame = zaio_outcome_encode (&s_outcome);
     assert (frame);
-    assert (zaio_outcome_decode (&s_outcome_again, zframe_data (frame), zframe_size (frame),
-                                 NULL) == 0);
+    assert (zaio_outcome_decode (&s_outcome_again, zframe_data (frame), zframe_size (frame)) == 0);
     assert (s_outcome.error == s_outcome_again.error && s_outcome.bytes == s_outcome_again.bytes &&
             s_outcome.service_us == s_outcome_again.service_us);
     zframe_destroy (&frame);

@@ -213,8 +213,8 @@ s_run (s_call_t *call, zaio_volume_t *volume, const zaio_request_t *req, const v
     zaio_ops_execute (volume, req, data ? &input : NULL, payload_max, s_cache, &result);
     zmq_msg_close (&input);
     //  Kept as frames: the decoded reply points into its header.
-    call->header = zframe_new (result.header.data, result.header.size);
-    zaio_writer_release (&result.header);
+    call->header = zframe_new (zmq_msg_data (&result.header), zmq_msg_size (&result.header));
+    zmq_msg_close (&result.header);
     call->data = NULL;
     if (result.has_data) {
         call->data = zframe_new (zmq_msg_data (&result.data), zmq_msg_size (&result.data));

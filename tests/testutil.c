@@ -205,12 +205,10 @@ zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit
     ready.pid = (uint32_t)getpid ();
     ready.volume_count = 1;
     snprintf (ready.volumes[0].name, sizeof ready.volumes[0].name, "%s", volume);
-    zaio_writer_t frame;
-    zaio_writer_init (&frame);
-    zaio_envelope_pack (&frame, ZAIO_WORKER_READY, 0);
-    zaio_ready_pack (&frame.packer, &ready);
-    assert (zmq_send (zsock_resolve (worker), frame.data, frame.size, 0) == (int)frame.size);
-    zaio_writer_release (&frame);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_READY, 0)});
+    zmsg_append (msg, &(zframe_t *){zaio_ready_encode (&ready)});
+    assert (zmsg_send (&msg, worker) == 0);
     return worker;
 }
 
@@ -237,9 +235,11 @@ zaio_test_fake_job (zmsg_t **msg_p, uint64_t *job, zaio_request_t *req)
     zframe_t *envelope = zmsg_first (msg);
     int command = zaio_envelope_get (zframe_data (envelope), zframe_size (envelope), job);
     assert (command == ZAIO_WORKER_JOB || command == ZAIO_WORKER_HEARTBEAT);
-    if (command == ZAIO_WORKER_JOB)
-        assert (zaio_request_decode (req, zframe_data (envelope) + ZAIO_ENVELOPE_SIZE,
-                                     zframe_size (envelope) - ZAIO_ENVELOPE_SIZE, NULL, 0) == 0);
+    if (command == ZAIO_WORKER_JOB) {
+        zframe_t *header = zmsg_next (msg);
+        assert (zaio_request_decode (req, zframe_data (header), zframe_size (header), NULL, 0) ==
+                0);
+    }
     zmsg_destroy (msg_p);
     return command == ZAIO_WORKER_JOB;
 }
@@ -247,18 +247,21 @@ zaio_test_fake_job (zmsg_t **msg_p, uint64_t *job, zaio_request_t *req)
 void
 zaio_test_fake_done (zsock_t *worker, uint64_t job, uint64_t id, int error)
 {
-    //  [envelope, outcome and reply header]
-    zaio_writer_t frame;
-    zaio_writer_init (&frame);
-    zaio_envelope_pack (&frame, ZAIO_WORKER_DONE, job);
-    zaio_outcome_t outcome = {error, 0, 1};
-    zaio_outcome_pack (&frame.packer, &outcome);
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
     if (error)
-        zaio_reply_pack_error (&frame.packer, id, error, NULL);
+        zaio_reply_pack_error (&writer.packer, id, error, NULL);
     else
-        zaio_reply_pack_ok (&frame.packer, id, 0);
-    assert (zmq_send (zsock_resolve (worker), frame.data, frame.size, 0) == (int)frame.size);
-    zaio_writer_release (&frame);
+        zaio_reply_pack_ok (&writer.packer, id, 0);
+    zaio_outcome_t outcome = {error, 0, 1};
+    zmsg_t *msg = zmsg_new ();
+    zaio_writer_t envelope;
+    zaio_writer_init (&envelope);
+    zaio_done_pack (&envelope, job, &outcome);
+    zmsg_append (msg, &(zframe_t *){zaio_writer_frame (&envelope)});
+    zmsg_append (msg, &(zframe_t *){zaio_writer_frame (&writer)});
+    zaio_writer_release (&writer);
+    assert (zmsg_send (&msg, worker) == 0);
 }
 
 void

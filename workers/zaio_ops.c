@@ -1056,14 +1056,15 @@ zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *d
     assert (volume);
     assert (req);
     assert (result);
-    zaio_writer_init (&result->header);
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
     s_job_t job = {
         .req = req,
         .input = data,
         .root = zaio_volume_root_fd (volume),
         .cache = cache,
         .payload_max = payload_max,
-        .pk = &result->header.packer,
+        .pk = &writer.packer,
         .result = result,
     };
     result->has_data = false;
@@ -1078,12 +1079,12 @@ zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *d
     if (cache && zaio_op_mutates (req->op)) zaio_fdcache_recheck (cache);
     if (rc) {
         //  Ops pack nothing when they fail; the error reply stands alone.
-        zaio_writer_reset (&result->header);
+        zaio_writer_reset (&writer);
         zaio_reply_pack_error (job.pk, req->id, rc, *job.message ? job.message : NULL);
         if (result->has_data) zmq_msg_close (&result->data);
         result->has_data = false;
     }
-    //  Running out of memory for a header aborts, as czmq's allocations do.
-    assert (!result->header.failed);
+    zaio_writer_part (&writer, &result->header);
     result->outcome = (zaio_outcome_t){.error = rc, .bytes = job.bytes, .service_us = 0};
+    zaio_writer_release (&writer);
 }

@@ -16,10 +16,9 @@
 extern "C" {
 #endif
 
-//  What a job produced; the caller sends or closes data and releases
-//  the header's writer.
+//  What a job produced; the parts are the caller's to send or close.
 typedef struct {
-    zaio_writer_t header;   //  reply header, packed; always set
+    zmq_msg_t header;       //  reply header; always set
     zmq_msg_t data;         //  reply data part, if has_data
     bool has_data;          //  for a successful read or readfile
     zaio_outcome_t outcome; //  error code (0 = ok) and bytes moved; service_us left 0

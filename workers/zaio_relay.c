@@ -156,11 +156,16 @@ s_envelope (zmsg_t *msg, uint64_t *job)
     return frame ? zaio_envelope_get (zframe_data (frame), zframe_size (frame), job) : -1;
 }
 
-//  JOB from the broker: [envelope and header][data?]. Renumbered in place
-//  and queued (the thread that runs it checks the rest); takes the message.
+//  JOB from the broker: [envelope][header][data?]. Renumbered in place,
+//  envelope and all, and queued; takes the message.
 static void
 s_handle_job (s_relay_t *self, uint64_t broker_number, zmsg_t **msg_p)
 {
+    if (zmsg_size (*msg_p) < 2) {
+        zsys_warning ("relay: malformed JOB dropped");
+        zmsg_destroy (msg_p);
+        return;
+    }
     s_held_t *held = (s_held_t *)zmalloc (sizeof (s_held_t));
     held->epoch = self->epoch;
     held->broker_number = broker_number;
@@ -212,10 +217,10 @@ s_handle_local (s_relay_t *self)
     char *key = zframe_strhex (identity);
     s_thread_t *thread = (s_thread_t *)zhashx_lookup (self->thread_table, key);
     if (command == ZAIO_WORKER_READY) {
-        zframe_t *frame = zmsg_first (msg); //  envelope and body
+        zframe_t *body = zmsg_next (msg);
         zaio_ready_t ready;
-        if (!thread && zaio_ready_decode (&ready, zframe_data (frame) + ZAIO_ENVELOPE_SIZE,
-                                          zframe_size (frame) - ZAIO_ENVELOPE_SIZE) == 0) {
+        if (!thread && body &&
+            zaio_ready_decode (&ready, zframe_data (body), zframe_size (body)) == 0) {
             thread = (s_thread_t *)zmalloc (sizeof (s_thread_t));
             thread->identity = zframe_dup (identity);
             thread->credit = ready.credit;

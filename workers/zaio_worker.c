@@ -52,35 +52,32 @@ zaio_worker_ready_message (zaio_volume_t **volumes, size_t volume_count, uint32_
         ready.volumes[i].readonly = zaio_volume_readonly (volumes[i]);
         ready.volume_count++;
     }
-    zaio_writer_t writer;
-    zaio_writer_init (&writer);
-    zaio_envelope_pack (&writer, ZAIO_WORKER_READY, 0);
-    zaio_ready_pack (&writer.packer, &ready);
     zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *){zaio_writer_frame (&writer)});
-    zaio_writer_release (&writer);
+    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_READY, 0)});
+    zmsg_append (msg, &(zframe_t *){zaio_ready_encode (&ready)});
     return msg;
 }
 
-//  Run one JOB: [envelope and request header][data?]. Answers DONE:
-//  [envelope, outcome and reply header][data?]. The header is decoded
+//  Run one JOB: [envelope][header][data?]. Answers DONE: the envelope
+//  with the job number and the outcome, the reply header and data. The header is decoded
 //  again here, strictly, because a worker trusts its connection no more
 //  than a broker.
 static void
 s_run_job (s_worker_t *self, uint64_t job_number, zmq_msg_t *parts, int count)
 {
-    zmq_msg_t *data = count > 1 ? &parts[1] : NULL;
-    if (count > 2) {
+    zmq_msg_t *header = count > 1 ? &parts[1] : NULL;
+    zmq_msg_t *data = count > 2 ? &parts[2] : NULL;
+    if (!header || count > 3) {
         zsys_warning ("worker: malformed JOB dropped");
         return;
     }
     int64_t started = zclock_usecs ();
     zaio_request_t req;
     char why[256] = "";
-    zaio_ops_result_t result; //  filled by zaio_ops_execute, or below
-    const uint8_t *header = (const uint8_t *)zmq_msg_data (&parts[0]) + ZAIO_ENVELOPE_SIZE;
-    size_t header_size = zmq_msg_size (&parts[0]) - ZAIO_ENVELOPE_SIZE;
-    int code = zaio_request_decode (&req, header, header_size, why, sizeof why);
+    zaio_ops_result_t result;
+    memset (&result, 0, sizeof result);
+    int code =
+        zaio_request_decode (&req, zmq_msg_data (header), zmq_msg_size (header), why, sizeof why);
     zaio_volume_t *volume = NULL;
     if (code == 0) {
         volume = s_find_volume (self, zaio_request_volume (&req));
@@ -96,24 +93,20 @@ s_run_job (s_worker_t *self, uint64_t job_number, zmq_msg_t *parts, int count)
     if (code == 0)
         zaio_ops_execute (volume, &req, data, self->config.payload_max, self->files, &result);
     else {
-        zaio_writer_init (&result.header);
-        zaio_reply_pack_error (&result.header.packer, req.id, code, why);
-        result.has_data = false;
-        result.outcome = (zaio_outcome_t){.error = code};
+        zaio_reply_error_part (&result.header, req.id, code, why);
+        result.outcome.error = code;
     }
     result.outcome.service_us = (uint64_t)(zclock_usecs () - started);
 
     //  DONE, part by part: no message object to build for every job. A
     //  DEALER with no HWM does not refuse parts once the first is queued.
     void *handle = zsock_resolve (self->dealer);
-    zaio_writer_t command;
-    zaio_writer_init (&command);
-    zaio_envelope_pack (&command, ZAIO_WORKER_DONE, job_number);
-    zaio_outcome_pack (&command.packer, &result.outcome);
-    zaio_writer_put (&command, result.header.data, result.header.size);
-    zaio_writer_release (&result.header);
-    zmq_send (handle, command.data, command.size, result.has_data ? ZMQ_SNDMORE : 0);
-    zaio_writer_release (&command);
+    zaio_writer_t envelope;
+    zaio_writer_init (&envelope);
+    zaio_done_pack (&envelope, job_number, &result.outcome);
+    zmq_send (handle, envelope.data, envelope.size, ZMQ_SNDMORE);
+    zaio_writer_release (&envelope);
+    zmq_msg_send (&result.header, handle, result.has_data ? ZMQ_SNDMORE : 0);
     if (result.has_data) zmq_msg_send (&result.data, handle, 0);
 }
 

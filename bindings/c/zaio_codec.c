@@ -697,15 +697,6 @@ zaio_writer_release (zaio_writer_t *self)
     self->size = 0;
 }
 
-void
-zaio_writer_put (zaio_writer_t *self, const void *bytes, size_t size)
-{
-    uint8_t *to = s_writer_room (self, size);
-    if (!to) return;
-    memcpy (to, bytes, size);
-    self->size += size;
-}
-
 //  The writer a packer belongs to. Every packer is a zaio_writer_t's
 //  (zaio_writer_init), so the helpers below, which build every header's
 //  keys and scalars, write into it directly: through msgpack's callback
@@ -1064,9 +1055,12 @@ zaio_event_decode (zaio_event_t *event, const void *data, size_t size)
 //  ---------------------------------------------------------------------
 //  Worker protocol
 
-void
-zaio_ready_pack (msgpack_packer *pk, const zaio_ready_t *ready)
+zframe_t *
+zaio_ready_encode (const zaio_ready_t *ready)
 {
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    msgpack_packer *pk = &writer.packer;
     msgpack_pack_map (pk, 6);
     zaio_pack_key_uint (pk, "credit", ready->credit);
     zaio_pack_key_uint (pk, "heartbeat_ms", ready->heartbeat_ms);
@@ -1080,14 +1074,6 @@ zaio_ready_pack (msgpack_packer *pk, const zaio_ready_t *ready)
         zaio_pack_key_str (pk, "name", ready->volumes[i].name);
         zaio_pack_key_bool (pk, "readonly", ready->volumes[i].readonly);
     }
-}
-
-zframe_t *
-zaio_ready_encode (const zaio_ready_t *ready)
-{
-    zaio_writer_t writer;
-    zaio_writer_init (&writer);
-    zaio_ready_pack (&writer.packer, ready);
     zframe_t *frame = zaio_writer_frame (&writer);
     zaio_writer_release (&writer);
     return frame;
@@ -1201,7 +1187,7 @@ zaio_outcome_encode (const zaio_outcome_t *outcome)
 }
 
 int
-zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size, size_t *used)
+zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size)
 {
     memset (outcome, 0, sizeof (*outcome));
     zaio_cursor_t cursor;
@@ -1219,9 +1205,8 @@ zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size, siz
         outcome->error = zaio_error_lookup (name, len);
     }
     if (zaio_cursor_uint (&cursor, &outcome->bytes) ||
-        zaio_cursor_uint (&cursor, &outcome->service_us) || (!used && !zaio_cursor_done (&cursor)))
+        zaio_cursor_uint (&cursor, &outcome->service_us) || !zaio_cursor_done (&cursor))
         return ZAIO_ERR_MALFORMED;
-    if (used) *used = size - (size_t)(cursor.end - cursor.pos);
     return 0;
 }
 
@@ -1248,7 +1233,8 @@ zaio_envelope_get (const void *data, size_t size, uint64_t *job)
     size_t signature = strlen (ZAIO_WORKER_SIGNATURE);
     const uint8_t *bytes = (const uint8_t *)data;
     if (size < ZAIO_ENVELOPE_SIZE || memcmp (bytes, ZAIO_WORKER_SIGNATURE, signature) != 0 ||
-        bytes[signature] < ZAIO_WORKER_READY || bytes[signature] > ZAIO_WORKER_BYE)
+        bytes[signature] < ZAIO_WORKER_READY || bytes[signature] > ZAIO_WORKER_BYE ||
+        (size > ZAIO_ENVELOPE_SIZE && bytes[signature] != ZAIO_WORKER_DONE))
         return -1;
     uint64_t value = 0;
     for (size_t i = signature + 1; i < ZAIO_ENVELOPE_SIZE; i++) value = (value << 8) | bytes[i];
@@ -1257,12 +1243,21 @@ zaio_envelope_get (const void *data, size_t size, uint64_t *job)
 }
 
 void
-zaio_envelope_pack (zaio_writer_t *writer, zaio_worker_command_t command, uint64_t job)
+zaio_done_pack (zaio_writer_t *writer, uint64_t job, const zaio_outcome_t *outcome)
 {
     uint8_t *to = s_writer_room (writer, ZAIO_ENVELOPE_SIZE);
     if (!to) return;
-    zaio_envelope_put (to, command, job);
+    zaio_envelope_put (to, ZAIO_WORKER_DONE, job);
     writer->size += ZAIO_ENVELOPE_SIZE;
+    zaio_outcome_pack (&writer->packer, outcome);
+}
+
+int
+zaio_done_outcome (zaio_outcome_t *outcome, const void *data, size_t size)
+{
+    assert (size >= ZAIO_ENVELOPE_SIZE);
+    return zaio_outcome_decode (outcome, (const uint8_t *)data + ZAIO_ENVELOPE_SIZE,
+                                size - ZAIO_ENVELOPE_SIZE);
 }
 
 int

@@ -140,8 +140,6 @@ zframe_t *zaio_writer_frame (zaio_writer_t *self);
 //  closes it). Running out of memory here aborts, as czmq's allocations do.
 void zaio_writer_part (zaio_writer_t *self, zmq_msg_t *part);
 void zaio_writer_release (zaio_writer_t *self);
-//  Appends size bytes already encoded.
-void zaio_writer_put (zaio_writer_t *self, const void *bytes, size_t size);
 
 //  Keys and scalars, msgpack's shortest forms. pk must be a zaio_writer_t's
 //  packer: these write into the writer directly.
@@ -240,12 +238,10 @@ int zaio_event_decode (zaio_event_t *event, const void *data, size_t size);
 //  ---------------------------------------------------------------------
 //  Worker protocol (ZAIOW/3): broker <-> worker
 
-//  A message is a command frame and, for a JOB or DONE that carries bytes,
-//  a data frame. The command frame is a 16-byte envelope (the signature, a
-//  command byte and a job number, 8 bytes big-endian, 0 when the command
-//  is not about a job) and then the command's body: READY's map, JOB's
-//  request header, DONE's outcome and reply header; nothing for the
-//  others. One part, not two, for what every job sends each way.
+//  Each message starts with one envelope part: the signature, a command
+//  byte and a job number (8 bytes, big-endian; 0 when the command is not
+//  about a job). A DONE's envelope part goes on with the job's outcome
+//  (zaio_done_pack), so a DONE needs no part of its own for it.
 typedef enum {
     ZAIO_WORKER_READY = 1,
     ZAIO_WORKER_JOB = 2,
@@ -258,15 +254,12 @@ typedef enum {
 
 //  Writes an envelope into bytes (ZAIO_ENVELOPE_SIZE of them).
 void zaio_envelope_put (uint8_t *bytes, zaio_worker_command_t command, uint64_t job);
-//  Starts a command frame in writer with its envelope; the caller adds the
-//  body (packing it, or zaio_writer_put for one already encoded).
-void zaio_envelope_pack (zaio_writer_t *writer, zaio_worker_command_t command, uint64_t job);
-//  A command frame without a body (HEARTBEAT, BYE).
+//  An envelope as a new frame.
 zframe_t *zaio_envelope_frame (zaio_worker_command_t command, uint64_t job);
-//  Reads a command frame's envelope: returns its command and stores its
-//  job number in *job, or returns -1 if data does not start with one
-//  (shorter than ZAIO_ENVELOPE_SIZE, signature or command wrong). The
-//  body is the rest of the frame.
+//  Reads an envelope: returns its command and stores its job number in
+//  *job, or returns -1 if data is not an envelope (signature or command
+//  wrong, or a size other than ZAIO_ENVELOPE_SIZE; only a DONE's is
+//  longer, its outcome following).
 int zaio_envelope_get (const void *data, size_t size, uint64_t *job);
 
 #define ZAIO_WORKER_VOLUMES_MAX 64
@@ -288,7 +281,6 @@ typedef struct {
 } zaio_ready_t;
 
 zframe_t *zaio_ready_encode (const zaio_ready_t *ready);
-void zaio_ready_pack (msgpack_packer *pk, const zaio_ready_t *ready);
 int zaio_ready_decode (zaio_ready_t *ready, const void *data, size_t size);
 
 //  What the broker needs of a finished job, so it never decodes the reply
@@ -301,10 +293,13 @@ typedef struct {
 
 zframe_t *zaio_outcome_encode (const zaio_outcome_t *outcome);
 void zaio_outcome_pack (msgpack_packer *pk, const zaio_outcome_t *outcome);
-//  Decodes the outcome at the start of data. With used NULL it must fill
-//  all size bytes; else *used tells how many it took (a DONE's reply
-//  header follows). Returns 0 or ZAIO_ERR_MALFORMED.
-int zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size, size_t *used);
+int zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size);
+
+//  A DONE's envelope part: the envelope for job, then its outcome.
+void zaio_done_pack (zaio_writer_t *writer, uint64_t job, const zaio_outcome_t *outcome);
+//  The outcome of a DONE's envelope part of size bytes (whose envelope
+//  zaio_envelope_get has read). Returns 0 or ZAIO_ERR_MALFORMED.
+int zaio_done_outcome (zaio_outcome_t *outcome, const void *data, size_t size);
 
 //  Receive one whole message from a libzmq socket handle without waiting:
 //  its first max parts into parts (each initialised here; the caller
