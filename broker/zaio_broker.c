@@ -189,6 +189,7 @@ struct _s_broker_t {
     zsock_t *events;
     zlist_t *endpoints; //  "client tcp://..." for ENDPOINTS
     zaio_volume_t *default_volume;
+    s_service_t *default_service; //  once a worker has made it; services are never removed
     zactor_t **local_workers;
     uint32_t local_worker_count;
     char backend_inproc[64];
@@ -233,6 +234,17 @@ s_service_require (s_broker_t *self, const char *name, bool readonly)
         zhashx_insert (self->services, name, service);
     }
     return service;
+}
+
+//  The service a request names. Most name none, and theirs is kept at hand.
+static s_service_t *
+s_service_find (s_broker_t *self, const zaio_request_t *req)
+{
+    if (req->fields & ZAIO_FIELD_VOLUME)
+        return (s_service_t *)zhashx_lookup (self->services, req->volume);
+    if (!self->default_service)
+        self->default_service = (s_service_t *)zhashx_lookup (self->services, ZAIO_DEFAULT_VOLUME);
+    return self->default_service;
 }
 
 static void
@@ -805,7 +817,7 @@ s_handle_request (s_broker_t *self, zmq_msg_t *parts, int count)
         return;
     }
     const char *volume = zaio_request_volume (&req);
-    s_service_t *service = (s_service_t *)zhashx_lookup (self->services, volume);
+    s_service_t *service = s_service_find (self, &req);
     s_client_t *owner = (s_client_t *)zhashx_lookup (self->clients, client);
     size_t inflight = owner ? owner->unfinished.size : 0;
     if (self->draining)
@@ -1139,7 +1151,15 @@ s_handle_worker_message (s_broker_t *self, zmq_msg_t *parts, int count)
     int command = count >= 2
                       ? zaio_envelope_get (zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1]), &job)
                       : -1;
-    s_worker_t *worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
+    //  A DONE names its job, which names the worker holding it: when that
+    //  is the sender, as it nearly always is, no table lookup is needed.
+    s_worker_t *worker = NULL;
+    if (command == ZAIO_WORKER_DONE) {
+        s_job_t *held = s_slot_job (self, job);
+        if (held && held->worker && s_id_compare (&held->worker->identity, identity) == 0)
+            worker = held->worker;
+    }
+    if (!worker) worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
     //  Any message proves a known worker alive (READY sets a new one's time).
     if (worker && worker->heartbeat_ms)
         worker->expiry_ms =
