@@ -631,13 +631,20 @@ s_writer_room (zaio_writer_t *self, size_t len)
 }
 
 //  Copies a few bytes; a call to memcpy costs more than copying them.
+//  From 4 to 16 bytes, two fixed-size copies that may overlap: plain moves.
 static void
 s_copy_small (uint8_t *to, const void *from, size_t len)
 {
     const uint8_t *bytes = (const uint8_t *)from;
     if (len > 16)
         memcpy (to, bytes, len);
-    else
+    else if (len >= 8) {
+        memcpy (to, bytes, 8);
+        memcpy (to + len - 8, bytes + len - 8, 8);
+    } else if (len >= 4) {
+        memcpy (to, bytes, 4);
+        memcpy (to + len - 4, bytes + len - 4, 4);
+    } else
         for (size_t i = 0; i < len; i++) to[i] = bytes[i];
 }
 
