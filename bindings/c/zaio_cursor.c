@@ -8,6 +8,8 @@
 
 #include "zaio_cursor.h"
 
+#include <assert.h>
+#include <endian.h>
 #include <string.h>
 
 void
@@ -30,13 +32,28 @@ s_remaining (const zaio_cursor_t *self)
     return (size_t)(self->end - self->pos);
 }
 
-//  Big-endian unsigned integer of width bytes at p.
+//  Big-endian unsigned integer of width (1, 2, 4 or 8) bytes at p, as
+//  one load each: a loop over the bytes was a tenth of a decode.
 static uint64_t
 s_be (const uint8_t *p, int width)
 {
-    uint64_t value = 0;
-    for (int i = 0; i < width; i++) value = (value << 8) | p[i];
-    return value;
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
+    switch (width) {
+        case 1:
+            return p[0];
+        case 2:
+            memcpy (&u16, p, 2);
+            return be16toh (u16);
+        case 4:
+            memcpy (&u32, p, 4);
+            return be32toh (u32);
+        default:
+            assert (width == 8);
+            memcpy (&u64, p, 8);
+            return be64toh (u64);
+    }
 }
 
 zaio_mp_type_t
