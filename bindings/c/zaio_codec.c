@@ -264,10 +264,26 @@ s_field_by_bit (zaio_field_t field)
     return NULL;
 }
 
+//  Where the names with each first byte start in s_fields, which is sorted:
+//  a lookup scans only the one to three that share the key's first byte.
+//  FIELD_COUNT where none does. Built when the library loads.
+static uint8_t s_field_start[256];
+
+static void __attribute__ ((constructor)) s_field_start_build (void)
+{
+    memset (s_field_start, FIELD_COUNT, sizeof s_field_start);
+    for (size_t i = FIELD_COUNT; i-- > 0;) {
+        assert (i == 0 || strcmp (s_fields[i - 1].name, s_fields[i].name) < 0);
+        s_field_start[(uint8_t)s_fields[i].name[0]] = (uint8_t)i;
+    }
+}
+
 static const s_field_spec_t *
 s_field_by_name (const char *name, size_t len)
 {
-    for (size_t i = 0; i < FIELD_COUNT; i++)
+    if (len == 0) return NULL;
+    for (size_t i = s_field_start[(uint8_t)*name]; i < FIELD_COUNT && s_fields[i].name[0] == *name;
+         i++)
         if (s_name_is (name, len, s_fields[i].name, s_fields[i].name_len)) return &s_fields[i];
     return NULL;
 }

@@ -142,10 +142,19 @@ s_blob (const zaio_cursor_t *self, size_t *header, uint64_t *len)
 int
 zaio_cursor_str (zaio_cursor_t *self, const char **str, uint32_t *len)
 {
-    //  Asked for at every key: the two tests peek would make, not its ladder.
+    //  Asked for at every key, which is nearly always a fixstr: that case
+    //  first, then the two tests peek would make, not its ladder.
     if (s_remaining (self) == 0) return -1;
     uint8_t b = *self->pos;
-    if ((b & 0xe0) != 0xa0 && (b < 0xd9 || b > 0xdb)) return -1;
+    if ((b & 0xe0) == 0xa0) {
+        size_t fixed = b & 0x1f;
+        if (fixed > s_remaining (self) - 1) return -1;
+        *str = (const char *)self->pos + 1;
+        *len = (uint32_t)fixed;
+        self->pos += 1 + fixed;
+        return 0;
+    }
+    if (b < 0xd9 || b > 0xdb) return -1;
     size_t header;
     uint64_t n;
     if (s_blob (self, &header, &n)) return -1;
@@ -232,6 +241,19 @@ s_integer (zaio_cursor_t *self, uint64_t *bits, bool *negative)
 int
 zaio_cursor_uint (zaio_cursor_t *self, uint64_t *value)
 {
+    //  The unsigned forms first (fixint, uint 8 to 64): what encoders write.
+    if (s_remaining (self) && *self->pos <= 0x7f) {
+        *value = *self->pos++;
+        return 0;
+    }
+    if (s_remaining (self) && *self->pos >= 0xcc && *self->pos <= 0xcf) {
+        size_t width = (size_t)1 << (*self->pos - 0xcc);
+        if (s_remaining (self) < 1 + width) return -1;
+        *value = s_be (self->pos + 1, (int)width);
+        self->pos += 1 + width;
+        return 0;
+    }
+    //  A signed form holding a value of zero or more is valid too.
     const uint8_t *saved = self->pos;
     bool negative;
     if (s_integer (self, value, &negative) || negative) {
