@@ -17,13 +17,8 @@
     (ZAIO_FIELD_VOLUME | ZAIO_FIELD_KEY | ZAIO_FIELD_BARRIER | ZAIO_FIELD_LINK |                   \
      ZAIO_FIELD_DEADLINE | ZAIO_FIELD_PRIORITY)
 
-//  A table entry's name and its length, known at compile time: lookups
-//  compare lengths before they call memcmp.
-#define NAMED(text) text, sizeof (text) - 1
-
 typedef struct {
     const char *name;
-    size_t name_len;
     uint32_t required;
     uint32_t optional;
     bool idempotent;
@@ -33,33 +28,29 @@ typedef struct {
 } s_op_spec_t;
 
 static const s_op_spec_t s_ops[ZAIO_OP_COUNT] = {
-    [ZAIO_OP_PING] = {NAMED ("ping"), 0, 0, true, false, false, false},
-    [ZAIO_OP_HELLO] = {NAMED ("hello"), 0, 0, true, false, false, false},
-    [ZAIO_OP_STAT] = {NAMED ("stat"), ZAIO_FIELD_PATH, 0, true, false, false, false},
-    [ZAIO_OP_READ] = {NAMED ("read"), ZAIO_FIELD_PATH | ZAIO_FIELD_LENGTH, ZAIO_FIELD_OFFSET, true,
-                      false, true, false},
-    [ZAIO_OP_WRITE] = {NAMED ("write"), ZAIO_FIELD_PATH,
+    [ZAIO_OP_PING] = {"ping", 0, 0, true, false, false, false},
+    [ZAIO_OP_HELLO] = {"hello", 0, 0, true, false, false, false},
+    [ZAIO_OP_STAT] = {"stat", ZAIO_FIELD_PATH, 0, true, false, false, false},
+    [ZAIO_OP_READ] = {"read", ZAIO_FIELD_PATH | ZAIO_FIELD_LENGTH, ZAIO_FIELD_OFFSET, true, false,
+                      true, false},
+    [ZAIO_OP_WRITE] = {"write", ZAIO_FIELD_PATH,
                        ZAIO_FIELD_OFFSET | ZAIO_FIELD_CREATE | ZAIO_FIELD_MODE, false, true, false,
                        true},
-    [ZAIO_OP_APPEND] = {NAMED ("append"), ZAIO_FIELD_PATH, ZAIO_FIELD_CREATE | ZAIO_FIELD_MODE,
-                        false, true, false, true},
-    [ZAIO_OP_READFILE] = {NAMED ("readfile"), ZAIO_FIELD_PATH, 0, true, false, true, false},
-    [ZAIO_OP_WRITEFILE] = {NAMED ("writefile"), ZAIO_FIELD_PATH, ZAIO_FIELD_MODE, false, true,
-                           false, true},
-    [ZAIO_OP_TRUNCATE] = {NAMED ("truncate"), ZAIO_FIELD_PATH | ZAIO_FIELD_SIZE, 0, false, false,
-                          false, true},
-    [ZAIO_OP_FSYNC] = {NAMED ("fsync"), ZAIO_FIELD_PATH, ZAIO_FIELD_DATASYNC, false, false, false,
-                       false},
-    [ZAIO_OP_UNLINK] = {NAMED ("unlink"), ZAIO_FIELD_PATH, 0, false, false, false, true},
-    [ZAIO_OP_RENAME] = {NAMED ("rename"), ZAIO_FIELD_PATH | ZAIO_FIELD_TO, 0, false, false, false,
-                        true},
-    [ZAIO_OP_MKDIR] = {NAMED ("mkdir"), ZAIO_FIELD_PATH, ZAIO_FIELD_PARENTS | ZAIO_FIELD_MODE,
-                       false, false, false, true},
-    [ZAIO_OP_RMDIR] = {NAMED ("rmdir"), ZAIO_FIELD_PATH, 0, false, false, false, true},
-    [ZAIO_OP_LISTDIR] = {NAMED ("listdir"), ZAIO_FIELD_PATH, ZAIO_FIELD_AFTER | ZAIO_FIELD_LIMIT,
-                         true, false, false, false},
-    [ZAIO_OP_COPY] = {NAMED ("copy"), ZAIO_FIELD_PATH | ZAIO_FIELD_TO, 0, false, false, false,
-                      true},
+    [ZAIO_OP_APPEND] = {"append", ZAIO_FIELD_PATH, ZAIO_FIELD_CREATE | ZAIO_FIELD_MODE, false, true,
+                        false, true},
+    [ZAIO_OP_READFILE] = {"readfile", ZAIO_FIELD_PATH, 0, true, false, true, false},
+    [ZAIO_OP_WRITEFILE] = {"writefile", ZAIO_FIELD_PATH, ZAIO_FIELD_MODE, false, true, false, true},
+    [ZAIO_OP_TRUNCATE] = {"truncate", ZAIO_FIELD_PATH | ZAIO_FIELD_SIZE, 0, false, false, false,
+                          true},
+    [ZAIO_OP_FSYNC] = {"fsync", ZAIO_FIELD_PATH, ZAIO_FIELD_DATASYNC, false, false, false, false},
+    [ZAIO_OP_UNLINK] = {"unlink", ZAIO_FIELD_PATH, 0, false, false, false, true},
+    [ZAIO_OP_RENAME] = {"rename", ZAIO_FIELD_PATH | ZAIO_FIELD_TO, 0, false, false, false, true},
+    [ZAIO_OP_MKDIR] = {"mkdir", ZAIO_FIELD_PATH, ZAIO_FIELD_PARENTS | ZAIO_FIELD_MODE, false, false,
+                       false, true},
+    [ZAIO_OP_RMDIR] = {"rmdir", ZAIO_FIELD_PATH, 0, false, false, false, true},
+    [ZAIO_OP_LISTDIR] = {"listdir", ZAIO_FIELD_PATH, ZAIO_FIELD_AFTER | ZAIO_FIELD_LIMIT, true,
+                         false, false, false},
+    [ZAIO_OP_COPY] = {"copy", ZAIO_FIELD_PATH | ZAIO_FIELD_TO, 0, false, false, false, true},
 };
 
 const char *
@@ -68,26 +59,19 @@ zaio_op_name (zaio_op_t op)
     return (unsigned)op < ZAIO_OP_COUNT ? s_ops[op].name : NULL;
 }
 
-//  True if the len bytes at key are the name_len bytes at name. Length
-//  and first byte go first: most table entries differ there.
-static bool
-s_name_is (const char *key, size_t len, const char *name, size_t name_len)
-{
-    return len == name_len && len > 0 && *key == *name && memcmp (key, name, len) == 0;
-}
-
-//  The same against a literal or other NUL-terminated name.
+//  True if the len bytes at key are name. The first byte is compared
+//  first: decoders look keys up in tables, and most entries differ there.
 static bool
 s_key_is (const char *key, size_t len, const char *name)
 {
-    return s_name_is (key, len, name, strlen (name));
+    return len > 0 && *key == *name && strlen (name) == len && memcmp (key, name, len) == 0;
 }
 
 int
 zaio_op_lookup (const char *name, size_t len)
 {
     for (int op = 0; op < ZAIO_OP_COUNT; op++)
-        if (s_name_is (name, len, s_ops[op].name, s_ops[op].name_len)) return op;
+        if (s_key_is (name, len, s_ops[op].name)) return op;
     return -1;
 }
 
@@ -227,7 +211,6 @@ typedef enum { S_BOOL, S_UINT, S_STR } s_kind_t;
 
 typedef struct {
     const char *name;
-    size_t name_len;
     zaio_field_t field;
     s_kind_t kind;
     uint64_t max;  //  highest value, or longest string in bytes
@@ -236,23 +219,23 @@ typedef struct {
 
 #define MEMBER(m) offsetof (zaio_request_t, m)
 static const s_field_spec_t s_fields[] = {
-    {NAMED ("after"), ZAIO_FIELD_AFTER, S_STR, ZAIO_NAME_MAX, MEMBER (after)},
-    {NAMED ("barrier"), ZAIO_FIELD_BARRIER, S_BOOL, 1, MEMBER (barrier)},
-    {NAMED ("create"), ZAIO_FIELD_CREATE, S_BOOL, 1, MEMBER (create)},
-    {NAMED ("datasync"), ZAIO_FIELD_DATASYNC, S_BOOL, 1, MEMBER (datasync)},
-    {NAMED ("deadline"), ZAIO_FIELD_DEADLINE, S_UINT, UINT32_MAX, MEMBER (deadline_ms)},
-    {NAMED ("key"), ZAIO_FIELD_KEY, S_STR, ZAIO_KEY_MAX, MEMBER (key)},
-    {NAMED ("length"), ZAIO_FIELD_LENGTH, S_UINT, INT64_MAX, MEMBER (length)},
-    {NAMED ("limit"), ZAIO_FIELD_LIMIT, S_UINT, ZAIO_LISTDIR_MAX, MEMBER (limit)},
-    {NAMED ("link"), ZAIO_FIELD_LINK, S_BOOL, 1, MEMBER (link)},
-    {NAMED ("mode"), ZAIO_FIELD_MODE, S_UINT, 07777, MEMBER (mode)},
-    {NAMED ("offset"), ZAIO_FIELD_OFFSET, S_UINT, INT64_MAX, MEMBER (offset)},
-    {NAMED ("parents"), ZAIO_FIELD_PARENTS, S_BOOL, 1, MEMBER (parents)},
-    {NAMED ("path"), ZAIO_FIELD_PATH, S_STR, ZAIO_PATH_MAX, MEMBER (path)},
-    {NAMED ("priority"), ZAIO_FIELD_PRIORITY, S_UINT, 255, MEMBER (priority)},
-    {NAMED ("size"), ZAIO_FIELD_SIZE, S_UINT, INT64_MAX, MEMBER (size)},
-    {NAMED ("to"), ZAIO_FIELD_TO, S_STR, ZAIO_PATH_MAX, MEMBER (to)},
-    {NAMED ("volume"), ZAIO_FIELD_VOLUME, S_STR, ZAIO_VOLUME_MAX, MEMBER (volume)},
+    {"after", ZAIO_FIELD_AFTER, S_STR, ZAIO_NAME_MAX, MEMBER (after)},
+    {"barrier", ZAIO_FIELD_BARRIER, S_BOOL, 1, MEMBER (barrier)},
+    {"create", ZAIO_FIELD_CREATE, S_BOOL, 1, MEMBER (create)},
+    {"datasync", ZAIO_FIELD_DATASYNC, S_BOOL, 1, MEMBER (datasync)},
+    {"deadline", ZAIO_FIELD_DEADLINE, S_UINT, UINT32_MAX, MEMBER (deadline_ms)},
+    {"key", ZAIO_FIELD_KEY, S_STR, ZAIO_KEY_MAX, MEMBER (key)},
+    {"length", ZAIO_FIELD_LENGTH, S_UINT, INT64_MAX, MEMBER (length)},
+    {"limit", ZAIO_FIELD_LIMIT, S_UINT, ZAIO_LISTDIR_MAX, MEMBER (limit)},
+    {"link", ZAIO_FIELD_LINK, S_BOOL, 1, MEMBER (link)},
+    {"mode", ZAIO_FIELD_MODE, S_UINT, 07777, MEMBER (mode)},
+    {"offset", ZAIO_FIELD_OFFSET, S_UINT, INT64_MAX, MEMBER (offset)},
+    {"parents", ZAIO_FIELD_PARENTS, S_BOOL, 1, MEMBER (parents)},
+    {"path", ZAIO_FIELD_PATH, S_STR, ZAIO_PATH_MAX, MEMBER (path)},
+    {"priority", ZAIO_FIELD_PRIORITY, S_UINT, 255, MEMBER (priority)},
+    {"size", ZAIO_FIELD_SIZE, S_UINT, INT64_MAX, MEMBER (size)},
+    {"to", ZAIO_FIELD_TO, S_STR, ZAIO_PATH_MAX, MEMBER (to)},
+    {"volume", ZAIO_FIELD_VOLUME, S_STR, ZAIO_VOLUME_MAX, MEMBER (volume)},
 };
 #define FIELD_COUNT (sizeof (s_fields) / sizeof (s_fields[0]))
 
@@ -264,27 +247,11 @@ s_field_by_bit (zaio_field_t field)
     return NULL;
 }
 
-//  Where the names with each first byte start in s_fields, which is sorted:
-//  a lookup scans only the one to three that share the key's first byte.
-//  FIELD_COUNT where none does. Built when the library loads.
-static uint8_t s_field_start[256];
-
-static void __attribute__ ((constructor)) s_field_start_build (void)
-{
-    memset (s_field_start, FIELD_COUNT, sizeof s_field_start);
-    for (size_t i = FIELD_COUNT; i-- > 0;) {
-        assert (i == 0 || strcmp (s_fields[i - 1].name, s_fields[i].name) < 0);
-        s_field_start[(uint8_t)s_fields[i].name[0]] = (uint8_t)i;
-    }
-}
-
 static const s_field_spec_t *
 s_field_by_name (const char *name, size_t len)
 {
-    if (len == 0) return NULL;
-    for (size_t i = s_field_start[(uint8_t)*name]; i < FIELD_COUNT && s_fields[i].name[0] == *name;
-         i++)
-        if (s_name_is (name, len, s_fields[i].name, s_fields[i].name_len)) return &s_fields[i];
+    for (size_t i = 0; i < FIELD_COUNT; i++)
+        if (s_key_is (name, len, s_fields[i].name)) return &s_fields[i];
     return NULL;
 }
 
