@@ -1391,9 +1391,9 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     //  Handlers take messages until EAGAIN, never waiting.
     zsock_set_rcvtimeo (self->frontend, 0);
     zsock_set_rcvtimeo (self->backend, 0);
-    //  XPUB, so the broker knows when anyone listens (s_publish).
     self->frontend_zmq = zsock_resolve (self->frontend);
     self->backend_zmq = zsock_resolve (self->backend);
+    //  XPUB, so the broker knows when anyone listens (s_publish).
     self->events = zsock_new (ZMQ_XPUB);
     zsock_set_sndhwm (self->events, (int)self->config.events_hwm);
     zsock_set_rcvtimeo (self->events, 0);
