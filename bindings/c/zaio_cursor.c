@@ -180,6 +180,14 @@ zaio_cursor_str_copy (zaio_cursor_t *self, char *buf, size_t buf_size, size_t ma
     return 0;
 }
 
+//  The bytes after the tag of uint 8/16/32/64 (0xcc-0xcf) and of int
+//  8/16/32/64 (0xd0-0xd3): 1, 2, 4, 8.
+static int
+s_int_width (uint8_t tag)
+{
+    return 1 << ((tag - 0xcc) & 3);
+}
+
 //  Any integer encoding, as a sign flag and magnitude-preserving bits.
 static int
 s_integer (zaio_cursor_t *self, uint64_t *bits, bool *negative)
@@ -198,36 +206,9 @@ s_integer (zaio_cursor_t *self, uint64_t *bits, bool *negative)
         self->pos++;
         return 0;
     }
-    int width;
-    bool is_signed;
-    switch (b) {
-        case 0xcc:
-            width = 1, is_signed = false;
-            break;
-        case 0xcd:
-            width = 2, is_signed = false;
-            break;
-        case 0xce:
-            width = 4, is_signed = false;
-            break;
-        case 0xcf:
-            width = 8, is_signed = false;
-            break;
-        case 0xd0:
-            width = 1, is_signed = true;
-            break;
-        case 0xd1:
-            width = 2, is_signed = true;
-            break;
-        case 0xd2:
-            width = 4, is_signed = true;
-            break;
-        case 0xd3:
-            width = 8, is_signed = true;
-            break;
-        default:
-            return -1;
-    }
+    if (b < 0xcc || b > 0xd3) return -1;
+    bool is_signed = b >= 0xd0;
+    int width = s_int_width (b);
     if (s_remaining (self) < 1 + (size_t)width) return -1;
     uint64_t raw = s_be (self->pos + 1, width);
     if (is_signed && width < 8 && (raw >> (width * 8 - 1)))
@@ -241,16 +222,17 @@ s_integer (zaio_cursor_t *self, uint64_t *bits, bool *negative)
 int
 zaio_cursor_uint (zaio_cursor_t *self, uint64_t *value)
 {
-    //  The unsigned forms first (fixint, uint 8 to 64): what encoders write.
+    //  The unsigned forms first (fixint, uint 8 to 64): what encoders
+    //  write, read here without s_integer's sign handling.
     if (s_remaining (self) && *self->pos <= 0x7f) {
         *value = *self->pos++;
         return 0;
     }
     if (s_remaining (self) && *self->pos >= 0xcc && *self->pos <= 0xcf) {
-        size_t width = (size_t)1 << (*self->pos - 0xcc);
-        if (s_remaining (self) < 1 + width) return -1;
-        *value = s_be (self->pos + 1, (int)width);
-        self->pos += 1 + width;
+        int width = s_int_width (*self->pos);
+        if (s_remaining (self) < 1 + (size_t)width) return -1;
+        *value = s_be (self->pos + 1, width);
+        self->pos += 1 + (size_t)width;
         return 0;
     }
     //  A signed form holding a value of zero or more is valid too.
