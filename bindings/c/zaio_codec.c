@@ -768,15 +768,29 @@ zaio_pack_str (msgpack_packer *pk, const char *str)
     if (to) writer->size += s_put_str (to, str, len);
 }
 
+//  Writes key with room for value_max more bytes after it; returns where
+//  the value goes, or NULL once memory has run out. s_writer_end then
+//  takes in what the caller wrote there.
+static uint8_t *
+s_key_start (zaio_writer_t *writer, const char *key, size_t value_max)
+{
+    size_t len = strlen (key);
+    uint8_t *to = s_writer_room (writer, S_STR_HEAD_MAX + len + value_max);
+    return to ? to + s_put_str (to, key, len) : NULL;
+}
+
+static void
+s_writer_end (zaio_writer_t *writer, const uint8_t *end)
+{
+    writer->size = (size_t)(end - (const uint8_t *)writer->data);
+}
+
 void
 zaio_pack_key_uint (msgpack_packer *pk, const char *key, uint64_t value)
 {
     zaio_writer_t *writer = s_writer_of (pk);
-    size_t len = strlen (key);
-    uint8_t *to = s_writer_room (writer, S_STR_HEAD_MAX + len + S_UINT_MAX);
-    if (!to) return;
-    size_t size = s_put_str (to, key, len);
-    writer->size += size + s_put_uint (to + size, value);
+    uint8_t *to = s_key_start (writer, key, S_UINT_MAX);
+    if (to) s_writer_end (writer, to + s_put_uint (to, value));
 }
 
 void
@@ -794,23 +808,19 @@ void
 zaio_pack_key_bool (msgpack_packer *pk, const char *key, bool value)
 {
     zaio_writer_t *writer = s_writer_of (pk);
-    size_t len = strlen (key);
-    uint8_t *to = s_writer_room (writer, S_STR_HEAD_MAX + len + 1);
+    uint8_t *to = s_key_start (writer, key, 1);
     if (!to) return;
-    size_t size = s_put_str (to, key, len);
-    to[size++] = value ? 0xc3 : 0xc2;
-    writer->size += size;
+    *to = value ? 0xc3 : 0xc2;
+    s_writer_end (writer, to + 1);
 }
 
 void
 zaio_pack_key_str (msgpack_packer *pk, const char *key, const char *value)
 {
     zaio_writer_t *writer = s_writer_of (pk);
-    size_t key_len = strlen (key), value_len = strlen (value);
-    uint8_t *to = s_writer_room (writer, 2 * S_STR_HEAD_MAX + key_len + value_len);
-    if (!to) return;
-    size_t size = s_put_str (to, key, key_len);
-    writer->size += size + s_put_str (to + size, value, value_len);
+    size_t len = strlen (value);
+    uint8_t *to = s_key_start (writer, key, S_STR_HEAD_MAX + len);
+    if (to) s_writer_end (writer, to + s_put_str (to, value, len));
 }
 
 void
