@@ -59,9 +59,9 @@ zaio_worker_ready_message (zaio_volume_t **volumes, size_t volume_count, uint32_
 }
 
 //  Run one JOB: [envelope][header][data?]. Answers DONE: the envelope
-//  with the job number and the outcome, the reply header and data. The header is decoded
-//  again here, strictly, because a worker trusts its connection no more
-//  than a broker.
+//  with the job number and the outcome, the reply header and data. The
+//  header is decoded again here, strictly, because a worker trusts its
+//  connection no more than a broker.
 static void
 s_run_job (s_worker_t *self, uint64_t job_number, zmq_msg_t *parts, int count)
 {
