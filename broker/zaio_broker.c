@@ -1096,19 +1096,20 @@ s_handle_ready (s_broker_t *self, const s_routing_id_t *identity, zmq_msg_t *bod
         s_dispatch_later (self, worker->services[i]);
 }
 
-//  DONE: [envelope and outcome][header][data?]. Returns -1 if the message is
-//  bad. A DONE for a job the worker no longer holds (it was presumed lost
+//  DONE: [envelope and outcome][header][data?], for the job its number
+//  names (NULL if none). Returns -1 if the message is bad. A DONE for a
+//  job the worker no longer holds (it was presumed lost
 //  and answered or retried already) is ignored: the client has its one
 //  reply.
 static int
-s_handle_done (s_broker_t *self, s_worker_t *worker, uint64_t number, zmq_msg_t *parts, int count)
+s_handle_done (s_broker_t *self, s_worker_t *worker, uint64_t number, s_job_t *job,
+               zmq_msg_t *parts, int count)
 {
     if (count < 3 || count > 4) return -1;
     zaio_outcome_t outcome;
     int rc = -1;
     if (zaio_done_outcome (&outcome, zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1])) == 0) {
         rc = 0;
-        s_job_t *job = s_slot_job (self, number);
         if (job && job->worker == worker) {
             s_list_remove (&worker->jobs, &job->held);
             job->worker = NULL;
@@ -1153,12 +1154,10 @@ s_handle_worker_message (s_broker_t *self, zmq_msg_t *parts, int count)
                       : -1;
     //  A DONE names its job, which names the worker holding it: when that
     //  is the sender, as it nearly always is, no table lookup is needed.
+    s_job_t *held = command == ZAIO_WORKER_DONE ? s_slot_job (self, job) : NULL;
     s_worker_t *worker = NULL;
-    if (command == ZAIO_WORKER_DONE) {
-        s_job_t *held = s_slot_job (self, job);
-        if (held && held->worker && s_id_compare (&held->worker->identity, identity) == 0)
-            worker = held->worker;
-    }
+    if (held && held->worker && s_id_compare (&held->worker->identity, identity) == 0)
+        worker = held->worker;
     if (!worker) worker = (s_worker_t *)zhashx_lookup (self->workers, identity);
     //  Any message proves a known worker alive (READY sets a new one's time).
     if (worker && worker->heartbeat_ms)
@@ -1172,7 +1171,7 @@ s_handle_worker_message (s_broker_t *self, zmq_msg_t *parts, int count)
     else if (!worker)
         zsys_warning ("broker: message from an unknown worker dropped");
     else if (command == ZAIO_WORKER_DONE) {
-        if (s_handle_done (self, worker, job, parts, count))
+        if (s_handle_done (self, worker, job, held, parts, count))
             s_worker_delete (self, worker, "malformed DONE");
     } else if (command == ZAIO_WORKER_BYE)
         s_handle_bye (self, worker);
