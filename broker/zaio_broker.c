@@ -895,7 +895,7 @@ s_job_expired (s_job_t *job, int64_t now_ms)
 }
 
 static void
-s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job)
+s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job, int64_t now_us)
 {
     zmq_msg_t header;
     //  Idempotent jobs keep their header for a retry; the others hand it over.
@@ -908,7 +908,7 @@ s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job)
     }
     job->worker = worker;
     job->attempts++;
-    job->dispatched_us = zclock_usecs ();
+    job->dispatched_us = now_us;
     s_list_add (&worker->jobs, &job->held, false);
     zmq_msg_t *data = job->has_data ? &job->data : NULL;
     job->has_data = false; //  the data moves to the worker
@@ -937,9 +937,9 @@ s_pick_worker (s_service_t *service, bool urgent)
 
 //  Hands job to worker, which has credit.
 static void
-s_hand_over (s_broker_t *self, s_worker_t *worker, s_job_t *job)
+s_hand_over (s_broker_t *self, s_worker_t *worker, s_job_t *job, int64_t now_us)
 {
-    s_send_job (self, worker, job);
+    s_send_job (self, worker, job, now_us);
     if (--worker->credit == 0)
         s_worker_leave_waiting (worker);
     else
@@ -953,25 +953,23 @@ s_hand_over (s_broker_t *self, s_worker_t *worker, s_job_t *job)
 //  its deadline is kept, and jobs without one wait behind it so that some
 //  worker soon holds nothing. Returns true if it sent any job.
 static bool
-s_dispatch (s_broker_t *self, s_service_t *service)
+s_dispatch (s_broker_t *self, s_service_t *service, int64_t now_us)
 {
     bool sent = false;
-    int64_t now_ms = 0; //  read once, and only if a job with a deadline goes
     s_worker_t *worker;
     while (service->urgent.size && (worker = s_pick_worker (service, true))) {
         s_job_t *job = s_queue_pop (&service->urgent);
-        if (!now_ms) now_ms = zclock_mono ();
-        if (s_job_expired (job, now_ms))
+        if (s_job_expired (job, now_us / 1000))
             s_fail_job (self, &job, ETIMEDOUT, "deadline passed before a worker was free");
         else {
-            s_hand_over (self, worker, job);
+            s_hand_over (self, worker, job, now_us);
             sent = true;
         }
     }
     while (service->urgent.size == 0 && service->queue.size &&
            (worker = s_pick_worker (service, false))) {
         s_job_t *job = s_queue_pop (&service->queue);
-        s_hand_over (self, worker, job);
+        s_hand_over (self, worker, job, now_us);
         sent = true;
     }
     return sent;
@@ -997,14 +995,17 @@ s_dispatch_later (s_broker_t *self, s_service_t *service)
     if (!s_linked (&service->due)) s_list_add (&self->dispatch_due, &service->due, false);
 }
 
-//  Returns true if any job was sent.
+//  Returns true if any job was sent. The clock is read once for the round:
+//  a round takes microseconds, and its jobs share one dispatch time.
 static bool
 s_dispatch_due (s_broker_t *self)
 {
+    if (self->dispatch_due.size == 0) return false;
+    int64_t now_us = zclock_usecs ();
     bool sent = false;
     s_link_t *link;
     while ((link = s_list_pop (&self->dispatch_due)))
-        sent |= s_dispatch (self, S_HOLDER (link, s_service_t, due));
+        sent |= s_dispatch (self, S_HOLDER (link, s_service_t, due), now_us);
     return sent;
 }
 
