@@ -42,8 +42,8 @@ body=$(sed -n '/^{$/,/^}$/p' "$WORK/prog.c" | sed '1d;$d' | wc -l)
 echo "the README's program: $(wc -l < "$WORK/prog.c") lines, $body in main"
 
 cd "$WORK"
-cc -Wall -Wextra -Werror prog.c $(pkg-config --cflags --libs zaio) -o prog
-cc -Wall -Wextra -Werror prog.c $(pkg-config --cflags zaio) "$libdir/libzaio.a" \
+cc ${CFLAGS:-} -Wall -Wextra -Werror prog.c $(pkg-config --cflags --libs zaio) -o prog
+cc ${CFLAGS:-} -Wall -Wextra -Werror prog.c $(pkg-config --cflags zaio) "$libdir/libzaio.a" \
     $(pkg-config --libs libczmq libzmq) $(pkg-config --libs msgpack 2>/dev/null || pkg-config --libs msgpack-c) \
     -o prog-static
 

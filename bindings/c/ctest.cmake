@@ -33,3 +33,8 @@ add_test (NAME test_client_install
     COMMAND bash ${PROJECT_SOURCE_DIR}/tests/test_client_install.sh
             ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
 set_tests_properties (test_client_install PROPERTIES TIMEOUT 120 LABELS c)
+if (ZAIO_SANITIZE)
+    #  A sanitized libzaio links only into sanitized programs.
+    set_tests_properties (test_client_install PROPERTIES
+        ENVIRONMENT "CFLAGS=-fsanitize=address,undefined")
+endif ()
