@@ -40,7 +40,7 @@ s_build (zaio_request_t *req, uint32_t client, uint32_t n, char *data, size_t *s
             zaio_request_set_uint (req, ZAIO_FIELD_OFFSET, n * 8ull);
             zaio_request_set_uint (req, ZAIO_FIELD_CREATE, 1);
             *size = 8;
-            snprintf (data, 9, "%08u", n);
+            snprintf (data, 9, "%08u", n % 100000000u); //  8 digits and the NUL
             break;
         case 2:
             zaio_request_init (req, ZAIO_OP_PING, id);

@@ -68,7 +68,8 @@ s_read_until_ready (zaio_proc_t *self, int timeout_ms)
             *newline = 0;
             if (strcmp (line, "ready") == 0) return 0;
             if (self->line_count < ZAIO_PROC_LINES)
-                snprintf (self->lines[self->line_count++], ZAIO_PROC_LINE_MAX, "%s", line);
+                snprintf (self->lines[self->line_count++], ZAIO_PROC_LINE_MAX, "%.*s",
+                          ZAIO_PROC_LINE_MAX - 1, line); //  longer lines are cut
             line = newline + 1;
         }
         used = strlen (line);
