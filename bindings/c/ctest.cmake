@@ -36,5 +36,5 @@ set_tests_properties (test_client_install PROPERTIES TIMEOUT 120 LABELS c)
 if (ZAIO_SANITIZE)
     #  A sanitized libzaio links only into sanitized programs.
     set_tests_properties (test_client_install PROPERTIES
-        ENVIRONMENT "CFLAGS=-fsanitize=address,undefined")
+        ENVIRONMENT "CFLAGS=${ZAIO_SANITIZE_FLAG}")
 endif ()
