@@ -136,8 +136,9 @@ struct _s_worker_t {
     bool leaving; //  said BYE: finishes what it holds, takes nothing new
 };
 
-//  What the broker knows of a client with unfinished jobs: enough to
-//  bound it and to order its jobs when it asks (PROTOCOL.md section 7).
+//  What the broker knows of a client with unfinished jobs or held
+//  replies: enough to bound it and to order its jobs when it asks
+//  (PROTOCOL.md section 7).
 struct _s_client_t {
     s_routing_id_t identity; //  its key in broker->clients
     s_list_t unfinished;     //  of job->ordered: accepted, not yet answered, oldest first
@@ -145,7 +146,19 @@ struct _s_client_t {
     s_job_t *barrier;        //  newest unfinished barrier job
     s_job_t *last;           //  newest unfinished job, for link
     bool link_broken;        //  the newest job was linked and failed: cancel the next
+    s_list_t held;           //  of reply->link: replies its full queue had no room for
+    s_list_t parked;         //  of job->queued: jobs kept from workers while replies are held
+    s_link_t backlogged;     //  in broker->backlogged, while it has held replies
+    uint64_t dropped;        //  replies dropped since its replies were first held
 };
+
+//  A reply waiting for room in its client's queue (s_deliver).
+typedef struct {
+    s_link_t link; //  in client->held
+    zmq_msg_t header;
+    zmq_msg_t data;
+    bool has_data;
+} s_reply_t;
 
 //  One accepted request.
 struct _s_job_t {
@@ -208,6 +221,7 @@ struct _s_broker_t {
     s_list_t released;     //  of job->queued: last blocker finished, to run or cancel
     s_list_t dispatch_due; //  of service->due: with jobs and free workers, maybe
     s_list_t spare_jobs;   //  of job->queued: finished jobs kept for reuse
+    s_list_t backlogged;   //  of client->backlogged: clients with held replies
     bool releasing;        //  draining released, so completions only append to it
     bool draining;
     int64_t drain_until_ms;
@@ -316,11 +330,38 @@ s_id_from (s_routing_id_t *id, zmq_msg_t *part)
 }
 
 static void
+s_reply_destroy (s_reply_t **reply_p)
+{
+    s_reply_t *reply = *reply_p;
+    zmq_msg_close (&reply->header);
+    zmq_msg_close (&reply->data);
+    free (reply);
+    *reply_p = NULL;
+}
+
+//  Drops the replies held for client; returns how many there were.
+static size_t
+s_client_drop_held (s_client_t *client)
+{
+    size_t count = client->held.size;
+    s_link_t *link;
+    while ((link = s_list_pop (&client->held))) {
+        s_reply_t *reply = S_HOLDER (link, s_reply_t, link);
+        s_reply_destroy (&reply);
+    }
+    return count;
+}
+
+static void
 s_client_free (void **item)
 {
     s_client_t *client = (s_client_t *)*item;
     if (client) {
-        assert (client->unfinished.size == 0);
+        assert (client->unfinished.size == 0 && client->parked.size == 0);
+        if (client->held.size)
+            zsys_warning (
+                "broker: %zu replies held for a client that stopped reading dropped at exit",
+                s_client_drop_held (client));
         zhashx_destroy (&client->keys);
         free (client);
         *item = NULL;
@@ -335,17 +376,19 @@ s_client_require (s_broker_t *self, const s_routing_id_t *identity)
         client = (s_client_t *)zmalloc (sizeof (s_client_t));
         client->identity = *identity;
         s_list_init (&client->unfinished);
+        s_list_init (&client->held);
+        s_list_init (&client->parked);
         zhashx_insert (self->clients, identity, client);
     }
     return client;
 }
 
-//  Forgets a client with nothing unfinished, unless it must remember that
-//  its last linked job failed.
+//  Forgets a client with nothing unfinished and no reply held, unless it
+//  must remember that its last linked job failed.
 static void
 s_client_release (s_broker_t *self, s_client_t *client)
 {
-    if (client->unfinished.size == 0 && !client->link_broken)
+    if (client->unfinished.size == 0 && client->held.size == 0 && !client->link_broken)
         zhashx_delete (self->clients, &client->identity);
 }
 
@@ -532,46 +575,100 @@ s_handle_subscription (s_broker_t *self)
     }
 }
 
+static void
+s_close_parts (zmq_msg_t *first, zmq_msg_t *second)
+{
+    if (first) zmq_msg_close (first);
+    if (second) zmq_msg_close (second);
+}
+
 //  Sends [peer][lead][first?][second?] on a ROUTER, lead being size bytes
-//  (a signature, or a worker envelope). The peer must exist: under
-//  ZMQ_ROUTER_MANDATORY the first part fails with EHOSTUNREACH if it has
-//  gone, and then nothing is sent. Takes the parts that are not NULL (they
-//  are sent or closed). Returns -1 if the peer was gone.
+//  (a signature, or a worker envelope). Under ZMQ_ROUTER_MANDATORY the
+//  first part fails if the peer has gone (EHOSTUNREACH) or its queue is
+//  full (EAGAIN, the socket's send timeout being 0); then nothing is sent,
+//  the parts stay the caller's, and this returns -1. Once the first part
+//  is queued so is the rest, since the high-water mark counts whole
+//  messages; the parts that are not NULL are then taken.
 static int
 s_route (void *handle, const s_routing_id_t *peer, const void *lead, size_t size, zmq_msg_t *first,
          zmq_msg_t *second)
 {
+    if (zmq_send (handle, peer->data, peer->size, ZMQ_SNDMORE) == -1) return -1;
     zmq_msg_t *parts[] = {first, second};
     size_t count = first ? (second ? 2 : 1) : 0;
-    int rc = zmq_send (handle, peer->data, peer->size, ZMQ_SNDMORE);
-    if (rc >= 0) rc = zmq_send (handle, lead, size, count ? ZMQ_SNDMORE : 0);
+    zmq_send (handle, lead, size, count ? ZMQ_SNDMORE : 0);
     for (size_t i = 0; i < count; i++)
-        if (rc >= 0)
-            rc = zmq_msg_send (parts[i], handle, i + 1 < count ? ZMQ_SNDMORE : 0);
-        else
+        if (zmq_msg_send (parts[i], handle, i + 1 < count ? ZMQ_SNDMORE : 0) == -1)
             zmq_msg_close (parts[i]);
-    return rc < 0 ? -1 : 0;
+    return 0;
 }
 
-//  Sends a worker [envelope][first?][second?]; as s_route.
+//  Sends a worker [envelope][first?][second?]; takes the parts. Returns -1
+//  if the worker has gone (its queue has no limit: credit bounds it).
 static int
 s_route_worker (s_broker_t *self, s_worker_t *worker, zaio_worker_command_t command, uint64_t job,
                 zmq_msg_t *first, zmq_msg_t *second)
 {
     uint8_t envelope[ZAIO_ENVELOPE_SIZE];
     zaio_envelope_put (envelope, command, job);
-    return s_route (self->backend_zmq, &worker->identity, envelope, sizeof envelope, first, second);
+    int rc =
+        s_route (self->backend_zmq, &worker->identity, envelope, sizeof envelope, first, second);
+    if (rc) s_close_parts (first, second);
+    return rc;
 }
 
-//  Sends [client][signature][header][data?]; takes header and data.
+//  Keeps a reply its client's full queue has no room for, behind any held
+//  before it; takes header and data. Only a client that keeps sending
+//  while it reads nothing can have inflight_max replies held (held ones
+//  count against that allowance), so replies past that are dropped.
 static void
-s_send_reply (s_broker_t *self, const s_routing_id_t *client, zmq_msg_t *header, zmq_msg_t *data)
+s_hold_reply (s_broker_t *self, s_client_t *client, zmq_msg_t *header, zmq_msg_t *data)
 {
-    if (s_route (self->frontend_zmq, client, ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE), header,
-                 data) &&
-        self->config.verbose)
-        //  EHOSTUNREACH: the client has gone; there is no one left to tell.
-        zsys_debug ("broker: reply to departed client dropped");
+    if (client->held.size >= self->config.inflight_max) {
+        if (client->dropped++ == 0)
+            zsys_warning ("broker: a client reads no replies; those past %u held are dropped",
+                          self->config.inflight_max);
+        s_close_parts (header, data);
+        return;
+    }
+    s_reply_t *reply = (s_reply_t *)zmalloc (sizeof (s_reply_t));
+    zmq_msg_init (&reply->header);
+    zmq_msg_move (&reply->header, header);
+    zmq_msg_init (&reply->data);
+    if (data) {
+        zmq_msg_move (&reply->data, data);
+        zmq_msg_close (data);
+        reply->has_data = true;
+    }
+    zmq_msg_close (header);
+    if (client->held.size == 0) s_list_add (&self->backlogged, &client->backlogged, false);
+    s_list_add (&client->held, &reply->link, false);
+}
+
+//  Sends [identity][signature][header][data?] to a client; takes header
+//  and data. client is the identity's state if the caller has it at hand,
+//  else NULL. A reply that finds the client's queue full (reply_hwm
+//  replies it has not taken) is held, and so is every later one while any
+//  is (s_flush_held sends them in order); meanwhile the client's jobs are
+//  kept from the workers (s_job_park), so a client that stops reading
+//  soon stops costing memory.
+static void
+s_deliver (s_broker_t *self, const s_routing_id_t *identity, s_client_t *client, zmq_msg_t *header,
+           zmq_msg_t *data)
+{
+    if (!client || client->held.size == 0) {
+        if (s_route (self->frontend_zmq, identity, ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE), header,
+                     data) == 0)
+            return;
+        if (zmq_errno () != EAGAIN) {
+            //  EHOSTUNREACH: the client has gone; there is no one left to tell.
+            if (self->config.verbose) zsys_debug ("broker: reply to departed client dropped");
+            s_close_parts (header, data);
+            return;
+        }
+        if (!client) client = s_client_require (self, identity);
+    }
+    s_hold_reply (self, client, header, data);
 }
 
 //  Answers a request that never became a job (or stopped being one before
@@ -582,7 +679,7 @@ s_reject (s_broker_t *self, const s_routing_id_t *client, const zaio_request_t *
 {
     zmq_msg_t header;
     zaio_reply_error_part (&header, req->id, code, why && *why ? why : NULL);
-    s_send_reply (self, client, &header, NULL);
+    s_deliver (self, client, NULL, &header, NULL);
     if (decoded) {
         zaio_outcome_t outcome = {code, 0, 0};
         s_publish (self, client, req->id, req->op, req->path, zaio_request_volume (req), &outcome,
@@ -701,7 +798,7 @@ s_answer (s_broker_t *self, s_job_t *job, zmq_msg_t *header, zmq_msg_t *data,
           const zaio_outcome_t *outcome, const char *worker_name)
 {
     assert (!job->answered);
-    s_send_reply (self, &job->owner->identity, header, data);
+    s_deliver (self, &job->owner->identity, job->owner, header, data);
     uint64_t queue_us = job->dispatched_us ? (uint64_t)(job->dispatched_us - job->received_us) : 0;
     s_publish (self, &job->owner->identity, job->id, job->op, job->path, job->service->name,
                outcome, queue_us, worker_name);
@@ -784,7 +881,7 @@ s_answer_hello (s_broker_t *self, const s_routing_id_t *client, const zaio_reque
     zmq_msg_t header;
     zaio_writer_part (&writer, &header);
     zaio_writer_release (&writer);
-    s_send_reply (self, client, &header, NULL);
+    s_deliver (self, client, NULL, &header, NULL);
     zaio_outcome_t outcome = {0, 0, 0};
     s_publish (self, client, req->id, req->op, "", ZAIO_DEFAULT_VOLUME, &outcome, 0, "");
 }
@@ -819,7 +916,7 @@ s_handle_request (s_broker_t *self, zmq_msg_t *parts, int count)
     const char *volume = zaio_request_volume (&req);
     s_service_t *service = s_service_find (self, &req);
     s_client_t *owner = (s_client_t *)zhashx_lookup (self->clients, client);
-    size_t inflight = owner ? owner->unfinished.size : 0;
+    size_t inflight = owner ? owner->unfinished.size + owner->held.size : 0;
     if (self->draining)
         s_reject (self, client, &req, true, ZAIO_ERR_SHUTDOWN, NULL);
     else if (req.op == ZAIO_OP_HELLO)
@@ -831,7 +928,8 @@ s_handle_request (s_broker_t *self, zmq_msg_t *parts, int count)
         snprintf (why, sizeof why, "broker queue is full (%u jobs)", self->config.queue_max);
         s_reject (self, client, &req, true, ZAIO_ERR_QUEUE_FULL, why);
     } else if (inflight >= self->config.inflight_max) {
-        snprintf (why, sizeof why, "client has %zu jobs in flight, the limit", inflight);
+        snprintf (why, sizeof why, "client has %zu jobs in flight or replies held, the limit",
+                  inflight);
         s_reject (self, client, &req, true, ZAIO_ERR_QUEUE_FULL, why);
     } else {
         s_job_t *job = s_job_new (self, req.path);
@@ -919,6 +1017,16 @@ s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job, int64_t now_us)
                       zmq_strerror (zmq_errno ()));
 }
 
+//  Keeps job from the workers while its client has replies held: its own
+//  would only be held too (s_deliver). True if it did.
+static bool
+s_job_park (s_job_t *job)
+{
+    if (job->owner->held.size == 0) return false;
+    s_list_add (&job->owner->parked, &job->queued, false);
+    return true;
+}
+
 //  The worker for a service's next job: among those with credit left, the
 //  one with the most (the least loaded; on a tie, the least recently
 //  used), or for an urgent job the first that holds nothing at all.
@@ -961,7 +1069,7 @@ s_dispatch (s_broker_t *self, s_service_t *service, int64_t now_us)
         s_job_t *job = s_queue_pop (&service->urgent);
         if (s_job_expired (job, now_us / 1000))
             s_fail_job (self, &job, ETIMEDOUT, "deadline passed before a worker was free");
-        else {
+        else if (!s_job_park (job)) {
             s_hand_over (self, worker, job, now_us);
             sent = true;
         }
@@ -969,8 +1077,61 @@ s_dispatch (s_broker_t *self, s_service_t *service, int64_t now_us)
     while (service->urgent.size == 0 && service->queue.size &&
            (worker = s_pick_worker (service, false))) {
         s_job_t *job = s_queue_pop (&service->queue);
-        s_hand_over (self, worker, job, now_us);
-        sent = true;
+        if (!s_job_park (job)) {
+            s_hand_over (self, worker, job, now_us);
+            sent = true;
+        }
+    }
+    return sent;
+}
+
+//  A client whose held replies have all gone (or were dropped): its parked
+//  jobs go back to the front of their queues, in the order they left.
+static void
+s_client_unblock (s_broker_t *self, s_client_t *client)
+{
+    s_list_remove (&self->backlogged, &client->backlogged);
+    if (client->dropped)
+        zsys_warning ("broker: %" PRIu64 " replies to a client that stopped reading were dropped",
+                      client->dropped);
+    client->dropped = 0;
+    while (client->parked.size) {
+        s_link_t *last = client->parked.head.prev;
+        s_list_remove (&client->parked, last);
+        s_job_t *job = S_HOLDER (last, s_job_t, queued);
+        s_job_enqueue (job, true);
+        s_dispatch_later (self, job->service);
+    }
+    s_client_release (self, client);
+}
+
+//  Sends held replies while their clients' queues have room. Returns true
+//  if it sent any.
+static bool
+s_flush_held (s_broker_t *self)
+{
+    bool sent = false;
+    s_link_t *link = s_list_first (&self->backlogged);
+    while (link) {
+        s_link_t *next = s_list_next (&self->backlogged, link);
+        s_client_t *client = S_HOLDER (link, s_client_t, backlogged);
+        s_link_t *held;
+        while ((held = s_list_first (&client->held))) {
+            s_reply_t *reply = S_HOLDER (held, s_reply_t, link);
+            if (s_route (self->frontend_zmq, &client->identity, ZAIO_SIGNATURE,
+                         strlen (ZAIO_SIGNATURE), &reply->header,
+                         reply->has_data ? &reply->data : NULL)) {
+                //  EHOSTUNREACH: the client has gone, and nothing held
+                //  for it can reach it.
+                if (zmq_errno () != EAGAIN) s_client_drop_held (client);
+                break;
+            }
+            s_list_remove (&client->held, held);
+            s_reply_destroy (&reply);
+            sent = true;
+        }
+        if (client->held.size == 0) s_client_unblock (self, client);
+        link = next;
     }
     return sent;
 }
@@ -1241,6 +1402,15 @@ s_start_drain (s_broker_t *self)
     for (s_service_t *service = (s_service_t *)zhashx_first (self->services); service;
          service = (s_service_t *)zhashx_next (self->services))
         s_fail_queued (self, service, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
+    //  So are jobs parked while their clients' replies are held. Their
+    //  replies are held too, so no client is forgotten here.
+    for (s_link_t *link = s_list_first (&self->backlogged); link;
+         link = s_list_next (&self->backlogged, link)) {
+        s_client_t *client = S_HOLDER (link, s_client_t, backlogged);
+        s_job_t *job;
+        while ((job = s_queue_pop (&client->parked)))
+            s_fail_job (self, &job, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
+    }
     //  Jobs held behind others are answered now too; each is freed when
     //  what it waits for finishes, without a second reply.
     for (s_client_t *client = (s_client_t *)zhashx_first (self->clients); client;
@@ -1364,6 +1534,7 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     s_list_init (&self->released);
     s_list_init (&self->dispatch_due);
     s_list_init (&self->spare_jobs);
+    s_list_init (&self->backlogged);
     self->subscriptions = zlistx_new ();
     zlistx_set_destructor (self->subscriptions, s_subscription_free);
 
@@ -1375,9 +1546,10 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     int64_t transport_max = (int64_t)self->config.payload_max + S_TRANSPORT_SLACK;
     self->frontend = zsock_new (ZMQ_ROUTER);
     zsock_set_router_mandatory (self->frontend, 1);
-    //  Replies are bounded by each client's in-flight allowance, not by a
-    //  HWM that would force us to drop them.
-    zsock_set_sndhwm (self->frontend, 0);
+    //  A client's full queue makes a send fail at once (EAGAIN), and the
+    //  broker holds the reply (s_deliver) rather than block or drop it.
+    zsock_set_sndhwm (self->frontend, (int)self->config.reply_hwm);
+    zsock_set_sndtimeo (self->frontend, 0);
     zsock_set_maxmsgsize (self->frontend, transport_max);
     zsock_set_linger (self->frontend, 2000);
     zsock_set_heartbeat_ivl (self->frontend, 10000);
@@ -1519,10 +1691,13 @@ s_broker_actor (zsock_t *pipe, void *args)
         }
         //  Completions first: they free the capacity new requests need.
         int handled = s_drain_socket (self, self->backend_zmq, s_handle_worker_message);
+        //  Receiving on the frontend also takes in libzmq's word that a
+        //  full client queue has room again, so held replies go after it.
         handled += s_drain_socket (self, self->frontend_zmq, s_handle_request);
+        bool flushed = self->backlogged.size && s_flush_held (self);
         //  An event sent (even by the tick) calls for one more look at
         //  the events socket before sleeping.
-        busy = s_dispatch_due (self) || handled > 0 || self->published;
+        busy = s_dispatch_due (self) || handled > 0 || flushed || self->published;
         if (self->draining) {
             int64_t now = zclock_mono ();
             if (self->accepted && now >= self->drain_until_ms) {
@@ -1530,10 +1705,10 @@ s_broker_actor (zsock_t *pipe, void *args)
                 s_abandon_running (self);
             }
             //  Requests already on their way are answered SHUTDOWN rather
-            //  than met with silence: stop once the clients have gone quiet.
-            if (self->accepted == 0 &&
-                (now - self->last_request_ms >= S_QUIET_MS || now >= self->drain_until_ms))
-                break;
+            //  than met with silence: stop once the clients have gone quiet
+            //  and have taken every reply, or the drain time is up.
+            bool quiet = now - self->last_request_ms >= S_QUIET_MS && self->backlogged.size == 0;
+            if (self->accepted == 0 && (quiet || now >= self->drain_until_ms)) break;
         }
     }
     s_broker_destroy (&self);

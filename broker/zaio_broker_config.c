@@ -25,6 +25,7 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->inflight_max = 16384;
     config->payload_max = ZAIO_PAYLOAD_MAX;
     config->events_hwm = 10000;
+    config->reply_hwm = 100;
     config->heartbeat_ms = 1000;
     config->heartbeat_misses = 3;
     config->retries_max = 3;
@@ -88,6 +89,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/inflight_max", 1, 1u << 30, &config->inflight_max, false},
         {"broker/payload_max", 1, ZAIO_PAYLOAD_CEILING, &config->payload_max, true},
         {"broker/events_hwm", 0, 1u << 30, &config->events_hwm, false},
+        {"broker/reply_hwm", 1, 1u << 30, &config->reply_hwm, false},
         {"broker/heartbeat_ms", 10, 3600000, &config->heartbeat_ms, false},
         {"broker/heartbeat_misses", 1, 1000, &config->heartbeat_misses, false},
         {"broker/retries_max", 1, 100, &config->retries_max, false},

@@ -1,0 +1,191 @@
+/*  test_broker_backpressure: a client that reads its replies slowly loses
+    none, a client that reads none costs the broker a bounded number of
+    replies, and neither holds up other clients or a shutdown.
+
+    The broker queues at most reply_hwm (here 4) replies to a client; the
+    clients here connect over inproc with a receive HWM of 2, so a client
+    that reads nothing has room for 4 + 2 replies and the broker must hold
+    the rest. Jobs are run by hand by a fake worker serving "hand" (credit
+    8), or by the broker's own thread for "default". */
+
+#include "testutil.h"
+
+#include <string.h>
+
+#define S_ROOM 6 //  replies a client that reads nothing has room for
+
+static zsock_t *
+s_slow_client (const char *endpoint)
+{
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    assert (client);
+    zsock_set_linger (client, 0);
+    zsock_set_rcvhwm (client, 2);
+    assert (zsock_connect (client, "%s", endpoint) == 0);
+    return client;
+}
+
+static void
+s_send_ping (zsock_t *client, const char *volume, uint64_t id)
+{
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_PING, id);
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, volume);
+    zaio_test_send (client, &req, NULL, 0);
+}
+
+//  Runs every job the fake worker has been given, answering each at once;
+//  returns how many there were.
+static int
+s_work_all (zsock_t *worker, int quiet_ms)
+{
+    int count = 0;
+    zpoller_t *poller = zpoller_new (worker, NULL);
+    while (zpoller_wait (poller, quiet_ms)) {
+        zmsg_t *msg = zmsg_recv (worker);
+        uint64_t job;
+        zaio_request_t req;
+        if (zaio_test_fake_job (&msg, &job, &req)) {
+            zaio_test_fake_done (worker, job, req.id, 0);
+            count++;
+        }
+    }
+    zpoller_destroy (&poller);
+    return count;
+}
+
+//  A client that sends 40 requests before it reads any reply: once its
+//  queue is full the broker holds replies and starts none of its jobs,
+//  while it starts another client's. Then the client reads: every reply
+//  comes, once, in the order the jobs finished.
+static void
+s_test_slow_reader (const char *endpoint, zsock_t *worker, zsock_t *bob)
+{
+    enum { COUNT = 40 };
+    zsock_t *slow = s_slow_client (endpoint);
+    for (uint64_t id = 1; id <= COUNT; id++) s_send_ping (slow, "hand", id);
+    //  Room for S_ROOM replies, then one held, then the jobs the worker
+    //  holds (its credit) finish and are held too; no job starts after.
+    int run = s_work_all (worker, 300);
+    printf ("test_broker_backpressure: %d of %d jobs ran before the client read\n", run, COUNT);
+    assert (run > S_ROOM && run <= S_ROOM + 1 + 8);
+
+    //  Another client's jobs still start.
+    s_send_ping (bob, "hand", 1000);
+    assert (s_work_all (worker, 300) == 1);
+    zaio_test_expect (bob, 1000, 0);
+
+    //  The slow client reads, while the worker runs what comes.
+    zpoller_t *poller = zpoller_new (slow, worker, NULL);
+    uint64_t next = 1;
+    while (next <= COUNT) {
+        void *which = zpoller_wait (poller, 5000);
+        assert (which);
+        if (which == worker)
+            s_work_all (worker, 0);
+        else
+            zaio_test_expect (slow, next++, 0);
+    }
+    zpoller_destroy (&poller);
+    assert (s_work_all (worker, 200) == 0);
+    zpoller_t *after = zpoller_new (slow, NULL);
+    assert (zpoller_wait (after, 200) == NULL);
+    zpoller_destroy (&after);
+    zsock_destroy (&slow);
+    printf ("test_broker_backpressure: a slow reader gets every reply, in order\n");
+}
+
+//  A client that sends 300 requests and reads nothing: its replies held
+//  count against its in-flight allowance (here 64), so it is soon told
+//  QUEUE_FULL, and replies past 64 held (often those very QUEUE_FULLs)
+//  are dropped. What reaches it at
+//  most: what fits in its queue, 64 held, and the replies of the jobs
+//  parked until it reads (with the held ones, at most 64). Another client
+//  is served meanwhile, and the flooder is served again once it reads.
+static void
+s_test_flood (const char *endpoint, zsock_t *bob, int inflight_max)
+{
+    enum { COUNT = 300 };
+    zsock_t *flood = s_slow_client (endpoint);
+    for (uint64_t id = 1; id <= COUNT; id++) s_send_ping (flood, "default", id);
+    zclock_sleep (300);
+    s_send_ping (bob, "default", 2000);
+    zaio_test_expect (bob, 2000, 0);
+
+    bool seen[COUNT + 1] = {false};
+    int ok = 0, full = 0;
+    zpoller_t *poller = zpoller_new (flood, NULL);
+    while (zpoller_wait (poller, 300)) {
+        zaio_reply_t reply;
+        zmsg_t *msg;
+        zaio_test_recv (flood, &reply, &msg, 0);
+        assert (reply.id >= 1 && reply.id <= COUNT && !seen[reply.id]);
+        seen[reply.id] = true;
+        assert (reply.error == 0 || reply.error == ZAIO_ERR_QUEUE_FULL);
+        if (reply.error)
+            full++;
+        else
+            ok++;
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    printf ("test_broker_backpressure: a client that read nothing got %d replies (%d ok, %d "
+            "QUEUE_FULL) of %d\n",
+            ok + full, ok, full, COUNT);
+    assert (ok >= 1 && ok <= S_ROOM + inflight_max);
+    assert (ok + full <= S_ROOM + 2 * inflight_max && ok + full < COUNT);
+
+    //  Having read, it is served again.
+    s_send_ping (flood, "default", COUNT + 1);
+    zaio_test_expect (flood, COUNT + 1, 0);
+    zsock_destroy (&flood);
+    printf ("test_broker_backpressure: a flooder is bounded; others are served\n");
+}
+
+//  A shutdown does not wait past drain_ms for a client that reads nothing.
+static void
+s_test_shutdown (zaio_test_broker_t *broker, int drain_ms)
+{
+    zsock_t *idle = s_slow_client (broker->inproc);
+    for (uint64_t id = 1; id <= 30; id++) s_send_ping (idle, "default", id);
+    zclock_sleep (200);
+    int64_t started = zclock_mono ();
+    zactor_t *stopper = zaio_test_stop_in_background (&broker->broker);
+    zactor_destroy (&stopper);
+    int64_t took = zclock_mono () - started;
+    printf ("test_broker_backpressure: stopped in %" PRId64 " ms (drain_ms %d)\n", took, drain_ms);
+    assert (took < drain_ms + 2000);
+    //  What fitted in its queue is there to read.
+    for (uint64_t id = 1; id <= S_ROOM; id++) zaio_test_expect (idle, id, 0);
+    zsock_destroy (&idle);
+}
+
+int
+main (void)
+{
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    config.workers = 1;
+    config.reply_hwm = 4;
+    config.inflight_max = 64;
+    config.drain_ms = 1000;
+    config.worker_bind[0] = "tcp://127.0.0.1:*";
+    zaio_test_broker_t broker;
+    zaio_test_broker_start (&broker, &config);
+    char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
+    zsock_t *worker = zaio_test_fake_worker (worker_endpoint, "hand", 8, 0);
+    zsock_t *bob = zaio_test_client (broker.tcp);
+    zclock_sleep (100); //  the worker is known
+
+    s_test_slow_reader (broker.inproc, worker, bob);
+    s_test_flood (broker.inproc, bob, (int)config.inflight_max);
+    s_test_shutdown (&broker, (int)config.drain_ms);
+
+    zstr_free (&worker_endpoint);
+    zsock_destroy (&worker);
+    zsock_destroy (&bob);
+    zaio_test_broker_stop (&broker);
+    zsys_shutdown ();
+    printf ("test_broker_backpressure: OK\n");
+    return 0;
+}
