@@ -218,6 +218,7 @@ struct _s_broker_t {
     uint64_t event_seq;
     bool published;        //  sent an event since the last look for subscriptions
     uint32_t accepted;     //  queued + running
+    size_t queued_bytes;   //  request data held by jobs not yet sent to a worker
     s_list_t released;     //  of job->queued: last blocker finished, to run or cancel
     s_list_t dispatch_due; //  of service->due: with jobs and free workers, maybe
     s_list_t spare_jobs;   //  of job->queued: finished jobs kept for reuse
@@ -479,7 +480,10 @@ s_job_destroy (s_broker_t *self, s_job_t **job_p)
         zstr_free (&job->key);
         zlistx_destroy (&job->dependents);
         if (job->has_header) zmq_msg_close (&job->header);
-        if (job->has_data) zmq_msg_close (&job->data);
+        if (job->has_data) {
+            self->queued_bytes -= zmq_msg_size (&job->data);
+            zmq_msg_close (&job->data);
+        }
         if (self->spare_jobs.size < S_SPARE_JOBS)
             s_list_add (&self->spare_jobs, &job->queued, true);
         else {
@@ -618,16 +622,19 @@ s_route_worker (s_broker_t *self, s_worker_t *worker, zaio_worker_command_t comm
 }
 
 //  Keeps a reply its client's full queue has no room for, behind any held
-//  before it; takes header and data. Only a client that keeps sending
-//  while it reads nothing can have inflight_max replies held (held ones
-//  count against that allowance), so replies past that are dropped.
+//  before it; takes header and data. A client that reads its replies has
+//  at most as many held as it keeps requests in flight, so only one that
+//  keeps sending while it reads nothing reaches the bound (a refusal held
+//  costs a few hundred bytes), and replies past it are dropped.
 static void
 s_hold_reply (s_broker_t *self, s_client_t *client, zmq_msg_t *header, zmq_msg_t *data)
 {
-    if (client->held.size >= self->config.inflight_max) {
+    size_t held_max = self->config.inflight_max > ZAIO_BROKER_HELD_MIN ? self->config.inflight_max
+                                                                       : ZAIO_BROKER_HELD_MIN;
+    if (client->held.size >= held_max) {
         if (client->dropped++ == 0)
-            zsys_warning ("broker: a client reads no replies; those past %u held are dropped",
-                          self->config.inflight_max);
+            zsys_warning ("broker: a client reads no replies; those past %zu held are dropped",
+                          held_max);
         s_close_parts (header, data);
         return;
     }
@@ -931,6 +938,13 @@ s_handle_request (s_broker_t *self, zmq_msg_t *parts, int count)
         snprintf (why, sizeof why, "client has %zu jobs in flight or replies held, the limit",
                   inflight);
         s_reject (self, client, &req, true, ZAIO_ERR_QUEUE_FULL, why);
+    } else if (count == 4 && self->queued_bytes &&
+               self->queued_bytes + zmq_msg_size (&parts[3]) > self->config.queue_bytes_max) {
+        //  One request may always be queued, however large: the payload
+        //  limit bounds it.
+        snprintf (why, sizeof why, "broker holds %zu bytes of data for queued jobs (limit %zu)",
+                  self->queued_bytes, self->config.queue_bytes_max);
+        s_reject (self, client, &req, true, ZAIO_ERR_QUEUE_FULL, why);
     } else {
         s_job_t *job = s_job_new (self, req.path);
         job->number = s_slot_take (self, job);
@@ -942,7 +956,10 @@ s_handle_request (s_broker_t *self, zmq_msg_t *parts, int count)
         job->has_header = true;
         zmq_msg_init (&job->data);
         job->has_data = count == 4; //  only when the op takes data
-        if (job->has_data) zmq_msg_move (&job->data, &parts[3]);
+        if (job->has_data) {
+            zmq_msg_move (&job->data, &parts[3]);
+            self->queued_bytes += zmq_msg_size (&job->data);
+        }
         job->received_us = zclock_usecs ();
         if (req.fields & ZAIO_FIELD_DEADLINE) job->deadline_ms = zclock_mono () + req.deadline_ms;
         if (req.fields & ZAIO_FIELD_KEY) job->key = strdup (req.key);
@@ -1010,6 +1027,7 @@ s_send_job (s_broker_t *self, s_worker_t *worker, s_job_t *job, int64_t now_us)
     s_list_add (&worker->jobs, &job->held, false);
     zmq_msg_t *data = job->has_data ? &job->data : NULL;
     job->has_data = false; //  the data moves to the worker
+    if (data) self->queued_bytes -= zmq_msg_size (data);
     if (s_route_worker (self, worker, ZAIO_WORKER_JOB, job->number, &header, data))
         //  The worker vanished between READY and now; its expiry handles
         //  the job like any other it held.

@@ -29,6 +29,10 @@ extern "C" {
 #endif
 
 #define ZAIO_BROKER_ENDPOINTS_MAX 16
+//  Replies the broker holds for a client whose queue is full, at least
+//  (inflight_max if that is more); past it they are dropped (PROTOCOL.md
+//  section 7).
+#define ZAIO_BROKER_HELD_MIN 65536
 
 typedef struct {
     const char *root; //  directory served as volume "default"; created if missing
@@ -40,6 +44,7 @@ typedef struct {
     uint32_t workers;          //  local worker threads; 0 = one per CPU
     uint32_t worker_credit;    //  jobs each local worker holds at once
     uint32_t queue_max;        //  jobs accepted (queued + running) in all
+    size_t queue_bytes_max;    //  request data held for jobs not yet sent to a worker
     uint32_t inflight_max;     //  jobs accepted per client
     size_t payload_max;        //  largest data frame, and largest read
     uint32_t events_hwm;       //  events queued per slow subscriber before drops

@@ -22,10 +22,11 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     //  or two, every job costs a wake-up on each side.
     config->worker_credit = 64;
     config->queue_max = 65536;
+    config->queue_bytes_max = 1024u * 1024 * 1024;
     config->inflight_max = 16384;
     config->payload_max = ZAIO_PAYLOAD_MAX;
     config->events_hwm = 10000;
-    config->reply_hwm = 100;
+    config->reply_hwm = 1000;
     config->heartbeat_ms = 1000;
     config->heartbeat_misses = 3;
     config->retries_max = 3;
@@ -86,6 +87,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/workers", 0, 1024, &config->workers, false},
         {"broker/worker_credit", 1, 1024, &config->worker_credit, false},
         {"broker/queue_max", 1, 1u << 30, &config->queue_max, false},
+        {"broker/queue_bytes_max", 1, 1ull << 40, &config->queue_bytes_max, true},
         {"broker/inflight_max", 1, 1u << 30, &config->inflight_max, false},
         {"broker/payload_max", 1, ZAIO_PAYLOAD_CEILING, &config->payload_max, true},
         {"broker/events_hwm", 0, 1u << 30, &config->events_hwm, false},

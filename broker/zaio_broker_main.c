@@ -30,7 +30,12 @@ s_usage (FILE *out)
              "  -w, --workers N         local worker threads [number of CPUs]\n"
              "      --worker-credit N   jobs each local worker holds at once [64]\n"
              "      --queue-max N       jobs accepted (queued + running) in all [65536]\n"
-             "      --inflight-max N    jobs accepted per client [16384]\n"
+             "      --queue-bytes-max BYTES  request data held for jobs not yet running\n"
+             "                          [1073741824]\n"
+             "      --inflight-max N    jobs accepted per client, with its replies held\n"
+             "                          [16384]\n"
+             "      --reply-hwm N       replies queued to a client before the rest are held\n"
+             "                          and its jobs wait until it reads [1000]\n"
              "      --payload-max BYTES largest data frame and read [67108864]\n"
              "      --heartbeat-ms MS   remote worker heartbeat interval [1000]\n"
              "      --heartbeat-misses N  silent intervals before a worker is dead [3]\n"
@@ -73,20 +78,23 @@ int
 main (int argc, char *argv[])
 {
     zaio_daemon_init ("zaio-broker"); //  first: before any thread, for the signal mask
-    enum { OPT_CREDIT = 256, OPT_QUEUE, OPT_INFLIGHT };
-    static const struct option options[] = {{"root", required_argument, NULL, 'r'},
-                                            {"bind", required_argument, NULL, 'b'},
-                                            {"events", required_argument, NULL, 'e'},
-                                            {"worker-bind", required_argument, NULL, 'W'},
-                                            {"workers", required_argument, NULL, 'w'},
-                                            {"worker-credit", required_argument, NULL, OPT_CREDIT},
-                                            {"queue-max", required_argument, NULL, OPT_QUEUE},
-                                            {"inflight-max", required_argument, NULL, OPT_INFLIGHT},
-                                            ZAIO_DAEMON_SHARED_OPTIONS,
-                                            {"config", required_argument, NULL, 'c'},
-                                            {"verbose", no_argument, NULL, 'v'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
+    enum { OPT_CREDIT = 256, OPT_QUEUE, OPT_QUEUE_BYTES, OPT_INFLIGHT, OPT_REPLY_HWM };
+    static const struct option options[] = {
+        {"root", required_argument, NULL, 'r'},
+        {"bind", required_argument, NULL, 'b'},
+        {"events", required_argument, NULL, 'e'},
+        {"worker-bind", required_argument, NULL, 'W'},
+        {"workers", required_argument, NULL, 'w'},
+        {"worker-credit", required_argument, NULL, OPT_CREDIT},
+        {"queue-max", required_argument, NULL, OPT_QUEUE},
+        {"queue-bytes-max", required_argument, NULL, OPT_QUEUE_BYTES},
+        {"inflight-max", required_argument, NULL, OPT_INFLIGHT},
+        {"reply-hwm", required_argument, NULL, OPT_REPLY_HWM},
+        ZAIO_DAEMON_SHARED_OPTIONS,
+        {"config", required_argument, NULL, 'c'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
 
     //  The config file is read first so that flags override it.
     zaio_broker_config_t config;
@@ -126,9 +134,17 @@ main (int argc, char *argv[])
                 config.queue_max =
                     (uint32_t)zaio_daemon_number ("--queue-max", optarg, 1, 1u << 30);
                 break;
+            case OPT_QUEUE_BYTES:
+                config.queue_bytes_max =
+                    (size_t)zaio_daemon_number ("--queue-bytes-max", optarg, 1, 1ull << 40);
+                break;
             case OPT_INFLIGHT:
                 config.inflight_max =
                     (uint32_t)zaio_daemon_number ("--inflight-max", optarg, 1, 1u << 30);
+                break;
+            case OPT_REPLY_HWM:
+                config.reply_hwm =
+                    (uint32_t)zaio_daemon_number ("--reply-hwm", optarg, 1, 1u << 30);
                 break;
             case 'c':
                 break; //  already loaded

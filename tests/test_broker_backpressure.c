@@ -1,12 +1,14 @@
 /*  test_broker_backpressure: a client that reads its replies slowly loses
     none, a client that reads none costs the broker a bounded number of
-    replies, and neither holds up other clients or a shutdown.
+    replies, and neither holds up other clients or a shutdown. The data of
+    queued writes is bounded in bytes (queue_bytes_max).
 
     The broker queues at most reply_hwm (here 4) replies to a client; the
     clients here connect over inproc with a receive HWM of 2, so a client
     that reads nothing has room for 4 + 2 replies and the broker must hold
-    the rest. Jobs are run by hand by a fake worker serving "hand" (credit
-    8), or by the broker's own thread for "default". */
+    the rest. Jobs are run by hand by fake workers serving "hand" (credit
+    8) and "narrow" (credit 1), or by the broker's own thread for
+    "default". */
 
 #include "testutil.h"
 
@@ -54,21 +56,28 @@ s_work_all (zsock_t *worker, int quiet_ms)
     return count;
 }
 
-//  A client that sends 40 requests before it reads any reply: once its
+//  A client that sends count requests before it reads any reply. Once its
 //  queue is full the broker holds replies and starts none of its jobs,
-//  while it starts another client's. Then the client reads: every reply
-//  comes, once, in the order the jobs finished.
+//  while it starts another client's. Then the client reads: every request
+//  is answered once, and the jobs in the order they finished. Past its
+//  allowance of 64, most requests are refused (how many depends on how
+//  far the broker got before the client read); within it, none.
 static void
-s_test_slow_reader (const char *endpoint, zsock_t *worker, zsock_t *bob)
+s_test_slow_reader (const char *endpoint, zsock_t *worker, zsock_t *bob, int count,
+                    int inflight_max)
 {
-    enum { COUNT = 40 };
+    enum { COUNT_MAX = 200 };
+    assert (count <= COUNT_MAX);
     zsock_t *slow = s_slow_client (endpoint);
-    for (uint64_t id = 1; id <= COUNT; id++) s_send_ping (slow, "hand", id);
-    //  Room for S_ROOM replies, then one held, then the jobs the worker
-    //  holds (its credit) finish and are held too; no job starts after.
+    for (uint64_t id = 1; id <= (uint64_t)count; id++) s_send_ping (slow, "hand", id);
+    //  Only the jobs the worker took before replies were held run (its
+    //  credit, and those that replaced finished ones while the queue had
+    //  room; none, if refusals filled the queue first).
     int run = s_work_all (worker, 300);
-    printf ("test_broker_backpressure: %d of %d jobs ran before the client read\n", run, COUNT);
-    assert (run > S_ROOM && run <= S_ROOM + 1 + 8);
+    printf ("test_broker_backpressure: %d of %d jobs ran before the client read\n", run, count);
+    assert (run <= S_ROOM + 1 + 8);
+    //  Within the allowance, only job replies can fill the queue.
+    if (count <= inflight_max) assert (run > S_ROOM);
 
     //  Another client's jobs still start.
     s_send_ping (bob, "hand", 1000);
@@ -76,43 +85,61 @@ s_test_slow_reader (const char *endpoint, zsock_t *worker, zsock_t *bob)
     zaio_test_expect (bob, 1000, 0);
 
     //  The slow client reads, while the worker runs what comes.
+    bool seen[COUNT_MAX + 1] = {false};
+    uint64_t last_done = 0;
+    int answered = 0, refused = 0;
     zpoller_t *poller = zpoller_new (slow, worker, NULL);
-    uint64_t next = 1;
-    while (next <= COUNT) {
+    while (answered < count) {
         void *which = zpoller_wait (poller, 5000);
         assert (which);
-        if (which == worker)
+        if (which == worker) {
             s_work_all (worker, 0);
-        else
-            zaio_test_expect (slow, next++, 0);
+            continue;
+        }
+        zaio_reply_t reply;
+        zmsg_t *msg;
+        zaio_test_recv (slow, &reply, &msg, 0);
+        assert (reply.id >= 1 && reply.id <= (uint64_t)count && !seen[reply.id]);
+        seen[reply.id] = true;
+        answered++;
+        if (reply.error == ZAIO_ERR_QUEUE_FULL)
+            refused++;
+        else {
+            assert (reply.error == 0 && reply.id > last_done);
+            last_done = reply.id;
+        }
+        zmsg_destroy (&msg);
     }
     zpoller_destroy (&poller);
+    if (count <= inflight_max) assert (refused == 0);
     assert (s_work_all (worker, 200) == 0);
     zpoller_t *after = zpoller_new (slow, NULL);
     assert (zpoller_wait (after, 200) == NULL);
     zpoller_destroy (&after);
     zsock_destroy (&slow);
-    printf ("test_broker_backpressure: a slow reader gets every reply, in order\n");
+    printf ("test_broker_backpressure: a slow reader gets all %d replies (%d QUEUE_FULL)\n", count,
+            refused);
 }
 
-//  A client that sends 300 requests and reads nothing: its replies held
-//  count against its in-flight allowance (here 64), so it is soon told
-//  QUEUE_FULL, and replies past 64 held (often those very QUEUE_FULLs)
-//  are dropped. What reaches it at
-//  most: what fits in its queue, 64 held, and the replies of the jobs
-//  parked until it reads (with the held ones, at most 64). Another client
-//  is served meanwhile, and the flooder is served again once it reads.
+//  A client that sends more requests than the broker holds replies for
+//  and reads nothing: its replies held count against its in-flight
+//  allowance (here 64), so it is soon told QUEUE_FULL, and replies past
+//  ZAIO_BROKER_HELD_MIN held, mostly those QUEUE_FULLs, are dropped. What
+//  reaches it at most: what fits in its queue, those held, and the replies
+//  of the jobs parked until it reads (with the held ones, at most 64).
+//  Another client is served meanwhile, and the flooder is served again
+//  once it reads.
 static void
 s_test_flood (const char *endpoint, zsock_t *bob, int inflight_max)
 {
-    enum { COUNT = 300 };
+    enum { COUNT = ZAIO_BROKER_HELD_MIN + 2000 };
     zsock_t *flood = s_slow_client (endpoint);
     for (uint64_t id = 1; id <= COUNT; id++) s_send_ping (flood, "default", id);
-    zclock_sleep (300);
+    zclock_sleep (500); //  its sends block until the broker is at most 2000 behind
     s_send_ping (bob, "default", 2000);
     zaio_test_expect (bob, 2000, 0);
 
-    bool seen[COUNT + 1] = {false};
+    bool *seen = (bool *)zmalloc (COUNT + 1);
     int ok = 0, full = 0;
     zpoller_t *poller = zpoller_new (flood, NULL);
     while (zpoller_wait (poller, 300)) {
@@ -133,13 +160,69 @@ s_test_flood (const char *endpoint, zsock_t *bob, int inflight_max)
             "QUEUE_FULL) of %d\n",
             ok + full, ok, full, COUNT);
     assert (ok >= 1 && ok <= S_ROOM + inflight_max);
-    assert (ok + full <= S_ROOM + 2 * inflight_max && ok + full < COUNT);
+    assert (ok + full <= S_ROOM + ZAIO_BROKER_HELD_MIN + inflight_max && ok + full < COUNT);
+    free (seen);
 
     //  Having read, it is served again.
     s_send_ping (flood, "default", COUNT + 1);
     zaio_test_expect (flood, COUNT + 1, 0);
     zsock_destroy (&flood);
     printf ("test_broker_backpressure: a flooder is bounded; others are served\n");
+}
+
+static void
+s_send_write (zsock_t *client, uint64_t id, const void *data, size_t size)
+{
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_WRITE, id);
+    zaio_request_set_str (&req, ZAIO_FIELD_PATH, "f");
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "narrow");
+    zaio_test_send (client, &req, data, size);
+}
+
+//  Takes the narrow worker's next job, which must be request id, and
+//  answers it.
+static void
+s_run_next (zsock_t *narrow, uint64_t id)
+{
+    uint64_t job;
+    zaio_request_t taken;
+    zaio_test_fake_take (narrow, &job, &taken, 5000);
+    assert (taken.id == id);
+    zaio_test_fake_done (narrow, job, id, 0);
+}
+
+//  With queue_bytes_max 250000, two queued writes of 100000 bytes fit and
+//  a third does not; data counts until a worker takes it, and requests
+//  without data are not held to it.
+static void
+s_test_queued_bytes (zsock_t *bob, zsock_t *narrow)
+{
+    enum { SIZE = 100000 };
+    char *data = (char *)zmalloc (SIZE);
+    uint64_t job;
+    zaio_request_t taken;
+    s_send_write (bob, 1, data, SIZE);
+    zaio_test_fake_take (narrow, &job, &taken, 5000); //  held running: its data left
+    assert (taken.id == 1);
+    s_send_write (bob, 2, data, SIZE); //  100000 bytes queued
+    s_send_write (bob, 3, data, SIZE); //  200000
+    s_send_write (bob, 4, data, SIZE); //  would be 300000
+    zaio_test_expect (bob, 4, ZAIO_ERR_QUEUE_FULL);
+    s_send_ping (bob, "narrow", 5); //  no data: queued
+    zaio_test_fake_done (narrow, job, 1, 0);
+    zaio_test_expect (bob, 1, 0);
+    s_run_next (narrow, 2); //  100000 queued again
+    zaio_test_expect (bob, 2, 0);
+    s_send_write (bob, 6, data, SIZE); //  200000: fits
+    s_run_next (narrow, 3);
+    s_run_next (narrow, 5);
+    s_run_next (narrow, 6);
+    zaio_test_expect (bob, 3, 0);
+    zaio_test_expect (bob, 5, 0);
+    zaio_test_expect (bob, 6, 0);
+    free (data);
+    printf ("test_broker_backpressure: queued write data is bounded in bytes\n");
 }
 
 //  A shutdown does not wait past drain_ms for a client that reads nothing.
@@ -169,20 +252,25 @@ main (void)
     config.reply_hwm = 4;
     config.inflight_max = 64;
     config.drain_ms = 1000;
+    config.queue_bytes_max = 250000;
     config.worker_bind[0] = "tcp://127.0.0.1:*";
     zaio_test_broker_t broker;
     zaio_test_broker_start (&broker, &config);
     char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
     zsock_t *worker = zaio_test_fake_worker (worker_endpoint, "hand", 8, 0);
+    zsock_t *narrow = zaio_test_fake_worker (worker_endpoint, "narrow", 1, 0);
     zsock_t *bob = zaio_test_client (broker.tcp);
     zclock_sleep (100); //  the worker is known
 
-    s_test_slow_reader (broker.inproc, worker, bob);
+    s_test_slow_reader (broker.inproc, worker, bob, 40, (int)config.inflight_max);
+    s_test_slow_reader (broker.inproc, worker, bob, 150, (int)config.inflight_max);
     s_test_flood (broker.inproc, bob, (int)config.inflight_max);
+    s_test_queued_bytes (bob, narrow);
     s_test_shutdown (&broker, (int)config.drain_ms);
 
     zstr_free (&worker_endpoint);
     zsock_destroy (&worker);
+    zsock_destroy (&narrow);
     zsock_destroy (&bob);
     zaio_test_broker_stop (&broker);
     zsys_shutdown ();

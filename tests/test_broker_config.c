@@ -23,6 +23,8 @@ main (void)
                                       "    root = /srv/data\n"
                                       "    workers = 8\n"
                                       "    queue_max = 100\n"
+                                      "    queue_bytes_max = 5000000\n"
+                                      "    reply_hwm = 10\n"
                                       "    payload_max = 1048576\n"
                                       "    heartbeat_ms = 250\n"
                                       "    bind\n"
@@ -35,6 +37,7 @@ main (void)
     assert (zaio_broker_config_load (&config, path, &zconfig) == 0);
     assert (streq (config.root, "/srv/data"));
     assert (config.workers == 8 && config.queue_max == 100);
+    assert (config.queue_bytes_max == 5000000 && config.reply_hwm == 10);
     assert (config.payload_max == 1048576 && config.heartbeat_ms == 250);
     assert (config.inflight_max == 16384 && config.heartbeat_misses == 3); //  defaults
     assert (streq (config.bind[0], "tcp://127.0.0.1:7000"));
@@ -44,9 +47,12 @@ main (void)
     zstr_free (&path);
 
     //  Bad values are refused.
-    const char *bad[] = {"broker\n    workers = many\n", "broker\n    queue_max = 0\n",
+    const char *bad[] = {"broker\n    workers = many\n",
+                         "broker\n    queue_max = 0\n",
                          "broker\n    payload_max = 99999999999999\n",
-                         "broker\n    heartbeat_ms = -5\n", "broker\n    workers = 12abc\n"};
+                         "broker\n    heartbeat_ms = -5\n",
+                         "broker\n    workers = 12abc\n",
+                         "broker\n    reply_hwm = 0\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         path = s_write_config (dir, bad[i]);
         zaio_broker_config_defaults (&config);
