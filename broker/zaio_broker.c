@@ -1711,8 +1711,12 @@ s_broker_actor (zsock_t *pipe, void *args)
         int handled = s_drain_socket (self, self->backend_zmq, s_handle_worker_message);
         //  Receiving on the frontend also takes in libzmq's word that a
         //  full client queue has room again, so held replies go after it.
+        //  They are tried on passes that look at every socket: each pass
+        //  when the broker is otherwise idle, every S_POLL_EVERY when it
+        //  is busy. A send tried on every pass for each client that reads
+        //  nothing would slow every pass for everyone.
         handled += s_drain_socket (self, self->frontend_zmq, s_handle_request);
-        bool flushed = self->backlogged.size && s_flush_held (self);
+        bool flushed = looking && self->backlogged.size && s_flush_held (self);
         //  An event sent (even by the tick) calls for one more look at
         //  the events socket before sleeping.
         busy = s_dispatch_due (self) || handled > 0 || flushed || self->published;
