@@ -1249,6 +1249,12 @@ s_handle_ready (s_broker_t *self, const s_routing_id_t *identity, zmq_msg_t *bod
         zsys_warning ("broker: malformed READY from a worker ignored");
         return;
     }
+    //  Only in-process workers may skip heartbeats: the broker hears of a
+    //  dead peer in no other way. ZMTP metadata marks a tcp or ipc peer.
+    if (ready.heartbeat_ms == 0 && zmq_msg_gets (body, "Socket-Type")) {
+        zsys_warning ("broker: READY without heartbeat_ms over tcp or ipc ignored");
+        return;
+    }
     s_worker_t *existing = (s_worker_t *)zhashx_lookup (self->workers, identity);
     if (existing) s_worker_delete (self, existing, "announced itself again");
 

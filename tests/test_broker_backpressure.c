@@ -249,6 +249,7 @@ main (void)
     zaio_broker_config_t config;
     zaio_broker_config_defaults (&config);
     config.workers = 1;
+    config.heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS; //  fake workers get none
     config.reply_hwm = 4;
     config.inflight_max = 64;
     config.drain_ms = 1000;
@@ -257,8 +258,10 @@ main (void)
     zaio_test_broker_t broker;
     zaio_test_broker_start (&broker, &config);
     char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
-    zsock_t *worker = zaio_test_fake_worker (worker_endpoint, "hand", 8, 0);
-    zsock_t *narrow = zaio_test_fake_worker (worker_endpoint, "narrow", 1, 0);
+    zsock_t *worker =
+        zaio_test_fake_worker (worker_endpoint, "hand", 8, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    zsock_t *narrow =
+        zaio_test_fake_worker (worker_endpoint, "narrow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
     zsock_t *bob = zaio_test_client (broker.tcp);
     zclock_sleep (100); //  the worker is known
 

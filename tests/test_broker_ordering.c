@@ -173,13 +173,14 @@ main (void)
     zaio_broker_config_t config;
     zaio_broker_config_defaults (&config);
     config.workers = 1;
+    config.heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS; //  fake workers get none
     config.worker_bind[0] = "tcp://127.0.0.1:*";
     zaio_test_broker_t broker;
     zaio_test_broker_start (&broker, &config);
     char *endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
     s_rig_t rig;
     memset (&rig, 0, sizeof rig);
-    rig.worker = zaio_test_fake_worker (endpoint, "slow", 64, 0);
+    rig.worker = zaio_test_fake_worker (endpoint, "slow", 64, ZAIO_TEST_QUIET_HEARTBEAT_MS);
     rig.client = zaio_test_client (broker.inproc);
     rig.other = zaio_test_client (broker.tcp);
     zclock_sleep (100); //  let READY arrive before the first job

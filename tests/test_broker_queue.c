@@ -1,8 +1,8 @@
 /*  test_broker_queue: bounded queues answer QUEUE_FULL at once, deadlines
     answer ETIMEDOUT, unknown volumes answer NOVOLUME, hello reports what is
     in force, a job with a deadline never waits in a busy worker's queue,
-    a worker that sends garbage is dropped without harm, and every request
-    still gets exactly one reply.
+    a worker that sends garbage (or will not heartbeat over tcp) is dropped
+    without harm, and every request still gets exactly one reply.
 
     Jobs are held running by workers the test drives by hand, serving the
     volumes "slow" (credit 1) and "wide" (credit 4). */
@@ -144,7 +144,8 @@ s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
     zmq_send (zsock_resolve (stranger), envelope, sizeof envelope, ZMQ_SNDMORE);
     zframe_send (&body, stranger, 0);
 
-    zsock_t *junk = zaio_test_fake_worker (worker_endpoint, "junk", 1, 0);
+    zsock_t *junk =
+        zaio_test_fake_worker (worker_endpoint, "junk", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
     zclock_sleep (100);
     s_send_ping_to (alice, "junk", 40, -1);
     uint64_t job;
@@ -156,11 +157,18 @@ s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
     zaio_test_expect (alice, 40, ZAIO_ERR_NOVOLUME);
     s_expect_silence (alice, 200);
 
+    //  A worker over tcp that will not heartbeat could die unnoticed.
+    zsock_t *silent = zaio_test_fake_worker (worker_endpoint, "silent", 1, 0);
+    zclock_sleep (100);
+    s_send_ping_to (alice, "silent", 43, -1);
+    zaio_test_expect (alice, 43, ZAIO_ERR_NOVOLUME);
+
     //  Still serving, and nothing the stranger sent made it a worker.
     s_send_ping_to (alice, "default", 41, -1);
     zaio_test_expect (alice, 41, 0);
     s_send_ping_to (alice, "junk", 42, -1);
     zaio_test_expect (alice, 42, ZAIO_ERR_NOVOLUME);
+    zsock_destroy (&silent);
     zsock_destroy (&junk);
     zsock_destroy (&stranger);
     printf ("test_broker_queue: garbage from workers dropped, each job answered once\n");
@@ -172,13 +180,15 @@ main (void)
     zaio_broker_config_t config;
     zaio_broker_config_defaults (&config);
     config.workers = 1;
+    config.heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS; //  fake workers get none
     config.queue_max = 5;
     config.inflight_max = 3;
     config.worker_bind[0] = "tcp://127.0.0.1:*";
     zaio_test_broker_t broker;
     zaio_test_broker_start (&broker, &config);
     char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
-    zsock_t *worker = zaio_test_fake_worker (worker_endpoint, "slow", 1, 0);
+    zsock_t *worker =
+        zaio_test_fake_worker (worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
     zsock_t *alice = zaio_test_client (broker.inproc);
     zsock_t *bob = zaio_test_client (broker.tcp);
     //  The worker is known once hello lists its volume.
@@ -234,7 +244,8 @@ main (void)
     zaio_test_expect (alice, 30, ENOENT);
     printf ("test_broker_queue: QUEUE_FULL, ETIMEDOUT, NOVOLUME and hello as configured\n");
 
-    zsock_t *wide = zaio_test_fake_worker (worker_endpoint, "wide", 4, 0);
+    zsock_t *wide =
+        zaio_test_fake_worker (worker_endpoint, "wide", 4, ZAIO_TEST_QUIET_HEARTBEAT_MS);
     zclock_sleep (100);
     s_test_deadline_waits_for_idle (alice, bob, wide);
     zsock_destroy (&wide);

@@ -12,6 +12,8 @@
 
 #include <czmq.h>
 
+#define ZAIO_TEST_QUIET_HEARTBEAT_MS 3600000 //  an hour: never missed, never sent in a test
+
 //  Fresh empty directory under /tmp; caller frees the string after
 //  zaio_test_rmtree.
 char *zaio_test_tempdir (const char *tag);
@@ -61,6 +63,8 @@ int zaio_test_call (zsock_t *client, const zaio_request_t *req, const void *data
 //  A worker the test drives by hand, over the broker's ZAIOW/3 worker
 //  endpoint: it announces volume with credit and then holds jobs until the
 //  test answers them, so a test can keep jobs running as long as it likes.
+//  Over tcp it must announce a heartbeat; ZAIO_TEST_QUIET_HEARTBEAT_MS, with
+//  the broker's heartbeat_ms set to it too, keeps heartbeats out of a test.
 zsock_t *zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit,
                                 uint32_t heartbeat_ms);
 
