@@ -171,10 +171,7 @@ int
 main (void)
 {
     zaio_broker_config_t config;
-    zaio_broker_config_defaults (&config);
-    config.workers = 1;
-    config.heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS; //  fake workers get none
-    config.worker_bind[0] = "tcp://127.0.0.1:*";
+    zaio_test_fake_config (&config);
     zaio_test_broker_t broker;
     zaio_test_broker_start (&broker, &config);
     char *endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");

@@ -192,6 +192,15 @@ zaio_test_call (zsock_t *client, const zaio_request_t *req, const void *data, si
     return reply->ok ? 0 : reply->error;
 }
 
+void
+zaio_test_fake_config (zaio_broker_config_t *config)
+{
+    zaio_broker_config_defaults (config);
+    config->workers = 1;
+    config->heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS;
+    config->worker_bind[0] = "tcp://127.0.0.1:*";
+}
+
 zsock_t *
 zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit,
                        uint32_t heartbeat_ms)

@@ -60,11 +60,15 @@ void zaio_test_recv (zsock_t *client, zaio_reply_t *reply, zmsg_t **msg_p, int t
 int zaio_test_call (zsock_t *client, const zaio_request_t *req, const void *data, size_t size,
                     zaio_reply_t *reply, char **data_out, size_t *size_out);
 
+//  Defaults for a broker whose volumes fake workers serve: one thread of
+//  its own for "default", a tcp worker endpoint, and heartbeats that never
+//  come within a test (ZAIO_TEST_QUIET_HEARTBEAT_MS).
+void zaio_test_fake_config (zaio_broker_config_t *config);
 //  A worker the test drives by hand, over the broker's ZAIOW/3 worker
 //  endpoint: it announces volume with credit and then holds jobs until the
 //  test answers them, so a test can keep jobs running as long as it likes.
-//  Over tcp it must announce a heartbeat; ZAIO_TEST_QUIET_HEARTBEAT_MS, with
-//  the broker's heartbeat_ms set to it too, keeps heartbeats out of a test.
+//  Over tcp it must announce a heartbeat: ZAIO_TEST_QUIET_HEARTBEAT_MS,
+//  with zaio_test_fake_config, keeps heartbeats out of a test.
 zsock_t *zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit,
                                 uint32_t heartbeat_ms);
 
