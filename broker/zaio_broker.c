@@ -860,13 +860,15 @@ s_answer_hello (s_broker_t *self, const s_routing_id_t *client, const zaio_reque
     msgpack_packer *pk = &writer.packer;
     zaio_reply_pack_ok (pk, req->id, 5);
     zaio_pack_str (pk, "limits");
-    msgpack_pack_map (pk, 6);
+    msgpack_pack_map (pk, 8);
     zaio_pack_key_uint (pk, "header_max", ZAIO_HEADER_MAX);
     zaio_pack_key_uint (pk, "inflight_max", self->config.inflight_max);
     zaio_pack_key_uint (pk, "listdir_max", ZAIO_LISTDIR_MAX);
     zaio_pack_key_uint (pk, "path_max", ZAIO_PATH_MAX);
     zaio_pack_key_uint (pk, "payload_max", self->config.payload_max);
+    zaio_pack_key_uint (pk, "queue_bytes_max", self->config.queue_bytes_max);
     zaio_pack_key_uint (pk, "queue_max", self->config.queue_max);
+    zaio_pack_key_uint (pk, "reply_hwm", self->config.reply_hwm);
     zaio_pack_str (pk, "ops");
     msgpack_pack_array (pk, ZAIO_OP_COUNT);
     for (int op = 0; op < ZAIO_OP_COUNT; op++) zaio_pack_str (pk, zaio_op_name ((zaio_op_t)op));

@@ -111,7 +111,8 @@ REPLIES = [
                        "volumes": [{"name": "default", "readonly": False, "workers": 2}],
                        "limits": {"header_max": 8192, "inflight_max": 16384,
                                   "listdir_max": 10000, "path_max": 1024,
-                                  "payload_max": 67108864, "queue_max": 65536}}),
+                                  "payload_max": 67108864, "queue_bytes_max": 1073741824,
+                                  "queue_max": 65536, "reply_hwm": 1000}}),
 ]
 
 EVENTS = [

@@ -23,6 +23,10 @@ s_check_ops (const char *endpoint, const char *root)
     assert (hello.protocol == 1);
     assert (hello.payload_max == ZAIO_PAYLOAD_MAX);
     assert (hello.inflight_max > 0);
+    zaio_broker_config_t defaults;
+    zaio_broker_config_defaults (&defaults);
+    assert (hello.reply_hwm == defaults.reply_hwm);
+    assert (hello.queue_bytes_max == defaults.queue_bytes_max);
     assert (hello.ops & (1u << ZAIO_OP_READ));
     assert (hello.volume_count >= 1 && streq (hello.volumes[0].name, "default"));
     const zaio_hello_t *limits = zaio_client_limits (client);

@@ -170,7 +170,9 @@ typedef struct {
     uint64_t listdir_max;
     uint64_t inflight_max; //  calls one client may have accepted at once
     uint64_t queue_max;
-    uint32_t ops; //  bit (1u << op) for each zaio_op_t the broker supports
+    uint64_t queue_bytes_max; //  request data held for jobs not yet running; 0: not reported
+    uint64_t reply_hwm;       //  replies queued to a client before the rest are held; 0: likewise
+    uint32_t ops;             //  bit (1u << op) for each zaio_op_t the broker supports
     uint32_t volume_count;
     struct {
         char name[ZAIO_VOLUME_MAX + 1];

@@ -373,6 +373,8 @@ s_decode_hello (const uint8_t *data, size_t size, zaio_hello_t *hello)
                 S_LIMIT (listdir_max)
                 S_LIMIT (inflight_max)
                 S_LIMIT (queue_max)
+                S_LIMIT (queue_bytes_max)
+                S_LIMIT (reply_hwm)
 #undef S_LIMIT
             }
         } else if (len == 3 && memcmp (key, "ops", 3) == 0) {

@@ -96,6 +96,9 @@ export interface Limits {
     listdir_max: number;
     inflight_max: number;
     queue_max: number;
+    /** Reported by brokers since these bounds exist. */
+    queue_bytes_max?: number;
+    reply_hwm?: number;
     [key: string]: unknown;
 }
 

@@ -128,6 +128,7 @@ test('reply vectors become the documented results and errors', async (t) => {
             assert.equal(r.version, '0.1.0');
             assert.deepEqual(r.ops, ['ping', 'hello', 'stat']);
             assert.equal(r.limits.payload_max, 67108864);
+            assert.equal(r.limits.reply_hwm, 1000);
             assert.deepEqual(r.volumes, [{ name: 'default', readonly: false, workers: 2 }]);
         }],
         ['error_enoent', (c) => c.stat('gone'), null, (err) => {

@@ -176,7 +176,8 @@ RESULTS: Dict[str, Any] = {
         protocol=1, version="0.1.0", ops=["ping", "hello", "stat"],
         volumes=[zaio.VolumeInfo(name="default", readonly=False, workers=2)],
         limits=zaio.Limits(header_max=8192, path_max=1024, payload_max=67108864,
-                           listdir_max=10000, inflight_max=16384, queue_max=65536))),
+                           listdir_max=10000, inflight_max=16384, queue_max=65536,
+                           queue_bytes_max=1073741824, reply_hwm=1000))),
 }
 
 

@@ -322,7 +322,9 @@ def _hello(h: Mapping[str, Any]) -> Hello:
     if not all(type(o) is str for o in ops) or not all(isinstance(v, dict) for v in vols):
         raise BadReply(message="hello: bad 'ops' or 'volumes' item")
     limits = Limits(**{k: _take(lim, k, "uint", "limits") for k in (
-        "header_max", "path_max", "payload_max", "listdir_max", "inflight_max", "queue_max")})
+        "header_max", "path_max", "payload_max", "listdir_max", "inflight_max", "queue_max")},
+        **{k: _take(lim, k, "uint", "limits") for k in ("queue_bytes_max", "reply_hwm")
+           if k in lim})
     volumes = [VolumeInfo(name=_take(v, "name", "str", "volume"),
                           readonly=_take(v, "readonly", "bool", "volume"),
                           workers=_take(v, "workers", "uint", "volume")) for v in vols]

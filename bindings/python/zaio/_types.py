@@ -58,6 +58,9 @@ class Limits:
     listdir_max: int
     inflight_max: int
     queue_max: int
+    #: Reported by brokers since these bounds exist; None from older ones.
+    queue_bytes_max: Optional[int] = None
+    reply_hwm: Optional[int] = None
 
 
 @dataclass(frozen=True)
