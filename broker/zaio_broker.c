@@ -621,6 +621,15 @@ s_route_worker (s_broker_t *self, s_worker_t *worker, zaio_worker_command_t comm
     return rc;
 }
 
+//  Sends a client [signature][header][data?]; as s_route.
+static int
+s_route_client (s_broker_t *self, const s_routing_id_t *identity, zmq_msg_t *header,
+                zmq_msg_t *data)
+{
+    return s_route (self->frontend_zmq, identity, ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE), header,
+                    data);
+}
+
 //  Keeps a reply its client's full queue has no room for, behind any held
 //  before it; takes header and data. A client that reads its replies has
 //  at most as many held as it keeps requests in flight, so only one that
@@ -664,9 +673,7 @@ s_deliver (s_broker_t *self, const s_routing_id_t *identity, s_client_t *client,
            zmq_msg_t *data)
 {
     if (!client || client->held.size == 0) {
-        if (s_route (self->frontend_zmq, identity, ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE), header,
-                     data) == 0)
-            return;
+        if (s_route_client (self, identity, header, data) == 0) return;
         if (zmq_errno () != EAGAIN) {
             //  EHOSTUNREACH: the client has gone; there is no one left to tell.
             if (self->config.verbose) zsys_debug ("broker: reply to departed client dropped");
@@ -1138,9 +1145,8 @@ s_flush_held (s_broker_t *self)
         s_link_t *held;
         while ((held = s_list_first (&client->held))) {
             s_reply_t *reply = S_HOLDER (held, s_reply_t, link);
-            if (s_route (self->frontend_zmq, &client->identity, ZAIO_SIGNATURE,
-                         strlen (ZAIO_SIGNATURE), &reply->header,
-                         reply->has_data ? &reply->data : NULL)) {
+            if (s_route_client (self, &client->identity, &reply->header,
+                                reply->has_data ? &reply->data : NULL)) {
                 //  EHOSTUNREACH: the client has gone, and nothing held
                 //  for it can reach it.
                 if (zmq_errno () != EAGAIN) s_client_drop_held (client);
