@@ -188,6 +188,18 @@ s_int_width (uint8_t tag)
     return 1 << ((tag - 0xcc) & 3);
 }
 
+//  The bits stored after the uint or int tag at the cursor, which moves
+//  past them; -1 if the data ends first.
+static int
+s_tagged_bits (zaio_cursor_t *self, uint64_t *raw)
+{
+    size_t width = (size_t)s_int_width (*self->pos);
+    if (s_remaining (self) < 1 + width) return -1;
+    *raw = s_be (self->pos + 1, (int)width);
+    self->pos += 1 + width;
+    return 0;
+}
+
 //  Any integer encoding, as a sign flag and magnitude-preserving bits.
 static int
 s_integer (zaio_cursor_t *self, uint64_t *bits, bool *negative)
@@ -209,13 +221,12 @@ s_integer (zaio_cursor_t *self, uint64_t *bits, bool *negative)
     if (b < 0xcc || b > 0xd3) return -1;
     bool is_signed = b >= 0xd0;
     int width = s_int_width (b);
-    if (s_remaining (self) < 1 + (size_t)width) return -1;
-    uint64_t raw = s_be (self->pos + 1, width);
+    uint64_t raw;
+    if (s_tagged_bits (self, &raw)) return -1;
     if (is_signed && width < 8 && (raw >> (width * 8 - 1)))
         raw |= ~(uint64_t)0 << (width * 8); //  sign-extend
     *bits = raw;
     *negative = is_signed && (int64_t)raw < 0;
-    self->pos += 1 + (size_t)width;
     return 0;
 }
 
@@ -228,13 +239,8 @@ zaio_cursor_uint (zaio_cursor_t *self, uint64_t *value)
         *value = *self->pos++;
         return 0;
     }
-    if (s_remaining (self) && *self->pos >= 0xcc && *self->pos <= 0xcf) {
-        int width = s_int_width (*self->pos);
-        if (s_remaining (self) < 1 + (size_t)width) return -1;
-        *value = s_be (self->pos + 1, width);
-        self->pos += 1 + (size_t)width;
-        return 0;
-    }
+    if (s_remaining (self) && *self->pos >= 0xcc && *self->pos <= 0xcf)
+        return s_tagged_bits (self, value);
     //  A signed form holding a value of zero or more is valid too.
     const uint8_t *saved = self->pos;
     bool negative;
