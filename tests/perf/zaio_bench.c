@@ -16,8 +16,11 @@
                 doing the same pread (zaio_perf_baseline.h).
 
     The client runs on its own thread (zaio_perf_client.h). zaio and
-    baseline runs alternate so drift on a shared machine hits both alike;
-    with --repeat N each figure is the median of N runs.
+    baseline runs alternate, in N pairs (--repeat N), so drift on a shared
+    machine hits both alike. Each figure is the median of its side's N
+    runs; each ratio is the median of the N ratios of a pair's two runs,
+    shown with their range: a pair's runs are seconds apart, so its ratio
+    is what this machine's slow and fast spells move least.
 
     It is a benchmark, not a test: targets (throughput >= 0.8x baseline,
     p50 latency <= 1.3x baseline) are reported, never asserted. The exit
@@ -82,10 +85,28 @@ typedef struct {
     char error[256];
 } s_figure_t;
 
-//  [case][transport][side]
+//  zaio over baseline, pair of runs by pair: the median and the range.
+typedef struct {
+    bool done;
+    double median;
+    double low;
+    double high;
+} s_ratio_t;
+
+//  The ratios of one case over one transport.
+typedef struct {
+    s_ratio_t ops;
+    s_ratio_t cpu;
+    s_ratio_t switches;
+    s_ratio_t p50;
+    s_ratio_t p99;
+} s_ratios_t;
+
+//  [case][transport][side], and the ratios [case][transport]
 typedef struct {
     s_figure_t throughput[S_CASES][S_TRANSPORTS][S_SIDES];
     s_figure_t latency[S_CASES][S_TRANSPORTS][S_SIDES];
+    s_ratios_t ratios[S_CASES][S_TRANSPORTS];
 } s_results_t;
 
 //  ---------------------------------------------------------------------
@@ -94,23 +115,24 @@ typedef struct {
 static void
 s_usage (FILE *out)
 {
-    fprintf (out, "usage: zaio_bench [options]\n"
-                  "  --quick            about 1 s per measurement, under a minute in all\n"
-                  "  --smoke            a few seconds in all; only checks the bench runs\n"
-                  "  --json             print machine-readable results instead of the table\n"
-                  "  --workers N        worker threads on both sides (default: CPUs)\n"
-                  "  --credit N         jobs each zaio worker holds at once (default: broker's)\n"
-                  "  --seconds S        measured seconds per run (full 3, quick 1)\n"
-                  "  --warmup S         unmeasured seconds before each run (full 0.5, quick 0.25)\n"
-                  "  --repeat N         runs per figure, median reported (full 3, quick 1)\n"
-                  "  --inflight N       requests in flight for throughput (default 64)\n"
-                  "  --file-mib M       size of the file reads pick blocks from (default 64)\n"
-                  "  --transports LIST  comma-separated subset of inproc,ipc,tcp\n"
-                  "  --cases LIST       comma-separated subset of ping,read\n"
-                  "  --sides LIST       comma-separated subset of zaio,baseline (for profiling)\n"
-                  "  --modes LIST       comma-separated subset of throughput,latency\n"
-                  "  --dir PATH         where the served root and ipc sockets go (default /tmp)\n"
-                  "  --help             this text\n");
+    fprintf (out,
+             "usage: zaio_bench [options]\n"
+             "  --quick            about 1 s per measurement, under a minute in all\n"
+             "  --smoke            a few seconds in all; only checks the bench runs\n"
+             "  --json             print machine-readable results instead of the table\n"
+             "  --workers N        worker threads on both sides (default: CPUs)\n"
+             "  --credit N         jobs each zaio worker holds at once (default: broker's)\n"
+             "  --seconds S        measured seconds per run (full 3, quick 1)\n"
+             "  --warmup S         unmeasured seconds before each run (full 0.5, quick 0.25)\n"
+             "  --repeat N         pairs of runs per figure, medians reported (full 5, quick 1)\n"
+             "  --inflight N       requests in flight for throughput (default 64)\n"
+             "  --file-mib M       size of the file reads pick blocks from (default 64)\n"
+             "  --transports LIST  comma-separated subset of inproc,ipc,tcp\n"
+             "  --cases LIST       comma-separated subset of ping,read\n"
+             "  --sides LIST       comma-separated subset of zaio,baseline (for profiling)\n"
+             "  --modes LIST       comma-separated subset of throughput,latency\n"
+             "  --dir PATH         where the served root and ipc sockets go (default /tmp)\n"
+             "  --help             this text\n");
 }
 
 //  Sets flags[i] for each name in the comma-separated list; -1 on an unknown one.
@@ -226,7 +248,7 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
     bool quick = streq (options->mode, "quick"), smoke = streq (options->mode, "smoke");
     options->seconds = seconds > 0 ? seconds : smoke ? 0.1 : quick ? 1.0 : 3.0;
     options->warmup = warmup >= 0 ? warmup : smoke ? 0.05 : quick ? 0.25 : 0.5;
-    options->repeat = repeat > 0 ? (uint32_t)repeat : quick || smoke ? 1 : 3;
+    options->repeat = repeat > 0 ? (uint32_t)repeat : quick || smoke ? 1 : 5;
     options->file_mib = file_mib > 0 ? (uint32_t)file_mib : smoke ? 4 : options->file_mib;
     return 0;
 }
@@ -308,6 +330,27 @@ s_figure_close (s_figure_t *figure, s_runs_t *runs)
     figure->samples = runs->samples;
 }
 
+static double
+s_ratio (double zaio, double baseline)
+{
+    return baseline > 0 ? zaio / baseline : 0;
+}
+
+//  The ratios of count pairs of runs, zaio[i] over baseline[i]; done only
+//  if both sides ran them all.
+static void
+s_ratio_close (s_ratio_t *ratio, const s_runs_t *runs, const double *zaio, const double *baseline)
+{
+    uint32_t count = runs[0].runs;
+    if (count == 0 || runs[1].runs != count) return;
+    double ratios[S_REPEAT_MAX];
+    for (uint32_t i = 0; i < count; i++) ratios[i] = s_ratio (zaio[i], baseline[i]);
+    ratio->done = true;
+    ratio->median = s_median (ratios, count); //  sorts them
+    ratio->low = ratios[0];
+    ratio->high = ratios[count - 1];
+}
+
 //  One run of case c over transport t against side s; adds the result to
 //  runs, or sets figure->error. Returns 0 or -1.
 static int
@@ -369,6 +412,18 @@ s_measure_all (const s_options_t *options, char *endpoints[S_TRANSPORTS][S_SIDES
                             s_run_one (options, endpoints[t][s], file_blocks, c, t, s, latency,
                                        &runs[s], &figures[s]))
                             failed++;
+                //  Pairs first: a figure's median sorts its runs.
+                s_ratios_t *ratios = &results->ratios[c][t];
+                if (latency) {
+                    s_ratio_close (&ratios->p50, runs, runs[0].p50_us, runs[1].p50_us);
+                    s_ratio_close (&ratios->p99, runs, runs[0].p99_us, runs[1].p99_us);
+                } else {
+                    s_ratio_close (&ratios->ops, runs, runs[0].ops_per_sec, runs[1].ops_per_sec);
+                    s_ratio_close (&ratios->cpu, runs, runs[0].cpu_us_per_op,
+                                   runs[1].cpu_us_per_op);
+                    s_ratio_close (&ratios->switches, runs, runs[0].switches_per_op,
+                                   runs[1].switches_per_op);
+                }
                 for (int s = 0; s < S_SIDES; s++) s_figure_close (&figures[s], &runs[s]);
             }
     return failed;
@@ -376,18 +431,6 @@ s_measure_all (const s_options_t *options, char *endpoints[S_TRANSPORTS][S_SIDES
 
 //  ---------------------------------------------------------------------
 //  Reporting
-
-static bool
-s_both (const s_figure_t *pair)
-{
-    return pair[0].done && pair[1].done;
-}
-
-static double
-s_ratio (double zaio, double baseline)
-{
-    return baseline > 0 ? zaio / baseline : 0;
-}
 
 //  A figure's value in width columns, "error" if it failed, "-" if not run.
 static void
@@ -399,51 +442,69 @@ s_print_cell (const s_figure_t *figure, int width, int precision, double value)
         printf ("%*s ", width, *figure->error ? "error" : "-");
 }
 
+//  A ratio's median, with its range if asked ("0.78 0.56-0.84"), and the
+//  verdict against a target if one is given (target_min: the ratio must be
+//  at least target, else at most); blanks if it was not measured.
+static void
+s_print_ratio (const s_ratio_t *ratio, bool range, const double *target, bool target_min)
+{
+    if (ratio->done)
+        printf ("%5.2f", ratio->median);
+    else
+        printf ("%5s", "");
+    if (range) {
+        if (ratio->done)
+            printf (" %4.2f-%4.2f", ratio->low, ratio->high);
+        else
+            printf (" %9s", "");
+    }
+    if (target) {
+        bool met = target_min ? ratio->median >= *target : ratio->median <= *target;
+        printf (" %-4s", !ratio->done ? "" : met ? "ok" : "MISS");
+    }
+}
+
 static void
 s_print_table (const s_options_t *options, const s_results_t *results)
 {
+    const double throughput_target = S_THROUGHPUT_TARGET, latency_target = S_LATENCY_TARGET;
     printf ("zaio core bench: %u workers (zaio credit %u), %u in flight, 4 KiB reads over a %u "
             "MiB cached file\n"
-            "%u x %.2g s per figure (median), %.2g s warmup; %ld CPUs; libzmq %d.%d.%d, "
+            "%u pair%s of %.2g s runs per figure, %.2g s warmup; %ld CPUs; libzmq %d.%d.%d, "
             "czmq %d.%d.%d; build %s\n"
+            "figures: medians of each side's runs; ratios: median and range of the pairs' ratios\n"
             "targets: throughput >= %.1fx baseline, p50 latency <= %.1fx baseline\n\n",
             options->workers, options->credit, options->inflight, options->file_mib,
-            options->repeat, options->seconds, options->warmup, sysconf (_SC_NPROCESSORS_ONLN),
-            ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR,
-            CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE, S_THROUGHPUT_TARGET,
-            S_LATENCY_TARGET);
-    printf ("%-4s %-6s | %10s %10s %5s %-4s | %8s %8s %5s %-4s | %8s %8s %5s\n", "", "", "zaio",
-            "baseline", "", "", "zaio", "baseline", "", "", "zaio", "baseline", "");
-    printf ("%-4s %-6s | %10s %10s %5s %-4s | %8s %8s %5s %-4s | %8s %8s %5s\n", "case", "trans",
-            "ops/s", "ops/s", "ratio", "", "p50 us", "p50 us", "ratio", "", "p99 us", "p99 us",
-            "ratio");
+            options->repeat, options->repeat == 1 ? "" : "s", options->seconds, options->warmup,
+            sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
+            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE,
+            throughput_target, latency_target);
+    printf ("%-4s %-6s | %9s %9s %5s %9s %-4s | %7s %7s %5s %9s %-4s | %7s %7s %5s\n", "", "",
+            "zaio", "baseline", "", "pairs", "", "zaio", "baseline", "", "pairs", "", "zaio",
+            "baseline", "");
+    printf ("%-4s %-6s | %9s %9s %5s %9s %-4s | %7s %7s %5s %9s %-4s | %7s %7s %5s\n", "case",
+            "trans", "ops/s", "ops/s", "ratio", "range", "", "p50 us", "p50 us", "ratio", "range",
+            "", "p99 us", "p99 us", "ratio");
     for (int c = 0; c < S_CASES; c++) {
         if (!options->cases[c]) continue;
         for (int t = 0; t < S_TRANSPORTS; t++) {
             if (!options->transports[t]) continue;
             const s_figure_t *thr = results->throughput[c][t];
             const s_figure_t *lat = results->latency[c][t];
+            const s_ratios_t *ratios = &results->ratios[c][t];
             printf ("%-4s %-6s | ", s_case_names[c], s_transport_names[t]);
-            s_print_cell (&thr[0], 10, 0, thr[0].ops_per_sec);
-            s_print_cell (&thr[1], 10, 0, thr[1].ops_per_sec);
-            if (s_both (thr)) {
-                double ratio = s_ratio (thr[0].ops_per_sec, thr[1].ops_per_sec);
-                printf ("%5.2f %-4s | ", ratio, ratio >= S_THROUGHPUT_TARGET ? "ok" : "MISS");
-            } else
-                printf ("%5s %-4s | ", "", "");
-            s_print_cell (&lat[0], 8, 1, lat[0].p50_us);
-            s_print_cell (&lat[1], 8, 1, lat[1].p50_us);
-            if (s_both (lat)) {
-                double ratio = s_ratio (lat[0].p50_us, lat[1].p50_us);
-                printf ("%5.2f %-4s | ", ratio, ratio <= S_LATENCY_TARGET ? "ok" : "MISS");
-            } else
-                printf ("%5s %-4s | ", "", "");
-            s_print_cell (&lat[0], 8, 1, lat[0].p99_us);
-            s_print_cell (&lat[1], 8, 1, lat[1].p99_us);
-            if (s_both (lat))
-                printf ("%5.2f\n", s_ratio (lat[0].p99_us, lat[1].p99_us));
-            else
-                printf ("\n");
+            s_print_cell (&thr[0], 9, 0, thr[0].ops_per_sec);
+            s_print_cell (&thr[1], 9, 0, thr[1].ops_per_sec);
+            s_print_ratio (&ratios->ops, true, &throughput_target, true);
+            printf (" | ");
+            s_print_cell (&lat[0], 7, 1, lat[0].p50_us);
+            s_print_cell (&lat[1], 7, 1, lat[1].p50_us);
+            s_print_ratio (&ratios->p50, true, &latency_target, false);
+            printf (" | ");
+            s_print_cell (&lat[0], 7, 1, lat[0].p99_us);
+            s_print_cell (&lat[1], 7, 1, lat[1].p99_us);
+            s_print_ratio (&ratios->p99, false, NULL, false);
+            printf ("\n");
         }
     }
     printf ("\npipelined efficiency: CPU time of all threads (client, server, libzmq) and\n"
@@ -457,19 +518,16 @@ s_print_table (const s_options_t *options, const s_results_t *results)
         for (int t = 0; t < S_TRANSPORTS; t++) {
             if (!options->transports[t]) continue;
             const s_figure_t *thr = results->throughput[c][t];
+            const s_ratios_t *ratios = &results->ratios[c][t];
             printf ("%-4s %-6s | ", s_case_names[c], s_transport_names[t]);
             s_print_cell (&thr[0], 8, 1, thr[0].cpu_us_per_op);
             s_print_cell (&thr[1], 8, 1, thr[1].cpu_us_per_op);
-            if (s_both (thr))
-                printf ("%5.2f | ", s_ratio (thr[0].cpu_us_per_op, thr[1].cpu_us_per_op));
-            else
-                printf ("%5s | ", "");
+            s_print_ratio (&ratios->cpu, false, NULL, false);
+            printf (" | ");
             s_print_cell (&thr[0], 8, 2, thr[0].switches_per_op);
             s_print_cell (&thr[1], 8, 2, thr[1].switches_per_op);
-            if (s_both (thr))
-                printf ("%5.2f\n", s_ratio (thr[0].switches_per_op, thr[1].switches_per_op));
-            else
-                printf ("\n");
+            s_print_ratio (&ratios->switches, false, NULL, false);
+            printf ("\n");
         }
     }
     for (int c = 0; c < S_CASES; c++)
@@ -546,11 +604,14 @@ s_print_json (const s_options_t *options, const s_results_t *results)
                 s_json_figure (&thr[s], false);
                 printf (", ");
             }
-            if (s_both (thr)) {
-                double ratio = s_ratio (thr[0].ops_per_sec, thr[1].ops_per_sec);
-                all_met &= ratio >= S_THROUGHPUT_TARGET;
-                printf ("\"ratio\": %.3f, \"meets_target\": %s},\n   \"latency\": {", ratio,
-                        ratio >= S_THROUGHPUT_TARGET ? "true" : "false");
+            const s_ratios_t *ratios = &results->ratios[c][t];
+            if (ratios->ops.done) {
+                bool met = ratios->ops.median >= S_THROUGHPUT_TARGET;
+                all_met &= met;
+                printf ("\"ratio\": %.3f, \"ratio_range\": [%.3f, %.3f], \"meets_target\": "
+                        "%s},\n   \"latency\": {",
+                        ratios->ops.median, ratios->ops.low, ratios->ops.high,
+                        met ? "true" : "false");
             } else {
                 all_met = false;
                 printf ("\"ratio\": null, \"meets_target\": null},\n   \"latency\": {");
@@ -560,12 +621,13 @@ s_print_json (const s_options_t *options, const s_results_t *results)
                 s_json_figure (&lat[s], true);
                 printf (", ");
             }
-            if (s_both (lat)) {
-                double ratio = s_ratio (lat[0].p50_us, lat[1].p50_us);
-                all_met &= ratio <= S_LATENCY_TARGET;
-                printf ("\"p50_ratio\": %.3f, \"p99_ratio\": %.3f, \"meets_target\": %s}}", ratio,
-                        s_ratio (lat[0].p99_us, lat[1].p99_us),
-                        ratio <= S_LATENCY_TARGET ? "true" : "false");
+            if (ratios->p50.done) {
+                bool met = ratios->p50.median <= S_LATENCY_TARGET;
+                all_met &= met;
+                printf ("\"p50_ratio\": %.3f, \"p50_ratio_range\": [%.3f, %.3f], "
+                        "\"p99_ratio\": %.3f, \"meets_target\": %s}}",
+                        ratios->p50.median, ratios->p50.low, ratios->p50.high, ratios->p99.median,
+                        met ? "true" : "false");
             } else {
                 all_met = false;
                 printf ("\"p50_ratio\": null, \"p99_ratio\": null, \"meets_target\": null}}");
