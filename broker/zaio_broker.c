@@ -943,6 +943,18 @@ s_handle_request (s_broker_t *self, zmq_msg_t *parts, int count)
     } else if (self->accepted >= self->config.queue_max) {
         snprintf (why, sizeof why, "broker queue is full (%u jobs)", self->config.queue_max);
         s_reject (self, client, &req, true, ZAIO_ERR_QUEUE_FULL, why);
+    } else if (owner &&
+               owner->unfinished.size >= 2 * (size_t)(self->config.queue_max - self->accepted)) {
+        //  A client's share of the queue shrinks as the queue fills: it
+        //  may add a job only while it has fewer than twice the room left
+        //  (the dynamic threshold of shared switch buffers). However many
+        //  clients flood, room is left for the rest, and one alone can
+        //  take two thirds of the queue.
+        snprintf (why, sizeof why,
+                  "client has %zu jobs queued or running, its share while the broker queue "
+                  "has room for %u",
+                  owner->unfinished.size, self->config.queue_max - self->accepted);
+        s_reject (self, client, &req, true, ZAIO_ERR_QUEUE_FULL, why);
     } else if (inflight >= self->config.inflight_max) {
         snprintf (why, sizeof why, "client has %zu jobs in flight or replies held, the limit",
                   inflight);

@@ -2,7 +2,8 @@
     answer ETIMEDOUT, unknown volumes answer NOVOLUME, hello reports what is
     in force, a job with a deadline never waits in a busy worker's queue,
     a worker that sends garbage (or will not heartbeat over tcp) is dropped
-    without harm, and every request still gets exactly one reply.
+    without harm, a client that floods the queue leaves the others their
+    share, and every request still gets exactly one reply.
 
     Jobs are held running by workers the test drives by hand, serving the
     volumes "slow" (credit 1) and "wide" (credit 4). */
@@ -175,6 +176,63 @@ s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
     printf ("test_broker_queue: garbage from workers dropped, each job answered once\n");
 }
 
+//  A client that floods a broker's queue leaves room for the others: each
+//  may add a job only while it has fewer than twice the room left. With
+//  room for 9 and a worker that holds its first job: alice gets 6, bob
+//  then 2, carol the last one; each gets exactly one reply per request.
+static void
+s_test_fair_share (void)
+{
+    zaio_broker_config_t config;
+    zaio_test_fake_config (&config);
+    config.queue_max = 9;
+    config.inflight_max = 100;
+    zaio_test_broker_t broker;
+    zaio_test_broker_start (&broker, &config);
+    char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
+    zsock_t *worker =
+        zaio_test_fake_worker (worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    zsock_t *clients[3] = {zaio_test_client (broker.inproc), zaio_test_client (broker.tcp),
+                           zaio_test_client (broker.inproc)};
+    zclock_sleep (100); //  the worker is known by then
+
+    const uint64_t first[3] = {100, 200, 300};
+    const int sent[3] = {10, 4, 2};
+    const int admitted[3] = {6, 2, 1};
+    uint64_t job;
+    zaio_request_t taken;
+    for (int c = 0; c < 3; c++) {
+        for (int i = 0; i < sent[c]; i++) s_send_ping (clients[c], first[c] + (uint64_t)i, -1);
+        if (c == 0) {
+            zaio_test_fake_take (worker, &job, &taken, 5000);
+            assert (taken.id == first[0]);
+        }
+        for (int i = admitted[c]; i < sent[c]; i++)
+            zaio_test_expect (clients[c], first[c] + (uint64_t)i, ZAIO_ERR_QUEUE_FULL);
+        s_expect_silence (clients[c], 100);
+    }
+    //  The worker runs every admitted job, in the order they came.
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < admitted[c]; i++) {
+            uint64_t id = first[c] + (uint64_t)i;
+            if (id != first[0]) {
+                zaio_test_fake_take (worker, &job, &taken, 5000);
+                assert (taken.id == id);
+            }
+            zaio_test_fake_done (worker, job, id, 0);
+            zaio_test_expect (clients[c], id, 0);
+        }
+    for (int c = 0; c < 3; c++) {
+        s_expect_silence (clients[c], 100);
+        zsock_destroy (&clients[c]);
+    }
+    s_expect_silence (worker, 100);
+    zsock_destroy (&worker);
+    zstr_free (&worker_endpoint);
+    zaio_test_broker_stop (&broker);
+    printf ("test_broker_queue: a flooding client leaves others their share of the queue\n");
+}
+
 int
 main (void)
 {
@@ -248,6 +306,7 @@ main (void)
     s_test_deadline_waits_for_idle (alice, bob, wide);
     zsock_destroy (&wide);
     s_test_worker_garbage (worker_endpoint, alice);
+    s_test_fair_share ();
 
     zstr_free (&worker_endpoint);
     zsock_destroy (&worker);
