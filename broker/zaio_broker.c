@@ -1394,6 +1394,23 @@ s_send_heartbeat (s_broker_t *self, s_worker_t *worker)
     s_route_worker (self, worker, ZAIO_WORKER_HEARTBEAT, 0, NULL, NULL);
 }
 
+//  Fails the jobs of a waiting list (of job->queued) whose deadline has
+//  passed.
+static void
+s_expire_waiting (s_broker_t *self, s_list_t *list, int64_t now_ms, const char *why)
+{
+    s_link_t *link = s_list_first (list);
+    while (link) {
+        s_link_t *next = s_list_next (list, link);
+        s_job_t *job = S_HOLDER (link, s_job_t, queued);
+        if (s_job_expired (job, now_ms)) {
+            s_list_remove (list, link);
+            s_fail_job (self, &job, ETIMEDOUT, why);
+        }
+        link = next;
+    }
+}
+
 static void
 s_tick (s_broker_t *self)
 {
@@ -1416,20 +1433,17 @@ s_tick (s_broker_t *self)
         s_worker_delete (self, worker, "heartbeat expired");
     zlistx_destroy (&expired);
 
-    //  Answer queued jobs whose deadline has passed.
+    //  Answer waiting jobs whose deadline has passed: queued ones, and
+    //  those parked while their clients read no replies (their answers
+    //  are held like the rest, but their places in the queue come free).
     for (s_service_t *service = (s_service_t *)zhashx_first (self->services); service;
-         service = (s_service_t *)zhashx_next (self->services)) {
-        s_link_t *link = s_list_first (&service->urgent);
-        while (link) {
-            s_link_t *next = s_list_next (&service->urgent, link);
-            s_job_t *job = S_HOLDER (link, s_job_t, queued);
-            if (s_job_expired (job, now_ms)) {
-                s_list_remove (&service->urgent, link);
-                s_fail_job (self, &job, ETIMEDOUT, "deadline passed before a worker was free");
-            }
-            link = next;
-        }
-    }
+         service = (s_service_t *)zhashx_next (self->services))
+        s_expire_waiting (self, &service->urgent, now_ms,
+                          "deadline passed before a worker was free");
+    for (s_link_t *link = s_list_first (&self->backlogged); link;
+         link = s_list_next (&self->backlogged, link))
+        s_expire_waiting (self, &S_HOLDER (link, s_client_t, backlogged)->parked, now_ms,
+                          "deadline passed while the client read no replies");
 }
 
 //  ---------------------------------------------------------------------

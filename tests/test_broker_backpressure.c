@@ -1,7 +1,8 @@
 /*  test_broker_backpressure: a client that reads its replies slowly loses
     none, a client that reads none costs the broker a bounded number of
-    replies, and neither holds up other clients or a shutdown. The data of
-    queued writes is bounded in bytes (queue_bytes_max).
+    replies, and neither holds up other clients or a shutdown; its jobs
+    wait unstarted, but still expire on time. The data of queued writes is
+    bounded in bytes (queue_bytes_max).
 
     The broker queues at most reply_hwm (here 4) replies to a client; the
     clients here connect over inproc with a receive HWM of 2, so a client
@@ -170,6 +171,43 @@ s_test_flood (const char *endpoint, zsock_t *bob, int inflight_max)
     printf ("test_broker_backpressure: a flooder is bounded; others are served\n");
 }
 
+//  A job parked while its client reads nothing still expires on time: its
+//  ETIMEDOUT is published (and its place in the queue comes free) while
+//  the client is not reading, and the reply waits behind the held ones.
+static void
+s_test_parked_deadline (zaio_test_broker_t *broker, zsock_t *worker)
+{
+    zsock_t *errors = zsock_new_sub (broker->events, "err.ping.hand");
+    assert (errors);
+    zsock_set_rcvtimeo (errors, 3000);
+    zsock_t *idle = s_slow_client (broker->inproc);
+    zclock_sleep (200); //  the subscription reaches the broker
+    for (uint64_t id = 1; id <= S_ROOM + 1; id++) s_send_ping (idle, "hand", id);
+    assert (s_work_all (worker, 300) == S_ROOM + 1); //  the last reply is held
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_PING, S_ROOM + 2);
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "hand");
+    zaio_request_set_uint (&req, ZAIO_FIELD_DEADLINE, 100);
+    zaio_test_send (idle, &req, NULL, 0);
+    int64_t sent = zclock_mono ();
+
+    zmsg_t *msg = zmsg_recv (errors);
+    assert (msg && zmsg_size (msg) == 3);
+    int64_t took = zclock_mono () - sent;
+    zframe_t *body = zmsg_last (msg);
+    zaio_event_t event;
+    assert (zaio_event_decode (&event, zframe_data (body), zframe_size (body)) == 0);
+    assert (event.id == S_ROOM + 2 && event.error == ETIMEDOUT);
+    zmsg_destroy (&msg);
+    printf ("test_broker_backpressure: a parked job expired after %" PRId64 " ms unread\n", took);
+    assert (s_work_all (worker, 100) == 0); //  it never ran
+
+    for (uint64_t id = 1; id <= S_ROOM + 1; id++) zaio_test_expect (idle, id, 0);
+    zaio_test_expect (idle, S_ROOM + 2, ETIMEDOUT);
+    zsock_destroy (&idle);
+    zsock_destroy (&errors);
+}
+
 static void
 s_send_write (zsock_t *client, uint64_t id, const void *data, size_t size)
 {
@@ -266,6 +304,7 @@ main (void)
     s_test_slow_reader (broker.inproc, worker, bob, 150, (int)config.inflight_max);
     s_test_flood (broker.inproc, bob, (int)config.inflight_max);
     s_test_queued_bytes (bob, narrow);
+    s_test_parked_deadline (&broker, worker);
     s_test_shutdown (&broker, (int)config.drain_ms);
 
     zstr_free (&worker_endpoint);
