@@ -37,6 +37,7 @@ typedef struct {
     zsock_t *router;
     char *endpoint;
     uint32_t inflight_max;
+    uint32_t reply_hwm; //  0: not reported
     bool silent;
     bool hold;
     long queue_full;
@@ -115,8 +116,9 @@ fake_answer (fake_state_t *self, zframe_t *routing_id, const zaio_request_t *req
     if (req->op == ZAIO_OP_HELLO) {
         zaio_reply_pack_ok (pk, req->id, 4);
         zaio_pack_str (pk, "limits");
-        msgpack_pack_map (pk, 2);
+        msgpack_pack_map (pk, self->reply_hwm ? 3 : 2);
         zaio_pack_key_uint (pk, "inflight_max", self->inflight_max);
+        if (self->reply_hwm) zaio_pack_key_uint (pk, "reply_hwm", self->reply_hwm);
         zaio_pack_key_uint (pk, "payload_max", ZAIO_PAYLOAD_MAX);
         zaio_pack_str (pk, "ops");
         msgpack_pack_array (pk, ZAIO_OP_COUNT);
@@ -294,10 +296,11 @@ fake_actor (zsock_t *pipe, void *args)
 static fake_state_t s_fake_state;
 
 static void
-fake_start (fake_broker_t *fake, uint32_t inflight_max)
+fake_start (fake_broker_t *fake, uint32_t inflight_max, uint32_t reply_hwm)
 {
     memset (&s_fake_state, 0, sizeof s_fake_state);
     s_fake_state.inflight_max = inflight_max;
+    s_fake_state.reply_hwm = reply_hwm;
     fake->actor = zactor_new (fake_actor, &s_fake_state);
     assert (fake->actor);
     fake->endpoint = zstr_recv (fake->actor);

@@ -1,5 +1,6 @@
 /*  test_client_flow.c: flow control against a scripted broker. The client
-    never has more than the broker's inflight_max calls sent at once;
+    never has more than the broker's inflight_max calls sent at once, nor
+    more than half its reply_hwm;
     QUEUE_FULL (not accepted) is retried after a back-off for every op,
     writes included; SHUTDOWN (not run) is retried `retries` times and then
     reported.
@@ -109,7 +110,7 @@ int
 main (void)
 {
     fake_broker_t fake;
-    fake_start (&fake, WINDOW);
+    fake_start (&fake, WINDOW, 0);
     zaio_client_t *client = zaio_client_new (fake.endpoint);
     assert (client);
     assert (zaio_client_ping (client) == 0);
@@ -119,6 +120,15 @@ main (void)
     s_test_queue_full (&fake, client);
     s_test_shutdown (&fake, client);
     assert (zaio_client_pending (client) == 0);
+    zaio_client_destroy (&client);
+    fake_stop (&fake);
+
+    //  A broker whose reply_hwm is the tighter bound: half of it.
+    fake_start (&fake, 1000, 2 * WINDOW);
+    client = zaio_client_new (fake.endpoint);
+    assert (client && zaio_client_ping (client) == 0);
+    assert (zaio_client_limits (client)->reply_hwm == 2 * WINDOW);
+    s_test_window (&fake, client);
     zaio_client_destroy (&client);
     fake_stop (&fake);
     zsys_shutdown ();

@@ -32,7 +32,7 @@ int
 main (void)
 {
     fake_broker_t fake;
-    fake_start (&fake, 100);
+    fake_start (&fake, 100, 0);
     zaio_client_t *client = zaio_client_new (fake.endpoint);
     assert (client);
     zaio_client_set_timeout (client, 10000);

@@ -26,7 +26,7 @@ static void
 s_test_timeouts (void)
 {
     fake_broker_t fake;
-    fake_start (&fake, 1000);
+    fake_start (&fake, 1000, 0);
     zaio_client_t *client = zaio_client_new (fake.endpoint);
     assert (client);
     assert (zaio_client_ping (client) == 0);
