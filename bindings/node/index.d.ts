@@ -13,8 +13,10 @@ export interface ClientOptions {
     events?: string | string[];
     /** Default per-request timeout in ms (30000). 0 or Infinity: none. */
     timeout?: number;
-    /** Most requests sent and not yet answered (4096); more wait in the send queue.
-     *  Keep it at or under the broker's `limits.inflight_max`. */
+    /** Most requests sent and not yet answered (500); more wait in the send queue.
+     *  Keep it at or under the broker's `limits.inflight_max` and half its
+     *  `limits.reply_hwm` (default 1000): past that, replies are held at the
+     *  broker while the client reads, and its jobs wait. */
     inflightMax?: number;
     /** Most requests waiting to be sent (65536); beyond it calls reject with
      *  code 'QUEUE_FULL' at once. */

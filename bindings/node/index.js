@@ -16,7 +16,7 @@ const U64_MAX = (1n << 64n) - 1n;
 
 const DEFAULTS = {
     timeout: 30000,          //  ms per request, 0 or Infinity for none
-    inflightMax: 4096,       //  requests sent and not yet answered
+    inflightMax: 500,        //  requests sent and not yet answered: reply_hwm / 2
     sendQueueMax: 65536,     //  requests waiting to be sent
     queueFullRetries: 5,     //  QUEUE_FULL retries per request
     queueFullBackoff: 5,     //  ms before the first retry, doubled each time

@@ -11,7 +11,7 @@ its own future, in whatever order replies come::
             blocks = await asyncio.gather(*(c.read("big.bin", i * 4096, 4096)
                                             for i in range(100)))
 
-In-flight requests are bounded (``max_inflight``, default 1024; callers
+In-flight requests are bounded (``max_inflight``, default 500; callers
 beyond it wait their turn), each call has its own timeout, and closing
 fails whatever is still pending with :class:`zaio.Closed` and drops the
 socket with linger 0.
@@ -44,14 +44,16 @@ class Client(ClientBase):
 
     The parameters are those of :class:`zaio.Client`, plus ``max_inflight``:
     the most requests this client keeps in flight (keep it under the
-    broker's ``inflight_max``). The socket is made at construction; the
+    broker's ``inflight_max`` and half its ``reply_hwm``: libzmq tells the
+    broker that replies were taken only every ``reply_hwm / 2``, so a wider
+    window gets replies held while the client reads). The socket is made at construction; the
     receive task starts with the first call, in the running loop. Use one
     client per event loop.
     """
 
     def __init__(self, endpoint: str, *, events: Optional[str] = None,
                  timeout: Optional[float] = 30.0, volume: Optional[str] = None,
-                 context: Optional[zmq.asyncio.Context] = None, max_inflight: int = 1024,
+                 context: Optional[zmq.asyncio.Context] = None, max_inflight: int = 500,
                  queue_full_retries: int = 8, queue_full_backoff: float = 0.005) -> None:
         super().__init__(endpoint, events=events, timeout=timeout, volume=volume,
                          queue_full_retries=queue_full_retries,
