@@ -176,6 +176,19 @@ s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
     printf ("test_broker_queue: garbage from workers dropped, each job answered once\n");
 }
 
+//  A broker with the queue bounds given, for fake workers; returns the
+//  endpoint they connect to.
+static char *
+s_start_broker (zaio_test_broker_t *broker, uint32_t queue_max, uint32_t inflight_max)
+{
+    zaio_broker_config_t config;
+    zaio_test_fake_config (&config);
+    config.queue_max = queue_max;
+    config.inflight_max = inflight_max;
+    zaio_test_broker_start (broker, &config);
+    return zaio_broker_endpoint (broker->broker, "workers", "tcp");
+}
+
 //  A client that floods a broker's queue leaves room for the others: each
 //  may add a job only while it has fewer than twice the room left. With
 //  room for 9 and a worker that holds its first job: alice gets 6, bob
@@ -183,13 +196,8 @@ s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
 static void
 s_test_fair_share (void)
 {
-    zaio_broker_config_t config;
-    zaio_test_fake_config (&config);
-    config.queue_max = 9;
-    config.inflight_max = 100;
     zaio_test_broker_t broker;
-    zaio_test_broker_start (&broker, &config);
-    char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
+    char *worker_endpoint = s_start_broker (&broker, 9, 100);
     zsock_t *worker =
         zaio_test_fake_worker (worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
     zsock_t *clients[3] = {zaio_test_client (broker.inproc), zaio_test_client (broker.tcp),
@@ -236,13 +244,8 @@ s_test_fair_share (void)
 int
 main (void)
 {
-    zaio_broker_config_t config;
-    zaio_test_fake_config (&config);
-    config.queue_max = 5;
-    config.inflight_max = 3;
     zaio_test_broker_t broker;
-    zaio_test_broker_start (&broker, &config);
-    char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
+    char *worker_endpoint = s_start_broker (&broker, 5, 3);
     zsock_t *worker =
         zaio_test_fake_worker (worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
     zsock_t *alice = zaio_test_client (broker.inproc);
