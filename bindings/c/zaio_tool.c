@@ -516,9 +516,13 @@ s_cmd_hello (s_tool_t *tool, int argc, char **argv)
     printf ("broker %s at %s, protocol %u\n", hello.version, zaio_client_endpoint (tool->client),
             hello.protocol);
     printf ("limits: header_max %" PRIu64 ", path_max %" PRIu64 ", payload_max %" PRIu64
-            ", listdir_max %" PRIu64 ", inflight_max %" PRIu64 ", queue_max %" PRIu64 "\n",
+            ", listdir_max %" PRIu64 ", inflight_max %" PRIu64 ", queue_max %" PRIu64,
             hello.header_max, hello.path_max, hello.payload_max, hello.listdir_max,
             hello.inflight_max, hello.queue_max);
+    //  Brokers before these limits existed do not report them.
+    if (hello.queue_bytes_max) printf (", queue_bytes_max %" PRIu64, hello.queue_bytes_max);
+    if (hello.reply_hwm) printf (", reply_hwm %" PRIu64, hello.reply_hwm);
+    printf ("\n");
     printf ("ops:");
     for (int op = 0; op < ZAIO_OP_COUNT; op++)
         if (hello.ops & (1u << op)) printf (" %s", zaio_op_name ((zaio_op_t)op));
