@@ -33,8 +33,8 @@
       * The client keeps at most the broker's `inflight_max` (from `hello`)
         calls sent at once, and at most half its `reply_hwm` (more would
         get replies held at the broker while the client reads), and queues
-        the rest; QUEUE_FULL and SHUTDOWN
-        replies (the job was not run) are retried after a back-off.
+        the rest; QUEUE_FULL and SHUTDOWN replies (the job was not run) are
+        retried after a back-off.
       * A lost broker (the connection drops, a restart, or ZMTP heartbeats
         unanswered for 3 intervals) is the "lazy pirate" case: the client
         closes the socket, opens a fresh one after a back-off, and resends

@@ -17,9 +17,9 @@
     The connection is DOWN (no socket), BACKOFF (waiting to reconnect),
     CONNECTING (socket open, our hello not yet answered) or READY. Only
     READY sends user calls, at most `window` at a time (the broker's
-    inflight_max, or half its reply_hwm if that is less). A socket monitor reports the ZMTP
-   handshake and disconnects; a disconnect, or no handshake within connect_timeout, is a lost
-   broker.
+    inflight_max, or half its reply_hwm if that is less). A socket monitor
+    reports the ZMTP handshake and disconnects; a disconnect, or no
+    handshake within connect_timeout, is a lost broker.
 
     Waiting: `inner` is an epoll set over the ZeroMQ descriptors (the
     socket's and the monitor's ZMQ_FD), which only say "look again", so
@@ -833,8 +833,10 @@ s_hello_done (zaio_client_t *self, zaio_call_t *call)
         //  libzmq tells the broker that we took replies only every
         //  reply_hwm / 2 of them, so a wider window gets replies held and
         //  our jobs parked while we read (PROTOCOL.md section 7).
-        size_t read_window = self->hello.reply_hwm > 1 ? self->hello.reply_hwm / 2 : 1;
-        if (self->hello.reply_hwm && read_window < self->window) self->window = read_window;
+        if (self->hello.reply_hwm) {
+            size_t read_window = self->hello.reply_hwm > 1 ? self->hello.reply_hwm / 2 : 1;
+            if (read_window < self->window) self->window = read_window;
+        }
     }
     //  Any answer, even an error, proves a broker is there.
     self->conn = C_READY;
