@@ -26,6 +26,10 @@
 #define S_SPARE_JOBS      1024        //  finished jobs kept for reuse, at most
 #define S_PATH_ROOM       64          //  least bytes a job's path buffer has
 
+//  Reasons given for jobs the broker answers itself, in more than one place.
+#define S_WHY_SHUTDOWN "broker is shutting down; job not run"
+#define S_WHY_EXPIRED  "deadline passed before a worker was free"
+
 typedef struct _s_broker_t s_broker_t;
 typedef struct _s_service_t s_service_t;
 typedef struct _s_worker_t s_worker_t;
@@ -740,7 +744,7 @@ s_run_released (s_broker_t *self)
         if (job->cancel)
             s_fail_job (self, &job, ECANCELED, "a linked job before this one failed");
         else if (self->draining)
-            s_fail_job (self, &job, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
+            s_fail_job (self, &job, ZAIO_ERR_SHUTDOWN, S_WHY_SHUTDOWN);
         else {
             s_job_enqueue (job, false);
             s_dispatch_later (self, job->service);
@@ -1107,7 +1111,7 @@ s_dispatch (s_broker_t *self, s_service_t *service, int64_t now_us)
     while (service->urgent.size && (worker = s_pick_worker (service, true))) {
         s_job_t *job = s_queue_pop (&service->urgent);
         if (s_job_expired (job, now_us / 1000))
-            s_fail_job (self, &job, ETIMEDOUT, "deadline passed before a worker was free");
+            s_fail_job (self, &job, ETIMEDOUT, S_WHY_EXPIRED);
         else if (!s_job_park (job)) {
             s_hand_over (self, worker, job, now_us);
             sent = true;
@@ -1174,15 +1178,20 @@ s_flush_held (s_broker_t *self)
     return sent;
 }
 
+//  Fails every job of a waiting list (of job->queued).
+static void
+s_fail_waiting (s_broker_t *self, s_list_t *list, int code, const char *why)
+{
+    s_job_t *job;
+    while ((job = s_queue_pop (list))) s_fail_job (self, &job, code, why);
+}
+
 //  Answers every job queued for service with code, and empties its queues.
 static void
 s_fail_queued (s_broker_t *self, s_service_t *service, int code, const char *why)
 {
-    s_list_t *queues[] = {&service->urgent, &service->queue};
-    for (int i = 0; i < 2; i++) {
-        s_job_t *job;
-        while ((job = s_queue_pop (queues[i]))) s_fail_job (self, &job, code, why);
-    }
+    s_fail_waiting (self, &service->urgent, code, why);
+    s_fail_waiting (self, &service->queue, code, why);
 }
 
 //  Dispatch waits for the end of the loop's pass, so a worker gets the
@@ -1438,8 +1447,7 @@ s_tick (s_broker_t *self)
     //  are held like the rest, but their places in the queue come free).
     for (s_service_t *service = (s_service_t *)zhashx_first (self->services); service;
          service = (s_service_t *)zhashx_next (self->services))
-        s_expire_waiting (self, &service->urgent, now_ms,
-                          "deadline passed before a worker was free");
+        s_expire_waiting (self, &service->urgent, now_ms, S_WHY_EXPIRED);
     for (s_link_t *link = s_list_first (&self->backlogged); link;
          link = s_list_next (&self->backlogged, link))
         s_expire_waiting (self, &S_HOLDER (link, s_client_t, backlogged)->parked, now_ms,
@@ -1459,16 +1467,13 @@ s_start_drain (s_broker_t *self)
     self->last_request_ms = zclock_mono ();
     for (s_service_t *service = (s_service_t *)zhashx_first (self->services); service;
          service = (s_service_t *)zhashx_next (self->services))
-        s_fail_queued (self, service, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
+        s_fail_queued (self, service, ZAIO_ERR_SHUTDOWN, S_WHY_SHUTDOWN);
     //  So are jobs parked while their clients' replies are held. Their
     //  replies are held too, so no client is forgotten here.
     for (s_link_t *link = s_list_first (&self->backlogged); link;
-         link = s_list_next (&self->backlogged, link)) {
-        s_client_t *client = S_HOLDER (link, s_client_t, backlogged);
-        s_job_t *job;
-        while ((job = s_queue_pop (&client->parked)))
-            s_fail_job (self, &job, ZAIO_ERR_SHUTDOWN, "broker is shutting down; job not run");
-    }
+         link = s_list_next (&self->backlogged, link))
+        s_fail_waiting (self, &S_HOLDER (link, s_client_t, backlogged)->parked, ZAIO_ERR_SHUTDOWN,
+                        S_WHY_SHUTDOWN);
     //  Jobs held behind others are answered now too; each is freed when
     //  what it waits for finishes, without a second reply.
     for (s_client_t *client = (s_client_t *)zhashx_first (self->clients); client;
@@ -1478,8 +1483,7 @@ s_start_drain (s_broker_t *self)
             s_job_t *job = S_HOLDER (link, s_job_t, ordered);
             if (job->blockers && !job->answered) {
                 zmq_msg_t header;
-                zaio_reply_error_part (&header, job->id, ZAIO_ERR_SHUTDOWN,
-                                       "broker is shutting down; job not run");
+                zaio_reply_error_part (&header, job->id, ZAIO_ERR_SHUTDOWN, S_WHY_SHUTDOWN);
                 zaio_outcome_t outcome = {ZAIO_ERR_SHUTDOWN, 0, 0};
                 s_answer (self, job, &header, NULL, &outcome, "");
             }
