@@ -8,19 +8,25 @@
     For each case (ping; 4 KiB read at a varying aligned offset of a file
     in the page cache) and each transport, measures pipelined throughput
     (`inflight` requests in flight from one DEALER) and one-in-flight
-    latency (p50, p99) against two servers living in this process:
+    latency (p50, p99) against servers living in this process:
 
       zaio      an embedded broker (zaio_broker_new) with W local workers,
                 bound on inproc, ipc and tcp at once;
       baseline  a bare ROUTER -> zmq_proxy -> DEALER -> W DEALER workers
-                doing the same pread (zaio_perf_baseline.h).
+                doing the same pread, with no protocol
+                (zaio_perf_baseline.h);
+      floor     the same proxy and workers speaking ZAIO/1: each worker
+                decodes the request and encodes the reply with zaio's
+                codec, and does nothing else. It splits zaio's cost into
+                what the wire format costs (floor over baseline) and what
+                zaio adds to it (zaio over floor). Throughput runs only.
 
-    The client runs on its own thread (zaio_perf_client.h). zaio and
-    baseline runs alternate, in N pairs (--repeat N), so drift on a shared
-    machine hits both alike. Each figure is the median of its side's N
-    runs; each ratio is the median of the N ratios of a pair's two runs,
-    shown with their range: a pair's runs are seconds apart, so its ratio
-    is what this machine's slow and fast spells move least.
+    The client runs on its own thread (zaio_perf_client.h). The sides'
+    runs alternate, in N rounds (--repeat N), so drift on a shared machine
+    hits them alike. Each figure is the median of its side's N runs; each
+    ratio is the median of the N ratios of one round's two runs, shown
+    with their range: a round's runs are seconds apart, so its ratio is
+    what this machine's slow and fast spells move least.
 
     It is a benchmark, not a test: targets (throughput >= 0.8x baseline,
     p50 latency <= 1.3x baseline) are reported, never asserted. The exit
@@ -35,6 +41,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -47,13 +54,14 @@
 #define S_LATENCY_TARGET    1.3 //  zaio p50 over baseline p50, at most
 #define S_TRANSPORTS        3
 #define S_CASES             2
-#define S_SIDES             2 //  zaio, baseline
+#define S_SIDES             3
 #define S_REPEAT_MAX        99
 #define S_FILL_CHUNK        (1024 * 1024)
 
 static const char *s_transport_names[S_TRANSPORTS] = {"inproc", "ipc", "tcp"};
 static const char *s_case_names[S_CASES] = {"ping", "read"};
-static const char *s_side_names[S_SIDES] = {"zaio", "baseline"};
+enum { S_ZAIO, S_BASELINE, S_FLOOR };
+static const char *s_side_names[S_SIDES] = {"zaio", "baseline", "floor"};
 static const char *s_mode_names[2] = {"throughput", "latency"};
 
 typedef struct {
@@ -85,7 +93,7 @@ typedef struct {
     char error[256];
 } s_figure_t;
 
-//  zaio over baseline, pair of runs by pair: the median and the range.
+//  One side over another, round by round: the median and the range.
 typedef struct {
     bool done;
     double median;
@@ -93,13 +101,17 @@ typedef struct {
     double high;
 } s_ratio_t;
 
-//  The ratios of one case over one transport.
+//  The ratios of one case over one transport: zaio over baseline, and
+//  for throughput the floor over baseline and zaio over the floor.
 typedef struct {
     s_ratio_t ops;
     s_ratio_t cpu;
     s_ratio_t switches;
     s_ratio_t p50;
     s_ratio_t p99;
+    s_ratio_t floor_ops;
+    s_ratio_t zaio_floor_ops;
+    s_ratio_t zaio_floor_cpu;
 } s_ratios_t;
 
 //  [case][transport][side], and the ratios [case][transport]
@@ -115,24 +127,25 @@ typedef struct {
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
-             "usage: zaio_bench [options]\n"
-             "  --quick            about 1 s per measurement, under a minute in all\n"
-             "  --smoke            a few seconds in all; only checks the bench runs\n"
-             "  --json             print machine-readable results instead of the table\n"
-             "  --workers N        worker threads on both sides (default: CPUs)\n"
-             "  --credit N         jobs each zaio worker holds at once (default: broker's)\n"
-             "  --seconds S        measured seconds per run (full 3, quick 1)\n"
-             "  --warmup S         unmeasured seconds before each run (full 0.5, quick 0.25)\n"
-             "  --repeat N         pairs of runs per figure, medians reported (full 5, quick 1)\n"
-             "  --inflight N       requests in flight for throughput (default 64)\n"
-             "  --file-mib M       size of the file reads pick blocks from (default 64)\n"
-             "  --transports LIST  comma-separated subset of inproc,ipc,tcp\n"
-             "  --cases LIST       comma-separated subset of ping,read\n"
-             "  --sides LIST       comma-separated subset of zaio,baseline (for profiling)\n"
-             "  --modes LIST       comma-separated subset of throughput,latency\n"
-             "  --dir PATH         where the served root and ipc sockets go (default /tmp)\n"
-             "  --help             this text\n");
+    fprintf (
+        out,
+        "usage: zaio_bench [options]\n"
+        "  --quick            about 1 s per measurement, under a minute in all\n"
+        "  --smoke            a few seconds in all; only checks the bench runs\n"
+        "  --json             print machine-readable results instead of the table\n"
+        "  --workers N        worker threads on both sides (default: CPUs)\n"
+        "  --credit N         jobs each zaio worker holds at once (default: broker's)\n"
+        "  --seconds S        measured seconds per run (full 3, quick 1)\n"
+        "  --warmup S         unmeasured seconds before each run (full 0.5, quick 0.25)\n"
+        "  --repeat N         rounds of runs, one per side, medians reported (full 5, quick 1)\n"
+        "  --inflight N       requests in flight for throughput (default 64)\n"
+        "  --file-mib M       size of the file reads pick blocks from (default 64)\n"
+        "  --transports LIST  comma-separated subset of inproc,ipc,tcp\n"
+        "  --cases LIST       comma-separated subset of ping,read\n"
+        "  --sides LIST       comma-separated subset of zaio,baseline,floor (for profiling)\n"
+        "  --modes LIST       comma-separated subset of throughput,latency\n"
+        "  --dir PATH         where the served root and ipc sockets go (default /tmp)\n"
+        "  --help             this text\n");
 }
 
 //  Sets flags[i] for each name in the comma-separated list; -1 on an unknown one.
@@ -336,15 +349,18 @@ s_ratio (double zaio, double baseline)
     return baseline > 0 ? zaio / baseline : 0;
 }
 
-//  The ratios of count pairs of runs, zaio[i] over baseline[i]; done only
-//  if both sides ran them all.
+//  The ratios of one field (an array of s_runs_t, at offset) of two sides'
+//  runs, round by round, top[i] over bottom[i]; done only if both sides
+//  ran every round.
 static void
-s_ratio_close (s_ratio_t *ratio, const s_runs_t *runs, const double *zaio, const double *baseline)
+s_ratio_close (s_ratio_t *ratio, const s_runs_t *top, const s_runs_t *bottom, size_t offset)
 {
-    uint32_t count = runs[0].runs;
-    if (count == 0 || runs[1].runs != count) return;
+    uint32_t count = top->runs;
+    if (count == 0 || bottom->runs != count) return;
+    const double *top_values = (const double *)((const char *)top + offset);
+    const double *bottom_values = (const double *)((const char *)bottom + offset);
     double ratios[S_REPEAT_MAX];
-    for (uint32_t i = 0; i < count; i++) ratios[i] = s_ratio (zaio[i], baseline[i]);
+    for (uint32_t i = 0; i < count; i++) ratios[i] = s_ratio (top_values[i], bottom_values[i]);
     ratio->done = true;
     ratio->median = s_median (ratios, count); //  sorts them
     ratio->low = ratios[0];
@@ -358,7 +374,7 @@ s_run_one (const s_options_t *options, const char *endpoint, uint64_t file_block
            int s, bool latency, s_runs_t *runs, s_figure_t *figure)
 {
     zaio_perf_client_config_t config = {
-        .dialect = s == 0 ? ZAIO_PERF_DIALECT_ZAIO : ZAIO_PERF_DIALECT_BARE,
+        .dialect = s == S_BASELINE ? ZAIO_PERF_DIALECT_BARE : ZAIO_PERF_DIALECT_ZAIO,
         .op = c == 0 ? ZAIO_PERF_CASE_PING : ZAIO_PERF_CASE_READ,
         .endpoint = endpoint,
         .path = S_FILE_NAME,
@@ -391,8 +407,8 @@ s_run_one (const s_options_t *options, const char *endpoint, uint64_t file_block
     return 0;
 }
 
-//  Runs every measurement, zaio and baseline alternating. Returns the
-//  number that failed.
+//  Runs every measurement, the sides alternating. Returns the number that
+//  failed.
 static int
 s_measure_all (const s_options_t *options, char *endpoints[S_TRANSPORTS][S_SIDES],
                uint64_t file_blocks, s_results_t *results)
@@ -408,21 +424,27 @@ s_measure_all (const s_options_t *options, char *endpoints[S_TRANSPORTS][S_SIDES
                 memset (runs, 0, sizeof runs);
                 for (uint32_t r = 0; r < options->repeat && !zsys_interrupted; r++)
                     for (int s = 0; s < S_SIDES; s++)
-                        if (options->sides[s] && !*figures[s].error &&
+                        if (options->sides[s] && !(latency && s == S_FLOOR) && !*figures[s].error &&
                             s_run_one (options, endpoints[t][s], file_blocks, c, t, s, latency,
                                        &runs[s], &figures[s]))
                             failed++;
-                //  Pairs first: a figure's median sorts its runs.
+                //  Ratios first: a figure's median sorts its runs.
                 s_ratios_t *ratios = &results->ratios[c][t];
+                const s_runs_t *zaio = &runs[S_ZAIO], *baseline = &runs[S_BASELINE],
+                               *floor_runs = &runs[S_FLOOR];
                 if (latency) {
-                    s_ratio_close (&ratios->p50, runs, runs[0].p50_us, runs[1].p50_us);
-                    s_ratio_close (&ratios->p99, runs, runs[0].p99_us, runs[1].p99_us);
+                    s_ratio_close (&ratios->p50, zaio, baseline, offsetof (s_runs_t, p50_us));
+                    s_ratio_close (&ratios->p99, zaio, baseline, offsetof (s_runs_t, p99_us));
                 } else {
-                    s_ratio_close (&ratios->ops, runs, runs[0].ops_per_sec, runs[1].ops_per_sec);
-                    s_ratio_close (&ratios->cpu, runs, runs[0].cpu_us_per_op,
-                                   runs[1].cpu_us_per_op);
-                    s_ratio_close (&ratios->switches, runs, runs[0].switches_per_op,
-                                   runs[1].switches_per_op);
+                    size_t ops = offsetof (s_runs_t, ops_per_sec),
+                           cpu = offsetof (s_runs_t, cpu_us_per_op);
+                    s_ratio_close (&ratios->ops, zaio, baseline, ops);
+                    s_ratio_close (&ratios->cpu, zaio, baseline, cpu);
+                    s_ratio_close (&ratios->switches, zaio, baseline,
+                                   offsetof (s_runs_t, switches_per_op));
+                    s_ratio_close (&ratios->floor_ops, floor_runs, baseline, ops);
+                    s_ratio_close (&ratios->zaio_floor_ops, zaio, floor_runs, ops);
+                    s_ratio_close (&ratios->zaio_floor_cpu, zaio, floor_runs, cpu);
                 }
                 for (int s = 0; s < S_SIDES; s++) s_figure_close (&figures[s], &runs[s]);
             }
@@ -470,7 +492,7 @@ s_print_table (const s_options_t *options, const s_results_t *results)
     const double throughput_target = S_THROUGHPUT_TARGET, latency_target = S_LATENCY_TARGET;
     printf ("zaio core bench: %u workers (zaio credit %u), %u in flight, 4 KiB reads over a %u "
             "MiB cached file\n"
-            "%u pair%s of %.2g s runs per figure, %.2g s warmup; %ld CPUs; libzmq %d.%d.%d, "
+            "%u round%s of %.2g s runs per figure, %.2g s warmup; %ld CPUs; libzmq %d.%d.%d, "
             "czmq %d.%d.%d; build %s\n"
             "figures: medians of each side's runs; ratios: median and range of the pairs' ratios\n"
             "targets: throughput >= %.1fx baseline, p50 latency <= %.1fx baseline\n\n",
@@ -530,6 +552,29 @@ s_print_table (const s_options_t *options, const s_results_t *results)
             printf ("\n");
         }
     }
+    printf ("\nprotocol floor: the baseline's proxy and workers speaking ZAIO/1, doing\n"
+            "nothing but decode each request and encode its reply (pipelined)\n");
+    printf ("%-4s %-6s | %9s %15s | %15s | %8s %5s\n", "", "", "floor", "floor/baseline",
+            "zaio/floor", "floor", "zaio/");
+    printf ("%-4s %-6s | %9s %15s | %15s | %8s %5s\n", "case", "trans", "ops/s", "ratio     range",
+            "ratio     range", "CPU us", "floor");
+    for (int c = 0; c < S_CASES; c++) {
+        if (!options->cases[c]) continue;
+        for (int t = 0; t < S_TRANSPORTS; t++) {
+            if (!options->transports[t]) continue;
+            const s_figure_t *floor_figure = &results->throughput[c][t][S_FLOOR];
+            const s_ratios_t *ratios = &results->ratios[c][t];
+            printf ("%-4s %-6s | ", s_case_names[c], s_transport_names[t]);
+            s_print_cell (floor_figure, 9, 0, floor_figure->ops_per_sec);
+            s_print_ratio (&ratios->floor_ops, true, NULL, false);
+            printf (" | ");
+            s_print_ratio (&ratios->zaio_floor_ops, true, NULL, false);
+            printf (" | ");
+            s_print_cell (floor_figure, 8, 1, floor_figure->cpu_us_per_op);
+            s_print_ratio (&ratios->zaio_floor_cpu, false, NULL, false);
+            printf ("\n");
+        }
+    }
     for (int c = 0; c < S_CASES; c++)
         for (int t = 0; t < S_TRANSPORTS; t++)
             for (int s = 0; s < S_SIDES; s++)
@@ -575,6 +620,17 @@ s_json_figure (const s_figure_t *figure, bool latency)
                 figure->ops_per_sec, figure->cpu_us_per_op, figure->switches_per_op);
 }
 
+//  "name": median, "name_range": [low, high]; or "name": null if not measured.
+static void
+s_json_ratio (const char *name, const s_ratio_t *ratio)
+{
+    if (ratio->done)
+        printf ("\"%s\": %.3f, \"%s_range\": [%.3f, %.3f]", name, ratio->median, name, ratio->low,
+                ratio->high);
+    else
+        printf ("\"%s\": null", name);
+}
+
 static void
 s_print_json (const s_options_t *options, const s_results_t *results)
 {
@@ -605,17 +661,18 @@ s_print_json (const s_options_t *options, const s_results_t *results)
                 printf (", ");
             }
             const s_ratios_t *ratios = &results->ratios[c][t];
-            if (ratios->ops.done) {
-                bool met = ratios->ops.median >= S_THROUGHPUT_TARGET;
-                all_met &= met;
-                printf ("\"ratio\": %.3f, \"ratio_range\": [%.3f, %.3f], \"meets_target\": "
-                        "%s},\n   \"latency\": {",
-                        ratios->ops.median, ratios->ops.low, ratios->ops.high,
-                        met ? "true" : "false");
-            } else {
-                all_met = false;
-                printf ("\"ratio\": null, \"meets_target\": null},\n   \"latency\": {");
-            }
+            bool ops_met = ratios->ops.done && ratios->ops.median >= S_THROUGHPUT_TARGET;
+            all_met &= ops_met;
+            s_json_ratio ("ratio", &ratios->ops);
+            printf (", \"meets_target\": %s,\n    ", !ratios->ops.done ? "null"
+                                                     : ops_met         ? "true"
+                                                                       : "false");
+            s_json_ratio ("floor_ratio", &ratios->floor_ops);
+            printf (", ");
+            s_json_ratio ("zaio_floor_ratio", &ratios->zaio_floor_ops);
+            printf (", ");
+            s_json_ratio ("zaio_floor_cpu_ratio", &ratios->zaio_floor_cpu);
+            printf ("},\n   \"latency\": {");
             for (int s = 0; s < S_SIDES; s++) {
                 printf ("\"%s\": ", s_side_names[s]);
                 s_json_figure (&lat[s], true);
@@ -666,7 +723,7 @@ main (int argc, char *argv[])
     }
     uint64_t file_blocks = (uint64_t)options.file_mib * S_FILL_CHUNK / ZAIO_PERF_BLOCK;
 
-    //  Both servers bind the same transports; tcp ports are ephemeral.
+    //  Every server binds the same transports; tcp ports are ephemeral.
     int pid = (int)getpid ();
     char *bind[S_SIDES][S_TRANSPORTS + 1];
     for (int s = 0; s < S_SIDES; s++) {
@@ -682,28 +739,35 @@ main (int argc, char *argv[])
     zaio_broker_config_t config;
     zaio_broker_config_defaults (&config);
     config.root = root;
-    for (int i = 0; i <= S_TRANSPORTS; i++) config.bind[i] = bind[0][i];
+    for (int i = 0; i <= S_TRANSPORTS; i++) config.bind[i] = bind[S_ZAIO][i];
     config.events[0] = events; //  published as in production; nobody listens
     config.events[1] = NULL;
     config.workers = options.workers;
     if (options.credit) config.worker_credit = options.credit;
     options.credit = config.worker_credit; //  reported as used
     zactor_t *broker = zaio_broker_new (&config);
-    zaio_perf_baseline_t *baseline =
-        zaio_perf_baseline_new ((const char *const *)bind[1], file, options.workers);
+    zaio_perf_baseline_t *baseline = zaio_perf_baseline_new (
+        (const char *const *)bind[S_BASELINE], file, options.workers, ZAIO_PERF_DIALECT_BARE);
+    zaio_perf_baseline_t *floor_server = zaio_perf_baseline_new (
+        (const char *const *)bind[S_FLOOR], file, options.workers, ZAIO_PERF_DIALECT_ZAIO);
     int failed = 0;
     s_results_t results;
     memset (&results, 0, sizeof results);
-    if (!broker || !baseline) {
-        fprintf (stderr, "zaio_bench: cannot start the %s\n", broker ? "baseline" : "broker");
+    if (!broker || !baseline || !floor_server) {
+        fprintf (stderr, "zaio_bench: cannot start the %s\n",
+                 !broker     ? "broker"
+                 : !baseline ? "baseline"
+                             : "floor");
         failed = 1;
     } else {
         char *endpoints[S_TRANSPORTS][S_SIDES] = {{NULL}};
         for (int t = 0; t < S_TRANSPORTS; t++) {
             if (!options.transports[t]) continue;
-            endpoints[t][0] = zaio_broker_endpoint (broker, "client", s_transport_names[t]);
-            endpoints[t][1] = zaio_perf_baseline_endpoint (baseline, s_transport_names[t]);
-            assert (endpoints[t][0] && endpoints[t][1]);
+            const char *name = s_transport_names[t];
+            endpoints[t][S_ZAIO] = zaio_broker_endpoint (broker, "client", name);
+            endpoints[t][S_BASELINE] = zaio_perf_baseline_endpoint (baseline, name);
+            endpoints[t][S_FLOOR] = zaio_perf_baseline_endpoint (floor_server, name);
+            for (int s = 0; s < S_SIDES; s++) assert (endpoints[t][s]);
         }
         failed = s_measure_all (&options, endpoints, file_blocks, &results);
         for (int t = 0; t < S_TRANSPORTS; t++)
@@ -711,6 +775,7 @@ main (int argc, char *argv[])
     }
     zaio_broker_destroy (&broker);
     zaio_perf_baseline_destroy (&baseline);
+    zaio_perf_baseline_destroy (&floor_server);
     nftw (root, s_remove, 16, FTW_DEPTH | FTW_PHYS);
 
     if (options.json)

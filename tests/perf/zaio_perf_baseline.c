@@ -1,4 +1,4 @@
-/*  zaio_perf_baseline.c: the bare ZeroMQ baseline; see zaio_perf_baseline.h.
+/*  zaio_perf_baseline.c: the bare ZeroMQ servers; see zaio_perf_baseline.h.
 
     The proxy is libzmq's own zmq_proxy_steerable, run on a thread of its
     own with a PAIR control socket, exactly as the zguide would have it.
@@ -8,13 +8,17 @@
 */
 
 #include "zaio_perf_baseline.h"
-#include "zaio_perf_client.h"
+#include "zaio_codec.h"
 
 #include <czmq.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#define S_ZAIO_PARTS_MAX 4       //  routing id and the frames the codec reads
+#define S_ZAIO_READ_MAX  1048576 //  the largest read the floor serves
 
 struct _zaio_perf_baseline_t {
     zsock_t *frontend;     //  ROUTER for clients; used by the proxy thread while it runs
@@ -28,21 +32,29 @@ struct _zaio_perf_baseline_t {
     zlist_t *endpoints; //  bound endpoints, ports resolved
     char backend_endpoint[64];
     char *file;
+    zaio_perf_dialect_t dialect;
 };
 
-//  What a worker thread needs; borrowed from the baseline, which outlives it.
+//  What a worker thread needs; read before it signals that it is ready.
 typedef struct {
     const char *endpoint;
     const char *file;
+    zaio_perf_dialect_t dialect;
 } s_worker_args_t;
+
+//  The file a worker serves, opened once.
+typedef struct {
+    int fd;
+    uint64_t size;
+} s_file_t;
 
 //  ---------------------------------------------------------------------
 //  A worker thread
 
-//  Serves one request if one is waiting: [routing id][id][offset or empty].
-//  Returns -1 when the socket is empty.
+//  Serves one bare request if one is waiting: [routing id][id][offset or
+//  empty]. Returns -1 when the socket is empty.
 static int
-s_serve_one (void *dealer, int fd)
+s_serve_bare (void *dealer, const s_file_t *file)
 {
     zmq_msg_t routing, id, body;
     zmq_msg_init (&routing);
@@ -74,7 +86,7 @@ s_serve_one (void *dealer, int fd)
         for (int i = 0; i < 8; i++) offset = (offset << 8) | bytes[i];
         zmq_msg_t data;
         zmq_msg_init_size (&data, ZAIO_PERF_BLOCK);
-        ssize_t got = pread (fd, zmq_msg_data (&data), ZAIO_PERF_BLOCK, (off_t)offset);
+        ssize_t got = pread (file->fd, zmq_msg_data (&data), ZAIO_PERF_BLOCK, (off_t)offset);
         if (got < ZAIO_PERF_BLOCK) {
             //  The client sees the short frame and reports it.
             zmq_msg_close (&data);
@@ -95,16 +107,96 @@ s_serve_one (void *dealer, int fd)
     return 0;
 }
 
+//  Reads the block req asks for into data; 0 or an error code with why.
+static int
+s_read_block (const s_file_t *file, const zaio_request_t *req, zmq_msg_t *data, char *why,
+              size_t why_size)
+{
+    size_t want = 0;
+    if (req->offset < file->size)
+        want = file->size - req->offset < req->length ? (size_t)(file->size - req->offset)
+                                                      : (size_t)req->length;
+    zmq_msg_init_size (data, want);
+    ssize_t got = pread (file->fd, zmq_msg_data (data), want, (off_t)req->offset);
+    if (got == (ssize_t)want) return 0;
+    zmq_msg_close (data);
+    snprintf (why, why_size, "short read of the served file");
+    return got == -1 ? errno : EIO;
+}
+
+//  Serves one ZAIO/1 request if one is waiting: [routing id][signature]
+//  [header]. A ping gets its ok; a read of any path, the bytes of the one
+//  file; anything else an error reply, as from zaio. Returns -1 when the
+//  socket is empty.
+static int
+s_serve_zaio (void *dealer, const s_file_t *file)
+{
+    zmq_msg_t parts[S_ZAIO_PARTS_MAX];
+    int count = zaio_recv_parts (dealer, parts, S_ZAIO_PARTS_MAX);
+    if (count == -1) return -1;
+    if (count > 1) {
+        const void *frames[S_ZAIO_PARTS_MAX - 1] = {NULL};
+        size_t sizes[S_ZAIO_PARTS_MAX - 1] = {0};
+        for (int i = 1; i < count && i < S_ZAIO_PARTS_MAX; i++) {
+            frames[i - 1] = zmq_msg_data (&parts[i]);
+            sizes[i - 1] = zmq_msg_size (&parts[i]);
+        }
+        zaio_request_t req;
+        char why[128] = "";
+        int code = zaio_request_decode_frames (&req, frames, sizes, (size_t)count - 1,
+                                               S_ZAIO_READ_MAX, why, sizeof why);
+        zmq_msg_t header, data;
+        bool has_data = false;
+        if (code == 0 && req.op == ZAIO_OP_READ) {
+            code = s_read_block (file, &req, &data, why, sizeof why);
+            has_data = code == 0;
+        } else if (code == 0 && req.op != ZAIO_OP_PING) {
+            snprintf (why, sizeof why, "the floor serves ping and read only");
+            code = ZAIO_ERR_UNKNOWN_OP;
+        }
+        if (code)
+            zaio_reply_error_part (&header, req.id, code, why);
+        else {
+            zaio_writer_t writer;
+            zaio_writer_init (&writer);
+            if (has_data) {
+                size_t got = zmq_msg_size (&data);
+                zaio_reply_pack_ok (&writer.packer, req.id, 2);
+                zaio_pack_key_uint (&writer.packer, "bytes", got);
+                zaio_pack_key_bool (&writer.packer, "eof",
+                                    got < req.length || req.offset + got >= file->size);
+            } else
+                zaio_reply_pack_ok (&writer.packer, req.id, 0);
+            zaio_writer_part (&writer, &header);
+            zaio_writer_release (&writer);
+        }
+        //  [routing id][signature][header][data?]
+        zmq_msg_send (&parts[0], dealer, ZMQ_SNDMORE);
+        zmq_send (dealer, ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE), ZMQ_SNDMORE);
+        if (zmq_msg_send (&header, dealer, has_data ? ZMQ_SNDMORE : 0) == -1)
+            zmq_msg_close (&header);
+        if (has_data && zmq_msg_send (&data, dealer, 0) == -1) zmq_msg_close (&data);
+    }
+    //  Sent parts are empty now; closing them is harmless.
+    for (int i = 0; i < count && i < S_ZAIO_PARTS_MAX; i++) zmq_msg_close (&parts[i]);
+    return 0;
+}
+
 static void
 s_worker_actor (zsock_t *pipe, void *args)
 {
     const s_worker_args_t *config = (const s_worker_args_t *)args;
-    prctl (PR_SET_NAME, "base-io"); //  so perf tells the baseline's threads apart
-    int fd = open (config->file, O_RDONLY | O_CLOEXEC);
+    bool zaio = config->dialect == ZAIO_PERF_DIALECT_ZAIO;
+    //  So perf tells the servers' threads apart.
+    prctl (PR_SET_NAME, zaio ? "floor-io" : "base-io");
+    int (*serve) (void *, const s_file_t *) = zaio ? s_serve_zaio : s_serve_bare;
+    s_file_t file = {open (config->file, O_RDONLY | O_CLOEXEC), 0};
+    struct stat st;
+    if (file.fd >= 0 && fstat (file.fd, &st) == 0) file.size = (uint64_t)st.st_size;
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     assert (dealer);
     zsock_set_linger (dealer, 0);
-    int rc = fd >= 0 ? zsock_connect (dealer, "%s", config->endpoint) : -1;
+    int rc = file.fd >= 0 ? zsock_connect (dealer, "%s", config->endpoint) : -1;
     //  zactor_new consumes the first signal; the second carries our status.
     zsock_signal (pipe, 0);
     zsock_signal (pipe, rc == 0 ? 0 : 1);
@@ -119,11 +211,11 @@ s_worker_actor (zsock_t *pipe, void *args)
             if (stop) break;
         }
         if (items[1].revents & ZMQ_POLLIN)
-            while (s_serve_one (zsock_resolve (dealer), fd) == 0) {
+            while (serve (zsock_resolve (dealer), &file) == 0) {
             }
     }
     zsock_destroy (&dealer);
-    if (fd >= 0) close (fd);
+    if (file.fd >= 0) close (file.fd);
 }
 
 //  ---------------------------------------------------------------------
@@ -133,7 +225,7 @@ static void *
 s_proxy_thread (void *args)
 {
     zaio_perf_baseline_t *self = (zaio_perf_baseline_t *)args;
-    prctl (PR_SET_NAME, "base-proxy");
+    prctl (PR_SET_NAME, self->dialect == ZAIO_PERF_DIALECT_ZAIO ? "floor-proxy" : "base-proxy");
     zmq_proxy_steerable (zsock_resolve (self->frontend), zsock_resolve (self->backend), NULL,
                          zsock_resolve (self->control_peer));
     return NULL;
@@ -143,11 +235,13 @@ s_proxy_thread (void *args)
 //  The class
 
 zaio_perf_baseline_t *
-zaio_perf_baseline_new (const char *const *endpoints, const char *file, uint32_t workers)
+zaio_perf_baseline_new (const char *const *endpoints, const char *file, uint32_t workers,
+                        zaio_perf_dialect_t dialect)
 {
     assert (endpoints && file && workers >= 1);
     zaio_perf_baseline_t *self = (zaio_perf_baseline_t *)zmalloc (sizeof *self);
     self->file = strdup (file);
+    self->dialect = dialect;
     self->endpoints = zlist_new ();
     zlist_autofree (self->endpoints);
     self->frontend = zsock_new (ZMQ_ROUTER);
@@ -171,7 +265,7 @@ zaio_perf_baseline_new (const char *const *endpoints, const char *file, uint32_t
     assert (rc == 0);
 
     self->workers = (zactor_t **)zmalloc (workers * sizeof (zactor_t *));
-    s_worker_args_t args = {self->backend_endpoint, self->file};
+    s_worker_args_t args = {self->backend_endpoint, self->file, dialect};
     for (uint32_t i = 0; i < workers; i++) {
         zactor_t *worker = zactor_new (s_worker_actor, &args);
         if (!worker || zsock_wait (worker) != 0) {
