@@ -43,6 +43,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef ZAIO_BENCH_BUILD_TYPE
@@ -709,16 +710,19 @@ main (int argc, char *argv[])
     zsys_init ();
     zsys_set_logstream (stderr); //  stdout is for the table or the JSON
 
-    //  The served root, the file, and where the ipc sockets go.
-    char *root = zsys_sprintf ("%s/zaio-bench-XXXXXX", options.dir);
-    if (!mkdtemp (root)) {
-        fprintf (stderr, "zaio_bench: cannot create %s: %s\n", root, strerror (errno));
+    //  A directory of our own holds the served root and the ipc sockets,
+    //  which libzmq leaves behind, so removing it leaves nothing.
+    char *work = zsys_sprintf ("%s/zaio-bench-XXXXXX", options.dir);
+    if (!mkdtemp (work)) {
+        fprintf (stderr, "zaio_bench: cannot create %s: %s\n", work, strerror (errno));
         return 1;
     }
+    char *root = zsys_sprintf ("%s/root", work);
     char *file = zsys_sprintf ("%s/%s", root, S_FILE_NAME);
     fprintf (stderr, "zaio_bench: writing and caching %u MiB in %s\n", options.file_mib, file);
-    if (s_make_file (file, options.file_mib)) {
+    if (mkdir (root, 0755) || s_make_file (file, options.file_mib)) {
         fprintf (stderr, "zaio_bench: cannot write %s: %s\n", file, strerror (errno));
+        nftw (work, s_remove, 16, FTW_DEPTH | FTW_PHYS);
         return 1;
     }
     uint64_t file_blocks = (uint64_t)options.file_mib * S_FILL_CHUNK / ZAIO_PERF_BLOCK;
@@ -731,7 +735,7 @@ main (int argc, char *argv[])
         if (options.transports[0])
             bind[s][n++] = zsys_sprintf ("inproc://zaio-bench-%s-%d", s_side_names[s], pid);
         if (options.transports[1])
-            bind[s][n++] = zsys_sprintf ("ipc://%s.%s.ipc", root, s_side_names[s]);
+            bind[s][n++] = zsys_sprintf ("ipc://%s/%s.ipc", work, s_side_names[s]);
         if (options.transports[2]) bind[s][n++] = strdup ("tcp://127.0.0.1:*");
         bind[s][n] = NULL;
     }
@@ -776,7 +780,7 @@ main (int argc, char *argv[])
     zaio_broker_destroy (&broker);
     zaio_perf_baseline_destroy (&baseline);
     zaio_perf_baseline_destroy (&floor_server);
-    nftw (root, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+    nftw (work, s_remove, 16, FTW_DEPTH | FTW_PHYS);
 
     if (options.json)
         s_print_json (&options, &results);
@@ -787,5 +791,6 @@ main (int argc, char *argv[])
     zstr_free (&events);
     zstr_free (&file);
     zstr_free (&root);
+    zstr_free (&work);
     return failed || zsys_interrupted ? 1 : 0;
 }
