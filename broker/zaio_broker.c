@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define S_TICK_MS         100         //  timer granularity: deadlines, heartbeats, drain
@@ -205,6 +206,7 @@ struct _s_broker_t {
     void *backend_zmq;
     zsock_t *events;
     zlist_t *endpoints; //  "client tcp://..." for ENDPOINTS
+    zlist_t *ipc_files; //  of s_ipc_file_t: socket files we made, removed at exit
     zaio_volume_t *default_volume;
     s_service_t *default_service; //  once a worker has made it; services are never removed
     zactor_t **local_workers;
@@ -232,6 +234,16 @@ struct _s_broker_t {
     int64_t drain_until_ms;
     int64_t last_request_ms; //  when the last request arrived (while draining)
 };
+
+//  An ipc socket file the broker made. libzmq 4.3 leaves it behind when
+//  the socket closes (it removes only those it names itself, for ipc://*),
+//  so the broker removes it at exit: if it is still the same file, not one
+//  a later bind of the same path put there.
+typedef struct {
+    char *path; //  absolute
+    dev_t dev;
+    ino_t ino;
+} s_ipc_file_t;
 
 static void s_dispatch_later (s_broker_t *self, s_service_t *service);
 static void s_fail_job (s_broker_t *self, s_job_t **job_p, int code, const char *why);
@@ -1517,6 +1529,39 @@ s_own (s_broker_t *self, const char *text)
     return (char *)zlist_last (self->owned_strings);
 }
 
+//  Notes the socket file an ipc endpoint just bound made, to remove at
+//  exit (s_remove_ipc_files); none for ipc://* or the abstract namespace.
+static void
+s_note_ipc_file (s_broker_t *self, const char *requested, const char *bound)
+{
+    const char *scheme = "ipc://";
+    size_t length = strlen (scheme);
+    if (strncmp (requested, scheme, length) || requested[length] == '*' || requested[length] == '@')
+        return;
+    char *path = realpath (bound + length, NULL);
+    struct stat st;
+    if (path && stat (path, &st) == 0 && S_ISSOCK (st.st_mode)) {
+        s_ipc_file_t *file = (s_ipc_file_t *)zmalloc (sizeof *file);
+        *file = (s_ipc_file_t){path, st.st_dev, st.st_ino};
+        zlist_append (self->ipc_files, file);
+    } else
+        free (path);
+}
+
+static void
+s_remove_ipc_files (s_broker_t *self)
+{
+    s_ipc_file_t *file;
+    while ((file = (s_ipc_file_t *)zlist_pop (self->ipc_files))) {
+        struct stat st;
+        if (lstat (file->path, &st) == 0 && S_ISSOCK (st.st_mode) && st.st_dev == file->dev &&
+            st.st_ino == file->ino)
+            unlink (file->path);
+        free (file->path);
+        free (file);
+    }
+}
+
 static int
 s_bind_all (s_broker_t *self, zsock_t *sock, const char *kind, const char *const *list)
 {
@@ -1527,6 +1572,7 @@ s_bind_all (s_broker_t *self, zsock_t *sock, const char *kind, const char *const
             return -1;
         }
         char *bound = zsock_last_endpoint (sock);
+        s_note_ipc_file (self, list[i], bound);
         char *entry = zsys_sprintf ("%s %s", kind, bound);
         zlist_append (self->endpoints, entry); //  autofree: the list keeps a copy
         zstr_free (&entry);
@@ -1558,6 +1604,8 @@ s_broker_destroy (s_broker_t **self_p)
     zsock_destroy (&self->backend);
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->events);
+    if (self->ipc_files) s_remove_ipc_files (self);
+    zlist_destroy (&self->ipc_files);
     zaio_volume_destroy (&self->default_volume);
     zlist_destroy (&self->endpoints);
     zlist_destroy (&self->owned_strings);
@@ -1589,6 +1637,7 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     if (self->config.workers == 0) self->config.workers = 1;
     self->endpoints = zlist_new ();
     zlist_autofree (self->endpoints);
+    self->ipc_files = zlist_new ();
     self->services = zhashx_new ();
     zhashx_set_destructor (self->services, s_service_destroy);
     self->workers = s_id_table_new (s_worker_free);

@@ -1,10 +1,13 @@
 /*  test_broker_transports: many concurrent clients over inproc, ipc and tcp,
     each keeping many requests in flight, get exactly one correct reply per
-    request; and an embedded broker serves every op end to end. */
+    request; and a broker removes the ipc socket files it made, and only
+    those, when it stops. */
 
 #include "testutil.h"
 
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CLIENTS_PER_TRANSPORT 6
 #define REQUESTS_PER_CLIENT   600
@@ -134,6 +137,70 @@ s_check_concurrency (zaio_test_broker_t *broker, const uint8_t *content)
     }
 }
 
+//  The inode of the socket file at path, or 0 if there is none.
+static ino_t
+s_socket_inode (const char *path)
+{
+    struct stat st;
+    return lstat (path, &st) == 0 && S_ISSOCK (st.st_mode) ? st.st_ino : 0;
+}
+
+static zactor_t *
+s_start_ipc_broker (const char *root, const char *endpoint)
+{
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    config.root = root;
+    config.bind[0] = endpoint;
+    config.bind[1] = NULL;
+    config.events[0] = NULL;
+    config.workers = 1;
+    zactor_t *broker = zaio_broker_new (&config);
+    assert (broker);
+    return broker;
+}
+
+//  libzmq leaves ipc socket files behind; the broker removes its own. A
+//  second broker bound to the same path replaces the file (libzmq unlinks
+//  what is there), and the first must then leave the second's alone.
+static void
+s_check_ipc_files (void)
+{
+    char *root = zaio_test_tempdir ("ipc");
+    char *path = zsys_sprintf ("%s/client.ipc", root);
+    char *endpoint = zsys_sprintf ("ipc://%s", path);
+    zactor_t *first = s_start_ipc_broker (root, endpoint);
+    ino_t first_inode = s_socket_inode (path);
+    assert (first_inode);
+    zactor_t *second = s_start_ipc_broker (root, endpoint);
+    ino_t second_inode = s_socket_inode (path);
+    assert (second_inode && second_inode != first_inode);
+    zaio_broker_destroy (&first);
+    assert (s_socket_inode (path) == second_inode);
+    //  The second still serves the path.
+    zsock_t *client = zaio_test_client (endpoint);
+    zaio_request_t ping;
+    zaio_request_init (&ping, ZAIO_OP_PING, 1);
+    zaio_reply_t reply;
+    assert (zaio_test_call (client, &ping, NULL, 0, &reply, NULL, NULL) == 0);
+    zsock_destroy (&client);
+    zaio_broker_destroy (&second);
+    assert (s_socket_inode (path) == 0);
+    //  A file that is not the broker's socket any more stays: here, a
+    //  regular file put where the socket was.
+    zactor_t *third = s_start_ipc_broker (root, endpoint);
+    assert (unlink (path) == 0);
+    zaio_test_write_file (root, "client.ipc", "keep", 4);
+    zaio_broker_destroy (&third);
+    struct stat st;
+    assert (lstat (path, &st) == 0 && S_ISREG (st.st_mode));
+    zaio_test_rmtree (root);
+    zstr_free (&endpoint);
+    zstr_free (&path);
+    zstr_free (&root);
+    printf ("test_broker_transports: ipc socket files removed, only the broker's own\n");
+}
+
 int
 main (void)
 {
@@ -145,6 +212,7 @@ main (void)
     s_check_concurrency (&broker, content);
     free (content);
     zaio_test_broker_stop (&broker);
+    s_check_ipc_files ();
     zsys_shutdown ();
     printf ("test_broker_transports: OK\n");
     return 0;

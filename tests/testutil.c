@@ -103,10 +103,10 @@ void
 zaio_test_broker_stop (zaio_test_broker_t *self)
 {
     zaio_broker_destroy (&self->broker);
+    //  The broker removes the socket files of its ipc endpoints.
     char *ipc_file = zsys_sprintf ("%s.ipc", self->root);
     char *events_file = zsys_sprintf ("%s-events.ipc", self->root);
-    unlink (ipc_file);
-    unlink (events_file);
+    assert (!zsys_file_exists (ipc_file) && !zsys_file_exists (events_file));
     zstr_free (&ipc_file);
     zstr_free (&events_file);
     zaio_test_rmtree (self->root);
