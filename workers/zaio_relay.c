@@ -368,8 +368,14 @@ s_relay_actor (zsock_t *pipe, void *args)
         //  Leave once the broker has answered BYE (so no JOB is still on its
         //  way) and every job is done; or when the broker is silent or the
         //  drain time is up, since then nobody waits for the rest.
-        if (self->stopping && ((self->bye_answered && s_current_jobs (self) == 0) ||
-                               now >= self->broker_expiry_ms || now >= self->stop_deadline_ms))
+        bool drained = self->stopping && self->bye_answered && s_current_jobs (self) == 0;
+        if (drained && now < self->stop_deadline_ms)
+            //  The last DONEs may not have left yet: give them what is left
+            //  of the drain time (at linger 0 libzmq would drop them, and
+            //  the broker would take us for dead with those jobs).
+            zsock_set_linger (self->upstream, (int)(self->stop_deadline_ms - now));
+        if (drained ||
+            (self->stopping && (now >= self->broker_expiry_ms || now >= self->stop_deadline_ms)))
             break;
         if (now >= self->broker_expiry_ms && !self->stopping) {
             zsys_warning ("relay: broker %s silent, reconnecting", self->config.broker);
