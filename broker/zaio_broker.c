@@ -1635,6 +1635,13 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     s_copy_list (self, self->config.worker_bind, config->worker_bind);
     if (self->config.workers == 0) self->config.workers = (uint32_t)sysconf (_SC_NPROCESSORS_ONLN);
     if (self->config.workers == 0) self->config.workers = 1;
+    //  The fair share (s_handle_request) caps a lone client below
+    //  inflight_max if that is above two thirds of queue_max: say so once.
+    uint64_t lone_max = (2 * (uint64_t)self->config.queue_max + 2) / 3;
+    if (self->config.inflight_max > lone_max)
+        zsys_warning ("broker: inflight_max %u is more than a client alone can have accepted, "
+                      "%" PRIu64 " (its fair share of queue_max %u)",
+                      self->config.inflight_max, lone_max, self->config.queue_max);
     self->endpoints = zlist_new ();
     zlist_autofree (self->endpoints);
     self->ipc_files = zlist_new ();

@@ -1,5 +1,6 @@
 /*  test_broker_config: a ZPL settings file is laid over the defaults, and a
-    bad or missing one is refused with a clear message. */
+    bad or missing one is refused with a clear message; a broker warns when
+    the fair share caps a lone client below inflight_max. */
 
 #include "testutil.h"
 
@@ -10,6 +11,37 @@ s_write_config (const char *dir, const char *text)
 {
     zaio_test_write_file (dir, "zaio.cfg", text, strlen (text));
     return zsys_sprintf ("%s/zaio.cfg", dir);
+}
+
+//  Starts and stops a broker with these bounds, its log in a file; true if
+//  it warned that inflight_max is above a lone client's fair share.
+static bool
+s_warns_of_fair_share (const char *dir, uint32_t queue_max, uint32_t inflight_max)
+{
+    FILE *log = tmpfile ();
+    assert (log);
+    zsys_set_logstream (log);
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    config.root = dir;
+    char *endpoint = zsys_sprintf ("inproc://zaio-test-config-%u", inflight_max);
+    config.bind[0] = endpoint;
+    config.bind[1] = NULL;
+    config.events[0] = NULL;
+    config.workers = 1;
+    config.queue_max = queue_max;
+    config.inflight_max = inflight_max;
+    zactor_t *broker = zaio_broker_new (&config);
+    assert (broker);
+    zaio_broker_destroy (&broker);
+    zsys_set_logstream (stderr);
+    char text[4096] = "";
+    rewind (log);
+    size_t size = fread (text, 1, sizeof text - 1, log);
+    text[size] = 0;
+    fclose (log);
+    zstr_free (&endpoint);
+    return strstr (text, "fair share of queue_max") != NULL;
 }
 
 int
@@ -76,6 +108,12 @@ main (void)
     status = system (command);
     assert (WIFEXITED (status) && WEXITSTATUS (status) == 2);
     zstr_free (&command);
+
+    //  A client alone may have two thirds of queue_max accepted, rounded
+    //  up: 6 of 9 (test_broker_queue checks the 6).
+    assert (!s_warns_of_fair_share (dir, 9, 6));
+    assert (s_warns_of_fair_share (dir, 9, 7));
+    assert (!s_warns_of_fair_share (dir, 65536, 16384)); //  the defaults
 
     zaio_test_rmtree (dir);
     zstr_free (&dir);
