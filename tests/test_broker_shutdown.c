@@ -1,7 +1,8 @@
 /*  test_broker_shutdown: stopping the broker answers every job. Queued jobs
     and new requests get SHUTDOWN at once, running jobs finish and are
-    answered, and the zaio-broker daemon exits 0 on SIGTERM (leak-free under
-    valgrind when valgrind is installed). */
+    answered, every one of them is published as an event, and the
+    zaio-broker daemon exits 0 on SIGTERM (leak-free under valgrind when
+    valgrind is installed). */
 
 #include "testutil.h"
 
@@ -20,6 +21,30 @@ s_send_ping (zsock_t *client, uint64_t id)
     zaio_test_send (client, &req, NULL, 0);
 }
 
+//  The events a subscriber got for requests 1..count: the errors by id, and
+//  checks there is one each and no other.
+static void
+s_expect_events (zsock_t *events, int *errors, uint64_t count)
+{
+    bool seen[16] = {false};
+    assert (count < sizeof seen);
+    zsock_set_rcvtimeo (events, 5000);
+    for (uint64_t i = 0; i < count; i++) {
+        zmsg_t *msg = zmsg_recv (events);
+        assert (msg && zmsg_size (msg) == 3); //  [topic][signature][event]
+        zframe_t *body = zmsg_last (msg);
+        zaio_event_t event;
+        assert (zaio_event_decode (&event, zframe_data (body), zframe_size (body)) == 0);
+        assert (event.id >= 1 && event.id <= count && !seen[event.id]);
+        seen[event.id] = true;
+        errors[event.id] = event.error;
+        zmsg_destroy (&msg);
+    }
+    zsock_set_rcvtimeo (events, 200);
+    zmsg_t *extra = zmsg_recv (events);
+    assert (!extra);
+}
+
 static void
 s_check_embedded (void)
 {
@@ -31,7 +56,9 @@ s_check_embedded (void)
     zsock_t *worker =
         zaio_test_fake_worker (worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
     zsock_t *client = zaio_test_client (broker.tcp);
-    zclock_sleep (100); //  let READY arrive before the first job
+    zsock_t *events = zsock_new_sub (broker.events, "");
+    assert (events);
+    zclock_sleep (100); //  let READY (and the subscription) arrive before the first job
 
     s_send_ping (client, 1);
     uint64_t job;
@@ -44,16 +71,27 @@ s_check_embedded (void)
     for (uint64_t id = 2; id <= 6; id++) zaio_test_expect (client, id, ZAIO_ERR_SHUTDOWN);
     s_send_ping (client, 7);
     zaio_test_expect (client, 7, ZAIO_ERR_SHUTDOWN);
-    //  The running job finishes and is answered.
+    //  The running job finishes and is answered. It finishes after the
+    //  clients have been quiet long enough (S_QUIET_MS in the broker), so
+    //  the broker stops as soon as it has answered and published it.
+    zclock_sleep (300);
     zaio_test_fake_done (worker, job, 1, 0);
     zaio_test_expect (client, 1, 0);
     zactor_destroy (&stopper); //  returns once the broker has stopped
     assert (broker.broker == NULL);
-    printf ("test_broker_shutdown: embedded broker answered queued, new and running jobs\n");
+    //  Each was published, the last completion too, though the broker
+    //  stopped right after it.
+    int errors[8] = {0};
+    s_expect_events (events, errors, 7);
+    assert (errors[1] == 0);
+    for (uint64_t id = 2; id <= 7; id++) assert (errors[id] == ZAIO_ERR_SHUTDOWN);
+    printf ("test_broker_shutdown: embedded broker answered queued, new and running jobs, "
+            "and published each\n");
 
     zstr_free (&worker_endpoint);
     zsock_destroy (&worker);
     zsock_destroy (&client);
+    zsock_destroy (&events);
     zaio_test_broker_stop (&broker);
 }
 
