@@ -15,21 +15,6 @@ s_subscriber (const char *endpoint, const char *prefix)
     return sub;
 }
 
-//  Next event: its topic and decoded body.
-static void
-s_next_event (zsock_t *sub, char *topic, size_t topic_size, zaio_event_t *event)
-{
-    zmsg_t *msg = zmsg_recv (sub);
-    assert (msg && zmsg_size (msg) == 3);
-    char *text = zmsg_popstr (msg);
-    snprintf (topic, topic_size, "%s", text);
-    zstr_free (&text);
-    assert (zframe_streq (zmsg_first (msg), ZAIO_SIGNATURE));
-    zframe_t *body = zmsg_next (msg);
-    assert (zaio_event_decode (event, zframe_data (body), zframe_size (body)) == 0);
-    zmsg_destroy (&msg);
-}
-
 static int
 s_call (zsock_t *client, zaio_op_t op, uint64_t id, const char *path, const char *data)
 {
@@ -79,7 +64,7 @@ main (void)
     //  Everything, in order, no gaps.
     const char *expected[] = {"ok.writefile.default", "err.read.default", "ok.read.default"};
     for (int i = 0; i < 3; i++) {
-        s_next_event (all, topic, sizeof topic, &event);
+        zaio_test_next_event (all, &event, topic, sizeof topic);
         assert (streq (topic, expected[i]));
         assert (event.id == (uint64_t)(100 + i));
         if (last_seq) assert (event.seq == last_seq + 1);
@@ -90,11 +75,11 @@ main (void)
         assert (strlen (event.worker) > 0); //  a local worker ran it
     }
     //  Errors only, with the error name.
-    s_next_event (errors, topic, sizeof topic, &event);
+    zaio_test_next_event (errors, &event, topic, sizeof topic);
     assert (streq (topic, "err.read.default"));
     assert (event.id == 101 && event.error == ENOENT && streq (event.path, "missing.txt"));
     //  Successful whole-file writes only, with their byte count.
-    s_next_event (writes, topic, sizeof topic, &event);
+    zaio_test_next_event (writes, &event, topic, sizeof topic);
     assert (event.id == 100 && event.error == 0 && event.bytes == 5);
     assert (event.op == ZAIO_OP_WRITEFILE && streq (event.path, "a.txt"));
     //  Nothing else matched the filters.

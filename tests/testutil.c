@@ -300,3 +300,20 @@ zaio_test_stop_in_background (zactor_t **broker_p)
 {
     return zactor_new (s_destroyer, broker_p);
 }
+
+void
+zaio_test_next_event (zsock_t *sub, zaio_event_t *event, char *topic, size_t topic_size)
+{
+    zmsg_t *msg = zmsg_recv (sub);
+    assert (msg && zmsg_size (msg) == 3);
+    if (topic) {
+        char *text = zmsg_popstr (msg);
+        snprintf (topic, topic_size, "%s", text);
+        zstr_free (&text);
+    } else
+        zframe_destroy (&(zframe_t *){zmsg_pop (msg)});
+    assert (zframe_streq (zmsg_first (msg), ZAIO_SIGNATURE));
+    zframe_t *body = zmsg_next (msg);
+    assert (zaio_event_decode (event, zframe_data (body), zframe_size (body)) == 0);
+    zmsg_destroy (&msg);
+}

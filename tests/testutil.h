@@ -86,6 +86,11 @@ void zaio_test_fake_done (zsock_t *worker, uint64_t job, uint64_t id, int error)
 //  (0 = success); otherwise the test fails, saying what came instead.
 void zaio_test_expect (zsock_t *client, uint64_t id, int error);
 
+//  The next event on a SUB socket, within its receive timeout (asserts one
+//  comes, well formed: [topic][signature][event]). The topic is copied to
+//  topic if that is not NULL.
+void zaio_test_next_event (zsock_t *sub, zaio_event_t *event, char *topic, size_t topic_size);
+
 //  Destroy *broker_p on another thread, so the test can watch the stop
 //  (SHUTDOWN replies, running jobs finishing). Destroying the returned
 //  actor waits until the broker has stopped; *broker_p is then NULL.
