@@ -21,14 +21,9 @@ s_warns_of_fair_share (const char *dir, uint32_t queue_max, uint32_t inflight_ma
     FILE *log = tmpfile ();
     assert (log);
     zsys_set_logstream (log);
-    zaio_broker_config_t config;
-    zaio_broker_config_defaults (&config);
-    config.root = dir;
     char *endpoint = zsys_sprintf ("inproc://zaio-test-config-%u", inflight_max);
-    config.bind[0] = endpoint;
-    config.bind[1] = NULL;
-    config.events[0] = NULL;
-    config.workers = 1;
+    zaio_broker_config_t config;
+    zaio_test_single_config (&config, dir, endpoint);
     config.queue_max = queue_max;
     config.inflight_max = inflight_max;
     zactor_t *broker = zaio_broker_new (&config);

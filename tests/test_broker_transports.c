@@ -149,12 +149,7 @@ static zactor_t *
 s_start_ipc_broker (const char *root, const char *endpoint)
 {
     zaio_broker_config_t config;
-    zaio_broker_config_defaults (&config);
-    config.root = root;
-    config.bind[0] = endpoint;
-    config.bind[1] = NULL;
-    config.events[0] = NULL;
-    config.workers = 1;
+    zaio_test_single_config (&config, root, endpoint);
     zactor_t *broker = zaio_broker_new (&config);
     assert (broker);
     return broker;

@@ -193,6 +193,17 @@ zaio_test_call (zsock_t *client, const zaio_request_t *req, const void *data, si
 }
 
 void
+zaio_test_single_config (zaio_broker_config_t *config, const char *root, const char *endpoint)
+{
+    zaio_broker_config_defaults (config);
+    config->root = root;
+    config->bind[0] = endpoint;
+    config->bind[1] = NULL;
+    config->events[0] = NULL;
+    config->workers = 1;
+}
+
+void
 zaio_test_fake_config (zaio_broker_config_t *config)
 {
     zaio_broker_config_defaults (config);

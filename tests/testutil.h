@@ -60,6 +60,10 @@ void zaio_test_recv (zsock_t *client, zaio_reply_t *reply, zmsg_t **msg_p, int t
 int zaio_test_call (zsock_t *client, const zaio_request_t *req, const void *data, size_t size,
                     zaio_reply_t *reply, char **data_out, size_t *size_out);
 
+//  Defaults for a broker on root with one client endpoint, no events and
+//  one worker thread (both strings borrowed).
+void zaio_test_single_config (zaio_broker_config_t *config, const char *root, const char *endpoint);
+
 //  Defaults for a broker whose volumes fake workers serve: one thread of
 //  its own for "default", a tcp worker endpoint, and heartbeats that never
 //  come within a test (ZAIO_TEST_QUIET_HEARTBEAT_MS).
