@@ -191,7 +191,7 @@ struct _s_job_t {
     bool has_data;
     int64_t received_us;
     int64_t dispatched_us;
-    int64_t deadline_ms; //  0 = none
+    int64_t deadline_us; //  must start by then, on the pass clock; 0 = no deadline
     uint32_t attempts;
     s_worker_t *worker;
 };
@@ -230,6 +230,7 @@ struct _s_broker_t {
     s_list_t spare_jobs;   //  of job->queued: finished jobs kept for reuse
     s_list_t backlogged;   //  of client->backlogged: clients with held replies
     bool releasing;        //  draining released, so completions only append to it
+    int64_t pass_us;       //  when this pass of the loop began (deadlines count in passes)
     bool draining;
     int64_t drain_until_ms;
     int64_t last_request_ms; //  when the last request arrived (while draining)
@@ -679,7 +680,8 @@ s_hold_reply (s_broker_t *self, s_client_t *client, zmq_msg_t *header, zmq_msg_t
 
 //  Sends [identity][signature][header][data?] to a client; takes header
 //  and data. client is the identity's state if the caller has it at hand,
-//  else NULL. A reply that finds the client's queue full (reply_hwm
+//  else NULL (it is looked up: a refusal must not pass replies held for
+//  the client, which come first). A reply that finds the client's queue full (reply_hwm
 //  replies it has not taken) is held, and so is every later one while any
 //  is (s_flush_held sends them in order); meanwhile the client's jobs are
 //  kept from the workers (s_job_park), so a client that stops reading
@@ -688,6 +690,7 @@ static void
 s_deliver (s_broker_t *self, const s_routing_id_t *identity, s_client_t *client, zmq_msg_t *header,
            zmq_msg_t *data)
 {
+    if (!client) client = (s_client_t *)zhashx_lookup (self->clients, identity);
     if (!client || client->held.size == 0) {
         if (s_route_client (self, identity, header, data) == 0) return;
         if (zmq_errno () != EAGAIN) {
@@ -739,7 +742,7 @@ s_job_unblock (s_broker_t *self, s_job_t *job)
 static void
 s_job_enqueue (s_job_t *job, bool front)
 {
-    s_list_add (job->deadline_ms ? &job->service->urgent : &job->service->queue, &job->queued,
+    s_list_add (job->deadline_us ? &job->service->urgent : &job->service->queue, &job->queued,
                 front);
 }
 
@@ -997,8 +1000,9 @@ s_handle_request (s_broker_t *self, zmq_msg_t *parts, int count)
             zmq_msg_move (&job->data, &parts[3]);
             self->queued_bytes += zmq_msg_size (&job->data);
         }
-        job->received_us = zclock_usecs ();
-        if (req.fields & ZAIO_FIELD_DEADLINE) job->deadline_ms = zclock_mono () + req.deadline_ms;
+        job->received_us = self->pass_us;
+        if (req.fields & ZAIO_FIELD_DEADLINE)
+            job->deadline_us = self->pass_us + (int64_t)req.deadline_ms * 1000;
         if (req.fields & ZAIO_FIELD_KEY) job->key = strdup (req.key);
         job->barrier = req.barrier;
         job->link = req.link;
@@ -1040,10 +1044,14 @@ s_worker_requeue (s_worker_t *worker)
             zlistx_move_end (worker->services[i]->waiting, worker->waiting_handles[i]);
 }
 
+//  A deadline counts from the start of the loop pass that received the
+//  job, and the pass's dispatch uses that same time: so a job may still
+//  start in the pass its deadline falls in, and deadline 0 (PROTOCOL.md:
+//  "only if it can start at once") means in the pass it arrived.
 static bool
-s_job_expired (s_job_t *job, int64_t now_ms)
+s_job_expired (s_job_t *job, int64_t now_us)
 {
-    return job->deadline_ms && now_ms >= job->deadline_ms;
+    return job->deadline_us && now_us > job->deadline_us;
 }
 
 static void
@@ -1109,6 +1117,22 @@ s_hand_over (s_broker_t *self, s_worker_t *worker, s_job_t *job, int64_t now_us)
         s_worker_requeue (worker);
 }
 
+//  Fails every job of a waiting list (of job->queued).
+static void
+s_fail_waiting (s_broker_t *self, s_list_t *list, int code, const char *why)
+{
+    s_job_t *job;
+    while ((job = s_queue_pop (list))) s_fail_job (self, &job, code, why);
+}
+
+//  Answers every job queued for service with code, and empties its queues.
+static void
+s_fail_queued (s_broker_t *self, s_service_t *service, int code, const char *why)
+{
+    s_fail_waiting (self, &service->urgent, code, why);
+    s_fail_waiting (self, &service->queue, code, why);
+}
+
 //  Sends queued jobs to workers while both last. A job with a deadline goes
 //  only to a worker holding nothing, so it starts as it arrives and never
 //  waits behind another in a worker's queue (PROTOCOL.md: a deadline is
@@ -1118,11 +1142,18 @@ s_hand_over (s_broker_t *self, s_worker_t *worker, s_job_t *job, int64_t now_us)
 static bool
 s_dispatch (s_broker_t *self, s_service_t *service, int64_t now_us)
 {
+    if (service->worker_count == 0) {
+        //  Its last worker has gone. Jobs still reach its queues after
+        //  that: those that waited for others (ordering) or were parked
+        //  (held replies). Each is answered as a new request would be.
+        s_fail_queued (self, service, ZAIO_ERR_NOVOLUME, "last worker of the volume lost");
+        return false;
+    }
     bool sent = false;
     s_worker_t *worker;
     while (service->urgent.size && (worker = s_pick_worker (service, true))) {
         s_job_t *job = s_queue_pop (&service->urgent);
-        if (s_job_expired (job, now_us / 1000))
+        if (s_job_expired (job, self->pass_us))
             s_fail_job (self, &job, ETIMEDOUT, S_WHY_EXPIRED);
         else if (!s_job_park (job)) {
             s_hand_over (self, worker, job, now_us);
@@ -1190,22 +1221,6 @@ s_flush_held (s_broker_t *self)
     return sent;
 }
 
-//  Fails every job of a waiting list (of job->queued).
-static void
-s_fail_waiting (s_broker_t *self, s_list_t *list, int code, const char *why)
-{
-    s_job_t *job;
-    while ((job = s_queue_pop (list))) s_fail_job (self, &job, code, why);
-}
-
-//  Answers every job queued for service with code, and empties its queues.
-static void
-s_fail_queued (s_broker_t *self, s_service_t *service, int code, const char *why)
-{
-    s_fail_waiting (self, &service->urgent, code, why);
-    s_fail_waiting (self, &service->queue, code, why);
-}
-
 //  Dispatch waits for the end of the loop's pass, so a worker gets the
 //  jobs freed by a batch of completions in one burst: one wake-up for the
 //  burst instead of one per job.
@@ -1270,14 +1285,10 @@ s_worker_delete (s_broker_t *self, s_worker_t *worker, const char *why)
     s_service_t *services[ZAIO_WORKER_VOLUMES_MAX];
     memcpy (services, worker->services, sizeof services);
     zhashx_delete (self->workers, &worker->identity);
-    //  Retried jobs go to the survivors; volumes with none left fail fast.
-    for (uint32_t i = 0; i < service_count; i++) {
-        s_service_t *service = services[i];
-        if (service->worker_count == 0)
-            s_fail_queued (self, service, ZAIO_ERR_NOVOLUME, "last worker of the volume lost");
-        else
-            s_dispatch_later (self, service);
-    }
+    //  Retried jobs go to the survivors; in volumes with none left, every
+    //  queued job is answered NOVOLUME (s_dispatch), unless a worker for it
+    //  has announced itself by then.
+    for (uint32_t i = 0; i < service_count; i++) s_dispatch_later (self, services[i]);
 }
 
 static void
@@ -1417,19 +1428,24 @@ s_send_heartbeat (s_broker_t *self, s_worker_t *worker)
 
 //  Fails the jobs of a waiting list (of job->queued) whose deadline has
 //  passed.
-static void
-s_expire_waiting (s_broker_t *self, s_list_t *list, int64_t now_ms, const char *why)
+//  Answers the jobs of a waiting list whose deadline has passed; true if
+//  there were any.
+static bool
+s_expire_waiting (s_broker_t *self, s_list_t *list, const char *why)
 {
+    bool expired = false;
     s_link_t *link = s_list_first (list);
     while (link) {
         s_link_t *next = s_list_next (list, link);
         s_job_t *job = S_HOLDER (link, s_job_t, queued);
-        if (s_job_expired (job, now_ms)) {
+        if (s_job_expired (job, self->pass_us)) {
             s_list_remove (list, link);
             s_fail_job (self, &job, ETIMEDOUT, why);
+            expired = true;
         }
         link = next;
     }
+    return expired;
 }
 
 static void
@@ -1457,12 +1473,15 @@ s_tick (s_broker_t *self)
     //  Answer waiting jobs whose deadline has passed: queued ones, and
     //  those parked while their clients read no replies (their answers
     //  are held like the rest, but their places in the queue come free).
+    //  Jobs without a deadline wait behind one (s_dispatch): once none is
+    //  left they may go to workers that had room all along.
     for (s_service_t *service = (s_service_t *)zhashx_first (self->services); service;
          service = (s_service_t *)zhashx_next (self->services))
-        s_expire_waiting (self, &service->urgent, now_ms, S_WHY_EXPIRED);
+        if (s_expire_waiting (self, &service->urgent, S_WHY_EXPIRED))
+            s_dispatch_later (self, service);
     for (s_link_t *link = s_list_first (&self->backlogged); link;
          link = s_list_next (&self->backlogged, link))
-        s_expire_waiting (self, &S_HOLDER (link, s_client_t, backlogged)->parked, now_ms,
+        s_expire_waiting (self, &S_HOLDER (link, s_client_t, backlogged)->parked,
                           "deadline passed while the client read no replies");
 }
 
@@ -1799,6 +1818,7 @@ s_broker_actor (zsock_t *pipe, void *args)
             long timeout = busy ? 0 : (long)(next_tick - zclock_mono ());
             zaio_wait_input (socks, SOCKETS, timeout > 0 ? (int)timeout : 0, readable);
         }
+        self->pass_us = zclock_usecs ();
         if (readable[PIPE] && s_handle_commands (self) && !self->draining) s_start_drain (self);
         //  Publishing may take the signal of a subscription arriving.
         if (readable[EVENTS] || self->published) s_handle_subscription (self);

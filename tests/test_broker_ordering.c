@@ -15,15 +15,22 @@ typedef struct {
 } s_rig_t;
 
 static void
-s_send (zsock_t *client, uint64_t id, const char *key, bool barrier, bool link)
+s_send_to (zsock_t *client, const char *volume, uint64_t id, const char *key, bool barrier,
+           bool link)
 {
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_PING, id);
-    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "slow");
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, volume);
     if (key) zaio_request_set_str (&req, ZAIO_FIELD_KEY, key);
     if (barrier) zaio_request_set_uint (&req, ZAIO_FIELD_BARRIER, 1);
     if (link) zaio_request_set_uint (&req, ZAIO_FIELD_LINK, 1);
     zaio_test_send (client, &req, NULL, 0);
+}
+
+static void
+s_send (zsock_t *client, uint64_t id, const char *key, bool barrier, bool link)
+{
+    s_send_to (client, "slow", id, key, barrier, link);
 }
 
 //  The worker must now hold exactly the jobs listed (0-terminated), no more.
@@ -151,6 +158,31 @@ s_check_links (s_rig_t *rig)
     printf ("test_broker_ordering: linked chains run in turn and cancel after a failure\n");
 }
 
+//  A job held behind another, for a volume whose last worker leaves
+//  meanwhile, is answered NOVOLUME when it is released, as a new request
+//  for that volume would be.
+static void
+s_check_volume_lost (s_rig_t *rig, const char *endpoint)
+{
+    zsock_t *photos = zaio_test_fake_worker (endpoint, "photos", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    zclock_sleep (100);
+    s_send_to (rig->client, "slow", 45, "p", false, false);
+    s_send_to (rig->client, "photos", 46, "p", false, false); //  held behind 45
+    s_started (rig, (uint64_t[]){45, 0});
+    zframe_t *bye = zaio_envelope_frame (ZAIO_WORKER_BYE, 0);
+    zframe_send (&bye, photos, 0);
+    zframe_t *answer = zframe_recv (photos); //  the broker's BYE: it has let go
+    uint64_t number;
+    assert (answer && zaio_envelope_get (zframe_data (answer), zframe_size (answer), &number) ==
+                          ZAIO_WORKER_BYE);
+    zframe_destroy (&answer);
+    s_finish (rig, 45, 0);
+    zaio_test_expect (rig->client, 45, 0);
+    zaio_test_expect (rig->client, 46, ZAIO_ERR_NOVOLUME);
+    zsock_destroy (&photos);
+    printf ("test_broker_ordering: a held job whose volume has gone is answered NOVOLUME\n");
+}
+
 //  Held jobs are answered too when the broker stops.
 static void
 s_check_held_at_shutdown (zaio_test_broker_t *broker, s_rig_t *rig)
@@ -185,6 +217,7 @@ main (void)
     s_check_keys (&rig);
     s_check_barrier (&rig);
     s_check_links (&rig);
+    s_check_volume_lost (&rig, endpoint);
     s_check_held_at_shutdown (&broker, &rig);
 
     zstr_free (&endpoint);

@@ -70,6 +70,46 @@ s_test_deadline_waits_for_idle (zsock_t *alice, zsock_t *bob, zsock_t *wide)
     printf ("test_broker_queue: a job with a deadline waits for an idle worker\n");
 }
 
+//  Deadline 0: the job runs if a worker can take it at once, and is
+//  answered ETIMEDOUT if none can.
+static void
+s_test_deadline_zero (zsock_t *alice, zsock_t *bob, zsock_t *slow)
+{
+    uint64_t job;
+    zaio_request_t taken;
+    s_send_ping (alice, 60, 0); //  the worker is idle
+    zaio_test_fake_take (slow, &job, &taken, 5000);
+    assert (taken.id == 60);
+    s_send_ping (bob, 61, 0); //  the worker is busy
+    zaio_test_expect (bob, 61, ETIMEDOUT);
+    zaio_test_fake_done (slow, job, 60, 0);
+    zaio_test_expect (alice, 60, 0);
+    s_expect_silence (slow, 100);
+    printf ("test_broker_queue: deadline 0 runs only when a worker is free at once\n");
+}
+
+//  When the job with a deadline that held the others back expires, they
+//  go to the worker that had room all along, not when its job ends.
+static void
+s_test_deadline_expiry_frees_queue (zsock_t *alice, zsock_t *bob, zsock_t *wide)
+{
+    uint64_t running, job;
+    zaio_request_t taken;
+    s_send_ping_to (alice, "wide", 70, -1);
+    zaio_test_fake_take (wide, &running, &taken, 5000);
+    assert (taken.id == 70);
+    s_send_ping_to (bob, "wide", 71, 50); //  waits for an idle worker, and expires
+    s_send_ping_to (bob, "wide", 72, -1); //  waits behind it (one connection: in order)
+    zaio_test_expect (bob, 71, ETIMEDOUT);
+    zaio_test_fake_take (wide, &job, &taken, 1000);
+    assert (taken.id == 72);
+    zaio_test_fake_done (wide, job, 72, 0);
+    zaio_test_fake_done (wide, running, 70, 0);
+    zaio_test_expect (bob, 72, 0);
+    zaio_test_expect (alice, 70, 0);
+    printf ("test_broker_queue: an expired deadline lets the jobs behind it go\n");
+}
+
 static void
 s_check_hello (zsock_t *client)
 {
@@ -302,11 +342,13 @@ main (void)
     zaio_test_fake_done (worker, job, 30, ENOENT);
     zaio_test_expect (alice, 30, ENOENT);
     printf ("test_broker_queue: QUEUE_FULL, ETIMEDOUT, NOVOLUME and hello as configured\n");
+    s_test_deadline_zero (alice, bob, worker);
 
     zsock_t *wide =
         zaio_test_fake_worker (worker_endpoint, "wide", 4, ZAIO_TEST_QUIET_HEARTBEAT_MS);
     zclock_sleep (100);
     s_test_deadline_waits_for_idle (alice, bob, wide);
+    s_test_deadline_expiry_frees_queue (alice, bob, wide);
     zsock_destroy (&wide);
     s_test_worker_garbage (worker_endpoint, alice);
     s_test_fair_share ();
