@@ -151,6 +151,7 @@ struct _s_client_t {
     s_job_t *barrier;        //  newest unfinished barrier job
     s_job_t *last;           //  newest unfinished job, for link
     bool link_broken;        //  the newest job was linked and failed: cancel the next
+    s_link_t broken;         //  in broker->broken, while only link_broken keeps it
     s_list_t held;           //  of reply->link: replies its full queue had no room for
     s_list_t parked;         //  of job->queued: jobs kept from workers while replies are held
     s_link_t backlogged;     //  in broker->backlogged, while it has held replies
@@ -222,15 +223,17 @@ struct _s_broker_t {
     uint32_t free_count;
     zlistx_t *subscriptions; //  event topic prefixes someone subscribes to
     uint64_t event_seq;
-    bool published;        //  sent an event since the last look for subscriptions
-    uint32_t accepted;     //  queued + running
-    size_t queued_bytes;   //  request data held by jobs not yet sent to a worker
-    s_list_t released;     //  of job->queued: last blocker finished, to run or cancel
-    s_list_t dispatch_due; //  of service->due: with jobs and free workers, maybe
-    s_list_t spare_jobs;   //  of job->queued: finished jobs kept for reuse
-    s_list_t backlogged;   //  of client->backlogged: clients with held replies
-    bool releasing;        //  draining released, so completions only append to it
-    int64_t pass_us;       //  when this pass of the loop began (deadlines count in passes)
+    bool published;           //  sent an event since the last look for subscriptions
+    uint32_t accepted;        //  queued + running
+    size_t queued_bytes;      //  request data held by jobs not yet sent to a worker
+    s_list_t released;        //  of job->queued: last blocker finished, to run or cancel
+    s_list_t dispatch_due;    //  of service->due: with jobs and free workers, maybe
+    s_list_t spare_jobs;      //  of job->queued: finished jobs kept for reuse
+    s_list_t backlogged;      //  of client->backlogged: clients with held replies
+    s_list_t broken;          //  of client->broken: kept for a failed link, oldest first
+    uint64_t links_forgotten; //  clients forgotten from broken, for the log
+    bool releasing;           //  draining released, so completions only append to it
+    int64_t pass_us;          //  when this pass of the loop began (deadlines count in passes)
     bool draining;
     int64_t drain_until_ms;
     int64_t last_request_ms; //  when the last request arrived (while draining)
@@ -402,12 +405,26 @@ s_client_require (s_broker_t *self, const s_routing_id_t *identity)
 }
 
 //  Forgets a client with nothing unfinished and no reply held, unless it
-//  must remember that its last linked job failed.
+//  must remember that its last linked job failed. Those are bounded: a
+//  client that has gone never sends the request that would clear it.
 static void
 s_client_release (s_broker_t *self, s_client_t *client)
 {
-    if (client->unfinished.size == 0 && client->held.size == 0 && !client->link_broken)
+    if (client->unfinished.size || client->held.size) return;
+    if (!client->link_broken) {
         zhashx_delete (self->clients, &client->identity);
+        return;
+    }
+    if (!s_linked (&client->broken)) s_list_add (&self->broken, &client->broken, false);
+    if (self->broken.size > ZAIO_BROKER_BROKEN_LINKS_MAX) {
+        s_client_t *oldest = S_HOLDER (s_list_pop (&self->broken), s_client_t, broken);
+        if (self->links_forgotten++ == 0)
+            zsys_warning ("broker: over %d clients with a failed linked job; the oldest "
+                          "are forgotten, and their next requests will run",
+                          ZAIO_BROKER_BROKEN_LINKS_MAX);
+        oldest->link_broken = false;
+        s_client_release (self, oldest);
+    }
 }
 
 //  ---------------------------------------------------------------------
@@ -773,7 +790,7 @@ s_run_released (s_broker_t *self)
 //  barrier itself, behind a linked predecessor. Returns true if it may
 //  run at once.
 static bool
-s_job_order (s_job_t *job, s_client_t *client)
+s_job_order (s_broker_t *self, s_job_t *job, s_client_t *client)
 {
     if (job->key) {
         if (!client->keys) client->keys = zhashx_new ();
@@ -794,6 +811,7 @@ s_job_order (s_job_t *job, s_client_t *client)
     } else if (client->link_broken)
         job->cancel = true;
     client->link_broken = false;
+    if (s_linked (&client->broken)) s_list_remove (&self->broken, &client->broken);
     client->last = job;
     s_list_add (&client->unfinished, &job->ordered, false);
     job->owner = client;
@@ -1007,7 +1025,7 @@ s_handle_request (s_broker_t *self, zmq_msg_t *parts, int count)
         job->barrier = req.barrier;
         job->link = req.link;
         self->accepted++;
-        if (s_job_order (job, owner ? owner : s_client_require (self, client))) {
+        if (s_job_order (self, job, owner ? owner : s_client_require (self, client))) {
             s_list_add (&self->released, &job->queued, false);
             s_run_released (self);
         }
@@ -1672,6 +1690,7 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     s_list_init (&self->dispatch_due);
     s_list_init (&self->spare_jobs);
     s_list_init (&self->backlogged);
+    s_list_init (&self->broken);
     self->subscriptions = zlistx_new ();
     zlistx_set_destructor (self->subscriptions, s_subscription_free);
 

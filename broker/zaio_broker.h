@@ -33,6 +33,10 @@ extern "C" {
 //  (inflight_max if that is more); past it they are dropped (PROTOCOL.md
 //  section 7).
 #define ZAIO_BROKER_HELD_MIN 65536
+//  Clients the broker remembers only because their last linked job failed
+//  (so their next request is cancelled), at most; past it the one kept
+//  longest is forgotten (PROTOCOL.md section 7).
+#define ZAIO_BROKER_BROKEN_LINKS_MAX 4096
 
 typedef struct {
     const char *root; //  directory served as volume "default"; created if missing

@@ -183,6 +183,51 @@ s_check_volume_lost (s_rig_t *rig, const char *endpoint)
     printf ("test_broker_ordering: a held job whose volume has gone is answered NOVOLUME\n");
 }
 
+//  A client named number, connected to endpoint.
+static zsock_t *
+s_client_named (const char *endpoint, int number)
+{
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    assert (client);
+    zsock_set_linger (client, 0);
+    char name[32];
+    snprintf (name, sizeof name, "gone-%d", number);
+    zmq_setsockopt (zsock_resolve (client), ZMQ_ROUTING_ID, name, strlen (name));
+    assert (zsock_connect (client, "%s", endpoint) == 0);
+    return client;
+}
+
+//  A failed linked job cancels its client's next request, however late it
+//  comes; but clients that go away after one never send it, so the broker
+//  remembers at most ZAIO_BROKER_BROKEN_LINKS_MAX of them, forgetting the
+//  oldest first. (Coming back under the same routing id shows which.)
+static void
+s_check_broken_links_bounded (const char *endpoint)
+{
+    zaio_request_t req;
+    for (int number = 0; number <= ZAIO_BROKER_BROKEN_LINKS_MAX; number++) {
+        zsock_t *client = s_client_named (endpoint, number);
+        zaio_request_init (&req, ZAIO_OP_STAT, 60);
+        zaio_request_set_str (&req, ZAIO_FIELD_PATH, "missing");
+        zaio_request_set_uint (&req, ZAIO_FIELD_LINK, 1);
+        zaio_test_send (client, &req, NULL, 0);
+        zaio_test_expect (client, 60, ENOENT);
+        zsock_destroy (&client);
+    }
+    const struct {
+        int number;
+        int error;
+    } returns[] = {{0, 0}, {1, ECANCELED}, {ZAIO_BROKER_BROKEN_LINKS_MAX, ECANCELED}};
+    for (size_t i = 0; i < sizeof returns / sizeof returns[0]; i++) {
+        zsock_t *client = s_client_named (endpoint, returns[i].number);
+        zaio_request_init (&req, ZAIO_OP_PING, 61);
+        zaio_test_send (client, &req, NULL, 0);
+        zaio_test_expect (client, 61, returns[i].error);
+        zsock_destroy (&client);
+    }
+    printf ("test_broker_ordering: failed links of departed clients are remembered, bounded\n");
+}
+
 //  Held jobs are answered too when the broker stops.
 static void
 s_check_held_at_shutdown (zaio_test_broker_t *broker, s_rig_t *rig)
@@ -218,6 +263,7 @@ main (void)
     s_check_barrier (&rig);
     s_check_links (&rig);
     s_check_volume_lost (&rig, endpoint);
+    s_check_broken_links_bounded (broker.inproc);
     s_check_held_at_shutdown (&broker, &rig);
 
     zstr_free (&endpoint);
