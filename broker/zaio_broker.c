@@ -1325,6 +1325,14 @@ s_handle_ready (s_broker_t *self, const s_routing_id_t *identity, zmq_msg_t *bod
         zsys_warning ("broker: READY without heartbeat_ms over tcp or ipc ignored");
         return;
     }
+    size_t unknown = 0;
+    for (uint32_t i = 0; i < ready.volume_count; i++)
+        unknown += zhashx_lookup (self->services, ready.volumes[i].name) == NULL;
+    if (zhashx_size (self->services) + unknown > ZAIO_BROKER_VOLUMES_MAX) {
+        zsys_warning ("broker: READY ignored: its volumes would make more than %d",
+                      ZAIO_BROKER_VOLUMES_MAX);
+        return;
+    }
     s_worker_t *existing = (s_worker_t *)zhashx_lookup (self->workers, identity);
     if (existing) s_worker_delete (self, existing, "announced itself again");
 

@@ -33,6 +33,9 @@ extern "C" {
 //  (inflight_max if that is more); past it they are dropped (PROTOCOL.md
 //  section 7).
 #define ZAIO_BROKER_HELD_MIN 65536
+//  Volumes the broker knows at most: a volume, once announced, stays known
+//  (jobs may name it), so a READY that would pass this is ignored.
+#define ZAIO_BROKER_VOLUMES_MAX 256
 //  Clients the broker remembers only because their last linked job failed
 //  (so their next request is cancelled), at most; past it the one kept
 //  longest is forgotten (PROTOCOL.md section 7).

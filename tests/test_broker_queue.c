@@ -110,7 +110,9 @@ s_test_deadline_expiry_frees_queue (zsock_t *alice, zsock_t *bob, zsock_t *wide)
     printf ("test_broker_queue: an expired deadline lets the jobs behind it go\n");
 }
 
-static void
+//  Checks hello reports what is configured; returns how many volumes it
+//  lists.
+static uint32_t
 s_check_hello (zsock_t *client)
 {
     zaio_request_t req;
@@ -126,7 +128,7 @@ s_check_hello (zsock_t *client)
     uint32_t count;
     assert (zaio_cursor_map (&cursor, &count) == 0);
     bool saw_limits = false, saw_volume = false;
-    uint32_t ops = 0;
+    uint32_t ops = 0, volumes = 0;
     for (uint32_t i = 0; i < count; i++) {
         const char *key;
         uint32_t len;
@@ -149,8 +151,7 @@ s_check_hello (zsock_t *client)
             assert (zaio_cursor_array (&cursor, &ops) == 0);
             for (uint32_t o = 0; o < ops; o++) assert (zaio_cursor_skip (&cursor, 1) == 0);
         } else if (len == 7 && memcmp (key, "volumes", 7) == 0) {
-            uint32_t volumes;
-            assert (zaio_cursor_array (&cursor, &volumes) == 0 && volumes == 2);
+            assert (zaio_cursor_array (&cursor, &volumes) == 0);
             for (uint32_t v = 0; v < volumes; v++) assert (zaio_cursor_skip (&cursor, 2) == 0);
             saw_volume = true;
         } else
@@ -158,6 +159,7 @@ s_check_hello (zsock_t *client)
     }
     assert (saw_limits && saw_volume && ops == ZAIO_OP_COUNT);
     zmsg_destroy (&msg);
+    return volumes;
 }
 
 //  Garbage on the worker endpoint: messages that are not ZAIOW/3 (READYs
@@ -214,6 +216,57 @@ s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
     zsock_destroy (&junk);
     zsock_destroy (&stranger);
     printf ("test_broker_queue: garbage from workers dropped, each job answered once\n");
+}
+
+//  Announces names[0..count) as the volumes of a new worker connection.
+static zsock_t *
+s_announce (const char *endpoint, char names[][ZAIO_VOLUME_MAX + 1], uint32_t count)
+{
+    zaio_ready_t ready = {.credit = 1, .heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS};
+    for (uint32_t i = 0; i < count; i++) strcpy (ready.volumes[i].name, names[i]);
+    ready.volume_count = count;
+    zsock_t *worker = zaio_test_client (endpoint);
+    zframe_t *envelope = zaio_envelope_frame (ZAIO_WORKER_READY, 0);
+    zframe_send (&envelope, worker, ZFRAME_MORE);
+    zframe_t *body = zaio_ready_encode (&ready);
+    zframe_send (&body, worker, 0);
+    return worker;
+}
+
+//  Volumes stay known once announced, so their number is bounded: a READY
+//  that would pass ZAIO_BROKER_VOLUMES_MAX is ignored, one that names known
+//  volumes is not.
+static void
+s_test_volume_bound (const char *worker_endpoint, zsock_t *alice)
+{
+    enum { WORKERS_MAX = ZAIO_BROKER_VOLUMES_MAX / ZAIO_WORKER_VOLUMES_MAX + 2 };
+    zsock_t *workers[WORKERS_MAX];
+    uint32_t known = s_check_hello (alice), count = 0;
+    char names[ZAIO_WORKER_VOLUMES_MAX][ZAIO_VOLUME_MAX + 1];
+    while (known < ZAIO_BROKER_VOLUMES_MAX) {
+        uint32_t batch = ZAIO_BROKER_VOLUMES_MAX - known;
+        if (batch > ZAIO_WORKER_VOLUMES_MAX) batch = ZAIO_WORKER_VOLUMES_MAX;
+        for (uint32_t i = 0; i < batch; i++) snprintf (names[i], sizeof names[i], "v%u", known + i);
+        workers[count++] = s_announce (worker_endpoint, names, batch);
+        known += batch;
+    }
+    strcpy (names[0], "one-too-many");
+    workers[count++] = s_announce (worker_endpoint, names, 1);
+    strcpy (names[0], "junk"); //  known, its worker dropped (s_test_worker_garbage)
+    workers[count++] = s_announce (worker_endpoint, names, 1);
+    zclock_sleep (200);
+    assert (s_check_hello (alice) == ZAIO_BROKER_VOLUMES_MAX);
+    s_send_ping_to (alice, "one-too-many", 50, -1);
+    zaio_test_expect (alice, 50, ZAIO_ERR_NOVOLUME);
+    s_send_ping_to (alice, "junk", 51, -1);
+    uint64_t job;
+    zaio_request_t taken;
+    zaio_test_fake_take (workers[count - 1], &job, &taken, 5000);
+    assert (taken.id == 51);
+    zaio_test_fake_done (workers[count - 1], job, 51, 0);
+    zaio_test_expect (alice, 51, 0);
+    while (count) zsock_destroy (&workers[--count]);
+    printf ("test_broker_queue: the number of volumes is bounded\n");
 }
 
 //  A broker with the queue bounds given, for fake workers; returns the
@@ -292,7 +345,7 @@ main (void)
     zsock_t *bob = zaio_test_client (broker.tcp);
     //  The worker is known once hello lists its volume.
     zclock_sleep (100);
-    s_check_hello (alice);
+    assert (s_check_hello (alice) == 2);
 
     //  Unknown volume: refused at once.
     zaio_request_t req;
@@ -351,6 +404,7 @@ main (void)
     s_test_deadline_expiry_frees_queue (alice, bob, wide);
     zsock_destroy (&wide);
     s_test_worker_garbage (worker_endpoint, alice);
+    s_test_volume_bound (worker_endpoint, alice);
     s_test_fair_share ();
 
     zstr_free (&worker_endpoint);
