@@ -936,7 +936,7 @@ s_answer_hello (s_broker_t *self, const s_routing_id_t *client, const zaio_reque
     zaio_writer_release (&writer);
     s_deliver (self, client, NULL, &header, NULL);
     zaio_outcome_t outcome = {0, 0, 0};
-    s_publish (self, client, req->id, req->op, "", ZAIO_DEFAULT_VOLUME, &outcome, 0, "");
+    s_publish (self, client, req->id, req->op, "", zaio_request_volume (req), &outcome, 0, "");
 }
 
 //  ---------------------------------------------------------------------
@@ -1556,8 +1556,8 @@ s_abandon_running (s_broker_t *self)
         s_link_t *link;
         while ((link = s_list_pop (&worker->jobs))) {
             s_job_t *job = S_HOLDER (link, s_job_t, held);
-            s_fail_job (self, &job, ZAIO_ERR_UNKNOWN_OUTCOME,
-                        "broker stopped before the job finished");
+            s_fail_job_on (self, &job, ZAIO_ERR_UNKNOWN_OUTCOME,
+                           "broker stopped before the job finished", worker->name);
         }
     }
 }

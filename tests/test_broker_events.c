@@ -91,6 +91,17 @@ main (void)
     assert (!extra);
     printf ("test_broker_events: topics, filters, sequence and fields as specified\n");
 
+    //  A hello is published under the volume it named, as any request is.
+    zaio_request_t hello;
+    zaio_request_init (&hello, ZAIO_OP_HELLO, 103);
+    zaio_request_set_str (&hello, ZAIO_FIELD_VOLUME, "elsewhere");
+    zaio_reply_t reply;
+    assert (zaio_test_call (client, &hello, NULL, 0, &reply, NULL, NULL) == 0);
+    zaio_test_next_event (all, &event, topic, sizeof topic);
+    assert (streq (topic, "ok.hello.elsewhere") && streq (event.volume, "elsewhere"));
+    assert (event.id == 103 && event.seq == last_seq + 1);
+    printf ("test_broker_events: hello published under its volume\n");
+
     zsock_destroy (&all);
     zsock_destroy (&errors);
     zsock_destroy (&writes);

@@ -91,6 +91,49 @@ s_check_embedded (void)
     zaio_test_broker_stop (&broker);
 }
 
+//  A job still running when the drain time is up is answered
+//  UNKNOWN_OUTCOME, and its event names the worker that held it.
+static void
+s_check_drain_time_up (void)
+{
+    zaio_broker_config_t config;
+    zaio_test_fake_config (&config);
+    config.drain_ms = 300;
+    zaio_test_broker_t broker;
+    zaio_test_broker_start (&broker, &config);
+    char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
+    zsock_t *worker =
+        zaio_test_fake_worker (worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    zsock_t *client = zaio_test_client (broker.tcp);
+    zsock_t *events = zsock_new_sub (broker.events, "");
+    assert (events);
+    zclock_sleep (100);
+
+    s_send_ping (client, 1);
+    uint64_t job;
+    zaio_request_t taken;
+    zaio_test_fake_take (worker, &job, &taken, 5000);
+    int64_t stop_ms = zclock_mono ();
+    zactor_t *stopper = zaio_test_stop_in_background (&broker.broker);
+    zaio_test_expect (client, 1, ZAIO_ERR_UNKNOWN_OUTCOME); //  the worker never answers
+    assert (zclock_mono () - stop_ms >= config.drain_ms);
+    zactor_destroy (&stopper);
+    zaio_event_t event;
+    zsock_set_rcvtimeo (events, 5000);
+    zaio_test_next_event (events, &event, NULL, 0);
+    char name[128];
+    snprintf (name, sizeof name, "fake/%u/0", (unsigned)getpid ());
+    assert (event.id == 1 && event.error == ZAIO_ERR_UNKNOWN_OUTCOME && streq (event.worker, name));
+    printf ("test_broker_shutdown: a job running past the drain time is answered "
+            "UNKNOWN_OUTCOME, its event naming the worker\n");
+
+    zstr_free (&worker_endpoint);
+    zsock_destroy (&worker);
+    zsock_destroy (&client);
+    zsock_destroy (&events);
+    zaio_test_broker_stop (&broker);
+}
+
 //  Starts the daemon (under valgrind if present); returns its pid and the
 //  tcp client endpoint it printed.
 static pid_t
@@ -200,6 +243,7 @@ int
 main (void)
 {
     s_check_embedded ();
+    s_check_drain_time_up ();
     s_check_daemon ();
     zsys_shutdown ();
     printf ("test_broker_shutdown: OK\n");
