@@ -1174,6 +1174,20 @@ s_test_cache (zaio_volume_t *volume)
         s_expect_read (volume, "c/link", 0, 100, "five", true);
     }
 
+    //  The file replaced by an absolute symlink to a hard link of it made
+    //  outside the root: the link leads to the cached file, but the path
+    //  now escapes, and a read must say so as it would uncached.
+    char hard[400];
+    s_format (hard, sizeof hard, "%s/hard", s_outside);
+    s_expect_read (volume, "c/file", 0, 100, "five", true);
+    assert (link (s_local (local, sizeof local, "c/file"), hard) == 0);
+    assert (unlink (local) == 0);
+    s_make_link ("c/file", hard);
+    assert (s_read (volume, "c/file", 0, 100) == EXDEV);
+    assert (s_op (volume, ZAIO_OP_READFILE, "c/file") == EXDEV);
+    assert (unlink (local) == 0 && rename (hard, local) == 0);
+    s_expect_read (volume, "c/file", 0, 100, "five", true);
+
     //  Within one batch a file is looked up once, unless a job of the batch
     //  changed names: the batch's jobs were all sent before that look.
     s_batched = true;

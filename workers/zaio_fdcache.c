@@ -69,11 +69,24 @@ zaio_fdcache_get (zaio_fdcache_t *self, int root, const char *path, uint64_t *si
     for (size_t i = 0; i < self->capacity; i++) {
         s_entry_t *entry = &self->entries[i];
         if (!entry->path || entry->root != root || strcmp (entry->path, path)) continue;
-        //  The walk is not confined, but nothing read from it leaves here:
-        //  it only decides whether the descriptor we hold is still the file.
+        //  One fstatat decides whether the descriptor is still the file;
+        //  a confined lookup (openat2, fstat, close) would cost as much as
+        //  the open the cache saves. The last component is not followed:
+        //  a symlink there never matches, even one leading back to the
+        //  file (absolute, out of the root, /proc/self/fd/N), so the path
+        //  is opened again through openat2, and reads through a symlink
+        //  reopen once per recheck.
+        //
+        //  Left unconfined: the walk follows symlinks in earlier
+        //  components and climbs ".." unchecked. A directory on the path
+        //  replaced by a symlink out of the root (or a ".." climbing
+        //  through one) that reaches this same file under the same name
+        //  (its directory moved out, or a hard link or bind mount of it)
+        //  passes, where openat2 would answer EXDEV; the entry serves it
+        //  until a check fails or the entry expires. Never another file.
         if (entry->checked != self->epoch) {
             struct stat st;
-            if (fstatat (root, path, &st, 0) || st.st_dev != entry->dev ||
+            if (fstatat (root, path, &st, AT_SYMLINK_NOFOLLOW) || st.st_dev != entry->dev ||
                 st.st_ino != entry->ino) {
                 s_entry_drop (self, entry);
                 return -1;

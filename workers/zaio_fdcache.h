@@ -8,9 +8,11 @@
     it holds (same device and inode), so a file renamed over, replaced or
     unlinked is opened afresh, never read stale. Only descriptors opened
     beneath a volume root with openat2 are ever cached, and the check never
-    widens what can be read: when the path now leads anywhere else,
-    including out of the root, the entry is dropped and the caller opens
-    the path again with all the usual checks.
+    widens what can be read: when the path now leads anywhere else, or its
+    last component is a symlink, the entry is dropped and the caller opens
+    the path again with all the usual checks. One gap remains (see
+    zaio_fdcache_get): a directory on the path swapped for a symlink out of
+    the root that leads to the same file is not noticed.
 
     A check holds until zaio_fdcache_recheck. A worker calls that after it
     has received a batch of jobs and before it runs them: every job of the
