@@ -882,6 +882,9 @@ s_test_request_limits (void)
         {"{\"path\": \"a\", \"op\": \"stat\", \"id\": 9}", 0},
         {"{\"id\": 1, \"op\": \"PING\"}", ZAIO_ERR_UNKNOWN_OP},
         {"{\"id\": 1, \"op\": \"\"}", ZAIO_ERR_UNKNOWN_OP},
+        //  op is a string like the others: a NUL byte is EINVAL (rule 7).
+        {"{\"id\": 1, \"op\": \"ping\\u0000\"}", EINVAL},
+        {"{\"id\": 1, \"op\": \"\\u0000\", \"path\": \"a\"}", EINVAL},
         {"{\"id\": 1, \"op\": \"hello\", \"path\": \"a\"}", ZAIO_ERR_MALFORMED},
         {"{\"id\": 1, \"op\": \"rename\", \"path\": \"a\"}", ZAIO_ERR_MALFORMED},
         {"{\"id\": 1, \"op\": \"truncate\", \"path\": \"a\"}", ZAIO_ERR_MALFORMED},
@@ -917,6 +920,10 @@ s_test_request_limits (void)
     assert (s_out.request.id == 1);
     assert (s_decode (DECODE_REQUEST, twice_op, sizeof twice_op, &s_out) == ZAIO_ERR_MALFORMED);
     assert (s_decode (DECODE_REQUEST, twice_link, sizeof twice_link, &s_out) == ZAIO_ERR_MALFORMED);
+    //  An op that is not UTF-8 is malformed, like any other string.
+    const uint8_t op_latin1[] = {0x82, 0xa2, 'i', 'd',  0x01, 0xa2, 'o',
+                                 'p',  0xa4, 'p', 0xe9, 'n',  'g'};
+    assert (s_decode (DECODE_REQUEST, op_latin1, sizeof op_latin1, &s_out) == ZAIO_ERR_MALFORMED);
 
     //  Any integer encoding is accepted; the size limit comes first.
     uint8_t header[] = {0x82, 0xa2, 'i',  'd', 0xd3, 0,    0,   0,   0,   0,  0,

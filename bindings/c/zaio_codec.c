@@ -389,6 +389,18 @@ s_utf8_valid (const uint8_t *text, size_t len)
     return true;
 }
 
+//  Rule 7 for every string of a request, op included: no NUL byte
+//  (EINVAL), well-formed UTF-8 (MALFORMED). name is the field's, for why.
+static int
+s_check_str (const char *name, const char *str, uint32_t len, char *why, size_t why_size)
+{
+    if (memchr (str, 0, len))
+        return s_fail (why, why_size, EINVAL, "field '%s' contains a NUL byte", name);
+    if (!s_utf8_valid ((const uint8_t *)str, len))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' is not valid UTF-8", name);
+    return 0;
+}
+
 //  Decode one known field's value into req.
 static int
 s_decode_field (zaio_request_t *req, const s_field_spec_t *spec, zaio_cursor_t *cursor, char *why,
@@ -408,14 +420,11 @@ s_decode_field (zaio_request_t *req, const s_field_spec_t *spec, zaio_cursor_t *
             return s_fail (why, why_size, code, "field '%s' is longer than %u bytes", spec->name,
                            (unsigned)spec->max);
         }
-        if (memchr (str, 0, len))
-            return s_fail (why, why_size, EINVAL, "field '%s' contains a NUL byte", spec->name);
+        int code = s_check_str (spec->name, str, len, why, why_size);
+        if (code) return code;
         if (spec->field == ZAIO_FIELD_VOLUME && !s_volume_name_valid (str, len))
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED,
                            "volume names are 1 to %d letters, digits, '-' or '_'", ZAIO_VOLUME_MAX);
-        if (!s_utf8_valid ((const uint8_t *)str, len))
-            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' is not valid UTF-8",
-                           spec->name);
         memcpy (member, str, len);
         member[len] = 0;
         return 0;
@@ -505,6 +514,8 @@ zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *w
                 return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "'op' must be a string");
             bit = ZAIO_FIELD_OP;
             op = zaio_op_lookup (name, name_len);
+            //  A known name keeps rule 7; only an unknown one needs the check.
+            if (op < 0) code = s_check_str ("op", name, name_len, why, why_size);
             op_name = name;
             op_len = name_len;
         } else {
