@@ -3,10 +3,12 @@
     Every op's success path and its error paths, and every route out of the
     root (.., absolute paths, absolute and relative symlinks, a symlinked
     directory used as a parent), checked against a file outside the root
-    that must never be read, written, renamed or deleted. The whole suite
-    runs twice: once with openat2, once in a child process where a seccomp
-    filter makes openat2 answer ENOSYS, so the userspace resolver that
-    older kernels (and valgrind) use is held to the same rules.
+    that must never be read, written, renamed or deleted; lookups through
+    '..' racing renames.
+    The whole suite runs twice: once with openat2, once in a child process
+    where a seccomp filter makes openat2 answer ENOSYS, so the userspace
+    resolver that older kernels (and valgrind) use is held to the same
+    rules.
 */
 
 #ifndef _GNU_SOURCE
@@ -23,7 +25,9 @@
 #include <linux/filter.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +42,7 @@
 #define ESCAPE_TEXT "path escapes the volume root"
 #define SECRET      "top secret"
 #define BIG_SIZE    (3u * 1024 * 1024)
+#define RACE_MS     400 //  how long lookups race a renamer, per suite
 
 static char s_base[256];    //  the temp directory holding everything
 static char s_root[300];    //  the volume root: s_base/root
@@ -959,6 +964,55 @@ s_test_symlinks_inside (zaio_volume_t *volume)
     s_expect_stat (volume, "loop1", "symlink", UINT64_MAX, 0);
 }
 
+//  Set to stop s_renamer.
+static atomic_bool s_renamer_stop;
+
+//  Renames race/a to race/b and back, without pause, until told to stop.
+//  (A plain thread: a czmq actor would start the ZeroMQ context, whose
+//  descriptors the suite's count of open descriptors would see.)
+static void *
+s_renamer (void *args)
+{
+    char from[512], to[512];
+    s_local (from, sizeof from, "race/a");
+    s_local (to, sizeof to, "race/b");
+    while (!atomic_load (&s_renamer_stop))
+        assert (rename (from, to) == 0 && rename (to, from) == 0);
+    return NULL;
+}
+
+//  Lookups through '..' while another thread renames: openat2 with
+//  RESOLVE_BENEATH answers EAGAIN when any rename on the system overlaps
+//  a lookup of '..', and a client must never see that.
+static void
+s_test_rename_race (zaio_volume_t *volume)
+{
+    s_make_dir ("race");
+    s_make_dir ("race/sub");
+    s_make_text ("race/a", "");
+    s_make_text ("race/f", "raced");
+    atomic_store (&s_renamer_stop, false);
+    pthread_t renamer;
+    assert (pthread_create (&renamer, NULL, s_renamer, NULL) == 0);
+    int lookups = 0, failures = 0, last = 0;
+    int64_t end = zclock_mono () + RACE_MS;
+    while (zclock_mono () < end) {
+        int codes[] = {
+            s_op (volume, ZAIO_OP_STAT, "race/sub/../f"),
+            s_op (volume, ZAIO_OP_READFILE, "race/sub/../sub/../f"),
+            s_put (volume, ZAIO_OP_WRITE, "race/sub/../sub/g", "x", true),
+        };
+        for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++, lookups++)
+            if (codes[i]) failures++, last = codes[i];
+    }
+    atomic_store (&s_renamer_stop, true);
+    assert (pthread_join (renamer, NULL) == 0);
+    if (failures)
+        fprintf (stderr, "test_ops: %d of %d lookups failed while renames ran, the last with %s\n",
+                 failures, lookups, zaio_error_name (last));
+    assert (failures == 0);
+}
+
 //  Every attempt to reach s_outside from inside the root.
 static void
 s_test_escapes (zaio_volume_t *volume)
@@ -1270,6 +1324,7 @@ s_suite (const char *label)
     s_test_listdir (volume);
     s_test_copy (volume);
     s_test_symlinks_inside (volume);
+    s_test_rename_race (volume);
     s_test_escapes (volume);
     s_test_readonly (readonly);
     if (s_cache) {

@@ -48,6 +48,7 @@
 #define S_MESSAGE_MAX    160           //  bytes in an error message
 #define S_WALK_LINKS_MAX 40            //  symlinks one resolution may follow
 #define S_WALK_DEPTH_MAX 512           //  directories one resolution may descend
+#define S_OPENAT2_TRIES  4             //  openat2 calls before s_walk resolves (EAGAIN)
 #define S_ESCAPE_TEXT    "path escapes the volume root"
 
 //  One job in flight: the request, its input, and what the reply needs.
@@ -248,16 +249,26 @@ s_open_beneath (int root, const char *path, int flags, mode_t mode)
         return -1;
     }
     if (*path == 0) path = ".";
-    if (!atomic_load_explicit (&s_no_openat2, memory_order_relaxed)) {
-        struct open_how how = {
-            .flags = (uint64_t)(flags | O_CLOEXEC),
-            .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-        };
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC),
+        .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    //  EAGAIN: a rename or mount anywhere on the system overlapped the
+    //  lookup of a "..", so the kernel could not prove it stayed beneath
+    //  root, and says to try again. Each try is a fresh chance (under a
+    //  rename loop we saw at most 3 in a row); past S_OPENAT2_TRIES s_walk
+    //  decides, as it never looks ".." up and so never fails that way. It
+    //  also answers the other EAGAIN, a lease held against O_NONBLOCK.
+    for (int tries = 0;
+         tries < S_OPENAT2_TRIES && !atomic_load_explicit (&s_no_openat2, memory_order_relaxed);
+         tries++) {
         long fd = syscall (SYS_openat2, root, path, &how, sizeof how);
-        if (fd >= 0 || errno != ENOSYS) return (int)fd;
-        atomic_store (&s_no_openat2, true);
-        zsys_warning ("ops: openat2 is not available; resolving paths in userspace");
+        if (fd >= 0 || (errno != EAGAIN && errno != ENOSYS)) return (int)fd;
+        if (errno == ENOSYS) {
+            atomic_store (&s_no_openat2, true);
+            zsys_warning ("ops: openat2 is not available; resolving paths in userspace");
+        }
     }
     return s_walk (root, path, flags, mode);
 }
