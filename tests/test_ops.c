@@ -3,8 +3,8 @@
     Every op's success path and its error paths, and every route out of the
     root (.., absolute paths, absolute and relative symlinks, a symlinked
     directory used as a parent), checked against a file outside the root
-    that must never be read, written, renamed or deleted; lookups through
-    '..' racing renames.
+    that must never be read, written, renamed or deleted; modes a client
+    must not get (setuid, setgid); lookups through '..' racing renames.
     The whole suite runs twice: once with openat2, once in a child process
     where a seccomp filter makes openat2 answer ENOSYS, so the userspace
     resolver that older kernels (and valgrind) use is held to the same
@@ -928,6 +928,58 @@ s_test_copy (zaio_volume_t *volume)
     assert (unlink (alias) == 0);
 }
 
+//  Modes never gain setuid or setgid from a client: not as a requested
+//  mode, nor copied from a source, nor kept on a file a client writes. A
+//  worker running as root would otherwise make privileged executables for
+//  anyone who can send a request. The sticky bit stays.
+static void
+s_test_setid (zaio_volume_t *volume)
+{
+    const zaio_op_t creating[] = {ZAIO_OP_WRITE, ZAIO_OP_APPEND, ZAIO_OP_WRITEFILE};
+    for (size_t i = 0; i < sizeof creating / sizeof creating[0]; i++) {
+        char name[32];
+        s_format (name, sizeof name, "setid%zu", i);
+        zaio_request_t req = s_req (creating[i], name);
+        if (creating[i] != ZAIO_OP_WRITEFILE) zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
+        zaio_request_set_uint (&req, ZAIO_FIELD_MODE, 07755);
+        assert (s_code (volume, &req, "#!/bin/sh\n") == 0);
+        s_expect_stat (volume, name, "file", UINT64_MAX, 01755);
+    }
+    zaio_request_t req = s_req (ZAIO_OP_MKDIR, "setid-dir");
+    zaio_request_set_uint (&req, ZAIO_FIELD_MODE, 07755);
+    assert (s_code (volume, &req, NULL) == 0);
+    s_expect_stat (volume, "setid-dir", "dir", UINT64_MAX, 01755);
+    req = s_req (ZAIO_OP_MKDIR, "setid-dir/a/b");
+    zaio_request_set_uint (&req, ZAIO_FIELD_PARENTS, 1);
+    zaio_request_set_uint (&req, ZAIO_FIELD_MODE, 06700);
+    assert (s_code (volume, &req, NULL) == 0);
+    s_expect_stat (volume, "setid-dir/a/b", "dir", UINT64_MAX, 0700);
+
+    //  A setuid source is copied without the bits.
+    char path[512];
+    s_make_text ("setid-src", "#!/bin/sh\n");
+    assert (chmod (s_local (path, sizeof path, "setid-src"), 06755) == 0);
+    assert (s_op2 (volume, ZAIO_OP_COPY, "setid-src", "setid-copy") == 0);
+    s_expect_stat (volume, "setid-copy", "file", UINT64_MAX, 0755);
+    s_expect_stat (volume, "setid-src", "file", UINT64_MAX, 06755);
+
+    //  Writing into a file with the bits clears them, as the kernel does
+    //  for writers without CAP_FSETID; reading leaves them.
+    const char *names[] = {"setid0", "setid1", "setid2", "setid-copy"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        assert (chmod (s_local (path, sizeof path, names[i]), 06755) == 0);
+    assert (s_read (volume, "setid0", 0, 1) == 0);
+    s_expect_stat (volume, "setid0", "file", UINT64_MAX, 06755);
+    assert (s_put (volume, ZAIO_OP_WRITE, "setid0", "#", false) == 0);
+    assert (s_put (volume, ZAIO_OP_APPEND, "setid1", "#", false) == 0);
+    req = s_req (ZAIO_OP_TRUNCATE, "setid2");
+    zaio_request_set_uint (&req, ZAIO_FIELD_SIZE, 1);
+    assert (s_code (volume, &req, NULL) == 0);
+    assert (s_op2 (volume, ZAIO_OP_COPY, "f", "setid-copy") == 0);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        s_expect_stat (volume, names[i], "file", UINT64_MAX, 0755);
+}
+
 static void
 s_test_symlinks_inside (zaio_volume_t *volume)
 {
@@ -1323,6 +1375,7 @@ s_suite (const char *label)
     s_test_mkdir (volume);
     s_test_listdir (volume);
     s_test_copy (volume);
+    s_test_setid (volume);
     s_test_symlinks_inside (volume);
     s_test_rename_race (volume);
     s_test_escapes (volume);

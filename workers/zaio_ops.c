@@ -15,6 +15,11 @@
     kernel never follows out of the parent. Where openat2 does not exist
     (kernels before 5.6, or valgrind before 3.22), s_walk resolves the path
     one component at a time with O_NOFOLLOW and the same rules.
+
+    Modes: nothing a client sends makes a setuid or setgid file or
+    directory, and a file a client changes loses those bits (s_mode,
+    s_clear_setid), so a worker running as root cannot be used to plant
+    or rewrite a privileged executable.
 */
 
 //  openat2, O_PATH and copy_file_range are Linux extensions.
@@ -50,6 +55,9 @@
 #define S_WALK_DEPTH_MAX 512           //  directories one resolution may descend
 #define S_OPENAT2_TRIES  4             //  openat2 calls before s_walk resolves (EAGAIN)
 #define S_ESCAPE_TEXT    "path escapes the volume root"
+
+//  The bits of "Modes" above.
+#define S_SETID_BITS (S_ISUID | S_ISGID)
 
 //  One job in flight: the request, its input, and what the reply needs.
 typedef struct {
@@ -461,12 +469,33 @@ s_input (s_job_t *job, const void **data, size_t *size)
 }
 
 //  --------------------------------------------------------------------------
-//  Mode for a created file or directory: the request's, or the default.
+//  Mode for a created file or directory: the request's, else fallback (a
+//  default, or the source's for copy, which takes no mode field), without
+//  setuid and setgid. Masked like the umask, not refused: a client that
+//  copies modes from elsewhere keeps working.
 
 static mode_t
 s_mode (s_job_t *job, mode_t fallback)
 {
-    return (job->req->fields & ZAIO_FIELD_MODE) ? (mode_t)(job->req->mode & 07777) : fallback;
+    mode_t mode = (job->req->fields & ZAIO_FIELD_MODE) ? (mode_t)job->req->mode : fallback;
+    return mode & 07777 & ~(mode_t)S_SETID_BITS;
+}
+
+//  --------------------------------------------------------------------------
+//  A file about to be changed, whose status is st, loses its setuid and
+//  setgid bits. The kernel takes them only from writers without
+//  CAP_FSETID, and a worker running as root has it. Returns 0 or an errno.
+
+static int
+s_clear_setid (int fd, const struct stat *st)
+{
+    if (!(st->st_mode & S_SETID_BITS)) return 0;
+    //  EPERM: the worker neither owns the file nor has CAP_FOWNER, so
+    //  (unless it was given CAP_FSETID alone) the kernel clears the bits
+    //  itself when the file is written.
+    if (fchmod (fd, st->st_mode & 07777 & ~(mode_t)S_SETID_BITS) == -1 && errno != EPERM)
+        return errno;
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -581,7 +610,8 @@ s_write_common (s_job_t *job, bool append)
     struct stat st;
     rc = s_open_file (job, req->path, flags, s_mode (job, S_FILE_MODE), &fd, &st);
     if (rc) return rc;
-    rc = s_write_all (fd, data, size, append ? -1 : (off_t)req->offset, &job->bytes);
+    rc = s_clear_setid (fd, &st);
+    if (rc == 0) rc = s_write_all (fd, data, size, append ? -1 : (off_t)req->offset, &job->bytes);
     //  After an O_APPEND write the position is the new end of the file.
     off_t end = rc == 0 && append && size > 0 ? lseek (fd, 0, SEEK_CUR) : st.st_size;
     if (rc == 0 && end == -1) rc = errno;
@@ -707,7 +737,8 @@ s_op_truncate (s_job_t *job)
     struct stat st;
     int rc = s_open_file (job, job->req->path, O_WRONLY, 0, &fd, &st);
     if (rc) return rc;
-    if (ftruncate (fd, (off_t)job->req->size) == -1) rc = errno;
+    rc = s_clear_setid (fd, &st);
+    if (rc == 0 && ftruncate (fd, (off_t)job->req->size) == -1) rc = errno;
     close (fd);
     if (rc) return rc;
     zaio_reply_pack_ok (job->pk, job->req->id, 0);
@@ -1012,9 +1043,9 @@ s_copy_data (int src, int dst, uint64_t *copied)
 }
 
 //  --------------------------------------------------------------------------
-//  copy: path to `to`, creating `to` with the source's mode or truncating
-//  it. Copying a file onto itself is refused (EINVAL), since truncating
-//  the destination would destroy the source.
+//  copy: path to `to`, creating `to` with the source's mode (less setuid
+//  and setgid) or truncating it. Copying a file onto itself is refused
+//  (EINVAL), since truncating the destination would destroy the source.
 
 static int
 s_op_copy (s_job_t *job)
@@ -1023,17 +1054,18 @@ s_op_copy (s_job_t *job)
     struct stat src_st, dst_st;
     int rc = s_open_file (job, job->req->path, O_RDONLY, 0, &src, &src_st);
     if (rc) return rc;
-    rc = s_open_file (job, job->req->to, O_WRONLY | O_CREAT, src_st.st_mode & 07777, &dst, &dst_st);
+    rc = s_open_file (job, job->req->to, O_WRONLY | O_CREAT, s_mode (job, src_st.st_mode), &dst,
+                      &dst_st);
     if (rc) {
         close (src);
         return rc;
     }
     if (src_st.st_dev == dst_st.st_dev && src_st.st_ino == dst_st.st_ino)
         rc = s_fail (job, EINVAL, "source and destination are the same file");
-    else if (ftruncate (dst, 0) == -1)
-        rc = errno;
     else
-        rc = s_copy_data (src, dst, &job->bytes);
+        rc = s_clear_setid (dst, &dst_st);
+    if (rc == 0 && ftruncate (dst, 0) == -1) rc = errno;
+    if (rc == 0) rc = s_copy_data (src, dst, &job->bytes);
     close (src);
     if (close (dst) == -1 && rc == 0) rc = errno;
     if (rc) return rc;
