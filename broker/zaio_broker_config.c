@@ -85,7 +85,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         bool wide;
     } numbers[] = {
         {"broker/workers", 0, 1024, &config->workers, false},
-        {"broker/worker_credit", 1, 1024, &config->worker_credit, false},
+        {"broker/worker_credit", 1, ZAIO_CREDIT_MAX, &config->worker_credit, false},
         {"broker/queue_max", 1, 1u << 30, &config->queue_max, false},
         {"broker/queue_bytes_max", 1, 1ull << 40, &config->queue_bytes_max, true},
         {"broker/inflight_max", 1, 1u << 30, &config->inflight_max, false},

@@ -131,7 +131,7 @@ main (int argc, char *argv[])
                 break;
             case OPT_CREDIT:
                 config.worker_credit =
-                    (uint32_t)zaio_daemon_number ("--worker-credit", optarg, 1, 1024);
+                    (uint32_t)zaio_daemon_number ("--worker-credit", optarg, 1, ZAIO_CREDIT_MAX);
                 break;
             case OPT_QUEUE:
                 config.queue_max =

@@ -1,54 +1,146 @@
-/*  test_relay_leave: a remote worker's relay that leaves after a drain
-    delivers the DONE of its last job before it goes, even when that DONE
-    is large and the broker is slow to take it. Dropping it (a socket that
-    lingers 0) would make the broker take the worker for dead with the job
-    in flight, and answer UNKNOWN_OUTCOME for a job that ran.
+/*  test_relay_leave: a remote worker's relay (zaio_relay.h) keeps its word
+    to a broker that is slow or silent. The test plays the broker on a
+    ROUTER.
 
-    The test plays the broker on a ROUTER: it takes READY, then the relay's
-    BYE when the relay is told to stop, sends one JOB (a 32 MiB read, more
-    than loopback TCP buffers hold) and the BYE answer after it, and only
-    then, once the relay has had time to finish and leave, reads. */
+    1. leave: a relay that leaves after a drain delivers the DONE of its
+       last job before it goes, even when that DONE is large and the broker
+       is slow to take it. Dropping it (a socket that lingers 0) would make
+       the broker take the worker for dead with the job in flight, and
+       answer UNKNOWN_OUTCOME for a job that ran. The broker takes READY,
+       then the relay's BYE when the relay is told to stop, sends one JOB
+       (a 32 MiB read, more than loopback TCP buffers hold) and the BYE
+       answer after it, and only then, once the relay has had time to
+       finish and leave, reads.
+    2. slow: a broker that reads nothing for a while, with the relay's
+       whole credit of jobs out (1024 reads of 64 KiB), still gets every
+       DONE exactly once. Its socket takes in one message and a few KiB
+       before it reads, so the relay's socket queues more DONEs than a
+       default high-water mark (1000) allows; a DONE dropped there would
+       leave its client without a reply and the broker a credit short.
+    3. stale: jobs the relay took on a connection it has since replaced
+       never run. Its one IO thread is frozen (a signal handler that
+       waits), so the jobs of two connections in turn queue in the relay;
+       the broker goes silent twice. On the third connection the thread
+       is thawed: only the third connection's job may run. The broker has
+       answered the others already (UNKNOWN_OUTCOME, or another worker ran
+       them), and running them late would undo newer changes.
+    4. deadline: a relay told to stop leaves when its drain time is up,
+       though the broker never answers its BYE and heartbeats are an hour
+       apart. */
 
 #include "testutil.h"
 #include "zaio_relay.h"
 #include "zaio_volume.h"
 
+#include <dirent.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define S_FILE_SIZE    (32 * 1024 * 1024)
 #define S_JOB_NUMBER   7
 #define S_TIMEOUT_MS   5000
-#define S_SLOW_READ_MS 300 //  how long the broker leaves the DONE unread
+#define S_SLOW_READ_MS 300 //  how long the broker leaves a DONE unread
 
-//  The next message from the relay, within the timeout; asserts on none.
-//  Returns its command and sets *job.
+#define S_SLOW_THREADS 2
+#define S_SLOW_CREDIT  512       //  x S_SLOW_THREADS: the most a READY may offer
+#define S_SLOW_CHUNK   (1 << 16) //  bytes each job reads: few DONEs fit in TCP buffers
+#define S_SLOW_IDLE_MS 1000      //  how long the broker reads nothing
+
+#define S_STALE_HEARTBEAT_MS 100
+#define S_STALE_MISSES       3
+
+#define S_DRAIN_MS 300
+
+//  The next message from the relay other than a heartbeat, within the
+//  timeout. Returns its command and sets *job; the relay's identity is the
+//  message's first frame. Returns -1 if none came.
 static int
 s_expect (zsock_t *broker, zmsg_t **msg_p, uint64_t *job)
 {
     zpoller_t *poller = zpoller_new (broker, NULL);
-    void *ready = zpoller_wait (poller, S_TIMEOUT_MS);
+    int command;
+    do {
+        if (zpoller_wait (poller, S_TIMEOUT_MS) != broker) {
+            zpoller_destroy (&poller);
+            return -1;
+        }
+        *msg_p = zmsg_recv (broker);
+        assert (*msg_p && zmsg_size (*msg_p) >= 2);
+        zmsg_first (*msg_p);
+        zframe_t *envelope = zmsg_next (*msg_p);
+        command = zaio_envelope_get (zframe_data (envelope), zframe_size (envelope), job);
+        if (command == ZAIO_WORKER_HEARTBEAT) zmsg_destroy (msg_p);
+    } while (command == ZAIO_WORKER_HEARTBEAT);
     zpoller_destroy (&poller);
-    assert (ready == broker);
-    *msg_p = zmsg_recv (broker);
-    assert (*msg_p && zmsg_size (*msg_p) >= 2);
-    zmsg_first (*msg_p); //  the relay's identity
-    zframe_t *envelope = zmsg_next (*msg_p);
-    return zaio_envelope_get (zframe_data (envelope), zframe_size (envelope), job);
+    return command;
 }
 
+//  The next READY, which must come on a connection other than the one
+//  known as *identity_p; that becomes the new one (*identity_p is freed,
+//  and may be NULL).
 static void
-s_send_command (zsock_t *broker, zframe_t *identity, zaio_worker_command_t command, uint64_t job,
-                zframe_t **header_p)
+s_expect_ready (zsock_t *broker, zframe_t **identity_p)
+{
+    zmsg_t *msg;
+    uint64_t job;
+    int command = s_expect (broker, &msg, &job);
+    assert (command == ZAIO_WORKER_READY);
+    assert (!*identity_p || !zframe_eq (*identity_p, zmsg_first (msg)));
+    zframe_destroy (identity_p);
+    *identity_p = zframe_dup (zmsg_first (msg));
+    zmsg_destroy (&msg);
+}
+
+//  Sends command to the relay at identity; with req (and data, for ops
+//  that take it) for a JOB.
+static void
+s_send (zsock_t *broker, zframe_t *identity, zaio_worker_command_t command, uint64_t job,
+        const zaio_request_t *req, const char *data)
 {
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
     zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (command, job)});
-    if (header_p) zmsg_append (msg, header_p);
+    if (req) zmsg_append (msg, &(zframe_t *){zaio_request_encode (req)});
+    if (data) zmsg_addstr (msg, data);
     assert (zmsg_send (&msg, broker) == 0);
 }
 
-int
-main (void)
+//  A ROUTER for the relay to connect to; *endpoint_p is its address.
+static zsock_t *
+s_broker_new (char **endpoint_p)
+{
+    zsock_t *broker = zsock_new (ZMQ_ROUTER);
+    assert (broker);
+    zsock_set_linger (broker, 0);
+    zsock_set_router_mandatory (broker, 1);
+    zsock_set_sndhwm (broker, 0); //  it never sends beyond the relay's credit
+    assert (zsock_bind (broker, "tcp://127.0.0.1:*") > 0);
+    *endpoint_p = zsock_last_endpoint (broker);
+    return broker;
+}
+
+//  Stops the relay, answering its BYE: with heartbeats quiet it would
+//  otherwise wait for the answer until the hour is up.
+static void
+s_relay_stop (zactor_t **relay_p, zsock_t *broker, zframe_t *identity)
+{
+    zstr_send (*relay_p, "$TERM");
+    zmsg_t *msg;
+    uint64_t job;
+    assert (s_expect (broker, &msg, &job) == ZAIO_WORKER_BYE);
+    zmsg_destroy (&msg);
+    s_send (broker, identity, ZAIO_WORKER_BYE, 0, NULL, NULL);
+    zaio_relay_destroy (relay_p);
+}
+
+//  ---------------------------------------------------------------------
+//  1. leave
+
+static void
+s_check_leave (void)
 {
     char *root = zaio_test_tempdir ("relay-leave");
     uint8_t *content = (uint8_t *)malloc (S_FILE_SIZE);
@@ -56,12 +148,8 @@ main (void)
     for (size_t i = 0; i < S_FILE_SIZE; i++) content[i] = (uint8_t)(i * 13 + i / 65536);
     zaio_test_write_file (root, "big.bin", content, S_FILE_SIZE);
 
-    zsock_t *broker = zsock_new (ZMQ_ROUTER);
-    assert (broker);
-    zsock_set_linger (broker, 0);
-    assert (zsock_bind (broker, "tcp://127.0.0.1:*") > 0);
-    char *endpoint = zsock_last_endpoint (broker);
-
+    char *endpoint;
+    zsock_t *broker = s_broker_new (&endpoint);
     zaio_volume_t *volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, root, false, false);
     assert (volume);
     zaio_relay_config_t config = {
@@ -81,9 +169,8 @@ main (void)
 
     zmsg_t *msg;
     uint64_t job;
-    assert (s_expect (broker, &msg, &job) == ZAIO_WORKER_READY);
-    zframe_t *identity = zframe_dup (zmsg_first (msg));
-    zmsg_destroy (&msg);
+    zframe_t *identity = NULL;
+    s_expect_ready (broker, &identity);
 
     //  Told to stop, the relay says BYE and waits for the answer.
     zstr_send (relay, "$TERM");
@@ -95,9 +182,8 @@ main (void)
     zaio_request_init (&req, ZAIO_OP_READ, 42);
     zaio_request_set_str (&req, ZAIO_FIELD_PATH, "big.bin");
     zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, S_FILE_SIZE);
-    zframe_t *header = zaio_request_encode (&req);
-    s_send_command (broker, identity, ZAIO_WORKER_JOB, S_JOB_NUMBER, &header);
-    s_send_command (broker, identity, ZAIO_WORKER_BYE, 0, NULL);
+    s_send (broker, identity, ZAIO_WORKER_JOB, S_JOB_NUMBER, &req, NULL);
+    s_send (broker, identity, ZAIO_WORKER_BYE, 0, NULL, NULL);
 
     //  The relay runs the job, sends its DONE and leaves, while the broker
     //  reads nothing; the DONE must still arrive, whole.
@@ -127,6 +213,286 @@ main (void)
     zaio_test_rmtree (root);
     zstr_free (&root);
     free (content);
+}
+
+//  ---------------------------------------------------------------------
+//  2. slow
+
+static void
+s_check_slow (void)
+{
+    char *root = zaio_test_tempdir ("relay-slow");
+    char *chunk = (char *)zmalloc (S_SLOW_CHUNK);
+    zaio_test_write_file (root, "chunk.bin", chunk, S_SLOW_CHUNK);
+
+    char *endpoint;
+    zsock_t *broker = s_broker_new (&endpoint);
+    //  A broker that reads nothing: what it has not taken in stays with
+    //  the relay, not in this socket's queue or TCP buffers.
+    zsock_set_rcvhwm (broker, 1);
+    zsock_set_rcvbuf (broker, 4096);
+    zaio_volume_t *volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, root, false, false);
+    assert (volume);
+    zaio_relay_config_t config = {
+        .broker = endpoint,
+        .volumes = &volume,
+        .volume_count = 1,
+        .threads = S_SLOW_THREADS,
+        .credit = S_SLOW_CREDIT,
+        .payload_max = ZAIO_PAYLOAD_MAX,
+        .heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS,
+        .heartbeat_misses = 3,
+        .drain_ms = S_TIMEOUT_MS,
+        .name = "slow",
+    };
+    zactor_t *relay = zaio_relay_new (&config);
+    assert (relay);
+    zframe_t *identity = NULL;
+    s_expect_ready (broker, &identity);
+
+    //  The relay's whole credit, then nothing read for a while.
+    uint32_t jobs = S_SLOW_THREADS * S_SLOW_CREDIT;
+    zaio_request_t req;
+    for (uint32_t number = 1; number <= jobs; number++) {
+        zaio_request_init (&req, ZAIO_OP_READ, number);
+        zaio_request_set_str (&req, ZAIO_FIELD_PATH, "chunk.bin");
+        zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, S_SLOW_CHUNK);
+        s_send (broker, identity, ZAIO_WORKER_JOB, number, &req, NULL);
+    }
+    zclock_sleep (S_SLOW_IDLE_MS);
+
+    //  Every job has exactly one DONE.
+    uint8_t *done = (uint8_t *)zmalloc (jobs + 1);
+    for (uint32_t count = 0; count < jobs; count++) {
+        zmsg_t *msg;
+        uint64_t job;
+        int command = s_expect (broker, &msg, &job);
+        if (command != ZAIO_WORKER_DONE) {
+            fprintf (stderr, "test_relay_leave: %u of %u DONEs came, then no more\n", count, jobs);
+            assert (false);
+        }
+        assert (job >= 1 && job <= jobs && !done[job]);
+        done[job] = 1;
+        zmsg_destroy (&msg);
+    }
+    printf ("test_relay_leave: a broker that read nothing for %d ms got all %u DONEs\n",
+            S_SLOW_IDLE_MS, jobs);
+
+    s_relay_stop (&relay, broker, identity);
+    free (done);
+    zframe_destroy (&identity);
+    zaio_volume_destroy (&volume);
+    zstr_free (&endpoint);
+    zsock_destroy (&broker);
+    zaio_test_rmtree (root);
+    zstr_free (&root);
+    free (chunk);
+}
+
+//  ---------------------------------------------------------------------
+//  3. stale
+
+static sem_t s_frozen; //  posted when the handler holds the thread
+static sem_t s_thaw;   //  posted to let it go
+
+//  Holds the thread it interrupts until the test posts s_thaw: a job that
+//  takes as long as the test likes, which no op can be made to.
+static void
+s_freeze (int sig)
+{
+    sem_post (&s_frozen);
+    while (sem_wait (&s_thaw) == -1) {
+    }
+}
+
+//  The thread id of the thread named name in this process; asserts there
+//  is one.
+static pid_t
+s_thread_named (const char *name)
+{
+    DIR *tasks = opendir ("/proc/self/task");
+    assert (tasks);
+    pid_t tid = 0;
+    struct dirent *entry;
+    while (!tid && (entry = readdir (tasks))) {
+        if (entry->d_name[0] == '.') continue;
+        char *path = zsys_sprintf ("/proc/self/task/%s/comm", entry->d_name);
+        FILE *file = fopen (path, "r");
+        zstr_free (&path);
+        char comm[32] = "";
+        if (!file) continue;
+        if (fgets (comm, sizeof comm, file)) comm[strcspn (comm, "\n")] = 0;
+        fclose (file);
+        if (streq (comm, name)) tid = (pid_t)atoi (entry->d_name);
+    }
+    closedir (tasks);
+    assert (tid);
+    return tid;
+}
+
+//  Waits until thread tid waits in poll: it holds no lock then, so
+//  freezing it stalls nobody else.
+static void
+s_wait_polling (pid_t tid)
+{
+    char path[64];
+    snprintf (path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+    int64_t until = zclock_mono () + S_TIMEOUT_MS;
+    while (true) {
+        long number = -1;
+        FILE *file = fopen (path, "r");
+        assert (file);
+        if (fscanf (file, "%ld", &number) != 1) number = -1;
+        fclose (file);
+#ifdef SYS_poll
+        if (number == SYS_poll) break;
+#endif
+        if (number == SYS_ppoll) break;
+        assert (zclock_mono () < until);
+        zclock_sleep (1);
+    }
+}
+
+//  A request to append the JOB's data frame to "log".
+static void
+s_append (zaio_request_t *req, uint64_t id)
+{
+    zaio_request_init (req, ZAIO_OP_APPEND, id);
+    zaio_request_set_str (req, ZAIO_FIELD_PATH, "log");
+}
+
+static void
+s_check_stale (void)
+{
+    char *root = zaio_test_tempdir ("relay-stale");
+    zaio_test_write_file (root, "log", "", 0);
+    assert (sem_init (&s_frozen, 0, 0) == 0 && sem_init (&s_thaw, 0, 0) == 0);
+    struct sigaction action = {.sa_handler = s_freeze};
+    assert (sigaction (SIGUSR1, &action, NULL) == 0);
+
+    char *endpoint;
+    zsock_t *broker = s_broker_new (&endpoint);
+    zaio_volume_t *volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, root, false, false);
+    assert (volume);
+    zaio_relay_config_t config = {
+        .broker = endpoint,
+        .volumes = &volume,
+        .volume_count = 1,
+        .threads = 1,
+        .credit = 1,
+        .payload_max = ZAIO_PAYLOAD_MAX,
+        .heartbeat_ms = S_STALE_HEARTBEAT_MS,
+        .heartbeat_misses = S_STALE_MISSES,
+        .drain_ms = S_TIMEOUT_MS,
+        .name = "stale",
+    };
+    zactor_t *relay = zaio_relay_new (&config);
+    assert (relay);
+    zframe_t *identity = NULL;
+    s_expect_ready (broker, &identity);
+
+    //  A ping answered: the thread has its credit and waits for work.
+    zaio_request_t req;
+    zmsg_t *msg;
+    uint64_t job;
+    zaio_request_init (&req, ZAIO_OP_PING, 1);
+    s_send (broker, identity, ZAIO_WORKER_JOB, 1, &req, NULL);
+    assert (s_expect (broker, &msg, &job) == ZAIO_WORKER_DONE && job == 1);
+    zmsg_destroy (&msg);
+    pid_t thread = s_thread_named ("zaio-io-0");
+    s_wait_polling (thread);
+    assert (syscall (SYS_tgkill, getpid (), thread, SIGUSR1) == 0);
+    while (sem_wait (&s_frozen) == -1) {
+    }
+
+    //  Connection 1: a job the frozen thread holds, as if it ran long.
+    zaio_request_init (&req, ZAIO_OP_PING, 2);
+    s_send (broker, identity, ZAIO_WORKER_JOB, 2, &req, NULL);
+    //  Connection 2, after a silence: a job that waits in the relay.
+    s_expect_ready (broker, &identity);
+    s_append (&req, 3);
+    s_send (broker, identity, ZAIO_WORKER_JOB, 3, &req, "stale ");
+    //  Connection 3, after another: a job that waits behind it.
+    s_expect_ready (broker, &identity);
+    s_append (&req, 4);
+    s_send (broker, identity, ZAIO_WORKER_JOB, 4, &req, "current");
+
+    //  Thawed, the thread runs what it holds and then what the relay
+    //  gives it: connection 3's job alone.
+    sem_post (&s_thaw);
+    assert (s_expect (broker, &msg, &job) == ZAIO_WORKER_DONE && job == 4);
+    assert (zframe_eq (zmsg_first (msg), identity));
+    zmsg_destroy (&msg);
+    size_t size;
+    char *log = zaio_test_read_file (root, "log", &size);
+    if (!streq (log, "current")) {
+        fprintf (stderr, "test_relay_leave: the log says '%s', not 'current'\n", log);
+        assert (false);
+    }
+    printf ("test_relay_leave: a job of a replaced connection never ran\n");
+
+    s_relay_stop (&relay, broker, identity);
+    free (log);
+    zframe_destroy (&identity);
+    zaio_volume_destroy (&volume);
+    zstr_free (&endpoint);
+    zsock_destroy (&broker);
+    zaio_test_rmtree (root);
+    zstr_free (&root);
+}
+
+//  ---------------------------------------------------------------------
+//  4. deadline
+
+static void
+s_check_deadline (void)
+{
+    char *root = zaio_test_tempdir ("relay-deadline");
+    char *endpoint;
+    zsock_t *broker = s_broker_new (&endpoint);
+    zaio_volume_t *volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, root, false, false);
+    assert (volume);
+    zaio_relay_config_t config = {
+        .broker = endpoint,
+        .volumes = &volume,
+        .volume_count = 1,
+        .threads = 1,
+        .credit = 1,
+        .payload_max = ZAIO_PAYLOAD_MAX,
+        .heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS,
+        .heartbeat_misses = 3,
+        .drain_ms = S_DRAIN_MS,
+        .name = "deadline",
+    };
+    zactor_t *relay = zaio_relay_new (&config);
+    assert (relay);
+    zframe_t *identity = NULL;
+    s_expect_ready (broker, &identity);
+    int64_t started = zclock_mono ();
+    zaio_relay_destroy (&relay); //  its BYE is never answered
+    int64_t took = zclock_mono () - started;
+    printf ("test_relay_leave: left %" PRId64 " ms after being told to stop (drain %d ms)\n", took,
+            S_DRAIN_MS);
+    assert (took >= S_DRAIN_MS && took < S_DRAIN_MS + 1000);
+
+    zframe_destroy (&identity);
+    zaio_volume_destroy (&volume);
+    zstr_free (&endpoint);
+    zsock_destroy (&broker);
+    zaio_test_rmtree (root);
+    zstr_free (&root);
+}
+
+//  ---------------------------------------------------------------------
+
+int
+main (void)
+{
+    setvbuf (stdout, NULL, _IOLBF, 0);
+    s_check_leave ();
+    s_check_slow ();
+    s_check_stale ();
+    s_check_deadline ();
     zsys_shutdown ();
     printf ("test_relay_leave: OK\n");
     return 0;

@@ -23,6 +23,8 @@
        took it keep serving. zaio-worker has no hook to crash on a given
        job, so the workers of this volume are fake ones the test drives
        over ZAIOW/3 (testutil.h): each takes the job and goes silent.
+    6. wide: a worker with more threads x credit than a READY may offer
+       (32 x 64) registers, says what it capped, and serves.
 */
 
 #include "testutil.h"
@@ -47,6 +49,8 @@
 #define S_FAKE_WORKERS  4
 #define S_RETRIES_MAX   3 //  the broker's default, PROTOCOL.md section 10
 #define S_BYE_ROUNDS    5
+#define S_WIDE_THREADS  32 //  x S_WIDE_CREDIT: twice what a READY may offer
+#define S_WIDE_CREDIT   64
 
 typedef struct {
     char *base;
@@ -123,23 +127,34 @@ s_broker_start (s_cluster_t *self, const char *worker_bind)
     zstr_free (&binary);
 }
 
-//  Starts zaio-worker serving volume (NAME=DIR) as host name.
+//  Starts zaio-worker serving volume (NAME=DIR) as host name, with
+//  thread_count threads of credit_each; its log goes to log_path unless
+//  that is NULL.
 static void
-s_worker_start (s_cluster_t *self, zaio_proc_t *worker, const char *volume, const char *name)
+s_worker_run (s_cluster_t *self, zaio_proc_t *worker, const char *volume, const char *name,
+              int thread_count, int credit_each, const char *log_path)
 {
     char *binary = s_binary ("workers/zaio-worker");
     char heartbeat[16], misses[16], threads[16], credit[16];
-    snprintf (credit, sizeof credit, "%d", S_CREDIT);
+    snprintf (credit, sizeof credit, "%d", credit_each);
     snprintf (heartbeat, sizeof heartbeat, "%d", S_HEARTBEAT_MS);
     snprintf (misses, sizeof misses, "%d", S_MISSES);
-    snprintf (threads, sizeof threads, "%d", S_THREADS);
+    snprintf (threads, sizeof threads, "%d", thread_count);
     const char *argv[] = {binary,    "--connect",          self->workers, "--volume",
                           volume,    "--threads",          threads,       "--heartbeat-ms",
                           heartbeat, "--heartbeat-misses", misses,        "--name",
                           name,      "--credit",           credit,        NULL};
-    int rc = zaio_proc_start (worker, argv, NULL, S_START_MS);
+    int rc = zaio_proc_start (worker, argv, log_path, S_START_MS);
     assert (rc == 0);
     zstr_free (&binary);
+}
+
+//  Starts zaio-worker serving volume (NAME=DIR) as host name, the way the
+//  failover cases run it.
+static void
+s_worker_start (s_cluster_t *self, zaio_proc_t *worker, const char *volume, const char *name)
+{
+    s_worker_run (self, worker, volume, name, S_THREADS, S_CREDIT, NULL);
 }
 
 //  Waits until hello reports count workers for volume.
@@ -319,6 +334,39 @@ s_check_retries (s_cluster_t *self)
 }
 
 //  ---------------------------------------------------------------------
+//  6. wide: threads x credit above what a READY may offer
+
+//  The broker refuses a READY offering more than 1024 jobs as malformed:
+//  a worker that offered threads x credit would never register.
+static void
+s_check_wide (s_cluster_t *self)
+{
+    char *dir = zsys_sprintf ("%s/wide", self->base);
+    char *volume = zsys_sprintf ("wide=%s", dir);
+    char *log_path = zsys_sprintf ("%s/wide.log", self->base);
+    assert (mkdir (dir, 0755) == 0);
+    zaio_proc_t wide;
+    s_worker_run (self, &wide, volume, "wide", S_WIDE_THREADS, S_WIDE_CREDIT, log_path);
+    s_expect_workers (self, "wide", 1);
+    assert (zaio_load_expect_error (self->client, "wide", 8, 0) == 0);
+    assert (zaio_proc_signal (&wide, SIGTERM) == 0);
+    assert (zaio_proc_wait (&wide, 20000) >= 0 && zaio_proc_exited_ok (&wide));
+    zaio_proc_stop (&wide);
+    //  It said, once, what it capped.
+    size_t size;
+    char *log = zaio_test_read_file (self->base, "wide.log", &size);
+    assert (log);
+    char *capped = strstr (log, "capped");
+    assert (capped && !strstr (capped + 1, "capped"));
+    printf ("test_remote_failover: a worker with %d x %d credit registered and served\n",
+            S_WIDE_THREADS, S_WIDE_CREDIT);
+    free (log);
+    zstr_free (&log_path);
+    zstr_free (&volume);
+    zstr_free (&dir);
+}
+
+//  ---------------------------------------------------------------------
 
 int
 main (void)
@@ -414,6 +462,9 @@ main (void)
 
     //  5. retries
     s_check_retries (&cluster);
+
+    //  6. wide
+    s_check_wide (&cluster);
 
     //  Everything stops cleanly.
     assert (zaio_proc_signal (leaving, SIGTERM) == 0);

@@ -38,6 +38,7 @@ typedef struct {
     zlistx_t *waiting;      //  s_thread_t * with credit, least recently used first
     zlistx_t *backlog;      //  zmsg_t * jobs waiting for a thread with credit
     zhashx_t *held;         //  relay job number (text) -> s_held_t
+    uint32_t credit;        //  offered to the broker: threads x credit, capped
     uint64_t next_number;
     uint64_t epoch;
     int64_t broker_expiry_ms; //  the broker is presumed gone after this
@@ -69,15 +70,11 @@ s_thread_free (void **item)
     }
 }
 
-static uint32_t
-s_total_credit (s_relay_t *self)
-{
-    return self->config.threads * self->config.credit;
-}
-
-//  Sends to the broker without ever blocking: a message that cannot go now
-//  (broker away, queue full) is dropped, and the broker's expiry of this
-//  connection accounts for whatever it carried.
+//  Sends to the broker without ever blocking or dropping: the socket has
+//  no high-water mark, since credit bounds the DONEs that can queue on it
+//  and a silent broker's socket is replaced, heartbeats and all. A send
+//  fails only on a socket that takes nothing more (the context is ending);
+//  that message is dropped.
 static void
 s_send_upstream (s_relay_t *self, zmsg_t **msg_p)
 {
@@ -93,16 +90,59 @@ s_send_command (s_relay_t *self, zaio_worker_command_t command)
     s_send_upstream (self, &msg);
 }
 
+//  A held job's key in self->held: its relay job number, as text.
+static void
+s_held_key (char *key, size_t size, uint64_t local_number)
+{
+    snprintf (key, size, "%" PRIu64, local_number);
+}
+
+//  The command of a message's envelope (its first frame) and its job
+//  number, or -1.
+static int
+s_envelope (zmsg_t *msg, uint64_t *job)
+{
+    zframe_t *frame = zmsg_first (msg);
+    return frame ? zaio_envelope_get (zframe_data (frame), zframe_size (frame), job) : -1;
+}
+
+//  Forgets the jobs no thread has been given, all of the connection being
+//  replaced: the broker has answered them (UNKNOWN_OUTCOME) or sent them
+//  to another worker, and run now they could undo newer work. Jobs a thread
+//  holds cannot be called back; their DONEs are dropped (see s_held_t).
+//  Returns how many were dropped.
+static size_t
+s_drop_backlog (s_relay_t *self)
+{
+    size_t count = zlistx_size (self->backlog);
+    for (zmsg_t *msg = (zmsg_t *)zlistx_first (self->backlog); msg;
+         msg = (zmsg_t *)zlistx_next (self->backlog)) {
+        uint64_t local_number;
+        s_envelope (msg, &local_number);
+        char key[24];
+        s_held_key (key, sizeof key, local_number);
+        zhashx_delete (self->held, key);
+    }
+    zlistx_purge (self->backlog);
+    return count;
+}
+
 //  A fresh socket and READY: after a silent broker, a new connection is
 //  the only way to be sure the broker knows us.
 static void
 s_connect (s_relay_t *self)
 {
+    size_t dropped = s_drop_backlog (self);
+    if (dropped)
+        zsys_warning ("relay: %zu jobs of the old connection dropped unrun: the broker has "
+                      "answered them",
+                      dropped);
     zsock_destroy (&self->upstream);
     self->upstream = zsock_new (ZMQ_DEALER);
     assert (self->upstream);
     zsock_set_linger (self->upstream, 0);
     zsock_set_sndtimeo (self->upstream, 0);
+    zsock_set_sndhwm (self->upstream, 0);   //  bounded by credit: see s_send_upstream
     zsock_set_rcvtimeo (self->upstream, 0); //  handlers take messages until EAGAIN
     zsock_set_maxmsgsize (self->upstream, (int64_t)self->config.payload_max + 64 * 1024);
     zsock_set_reconnect_ivl (self->upstream, 100);
@@ -115,8 +155,8 @@ s_connect (s_relay_t *self)
     uint32_t wait = self->config.heartbeat_ms * self->backoff;
     self->broker_expiry_ms = now + (wait > patience ? wait : patience);
     zmsg_t *ready =
-        zaio_worker_ready_message (self->config.volumes, self->config.volume_count,
-                                   s_total_credit (self), self->host, 0, self->config.heartbeat_ms);
+        zaio_worker_ready_message (self->config.volumes, self->config.volume_count, self->credit,
+                                   self->host, 0, self->config.heartbeat_ms);
     s_send_upstream (self, &ready);
     if (self->config.verbose)
         zsys_info ("relay: connected to %s (connection %" PRIu64 ")", self->config.broker,
@@ -138,22 +178,6 @@ s_dispatch (s_relay_t *self)
         } else
             zlistx_move_end (self->waiting, thread->waiting_handle);
     }
-}
-
-//  A held job's key in self->held: its relay job number, as text.
-static void
-s_held_key (char *key, size_t size, uint64_t local_number)
-{
-    snprintf (key, size, "%" PRIu64, local_number);
-}
-
-//  The command of a message's envelope (its first frame) and its job
-//  number, or -1.
-static int
-s_envelope (zmsg_t *msg, uint64_t *job)
-{
-    zframe_t *frame = zmsg_first (msg);
-    return frame ? zaio_envelope_get (zframe_data (frame), zframe_size (frame), job) : -1;
 }
 
 //  JOB from the broker: [envelope][header][data?]. Renumbered in place,
@@ -298,6 +322,15 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
     self->held = zhashx_new ();
     zhashx_set_destructor (self->held, s_held_free);
     self->backoff = 1;
+    //  The broker drops a READY that offers more as malformed. Capped, the
+    //  credit still gives every thread work: there are no more threads
+    //  than ZAIO_CREDIT_MAX, and s_dispatch takes them in turn.
+    uint32_t wanted = config->threads * config->credit;
+    self->credit = wanted < ZAIO_CREDIT_MAX ? wanted : ZAIO_CREDIT_MAX;
+    if (self->credit < wanted)
+        zsys_notice ("relay: %u threads x %u credit capped to %u jobs at once, the most a READY "
+                     "may offer",
+                     config->threads, config->credit, self->credit);
     self->local = zsock_new (ZMQ_ROUTER);
     zsock_set_router_mandatory (self->local, 1);
     zsock_set_sndhwm (self->local, 0); //  bounded by credit
@@ -342,6 +375,7 @@ s_relay_actor (zsock_t *pipe, void *args)
         int64_t now = zclock_mono ();
         int64_t wake = self->next_heartbeat_ms < self->broker_expiry_ms ? self->next_heartbeat_ms
                                                                         : self->broker_expiry_ms;
+        if (self->stopping && self->stop_deadline_ms < wake) wake = self->stop_deadline_ms;
         zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
                                   {zsock_resolve (self->upstream), 0, ZMQ_POLLIN, 0},
                                   {zsock_resolve (self->local), 0, ZMQ_POLLIN, 0}};
@@ -391,6 +425,7 @@ zactor_t *
 zaio_relay_new (const zaio_relay_config_t *config)
 {
     assert (config && config->broker && config->threads >= 1 && config->credit >= 1);
+    assert (config->threads <= ZAIO_CREDIT_MAX && config->credit <= ZAIO_CREDIT_MAX);
     assert (config->volume_count >= 1 && config->heartbeat_ms >= 1);
     zactor_t *actor = zactor_new (s_relay_actor, (void *)config);
     if (actor && zsock_wait (actor) != 0) zactor_destroy (&actor);

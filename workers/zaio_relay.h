@@ -7,11 +7,13 @@
     from a dead one (the Paranoid Pirate pattern of the zguide).
 
     Towards the broker the relay is one worker with credit threads x
-    credit, serving the relay's volumes. It heartbeats, notices a silent
-    broker after heartbeat_ms x heartbeat_misses, and then reconnects with
-    a fresh socket and READY, backing off up to 32 intervals while the
-    broker stays away. Replies to jobs of an earlier connection are
-    dropped: the broker answered those already.
+    credit (at most ZAIO_CREDIT_MAX), serving the relay's volumes.
+    It heartbeats, notices a silent broker after heartbeat_ms x
+    heartbeat_misses, and then reconnects with a fresh socket and READY,
+    backing off up to 32 intervals while the broker stays away. The broker
+    has answered the jobs of an earlier connection already: those no
+    thread has been given are dropped unrun, and replies to the others
+    are dropped.
 */
 #ifndef ZAIO_RELAY_H_INCLUDED
 #define ZAIO_RELAY_H_INCLUDED
@@ -26,8 +28,8 @@ typedef struct {
     const char *broker;      //  the broker's worker endpoint (tcp or ipc)
     zaio_volume_t **volumes; //  borrowed; must outlive the actor
     size_t volume_count;
-    uint32_t threads; //  IO threads
-    uint32_t credit;  //  jobs per thread
+    uint32_t threads; //  IO threads, 1 to ZAIO_CREDIT_MAX
+    uint32_t credit;  //  jobs per thread, 1 to ZAIO_CREDIT_MAX
     size_t payload_max;
     uint32_t heartbeat_ms;
     uint32_t heartbeat_misses;

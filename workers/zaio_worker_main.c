@@ -81,8 +81,11 @@ main (int argc, char *argv[])
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
     zaio_volume_t *volumes[S_VOLUMES_MAX];
+    long cpus = sysconf (_SC_NPROCESSORS_ONLN);
     zaio_relay_config_t config = {
-        .threads = (uint32_t)sysconf (_SC_NPROCESSORS_ONLN),
+        .threads = cpus < 1                 ? 1
+                   : cpus > ZAIO_CREDIT_MAX ? ZAIO_CREDIT_MAX
+                                            : (uint32_t)cpus,
         .credit = 64, //  as the broker's own threads: fewer wake-ups per job
         .payload_max = ZAIO_PAYLOAD_MAX,
         .heartbeat_ms = 1000,
@@ -90,7 +93,6 @@ main (int argc, char *argv[])
         .drain_ms = 10000,
         .volumes = volumes,
     };
-    if (config.threads == 0) config.threads = 1;
     zaio_daemon_shared_t shared = {&config.payload_max, &config.heartbeat_ms,
                                    &config.heartbeat_misses, &config.drain_ms};
     int option;
@@ -108,10 +110,12 @@ main (int argc, char *argv[])
                 volumes[config.volume_count++] = s_parse_volume (optarg);
                 break;
             case 't':
-                config.threads = (uint32_t)zaio_daemon_number ("--threads", optarg, 1, 1024);
+                config.threads =
+                    (uint32_t)zaio_daemon_number ("--threads", optarg, 1, ZAIO_CREDIT_MAX);
                 break;
             case OPT_CREDIT:
-                config.credit = (uint32_t)zaio_daemon_number ("--credit", optarg, 1, 1024);
+                config.credit =
+                    (uint32_t)zaio_daemon_number ("--credit", optarg, 1, ZAIO_CREDIT_MAX);
                 break;
             case 'n':
                 config.name = optarg;

@@ -1158,7 +1158,7 @@ zaio_ready_decode (zaio_ready_t *ready, const void *data, size_t size)
         uint64_t value = 0;
         int rc;
         if (s_key_is (key, len, "credit")) {
-            rc = zaio_cursor_uint (&cursor, &value) || value == 0 || value > 1024;
+            rc = zaio_cursor_uint (&cursor, &value) || value == 0 || value > ZAIO_CREDIT_MAX;
             ready->credit = (uint32_t)value;
             have_credit = true;
         } else if (s_key_is (key, len, "heartbeat_ms")) {

@@ -24,6 +24,8 @@ extern "C" {
 #define ZAIO_SIGNATURE "ZAIO/1"
 //  How every broker <-> worker envelope starts (see zaio_envelope_put).
 #define ZAIO_WORKER_SIGNATURE "ZAIOW/3"
+//  The most credit a worker's READY may offer; one offering more is malformed.
+#define ZAIO_CREDIT_MAX       1024
 #define ZAIO_PROTOCOL_VERSION 1
 
 //  Limits a request must respect. The broker may lower the payload limit by
