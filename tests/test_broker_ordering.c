@@ -200,7 +200,9 @@ s_client_named (const char *endpoint, int number)
 //  A failed linked job cancels its client's next request, however late it
 //  comes; but clients that go away after one never send it, so the broker
 //  remembers at most ZAIO_BROKER_BROKEN_LINKS_MAX of them, forgetting the
-//  oldest first. (Coming back under the same routing id shows which.)
+//  oldest first. (Coming back under the same routing id shows which; not
+//  under the last one, whose old connection the broker may not have closed
+//  yet, and a ROUTER ignores a second connection with the same id.)
 static void
 s_check_broken_links_bounded (const char *endpoint)
 {
@@ -217,7 +219,7 @@ s_check_broken_links_bounded (const char *endpoint)
     const struct {
         int number;
         int error;
-    } returns[] = {{0, 0}, {1, ECANCELED}, {ZAIO_BROKER_BROKEN_LINKS_MAX, ECANCELED}};
+    } returns[] = {{0, 0}, {1, ECANCELED}, {2, ECANCELED}};
     for (size_t i = 0; i < sizeof returns / sizeof returns[0]; i++) {
         zsock_t *client = s_client_named (endpoint, returns[i].number);
         zaio_request_init (&req, ZAIO_OP_PING, 61);
