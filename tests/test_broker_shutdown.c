@@ -41,54 +41,75 @@ s_expect_events (zsock_t *events, int *errors, uint64_t count)
     assert (!extra);
 }
 
+//  An embedded broker whose fake worker (volume "slow", credit 1) is
+//  running the job of ping 1 from client; events subscribes to all.
+typedef struct {
+    zaio_test_broker_t broker;
+    char *worker_endpoint;
+    zsock_t *worker;
+    zsock_t *client;
+    zsock_t *events;
+    uint64_t job; //  the worker's number for ping 1
+} s_rig_t;
+
 static void
-s_check_embedded (void)
+s_rig_start (s_rig_t *rig, uint32_t drain_ms)
 {
     zaio_broker_config_t config;
     zaio_test_fake_config (&config);
-    zaio_test_broker_t broker;
-    zaio_test_broker_start (&broker, &config);
-    char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
-    zsock_t *worker =
-        zaio_test_fake_worker (worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
-    zsock_t *client = zaio_test_client (broker.tcp);
-    zsock_t *events = zsock_new_sub (broker.events, "");
-    assert (events);
+    config.drain_ms = drain_ms;
+    zaio_test_broker_start (&rig->broker, &config);
+    rig->worker_endpoint = zaio_broker_endpoint (rig->broker.broker, "workers", "tcp");
+    rig->worker =
+        zaio_test_fake_worker (rig->worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    rig->client = zaio_test_client (rig->broker.tcp);
+    rig->events = zsock_new_sub (rig->broker.events, "");
+    assert (rig->events);
     zclock_sleep (100); //  let READY (and the subscription) arrive before the first job
-
-    s_send_ping (client, 1);
-    uint64_t job;
+    s_send_ping (rig->client, 1);
     zaio_request_t taken;
-    zaio_test_fake_take (worker, &job, &taken, 5000);
-    for (uint64_t id = 2; id <= 6; id++) s_send_ping (client, id);
+    zaio_test_fake_take (rig->worker, &rig->job, &taken, 5000);
+}
+
+static void
+s_rig_destroy (s_rig_t *rig)
+{
+    zstr_free (&rig->worker_endpoint);
+    zsock_destroy (&rig->worker);
+    zsock_destroy (&rig->client);
+    zsock_destroy (&rig->events);
+    zaio_test_broker_stop (&rig->broker);
+}
+
+static void
+s_check_embedded (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig, 10000);
+    for (uint64_t id = 2; id <= 6; id++) s_send_ping (rig.client, id);
     zclock_sleep (50); //  queued before the stop begins
 
-    zactor_t *stopper = zaio_test_stop_in_background (&broker.broker);
-    for (uint64_t id = 2; id <= 6; id++) zaio_test_expect (client, id, ZAIO_ERR_SHUTDOWN);
-    s_send_ping (client, 7);
-    zaio_test_expect (client, 7, ZAIO_ERR_SHUTDOWN);
+    zactor_t *stopper = zaio_test_stop_in_background (&rig.broker.broker);
+    for (uint64_t id = 2; id <= 6; id++) zaio_test_expect (rig.client, id, ZAIO_ERR_SHUTDOWN);
+    s_send_ping (rig.client, 7);
+    zaio_test_expect (rig.client, 7, ZAIO_ERR_SHUTDOWN);
     //  The running job finishes and is answered. It finishes after the
     //  clients have been quiet long enough (S_QUIET_MS in the broker), so
     //  the broker stops as soon as it has answered and published it.
     zclock_sleep (300);
-    zaio_test_fake_done (worker, job, 1, 0);
-    zaio_test_expect (client, 1, 0);
+    zaio_test_fake_done (rig.worker, rig.job, 1, 0);
+    zaio_test_expect (rig.client, 1, 0);
     zactor_destroy (&stopper); //  returns once the broker has stopped
-    assert (broker.broker == NULL);
+    assert (rig.broker.broker == NULL);
     //  Each was published, the last completion too, though the broker
     //  stopped right after it.
     int errors[8] = {0};
-    s_expect_events (events, errors, 7);
+    s_expect_events (rig.events, errors, 7);
     assert (errors[1] == 0);
     for (uint64_t id = 2; id <= 7; id++) assert (errors[id] == ZAIO_ERR_SHUTDOWN);
     printf ("test_broker_shutdown: embedded broker answered queued, new and running jobs, "
             "and published each\n");
-
-    zstr_free (&worker_endpoint);
-    zsock_destroy (&worker);
-    zsock_destroy (&client);
-    zsock_destroy (&events);
-    zaio_test_broker_stop (&broker);
+    s_rig_destroy (&rig);
 }
 
 //  A job still running when the drain time is up is answered
@@ -96,42 +117,22 @@ s_check_embedded (void)
 static void
 s_check_drain_time_up (void)
 {
-    zaio_broker_config_t config;
-    zaio_test_fake_config (&config);
-    config.drain_ms = 300;
-    zaio_test_broker_t broker;
-    zaio_test_broker_start (&broker, &config);
-    char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
-    zsock_t *worker =
-        zaio_test_fake_worker (worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
-    zsock_t *client = zaio_test_client (broker.tcp);
-    zsock_t *events = zsock_new_sub (broker.events, "");
-    assert (events);
-    zclock_sleep (100);
-
-    s_send_ping (client, 1);
-    uint64_t job;
-    zaio_request_t taken;
-    zaio_test_fake_take (worker, &job, &taken, 5000);
+    s_rig_t rig;
+    s_rig_start (&rig, 300);
     int64_t stop_ms = zclock_mono ();
-    zactor_t *stopper = zaio_test_stop_in_background (&broker.broker);
-    zaio_test_expect (client, 1, ZAIO_ERR_UNKNOWN_OUTCOME); //  the worker never answers
-    assert (zclock_mono () - stop_ms >= config.drain_ms);
+    zactor_t *stopper = zaio_test_stop_in_background (&rig.broker.broker);
+    zaio_test_expect (rig.client, 1, ZAIO_ERR_UNKNOWN_OUTCOME); //  the worker never answers
+    assert (zclock_mono () - stop_ms >= 300);
     zactor_destroy (&stopper);
     zaio_event_t event;
-    zsock_set_rcvtimeo (events, 5000);
-    zaio_test_next_event (events, &event, NULL, 0);
+    zsock_set_rcvtimeo (rig.events, 5000);
+    zaio_test_next_event (rig.events, &event, NULL, 0);
     char name[128];
     snprintf (name, sizeof name, "fake/%u/0", (unsigned)getpid ());
     assert (event.id == 1 && event.error == ZAIO_ERR_UNKNOWN_OUTCOME && streq (event.worker, name));
     printf ("test_broker_shutdown: a job running past the drain time is answered "
             "UNKNOWN_OUTCOME, its event naming the worker\n");
-
-    zstr_free (&worker_endpoint);
-    zsock_destroy (&worker);
-    zsock_destroy (&client);
-    zsock_destroy (&events);
-    zaio_test_broker_stop (&broker);
+    s_rig_destroy (&rig);
 }
 
 //  Starts the daemon (under valgrind if present); returns its pid and the

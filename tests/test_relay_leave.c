@@ -108,32 +108,80 @@ s_send (zsock_t *broker, zframe_t *identity, zaio_worker_command_t command, uint
     assert (zmsg_send (&msg, broker) == 0);
 }
 
-//  A ROUTER for the relay to connect to; *endpoint_p is its address.
-static zsock_t *
-s_broker_new (char **endpoint_p)
+//  A case's world: a served root, the broker the test plays (a ROUTER),
+//  and the relay connected to it.
+typedef struct {
+    char *root;
+    char *endpoint;
+    zsock_t *broker;
+    zaio_volume_t *volume;
+    zactor_t *relay;
+    zframe_t *identity; //  the relay's connection, once its READY came
+} s_rig_t;
+
+//  A root named after tag and a broker, with no relay yet.
+static void
+s_rig_start (s_rig_t *rig, const char *tag)
 {
-    zsock_t *broker = zsock_new (ZMQ_ROUTER);
-    assert (broker);
-    zsock_set_linger (broker, 0);
-    zsock_set_router_mandatory (broker, 1);
-    zsock_set_sndhwm (broker, 0); //  it never sends beyond the relay's credit
-    assert (zsock_bind (broker, "tcp://127.0.0.1:*") > 0);
-    *endpoint_p = zsock_last_endpoint (broker);
-    return broker;
+    memset (rig, 0, sizeof *rig);
+    rig->root = zaio_test_tempdir (tag);
+    rig->volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, rig->root, false, false);
+    assert (rig->volume);
+    rig->broker = zsock_new (ZMQ_ROUTER);
+    assert (rig->broker);
+    zsock_set_linger (rig->broker, 0);
+    zsock_set_router_mandatory (rig->broker, 1);
+    zsock_set_sndhwm (rig->broker, 0); //  it never sends beyond the relay's credit
+    assert (zsock_bind (rig->broker, "tcp://127.0.0.1:*") > 0);
+    rig->endpoint = zsock_last_endpoint (rig->broker);
+}
+
+//  Starts the relay with config, whose fields left 0 take defaults (one
+//  thread of credit 1, quiet heartbeats, S_TIMEOUT_MS to drain), and takes
+//  its READY.
+static void
+s_rig_relay (s_rig_t *rig, zaio_relay_config_t config)
+{
+    config.broker = rig->endpoint;
+    config.volumes = &rig->volume;
+    config.volume_count = 1;
+    if (!config.threads) config.threads = 1;
+    if (!config.credit) config.credit = 1;
+    if (!config.payload_max) config.payload_max = ZAIO_PAYLOAD_MAX;
+    if (!config.heartbeat_ms) config.heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS;
+    if (!config.heartbeat_misses) config.heartbeat_misses = 3;
+    if (!config.drain_ms) config.drain_ms = S_TIMEOUT_MS;
+    if (!config.name) config.name = "relay";
+    rig->relay = zaio_relay_new (&config);
+    assert (rig->relay);
+    s_expect_ready (rig->broker, &rig->identity);
 }
 
 //  Stops the relay, answering its BYE: with heartbeats quiet it would
 //  otherwise wait for the answer until the hour is up.
 static void
-s_relay_stop (zactor_t **relay_p, zsock_t *broker, zframe_t *identity)
+s_rig_stop_relay (s_rig_t *rig)
 {
-    zstr_send (*relay_p, "$TERM");
+    zstr_send (rig->relay, "$TERM");
     zmsg_t *msg;
     uint64_t job;
-    assert (s_expect (broker, &msg, &job) == ZAIO_WORKER_BYE);
+    assert (s_expect (rig->broker, &msg, &job) == ZAIO_WORKER_BYE);
     zmsg_destroy (&msg);
-    s_send (broker, identity, ZAIO_WORKER_BYE, 0, NULL, NULL);
-    zaio_relay_destroy (relay_p);
+    s_send (rig->broker, rig->identity, ZAIO_WORKER_BYE, 0, NULL, NULL);
+    zaio_relay_destroy (&rig->relay);
+}
+
+//  Frees it all; a relay still there is destroyed first.
+static void
+s_rig_destroy (s_rig_t *rig)
+{
+    zaio_relay_destroy (&rig->relay);
+    zframe_destroy (&rig->identity);
+    zaio_volume_destroy (&rig->volume);
+    zstr_free (&rig->endpoint);
+    zsock_destroy (&rig->broker);
+    zaio_test_rmtree (rig->root);
+    zstr_free (&rig->root);
 }
 
 //  ---------------------------------------------------------------------
@@ -142,38 +190,20 @@ s_relay_stop (zactor_t **relay_p, zsock_t *broker, zframe_t *identity)
 static void
 s_check_leave (void)
 {
-    char *root = zaio_test_tempdir ("relay-leave");
+    s_rig_t rig;
+    s_rig_start (&rig, "relay-leave");
     uint8_t *content = (uint8_t *)malloc (S_FILE_SIZE);
     assert (content);
     for (size_t i = 0; i < S_FILE_SIZE; i++) content[i] = (uint8_t)(i * 13 + i / 65536);
-    zaio_test_write_file (root, "big.bin", content, S_FILE_SIZE);
-
-    char *endpoint;
-    zsock_t *broker = s_broker_new (&endpoint);
-    zaio_volume_t *volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, root, false, false);
-    assert (volume);
-    zaio_relay_config_t config = {
-        .broker = endpoint,
-        .volumes = &volume,
-        .volume_count = 1,
-        .threads = 1,
-        .credit = 1,
-        .payload_max = 2 * S_FILE_SIZE,
-        .heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS,
-        .heartbeat_misses = 3,
-        .drain_ms = S_TIMEOUT_MS,
-        .name = "leaver",
-    };
-    zactor_t *relay = zaio_relay_new (&config);
-    assert (relay);
-
+    zaio_test_write_file (rig.root, "big.bin", content, S_FILE_SIZE);
+    s_rig_relay (&rig, (zaio_relay_config_t){.payload_max = 2 * S_FILE_SIZE, .name = "leaver"});
+    zsock_t *broker = rig.broker;
+    zframe_t *identity = rig.identity;
     zmsg_t *msg;
     uint64_t job;
-    zframe_t *identity = NULL;
-    s_expect_ready (broker, &identity);
 
     //  Told to stop, the relay says BYE and waits for the answer.
-    zstr_send (relay, "$TERM");
+    zstr_send (rig.relay, "$TERM");
     assert (s_expect (broker, &msg, &job) == ZAIO_WORKER_BYE);
     zmsg_destroy (&msg);
 
@@ -205,13 +235,7 @@ s_check_leave (void)
     printf ("test_relay_leave: the last DONE (%d MiB) arrived after the relay left\n",
             S_FILE_SIZE >> 20);
 
-    zaio_relay_destroy (&relay); //  it has left already
-    zframe_destroy (&identity);
-    zaio_volume_destroy (&volume);
-    zstr_free (&endpoint);
-    zsock_destroy (&broker);
-    zaio_test_rmtree (root);
-    zstr_free (&root);
+    s_rig_destroy (&rig); //  the relay has left already
     free (content);
 }
 
@@ -221,34 +245,18 @@ s_check_leave (void)
 static void
 s_check_slow (void)
 {
-    char *root = zaio_test_tempdir ("relay-slow");
+    s_rig_t rig;
+    s_rig_start (&rig, "relay-slow");
     char *chunk = (char *)zmalloc (S_SLOW_CHUNK);
-    zaio_test_write_file (root, "chunk.bin", chunk, S_SLOW_CHUNK);
-
-    char *endpoint;
-    zsock_t *broker = s_broker_new (&endpoint);
+    zaio_test_write_file (rig.root, "chunk.bin", chunk, S_SLOW_CHUNK);
     //  A broker that reads nothing: what it has not taken in stays with
     //  the relay, not in this socket's queue or TCP buffers.
+    zsock_t *broker = rig.broker;
     zsock_set_rcvhwm (broker, 1);
     zsock_set_rcvbuf (broker, 4096);
-    zaio_volume_t *volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, root, false, false);
-    assert (volume);
-    zaio_relay_config_t config = {
-        .broker = endpoint,
-        .volumes = &volume,
-        .volume_count = 1,
-        .threads = S_SLOW_THREADS,
-        .credit = S_SLOW_CREDIT,
-        .payload_max = ZAIO_PAYLOAD_MAX,
-        .heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS,
-        .heartbeat_misses = 3,
-        .drain_ms = S_TIMEOUT_MS,
-        .name = "slow",
-    };
-    zactor_t *relay = zaio_relay_new (&config);
-    assert (relay);
-    zframe_t *identity = NULL;
-    s_expect_ready (broker, &identity);
+    s_rig_relay (&rig, (zaio_relay_config_t){
+                           .threads = S_SLOW_THREADS, .credit = S_SLOW_CREDIT, .name = "slow"});
+    zframe_t *identity = rig.identity;
 
     //  The relay's whole credit, then nothing read for a while.
     uint32_t jobs = S_SLOW_THREADS * S_SLOW_CREDIT;
@@ -278,14 +286,9 @@ s_check_slow (void)
     printf ("test_relay_leave: a broker that read nothing for %d ms got all %u DONEs\n",
             S_SLOW_IDLE_MS, jobs);
 
-    s_relay_stop (&relay, broker, identity);
+    s_rig_stop_relay (&rig);
+    s_rig_destroy (&rig);
     free (done);
-    zframe_destroy (&identity);
-    zaio_volume_destroy (&volume);
-    zstr_free (&endpoint);
-    zsock_destroy (&broker);
-    zaio_test_rmtree (root);
-    zstr_free (&root);
     free (chunk);
 }
 
@@ -364,39 +367,23 @@ s_append (zaio_request_t *req, uint64_t id)
 static void
 s_check_stale (void)
 {
-    char *root = zaio_test_tempdir ("relay-stale");
-    zaio_test_write_file (root, "log", "", 0);
     assert (sem_init (&s_frozen, 0, 0) == 0 && sem_init (&s_thaw, 0, 0) == 0);
     struct sigaction action = {.sa_handler = s_freeze};
     assert (sigaction (SIGUSR1, &action, NULL) == 0);
-
-    char *endpoint;
-    zsock_t *broker = s_broker_new (&endpoint);
-    zaio_volume_t *volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, root, false, false);
-    assert (volume);
-    zaio_relay_config_t config = {
-        .broker = endpoint,
-        .volumes = &volume,
-        .volume_count = 1,
-        .threads = 1,
-        .credit = 1,
-        .payload_max = ZAIO_PAYLOAD_MAX,
-        .heartbeat_ms = S_STALE_HEARTBEAT_MS,
-        .heartbeat_misses = S_STALE_MISSES,
-        .drain_ms = S_TIMEOUT_MS,
-        .name = "stale",
-    };
-    zactor_t *relay = zaio_relay_new (&config);
-    assert (relay);
-    zframe_t *identity = NULL;
-    s_expect_ready (broker, &identity);
+    s_rig_t rig;
+    s_rig_start (&rig, "relay-stale");
+    zaio_test_write_file (rig.root, "log", "", 0);
+    s_rig_relay (&rig, (zaio_relay_config_t){.heartbeat_ms = S_STALE_HEARTBEAT_MS,
+                                             .heartbeat_misses = S_STALE_MISSES,
+                                             .name = "stale"});
+    zsock_t *broker = rig.broker;
 
     //  A ping answered: the thread has its credit and waits for work.
     zaio_request_t req;
     zmsg_t *msg;
     uint64_t job;
     zaio_request_init (&req, ZAIO_OP_PING, 1);
-    s_send (broker, identity, ZAIO_WORKER_JOB, 1, &req, NULL);
+    s_send (broker, rig.identity, ZAIO_WORKER_JOB, 1, &req, NULL);
     assert (s_expect (broker, &msg, &job) == ZAIO_WORKER_DONE && job == 1);
     zmsg_destroy (&msg);
     pid_t thread = s_thread_named ("zaio-io-0");
@@ -407,38 +394,33 @@ s_check_stale (void)
 
     //  Connection 1: a job the frozen thread holds, as if it ran long.
     zaio_request_init (&req, ZAIO_OP_PING, 2);
-    s_send (broker, identity, ZAIO_WORKER_JOB, 2, &req, NULL);
+    s_send (broker, rig.identity, ZAIO_WORKER_JOB, 2, &req, NULL);
     //  Connection 2, after a silence: a job that waits in the relay.
-    s_expect_ready (broker, &identity);
+    s_expect_ready (broker, &rig.identity);
     s_append (&req, 3);
-    s_send (broker, identity, ZAIO_WORKER_JOB, 3, &req, "stale ");
+    s_send (broker, rig.identity, ZAIO_WORKER_JOB, 3, &req, "stale ");
     //  Connection 3, after another: a job that waits behind it.
-    s_expect_ready (broker, &identity);
+    s_expect_ready (broker, &rig.identity);
     s_append (&req, 4);
-    s_send (broker, identity, ZAIO_WORKER_JOB, 4, &req, "current");
+    s_send (broker, rig.identity, ZAIO_WORKER_JOB, 4, &req, "current");
 
     //  Thawed, the thread runs what it holds and then what the relay
     //  gives it: connection 3's job alone.
     sem_post (&s_thaw);
     assert (s_expect (broker, &msg, &job) == ZAIO_WORKER_DONE && job == 4);
-    assert (zframe_eq (zmsg_first (msg), identity));
+    assert (zframe_eq (zmsg_first (msg), rig.identity));
     zmsg_destroy (&msg);
     size_t size;
-    char *log = zaio_test_read_file (root, "log", &size);
+    char *log = zaio_test_read_file (rig.root, "log", &size);
     if (!streq (log, "current")) {
         fprintf (stderr, "test_relay_leave: the log says '%s', not 'current'\n", log);
         assert (false);
     }
     printf ("test_relay_leave: a job of a replaced connection never ran\n");
 
-    s_relay_stop (&relay, broker, identity);
+    s_rig_stop_relay (&rig);
+    s_rig_destroy (&rig);
     free (log);
-    zframe_destroy (&identity);
-    zaio_volume_destroy (&volume);
-    zstr_free (&endpoint);
-    zsock_destroy (&broker);
-    zaio_test_rmtree (root);
-    zstr_free (&root);
 }
 
 //  ---------------------------------------------------------------------
@@ -447,40 +429,16 @@ s_check_stale (void)
 static void
 s_check_deadline (void)
 {
-    char *root = zaio_test_tempdir ("relay-deadline");
-    char *endpoint;
-    zsock_t *broker = s_broker_new (&endpoint);
-    zaio_volume_t *volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, root, false, false);
-    assert (volume);
-    zaio_relay_config_t config = {
-        .broker = endpoint,
-        .volumes = &volume,
-        .volume_count = 1,
-        .threads = 1,
-        .credit = 1,
-        .payload_max = ZAIO_PAYLOAD_MAX,
-        .heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS,
-        .heartbeat_misses = 3,
-        .drain_ms = S_DRAIN_MS,
-        .name = "deadline",
-    };
-    zactor_t *relay = zaio_relay_new (&config);
-    assert (relay);
-    zframe_t *identity = NULL;
-    s_expect_ready (broker, &identity);
+    s_rig_t rig;
+    s_rig_start (&rig, "relay-deadline");
+    s_rig_relay (&rig, (zaio_relay_config_t){.drain_ms = S_DRAIN_MS, .name = "deadline"});
     int64_t started = zclock_mono ();
-    zaio_relay_destroy (&relay); //  its BYE is never answered
+    zaio_relay_destroy (&rig.relay); //  its BYE is never answered
     int64_t took = zclock_mono () - started;
     printf ("test_relay_leave: left %" PRId64 " ms after being told to stop (drain %d ms)\n", took,
             S_DRAIN_MS);
     assert (took >= S_DRAIN_MS && took < S_DRAIN_MS + 1000);
-
-    zframe_destroy (&identity);
-    zaio_volume_destroy (&volume);
-    zstr_free (&endpoint);
-    zsock_destroy (&broker);
-    zaio_test_rmtree (root);
-    zstr_free (&root);
+    s_rig_destroy (&rig);
 }
 
 //  ---------------------------------------------------------------------
