@@ -44,6 +44,12 @@
 #define BIG_SIZE    (3u * 1024 * 1024)
 #define RACE_MS     400 //  how long lookups race a renamer, per suite
 
+//  The sparse copy: its data tail begins after a 1 GiB hole; a truncate
+//  then adds a trailing hole; its copy may allocate at most SPARSE_USE.
+#define SPARSE_HOLE (1u << 30)
+#define SPARSE_END  (SPARSE_HOLE + 4096)
+#define SPARSE_USE  (1u << 20)
+
 static char s_base[256];    //  the temp directory holding everything
 static char s_root[300];    //  the volume root: s_base/root
 static char s_outside[300]; //  beside the root: s_base/outside
@@ -928,6 +934,65 @@ s_test_copy (zaio_volume_t *volume)
     assert (unlink (alias) == 0);
 }
 
+//  A sparse source (a data head, a 1 GiB hole, a data tail, then a trailing
+//  hole) copies as a sparse file of the same size and content: two small
+//  requests, a truncate and a copy, must not make a worker write a disk's
+//  worth of zeros.
+static void
+s_test_copy_sparse (zaio_volume_t *volume)
+{
+    char path[512];
+    s_make_text ("sparse", "head");
+    int fd = open (s_local (path, sizeof path, "sparse"), O_WRONLY);
+    assert (fd >= 0);
+    assert (ftruncate (fd, SPARSE_HOLE) == 0);
+    struct stat st;
+    assert (fstat (fd, &st) == 0);
+    //  Without holes here the allocation check would be meaningless.
+    bool holes = (uint64_t)st.st_blocks * 512 < SPARSE_USE;
+    if (!holes) printf ("test_ops: no sparse files in /tmp: copy allocation not checked\n");
+    assert (pwrite (fd, "tail", 4, SPARSE_HOLE) == 4);
+    close (fd);
+
+    //  Copied once as it is, then again over that copy after a truncate
+    //  leaves a hole at its end, which only the size can carry.
+    const uint64_t sizes[] = {SPARSE_HOLE + 4, SPARSE_END};
+    for (size_t i = 0; i < 2; i++) {
+        if (i == 1) {
+            zaio_request_t req = s_req (ZAIO_OP_TRUNCATE, "sparse");
+            zaio_request_set_uint (&req, ZAIO_FIELD_SIZE, SPARSE_END);
+            assert (s_code (volume, &req, NULL) == 0);
+        }
+        s_call_t call;
+        zaio_request_t req = s_req2 (ZAIO_OP_COPY, "sparse", "sparse2");
+        s_run (&call, volume, &req, NULL, 0, PAYLOAD_MAX);
+        assert (call.reply.ok && call.reply.bytes == sizes[i]);
+        s_done (&call);
+
+        fd = open (s_local (path, sizeof path, "sparse2"), O_RDONLY);
+        assert (fd >= 0);
+        assert (fstat (fd, &st) == 0);
+        assert ((uint64_t)st.st_size == sizes[i]);
+        if (holes) assert ((uint64_t)st.st_blocks * 512 < SPARSE_USE);
+        char buffer[4096];
+        assert (pread (fd, buffer, 4, 0) == 4 && memcmp (buffer, "head", 4) == 0);
+        //  The tail, then zeros to the end (the trailing hole).
+        ssize_t tail = (ssize_t)(sizes[i] - SPARSE_HOLE);
+        assert (pread (fd, buffer, sizeof buffer, SPARSE_HOLE) == tail);
+        assert (memcmp (buffer, "tail", 4) == 0);
+        for (ssize_t b = 4; b < tail; b++) assert (buffer[b] == 0);
+        //  Zeros just after the head, in the middle and just before the tail.
+        const off_t zeros[] = {4, SPARSE_HOLE / 2, SPARSE_HOLE - sizeof buffer};
+        for (size_t z = 0; z < 3; z++) {
+            assert (pread (fd, buffer, sizeof buffer, zeros[z]) == sizeof buffer);
+            for (size_t b = 0; b < sizeof buffer; b++) assert (buffer[b] == 0);
+        }
+        close (fd);
+    }
+    assert (unlink (s_local (path, sizeof path, "sparse")) == 0);
+    assert (unlink (s_local (path, sizeof path, "sparse2")) == 0);
+}
+
 //  Modes never gain setuid or setgid from a client: not as a requested
 //  mode, nor copied from a source, nor kept on a file a client writes. A
 //  worker running as root would otherwise make privileged executables for
@@ -1375,6 +1440,7 @@ s_suite (const char *label)
     s_test_mkdir (volume);
     s_test_listdir (volume);
     s_test_copy (volume);
+    s_test_copy_sparse (volume);
     s_test_setid (volume);
     s_test_symlinks_inside (volume);
     s_test_rename_race (volume);

@@ -999,47 +999,86 @@ s_op_listdir (s_job_t *job)
 }
 
 //  --------------------------------------------------------------------------
-//  Copy the rest of src to dst with read and write, for filesystems that
-//  copy_file_range cannot serve. Adds to *copied; returns 0 or an errno.
+//  Copy bytes *at to end of src to the same offsets of dst with pread and
+//  pwrite, for filesystems that copy_file_range cannot serve. Advances *at,
+//  stopping short where src ends; returns 0 or an errno.
 
 static int
-s_copy_fallback (int src, int dst, uint64_t *copied)
+s_copy_fallback (int src, int dst, off_t *at, off_t end)
 {
     byte *buffer = (byte *)malloc (S_COPY_BUFFER);
     if (!buffer) return ENOMEM;
     int rc = 0;
-    while (true) {
-        ssize_t got = read (src, buffer, S_COPY_BUFFER);
+    while (*at < end) {
+        size_t want = end - *at < S_COPY_BUFFER ? (size_t)(end - *at) : S_COPY_BUFFER;
+        ssize_t got = pread (src, buffer, want, *at);
         if (got == -1 && errno == EINTR) continue;
         if (got <= 0) {
             rc = got == -1 ? errno : 0;
             break;
         }
-        rc = s_write_all (dst, buffer, (size_t)got, -1, copied);
+        uint64_t written = 0;
+        rc = s_write_all (dst, buffer, (size_t)got, *at, &written);
         if (rc) break;
+        *at += got;
     }
     free (buffer);
     return rc;
 }
 
 //  --------------------------------------------------------------------------
-//  Copy all of src to dst in the kernel (copy_file_range), falling back to
-//  read/write where it cannot. Sets *copied; returns 0 or an errno.
+//  Copy bytes *at to end of src to the same offsets of dst in the kernel
+//  (copy_file_range), falling back to pread/pwrite where it cannot.
+//  Advances *at, stopping short where src ends; returns 0 or an errno.
 
 static int
-s_copy_data (int src, int dst, uint64_t *copied)
+s_copy_range (int src, int dst, off_t *at, off_t end)
 {
-    while (true) {
-        ssize_t rc = copy_file_range (src, NULL, dst, NULL, S_COPY_CHUNK, 0);
+    while (*at < end) {
+        off_t in = *at, out = *at;
+        size_t want = end - *at < S_COPY_CHUNK ? (size_t)(end - *at) : S_COPY_CHUNK;
+        ssize_t rc = copy_file_range (src, &in, dst, &out, want, 0);
         if (rc > 0)
-            *copied += (uint64_t)rc;
+            *at += rc;
         else if (rc == 0)
             return 0;
         else if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)
-            return s_copy_fallback (src, dst, copied);
+            return s_copy_fallback (src, dst, at, end);
         else if (errno != EINTR)
             return errno;
     }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Copy the first size bytes of src to dst, an empty file: only its data
+//  extents (SEEK_DATA, SEEK_HOLE), then dst's size set to size, so holes
+//  stay holes and a truncated-up source costs no writes for its hole.
+//  Where the filesystem cannot tell holes (EINVAL), every byte is data. If
+//  src shrinks meanwhile, dst reads zeros past src's new end. Returns 0 or
+//  an errno.
+
+static int
+s_copy_data (int src, int dst, off_t size)
+{
+    off_t at = 0;
+    while (at < size) {
+        off_t data = lseek (src, at, SEEK_DATA);
+        //  On failure errno is that of whichever lseek failed.
+        off_t hole = data == -1 ? -1 : lseek (src, data, SEEK_HOLE);
+        if (hole == -1 && errno == ENXIO) break; //  nothing but a hole from at
+        if (hole == -1 && errno != EINVAL) return errno;
+        if (hole == -1) {
+            data = at;
+            hole = size;
+        }
+        off_t end = hole < size ? hole : size;
+        at = data;
+        int rc = s_copy_range (src, dst, &at, end);
+        if (rc) return rc;
+        if (at < end) break; //  src ended early
+    }
+    return ftruncate (dst, size) == -1 ? errno : 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -1065,10 +1104,11 @@ s_op_copy (s_job_t *job)
     else
         rc = s_clear_setid (dst, &dst_st);
     if (rc == 0 && ftruncate (dst, 0) == -1) rc = errno;
-    if (rc == 0) rc = s_copy_data (src, dst, &job->bytes);
+    if (rc == 0) rc = s_copy_data (src, dst, src_st.st_size);
     close (src);
     if (close (dst) == -1 && rc == 0) rc = errno;
     if (rc) return rc;
+    job->bytes = (uint64_t)src_st.st_size;
     zaio_reply_pack_ok (job->pk, job->req->id, 1);
     zaio_pack_key_uint (job->pk, "bytes", job->bytes);
     return 0;
