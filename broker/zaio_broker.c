@@ -13,7 +13,6 @@
 #include "zaio_worker.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -1735,12 +1734,7 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     zsock_set_sndhwm (self->events, (int)self->config.events_hwm);
     zsock_set_rcvtimeo (self->events, 0);
     zsock_set_linger (self->events, 0);
-    //  A name no broker of this process has had: libzmq frees an inproc
-    //  name only once a closed socket is reaped, so a broker started just
-    //  after another stopped, at the same address, could find it taken.
-    static atomic_uint_fast64_t instances;
-    snprintf (self->backend_inproc, sizeof self->backend_inproc,
-              "inproc://zaio-workers-%" PRIuFAST64, atomic_fetch_add (&instances, 1));
+    zaio_inproc_name (self->backend_inproc, sizeof self->backend_inproc, "zaio-workers");
     bool bound = s_bind_all (self, self->frontend, "client", self->config.bind) == 0 &&
                  s_bind_all (self, self->events, "events", self->config.events) == 0;
     if (bound && zsock_bind (self->backend, "%s", self->backend_inproc) < 0) {

@@ -336,7 +336,7 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
     zsock_set_sndhwm (self->local, 0); //  bounded by credit
     zsock_set_rcvhwm (self->local, 0);
     zsock_set_rcvtimeo (self->local, 0);
-    snprintf (self->endpoint, sizeof self->endpoint, "inproc://zaio-relay-%p", (void *)self);
+    zaio_inproc_name (self->endpoint, sizeof self->endpoint, "zaio-relay");
     if (zsock_bind (self->local, "%s", self->endpoint) < 0) {
         s_relay_destroy (&self);
         return NULL;

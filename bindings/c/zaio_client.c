@@ -35,7 +35,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -693,12 +692,8 @@ s_connect (zaio_client_t *self)
     if (!self->is_inproc) {
         //  The monitor's PAIR must be connected before the DEALER connects,
         //  or the first events are dropped.
-        //  A name never used before in this process: a closed socket's
-        //  inproc endpoint lingers until ZeroMQ's reaper gets to it.
-        static atomic_uint_fast64_t s_monitors;
         char monitor[96];
-        snprintf (monitor, sizeof monitor, "inproc://zaio-client-monitor-%" PRIu64,
-                  (uint64_t)atomic_fetch_add (&s_monitors, 1));
+        zaio_inproc_name (monitor, sizeof monitor, "zaio-client-monitor");
         int rc = zmq_socket_monitor (
             handle, monitor,
             ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED |

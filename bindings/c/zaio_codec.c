@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define S_WAIT_MAX 8 //  sockets zaio_wait_input takes at once
@@ -1307,6 +1308,13 @@ zaio_recv_parts (void *handle, zmq_msg_t *parts, int max)
         count++;
     }
     return count;
+}
+
+void
+zaio_inproc_name (char *name, size_t size, const char *prefix)
+{
+    static atomic_uint_fast64_t s_names;
+    snprintf (name, size, "inproc://%s-%" PRIuFAST64, prefix, atomic_fetch_add (&s_names, 1));
 }
 
 bool

@@ -321,6 +321,12 @@ bool zaio_frame_is (zframe_t *frame, const char *text);
 //  interrupted.
 int zaio_wait_input (zsock_t **socks, int count, int timeout_ms, bool *readable);
 
+//  Writes to name "inproc://" prefix "-" N, N never given before in this
+//  process: libzmq frees an inproc name only once the socket that bound it
+//  has been reaped, after it closed, so a name reused at once (after an
+//  address, say) may still be taken.
+void zaio_inproc_name (char *name, size_t size, const char *prefix);
+
 #ifdef __cplusplus
 }
 #endif
