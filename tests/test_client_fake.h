@@ -10,6 +10,8 @@
         SILENT 0|1      swallow every request but hello
         QUEUEFULL N     answer the first N receipts of each id QUEUE_FULL
         SHUTDOWN N      answer the first N receipts of each id SHUTDOWN
+        BADHELLO 0|1    answer hello with a header that is no valid reply
+        ENTRIES N       answer listdir with N (empty) entries
         HOLD 0|1        keep requests unanswered until RELEASE
         RELEASE         answer every held request
         RESTART         close the ROUTER if open (all connections drop) and
@@ -40,6 +42,8 @@ typedef struct {
     uint32_t reply_hwm; //  0: not reported
     bool silent;
     bool hold;
+    bool bad_hello;
+    long entries;
     long queue_full;
     long shutdown;
     zlist_t *held; //  zmsg_t * requests as received (routing id first)
@@ -125,6 +129,12 @@ fake_answer (fake_state_t *self, zframe_t *routing_id, const zaio_request_t *req
         for (int op = 0; op < ZAIO_OP_COUNT; op++) zaio_pack_str (pk, zaio_op_name (op));
         zaio_pack_key_uint (pk, "protocol", 1);
         zaio_pack_key_str (pk, "version", "fake");
+    } else if (req->op == ZAIO_OP_LISTDIR) {
+        zaio_reply_pack_ok (pk, req->id, 2);
+        zaio_pack_str (pk, "entries");
+        msgpack_pack_array (pk, (uint32_t)self->entries);
+        for (long i = 0; i < self->entries; i++) msgpack_pack_map (pk, 0);
+        zaio_pack_key_bool (pk, "more", false);
     } else if (req->op == ZAIO_OP_READ || req->op == ZAIO_OP_READFILE) {
         zaio_reply_pack_ok (pk, req->id, req->op == ZAIO_OP_READ ? 2 : 1);
         zaio_pack_key_uint (pk, "bytes", 4);
@@ -195,6 +205,18 @@ fake_on_request (fake_state_t *self, zmsg_t **msg_p)
     int rc =
         zaio_request_decode (&req, zframe_data (header), zframe_size (header), why, sizeof why);
     assert (rc == 0);
+    if (req.op == ZAIO_OP_HELLO && self->bad_hello) {
+        //  The id alone, without "ok": a client cannot decode it, so
+        //  cannot match it to its hello either.
+        zaio_writer_t writer;
+        zaio_writer_init (&writer);
+        msgpack_pack_map (&writer.packer, 1);
+        zaio_pack_key_uint (&writer.packer, "id", req.id);
+        fake_send (self, routing_id, zaio_writer_frame (&writer), NULL);
+        zaio_writer_release (&writer);
+        zmsg_destroy (msg_p);
+        return;
+    }
     if (req.op == ZAIO_OP_HELLO) {
         fake_answer (self, routing_id, &req);
         zmsg_destroy (msg_p);
@@ -259,6 +281,10 @@ fake_actor (zsock_t *pipe, void *args)
             self->queue_full = atol (arg);
         else if (streq (name, "SHUTDOWN"))
             self->shutdown = atol (arg);
+        else if (streq (name, "BADHELLO"))
+            self->bad_hello = atoi (arg);
+        else if (streq (name, "ENTRIES"))
+            self->entries = atol (arg);
         else if (streq (name, "HOLD"))
             self->hold = atoi (arg);
         else if (streq (name, "RELEASE"))

@@ -4,7 +4,10 @@
     and succeed; a non-idempotent call that reached the lost broker fails
     with CONNLOST and is never sent again; a call started while the broker
     is away waits and is sent once; an idempotent call lost more than
-    `retries` times fails with UNREACHABLE.
+    `retries` times fails with UNREACHABLE. A callback that destroy runs
+    (ECANCELED) and that starts another call, with the connection up,
+    coming up or backing off: that call is cancelled at once too, its
+    callback runs, and nothing is sent or connected.
 */
 
 #include "test_client_fake.h"
@@ -26,6 +29,83 @@ s_start (zaio_client_t *client, zaio_op_t op, const char *path)
     zaio_request_t req;
     fake_request (&req, op, path);
     return zaio_client_start (client, &req, NULL);
+}
+
+typedef struct {
+    zaio_client_t *client;
+    int runs;
+    int cancelled;
+} chain_t;
+
+//  The first run starts one more call, as zaio.h allows a callback to.
+static void
+s_chain (zaio_call_t *call, void *arg)
+{
+    chain_t *chain = (chain_t *)arg;
+    chain->runs++;
+    if (zaio_call_error (call) == ECANCELED) chain->cancelled++;
+    if (chain->runs == 1) {
+        zaio_request_t req;
+        fake_request (&req, ZAIO_OP_WRITE, "D-chained");
+        zaio_client_submit (chain->client, &req, NULL, s_chain, chain);
+    }
+}
+
+//  Keep the client going for msecs without letting it wait.
+static void
+s_spin (zaio_client_t *client, int msecs)
+{
+    for (int i = 0; i < msecs / 5; i++) {
+        zclock_sleep (5);
+        zaio_client_dispatch (client, 0);
+    }
+}
+
+static void
+s_test_destroy_chain (fake_broker_t *fake)
+{
+    fake_command (fake, "RELEASE"); //  what earlier clients left, to nobody
+    fake_command (fake, "HOLD 0");
+    //  READY, with the first call held at the broker.
+    chain_t chain = {zaio_client_new (fake->endpoint), 0, 0};
+    assert (zaio_client_ping (chain.client) == 0);
+    fake_command (fake, "HOLD 1");
+    zaio_request_t req;
+    fake_request (&req, ZAIO_OP_WRITE, "D-ready");
+    zaio_client_submit (chain.client, &req, NULL, s_chain, &chain);
+    s_wait_held (fake, chain.client, 1);
+    zaio_client_destroy (&chain.client);
+    assert (chain.runs == 2 && chain.cancelled == 2);
+    fake_command (fake, "RELEASE"); //  to nobody
+    fake_command (fake, "HOLD 0");
+
+    //  CONNECTING: the broker's answer to the client's hello is unreadable.
+    fake_command (fake, "BADHELLO 1");
+    chain = (chain_t){zaio_client_new (fake->endpoint), 0, 0};
+    fake_request (&req, ZAIO_OP_WRITE, "D-connecting");
+    zaio_client_submit (chain.client, &req, NULL, s_chain, &chain);
+    s_spin (chain.client, 100);
+    zaio_client_destroy (&chain.client);
+    assert (chain.runs == 2 && chain.cancelled == 2);
+    fake_command (fake, "BADHELLO 0");
+
+    //  BACKOFF, its reconnect overdue: the broker went away under a read,
+    //  and the client was not called again until the back-off had passed.
+    chain = (chain_t){zaio_client_new (fake->endpoint), 0, 0};
+    zaio_client_set_backoff (chain.client, 200, 200);
+    assert (zaio_client_ping (chain.client) == 0);
+    fake_command (fake, "HOLD 1");
+    fake_request (&req, ZAIO_OP_READ, "D-backoff");
+    zaio_client_submit (chain.client, &req, NULL, s_chain, &chain);
+    s_wait_held (fake, chain.client, 1);
+    fake_command (fake, "GONE");
+    s_spin (chain.client, 50);
+    zclock_sleep (300);
+    zaio_client_destroy (&chain.client);
+    assert (chain.runs == 2 && chain.cancelled == 2);
+    fake_command (fake, "HOLD 0");
+    fake_command (fake, "RESTART");
+    assert (fake_query (fake, "SEEN D-chained") == 0);
 }
 
 int
@@ -107,6 +187,8 @@ main (void)
     zaio_client_destroy (&client);
     assert (zaio_call_done (held) && zaio_call_error (held) == ECANCELED);
     zaio_call_destroy (&held);
+
+    s_test_destroy_chain (&fake);
     fake_stop (&fake);
     zsys_shutdown ();
     printf ("test_client_lost: OK\n");

@@ -1,6 +1,8 @@
 /*  test_client_sync.c: libzaio's blocking calls, every op, over inproc,
     ipc and tcp, against a real broker: results, error codes, and the
-    zero-copy read buffer.
+    zero-copy read buffer. Requests over the broker's limits are refused
+    by the client (TOOBIG) without being sent: data over the payload_max
+    hello reported, which would cost the connection and every call on it.
 */
 
 #include "testutil.h"
@@ -137,6 +139,86 @@ s_check_ops (const char *endpoint, const char *root)
     zaio_client_destroy (&client);
 }
 
+//  A broker with a small payload limit, over tcp where its transport limit
+//  (payload_max plus some slack) applies.
+static void
+s_test_payload_limit (void)
+{
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    config.payload_max = 65536;
+    zaio_test_broker_t broker;
+    zaio_test_broker_start (&broker, &config);
+    size_t big_size = config.payload_max + 2 * 65536; //  past the slack too
+    char *big = (char *)calloc (1, big_size);
+    assert (big);
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_WRITE, 0);
+    zaio_request_set_str (&req, ZAIO_FIELD_PATH, "big.bin");
+    zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
+
+    //  started before the client has its hello: refused once it has
+    zaio_client_t *client = zaio_client_new (broker.tcp);
+    assert (client);
+    zaio_buf_t *buf = zaio_buf_new (big, big_size);
+    zaio_call_t *call = zaio_client_start (client, &req, &buf);
+    assert (zaio_call_wait (call, 5000) == 0);
+    assert (zaio_call_error (call) == ZAIO_ERR_TOOBIG);
+    zaio_call_destroy (&call);
+    assert (zaio_client_limits (client)->payload_max == config.payload_max);
+
+    //  with the limit known, refused at once; a write in flight beside it
+    //  is unaffected
+    zaio_request_t small_req = req;
+    zaio_request_set_str (&small_req, ZAIO_FIELD_PATH, "small.bin");
+    buf = zaio_buf_new (big, 100);
+    zaio_call_t *small = zaio_client_start (client, &small_req, &buf);
+    buf = zaio_buf_new (big, big_size);
+    call = zaio_client_start (client, &req, &buf);
+    assert (zaio_call_done (call) && zaio_call_error (call) == ZAIO_ERR_TOOBIG);
+    assert (strstr (zaio_call_message (call), "65536"));
+    assert (zaio_call_wait (small, 5000) == 0 && zaio_call_error (small) == 0);
+    zaio_call_destroy (&call);
+    zaio_call_destroy (&small);
+    assert (zaio_client_write (client, "big.bin", 0, big, config.payload_max + 1, true) ==
+            ZAIO_ERR_TOOBIG);
+    //  the limit itself is allowed
+    assert (zaio_client_write (client, "edge.bin", 0, big, config.payload_max, true) == 0);
+    zaio_stat_t st;
+    assert (zaio_client_stat (client, "big.bin", &st) == ENOENT);
+
+    //  The largest request a zaio_request_t can hold fits in a header
+    //  (the broker answers an oversized one with id 0, which no call could
+    //  match); a path over ZAIO_PATH_MAX is refused before any of that.
+    zaio_request_t max;
+    zaio_request_init (&max, ZAIO_OP_COPY, UINT64_MAX);
+    char text[ZAIO_PATH_MAX + 1];
+    memset (text, 'x', ZAIO_PATH_MAX);
+    text[ZAIO_PATH_MAX] = 0;
+    zaio_request_set_str (&max, ZAIO_FIELD_PATH, text);
+    zaio_request_set_str (&max, ZAIO_FIELD_TO, text);
+    zaio_request_set_str (&max, ZAIO_FIELD_AFTER, text + ZAIO_PATH_MAX - ZAIO_NAME_MAX);
+    zaio_request_set_str (&max, ZAIO_FIELD_VOLUME, text + ZAIO_PATH_MAX - ZAIO_VOLUME_MAX);
+    zaio_request_set_str (&max, ZAIO_FIELD_KEY, text + ZAIO_PATH_MAX - ZAIO_KEY_MAX);
+    zaio_field_t numbers[] = {ZAIO_FIELD_OFFSET,   ZAIO_FIELD_LENGTH,  ZAIO_FIELD_SIZE,
+                              ZAIO_FIELD_MODE,     ZAIO_FIELD_LIMIT,   ZAIO_FIELD_DEADLINE,
+                              ZAIO_FIELD_PRIORITY, ZAIO_FIELD_CREATE,  ZAIO_FIELD_PARENTS,
+                              ZAIO_FIELD_DATASYNC, ZAIO_FIELD_BARRIER, ZAIO_FIELD_LINK};
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+        zaio_request_set_uint (&max, numbers[i], UINT64_MAX);
+    zframe_t *header = zaio_request_encode (&max);
+    assert (header && zframe_size (header) <= ZAIO_HEADER_MAX);
+    zframe_destroy (&header);
+    char long_path[9000];
+    memset (long_path, 'x', sizeof long_path - 1);
+    long_path[sizeof long_path - 1] = 0;
+    assert (zaio_client_stat (client, long_path, &st) == ENAMETOOLONG);
+
+    zaio_client_destroy (&client);
+    free (big);
+    zaio_test_broker_stop (&broker);
+}
+
 int
 main (void)
 {
@@ -159,6 +241,7 @@ main (void)
     zaio_buf_destroy (&buf);
 
     zaio_test_broker_stop (&broker);
+    s_test_payload_limit ();
     zsys_shutdown ();
     printf ("test_client_sync: OK\n");
     return 0;

@@ -2,7 +2,10 @@
     does not answer: per-call and default timeouts (blocking, handle,
     callback fired from the client's descriptor alone), late replies after
     a timeout, and brokers that are not there at all (UNREACHABLE), with a
-    scripted broker so the timing is exact.
+    scripted broker so the timing is exact. Brokers whose answers cannot be
+    used: a hello reply the client cannot read fails the connection like
+    no answer (retried, then UNREACHABLE, even with no call timeout), and
+    a listdir page longer than the spec allows is MALFORMED.
 */
 
 #include "test_client_fake.h"
@@ -174,11 +177,63 @@ s_test_unreachable (void)
     zstr_free (&dir);
 }
 
+static void
+s_test_bad_hello (void)
+{
+    fake_broker_t fake;
+    fake_start (&fake, 1000, 0);
+    fake_command (&fake, "BADHELLO 1");
+    zaio_client_t *client = zaio_client_new (fake.endpoint);
+    assert (client);
+    zaio_client_set_timeout (client, 0);
+    zaio_client_set_retries (client, 1);
+    zaio_client_set_connect_timeout (client, 150);
+    zaio_client_set_backoff (client, 10, 10);
+    zaio_request_t req;
+    fake_request (&req, ZAIO_OP_PING, NULL);
+    zaio_call_t *call = zaio_client_start (client, &req, NULL);
+    //  the first connection has the default connect timeout, the retry 150 ms
+    assert (zaio_call_wait (call, 2 * ZAIO_CLIENT_CONNECT_TIMEOUT_MS) == 0);
+    assert (zaio_call_error (call) == ZAIO_ERR_UNREACHABLE);
+    assert (strstr (zaio_call_message (call), "no answer to hello"));
+    zaio_call_destroy (&call);
+    //  a broker that answers properly again is used at the next call
+    fake_command (&fake, "BADHELLO 0");
+    zaio_client_set_timeout (client, 5000);
+    assert (zaio_client_ping (client) == 0);
+    zaio_client_destroy (&client);
+    fake_stop (&fake);
+}
+
+static void
+s_test_bad_listdir (void)
+{
+    fake_broker_t fake;
+    fake_start (&fake, 1000, 0);
+    zaio_client_t *client = zaio_client_new (fake.endpoint);
+    assert (client);
+    zaio_dirent_t *entries;
+    size_t count;
+    fake_command (&fake, "ENTRIES 10000");
+    assert (zaio_client_listdir (client, "", NULL, 0, &entries, &count, NULL) == 0);
+    assert (count == ZAIO_LISTDIR_MAX);
+    free (entries);
+    //  one more than a page may hold: the count is not believed
+    fake_command (&fake, "ENTRIES 10001");
+    assert (zaio_client_listdir (client, "", NULL, 0, &entries, &count, NULL) ==
+            ZAIO_ERR_MALFORMED);
+    assert (entries == NULL && count == 0);
+    zaio_client_destroy (&client);
+    fake_stop (&fake);
+}
+
 int
 main (void)
 {
     s_test_timeouts ();
     s_test_unreachable ();
+    s_test_bad_hello ();
+    s_test_bad_listdir ();
     zsys_shutdown ();
     printf ("test_client_timeout: OK\n");
     return 0;

@@ -203,7 +203,8 @@ zaio_client_t *zaio_client_new (const char *endpoint);
 //  Close the connection at once (linger 0); nulls *self_p, safe on NULL.
 //  Every unfinished call completes with ECANCELED: callbacks still queued
 //  run now, inside destroy; handles you hold stay valid (done, ECANCELED)
-//  until you destroy them.
+//  until you destroy them. A call those callbacks start completes at once
+//  with ECANCELED, unsent, and its callback runs inside destroy too.
 void zaio_client_destroy (zaio_client_t **self_p);
 
 //  The endpoint this client connects to. Borrowed.
@@ -222,8 +223,9 @@ void zaio_client_set_timeout (zaio_client_t *self, uint32_t msecs);
 //  with ZAIO_ERR_UNREACHABLE.
 void zaio_client_set_retries (zaio_client_t *self, uint32_t retries);
 
-//  Time allowed for a fresh connection to come up before it counts as a
-//  failed attempt, in ms.
+//  Time allowed for a fresh connection to come up (the handshake and the
+//  broker's answer to the client's own hello) before it counts as a failed
+//  attempt, in ms.
 void zaio_client_set_connect_timeout (zaio_client_t *self, uint32_t msecs);
 
 //  ZMTP heartbeat interval for connections made from now on, in ms; the
@@ -264,8 +266,9 @@ int zaio_client_dispatch (zaio_client_t *self, int timeout_ms);
 //  id; req is only read. data_p: for write, append and writefile, the bytes
 //  to send (ownership taken, *data_p nulled; NULL or *data_p NULL sends
 //  none); ignored (and released) for other ops. Never fails: problems
-//  surface as the call's error. The caller destroys the handle with
-//  zaio_call_destroy, or hands it over with zaio_call_then.
+//  surface as the call's error. Data over the broker's payload_max (once
+//  its hello has told it) completes with ZAIO_ERR_TOOBIG, unsent. The caller destroys the handle
+//  with zaio_call_destroy, or hands it over with zaio_call_then.
 zaio_call_t *zaio_client_start (zaio_client_t *self, const zaio_request_t *req,
                                 zaio_buf_t **data_p);
 
@@ -317,8 +320,9 @@ void zaio_call_set_timeout (zaio_call_t *self, uint32_t msecs);
 
 //  Results of a completed, successful stat, hello or listdir call, decoded
 //  into the caller's struct. Return 0, or the call's error, or
-//  ZAIO_ERR_MALFORMED if the reply does not hold them. zaio_call_entries
-//  allocates *entries_p (caller frees with free ()).
+//  ZAIO_ERR_MALFORMED if the reply does not hold them (or holds more than
+//  ZAIO_LISTDIR_MAX entries). zaio_call_entries allocates *entries_p
+//  (caller frees with free ()); ENOMEM if it cannot.
 int zaio_call_stat (zaio_call_t *self, zaio_stat_t *stat);
 int zaio_call_hello (zaio_call_t *self, zaio_hello_t *hello);
 int zaio_call_entries (zaio_call_t *self, zaio_dirent_t **entries_p, size_t *count_p, bool *more_p);

@@ -19,7 +19,7 @@
     READY sends user calls, at most `window` at a time (the broker's
     inflight_max, or half its reply_hwm if that is less). A socket monitor
     reports the ZMTP handshake and disconnects; a disconnect, or no
-    handshake within connect_timeout, is a lost broker.
+    answer to our hello within connect_timeout, is a lost broker.
 
     Waiting: `inner` is an epoll set over the ZeroMQ descriptors (the
     socket's and the monitor's ZMQ_FD), which only say "look again", so
@@ -110,8 +110,8 @@ struct _zaio_client_t {
     zsock_t *dealer;
     zsock_t *monitor;
     unsigned generation;
-    bool connected; //  handshake done: what we sent may have arrived
-    int64_t connect_deadline;
+    bool connected;           //  handshake done: what we sent may have arrived
+    int64_t connect_deadline; //  for the handshake and the answer to our hello
     int64_t reconnect_at;
     uint32_t failures; //  lost connections in a row
     zaio_call_t *hello_call;
@@ -131,6 +131,7 @@ struct _zaio_client_t {
     size_t pending;
     uint64_t completions;
     bool dispatching;
+    bool destroying; //  inside zaio_client_destroy: nothing is sent or connected
     //  Descriptors
     int inner;
     int outer;
@@ -443,10 +444,11 @@ s_decode_entries (const uint8_t *data, size_t size, zaio_dirent_t **entries_p, s
     zaio_cursor_t cursor;
     zaio_cursor_init (&cursor, data, size);
     uint32_t count;
-    if (zaio_cursor_array (&cursor, &count)) return ZAIO_ERR_MALFORMED;
-    //  count is plausible (one byte per element at least), so bounded by size.
+    //  The spec bounds a page; the reply's size alone would let a broker
+    //  have us allocate gigabytes.
+    if (zaio_cursor_array (&cursor, &count) || count > ZAIO_LISTDIR_MAX) return ZAIO_ERR_MALFORMED;
     zaio_dirent_t *entries = (zaio_dirent_t *)calloc (count ? count : 1, sizeof (zaio_dirent_t));
-    assert (entries);
+    if (!entries) return ENOMEM;
     int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < count; i++) {
         zaio_dirent_t *entry = &entries[i];
@@ -987,9 +989,28 @@ s_timers (zaio_client_t *self, int64_t now)
         }
     }
     if (self->conn == C_BACKOFF && now >= self->reconnect_at) s_connect (self);
-    if (self->conn == C_CONNECTING && !self->connected && self->connect_deadline &&
-        now >= self->connect_deadline)
-        s_lost (self, "connect timed out");
+    //  The connection is up only once our hello is answered: a broker that
+    //  shakes hands and then answers nothing we can read (an unreadable
+    //  reply matches no call) is as good as none.
+    if (self->conn == C_CONNECTING && self->connect_deadline && now >= self->connect_deadline)
+        s_lost (self, self->connected ? "no answer to hello" : "connect timed out");
+}
+
+//  Fail a call whose data is over the payload_max our hello reported,
+//  rather than send it: past the broker's transport limit (payload_max and
+//  some slack) it would drop the connection unanswered, and every call on
+//  it with CONNLOST (PROTOCOL.md section 4, rule 9). Returns true if the
+//  call failed.
+static bool
+s_refuse_oversize (zaio_client_t *self, zaio_call_t *call)
+{
+    size_t size = zmq_msg_size (&call->data);
+    if (!self->have_hello || !self->hello.payload_max || size <= self->hello.payload_max)
+        return false;
+    s_fail (self, call, ZAIO_ERR_TOOBIG,
+            "%zu bytes of data; the broker takes at most %" PRIu64 " in one request", size,
+            self->hello.payload_max);
+    return true;
 }
 
 static void
@@ -1000,8 +1021,11 @@ s_flush (zaio_client_t *self)
     if (self->conn == C_CONNECTING && self->hello_call && self->hello_call->state == S_QUEUED)
         s_send (self, self->hello_call);
     if (self->conn != C_READY) return;
-    while (self->queue.head && self->inflight < self->window)
-        if (s_send (self, self->queue.head)) break;
+    while (self->queue.head && self->inflight < self->window) {
+        //  Calls queued before this connection's hello are checked now.
+        zaio_call_t *call = self->queue.head;
+        if (!s_refuse_oversize (self, call) && s_send (self, call)) break;
+    }
 }
 
 static bool
@@ -1021,7 +1045,7 @@ s_next_wake (zaio_client_t *self)
     int64_t other = 0;
     if (self->conn == C_BACKOFF)
         other = self->reconnect_at;
-    else if (self->conn == C_CONNECTING && !self->connected)
+    else if (self->conn == C_CONNECTING)
         other = self->connect_deadline;
     if (other && (!next || other < next)) next = other;
     return next;
@@ -1055,6 +1079,9 @@ s_arm (zaio_client_t *self)
 static void
 s_pump (zaio_client_t *self)
 {
+    //  The sockets are gone; calls started by destroy's callbacks are
+    //  cancelled as they start.
+    if (self->destroying) return;
     for (;;) {
         //  Replies first: a disconnect the monitor reports must not drop
         //  replies that came in before it.
@@ -1100,6 +1127,27 @@ s_wait (zaio_client_t *self, zaio_call_t *call, int timeout_ms)
         struct epoll_event events[4];
         epoll_wait (self->inner, events, 4, (int)wait);
     }
+}
+
+//  Run the first max callbacks due, oldest first. Returns how many ran.
+static int
+s_run_callbacks (zaio_client_t *self, size_t max)
+{
+    int ran = 0;
+    bool dispatching = self->dispatching;
+    self->dispatching = true;
+    while (max-- && self->done.head) {
+        zaio_call_t *call = self->done.head;
+        s_list_remove (call);
+        zaio_done_fn *fn = call->fn;
+        call->fn = NULL;
+        self->pending--;
+        fn (call, call->arg);
+        s_call_maybe_free (call);
+        ran++;
+    }
+    self->dispatching = dispatching;
+    return ran;
 }
 
 //  ---------------------------------------------------------------------
@@ -1158,18 +1206,14 @@ zaio_client_destroy (zaio_client_t **self_p)
     zaio_client_t *self = *self_p;
     if (!self) return;
     assert (!self->dispatching); //  not from inside a callback
+    self->destroying = true;
     s_disconnect (self);
-    //  Every unfinished call completes with ECANCELED; due callbacks run.
+    //  Every unfinished call completes with ECANCELED; due callbacks run,
+    //  and so do those of calls they start (cancelled at once).
     for (zaio_call_t *call = self->all; call; call = call->all_next)
         if (!call->internal && call->state != S_DONE)
             s_fail (self, call, ECANCELED, "client destroyed");
-    while (self->done.head) {
-        zaio_call_t *call = self->done.head;
-        s_list_remove (call);
-        zaio_done_fn *fn = call->fn;
-        call->fn = NULL;
-        fn (call, call->arg);
-    }
+    s_run_callbacks (self, SIZE_MAX);
     //  Handles the user holds outlive the client; the rest go.
     zaio_call_t *call = self->all;
     while (call) {
@@ -1284,21 +1328,7 @@ zaio_client_dispatch (zaio_client_t *self, int timeout_ms)
 
     //  Run the callbacks due now; those that become due while they run
     //  wait for the next dispatch, so a busy client cannot starve the loop.
-    int ran = 0;
-    size_t due = self->done.size;
-    bool dispatching = self->dispatching;
-    self->dispatching = true;
-    while (due-- && self->done.head) {
-        zaio_call_t *call = self->done.head;
-        s_list_remove (call);
-        zaio_done_fn *fn = call->fn;
-        call->fn = NULL;
-        self->pending--;
-        fn (call, call->arg);
-        s_call_maybe_free (call);
-        ran++;
-    }
-    self->dispatching = dispatching;
+    int ran = s_run_callbacks (self, self->done.size);
     s_pump (self);
     return ran;
 }
@@ -1310,11 +1340,15 @@ static zaio_call_t *
 s_start (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p)
 {
     zaio_call_t *call = s_call_new (self, req, data_p, false);
-    s_enqueue (self, call, false);
-    if (self->conn == C_DOWN) {
-        //  A new call after the broker was given up on: try again.
-        self->failures = 0;
-        s_connect (self);
+    if (self->destroying)
+        s_fail (self, call, ECANCELED, "client destroyed");
+    else if (!s_refuse_oversize (self, call)) {
+        s_enqueue (self, call, false);
+        if (self->conn == C_DOWN) {
+            //  A new call after the broker was given up on: try again.
+            self->failures = 0;
+            s_connect (self);
+        }
     }
     return call;
 }
