@@ -79,9 +79,30 @@ expect 1 "^zaio: put nodir/x.txt: ENOENT \(No such file or directory\)$" -- \
     "$ZAIO" put "$WORK/hello.txt" nodir/x.txt
 expect 1 "^zaio: put $WORK/missing: ENOENT \(No such file or directory\)$" -- \
     "$ZAIO" put "$WORK/missing" docs/x
+
+# get replaces LOCAL only with a whole file: a failed get leaves it as it
+# was and no temporary file beside it; a replaced file keeps its mode; a
+# symlink stays one; a fifo is written, not replaced.
+mkdir "$WORK/keep"
+echo precious > "$WORK/keep/kept.txt"
 expect 1 "^zaio: get missing.txt: ENOENT \(No such file or directory\)$" -- \
-    "$ZAIO" get missing.txt "$WORK/never"
-expect 1 "^zaio: get docs: EISDIR" -- "$ZAIO" get docs "$WORK/never"
+    "$ZAIO" get missing.txt "$WORK/keep/kept.txt"
+expect 1 "^zaio: get docs: EISDIR" -- "$ZAIO" get docs "$WORK/keep/kept.txt"
+[ "$(cat "$WORK/keep/kept.txt")" = precious ] || fail "failed get changed the local file"
+[ "$(ls -A "$WORK/keep")" = kept.txt ] || fail "failed get left: $(ls -A "$WORK/keep")"
+chmod 0640 "$WORK/keep/kept.txt"
+ln -s kept.txt "$WORK/keep/link"
+expect 0 "" -- "$ZAIO" get docs/hello.txt "$WORK/keep/link"
+[ -L "$WORK/keep/link" ] || fail "get replaced the symlink"
+cmp -s "$WORK/hello.txt" "$WORK/keep/kept.txt" || fail "get through a symlink"
+[ "$(stat -c %a "$WORK/keep/kept.txt")" = 640 ] || fail "get changed the mode of LOCAL"
+[ "$(ls -A "$WORK/keep" | tr '\n' ' ')" = "kept.txt link " ] || fail "get left: $(ls -A "$WORK/keep")"
+mkfifo "$WORK/fifo"
+timeout 20 cat "$WORK/fifo" > "$WORK/from-fifo" &
+expect 0 "" -- "$ZAIO" get docs/hello.txt "$WORK/fifo"
+wait $!
+[ -p "$WORK/fifo" ] || fail "get replaced a fifo"
+cmp -s "$WORK/hello.txt" "$WORK/from-fifo" || fail "get into a fifo"
 expect 1 "^zaio: cat missing.txt: ENOENT \(No such file or directory\)$" -- "$ZAIO" cat missing.txt
 
 # stat, ls

@@ -1,28 +1,45 @@
 # test_cli_lib.sh: shared by the test_cli_*.sh scripts (sourced, not run).
 # Usage in a script: ZAIO=... BROKER=... then `. test_cli_lib.sh`;
 # start_broker; ... ; the EXIT trap stops the broker and removes $WORK.
+# A script may start_broker again: the old broker stops, the new one serves
+# a fresh root at the same endpoints.
 
 set -euo pipefail
 WORK=$(mktemp -d /tmp/zaio-cli-test-XXXXXX)
 BROKER_PID=
 FAILS=0
 
-cleanup () {
+stop_broker () {
     if [ -n "$BROKER_PID" ]; then
         kill -TERM "$BROKER_PID" 2>/dev/null || true
         wait "$BROKER_PID" 2>/dev/null || true
+        BROKER_PID=
     fi
+}
+
+cleanup () {
+    stop_broker
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-# A broker on a fresh root, ipc endpoints inside $WORK.
+# start_broker [BROKER_OPTIONS...]: a broker on a fresh root, ipc endpoints
+# inside $WORK. With BROKER_USER set (the tests running as root), the
+# broker runs as that user and owns $WORK and the root, so that file
+# permissions apply to it.
 start_broker () {
+    stop_broker
+    rm -rf "$WORK/root" "$WORK/broker.out"
     mkdir -p "$WORK/root"
     export ZAIO_ENDPOINT="ipc://$WORK/broker.ipc"
     export ZAIO_EVENTS="ipc://$WORK/events.ipc"
     mkfifo "$WORK/broker.out"
-    "$BROKER" --root "$WORK/root" --bind "$ZAIO_ENDPOINT" --events "$ZAIO_EVENTS" \
+    local as=()
+    if [ -n "${BROKER_USER:-}" ]; then
+        chown "$BROKER_USER" "$WORK" "$WORK/root"
+        as=(setpriv --reuid="$BROKER_USER" --regid="$(id -g "$BROKER_USER")" --clear-groups)
+    fi
+    "${as[@]}" "$BROKER" --root "$WORK/root" --bind "$ZAIO_ENDPOINT" --events "$ZAIO_EVENTS" \
         --workers 2 "$@" > "$WORK/broker.out" 2> "$WORK/broker.err" &
     BROKER_PID=$!
     exec 7< "$WORK/broker.out"

@@ -29,6 +29,9 @@
 #define S_DEPTH        8                  //  calls in flight per transfer
 #define S_PROGRESS_MS  200                //  progress bar refresh
 #define S_LISTDIR_PAGE 1000
+#define S_SETTLE_MS    5000 //  put, interrupted: wait for writes in flight
+#define S_CLEANUP_MS   2000 //  timeout of the unlink that removes a temp file
+#define S_TEMP_TRIES   16   //  names tried for a local temporary file
 
 typedef struct {
     const char *endpoint;
@@ -355,13 +358,44 @@ s_read_more (s_xfer_t *xfer)
     }
 }
 
-//  Run the transfer's callbacks until nothing is in flight. Returns -1 if
+//  After an interrupt: start nothing more, let the calls in flight finish
+//  for up to wait_ms (a second interrupt stops the wait), then cancel the
+//  rest by destroying the client, so that every callback has run while xfer
+//  still exists. The caller's exit status carries the interrupt from here.
+static void
+s_settle (s_xfer_t *xfer, int wait_ms)
+{
+    if (!xfer->error) xfer->error = EINTR;
+    zsys_interrupted = 0;
+    int64_t until = zclock_mono () + wait_ms;
+    while (xfer->in_flight && !zsys_interrupted && zclock_mono () < until)
+        zaio_client_dispatch (xfer->client, (int)(until - zclock_mono ()));
+    if (xfer->in_flight) {
+        zaio_client_destroy (&xfer->tool->client);
+        xfer->client = NULL;
+    }
+}
+
+//  Run the callbacks of calls in flight, at least one unless interrupted.
+//  Dispatch reports an interrupt only when it has to wait, which a fast
+//  transfer never does: the flag is checked here too. Returns -1 if
 //  interrupted.
+static int
+s_dispatch (s_xfer_t *xfer)
+{
+    return zsys_interrupted || zaio_client_dispatch (xfer->client, -1) == -1 ? -1 : 0;
+}
+
+//  Run the transfer's callbacks until nothing is in flight. Returns -1 if
+//  interrupted (reads in flight cancelled: nothing waits on them).
 static int
 s_drain (s_xfer_t *xfer)
 {
     while (xfer->in_flight)
-        if (zaio_client_dispatch (xfer->client, -1) == -1) return -1;
+        if (s_dispatch (xfer)) {
+            s_settle (xfer, 0);
+            return -1;
+        }
     return 0;
 }
 
@@ -380,6 +414,18 @@ s_chunk_size (s_tool_t *tool, int *rc)
     if (limits && limits->payload_max && limits->payload_max < chunk)
         chunk = (size_t)limits->payload_max;
     return chunk;
+}
+
+//  A temporary name beside path: ".NAME.zaio-TAG-PID-RANDOM" in the same
+//  directory, so that a rename over path stays in one filesystem. Caller
+//  frees.
+static char *
+s_temp_name (const char *path, const char *tag)
+{
+    const char *slash = strrchr (path, '/');
+    int dir_len = slash ? (int)(slash - path) + 1 : 0;
+    return zsys_sprintf ("%.*s.%s.zaio-%s-%d-%04x", dir_len, path, path + dir_len, tag,
+                         (int)getpid (), (unsigned)randof (65536));
 }
 
 //  Fetch remote into fd (get, cat). Returns an exit code.
@@ -460,6 +506,10 @@ s_write_next (s_xfer_t *xfer)
         zaio_buf_destroy (&buf);
         return false;
     }
+    //  Writes after the first reopen the file, which a broker that is not
+    //  root may do only if its owner can write it; there is no chmod op to
+    //  take the bit away afterwards.
+    if (xfer->next == 0 && !xfer->source_done) xfer->mode |= S_IWUSR;
     if (filled < xfer->chunk) {
         zaio_buf_t *exact = zaio_buf_new (data, filled);
         zaio_buf_destroy (&buf);
@@ -638,6 +688,43 @@ s_cmd_cat (s_tool_t *tool, int argc, char **argv)
     return status;
 }
 
+//  get into a regular file (old: its stat, NULL if there is none yet):
+//  fetched into a temporary file beside it, flushed, then renamed over it.
+//  LOCAL is untouched unless the whole file arrived.
+static int
+s_get_file (s_tool_t *tool, const char *remote, const char *local, const struct stat *old)
+{
+    //  Through a symlink: replace the file it names, not the link. Refuse
+    //  what opening it for writing would refuse.
+    char *real = old ? realpath (local, NULL) : NULL;
+    const char *path = real ? real : local;
+    if (old && access (path, W_OK)) {
+        int status = s_fail ("get", local, errno);
+        free (real);
+        return status;
+    }
+    char *temp = NULL;
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < S_TEMP_TRIES; tries++) {
+        zstr_free (&temp);
+        temp = s_temp_name (path, "get");
+        fd = open (temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    int status =
+        fd < 0 ? s_fail ("get", local, errno) : s_fetch (tool, "get", remote, fd, false, local);
+    //  Replacing a file keeps its permissions, as writing into it would.
+    if (status == 0 && old && fchmod (fd, old->st_mode & 0777))
+        status = s_fail ("get", local, errno);
+    if (status == 0 && fsync (fd)) status = s_fail ("get", local, errno);
+    if (fd >= 0 && close (fd) && status == 0) status = s_fail ("get", local, errno);
+    if (status == 0 && rename (temp, path)) status = s_fail ("get", local, errno);
+    if (status && fd >= 0) unlink (temp);
+    zstr_free (&temp);
+    free (real);
+    return status;
+}
+
 static int
 s_cmd_get (s_tool_t *tool, int argc, char **argv)
 {
@@ -650,22 +737,24 @@ s_cmd_get (s_tool_t *tool, int argc, char **argv)
     //  Into a directory: under the remote file's name.
     char *target = NULL;
     struct stat st;
-    if (stat (local, &st) == 0 && S_ISDIR (st.st_mode)) {
+    bool exists = stat (local, &st) == 0;
+    if (exists && S_ISDIR (st.st_mode)) {
         char *copy = strdup (remote);
         target = zsys_sprintf ("%s/%s", local, basename (copy));
         free (copy);
         local = target;
+        exists = stat (local, &st) == 0;
     }
-    int fd = open (local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        int status = s_fail ("get", local, errno);
-        zstr_free (&target);
-        return status;
-    }
-    //  pwrite needs a seekable file; pipes and terminals take chunks in order.
-    bool seekable = lseek (fd, 0, SEEK_CUR) >= 0;
-    int status = s_fetch (tool, "get", remote, fd, !seekable, local);
-    if (close (fd) && status == 0) status = s_fail ("get", local, errno);
+    int status;
+    if (exists && !S_ISREG (st.st_mode)) {
+        //  A pipe, terminal or device is written as the bytes come, not
+        //  replaced; pwrite needs a seekable one, the rest take chunks in order.
+        int fd = open (local, O_WRONLY | O_CLOEXEC);
+        status = fd < 0 ? s_fail ("get", local, errno)
+                        : s_fetch (tool, "get", remote, fd, lseek (fd, 0, SEEK_CUR) < 0, local);
+        if (fd >= 0 && close (fd) && status == 0) status = s_fail ("get", local, errno);
+    } else
+        status = s_get_file (tool, remote, local, exists ? &st : NULL);
     zstr_free (&target);
     return status;
 }
@@ -690,11 +779,7 @@ s_cmd_put (s_tool_t *tool, int argc, char **argv)
 
     //  Write a temporary file beside the target, then rename it over the
     //  target: readers see the old file or the whole new one.
-    const char *slash = strrchr (remote, '/');
-    char *temp = slash ? zsys_sprintf ("%.*s/.%s.zaio-put-%d-%04x", (int)(slash - remote), remote,
-                                       slash + 1, (int)getpid (), (unsigned)randof (65536))
-                       : zsys_sprintf (".%s.zaio-put-%d-%04x", remote, (int)getpid (),
-                                       (unsigned)randof (65536));
+    char *temp = s_temp_name (remote, "put");
     s_xfer_t xfer;
     memset (&xfer, 0, sizeof xfer);
     xfer.tool = tool;
@@ -712,8 +797,11 @@ s_cmd_put (s_tool_t *tool, int argc, char **argv)
         while (more && xfer.in_flight < S_DEPTH && !xfer.error && !xfer.local_error)
             more = s_write_next (&xfer);
         if (xfer.error || xfer.local_error) more = false;
-        if (xfer.in_flight && zaio_client_dispatch (xfer.client, -1) == -1) interrupted = true;
+        if (xfer.in_flight && s_dispatch (&xfer)) interrupted = true;
     }
+    //  A write still in flight (create: true) would bring the temporary
+    //  file back after the unlink below.
+    if (interrupted) s_settle (&xfer, S_SETTLE_MS);
     if (fd != STDIN_FILENO) close (fd);
     rc = interrupted ? EINTR : xfer.error;
     if (!rc && !xfer.local_error) {
@@ -722,9 +810,11 @@ s_cmd_put (s_tool_t *tool, int argc, char **argv)
     }
     int status = 0;
     if (rc || xfer.local_error) {
-        //  Best effort: leave no temporary file behind.
-        zaio_client_set_timeout (xfer.client, 2000);
-        zaio_client_unlink (xfer.client, temp);
+        //  Best effort: leave no temporary file behind. An interrupt stops
+        //  the transfer, not this.
+        zsys_interrupted = 0;
+        zaio_client_set_timeout (s_client (tool), S_CLEANUP_MS);
+        zaio_client_unlink (tool->client, temp);
         status = rc ? s_fail ("put", remote, rc) : s_fail ("put", local, xfer.local_error);
     } else
         s_progress_show (&xfer.progress, xfer.moved, true);
@@ -985,12 +1075,19 @@ static const s_command_t s_commands[] = {
      "Write each file to standard output, fetched in pipelined chunks.\n"},
     {"get", s_cmd_get, "get REMOTE LOCAL",
      "Copy REMOTE from the broker to the local file LOCAL (into it if a directory;\n"
-     "standard output if -), in chunks of up to 4 MiB with 8 in flight. A progress\n"
-     "bar (bytes, rate, ETA) is shown when standard error is a terminal.\n"},
+     "standard output if -), in chunks of up to 4 MiB with 8 in flight, written to a\n"
+     "temporary file beside LOCAL, flushed, then renamed over it (keeping the mode\n"
+     "of the file it replaces): if the get fails or is interrupted, LOCAL is left\n"
+     "as it was. An existing LOCAL that is not a regular file (a fifo, a device) is\n"
+     "written directly. A progress bar (bytes, rate, ETA) is shown when standard\n"
+     "error is a terminal.\n"},
     {"put", s_cmd_put, "put LOCAL REMOTE",
      "Copy the local file LOCAL (standard input if -) to REMOTE, in chunks of up to\n"
      "4 MiB with 8 in flight, written to a temporary file beside REMOTE, flushed, then\n"
-     "renamed over it: REMOTE is replaced atomically. Progress as for get.\n"},
+     "renamed over it: REMOTE is replaced atomically. Progress as for get. REMOTE\n"
+     "gets LOCAL's mode; when LOCAL takes more than one chunk, the owner's write bit\n"
+     "is added (the broker reopens the file for each chunk, and the protocol has no\n"
+     "chmod to drop it after the last).\n"},
     {"cp", s_cmd_cp, "cp SOURCE DEST", "Copy SOURCE to DEST inside the broker.\n"},
     {"mv", s_cmd_mv, "mv SOURCE DEST", "Rename SOURCE to DEST (replacing DEST).\n"},
     {"rm", s_cmd_rm, "rm [-f] PATH...", "Remove files.\n  -f   a missing file is not an error\n"},
