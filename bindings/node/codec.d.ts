@@ -3,6 +3,8 @@
 
 /** `ZAIO/1`, frame 0 of requests and replies, frame 1 of events. */
 export declare const SIGNATURE: Buffer;
+/** Most bytes in a request header frame (8192, spec 4). */
+export declare const HEADER_MAX: number;
 /** Ops whose requests carry a data frame. */
 export declare const DATA_OPS: ReadonlySet<string>;
 /** Ops whose successful replies carry a data frame. */
@@ -15,8 +17,15 @@ export declare class CodecError extends Error {
     readonly code: string;
 }
 
+/** A decoded msgpack float (ZAIO/1 sends none): kept apart from numbers so
+ *  that it never passes for an integer. Encoded as float64. */
+export declare class Float {
+    constructor(value: number);
+    readonly value: number;
+}
+
 export type Scalar = boolean | number | bigint | string;
-export type Value = null | Scalar | Uint8Array | Value[] | { [key: string]: Value };
+export type Value = null | Scalar | Float | Uint8Array | Value[] | { [key: string]: Value };
 
 /** Canonical msgpack of any value: shortest integers, str for strings;
  *  the top map's keys `first` lead, then the rest ascending bytewise. */
@@ -30,10 +39,21 @@ export declare function encodeReply(header: { id: number | bigint; ok: boolean; 
 /** All frames of an event (topic, signature, body with keys ascending). */
 export declare function encodeEvent(topic: string, body: { [key: string]: Value }): Buffer[];
 
-/** Exactly one msgpack value filling `bytes`; integers as number when exact, else bigint. */
+/** Exactly one msgpack value filling `bytes`, strictly (no duplicate keys,
+ *  valid UTF-8, no ext types); integers as number when exact, else bigint;
+ *  floats as {@link Float}. */
 export declare function decodeValue(bytes: Uint8Array): Value;
 export declare function decodeRequest(frames: Buffer[]): { header: { id: number | bigint; op: string; [key: string]: Scalar }; data?: Buffer };
-export declare function decodeReply(frames: Buffer[]): { header: { id: number | bigint; ok: boolean; [key: string]: unknown }; data?: Buffer };
+export interface DecodedReply { header: { id: number | bigint; ok: boolean; [key: string]: unknown }; data?: Buffer }
+/** A reply's frames: `id` and `ok`, and `error` and `message` for errors, checked. */
+export declare function decodeReply(frames: Buffer[]): DecodedReply;
+/** Check a successful reply against the request it answers (`op`, and
+ *  `length` for read): the results of its op and their types (spec 5), and
+ *  a data frame for read and readfile of exactly `bytes` bytes. Throws a CodecError. */
+export declare function checkResult(request: { op: string; length?: number | bigint; [key: string]: unknown }, reply: DecodedReply): void;
+/** The id (> 0) of a reply decodeReply refused, if its header still reads
+ *  as a map with one; else undefined. */
+export declare function replyId(frames: Buffer[]): number | bigint | undefined;
 export declare function decodeEvent(frames: Buffer[]): { topic: string; body: { seq: number | bigint; op: string; outcome: string; [key: string]: unknown } };
 /** Turn exact bigints into numbers, in place for arrays and maps. */
 export declare function normalize<T>(value: T): T;

@@ -6,25 +6,41 @@
     schemas/vectors/ pin it): shortest integer forms, non-negative integers
     as unsigned, strings as `str`, request maps keyed `id`, `op`, then the
     rest ascending; reply maps `id`, `ok`, then the rest; other maps all
-    ascending. The encoder is our own because @msgpack/msgpack writes every
-    BigInt in 9 bytes, which is valid msgpack but not canonical.
+    ascending.
 
     Decoders take untrusted bytes. They accept any valid msgpack encoding
-    and key order (spec 3.3), refuse trailing bytes, non-string keys and
-    absurd sizes, and hand integers back as a Number when it is exact
-    (|n| <= 2^53-1) and as a BigInt otherwise.
-*/
+    and key order (spec 3.3), refuse trailing bytes, non-string and
+    duplicate keys, broken UTF-8, ext types and absurd sizes, and hand
+    integers back as a Number when it is exact (|n| <= 2^53-1) and as a
+    BigInt otherwise; floats come back as Float, so that no float passes
+    for an integer. Reply results are checked against the op they answer.
 
-const { Decoder } = require('@msgpack/msgpack');
+    Both halves are our own: msgpack libraries write BigInts in 9 bytes
+    (valid, not canonical), read 1.0 and 1 alike and let a duplicate key
+    overwrite the first.
+*/
 
 const SIGNATURE = Buffer.from('ZAIO/1', 'latin1');
 const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+
+//  Most bytes in a request header frame (spec 4, rule 1).
+const HEADER_MAX = 8192;
 
 //  Ops that carry a data frame (spec 3.1).
 const DATA_OPS = new Set(['write', 'append', 'writefile']);
 //  Ops whose successful reply carries a data frame (spec 3.2).
 const DATA_REPLY_OPS = new Set(['read', 'readfile']);
+
+//  A msgpack float (float32 or float64), as decoded. ZAIO/1 sends none
+//  (every integer on the wire is a msgpack integer), so one is kept apart
+//  from numbers and fails every integer check, however integral its value.
+class Float {
+    constructor (value) {
+        this.value = value;
+    }
+}
 
 //  ---------------------------------------------------------------------
 //  Encoder: a growable byte writer with msgpack primitives.
@@ -188,9 +204,17 @@ class Writer {
         }
     }
 
-    //  Any value: nil, bool, integer, float64, str, bin, array, map. Maps
-    //  are written with `first` keys leading (in that order, if present),
-    //  then the rest ascending bytewise; nested maps all ascending.
+    float64 (x) {
+        this.ensure(9);
+        this.buf[this.pos] = 0xcb;
+        this.buf.writeDoubleBE(x, this.pos + 1);
+        this.pos += 9;
+    }
+
+    //  Any value: nil, bool, integer, float64 (a non-integral number or a
+    //  Float), str, bin, array, map. Maps are written with `first` keys
+    //  leading (in that order, if present), then the rest ascending
+    //  bytewise; nested maps all ascending.
     value (v, first) {
         if (v === null || v === undefined)
             this.byte(0xc0);
@@ -203,13 +227,11 @@ class Writer {
         else if (typeof v === 'number') {
             if (Number.isInteger(v))
                 this.int(v);
-            else {
-                this.ensure(9);
-                this.buf[this.pos] = 0xcb;
-                this.buf.writeDoubleBE(v, this.pos + 1);
-                this.pos += 9;
-            }
-        } else if (typeof v === 'string')
+            else
+                this.float64(v);
+        } else if (v instanceof Float)
+            this.float64(v.value);
+        else if (typeof v === 'string')
             this.str(v);
         else if (v instanceof Uint8Array)
             this.bin(v);
@@ -360,46 +382,167 @@ function normalize (v) {
     return v;
 }
 
-function strictKey (key) {
-    if (typeof key !== 'string')
-        throw new CodecError('map key is not a string');
-    return key;
+//  A reader of one msgpack value from untrusted bytes. Every declared
+//  length is checked against the bytes left before anything is allocated,
+//  and nesting is bounded, so a hostile frame costs no more than its size.
+//  `lenient` lets duplicate keys (the last wins) and broken UTF-8 (read as
+//  U+FFFD) pass, for replyId.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const UTF8_LENIENT = new TextDecoder('utf-8', { ignoreBOM: true });
+const MAX_DEPTH = 32;       //  ZAIO/1 nests 3 deep (hello); bounds the recursion
+const SHORT_STR = 16;
+
+class Reader {
+    constructor (bytes, lenient) {
+        this.buf = bytes;
+        this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        this.pos = 0;
+        this.lenient = lenient;
+    }
+
+    //  Step over `n` bytes; returns where they start.
+    take (n) {
+        if (n > this.buf.length - this.pos)
+            throw new CodecError('msgpack value cut short');
+        const at = this.pos;
+        this.pos += n;
+        return at;
+    }
+
+    //  An unsigned big-endian integer of 1, 2 or 4 bytes.
+    uint (n) {
+        const at = this.take(n);
+        return n === 1 ? this.buf[at] : n === 2 ? this.view.getUint16(at) : this.view.getUint32(at);
+    }
+
+    value (depth) {
+        const b = this.uint(1);
+        if (b <= 0x7f)
+            return b;
+        if (b >= 0xe0)
+            return b - 0x100;
+        if (b <= 0x8f)
+            return this.map(b & 0x0f, depth);
+        if (b <= 0x9f)
+            return this.array(b & 0x0f, depth);
+        if (b <= 0xbf)
+            return this.str(b & 0x1f);
+        switch (b) {
+        case 0xc0: return null;
+        case 0xc2: return false;
+        case 0xc3: return true;
+        case 0xc4: return this.bin(this.uint(1));
+        case 0xc5: return this.bin(this.uint(2));
+        case 0xc6: return this.bin(this.uint(4));
+        case 0xca: return new Float(this.view.getFloat32(this.take(4)));
+        case 0xcb: return new Float(this.view.getFloat64(this.take(8)));
+        case 0xcc: return this.uint(1);
+        case 0xcd: return this.uint(2);
+        case 0xce: return this.uint(4);
+        case 0xcf: return normalize(this.view.getBigUint64(this.take(8)));
+        case 0xd0: return this.view.getInt8(this.take(1));
+        case 0xd1: return this.view.getInt16(this.take(2));
+        case 0xd2: return this.view.getInt32(this.take(4));
+        case 0xd3: return normalize(this.view.getBigInt64(this.take(8)));
+        case 0xd9: return this.str(this.uint(1));
+        case 0xda: return this.str(this.uint(2));
+        case 0xdb: return this.str(this.uint(4));
+        case 0xdc: return this.array(this.uint(2), depth);
+        case 0xdd: return this.array(this.uint(4), depth);
+        case 0xde: return this.map(this.uint(2), depth);
+        case 0xdf: return this.map(this.uint(4), depth);
+        }
+        //  0xc1 (never used) and the ext types, which ZAIO/1 has no use for.
+        throw new CodecError(`msgpack type 0x${b.toString(16)} is not used by ZAIO/1`);
+    }
+
+    str (n) {
+        const at = this.take(n);
+        if (n <= SHORT_STR) {
+            //  Keys and most values: short and ASCII, cheaper by hand.
+            let s = '';
+            for (let i = at; i < at + n && this.buf[i] < 0x80; i++)
+                s += String.fromCharCode(this.buf[i]);
+            if (s.length === n)
+                return s;
+        }
+        const bytes = this.buf.subarray(at, at + n);
+        if (this.lenient)
+            return UTF8_LENIENT.decode(bytes);
+        try {
+            return UTF8.decode(bytes);
+        } catch (err) {
+            throw new CodecError('string is not valid UTF-8');
+        }
+    }
+
+    bin (n) {
+        const at = this.take(n);
+        return Buffer.from(this.buf.subarray(at, at + n));
+    }
+
+    //  Room for `n` more items of at least a byte each, one level deeper.
+    enter (n, depth) {
+        if (depth >= MAX_DEPTH)
+            throw new CodecError(`msgpack nested deeper than ${MAX_DEPTH}`);
+        if (n > this.buf.length - this.pos)
+            throw new CodecError(`msgpack declares ${n} items in ${this.buf.length - this.pos} bytes`);
+    }
+
+    array (n, depth) {
+        this.enter(n, depth);
+        const items = new Array(n);
+        for (let i = 0; i < n; i++)
+            items[i] = this.value(depth + 1);
+        return items;
+    }
+
+    map (n, depth) {
+        this.enter(2 * n, depth);
+        const map = {};
+        for (let i = 0; i < n; i++) {
+            const key = this.value(depth + 1);
+            if (typeof key !== 'string')
+                throw new CodecError('map key is not a string');
+            //  Assigning it would replace the map's prototype.
+            if (key === '__proto__')
+                throw new CodecError('map key __proto__ is refused');
+            if (!this.lenient && Object.hasOwn(map, key))
+                throw new CodecError(`duplicate map key ${JSON.stringify(key.slice(0, 64))}`);
+            map[key] = this.value(depth + 1);
+        }
+        return map;
+    }
 }
 
-//  One decoder for headers; limits keep a hostile frame from asking for
-//  huge allocations (the decoder also checks against the bytes present).
-const decoder = new Decoder({
-    useBigInt64: true,
-    mapKeyConverter: strictKey,
-    maxStrLength: 1 << 20,
-    maxBinLength: 1 << 20,
-    maxArrayLength: 1 << 20,
-    maxMapLength: 1 << 16,
-    maxExtLength: 1 << 20,
-});
-
-//  Decode exactly one msgpack value filling the whole buffer; throws a
-//  CodecError when the bytes are not that.
-function decodeValue (bytes) {
+//  Exactly one msgpack value filling the whole buffer, else a CodecError.
+function readOne (bytes, lenient) {
     if (!bytes || bytes.length === 0)
         throw new CodecError('empty frame');
-    let value;
-    try {
-        value = decoder.decode(bytes);
-    } catch (err) {
-        if (err instanceof CodecError)
-            throw err;
-        throw new CodecError(`bad msgpack: ${err.message}`);
-    }
-    return normalize(value);
+    const reader = new Reader(bytes, lenient);
+    const value = reader.value(0);
+    if (reader.pos !== bytes.length)
+        throw new CodecError(`${bytes.length - reader.pos} bytes after the msgpack value`);
+    return value;
 }
 
+//  Decode exactly one msgpack value filling the whole buffer, strictly;
+//  throws a CodecError when the bytes are not that.
+function decodeValue (bytes) {
+    return readOne(bytes, false);
+}
+
+//  A decoded map: not an array, bin or Float.
 function isPlainMap (v) {
-    return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
+    return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
 }
 
 function isUint (v) {
     return (typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'bigint' && v >= 0n);
+}
+
+function isInt64 (v) {
+    return (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'bigint' && v >= I64_MIN && v <= I64_MAX);
 }
 
 function checkSignature (frame) {
@@ -433,6 +576,97 @@ function decodeReply (frames) {
             throw new CodecError('error reply with a data frame');
     }
     return { header, data: frames.length === 3 ? frames[2] : undefined };
+}
+
+//  The id of a reply that decodeReply refused, if it can still be read: a
+//  header that is one msgpack map with an unsigned integer `id` above 0.
+//  Duplicate keys and broken UTF-8 are let pass, as only the id is wanted.
+//  undefined when there is no such id.
+function replyId (frames) {
+    try {
+        const header = readOne(frames[1], true);
+        return isPlainMap(header) && isUint(header.id) && header.id !== 0 ? header.id : undefined;
+    } catch (err) {
+        if (err instanceof CodecError)
+            return undefined;
+        throw err;
+    }
+}
+
+const FILE_TYPES = new Set(['file', 'dir', 'symlink', 'other']);
+
+//  What a result field may hold, by name.
+const KINDS = {
+    uint: isUint,
+    int64: isInt64,
+    bool: (v) => typeof v === 'boolean',
+    str: (v) => typeof v === 'string',
+    filetype: (v) => FILE_TYPES.has(v),
+};
+
+//  The results of each op's successful reply (spec 5 and 5.1) as shapes: a
+//  kind (ending '?' when the field may be missing), [shape] for an array of
+//  that shape, an object for a map with those fields (and perhaps others,
+//  ignored: spec 12). Ops not listed have no results.
+const RESULTS = {
+    hello: {
+        limits: { header_max: 'uint', path_max: 'uint', payload_max: 'uint', listdir_max: 'uint',
+            inflight_max: 'uint', queue_max: 'uint', queue_bytes_max: 'uint?', reply_hwm: 'uint?' },
+        ops: ['str'],
+        protocol: 'uint',
+        version: 'str',
+        volumes: [{ name: 'str', readonly: 'bool', workers: 'uint' }],
+    },
+    stat: { type: 'filetype', size: 'uint', mode: 'uint', mtime_ns: 'int64' },
+    read: { bytes: 'uint', eof: 'bool' },
+    write: { bytes: 'uint' },
+    append: { bytes: 'uint', offset: 'uint' },
+    readfile: { bytes: 'uint' },
+    writefile: { bytes: 'uint' },
+    listdir: { entries: [{ name: 'str', type: 'filetype', size: 'uint', mtime_ns: 'int64' }], more: 'bool' },
+    copy: { bytes: 'uint' },
+};
+
+//  Throw a CodecError unless `v` has `shape`; `where` names `v`.
+function checkShape (v, shape, where) {
+    if (typeof shape === 'string') {
+        if (!KINDS[shape](v))
+            throw new CodecError(`${where} is not ${shape}`);
+    } else if (Array.isArray(shape)) {
+        if (!Array.isArray(v))
+            throw new CodecError(`${where} is not an array`);
+        v.forEach((item, i) => checkShape(item, shape[0], `${where}[${i}]`));
+    } else {
+        if (!isPlainMap(v))
+            throw new CodecError(`${where} is not a map`);
+        for (const key in shape) {
+            const kind = shape[key];
+            const optional = typeof kind === 'string' && kind.endsWith('?');
+            if (Object.hasOwn(v, key))
+                checkShape(v[key], optional ? kind.slice(0, -1) : kind, `${where}.${key}`);
+            else if (!optional)
+                throw new CodecError(`${where} has no ${key}`);
+        }
+    }
+}
+
+//  Check a successful reply ({header, data} from decodeReply) against the
+//  request it answers (its header: `op`, and `length` for read): the
+//  results of its op with their types, and a data frame exactly for read
+//  and readfile, holding `bytes` bytes (no more than `length` for read).
+//  Throws a CodecError.
+function checkResult (request, reply) {
+    const { op } = request;
+    const { header, data } = reply;
+    if (DATA_REPLY_OPS.has(op) !== (data !== undefined))
+        throw new CodecError(`${op} reply ${data === undefined ? 'has no' : 'has a'} data frame`);
+    checkShape(header, RESULTS[op] || {}, `${op} reply`);
+    if (data === undefined)
+        return;
+    if (header.bytes !== data.length)
+        throw new CodecError(`${op} reply says ${header.bytes} bytes but carries ${data.length}`);
+    if (op === 'read' && data.length > request.length)
+        throw new CodecError(`read reply carries ${data.length} bytes, more than the ${request.length} asked for`);
 }
 
 //  Decode a request: [signature, header, data?]. Structural checks only
@@ -486,9 +720,11 @@ function encodeEvent (topic, body) {
 
 module.exports = {
     SIGNATURE,
+    HEADER_MAX,
     DATA_OPS,
     DATA_REPLY_OPS,
     CodecError,
+    Float,
     encodeCanonical,
     encodeRequestHeader,
     encodeRequest,
@@ -497,6 +733,8 @@ module.exports = {
     decodeValue,
     decodeRequest,
     decodeReply,
+    replyId,
+    checkResult,
     decodeEvent,
     normalize,
 };

@@ -33,7 +33,8 @@ export interface ClientOptions {
 export interface CallOptions {
     /** ms to wait for the reply, from the call; overrides the client's default. */
     timeout?: number;
-    /** Volume the path lives on (the broker's default: "default"). */
+    /** Volume the path lives on (the broker's default: "default"). For
+     *  {@link Client.request} it may be in the fields instead (or in both, alike). */
     volume?: string;
 }
 
@@ -189,7 +190,9 @@ export declare class EventStream implements AsyncIterableIterator<ZaioEvent> {
  *  Broker codes: POSIX names ('ENOENT', 'EEXIST', 'EXDEV', ...) and protocol
  *  names ('MALFORMED', 'TOOBIG', 'QUEUE_FULL', 'NOVOLUME', ...).
  *  Client codes (`local` true): 'TIMEOUT', 'CLOSED', 'QUEUE_FULL' (send
- *  queue full), 'BAD_REPLY' (a reply broke the protocol), 'EIO' (socket failure). */
+ *  queue full), 'TOOBIG' (header over 8192 bytes, or data frame over the
+ *  broker's payload_max), 'BAD_REPLY' (a reply broke the protocol, or its
+ *  results do not match the op), 'EIO' (socket failure). */
 export declare class ZaioError extends Error {
     readonly name: 'ZaioError';
     /** The error name, as the protocol spells it. */
@@ -258,7 +261,8 @@ export declare class Client {
     listdirAll(path: string, opts?: ListdirOptions): Promise<DirEntry[]>;
     /** Copy inside the broker, creating or truncating `to`; resolves its size. */
     copy(path: string, to: string, opts?: CallOptions): Promise<Int>;
-    /** Any request as the protocol spells it; rejects with ZaioError on an error reply. */
+    /** Any request as the protocol spells it; rejects with ZaioError on an error reply.
+     *  A `volume` in `fields` and one in `opts` must agree (else TypeError). */
     request(op: string, fields?: RequestFields, data?: Data, opts?: CallOptions): Promise<Reply>;
 
     /** Completion events whose topic starts with `prefix` (or any of several;

@@ -6,6 +6,12 @@
     sender (zeromq.js allows one pending send per socket). Every request has
     its own timeout. QUEUE_FULL replies (the broker did not accept the job)
     are retried after a short back-off a bounded number of times.
+
+    What the broker could not answer by id is refused here with TOOBIG: a
+    header over 8192 bytes (the broker drops it unread and answers id 0),
+    and a data frame over the broker's payload_max, learned from a hello
+    (one per connection) before the first data frame over 64 KiB: ZeroMQ
+    cuts off a frame over payload_max + 64 KiB with the whole connection.
 */
 
 const os = require('node:os');
@@ -13,6 +19,11 @@ const zmq = require('zeromq');
 const codec = require('./codec');
 
 const U64_MAX = (1n << 64n) - 1n;
+
+//  Data frames up to this size cannot reach the broker's transport limit
+//  (payload_max + 64 KiB, spec 6), so they need no payload_max: the broker
+//  answers one over payload_max with TOOBIG itself.
+const UNCHECKED_DATA_MAX = 64 * 1024;
 
 const DEFAULTS = {
     timeout: 30000,          //  ms per request, 0 or Infinity for none
@@ -29,8 +40,9 @@ const DEFAULTS = {
 //  'ENOENT' or 'QUEUE_FULL') or from the client itself, with `local` set:
 //  'TIMEOUT' when a request's timeout expires, 'CLOSED' when the client
 //  is closed with the request pending, 'QUEUE_FULL' when the local send
-//  queue is full, 'BAD_REPLY' when the broker's reply breaks the protocol,
-//  'EIO' when the socket fails.
+//  queue is full, 'TOOBIG' when the header or data frame is over the
+//  limit, 'BAD_REPLY' when the broker's reply breaks the protocol, 'EIO'
+//  when the socket fails.
 const RETRYABLE = new Set(['QUEUE_FULL', 'SHUTDOWN']);
 
 class ZaioError extends Error {
@@ -94,6 +106,17 @@ function optString (name, v) {
     return v === undefined ? undefined : checkString(name, v);
 }
 
+//  The volume of a request: named in its fields (request()) or options, or
+//  in both if they agree.
+function requestVolume (fields, opts) {
+    const volume = optString('volume', opts.volume);
+    if (fields.volume === undefined)
+        return volume;
+    if (volume !== undefined && volume !== fields.volume)
+        throw new TypeError(`volume '${fields.volume}' in fields but '${volume}' in options: name it once`);
+    return fields.volume;
+}
+
 //  The spec's default offset is 0; leave it out, for the shortest header.
 function nonZero (v) {
     return v === 0 || v === 0n ? undefined : v;
@@ -122,11 +145,11 @@ function idKey (id) {
 }
 
 function statResult (h) {
-    return { type: h.type, size: h.size, mode: h.mode, mtime_ns: h.mtime_ns === undefined ? undefined : toBigInt(h.mtime_ns) };
+    return { type: h.type, size: h.size, mode: h.mode, mtime_ns: toBigInt(h.mtime_ns) };
 }
 
 function entryResult (e) {
-    return { name: e.name, type: e.type, size: e.size, mtime_ns: e.mtime_ns === undefined ? undefined : toBigInt(e.mtime_ns) };
+    return { name: e.name, type: e.type, size: e.size, mtime_ns: toBigInt(e.mtime_ns) };
 }
 
 //  ---------------------------------------------------------------------
@@ -173,6 +196,7 @@ const QUEUED = 1;    //  in the send queue
 const SENT = 2;      //  sent, awaiting the reply; counts as in flight
 const BACKOFF = 3;   //  answered QUEUE_FULL, waiting to be queued again
 const DONE = 4;      //  settled; ignore whatever comes later
+const LIMIT = 5;     //  a big data frame waiting for the broker's payload_max
 
 class Client {
     //  endpoint: a ZeroMQ endpoint of the broker's client socket (or an
@@ -194,9 +218,15 @@ class Client {
         this._pumping = false;
         this._closed = false;
         this._streams = new Set();
+        this._payloadMax = undefined;    //  from the last hello on this connection
+        this._payloadHello = null;       //  the hello asked for it, while it is out
         this.stats = { sent: 0, replies: 0, retries: 0, timeouts: 0, badReplies: 0, unmatched: 0 };
 
         this._dealer = new zmq.Dealer({ linger: 0 });
+        //  The next connection may be to a broker restarted with other limits.
+        this._dealer.events.on('disconnect', () => {
+            this._payloadMax = undefined;
+        });
         for (const e of endpoints)
             this._dealer.connect(e);
         this._receiving = this._receiveLoop();
@@ -310,8 +340,6 @@ class Client {
             after: optString('after', opts.after),
             limit: optUint('limit', opts.limit),
         }, undefined, opts);
-        if (!Array.isArray(header.entries) || typeof header.more !== 'boolean')
-            throw localError('BAD_REPLY', 'listdir reply without entries/more', { op: 'listdir', path });
         return { entries: header.entries.map(entryResult), more: header.more };
     }
 
@@ -345,8 +373,8 @@ class Client {
     //  Any request, as the protocol spells it: `fields` are header fields
     //  other than id and op (including key, barrier, link, deadline and
     //  priority), `data` the data frame for write, append and writefile.
-    //  Resolves {header, data} of the reply; rejects with ZaioError on an
-    //  error reply.
+    //  `volume` may be given in fields or in opts. Resolves {header, data}
+    //  of the reply; rejects with ZaioError on an error reply.
     async request (op, fields = {}, data, opts = {}) {
         checkString('op', op);
         const header = {};
@@ -414,29 +442,73 @@ class Client {
     _call (op, fields, data, opts) {
         if (opts === null || typeof opts !== 'object')
             throw new TypeError('options must be an object');
+        const info = { op, path: fields.path, dest: fields.to };
         if (this._closed)
-            return Promise.reject(localError('CLOSED', 'client is closed', { op, path: fields.path }));
+            return Promise.reject(localError('CLOSED', 'client is closed', info));
         if (this._queued >= this.options.sendQueueMax)
             return Promise.reject(localError('QUEUE_FULL',
-                `client send queue full (${this.options.sendQueueMax} requests)`, { op, path: fields.path }));
+                `client send queue full (${this.options.sendQueueMax} requests)`, info));
         const id = this._allocId();
-        const header = { id, op, ...fields, volume: optString('volume', opts.volume) };
+        const header = { id, op, ...fields, volume: requestVolume(fields, opts) };
         const frames = codec.encodeRequest(header, data);
         const timeout = opts.timeout === undefined ? this.options.timeout : opts.timeout;
         if (typeof timeout !== 'number' || !(timeout >= 0))
             throw new TypeError('timeout must be a non-negative number of ms (0 or Infinity: none)');
+        if (frames[1].length > codec.HEADER_MAX)
+            return Promise.reject(localError('TOOBIG',
+                `request header is ${frames[1].length} bytes, over the protocol's ${codec.HEADER_MAX}`, { ...info, id }));
         return new Promise((resolve, reject) => {
             const entry = {
-                id, op, path: fields.path, dest: fields.to, frames, resolve, reject,
+                id, ...info, request: header, frames, resolve, reject,
                 state: QUEUED, attempts: 0, timer: null, retryTimer: null,
             };
             if (timeout > 0 && Number.isFinite(timeout))
                 entry.timer = setTimeout(() => this._onTimeout(entry, timeout), timeout);
             this._pending.set(id, entry);
-            this._queue.push(entry);
-            this._queued++;
-            this._pump();
+            if (data !== undefined && data.length > UNCHECKED_DATA_MAX)
+                this._enqueueWithinPayloadMax(entry, data.length);
+            else
+                this._enqueue(entry);
         });
+    }
+
+    _enqueue (entry) {
+        entry.state = QUEUED;
+        this._queue.push(entry);
+        this._queued++;
+        this._pump();
+    }
+
+    //  Queue a request whose data frame is `size` bytes once the broker's
+    //  payload_max is known, or fail it with TOOBIG if it is over.
+    _enqueueWithinPayloadMax (entry, size) {
+        entry.state = LIMIT;
+        this._learnPayloadMax().then((max) => {
+            if (entry.state !== LIMIT)
+                return;
+            if (size <= max)
+                this._enqueue(entry);
+            else
+                this._finish(entry, localError('TOOBIG',
+                    `data frame is ${size} bytes, over the broker's payload_max of ${max}`, entry));
+        }, (err) => {
+            if (entry.state === LIMIT)
+                this._finish(entry, localError(err.code, `no payload_max from the broker: ${err.reason}`, entry));
+        });
+    }
+
+    //  Resolves the broker's payload_max, asking with a hello (one for all
+    //  callers) when this connection has not told it yet.
+    _learnPayloadMax () {
+        if (this._payloadMax !== undefined)
+            return Promise.resolve(this._payloadMax);
+        if (!this._payloadHello)
+            this._payloadHello = this.hello()
+                .then((hello) => hello.limits.payload_max)
+                .finally(() => {
+                    this._payloadHello = null;
+                });
+        return this._payloadHello;
     }
 
     //  The one sender: drains the queue while the in-flight count allows,
@@ -494,21 +566,35 @@ class Client {
     }
 
     _onReply (frames) {
-        let reply;
+        let reply = null;
+        let broken = null;
         try {
             reply = codec.decodeReply(frames);
         } catch (err) {
+            broken = err;
             this.stats.badReplies++;
-            return;
         }
-        const { header, data } = reply;
-        const entry = this._pending.get(header.id);
+        //  A broken reply whose id can be read still ends its request,
+        //  which would otherwise wait out its timeout.
+        const id = reply ? reply.header.id : codec.replyId(frames);
+        const entry = id === undefined ? undefined : this._pending.get(id);
         if (!entry || entry.state !== SENT) {
-            this.stats.unmatched++;
+            if (reply)
+                this.stats.unmatched++;
             return;
         }
         this.stats.replies++;
         this._inflight--;
+        if (broken)
+            this._finish(entry, localError('BAD_REPLY', broken.message, entry));
+        else
+            this._answer(entry, reply);
+        this._pump();
+    }
+
+    //  Settle a request with its reply, or send it again after QUEUE_FULL.
+    _answer (entry, reply) {
+        const { header } = reply;
         if (!header.ok && header.error === 'QUEUE_FULL' && entry.attempts < this.options.queueFullRetries) {
             //  Not accepted, so safe to send again, after a pause.
             const delay = this.options.queueFullBackoff * 2 ** entry.attempts * (0.5 + Math.random());
@@ -517,24 +603,25 @@ class Client {
             this.stats.retries++;
             entry.retryTimer = setTimeout(() => {
                 entry.retryTimer = null;
-                if (entry.state !== BACKOFF || this._closed)
-                    return;
-                entry.state = QUEUED;
-                this._queue.push(entry);
-                this._queued++;
-                this._pump();
+                if (entry.state === BACKOFF && !this._closed)
+                    this._enqueue(entry);
             }, delay);
-        } else if (!header.ok) {
-            this._finish(entry, new ZaioError(header.error, header.message, entry));
-        } else {
-            const wantsData = codec.DATA_REPLY_OPS.has(entry.op);
-            if (wantsData !== (data !== undefined))
-                this._finish(entry, localError('BAD_REPLY',
-                    wantsData ? 'reply has no data frame' : 'reply has an unexpected data frame', entry));
-            else
-                this._finish(entry, null, { header, data });
+            return;
         }
-        this._pump();
+        if (!header.ok) {
+            this._finish(entry, new ZaioError(header.error, header.message, entry));
+            return;
+        }
+        try {
+            codec.checkResult(entry.request, reply);
+        } catch (err) {
+            this.stats.badReplies++;
+            this._finish(entry, localError('BAD_REPLY', err.message, entry));
+            return;
+        }
+        if (entry.op === 'hello')
+            this._payloadMax = header.limits.payload_max;
+        this._finish(entry, null, reply);
     }
 
     _onTimeout (entry, timeout) {

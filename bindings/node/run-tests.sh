@@ -3,7 +3,7 @@
 #  folder's node_modules (npm ci), then node's test runner over test/*.test.js.
 #  ctest runs this as `node_binding` with ZAIO_BROKER set to the built broker.
 #  Exits 77 (ctest: skipped) when node or npm is missing, else node's status.
-set -euo pipefail
+set -eu    #  POSIX sh too: `sh run-tests.sh` works as well as bash
 cd "$(dirname "$0")"
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

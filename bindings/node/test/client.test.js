@@ -51,6 +51,41 @@ async function until (cond, ms = 10000) {
     }
 }
 
+//  A minimal valid success reply to a request, whatever its op.
+const RESULTS = {
+    hello: { protocol: 1, version: '0.1.0', ops: ['ping'], volumes: [],
+        limits: { header_max: 8192, path_max: 1024, payload_max: 64 << 20, listdir_max: 10000,
+            inflight_max: 16384, queue_max: 65536 } },
+    stat: { type: 'file', size: 0, mode: 0o644, mtime_ns: 0 },
+    read: { bytes: 0, eof: true },
+    readfile: { bytes: 0 },
+    write: { bytes: 0 },
+    writefile: { bytes: 0 },
+    append: { bytes: 0, offset: 0 },
+    copy: { bytes: 0 },
+    listdir: { entries: [], more: false },
+};
+
+function okReply (header) {
+    const data = codec.DATA_REPLY_OPS.has(header.op) ? Buffer.alloc(0) : undefined;
+    return codec.encodeReply({ id: header.id, ok: true, ...RESULTS[header.op] }, data);
+}
+
+//  A header frame written pair by pair, so that it can hold what the
+//  encoder never writes: duplicate keys, floats, broken UTF-8. Values are
+//  msgpack bytes (a Buffer) or anything encodeCanonical takes.
+function rawMap (...pairs) {
+    const enc = (v) => (Buffer.isBuffer(v) ? v : codec.encodeCanonical(v));
+    return Buffer.concat([Buffer.from([0x80 | pairs.length]), ...pairs.flatMap(([k, v]) => [enc(k), enc(v)])]);
+}
+
+function float64 (x) {
+    const b = Buffer.alloc(9);
+    b[0] = 0xcb;
+    b.writeDoubleBE(x, 1);
+    return b;
+}
+
 function setNextId (client, id) {
     client._nextId = typeof id === 'bigint' && id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : id;
 }
@@ -82,12 +117,7 @@ const CALLS = {
 
 test('every request vector is produced byte for byte by the public API', async (t) => {
     assert.deepEqual(Object.keys(CALLS).sort(), Object.keys(requests).sort(), 'a call for every vector');
-    const fake = await fakeBroker((frames) => {
-        const { header } = codec.decodeRequest(frames);
-        const data = codec.DATA_REPLY_OPS.has(header.op) ? Buffer.alloc(0) : undefined;
-        const extra = header.op === 'listdir' ? { entries: [], more: false } : {};
-        return codec.encodeReply({ id: header.id, ok: true, ...extra }, data);
-    });
+    const fake = await fakeBroker((frames) => okReply(codec.decodeRequest(frames).header));
     const client = new Client(fake.endpoint, { timeout: 5000 });
     try {
         for (const [name, call] of Object.entries(CALLS)) {
@@ -444,4 +474,194 @@ test('event streams: ready() times out without a broker; close() ends iteration'
     assert.throws(() => other.events([]), TypeError);
     assert.throws(() => other.events(5), TypeError);
     other.close();
+});
+
+test('request(): a volume in fields is sent; a different one in opts is refused', async () => {
+    const fake = await fakeBroker((frames) => okReply(codec.decodeRequest(frames).header));
+    const client = new Client(fake.endpoint, { timeout: 5000 });
+    const lastVolume = () => codec.decodeRequest(fake.received[fake.received.length - 1]).header.volume;
+    try {
+        await client.request('stat', { path: 'x', volume: 'photos' });
+        assert.equal(lastVolume(), 'photos');
+        await client.request('stat', { path: 'x', volume: 'photos' }, undefined, { volume: 'photos' });
+        assert.equal(lastVolume(), 'photos');
+        await client.request('stat', { path: 'x' }, undefined, { volume: 'music' });
+        assert.equal(lastVolume(), 'music');
+        await client.stat('x');
+        assert.equal(lastVolume(), undefined);
+        await assert.rejects(client.request('stat', { path: 'x', volume: 'photos' }, undefined, { volume: 'music' }),
+            (err) => err instanceof TypeError && /photos/.test(err.message) && /music/.test(err.message));
+        assert.equal(fake.received.length, 4, 'the conflicting request was not sent');
+    } finally {
+        client.close();
+        await fake.close();
+    }
+});
+
+test('a broken reply whose id can be read fails its request at once with BAD_REPLY', async (t) => {
+    const sig = codec.SIGNATURE;
+    const enc = (v) => codec.encodeCanonical(v);
+    //  Each case: how the fake answers a ping with id `id`.
+    const cases = {
+        'ok not a bool': (id) => [sig, enc({ id, ok: 'yes' })],
+        'error reply without a name': (id) => [sig, enc({ id, ok: false })],
+        'duplicate key': (id) => [sig, rawMap(['id', id], ['ok', true], ['ok', false])],
+        'broken UTF-8': (id) => [sig, rawMap(['id', id], ['ok', false], ['error', 'EIO'],
+            ['message', Buffer.from('a2c328', 'hex')])],
+        'other signature': (id) => [Buffer.from('ZAIO/9'), enc({ id, ok: true })],
+        'four frames': (id) => [sig, enc({ id, ok: true }), Buffer.alloc(1), Buffer.alloc(1)],
+        'error reply with data': (id) => [sig, enc({ id, ok: false, error: 'EIO' }), Buffer.alloc(1)],
+        'ping reply with data': (id) => [sig, enc({ id, ok: true }), Buffer.alloc(1)],
+    };
+    let answer = null;
+    const fake = await fakeBroker((frames) => answer(codec.decodeRequest(frames).header.id));
+    //  A long timeout: before the fix these waited it out.
+    const client = new Client(fake.endpoint, { timeout: 5000 });
+    try {
+        for (const [name, reply] of Object.entries(cases)) {
+            await t.test(name, async () => {
+                answer = reply;
+                const t0 = Date.now();
+                await assert.rejects(client.ping(), (err) => err instanceof ZaioError && err.code === 'BAD_REPLY' &&
+                    err.local && err.op === 'ping');
+                assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+            });
+        }
+        assert.equal(client.stats.badReplies, Object.keys(cases).length);
+        assert.equal(client.inflight, 0);
+        assert.equal(client.pending, 0);
+        //  Without a readable id the reply is only counted.
+        answer = () => [sig, Buffer.from('c1', 'hex')];
+        await assert.rejects(client.ping({ timeout: 200 }), { code: 'TIMEOUT' });
+        assert.equal(client.stats.badReplies, Object.keys(cases).length + 1);
+    } finally {
+        client.close();
+        await fake.close();
+    }
+});
+
+test('replies are decoded strictly: wrong result types, lengths and floats are BAD_REPLY', async (t) => {
+    //  Each case: a call, and the reply header fields (or raw pairs) and
+    //  data frame the fake answers it with. Every one must reject BAD_REPLY.
+    const cases = {
+        'write bytes a float': [(c) => c.write('x', 0, 'hello'), [['bytes', float64(1e300)]]],
+        'write bytes negative': [(c) => c.write('x', 0, 'hello'), { bytes: -1 }],
+        'writefile without bytes': [(c) => c.writefile('x', 'hello'), {}],
+        'copy bytes a string': [(c) => c.copy('a', 'b'), { bytes: '5' }],
+        'append without offset': [(c) => c.append('x', 'hello'), { bytes: 5 }],
+        'read bytes not the frame length': [(c) => c.read('x', 0, 2), { bytes: 1, eof: false }, Buffer.alloc(10)],
+        'read more than asked': [(c) => c.read('x', 0, 2), { bytes: 10, eof: false }, Buffer.alloc(10)],
+        'read eof not a bool': [(c) => c.read('x', 0, 2), { bytes: 2, eof: 1 }, Buffer.alloc(2)],
+        'readfile bytes not the frame length': [(c) => c.readfile('x'), { bytes: 3 }, Buffer.alloc(4)],
+        'stat mtime_ns a string': [(c) => c.stat('x'), { type: 'file', size: 0, mode: 0o644, mtime_ns: 'abc' }],
+        'stat mtime_ns a float': [(c) => c.stat('x'),
+            [['type', 'file'], ['size', 0], ['mode', 0o644], ['mtime_ns', float64(1.5)]]],
+        'stat mtime_ns past int64': [(c) => c.stat('x'), { type: 'file', size: 0, mode: 0o644, mtime_ns: 1n << 63n }],
+        'stat unknown type': [(c) => c.stat('x'), { type: 'fifo', size: 0, mode: 0o644, mtime_ns: 0 }],
+        'stat duplicate size': [(c) => c.stat('x'),
+            [['type', 'file'], ['size', 0], ['size', 1], ['mode', 0o644], ['mtime_ns', 0]]],
+        'stat without mode': [(c) => c.stat('x'), { type: 'file', size: 0, mtime_ns: 0 }],
+        'listdir entry name not a string': [(c) => c.listdir(''),
+            { more: false, entries: [{ name: 1, type: 'file', size: 0, mtime_ns: 0 }] }],
+        'listdir entry not a map': [(c) => c.listdir(''), { more: false, entries: ['a'] }],
+        'hello protocol a string': [(c) => c.hello(), { ...RESULTS.hello, protocol: '1' }],
+        'hello without limits': [(c) => c.hello(), { ...RESULTS.hello, limits: undefined }],
+        'hello payload_max a float': [(c) => c.hello(), [['protocol', 1], ['version', 'v'], ['ops', []],
+            ['volumes', []], ['limits', rawMap(...Object.entries(RESULTS.hello.limits)
+                .map(([k, v]) => [k, k === 'payload_max' ? float64(v) : v]))]]],
+        'hello volume workers missing': [(c) => c.hello(),
+            { ...RESULTS.hello, volumes: [{ name: 'default', readonly: false }] }],
+        'request() stat checked too': [(c) => c.request('stat', { path: 'x' }), { type: 'file' }],
+    };
+    let answer = null;
+    const fake = await fakeBroker((frames) => {
+        const { id } = codec.decodeRequest(frames).header;
+        const [fields, data] = answer;
+        if (Array.isArray(fields))
+            return [codec.SIGNATURE, rawMap(['id', id], ['ok', true], ...fields), ...(data ? [data] : [])];
+        return codec.encodeReply({ id, ok: true, ...fields }, data);
+    });
+    const client = new Client(fake.endpoint, { timeout: 5000 });
+    try {
+        for (const [name, [call, fields, data]] of Object.entries(cases)) {
+            await t.test(name, async () => {
+                answer = [fields, data];
+                await assert.rejects(call(client), (err) => {
+                    assert.ok(err instanceof ZaioError, `not a ZaioError: ${err}`);
+                    assert.equal(err.code, 'BAD_REPLY');
+                    return true;
+                });
+            });
+        }
+        assert.equal(client.stats.badReplies, Object.keys(cases).length);
+    } finally {
+        client.close();
+        await fake.close();
+    }
+});
+
+test('a float id matches no request: the reply is counted, the call times out', async () => {
+    const fake = await fakeBroker((frames) =>
+        [codec.SIGNATURE, rawMap(['id', float64(codec.decodeRequest(frames).header.id)], ['ok', true])]);
+    const client = new Client(fake.endpoint, { timeout: 300 });
+    try {
+        await assert.rejects(client.ping(), { code: 'TIMEOUT' });
+        assert.equal(client.stats.badReplies, 1);
+    } finally {
+        client.close();
+        await fake.close();
+    }
+});
+
+test('a big data frame waits for payload_max from one hello; over it is TOOBIG, under it is sent', async () => {
+    const payloadMax = 200 * 1024;
+    const fake = await fakeBroker((frames) => {
+        const { header } = codec.decodeRequest(frames);
+        if (header.op === 'hello')
+            return codec.encodeReply({ id: header.id, ok: true, ...RESULTS.hello,
+                limits: { ...RESULTS.hello.limits, payload_max: payloadMax } });
+        return okReply(header);
+    });
+    const ops = () => fake.received.map((f) => codec.decodeRequest(f).header.op);
+    const client = new Client(fake.endpoint, { timeout: 5000 });
+    try {
+        //  Up to 64 KiB the broker judges the size itself: no hello.
+        await client.writefile('small', Buffer.alloc(64 * 1024));
+        assert.deepEqual(ops(), ['writefile']);
+        //  Bigger: one hello however many wait for it.
+        const calls = [client.writefile('a', Buffer.alloc(payloadMax)), client.write('b', 0, Buffer.alloc(100000)),
+            client.append('c', Buffer.alloc(payloadMax + 1)), client.request('writefile', { path: 'd' }, Buffer.alloc(300000))];
+        const results = await Promise.allSettled(calls);
+        assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected']);
+        for (const r of results.slice(2)) {
+            assert.ok(r.reason instanceof ZaioError);
+            assert.equal(r.reason.code, 'TOOBIG');
+            assert.equal(r.reason.local, true);
+        }
+        assert.deepEqual(ops(), ['writefile', 'hello', 'writefile', 'write']);
+        //  Known now: refused without asking again.
+        await assert.rejects(client.writefile('e', Buffer.alloc(payloadMax + 1)), { code: 'TOOBIG', local: true });
+        assert.equal(ops().length, 4);
+    } finally {
+        client.close();
+        await fake.close();
+    }
+});
+
+test('a header over 8192 bytes is refused locally with TOOBIG', async () => {
+    const client = new Client('tcp://127.0.0.1:1', { timeout: 5000 });
+    try {
+        const long = 'p'.repeat(9000);
+        for (const call of [(c) => c.stat(long), (c) => c.rename('a', long), (c) => c.writefile(long, 'x'),
+            (c) => c.request('stat', { path: 'x', key: long })])
+            await assert.rejects(call(client), { code: 'TOOBIG', local: true });
+        assert.equal(client.pending, 0);
+        //  A header of exactly 8192 bytes is the broker's to judge.
+        const header = codec.encodeRequestHeader({ id: 1, op: 'stat', path: '' });
+        const edge = 'p'.repeat(8192 - header.length - 2);      //  a str 16 header: 2 more bytes
+        assert.equal(codec.encodeRequestHeader({ id: 1, op: 'stat', path: edge }).length, 8192);
+        await assert.rejects(client.stat(edge, { timeout: 50 }), { code: 'TIMEOUT' });
+    } finally {
+        client.close();
+    }
 });

@@ -185,3 +185,81 @@ test('event decoding is strict', () => {
     assert.throws(() => codec.decodeEvent([Buffer.from('t'), codec.SIGNATURE, codec.encodeCanonical({ op: 'read', outcome: 'ok' })]), codec.CodecError);
     assert.throws(() => codec.decodeEvent([Buffer.from('t'), codec.SIGNATURE, codec.encodeCanonical([1])]), codec.CodecError);
 });
+
+test('decoding keeps floats apart from integers and refuses what ZAIO/1 never sends', () => {
+    const hex = (h) => Buffer.from(h.replace(/ /g, ''), 'hex');
+    //  A float64 1.0 is not the integer 1, and says so.
+    const one = codec.decodeValue(hex('cb 3ff0000000000000'));
+    assert.ok(one instanceof codec.Float);
+    assert.equal(one.value, 1);
+    assert.equal(codec.decodeValue(hex('ca 3fc00000')).value, 1.5);
+    assert.equal(codec.encodeCanonical(one).toString('hex'), 'cb3ff0000000000000');
+    assert.equal(codec.encodeCanonical(2.5).toString('hex'), 'cb4004000000000000');
+    const bad = {
+        'float id': [codec.SIGNATURE, hex('82 a26964 cb3ff0000000000000 a26f6b c3')],
+        'duplicate id': [codec.SIGNATURE, hex('83 a26964 01 a26964 02 a26f6b c3')],
+        'duplicate ok': [codec.SIGNATURE, hex('83 a26964 01 a26f6b c3 a26f6b c2')],
+        'broken UTF-8': [codec.SIGNATURE, hex('83 a26964 01 a26f6b c3 a178 a2c328')],
+        'ext type': [codec.SIGNATURE, hex('83 a26964 01 a26f6b c3 a178 d40100')],
+        'never-used byte': [codec.SIGNATURE, hex('83 a26964 01 a26f6b c3 a178 c1')],
+        'nested too deep': [codec.SIGNATURE, Buffer.concat([hex('83 a26964 01 a26f6b c3 a178'),
+            Buffer.alloc(1000, 0x91), hex('c0')])],
+        'array longer than the frame': [codec.SIGNATURE, hex('83 a26964 01 a26f6b c3 a178 dd7fffffff')],
+    };
+    for (const [name, frames] of Object.entries(bad))
+        assert.throws(() => codec.decodeReply(frames), (err) => err instanceof codec.CodecError, name);
+});
+
+test('reply vectors pass the result checks of the op they answer', () => {
+    const requests = {
+        ping_ok: { op: 'ping' }, stat_ok: { op: 'stat' }, read_ok: { op: 'read', length: 5 },
+        read_empty: { op: 'read', length: 5 }, write_ok: { op: 'write' }, append_ok: { op: 'append' },
+        listdir_ok: { op: 'listdir' }, hello_ok: { op: 'hello' },
+    };
+    for (const v of byKind.reply.filter((r) => r.header.ok)) {
+        assert.ok(requests[v.name], `a request for ${v.name}`);
+        codec.checkResult(requests[v.name], codec.decodeReply(v.frames));
+    }
+});
+
+test('result checks: fields and types of spec 5, data frame as long as bytes says', () => {
+    const reply = (header, data) => codec.decodeReply(codec.encodeReply({ id: 1, ok: true, ...header }, data));
+    const check = (request, header, data) => codec.checkResult(request, reply(header, data));
+    const refuses = (request, header, data) => assert.throws(() => check(request, header, data),
+        (err) => err instanceof codec.CodecError, JSON.stringify([request, header]));
+    check({ op: 'read', length: 4n }, { bytes: 4, eof: false }, Buffer.alloc(4));
+    refuses({ op: 'read', length: 4 }, { bytes: 5, eof: false }, Buffer.alloc(5));
+    refuses({ op: 'read', length: 4 }, { bytes: 3, eof: false }, Buffer.alloc(4));
+    refuses({ op: 'read', length: 4 }, { bytes: 0, eof: true });
+    refuses({ op: 'readfile' }, { bytes: 0 });
+    refuses({ op: 'stat' }, { type: 'file', size: 1, mode: 0o644, mtime_ns: 0 }, Buffer.alloc(0));
+    check({ op: 'stat' }, { type: 'other', size: 1n << 60n, mode: 0o7777, mtime_ns: -(1n << 63n) });
+    refuses({ op: 'stat' }, { type: 'file', size: -1, mode: 0o644, mtime_ns: 0 });
+    refuses({ op: 'append' }, { bytes: 1, offset: 'x' });
+    refuses({ op: 'listdir' }, { entries: {}, more: false });
+    //  hello: the six limits every ZAIO/1 broker reports, the later ones when present.
+    const hello = { protocol: 1, version: 'v', ops: [], volumes: [], limits: { header_max: 1, path_max: 1,
+        payload_max: 1, listdir_max: 1, inflight_max: 1, queue_max: 1 } };
+    check({ op: 'hello' }, hello);
+    refuses({ op: 'hello' }, { ...hello, limits: { ...hello.limits, queue_max: undefined } });
+    refuses({ op: 'hello' }, { ...hello, limits: { ...hello.limits, reply_hwm: 'x' } });
+    refuses({ op: 'hello' }, { ...hello, ops: [1] });
+    //  Unknown ops (a later spec, sent with request()) have no known results.
+    check({ op: 'future' }, { anything: [1.5] });
+    refuses({ op: 'future' }, {}, Buffer.alloc(0));
+    //  Unknown result fields are ignored.
+    check({ op: 'write' }, { bytes: 3, later: 'x' });
+});
+
+test('replyId: the id of a broken reply, when it can be read', () => {
+    const sig = codec.SIGNATURE;
+    const hex = (h) => Buffer.from(h.replace(/ /g, ''), 'hex');
+    assert.equal(codec.replyId([sig, codec.encodeCanonical({ id: 5, ok: 'yes' })]), 5);
+    assert.equal(codec.replyId([Buffer.from('x'), codec.encodeCanonical({ id: 2n ** 64n - 1n })]), 2n ** 64n - 1n);
+    assert.equal(codec.replyId([sig, hex('83 a26964 07 a26f6b c3 a26f6b c2')]), 7, 'duplicate keys');
+    assert.equal(codec.replyId([sig, hex('82 a26964 07 a178 a2c328')]), 7, 'broken UTF-8 elsewhere');
+    for (const frames of [[sig], [sig, hex('c1')], [sig, codec.encodeCanonical({ id: 0, ok: true })],
+        [sig, hex('82 a26964 cb3ff0000000000000 a26f6b c3')], [sig, codec.encodeCanonical([5])],
+        [sig, Buffer.concat([codec.encodeCanonical({ id: 5 }), hex('c0')])]])
+        assert.equal(codec.replyId(frames), undefined, frames.map((f) => f.toString('hex')).join(' '));
+});

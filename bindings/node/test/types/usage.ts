@@ -1,7 +1,7 @@
 // Compiled (not run) by test/types.test.js: the declarations must cover the
 // whole API as the README uses it.
 import { Client, ZaioError, ZaioEvent, Stat, DirEntry, HelloResult, Int } from 'zaio';
-import { encodeRequest, decodeReply, CodecError } from 'zaio/codec';
+import { encodeRequest, decodeReply, checkResult, replyId, decodeValue, Float, HEADER_MAX, CodecError } from 'zaio/codec';
 
 async function main(): Promise<void> {
     const client = new Client('ipc:///tmp/zaio.ipc', { events: 'tcp://127.0.0.1:5556', timeout: 5000 });
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     const more: boolean = page.more;
     const all: DirEntry[] = await client.listdirAll('');
     for await (const e of client.listdirIter('', { limit: 2 })) console.log(e.name, e.type);
-    const raw = await client.request('read', { path: 'a', length: 1, deadline: 100 });
+    const raw = await client.request('read', { path: 'a', length: 1, deadline: 100, volume: 'photos' });
     console.log(raw.header.ok, raw.data?.length);
     for await (const ev of client.events('err.')) {
         const e: ZaioEvent = ev;
@@ -44,7 +44,10 @@ async function main(): Promise<void> {
         if (err instanceof ZaioError && err.code === 'ENOENT') console.log(err.errno, err.path, err.retryable, err.local);
     }
     const frames: Buffer[] = encodeRequest({ id: 1n, op: 'ping' });
-    try { decodeReply(frames); } catch (e) { if (e instanceof CodecError) console.log(e.code); }
+    try { checkResult({ op: 'read', length: 1 }, decodeReply(frames)); } catch (e) { if (e instanceof CodecError) console.log(e.code); }
+    const id: number | bigint | undefined = replyId(frames);
+    const v = decodeValue(frames[1]);
+    console.log(id, v instanceof Float ? v.value : v, frames[1].length <= HEADER_MAX);
     console.log(max, ns, buf, big, n, off, whole, more, all, client.stats.retries, client.inflight);
     client.close();
 }
