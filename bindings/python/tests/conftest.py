@@ -17,11 +17,13 @@ import subprocess
 import tempfile
 import threading
 import time
-from typing import Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
+import zmq
 
 import zaio
+from zaio import _codec
 
 HERE = pathlib.Path(__file__).resolve().parent
 PACKAGE_DIR = HERE.parent
@@ -192,3 +194,54 @@ def client(broker: Broker) -> Iterator[zaio.Client]:
     c = zaio.Client(broker.ipc, events=broker.events, timeout=20)
     yield c
     c.close()
+
+
+#: A fake broker's script: the replies (lists of frames) to send for a
+#: request header; none for silence.
+Answer = Callable[[Dict[str, Any]], List[List[bytes]]]
+
+
+class FakeBroker:
+    """A ROUTER standing in for the broker, served by a thread: it records
+    each request's header and answers with what ``answer`` returns."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self.requests: List[Dict[str, Any]] = []
+        self._sock: zmq.Socket = zmq.Context.instance().socket(zmq.ROUTER)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.bind("tcp://127.0.0.1:*")
+        self.endpoint: str = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        self._stop = threading.Event()
+        # From here on only the thread uses the socket.
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            if not self._sock.poll(20):
+                continue
+            peer, *frames = self._sock.recv_multipart()
+            header, _ = _codec.decode_request(frames)
+            self.requests.append(header)
+            for reply in self.answer(header):
+                self._sock.send_multipart([peer, *reply])
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._sock.close(linger=0)
+
+
+@pytest.fixture
+def fake_broker() -> Iterator[Callable[[Answer], FakeBroker]]:
+    """Factory for scripted fake brokers, closed after the test."""
+    made: List[FakeBroker] = []
+
+    def make(answer: Answer) -> FakeBroker:
+        made.append(FakeBroker(answer))
+        return made[-1]
+
+    yield make
+    for f in made:
+        f.close()

@@ -41,8 +41,11 @@ TimeoutArg = Union[float, None, _Default]
 #: numpy arrays, zmq.Frame...
 BufferLike = Any
 
-#: The payload limit a broker has unless ``hello`` says otherwise.
-DEFAULT_PAYLOAD_MAX = 64 * 1024 * 1024
+#: A data frame up to this size is always under a broker's transport limit
+#: (its payload limit plus 64 KiB, PROTOCOL.md section 6), so the broker
+#: answers it, with TOOBIG if it is over the payload limit. A bigger frame
+#: over the transport limit makes ZeroMQ drop the connection unanswered.
+TRANSPORT_SLACK = 64 * 1024
 
 #: Payloads at least this big are handed to ZeroMQ without a copy.
 COPY_THRESHOLD = 64 * 1024
@@ -126,22 +129,31 @@ class ClientBase:
         return header
 
     def _needs_limits(self, data: Optional[Union[bytes, memoryview]]) -> bool:
-        """True when a payload is big enough that the broker's limit must be
-        known first (an oversized message makes ZeroMQ drop the connection)."""
-        return data is not None and self.limits is None and len(data) > DEFAULT_PAYLOAD_MAX
+        """True when a payload is too big to send before the broker's limits
+        are known (``hello``): past the transport limit the call would get
+        no answer, only a dropped connection."""
+        return data is not None and self.limits is None and len(data) > TRANSPORT_SLACK
 
     def _check_payload(self, op: str, path: Optional[str],
                        data: Optional[Union[bytes, memoryview]]) -> None:
-        if data is None:
-            return
-        limit = self.limits.payload_max if self.limits else DEFAULT_PAYLOAD_MAX
-        if len(data) > limit:
+        """Refuse a payload over the broker's limit, as the broker would
+        (TOOBIG). An unknown limit is left to the broker."""
+        limit = self.limits.payload_max if self.limits is not None else None
+        if data is not None and limit is not None and len(data) > limit:
             raise TooBig(message=f"payload of {len(data)} bytes is over the broker's "
                          f"limit of {limit} (checked by the client)", op=op, path=path)
 
     def _frames(self, header: Dict[str, Any],
                 data: Optional[Union[bytes, memoryview]]) -> List[Any]:
-        return _codec.encode_request(header, data)
+        """A request's frames. A header over the protocol's limit is refused
+        here with the broker's TOOBIG: the broker could not read its id, so
+        its own TOOBIG would carry id 0 and reach no caller."""
+        frames = _codec.encode_request(header, data)
+        if len(frames[1]) > _codec.HEADER_MAX:
+            raise TooBig(message=f"request header of {len(frames[1])} bytes is over the "
+                         f"limit of {_codec.HEADER_MAX} (checked by the client)",
+                         op=header["op"], path=header.get("path"))
+        return frames
 
     @staticmethod
     def _zero_copy(data: Optional[Union[bytes, memoryview]]) -> bool:

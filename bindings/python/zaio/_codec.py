@@ -15,6 +15,7 @@ fields are ignored (section 12). Anything wrong raises
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import msgpack
@@ -37,6 +38,10 @@ __all__ = [
 
 #: Frame 0 of every request and reply, frame 1 of every event.
 SIGNATURE = b"ZAIO/1"
+
+#: The largest request header frame (PROTOCOL.md section 4, rule 1): fixed
+#: by the protocol, so a client can check it without asking ``hello``.
+HEADER_MAX = 8192
 
 UINT64_MAX = (1 << 64) - 1
 UINT32_MAX = (1 << 32) - 1
@@ -107,13 +112,25 @@ def _pack(obj: Any) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)
 
 
+def _brief(v: Any) -> str:
+    """A short description of a value for an error message. Never the repr
+    of a whole container: one nested a thousand deep would raise
+    RecursionError, and a big one would make a huge message."""
+    if isinstance(v, (str, bytes)):
+        return repr(v[:40]) + ("..." if len(v) > 40 else "")
+    if v is None or isinstance(v, (bool, int, float)):
+        return repr(v)
+    size = f" of {len(v)}" if isinstance(v, (list, tuple, dict)) else ""
+    return f"{type(v).__name__}{size}"
+
+
 def _strict_map(pairs: List[Tuple[Any, Any]]) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for k, v in pairs:
         if type(k) is not str:
             raise ValueError("map key is not a string")
         if k in out:
-            raise ValueError(f"duplicate key {k!r}")
+            raise ValueError(f"duplicate key {_brief(k)}")
         out[k] = v
     return out
 
@@ -123,7 +140,9 @@ def _unpack_map(frame: Any, what: str) -> Dict[str, Any]:
     try:
         obj = msgpack.unpackb(frame, raw=False, use_list=True, strict_map_key=True,
                               object_pairs_hook=_strict_map)
-    except Exception as e:  # msgpack raises a zoo of types (ExtraData, ValueError...)
+    # msgpack raises a zoo of types (ExtraData, StackError past its nesting
+    # limit, ValueError...); all of them mean a bad frame.
+    except Exception as e:
         raise BadReply(message=f"{what}: undecodable msgpack ({type(e).__name__}: {e})") from None
     if not isinstance(obj, dict):
         raise BadReply(message=f"{what}: not a map")
@@ -152,7 +171,7 @@ def _take(m: Mapping[str, Any], key: str, kind: str, what: str) -> Any:
         raise BadReply(message=f"{what}: missing {key!r}")
     v = m[key]
     if not _CHECKS[kind](v):
-        raise BadReply(message=f"{what}: {key!r} is not {kind} ({v!r:.60})")
+        raise BadReply(message=f"{what}: {key!r} is not {kind} ({_brief(v)})")
     return v
 
 
@@ -180,7 +199,7 @@ def check_request(header: Mapping[str, Any], data: Optional[Any] = None) -> None
     for k, v in header.items():
         kind = FIELDS.get(k) if type(k) is str else None
         if kind is None:
-            raise ValueError(f"unknown request field {k!r}")
+            raise ValueError(f"unknown request field {_brief(k)}")
         t = type(v)
         if kind == "str":
             ok = t is str
@@ -189,7 +208,7 @@ def check_request(header: Mapping[str, Any], data: Optional[Any] = None) -> None
         else:
             ok = t is int and 0 <= v <= (UINT64_MAX if kind == "uint" else UINT32_MAX)
         if not ok:
-            raise TypeError(f"request field {k!r} must be {kind}, not {v!r:.60}")
+            raise TypeError(f"request field {k!r} must be {kind}, not {_brief(v)}")
     op = header.get("op")
     if op is None or "id" not in header:
         raise ValueError("a request needs 'id' and 'op'")
@@ -321,10 +340,9 @@ def _hello(h: Mapping[str, Any]) -> Hello:
         raise BadReply(message="hello: 'limits', 'ops' or 'volumes' has the wrong type")
     if not all(type(o) is str for o in ops) or not all(isinstance(v, dict) for v in vols):
         raise BadReply(message="hello: bad 'ops' or 'volumes' item")
-    limits = Limits(**{k: _take(lim, k, "uint", "limits") for k in (
-        "header_max", "path_max", "payload_max", "listdir_max", "inflight_max", "queue_max")},
-        **{k: _take(lim, k, "uint", "limits") for k in ("queue_bytes_max", "reply_hwm")
-           if k in lim})
+    # A limit the broker does not report is unknown (section 5.1): None.
+    limits = Limits(**{f.name: _take(lim, f.name, "uint", "limits") if f.name in lim else None
+                       for f in dataclasses.fields(Limits)})
     volumes = [VolumeInfo(name=_take(v, "name", "str", "volume"),
                           readonly=_take(v, "readonly", "bool", "volume"),
                           workers=_take(v, "workers", "uint", "volume")) for v in vols]

@@ -50,15 +50,16 @@ class Listing:
 
 @dataclass(frozen=True)
 class Limits:
-    """The broker's limits, from ``hello``."""
+    """The broker's limits, from ``hello``. A limit the broker does not
+    report is unknown (PROTOCOL.md section 5.1) and is ``None`` here."""
 
-    header_max: int
-    path_max: int
-    payload_max: int
-    listdir_max: int
-    inflight_max: int
-    queue_max: int
-    #: Reported by brokers since these bounds exist; None from older ones.
+    header_max: Optional[int]
+    path_max: Optional[int]
+    payload_max: Optional[int]
+    listdir_max: Optional[int]
+    inflight_max: Optional[int]
+    queue_max: Optional[int]
+    #: Reported by brokers since these bounds exist.
     queue_bytes_max: Optional[int] = None
     reply_hwm: Optional[int] = None
 

@@ -29,7 +29,7 @@ from . import _codec
 from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
                     _Default, as_buffer, log, matches, op_fields, prefixes_of, setup_dealer)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
-from .errors import BadReply, Closed, Error, Timeout
+from .errors import BadReply, Closed, Timeout
 
 __all__ = ["Client", "EventStream"]
 
@@ -79,6 +79,9 @@ class Client(ClientBase):
         self._pending: Dict[int, "asyncio.Future[Reply]"] = {}
         self._recv_task: Optional["asyncio.Task[None]"] = None
         self._slots: Optional[asyncio.Semaphore] = None
+        # Taken by calls that must learn the limits first, so that many big
+        # writes at once on a new client send one hello, not one each.
+        self._limits_lock: Optional[asyncio.Lock] = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -90,12 +93,16 @@ class Client(ClientBase):
     def close(self) -> None:
         """Fail pending calls with :class:`zaio.Closed`, stop the receive
         task and close the socket (linger 0). Idempotent."""
+        self._shut("client closed while the request was pending")
+
+    def _shut(self, why: str) -> None:
+        """:meth:`close`, failing pending calls with ``why``."""
         if self._closed:
             return
         self._closed = True
-        for rid, fut in list(self._pending.items()):
+        for fut in self._pending.values():
             if not fut.done():
-                fut.set_exception(Closed(message="client closed while the request was pending"))
+                fut.set_exception(Closed(message=why))
         self._pending.clear()
         task, self._recv_task = self._recv_task, None
         if task is not None and not task.done():
@@ -128,6 +135,7 @@ class Client(ClientBase):
             raise Closed(message="client is closed")
         if self._recv_task is None:
             self._slots = asyncio.Semaphore(self.max_inflight)
+            self._limits_lock = asyncio.Lock()
             self._recv_task = asyncio.get_running_loop().create_task(self._receive())
 
     async def _receive(self) -> None:
@@ -140,12 +148,14 @@ class Client(ClientBase):
                 self._drain()
         except asyncio.CancelledError:
             raise
-        except Exception as e:  # socket closed under us, or a zmq error
+        except Exception as e:
+            # Socket closed under us, a zmq error or a bug: no reply can
+            # arrive any more, so the client closes itself and every call,
+            # pending or later, fails with Closed at once instead of hanging.
             if not self._closed:
-                log.error("zaio: receive loop failed: %r", e)
-            for fut in self._pending.values():
-                if not fut.done():
-                    fut.set_exception(Closed(message=f"receive loop failed: {e!r}"))
+                log.error("zaio: receive loop failed, client closed: %r", e)
+                self._recv_task = None  # close() must not cancel this very task
+                self._shut(f"receive loop failed: {e!r}")
 
     def _drain(self) -> None:
         """Dispatch every reply already received, without waiting.
@@ -190,20 +200,29 @@ class Client(ClientBase):
         fields = dict(fields or {})
         if "id" in fields or "op" in fields or "volume" in fields:
             raise TypeError("id, op and volume are not fields (volume is a keyword)")
-        buf = as_buffer(data) if data is not None else None
-        reply = await self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
+        reply = await self._exchange(op, fields, data, timeout, volume)
         if not reply.ok:
             _codec.result_of(op, reply, fields.get("path"))
         return reply
 
     async def _call(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
                     timeout: TimeoutArg, volume: Optional[str]) -> Any:
+        reply = await self._exchange(op, fields, data, timeout, volume)
+        return _codec.result_of(op, reply, fields.get("path"))
+
+    async def _exchange(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
+                        timeout: TimeoutArg, volume: Optional[str]) -> Reply:
+        """A request and its reply, the payload checked against the broker's
+        limit first (learnt from ``hello`` when it is big; see the README)."""
         buf = as_buffer(data) if data is not None else None
         if self._needs_limits(buf):
-            await self.hello(timeout=timeout)
+            self._start()
+            assert self._limits_lock is not None
+            async with self._limits_lock:
+                if self.limits is None:
+                    await self.hello(timeout=timeout)
         self._check_payload(op, fields.get("path"), buf)
-        reply = await self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
-        return _codec.result_of(op, reply, fields.get("path"))
+        return await self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
 
     async def _roundtrip(self, op: str, fields: Dict[str, Any], data: Optional[Any],
                          timeout: Optional[float], volume: Optional[str]) -> Reply:

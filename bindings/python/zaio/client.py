@@ -11,6 +11,7 @@ for many requests in flight use :class:`zaio.asyncio.Client`.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
@@ -21,7 +22,7 @@ from . import _codec
 from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
                     _Default, as_buffer, log, matches, op_fields, prefixes_of, setup_dealer)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
-from .errors import BadReply, Closed, Error, Timeout
+from .errors import BadReply, Closed, Timeout
 
 __all__ = ["Client", "EventStream"]
 
@@ -57,21 +58,44 @@ class Client(ClientBase):
                          queue_full_retries=queue_full_retries,
                          queue_full_backoff=queue_full_backoff)
         self._context: zmq.Context = context or zmq.Context.instance()
+        # Held by the call using the socket; close() takes it too, so it
+        # never closes the socket under a libzmq call in another thread.
         self._lock = threading.Lock()
+        # Makes close() run once, whichever threads call it.
+        self._close_lock = threading.Lock()
         self._sock: zmq.Socket = self._context.socket(zmq.DEALER)
         try:
             setup_dealer(self._sock, endpoint)
         except BaseException:
+            self._closed = True  # nothing for close() (or __del__) to do
             self._sock.close(linger=0)
             raise
+        # close() writes to this pipe to wake a call waiting in poll, which
+        # then raises Closed and lets go of the socket.
+        self._wake_r, self._wake_w = os.pipe()
+        self._readable = zmq.Poller()
+        self._readable.register(self._sock, zmq.POLLIN)
+        self._readable.register(self._wake_r, zmq.POLLIN)
+        self._writable = zmq.Poller()
+        self._writable.register(self._sock, zmq.POLLOUT)
+        self._writable.register(self._wake_r, zmq.POLLIN)
+        self._pausing = zmq.Poller()
+        self._pausing.register(self._wake_r, zmq.POLLIN)
 
     # ------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        """Close the socket at once (linger 0). Idempotent."""
-        if not self._closed:
+        """Close the socket (linger 0). A call waiting in another thread
+        raises :class:`zaio.Closed` at once. Idempotent."""
+        with self._close_lock:
+            if self._closed:
+                return
             self._closed = True
+        os.write(self._wake_w, b"x")
+        with self._lock:  # the waiting call has let go of the socket
             self._sock.close(linger=0)
+            os.close(self._wake_r)
+            os.close(self._wake_w)
 
     def __enter__(self) -> "Client":
         return self
@@ -99,20 +123,25 @@ class Client(ClientBase):
         fields = dict(fields or {})
         if "id" in fields or "op" in fields or "volume" in fields:
             raise TypeError("id, op and volume are not fields (volume is a keyword)")
-        buf = as_buffer(data) if data is not None else None
-        reply = self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
+        reply = self._exchange(op, fields, data, timeout, volume)
         if not reply.ok:
             _codec.result_of(op, reply, fields.get("path"))
         return reply
 
     def _call(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
               timeout: TimeoutArg, volume: Optional[str]) -> Any:
+        reply = self._exchange(op, fields, data, timeout, volume)
+        return _codec.result_of(op, reply, fields.get("path"))
+
+    def _exchange(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
+                  timeout: TimeoutArg, volume: Optional[str]) -> Reply:
+        """A request and its reply, the payload checked against the broker's
+        limit first (learnt from ``hello`` when it is big; see the README)."""
         buf = as_buffer(data) if data is not None else None
         if self._needs_limits(buf):
             self.hello(timeout=timeout)
         self._check_payload(op, fields.get("path"), buf)
-        reply = self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
-        return _codec.result_of(op, reply, fields.get("path"))
+        return self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
 
     def _roundtrip(self, op: str, fields: Dict[str, Any], data: Optional[Any],
                    timeout: Optional[float], volume: Optional[str]) -> Reply:
@@ -133,7 +162,17 @@ class Client(ClientBase):
                 if left is not None and left <= pause:
                     return reply
                 attempt += 1
-                time.sleep(pause)
+                self._wait(self._pausing, pause, op, fields)
+
+    def _wait(self, poller: zmq.Poller, timeout: Optional[float], op: str,
+              fields: Dict[str, Any]) -> bool:
+        """Poll up to ``timeout`` seconds; whether the socket is ready.
+        Raises Closed if close() was called meanwhile (it wakes the poll)."""
+        ready = dict(poller.poll(_poll_ms(timeout)))
+        if self._closed:
+            raise Closed(message="client closed while the request was pending", op=op,
+                         path=fields.get("path"))
+        return self._sock in ready
 
     def _timeout_error(self, op: str, fields: Dict[str, Any], sent: bool = True) -> Timeout:
         why = ("no reply within the timeout" if sent else
@@ -143,8 +182,7 @@ class Client(ClientBase):
     def _send(self, frames: List[Any], zero_copy: bool, deadline: Optional[float], op: str,
               fields: Dict[str, Any]) -> None:
         while True:
-            left = _remaining(deadline)
-            if not self._sock.poll(_poll_ms(left), zmq.POLLOUT):
+            if not self._wait(self._writable, _remaining(deadline), op, fields):
                 raise self._timeout_error(op, fields, sent=False)
             try:
                 self._sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=not zero_copy)
@@ -155,8 +193,7 @@ class Client(ClientBase):
     def _recv(self, rid: int, deadline: Optional[float], op: str,
               fields: Dict[str, Any]) -> Reply:
         while True:
-            left = _remaining(deadline)
-            if not self._sock.poll(_poll_ms(left), zmq.POLLIN):
+            if not self._wait(self._readable, _remaining(deadline), op, fields):
                 raise self._timeout_error(op, fields)
             frames = self._sock.recv_multipart(copy=False)
             try:
