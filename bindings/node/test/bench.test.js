@@ -5,12 +5,9 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
-const { brokerBinary, startBroker } = require('./helpers');
+const { brokerSkip, startBroker } = require('./helpers');
 
-const bin = brokerBinary();
-if (bin.required)
-    throw new Error(bin.missing);
-const skip = bin.path ? false : `${bin.missing} (build it, or set ZAIO_BROKER)`;
+const skip = brokerSkip();
 
 function run (args) {
     return new Promise((resolve) => {

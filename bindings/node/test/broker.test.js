@@ -9,27 +9,13 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const zmq = require('zeromq');
-const { Client, ZaioError, codec } = require('..');
-const { loadVectors, brokerBinary, startBroker } = require('./helpers');
+const { Client, codec } = require('..');
+const { loadVectors, brokerSkip, failure, startBroker } = require('./helpers');
 
-const bin = brokerBinary();
-if (bin.required)
-    throw new Error(bin.missing);
-const skip = bin.path ? false : `${bin.missing} (build it, or set ZAIO_BROKER)`;
+const skip = brokerSkip();
 
 const MiB = 1024 * 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-//  Await `promise` and return the ZaioError it rejects with.
-async function failure (promise) {
-    try {
-        await promise;
-    } catch (err) {
-        assert.ok(err instanceof ZaioError, `not a ZaioError: ${err && err.stack}`);
-        return err;
-    }
-    assert.fail('expected a rejection');
-}
 
 //  Collect a stream's events in the background, keeping those `keep`
 //  accepts: by default not those of path-less ops (the pings of ready(),

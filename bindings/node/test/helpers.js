@@ -6,6 +6,8 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const readline = require('node:readline');
+const assert = require('node:assert/strict');
+const { ZaioError } = require('..');
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const VECTORS = path.join(REPO, 'schemas', 'vectors');
@@ -69,6 +71,27 @@ function brokerBinary () {
     return fs.existsSync(fallback) ? { path: fallback } : { missing: `no broker at ${fallback}` };
 }
 
+//  The `skip` option of node:test for suites that need a broker: false
+//  when there is one; throws when the environment names one that is
+//  missing, since that must not pass as a skip.
+function brokerSkip () {
+    const bin = brokerBinary();
+    if (bin.required)
+        throw new Error(bin.missing);
+    return bin.path ? false : `${bin.missing} (build it, or set ZAIO_BROKER)`;
+}
+
+//  Await `promise` and return the ZaioError it rejects with.
+async function failure (promise) {
+    try {
+        await promise;
+    } catch (err) {
+        assert.ok(err instanceof ZaioError, `not a ZaioError: ${err && err.stack}`);
+        return err;
+    }
+    assert.fail('expected a rejection');
+}
+
 //  Start a broker on a fresh temporary root, bound on tcp and ipc, with an
 //  events endpoint. Resolves {root, tcp, ipc, events, stop()} once it has
 //  printed `ready`. stop() sends SIGTERM and resolves the exit code.
@@ -126,4 +149,6 @@ async function startBroker (extraArgs = []) {
     return info;
 }
 
-module.exports = { REPO, VECTORS, parseJsonBig, loadVectors, allVectorFiles, brokerBinary, startBroker };
+module.exports = {
+    REPO, VECTORS, parseJsonBig, loadVectors, allVectorFiles, brokerBinary, brokerSkip, failure, startBroker,
+};
