@@ -698,11 +698,11 @@ s_hold_reply (s_broker_t *self, s_client_t *client, zmq_msg_t *header, zmq_msg_t
 //  Sends [identity][signature][header][data?] to a client; takes header
 //  and data. client is the identity's state if the caller has it at hand,
 //  else NULL (it is looked up: a refusal must not pass replies held for
-//  the client, which come first). A reply that finds the client's queue full (reply_hwm
-//  replies it has not taken) is held, and so is every later one while any
-//  is (s_flush_held sends them in order); meanwhile the client's jobs are
-//  kept from the workers (s_job_park), so a client that stops reading
-//  soon stops costing memory.
+//  the client, which come first). A reply that finds the client's queue
+//  full (reply_hwm replies it has not taken) is held, and so is every later
+//  one while any is (s_flush_held sends them in order); meanwhile the
+//  client's jobs are kept from the workers (s_job_park), so a client that
+//  stops reading soon stops costing memory.
 static void
 s_deliver (s_broker_t *self, const s_routing_id_t *identity, s_client_t *client, zmq_msg_t *header,
            zmq_msg_t *data)
@@ -1477,7 +1477,7 @@ s_expire_waiting (s_broker_t *self, s_list_t *list, const char *why)
 static void
 s_tick (s_broker_t *self)
 {
-    int64_t now_ms = zclock_mono ();
+    int64_t now_ms = self->pass_us / 1000;
     //  Expire silent workers, heartbeat the rest. Collect first: deleting
     //  while iterating a zhashx is not allowed.
     zlistx_t *expired = zlistx_new ();
@@ -1839,23 +1839,22 @@ s_broker_actor (zsock_t *pipe, void *args)
     int busy_passes = 0;
     bool busy = true;
     while (true) {
-        //  The clock is read only on passes that look at every socket: the
-        //  tick is coarse (S_TICK_MS), and S_POLL_EVERY busy passes take
-        //  far less time than that.
         bool looking = !busy || ++busy_passes >= S_POLL_EVERY;
         if (looking) {
             busy_passes = 0;
             long timeout = busy ? 0 : (long)(next_tick - zclock_mono ());
             zaio_wait_input (socks, SOCKETS, timeout > 0 ? (int)timeout : 0, readable);
         }
+        //  One clock read a pass serves its deadlines, dispatch and tick.
         self->pass_us = zclock_usecs ();
+        int64_t now_ms = self->pass_us / 1000;
         if (readable[PIPE] && s_handle_commands (self) && !self->draining) s_start_drain (self);
         //  Publishing may take the signal of a subscription arriving.
         if (readable[EVENTS] || self->published) s_handle_subscription (self);
         readable[PIPE] = readable[EVENTS] = false;
-        if (looking && zclock_mono () >= next_tick) {
+        if (now_ms >= next_tick) {
             s_tick (self);
-            next_tick = zclock_mono () + S_TICK_MS;
+            next_tick = now_ms + S_TICK_MS;
         }
         //  Completions first: they free the capacity new requests need.
         int handled = s_drain_socket (self, self->backend_zmq, s_handle_worker_message);
