@@ -1,0 +1,439 @@
+/*  zaio_backend.c: worker connections and their state machine; see
+    zaio_backend.h.
+
+    A connection's life, checked against PROTOCOL.md section 9. A
+    connection the table does not hold is unknown; every message from a
+    known one renews its expiry (heartbeat_ms x heartbeat_misses of its
+    own interval).
+
+      state      event            action                                    next
+      unknown    READY (valid)    seat it in its volumes' pools, dispatch   ACTIVE
+      unknown    READY (invalid)  log, ignore                               unknown
+      unknown    anything else    log, drop                                 unknown
+      known      READY            forget it (REPLACED), then as unknown     ACTIVE
+      ACTIVE     DONE             answer the job, credit back, dispatch     ACTIVE
+      ACTIVE     BYE              BYE back, no more credit                  LEAVING
+      LEAVING    DONE             answer the job                            LEAVING
+      LEAVING    BYE              BYE back                                  LEAVING
+      known      HEARTBEAT        nothing more                              same
+      known      STALE_DONE       log, ignore (see below)                   same
+      LEAVING    holds no job     forget it                                 unknown
+      known      BAD_ENVELOPE,    forget it: retry or fail its jobs         unknown
+                 BAD_DONE,
+                 UNEXPECTED
+      known      SILENT (tick)    forget it: retry or fail its jobs         unknown
+
+    A DONE for a job the connection no longer holds (presumed lost, and
+    answered or retried already) is stale: the client has its one reply.
+*/
+
+#include "zaio_backend.h"
+#include "zaio_broker.h"
+
+typedef enum { S_ACTIVE, S_LEAVING } s_state_t;
+
+typedef enum {
+    E_DONE,         //  a valid DONE for a job it holds
+    E_STALE_DONE,   //  a valid DONE for a job it no longer holds
+    E_BYE,          //  it asks to leave
+    E_HEARTBEAT,    //  it is alive
+    E_BAD_ENVELOPE, //  a message without a ZAIOW/3 envelope
+    E_BAD_DONE,     //  a DONE whose parts or outcome are malformed
+    E_UNEXPECTED,   //  a command a worker does not send
+    E_SILENT,       //  its expiry passed
+    E_REPLACED,     //  it announced itself again
+} s_event_t;
+
+//  A message from a worker, as the state machine sees it.
+typedef struct {
+    uint64_t number;        //  the job its envelope names (0 if none)
+    zaio_job_t *job;        //  that job, if the broker still has it
+    zaio_outcome_t outcome; //  a DONE's
+    zmq_msg_t *parts;       //  [routing id][envelope][header?][data?]
+    int count;
+} s_message_t;
+
+struct _zaio_workerconn_t {
+    zaio_taker_t taker;         //  its credit, seen by its volumes' pools
+    zaio_routing_id_t identity; //  its key in the table
+    char name[128];             //  HOST/PID/SLOT for events
+    s_state_t state;
+    zaio_list_t jobs; //  of job->held: the jobs it holds
+    zaio_service_t *services[ZAIO_WORKER_VOLUMES_MAX];
+    void *seats[ZAIO_WORKER_VOLUMES_MAX]; //  in each service's pool, while it has credit
+    uint32_t service_count;
+    uint32_t heartbeat_ms; //  0: in-process, never expires
+    int64_t expiry_ms;
+    int64_t next_heartbeat_ms;
+};
+
+struct _zaio_backend_t {
+    void *router;
+    zaio_jobs_t *jobs;
+    zaio_dispatch_t *dispatch;
+    zaio_backend_config_t config;
+    zaio_backend_hooks_t hooks;
+    zhashx_t *table; //  routing id -> zaio_workerconn_t
+    bool no_retries; //  the broker is stopping
+};
+
+static void
+s_worker_free (void **item)
+{
+    zaio_workerconn_t *worker = (zaio_workerconn_t *)*item;
+    if (worker) {
+        assert (worker->jobs.size == 0);
+        free (worker);
+        *item = NULL;
+    }
+}
+
+zaio_backend_t *
+zaio_backend_new (void *router, zaio_jobs_t *jobs, zaio_dispatch_t *dispatch,
+                  const zaio_backend_config_t *config, const zaio_backend_hooks_t *hooks)
+{
+    zaio_backend_t *self = (zaio_backend_t *)zmalloc (sizeof (zaio_backend_t));
+    self->router = router;
+    self->jobs = jobs;
+    self->dispatch = dispatch;
+    self->config = *config;
+    self->hooks = *hooks;
+    self->table = zaio_route_table_new (s_worker_free);
+    return self;
+}
+
+void
+zaio_backend_destroy (zaio_backend_t **self_p)
+{
+    zaio_backend_t *self = *self_p;
+    if (self) {
+        zhashx_destroy (&self->table);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Sends a worker [envelope][first?][second?]; takes the parts. Returns -1
+//  if the worker has gone (its queue has no limit: credit bounds it).
+static int
+s_send (zaio_backend_t *self, zaio_workerconn_t *worker, zaio_worker_command_t command,
+        uint64_t job, zmq_msg_t *first, zmq_msg_t *second)
+{
+    uint8_t envelope[ZAIO_ENVELOPE_SIZE];
+    zaio_envelope_put (envelope, command, job);
+    int rc =
+        zaio_route_send (self->router, &worker->identity, envelope, sizeof envelope, first, second);
+    if (rc) zaio_route_close (first, second);
+    return rc;
+}
+
+//  Seats worker, which has credit again, in its volumes' pools; unseats it
+//  from them, when it has none; or marks it used in each, after it took a
+//  job and has credit left, so work spreads.
+static void
+s_seat (zaio_workerconn_t *worker)
+{
+    for (uint32_t i = 0; i < worker->service_count; i++)
+        if (!worker->seats[i])
+            worker->seats[i] = zaio_credit_seat (worker->services[i]->pool, &worker->taker);
+}
+
+static void
+s_unseat (zaio_workerconn_t *worker)
+{
+    for (uint32_t i = 0; i < worker->service_count; i++)
+        if (worker->seats[i]) {
+            zaio_credit_unseat (worker->services[i]->pool, worker->seats[i]);
+            worker->seats[i] = NULL;
+        }
+}
+
+static void
+s_used (zaio_workerconn_t *worker)
+{
+    for (uint32_t i = 0; i < worker->service_count; i++)
+        if (worker->seats[i]) zaio_credit_used (worker->services[i]->pool, worker->seats[i]);
+}
+
+//  Every volume of worker is looked at at the end of the pass.
+static void
+s_dispatch_later (zaio_backend_t *self, zaio_workerconn_t *worker)
+{
+    for (uint32_t i = 0; i < worker->service_count; i++)
+        zaio_dispatch_later (self->dispatch, worker->services[i]);
+}
+
+void
+zaio_backend_hand_over (zaio_backend_t *self, zaio_taker_t *taker, zaio_job_t *job, int64_t now_us)
+{
+    zaio_workerconn_t *worker = ZAIO_HOLDER (taker, zaio_workerconn_t, taker);
+    //  Idempotent jobs keep their header for a retry; the others hand it over.
+    zmq_msg_t header;
+    zmq_msg_init (&header);
+    if (zaio_op_idempotent (job->op))
+        zmq_msg_copy (&header, &job->header);
+    else {
+        zmq_msg_move (&header, &job->header);
+        job->has_header = false;
+    }
+    job->worker = worker;
+    job->attempts++;
+    job->dispatched_us = now_us;
+    zaio_list_add (&worker->jobs, &job->held, false);
+    if (s_send (self, worker, ZAIO_WORKER_JOB, job->number, &header,
+                zaio_jobs_take_data (self->jobs, job)))
+        //  The worker vanished between READY and now; its expiry handles
+        //  the job like any other it held.
+        zsys_warning ("broker: cannot send job to worker %s: %s", worker->name,
+                      zmq_strerror (zmq_errno ()));
+    if (zaio_taker_took (&worker->taker))
+        s_unseat (worker);
+    else
+        s_used (worker);
+}
+
+//  Forgets a worker connection. Jobs it held are retried elsewhere if
+//  idempotent and attempts remain; otherwise answered UNKNOWN_OUTCOME.
+//  Its volumes are looked at again: retried jobs go to the survivors, and
+//  in volumes with none left every queued job is answered NOVOLUME
+//  (zaio_dispatch), unless a worker for it has announced itself by then.
+static void
+s_forget (zaio_backend_t *self, zaio_workerconn_t *worker, const char *why)
+{
+    zsys_info ("broker: worker %s gone (%s), %zu jobs in flight", worker->name, why,
+               worker->jobs.size);
+    s_unseat (worker);
+    for (uint32_t i = 0; i < worker->service_count; i++) worker->services[i]->worker_count--;
+    zaio_link_t *link;
+    while ((link = zaio_list_pop (&worker->jobs))) {
+        zaio_job_t *job = ZAIO_HOLDER (link, zaio_job_t, held);
+        job->worker = NULL;
+        if (job->has_header && job->attempts < self->config.retries_max && !self->no_retries)
+            zaio_dispatch_enqueue (self->dispatch, job, true); //  first: it has waited already
+        else {
+            char text[256];
+            snprintf (text, sizeof text, "worker %s lost while running the job (attempt %u)",
+                      worker->name, job->attempts);
+            //  The event names the worker that took the job and was lost.
+            self->hooks.fail (self->hooks.arg, &job, ZAIO_ERR_UNKNOWN_OUTCOME, text, worker->name);
+        }
+    }
+    s_dispatch_later (self, worker);
+    zhashx_delete (self->table, &worker->identity);
+}
+
+//  DONE for a job worker holds: the reply goes to the client, the credit
+//  comes back. parts are [routing id][envelope and outcome][header][data?].
+static void
+s_done (zaio_backend_t *self, zaio_workerconn_t *worker, s_message_t *msg)
+{
+    zaio_job_t *job = msg->job;
+    zaio_list_remove (&worker->jobs, &job->held);
+    job->worker = NULL;
+    self->hooks.finish (self->hooks.arg, &job, &msg->parts[2],
+                        msg->count == 4 ? &msg->parts[3] : NULL, &msg->outcome, worker->name);
+    if (worker->state == S_ACTIVE) {
+        if (zaio_taker_returned (&worker->taker)) s_seat (worker);
+        s_dispatch_later (self, worker);
+    }
+}
+
+//  BYE: the worker takes nothing new. BYE goes back at once: every JOB
+//  sent to the worker before it is ahead of it on the connection, so the
+//  worker knows when no more can come.
+static void
+s_bye (zaio_backend_t *self, zaio_workerconn_t *worker)
+{
+    worker->state = S_LEAVING;
+    worker->taker.credit = 0;
+    s_unseat (worker);
+    s_send (self, worker, ZAIO_WORKER_BYE, 0, NULL, NULL);
+}
+
+//  The state machine: what event does to a known worker (the table at the
+//  top of this file). msg is the message that made the event (NULL for
+//  the tick's and READY's). The worker may be gone after it.
+static void
+s_on (zaio_backend_t *self, zaio_workerconn_t *worker, s_event_t event, s_message_t *msg)
+{
+    switch (event) {
+        case E_DONE:
+            s_done (self, worker, msg);
+            if (worker->state == S_LEAVING && worker->jobs.size == 0)
+                s_forget (self, worker, "left");
+            break;
+        case E_BYE:
+            s_bye (self, worker);
+            if (worker->jobs.size == 0) s_forget (self, worker, "said BYE");
+            break;
+        case E_STALE_DONE:
+            zsys_warning ("broker: worker %s finished job %" PRIu64 " it no longer holds",
+                          worker->name, msg->number);
+            break;
+        case E_HEARTBEAT:
+            break;
+        case E_BAD_ENVELOPE:
+            s_forget (self, worker, "malformed message");
+            break;
+        case E_BAD_DONE:
+            s_forget (self, worker, "malformed DONE");
+            break;
+        case E_UNEXPECTED:
+            s_forget (self, worker, "unexpected command");
+            break;
+        case E_SILENT:
+            s_forget (self, worker, "heartbeat expired");
+            break;
+        case E_REPLACED:
+            s_forget (self, worker, "announced itself again");
+            break;
+    }
+}
+
+//  READY: a new connection, if its announcement holds. Only in-process
+//  workers may skip heartbeats: the broker hears of a dead peer in no
+//  other way (ZMTP metadata marks a tcp or ipc peer). The volume table is
+//  bounded: a READY that would pass ZAIO_BROKER_VOLUMES_MAX is ignored.
+static void
+s_ready (zaio_backend_t *self, const zaio_routing_id_t *identity, zmq_msg_t *body)
+{
+    zaio_ready_t ready;
+    int rc = body ? zaio_ready_decode (&ready, zmq_msg_data (body), zmq_msg_size (body))
+                  : ZAIO_ERR_MALFORMED;
+    if (rc || ready.volume_count == 0) {
+        zsys_warning ("broker: malformed READY from a worker ignored");
+        return;
+    }
+    if (ready.heartbeat_ms == 0 && zmq_msg_gets (body, "Socket-Type")) {
+        zsys_warning ("broker: READY without heartbeat_ms over tcp or ipc ignored");
+        return;
+    }
+    size_t unknown = 0;
+    for (uint32_t i = 0; i < ready.volume_count; i++)
+        unknown += zaio_dispatch_lookup (self->dispatch, ready.volumes[i].name) == NULL;
+    if (zaio_dispatch_size (self->dispatch) + unknown > ZAIO_BROKER_VOLUMES_MAX) {
+        zsys_warning ("broker: READY ignored: its volumes would make more than %d",
+                      ZAIO_BROKER_VOLUMES_MAX);
+        return;
+    }
+    zaio_workerconn_t *existing = (zaio_workerconn_t *)zhashx_lookup (self->table, identity);
+    if (existing) s_on (self, existing, E_REPLACED, NULL);
+
+    zaio_workerconn_t *worker = (zaio_workerconn_t *)zmalloc (sizeof (zaio_workerconn_t));
+    worker->identity = *identity;
+    snprintf (worker->name, sizeof worker->name, "%s/%u/%u", ready.host, ready.pid, ready.slot);
+    worker->taker.credit = worker->taker.capacity = ready.credit;
+    zaio_list_init (&worker->jobs);
+    worker->heartbeat_ms = ready.heartbeat_ms;
+    int64_t now_ms = zclock_mono ();
+    worker->expiry_ms = now_ms + (int64_t)ready.heartbeat_ms * self->config.heartbeat_misses;
+    worker->next_heartbeat_ms = now_ms + self->config.heartbeat_ms;
+    for (uint32_t i = 0; i < ready.volume_count; i++) {
+        zaio_service_t *service = zaio_dispatch_require (self->dispatch, ready.volumes[i].name,
+                                                         ready.volumes[i].readonly);
+        service->worker_count++;
+        worker->services[worker->service_count++] = service;
+    }
+    zhashx_insert (self->table, identity, worker);
+    s_seat (worker);
+    if (self->config.verbose)
+        zsys_debug ("broker: worker %s ready, credit %u, %u volumes", worker->name,
+                    worker->taker.credit, worker->service_count);
+    s_dispatch_later (self, worker);
+}
+
+//  The event a message with command from a known worker is. A DONE's
+//  outcome is decoded into msg.
+static s_event_t
+s_event_of (zaio_workerconn_t *worker, int command, s_message_t *msg)
+{
+    switch (command) {
+        case ZAIO_WORKER_DONE:
+            if (msg->count < 3 || msg->count > 4 ||
+                zaio_done_outcome (&msg->outcome, zmq_msg_data (&msg->parts[1]),
+                                   zmq_msg_size (&msg->parts[1])))
+                return E_BAD_DONE;
+            return msg->job && msg->job->worker == worker ? E_DONE : E_STALE_DONE;
+        case ZAIO_WORKER_BYE:
+            return E_BYE;
+        case ZAIO_WORKER_HEARTBEAT:
+            return E_HEARTBEAT;
+        default:
+            return E_UNEXPECTED;
+    }
+}
+
+void
+zaio_backend_handle (zaio_backend_t *self, zmq_msg_t *parts, int count)
+{
+    zaio_routing_id_t identity;
+    zaio_routing_id_from (&identity, &parts[0]);
+    uint64_t number = 0;
+    int command =
+        count >= 2 ? zaio_envelope_get (zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1]), &number)
+                   : -1;
+    //  A DONE names its job, which names the worker holding it: when that
+    //  is the sender, as it nearly always is, no table lookup is needed.
+    zaio_job_t *job = command == ZAIO_WORKER_DONE ? zaio_jobs_find (self->jobs, number) : NULL;
+    zaio_workerconn_t *worker = NULL;
+    if (job && job->worker && zaio_routing_id_eq (&job->worker->identity, &identity))
+        worker = job->worker;
+    if (!worker) worker = (zaio_workerconn_t *)zhashx_lookup (self->table, &identity);
+    //  Any message proves a known worker alive (READY sets a new one's time).
+    if (worker && worker->heartbeat_ms)
+        worker->expiry_ms =
+            zclock_mono () + (int64_t)worker->heartbeat_ms * self->config.heartbeat_misses;
+    if (command == -1) {
+        zsys_warning ("broker: worker message without a %s envelope", ZAIO_WORKER_SIGNATURE);
+        if (worker) s_on (self, worker, E_BAD_ENVELOPE, NULL);
+    } else if (command == ZAIO_WORKER_READY)
+        s_ready (self, &identity, count == 3 ? &parts[2] : NULL);
+    else if (!worker)
+        zsys_warning ("broker: message from an unknown worker dropped");
+    else {
+        s_message_t msg = {.number = number, .job = job, .parts = parts, .count = count};
+        s_on (self, worker, s_event_of (worker, command, &msg), &msg);
+    }
+}
+
+void
+zaio_backend_tick (zaio_backend_t *self, int64_t now_ms)
+{
+    //  Collect first: deleting while iterating a zhashx is not allowed.
+    zlistx_t *silent = zlistx_new ();
+    for (zaio_workerconn_t *worker = (zaio_workerconn_t *)zhashx_first (self->table); worker;
+         worker = (zaio_workerconn_t *)zhashx_next (self->table)) {
+        if (!worker->heartbeat_ms) continue;
+        if (now_ms >= worker->expiry_ms)
+            zlistx_add_end (silent, worker);
+        else if (now_ms >= worker->next_heartbeat_ms) {
+            s_send (self, worker, ZAIO_WORKER_HEARTBEAT, 0, NULL, NULL);
+            worker->next_heartbeat_ms = now_ms + self->config.heartbeat_ms;
+        }
+    }
+    for (zaio_workerconn_t *worker = (zaio_workerconn_t *)zlistx_first (silent); worker;
+         worker = (zaio_workerconn_t *)zlistx_next (silent))
+        s_on (self, worker, E_SILENT, NULL);
+    zlistx_destroy (&silent);
+}
+
+void
+zaio_backend_stop_retries (zaio_backend_t *self)
+{
+    self->no_retries = true;
+}
+
+void
+zaio_backend_abandon (zaio_backend_t *self)
+{
+    for (zaio_workerconn_t *worker = (zaio_workerconn_t *)zhashx_first (self->table); worker;
+         worker = (zaio_workerconn_t *)zhashx_next (self->table)) {
+        zaio_link_t *link;
+        while ((link = zaio_list_pop (&worker->jobs))) {
+            zaio_job_t *job = ZAIO_HOLDER (link, zaio_job_t, held);
+            job->worker = NULL;
+            self->hooks.fail (self->hooks.arg, &job, ZAIO_ERR_UNKNOWN_OUTCOME,
+                              "broker stopped before the job finished", worker->name);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/*  zaio_backend.h: the broker's worker connections (PROTOCOL.md section 9).
+
+    Workers, the broker's own threads over inproc and zaio-worker
+    processes over tcp or ipc, connect to the backend ROUTER and speak
+    ZAIOW/3: READY announces a connection with its credit and volumes,
+    JOB hands it a job, DONE answers one and returns its credit, BYE asks
+    to leave, HEARTBEAT proves it alive. This class keeps one record per
+    connection (its credit, the jobs it holds, its volumes' pools) and
+    runs each through a small state machine (zaio_backend.c). A worker
+    that falls silent or misbehaves is forgotten: each job it held is
+    retried on another worker if its op is idempotent and attempts remain,
+    and otherwise answered UNKNOWN_OUTCOME. It ends jobs through the hooks
+    the broker gives it. Private to the broker.
+*/
+#ifndef ZAIO_BACKEND_H_INCLUDED
+#define ZAIO_BACKEND_H_INCLUDED
+
+#include "zaio_dispatch.h"
+#include "zaio_route.h"
+#include "zaio_worker.h"
+
+typedef struct {
+    //  Ends job with the reply a worker sent (header, data: taken).
+    void (*finish) (void *arg, zaio_job_t **job_p, zmq_msg_t *header, zmq_msg_t *data,
+                    const zaio_outcome_t *outcome, const char *worker);
+    //  Ends job with an error the broker makes; worker names the one that
+    //  held it, for its event.
+    void (*fail) (void *arg, zaio_job_t **job_p, int code, const char *why, const char *worker);
+    void *arg;
+} zaio_backend_hooks_t;
+
+typedef struct {
+    uint32_t heartbeat_ms;     //  between heartbeats to a worker
+    uint32_t heartbeat_misses; //  silent intervals before a worker is dead
+    uint32_t retries_max;      //  attempts per idempotent job across worker deaths
+    bool verbose;
+} zaio_backend_config_t;
+
+typedef struct _zaio_backend_t zaio_backend_t;
+
+//  Worker connections on router (a ROUTER's libzmq handle), whose jobs are
+//  in jobs and whose volumes dispatch keeps (all borrowed). config and
+//  hooks are copied.
+zaio_backend_t *zaio_backend_new (void *router, zaio_jobs_t *jobs, zaio_dispatch_t *dispatch,
+                                  const zaio_backend_config_t *config,
+                                  const zaio_backend_hooks_t *hooks);
+//  Every connection must hold no job (see zaio_backend_abandon).
+void zaio_backend_destroy (zaio_backend_t **self_p);
+
+//  One message from a worker: [routing id][envelope][body...], count
+//  parts of which the first ones are in parts; those it keeps it moves
+//  out, the caller closes the rest.
+void zaio_backend_handle (zaio_backend_t *self, zmq_msg_t *parts, int count);
+
+//  Sends job to the worker connection whose taker was picked (it has
+//  credit) at now_us, and takes one credit.
+void zaio_backend_hand_over (zaio_backend_t *self, zaio_taker_t *taker, zaio_job_t *job,
+                             int64_t now_us);
+
+//  The timer: forgets workers silent past their expiry, heartbeats the
+//  others when due. now_ms is the loop's clock.
+void zaio_backend_tick (zaio_backend_t *self, int64_t now_ms);
+
+//  The broker is stopping: jobs of a lost worker are no longer retried.
+void zaio_backend_stop_retries (zaio_backend_t *self);
+
+//  The drain time is up: every job still held is answered UNKNOWN_OUTCOME.
+void zaio_backend_abandon (zaio_backend_t *self);
+
+#endif

@@ -1,0 +1,90 @@
+/*  zaio_dispatch.h: the volumes' queues, and which worker gets each job.
+
+    A service (as in Majordomo) is one volume: its queue of jobs, and the
+    worker connections that serve it, seated in a credit pool while they
+    have credit (workers/zaio_credit.h). Dispatch hands queued jobs to
+    workers while both last, and waits for the end of the loop's pass to
+    do it: a worker then gets the jobs freed by a batch of completions in
+    one burst, one wake-up instead of one per job.
+
+    A job with a deadline (PROTOCOL.md: the time a job may take to start)
+    waits in its service's urgent queue and goes only to a worker holding
+    nothing, so it never waits unseen behind others in a worker's queue;
+    jobs without one wait behind it, so that some worker soon holds
+    nothing. Dispatch knows no sockets: it hands a job over, and ends one
+    that cannot run, through the hooks the broker gives it. Private to the
+    broker.
+*/
+#ifndef ZAIO_DISPATCH_H_INCLUDED
+#define ZAIO_DISPATCH_H_INCLUDED
+
+#include "zaio_credit.h"
+#include "zaio_jobs.h"
+
+struct _zaio_service_t {
+    char name[ZAIO_VOLUME_MAX + 1];
+    bool readonly;
+    zaio_list_t queue;     //  of job->queued, FIFO
+    zaio_list_t urgent;    //  likewise, the jobs with a deadline: for idle workers only
+    zaio_credit_t *pool;   //  its worker connections that have credit
+    uint32_t worker_count; //  its worker connections
+    zaio_link_t due;       //  in the dispatch's due list, when linked
+};
+
+typedef struct {
+    //  Hands job to the worker connection whose taker this is (it has
+    //  credit), at now_us.
+    void (*hand_over) (void *arg, zaio_taker_t *taker, zaio_job_t *job, int64_t now_us);
+    //  Ends job, which no worker ran, with an error reply.
+    void (*fail) (void *arg, zaio_job_t **job_p, int code, const char *why);
+    void *arg;
+} zaio_dispatch_hooks_t;
+
+typedef struct _zaio_dispatch_t zaio_dispatch_t;
+
+//  hooks is copied.
+zaio_dispatch_t *zaio_dispatch_new (const zaio_dispatch_hooks_t *hooks);
+//  Every queue must be empty.
+void zaio_dispatch_destroy (zaio_dispatch_t **self_p);
+
+//  The service of volume name, or NULL if none was ever announced.
+//  Services are never removed.
+zaio_service_t *zaio_dispatch_lookup (zaio_dispatch_t *self, const char *name);
+
+//  The same for a request: the volume it names, or the default one.
+zaio_service_t *zaio_dispatch_lookup_request (zaio_dispatch_t *self, const zaio_request_t *req);
+
+//  The service of volume name, made if new.
+zaio_service_t *zaio_dispatch_require (zaio_dispatch_t *self, const char *name, bool readonly);
+
+//  Services known, and their names sorted (a list the caller destroys).
+size_t zaio_dispatch_size (zaio_dispatch_t *self);
+zlistx_t *zaio_dispatch_names (zaio_dispatch_t *self);
+
+//  Queues job in its service (job->service): at the back, or (a retry, or
+//  a job parked while its client read nothing) the front. It is
+//  dispatched at the end of the pass.
+void zaio_dispatch_enqueue (zaio_dispatch_t *self, zaio_job_t *job, bool front);
+
+//  Looks at service at the end of the pass: it may have jobs and a worker
+//  with credit now.
+void zaio_dispatch_later (zaio_dispatch_t *self, zaio_service_t *service);
+
+//  The end of the pass: hands jobs to workers in every service due.
+//  pass_us is the clock at the start of the pass (deadlines count on it).
+//  Returns true if it handed over any job.
+bool zaio_dispatch_run (zaio_dispatch_t *self, int64_t pass_us);
+
+//  Ends the jobs with a deadline that have passed by pass_us, in every
+//  urgent queue and in list (of job->queued: jobs parked elsewhere), with
+//  ETIMEDOUT and why. The second returns true if any had.
+void zaio_dispatch_expire (zaio_dispatch_t *self, int64_t pass_us);
+bool zaio_dispatch_expire_list (zaio_dispatch_t *self, zaio_list_t *list, int64_t pass_us,
+                                const char *why);
+
+//  Ends every job of list (of job->queued), or every queued job of every
+//  service, with code and why.
+void zaio_dispatch_fail_list (zaio_dispatch_t *self, zaio_list_t *list, int code, const char *why);
+void zaio_dispatch_fail_all (zaio_dispatch_t *self, int code, const char *why);
+
+#endif

@@ -1,0 +1,43 @@
+/*  zaio_events.h: the broker's completion events (PROTOCOL.md section 8).
+
+    Every job's end takes a sequence number; its event is built and sent
+    on an XPUB socket only if some subscription matches its topic, so
+    events cost nothing unwatched. XPUB never blocks: a slow subscriber
+    loses events (past events_hwm) and sees a gap in seq; the job path
+    never waits for it. The class owns its socket; the broker binds it and
+    polls it, and calls zaio_events_take_subscriptions when it is
+    readable. Private to the broker.
+*/
+#ifndef ZAIO_EVENTS_H_INCLUDED
+#define ZAIO_EVENTS_H_INCLUDED
+
+#include "zaio_codec.h"
+#include "zaio_route.h"
+#include "zaio_worker.h"
+
+typedef struct _zaio_events_t zaio_events_t;
+
+//  An XPUB that queues at most hwm events per subscriber.
+zaio_events_t *zaio_events_new (uint32_t hwm);
+void zaio_events_destroy (zaio_events_t **self_p);
+
+//  The socket, to bind and to wait on (borrowed).
+zsock_t *zaio_events_socket (zaio_events_t *self);
+
+//  A job's end: client (its routing id) sent request id of op on path in
+//  volume; outcome says how it went, queue_us how long it waited for a
+//  worker, worker which ran it ("" if none did). Strings are copied.
+void zaio_events_publish (zaio_events_t *self, const zaio_routing_id_t *client, uint64_t id,
+                          zaio_op_t op, const char *path, const char *volume,
+                          const zaio_outcome_t *outcome, uint64_t queue_us, const char *worker);
+
+//  Takes in the subscriptions and unsubscriptions waiting on the socket,
+//  until none is left (which also leaves the socket safe to wait on).
+void zaio_events_take_subscriptions (zaio_events_t *self);
+
+//  True if an event was sent since the last zaio_events_take_subscriptions:
+//  a send may have taken the signal that a subscription arrived, so the
+//  socket must be looked at before the broker sleeps.
+bool zaio_events_published (zaio_events_t *self);
+
+#endif

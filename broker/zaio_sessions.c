@@ -1,0 +1,296 @@
+/*  zaio_sessions.c: client sessions and held replies; see zaio_sessions.h. */
+
+#include "zaio_sessions.h"
+#include "zaio_broker.h"
+
+//  A reply waiting for room in its client's queue.
+typedef struct {
+    zaio_link_t link; //  in session->held
+    zmq_msg_t header;
+    zmq_msg_t data;
+    bool has_data;
+} s_reply_t;
+
+struct _zaio_sessions_t {
+    void *frontend;           //  the clients' ROUTER
+    size_t held_max;          //  replies held per client, at most
+    bool verbose;             //  log replies dropped for departed clients
+    zhashx_t *table;          //  routing id -> zaio_session_t
+    zaio_list_t backlogged;   //  of session->backlogged: those with held replies
+    zaio_list_t broken;       //  of session->broken: kept for a failed link, oldest first
+    uint64_t links_forgotten; //  sessions forgotten from broken, for the log
+};
+
+static void
+s_reply_destroy (s_reply_t **reply_p)
+{
+    s_reply_t *reply = *reply_p;
+    zmq_msg_close (&reply->header);
+    zmq_msg_close (&reply->data);
+    free (reply);
+    *reply_p = NULL;
+}
+
+//  Drops the replies held for session; returns how many there were.
+static size_t
+s_drop_held (zaio_session_t *session)
+{
+    size_t count = session->held.size;
+    zaio_link_t *link;
+    while ((link = zaio_list_pop (&session->held))) {
+        s_reply_t *reply = ZAIO_HOLDER (link, s_reply_t, link);
+        s_reply_destroy (&reply);
+    }
+    return count;
+}
+
+static void
+s_session_free (void **item)
+{
+    zaio_session_t *session = (zaio_session_t *)*item;
+    if (session) {
+        assert (session->parked.size == 0);
+        if (session->held.size)
+            zsys_warning (
+                "broker: %zu replies held for a client that stopped reading dropped at exit",
+                s_drop_held (session));
+        zaio_order_clear (&session->order);
+        free (session);
+        *item = NULL;
+    }
+}
+
+zaio_sessions_t *
+zaio_sessions_new (void *frontend, size_t held_max, bool verbose)
+{
+    zaio_sessions_t *self = (zaio_sessions_t *)zmalloc (sizeof (zaio_sessions_t));
+    self->frontend = frontend;
+    self->held_max = held_max;
+    self->verbose = verbose;
+    self->table = zaio_route_table_new (s_session_free);
+    zaio_list_init (&self->backlogged);
+    zaio_list_init (&self->broken);
+    return self;
+}
+
+void
+zaio_sessions_destroy (zaio_sessions_t **self_p)
+{
+    zaio_sessions_t *self = *self_p;
+    if (self) {
+        zhashx_destroy (&self->table);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+zaio_session_t *
+zaio_sessions_lookup (zaio_sessions_t *self, const zaio_routing_id_t *client)
+{
+    return (zaio_session_t *)zhashx_lookup (self->table, client);
+}
+
+zaio_session_t *
+zaio_sessions_require (zaio_sessions_t *self, const zaio_routing_id_t *client)
+{
+    zaio_session_t *session = zaio_sessions_lookup (self, client);
+    if (!session) {
+        session = (zaio_session_t *)zmalloc (sizeof (zaio_session_t));
+        session->identity = *client;
+        zaio_order_init (&session->order);
+        zaio_list_init (&session->held);
+        zaio_list_init (&session->parked);
+        zhashx_insert (self->table, client, session);
+    }
+    return session;
+}
+
+size_t
+zaio_sessions_inflight (const zaio_session_t *session)
+{
+    return session ? zaio_order_unfinished (&session->order) + session->held.size : 0;
+}
+
+bool
+zaio_sessions_admit (zaio_sessions_t *self, zaio_session_t *session, zaio_job_t *job)
+{
+    job->owner = session;
+    bool runnable = zaio_order_admit (&session->order, job);
+    //  A request clears a failed link: no longer only that keeps it.
+    if (zaio_linked (&session->broken)) zaio_list_remove (&self->broken, &session->broken);
+    return runnable;
+}
+
+//  Forgets a session with nothing unfinished and no reply held, unless it
+//  must remember that its last linked job failed. Those are bounded: a
+//  client that has gone never sends the request that would clear it.
+static void
+s_release (zaio_sessions_t *self, zaio_session_t *session)
+{
+    if (zaio_order_unfinished (&session->order) || session->held.size) return;
+    if (!session->order.link_broken) {
+        zhashx_delete (self->table, &session->identity);
+        return;
+    }
+    if (!zaio_linked (&session->broken)) zaio_list_add (&self->broken, &session->broken, false);
+    if (self->broken.size > ZAIO_BROKER_BROKEN_LINKS_MAX) {
+        zaio_session_t *oldest =
+            ZAIO_HOLDER (zaio_list_pop (&self->broken), zaio_session_t, broken);
+        if (self->links_forgotten++ == 0)
+            zsys_warning ("broker: over %d clients with a failed linked job; the oldest "
+                          "are forgotten, and their next requests will run",
+                          ZAIO_BROKER_BROKEN_LINKS_MAX);
+        oldest->order.link_broken = false;
+        s_release (self, oldest);
+    }
+}
+
+void
+zaio_sessions_finish (zaio_sessions_t *self, zaio_job_t *job, bool failed, zaio_list_t *released)
+{
+    zaio_session_t *session = job->owner;
+    zaio_order_finish (&session->order, job, failed, released);
+    s_release (self, session);
+}
+
+//  Keeps a reply its client's full queue has no room for, behind any held
+//  before it; takes header and data. A client that reads its replies has
+//  at most as many held as it keeps requests in flight, so only one that
+//  keeps sending while it reads nothing reaches the bound (a refusal held
+//  costs a few hundred bytes), and replies past it are dropped.
+static void
+s_hold (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data)
+{
+    if (session->held.size >= self->held_max) {
+        if (session->dropped++ == 0)
+            zsys_warning ("broker: a client reads no replies; those past %zu held are dropped",
+                          self->held_max);
+        zaio_route_close (header, data);
+        return;
+    }
+    s_reply_t *reply = (s_reply_t *)zmalloc (sizeof (s_reply_t));
+    zmq_msg_init (&reply->header);
+    zmq_msg_move (&reply->header, header);
+    zmq_msg_init (&reply->data);
+    if (data) {
+        zmq_msg_move (&reply->data, data);
+        zmq_msg_close (data);
+        reply->has_data = true;
+    }
+    zmq_msg_close (header);
+    if (session->held.size == 0) zaio_list_add (&self->backlogged, &session->backlogged, false);
+    zaio_list_add (&session->held, &reply->link, false);
+}
+
+static int
+s_send (zaio_sessions_t *self, const zaio_routing_id_t *client, zmq_msg_t *header, zmq_msg_t *data)
+{
+    return zaio_route_send (self->frontend, client, ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE), header,
+                            data);
+}
+
+void
+zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client,
+                       zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data)
+{
+    if (!session) session = zaio_sessions_lookup (self, client);
+    if (!session || session->held.size == 0) {
+        if (s_send (self, client, header, data) == 0) return;
+        if (zmq_errno () != EAGAIN) {
+            //  EHOSTUNREACH: the client has gone; there is no one left to tell.
+            if (self->verbose) zsys_debug ("broker: reply to departed client dropped");
+            zaio_route_close (header, data);
+            return;
+        }
+        if (!session) session = zaio_sessions_require (self, client);
+    }
+    s_hold (self, session, header, data);
+}
+
+bool
+zaio_sessions_park (zaio_job_t *job)
+{
+    if (job->owner->held.size == 0) return false;
+    zaio_list_add (&job->owner->parked, &job->queued, false);
+    return true;
+}
+
+//  A session whose held replies have all gone (or were dropped): its
+//  parked jobs go to the front of resumed, in the order they were parked
+//  (so the last session unblocked has its jobs first, as if each had gone
+//  back to the front of its queue in turn).
+static void
+s_unblock (zaio_sessions_t *self, zaio_session_t *session, zaio_list_t *resumed)
+{
+    zaio_list_remove (&self->backlogged, &session->backlogged);
+    if (session->dropped)
+        zsys_warning ("broker: %" PRIu64 " replies to a client that stopped reading were dropped",
+                      session->dropped);
+    session->dropped = 0;
+    zaio_link_t *link;
+    while ((link = zaio_list_last (&session->parked))) {
+        zaio_list_remove (&session->parked, link);
+        zaio_list_add (resumed, link, true);
+    }
+    s_release (self, session);
+}
+
+bool
+zaio_sessions_flush (zaio_sessions_t *self, zaio_list_t *resumed)
+{
+    bool sent = false;
+    zaio_link_t *link = zaio_list_first (&self->backlogged);
+    while (link) {
+        zaio_link_t *next = zaio_list_next (&self->backlogged, link);
+        zaio_session_t *session = ZAIO_HOLDER (link, zaio_session_t, backlogged);
+        zaio_link_t *held;
+        while ((held = zaio_list_first (&session->held))) {
+            s_reply_t *reply = ZAIO_HOLDER (held, s_reply_t, link);
+            if (s_send (self, &session->identity, &reply->header,
+                        reply->has_data ? &reply->data : NULL)) {
+                //  EHOSTUNREACH: the client has gone, and nothing held
+                //  for it can reach it.
+                if (zmq_errno () != EAGAIN) s_drop_held (session);
+                break;
+            }
+            zaio_list_remove (&session->held, held);
+            s_reply_destroy (&reply);
+            sent = true;
+        }
+        if (session->held.size == 0) s_unblock (self, session, resumed);
+        link = next;
+    }
+    return sent;
+}
+
+size_t
+zaio_sessions_backlogged (zaio_sessions_t *self)
+{
+    return self->backlogged.size;
+}
+
+zaio_session_t *
+zaio_sessions_first_backlogged (zaio_sessions_t *self)
+{
+    zaio_link_t *link = zaio_list_first (&self->backlogged);
+    return link ? ZAIO_HOLDER (link, zaio_session_t, backlogged) : NULL;
+}
+
+zaio_session_t *
+zaio_sessions_next_backlogged (zaio_sessions_t *self, zaio_session_t *session)
+{
+    zaio_link_t *link = zaio_list_next (&self->backlogged, &session->backlogged);
+    return link ? ZAIO_HOLDER (link, zaio_session_t, backlogged) : NULL;
+}
+
+zaio_session_t *
+zaio_sessions_first (zaio_sessions_t *self)
+{
+    return (zaio_session_t *)zhashx_first (self->table);
+}
+
+zaio_session_t *
+zaio_sessions_next (zaio_sessions_t *self)
+{
+    return (zaio_session_t *)zhashx_next (self->table);
+}

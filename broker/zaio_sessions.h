@@ -1,0 +1,86 @@
+/*  zaio_sessions.h: what the broker knows of each client connection, and
+    the replies it holds for clients that do not read (PROTOCOL.md
+    section 7).
+
+    A session exists while its client has unfinished jobs or held replies
+    (or must remember that its last linked job failed), keyed by routing
+    id. Replies go out through zaio_sessions_deliver, which never blocks:
+    a reply that finds the client's queue full (reply_hwm replies it has
+    not taken) is held, and so is every later one while any is, and
+    meanwhile the client's jobs are kept from the workers (parked), so a
+    client that stops reading soon stops costing anything but the replies
+    held; those are bounded too, and past the bound dropped with a
+    warning. Private to the broker.
+*/
+#ifndef ZAIO_SESSIONS_H_INCLUDED
+#define ZAIO_SESSIONS_H_INCLUDED
+
+#include "zaio_order.h"
+#include "zaio_route.h"
+
+struct _zaio_session_t {
+    zaio_routing_id_t identity; //  its key in the table
+    zaio_order_t order;         //  its unfinished jobs, and how they wait for each other
+    zaio_list_t held;           //  of held replies: those its full queue had no room for
+    zaio_list_t parked;         //  of job->queued: jobs kept from workers while replies are held
+    zaio_link_t backlogged;     //  in the table's backlogged list, while it has held replies
+    zaio_link_t broken;         //  in the table's broken list, while only link_broken keeps it
+    uint64_t dropped;           //  replies dropped since its replies were first held
+};
+
+typedef struct _zaio_sessions_t zaio_sessions_t;
+
+//  Sessions of clients on frontend (a ROUTER's libzmq handle, borrowed),
+//  holding at most held_max replies each. verbose logs dropped replies.
+zaio_sessions_t *zaio_sessions_new (void *frontend, size_t held_max, bool verbose);
+//  Frees every session, dropping (with a warning) replies still held.
+void zaio_sessions_destroy (zaio_sessions_t **self_p);
+
+//  The client's session, or NULL if it has none.
+zaio_session_t *zaio_sessions_lookup (zaio_sessions_t *self, const zaio_routing_id_t *client);
+
+//  The client's session, made if it has none.
+zaio_session_t *zaio_sessions_require (zaio_sessions_t *self, const zaio_routing_id_t *client);
+
+//  Jobs a client has accepted or replies held for it: what inflight_max
+//  bounds. 0 for NULL.
+size_t zaio_sessions_inflight (const zaio_session_t *session);
+
+//  Makes job (just accepted) the session's, in the order its client asks
+//  for. Returns true if it may run at once (zaio_order_admit).
+bool zaio_sessions_admit (zaio_sessions_t *self, zaio_session_t *session, zaio_job_t *job);
+
+//  Unties job, which has had its reply, from its session's order: jobs it
+//  released go on released. The session is forgotten if nothing keeps it.
+void zaio_sessions_finish (zaio_sessions_t *self, zaio_job_t *job, bool failed,
+                           zaio_list_t *released);
+
+//  Sends [signature][header][data?] to client; takes header and data.
+//  session is the client's if the caller has it at hand, else NULL (it is
+//  looked up: a refusal must not pass replies held for the client). A
+//  client that has gone gets nothing: there is no one left to tell.
+void zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client,
+                            zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data);
+
+//  Keeps job from the workers while its client has replies held: its
+//  reply would only be held too. True if it did.
+bool zaio_sessions_park (zaio_job_t *job);
+
+//  Sends held replies while their clients' queues have room. A client
+//  whose held replies have all gone (or were dropped) gets its parked jobs
+//  back: they go on resumed, to go back to the front of their queues from
+//  the last to the first. Returns true if it sent any reply.
+bool zaio_sessions_flush (zaio_sessions_t *self, zaio_list_t *resumed);
+
+//  Sessions with held replies: how many, and each in turn (NULL after the
+//  last). The list must not change while it is walked.
+size_t zaio_sessions_backlogged (zaio_sessions_t *self);
+zaio_session_t *zaio_sessions_first_backlogged (zaio_sessions_t *self);
+zaio_session_t *zaio_sessions_next_backlogged (zaio_sessions_t *self, zaio_session_t *session);
+
+//  Every session, in no order (NULL after the last); the table must not
+//  change while it is walked.
+zaio_session_t *zaio_sessions_first (zaio_sessions_t *self);
+zaio_session_t *zaio_sessions_next (zaio_sessions_t *self);
+
+#endif
