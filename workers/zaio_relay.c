@@ -2,7 +2,9 @@
     see zaio_relay.h and schemas/PROTOCOL.md section 9. */
 
 #include "zaio_relay.h"
+#include "zaio_credit.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -18,12 +20,15 @@ typedef struct {
     uint64_t broker_number;
 } s_held_t;
 
-//  An IO thread as the relay sees it.
+//  An IO thread as the relay sees it: a taker whose capacity is the credit
+//  its READY offered. The taker comes first, so the one the pool picks is
+//  the thread.
 typedef struct {
+    zaio_taker_t taker;
     zframe_t *identity;
-    uint32_t credit;
-    void *waiting_handle;
+    void *seat; //  in the relay's pool while it has credit, else NULL
 } s_thread_t;
+_Static_assert(offsetof (s_thread_t, taker) == 0, "a picked taker is its thread");
 
 typedef struct {
     zsock_t *pipe;
@@ -35,7 +40,7 @@ typedef struct {
     zactor_t **threads;
     uint32_t thread_count;
     zhashx_t *thread_table; //  hex identity -> s_thread_t
-    zlistx_t *waiting;      //  s_thread_t * with credit, least recently used first
+    zaio_credit_t *pool;    //  the threads with credit
     zlistx_t *backlog;      //  zmsg_t * jobs waiting for a thread with credit
     zhashx_t *held;         //  relay job number (text) -> s_held_t
     uint32_t credit;        //  offered to the broker: threads x credit, capped
@@ -163,20 +168,23 @@ s_connect (s_relay_t *self)
                    self->epoch);
 }
 
-//  Hands backlog jobs to threads with credit.
+//  Hands backlog jobs, oldest first, to threads with credit: each to the
+//  one the pool picks (zaio_credit.h: the most credit left, then the one
+//  that waited longest), the rule the broker follows for workers.
 static void
 s_dispatch (s_relay_t *self)
 {
-    while (zlistx_size (self->backlog) && zlistx_size (self->waiting)) {
+    s_thread_t *thread;
+    while (zlistx_size (self->backlog) &&
+           (thread = (s_thread_t *)zaio_credit_pick (self->pool, false, NULL))) {
         zmsg_t *msg = (zmsg_t *)zlistx_detach (self->backlog, NULL); //  first, not freed
-        s_thread_t *thread = (s_thread_t *)zlistx_first (self->waiting);
         zmsg_prepend (msg, &(zframe_t *){zframe_dup (thread->identity)});
         if (zmsg_send (&msg, self->local)) zmsg_destroy (&msg);
-        if (--thread->credit == 0) {
-            zlistx_delete (self->waiting, thread->waiting_handle);
-            thread->waiting_handle = NULL;
+        if (zaio_taker_took (&thread->taker)) {
+            zaio_credit_unseat (self->pool, thread->seat);
+            thread->seat = NULL;
         } else
-            zlistx_move_end (self->waiting, thread->waiting_handle);
+            zaio_credit_used (self->pool, thread->seat);
     }
 }
 
@@ -247,8 +255,8 @@ s_handle_local (s_relay_t *self)
             zaio_ready_decode (&ready, zframe_data (body), zframe_size (body)) == 0) {
             thread = (s_thread_t *)zmalloc (sizeof (s_thread_t));
             thread->identity = zframe_dup (identity);
-            thread->credit = ready.credit;
-            thread->waiting_handle = zlistx_add_end (self->waiting, thread);
+            thread->taker.credit = thread->taker.capacity = ready.credit;
+            thread->seat = zaio_credit_seat (self->pool, &thread->taker);
             zhashx_insert (self->thread_table, key, thread);
         }
     } else if (thread && command == ZAIO_WORKER_DONE) {
@@ -261,7 +269,8 @@ s_handle_local (s_relay_t *self)
             s_send_upstream (self, &msg);
         }
         if (held) zhashx_delete (self->held, number_key);
-        if (thread->credit++ == 0) thread->waiting_handle = zlistx_add_end (self->waiting, thread);
+        if (zaio_taker_returned (&thread->taker))
+            thread->seat = zaio_credit_seat (self->pool, &thread->taker);
     }
     s_dispatch (self);
     zstr_free (&key);
@@ -294,7 +303,7 @@ s_relay_destroy (s_relay_t **self_p)
     if (!self) return;
     for (uint32_t i = 0; i < self->thread_count; i++) zaio_worker_destroy (&self->threads[i]);
     free (self->threads);
-    zlistx_destroy (&self->waiting);
+    zaio_credit_destroy (&self->pool);
     zlistx_destroy (&self->backlog);
     zhashx_destroy (&self->thread_table);
     zhashx_destroy (&self->held);
@@ -316,7 +325,7 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
         strcpy (self->host, "localhost");
     self->thread_table = zhashx_new ();
     zhashx_set_destructor (self->thread_table, s_thread_free);
-    self->waiting = zlistx_new ();
+    self->pool = zaio_credit_new ();
     self->backlog = zlistx_new ();
     zlistx_set_destructor (self->backlog, s_backlog_free);
     self->held = zhashx_new ();
@@ -324,7 +333,8 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
     self->backoff = 1;
     //  The broker drops a READY that offers more as malformed. Capped, the
     //  credit still gives every thread work: there are no more threads
-    //  than ZAIO_CREDIT_MAX, and s_dispatch takes them in turn.
+    //  than ZAIO_CREDIT_MAX, and s_dispatch hands each job to the thread
+    //  with the most credit left.
     uint32_t wanted = config->threads * config->credit;
     self->credit = wanted < ZAIO_CREDIT_MAX ? wanted : ZAIO_CREDIT_MAX;
     if (self->credit < wanted)
