@@ -106,6 +106,7 @@ s_send_upstream (s_relay_t *self, zmsg_t **msg_p)
     self->next_heartbeat_ms = zclock_mono () + self->config.heartbeat_ms;
 }
 
+//  Sends a bare command (HEARTBEAT, BYE) to the broker, as s_send_upstream.
 static void
 s_send_command (s_relay_t *self, zaio_worker_command_t command)
 {
@@ -468,6 +469,9 @@ s_backlog_free (void **item)
     zmsg_destroy ((zmsg_t **)item);
 }
 
+//  Stops the threads (each after the job it is running), then frees the
+//  relay: queued jobs unrun, the broker socket at the linger it has (0,
+//  or what s_linger gave it). Nulls *self_p; idempotent.
 static void
 s_relay_destroy (s_relay_t **self_p)
 {
@@ -485,6 +489,32 @@ s_relay_destroy (s_relay_t **self_p)
     *self_p = NULL;
 }
 
+//  Starts the IO threads, connected to self->local; they announce
+//  themselves with READY there. -1 if one cannot start (those started are
+//  stopped with the relay).
+static int
+s_start_threads (s_relay_t *self)
+{
+    self->threads = (zactor_t **)zmalloc (sizeof (zactor_t *) * self->config.threads);
+    for (uint32_t i = 0; i < self->config.threads; i++) {
+        zaio_worker_config_t worker = {
+            .endpoint = self->endpoint,
+            .volumes = self->config.volumes,
+            .volume_count = self->config.volume_count,
+            .credit = self->config.credit,
+            .payload_max = self->config.payload_max,
+            .slot = i,
+        };
+        self->threads[i] = zaio_worker_new (&worker);
+        if (!self->threads[i]) return -1;
+        self->thread_count++;
+    }
+    return 0;
+}
+
+//  A relay with its threads started and READY sent on its first broker
+//  connection (CONNECTING); config is copied, its strings and volumes
+//  borrowed. NULL if the inproc endpoint or a thread cannot start.
 static s_relay_t *
 s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
 {
@@ -524,28 +554,19 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
         s_relay_destroy (&self);
         return NULL;
     }
-    self->threads = (zactor_t **)zmalloc (sizeof (zactor_t *) * config->threads);
-    for (uint32_t i = 0; i < config->threads; i++) {
-        zaio_worker_config_t worker = {
-            .endpoint = self->endpoint,
-            .volumes = config->volumes,
-            .volume_count = config->volume_count,
-            .credit = config->credit,
-            .payload_max = config->payload_max,
-            .slot = i,
-        };
-        self->threads[i] = zaio_worker_new (&worker);
-        if (!self->threads[i]) {
-            s_relay_destroy (&self);
-            return NULL;
-        }
-        self->thread_count++;
+    if (s_start_threads (self)) {
+        s_relay_destroy (&self);
+        return NULL;
     }
     self->state = S_CONNECTING;
     s_connect (self);
     return self;
 }
 
+//  The relay's thread: signals its status twice (zactor_new, then
+//  zaio_relay_new), then runs until the broker connection is GONE: after
+//  $TERM, when the jobs are done, the broker is silent or the drain time
+//  is up. Input first, then the clock's events (s_relay_tick).
 static void
 s_relay_actor (zsock_t *pipe, void *args)
 {
