@@ -37,6 +37,7 @@ zaio_credit_seat (zaio_credit_t *self, zaio_taker_t *taker)
 void
 zaio_credit_unseat (zaio_credit_t *self, void *seat)
 {
+    assert (seat);
     zlistx_delete (self->seated, seat);
 }
 
@@ -66,6 +67,7 @@ zaio_credit_pick (zaio_credit_t *self, bool idle_only, void **seat_p)
 void
 zaio_credit_used (zaio_credit_t *self, void *seat)
 {
+    assert (seat);
     zlistx_move_end (self->seated, seat);
 }
 
@@ -85,5 +87,6 @@ zaio_taker_took (zaio_taker_t *taker)
 bool
 zaio_taker_returned (zaio_taker_t *taker)
 {
+    assert (taker->credit < taker->capacity);
     return taker->credit++ == 0;
 }

@@ -45,14 +45,17 @@ void zaio_credit_destroy (zaio_credit_t **self_p);
 //  Returns its seat, for zaio_credit_unseat and zaio_credit_used.
 void *zaio_credit_seat (zaio_credit_t *self, zaio_taker_t *taker);
 
-//  Takes a seat out of the pool.
+//  Takes a seat out of the pool; the seat is gone after. seat must not be
+//  NULL (zlistx would take the first seat instead): an owner that keeps
+//  NULL for "not seated" checks it first.
 void zaio_credit_unseat (zaio_credit_t *self, void *seat);
 
 //  The seated taker that gets the next job (see above), its seat in
 //  *seat_p; NULL if none fits. idle_only: only a taker that holds nothing.
 zaio_taker_t *zaio_credit_pick (zaio_credit_t *self, bool idle_only, void **seat_p);
 
-//  The seat's taker took a job: it goes last, so work spreads.
+//  The seat's taker took a job: it goes last, so work spreads. seat must
+//  not be NULL, as for zaio_credit_unseat.
 void zaio_credit_used (zaio_credit_t *self, void *seat);
 
 //  Takers seated.
@@ -63,8 +66,10 @@ size_t zaio_credit_size (zaio_credit_t *self);
 //  marks it used in each.
 bool zaio_taker_took (zaio_taker_t *taker);
 
-//  Gives taker one credit back. Returns true if it had none: its owner
-//  then seats it again in every pool.
+//  Gives taker, which holds a job (credit below capacity), one credit
+//  back. Returns true if it had none: its owner then seats it again in
+//  every pool. Credit past capacity would hide the taker from idle-only
+//  picks for good, so the owner gives back only for a job it handed over.
 bool zaio_taker_returned (zaio_taker_t *taker);
 
 #ifdef __cplusplus

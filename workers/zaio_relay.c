@@ -2,7 +2,9 @@
     see zaio_relay.h and schemas/PROTOCOL.md section 9. */
 
 #include "zaio_relay.h"
+#include "zaio_credit.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -18,12 +20,35 @@ typedef struct {
     uint64_t broker_number;
 } s_held_t;
 
-//  An IO thread as the relay sees it.
+//  An IO thread as the relay sees it: a taker whose capacity is the credit
+//  its READY offered. The taker comes first, so the one the pool picks is
+//  the thread.
 typedef struct {
+    zaio_taker_t taker;
     zframe_t *identity;
-    uint32_t credit;
-    void *waiting_handle;
+    void *seat; //  in the relay's pool while it has credit, else NULL
 } s_thread_t;
+_Static_assert(offsetof (s_thread_t, taker) == 0, "a picked taker is its thread");
+
+//  The broker connection's states; s_relay_on has the table.
+typedef enum {
+    S_CONNECTING, //  READY sent on a fresh socket, the broker not heard on it yet
+    S_CONNECTED,  //  the broker heard on this socket
+    S_DRAINING,   //  BYE sent, the broker's BYE not come yet
+    S_FINISHING,  //  the broker's BYE came, so no JOB can follow: finishing those held
+    S_GONE        //  the actor ends
+} s_state_t;
+
+//  What moves the broker connection.
+typedef enum {
+    S_HEARD,         //  a message from the broker, whatever it is
+    S_BYE_ANSWERED,  //  the broker's BYE
+    S_SILENT,        //  broker_expiry_ms has come: nothing heard for that long
+    S_HEARTBEAT_DUE, //  next_heartbeat_ms has come: nothing sent for that long
+    S_STOP,          //  $TERM from the actor's owner
+    S_JOBS_DONE,     //  no job of the connection left, queued or running
+    S_DRAIN_TIME_UP  //  stop_deadline_ms has come
+} s_event_t;
 
 typedef struct {
     zsock_t *pipe;
@@ -35,18 +60,17 @@ typedef struct {
     zactor_t **threads;
     uint32_t thread_count;
     zhashx_t *thread_table; //  hex identity -> s_thread_t
-    zlistx_t *waiting;      //  s_thread_t * with credit, least recently used first
+    zaio_credit_t *pool;    //  the threads with credit
     zlistx_t *backlog;      //  zmsg_t * jobs waiting for a thread with credit
     zhashx_t *held;         //  relay job number (text) -> s_held_t
     uint32_t credit;        //  offered to the broker: threads x credit, capped
     uint64_t next_number;
     uint64_t epoch;
-    int64_t broker_expiry_ms; //  the broker is presumed gone after this
-    int64_t next_heartbeat_ms;
-    uint32_t backoff; //  intervals before the next reconnect
-    bool stopping;
-    bool bye_answered; //  the broker's BYE came: no JOB can follow it
-    int64_t stop_deadline_ms;
+    s_state_t state;
+    int64_t broker_expiry_ms;  //  the broker is presumed gone after this
+    int64_t next_heartbeat_ms; //  a HEARTBEAT goes if nothing else has by then
+    int64_t stop_deadline_ms;  //  the drain time is up; none (INT64_MAX) before STOP
+    uint32_t backoff;          //  heartbeat intervals a fresh connection waits, at least
 } s_relay_t;
 
 static void
@@ -82,6 +106,7 @@ s_send_upstream (s_relay_t *self, zmsg_t **msg_p)
     self->next_heartbeat_ms = zclock_mono () + self->config.heartbeat_ms;
 }
 
+//  Sends a bare command (HEARTBEAT, BYE) to the broker, as s_send_upstream.
 static void
 s_send_command (s_relay_t *self, zaio_worker_command_t command)
 {
@@ -163,20 +188,23 @@ s_connect (s_relay_t *self)
                    self->epoch);
 }
 
-//  Hands backlog jobs to threads with credit.
+//  Hands backlog jobs, oldest first, to threads with credit: each to the
+//  one the pool picks (zaio_credit.h: the most credit left, then the one
+//  that waited longest), the rule the broker follows for workers.
 static void
 s_dispatch (s_relay_t *self)
 {
-    while (zlistx_size (self->backlog) && zlistx_size (self->waiting)) {
+    s_thread_t *thread;
+    while (zlistx_size (self->backlog) &&
+           (thread = (s_thread_t *)zaio_credit_pick (self->pool, false, NULL))) {
         zmsg_t *msg = (zmsg_t *)zlistx_detach (self->backlog, NULL); //  first, not freed
-        s_thread_t *thread = (s_thread_t *)zlistx_first (self->waiting);
         zmsg_prepend (msg, &(zframe_t *){zframe_dup (thread->identity)});
         if (zmsg_send (&msg, self->local)) zmsg_destroy (&msg);
-        if (--thread->credit == 0) {
-            zlistx_delete (self->waiting, thread->waiting_handle);
-            thread->waiting_handle = NULL;
+        if (zaio_taker_took (&thread->taker)) {
+            zaio_credit_unseat (self->pool, thread->seat);
+            thread->seat = NULL;
         } else
-            zlistx_move_end (self->waiting, thread->waiting_handle);
+            zaio_credit_used (self->pool, thread->seat);
     }
 }
 
@@ -203,16 +231,141 @@ s_handle_job (s_relay_t *self, uint64_t broker_number, zmsg_t **msg_p)
     s_dispatch (self);
 }
 
-//  One message from the broker; false if none was waiting.
+//  ---------------------------------------------------------------------
+//  The broker connection
+
+//  Anything from the broker proves it is there: the full patience again,
+//  and the shortest backoff for the next reconnect.
+static void
+s_broker_heard (s_relay_t *self)
+{
+    self->broker_expiry_ms =
+        zclock_mono () + (int64_t)self->config.heartbeat_ms * self->config.heartbeat_misses;
+    self->backoff = 1;
+}
+
+//  The broker fell silent: a fresh connection, each waiting twice as long
+//  as the last (up to S_BACKOFF_MAX intervals) while the broker stays away.
+static void
+s_reconnect (s_relay_t *self)
+{
+    zsys_warning ("relay: broker %s silent, reconnecting", self->config.broker);
+    if (self->backoff < S_BACKOFF_MAX) self->backoff *= 2;
+    s_connect (self);
+}
+
+//  Take nothing new, finish what we hold, then go: BYE, and drain_ms for it.
+static void
+s_say_bye (s_relay_t *self)
+{
+    self->stop_deadline_ms = zclock_mono () + self->config.drain_ms;
+    s_send_command (self, ZAIO_WORKER_BYE);
+}
+
+//  The last DONEs may not have left yet: give them what is left of the
+//  drain time (at linger 0 libzmq would drop them, and the broker would
+//  take us for dead with those jobs).
+static void
+s_linger (s_relay_t *self)
+{
+    int64_t now = zclock_mono ();
+    if (now < self->stop_deadline_ms)
+        zsock_set_linger (self->upstream, (int)(self->stop_deadline_ms - now));
+}
+
+//  One case label per (state, event) pair of the table in s_relay_on.
+#define S_ON(state, event) ((int)(state) << 8 | (int)(event))
+
+//  Moves the broker connection on event. The table, to check against
+//  PROTOCOL.md section 9 (READY, HEARTBEAT, BYE, a replaced connection)
+//  and 10 (expiry and backoff), and README's "What happens when something
+//  dies" (the broker restarts; a worker is stopped):
+//
+//    state                  event          action                               next
+//    CONNECTING, CONNECTED  HEARD          expiry heartbeat x misses from now;  CONNECTED
+//                                          backoff 1
+//    DRAINING, FINISHING    HEARD          the same                             (same)
+//    CONNECTING, CONNECTED  SILENT         backoff x 2, up to S_BACKOFF_MAX;    CONNECTING
+//                                          drop the backlog; fresh socket and
+//                                          READY; expiry heartbeat x max
+//                                          (backoff, misses) from now
+//    all but GONE           HEARTBEAT_DUE  HEARTBEAT                            (same)
+//    CONNECTING, CONNECTED  STOP           BYE; drain deadline drain_ms on      DRAINING
+//    DRAINING               BYE_ANSWERED   -                                    FINISHING
+//    FINISHING              JOBS_DONE      linger up to the drain deadline      GONE
+//    DRAINING, FINISHING    SILENT         - (nobody waits for the rest)        GONE
+//    DRAINING, FINISHING    DRAIN_TIME_UP  -                                    GONE
+//
+//  Any other pair changes nothing: a second STOP, a BYE from the broker
+//  unasked, JOBS_DONE before the broker's BYE (a JOB may still be on its
+//  way). JOBs and DONEs flow in every state but GONE, outside the table:
+//  a JOB that comes while DRAINING was sent before the broker's BYE, and
+//  runs.
+static void
+s_relay_on (s_relay_t *self, s_event_t event)
+{
+    switch (S_ON (self->state, event)) {
+        case S_ON (S_CONNECTING, S_HEARD):
+        case S_ON (S_CONNECTED, S_HEARD):
+            s_broker_heard (self);
+            self->state = S_CONNECTED;
+            break;
+        case S_ON (S_DRAINING, S_HEARD):
+        case S_ON (S_FINISHING, S_HEARD):
+            s_broker_heard (self);
+            break;
+        case S_ON (S_CONNECTING, S_SILENT):
+        case S_ON (S_CONNECTED, S_SILENT):
+            s_reconnect (self);
+            self->state = S_CONNECTING;
+            break;
+        case S_ON (S_CONNECTING, S_HEARTBEAT_DUE):
+        case S_ON (S_CONNECTED, S_HEARTBEAT_DUE):
+        case S_ON (S_DRAINING, S_HEARTBEAT_DUE):
+        case S_ON (S_FINISHING, S_HEARTBEAT_DUE):
+            s_send_command (self, ZAIO_WORKER_HEARTBEAT);
+            break;
+        case S_ON (S_CONNECTING, S_STOP):
+        case S_ON (S_CONNECTED, S_STOP):
+            s_say_bye (self);
+            self->state = S_DRAINING;
+            break;
+        case S_ON (S_DRAINING, S_BYE_ANSWERED):
+            self->state = S_FINISHING;
+            break;
+        case S_ON (S_FINISHING, S_JOBS_DONE):
+            s_linger (self);
+            self->state = S_GONE;
+            break;
+        case S_ON (S_DRAINING, S_SILENT):
+        case S_ON (S_FINISHING, S_SILENT):
+        case S_ON (S_DRAINING, S_DRAIN_TIME_UP):
+        case S_ON (S_FINISHING, S_DRAIN_TIME_UP):
+            self->state = S_GONE;
+            break;
+        default:
+            break;
+    }
+}
+
+//  A command from the actor's owner: $TERM stops the relay; others are
+//  ignored.
+static void
+s_handle_pipe (s_relay_t *self)
+{
+    char *command = zstr_recv (self->pipe);
+    if (command && streq (command, "$TERM")) s_relay_on (self, S_STOP);
+    zstr_free (&command);
+}
+
+//  One message from the broker; false if none was waiting. Every message
+//  is HEARD, a BYE is BYE_ANSWERED besides, and a JOB goes to a thread.
 static bool
 s_handle_upstream (s_relay_t *self)
 {
     zmsg_t *msg = zmsg_recv (self->upstream);
     if (!msg) return false;
-    //  Anything from the broker proves it is there.
-    self->broker_expiry_ms =
-        zclock_mono () + (int64_t)self->config.heartbeat_ms * self->config.heartbeat_misses;
-    self->backoff = 1;
+    s_relay_on (self, S_HEARD);
     uint64_t job;
     int command = s_envelope (msg, &job);
     if (command == -1)
@@ -220,7 +373,7 @@ s_handle_upstream (s_relay_t *self)
     else if (command == ZAIO_WORKER_JOB)
         s_handle_job (self, job, &msg);
     else if (command == ZAIO_WORKER_BYE)
-        self->bye_answered = self->stopping;
+        s_relay_on (self, S_BYE_ANSWERED);
     else if (command != ZAIO_WORKER_HEARTBEAT)
         zsys_warning ("relay: unexpected command from broker dropped");
     zmsg_destroy (&msg);
@@ -247,8 +400,8 @@ s_handle_local (s_relay_t *self)
             zaio_ready_decode (&ready, zframe_data (body), zframe_size (body)) == 0) {
             thread = (s_thread_t *)zmalloc (sizeof (s_thread_t));
             thread->identity = zframe_dup (identity);
-            thread->credit = ready.credit;
-            thread->waiting_handle = zlistx_add_end (self->waiting, thread);
+            thread->taker.credit = thread->taker.capacity = ready.credit;
+            thread->seat = zaio_credit_seat (self->pool, &thread->taker);
             zhashx_insert (self->thread_table, key, thread);
         }
     } else if (thread && command == ZAIO_WORKER_DONE) {
@@ -261,7 +414,8 @@ s_handle_local (s_relay_t *self)
             s_send_upstream (self, &msg);
         }
         if (held) zhashx_delete (self->held, number_key);
-        if (thread->credit++ == 0) thread->waiting_handle = zlistx_add_end (self->waiting, thread);
+        if (zaio_taker_returned (&thread->taker))
+            thread->seat = zaio_credit_seat (self->pool, &thread->taker);
     }
     s_dispatch (self);
     zstr_free (&key);
@@ -281,12 +435,43 @@ s_current_jobs (s_relay_t *self)
     return count;
 }
 
+//  Raises the events the counts and the clock bring, once the loop has
+//  taken in what arrived. JOBS_DONE first: a relay that has finished
+//  leaves with its linger even if the broker fell silent meanwhile. It is
+//  looked for only where the table uses it, since counting walks every
+//  held job. A SILENT that reconnects sends READY, which puts the
+//  heartbeat off; after GONE nothing more happens.
+static void
+s_relay_tick (s_relay_t *self)
+{
+    if (self->state == S_FINISHING && s_current_jobs (self) == 0) s_relay_on (self, S_JOBS_DONE);
+    int64_t now = zclock_mono ();
+    if (now >= self->broker_expiry_ms) s_relay_on (self, S_SILENT);
+    if (now >= self->stop_deadline_ms) s_relay_on (self, S_DRAIN_TIME_UP);
+    if (now >= self->next_heartbeat_ms) s_relay_on (self, S_HEARTBEAT_DUE);
+}
+
+//  Milliseconds the loop may wait for input: until the next heartbeat,
+//  the broker's expiry or the drain deadline, whichever comes first.
+static long
+s_relay_timeout (s_relay_t *self)
+{
+    int64_t wake = self->next_heartbeat_ms;
+    if (self->broker_expiry_ms < wake) wake = self->broker_expiry_ms;
+    if (self->stop_deadline_ms < wake) wake = self->stop_deadline_ms;
+    int64_t now = zclock_mono ();
+    return wake > now ? (long)(wake - now) : 0;
+}
+
 static void
 s_backlog_free (void **item)
 {
     zmsg_destroy ((zmsg_t **)item);
 }
 
+//  Stops the threads (each after the job it is running), then frees the
+//  relay: queued jobs unrun, the broker socket at the linger it has (0,
+//  or what s_linger gave it). Nulls *self_p; idempotent.
 static void
 s_relay_destroy (s_relay_t **self_p)
 {
@@ -294,7 +479,7 @@ s_relay_destroy (s_relay_t **self_p)
     if (!self) return;
     for (uint32_t i = 0; i < self->thread_count; i++) zaio_worker_destroy (&self->threads[i]);
     free (self->threads);
-    zlistx_destroy (&self->waiting);
+    zaio_credit_destroy (&self->pool);
     zlistx_destroy (&self->backlog);
     zhashx_destroy (&self->thread_table);
     zhashx_destroy (&self->held);
@@ -304,6 +489,32 @@ s_relay_destroy (s_relay_t **self_p)
     *self_p = NULL;
 }
 
+//  Starts the IO threads, connected to self->local; they announce
+//  themselves with READY there. -1 if one cannot start (those started are
+//  stopped with the relay).
+static int
+s_start_threads (s_relay_t *self)
+{
+    self->threads = (zactor_t **)zmalloc (sizeof (zactor_t *) * self->config.threads);
+    for (uint32_t i = 0; i < self->config.threads; i++) {
+        zaio_worker_config_t worker = {
+            .endpoint = self->endpoint,
+            .volumes = self->config.volumes,
+            .volume_count = self->config.volume_count,
+            .credit = self->config.credit,
+            .payload_max = self->config.payload_max,
+            .slot = i,
+        };
+        self->threads[i] = zaio_worker_new (&worker);
+        if (!self->threads[i]) return -1;
+        self->thread_count++;
+    }
+    return 0;
+}
+
+//  A relay with its threads started and READY sent on its first broker
+//  connection (CONNECTING); config is copied, its strings and volumes
+//  borrowed. NULL if the inproc endpoint or a thread cannot start.
 static s_relay_t *
 s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
 {
@@ -316,15 +527,17 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
         strcpy (self->host, "localhost");
     self->thread_table = zhashx_new ();
     zhashx_set_destructor (self->thread_table, s_thread_free);
-    self->waiting = zlistx_new ();
+    self->pool = zaio_credit_new ();
     self->backlog = zlistx_new ();
     zlistx_set_destructor (self->backlog, s_backlog_free);
     self->held = zhashx_new ();
     zhashx_set_destructor (self->held, s_held_free);
     self->backoff = 1;
+    self->stop_deadline_ms = INT64_MAX;
     //  The broker drops a READY that offers more as malformed. Capped, the
     //  credit still gives every thread work: there are no more threads
-    //  than ZAIO_CREDIT_MAX, and s_dispatch takes them in turn.
+    //  than ZAIO_CREDIT_MAX, and s_dispatch hands each job to the thread
+    //  with the most credit left.
     uint32_t wanted = config->threads * config->credit;
     self->credit = wanted < ZAIO_CREDIT_MAX ? wanted : ZAIO_CREDIT_MAX;
     if (self->credit < wanted)
@@ -341,27 +554,19 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
         s_relay_destroy (&self);
         return NULL;
     }
-    self->threads = (zactor_t **)zmalloc (sizeof (zactor_t *) * config->threads);
-    for (uint32_t i = 0; i < config->threads; i++) {
-        zaio_worker_config_t worker = {
-            .endpoint = self->endpoint,
-            .volumes = config->volumes,
-            .volume_count = config->volume_count,
-            .credit = config->credit,
-            .payload_max = config->payload_max,
-            .slot = i,
-        };
-        self->threads[i] = zaio_worker_new (&worker);
-        if (!self->threads[i]) {
-            s_relay_destroy (&self);
-            return NULL;
-        }
-        self->thread_count++;
+    if (s_start_threads (self)) {
+        s_relay_destroy (&self);
+        return NULL;
     }
+    self->state = S_CONNECTING;
     s_connect (self);
     return self;
 }
 
+//  The relay's thread: signals its status twice (zactor_new, then
+//  zaio_relay_new), then runs until the broker connection is GONE: after
+//  $TERM, when the jobs are done, the broker is silent or the drain time
+//  is up. Input first, then the clock's events (s_relay_tick).
 static void
 s_relay_actor (zsock_t *pipe, void *args)
 {
@@ -371,26 +576,12 @@ s_relay_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     zsock_signal (pipe, self ? 0 : 1);
     if (!self) return;
-    while (true) {
-        int64_t now = zclock_mono ();
-        int64_t wake = self->next_heartbeat_ms < self->broker_expiry_ms ? self->next_heartbeat_ms
-                                                                        : self->broker_expiry_ms;
-        if (self->stopping && self->stop_deadline_ms < wake) wake = self->stop_deadline_ms;
+    while (self->state != S_GONE) {
         zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
                                   {zsock_resolve (self->upstream), 0, ZMQ_POLLIN, 0},
                                   {zsock_resolve (self->local), 0, ZMQ_POLLIN, 0}};
-        long timeout = wake > now ? (long)(wake - now) : 0;
-        if (zmq_poll (items, 3, timeout) < 0) continue; //  EINTR: signals are main's
-        if (items[0].revents & ZMQ_POLLIN) {
-            char *command = zstr_recv (pipe);
-            if (command && streq (command, "$TERM") && !self->stopping) {
-                //  Take nothing new, finish what we hold, then go.
-                self->stopping = true;
-                self->stop_deadline_ms = zclock_mono () + self->config.drain_ms;
-                s_send_command (self, ZAIO_WORKER_BYE);
-            }
-            zstr_free (&command);
-        }
+        if (zmq_poll (items, 3, s_relay_timeout (self)) < 0) continue; //  EINTR: signals are main's
+        if (items[0].revents & ZMQ_POLLIN) s_handle_pipe (self);
         //  What has arrived, in batches: one poll per burst, not per message.
         if (items[1].revents & ZMQ_POLLIN)
             for (int i = 0; i < S_BATCH && s_handle_upstream (self); i++) {
@@ -398,25 +589,7 @@ s_relay_actor (zsock_t *pipe, void *args)
         if (items[2].revents & ZMQ_POLLIN)
             for (int i = 0; i < S_BATCH && s_handle_local (self); i++) {
             }
-        now = zclock_mono ();
-        //  Leave once the broker has answered BYE (so no JOB is still on its
-        //  way) and every job is done; or when the broker is silent or the
-        //  drain time is up, since then nobody waits for the rest.
-        bool drained = self->stopping && self->bye_answered && s_current_jobs (self) == 0;
-        if (drained && now < self->stop_deadline_ms)
-            //  The last DONEs may not have left yet: give them what is left
-            //  of the drain time (at linger 0 libzmq would drop them, and
-            //  the broker would take us for dead with those jobs).
-            zsock_set_linger (self->upstream, (int)(self->stop_deadline_ms - now));
-        if (drained ||
-            (self->stopping && (now >= self->broker_expiry_ms || now >= self->stop_deadline_ms)))
-            break;
-        if (now >= self->broker_expiry_ms && !self->stopping) {
-            zsys_warning ("relay: broker %s silent, reconnecting", self->config.broker);
-            if (self->backoff < S_BACKOFF_MAX) self->backoff *= 2;
-            s_connect (self);
-        } else if (now >= self->next_heartbeat_ms)
-            s_send_command (self, ZAIO_WORKER_HEARTBEAT);
+        s_relay_tick (self);
     }
     s_relay_destroy (&self);
 }
