@@ -51,26 +51,6 @@ TRANSPORT_SLACK = 64 * 1024
 COPY_THRESHOLD = 64 * 1024
 
 
-_FLAGS = ("create", "parents", "datasync")
-
-
-def op_fields(path: str, **optional: Any) -> Dict[str, Any]:
-    """A request's fields: ``path``, and each optional one that says more
-    than the wire's default: a flag only when true, ``offset`` only when
-    not 0, anything else only when given (not ``None``)."""
-    fields: Dict[str, Any] = {"path": path}
-    for name, value in optional.items():
-        if name in _FLAGS:
-            if value:
-                fields[name] = True
-        elif name == "offset":
-            if value:
-                fields[name] = value
-        elif value is not None:
-            fields[name] = value
-    return fields
-
-
 def as_buffer(data: BufferLike) -> Union[bytes, memoryview]:
     """``data`` as a flat byte buffer ZeroMQ can send, copying only when it
     is not contiguous. ``str`` is refused: encode it first."""

@@ -20,18 +20,20 @@ socket with linger 0.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Union, cast
+from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 import zmq
 import zmq.asyncio
 
-from . import _codec
+from . import _codec, _ops
 from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
-                    _Default, as_buffer, log, matches, op_fields, prefixes_of, setup_dealer)
+                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Timeout
 
 __all__ = ["Client", "EventStream"]
+
+T = TypeVar("T")
 
 # Plain ints: pyzmq's enum flags cost an enum operation per use on the hot path.
 _NOBLOCK = int(zmq.NOBLOCK)
@@ -197,18 +199,16 @@ class Client(ClientBase):
                       volume: Optional[str] = None) -> Reply:
         """Any request, as the protocol spells it; see
         :meth:`zaio.Client.request`."""
-        fields = dict(fields or {})
-        if "id" in fields or "op" in fields or "volume" in fields:
-            raise TypeError("id, op and volume are not fields (volume is a keyword)")
-        reply = await self._exchange(op, fields, data, timeout, volume)
-        if not reply.ok:
-            _codec.result_of(op, reply, fields.get("path"))
-        return reply
+        fields = _ops.request_fields(fields)
+        return _ops.raw_result(op, await self._exchange(op, fields, data, timeout, volume), fields)
 
-    async def _call(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
-                    timeout: TimeoutArg, volume: Optional[str]) -> Any:
-        reply = await self._exchange(op, fields, data, timeout, volume)
-        return _codec.result_of(op, reply, fields.get("path"))
+    async def _op(self, spec: "_ops.OpSpec[T]", args: Tuple[Any, ...], timeout: TimeoutArg,
+                  volume: Optional[str]) -> T:
+        """A call of the op method ``spec`` describes, ``args`` its
+        positional arguments."""
+        fields, data = spec.request(args)
+        reply = await self._exchange(spec.op, fields, data, timeout, volume)
+        return spec.result(self, reply, fields.get("path"))
 
     async def _exchange(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
                         timeout: TimeoutArg, volume: Optional[str]) -> Reply:
@@ -300,39 +300,35 @@ class Client(ClientBase):
             self._pending.pop(rid, None)
 
     # ------------------------------------------------------------ ops
+    # Each is its spec in _ops, called with the method's own arguments.
 
     async def ping(self, *, timeout: TimeoutArg = DEFAULT,
                    volume: Optional[str] = None) -> None:
         """Round trip to the broker (``ping``)."""
-        return await self._call("ping", {}, None, timeout, volume)
+        return await self._op(_ops.PING, (), timeout, volume)
 
     async def hello(self, *, timeout: TimeoutArg = DEFAULT,
                     volume: Optional[str] = None) -> Hello:
         """What the broker speaks: protocol, version, ops, volumes, limits
         (``hello``). Also stored in :attr:`limits`."""
-        result: Hello = await self._call("hello", {}, None, timeout, volume)
-        self.limits = result.limits
-        return result
+        return await self._op(_ops.HELLO, (), timeout, volume)
 
     async def stat(self, path: str, *, timeout: TimeoutArg = DEFAULT,
                    volume: Optional[str] = None) -> Stat:
         """Type, size, mode and mtime of ``path``; a symlink is not followed."""
-        return await self._call("stat", {"path": path}, None, timeout, volume)
+        return await self._op(_ops.STAT, (path,), timeout, volume)
 
     async def read(self, path: str, offset: int, length: int, *,
                    timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> memoryview:
         """Up to ``length`` bytes of ``path`` from ``offset`` (fewer at end of
         file), as a read-only memoryview of the received frame (no copy)."""
-        fields = op_fields(path, length=length, offset=offset)
-        result: ReadResult = await self._call("read", fields, None, timeout, volume)
-        return result.data
+        return await self._op(_ops.READ, (path, offset, length), timeout, volume)
 
     async def read_result(self, path: str, offset: int, length: int, *,
                           timeout: TimeoutArg = DEFAULT,
                           volume: Optional[str] = None) -> ReadResult:
         """Like :meth:`read`, also telling whether the read reached end of file."""
-        fields = op_fields(path, length=length, offset=offset)
-        return await self._call("read", fields, None, timeout, volume)
+        return await self._op(_ops.READ_RESULT, (path, offset, length), timeout, volume)
 
     async def write(self, path: str, offset: int, data: BufferLike, create: bool = False,
                     mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
@@ -340,61 +336,56 @@ class Client(ClientBase):
         """Write ``data`` (any bytes-like object) at ``offset``; ``ENOENT``
         unless the file exists or ``create``. Returns the bytes written.
         Do not change ``data`` until the call returns."""
-        fields = op_fields(path, offset=offset, create=create, mode=mode)
-        return await self._call("write", fields, data, timeout, volume)
+        return await self._op(_ops.WRITE, (path, offset, data, create, mode), timeout, volume)
 
     async def append(self, path: str, data: BufferLike, create: bool = False,
                      mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
                      volume: Optional[str] = None) -> int:
         """Append ``data`` at the end of ``path``; returns the offset where
         it landed."""
-        fields = op_fields(path, create=create, mode=mode)
-        return await self._call("append", fields, data, timeout, volume)
+        return await self._op(_ops.APPEND, (path, data, create, mode), timeout, volume)
 
     async def readfile(self, path: str, *, timeout: TimeoutArg = DEFAULT,
                        volume: Optional[str] = None) -> memoryview:
         """The whole file, as a read-only memoryview of the received frame."""
-        return await self._call("readfile", {"path": path}, None, timeout, volume)
+        return await self._op(_ops.READFILE, (path,), timeout, volume)
 
     async def writefile(self, path: str, data: BufferLike, mode: Optional[int] = None, *,
                         timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> int:
         """Replace ``path`` with ``data`` atomically and durably; returns the
         bytes written."""
-        fields = op_fields(path, mode=mode)
-        return await self._call("writefile", fields, data, timeout, volume)
+        return await self._op(_ops.WRITEFILE, (path, data, mode), timeout, volume)
 
     async def truncate(self, path: str, size: int, *, timeout: TimeoutArg = DEFAULT,
                        volume: Optional[str] = None) -> None:
         """Set the size of ``path``."""
-        return await self._call("truncate", {"path": path, "size": size}, None, timeout, volume)
+        return await self._op(_ops.TRUNCATE, (path, size), timeout, volume)
 
     async def fsync(self, path: str, datasync: bool = False, *, timeout: TimeoutArg = DEFAULT,
                     volume: Optional[str] = None) -> None:
         """Flush a file or directory to storage (``fdatasync`` if ``datasync``)."""
-        fields = op_fields(path, datasync=datasync)
-        return await self._call("fsync", fields, None, timeout, volume)
+        return await self._op(_ops.FSYNC, (path, datasync), timeout, volume)
 
     async def unlink(self, path: str, *, timeout: TimeoutArg = DEFAULT,
                      volume: Optional[str] = None) -> None:
         """Remove a file."""
-        return await self._call("unlink", {"path": path}, None, timeout, volume)
+        return await self._op(_ops.UNLINK, (path,), timeout, volume)
 
     async def rename(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
                      volume: Optional[str] = None) -> None:
         """Rename ``path`` to ``to``, replacing ``to`` if it exists."""
-        return await self._call("rename", {"path": path, "to": to}, None, timeout, volume)
+        return await self._op(_ops.RENAME, (path, to), timeout, volume)
 
     async def mkdir(self, path: str, parents: bool = False, mode: Optional[int] = None, *,
                     timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
         """Create a directory; with ``parents``, its missing ancestors too
         and no error if it exists."""
-        fields = op_fields(path, parents=parents, mode=mode)
-        return await self._call("mkdir", fields, None, timeout, volume)
+        return await self._op(_ops.MKDIR, (path, parents, mode), timeout, volume)
 
     async def rmdir(self, path: str, *, timeout: TimeoutArg = DEFAULT,
                     volume: Optional[str] = None) -> None:
         """Remove an empty directory."""
-        return await self._call("rmdir", {"path": path}, None, timeout, volume)
+        return await self._op(_ops.RMDIR, (path,), timeout, volume)
 
     async def listdir(self, path: str = "", after: Optional[str] = None,
                       limit: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
@@ -402,8 +393,7 @@ class Client(ClientBase):
         """One page of a directory's entries, sorted by name, all after
         ``after`` if given, at most ``limit`` (broker default 1000). See
         :meth:`listdir_all` for every entry."""
-        fields = op_fields(path, after=after, limit=limit)
-        return await self._call("listdir", fields, None, timeout, volume)
+        return await self._op(_ops.LISTDIR, (path, after, limit), timeout, volume)
 
     async def listdir_all(self, path: str = "", limit: Optional[int] = None, *,
                           timeout: TimeoutArg = DEFAULT,
@@ -413,22 +403,19 @@ class Client(ClientBase):
         return [e async for e in self.listdir_iter(path, limit, timeout=timeout, volume=volume)]
 
     async def listdir_iter(self, path: str = "", limit: Optional[int] = None, *,
-                      timeout: TimeoutArg = DEFAULT,
-                      volume: Optional[str] = None) -> AsyncIterator[DirEntry]:
+                           timeout: TimeoutArg = DEFAULT,
+                           volume: Optional[str] = None) -> AsyncIterator[DirEntry]:
         """Iterate over every entry of a directory, a page at a time."""
-        after: Optional[str] = None
-        while True:
-            page = await self.listdir(path, after, limit, timeout=timeout, volume=volume)
-            for entry in page.entries:
+        pager = _ops.Pager()
+        while not pager.done:
+            for entry in pager.turn(await self.listdir(path, pager.after, limit, timeout=timeout,
+                                                       volume=volume)):
                 yield entry
-            if not page.more or not page.entries:
-                return
-            after = page.entries[-1].name
 
     async def copy(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
                    volume: Optional[str] = None) -> int:
         """Copy the file ``path`` to ``to`` inside the broker; returns its size."""
-        return await self._call("copy", {"path": path, "to": to}, None, timeout, volume)
+        return await self._op(_ops.COPY, (path, to), timeout, volume)
 
     # ------------------------------------------------------------ events
 

@@ -14,17 +14,19 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import zmq
 
-from . import _codec
+from . import _codec, _ops
 from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
-                    _Default, as_buffer, log, matches, op_fields, prefixes_of, setup_dealer)
+                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Timeout
 
 __all__ = ["Client", "EventStream"]
+
+T = TypeVar("T")
 
 
 def _remaining(deadline: Optional[float]) -> Optional[float]:
@@ -120,18 +122,16 @@ class Client(ClientBase):
         ``op`` and ``volume``, including those no method takes (``key``,
         ``barrier``, ``link``, ``deadline``, ``priority``); ``data`` is the
         data frame of ``write``, ``append`` and ``writefile``."""
-        fields = dict(fields or {})
-        if "id" in fields or "op" in fields or "volume" in fields:
-            raise TypeError("id, op and volume are not fields (volume is a keyword)")
-        reply = self._exchange(op, fields, data, timeout, volume)
-        if not reply.ok:
-            _codec.result_of(op, reply, fields.get("path"))
-        return reply
+        fields = _ops.request_fields(fields)
+        return _ops.raw_result(op, self._exchange(op, fields, data, timeout, volume), fields)
 
-    def _call(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
-              timeout: TimeoutArg, volume: Optional[str]) -> Any:
-        reply = self._exchange(op, fields, data, timeout, volume)
-        return _codec.result_of(op, reply, fields.get("path"))
+    def _op(self, spec: "_ops.OpSpec[T]", args: Tuple[Any, ...], timeout: TimeoutArg,
+            volume: Optional[str]) -> T:
+        """A call of the op method ``spec`` describes, ``args`` its
+        positional arguments."""
+        fields, data = spec.request(args)
+        reply = self._exchange(spec.op, fields, data, timeout, volume)
+        return spec.result(self, reply, fields.get("path"))
 
     def _exchange(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
                   timeout: TimeoutArg, volume: Optional[str]) -> Reply:
@@ -211,103 +211,95 @@ class Client(ClientBase):
             log.debug("zaio: dropped reply id %d (waiting for %d)", reply.id, rid)
 
     # ------------------------------------------------------------ ops
+    # Each is its spec in _ops, called with the method's own arguments.
 
     def ping(self, *, timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
         """Round trip to the broker (``ping``)."""
-        return self._call("ping", {}, None, timeout, volume)
+        return self._op(_ops.PING, (), timeout, volume)
 
     def hello(self, *, timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> Hello:
         """What the broker speaks: protocol, version, ops, volumes, limits
         (``hello``). Also stored in :attr:`limits`."""
-        result: Hello = self._call("hello", {}, None, timeout, volume)
-        self.limits = result.limits
-        return result
+        return self._op(_ops.HELLO, (), timeout, volume)
 
     def stat(self, path: str, *, timeout: TimeoutArg = DEFAULT,
              volume: Optional[str] = None) -> Stat:
         """Type, size, mode and mtime of ``path``; a symlink is not followed."""
-        return self._call("stat", {"path": path}, None, timeout, volume)
+        return self._op(_ops.STAT, (path,), timeout, volume)
 
     def read(self, path: str, offset: int, length: int, *, timeout: TimeoutArg = DEFAULT,
              volume: Optional[str] = None) -> memoryview:
         """Up to ``length`` bytes of ``path`` from ``offset`` (fewer at end of
         file), as a read-only memoryview of the received frame (no copy)."""
-        return self.read_result(path, offset, length, timeout=timeout, volume=volume).data
+        return self._op(_ops.READ, (path, offset, length), timeout, volume)
 
     def read_result(self, path: str, offset: int, length: int, *,
                     timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> ReadResult:
         """Like :meth:`read`, also telling whether the read reached end of file."""
-        fields = op_fields(path, length=length, offset=offset)
-        return self._call("read", fields, None, timeout, volume)
+        return self._op(_ops.READ_RESULT, (path, offset, length), timeout, volume)
 
     def write(self, path: str, offset: int, data: BufferLike, create: bool = False,
               mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
               volume: Optional[str] = None) -> int:
         """Write ``data`` (any bytes-like object) at ``offset``; ``ENOENT``
         unless the file exists or ``create``. Returns the bytes written."""
-        fields = op_fields(path, offset=offset, create=create, mode=mode)
-        return self._call("write", fields, data, timeout, volume)
+        return self._op(_ops.WRITE, (path, offset, data, create, mode), timeout, volume)
 
     def append(self, path: str, data: BufferLike, create: bool = False,
                mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
                volume: Optional[str] = None) -> int:
         """Append ``data`` at the end of ``path``; returns the offset where
         it landed."""
-        fields = op_fields(path, create=create, mode=mode)
-        return self._call("append", fields, data, timeout, volume)
+        return self._op(_ops.APPEND, (path, data, create, mode), timeout, volume)
 
     def readfile(self, path: str, *, timeout: TimeoutArg = DEFAULT,
                  volume: Optional[str] = None) -> memoryview:
         """The whole file, as a read-only memoryview of the received frame."""
-        return self._call("readfile", {"path": path}, None, timeout, volume)
+        return self._op(_ops.READFILE, (path,), timeout, volume)
 
     def writefile(self, path: str, data: BufferLike, mode: Optional[int] = None, *,
                   timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> int:
         """Replace ``path`` with ``data`` atomically and durably; returns the
         bytes written."""
-        fields = op_fields(path, mode=mode)
-        return self._call("writefile", fields, data, timeout, volume)
+        return self._op(_ops.WRITEFILE, (path, data, mode), timeout, volume)
 
     def truncate(self, path: str, size: int, *, timeout: TimeoutArg = DEFAULT,
                  volume: Optional[str] = None) -> None:
         """Set the size of ``path``."""
-        return self._call("truncate", {"path": path, "size": size}, None, timeout, volume)
+        return self._op(_ops.TRUNCATE, (path, size), timeout, volume)
 
     def fsync(self, path: str, datasync: bool = False, *, timeout: TimeoutArg = DEFAULT,
               volume: Optional[str] = None) -> None:
         """Flush a file or directory to storage (``fdatasync`` if ``datasync``)."""
-        fields = op_fields(path, datasync=datasync)
-        return self._call("fsync", fields, None, timeout, volume)
+        return self._op(_ops.FSYNC, (path, datasync), timeout, volume)
 
     def unlink(self, path: str, *, timeout: TimeoutArg = DEFAULT,
                volume: Optional[str] = None) -> None:
         """Remove a file."""
-        return self._call("unlink", {"path": path}, None, timeout, volume)
+        return self._op(_ops.UNLINK, (path,), timeout, volume)
 
     def rename(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
                volume: Optional[str] = None) -> None:
         """Rename ``path`` to ``to``, replacing ``to`` if it exists."""
-        return self._call("rename", {"path": path, "to": to}, None, timeout, volume)
+        return self._op(_ops.RENAME, (path, to), timeout, volume)
 
     def mkdir(self, path: str, parents: bool = False, mode: Optional[int] = None, *,
               timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
         """Create a directory; with ``parents``, its missing ancestors too
         and no error if it exists."""
-        fields = op_fields(path, parents=parents, mode=mode)
-        return self._call("mkdir", fields, None, timeout, volume)
+        return self._op(_ops.MKDIR, (path, parents, mode), timeout, volume)
 
     def rmdir(self, path: str, *, timeout: TimeoutArg = DEFAULT,
               volume: Optional[str] = None) -> None:
         """Remove an empty directory."""
-        return self._call("rmdir", {"path": path}, None, timeout, volume)
+        return self._op(_ops.RMDIR, (path,), timeout, volume)
 
     def listdir(self, path: str = "", after: Optional[str] = None, limit: Optional[int] = None,
                 *, timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> Listing:
         """One page of a directory's entries, sorted by name, all after
         ``after`` if given, at most ``limit`` (broker default 1000). See
         :meth:`listdir_all` for every entry."""
-        fields = op_fields(path, after=after, limit=limit)
-        return self._call("listdir", fields, None, timeout, volume)
+        return self._op(_ops.LISTDIR, (path, after, limit), timeout, volume)
 
     def listdir_all(self, path: str = "", limit: Optional[int] = None, *,
                     timeout: TimeoutArg = DEFAULT,
@@ -317,21 +309,18 @@ class Client(ClientBase):
         return list(self.listdir_iter(path, limit, timeout=timeout, volume=volume))
 
     def listdir_iter(self, path: str = "", limit: Optional[int] = None, *,
-                timeout: TimeoutArg = DEFAULT,
-                volume: Optional[str] = None) -> Iterator[DirEntry]:
+                     timeout: TimeoutArg = DEFAULT,
+                     volume: Optional[str] = None) -> Iterator[DirEntry]:
         """Iterate over every entry of a directory, a page at a time."""
-        after: Optional[str] = None
-        while True:
-            page = self.listdir(path, after, limit, timeout=timeout, volume=volume)
-            yield from page.entries
-            if not page.more or not page.entries:
-                return
-            after = page.entries[-1].name
+        pager = _ops.Pager()
+        while not pager.done:
+            yield from pager.turn(self.listdir(path, pager.after, limit, timeout=timeout,
+                                               volume=volume))
 
     def copy(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
              volume: Optional[str] = None) -> int:
         """Copy the file ``path`` to ``to`` inside the broker; returns its size."""
-        return self._call("copy", {"path": path, "to": to}, None, timeout, volume)
+        return self._op(_ops.COPY, (path, to), timeout, volume)
 
     # ------------------------------------------------------------ events
 
