@@ -6,13 +6,14 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
+import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import zmq
 
 from . import _codec
-from ._types import Event, Limits
-from .errors import Error, TooBig
+from ._types import Event, Limits, Reply
+from .errors import Closed, Error, Timeout, TooBig
 
 log = logging.getLogger("zaio")
 
@@ -93,6 +94,17 @@ class ClientBase:
 
     # ------------------------------------------------------------ internals
 
+    def _check_open(self, op: Optional[str] = None, path: Optional[str] = None) -> None:
+        """Raise :class:`zaio.Closed` once the client is closed."""
+        if self._closed:
+            raise Closed(message="client is closed", op=op, path=path)
+
+    def _events_at(self) -> str:
+        """The events endpoint, for ``events()``; ValueError without one."""
+        if self.events_endpoint is None:
+            raise ValueError("this client was made without an events= endpoint")
+        return self.events_endpoint
+
     def _timeout(self, timeout: TimeoutArg) -> Optional[float]:
         if isinstance(timeout, _Default):
             return self.timeout
@@ -141,8 +153,38 @@ class ClientBase:
         for big payloads (for small frames a copy is cheaper)."""
         return data is not None and len(data) >= COPY_THRESHOLD
 
-    def _backoff(self, attempt: int) -> float:
-        return min(self.queue_full_backoff * (2 ** attempt), 0.25)
+    def _retry_pause(self, reply: Reply, attempt: int, left: Optional[float]) -> Optional[float]:
+        """Seconds to pause before sending a request again after ``reply``,
+        its answer to try ``attempt`` (from 0), or None to return ``reply``.
+        Only ``QUEUE_FULL`` is retried (the broker did not take the job, so
+        a retry is safe), at most :attr:`queue_full_retries` times, with a
+        back-off that doubles up to 0.25 s, and never when the pause would
+        outlast the ``left`` seconds of the call's timeout."""
+        if reply.ok or reply.error != "QUEUE_FULL" or attempt >= self.queue_full_retries:
+            return None
+        pause: float = min(self.queue_full_backoff * (2 ** attempt), 0.25)
+        if left is not None and left <= pause:
+            return None
+        return pause
+
+
+def timeout_error(op: str, path: Optional[str], sent: bool) -> Timeout:
+    """The error of a call that ran out of time waiting for its reply
+    (``sent``), or waiting to send."""
+    why = ("no reply within the timeout" if sent else
+           "could not send within the timeout (no connection to the broker?)")
+    return Timeout(message=why, op=op, path=path)
+
+
+def remaining(deadline: Optional[float]) -> Optional[float]:
+    """Seconds to a ``time.monotonic()`` deadline (None: no deadline)."""
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def poll_ms(seconds: Optional[float]) -> Optional[int]:
+    """A wait in seconds as a ZeroMQ poll timeout: ms rounded up, never
+    negative (None: no limit)."""
+    return None if seconds is None else max(0, int(seconds * 1000 + 0.999))
 
 
 class SeqTracker:

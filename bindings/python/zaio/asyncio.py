@@ -27,7 +27,7 @@ import zmq.asyncio
 
 from . import _codec, _ops
 from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
-                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer)
+                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer, timeout_error)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Timeout
 
@@ -133,8 +133,7 @@ class Client(ClientBase):
     # ------------------------------------------------------------ core
 
     def _start(self) -> None:
-        if self._closed:
-            raise Closed(message="client is closed")
+        self._check_open()
         if self._recv_task is None:
             self._slots = asyncio.Semaphore(self.max_inflight)
             self._limits_lock = asyncio.Lock()
@@ -236,10 +235,9 @@ class Client(ClientBase):
             while True:
                 header = self._header(op, fields, volume)
                 reply = await self._once(header, data, deadline, op, path)
-                if reply.ok or reply.error != "QUEUE_FULL" or attempt >= self.queue_full_retries:
-                    return reply
-                pause = self._backoff(attempt)
-                if deadline is not None and deadline - loop.time() <= pause:
+                left = None if deadline is None else deadline - loop.time()
+                pause = self._retry_pause(reply, attempt, left)
+                if pause is None:
                     return reply
                 attempt += 1
                 await asyncio.sleep(pause)
@@ -248,8 +246,7 @@ class Client(ClientBase):
                     deadline: Optional[float], op: str, path: Optional[str]) -> Reply:
         """One request: register its future, send, wait for the reply or
         the deadline (a timer fails the future; no task per call)."""
-        if self._closed:
-            raise Closed(message="client is closed", op=op, path=path)
+        self._check_open(op, path)
         loop = asyncio.get_running_loop()
         rid = header["id"]
         frames = self._frames(header, data)
@@ -262,9 +259,7 @@ class Client(ClientBase):
             def expire() -> None:
                 if not fut.done():
                     done = sent or (send is not None and send.done())
-                    why = ("no reply within the timeout" if done else
-                           "could not send within the timeout (no connection to the broker?)")
-                    fut.set_exception(Timeout(message=why, op=op, path=path))
+                    fut.set_exception(timeout_error(op, path, sent=done))
                 if send is not None and not send.done():
                     send.cancel()
             timer = loop.call_at(deadline, expire)
@@ -431,10 +426,8 @@ class Client(ClientBase):
         ``async with`` or its first receive, whichever comes first; use
         ``async with`` so that requests sent inside it are all seen.
         """
-        if self.events_endpoint is None:
-            raise ValueError("this client was made without an events= endpoint")
-        return EventStream(self.events_endpoint, prefix, timeout=timeout,
-                           context=self._context, client=self if ready else None)
+        return EventStream(self._events_at(), prefix, timeout=timeout, context=self._context,
+                           client=self if ready else None)
 
 
 class EventStream(EventStreamBase):

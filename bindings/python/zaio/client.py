@@ -20,21 +20,14 @@ import zmq
 
 from . import _codec, _ops
 from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
-                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer)
+                    _Default, as_buffer, log, matches, poll_ms, prefixes_of, remaining,
+                    setup_dealer, timeout_error)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Timeout
 
 __all__ = ["Client", "EventStream"]
 
 T = TypeVar("T")
-
-
-def _remaining(deadline: Optional[float]) -> Optional[float]:
-    return None if deadline is None else deadline - time.monotonic()
-
-
-def _poll_ms(remaining: Optional[float]) -> Optional[int]:
-    return None if remaining is None else max(0, int(remaining * 1000 + 0.999))
 
 
 class Client(ClientBase):
@@ -147,19 +140,15 @@ class Client(ClientBase):
                    timeout: Optional[float], volume: Optional[str]) -> Reply:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            if self._closed:
-                raise Closed(message="client is closed", op=op, path=fields.get("path"))
+            self._check_open(op, fields.get("path"))
             attempt = 0
             while True:
                 header = self._header(op, fields, volume)
                 frames = self._frames(header, data)
                 self._send(frames, self._zero_copy(data), deadline, op, fields)
                 reply = self._recv(header["id"], deadline, op, fields)
-                if reply.ok or reply.error != "QUEUE_FULL" or attempt >= self.queue_full_retries:
-                    return reply
-                pause = self._backoff(attempt)
-                left = _remaining(deadline)
-                if left is not None and left <= pause:
+                pause = self._retry_pause(reply, attempt, remaining(deadline))
+                if pause is None:
                     return reply
                 attempt += 1
                 self._wait(self._pausing, pause, op, fields)
@@ -168,22 +157,17 @@ class Client(ClientBase):
               fields: Dict[str, Any]) -> bool:
         """Poll up to ``timeout`` seconds; whether the socket is ready.
         Raises Closed if close() was called meanwhile (it wakes the poll)."""
-        ready = dict(poller.poll(_poll_ms(timeout)))
+        ready = dict(poller.poll(poll_ms(timeout)))
         if self._closed:
             raise Closed(message="client closed while the request was pending", op=op,
                          path=fields.get("path"))
         return self._sock in ready
 
-    def _timeout_error(self, op: str, fields: Dict[str, Any], sent: bool = True) -> Timeout:
-        why = ("no reply within the timeout" if sent else
-               "could not send within the timeout (no connection to the broker?)")
-        return Timeout(message=why, op=op, path=fields.get("path"))
-
     def _send(self, frames: List[Any], zero_copy: bool, deadline: Optional[float], op: str,
               fields: Dict[str, Any]) -> None:
         while True:
-            if not self._wait(self._writable, _remaining(deadline), op, fields):
-                raise self._timeout_error(op, fields, sent=False)
+            if not self._wait(self._writable, remaining(deadline), op, fields):
+                raise timeout_error(op, fields.get("path"), sent=False)
             try:
                 self._sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=not zero_copy)
                 return
@@ -193,8 +177,8 @@ class Client(ClientBase):
     def _recv(self, rid: int, deadline: Optional[float], op: str,
               fields: Dict[str, Any]) -> Reply:
         while True:
-            if not self._wait(self._readable, _remaining(deadline), op, fields):
-                raise self._timeout_error(op, fields)
+            if not self._wait(self._readable, remaining(deadline), op, fields):
+                raise timeout_error(op, fields.get("path"), sent=True)
             frames = self._sock.recv_multipart(copy=False)
             try:
                 reply = _codec.decode_reply(frames)
@@ -336,10 +320,7 @@ class Client(ClientBase):
         reached the broker (see :meth:`EventStream.ready`), so every request
         sent afterwards has its event seen.
         """
-        if self.events_endpoint is None:
-            raise ValueError("this client was made without an events= endpoint")
-        stream = EventStream(self.events_endpoint, prefix, timeout=timeout,
-                             context=self._context)
+        stream = EventStream(self._events_at(), prefix, timeout=timeout, context=self._context)
         if ready:
             try:
                 stream.ready(self)
@@ -384,12 +365,12 @@ class EventStream(EventStreamBase):
         try:
             wait = 0.005
             while True:
-                left = _remaining(deadline)
+                left = remaining(deadline)
                 if left is not None and left <= 0:
                     raise Timeout(message="event subscription not confirmed in time")
                 client._roundtrip("ping", {}, None, left, None)
-                left = _remaining(deadline)
-                if self._sock.poll(_poll_ms(wait if left is None else min(wait, max(left, 0))),
+                left = remaining(deadline)
+                if self._sock.poll(poll_ms(wait if left is None else min(wait, max(left, 0))),
                                    zmq.POLLIN):
                     self._take()
                     return
@@ -409,7 +390,7 @@ class EventStream(EventStreamBase):
         t = self.timeout if isinstance(timeout, _Default) else timeout
         deadline = None if t is None else time.monotonic() + t
         while not self._early:
-            if not self._sock.poll(_poll_ms(_remaining(deadline)), zmq.POLLIN):
+            if not self._sock.poll(poll_ms(remaining(deadline)), zmq.POLLIN):
                 raise Timeout(message="no event within the timeout")
             self._take()
         return self._early.popleft()
