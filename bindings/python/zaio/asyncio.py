@@ -20,14 +20,15 @@ socket with linger 0.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 import zmq
 import zmq.asyncio
 
 from . import _codec, _ops
-from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
-                    _Default, as_buffer, log, matches, prefixes_of, setup_dealer, timeout_error)
+from ._base import (DEFAULT, BufferLike, ClientBase, EventStreamBase, TimeoutArg, as_buffer, log,
+                    poll_ms, remaining, setup_dealer, timeout_error)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Timeout
 
@@ -442,11 +443,9 @@ class EventStream(EventStreamBase):
                  timeout: Optional[float] = None,
                  context: Optional[zmq.asyncio.Context] = None,
                  client: Optional[Client] = None) -> None:
-        prefixes_of(prefix)  # a bad prefix is a TypeError before any socket exists
         self._client = client
         self._sock: zmq.asyncio.Socket
-        self._setup((context or zmq.asyncio.Context.instance()).socket(zmq.SUB), endpoint,
-                    prefix, timeout)
+        self._open(context or zmq.asyncio.Context.instance(), endpoint, prefix, timeout)
 
     async def ready(self, client: Optional[Client] = None,
                     timeout: TimeoutArg = DEFAULT) -> None:
@@ -457,43 +456,25 @@ class EventStream(EventStreamBase):
         if client is None:
             raise ValueError("ready() needs a client to ping through")
         self._client = None
-        loop = asyncio.get_running_loop()
-        t = client._timeout(timeout)
-        deadline = None if t is None else loop.time() + t
-        extra = [p for p in PING_TOPICS if not matches(p, self.prefixes)]
-        for p in extra:
-            self._sock.setsockopt(zmq.SUBSCRIBE, p.encode())
-        try:
-            wait = 0.005
+        with self._handshake(client._timeout(timeout)) as shake:
             while True:
-                left = None if deadline is None else deadline - loop.time()
-                if left is not None and left <= 0:
-                    raise Timeout(message="event subscription not confirmed in time")
-                await client._roundtrip("ping", {}, None, left, None)
-                if await self._sock.poll(timeout=int(wait * 1000)):
+                await client._roundtrip("ping", {}, None, shake.ping_timeout(), None)
+                if await self._sock.poll(shake.poll_ms()):
                     await self._take()
                     return
-                wait = min(wait * 2, 0.1)
-        finally:
-            for p in extra:
-                self._sock.setsockopt(zmq.UNSUBSCRIBE, p.encode())
 
     async def _take(self) -> None:
         self._accept(await self._sock.recv_multipart(copy=False))
 
     async def recv(self, timeout: TimeoutArg = DEFAULT) -> Event:
         """The next event; :class:`zaio.Timeout` if none comes in time."""
-        if self._closed:
-            raise Closed(message="event stream is closed")
+        t = self._wait_time(timeout)
         if self._client is not None:
             await self.ready()
-        t = self.timeout if isinstance(timeout, _Default) else timeout
-        loop = asyncio.get_running_loop()
-        deadline = None if t is None else loop.time() + t
+        deadline = None if t is None else time.monotonic() + t
         while not self._early:
             if deadline is not None:
-                left = max(0, int((deadline - loop.time()) * 1000 + 0.999))
-                if not await self._sock.poll(timeout=left):
+                if not await self._sock.poll(poll_ms(remaining(deadline))):
                     raise Timeout(message="no event within the timeout")
             await self._take()
         return self._early.popleft()
@@ -503,12 +484,6 @@ class EventStream(EventStreamBase):
 
     async def __anext__(self) -> Event:
         return await self.recv()
-
-    def close(self) -> None:
-        """Close the SUB socket (linger 0). Idempotent."""
-        if not self._closed:
-            self._closed = True
-            self._sock.close(linger=0)
 
     async def __aenter__(self) -> "EventStream":
         if self._client is not None:

@@ -19,9 +19,8 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar
 import zmq
 
 from . import _codec, _ops
-from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
-                    _Default, as_buffer, log, matches, poll_ms, prefixes_of, remaining,
-                    setup_dealer, timeout_error)
+from ._base import (DEFAULT, BufferLike, ClientBase, EventStreamBase, TimeoutArg, as_buffer, log,
+                    poll_ms, remaining, setup_dealer, timeout_error)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Timeout
 
@@ -342,10 +341,8 @@ class EventStream(EventStreamBase):
 
     def __init__(self, endpoint: str, prefix: Union[str, Sequence[str]] = "", *,
                  timeout: Optional[float] = None, context: Optional[zmq.Context] = None) -> None:
-        prefixes_of(prefix)  # a bad prefix is a TypeError before any socket exists
         self._sock: zmq.Socket
-        self._setup((context or zmq.Context.instance()).socket(zmq.SUB), endpoint, prefix,
-                    timeout)
+        self._open(context or zmq.Context.instance(), endpoint, prefix, timeout)
 
     def ready(self, client: Client, timeout: TimeoutArg = DEFAULT) -> None:
         """Wait until this subscription has reached the broker.
@@ -357,27 +354,12 @@ class EventStream(EventStreamBase):
         subscription; events that match the stream's prefixes are kept.
         ``timeout`` defaults to the client's.
         """
-        t = client._timeout(timeout)
-        deadline = None if t is None else time.monotonic() + t
-        extra = [p for p in PING_TOPICS if not matches(p, self.prefixes)]
-        for p in extra:
-            self._sock.setsockopt(zmq.SUBSCRIBE, p.encode())
-        try:
-            wait = 0.005
+        with self._handshake(client._timeout(timeout)) as shake:
             while True:
-                left = remaining(deadline)
-                if left is not None and left <= 0:
-                    raise Timeout(message="event subscription not confirmed in time")
-                client._roundtrip("ping", {}, None, left, None)
-                left = remaining(deadline)
-                if self._sock.poll(poll_ms(wait if left is None else min(wait, max(left, 0))),
-                                   zmq.POLLIN):
+                client._roundtrip("ping", {}, None, shake.ping_timeout(), None)
+                if self._sock.poll(shake.poll_ms(), zmq.POLLIN):
                     self._take()
                     return
-                wait = min(wait * 2, 0.1)
-        finally:
-            for p in extra:
-                self._sock.setsockopt(zmq.UNSUBSCRIBE, p.encode())
 
     def _take(self) -> None:
         """Receive one message; queue it if it is an event for this stream."""
@@ -385,9 +367,7 @@ class EventStream(EventStreamBase):
 
     def recv(self, timeout: TimeoutArg = DEFAULT) -> Event:
         """The next event; :class:`zaio.Timeout` if none comes in time."""
-        if self._closed:
-            raise Closed(message="event stream is closed")
-        t = self.timeout if isinstance(timeout, _Default) else timeout
+        t = self._wait_time(timeout)
         deadline = None if t is None else time.monotonic() + t
         while not self._early:
             if not self._sock.poll(poll_ms(remaining(deadline)), zmq.POLLIN):
@@ -400,12 +380,6 @@ class EventStream(EventStreamBase):
 
     def __next__(self) -> Event:
         return self.recv()
-
-    def close(self) -> None:
-        """Close the SUB socket (linger 0). Idempotent."""
-        if not self._closed:
-            self._closed = True
-            self._sock.close(linger=0)
 
     def __enter__(self) -> "EventStream":
         return self
