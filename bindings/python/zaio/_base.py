@@ -1,18 +1,22 @@
-"""What the blocking and the asyncio clients share: configuration, request
-ids, building requests, buffers, QUEUE_FULL back-off and event seq tracking."""
+"""What the blocking and the asyncio clients share apart from their op
+methods (``_ops``): configuration, request ids, building requests, buffers,
+the QUEUE_FULL retry policy, the errors of a call that cannot complete, and
+for event streams their setup, ``seq`` tracking and the ``ready``
+handshake."""
 
 from __future__ import annotations
 
 import collections
 import itertools
 import logging
+import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import zmq
 
 from . import _codec
-from ._types import Event, Limits
-from .errors import Error, TooBig
+from ._types import Event, Limits, Reply
+from .errors import Closed, Error, Timeout, TooBig
 
 log = logging.getLogger("zaio")
 
@@ -49,26 +53,6 @@ TRANSPORT_SLACK = 64 * 1024
 
 #: Payloads at least this big are handed to ZeroMQ without a copy.
 COPY_THRESHOLD = 64 * 1024
-
-
-_FLAGS = ("create", "parents", "datasync")
-
-
-def op_fields(path: str, **optional: Any) -> Dict[str, Any]:
-    """A request's fields: ``path``, and each optional one that says more
-    than the wire's default: a flag only when true, ``offset`` only when
-    not 0, anything else only when given (not ``None``)."""
-    fields: Dict[str, Any] = {"path": path}
-    for name, value in optional.items():
-        if name in _FLAGS:
-            if value:
-                fields[name] = True
-        elif name == "offset":
-            if value:
-                fields[name] = value
-        elif value is not None:
-            fields[name] = value
-    return fields
 
 
 def as_buffer(data: BufferLike) -> Union[bytes, memoryview]:
@@ -112,6 +96,17 @@ class ClientBase:
         self._closed = False
 
     # ------------------------------------------------------------ internals
+
+    def _check_open(self, op: Optional[str] = None, path: Optional[str] = None) -> None:
+        """Raise :class:`zaio.Closed` once the client is closed."""
+        if self._closed:
+            raise Closed(message="client is closed", op=op, path=path)
+
+    def _events_at(self) -> str:
+        """The events endpoint, for ``events()``; ValueError without one."""
+        if self.events_endpoint is None:
+            raise ValueError("this client was made without an events= endpoint")
+        return self.events_endpoint
 
     def _timeout(self, timeout: TimeoutArg) -> Optional[float]:
         if isinstance(timeout, _Default):
@@ -161,8 +156,38 @@ class ClientBase:
         for big payloads (for small frames a copy is cheaper)."""
         return data is not None and len(data) >= COPY_THRESHOLD
 
-    def _backoff(self, attempt: int) -> float:
-        return min(self.queue_full_backoff * (2 ** attempt), 0.25)
+    def _retry_pause(self, reply: Reply, attempt: int, left: Optional[float]) -> Optional[float]:
+        """Seconds to pause before sending a request again after ``reply``,
+        its answer to try ``attempt`` (from 0), or None to return ``reply``.
+        Only ``QUEUE_FULL`` is retried (the broker did not take the job, so
+        a retry is safe), at most :attr:`queue_full_retries` times, with a
+        back-off that doubles up to 0.25 s, and never when the pause would
+        outlast the ``left`` seconds of the call's timeout."""
+        if reply.ok or reply.error != "QUEUE_FULL" or attempt >= self.queue_full_retries:
+            return None
+        pause: float = min(self.queue_full_backoff * (2 ** attempt), 0.25)
+        if left is not None and left <= pause:
+            return None
+        return pause
+
+
+def timeout_error(op: str, path: Optional[str], sent: bool) -> Timeout:
+    """The error of a call that ran out of time waiting for its reply
+    (``sent``), or waiting to send."""
+    why = ("no reply within the timeout" if sent else
+           "could not send within the timeout (no connection to the broker?)")
+    return Timeout(message=why, op=op, path=path)
+
+
+def remaining(deadline: Optional[float]) -> Optional[float]:
+    """Seconds to a ``time.monotonic()`` deadline (None: no deadline)."""
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def poll_ms(seconds: Optional[float]) -> Optional[int]:
+    """A wait in seconds as a ZeroMQ poll timeout: ms rounded up, never
+    negative (None: no limit)."""
+    return None if seconds is None else max(0, int(seconds * 1000 + 0.999))
 
 
 class SeqTracker:
@@ -190,28 +215,49 @@ class SeqTracker:
 
 class EventStreamBase:
     """What the blocking and asyncio event streams share: their prefixes,
-    ``seq`` tracking, and the setup of their SUB socket."""
+    ``seq`` tracking, the setup of their SUB socket, closing it, and the
+    logic of their ``ready`` handshake."""
 
     prefixes: Tuple[str, ...]
     timeout: Optional[float]
+    _sock: Any
     _tracker: SeqTracker
     _early: "collections.deque[Event]"
     _closed: bool
 
-    def _setup(self, sock: Any, endpoint: str, prefix: Union[str, Sequence[str]],
-               timeout: Optional[float]) -> None:
-        """Adopt ``sock`` (closed again if anything here fails)."""
-        self._sock = sock
+    def _open(self, context: Any, endpoint: str, prefix: Union[str, Sequence[str]],
+              timeout: Optional[float]) -> None:
+        """Make the SUB socket from ``context``, subscribe and connect it
+        (it is closed again if that fails). A bad ``prefix`` is a TypeError
+        before any socket exists."""
+        self.prefixes = prefixes_of(prefix)
+        self.timeout = timeout
+        self._tracker = SeqTracker(self.prefixes)
+        self._early = collections.deque()
         self._closed = False
+        self._sock = context.socket(zmq.SUB)
         try:
-            self.prefixes = prefixes_of(prefix)
-            self.timeout = timeout
-            self._tracker = SeqTracker(self.prefixes)
-            self._early = collections.deque()
-            setup_sub(sock, endpoint, self.prefixes)
+            setup_sub(self._sock, endpoint, self.prefixes)
         except BaseException:
-            sock.close(linger=0)
+            self._sock.close(linger=0)
             raise
+
+    def close(self) -> None:
+        """Close the SUB socket (linger 0). Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._sock.close(linger=0)
+
+    def _wait_time(self, timeout: TimeoutArg) -> Optional[float]:
+        """How long a receive may wait for an event: ``timeout``, or the
+        stream's own. Raises :class:`zaio.Closed` once the stream is closed."""
+        if self._closed:
+            raise Closed(message="event stream is closed")
+        return self.timeout if isinstance(timeout, _Default) else timeout
+
+    def _handshake(self, timeout: Optional[float]) -> "Handshake":
+        """The ``ready`` handshake of this stream, ``timeout`` seconds long."""
+        return Handshake(self._sock, self.prefixes, timeout)
 
     def _accept(self, frames: List[Any]) -> None:
         """Queue a received message if it is an event for this stream; a
@@ -245,6 +291,50 @@ class EventStreamBase:
 #: Topics of ping events: an event stream subscribes to them while it makes
 #: sure its subscription has reached the broker (see ``EventStream.ready``).
 PING_TOPICS = ("ok.ping.", "err.ping.")
+
+
+class Handshake:
+    """The logic of ``EventStream.ready``, without its IO.
+
+    ZeroMQ subscriptions travel to the publisher asynchronously, so events
+    published just after subscribing can be missed (the "slow joiner").
+    While the handshake is open (``with``) the stream is also subscribed to
+    the ping events it would not get otherwise; each round the caller pings
+    with :meth:`ping_timeout`, then waits up to :meth:`poll_ms` for a
+    message on the stream, until one comes. On leaving, the extra
+    subscriptions are dropped again.
+    """
+
+    def __init__(self, sock: Any, prefixes: Sequence[str], timeout: Optional[float]) -> None:
+        self._sock = sock
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._extra = [p.encode() for p in PING_TOPICS if not matches(p, prefixes)]
+        self._wait = 0.005
+
+    def __enter__(self) -> "Handshake":
+        for p in self._extra:
+            self._sock.setsockopt(zmq.SUBSCRIBE, p)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for p in self._extra:
+            self._sock.setsockopt(zmq.UNSUBSCRIBE, p)
+
+    def ping_timeout(self) -> Optional[float]:
+        """The timeout of the next ping: what is left of the handshake's.
+        Raises :class:`zaio.Timeout` when nothing is."""
+        left = remaining(self._deadline)
+        if left is not None and left <= 0:
+            raise Timeout(message="event subscription not confirmed in time")
+        return left
+
+    def poll_ms(self) -> Optional[int]:
+        """How long to wait for an event after a ping, in ms: 5 ms, doubling
+        each round up to 0.1 s, and never past the handshake's timeout."""
+        left = remaining(self._deadline)
+        wait = self._wait if left is None else min(self._wait, max(left, 0))
+        self._wait = min(self._wait * 2, 0.1)
+        return poll_ms(wait)
 
 
 def matches(topic: str, prefixes: Sequence[str]) -> bool:

@@ -20,18 +20,21 @@ socket with linger 0.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Union, cast
+import time
+from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 import zmq
 import zmq.asyncio
 
-from . import _codec
-from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
-                    _Default, as_buffer, log, matches, op_fields, prefixes_of, setup_dealer)
+from . import _codec, _ops
+from ._base import (DEFAULT, BufferLike, ClientBase, EventStreamBase, TimeoutArg, as_buffer, log,
+                    poll_ms, remaining, setup_dealer, timeout_error)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Timeout
 
 __all__ = ["Client", "EventStream"]
+
+T = TypeVar("T")
 
 # Plain ints: pyzmq's enum flags cost an enum operation per use on the hot path.
 _NOBLOCK = int(zmq.NOBLOCK)
@@ -131,8 +134,7 @@ class Client(ClientBase):
     # ------------------------------------------------------------ core
 
     def _start(self) -> None:
-        if self._closed:
-            raise Closed(message="client is closed")
+        self._check_open()
         if self._recv_task is None:
             self._slots = asyncio.Semaphore(self.max_inflight)
             self._limits_lock = asyncio.Lock()
@@ -197,18 +199,16 @@ class Client(ClientBase):
                       volume: Optional[str] = None) -> Reply:
         """Any request, as the protocol spells it; see
         :meth:`zaio.Client.request`."""
-        fields = dict(fields or {})
-        if "id" in fields or "op" in fields or "volume" in fields:
-            raise TypeError("id, op and volume are not fields (volume is a keyword)")
-        reply = await self._exchange(op, fields, data, timeout, volume)
-        if not reply.ok:
-            _codec.result_of(op, reply, fields.get("path"))
-        return reply
+        fields = _ops.request_fields(fields)
+        return _ops.raw_result(op, await self._exchange(op, fields, data, timeout, volume), fields)
 
-    async def _call(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
-                    timeout: TimeoutArg, volume: Optional[str]) -> Any:
-        reply = await self._exchange(op, fields, data, timeout, volume)
-        return _codec.result_of(op, reply, fields.get("path"))
+    async def _op(self, spec: "_ops.OpSpec[T]", args: Tuple[Any, ...], timeout: TimeoutArg,
+                  volume: Optional[str]) -> T:
+        """A call of the op method ``spec`` describes, ``args`` its
+        positional arguments."""
+        fields, data = spec.request(args)
+        reply = await self._exchange(spec.op, fields, data, timeout, volume)
+        return spec.result(self, reply, fields.get("path"))
 
     async def _exchange(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
                         timeout: TimeoutArg, volume: Optional[str]) -> Reply:
@@ -236,10 +236,9 @@ class Client(ClientBase):
             while True:
                 header = self._header(op, fields, volume)
                 reply = await self._once(header, data, deadline, op, path)
-                if reply.ok or reply.error != "QUEUE_FULL" or attempt >= self.queue_full_retries:
-                    return reply
-                pause = self._backoff(attempt)
-                if deadline is not None and deadline - loop.time() <= pause:
+                left = None if deadline is None else deadline - loop.time()
+                pause = self._retry_pause(reply, attempt, left)
+                if pause is None:
                     return reply
                 attempt += 1
                 await asyncio.sleep(pause)
@@ -248,8 +247,7 @@ class Client(ClientBase):
                     deadline: Optional[float], op: str, path: Optional[str]) -> Reply:
         """One request: register its future, send, wait for the reply or
         the deadline (a timer fails the future; no task per call)."""
-        if self._closed:
-            raise Closed(message="client is closed", op=op, path=path)
+        self._check_open(op, path)
         loop = asyncio.get_running_loop()
         rid = header["id"]
         frames = self._frames(header, data)
@@ -262,9 +260,7 @@ class Client(ClientBase):
             def expire() -> None:
                 if not fut.done():
                     done = sent or (send is not None and send.done())
-                    why = ("no reply within the timeout" if done else
-                           "could not send within the timeout (no connection to the broker?)")
-                    fut.set_exception(Timeout(message=why, op=op, path=path))
+                    fut.set_exception(timeout_error(op, path, sent=done))
                 if send is not None and not send.done():
                     send.cancel()
             timer = loop.call_at(deadline, expire)
@@ -300,39 +296,35 @@ class Client(ClientBase):
             self._pending.pop(rid, None)
 
     # ------------------------------------------------------------ ops
+    # Each is its spec in _ops, called with the method's own arguments.
 
     async def ping(self, *, timeout: TimeoutArg = DEFAULT,
                    volume: Optional[str] = None) -> None:
         """Round trip to the broker (``ping``)."""
-        return await self._call("ping", {}, None, timeout, volume)
+        return await self._op(_ops.PING, (), timeout, volume)
 
     async def hello(self, *, timeout: TimeoutArg = DEFAULT,
                     volume: Optional[str] = None) -> Hello:
         """What the broker speaks: protocol, version, ops, volumes, limits
         (``hello``). Also stored in :attr:`limits`."""
-        result: Hello = await self._call("hello", {}, None, timeout, volume)
-        self.limits = result.limits
-        return result
+        return await self._op(_ops.HELLO, (), timeout, volume)
 
     async def stat(self, path: str, *, timeout: TimeoutArg = DEFAULT,
                    volume: Optional[str] = None) -> Stat:
         """Type, size, mode and mtime of ``path``; a symlink is not followed."""
-        return await self._call("stat", {"path": path}, None, timeout, volume)
+        return await self._op(_ops.STAT, (path,), timeout, volume)
 
     async def read(self, path: str, offset: int, length: int, *,
                    timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> memoryview:
         """Up to ``length`` bytes of ``path`` from ``offset`` (fewer at end of
         file), as a read-only memoryview of the received frame (no copy)."""
-        fields = op_fields(path, length=length, offset=offset)
-        result: ReadResult = await self._call("read", fields, None, timeout, volume)
-        return result.data
+        return await self._op(_ops.READ, (path, offset, length), timeout, volume)
 
     async def read_result(self, path: str, offset: int, length: int, *,
                           timeout: TimeoutArg = DEFAULT,
                           volume: Optional[str] = None) -> ReadResult:
         """Like :meth:`read`, also telling whether the read reached end of file."""
-        fields = op_fields(path, length=length, offset=offset)
-        return await self._call("read", fields, None, timeout, volume)
+        return await self._op(_ops.READ_RESULT, (path, offset, length), timeout, volume)
 
     async def write(self, path: str, offset: int, data: BufferLike, create: bool = False,
                     mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
@@ -340,61 +332,56 @@ class Client(ClientBase):
         """Write ``data`` (any bytes-like object) at ``offset``; ``ENOENT``
         unless the file exists or ``create``. Returns the bytes written.
         Do not change ``data`` until the call returns."""
-        fields = op_fields(path, offset=offset, create=create, mode=mode)
-        return await self._call("write", fields, data, timeout, volume)
+        return await self._op(_ops.WRITE, (path, offset, data, create, mode), timeout, volume)
 
     async def append(self, path: str, data: BufferLike, create: bool = False,
                      mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
                      volume: Optional[str] = None) -> int:
         """Append ``data`` at the end of ``path``; returns the offset where
         it landed."""
-        fields = op_fields(path, create=create, mode=mode)
-        return await self._call("append", fields, data, timeout, volume)
+        return await self._op(_ops.APPEND, (path, data, create, mode), timeout, volume)
 
     async def readfile(self, path: str, *, timeout: TimeoutArg = DEFAULT,
                        volume: Optional[str] = None) -> memoryview:
         """The whole file, as a read-only memoryview of the received frame."""
-        return await self._call("readfile", {"path": path}, None, timeout, volume)
+        return await self._op(_ops.READFILE, (path,), timeout, volume)
 
     async def writefile(self, path: str, data: BufferLike, mode: Optional[int] = None, *,
                         timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> int:
         """Replace ``path`` with ``data`` atomically and durably; returns the
         bytes written."""
-        fields = op_fields(path, mode=mode)
-        return await self._call("writefile", fields, data, timeout, volume)
+        return await self._op(_ops.WRITEFILE, (path, data, mode), timeout, volume)
 
     async def truncate(self, path: str, size: int, *, timeout: TimeoutArg = DEFAULT,
                        volume: Optional[str] = None) -> None:
         """Set the size of ``path``."""
-        return await self._call("truncate", {"path": path, "size": size}, None, timeout, volume)
+        return await self._op(_ops.TRUNCATE, (path, size), timeout, volume)
 
     async def fsync(self, path: str, datasync: bool = False, *, timeout: TimeoutArg = DEFAULT,
                     volume: Optional[str] = None) -> None:
         """Flush a file or directory to storage (``fdatasync`` if ``datasync``)."""
-        fields = op_fields(path, datasync=datasync)
-        return await self._call("fsync", fields, None, timeout, volume)
+        return await self._op(_ops.FSYNC, (path, datasync), timeout, volume)
 
     async def unlink(self, path: str, *, timeout: TimeoutArg = DEFAULT,
                      volume: Optional[str] = None) -> None:
         """Remove a file."""
-        return await self._call("unlink", {"path": path}, None, timeout, volume)
+        return await self._op(_ops.UNLINK, (path,), timeout, volume)
 
     async def rename(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
                      volume: Optional[str] = None) -> None:
         """Rename ``path`` to ``to``, replacing ``to`` if it exists."""
-        return await self._call("rename", {"path": path, "to": to}, None, timeout, volume)
+        return await self._op(_ops.RENAME, (path, to), timeout, volume)
 
     async def mkdir(self, path: str, parents: bool = False, mode: Optional[int] = None, *,
                     timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
         """Create a directory; with ``parents``, its missing ancestors too
         and no error if it exists."""
-        fields = op_fields(path, parents=parents, mode=mode)
-        return await self._call("mkdir", fields, None, timeout, volume)
+        return await self._op(_ops.MKDIR, (path, parents, mode), timeout, volume)
 
     async def rmdir(self, path: str, *, timeout: TimeoutArg = DEFAULT,
                     volume: Optional[str] = None) -> None:
         """Remove an empty directory."""
-        return await self._call("rmdir", {"path": path}, None, timeout, volume)
+        return await self._op(_ops.RMDIR, (path,), timeout, volume)
 
     async def listdir(self, path: str = "", after: Optional[str] = None,
                       limit: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
@@ -402,8 +389,7 @@ class Client(ClientBase):
         """One page of a directory's entries, sorted by name, all after
         ``after`` if given, at most ``limit`` (broker default 1000). See
         :meth:`listdir_all` for every entry."""
-        fields = op_fields(path, after=after, limit=limit)
-        return await self._call("listdir", fields, None, timeout, volume)
+        return await self._op(_ops.LISTDIR, (path, after, limit), timeout, volume)
 
     async def listdir_all(self, path: str = "", limit: Optional[int] = None, *,
                           timeout: TimeoutArg = DEFAULT,
@@ -413,22 +399,19 @@ class Client(ClientBase):
         return [e async for e in self.listdir_iter(path, limit, timeout=timeout, volume=volume)]
 
     async def listdir_iter(self, path: str = "", limit: Optional[int] = None, *,
-                      timeout: TimeoutArg = DEFAULT,
-                      volume: Optional[str] = None) -> AsyncIterator[DirEntry]:
+                           timeout: TimeoutArg = DEFAULT,
+                           volume: Optional[str] = None) -> AsyncIterator[DirEntry]:
         """Iterate over every entry of a directory, a page at a time."""
-        after: Optional[str] = None
-        while True:
-            page = await self.listdir(path, after, limit, timeout=timeout, volume=volume)
-            for entry in page.entries:
+        pager = _ops.Pager()
+        while not pager.done:
+            for entry in pager.turn(await self.listdir(path, pager.after, limit, timeout=timeout,
+                                                       volume=volume)):
                 yield entry
-            if not page.more or not page.entries:
-                return
-            after = page.entries[-1].name
 
     async def copy(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
                    volume: Optional[str] = None) -> int:
         """Copy the file ``path`` to ``to`` inside the broker; returns its size."""
-        return await self._call("copy", {"path": path, "to": to}, None, timeout, volume)
+        return await self._op(_ops.COPY, (path, to), timeout, volume)
 
     # ------------------------------------------------------------ events
 
@@ -444,10 +427,8 @@ class Client(ClientBase):
         ``async with`` or its first receive, whichever comes first; use
         ``async with`` so that requests sent inside it are all seen.
         """
-        if self.events_endpoint is None:
-            raise ValueError("this client was made without an events= endpoint")
-        return EventStream(self.events_endpoint, prefix, timeout=timeout,
-                           context=self._context, client=self if ready else None)
+        return EventStream(self._events_at(), prefix, timeout=timeout, context=self._context,
+                           client=self if ready else None)
 
 
 class EventStream(EventStreamBase):
@@ -462,11 +443,9 @@ class EventStream(EventStreamBase):
                  timeout: Optional[float] = None,
                  context: Optional[zmq.asyncio.Context] = None,
                  client: Optional[Client] = None) -> None:
-        prefixes_of(prefix)  # a bad prefix is a TypeError before any socket exists
         self._client = client
         self._sock: zmq.asyncio.Socket
-        self._setup((context or zmq.asyncio.Context.instance()).socket(zmq.SUB), endpoint,
-                    prefix, timeout)
+        self._open(context or zmq.asyncio.Context.instance(), endpoint, prefix, timeout)
 
     async def ready(self, client: Optional[Client] = None,
                     timeout: TimeoutArg = DEFAULT) -> None:
@@ -477,43 +456,25 @@ class EventStream(EventStreamBase):
         if client is None:
             raise ValueError("ready() needs a client to ping through")
         self._client = None
-        loop = asyncio.get_running_loop()
-        t = client._timeout(timeout)
-        deadline = None if t is None else loop.time() + t
-        extra = [p for p in PING_TOPICS if not matches(p, self.prefixes)]
-        for p in extra:
-            self._sock.setsockopt(zmq.SUBSCRIBE, p.encode())
-        try:
-            wait = 0.005
+        with self._handshake(client._timeout(timeout)) as shake:
             while True:
-                left = None if deadline is None else deadline - loop.time()
-                if left is not None and left <= 0:
-                    raise Timeout(message="event subscription not confirmed in time")
-                await client._roundtrip("ping", {}, None, left, None)
-                if await self._sock.poll(timeout=int(wait * 1000)):
+                await client._roundtrip("ping", {}, None, shake.ping_timeout(), None)
+                if await self._sock.poll(shake.poll_ms()):
                     await self._take()
                     return
-                wait = min(wait * 2, 0.1)
-        finally:
-            for p in extra:
-                self._sock.setsockopt(zmq.UNSUBSCRIBE, p.encode())
 
     async def _take(self) -> None:
         self._accept(await self._sock.recv_multipart(copy=False))
 
     async def recv(self, timeout: TimeoutArg = DEFAULT) -> Event:
         """The next event; :class:`zaio.Timeout` if none comes in time."""
-        if self._closed:
-            raise Closed(message="event stream is closed")
+        t = self._wait_time(timeout)
         if self._client is not None:
             await self.ready()
-        t = self.timeout if isinstance(timeout, _Default) else timeout
-        loop = asyncio.get_running_loop()
-        deadline = None if t is None else loop.time() + t
+        deadline = None if t is None else time.monotonic() + t
         while not self._early:
             if deadline is not None:
-                left = max(0, int((deadline - loop.time()) * 1000 + 0.999))
-                if not await self._sock.poll(timeout=left):
+                if not await self._sock.poll(poll_ms(remaining(deadline))):
                     raise Timeout(message="no event within the timeout")
             await self._take()
         return self._early.popleft()
@@ -523,12 +484,6 @@ class EventStream(EventStreamBase):
 
     async def __anext__(self) -> Event:
         return await self.recv()
-
-    def close(self) -> None:
-        """Close the SUB socket (linger 0). Idempotent."""
-        if not self._closed:
-            self._closed = True
-            self._sock.close(linger=0)
 
     async def __aenter__(self) -> "EventStream":
         if self._client is not None:

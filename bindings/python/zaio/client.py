@@ -14,25 +14,19 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import zmq
 
-from . import _codec
-from ._base import (DEFAULT, PING_TOPICS, BufferLike, ClientBase, EventStreamBase, TimeoutArg,
-                    _Default, as_buffer, log, matches, op_fields, prefixes_of, setup_dealer)
+from . import _codec, _ops
+from ._base import (DEFAULT, BufferLike, ClientBase, EventStreamBase, TimeoutArg, as_buffer, log,
+                    poll_ms, remaining, setup_dealer, timeout_error)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Timeout
 
 __all__ = ["Client", "EventStream"]
 
-
-def _remaining(deadline: Optional[float]) -> Optional[float]:
-    return None if deadline is None else deadline - time.monotonic()
-
-
-def _poll_ms(remaining: Optional[float]) -> Optional[int]:
-    return None if remaining is None else max(0, int(remaining * 1000 + 0.999))
+T = TypeVar("T")
 
 
 class Client(ClientBase):
@@ -120,18 +114,16 @@ class Client(ClientBase):
         ``op`` and ``volume``, including those no method takes (``key``,
         ``barrier``, ``link``, ``deadline``, ``priority``); ``data`` is the
         data frame of ``write``, ``append`` and ``writefile``."""
-        fields = dict(fields or {})
-        if "id" in fields or "op" in fields or "volume" in fields:
-            raise TypeError("id, op and volume are not fields (volume is a keyword)")
-        reply = self._exchange(op, fields, data, timeout, volume)
-        if not reply.ok:
-            _codec.result_of(op, reply, fields.get("path"))
-        return reply
+        fields = _ops.request_fields(fields)
+        return _ops.raw_result(op, self._exchange(op, fields, data, timeout, volume), fields)
 
-    def _call(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
-              timeout: TimeoutArg, volume: Optional[str]) -> Any:
-        reply = self._exchange(op, fields, data, timeout, volume)
-        return _codec.result_of(op, reply, fields.get("path"))
+    def _op(self, spec: "_ops.OpSpec[T]", args: Tuple[Any, ...], timeout: TimeoutArg,
+            volume: Optional[str]) -> T:
+        """A call of the op method ``spec`` describes, ``args`` its
+        positional arguments."""
+        fields, data = spec.request(args)
+        reply = self._exchange(spec.op, fields, data, timeout, volume)
+        return spec.result(self, reply, fields.get("path"))
 
     def _exchange(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
                   timeout: TimeoutArg, volume: Optional[str]) -> Reply:
@@ -147,19 +139,15 @@ class Client(ClientBase):
                    timeout: Optional[float], volume: Optional[str]) -> Reply:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            if self._closed:
-                raise Closed(message="client is closed", op=op, path=fields.get("path"))
+            self._check_open(op, fields.get("path"))
             attempt = 0
             while True:
                 header = self._header(op, fields, volume)
                 frames = self._frames(header, data)
                 self._send(frames, self._zero_copy(data), deadline, op, fields)
                 reply = self._recv(header["id"], deadline, op, fields)
-                if reply.ok or reply.error != "QUEUE_FULL" or attempt >= self.queue_full_retries:
-                    return reply
-                pause = self._backoff(attempt)
-                left = _remaining(deadline)
-                if left is not None and left <= pause:
+                pause = self._retry_pause(reply, attempt, remaining(deadline))
+                if pause is None:
                     return reply
                 attempt += 1
                 self._wait(self._pausing, pause, op, fields)
@@ -168,22 +156,17 @@ class Client(ClientBase):
               fields: Dict[str, Any]) -> bool:
         """Poll up to ``timeout`` seconds; whether the socket is ready.
         Raises Closed if close() was called meanwhile (it wakes the poll)."""
-        ready = dict(poller.poll(_poll_ms(timeout)))
+        ready = dict(poller.poll(poll_ms(timeout)))
         if self._closed:
             raise Closed(message="client closed while the request was pending", op=op,
                          path=fields.get("path"))
         return self._sock in ready
 
-    def _timeout_error(self, op: str, fields: Dict[str, Any], sent: bool = True) -> Timeout:
-        why = ("no reply within the timeout" if sent else
-               "could not send within the timeout (no connection to the broker?)")
-        return Timeout(message=why, op=op, path=fields.get("path"))
-
     def _send(self, frames: List[Any], zero_copy: bool, deadline: Optional[float], op: str,
               fields: Dict[str, Any]) -> None:
         while True:
-            if not self._wait(self._writable, _remaining(deadline), op, fields):
-                raise self._timeout_error(op, fields, sent=False)
+            if not self._wait(self._writable, remaining(deadline), op, fields):
+                raise timeout_error(op, fields.get("path"), sent=False)
             try:
                 self._sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=not zero_copy)
                 return
@@ -193,8 +176,8 @@ class Client(ClientBase):
     def _recv(self, rid: int, deadline: Optional[float], op: str,
               fields: Dict[str, Any]) -> Reply:
         while True:
-            if not self._wait(self._readable, _remaining(deadline), op, fields):
-                raise self._timeout_error(op, fields)
+            if not self._wait(self._readable, remaining(deadline), op, fields):
+                raise timeout_error(op, fields.get("path"), sent=True)
             frames = self._sock.recv_multipart(copy=False)
             try:
                 reply = _codec.decode_reply(frames)
@@ -211,103 +194,95 @@ class Client(ClientBase):
             log.debug("zaio: dropped reply id %d (waiting for %d)", reply.id, rid)
 
     # ------------------------------------------------------------ ops
+    # Each is its spec in _ops, called with the method's own arguments.
 
     def ping(self, *, timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
         """Round trip to the broker (``ping``)."""
-        return self._call("ping", {}, None, timeout, volume)
+        return self._op(_ops.PING, (), timeout, volume)
 
     def hello(self, *, timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> Hello:
         """What the broker speaks: protocol, version, ops, volumes, limits
         (``hello``). Also stored in :attr:`limits`."""
-        result: Hello = self._call("hello", {}, None, timeout, volume)
-        self.limits = result.limits
-        return result
+        return self._op(_ops.HELLO, (), timeout, volume)
 
     def stat(self, path: str, *, timeout: TimeoutArg = DEFAULT,
              volume: Optional[str] = None) -> Stat:
         """Type, size, mode and mtime of ``path``; a symlink is not followed."""
-        return self._call("stat", {"path": path}, None, timeout, volume)
+        return self._op(_ops.STAT, (path,), timeout, volume)
 
     def read(self, path: str, offset: int, length: int, *, timeout: TimeoutArg = DEFAULT,
              volume: Optional[str] = None) -> memoryview:
         """Up to ``length`` bytes of ``path`` from ``offset`` (fewer at end of
         file), as a read-only memoryview of the received frame (no copy)."""
-        return self.read_result(path, offset, length, timeout=timeout, volume=volume).data
+        return self._op(_ops.READ, (path, offset, length), timeout, volume)
 
     def read_result(self, path: str, offset: int, length: int, *,
                     timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> ReadResult:
         """Like :meth:`read`, also telling whether the read reached end of file."""
-        fields = op_fields(path, length=length, offset=offset)
-        return self._call("read", fields, None, timeout, volume)
+        return self._op(_ops.READ_RESULT, (path, offset, length), timeout, volume)
 
     def write(self, path: str, offset: int, data: BufferLike, create: bool = False,
               mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
               volume: Optional[str] = None) -> int:
         """Write ``data`` (any bytes-like object) at ``offset``; ``ENOENT``
         unless the file exists or ``create``. Returns the bytes written."""
-        fields = op_fields(path, offset=offset, create=create, mode=mode)
-        return self._call("write", fields, data, timeout, volume)
+        return self._op(_ops.WRITE, (path, offset, data, create, mode), timeout, volume)
 
     def append(self, path: str, data: BufferLike, create: bool = False,
                mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
                volume: Optional[str] = None) -> int:
         """Append ``data`` at the end of ``path``; returns the offset where
         it landed."""
-        fields = op_fields(path, create=create, mode=mode)
-        return self._call("append", fields, data, timeout, volume)
+        return self._op(_ops.APPEND, (path, data, create, mode), timeout, volume)
 
     def readfile(self, path: str, *, timeout: TimeoutArg = DEFAULT,
                  volume: Optional[str] = None) -> memoryview:
         """The whole file, as a read-only memoryview of the received frame."""
-        return self._call("readfile", {"path": path}, None, timeout, volume)
+        return self._op(_ops.READFILE, (path,), timeout, volume)
 
     def writefile(self, path: str, data: BufferLike, mode: Optional[int] = None, *,
                   timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> int:
         """Replace ``path`` with ``data`` atomically and durably; returns the
         bytes written."""
-        fields = op_fields(path, mode=mode)
-        return self._call("writefile", fields, data, timeout, volume)
+        return self._op(_ops.WRITEFILE, (path, data, mode), timeout, volume)
 
     def truncate(self, path: str, size: int, *, timeout: TimeoutArg = DEFAULT,
                  volume: Optional[str] = None) -> None:
         """Set the size of ``path``."""
-        return self._call("truncate", {"path": path, "size": size}, None, timeout, volume)
+        return self._op(_ops.TRUNCATE, (path, size), timeout, volume)
 
     def fsync(self, path: str, datasync: bool = False, *, timeout: TimeoutArg = DEFAULT,
               volume: Optional[str] = None) -> None:
         """Flush a file or directory to storage (``fdatasync`` if ``datasync``)."""
-        fields = op_fields(path, datasync=datasync)
-        return self._call("fsync", fields, None, timeout, volume)
+        return self._op(_ops.FSYNC, (path, datasync), timeout, volume)
 
     def unlink(self, path: str, *, timeout: TimeoutArg = DEFAULT,
                volume: Optional[str] = None) -> None:
         """Remove a file."""
-        return self._call("unlink", {"path": path}, None, timeout, volume)
+        return self._op(_ops.UNLINK, (path,), timeout, volume)
 
     def rename(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
                volume: Optional[str] = None) -> None:
         """Rename ``path`` to ``to``, replacing ``to`` if it exists."""
-        return self._call("rename", {"path": path, "to": to}, None, timeout, volume)
+        return self._op(_ops.RENAME, (path, to), timeout, volume)
 
     def mkdir(self, path: str, parents: bool = False, mode: Optional[int] = None, *,
               timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
         """Create a directory; with ``parents``, its missing ancestors too
         and no error if it exists."""
-        fields = op_fields(path, parents=parents, mode=mode)
-        return self._call("mkdir", fields, None, timeout, volume)
+        return self._op(_ops.MKDIR, (path, parents, mode), timeout, volume)
 
     def rmdir(self, path: str, *, timeout: TimeoutArg = DEFAULT,
               volume: Optional[str] = None) -> None:
         """Remove an empty directory."""
-        return self._call("rmdir", {"path": path}, None, timeout, volume)
+        return self._op(_ops.RMDIR, (path,), timeout, volume)
 
     def listdir(self, path: str = "", after: Optional[str] = None, limit: Optional[int] = None,
                 *, timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> Listing:
         """One page of a directory's entries, sorted by name, all after
         ``after`` if given, at most ``limit`` (broker default 1000). See
         :meth:`listdir_all` for every entry."""
-        fields = op_fields(path, after=after, limit=limit)
-        return self._call("listdir", fields, None, timeout, volume)
+        return self._op(_ops.LISTDIR, (path, after, limit), timeout, volume)
 
     def listdir_all(self, path: str = "", limit: Optional[int] = None, *,
                     timeout: TimeoutArg = DEFAULT,
@@ -317,21 +292,18 @@ class Client(ClientBase):
         return list(self.listdir_iter(path, limit, timeout=timeout, volume=volume))
 
     def listdir_iter(self, path: str = "", limit: Optional[int] = None, *,
-                timeout: TimeoutArg = DEFAULT,
-                volume: Optional[str] = None) -> Iterator[DirEntry]:
+                     timeout: TimeoutArg = DEFAULT,
+                     volume: Optional[str] = None) -> Iterator[DirEntry]:
         """Iterate over every entry of a directory, a page at a time."""
-        after: Optional[str] = None
-        while True:
-            page = self.listdir(path, after, limit, timeout=timeout, volume=volume)
-            yield from page.entries
-            if not page.more or not page.entries:
-                return
-            after = page.entries[-1].name
+        pager = _ops.Pager()
+        while not pager.done:
+            yield from pager.turn(self.listdir(path, pager.after, limit, timeout=timeout,
+                                               volume=volume))
 
     def copy(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
              volume: Optional[str] = None) -> int:
         """Copy the file ``path`` to ``to`` inside the broker; returns its size."""
-        return self._call("copy", {"path": path, "to": to}, None, timeout, volume)
+        return self._op(_ops.COPY, (path, to), timeout, volume)
 
     # ------------------------------------------------------------ events
 
@@ -347,10 +319,7 @@ class Client(ClientBase):
         reached the broker (see :meth:`EventStream.ready`), so every request
         sent afterwards has its event seen.
         """
-        if self.events_endpoint is None:
-            raise ValueError("this client was made without an events= endpoint")
-        stream = EventStream(self.events_endpoint, prefix, timeout=timeout,
-                             context=self._context)
+        stream = EventStream(self._events_at(), prefix, timeout=timeout, context=self._context)
         if ready:
             try:
                 stream.ready(self)
@@ -372,10 +341,8 @@ class EventStream(EventStreamBase):
 
     def __init__(self, endpoint: str, prefix: Union[str, Sequence[str]] = "", *,
                  timeout: Optional[float] = None, context: Optional[zmq.Context] = None) -> None:
-        prefixes_of(prefix)  # a bad prefix is a TypeError before any socket exists
         self._sock: zmq.Socket
-        self._setup((context or zmq.Context.instance()).socket(zmq.SUB), endpoint, prefix,
-                    timeout)
+        self._open(context or zmq.Context.instance(), endpoint, prefix, timeout)
 
     def ready(self, client: Client, timeout: TimeoutArg = DEFAULT) -> None:
         """Wait until this subscription has reached the broker.
@@ -387,27 +354,12 @@ class EventStream(EventStreamBase):
         subscription; events that match the stream's prefixes are kept.
         ``timeout`` defaults to the client's.
         """
-        t = client._timeout(timeout)
-        deadline = None if t is None else time.monotonic() + t
-        extra = [p for p in PING_TOPICS if not matches(p, self.prefixes)]
-        for p in extra:
-            self._sock.setsockopt(zmq.SUBSCRIBE, p.encode())
-        try:
-            wait = 0.005
+        with self._handshake(client._timeout(timeout)) as shake:
             while True:
-                left = _remaining(deadline)
-                if left is not None and left <= 0:
-                    raise Timeout(message="event subscription not confirmed in time")
-                client._roundtrip("ping", {}, None, left, None)
-                left = _remaining(deadline)
-                if self._sock.poll(_poll_ms(wait if left is None else min(wait, max(left, 0))),
-                                   zmq.POLLIN):
+                client._roundtrip("ping", {}, None, shake.ping_timeout(), None)
+                if self._sock.poll(shake.poll_ms(), zmq.POLLIN):
                     self._take()
                     return
-                wait = min(wait * 2, 0.1)
-        finally:
-            for p in extra:
-                self._sock.setsockopt(zmq.UNSUBSCRIBE, p.encode())
 
     def _take(self) -> None:
         """Receive one message; queue it if it is an event for this stream."""
@@ -415,12 +367,10 @@ class EventStream(EventStreamBase):
 
     def recv(self, timeout: TimeoutArg = DEFAULT) -> Event:
         """The next event; :class:`zaio.Timeout` if none comes in time."""
-        if self._closed:
-            raise Closed(message="event stream is closed")
-        t = self.timeout if isinstance(timeout, _Default) else timeout
+        t = self._wait_time(timeout)
         deadline = None if t is None else time.monotonic() + t
         while not self._early:
-            if not self._sock.poll(_poll_ms(_remaining(deadline)), zmq.POLLIN):
+            if not self._sock.poll(poll_ms(remaining(deadline)), zmq.POLLIN):
                 raise Timeout(message="no event within the timeout")
             self._take()
         return self._early.popleft()
@@ -430,12 +380,6 @@ class EventStream(EventStreamBase):
 
     def __next__(self) -> Event:
         return self.recv()
-
-    def close(self) -> None:
-        """Close the SUB socket (linger 0). Idempotent."""
-        if not self._closed:
-            self._closed = True
-            self._sock.close(linger=0)
 
     def __enter__(self) -> "EventStream":
         return self
