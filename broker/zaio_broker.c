@@ -11,6 +11,7 @@
 #include "zaio_broker.h"
 #include "zaio_codec.h"
 #include "zaio_worker.h"
+#include "zaio_worker_proto.h"
 
 #include <errno.h>
 #include <string.h>

@@ -2,6 +2,7 @@
     see zaio_relay.h and schemas/PROTOCOL.md section 9. */
 
 #include "zaio_relay.h"
+#include "zaio_worker_proto.h"
 
 #include <string.h>
 #include <sys/prctl.h>

@@ -2,6 +2,7 @@
 
 #include "zaio_worker.h"
 #include "zaio_ops.h"
+#include "zaio_worker_proto.h"
 
 #include <string.h>
 #include <sys/prctl.h>

@@ -1,4 +1,5 @@
-/*  zaio_codec.h: encode and decode every zaio message (schemas/PROTOCOL.md).
+/*  zaio_codec.h: the ZAIO/1 codec: encode and decode the messages clients
+    and brokers exchange (schemas/PROTOCOL.md): requests, replies, events.
 
     One place turns bytes into structs and back, for the broker, the workers
     and the clients alike. Decoders take untrusted bytes: they never assert,
@@ -236,70 +237,7 @@ zframe_t *zaio_event_encode (const zaio_event_t *event);
 int zaio_event_decode (zaio_event_t *event, const void *data, size_t size);
 
 //  ---------------------------------------------------------------------
-//  Worker protocol (ZAIOW/3): broker <-> worker
-
-//  Each message starts with one envelope part: the signature, a command
-//  byte and a job number (8 bytes, big-endian; 0 when the command is not
-//  about a job). A DONE's envelope part goes on with the job's outcome
-//  (zaio_done_pack), so a DONE needs no part of its own for it.
-typedef enum {
-    ZAIO_WORKER_READY = 1,
-    ZAIO_WORKER_JOB = 2,
-    ZAIO_WORKER_DONE = 3,
-    ZAIO_WORKER_HEARTBEAT = 4,
-    ZAIO_WORKER_BYE = 5,
-} zaio_worker_command_t;
-
-#define ZAIO_ENVELOPE_SIZE 16
-
-//  Writes an envelope into bytes (ZAIO_ENVELOPE_SIZE of them).
-void zaio_envelope_put (uint8_t *bytes, zaio_worker_command_t command, uint64_t job);
-//  An envelope as a new frame.
-zframe_t *zaio_envelope_frame (zaio_worker_command_t command, uint64_t job);
-//  Reads an envelope: returns its command and stores its job number in
-//  *job, or returns -1 if data is not an envelope (signature or command
-//  wrong, or a size other than ZAIO_ENVELOPE_SIZE; only a DONE's is
-//  longer, its outcome following).
-int zaio_envelope_get (const void *data, size_t size, uint64_t *job);
-
-#define ZAIO_WORKER_VOLUMES_MAX 64
-
-typedef struct {
-    char name[ZAIO_VOLUME_MAX + 1];
-    bool readonly;
-} zaio_volume_info_t;
-
-//  What a worker connection offers in READY.
-typedef struct {
-    uint32_t credit; //  jobs it accepts at once
-    char host[64];
-    uint32_t pid;
-    uint32_t slot;         //  thread number within the process
-    uint32_t heartbeat_ms; //  its heartbeat interval
-    uint32_t volume_count;
-    zaio_volume_info_t volumes[ZAIO_WORKER_VOLUMES_MAX];
-} zaio_ready_t;
-
-zframe_t *zaio_ready_encode (const zaio_ready_t *ready);
-int zaio_ready_decode (zaio_ready_t *ready, const void *data, size_t size);
-
-//  What the broker needs of a finished job, so it never decodes the reply
-//  header it forwards: [ok, error name or nil, bytes, service_us].
-typedef struct {
-    int error;
-    uint64_t bytes;
-    uint64_t service_us;
-} zaio_outcome_t;
-
-zframe_t *zaio_outcome_encode (const zaio_outcome_t *outcome);
-void zaio_outcome_pack (msgpack_packer *pk, const zaio_outcome_t *outcome);
-int zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size);
-
-//  A DONE's envelope part: the envelope for job, then its outcome.
-void zaio_done_pack (zaio_writer_t *writer, uint64_t job, const zaio_outcome_t *outcome);
-//  The outcome of a DONE's envelope part of size bytes (whose envelope
-//  zaio_envelope_get has read). Returns 0 or ZAIO_ERR_MALFORMED.
-int zaio_done_outcome (zaio_outcome_t *outcome, const void *data, size_t size);
+//  Socket helpers
 
 //  Receive one whole message from a libzmq socket handle without waiting:
 //  its first max parts into parts (each initialised here; the caller
