@@ -10,6 +10,7 @@
 
 #include "zaio_broker.h"
 #include "zaio_codec.h"
+#include "zaio_sock.h"
 #include "zaio_worker.h"
 #include "zaio_worker_proto.h"
 
@@ -1735,7 +1736,7 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     zsock_set_sndhwm (self->events, (int)self->config.events_hwm);
     zsock_set_rcvtimeo (self->events, 0);
     zsock_set_linger (self->events, 0);
-    zaio_inproc_name (self->backend_inproc, sizeof self->backend_inproc, "zaio-workers");
+    zaio_sock_inproc_name (self->backend_inproc, sizeof self->backend_inproc, "zaio-workers");
     bool bound = s_bind_all (self, self->frontend, "client", self->config.bind) == 0 &&
                  s_bind_all (self, self->events, "events", self->config.events) == 0;
     if (bound && zsock_bind (self->backend, "%s", self->backend_inproc) < 0) {
@@ -1801,7 +1802,7 @@ s_drain_socket (s_broker_t *self, void *handle, s_handler_fn *handler)
     int taken = 0;
     for (; taken < S_BATCH; taken++) {
         zmq_msg_t parts[S_PARTS_MAX];
-        int count = zaio_recv_parts (handle, parts, S_PARTS_MAX);
+        int count = zaio_sock_recv_parts (handle, parts, S_PARTS_MAX);
         if (count < 0) break;
         handler (self, parts, count);
         for (int i = 0; i < count && i < S_PARTS_MAX; i++) zmq_msg_close (&parts[i]);
@@ -1831,7 +1832,7 @@ s_broker_actor (zsock_t *pipe, void *args)
 
     //  The loop drains the two ROUTERs until a pass receives nothing and
     //  sends nothing; only then does it sleep, on the sockets' ZMQ_FDs
-    //  (zaio_wait_input says why that is safe just then). While busy it
+    //  (zaio_sock_wait says why that is safe just then). While busy it
     //  looks at the pipe every S_POLL_EVERY passes, so commands never starve.
     enum { PIPE, BACKEND, FRONTEND, EVENTS, SOCKETS };
     zsock_t *socks[SOCKETS] = {pipe, self->backend, self->frontend, self->events};
@@ -1844,7 +1845,7 @@ s_broker_actor (zsock_t *pipe, void *args)
         if (looking) {
             busy_passes = 0;
             long timeout = busy ? 0 : (long)(next_tick - zclock_mono ());
-            zaio_wait_input (socks, SOCKETS, timeout > 0 ? (int)timeout : 0, readable);
+            zaio_sock_wait (socks, SOCKETS, timeout > 0 ? (int)timeout : 0, readable);
         }
         //  One clock read a pass serves its deadlines, dispatch and tick.
         self->pass_us = zclock_usecs ();

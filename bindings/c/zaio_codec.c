@@ -1,14 +1,10 @@
-/*  zaio_codec.c: every zaio message, encoded and decoded in one place. */
+/*  zaio_codec.c: the ZAIO/1 codec; see zaio_codec.h. */
 
 #include "zaio_codec.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <poll.h>
-#include <stdatomic.h>
 #include <string.h>
-
-#define S_WAIT_MAX 8 //  sockets zaio_wait_input takes at once
 
 //  ---------------------------------------------------------------------
 //  The op table: one row per op drives validation, retries and routing.
@@ -1079,56 +1075,4 @@ zaio_event_decode (zaio_event_t *event, const void *data, size_t size)
         if (rc) return ZAIO_ERR_MALFORMED;
     }
     return zaio_cursor_done (&cursor) && have_seq && have_op ? 0 : ZAIO_ERR_MALFORMED;
-}
-
-//  ---------------------------------------------------------------------
-//  Socket helpers
-
-int
-zaio_recv_parts (void *handle, zmq_msg_t *parts, int max)
-{
-    int count = 0;
-    bool more = true;
-    while (more) {
-        zmq_msg_t scratch; //  for the parts past max
-        zmq_msg_t *msg = count < max ? &parts[count] : &scratch;
-        zmq_msg_init (msg);
-        if (zmq_msg_recv (msg, handle, ZMQ_DONTWAIT) == -1) {
-            zmq_msg_close (msg);
-            if (count == 0) return -1;
-            break; //  the parts of a message arrive together: cannot happen
-        }
-        more = zmq_msg_more (msg);
-        if (msg == &scratch) zmq_msg_close (msg);
-        count++;
-    }
-    return count;
-}
-
-void
-zaio_inproc_name (char *name, size_t size, const char *prefix)
-{
-    static atomic_uint_fast64_t s_names;
-    snprintf (name, size, "inproc://%s-%" PRIuFAST64, prefix, atomic_fetch_add (&s_names, 1));
-}
-
-bool
-zaio_frame_is (zframe_t *frame, const char *text)
-{
-    return frame && zframe_streq (frame, text);
-}
-
-int
-zaio_wait_input (zsock_t **socks, int count, int timeout_ms, bool *readable)
-{
-    assert (count >= 1 && count <= S_WAIT_MAX);
-    struct pollfd fds[S_WAIT_MAX];
-    for (int i = 0; i < count; i++) {
-        fds[i].fd = zsock_fd (socks[i]);
-        fds[i].events = POLLIN;
-        fds[i].revents = 0;
-    }
-    int rc = poll (fds, (nfds_t)count, timeout_ms);
-    for (int i = 0; i < count; i++) readable[i] = rc > 0 && (fds[i].revents & POLLIN);
-    return rc;
 }

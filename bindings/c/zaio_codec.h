@@ -236,35 +236,6 @@ zframe_t *zaio_event_encode (const zaio_event_t *event);
 //  Returns 0 or ZAIO_ERR_MALFORMED.
 int zaio_event_decode (zaio_event_t *event, const void *data, size_t size);
 
-//  ---------------------------------------------------------------------
-//  Socket helpers
-
-//  Receive one whole message from a libzmq socket handle without waiting:
-//  its first max parts into parts (each initialised here; the caller
-//  closes the first min (count, max)), the rest dropped. Returns the
-//  number of parts the message had, or -1 if none was waiting.
-int zaio_recv_parts (void *handle, zmq_msg_t *parts, int max);
-
-//  True if frame holds exactly the given text.
-bool zaio_frame_is (zframe_t *frame, const char *text);
-
-//  Waits up to timeout_ms (-1: forever) for input on any of socks, and
-//  sets readable[i] for each socket whose ZMQ_FD fired. It is one poll(2)
-//  on the sockets' ZMQ_FDs, where zmq_poll makes two system calls more per
-//  socket each time. The rule that makes it safe: a socket may only be
-//  waited on when the last thing done with it was a receive that found
-//  nothing, or a ZMQ_EVENTS query that showed no input (a send can take
-//  the signal that input arrived). A readable socket may still turn out
-//  to have nothing. Returns how many are readable, 0 on timeout, -1 if
-//  interrupted.
-int zaio_wait_input (zsock_t **socks, int count, int timeout_ms, bool *readable);
-
-//  Writes to name "inproc://" prefix "-" N, N never given before in this
-//  process: libzmq frees an inproc name only once the socket that bound it
-//  has been reaped, after it closed, so a name reused at once (after an
-//  address, say) may still be taken.
-void zaio_inproc_name (char *name, size_t size, const char *prefix);
-
 #ifdef __cplusplus
 }
 #endif
