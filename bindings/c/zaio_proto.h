@@ -15,6 +15,15 @@
 extern "C" {
 #endif
 
+//  Marks the functions libzaio exports: the client API (zaio.h) and the
+//  ZAIO/1 codec (zaio_codec.h, zaio_cursor.h). libzaio is built with hidden
+//  visibility, so whatever else it holds stays inside it.
+#if defined(__GNUC__)
+#define ZAIO_EXPORT __attribute__ ((visibility ("default")))
+#else
+#define ZAIO_EXPORT
+#endif
+
 #define ZAIO_VERSION_MAJOR  0
 #define ZAIO_VERSION_MINOR  1
 #define ZAIO_VERSION_PATCH  0
