@@ -17,7 +17,7 @@
 
 #include "zaio_dispatch.h"
 #include "zaio_route.h"
-#include "zaio_worker.h"
+#include "zaio_worker_proto.h"
 
 typedef struct {
     //  Ends job with the reply a worker sent (header, data: taken).

@@ -30,6 +30,7 @@
 #include "zaio_events.h"
 #include "zaio_jobs.h"
 #include "zaio_sessions.h"
+#include "zaio_sock.h"
 #include "zaio_worker.h"
 
 #include <errno.h>
@@ -498,7 +499,7 @@ s_bind_endpoints (s_broker_t *self)
         zaio_endpoints_bind (self->endpoints, zaio_events_socket (self->events), "events",
                              self->config.events))
         return -1;
-    zaio_inproc_name (self->backend_inproc, sizeof self->backend_inproc, "zaio-workers");
+    zaio_sock_inproc_name (self->backend_inproc, sizeof self->backend_inproc, "zaio-workers");
     if (zsock_bind (self->backend, "%s", self->backend_inproc) < 0) {
         zsys_error ("broker: cannot bind %s: %s", self->backend_inproc,
                     zmq_strerror (zmq_errno ()));
@@ -613,7 +614,7 @@ s_drain_socket (void *handle, s_handler_fn *handler, void *arg)
     int taken = 0;
     for (; taken < S_BATCH; taken++) {
         zmq_msg_t parts[S_PARTS_MAX];
-        int count = zaio_recv_parts (handle, parts, S_PARTS_MAX);
+        int count = zaio_sock_recv_parts (handle, parts, S_PARTS_MAX);
         if (count < 0) break;
         handler (arg, parts, count);
         for (int i = 0; i < count && i < S_PARTS_MAX; i++) zmq_msg_close (&parts[i]);
@@ -665,7 +666,7 @@ s_pass (s_broker_t *self, bool *readable_pipe, bool *readable_events, bool looki
 
 //  The loop drains the two ROUTERs until a pass receives nothing and
 //  sends nothing; only then does it sleep, on the sockets' ZMQ_FDs
-//  (zaio_wait_input says why that is safe just then). While busy it looks
+//  (zaio_sock_wait says why that is safe just then). While busy it looks
 //  at the pipe every S_POLL_EVERY passes, so commands never starve.
 static void
 s_broker_actor (zsock_t *pipe, void *args)
@@ -689,7 +690,7 @@ s_broker_actor (zsock_t *pipe, void *args)
         if (looking) {
             busy_passes = 0;
             long timeout = busy ? 0 : (long)(next_tick - zclock_mono ());
-            zaio_wait_input (socks, SOCKETS, timeout > 0 ? (int)timeout : 0, readable);
+            zaio_sock_wait (socks, SOCKETS, timeout > 0 ? (int)timeout : 0, readable);
         }
         busy = s_pass (self, &readable[PIPE], &readable[EVENTS], looking, &next_tick);
     }

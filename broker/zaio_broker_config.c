@@ -3,6 +3,7 @@
 
 #include "zaio_broker.h"
 #include "zaio_proto.h"
+#include "zaio_worker_proto.h"
 
 #include <errno.h>
 #include <stdlib.h>

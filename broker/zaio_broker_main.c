@@ -2,6 +2,7 @@
 
 #include "zaio_broker.h"
 #include "zaio_proto.h"
+#include "zaio_worker_proto.h"
 
 #include "zaio_daemon.h"
 

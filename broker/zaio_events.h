@@ -13,7 +13,7 @@
 
 #include "zaio_codec.h"
 #include "zaio_route.h"
-#include "zaio_worker.h"
+#include "zaio_worker_proto.h"
 
 typedef struct _zaio_events_t zaio_events_t;
 

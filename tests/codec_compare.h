@@ -4,6 +4,7 @@
 #define ZAIO_CODEC_COMPARE_H_INCLUDED
 
 #include "zaio_codec.h"
+#include "zaio_worker_proto.h"
 
 //  Zeroes every string member's bytes after its NUL. A repeated key may
 //  leave the tail of a longer earlier value there, and a request decode

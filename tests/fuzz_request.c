@@ -14,6 +14,7 @@
 #undef NDEBUG
 #include "codec_compare.h"
 #include "zaio_codec.h"
+#include "zaio_worker_proto.h"
 
 #include <errno.h>
 

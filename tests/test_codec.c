@@ -19,6 +19,7 @@
 #include "vectors_json.h"
 #include "codec_compare.h"
 #include "zaio_codec.h"
+#include "zaio_worker_proto.h"
 
 #include <errno.h>
 

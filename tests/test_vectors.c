@@ -20,6 +20,7 @@
 #include "codec_compare.h"
 #include "vectors_json.h"
 #include "zaio_codec.h"
+#include "zaio_sock.h"
 
 #include <dirent.h>
 
@@ -400,7 +401,7 @@ s_check_request (const zaio_json_t *vector)
     }
     zframe_t *signature = s_frame_at (msg, 0);
     zframe_t *frame = s_frame_at (msg, 1);
-    CHECK (zaio_frame_is (signature, ZAIO_SIGNATURE), "frame 0 is not the signature");
+    CHECK (zaio_sock_frame_is (signature, ZAIO_SIGNATURE), "frame 0 is not the signature");
     CHECK (frame, "no header frame");
 
     //  Decode, and compare every field with the JSON meaning.
@@ -688,7 +689,8 @@ s_check_reply (const zaio_json_t *vector)
         zmsg_destroy (&msg);
         return;
     }
-    CHECK (zaio_frame_is (s_frame_at (msg, 0), ZAIO_SIGNATURE), "frame 0 is not the signature");
+    CHECK (zaio_sock_frame_is (s_frame_at (msg, 0), ZAIO_SIGNATURE),
+           "frame 0 is not the signature");
     s_check_msgpack (zframe_data (frame), zframe_size (frame), header, "header");
 
     zaio_reply_t reply;
@@ -786,9 +788,10 @@ s_check_event (const zaio_json_t *vector)
         zmsg_destroy (&msg);
         return;
     }
-    CHECK (zaio_frame_is (s_frame_at (msg, 0), zaio_json_string (topic, NULL)),
+    CHECK (zaio_sock_frame_is (s_frame_at (msg, 0), zaio_json_string (topic, NULL)),
            "frame 0 is not the topic");
-    CHECK (zaio_frame_is (s_frame_at (msg, 1), ZAIO_SIGNATURE), "frame 1 is not the signature");
+    CHECK (zaio_sock_frame_is (s_frame_at (msg, 1), ZAIO_SIGNATURE),
+           "frame 1 is not the signature");
     s_check_msgpack (zframe_data (body), zframe_size (body), header, "body");
 
     zaio_event_t event;

@@ -9,6 +9,7 @@
 
 #include "zaio_broker.h"
 #include "zaio_codec.h"
+#include "zaio_worker_proto.h"
 
 #include <czmq.h>
 

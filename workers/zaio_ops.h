@@ -11,6 +11,7 @@
 #include "zaio_codec.h"
 #include "zaio_fdcache.h"
 #include "zaio_volume.h"
+#include "zaio_worker_proto.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,6 +3,8 @@
 
 #include "zaio_relay.h"
 #include "zaio_credit.h"
+#include "zaio_sock.h"
+#include "zaio_worker_proto.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -549,7 +551,7 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
     zsock_set_sndhwm (self->local, 0); //  bounded by credit
     zsock_set_rcvhwm (self->local, 0);
     zsock_set_rcvtimeo (self->local, 0);
-    zaio_inproc_name (self->endpoint, sizeof self->endpoint, "zaio-relay");
+    zaio_sock_inproc_name (self->endpoint, sizeof self->endpoint, "zaio-relay");
     if (zsock_bind (self->local, "%s", self->endpoint) < 0) {
         s_relay_destroy (&self);
         return NULL;

@@ -2,6 +2,8 @@
 
 #include "zaio_worker.h"
 #include "zaio_ops.h"
+#include "zaio_sock.h"
+#include "zaio_worker_proto.h"
 
 #include <string.h>
 #include <sys/prctl.h>
@@ -142,7 +144,7 @@ s_handle_dealer (s_worker_t *self)
         taken = 0;
         while (taken < S_BATCH_MAX) {
             s_message_t *message = &self->batch[taken];
-            message->count = zaio_recv_parts (handle, message->parts, S_PARTS_MAX);
+            message->count = zaio_sock_recv_parts (handle, message->parts, S_PARTS_MAX);
             if (message->count <= 0) break;
             taken++;
         }
@@ -190,7 +192,7 @@ s_worker_actor (zsock_t *pipe, void *args)
         if (zmsg_send (&ready, self.dealer)) zmsg_destroy (&ready);
         //  Each turn ends with a receive that found nothing on the dealer
         //  and, if it fired, a look at the pipe until it was empty: so
-        //  waiting on their ZMQ_FDs is safe (zaio_wait_input).
+        //  waiting on their ZMQ_FDs is safe (zaio_sock_wait).
         zsock_t *socks[] = {pipe, self.dealer};
         bool readable[2] = {true, true};
         bool running = true;
@@ -204,7 +206,7 @@ s_worker_actor (zsock_t *pipe, void *args)
             if (!running) break;
             s_handle_dealer (&self);
             //  Signals are the broker's business, not ours: EINTR just loops.
-            zaio_wait_input (socks, 2, open_files ? S_CACHE_IDLE_MS : -1, readable);
+            zaio_sock_wait (socks, 2, open_files ? S_CACHE_IDLE_MS : -1, readable);
             open_files = zaio_fdcache_expire (self.files, S_CACHE_IDLE_MS);
         }
     }

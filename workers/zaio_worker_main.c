@@ -2,6 +2,7 @@
     zaio_relay_new; see zaio_relay.h. */
 
 #include "zaio_relay.h"
+#include "zaio_worker_proto.h"
 
 #include "zaio_daemon.h"
 

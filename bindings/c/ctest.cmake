@@ -38,3 +38,10 @@ if (ZAIO_SANITIZE)
     set_tests_properties (test_client_install PROPERTIES
         ENVIRONMENT "CFLAGS=${ZAIO_SANITIZE_FLAG}")
 endif ()
+
+# libzaio.so exports exactly bindings/c/libzaio.abi, none of zaio's
+# internals, and its installed headers name none of them either.
+add_test (NAME test_client_abi
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/test_client_abi.sh
+            $<TARGET_FILE:zaio> ${PROJECT_SOURCE_DIR}/bindings/c/libzaio.abi ${PROJECT_BINARY_DIR})
+set_tests_properties (test_client_abi PROPERTIES TIMEOUT 60 LABELS c)

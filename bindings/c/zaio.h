@@ -116,10 +116,10 @@ typedef enum {
 
 //  Short name of any code: "ENOENT", "QUEUE_FULL", "TIMEOUT", "CONNLOST",
 //  "UNREACHABLE". Static string.
-const char *zaio_errname (int code);
+ZAIO_EXPORT const char *zaio_errname (int code);
 
 //  Human text of any code: strerror () for errno values. Static string.
-const char *zaio_strerror (int code);
+ZAIO_EXPORT const char *zaio_strerror (int code);
 
 //  ---------------------------------------------------------------------
 //  zaio_buf_t: bytes, usually a received ZeroMQ frame (zero-copy).
@@ -129,20 +129,20 @@ typedef struct _zaio_buf_t zaio_buf_t;
 //  A buffer of size bytes, with a copy of data if data is not NULL (else
 //  uninitialised, for you to fill through zaio_buf_data before sending it).
 //  Returns NULL only if size is too large to allocate.
-zaio_buf_t *zaio_buf_new (const void *data, size_t size);
+ZAIO_EXPORT zaio_buf_t *zaio_buf_new (const void *data, size_t size);
 
 //  A buffer over your memory, without copying. free_fn (data, hint) runs
 //  once the buffer and every in-flight send of it are done, possibly on a
 //  ZeroMQ I/O thread; free_fn may be NULL if the memory outlives all use.
-zaio_buf_t *zaio_buf_new_wrap (void *data, size_t size, void (*free_fn) (void *data, void *hint),
-                               void *hint);
+ZAIO_EXPORT zaio_buf_t *zaio_buf_new_wrap (void *data, size_t size,
+                                           void (*free_fn) (void *data, void *hint), void *hint);
 
 //  Release the buffer; nulls *self_p. Safe on NULL.
-void zaio_buf_destroy (zaio_buf_t **self_p);
+ZAIO_EXPORT void zaio_buf_destroy (zaio_buf_t **self_p);
 
 //  The bytes (borrowed, valid until zaio_buf_destroy) and their count.
-void *zaio_buf_data (zaio_buf_t *self);
-size_t zaio_buf_size (zaio_buf_t *self);
+ZAIO_EXPORT void *zaio_buf_data (zaio_buf_t *self);
+ZAIO_EXPORT size_t zaio_buf_size (zaio_buf_t *self);
 
 //  ---------------------------------------------------------------------
 //  Results of the blocking helpers
@@ -198,57 +198,58 @@ typedef void (zaio_done_fn) (zaio_call_t *call, void *arg);
 //  "inproc://..."); NULL means $ZAIO_ENDPOINT, else ZAIO_DEFAULT_ENDPOINT.
 //  Connecting is asynchronous: this returns at once and the first call
 //  waits for the broker. Returns NULL if the endpoint is malformed.
-zaio_client_t *zaio_client_new (const char *endpoint);
+ZAIO_EXPORT zaio_client_t *zaio_client_new (const char *endpoint);
 
 //  Close the connection at once (linger 0); nulls *self_p, safe on NULL.
 //  Every unfinished call completes with ECANCELED: callbacks still queued
 //  run now, inside destroy; handles you hold stay valid (done, ECANCELED)
 //  until you destroy them. A call those callbacks start completes at once
 //  with ECANCELED, unsent, and its callback runs inside destroy too.
-void zaio_client_destroy (zaio_client_t **self_p);
+ZAIO_EXPORT void zaio_client_destroy (zaio_client_t **self_p);
 
 //  The endpoint this client connects to. Borrowed.
-const char *zaio_client_endpoint (zaio_client_t *self);
+ZAIO_EXPORT const char *zaio_client_endpoint (zaio_client_t *self);
 
 //  Volume for calls started from now on that name none themselves (NULL or
 //  "": the broker's default volume). Returns -1 if volume is not a valid
 //  volume name.
-int zaio_client_set_volume (zaio_client_t *self, const char *volume);
+ZAIO_EXPORT int zaio_client_set_volume (zaio_client_t *self, const char *volume);
 
 //  Default timeout of calls started from now on, in ms; 0 means none.
-void zaio_client_set_timeout (zaio_client_t *self, uint32_t msecs);
+ZAIO_EXPORT void zaio_client_set_timeout (zaio_client_t *self, uint32_t msecs);
 
 //  How many times an idempotent call is re-sent after losing the broker,
 //  and how many reconnects in a row are tried before waiting calls fail
 //  with ZAIO_ERR_UNREACHABLE.
-void zaio_client_set_retries (zaio_client_t *self, uint32_t retries);
+ZAIO_EXPORT void zaio_client_set_retries (zaio_client_t *self, uint32_t retries);
 
 //  Time allowed for a fresh connection to come up (the handshake and the
 //  broker's answer to the client's own hello) before it counts as a failed
 //  attempt, in ms.
-void zaio_client_set_connect_timeout (zaio_client_t *self, uint32_t msecs);
+ZAIO_EXPORT void zaio_client_set_connect_timeout (zaio_client_t *self, uint32_t msecs);
 
 //  ZMTP heartbeat interval for connections made from now on, in ms; the
 //  broker counts as lost after three intervals without an answer. 0 turns
 //  heartbeats off (then only a dropped connection reveals a lost broker).
-void zaio_client_set_heartbeat (zaio_client_t *self, uint32_t msecs);
+ZAIO_EXPORT void zaio_client_set_heartbeat (zaio_client_t *self, uint32_t msecs);
 
 //  First back-off before a reconnect or a retry, and its ceiling, in ms.
-void zaio_client_set_backoff (zaio_client_t *self, uint32_t initial_ms, uint32_t max_ms);
+ZAIO_EXPORT void zaio_client_set_backoff (zaio_client_t *self, uint32_t initial_ms,
+                                          uint32_t max_ms);
 
 //  What the broker said in the hello that opened the current connection
 //  (limits, ops, volumes); NULL until a connection has been made. Borrowed,
 //  valid until the next call on the client.
-const zaio_hello_t *zaio_client_limits (zaio_client_t *self);
+ZAIO_EXPORT const zaio_hello_t *zaio_client_limits (zaio_client_t *self);
 
 //  Calls started and not yet finished, counting completed calls whose
 //  callbacks have not yet run. `while (zaio_client_pending (c))
 //  zaio_client_dispatch (c, -1);` runs everything to completion.
-size_t zaio_client_pending (zaio_client_t *self);
+ZAIO_EXPORT size_t zaio_client_pending (zaio_client_t *self);
 
 //  A file descriptor that polls readable while zaio_client_dispatch () has
 //  work. Owned by the client; do not read it or close it.
-int zaio_client_fd (zaio_client_t *self);
+ZAIO_EXPORT int zaio_client_fd (zaio_client_t *self);
 
 //  Receive replies, fire timeouts and retries, send queued calls, and run
 //  the callbacks of completed calls, on this thread. Waits up to
@@ -256,7 +257,7 @@ int zaio_client_fd (zaio_client_t *self);
 //  run; returns at once when nothing is pending. Returns the number of
 //  callbacks run, or -1 if interrupted (SIGINT/SIGTERM, czmq's
 //  zsys_interrupted).
-int zaio_client_dispatch (zaio_client_t *self, int timeout_ms);
+ZAIO_EXPORT int zaio_client_dispatch (zaio_client_t *self, int timeout_ms);
 
 //  ---------------------------------------------------------------------
 //  Asynchronous calls
@@ -269,121 +270,125 @@ int zaio_client_dispatch (zaio_client_t *self, int timeout_ms);
 //  surface as the call's error. Data over the broker's payload_max (once
 //  its hello has told it) completes with ZAIO_ERR_TOOBIG, unsent. The caller destroys the handle
 //  with zaio_call_destroy, or hands it over with zaio_call_then.
-zaio_call_t *zaio_client_start (zaio_client_t *self, const zaio_request_t *req,
-                                zaio_buf_t **data_p);
+ZAIO_EXPORT zaio_call_t *zaio_client_start (zaio_client_t *self, const zaio_request_t *req,
+                                            zaio_buf_t **data_p);
 
 //  Start count calls at once: reqs [i] with data [i] (data may be NULL; each
 //  non-NULL data [i] is taken and nulled). Handles go to calls [i], which
 //  must have room for count. Cheaper than count zaio_client_start: the
 //  queue is flushed once.
-void zaio_client_start_batch (zaio_client_t *self, const zaio_request_t *reqs, zaio_buf_t **data,
-                              size_t count, zaio_call_t **calls);
+ZAIO_EXPORT void zaio_client_start_batch (zaio_client_t *self, const zaio_request_t *reqs,
+                                          zaio_buf_t **data, size_t count, zaio_call_t **calls);
 
 //  Start a call whose completion runs fn (call, arg) inside
 //  zaio_client_dispatch. Same as zaio_client_start + zaio_call_then.
-void zaio_client_submit (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p,
-                         zaio_done_fn *fn, void *arg);
+ZAIO_EXPORT void zaio_client_submit (zaio_client_t *self, const zaio_request_t *req,
+                                     zaio_buf_t **data_p, zaio_done_fn *fn, void *arg);
 
 //  True once the call has completed. Does not block: it takes in whatever
 //  replies have arrived, so polling it alone makes progress.
-bool zaio_call_done (zaio_call_t *self);
+ZAIO_EXPORT bool zaio_call_done (zaio_call_t *self);
 
 //  Block until the call completes or timeout_ms passes (-1: no limit; the
 //  call's own timeout still applies). Returns 0 when it has completed, -1
 //  on timeout or interrupt. Callbacks of other calls do not run here.
-int zaio_call_wait (zaio_call_t *self, int timeout_ms);
+ZAIO_EXPORT int zaio_call_wait (zaio_call_t *self, int timeout_ms);
 
 //  0 if the call succeeded, else its error code. Meaningful once done.
-int zaio_call_error (zaio_call_t *self);
+ZAIO_EXPORT int zaio_call_error (zaio_call_t *self);
 
 //  The broker's (or the client's) explanation of the error; "" when none.
 //  Borrowed, valid while the call lives.
-const char *zaio_call_message (zaio_call_t *self);
+ZAIO_EXPORT const char *zaio_call_message (zaio_call_t *self);
 
 //  The decoded reply header (results: bytes, eof, size...), or NULL when
 //  no reply arrived (pending, or a client-side error). Borrowed, valid
 //  while the call lives; its entries and hello slices point into the
 //  reply frame the call holds.
-const zaio_reply_t *zaio_call_reply (zaio_call_t *self);
+ZAIO_EXPORT const zaio_reply_t *zaio_call_reply (zaio_call_t *self);
 
 //  The data a successful read or readfile returned, without copying. The
 //  caller owns the buffer (zaio_buf_destroy); NULL if there is none or it
 //  was already taken.
-zaio_buf_t *zaio_call_take_data (zaio_call_t *self);
+ZAIO_EXPORT zaio_buf_t *zaio_call_take_data (zaio_call_t *self);
 
 //  The call's op and the id the client gave it.
-zaio_op_t zaio_call_op (zaio_call_t *self);
-uint64_t zaio_call_id (zaio_call_t *self);
+ZAIO_EXPORT zaio_op_t zaio_call_op (zaio_call_t *self);
+ZAIO_EXPORT uint64_t zaio_call_id (zaio_call_t *self);
 
 //  Replace the call's timeout: msecs after it was started (0: none).
-void zaio_call_set_timeout (zaio_call_t *self, uint32_t msecs);
+ZAIO_EXPORT void zaio_call_set_timeout (zaio_call_t *self, uint32_t msecs);
 
 //  Results of a completed, successful stat, hello or listdir call, decoded
 //  into the caller's struct. Return 0, or the call's error, or
 //  ZAIO_ERR_MALFORMED if the reply does not hold them (or holds more than
 //  ZAIO_LISTDIR_MAX entries). zaio_call_entries allocates *entries_p
 //  (caller frees with free ()); ENOMEM if it cannot.
-int zaio_call_stat (zaio_call_t *self, zaio_stat_t *stat);
-int zaio_call_hello (zaio_call_t *self, zaio_hello_t *hello);
-int zaio_call_entries (zaio_call_t *self, zaio_dirent_t **entries_p, size_t *count_p, bool *more_p);
+ZAIO_EXPORT int zaio_call_stat (zaio_call_t *self, zaio_stat_t *stat);
+ZAIO_EXPORT int zaio_call_hello (zaio_call_t *self, zaio_hello_t *hello);
+ZAIO_EXPORT int zaio_call_entries (zaio_call_t *self, zaio_dirent_t **entries_p, size_t *count_p,
+                                   bool *more_p);
 
 //  Hand the call to the client: fn (call, arg) runs once, inside
 //  zaio_client_dispatch, when it completes (at the next dispatch if it
 //  already has); then the client destroys it. Nulls *self_p.
-void zaio_call_then (zaio_call_t **self_p, zaio_done_fn *fn, void *arg);
+ZAIO_EXPORT void zaio_call_then (zaio_call_t **self_p, zaio_done_fn *fn, void *arg);
 
 //  Destroy a handle; nulls *self_p, safe on NULL. A call still in flight is
 //  abandoned: it is not cancelled at the broker, its result is discarded.
-void zaio_call_destroy (zaio_call_t **self_p);
+ZAIO_EXPORT void zaio_call_destroy (zaio_call_t **self_p);
 
 //  ---------------------------------------------------------------------
 //  Blocking calls: each starts a call and waits for it (its timeout
 //  applies). Return 0 or an error code; EINTR if interrupted.
 
-int zaio_client_ping (zaio_client_t *self);
+ZAIO_EXPORT int zaio_client_ping (zaio_client_t *self);
 
 //  A fresh hello round trip, decoded into *hello.
-int zaio_client_hello (zaio_client_t *self, zaio_hello_t *hello);
+ZAIO_EXPORT int zaio_client_hello (zaio_client_t *self, zaio_hello_t *hello);
 
-int zaio_client_stat (zaio_client_t *self, const char *path, zaio_stat_t *stat);
+ZAIO_EXPORT int zaio_client_stat (zaio_client_t *self, const char *path, zaio_stat_t *stat);
 
 //  Read up to length bytes at offset. On success *buf_p is the data (caller
 //  destroys; fewer bytes than asked at end of file) and *eof_p, if not
 //  NULL, is true when the read reached the end of the file.
-int zaio_client_read (zaio_client_t *self, const char *path, uint64_t offset, uint64_t length,
-                      zaio_buf_t **buf_p, bool *eof_p);
+ZAIO_EXPORT int zaio_client_read (zaio_client_t *self, const char *path, uint64_t offset,
+                                  uint64_t length, zaio_buf_t **buf_p, bool *eof_p);
 
 //  Write size bytes (copied) at offset; create the file if missing and
 //  create is true.
-int zaio_client_write (zaio_client_t *self, const char *path, uint64_t offset, const void *data,
-                       size_t size, bool create);
+ZAIO_EXPORT int zaio_client_write (zaio_client_t *self, const char *path, uint64_t offset,
+                                   const void *data, size_t size, bool create);
 
 //  Append size bytes (copied); *offset_p, if not NULL, is where they landed.
-int zaio_client_append (zaio_client_t *self, const char *path, const void *data, size_t size,
-                        bool create, uint64_t *offset_p);
+ZAIO_EXPORT int zaio_client_append (zaio_client_t *self, const char *path, const void *data,
+                                    size_t size, bool create, uint64_t *offset_p);
 
 //  The whole file; *buf_p as for zaio_client_read.
-int zaio_client_readfile (zaio_client_t *self, const char *path, zaio_buf_t **buf_p);
+ZAIO_EXPORT int zaio_client_readfile (zaio_client_t *self, const char *path, zaio_buf_t **buf_p);
 
 //  Replace the file atomically and durably with size bytes (copied).
-int zaio_client_writefile (zaio_client_t *self, const char *path, const void *data, size_t size);
+ZAIO_EXPORT int zaio_client_writefile (zaio_client_t *self, const char *path, const void *data,
+                                       size_t size);
 
-int zaio_client_truncate (zaio_client_t *self, const char *path, uint64_t size);
-int zaio_client_fsync (zaio_client_t *self, const char *path, bool datasync);
-int zaio_client_unlink (zaio_client_t *self, const char *path);
-int zaio_client_rename (zaio_client_t *self, const char *path, const char *to);
-int zaio_client_mkdir (zaio_client_t *self, const char *path, bool parents);
-int zaio_client_rmdir (zaio_client_t *self, const char *path);
+ZAIO_EXPORT int zaio_client_truncate (zaio_client_t *self, const char *path, uint64_t size);
+ZAIO_EXPORT int zaio_client_fsync (zaio_client_t *self, const char *path, bool datasync);
+ZAIO_EXPORT int zaio_client_unlink (zaio_client_t *self, const char *path);
+ZAIO_EXPORT int zaio_client_rename (zaio_client_t *self, const char *path, const char *to);
+ZAIO_EXPORT int zaio_client_mkdir (zaio_client_t *self, const char *path, bool parents);
+ZAIO_EXPORT int zaio_client_rmdir (zaio_client_t *self, const char *path);
 
 //  One page of a directory: at most limit entries (0: the broker's default)
 //  named after `after` (NULL: from the start). *entries_p is allocated
 //  (caller frees with free ()), *count_p entries; *more_p, if not NULL, is
 //  true when more remain: ask again with after = the last name.
-int zaio_client_listdir (zaio_client_t *self, const char *path, const char *after, uint32_t limit,
-                         zaio_dirent_t **entries_p, size_t *count_p, bool *more_p);
+ZAIO_EXPORT int zaio_client_listdir (zaio_client_t *self, const char *path, const char *after,
+                                     uint32_t limit, zaio_dirent_t **entries_p, size_t *count_p,
+                                     bool *more_p);
 
 //  Copy path to `to` inside the broker; *bytes_p, if not NULL, is the size.
-int zaio_client_copy (zaio_client_t *self, const char *path, const char *to, uint64_t *bytes_p);
+ZAIO_EXPORT int zaio_client_copy (zaio_client_t *self, const char *path, const char *to,
+                                  uint64_t *bytes_p);
 
 //  ---------------------------------------------------------------------
 //  zaio_watch_t: completion events (a SUB socket on the events endpoint)
@@ -393,32 +398,32 @@ typedef struct _zaio_watch_t zaio_watch_t;
 //  Connect to the events endpoint; NULL means $ZAIO_EVENTS, else
 //  ZAIO_DEFAULT_EVENTS. Receives nothing until you subscribe. NULL if the
 //  endpoint is malformed.
-zaio_watch_t *zaio_watch_new (const char *endpoint);
+ZAIO_EXPORT zaio_watch_t *zaio_watch_new (const char *endpoint);
 
 //  Nulls *self_p; safe on NULL.
-void zaio_watch_destroy (zaio_watch_t **self_p);
+ZAIO_EXPORT void zaio_watch_destroy (zaio_watch_t **self_p);
 
 //  Receive events whose topic starts with prefix ("OUTCOME.OP.VOLUME":
 //  "err." all errors, "ok.write." successful writes, "" everything). The
 //  broker filters, so unsubscribed events cost nothing. Returns 0 or -1.
-int zaio_watch_subscribe (zaio_watch_t *self, const char *prefix);
-int zaio_watch_unsubscribe (zaio_watch_t *self, const char *prefix);
+ZAIO_EXPORT int zaio_watch_subscribe (zaio_watch_t *self, const char *prefix);
+ZAIO_EXPORT int zaio_watch_unsubscribe (zaio_watch_t *self, const char *prefix);
 
 //  Next event into *event, waiting up to timeout_ms (0: not at all, -1: no
 //  limit). Malformed events are skipped. Returns 0, or -1 on timeout or
 //  interrupt.
-int zaio_watch_recv (zaio_watch_t *self, zaio_event_t *event, int timeout_ms);
+ZAIO_EXPORT int zaio_watch_recv (zaio_watch_t *self, zaio_event_t *event, int timeout_ms);
 
 //  Events lost just before the last one received, from the gap in
 //  sequence numbers (the PUB socket drops for slow subscribers). Exact
 //  only when subscribed to "" (with narrower filters every unsubscribed
 //  event is a gap too); 0 after the first event or a broker restart.
-uint64_t zaio_watch_missed (zaio_watch_t *self);
+ZAIO_EXPORT uint64_t zaio_watch_missed (zaio_watch_t *self);
 
 //  A file descriptor that polls readable when events may be waiting; then
 //  call zaio_watch_recv (w, &event, 0) until it returns -1. Owned by the
 //  watcher.
-int zaio_watch_fd (zaio_watch_t *self);
+ZAIO_EXPORT int zaio_watch_fd (zaio_watch_t *self);
 
 #ifdef __cplusplus
 }

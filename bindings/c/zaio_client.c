@@ -22,15 +22,16 @@
     answer to our hello within connect_timeout, is a lost broker.
 
     Waiting: `inner` is an epoll set over the ZeroMQ descriptors (the
-    socket's and the monitor's ZMQ_FD), which only say "look again", so
-    every pass drains both until ZMQ_EVENTS shows no more input, including
-    after each send. `outer`, the descriptor users poll, adds a timerfd
-    armed for the next deadline and an eventfd raised while callbacks wait
-    to run, so it is readable exactly when dispatch has work.
+    socket's and the monitor's ZMQ_FD), so every pass drains both until
+    neither has input, asking again after its sends (the ZMQ_FD rule,
+    zaio_sock.h). `outer`, the descriptor users poll, adds a timerfd armed
+    for the next deadline and an eventfd raised while callbacks wait to
+    run, so it is readable exactly when dispatch has work.
 */
 
 #include "zaio.h"
 #include "zaio_buf.h"
+#include "zaio_sock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -695,7 +696,7 @@ s_connect (zaio_client_t *self)
         //  The monitor's PAIR must be connected before the DEALER connects,
         //  or the first events are dropped.
         char monitor[96];
-        zaio_inproc_name (monitor, sizeof monitor, "zaio-client-monitor");
+        zaio_sock_inproc_name (monitor, sizeof monitor, "zaio-client-monitor");
         int rc = zmq_socket_monitor (
             handle, monitor,
             ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED |
@@ -952,7 +953,7 @@ static int
 s_recv_one (zaio_client_t *self)
 {
     zmq_msg_t parts[3];
-    int count = zaio_recv_parts (zsock_resolve (self->dealer), parts, 3);
+    int count = zaio_sock_recv_parts (zsock_resolve (self->dealer), parts, 3);
     if (count < 0) return -1;
     s_handle_reply (self, parts, count);
     for (int i = 0; i < count && i < 3; i++) zmq_msg_close (&parts[i]);
@@ -1028,15 +1029,6 @@ s_flush (zaio_client_t *self)
     }
 }
 
-static bool
-s_readable (zsock_t *sock)
-{
-    int events = 0;
-    size_t size = sizeof events;
-    zmq_getsockopt (zsock_resolve (sock), ZMQ_EVENTS, &events, &size);
-    return (events & ZMQ_POLLIN) != 0;
-}
-
 //  Earliest time something is due; 0 if nothing is.
 static int64_t
 s_next_wake (zaio_client_t *self)
@@ -1089,10 +1081,9 @@ s_pump (zaio_client_t *self)
         if (self->monitor) s_monitor_drain (self);
         s_timers (self, s_now ());
         s_flush (self);
-        //  Sending may have consumed the ZMQ_FD signal for input that is
-        //  now waiting: look again before sleeping.
-        bool again = (self->dealer && s_readable (self->dealer)) ||
-                     (self->monitor && s_readable (self->monitor));
+        //  Sleep only as the ZMQ_FD rule (zaio_sock.h) allows.
+        bool again = (self->dealer && zaio_sock_has_input (zsock_resolve (self->dealer))) ||
+                     (self->monitor && zaio_sock_has_input (zsock_resolve (self->monitor)));
         if (!again) break;
     }
     s_arm (self);

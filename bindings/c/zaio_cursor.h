@@ -11,6 +11,8 @@
 #ifndef ZAIO_CURSOR_H_INCLUDED
 #define ZAIO_CURSOR_H_INCLUDED
 
+#include "zaio_proto.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,39 +42,40 @@ typedef enum {
 } zaio_mp_type_t;
 
 //  Start reading size bytes at data. The cursor borrows the bytes.
-void zaio_cursor_init (zaio_cursor_t *self, const void *data, size_t size);
+ZAIO_EXPORT void zaio_cursor_init (zaio_cursor_t *self, const void *data, size_t size);
 
 //  True when every byte has been consumed.
-bool zaio_cursor_done (const zaio_cursor_t *self);
+ZAIO_EXPORT bool zaio_cursor_done (const zaio_cursor_t *self);
 
 //  Family of the next value, without consuming it.
-zaio_mp_type_t zaio_cursor_peek (const zaio_cursor_t *self);
+ZAIO_EXPORT zaio_mp_type_t zaio_cursor_peek (const zaio_cursor_t *self);
 
 //  Map or array header; *count is checked to be plausible (each element
 //  needs at least one byte), so callers may loop over it safely.
-int zaio_cursor_map (zaio_cursor_t *self, uint32_t *count);
-int zaio_cursor_array (zaio_cursor_t *self, uint32_t *count);
+ZAIO_EXPORT int zaio_cursor_map (zaio_cursor_t *self, uint32_t *count);
+ZAIO_EXPORT int zaio_cursor_array (zaio_cursor_t *self, uint32_t *count);
 
 //  A str; *str points into the input and is NOT NUL-terminated.
-int zaio_cursor_str (zaio_cursor_t *self, const char **str, uint32_t *len);
+ZAIO_EXPORT int zaio_cursor_str (zaio_cursor_t *self, const char **str, uint32_t *len);
 
 //  A str copied into buf (NUL-terminated). Fails if it holds more than
 //  max_len bytes, does not fit buf, or contains a NUL byte.
-int zaio_cursor_str_copy (zaio_cursor_t *self, char *buf, size_t buf_size, size_t max_len);
+ZAIO_EXPORT int zaio_cursor_str_copy (zaio_cursor_t *self, char *buf, size_t buf_size,
+                                      size_t max_len);
 
 //  An unsigned integer (any msgpack int encoding with a value >= 0).
-int zaio_cursor_uint (zaio_cursor_t *self, uint64_t *value);
+ZAIO_EXPORT int zaio_cursor_uint (zaio_cursor_t *self, uint64_t *value);
 
 //  A signed integer that fits int64.
-int zaio_cursor_int (zaio_cursor_t *self, int64_t *value);
+ZAIO_EXPORT int zaio_cursor_int (zaio_cursor_t *self, int64_t *value);
 
-int zaio_cursor_bool (zaio_cursor_t *self, bool *value);
+ZAIO_EXPORT int zaio_cursor_bool (zaio_cursor_t *self, bool *value);
 
 //  Consumes a nil if one is next; -1 (nothing consumed) otherwise.
-int zaio_cursor_nil (zaio_cursor_t *self);
+ZAIO_EXPORT int zaio_cursor_nil (zaio_cursor_t *self);
 
 //  Skip one value of any type, refusing nesting deeper than max_depth.
-int zaio_cursor_skip (zaio_cursor_t *self, int max_depth);
+ZAIO_EXPORT int zaio_cursor_skip (zaio_cursor_t *self, int max_depth);
 
 #ifdef __cplusplus
 }

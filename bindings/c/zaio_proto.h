@@ -15,17 +15,22 @@
 extern "C" {
 #endif
 
+//  Marks the functions libzaio exports: the client API (zaio.h) and the
+//  ZAIO/1 codec (zaio_codec.h, zaio_cursor.h). libzaio is built with hidden
+//  visibility, so whatever else it holds stays inside it.
+#if defined(__GNUC__)
+#define ZAIO_EXPORT __attribute__ ((visibility ("default")))
+#else
+#define ZAIO_EXPORT
+#endif
+
 #define ZAIO_VERSION_MAJOR  0
 #define ZAIO_VERSION_MINOR  1
 #define ZAIO_VERSION_PATCH  0
 #define ZAIO_VERSION_STRING "0.1.0"
 
 //  First frame of every client request, reply and event body.
-#define ZAIO_SIGNATURE "ZAIO/1"
-//  How every broker <-> worker envelope starts (see zaio_envelope_put).
-#define ZAIO_WORKER_SIGNATURE "ZAIOW/3"
-//  The most credit a worker's READY may offer; one offering more is malformed.
-#define ZAIO_CREDIT_MAX       1024
+#define ZAIO_SIGNATURE        "ZAIO/1"
 #define ZAIO_PROTOCOL_VERSION 1
 
 //  Limits a request must respect. The broker may lower the payload limit by

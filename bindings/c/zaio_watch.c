@@ -7,6 +7,7 @@
 */
 
 #include "zaio.h"
+#include "zaio_sock.h"
 
 #include <errno.h>
 #include <string.h>
@@ -72,7 +73,7 @@ static int
 s_take (zaio_watch_t *self, zaio_event_t *event)
 {
     zmq_msg_t parts[3];
-    int count = zaio_recv_parts (zsock_resolve (self->sub), parts, 3);
+    int count = zaio_sock_recv_parts (zsock_resolve (self->sub), parts, 3);
     if (count < 0) return -1;
     int rc = 0;
     if (count == 3 && zmq_msg_size (&parts[1]) == strlen (ZAIO_SIGNATURE) &&

@@ -9,6 +9,7 @@
 
 #include "zaio_perf_baseline.h"
 #include "zaio_codec.h"
+#include "zaio_sock.h"
 
 #include <czmq.h>
 #include <fcntl.h>
@@ -132,7 +133,7 @@ static int
 s_serve_zaio (void *dealer, const s_file_t *file)
 {
     zmq_msg_t parts[S_ZAIO_PARTS_MAX];
-    int count = zaio_recv_parts (dealer, parts, S_ZAIO_PARTS_MAX);
+    int count = zaio_sock_recv_parts (dealer, parts, S_ZAIO_PARTS_MAX);
     if (count == -1) return -1;
     if (count > 1) {
         const void *frames[S_ZAIO_PARTS_MAX - 1] = {NULL};

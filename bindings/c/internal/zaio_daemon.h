@@ -1,4 +1,6 @@
-/*  zaio_daemon.h: what zaio-broker and zaio-worker share as processes.
+/*  zaio_daemon.h: what zaio-broker and zaio-worker share as processes. It
+    lives in the internal library, so neither daemon reaches into the
+    other's folder for it.
 
     Signals: the daemon blocks SIGINT and SIGTERM before it starts any
     thread, so every thread inherits the mask and never sees EINTR; its main

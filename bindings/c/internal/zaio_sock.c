@@ -1,0 +1,65 @@
+/*  zaio_sock.c: socket and loop helpers; see zaio_sock.h. */
+
+#include "zaio_sock.h"
+
+#include <inttypes.h>
+#include <poll.h>
+#include <stdatomic.h>
+
+int
+zaio_sock_recv_parts (void *handle, zmq_msg_t *parts, int max)
+{
+    int count = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t scratch; //  for the parts past max
+        zmq_msg_t *msg = count < max ? &parts[count] : &scratch;
+        zmq_msg_init (msg);
+        if (zmq_msg_recv (msg, handle, ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (msg);
+            if (count == 0) return -1;
+            break; //  the parts of a message arrive together: cannot happen
+        }
+        more = zmq_msg_more (msg);
+        if (msg == &scratch) zmq_msg_close (msg);
+        count++;
+    }
+    return count;
+}
+
+bool
+zaio_sock_has_input (void *handle)
+{
+    int events = 0;
+    size_t size = sizeof events;
+    zmq_getsockopt (handle, ZMQ_EVENTS, &events, &size);
+    return (events & ZMQ_POLLIN) != 0;
+}
+
+int
+zaio_sock_wait (zsock_t **socks, int count, int timeout_ms, bool *readable)
+{
+    assert (count >= 1 && count <= ZAIO_SOCK_WAIT_MAX);
+    struct pollfd fds[ZAIO_SOCK_WAIT_MAX];
+    for (int i = 0; i < count; i++) {
+        fds[i].fd = zsock_fd (socks[i]);
+        fds[i].events = POLLIN;
+        fds[i].revents = 0;
+    }
+    int rc = poll (fds, (nfds_t)count, timeout_ms);
+    for (int i = 0; i < count; i++) readable[i] = rc > 0 && (fds[i].revents & POLLIN);
+    return rc;
+}
+
+bool
+zaio_sock_frame_is (zframe_t *frame, const char *text)
+{
+    return frame && zframe_streq (frame, text);
+}
+
+void
+zaio_sock_inproc_name (char *name, size_t size, const char *prefix)
+{
+    static atomic_uint_fast64_t s_names;
+    snprintf (name, size, "inproc://%s-%" PRIuFAST64, prefix, atomic_fetch_add (&s_names, 1));
+}
