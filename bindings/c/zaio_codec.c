@@ -898,6 +898,106 @@ zaio_reply_error_part (zmq_msg_t *part, uint64_t id, int code, const char *messa
     zaio_writer_release (&writer);
 }
 
+//  Reply header keys: one table drives zaio_reply_decode, as s_fields
+//  drives zaio_request_decode. Keys not in it are results a later broker
+//  added, and are skipped.
+
+typedef enum {
+    S_RESULT_UINT,    //  uint64_t member, or uint32_t where max fits one
+    S_RESULT_INT,     //  int64_t member
+    S_RESULT_BOOL,    //  bool member
+    S_RESULT_TEXT,    //  char[max + 1] member: the str as sent
+    S_RESULT_ERROR,   //  int member: the code the error name stands for
+    S_RESULT_MESSAGE, //  char[max + 1] member: the str made printable, cut to fit
+    S_RESULT_SLICE,   //  a container left encoded: pointer member, then its size_t size
+} s_result_kind_t;
+
+typedef struct {
+    const char *name;
+    uint32_t bit; //  presence: ZAIO_RESULT_*, S_SEEN_ID or S_SEEN_OK, or 0
+    s_result_kind_t kind;
+    uint64_t max;  //  UINT: highest value; TEXT, MESSAGE: longest text; SLICE: deepest nesting
+    size_t offset; //  of the member in zaio_reply_t
+} s_result_spec_t;
+
+//  The two keys every reply has, beside the ZAIO_RESULT_* bits while a
+//  header is read; never left in zaio_reply_t.present.
+#define S_SEEN_ID   (1u << 30)
+#define S_SEEN_OK   (1u << 31)
+#define S_SEEN_BOTH (S_SEEN_ID | S_SEEN_OK)
+
+#define RESULT_AT(m)   offsetof (zaio_reply_t, m)
+#define RESULT_ROOM(m) (sizeof (((zaio_reply_t *)0)->m) - 1)
+static const s_result_spec_t s_results[] = {
+    {"id", S_SEEN_ID, S_RESULT_UINT, UINT64_MAX, RESULT_AT (id)},
+    {"ok", S_SEEN_OK, S_RESULT_BOOL, 1, RESULT_AT (ok)},
+    {"error", 0, S_RESULT_ERROR, 0, RESULT_AT (error)},
+    {"message", 0, S_RESULT_MESSAGE, RESULT_ROOM (message), RESULT_AT (message)},
+    {"bytes", ZAIO_RESULT_BYTES, S_RESULT_UINT, UINT64_MAX, RESULT_AT (bytes)},
+    {"offset", ZAIO_RESULT_OFFSET, S_RESULT_UINT, UINT64_MAX, RESULT_AT (offset)},
+    {"size", ZAIO_RESULT_SIZE, S_RESULT_UINT, UINT64_MAX, RESULT_AT (size)},
+    {"mode", ZAIO_RESULT_MODE, S_RESULT_UINT, UINT32_MAX, RESULT_AT (mode)},
+    {"mtime_ns", ZAIO_RESULT_MTIME, S_RESULT_INT, 0, RESULT_AT (mtime_ns)},
+    {"eof", ZAIO_RESULT_EOF, S_RESULT_BOOL, 1, RESULT_AT (eof)},
+    {"more", ZAIO_RESULT_MORE, S_RESULT_BOOL, 1, RESULT_AT (more)},
+    {"type", ZAIO_RESULT_TYPE, S_RESULT_TEXT, RESULT_ROOM (type), RESULT_AT (type)},
+    {"entries", ZAIO_RESULT_ENTRIES, S_RESULT_SLICE, 2, RESULT_AT (entries)},
+};
+#define RESULT_COUNT (sizeof (s_results) / sizeof (s_results[0]))
+
+_Static_assert(RESULT_AT (entries_size) == RESULT_AT (entries) + sizeof (const uint8_t *),
+               "a slice's size member follows its pointer");
+
+static const s_result_spec_t *
+s_result_by_name (const char *name, size_t len)
+{
+    for (size_t i = 0; i < RESULT_COUNT; i++)
+        if (s_key_is (name, len, s_results[i].name)) return &s_results[i];
+    return NULL;
+}
+
+//  Decode the value at cursor into spec's member of reply. A slice
+//  borrows the input. Returns 0, or -1 if the value is missing, of another
+//  type or past spec's max.
+static int
+s_decode_result (zaio_reply_t *reply, const s_result_spec_t *spec, zaio_cursor_t *cursor)
+{
+    char *member = (char *)reply + spec->offset;
+    const uint8_t *start = cursor->pos;
+    const char *str;
+    uint32_t len;
+    uint64_t value;
+    switch (spec->kind) {
+        case S_RESULT_UINT:
+            if (zaio_cursor_uint (cursor, &value) || value > spec->max) return -1;
+            if (spec->max > UINT32_MAX)
+                *(uint64_t *)member = value;
+            else
+                *(uint32_t *)member = (uint32_t)value;
+            return 0;
+        case S_RESULT_INT:
+            return zaio_cursor_int (cursor, (int64_t *)member);
+        case S_RESULT_BOOL:
+            return zaio_cursor_bool (cursor, (bool *)member);
+        case S_RESULT_TEXT:
+            return zaio_cursor_str_copy (cursor, member, spec->max + 1, spec->max);
+        case S_RESULT_ERROR:
+            if (zaio_cursor_str (cursor, &str, &len)) return -1;
+            *(int *)member = zaio_error_lookup (str, len);
+            return 0;
+        case S_RESULT_MESSAGE:
+            if (zaio_cursor_str (cursor, &str, &len)) return -1;
+            s_sanitize (member, spec->max + 1, str, len);
+            return 0;
+        case S_RESULT_SLICE:
+            if (zaio_cursor_skip (cursor, (int)spec->max)) return -1;
+            *(const uint8_t **)member = start;
+            *(size_t *)(member + sizeof (const uint8_t *)) = (size_t)(cursor->pos - start);
+            return 0;
+    }
+    return -1;
+}
+
 int
 zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why, size_t why_size)
 {
@@ -909,75 +1009,28 @@ zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why
     uint32_t count;
     if (zaio_cursor_map (&cursor, &count))
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply header must be a map");
-    bool have_id = false, have_ok = false;
+    uint32_t seen = 0;
     for (uint32_t i = 0; i < count; i++) {
         const char *key;
         uint32_t len;
         if (zaio_cursor_str (&cursor, &key, &len))
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply keys must be strings");
-        int rc = 0;
-        const uint8_t *value_start = cursor.pos;
-        if (s_key_is (key, len, "id")) {
-            rc = zaio_cursor_uint (&cursor, &reply->id);
-            have_id = true;
-        } else if (s_key_is (key, len, "ok")) {
-            rc = zaio_cursor_bool (&cursor, &reply->ok);
-            have_ok = true;
-        } else if (s_key_is (key, len, "error")) {
-            const char *name;
-            uint32_t name_len;
-            rc = zaio_cursor_str (&cursor, &name, &name_len);
-            if (rc == 0) reply->error = zaio_error_lookup (name, name_len);
-        } else if (s_key_is (key, len, "message")) {
-            const char *text;
-            uint32_t text_len;
-            rc = zaio_cursor_str (&cursor, &text, &text_len);
-            if (rc == 0) s_sanitize (reply->message, sizeof reply->message, text, text_len);
-        } else if (s_key_is (key, len, "bytes")) {
-            rc = zaio_cursor_uint (&cursor, &reply->bytes);
-            reply->present |= ZAIO_RESULT_BYTES;
-        } else if (s_key_is (key, len, "offset")) {
-            rc = zaio_cursor_uint (&cursor, &reply->offset);
-            reply->present |= ZAIO_RESULT_OFFSET;
-        } else if (s_key_is (key, len, "size")) {
-            rc = zaio_cursor_uint (&cursor, &reply->size);
-            reply->present |= ZAIO_RESULT_SIZE;
-        } else if (s_key_is (key, len, "mode")) {
-            uint64_t mode;
-            rc = zaio_cursor_uint (&cursor, &mode) || mode > UINT32_MAX;
-            reply->mode = (uint32_t)mode;
-            reply->present |= ZAIO_RESULT_MODE;
-        } else if (s_key_is (key, len, "mtime_ns")) {
-            rc = zaio_cursor_int (&cursor, &reply->mtime_ns);
-            reply->present |= ZAIO_RESULT_MTIME;
-        } else if (s_key_is (key, len, "eof")) {
-            rc = zaio_cursor_bool (&cursor, &reply->eof);
-            reply->present |= ZAIO_RESULT_EOF;
-        } else if (s_key_is (key, len, "more")) {
-            rc = zaio_cursor_bool (&cursor, &reply->more);
-            reply->present |= ZAIO_RESULT_MORE;
-        } else if (s_key_is (key, len, "type")) {
-            rc = zaio_cursor_str_copy (&cursor, reply->type, sizeof reply->type,
-                                       sizeof reply->type - 1);
-            reply->present |= ZAIO_RESULT_TYPE;
-        } else if (s_key_is (key, len, "entries")) {
-            rc = zaio_cursor_skip (&cursor, 2);
-            reply->entries = value_start;
-            reply->entries_size = (size_t)(cursor.pos - value_start);
-            reply->present |= ZAIO_RESULT_ENTRIES;
-        } else
-            rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1);
+        const s_result_spec_t *spec = s_result_by_name (key, len);
+        int rc = spec ? s_decode_result (reply, spec, &cursor)
+                      : zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1);
         if (rc) {
             char key_text[32];
             s_sanitize (key_text, sizeof key_text, key, len);
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply field '%s' is malformed",
                            key_text);
         }
+        seen |= spec ? spec->bit : 0;
     }
     if (!zaio_cursor_done (&cursor))
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "trailing bytes after reply header");
-    if (!have_id || !have_ok)
+    if ((seen & S_SEEN_BOTH) != S_SEEN_BOTH)
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply lacks 'id' or 'ok'");
+    reply->present = seen & ~S_SEEN_BOTH;
     if (!reply->ok && reply->error == 0) reply->error = ZAIO_ERR_INTERNAL;
     reply->hello = (const uint8_t *)data;
     reply->hello_size = size;
