@@ -337,151 +337,6 @@ s_backoff (zaio_client_t *self, uint32_t attempt)
 }
 
 //  ---------------------------------------------------------------------
-//  Result decoding: hello and listdir slices of a reply header
-
-static int
-s_decode_hello (const uint8_t *data, size_t size, zaio_hello_t *hello)
-{
-    memset (hello, 0, sizeof (*hello));
-    zaio_cursor_t cursor;
-    zaio_cursor_init (&cursor, data, size);
-    uint32_t count;
-    if (zaio_cursor_map (&cursor, &count)) return ZAIO_ERR_MALFORMED;
-    for (uint32_t i = 0; i < count; i++) {
-        const char *key;
-        uint32_t len;
-        if (zaio_cursor_str (&cursor, &key, &len)) return ZAIO_ERR_MALFORMED;
-        int rc = 0;
-        if (len == 6 && memcmp (key, "limits", 6) == 0) {
-            uint32_t limits;
-            rc = zaio_cursor_map (&cursor, &limits);
-            for (uint32_t j = 0; rc == 0 && j < limits; j++) {
-                const char *name;
-                uint32_t name_len;
-                uint64_t value = 0;
-                rc = zaio_cursor_str (&cursor, &name, &name_len);
-                if (rc) break;
-                if (zaio_cursor_peek (&cursor) != ZAIO_MP_UINT) {
-                    rc = zaio_cursor_skip (&cursor, 1);
-                    continue;
-                }
-                rc = zaio_cursor_uint (&cursor, &value);
-#define S_LIMIT(field)                                                                             \
-    if (name_len == strlen (#field) && memcmp (name, #field, name_len) == 0) hello->field = value;
-                S_LIMIT (header_max)
-                S_LIMIT (path_max)
-                S_LIMIT (payload_max)
-                S_LIMIT (listdir_max)
-                S_LIMIT (inflight_max)
-                S_LIMIT (queue_max)
-                S_LIMIT (queue_bytes_max)
-                S_LIMIT (reply_hwm)
-#undef S_LIMIT
-            }
-        } else if (len == 3 && memcmp (key, "ops", 3) == 0) {
-            uint32_t ops;
-            rc = zaio_cursor_array (&cursor, &ops);
-            for (uint32_t j = 0; rc == 0 && j < ops; j++) {
-                const char *name;
-                uint32_t name_len;
-                rc = zaio_cursor_str (&cursor, &name, &name_len);
-                int op = rc ? -1 : zaio_op_lookup (name, name_len);
-                if (op >= 0) hello->ops |= 1u << op;
-            }
-        } else if (len == 8 && memcmp (key, "protocol", 8) == 0) {
-            uint64_t protocol;
-            rc = zaio_cursor_uint (&cursor, &protocol) || protocol > UINT32_MAX;
-            hello->protocol = (uint32_t)protocol;
-        } else if (len == 7 && memcmp (key, "version", 7) == 0) {
-            const char *text;
-            uint32_t text_len;
-            rc = zaio_cursor_str (&cursor, &text, &text_len);
-            if (rc == 0) {
-                size_t n =
-                    text_len < sizeof hello->version - 1 ? text_len : sizeof hello->version - 1;
-                memcpy (hello->version, text, n);
-                hello->version[n] = 0;
-            }
-        } else if (len == 7 && memcmp (key, "volumes", 7) == 0) {
-            uint32_t volumes;
-            rc = zaio_cursor_array (&cursor, &volumes);
-            for (uint32_t j = 0; rc == 0 && j < volumes; j++) {
-                uint32_t fields;
-                rc = zaio_cursor_map (&cursor, &fields);
-                bool keep = hello->volume_count < ZAIO_HELLO_VOLUMES_MAX;
-                uint32_t slot = keep ? hello->volume_count++ : 0;
-                for (uint32_t k = 0; rc == 0 && k < fields; k++) {
-                    const char *name;
-                    uint32_t name_len;
-                    rc = zaio_cursor_str (&cursor, &name, &name_len);
-                    if (rc) break;
-                    if (keep && name_len == 4 && memcmp (name, "name", 4) == 0)
-                        rc = zaio_cursor_str_copy (&cursor, hello->volumes[slot].name,
-                                                   sizeof hello->volumes[slot].name,
-                                                   ZAIO_VOLUME_MAX);
-                    else if (keep && name_len == 8 && memcmp (name, "readonly", 8) == 0)
-                        rc = zaio_cursor_bool (&cursor, &hello->volumes[slot].readonly);
-                    else if (keep && name_len == 7 && memcmp (name, "workers", 7) == 0) {
-                        uint64_t workers;
-                        rc = zaio_cursor_uint (&cursor, &workers) || workers > UINT32_MAX;
-                        hello->volumes[slot].workers = (uint32_t)workers;
-                    } else
-                        rc = zaio_cursor_skip (&cursor, 1);
-                }
-            }
-        } else
-            rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1);
-        if (rc) return ZAIO_ERR_MALFORMED;
-    }
-    return zaio_cursor_done (&cursor) ? 0 : ZAIO_ERR_MALFORMED;
-}
-
-static int
-s_decode_entries (const uint8_t *data, size_t size, zaio_dirent_t **entries_p, size_t *count_p)
-{
-    *entries_p = NULL;
-    *count_p = 0;
-    zaio_cursor_t cursor;
-    zaio_cursor_init (&cursor, data, size);
-    uint32_t count;
-    //  The spec bounds a page; the reply's size alone would let a broker
-    //  have us allocate gigabytes.
-    if (zaio_cursor_array (&cursor, &count) || count > ZAIO_LISTDIR_MAX) return ZAIO_ERR_MALFORMED;
-    zaio_dirent_t *entries = (zaio_dirent_t *)calloc (count ? count : 1, sizeof (zaio_dirent_t));
-    if (!entries) return ENOMEM;
-    int rc = 0;
-    for (uint32_t i = 0; rc == 0 && i < count; i++) {
-        zaio_dirent_t *entry = &entries[i];
-        uint32_t fields;
-        rc = zaio_cursor_map (&cursor, &fields);
-        for (uint32_t k = 0; rc == 0 && k < fields; k++) {
-            const char *key;
-            uint32_t len;
-            rc = zaio_cursor_str (&cursor, &key, &len);
-            if (rc) break;
-            if (len == 4 && memcmp (key, "name", 4) == 0)
-                rc = zaio_cursor_str_copy (&cursor, entry->name, sizeof entry->name, ZAIO_NAME_MAX);
-            else if (len == 4 && memcmp (key, "type", 4) == 0)
-                rc = zaio_cursor_str_copy (&cursor, entry->type, sizeof entry->type,
-                                           sizeof entry->type - 1);
-            else if (len == 4 && memcmp (key, "size", 4) == 0)
-                rc = zaio_cursor_uint (&cursor, &entry->size);
-            else if (len == 8 && memcmp (key, "mtime_ns", 8) == 0)
-                rc = zaio_cursor_int (&cursor, &entry->mtime_ns);
-            else
-                rc = zaio_cursor_skip (&cursor, 1);
-        }
-    }
-    if (rc || !zaio_cursor_done (&cursor)) {
-        free (entries);
-        return ZAIO_ERR_MALFORMED;
-    }
-    *entries_p = entries;
-    *count_p = count;
-    return 0;
-}
-
-//  ---------------------------------------------------------------------
 //  Call life cycle
 
 //  Free the call once nothing refers to it: no handle, no callback due,
@@ -822,7 +677,7 @@ s_hello_done (zaio_client_t *self, zaio_call_t *call)
     self->hello_call = NULL;
     self->window = ZAIO_CLIENT_WINDOW_DEFAULT;
     if (call->error == 0 && call->have_reply && call->reply.hello &&
-        s_decode_hello (call->reply.hello, call->reply.hello_size, &self->hello) == 0) {
+        zaio_hello_decode (&self->hello, call->reply.hello, call->reply.hello_size) == 0) {
         self->have_hello = true;
         if (self->hello.inflight_max)
             self->window =
@@ -1483,7 +1338,7 @@ zaio_call_hello (zaio_call_t *self, zaio_hello_t *hello)
     memset (hello, 0, sizeof (*hello));
     if (self->state != S_DONE) return EAGAIN;
     if (self->error) return self->error;
-    return s_decode_hello (self->reply.hello, self->reply.hello_size, hello);
+    return zaio_hello_decode (hello, self->reply.hello, self->reply.hello_size);
 }
 
 int
@@ -1499,7 +1354,7 @@ zaio_call_entries (zaio_call_t *self, zaio_dirent_t **entries_p, size_t *count_p
     if (self->error) return self->error;
     if (!(self->reply.present & ZAIO_RESULT_ENTRIES)) return ZAIO_ERR_MALFORMED;
     if (more_p) *more_p = self->reply.more;
-    return s_decode_entries (self->reply.entries, self->reply.entries_size, entries_p, count_p);
+    return zaio_dirents_decode (self->reply.entries, self->reply.entries_size, entries_p, count_p);
 }
 
 void

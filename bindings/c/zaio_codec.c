@@ -1038,6 +1038,257 @@ zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why
 }
 
 //  ---------------------------------------------------------------------
+//  Listdir entries
+
+void
+zaio_dirent_pack (msgpack_packer *pk, const zaio_dirent_t *entry)
+{
+    msgpack_pack_map (pk, 4);
+    zaio_pack_key_int (pk, "mtime_ns", entry->mtime_ns);
+    zaio_pack_key_str (pk, "name", entry->name);
+    zaio_pack_key_uint (pk, "size", entry->size);
+    zaio_pack_key_str (pk, "type", entry->type);
+}
+
+//  Decode the entry map at cursor into entry, which the caller zeroed;
+//  unknown keys are skipped. Returns 0, or -1 if the map is malformed.
+static int
+s_dirent_decode (zaio_dirent_t *entry, zaio_cursor_t *cursor)
+{
+    uint32_t fields;
+    if (zaio_cursor_map (cursor, &fields)) return -1;
+    for (uint32_t i = 0; i < fields; i++) {
+        const char *key;
+        uint32_t len;
+        if (zaio_cursor_str (cursor, &key, &len)) return -1;
+        int rc;
+        if (s_key_is (key, len, "name"))
+            rc = zaio_cursor_str_copy (cursor, entry->name, sizeof entry->name, ZAIO_NAME_MAX);
+        else if (s_key_is (key, len, "type"))
+            rc = zaio_cursor_str_copy (cursor, entry->type, sizeof entry->type,
+                                       sizeof entry->type - 1);
+        else if (s_key_is (key, len, "size"))
+            rc = zaio_cursor_uint (cursor, &entry->size);
+        else if (s_key_is (key, len, "mtime_ns"))
+            rc = zaio_cursor_int (cursor, &entry->mtime_ns);
+        else
+            rc = zaio_cursor_skip (cursor, 1);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+int
+zaio_dirents_decode (const void *data, size_t size, zaio_dirent_t **entries_p, size_t *count_p)
+{
+    *entries_p = NULL;
+    *count_p = 0;
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count;
+    //  The spec bounds a page; the reply's size alone would let a broker
+    //  have us allocate gigabytes.
+    if (zaio_cursor_array (&cursor, &count) || count > ZAIO_LISTDIR_MAX) return ZAIO_ERR_MALFORMED;
+    zaio_dirent_t *entries = (zaio_dirent_t *)calloc (count ? count : 1, sizeof (zaio_dirent_t));
+    if (!entries) return ENOMEM;
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < count; i++) rc = s_dirent_decode (&entries[i], &cursor);
+    if (rc || !zaio_cursor_done (&cursor)) {
+        free (entries);
+        return ZAIO_ERR_MALFORMED;
+    }
+    *entries_p = entries;
+    *count_p = count;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Hello
+
+//  The limits map, keys in canonical (ascending) order: one table for
+//  zaio_hello_pack and zaio_hello_decode.
+typedef struct {
+    const char *name;
+    size_t offset; //  of the uint64_t member in zaio_hello_t
+} s_limit_spec_t;
+
+#define LIMIT(m)                                                                                   \
+    {                                                                                              \
+#m, offsetof(zaio_hello_t, m)                                                              \
+    }
+static const s_limit_spec_t s_limits[] = {
+    LIMIT (header_max),  LIMIT (inflight_max),    LIMIT (listdir_max), LIMIT (path_max),
+    LIMIT (payload_max), LIMIT (queue_bytes_max), LIMIT (queue_max),   LIMIT (reply_hwm),
+};
+#define LIMIT_COUNT (sizeof (s_limits) / sizeof (s_limits[0]))
+
+static int
+s_volume_compare (const void *a, const void *b)
+{
+    const zaio_hello_volume_t *x = *(const zaio_hello_volume_t *const *)a;
+    const zaio_hello_volume_t *y = *(const zaio_hello_volume_t *const *)b;
+    return strcmp (x->name, y->name);
+}
+
+void
+zaio_hello_pack (msgpack_packer *pk, uint64_t id, const zaio_hello_t *hello)
+{
+    assert (hello);
+    assert (hello->volume_count <= ZAIO_HELLO_VOLUMES_MAX);
+    zaio_reply_pack_ok (pk, id, 5);
+    zaio_pack_str (pk, "limits");
+    msgpack_pack_map (pk, LIMIT_COUNT);
+    for (size_t i = 0; i < LIMIT_COUNT; i++)
+        zaio_pack_key_uint (pk, s_limits[i].name,
+                            *(const uint64_t *)((const char *)hello + s_limits[i].offset));
+    uint32_t op_count = 0;
+    for (int op = 0; op < ZAIO_OP_COUNT; op++) op_count += (hello->ops >> op) & 1;
+    zaio_pack_str (pk, "ops");
+    msgpack_pack_array (pk, op_count);
+    for (int op = 0; op < ZAIO_OP_COUNT; op++)
+        if (hello->ops & (1u << op)) zaio_pack_str (pk, zaio_op_name ((zaio_op_t)op));
+    zaio_pack_key_uint (pk, "protocol", hello->protocol);
+    zaio_pack_key_str (pk, "version", hello->version);
+    //  By name, so the bytes do not depend on the order the caller found
+    //  its volumes in.
+    const zaio_hello_volume_t *order[ZAIO_HELLO_VOLUMES_MAX];
+    for (uint32_t i = 0; i < hello->volume_count; i++) order[i] = &hello->volumes[i];
+    qsort (order, hello->volume_count, sizeof order[0], s_volume_compare);
+    zaio_pack_str (pk, "volumes");
+    msgpack_pack_array (pk, hello->volume_count);
+    for (uint32_t i = 0; i < hello->volume_count; i++) {
+        msgpack_pack_map (pk, 3);
+        zaio_pack_key_str (pk, "name", order[i]->name);
+        zaio_pack_key_bool (pk, "readonly", order[i]->readonly);
+        zaio_pack_key_uint (pk, "workers", order[i]->workers);
+    }
+}
+
+//  The readers of hello's results: each reads one value at cursor into
+//  hello and returns 0, or -1 if it is malformed.
+
+//  Limits of another type than uint, or with names this client does not
+//  know, are skipped.
+static int
+s_hello_limits (zaio_hello_t *hello, zaio_cursor_t *cursor)
+{
+    uint32_t count;
+    if (zaio_cursor_map (cursor, &count)) return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *name;
+        uint32_t len;
+        uint64_t value;
+        if (zaio_cursor_str (cursor, &name, &len)) return -1;
+        if (zaio_cursor_peek (cursor) != ZAIO_MP_UINT) {
+            if (zaio_cursor_skip (cursor, 1)) return -1;
+            continue;
+        }
+        if (zaio_cursor_uint (cursor, &value)) return -1;
+        for (size_t l = 0; l < LIMIT_COUNT; l++)
+            if (s_key_is (name, len, s_limits[l].name))
+                *(uint64_t *)((char *)hello + s_limits[l].offset) = value;
+    }
+    return 0;
+}
+
+//  Op names this client does not know are skipped.
+static int
+s_hello_ops (zaio_hello_t *hello, zaio_cursor_t *cursor)
+{
+    uint32_t count;
+    if (zaio_cursor_array (cursor, &count)) return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *name;
+        uint32_t len;
+        if (zaio_cursor_str (cursor, &name, &len)) return -1;
+        int op = zaio_op_lookup (name, len);
+        if (op >= 0) hello->ops |= 1u << op;
+    }
+    return 0;
+}
+
+//  A version too long for hello->version is cut to fit.
+static int
+s_hello_version (zaio_hello_t *hello, zaio_cursor_t *cursor)
+{
+    const char *text;
+    uint32_t len;
+    if (zaio_cursor_str (cursor, &text, &len)) return -1;
+    size_t n = len < sizeof hello->version - 1 ? len : sizeof hello->version - 1;
+    memcpy (hello->version, text, n);
+    hello->version[n] = 0;
+    return 0;
+}
+
+//  Volumes past ZAIO_HELLO_VOLUMES_MAX are read and dropped, as are
+//  volume fields this client does not know.
+static int
+s_hello_volumes (zaio_hello_t *hello, zaio_cursor_t *cursor)
+{
+    uint32_t count;
+    if (zaio_cursor_array (cursor, &count)) return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t fields;
+        if (zaio_cursor_map (cursor, &fields)) return -1;
+        zaio_hello_volume_t *volume = hello->volume_count < ZAIO_HELLO_VOLUMES_MAX
+                                          ? &hello->volumes[hello->volume_count++]
+                                          : NULL;
+        for (uint32_t f = 0; f < fields; f++) {
+            const char *key;
+            uint32_t len;
+            uint64_t workers = 0;
+            if (zaio_cursor_str (cursor, &key, &len)) return -1;
+            int rc;
+            if (volume && s_key_is (key, len, "name"))
+                rc = zaio_cursor_str_copy (cursor, volume->name, sizeof volume->name,
+                                           ZAIO_VOLUME_MAX);
+            else if (volume && s_key_is (key, len, "readonly"))
+                rc = zaio_cursor_bool (cursor, &volume->readonly);
+            else if (volume && s_key_is (key, len, "workers")) {
+                rc = zaio_cursor_uint (cursor, &workers) || workers > UINT32_MAX;
+                volume->workers = (uint32_t)workers;
+            } else
+                rc = zaio_cursor_skip (cursor, 1);
+            if (rc) return -1;
+        }
+    }
+    return 0;
+}
+
+int
+zaio_hello_decode (zaio_hello_t *hello, const void *data, size_t size)
+{
+    assert (hello);
+    memset (hello, 0, sizeof (*hello));
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count;
+    if (zaio_cursor_map (&cursor, &count)) return ZAIO_ERR_MALFORMED;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t len;
+        if (zaio_cursor_str (&cursor, &key, &len)) return ZAIO_ERR_MALFORMED;
+        uint64_t protocol = 0;
+        int rc;
+        if (s_key_is (key, len, "limits"))
+            rc = s_hello_limits (hello, &cursor);
+        else if (s_key_is (key, len, "ops"))
+            rc = s_hello_ops (hello, &cursor);
+        else if (s_key_is (key, len, "protocol")) {
+            rc = zaio_cursor_uint (&cursor, &protocol) || protocol > UINT32_MAX;
+            hello->protocol = (uint32_t)protocol;
+        } else if (s_key_is (key, len, "version"))
+            rc = s_hello_version (hello, &cursor);
+        else if (s_key_is (key, len, "volumes"))
+            rc = s_hello_volumes (hello, &cursor);
+        else
+            rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1); //  id, ok, later results
+        if (rc) return ZAIO_ERR_MALFORMED;
+    }
+    return zaio_cursor_done (&cursor) ? 0 : ZAIO_ERR_MALFORMED;
+}
+
+//  ---------------------------------------------------------------------
 //  Events
 
 void
