@@ -31,6 +31,7 @@
 
 #include "zaio.h"
 #include "zaio_buf.h"
+#include "zaio_list.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -53,13 +54,8 @@
 #define S_HEAP_NONE  SIZE_MAX
 
 typedef enum { S_QUEUED, S_SENT, S_WAIT, S_DONE } s_state_t;
+#define S_STATE_BIT(state) (1u << (state))
 typedef enum { C_DOWN, C_BACKOFF, C_CONNECTING, C_READY } s_conn_t;
-
-typedef struct {
-    zaio_call_t *head;
-    zaio_call_t *tail;
-    size_t size;
-} s_list_t;
 
 struct _zaio_call_t {
     zaio_client_t *client; //  NULL once the client is destroyed
@@ -81,9 +77,9 @@ struct _zaio_call_t {
     int64_t retry_at;  //  WAIT: when to queue again
     int64_t wake;      //  heap key: the earliest of the two
     size_t heap_index;
-    s_list_t *list; //  the queue the call is on, if any
-    zaio_call_t *next, *prev;
-    zaio_call_t *all_next, *all_prev;
+    zaio_list_t *list;    //  the list `link` is on (queue or done), if any
+    zaio_link_t link;     //  on `queue` or `done`
+    zaio_link_t all_link; //  on `all` while the client holds the call
     //  Result
     int error;
     char message[256];
@@ -122,9 +118,9 @@ struct _zaio_client_t {
     //  Calls
     uint64_t next_id;
     zhashx_t *sent;     //  id -> call, every call with a reply due
-    s_list_t queue;     //  to send, in order
-    s_list_t done;      //  completed, callback to run
-    zaio_call_t *all;   //  every call not yet freed
+    zaio_list_t queue;  //  to send, in order
+    zaio_list_t done;   //  completed, callback to run
+    zaio_list_t all;    //  every call not yet freed, newest first
     zaio_call_t **heap; //  calls by wake time
     size_t heap_size;
     size_t heap_alloc;
@@ -191,47 +187,31 @@ s_now (void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+//  Put the call, which is on no list, at the front or back of list (the
+//  client's queue or done list).
 static void
-s_list_push (s_list_t *list, zaio_call_t *call, bool front)
+s_list_push (zaio_list_t *list, zaio_call_t *call, bool front)
 {
     assert (!call->list);
     call->list = list;
-    if (front) {
-        call->prev = NULL;
-        call->next = list->head;
-        if (list->head)
-            list->head->prev = call;
-        else
-            list->tail = call;
-        list->head = call;
-    } else {
-        call->next = NULL;
-        call->prev = list->tail;
-        if (list->tail)
-            list->tail->next = call;
-        else
-            list->head = call;
-        list->tail = call;
-    }
-    list->size++;
+    zaio_list_add (list, &call->link, front);
 }
 
+//  Take the call off the list it is on, if any.
 static void
 s_list_remove (zaio_call_t *call)
 {
-    s_list_t *list = call->list;
-    if (!list) return;
-    if (call->prev)
-        call->prev->next = call->next;
-    else
-        list->head = call->next;
-    if (call->next)
-        call->next->prev = call->prev;
-    else
-        list->tail = call->prev;
-    call->next = call->prev = NULL;
+    if (!call->list) return;
+    zaio_list_remove (call->list, &call->link);
     call->list = NULL;
-    list->size--;
+}
+
+//  The first call of list; NULL if it is empty.
+static zaio_call_t *
+s_list_first (const zaio_list_t *list)
+{
+    zaio_link_t *link = zaio_list_first (list);
+    return link ? ZAIO_HOLDER (link, zaio_call_t, link) : NULL;
 }
 
 static void
@@ -348,11 +328,7 @@ s_call_maybe_free (zaio_call_t *call)
     zaio_client_t *self = call->client;
     if (self) {
         s_heap_remove (self, call);
-        if (call->all_prev)
-            call->all_prev->all_next = call->all_next;
-        else
-            self->all = call->all_next;
-        if (call->all_next) call->all_next->all_prev = call->all_prev;
+        zaio_list_remove (&self->all, &call->all_link);
     }
     zframe_destroy (&call->header);
     zmq_msg_close (&call->data);
@@ -409,6 +385,21 @@ s_fail (zaio_client_t *self, zaio_call_t *call, int error, const char *format, .
     s_complete (self, call, error);
 }
 
+//  Fail every user call whose state is one of `states` (S_STATE_BIT
+//  each) with error and message, newest first. The calls stay held by
+//  the client until their callbacks have run or their handles go.
+static void
+s_fail_calls (zaio_client_t *self, unsigned states, int error, const char *message)
+{
+    zaio_link_t *link = zaio_list_first (&self->all);
+    while (link) {
+        zaio_call_t *call = ZAIO_HOLDER (link, zaio_call_t, all_link);
+        link = zaio_list_next (&self->all, link);
+        if (!call->internal && (states & S_STATE_BIT (call->state)))
+            s_fail (self, call, error, "%s", message);
+    }
+}
+
 static void
 s_enqueue (zaio_client_t *self, zaio_call_t *call, bool front)
 {
@@ -461,9 +452,7 @@ s_call_new (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p,
 
     call->started = s_now ();
     if (!internal && self->timeout_ms) call->deadline = call->started + self->timeout_ms;
-    call->all_next = self->all;
-    if (self->all) self->all->all_prev = call;
-    self->all = call;
+    zaio_list_add (&self->all, &call->all_link, true);
     if (!internal) self->pending++;
     return call;
 }
@@ -656,14 +645,11 @@ s_lost (zaio_client_t *self, const char *why)
 
     if (self->failures > self->retries) {
         self->conn = C_DOWN;
-        zaio_call_t *call = self->all;
-        while (call) {
-            zaio_call_t *next = call->all_next;
-            if (!call->internal && (call->state == S_QUEUED || call->state == S_WAIT))
-                s_fail (self, call, ZAIO_ERR_UNREACHABLE, "no broker at %s after %u attempts (%s)",
-                        self->endpoint, self->failures, why);
-            call = next;
-        }
+        char message[sizeof ((zaio_call_t *)0)->message];
+        snprintf (message, sizeof message, "no broker at %s after %u attempts (%s)", self->endpoint,
+                  self->failures, why);
+        s_fail_calls (self, S_STATE_BIT (S_QUEUED) | S_STATE_BIT (S_WAIT), ZAIO_ERR_UNREACHABLE,
+                      message);
     } else {
         self->conn = C_BACKOFF;
         self->reconnect_at = s_now () + s_backoff (self, self->failures);
@@ -876,9 +862,9 @@ s_flush (zaio_client_t *self)
     if (self->conn == C_CONNECTING && self->hello_call && self->hello_call->state == S_QUEUED)
         s_send (self, self->hello_call);
     if (self->conn != C_READY) return;
-    while (self->queue.head && self->inflight < self->window) {
+    zaio_call_t *call;
+    while ((call = s_list_first (&self->queue)) && self->inflight < self->window) {
         //  Calls queued before this connection's hello are checked now.
-        zaio_call_t *call = self->queue.head;
         if (!s_refuse_oversize (self, call) && s_send (self, call)) break;
     }
 }
@@ -991,8 +977,8 @@ s_run_callbacks (zaio_client_t *self, size_t max)
     int ran = 0;
     bool dispatching = self->dispatching;
     self->dispatching = true;
-    while (max-- && self->done.head) {
-        zaio_call_t *call = self->done.head;
+    zaio_call_t *call;
+    while (max-- && (call = s_list_first (&self->done))) {
         s_list_remove (call);
         zaio_done_fn *fn = call->fn;
         call->fn = NULL;
@@ -1026,6 +1012,9 @@ zaio_client_new (const char *endpoint)
     self->backoff_max_ms = ZAIO_CLIENT_BACKOFF_MAX_MS;
     self->next_id = 1;
     self->window = ZAIO_CLIENT_WINDOW_DEFAULT;
+    zaio_list_init (&self->queue);
+    zaio_list_init (&self->done);
+    zaio_list_init (&self->all);
     self->sent = zhashx_new ();
     assert (self->sent);
     zhashx_set_key_hasher (self->sent, s_id_hash);
@@ -1065,22 +1054,19 @@ zaio_client_destroy (zaio_client_t **self_p)
     s_disconnect (self);
     //  Every unfinished call completes with ECANCELED; due callbacks run,
     //  and so do those of calls they start (cancelled at once).
-    for (zaio_call_t *call = self->all; call; call = call->all_next)
-        if (!call->internal && call->state != S_DONE)
-            s_fail (self, call, ECANCELED, "client destroyed");
+    s_fail_calls (self, S_STATE_BIT (S_QUEUED) | S_STATE_BIT (S_SENT) | S_STATE_BIT (S_WAIT),
+                  ECANCELED, "client destroyed");
     s_run_callbacks (self, SIZE_MAX);
     //  Handles the user holds outlive the client; the rest go.
-    zaio_call_t *call = self->all;
-    while (call) {
-        zaio_call_t *next = call->all_next;
+    zaio_link_t *link;
+    while ((link = zaio_list_pop (&self->all))) {
+        zaio_call_t *call = ZAIO_HOLDER (link, zaio_call_t, all_link);
         call->in_flight = false;
         s_list_remove (call);
         call->heap_index = S_HEAP_NONE;
         call->state = S_DONE;
-        call->all_next = call->all_prev = NULL;
         call->client = NULL;
         s_call_maybe_free (call);
-        call = next;
     }
     zhashx_destroy (&self->sent);
     free (self->heap);
