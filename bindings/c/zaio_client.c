@@ -14,9 +14,10 @@
     when nothing refers to them any more (no handle, no pending callback,
     no reply due).
 
-    The connection is DOWN (no socket), BACKOFF (waiting to reconnect),
-    CONNECTING (socket open, our hello not yet answered) or READY. Only
-    READY sends user calls, at most `window` at a time (the broker's
+    The connection is a state machine, its table above s_conn_on: DOWN
+    (no socket), BACKOFF (waiting to reconnect), CONNECTING (socket open,
+    our hello not yet answered), READY, or CLOSED (destroyed). Only READY
+    sends user calls, at most `window` at a time (the broker's
     inflight_max, or half its reply_hwm if that is less). A socket monitor
     reports the ZMTP handshake and disconnects; a disconnect, or no
     answer to our hello within connect_timeout, is a lost broker.
@@ -55,7 +56,19 @@
 
 typedef enum { S_QUEUED, S_SENT, S_WAIT, S_DONE } s_state_t;
 #define S_STATE_BIT(state) (1u << (state))
-typedef enum { C_DOWN, C_BACKOFF, C_CONNECTING, C_READY } s_conn_t;
+//  The connection's states and events: see s_conn_on for what they mean
+//  and the table of what each event does in each state.
+typedef enum { C_DOWN, C_BACKOFF, C_CONNECTING, C_READY, C_CLOSED } s_conn_t;
+typedef enum {
+    E_CONNECT,      //  a call was started, or the client created
+    E_HANDSHAKE,    //  the monitor saw the ZMTP handshake succeed
+    E_HELLO_OK,     //  our hello was answered, the broker's limits read
+    E_HELLO_FAILED, //  our hello was answered with an error, or unreadably
+    E_LOST,         //  the monitor saw the connection fail or go
+    E_TIMER,        //  the state's timer (conn_deadline) ran out
+    E_DESTROY,      //  zaio_client_destroy
+    E_COUNT
+} s_event_t;
 
 struct _zaio_call_t {
     zaio_client_t *client; //  NULL once the client is destroyed
@@ -103,12 +116,10 @@ struct _zaio_client_t {
     char volume[ZAIO_VOLUME_MAX + 1]; //  for calls that name none; "" = the broker's default
     //  Connection
     s_conn_t conn;
+    int64_t conn_deadline; //  when the state's timer fires; 0: none
     zsock_t *dealer;
     zsock_t *monitor;
-    unsigned generation;
-    bool connected;           //  handshake done: what we sent may have arrived
-    int64_t connect_deadline; //  for the handshake and the answer to our hello
-    int64_t reconnect_at;
+    bool connected;    //  handshake done: what we sent may have arrived
     uint32_t failures; //  lost connections in a row
     zaio_call_t *hello_call;
     zaio_hello_t hello;
@@ -127,7 +138,6 @@ struct _zaio_client_t {
     size_t pending;
     uint64_t completions;
     bool dispatching;
-    bool destroying; //  inside zaio_client_destroy: nothing is sent or connected
     //  Descriptors
     int inner;
     int outer;
@@ -138,7 +148,6 @@ struct _zaio_client_t {
 };
 
 static void s_pump (zaio_client_t *self);
-static int s_connect (zaio_client_t *self);
 static void s_recv_all (zaio_client_t *self);
 
 //  ---------------------------------------------------------------------
@@ -507,13 +516,38 @@ s_send (zaio_client_t *self, zaio_call_t *call)
     return 0;
 }
 
-//  Open a fresh socket and start connecting. Returns -1 if ZeroMQ refuses
-//  the endpoint (only zaio_client_new can see that: it is checked once).
+//  Open the monitor of handle, the DEALER about to connect: a PAIR that
+//  reports the ZMTP handshake and the ways a connection fails or goes.
+static void
+s_open_monitor (zaio_client_t *self, void *handle)
+{
+    //  The monitor's PAIR must be connected before the DEALER connects,
+    //  or the first events are dropped.
+    char monitor[96];
+    zaio_inproc_name (monitor, sizeof monitor, "zaio-client-monitor");
+    int rc = zmq_socket_monitor (
+        handle, monitor,
+        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED |
+            ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    assert (rc == 0);
+    self->monitor = zsock_new (ZMQ_PAIR);
+    assert (self->monitor);
+    rc = zsock_connect (self->monitor, "%s", monitor);
+    assert (rc == 0);
+    struct epoll_event event = {.events = EPOLLIN};
+    rc = epoll_ctl (self->inner, EPOLL_CTL_ADD, zsock_fd (self->monitor), &event);
+    assert (rc == 0);
+}
+
+//  Open a fresh socket (and its monitor, but over inproc) and start
+//  connecting; the state is the caller's to change. Returns -1, with
+//  nothing left open, if ZeroMQ refuses the endpoint (zaio_client_new
+//  sees that first: it is checked once).
 static int
-s_connect (zaio_client_t *self)
+s_open (zaio_client_t *self)
 {
     assert (!self->dealer);
-    self->generation++;
     self->dealer = zsock_new (ZMQ_DEALER);
     assert (self->dealer);
     void *handle = zsock_resolve (self->dealer);
@@ -535,45 +569,28 @@ s_connect (zaio_client_t *self)
         zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
         zmq_setsockopt (handle, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
     }
-    if (!self->is_inproc) {
-        //  The monitor's PAIR must be connected before the DEALER connects,
-        //  or the first events are dropped.
-        char monitor[96];
-        zaio_inproc_name (monitor, sizeof monitor, "zaio-client-monitor");
-        int rc = zmq_socket_monitor (
-            handle, monitor,
-            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED |
-                ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
-        assert (rc == 0);
-        self->monitor = zsock_new (ZMQ_PAIR);
-        assert (self->monitor);
-        rc = zsock_connect (self->monitor, "%s", monitor);
-        assert (rc == 0);
-        struct epoll_event event = {.events = EPOLLIN};
-        rc = epoll_ctl (self->inner, EPOLL_CTL_ADD, zsock_fd (self->monitor), &event);
-        assert (rc == 0);
-    }
-    int rc = zmq_connect (handle, self->endpoint);
-    if (rc) {
+    if (!self->is_inproc) s_open_monitor (self, handle);
+    if (zmq_connect (handle, self->endpoint)) {
         s_disconnect (self);
         return -1;
     }
     struct epoll_event event = {.events = EPOLLIN};
-    rc = epoll_ctl (self->inner, EPOLL_CTL_ADD, zsock_fd (self->dealer), &event);
+    int rc = epoll_ctl (self->inner, EPOLL_CTL_ADD, zsock_fd (self->dealer), &event);
     assert (rc == 0);
+    return 0;
+}
 
-    //  inproc has no monitor events; an inproc broker cannot be half there.
-    self->connected = self->is_inproc;
-    self->conn = C_CONNECTING;
-    self->connect_deadline = self->is_inproc ? 0 : s_now () + self->connect_timeout_ms;
-    //  Every connection opens with our own hello, to learn the limits.
+//  Send our own hello, with which every connection opens, to learn the
+//  broker's limits. The client owns the call (hello_call) until it is
+//  answered (s_hello_done) or the connection goes (s_drop).
+static void
+s_hello_send (zaio_client_t *self)
+{
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_HELLO, 0);
     self->hello_call = s_call_new (self, &req, NULL, true);
-    rc = s_send (self, self->hello_call);
+    int rc = s_send (self, self->hello_call);
     assert (rc == 0);
-    return 0;
 }
 
 static int
@@ -583,20 +600,49 @@ s_call_compare (const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-//  The broker is lost: drop the socket and settle every call that was on
-//  it. Idempotent calls, and any call that cannot have been delivered, go
-//  back to the queue; the others fail with CONNLOST. Too many losses in a
-//  row fail everything waiting with UNREACHABLE.
+//  Settle a call that had a reply due on a lost connection. A done call
+//  (timed out, abandoned) only frees its place, and our hello goes. A call
+//  that may have reached the broker (maybe_delivered) fails with CONNLOST
+//  unless it is idempotent, then with UNREACHABLE once resent `retries`
+//  times; any other goes back to the front of the queue.
 static void
-s_lost (zaio_client_t *self, const char *why)
+s_settle (zaio_client_t *self, zaio_call_t *call, bool maybe_delivered, const char *why)
+{
+    call->in_flight = false;
+    if (call->state == S_DONE) {
+        s_call_maybe_free (call);
+        return;
+    }
+    assert (call->state == S_SENT);
+    if (call->internal) {
+        self->hello_call = NULL;
+        call->state = S_DONE;
+        s_call_maybe_free (call);
+    } else if (maybe_delivered && !zaio_op_idempotent (call->op))
+        s_fail (self, call, ZAIO_ERR_CONNLOST,
+                "%s: connection to the broker lost after the request was sent; it may or may "
+                "not have run and was not sent again",
+                why);
+    else if (maybe_delivered && call->attempts >= self->retries)
+        s_fail (self, call, ZAIO_ERR_UNREACHABLE, "%s: broker lost %u times while running it", why,
+                call->attempts + 1);
+    else {
+        if (maybe_delivered) call->attempts++;
+        s_enqueue (self, call, true);
+    }
+}
+
+//  The connection is lost (why says how): drop the socket, count the
+//  failure and settle every call that was on it, oldest first so that
+//  those queued again keep their order. The state is the caller's
+//  (s_conn_on) to change.
+static void
+s_drop (zaio_client_t *self, const char *why)
 {
     s_disconnect (self);
     self->failures++;
     bool maybe_delivered = self->connected;
     self->connected = false;
-
-    //  Settle the calls that had replies due, oldest first so they keep
-    //  their order in the queue.
     size_t count = zhashx_size (self->sent);
     zaio_call_t **calls = (zaio_call_t **)malloc ((count ? count : 1) * sizeof (zaio_call_t *));
     assert (calls);
@@ -607,31 +653,7 @@ s_lost (zaio_client_t *self, const char *why)
     zhashx_purge (self->sent);
     self->inflight = 0;
     qsort (calls, n, sizeof (zaio_call_t *), s_call_compare);
-    for (size_t i = n; i-- > 0;) {
-        zaio_call_t *call = calls[i];
-        call->in_flight = false;
-        if (call->state == S_DONE) {
-            s_call_maybe_free (call);
-            continue;
-        }
-        assert (call->state == S_SENT);
-        if (call->internal) {
-            self->hello_call = NULL;
-            call->state = S_DONE;
-            s_call_maybe_free (call);
-        } else if (maybe_delivered && !zaio_op_idempotent (call->op))
-            s_fail (self, call, ZAIO_ERR_CONNLOST,
-                    "%s: connection to the broker lost after the request was sent; it may or may "
-                    "not have run and was not sent again",
-                    why);
-        else if (maybe_delivered && call->attempts >= self->retries)
-            s_fail (self, call, ZAIO_ERR_UNREACHABLE, "%s: broker lost %u times while running it",
-                    why, call->attempts + 1);
-        else {
-            if (maybe_delivered) call->attempts++;
-            s_enqueue (self, call, true);
-        }
-    }
+    for (size_t i = n; i-- > 0;) s_settle (self, calls[i], maybe_delivered, why);
     free (calls);
     if (self->hello_call) {
         //  Backing off after QUEUE_FULL or SHUTDOWN: not in `sent`.
@@ -642,92 +664,209 @@ s_lost (zaio_client_t *self, const char *why)
         s_heap_update (self, hello);
         s_call_maybe_free (hello);
     }
-
-    if (self->failures > self->retries) {
-        self->conn = C_DOWN;
-        char message[sizeof ((zaio_call_t *)0)->message];
-        snprintf (message, sizeof message, "no broker at %s after %u attempts (%s)", self->endpoint,
-                  self->failures, why);
-        s_fail_calls (self, S_STATE_BIT (S_QUEUED) | S_STATE_BIT (S_WAIT), ZAIO_ERR_UNREACHABLE,
-                      message);
-    } else {
-        self->conn = C_BACKOFF;
-        self->reconnect_at = s_now () + s_backoff (self, self->failures);
-    }
 }
 
+//  Calls a connection may have in flight under hello's limits: its
+//  inflight_max (at most 2^20), and at most half its reply_hwm: libzmq
+//  tells the broker that we took replies only every reply_hwm / 2 of
+//  them, so a wider window gets replies held and our jobs parked while we
+//  read (PROTOCOL.md section 7).
+static size_t
+s_window (const zaio_hello_t *hello)
+{
+    size_t window = ZAIO_CLIENT_WINDOW_DEFAULT;
+    if (hello->inflight_max)
+        window = hello->inflight_max < (1u << 20) ? hello->inflight_max : (1u << 20);
+    if (hello->reply_hwm) {
+        size_t read_window = hello->reply_hwm > 1 ? hello->reply_hwm / 2 : 1;
+        if (read_window < window) window = read_window;
+    }
+    return window;
+}
+
+//  ---------------------------------------------------------------------
+//  The connection's state machine: every change of `conn` is made in
+//  s_conn_on, one case per (state, event) pair below, in this order.
+//
+//  DOWN        no socket: none opened yet, or given up after more than
+//              `retries` failed connections in a row; a new call retries
+//  BACKOFF     no socket; a fresh one when the back-off runs out
+//  CONNECTING  a socket with our hello on it, not yet answered: only the
+//              hello is sent (again after QUEUE_FULL), no user call
+//  READY       our hello answered: user calls go out, `window` at a time
+//  CLOSED      zaio_client_destroy: no socket, no connecting, ever again
+//
+//  Beside the state, `connected` says the ZMTP handshake was seen: from
+//  then on what we sent may have reached the broker, so a lost connection
+//  fails non-idempotent calls with CONNLOST instead of resending them.
+//  `conn_deadline` is the state's timer, which raises TIMER: the end of
+//  the back-off in BACKOFF, the connect timeout in CONNECTING (none over
+//  inproc), none in the other states.
+//
+//  state       event         next        action
+//  ----------  ------------  ----------  ---------------------------------------------
+//  DOWN        CONNECT       CONNECTING  failures = 0, then as BACKOFF + TIMER
+//  BACKOFF     TIMER         CONNECTING  open a fresh socket, send our hello, set the
+//                                        connect timeout; if ZeroMQ refuses the
+//                                        endpoint, stay (and return -1)
+//  CONNECTING  HANDSHAKE     CONNECTING  connected = true
+//  READY       HANDSHAKE     READY       connected = true
+//  CONNECTING  HELLO_OK      READY       window from the broker's limits; failures = 0
+//  CONNECTING  HELLO_FAILED  READY       default window; failures = 0 (any answer,
+//                                        even an error, proves a broker is there)
+//  CONNECTING  TIMER         (as LOST)   why: "connect timed out", or "no answer to
+//                                        hello" once connected
+//  CONNECTING  LOST          BACKOFF     drop the socket, failures++, settle its calls
+//  READY       LOST          or DOWN     (s_drop); BACKOFF while failures <= retries,
+//                                        else DOWN: waiting calls fail UNREACHABLE
+//  any but     DESTROY       CLOSED      drop the socket
+//    CLOSED
+//
+//  Any other pair changes nothing: CONNECT outside DOWN (the call waits
+//  for the connection there is or will be), DESTROY in CLOSED, and pairs
+//  that cannot occur (HANDSHAKE and LOST come from the monitor of an open
+//  socket, HELLO_* from our hello, out only in CONNECTING, TIMER only
+//  while conn_deadline is set).
+
+#define S_ON(state, event) ((int)(state)*E_COUNT + (int)(event))
+
+//  Enter state, whose timer fires at deadline (0: it has none).
+static void
+s_conn_enter (zaio_client_t *self, s_conn_t state, int64_t deadline)
+{
+    self->conn = state;
+    self->conn_deadline = deadline;
+}
+
+//  Fail every call waiting to be sent (queued, or backing off) with
+//  UNREACHABLE: no broker answered `failures` connections in a row.
+static void
+s_give_up (zaio_client_t *self, const char *why)
+{
+    char message[sizeof ((zaio_call_t *)0)->message];
+    snprintf (message, sizeof message, "no broker at %s after %u attempts (%s)", self->endpoint,
+              self->failures, why);
+    s_fail_calls (self, S_STATE_BIT (S_QUEUED) | S_STATE_BIT (S_WAIT), ZAIO_ERR_UNREACHABLE,
+                  message);
+}
+
+//  Event happened to the connection: make the one transition the table
+//  above gives for it. why says how the connection was lost (LOST only).
+//  Returns -1 if a socket was to be opened and ZeroMQ refused the endpoint,
+//  else 0.
+static int
+s_conn_on (zaio_client_t *self, s_event_t event, const char *why)
+{
+    switch (S_ON (self->conn, event)) {
+        case S_ON (C_DOWN, E_CONNECT):
+            self->failures = 0;
+            //  fall through
+        case S_ON (C_BACKOFF, E_TIMER):
+            if (s_open (self)) return -1;
+            //  inproc has no monitor events; an inproc broker cannot be half there.
+            self->connected = self->is_inproc;
+            s_conn_enter (self, C_CONNECTING,
+                          self->is_inproc ? 0 : s_now () + self->connect_timeout_ms);
+            s_hello_send (self);
+            break;
+        case S_ON (C_CONNECTING, E_HANDSHAKE):
+        case S_ON (C_READY, E_HANDSHAKE):
+            self->connected = true;
+            break;
+        case S_ON (C_CONNECTING, E_HELLO_OK):
+            self->have_hello = true;
+            self->window = s_window (&self->hello);
+            self->failures = 0;
+            s_conn_enter (self, C_READY, 0);
+            break;
+        case S_ON (C_CONNECTING, E_HELLO_FAILED):
+            self->window = ZAIO_CLIENT_WINDOW_DEFAULT;
+            self->failures = 0;
+            s_conn_enter (self, C_READY, 0);
+            break;
+        case S_ON (C_CONNECTING, E_TIMER):
+            why = self->connected ? "no answer to hello" : "connect timed out";
+            //  fall through
+        case S_ON (C_CONNECTING, E_LOST):
+        case S_ON (C_READY, E_LOST):
+            s_drop (self, why);
+            if (self->failures <= self->retries)
+                s_conn_enter (self, C_BACKOFF, s_now () + s_backoff (self, self->failures));
+            else {
+                s_conn_enter (self, C_DOWN, 0);
+                s_give_up (self, why);
+            }
+            break;
+        case S_ON (C_DOWN, E_DESTROY):
+        case S_ON (C_BACKOFF, E_DESTROY):
+        case S_ON (C_CONNECTING, E_DESTROY):
+        case S_ON (C_READY, E_DESTROY):
+            s_disconnect (self);
+            s_conn_enter (self, C_CLOSED, 0);
+            break;
+        default:
+            break;
+    }
+    return 0;
+}
+
+//  Our hello completed, with any answer: QUEUE_FULL and SHUTDOWN are
+//  retried before they get here, and it has no timeout of its own. Reads
+//  the broker's limits into `hello` if it can, frees the call and tells
+//  the state machine.
 static void
 s_hello_done (zaio_client_t *self, zaio_call_t *call)
 {
     assert (call == self->hello_call);
     self->hello_call = NULL;
-    self->window = ZAIO_CLIENT_WINDOW_DEFAULT;
-    if (call->error == 0 && call->have_reply && call->reply.hello &&
-        zaio_hello_decode (&self->hello, call->reply.hello, call->reply.hello_size) == 0) {
-        self->have_hello = true;
-        if (self->hello.inflight_max)
-            self->window =
-                self->hello.inflight_max < (1u << 20) ? self->hello.inflight_max : (1u << 20);
-        //  libzmq tells the broker that we took replies only every
-        //  reply_hwm / 2 of them, so a wider window gets replies held and
-        //  our jobs parked while we read (PROTOCOL.md section 7).
-        if (self->hello.reply_hwm) {
-            size_t read_window = self->hello.reply_hwm > 1 ? self->hello.reply_hwm / 2 : 1;
-            if (read_window < self->window) self->window = read_window;
-        }
-    }
-    //  Any answer, even an error, proves a broker is there.
-    self->conn = C_READY;
-    self->failures = 0;
-    self->connect_deadline = 0;
+    bool limits = call->error == 0 && call->have_reply && call->reply.hello &&
+                  zaio_hello_decode (&self->hello, call->reply.hello, call->reply.hello_size) == 0;
     s_call_maybe_free (call);
+    s_conn_on (self, limits ? E_HELLO_OK : E_HELLO_FAILED, NULL);
 }
 
-//  Drain the socket monitor. Returns -1 if the broker was lost.
+//  Read one event off the monitor socket into *event (0 if its first
+//  frame is too short to hold one), dropping the endpoint frame after it.
+//  Returns -1 if none was waiting.
 static int
+s_monitor_event (void *handle, uint16_t *event)
+{
+    zmq_msg_t part;
+    if (zaio_recv_parts (handle, &part, 1) < 0) return -1;
+    *event = 0;
+    if (zmq_msg_size (&part) >= sizeof *event) memcpy (event, zmq_msg_data (&part), sizeof *event);
+    zmq_msg_close (&part);
+    return 0;
+}
+
+//  Drain the socket monitor and tell the state machine what it saw: each
+//  handshake as it comes, and a loss (the first reason seen) once the
+//  monitor is drained and the replies that came before it, still in the
+//  socket, are taken.
+static void
 s_monitor_drain (zaio_client_t *self)
 {
     void *handle = zsock_resolve (self->monitor);
     const char *lost = NULL;
-    for (;;) {
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) == -1) {
-            zmq_msg_close (&msg);
-            break;
-        }
-        uint16_t event = 0;
-        if (zmq_msg_size (&msg) >= sizeof event) memcpy (&event, zmq_msg_data (&msg), sizeof event);
-        bool more = zmq_msg_more (&msg);
-        zmq_msg_close (&msg);
-        //  Second frame: the endpoint; not needed.
-        while (more) {
-            zmq_msg_init (&msg);
-            if (zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) == -1)
-                more = false;
-            else
-                more = zmq_msg_more (&msg);
-            zmq_msg_close (&msg);
-        }
+    uint16_t event;
+    while (s_monitor_event (handle, &event) == 0) {
+        const char *why = NULL;
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-            self->connected = true;
+            s_conn_on (self, E_HANDSHAKE, NULL);
         else if (event == ZMQ_EVENT_DISCONNECTED)
-            lost = lost ? lost : "connection lost";
+            why = "connection lost";
         else if ((event == ZMQ_EVENT_CLOSED || event == ZMQ_EVENT_CONNECT_RETRIED) &&
                  !self->connected)
-            lost = lost ? lost : "connection refused";
+            why = "connection refused";
         else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
-            lost = lost ? lost : "handshake failed";
+            why = "handshake failed";
+        if (!lost) lost = why;
     }
     if (lost) {
-        //  Replies that arrived before the connection went are still in
-        //  the socket: take them before the socket is dropped.
         s_recv_all (self);
-        s_lost (self, lost);
-        return -1;
+        s_conn_on (self, E_LOST, lost);
     }
-    return 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -829,12 +968,11 @@ s_timers (zaio_client_t *self, int64_t now)
             s_enqueue (self, call, true);
         }
     }
-    if (self->conn == C_BACKOFF && now >= self->reconnect_at) s_connect (self);
-    //  The connection is up only once our hello is answered: a broker that
-    //  shakes hands and then answers nothing we can read (an unreadable
-    //  reply matches no call) is as good as none.
-    if (self->conn == C_CONNECTING && self->connect_deadline && now >= self->connect_deadline)
-        s_lost (self, self->connected ? "no answer to hello" : "connect timed out");
+    //  The end of a back-off, or the connect timeout: the connection is up
+    //  only once our hello is answered, so a broker that shakes hands and
+    //  then answers nothing we can read (an unreadable reply matches no
+    //  call) is as good as none.
+    if (self->conn_deadline && now >= self->conn_deadline) s_conn_on (self, E_TIMER, NULL);
 }
 
 //  Fail a call whose data is over the payload_max our hello reported,
@@ -883,11 +1021,7 @@ static int64_t
 s_next_wake (zaio_client_t *self)
 {
     int64_t next = self->heap_size ? self->heap[0]->wake : 0;
-    int64_t other = 0;
-    if (self->conn == C_BACKOFF)
-        other = self->reconnect_at;
-    else if (self->conn == C_CONNECTING)
-        other = self->connect_deadline;
+    int64_t other = self->conn_deadline;
     if (other && (!next || other < next)) next = other;
     return next;
 }
@@ -922,7 +1056,7 @@ s_pump (zaio_client_t *self)
 {
     //  The sockets are gone; calls started by destroy's callbacks are
     //  cancelled as they start.
-    if (self->destroying) return;
+    if (self->conn == C_CLOSED) return;
     for (;;) {
         //  Replies first: a disconnect the monitor reports must not drop
         //  replies that came in before it.
@@ -1035,7 +1169,7 @@ zaio_client_new (const char *endpoint)
     rc = epoll_ctl (self->outer, EPOLL_CTL_ADD, self->event_fd, &event);
     assert (rc == 0);
 
-    if (s_connect (self)) {
+    if (s_conn_on (self, E_CONNECT, NULL)) {
         zaio_client_destroy (&self);
         return NULL;
     }
@@ -1050,8 +1184,7 @@ zaio_client_destroy (zaio_client_t **self_p)
     zaio_client_t *self = *self_p;
     if (!self) return;
     assert (!self->dispatching); //  not from inside a callback
-    self->destroying = true;
-    s_disconnect (self);
+    s_conn_on (self, E_DESTROY, NULL);
     //  Every unfinished call completes with ECANCELED; due callbacks run,
     //  and so do those of calls they start (cancelled at once).
     s_fail_calls (self, S_STATE_BIT (S_QUEUED) | S_STATE_BIT (S_SENT) | S_STATE_BIT (S_WAIT),
@@ -1181,15 +1314,12 @@ static zaio_call_t *
 s_start (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p)
 {
     zaio_call_t *call = s_call_new (self, req, data_p, false);
-    if (self->destroying)
+    if (self->conn == C_CLOSED)
         s_fail (self, call, ECANCELED, "client destroyed");
     else if (!s_refuse_oversize (self, call)) {
         s_enqueue (self, call, false);
-        if (self->conn == C_DOWN) {
-            //  A new call after the broker was given up on: try again.
-            self->failures = 0;
-            s_connect (self);
-        }
+        //  After the broker was given up on, a new call tries again.
+        s_conn_on (self, E_CONNECT, NULL);
     }
     return call;
 }
