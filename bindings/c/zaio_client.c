@@ -32,6 +32,7 @@
 
 #include "zaio.h"
 #include "zaio_buf.h"
+#include "zaio_heap.h"
 #include "zaio_list.h"
 
 #include <errno.h>
@@ -52,7 +53,6 @@
 #define S_BUSY_MAX_MS     250
 //  Largest message we accept: the highest payload limit plus headers.
 #define S_MAXMSGSIZE ((int64_t)ZAIO_PAYLOAD_CEILING + 65536)
-#define S_HEAP_NONE  SIZE_MAX
 
 typedef enum { S_QUEUED, S_SENT, S_WAIT, S_DONE } s_state_t;
 #define S_STATE_BIT(state) (1u << (state))
@@ -83,16 +83,15 @@ struct _zaio_call_t {
     zframe_t *header; //  encoded request header, kept for resends
     zmq_msg_t data;   //  data frame (ops that take data)
     bool has_data;
-    uint32_t attempts; //  sends lost with the broker, SHUTDOWN replies
-    uint32_t busy;     //  QUEUE_FULL replies
-    int64_t started;   //  monotonic ms
-    int64_t deadline;  //  0: none
-    int64_t retry_at;  //  WAIT: when to queue again
-    int64_t wake;      //  heap key: the earliest of the two
-    size_t heap_index;
-    zaio_list_t *list;    //  the list `link` is on (queue or done), if any
-    zaio_link_t link;     //  on `queue` or `done`
-    zaio_link_t all_link; //  on `all` while the client holds the call
+    uint32_t attempts;      //  sends lost with the broker, SHUTDOWN replies
+    uint32_t busy;          //  QUEUE_FULL replies
+    int64_t started;        //  monotonic ms
+    int64_t deadline;       //  0: none
+    int64_t retry_at;       //  WAIT: when to queue again
+    zaio_heap_node_t timer; //  on `timers` at the earlier of the two
+    zaio_list_t *list;      //  the list `link` is on (queue or done), if any
+    zaio_link_t link;       //  on `queue` or `done`
+    zaio_link_t all_link;   //  on `all` while the client holds the call
     //  Result
     int error;
     char message[256];
@@ -132,9 +131,7 @@ struct _zaio_client_t {
     zaio_list_t queue;  //  to send, in order
     zaio_list_t done;   //  completed, callback to run
     zaio_list_t all;    //  every call not yet freed, newest first
-    zaio_call_t **heap; //  calls by wake time
-    size_t heap_size;
-    size_t heap_alloc;
+    zaio_heap_t timers; //  calls by their next wake-up
     size_t pending;
     uint64_t completions;
     bool dispatching;
@@ -186,7 +183,7 @@ zaio_strerror (int code)
 }
 
 //  ---------------------------------------------------------------------
-//  Small helpers: time, lists, the timer heap
+//  Small helpers: time, lists, timers
 
 static int64_t
 s_now (void)
@@ -223,83 +220,20 @@ s_list_first (const zaio_list_t *list)
     return link ? ZAIO_HOLDER (link, zaio_call_t, link) : NULL;
 }
 
+//  Put the call on `timers` at its next wake-up (its deadline, or the end
+//  of its back-off), or take it off if it has none.
 static void
-s_heap_swap (zaio_client_t *self, size_t a, size_t b)
-{
-    zaio_call_t *call = self->heap[a];
-    self->heap[a] = self->heap[b];
-    self->heap[b] = call;
-    self->heap[a]->heap_index = a;
-    self->heap[b]->heap_index = b;
-}
-
-static void
-s_heap_up (zaio_client_t *self, size_t index)
-{
-    while (index > 0) {
-        size_t parent = (index - 1) / 2;
-        if (self->heap[parent]->wake <= self->heap[index]->wake) break;
-        s_heap_swap (self, parent, index);
-        index = parent;
-    }
-}
-
-static void
-s_heap_down (zaio_client_t *self, size_t index)
-{
-    for (;;) {
-        size_t least = index, left = 2 * index + 1, right = left + 1;
-        if (left < self->heap_size && self->heap[left]->wake < self->heap[least]->wake)
-            least = left;
-        if (right < self->heap_size && self->heap[right]->wake < self->heap[least]->wake)
-            least = right;
-        if (least == index) break;
-        s_heap_swap (self, least, index);
-        index = least;
-    }
-}
-
-static void
-s_heap_remove (zaio_client_t *self, zaio_call_t *call)
-{
-    size_t index = call->heap_index;
-    if (index == S_HEAP_NONE) return;
-    size_t last = --self->heap_size;
-    if (index != last) {
-        s_heap_swap (self, index, last);
-        s_heap_down (self, index);
-        s_heap_up (self, index);
-    }
-    call->heap_index = S_HEAP_NONE;
-}
-
-//  Put the call in the heap at its next wake-up (its deadline, or the end
-//  of its back-off), or take it out if it has none.
-static void
-s_heap_update (zaio_client_t *self, zaio_call_t *call)
+s_timer_update (zaio_client_t *self, zaio_call_t *call)
 {
     int64_t wake = 0;
     if (call->state != S_DONE) {
         wake = call->deadline;
         if (call->state == S_WAIT && (!wake || call->retry_at < wake)) wake = call->retry_at;
     }
-    if (!wake) {
-        s_heap_remove (self, call);
-        return;
-    }
-    call->wake = wake;
-    if (call->heap_index == S_HEAP_NONE) {
-        if (self->heap_size == self->heap_alloc) {
-            self->heap_alloc = self->heap_alloc ? self->heap_alloc * 2 : 256;
-            self->heap =
-                (zaio_call_t **)realloc (self->heap, self->heap_alloc * sizeof (zaio_call_t *));
-            assert (self->heap);
-        }
-        call->heap_index = self->heap_size++;
-        self->heap[call->heap_index] = call;
-    }
-    s_heap_up (self, call->heap_index);
-    s_heap_down (self, call->heap_index);
+    if (wake)
+        zaio_heap_set (&self->timers, &call->timer, wake);
+    else
+        zaio_heap_remove (&self->timers, &call->timer);
 }
 
 //  zhashx keyed by the uint64 id itself (stored in the key pointer).
@@ -336,7 +270,7 @@ s_call_maybe_free (zaio_call_t *call)
     if (call->held || call->fn || call->in_flight || call->state != S_DONE || call->list) return;
     zaio_client_t *self = call->client;
     if (self) {
-        s_heap_remove (self, call);
+        zaio_heap_remove (&self->timers, &call->timer);
         zaio_list_remove (&self->all, &call->all_link);
     }
     zframe_destroy (&call->header);
@@ -369,7 +303,7 @@ s_complete (zaio_client_t *self, zaio_call_t *call, int error)
     s_list_remove (call);
     call->state = S_DONE;
     call->error = error;
-    s_heap_update (self, call);
+    s_timer_update (self, call);
     if (call->internal) {
         s_hello_done (self, call);
         return;
@@ -414,7 +348,7 @@ s_enqueue (zaio_client_t *self, zaio_call_t *call, bool front)
 {
     call->state = S_QUEUED;
     s_list_push (&self->queue, call, front);
-    s_heap_update (self, call);
+    s_timer_update (self, call);
 }
 
 //  Back off, then queue again.
@@ -423,7 +357,7 @@ s_retry_later (zaio_client_t *self, zaio_call_t *call, uint32_t delay_ms)
 {
     call->state = S_WAIT;
     call->retry_at = s_now () + delay_ms;
-    s_heap_update (self, call);
+    s_timer_update (self, call);
 }
 
 static zaio_call_t *
@@ -438,7 +372,6 @@ s_call_new (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p,
     call->op = req->op;
     call->internal = internal;
     call->held = !internal;
-    call->heap_index = S_HEAP_NONE;
     zmq_msg_init (&call->data);
     zmq_msg_init (&call->reply_header);
     zmq_msg_init (&call->reply_data);
@@ -512,7 +445,7 @@ s_send (zaio_client_t *self, zaio_call_t *call)
     self->inflight++;
     rc = zhashx_insert (self->sent, (void *)(uintptr_t)call->id, call);
     assert (rc == 0);
-    s_heap_update (self, call);
+    s_timer_update (self, call);
     return 0;
 }
 
@@ -661,7 +594,7 @@ s_drop (zaio_client_t *self, const char *why)
         self->hello_call = NULL;
         s_list_remove (hello);
         hello->state = S_DONE;
-        s_heap_update (self, hello);
+        s_timer_update (self, hello);
         s_call_maybe_free (hello);
     }
 }
@@ -953,8 +886,9 @@ s_recv_all (zaio_client_t *self)
 static void
 s_timers (zaio_client_t *self, int64_t now)
 {
-    while (self->heap_size && self->heap[0]->wake <= now) {
-        zaio_call_t *call = self->heap[0];
+    zaio_heap_node_t *first;
+    while ((first = zaio_heap_first (&self->timers)) && first->key <= now) {
+        zaio_call_t *call = ZAIO_HOLDER (first, zaio_call_t, timer);
         if (call->deadline && call->deadline <= now) {
             uint32_t msecs = (uint32_t)(call->deadline - call->started);
             if (call->state == S_SENT)
@@ -1020,7 +954,8 @@ s_readable (zsock_t *sock)
 static int64_t
 s_next_wake (zaio_client_t *self)
 {
-    int64_t next = self->heap_size ? self->heap[0]->wake : 0;
+    zaio_heap_node_t *first = zaio_heap_first (&self->timers);
+    int64_t next = first ? first->key : 0;
     int64_t other = self->conn_deadline;
     if (other && (!next || other < next)) next = other;
     return next;
@@ -1149,6 +1084,7 @@ zaio_client_new (const char *endpoint)
     zaio_list_init (&self->queue);
     zaio_list_init (&self->done);
     zaio_list_init (&self->all);
+    zaio_heap_init (&self->timers);
     self->sent = zhashx_new ();
     assert (self->sent);
     zhashx_set_key_hasher (self->sent, s_id_hash);
@@ -1196,13 +1132,13 @@ zaio_client_destroy (zaio_client_t **self_p)
         zaio_call_t *call = ZAIO_HOLDER (link, zaio_call_t, all_link);
         call->in_flight = false;
         s_list_remove (call);
-        call->heap_index = S_HEAP_NONE;
+        zaio_heap_remove (&self->timers, &call->timer);
         call->state = S_DONE;
         call->client = NULL;
         s_call_maybe_free (call);
     }
     zhashx_destroy (&self->sent);
-    free (self->heap);
+    zaio_heap_release (&self->timers);
     close (self->event_fd);
     close (self->timer_fd);
     close (self->outer);
@@ -1425,7 +1361,7 @@ zaio_call_set_timeout (zaio_call_t *self, uint32_t msecs)
     assert (self);
     if (self->state == S_DONE || !self->client) return;
     self->deadline = msecs ? self->started + msecs : 0;
-    s_heap_update (self->client, self);
+    s_timer_update (self->client, self);
     s_arm (self->client);
 }
 
@@ -1515,7 +1451,7 @@ zaio_call_destroy (zaio_call_t **self_p)
         //  Abandoned: forget it. A reply still due keeps it in `sent`.
         s_list_remove (self);
         self->state = S_DONE;
-        s_heap_update (client, self);
+        s_timer_update (client, self);
         client->pending--;
     }
     s_call_maybe_free (self);
