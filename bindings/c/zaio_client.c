@@ -91,7 +91,7 @@ struct _zaio_call_t {
     zaio_heap_node_t timer; //  on `timers` at the earlier of the two
     zaio_list_t *list;      //  the list `link` is on (queue or done), if any
     zaio_link_t link;       //  on `queue` or `done`
-    zaio_link_t all_link;   //  on `all` while the client holds the call
+    zaio_link_t all_link;   //  on `all` until freed, or the client goes
     //  Result
     int error;
     char message[256];
@@ -343,6 +343,7 @@ s_fail_calls (zaio_client_t *self, unsigned states, int error, const char *messa
     }
 }
 
+//  Queue the call to be sent, at the front (a resend, a retry) or the back.
 static void
 s_enqueue (zaio_client_t *self, zaio_call_t *call, bool front)
 {
@@ -360,6 +361,10 @@ s_retry_later (zaio_client_t *self, zaio_call_t *call, uint32_t delay_ms)
     s_timer_update (self, call);
 }
 
+//  A new call for req, on no queue yet, its header encoded with a fresh id.
+//  Takes *data_p and nulls it; its bytes are the data frame of ops that
+//  take data. A user call is held by the caller and counted in pending;
+//  an internal one (our hello) is the client's. Never sends.
 static zaio_call_t *
 s_call_new (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p, bool internal)
 {
@@ -402,6 +407,8 @@ s_call_new (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p,
 //  ---------------------------------------------------------------------
 //  The connection
 
+//  Close the socket and its monitor, if open. Leaves the calls and the
+//  state alone.
 static void
 s_disconnect (zaio_client_t *self)
 {
@@ -883,6 +890,9 @@ s_recv_all (zaio_client_t *self)
 //  The engine: one pass takes in everything that has arrived, fires due
 //  timers and sends what the window allows, until nothing is left.
 
+//  Fire every timer due at now: calls past their deadline fail with
+//  TIMEOUT, calls whose back-off is over are queued again, and the
+//  connection's own timer raises TIMER.
 static void
 s_timers (zaio_client_t *self, int64_t now)
 {
@@ -926,6 +936,8 @@ s_refuse_oversize (zaio_client_t *self, zaio_call_t *call)
     return true;
 }
 
+//  Send what the connection's state and the window allow, in queue order;
+//  stops at the first call the socket will not take now.
 static void
 s_flush (zaio_client_t *self)
 {
@@ -986,6 +998,9 @@ s_arm (zaio_client_t *self)
     }
 }
 
+//  One pass of the engine, never blocking: take in replies and monitor
+//  events, fire timers and send, until no input waits; then arm `outer`.
+//  Does nothing once the client is CLOSED.
 static void
 s_pump (zaio_client_t *self)
 {
@@ -1246,6 +1261,9 @@ zaio_client_dispatch (zaio_client_t *self, int timeout_ms)
 //  ---------------------------------------------------------------------
 //  Starting calls
 
+//  Start a user call and return it (the caller holds it): queued, and the
+//  connection asked for; failed at once if the client is CLOSED or its
+//  data is over the broker's payload_max. Sends nothing (s_pump does).
 static zaio_call_t *
 s_start (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p)
 {
