@@ -1122,6 +1122,7 @@ static const s_limit_spec_t s_limits[] = {
 };
 #define LIMIT_COUNT (sizeof (s_limits) / sizeof (s_limits[0]))
 
+//  qsort's order for pointers to hello volumes: by name, bytewise.
 static int
 s_volume_compare (const void *a, const void *b)
 {
