@@ -24,7 +24,7 @@
 
 #include "zaio_admission.h"
 #include "zaio_backend.h"
-#include "zaio_broker.h"
+#include "zaio_broker_config.h"
 #include "zaio_dispatch.h"
 #include "zaio_endpoints.h"
 #include "zaio_events.h"
@@ -175,39 +175,27 @@ s_reject (s_broker_t *self, const zaio_routing_id_t *client, const zaio_request_
     }
 }
 
+//  hello: the limits in force, every op, and the volumes known.
 static void
 s_answer_hello (s_broker_t *self, const zaio_routing_id_t *client, const zaio_request_t *req)
 {
+    zaio_hello_t hello = {
+        .protocol = ZAIO_PROTOCOL_VERSION,
+        .version = ZAIO_VERSION_STRING,
+        .header_max = ZAIO_HEADER_MAX,
+        .path_max = ZAIO_PATH_MAX,
+        .payload_max = self->config.payload_max,
+        .listdir_max = ZAIO_LISTDIR_MAX,
+        .inflight_max = self->config.inflight_max,
+        .queue_max = self->config.queue_max,
+        .queue_bytes_max = self->config.queue_bytes_max,
+        .reply_hwm = self->config.reply_hwm,
+        .ops = (1u << ZAIO_OP_COUNT) - 1,
+    };
+    zaio_dispatch_describe (self->dispatch, &hello);
     zaio_writer_t writer;
     zaio_writer_init (&writer);
-    msgpack_packer *pk = &writer.packer;
-    zaio_reply_pack_ok (pk, req->id, 5);
-    zaio_pack_str (pk, "limits");
-    msgpack_pack_map (pk, 8);
-    zaio_pack_key_uint (pk, "header_max", ZAIO_HEADER_MAX);
-    zaio_pack_key_uint (pk, "inflight_max", self->config.inflight_max);
-    zaio_pack_key_uint (pk, "listdir_max", ZAIO_LISTDIR_MAX);
-    zaio_pack_key_uint (pk, "path_max", ZAIO_PATH_MAX);
-    zaio_pack_key_uint (pk, "payload_max", self->config.payload_max);
-    zaio_pack_key_uint (pk, "queue_bytes_max", self->config.queue_bytes_max);
-    zaio_pack_key_uint (pk, "queue_max", self->config.queue_max);
-    zaio_pack_key_uint (pk, "reply_hwm", self->config.reply_hwm);
-    zaio_pack_str (pk, "ops");
-    msgpack_pack_array (pk, ZAIO_OP_COUNT);
-    for (int op = 0; op < ZAIO_OP_COUNT; op++) zaio_pack_str (pk, zaio_op_name ((zaio_op_t)op));
-    zaio_pack_key_uint (pk, "protocol", ZAIO_PROTOCOL_VERSION);
-    zaio_pack_key_str (pk, "version", ZAIO_VERSION_STRING);
-    zaio_pack_str (pk, "volumes");
-    zlistx_t *names = zaio_dispatch_names (self->dispatch);
-    msgpack_pack_array (pk, (uint32_t)zlistx_size (names));
-    for (char *name = (char *)zlistx_first (names); name; name = (char *)zlistx_next (names)) {
-        zaio_service_t *service = zaio_dispatch_lookup (self->dispatch, name);
-        msgpack_pack_map (pk, 3);
-        zaio_pack_key_str (pk, "name", service->name);
-        zaio_pack_key_bool (pk, "readonly", service->readonly);
-        zaio_pack_key_uint (pk, "workers", service->worker_count);
-    }
-    zlistx_destroy (&names);
+    zaio_hello_pack (&writer.packer, req->id, &hello);
     zmq_msg_t header;
     zaio_writer_part (&writer, &header);
     zaio_writer_release (&writer);
@@ -399,23 +387,6 @@ s_flush_held (s_broker_t *self)
 //  ---------------------------------------------------------------------
 //  Setup
 
-//  A copy of text that lives as long as the broker (the autofree list
-//  duplicates what it is given).
-static char *
-s_own (s_broker_t *self, const char *text)
-{
-    zlist_append (self->owned_strings, (void *)text);
-    return (char *)zlist_last (self->owned_strings);
-}
-
-static void
-s_copy_list (s_broker_t *self, const char **dest, const char *const *src)
-{
-    size_t i = 0;
-    for (; src[i] && i < ZAIO_BROKER_ENDPOINTS_MAX; i++) dest[i] = s_own (self, src[i]);
-    dest[i] = NULL;
-}
-
 //  Frees what s_broker_new made, in reverse: the local worker threads
 //  first, so no DONE arrives while the tables go.
 static void
@@ -539,20 +510,7 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     self->pipe = pipe;
     self->owned_strings = zlist_new ();
     zlist_autofree (self->owned_strings);
-    self->config = *config;
-    self->config.root = s_own (self, config->root);
-    s_copy_list (self, self->config.bind, config->bind);
-    s_copy_list (self, self->config.events, config->events);
-    s_copy_list (self, self->config.worker_bind, config->worker_bind);
-    if (self->config.workers == 0) self->config.workers = (uint32_t)sysconf (_SC_NPROCESSORS_ONLN);
-    if (self->config.workers == 0) self->config.workers = 1;
-    //  The fair share (s_refusal) caps a lone client below inflight_max if
-    //  that is above two thirds of queue_max: say so once.
-    uint64_t lone_max = (2 * (uint64_t)self->config.queue_max + 2) / 3;
-    if (self->config.inflight_max > lone_max)
-        zsys_warning ("broker: inflight_max %u is more than a client alone can have accepted, "
-                      "%" PRIu64 " (its fair share of queue_max %u)",
-                      self->config.inflight_max, lone_max, self->config.queue_max);
+    zaio_broker_config_copy (&self->config, config, self->owned_strings);
     self->endpoints = zaio_endpoints_new ();
     s_routers_new (self);
     s_classes_new (self);

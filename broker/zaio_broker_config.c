@@ -1,13 +1,14 @@
 /*  zaio_broker_config.c: the broker's settings: defaults, and a ZPL file
     (czmq zconfig) laid over them; see zaio_broker.h. */
 
-#include "zaio_broker.h"
+#include "zaio_broker_config.h"
 #include "zaio_proto.h"
 #include "zaio_worker_proto.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void
 zaio_broker_config_defaults (zaio_broker_config_t *config)
@@ -117,4 +118,41 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
     }
     *zconfig_p = root;
     return 0;
+}
+
+//  A copy of text in owned, which lives as long as the list (the autofree
+//  list duplicates what it is given).
+static const char *
+s_own (zlist_t *owned, const char *text)
+{
+    zlist_append (owned, (void *)text);
+    return (const char *)zlist_last (owned);
+}
+
+static void
+s_copy_list (zlist_t *owned, const char **dest, const char *const *src)
+{
+    size_t i = 0;
+    for (; src[i] && i < ZAIO_BROKER_ENDPOINTS_MAX; i++) dest[i] = s_own (owned, src[i]);
+    dest[i] = NULL;
+}
+
+void
+zaio_broker_config_copy (zaio_broker_config_t *copy, const zaio_broker_config_t *config,
+                         zlist_t *owned)
+{
+    *copy = *config;
+    copy->root = s_own (owned, config->root);
+    s_copy_list (owned, copy->bind, config->bind);
+    s_copy_list (owned, copy->events, config->events);
+    s_copy_list (owned, copy->worker_bind, config->worker_bind);
+    if (copy->workers == 0) copy->workers = (uint32_t)sysconf (_SC_NPROCESSORS_ONLN);
+    if (copy->workers == 0) copy->workers = 1;
+    //  The fair share (zaio_admission) caps a lone client below
+    //  inflight_max if that is above two thirds of queue_max: say so once.
+    uint64_t lone_max = (2 * (uint64_t)copy->queue_max + 2) / 3;
+    if (copy->inflight_max > lone_max)
+        zsys_warning ("broker: inflight_max %u is more than a client alone can have accepted, "
+                      "%" PRIu64 " (its fair share of queue_max %u)",
+                      copy->inflight_max, lone_max, copy->queue_max);
 }

@@ -1,6 +1,7 @@
 /*  zaio_dispatch.c: volumes' queues and credit; see zaio_dispatch.h. */
 
 #include "zaio_dispatch.h"
+#include "zaio_broker.h"
 #include "zaio_sessions.h"
 
 #define S_WHY_EXPIRED "deadline passed before a worker was free"
@@ -84,13 +85,21 @@ zaio_dispatch_size (zaio_dispatch_t *self)
     return zhashx_size (self->services);
 }
 
-zlistx_t *
-zaio_dispatch_names (zaio_dispatch_t *self)
+//  The broker knows at most ZAIO_BROKER_VOLUMES_MAX volumes (zaio_backend
+//  refuses a READY that would pass it), and a hello carries them all.
+_Static_assert(ZAIO_BROKER_VOLUMES_MAX <= ZAIO_HELLO_VOLUMES_MAX, "hello holds every volume");
+
+void
+zaio_dispatch_describe (zaio_dispatch_t *self, zaio_hello_t *hello)
 {
-    zlistx_t *names = zhashx_keys (self->services);
-    zlistx_set_comparator (names, (zlistx_comparator_fn *)strcmp);
-    zlistx_sort (names);
-    return names;
+    hello->volume_count = 0;
+    for (zaio_service_t *service = (zaio_service_t *)zhashx_first (self->services); service;
+         service = (zaio_service_t *)zhashx_next (self->services)) {
+        zaio_hello_volume_t *volume = &hello->volumes[hello->volume_count++];
+        snprintf (volume->name, sizeof volume->name, "%s", service->name);
+        volume->readonly = service->readonly;
+        volume->workers = service->worker_count;
+    }
 }
 
 void

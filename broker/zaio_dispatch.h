@@ -57,9 +57,11 @@ zaio_service_t *zaio_dispatch_lookup_request (zaio_dispatch_t *self, const zaio_
 //  The service of volume name, made if new.
 zaio_service_t *zaio_dispatch_require (zaio_dispatch_t *self, const char *name, bool readonly);
 
-//  Services known, and their names sorted (a list the caller destroys).
+//  Services known.
 size_t zaio_dispatch_size (zaio_dispatch_t *self);
-zlistx_t *zaio_dispatch_names (zaio_dispatch_t *self);
+
+//  Fills hello's volumes with every service: name, read-only, workers.
+void zaio_dispatch_describe (zaio_dispatch_t *self, zaio_hello_t *hello);
 
 //  Queues job in its service (job->service): at the back, or (a retry, or
 //  a job parked while its client read nothing) the front. It is

@@ -8,6 +8,8 @@
       counts, ext and float skipping, 0xc1 and the depth limit;
     * request fields at and past their limits, and message framing;
     * reply and event decoders on missing, mistyped and oversized fields;
+    * hello and listdir entry encoders and decoders: round trips at the
+      edges, what a client skips, and malformed input;
     * READY, outcome and envelope round trips and malformed input;
     * the error and op name tables, and zaio_request_set_str limits.
 
@@ -1074,6 +1076,280 @@ s_test_replies (void)
     printf ("test_codec: replies OK\n");
 }
 
+//  The reply table: every result lands in its member with its presence
+//  bit, at the edges of its type, and a mistyped one is named in why.
+static void
+s_test_reply_table (void)
+{
+    s_expect_reply (0, "{\"id\": 1, \"ok\": true}");
+    assert (s_out.reply.present == 0 && s_out.reply.id == 1 && s_out.reply.ok);
+    s_expect_reply (0, "{\"id\": 18446744073709551615, \"ok\": true, \"bytes\": "
+                       "18446744073709551615, \"offset\": 1, \"size\": 2, \"mode\": 4294967295, "
+                       "\"mtime_ns\": -9223372036854775808, \"eof\": true, \"more\": false, "
+                       "\"type\": \"dir\", \"entries\": [{\"name\": \"a\"}], \"later\": 1}");
+    const zaio_reply_t *reply = &s_out.reply;
+    assert (reply->present == (ZAIO_RESULT_BYTES | ZAIO_RESULT_OFFSET | ZAIO_RESULT_SIZE |
+                               ZAIO_RESULT_MODE | ZAIO_RESULT_MTIME | ZAIO_RESULT_EOF |
+                               ZAIO_RESULT_MORE | ZAIO_RESULT_TYPE | ZAIO_RESULT_ENTRIES));
+    assert (reply->id == UINT64_MAX && reply->bytes == UINT64_MAX && reply->offset == 1);
+    assert (reply->size == 2 && reply->mode == UINT32_MAX && reply->mtime_ns == INT64_MIN);
+    assert (reply->eof && !reply->more && strcmp (reply->type, "dir") == 0);
+    assert (reply->entries_size == 9); //  0x91 0x81 0xa4 "name" 0xa1 "a"
+    assert (reply->error == 0 && reply->message[0] == 0);
+
+    static const char *const keys[] = {"id",     "ok",   "error",  "message",  "bytes",
+                                       "offset", "size", "mode",   "mtime_ns", "eof",
+                                       "more",   "type", "entries"};
+    for (size_t i = 0; i < sizeof (keys) / sizeof (keys[0]); i++) {
+        char text[256], want[64];
+        //  A nil is of no scalar result's type; entries may be any value
+        //  no deeper than a page of entry maps.
+        const char *bad = strcmp (keys[i], "entries") == 0 ? "[[[1]]]" : "null";
+        snprintf (text, sizeof text, "{\"id\": 1, \"ok\": true, \"%s\": %s}", keys[i], bad);
+        if (strcmp (keys[i], "id") == 0 || strcmp (keys[i], "ok") == 0)
+            snprintf (text, sizeof text, "{\"%s\": null}", keys[i]);
+        s_expect_reply (ZAIO_ERR_MALFORMED, text);
+        snprintf (want, sizeof want, "reply field '%s' is malformed", keys[i]);
+        assert (strcmp (s_out.why, want) == 0);
+    }
+    s_expect_reply (ZAIO_ERR_MALFORMED, "[1]");
+    assert (strcmp (s_out.why, "reply header must be a map") == 0);
+    s_expect_reply (ZAIO_ERR_MALFORMED, "{\"id\": 1}");
+    assert (strcmp (s_out.why, "reply lacks 'id' or 'ok'") == 0);
+    printf ("test_codec: reply table OK\n");
+}
+
+//  Decodes a heap copy of exactly the frame's bytes.
+static int
+s_hello_decode_frame (zaio_hello_t *hello, zframe_t *frame)
+{
+    size_t size = zframe_size (frame);
+    uint8_t *copy = (uint8_t *)malloc (size ? size : 1);
+    assert (copy);
+    memcpy (copy, zframe_data (frame), size);
+    int code = zaio_hello_decode (hello, copy, size);
+    free (copy);
+    return code;
+}
+
+static int
+s_hello_json (zaio_hello_t *hello, const char *json_text)
+{
+    zframe_t *frame = s_pack (json_text);
+    int code = s_hello_decode_frame (hello, frame);
+    zframe_destroy (&frame);
+    return code;
+}
+
+//  A hello packed with zaio_hello_pack, as a frame the caller destroys.
+static zframe_t *
+s_hello_frame (uint64_t id, const zaio_hello_t *hello)
+{
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    zaio_hello_pack (&writer.packer, id, hello);
+    zframe_t *frame = zaio_writer_frame (&writer);
+    zaio_writer_release (&writer);
+    assert (frame);
+    return frame;
+}
+
+static void
+s_test_hello (void)
+{
+    //  Round trip at the edges; volumes come back sorted by name whatever
+    //  order they were packed in.
+    static zaio_hello_t hello, sorted, back;
+    memset (&hello, 0, sizeof hello);
+    memset (&sorted, 0, sizeof sorted);
+    hello.protocol = UINT32_MAX;
+    strcpy (hello.version, s_repeat ('v', sizeof hello.version - 1));
+    hello.header_max = UINT64_MAX;
+    hello.queue_bytes_max = 1;
+    hello.reply_hwm = 1000;
+    hello.ops = (1u << ZAIO_OP_COUNT) - 1;
+    hello.volume_count = sorted.volume_count = ZAIO_HELLO_VOLUMES_MAX;
+    for (int i = 0; i < ZAIO_HELLO_VOLUMES_MAX; i++) {
+        zaio_hello_volume_t *volume = &hello.volumes[ZAIO_HELLO_VOLUMES_MAX - 1 - i];
+        snprintf (volume->name, sizeof volume->name, "v%03d", i);
+        if (i == 0) //  the longest name, first in order
+            memset (volume->name + 4, 'n', ZAIO_VOLUME_MAX - 4);
+        volume->readonly = i % 3 == 0;
+        volume->workers = UINT32_MAX - (uint32_t)i;
+        sorted.volumes[i] = *volume;
+    }
+    memcpy (sorted.version, hello.version, sizeof hello.version);
+    sorted.protocol = hello.protocol;
+    sorted.header_max = hello.header_max;
+    sorted.queue_bytes_max = hello.queue_bytes_max;
+    sorted.reply_hwm = hello.reply_hwm;
+    sorted.ops = hello.ops;
+    zframe_t *frame = s_hello_frame (7, &hello);
+    assert (s_hello_decode_frame (&back, frame) == 0);
+    assert (memcmp (&back, &sorted, sizeof back) == 0);
+    //  The same reply to the reply decoder, and every prefix refused.
+    assert (s_decode (DECODE_REPLY, zframe_data (frame), zframe_size (frame), &s_out) == 0);
+    assert (s_out.reply.id == 7 && s_out.reply.ok && s_out.reply.present == 0);
+    for (size_t size = 0; size < zframe_size (frame); size++) {
+        uint8_t *copy = (uint8_t *)malloc (size ? size : 1);
+        assert (copy);
+        memcpy (copy, zframe_data (frame), size);
+        assert (zaio_hello_decode (&back, copy, size) == ZAIO_ERR_MALFORMED);
+        free (copy);
+    }
+    zframe_destroy (&frame);
+
+    //  Nothing set: every limit 0, no ops, no volumes, all still on the wire.
+    memset (&hello, 0, sizeof hello);
+    frame = s_hello_frame (1, &hello);
+    assert (s_hello_decode_frame (&back, frame) == 0);
+    assert (memcmp (&back, &hello, sizeof back) == 0);
+    zframe_destroy (&frame);
+    //  Only the ops whose bit is set, in op order.
+    hello.ops = (1u << ZAIO_OP_COPY) | (1u << ZAIO_OP_PING) | (1u << 31);
+    frame = s_hello_frame (1, &hello);
+    assert (s_hello_decode_frame (&back, frame) == 0);
+    assert (back.ops == ((1u << ZAIO_OP_COPY) | (1u << ZAIO_OP_PING)));
+    zframe_destroy (&frame);
+
+    //  What a client skips: unknown keys, limits, ops and volume fields,
+    //  limits of other types; versions are cut to fit.
+    assert (s_hello_json (&back,
+                          "{\"id\": 1, \"ok\": true, \"later\": {\"a\": [1]}, \"limits\": "
+                          "{\"payload_max\": 5, \"new_max\": 6, \"queue_max\": \"x\"}, "
+                          "\"ops\": [\"ping\", \"teleport\"], \"volumes\": [{\"name\": "
+                          "\"a\", \"readonly\": true, \"workers\": 3, \"zone\": [1]}]}") == 0);
+    assert (back.payload_max == 5 && back.queue_max == 0 && back.ops == 1u << ZAIO_OP_PING);
+    assert (back.volume_count == 1 && strcmp (back.volumes[0].name, "a") == 0);
+    assert (back.volumes[0].readonly && back.volumes[0].workers == 3);
+    char text[JSON_TEXT_MAX];
+    snprintf (text, sizeof text, "{\"version\": \"%s\"}", s_repeat ('v', 100));
+    assert (s_hello_json (&back, text) == 0);
+    assert (strlen (back.version) == sizeof back.version - 1);
+    //  Volumes past ZAIO_HELLO_VOLUMES_MAX are dropped.
+    size_t used = (size_t)snprintf (text, sizeof text, "{\"volumes\": [");
+    for (int i = 0; i <= ZAIO_HELLO_VOLUMES_MAX; i++)
+        used += (size_t)snprintf (text + used, sizeof text - used, "%s{\"name\": \"v%d\"}",
+                                  i ? ", " : "", i);
+    snprintf (text + used, sizeof text - used, "]}");
+    assert (s_hello_json (&back, text) == 0);
+    assert (back.volume_count == ZAIO_HELLO_VOLUMES_MAX);
+    assert (strcmp (back.volumes[ZAIO_HELLO_VOLUMES_MAX - 1].name, "v255") == 0);
+
+    static const char *const malformed[] = {
+        "[1]",
+        "{\"limits\": [1]}",
+        "{\"limits\": {\"a\": [[1]]}}",
+        "{\"ops\": {}}",
+        "{\"ops\": [1]}",
+        "{\"protocol\": -1}",
+        "{\"protocol\": 4294967296}",
+        "{\"version\": 1}",
+        "{\"volumes\": {}}",
+        "{\"volumes\": [[]]}",
+        "{\"volumes\": [{\"readonly\": 1}]}",
+        "{\"volumes\": [{\"workers\": 4294967296}]}",
+        "{\"volumes\": [{\"name\": \"a\\u0000\"}]}",
+        "{\"volumes\": [{\"name\": \"a\", \"zone\": [[1]]}]}",
+        "{\"later\": [[[[1]]]]}",
+    };
+    for (size_t i = 0; i < sizeof (malformed) / sizeof (malformed[0]); i++)
+        assert (s_hello_json (&back, malformed[i]) == ZAIO_ERR_MALFORMED);
+    snprintf (text, sizeof text, "{\"volumes\": [{\"name\": \"%s\"}]}",
+              s_repeat ('n', ZAIO_VOLUME_MAX + 1));
+    assert (s_hello_json (&back, text) == ZAIO_ERR_MALFORMED);
+    uint8_t trailing[] = {0x80, 0xc0};
+    assert (zaio_hello_decode (&back, trailing, sizeof trailing) == ZAIO_ERR_MALFORMED);
+    assert (zaio_hello_decode (&back, trailing, 1) == 0);
+    printf ("test_codec: hello OK\n");
+}
+
+//  Decodes a heap copy of exactly size bytes of data; frees the entries.
+static int
+s_dirents_decode (const void *data, size_t size, size_t *count_p)
+{
+    uint8_t *copy = (uint8_t *)malloc (size ? size : 1);
+    assert (copy);
+    if (size) memcpy (copy, data, size);
+    zaio_dirent_t *entries = (zaio_dirent_t *)copy; //  anything but NULL
+    int code = zaio_dirents_decode (copy, size, &entries, count_p);
+    assert (code == 0 ? entries != NULL : entries == NULL && *count_p == 0);
+    free (entries);
+    free (copy);
+    return code;
+}
+
+static int
+s_dirents_json (const char *json_text, size_t *count_p)
+{
+    zframe_t *frame = s_pack (json_text);
+    int code = s_dirents_decode (zframe_data (frame), zframe_size (frame), count_p);
+    zframe_destroy (&frame);
+    return code;
+}
+
+static void
+s_test_dirents (void)
+{
+    //  Round trip at the edges.
+    zaio_dirent_t entries[3];
+    memset (entries, 0, sizeof entries);
+    strcpy (entries[0].name, s_repeat ('n', ZAIO_NAME_MAX));
+    strcpy (entries[0].type, "symlink");
+    entries[0].size = UINT64_MAX;
+    entries[0].mtime_ns = INT64_MIN;
+    strcpy (entries[1].name, "\xc3\xa9t\xc3\xa9");
+    strcpy (entries[1].type, s_repeat ('t', sizeof entries[1].type - 1));
+    entries[1].mtime_ns = INT64_MAX;
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    msgpack_pack_array (&writer.packer, 3);
+    for (int i = 0; i < 3; i++) zaio_dirent_pack (&writer.packer, &entries[i]);
+    zframe_t *frame = zaio_writer_frame (&writer);
+    zaio_dirent_t *back = NULL;
+    size_t count = 0;
+    assert (zaio_dirents_decode (zframe_data (frame), zframe_size (frame), &back, &count) == 0);
+    assert (count == 3 && memcmp (back, entries, sizeof entries) == 0);
+    free (back);
+    for (size_t size = 0; size < zframe_size (frame); size++)
+        assert (s_dirents_decode (zframe_data (frame), size, &count) == ZAIO_ERR_MALFORMED);
+    zframe_destroy (&frame);
+
+    //  Up to ZAIO_LISTDIR_MAX entries, not one more; unknown keys skipped.
+    assert (s_dirents_json ("[]", &count) == 0 && count == 0);
+    assert (s_dirents_json ("[{}, {\"name\": \"a\", \"later\": [1]}]", &count) == 0 && count == 2);
+    for (uint32_t n = ZAIO_LISTDIR_MAX; n <= ZAIO_LISTDIR_MAX + 1; n++) {
+        msgpack_pack_array (&writer.packer, n);
+        for (uint32_t i = 0; i < n; i++) msgpack_pack_map (&writer.packer, 0);
+        frame = zaio_writer_frame (&writer);
+        int code = s_dirents_decode (zframe_data (frame), zframe_size (frame), &count);
+        assert (n == ZAIO_LISTDIR_MAX ? code == 0 && count == n : code == ZAIO_ERR_MALFORMED);
+        zframe_destroy (&frame);
+    }
+    zaio_writer_release (&writer);
+
+    char text[JSON_TEXT_MAX];
+    snprintf (text, sizeof text, "[{\"name\": \"%s\"}]", s_repeat ('n', ZAIO_NAME_MAX + 1));
+    assert (s_dirents_json (text, &count) == ZAIO_ERR_MALFORMED);
+    static const char *const malformed[] = {
+        "{}",
+        "[1]",
+        "[[]]",
+        "[{\"name\": \"a\\u0000\"}]",
+        "[{\"type\": \"0123456789abcdef\"}]",
+        "[{\"size\": -1}]",
+        "[{\"mtime_ns\": 9223372036854775808}]",
+        "[{\"later\": [[1]]}]",
+        "[{\"name\": 1}]",
+    };
+    for (size_t i = 0; i < sizeof (malformed) / sizeof (malformed[0]); i++)
+        assert (s_dirents_json (malformed[i], &count) == ZAIO_ERR_MALFORMED);
+    uint8_t trailing[] = {0x90, 0xc0};
+    assert (s_dirents_decode (trailing, sizeof trailing, &count) == ZAIO_ERR_MALFORMED);
+    assert (s_dirents_decode (trailing, 1, &count) == 0);
+    printf ("test_codec: listdir entries OK\n");
+}
+
 static void
 s_expect_event (int code, const char *json_text)
 {
@@ -1421,6 +1697,9 @@ main (void)
     s_test_request_messages ();
     s_test_request_set_str ();
     s_test_replies ();
+    s_test_reply_table ();
+    s_test_hello ();
+    s_test_dirents ();
     s_test_events ();
     s_test_ready ();
     s_test_outcome ();

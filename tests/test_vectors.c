@@ -8,7 +8,10 @@
       encodes to exactly frame 1;
     * reply: the header decodes to the JSON's scalars, listdir entries and
       hello map, and the same reply packed with zaio_reply_pack_* (nested
-      parts with msgpack_pack_*) is byte for byte frame 1;
+      parts with msgpack_pack_*) is byte for byte frame 1; listdir entries
+      and hello results also decode through zaio_dirents_decode and
+      zaio_hello_decode to the JSON and pack back with zaio_dirent_pack and
+      zaio_hello_pack to exactly the bytes they came from;
     * event: the body decodes to the JSON, re-encodes to the same bytes,
       and its topic is the vector's topic;
     * invalid_request: the frames are refused with exactly the named error.
@@ -676,6 +679,98 @@ s_pack_reply (const zaio_json_t *header)
     return frame;
 }
 
+//  The entries slice through the codec's own entry decoder and encoder:
+//  it decodes to the JSON, and zaio_dirent_pack packs the decoded entries
+//  back to exactly the slice's bytes.
+static void
+s_check_dirents (const zaio_reply_t *reply, const zaio_json_t *entries)
+{
+    zaio_dirent_t *decoded = NULL;
+    size_t count = 0;
+    int code = zaio_dirents_decode (reply->entries, reply->entries_size, &decoded, &count);
+    CHECK (code == 0, "zaio_dirents_decode failed: %s", zaio_error_name (code));
+    if (code) return;
+    CHECK (count == zaio_json_size (entries), "zaio_dirents_decode gave %zu entries", count);
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    msgpack_pack_array (&writer.packer, (uint32_t)count);
+    for (size_t i = 0; i < count && i < zaio_json_size (entries); i++) {
+        const zaio_json_t *want = zaio_json_at (entries, i);
+        uint64_t size;
+        int64_t mtime_ns;
+        CHECK (zaio_json_streq (zaio_json_get (want, "name"), decoded[i].name) &&
+                   zaio_json_streq (zaio_json_get (want, "type"), decoded[i].type) &&
+                   zaio_json_uint (zaio_json_get (want, "size"), &size) == 0 &&
+                   size == decoded[i].size &&
+                   zaio_json_int (zaio_json_get (want, "mtime_ns"), &mtime_ns) == 0 &&
+                   mtime_ns == decoded[i].mtime_ns,
+               "zaio_dirents_decode: entries[%zu] ('%s') differs", i, decoded[i].name);
+        zaio_dirent_pack (&writer.packer, &decoded[i]);
+    }
+    zframe_t *packed = zaio_writer_frame (&writer);
+    zaio_writer_release (&writer);
+    CHECK (packed && zframe_size (packed) == reply->entries_size &&
+               memcmp (zframe_data (packed), reply->entries, reply->entries_size) == 0,
+           "zaio_dirent_pack differs from the entries slice");
+    zframe_destroy (&packed);
+    free (decoded);
+}
+
+//  The whole header through zaio_hello_decode and zaio_hello_pack: every
+//  result decodes to the JSON, and the decoded hello packs to exactly frame.
+static void
+s_check_hello (const zaio_reply_t *reply, const zaio_json_t *header, zframe_t *frame)
+{
+    zaio_hello_t hello;
+    int code = zaio_hello_decode (&hello, reply->hello, reply->hello_size);
+    CHECK (code == 0, "zaio_hello_decode failed: %s", zaio_error_name (code));
+    if (code) return;
+    uint64_t number;
+    CHECK (zaio_json_uint (zaio_json_get (header, "protocol"), &number) == 0 &&
+               number == hello.protocol,
+           "protocol decoded as %u", hello.protocol);
+    CHECK (zaio_json_streq (zaio_json_get (header, "version"), hello.version),
+           "version decoded as '%s'", hello.version);
+    const zaio_json_t *limits = zaio_json_get (header, "limits");
+    const uint64_t values[] = {hello.header_max,      hello.path_max,     hello.payload_max,
+                               hello.listdir_max,     hello.inflight_max, hello.queue_max,
+                               hello.queue_bytes_max, hello.reply_hwm};
+    static const char *const names[] = {"header_max",      "path_max",     "payload_max",
+                                        "listdir_max",     "inflight_max", "queue_max",
+                                        "queue_bytes_max", "reply_hwm"};
+    for (size_t i = 0; i < sizeof (names) / sizeof (names[0]); i++)
+        CHECK (zaio_json_uint (zaio_json_get (limits, names[i]), &number) == 0 &&
+                   number == values[i],
+               "limit '%s' decoded as %llu", names[i], (unsigned long long)values[i]);
+    const zaio_json_t *ops = zaio_json_get (header, "ops");
+    uint32_t bits = 0;
+    for (size_t i = 0; i < zaio_json_size (ops); i++) {
+        size_t len;
+        const char *name = zaio_json_string (zaio_json_at (ops, i), &len);
+        int op = name ? zaio_op_lookup (name, len) : -1;
+        if (op >= 0) bits |= 1u << op;
+    }
+    CHECK (hello.ops == bits, "ops decoded as 0x%x, want 0x%x", hello.ops, bits);
+    const zaio_json_t *volumes = zaio_json_get (header, "volumes");
+    CHECK (hello.volume_count == zaio_json_size (volumes), "%u volumes decoded",
+           hello.volume_count);
+    for (uint32_t i = 0; i < hello.volume_count && i < zaio_json_size (volumes); i++) {
+        const zaio_json_t *want = zaio_json_at (volumes, i);
+        CHECK (zaio_json_streq (zaio_json_get (want, "name"), hello.volumes[i].name) &&
+                   zaio_json_bool (zaio_json_get (want, "readonly")) == hello.volumes[i].readonly &&
+                   zaio_json_uint (zaio_json_get (want, "workers"), &number) == 0 &&
+                   number == hello.volumes[i].workers,
+               "volumes[%u] decoded as '%s'", i, hello.volumes[i].name);
+    }
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    zaio_hello_pack (&writer.packer, reply->id, &hello);
+    zframe_t *packed = zaio_writer_frame (&writer);
+    zaio_writer_release (&writer);
+    CHECK (zframe_eq (packed, frame), "zaio_hello_pack differs from frame 1");
+    zframe_destroy (&packed);
+}
+
 static void
 s_check_reply (const zaio_json_t *vector)
 {
@@ -716,12 +811,17 @@ s_check_reply (const zaio_json_t *vector)
             s_check_result (&reply, row, zaio_json_get (header, s_results[row].name));
         const zaio_json_t *entries = zaio_json_get (header, "entries");
         CHECK (!!(reply.present & ZAIO_RESULT_ENTRIES) == !!entries, "entries presence differs");
-        if (entries && (reply.present & ZAIO_RESULT_ENTRIES)) s_check_entries (&reply, entries);
+        if (entries && (reply.present & ZAIO_RESULT_ENTRIES)) {
+            s_check_entries (&reply, entries);
+            s_check_dirents (&reply, entries);
+        }
         //  hello's results are read from the whole header map.
         CHECK (reply.hello == zframe_data (frame) && reply.hello_size == zframe_size (frame),
                "hello slice is not the header");
-        if (zaio_json_get (header, "protocol"))
+        if (zaio_json_get (header, "protocol")) {
             s_check_msgpack (reply.hello, reply.hello_size, header, "hello");
+            s_check_hello (&reply, header, frame);
+        }
         zframe_t *data = s_frame_at (msg, 2);
         if (data && (reply.present & ZAIO_RESULT_BYTES))
             CHECK (reply.bytes == zframe_size (data), "bytes %llu but data frame of %zu",

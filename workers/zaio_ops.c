@@ -984,11 +984,11 @@ s_op_listdir (s_job_t *job)
         zaio_pack_str (pk, "entries");
         msgpack_pack_array (pk, taken);
         for (size_t i = 0; i < taken; i++) {
-            msgpack_pack_map (pk, 4);
-            zaio_pack_key_int (pk, "mtime_ns", s_mtime_ns (&page[i].st));
-            zaio_pack_key_str (pk, "name", page[i].name);
-            zaio_pack_key_uint (pk, "size", (uint64_t)page[i].st.st_size);
-            zaio_pack_key_str (pk, "type", s_type_name (page[i].st.st_mode));
+            zaio_dirent_t entry = {.size = (uint64_t)page[i].st.st_size,
+                                   .mtime_ns = s_mtime_ns (&page[i].st)};
+            snprintf (entry.name, sizeof entry.name, "%s", page[i].name);
+            snprintf (entry.type, sizeof entry.type, "%s", s_type_name (page[i].st.st_mode));
+            zaio_dirent_pack (pk, &entry);
         }
         zaio_pack_key_bool (pk, "more", next < count);
     }

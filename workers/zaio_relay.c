@@ -3,10 +3,10 @@
 
 #include "zaio_relay.h"
 #include "zaio_credit.h"
+#include "zaio_list.h"
 #include "zaio_sock.h"
 #include "zaio_worker_proto.h"
 
-#include <stddef.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -23,14 +23,12 @@ typedef struct {
 } s_held_t;
 
 //  An IO thread as the relay sees it: a taker whose capacity is the credit
-//  its READY offered. The taker comes first, so the one the pool picks is
-//  the thread.
+//  its READY offered.
 typedef struct {
     zaio_taker_t taker;
     zframe_t *identity;
     void *seat; //  in the relay's pool while it has credit, else NULL
 } s_thread_t;
-_Static_assert(offsetof (s_thread_t, taker) == 0, "a picked taker is its thread");
 
 //  The broker connection's states; s_relay_on has the table.
 typedef enum {
@@ -196,9 +194,9 @@ s_connect (s_relay_t *self)
 static void
 s_dispatch (s_relay_t *self)
 {
-    s_thread_t *thread;
-    while (zlistx_size (self->backlog) &&
-           (thread = (s_thread_t *)zaio_credit_pick (self->pool, false, NULL))) {
+    zaio_taker_t *taker;
+    while (zlistx_size (self->backlog) && (taker = zaio_credit_pick (self->pool, false, NULL))) {
+        s_thread_t *thread = ZAIO_HOLDER (taker, s_thread_t, taker);
         zmsg_t *msg = (zmsg_t *)zlistx_detach (self->backlog, NULL); //  first, not freed
         zmsg_prepend (msg, &(zframe_t *){zframe_dup (thread->identity)});
         if (zmsg_send (&msg, self->local)) zmsg_destroy (&msg);

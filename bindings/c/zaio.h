@@ -145,7 +145,8 @@ ZAIO_EXPORT void *zaio_buf_data (zaio_buf_t *self);
 ZAIO_EXPORT size_t zaio_buf_size (zaio_buf_t *self);
 
 //  ---------------------------------------------------------------------
-//  Results of the blocking helpers
+//  Results of the blocking helpers (zaio_dirent_t and zaio_hello_t, which
+//  the codec encodes and decodes, are in zaio_codec.h)
 
 typedef struct {
     char type[16]; //  "file", "dir", "symlink" or "other"
@@ -153,35 +154,6 @@ typedef struct {
     uint32_t mode;    //  permission bits
     int64_t mtime_ns; //  nanoseconds since the Unix epoch
 } zaio_stat_t;
-
-typedef struct {
-    char name[ZAIO_NAME_MAX + 1];
-    char type[16];
-    uint64_t size;
-    int64_t mtime_ns;
-} zaio_dirent_t;
-
-#define ZAIO_HELLO_VOLUMES_MAX 64
-
-typedef struct {
-    uint32_t protocol; //  1
-    char version[32];  //  broker software version
-    uint64_t header_max;
-    uint64_t path_max;
-    uint64_t payload_max; //  largest data frame and largest read
-    uint64_t listdir_max;
-    uint64_t inflight_max; //  calls one client may have accepted at once
-    uint64_t queue_max;
-    uint64_t queue_bytes_max; //  request data held for jobs not yet running; 0: not reported
-    uint64_t reply_hwm;       //  replies queued to a client before the rest are held; 0: likewise
-    uint32_t ops;             //  bit (1u << op) for each zaio_op_t the broker supports
-    uint32_t volume_count;
-    struct {
-        char name[ZAIO_VOLUME_MAX + 1];
-        bool readonly;
-        uint32_t workers; //  live worker connections serving it
-    } volumes[ZAIO_HELLO_VOLUMES_MAX];
-} zaio_hello_t;
 
 //  ---------------------------------------------------------------------
 //  zaio_client_t: a connection to a broker

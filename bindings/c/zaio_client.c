@@ -14,9 +14,10 @@
     when nothing refers to them any more (no handle, no pending callback,
     no reply due).
 
-    The connection is DOWN (no socket), BACKOFF (waiting to reconnect),
-    CONNECTING (socket open, our hello not yet answered) or READY. Only
-    READY sends user calls, at most `window` at a time (the broker's
+    The connection is a state machine, its table above s_conn_on: DOWN
+    (no socket), BACKOFF (waiting to reconnect), CONNECTING (socket open,
+    our hello not yet answered), READY, or CLOSED (destroyed). Only READY
+    sends user calls, at most `window` at a time (the broker's
     inflight_max, or half its reply_hwm if that is less). A socket monitor
     reports the ZMTP handshake and disconnects; a disconnect, or no
     answer to our hello within connect_timeout, is a lost broker.
@@ -31,6 +32,8 @@
 
 #include "zaio.h"
 #include "zaio_buf.h"
+#include "zaio_heap.h"
+#include "zaio_list.h"
 #include "zaio_sock.h"
 
 #include <errno.h>
@@ -51,16 +54,22 @@
 #define S_BUSY_MAX_MS     250
 //  Largest message we accept: the highest payload limit plus headers.
 #define S_MAXMSGSIZE ((int64_t)ZAIO_PAYLOAD_CEILING + 65536)
-#define S_HEAP_NONE  SIZE_MAX
 
 typedef enum { S_QUEUED, S_SENT, S_WAIT, S_DONE } s_state_t;
-typedef enum { C_DOWN, C_BACKOFF, C_CONNECTING, C_READY } s_conn_t;
-
-typedef struct {
-    zaio_call_t *head;
-    zaio_call_t *tail;
-    size_t size;
-} s_list_t;
+#define S_STATE_BIT(state) (1u << (state))
+//  The connection's states and events: see s_conn_on for what they mean
+//  and the table of what each event does in each state.
+typedef enum { C_DOWN, C_BACKOFF, C_CONNECTING, C_READY, C_CLOSED } s_conn_t;
+typedef enum {
+    E_CONNECT,      //  a call was started, or the client created
+    E_HANDSHAKE,    //  the monitor saw the ZMTP handshake succeed
+    E_HELLO_OK,     //  our hello was answered, the broker's limits read
+    E_HELLO_FAILED, //  our hello was answered with an error, or unreadably
+    E_LOST,         //  the monitor saw the connection fail or go
+    E_TIMER,        //  the state's timer (conn_deadline) ran out
+    E_DESTROY,      //  zaio_client_destroy
+    E_COUNT
+} s_event_t;
 
 struct _zaio_call_t {
     zaio_client_t *client; //  NULL once the client is destroyed
@@ -75,16 +84,15 @@ struct _zaio_call_t {
     zframe_t *header; //  encoded request header, kept for resends
     zmq_msg_t data;   //  data frame (ops that take data)
     bool has_data;
-    uint32_t attempts; //  sends lost with the broker, SHUTDOWN replies
-    uint32_t busy;     //  QUEUE_FULL replies
-    int64_t started;   //  monotonic ms
-    int64_t deadline;  //  0: none
-    int64_t retry_at;  //  WAIT: when to queue again
-    int64_t wake;      //  heap key: the earliest of the two
-    size_t heap_index;
-    s_list_t *list; //  the queue the call is on, if any
-    zaio_call_t *next, *prev;
-    zaio_call_t *all_next, *all_prev;
+    uint32_t attempts;      //  sends lost with the broker, SHUTDOWN replies
+    uint32_t busy;          //  QUEUE_FULL replies
+    int64_t started;        //  monotonic ms
+    int64_t deadline;       //  0: none
+    int64_t retry_at;       //  WAIT: when to queue again
+    zaio_heap_node_t timer; //  on `timers` at the earlier of the two
+    zaio_list_t *list;      //  the list `link` is on (queue or done), if any
+    zaio_link_t link;       //  on `queue` or `done`
+    zaio_link_t all_link;   //  on `all` until freed, or the client goes
     //  Result
     int error;
     char message[256];
@@ -108,12 +116,10 @@ struct _zaio_client_t {
     char volume[ZAIO_VOLUME_MAX + 1]; //  for calls that name none; "" = the broker's default
     //  Connection
     s_conn_t conn;
+    int64_t conn_deadline; //  when the state's timer fires; 0: none
     zsock_t *dealer;
     zsock_t *monitor;
-    unsigned generation;
-    bool connected;           //  handshake done: what we sent may have arrived
-    int64_t connect_deadline; //  for the handshake and the answer to our hello
-    int64_t reconnect_at;
+    bool connected;    //  handshake done: what we sent may have arrived
     uint32_t failures; //  lost connections in a row
     zaio_call_t *hello_call;
     zaio_hello_t hello;
@@ -123,16 +129,13 @@ struct _zaio_client_t {
     //  Calls
     uint64_t next_id;
     zhashx_t *sent;     //  id -> call, every call with a reply due
-    s_list_t queue;     //  to send, in order
-    s_list_t done;      //  completed, callback to run
-    zaio_call_t *all;   //  every call not yet freed
-    zaio_call_t **heap; //  calls by wake time
-    size_t heap_size;
-    size_t heap_alloc;
+    zaio_list_t queue;  //  to send, in order
+    zaio_list_t done;   //  completed, callback to run
+    zaio_list_t all;    //  every call not yet freed, newest first
+    zaio_heap_t timers; //  calls by their next wake-up
     size_t pending;
     uint64_t completions;
     bool dispatching;
-    bool destroying; //  inside zaio_client_destroy: nothing is sent or connected
     //  Descriptors
     int inner;
     int outer;
@@ -143,7 +146,6 @@ struct _zaio_client_t {
 };
 
 static void s_pump (zaio_client_t *self);
-static int s_connect (zaio_client_t *self);
 static void s_recv_all (zaio_client_t *self);
 
 //  ---------------------------------------------------------------------
@@ -182,7 +184,7 @@ zaio_strerror (int code)
 }
 
 //  ---------------------------------------------------------------------
-//  Small helpers: time, lists, the timer heap
+//  Small helpers: time, lists, timers
 
 static int64_t
 s_now (void)
@@ -192,126 +194,47 @@ s_now (void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+//  Put the call, which is on no list, at the front or back of list (the
+//  client's queue or done list).
 static void
-s_list_push (s_list_t *list, zaio_call_t *call, bool front)
+s_list_push (zaio_list_t *list, zaio_call_t *call, bool front)
 {
     assert (!call->list);
     call->list = list;
-    if (front) {
-        call->prev = NULL;
-        call->next = list->head;
-        if (list->head)
-            list->head->prev = call;
-        else
-            list->tail = call;
-        list->head = call;
-    } else {
-        call->next = NULL;
-        call->prev = list->tail;
-        if (list->tail)
-            list->tail->next = call;
-        else
-            list->head = call;
-        list->tail = call;
-    }
-    list->size++;
+    zaio_list_add (list, &call->link, front);
 }
 
+//  Take the call off the list it is on, if any.
 static void
 s_list_remove (zaio_call_t *call)
 {
-    s_list_t *list = call->list;
-    if (!list) return;
-    if (call->prev)
-        call->prev->next = call->next;
-    else
-        list->head = call->next;
-    if (call->next)
-        call->next->prev = call->prev;
-    else
-        list->tail = call->prev;
-    call->next = call->prev = NULL;
+    if (!call->list) return;
+    zaio_list_remove (call->list, &call->link);
     call->list = NULL;
-    list->size--;
 }
 
-static void
-s_heap_swap (zaio_client_t *self, size_t a, size_t b)
+//  The first call of list; NULL if it is empty.
+static zaio_call_t *
+s_list_first (const zaio_list_t *list)
 {
-    zaio_call_t *call = self->heap[a];
-    self->heap[a] = self->heap[b];
-    self->heap[b] = call;
-    self->heap[a]->heap_index = a;
-    self->heap[b]->heap_index = b;
+    zaio_link_t *link = zaio_list_first (list);
+    return link ? ZAIO_HOLDER (link, zaio_call_t, link) : NULL;
 }
 
+//  Put the call on `timers` at its next wake-up (its deadline, or the end
+//  of its back-off), or take it off if it has none.
 static void
-s_heap_up (zaio_client_t *self, size_t index)
-{
-    while (index > 0) {
-        size_t parent = (index - 1) / 2;
-        if (self->heap[parent]->wake <= self->heap[index]->wake) break;
-        s_heap_swap (self, parent, index);
-        index = parent;
-    }
-}
-
-static void
-s_heap_down (zaio_client_t *self, size_t index)
-{
-    for (;;) {
-        size_t least = index, left = 2 * index + 1, right = left + 1;
-        if (left < self->heap_size && self->heap[left]->wake < self->heap[least]->wake)
-            least = left;
-        if (right < self->heap_size && self->heap[right]->wake < self->heap[least]->wake)
-            least = right;
-        if (least == index) break;
-        s_heap_swap (self, least, index);
-        index = least;
-    }
-}
-
-static void
-s_heap_remove (zaio_client_t *self, zaio_call_t *call)
-{
-    size_t index = call->heap_index;
-    if (index == S_HEAP_NONE) return;
-    size_t last = --self->heap_size;
-    if (index != last) {
-        s_heap_swap (self, index, last);
-        s_heap_down (self, index);
-        s_heap_up (self, index);
-    }
-    call->heap_index = S_HEAP_NONE;
-}
-
-//  Put the call in the heap at its next wake-up (its deadline, or the end
-//  of its back-off), or take it out if it has none.
-static void
-s_heap_update (zaio_client_t *self, zaio_call_t *call)
+s_timer_update (zaio_client_t *self, zaio_call_t *call)
 {
     int64_t wake = 0;
     if (call->state != S_DONE) {
         wake = call->deadline;
         if (call->state == S_WAIT && (!wake || call->retry_at < wake)) wake = call->retry_at;
     }
-    if (!wake) {
-        s_heap_remove (self, call);
-        return;
-    }
-    call->wake = wake;
-    if (call->heap_index == S_HEAP_NONE) {
-        if (self->heap_size == self->heap_alloc) {
-            self->heap_alloc = self->heap_alloc ? self->heap_alloc * 2 : 256;
-            self->heap =
-                (zaio_call_t **)realloc (self->heap, self->heap_alloc * sizeof (zaio_call_t *));
-            assert (self->heap);
-        }
-        call->heap_index = self->heap_size++;
-        self->heap[call->heap_index] = call;
-    }
-    s_heap_up (self, call->heap_index);
-    s_heap_down (self, call->heap_index);
+    if (wake)
+        zaio_heap_set (&self->timers, &call->timer, wake);
+    else
+        zaio_heap_remove (&self->timers, &call->timer);
 }
 
 //  zhashx keyed by the uint64 id itself (stored in the key pointer).
@@ -338,151 +261,6 @@ s_backoff (zaio_client_t *self, uint32_t attempt)
 }
 
 //  ---------------------------------------------------------------------
-//  Result decoding: hello and listdir slices of a reply header
-
-static int
-s_decode_hello (const uint8_t *data, size_t size, zaio_hello_t *hello)
-{
-    memset (hello, 0, sizeof (*hello));
-    zaio_cursor_t cursor;
-    zaio_cursor_init (&cursor, data, size);
-    uint32_t count;
-    if (zaio_cursor_map (&cursor, &count)) return ZAIO_ERR_MALFORMED;
-    for (uint32_t i = 0; i < count; i++) {
-        const char *key;
-        uint32_t len;
-        if (zaio_cursor_str (&cursor, &key, &len)) return ZAIO_ERR_MALFORMED;
-        int rc = 0;
-        if (len == 6 && memcmp (key, "limits", 6) == 0) {
-            uint32_t limits;
-            rc = zaio_cursor_map (&cursor, &limits);
-            for (uint32_t j = 0; rc == 0 && j < limits; j++) {
-                const char *name;
-                uint32_t name_len;
-                uint64_t value = 0;
-                rc = zaio_cursor_str (&cursor, &name, &name_len);
-                if (rc) break;
-                if (zaio_cursor_peek (&cursor) != ZAIO_MP_UINT) {
-                    rc = zaio_cursor_skip (&cursor, 1);
-                    continue;
-                }
-                rc = zaio_cursor_uint (&cursor, &value);
-#define S_LIMIT(field)                                                                             \
-    if (name_len == strlen (#field) && memcmp (name, #field, name_len) == 0) hello->field = value;
-                S_LIMIT (header_max)
-                S_LIMIT (path_max)
-                S_LIMIT (payload_max)
-                S_LIMIT (listdir_max)
-                S_LIMIT (inflight_max)
-                S_LIMIT (queue_max)
-                S_LIMIT (queue_bytes_max)
-                S_LIMIT (reply_hwm)
-#undef S_LIMIT
-            }
-        } else if (len == 3 && memcmp (key, "ops", 3) == 0) {
-            uint32_t ops;
-            rc = zaio_cursor_array (&cursor, &ops);
-            for (uint32_t j = 0; rc == 0 && j < ops; j++) {
-                const char *name;
-                uint32_t name_len;
-                rc = zaio_cursor_str (&cursor, &name, &name_len);
-                int op = rc ? -1 : zaio_op_lookup (name, name_len);
-                if (op >= 0) hello->ops |= 1u << op;
-            }
-        } else if (len == 8 && memcmp (key, "protocol", 8) == 0) {
-            uint64_t protocol;
-            rc = zaio_cursor_uint (&cursor, &protocol) || protocol > UINT32_MAX;
-            hello->protocol = (uint32_t)protocol;
-        } else if (len == 7 && memcmp (key, "version", 7) == 0) {
-            const char *text;
-            uint32_t text_len;
-            rc = zaio_cursor_str (&cursor, &text, &text_len);
-            if (rc == 0) {
-                size_t n =
-                    text_len < sizeof hello->version - 1 ? text_len : sizeof hello->version - 1;
-                memcpy (hello->version, text, n);
-                hello->version[n] = 0;
-            }
-        } else if (len == 7 && memcmp (key, "volumes", 7) == 0) {
-            uint32_t volumes;
-            rc = zaio_cursor_array (&cursor, &volumes);
-            for (uint32_t j = 0; rc == 0 && j < volumes; j++) {
-                uint32_t fields;
-                rc = zaio_cursor_map (&cursor, &fields);
-                bool keep = hello->volume_count < ZAIO_HELLO_VOLUMES_MAX;
-                uint32_t slot = keep ? hello->volume_count++ : 0;
-                for (uint32_t k = 0; rc == 0 && k < fields; k++) {
-                    const char *name;
-                    uint32_t name_len;
-                    rc = zaio_cursor_str (&cursor, &name, &name_len);
-                    if (rc) break;
-                    if (keep && name_len == 4 && memcmp (name, "name", 4) == 0)
-                        rc = zaio_cursor_str_copy (&cursor, hello->volumes[slot].name,
-                                                   sizeof hello->volumes[slot].name,
-                                                   ZAIO_VOLUME_MAX);
-                    else if (keep && name_len == 8 && memcmp (name, "readonly", 8) == 0)
-                        rc = zaio_cursor_bool (&cursor, &hello->volumes[slot].readonly);
-                    else if (keep && name_len == 7 && memcmp (name, "workers", 7) == 0) {
-                        uint64_t workers;
-                        rc = zaio_cursor_uint (&cursor, &workers) || workers > UINT32_MAX;
-                        hello->volumes[slot].workers = (uint32_t)workers;
-                    } else
-                        rc = zaio_cursor_skip (&cursor, 1);
-                }
-            }
-        } else
-            rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1);
-        if (rc) return ZAIO_ERR_MALFORMED;
-    }
-    return zaio_cursor_done (&cursor) ? 0 : ZAIO_ERR_MALFORMED;
-}
-
-static int
-s_decode_entries (const uint8_t *data, size_t size, zaio_dirent_t **entries_p, size_t *count_p)
-{
-    *entries_p = NULL;
-    *count_p = 0;
-    zaio_cursor_t cursor;
-    zaio_cursor_init (&cursor, data, size);
-    uint32_t count;
-    //  The spec bounds a page; the reply's size alone would let a broker
-    //  have us allocate gigabytes.
-    if (zaio_cursor_array (&cursor, &count) || count > ZAIO_LISTDIR_MAX) return ZAIO_ERR_MALFORMED;
-    zaio_dirent_t *entries = (zaio_dirent_t *)calloc (count ? count : 1, sizeof (zaio_dirent_t));
-    if (!entries) return ENOMEM;
-    int rc = 0;
-    for (uint32_t i = 0; rc == 0 && i < count; i++) {
-        zaio_dirent_t *entry = &entries[i];
-        uint32_t fields;
-        rc = zaio_cursor_map (&cursor, &fields);
-        for (uint32_t k = 0; rc == 0 && k < fields; k++) {
-            const char *key;
-            uint32_t len;
-            rc = zaio_cursor_str (&cursor, &key, &len);
-            if (rc) break;
-            if (len == 4 && memcmp (key, "name", 4) == 0)
-                rc = zaio_cursor_str_copy (&cursor, entry->name, sizeof entry->name, ZAIO_NAME_MAX);
-            else if (len == 4 && memcmp (key, "type", 4) == 0)
-                rc = zaio_cursor_str_copy (&cursor, entry->type, sizeof entry->type,
-                                           sizeof entry->type - 1);
-            else if (len == 4 && memcmp (key, "size", 4) == 0)
-                rc = zaio_cursor_uint (&cursor, &entry->size);
-            else if (len == 8 && memcmp (key, "mtime_ns", 8) == 0)
-                rc = zaio_cursor_int (&cursor, &entry->mtime_ns);
-            else
-                rc = zaio_cursor_skip (&cursor, 1);
-        }
-    }
-    if (rc || !zaio_cursor_done (&cursor)) {
-        free (entries);
-        return ZAIO_ERR_MALFORMED;
-    }
-    *entries_p = entries;
-    *count_p = count;
-    return 0;
-}
-
-//  ---------------------------------------------------------------------
 //  Call life cycle
 
 //  Free the call once nothing refers to it: no handle, no callback due,
@@ -493,12 +271,8 @@ s_call_maybe_free (zaio_call_t *call)
     if (call->held || call->fn || call->in_flight || call->state != S_DONE || call->list) return;
     zaio_client_t *self = call->client;
     if (self) {
-        s_heap_remove (self, call);
-        if (call->all_prev)
-            call->all_prev->all_next = call->all_next;
-        else
-            self->all = call->all_next;
-        if (call->all_next) call->all_next->all_prev = call->all_prev;
+        zaio_heap_remove (&self->timers, &call->timer);
+        zaio_list_remove (&self->all, &call->all_link);
     }
     zframe_destroy (&call->header);
     zmq_msg_close (&call->data);
@@ -530,7 +304,7 @@ s_complete (zaio_client_t *self, zaio_call_t *call, int error)
     s_list_remove (call);
     call->state = S_DONE;
     call->error = error;
-    s_heap_update (self, call);
+    s_timer_update (self, call);
     if (call->internal) {
         s_hello_done (self, call);
         return;
@@ -555,12 +329,28 @@ s_fail (zaio_client_t *self, zaio_call_t *call, int error, const char *format, .
     s_complete (self, call, error);
 }
 
+//  Fail every user call whose state is one of `states` (S_STATE_BIT
+//  each) with error and message, newest first. The calls stay held by
+//  the client until their callbacks have run or their handles go.
+static void
+s_fail_calls (zaio_client_t *self, unsigned states, int error, const char *message)
+{
+    zaio_link_t *link = zaio_list_first (&self->all);
+    while (link) {
+        zaio_call_t *call = ZAIO_HOLDER (link, zaio_call_t, all_link);
+        link = zaio_list_next (&self->all, link);
+        if (!call->internal && (states & S_STATE_BIT (call->state)))
+            s_fail (self, call, error, "%s", message);
+    }
+}
+
+//  Queue the call to be sent, at the front (a resend, a retry) or the back.
 static void
 s_enqueue (zaio_client_t *self, zaio_call_t *call, bool front)
 {
     call->state = S_QUEUED;
     s_list_push (&self->queue, call, front);
-    s_heap_update (self, call);
+    s_timer_update (self, call);
 }
 
 //  Back off, then queue again.
@@ -569,9 +359,13 @@ s_retry_later (zaio_client_t *self, zaio_call_t *call, uint32_t delay_ms)
 {
     call->state = S_WAIT;
     call->retry_at = s_now () + delay_ms;
-    s_heap_update (self, call);
+    s_timer_update (self, call);
 }
 
+//  A new call for req, on no queue yet, its header encoded with a fresh id.
+//  Takes *data_p and nulls it; its bytes are the data frame of ops that
+//  take data. A user call is held by the caller and counted in pending;
+//  an internal one (our hello) is the client's. Never sends.
 static zaio_call_t *
 s_call_new (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p, bool internal)
 {
@@ -584,7 +378,6 @@ s_call_new (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p,
     call->op = req->op;
     call->internal = internal;
     call->held = !internal;
-    call->heap_index = S_HEAP_NONE;
     zmq_msg_init (&call->data);
     zmq_msg_init (&call->reply_header);
     zmq_msg_init (&call->reply_data);
@@ -607,9 +400,7 @@ s_call_new (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p,
 
     call->started = s_now ();
     if (!internal && self->timeout_ms) call->deadline = call->started + self->timeout_ms;
-    call->all_next = self->all;
-    if (self->all) self->all->all_prev = call;
-    self->all = call;
+    zaio_list_add (&self->all, &call->all_link, true);
     if (!internal) self->pending++;
     return call;
 }
@@ -617,6 +408,8 @@ s_call_new (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p,
 //  ---------------------------------------------------------------------
 //  The connection
 
+//  Close the socket and its monitor, if open. Leaves the calls and the
+//  state alone.
 static void
 s_disconnect (zaio_client_t *self)
 {
@@ -660,17 +453,42 @@ s_send (zaio_client_t *self, zaio_call_t *call)
     self->inflight++;
     rc = zhashx_insert (self->sent, (void *)(uintptr_t)call->id, call);
     assert (rc == 0);
-    s_heap_update (self, call);
+    s_timer_update (self, call);
     return 0;
 }
 
-//  Open a fresh socket and start connecting. Returns -1 if ZeroMQ refuses
-//  the endpoint (only zaio_client_new can see that: it is checked once).
+//  Open the monitor of handle, the DEALER about to connect: a PAIR that
+//  reports the ZMTP handshake and the ways a connection fails or goes.
+static void
+s_open_monitor (zaio_client_t *self, void *handle)
+{
+    //  The monitor's PAIR must be connected before the DEALER connects,
+    //  or the first events are dropped.
+    char monitor[96];
+    zaio_sock_inproc_name (monitor, sizeof monitor, "zaio-client-monitor");
+    int rc = zmq_socket_monitor (
+        handle, monitor,
+        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED |
+            ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    assert (rc == 0);
+    self->monitor = zsock_new (ZMQ_PAIR);
+    assert (self->monitor);
+    rc = zsock_connect (self->monitor, "%s", monitor);
+    assert (rc == 0);
+    struct epoll_event event = {.events = EPOLLIN};
+    rc = epoll_ctl (self->inner, EPOLL_CTL_ADD, zsock_fd (self->monitor), &event);
+    assert (rc == 0);
+}
+
+//  Open a fresh socket (and its monitor, but over inproc) and start
+//  connecting; the state is the caller's to change. Returns -1, with
+//  nothing left open, if ZeroMQ refuses the endpoint (zaio_client_new
+//  sees that first: it is checked once).
 static int
-s_connect (zaio_client_t *self)
+s_open (zaio_client_t *self)
 {
     assert (!self->dealer);
-    self->generation++;
     self->dealer = zsock_new (ZMQ_DEALER);
     assert (self->dealer);
     void *handle = zsock_resolve (self->dealer);
@@ -692,45 +510,28 @@ s_connect (zaio_client_t *self)
         zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
         zmq_setsockopt (handle, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
     }
-    if (!self->is_inproc) {
-        //  The monitor's PAIR must be connected before the DEALER connects,
-        //  or the first events are dropped.
-        char monitor[96];
-        zaio_sock_inproc_name (monitor, sizeof monitor, "zaio-client-monitor");
-        int rc = zmq_socket_monitor (
-            handle, monitor,
-            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED |
-                ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
-        assert (rc == 0);
-        self->monitor = zsock_new (ZMQ_PAIR);
-        assert (self->monitor);
-        rc = zsock_connect (self->monitor, "%s", monitor);
-        assert (rc == 0);
-        struct epoll_event event = {.events = EPOLLIN};
-        rc = epoll_ctl (self->inner, EPOLL_CTL_ADD, zsock_fd (self->monitor), &event);
-        assert (rc == 0);
-    }
-    int rc = zmq_connect (handle, self->endpoint);
-    if (rc) {
+    if (!self->is_inproc) s_open_monitor (self, handle);
+    if (zmq_connect (handle, self->endpoint)) {
         s_disconnect (self);
         return -1;
     }
     struct epoll_event event = {.events = EPOLLIN};
-    rc = epoll_ctl (self->inner, EPOLL_CTL_ADD, zsock_fd (self->dealer), &event);
+    int rc = epoll_ctl (self->inner, EPOLL_CTL_ADD, zsock_fd (self->dealer), &event);
     assert (rc == 0);
+    return 0;
+}
 
-    //  inproc has no monitor events; an inproc broker cannot be half there.
-    self->connected = self->is_inproc;
-    self->conn = C_CONNECTING;
-    self->connect_deadline = self->is_inproc ? 0 : s_now () + self->connect_timeout_ms;
-    //  Every connection opens with our own hello, to learn the limits.
+//  Send our own hello, with which every connection opens, to learn the
+//  broker's limits. The client owns the call (hello_call) until it is
+//  answered (s_hello_done) or the connection goes (s_drop).
+static void
+s_hello_send (zaio_client_t *self)
+{
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_HELLO, 0);
     self->hello_call = s_call_new (self, &req, NULL, true);
-    rc = s_send (self, self->hello_call);
+    int rc = s_send (self, self->hello_call);
     assert (rc == 0);
-    return 0;
 }
 
 static int
@@ -740,20 +541,49 @@ s_call_compare (const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-//  The broker is lost: drop the socket and settle every call that was on
-//  it. Idempotent calls, and any call that cannot have been delivered, go
-//  back to the queue; the others fail with CONNLOST. Too many losses in a
-//  row fail everything waiting with UNREACHABLE.
+//  Settle a call that had a reply due on a lost connection. A done call
+//  (timed out, abandoned) only frees its place, and our hello goes. A call
+//  that may have reached the broker (maybe_delivered) fails with CONNLOST
+//  unless it is idempotent, then with UNREACHABLE once resent `retries`
+//  times; any other goes back to the front of the queue.
 static void
-s_lost (zaio_client_t *self, const char *why)
+s_settle (zaio_client_t *self, zaio_call_t *call, bool maybe_delivered, const char *why)
+{
+    call->in_flight = false;
+    if (call->state == S_DONE) {
+        s_call_maybe_free (call);
+        return;
+    }
+    assert (call->state == S_SENT);
+    if (call->internal) {
+        self->hello_call = NULL;
+        call->state = S_DONE;
+        s_call_maybe_free (call);
+    } else if (maybe_delivered && !zaio_op_idempotent (call->op))
+        s_fail (self, call, ZAIO_ERR_CONNLOST,
+                "%s: connection to the broker lost after the request was sent; it may or may "
+                "not have run and was not sent again",
+                why);
+    else if (maybe_delivered && call->attempts >= self->retries)
+        s_fail (self, call, ZAIO_ERR_UNREACHABLE, "%s: broker lost %u times while running it", why,
+                call->attempts + 1);
+    else {
+        if (maybe_delivered) call->attempts++;
+        s_enqueue (self, call, true);
+    }
+}
+
+//  The connection is lost (why says how): drop the socket, count the
+//  failure and settle every call that was on it, oldest first so that
+//  those queued again keep their order. The state is the caller's
+//  (s_conn_on) to change.
+static void
+s_drop (zaio_client_t *self, const char *why)
 {
     s_disconnect (self);
     self->failures++;
     bool maybe_delivered = self->connected;
     self->connected = false;
-
-    //  Settle the calls that had replies due, oldest first so they keep
-    //  their order in the queue.
     size_t count = zhashx_size (self->sent);
     zaio_call_t **calls = (zaio_call_t **)malloc ((count ? count : 1) * sizeof (zaio_call_t *));
     assert (calls);
@@ -764,31 +594,7 @@ s_lost (zaio_client_t *self, const char *why)
     zhashx_purge (self->sent);
     self->inflight = 0;
     qsort (calls, n, sizeof (zaio_call_t *), s_call_compare);
-    for (size_t i = n; i-- > 0;) {
-        zaio_call_t *call = calls[i];
-        call->in_flight = false;
-        if (call->state == S_DONE) {
-            s_call_maybe_free (call);
-            continue;
-        }
-        assert (call->state == S_SENT);
-        if (call->internal) {
-            self->hello_call = NULL;
-            call->state = S_DONE;
-            s_call_maybe_free (call);
-        } else if (maybe_delivered && !zaio_op_idempotent (call->op))
-            s_fail (self, call, ZAIO_ERR_CONNLOST,
-                    "%s: connection to the broker lost after the request was sent; it may or may "
-                    "not have run and was not sent again",
-                    why);
-        else if (maybe_delivered && call->attempts >= self->retries)
-            s_fail (self, call, ZAIO_ERR_UNREACHABLE, "%s: broker lost %u times while running it",
-                    why, call->attempts + 1);
-        else {
-            if (maybe_delivered) call->attempts++;
-            s_enqueue (self, call, true);
-        }
-    }
+    for (size_t i = n; i-- > 0;) s_settle (self, calls[i], maybe_delivered, why);
     free (calls);
     if (self->hello_call) {
         //  Backing off after QUEUE_FULL or SHUTDOWN: not in `sent`.
@@ -796,98 +602,212 @@ s_lost (zaio_client_t *self, const char *why)
         self->hello_call = NULL;
         s_list_remove (hello);
         hello->state = S_DONE;
-        s_heap_update (self, hello);
+        s_timer_update (self, hello);
         s_call_maybe_free (hello);
-    }
-
-    if (self->failures > self->retries) {
-        self->conn = C_DOWN;
-        zaio_call_t *call = self->all;
-        while (call) {
-            zaio_call_t *next = call->all_next;
-            if (!call->internal && (call->state == S_QUEUED || call->state == S_WAIT))
-                s_fail (self, call, ZAIO_ERR_UNREACHABLE, "no broker at %s after %u attempts (%s)",
-                        self->endpoint, self->failures, why);
-            call = next;
-        }
-    } else {
-        self->conn = C_BACKOFF;
-        self->reconnect_at = s_now () + s_backoff (self, self->failures);
     }
 }
 
+//  Calls a connection may have in flight under hello's limits: its
+//  inflight_max (at most 2^20), and at most half its reply_hwm: libzmq
+//  tells the broker that we took replies only every reply_hwm / 2 of
+//  them, so a wider window gets replies held and our jobs parked while we
+//  read (PROTOCOL.md section 7).
+static size_t
+s_window (const zaio_hello_t *hello)
+{
+    size_t window = ZAIO_CLIENT_WINDOW_DEFAULT;
+    if (hello->inflight_max)
+        window = hello->inflight_max < (1u << 20) ? hello->inflight_max : (1u << 20);
+    if (hello->reply_hwm) {
+        size_t read_window = hello->reply_hwm > 1 ? hello->reply_hwm / 2 : 1;
+        if (read_window < window) window = read_window;
+    }
+    return window;
+}
+
+//  ---------------------------------------------------------------------
+//  The connection's state machine: every change of `conn` is made in
+//  s_conn_on, one case per (state, event) pair below, in this order.
+//
+//  DOWN        no socket: none opened yet, or given up after more than
+//              `retries` failed connections in a row; a new call retries
+//  BACKOFF     no socket; a fresh one when the back-off runs out
+//  CONNECTING  a socket with our hello on it, not yet answered: only the
+//              hello is sent (again after QUEUE_FULL), no user call
+//  READY       our hello answered: user calls go out, `window` at a time
+//  CLOSED      zaio_client_destroy: no socket, no connecting, ever again
+//
+//  Beside the state, `connected` says the ZMTP handshake was seen: from
+//  then on what we sent may have reached the broker, so a lost connection
+//  fails non-idempotent calls with CONNLOST instead of resending them.
+//  `conn_deadline` is the state's timer, which raises TIMER: the end of
+//  the back-off in BACKOFF, the connect timeout in CONNECTING (none over
+//  inproc), none in the other states.
+//
+//  state       event         next        action
+//  ----------  ------------  ----------  ---------------------------------------------
+//  DOWN        CONNECT       CONNECTING  failures = 0, then as BACKOFF + TIMER
+//  BACKOFF     TIMER         CONNECTING  open a fresh socket, send our hello, set the
+//                                        connect timeout; if ZeroMQ refuses the
+//                                        endpoint, stay (and return -1)
+//  CONNECTING  HANDSHAKE     CONNECTING  connected = true
+//  READY       HANDSHAKE     READY       connected = true
+//  CONNECTING  HELLO_OK      READY       window from the broker's limits; failures = 0
+//  CONNECTING  HELLO_FAILED  READY       default window; failures = 0 (any answer,
+//                                        even an error, proves a broker is there)
+//  CONNECTING  TIMER         (as LOST)   why: "connect timed out", or "no answer to
+//                                        hello" once connected
+//  CONNECTING  LOST          BACKOFF     drop the socket, failures++, settle its calls
+//  READY       LOST          or DOWN     (s_drop); BACKOFF while failures <= retries,
+//                                        else DOWN: waiting calls fail UNREACHABLE
+//  any but     DESTROY       CLOSED      drop the socket
+//    CLOSED
+//
+//  Any other pair changes nothing: CONNECT outside DOWN (the call waits
+//  for the connection there is or will be), DESTROY in CLOSED, and pairs
+//  that cannot occur (HANDSHAKE and LOST come from the monitor of an open
+//  socket, HELLO_* from our hello, out only in CONNECTING, TIMER only
+//  while conn_deadline is set).
+
+#define S_ON(state, event) ((int)(state)*E_COUNT + (int)(event))
+
+//  Enter state, whose timer fires at deadline (0: it has none).
+static void
+s_conn_enter (zaio_client_t *self, s_conn_t state, int64_t deadline)
+{
+    self->conn = state;
+    self->conn_deadline = deadline;
+}
+
+//  Fail every call waiting to be sent (queued, or backing off) with
+//  UNREACHABLE: no broker answered `failures` connections in a row.
+static void
+s_give_up (zaio_client_t *self, const char *why)
+{
+    char message[sizeof ((zaio_call_t *)0)->message];
+    snprintf (message, sizeof message, "no broker at %s after %u attempts (%s)", self->endpoint,
+              self->failures, why);
+    s_fail_calls (self, S_STATE_BIT (S_QUEUED) | S_STATE_BIT (S_WAIT), ZAIO_ERR_UNREACHABLE,
+                  message);
+}
+
+//  Event happened to the connection: make the one transition the table
+//  above gives for it. why says how the connection was lost (LOST only).
+//  Returns -1 if a socket was to be opened and ZeroMQ refused the endpoint,
+//  else 0.
+static int
+s_conn_on (zaio_client_t *self, s_event_t event, const char *why)
+{
+    switch (S_ON (self->conn, event)) {
+        case S_ON (C_DOWN, E_CONNECT):
+            self->failures = 0;
+            //  fall through
+        case S_ON (C_BACKOFF, E_TIMER):
+            if (s_open (self)) return -1;
+            //  inproc has no monitor events; an inproc broker cannot be half there.
+            self->connected = self->is_inproc;
+            s_conn_enter (self, C_CONNECTING,
+                          self->is_inproc ? 0 : s_now () + self->connect_timeout_ms);
+            s_hello_send (self);
+            break;
+        case S_ON (C_CONNECTING, E_HANDSHAKE):
+        case S_ON (C_READY, E_HANDSHAKE):
+            self->connected = true;
+            break;
+        case S_ON (C_CONNECTING, E_HELLO_OK):
+            self->have_hello = true;
+            self->window = s_window (&self->hello);
+            self->failures = 0;
+            s_conn_enter (self, C_READY, 0);
+            break;
+        case S_ON (C_CONNECTING, E_HELLO_FAILED):
+            self->window = ZAIO_CLIENT_WINDOW_DEFAULT;
+            self->failures = 0;
+            s_conn_enter (self, C_READY, 0);
+            break;
+        case S_ON (C_CONNECTING, E_TIMER):
+            why = self->connected ? "no answer to hello" : "connect timed out";
+            //  fall through
+        case S_ON (C_CONNECTING, E_LOST):
+        case S_ON (C_READY, E_LOST):
+            s_drop (self, why);
+            if (self->failures <= self->retries)
+                s_conn_enter (self, C_BACKOFF, s_now () + s_backoff (self, self->failures));
+            else {
+                s_conn_enter (self, C_DOWN, 0);
+                s_give_up (self, why);
+            }
+            break;
+        case S_ON (C_DOWN, E_DESTROY):
+        case S_ON (C_BACKOFF, E_DESTROY):
+        case S_ON (C_CONNECTING, E_DESTROY):
+        case S_ON (C_READY, E_DESTROY):
+            s_disconnect (self);
+            s_conn_enter (self, C_CLOSED, 0);
+            break;
+        default:
+            break;
+    }
+    return 0;
+}
+
+//  Our hello completed, with any answer: QUEUE_FULL and SHUTDOWN are
+//  retried before they get here, and it has no timeout of its own. Reads
+//  the broker's limits into `hello` if it can, frees the call and tells
+//  the state machine.
 static void
 s_hello_done (zaio_client_t *self, zaio_call_t *call)
 {
     assert (call == self->hello_call);
     self->hello_call = NULL;
-    self->window = ZAIO_CLIENT_WINDOW_DEFAULT;
-    if (call->error == 0 && call->have_reply && call->reply.hello &&
-        s_decode_hello (call->reply.hello, call->reply.hello_size, &self->hello) == 0) {
-        self->have_hello = true;
-        if (self->hello.inflight_max)
-            self->window =
-                self->hello.inflight_max < (1u << 20) ? self->hello.inflight_max : (1u << 20);
-        //  libzmq tells the broker that we took replies only every
-        //  reply_hwm / 2 of them, so a wider window gets replies held and
-        //  our jobs parked while we read (PROTOCOL.md section 7).
-        if (self->hello.reply_hwm) {
-            size_t read_window = self->hello.reply_hwm > 1 ? self->hello.reply_hwm / 2 : 1;
-            if (read_window < self->window) self->window = read_window;
-        }
-    }
-    //  Any answer, even an error, proves a broker is there.
-    self->conn = C_READY;
-    self->failures = 0;
-    self->connect_deadline = 0;
+    bool limits = call->error == 0 && call->have_reply && call->reply.hello &&
+                  zaio_hello_decode (&self->hello, call->reply.hello, call->reply.hello_size) == 0;
     s_call_maybe_free (call);
+    s_conn_on (self, limits ? E_HELLO_OK : E_HELLO_FAILED, NULL);
 }
 
-//  Drain the socket monitor. Returns -1 if the broker was lost.
+//  Read one event off the monitor socket into *event (0 if its first
+//  frame is too short to hold one), dropping the endpoint frame after it.
+//  Returns -1 if none was waiting.
 static int
+s_monitor_event (void *handle, uint16_t *event)
+{
+    zmq_msg_t part;
+    if (zaio_sock_recv_parts (handle, &part, 1) < 0) return -1;
+    *event = 0;
+    if (zmq_msg_size (&part) >= sizeof *event) memcpy (event, zmq_msg_data (&part), sizeof *event);
+    zmq_msg_close (&part);
+    return 0;
+}
+
+//  Drain the socket monitor and tell the state machine what it saw: each
+//  handshake as it comes, and a loss (the first reason seen) once the
+//  monitor is drained and the replies that came before it, still in the
+//  socket, are taken.
+static void
 s_monitor_drain (zaio_client_t *self)
 {
     void *handle = zsock_resolve (self->monitor);
     const char *lost = NULL;
-    for (;;) {
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) == -1) {
-            zmq_msg_close (&msg);
-            break;
-        }
-        uint16_t event = 0;
-        if (zmq_msg_size (&msg) >= sizeof event) memcpy (&event, zmq_msg_data (&msg), sizeof event);
-        bool more = zmq_msg_more (&msg);
-        zmq_msg_close (&msg);
-        //  Second frame: the endpoint; not needed.
-        while (more) {
-            zmq_msg_init (&msg);
-            if (zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) == -1)
-                more = false;
-            else
-                more = zmq_msg_more (&msg);
-            zmq_msg_close (&msg);
-        }
+    uint16_t event;
+    while (s_monitor_event (handle, &event) == 0) {
+        const char *why = NULL;
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-            self->connected = true;
+            s_conn_on (self, E_HANDSHAKE, NULL);
         else if (event == ZMQ_EVENT_DISCONNECTED)
-            lost = lost ? lost : "connection lost";
+            why = "connection lost";
         else if ((event == ZMQ_EVENT_CLOSED || event == ZMQ_EVENT_CONNECT_RETRIED) &&
                  !self->connected)
-            lost = lost ? lost : "connection refused";
+            why = "connection refused";
         else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
-            lost = lost ? lost : "handshake failed";
+            why = "handshake failed";
+        if (!lost) lost = why;
     }
     if (lost) {
-        //  Replies that arrived before the connection went are still in
-        //  the socket: take them before the socket is dropped.
         s_recv_all (self);
-        s_lost (self, lost);
-        return -1;
+        s_conn_on (self, E_LOST, lost);
     }
-    return 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -971,11 +891,15 @@ s_recv_all (zaio_client_t *self)
 //  The engine: one pass takes in everything that has arrived, fires due
 //  timers and sends what the window allows, until nothing is left.
 
+//  Fire every timer due at now: calls past their deadline fail with
+//  TIMEOUT, calls whose back-off is over are queued again, and the
+//  connection's own timer raises TIMER.
 static void
 s_timers (zaio_client_t *self, int64_t now)
 {
-    while (self->heap_size && self->heap[0]->wake <= now) {
-        zaio_call_t *call = self->heap[0];
+    zaio_heap_node_t *first;
+    while ((first = zaio_heap_first (&self->timers)) && first->key <= now) {
+        zaio_call_t *call = ZAIO_HOLDER (first, zaio_call_t, timer);
         if (call->deadline && call->deadline <= now) {
             uint32_t msecs = (uint32_t)(call->deadline - call->started);
             if (call->state == S_SENT)
@@ -989,12 +913,11 @@ s_timers (zaio_client_t *self, int64_t now)
             s_enqueue (self, call, true);
         }
     }
-    if (self->conn == C_BACKOFF && now >= self->reconnect_at) s_connect (self);
-    //  The connection is up only once our hello is answered: a broker that
-    //  shakes hands and then answers nothing we can read (an unreadable
-    //  reply matches no call) is as good as none.
-    if (self->conn == C_CONNECTING && self->connect_deadline && now >= self->connect_deadline)
-        s_lost (self, self->connected ? "no answer to hello" : "connect timed out");
+    //  The end of a back-off, or the connect timeout: the connection is up
+    //  only once our hello is answered, so a broker that shakes hands and
+    //  then answers nothing we can read (an unreadable reply matches no
+    //  call) is as good as none.
+    if (self->conn_deadline && now >= self->conn_deadline) s_conn_on (self, E_TIMER, NULL);
 }
 
 //  Fail a call whose data is over the payload_max our hello reported,
@@ -1014,6 +937,8 @@ s_refuse_oversize (zaio_client_t *self, zaio_call_t *call)
     return true;
 }
 
+//  Send what the connection's state and the window allow, in queue order;
+//  stops at the first call the socket will not take now.
 static void
 s_flush (zaio_client_t *self)
 {
@@ -1022,9 +947,9 @@ s_flush (zaio_client_t *self)
     if (self->conn == C_CONNECTING && self->hello_call && self->hello_call->state == S_QUEUED)
         s_send (self, self->hello_call);
     if (self->conn != C_READY) return;
-    while (self->queue.head && self->inflight < self->window) {
+    zaio_call_t *call;
+    while ((call = s_list_first (&self->queue)) && self->inflight < self->window) {
         //  Calls queued before this connection's hello are checked now.
-        zaio_call_t *call = self->queue.head;
         if (!s_refuse_oversize (self, call) && s_send (self, call)) break;
     }
 }
@@ -1033,12 +958,9 @@ s_flush (zaio_client_t *self)
 static int64_t
 s_next_wake (zaio_client_t *self)
 {
-    int64_t next = self->heap_size ? self->heap[0]->wake : 0;
-    int64_t other = 0;
-    if (self->conn == C_BACKOFF)
-        other = self->reconnect_at;
-    else if (self->conn == C_CONNECTING)
-        other = self->connect_deadline;
+    zaio_heap_node_t *first = zaio_heap_first (&self->timers);
+    int64_t next = first ? first->key : 0;
+    int64_t other = self->conn_deadline;
     if (other && (!next || other < next)) next = other;
     return next;
 }
@@ -1068,12 +990,15 @@ s_arm (zaio_client_t *self)
     }
 }
 
+//  One pass of the engine, never blocking: take in replies and monitor
+//  events, fire timers and send, until no input waits; then arm `outer`.
+//  Does nothing once the client is CLOSED.
 static void
 s_pump (zaio_client_t *self)
 {
     //  The sockets are gone; calls started by destroy's callbacks are
     //  cancelled as they start.
-    if (self->destroying) return;
+    if (self->conn == C_CLOSED) return;
     for (;;) {
         //  Replies first: a disconnect the monitor reports must not drop
         //  replies that came in before it.
@@ -1127,8 +1052,8 @@ s_run_callbacks (zaio_client_t *self, size_t max)
     int ran = 0;
     bool dispatching = self->dispatching;
     self->dispatching = true;
-    while (max-- && self->done.head) {
-        zaio_call_t *call = self->done.head;
+    zaio_call_t *call;
+    while (max-- && (call = s_list_first (&self->done))) {
         s_list_remove (call);
         zaio_done_fn *fn = call->fn;
         call->fn = NULL;
@@ -1162,6 +1087,10 @@ zaio_client_new (const char *endpoint)
     self->backoff_max_ms = ZAIO_CLIENT_BACKOFF_MAX_MS;
     self->next_id = 1;
     self->window = ZAIO_CLIENT_WINDOW_DEFAULT;
+    zaio_list_init (&self->queue);
+    zaio_list_init (&self->done);
+    zaio_list_init (&self->all);
+    zaio_heap_init (&self->timers);
     self->sent = zhashx_new ();
     assert (self->sent);
     zhashx_set_key_hasher (self->sent, s_id_hash);
@@ -1182,7 +1111,7 @@ zaio_client_new (const char *endpoint)
     rc = epoll_ctl (self->outer, EPOLL_CTL_ADD, self->event_fd, &event);
     assert (rc == 0);
 
-    if (s_connect (self)) {
+    if (s_conn_on (self, E_CONNECT, NULL)) {
         zaio_client_destroy (&self);
         return NULL;
     }
@@ -1197,29 +1126,25 @@ zaio_client_destroy (zaio_client_t **self_p)
     zaio_client_t *self = *self_p;
     if (!self) return;
     assert (!self->dispatching); //  not from inside a callback
-    self->destroying = true;
-    s_disconnect (self);
+    s_conn_on (self, E_DESTROY, NULL);
     //  Every unfinished call completes with ECANCELED; due callbacks run,
     //  and so do those of calls they start (cancelled at once).
-    for (zaio_call_t *call = self->all; call; call = call->all_next)
-        if (!call->internal && call->state != S_DONE)
-            s_fail (self, call, ECANCELED, "client destroyed");
+    s_fail_calls (self, S_STATE_BIT (S_QUEUED) | S_STATE_BIT (S_SENT) | S_STATE_BIT (S_WAIT),
+                  ECANCELED, "client destroyed");
     s_run_callbacks (self, SIZE_MAX);
     //  Handles the user holds outlive the client; the rest go.
-    zaio_call_t *call = self->all;
-    while (call) {
-        zaio_call_t *next = call->all_next;
+    zaio_link_t *link;
+    while ((link = zaio_list_pop (&self->all))) {
+        zaio_call_t *call = ZAIO_HOLDER (link, zaio_call_t, all_link);
         call->in_flight = false;
         s_list_remove (call);
-        call->heap_index = S_HEAP_NONE;
+        zaio_heap_remove (&self->timers, &call->timer);
         call->state = S_DONE;
-        call->all_next = call->all_prev = NULL;
         call->client = NULL;
         s_call_maybe_free (call);
-        call = next;
     }
     zhashx_destroy (&self->sent);
-    free (self->heap);
+    zaio_heap_release (&self->timers);
     close (self->event_fd);
     close (self->timer_fd);
     close (self->outer);
@@ -1327,19 +1252,19 @@ zaio_client_dispatch (zaio_client_t *self, int timeout_ms)
 //  ---------------------------------------------------------------------
 //  Starting calls
 
+//  Start a user call and return it (the caller holds it): queued, and the
+//  connection asked for; failed at once if the client is CLOSED or its
+//  data is over the broker's payload_max. Sends nothing (s_pump does).
 static zaio_call_t *
 s_start (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p)
 {
     zaio_call_t *call = s_call_new (self, req, data_p, false);
-    if (self->destroying)
+    if (self->conn == C_CLOSED)
         s_fail (self, call, ECANCELED, "client destroyed");
     else if (!s_refuse_oversize (self, call)) {
         s_enqueue (self, call, false);
-        if (self->conn == C_DOWN) {
-            //  A new call after the broker was given up on: try again.
-            self->failures = 0;
-            s_connect (self);
-        }
+        //  After the broker was given up on, a new call tries again.
+        s_conn_on (self, E_CONNECT, NULL);
     }
     return call;
 }
@@ -1445,7 +1370,7 @@ zaio_call_set_timeout (zaio_call_t *self, uint32_t msecs)
     assert (self);
     if (self->state == S_DONE || !self->client) return;
     self->deadline = msecs ? self->started + msecs : 0;
-    s_heap_update (self->client, self);
+    s_timer_update (self->client, self);
     s_arm (self->client);
 }
 
@@ -1474,7 +1399,7 @@ zaio_call_hello (zaio_call_t *self, zaio_hello_t *hello)
     memset (hello, 0, sizeof (*hello));
     if (self->state != S_DONE) return EAGAIN;
     if (self->error) return self->error;
-    return s_decode_hello (self->reply.hello, self->reply.hello_size, hello);
+    return zaio_hello_decode (hello, self->reply.hello, self->reply.hello_size);
 }
 
 int
@@ -1490,7 +1415,7 @@ zaio_call_entries (zaio_call_t *self, zaio_dirent_t **entries_p, size_t *count_p
     if (self->error) return self->error;
     if (!(self->reply.present & ZAIO_RESULT_ENTRIES)) return ZAIO_ERR_MALFORMED;
     if (more_p) *more_p = self->reply.more;
-    return s_decode_entries (self->reply.entries, self->reply.entries_size, entries_p, count_p);
+    return zaio_dirents_decode (self->reply.entries, self->reply.entries_size, entries_p, count_p);
 }
 
 void
@@ -1535,7 +1460,7 @@ zaio_call_destroy (zaio_call_t **self_p)
         //  Abandoned: forget it. A reply still due keeps it in `sent`.
         s_list_remove (self);
         self->state = S_DONE;
-        s_heap_update (client, self);
+        s_timer_update (client, self);
         client->pending--;
     }
     s_call_maybe_free (self);

@@ -894,6 +894,106 @@ zaio_reply_error_part (zmq_msg_t *part, uint64_t id, int code, const char *messa
     zaio_writer_release (&writer);
 }
 
+//  Reply header keys: one table drives zaio_reply_decode, as s_fields
+//  drives zaio_request_decode. Keys not in it are results a later broker
+//  added, and are skipped.
+
+typedef enum {
+    S_RESULT_UINT,    //  uint64_t member, or uint32_t where max fits one
+    S_RESULT_INT,     //  int64_t member
+    S_RESULT_BOOL,    //  bool member
+    S_RESULT_TEXT,    //  char[max + 1] member: the str as sent
+    S_RESULT_ERROR,   //  int member: the code the error name stands for
+    S_RESULT_MESSAGE, //  char[max + 1] member: the str made printable, cut to fit
+    S_RESULT_SLICE,   //  a container left encoded: pointer member, then its size_t size
+} s_result_kind_t;
+
+typedef struct {
+    const char *name;
+    uint32_t bit; //  presence: ZAIO_RESULT_*, S_SEEN_ID or S_SEEN_OK, or 0
+    s_result_kind_t kind;
+    uint64_t max;  //  UINT: highest value; TEXT, MESSAGE: longest text; SLICE: deepest nesting
+    size_t offset; //  of the member in zaio_reply_t
+} s_result_spec_t;
+
+//  The two keys every reply has, beside the ZAIO_RESULT_* bits while a
+//  header is read; never left in zaio_reply_t.present.
+#define S_SEEN_ID   (1u << 30)
+#define S_SEEN_OK   (1u << 31)
+#define S_SEEN_BOTH (S_SEEN_ID | S_SEEN_OK)
+
+#define RESULT_AT(m)   offsetof (zaio_reply_t, m)
+#define RESULT_ROOM(m) (sizeof (((zaio_reply_t *)0)->m) - 1)
+static const s_result_spec_t s_results[] = {
+    {"id", S_SEEN_ID, S_RESULT_UINT, UINT64_MAX, RESULT_AT (id)},
+    {"ok", S_SEEN_OK, S_RESULT_BOOL, 1, RESULT_AT (ok)},
+    {"error", 0, S_RESULT_ERROR, 0, RESULT_AT (error)},
+    {"message", 0, S_RESULT_MESSAGE, RESULT_ROOM (message), RESULT_AT (message)},
+    {"bytes", ZAIO_RESULT_BYTES, S_RESULT_UINT, UINT64_MAX, RESULT_AT (bytes)},
+    {"offset", ZAIO_RESULT_OFFSET, S_RESULT_UINT, UINT64_MAX, RESULT_AT (offset)},
+    {"size", ZAIO_RESULT_SIZE, S_RESULT_UINT, UINT64_MAX, RESULT_AT (size)},
+    {"mode", ZAIO_RESULT_MODE, S_RESULT_UINT, UINT32_MAX, RESULT_AT (mode)},
+    {"mtime_ns", ZAIO_RESULT_MTIME, S_RESULT_INT, 0, RESULT_AT (mtime_ns)},
+    {"eof", ZAIO_RESULT_EOF, S_RESULT_BOOL, 1, RESULT_AT (eof)},
+    {"more", ZAIO_RESULT_MORE, S_RESULT_BOOL, 1, RESULT_AT (more)},
+    {"type", ZAIO_RESULT_TYPE, S_RESULT_TEXT, RESULT_ROOM (type), RESULT_AT (type)},
+    {"entries", ZAIO_RESULT_ENTRIES, S_RESULT_SLICE, 2, RESULT_AT (entries)},
+};
+#define RESULT_COUNT (sizeof (s_results) / sizeof (s_results[0]))
+
+_Static_assert(RESULT_AT (entries_size) == RESULT_AT (entries) + sizeof (const uint8_t *),
+               "a slice's size member follows its pointer");
+
+static const s_result_spec_t *
+s_result_by_name (const char *name, size_t len)
+{
+    for (size_t i = 0; i < RESULT_COUNT; i++)
+        if (s_key_is (name, len, s_results[i].name)) return &s_results[i];
+    return NULL;
+}
+
+//  Decode the value at cursor into spec's member of reply. A slice
+//  borrows the input. Returns 0, or -1 if the value is missing, of another
+//  type or past spec's max.
+static int
+s_decode_result (zaio_reply_t *reply, const s_result_spec_t *spec, zaio_cursor_t *cursor)
+{
+    char *member = (char *)reply + spec->offset;
+    const uint8_t *start = cursor->pos;
+    const char *str;
+    uint32_t len;
+    uint64_t value;
+    switch (spec->kind) {
+        case S_RESULT_UINT:
+            if (zaio_cursor_uint (cursor, &value) || value > spec->max) return -1;
+            if (spec->max > UINT32_MAX)
+                *(uint64_t *)member = value;
+            else
+                *(uint32_t *)member = (uint32_t)value;
+            return 0;
+        case S_RESULT_INT:
+            return zaio_cursor_int (cursor, (int64_t *)member);
+        case S_RESULT_BOOL:
+            return zaio_cursor_bool (cursor, (bool *)member);
+        case S_RESULT_TEXT:
+            return zaio_cursor_str_copy (cursor, member, spec->max + 1, spec->max);
+        case S_RESULT_ERROR:
+            if (zaio_cursor_str (cursor, &str, &len)) return -1;
+            *(int *)member = zaio_error_lookup (str, len);
+            return 0;
+        case S_RESULT_MESSAGE:
+            if (zaio_cursor_str (cursor, &str, &len)) return -1;
+            s_sanitize (member, spec->max + 1, str, len);
+            return 0;
+        case S_RESULT_SLICE:
+            if (zaio_cursor_skip (cursor, (int)spec->max)) return -1;
+            *(const uint8_t **)member = start;
+            *(size_t *)(member + sizeof (const uint8_t *)) = (size_t)(cursor->pos - start);
+            return 0;
+    }
+    return -1;
+}
+
 int
 zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why, size_t why_size)
 {
@@ -905,79 +1005,284 @@ zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why
     uint32_t count;
     if (zaio_cursor_map (&cursor, &count))
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply header must be a map");
-    bool have_id = false, have_ok = false;
+    uint32_t seen = 0;
     for (uint32_t i = 0; i < count; i++) {
         const char *key;
         uint32_t len;
         if (zaio_cursor_str (&cursor, &key, &len))
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply keys must be strings");
-        int rc = 0;
-        const uint8_t *value_start = cursor.pos;
-        if (s_key_is (key, len, "id")) {
-            rc = zaio_cursor_uint (&cursor, &reply->id);
-            have_id = true;
-        } else if (s_key_is (key, len, "ok")) {
-            rc = zaio_cursor_bool (&cursor, &reply->ok);
-            have_ok = true;
-        } else if (s_key_is (key, len, "error")) {
-            const char *name;
-            uint32_t name_len;
-            rc = zaio_cursor_str (&cursor, &name, &name_len);
-            if (rc == 0) reply->error = zaio_error_lookup (name, name_len);
-        } else if (s_key_is (key, len, "message")) {
-            const char *text;
-            uint32_t text_len;
-            rc = zaio_cursor_str (&cursor, &text, &text_len);
-            if (rc == 0) s_sanitize (reply->message, sizeof reply->message, text, text_len);
-        } else if (s_key_is (key, len, "bytes")) {
-            rc = zaio_cursor_uint (&cursor, &reply->bytes);
-            reply->present |= ZAIO_RESULT_BYTES;
-        } else if (s_key_is (key, len, "offset")) {
-            rc = zaio_cursor_uint (&cursor, &reply->offset);
-            reply->present |= ZAIO_RESULT_OFFSET;
-        } else if (s_key_is (key, len, "size")) {
-            rc = zaio_cursor_uint (&cursor, &reply->size);
-            reply->present |= ZAIO_RESULT_SIZE;
-        } else if (s_key_is (key, len, "mode")) {
-            uint64_t mode;
-            rc = zaio_cursor_uint (&cursor, &mode) || mode > UINT32_MAX;
-            reply->mode = (uint32_t)mode;
-            reply->present |= ZAIO_RESULT_MODE;
-        } else if (s_key_is (key, len, "mtime_ns")) {
-            rc = zaio_cursor_int (&cursor, &reply->mtime_ns);
-            reply->present |= ZAIO_RESULT_MTIME;
-        } else if (s_key_is (key, len, "eof")) {
-            rc = zaio_cursor_bool (&cursor, &reply->eof);
-            reply->present |= ZAIO_RESULT_EOF;
-        } else if (s_key_is (key, len, "more")) {
-            rc = zaio_cursor_bool (&cursor, &reply->more);
-            reply->present |= ZAIO_RESULT_MORE;
-        } else if (s_key_is (key, len, "type")) {
-            rc = zaio_cursor_str_copy (&cursor, reply->type, sizeof reply->type,
-                                       sizeof reply->type - 1);
-            reply->present |= ZAIO_RESULT_TYPE;
-        } else if (s_key_is (key, len, "entries")) {
-            rc = zaio_cursor_skip (&cursor, 2);
-            reply->entries = value_start;
-            reply->entries_size = (size_t)(cursor.pos - value_start);
-            reply->present |= ZAIO_RESULT_ENTRIES;
-        } else
-            rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1);
+        const s_result_spec_t *spec = s_result_by_name (key, len);
+        int rc = spec ? s_decode_result (reply, spec, &cursor)
+                      : zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1);
         if (rc) {
             char key_text[32];
             s_sanitize (key_text, sizeof key_text, key, len);
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply field '%s' is malformed",
                            key_text);
         }
+        seen |= spec ? spec->bit : 0;
     }
     if (!zaio_cursor_done (&cursor))
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "trailing bytes after reply header");
-    if (!have_id || !have_ok)
+    if ((seen & S_SEEN_BOTH) != S_SEEN_BOTH)
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply lacks 'id' or 'ok'");
+    reply->present = seen & ~S_SEEN_BOTH;
     if (!reply->ok && reply->error == 0) reply->error = ZAIO_ERR_INTERNAL;
     reply->hello = (const uint8_t *)data;
     reply->hello_size = size;
     return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Listdir entries
+
+void
+zaio_dirent_pack (msgpack_packer *pk, const zaio_dirent_t *entry)
+{
+    msgpack_pack_map (pk, 4);
+    zaio_pack_key_int (pk, "mtime_ns", entry->mtime_ns);
+    zaio_pack_key_str (pk, "name", entry->name);
+    zaio_pack_key_uint (pk, "size", entry->size);
+    zaio_pack_key_str (pk, "type", entry->type);
+}
+
+//  Decode the entry map at cursor into entry, which the caller zeroed;
+//  unknown keys are skipped. Returns 0, or -1 if the map is malformed.
+static int
+s_dirent_decode (zaio_dirent_t *entry, zaio_cursor_t *cursor)
+{
+    uint32_t fields;
+    if (zaio_cursor_map (cursor, &fields)) return -1;
+    for (uint32_t i = 0; i < fields; i++) {
+        const char *key;
+        uint32_t len;
+        if (zaio_cursor_str (cursor, &key, &len)) return -1;
+        int rc;
+        if (s_key_is (key, len, "name"))
+            rc = zaio_cursor_str_copy (cursor, entry->name, sizeof entry->name, ZAIO_NAME_MAX);
+        else if (s_key_is (key, len, "type"))
+            rc = zaio_cursor_str_copy (cursor, entry->type, sizeof entry->type,
+                                       sizeof entry->type - 1);
+        else if (s_key_is (key, len, "size"))
+            rc = zaio_cursor_uint (cursor, &entry->size);
+        else if (s_key_is (key, len, "mtime_ns"))
+            rc = zaio_cursor_int (cursor, &entry->mtime_ns);
+        else
+            rc = zaio_cursor_skip (cursor, 1);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+int
+zaio_dirents_decode (const void *data, size_t size, zaio_dirent_t **entries_p, size_t *count_p)
+{
+    *entries_p = NULL;
+    *count_p = 0;
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count;
+    //  The spec bounds a page; the reply's size alone would let a broker
+    //  have us allocate gigabytes.
+    if (zaio_cursor_array (&cursor, &count) || count > ZAIO_LISTDIR_MAX) return ZAIO_ERR_MALFORMED;
+    zaio_dirent_t *entries = (zaio_dirent_t *)calloc (count ? count : 1, sizeof (zaio_dirent_t));
+    if (!entries) return ENOMEM;
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < count; i++) rc = s_dirent_decode (&entries[i], &cursor);
+    if (rc || !zaio_cursor_done (&cursor)) {
+        free (entries);
+        return ZAIO_ERR_MALFORMED;
+    }
+    *entries_p = entries;
+    *count_p = count;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Hello
+
+//  The limits map, keys in canonical (ascending) order: one table for
+//  zaio_hello_pack and zaio_hello_decode.
+typedef struct {
+    const char *name;
+    size_t offset; //  of the uint64_t member in zaio_hello_t
+} s_limit_spec_t;
+
+#define LIMIT(m)                                                                                   \
+    {                                                                                              \
+#m, offsetof(zaio_hello_t, m)                                                              \
+    }
+static const s_limit_spec_t s_limits[] = {
+    LIMIT (header_max),  LIMIT (inflight_max),    LIMIT (listdir_max), LIMIT (path_max),
+    LIMIT (payload_max), LIMIT (queue_bytes_max), LIMIT (queue_max),   LIMIT (reply_hwm),
+};
+#define LIMIT_COUNT (sizeof (s_limits) / sizeof (s_limits[0]))
+
+//  qsort's order for pointers to hello volumes: by name, bytewise.
+static int
+s_volume_compare (const void *a, const void *b)
+{
+    const zaio_hello_volume_t *x = *(const zaio_hello_volume_t *const *)a;
+    const zaio_hello_volume_t *y = *(const zaio_hello_volume_t *const *)b;
+    return strcmp (x->name, y->name);
+}
+
+void
+zaio_hello_pack (msgpack_packer *pk, uint64_t id, const zaio_hello_t *hello)
+{
+    assert (hello);
+    assert (hello->volume_count <= ZAIO_HELLO_VOLUMES_MAX);
+    zaio_reply_pack_ok (pk, id, 5);
+    zaio_pack_str (pk, "limits");
+    msgpack_pack_map (pk, LIMIT_COUNT);
+    for (size_t i = 0; i < LIMIT_COUNT; i++)
+        zaio_pack_key_uint (pk, s_limits[i].name,
+                            *(const uint64_t *)((const char *)hello + s_limits[i].offset));
+    uint32_t op_count = 0;
+    for (int op = 0; op < ZAIO_OP_COUNT; op++) op_count += (hello->ops >> op) & 1;
+    zaio_pack_str (pk, "ops");
+    msgpack_pack_array (pk, op_count);
+    for (int op = 0; op < ZAIO_OP_COUNT; op++)
+        if (hello->ops & (1u << op)) zaio_pack_str (pk, zaio_op_name ((zaio_op_t)op));
+    zaio_pack_key_uint (pk, "protocol", hello->protocol);
+    zaio_pack_key_str (pk, "version", hello->version);
+    //  By name, so the bytes do not depend on the order the caller found
+    //  its volumes in.
+    const zaio_hello_volume_t *order[ZAIO_HELLO_VOLUMES_MAX];
+    for (uint32_t i = 0; i < hello->volume_count; i++) order[i] = &hello->volumes[i];
+    qsort (order, hello->volume_count, sizeof order[0], s_volume_compare);
+    zaio_pack_str (pk, "volumes");
+    msgpack_pack_array (pk, hello->volume_count);
+    for (uint32_t i = 0; i < hello->volume_count; i++) {
+        msgpack_pack_map (pk, 3);
+        zaio_pack_key_str (pk, "name", order[i]->name);
+        zaio_pack_key_bool (pk, "readonly", order[i]->readonly);
+        zaio_pack_key_uint (pk, "workers", order[i]->workers);
+    }
+}
+
+//  The readers of hello's results: each reads one value at cursor into
+//  hello and returns 0, or -1 if it is malformed.
+
+//  Limits of another type than uint, or with names this client does not
+//  know, are skipped.
+static int
+s_hello_limits (zaio_hello_t *hello, zaio_cursor_t *cursor)
+{
+    uint32_t count;
+    if (zaio_cursor_map (cursor, &count)) return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *name;
+        uint32_t len;
+        uint64_t value;
+        if (zaio_cursor_str (cursor, &name, &len)) return -1;
+        if (zaio_cursor_peek (cursor) != ZAIO_MP_UINT) {
+            if (zaio_cursor_skip (cursor, 1)) return -1;
+            continue;
+        }
+        if (zaio_cursor_uint (cursor, &value)) return -1;
+        for (size_t l = 0; l < LIMIT_COUNT; l++)
+            if (s_key_is (name, len, s_limits[l].name))
+                *(uint64_t *)((char *)hello + s_limits[l].offset) = value;
+    }
+    return 0;
+}
+
+//  Op names this client does not know are skipped.
+static int
+s_hello_ops (zaio_hello_t *hello, zaio_cursor_t *cursor)
+{
+    uint32_t count;
+    if (zaio_cursor_array (cursor, &count)) return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *name;
+        uint32_t len;
+        if (zaio_cursor_str (cursor, &name, &len)) return -1;
+        int op = zaio_op_lookup (name, len);
+        if (op >= 0) hello->ops |= 1u << op;
+    }
+    return 0;
+}
+
+//  A version too long for hello->version is cut to fit.
+static int
+s_hello_version (zaio_hello_t *hello, zaio_cursor_t *cursor)
+{
+    const char *text;
+    uint32_t len;
+    if (zaio_cursor_str (cursor, &text, &len)) return -1;
+    size_t n = len < sizeof hello->version - 1 ? len : sizeof hello->version - 1;
+    memcpy (hello->version, text, n);
+    hello->version[n] = 0;
+    return 0;
+}
+
+//  Volumes past ZAIO_HELLO_VOLUMES_MAX are read and dropped, as are
+//  volume fields this client does not know.
+static int
+s_hello_volumes (zaio_hello_t *hello, zaio_cursor_t *cursor)
+{
+    uint32_t count;
+    if (zaio_cursor_array (cursor, &count)) return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t fields;
+        if (zaio_cursor_map (cursor, &fields)) return -1;
+        zaio_hello_volume_t *volume = hello->volume_count < ZAIO_HELLO_VOLUMES_MAX
+                                          ? &hello->volumes[hello->volume_count++]
+                                          : NULL;
+        for (uint32_t f = 0; f < fields; f++) {
+            const char *key;
+            uint32_t len;
+            uint64_t workers = 0;
+            if (zaio_cursor_str (cursor, &key, &len)) return -1;
+            int rc;
+            if (volume && s_key_is (key, len, "name"))
+                rc = zaio_cursor_str_copy (cursor, volume->name, sizeof volume->name,
+                                           ZAIO_VOLUME_MAX);
+            else if (volume && s_key_is (key, len, "readonly"))
+                rc = zaio_cursor_bool (cursor, &volume->readonly);
+            else if (volume && s_key_is (key, len, "workers")) {
+                rc = zaio_cursor_uint (cursor, &workers) || workers > UINT32_MAX;
+                volume->workers = (uint32_t)workers;
+            } else
+                rc = zaio_cursor_skip (cursor, 1);
+            if (rc) return -1;
+        }
+    }
+    return 0;
+}
+
+int
+zaio_hello_decode (zaio_hello_t *hello, const void *data, size_t size)
+{
+    assert (hello);
+    memset (hello, 0, sizeof (*hello));
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count;
+    if (zaio_cursor_map (&cursor, &count)) return ZAIO_ERR_MALFORMED;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t len;
+        if (zaio_cursor_str (&cursor, &key, &len)) return ZAIO_ERR_MALFORMED;
+        uint64_t protocol = 0;
+        int rc;
+        if (s_key_is (key, len, "limits"))
+            rc = s_hello_limits (hello, &cursor);
+        else if (s_key_is (key, len, "ops"))
+            rc = s_hello_ops (hello, &cursor);
+        else if (s_key_is (key, len, "protocol")) {
+            rc = zaio_cursor_uint (&cursor, &protocol) || protocol > UINT32_MAX;
+            hello->protocol = (uint32_t)protocol;
+        } else if (s_key_is (key, len, "version"))
+            rc = s_hello_version (hello, &cursor);
+        else if (s_key_is (key, len, "volumes"))
+            rc = s_hello_volumes (hello, &cursor);
+        else
+            rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1); //  id, ok, later results
+        if (rc) return ZAIO_ERR_MALFORMED;
+    }
+    return zaio_cursor_done (&cursor) ? 0 : ZAIO_ERR_MALFORMED;
 }
 
 //  ---------------------------------------------------------------------

@@ -209,6 +209,66 @@ typedef enum {
 ZAIO_EXPORT int zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why,
                                    size_t why_size);
 
+//  One listdir entry (PROTOCOL.md section 5): a map of mtime_ns, name, size
+//  and type.
+typedef struct {
+    char name[ZAIO_NAME_MAX + 1];
+    char type[16]; //  "file", "dir", "symlink" or "other"
+    uint64_t size;
+    int64_t mtime_ns; //  nanoseconds since the Unix epoch
+} zaio_dirent_t;
+
+//  Pack one entry map, keys in canonical order, for a listdir reply's
+//  "entries" array (the caller packs the array's header).
+ZAIO_EXPORT void zaio_dirent_pack (msgpack_packer *pk, const zaio_dirent_t *entry);
+
+//  Decode a listdir reply's entries (zaio_reply_t.entries: size bytes at
+//  data, an array of at most ZAIO_LISTDIR_MAX entry maps; unknown keys
+//  skipped). On success *entries_p is a new array of *count_p entries the
+//  caller frees with free (). Returns 0, ZAIO_ERR_MALFORMED or ENOMEM, with
+//  *entries_p NULL and *count_p 0 on failure.
+ZAIO_EXPORT int zaio_dirents_decode (const void *data, size_t size, zaio_dirent_t **entries_p,
+                                     size_t *count_p);
+
+//  The most volumes a broker knows (PROTOCOL.md section 10), so the most a
+//  hello reply lists.
+#define ZAIO_HELLO_VOLUMES_MAX 256
+
+typedef struct {
+    char name[ZAIO_VOLUME_MAX + 1];
+    bool readonly;
+    uint32_t workers; //  live worker connections serving it
+} zaio_hello_volume_t;
+
+//  What a hello reply says (PROTOCOL.md section 5.1). A limit the broker
+//  did not report is 0.
+typedef struct {
+    uint32_t protocol; //  ZAIO_PROTOCOL_VERSION
+    char version[32];  //  broker software version
+    uint64_t header_max;
+    uint64_t path_max;
+    uint64_t payload_max; //  largest data frame and largest read
+    uint64_t listdir_max;
+    uint64_t inflight_max; //  calls one client may have accepted at once
+    uint64_t queue_max;
+    uint64_t queue_bytes_max; //  request data held for jobs not yet running
+    uint64_t reply_hwm;       //  replies queued to a client before the rest are held
+    uint32_t ops;             //  bit (1u << op) for each zaio_op_t the broker supports
+    uint32_t volume_count;
+    zaio_hello_volume_t volumes[ZAIO_HELLO_VOLUMES_MAX];
+} zaio_hello_t;
+
+//  Pack a whole hello reply to request id: {id, ok, limits (all eight),
+//  ops (those whose bit is set, in op order), protocol, version, volumes
+//  (sorted by name, whatever their order in hello)}. hello is borrowed.
+ZAIO_EXPORT void zaio_hello_pack (msgpack_packer *pk, uint64_t id, const zaio_hello_t *hello);
+
+//  Decode the results of a hello reply from its whole header map
+//  (zaio_reply_t.hello). Unknown keys, limits, ops and volume fields are
+//  skipped, and volumes past ZAIO_HELLO_VOLUMES_MAX dropped. Returns 0 or
+//  ZAIO_ERR_MALFORMED.
+ZAIO_EXPORT int zaio_hello_decode (zaio_hello_t *hello, const void *data, size_t size);
+
 //  ---------------------------------------------------------------------
 //  Completion events
 
