@@ -1,6 +1,7 @@
 /*  fuzz_request.c: libFuzzer target for every decoder of untrusted bytes.
 
-    Each input goes to zaio_request_decode, zaio_reply_decode,
+    Each input goes to zaio_request_decode, zaio_reply_decode (and, for
+    the results it finds, zaio_dirents_decode and zaio_hello_decode),
     zaio_event_decode, zaio_ready_decode, zaio_outcome_decode and
     zaio_cursor_skip. Beyond "no crash, no sanitizer report" it checks the
     codec's promises: a refusal is an error the spec allows, with a reason;
@@ -26,6 +27,7 @@ static zaio_event_t s_event, s_event_again;
 static zaio_ready_t s_ready, s_ready_again;
 static zaio_outcome_t s_outcome, s_outcome_again;
 static zaio_reply_t s_reply;
+static zaio_hello_t s_hello, s_hello_again;
 
 static void
 s_check_request (const uint8_t *data, size_t size)
@@ -55,6 +57,66 @@ s_check_request (const uint8_t *data, size_t size)
     zframe_destroy (&frame);
 }
 
+//  Listdir entries that decode pack back to the same entries.
+static void
+s_check_entries (const uint8_t *data, size_t size)
+{
+    zaio_dirent_t *entries, *again;
+    size_t count, count_again;
+    int code = zaio_dirents_decode (data, size, &entries, &count);
+    assert (code == 0 || code == ZAIO_ERR_MALFORMED || code == ENOMEM);
+    if (code) {
+        assert (entries == NULL && count == 0);
+        return;
+    }
+    assert (count <= ZAIO_LISTDIR_MAX);
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    msgpack_pack_array (&writer.packer, (uint32_t)count);
+    for (size_t i = 0; i < count; i++) {
+        assert (memchr (entries[i].name, 0, sizeof entries[i].name));
+        assert (memchr (entries[i].type, 0, sizeof entries[i].type));
+        zaio_dirent_pack (&writer.packer, &entries[i]);
+    }
+    zframe_t *frame = zaio_writer_frame (&writer);
+    assert (frame);
+    assert (zaio_dirents_decode (zframe_data (frame), zframe_size (frame), &again, &count_again) ==
+            0);
+    assert (count_again == count && memcmp (entries, again, count * sizeof *entries) == 0);
+    zframe_destroy (&frame);
+    zaio_writer_release (&writer);
+    free (entries);
+    free (again);
+}
+
+//  A hello that decodes packs to a canonical reply that decodes to the
+//  same hello but for the order of its volumes, which packing sorts:
+//  packing that again gives the same bytes.
+static void
+s_check_hello (const uint8_t *data, size_t size)
+{
+    if (zaio_hello_decode (&s_hello, data, size)) return;
+    assert (s_hello.volume_count <= ZAIO_HELLO_VOLUMES_MAX);
+    assert (memchr (s_hello.version, 0, sizeof s_hello.version));
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    zaio_hello_pack (&writer.packer, 1, &s_hello);
+    zframe_t *first = zaio_writer_frame (&writer);
+    assert (first);
+    zaio_reply_t reply;
+    char why[256];
+    assert (zaio_reply_decode (&reply, zframe_data (first), zframe_size (first), why, sizeof why) ==
+            0);
+    assert (reply.hello && zaio_hello_decode (&s_hello_again, reply.hello, reply.hello_size) == 0);
+    assert (s_hello_again.volume_count == s_hello.volume_count);
+    zaio_hello_pack (&writer.packer, 1, &s_hello_again);
+    zframe_t *second = zaio_writer_frame (&writer);
+    assert (second && zframe_eq (first, second));
+    zframe_destroy (&first);
+    zframe_destroy (&second);
+    zaio_writer_release (&writer);
+}
+
 static void
 s_check_reply (const uint8_t *data, size_t size)
 {
@@ -73,7 +135,9 @@ s_check_reply (const uint8_t *data, size_t size)
         zaio_cursor_t cursor;
         zaio_cursor_init (&cursor, s_reply.entries, s_reply.entries_size);
         assert (zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX) == 0 && zaio_cursor_done (&cursor));
+        s_check_entries (s_reply.entries, s_reply.entries_size);
     }
+    if (s_reply.hello) s_check_hello (s_reply.hello, s_reply.hello_size);
 }
 
 static void
