@@ -987,6 +987,59 @@ s_read_names (DIR *dir, char ***names_p, size_t *count_p)
 }
 
 //  --------------------------------------------------------------------------
+//  One listdir page in the making.
+typedef struct {
+    char **names;      //  every name in the directory, sorted (owned, each name too)
+    size_t count;      //  of names
+    s_listing_t *page; //  the entries taken (owned; their names borrowed from names)
+    size_t taken;      //  of page
+    size_t next;       //  index of the first name not looked at
+} s_listdir_t;
+
+//  Take into ls->page the names after req's cursor (if any) that still
+//  exist in dir, at most limit of them, each with what lstat says. Returns
+//  0 or an errno.
+
+static int
+s_listdir_take (s_listdir_t *ls, DIR *dir, const zaio_request_t *req, size_t limit)
+{
+    if (req->fields & ZAIO_FIELD_AFTER)
+        while (ls->next < ls->count && strcmp (ls->names[ls->next], req->after) <= 0) ls->next++;
+    size_t room = ls->count - ls->next < limit ? ls->count - ls->next : limit;
+    ls->page = (s_listing_t *)calloc (room ? room : 1, sizeof (s_listing_t));
+    if (!ls->page) return ENOMEM;
+    while (ls->next < ls->count && ls->taken < limit) {
+        s_listing_t *entry = &ls->page[ls->taken];
+        if (fstatat (dirfd (dir), ls->names[ls->next], &entry->st, AT_SYMLINK_NOFOLLOW) == 0)
+            entry->name = ls->names[ls->next], ls->taken++;
+        else if (errno != ENOENT)
+            return errno;
+        ls->next++;
+    }
+    return 0;
+}
+
+//  Pack the whole reply header of a listdir: the page's entries, and more.
+
+static void
+s_listdir_pack (s_job_t *job, const s_listdir_t *ls)
+{
+    msgpack_packer *pk = job->pk;
+    zaio_reply_pack_ok (pk, job->req->id, 2);
+    zaio_pack_str (pk, "entries");
+    msgpack_pack_array (pk, ls->taken);
+    for (size_t i = 0; i < ls->taken; i++) {
+        const s_listing_t *listing = &ls->page[i];
+        zaio_dirent_t entry = {.size = (uint64_t)listing->st.st_size,
+                               .mtime_ns = s_mtime_ns (&listing->st)};
+        snprintf (entry.name, sizeof entry.name, "%s", listing->name);
+        snprintf (entry.type, sizeof entry.type, "%s", s_type_name (listing->st.st_mode));
+        zaio_dirent_pack (pk, &entry);
+    }
+    zaio_pack_key_bool (pk, "more", ls->next < ls->count);
+}
+
+//  --------------------------------------------------------------------------
 //  listdir: a page of entries sorted bytewise, after the cursor, at most
 //  limit of them; more says whether entries remain. Entries are lstat'ed
 //  by name in the opened directory; one that vanished meanwhile is left
@@ -1008,45 +1061,14 @@ s_op_listdir (s_job_t *job)
         close (fd);
         return rc;
     }
-    char **names = NULL;
-    size_t count = 0;
-    rc = s_read_names (dir, &names, &count);
-    s_listing_t *page = NULL;
-    size_t taken = 0;
-    size_t next = 0;
-    if (rc == 0) {
-        if (req->fields & ZAIO_FIELD_AFTER)
-            while (next < count && strcmp (names[next], req->after) <= 0) next++;
-        size_t room = count - next < limit ? count - next : limit;
-        page = (s_listing_t *)calloc (room ? room : 1, sizeof (s_listing_t));
-        if (!page) rc = ENOMEM;
-    }
-    while (rc == 0 && next < count && taken < limit) {
-        s_listing_t *entry = &page[taken];
-        if (fstatat (dirfd (dir), names[next], &entry->st, AT_SYMLINK_NOFOLLOW) == 0)
-            entry->name = names[next], taken++;
-        else if (errno != ENOENT)
-            rc = errno;
-        next++;
-    }
+    s_listdir_t ls = {NULL, 0, NULL, 0, 0};
+    rc = s_read_names (dir, &ls.names, &ls.count);
+    if (rc == 0) rc = s_listdir_take (&ls, dir, req, limit);
     closedir (dir);
-    if (rc == 0) {
-        msgpack_packer *pk = job->pk;
-        zaio_reply_pack_ok (pk, req->id, 2);
-        zaio_pack_str (pk, "entries");
-        msgpack_pack_array (pk, taken);
-        for (size_t i = 0; i < taken; i++) {
-            zaio_dirent_t entry = {.size = (uint64_t)page[i].st.st_size,
-                                   .mtime_ns = s_mtime_ns (&page[i].st)};
-            snprintf (entry.name, sizeof entry.name, "%s", page[i].name);
-            snprintf (entry.type, sizeof entry.type, "%s", s_type_name (page[i].st.st_mode));
-            zaio_dirent_pack (pk, &entry);
-        }
-        zaio_pack_key_bool (pk, "more", next < count);
-    }
-    for (size_t i = 0; i < count; i++) free (names[i]);
-    free (names);
-    free (page);
+    if (rc == 0) s_listdir_pack (job, &ls);
+    for (size_t i = 0; i < ls.count; i++) free (ls.names[i]);
+    free (ls.names);
+    free (ls.page);
     return rc;
 }
 
