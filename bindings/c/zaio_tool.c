@@ -75,6 +75,13 @@ s_fail (const char *op, const char *path, int code)
     return s_exit_code (code);
 }
 
+//  `usage: zaio [OPTIONS] SYNOPSIS` and cmd's help, on stdout.
+static void
+s_command_help (const s_command_t *cmd)
+{
+    printf ("usage: zaio [OPTIONS] %s\n\n%s", cmd->synopsis, cmd->help);
+}
+
 static int
 s_usage (const char *command, const char *problem)
 {
@@ -120,8 +127,7 @@ s_options (const char *command, int argc, char **argv, const char *flags, bool *
         if (streq (arg, "--")) return i + 1;
         if (arg[0] != '-' || arg[1] == 0) break;
         if (streq (arg, "--help") || streq (arg, "-h")) {
-            const s_command_t *cmd = s_find (command);
-            printf ("usage: zaio [OPTIONS] %s\n\n%s", cmd->synopsis, cmd->help);
+            s_command_help (s_find (command));
             exit (0);
         }
         for (const char *letter = arg + 1; *letter; letter++) {
@@ -993,31 +999,65 @@ s_print_event (const zaio_event_t *event, bool json)
     }
 }
 
+//  watch's arguments into *json, *count and prefixes (which borrows them
+//  from argv). --help prints watch's help and exits. Returns 0, or
+//  EXIT_USAGE after printing what is wrong.
+static int
+s_watch_options (int argc, char **argv, bool *json, long *count, zlist_t *prefixes)
+{
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
+            s_command_help (s_find ("watch"));
+            exit (0);
+        } else if (streq (argv[i], "--json"))
+            *json = true;
+        else if (streq (argv[i], "--count") && i + 1 < argc) {
+            char *end;
+            *count = strtol (argv[++i], &end, 10);
+            if (*end || *count < 1) return s_usage ("watch", "watch: bad --count");
+        } else if (argv[i][0] == '-' && argv[i][1])
+            return s_usage ("watch", "watch: unknown option");
+        else
+            zlist_append (prefixes, argv[i]);
+    }
+    return 0;
+}
+
+//  The line saying that the missed events before event were lost.
+static void
+s_print_missed (uint64_t missed, const zaio_event_t *event, bool json)
+{
+    if (json)
+        printf ("{\"missed\":%" PRIu64 ",\"from_seq\":%" PRIu64 ",\"to_seq\":%" PRIu64 "}\n",
+                missed, event->seq - missed, event->seq - 1);
+    else
+        printf ("-- missed %" PRIu64 " events (seq %" PRIu64 "..%" PRIu64 ")\n", missed,
+                event->seq - missed, event->seq - 1);
+}
+
+//  True if event's topic starts with one of prefixes, or prefixes is empty.
+static bool
+s_watch_wanted (zlist_t *prefixes, const zaio_event_t *event)
+{
+    bool wanted = zlist_size (prefixes) == 0;
+    char topic[128];
+    zaio_event_topic (event, topic, sizeof topic);
+    for (char *prefix = (char *)zlist_first (prefixes); prefix && !wanted;
+         prefix = (char *)zlist_next (prefixes))
+        wanted = strncmp (topic, prefix, strlen (prefix)) == 0;
+    return wanted;
+}
+
 static int
 s_cmd_watch (s_tool_t *tool, int argc, char **argv)
 {
     bool json = false;
     long count = 0;
     zlist_t *prefixes = zlist_new ();
-    for (int i = 1; i < argc; i++) {
-        if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
-            const s_command_t *cmd = s_find ("watch");
-            printf ("usage: zaio [OPTIONS] %s\n\n%s", cmd->synopsis, cmd->help);
-            exit (0);
-        } else if (streq (argv[i], "--json"))
-            json = true;
-        else if (streq (argv[i], "--count") && i + 1 < argc) {
-            char *end;
-            count = strtol (argv[++i], &end, 10);
-            if (*end || count < 1) {
-                zlist_destroy (&prefixes);
-                return s_usage ("watch", "watch: bad --count");
-            }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            zlist_destroy (&prefixes);
-            return s_usage ("watch", "watch: unknown option");
-        } else
-            zlist_append (prefixes, argv[i]);
+    int status = s_watch_options (argc, argv, &json, &count, prefixes);
+    if (status) {
+        zlist_destroy (&prefixes);
+        return status;
     }
     zaio_watch_t *watch = zaio_watch_new (tool->events);
     if (!watch) {
@@ -1034,22 +1074,8 @@ s_cmd_watch (s_tool_t *tool, int argc, char **argv)
         zaio_event_t event;
         if (zaio_watch_recv (watch, &event, 500)) continue;
         uint64_t missed = zaio_watch_missed (watch);
-        if (missed) {
-            if (json)
-                printf ("{\"missed\":%" PRIu64 ",\"from_seq\":%" PRIu64 ",\"to_seq\":%" PRIu64
-                        "}\n",
-                        missed, event.seq - missed, event.seq - 1);
-            else
-                printf ("-- missed %" PRIu64 " events (seq %" PRIu64 "..%" PRIu64 ")\n", missed,
-                        event.seq - missed, event.seq - 1);
-        }
-        bool wanted = zlist_size (prefixes) == 0;
-        char topic[128];
-        zaio_event_topic (&event, topic, sizeof topic);
-        for (char *prefix = (char *)zlist_first (prefixes); prefix && !wanted;
-             prefix = (char *)zlist_next (prefixes))
-            wanted = strncmp (topic, prefix, strlen (prefix)) == 0;
-        if (!wanted) continue;
+        if (missed) s_print_missed (missed, &event, json);
+        if (!s_watch_wanted (prefixes, &event)) continue;
         s_print_event (&event, json);
         printed++;
     }
