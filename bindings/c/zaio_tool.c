@@ -434,6 +434,24 @@ s_temp_name (const char *path, const char *tag)
                          (int)getpid (), (unsigned)randof (65536));
 }
 
+//  Start xfer: op moves remote through the local descriptor fd (local
+//  names it in messages), chunk bytes a call, on tool's client. Borrows
+//  every pointer; fd stays the caller's. The caller sets what its
+//  direction needs, and the progress.
+static void
+s_xfer_init (s_xfer_t *xfer, s_tool_t *tool, const char *op, const char *remote, int fd,
+             size_t chunk, const char *local)
+{
+    memset (xfer, 0, sizeof *xfer);
+    xfer->tool = tool;
+    xfer->client = s_client (tool);
+    xfer->op = op;
+    xfer->remote = remote;
+    xfer->fd = fd;
+    xfer->chunk = chunk;
+    xfer->local = local;
+}
+
 //  Fetch remote into fd (get, cat). Returns an exit code.
 static int
 s_fetch (s_tool_t *tool, const char *op, const char *remote, int fd, bool ordered,
@@ -444,19 +462,13 @@ s_fetch (s_tool_t *tool, const char *op, const char *remote, int fd, bool ordere
     int rc = zaio_client_stat (client, remote, &st);
     if (rc) return s_fail (op, remote, rc);
     if (streq (st.type, "dir")) return s_fail (op, remote, EISDIR);
+    size_t chunk = s_chunk_size (tool, &rc);
+    if (!chunk) return s_fail (op, remote, rc);
     s_xfer_t xfer;
-    memset (&xfer, 0, sizeof xfer);
-    xfer.tool = tool;
-    xfer.client = client;
-    xfer.op = op;
-    xfer.remote = remote;
-    xfer.fd = fd;
+    s_xfer_init (&xfer, tool, op, remote, fd, chunk, local);
     xfer.ordered = ordered;
-    xfer.chunk = s_chunk_size (tool, &rc);
-    if (!xfer.chunk) return s_fail (op, remote, rc);
     xfer.end = st.size;
     xfer.eof_at = UINT64_MAX;
-    xfer.local = local;
     s_progress_init (&xfer.progress, remote, st.size);
     s_read_more (&xfer);
     if (s_drain (&xfer)) rc = EINTR;
@@ -765,6 +777,45 @@ s_cmd_get (s_tool_t *tool, int argc, char **argv)
     return status;
 }
 
+//  Send a put's local input as writes, S_DEPTH in flight, until all of it
+//  is through or a call fails. Returns true if interrupted (writes may
+//  still be in flight), false when none is.
+static bool
+s_put_send (s_xfer_t *xfer)
+{
+    bool more = true;
+    while (more || xfer->in_flight) {
+        while (more && xfer->in_flight < S_DEPTH && !xfer->error && !xfer->local_error)
+            more = s_write_next (xfer);
+        if (xfer->error || xfer->local_error) more = false;
+        if (xfer->in_flight && s_dispatch (xfer)) return true;
+    }
+    return false;
+}
+
+//  End a put whose writes are over: if all went through, flush the
+//  temporary file (xfer->remote) and rename it over remote; if not, remove
+//  it as far as the broker lets. Returns the exit status.
+static int
+s_put_commit (s_xfer_t *xfer, const char *remote, bool interrupted)
+{
+    int rc = interrupted ? EINTR : xfer->error;
+    if (!rc && !xfer->local_error) {
+        rc = zaio_client_fsync (xfer->client, xfer->remote, false);
+        if (!rc) rc = zaio_client_rename (xfer->client, xfer->remote, remote);
+    }
+    if (rc || xfer->local_error) {
+        //  Best effort: leave no temporary file behind. An interrupt stops
+        //  the transfer, not this.
+        zsys_interrupted = 0;
+        zaio_client_set_timeout (s_client (xfer->tool), S_CLEANUP_MS);
+        zaio_client_unlink (xfer->tool->client, xfer->remote);
+        return rc ? s_fail ("put", remote, rc) : s_fail ("put", xfer->local, xfer->local_error);
+    }
+    s_progress_show (&xfer->progress, xfer->moved, true);
+    return 0;
+}
+
 static int
 s_cmd_put (s_tool_t *tool, int argc, char **argv)
 {
@@ -787,43 +838,15 @@ s_cmd_put (s_tool_t *tool, int argc, char **argv)
     //  target: readers see the old file or the whole new one.
     char *temp = s_temp_name (remote, "put");
     s_xfer_t xfer;
-    memset (&xfer, 0, sizeof xfer);
-    xfer.tool = tool;
-    xfer.client = s_client (tool);
-    xfer.op = "put";
-    xfer.remote = temp;
-    xfer.fd = fd;
-    xfer.chunk = chunk;
+    s_xfer_init (&xfer, tool, "put", temp, fd, chunk, local);
     xfer.mode = S_ISREG (st.st_mode) ? (uint32_t)(st.st_mode & 07777) : 0644;
-    xfer.local = local;
     s_progress_init (&xfer.progress, remote, S_ISREG (st.st_mode) ? (uint64_t)st.st_size : 0);
-    bool more = true;
-    bool interrupted = false;
-    while (!interrupted && (more || xfer.in_flight)) {
-        while (more && xfer.in_flight < S_DEPTH && !xfer.error && !xfer.local_error)
-            more = s_write_next (&xfer);
-        if (xfer.error || xfer.local_error) more = false;
-        if (xfer.in_flight && s_dispatch (&xfer)) interrupted = true;
-    }
+    bool interrupted = s_put_send (&xfer);
     //  A write still in flight (create: true) would bring the temporary
-    //  file back after the unlink below.
+    //  file back after the unlink in s_put_commit.
     if (interrupted) s_settle (&xfer, S_SETTLE_MS);
     if (fd != STDIN_FILENO) close (fd);
-    rc = interrupted ? EINTR : xfer.error;
-    if (!rc && !xfer.local_error) {
-        rc = zaio_client_fsync (xfer.client, temp, false);
-        if (!rc) rc = zaio_client_rename (xfer.client, temp, remote);
-    }
-    int status = 0;
-    if (rc || xfer.local_error) {
-        //  Best effort: leave no temporary file behind. An interrupt stops
-        //  the transfer, not this.
-        zsys_interrupted = 0;
-        zaio_client_set_timeout (s_client (tool), S_CLEANUP_MS);
-        zaio_client_unlink (tool->client, temp);
-        status = rc ? s_fail ("put", remote, rc) : s_fail ("put", local, xfer.local_error);
-    } else
-        s_progress_show (&xfer.progress, xfer.moved, true);
+    int status = s_put_commit (&xfer, remote, interrupted);
     zstr_free (&temp);
     return status;
 }
