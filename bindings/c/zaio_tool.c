@@ -1193,70 +1193,104 @@ s_help (void)
             "  130  interrupted\n");
 }
 
+//  True if the global option name takes a value, after '=' or as the next
+//  argument.
+static bool
+s_takes_value (const char *name)
+{
+    return streq (name, "-c") || streq (name, "--connect") || streq (name, "-e") ||
+           streq (name, "--events") || streq (name, "-t") || streq (name, "--timeout") ||
+           streq (name, "-r") || streq (name, "--retries") || streq (name, "-v") ||
+           streq (name, "--volume");
+}
+
+//  text as a whole decimal number in 0..max into *value. Returns 0 or -1.
+static int
+s_parse_number (const char *text, long max, long *value)
+{
+    char *end;
+    *value = strtol (text, &end, 10);
+    return *end || *value < 0 || *value > max ? -1 : 0;
+}
+
+//  The global option at argv[*at] into tool; *at moves past its value if
+//  that is the next argument. Returns -1 to go on, or the exit status: 0
+//  after --help or --version, EXIT_USAGE after printing what is wrong.
+static int
+s_global_option (s_tool_t *tool, int argc, char **argv, int *at)
+{
+    const char *arg = argv[*at];
+    const char *value = NULL;
+    const char *equals = strchr (arg, '=');
+    char name[32];
+    snprintf (name, sizeof name, "%.*s", equals ? (int)(equals - arg) : (int)strlen (arg), arg);
+    if (s_takes_value (name)) {
+        value = equals ? equals + 1 : (*at + 1 < argc ? argv[++*at] : NULL);
+        if (!value) return s_usage (NULL, "option needs a value");
+    }
+    long number;
+    if (streq (name, "-h") || streq (name, "--help")) {
+        s_help ();
+        return 0;
+    } else if (streq (name, "-V") || streq (name, "--version")) {
+        printf ("zaio %s\n", ZAIO_VERSION_STRING);
+        return 0;
+    } else if (streq (name, "-c") || streq (name, "--connect"))
+        tool->endpoint = value;
+    else if (streq (name, "-e") || streq (name, "--events"))
+        tool->events = value;
+    else if (streq (name, "-v") || streq (name, "--volume"))
+        tool->volume = value;
+    else if (streq (name, "-t") || streq (name, "--timeout")) {
+        if (s_parse_number (value, LONG_MAX, &number)) return s_usage (NULL, "bad --timeout");
+        tool->timeout_ms = (uint32_t)number;
+    } else if (streq (name, "-r") || streq (name, "--retries")) {
+        if (s_parse_number (value, 100, &number)) return s_usage (NULL, "bad --retries");
+        tool->retries = (int)number;
+    } else {
+        char problem[96];
+        snprintf (problem, sizeof problem, "unknown option '%s'", arg);
+        return s_usage (NULL, problem);
+    }
+    return -1;
+}
+
+//  Run the command argv[0] with its arguments, or print help: "help" alone
+//  for all, "help COMMAND" for one. Returns the exit status: EXIT_USAGE for
+//  an unknown command (printed), and a failure to write stdout fails a
+//  command that succeeded.
+static int
+s_run_command (s_tool_t *tool, int argc, char **argv)
+{
+    if (streq (argv[0], "help")) {
+        const s_command_t *cmd = argc > 1 ? s_find (argv[1]) : NULL;
+        if (cmd)
+            s_command_help (cmd);
+        else
+            s_help ();
+        return 0;
+    }
+    const s_command_t *cmd = s_find (argv[0]);
+    if (!cmd) {
+        char problem[96];
+        snprintf (problem, sizeof problem, "unknown command '%.40s'", argv[0]);
+        return s_usage (NULL, problem);
+    }
+    int status = cmd->run (tool, argc, argv);
+    zaio_client_destroy (&tool->client);
+    if (fflush (stdout) && status == 0) status = s_fail (cmd->name, "(stdout)", errno);
+    return status;
+}
+
 int
 main (int argc, char *argv[])
 {
     s_tool_t tool = {NULL, NULL, ZAIO_CLIENT_TIMEOUT_MS, -1, NULL, getenv ("ZAIO_VOLUME")};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *arg = argv[i];
-        const char *value = NULL;
-        const char *equals = strchr (arg, '=');
-        char name[32];
-        snprintf (name, sizeof name, "%.*s", equals ? (int)(equals - arg) : (int)strlen (arg), arg);
-        bool takes = streq (name, "-c") || streq (name, "--connect") || streq (name, "-e") ||
-                     streq (name, "--events") || streq (name, "-t") || streq (name, "--timeout") ||
-                     streq (name, "-r") || streq (name, "--retries") || streq (name, "-v") ||
-                     streq (name, "--volume");
-        if (takes) {
-            value = equals ? equals + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!value) return s_usage (NULL, "option needs a value");
-        }
-        if (streq (name, "-h") || streq (name, "--help")) {
-            s_help ();
-            return 0;
-        } else if (streq (name, "-V") || streq (name, "--version")) {
-            printf ("zaio %s\n", ZAIO_VERSION_STRING);
-            return 0;
-        } else if (streq (name, "-c") || streq (name, "--connect"))
-            tool.endpoint = value;
-        else if (streq (name, "-e") || streq (name, "--events"))
-            tool.events = value;
-        else if (streq (name, "-v") || streq (name, "--volume"))
-            tool.volume = value;
-        else if (streq (name, "-t") || streq (name, "--timeout")) {
-            char *end;
-            long msecs = strtol (value, &end, 10);
-            if (*end || msecs < 0) return s_usage (NULL, "bad --timeout");
-            tool.timeout_ms = (uint32_t)msecs;
-        } else if (streq (name, "-r") || streq (name, "--retries")) {
-            char *end;
-            long retries = strtol (value, &end, 10);
-            if (*end || retries < 0 || retries > 100) return s_usage (NULL, "bad --retries");
-            tool.retries = (int)retries;
-        } else {
-            char problem[96];
-            snprintf (problem, sizeof problem, "unknown option '%s'", arg);
-            return s_usage (NULL, problem);
-        }
+        int status = s_global_option (&tool, argc, argv, &i);
+        if (status >= 0) return status;
     }
     if (i >= argc) return s_usage (NULL, "which command?");
-    if (streq (argv[i], "help")) {
-        const s_command_t *cmd = i + 1 < argc ? s_find (argv[i + 1]) : NULL;
-        if (cmd)
-            printf ("usage: zaio [OPTIONS] %s\n\n%s", cmd->synopsis, cmd->help);
-        else
-            s_help ();
-        return 0;
-    }
-    const s_command_t *cmd = s_find (argv[i]);
-    if (!cmd) {
-        char problem[96];
-        snprintf (problem, sizeof problem, "unknown command '%.40s'", argv[i]);
-        return s_usage (NULL, problem);
-    }
-    int status = cmd->run (&tool, argc - i, argv + i);
-    zaio_client_destroy (&tool.client);
-    if (fflush (stdout) && status == 0) status = s_fail (cmd->name, "(stdout)", errno);
-    return status;
+    return s_run_command (&tool, argc - i, argv + i);
 }
