@@ -816,6 +816,8 @@ s_put_commit (s_xfer_t *xfer, const char *remote, bool interrupted)
     return 0;
 }
 
+//  put LOCAL REMOTE (s_commands says how): LOCAL into a temporary file
+//  beside REMOTE, renamed over REMOTE once flushed. Returns the exit status.
 static int
 s_cmd_put (s_tool_t *tool, int argc, char **argv)
 {
@@ -1071,6 +1073,8 @@ s_watch_wanted (zlist_t *prefixes, const zaio_event_t *event)
     return wanted;
 }
 
+//  watch [--json] [--count N] [PREFIX...]: a line per completion event
+//  until interrupted or N are printed. Returns the exit status.
 static int
 s_cmd_watch (s_tool_t *tool, int argc, char **argv)
 {
