@@ -78,28 +78,90 @@ s_add_endpoint (const char **list, bool *replaced, const char *endpoint)
     list[count + 1] = NULL;
 }
 
+//  zaio-broker's long options, in the order getopt_long names them when an
+//  abbreviation is ambiguous.
+enum { S_OPT_CREDIT = 256, S_OPT_QUEUE, S_OPT_QUEUE_BYTES, S_OPT_INFLIGHT, S_OPT_REPLY_HWM };
+static const struct option s_long_options[] = {
+    {"root", required_argument, NULL, 'r'},
+    {"bind", required_argument, NULL, 'b'},
+    {"events", required_argument, NULL, 'e'},
+    {"worker-bind", required_argument, NULL, 'W'},
+    {"workers", required_argument, NULL, 'w'},
+    {"worker-credit", required_argument, NULL, S_OPT_CREDIT},
+    {"queue-max", required_argument, NULL, S_OPT_QUEUE},
+    {"queue-bytes-max", required_argument, NULL, S_OPT_QUEUE_BYTES},
+    {"inflight-max", required_argument, NULL, S_OPT_INFLIGHT},
+    {"reply-hwm", required_argument, NULL, S_OPT_REPLY_HWM},
+    ZAIO_DAEMON_SHARED_OPTIONS,
+    {"config", required_argument, NULL, 'c'},
+    ZAIO_DAEMON_LAST_OPTIONS};
+
+//  The command line's flags into config, over what the config file said
+//  (-c is skipped here: main loaded it first). Exits as zaio_daemon_option
+//  says. Returns 0, or -1 after printing the usage for an operand.
+static int
+s_options (int argc, char **argv, zaio_broker_config_t *config)
+{
+    zaio_daemon_args_t args = {"r:b:e:W:w:c:" ZAIO_DAEMON_SHORT_OPTIONS,
+                               s_long_options,
+                               s_usage,
+                               {&config->payload_max, &config->heartbeat_ms,
+                                &config->heartbeat_misses, &config->drain_ms, &config->verbose}};
+    bool bind_set = false, events_set = false, workers_set = false;
+    int option;
+    while ((option = zaio_daemon_option (argc, argv, &args)) != -1) {
+        switch (option) {
+            case 'r':
+                config->root = optarg;
+                break;
+            case 'b':
+                s_add_endpoint (config->bind, &bind_set, optarg);
+                break;
+            case 'e':
+                s_add_endpoint (config->events, &events_set, optarg);
+                break;
+            case 'W':
+                s_add_endpoint (config->worker_bind, &workers_set, optarg);
+                break;
+            case 'w':
+                config->workers = (uint32_t)zaio_daemon_number ("--workers", optarg, 1, 1024);
+                break;
+            case S_OPT_CREDIT:
+                config->worker_credit =
+                    (uint32_t)zaio_daemon_number ("--worker-credit", optarg, 1, ZAIO_CREDIT_MAX);
+                break;
+            case S_OPT_QUEUE:
+                config->queue_max =
+                    (uint32_t)zaio_daemon_number ("--queue-max", optarg, 1, 1u << 30);
+                break;
+            case S_OPT_QUEUE_BYTES:
+                config->queue_bytes_max =
+                    (size_t)zaio_daemon_number ("--queue-bytes-max", optarg, 1, 1ull << 40);
+                break;
+            case S_OPT_INFLIGHT:
+                config->inflight_max =
+                    (uint32_t)zaio_daemon_number ("--inflight-max", optarg, 1, 1u << 30);
+                break;
+            case S_OPT_REPLY_HWM:
+                config->reply_hwm =
+                    (uint32_t)zaio_daemon_number ("--reply-hwm", optarg, 1, 1u << 30);
+                break;
+            case 'c':
+                break; //  already loaded
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "zaio-broker: unexpected argument '%s'\n", argv[optind]);
+        s_usage (stderr);
+        return -1;
+    }
+    return 0;
+}
+
 int
 main (int argc, char *argv[])
 {
     zaio_daemon_init ("zaio-broker"); //  first: before any thread, for the signal mask
-    enum { OPT_CREDIT = 256, OPT_QUEUE, OPT_QUEUE_BYTES, OPT_INFLIGHT, OPT_REPLY_HWM };
-    static const struct option options[] = {
-        {"root", required_argument, NULL, 'r'},
-        {"bind", required_argument, NULL, 'b'},
-        {"events", required_argument, NULL, 'e'},
-        {"worker-bind", required_argument, NULL, 'W'},
-        {"workers", required_argument, NULL, 'w'},
-        {"worker-credit", required_argument, NULL, OPT_CREDIT},
-        {"queue-max", required_argument, NULL, OPT_QUEUE},
-        {"queue-bytes-max", required_argument, NULL, OPT_QUEUE_BYTES},
-        {"inflight-max", required_argument, NULL, OPT_INFLIGHT},
-        {"reply-hwm", required_argument, NULL, OPT_REPLY_HWM},
-        ZAIO_DAEMON_SHARED_OPTIONS,
-        {"config", required_argument, NULL, 'c'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-
     //  The config file is read first so that flags override it.
     zaio_broker_config_t config;
     zaio_broker_config_defaults (&config);
@@ -107,67 +169,7 @@ main (int argc, char *argv[])
     for (int i = 1; i < argc - 1; i++)
         if (streq (argv[i], "-c") || streq (argv[i], "--config"))
             if (zaio_broker_config_load (&config, argv[i + 1], &zconfig)) return 1;
-
-    bool bind_set = false, events_set = false, workers_set = false;
-    zaio_daemon_shared_t shared = {&config.payload_max, &config.heartbeat_ms,
-                                   &config.heartbeat_misses, &config.drain_ms};
-    int option;
-    while ((option = getopt_long (argc, argv, "r:b:e:W:w:c:vh", options, NULL)) != -1) {
-        if (zaio_daemon_shared_option (option, optarg, &shared)) continue;
-        switch (option) {
-            case 'r':
-                config.root = optarg;
-                break;
-            case 'b':
-                s_add_endpoint (config.bind, &bind_set, optarg);
-                break;
-            case 'e':
-                s_add_endpoint (config.events, &events_set, optarg);
-                break;
-            case 'W':
-                s_add_endpoint (config.worker_bind, &workers_set, optarg);
-                break;
-            case 'w':
-                config.workers = (uint32_t)zaio_daemon_number ("--workers", optarg, 1, 1024);
-                break;
-            case OPT_CREDIT:
-                config.worker_credit =
-                    (uint32_t)zaio_daemon_number ("--worker-credit", optarg, 1, ZAIO_CREDIT_MAX);
-                break;
-            case OPT_QUEUE:
-                config.queue_max =
-                    (uint32_t)zaio_daemon_number ("--queue-max", optarg, 1, 1u << 30);
-                break;
-            case OPT_QUEUE_BYTES:
-                config.queue_bytes_max =
-                    (size_t)zaio_daemon_number ("--queue-bytes-max", optarg, 1, 1ull << 40);
-                break;
-            case OPT_INFLIGHT:
-                config.inflight_max =
-                    (uint32_t)zaio_daemon_number ("--inflight-max", optarg, 1, 1u << 30);
-                break;
-            case OPT_REPLY_HWM:
-                config.reply_hwm =
-                    (uint32_t)zaio_daemon_number ("--reply-hwm", optarg, 1, 1u << 30);
-                break;
-            case 'c':
-                break; //  already loaded
-            case 'v':
-                config.verbose = true;
-                break;
-            case 'h':
-                s_usage (stdout);
-                return 0;
-            default:
-                s_usage (stderr);
-                return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf (stderr, "zaio-broker: unexpected argument '%s'\n", argv[optind]);
-        s_usage (stderr);
-        return 2;
-    }
+    if (s_options (argc, argv, &config)) return 2;
 
     zactor_t *broker = zaio_broker_new (&config);
     zconfig_destroy (&zconfig);
@@ -176,12 +178,7 @@ main (int argc, char *argv[])
         return 1;
     }
     zlist_t *endpoints = zaio_broker_endpoints (broker);
-    for (char *item = (char *)zlist_first (endpoints); item; item = (char *)zlist_next (endpoints))
-        printf ("%s\n", item);
-    zlist_destroy (&endpoints);
-    printf ("ready\n");
-
-    int signal_number = zaio_daemon_wait ();
+    int signal_number = zaio_daemon_ready (&endpoints);
     zsys_info ("zaio-broker: %s, draining", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     zaio_broker_destroy (&broker);
     zsys_shutdown ();

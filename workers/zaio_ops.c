@@ -121,7 +121,153 @@ s_next_component (const char **rest, const char **name)
 //  time with O_NOFOLLOW from descriptors it holds, keeps the descriptors of
 //  the directories it descended through so `..` returns to one of them
 //  (never above root: EXDEV), reads symlinks itself and refuses absolute
-//  targets (EXDEV). Returns a descriptor or -1 with errno set.
+//  targets (EXDEV).
+
+//  One resolution in progress.
+typedef struct {
+    int dirs[S_WALK_DEPTH_MAX]; //  dirs[0] the root, dirs[depth] the current directory (owned)
+    int depth;                  //  directories descended below the root
+    int links;                  //  symlinks followed so far
+    char *pending;              //  the path still to resolve (owned)
+    const char *rest;           //  where in pending the next component starts
+} s_walker_t;
+
+//  `..`: close the current directory and go back to the one it was entered
+//  from. Returns 0, or EXDEV at the root, which it never leaves.
+
+static int
+s_walk_dotdot (s_walker_t *walker)
+{
+    if (walker->depth == 0) return EXDEV;
+    close (walker->dirs[walker->depth--]);
+    return 0;
+}
+
+//  A component with more after it (or a trailing slash): opens it with
+//  O_PATH | O_NOFOLLOW and, if it is a directory, makes it the current one.
+//  Returns 0 having descended, 0 with *link set if it is a symlink to follow
+//  (nothing held open), or an errno: ENAMETOOLONG past S_WALK_DEPTH_MAX,
+//  ENOTDIR for anything else, or what openat or fstat said.
+
+static int
+s_walk_descend (s_walker_t *walker, const char *component, bool *link)
+{
+    if (walker->depth + 1 == S_WALK_DEPTH_MAX) return ENAMETOOLONG;
+    int fd = openat (walker->dirs[walker->depth], component, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd == -1 || fstat (fd, &st) == -1) {
+        int error = errno;
+        if (fd >= 0) close (fd);
+        return error;
+    }
+    if (S_ISDIR (st.st_mode)) {
+        walker->dirs[++walker->depth] = fd;
+        return 0;
+    }
+    close (fd);
+    if (!S_ISLNK (st.st_mode)) return ENOTDIR;
+    *link = true;
+    return 0;
+}
+
+//  The last component: opens it in the current directory with flags,
+//  O_NOFOLLOW and O_CLOEXEC added, and mode. Unless flags hold O_NOFOLLOW,
+//  a symlink is not opened but followed: it is looked at with fstatat
+//  first (opened with O_NOFOLLOW, a symlink is only an error), and ELOOP
+//  from openat means it became one since. Returns the descriptor, or -1
+//  with errno set, or -1 with *link set for a symlink to follow.
+
+static int
+s_walk_open_last (s_walker_t *walker, const char *component, int flags, mode_t mode, bool *link)
+{
+    int dir = walker->dirs[walker->depth];
+    struct stat st;
+    if (!(flags & O_NOFOLLOW) && fstatat (dir, component, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK (st.st_mode)) {
+        *link = true;
+        return -1;
+    }
+    int fd = openat (dir, component, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+    *link = fd == -1 && errno == ELOOP && !(flags & O_NOFOLLOW);
+    return fd;
+}
+
+//  Follow the symlink component of the current directory: counts it
+//  against S_WALK_LINKS_MAX (ELOOP), reads its target, refuses an absolute
+//  one (EXDEV), and makes the target, then what followed the link, the new
+//  pending path. slash: the link was named with a trailing slash. Returns
+//  0 or an errno; on failure pending is unchanged.
+
+static int
+s_walk_follow (s_walker_t *walker, const char *component, bool slash)
+{
+    if (++walker->links > S_WALK_LINKS_MAX) return ELOOP;
+    char target[PATH_MAX];
+    ssize_t size = readlinkat (walker->dirs[walker->depth], component, target, sizeof target);
+    if (size == -1 || (size_t)size == sizeof target) return size == -1 ? errno : ENAMETOOLONG;
+    if (size > 0 && target[0] == '/') return EXDEV;
+    size_t tail = strlen (walker->rest);
+    char *next = (char *)malloc ((size_t)size + tail + 2);
+    if (!next) return ENOMEM;
+    memcpy (next, target, (size_t)size);
+    next[size] = '/';
+    //  No slash after a final symlink's target unless the path had one:
+    //  a trailing slash demands a directory.
+    memcpy (next + size + (tail || slash ? 1 : 0), walker->rest, tail + 1);
+    free (walker->pending);
+    walker->pending = next;
+    walker->rest = next;
+    return 0;
+}
+
+//  Resolve the next component of the pending path. Returns true to go on;
+//  false once the walk is over, with *fd the opened descriptor or -1 and
+//  *error the errno to report.
+
+static bool
+s_walk_step (s_walker_t *walker, int flags, mode_t mode, int *fd, int *error)
+{
+    *fd = -1;
+    const char *name;
+    size_t len = s_next_component (&walker->rest, &name);
+    if (len == 0) {
+        //  Every component walked: the path names the current directory.
+        *fd = openat (walker->dirs[walker->depth], ".", flags | O_CLOEXEC, mode);
+        *error = errno;
+        return false;
+    }
+    if (len > NAME_MAX) {
+        *error = ENAMETOOLONG;
+        return false;
+    }
+    char component[NAME_MAX + 1];
+    memcpy (component, name, len);
+    component[len] = 0;
+    //  A last component with a trailing slash is walked as a directory.
+    bool slash = name[len] == '/';
+    bool last = *walker->rest == 0 && !slash;
+    if (strcmp (component, ".") == 0) return true;
+    if (strcmp (component, "..") == 0) {
+        *error = s_walk_dotdot (walker);
+        return *error == 0;
+    }
+    bool link = false;
+    if (last) {
+        *fd = s_walk_open_last (walker, component, flags, mode, &link);
+        *error = errno;
+        if (!link) return false;
+    } else {
+        *error = s_walk_descend (walker, component, &link);
+        if (*error || !link) return *error == 0;
+    }
+    *error = s_walk_follow (walker, component, slash);
+    return *error == 0;
+}
+
+//  Open path beneath root as openat2 would (see above), with flags
+//  (O_CLOEXEC is added) and mode. Holds every descriptor it opens on the
+//  way and closes them before it returns. Returns a descriptor or -1 with
+//  errno set.
 
 static int
 s_walk (int root, const char *path, int flags, mode_t mode)
@@ -130,118 +276,24 @@ s_walk (int root, const char *path, int flags, mode_t mode)
         errno = EXDEV;
         return -1;
     }
-    //  The path still to resolve; a symlink's target is put in front of it.
-    char *pending = strdup (path);
-    if (!pending) return -1;
-    int stack[S_WALK_DEPTH_MAX];
-    int depth = 0;
-    int links = 0;
-    int result = -1;
-    int error = 0;
-    stack[0] = openat (root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (stack[0] == -1) {
-        free (pending);
+    s_walker_t walker;
+    walker.pending = strdup (path);
+    if (!walker.pending) return -1;
+    walker.dirs[0] = openat (root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (walker.dirs[0] == -1) {
+        free (walker.pending);
         return -1;
     }
-    const char *rest = pending;
-    while (true) {
-        const char *name;
-        size_t len = s_next_component (&rest, &name);
-        if (len == 0) {
-            //  Every component walked: the path names the current directory.
-            result = openat (stack[depth], ".", flags | O_CLOEXEC, mode);
-            error = errno;
-            break;
-        }
-        if (len > NAME_MAX) {
-            error = ENAMETOOLONG;
-            break;
-        }
-        char component[NAME_MAX + 1];
-        memcpy (component, name, len);
-        component[len] = 0;
-        //  A last component with a trailing slash is walked as a directory.
-        bool slash = name[len] == '/';
-        bool last = *rest == 0 && !slash;
-        if (strcmp (component, ".") == 0) continue;
-        if (strcmp (component, "..") == 0) {
-            if (depth == 0) {
-                error = EXDEV;
-                break;
-            }
-            close (stack[depth--]);
-            continue;
-        }
-        if (last) {
-            //  Open it unless it is a symlink to follow (lstat first: opened
-            //  with O_NOFOLLOW, a symlink is only an error).
-            struct stat st;
-            bool link = !(flags & O_NOFOLLOW) &&
-                        fstatat (stack[depth], component, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                        S_ISLNK (st.st_mode);
-            if (!link) {
-                result = openat (stack[depth], component, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-                error = errno;
-                //  ELOOP: it became a symlink since fstatat; resolve it.
-                if (result >= 0 || error != ELOOP || (flags & O_NOFOLLOW)) break;
-            }
-        } else {
-            //  Descend into a directory, or go on to follow a symlink.
-            if (depth + 1 == S_WALK_DEPTH_MAX) {
-                error = ENAMETOOLONG;
-                break;
-            }
-            int fd = openat (stack[depth], component, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-            struct stat st;
-            if (fd == -1 || fstat (fd, &st) == -1) {
-                error = errno;
-                if (fd >= 0) close (fd);
-                break;
-            }
-            if (S_ISDIR (st.st_mode)) {
-                stack[++depth] = fd;
-                continue;
-            }
-            close (fd);
-            if (!S_ISLNK (st.st_mode)) {
-                error = ENOTDIR;
-                break;
-            }
-        }
-        //  A symlink: its target, then whatever followed it, replace pending.
-        if (++links > S_WALK_LINKS_MAX) {
-            error = ELOOP;
-            break;
-        }
-        char target[PATH_MAX];
-        ssize_t size = readlinkat (stack[depth], component, target, sizeof target);
-        if (size == -1 || (size_t)size == sizeof target) {
-            error = size == -1 ? errno : ENAMETOOLONG;
-            break;
-        }
-        if (size > 0 && target[0] == '/') {
-            error = EXDEV;
-            break;
-        }
-        size_t tail = strlen (rest);
-        char *next = (char *)malloc ((size_t)size + tail + 2);
-        if (!next) {
-            error = ENOMEM;
-            break;
-        }
-        memcpy (next, target, (size_t)size);
-        next[size] = '/';
-        //  No slash after a final symlink's target unless the path had one:
-        //  a trailing slash demands a directory.
-        memcpy (next + size + (tail || slash ? 1 : 0), rest, tail + 1);
-        free (pending);
-        pending = next;
-        rest = pending;
+    walker.depth = 0;
+    walker.links = 0;
+    walker.rest = walker.pending;
+    int fd, error;
+    while (s_walk_step (&walker, flags, mode, &fd, &error)) {
     }
-    while (depth >= 0) close (stack[depth--]);
-    free (pending);
+    while (walker.depth >= 0) close (walker.dirs[walker.depth--]);
+    free (walker.pending);
     errno = error;
-    return result;
+    return fd;
 }
 
 //  --------------------------------------------------------------------------
@@ -935,6 +987,59 @@ s_read_names (DIR *dir, char ***names_p, size_t *count_p)
 }
 
 //  --------------------------------------------------------------------------
+//  One listdir page in the making.
+typedef struct {
+    char **names;      //  every name in the directory, sorted (owned, each name too)
+    size_t count;      //  of names
+    s_listing_t *page; //  the entries taken (owned; their names borrowed from names)
+    size_t taken;      //  of page
+    size_t next;       //  index of the first name not looked at
+} s_listdir_t;
+
+//  Take into ls->page the names after req's cursor (if any) that still
+//  exist in dir, at most limit of them, each with what lstat says. Returns
+//  0 or an errno.
+
+static int
+s_listdir_take (s_listdir_t *ls, DIR *dir, const zaio_request_t *req, size_t limit)
+{
+    if (req->fields & ZAIO_FIELD_AFTER)
+        while (ls->next < ls->count && strcmp (ls->names[ls->next], req->after) <= 0) ls->next++;
+    size_t room = ls->count - ls->next < limit ? ls->count - ls->next : limit;
+    ls->page = (s_listing_t *)calloc (room ? room : 1, sizeof (s_listing_t));
+    if (!ls->page) return ENOMEM;
+    while (ls->next < ls->count && ls->taken < limit) {
+        s_listing_t *entry = &ls->page[ls->taken];
+        if (fstatat (dirfd (dir), ls->names[ls->next], &entry->st, AT_SYMLINK_NOFOLLOW) == 0)
+            entry->name = ls->names[ls->next], ls->taken++;
+        else if (errno != ENOENT)
+            return errno;
+        ls->next++;
+    }
+    return 0;
+}
+
+//  Pack the whole reply header of a listdir: the page's entries, and more.
+
+static void
+s_listdir_pack (s_job_t *job, const s_listdir_t *ls)
+{
+    msgpack_packer *pk = job->pk;
+    zaio_reply_pack_ok (pk, job->req->id, 2);
+    zaio_pack_str (pk, "entries");
+    msgpack_pack_array (pk, ls->taken);
+    for (size_t i = 0; i < ls->taken; i++) {
+        const s_listing_t *listing = &ls->page[i];
+        zaio_dirent_t entry = {.size = (uint64_t)listing->st.st_size,
+                               .mtime_ns = s_mtime_ns (&listing->st)};
+        snprintf (entry.name, sizeof entry.name, "%s", listing->name);
+        snprintf (entry.type, sizeof entry.type, "%s", s_type_name (listing->st.st_mode));
+        zaio_dirent_pack (pk, &entry);
+    }
+    zaio_pack_key_bool (pk, "more", ls->next < ls->count);
+}
+
+//  --------------------------------------------------------------------------
 //  listdir: a page of entries sorted bytewise, after the cursor, at most
 //  limit of them; more says whether entries remain. Entries are lstat'ed
 //  by name in the opened directory; one that vanished meanwhile is left
@@ -956,45 +1061,14 @@ s_op_listdir (s_job_t *job)
         close (fd);
         return rc;
     }
-    char **names = NULL;
-    size_t count = 0;
-    rc = s_read_names (dir, &names, &count);
-    s_listing_t *page = NULL;
-    size_t taken = 0;
-    size_t next = 0;
-    if (rc == 0) {
-        if (req->fields & ZAIO_FIELD_AFTER)
-            while (next < count && strcmp (names[next], req->after) <= 0) next++;
-        size_t room = count - next < limit ? count - next : limit;
-        page = (s_listing_t *)calloc (room ? room : 1, sizeof (s_listing_t));
-        if (!page) rc = ENOMEM;
-    }
-    while (rc == 0 && next < count && taken < limit) {
-        s_listing_t *entry = &page[taken];
-        if (fstatat (dirfd (dir), names[next], &entry->st, AT_SYMLINK_NOFOLLOW) == 0)
-            entry->name = names[next], taken++;
-        else if (errno != ENOENT)
-            rc = errno;
-        next++;
-    }
+    s_listdir_t ls = {NULL, 0, NULL, 0, 0};
+    rc = s_read_names (dir, &ls.names, &ls.count);
+    if (rc == 0) rc = s_listdir_take (&ls, dir, req, limit);
     closedir (dir);
-    if (rc == 0) {
-        msgpack_packer *pk = job->pk;
-        zaio_reply_pack_ok (pk, req->id, 2);
-        zaio_pack_str (pk, "entries");
-        msgpack_pack_array (pk, taken);
-        for (size_t i = 0; i < taken; i++) {
-            zaio_dirent_t entry = {.size = (uint64_t)page[i].st.st_size,
-                                   .mtime_ns = s_mtime_ns (&page[i].st)};
-            snprintf (entry.name, sizeof entry.name, "%s", page[i].name);
-            snprintf (entry.type, sizeof entry.type, "%s", s_type_name (page[i].st.st_mode));
-            zaio_dirent_pack (pk, &entry);
-        }
-        zaio_pack_key_bool (pk, "more", next < count);
-    }
-    for (size_t i = 0; i < count; i++) free (names[i]);
-    free (names);
-    free (page);
+    if (rc == 0) s_listdir_pack (job, &ls);
+    for (size_t i = 0; i < ls.count; i++) free (ls.names[i]);
+    free (ls.names);
+    free (ls.page);
     return rc;
 }
 

@@ -67,20 +67,67 @@ s_parse_volume (char *spec)
     return volume;
 }
 
+//  zaio-worker's long options, in the order getopt_long names them when an
+//  abbreviation is ambiguous.
+enum { S_OPT_CREDIT = 256 };
+static const struct option s_long_options[] = {{"connect", required_argument, NULL, 'c'},
+                                               {"volume", required_argument, NULL, 'V'},
+                                               {"threads", required_argument, NULL, 't'},
+                                               {"credit", required_argument, NULL, S_OPT_CREDIT},
+                                               ZAIO_DAEMON_SHARED_OPTIONS,
+                                               {"name", required_argument, NULL, 'n'},
+                                               ZAIO_DAEMON_LAST_OPTIONS};
+
+//  The command line into config; the volumes it names go to
+//  config->volumes (owned by the caller, to destroy). Exits as
+//  zaio_daemon_option and s_parse_volume say. Returns 0, or -1 after
+//  printing what is wrong.
+static int
+s_options (int argc, char **argv, zaio_relay_config_t *config)
+{
+    zaio_daemon_args_t args = {"c:V:t:n:" ZAIO_DAEMON_SHORT_OPTIONS,
+                               s_long_options,
+                               s_usage,
+                               {&config->payload_max, &config->heartbeat_ms,
+                                &config->heartbeat_misses, &config->drain_ms, &config->verbose}};
+    int option;
+    while ((option = zaio_daemon_option (argc, argv, &args)) != -1) {
+        switch (option) {
+            case 'c':
+                config->broker = optarg;
+                break;
+            case 'V':
+                if (config->volume_count == S_VOLUMES_MAX) {
+                    fprintf (stderr, "zaio-worker: at most %d volumes\n", S_VOLUMES_MAX);
+                    return -1;
+                }
+                config->volumes[config->volume_count++] = s_parse_volume (optarg);
+                break;
+            case 't':
+                config->threads =
+                    (uint32_t)zaio_daemon_number ("--threads", optarg, 1, ZAIO_CREDIT_MAX);
+                break;
+            case S_OPT_CREDIT:
+                config->credit =
+                    (uint32_t)zaio_daemon_number ("--credit", optarg, 1, ZAIO_CREDIT_MAX);
+                break;
+            case 'n':
+                config->name = optarg;
+                break;
+        }
+    }
+    if (!config->broker || config->volume_count == 0 || optind < argc) {
+        fprintf (stderr, "zaio-worker: --connect and at least one --volume are required\n");
+        s_usage (stderr);
+        return -1;
+    }
+    return 0;
+}
+
 int
 main (int argc, char *argv[])
 {
     zaio_daemon_init ("zaio-worker"); //  first: before any thread, for the signal mask
-    enum { OPT_CREDIT = 256 };
-    static const struct option options[] = {{"connect", required_argument, NULL, 'c'},
-                                            {"volume", required_argument, NULL, 'V'},
-                                            {"threads", required_argument, NULL, 't'},
-                                            {"credit", required_argument, NULL, OPT_CREDIT},
-                                            ZAIO_DAEMON_SHARED_OPTIONS,
-                                            {"name", required_argument, NULL, 'n'},
-                                            {"verbose", no_argument, NULL, 'v'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
     zaio_volume_t *volumes[S_VOLUMES_MAX];
     long cpus = sysconf (_SC_NPROCESSORS_ONLN);
     zaio_relay_config_t config = {
@@ -94,57 +141,14 @@ main (int argc, char *argv[])
         .drain_ms = 10000,
         .volumes = volumes,
     };
-    zaio_daemon_shared_t shared = {&config.payload_max, &config.heartbeat_ms,
-                                   &config.heartbeat_misses, &config.drain_ms};
-    int option;
-    while ((option = getopt_long (argc, argv, "c:V:t:n:vh", options, NULL)) != -1) {
-        if (zaio_daemon_shared_option (option, optarg, &shared)) continue;
-        switch (option) {
-            case 'c':
-                config.broker = optarg;
-                break;
-            case 'V':
-                if (config.volume_count == S_VOLUMES_MAX) {
-                    fprintf (stderr, "zaio-worker: at most %d volumes\n", S_VOLUMES_MAX);
-                    return 2;
-                }
-                volumes[config.volume_count++] = s_parse_volume (optarg);
-                break;
-            case 't':
-                config.threads =
-                    (uint32_t)zaio_daemon_number ("--threads", optarg, 1, ZAIO_CREDIT_MAX);
-                break;
-            case OPT_CREDIT:
-                config.credit =
-                    (uint32_t)zaio_daemon_number ("--credit", optarg, 1, ZAIO_CREDIT_MAX);
-                break;
-            case 'n':
-                config.name = optarg;
-                break;
-            case 'v':
-                config.verbose = true;
-                break;
-            case 'h':
-                s_usage (stdout);
-                return 0;
-            default:
-                s_usage (stderr);
-                return 2;
-        }
-    }
-    if (!config.broker || config.volume_count == 0 || optind < argc) {
-        fprintf (stderr, "zaio-worker: --connect and at least one --volume are required\n");
-        s_usage (stderr);
-        return 2;
-    }
+    if (s_options (argc, argv, &config)) return 2;
 
     zactor_t *relay = zaio_relay_new (&config);
     if (!relay) {
         fprintf (stderr, "zaio-worker: could not start\n");
         return 1;
     }
-    printf ("ready\n");
-    zaio_daemon_wait ();
+    zaio_daemon_ready (NULL);
     zaio_relay_destroy (&relay);
     for (size_t i = 0; i < config.volume_count; i++) zaio_volume_destroy (&volumes[i]);
     zsys_shutdown ();

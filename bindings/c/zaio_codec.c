@@ -338,6 +338,20 @@ s_sanitize (char *out, size_t out_size, const char *in, size_t len)
     out[o] = 0;
 }
 
+//  A printable copy of untrusted bytes (a key, an op name) for an error's
+//  reason; longer ones are cut to fit.
+typedef struct {
+    char text[32];
+} s_quote_t;
+
+//  Fill quote from the len bytes at bytes (s_sanitize); returns its text.
+static const char *
+s_quote (s_quote_t *quote, const char *bytes, size_t len)
+{
+    s_sanitize (quote->text, sizeof quote->text, bytes, len);
+    return quote->text;
+}
+
 //  Volume names appear in event topics between dots, so they hold no dots.
 static bool
 s_volume_name_valid (const char *name, size_t len)
@@ -471,79 +485,112 @@ s_request_clear (zaio_request_t *req)
     req->path[0] = req->to[0] = req->after[0] = req->volume[0] = req->key[0] = 0;
 }
 
-int
-zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *why, size_t why_size)
-{
-    s_request_clear (req);
-    if (size > ZAIO_HEADER_MAX)
-        return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "header is %zu bytes, limit %d", size,
-                       ZAIO_HEADER_MAX);
-    zaio_cursor_t cursor;
-    zaio_cursor_init (&cursor, data, size);
-    uint32_t count;
-    if (zaio_cursor_map (&cursor, &count))
-        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "header must be a msgpack map");
+//  The op a request's header names, judged only once the whole map is
+//  read, so a map that names its op last is as valid as one that names it
+//  first.
+typedef struct {
+    int op;           //  a zaio_op_t, or -1: unknown, or not named yet
+    const char *name; //  as sent (borrows the input), for the error if unknown
+    uint32_t len;     //  of name
+} s_op_named_t;
 
-    //  Op-specific checks wait until the whole map is read, so a map that
-    //  names its op last is as valid as one that names it first.
-    int code = 0;
-    int op = -1;
-    const char *op_name = NULL; //  as sent, for the error if unknown
-    uint32_t op_len = 0;
-    char text[32]; //  printable copy of a key or name, for an error
-    for (uint32_t i = 0; i < count && code == 0; i++) {
-        const char *key;
-        uint32_t key_len;
-        if (zaio_cursor_str (&cursor, &key, &key_len))
-            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "header keys must be strings");
-        uint32_t bit;
-        if (key_len == 2 && memcmp (key, "id", 2) == 0) {
-            uint64_t id;
-            if (zaio_cursor_uint (&cursor, &id) || id == 0)
-                return s_fail (why, why_size, ZAIO_ERR_MALFORMED,
-                               "'id' must be an unsigned integer above zero");
-            bit = ZAIO_FIELD_ID;
-            if (!(req->fields & bit)) req->id = id;
-        } else if (key_len == 2 && memcmp (key, "op", 2) == 0) {
-            const char *name;
-            uint32_t name_len;
-            if (zaio_cursor_str (&cursor, &name, &name_len))
-                return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "'op' must be a string");
-            bit = ZAIO_FIELD_OP;
-            op = zaio_op_lookup (name, name_len);
-            //  A known name keeps rule 7; only an unknown one needs the check.
-            if (op < 0) code = s_check_str ("op", name, name_len, why, why_size);
-            op_name = name;
-            op_len = name_len;
-        } else {
-            const s_field_spec_t *spec = s_field_by_name (key, key_len);
-            if (!spec) {
-                s_sanitize (text, sizeof text, key, key_len);
-                return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "unknown field '%s'", text);
-            }
-            bit = spec->field;
-            if (!(req->fields & bit)) code = s_decode_field (req, spec, &cursor, why, why_size);
-        }
-        if (req->fields & bit) {
-            s_sanitize (text, sizeof text, key, key_len);
-            return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' appears twice", text);
-        }
-        req->fields |= bit;
+//  Mark bit present in req, or fail MALFORMED if it already was. key and
+//  key_len are the key as sent, for why.
+static int
+s_decode_mark (zaio_request_t *req, uint32_t bit, const char *key, uint32_t key_len, char *why,
+               size_t why_size)
+{
+    if (req->fields & bit) {
+        s_quote_t quote;
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' appears twice",
+                       s_quote (&quote, key, key_len));
     }
+    req->fields |= bit;
+    return 0;
+}
+
+//  The value of "id" at cursor into req. Returns 0 or MALFORMED.
+static int
+s_decode_id (zaio_request_t *req, zaio_cursor_t *cursor, const char *key, uint32_t key_len,
+             char *why, size_t why_size)
+{
+    uint64_t id;
+    if (zaio_cursor_uint (cursor, &id) || id == 0)
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED,
+                       "'id' must be an unsigned integer above zero");
+    int code = s_decode_mark (req, ZAIO_FIELD_ID, key, key_len, why, why_size);
+    if (code == 0) req->id = id;
+    return code;
+}
+
+//  The value of "op" at cursor into *named (it borrows the input). Only an
+//  unknown name is checked against rule 7 here; a known one keeps it.
+//  Returns 0 or an error.
+static int
+s_decode_op (zaio_request_t *req, zaio_cursor_t *cursor, s_op_named_t *named, const char *key,
+             uint32_t key_len, char *why, size_t why_size)
+{
+    const char *name;
+    uint32_t name_len;
+    if (zaio_cursor_str (cursor, &name, &name_len))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "'op' must be a string");
+    int code = s_decode_mark (req, ZAIO_FIELD_OP, key, key_len, why, why_size);
     if (code) return code;
-    if (!zaio_cursor_done (&cursor))
-        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "trailing bytes after the header map");
+    named->op = zaio_op_lookup (name, name_len);
+    named->name = name;
+    named->len = name_len;
+    return named->op < 0 ? s_check_str ("op", name, name_len, why, why_size) : 0;
+}
+
+//  One key of a request's header map and its value, from cursor into req
+//  (the op into *named). Returns 0 or an error, with why saying which.
+static int
+s_decode_pair (zaio_request_t *req, zaio_cursor_t *cursor, s_op_named_t *named, char *why,
+               size_t why_size)
+{
+    const char *key;
+    uint32_t key_len;
+    if (zaio_cursor_str (cursor, &key, &key_len))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "header keys must be strings");
+    if (s_key_is (key, key_len, "id"))
+        return s_decode_id (req, cursor, key, key_len, why, why_size);
+    if (s_key_is (key, key_len, "op"))
+        return s_decode_op (req, cursor, named, key, key_len, why, why_size);
+    const s_field_spec_t *spec = s_field_by_name (key, key_len);
+    if (!spec) {
+        s_quote_t quote;
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "unknown field '%s'",
+                       s_quote (&quote, key, key_len));
+    }
+    int code = s_decode_mark (req, spec->field, key, key_len, why, why_size);
+    return code ? code : s_decode_field (req, spec, cursor, why, why_size);
+}
+
+//  Once the map is read: the id and op every request has, and its op a
+//  known one, which goes into req. Returns 0 or an error.
+static int
+s_decode_need_op (zaio_request_t *req, const s_op_named_t *named, char *why, size_t why_size)
+{
     if (!(req->fields & ZAIO_FIELD_ID))
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "missing field 'id'");
     if (!(req->fields & ZAIO_FIELD_OP))
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "missing field 'op'");
-    if (op < 0) {
-        s_sanitize (text, sizeof text, op_name, op_len);
-        return s_fail (why, why_size, ZAIO_ERR_UNKNOWN_OP, "unknown op '%s'", text);
+    if (named->op < 0) {
+        s_quote_t quote;
+        return s_fail (why, why_size, ZAIO_ERR_UNKNOWN_OP, "unknown op '%s'",
+                       s_quote (&quote, named->name, named->len));
     }
-    req->op = (zaio_op_t)op;
+    req->op = (zaio_op_t)named->op;
+    return 0;
+}
 
-    const s_op_spec_t *spec = &s_ops[op];
+//  The fields of req against its op's row of s_ops: MALFORMED for the first
+//  (in s_fields order) the op needs and lacks or does not take, and for a
+//  limit of 0. Returns 0 or MALFORMED.
+static int
+s_decode_op_fields (const zaio_request_t *req, char *why, size_t why_size)
+{
+    const s_op_spec_t *spec = &s_ops[req->op];
     uint32_t allowed =
         ZAIO_FIELD_ID | ZAIO_FIELD_OP | COMMON_FIELDS | spec->required | spec->optional;
     uint32_t missing = spec->required & ~req->fields;
@@ -559,6 +606,29 @@ zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *w
     if ((req->fields & ZAIO_FIELD_LIMIT) && req->limit == 0)
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "'limit' must be at least 1");
     return 0;
+}
+
+int
+zaio_request_decode (zaio_request_t *req, const void *data, size_t size, char *why, size_t why_size)
+{
+    s_request_clear (req);
+    if (size > ZAIO_HEADER_MAX)
+        return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "header is %zu bytes, limit %d", size,
+                       ZAIO_HEADER_MAX);
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count;
+    if (zaio_cursor_map (&cursor, &count))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "header must be a msgpack map");
+    s_op_named_t named = {-1, NULL, 0};
+    for (uint32_t i = 0; i < count; i++) {
+        int code = s_decode_pair (req, &cursor, &named, why, why_size);
+        if (code) return code;
+    }
+    if (!zaio_cursor_done (&cursor))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "trailing bytes after the header map");
+    int code = s_decode_need_op (req, &named, why, why_size);
+    return code ? code : s_decode_op_fields (req, why, why_size);
 }
 
 int
@@ -1015,10 +1085,9 @@ zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t size, char *why
         int rc = spec ? s_decode_result (reply, spec, &cursor)
                       : zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1);
         if (rc) {
-            char key_text[32];
-            s_sanitize (key_text, sizeof key_text, key, len);
+            s_quote_t quote;
             return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "reply field '%s' is malformed",
-                           key_text);
+                           s_quote (&quote, key, len));
         }
         seen |= spec ? spec->bit : 0;
     }
@@ -1325,6 +1394,71 @@ zaio_event_encode (const zaio_event_t *event)
     return frame;
 }
 
+//  The keys every event has, as bits of what s_event_field saw.
+#define S_EVENT_SEQ (1u << 0)
+#define S_EVENT_OP  (1u << 1)
+
+//  An event's "op" at cursor into event: a known op's name. Returns 0, or
+//  -1 for anything else.
+static int
+s_event_op (zaio_event_t *event, zaio_cursor_t *cursor)
+{
+    const char *name;
+    uint32_t len;
+    int op = zaio_cursor_str (cursor, &name, &len) ? -1 : zaio_op_lookup (name, len);
+    if (op < 0) return -1;
+    event->op = (zaio_op_t)op;
+    return 0;
+}
+
+//  An event's "error" at cursor into event: the code its name stands for.
+//  Returns 0, or -1 if it is not a string.
+static int
+s_event_error (zaio_event_t *event, zaio_cursor_t *cursor)
+{
+    const char *name;
+    uint32_t len;
+    if (zaio_cursor_str (cursor, &name, &len)) return -1;
+    event->error = zaio_error_lookup (name, len);
+    return 0;
+}
+
+//  The value of the event key key (len bytes) at cursor into event; adds
+//  S_EVENT_SEQ or S_EVENT_OP to *seen. A key it does not know (outcome,
+//  and later additions) is skipped. Returns 0, or -1 if the value is
+//  malformed.
+static int
+s_event_field (zaio_event_t *event, const char *key, uint32_t len, zaio_cursor_t *cursor,
+               uint32_t *seen)
+{
+    if (s_key_is (key, len, "seq")) {
+        *seen |= S_EVENT_SEQ;
+        return zaio_cursor_uint (cursor, &event->seq);
+    }
+    if (s_key_is (key, len, "id")) return zaio_cursor_uint (cursor, &event->id);
+    if (s_key_is (key, len, "bytes")) return zaio_cursor_uint (cursor, &event->bytes);
+    if (s_key_is (key, len, "queue_us")) return zaio_cursor_uint (cursor, &event->queue_us);
+    if (s_key_is (key, len, "service_us")) return zaio_cursor_uint (cursor, &event->service_us);
+    if (s_key_is (key, len, "time_us")) return zaio_cursor_int (cursor, &event->time_us);
+    if (s_key_is (key, len, "client"))
+        return zaio_cursor_str_copy (cursor, event->client, sizeof event->client,
+                                     sizeof event->client - 1);
+    if (s_key_is (key, len, "path"))
+        return zaio_cursor_str_copy (cursor, event->path, sizeof event->path, ZAIO_PATH_MAX);
+    if (s_key_is (key, len, "volume"))
+        return zaio_cursor_str_copy (cursor, event->volume, sizeof event->volume, ZAIO_VOLUME_MAX);
+    if (s_key_is (key, len, "worker"))
+        return zaio_cursor_str_copy (cursor, event->worker, sizeof event->worker,
+                                     sizeof event->worker - 1);
+    if (s_key_is (key, len, "op")) {
+        if (s_event_op (event, cursor)) return -1;
+        *seen |= S_EVENT_OP;
+        return 0;
+    }
+    if (s_key_is (key, len, "error")) return s_event_error (event, cursor);
+    return zaio_cursor_skip (cursor, ZAIO_DEPTH_MAX - 1);
+}
+
 int
 zaio_event_decode (zaio_event_t *event, const void *data, size_t size)
 {
@@ -1333,51 +1467,14 @@ zaio_event_decode (zaio_event_t *event, const void *data, size_t size)
     zaio_cursor_init (&cursor, data, size);
     uint32_t count;
     if (zaio_cursor_map (&cursor, &count)) return ZAIO_ERR_MALFORMED;
-    bool have_seq = false, have_op = false;
+    uint32_t seen = 0;
     for (uint32_t i = 0; i < count; i++) {
         const char *key;
         uint32_t len;
-        if (zaio_cursor_str (&cursor, &key, &len)) return ZAIO_ERR_MALFORMED;
-        int rc;
-        if (s_key_is (key, len, "seq"))
-            rc = zaio_cursor_uint (&cursor, &event->seq), have_seq = true;
-        else if (s_key_is (key, len, "id"))
-            rc = zaio_cursor_uint (&cursor, &event->id);
-        else if (s_key_is (key, len, "bytes"))
-            rc = zaio_cursor_uint (&cursor, &event->bytes);
-        else if (s_key_is (key, len, "queue_us"))
-            rc = zaio_cursor_uint (&cursor, &event->queue_us);
-        else if (s_key_is (key, len, "service_us"))
-            rc = zaio_cursor_uint (&cursor, &event->service_us);
-        else if (s_key_is (key, len, "time_us"))
-            rc = zaio_cursor_int (&cursor, &event->time_us);
-        else if (s_key_is (key, len, "client"))
-            rc = zaio_cursor_str_copy (&cursor, event->client, sizeof event->client,
-                                       sizeof event->client - 1);
-        else if (s_key_is (key, len, "path"))
-            rc = zaio_cursor_str_copy (&cursor, event->path, sizeof event->path, ZAIO_PATH_MAX);
-        else if (s_key_is (key, len, "volume"))
-            rc = zaio_cursor_str_copy (&cursor, event->volume, sizeof event->volume,
-                                       ZAIO_VOLUME_MAX);
-        else if (s_key_is (key, len, "worker"))
-            rc = zaio_cursor_str_copy (&cursor, event->worker, sizeof event->worker,
-                                       sizeof event->worker - 1);
-        else if (s_key_is (key, len, "op")) {
-            const char *name;
-            uint32_t name_len;
-            rc = zaio_cursor_str (&cursor, &name, &name_len);
-            int op = rc ? -1 : zaio_op_lookup (name, name_len);
-            if (op < 0) return ZAIO_ERR_MALFORMED;
-            event->op = (zaio_op_t)op;
-            have_op = true;
-        } else if (s_key_is (key, len, "error")) {
-            const char *name;
-            uint32_t name_len;
-            rc = zaio_cursor_str (&cursor, &name, &name_len);
-            if (rc == 0) event->error = zaio_error_lookup (name, name_len);
-        } else
-            rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1); //  outcome, and later additions
-        if (rc) return ZAIO_ERR_MALFORMED;
+        if (zaio_cursor_str (&cursor, &key, &len) ||
+            s_event_field (event, key, len, &cursor, &seen))
+            return ZAIO_ERR_MALFORMED;
     }
-    return zaio_cursor_done (&cursor) && have_seq && have_op ? 0 : ZAIO_ERR_MALFORMED;
+    bool whole = (seen & (S_EVENT_SEQ | S_EVENT_OP)) == (S_EVENT_SEQ | S_EVENT_OP);
+    return zaio_cursor_done (&cursor) && whole ? 0 : ZAIO_ERR_MALFORMED;
 }

@@ -75,6 +75,13 @@ s_fail (const char *op, const char *path, int code)
     return s_exit_code (code);
 }
 
+//  `usage: zaio [OPTIONS] SYNOPSIS` and cmd's help, on stdout.
+static void
+s_command_help (const s_command_t *cmd)
+{
+    printf ("usage: zaio [OPTIONS] %s\n\n%s", cmd->synopsis, cmd->help);
+}
+
 static int
 s_usage (const char *command, const char *problem)
 {
@@ -120,8 +127,7 @@ s_options (const char *command, int argc, char **argv, const char *flags, bool *
         if (streq (arg, "--")) return i + 1;
         if (arg[0] != '-' || arg[1] == 0) break;
         if (streq (arg, "--help") || streq (arg, "-h")) {
-            const s_command_t *cmd = s_find (command);
-            printf ("usage: zaio [OPTIONS] %s\n\n%s", cmd->synopsis, cmd->help);
+            s_command_help (s_find (command));
             exit (0);
         }
         for (const char *letter = arg + 1; *letter; letter++) {
@@ -428,6 +434,24 @@ s_temp_name (const char *path, const char *tag)
                          (int)getpid (), (unsigned)randof (65536));
 }
 
+//  Start xfer: op moves remote through the local descriptor fd (local
+//  names it in messages), chunk bytes a call, on tool's client. Borrows
+//  every pointer; fd stays the caller's. The caller sets what its
+//  direction needs, and the progress.
+static void
+s_xfer_init (s_xfer_t *xfer, s_tool_t *tool, const char *op, const char *remote, int fd,
+             size_t chunk, const char *local)
+{
+    memset (xfer, 0, sizeof *xfer);
+    xfer->tool = tool;
+    xfer->client = s_client (tool);
+    xfer->op = op;
+    xfer->remote = remote;
+    xfer->fd = fd;
+    xfer->chunk = chunk;
+    xfer->local = local;
+}
+
 //  Fetch remote into fd (get, cat). Returns an exit code.
 static int
 s_fetch (s_tool_t *tool, const char *op, const char *remote, int fd, bool ordered,
@@ -438,19 +462,13 @@ s_fetch (s_tool_t *tool, const char *op, const char *remote, int fd, bool ordere
     int rc = zaio_client_stat (client, remote, &st);
     if (rc) return s_fail (op, remote, rc);
     if (streq (st.type, "dir")) return s_fail (op, remote, EISDIR);
+    size_t chunk = s_chunk_size (tool, &rc);
+    if (!chunk) return s_fail (op, remote, rc);
     s_xfer_t xfer;
-    memset (&xfer, 0, sizeof xfer);
-    xfer.tool = tool;
-    xfer.client = client;
-    xfer.op = op;
-    xfer.remote = remote;
-    xfer.fd = fd;
+    s_xfer_init (&xfer, tool, op, remote, fd, chunk, local);
     xfer.ordered = ordered;
-    xfer.chunk = s_chunk_size (tool, &rc);
-    if (!xfer.chunk) return s_fail (op, remote, rc);
     xfer.end = st.size;
     xfer.eof_at = UINT64_MAX;
-    xfer.local = local;
     s_progress_init (&xfer.progress, remote, st.size);
     s_read_more (&xfer);
     if (s_drain (&xfer)) rc = EINTR;
@@ -759,6 +777,47 @@ s_cmd_get (s_tool_t *tool, int argc, char **argv)
     return status;
 }
 
+//  Send a put's local input as writes, S_DEPTH in flight, until all of it
+//  is through or a call fails. Returns true if interrupted (writes may
+//  still be in flight), false when none is.
+static bool
+s_put_send (s_xfer_t *xfer)
+{
+    bool more = true;
+    while (more || xfer->in_flight) {
+        while (more && xfer->in_flight < S_DEPTH && !xfer->error && !xfer->local_error)
+            more = s_write_next (xfer);
+        if (xfer->error || xfer->local_error) more = false;
+        if (xfer->in_flight && s_dispatch (xfer)) return true;
+    }
+    return false;
+}
+
+//  End a put whose writes are over: if all went through, flush the
+//  temporary file (xfer->remote) and rename it over remote; if not, remove
+//  it as far as the broker lets. Returns the exit status.
+static int
+s_put_commit (s_xfer_t *xfer, const char *remote, bool interrupted)
+{
+    int rc = interrupted ? EINTR : xfer->error;
+    if (!rc && !xfer->local_error) {
+        rc = zaio_client_fsync (xfer->client, xfer->remote, false);
+        if (!rc) rc = zaio_client_rename (xfer->client, xfer->remote, remote);
+    }
+    if (rc || xfer->local_error) {
+        //  Best effort: leave no temporary file behind. An interrupt stops
+        //  the transfer, not this.
+        zsys_interrupted = 0;
+        zaio_client_set_timeout (s_client (xfer->tool), S_CLEANUP_MS);
+        zaio_client_unlink (xfer->tool->client, xfer->remote);
+        return rc ? s_fail ("put", remote, rc) : s_fail ("put", xfer->local, xfer->local_error);
+    }
+    s_progress_show (&xfer->progress, xfer->moved, true);
+    return 0;
+}
+
+//  put LOCAL REMOTE (s_commands says how): LOCAL into a temporary file
+//  beside REMOTE, renamed over REMOTE once flushed. Returns the exit status.
 static int
 s_cmd_put (s_tool_t *tool, int argc, char **argv)
 {
@@ -781,43 +840,15 @@ s_cmd_put (s_tool_t *tool, int argc, char **argv)
     //  target: readers see the old file or the whole new one.
     char *temp = s_temp_name (remote, "put");
     s_xfer_t xfer;
-    memset (&xfer, 0, sizeof xfer);
-    xfer.tool = tool;
-    xfer.client = s_client (tool);
-    xfer.op = "put";
-    xfer.remote = temp;
-    xfer.fd = fd;
-    xfer.chunk = chunk;
+    s_xfer_init (&xfer, tool, "put", temp, fd, chunk, local);
     xfer.mode = S_ISREG (st.st_mode) ? (uint32_t)(st.st_mode & 07777) : 0644;
-    xfer.local = local;
     s_progress_init (&xfer.progress, remote, S_ISREG (st.st_mode) ? (uint64_t)st.st_size : 0);
-    bool more = true;
-    bool interrupted = false;
-    while (!interrupted && (more || xfer.in_flight)) {
-        while (more && xfer.in_flight < S_DEPTH && !xfer.error && !xfer.local_error)
-            more = s_write_next (&xfer);
-        if (xfer.error || xfer.local_error) more = false;
-        if (xfer.in_flight && s_dispatch (&xfer)) interrupted = true;
-    }
+    bool interrupted = s_put_send (&xfer);
     //  A write still in flight (create: true) would bring the temporary
-    //  file back after the unlink below.
+    //  file back after the unlink in s_put_commit.
     if (interrupted) s_settle (&xfer, S_SETTLE_MS);
     if (fd != STDIN_FILENO) close (fd);
-    rc = interrupted ? EINTR : xfer.error;
-    if (!rc && !xfer.local_error) {
-        rc = zaio_client_fsync (xfer.client, temp, false);
-        if (!rc) rc = zaio_client_rename (xfer.client, temp, remote);
-    }
-    int status = 0;
-    if (rc || xfer.local_error) {
-        //  Best effort: leave no temporary file behind. An interrupt stops
-        //  the transfer, not this.
-        zsys_interrupted = 0;
-        zaio_client_set_timeout (s_client (tool), S_CLEANUP_MS);
-        zaio_client_unlink (tool->client, temp);
-        status = rc ? s_fail ("put", remote, rc) : s_fail ("put", local, xfer.local_error);
-    } else
-        s_progress_show (&xfer.progress, xfer.moved, true);
+    int status = s_put_commit (&xfer, remote, interrupted);
     zstr_free (&temp);
     return status;
 }
@@ -993,31 +1024,67 @@ s_print_event (const zaio_event_t *event, bool json)
     }
 }
 
+//  watch's arguments into *json, *count and prefixes (which borrows them
+//  from argv). --help prints watch's help and exits. Returns 0, or
+//  EXIT_USAGE after printing what is wrong.
+static int
+s_watch_options (int argc, char **argv, bool *json, long *count, zlist_t *prefixes)
+{
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
+            s_command_help (s_find ("watch"));
+            exit (0);
+        } else if (streq (argv[i], "--json"))
+            *json = true;
+        else if (streq (argv[i], "--count") && i + 1 < argc) {
+            char *end;
+            *count = strtol (argv[++i], &end, 10);
+            if (*end || *count < 1) return s_usage ("watch", "watch: bad --count");
+        } else if (argv[i][0] == '-' && argv[i][1])
+            return s_usage ("watch", "watch: unknown option");
+        else
+            zlist_append (prefixes, argv[i]);
+    }
+    return 0;
+}
+
+//  The line saying that the missed events before event were lost.
+static void
+s_print_missed (uint64_t missed, const zaio_event_t *event, bool json)
+{
+    if (json)
+        printf ("{\"missed\":%" PRIu64 ",\"from_seq\":%" PRIu64 ",\"to_seq\":%" PRIu64 "}\n",
+                missed, event->seq - missed, event->seq - 1);
+    else
+        printf ("-- missed %" PRIu64 " events (seq %" PRIu64 "..%" PRIu64 ")\n", missed,
+                event->seq - missed, event->seq - 1);
+}
+
+//  True if event's topic starts with one of prefixes, or prefixes is empty.
+static bool
+s_watch_wanted (zlist_t *prefixes, const zaio_event_t *event)
+{
+    bool wanted = zlist_size (prefixes) == 0;
+    char topic[128];
+    zaio_event_topic (event, topic, sizeof topic);
+    for (char *prefix = (char *)zlist_first (prefixes); prefix && !wanted;
+         prefix = (char *)zlist_next (prefixes))
+        wanted = strncmp (topic, prefix, strlen (prefix)) == 0;
+    return wanted;
+}
+
+//  watch [--json] [--count N] [PREFIX...]: a line per completion event
+//  until interrupted or N are printed. Returns the exit status.
 static int
 s_cmd_watch (s_tool_t *tool, int argc, char **argv)
 {
     bool json = false;
     long count = 0;
     zlist_t *prefixes = zlist_new ();
-    for (int i = 1; i < argc; i++) {
-        if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
-            const s_command_t *cmd = s_find ("watch");
-            printf ("usage: zaio [OPTIONS] %s\n\n%s", cmd->synopsis, cmd->help);
-            exit (0);
-        } else if (streq (argv[i], "--json"))
-            json = true;
-        else if (streq (argv[i], "--count") && i + 1 < argc) {
-            char *end;
-            count = strtol (argv[++i], &end, 10);
-            if (*end || count < 1) {
-                zlist_destroy (&prefixes);
-                return s_usage ("watch", "watch: bad --count");
-            }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            zlist_destroy (&prefixes);
-            return s_usage ("watch", "watch: unknown option");
-        } else
-            zlist_append (prefixes, argv[i]);
+    int status = s_watch_options (argc, argv, &json, &count, prefixes);
+    if (status) {
+        zlist_destroy (&prefixes);
+        return status;
     }
     zaio_watch_t *watch = zaio_watch_new (tool->events);
     if (!watch) {
@@ -1034,22 +1101,8 @@ s_cmd_watch (s_tool_t *tool, int argc, char **argv)
         zaio_event_t event;
         if (zaio_watch_recv (watch, &event, 500)) continue;
         uint64_t missed = zaio_watch_missed (watch);
-        if (missed) {
-            if (json)
-                printf ("{\"missed\":%" PRIu64 ",\"from_seq\":%" PRIu64 ",\"to_seq\":%" PRIu64
-                        "}\n",
-                        missed, event.seq - missed, event.seq - 1);
-            else
-                printf ("-- missed %" PRIu64 " events (seq %" PRIu64 "..%" PRIu64 ")\n", missed,
-                        event.seq - missed, event.seq - 1);
-        }
-        bool wanted = zlist_size (prefixes) == 0;
-        char topic[128];
-        zaio_event_topic (&event, topic, sizeof topic);
-        for (char *prefix = (char *)zlist_first (prefixes); prefix && !wanted;
-             prefix = (char *)zlist_next (prefixes))
-            wanted = strncmp (topic, prefix, strlen (prefix)) == 0;
-        if (!wanted) continue;
+        if (missed) s_print_missed (missed, &event, json);
+        if (!s_watch_wanted (prefixes, &event)) continue;
         s_print_event (&event, json);
         printed++;
     }
@@ -1144,70 +1197,104 @@ s_help (void)
             "  130  interrupted\n");
 }
 
+//  True if the global option name takes a value, after '=' or as the next
+//  argument.
+static bool
+s_takes_value (const char *name)
+{
+    return streq (name, "-c") || streq (name, "--connect") || streq (name, "-e") ||
+           streq (name, "--events") || streq (name, "-t") || streq (name, "--timeout") ||
+           streq (name, "-r") || streq (name, "--retries") || streq (name, "-v") ||
+           streq (name, "--volume");
+}
+
+//  text as a whole decimal number in 0..max into *value. Returns 0 or -1.
+static int
+s_parse_number (const char *text, long max, long *value)
+{
+    char *end;
+    *value = strtol (text, &end, 10);
+    return *end || *value < 0 || *value > max ? -1 : 0;
+}
+
+//  The global option at argv[*at] into tool; *at moves past its value if
+//  that is the next argument. Returns -1 to go on, or the exit status: 0
+//  after --help or --version, EXIT_USAGE after printing what is wrong.
+static int
+s_global_option (s_tool_t *tool, int argc, char **argv, int *at)
+{
+    const char *arg = argv[*at];
+    const char *value = NULL;
+    const char *equals = strchr (arg, '=');
+    char name[32];
+    snprintf (name, sizeof name, "%.*s", equals ? (int)(equals - arg) : (int)strlen (arg), arg);
+    if (s_takes_value (name)) {
+        value = equals ? equals + 1 : (*at + 1 < argc ? argv[++*at] : NULL);
+        if (!value) return s_usage (NULL, "option needs a value");
+    }
+    long number;
+    if (streq (name, "-h") || streq (name, "--help")) {
+        s_help ();
+        return 0;
+    } else if (streq (name, "-V") || streq (name, "--version")) {
+        printf ("zaio %s\n", ZAIO_VERSION_STRING);
+        return 0;
+    } else if (streq (name, "-c") || streq (name, "--connect"))
+        tool->endpoint = value;
+    else if (streq (name, "-e") || streq (name, "--events"))
+        tool->events = value;
+    else if (streq (name, "-v") || streq (name, "--volume"))
+        tool->volume = value;
+    else if (streq (name, "-t") || streq (name, "--timeout")) {
+        if (s_parse_number (value, LONG_MAX, &number)) return s_usage (NULL, "bad --timeout");
+        tool->timeout_ms = (uint32_t)number;
+    } else if (streq (name, "-r") || streq (name, "--retries")) {
+        if (s_parse_number (value, 100, &number)) return s_usage (NULL, "bad --retries");
+        tool->retries = (int)number;
+    } else {
+        char problem[96];
+        snprintf (problem, sizeof problem, "unknown option '%s'", arg);
+        return s_usage (NULL, problem);
+    }
+    return -1;
+}
+
+//  Run the command argv[0] with its arguments, or print help: "help" alone
+//  for all, "help COMMAND" for one. Returns the exit status: EXIT_USAGE for
+//  an unknown command (printed), and a failure to write stdout fails a
+//  command that succeeded.
+static int
+s_run_command (s_tool_t *tool, int argc, char **argv)
+{
+    if (streq (argv[0], "help")) {
+        const s_command_t *cmd = argc > 1 ? s_find (argv[1]) : NULL;
+        if (cmd)
+            s_command_help (cmd);
+        else
+            s_help ();
+        return 0;
+    }
+    const s_command_t *cmd = s_find (argv[0]);
+    if (!cmd) {
+        char problem[96];
+        snprintf (problem, sizeof problem, "unknown command '%.40s'", argv[0]);
+        return s_usage (NULL, problem);
+    }
+    int status = cmd->run (tool, argc, argv);
+    zaio_client_destroy (&tool->client);
+    if (fflush (stdout) && status == 0) status = s_fail (cmd->name, "(stdout)", errno);
+    return status;
+}
+
 int
 main (int argc, char *argv[])
 {
     s_tool_t tool = {NULL, NULL, ZAIO_CLIENT_TIMEOUT_MS, -1, NULL, getenv ("ZAIO_VOLUME")};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *arg = argv[i];
-        const char *value = NULL;
-        const char *equals = strchr (arg, '=');
-        char name[32];
-        snprintf (name, sizeof name, "%.*s", equals ? (int)(equals - arg) : (int)strlen (arg), arg);
-        bool takes = streq (name, "-c") || streq (name, "--connect") || streq (name, "-e") ||
-                     streq (name, "--events") || streq (name, "-t") || streq (name, "--timeout") ||
-                     streq (name, "-r") || streq (name, "--retries") || streq (name, "-v") ||
-                     streq (name, "--volume");
-        if (takes) {
-            value = equals ? equals + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!value) return s_usage (NULL, "option needs a value");
-        }
-        if (streq (name, "-h") || streq (name, "--help")) {
-            s_help ();
-            return 0;
-        } else if (streq (name, "-V") || streq (name, "--version")) {
-            printf ("zaio %s\n", ZAIO_VERSION_STRING);
-            return 0;
-        } else if (streq (name, "-c") || streq (name, "--connect"))
-            tool.endpoint = value;
-        else if (streq (name, "-e") || streq (name, "--events"))
-            tool.events = value;
-        else if (streq (name, "-v") || streq (name, "--volume"))
-            tool.volume = value;
-        else if (streq (name, "-t") || streq (name, "--timeout")) {
-            char *end;
-            long msecs = strtol (value, &end, 10);
-            if (*end || msecs < 0) return s_usage (NULL, "bad --timeout");
-            tool.timeout_ms = (uint32_t)msecs;
-        } else if (streq (name, "-r") || streq (name, "--retries")) {
-            char *end;
-            long retries = strtol (value, &end, 10);
-            if (*end || retries < 0 || retries > 100) return s_usage (NULL, "bad --retries");
-            tool.retries = (int)retries;
-        } else {
-            char problem[96];
-            snprintf (problem, sizeof problem, "unknown option '%s'", arg);
-            return s_usage (NULL, problem);
-        }
+        int status = s_global_option (&tool, argc, argv, &i);
+        if (status >= 0) return status;
     }
     if (i >= argc) return s_usage (NULL, "which command?");
-    if (streq (argv[i], "help")) {
-        const s_command_t *cmd = i + 1 < argc ? s_find (argv[i + 1]) : NULL;
-        if (cmd)
-            printf ("usage: zaio [OPTIONS] %s\n\n%s", cmd->synopsis, cmd->help);
-        else
-            s_help ();
-        return 0;
-    }
-    const s_command_t *cmd = s_find (argv[i]);
-    if (!cmd) {
-        char problem[96];
-        snprintf (problem, sizeof problem, "unknown command '%.40s'", argv[i]);
-        return s_usage (NULL, problem);
-    }
-    int status = cmd->run (&tool, argc - i, argv + i);
-    zaio_client_destroy (&tool.client);
-    if (fflush (stdout) && status == 0) status = s_fail (cmd->name, "(stdout)", errno);
-    return status;
+    return s_run_command (&tool, argc - i, argv + i);
 }

@@ -4,6 +4,7 @@
 #include "zaio_proto.h"
 
 #include <czmq.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +42,9 @@ zaio_daemon_init (const char *name)
     }
 }
 
-int
-zaio_daemon_wait (void)
+//  Block until SIGINT or SIGTERM arrives; returns which.
+static int
+s_wait (void)
 {
     sigset_t signals;
     s_signals (&signals);
@@ -65,8 +67,10 @@ zaio_daemon_number (const char *option, const char *text, uint64_t min, uint64_t
     return value;
 }
 
-bool
-zaio_daemon_shared_option (int option, const char *text, const zaio_daemon_shared_t *into)
+//  Stores text for option if it is a shared one (--verbose too) and returns
+//  true; false for any other option. Exits 2 on a bad value.
+static bool
+s_shared_option (int option, const char *text, const zaio_daemon_shared_t *into)
 {
     switch (option) {
         case ZAIO_DAEMON_OPT_PAYLOAD:
@@ -84,7 +88,41 @@ zaio_daemon_shared_option (int option, const char *text, const zaio_daemon_share
         case ZAIO_DAEMON_OPT_DRAIN:
             *into->drain_ms = (uint32_t)zaio_daemon_number ("--drain-ms", text, 0, 3600000);
             return true;
+        case 'v':
+            *into->verbose = true;
+            return true;
         default:
             return false;
     }
+}
+
+int
+zaio_daemon_option (int argc, char **argv, const zaio_daemon_args_t *args)
+{
+    while (true) {
+        int option = getopt_long (argc, argv, args->short_options, args->long_options, NULL);
+        if (s_shared_option (option, optarg, &args->shared)) continue;
+        if (option == 'h') {
+            args->usage (stdout);
+            exit (0);
+        }
+        if (option == '?') {
+            args->usage (stderr);
+            exit (2);
+        }
+        return option;
+    }
+}
+
+int
+zaio_daemon_ready (zlist_t **lines_p)
+{
+    if (lines_p && *lines_p) {
+        for (char *line = (char *)zlist_first (*lines_p); line;
+             line = (char *)zlist_next (*lines_p))
+            printf ("%s\n", line);
+        zlist_destroy (lines_p);
+    }
+    printf ("ready\n");
+    return s_wait ();
 }

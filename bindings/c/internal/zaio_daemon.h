@@ -11,27 +11,29 @@
 #ifndef ZAIO_DAEMON_H_INCLUDED
 #define ZAIO_DAEMON_H_INCLUDED
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+struct option;
+
 //  Call first in main, before any thread exists. name is the log ident.
 void zaio_daemon_init (const char *name);
-
-//  Block until SIGINT or SIGTERM arrives; returns which.
-int zaio_daemon_wait (void);
 
 //  Parse option's value text as a number in [min, max]; on anything else
 //  print "NAME: OPTION needs a number in MIN..MAX" and exit 2 (usage).
 uint64_t zaio_daemon_number (const char *option, const char *text, uint64_t min, uint64_t max);
 
-//  The options both daemons take, with the same names and ranges: put
-//  ZAIO_DAEMON_SHARED_OPTIONS in the getopt_long table, and hand every
-//  option getopt returns to zaio_daemon_shared_option first.
+//  The options both daemons take, with the same names and ranges: a
+//  daemon's getopt_long table holds ZAIO_DAEMON_SHARED_OPTIONS among its
+//  own and ends with ZAIO_DAEMON_LAST_OPTIONS (--verbose, --help, the
+//  end); its short options end with ZAIO_DAEMON_SHORT_OPTIONS.
 enum {
     ZAIO_DAEMON_OPT_PAYLOAD = 0x1000,
     ZAIO_DAEMON_OPT_HEARTBEAT,
@@ -44,7 +46,12 @@ enum {
     {"heartbeat-ms", required_argument, NULL, ZAIO_DAEMON_OPT_HEARTBEAT},     \
     {"heartbeat-misses", required_argument, NULL, ZAIO_DAEMON_OPT_MISSES},    \
     {"drain-ms", required_argument, NULL, ZAIO_DAEMON_OPT_DRAIN}
+#define ZAIO_DAEMON_LAST_OPTIONS                                              \
+    {"verbose", no_argument, NULL, 'v'},                                      \
+    {"help", no_argument, NULL, 'h'},                                         \
+    {NULL, 0, NULL, 0}
 // clang-format on
+#define ZAIO_DAEMON_SHORT_OPTIONS "vh"
 
 //  Where the shared options' values go.
 typedef struct {
@@ -52,11 +59,29 @@ typedef struct {
     uint32_t *heartbeat_ms;
     uint32_t *heartbeat_misses;
     uint32_t *drain_ms;
+    bool *verbose;
 } zaio_daemon_shared_t;
 
-//  Stores text for option if it is a shared one and returns true; false
-//  for any other option. Exits 2 on a bad value.
-bool zaio_daemon_shared_option (int option, const char *text, const zaio_daemon_shared_t *into);
+//  A daemon's command line, as zaio_daemon_option reads it (all borrowed).
+typedef struct {
+    const char *short_options;         //  for getopt_long
+    const struct option *long_options; //  for getopt_long
+    void (*usage) (FILE *out);         //  prints the daemon's usage text
+    zaio_daemon_shared_t shared;
+} zaio_daemon_args_t;
+
+//  The next option of the daemon's own, as getopt_long returns it (optarg
+//  holds its value), or -1 after the last option. Stores the shared ones
+//  and --verbose itself; --help prints the usage on stdout and exits 0; an
+//  unknown option, or one without its value, prints the usage on stderr
+//  and exits 2. Exits 2 on a bad value of a shared option.
+int zaio_daemon_option (int argc, char **argv, const zaio_daemon_args_t *args);
+
+//  Say the daemon is up, on stdout: the lines of the list *lines_p, if
+//  there is one (it is destroyed and *lines_p nulled; lines_p may be NULL),
+//  then "ready", the line scripts and tests wait for. Then block until
+//  SIGINT or SIGTERM arrives; returns which.
+int zaio_daemon_ready (zlist_t **lines_p);
 
 #ifdef __cplusplus
 }
