@@ -108,52 +108,6 @@ s_decode (s_decoder_t which, const void *data, size_t size, s_decoded_t *out)
     return code;
 }
 
-//  Packs json in the order written (unlike the canonical packer of
-//  test_vectors.c, decoders must accept any order).
-static void
-s_pack_json (msgpack_packer *pk, const zaio_json_t *json)
-{
-    size_t len;
-    const char *str;
-    int64_t number;
-    switch (zaio_json_type (json)) {
-        case ZAIO_JSON_NULL:
-            msgpack_pack_nil (pk);
-            break;
-        case ZAIO_JSON_BOOL:
-            if (zaio_json_bool (json))
-                msgpack_pack_true (pk);
-            else
-                msgpack_pack_false (pk);
-            break;
-        case ZAIO_JSON_INT:
-            if (zaio_json_int (json, &number) == 0 && number < 0)
-                msgpack_pack_int64 (pk, number);
-            else
-                msgpack_pack_uint64 (pk, zaio_json_magnitude (json));
-            break;
-        case ZAIO_JSON_STRING:
-            str = zaio_json_string (json, &len);
-            msgpack_pack_str (pk, len);
-            msgpack_pack_str_body (pk, str, len);
-            break;
-        case ZAIO_JSON_ARRAY:
-            msgpack_pack_array (pk, zaio_json_size (json));
-            for (size_t i = 0; i < zaio_json_size (json); i++)
-                s_pack_json (pk, zaio_json_at (json, i));
-            break;
-        case ZAIO_JSON_OBJECT:
-            msgpack_pack_map (pk, zaio_json_size (json));
-            for (size_t i = 0; i < zaio_json_size (json); i++) {
-                str = zaio_json_key_at (json, i, &len);
-                msgpack_pack_str (pk, len);
-                msgpack_pack_str_body (pk, str, len);
-                s_pack_json (pk, zaio_json_at (json, i));
-            }
-            break;
-    }
-}
-
 //  msgpack of a JSON text (in a frame the caller destroys).
 static zframe_t *
 s_pack (const char *json_text)
@@ -164,7 +118,8 @@ s_pack (const char *json_text)
     assert (json);
     zaio_writer_t writer;
     zaio_writer_init (&writer);
-    s_pack_json (&writer.packer, json);
+    //  In the order written: decoders must accept any order.
+    zaio_json_pack (&writer.packer, json, ZAIO_JSON_PACK_WRITTEN);
     zframe_t *frame = zaio_writer_frame (&writer);
     zaio_writer_release (&writer);
     zaio_json_destroy (&json);

@@ -190,90 +190,6 @@ s_check_msgpack (const void *data, size_t size, const zaio_json_t *json, const c
         CHECK (zaio_cursor_done (&cursor), "%s: trailing bytes", where);
 }
 
-//  Members of an object in canonical order: the keys named in first (if
-//  present), then the others ascending bytewise. Fills order with member
-//  indexes; returns how many.
-static size_t
-s_canonical_order (const zaio_json_t *object, const char *const *first, size_t first_count,
-                   size_t *order)
-{
-    size_t n = 0;
-    size_t size = zaio_json_size (object);
-    for (size_t f = 0; f < first_count; f++)
-        for (size_t index = 0; index < size; index++)
-            if (strcmp (zaio_json_key_at (object, index, NULL), first[f]) == 0) order[n++] = index;
-    size_t head = n;
-    for (size_t index = 0; index < size; index++) {
-        const char *key = zaio_json_key_at (object, index, NULL);
-        bool is_first = false;
-        for (size_t f = 0; f < first_count; f++) is_first |= strcmp (key, first[f]) == 0;
-        if (is_first) continue;
-        //  Insertion sort by bytes; keys hold no NUL, so strcmp is bytewise.
-        size_t at = n++;
-        while (at > head &&
-               strcmp ((const char *)zaio_json_key_at (object, order[at - 1], NULL), key) > 0) {
-            order[at] = order[at - 1];
-            at--;
-        }
-        order[at] = index;
-    }
-    return n;
-}
-
-//  Packs json canonically with plain msgpack_pack_* calls: shortest
-//  integers, str for strings, map keys ascending bytewise.
-static void
-s_pack_json (msgpack_packer *pk, const zaio_json_t *json)
-{
-    size_t len;
-    const char *str;
-    switch (zaio_json_type (json)) {
-        case ZAIO_JSON_NULL:
-            msgpack_pack_nil (pk);
-            break;
-        case ZAIO_JSON_BOOL:
-            if (zaio_json_bool (json))
-                msgpack_pack_true (pk);
-            else
-                msgpack_pack_false (pk);
-            break;
-        case ZAIO_JSON_INT:
-            if (zaio_json_negative (json)) {
-                int64_t value;
-                int rc = zaio_json_int (json, &value);
-                assert (rc == 0);
-                msgpack_pack_int64 (pk, value);
-            } else
-                msgpack_pack_uint64 (pk, zaio_json_magnitude (json));
-            break;
-        case ZAIO_JSON_STRING:
-            str = zaio_json_string (json, &len);
-            msgpack_pack_str (pk, len);
-            msgpack_pack_str_body (pk, str, len);
-            break;
-        case ZAIO_JSON_ARRAY:
-            msgpack_pack_array (pk, zaio_json_size (json));
-            for (size_t i = 0; i < zaio_json_size (json); i++)
-                s_pack_json (pk, zaio_json_at (json, i));
-            break;
-        case ZAIO_JSON_OBJECT: {
-            size_t size = zaio_json_size (json);
-            size_t *order = (size_t *)calloc (size + 1, sizeof (size_t));
-            assert (order);
-            s_canonical_order (json, NULL, 0, order);
-            msgpack_pack_map (pk, size);
-            for (size_t i = 0; i < size; i++) {
-                str = zaio_json_key_at (json, order[i], &len);
-                msgpack_pack_str (pk, len);
-                msgpack_pack_str_body (pk, str, len);
-                s_pack_json (pk, zaio_json_at (json, order[i]));
-            }
-            free (order);
-            break;
-        }
-    }
-}
-
 //  ---------------------------------------------------------------------
 //  Requests
 
@@ -643,7 +559,7 @@ s_pack_reply (const zaio_json_t *header)
         size_t size = zaio_json_size (header);
         size_t *order = (size_t *)calloc (size + 1, sizeof (size_t));
         assert (order);
-        s_canonical_order (header, first, 2, order);
+        zaio_json_canonical_order (header, first, 2, order);
         zaio_reply_pack_ok (pk, id, (uint32_t)(size - 2));
         for (size_t i = 2; i < size; i++) {
             const char *key = zaio_json_key_at (header, order[i], NULL);
@@ -664,7 +580,7 @@ s_pack_reply (const zaio_json_t *header)
                     break;
                 default:
                     zaio_pack_str (pk, key);
-                    s_pack_json (pk, value);
+                    zaio_json_pack (pk, value, ZAIO_JSON_PACK_CANONICAL);
                     break;
             }
         }
