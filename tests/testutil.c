@@ -3,10 +3,90 @@
 #include "testutil.h"
 
 #include <ftw.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+//  ---------------------------------------------------------------------
+//  Named cases
+
+static const char *s_current_case; //  while a case runs
+
+const char *
+zaio_test_case_name (const char *name)
+{
+    if (strncmp (name, "s_test_", 7) == 0) return name + 7;
+    if (strncmp (name, "s_", 2) == 0) return name + 2;
+    return name;
+}
+
+const char *
+zaio_test_case_current (void)
+{
+    return s_current_case;
+}
+
+//  A failed assert aborts: name the case on stderr (with write, which a
+//  signal handler may call), then die of the signal as before.
+static void
+s_on_abort (int signum)
+{
+    const char *name = s_current_case ? s_current_case : "(between cases)";
+    const char *parts[] = {"FAILED case ", name, "\n"};
+    for (size_t i = 0; i < 3; i++)
+        if (write (STDERR_FILENO, parts[i], strlen (parts[i])) < 0) break;
+    signal (signum, SIG_DFL);
+    raise (signum);
+}
+
+static void
+s_list_cases (FILE *out, const zaio_test_case_t *cases, size_t count)
+{
+    for (size_t i = 0; i < count; i++) fprintf (out, "%s\n", zaio_test_case_name (cases[i].name));
+}
+
+int
+zaio_test_run (int argc, char *argv[], const zaio_test_case_t *cases, size_t count)
+{
+    assert (cases && count > 0);
+    const char *program = strrchr (argv[0], '/') ? strrchr (argv[0], '/') + 1 : argv[0];
+    if (argc == 2 && streq (argv[1], "--list")) {
+        s_list_cases (stdout, cases, count);
+        return 0;
+    }
+    for (int arg = 1; arg < argc; arg++) {
+        size_t i = 0;
+        while (i < count && !streq (zaio_test_case_name (cases[i].name), argv[arg])) i++;
+        if (i == count) {
+            fprintf (stderr, "%s: no case named '%s'; the cases are:\n", program, argv[arg]);
+            s_list_cases (stderr, cases, count);
+            return 2;
+        }
+    }
+    //  Each line out before the next case starts, whatever stdout is.
+    setvbuf (stdout, NULL, _IOLBF, 0);
+    signal (SIGABRT, s_on_abort);
+    for (size_t i = 0; i < count; i++) {
+        const char *name = zaio_test_case_name (cases[i].name);
+        bool chosen = argc == 1;
+        for (int arg = 1; arg < argc; arg++) chosen |= streq (name, argv[arg]);
+        if (!chosen) continue;
+        printf ("case %s\n", name);
+        s_current_case = name;
+        cases[i].fn ();
+        s_current_case = NULL;
+        printf ("ok %s\n", name);
+    }
+    signal (SIGABRT, SIG_DFL);
+    zsys_shutdown ();
+    printf ("%s: OK\n", program);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Files and brokers
 
 char *
 zaio_test_tempdir (const char *tag)
