@@ -313,6 +313,42 @@ zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit
 }
 
 void
+zaio_test_fake_known (const char *endpoint, zsock_t *worker, const char *volume)
+{
+    zsock_t *client = zaio_test_client (endpoint);
+    zpoller_t *poller = zpoller_new (client, worker, NULL);
+    zpoller_t *ready = zpoller_new (worker, NULL);
+    int64_t until = zclock_mono () + 10000;
+    //  Ids far above any a test uses.
+    for (uint64_t id = (uint64_t)1 << 48;; id++) {
+        assert (zclock_mono () < until);
+        zaio_request_t req;
+        zaio_request_init (&req, ZAIO_OP_PING, id);
+        zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, volume);
+        zaio_test_send (client, &req, NULL, 0);
+        void *which = zpoller_wait (poller, 5000);
+        assert (which);
+        if (which == client) {
+            //  Not known yet: wait for the worker's socket to stir, or a
+            //  little, before asking again.
+            zaio_test_expect (client, id, ZAIO_ERR_NOVOLUME);
+            zpoller_wait (ready, 10);
+            continue;
+        }
+        uint64_t job;
+        zaio_request_t taken;
+        zaio_test_fake_take (worker, &job, &taken, 5000);
+        assert (taken.id == id);
+        zaio_test_fake_done (worker, job, id, 0);
+        zaio_test_expect (client, id, 0);
+        break;
+    }
+    zpoller_destroy (&ready);
+    zpoller_destroy (&poller);
+    zsock_destroy (&client);
+}
+
+void
 zaio_test_fake_take (zsock_t *worker, uint64_t *job, zaio_request_t *req, int timeout_ms)
 {
     zpoller_t *poller = zpoller_new (worker, NULL);

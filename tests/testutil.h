@@ -135,6 +135,12 @@ void zaio_test_fake_config (zaio_broker_config_t *config);
 zsock_t *zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit,
                                 uint32_t heartbeat_ms);
 
+//  Returns once the broker at endpoint routes jobs for volume to worker
+//  (a fake worker whose READY may still be on its way): a ping to the
+//  volume, from a client of its own, is sent again while it is answered
+//  NOVOLUME, until worker takes it; it is answered ok and its reply read.
+void zaio_test_fake_known (const char *endpoint, zsock_t *worker, const char *volume);
+
 //  Next JOB within timeout_ms (asserts one comes); heartbeats are skipped.
 void zaio_test_fake_take (zsock_t *worker, uint64_t *job, zaio_request_t *req, int timeout_ms);
 
