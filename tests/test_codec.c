@@ -16,6 +16,7 @@
 */
 
 #undef NDEBUG
+#include "testutil.h"
 #include "vectors_json.h"
 #include "codec_compare.h"
 #include "zaio_codec.h"
@@ -231,9 +232,11 @@ s_free_samples (void)
 //  ---------------------------------------------------------------------
 //  Truncation and mutation
 
+//  Every proper prefix of every sample is refused.
 static void
 s_test_truncation (void)
 {
+    s_load_all_samples ();
     size_t checked = 0;
     for (size_t i = 0; i < s_sample_count; i++) {
         const s_sample_t *sample = &s_samples[i];
@@ -248,8 +251,8 @@ s_test_truncation (void)
             checked++;
         }
     }
-    printf ("test_codec: truncation: %zu prefixes of %zu messages refused\n", checked,
-            s_sample_count);
+    printf ("%zu prefixes of %zu messages refused\n", checked, s_sample_count);
+    s_free_samples ();
 }
 
 //  A decoded request keeps every promise of zaio_codec.h and the spec.
@@ -325,6 +328,7 @@ static const uint8_t s_interesting[] = {0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0
 static void
 s_test_mutations (void)
 {
+    s_load_all_samples ();
     size_t size_max = 0;
     for (size_t i = 0; i < s_sample_count; i++)
         if (s_samples[i].size > size_max) size_max = s_samples[i].size;
@@ -386,12 +390,13 @@ s_test_mutations (void)
             if (other != (int)sample->decoder) s_decode ((s_decoder_t)other, buffer, size, &s_out);
     }
     free (buffer);
-    printf ("test_codec: mutations: %d (seed 0x%llx); decoded/refused: request %zu/%zu, "
+    printf ("%d mutations (seed 0x%llx); decoded/refused: request %zu/%zu, "
             "reply %zu/%zu, event %zu/%zu, ready %zu/%zu, outcome %zu/%zu\n",
             MUTATIONS, (unsigned long long)MUTATION_SEED, decoded[DECODE_REQUEST],
             refused[DECODE_REQUEST], decoded[DECODE_REPLY], refused[DECODE_REPLY],
             decoded[DECODE_EVENT], refused[DECODE_EVENT], decoded[DECODE_READY],
             refused[DECODE_READY], decoded[DECODE_OUTCOME], refused[DECODE_OUTCOME]);
+    s_free_samples ();
 }
 
 //  ---------------------------------------------------------------------
@@ -507,7 +512,6 @@ s_test_cursor_integers (void)
         assert (cursor.pos == start);
         s_cursor_free (&cursor, start);
     }
-    printf ("test_codec: cursor integers OK\n");
 }
 
 //  A str encoding of text (len bytes): reads back and skips whole.
@@ -593,7 +597,6 @@ s_test_cursor_strings (void)
     assert (zaio_cursor_str_copy (&cursor, buf, sizeof buf, 3) == 0 && strcmp (buf, "abc") == 0);
     assert (zaio_cursor_done (&cursor));
     s_cursor_free (&cursor, start);
-    printf ("test_codec: cursor strings OK\n");
 }
 
 //  A container header: reads as count of the family, or fails unmoved.
@@ -650,7 +653,6 @@ s_test_cursor_containers (void)
     const uint8_t *start = cursor.pos;
     assert (zaio_cursor_skip (&cursor, 1) == -1 && cursor.pos == start);
     s_cursor_free (&cursor, start);
-    printf ("test_codec: cursor containers OK\n");
 }
 
 //  Bytes that skip whole (good) or fail to skip, unmoved.
@@ -766,7 +768,6 @@ s_test_cursor_skip (void)
     assert (zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX) == -1 && cursor.pos == start);
     s_cursor_free (&cursor, start);
     free (bomb);
-    printf ("test_codec: cursor skip OK\n");
 }
 
 //  ---------------------------------------------------------------------
@@ -891,7 +892,6 @@ s_test_request_limits (void)
     assert (s_decode (DECODE_REQUEST, big, ZAIO_HEADER_MAX, &s_out) == ZAIO_ERR_MALFORMED);
     assert (s_decode (DECODE_REQUEST, big, ZAIO_HEADER_MAX + 1, &s_out) == ZAIO_ERR_TOOBIG);
     free (big);
-    printf ("test_codec: request limits OK\n");
 }
 
 //  A message of the given frames through zaio_request_decode_message.
@@ -938,7 +938,6 @@ s_test_request_messages (void)
     //  A header error wins over a frame count error.
     assert (s_decode_message (ZAIO_SIGNATURE, "{\"id\": 1, \"op\": \"x\"}", 3, 0, 16) ==
             ZAIO_ERR_UNKNOWN_OP);
-    printf ("test_codec: request messages OK\n");
 }
 
 static void
@@ -966,7 +965,6 @@ s_test_request_set_str (void)
     assert (zaio_request_set_str (&req, ZAIO_FIELD_PATH, "abc") == 0);
     assert (zaio_request_set_str (&req, ZAIO_FIELD_PATH, s_repeat ('z', 5000)) == -1);
     assert (strcmp (req.path, "abc") == 0);
-    printf ("test_codec: request setters OK\n");
 }
 
 //  ---------------------------------------------------------------------
@@ -1025,7 +1023,6 @@ s_test_replies (void)
     uint8_t trailing[] = {0x82, 0xa2, 'i', 'd', 0x01, 0xa2, 'o', 'k', 0xc3, 0xc0};
     assert (s_decode (DECODE_REPLY, trailing, sizeof trailing, &s_out) == ZAIO_ERR_MALFORMED);
     assert (s_decode (DECODE_REPLY, trailing, sizeof trailing - 1, &s_out) == 0);
-    printf ("test_codec: replies OK\n");
 }
 
 static void
@@ -1092,7 +1089,6 @@ s_test_events (void)
     event.error = 0;
     zaio_event_topic (&event, text, sizeof text);
     assert (strcmp (text, "ok.copy.v") == 0);
-    printf ("test_codec: events OK\n");
 }
 
 //  ---------------------------------------------------------------------
@@ -1206,7 +1202,6 @@ s_test_ready (void)
     uint8_t trailing[] = {0x81, 0xa6, 'c', 'r', 'e', 'd', 'i', 't', 0x01, 0x00};
     assert (s_decode (DECODE_READY, trailing, sizeof trailing, &s_out) == ZAIO_ERR_MALFORMED);
     assert (s_decode (DECODE_READY, trailing, sizeof trailing - 1, &s_out) == 0);
-    printf ("test_codec: ready OK\n");
 }
 
 static void
@@ -1255,7 +1250,6 @@ s_test_outcome (void)
     assert (s_decode (DECODE_OUTCOME, trailing, sizeof trailing, &s_out) == ZAIO_ERR_MALFORMED);
     assert (s_decode (DECODE_OUTCOME, trailing, sizeof trailing - 1, &s_out) == 0);
     assert (s_decode (DECODE_OUTCOME, trailing, 0, &s_out) == ZAIO_ERR_MALFORMED);
-    printf ("test_codec: outcome OK\n");
 }
 
 static void
@@ -1298,7 +1292,6 @@ s_test_envelope (void)
         assert (zaio_envelope_get (bytes, ZAIO_ENVELOPE_SIZE, &job) == -1);
     }
     assert (job == 42);
-    printf ("test_codec: worker envelopes OK\n");
 }
 
 //  ---------------------------------------------------------------------
@@ -1359,30 +1352,28 @@ s_test_names (void)
     assert (zaio_op_name ((zaio_op_t)-1) == NULL);
     assert (zaio_op_lookup ("pin", 3) == -1 && zaio_op_lookup ("pingx", 5) == -1);
     assert (zaio_op_lookup ("", 0) == -1);
-    printf ("test_codec: names OK (%zu error names round trip)\n", names);
+    printf ("%zu error names round trip\n", names);
 }
 
 int
-main (void)
+main (int argc, char *argv[])
 {
-    s_load_all_samples ();
-    s_test_truncation ();
-    s_test_cursor_integers ();
-    s_test_cursor_strings ();
-    s_test_cursor_containers ();
-    s_test_cursor_skip ();
-    s_test_request_limits ();
-    s_test_request_messages ();
-    s_test_request_set_str ();
-    s_test_replies ();
-    s_test_events ();
-    s_test_ready ();
-    s_test_outcome ();
-    s_test_envelope ();
-    s_test_names ();
-    s_test_mutations ();
-    s_free_samples ();
-    zsys_shutdown ();
-    printf ("test_codec: OK\n");
-    return 0;
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_truncation),
+        ZAIO_TEST_CASE (s_test_cursor_integers),
+        ZAIO_TEST_CASE (s_test_cursor_strings),
+        ZAIO_TEST_CASE (s_test_cursor_containers),
+        ZAIO_TEST_CASE (s_test_cursor_skip),
+        ZAIO_TEST_CASE (s_test_request_limits),
+        ZAIO_TEST_CASE (s_test_request_messages),
+        ZAIO_TEST_CASE (s_test_request_set_str),
+        ZAIO_TEST_CASE (s_test_replies),
+        ZAIO_TEST_CASE (s_test_events),
+        ZAIO_TEST_CASE (s_test_ready),
+        ZAIO_TEST_CASE (s_test_outcome),
+        ZAIO_TEST_CASE (s_test_envelope),
+        ZAIO_TEST_CASE (s_test_names),
+        ZAIO_TEST_CASE (s_test_mutations),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }
