@@ -29,15 +29,26 @@ s_expect_events (zsock_t *events, int *errors, uint64_t count)
     bool seen[16] = {false};
     assert (count < sizeof seen);
     zsock_set_rcvtimeo (events, 5000);
+    char topic[128];
+    zaio_event_t event;
     for (uint64_t i = 0; i < count; i++) {
-        zaio_event_t event;
-        zaio_test_next_event (events, &event, NULL, 0);
+        zaio_test_next_event (events, &event, topic, sizeof topic);
+        if (!(event.id >= 1 && event.id <= count && !seen[event.id]))
+            fprintf (stderr, "unexpected event %s for request %" PRIu64 " (seq %" PRIu64 ")\n",
+                     topic, event.id, event.seq);
         assert (event.id >= 1 && event.id <= count && !seen[event.id]);
         seen[event.id] = true;
         errors[event.id] = event.error;
     }
     zsock_set_rcvtimeo (events, 200);
-    zmsg_t *extra = zmsg_recv (events);
+    zpoller_t *poller = zpoller_new (events, NULL);
+    bool extra = zpoller_wait (poller, 200) != NULL;
+    zpoller_destroy (&poller);
+    if (extra) {
+        zaio_test_next_event (events, &event, topic, sizeof topic);
+        fprintf (stderr, "an event too many: %s for request %" PRIu64 " (seq %" PRIu64 ")\n", topic,
+                 event.id, event.seq);
+    }
     assert (!extra);
 }
 
@@ -49,7 +60,9 @@ s_ping_default (zsock_t *client, uint64_t id)
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_PING, id);
     zaio_reply_t reply;
-    assert (zaio_test_call (client, &req, NULL, 0, &reply, NULL, NULL) == 0);
+    int error = zaio_test_call (client, &req, NULL, 0, &reply, NULL, NULL);
+    if (error) fprintf (stderr, "ping %" PRIu64 ": %s\n", id, zaio_error_name (error));
+    assert (error == 0);
 }
 
 //  Reads events up to that of request id.
@@ -248,6 +261,7 @@ s_test_daemon (void)
     char endpoint[128];
     bool valgrind;
     pid_t pid = s_spawn_daemon (root, endpoint, sizeof endpoint, &valgrind);
+    zaio_test_served (endpoint);
     zsock_t *client = zaio_test_client (endpoint);
     //  A mix of successes and failures through every layer.
     for (uint64_t id = 1; id <= 40; id++) {

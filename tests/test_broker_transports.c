@@ -179,6 +179,7 @@ s_test_ipc_files (void)
     zaio_broker_destroy (&first);
     assert (s_socket_inode (path) == second_inode);
     //  The second still serves the path.
+    zaio_test_served (endpoint);
     zsock_t *client = zaio_test_client (endpoint);
     zaio_request_t ping;
     zaio_request_init (&ping, ZAIO_OP_PING, 1);

@@ -115,6 +115,8 @@ s_daemon_start (daemon_t *self)
         size += (size_t)n;
         text[size] = 0;
     }
+    //  Its local workers are known before the workload's calls come.
+    zaio_test_served (self->endpoint);
     s_phase ("daemon ready");
 }
 

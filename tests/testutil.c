@@ -177,6 +177,28 @@ zaio_test_broker_start (zaio_test_broker_t *self, const zaio_broker_config_t *co
     self->events = zaio_broker_endpoint (self->broker, "events", "tcp");
     assert (self->tcp && self->events);
     zstr_free (&events_ipc);
+    zaio_test_served (self->inproc);
+}
+
+void
+zaio_test_served (const char *endpoint)
+{
+    zsock_t *client = zaio_test_client (endpoint);
+    zpoller_t *poller = zpoller_new (client, NULL);
+    int64_t until = zclock_mono () + 10000;
+    //  Ids far above any a test uses.
+    for (uint64_t id = (uint64_t)1 << 49;; id++) {
+        assert (zclock_mono () < until);
+        zaio_request_t req;
+        zaio_request_init (&req, ZAIO_OP_PING, id);
+        zaio_reply_t reply;
+        int error = zaio_test_call (client, &req, NULL, 0, &reply, NULL, NULL);
+        if (error == 0) break;
+        assert (error == ZAIO_ERR_NOVOLUME);
+        zpoller_wait (poller, 10); //  nothing comes: a pause before asking again
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&client);
 }
 
 void

@@ -98,8 +98,17 @@ typedef struct {
     char *events; //  tcp events endpoint
 } zaio_test_broker_t;
 
+//  Returns once the broker serves its default volume (see
+//  zaio_test_served).
 void zaio_test_broker_start (zaio_test_broker_t *self, const zaio_broker_config_t *config_or_null);
 void zaio_test_broker_stop (zaio_test_broker_t *self);
+
+//  Returns once the broker at endpoint serves its default volume. Its
+//  local workers announce themselves on threads of their own after the
+//  broker has started, and a request that comes before them is answered
+//  NOVOLUME: this pings, from a client of its own, until a ping is
+//  answered ok (asserts within 10 s).
+void zaio_test_served (const char *endpoint);
 
 //  A connected DEALER.
 zsock_t *zaio_test_client (const char *endpoint);
