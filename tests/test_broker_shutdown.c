@@ -110,7 +110,9 @@ s_rig_start (s_rig_t *rig, uint32_t drain_ms)
     rig->worker =
         zaio_test_fake_worker (rig->worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
     rig->client = zaio_test_client (rig->broker.tcp);
-    rig->events = zsock_new_sub (rig->broker.events, "");
+    //  Read after the broker has stopped: over ipc, so that no broker of
+    //  another test can take its place (testutil.h).
+    rig->events = zsock_new_sub (rig->broker.events_ipc, "");
     assert (rig->events);
     //  READY and the subscription arrive before the first job.
     zaio_test_fake_known (rig->broker.inproc, rig->worker, "slow");

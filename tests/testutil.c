@@ -176,7 +176,7 @@ zaio_test_broker_start (zaio_test_broker_t *self, const zaio_broker_config_t *co
     self->tcp = zaio_broker_endpoint (self->broker, "client", "tcp");
     self->events = zaio_broker_endpoint (self->broker, "events", "tcp");
     assert (self->tcp && self->events);
-    zstr_free (&events_ipc);
+    self->events_ipc = events_ipc;
     zaio_test_served (self->inproc);
 }
 
@@ -217,6 +217,7 @@ zaio_test_broker_stop (zaio_test_broker_t *self)
     zstr_free (&self->ipc);
     zstr_free (&self->tcp);
     zstr_free (&self->events);
+    zstr_free (&self->events_ipc);
 }
 
 zsock_t *

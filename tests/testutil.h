@@ -95,7 +95,11 @@ typedef struct {
     char *inproc;
     char *ipc;
     char *tcp;
-    char *events; //  tcp events endpoint
+    char *events;     //  tcp events endpoint
+    char *events_ipc; //  ipc events endpoint, in a path of its own: a
+                      //  subscriber that outlives the broker hears no other
+                      //  (czmq hands out tcp "*" ports lowest first, and a
+                      //  SUB reconnects to whoever binds the port next)
 } zaio_test_broker_t;
 
 //  Returns once the broker serves its default volume (see
