@@ -4,6 +4,7 @@
 
 #include <ftw.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -157,7 +158,11 @@ zaio_test_broker_start (zaio_test_broker_t *self, const zaio_broker_config_t *co
     else
         zaio_broker_config_defaults (&config);
     self->root = zaio_test_tempdir ("root");
-    char *inproc = zsys_sprintf ("inproc://zaio-test-%p", (void *)self);
+    //  A name of its own: a broker before it may have had the same self,
+    //  and libzmq releases an inproc name only once the reaper has closed
+    //  the socket that bound it.
+    static atomic_uint s_brokers;
+    char *inproc = zsys_sprintf ("inproc://zaio-test-%u", atomic_fetch_add (&s_brokers, 1));
     char *ipc = zsys_sprintf ("ipc://%s.ipc", self->root);
     char *events_ipc = zsys_sprintf ("ipc://%s-events.ipc", self->root);
     config.root = self->root;
