@@ -169,6 +169,31 @@ s_flood (const char *endpoint, zsock_t *bob, int inflight_max)
     printf ("a flooder is bounded; others are served\n");
 }
 
+//  Returns once errors (subscribed to "err.ping.hand") hears the broker:
+//  a ping to "hand", failed by the worker, is sent again until an event
+//  comes; then the events are read up to the last one's.
+static void
+s_subscribed (const char *endpoint, zsock_t *worker, zsock_t *errors)
+{
+    zsock_t *client = zaio_test_client (endpoint);
+    zpoller_t *poller = zpoller_new (errors, NULL);
+    uint64_t id = 1000;
+    do {
+        s_send_ping (client, "hand", ++id);
+        uint64_t job;
+        zaio_request_t taken;
+        zaio_test_fake_take (worker, &job, &taken, 5000);
+        assert (taken.id == id);
+        zaio_test_fake_done (worker, job, id, ENOENT);
+        zaio_test_expect (client, id, ENOENT);
+    } while (!zpoller_wait (poller, 20));
+    zaio_event_t event;
+    do zaio_test_next_event (errors, &event, NULL, 0);
+    while (event.id != id);
+    zpoller_destroy (&poller);
+    zsock_destroy (&client);
+}
+
 //  A job parked while its client reads nothing still expires on time: its
 //  ETIMEDOUT is published (and its place in the queue comes free) while
 //  the client is not reading, and the reply waits behind the held ones.
@@ -179,7 +204,7 @@ s_parked_deadline (zaio_test_broker_t *broker, zsock_t *worker)
     assert (errors);
     zsock_set_rcvtimeo (errors, 3000);
     zsock_t *idle = s_slow_client (broker->inproc);
-    zclock_sleep (200); //  the subscription reaches the broker
+    s_subscribed (broker->inproc, worker, errors);
     for (uint64_t id = 1; id <= S_ROOM + 1; id++) s_send_ping (idle, "hand", id);
     assert (s_work_all (worker, 300) == S_ROOM + 1); //  the last reply is held
     zaio_request_t req;
