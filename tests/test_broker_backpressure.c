@@ -64,8 +64,7 @@ s_work_all (zsock_t *worker, int quiet_ms)
 //  allowance of 64, most requests are refused (how many depends on how
 //  far the broker got before the client read); within it, none.
 static void
-s_test_slow_reader (const char *endpoint, zsock_t *worker, zsock_t *bob, int count,
-                    int inflight_max)
+s_slow_reader (const char *endpoint, zsock_t *worker, zsock_t *bob, int count, int inflight_max)
 {
     enum { COUNT_MAX = 200 };
     assert (count <= COUNT_MAX);
@@ -75,7 +74,7 @@ s_test_slow_reader (const char *endpoint, zsock_t *worker, zsock_t *bob, int cou
     //  credit, and those that replaced finished ones while the queue had
     //  room; none, if refusals filled the queue first).
     int run = s_work_all (worker, 300);
-    printf ("test_broker_backpressure: %d of %d jobs ran before the client read\n", run, count);
+    printf ("%d of %d jobs ran before the client read\n", run, count);
     assert (run <= S_ROOM + 1 + 8);
     //  Within the allowance, only job replies can fill the queue.
     if (count <= inflight_max) assert (run > S_ROOM);
@@ -118,8 +117,7 @@ s_test_slow_reader (const char *endpoint, zsock_t *worker, zsock_t *bob, int cou
     assert (zpoller_wait (after, 200) == NULL);
     zpoller_destroy (&after);
     zsock_destroy (&slow);
-    printf ("test_broker_backpressure: a slow reader gets all %d replies (%d QUEUE_FULL)\n", count,
-            refused);
+    printf ("a slow reader gets all %d replies (%d QUEUE_FULL)\n", count, refused);
 }
 
 //  A client that sends more requests than the broker holds replies for
@@ -131,7 +129,7 @@ s_test_slow_reader (const char *endpoint, zsock_t *worker, zsock_t *bob, int cou
 //  Another client is served meanwhile, and the flooder is served again
 //  once it reads.
 static void
-s_test_flood (const char *endpoint, zsock_t *bob, int inflight_max)
+s_flood (const char *endpoint, zsock_t *bob, int inflight_max)
 {
     enum { COUNT = ZAIO_BROKER_HELD_MIN + 2000 };
     zsock_t *flood = s_slow_client (endpoint);
@@ -157,7 +155,7 @@ s_test_flood (const char *endpoint, zsock_t *bob, int inflight_max)
         zmsg_destroy (&msg);
     }
     zpoller_destroy (&poller);
-    printf ("test_broker_backpressure: a client that read nothing got %d replies (%d ok, %d "
+    printf ("a client that read nothing got %d replies (%d ok, %d "
             "QUEUE_FULL) of %d\n",
             ok + full, ok, full, COUNT);
     assert (ok >= 1 && ok <= S_ROOM + inflight_max);
@@ -168,20 +166,45 @@ s_test_flood (const char *endpoint, zsock_t *bob, int inflight_max)
     s_send_ping (flood, "default", COUNT + 1);
     zaio_test_expect (flood, COUNT + 1, 0);
     zsock_destroy (&flood);
-    printf ("test_broker_backpressure: a flooder is bounded; others are served\n");
+    printf ("a flooder is bounded; others are served\n");
+}
+
+//  Returns once errors (subscribed to "err.ping.hand") hears the broker:
+//  a ping to "hand", failed by the worker, is sent again until an event
+//  comes; then the events are read up to the last one's.
+static void
+s_subscribed (const char *endpoint, zsock_t *worker, zsock_t *errors)
+{
+    zsock_t *client = zaio_test_client (endpoint);
+    zpoller_t *poller = zpoller_new (errors, NULL);
+    uint64_t id = 1000;
+    do {
+        s_send_ping (client, "hand", ++id);
+        uint64_t job;
+        zaio_request_t taken;
+        zaio_test_fake_take (worker, &job, &taken, 5000);
+        assert (taken.id == id);
+        zaio_test_fake_done (worker, job, id, ENOENT);
+        zaio_test_expect (client, id, ENOENT);
+    } while (!zpoller_wait (poller, 20));
+    zaio_event_t event;
+    do zaio_test_next_event (errors, &event, NULL, 0);
+    while (event.id != id);
+    zpoller_destroy (&poller);
+    zsock_destroy (&client);
 }
 
 //  A job parked while its client reads nothing still expires on time: its
 //  ETIMEDOUT is published (and its place in the queue comes free) while
 //  the client is not reading, and the reply waits behind the held ones.
 static void
-s_test_parked_deadline (zaio_test_broker_t *broker, zsock_t *worker)
+s_parked_deadline (zaio_test_broker_t *broker, zsock_t *worker)
 {
     zsock_t *errors = zsock_new_sub (broker->events, "err.ping.hand");
     assert (errors);
     zsock_set_rcvtimeo (errors, 3000);
     zsock_t *idle = s_slow_client (broker->inproc);
-    zclock_sleep (200); //  the subscription reaches the broker
+    s_subscribed (broker->inproc, worker, errors);
     for (uint64_t id = 1; id <= S_ROOM + 1; id++) s_send_ping (idle, "hand", id);
     assert (s_work_all (worker, 300) == S_ROOM + 1); //  the last reply is held
     zaio_request_t req;
@@ -195,7 +218,7 @@ s_test_parked_deadline (zaio_test_broker_t *broker, zsock_t *worker)
     zaio_test_next_event (errors, &event, NULL, 0);
     int64_t took = zclock_mono () - sent;
     assert (event.id == S_ROOM + 2 && event.error == ETIMEDOUT);
-    printf ("test_broker_backpressure: a parked job expired after %" PRId64 " ms unread\n", took);
+    printf ("a parked job expired after %" PRId64 " ms unread\n", took);
     assert (s_work_all (worker, 100) == 0); //  it never ran
 
     for (uint64_t id = 1; id <= S_ROOM + 1; id++) zaio_test_expect (idle, id, 0);
@@ -230,7 +253,7 @@ s_run_next (zsock_t *narrow, uint64_t id)
 //  a third does not; data counts until a worker takes it, and requests
 //  without data are not held to it.
 static void
-s_test_queued_bytes (zsock_t *bob, zsock_t *narrow)
+s_queued_bytes (zsock_t *bob, zsock_t *narrow)
 {
     enum { SIZE = 100000 };
     char *data = (char *)zmalloc (SIZE);
@@ -256,12 +279,12 @@ s_test_queued_bytes (zsock_t *bob, zsock_t *narrow)
     zaio_test_expect (bob, 5, 0);
     zaio_test_expect (bob, 6, 0);
     free (data);
-    printf ("test_broker_backpressure: queued write data is bounded in bytes\n");
+    printf ("queued write data is bounded in bytes\n");
 }
 
 //  A shutdown does not wait past drain_ms for a client that reads nothing.
 static void
-s_test_shutdown (zaio_test_broker_t *broker, int drain_ms)
+s_shutdown (zaio_test_broker_t *broker, int drain_ms)
 {
     zsock_t *idle = s_slow_client (broker->inproc);
     for (uint64_t id = 1; id <= 30; id++) s_send_ping (idle, "default", id);
@@ -270,7 +293,7 @@ s_test_shutdown (zaio_test_broker_t *broker, int drain_ms)
     zactor_t *stopper = zaio_test_stop_in_background (&broker->broker);
     zactor_destroy (&stopper);
     int64_t took = zclock_mono () - started;
-    printf ("test_broker_backpressure: stopped in %" PRId64 " ms (drain_ms %d)\n", took, drain_ms);
+    printf ("stopped in %" PRId64 " ms (drain_ms %d)\n", took, drain_ms);
     assert (took < drain_ms + 2000);
     //  What fitted in its queue is there to read.
     for (uint64_t id = 1; id <= S_ROOM; id++) zaio_test_expect (idle, id, 0);
@@ -282,7 +305,7 @@ s_test_shutdown (zaio_test_broker_t *broker, int drain_ms)
 //  arrives just as the client's queue has room again. Tried a number of
 //  times, since that moment is the broker's to see.
 static void
-s_test_refusal_in_order (const char *endpoint, zsock_t *worker)
+s_refusal_in_order (const char *endpoint, zsock_t *worker)
 {
     for (int round = 0; round < 20; round++) {
         zsock_t *client = s_slow_client (endpoint);
@@ -295,42 +318,123 @@ s_test_refusal_in_order (const char *endpoint, zsock_t *worker)
         zaio_test_expect (client, S_ROOM + 3, ZAIO_ERR_NOVOLUME);
         zsock_destroy (&client);
     }
-    printf ("test_broker_backpressure: refusals wait behind held replies\n");
+    printf ("refusals wait behind held replies\n");
+}
+
+//  A broker with the bounds above, fake workers for "hand" and "narrow"
+//  that it knows, and a client, bob, over tcp.
+typedef struct {
+    zaio_broker_config_t config;
+    zaio_test_broker_t broker;
+    char *worker_endpoint;
+    zsock_t *worker;
+    zsock_t *narrow;
+    zsock_t *bob;
+} s_rig_t;
+
+static void
+s_rig_start (s_rig_t *rig)
+{
+    zaio_test_fake_config (&rig->config);
+    rig->config.reply_hwm = 4;
+    rig->config.inflight_max = 64;
+    rig->config.drain_ms = 1000;
+    rig->config.queue_bytes_max = 250000;
+    zaio_test_broker_start (&rig->broker, &rig->config);
+    rig->worker_endpoint = zaio_broker_endpoint (rig->broker.broker, "workers", "tcp");
+    rig->worker =
+        zaio_test_fake_worker (rig->worker_endpoint, "hand", 8, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    rig->narrow =
+        zaio_test_fake_worker (rig->worker_endpoint, "narrow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    rig->bob = zaio_test_client (rig->broker.tcp);
+    zaio_test_fake_known (rig->broker.inproc, rig->worker, "hand");
+    zaio_test_fake_known (rig->broker.inproc, rig->narrow, "narrow");
+}
+
+static void
+s_rig_stop (s_rig_t *rig)
+{
+    zstr_free (&rig->worker_endpoint);
+    zsock_destroy (&rig->worker);
+    zsock_destroy (&rig->narrow);
+    zsock_destroy (&rig->bob);
+    zaio_test_broker_stop (&rig->broker);
+}
+
+static void
+s_test_slow_reader_within_allowance (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    s_slow_reader (rig.broker.inproc, rig.worker, rig.bob, 40, (int)rig.config.inflight_max);
+    s_rig_stop (&rig);
+}
+
+static void
+s_test_slow_reader_past_allowance (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    s_slow_reader (rig.broker.inproc, rig.worker, rig.bob, 150, (int)rig.config.inflight_max);
+    s_rig_stop (&rig);
+}
+
+static void
+s_test_flood_bounded (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    s_flood (rig.broker.inproc, rig.bob, (int)rig.config.inflight_max);
+    s_rig_stop (&rig);
+}
+
+static void
+s_test_queued_write_bytes_bounded (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    s_queued_bytes (rig.bob, rig.narrow);
+    s_rig_stop (&rig);
+}
+
+static void
+s_test_parked_job_expires (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    s_parked_deadline (&rig.broker, rig.worker);
+    s_rig_stop (&rig);
+}
+
+static void
+s_test_refusal_behind_held_replies (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    s_refusal_in_order (rig.broker.inproc, rig.worker);
+    s_rig_stop (&rig);
+}
+
+static void
+s_test_shutdown_within_drain (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    s_shutdown (&rig.broker, (int)rig.config.drain_ms);
+    s_rig_stop (&rig);
 }
 
 int
-main (void)
+main (int argc, char *argv[])
 {
-    zaio_broker_config_t config;
-    zaio_test_fake_config (&config);
-    config.reply_hwm = 4;
-    config.inflight_max = 64;
-    config.drain_ms = 1000;
-    config.queue_bytes_max = 250000;
-    zaio_test_broker_t broker;
-    zaio_test_broker_start (&broker, &config);
-    char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
-    zsock_t *worker =
-        zaio_test_fake_worker (worker_endpoint, "hand", 8, ZAIO_TEST_QUIET_HEARTBEAT_MS);
-    zsock_t *narrow =
-        zaio_test_fake_worker (worker_endpoint, "narrow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
-    zsock_t *bob = zaio_test_client (broker.tcp);
-    zclock_sleep (100); //  the worker is known
-
-    s_test_slow_reader (broker.inproc, worker, bob, 40, (int)config.inflight_max);
-    s_test_slow_reader (broker.inproc, worker, bob, 150, (int)config.inflight_max);
-    s_test_flood (broker.inproc, bob, (int)config.inflight_max);
-    s_test_queued_bytes (bob, narrow);
-    s_test_parked_deadline (&broker, worker);
-    s_test_refusal_in_order (broker.inproc, worker);
-    s_test_shutdown (&broker, (int)config.drain_ms);
-
-    zstr_free (&worker_endpoint);
-    zsock_destroy (&worker);
-    zsock_destroy (&narrow);
-    zsock_destroy (&bob);
-    zaio_test_broker_stop (&broker);
-    zsys_shutdown ();
-    printf ("test_broker_backpressure: OK\n");
-    return 0;
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_slow_reader_within_allowance),
+        ZAIO_TEST_CASE (s_test_slow_reader_past_allowance),
+        ZAIO_TEST_CASE (s_test_flood_bounded),
+        ZAIO_TEST_CASE (s_test_queued_write_bytes_bounded),
+        ZAIO_TEST_CASE (s_test_parked_job_expires),
+        ZAIO_TEST_CASE (s_test_refusal_behind_held_replies),
+        ZAIO_TEST_CASE (s_test_shutdown_within_drain),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

@@ -39,13 +39,12 @@ s_warns_of_fair_share (const char *dir, uint32_t queue_max, uint32_t inflight_ma
     return strstr (text, "fair share of queue_max") != NULL;
 }
 
-int
-main (void)
+//  A full file: every setting it names is taken, the rest stay default.
+static void
+s_test_file_over_defaults (void)
 {
     char *dir = zaio_test_tempdir ("config");
     zaio_broker_config_t config;
-
-    //  A full file: every setting it names is taken, the rest stay default.
     char *path = s_write_config (dir, "broker\n"
                                       "    root = /srv/data\n"
                                       "    workers = 8\n"
@@ -72,8 +71,17 @@ main (void)
     assert (streq (config.events[0], "tcp://127.0.0.1:7001") && config.events[1] == NULL);
     zconfig_destroy (&zconfig);
     zstr_free (&path);
+    zaio_test_rmtree (dir);
+    zstr_free (&dir);
+}
 
-    //  Bad values are refused.
+//  Bad values are refused, and so is a missing file.
+static void
+s_test_bad_or_missing_file_refused (void)
+{
+    char *dir = zaio_test_tempdir ("config");
+    zaio_broker_config_t config;
+    zconfig_t *zconfig = NULL;
     const char *bad[] = {"broker\n    workers = many\n",
                          "broker\n    queue_max = 0\n",
                          "broker\n    payload_max = 99999999999999\n",
@@ -81,17 +89,22 @@ main (void)
                          "broker\n    workers = 12abc\n",
                          "broker\n    reply_hwm = 0\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        path = s_write_config (dir, bad[i]);
+        char *path = s_write_config (dir, bad[i]);
         zaio_broker_config_defaults (&config);
         assert (zaio_broker_config_load (&config, path, &zconfig) == -1);
         assert (zconfig == NULL);
         zstr_free (&path);
     }
-    //  A missing file too.
     zaio_broker_config_defaults (&config);
     assert (zaio_broker_config_load (&config, "/nonexistent/zaio.cfg", &zconfig) == -1);
+    zaio_test_rmtree (dir);
+    zstr_free (&dir);
+}
 
-    //  And the daemon says so and exits 1; usage errors exit 2.
+//  The daemon says so and exits 1; usage errors exit 2.
+static void
+s_test_daemon_exit_codes (void)
+{
     char *command = zsys_sprintf ("%s/broker/zaio-broker --config /nonexistent/zaio.cfg "
                                   ">/dev/null 2>&1",
                                   ZAIO_BINARY_DIR);
@@ -103,16 +116,29 @@ main (void)
     status = system (command);
     assert (WIFEXITED (status) && WEXITSTATUS (status) == 2);
     zstr_free (&command);
+}
 
-    //  A client alone may have two thirds of queue_max accepted, rounded
-    //  up: 6 of 9 (test_broker_queue checks the 6).
+//  A client alone may have two thirds of queue_max accepted, rounded up:
+//  6 of 9 (test_broker_queue checks the 6).
+static void
+s_test_fair_share_warning (void)
+{
+    char *dir = zaio_test_tempdir ("config");
     assert (!s_warns_of_fair_share (dir, 9, 6));
     assert (s_warns_of_fair_share (dir, 9, 7));
     assert (!s_warns_of_fair_share (dir, 65536, 16384)); //  the defaults
-
     zaio_test_rmtree (dir);
     zstr_free (&dir);
-    zsys_shutdown ();
-    printf ("test_broker_config: OK\n");
-    return 0;
+}
+
+int
+main (int argc, char *argv[])
+{
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_file_over_defaults),
+        ZAIO_TEST_CASE (s_test_bad_or_missing_file_refused),
+        ZAIO_TEST_CASE (s_test_daemon_exit_codes),
+        ZAIO_TEST_CASE (s_test_fair_share_warning),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

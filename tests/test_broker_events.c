@@ -26,45 +26,94 @@ s_call (zsock_t *client, zaio_op_t op, uint64_t id, const char *path, const char
     return zaio_test_call (client, &req, data, data ? strlen (data) : 0, &reply, NULL, NULL);
 }
 
-int
-main (void)
+//  The next event on sub must be for request id (a marker this test sent
+//  last): whatever matched the filter before it is read and counted.
+//  Returns how many events came before the marker.
+static int
+s_skip_to (zsock_t *sub, uint64_t id)
 {
-    zaio_test_broker_t broker;
-    zaio_test_broker_start (&broker, NULL);
-    zsock_t *client = zaio_test_client (broker.inproc);
-    zsock_t *all = s_subscriber (broker.events, "");
-    zsock_t *errors = s_subscriber (broker.events, "err.");
-    zsock_t *writes = s_subscriber (broker.events, "ok.writefile.");
+    int skipped = 0;
+    zaio_event_t event;
+    for (zaio_test_next_event (sub, &event, NULL, 0); event.id != id;
+         zaio_test_next_event (sub, &event, NULL, 0))
+        skipped++;
+    return skipped;
+}
 
-    //  Subscriptions travel asynchronously: ping until both have arrived.
+//  A broker, a client on it, and three subscribers whose subscriptions
+//  have all arrived: each has seen an event of its own filter, and all
+//  that came before has been read.
+typedef struct {
+    zaio_test_broker_t broker;
+    zsock_t *client;
+    zsock_t *all;
+    zsock_t *errors;
+    zsock_t *writes;
+} s_rig_t;
+
+static void
+s_rig_start (s_rig_t *rig)
+{
+    zaio_test_broker_start (&rig->broker, NULL);
+    rig->client = zaio_test_client (rig->broker.inproc);
+    rig->all = s_subscriber (rig->broker.events, "");
+    rig->errors = s_subscriber (rig->broker.events, "err.");
+    rig->writes = s_subscriber (rig->broker.events, "ok.writefile.");
+    //  Subscriptions travel asynchronously: send what each one wants to
+    //  see until it sees it, then read up to the last request sent.
+    struct {
+        zsock_t *sub;
+        zaio_op_t op;
+        const char *path;
+        int error;
+    } warm[] = {{rig->all, ZAIO_OP_PING, NULL, 0},
+                {rig->errors, ZAIO_OP_READ, "missing.txt", ENOENT},
+                {rig->writes, ZAIO_OP_WRITEFILE, "warm.txt", 0}};
     uint64_t id = 1;
-    zpoller_t *poller = zpoller_new (all, NULL);
-    while (true) {
-        assert (s_call (client, ZAIO_OP_PING, id++, NULL, NULL) == 0);
-        if (zpoller_wait (poller, 20)) break;
+    for (size_t i = 0; i < sizeof warm / sizeof warm[0]; i++) {
+        zpoller_t *poller = zpoller_new (warm[i].sub, NULL);
+        do
+            assert (s_call (rig->client, warm[i].op, id++, warm[i].path,
+                            warm[i].op == ZAIO_OP_WRITEFILE ? "warm" : NULL) == warm[i].error);
+        while (!zpoller_wait (poller, 20));
+        zpoller_destroy (&poller);
     }
-    zpoller_destroy (&poller);
-    zclock_sleep (100); //  the other two subscriptions were sent at the same time
-    //  Skip what the first subscriber saw of the warm-up.
-    zsock_set_rcvtimeo (all, 100);
+    assert (s_call (rig->client, ZAIO_OP_READ, 50, "missing.txt", NULL) == ENOENT);
+    assert (s_call (rig->client, ZAIO_OP_WRITEFILE, 51, "warm.txt", "warm") == 0);
+    s_skip_to (rig->errors, 50);
+    s_skip_to (rig->writes, 51);
+    s_skip_to (rig->all, 51);
+}
+
+static void
+s_rig_stop (s_rig_t *rig)
+{
+    zsock_destroy (&rig->all);
+    zsock_destroy (&rig->errors);
+    zsock_destroy (&rig->writes);
+    zsock_destroy (&rig->client);
+    zaio_test_broker_stop (&rig->broker);
+}
+
+//  Topics, filters, sequence and fields as specified.
+static void
+s_test_topics_filters_fields (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
     char topic[128];
     zaio_event_t event;
     uint64_t last_seq = 0;
-    zmsg_t *stale;
-    while ((stale = zmsg_recv (all))) {
-        zmsg_destroy (&stale);
-    }
-    zsock_set_rcvtimeo (all, 5000);
 
     int64_t before_us = zclock_time () * 1000;
-    assert (s_call (client, ZAIO_OP_WRITEFILE, 100, "a.txt", "hello") == 0);
-    assert (s_call (client, ZAIO_OP_READ, 101, "missing.txt", NULL) == ENOENT);
-    assert (s_call (client, ZAIO_OP_READ, 102, "a.txt", NULL) == 0);
+    assert (s_call (rig.client, ZAIO_OP_WRITEFILE, 100, "a.txt", "hello") == 0);
+    assert (s_call (rig.client, ZAIO_OP_READ, 101, "missing.txt", NULL) == ENOENT);
+    assert (s_call (rig.client, ZAIO_OP_READ, 102, "a.txt", NULL) == 0);
 
     //  Everything, in order, no gaps.
     const char *expected[] = {"ok.writefile.default", "err.read.default", "ok.read.default"};
     for (int i = 0; i < 3; i++) {
-        zaio_test_next_event (all, &event, topic, sizeof topic);
+        zaio_test_next_event (rig.all, &event, topic, sizeof topic);
         assert (streq (topic, expected[i]));
         assert (event.id == (uint64_t)(100 + i));
         if (last_seq) assert (event.seq == last_seq + 1);
@@ -75,39 +124,52 @@ main (void)
         assert (strlen (event.worker) > 0); //  a local worker ran it
     }
     //  Errors only, with the error name.
-    zaio_test_next_event (errors, &event, topic, sizeof topic);
+    zaio_test_next_event (rig.errors, &event, topic, sizeof topic);
     assert (streq (topic, "err.read.default"));
     assert (event.id == 101 && event.error == ENOENT && streq (event.path, "missing.txt"));
     //  Successful whole-file writes only, with their byte count.
-    zaio_test_next_event (writes, &event, topic, sizeof topic);
+    zaio_test_next_event (rig.writes, &event, topic, sizeof topic);
     assert (event.id == 100 && event.error == 0 && event.bytes == 5);
     assert (event.op == ZAIO_OP_WRITEFILE && streq (event.path, "a.txt"));
-    //  Nothing else matched the filters.
-    zsock_set_rcvtimeo (errors, 200);
-    zsock_set_rcvtimeo (writes, 200);
-    zmsg_t *extra = zmsg_recv (errors);
-    assert (!extra);
-    extra = zmsg_recv (writes);
-    assert (!extra);
-    printf ("test_broker_events: topics, filters, sequence and fields as specified\n");
+    //  Nothing else matched the filters: the next event each filter
+    //  passes is the one of a request sent after all the others.
+    assert (s_call (rig.client, ZAIO_OP_READ, 103, "missing.txt", NULL) == ENOENT);
+    assert (s_call (rig.client, ZAIO_OP_WRITEFILE, 104, "b.txt", "more") == 0);
+    assert (s_skip_to (rig.errors, 103) == 0);
+    assert (s_skip_to (rig.writes, 104) == 0);
+    s_rig_stop (&rig);
+}
 
-    //  A hello is published under the volume it named, as any request is.
+//  A hello is published under the volume it named, as any request is.
+static void
+s_test_hello_published_under_its_volume (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    char topic[128];
+    zaio_event_t event;
+    assert (s_call (rig.client, ZAIO_OP_PING, 102, NULL, NULL) == 0);
+    zaio_test_next_event (rig.all, &event, topic, sizeof topic);
+    assert (event.id == 102);
+    uint64_t last_seq = event.seq;
+
     zaio_request_t hello;
     zaio_request_init (&hello, ZAIO_OP_HELLO, 103);
     zaio_request_set_str (&hello, ZAIO_FIELD_VOLUME, "elsewhere");
     zaio_reply_t reply;
-    assert (zaio_test_call (client, &hello, NULL, 0, &reply, NULL, NULL) == 0);
-    zaio_test_next_event (all, &event, topic, sizeof topic);
+    assert (zaio_test_call (rig.client, &hello, NULL, 0, &reply, NULL, NULL) == 0);
+    zaio_test_next_event (rig.all, &event, topic, sizeof topic);
     assert (streq (topic, "ok.hello.elsewhere") && streq (event.volume, "elsewhere"));
     assert (event.id == 103 && event.seq == last_seq + 1);
-    printf ("test_broker_events: hello published under its volume\n");
+    s_rig_stop (&rig);
+}
 
-    zsock_destroy (&all);
-    zsock_destroy (&errors);
-    zsock_destroy (&writes);
-    zsock_destroy (&client);
-    zaio_test_broker_stop (&broker);
-    zsys_shutdown ();
-    printf ("test_broker_events: OK\n");
-    return 0;
+int
+main (int argc, char *argv[])
+{
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_topics_filters_fields),
+        ZAIO_TEST_CASE (s_test_hello_published_under_its_volume),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

@@ -7,12 +7,40 @@
 
 #include <string.h>
 
+//  A broker whose volume "slow" a hand-driven worker serves, known to the
+//  broker, and two clients: one over inproc, the other over tcp.
 typedef struct {
+    zaio_test_broker_t broker;
+    char *endpoint; //  the broker's tcp worker endpoint
     zsock_t *worker;
     zsock_t *client;
     zsock_t *other;
     uint64_t jobs[1024]; //  job number by request id, for answering
 } s_rig_t;
+
+static void
+s_rig_start (s_rig_t *rig)
+{
+    memset (rig, 0, sizeof *rig);
+    zaio_broker_config_t config;
+    zaio_test_fake_config (&config);
+    zaio_test_broker_start (&rig->broker, &config);
+    rig->endpoint = zaio_broker_endpoint (rig->broker.broker, "workers", "tcp");
+    rig->worker = zaio_test_fake_worker (rig->endpoint, "slow", 64, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    rig->client = zaio_test_client (rig->broker.inproc);
+    rig->other = zaio_test_client (rig->broker.tcp);
+    zaio_test_fake_known (rig->broker.inproc, rig->worker, "slow");
+}
+
+static void
+s_rig_stop (s_rig_t *rig)
+{
+    zstr_free (&rig->endpoint);
+    zsock_destroy (&rig->worker);
+    zsock_destroy (&rig->client);
+    zsock_destroy (&rig->other);
+    zaio_test_broker_stop (&rig->broker);
+}
 
 static void
 s_send_to (zsock_t *client, const char *volume, uint64_t id, const char *key, bool barrier,
@@ -71,9 +99,12 @@ s_finish (s_rig_t *rig, uint64_t id, int error)
     zaio_test_fake_done (rig->worker, rig->jobs[id], id, error);
 }
 
+//  Keys serialise their jobs, per client.
 static void
-s_check_keys (s_rig_t *rig)
+s_test_keys (void)
 {
+    s_rig_t the_rig, *rig = &the_rig;
+    s_rig_start (rig);
     s_send (rig->client, 1, "k", false, false);
     s_send (rig->client, 2, "k", false, false);
     s_send (rig->client, 3, NULL, false, false); //  no key: free to run
@@ -92,12 +123,15 @@ s_check_keys (s_rig_t *rig)
     zaio_test_expect (rig->client, 2, 0);
     zaio_test_expect (rig->client, 4, 0);
     zaio_test_expect (rig->other, 5, 0);
-    printf ("test_broker_ordering: keys serialise their jobs, per client\n");
+    s_rig_stop (rig);
 }
 
+//  A barrier waits for all before it, and holds all after.
 static void
-s_check_barrier (s_rig_t *rig)
+s_test_barrier (void)
 {
+    s_rig_t the_rig, *rig = &the_rig;
+    s_rig_start (rig);
     s_send (rig->client, 10, NULL, false, false);
     s_send (rig->client, 11, NULL, false, false);
     s_send (rig->client, 12, NULL, true, false); //  barrier
@@ -117,12 +151,15 @@ s_check_barrier (s_rig_t *rig)
     s_finish (rig, 14, 0);
     zaio_test_expect (rig->client, 13, 0);
     zaio_test_expect (rig->other, 14, 0);
-    printf ("test_broker_ordering: a barrier waits for all before it, and holds all after\n");
+    s_rig_stop (rig);
 }
 
+//  Linked chains run in turn and cancel after a failure.
 static void
-s_check_links (s_rig_t *rig)
+s_test_links (void)
 {
+    s_rig_t the_rig, *rig = &the_rig;
+    s_rig_start (rig);
     //  A chain that succeeds runs one job after the other.
     s_send (rig->client, 20, NULL, false, true);
     s_send (rig->client, 21, NULL, false, false);
@@ -155,17 +192,20 @@ s_check_links (s_rig_t *rig)
     s_started (rig, (uint64_t[]){42, 0});
     s_finish (rig, 42, 0);
     zaio_test_expect (rig->client, 42, 0);
-    printf ("test_broker_ordering: linked chains run in turn and cancel after a failure\n");
+    s_rig_stop (rig);
 }
 
 //  A job held behind another, for a volume whose last worker leaves
 //  meanwhile, is answered NOVOLUME when it is released, as a new request
 //  for that volume would be.
 static void
-s_check_volume_lost (s_rig_t *rig, const char *endpoint)
+s_test_volume_lost (void)
 {
-    zsock_t *photos = zaio_test_fake_worker (endpoint, "photos", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
-    zclock_sleep (100);
+    s_rig_t the_rig, *rig = &the_rig;
+    s_rig_start (rig);
+    zsock_t *photos =
+        zaio_test_fake_worker (rig->endpoint, "photos", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    zaio_test_fake_known (rig->broker.inproc, photos, "photos");
     s_send_to (rig->client, "slow", 45, "p", false, false);
     s_send_to (rig->client, "photos", 46, "p", false, false); //  held behind 45
     s_started (rig, (uint64_t[]){45, 0});
@@ -180,7 +220,7 @@ s_check_volume_lost (s_rig_t *rig, const char *endpoint)
     zaio_test_expect (rig->client, 45, 0);
     zaio_test_expect (rig->client, 46, ZAIO_ERR_NOVOLUME);
     zsock_destroy (&photos);
-    printf ("test_broker_ordering: a held job whose volume has gone is answered NOVOLUME\n");
+    s_rig_stop (rig);
 }
 
 //  A client named number, connected to endpoint.
@@ -204,8 +244,11 @@ s_client_named (const char *endpoint, int number)
 //  under the last one, whose old connection the broker may not have closed
 //  yet, and a ROUTER ignores a second connection with the same id.)
 static void
-s_check_broken_links_bounded (const char *endpoint)
+s_test_broken_links_bounded (void)
 {
+    s_rig_t rig;
+    s_rig_start (&rig);
+    const char *endpoint = rig.broker.inproc;
     zaio_request_t req;
     for (int number = 0; number <= ZAIO_BROKER_BROKEN_LINKS_MAX; number++) {
         zsock_t *client = s_client_named (endpoint, number);
@@ -227,13 +270,16 @@ s_check_broken_links_bounded (const char *endpoint)
         zaio_test_expect (client, 61, returns[i].error);
         zsock_destroy (&client);
     }
-    printf ("test_broker_ordering: failed links of departed clients are remembered, bounded\n");
+    s_rig_stop (&rig);
 }
 
 //  Held jobs are answered too when the broker stops.
 static void
-s_check_held_at_shutdown (zaio_test_broker_t *broker, s_rig_t *rig)
+s_test_held_at_shutdown (void)
 {
+    s_rig_t the_rig, *rig = &the_rig;
+    s_rig_start (rig);
+    zaio_test_broker_t *broker = &rig->broker;
     s_send (rig->client, 50, "z", false, false);
     s_send (rig->client, 51, "z", false, false); //  held behind 50
     s_started (rig, (uint64_t[]){50, 0});
@@ -243,37 +289,19 @@ s_check_held_at_shutdown (zaio_test_broker_t *broker, s_rig_t *rig)
     zaio_test_expect (rig->client, 50, 0);
     zactor_destroy (&stopper);
     assert (broker->broker == NULL);
-    printf ("test_broker_ordering: held jobs answered SHUTDOWN at stop\n");
+    s_rig_stop (rig);
 }
 
 int
-main (void)
+main (int argc, char *argv[])
 {
-    zaio_broker_config_t config;
-    zaio_test_fake_config (&config);
-    zaio_test_broker_t broker;
-    zaio_test_broker_start (&broker, &config);
-    char *endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
-    s_rig_t rig;
-    memset (&rig, 0, sizeof rig);
-    rig.worker = zaio_test_fake_worker (endpoint, "slow", 64, ZAIO_TEST_QUIET_HEARTBEAT_MS);
-    rig.client = zaio_test_client (broker.inproc);
-    rig.other = zaio_test_client (broker.tcp);
-    zclock_sleep (100); //  let READY arrive before the first job
-
-    s_check_keys (&rig);
-    s_check_barrier (&rig);
-    s_check_links (&rig);
-    s_check_volume_lost (&rig, endpoint);
-    s_check_broken_links_bounded (broker.inproc);
-    s_check_held_at_shutdown (&broker, &rig);
-
-    zstr_free (&endpoint);
-    zsock_destroy (&rig.worker);
-    zsock_destroy (&rig.client);
-    zsock_destroy (&rig.other);
-    zaio_test_broker_stop (&broker);
-    zsys_shutdown ();
-    printf ("test_broker_ordering: OK\n");
-    return 0;
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_keys),
+        ZAIO_TEST_CASE (s_test_barrier),
+        ZAIO_TEST_CASE (s_test_links),
+        ZAIO_TEST_CASE (s_test_volume_lost),
+        ZAIO_TEST_CASE (s_test_broken_links_bounded),
+        ZAIO_TEST_CASE (s_test_held_at_shutdown),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

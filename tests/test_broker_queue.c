@@ -38,11 +38,58 @@ s_expect_silence (zsock_t *sock, int ms)
     zpoller_destroy (&poller);
 }
 
+//  A broker with room for 5 queued jobs, 3 per client; a worker serving
+//  "slow" that takes one job at a time, known to the broker; alice over
+//  inproc and bob over tcp.
+typedef struct {
+    zaio_test_broker_t broker;
+    char *worker_endpoint;
+    zsock_t *worker;
+    zsock_t *alice;
+    zsock_t *bob;
+} s_rig_t;
+
+static char *s_start_broker (zaio_test_broker_t *broker, uint32_t queue_max, uint32_t inflight_max);
+
+static void
+s_rig_start (s_rig_t *rig)
+{
+    rig->worker_endpoint = s_start_broker (&rig->broker, 5, 3);
+    rig->worker =
+        zaio_test_fake_worker (rig->worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    rig->alice = zaio_test_client (rig->broker.inproc);
+    rig->bob = zaio_test_client (rig->broker.tcp);
+    zaio_test_fake_known (rig->broker.inproc, rig->worker, "slow");
+}
+
+static void
+s_rig_stop (s_rig_t *rig)
+{
+    zstr_free (&rig->worker_endpoint);
+    zsock_destroy (&rig->worker);
+    zsock_destroy (&rig->alice);
+    zsock_destroy (&rig->bob);
+    zaio_test_broker_stop (&rig->broker);
+}
+
+//  A worker serving "wide" with room for four jobs, known to the broker.
+static zsock_t *
+s_wide_worker (s_rig_t *rig)
+{
+    zsock_t *wide =
+        zaio_test_fake_worker (rig->worker_endpoint, "wide", 4, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    zaio_test_fake_known (rig->broker.inproc, wide, "wide");
+    return wide;
+}
+
 //  The worker "wide" could hold four jobs, but a job with a deadline only
 //  goes to it when it holds none, and jobs without one wait behind it.
 static void
-s_test_deadline_waits_for_idle (zsock_t *alice, zsock_t *bob, zsock_t *wide)
+s_test_deadline_waits_for_idle (void)
 {
+    s_rig_t rig;
+    s_rig_start (&rig);
+    zsock_t *alice = rig.alice, *bob = rig.bob, *wide = s_wide_worker (&rig);
     uint64_t jobs[2], job;
     zaio_request_t taken;
     s_send_ping_to (alice, "wide", 40, -1);
@@ -67,14 +114,18 @@ s_test_deadline_waits_for_idle (zsock_t *alice, zsock_t *bob, zsock_t *wide)
     zaio_test_fake_done (wide, job, 43, 0);
     zaio_test_expect (alice, 42, 0);
     zaio_test_expect (bob, 43, 0);
-    printf ("test_broker_queue: a job with a deadline waits for an idle worker\n");
+    zsock_destroy (&wide);
+    s_rig_stop (&rig);
 }
 
 //  Deadline 0: the job runs if a worker can take it at once, and is
 //  answered ETIMEDOUT if none can.
 static void
-s_test_deadline_zero (zsock_t *alice, zsock_t *bob, zsock_t *slow)
+s_test_deadline_zero (void)
 {
+    s_rig_t rig;
+    s_rig_start (&rig);
+    zsock_t *alice = rig.alice, *bob = rig.bob, *slow = rig.worker;
     uint64_t job;
     zaio_request_t taken;
     s_send_ping (alice, 60, 0); //  the worker is idle
@@ -85,14 +136,17 @@ s_test_deadline_zero (zsock_t *alice, zsock_t *bob, zsock_t *slow)
     zaio_test_fake_done (slow, job, 60, 0);
     zaio_test_expect (alice, 60, 0);
     s_expect_silence (slow, 100);
-    printf ("test_broker_queue: deadline 0 runs only when a worker is free at once\n");
+    s_rig_stop (&rig);
 }
 
 //  When the job with a deadline that held the others back expires, they
 //  go to the worker that had room all along, not when its job ends.
 static void
-s_test_deadline_expiry_frees_queue (zsock_t *alice, zsock_t *bob, zsock_t *wide)
+s_test_deadline_expiry_frees_queue (void)
 {
+    s_rig_t rig;
+    s_rig_start (&rig);
+    zsock_t *alice = rig.alice, *bob = rig.bob, *wide = s_wide_worker (&rig);
     uint64_t running, job;
     zaio_request_t taken;
     s_send_ping_to (alice, "wide", 70, -1);
@@ -107,7 +161,8 @@ s_test_deadline_expiry_frees_queue (zsock_t *alice, zsock_t *bob, zsock_t *wide)
     zaio_test_fake_done (wide, running, 70, 0);
     zaio_test_expect (bob, 72, 0);
     zaio_test_expect (alice, 70, 0);
-    printf ("test_broker_queue: an expired deadline lets the jobs behind it go\n");
+    zsock_destroy (&wide);
+    s_rig_stop (&rig);
 }
 
 //  Checks hello reports what is configured; returns how many volumes it
@@ -162,12 +217,18 @@ s_check_hello (zsock_t *client)
     return volumes;
 }
 
+static void s_announce (zsock_t *worker, char names[][ZAIO_VOLUME_MAX + 1], uint32_t count);
+
 //  Garbage on the worker endpoint: messages that are not ZAIOW/3 (READYs
 //  of the older ZAIOW/1 and ZAIOW/2 among them) are dropped, and a worker that sends a
 //  malformed DONE is dropped too, its job answered once.
 static void
-s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
+s_test_worker_garbage (void)
 {
+    s_rig_t rig;
+    s_rig_start (&rig);
+    const char *worker_endpoint = rig.worker_endpoint;
+    zsock_t *alice = rig.alice;
     zsock_t *stranger = zaio_test_client (worker_endpoint);
     uint8_t envelope[ZAIO_ENVELOPE_SIZE];
     zaio_envelope_put (envelope, ZAIO_WORKER_DONE, 1);
@@ -190,7 +251,7 @@ s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
 
     zsock_t *junk =
         zaio_test_fake_worker (worker_endpoint, "junk", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
-    zclock_sleep (100);
+    zaio_test_fake_known (rig.broker.inproc, junk, "junk");
     s_send_ping_to (alice, "junk", 40, -1);
     uint64_t job;
     zaio_request_t taken;
@@ -201,9 +262,13 @@ s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
     zaio_test_expect (alice, 40, ZAIO_ERR_NOVOLUME);
     s_expect_silence (alice, 200);
 
-    //  A worker over tcp that will not heartbeat could die unnoticed.
+    //  A worker over tcp that will not heartbeat could die unnoticed. Its
+    //  READY, ignored, is followed on the same connection by one that is
+    //  taken: once that one serves, the broker has seen both.
     zsock_t *silent = zaio_test_fake_worker (worker_endpoint, "silent", 1, 0);
-    zclock_sleep (100);
+    char after[1][ZAIO_VOLUME_MAX + 1] = {"after"};
+    s_announce (silent, after, 1);
+    zaio_test_fake_known (rig.broker.inproc, silent, "after");
     s_send_ping_to (alice, "silent", 43, -1);
     zaio_test_expect (alice, 43, ZAIO_ERR_NOVOLUME);
 
@@ -215,7 +280,7 @@ s_test_worker_garbage (const char *worker_endpoint, zsock_t *alice)
     zsock_destroy (&silent);
     zsock_destroy (&junk);
     zsock_destroy (&stranger);
-    printf ("test_broker_queue: garbage from workers dropped, each job answered once\n");
+    s_rig_stop (&rig);
 }
 
 //  Announces names[0..count) as the volumes of worker, a connection to
@@ -232,64 +297,45 @@ s_announce (zsock_t *worker, char names[][ZAIO_VOLUME_MAX + 1], uint32_t count)
     zframe_send (&body, worker, 0);
 }
 
-//  Waits until hello lists count volumes.
-static void
-s_expect_volumes (zsock_t *client, uint32_t count)
-{
-    int64_t until = zclock_mono () + 5000;
-    while (s_check_hello (client) != count) {
-        assert (zclock_mono () < until);
-        zclock_sleep (20);
-    }
-}
-
-//  Pings volume until worker runs the ping (its READY may still be on its
-//  way, and until it is seen the volume has no worker).
-static void
-s_expect_served (zsock_t *client, zsock_t *worker, const char *volume, uint64_t id)
-{
-    zpoller_t *poller = zpoller_new (client, worker, NULL);
-    int64_t until = zclock_mono () + 5000;
-    while (true) {
-        s_send_ping_to (client, volume, id, -1);
-        void *which = zpoller_wait (poller, 5000);
-        assert (which);
-        if (which == worker) {
-            uint64_t job;
-            zaio_request_t taken;
-            zaio_test_fake_take (worker, &job, &taken, 1000); //  it has come
-            assert (taken.id == id);
-            zaio_test_fake_done (worker, job, id, 0);
-            zaio_test_expect (client, id, 0);
-            break;
-        }
-        zaio_test_expect (client, id, ZAIO_ERR_NOVOLUME);
-        assert (zclock_mono () < until);
-        zclock_sleep (20);
-    }
-    zpoller_destroy (&poller);
-}
-
 //  Volumes stay known once announced, so their number is bounded: a READY
 //  that would pass ZAIO_BROKER_VOLUMES_MAX is ignored, one that names known
 //  volumes is not.
 static void
-s_test_volume_bound (const char *worker_endpoint, zsock_t *alice)
+s_test_volume_bound (void)
 {
+    s_rig_t rig;
+    s_rig_start (&rig);
+    const char *worker_endpoint = rig.worker_endpoint;
+    zsock_t *alice = rig.alice;
+    //  A volume known, whose only worker has gone (said BYE, and heard it).
+    zsock_t *gone =
+        zaio_test_fake_worker (worker_endpoint, "junk", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    zaio_test_fake_known (rig.broker.inproc, gone, "junk");
+    zframe_t *bye = zaio_envelope_frame (ZAIO_WORKER_BYE, 0);
+    zframe_send (&bye, gone, 0);
+    zframe_t *answer = zframe_recv (gone);
+    uint64_t number;
+    assert (answer && zaio_envelope_get (zframe_data (answer), zframe_size (answer), &number) ==
+                          ZAIO_WORKER_BYE);
+    zframe_destroy (&answer);
+    zsock_destroy (&gone);
+
     enum { WORKERS_MAX = ZAIO_BROKER_VOLUMES_MAX / ZAIO_WORKER_VOLUMES_MAX + 3 };
     zsock_t *workers[WORKERS_MAX];
     uint32_t known = s_check_hello (alice), count = 0;
     char names[ZAIO_WORKER_VOLUMES_MAX][ZAIO_VOLUME_MAX + 1];
     //  Up to one short of the bound: these fit in whatever order they come.
+    //  Each worker is known once it serves the first of its volumes.
     while (known < ZAIO_BROKER_VOLUMES_MAX - 1) {
         uint32_t batch = ZAIO_BROKER_VOLUMES_MAX - 1 - known;
         if (batch > ZAIO_WORKER_VOLUMES_MAX) batch = ZAIO_WORKER_VOLUMES_MAX;
         for (uint32_t i = 0; i < batch; i++) snprintf (names[i], sizeof names[i], "v%u", known + i);
         workers[count] = zaio_test_client (worker_endpoint);
-        s_announce (workers[count++], names, batch);
+        s_announce (workers[count], names, batch);
+        zaio_test_fake_known (rig.broker.inproc, workers[count++], names[0]);
         known += batch;
     }
-    s_expect_volumes (alice, known);
+    assert (s_check_hello (alice) == known);
     //  On one connection, taken in order: two new volumes (one too many,
     //  ignored), then one (accepted). Once that one serves, the broker has
     //  seen both.
@@ -298,18 +344,18 @@ s_test_volume_bound (const char *worker_endpoint, zsock_t *alice)
     strcpy (names[1], "one-too-many");
     s_announce (last, names, 2);
     s_announce (last, names, 1);
-    s_expect_served (alice, last, "last", 50);
+    zaio_test_fake_known (rig.broker.inproc, last, "last");
     assert (s_check_hello (alice) == ZAIO_BROKER_VOLUMES_MAX);
     s_send_ping_to (alice, "one-too-many", 51, -1);
     zaio_test_expect (alice, 51, ZAIO_ERR_NOVOLUME);
-    //  At the bound, a known volume (its worker dropped by
-    //  s_test_worker_garbage) can still be served.
+    //  At the bound, a known volume whose worker has gone can still be
+    //  served.
     zsock_t *junk = workers[count++] = zaio_test_client (worker_endpoint);
     strcpy (names[0], "junk");
     s_announce (junk, names, 1);
-    s_expect_served (alice, junk, "junk", 52);
+    zaio_test_fake_known (rig.broker.inproc, junk, "junk");
     while (count) zsock_destroy (&workers[--count]);
-    printf ("test_broker_queue: the number of volumes is bounded\n");
+    s_rig_stop (&rig);
 }
 
 //  A broker with the queue bounds given, for fake workers; returns the
@@ -338,7 +384,7 @@ s_test_fair_share (void)
         zaio_test_fake_worker (worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
     zsock_t *clients[3] = {zaio_test_client (broker.inproc), zaio_test_client (broker.tcp),
                            zaio_test_client (broker.inproc)};
-    zclock_sleep (100); //  the worker is known by then
+    zaio_test_fake_known (broker.inproc, worker, "slow");
 
     const uint64_t first[3] = {100, 200, 300};
     const int sent[3] = {10, 4, 2};
@@ -374,30 +420,43 @@ s_test_fair_share (void)
     zsock_destroy (&worker);
     zstr_free (&worker_endpoint);
     zaio_test_broker_stop (&broker);
-    printf ("test_broker_queue: a flooding client leaves others their share of the queue\n");
 }
 
-int
-main (void)
+//  hello reports the volumes known (the broker's own "default" and
+//  "slow"), the limits in force and every op.
+static void
+s_test_hello_reports_config (void)
 {
-    zaio_test_broker_t broker;
-    char *worker_endpoint = s_start_broker (&broker, 5, 3);
-    zsock_t *worker =
-        zaio_test_fake_worker (worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
-    zsock_t *alice = zaio_test_client (broker.inproc);
-    zsock_t *bob = zaio_test_client (broker.tcp);
-    //  The worker is known once hello lists its volume.
-    zclock_sleep (100);
-    assert (s_check_hello (alice) == 2);
+    s_rig_t rig;
+    s_rig_start (&rig);
+    assert (s_check_hello (rig.alice) == 2);
+    s_rig_stop (&rig);
+}
 
-    //  Unknown volume: refused at once.
+//  Unknown volume: refused at once.
+static void
+s_test_unknown_volume_refused (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_STAT, 2);
     zaio_request_set_str (&req, ZAIO_FIELD_PATH, "x");
     zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "nowhere");
     zaio_reply_t reply;
-    assert (zaio_test_call (alice, &req, NULL, 0, &reply, NULL, NULL) == ZAIO_ERR_NOVOLUME);
+    assert (zaio_test_call (rig.alice, &req, NULL, 0, &reply, NULL, NULL) == ZAIO_ERR_NOVOLUME);
+    s_rig_stop (&rig);
+}
 
+//  Past a client's limit or the broker's, QUEUE_FULL at once; a deadline
+//  passed in the queue, ETIMEDOUT; what was queued runs in order once the
+//  worker is free, and capacity comes back.
+static void
+s_test_queue_full_and_deadline (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    zsock_t *worker = rig.worker, *alice = rig.alice, *bob = rig.bob;
     //  The slow worker takes one job and holds it.
     s_send_ping (alice, 10, -1);
     uint64_t job;
@@ -437,25 +496,22 @@ main (void)
     zaio_test_fake_take (worker, &job, &taken, 5000);
     zaio_test_fake_done (worker, job, 30, ENOENT);
     zaio_test_expect (alice, 30, ENOENT);
-    printf ("test_broker_queue: QUEUE_FULL, ETIMEDOUT, NOVOLUME and hello as configured\n");
-    s_test_deadline_zero (alice, bob, worker);
+    s_rig_stop (&rig);
+}
 
-    zsock_t *wide =
-        zaio_test_fake_worker (worker_endpoint, "wide", 4, ZAIO_TEST_QUIET_HEARTBEAT_MS);
-    zclock_sleep (100);
-    s_test_deadline_waits_for_idle (alice, bob, wide);
-    s_test_deadline_expiry_frees_queue (alice, bob, wide);
-    zsock_destroy (&wide);
-    s_test_worker_garbage (worker_endpoint, alice);
-    s_test_volume_bound (worker_endpoint, alice);
-    s_test_fair_share ();
-
-    zstr_free (&worker_endpoint);
-    zsock_destroy (&worker);
-    zsock_destroy (&alice);
-    zsock_destroy (&bob);
-    zaio_test_broker_stop (&broker);
-    zsys_shutdown ();
-    printf ("test_broker_queue: OK\n");
-    return 0;
+int
+main (int argc, char *argv[])
+{
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_hello_reports_config),
+        ZAIO_TEST_CASE (s_test_unknown_volume_refused),
+        ZAIO_TEST_CASE (s_test_queue_full_and_deadline),
+        ZAIO_TEST_CASE (s_test_deadline_zero),
+        ZAIO_TEST_CASE (s_test_deadline_waits_for_idle),
+        ZAIO_TEST_CASE (s_test_deadline_expiry_frees_queue),
+        ZAIO_TEST_CASE (s_test_worker_garbage),
+        ZAIO_TEST_CASE (s_test_volume_bound),
+        ZAIO_TEST_CASE (s_test_fair_share),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

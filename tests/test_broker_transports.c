@@ -101,8 +101,13 @@ s_client_thread (zsock_t *pipe, void *args)
 }
 
 static void
-s_check_concurrency (zaio_test_broker_t *broker, const uint8_t *content)
+s_test_concurrent_clients (void)
 {
+    zaio_test_broker_t the_broker, *broker = &the_broker;
+    zaio_test_broker_start (broker, NULL);
+    uint8_t *content = (uint8_t *)malloc (FILE_SIZE);
+    for (size_t i = 0; i < FILE_SIZE; i++) content[i] = (uint8_t)(i * 7 + i / 4096);
+    zaio_test_write_file (broker->root, "shared.bin", content, FILE_SIZE);
     const char *endpoints[] = {broker->inproc, broker->ipc, broker->tcp};
     enum { TOTAL = 3 * CLIENTS_PER_TRANSPORT };
     s_client_args_t args[TOTAL];
@@ -117,9 +122,8 @@ s_check_concurrency (zaio_test_broker_t *broker, const uint8_t *content)
         zactor_destroy (&actors[i]); //  waits for the thread to finish
         failures += args[i].failures;
     }
-    printf ("test_broker_transports: %d clients x %d requests over inproc/ipc/tcp in %" PRId64
-            " ms, %d failures\n",
-            TOTAL, REQUESTS_PER_CLIENT, zclock_mono () - started, failures);
+    printf ("%d clients x %d requests over inproc/ipc/tcp in %" PRId64 " ms, %d failures\n", TOTAL,
+            REQUESTS_PER_CLIENT, zclock_mono () - started, failures);
     assert (failures == 0);
     //  Every write landed where it was aimed.
     for (uint32_t i = 0; i < TOTAL; i++) {
@@ -135,6 +139,8 @@ s_check_concurrency (zaio_test_broker_t *broker, const uint8_t *content)
         }
         free (own);
     }
+    free (content);
+    zaio_test_broker_stop (broker);
 }
 
 //  The inode of the socket file at path, or 0 if there is none.
@@ -159,7 +165,7 @@ s_start_ipc_broker (const char *root, const char *endpoint)
 //  second broker bound to the same path replaces the file (libzmq unlinks
 //  what is there), and the first must then leave the second's alone.
 static void
-s_check_ipc_files (void)
+s_test_ipc_files (void)
 {
     char *root = zaio_test_tempdir ("ipc");
     char *path = zsys_sprintf ("%s/client.ipc", root);
@@ -173,6 +179,7 @@ s_check_ipc_files (void)
     zaio_broker_destroy (&first);
     assert (s_socket_inode (path) == second_inode);
     //  The second still serves the path.
+    zaio_test_served (endpoint);
     zsock_t *client = zaio_test_client (endpoint);
     zaio_request_t ping;
     zaio_request_init (&ping, ZAIO_OP_PING, 1);
@@ -193,22 +200,14 @@ s_check_ipc_files (void)
     zstr_free (&endpoint);
     zstr_free (&path);
     zstr_free (&root);
-    printf ("test_broker_transports: ipc socket files removed, only the broker's own\n");
 }
 
 int
-main (void)
+main (int argc, char *argv[])
 {
-    zaio_test_broker_t broker;
-    zaio_test_broker_start (&broker, NULL);
-    uint8_t *content = (uint8_t *)malloc (FILE_SIZE);
-    for (size_t i = 0; i < FILE_SIZE; i++) content[i] = (uint8_t)(i * 7 + i / 4096);
-    zaio_test_write_file (broker.root, "shared.bin", content, FILE_SIZE);
-    s_check_concurrency (&broker, content);
-    free (content);
-    zaio_test_broker_stop (&broker);
-    s_check_ipc_files ();
-    zsys_shutdown ();
-    printf ("test_broker_transports: OK\n");
-    return 0;
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_concurrent_clients),
+        ZAIO_TEST_CASE (s_test_ipc_files),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

@@ -52,10 +52,16 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_stack_use_after_retur
 interrupt () {
     local dir=$1 name=$2 status=0 tries=0
     shift 3
+    #  No file of the last run may stand for this one's progress.
+    rm -f "$WORK/int/stdout"
     #  Background jobs start with SIGINT ignored unless it is reset.
     env --default-signal=INT "$@" > "$WORK/int/stdout" 2> "$WORK/err" &
     local pid=$!
-    until [ -n "$(find "$dir" -name "$name" -size +1M)" ] || [ $tries -ge 1000 ]; do
+    until [ -n "$(find "$dir" -name "$name" -size +1M)" ]; do
+        if [ $tries -ge 3000 ] || ! kill -0 "$pid" 2> /dev/null; then
+            fail "'$*' ended or took 30 s before $dir/$name held 1 MiB to interrupt it at"
+            break
+        fi
         sleep 0.01
         tries=$((tries + 1))
     done

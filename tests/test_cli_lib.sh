@@ -43,9 +43,21 @@ start_broker () {
         --workers 2 "$@" > "$WORK/broker.out" 2> "$WORK/broker.err" &
     BROKER_PID=$!
     exec 7< "$WORK/broker.out"
-    local line
+    local line tries=0
     while read -r -t 10 line <&7; do
-        [ "$line" = ready ] && return 0
+        [ "$line" = ready ] || continue
+        #  Its local workers announce themselves after "ready": until they
+        #  have, a request is answered NOVOLUME. Serving is when a ping is
+        #  answered.
+        until "$ZAIO" ping > /dev/null 2>&1; do
+            tries=$((tries + 1))
+            if [ $tries -ge 1000 ]; then
+                echo "FAIL: broker did not serve within 10 s" >&2
+                exit 1
+            fi
+            sleep 0.01
+        done
+        return 0
     done
     echo "FAIL: broker did not start" >&2
     cat "$WORK/broker.err" >&2

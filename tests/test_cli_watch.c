@@ -7,8 +7,10 @@
 #include "testutil.h"
 #include "zaio.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,21 +31,25 @@ s_spawn_watch (const char *events, const char *path, const char *arg1, const cha
     return pid;
 }
 
-//  Run action until the watcher exits (10 s at most); returns its output.
+//  Run action until the watcher exits (10 s at most), waiting for its exit
+//  20 ms between runs; returns its output.
 static char *
 s_until_exit (pid_t pid, const char *path, void (*action) (void *), void *arg)
 {
     int64_t until = zclock_mono () + 10000;
-    int status = 0;
-    while (waitpid (pid, &status, WNOHANG) == 0) {
+    struct pollfd exited = {(int)syscall (SYS_pidfd_open, pid, 0), POLLIN, 0};
+    assert (exited.fd >= 0);
+    do {
         if (zclock_mono () > until) {
             kill (pid, SIGKILL);
             fprintf (stderr, "test_cli_watch: zaio watch did not finish\n");
             assert (false);
         }
         if (action) action (arg);
-        zclock_sleep (20);
-    }
+    } while (poll (&exited, 1, 20) == 0);
+    close (exited.fd);
+    int status = 0;
+    assert (waitpid (pid, &status, 0) == pid);
     assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
     FILE *file = fopen (path, "r");
     assert (file);
@@ -77,9 +83,11 @@ s_lines (const char *text)
     return lines;
 }
 
+//  Against a broker: one line per event for a prefix, and the JSON form.
 static void
-s_test_broker (const char *dir)
+s_test_lines_and_json (void)
 {
+    char *dir = zaio_test_tempdir ("cli-watch");
     zaio_test_broker_t broker;
     zaio_test_broker_start (&broker, NULL);
     zaio_client_t *client = zaio_client_new (broker.ipc);
@@ -113,6 +121,8 @@ s_test_broker (const char *dir)
     zstr_free (&path);
     zaio_client_destroy (&client);
     zaio_test_broker_stop (&broker);
+    zaio_test_rmtree (dir);
+    zstr_free (&dir);
 }
 
 typedef struct {
@@ -152,9 +162,11 @@ s_publish_gap (void *arg)
     gap->sent = true;
 }
 
+//  Against a publisher that skips sequence numbers: the gap is reported.
 static void
-s_test_gap (const char *dir)
+s_test_gap_reported (void)
 {
+    char *dir = zaio_test_tempdir ("cli-watch");
     gap_t gap = {zsock_new (ZMQ_XPUB), false};
     assert (zsock_bind (gap.pub, "tcp://127.0.0.1:*") > 0);
     char *path = zsys_sprintf ("%s/gap.out", dir);
@@ -166,17 +178,16 @@ s_test_gap (const char *dir)
     free (text);
     zstr_free (&path);
     zsock_destroy (&gap.pub);
+    zaio_test_rmtree (dir);
+    zstr_free (&dir);
 }
 
 int
-main (void)
+main (int argc, char *argv[])
 {
-    char *dir = zaio_test_tempdir ("cli-watch");
-    s_test_broker (dir);
-    s_test_gap (dir);
-    zaio_test_rmtree (dir);
-    zstr_free (&dir);
-    zsys_shutdown ();
-    printf ("test_cli_watch: OK\n");
-    return 0;
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_lines_and_json),
+        ZAIO_TEST_CASE (s_test_gap_reported),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

@@ -17,6 +17,34 @@
 
 static pthread_t s_main_thread;
 
+//  A broker whose root holds data.bin (content), and a client over ipc.
+typedef struct {
+    zaio_test_broker_t broker;
+    uint8_t *content;
+    zaio_client_t *client;
+} s_rig_t;
+
+static void
+s_rig_start (s_rig_t *rig)
+{
+    s_main_thread = pthread_self ();
+    zaio_test_broker_start (&rig->broker, NULL);
+    rig->content = (uint8_t *)malloc (FILE_SIZE);
+    for (size_t i = 0; i < FILE_SIZE; i++) rig->content[i] = (uint8_t)(i * 7 + i / 4096);
+    zaio_test_write_file (rig->broker.root, "data.bin", rig->content, FILE_SIZE);
+    rig->client = zaio_client_new (rig->broker.ipc);
+    assert (rig->client);
+}
+
+static void
+s_rig_stop (s_rig_t *rig)
+{
+    assert (zaio_client_pending (rig->client) == 0);
+    zaio_client_destroy (&rig->client);
+    free (rig->content);
+    zaio_test_broker_stop (&rig->broker);
+}
+
 static zaio_request_t
 s_read_req (uint64_t offset, uint64_t length)
 {
@@ -28,9 +56,14 @@ s_read_req (uint64_t offset, uint64_t length)
     return req;
 }
 
+//  Poll: start calls and spin on zaio_call_done while "doing other work".
 static void
-s_test_poll (zaio_client_t *client, const uint8_t *content)
+s_test_poll (void)
 {
+    s_rig_t rig;
+    s_rig_start (&rig);
+    zaio_client_t *client = rig.client;
+    const uint8_t *content = rig.content;
     zaio_call_t *calls[FILE_SIZE / CHUNK];
     for (int i = 0; i < FILE_SIZE / CHUNK; i++) {
         zaio_request_t req = s_read_req ((uint64_t)i * CHUNK, CHUNK);
@@ -57,12 +90,17 @@ s_test_poll (zaio_client_t *client, const uint8_t *content)
         zaio_buf_destroy (&data);
         zaio_call_destroy (&calls[i]);
     }
-    printf ("test_client_async: poll: %d spins\n", spins);
+    printf ("poll: %d spins\n", spins);
+    s_rig_stop (&rig);
 }
 
+//  Wait: zaio_call_wait with and without a limit; results from handles.
 static void
-s_test_wait (zaio_client_t *client)
+s_test_wait (void)
 {
+    s_rig_t rig;
+    s_rig_start (&rig);
+    zaio_client_t *client = rig.client;
     zaio_request_t req = s_read_req (FILE_SIZE - 10, 100);
     zaio_call_t *call = zaio_client_start (client, &req, NULL);
     assert (zaio_call_wait (call, 5000) == 0);
@@ -99,6 +137,7 @@ s_test_wait (zaio_client_t *client)
     assert (count == 1 && !more && streq (entries[0].name, "data.bin"));
     free (entries);
     zaio_call_destroy (&call);
+    s_rig_stop (&rig);
 }
 
 //  A chain: each completed read starts the next one until the file ends.
@@ -140,9 +179,16 @@ s_count (zaio_call_t *call, void *arg)
     s_counted += *(int *)arg;
 }
 
+//  Callbacks run by zaio_client_dispatch on this thread only, also for a
+//  call that completed before its callback was attached; callbacks that
+//  start further calls.
 static void
-s_test_callbacks (zaio_client_t *client, const uint8_t *content)
+s_test_callbacks (void)
 {
+    s_rig_t rig;
+    s_rig_start (&rig);
+    zaio_client_t *client = rig.client;
+    const uint8_t *content = rig.content;
     walk_t walk = {client, content, 0, 0, 0};
     zaio_request_t req = s_read_req (0, 100 * 1000);
     zaio_client_submit (client, &req, NULL, s_walk_next, &walk);
@@ -171,29 +217,16 @@ s_test_callbacks (zaio_client_t *client, const uint8_t *content)
     int64_t start = zclock_mono ();
     assert (zaio_client_dispatch (client, 5000) == 0);
     assert (zclock_mono () - start < 100);
+    s_rig_stop (&rig);
 }
 
 int
-main (void)
+main (int argc, char *argv[])
 {
-    s_main_thread = pthread_self ();
-    zaio_test_broker_t broker;
-    zaio_test_broker_start (&broker, NULL);
-    uint8_t *content = (uint8_t *)malloc (FILE_SIZE);
-    for (size_t i = 0; i < FILE_SIZE; i++) content[i] = (uint8_t)(i * 7 + i / 4096);
-    zaio_test_write_file (broker.root, "data.bin", content, FILE_SIZE);
-
-    zaio_client_t *client = zaio_client_new (broker.ipc);
-    assert (client);
-    s_test_poll (client, content);
-    s_test_wait (client);
-    s_test_callbacks (client, content);
-    assert (zaio_client_pending (client) == 0);
-    zaio_client_destroy (&client);
-
-    free (content);
-    zaio_test_broker_stop (&broker);
-    zsys_shutdown ();
-    printf ("test_client_async: OK\n");
-    return 0;
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_poll),
+        ZAIO_TEST_CASE (s_test_wait),
+        ZAIO_TEST_CASE (s_test_callbacks),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

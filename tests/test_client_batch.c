@@ -89,8 +89,8 @@ s_batch (const char *endpoint, const char *root, bool callbacks)
         }
     }
     int64_t elapsed = zclock_mono () - start;
-    printf ("test_client_batch: %d calls over %s in %d ms (%.0f calls/s)%s\n", CALLS, endpoint,
-            (int)elapsed, CALLS * 1000.0 / (elapsed ? elapsed : 1), callbacks ? ", callbacks" : "");
+    printf ("%d calls over %s in %d ms (%.0f calls/s)%s\n", CALLS, endpoint, (int)elapsed,
+            CALLS * 1000.0 / (elapsed ? elapsed : 1), callbacks ? ", callbacks" : "");
     assert (zaio_client_pending (client) == 0);
 
     size_t size;
@@ -109,27 +109,51 @@ s_batch (const char *endpoint, const char *root, bool callbacks)
     free (calls);
 }
 
-int
-main (void)
+//  A broker (config_or_null) whose root holds seed.txt; a batch over the
+//  transport named ("ipc", "tcp" or "inproc").
+static void
+s_batch_on (const zaio_broker_config_t *config_or_null, const char *transport, bool callbacks)
 {
     zaio_test_broker_t broker;
-    zaio_test_broker_start (&broker, NULL);
+    zaio_test_broker_start (&broker, config_or_null);
     zaio_test_write_file (broker.root, "seed.txt", "seed", 4);
-    s_batch (broker.ipc, broker.root, false);
-    s_batch (broker.tcp, broker.root, true);
+    const char *endpoint = streq (transport, "ipc")   ? broker.ipc
+                           : streq (transport, "tcp") ? broker.tcp
+                                                      : broker.inproc;
+    s_batch (endpoint, broker.root, callbacks);
     zaio_test_broker_stop (&broker);
+}
 
-    //  A broker that allows 64 in flight per client: the window paces.
+static void
+s_test_batch_waited (void)
+{
+    s_batch_on (NULL, "ipc", false);
+}
+
+static void
+s_test_batch_with_callbacks (void)
+{
+    s_batch_on (NULL, "tcp", true);
+}
+
+//  A broker that allows 64 in flight per client: the window paces.
+static void
+s_test_batch_paced_by_window (void)
+{
     zaio_broker_config_t config;
     zaio_broker_config_defaults (&config);
     config.inflight_max = 64;
     config.workers = 2;
-    zaio_test_broker_start (&broker, &config);
-    zaio_test_write_file (broker.root, "seed.txt", "seed", 4);
-    s_batch (broker.inproc, broker.root, false);
-    zaio_test_broker_stop (&broker);
+    s_batch_on (&config, "inproc", false);
+}
 
-    zsys_shutdown ();
-    printf ("test_client_batch: OK\n");
-    return 0;
+int
+main (int argc, char *argv[])
+{
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_batch_waited),
+        ZAIO_TEST_CASE (s_test_batch_with_callbacks),
+        ZAIO_TEST_CASE (s_test_batch_paced_by_window),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

@@ -25,9 +25,13 @@ s_done (zaio_call_t *call, void *arg)
     zaio_buf_destroy (&data);
 }
 
+//  examples/epoll_cat.c, run as a program: prints files, and says so and
+//  exits 1 for a missing one.
 static void
-s_run_example (zaio_test_broker_t *broker)
+s_test_example_program (void)
 {
+    zaio_test_broker_t the_broker, *broker = &the_broker;
+    zaio_test_broker_start (broker, NULL);
     zaio_test_write_file (broker->root, "one.txt", "first file\n", 11);
     zaio_test_write_file (broker->root, "sub/two.txt", "second file\n", 12);
     char *command = zsys_sprintf ("ZAIO_ENDPOINT=%s %s one.txt sub/two.txt", broker->ipc,
@@ -51,11 +55,16 @@ s_run_example (zaio_test_broker_t *broker)
     assert (WEXITSTATUS (pclose (pipe)) == 1);
     assert (strstr (output, "epoll_cat: missing.txt: ENOENT (No such file or directory)"));
     zstr_free (&command);
+    zaio_test_broker_stop (broker);
 }
 
+//  2,000 callback calls driven from an epoll loop of our own; the
+//  descriptor is quiet when there is nothing to do.
 static void
-s_run_loop (zaio_test_broker_t *broker)
+s_test_epoll_loop (void)
 {
+    zaio_test_broker_t the_broker, *broker = &the_broker;
+    zaio_test_broker_start (broker, NULL);
     zaio_test_write_file (broker->root, "four.txt", "four", 4);
     zaio_client_t *client = zaio_client_new (broker->tcp);
     assert (client);
@@ -85,21 +94,18 @@ s_run_loop (zaio_test_broker_t *broker)
     assert (s_completed == CALLS && s_failed == 0);
     //  Nothing pending: the descriptor is quiet.
     assert (epoll_wait (epfd, &event, 1, 200) == 0);
-    printf ("test_client_epoll: %d calls, %d wakeups (%d without callbacks)\n", CALLS, wakeups,
-            idle);
+    printf ("%d calls, %d wakeups (%d without callbacks)\n", CALLS, wakeups, idle);
     close (epfd);
     zaio_client_destroy (&client);
+    zaio_test_broker_stop (broker);
 }
 
 int
-main (void)
+main (int argc, char *argv[])
 {
-    zaio_test_broker_t broker;
-    zaio_test_broker_start (&broker, NULL);
-    s_run_example (&broker);
-    s_run_loop (&broker);
-    zaio_test_broker_stop (&broker);
-    zsys_shutdown ();
-    printf ("test_client_epoll: OK\n");
-    return 0;
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_example_program),
+        ZAIO_TEST_CASE (s_test_epoll_loop),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

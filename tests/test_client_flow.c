@@ -23,8 +23,35 @@ s_wait_received (fake_broker_t *fake, zaio_client_t *client, long count)
     }
 }
 
+//  A scripted broker with these limits and a client that has said hello
+//  to it.
+typedef struct {
+    fake_broker_t fake;
+    zaio_client_t *client;
+} s_rig_t;
+
 static void
-s_test_window (fake_broker_t *fake, zaio_client_t *client)
+s_rig_start (s_rig_t *rig, uint32_t inflight_max, uint32_t reply_hwm)
+{
+    fake_start (&rig->fake, inflight_max, reply_hwm);
+    rig->client = zaio_client_new (rig->fake.endpoint);
+    assert (rig->client);
+    assert (zaio_client_ping (rig->client) == 0);
+    assert (streq (zaio_client_limits (rig->client)->version, "fake"));
+}
+
+static void
+s_rig_stop (s_rig_t *rig)
+{
+    assert (zaio_client_pending (rig->client) == 0);
+    zaio_client_destroy (&rig->client);
+    fake_stop (&rig->fake);
+}
+
+//  The broker sees exactly a window's worth of calls, then nothing more
+//  until it answers.
+static void
+s_window (fake_broker_t *fake, zaio_client_t *client)
 {
     fake_command (fake, "HOLD 1");
     long base = fake_query (fake, "RECEIVED");
@@ -53,9 +80,15 @@ s_test_window (fake_broker_t *fake, zaio_client_t *client)
     fake_command (fake, "HOLD 0");
 }
 
+//  QUEUE_FULL (not accepted) is retried after a back-off for every op,
+//  writes included.
 static void
-s_test_queue_full (fake_broker_t *fake, zaio_client_t *client)
+s_test_queue_full_retried (void)
 {
+    s_rig_t rig;
+    s_rig_start (&rig, WINDOW, 0);
+    fake_broker_t *fake = &rig.fake;
+    zaio_client_t *client = rig.client;
     //  Three refusals for every id: each call is sent four times and succeeds.
     long before = fake_query (fake, "RECEIVED");
     fake_command (fake, "QUEUEFULL 3");
@@ -77,11 +110,17 @@ s_test_queue_full (fake_broker_t *fake, zaio_client_t *client)
     }
     assert (fake_query (fake, "RECEIVED") - before == 80);
     fake_command (fake, "QUEUEFULL 0");
+    s_rig_stop (&rig);
 }
 
+//  SHUTDOWN (not run) is retried `retries` times and then reported.
 static void
-s_test_shutdown (fake_broker_t *fake, zaio_client_t *client)
+s_test_shutdown_retried (void)
 {
+    s_rig_t rig;
+    s_rig_start (&rig, WINDOW, 0);
+    fake_broker_t *fake = &rig.fake;
+    zaio_client_t *client = rig.client;
     //  SHUTDOWN twice, then served: within retries (3) it succeeds.
     fake_command (fake, "SHUTDOWN 2");
     zaio_client_set_backoff (client, 5, 20);
@@ -104,34 +143,39 @@ s_test_shutdown (fake_broker_t *fake, zaio_client_t *client)
     zaio_call_destroy (&call);
     zaio_client_set_retries (client, ZAIO_CLIENT_RETRIES);
     fake_command (fake, "SHUTDOWN 0");
+    s_rig_stop (&rig);
+}
+
+//  Never more than the broker's inflight_max calls sent at once.
+static void
+s_test_window_of_inflight_max (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig, WINDOW, 0);
+    assert (zaio_client_limits (rig.client)->inflight_max == WINDOW);
+    s_window (&rig.fake, rig.client);
+    s_rig_stop (&rig);
+}
+
+//  A broker whose reply_hwm is the tighter bound: half of it.
+static void
+s_test_window_of_half_reply_hwm (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig, 1000, 2 * WINDOW);
+    assert (zaio_client_limits (rig.client)->reply_hwm == 2 * WINDOW);
+    s_window (&rig.fake, rig.client);
+    s_rig_stop (&rig);
 }
 
 int
-main (void)
+main (int argc, char *argv[])
 {
-    fake_broker_t fake;
-    fake_start (&fake, WINDOW, 0);
-    zaio_client_t *client = zaio_client_new (fake.endpoint);
-    assert (client);
-    assert (zaio_client_ping (client) == 0);
-    assert (zaio_client_limits (client)->inflight_max == WINDOW);
-    assert (streq (zaio_client_limits (client)->version, "fake"));
-    s_test_window (&fake, client);
-    s_test_queue_full (&fake, client);
-    s_test_shutdown (&fake, client);
-    assert (zaio_client_pending (client) == 0);
-    zaio_client_destroy (&client);
-    fake_stop (&fake);
-
-    //  A broker whose reply_hwm is the tighter bound: half of it.
-    fake_start (&fake, 1000, 2 * WINDOW);
-    client = zaio_client_new (fake.endpoint);
-    assert (client && zaio_client_ping (client) == 0);
-    assert (zaio_client_limits (client)->reply_hwm == 2 * WINDOW);
-    s_test_window (&fake, client);
-    zaio_client_destroy (&client);
-    fake_stop (&fake);
-    zsys_shutdown ();
-    printf ("test_client_flow: OK\n");
-    return 0;
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_window_of_inflight_max),
+        ZAIO_TEST_CASE (s_test_queue_full_retried),
+        ZAIO_TEST_CASE (s_test_shutdown_retried),
+        ZAIO_TEST_CASE (s_test_window_of_half_reply_hwm),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

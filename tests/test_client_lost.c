@@ -61,12 +61,142 @@ s_spin (zaio_client_t *client, int msecs)
     }
 }
 
+//  A scripted broker and a client over tcp that has said hello to it.
+typedef struct {
+    fake_broker_t fake;
+    zaio_client_t *client;
+} s_rig_t;
+
 static void
-s_test_destroy_chain (fake_broker_t *fake)
+s_rig_start (s_rig_t *rig)
 {
-    fake_command (fake, "RELEASE"); //  what earlier clients left, to nobody
-    fake_command (fake, "HOLD 0");
-    //  READY, with the first call held at the broker.
+    fake_start (&rig->fake, 100, 0);
+    rig->client = zaio_client_new (rig->fake.endpoint);
+    assert (rig->client);
+    zaio_client_set_timeout (rig->client, 10000);
+    assert (zaio_client_ping (rig->client) == 0);
+}
+
+static void
+s_rig_stop (s_rig_t *rig)
+{
+    zaio_client_destroy (&rig->client);
+    fake_stop (&rig->fake);
+}
+
+//  A crash with three requests held, two idempotent, one not: the
+//  idempotent two come back on the new connection and succeed; the write
+//  fails with CONNLOST and is never sent again.
+static void
+s_test_crash_with_requests_held (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    fake_broker_t *fake = &rig.fake;
+    zaio_client_t *client = rig.client;
+    fake_command (fake, "HOLD 1");
+    zaio_call_t *read = s_start (client, ZAIO_OP_READ, "L-read");
+    zaio_call_t *write = s_start (client, ZAIO_OP_WRITE, "L-write");
+    zaio_call_t *stat = s_start (client, ZAIO_OP_STAT, "L-stat");
+    s_wait_held (fake, client, 3);
+    fake_command (fake, "RESTART");
+    assert (zaio_call_wait (write, 5000) == 0);
+    assert (zaio_call_error (write) == ZAIO_ERR_CONNLOST);
+    assert (strstr (zaio_call_message (write), "may or may not have run"));
+    //  the idempotent two come back on the new connection
+    s_wait_held (fake, client, 2);
+    assert (!zaio_call_done (read) && !zaio_call_done (stat));
+    fake_command (fake, "RELEASE");
+    assert (zaio_call_wait (read, 5000) == 0 && zaio_call_error (read) == 0);
+    assert (zaio_call_wait (stat, 5000) == 0 && zaio_call_error (stat) == 0);
+    zaio_buf_t *data = zaio_call_take_data (read);
+    assert (data && zaio_buf_size (data) == 4);
+    zaio_buf_destroy (&data);
+    assert (fake_query (fake, "SEEN L-read") == 2);
+    assert (fake_query (fake, "SEEN L-stat") == 2);
+    assert (fake_query (fake, "SEEN L-write") == 1);
+    zaio_call_destroy (&read);
+    zaio_call_destroy (&write);
+    zaio_call_destroy (&stat);
+    s_rig_stop (&rig);
+}
+
+//  The broker goes away; a write started meanwhile cannot have reached
+//  it, so it waits for the next broker and is sent exactly once.
+static void
+s_test_call_while_gone_sent_once (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    fake_broker_t *fake = &rig.fake;
+    zaio_client_t *client = rig.client;
+    fake_command (fake, "GONE");
+    //  (dispatch returns at once with nothing pending: let the client see
+    //  the disconnect before the write starts)
+    for (int i = 0; i < 20; i++) {
+        zclock_sleep (10);
+        zaio_client_dispatch (client, 0);
+    }
+    zaio_call_t *write = s_start (client, ZAIO_OP_WRITE, "L-late");
+    if (zaio_call_wait (write, 250) == 0)
+        fprintf (stderr, "unexpected: %s %s\n", zaio_errname (zaio_call_error (write)),
+                 zaio_call_message (write));
+    assert (!zaio_call_done (write));
+    fake_command (fake, "RESTART");
+    assert (zaio_call_wait (write, 5000) == 0 && zaio_call_error (write) == 0);
+    assert (fake_query (fake, "SEEN L-late") == 1);
+    zaio_call_destroy (&write);
+    s_rig_stop (&rig);
+}
+
+//  An idempotent call lost more often than retries allow: UNREACHABLE.
+static void
+s_test_lost_more_than_retries (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    fake_broker_t *fake = &rig.fake;
+    zaio_client_t *client = rig.client;
+    zaio_client_set_retries (client, 1);
+    fake_command (fake, "HOLD 1");
+    zaio_call_t *read = s_start (client, ZAIO_OP_READ, "L-twice");
+    s_wait_held (fake, client, 1);
+    fake_command (fake, "RESTART");
+    s_wait_held (fake, client, 1);
+    fake_command (fake, "RESTART");
+    assert (zaio_call_wait (read, 5000) == 0);
+    assert (zaio_call_error (read) == ZAIO_ERR_UNREACHABLE);
+    assert (strstr (zaio_call_message (read), "broker lost 2 times"));
+    assert (fake_query (fake, "SEEN L-twice") == 2);
+    zaio_call_destroy (&read);
+    s_rig_stop (&rig);
+}
+
+//  Calls still pending when the client goes complete with ECANCELED.
+static void
+s_test_destroy_cancels_pending (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    fake_command (&rig.fake, "HOLD 1");
+    zaio_call_t *read = s_start (rig.client, ZAIO_OP_READ, "L-cancel");
+    zaio_call_t *held = s_start (rig.client, ZAIO_OP_READ, "L-held");
+    s_wait_held (&rig.fake, rig.client, 2);
+    zaio_call_destroy (&read); //  abandoned: fine
+    zaio_client_destroy (&rig.client);
+    assert (zaio_call_done (held) && zaio_call_error (held) == ECANCELED);
+    zaio_call_destroy (&held);
+    s_rig_stop (&rig);
+}
+
+//  A callback destroy runs (ECANCELED) starts another call, with the
+//  connection up (READY, the first call held at the broker): that call is
+//  cancelled at once too, its callback runs, and nothing is sent.
+static void
+s_test_destroy_chain_ready (void)
+{
+    fake_broker_t the_fake, *fake = &the_fake;
+    fake_start (fake, 100, 0);
     chain_t chain = {zaio_client_new (fake->endpoint), 0, 0};
     assert (zaio_client_ping (chain.client) == 0);
     fake_command (fake, "HOLD 1");
@@ -76,25 +206,42 @@ s_test_destroy_chain (fake_broker_t *fake)
     s_wait_held (fake, chain.client, 1);
     zaio_client_destroy (&chain.client);
     assert (chain.runs == 2 && chain.cancelled == 2);
-    fake_command (fake, "RELEASE"); //  to nobody
-    fake_command (fake, "HOLD 0");
+    assert (fake_query (fake, "SEEN D-chained") == 0);
+    fake_stop (fake);
+}
 
-    //  CONNECTING: the broker's answer to the client's hello is unreadable.
+//  The same with the connection coming up (CONNECTING: the broker's
+//  answer to the client's hello is unreadable).
+static void
+s_test_destroy_chain_connecting (void)
+{
+    fake_broker_t the_fake, *fake = &the_fake;
+    fake_start (fake, 100, 0);
     fake_command (fake, "BADHELLO 1");
-    chain = (chain_t){zaio_client_new (fake->endpoint), 0, 0};
+    chain_t chain = {zaio_client_new (fake->endpoint), 0, 0};
+    zaio_request_t req;
     fake_request (&req, ZAIO_OP_WRITE, "D-connecting");
     zaio_client_submit (chain.client, &req, NULL, s_chain, &chain);
     s_spin (chain.client, 100);
     zaio_client_destroy (&chain.client);
     assert (chain.runs == 2 && chain.cancelled == 2);
-    fake_command (fake, "BADHELLO 0");
+    assert (fake_query (fake, "SEEN D-chained") == 0);
+    fake_stop (fake);
+}
 
-    //  BACKOFF, its reconnect overdue: the broker went away under a read,
-    //  and the client was not called again until the back-off had passed.
-    chain = (chain_t){zaio_client_new (fake->endpoint), 0, 0};
+//  The same backing off, its reconnect overdue: the broker went away under
+//  a read, and the client was not called again until the back-off had
+//  passed; nothing is connected.
+static void
+s_test_destroy_chain_backoff (void)
+{
+    fake_broker_t the_fake, *fake = &the_fake;
+    fake_start (fake, 100, 0);
+    chain_t chain = {zaio_client_new (fake->endpoint), 0, 0};
     zaio_client_set_backoff (chain.client, 200, 200);
     assert (zaio_client_ping (chain.client) == 0);
     fake_command (fake, "HOLD 1");
+    zaio_request_t req;
     fake_request (&req, ZAIO_OP_READ, "D-backoff");
     zaio_client_submit (chain.client, &req, NULL, s_chain, &chain);
     s_wait_held (fake, chain.client, 1);
@@ -106,91 +253,20 @@ s_test_destroy_chain (fake_broker_t *fake)
     fake_command (fake, "HOLD 0");
     fake_command (fake, "RESTART");
     assert (fake_query (fake, "SEEN D-chained") == 0);
+    fake_stop (fake);
 }
 
 int
-main (void)
+main (int argc, char *argv[])
 {
-    fake_broker_t fake;
-    fake_start (&fake, 100, 0);
-    zaio_client_t *client = zaio_client_new (fake.endpoint);
-    assert (client);
-    zaio_client_set_timeout (client, 10000);
-    assert (zaio_client_ping (client) == 0);
-
-    //  A crash with three requests held: two idempotent, one not.
-    fake_command (&fake, "HOLD 1");
-    zaio_call_t *read = s_start (client, ZAIO_OP_READ, "L-read");
-    zaio_call_t *write = s_start (client, ZAIO_OP_WRITE, "L-write");
-    zaio_call_t *stat = s_start (client, ZAIO_OP_STAT, "L-stat");
-    s_wait_held (&fake, client, 3);
-    fake_command (&fake, "RESTART");
-    assert (zaio_call_wait (write, 5000) == 0);
-    assert (zaio_call_error (write) == ZAIO_ERR_CONNLOST);
-    assert (strstr (zaio_call_message (write), "may or may not have run"));
-    //  the idempotent two come back on the new connection
-    s_wait_held (&fake, client, 2);
-    assert (!zaio_call_done (read) && !zaio_call_done (stat));
-    fake_command (&fake, "RELEASE");
-    assert (zaio_call_wait (read, 5000) == 0 && zaio_call_error (read) == 0);
-    assert (zaio_call_wait (stat, 5000) == 0 && zaio_call_error (stat) == 0);
-    zaio_buf_t *data = zaio_call_take_data (read);
-    assert (data && zaio_buf_size (data) == 4);
-    zaio_buf_destroy (&data);
-    assert (fake_query (&fake, "SEEN L-read") == 2);
-    assert (fake_query (&fake, "SEEN L-stat") == 2);
-    assert (fake_query (&fake, "SEEN L-write") == 1);
-    zaio_call_destroy (&read);
-    zaio_call_destroy (&write);
-    zaio_call_destroy (&stat);
-
-    //  The broker goes away; a write started meanwhile cannot have reached
-    //  it, so it waits for the next broker and is sent exactly once.
-    fake_command (&fake, "HOLD 0");
-    fake_command (&fake, "GONE");
-    //  (dispatch returns at once with nothing pending: let the client see
-    //  the disconnect before the write starts)
-    for (int i = 0; i < 20; i++) {
-        zclock_sleep (10);
-        zaio_client_dispatch (client, 0);
-    }
-    write = s_start (client, ZAIO_OP_WRITE, "L-late");
-    if (zaio_call_wait (write, 250) == 0)
-        fprintf (stderr, "unexpected: %s %s\n", zaio_errname (zaio_call_error (write)),
-                 zaio_call_message (write));
-    assert (!zaio_call_done (write));
-    fake_command (&fake, "RESTART");
-    assert (zaio_call_wait (write, 5000) == 0 && zaio_call_error (write) == 0);
-    assert (fake_query (&fake, "SEEN L-late") == 1);
-    zaio_call_destroy (&write);
-
-    //  An idempotent call lost more often than retries allow.
-    zaio_client_set_retries (client, 1);
-    fake_command (&fake, "HOLD 1");
-    read = s_start (client, ZAIO_OP_READ, "L-twice");
-    s_wait_held (&fake, client, 1);
-    fake_command (&fake, "RESTART");
-    s_wait_held (&fake, client, 1);
-    fake_command (&fake, "RESTART");
-    assert (zaio_call_wait (read, 5000) == 0);
-    assert (zaio_call_error (read) == ZAIO_ERR_UNREACHABLE);
-    assert (strstr (zaio_call_message (read), "broker lost 2 times"));
-    assert (fake_query (&fake, "SEEN L-twice") == 2);
-    zaio_call_destroy (&read);
-
-    //  Callbacks still queued when the client goes run with ECANCELED.
-    zaio_client_set_retries (client, ZAIO_CLIENT_RETRIES);
-    read = s_start (client, ZAIO_OP_READ, "L-cancel");
-    zaio_call_t *held = s_start (client, ZAIO_OP_READ, "L-held");
-    s_wait_held (&fake, client, 2);
-    zaio_call_destroy (&read); //  abandoned: fine
-    zaio_client_destroy (&client);
-    assert (zaio_call_done (held) && zaio_call_error (held) == ECANCELED);
-    zaio_call_destroy (&held);
-
-    s_test_destroy_chain (&fake);
-    fake_stop (&fake);
-    zsys_shutdown ();
-    printf ("test_client_lost: OK\n");
-    return 0;
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_crash_with_requests_held),
+        ZAIO_TEST_CASE (s_test_call_while_gone_sent_once),
+        ZAIO_TEST_CASE (s_test_lost_more_than_retries),
+        ZAIO_TEST_CASE (s_test_destroy_cancels_pending),
+        ZAIO_TEST_CASE (s_test_destroy_chain_ready),
+        ZAIO_TEST_CASE (s_test_destroy_chain_connecting),
+        ZAIO_TEST_CASE (s_test_destroy_chain_backoff),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

@@ -219,19 +219,49 @@ s_test_payload_limit (void)
     zaio_test_broker_stop (&broker);
 }
 
-int
-main (void)
+//  Every blocking call over the transport named, against a broker of its
+//  own.
+static void
+s_ops_over (const char *transport)
 {
     zaio_test_broker_t broker;
     zaio_test_broker_start (&broker, NULL);
-    s_check_ops (broker.inproc, broker.root);
-    s_check_ops (broker.ipc, broker.root);
-    s_check_ops (broker.tcp, broker.root);
+    const char *endpoint = streq (transport, "ipc")   ? broker.ipc
+                           : streq (transport, "tcp") ? broker.tcp
+                                                      : broker.inproc;
+    s_check_ops (endpoint, broker.root);
+    zaio_test_broker_stop (&broker);
+}
 
-    //  a malformed endpoint is refused at once
+static void
+s_test_ops_over_inproc (void)
+{
+    s_ops_over ("inproc");
+}
+
+static void
+s_test_ops_over_ipc (void)
+{
+    s_ops_over ("ipc");
+}
+
+static void
+s_test_ops_over_tcp (void)
+{
+    s_ops_over ("tcp");
+}
+
+//  A malformed endpoint is refused at once.
+static void
+s_test_malformed_endpoint_refused (void)
+{
     assert (zaio_client_new ("bogus://x") == NULL);
+}
 
-    //  buffers made by the caller
+//  Buffers made by the caller.
+static void
+s_test_caller_buffers (void)
+{
     zaio_buf_t *buf = zaio_buf_new ("abc", 3);
     assert (zaio_buf_size (buf) == 3 && memcmp (zaio_buf_data (buf), "abc", 3) == 0);
     zaio_buf_destroy (&buf);
@@ -239,10 +269,15 @@ main (void)
     buf = zaio_buf_new_wrap (fixed, 5, NULL, NULL);
     assert (zaio_buf_data (buf) == fixed);
     zaio_buf_destroy (&buf);
+}
 
-    zaio_test_broker_stop (&broker);
-    s_test_payload_limit ();
-    zsys_shutdown ();
-    printf ("test_client_sync: OK\n");
-    return 0;
+int
+main (int argc, char *argv[])
+{
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_ops_over_inproc), ZAIO_TEST_CASE (s_test_ops_over_ipc),
+        ZAIO_TEST_CASE (s_test_ops_over_tcp),    ZAIO_TEST_CASE (s_test_malformed_endpoint_refused),
+        ZAIO_TEST_CASE (s_test_caller_buffers),  ZAIO_TEST_CASE (s_test_payload_limit),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

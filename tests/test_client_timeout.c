@@ -25,21 +25,40 @@ s_on_done (zaio_call_t *call, void *arg)
     *(int64_t *)arg = zclock_mono ();
 }
 
-static void
-s_test_timeouts (void)
-{
+//  A scripted broker and a client that has said hello to it; the broker
+//  then swallows every request (SILENT) unless silent is false.
+typedef struct {
     fake_broker_t fake;
-    fake_start (&fake, 1000, 0);
-    zaio_client_t *client = zaio_client_new (fake.endpoint);
-    assert (client);
-    assert (zaio_client_ping (client) == 0);
-    fake_command (&fake, "SILENT 1");
+    zaio_client_t *client;
+} s_rig_t;
 
-    //  a handle with its own timeout
+static void
+s_rig_start (s_rig_t *rig, bool silent)
+{
+    fake_start (&rig->fake, 1000, 0);
+    rig->client = zaio_client_new (rig->fake.endpoint);
+    assert (rig->client);
+    assert (zaio_client_ping (rig->client) == 0);
+    if (silent) fake_command (&rig->fake, "SILENT 1");
+}
+
+static void
+s_rig_stop (s_rig_t *rig)
+{
+    zaio_client_destroy (&rig->client);
+    fake_stop (&rig->fake);
+}
+
+//  A handle with its own timeout.
+static void
+s_test_handle_timeout (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig, true);
     zaio_request_t req;
     fake_request (&req, ZAIO_OP_STAT, "x");
     int64_t start = zclock_mono ();
-    zaio_call_t *call = zaio_client_start (client, &req, NULL);
+    zaio_call_t *call = zaio_client_start (rig.client, &req, NULL);
     zaio_call_set_timeout (call, 200);
     assert (!zaio_call_done (call));
     assert (zaio_call_wait (call, 50) == -1); //  the wait's own limit
@@ -50,23 +69,40 @@ s_test_timeouts (void)
     assert (strstr (zaio_call_message (call), "no reply within 200 ms"));
     assert (zaio_call_reply (call) == NULL);
     zaio_call_destroy (&call);
+    s_rig_stop (&rig);
+}
 
-    //  the client's default applies to blocking calls
-    zaio_client_set_timeout (client, 150);
+//  The client's default applies to blocking calls.
+static void
+s_test_default_timeout (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig, true);
+    zaio_client_set_timeout (rig.client, 150);
     zaio_stat_t st;
-    start = zclock_mono ();
-    assert (zaio_client_stat (client, "x", &st) == ZAIO_ERR_TIMEOUT);
-    elapsed = zclock_mono () - start;
+    int64_t start = zclock_mono ();
+    assert (zaio_client_stat (rig.client, "x", &st) == ZAIO_ERR_TIMEOUT);
+    int64_t elapsed = zclock_mono () - start;
     assert (elapsed >= 145 && elapsed < 1000);
-    assert (zaio_client_write (client, "w", 0, "ab", 2, true) == ZAIO_ERR_TIMEOUT);
+    assert (zaio_client_write (rig.client, "w", 0, "ab", 2, true) == ZAIO_ERR_TIMEOUT);
+    s_rig_stop (&rig);
+}
 
-    //  a callback whose only trigger is the timer behind the descriptor
+//  A callback whose only trigger is the timer behind the descriptor.
+static void
+s_test_callback_timeout_from_descriptor (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig, true);
+    zaio_client_t *client = rig.client;
+    zaio_request_t req;
+    fake_request (&req, ZAIO_OP_STAT, "x");
     int epfd = epoll_create1 (0);
     struct epoll_event event = {.events = EPOLLIN};
     assert (epoll_ctl (epfd, EPOLL_CTL_ADD, zaio_client_fd (client), &event) == 0);
     zaio_client_set_timeout (client, 300);
     int64_t fired = 0;
-    start = zclock_mono ();
+    int64_t start = zclock_mono ();
     zaio_client_submit (client, &req, NULL, s_on_done, &fired);
     assert (zaio_client_pending (client) == 1);
     while (zaio_client_pending (client)) {
@@ -77,40 +113,58 @@ s_test_timeouts (void)
     assert (s_callback_error == ZAIO_ERR_TIMEOUT);
     assert (fired - start >= 295 && fired - start < 1000);
     close (epfd);
+    s_rig_stop (&rig);
+}
 
-    //  no timeout at all: the call waits as long as it takes
-    zaio_client_set_timeout (client, 0);
-    fake_command (&fake, "SILENT 0");
-    fake_command (&fake, "HOLD 1");
-    call = zaio_client_start (client, &req, NULL);
+//  No timeout at all: the call waits as long as it takes.
+static void
+s_test_no_timeout_waits (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig, false);
+    zaio_request_t req;
+    fake_request (&req, ZAIO_OP_STAT, "x");
+    zaio_client_set_timeout (rig.client, 0);
+    fake_command (&rig.fake, "HOLD 1");
+    zaio_call_t *call = zaio_client_start (rig.client, &req, NULL);
     assert (zaio_call_wait (call, 300) == -1);
-    fake_command (&fake, "RELEASE");
+    fake_command (&rig.fake, "RELEASE");
     assert (zaio_call_wait (call, 5000) == 0 && zaio_call_error (call) == 0);
     zaio_call_destroy (&call);
+    s_rig_stop (&rig);
+}
 
-    //  late replies to timed-out calls are dropped; the client carries on
+//  Late replies to timed-out calls are dropped; the client carries on.
+static void
+s_test_late_replies_dropped (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig, false);
+    zaio_client_t *client = rig.client;
+    zaio_request_t req;
+    fake_request (&req, ZAIO_OP_STAT, "x");
+    fake_command (&rig.fake, "HOLD 1");
     zaio_client_set_timeout (client, 100);
     for (int i = 0; i < 10; i++) {
-        call = zaio_client_start (client, &req, NULL);
+        zaio_call_t *call = zaio_client_start (client, &req, NULL);
         assert (zaio_call_wait (call, -1) == 0 && zaio_call_error (call) == ZAIO_ERR_TIMEOUT);
         zaio_call_destroy (&call);
     }
     //  an abandoned call: its reply comes later and is dropped too
-    call = zaio_client_start (client, &req, NULL);
+    zaio_call_t *call = zaio_client_start (client, &req, NULL);
     zaio_call_destroy (&call);
     int64_t until = zclock_mono () + 2000;
-    while (fake_query (&fake, "HELD") < 11) {
+    while (fake_query (&rig.fake, "HELD") < 11) {
         assert (zclock_mono () < until);
         zclock_sleep (5);
     }
-    fake_command (&fake, "RELEASE");
-    fake_command (&fake, "HOLD 0");
+    fake_command (&rig.fake, "RELEASE");
+    fake_command (&rig.fake, "HOLD 0");
     zaio_client_set_timeout (client, 5000);
+    zaio_stat_t st;
     assert (zaio_client_stat (client, "x", &st) == 0 && st.size == 4);
     assert (zaio_client_pending (client) == 0);
-
-    zaio_client_destroy (&client);
-    fake_stop (&fake);
+    s_rig_stop (&rig);
 }
 
 //  A TCP port that accepts connections and never speaks ZMTP.
@@ -127,10 +181,10 @@ s_mute_listener (int *port)
     return fd;
 }
 
+//  Nothing listens: refused at once, a few quick retries, then UNREACHABLE.
 static void
-s_test_unreachable (void)
+s_test_nothing_listens (void)
 {
-    //  Nothing listens: refused at once, a few quick retries, then UNREACHABLE.
     char *dir = zaio_test_tempdir ("unreach");
     char *endpoints[2] = {zsys_sprintf ("ipc://%s/none.ipc", dir), NULL};
     int port;
@@ -149,8 +203,18 @@ s_test_unreachable (void)
         assert (zclock_mono () - start < 3000);
         zaio_client_destroy (&client);
     }
-    //  A listener that never completes the handshake: the connect timeout.
-    mute = s_mute_listener (&port);
+    zstr_free (&endpoints[0]);
+    zstr_free (&endpoints[1]);
+    zaio_test_rmtree (dir);
+    zstr_free (&dir);
+}
+
+//  A listener that never completes the handshake: the connect timeout.
+static void
+s_test_handshake_never_done (void)
+{
+    int port;
+    int mute = s_mute_listener (&port);
     char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
     zaio_client_t *client = zaio_client_new (endpoint);
     zaio_client_set_retries (client, 1);
@@ -169,14 +233,11 @@ s_test_unreachable (void)
     zaio_call_destroy (&call);
     zaio_client_destroy (&client);
     close (mute);
-
     zstr_free (&endpoint);
-    zstr_free (&endpoints[0]);
-    zstr_free (&endpoints[1]);
-    zaio_test_rmtree (dir);
-    zstr_free (&dir);
 }
 
+//  A hello reply the client cannot read fails the connection like no
+//  answer: retried, then UNREACHABLE, even with no call timeout.
 static void
 s_test_bad_hello (void)
 {
@@ -205,6 +266,7 @@ s_test_bad_hello (void)
     fake_stop (&fake);
 }
 
+//  A listdir page longer than the spec allows is MALFORMED.
 static void
 s_test_bad_listdir (void)
 {
@@ -228,13 +290,18 @@ s_test_bad_listdir (void)
 }
 
 int
-main (void)
+main (int argc, char *argv[])
 {
-    s_test_timeouts ();
-    s_test_unreachable ();
-    s_test_bad_hello ();
-    s_test_bad_listdir ();
-    zsys_shutdown ();
-    printf ("test_client_timeout: OK\n");
-    return 0;
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_handle_timeout),
+        ZAIO_TEST_CASE (s_test_default_timeout),
+        ZAIO_TEST_CASE (s_test_callback_timeout_from_descriptor),
+        ZAIO_TEST_CASE (s_test_no_timeout_waits),
+        ZAIO_TEST_CASE (s_test_late_replies_dropped),
+        ZAIO_TEST_CASE (s_test_nothing_listens),
+        ZAIO_TEST_CASE (s_test_handshake_never_done),
+        ZAIO_TEST_CASE (s_test_bad_hello),
+        ZAIO_TEST_CASE (s_test_bad_listdir),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

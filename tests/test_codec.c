@@ -18,6 +18,7 @@
 */
 
 #undef NDEBUG
+#include "testutil.h"
 #include "vectors_json.h"
 #include "codec_compare.h"
 #include "zaio_codec.h"
@@ -111,52 +112,6 @@ s_decode (s_decoder_t which, const void *data, size_t size, s_decoded_t *out)
     return code;
 }
 
-//  Packs json in the order written (unlike the canonical packer of
-//  test_vectors.c, decoders must accept any order).
-static void
-s_pack_json (msgpack_packer *pk, const zaio_json_t *json)
-{
-    size_t len;
-    const char *str;
-    int64_t number;
-    switch (zaio_json_type (json)) {
-        case ZAIO_JSON_NULL:
-            msgpack_pack_nil (pk);
-            break;
-        case ZAIO_JSON_BOOL:
-            if (zaio_json_bool (json))
-                msgpack_pack_true (pk);
-            else
-                msgpack_pack_false (pk);
-            break;
-        case ZAIO_JSON_INT:
-            if (zaio_json_int (json, &number) == 0 && number < 0)
-                msgpack_pack_int64 (pk, number);
-            else
-                msgpack_pack_uint64 (pk, zaio_json_magnitude (json));
-            break;
-        case ZAIO_JSON_STRING:
-            str = zaio_json_string (json, &len);
-            msgpack_pack_str (pk, len);
-            msgpack_pack_str_body (pk, str, len);
-            break;
-        case ZAIO_JSON_ARRAY:
-            msgpack_pack_array (pk, zaio_json_size (json));
-            for (size_t i = 0; i < zaio_json_size (json); i++)
-                s_pack_json (pk, zaio_json_at (json, i));
-            break;
-        case ZAIO_JSON_OBJECT:
-            msgpack_pack_map (pk, zaio_json_size (json));
-            for (size_t i = 0; i < zaio_json_size (json); i++) {
-                str = zaio_json_key_at (json, i, &len);
-                msgpack_pack_str (pk, len);
-                msgpack_pack_str_body (pk, str, len);
-                s_pack_json (pk, zaio_json_at (json, i));
-            }
-            break;
-    }
-}
-
 //  msgpack of a JSON text (in a frame the caller destroys).
 static zframe_t *
 s_pack (const char *json_text)
@@ -167,7 +122,8 @@ s_pack (const char *json_text)
     assert (json);
     zaio_writer_t writer;
     zaio_writer_init (&writer);
-    s_pack_json (&writer.packer, json);
+    //  In the order written: decoders must accept any order.
+    zaio_json_pack (&writer.packer, json, ZAIO_JSON_PACK_WRITTEN);
     zframe_t *frame = zaio_writer_frame (&writer);
     zaio_writer_release (&writer);
     zaio_json_destroy (&json);
@@ -279,9 +235,11 @@ s_free_samples (void)
 //  ---------------------------------------------------------------------
 //  Truncation and mutation
 
+//  Every proper prefix of every sample is refused.
 static void
 s_test_truncation (void)
 {
+    s_load_all_samples ();
     size_t checked = 0;
     for (size_t i = 0; i < s_sample_count; i++) {
         const s_sample_t *sample = &s_samples[i];
@@ -296,8 +254,8 @@ s_test_truncation (void)
             checked++;
         }
     }
-    printf ("test_codec: truncation: %zu prefixes of %zu messages refused\n", checked,
-            s_sample_count);
+    printf ("%zu prefixes of %zu messages refused\n", checked, s_sample_count);
+    s_free_samples ();
 }
 
 //  A decoded request keeps every promise of zaio_codec.h and the spec.
@@ -373,6 +331,7 @@ static const uint8_t s_interesting[] = {0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0
 static void
 s_test_mutations (void)
 {
+    s_load_all_samples ();
     size_t size_max = 0;
     for (size_t i = 0; i < s_sample_count; i++)
         if (s_samples[i].size > size_max) size_max = s_samples[i].size;
@@ -434,12 +393,13 @@ s_test_mutations (void)
             if (other != (int)sample->decoder) s_decode ((s_decoder_t)other, buffer, size, &s_out);
     }
     free (buffer);
-    printf ("test_codec: mutations: %d (seed 0x%llx); decoded/refused: request %zu/%zu, "
+    printf ("%d mutations (seed 0x%llx); decoded/refused: request %zu/%zu, "
             "reply %zu/%zu, event %zu/%zu, ready %zu/%zu, outcome %zu/%zu\n",
             MUTATIONS, (unsigned long long)MUTATION_SEED, decoded[DECODE_REQUEST],
             refused[DECODE_REQUEST], decoded[DECODE_REPLY], refused[DECODE_REPLY],
             decoded[DECODE_EVENT], refused[DECODE_EVENT], decoded[DECODE_READY],
             refused[DECODE_READY], decoded[DECODE_OUTCOME], refused[DECODE_OUTCOME]);
+    s_free_samples ();
 }
 
 //  ---------------------------------------------------------------------
@@ -555,7 +515,6 @@ s_test_cursor_integers (void)
         assert (cursor.pos == start);
         s_cursor_free (&cursor, start);
     }
-    printf ("test_codec: cursor integers OK\n");
 }
 
 //  A str encoding of text (len bytes): reads back and skips whole.
@@ -641,7 +600,6 @@ s_test_cursor_strings (void)
     assert (zaio_cursor_str_copy (&cursor, buf, sizeof buf, 3) == 0 && strcmp (buf, "abc") == 0);
     assert (zaio_cursor_done (&cursor));
     s_cursor_free (&cursor, start);
-    printf ("test_codec: cursor strings OK\n");
 }
 
 //  A container header: reads as count of the family, or fails unmoved.
@@ -698,7 +656,6 @@ s_test_cursor_containers (void)
     const uint8_t *start = cursor.pos;
     assert (zaio_cursor_skip (&cursor, 1) == -1 && cursor.pos == start);
     s_cursor_free (&cursor, start);
-    printf ("test_codec: cursor containers OK\n");
 }
 
 //  Bytes that skip whole (good) or fail to skip, unmoved.
@@ -814,7 +771,6 @@ s_test_cursor_skip (void)
     assert (zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX) == -1 && cursor.pos == start);
     s_cursor_free (&cursor, start);
     free (bomb);
-    printf ("test_codec: cursor skip OK\n");
 }
 
 //  ---------------------------------------------------------------------
@@ -939,7 +895,6 @@ s_test_request_limits (void)
     assert (s_decode (DECODE_REQUEST, big, ZAIO_HEADER_MAX, &s_out) == ZAIO_ERR_MALFORMED);
     assert (s_decode (DECODE_REQUEST, big, ZAIO_HEADER_MAX + 1, &s_out) == ZAIO_ERR_TOOBIG);
     free (big);
-    printf ("test_codec: request limits OK\n");
 }
 
 //  A message of the given frames through zaio_request_decode_message.
@@ -986,7 +941,6 @@ s_test_request_messages (void)
     //  A header error wins over a frame count error.
     assert (s_decode_message (ZAIO_SIGNATURE, "{\"id\": 1, \"op\": \"x\"}", 3, 0, 16) ==
             ZAIO_ERR_UNKNOWN_OP);
-    printf ("test_codec: request messages OK\n");
 }
 
 static void
@@ -1014,7 +968,6 @@ s_test_request_set_str (void)
     assert (zaio_request_set_str (&req, ZAIO_FIELD_PATH, "abc") == 0);
     assert (zaio_request_set_str (&req, ZAIO_FIELD_PATH, s_repeat ('z', 5000)) == -1);
     assert (strcmp (req.path, "abc") == 0);
-    printf ("test_codec: request setters OK\n");
 }
 
 //  ---------------------------------------------------------------------
@@ -1073,7 +1026,6 @@ s_test_replies (void)
     uint8_t trailing[] = {0x82, 0xa2, 'i', 'd', 0x01, 0xa2, 'o', 'k', 0xc3, 0xc0};
     assert (s_decode (DECODE_REPLY, trailing, sizeof trailing, &s_out) == ZAIO_ERR_MALFORMED);
     assert (s_decode (DECODE_REPLY, trailing, sizeof trailing - 1, &s_out) == 0);
-    printf ("test_codec: replies OK\n");
 }
 
 //  The reply table: every result lands in its member with its presence
@@ -1414,7 +1366,6 @@ s_test_events (void)
     event.error = 0;
     zaio_event_topic (&event, text, sizeof text);
     assert (strcmp (text, "ok.copy.v") == 0);
-    printf ("test_codec: events OK\n");
 }
 
 //  ---------------------------------------------------------------------
@@ -1528,7 +1479,6 @@ s_test_ready (void)
     uint8_t trailing[] = {0x81, 0xa6, 'c', 'r', 'e', 'd', 'i', 't', 0x01, 0x00};
     assert (s_decode (DECODE_READY, trailing, sizeof trailing, &s_out) == ZAIO_ERR_MALFORMED);
     assert (s_decode (DECODE_READY, trailing, sizeof trailing - 1, &s_out) == 0);
-    printf ("test_codec: ready OK\n");
 }
 
 static void
@@ -1577,7 +1527,6 @@ s_test_outcome (void)
     assert (s_decode (DECODE_OUTCOME, trailing, sizeof trailing, &s_out) == ZAIO_ERR_MALFORMED);
     assert (s_decode (DECODE_OUTCOME, trailing, sizeof trailing - 1, &s_out) == 0);
     assert (s_decode (DECODE_OUTCOME, trailing, 0, &s_out) == ZAIO_ERR_MALFORMED);
-    printf ("test_codec: outcome OK\n");
 }
 
 static void
@@ -1620,7 +1569,6 @@ s_test_envelope (void)
         assert (zaio_envelope_get (bytes, ZAIO_ENVELOPE_SIZE, &job) == -1);
     }
     assert (job == 42);
-    printf ("test_codec: worker envelopes OK\n");
 }
 
 //  ---------------------------------------------------------------------
@@ -1681,33 +1629,31 @@ s_test_names (void)
     assert (zaio_op_name ((zaio_op_t)-1) == NULL);
     assert (zaio_op_lookup ("pin", 3) == -1 && zaio_op_lookup ("pingx", 5) == -1);
     assert (zaio_op_lookup ("", 0) == -1);
-    printf ("test_codec: names OK (%zu error names round trip)\n", names);
+    printf ("%zu error names round trip\n", names);
 }
 
 int
-main (void)
+main (int argc, char *argv[])
 {
-    s_load_all_samples ();
-    s_test_truncation ();
-    s_test_cursor_integers ();
-    s_test_cursor_strings ();
-    s_test_cursor_containers ();
-    s_test_cursor_skip ();
-    s_test_request_limits ();
-    s_test_request_messages ();
-    s_test_request_set_str ();
-    s_test_replies ();
-    s_test_reply_table ();
-    s_test_hello ();
-    s_test_dirents ();
-    s_test_events ();
-    s_test_ready ();
-    s_test_outcome ();
-    s_test_envelope ();
-    s_test_names ();
-    s_test_mutations ();
-    s_free_samples ();
-    zsys_shutdown ();
-    printf ("test_codec: OK\n");
-    return 0;
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_truncation),
+        ZAIO_TEST_CASE (s_test_cursor_integers),
+        ZAIO_TEST_CASE (s_test_cursor_strings),
+        ZAIO_TEST_CASE (s_test_cursor_containers),
+        ZAIO_TEST_CASE (s_test_cursor_skip),
+        ZAIO_TEST_CASE (s_test_request_limits),
+        ZAIO_TEST_CASE (s_test_request_messages),
+        ZAIO_TEST_CASE (s_test_request_set_str),
+        ZAIO_TEST_CASE (s_test_replies),
+        ZAIO_TEST_CASE (s_test_reply_table),
+        ZAIO_TEST_CASE (s_test_hello),
+        ZAIO_TEST_CASE (s_test_dirents),
+        ZAIO_TEST_CASE (s_test_events),
+        ZAIO_TEST_CASE (s_test_ready),
+        ZAIO_TEST_CASE (s_test_outcome),
+        ZAIO_TEST_CASE (s_test_envelope),
+        ZAIO_TEST_CASE (s_test_names),
+        ZAIO_TEST_CASE (s_test_mutations),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

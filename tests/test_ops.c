@@ -5,16 +5,18 @@
     directory used as a parent), checked against a file outside the root
     that must never be read, written, renamed or deleted; modes a client
     must not get (setuid, setgid); lookups through '..' racing renames.
-    The whole suite runs twice: once with openat2, once in a child process
-    where a seccomp filter makes openat2 answer ENOSYS, so the userspace
-    resolver that older kernels (and valgrind) use is held to the same
-    rules.
+    A named case per op (or concern), each on a fresh tree holding what it
+    is given, run four times: with openat2 and in a child process where a
+    seccomp filter makes openat2 answer ENOSYS, so the userspace resolver
+    that older kernels (and valgrind) use is held to the same rules; each
+    as it is and with reads through a small cache of open files.
 */
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
+#include "testutil.h"
 #include "zaio_ops.h"
 
 #include <dirent.h>
@@ -1404,69 +1406,6 @@ s_test_cache (zaio_volume_t *volume)
         }
 }
 
-//  Set up a fresh tree, run every test, remove the tree.
-static void
-s_suite (const char *label)
-{
-    strcpy (s_base, "/tmp/zaio-test-ops-XXXXXX");
-    assert (mkdtemp (s_base));
-    s_format (s_root, sizeof s_root, "%s/root", s_base);
-    s_format (s_outside, sizeof s_outside, "%s/outside", s_base);
-    assert (mkdir (s_root, 0755) == 0);
-    assert (mkdir (s_outside, 0755) == 0);
-    char path[400];
-    s_format (path, sizeof path, "%s/sub", s_outside);
-    assert (mkdir (path, 0755) == 0);
-    s_format (path, sizeof path, "%s/secret", s_outside);
-    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    assert (fd >= 0 && write (fd, SECRET, strlen (SECRET)) == (ssize_t)strlen (SECRET));
-    close (fd);
-
-    s_test_volume ();
-    zaio_volume_t *volume = zaio_volume_new ("default", s_root, false, false);
-    zaio_volume_t *readonly = zaio_volume_new ("ro", s_root, true, false);
-    assert (volume && readonly);
-    //  Every op closes what it opens, on every path.
-    int fds = s_fd_count ();
-    s_test_ping_hello (volume);
-    s_test_write_read (volume);
-    s_test_append (volume);
-    s_test_readfile (volume);
-    s_test_writefile (volume);
-    s_test_truncate (volume);
-    s_test_fsync (volume);
-    s_test_unlink_rmdir (volume);
-    s_test_rename (volume);
-    s_test_mkdir (volume);
-    s_test_listdir (volume);
-    s_test_copy (volume);
-    s_test_copy_sparse (volume);
-    s_test_setid (volume);
-    s_test_symlinks_inside (volume);
-    s_test_rename_race (volume);
-    s_test_escapes (volume);
-    s_test_readonly (readonly);
-    if (s_cache) {
-        s_test_cache (volume);
-        assert (zaio_fdcache_expire (s_cache, 0) == 0);
-    }
-    assert (s_fd_count () == fds);
-    zaio_volume_destroy (&readonly);
-    zaio_volume_destroy (&volume);
-    s_rmtree (s_base);
-    printf ("test_ops: %s%s: OK\n", label, s_cache ? ", through a cache of open files" : "");
-}
-
-//  The suite as it is, then with reads through a small cache (so it fills).
-static void
-s_suites (const char *label)
-{
-    s_suite (label);
-    s_cache = zaio_fdcache_new (4);
-    s_suite (label);
-    zaio_fdcache_destroy (&s_cache);
-}
-
 //  True if openat2 answers ENOSYS in this process.
 static bool
 s_openat2_missing (void)
@@ -1508,32 +1447,273 @@ s_hide_openat2 (void)
 #endif
 }
 
-int
-main (void)
-{
-    umask (022);
-    setvbuf (stdout, NULL, _IONBF, 0);
+//  --------------------------------------------------------------------------
+//  Running a test in every configuration
 
-    //  First in a child with openat2 gone, as on a kernel without it. The
-    //  child forks before anything touches czmq, so each process owns its
-    //  own zsys state.
+typedef void (s_op_test_fn) (zaio_volume_t *volume);
+
+typedef enum { S_PLAIN, S_READONLY, S_CACHED_ONLY } s_needs_t;
+
+//  What a test finds in the root when it starts (an empty root if none):
+//  what the op tests before it in the suite used to leave there.
+enum {
+    S_GIVEN_F = 1,     //  f: "hello WORLD", mode 0644
+    S_GIVEN_D = 2,     //  d/
+    S_GIVEN_EMPTY = 4, //  empty: an empty file
+    S_GIVEN_FULL = 8,  //  full/x: a directory that is not empty
+    S_GIVEN_M = 16,    //  m/
+    S_GIVEN_MANY = 32, //  old-00 .. old-09: a root of many entries
+};
+
+static void
+s_given (int given)
+{
+    if (given & S_GIVEN_F) s_make_text ("f", "hello WORLD");
+    if (given & S_GIVEN_D) s_make_dir ("d");
+    if (given & S_GIVEN_EMPTY) s_make_text ("empty", "");
+    if (given & S_GIVEN_FULL) {
+        s_make_dir ("full");
+        s_make_text ("full/x", "x");
+    }
+    if (given & S_GIVEN_M) s_make_dir ("m");
+    for (int i = 0; (given & S_GIVEN_MANY) && i < 10; i++) {
+        char name[32];
+        s_format (name, sizeof name, "old-%02d", i);
+        s_make_text (name, name);
+    }
+}
+
+//  A fresh tree: the root, and beside it outside/ with sub/ and the
+//  secret no op may reach.
+static void
+s_tree_make (void)
+{
+    strcpy (s_base, "/tmp/zaio-test-ops-XXXXXX");
+    assert (mkdtemp (s_base));
+    s_format (s_root, sizeof s_root, "%s/root", s_base);
+    s_format (s_outside, sizeof s_outside, "%s/outside", s_base);
+    assert (mkdir (s_root, 0755) == 0);
+    assert (mkdir (s_outside, 0755) == 0);
+    char path[400];
+    s_format (path, sizeof path, "%s/sub", s_outside);
+    assert (mkdir (path, 0755) == 0);
+    s_format (path, sizeof path, "%s/secret", s_outside);
+    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert (fd >= 0 && write (fd, SECRET, strlen (SECRET)) == (ssize_t)strlen (SECRET));
+    close (fd);
+}
+
+//  test on a fresh tree, given a volume on its root (read-only if needs
+//  says so): as it is, then with reads through a small cache (so it
+//  fills). Every op closes what it opens, on every path.
+static void
+s_in_tree (const char *label, s_op_test_fn *test, s_needs_t needs, int given)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0 && needs == S_CACHED_ONLY) continue;
+        if (pass == 1) s_cache = zaio_fdcache_new (4);
+        s_tree_make ();
+        s_given (given);
+        zaio_volume_t *volume = zaio_volume_new ("default", s_root, false, false);
+        zaio_volume_t *readonly = zaio_volume_new ("ro", s_root, true, false);
+        assert (volume && readonly);
+        int fds = s_fd_count ();
+        test (needs == S_READONLY ? readonly : volume);
+        if (s_cache) assert (zaio_fdcache_expire (s_cache, 0) == 0);
+        assert (s_fd_count () == fds);
+        zaio_volume_destroy (&readonly);
+        zaio_volume_destroy (&volume);
+        s_rmtree (s_base);
+        if (s_cache) zaio_fdcache_destroy (&s_cache);
+        printf ("%s%s: OK\n", label, pass ? ", through a cache of open files" : "");
+    }
+}
+
+static bool s_openat2_missing (void);
+static bool s_hide_openat2 (void);
+
+//  test with both resolvers: first in a child where openat2 answers
+//  ENOSYS, as on a kernel without it (the userspace resolver), then here.
+static void
+s_both_resolvers (s_op_test_fn *test, s_needs_t needs, int given)
+{
     pid_t pid = fork ();
     assert (pid >= 0);
     if (pid == 0) {
+        //  czmq starts afresh in a forked child: here, not while a case
+        //  counts descriptors.
+        zsys_init ();
         if (s_openat2_missing () || s_hide_openat2 ()) {
             assert (s_openat2_missing ());
-            s_suites ("userspace resolver");
+            s_in_tree ("userspace resolver", test, needs, given);
         } else
-            printf ("test_ops: userspace resolver: skipped (no seccomp)\n");
-        zsys_shutdown ();
-        exit (0);
+            printf ("userspace resolver: skipped (no seccomp)\n");
+        fflush (stdout);
+        _exit (0); //  the parent's exit handlers are the parent's
     }
     int status;
     assert (waitpid (pid, &status, 0) == pid);
     assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    s_in_tree (s_openat2_missing () ? "userspace resolver (no openat2 here)" : "openat2", test,
+               needs, given);
+}
 
-    s_suites (s_openat2_missing () ? "userspace resolver (no openat2 here)" : "openat2");
-    printf ("test_ops: OK\n");
-    zsys_shutdown ();
-    return 0;
+//  The volume checks need no volume of their own.
+static void
+s_volume_checks (zaio_volume_t *unused)
+{
+    s_test_volume ();
+}
+
+static void
+s_case_volume (void)
+{
+    s_both_resolvers (s_volume_checks, S_PLAIN, 0);
+}
+
+static void
+s_case_ping_hello (void)
+{
+    s_both_resolvers (s_test_ping_hello, S_PLAIN, 0);
+}
+
+static void
+s_case_write_read (void)
+{
+    s_both_resolvers (s_test_write_read, S_PLAIN, 0);
+}
+
+static void
+s_case_append (void)
+{
+    s_both_resolvers (s_test_append, S_PLAIN, S_GIVEN_D);
+}
+
+static void
+s_case_readfile (void)
+{
+    s_both_resolvers (s_test_readfile, S_PLAIN, S_GIVEN_F | S_GIVEN_D);
+}
+
+static void
+s_case_writefile (void)
+{
+    s_both_resolvers (s_test_writefile, S_PLAIN, S_GIVEN_F | S_GIVEN_D);
+}
+
+static void
+s_case_truncate (void)
+{
+    s_both_resolvers (s_test_truncate, S_PLAIN, S_GIVEN_D);
+}
+
+static void
+s_case_fsync (void)
+{
+    s_both_resolvers (s_test_fsync, S_PLAIN, S_GIVEN_F | S_GIVEN_D);
+}
+
+static void
+s_case_unlink_rmdir (void)
+{
+    s_both_resolvers (s_test_unlink_rmdir, S_PLAIN, S_GIVEN_F | S_GIVEN_D | S_GIVEN_FULL);
+}
+
+static void
+s_case_rename (void)
+{
+    s_both_resolvers (s_test_rename, S_PLAIN, S_GIVEN_D | S_GIVEN_FULL);
+}
+
+static void
+s_case_mkdir (void)
+{
+    s_both_resolvers (s_test_mkdir, S_PLAIN, S_GIVEN_F);
+}
+
+static void
+s_case_listdir (void)
+{
+    s_both_resolvers (s_test_listdir, S_PLAIN, S_GIVEN_F | S_GIVEN_MANY);
+}
+
+static void
+s_case_copy (void)
+{
+    s_both_resolvers (s_test_copy, S_PLAIN, S_GIVEN_D | S_GIVEN_EMPTY);
+}
+
+static void
+s_case_copy_sparse (void)
+{
+    s_both_resolvers (s_test_copy_sparse, S_PLAIN, 0);
+}
+
+static void
+s_case_setid (void)
+{
+    s_both_resolvers (s_test_setid, S_PLAIN, S_GIVEN_F);
+}
+
+static void
+s_case_symlinks_inside (void)
+{
+    s_both_resolvers (s_test_symlinks_inside, S_PLAIN, S_GIVEN_F | S_GIVEN_D);
+}
+
+static void
+s_case_rename_race (void)
+{
+    s_both_resolvers (s_test_rename_race, S_PLAIN, 0);
+}
+
+static void
+s_case_escapes (void)
+{
+    s_both_resolvers (s_test_escapes, S_PLAIN, S_GIVEN_F | S_GIVEN_D);
+}
+
+static void
+s_case_readonly (void)
+{
+    s_both_resolvers (s_test_readonly, S_READONLY, S_GIVEN_F | S_GIVEN_M);
+}
+
+static void
+s_case_cache (void)
+{
+    s_both_resolvers (s_test_cache, S_CACHED_ONLY, 0);
+}
+
+int
+main (int argc, char *argv[])
+{
+    umask (022);
+    //  czmq starts (a context, no threads: this program has no sockets) at
+    //  the first message an op logs; started here, it adds no descriptor
+    //  while a case counts them, and every child forks from it as it is.
+    zsys_init ();
+    static const zaio_test_case_t cases[] = {
+        {"volume", s_case_volume},
+        {"ping_hello", s_case_ping_hello},
+        {"write_read", s_case_write_read},
+        {"append", s_case_append},
+        {"readfile", s_case_readfile},
+        {"writefile", s_case_writefile},
+        {"truncate", s_case_truncate},
+        {"fsync", s_case_fsync},
+        {"unlink_rmdir", s_case_unlink_rmdir},
+        {"rename", s_case_rename},
+        {"mkdir", s_case_mkdir},
+        {"listdir", s_case_listdir},
+        {"copy", s_case_copy},
+        {"copy_sparse", s_case_copy_sparse},
+        {"setid", s_case_setid},
+        {"symlinks_inside", s_case_symlinks_inside},
+        {"rename_race", s_case_rename_race},
+        {"escapes", s_case_escapes},
+        {"readonly", s_case_readonly},
+        {"cache", s_case_cache},
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

@@ -188,7 +188,7 @@ s_rig_destroy (s_rig_t *rig)
 //  1. leave
 
 static void
-s_check_leave (void)
+s_test_leave (void)
 {
     s_rig_t rig;
     s_rig_start (&rig, "relay-leave");
@@ -232,8 +232,7 @@ s_check_leave (void)
     assert (zframe_size (data) == S_FILE_SIZE);
     assert (memcmp (zframe_data (data), content, S_FILE_SIZE) == 0);
     zmsg_destroy (&msg);
-    printf ("test_relay_leave: the last DONE (%d MiB) arrived after the relay left\n",
-            S_FILE_SIZE >> 20);
+    printf ("the last DONE (%d MiB) arrived after the relay left\n", S_FILE_SIZE >> 20);
 
     s_rig_destroy (&rig); //  the relay has left already
     free (content);
@@ -243,7 +242,7 @@ s_check_leave (void)
 //  2. slow
 
 static void
-s_check_slow (void)
+s_test_slow (void)
 {
     s_rig_t rig;
     s_rig_start (&rig, "relay-slow");
@@ -283,8 +282,7 @@ s_check_slow (void)
         done[job] = 1;
         zmsg_destroy (&msg);
     }
-    printf ("test_relay_leave: a broker that read nothing for %d ms got all %u DONEs\n",
-            S_SLOW_IDLE_MS, jobs);
+    printf ("a broker that read nothing for %d ms got all %u DONEs\n", S_SLOW_IDLE_MS, jobs);
 
     s_rig_stop_relay (&rig);
     s_rig_destroy (&rig);
@@ -365,7 +363,7 @@ s_append (zaio_request_t *req, uint64_t id)
 }
 
 static void
-s_check_stale (void)
+s_test_stale (void)
 {
     assert (sem_init (&s_frozen, 0, 0) == 0 && sem_init (&s_thaw, 0, 0) == 0);
     struct sigaction action = {.sa_handler = s_freeze};
@@ -416,7 +414,7 @@ s_check_stale (void)
         fprintf (stderr, "test_relay_leave: the log says '%s', not 'current'\n", log);
         assert (false);
     }
-    printf ("test_relay_leave: a job of a replaced connection never ran\n");
+    printf ("a job of a replaced connection never ran\n");
 
     s_rig_stop_relay (&rig);
     s_rig_destroy (&rig);
@@ -427,7 +425,7 @@ s_check_stale (void)
 //  4. deadline
 
 static void
-s_check_deadline (void)
+s_test_deadline (void)
 {
     s_rig_t rig;
     s_rig_start (&rig, "relay-deadline");
@@ -435,8 +433,7 @@ s_check_deadline (void)
     int64_t started = zclock_mono ();
     zaio_relay_destroy (&rig.relay); //  its BYE is never answered
     int64_t took = zclock_mono () - started;
-    printf ("test_relay_leave: left %" PRId64 " ms after being told to stop (drain %d ms)\n", took,
-            S_DRAIN_MS);
+    printf ("left %" PRId64 " ms after being told to stop (drain %d ms)\n", took, S_DRAIN_MS);
     assert (took >= S_DRAIN_MS && took < S_DRAIN_MS + 1000);
     s_rig_destroy (&rig);
 }
@@ -444,14 +441,13 @@ s_check_deadline (void)
 //  ---------------------------------------------------------------------
 
 int
-main (void)
+main (int argc, char *argv[])
 {
-    setvbuf (stdout, NULL, _IOLBF, 0);
-    s_check_leave ();
-    s_check_slow ();
-    s_check_stale ();
-    s_check_deadline ();
-    zsys_shutdown ();
-    printf ("test_relay_leave: OK\n");
-    return 0;
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_leave),
+        ZAIO_TEST_CASE (s_test_slow),
+        ZAIO_TEST_CASE (s_test_stale),
+        ZAIO_TEST_CASE (s_test_deadline),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

@@ -7,6 +7,8 @@
     ms, and 10 missed (1 s) before a peer is dead, which rides out a busy
     2-core machine stalling a process for half a second.
 
+    Each case runs a cluster of its own:
+
     1. failover: a few thousand mixed jobs from pipelined DEALERs on both
        volumes; shared-a is killed with SIGKILL half way. Every job gets one
        reply, idempotent jobs all succeed, acknowledged changes are on disk,
@@ -167,8 +169,7 @@ s_expect_workers (s_cluster_t *self, const char *volume, int count)
                  count, volume, S_SETTLE_MS, zaio_load_hello_workers (self->client, volume, 5000));
         assert (false);
     }
-    printf ("test_remote_failover: hello reports %d worker(s) for %s (after %d ms)\n", count,
-            volume, took);
+    printf ("hello reports %d worker(s) for %s (after %d ms)\n", count, volume, took);
 }
 
 static void
@@ -265,7 +266,7 @@ s_fakes_pump (zsock_t **fakes, zsock_t *client, uint64_t *job, zaio_request_t *r
 }
 
 static void
-s_check_retries (s_cluster_t *self)
+s_retries (s_cluster_t *self)
 {
     zsock_t *fakes[S_FAKE_WORKERS];
     for (int f = 0; f < S_FAKE_WORKERS; f++)
@@ -306,7 +307,7 @@ s_check_retries (s_cluster_t *self)
                  reply.ok ? "ok" : zaio_error_name (reply.error), reply.message);
         assert (false);
     }
-    printf ("test_remote_failover: a job that took down %d workers was answered %s after "
+    printf ("a job that took down %d workers was answered %s after "
             "%" PRId64 " ms: %s\n",
             deaths, zaio_error_name (reply.error), zclock_mono () - started, reply.message);
     zmsg_destroy (&reply_msg);
@@ -327,7 +328,7 @@ s_check_retries (s_cluster_t *self)
     assert (reply.id == 78 && reply.ok);
     zmsg_destroy (&reply_msg);
     assert (zaio_load_expect_error (self->client, "shared", 4, 0) == 0);
-    printf ("test_remote_failover: the surviving poison worker and the shared volume still "
+    printf ("the surviving poison worker and the shared volume still "
             "serve\n");
     for (int k = 0; k < S_FAKE_WORKERS; k++) zsock_destroy (&fakes[k]);
     zsock_destroy (&client);
@@ -339,7 +340,7 @@ s_check_retries (s_cluster_t *self)
 //  The broker refuses a READY offering more than 1024 jobs as malformed:
 //  a worker that offered threads x credit would never register.
 static void
-s_check_wide (s_cluster_t *self)
+s_wide (s_cluster_t *self)
 {
     char *dir = zsys_sprintf ("%s/wide", self->base);
     char *volume = zsys_sprintf ("wide=%s", dir);
@@ -358,8 +359,7 @@ s_check_wide (s_cluster_t *self)
     assert (log);
     char *capped = strstr (log, "capped");
     assert (capped && !strstr (capped + 1, "capped"));
-    printf ("test_remote_failover: a worker with %d x %d credit registered and served\n",
-            S_WIDE_THREADS, S_WIDE_CREDIT);
+    printf ("a worker with %d x %d credit registered and served\n", S_WIDE_THREADS, S_WIDE_CREDIT);
     free (log);
     zstr_free (&log_path);
     zstr_free (&volume);
@@ -368,39 +368,81 @@ s_check_wide (s_cluster_t *self)
 
 //  ---------------------------------------------------------------------
 
-int
-main (void)
-{
-    setvbuf (stdout, NULL, _IOLBF, 0);
+//  A cluster: its directories, the broker on a worker endpoint of its own
+//  port, and the volume specs of the shared and solo volumes.
+typedef struct {
     s_cluster_t cluster;
-    memset (&cluster, 0, sizeof cluster);
-    cluster.base = zaio_test_tempdir ("remote");
-    cluster.root = zsys_sprintf ("%s/root", cluster.base);
-    cluster.shared = zsys_sprintf ("%s/shared", cluster.base);
-    cluster.solo = zsys_sprintf ("%s/solo", cluster.base);
-    assert (mkdir (cluster.root, 0755) == 0);
-    assert (mkdir (cluster.shared, 0755) == 0);
-    assert (mkdir (cluster.solo, 0755) == 0);
-    char *shared_volume = zsys_sprintf ("shared=%s", cluster.shared);
-    char *solo_volume = zsys_sprintf ("solo=%s", cluster.solo);
-
-    srandom ((unsigned)getpid ());
     char worker_endpoint[128];
-    snprintf (worker_endpoint, sizeof worker_endpoint, "tcp://127.0.0.1:%d", s_free_port ());
-    s_broker_start (&cluster, worker_endpoint);
-    assert (streq (cluster.workers, worker_endpoint));
-    zaio_proc_t shared_a, shared_b, solo, joiners[S_BYE_ROUNDS];
-    memset (joiners, 0, sizeof joiners);
-    s_worker_start (&cluster, &shared_a, shared_volume, "shared-a");
-    s_worker_start (&cluster, &shared_b, shared_volume, "shared-b");
-    s_worker_start (&cluster, &solo, solo_volume, "solo");
-    s_expect_workers (&cluster, "shared", 2);
-    s_expect_workers (&cluster, "solo", 1);
+    char *shared_volume;
+    char *solo_volume;
+} s_rig_t;
 
-    //  1. failover
+static void
+s_rig_start (s_rig_t *rig)
+{
+    memset (rig, 0, sizeof *rig);
+    s_cluster_t *cluster = &rig->cluster;
+    cluster->base = zaio_test_tempdir ("remote");
+    cluster->root = zsys_sprintf ("%s/root", cluster->base);
+    cluster->shared = zsys_sprintf ("%s/shared", cluster->base);
+    cluster->solo = zsys_sprintf ("%s/solo", cluster->base);
+    assert (mkdir (cluster->root, 0755) == 0);
+    assert (mkdir (cluster->shared, 0755) == 0);
+    assert (mkdir (cluster->solo, 0755) == 0);
+    rig->shared_volume = zsys_sprintf ("shared=%s", cluster->shared);
+    rig->solo_volume = zsys_sprintf ("solo=%s", cluster->solo);
+    srandom ((unsigned)getpid () ^ (unsigned)zclock_usecs ());
+    snprintf (rig->worker_endpoint, sizeof rig->worker_endpoint, "tcp://127.0.0.1:%d",
+              s_free_port ());
+    s_broker_start (cluster, rig->worker_endpoint);
+    assert (streq (cluster->workers, rig->worker_endpoint));
+}
+
+//  The broker stops cleanly; every worker process is gone.
+static void
+s_rig_stop (s_rig_t *rig, zaio_proc_t **workers, size_t count)
+{
+    s_cluster_t *cluster = &rig->cluster;
+    assert (zaio_proc_signal (&cluster->broker, SIGTERM) == 0);
+    assert (zaio_proc_wait (&cluster->broker, 30000) >= 0);
+    assert (zaio_proc_exited_ok (&cluster->broker));
+    zaio_proc_stop (&cluster->broker);
+    for (size_t i = 0; i < count; i++) zaio_proc_stop (workers[i]);
+    zaio_test_rmtree (cluster->base);
+    zstr_free (&rig->shared_volume);
+    zstr_free (&rig->solo_volume);
+    zstr_free (&cluster->root);
+    zstr_free (&cluster->shared);
+    zstr_free (&cluster->solo);
+    zstr_free (&cluster->base);
+}
+
+//  A worker stops cleanly on SIGTERM.
+static void
+s_worker_stop (zaio_proc_t *worker)
+{
+    assert (zaio_proc_signal (worker, SIGTERM) == 0);
+    assert (zaio_proc_wait (worker, 20000) >= 0 && zaio_proc_exited_ok (worker));
+}
+
+//  1. failover: a few thousand mixed jobs on both volumes, shared-a killed
+//  with SIGKILL half way; nothing lost, and hello's count drops.
+static void
+s_test_failover (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    s_cluster_t *cluster = &rig.cluster;
+    zaio_proc_t shared_a, shared_b, solo;
+    s_worker_start (cluster, &shared_a, rig.shared_volume, "shared-a");
+    s_worker_start (cluster, &shared_b, rig.shared_volume, "shared-b");
+    s_worker_start (cluster, &solo, rig.solo_volume, "solo");
+    s_expect_workers (cluster, "shared", 2);
+    s_expect_workers (cluster, "solo", 1);
+
     zaio_load_config_t config;
     zaio_load_result_t result;
-    s_load_config (&cluster, &config, "failover", 4000);
+    s_load_config (cluster, &config, "failover", 4000);
     config.kill_pid = shared_a.pid;
     config.kill_signal = SIGKILL;
     config.kill_at = config.jobs / 2;
@@ -411,35 +453,73 @@ main (void)
     assert (s_ran (&result, 1, "solo"));
     assert (zaio_proc_wait (&shared_a, 10000) >= 0);
     assert (WIFSIGNALED (shared_a.status) && WTERMSIG (shared_a.status) == SIGKILL);
-    s_expect_workers (&cluster, "shared", 1);
-    s_expect_workers (&cluster, "solo", 1);
+    s_expect_workers (cluster, "shared", 1);
+    s_expect_workers (cluster, "solo", 1);
+    s_worker_stop (&shared_b);
+    zaio_proc_t *workers[] = {&shared_a, &shared_b, &solo};
+    s_rig_stop (&rig, workers, 3);
+}
 
-    //  2. restart
-    assert (zaio_proc_signal (&cluster.broker, SIGTERM) == 0);
-    assert (zaio_proc_wait (&cluster.broker, 30000) >= 0);
-    assert (zaio_proc_exited_ok (&cluster.broker));
-    zaio_proc_stop (&cluster.broker);
-    s_broker_start (&cluster, worker_endpoint);
-    assert (streq (cluster.workers, worker_endpoint));
-    printf ("test_remote_failover: broker restarted on %s\n", worker_endpoint);
-    s_expect_workers (&cluster, "shared", 1);
-    s_expect_workers (&cluster, "solo", 1);
-    s_load_config (&cluster, &config, "restart", 1500);
+//  2. restart: the broker is stopped (SIGTERM) and started again on the
+//  same worker endpoint; the workers re-register and serve.
+static void
+s_test_restart (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    s_cluster_t *cluster = &rig.cluster;
+    zaio_proc_t shared_b, solo;
+    s_worker_start (cluster, &shared_b, rig.shared_volume, "shared-b");
+    s_worker_start (cluster, &solo, rig.solo_volume, "solo");
+    s_expect_workers (cluster, "shared", 1);
+    s_expect_workers (cluster, "solo", 1);
+
+    assert (zaio_proc_signal (&cluster->broker, SIGTERM) == 0);
+    assert (zaio_proc_wait (&cluster->broker, 30000) >= 0);
+    assert (zaio_proc_exited_ok (&cluster->broker));
+    zaio_proc_stop (&cluster->broker);
+    s_broker_start (cluster, rig.worker_endpoint);
+    assert (streq (cluster->workers, rig.worker_endpoint));
+    printf ("broker restarted on %s\n", rig.worker_endpoint);
+    s_expect_workers (cluster, "shared", 1);
+    s_expect_workers (cluster, "solo", 1);
+    zaio_load_config_t config;
+    zaio_load_result_t result;
+    s_load_config (cluster, &config, "restart", 1500);
     s_run_load (&config, &result);
     assert (s_ran (&result, 0, "shared-b") && s_ran (&result, 1, "solo"));
+    s_worker_stop (&shared_b);
+    zaio_proc_t *workers[] = {&shared_b, &solo};
+    s_rig_stop (&rig, workers, 2);
+}
 
-    //  3. bye, five times over: a worker joins, another leaves under load.
-    //  Whether a JOB is still on its way when the leaver's last job ends
-    //  is a matter of timing, so one round alone proves little.
+//  3. bye, five times over: a worker joins, another leaves (SIGTERM) under
+//  load, says BYE and finishes what it holds: not one job fails, and it
+//  exits 0. Whether a JOB is still on its way when the leaver's last job
+//  ends is a matter of timing, so one round alone proves little.
+static void
+s_test_bye (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    s_cluster_t *cluster = &rig.cluster;
+    zaio_proc_t shared_b, solo, joiners[S_BYE_ROUNDS];
+    memset (joiners, 0, sizeof joiners);
+    s_worker_start (cluster, &shared_b, rig.shared_volume, "shared-b");
+    s_worker_start (cluster, &solo, rig.solo_volume, "solo");
+    s_expect_workers (cluster, "shared", 1);
+    s_expect_workers (cluster, "solo", 1);
+    zaio_load_config_t config;
+    zaio_load_result_t result;
     zaio_proc_t *leaving = &shared_b;
     for (int round = 0; round < S_BYE_ROUNDS; round++) {
         char name[32], tag[32];
         snprintf (name, sizeof name, "shared-%c", 'c' + round);
         snprintf (tag, sizeof tag, "bye%d", round + 1);
         zaio_proc_t *joining = &joiners[round];
-        s_worker_start (&cluster, joining, shared_volume, name);
-        s_expect_workers (&cluster, "shared", 2);
-        s_load_config (&cluster, &config, tag, 1500);
+        s_worker_start (cluster, joining, rig.shared_volume, name);
+        s_expect_workers (cluster, "shared", 2);
+        s_load_config (cluster, &config, tag, 1500);
         config.kill_pid = leaving->pid;
         config.kill_signal = SIGTERM;
         config.kill_at = config.jobs / 2;
@@ -447,44 +527,72 @@ main (void)
         assert (s_ran (&result, 0, name));
         assert (zaio_proc_wait (leaving, 20000) >= 0);
         assert (zaio_proc_exited_ok (leaving));
-        s_expect_workers (&cluster, "shared", 1);
+        s_expect_workers (cluster, "shared", 1);
         leaving = joining;
     }
+    s_worker_stop (leaving);
+    zaio_proc_t *workers[S_BYE_ROUNDS + 2] = {&shared_b, &solo};
+    for (int round = 0; round < S_BYE_ROUNDS; round++) workers[2 + round] = &joiners[round];
+    s_rig_stop (&rig, workers, S_BYE_ROUNDS + 2);
+}
 
-    //  4. novolume
+//  4. novolume: solo is killed; its volume answers NOVOLUME at once, the
+//  others serve.
+static void
+s_test_novolume (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    s_cluster_t *cluster = &rig.cluster;
+    zaio_proc_t shared, solo;
+    s_worker_start (cluster, &shared, rig.shared_volume, "shared-b");
+    s_worker_start (cluster, &solo, rig.solo_volume, "solo");
+    s_expect_workers (cluster, "shared", 1);
+    s_expect_workers (cluster, "solo", 1);
     assert (zaio_proc_signal (&solo, SIGKILL) == 0);
-    s_expect_workers (&cluster, "solo", 0);
-    assert (zaio_load_expect_error (cluster.client, "solo", 6, ZAIO_ERR_NOVOLUME) == 0);
-    assert (zaio_load_expect_error (cluster.client, "nosuch", 2, ZAIO_ERR_NOVOLUME) == 0);
-    assert (zaio_load_expect_error (cluster.client, "shared", 6, 0) == 0);
-    printf ("test_remote_failover: a volume without workers answers NOVOLUME; the others "
-            "serve\n");
+    s_expect_workers (cluster, "solo", 0);
+    assert (zaio_load_expect_error (cluster->client, "solo", 6, ZAIO_ERR_NOVOLUME) == 0);
+    assert (zaio_load_expect_error (cluster->client, "nosuch", 2, ZAIO_ERR_NOVOLUME) == 0);
+    assert (zaio_load_expect_error (cluster->client, "shared", 6, 0) == 0);
+    s_worker_stop (&shared);
+    zaio_proc_t *workers[] = {&shared, &solo};
+    s_rig_stop (&rig, workers, 2);
+}
 
-    //  5. retries
-    s_check_retries (&cluster);
+//  5. retries: a job that takes down every worker that picks it up is
+//  answered after retries_max attempts; the others keep serving.
+static void
+s_test_retries (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    zaio_proc_t shared;
+    s_worker_start (&rig.cluster, &shared, rig.shared_volume, "shared-b");
+    s_expect_workers (&rig.cluster, "shared", 1);
+    s_retries (&rig.cluster);
+    s_worker_stop (&shared);
+    zaio_proc_t *workers[] = {&shared};
+    s_rig_stop (&rig, workers, 1);
+}
 
-    //  6. wide
-    s_check_wide (&cluster);
+//  6. wide: a worker with more threads x credit than a READY may offer
+//  registers, says what it capped, and serves.
+static void
+s_test_wide (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig);
+    s_wide (&rig.cluster);
+    s_rig_stop (&rig, NULL, 0);
+}
 
-    //  Everything stops cleanly.
-    assert (zaio_proc_signal (leaving, SIGTERM) == 0);
-    assert (zaio_proc_wait (leaving, 20000) >= 0 && zaio_proc_exited_ok (leaving));
-    assert (zaio_proc_signal (&cluster.broker, SIGTERM) == 0);
-    assert (zaio_proc_wait (&cluster.broker, 30000) >= 0);
-    assert (zaio_proc_exited_ok (&cluster.broker));
-    zaio_proc_stop (&cluster.broker);
-    zaio_proc_stop (&shared_a);
-    zaio_proc_stop (&shared_b);
-    for (int round = 0; round < S_BYE_ROUNDS; round++) zaio_proc_stop (&joiners[round]);
-    zaio_proc_stop (&solo);
-    zaio_test_rmtree (cluster.base);
-    zstr_free (&shared_volume);
-    zstr_free (&solo_volume);
-    zstr_free (&cluster.root);
-    zstr_free (&cluster.shared);
-    zstr_free (&cluster.solo);
-    zstr_free (&cluster.base);
-    zsys_shutdown ();
-    printf ("test_remote_failover: OK\n");
-    return 0;
+int
+main (int argc, char *argv[])
+{
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_failover), ZAIO_TEST_CASE (s_test_restart),
+        ZAIO_TEST_CASE (s_test_bye),      ZAIO_TEST_CASE (s_test_novolume),
+        ZAIO_TEST_CASE (s_test_retries),  ZAIO_TEST_CASE (s_test_wide),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

@@ -3,10 +3,91 @@
 #include "testutil.h"
 
 #include <ftw.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+//  ---------------------------------------------------------------------
+//  Named cases
+
+static const char *s_current_case; //  while a case runs
+
+const char *
+zaio_test_case_name (const char *name)
+{
+    if (strncmp (name, "s_test_", 7) == 0) return name + 7;
+    if (strncmp (name, "s_", 2) == 0) return name + 2;
+    return name;
+}
+
+const char *
+zaio_test_case_current (void)
+{
+    return s_current_case;
+}
+
+//  A failed assert aborts: name the case on stderr (with write, which a
+//  signal handler may call), then die of the signal as before.
+static void
+s_on_abort (int signum)
+{
+    const char *name = s_current_case ? s_current_case : "(between cases)";
+    const char *parts[] = {"FAILED case ", name, "\n"};
+    for (size_t i = 0; i < 3; i++)
+        if (write (STDERR_FILENO, parts[i], strlen (parts[i])) < 0) break;
+    signal (signum, SIG_DFL);
+    raise (signum);
+}
+
+static void
+s_list_cases (FILE *out, const zaio_test_case_t *cases, size_t count)
+{
+    for (size_t i = 0; i < count; i++) fprintf (out, "%s\n", zaio_test_case_name (cases[i].name));
+}
+
+int
+zaio_test_run (int argc, char *argv[], const zaio_test_case_t *cases, size_t count)
+{
+    assert (cases && count > 0);
+    const char *program = strrchr (argv[0], '/') ? strrchr (argv[0], '/') + 1 : argv[0];
+    if (argc == 2 && streq (argv[1], "--list")) {
+        s_list_cases (stdout, cases, count);
+        return 0;
+    }
+    for (int arg = 1; arg < argc; arg++) {
+        size_t i = 0;
+        while (i < count && !streq (zaio_test_case_name (cases[i].name), argv[arg])) i++;
+        if (i == count) {
+            fprintf (stderr, "%s: no case named '%s'; the cases are:\n", program, argv[arg]);
+            s_list_cases (stderr, cases, count);
+            return 2;
+        }
+    }
+    //  Each line out before the next case starts, whatever stdout is.
+    setvbuf (stdout, NULL, _IOLBF, 0);
+    signal (SIGABRT, s_on_abort);
+    for (size_t i = 0; i < count; i++) {
+        const char *name = zaio_test_case_name (cases[i].name);
+        bool chosen = argc == 1;
+        for (int arg = 1; arg < argc; arg++) chosen |= streq (name, argv[arg]);
+        if (!chosen) continue;
+        printf ("case %s\n", name);
+        s_current_case = name;
+        cases[i].fn ();
+        s_current_case = NULL;
+        printf ("ok %s\n", name);
+    }
+    signal (SIGABRT, SIG_DFL);
+    zsys_shutdown ();
+    printf ("%s: OK\n", program);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Files and brokers
 
 char *
 zaio_test_tempdir (const char *tag)
@@ -77,7 +158,11 @@ zaio_test_broker_start (zaio_test_broker_t *self, const zaio_broker_config_t *co
     else
         zaio_broker_config_defaults (&config);
     self->root = zaio_test_tempdir ("root");
-    char *inproc = zsys_sprintf ("inproc://zaio-test-%p", (void *)self);
+    //  A name of its own: a broker before it may have had the same self,
+    //  and libzmq releases an inproc name only once the reaper has closed
+    //  the socket that bound it.
+    static atomic_uint s_brokers;
+    char *inproc = zsys_sprintf ("inproc://zaio-test-%u", atomic_fetch_add (&s_brokers, 1));
     char *ipc = zsys_sprintf ("ipc://%s.ipc", self->root);
     char *events_ipc = zsys_sprintf ("ipc://%s-events.ipc", self->root);
     config.root = self->root;
@@ -96,7 +181,29 @@ zaio_test_broker_start (zaio_test_broker_t *self, const zaio_broker_config_t *co
     self->tcp = zaio_broker_endpoint (self->broker, "client", "tcp");
     self->events = zaio_broker_endpoint (self->broker, "events", "tcp");
     assert (self->tcp && self->events);
-    zstr_free (&events_ipc);
+    self->events_ipc = events_ipc;
+    zaio_test_served (self->inproc);
+}
+
+void
+zaio_test_served (const char *endpoint)
+{
+    zsock_t *client = zaio_test_client (endpoint);
+    zpoller_t *poller = zpoller_new (client, NULL);
+    int64_t until = zclock_mono () + 10000;
+    //  Ids far above any a test uses.
+    for (uint64_t id = (uint64_t)1 << 49;; id++) {
+        assert (zclock_mono () < until);
+        zaio_request_t req;
+        zaio_request_init (&req, ZAIO_OP_PING, id);
+        zaio_reply_t reply;
+        int error = zaio_test_call (client, &req, NULL, 0, &reply, NULL, NULL);
+        if (error == 0) break;
+        assert (error == ZAIO_ERR_NOVOLUME);
+        zpoller_wait (poller, 10); //  nothing comes: a pause before asking again
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&client);
 }
 
 void
@@ -115,6 +222,7 @@ zaio_test_broker_stop (zaio_test_broker_t *self)
     zstr_free (&self->ipc);
     zstr_free (&self->tcp);
     zstr_free (&self->events);
+    zstr_free (&self->events_ipc);
 }
 
 zsock_t *
@@ -230,6 +338,42 @@ zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit
     zmsg_append (msg, &(zframe_t *){zaio_ready_encode (&ready)});
     assert (zmsg_send (&msg, worker) == 0);
     return worker;
+}
+
+void
+zaio_test_fake_known (const char *endpoint, zsock_t *worker, const char *volume)
+{
+    zsock_t *client = zaio_test_client (endpoint);
+    zpoller_t *poller = zpoller_new (client, worker, NULL);
+    zpoller_t *ready = zpoller_new (worker, NULL);
+    int64_t until = zclock_mono () + 10000;
+    //  Ids far above any a test uses.
+    for (uint64_t id = (uint64_t)1 << 48;; id++) {
+        assert (zclock_mono () < until);
+        zaio_request_t req;
+        zaio_request_init (&req, ZAIO_OP_PING, id);
+        zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, volume);
+        zaio_test_send (client, &req, NULL, 0);
+        void *which = zpoller_wait (poller, 5000);
+        assert (which);
+        if (which == client) {
+            //  Not known yet: wait for the worker's socket to stir, or a
+            //  little, before asking again.
+            zaio_test_expect (client, id, ZAIO_ERR_NOVOLUME);
+            zpoller_wait (ready, 10);
+            continue;
+        }
+        uint64_t job;
+        zaio_request_t taken;
+        zaio_test_fake_take (worker, &job, &taken, 5000);
+        assert (taken.id == id);
+        zaio_test_fake_done (worker, job, id, 0);
+        zaio_test_expect (client, id, 0);
+        break;
+    }
+    zpoller_destroy (&ready);
+    zpoller_destroy (&poller);
+    zsock_destroy (&client);
 }
 
 void

@@ -3,6 +3,31 @@
     Tests bind ephemeral ports, wait with pollers and timeouts, and clean
     up what they create. Every helper fails the test (assert) rather than
     returning errors: these are test programs, not library code.
+
+    A program is a list of named cases, one behaviour each (libzmq's tests
+    in spirit), run by zaio_test_run:
+
+        static void
+        s_test_refuses_unknown_volume (void)
+        {
+            ...
+        }
+
+        int
+        main (int argc, char *argv[])
+        {
+            static const zaio_test_case_t cases[] = {
+                ZAIO_TEST_CASE (s_test_refuses_unknown_volume),
+                ...
+            };
+            return ZAIO_TEST_RUN (argc, argv, cases);
+        }
+
+    It prints "case NAME" before a case and "ok NAME" after it; a case that
+    fails (an assert) is named again on stderr as the program aborts.
+    `test_x NAME...` runs only the cases named, `test_x --list` lists them.
+    A case sets up what it uses and tears it down, so it runs alone as
+    well as in the list.
 */
 #ifndef ZAIO_TESTUTIL_H_INCLUDED
 #define ZAIO_TESTUTIL_H_INCLUDED
@@ -14,6 +39,40 @@
 #include <czmq.h>
 
 #define ZAIO_TEST_QUIET_HEARTBEAT_MS 3600000 //  an hour: never missed, never sent in a test
+
+//  ---------------------------------------------------------------------
+//  Named cases
+
+typedef void (zaio_test_case_fn) (void);
+
+typedef struct {
+    const char *name; //  shown without a leading "s_test_" or "s_"
+    zaio_test_case_fn *fn;
+} zaio_test_case_t;
+
+//  A case named after its function.
+#define ZAIO_TEST_CASE(fn)                                                                         \
+    {                                                                                              \
+        ZAIO_TEST_NAME_OF (fn), fn                                                                 \
+    }
+#define ZAIO_TEST_NAME_OF(fn) #fn
+
+//  Run the cases named in argv[1..] (all if none), in the list's order,
+//  then zsys_shutdown () and print "PROGRAM: OK". Returns main's exit
+//  status: 0, or 2 for an unknown case name (the cases are listed).
+int zaio_test_run (int argc, char *argv[], const zaio_test_case_t *cases, size_t count);
+
+#define ZAIO_TEST_RUN(argc, argv, cases)                                                           \
+    zaio_test_run ((argc), (argv), (cases), sizeof (cases) / sizeof ((cases)[0]))
+
+//  name without a leading "s_test_" or "s_" (a pointer into name).
+const char *zaio_test_case_name (const char *name);
+
+//  The name of the case running now; NULL outside one.
+const char *zaio_test_case_current (void);
+
+//  ---------------------------------------------------------------------
+//  Files and brokers
 
 //  Fresh empty directory under /tmp; caller frees the string after
 //  zaio_test_rmtree.
@@ -37,11 +96,24 @@ typedef struct {
     char *inproc;
     char *ipc;
     char *tcp;
-    char *events; //  tcp events endpoint
+    char *events;     //  tcp events endpoint
+    char *events_ipc; //  ipc events endpoint, in a path of its own: a
+                      //  subscriber that outlives the broker hears no other
+                      //  (czmq hands out tcp "*" ports lowest first, and a
+                      //  SUB reconnects to whoever binds the port next)
 } zaio_test_broker_t;
 
+//  Returns once the broker serves its default volume (see
+//  zaio_test_served).
 void zaio_test_broker_start (zaio_test_broker_t *self, const zaio_broker_config_t *config_or_null);
 void zaio_test_broker_stop (zaio_test_broker_t *self);
+
+//  Returns once the broker at endpoint serves its default volume. Its
+//  local workers announce themselves on threads of their own after the
+//  broker has started, and a request that comes before them is answered
+//  NOVOLUME: this pings, from a client of its own, until a ping is
+//  answered ok (asserts within 10 s).
+void zaio_test_served (const char *endpoint);
 
 //  A connected DEALER.
 zsock_t *zaio_test_client (const char *endpoint);
@@ -76,6 +148,12 @@ void zaio_test_fake_config (zaio_broker_config_t *config);
 //  with zaio_test_fake_config, keeps heartbeats out of a test.
 zsock_t *zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit,
                                 uint32_t heartbeat_ms);
+
+//  Returns once the broker at endpoint routes jobs for volume to worker
+//  (a fake worker whose READY may still be on its way): a ping to the
+//  volume, from a client of its own, is sent again while it is answered
+//  NOVOLUME, until worker takes it; it is answered ok and its reply read.
+void zaio_test_fake_known (const char *endpoint, zsock_t *worker, const char *volume);
 
 //  Next JOB within timeout_ms (asserts one comes); heartbeats are skipped.
 void zaio_test_fake_take (zsock_t *worker, uint64_t *job, zaio_request_t *req, int timeout_ms);

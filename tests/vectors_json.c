@@ -557,3 +557,91 @@ zaio_json_hex (const zaio_json_t *self, size_t *size)
     *size = len / 2;
     return bytes;
 }
+
+//  ---------------------------------------------------------------------
+//  Writing msgpack
+
+size_t
+zaio_json_canonical_order (const zaio_json_t *object, const char *const *first, size_t first_count,
+                           size_t *order)
+{
+    size_t n = 0;
+    size_t size = zaio_json_size (object);
+    for (size_t f = 0; f < first_count; f++)
+        for (size_t index = 0; index < size; index++)
+            if (strcmp (zaio_json_key_at (object, index, NULL), first[f]) == 0) order[n++] = index;
+    size_t head = n;
+    for (size_t index = 0; index < size; index++) {
+        const char *key = zaio_json_key_at (object, index, NULL);
+        bool is_first = false;
+        for (size_t f = 0; f < first_count; f++) is_first |= strcmp (key, first[f]) == 0;
+        if (is_first) continue;
+        //  Insertion sort by bytes; keys hold no NUL, so strcmp is bytewise.
+        size_t at = n++;
+        while (at > head && strcmp (zaio_json_key_at (object, order[at - 1], NULL), key) > 0) {
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = index;
+    }
+    return n;
+}
+
+static void
+s_pack_str (msgpack_packer *pk, const char *str, size_t len)
+{
+    msgpack_pack_str (pk, len);
+    msgpack_pack_str_body (pk, str, len);
+}
+
+void
+zaio_json_pack (msgpack_packer *pk, const zaio_json_t *self, zaio_json_order_t order)
+{
+    assert (pk && self);
+    size_t len;
+    const char *str;
+    switch (self->type) {
+        case ZAIO_JSON_NULL:
+            msgpack_pack_nil (pk);
+            break;
+        case ZAIO_JSON_BOOL:
+            if (self->boolean)
+                msgpack_pack_true (pk);
+            else
+                msgpack_pack_false (pk);
+            break;
+        case ZAIO_JSON_INT:
+            if (self->negative) {
+                //  The reader keeps negatives within int64.
+                int64_t value;
+                int rc = zaio_json_int (self, &value);
+                assert (rc == 0);
+                msgpack_pack_int64 (pk, value);
+            } else
+                msgpack_pack_uint64 (pk, self->magnitude);
+            break;
+        case ZAIO_JSON_STRING:
+            s_pack_str (pk, self->string, self->length);
+            break;
+        case ZAIO_JSON_ARRAY:
+            msgpack_pack_array (pk, self->count);
+            for (size_t i = 0; i < self->count; i++) zaio_json_pack (pk, self->items[i], order);
+            break;
+        case ZAIO_JSON_OBJECT: {
+            size_t *members = (size_t *)calloc (self->count + 1, sizeof (size_t));
+            assert (members);
+            if (order == ZAIO_JSON_PACK_CANONICAL)
+                zaio_json_canonical_order (self, NULL, 0, members);
+            else
+                for (size_t i = 0; i < self->count; i++) members[i] = i;
+            msgpack_pack_map (pk, self->count);
+            for (size_t i = 0; i < self->count; i++) {
+                str = zaio_json_key_at (self, members[i], &len);
+                s_pack_str (pk, str, len);
+                zaio_json_pack (pk, self->items[members[i]], order);
+            }
+            free (members);
+            break;
+        }
+    }
+}

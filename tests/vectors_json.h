@@ -10,10 +10,15 @@
 
     Object members keep their order in the text. Strings are NUL-terminated
     for convenience but may hold NUL bytes (\u0000); use the length.
+
+    zaio_json_pack writes a tree as msgpack, for tests that build their
+    input from JSON (test_codec) or encode a vector the way the golden
+    files are encoded (test_vectors).
 */
 #ifndef ZAIO_VECTORS_JSON_H_INCLUDED
 #define ZAIO_VECTORS_JSON_H_INCLUDED
 
+#include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +91,23 @@ zaio_json_t *zaio_json_get (const zaio_json_t *self, const char *key);
 //  spare byte, so an empty result is still a valid pointer). NULL if self
 //  is not a string of an even number of hex digits.
 uint8_t *zaio_json_hex (const zaio_json_t *self, size_t *size);
+
+//  The order zaio_json_pack writes an object's members in.
+typedef enum {
+    ZAIO_JSON_PACK_WRITTEN,  //  as in the text: decoders must take any order
+    ZAIO_JSON_PACK_CANONICAL //  keys ascending bytewise, as schemas/vectors/ are
+} zaio_json_order_t;
+
+//  Pack self with plain msgpack_pack_* calls: nil, true or false, the
+//  shortest integer (signed only if negative), str for strings, arrays,
+//  and maps with their members in the order asked.
+void zaio_json_pack (msgpack_packer *pk, const zaio_json_t *self, zaio_json_order_t order);
+
+//  Members of an object in canonical order: the keys named in first (those
+//  present), then the others ascending bytewise. Fills order (room for
+//  every member) with member indexes; returns how many.
+size_t zaio_json_canonical_order (const zaio_json_t *object, const char *const *first,
+                                  size_t first_count, size_t *order);
 
 #ifdef __cplusplus
 }

@@ -29,7 +29,7 @@
 #define S_DEPTH        8                  //  calls in flight per transfer
 #define S_PROGRESS_MS  200                //  progress bar refresh
 #define S_LISTDIR_PAGE 1000
-#define S_SETTLE_MS    5000 //  put, interrupted: wait for writes in flight
+#define S_SETTLE_MS    5000 //  interrupted: wait for the calls in flight
 #define S_CLEANUP_MS   2000 //  timeout of the unlink that removes a temp file
 #define S_TEMP_TRIES   16   //  names tried for a local temporary file
 
@@ -315,6 +315,9 @@ s_read_done (zaio_call_t *call, void *arg)
     int rc = zaio_call_error (call);
     if (rc) {
         if (!xfer->error) xfer->error = rc;
+    } else if (xfer->error == EINTR) {
+        //  Interrupted: a read that lands while the transfer settles only
+        //  ends its call; nothing more is written.
     } else {
         const zaio_reply_t *reply = zaio_call_reply (call);
         zaio_buf_t *data = zaio_call_take_data (call);
@@ -393,13 +396,16 @@ s_dispatch (s_xfer_t *xfer)
 }
 
 //  Run the transfer's callbacks until nothing is in flight. Returns -1 if
-//  interrupted (reads in flight cancelled: nothing waits on them).
+//  interrupted. The reads in flight then settle before the client goes:
+//  closing its socket while a reply is half received makes libzmq (4.3)
+//  drop that reply's first frames from the pipe without closing them,
+//  which leaks them.
 static int
 s_drain (s_xfer_t *xfer)
 {
     while (xfer->in_flight)
         if (s_dispatch (xfer)) {
-            s_settle (xfer, 0);
+            s_settle (xfer, S_SETTLE_MS);
             return -1;
         }
     return 0;

@@ -21,6 +21,7 @@
 #define S_SLOT_MASK   ((1u << S_SLOT_BITS) - 1)
 #define S_FRAMES_MAX  4    //  frames a valid reply can have, plus one
 #define S_SAMPLES_MIN 4096 //  initial room for latency samples
+#define S_STRETCH_MIN 16   //  replies a measured stretch holds, at least
 
 typedef struct {
     const zaio_perf_client_config_t *config;
@@ -233,19 +234,24 @@ s_usage (double *cpu_us, double *switches)
     *switches = (double)(usage.ru_nvcsw + usage.ru_nivcsw);
 }
 
-//  Keeps the pipeline full until the measured stretch ends, then collects
-//  what is still in flight.
+//  Keeps the pipeline full through the warmup and the measured stretch,
+//  then collects what is still in flight. The stretch opens at the first
+//  reply after the warmup and closes at the first reply that finds it at
+//  least duration_ms long and holding S_STRETCH_MIN replies: its bounds
+//  are replies, not clock times, so a stall (a loaded machine can stop a
+//  process for longer than a short stretch lasts) makes it longer, never
+//  empty.
 static int
 s_measure (s_client_t *self)
 {
     const zaio_perf_client_config_t *config = self->config;
     bool latency = config->inflight == 1;
-    int64_t count_from = s_now_ns () + (int64_t)config->warmup_ms * 1000000;
-    int64_t count_until = count_from + (int64_t)config->duration_ms * 1000000;
+    int64_t warm_until = s_now_ns () + (int64_t)config->warmup_ms * 1000000;
+    int64_t duration_ns = (int64_t)config->duration_ms * 1000000;
+    int64_t opened = 0, closed = 0; //  the stretch's first and last reply; 0 = not yet
     uint32_t outstanding = 0;
     for (uint32_t slot = 0; slot < config->inflight; slot++, outstanding++)
         if (s_send (self, slot)) return -1;
-    bool sending = true;
     uint64_t counted = 0;
     double cpu_from = 0, cpu_until = 0, switches_from = 0, switches_until = 0;
     while (outstanding) {
@@ -253,25 +259,28 @@ s_measure (s_client_t *self)
         if (s_recv (self, &slot)) return -1;
         outstanding--;
         int64_t now = s_now_ns ();
-        if (now >= count_from && now < count_until) {
-            if (counted++ == 0) s_usage (&cpu_from, &switches_from);
+        if (opened && !closed) {
+            counted++;
             if (latency) s_add_sample (self, (double)(now - self->sent_ns[slot]) / 1000.0);
+            if (now - opened >= duration_ns && counted >= S_STRETCH_MIN) {
+                closed = now;
+                s_usage (&cpu_until, &switches_until);
+            }
+        } else if (!opened && now >= warm_until) {
+            opened = now;
+            s_usage (&cpu_from, &switches_from);
         }
-        if (sending && (now >= count_until || zsys_interrupted)) {
-            s_usage (&cpu_until, &switches_until);
-            sending = false;
-        }
-        if (sending) {
+        if (!closed && !zsys_interrupted) {
             if (s_send (self, slot)) return -1;
             outstanding++;
         }
     }
     if (zsys_interrupted) return s_fail (self, "interrupted");
+    assert (closed > opened && counted >= S_STRETCH_MIN);
     zaio_perf_result_t *result = self->result;
     result->ops = counted;
-    result->seconds = (double)config->duration_ms / 1000.0;
-    result->ops_per_sec = result->seconds > 0 ? (double)counted / result->seconds : 0;
-    if (counted == 0) return s_fail (self, "no replies in the measured stretch");
+    result->seconds = (double)(closed - opened) / 1e9;
+    result->ops_per_sec = (double)counted / result->seconds;
     result->cpu_us_per_op = (cpu_until - cpu_from) / (double)counted;
     result->switches_per_op = (switches_until - switches_from) / (double)counted;
     if (latency) {

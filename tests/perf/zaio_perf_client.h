@@ -35,12 +35,13 @@ typedef struct {
     uint64_t file_blocks; //  reads pick a block in 0..file_blocks-1
     uint32_t inflight;    //  requests kept in flight; 1 = latency run
     uint64_t warmup_ms;   //  replies in this first stretch are not counted
-    uint64_t duration_ms; //  replies in this stretch after it are
+    uint64_t duration_ms; //  replies in the stretch after it are: it lasts at
+                          //  least this long and holds at least a few replies
 } zaio_perf_client_config_t;
 
 typedef struct {
     uint64_t ops;       //  replies counted in the measured stretch
-    double seconds;     //  its length
+    double seconds;     //  its length, from the reply that opened it
     double ops_per_sec; //  ops / seconds
     uint64_t samples;   //  round trips timed (latency runs)
     double p50_us;      //  latency percentiles, microseconds
