@@ -26,7 +26,6 @@
 #define TEST_CLIENT_FAKE_H_INCLUDED
 
 #include "zaio.h"
-#include "zaio_sock.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -200,7 +199,7 @@ fake_on_request (fake_state_t *self, zmsg_t **msg_p)
     zframe_t *routing_id = zmsg_first (msg);
     zframe_t *signature = zmsg_next (msg);
     zframe_t *header = zmsg_next (msg);
-    assert (signature && zaio_sock_frame_is (signature, ZAIO_SIGNATURE) && header);
+    assert (signature && zframe_streq (signature, ZAIO_SIGNATURE) && header);
     zaio_request_t req;
     char why[128];
     int rc =

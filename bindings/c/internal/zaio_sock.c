@@ -51,12 +51,6 @@ zaio_sock_wait (zsock_t **socks, int count, int timeout_ms, bool *readable)
     return rc;
 }
 
-bool
-zaio_sock_frame_is (zframe_t *frame, const char *text)
-{
-    return frame && zframe_streq (frame, text);
-}
-
 void
 zaio_sock_inproc_name (char *name, size_t size, const char *prefix)
 {

@@ -43,9 +43,6 @@ bool zaio_sock_has_input (void *handle);
 //  0 on timeout, -1 if interrupted.
 int zaio_sock_wait (zsock_t **socks, int count, int timeout_ms, bool *readable);
 
-//  True if frame holds exactly the given text; false for a NULL frame.
-bool zaio_sock_frame_is (zframe_t *frame, const char *text);
-
 //  Writes to name "inproc://" prefix "-" N, N never given before in this
 //  process: libzmq frees an inproc name only once the socket that bound it
 //  has been reaped, after it closed, so a name reused at once (after an
