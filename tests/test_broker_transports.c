@@ -1,7 +1,8 @@
 /*  test_broker_transports: many concurrent clients over inproc, ipc and tcp,
     each keeping many requests in flight, get exactly one correct reply per
-    request; and a broker removes the ipc socket files it made, and only
-    those, when it stops. */
+    request; a request sent the moment zaio_broker_new returns is served;
+    and a broker removes the ipc socket files it made, and only those, when
+    it stops. */
 
 #include "testutil.h"
 
@@ -202,11 +203,40 @@ s_test_ipc_files (void)
     zstr_free (&root);
 }
 
+//  zaio_broker_new returns a broker that serves its default volume: a
+//  request sent at once is run, never answered NOVOLUME because the local
+//  workers had not announced themselves yet. Many rounds, since it is a
+//  race when it goes wrong.
+static void
+s_test_served_at_once (void)
+{
+    char *root = zaio_test_tempdir ("served-at-once");
+    for (int round = 0; round < 50; round++) {
+        char endpoint[64];
+        snprintf (endpoint, sizeof endpoint, "inproc://served-at-once-%d", round);
+        zaio_broker_config_t config;
+        zaio_test_single_config (&config, root, endpoint);
+        config.workers = 2;
+        zactor_t *broker = zaio_broker_new (&config);
+        assert (broker);
+        zsock_t *client = zaio_test_client (endpoint);
+        zaio_request_t req;
+        zaio_request_init (&req, ZAIO_OP_PING, 1);
+        zaio_test_send (client, &req, NULL, 0);
+        zaio_test_expect (client, 1, 0);
+        zsock_destroy (&client);
+        zaio_broker_destroy (&broker);
+    }
+    zaio_test_rmtree (root);
+    zstr_free (&root);
+}
+
 int
 main (int argc, char *argv[])
 {
     static const zaio_test_case_t cases[] = {
         ZAIO_TEST_CASE (s_test_concurrent_clients),
+        ZAIO_TEST_CASE (s_test_served_at_once),
         ZAIO_TEST_CASE (s_test_ipc_files),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);

@@ -181,15 +181,21 @@ s_worker_actor (zsock_t *pipe, void *args)
     zsock_set_rcvhwm (self.dealer, 0);
     zsock_set_rcvtimeo (self.dealer, 0);
     int rc = zsock_connect (self.dealer, "%s", self.config.endpoint);
-    //  zactor_new consumes the first signal; the second carries our status.
-    zsock_signal (pipe, 0);
-    zsock_signal (pipe, rc == 0 ? 0 : 1);
     if (rc == 0) {
+        //  READY goes before the signal, so it is on its way by the time
+        //  zaio_worker_new returns: a broker that starts its workers before
+        //  it answers its caller takes their READYs (its backend first)
+        //  before any request, and never answers NOVOLUME for lack of them.
         //  heartbeat_ms 0: in-process, or behind a relay that heartbeats.
         zmsg_t *ready =
             zaio_worker_ready_message (self.config.volumes, self.config.volume_count,
                                        self.config.credit, self.host, self.config.slot, 0);
         if (zmsg_send (&ready, self.dealer)) zmsg_destroy (&ready);
+    }
+    //  zactor_new consumes the first signal; the second carries our status.
+    zsock_signal (pipe, 0);
+    zsock_signal (pipe, rc == 0 ? 0 : 1);
+    if (rc == 0) {
         //  Each turn ends with a receive that found nothing on the dealer
         //  and, if it fired, a look at the pipe until it was empty: so
         //  waiting on their ZMQ_FDs is safe (zaio_sock_wait).
