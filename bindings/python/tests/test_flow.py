@@ -49,13 +49,18 @@ def test_queue_full_retried(start_broker) -> None:
 
 def test_inflight_max(start_broker) -> None:
     b = start_broker("--inflight-max", "4", "--workers", "1")
+    # Reads of 32 MiB keep the one worker busy for milliseconds each, so
+    # the 100 requests are in flight together however slowly this process
+    # sends them on a loaded machine (stats finished as fast as they came).
+    b.path("big").write_bytes(b"z" * (32 << 20))
 
     async def main() -> None:
         async with zaio.asyncio.Client(b.ipc, timeout=30, queue_full_retries=0) as c:
             assert (await c.hello()).limits.inflight_max == 4
-            res = await asyncio.gather(*(c.stat("") for _ in range(100)),
+            res = await asyncio.gather(*(c.readfile("big") for _ in range(100)),
                                        return_exceptions=True)
             assert any(isinstance(r, zaio.QueueFull) for r in res)
+            assert all(isinstance(r, zaio.QueueFull) or len(r) == 32 << 20 for r in res)
         async with zaio.asyncio.Client(b.ipc, timeout=30, max_inflight=4,
                                        queue_full_retries=0) as c:
             res = await asyncio.gather(*(c.stat("") for _ in range(100)))
