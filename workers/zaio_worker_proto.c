@@ -152,58 +152,20 @@ zaio_ready_decode (zaio_ready_t *ready, const void *data, size_t size)
 //  ---------------------------------------------------------------------
 //  Outcome and DONE
 
-//  An outcome is written once per job, in every DONE, so it is put
-//  together here, in msgpack's shortest forms as msgpack-c writes them,
-//  and goes into the writer in one piece: through msgpack's callback each
-//  value would cost a call. The most bytes it takes: fixarray, bool, an
-//  error name as a fixstr (every name is shorter than 32 bytes), two
-//  uints of up to 9 bytes.
-#define S_OUTCOME_MAX (2 + 32 + 2 * 9)
-
-//  Writes value at to as a msgpack uint; returns the bytes written.
-static size_t
-s_put_uint (uint8_t *to, uint64_t value)
-{
-    if (value < 0x80) {
-        to[0] = (uint8_t)value; //  positive fixint
-        return 1;
-    }
-    int width = value <= UINT8_MAX ? 1 : value <= UINT16_MAX ? 2 : value <= UINT32_MAX ? 4 : 8;
-    to[0] = width == 1 ? 0xcc : width == 2 ? 0xcd : width == 4 ? 0xce : 0xcf;
-    for (int i = width; i > 0; i--, value >>= 8) to[i] = (uint8_t)value;
-    return 1 + (size_t)width;
-}
-
-//  Writes outcome at to (S_OUTCOME_MAX bytes of room); returns the bytes
-//  written.
-static size_t
-s_put_outcome (uint8_t *to, const zaio_outcome_t *outcome)
-{
-    size_t size = 0;
-    to[size++] = 0x94; //  fixarray of 4
-    if (outcome->error) {
-        const char *name = zaio_error_name (outcome->error);
-        size_t len = strlen (name);
-        assert (len < 32);
-        to[size++] = 0xc2; //  false
-        to[size++] = (uint8_t)(0xa0 | len);
-        memcpy (to + size, name, len);
-        size += len;
-    } else {
-        to[size++] = 0xc3; //  true
-        to[size++] = 0xc0; //  nil
-    }
-    size += s_put_uint (to + size, outcome->bytes);
-    size += s_put_uint (to + size, outcome->service_us);
-    return size;
-}
-
+//  [ok, error name or nil, bytes, service_us], in msgpack's shortest forms.
 void
 zaio_outcome_pack (msgpack_packer *pk, const zaio_outcome_t *outcome)
 {
-    uint8_t bytes[S_OUTCOME_MAX];
-    //  A body writer appends its bytes as they are, with no msgpack header.
-    msgpack_pack_bin_body (pk, bytes, s_put_outcome (bytes, outcome));
+    msgpack_pack_array (pk, 4);
+    if (outcome->error) {
+        msgpack_pack_false (pk);
+        zaio_pack_str (pk, zaio_error_name (outcome->error));
+    } else {
+        msgpack_pack_true (pk);
+        msgpack_pack_nil (pk);
+    }
+    zaio_pack_uint (pk, outcome->bytes);
+    zaio_pack_uint (pk, outcome->service_us);
 }
 
 zframe_t *
@@ -241,13 +203,15 @@ zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size)
     return 0;
 }
 
+//  A body writer appends bytes as they are, with no msgpack header: the
+//  envelope goes first, raw, then the outcome.
 void
 zaio_done_pack (zaio_writer_t *writer, uint64_t job, const zaio_outcome_t *outcome)
 {
-    uint8_t bytes[ZAIO_ENVELOPE_SIZE + S_OUTCOME_MAX];
-    zaio_envelope_put (bytes, ZAIO_WORKER_DONE, job);
-    size_t size = ZAIO_ENVELOPE_SIZE + s_put_outcome (bytes + ZAIO_ENVELOPE_SIZE, outcome);
-    msgpack_pack_bin_body (&writer->packer, bytes, size);
+    uint8_t envelope[ZAIO_ENVELOPE_SIZE];
+    zaio_envelope_put (envelope, ZAIO_WORKER_DONE, job);
+    msgpack_pack_bin_body (&writer->packer, envelope, sizeof envelope);
+    zaio_outcome_pack (&writer->packer, outcome);
 }
 
 int

@@ -864,6 +864,14 @@ s_writer_end (zaio_writer_t *writer, const uint8_t *end)
 }
 
 void
+zaio_pack_uint (msgpack_packer *pk, uint64_t value)
+{
+    zaio_writer_t *writer = s_writer_of (pk);
+    uint8_t *to = s_writer_room (writer, S_UINT_MAX);
+    if (to) writer->size += s_put_uint (to, value);
+}
+
+void
 zaio_pack_key_uint (msgpack_packer *pk, const char *key, uint64_t value)
 {
     zaio_writer_t *writer = s_writer_of (pk);

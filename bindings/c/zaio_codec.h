@@ -145,6 +145,7 @@ ZAIO_EXPORT void zaio_writer_release (zaio_writer_t *self);
 
 //  Keys and scalars, msgpack's shortest forms. pk must be a zaio_writer_t's
 //  packer: these write into the writer directly.
+ZAIO_EXPORT void zaio_pack_uint (msgpack_packer *pk, uint64_t value);
 ZAIO_EXPORT void zaio_pack_str (msgpack_packer *pk, const char *str);
 ZAIO_EXPORT void zaio_pack_key_uint (msgpack_packer *pk, const char *key, uint64_t value);
 ZAIO_EXPORT void zaio_pack_key_int (msgpack_packer *pk, const char *key, int64_t value);
