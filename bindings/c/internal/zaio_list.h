@@ -62,8 +62,7 @@ zaio_list_remove (zaio_list_t *list, zaio_link_t *link)
     list->size--;
 }
 
-//  The first link, the last, and the one after or before link; NULL past
-//  either end.
+//  The first link, the last, and the one after link; NULL past either end.
 static inline zaio_link_t *
 zaio_list_first (const zaio_list_t *list)
 {
@@ -80,12 +79,6 @@ static inline zaio_link_t *
 zaio_list_next (const zaio_list_t *list, const zaio_link_t *link)
 {
     return link->next == &list->head ? NULL : link->next;
-}
-
-static inline zaio_link_t *
-zaio_list_prev (const zaio_list_t *list, const zaio_link_t *link)
-{
-    return link->prev == &list->head ? NULL : link->prev;
 }
 
 //  Takes the first link off list; NULL if it is empty.
