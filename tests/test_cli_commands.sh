@@ -11,7 +11,7 @@ R=$WORK/root
 expect 0 "" -- "$ZAIO" --help
 out_has "Exit status"
 out_has "3    broker unreachable"
-for command in ping hello stat ls cat get put cp mv rm mkdir rmdir truncate sync watch; do
+for command in ping hello stat ls cat get put cp mv rm mkdir rmdir truncate sync keygen watch; do
     expect 0 "" -- "$ZAIO" "$command" --help
     out_has "^usage: zaio \[OPTIONS\] $command"
     expect 0 "" -- "$ZAIO" help "$command"
@@ -157,6 +157,31 @@ expect 2 "bad volume name 'a.b'" -- "$ZAIO" --volume a.b stat docs
 expect 1 "^zaio: stat docs: NOVOLUME" -- "$ZAIO" --volume nowhere stat docs
 expect 1 "^zaio: stat docs: NOVOLUME" -- env ZAIO_VOLUME=nowhere "$ZAIO" stat docs
 expect 0 "" -- "$ZAIO" -v default stat docs
+
+# keygen: a czmq certificate pair, the secret one private, never replaced;
+# it needs no broker. pyzmq (as the Python binding's users have it) reads it.
+K=$WORK/keys
+mkdir -p "$K"
+expect 0 "" -- env -u ZAIO_ENDPOINT "$ZAIO" --connect tcp://127.0.0.1:1 keygen "$K/alice" alice
+out_has '^.{40}$'
+public=$(cat "$WORK/out")
+[ "$(stat -c %a "$K/alice_secret")" = 600 ] || fail "keygen: secret file mode $(stat -c %a "$K/alice_secret")"
+grep -Fq "public-key = \"$public\"" "$K/alice" || fail "keygen: $K/alice lacks the public key"
+grep -q 'name = "alice"' "$K/alice" || fail "keygen: $K/alice lacks the name"
+grep -q "secret-key" "$K/alice" && fail "keygen: the public file holds the secret key"
+grep -q "secret-key" "$K/alice_secret" || fail "keygen: the secret file lacks the secret key"
+expect 1 "keygen .*alice: a certificate is there already; not replaced" -- "$ZAIO" keygen "$K/alice"
+expect 2 "keygen: PATH \[NAME\]" -- "$ZAIO" keygen
+if /usr/bin/python3 -c 'import zmq.auth' 2> /dev/null; then
+    /usr/bin/python3 - "$K/alice" "$public" << 'PY' || fail "keygen: pyzmq cannot read the pair"
+import sys, zmq.auth
+public, secret = zmq.auth.load_certificate(sys.argv[1] + "_secret")
+assert public.decode() == sys.argv[2] and len(secret) == 40
+assert zmq.auth.load_certificate(sys.argv[1])[0] == public
+PY
+else
+    echo "test_cli_commands: no pyzmq for /usr/bin/python3; keygen's pair not read back by it"
+fi
 
 # Timeout: a broker that cannot answer in time (stopped) is exit 3
 kill -STOP "$BROKER_PID"

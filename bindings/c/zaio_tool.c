@@ -1117,6 +1117,40 @@ s_cmd_watch (s_tool_t *tool, int argc, char **argv)
     return 0;
 }
 
+//  keygen PATH [NAME]: a new CURVE certificate pair in czmq's format, as
+//  zcert_save writes it: PATH holds the public key (and NAME, if given, as
+//  its "name" metadata), PATH_secret the secret key too, readable by its
+//  owner only. Never overwrites a file: a secret key replaced by mistake
+//  cannot be had back. Needs no broker.
+static int
+s_cmd_keygen (s_tool_t *tool, int argc, char **argv)
+{
+    int first = s_options ("keygen", argc, argv, "", NULL);
+    if (first < 0) return EXIT_USAGE;
+    if (argc - first < 1 || argc - first > 2) return s_usage ("keygen", "keygen: PATH [NAME]");
+    const char *path = argv[first];
+    char *secret = zsys_sprintf ("%s_secret", path);
+    int status = 0;
+    if (access (path, F_OK) == 0 || access (secret, F_OK) == 0) {
+        fprintf (stderr, "zaio: keygen %s: a certificate is there already; not replaced\n", path);
+        status = EXIT_FAILED;
+    } else {
+        zcert_t *cert = zcert_new ();
+        assert (cert);
+        if (argc - first == 2) zcert_set_meta (cert, "name", "%s", argv[first + 1]);
+        //  zcert writes the secret file with a private umask; the chmod
+        //  makes sure whatever the process umask was.
+        if (zcert_save (cert, path) || chmod (secret, 0600)) {
+            fprintf (stderr, "zaio: keygen %s: %s\n", path, strerror (errno));
+            status = EXIT_FAILED;
+        } else
+            printf ("%s\n", zcert_public_txt (cert));
+        zcert_destroy (&cert);
+    }
+    zstr_free (&secret);
+    return status;
+}
+
 //  ---------------------------------------------------------------------
 //  The command table and main
 
@@ -1157,6 +1191,10 @@ static const s_command_t s_commands[] = {
      "Set the size of a file. SIZE is bytes, or with a K, M, G or T suffix.\n"},
     {"sync", s_cmd_sync, "sync [-d] PATH...",
      "Flush files or directories to stable storage (fsync).\n  -d   fdatasync instead\n"},
+    {"keygen", s_cmd_keygen, "keygen PATH [NAME]",
+     "Make a CURVE certificate pair in czmq's format: PATH (the public key, and\n"
+     "NAME as its 'name' metadata) and PATH_secret (the secret key, mode 0600),\n"
+     "and print the public key (z85). Existing files are never replaced.\n"},
     {"watch", s_cmd_watch, "watch [--json] [--count N] [PREFIX...]",
      "Print one line per completion event from the broker's events endpoint:\n"
      "time (UTC), op, path, outcome, bytes, latency (queue + service), worker.\n"
