@@ -8,6 +8,7 @@
     refuses with an assert (run in a child that must abort).
 */
 
+#include "testutil.h"
 #include "zaio_credit.h"
 
 #include <assert.h>
@@ -36,7 +37,7 @@ s_pick (zaio_credit_t *pool, bool idle_only)
 }
 
 static void
-s_empty_pool (void)
+s_test_empty_pool (void)
 {
     zaio_credit_t *pool = zaio_credit_new ();
     assert (pool);
@@ -50,7 +51,7 @@ s_empty_pool (void)
 }
 
 static void
-s_most_credit_wins (void)
+s_test_most_credit_wins (void)
 {
     zaio_credit_t *pool = zaio_credit_new ();
     zaio_taker_t a = s_taker (1, 4), b = s_taker (3, 4), c = s_taker (2, 4);
@@ -71,7 +72,7 @@ s_most_credit_wins (void)
 }
 
 static void
-s_ties_go_to_least_recently_used (void)
+s_test_ties_go_to_least_recently_used (void)
 {
     zaio_credit_t *pool = zaio_credit_new ();
     zaio_taker_t a = s_taker (2, 2), b = s_taker (2, 2), c = s_taker (2, 2);
@@ -95,7 +96,7 @@ s_ties_go_to_least_recently_used (void)
 }
 
 static void
-s_idle_only_picks_takers_holding_nothing (void)
+s_test_idle_only_picks_takers_holding_nothing (void)
 {
     zaio_credit_t *pool = zaio_credit_new ();
     zaio_taker_t a = s_taker (1, 2), b = s_taker (2, 2), c = s_taker (3, 3);
@@ -120,7 +121,7 @@ s_idle_only_picks_takers_holding_nothing (void)
 }
 
 static void
-s_unseat_and_seat_again (void)
+s_test_unseat_and_seat_again (void)
 {
     zaio_credit_t *pool = zaio_credit_new ();
     zaio_taker_t a = s_taker (2, 2), b = s_taker (2, 2);
@@ -148,7 +149,7 @@ s_unseat_and_seat_again (void)
 //  its owner's bookkeeping: after each job it goes last in both, or out of
 //  both with its last credit; with a credit back it returns to both.
 static void
-s_taker_in_two_pools (void)
+s_test_taker_in_two_pools (void)
 {
     zaio_credit_t *p = zaio_credit_new ();
     zaio_credit_t *q = zaio_credit_new ();
@@ -195,7 +196,7 @@ s_taker_in_two_pools (void)
 }
 
 static void
-s_took_and_returned_at_the_edges (void)
+s_test_took_and_returned_at_the_edges (void)
 {
     //  Capacity 1: every job is the last credit, every DONE the first.
     zaio_taker_t one = s_taker (1, 1);
@@ -272,7 +273,7 @@ s_use_nothing (void)
 }
 
 static void
-s_misuse_is_refused (void)
+s_test_misuse_is_refused (void)
 {
     s_aborts (s_take_from_none);
     s_aborts (s_return_past_capacity);
@@ -280,33 +281,18 @@ s_misuse_is_refused (void)
     s_aborts (s_use_nothing);
 }
 
-#define S_CASE(name)                                                                               \
-    {                                                                                              \
-#name, name                                                                                \
-    }
-
 int
-main (void)
+main (int argc, char *argv[])
 {
-    setvbuf (stdout, NULL, _IONBF, 0);
-    const struct {
-        const char *name;
-        void (*run) (void);
-    } cases[] = {
-        S_CASE (s_empty_pool),
-        S_CASE (s_most_credit_wins),
-        S_CASE (s_ties_go_to_least_recently_used),
-        S_CASE (s_idle_only_picks_takers_holding_nothing),
-        S_CASE (s_unseat_and_seat_again),
-        S_CASE (s_taker_in_two_pools),
-        S_CASE (s_took_and_returned_at_the_edges),
-        S_CASE (s_misuse_is_refused),
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_empty_pool),
+        ZAIO_TEST_CASE (s_test_most_credit_wins),
+        ZAIO_TEST_CASE (s_test_ties_go_to_least_recently_used),
+        ZAIO_TEST_CASE (s_test_idle_only_picks_takers_holding_nothing),
+        ZAIO_TEST_CASE (s_test_unseat_and_seat_again),
+        ZAIO_TEST_CASE (s_test_taker_in_two_pools),
+        ZAIO_TEST_CASE (s_test_took_and_returned_at_the_edges),
+        ZAIO_TEST_CASE (s_test_misuse_is_refused),
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        printf ("test_credit: %s\n", cases[i].name + 2); //  without "s_"
-        cases[i].run ();
-    }
-    printf ("test_credit: OK\n");
-    zsys_shutdown ();
-    return 0;
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }

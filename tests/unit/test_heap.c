@@ -7,6 +7,7 @@
 */
 
 #undef NDEBUG
+#include "testutil.h"
 #include "zaio_heap.h"
 
 #include <stdio.h>
@@ -51,8 +52,8 @@ s_check (const zaio_heap_t *heap, s_item_t *items)
     assert (least ? first && first->key == least->key : first == NULL);
 }
 
-int
-main (void)
+static void
+s_test_random_sets_moves_and_removals (void)
 {
     static s_item_t items[NODES]; //  zeroed: on no heap
     for (int i = 0; i < NODES; i++) items[i].tag = i;
@@ -86,6 +87,13 @@ main (void)
     s_check (&heap, items);
     zaio_heap_release (&heap);
     assert (heap.nodes == NULL && heap.size == 0);
-    printf ("test_heap: OK\n");
-    return 0;
+}
+
+int
+main (int argc, char *argv[])
+{
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_random_sets_moves_and_removals),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
 }
