@@ -523,15 +523,16 @@ s_open (zaio_client_t *self)
 
 //  Send our own hello, with which every connection opens, to learn the
 //  broker's limits. The client owns the call (hello_call) until it is
-//  answered (s_hello_done) or the connection goes (s_drop).
+//  answered (s_hello_done) or the connection goes (s_drop). The socket
+//  refuses it only if the connection failed already (ZeroMQ dropped its
+//  pipe, a fast refusal): then it waits queued for the monitor's news.
 static void
 s_hello_send (zaio_client_t *self)
 {
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_HELLO, 0);
     self->hello_call = s_call_new (self, &req, NULL, true);
-    int rc = s_send (self, self->hello_call);
-    assert (rc == 0);
+    if (s_send (self, self->hello_call)) s_enqueue (self, self->hello_call, true);
 }
 
 static int
