@@ -48,7 +48,10 @@
         complete with ZAIO_ERR_UNREACHABLE.
       * If the broker refuses the handshake (zaio_client_set_curve: our key
         unknown to it; or one side uses CURVE and the other does not),
-        waiting calls complete at once with ZAIO_ERR_AUTH, without retries.
+        waiting calls complete at once with ZAIO_ERR_AUTH, without retries;
+        the next call tries again. Under CURVE, a broker that hangs up in
+        the handshake on each of the `retries` reconnects (a wrong server
+        key) is AUTH too, rather than UNREACHABLE.
 
     Ownership. A `T **` parameter takes ownership and nulls the caller's
     pointer; a `T *` parameter borrows. Data read from the broker arrives
@@ -115,9 +118,9 @@ typedef enum {
     //  call was lost with the broker more than `retries` times.
     ZAIO_ERR_UNREACHABLE,
     //  The broker refused the handshake: it does not know this client's
-    //  CURVE key (or does not let it in), or only one side uses CURVE. The
-    //  request was not sent. A wrong server key cannot be told apart from a
-    //  broker that drops connections: it ends in ZAIO_ERR_UNREACHABLE.
+    //  CURVE key (or does not let it in), or only one side uses CURVE; or,
+    //  under CURVE, it hung up in the handshake on every attempt, which is
+    //  all ZeroMQ shows of a wrong server key. The request was not sent.
     ZAIO_ERR_AUTH,
     ZAIO_ERR_CLIENT_END
 } zaio_client_error_t;
@@ -411,7 +414,8 @@ ZAIO_EXPORT int zaio_watch_set_curve (zaio_watch_t *self, const char *server_cer
                                       const char *client_cert);
 
 //  0, or ZAIO_ERR_AUTH once the broker has refused the watcher's handshake
-//  (its key unknown, not allowed to watch, or only one side uses CURVE):
+//  (its key unknown, not allowed to watch, or only one side uses CURVE;
+//  or, under CURVE, 4 handshakes in a row hung up on: a wrong server key):
 //  the watcher then stops connecting, and zaio_watch_recv returns -1 at
 //  once; zaio_watch_set_curve starts it again. zaio_watch_recv checks this
 //  as it waits; a program polling zaio_watch_fd asks here.

@@ -126,6 +126,7 @@ struct _zaio_client_t {
     zsock_t *monitor;
     bool connected;    //  handshake done: what we sent may have arrived
     uint32_t failures; //  lost connections in a row
+    uint32_t hangups;  //  of those, hung up on in the handshake (s_hung_up)
     zaio_call_t *hello_call;
     zaio_hello_t hello;
     bool have_hello;
@@ -149,6 +150,10 @@ struct _zaio_client_t {
     int event_fd;
     bool event_raised;
 };
+
+//  Why a connection was lost when the broker hung up in the handshake: a
+//  wrong server key under CURVE looks like this (see s_monitor_drain).
+static const char s_hung_up[] = "hung up in the handshake";
 
 static void s_pump (zaio_client_t *self);
 static void s_recv_all (zaio_client_t *self);
@@ -593,6 +598,7 @@ s_drop (zaio_client_t *self, const char *why)
 {
     s_disconnect (self);
     self->failures++;
+    if (why == s_hung_up) self->hangups++;
     bool maybe_delivered = self->connected;
     self->connected = false;
     size_t count = zhashx_size (self->sent);
@@ -657,20 +663,23 @@ s_window (const zaio_hello_t *hello)
 //
 //  state       event         next        action
 //  ----------  ------------  ----------  ---------------------------------------------
-//  DOWN        CONNECT       CONNECTING  failures = 0, then as BACKOFF + TIMER
+//  DOWN        CONNECT       CONNECTING  failures = hangups = 0, then as BACKOFF + TIMER
 //  BACKOFF     TIMER         CONNECTING  open a fresh socket, send our hello, set the
 //                                        connect timeout; if ZeroMQ refuses the
 //                                        endpoint, stay (and return -1)
 //  CONNECTING  HANDSHAKE     CONNECTING  connected = true
 //  READY       HANDSHAKE     READY       connected = true
-//  CONNECTING  HELLO_OK      READY       window from the broker's limits; failures = 0
-//  CONNECTING  HELLO_FAILED  READY       default window; failures = 0 (any answer,
+//  CONNECTING  HELLO_OK      READY       window from the broker's limits; failures =
+//                                        hangups = 0
+//  CONNECTING  HELLO_FAILED  READY       default window; failures = hangups = 0 (any answer,
 //                                        even an error, proves a broker is there)
 //  CONNECTING  TIMER         (as LOST)   why: "connect timed out", or "no answer to
 //                                        hello" once connected
 //  CONNECTING  LOST          BACKOFF     drop the socket, failures++, settle its calls
 //  READY       LOST          or DOWN     (s_drop); BACKOFF while failures <= retries,
-//                                        else DOWN: waiting calls fail UNREACHABLE
+//                                        else DOWN: waiting calls fail UNREACHABLE, or
+//                                        AUTH if under CURVE the broker hung up in the
+//                                        handshake every time (hangups == failures)
 //  CONNECTING  REFUSED       DOWN        drop the socket and settle its calls (s_drop);
 //  READY       REFUSED                   waiting calls fail AUTH at once: trying again
 //                                        would be refused again
@@ -711,6 +720,22 @@ s_give_up (zaio_client_t *self, int error, const char *why)
     s_fail_calls (self, S_STATE_BIT (S_QUEUED) | S_STATE_BIT (S_WAIT), error, message);
 }
 
+//  Give up after `failures` lost connections. Under CURVE, a broker that
+//  took every connection and hung up in every handshake failed to
+//  authenticate us or itself: ZeroMQ reports a wrong server key (the
+//  broker cannot open our HELLO), and often a broker without CURVE, only
+//  as that. Retrying will not help, so that is AUTH, not UNREACHABLE.
+static void
+s_give_up_lost (zaio_client_t *self, const char *why)
+{
+    if (self->curve && self->hangups == self->failures)
+        s_give_up (self, ZAIO_ERR_AUTH,
+                   "hung up in the CURVE handshake on every attempt: is the broker's public key "
+                   "the right one, and does it use CURVE?");
+    else
+        s_give_up (self, ZAIO_ERR_UNREACHABLE, why);
+}
+
 //  Event happened to the connection: make the one transition the table
 //  above gives for it. why says how the connection was lost or refused
 //  (LOST and REFUSED only).
@@ -725,7 +750,7 @@ s_conn_on (zaio_client_t *self, s_event_t event, const char *why)
             s_drop (self, "CURVE keys changed");
             //  fall through
         case S_ON (C_DOWN, E_CONNECT):
-            self->failures = 0;
+            self->failures = self->hangups = 0;
             //  fall through
         case S_ON (C_BACKOFF, E_TIMER):
             if (s_open (self)) return -1;
@@ -742,12 +767,12 @@ s_conn_on (zaio_client_t *self, s_event_t event, const char *why)
         case S_ON (C_CONNECTING, E_HELLO_OK):
             self->have_hello = true;
             self->window = s_window (&self->hello);
-            self->failures = 0;
+            self->failures = self->hangups = 0;
             s_conn_enter (self, C_READY, 0);
             break;
         case S_ON (C_CONNECTING, E_HELLO_FAILED):
             self->window = ZAIO_CLIENT_WINDOW_DEFAULT;
-            self->failures = 0;
+            self->failures = self->hangups = 0;
             s_conn_enter (self, C_READY, 0);
             break;
         case S_ON (C_CONNECTING, E_TIMER):
@@ -760,7 +785,7 @@ s_conn_on (zaio_client_t *self, s_event_t event, const char *why)
                 s_conn_enter (self, C_BACKOFF, s_now () + s_backoff (self, self->failures));
             else {
                 s_conn_enter (self, C_DOWN, 0);
-                s_give_up (self, ZAIO_ERR_UNREACHABLE, why);
+                s_give_up_lost (self, why);
             }
             break;
         case S_ON (C_CONNECTING, E_REFUSED):
@@ -820,9 +845,8 @@ s_monitor_drain (zaio_client_t *self)
             why = "connection refused";
         else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)) {
-            //  A wrong server key looks like this: the broker only drops us.
-            why = self->curve ? "handshake failed (is the broker's public key right?)"
-                              : "handshake failed";
+            //  A wrong server key looks like this: the broker only hangs up.
+            why = s_hung_up;
             if (!refused) refused = zaio_curve_refusal (event, value, self->curve);
         }
         if (!lost) lost = why;

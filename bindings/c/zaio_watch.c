@@ -6,7 +6,9 @@
     else is skipped, and so is a body the codec refuses. ZeroMQ reconnects
     the SUB by itself; a socket monitor (not over inproc) watches for the
     broker refusing the handshake, after which the watcher stops
-    connecting: every later attempt would be refused the same way. New
+    connecting: every later attempt would be refused the same way. Under
+    CURVE, S_HANGUPS_MAX handshakes in a row that the broker hung up on
+    count as a refusal too: a wrong server key shows as nothing else. New
     keys get a fresh SUB and monitor, so that no event of a connection
     made without them can be taken for a refusal of them; the watcher
     keeps its subscriptions to replay on it.
@@ -19,13 +21,23 @@
 #include <errno.h>
 #include <string.h>
 
+//  Handshakes in a row the broker hung up on, under CURVE, that make a
+//  refusal: as many as a client's connection attempts by default.
+#define S_HANGUPS_MAX (ZAIO_CLIENT_RETRIES + 1)
+//  What the monitor reports: refusals, hang-ups, and the successes that
+//  end a run of hang-ups.
+#define S_MONITOR_EVENTS                                                                           \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                       \
+     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+
 struct _zaio_watch_t {
     char *endpoint;
     zsock_t *sub;
-    zsock_t *monitor;   //  PAIR of the SUB's monitor; NULL over inproc
-    bool curve;         //  the SUB uses CURVE, with `keys`
-    zaio_curve_t keys;  //
+    zsock_t *monitor; //  PAIR of the SUB's monitor; NULL over inproc
+    bool curve;       //  the SUB uses CURVE, with `keys`
+    zaio_curve_t keys;
     int error;          //  ZAIO_ERR_AUTH once refused: no longer connected
+    uint32_t hangups;   //  handshakes in a row the broker hung up on
     zlistx_t *prefixes; //  subscriptions, as strings, one per subscribe
     bool everything;    //  subscribed to "": sequence gaps are real losses
     bool have_seq;
@@ -62,7 +74,7 @@ s_open (zaio_watch_t *self)
         //  Connected before the SUB connects, or its first events are lost.
         char monitor[96];
         zaio_sock_inproc_name (monitor, sizeof monitor, "zaio-watch-monitor");
-        int rc = zmq_socket_monitor (handle, monitor, ZAIO_CURVE_MONITOR_EVENTS);
+        int rc = zmq_socket_monitor (handle, monitor, S_MONITOR_EVENTS);
         assert (rc == 0);
         self->monitor = zsock_new (ZMQ_PAIR);
         assert (self->monitor);
@@ -116,13 +128,15 @@ zaio_watch_set_curve (zaio_watch_t *self, const char *server_cert, const char *c
     self->keys = keys;
     self->curve = true;
     self->error = 0;
+    self->hangups = 0;
     int rc = s_open (self);
     assert (rc == 0); //  the endpoint was taken before
     return 0;
 }
 
-//  Take in what the monitor reported: on a refused handshake, stop
-//  connecting and remember ZAIO_ERR_AUTH. Returns the watcher's error.
+//  Take in what the monitor reported: on a refused handshake, or too many
+//  hung up on in a row under CURVE, stop connecting and remember
+//  ZAIO_ERR_AUTH. Returns the watcher's error.
 static int
 s_check (zaio_watch_t *self)
 {
@@ -130,7 +144,11 @@ s_check (zaio_watch_t *self)
     uint32_t value;
     while (self->monitor && !self->error &&
            zaio_sock_monitor_event (zsock_resolve (self->monitor), &event, &value) == 0) {
-        if (zaio_curve_refusal (event, value, self->curve)) {
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            self->hangups = 0;
+        else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && self->curve)
+            self->hangups++;
+        if (zaio_curve_refusal (event, value, self->curve) || self->hangups >= S_HANGUPS_MAX) {
             self->error = ZAIO_ERR_AUTH;
             zmq_disconnect (zsock_resolve (self->sub), self->endpoint);
         }

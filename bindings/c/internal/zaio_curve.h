@@ -38,10 +38,6 @@ int zaio_curve_load (zaio_curve_t *self, const char *server_cert, const char *ow
 //  connections it makes from now on.
 void zaio_curve_apply (const zaio_curve_t *self, void *handle);
 
-//  The monitor events a connecting socket needs for zaio_curve_refusal.
-#define ZAIO_CURVE_MONITOR_EVENTS                                                                  \
-    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
-
 //  If the socket monitor event (with its value) means the broker refused
 //  the handshake for good, why, as a static string; NULL if it does not
 //  (the peer may do better on the next connection). Refused: ZAP status
