@@ -2,10 +2,10 @@
     the one test zaio-worker and zaio-broker both use to decide whether a
     tcp endpoint may go without CURVE.
 
-    Loopback: 127.0.0.0/8, [::1], an IPv4-mapped 127.x, localhost, and the
-    address after a source address (SOURCE;HOST:PORT). Not loopback: other
-    addresses and names, "*", interface names, malformed tcp endpoints,
-    and every other transport.
+    Loopback: 127.0.0.0/8, [::1], an IPv4-mapped 127.x, localhost, the
+    interface lo, and the address after a source address
+    (SOURCE;HOST:PORT). Not loopback: other addresses, names and
+    interfaces, "*", malformed tcp endpoints, and every other transport.
 */
 
 #undef NDEBUG
@@ -35,7 +35,7 @@ s_test_other_endpoints (void)
                         "tcp://[::]:5670",
                         "tcp://[2001:db8::1]:5670",
                         "tcp://[::ffff:10.0.0.1]:5670",
-                        "tcp://lo:5670",
+                        "tcp://eth0:5670",
                         "tcp://example.com:5670",
                         "tcp://localhost.example.com:5670",
                         "tcp://127.0.0.1;10.0.0.1:5670",

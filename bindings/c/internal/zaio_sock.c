@@ -97,5 +97,5 @@ zaio_sock_is_loopback (const char *endpoint)
     if (inet_pton (AF_INET6, host, &ip6) == 1)
         return IN6_IS_ADDR_LOOPBACK (&ip6) ||
                (IN6_IS_ADDR_V4MAPPED (&ip6) && ip6.s6_addr[12] == 127);
-    return streq (host, "localhost");
+    return streq (host, "localhost") || streq (host, "lo");
 }

@@ -56,10 +56,11 @@ void zaio_sock_inproc_name (char *name, size_t size, const char *prefix);
 int zaio_sock_monitor_event (void *handle, uint16_t *event, uint32_t *value);
 
 //  True if endpoint is tcp to or on a loopback address: 127.0.0.0/8,
-//  ::1 (written [::1]), an IPv4-mapped 127.x, or the name localhost.
-//  Only the address after a source address (tcp://SOURCE;HOST:PORT)
-//  counts. False for everything else: other hosts, "*", interface names,
-//  and every other transport (whose callers decide for themselves).
+//  ::1 (written [::1]), an IPv4-mapped 127.x, the name localhost or the
+//  interface lo. Only the address after a source address
+//  (tcp://SOURCE;HOST:PORT) counts. False for everything else: other
+//  hosts and interfaces, "*", and every other transport (whose callers
+//  decide for themselves).
 bool zaio_sock_is_loopback (const char *endpoint);
 
 #ifdef __cplusplus
