@@ -76,6 +76,7 @@ s_keys_new (s_keys_t *keys)
     keys->mallory = s_make_cert (keys->dir, "mallory");
     keys->impostor = s_make_cert (keys->dir, "impostor");
     s_allow (keys, keys->alice, "alice");
+    zaio_test_zap_free ();
     keys->auth = zactor_new (zauth, NULL);
     assert (keys->auth);
     zstr_sendx (keys->auth, "CURVE", keys->allowed, NULL);

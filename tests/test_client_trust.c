@@ -71,6 +71,7 @@ s_rig_start (s_rig_t *rig)
     config.curve_cert = curve_cert;
     config.client_certs = clients;
     config.grants = zconfig_locate (rig->grants, "grants");
+    zaio_test_zap_free (); //  the broker's ZAP handler binds it
     zaio_test_broker_start (&rig->broker, &config);
     zstr_free (&curve_cert);
     zstr_free (&clients);

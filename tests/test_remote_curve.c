@@ -58,6 +58,7 @@ s_rig_start (s_rig_t *rig)
     rig->worker = s_make_cert (rig->dir, "worker", allowed_copy);
     rig->stranger = s_make_cert (rig->dir, "stranger", NULL);
     zstr_free (&allowed_copy);
+    zaio_test_zap_free ();
     rig->auth = zactor_new (zauth, NULL);
     zstr_sendx (rig->auth, "CURVE", rig->allowed, NULL);
     zsock_wait (rig->auth);
@@ -69,10 +70,17 @@ s_rig_start (s_rig_t *rig)
     zsock_set_curve_server (rig->router, 1);
     zsock_set_zap_domain (rig->router, "workers");
     zsock_set_rcvtimeo (rig->router, S_WAIT_MS);
-    int rc = zmq_socket_monitor (zsock_resolve (rig->router), "inproc://remote-curve-monitor",
-                                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    //  A name of its own per rig: libzmq frees one only once its socket is
+    //  reaped, which may be after the next case starts.
+    static int s_rigs;
+    char *monitor = zsys_sprintf ("inproc://remote-curve-monitor-%d", s_rigs++);
+    int rc =
+        zmq_socket_monitor (zsock_resolve (rig->router), monitor, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     assert (rc == 0);
-    rig->monitor = zsock_new_pair (">inproc://remote-curve-monitor");
+    rig->monitor = zsock_new (ZMQ_PAIR);
+    rc = zsock_connect (rig->monitor, "%s", monitor);
+    assert (rc == 0);
+    zstr_free (&monitor);
     zsock_set_rcvtimeo (rig->monitor, S_WAIT_MS);
     int port = zsock_bind (rig->router, "tcp://127.0.0.1:*");
     assert (port > 0);

@@ -7,6 +7,7 @@
 # naming the option and the file. (Registering over CURVE, and being
 # refused with an unknown key: test_remote_curve.)
 set -euo pipefail
+trap 'echo "FAIL: test_worker_trust.sh line $LINENO: $BASH_COMMAND" >&2' ERR
 WORKER=$1
 ZAIO=$2
 WORK=$(mktemp -d /tmp/zaio-worker-trust-XXXXXX)
@@ -39,9 +40,12 @@ expect () {
 starts () {
     local pattern=$1
     shift 2
+    #  A fresh file: the shell truncates one that is there only once the
+    #  child runs, and an old "ready" in it would be taken for the new one.
+    rm -f "$WORK/out" "$WORK/err"
     "$WORKER" "$@" > "$WORK/out" 2> "$WORK/err" &
     local pid=$! tries=0
-    until grep -q '^ready$' "$WORK/out"; do
+    until grep -qs '^ready$' "$WORK/out"; do
         tries=$((tries + 1))
         if [ $tries -ge 2000 ] || ! kill -0 $pid 2> /dev/null; then
             fail "zaio-worker $* did not start: $(cat "$WORK/err")"
@@ -51,7 +55,7 @@ starts () {
         fi
         sleep 0.01
     done
-    kill -TERM $pid
+    kill -TERM $pid 2> /dev/null || true #  it may have stopped by itself: wait says how
     local status=0
     wait $pid || status=$?
     [ $status = 0 ] || fail "zaio-worker $* exited $status on SIGTERM"
