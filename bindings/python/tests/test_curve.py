@@ -172,6 +172,42 @@ def test_refused_then_allowed_asyncio(curve_router: Any) -> None:
     asyncio.run(main())
 
 
+def test_refused_subscriber(tmp_path: pathlib.Path) -> None:
+    """An event stream whose key the publisher refuses raises AuthFailed,
+    promptly and on every later receive (libzmq does not retry it)."""
+    keys = Keys(tmp_path)
+    ctx = zmq.Context.instance()
+    auth = ThreadAuthenticator(ctx)
+    auth.start()
+    (tmp_path / "nobody").mkdir()
+    auth.configure_curve(domain="*", location=str(tmp_path / "nobody"))
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.LINGER, 0)
+    pub.setsockopt(zmq.CURVE_SERVER, 1)
+    pub.setsockopt(zmq.CURVE_SECRETKEY, zmq.auth.load_certificate(str(keys.broker) + "_secret")[1])
+    pub.bind("tcp://127.0.0.1:*")
+    endpoint = pub.getsockopt_string(zmq.LAST_ENDPOINT)
+    stream_keys = _curve.curve_keys(keys.broker, keys.stranger)
+    try:
+        with zaio.EventStream(endpoint, keys=stream_keys) as s:
+            for _ in range(2):
+                start = time.monotonic()
+                with pytest.raises(zaio.AuthFailed, match="subscriber"):
+                    s.recv(timeout=CALL_TIMEOUT)
+                assert time.monotonic() - start < PROMPT
+
+        async def main() -> None:
+            async with zaio.asyncio.EventStream(endpoint, keys=stream_keys) as s:
+                start = time.monotonic()
+                with pytest.raises(zaio.AuthFailed):
+                    await s.recv()  # no timeout at all
+                assert time.monotonic() - start < PROMPT
+        asyncio.run(main())
+    finally:
+        pub.close(linger=0)
+        auth.stop()
+
+
 # ------------------------------------------------------------ a real broker
 
 
@@ -245,6 +281,17 @@ def test_unknown_key_is_auth(secure: Broker, keys: Keys) -> None:
             assert time.monotonic() - start < PROMPT
             assert info.value.code == "AUTH" and info.value.op == "stat"
             assert "refused" in info.value.message
+
+
+def test_unknown_key_cannot_subscribe(secure: Broker, keys: Keys) -> None:
+    """Subscribers authenticate like clients: an unknown key's event stream
+    is refused (AUTH), not left waiting."""
+    stream_keys = _curve.curve_keys(keys.broker, keys.stranger)
+    with zaio.EventStream(secure.events, keys=stream_keys) as s:
+        start = time.monotonic()
+        with pytest.raises(zaio.AuthFailed):
+            s.recv(timeout=CALL_TIMEOUT)
+        assert time.monotonic() - start < PROMPT
 
 
 def test_unknown_key_is_auth_asyncio(secure: Broker, keys: Keys) -> None:

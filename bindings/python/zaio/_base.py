@@ -16,7 +16,7 @@ import zmq
 
 from . import _codec, _curve
 from ._types import Event, Limits, Reply
-from .errors import Closed, Error, Timeout, TooBig
+from .errors import AuthFailed, Closed, Error, Timeout, TooBig
 
 log = logging.getLogger("zaio")
 
@@ -237,6 +237,7 @@ class EventStreamBase:
     prefixes: Tuple[str, ...]
     timeout: Optional[float]
     _sock: Any
+    _monitor: Any
     _tracker: SeqTracker
     _early: "collections.deque[Event]"
     _closed: bool
@@ -251,11 +252,18 @@ class EventStreamBase:
         self._tracker = SeqTracker(self.prefixes)
         self._early = collections.deque()
         self._closed = False
+        self._watch = _curve.HandshakeWatch(curve is not None)
         self._sock = context.socket(zmq.SUB)
+        self._monitor = None
         try:
             _curve.apply(self._sock, curve)
+            self._monitor = _curve.open_monitor(self._sock, context)
+            # For draining it without waiting, whichever kind of socket it is.
+            self._monitor_raw = zmq.Socket.shadow(self._monitor.underlying)
             setup_sub(self._sock, endpoint, self.prefixes)
         except BaseException:
+            if self._monitor is not None:
+                self._monitor.close(linger=0)
             self._sock.close(linger=0)
             raise
 
@@ -263,7 +271,20 @@ class EventStreamBase:
         """Close the SUB socket (linger 0). Idempotent."""
         if not self._closed:
             self._closed = True
+            self._monitor.close(linger=0)
             self._sock.close(linger=0)
+
+    def _check_refused(self) -> None:
+        """Take what the monitor has; raise :class:`zaio.AuthFailed` if the
+        broker refused this subscriber at the handshake. libzmq does not
+        retry a refused connection, so neither does the stream: once
+        refused, every receive raises this (make a new stream)."""
+        raw = self._monitor_raw
+        while int(raw.get(zmq.EVENTS)) & zmq.POLLIN:
+            self._watch.feed(raw.recv_multipart(zmq.NOBLOCK))
+        if self._watch.refused is not None:
+            raise AuthFailed(message=self._watch.refused.message.replace(
+                "this client", "this subscriber"))
 
     def _wait_time(self, timeout: TimeoutArg) -> Optional[float]:
         """How long a receive may wait for an event: ``timeout``, or the

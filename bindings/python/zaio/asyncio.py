@@ -478,7 +478,8 @@ class EventStream(EventStreamBase):
 
     ``async with client.events("err.") as s: ... await s.recv()`` or
     ``async for ev in s``. See :class:`zaio.client.EventStream` for
-    :attr:`gap`, :attr:`last_seq` and :attr:`malformed`.
+    :attr:`gap`, :attr:`last_seq` and :attr:`malformed`, ``keys`` and
+    :class:`zaio.AuthFailed`.
     """
 
     def __init__(self, endpoint: str, prefix: Union[str, Sequence[str]] = "", *,
@@ -489,6 +490,21 @@ class EventStream(EventStreamBase):
         self._client = client
         self._sock: zmq.asyncio.Socket
         self._open(context or zmq.asyncio.Context.instance(), endpoint, prefix, timeout, keys)
+        self._poller = zmq.asyncio.Poller()
+        self._poller.register(self._sock, zmq.POLLIN)
+        self._poller.register(self._monitor, zmq.POLLIN)
+
+    async def _poll(self, timeout_ms: Optional[int]) -> bool:
+        """Wait up to ``timeout_ms`` (None: no limit) for a message; whether
+        one is there. Raises :class:`zaio.AuthFailed` on a refusal."""
+        deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
+        while True:
+            self._check_refused()
+            ready = dict(await self._poller.poll(poll_ms(remaining(deadline))))
+            if self._sock in ready:
+                return True
+            if self._monitor not in ready:
+                return False
 
     async def ready(self, client: Optional[Client] = None,
                     timeout: TimeoutArg = DEFAULT) -> None:
@@ -502,7 +518,7 @@ class EventStream(EventStreamBase):
         with self._handshake(client._timeout(timeout)) as shake:
             while True:
                 await client._roundtrip("ping", {}, None, shake.ping_timeout(), None)
-                if await self._sock.poll(shake.poll_ms()):
+                if await self._poll(shake.poll_ms()):
                     await self._take()
                     return
 
@@ -516,9 +532,8 @@ class EventStream(EventStreamBase):
             await self.ready()
         deadline = None if t is None else time.monotonic() + t
         while not self._early:
-            if deadline is not None:
-                if not await self._sock.poll(poll_ms(remaining(deadline))):
-                    raise Timeout(message="no event within the timeout")
+            if not await self._poll(poll_ms(remaining(deadline))):
+                raise Timeout(message="no event within the timeout")
             await self._take()
         return self._early.popleft()
 

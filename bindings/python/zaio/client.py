@@ -376,6 +376,11 @@ class EventStream(EventStreamBase):
         gaps by design).
     :ivar last_seq: the last ``seq`` seen.
     :ivar malformed: events dropped because they broke the protocol.
+
+    ``keys``: CURVE keys (:func:`zaio._curve.curve_keys`), as
+    :meth:`Client.events` passes the client's own. A subscriber the broker
+    refuses at the handshake raises :class:`zaio.AuthFailed` from
+    :meth:`recv` and :meth:`ready`, every time (make a new stream).
     """
 
     def __init__(self, endpoint: str, prefix: Union[str, Sequence[str]] = "", *,
@@ -383,6 +388,21 @@ class EventStream(EventStreamBase):
                  keys: Optional[_curve.CurveKeys] = None) -> None:
         self._sock: zmq.Socket
         self._open(context or zmq.Context.instance(), endpoint, prefix, timeout, keys)
+        self._poller = zmq.Poller()
+        self._poller.register(self._sock, zmq.POLLIN)
+        self._poller.register(self._monitor, zmq.POLLIN)
+
+    def _poll(self, timeout_ms: Optional[int]) -> bool:
+        """Wait up to ``timeout_ms`` (None: no limit) for a message; whether
+        one is there. Raises :class:`zaio.AuthFailed` on a refusal."""
+        deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
+        while True:
+            self._check_refused()
+            ready = dict(self._poller.poll(poll_ms(remaining(deadline))))
+            if self._sock in ready:
+                return True
+            if self._monitor not in ready:
+                return False
 
     def ready(self, client: Client, timeout: TimeoutArg = DEFAULT) -> None:
         """Wait until this subscription has reached the broker.
@@ -397,7 +417,7 @@ class EventStream(EventStreamBase):
         with self._handshake(client._timeout(timeout)) as shake:
             while True:
                 client._roundtrip("ping", {}, None, shake.ping_timeout(), None)
-                if self._sock.poll(shake.poll_ms(), zmq.POLLIN):
+                if self._poll(shake.poll_ms()):
                     self._take()
                     return
 
@@ -410,7 +430,7 @@ class EventStream(EventStreamBase):
         t = self._wait_time(timeout)
         deadline = None if t is None else time.monotonic() + t
         while not self._early:
-            if not self._sock.poll(poll_ms(remaining(deadline)), zmq.POLLIN):
+            if not self._poll(poll_ms(remaining(deadline))):
                 raise Timeout(message="no event within the timeout")
             self._take()
         return self._early.popleft()
