@@ -756,6 +756,10 @@ class EventStream {
     constructor (client, endpoints, prefixes, onClose, bufferMax = 10000) {
         this._client = client;
         this._sub = new zmq.Subscriber({ linger: 0, ...client._curve });
+        //  A subscriber the broker refuses at the handshake: libzmq does
+        //  not retry, so the stream fails with AUTH for good.
+        this._refused = null;
+        this._sub.events.on('handshake:error:auth', (ev) => this._onRefused(ev));
         for (const e of endpoints)
             this._sub.connect(e);
         this._sub.subscribe(...prefixes);
@@ -763,7 +767,7 @@ class EventStream {
         this._all = prefixes.includes('');
         this._bufferMax = bufferMax;
         this._buffer = new Fifo();
-        this._takers = [];           //  next() calls waiting for an event
+        this._takers = [];           //  next() calls waiting for an event: {resolve, reject}
         this._watchers = new Set();  //  ready() calls waiting for any message
         this._loop = null;
         this._last = undefined;
@@ -787,7 +791,9 @@ class EventStream {
             return Promise.resolve({ value: this._buffer.shift(), done: false });
         if (this._sub.closed)
             return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => this._takers.push(resolve));
+        if (this._refused)
+            return Promise.reject(this._refused);
+        return new Promise((resolve, reject) => this._takers.push({ resolve, reject }));
     }
 
     //  Resolve once the subscription has reached the broker. ZeroMQ carries
@@ -815,6 +821,8 @@ class EventStream {
         let wait = 5;
         try {
             while (!seen) {
+                if (this._refused)
+                    throw this._refused;
                 if (this._sub.closed)
                     throw localError('CLOSED', 'event stream is closed');
                 const left = deadline - Date.now();
@@ -830,11 +838,25 @@ class EventStream {
                 wake = null;
                 wait = Math.min(wait * 2, 100);
             }
+            if (this._refused)    //  what woke it was the refusal
+                throw this._refused;
         } finally {
             this._watchers.delete(watcher);
             if (extra.length && !this._sub.closed)
                 this._sub.unsubscribe(...extra);
         }
+    }
+
+    //  The broker refused this subscriber: waiting and later next() and
+    //  ready() calls reject with AUTH.
+    _onRefused (ev) {
+        const status = ev.error && ev.error.status !== undefined ? ev.error.status : 400;
+        this._refused = localError('AUTH', `the broker at ${ev.address} refused this subscriber `
+            + `during the handshake (ZAP status ${status})`);
+        for (const take of this._takers.splice(0))
+            take.reject(this._refused);
+        for (const w of this._watchers)
+            w();
     }
 
     _matches (topic) {
@@ -860,7 +882,7 @@ class EventStream {
             if (!event)
                 continue;
             if (this._takers.length)
-                this._takers.shift()({ value: event, done: false });
+                this._takers.shift().resolve({ value: event, done: false });
             else if (this._buffer.length < this._bufferMax)
                 this._buffer.push(event);
             else
@@ -904,7 +926,7 @@ class EventStream {
             this._sub.close();
         this._buffer.clear();
         for (const take of this._takers.splice(0))
-            take({ value: undefined, done: true });
+            take.resolve({ value: undefined, done: true });
         if (this._onClose) {
             this._onClose();
             this._onClose = null;

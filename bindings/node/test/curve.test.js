@@ -130,7 +130,9 @@ test('certificates', { skip: toolSkip }, async (t) => {
 //  A bare CURVE ROUTER that answers every request ok, with a ZAP handler
 //  (RFC 27) that allows the public keys in `allowed`.
 
-async function curveRouter (keys, allowed) {
+//  A ZAP handler (RFC 27) in this process's context: it allows the CURVE
+//  public keys (z85) in `allowed`.
+async function zapHandler (allowed) {
     const zap = new zmq.Router({ linger: 0 });
     await zap.bind('inproc://zeromq.zap.01');
     (async () => {
@@ -139,6 +141,11 @@ async function curveRouter (keys, allowed) {
             await zap.send([peer, empty, version, requestId, ok ? '200' : '400', ok ? 'OK' : 'no', '', '']);
         }
     })().catch(() => {});
+    return zap;
+}
+
+async function curveRouter (keys, allowed) {
+    const zap = await zapHandler(allowed);
     const router = new zmq.Router({
         linger: 0, curveServer: true, curveSecretKey: cert.loadCertFile(`${keys.broker}_secret`).secretKey,
     });
@@ -194,6 +201,29 @@ test('refused, then allowed: the next call connects again', { skip: toolSkip }, 
     await Promise.all([1, 2, 3].map(() => c.ping()));
 });
 
+test('a refused subscriber: the stream rejects with AUTH', { skip: toolSkip }, async (t) => {
+    const keys = makeKeys();
+    const pub = new zmq.Publisher({
+        linger: 0, curveServer: true, curveSecretKey: cert.loadCertFile(`${keys.broker}_secret`).secretKey,
+    });
+    const zap = await zapHandler(new Set());
+    await pub.bind('tcp://127.0.0.1:*');
+    const c = new Client('tcp://127.0.0.1:1', { events: pub.lastEndpoint, curveServer: keys.broker, curveCert: keys.stranger });
+    t.after(() => {
+        c.close();
+        pub.close();
+        zap.close();
+        fs.rmSync(keys.dir, { recursive: true, force: true });
+    });
+    const stream = c.events('');
+    const start = Date.now();
+    const err = await failure(stream.next());
+    assert.ok(Date.now() - start < PROMPT);
+    assert.equal(err.code, 'AUTH');
+    assert.match(err.message, /refused this subscriber/);
+    assert.equal((await failure(stream.next())).code, 'AUTH');
+});
+
 //  ---------------------------------------------------------------------
 //  A real broker
 
@@ -241,6 +271,13 @@ test('a broker that requires CURVE', { skip: liveSkip }, async (t) => {
         const { value } = await stream.next();
         assert.deepEqual([value.op, value.error, value.path], ['unlink', 'ENOENT', 'never-was']);
         stream.close();
+    });
+
+    await t.test('an unknown key cannot subscribe (AUTH)', async () => {
+        const c = client('stranger');
+        const start = Date.now();
+        assert.equal((await failure(c.events('').next())).code, 'AUTH');
+        assert.ok(Date.now() - start < PROMPT);
     });
 
     await t.test('an unknown key gets AUTH at once, and again on the next call', async () => {
