@@ -138,9 +138,12 @@ def curve_router(tmp_path: pathlib.Path) -> Iterator[Any]:
 
     fake = FakeBroker(ok, setup=lambda s: (s.setsockopt(zmq.CURVE_SERVER, 1),
                                            s.setsockopt(zmq.CURVE_SECRETKEY, secret)))
+    def allow(name: str) -> None:
+        shutil.copy(getattr(keys, name), zap / f"{name}.key")
+        auth.configure_curve(domain="*", location=str(zap))
+
     fake.keys = keys  # type: ignore[attr-defined]
-    fake.allow = lambda name: (shutil.copy(getattr(keys, name), zap / f"{name}.key"),  # type: ignore
-                               auth.configure_curve(domain="*", location=str(zap)))
+    fake.allow = allow  # type: ignore[attr-defined]
     yield fake
     fake.close()
     auth.stop()
