@@ -5,12 +5,14 @@
                             [--warmup S] [--repeat N] [--sizes 4k,1m]
                             [--inflight N] [--inflight-large N]
                             [--workers N] [--io-threads N]
-                            [--client-io-threads N] [--setups LIST]
+                            [--client-io-threads N] [--clients N]
+                            [--setups LIST]
                             [--file-mib M] [--dir PATH]
 
     Pipelined reads of 4 KiB (64 in flight) and of 1 MiB (8 in flight) at
     varying aligned offsets of a file in the page cache, from one DEALER
-    over tcp on loopback, against four servers living in this process:
+    over tcp on loopback (--clients N: N DEALERs at once, each with its
+    own requests in flight), against four servers living in this process:
 
       zaio tcp     an embedded broker (zaio_broker_new) with W local
                    workers, plain tcp;
@@ -55,6 +57,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,6 +70,7 @@
 #define S_FILE_NAME    "bench.dat"
 #define S_CURVE_TARGET 0.8 //  zaio curve ops/s over echo curve ops/s, at least
 #define S_REPEAT_MAX   99
+#define S_CLIENTS_MAX  64
 #define S_FILL_CHUNK   (1024 * 1024)
 #define S_SIZES        2
 #define S_SETUPS       4
@@ -112,6 +116,7 @@ typedef struct {
     uint32_t workers;
     uint32_t io_threads;
     uint32_t client_io_threads;
+    uint32_t clients;
     uint32_t file_mib;
     bool sizes[S_SIZES];
     bool setups[S_SETUPS];
@@ -184,6 +189,8 @@ s_usage (FILE *out)
         "  --workers N              the broker's local worker threads (default: CPUs)\n"
         "  --io-threads N           libzmq I/O threads of the servers' contexts (default 1)\n"
         "  --client-io-threads N    libzmq I/O threads of the client's context (default 1)\n"
+        "  --clients N              clients (connections) at once, each with its own\n"
+        "                           requests in flight (default 1)\n"
         "  --file-mib M             size of the file reads pick blocks from (default 64)\n"
         "  --dir PATH               where the served root and certificates go (default /tmp)\n"
         "  --help                   this text\n");
@@ -234,6 +241,7 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
     options->inflight[1] = 8;
     options->io_threads = 1;
     options->client_io_threads = 1;
+    options->clients = 1;
     options->file_mib = 64;
     options->dir = "/tmp";
     long cpus = sysconf (_SC_NPROCESSORS_ONLN);
@@ -278,6 +286,8 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
             count = &options->io_threads;
         else if (streq (arg, "--client-io-threads"))
             count = &options->client_io_threads;
+        else if (streq (arg, "--clients"))
+            count = &options->clients;
         else if (strncmp (arg, "--", 2) == 0)
             fprintf (stderr, "zaio_curve_bench: ignoring option '%s'\n", arg);
         if (count) {
@@ -286,6 +296,10 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
             i++;
         }
         if (rc) return -1;
+    }
+    if (options->clients > S_CLIENTS_MAX) {
+        fprintf (stderr, "zaio_curve_bench: at most %d clients\n", S_CLIENTS_MAX);
+        return -1;
     }
     bool quick = streq (options->mode, "quick"), smoke = streq (options->mode, "smoke");
     options->seconds = seconds > 0 ? seconds : smoke ? 0.1 : quick ? 1.0 : 2.0;
@@ -417,7 +431,23 @@ s_ratio_close (s_ratio_t *ratio, const s_ratio_spec_t *spec, const s_runs_t *run
     ratio->high = ratios[count - 1];
 }
 
-//  One run of size z against setup s; adds the result to runs, or sets
+//  One client's run, on a thread of its own.
+typedef struct {
+    zaio_perf_client_config_t config;
+    zaio_perf_result_t result;
+    int rc;
+    pthread_t thread;
+} s_client_t;
+
+static void *
+s_client_run (void *args)
+{
+    s_client_t *self = (s_client_t *)args;
+    self->rc = zaio_perf_client_run (&self->config, &self->result);
+    return NULL;
+}
+
+//  One run of size z against setup s, from every client at once; adds the result to runs, or sets
 //  figure->error. Returns 0 or -1.
 static int
 s_run_one (const s_options_t *options, const s_targets_t *targets, int z, int s, s_runs_t *runs,
@@ -442,21 +472,41 @@ s_run_one (const s_options_t *options, const s_targets_t *targets, int z, int s,
     };
     fprintf (stderr, "zaio_curve_bench: %-5s %-10s run %u/%u ... ", s_size_labels[z],
              s_setup_labels[s], runs->count + 1, options->repeat);
-    zaio_perf_result_t result;
-    if (zaio_perf_client_run (&config, &result)) {
-        fprintf (stderr, "FAILED: %s\n", result.error);
-        snprintf (figure->error, sizeof figure->error, "%s", result.error);
+    s_client_t clients[S_CLIENTS_MAX];
+    for (uint32_t i = 0; i < options->clients; i++) {
+        clients[i].config = config;
+        int rc = pthread_create (&clients[i].thread, NULL, s_client_run, &clients[i]);
+        assert (rc == 0);
+    }
+    //  Each client's figures are the process's over its own stretch (the
+    //  stretches nearly coincide): CPU per request over all the clients'
+    //  requests is each one's CPU rate over the sum of their rates.
+    s_sample_t *sample = &runs->runs[runs->count];
+    memset (sample, 0, sizeof *sample);
+    const char *error = NULL;
+    for (uint32_t i = 0; i < options->clients; i++) {
+        pthread_join (clients[i].thread, NULL);
+        const zaio_perf_result_t *result = &clients[i].result;
+        if (clients[i].rc && !error) error = result->error;
+        sample->ops_per_sec += result->ops_per_sec;
+    }
+    if (error) {
+        fprintf (stderr, "FAILED: %s\n", error);
+        snprintf (figure->error, sizeof figure->error, "%s", error);
         return -1;
     }
+    for (uint32_t i = 0; i < options->clients; i++) {
+        const zaio_perf_result_t *result = &clients[i].result;
+        double share = result->ops_per_sec / sample->ops_per_sec / options->clients;
+        sample->cpu_us_per_op += result->cpu_us_per_op * share;
+        sample->client_cpu_us_per_op += result->client_cpu_us_per_op * share;
+        sample->client_io_us_per_op += result->client_io_us_per_op * share;
+        sample->server_io_us_per_op += result->server_io_us_per_op * share;
+    }
+    runs->count++;
     fprintf (stderr, "%.0f ops/s, %.1f CPU us/op (client %.1f, server I/O %.1f)\n",
-             result.ops_per_sec, result.cpu_us_per_op, result.client_cpu_us_per_op,
-             result.server_io_us_per_op);
-    s_sample_t *sample = &runs->runs[runs->count++];
-    sample->ops_per_sec = result.ops_per_sec;
-    sample->cpu_us_per_op = result.cpu_us_per_op;
-    sample->client_cpu_us_per_op = result.client_cpu_us_per_op;
-    sample->client_io_us_per_op = result.client_io_us_per_op;
-    sample->server_io_us_per_op = result.server_io_us_per_op;
+             sample->ops_per_sec, sample->cpu_us_per_op, sample->client_cpu_us_per_op,
+             sample->server_io_us_per_op);
     return 0;
 }
 
@@ -492,13 +542,14 @@ s_print_table (const s_options_t *options, const s_results_t *results)
 {
     printf ("zaio curve bench: pipelined reads over tcp on loopback, plain and CURVE, zaio\n"
             "against a bare libzmq ROUTER echo; %u in flight for 4 KiB, %u for 1 MiB; zaio\n"
-            "%u workers; servers' contexts %u I/O thread%s, client's %u\n"
+            "%u workers; %u client%s; servers' contexts %u I/O thread%s, client's %u\n"
             "%u round%s of %.2g s runs per figure, %.2g s warmup; %ld CPUs; libzmq %d.%d.%d, "
             "czmq %d.%d.%d; build %s\n"
             "CPU us/req: all threads (client and server); client: the client's threads;\n"
             "server I/O: the servers' libzmq I/O threads (CURVE's work), and their busy share "
             "of one core\n\n",
-            options->inflight[0], options->inflight[1], options->workers, options->io_threads,
+            options->inflight[0], options->inflight[1], options->workers, options->clients,
+            options->clients == 1 ? "" : "s", options->io_threads,
             options->io_threads == 1 ? "" : "s", options->client_io_threads, options->repeat,
             options->repeat == 1 ? "" : "s", options->seconds, options->warmup,
             sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
@@ -594,15 +645,16 @@ static void
 s_print_json (const s_options_t *options, const s_results_t *results)
 {
     printf ("{\"bench\": \"curve\", \"config\": {\"mode\": \"%s\", \"workers\": %u, "
-            "\"io_threads\": %u, \"client_io_threads\": %u, \"inflight\": {\"4k\": %u, \"1m\": "
+            "\"clients\": %u, \"io_threads\": %u, \"client_io_threads\": %u, \"inflight\": "
+            "{\"4k\": %u, \"1m\": "
             "%u}, \"seconds\": %g, \"warmup\": %g, \"repeat\": %u, \"file_mib\": %u, "
             "\"cpus\": %ld, \"libzmq\": \"%d.%d.%d\", \"czmq\": \"%d.%d.%d\", "
             "\"build_type\": \"%s\"},\n",
-            options->mode, options->workers, options->io_threads, options->client_io_threads,
-            options->inflight[0], options->inflight[1], options->seconds, options->warmup,
-            options->repeat, options->file_mib, sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR,
-            ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR,
-            CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
+            options->mode, options->workers, options->clients, options->io_threads,
+            options->client_io_threads, options->inflight[0], options->inflight[1],
+            options->seconds, options->warmup, options->repeat, options->file_mib,
+            sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
+            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
     printf (" \"targets\": {\"zaio_curve_vs_echo_curve_min\": %.2f},\n \"results\": [",
             S_CURVE_TARGET);
     bool first = true, all_met = true;
