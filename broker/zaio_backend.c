@@ -290,6 +290,22 @@ s_on (zaio_backend_t *self, zaio_workerconn_t *worker, s_event_t event, s_messag
     }
 }
 
+//  True if the worker identity (NULL: unauthenticated, trusted as the
+//  transport it came by is) may serve every volume ready announces; logs
+//  the first it may not.
+static bool
+s_granted (zaio_backend_t *self, const zaio_ready_t *ready, const char *identity)
+{
+    for (uint32_t i = 0; i < ready->volume_count; i++)
+        if (!zaio_grants_may_serve (self->config.grants, identity, ready->volumes[i].name)) {
+            zsys_warning ("broker: READY from worker '%s' (%s/%u) refused: it may not serve "
+                          "volume '%s'",
+                          identity, ready->host, ready->pid, ready->volumes[i].name);
+            return false;
+        }
+    return true;
+}
+
 //  READY: a new connection, if its announcement holds. Only in-process
 //  workers may skip heartbeats: the broker hears of a dead peer in no
 //  other way (ZMTP metadata marks a tcp or ipc peer). The volume table is
@@ -308,6 +324,7 @@ s_ready (zaio_backend_t *self, const zaio_routing_id_t *identity, zmq_msg_t *bod
         zsys_warning ("broker: READY without heartbeat_ms over tcp or ipc ignored");
         return;
     }
+    if (!s_granted (self, &ready, zaio_route_identity (body))) return;
     size_t unknown = 0;
     for (uint32_t i = 0; i < ready.volume_count; i++)
         unknown += zaio_dispatch_lookup (self->dispatch, ready.volumes[i].name) == NULL;

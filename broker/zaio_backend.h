@@ -16,6 +16,7 @@
 #define ZAIO_BACKEND_H_INCLUDED
 
 #include "zaio_dispatch.h"
+#include "zaio_grants.h"
 #include "zaio_route.h"
 #include "zaio_worker_proto.h"
 
@@ -33,6 +34,7 @@ typedef struct {
     uint32_t heartbeat_ms;     //  between heartbeats to a worker
     uint32_t heartbeat_misses; //  silent intervals before a worker is dead
     uint32_t retries_max;      //  attempts per idempotent job across worker deaths
+    zaio_grants_t *grants;     //  which volumes each worker identity may serve (borrowed)
     bool verbose;
 } zaio_backend_config_t;
 

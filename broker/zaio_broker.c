@@ -23,11 +23,13 @@
 */
 
 #include "zaio_admission.h"
+#include "zaio_auth.h"
 #include "zaio_backend.h"
 #include "zaio_broker_config.h"
 #include "zaio_dispatch.h"
 #include "zaio_endpoints.h"
 #include "zaio_events.h"
+#include "zaio_grants.h"
 #include "zaio_jobs.h"
 #include "zaio_sessions.h"
 #include "zaio_sock.h"
@@ -46,6 +48,9 @@
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
 
 #define S_WHY_SHUTDOWN "broker is shutting down; job not run"
+#define S_WHY_INSECURE                                                                             \
+    "insecure: this broker serves tcp without CURVE beyond loopback; anyone who reaches "          \
+    "it can read, write and delete"
 
 typedef struct {
     zsock_t *pipe;
@@ -56,6 +61,9 @@ typedef struct {
     void *frontend_zmq;     //  their libzmq handles, resolved once
     void *backend_zmq;
     zaio_endpoints_t *endpoints; //  bound, for ENDPOINTS
+    zcert_t *certificate;        //  the broker's, with its secret key, or NULL
+    zaio_auth_t *auth;           //  its ZAP domains, while it has a certificate
+    zaio_grants_t *grants;       //  what each identity may do
     zaio_volume_t *default_volume;
     zactor_t **local_workers;
     uint32_t local_worker_count;
@@ -113,9 +121,9 @@ s_answer (s_broker_t *self, zaio_job_t *job, zmq_msg_t *header, zmq_msg_t *data,
 {
     assert (!job->answered);
     zaio_session_t *owner = job->owner;
-    zaio_sessions_deliver (self->sessions, &owner->identity, owner, header, data);
+    zaio_sessions_deliver (self->sessions, &owner->peer, NULL, owner, header, data);
     uint64_t queue_us = job->dispatched_us ? (uint64_t)(job->dispatched_us - job->received_us) : 0;
-    zaio_events_publish (self->events, &owner->identity, job->id, job->op, job->path,
+    zaio_events_publish (self->events, owner->account->client, job->id, job->op, job->path,
                          job->service->name, outcome, queue_us, worker);
     job->answered = true;
 }
@@ -159,25 +167,73 @@ s_hand_over (void *arg, zaio_taker_t *taker, zaio_job_t *job, int64_t now_us)
 //  ---------------------------------------------------------------------
 //  Client requests
 
+//  Who sent a request: the connection, and the identity it authenticated
+//  as over CURVE (NULL if it did not) with what that may do.
+typedef struct {
+    zaio_routing_id_t peer;
+    const char *identity;             //  the ZMTP User-Id the ZAP handler gave
+    const zaio_grant_t *grant;        //  NULL: everything
+    char name[ZAIO_IDENTITY_MAX + 1]; //  for events: identity, or routing id
+} s_sender_t;
+
+//  The sender of a request whose first part (the routing id) is part.
+static void
+s_sender_of (s_broker_t *self, s_sender_t *sender, zmq_msg_t *part)
+{
+    zaio_routing_id_from (&sender->peer, part);
+    sender->identity = zaio_route_identity (part);
+    sender->grant = zaio_grants_client (self->grants, sender->identity);
+    sender->name[0] = 0;
+}
+
+//  The sender's name in events, made when first needed.
+static const char *
+s_sender_name (s_sender_t *sender)
+{
+    if (!sender->name[0]) {
+        if (sender->identity)
+            snprintf (sender->name, sizeof sender->name, "%s", sender->identity);
+        else
+            zaio_route_name (sender->name, sizeof sender->name, &sender->peer);
+    }
+    return sender->name;
+}
+
 //  Answers a request that never became a job: an error reply and, if it
 //  decoded, its event.
 static void
-s_reject (s_broker_t *self, const zaio_routing_id_t *client, const zaio_request_t *req,
-          bool decoded, int code, const char *why)
+s_reject (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req, bool decoded, int code,
+          const char *why)
 {
     zmq_msg_t header;
     zaio_reply_error_part (&header, req->id, code, why && *why ? why : NULL);
-    zaio_sessions_deliver (self->sessions, client, NULL, &header, NULL);
+    zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, &header, NULL);
     if (decoded) {
         zaio_outcome_t outcome = {code, 0, 0};
-        zaio_events_publish (self->events, client, req->id, req->op, req->path,
+        zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, req->path,
                              zaio_request_volume (req), &outcome, 0, "");
     }
 }
 
-//  hello: the limits in force, every op, and the volumes known.
+//  Leaves in hello only the volumes grant allows, marked read-only where
+//  it allows no writes.
 static void
-s_answer_hello (s_broker_t *self, const zaio_routing_id_t *client, const zaio_request_t *req)
+s_hello_grant (zaio_hello_t *hello, const zaio_grant_t *grant)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < hello->volume_count; i++) {
+        zaio_access_t access = zaio_grant_access (grant, hello->volumes[i].name);
+        if (access == ZAIO_ACCESS_NONE) continue;
+        hello->volumes[kept] = hello->volumes[i];
+        hello->volumes[kept++].readonly |= access == ZAIO_ACCESS_READ;
+    }
+    hello->volume_count = kept;
+}
+
+//  hello: the limits in force, every op, the volumes the sender may use,
+//  and a warning when the broker is exposed without CURVE.
+static void
+s_answer_hello (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
 {
     zaio_hello_t hello = {
         .protocol = ZAIO_PROTOCOL_VERSION,
@@ -193,35 +249,47 @@ s_answer_hello (s_broker_t *self, const zaio_routing_id_t *client, const zaio_re
         .ops = (1u << ZAIO_OP_COUNT) - 1,
     };
     zaio_dispatch_describe (self->dispatch, &hello);
+    s_hello_grant (&hello, sender->grant);
+    if (zaio_endpoints_exposed (self->endpoints))
+        snprintf (hello.warning, sizeof hello.warning, "%s", S_WHY_INSECURE);
     zaio_writer_t writer;
     zaio_writer_init (&writer);
     zaio_hello_pack (&writer.packer, req->id, &hello);
     zmq_msg_t header;
     zaio_writer_part (&writer, &header);
     zaio_writer_release (&writer);
-    zaio_sessions_deliver (self->sessions, client, NULL, &header, NULL);
+    zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, &header, NULL);
     zaio_outcome_t outcome = {0, 0, 0};
-    zaio_events_publish (self->events, client, req->id, req->op, "", zaio_request_volume (req),
-                         &outcome, 0, "");
+    zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, "",
+                         zaio_request_volume (req), &outcome, 0, "");
 }
 
 //  Why a decoded request (not hello) cannot be accepted now: an error
 //  code with a reason in why, or 0. data is its data part, NULL if none.
+//  A volume the sender may not use is answered exactly as one that does
+//  not exist, so grants cannot be probed.
 static int
-s_refusal (s_broker_t *self, const zaio_request_t *req, zaio_service_t *service,
-           zaio_session_t *owner, zmq_msg_t *data, char *why, size_t why_size)
+s_refusal (s_broker_t *self, const s_sender_t *sender, const zaio_request_t *req,
+           zaio_service_t *service, zmq_msg_t *data, char *why, size_t why_size)
 {
     if (self->draining) return ZAIO_ERR_SHUTDOWN;
-    if (!service || service->worker_count == 0) {
+    zaio_access_t access = zaio_grant_access (sender->grant, zaio_request_volume (req));
+    if (!service || service->worker_count == 0 || access == ZAIO_ACCESS_NONE) {
         snprintf (why, why_size, "no live worker serves volume '%s'", zaio_request_volume (req));
         return ZAIO_ERR_NOVOLUME;
     }
+    if (access == ZAIO_ACCESS_READ && zaio_op_mutates (req->op)) {
+        snprintf (why, why_size, "not permitted for this client");
+        return EACCES;
+    }
+    const zaio_account_t *account =
+        zaio_sessions_account (self->sessions, &sender->peer, sender->identity);
     zaio_admission_t state = {
         .accepted = zaio_jobs_count (self->jobs),
         .queued_bytes = zaio_jobs_data_bytes (self->jobs),
-        .known = owner != NULL,
-        .unfinished = owner ? zaio_order_unfinished (&owner->order) : 0,
-        .inflight = zaio_sessions_inflight (owner),
+        .known = account != NULL,
+        .unfinished = account ? account->unfinished : 0,
+        .inflight = account ? account->unfinished + account->held : 0,
         .has_data = data != NULL,
         .data_size = data ? zmq_msg_size (data) : 0,
     };
@@ -232,8 +300,8 @@ s_refusal (s_broker_t *self, const zaio_request_t *req, zaio_service_t *service,
 //  it if nothing it waits for is unfinished. Takes the header and data
 //  parts (data NULL if the op takes none).
 static void
-s_accept (s_broker_t *self, const zaio_routing_id_t *client, zaio_session_t *owner,
-          const zaio_request_t *req, zaio_service_t *service, zmq_msg_t *header, zmq_msg_t *data)
+s_accept (s_broker_t *self, const s_sender_t *sender, const zaio_request_t *req,
+          zaio_service_t *service, zmq_msg_t *header, zmq_msg_t *data)
 {
     zaio_job_t *job = zaio_jobs_add (self->jobs, req->path);
     job->id = req->id;
@@ -248,7 +316,7 @@ s_accept (s_broker_t *self, const zaio_routing_id_t *client, zaio_session_t *own
     if (req->fields & ZAIO_FIELD_KEY) job->key = strdup (req->key);
     job->barrier = req->barrier;
     job->link = req->link;
-    if (!owner) owner = zaio_sessions_require (self->sessions, client);
+    zaio_session_t *owner = zaio_sessions_require (self->sessions, &sender->peer, sender->identity);
     if (zaio_sessions_admit (self->sessions, owner, job)) {
         zaio_list_add (&self->released, &job->queued, false);
         s_run_released (self);
@@ -261,8 +329,8 @@ static void
 s_handle_request (void *arg, zmq_msg_t *parts, int count)
 {
     s_broker_t *self = (s_broker_t *)arg;
-    zaio_routing_id_t client;
-    zaio_routing_id_from (&client, &parts[0]);
+    s_sender_t sender;
+    s_sender_of (self, &sender, &parts[0]);
     if (self->draining) self->last_request_ms = zclock_mono ();
     const void *frames[3] = {NULL};
     size_t sizes[3] = {0};
@@ -277,21 +345,20 @@ s_handle_request (void *arg, zmq_msg_t *parts, int count)
     if (code) {
         if (self->config.verbose)
             zsys_debug ("broker: bad request (%s): %s", zaio_error_name (code), why);
-        s_reject (self, &client, &req, false, code, why);
+        s_reject (self, &sender, &req, false, code, why);
         return;
     }
     if (req.op == ZAIO_OP_HELLO && !self->draining) {
-        s_answer_hello (self, &client, &req);
+        s_answer_hello (self, &sender, &req);
         return;
     }
     zaio_service_t *service = zaio_dispatch_lookup_request (self->dispatch, &req);
-    zaio_session_t *owner = zaio_sessions_lookup (self->sessions, &client);
     zmq_msg_t *data = count == 4 ? &parts[3] : NULL; //  only when the op takes data
-    code = s_refusal (self, &req, service, owner, data, why, sizeof why);
+    code = s_refusal (self, &sender, &req, service, data, why, sizeof why);
     if (code)
-        s_reject (self, &client, &req, true, code, why);
+        s_reject (self, &sender, &req, true, code, why);
     else
-        s_accept (self, &client, owner, &req, service, &parts[2], data);
+        s_accept (self, &sender, &req, service, &parts[2], data);
 }
 
 //  ---------------------------------------------------------------------
@@ -405,6 +472,9 @@ s_broker_destroy (s_broker_t **self_p)
     zsock_destroy (&self->frontend);
     zaio_events_destroy (&self->events);
     zaio_endpoints_destroy (&self->endpoints);
+    zaio_auth_destroy (&self->auth);
+    zcert_destroy (&self->certificate);
+    zaio_grants_destroy (&self->grants);
     zaio_volume_destroy (&self->default_volume);
     zlist_destroy (&self->owned_strings);
     free (self);
@@ -437,6 +507,10 @@ s_routers_new (s_broker_t *self)
     zsock_set_rcvtimeo (self->backend, 0);
     zsock_set_maxmsgsize (self->backend, transport_max + 4 * 1024 * 1024);
     zsock_set_linger (self->backend, 0);
+    //  A connection that has not finished its handshake by then is
+    //  closed, so one that never does holds a descriptor only that long.
+    zsock_set_handshake_ivl (self->frontend, (int)self->config.handshake_ms);
+    zsock_set_handshake_ivl (self->backend, (int)self->config.handshake_ms);
     self->frontend_zmq = zsock_resolve (self->frontend);
     self->backend_zmq = zsock_resolve (self->backend);
 }
@@ -453,12 +527,20 @@ s_classes_new (s_broker_t *self)
     self->dispatch = zaio_dispatch_new (&dispatch_hooks);
     zaio_backend_config_t backend_config = {self->config.heartbeat_ms,
                                             self->config.heartbeat_misses, self->config.retries_max,
-                                            self->config.verbose};
+                                            self->grants, self->config.verbose};
     zaio_backend_hooks_t backend_hooks = {s_finish, s_fail_on, self};
     self->workers = zaio_backend_new (self->backend_zmq, self->jobs, self->dispatch,
                                       &backend_config, &backend_hooks);
     self->events = zaio_events_new (self->config.events_hwm);
+    zsock_set_handshake_ivl (zaio_events_socket (self->events), (int)self->config.handshake_ms);
     zaio_list_init (&self->released);
+}
+
+//  The ZAP domain of a socket of kind, NULL without CURVE.
+static const char *
+s_domain (s_broker_t *self, const char *kind)
+{
+    return self->auth ? zaio_auth_domain (self->auth, kind) : NULL;
 }
 
 //  Binds every endpoint, the local workers' inproc one first among the
@@ -466,9 +548,10 @@ s_classes_new (s_broker_t *self)
 static int
 s_bind_endpoints (s_broker_t *self)
 {
-    if (zaio_endpoints_bind (self->endpoints, self->frontend, "client", self->config.bind) ||
+    if (zaio_endpoints_bind (self->endpoints, self->frontend, "client", s_domain (self, "client"),
+                             self->config.bind) ||
         zaio_endpoints_bind (self->endpoints, zaio_events_socket (self->events), "events",
-                             self->config.events))
+                             s_domain (self, "events"), self->config.events))
         return -1;
     zaio_sock_inproc_name (self->backend_inproc, sizeof self->backend_inproc, "zaio-workers");
     if (zsock_bind (self->backend, "%s", self->backend_inproc) < 0) {
@@ -477,7 +560,7 @@ s_bind_endpoints (s_broker_t *self)
         return -1;
     }
     return zaio_endpoints_bind (self->endpoints, self->backend, "workers",
-                                self->config.worker_bind);
+                                s_domain (self, "workers"), self->config.worker_bind);
 }
 
 //  The broker's own worker threads, serving the default volume.
@@ -500,9 +583,35 @@ s_start_local_workers (s_broker_t *self)
     }
 }
 
+//  The broker's certificate (with its secret key) from curve_cert, the
+//  grants (from the caller's config: the copy has none), and the ZAP
+//  domains its CURVE endpoints use. Returns -1 (and logs why) if one is
+//  not valid.
+static int
+s_trust_new (s_broker_t *self, const zaio_broker_config_t *config)
+{
+    self->grants = zaio_grants_new (config->grants);
+    if (!self->grants) return -1;
+    const char *path = self->config.curve_cert;
+    if (!path) return 0;
+    self->certificate = zcert_load (path);
+    static const char no_key[41] = "0000000000000000000000000000000000000000";
+    if (!self->certificate || streq (zcert_secret_txt (self->certificate), no_key)) {
+        zsys_error ("broker: %s is not a secret certificate (see zaio keygen)", path);
+        return -1;
+    }
+    zlist_t *unmonitored = zlist_new ();
+    zaio_grants_unmonitored (self->grants, unmonitored);
+    zaio_auth_config_t auth = {self->config.client_certs, self->config.worker_certs, unmonitored};
+    self->auth = zaio_auth_new (&auth);
+    zlist_destroy (&unmonitored);
+    return self->auth ? 0 : -1;
+}
+
 //  The broker's state from config (copied, strings and all): its sockets
 //  bound, its classes made, its local workers started. Returns NULL (and
-//  logs why) if the root cannot be opened or an endpoint bound.
+//  logs why) if the root cannot be opened, an endpoint bound, or the
+//  certificates or grants are not valid.
 static s_broker_t *
 s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
 {
@@ -511,7 +620,12 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     self->owned_strings = zlist_new ();
     zlist_autofree (self->owned_strings);
     zaio_broker_config_copy (&self->config, config, self->owned_strings);
-    self->endpoints = zaio_endpoints_new ();
+    if (s_trust_new (self, config)) {
+        s_broker_destroy (&self);
+        return NULL;
+    }
+    self->endpoints =
+        zaio_endpoints_new (self->certificate, self->config.insecure, self->config.ipc_mode);
     s_routers_new (self);
     s_classes_new (self);
     self->default_volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, self->config.root, false, true);

@@ -60,13 +60,25 @@ typedef struct {
     uint32_t heartbeat_misses; //  intervals of silence before a worker is dead
     uint32_t retries_max;      //  attempts per idempotent job across worker deaths
     uint32_t drain_ms;         //  longest wait for running jobs at shutdown
+    //  Trust (PROTOCOL.md section 11). Strings and grants are borrowed only
+    //  during zaio_broker_new.
+    const char *curve_cert;   //  the broker's secret certificate: every tcp endpoint
+                              //  requires CURVE; NULL: none does
+    const char *client_certs; //  directory of the certificates of clients (and event
+                              //  subscribers) admitted over CURVE; NULL: none
+    const char *worker_certs; //  directory of the certificates of workers admitted; NULL: none
+    zconfig_t *grants;        //  the config file's grants section (zaio_grants.h); NULL: none
+    bool insecure;            //  allow plain tcp on addresses other than loopback
+    uint32_t ipc_mode;        //  file mode of ipc socket files
+    uint32_t handshake_ms;    //  longest ZMTP handshake of a new connection
     bool verbose;
 } zaio_broker_config_t;
 
 //  Fill config with the defaults: root ./zaio-root, clients on
 //  ipc:///tmp/zaio.ipc and tcp://127.0.0.1:5670, events on
 //  ipc:///tmp/zaio-events.ipc and tcp://127.0.0.1:5671, no remote worker
-//  endpoint, one worker per CPU, and the limits of schemas/PROTOCOL.md.
+//  endpoint, one worker per CPU, the limits of schemas/PROTOCOL.md, no
+//  CURVE, ipc socket files of mode 0660 and handshakes of at most 5 s.
 void zaio_broker_config_defaults (zaio_broker_config_t *config);
 
 //  Load settings from a ZPL file (czmq zconfig) over config. Strings point
@@ -75,7 +87,9 @@ void zaio_broker_config_defaults (zaio_broker_config_t *config);
 int zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig_t **zconfig_p);
 
 //  Start a broker. Returns NULL (and logs why) if the root cannot be
-//  opened or an endpoint cannot be bound.
+//  opened, an endpoint cannot be bound, a tcp endpoint on an address
+//  other than loopback would have no CURVE (unless insecure), or the
+//  certificates or grants are not valid.
 zactor_t *zaio_broker_new (const zaio_broker_config_t *config);
 
 //  Graceful stop; nulls *self_p. Safe on NULL.

@@ -33,6 +33,8 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->heartbeat_misses = 3;
     config->retries_max = 3;
     config->drain_ms = 10000;
+    config->ipc_mode = 0660;
+    config->handshake_ms = 5000;
 }
 
 //  Reads a positive integer setting; -1 if present and not a number in range.
@@ -50,6 +52,28 @@ s_config_uint (zconfig_t *root, const char *path, uint64_t min, uint64_t max, ui
         return -1;
     }
     *value = number;
+    return 0;
+}
+
+//  Reads a file mode setting, in octal.
+static int
+s_config_mode (zconfig_t *root, const char *path, uint32_t *mode)
+{
+    char *text = zconfig_get (root, path, NULL);
+    if (!text) return 0;
+    if (zaio_broker_config_mode (text, mode) == 0) return 0;
+    zsys_error ("config: %s = '%s' is not a file mode (octal, e.g. 0660)", path, text);
+    return -1;
+}
+
+int
+zaio_broker_config_mode (const char *text, uint32_t *mode)
+{
+    char *end;
+    errno = 0;
+    unsigned long value = strtoul (text, &end, 8);
+    if (errno || end == text || *end || value > 0777) return -1;
+    *mode = (uint32_t)value;
     return 0;
 }
 
@@ -80,6 +104,11 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         return -1;
     }
     config->root = zconfig_get (root, "broker/root", config->root);
+    config->curve_cert = zconfig_get (root, "broker/curve_cert", config->curve_cert);
+    config->client_certs = zconfig_get (root, "broker/client_certs", config->client_certs);
+    config->worker_certs = zconfig_get (root, "broker/worker_certs", config->worker_certs);
+    config->grants = zconfig_locate (root, "grants");
+    uint32_t insecure = config->insecure;
     struct {
         const char *path;
         uint64_t min, max;
@@ -98,6 +127,8 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/heartbeat_misses", 1, 1000, &config->heartbeat_misses, false},
         {"broker/retries_max", 1, 100, &config->retries_max, false},
         {"broker/drain_ms", 0, 3600000, &config->drain_ms, false},
+        {"broker/insecure", 0, 1, &insecure, false},
+        {"broker/handshake_ms", 100, 3600000, &config->handshake_ms, false},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0] && rc == 0; i++) {
@@ -109,6 +140,8 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         else
             *(uint32_t *)numbers[i].member = (uint32_t)value;
     }
+    config->insecure = insecure;
+    if (rc == 0) rc = s_config_mode (root, "broker/ipc_mode", &config->ipc_mode);
     if (rc == 0) rc = s_config_list (root, "broker/bind", config->bind);
     if (rc == 0) rc = s_config_list (root, "broker/events", config->events);
     if (rc == 0) rc = s_config_list (root, "broker/worker_bind", config->worker_bind);
@@ -143,6 +176,10 @@ zaio_broker_config_copy (zaio_broker_config_t *copy, const zaio_broker_config_t 
 {
     *copy = *config;
     copy->root = s_own (owned, config->root);
+    copy->curve_cert = config->curve_cert ? s_own (owned, config->curve_cert) : NULL;
+    copy->client_certs = config->client_certs ? s_own (owned, config->client_certs) : NULL;
+    copy->worker_certs = config->worker_certs ? s_own (owned, config->worker_certs) : NULL;
+    copy->grants = NULL; //  read once, by the broker, from the original
     s_copy_list (owned, copy->bind, config->bind);
     s_copy_list (owned, copy->events, config->events);
     s_copy_list (owned, copy->worker_bind, config->worker_bind);

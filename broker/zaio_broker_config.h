@@ -15,4 +15,7 @@
 void zaio_broker_config_copy (zaio_broker_config_t *copy, const zaio_broker_config_t *config,
                               zlist_t *owned);
 
+//  Parses a file mode in octal ("0660") into mode. -1 if text is not one.
+int zaio_broker_config_mode (const char *text, uint32_t *mode);
+
 #endif

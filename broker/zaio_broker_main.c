@@ -1,6 +1,7 @@
 /*  zaio-broker: the broker as a daemon. A thin wrapper over zaio_broker_new. */
 
 #include "zaio_broker.h"
+#include "zaio_broker_config.h"
 #include "zaio_proto.h"
 #include "zaio_worker_proto.h"
 
@@ -44,6 +45,19 @@ s_usage (FILE *out)
              "      --heartbeat-ms MS   remote worker heartbeat interval [1000]\n"
              "      --heartbeat-misses N  silent intervals before a worker is dead [3]\n"
              "      --drain-ms MS       longest wait for running jobs at shutdown [10000]\n"
+             "\n"
+             "Trust (see README.md, Security):\n"
+             "      --curve-cert FILE   the broker's secret certificate (zaio keygen): every\n"
+             "                          tcp endpoint then requires CURVE\n"
+             "      --client-certs DIR  certificates of the clients and event subscribers\n"
+             "                          admitted over CURVE [none]\n"
+             "      --worker-certs DIR  certificates of the workers admitted [none]\n"
+             "      --insecure          allow tcp without CURVE on addresses other than\n"
+             "                          loopback (refused otherwise)\n"
+             "      --ipc-mode MODE     file mode of ipc socket files [0660]\n"
+             "      --handshake-ms MS   longest handshake of a new connection [5000]\n"
+             "  Grants per certificate name go in the config file (section grants).\n"
+             "\n"
              "  -c, --config FILE       ZPL settings file (czmq zconfig); flags override it:\n"
              "                            broker\n"
              "                                root = /srv/data\n"
@@ -80,7 +94,19 @@ s_add_endpoint (const char **list, bool *replaced, const char *endpoint)
 
 //  zaio-broker's long options, in the order getopt_long names them when an
 //  abbreviation is ambiguous.
-enum { S_OPT_CREDIT = 256, S_OPT_QUEUE, S_OPT_QUEUE_BYTES, S_OPT_INFLIGHT, S_OPT_REPLY_HWM };
+enum {
+    S_OPT_CREDIT = 256,
+    S_OPT_QUEUE,
+    S_OPT_QUEUE_BYTES,
+    S_OPT_INFLIGHT,
+    S_OPT_REPLY_HWM,
+    S_OPT_CURVE_CERT,
+    S_OPT_CLIENT_CERTS,
+    S_OPT_WORKER_CERTS,
+    S_OPT_INSECURE,
+    S_OPT_IPC_MODE,
+    S_OPT_HANDSHAKE
+};
 static const struct option s_long_options[] = {
     {"root", required_argument, NULL, 'r'},
     {"bind", required_argument, NULL, 'b'},
@@ -92,9 +118,45 @@ static const struct option s_long_options[] = {
     {"queue-bytes-max", required_argument, NULL, S_OPT_QUEUE_BYTES},
     {"inflight-max", required_argument, NULL, S_OPT_INFLIGHT},
     {"reply-hwm", required_argument, NULL, S_OPT_REPLY_HWM},
+    {"curve-cert", required_argument, NULL, S_OPT_CURVE_CERT},
+    {"client-certs", required_argument, NULL, S_OPT_CLIENT_CERTS},
+    {"worker-certs", required_argument, NULL, S_OPT_WORKER_CERTS},
+    {"insecure", no_argument, NULL, S_OPT_INSECURE},
+    {"ipc-mode", required_argument, NULL, S_OPT_IPC_MODE},
+    {"handshake-ms", required_argument, NULL, S_OPT_HANDSHAKE},
     ZAIO_DAEMON_SHARED_OPTIONS,
     {"config", required_argument, NULL, 'c'},
     ZAIO_DAEMON_LAST_OPTIONS};
+
+//  A trust option into config. Exits 2 on a bad mode.
+static void
+s_trust_option (int option, zaio_broker_config_t *config)
+{
+    switch (option) {
+        case S_OPT_CURVE_CERT:
+            config->curve_cert = optarg;
+            break;
+        case S_OPT_CLIENT_CERTS:
+            config->client_certs = optarg;
+            break;
+        case S_OPT_WORKER_CERTS:
+            config->worker_certs = optarg;
+            break;
+        case S_OPT_INSECURE:
+            config->insecure = true;
+            break;
+        case S_OPT_IPC_MODE:
+            if (zaio_broker_config_mode (optarg, &config->ipc_mode)) {
+                fprintf (stderr, "zaio-broker: bad --ipc-mode '%s' (octal, e.g. 0660)\n", optarg);
+                exit (2);
+            }
+            break;
+        case S_OPT_HANDSHAKE:
+            config->handshake_ms =
+                (uint32_t)zaio_daemon_number ("--handshake-ms", optarg, 100, 3600000);
+            break;
+    }
+}
 
 //  The command line's flags into config, over what the config file said
 //  (-c is skipped here: main loaded it first). Exits as zaio_daemon_option
@@ -148,6 +210,8 @@ s_options (int argc, char **argv, zaio_broker_config_t *config)
                 break;
             case 'c':
                 break; //  already loaded
+            default:
+                s_trust_option (option, config);
         }
     }
     if (optind < argc) {

@@ -6,8 +6,16 @@
     when its socket closes (it removes only those it names itself, for a
     wildcard ipc endpoint), so the class notes the files its binds made
     and removes them when destroyed, if each is still the same file and
-    not one a later bind of the same path put there. Private to the
-    broker.
+    not one a later bind of the same path put there.
+
+    It also secures each endpoint as it binds it (PROTOCOL.md section 11):
+    with the broker's certificate, a tcp endpoint requires CURVE and asks
+    the ZAP handler about each peer in the socket's domain; without it, a
+    tcp endpoint on an address other than loopback is refused unless the
+    broker runs insecure. ipc socket files get the broker's file mode.
+    libzmq copies a socket's options into each listener when it binds, so
+    one socket can serve ipc and inproc plainly and tcp over CURVE.
+    Private to the broker.
 */
 #ifndef ZAIO_ENDPOINTS_H_INCLUDED
 #define ZAIO_ENDPOINTS_H_INCLUDED
@@ -16,14 +24,23 @@
 
 typedef struct _zaio_endpoints_t zaio_endpoints_t;
 
-zaio_endpoints_t *zaio_endpoints_new (void);
+//  Endpoints secured by curve (the broker's certificate with its secret
+//  key, borrowed for the class's life; NULL: no CURVE). insecure allows
+//  plain tcp on addresses other than loopback; ipc_mode is the file mode
+//  of ipc socket files.
+zaio_endpoints_t *zaio_endpoints_new (zcert_t *curve, bool insecure, uint32_t ipc_mode);
 //  Removes the ipc socket files the binds made.
 void zaio_endpoints_destroy (zaio_endpoints_t **self_p);
 
 //  Binds sock to every endpoint of list (NULL-terminated), noting each as
-//  "KIND ENDPOINT". Returns -1 (and logs why) if one cannot be bound.
+//  "KIND ENDPOINT"; CURVE peers are judged in zap_domain. Returns -1 (and
+//  logs why) if one cannot be bound or may not be bound plainly.
 int zaio_endpoints_bind (zaio_endpoints_t *self, zsock_t *sock, const char *kind,
-                         const char *const *list);
+                         const char *zap_domain, const char *const *list);
+
+//  True if a tcp endpoint on an address other than loopback was bound
+//  without CURVE (the broker runs insecure).
+bool zaio_endpoints_exposed (zaio_endpoints_t *self);
 
 //  Every endpoint bound, as "KIND ENDPOINT" strings, in order (borrowed).
 zlist_t *zaio_endpoints_list (zaio_endpoints_t *self);

@@ -61,23 +61,10 @@ s_subscribed (zaio_events_t *self, const char *topic)
     return false;
 }
 
-//  The event's client field: the routing id in upper-case hex.
-static void
-s_client_hex (char *text, size_t size, const zaio_routing_id_t *client)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    size_t length = 0;
-    for (size_t i = 0; i < client->size && length + 2 < size; i++) {
-        text[length++] = digits[client->data[i] >> 4];
-        text[length++] = digits[client->data[i] & 15];
-    }
-    text[length] = 0;
-}
-
 void
-zaio_events_publish (zaio_events_t *self, const zaio_routing_id_t *client, uint64_t id,
-                     zaio_op_t op, const char *path, const char *volume,
-                     const zaio_outcome_t *outcome, uint64_t queue_us, const char *worker)
+zaio_events_publish (zaio_events_t *self, const char *client, uint64_t id, zaio_op_t op,
+                     const char *path, const char *volume, const zaio_outcome_t *outcome,
+                     uint64_t queue_us, const char *worker)
 {
     uint64_t seq = ++self->seq;
     if (zlistx_size (self->subscriptions) == 0) return;
@@ -87,7 +74,7 @@ zaio_events_publish (zaio_events_t *self, const zaio_routing_id_t *client, uint6
     zaio_event_t event;
     event.seq = seq;
     event.id = id;
-    s_client_hex (event.client, sizeof event.client, client);
+    snprintf (event.client, sizeof event.client, "%s", client);
     event.op = op;
     snprintf (event.path, sizeof event.path, "%s", path);
     snprintf (event.volume, sizeof event.volume, "%s", volume);

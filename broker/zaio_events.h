@@ -24,12 +24,13 @@ void zaio_events_destroy (zaio_events_t **self_p);
 //  The socket, to bind and to wait on (borrowed).
 zsock_t *zaio_events_socket (zaio_events_t *self);
 
-//  A job's end: client (its routing id) sent request id of op on path in
-//  volume; outcome says how it went, queue_us how long it waited for a
-//  worker, worker which ran it ("" if none did). Strings are copied.
-void zaio_events_publish (zaio_events_t *self, const zaio_routing_id_t *client, uint64_t id,
-                          zaio_op_t op, const char *path, const char *volume,
-                          const zaio_outcome_t *outcome, uint64_t queue_us, const char *worker);
+//  A job's end: client (its identity, or hex routing id: zaio_route_name)
+//  sent request id of op on path in volume; outcome says how it went,
+//  queue_us how long it waited for a worker, worker which ran it ("" if
+//  none did). Strings are copied.
+void zaio_events_publish (zaio_events_t *self, const char *client, uint64_t id, zaio_op_t op,
+                          const char *path, const char *volume, const zaio_outcome_t *outcome,
+                          uint64_t queue_us, const char *worker);
 
 //  Takes in the subscriptions and unsubscriptions waiting on the socket,
 //  until none is left (which also leaves the socket safe to wait on).

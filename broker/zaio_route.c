@@ -81,3 +81,22 @@ zaio_route_close (zmq_msg_t *first, zmq_msg_t *second)
     if (first) zmq_msg_close (first);
     if (second) zmq_msg_close (second);
 }
+
+void
+zaio_route_name (char *text, size_t size, const zaio_routing_id_t *peer)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    size_t length = 0;
+    for (size_t i = 0; i < peer->size && length + 2 < size; i++) {
+        text[length++] = digits[peer->data[i] >> 4];
+        text[length++] = digits[peer->data[i] & 15];
+    }
+    text[length] = 0;
+}
+
+const char *
+zaio_route_identity (zmq_msg_t *part)
+{
+    const char *identity = zmq_msg_gets (part, "User-Id");
+    return identity && *identity ? identity : NULL;
+}

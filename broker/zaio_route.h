@@ -21,6 +21,15 @@ typedef struct {
 //  The routing id a ROUTER put first in a message.
 void zaio_routing_id_from (zaio_routing_id_t *id, zmq_msg_t *part);
 
+//  How events and logs name an unauthenticated peer: its routing id in
+//  upper-case hex, into text (at least 2 * 32 + 1 bytes; longer ids are
+//  cut there).
+void zaio_route_name (char *text, size_t size, const zaio_routing_id_t *peer);
+
+//  The identity the peer that sent part authenticated as over CURVE (its
+//  ZMTP User-Id, which the broker's ZAP handler sets); NULL if it did not.
+const char *zaio_route_identity (zmq_msg_t *part);
+
 //  True if a and b are the same peer.
 bool zaio_routing_id_eq (const zaio_routing_id_t *a, const zaio_routing_id_t *b);
 

@@ -16,6 +16,7 @@ struct _zaio_sessions_t {
     size_t held_max;          //  replies held per client, at most
     bool verbose;             //  log replies dropped for departed clients
     zhashx_t *table;          //  routing id -> zaio_session_t
+    zhashx_t *accounts;       //  identity -> zaio_account_t, shared by its sessions
     zaio_list_t backlogged;   //  of session->backlogged: those with held replies
     zaio_list_t broken;       //  of session->broken: kept for a failed link, oldest first
     uint64_t links_forgotten; //  sessions forgotten from broken, for the log
@@ -36,12 +37,30 @@ static size_t
 s_drop_held (zaio_session_t *session)
 {
     size_t count = session->held.size;
+    session->account->held -= count;
     zaio_link_t *link;
     while ((link = zaio_list_pop (&session->held))) {
         s_reply_t *reply = ZAIO_HOLDER (link, s_reply_t, link);
         s_reply_destroy (&reply);
     }
     return count;
+}
+
+//  Forgets a session, the last of an identity taking its account along.
+static void
+s_forget (zaio_sessions_t *self, zaio_session_t *session)
+{
+    zaio_account_t *account = session->account;
+    bool shared = account != &session->own;
+    zhashx_delete (self->table, &session->peer);
+    if (shared && --account->sessions == 0) zhashx_delete (self->accounts, account->client);
+}
+
+static void
+s_account_free (void **item)
+{
+    free (*item);
+    *item = NULL;
 }
 
 static void
@@ -68,6 +87,8 @@ zaio_sessions_new (void *frontend, size_t held_max, bool verbose)
     self->held_max = held_max;
     self->verbose = verbose;
     self->table = zaio_route_table_new (s_session_free);
+    self->accounts = zhashx_new ();
+    zhashx_set_destructor (self->accounts, s_account_free);
     zaio_list_init (&self->backlogged);
     zaio_list_init (&self->broken);
     return self;
@@ -79,6 +100,7 @@ zaio_sessions_destroy (zaio_sessions_t **self_p)
     zaio_sessions_t *self = *self_p;
     if (self) {
         zhashx_destroy (&self->table);
+        zhashx_destroy (&self->accounts);
         free (self);
         *self_p = NULL;
     }
@@ -90,13 +112,29 @@ zaio_sessions_lookup (zaio_sessions_t *self, const zaio_routing_id_t *client)
     return (zaio_session_t *)zhashx_lookup (self->table, client);
 }
 
+//  The account of identity, made if it has none.
+static zaio_account_t *
+s_account_require (zaio_sessions_t *self, const char *identity)
+{
+    zaio_account_t *account = (zaio_account_t *)zhashx_lookup (self->accounts, identity);
+    if (!account) {
+        account = (zaio_account_t *)zmalloc (sizeof (zaio_account_t));
+        snprintf (account->client, sizeof account->client, "%s", identity);
+        zhashx_insert (self->accounts, identity, account);
+    }
+    return account;
+}
+
 zaio_session_t *
-zaio_sessions_require (zaio_sessions_t *self, const zaio_routing_id_t *client)
+zaio_sessions_require (zaio_sessions_t *self, const zaio_routing_id_t *client, const char *identity)
 {
     zaio_session_t *session = zaio_sessions_lookup (self, client);
     if (!session) {
         session = (zaio_session_t *)zmalloc (sizeof (zaio_session_t));
-        session->identity = *client;
+        session->peer = *client;
+        session->account = identity ? s_account_require (self, identity) : &session->own;
+        if (!identity) zaio_route_name (session->own.client, sizeof session->own.client, client);
+        session->account->sessions++;
         zaio_order_init (&session->order);
         zaio_list_init (&session->held);
         zaio_list_init (&session->parked);
@@ -105,16 +143,19 @@ zaio_sessions_require (zaio_sessions_t *self, const zaio_routing_id_t *client)
     return session;
 }
 
-size_t
-zaio_sessions_inflight (const zaio_session_t *session)
+const zaio_account_t *
+zaio_sessions_account (zaio_sessions_t *self, const zaio_routing_id_t *client, const char *identity)
 {
-    return session ? zaio_order_unfinished (&session->order) + session->held.size : 0;
+    zaio_session_t *session = zaio_sessions_lookup (self, client);
+    if (session) return session->account;
+    return identity ? (const zaio_account_t *)zhashx_lookup (self->accounts, identity) : NULL;
 }
 
 bool
 zaio_sessions_admit (zaio_sessions_t *self, zaio_session_t *session, zaio_job_t *job)
 {
     job->owner = session;
+    session->account->unfinished++;
     bool runnable = zaio_order_admit (&session->order, job);
     //  A request clears a failed link: no longer only that keeps it.
     if (zaio_linked (&session->broken)) zaio_list_remove (&self->broken, &session->broken);
@@ -129,7 +170,7 @@ s_release (zaio_sessions_t *self, zaio_session_t *session)
 {
     if (zaio_order_unfinished (&session->order) || session->held.size) return;
     if (!session->order.link_broken) {
-        zhashx_delete (self->table, &session->identity);
+        s_forget (self, session);
         return;
     }
     if (!zaio_linked (&session->broken)) zaio_list_add (&self->broken, &session->broken, false);
@@ -149,6 +190,7 @@ void
 zaio_sessions_finish (zaio_sessions_t *self, zaio_job_t *job, bool failed, zaio_list_t *released)
 {
     zaio_session_t *session = job->owner;
+    session->account->unfinished--;
     zaio_order_finish (&session->order, job, failed, released);
     s_release (self, session);
 }
@@ -161,7 +203,7 @@ zaio_sessions_finish (zaio_sessions_t *self, zaio_job_t *job, bool failed, zaio_
 static void
 s_hold (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data)
 {
-    if (session->held.size >= self->held_max) {
+    if (session->account->held >= self->held_max) {
         if (session->dropped++ == 0)
             zsys_warning ("broker: a client reads no replies; those past %zu held are dropped",
                           self->held_max);
@@ -180,6 +222,7 @@ s_hold (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_m
     zmq_msg_close (header);
     if (session->held.size == 0) zaio_list_add (&self->backlogged, &session->backlogged, false);
     zaio_list_add (&session->held, &reply->link, false);
+    session->account->held++;
 }
 
 static int
@@ -190,7 +233,7 @@ s_send (zaio_sessions_t *self, const zaio_routing_id_t *client, zmq_msg_t *heade
 }
 
 void
-zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client,
+zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client, const char *identity,
                        zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data)
 {
     if (!session) session = zaio_sessions_lookup (self, client);
@@ -202,7 +245,7 @@ zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client,
             zaio_route_close (header, data);
             return;
         }
-        if (!session) session = zaio_sessions_require (self, client);
+        if (!session) session = zaio_sessions_require (self, client, identity);
     }
     s_hold (self, session, header, data);
 }
@@ -246,7 +289,7 @@ zaio_sessions_flush (zaio_sessions_t *self, zaio_list_t *resumed)
         zaio_link_t *held;
         while ((held = zaio_list_first (&session->held))) {
             s_reply_t *reply = ZAIO_HOLDER (held, s_reply_t, link);
-            if (s_send (self, &session->identity, &reply->header,
+            if (s_send (self, &session->peer, &reply->header,
                         reply->has_data ? &reply->data : NULL)) {
                 //  EHOSTUNREACH: the client has gone, and nothing held
                 //  for it can reach it.
@@ -254,6 +297,7 @@ zaio_sessions_flush (zaio_sessions_t *self, zaio_list_t *resumed)
                 break;
             }
             zaio_list_remove (&session->held, held);
+            session->account->held--;
             s_reply_destroy (&reply);
             sent = true;
         }

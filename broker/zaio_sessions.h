@@ -4,34 +4,48 @@
 
     A session exists while its client has unfinished jobs or held replies
     (or must remember that its last linked job failed), keyed by routing
-    id. Replies go out through zaio_sessions_deliver, which never blocks:
-    a reply that finds the client's queue full (reply_hwm replies it has
-    not taken) is held, and so is every later one while any is, and
-    meanwhile the client's jobs are kept from the workers (parked), so a
-    client that stops reading soon stops costing anything but the replies
+    id. What a client may have in the broker is counted in its account:
+    the sessions of an authenticated identity's connections share one, so
+    the identity, not the connection, is the unit of inflight_max, of the
+    queue share and of held replies; an unauthenticated connection has
+    one of its own (PROTOCOL.md section 11). Replies go out through zaio_sessions_deliver, which
+   never blocks: a reply that finds the client's queue full (reply_hwm replies it has not taken) is
+   held, and so is every later one while any is, and meanwhile the client's jobs are kept from the
+   workers (parked), so a client that stops reading soon stops costing anything but the replies
     held; those are bounded too, and past the bound dropped with a
     warning. Private to the broker.
 */
 #ifndef ZAIO_SESSIONS_H_INCLUDED
 #define ZAIO_SESSIONS_H_INCLUDED
 
+#include "zaio_grants.h"
 #include "zaio_order.h"
 #include "zaio_route.h"
 
+//  What one client has in the broker, across its connections.
+typedef struct {
+    char client[ZAIO_IDENTITY_MAX + 1]; //  its name: identity, or routing id (zaio_route_name)
+    size_t unfinished;                  //  jobs accepted, not yet answered
+    size_t held;                        //  replies held
+    size_t sessions;                    //  sessions sharing it
+} zaio_account_t;
+
 struct _zaio_session_t {
-    zaio_routing_id_t identity; //  its key in the table
-    zaio_order_t order;         //  its unfinished jobs, and how they wait for each other
-    zaio_list_t held;           //  of held replies: those its full queue had no room for
-    zaio_list_t parked;         //  of job->queued: jobs kept from workers while replies are held
-    zaio_link_t backlogged;     //  in the table's backlogged list, while it has held replies
-    zaio_link_t broken;         //  in the table's broken list, while only link_broken keeps it
-    uint64_t dropped;           //  replies dropped since its replies were first held
+    zaio_routing_id_t peer;  //  its key in the table
+    zaio_account_t *account; //  its client's: own, or its identity's
+    zaio_account_t own;      //  the account of an unauthenticated connection
+    zaio_order_t order;      //  its unfinished jobs, and how they wait for each other
+    zaio_list_t held;        //  of held replies: those its full queue had no room for
+    zaio_list_t parked;      //  of job->queued: jobs kept from workers while replies are held
+    zaio_link_t backlogged;  //  in the table's backlogged list, while it has held replies
+    zaio_link_t broken;      //  in the table's broken list, while only link_broken keeps it
+    uint64_t dropped;        //  replies dropped since its replies were first held
 };
 
 typedef struct _zaio_sessions_t zaio_sessions_t;
 
 //  Sessions of clients on frontend (a ROUTER's libzmq handle, borrowed),
-//  holding at most held_max replies each. verbose logs dropped replies.
+//  holding at most held_max replies per account. verbose logs dropped replies.
 zaio_sessions_t *zaio_sessions_new (void *frontend, size_t held_max, bool verbose);
 //  Frees every session, dropping (with a warning) replies still held.
 void zaio_sessions_destroy (zaio_sessions_t **self_p);
@@ -39,12 +53,16 @@ void zaio_sessions_destroy (zaio_sessions_t **self_p);
 //  The client's session, or NULL if it has none.
 zaio_session_t *zaio_sessions_lookup (zaio_sessions_t *self, const zaio_routing_id_t *client);
 
-//  The client's session, made if it has none.
-zaio_session_t *zaio_sessions_require (zaio_sessions_t *self, const zaio_routing_id_t *client);
+//  The client's session, made if it has none, in the account of identity
+//  (NULL for an unauthenticated connection).
+zaio_session_t *zaio_sessions_require (zaio_sessions_t *self, const zaio_routing_id_t *client,
+                                       const char *identity);
 
-//  Jobs a client has accepted or replies held for it: what inflight_max
-//  bounds. 0 for NULL.
-size_t zaio_sessions_inflight (const zaio_session_t *session);
+//  The account of a request from client with identity (NULL if
+//  unauthenticated): its session's, else its identity's, else NULL if the
+//  client has nothing in the broker.
+const zaio_account_t *zaio_sessions_account (zaio_sessions_t *self, const zaio_routing_id_t *client,
+                                             const char *identity);
 
 //  Makes job (just accepted) the session's, in the order its client asks
 //  for. Returns true if it may run at once (zaio_order_admit).
@@ -57,10 +75,12 @@ void zaio_sessions_finish (zaio_sessions_t *self, zaio_job_t *job, bool failed,
 
 //  Sends [signature][header][data?] to client; takes header and data.
 //  session is the client's if the caller has it at hand, else NULL (it is
-//  looked up: a refusal must not pass replies held for the client). A
-//  client that has gone gets nothing: there is no one left to tell.
+//  looked up: a refusal must not pass replies held for the client;
+//  identity is then its identity, for a session made to hold the reply).
+//  A client that has gone gets nothing: there is no one left to tell.
 void zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client,
-                            zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data);
+                            const char *identity, zaio_session_t *session, zmq_msg_t *header,
+                            zmq_msg_t *data);
 
 //  Keeps job from the workers while its client has replies held: its
 //  reply would only be held too. True if it did.

@@ -325,6 +325,13 @@ zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit
                        uint32_t heartbeat_ms)
 {
     zsock_t *worker = zaio_test_client (endpoint);
+    zaio_test_fake_ready (worker, volume, credit, heartbeat_ms);
+    return worker;
+}
+
+void
+zaio_test_fake_ready (zsock_t *worker, const char *volume, uint32_t credit, uint32_t heartbeat_ms)
+{
     zaio_ready_t ready;
     memset (&ready, 0, sizeof ready);
     ready.credit = credit;
@@ -337,7 +344,6 @@ zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit
     zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_READY, 0)});
     zmsg_append (msg, &(zframe_t *){zaio_ready_encode (&ready)});
     assert (zmsg_send (&msg, worker) == 0);
-    return worker;
 }
 
 void
@@ -471,4 +477,44 @@ zaio_test_next_event (zsock_t *sub, zaio_event_t *event, char *topic, size_t top
     zframe_t *body = zmsg_next (msg);
     assert (zaio_event_decode (event, zframe_data (body), zframe_size (body)) == 0);
     zmsg_destroy (&msg);
+}
+
+zsock_t *
+zaio_test_curve_socket (int type, zcert_t *server, zcert_t *own)
+{
+    zsock_t *sock = zsock_new (type);
+    assert (sock);
+    zsock_set_linger (sock, 0);
+    zcert_apply (own, sock);
+    zsock_set_curve_serverkey (sock, zcert_public_txt (server));
+    return sock;
+}
+
+zsock_t *
+zaio_test_monitor (zsock_t *sock)
+{
+    static atomic_uint s_monitors;
+    char *endpoint =
+        zsys_sprintf ("inproc://zaio-test-monitor-%u", atomic_fetch_add (&s_monitors, 1));
+    int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    assert (zmq_socket_monitor (zsock_resolve (sock), endpoint, events) == 0);
+    zsock_t *monitor = zsock_new_pair (endpoint);
+    assert (monitor);
+    zstr_free (&endpoint);
+    return monitor;
+}
+
+int
+zaio_test_handshake (zsock_t *monitor, int timeout_ms)
+{
+    zsock_set_rcvtimeo (monitor, timeout_ms);
+    zmsg_t *msg = zmsg_recv (monitor);
+    if (!msg) return 0;
+    zframe_t *first = zmsg_first (msg);
+    assert (zframe_size (first) == 6);
+    uint16_t event;
+    memcpy (&event, zframe_data (first), sizeof event);
+    zmsg_destroy (&msg);
+    return event;
 }

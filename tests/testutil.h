@@ -149,6 +149,11 @@ void zaio_test_fake_config (zaio_broker_config_t *config);
 zsock_t *zaio_test_fake_worker (const char *endpoint, const char *volume, uint32_t credit,
                                 uint32_t heartbeat_ms);
 
+//  Sends the READY of zaio_test_fake_worker on worker, a DEALER the test
+//  connected itself (over CURVE, say).
+void zaio_test_fake_ready (zsock_t *worker, const char *volume, uint32_t credit,
+                           uint32_t heartbeat_ms);
+
 //  Returns once the broker at endpoint routes jobs for volume to worker
 //  (a fake worker whose READY may still be on its way): a ping to the
 //  volume, from a client of its own, is sent again while it is answered
@@ -173,6 +178,21 @@ void zaio_test_expect (zsock_t *client, uint64_t id, int error);
 //  comes, well formed: [topic][signature][event]). The topic is copied to
 //  topic if that is not NULL.
 void zaio_test_next_event (zsock_t *sub, zaio_event_t *event, char *topic, size_t topic_size);
+
+//  A socket of type that will speak CURVE to a server whose public key is
+//  server's, as own (both borrowed); not yet connected, so that a monitor
+//  (zaio_test_monitor) sees its first handshake.
+zsock_t *zaio_test_curve_socket (int type, zcert_t *server, zcert_t *own);
+
+//  A PAIR that receives sock's handshake events (libzmq's socket monitor).
+//  Destroy it after sock: libzmq's I/O thread blocks on a monitor that
+//  has lost its reader.
+zsock_t *zaio_test_monitor (zsock_t *sock);
+
+//  The first handshake outcome monitor reports within timeout_ms:
+//  ZMQ_EVENT_HANDSHAKE_SUCCEEDED, _FAILED_AUTH, _FAILED_PROTOCOL or
+//  _FAILED_NO_DETAIL; 0 if none came.
+int zaio_test_handshake (zsock_t *monitor, int timeout_ms);
 
 //  Destroy *broker_p on another thread, so the test can watch the stop
 //  (SHUTDOWN replies, running jobs finishing). Destroying the returned

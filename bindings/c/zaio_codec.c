@@ -1209,7 +1209,7 @@ zaio_hello_pack (msgpack_packer *pk, uint64_t id, const zaio_hello_t *hello)
 {
     assert (hello);
     assert (hello->volume_count <= ZAIO_HELLO_VOLUMES_MAX);
-    zaio_reply_pack_ok (pk, id, 5);
+    zaio_reply_pack_ok (pk, id, hello->warning[0] ? 6 : 5);
     zaio_pack_str (pk, "limits");
     msgpack_pack_map (pk, LIMIT_COUNT);
     for (size_t i = 0; i < LIMIT_COUNT; i++)
@@ -1236,6 +1236,7 @@ zaio_hello_pack (msgpack_packer *pk, uint64_t id, const zaio_hello_t *hello)
         zaio_pack_key_bool (pk, "readonly", order[i]->readonly);
         zaio_pack_key_uint (pk, "workers", order[i]->workers);
     }
+    if (hello->warning[0]) zaio_pack_key_str (pk, "warning", hello->warning);
 }
 
 //  The readers of hello's results: each reads one value at cursor into
@@ -1282,15 +1283,16 @@ s_hello_ops (zaio_hello_t *hello, zaio_cursor_t *cursor)
 }
 
 //  A version too long for hello->version is cut to fit.
+//  A str result into buffer (of size bytes), cut to fit.
 static int
-s_hello_version (zaio_hello_t *hello, zaio_cursor_t *cursor)
+s_hello_text (char *buffer, size_t size, zaio_cursor_t *cursor)
 {
     const char *text;
     uint32_t len;
     if (zaio_cursor_str (cursor, &text, &len)) return -1;
-    size_t n = len < sizeof hello->version - 1 ? len : sizeof hello->version - 1;
-    memcpy (hello->version, text, n);
-    hello->version[n] = 0;
+    size_t n = len < size - 1 ? len : size - 1;
+    memcpy (buffer, text, n);
+    buffer[n] = 0;
     return 0;
 }
 
@@ -1352,9 +1354,11 @@ zaio_hello_decode (zaio_hello_t *hello, const void *data, size_t size)
             rc = zaio_cursor_uint (&cursor, &protocol) || protocol > UINT32_MAX;
             hello->protocol = (uint32_t)protocol;
         } else if (s_key_is (key, len, "version"))
-            rc = s_hello_version (hello, &cursor);
+            rc = s_hello_text (hello->version, sizeof hello->version, &cursor);
         else if (s_key_is (key, len, "volumes"))
             rc = s_hello_volumes (hello, &cursor);
+        else if (s_key_is (key, len, "warning"))
+            rc = s_hello_text (hello->warning, sizeof hello->warning, &cursor);
         else
             rc = zaio_cursor_skip (&cursor, ZAIO_DEPTH_MAX - 1); //  id, ok, later results
         if (rc) return ZAIO_ERR_MALFORMED;

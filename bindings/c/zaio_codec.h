@@ -257,11 +257,13 @@ typedef struct {
     uint32_t ops;             //  bit (1u << op) for each zaio_op_t the broker supports
     uint32_t volume_count;
     zaio_hello_volume_t volumes[ZAIO_HELLO_VOLUMES_MAX];
+    char warning[256]; //  what the broker warns every client of ("" if nothing)
 } zaio_hello_t;
 
 //  Pack a whole hello reply to request id: {id, ok, limits (all eight),
 //  ops (those whose bit is set, in op order), protocol, version, volumes
-//  (sorted by name, whatever their order in hello)}. hello is borrowed.
+//  (sorted by name, whatever their order in hello), warning (only if not
+//  "")}. hello is borrowed.
 ZAIO_EXPORT void zaio_hello_pack (msgpack_packer *pk, uint64_t id, const zaio_hello_t *hello);
 
 //  Decode the results of a hello reply from its whole header map

@@ -2,6 +2,7 @@
 
 #include "zaio_sock.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -56,4 +57,30 @@ zaio_sock_inproc_name (char *name, size_t size, const char *prefix)
 {
     static atomic_uint_fast64_t s_names;
     snprintf (name, size, "inproc://%s-%" PRIuFAST64, prefix, atomic_fetch_add (&s_names, 1));
+}
+
+bool
+zaio_sock_is_loopback (const char *endpoint)
+{
+    const char *scheme = "tcp://";
+    if (strncmp (endpoint, scheme, strlen (scheme))) return false;
+    const char *address = endpoint + strlen (scheme);
+    const char *source_end = strchr (address, ';');
+    if (source_end) address = source_end + 1;
+    //  The host is all before the last ':' (the port), without brackets.
+    const char *port = strrchr (address, ':');
+    size_t length = port ? (size_t)(port - address) : strlen (address);
+    if (length >= 2 && address[0] == '[' && address[length - 1] == ']') {
+        address++;
+        length -= 2;
+    }
+    char host[256];
+    if (length >= sizeof host) return false;
+    memcpy (host, address, length);
+    host[length] = 0;
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton (AF_INET, host, &v4) == 1) return (ntohl (v4.s_addr) >> 24) == 127;
+    if (inet_pton (AF_INET6, host, &v6) == 1) return IN6_IS_ADDR_LOOPBACK (&v6);
+    return streq (host, "localhost") || streq (host, "lo");
 }

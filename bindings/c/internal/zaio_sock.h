@@ -49,6 +49,12 @@ int zaio_sock_wait (zsock_t **socks, int count, int timeout_ms, bool *readable);
 //  address, say) may still be taken.
 void zaio_sock_inproc_name (char *name, size_t size, const char *prefix);
 
+//  True if endpoint is tcp on a loopback address: 127.0.0.0/8, ::1,
+//  localhost or the interface lo (after a "source;" prefix, the part that
+//  names the peer or the bind address). False for a wildcard (*), any
+//  other host, and every other transport: callers decide for those.
+bool zaio_sock_is_loopback (const char *endpoint);
+
 #ifdef __cplusplus
 }
 #endif
