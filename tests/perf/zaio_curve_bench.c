@@ -703,15 +703,10 @@ s_broker_new (const s_options_t *options, const char *root, const char *events, 
     config.workers = options->workers;
     char *curve_cert = NULL, *client_certs = NULL;
     if (certs) {
-#ifdef ZAIO_BENCH_BROKER_CURVE
         curve_cert = zsys_sprintf ("%s/%s_secret", certs, S_CERT_SERVER);
         client_certs = zsys_sprintf ("%s/%s", certs, S_CERT_CLIENTS);
         config.curve_cert = curve_cert;
         config.client_certs = client_certs;
-#else
-        zsys_error ("zaio_curve_bench: this broker has no CURVE yet");
-        return NULL;
-#endif
     }
     zactor_t *broker = zaio_broker_new (&config);
     zstr_free (&curve_cert);
