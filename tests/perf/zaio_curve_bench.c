@@ -130,6 +130,7 @@ typedef struct {
     double client_cpu_us_per_op;
     double client_io_us_per_op;
     double server_io_us_per_op;
+    double switches_per_op;
 } s_sample_t;
 
 #define S_FIELDS (sizeof (s_sample_t) / sizeof (double))
@@ -502,6 +503,7 @@ s_run_one (const s_options_t *options, const s_targets_t *targets, int z, int s,
         sample->client_cpu_us_per_op += result->client_cpu_us_per_op * share;
         sample->client_io_us_per_op += result->client_io_us_per_op * share;
         sample->server_io_us_per_op += result->server_io_us_per_op * share;
+        sample->switches_per_op += result->switches_per_op * share;
     }
     runs->count++;
     fprintf (stderr, "%.0f ops/s, %.1f CPU us/op (client %.1f, server I/O %.1f)\n",
@@ -547,17 +549,17 @@ s_print_table (const s_options_t *options, const s_results_t *results)
             "czmq %d.%d.%d; build %s\n"
             "CPU us/req: all threads (client and server); client: the client's threads;\n"
             "server I/O: the servers' libzmq I/O threads (CURVE's work), and their busy share "
-            "of one core\n\n",
+            "of one core;\nswitches: the process's context switches per request\n\n",
             options->inflight[0], options->inflight[1], options->workers, options->clients,
             options->clients == 1 ? "" : "s", options->io_threads,
             options->io_threads == 1 ? "" : "s", options->client_io_threads, options->repeat,
             options->repeat == 1 ? "" : "s", options->seconds, options->warmup,
             sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
             CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
-    printf ("%-5s %-10s | %9s %8s | %8s %8s %8s %5s\n", "", "", "", "", "CPU us/req", "", "",
-            "I/O");
-    printf ("%-5s %-10s | %9s %8s | %8s %8s %8s %5s\n", "size", "setup", "req/s", "MB/s", "all",
-            "client", "srv I/O", "busy");
+    printf ("%-5s %-10s | %9s %8s | %8s %8s %8s %5s | %8s\n", "", "", "", "", "CPU us/req", "", "",
+            "I/O", "switches");
+    printf ("%-5s %-10s | %9s %8s | %8s %8s %8s %5s | %8s\n", "size", "setup", "req/s", "MB/s",
+            "all", "client", "srv I/O", "busy", "/req");
     for (int z = 0; z < S_SIZES; z++) {
         if (!options->sizes[z]) continue;
         for (int s = 0; s < S_SETUPS; s++) {
@@ -569,10 +571,10 @@ s_print_table (const s_options_t *options, const s_results_t *results)
                 continue;
             }
             const s_sample_t *m = &figure->median;
-            printf ("%9.0f %8.1f | %8.1f %8.1f %8.1f %5.2f\n", m->ops_per_sec,
+            printf ("%9.0f %8.1f | %8.1f %8.1f %8.1f %5.2f | %8.2f\n", m->ops_per_sec,
                     m->ops_per_sec * (double)s_size_bytes[z] / 1e6, m->cpu_us_per_op,
                     m->client_cpu_us_per_op, m->server_io_us_per_op,
-                    m->server_io_us_per_op * m->ops_per_sec / 1e6);
+                    m->server_io_us_per_op * m->ops_per_sec / 1e6, m->switches_per_op);
         }
     }
     printf ("\nratios of req/s (CPU: of CPU us/req), median and range of the rounds' pairs;\n"
@@ -635,10 +637,11 @@ s_json_figure (const s_figure_t *figure, uint64_t bytes)
     } else
         printf ("{\"ops_per_sec\": %.1f, \"mb_per_sec\": %.1f, \"cpu_us_per_op\": %.2f, "
                 "\"client_cpu_us_per_op\": %.2f, \"client_io_us_per_op\": %.2f, "
-                "\"server_io_us_per_op\": %.2f, \"server_io_busy\": %.3f}",
+                "\"server_io_us_per_op\": %.2f, \"server_io_busy\": %.3f, "
+                "\"switches_per_op\": %.3f}",
                 m->ops_per_sec, m->ops_per_sec * (double)bytes / 1e6, m->cpu_us_per_op,
                 m->client_cpu_us_per_op, m->client_io_us_per_op, m->server_io_us_per_op,
-                m->server_io_us_per_op * m->ops_per_sec / 1e6);
+                m->server_io_us_per_op * m->ops_per_sec / 1e6, m->switches_per_op);
 }
 
 static void
