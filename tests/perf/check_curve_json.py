@@ -13,7 +13,8 @@ SETUPS = ("zaio-tcp", "zaio-curve", "echo-tcp", "echo-curve")
 FIGURES = ("ops_per_sec", "mb_per_sec", "cpu_us_per_op", "client_cpu_us_per_op",
            "server_io_us_per_op", "switches_per_op")
 RATIOS = ("zaio_curve_vs_echo_curve", "zaio_curve_vs_zaio_tcp", "echo_curve_vs_echo_tcp",
-          "zaio_tcp_vs_echo_tcp", "cpu_zaio_curve_vs_echo_curve")
+          "zaio_tcp_vs_echo_tcp", "cpu_zaio_curve_vs_echo_curve",
+          "io_bound_zaio_curve_vs_echo_curve")
 
 
 def check(report, document):

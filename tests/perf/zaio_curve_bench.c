@@ -74,7 +74,7 @@
 #define S_FILL_CHUNK   (1024 * 1024)
 #define S_SIZES        2
 #define S_SETUPS       4
-#define S_RATIOS       5
+#define S_RATIOS       6
 #define S_SMALL        4096
 #define S_LARGE        (1024 * 1024)
 #define S_ENDPOINT_TCP "tcp://127.0.0.1:*"
@@ -95,16 +95,9 @@ typedef struct {
     const char *label; //  table heading
     int top;
     int bottom;
-    bool cpu; //  CPU per request instead of requests per second
+    size_t field; //  offset of the figure in s_sample_t
+    bool inverse; //  a cost per request: compare the rates it allows, 1 / figure
 } s_ratio_spec_t;
-
-static const s_ratio_spec_t s_ratio_specs[S_RATIOS] = {
-    {"zaio_curve_vs_echo_curve", "zaio curve / echo curve", S_ZAIO_CURVE, S_ECHO_CURVE, false},
-    {"zaio_curve_vs_zaio_tcp", "zaio curve / zaio tcp", S_ZAIO_CURVE, S_ZAIO_TCP, false},
-    {"echo_curve_vs_echo_tcp", "echo curve / echo tcp", S_ECHO_CURVE, S_ECHO_TCP, false},
-    {"zaio_tcp_vs_echo_tcp", "zaio tcp / echo tcp", S_ZAIO_TCP, S_ECHO_TCP, false},
-    {"cpu_zaio_curve_vs_echo_curve", "CPU/req zaio curve / echo", S_ZAIO_CURVE, S_ECHO_CURVE, true},
-};
 
 typedef struct {
     const char *mode; //  "full", "quick" or "smoke"
@@ -134,6 +127,25 @@ typedef struct {
 } s_sample_t;
 
 #define S_FIELDS (sizeof (s_sample_t) / sizeof (double))
+
+#define S_OPS       offsetof (s_sample_t, ops_per_sec)
+#define S_CPU       offsetof (s_sample_t, cpu_us_per_op)
+#define S_SERVER_IO offsetof (s_sample_t, server_io_us_per_op)
+
+//  The last one is the ratio to expect where the server's I/O thread is
+//  the bottleneck (clients on other hosts, cores to spare): the rates its
+//  CPU per request allows.
+static const s_ratio_spec_t s_ratio_specs[S_RATIOS] = {
+    {"zaio_curve_vs_echo_curve", "zaio curve / echo curve", S_ZAIO_CURVE, S_ECHO_CURVE, S_OPS,
+     false},
+    {"zaio_curve_vs_zaio_tcp", "zaio curve / zaio tcp", S_ZAIO_CURVE, S_ZAIO_TCP, S_OPS, false},
+    {"echo_curve_vs_echo_tcp", "echo curve / echo tcp", S_ECHO_CURVE, S_ECHO_TCP, S_OPS, false},
+    {"zaio_tcp_vs_echo_tcp", "zaio tcp / echo tcp", S_ZAIO_TCP, S_ECHO_TCP, S_OPS, false},
+    {"cpu_zaio_curve_vs_echo_curve", "CPU/req zaio/echo curve", S_ZAIO_CURVE, S_ECHO_CURVE, S_CPU,
+     false},
+    {"io_bound_zaio_curve_vs_echo_curve", "I/O-bound zaio/echo curve", S_ZAIO_CURVE, S_ECHO_CURVE,
+     S_SERVER_IO, true},
+};
 
 typedef struct {
     bool done;
@@ -422,8 +434,12 @@ s_ratio_close (s_ratio_t *ratio, const s_ratio_spec_t *spec, const s_runs_t *run
     if (count == 0 || bottom->count != count) return;
     double ratios[S_REPEAT_MAX];
     for (uint32_t i = 0; i < count; i++) {
-        double a = spec->cpu ? top->runs[i].cpu_us_per_op : top->runs[i].ops_per_sec;
-        double b = spec->cpu ? bottom->runs[i].cpu_us_per_op : bottom->runs[i].ops_per_sec;
+        double a = *(const double *)((const char *)&top->runs[i] + spec->field);
+        double b = *(const double *)((const char *)&bottom->runs[i] + spec->field);
+        if (spec->inverse) {
+            double swap = a;
+            a = b, b = swap;
+        }
         ratios[i] = b > 0 ? a / b : 0;
     }
     ratio->done = true;
@@ -549,17 +565,18 @@ s_print_table (const s_options_t *options, const s_results_t *results)
             "czmq %d.%d.%d; build %s\n"
             "CPU us/req: all threads (client and server); client: the client's threads;\n"
             "server I/O: the servers' libzmq I/O threads (CURVE's work), and their busy share "
-            "of one core;\nswitches: the process's context switches per request\n\n",
+            "of one core;\nserver rest: the other threads (broker and workers, or the echo's "
+            "thread); switches:\nthe process's context switches per request\n\n",
             options->inflight[0], options->inflight[1], options->workers, options->clients,
             options->clients == 1 ? "" : "s", options->io_threads,
             options->io_threads == 1 ? "" : "s", options->client_io_threads, options->repeat,
             options->repeat == 1 ? "" : "s", options->seconds, options->warmup,
             sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
             CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
-    printf ("%-5s %-10s | %9s %8s | %8s %8s %8s %5s | %8s\n", "", "", "", "", "CPU us/req", "", "",
-            "I/O", "switches");
-    printf ("%-5s %-10s | %9s %8s | %8s %8s %8s %5s | %8s\n", "size", "setup", "req/s", "MB/s",
-            "all", "client", "srv I/O", "busy", "/req");
+    printf ("%-5s %-10s | %9s %8s | %-35s %5s | %8s\n", "", "", "", "", "CPU us/req", "I/O",
+            "switches");
+    printf ("%-5s %-10s | %9s %8s | %8s %8s %8s %8s %5s | %8s\n", "size", "setup", "req/s", "MB/s",
+            "all", "client", "srv I/O", "srv rest", "busy", "/req");
     for (int z = 0; z < S_SIZES; z++) {
         if (!options->sizes[z]) continue;
         for (int s = 0; s < S_SETUPS; s++) {
@@ -571,14 +588,17 @@ s_print_table (const s_options_t *options, const s_results_t *results)
                 continue;
             }
             const s_sample_t *m = &figure->median;
-            printf ("%9.0f %8.1f | %8.1f %8.1f %8.1f %5.2f | %8.2f\n", m->ops_per_sec,
+            printf ("%9.0f %8.1f | %8.1f %8.1f %8.1f %8.1f %5.2f | %8.2f\n", m->ops_per_sec,
                     m->ops_per_sec * (double)s_size_bytes[z] / 1e6, m->cpu_us_per_op,
                     m->client_cpu_us_per_op, m->server_io_us_per_op,
+                    m->cpu_us_per_op - m->client_cpu_us_per_op - m->server_io_us_per_op,
                     m->server_io_us_per_op * m->ops_per_sec / 1e6, m->switches_per_op);
         }
     }
-    printf ("\nratios of req/s (CPU: of CPU us/req), median and range of the rounds' pairs;\n"
-            "target: zaio curve >= %.1fx echo curve\n",
+    printf ("\nratios of req/s, median and range of the rounds' pairs (CPU/req: of CPU us/req;\n"
+            "I/O-bound: of the rates the servers' I/O CPU per request allows, what to expect\n"
+            "where the server's I/O thread is the bottleneck); target: zaio curve >= %.1fx echo "
+            "curve\n",
             S_CURVE_TARGET);
     printf ("%-26s", "ratio");
     for (int z = 0; z < S_SIZES; z++)
