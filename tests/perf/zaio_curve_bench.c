@@ -33,12 +33,19 @@
 
     Reported per setup: requests/s, MB/s of read data, and CPU time per
     request: of the whole process (client and server), of the client's
-    threads, and of the servers' libzmq I/O threads, where CURVE encrypts
-    replies and decrypts requests; "I/O busy" is that last one as a
-    fraction of one core: near 1.0 (with one I/O thread) the I/O thread
-    is what limits the server. Ratios, round by round: zaio curve / echo
-    curve (target >= 0.8), zaio curve / zaio tcp, echo curve / echo tcp,
-    and zaio tcp / echo tcp for reference.
+    threads, of the servers' libzmq I/O threads, where CURVE encrypts
+    replies and decrypts requests, and of the servers' other threads (the
+    broker's loop and workers, or the echo's thread); "I/O busy" is the
+    I/O threads' as a fraction of one core: near 1.0 (with one I/O
+    thread) the I/O thread is what limits the server; and the process's
+    context switches per request. Ratios, round by round: zaio curve /
+    echo curve (target >= 0.8), zaio curve / zaio tcp, echo curve / echo
+    tcp, zaio tcp / echo tcp for reference, zaio curve's CPU per request
+    over the echo's, and the "I/O-bound" ratio: echo curve's server I/O
+    CPU per request over zaio curve's, the ratio to expect where the
+    server's I/O thread is the bottleneck (clients on other hosts, cores
+    to spare) rather than, as on a small machine running both ends, the
+    CPU of the whole process.
 
     The setups' runs alternate in N rounds (--repeat N), so drift on a
     shared machine hits them alike; each figure is the median of its N
