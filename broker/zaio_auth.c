@@ -27,8 +27,10 @@ static uint64_t s_next_name; //  numbers the domains
 
 //  Who a domain admits.
 typedef struct {
-    zcertstore_t *store; //  NULL: nobody
-    zhashx_t *refused;   //  identities refused although their key is known
+    char *directory;          //  of certificates; NULL: nobody
+    zcertstore_t *store;      //  its certificates
+    struct timespec modified; //  the directory's mtime when store was loaded
+    zhashx_t *refused;        //  identities refused although their key is known
 } s_domain_t;
 
 static void
@@ -37,10 +39,30 @@ s_domain_destroy (void **item)
     s_domain_t *domain = (s_domain_t *)*item;
     if (domain) {
         zcertstore_destroy (&domain->store);
+        zstr_free (&domain->directory);
         zhashx_destroy (&domain->refused);
         free (domain);
         *item = NULL;
     }
+}
+
+//  The domain's certificate store, loaded again if an entry of its
+//  directory was added, removed or renamed since (the directory's mtime,
+//  to the nanosecond). zcertstore notices that too, but only by file
+//  count, size and whole-second times, and so misses a key replaced by
+//  one of the same size within a second. NULL if it admits nobody.
+static zcertstore_t *
+s_store (s_domain_t *domain)
+{
+    if (!domain->directory) return NULL;
+    struct stat st;
+    if (stat (domain->directory, &st) == 0 && (st.st_mtim.tv_sec != domain->modified.tv_sec ||
+                                               st.st_mtim.tv_nsec != domain->modified.tv_nsec)) {
+        zcertstore_destroy (&domain->store);
+        domain->modified = st.st_mtim;
+    }
+    if (!domain->store) domain->store = zcertstore_new (domain->directory);
+    return domain->store;
 }
 
 //  The identity of cert: its name metadata if valid, else key (z85).
@@ -77,7 +99,8 @@ s_judge (zhashx_t *domains, zframe_t **frames, size_t count, char *key, const ch
         return NULL;
     }
     zmq_z85_encode (key, zframe_data (frames[6]), 32);
-    zcert_t *cert = domain->store ? zcertstore_lookup (domain->store, key) : NULL;
+    zcertstore_t *store = s_store (domain);
+    zcert_t *cert = store ? zcertstore_lookup (store, key) : NULL;
     if (!cert) {
         *why = "unknown key";
         return NULL;
@@ -136,7 +159,7 @@ s_command (zsock_t *pipe, zhashx_t *domains)
     if (more && streq (command, "ADD")) {
         char *directory = zmsg_popstr (msg);
         s_domain_t *domain = (s_domain_t *)zmalloc (sizeof (s_domain_t));
-        domain->store = directory && *directory ? zcertstore_new (directory) : NULL;
+        domain->directory = directory && *directory ? strdup (directory) : NULL;
         domain->refused = zhashx_new ();
         char *identity;
         while ((identity = zmsg_popstr (msg))) {

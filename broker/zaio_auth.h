@@ -6,9 +6,10 @@
     peer reached. czmq's zauth keeps one certificate store for all
     domains; a broker needs two (clients, workers) and a rule for event
     subscribers. So this handler keeps, per domain, a certificate
-    directory (czmq's zcertstore, which rescans the directory when it has
-    changed on every lookup: a certificate added or removed counts from
-    the next handshake) and the identities it refuses there. Each broker
+    directory (czmq's zcertstore, loaded again at a handshake when the
+    directory or a file in it has changed since: a certificate added or
+    removed counts from the next handshake) and the identities it refuses
+    there. Each broker
     registers three domains of its own; the handler runs on its own
     thread while any broker in the process uses it, and answers only
     through ZAP messages.

@@ -30,6 +30,7 @@
 #include "zaio_endpoints.h"
 #include "zaio_events.h"
 #include "zaio_grants.h"
+#include "zaio_guard.h"
 #include "zaio_jobs.h"
 #include "zaio_sessions.h"
 #include "zaio_sock.h"
@@ -46,6 +47,7 @@
 #define S_PARTS_MAX       5           //  parts of a message kept (valid ones have at most 4)
 #define S_QUIET_MS        200         //  silence from clients that ends a shutdown
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
+#define S_GUARDS          3           //  listener guards: clients', events', workers' sockets
 
 #define S_WHY_SHUTDOWN "broker is shutting down; job not run"
 #define S_WHY_INSECURE                                                                             \
@@ -73,6 +75,8 @@ typedef struct {
     zaio_dispatch_t *dispatch;
     zaio_backend_t *workers;
     zaio_events_t *events;
+    //  Listeners backed off when accept fails (zaio_guard.h).
+    zaio_guard_t *guards[S_GUARDS];
     zaio_list_t released; //  of job->queued: last blocker finished, to run or cancel
     bool releasing;       //  draining released, so completions only append to it
     int64_t pass_us;      //  when this pass of the loop began (deadlines count in passes)
@@ -370,6 +374,7 @@ s_handle_request (void *arg, zmq_msg_t *parts, int count)
 static void
 s_tick (s_broker_t *self)
 {
+    for (int i = 0; i < S_GUARDS; i++) zaio_guard_tick (self->guards[i], self->pass_us / 1000);
     zaio_backend_tick (self->workers, self->pass_us / 1000);
     zaio_dispatch_expire (self->dispatch, self->pass_us);
     for (zaio_session_t *session = zaio_sessions_first_backlogged (self->sessions); session;
@@ -461,6 +466,7 @@ s_broker_destroy (s_broker_t **self_p)
 {
     s_broker_t *self = *self_p;
     if (!self) return;
+    for (int i = 0; i < S_GUARDS; i++) zaio_guard_destroy (&self->guards[i]);
     for (uint32_t i = 0; i < self->local_worker_count; i++)
         zaio_worker_destroy (&self->local_workers[i]);
     free (self->local_workers);
@@ -563,6 +569,29 @@ s_bind_endpoints (s_broker_t *self)
                                 s_domain (self, "workers"), self->config.worker_bind);
 }
 
+//  A guard on each socket's listeners, once they are bound.
+static void
+s_guards_new (s_broker_t *self)
+{
+    zsock_t *socks[S_GUARDS] = {self->frontend, zaio_events_socket (self->events), self->backend};
+    const char *kinds[S_GUARDS] = {"client", "events", "workers"};
+    for (int i = 0; i < S_GUARDS; i++)
+        self->guards[i] = zaio_guard_new (socks[i], kinds[i], self->endpoints);
+}
+
+//  Events from the guards whose monitors are readable. Descriptors are
+//  the process's: when one guard finds them exhausted, every ipc listener
+//  pauses too (libzmq 4.3 aborts on an ipc accept that meets EMFILE).
+static void
+s_guards_handle (s_broker_t *self, const bool *readable)
+{
+    int64_t now_ms = zclock_usecs () / 1000;
+    bool exhausted = false;
+    for (int i = 0; i < S_GUARDS; i++)
+        if (readable[i]) exhausted |= zaio_guard_handle (self->guards[i], now_ms);
+    for (int i = 0; exhausted && i < S_GUARDS; i++) zaio_guard_pause_ipc (self->guards[i], now_ms);
+}
+
 //  The broker's own worker threads, serving the default volume.
 static void
 s_start_local_workers (s_broker_t *self)
@@ -633,6 +662,7 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
         s_broker_destroy (&self);
         return NULL;
     }
+    s_guards_new (self);
     s_start_local_workers (self);
     return self;
 }
@@ -750,9 +780,10 @@ s_broker_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, self ? 0 : 1);
     if (!self) return;
 
-    enum { PIPE, BACKEND, FRONTEND, EVENTS, SOCKETS };
+    enum { PIPE, BACKEND, FRONTEND, EVENTS, GUARDS, SOCKETS = GUARDS + S_GUARDS };
     zsock_t *socks[SOCKETS] = {pipe, self->backend, self->frontend,
                                zaio_events_socket (self->events)};
+    for (int i = 0; i < S_GUARDS; i++) socks[GUARDS + i] = zaio_guard_monitor (self->guards[i]);
     bool readable[SOCKETS] = {true, false, false, true}; //  first pass: look at all
     int64_t next_tick = zclock_mono () + S_TICK_MS;
     int busy_passes = 0;
@@ -763,6 +794,7 @@ s_broker_actor (zsock_t *pipe, void *args)
             busy_passes = 0;
             long timeout = busy ? 0 : (long)(next_tick - zclock_mono ());
             zaio_sock_wait (socks, SOCKETS, timeout > 0 ? (int)timeout : 0, readable);
+            s_guards_handle (self, &readable[GUARDS]);
         }
         busy = s_pass (self, &readable[PIPE], &readable[EVENTS], looking, &next_tick);
     }

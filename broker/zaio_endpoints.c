@@ -18,6 +18,7 @@ typedef struct {
 
 struct _zaio_endpoints_t {
     zlist_t *bound;     //  "KIND ENDPOINT" strings (autofree)
+    zlist_t *listeners; //  those zaio_endpoints_rebind can bind again (autofree)
     zlist_t *ipc_files; //  of s_ipc_file_t
     zcert_t *curve;     //  the broker's certificate, or NULL
     bool insecure;      //  plain tcp allowed beyond loopback
@@ -34,6 +35,8 @@ zaio_endpoints_new (zcert_t *curve, bool insecure, uint32_t ipc_mode)
     self->ipc_mode = ipc_mode;
     self->bound = zlist_new ();
     zlist_autofree (self->bound);
+    self->listeners = zlist_new ();
+    zlist_autofree (self->listeners);
     self->ipc_files = zlist_new ();
     return self;
 }
@@ -53,6 +56,7 @@ zaio_endpoints_destroy (zaio_endpoints_t **self_p)
         free (file);
     }
     zlist_destroy (&self->ipc_files);
+    zlist_destroy (&self->listeners);
     zlist_destroy (&self->bound);
     free (self);
     *self_p = NULL;
@@ -60,8 +64,9 @@ zaio_endpoints_destroy (zaio_endpoints_t **self_p)
 
 //  Gives the socket file an ipc endpoint just bound made the broker's
 //  mode, and notes it for removal unless libzmq removes it itself (a
-//  wildcard); the abstract namespace has no file. -1 (logged) if the mode
-//  cannot be set.
+//  wildcard); the abstract namespace has no file. A rebind of the same
+//  path made a new file: its note is brought up to date. -1 (logged) if
+//  the mode cannot be set.
 static int
 s_secure_ipc_file (zaio_endpoints_t *self, const char *requested, const char *bound)
 {
@@ -75,18 +80,28 @@ s_secure_ipc_file (zaio_endpoints_t *self, const char *requested, const char *bo
     }
     char *path = requested[length] == '*' ? NULL : realpath (bound + length, NULL);
     struct stat st;
-    if (path && stat (path, &st) == 0 && S_ISSOCK (st.st_mode)) {
-        s_ipc_file_t *file = (s_ipc_file_t *)zmalloc (sizeof *file);
+    if (!path || stat (path, &st) || !S_ISSOCK (st.st_mode)) {
+        free (path);
+        return 0;
+    }
+    s_ipc_file_t *file = (s_ipc_file_t *)zlist_first (self->ipc_files);
+    while (file && strcmp (file->path, path)) file = (s_ipc_file_t *)zlist_next (self->ipc_files);
+    if (file) {
+        file->dev = st.st_dev;
+        file->ino = st.st_ino;
+        free (path);
+    } else {
+        file = (s_ipc_file_t *)zmalloc (sizeof *file);
         *file = (s_ipc_file_t){path, st.st_dev, st.st_ino};
         zlist_append (self->ipc_files, file);
-    } else
-        free (path);
+    }
     return 0;
 }
 
 //  Sets sock's options for the listener endpoint is about to get: CURVE
-//  for tcp when the broker has a certificate, plain otherwise. -1 (and
-//  logs why) if endpoint is tcp beyond loopback and may not be plain.
+//  for tcp when the broker has a certificate (peers judged in zap_domain;
+//  NULL on a rebind keeps the socket's), plain otherwise. -1 (and logs
+//  why) if endpoint is tcp beyond loopback and may not be plain.
 static int
 s_secure (zaio_endpoints_t *self, zsock_t *sock, const char *endpoint, const char *zap_domain)
 {
@@ -94,7 +109,7 @@ s_secure (zaio_endpoints_t *self, zsock_t *sock, const char *endpoint, const cha
     if (tcp && self->curve) {
         zsock_set_curve_server (sock, 1);
         zcert_apply (self->curve, sock);
-        zsock_set_zap_domain (sock, zap_domain);
+        if (zap_domain) zsock_set_zap_domain (sock, zap_domain);
         return 0;
     }
     //  The ZAP domain stays (libzmq 4.3 cannot clear it): the handler
@@ -103,13 +118,37 @@ s_secure (zaio_endpoints_t *self, zsock_t *sock, const char *endpoint, const cha
     if (!tcp || zaio_sock_is_loopback (endpoint)) return 0;
     if (!self->insecure) {
         zsys_error ("broker: %s is not loopback: give --curve-cert (or --insecure)", endpoint);
+        errno = EACCES;
         return -1;
     }
-    zsys_warning ("broker: INSECURE: %s has no CURVE: anyone who reaches it can read, write "
-                  "and delete every file",
-                  endpoint);
+    if (!self->exposed)
+        zsys_warning ("broker: INSECURE: %s has no CURVE: anyone who reaches it can read, write "
+                      "and delete every file",
+                      endpoint);
     self->exposed = true;
     return 0;
+}
+
+//  Secures and binds sock to endpoint, and secures the ipc file it made:
+//  the one bind path, shared by zaio_endpoints_bind and
+//  zaio_endpoints_rebind, so what an endpoint needs set before its bind
+//  goes here. Returns the endpoint as bound (ports resolved; the caller
+//  frees it), NULL if it cannot be secured or bound (logged for a first
+//  bind, of kind; a rebind, kind NULL, is the guard's to tell).
+static char *
+s_bind_one (zaio_endpoints_t *self, zsock_t *sock, const char *kind, const char *endpoint,
+            const char *zap_domain)
+{
+    if (s_secure (self, sock, endpoint, zap_domain)) return NULL;
+    if (zsock_bind (sock, "%s", endpoint) < 0) {
+        if (kind)
+            zsys_error ("broker: cannot bind %s endpoint %s: %s", kind, endpoint,
+                        zmq_strerror (zmq_errno ()));
+        return NULL;
+    }
+    char *bound = zsock_last_endpoint (sock);
+    if (s_secure_ipc_file (self, endpoint, bound)) zstr_free (&bound);
+    return bound;
 }
 
 int
@@ -117,20 +156,25 @@ zaio_endpoints_bind (zaio_endpoints_t *self, zsock_t *sock, const char *kind,
                      const char *zap_domain, const char *const *list)
 {
     for (size_t i = 0; list[i]; i++) {
-        if (s_secure (self, sock, list[i], zap_domain)) return -1;
-        if (zsock_bind (sock, "%s", list[i]) < 0) {
-            zsys_error ("broker: cannot bind %s endpoint %s: %s", kind, list[i],
-                        zmq_strerror (zmq_errno ()));
-            return -1;
-        }
-        char *bound = zsock_last_endpoint (sock);
-        int rc = s_secure_ipc_file (self, list[i], bound);
+        char *bound = s_bind_one (self, sock, kind, list[i], zap_domain);
+        if (!bound) return -1;
         char *entry = zsys_sprintf ("%s %s", kind, bound);
         zlist_append (self->bound, entry); //  autofree: the list keeps a copy
+        if (strncmp (list[i], "tcp://", 6) == 0 ||
+            (strncmp (list[i], "ipc://", 6) == 0 && list[i][6] != '*'))
+            zlist_append (self->listeners, entry);
         zstr_free (&entry);
         zstr_free (&bound);
-        if (rc) return -1;
     }
+    return 0;
+}
+
+int
+zaio_endpoints_rebind (zaio_endpoints_t *self, zsock_t *sock, const char *endpoint)
+{
+    char *bound = s_bind_one (self, sock, NULL, endpoint, NULL);
+    if (!bound) return -1;
+    zstr_free (&bound);
     return 0;
 }
 
@@ -144,4 +188,17 @@ zlist_t *
 zaio_endpoints_list (zaio_endpoints_t *self)
 {
     return self->bound;
+}
+
+zlist_t *
+zaio_endpoints_listeners (zaio_endpoints_t *self, const char *kind)
+{
+    zlist_t *list = zlist_new ();
+    zlist_autofree (list);
+    size_t length = strlen (kind);
+    for (char *entry = (char *)zlist_first (self->listeners); entry;
+         entry = (char *)zlist_next (self->listeners))
+        if (strncmp (entry, kind, length) == 0 && entry[length] == ' ')
+            zlist_append (list, entry + length + 1);
+    return list;
 }

@@ -15,6 +15,11 @@
     broker runs insecure. ipc socket files get the broker's file mode.
     libzmq copies a socket's options into each listener when it binds, so
     one socket can serve ipc and inproc plainly and tcp over CURVE.
+
+    zaio_guard unbinds listeners when descriptors run out and binds them
+    again through zaio_endpoints_rebind, which binds as the first bind did:
+    whatever a bind sets up for one endpoint belongs in the one bind path
+    both share, so a rebind repeats it.
     Private to the broker.
 */
 #ifndef ZAIO_ENDPOINTS_H_INCLUDED
@@ -44,5 +49,15 @@ bool zaio_endpoints_exposed (zaio_endpoints_t *self);
 
 //  Every endpoint bound, as "KIND ENDPOINT" strings, in order (borrowed).
 zlist_t *zaio_endpoints_list (zaio_endpoints_t *self);
+
+//  The endpoints of kind that can be unbound and bound again: tcp and ipc
+//  as bound (ports resolved), but not a wildcard ipc one (libzmq removes
+//  its directory on unbind). A new list of strings; the caller destroys it.
+zlist_t *zaio_endpoints_listeners (zaio_endpoints_t *self, const char *kind);
+
+//  Binds sock again to endpoint, one of zaio_endpoints_listeners that was
+//  unbound, as zaio_endpoints_bind bound it. Returns -1 (errno set) if it
+//  cannot be bound.
+int zaio_endpoints_rebind (zaio_endpoints_t *self, zsock_t *sock, const char *endpoint);
 
 #endif

@@ -101,6 +101,103 @@ s_test_bad_or_missing_file_refused (void)
     zstr_free (&dir);
 }
 
+//  The trust settings come from the file too; grants are read when the
+//  broker starts, and one that is not valid stops it.
+static void
+s_test_trust_settings (void)
+{
+    char *dir = zaio_test_tempdir ("config");
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    zconfig_t *zconfig = NULL;
+    char *path = s_write_config (dir, "broker\n"
+                                      "    curve_cert = /etc/zaio/broker_secret\n"
+                                      "    client_certs = /etc/zaio/clients\n"
+                                      "    worker_certs = /etc/zaio/workers\n"
+                                      "    insecure = 1\n"
+                                      "    ipc_mode = 0600\n"
+                                      "    handshake_ms = 2000\n"
+                                      "grants\n"
+                                      "    client\n"
+                                      "        alice\n"
+                                      "            monitor = 1\n");
+    assert (zaio_broker_config_load (&config, path, &zconfig) == 0);
+    assert (streq (config.curve_cert, "/etc/zaio/broker_secret"));
+    assert (streq (config.client_certs, "/etc/zaio/clients"));
+    assert (streq (config.worker_certs, "/etc/zaio/workers"));
+    assert (config.insecure && config.ipc_mode == 0600 && config.handshake_ms == 2000);
+    assert (config.grants && zconfig_locate (config.grants, "client/alice"));
+    zconfig_destroy (&zconfig);
+    zstr_free (&path);
+    const char *bad_files[] = {"broker\n    ipc_mode = 999\n", "broker\n    insecure = 2\n",
+                               "broker\n    handshake_ms = 5\n"};
+    for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
+        path = s_write_config (dir, bad_files[i]);
+        zaio_broker_config_defaults (&config);
+        assert (zaio_broker_config_load (&config, path, &zconfig) == -1);
+        zstr_free (&path);
+    }
+    const char *bad_grants[] = {
+        "grants\n    client\n        alice\n            volumes\n                default = rx\n",
+        "grants\n    client\n        alice\n            write = 1\n",
+        "grants\n    client\n        alice\n            monitor = yes\n",
+        "grants\n    worker\n        w\n            volumes\n                photos = rw\n",
+        "grants\n    client\n        alice\n            volumes\n                bad/name = ro\n",
+        "grants\n    clients\n        alice\n",
+        "grants\n    client\n        a&b\n            monitor = 1\n"};
+    for (size_t i = 0; i < sizeof bad_grants / sizeof bad_grants[0]; i++) {
+        zconfig_t *root = zconfig_str_load (bad_grants[i]);
+        assert (root);
+        zaio_test_single_config (&config, dir, "inproc://zaio-test-grants");
+        config.grants = zconfig_locate (root, "grants");
+        zactor_t *broker = zaio_broker_new (&config);
+        if (broker) fprintf (stderr, "accepted: %s", bad_grants[i]);
+        assert (broker == NULL);
+        zconfig_destroy (&root);
+    }
+    zaio_test_rmtree (dir);
+    zstr_free (&dir);
+}
+
+//  A broker does not start with a certificate that has no secret key, a
+//  certificate directory that is not one, or a tcp endpoint beyond
+//  loopback without CURVE; the daemon says why and exits 1.
+static void
+s_test_trust_refusals (void)
+{
+    char *dir = zaio_test_tempdir ("config");
+    zcert_t *cert = zcert_new ();
+    char *secret = zsys_sprintf ("%s/broker", dir);
+    char *public_only = zsys_sprintf ("%s/public", dir);
+    assert (zcert_save (cert, secret) == 0 && zcert_save_public (cert, public_only) == 0);
+    zaio_broker_config_t config;
+    zaio_test_single_config (&config, dir, "inproc://zaio-test-trust");
+    config.curve_cert = public_only;
+    assert (zaio_broker_new (&config) == NULL);
+    config.curve_cert = secret;
+    config.client_certs = "/nonexistent/clients";
+    assert (zaio_broker_new (&config) == NULL);
+    config.client_certs = dir;
+    zactor_t *broker = zaio_broker_new (&config);
+    assert (broker);
+    zaio_broker_destroy (&broker);
+    char *command = zsys_sprintf ("%s/broker/zaio-broker --root %s --bind 'tcp://0.0.0.0:*' "
+                                  "--events ipc://%s/e.ipc >/dev/null 2>%s/err",
+                                  ZAIO_BINARY_DIR, dir, dir, dir);
+    int status = system (command);
+    assert (WIFEXITED (status) && WEXITSTATUS (status) == 1);
+    size_t size;
+    char *err = zaio_test_read_file (dir, "err", &size);
+    assert (strstr (err, "tcp://0.0.0.0:* is not loopback: give --curve-cert (or --insecure)"));
+    free (err);
+    zstr_free (&command);
+    zcert_destroy (&cert);
+    zstr_free (&secret);
+    zstr_free (&public_only);
+    zaio_test_rmtree (dir);
+    zstr_free (&dir);
+}
+
 //  The daemon says so and exits 1; usage errors exit 2.
 static void
 s_test_daemon_exit_codes (void)
@@ -137,6 +234,8 @@ main (int argc, char *argv[])
     static const zaio_test_case_t cases[] = {
         ZAIO_TEST_CASE (s_test_file_over_defaults),
         ZAIO_TEST_CASE (s_test_bad_or_missing_file_refused),
+        ZAIO_TEST_CASE (s_test_trust_settings),
+        ZAIO_TEST_CASE (s_test_trust_refusals),
         ZAIO_TEST_CASE (s_test_daemon_exit_codes),
         ZAIO_TEST_CASE (s_test_fair_share_warning),
     };

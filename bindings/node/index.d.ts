@@ -27,6 +27,14 @@ export interface ClientOptions {
     queueFullBackoff?: number;
     /** The first request id (1); ids count up from it and wrap at 2^64-1. */
     firstId?: Int;
+    /** With `curveCert`, speak CURVE (event streams too): the broker's
+     *  public certificate file in czmq's format (`zaio keygen` writes it;
+     *  PATH or PATH_secret, only the public key is used) or its z85 public
+     *  key (40 characters). */
+    curveServer?: string;
+    /** With `curveServer`: this client's certificate file, which must hold
+     *  its secret key (PATH_secret is read if it exists, else PATH). */
+    curveCert?: string;
 }
 
 /** Options every operation accepts. */
@@ -192,7 +200,10 @@ export declare class EventStream implements AsyncIterableIterator<ZaioEvent> {
  *  Client codes (`local` true): 'TIMEOUT', 'CLOSED', 'QUEUE_FULL' (send
  *  queue full), 'TOOBIG' (header over 8192 bytes, or data frame over the
  *  broker's payload_max), 'BAD_REPLY' (a reply broke the protocol, or its
- *  results do not match the op), 'EIO' (socket failure). */
+ *  results do not match the op), 'EIO' (socket failure), 'AUTH' (the
+ *  broker refused this client at the ZeroMQ handshake: its CURVE key is
+ *  not allowed; every pending request fails with it, and the next call
+ *  connects again). */
 export declare class ZaioError extends Error {
     readonly name: 'ZaioError';
     /** The error name, as the protocol spells it. */
@@ -226,7 +237,7 @@ export interface ClientStats {
 export declare class Client {
     /** Connect a DEALER to the broker's client endpoint(s) (tcp, ipc or inproc). */
     constructor(endpoint: string | string[], options?: ClientOptions);
-    readonly options: Required<Omit<ClientOptions, 'events' | 'firstId'>> & ClientOptions;
+    readonly options: Required<Omit<ClientOptions, 'events' | 'firstId' | 'curveServer' | 'curveCert'>> & ClientOptions;
     readonly stats: ClientStats;
     readonly closed: boolean;
     /** Requests sent and not yet answered. */

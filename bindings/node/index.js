@@ -17,6 +17,7 @@
 const os = require('node:os');
 const zmq = require('zeromq');
 const codec = require('./codec');
+const { curveOptions } = require('./cert');
 
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -42,7 +43,8 @@ const DEFAULTS = {
 //  is closed with the request pending, 'QUEUE_FULL' when the local send
 //  queue is full, 'TOOBIG' when the header or data frame is over the
 //  limit, 'BAD_REPLY' when the broker's reply breaks the protocol, 'EIO'
-//  when the socket fails.
+//  when the socket fails, 'AUTH' when the broker refused this client at
+//  the ZeroMQ handshake (its CURVE key is not allowed).
 const RETRYABLE = new Set(['QUEUE_FULL', 'SHUTDOWN']);
 
 class ZaioError extends Error {
@@ -206,6 +208,9 @@ class Client {
         if (endpoints.length === 0 || !endpoints.every((e) => typeof e === 'string'))
             throw new TypeError('endpoint must be a string or an array of strings');
         this.options = { ...DEFAULTS, ...options };
+        //  Loaded before any socket exists, so a bad file makes none.
+        this._curve = curveOptions(this.options);
+        this._endpoints = endpoints;
         const ev = this.options.events;
         this._eventEndpoints = ev === undefined ? [] : Array.isArray(ev) ? ev : [ev];
         this._nextId = idKey(this.options.firstId === undefined ? 1 : checkUint('firstId', this.options.firstId));
@@ -221,15 +226,71 @@ class Client {
         this._payloadMax = undefined;    //  from the last hello on this connection
         this._payloadHello = null;       //  the hello asked for it, while it is out
         this.stats = { sent: 0, replies: 0, retries: 0, timeouts: 0, badReplies: 0, unmatched: 0 };
+        //  Why the last handshake failed (for TIMEOUT messages), and whether
+        //  libzmq gave up on the connection for it, so that the next call
+        //  needs a new socket.
+        this._trouble = null;
+        this._renew = false;
+        this._openDealer();
+    }
 
-        this._dealer = new zmq.Dealer({ linger: 0 });
+    //  A DEALER connected to the endpoints, with its receive loop. libzmq
+    //  never reconnects after a handshake refused (AUTH) or a mechanism
+    //  mismatch, so the next call after one gets a new socket.
+    _openDealer () {
+        const dealer = new zmq.Dealer({ linger: 0, ...this._curve });
+        this._dealer = dealer;
         //  The next connection may be to a broker restarted with other limits.
-        this._dealer.events.on('disconnect', () => {
+        dealer.events.on('disconnect', () => {
             this._payloadMax = undefined;
         });
-        for (const e of endpoints)
-            this._dealer.connect(e);
-        this._receiving = this._receiveLoop();
+        dealer.events.on('handshake', () => {
+            this._trouble = null;
+        });
+        dealer.events.on('handshake:error:auth', (ev) => this._onRefused(dealer, ev));
+        dealer.events.on('handshake:error:protocol', (ev) => this._onMismatch(dealer, ev));
+        for (const e of this._endpoints)
+            dealer.connect(e);
+        this._receiving = this._receiveLoop(dealer);
+    }
+
+    //  The broker refused this client at the handshake: every pending
+    //  request fails with AUTH, and the socket is closed (a send waiting
+    //  in it is dropped, so no request runs later unseen).
+    _onRefused (dealer, ev) {
+        if (dealer !== this._dealer || this._closed)
+            return;
+        const status = ev.error && ev.error.status !== undefined ? ev.error.status : 400;
+        const who = Object.keys(this._curve).length ? 'this client\'s key' : 'this client';
+        const why = status === 400
+            ? `the broker at ${ev.address} refused ${who} during the handshake`
+            : `the broker at ${ev.address} could not authenticate ${who} (ZAP status ${status})`;
+        this._trouble = `the broker refused this client (ZAP status ${status})`;
+        this._renew = true;
+        const entries = [...this._pending.values()];
+        this._pending.clear();
+        for (const entry of entries) {
+            if (entry.state === SENT)
+                this._inflight--;
+            this._settle(entry, localError('AUTH', why, entry));
+        }
+        this._queue.clear();
+        dealer.close();
+    }
+
+    //  One side speaks CURVE and the other not: libzmq gives up on the
+    //  connection. Pending requests wait out their timeouts, whose message
+    //  says why; the next call gets a new socket.
+    _onMismatch (dealer, ev) {
+        if (dealer !== this._dealer || this._closed)
+            return;
+        const mismatch = ev.error && ev.error.code === 'ERR_ZMTP_MECHANISM_MISMATCH';
+        this._trouble = !mismatch
+            ? `the handshake broke the protocol (${ev.error ? ev.error.code : 'unknown'})`
+            : Object.keys(this._curve).length
+                ? 'the broker does not use CURVE on this endpoint (mechanism mismatch)'
+                : 'the broker requires CURVE on this endpoint (mechanism mismatch): give curveServer and curveCert';
+        this._renew = true;
     }
 
     get closed () {
@@ -417,7 +478,8 @@ class Client {
         this._closed = true;
         for (const stream of [...this._streams])
             stream.close();
-        this._dealer.close();
+        if (!this._dealer.closed)
+            this._dealer.close();
         const entries = [...this._pending.values()];
         this._pending.clear();
         this._queue.clear();
@@ -448,6 +510,15 @@ class Client {
         if (this._queued >= this.options.sendQueueMax)
             return Promise.reject(localError('QUEUE_FULL',
                 `client send queue full (${this.options.sendQueueMax} requests)`, info));
+        if (this._renew) {
+            //  libzmq gave up on the last connection: the old socket goes
+            //  (a send stuck in it rejects, and its request is queued again).
+            this._renew = false;
+            const old = this._dealer;
+            this._openDealer();
+            if (!old.closed)
+                old.close();
+        }
         const id = this._allocId();
         const header = { id, op, ...fields, volume: requestVolume(fields, opts) };
         const frames = codec.encodeRequest(header, data);
@@ -527,13 +598,19 @@ class Client {
                 this._queued--;
                 entry.state = SENT;
                 this._inflight++;
+                const dealer = this._dealer;
                 try {
-                    await this._dealer.send(entry.frames);
+                    await dealer.send(entry.frames);
                     this.stats.sent++;
                 } catch (err) {
                     if (this._closed)
                         break;
-                    if (entry.state === SENT) {
+                    if (entry.state === SENT && dealer !== this._dealer) {
+                        //  The socket was replaced under the send: the
+                        //  request never left, so it goes on the new one.
+                        this._inflight--;
+                        this._enqueue(entry);
+                    } else if (entry.state === SENT) {
                         this._inflight--;
                         this._finish(entry, localError('EIO', `send failed: ${err.message}`, entry));
                     }
@@ -544,14 +621,14 @@ class Client {
         }
     }
 
-    async _receiveLoop () {
+    async _receiveLoop (dealer) {
         while (!this._closed) {
             let frames;
             try {
-                frames = await this._dealer.receive();
+                frames = await dealer.receive();
             } catch (err) {
-                if (this._closed)
-                    return;
+                if (this._closed || dealer !== this._dealer || this._renew)
+                    return;    //  closed by close(), a refusal or a new socket
                 //  A receive error on an open socket is not expected; fail
                 //  loudly rather than hang every pending request.
                 const entries = [...this._pending.values()];
@@ -631,7 +708,8 @@ class Client {
         if (entry.state === SENT)
             this._inflight--;
         this.stats.timeouts++;
-        this._finish(entry, localError('TIMEOUT', `no reply within ${timeout} ms`, entry));
+        const why = this._trouble ? `; no connection to the broker: ${this._trouble}` : '';
+        this._finish(entry, localError('TIMEOUT', `no reply within ${timeout} ms${why}`, entry));
         this._pump();
     }
 
@@ -677,7 +755,11 @@ const PING_TOPIC = 'ok.ping.';
 class EventStream {
     constructor (client, endpoints, prefixes, onClose, bufferMax = 10000) {
         this._client = client;
-        this._sub = new zmq.Subscriber({ linger: 0 });
+        this._sub = new zmq.Subscriber({ linger: 0, ...client._curve });
+        //  A subscriber the broker refuses at the handshake: libzmq does
+        //  not retry, so the stream fails with AUTH for good.
+        this._refused = null;
+        this._sub.events.on('handshake:error:auth', (ev) => this._onRefused(ev));
         for (const e of endpoints)
             this._sub.connect(e);
         this._sub.subscribe(...prefixes);
@@ -685,7 +767,7 @@ class EventStream {
         this._all = prefixes.includes('');
         this._bufferMax = bufferMax;
         this._buffer = new Fifo();
-        this._takers = [];           //  next() calls waiting for an event
+        this._takers = [];           //  next() calls waiting for an event: {resolve, reject}
         this._watchers = new Set();  //  ready() calls waiting for any message
         this._loop = null;
         this._last = undefined;
@@ -709,7 +791,9 @@ class EventStream {
             return Promise.resolve({ value: this._buffer.shift(), done: false });
         if (this._sub.closed)
             return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => this._takers.push(resolve));
+        if (this._refused)
+            return Promise.reject(this._refused);
+        return new Promise((resolve, reject) => this._takers.push({ resolve, reject }));
     }
 
     //  Resolve once the subscription has reached the broker. ZeroMQ carries
@@ -737,6 +821,8 @@ class EventStream {
         let wait = 5;
         try {
             while (!seen) {
+                if (this._refused)
+                    throw this._refused;
                 if (this._sub.closed)
                     throw localError('CLOSED', 'event stream is closed');
                 const left = deadline - Date.now();
@@ -752,11 +838,25 @@ class EventStream {
                 wake = null;
                 wait = Math.min(wait * 2, 100);
             }
+            if (this._refused)    //  what woke it was the refusal
+                throw this._refused;
         } finally {
             this._watchers.delete(watcher);
             if (extra.length && !this._sub.closed)
                 this._sub.unsubscribe(...extra);
         }
+    }
+
+    //  The broker refused this subscriber: waiting and later next() and
+    //  ready() calls reject with AUTH.
+    _onRefused (ev) {
+        const status = ev.error && ev.error.status !== undefined ? ev.error.status : 400;
+        this._refused = localError('AUTH', `the broker at ${ev.address} refused this subscriber `
+            + `during the handshake (ZAP status ${status})`);
+        for (const take of this._takers.splice(0))
+            take.reject(this._refused);
+        for (const w of this._watchers)
+            w();
     }
 
     _matches (topic) {
@@ -782,7 +882,7 @@ class EventStream {
             if (!event)
                 continue;
             if (this._takers.length)
-                this._takers.shift()({ value: event, done: false });
+                this._takers.shift().resolve({ value: event, done: false });
             else if (this._buffer.length < this._bufferMax)
                 this._buffer.push(event);
             else
@@ -826,7 +926,7 @@ class EventStream {
             this._sub.close();
         this._buffer.clear();
         for (const take of this._takers.splice(0))
-            take({ value: undefined, done: true });
+            take.resolve({ value: undefined, done: true });
         if (this._onClose) {
             this._onClose();
             this._onClose = null;

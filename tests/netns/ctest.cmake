@@ -42,3 +42,11 @@ add_test (NAME netns_remote
 # that must not be starved by the rest of the suite.
 set_tests_properties (netns_remote PROPERTIES
     TIMEOUT 300 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE LABELS "netns;remote")
+
+# README.md's Security section, run as written on four hosts (network
+# namespaces): keys, grants, a broker, two workers, clients, a key rotation.
+add_test (NAME readme_security
+    COMMAND bash ${zaio_netns_dir}/readme_security.sh ${PROJECT_SOURCE_DIR}/README.md
+        $<TARGET_FILE_DIR:zaio-tool> $<TARGET_FILE_DIR:zaio-broker> $<TARGET_FILE_DIR:zaio-worker>)
+set_tests_properties (readme_security PROPERTIES
+    TIMEOUT 180 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE LABELS "netns;readme")

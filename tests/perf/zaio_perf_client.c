@@ -4,12 +4,17 @@
     finds its request without a hash lookup, and a stray or repeated reply
     is caught. Both dialects pay the same client costs: one clock read per
     send and per reply, frames sent and received with the libzmq calls.
+
+    The CPU split reads each thread's run time from /proc/self/task (the
+    scheduler's nanoseconds where the kernel keeps them, else ticks) at the
+    two ends of the measured stretch, and sorts threads by name.
 */
 
 #include "zaio_perf_client.h"
 #include "zaio_codec.h"
 
 #include <czmq.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
@@ -23,11 +28,18 @@
 #define S_SAMPLES_MIN 4096 //  initial room for latency samples
 #define S_STRETCH_MIN 16   //  replies a measured stretch holds, at least
 
+//  CPU seconds of the process's threads, sorted by who they serve.
+typedef struct {
+    double client;    //  the client's thread and its context's threads
+    double client_io; //  of which its context's I/O threads
+    double other_io;  //  every other libzmq I/O thread
+} s_threads_cpu_t;
+
 typedef struct {
     const zaio_perf_client_config_t *config;
     zaio_perf_result_t *result;
-    zsock_t *zsock;
-    void *sock;             //  its libzmq handle
+    void *sock;             //  the DEALER
+    uint64_t block;         //  bytes per read
     zaio_request_t request; //  ZAIO/1 template: op, path, length; id and offset per send
     uint64_t rng;           //  picks read offsets; same sequence for both dialects
     uint64_t sequence;      //  requests sent
@@ -64,7 +76,7 @@ static uint64_t
 s_next_offset (s_client_t *self)
 {
     self->rng = self->rng * 6364136223846793005ull + 1442695040888963407ull;
-    return ((self->rng >> 33) % self->config->file_blocks) * ZAIO_PERF_BLOCK;
+    return ((self->rng >> 33) % self->config->file_blocks) * self->block;
 }
 
 static void
@@ -102,14 +114,16 @@ s_send (s_client_t *self, uint32_t slot)
         if (rc != -1) rc = zmq_send (self->sock, header.data, header.size, 0);
         zaio_writer_release (&header);
     } else {
-        //  [id][offset, or empty for ping]
-        uint8_t id_bytes[8], offset_bytes[8];
+        //  [id][offset, and the length if not ZAIO_PERF_BLOCK; empty for ping]
+        uint8_t id_bytes[8], body[16];
         s_put_u64 (id_bytes, id);
-        s_put_u64 (offset_bytes, offset);
+        s_put_u64 (body, offset);
+        s_put_u64 (body + 8, self->block);
+        size_t body_size = config->op != ZAIO_PERF_CASE_READ ? 0
+                           : self->block == ZAIO_PERF_BLOCK  ? 8
+                                                             : 16;
         rc = zmq_send (self->sock, id_bytes, sizeof id_bytes, ZMQ_SNDMORE);
-        if (rc != -1)
-            rc = zmq_send (self->sock, offset_bytes,
-                           config->op == ZAIO_PERF_CASE_READ ? sizeof offset_bytes : 0, 0);
+        if (rc != -1) rc = zmq_send (self->sock, body, body_size, 0);
     }
     if (rc == -1) return s_fail (self, "send failed: %s", zmq_strerror (zmq_errno ()));
     return 0;
@@ -135,15 +149,14 @@ s_check_reply (s_client_t *self, zmq_msg_t *frames, int count, uint64_t *id)
             return s_fail (self, "zaio error reply %s: %s", zaio_error_name (reply.error),
                            reply.message);
         if (count != (read ? 3 : 2)) return s_fail (self, "zaio reply has %d frames", count);
-        if (read &&
-            (zmq_msg_size (&frames[2]) != ZAIO_PERF_BLOCK || reply.bytes != ZAIO_PERF_BLOCK))
+        if (read && (zmq_msg_size (&frames[2]) != self->block || reply.bytes != self->block))
             return s_fail (self, "zaio read returned %zu bytes", zmq_msg_size (&frames[2]));
         *id = reply.id;
     } else {
         //  [id][data if read]
         if (count != (read ? 2 : 1) || zmq_msg_size (&frames[0]) != 8)
             return s_fail (self, "baseline reply has %d frames", count);
-        if (read && zmq_msg_size (&frames[1]) != ZAIO_PERF_BLOCK)
+        if (read && zmq_msg_size (&frames[1]) != self->block)
             return s_fail (self, "baseline read returned %zu bytes", zmq_msg_size (&frames[1]));
         *id = s_get_u64 ((const uint8_t *)zmq_msg_data (&frames[0]));
     }
@@ -234,6 +247,63 @@ s_usage (double *cpu_us, double *switches)
     *switches = (double)(usage.ru_nvcsw + usage.ru_nivcsw);
 }
 
+//  One thread's CPU seconds so far, from the files of /proc/self/task/TID.
+static double
+s_thread_cpu (const char *tid)
+{
+    char path[320];
+    snprintf (path, sizeof path, "/proc/self/task/%s/schedstat", tid);
+    FILE *file = fopen (path, "r");
+    unsigned long long ns = 0, utime = 0, stime = 0;
+    if (file) {
+        int got = fscanf (file, "%llu", &ns);
+        fclose (file);
+        if (got == 1) return (double)ns / 1e9;
+    }
+    snprintf (path, sizeof path, "/proc/self/task/%s/stat", tid);
+    file = fopen (path, "r");
+    if (!file) return 0;
+    char line[1024];
+    char *fields = fgets (line, sizeof line, file) ? strrchr (line, ')') : NULL;
+    fclose (file);
+    //  after "pid (comm)": state and 10 more fields, then utime and stime
+    if (!fields || sscanf (fields + 1, " %*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu",
+                           &utime, &stime) != 2)
+        return 0;
+    return (double)(utime + stime) / (double)sysconf (_SC_CLK_TCK);
+}
+
+//  The process's threads' CPU seconds so far, sorted by their names: the
+//  client's thread is "bench-client", its context's threads carry
+//  ZAIO_PERF_CLIENT_PREFIX, and libzmq names I/O threads "ZMQbg/IO/N".
+static void
+s_threads_cpu (s_threads_cpu_t *cpu)
+{
+    memset (cpu, 0, sizeof *cpu);
+    char prefix[16];
+    snprintf (prefix, sizeof prefix, "%d/", ZAIO_PERF_CLIENT_PREFIX);
+    DIR *tasks = opendir ("/proc/self/task");
+    if (!tasks) return;
+    struct dirent *entry;
+    while ((entry = readdir (tasks))) {
+        if (*entry->d_name == '.') continue;
+        char path[320], name[32] = "";
+        snprintf (path, sizeof path, "/proc/self/task/%s/comm", entry->d_name);
+        FILE *file = fopen (path, "r");
+        if (!file) continue;
+        if (!fgets (name, sizeof name, file)) *name = 0;
+        fclose (file);
+        name[strcspn (name, "\n")] = 0;
+        double seconds = s_thread_cpu (entry->d_name);
+        bool client = strncmp (name, prefix, strlen (prefix)) == 0;
+        bool io = strstr (name, "ZMQbg/IO/") != NULL;
+        if (client || streq (name, "bench-client")) cpu->client += seconds;
+        if (client && io) cpu->client_io += seconds;
+        if (!client && io) cpu->other_io += seconds;
+    }
+    closedir (tasks);
+}
+
 //  Keeps the pipeline full through the warmup and the measured stretch,
 //  then collects what is still in flight. The stretch opens at the first
 //  reply after the warmup and closes at the first reply that finds it at
@@ -254,6 +324,8 @@ s_measure (s_client_t *self)
         if (s_send (self, slot)) return -1;
     uint64_t counted = 0;
     double cpu_from = 0, cpu_until = 0, switches_from = 0, switches_until = 0;
+    bool split = config->context != NULL;
+    s_threads_cpu_t threads_from = {0}, threads_until = {0};
     while (outstanding) {
         uint32_t slot;
         if (s_recv (self, &slot)) return -1;
@@ -265,10 +337,12 @@ s_measure (s_client_t *self)
             if (now - opened >= duration_ns && counted >= S_STRETCH_MIN) {
                 closed = now;
                 s_usage (&cpu_until, &switches_until);
+                if (split) s_threads_cpu (&threads_until);
             }
         } else if (!opened && now >= warm_until) {
             opened = now;
             s_usage (&cpu_from, &switches_from);
+            if (split) s_threads_cpu (&threads_from);
         }
         if (!closed && !zsys_interrupted) {
             if (s_send (self, slot)) return -1;
@@ -283,6 +357,14 @@ s_measure (s_client_t *self)
     result->ops_per_sec = (double)counted / result->seconds;
     result->cpu_us_per_op = (cpu_until - cpu_from) / (double)counted;
     result->switches_per_op = (switches_until - switches_from) / (double)counted;
+    if (split) {
+        result->client_cpu_us_per_op =
+            (threads_until.client - threads_from.client) * 1e6 / (double)counted;
+        result->client_io_us_per_op =
+            (threads_until.client_io - threads_from.client_io) * 1e6 / (double)counted;
+        result->server_io_us_per_op =
+            (threads_until.other_io - threads_from.other_io) * 1e6 / (double)counted;
+    }
     if (latency) {
         qsort (self->samples, self->sample_count, sizeof (double), s_compare_double);
         result->samples = self->sample_count;
@@ -298,18 +380,36 @@ s_client_thread (void *args)
     s_client_t *self = (s_client_t *)args;
     const zaio_perf_client_config_t *config = self->config;
     prctl (PR_SET_NAME, "bench-client"); //  so perf tells threads apart
-    self->zsock = zsock_new (ZMQ_DEALER);
-    assert (self->zsock);
-    self->sock = zsock_resolve (self->zsock);
-    zsock_set_linger (self->zsock, 0);
-    zsock_set_rcvtimeo (self->zsock, ZAIO_PERF_TIMEOUT_MS);
-    zsock_set_sndtimeo (self->zsock, ZAIO_PERF_TIMEOUT_MS);
-    if (zsock_connect (self->zsock, "%s", config->endpoint) == 0)
+    self->sock = zmq_socket (config->context ? config->context : zsys_init (), ZMQ_DEALER);
+    assert (self->sock);
+    int linger = 0, timeout = ZAIO_PERF_TIMEOUT_MS;
+    zmq_setsockopt (self->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (self->sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt (self->sock, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
+    int rc = 0;
+    if (config->curve_server) {
+        //  z85 text, 40 characters each
+        rc |= zmq_setsockopt (self->sock, ZMQ_CURVE_SERVERKEY, config->curve_server, 40);
+        rc |= zmq_setsockopt (self->sock, ZMQ_CURVE_PUBLICKEY, config->curve_public, 40);
+        rc |= zmq_setsockopt (self->sock, ZMQ_CURVE_SECRETKEY, config->curve_secret, 40);
+        if (rc) s_fail (self, "bad CURVE keys: %s", zmq_strerror (zmq_errno ()));
+    }
+    if (rc == 0 && zmq_connect (self->sock, config->endpoint) == 0)
         s_measure (self);
     else
         s_fail (self, "cannot connect to %s: %s", config->endpoint, zmq_strerror (zmq_errno ()));
-    zsock_destroy (&self->zsock);
+    zmq_close (self->sock);
     return NULL;
+}
+
+void *
+zaio_perf_client_context_new (int io_threads)
+{
+    void *context = zmq_ctx_new ();
+    assert (context);
+    zmq_ctx_set (context, ZMQ_THREAD_NAME_PREFIX, ZAIO_PERF_CLIENT_PREFIX);
+    if (io_threads > 0) zmq_ctx_set (context, ZMQ_IO_THREADS, io_threads);
+    return context;
 }
 
 int
@@ -318,12 +418,14 @@ zaio_perf_client_run (const zaio_perf_client_config_t *config, zaio_perf_result_
     assert (config && config->endpoint && result);
     assert (config->inflight >= 1 && config->inflight <= ZAIO_PERF_INFLIGHT_MAX);
     assert (config->op == ZAIO_PERF_CASE_PING || config->file_blocks > 0);
+    assert (!config->curve_server || (config->curve_public && config->curve_secret));
     memset (result, 0, sizeof *result);
     s_client_t self;
     memset (&self, 0, sizeof self);
     self.config = config;
     self.result = result;
     self.rng = 0x2545f4914f6cdd1dull;
+    self.block = config->block ? config->block : ZAIO_PERF_BLOCK;
     self.pending = (uint64_t *)calloc (config->inflight, sizeof (uint64_t));
     self.sent_ns = (int64_t *)calloc (config->inflight, sizeof (int64_t));
     assert (self.pending && self.sent_ns);
@@ -335,7 +437,7 @@ zaio_perf_client_run (const zaio_perf_client_config_t *config, zaio_perf_result_
             return -1;
         }
         zaio_request_set_uint (&self.request, ZAIO_FIELD_OFFSET, 0);
-        zaio_request_set_uint (&self.request, ZAIO_FIELD_LENGTH, ZAIO_PERF_BLOCK);
+        zaio_request_set_uint (&self.request, ZAIO_FIELD_LENGTH, self.block);
     } else
         zaio_request_init (&self.request, ZAIO_OP_PING, 1);
 

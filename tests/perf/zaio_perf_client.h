@@ -22,6 +22,8 @@ extern "C" {
 #define ZAIO_PERF_BLOCK        4096  //  bytes per read, and their alignment
 #define ZAIO_PERF_INFLIGHT_MAX 65535 //  request slots a client can track
 #define ZAIO_PERF_TIMEOUT_MS   10000 //  a reply later than this fails the run
+//  libzmq thread name prefix of a client context: its threads are "7/ZMQbg/..."
+#define ZAIO_PERF_CLIENT_PREFIX 7
 
 typedef enum { ZAIO_PERF_DIALECT_ZAIO, ZAIO_PERF_DIALECT_BARE } zaio_perf_dialect_t;
 
@@ -32,7 +34,13 @@ typedef struct {
     zaio_perf_case_t op;
     const char *endpoint; //  borrowed for the run
     const char *path;     //  zaio: the file's path in the volume
+    uint64_t block;       //  bytes per read, and their alignment; 0 = ZAIO_PERF_BLOCK
     uint64_t file_blocks; //  reads pick a block in 0..file_blocks-1
+    void *context;        //  libzmq context of the client's socket; NULL = czmq's
+    //  CURVE, z85 keys (40 characters), borrowed for the run; all NULL = plain
+    const char *curve_server; //  the server's public key
+    const char *curve_public; //  the client's key pair
+    const char *curve_secret;
     uint32_t inflight;    //  requests kept in flight; 1 = latency run
     uint64_t warmup_ms;   //  replies in this first stretch are not counted
     uint64_t duration_ms; //  replies in the stretch after it are: it lasts at
@@ -49,8 +57,20 @@ typedef struct {
     double cpu_us_per_op;   //  CPU time of the whole process (client and server
                             //  threads) per reply in the measured stretch
     double switches_per_op; //  context switches of the process, likewise
-    char error[256];        //  why the run failed; empty on success
+    //  With a context of the client's own, the CPU time per reply of the
+    //  client's threads (its thread and its context's), of its context's
+    //  I/O threads alone, and of every other libzmq I/O thread (the
+    //  server's, where CURVE encrypts and decrypts); 0 without one.
+    double client_cpu_us_per_op;
+    double client_io_us_per_op;
+    double server_io_us_per_op;
+    char error[256]; //  why the run failed; empty on success
 } zaio_perf_result_t;
+
+//  A libzmq context for clients, its threads named with
+//  ZAIO_PERF_CLIENT_PREFIX; io_threads 0 = libzmq's default. The caller
+//  terminates it (zmq_ctx_term).
+void *zaio_perf_client_context_new (int io_threads);
 
 //  Run one measurement on a new client thread and wait for it. Returns 0,
 //  or -1 with result->error set.

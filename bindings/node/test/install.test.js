@@ -27,7 +27,7 @@ test('npm pack, npm install of the tarball, require and import', { timeout: 3000
         execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball],
             { ...quiet, cwd: project });
         const installed = fs.readdirSync(path.join(project, 'node_modules', 'zaio')).sort();
-        assert.deepEqual(installed, ['README.md', 'codec.d.ts', 'codec.js', 'index.d.ts', 'index.js', 'package.json']);
+        assert.deepEqual(installed, ['README.md', 'cert.js', 'codec.d.ts', 'codec.js', 'index.d.ts', 'index.js', 'package.json']);
 
         fs.writeFileSync(path.join(project, 'cjs.js'), `
 const { Client, ZaioError, codec } = require('zaio');

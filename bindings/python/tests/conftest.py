@@ -205,11 +205,14 @@ class FakeBroker:
     """A ROUTER standing in for the broker, served by a thread: it records
     each request's header and answers with what ``answer`` returns."""
 
-    def __init__(self, answer: Answer) -> None:
+    def __init__(self, answer: Answer,
+                 setup: Optional[Callable[[zmq.Socket], Any]] = None) -> None:
         self.answer = answer
         self.requests: List[Dict[str, Any]] = []
         self._sock: zmq.Socket = zmq.Context.instance().socket(zmq.ROUTER)
         self._sock.setsockopt(zmq.LINGER, 0)
+        if setup is not None:  # options before bind (CURVE...)
+            setup(self._sock)
         self._sock.bind("tcp://127.0.0.1:*")
         self.endpoint: str = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self._stop = threading.Event()

@@ -12,8 +12,8 @@ from ._base import DEFAULT
 from ._codec import SIGNATURE
 from ._types import DirEntry, Event, Hello, Limits, Listing, ReadResult, Reply, Stat, VolumeInfo
 from .client import Client, EventStream
-from .errors import (BadReply, BadVersion, ClientError, Closed, Error, Exists, Internal,
-                     IsADirectory, Malformed, NotADirectory, NotFound, NoVolume,
+from .errors import (AuthFailed, BadReply, BadVersion, ClientError, Closed, Error, Exists,
+                     Internal, IsADirectory, Malformed, NotADirectory, NotFound, NoVolume,
                      PermissionDenied, PosixError, ProtocolError, QueueFull, Shutdown, TimedOut,
                      Timeout, TooBig, UnknownOp, UnknownOutcome, error_for)
 
@@ -28,5 +28,5 @@ __all__ = [
     "Error", "PosixError", "NotFound", "Exists", "IsADirectory", "NotADirectory",
     "PermissionDenied", "TimedOut", "ProtocolError", "BadVersion", "Malformed", "UnknownOp",
     "TooBig", "QueueFull", "Shutdown", "NoVolume", "UnknownOutcome", "Internal", "ClientError",
-    "Timeout", "Closed", "BadReply", "error_for",
+    "Timeout", "Closed", "BadReply", "AuthFailed", "error_for",
 ]

@@ -14,9 +14,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import zmq
 
-from . import _codec
+from . import _codec, _curve
 from ._types import Event, Limits, Reply
-from .errors import Closed, Error, Timeout, TooBig
+from .errors import AuthFailed, Closed, Error, Timeout, TooBig
 
 log = logging.getLogger("zaio")
 
@@ -75,9 +75,14 @@ class ClientBase:
 
     def __init__(self, endpoint: str, *, events: Optional[str] = None,
                  timeout: Optional[float] = 30.0, volume: Optional[str] = None,
-                 queue_full_retries: int = 8, queue_full_backoff: float = 0.005) -> None:
+                 queue_full_retries: int = 8, queue_full_backoff: float = 0.005,
+                 curve_server: Optional[_curve.KeyArg] = None,
+                 curve_cert: Optional[_curve.KeyArg] = None) -> None:
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be > 0 or None")
+        # Loaded before any socket exists, so a bad file makes none.
+        self._curve = _curve.curve_keys(curve_server, curve_cert)
+        self._watch = _curve.HandshakeWatch(self._curve is not None)
         #: The broker's client endpoint.
         self.endpoint: str = endpoint
         #: The broker's events endpoint, for :meth:`events`.
@@ -101,6 +106,11 @@ class ClientBase:
         """Raise :class:`zaio.Closed` once the client is closed."""
         if self._closed:
             raise Closed(message="client is closed", op=op, path=path)
+
+    def _timeout_error(self, op: str, path: Optional[str], sent: bool) -> Timeout:
+        """:func:`timeout_error`, saying why the last handshake failed if
+        one did."""
+        return timeout_error(op, path, sent, self._watch.trouble)
 
     def _events_at(self) -> str:
         """The events endpoint, for ``events()``; ValueError without one."""
@@ -171,11 +181,17 @@ class ClientBase:
         return pause
 
 
-def timeout_error(op: str, path: Optional[str], sent: bool) -> Timeout:
+def timeout_error(op: str, path: Optional[str], sent: bool,
+                  trouble: Optional[str] = None) -> Timeout:
     """The error of a call that ran out of time waiting for its reply
-    (``sent``), or waiting to send."""
-    why = ("no reply within the timeout" if sent else
-           "could not send within the timeout (no connection to the broker?)")
+    (``sent``), or waiting to send; ``trouble`` says why the last
+    handshake failed, if one did."""
+    if sent:
+        why = "no reply within the timeout"
+    elif trouble is None:
+        why = "could not send within the timeout (no connection to the broker?)"
+    else:
+        why = f"could not send within the timeout: no connection to the broker, {trouble}"
     return Timeout(message=why, op=op, path=path)
 
 
@@ -221,24 +237,33 @@ class EventStreamBase:
     prefixes: Tuple[str, ...]
     timeout: Optional[float]
     _sock: Any
+    _monitor: Any
     _tracker: SeqTracker
     _early: "collections.deque[Event]"
     _closed: bool
 
     def _open(self, context: Any, endpoint: str, prefix: Union[str, Sequence[str]],
-              timeout: Optional[float]) -> None:
-        """Make the SUB socket from ``context``, subscribe and connect it
-        (it is closed again if that fails). A bad ``prefix`` is a TypeError
-        before any socket exists."""
+              timeout: Optional[float], curve: Optional["_curve.CurveKeys"]) -> None:
+        """Make the SUB socket from ``context``, CURVE keys on it if
+        ``curve``, subscribe and connect it (it is closed again if that
+        fails). A bad ``prefix`` is a TypeError before any socket exists."""
         self.prefixes = prefixes_of(prefix)
         self.timeout = timeout
         self._tracker = SeqTracker(self.prefixes)
         self._early = collections.deque()
         self._closed = False
+        self._watch = _curve.HandshakeWatch(curve is not None)
         self._sock = context.socket(zmq.SUB)
+        self._monitor = None
         try:
+            _curve.apply(self._sock, curve)
+            self._monitor = _curve.open_monitor(self._sock, context)
+            # For draining it without waiting, whichever kind of socket it is.
+            self._monitor_raw = zmq.Socket.shadow(self._monitor.underlying)
             setup_sub(self._sock, endpoint, self.prefixes)
         except BaseException:
+            if self._monitor is not None:
+                self._monitor.close(linger=0)
             self._sock.close(linger=0)
             raise
 
@@ -246,7 +271,20 @@ class EventStreamBase:
         """Close the SUB socket (linger 0). Idempotent."""
         if not self._closed:
             self._closed = True
+            self._monitor.close(linger=0)
             self._sock.close(linger=0)
+
+    def _check_refused(self) -> None:
+        """Take what the monitor has; raise :class:`zaio.AuthFailed` if the
+        broker refused this subscriber at the handshake. libzmq does not
+        retry a refused connection, so neither does the stream: once
+        refused, every receive raises this (make a new stream)."""
+        raw = self._monitor_raw
+        while int(raw.get(zmq.EVENTS)) & zmq.POLLIN:
+            self._watch.feed(raw.recv_multipart(zmq.NOBLOCK))
+        if self._watch.refused is not None:
+            raise AuthFailed(message=self._watch.refused.message.replace(
+                "this client", "this subscriber"))
 
     def _wait_time(self, timeout: TimeoutArg) -> Optional[float]:
         """How long a receive may wait for an event: ``timeout``, or the

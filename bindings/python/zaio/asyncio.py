@@ -26,11 +26,11 @@ from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple, Ty
 import zmq
 import zmq.asyncio
 
-from . import _codec, _ops
+from . import _codec, _curve, _ops
 from ._base import (DEFAULT, BufferLike, ClientBase, EventStreamBase, TimeoutArg, as_buffer, log,
-                    poll_ms, remaining, setup_dealer, timeout_error)
+                    poll_ms, remaining, setup_dealer)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
-from .errors import BadReply, Closed, Timeout
+from .errors import AuthFailed, BadReply, Closed, Timeout
 
 __all__ = ["Client", "EventStream"]
 
@@ -57,18 +57,28 @@ class Client(ClientBase):
     def __init__(self, endpoint: str, *, events: Optional[str] = None,
                  timeout: Optional[float] = 30.0, volume: Optional[str] = None,
                  context: Optional[zmq.asyncio.Context] = None, max_inflight: int = 500,
-                 queue_full_retries: int = 8, queue_full_backoff: float = 0.005) -> None:
+                 queue_full_retries: int = 8, queue_full_backoff: float = 0.005,
+                 curve_server: Optional[_curve.KeyArg] = None,
+                 curve_cert: Optional[_curve.KeyArg] = None) -> None:
         super().__init__(endpoint, events=events, timeout=timeout, volume=volume,
                          queue_full_retries=queue_full_retries,
-                         queue_full_backoff=queue_full_backoff)
+                         queue_full_backoff=queue_full_backoff, curve_server=curve_server,
+                         curve_cert=curve_cert)
         if max_inflight < 1:
             raise ValueError("max_inflight must be >= 1")
         self.max_inflight: int = max_inflight
         self._context: zmq.asyncio.Context = context or zmq.asyncio.Context.instance()
         self._sock: zmq.asyncio.Socket = self._context.socket(zmq.DEALER)
+        # Read by its own task from the first call on; it only ever holds
+        # the few failures that end a connection (see _curve).
+        self._monitor: Optional[zmq.asyncio.Socket] = None
         try:
+            _curve.apply(self._sock, self._curve)
+            self._monitor = _curve.open_monitor(self._sock, self._context)
             setup_dealer(self._sock, endpoint)
         except BaseException:
+            if self._monitor is not None:
+                self._monitor.close(linger=0)
             self._sock.close(linger=0)
             raise
         # A plain (non-asyncio) view of the same socket for the fast path:
@@ -81,6 +91,7 @@ class Client(ClientBase):
         self._slow_sends = 0
         self._pending: Dict[int, "asyncio.Future[Reply]"] = {}
         self._recv_task: Optional["asyncio.Task[None]"] = None
+        self._watch_task: Optional["asyncio.Task[None]"] = None
         self._slots: Optional[asyncio.Semaphore] = None
         # Taken by calls that must learn the limits first, so that many big
         # writes at once on a new client send one hello, not one each.
@@ -107,12 +118,15 @@ class Client(ClientBase):
             if not fut.done():
                 fut.set_exception(Closed(message=why))
         self._pending.clear()
-        task, self._recv_task = self._recv_task, None
-        if task is not None and not task.done():
-            try:
-                task.cancel()
-            except RuntimeError:  # its loop is already closed
-                pass
+        for task in (self._recv_task, self._watch_task):
+            if task is not None and not task.done():
+                try:
+                    task.cancel()
+                except RuntimeError:  # its loop is already closed
+                    pass
+        self._recv_task = self._watch_task = None
+        assert self._monitor is not None
+        self._monitor.close(linger=0)
         self._sock.close(linger=0)
 
     async def aclose(self) -> None:
@@ -138,7 +152,9 @@ class Client(ClientBase):
         if self._recv_task is None:
             self._slots = asyncio.Semaphore(self.max_inflight)
             self._limits_lock = asyncio.Lock()
-            self._recv_task = asyncio.get_running_loop().create_task(self._receive())
+            loop = asyncio.get_running_loop()
+            self._recv_task = loop.create_task(self._receive())
+            self._watch_task = loop.create_task(self._read_monitor())
 
     async def _receive(self) -> None:
         """The one receive loop: resolve each reply's future by its id.
@@ -158,6 +174,25 @@ class Client(ClientBase):
                 log.error("zaio: receive loop failed, client closed: %r", e)
                 self._recv_task = None  # close() must not cancel this very task
                 self._shut(f"receive loop failed: {e!r}")
+
+    async def _read_monitor(self) -> None:
+        """The monitor's reader: when the broker refuses this client at the
+        handshake, every pending call fails with :class:`zaio.AuthFailed`
+        (libzmq has given up on the connection: no reply can come)."""
+        assert self._monitor is not None
+        try:
+            while True:
+                refused = self._watch.feed(await self._monitor.recv_multipart())
+                if refused is None:
+                    continue
+                for fut in self._pending.values():
+                    if not fut.done():
+                        fut.set_exception(AuthFailed(message=refused.message))
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the socket was closed under us
+            if not self._closed:
+                log.error("zaio: monitor reader failed: %r", e)
 
     def _drain(self) -> None:
         """Dispatch every reply already received, without waiting.
@@ -248,6 +283,8 @@ class Client(ClientBase):
         """One request: register its future, send, wait for the reply or
         the deadline (a timer fails the future; no task per call)."""
         self._check_open(op, path)
+        if self._watch.restart():  # libzmq gave up on the last connection
+            _curve.reconnect(self._sock, self.endpoint)
         loop = asyncio.get_running_loop()
         rid = header["id"]
         frames = self._frames(header, data)
@@ -260,7 +297,7 @@ class Client(ClientBase):
             def expire() -> None:
                 if not fut.done():
                     done = sent or (send is not None and send.done())
-                    fut.set_exception(timeout_error(op, path, sent=done))
+                    fut.set_exception(self._timeout_error(op, path, sent=done))
                 if send is not None and not send.done():
                     send.cancel()
             timer = loop.call_at(deadline, expire)
@@ -280,6 +317,8 @@ class Client(ClientBase):
                 self._slow_sends += 1
                 try:
                     send = self._sock.send_multipart(frames, copy=copy)
+                    # A refusal fails the call while its send waits.
+                    fut.add_done_callback(lambda _: send.cancel())
                     await send
                 except asyncio.CancelledError:
                     if fut.done() and not fut.cancelled():
@@ -288,6 +327,9 @@ class Client(ClientBase):
                 finally:
                     self._slow_sends -= 1
             return await fut
+        except AuthFailed as e:  # from the monitor's reader, which knows no call
+            e.op, e.path = op, path
+            raise
         finally:
             if timer is not None:
                 timer.cancel()
@@ -428,7 +470,7 @@ class Client(ClientBase):
         ``async with`` so that requests sent inside it are all seen.
         """
         return EventStream(self._events_at(), prefix, timeout=timeout, context=self._context,
-                           client=self if ready else None)
+                           client=self if ready else None, keys=self._curve)
 
 
 class EventStream(EventStreamBase):
@@ -436,16 +478,33 @@ class EventStream(EventStreamBase):
 
     ``async with client.events("err.") as s: ... await s.recv()`` or
     ``async for ev in s``. See :class:`zaio.client.EventStream` for
-    :attr:`gap`, :attr:`last_seq` and :attr:`malformed`.
+    :attr:`gap`, :attr:`last_seq` and :attr:`malformed`, ``keys`` and
+    :class:`zaio.AuthFailed`.
     """
 
     def __init__(self, endpoint: str, prefix: Union[str, Sequence[str]] = "", *,
                  timeout: Optional[float] = None,
                  context: Optional[zmq.asyncio.Context] = None,
-                 client: Optional[Client] = None) -> None:
+                 client: Optional[Client] = None,
+                 keys: Optional[_curve.CurveKeys] = None) -> None:
         self._client = client
         self._sock: zmq.asyncio.Socket
-        self._open(context or zmq.asyncio.Context.instance(), endpoint, prefix, timeout)
+        self._open(context or zmq.asyncio.Context.instance(), endpoint, prefix, timeout, keys)
+        self._poller = zmq.asyncio.Poller()
+        self._poller.register(self._sock, zmq.POLLIN)
+        self._poller.register(self._monitor, zmq.POLLIN)
+
+    async def _poll(self, timeout_ms: Optional[int]) -> bool:
+        """Wait up to ``timeout_ms`` (None: no limit) for a message; whether
+        one is there. Raises :class:`zaio.AuthFailed` on a refusal."""
+        deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
+        while True:
+            self._check_refused()
+            ready = dict(await self._poller.poll(poll_ms(remaining(deadline))))
+            if self._sock in ready:
+                return True
+            if self._monitor not in ready:
+                return False
 
     async def ready(self, client: Optional[Client] = None,
                     timeout: TimeoutArg = DEFAULT) -> None:
@@ -459,7 +518,7 @@ class EventStream(EventStreamBase):
         with self._handshake(client._timeout(timeout)) as shake:
             while True:
                 await client._roundtrip("ping", {}, None, shake.ping_timeout(), None)
-                if await self._sock.poll(shake.poll_ms()):
+                if await self._poll(shake.poll_ms()):
                     await self._take()
                     return
 
@@ -473,9 +532,8 @@ class EventStream(EventStreamBase):
             await self.ready()
         deadline = None if t is None else time.monotonic() + t
         while not self._early:
-            if deadline is not None:
-                if not await self._sock.poll(poll_ms(remaining(deadline))):
-                    raise Timeout(message="no event within the timeout")
+            if not await self._poll(poll_ms(remaining(deadline))):
+                raise Timeout(message="no event within the timeout")
             await self._take()
         return self._early.popleft()
 

@@ -18,9 +18,9 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 import zmq
 
-from . import _codec, _ops
+from . import _codec, _curve, _ops
 from ._base import (DEFAULT, BufferLike, ClientBase, EventStreamBase, TimeoutArg, as_buffer, log,
-                    poll_ms, remaining, setup_dealer, timeout_error)
+                    poll_ms, remaining, setup_dealer)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, Closed, Timeout
 
@@ -42,15 +42,24 @@ class Client(ClientBase):
     :param queue_full_retries: ``QUEUE_FULL`` replies are retried this many
         times, with a doubling back-off, before :class:`zaio.QueueFull` is
         raised (the broker did not accept the job, so a retry is safe).
+    :param curve_server: with ``curve_cert``, speak CURVE: the broker's
+        public certificate file (czmq's format, as ``zaio keygen`` writes
+        it) or its z85 public key. The event stream uses it too.
+    :param curve_cert: this client's certificate file, with its secret key
+        (``PATH_secret`` is tried first, then ``PATH``). A call the broker
+        refuses at the handshake raises :class:`zaio.AuthFailed`.
     """
 
     def __init__(self, endpoint: str, *, events: Optional[str] = None,
                  timeout: Optional[float] = 30.0, volume: Optional[str] = None,
                  context: Optional[zmq.Context] = None, queue_full_retries: int = 8,
-                 queue_full_backoff: float = 0.005) -> None:
+                 queue_full_backoff: float = 0.005, curve_server: Optional[_curve.KeyArg] = None,
+                 curve_cert: Optional[_curve.KeyArg] = None) -> None:
         super().__init__(endpoint, events=events, timeout=timeout, volume=volume,
                          queue_full_retries=queue_full_retries,
-                         queue_full_backoff=queue_full_backoff)
+                         queue_full_backoff=queue_full_backoff, curve_server=curve_server,
+                         curve_cert=curve_cert)
+        self._closed = True  # until there is a socket for close() (or __del__)
         self._context: zmq.Context = context or zmq.Context.instance()
         # Held by the call using the socket; close() takes it too, so it
         # never closes the socket under a libzmq call in another thread.
@@ -58,21 +67,28 @@ class Client(ClientBase):
         # Makes close() run once, whichever threads call it.
         self._close_lock = threading.Lock()
         self._sock: zmq.Socket = self._context.socket(zmq.DEALER)
+        # Read only while a call waits: it only ever holds the few failures
+        # that end a connection (see _curve).
+        self._monitor: Optional[zmq.Socket] = None
         try:
+            _curve.apply(self._sock, self._curve)
+            self._monitor = _curve.open_monitor(self._sock, self._context)
             setup_dealer(self._sock, endpoint)
         except BaseException:
-            self._closed = True  # nothing for close() (or __del__) to do
+            if self._monitor is not None:
+                self._monitor.close(linger=0)
             self._sock.close(linger=0)
             raise
+        self._closed = False
         # close() writes to this pipe to wake a call waiting in poll, which
         # then raises Closed and lets go of the socket.
         self._wake_r, self._wake_w = os.pipe()
         self._readable = zmq.Poller()
-        self._readable.register(self._sock, zmq.POLLIN)
-        self._readable.register(self._wake_r, zmq.POLLIN)
         self._writable = zmq.Poller()
-        self._writable.register(self._sock, zmq.POLLOUT)
-        self._writable.register(self._wake_r, zmq.POLLIN)
+        for poller, event in ((self._readable, zmq.POLLIN), (self._writable, zmq.POLLOUT)):
+            poller.register(self._sock, event)
+            poller.register(self._wake_r, zmq.POLLIN)
+            poller.register(self._monitor, zmq.POLLIN)
         self._pausing = zmq.Poller()
         self._pausing.register(self._wake_r, zmq.POLLIN)
 
@@ -87,6 +103,8 @@ class Client(ClientBase):
             self._closed = True
         os.write(self._wake_w, b"x")
         with self._lock:  # the waiting call has let go of the socket
+            assert self._monitor is not None
+            self._monitor.close(linger=0)
             self._sock.close(linger=0)
             os.close(self._wake_r)
             os.close(self._wake_w)
@@ -140,6 +158,8 @@ class Client(ClientBase):
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             self._check_open(op, fields.get("path"))
+            if self._watch.restart():  # libzmq gave up on the last connection
+                _curve.reconnect(self._sock, self.endpoint)
             attempt = 0
             while True:
                 header = self._header(op, fields, volume)
@@ -150,23 +170,41 @@ class Client(ClientBase):
                 if pause is None:
                     return reply
                 attempt += 1
-                self._wait(self._pausing, pause, op, fields)
+                self._wait(self._pausing, time.monotonic() + pause, op, fields)
 
-    def _wait(self, poller: zmq.Poller, timeout: Optional[float], op: str,
+    def _wait(self, poller: zmq.Poller, deadline: Optional[float], op: str,
               fields: Dict[str, Any]) -> bool:
-        """Poll up to ``timeout`` seconds; whether the socket is ready.
-        Raises Closed if close() was called meanwhile (it wakes the poll)."""
-        ready = dict(poller.poll(poll_ms(timeout)))
-        if self._closed:
-            raise Closed(message="client closed while the request was pending", op=op,
-                         path=fields.get("path"))
-        return self._sock in ready
+        """Poll until the socket is ready or the ``time.monotonic()``
+        ``deadline``; whether it is ready. Raises Closed if close() was
+        called meanwhile (it wakes the poll), and AuthFailed if the monitor
+        reports that the broker refused this client."""
+        while True:
+            ready = dict(poller.poll(poll_ms(remaining(deadline))))
+            if self._closed:
+                raise Closed(message="client closed while the request was pending", op=op,
+                             path=fields.get("path"))
+            if self._monitor in ready:
+                self._read_monitor(op, fields)
+            if self._sock in ready:
+                return True
+            left = remaining(deadline)
+            if left is not None and left <= 0:
+                return False
+
+    def _read_monitor(self, op: str, fields: Dict[str, Any]) -> None:
+        """Take what the monitor has; raise the refusal if it holds one."""
+        assert self._monitor is not None
+        refused = None
+        while self._monitor.poll(0, zmq.POLLIN):
+            refused = self._watch.feed(self._monitor.recv_multipart()) or refused
+        if refused is not None:
+            raise type(refused)(message=refused.message, op=op, path=fields.get("path"))
 
     def _send(self, frames: List[Any], zero_copy: bool, deadline: Optional[float], op: str,
               fields: Dict[str, Any]) -> None:
         while True:
-            if not self._wait(self._writable, remaining(deadline), op, fields):
-                raise timeout_error(op, fields.get("path"), sent=False)
+            if not self._wait(self._writable, deadline, op, fields):
+                raise self._timeout_error(op, fields.get("path"), sent=False)
             try:
                 self._sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=not zero_copy)
                 return
@@ -176,8 +214,8 @@ class Client(ClientBase):
     def _recv(self, rid: int, deadline: Optional[float], op: str,
               fields: Dict[str, Any]) -> Reply:
         while True:
-            if not self._wait(self._readable, remaining(deadline), op, fields):
-                raise timeout_error(op, fields.get("path"), sent=True)
+            if not self._wait(self._readable, deadline, op, fields):
+                raise self._timeout_error(op, fields.get("path"), sent=True)
             frames = self._sock.recv_multipart(copy=False)
             try:
                 reply = _codec.decode_reply(frames)
@@ -319,7 +357,8 @@ class Client(ClientBase):
         reached the broker (see :meth:`EventStream.ready`), so every request
         sent afterwards has its event seen.
         """
-        stream = EventStream(self._events_at(), prefix, timeout=timeout, context=self._context)
+        stream = EventStream(self._events_at(), prefix, timeout=timeout, context=self._context,
+                             keys=self._curve)
         if ready:
             try:
                 stream.ready(self)
@@ -337,12 +376,33 @@ class EventStream(EventStreamBase):
         gaps by design).
     :ivar last_seq: the last ``seq`` seen.
     :ivar malformed: events dropped because they broke the protocol.
+
+    ``keys``: CURVE keys (:func:`zaio._curve.curve_keys`), as
+    :meth:`Client.events` passes the client's own. A subscriber the broker
+    refuses at the handshake raises :class:`zaio.AuthFailed` from
+    :meth:`recv` and :meth:`ready`, every time (make a new stream).
     """
 
     def __init__(self, endpoint: str, prefix: Union[str, Sequence[str]] = "", *,
-                 timeout: Optional[float] = None, context: Optional[zmq.Context] = None) -> None:
+                 timeout: Optional[float] = None, context: Optional[zmq.Context] = None,
+                 keys: Optional[_curve.CurveKeys] = None) -> None:
         self._sock: zmq.Socket
-        self._open(context or zmq.Context.instance(), endpoint, prefix, timeout)
+        self._open(context or zmq.Context.instance(), endpoint, prefix, timeout, keys)
+        self._poller = zmq.Poller()
+        self._poller.register(self._sock, zmq.POLLIN)
+        self._poller.register(self._monitor, zmq.POLLIN)
+
+    def _poll(self, timeout_ms: Optional[int]) -> bool:
+        """Wait up to ``timeout_ms`` (None: no limit) for a message; whether
+        one is there. Raises :class:`zaio.AuthFailed` on a refusal."""
+        deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
+        while True:
+            self._check_refused()
+            ready = dict(self._poller.poll(poll_ms(remaining(deadline))))
+            if self._sock in ready:
+                return True
+            if self._monitor not in ready:
+                return False
 
     def ready(self, client: Client, timeout: TimeoutArg = DEFAULT) -> None:
         """Wait until this subscription has reached the broker.
@@ -357,7 +417,7 @@ class EventStream(EventStreamBase):
         with self._handshake(client._timeout(timeout)) as shake:
             while True:
                 client._roundtrip("ping", {}, None, shake.ping_timeout(), None)
-                if self._sock.poll(shake.poll_ms(), zmq.POLLIN):
+                if self._poll(shake.poll_ms()):
                     self._take()
                     return
 
@@ -370,7 +430,7 @@ class EventStream(EventStreamBase):
         t = self._wait_time(timeout)
         deadline = None if t is None else time.monotonic() + t
         while not self._early:
-            if not self._sock.poll(poll_ms(remaining(deadline)), zmq.POLLIN):
+            if not self._poll(poll_ms(remaining(deadline))):
                 raise Timeout(message="no event within the timeout")
             self._take()
         return self._early.popleft()

@@ -3,7 +3,7 @@
 Every error is a :class:`zaio.Error` whose ``code`` is the error name the
 broker sent (``"ENOENT"``, ``"QUEUE_FULL"``...) or, for failures the client
 detects itself, a name of its own (``"TIMEOUT"``, ``"CLOSED"``,
-``"BAD_REPLY"``). Code that handles errors acts on ``code`` or on the class,
+``"BAD_REPLY"``, ``"AUTH"``). Code that handles errors acts on ``code`` or on the class,
 never on the message (PROTOCOL.md section 6).
 
 POSIX errors are also :class:`OSError` with ``errno`` set, and where Python
@@ -44,6 +44,7 @@ __all__ = [
     "Timeout",
     "Closed",
     "BadReply",
+    "AuthFailed",
     "error_for",
 ]
 
@@ -229,6 +230,15 @@ class BadReply(ClientError):
     """The broker's reply or event broke the protocol (``code`` ``"BAD_REPLY"``)."""
 
     default_code = "BAD_REPLY"
+
+
+class AuthFailed(ClientError):
+    """The broker refused this client during the ZeroMQ handshake
+    (``code`` ``"AUTH"``): its CURVE key is not among the broker's
+    ``--client-certs``, or the broker's authenticator failed. libzmq then
+    gives up on the connection; the client's next call connects again."""
+
+    default_code = "AUTH"
 
 
 _BY_CODE: Dict[str, Type[Error]] = {

@@ -6,6 +6,8 @@ import { encodeRequest, decodeReply, checkResult, replyId, decodeValue, Float, H
 async function main(): Promise<void> {
     const client = new Client('ipc:///tmp/zaio.ipc', { events: 'tcp://127.0.0.1:5556', timeout: 5000 });
     await client.ping();
+    const secure = new Client('tcp://storage:5555', { curveServer: '/etc/zaio/broker', curveCert: '/etc/zaio/alice' });
+    secure.close();
     const hello: HelloResult = await client.hello({ timeout: 1000 });
     const max: number = hello.limits.payload_max;
     const st: Stat = await client.stat('a', { volume: 'default' });

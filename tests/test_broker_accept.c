@@ -1,0 +1,271 @@
+/*  test_broker_accept: the broker backs off when it runs out of
+    descriptors, rather than spin.
+
+    zaio-broker runs under a low RLIMIT_NOFILE; the test opens more tcp
+    connections than it has descriptors left and holds them. libzmq's tcp
+    listener, left alone, retries accept (2) at once on EMFILE and its I/O
+    thread spins a core for as long as they are held. The broker's guard
+    (broker/zaio_guard.h) pauses its listeners instead: the broker's CPU
+    time over the hold stays far below a core, the episode is logged once,
+    and once the connections close the listener comes back, so a new client
+    and a client connected before both get answers within a bounded time.
+*/
+
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define S_NOFILE    64    //  the broker's descriptor limit
+#define S_FLOOD     128   //  connections opened: well past what is left
+#define S_HOLD_MS   2000  //  how long they are held, and CPU measured
+#define S_REDIAL_MS 50    //  a connection the broker dropped is made again after this
+#define S_CPU_MAX   0.30  //  of the hold: a spinning core is 1.0
+#define S_RETURN_MS 10000 //  the listener back and answering within this
+#define S_WARNING   "guard: client listeners cannot accept"
+
+typedef struct {
+    pid_t pid;
+    char endpoint[160]; //  tcp client endpoint
+    char *dir;          //  root and log
+    char *log;          //  its stderr
+} s_daemon_t;
+
+//  Starts zaio-broker with RLIMIT_NOFILE of S_NOFILE, one local worker
+//  and ephemeral tcp endpoints, its stderr in a file; returns once it has
+//  printed "ready".
+static void
+s_daemon_start (s_daemon_t *self)
+{
+    self->dir = zaio_test_tempdir ("accept");
+    self->log = zsys_sprintf ("%s/broker.log", self->dir);
+    char *root = zsys_sprintf ("%s/root", self->dir);
+    char *binary = zsys_sprintf ("%s/broker/zaio-broker", ZAIO_BINARY_DIR);
+    int out[2];
+    assert (pipe (out) == 0);
+    self->pid = fork ();
+    assert (self->pid >= 0);
+    if (self->pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL); //  no orphan if the test dies
+        int log = open (self->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (log < 0) _exit (126);
+        dup2 (out[1], 1);
+        dup2 (log, 2);
+        for (int fd = 3; fd < 1024; fd++) close (fd);
+        struct rlimit limit = {S_NOFILE, S_NOFILE};
+        if (setrlimit (RLIMIT_NOFILE, &limit)) _exit (126);
+        execl (binary, binary, "--root", root, "--bind", "tcp://127.0.0.1:*", "--events",
+               "tcp://127.0.0.1:*", "--workers", "1", (char *)NULL);
+        _exit (127);
+    }
+    close (out[1]);
+    FILE *lines = fdopen (out[0], "r");
+    char line[160];
+    self->endpoint[0] = 0;
+    while (fgets (line, sizeof line, lines)) {
+        line[strcspn (line, "\n")] = 0;
+        if (strncmp (line, "client tcp://", 13) == 0)
+            snprintf (self->endpoint, sizeof self->endpoint, "%s", line + 7);
+        if (streq (line, "ready")) break;
+    }
+    fclose (lines);
+    assert (self->endpoint[0]);
+    zstr_free (&binary);
+    zstr_free (&root);
+}
+
+//  SIGTERM; it must exit 0.
+static void
+s_daemon_stop (s_daemon_t *self)
+{
+    assert (kill (self->pid, SIGTERM) == 0);
+    int status;
+    assert (waitpid (self->pid, &status, 0) == self->pid);
+    assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    zaio_test_rmtree (self->dir);
+    zstr_free (&self->log);
+    zstr_free (&self->dir);
+}
+
+//  The process's user + system CPU time, in ms.
+static int64_t
+s_cpu_ms (pid_t pid)
+{
+    char path[64];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *file = fopen (path, "r");
+    assert (file);
+    char text[1024];
+    size_t size = fread (text, 1, sizeof text - 1, file);
+    fclose (file);
+    text[size] = 0;
+    //  Fields after the command's ")": state is the 3rd, utime the 14th.
+    char *rest = strrchr (text, ')');
+    assert (rest);
+    unsigned long utime = 0, stime = 0;
+    int got =
+        sscanf (rest + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
+    assert (got == 2);
+    return (int64_t)(utime + stime) * 1000 / sysconf (_SC_CLK_TCK);
+}
+
+//  Lines of the log that hold text.
+static int
+s_log_count (const char *log, const char *text)
+{
+    FILE *file = fopen (log, "r");
+    assert (file);
+    char line[512];
+    int count = 0;
+    while (fgets (line, sizeof line, file))
+        if (strstr (line, text)) count++;
+    fclose (file);
+    return count;
+}
+
+//  A plain tcp connection to the endpoint's port, started without waiting
+//  (a full backlog may leave it pending): it holds one of the broker's
+//  descriptors once accepted, and sends nothing.
+static int
+s_raw_connect (const char *endpoint)
+{
+    int port = atoi (strrchr (endpoint, ':') + 1);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert (fd >= 0);
+    int rc = connect (fd, (struct sockaddr *)&address, sizeof address);
+    assert (rc == 0 || errno == EINPROGRESS || errno == ECONNREFUSED);
+    return fd;
+}
+
+//  A connection the broker closed (or refused): EOF, reset or error;
+//  bytes it sent (its ZMTP greeting) are read and dropped.
+static bool
+s_dropped (struct pollfd *item)
+{
+    if (item->revents & (POLLERR | POLLHUP)) return true;
+    if (!(item->revents & POLLIN)) return false;
+    char bytes[256];
+    ssize_t size = recv (item->fd, bytes, sizeof bytes, 0);
+    return size == 0 || (size < 0 && errno != EAGAIN);
+}
+
+//  Holds the connections in fds for hold_ms as an attacker would: each one
+//  the broker drops is made again S_REDIAL_MS later. Returns how many
+//  were made again.
+static int
+s_hold (int *fds, int count, const char *endpoint, int64_t hold_ms)
+{
+    struct pollfd items[S_FLOOD];
+    int64_t redial_ms[S_FLOOD];
+    for (int i = 0; i < count; i++) items[i] = (struct pollfd){fds[i], POLLIN, 0};
+    int64_t until = zclock_mono () + hold_ms;
+    int redials = 0;
+    int64_t now;
+    while ((now = zclock_mono ()) < until) {
+        int64_t wait = until - now < S_REDIAL_MS ? until - now : S_REDIAL_MS;
+        poll (items, (nfds_t)count, (int)wait); //  those dropped (fd -1) are left out
+        now = zclock_mono ();
+        for (int i = 0; i < count; i++)
+            if (items[i].fd >= 0 && s_dropped (&items[i])) {
+                close (items[i].fd);
+                items[i].fd = -1;
+                redial_ms[i] = now + S_REDIAL_MS;
+            } else if (items[i].fd < 0 && now >= redial_ms[i]) {
+                items[i] = (struct pollfd){s_raw_connect (endpoint), POLLIN, 0};
+                redials++;
+            }
+    }
+    for (int i = 0; i < count; i++) fds[i] = items[i].fd;
+    return redials;
+}
+
+//  Pings on client until answered; returns how long it took (ms), or -1
+//  if no answer came within S_RETURN_MS.
+static int64_t
+s_ping_within (zsock_t *client, uint64_t id)
+{
+    int64_t start = zclock_mono ();
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_PING, id);
+    zaio_test_send (client, &req, NULL, 0);
+    zpoller_t *poller = zpoller_new (client, NULL);
+    void *which = zpoller_wait (poller, S_RETURN_MS);
+    zpoller_destroy (&poller);
+    if (which != client) return -1;
+    zmsg_t *msg = zmsg_recv (client);
+    assert (msg && zmsg_size (msg) >= 2);
+    assert (zframe_streq (zmsg_first (msg), ZAIO_SIGNATURE));
+    zframe_t *header = zmsg_next (msg);
+    zaio_reply_t reply;
+    char why[128];
+    assert (zaio_reply_decode (&reply, zframe_data (header), zframe_size (header), why,
+                               sizeof why) == 0);
+    assert (reply.id == id && reply.error == 0);
+    zmsg_destroy (&msg);
+    return zclock_mono () - start;
+}
+
+//  Descriptors run out under a flood of idle connections: no spin, one
+//  warning, and the listener back for new and earlier clients after.
+static void
+s_test_exhaustion_backs_off (void)
+{
+    s_daemon_t daemon;
+    s_daemon_start (&daemon);
+    zaio_test_served (daemon.endpoint);
+    zsock_t *early = zaio_test_client (daemon.endpoint);
+    assert (s_ping_within (early, 1) >= 0);
+
+    int fds[S_FLOOD];
+    int64_t cpu_before = s_cpu_ms (daemon.pid);
+    int64_t start = zclock_mono ();
+    for (int i = 0; i < S_FLOOD; i++) fds[i] = s_raw_connect (daemon.endpoint);
+    int redials = s_hold (fds, S_FLOOD, daemon.endpoint, S_HOLD_MS);
+    int64_t cpu = s_cpu_ms (daemon.pid) - cpu_before;
+    int64_t window = zclock_mono () - start;
+    printf ("broker CPU %" PRId64 " ms over %" PRId64 " ms held (%.0f%% of a core), %d "
+            "connections made again\n",
+            cpu, window, 100.0 * (double)cpu / (double)window, redials);
+    int warnings = s_log_count (daemon.log, S_WARNING);
+    assert (cpu < (int64_t)(S_CPU_MAX * (double)window));
+    assert (warnings == 1);
+
+    for (int i = 0; i < S_FLOOD; i++)
+        if (fds[i] >= 0) close (fds[i]);
+    zsock_t *late = zaio_test_client (daemon.endpoint);
+    int64_t late_ms = s_ping_within (late, 2);
+    int64_t early_ms = s_ping_within (early, 3);
+    printf ("after release: new client answered in %" PRId64 " ms, earlier one in %" PRId64
+            " ms more\n",
+            late_ms, early_ms);
+    if (late_ms < 0 || early_ms < 0) {
+        char *log = zaio_test_read_file (daemon.dir, "broker.log", NULL);
+        fprintf (stderr, "broker log:\n%s", log ? log : "(none)\n");
+        free (log);
+    }
+    assert (late_ms >= 0 && early_ms >= 0);
+    zsock_destroy (&late);
+    zsock_destroy (&early);
+    s_daemon_stop (&daemon);
+}
+
+int
+main (int argc, char *argv[])
+{
+    setvbuf (stdout, NULL, _IOLBF, 0);
+    static const zaio_test_case_t cases[] = {
+        ZAIO_TEST_CASE (s_test_exhaustion_backs_off),
+    };
+    return ZAIO_TEST_RUN (argc, argv, cases);
+}
