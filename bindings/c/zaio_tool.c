@@ -1161,6 +1161,21 @@ s_cmd_watch (s_tool_t *tool, int argc, char **argv)
     return status;
 }
 
+//  Create the missing directories above path, private to their owner
+//  (they are to hold secret keys). Returns 0, or an errno value.
+static int
+s_make_parents (const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf (dir, sizeof dir, "%s", path);
+    for (char *slash = strchr (dir + 1, '/'); slash; slash = strchr (slash + 1, '/')) {
+        *slash = 0;
+        if (mkdir (dir, 0700) && errno != EEXIST) return errno;
+        *slash = '/';
+    }
+    return 0;
+}
+
 //  keygen PATH [NAME]: a new CURVE certificate pair in czmq's format, as
 //  zcert_save writes it: PATH holds the public key (and NAME, if given, as
 //  its "name" metadata), PATH_secret the secret key too, readable by its
@@ -1184,7 +1199,8 @@ s_cmd_keygen (s_tool_t *tool, int argc, char **argv)
         if (argc - first == 2) zcert_set_meta (cert, "name", "%s", argv[first + 1]);
         //  zcert writes the secret file with a private umask; the chmod
         //  makes sure whatever the process umask was.
-        if (zcert_save (cert, path) || chmod (secret, 0600)) {
+        errno = s_make_parents (path);
+        if (errno || zcert_save (cert, path) || chmod (secret, 0600)) {
             fprintf (stderr, "zaio: keygen %s: %s\n", path, strerror (errno));
             status = EXIT_FAILED;
         } else
@@ -1238,7 +1254,8 @@ static const s_command_t s_commands[] = {
     {"keygen", s_cmd_keygen, "keygen PATH [NAME]",
      "Make a CURVE certificate pair in czmq's format: PATH (the public key, and\n"
      "NAME as its 'name' metadata) and PATH_secret (the secret key, mode 0600),\n"
-     "and print the public key (z85). Existing files are never replaced.\n"},
+     "and print the public key (z85). Missing directories above PATH are made,\n"
+     "mode 0700. Existing files are never replaced.\n"},
     {"watch", s_cmd_watch, "watch [--json] [--count N] [PREFIX...]",
      "Print one line per completion event from the broker's events endpoint:\n"
      "time (UTC), op, path, outcome, bytes, latency (queue + service), worker.\n"
