@@ -172,6 +172,9 @@ grep -q "secret-key" "$K/alice" && fail "keygen: the public file holds the secre
 grep -q "secret-key" "$K/alice_secret" || fail "keygen: the secret file lacks the secret key"
 expect 1 "keygen .*alice: a certificate is there already; not replaced" -- "$ZAIO" keygen "$K/alice"
 expect 2 "keygen: PATH \[NAME\]" -- "$ZAIO" keygen
+expect 0 "" -- "$ZAIO" keygen "$K/new/dir/bob" bob
+[ "$(stat -c %a "$K/new/dir")" = 700 ] || fail "keygen: made $K/new/dir mode $(stat -c %a "$K/new/dir")"
+[ -e "$K/new/dir/bob_secret" ] || fail "keygen: no $K/new/dir/bob_secret"
 if /usr/bin/python3 -c 'import zmq.auth' 2> /dev/null; then
     /usr/bin/python3 - "$K/alice" "$public" << 'PY' || fail "keygen: pyzmq cannot read the pair"
 import sys, zmq.auth

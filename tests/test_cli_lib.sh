@@ -24,12 +24,13 @@ cleanup () {
 trap cleanup EXIT
 
 # start_broker [BROKER_OPTIONS...]: a broker on a fresh root, ipc endpoints
-# inside $WORK. With BROKER_USER set (the tests running as root), the
-# broker runs as that user and owns $WORK and the root, so that file
-# permissions apply to it.
+# inside $WORK. The lines it prints before "ready" (its endpoints, e.g.
+# "client tcp://127.0.0.1:41234") go to $WORK/broker.lines. With
+# BROKER_USER set (the tests running as root), the broker runs as that
+# user and owns $WORK and the root, so that file permissions apply to it.
 start_broker () {
     stop_broker
-    rm -rf "$WORK/root" "$WORK/broker.out"
+    rm -rf "$WORK/root" "$WORK/broker.out" "$WORK/broker.lines"
     mkdir -p "$WORK/root"
     export ZAIO_ENDPOINT="ipc://$WORK/broker.ipc"
     export ZAIO_EVENTS="ipc://$WORK/events.ipc"
@@ -45,7 +46,10 @@ start_broker () {
     exec 7< "$WORK/broker.out"
     local line tries=0
     while read -r -t 10 line <&7; do
-        [ "$line" = ready ] || continue
+        if [ "$line" != ready ]; then
+            echo "$line" >> "$WORK/broker.lines"
+            continue
+        fi
         #  Its local workers announce themselves after "ready": until they
         #  have, a request is answered NOVOLUME. Serving is when a ping is
         #  answered.

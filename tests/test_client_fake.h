@@ -17,6 +17,10 @@
         RESTART         close the ROUTER if open (all connections drop) and
                         bind a new one on the same port; held requests are lost
         GONE            close the ROUTER until RESTART
+        CURVE FILE      as RESTART, the new ROUTER (and those after it) a
+                        CURVE server with the secret certificate FILE; a
+                        ZAP handler (czmq's zauth) in the test decides who
+                        gets in
         HELD            -> requests held now
         HELDMAX         -> most requests held at once
         RECEIVED        -> requests received (hello excluded)
@@ -46,7 +50,8 @@ typedef struct {
     long entries;
     long queue_full;
     long shutdown;
-    zlist_t *held; //  zmsg_t * requests as received (routing id first)
+    zcert_t *curve; //  the ROUTER's secret certificate; NULL: plain
+    zlist_t *held;  //  zmsg_t * requests as received (routing id first)
     long held_max;
     long received;
     zhash_t *receipts; //  "id" -> count, as strings
@@ -63,6 +68,11 @@ fake_bind (fake_state_t *self)
     assert (self->router);
     zsock_set_linger (self->router, 0);
     zsock_set_router_mandatory (self->router, 1);
+    if (self->curve) {
+        zcert_apply (self->curve, self->router);
+        zsock_set_curve_server (self->router, 1);
+        zsock_set_zap_domain (self->router, "fake");
+    }
     if (!self->endpoint) {
         unsigned seed = (unsigned)zclock_usecs () ^ (unsigned)getpid ();
         for (int attempt = 0; !self->endpoint; attempt++) {
@@ -289,10 +299,15 @@ fake_actor (zsock_t *pipe, void *args)
             self->hold = atoi (arg);
         else if (streq (name, "RELEASE"))
             fake_release (self);
-        else if (streq (name, "RESTART") || streq (name, "GONE")) {
+        else if (streq (name, "RESTART") || streq (name, "GONE") || streq (name, "CURVE")) {
+            if (streq (name, "CURVE")) {
+                zcert_destroy (&self->curve);
+                self->curve = zcert_load (arg);
+                assert (self->curve);
+            }
             fake_drop_held (self);
             zsock_destroy (&self->router);
-            if (streq (name, "RESTART")) fake_bind (self);
+            if (!streq (name, "GONE")) fake_bind (self);
         } else if (streq (name, "HELD"))
             number = (long)zlist_size (self->held);
         else if (streq (name, "HELDMAX"))
@@ -317,6 +332,7 @@ fake_actor (zsock_t *pipe, void *args)
     zhash_destroy (&self->receipts);
     zhash_destroy (&self->paths);
     zsock_destroy (&self->router);
+    zcert_destroy (&self->curve);
 }
 
 static fake_state_t s_fake_state;

@@ -479,6 +479,23 @@ zaio_test_next_event (zsock_t *sub, zaio_event_t *event, char *topic, size_t top
     zmsg_destroy (&msg);
 }
 
+void
+zaio_test_zap_free (void)
+{
+    const char *zap = "inproc://zeromq.zap.01";
+    zsock_t *probe = zsock_new (ZMQ_REP);
+    assert (probe);
+    int64_t until = zclock_mono () + 5000;
+    while (zmq_bind (zsock_resolve (probe), zap)) {
+        assert (zclock_mono () < until);
+        zclock_sleep (5);
+    }
+    //  An inproc unbind frees the name at once, unlike a close.
+    int rc = zmq_unbind (zsock_resolve (probe), zap);
+    assert (rc == 0);
+    zsock_destroy (&probe);
+}
+
 zsock_t *
 zaio_test_curve_socket (int type, zcert_t *server, zcert_t *own)
 {

@@ -194,6 +194,12 @@ zsock_t *zaio_test_monitor (zsock_t *sock);
 //  _FAILED_NO_DETAIL; 0 if none came.
 int zaio_test_handshake (zsock_t *monitor, int timeout_ms);
 
+//  Returns once libzmq's ZAP endpoint (inproc://zeromq.zap.01) is free to
+//  bind, for a ZAP handler (czmq's zauth) a case starts: libzmq frees an
+//  inproc name only once the socket that bound it, in the case before, has
+//  been reaped (asserts within 5 s).
+void zaio_test_zap_free (void);
+
 //  Destroy *broker_p on another thread, so the test can watch the stop
 //  (SHUTDOWN replies, running jobs finishing). Destroying the returned
 //  actor waits until the broker has stopped; *broker_p is then NULL.

@@ -56,6 +56,8 @@ typedef struct {
     char host[64];
     char endpoint[64]; //  inproc endpoint the threads connect to
     zsock_t *upstream; //  DEALER to the broker
+    zsock_t *monitor;  //  PAIR of upstream's monitor: refused handshakes
+    bool refused;      //  a refusal of upstream's handshake was logged
     zsock_t *local;    //  ROUTER for the threads
     zactor_t **threads;
     uint32_t thread_count;
@@ -152,6 +154,52 @@ s_drop_backlog (s_relay_t *self)
     return count;
 }
 
+//  Close the broker connection and its monitor, if open. The monitor
+//  stops first: the events of the close would block ZeroMQ's I/O thread
+//  on a pipe nobody reads.
+static void
+s_disconnect (s_relay_t *self)
+{
+    if (self->monitor) zmq_socket_monitor (zsock_resolve (self->upstream), NULL, 0);
+    zsock_destroy (&self->monitor);
+    zsock_destroy (&self->upstream);
+}
+
+//  Watch upstream, about to connect, for the broker refusing its
+//  handshake: ZeroMQ retries such a connection by itself, and without the
+//  monitor a refused worker would only see a silent broker.
+static void
+s_open_monitor (s_relay_t *self)
+{
+    char endpoint[96];
+    zaio_sock_inproc_name (endpoint, sizeof endpoint, "zaio-relay-monitor");
+    int rc =
+        zmq_socket_monitor (zsock_resolve (self->upstream), endpoint,
+                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+    assert (rc == 0);
+    self->monitor = zsock_new (ZMQ_PAIR);
+    assert (self->monitor);
+    rc = zsock_connect (self->monitor, "%s", endpoint);
+    assert (rc == 0);
+    self->refused = false;
+}
+
+//  Log the first refusal the monitor reports for this connection (the
+//  retries that follow are refused alike). Returns false once drained.
+static bool
+s_handle_monitor (s_relay_t *self)
+{
+    uint16_t event;
+    uint32_t value;
+    if (zaio_sock_monitor_event (zsock_resolve (self->monitor), &event, &value)) return false;
+    const char *why = zaio_curve_refusal (event, value, self->config.curve != NULL);
+    if (why && !self->refused) {
+        zsys_error ("relay: %s refused this worker: %s", self->config.broker, why);
+        self->refused = true;
+    }
+    return true;
+}
+
 //  A fresh socket and READY: after a silent broker, a new connection is
 //  the only way to be sure the broker knows us.
 static void
@@ -162,7 +210,7 @@ s_connect (s_relay_t *self)
         zsys_warning ("relay: %zu jobs of the old connection dropped unrun: the broker has "
                       "answered them",
                       dropped);
-    zsock_destroy (&self->upstream);
+    s_disconnect (self);
     self->upstream = zsock_new (ZMQ_DEALER);
     assert (self->upstream);
     zsock_set_linger (self->upstream, 0);
@@ -172,6 +220,8 @@ s_connect (s_relay_t *self)
     zsock_set_maxmsgsize (self->upstream, (int64_t)self->config.payload_max + 64 * 1024);
     zsock_set_reconnect_ivl (self->upstream, 100);
     zsock_set_reconnect_ivl_max (self->upstream, (int)self->config.heartbeat_ms);
+    if (self->config.curve) zaio_curve_apply (self->config.curve, zsock_resolve (self->upstream));
+    if (strncmp (self->config.broker, "inproc://", 9)) s_open_monitor (self);
     if (zsock_connect (self->upstream, "%s", self->config.broker))
         zsys_error ("relay: cannot connect to %s", self->config.broker);
     self->epoch++;
@@ -484,7 +534,7 @@ s_relay_destroy (s_relay_t **self_p)
     zhashx_destroy (&self->thread_table);
     zhashx_destroy (&self->held);
     zsock_destroy (&self->local);
-    zsock_destroy (&self->upstream);
+    s_disconnect (self);
     free (self);
     *self_p = NULL;
 }
@@ -577,10 +627,13 @@ s_relay_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, self ? 0 : 1);
     if (!self) return;
     while (self->state != S_GONE) {
-        zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-                                  {zsock_resolve (self->upstream), 0, ZMQ_POLLIN, 0},
-                                  {zsock_resolve (self->local), 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll (items, 3, s_relay_timeout (self)) < 0) continue; //  EINTR: signals are main's
+        zmq_pollitem_t items[] = {
+            {zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+            {zsock_resolve (self->upstream), 0, ZMQ_POLLIN, 0},
+            {zsock_resolve (self->local), 0, ZMQ_POLLIN, 0},
+            {self->monitor ? zsock_resolve (self->monitor) : NULL, 0, ZMQ_POLLIN, 0}};
+        int count = self->monitor ? 4 : 3;
+        if (zmq_poll (items, count, s_relay_timeout (self)) < 0) continue; //  EINTR: main's
         if (items[0].revents & ZMQ_POLLIN) s_handle_pipe (self);
         //  What has arrived, in batches: one poll per burst, not per message.
         if (items[1].revents & ZMQ_POLLIN)
@@ -589,6 +642,8 @@ s_relay_actor (zsock_t *pipe, void *args)
         if (items[2].revents & ZMQ_POLLIN)
             for (int i = 0; i < S_BATCH && s_handle_local (self); i++) {
             }
+        if (count == 4 && (items[3].revents & ZMQ_POLLIN))
+            while (s_handle_monitor (self)) continue;
         s_relay_tick (self);
     }
     s_relay_destroy (&self);

@@ -18,6 +18,7 @@
 #ifndef ZAIO_RELAY_H_INCLUDED
 #define ZAIO_RELAY_H_INCLUDED
 
+#include "zaio_curve.h"
 #include "zaio_worker.h"
 
 #ifdef __cplusplus
@@ -36,9 +37,10 @@ typedef struct {
     uint32_t drain_ms; //  longest wait for held jobs when stopping
     const char *name;  //  host identity in events; NULL = hostname
     bool verbose;
+    const zaio_curve_t *curve; //  keys to connect with CURVE (borrowed); NULL: plain
 } zaio_relay_config_t;
 
-//  Start the relay and its threads. config is copied; strings and volumes
+//  Start the relay and its threads. config is copied; strings, volumes and keys
 //  are borrowed for the actor's lifetime. NULL if it cannot start.
 zactor_t *zaio_relay_new (const zaio_relay_config_t *config);
 

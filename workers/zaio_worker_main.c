@@ -4,8 +4,11 @@
 #include "zaio_relay.h"
 #include "zaio_worker_proto.h"
 
+#include "zaio_curve.h"
 #include "zaio_daemon.h"
+#include "zaio_sock.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,11 +38,19 @@ s_usage (FILE *out)
                   "                          gone and the worker reconnects [3]\n"
                   "      --drain-ms MS       longest wait for held jobs on SIGTERM [10000]\n"
                   "  -n, --name NAME         host identity in completion events [hostname]\n"
+                  "      --curve-cert FILE   this worker's secret CURVE certificate (from zaio\n"
+                  "                          keygen; FILE or FILE_secret)\n"
+                  "      --broker-key FILE   the broker's public CURVE certificate; with\n"
+                  "                          --curve-cert, the connection uses CURVE\n"
+                  "      --insecure          allow plain tcp to a broker that is not on a\n"
+                  "                          loopback address (logs a warning)\n"
                   "  -v, --verbose           log connections\n"
                   "  -h, --help              this help\n"
                   "\n"
-                  "Prints 'ready' on stdout once started. SIGINT/SIGTERM: take no new jobs,\n"
-                  "finish held ones, exit 0. Exit status 1: could not start; 2: usage error.\n");
+                  "A tcp broker not on a loopback address needs --curve-cert and --broker-key,\n"
+                  "or --insecure. Prints 'ready' on stdout once started. SIGINT/SIGTERM: take\n"
+                  "no new jobs, finish held ones, exit 0. Exit status 1: could not start (a\n"
+                  "volume, a certificate, plain tcp off loopback); 2: usage error.\n");
 }
 
 //  NAME=DIR[:ro] into a volume, or exit with a usage error.
@@ -69,21 +80,32 @@ s_parse_volume (char *spec)
 
 //  zaio-worker's long options, in the order getopt_long names them when an
 //  abbreviation is ambiguous.
-enum { S_OPT_CREDIT = 256 };
-static const struct option s_long_options[] = {{"connect", required_argument, NULL, 'c'},
-                                               {"volume", required_argument, NULL, 'V'},
-                                               {"threads", required_argument, NULL, 't'},
-                                               {"credit", required_argument, NULL, S_OPT_CREDIT},
-                                               ZAIO_DAEMON_SHARED_OPTIONS,
-                                               {"name", required_argument, NULL, 'n'},
-                                               ZAIO_DAEMON_LAST_OPTIONS};
+enum { S_OPT_CREDIT = 256, S_OPT_CURVE_CERT, S_OPT_BROKER_KEY, S_OPT_INSECURE };
+static const struct option s_long_options[] = {
+    {"connect", required_argument, NULL, 'c'},
+    {"volume", required_argument, NULL, 'V'},
+    {"threads", required_argument, NULL, 't'},
+    {"credit", required_argument, NULL, S_OPT_CREDIT},
+    ZAIO_DAEMON_SHARED_OPTIONS,
+    {"name", required_argument, NULL, 'n'},
+    {"curve-cert", required_argument, NULL, S_OPT_CURVE_CERT},
+    {"broker-key", required_argument, NULL, S_OPT_BROKER_KEY},
+    {"insecure", no_argument, NULL, S_OPT_INSECURE},
+    ZAIO_DAEMON_LAST_OPTIONS};
 
-//  The command line into config; the volumes it names go to
+//  How the worker is to reach its broker safely, from the command line.
+typedef struct {
+    const char *curve_cert; //  --curve-cert
+    const char *broker_key; //  --broker-key
+    bool insecure;          //  --insecure
+} s_trust_t;
+
+//  The command line into config and trust; the volumes it names go to
 //  config->volumes (owned by the caller, to destroy). Exits as
 //  zaio_daemon_option and s_parse_volume say. Returns 0, or -1 after
 //  printing what is wrong.
 static int
-s_options (int argc, char **argv, zaio_relay_config_t *config)
+s_options (int argc, char **argv, zaio_relay_config_t *config, s_trust_t *trust)
 {
     zaio_daemon_args_t args = {"c:V:t:n:" ZAIO_DAEMON_SHORT_OPTIONS,
                                s_long_options,
@@ -114,13 +136,62 @@ s_options (int argc, char **argv, zaio_relay_config_t *config)
             case 'n':
                 config->name = optarg;
                 break;
+            case S_OPT_CURVE_CERT:
+                trust->curve_cert = optarg;
+                break;
+            case S_OPT_BROKER_KEY:
+                trust->broker_key = optarg;
+                break;
+            case S_OPT_INSECURE:
+                trust->insecure = true;
+                break;
         }
+    }
+    if (!trust->curve_cert != !trust->broker_key) {
+        fprintf (stderr, "zaio-worker: --curve-cert and --broker-key go together\n");
+        return -1;
     }
     if (!config->broker || config->volume_count == 0 || optind < argc) {
         fprintf (stderr, "zaio-worker: --connect and at least one --volume are required\n");
         s_usage (stderr);
         return -1;
     }
+    return 0;
+}
+
+//  Load the CURVE keys into *keys and point config at them, or, without
+//  them, make sure the connection may go plain: a tcp broker that is not
+//  on loopback needs --insecure, and gets a warning. Returns 0, or -1
+//  after saying why the worker cannot start.
+static int
+s_trust (const s_trust_t *trust, zaio_relay_config_t *config, zaio_curve_t *keys)
+{
+    if (trust->curve_cert) {
+        const char *which;
+        if (zaio_curve_load (keys, trust->broker_key, trust->curve_cert, &which) == 0) {
+            config->curve = keys;
+            return 0;
+        }
+        const char *option = which == trust->curve_cert ? "--curve-cert" : "--broker-key";
+        if (errno == EINVAL)
+            fprintf (stderr, "zaio-worker: %s %s: not a CURVE certificate%s\n", option, which,
+                     which == trust->curve_cert ? " with its secret key" : "");
+        else
+            fprintf (stderr, "zaio-worker: %s %s: cannot read: %s\n", option, which,
+                     strerror (errno));
+        return -1;
+    }
+    if (strncmp (config->broker, "tcp://", 6) || zaio_sock_is_loopback (config->broker)) return 0;
+    if (!trust->insecure) {
+        fprintf (stderr,
+                 "zaio-worker: %s is not loopback: give --curve-cert and --broker-key (or "
+                 "--insecure)\n",
+                 config->broker);
+        return -1;
+    }
+    zsys_warning ("relay: --insecure: jobs and data to and from %s travel in plain tcp, "
+                  "readable and forgeable on the way, and anyone may pose as the broker",
+                  config->broker);
     return 0;
 }
 
@@ -141,7 +212,13 @@ main (int argc, char *argv[])
         .drain_ms = 10000,
         .volumes = volumes,
     };
-    if (s_options (argc, argv, &config)) return 2;
+    s_trust_t trust = {NULL, NULL, false};
+    if (s_options (argc, argv, &config, &trust)) return 2;
+    zaio_curve_t keys;
+    if (s_trust (&trust, &config, &keys)) {
+        for (size_t i = 0; i < config.volume_count; i++) zaio_volume_destroy (&volumes[i]);
+        return 1;
+    }
 
     zactor_t *relay = zaio_relay_new (&config);
     if (!relay) {

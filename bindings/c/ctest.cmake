@@ -27,6 +27,12 @@ foreach (script commands bigfile)
     set_tests_properties (test_cli_${script} PROPERTIES TIMEOUT 120 LABELS "c;cli")
 endforeach ()
 
+# CURVE, against a plain and a CURVE broker, with zaio-worker too.
+add_test (NAME test_cli_curve
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/test_cli_curve.sh
+            $<TARGET_FILE:zaio-tool> $<TARGET_FILE:zaio-broker> $<TARGET_FILE:zaio-worker>)
+set_tests_properties (test_cli_curve PROPERTIES TIMEOUT 180 LABELS "c;cli")
+
 # Install into a temporary prefix and build the README's ten-line program
 # against it with pkg-config.
 add_test (NAME test_client_install

@@ -46,6 +46,12 @@
         completed, cannot have run and are sent on the fresh connection.
       * If no connection can be made after `retries` attempts, waiting calls
         complete with ZAIO_ERR_UNREACHABLE.
+      * If the broker refuses the handshake (zaio_client_set_curve: our key
+        unknown to it; or one side uses CURVE and the other does not),
+        waiting calls complete at once with ZAIO_ERR_AUTH, without retries;
+        the next call tries again. Under CURVE, a broker that hangs up in
+        the handshake on each of the `retries` reconnects (a wrong server
+        key) is AUTH too, rather than UNREACHABLE.
 
     Ownership. A `T **` parameter takes ownership and nulls the caller's
     pointer; a `T *` parameter borrows. Data read from the broker arrives
@@ -111,11 +117,16 @@ typedef enum {
     //  No broker answered after the allowed reconnects, or an idempotent
     //  call was lost with the broker more than `retries` times.
     ZAIO_ERR_UNREACHABLE,
+    //  The broker refused the handshake: it does not know this client's
+    //  CURVE key (or does not let it in), or only one side uses CURVE; or,
+    //  under CURVE, it hung up in the handshake on every attempt, which is
+    //  all ZeroMQ shows of a wrong server key. The request was not sent.
+    ZAIO_ERR_AUTH,
     ZAIO_ERR_CLIENT_END
 } zaio_client_error_t;
 
 //  Short name of any code: "ENOENT", "QUEUE_FULL", "TIMEOUT", "CONNLOST",
-//  "UNREACHABLE". Static string.
+//  "UNREACHABLE", "AUTH". Static string.
 ZAIO_EXPORT const char *zaio_errname (int code);
 
 //  Human text of any code: strerror () for errno values. Static string.
@@ -199,6 +210,20 @@ ZAIO_EXPORT void zaio_client_set_retries (zaio_client_t *self, uint32_t retries)
 //  broker's answer to the client's own hello) before it counts as a failed
 //  attempt, in ms.
 ZAIO_EXPORT void zaio_client_set_connect_timeout (zaio_client_t *self, uint32_t msecs);
+
+//  Authenticate with CURVE (ZeroMQ RFC 26) on the connections made from now
+//  on. Both are czmq certificate files (zcert_save's format; `zaio keygen`
+//  writes them): server_cert the broker's, of which only the public key
+//  is used (PATH or PATH_secret), client_cert this client's own, which
+//  must hold its secret key (PATH, read as PATH_secret if that exists, or
+//  PATH_secret). A connection already up or coming up is closed and made
+//  again with the keys: its calls settle as on a lost broker (see
+//  Reliability above), so set keys before starting calls. Returns 0, or -1
+//  with errno (ENOENT, EACCES: a file cannot be read; EINVAL: not a
+//  certificate, or client_cert has no secret key) and nothing changed.
+//  Over inproc, which has no handshake, the keys are not used.
+ZAIO_EXPORT int zaio_client_set_curve (zaio_client_t *self, const char *server_cert,
+                                       const char *client_cert);
 
 //  ZMTP heartbeat interval for connections made from now on, in ms; the
 //  broker counts as lost after three intervals without an answer. 0 turns
@@ -381,9 +406,24 @@ ZAIO_EXPORT void zaio_watch_destroy (zaio_watch_t **self_p);
 ZAIO_EXPORT int zaio_watch_subscribe (zaio_watch_t *self, const char *prefix);
 ZAIO_EXPORT int zaio_watch_unsubscribe (zaio_watch_t *self, const char *prefix);
 
+//  Subscribe over CURVE: server_cert and client_cert as for
+//  zaio_client_set_curve. The watcher connects again, on a fresh socket,
+//  with the keys and its subscriptions (ask zaio_watch_fd again). Returns
+//  0, or -1 with errno as zaio_client_set_curve, and nothing changed.
+ZAIO_EXPORT int zaio_watch_set_curve (zaio_watch_t *self, const char *server_cert,
+                                      const char *client_cert);
+
+//  0, or ZAIO_ERR_AUTH once the broker has refused the watcher's handshake
+//  (its key unknown, not allowed to watch, or only one side uses CURVE;
+//  or, under CURVE, 4 handshakes in a row hung up on: a wrong server key):
+//  the watcher then stops connecting, and zaio_watch_recv returns -1 at
+//  once; zaio_watch_set_curve starts it again. zaio_watch_recv checks this
+//  as it waits; a program polling zaio_watch_fd asks here.
+ZAIO_EXPORT int zaio_watch_error (zaio_watch_t *self);
+
 //  Next event into *event, waiting up to timeout_ms (0: not at all, -1: no
-//  limit). Malformed events are skipped. Returns 0, or -1 on timeout or
-//  interrupt.
+//  limit). Malformed events are skipped. Returns 0, or -1 on timeout,
+//  interrupt or refusal (zaio_watch_error).
 ZAIO_EXPORT int zaio_watch_recv (zaio_watch_t *self, zaio_event_t *event, int timeout_ms);
 
 //  Events lost just before the last one received, from the gap in
@@ -394,7 +434,7 @@ ZAIO_EXPORT uint64_t zaio_watch_missed (zaio_watch_t *self);
 
 //  A file descriptor that polls readable when events may be waiting; then
 //  call zaio_watch_recv (w, &event, 0) until it returns -1. Owned by the
-//  watcher.
+//  watcher, until zaio_watch_set_curve.
 ZAIO_EXPORT int zaio_watch_fd (zaio_watch_t *self);
 
 #ifdef __cplusplus

@@ -32,6 +32,7 @@
 
 #include "zaio.h"
 #include "zaio_buf.h"
+#include "zaio_curve.h"
 #include "zaio_heap.h"
 #include "zaio_list.h"
 #include "zaio_sock.h"
@@ -66,6 +67,8 @@ typedef enum {
     E_HELLO_OK,     //  our hello was answered, the broker's limits read
     E_HELLO_FAILED, //  our hello was answered with an error, or unreadably
     E_LOST,         //  the monitor saw the connection fail or go
+    E_REFUSED,      //  the monitor saw the broker refuse our handshake
+    E_REKEY,        //  zaio_client_set_curve gave new keys
     E_TIMER,        //  the state's timer (conn_deadline) ran out
     E_DESTROY,      //  zaio_client_destroy
     E_COUNT
@@ -114,6 +117,8 @@ struct _zaio_client_t {
     uint32_t backoff_ms;
     uint32_t backoff_max_ms;
     char volume[ZAIO_VOLUME_MAX + 1]; //  for calls that name none; "" = the broker's default
+    bool curve;                       //  connect with CURVE, using `keys`
+    zaio_curve_t keys;
     //  Connection
     s_conn_t conn;
     int64_t conn_deadline; //  when the state's timer fires; 0: none
@@ -121,6 +126,7 @@ struct _zaio_client_t {
     zsock_t *monitor;
     bool connected;    //  handshake done: what we sent may have arrived
     uint32_t failures; //  lost connections in a row
+    uint32_t hangups;  //  of those, hung up on in the handshake (s_hung_up)
     zaio_call_t *hello_call;
     zaio_hello_t hello;
     bool have_hello;
@@ -145,6 +151,10 @@ struct _zaio_client_t {
     bool event_raised;
 };
 
+//  Why a connection was lost when the broker hung up in the handshake: a
+//  wrong server key under CURVE looks like this (see s_monitor_drain).
+static const char s_hung_up[] = "hung up in the handshake";
+
 static void s_pump (zaio_client_t *self);
 static void s_recv_all (zaio_client_t *self);
 
@@ -163,6 +173,8 @@ zaio_errname (int code)
             return "CONNLOST";
         case ZAIO_ERR_UNREACHABLE:
             return "UNREACHABLE";
+        case ZAIO_ERR_AUTH:
+            return "AUTH";
         default:
             return zaio_error_name (code);
     }
@@ -178,6 +190,8 @@ zaio_strerror (int code)
             return "connection to the broker lost; the request may or may not have run";
         case ZAIO_ERR_UNREACHABLE:
             return "broker unreachable";
+        case ZAIO_ERR_AUTH:
+            return "the broker refused this client's credentials (CURVE)";
         default:
             return zaio_error_text (code);
     }
@@ -510,6 +524,7 @@ s_open (zaio_client_t *self)
         zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
         zmq_setsockopt (handle, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
     }
+    if (self->curve) zaio_curve_apply (&self->keys, handle);
     if (!self->is_inproc) s_open_monitor (self, handle);
     if (zmq_connect (handle, self->endpoint)) {
         s_disconnect (self);
@@ -523,15 +538,16 @@ s_open (zaio_client_t *self)
 
 //  Send our own hello, with which every connection opens, to learn the
 //  broker's limits. The client owns the call (hello_call) until it is
-//  answered (s_hello_done) or the connection goes (s_drop).
+//  answered (s_hello_done) or the connection goes (s_drop). The socket
+//  refuses it only if the connection failed already (ZeroMQ dropped its
+//  pipe, a fast refusal): then it waits queued for the monitor's news.
 static void
 s_hello_send (zaio_client_t *self)
 {
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_HELLO, 0);
     self->hello_call = s_call_new (self, &req, NULL, true);
-    int rc = s_send (self, self->hello_call);
-    assert (rc == 0);
+    if (s_send (self, self->hello_call)) s_enqueue (self, self->hello_call, true);
 }
 
 static int
@@ -582,6 +598,7 @@ s_drop (zaio_client_t *self, const char *why)
 {
     s_disconnect (self);
     self->failures++;
+    if (why == s_hung_up) self->hangups++;
     bool maybe_delivered = self->connected;
     self->connected = false;
     size_t count = zhashx_size (self->sent);
@@ -646,25 +663,34 @@ s_window (const zaio_hello_t *hello)
 //
 //  state       event         next        action
 //  ----------  ------------  ----------  ---------------------------------------------
-//  DOWN        CONNECT       CONNECTING  failures = 0, then as BACKOFF + TIMER
+//  DOWN        CONNECT       CONNECTING  failures = hangups = 0, then as BACKOFF + TIMER
 //  BACKOFF     TIMER         CONNECTING  open a fresh socket, send our hello, set the
 //                                        connect timeout; if ZeroMQ refuses the
 //                                        endpoint, stay (and return -1)
 //  CONNECTING  HANDSHAKE     CONNECTING  connected = true
 //  READY       HANDSHAKE     READY       connected = true
-//  CONNECTING  HELLO_OK      READY       window from the broker's limits; failures = 0
-//  CONNECTING  HELLO_FAILED  READY       default window; failures = 0 (any answer,
+//  CONNECTING  HELLO_OK      READY       window from the broker's limits; failures =
+//                                        hangups = 0
+//  CONNECTING  HELLO_FAILED  READY       default window; failures = hangups = 0 (any answer,
 //                                        even an error, proves a broker is there)
 //  CONNECTING  TIMER         (as LOST)   why: "connect timed out", or "no answer to
 //                                        hello" once connected
 //  CONNECTING  LOST          BACKOFF     drop the socket, failures++, settle its calls
 //  READY       LOST          or DOWN     (s_drop); BACKOFF while failures <= retries,
-//                                        else DOWN: waiting calls fail UNREACHABLE
+//                                        else DOWN: waiting calls fail UNREACHABLE, or
+//                                        AUTH if under CURVE the broker hung up in the
+//                                        handshake every time (hangups == failures)
+//  CONNECTING  REFUSED       DOWN        drop the socket and settle its calls (s_drop);
+//  READY       REFUSED                   waiting calls fail AUTH at once: trying again
+//                                        would be refused again
+//  CONNECTING  REKEY         CONNECTING  drop the socket and settle its calls (s_drop),
+//  READY       REKEY                     then as DOWN + CONNECT, with the new keys
 //  any but     DESTROY       CLOSED      drop the socket
 //    CLOSED
 //
 //  Any other pair changes nothing: CONNECT outside DOWN (the call waits
-//  for the connection there is or will be), DESTROY in CLOSED, and pairs
+//  for the connection there is or will be), REKEY without a socket (the
+//  next one gets the keys), DESTROY in CLOSED, and pairs
 //  that cannot occur (HANDSHAKE and LOST come from the monitor of an open
 //  socket, HELLO_* from our hello, out only in CONNECTING, TIMER only
 //  while conn_deadline is set).
@@ -679,28 +705,52 @@ s_conn_enter (zaio_client_t *self, s_conn_t state, int64_t deadline)
     self->conn_deadline = deadline;
 }
 
-//  Fail every call waiting to be sent (queued, or backing off) with
-//  UNREACHABLE: no broker answered `failures` connections in a row.
+//  Fail every call waiting to be sent (queued, or backing off) with error:
+//  UNREACHABLE when no broker answered `failures` connections in a row,
+//  AUTH when the broker refused our handshake. why says how.
 static void
-s_give_up (zaio_client_t *self, const char *why)
+s_give_up (zaio_client_t *self, int error, const char *why)
 {
     char message[sizeof ((zaio_call_t *)0)->message];
-    snprintf (message, sizeof message, "no broker at %s after %u attempts (%s)", self->endpoint,
-              self->failures, why);
-    s_fail_calls (self, S_STATE_BIT (S_QUEUED) | S_STATE_BIT (S_WAIT), ZAIO_ERR_UNREACHABLE,
-                  message);
+    if (error == ZAIO_ERR_AUTH)
+        snprintf (message, sizeof message, "broker at %s: %s", self->endpoint, why);
+    else
+        snprintf (message, sizeof message, "no broker at %s after %u attempts (%s)", self->endpoint,
+                  self->failures, why);
+    s_fail_calls (self, S_STATE_BIT (S_QUEUED) | S_STATE_BIT (S_WAIT), error, message);
+}
+
+//  Give up after `failures` lost connections. Under CURVE, a broker that
+//  took every connection and hung up in every handshake failed to
+//  authenticate us or itself: ZeroMQ reports a wrong server key (the
+//  broker cannot open our HELLO), and often a broker without CURVE, only
+//  as that. Retrying will not help, so that is AUTH, not UNREACHABLE.
+static void
+s_give_up_lost (zaio_client_t *self, const char *why)
+{
+    if (self->curve && self->hangups == self->failures)
+        s_give_up (self, ZAIO_ERR_AUTH,
+                   "hung up in the CURVE handshake on every attempt: is the broker's public key "
+                   "the right one, and does it use CURVE?");
+    else
+        s_give_up (self, ZAIO_ERR_UNREACHABLE, why);
 }
 
 //  Event happened to the connection: make the one transition the table
-//  above gives for it. why says how the connection was lost (LOST only).
+//  above gives for it. why says how the connection was lost or refused
+//  (LOST and REFUSED only).
 //  Returns -1 if a socket was to be opened and ZeroMQ refused the endpoint,
 //  else 0.
 static int
 s_conn_on (zaio_client_t *self, s_event_t event, const char *why)
 {
     switch (S_ON (self->conn, event)) {
+        case S_ON (C_CONNECTING, E_REKEY):
+        case S_ON (C_READY, E_REKEY):
+            s_drop (self, "CURVE keys changed");
+            //  fall through
         case S_ON (C_DOWN, E_CONNECT):
-            self->failures = 0;
+            self->failures = self->hangups = 0;
             //  fall through
         case S_ON (C_BACKOFF, E_TIMER):
             if (s_open (self)) return -1;
@@ -717,12 +767,12 @@ s_conn_on (zaio_client_t *self, s_event_t event, const char *why)
         case S_ON (C_CONNECTING, E_HELLO_OK):
             self->have_hello = true;
             self->window = s_window (&self->hello);
-            self->failures = 0;
+            self->failures = self->hangups = 0;
             s_conn_enter (self, C_READY, 0);
             break;
         case S_ON (C_CONNECTING, E_HELLO_FAILED):
             self->window = ZAIO_CLIENT_WINDOW_DEFAULT;
-            self->failures = 0;
+            self->failures = self->hangups = 0;
             s_conn_enter (self, C_READY, 0);
             break;
         case S_ON (C_CONNECTING, E_TIMER):
@@ -735,8 +785,14 @@ s_conn_on (zaio_client_t *self, s_event_t event, const char *why)
                 s_conn_enter (self, C_BACKOFF, s_now () + s_backoff (self, self->failures));
             else {
                 s_conn_enter (self, C_DOWN, 0);
-                s_give_up (self, why);
+                s_give_up_lost (self, why);
             }
+            break;
+        case S_ON (C_CONNECTING, E_REFUSED):
+        case S_ON (C_READY, E_REFUSED):
+            s_drop (self, why);
+            s_conn_enter (self, C_DOWN, 0);
+            s_give_up (self, ZAIO_ERR_AUTH, why);
             break;
         case S_ON (C_DOWN, E_DESTROY):
         case S_ON (C_BACKOFF, E_DESTROY):
@@ -766,31 +822,19 @@ s_hello_done (zaio_client_t *self, zaio_call_t *call)
     s_conn_on (self, limits ? E_HELLO_OK : E_HELLO_FAILED, NULL);
 }
 
-//  Read one event off the monitor socket into *event (0 if its first
-//  frame is too short to hold one), dropping the endpoint frame after it.
-//  Returns -1 if none was waiting.
-static int
-s_monitor_event (void *handle, uint16_t *event)
-{
-    zmq_msg_t part;
-    if (zaio_sock_recv_parts (handle, &part, 1) < 0) return -1;
-    *event = 0;
-    if (zmq_msg_size (&part) >= sizeof *event) memcpy (event, zmq_msg_data (&part), sizeof *event);
-    zmq_msg_close (&part);
-    return 0;
-}
-
 //  Drain the socket monitor and tell the state machine what it saw: each
-//  handshake as it comes, and a loss (the first reason seen) once the
-//  monitor is drained and the replies that came before it, still in the
-//  socket, are taken.
+//  handshake as it comes, and a refusal or a loss (the first reason seen)
+//  once the monitor is drained and the replies that came before it, still
+//  in the socket, are taken. A refusal (zaio_curve_refusal) comes before
+//  the disconnect that follows it, and wins over it.
 static void
 s_monitor_drain (zaio_client_t *self)
 {
     void *handle = zsock_resolve (self->monitor);
-    const char *lost = NULL;
+    const char *lost = NULL, *refused = NULL;
     uint16_t event;
-    while (s_monitor_event (handle, &event) == 0) {
+    uint32_t value;
+    while (zaio_sock_monitor_event (handle, &event, &value) == 0) {
         const char *why = NULL;
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
             s_conn_on (self, E_HANDSHAKE, NULL);
@@ -800,13 +844,16 @@ s_monitor_drain (zaio_client_t *self)
                  !self->connected)
             why = "connection refused";
         else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                          ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
-            why = "handshake failed";
+                          ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)) {
+            //  A wrong server key looks like this: the broker only hangs up.
+            why = s_hung_up;
+            if (!refused) refused = zaio_curve_refusal (event, value, self->curve);
+        }
         if (!lost) lost = why;
     }
-    if (lost) {
+    if (refused || lost) {
         s_recv_all (self);
-        s_conn_on (self, E_LOST, lost);
+        s_conn_on (self, refused ? E_REFUSED : E_LOST, refused ? refused : lost);
     }
 }
 
@@ -1189,6 +1236,19 @@ zaio_client_set_connect_timeout (zaio_client_t *self, uint32_t msecs)
 {
     assert (self);
     self->connect_timeout_ms = msecs ? msecs : 1;
+}
+
+int
+zaio_client_set_curve (zaio_client_t *self, const char *server_cert, const char *client_cert)
+{
+    assert (self);
+    zaio_curve_t keys;
+    if (zaio_curve_load (&keys, server_cert, client_cert, NULL)) return -1;
+    self->keys = keys;
+    self->curve = true;
+    s_conn_on (self, E_REKEY, NULL);
+    s_pump (self);
+    return 0;
 }
 
 void

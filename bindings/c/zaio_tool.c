@@ -23,6 +23,7 @@
 #define EXIT_FAILED      1   //  the broker refused the operation, or a local file error
 #define EXIT_USAGE       2   //  bad command line
 #define EXIT_UNREACHABLE 3   //  no broker answered (unreachable, lost, timed out)
+#define EXIT_AUTH        4   //  the broker refused our handshake (AUTH)
 #define EXIT_INTERRUPTED 130 //  SIGINT / SIGTERM
 
 #define S_CHUNK_MAX    (4u * 1024 * 1024) //  bytes per get/put/cat call
@@ -39,7 +40,9 @@ typedef struct {
     uint32_t timeout_ms;
     int retries; //  -1: library default
     zaio_client_t *client;
-    const char *volume; //  NULL: the broker's default
+    const char *volume;       //  NULL: the broker's default
+    const char *curve_server; //  the broker's public certificate; NULL: no CURVE
+    const char *curve_cert;   //  our secret certificate
 } s_tool_t;
 
 typedef struct {
@@ -59,6 +62,7 @@ s_exit_code (int code)
 {
     if (code == ZAIO_ERR_UNREACHABLE || code == ZAIO_ERR_CONNLOST || code == ZAIO_ERR_TIMEOUT)
         return EXIT_UNREACHABLE;
+    if (code == ZAIO_ERR_AUTH) return EXIT_AUTH;
     if (code == EINTR) return EXIT_INTERRUPTED;
     return EXIT_FAILED;
 }
@@ -95,7 +99,36 @@ s_usage (const char *command, const char *problem)
     return EXIT_USAGE;
 }
 
-//  The client, connected on first use.
+//  Give the client, or else the watcher, the CURVE certificates of
+//  --curve-server and --curve-cert, if any. Returns 0, or -1 after saying
+//  what is wrong: only one given, or a file that cannot serve (which).
+static int
+s_curve (s_tool_t *tool, zaio_client_t *client, zaio_watch_t *watch)
+{
+    if (!tool->curve_server && !tool->curve_cert) return 0;
+    if (!tool->curve_server || !tool->curve_cert) {
+        s_usage (NULL, "--curve-server and --curve-cert go together");
+        return -1;
+    }
+    int rc = client ? zaio_client_set_curve (client, tool->curve_server, tool->curve_cert)
+                    : zaio_watch_set_curve (watch, tool->curve_server, tool->curve_cert);
+    if (rc == 0) return 0;
+    int error = errno;
+    //  The server's certificate is read first: if it loads, ours failed.
+    zcert_t *cert = zcert_load (tool->curve_server);
+    const char *option = cert ? "--curve-cert" : "--curve-server";
+    const char *path = cert ? tool->curve_cert : tool->curve_server;
+    zcert_destroy (&cert);
+    if (error != EINVAL)
+        fprintf (stderr, "zaio: %s %s: cannot read: %s\n", option, path, strerror (error));
+    else
+        fprintf (stderr, "zaio: %s %s: not a CURVE certificate%s (zaio keygen makes them)\n",
+                 option, path, streq (option, "--curve-cert") ? " with its secret key" : "");
+    return -1;
+}
+
+//  The client, connected on first use. Exits with a usage error (the
+//  client closed) if the options cannot make one.
 static zaio_client_t *
 s_client (s_tool_t *tool)
 {
@@ -106,8 +139,10 @@ s_client (s_tool_t *tool)
             exit (EXIT_USAGE);
         }
         zaio_client_set_timeout (tool->client, tool->timeout_ms);
-        if (zaio_client_set_volume (tool->client, tool->volume)) {
-            fprintf (stderr, "zaio: bad volume name '%s'\n", tool->volume);
+        bool bad_volume = zaio_client_set_volume (tool->client, tool->volume) != 0;
+        if (bad_volume) fprintf (stderr, "zaio: bad volume name '%s'\n", tool->volume);
+        if (bad_volume || s_curve (tool, tool->client, NULL)) {
+            zaio_client_destroy (&tool->client);
             exit (EXIT_USAGE);
         }
         if (tool->retries >= 0) zaio_client_set_retries (tool->client, (uint32_t)tool->retries);
@@ -1098,6 +1133,11 @@ s_cmd_watch (s_tool_t *tool, int argc, char **argv)
         fprintf (stderr, "zaio: bad events endpoint '%s'\n", tool->events ? tool->events : "");
         return EXIT_USAGE;
     }
+    if (s_curve (tool, NULL, watch)) {
+        zaio_watch_destroy (&watch);
+        zlist_destroy (&prefixes);
+        return EXIT_USAGE;
+    }
     //  Everything is received and prefixes are matched here, so gaps in
     //  the sequence numbers are real losses, not filtered events.
     zaio_watch_subscribe (watch, "");
@@ -1105,7 +1145,11 @@ s_cmd_watch (s_tool_t *tool, int argc, char **argv)
     long printed = 0;
     while (!zsys_interrupted && (count == 0 || printed < count)) {
         zaio_event_t event;
-        if (zaio_watch_recv (watch, &event, 500)) continue;
+        if (zaio_watch_recv (watch, &event, 500)) {
+            if (!zaio_watch_error (watch)) continue;
+            status = s_fail ("watch", NULL, zaio_watch_error (watch));
+            break;
+        }
         uint64_t missed = zaio_watch_missed (watch);
         if (missed) s_print_missed (missed, &event, json);
         if (!s_watch_wanted (prefixes, &event)) continue;
@@ -1114,6 +1158,21 @@ s_cmd_watch (s_tool_t *tool, int argc, char **argv)
     }
     zaio_watch_destroy (&watch);
     zlist_destroy (&prefixes);
+    return status;
+}
+
+//  Create the missing directories above path, private to their owner
+//  (they are to hold secret keys). Returns 0, or an errno value.
+static int
+s_make_parents (const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf (dir, sizeof dir, "%s", path);
+    for (char *slash = strchr (dir + 1, '/'); slash; slash = strchr (slash + 1, '/')) {
+        *slash = 0;
+        if (mkdir (dir, 0700) && errno != EEXIST) return errno;
+        *slash = '/';
+    }
     return 0;
 }
 
@@ -1140,7 +1199,8 @@ s_cmd_keygen (s_tool_t *tool, int argc, char **argv)
         if (argc - first == 2) zcert_set_meta (cert, "name", "%s", argv[first + 1]);
         //  zcert writes the secret file with a private umask; the chmod
         //  makes sure whatever the process umask was.
-        if (zcert_save (cert, path) || chmod (secret, 0600)) {
+        errno = s_make_parents (path);
+        if (errno || zcert_save (cert, path) || chmod (secret, 0600)) {
             fprintf (stderr, "zaio: keygen %s: %s\n", path, strerror (errno));
             status = EXIT_FAILED;
         } else
@@ -1194,7 +1254,8 @@ static const s_command_t s_commands[] = {
     {"keygen", s_cmd_keygen, "keygen PATH [NAME]",
      "Make a CURVE certificate pair in czmq's format: PATH (the public key, and\n"
      "NAME as its 'name' metadata) and PATH_secret (the secret key, mode 0600),\n"
-     "and print the public key (z85). Existing files are never replaced.\n"},
+     "and print the public key (z85). Missing directories above PATH are made,\n"
+     "mode 0700. Existing files are never replaced.\n"},
     {"watch", s_cmd_watch, "watch [--json] [--count N] [PREFIX...]",
      "Print one line per completion event from the broker's events endpoint:\n"
      "time (UTC), op, path, outcome, bytes, latency (queue + service), worker.\n"
@@ -1228,6 +1289,10 @@ s_help (void)
             "  -r, --retries N         resends/reconnects after losing the broker [3]\n"
             "  -v, --volume NAME       volume the paths live on [$ZAIO_VOLUME, else the\n"
             "                          broker's default volume]\n"
+            "      --curve-server FILE the broker's public CURVE certificate [$ZAIO_CURVE_SERVER]\n"
+            "      --curve-cert FILE   this client's secret CURVE certificate (from zaio\n"
+            "                          keygen; FILE or FILE_secret) [$ZAIO_CURVE_CERT]; with\n"
+            "                          both, every command, watch too, uses CURVE\n"
             "  -h, --help              this help; zaio COMMAND --help for a command's\n"
             "  -V, --version           print the version\n\n"
             "Commands:\n");
@@ -1238,6 +1303,8 @@ s_help (void)
             "  1    the operation failed (an error from the broker, or a local file error)\n"
             "  2    usage error\n"
             "  3    broker unreachable (no answer, connection lost, or timed out)\n"
+            "  4    AUTH: the broker refused this client's credentials (CURVE key unknown\n"
+            "       or not allowed, or CURVE on one side only)\n"
             "  130  interrupted\n");
 }
 
@@ -1249,7 +1316,8 @@ s_takes_value (const char *name)
     return streq (name, "-c") || streq (name, "--connect") || streq (name, "-e") ||
            streq (name, "--events") || streq (name, "-t") || streq (name, "--timeout") ||
            streq (name, "-r") || streq (name, "--retries") || streq (name, "-v") ||
-           streq (name, "--volume");
+           streq (name, "--volume") || streq (name, "--curve-server") ||
+           streq (name, "--curve-cert");
 }
 
 //  text as a whole decimal number in 0..max into *value. Returns 0 or -1.
@@ -1289,6 +1357,10 @@ s_global_option (s_tool_t *tool, int argc, char **argv, int *at)
         tool->events = value;
     else if (streq (name, "-v") || streq (name, "--volume"))
         tool->volume = value;
+    else if (streq (name, "--curve-server"))
+        tool->curve_server = value;
+    else if (streq (name, "--curve-cert"))
+        tool->curve_cert = value;
     else if (streq (name, "-t") || streq (name, "--timeout")) {
         if (s_parse_number (value, LONG_MAX, &number)) return s_usage (NULL, "bad --timeout");
         tool->timeout_ms = (uint32_t)number;
@@ -1330,10 +1402,25 @@ s_run_command (s_tool_t *tool, int argc, char **argv)
     return status;
 }
 
+//  The environment variable name, NULL if unset or empty.
+static const char *
+s_env (const char *name)
+{
+    const char *value = getenv (name);
+    return value && *value ? value : NULL;
+}
+
 int
 main (int argc, char *argv[])
 {
-    s_tool_t tool = {NULL, NULL, ZAIO_CLIENT_TIMEOUT_MS, -1, NULL, getenv ("ZAIO_VOLUME")};
+    s_tool_t tool = {NULL,
+                     NULL,
+                     ZAIO_CLIENT_TIMEOUT_MS,
+                     -1,
+                     NULL,
+                     getenv ("ZAIO_VOLUME"),
+                     s_env ("ZAIO_CURVE_SERVER"),
+                     s_env ("ZAIO_CURVE_CERT")};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         int status = s_global_option (&tool, argc, argv, &i);

@@ -3,22 +3,90 @@
 
     One SUB socket; ZeroMQ's prefix filters select topics at the broker.
     Each event is three frames (topic, signature, msgpack body); anything
-    else is skipped, and so is a body the codec refuses.
+    else is skipped, and so is a body the codec refuses. ZeroMQ reconnects
+    the SUB by itself; a socket monitor (not over inproc) watches for the
+    broker refusing the handshake, after which the watcher stops
+    connecting: every later attempt would be refused the same way. Under
+    CURVE, S_HANGUPS_MAX handshakes in a row that the broker hung up on
+    count as a refusal too: a wrong server key shows as nothing else. New
+    keys get a fresh SUB and monitor, so that no event of a connection
+    made without them can be taken for a refusal of them; the watcher
+    keeps its subscriptions to replay on it.
 */
 
 #include "zaio.h"
+#include "zaio_curve.h"
 #include "zaio_sock.h"
 
 #include <errno.h>
 #include <string.h>
 
+//  Handshakes in a row the broker hung up on, under CURVE, that make a
+//  refusal: as many as a client's connection attempts by default.
+#define S_HANGUPS_MAX (ZAIO_CLIENT_RETRIES + 1)
+//  What the monitor reports: refusals, hang-ups, and the successes that
+//  end a run of hang-ups.
+#define S_MONITOR_EVENTS                                                                           \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                       \
+     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+
 struct _zaio_watch_t {
+    char *endpoint;
     zsock_t *sub;
-    bool everything; //  subscribed to "": sequence gaps are real losses
+    zsock_t *monitor; //  PAIR of the SUB's monitor; NULL over inproc
+    bool curve;       //  the SUB uses CURVE, with `keys`
+    zaio_curve_t keys;
+    int error;          //  ZAIO_ERR_AUTH once refused: no longer connected
+    uint32_t hangups;   //  handshakes in a row the broker hung up on
+    zlistx_t *prefixes; //  subscriptions, as strings, one per subscribe
+    bool everything;    //  subscribed to "": sequence gaps are real losses
     bool have_seq;
     uint64_t last_seq;
     uint64_t missed;
 };
+
+//  Close the SUB and its monitor. The monitor stops first: the events of
+//  the close would block ZeroMQ's I/O thread on a pipe nobody reads (as
+//  in the client).
+static void
+s_close (zaio_watch_t *self)
+{
+    if (self->monitor) zmq_socket_monitor (zsock_resolve (self->sub), NULL, 0);
+    zsock_destroy (&self->sub);
+    zsock_destroy (&self->monitor);
+}
+
+//  Open a SUB (with the keys, if any, and a monitor unless over inproc),
+//  subscribe it to the prefixes and connect it. Returns -1, nothing left
+//  open, if ZeroMQ refuses the endpoint.
+static int
+s_open (zaio_watch_t *self)
+{
+    self->sub = zsock_new (ZMQ_SUB);
+    assert (self->sub);
+    void *handle = zsock_resolve (self->sub);
+    zsock_set_linger (self->sub, 0);
+    if (self->curve) zaio_curve_apply (&self->keys, handle);
+    for (char *prefix = (char *)zlistx_first (self->prefixes); prefix;
+         prefix = (char *)zlistx_next (self->prefixes))
+        zmq_setsockopt (handle, ZMQ_SUBSCRIBE, prefix, strlen (prefix));
+    if (strncmp (self->endpoint, "inproc://", 9)) {
+        //  Connected before the SUB connects, or its first events are lost.
+        char monitor[96];
+        zaio_sock_inproc_name (monitor, sizeof monitor, "zaio-watch-monitor");
+        int rc = zmq_socket_monitor (handle, monitor, S_MONITOR_EVENTS);
+        assert (rc == 0);
+        self->monitor = zsock_new (ZMQ_PAIR);
+        assert (self->monitor);
+        rc = zsock_connect (self->monitor, "%s", monitor);
+        assert (rc == 0);
+    }
+    if (zmq_connect (handle, self->endpoint)) {
+        s_close (self);
+        return -1;
+    }
+    return 0;
+}
 
 zaio_watch_t *
 zaio_watch_new (const char *endpoint)
@@ -27,13 +95,12 @@ zaio_watch_new (const char *endpoint)
     if (!endpoint || !*endpoint) endpoint = ZAIO_DEFAULT_EVENTS;
     zaio_watch_t *self = (zaio_watch_t *)calloc (1, sizeof (zaio_watch_t));
     assert (self);
-    self->sub = zsock_new (ZMQ_SUB);
-    assert (self->sub);
-    zsock_set_linger (self->sub, 0);
-    if (zmq_connect (zsock_resolve (self->sub), endpoint)) {
-        zaio_watch_destroy (&self);
-        return NULL;
-    }
+    self->endpoint = strdup (endpoint);
+    assert (self->endpoint);
+    self->prefixes = zlistx_new ();
+    assert (self->prefixes);
+    zlistx_set_destructor (self->prefixes, (zlistx_destructor_fn *)zstr_free);
+    if (s_open (self)) zaio_watch_destroy (&self);
     return self;
 }
 
@@ -43,10 +110,57 @@ zaio_watch_destroy (zaio_watch_t **self_p)
     assert (self_p);
     zaio_watch_t *self = *self_p;
     if (self) {
-        zsock_destroy (&self->sub);
+        s_close (self);
+        zlistx_destroy (&self->prefixes);
+        free (self->endpoint);
         free (self);
         *self_p = NULL;
     }
+}
+
+int
+zaio_watch_set_curve (zaio_watch_t *self, const char *server_cert, const char *client_cert)
+{
+    assert (self);
+    zaio_curve_t keys;
+    if (zaio_curve_load (&keys, server_cert, client_cert, NULL)) return -1;
+    s_close (self);
+    self->keys = keys;
+    self->curve = true;
+    self->error = 0;
+    self->hangups = 0;
+    int rc = s_open (self);
+    assert (rc == 0); //  the endpoint was taken before
+    return 0;
+}
+
+//  Take in what the monitor reported: on a refused handshake, or too many
+//  hung up on in a row under CURVE, stop connecting and remember
+//  ZAIO_ERR_AUTH. Returns the watcher's error.
+static int
+s_check (zaio_watch_t *self)
+{
+    uint16_t event;
+    uint32_t value;
+    while (self->monitor && !self->error &&
+           zaio_sock_monitor_event (zsock_resolve (self->monitor), &event, &value) == 0) {
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            self->hangups = 0;
+        else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && self->curve)
+            self->hangups++;
+        if (zaio_curve_refusal (event, value, self->curve) || self->hangups >= S_HANGUPS_MAX) {
+            self->error = ZAIO_ERR_AUTH;
+            zmq_disconnect (zsock_resolve (self->sub), self->endpoint);
+        }
+    }
+    return self->error;
+}
+
+int
+zaio_watch_error (zaio_watch_t *self)
+{
+    assert (self);
+    return s_check (self);
 }
 
 int
@@ -54,8 +168,13 @@ zaio_watch_subscribe (zaio_watch_t *self, const char *prefix)
 {
     assert (self);
     assert (prefix);
+    if (zmq_setsockopt (zsock_resolve (self->sub), ZMQ_SUBSCRIBE, prefix, strlen (prefix)))
+        return -1;
     if (*prefix == 0) self->everything = true;
-    return zmq_setsockopt (zsock_resolve (self->sub), ZMQ_SUBSCRIBE, prefix, strlen (prefix));
+    char *copy = strdup (prefix);
+    assert (copy);
+    zlistx_add_end (self->prefixes, copy);
+    return 0;
 }
 
 int
@@ -63,8 +182,16 @@ zaio_watch_unsubscribe (zaio_watch_t *self, const char *prefix)
 {
     assert (self);
     assert (prefix);
+    if (zmq_setsockopt (zsock_resolve (self->sub), ZMQ_UNSUBSCRIBE, prefix, strlen (prefix)))
+        return -1;
     if (*prefix == 0) self->everything = false;
-    return zmq_setsockopt (zsock_resolve (self->sub), ZMQ_UNSUBSCRIBE, prefix, strlen (prefix));
+    for (char *held = (char *)zlistx_first (self->prefixes); held;
+         held = (char *)zlistx_next (self->prefixes))
+        if (streq (held, prefix)) {
+            zlistx_delete (self->prefixes, zlistx_cursor (self->prefixes));
+            break;
+        }
+    return 0;
 }
 
 //  Take one message if there is one. Returns 1 for an event, 0 for a
@@ -103,10 +230,12 @@ zaio_watch_recv (zaio_watch_t *self, zaio_event_t *event, int timeout_ms)
         }
         if (rc == 0) continue; //  not an event: skip it
         int64_t wait = until < 0 ? 500 : until - zclock_mono ();
-        if (wait <= 0 || zsys_interrupted) return -1;
-        zmq_pollitem_t item = {zsock_resolve (self->sub), 0, ZMQ_POLLIN, 0};
-        if (zmq_poll (&item, 1, wait > 500 ? 500 : (long)wait) == -1 && errno == EINTR &&
-            zsys_interrupted)
+        if (wait <= 0 || zsys_interrupted || s_check (self)) return -1;
+        zmq_pollitem_t items[] = {
+            {zsock_resolve (self->sub), 0, ZMQ_POLLIN, 0},
+            {self->monitor ? zsock_resolve (self->monitor) : NULL, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll (items, self->monitor ? 2 : 1, wait > 500 ? 500 : (long)wait) == -1 &&
+            errno == EINTR && zsys_interrupted)
             return -1;
     }
 }

@@ -59,28 +59,43 @@ zaio_sock_inproc_name (char *name, size_t size, const char *prefix)
     snprintf (name, size, "inproc://%s-%" PRIuFAST64, prefix, atomic_fetch_add (&s_names, 1));
 }
 
+int
+zaio_sock_monitor_event (void *handle, uint16_t *event, uint32_t *value)
+{
+    zmq_msg_t part;
+    if (zaio_sock_recv_parts (handle, &part, 1) < 0) return -1;
+    *event = 0;
+    *value = 0;
+    if (zmq_msg_size (&part) >= sizeof *event + sizeof *value) {
+        const uint8_t *data = (const uint8_t *)zmq_msg_data (&part);
+        memcpy (event, data, sizeof *event);
+        memcpy (value, data + sizeof *event, sizeof *value);
+    }
+    zmq_msg_close (&part);
+    return 0;
+}
+
 bool
 zaio_sock_is_loopback (const char *endpoint)
 {
-    const char *scheme = "tcp://";
-    if (strncmp (endpoint, scheme, strlen (scheme))) return false;
-    const char *address = endpoint + strlen (scheme);
+    assert (endpoint);
+    if (strncmp (endpoint, "tcp://", 6)) return false;
+    const char *address = endpoint + 6;
     const char *source_end = strchr (address, ';');
     if (source_end) address = source_end + 1;
-    //  The host is all before the last ':' (the port), without brackets.
-    const char *port = strrchr (address, ':');
-    size_t length = port ? (size_t)(port - address) : strlen (address);
-    if (length >= 2 && address[0] == '[' && address[length - 1] == ']') {
-        address++;
-        length -= 2;
-    }
-    char host[256];
-    if (length >= sizeof host) return false;
+    //  HOST:PORT or [HOST]:PORT; the port is whatever follows the last ':'.
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *end = *address == '[' ? strchr (address, ']') : strrchr (address, ':');
+    if (*address == '[') address++;
+    size_t length = end ? (size_t)(end - address) : strlen (address);
+    if (length == 0 || length >= sizeof host) return false;
     memcpy (host, address, length);
     host[length] = 0;
-    struct in_addr v4;
-    struct in6_addr v6;
-    if (inet_pton (AF_INET, host, &v4) == 1) return (ntohl (v4.s_addr) >> 24) == 127;
-    if (inet_pton (AF_INET6, host, &v6) == 1) return IN6_IS_ADDR_LOOPBACK (&v6);
+    struct in_addr ip4;
+    struct in6_addr ip6;
+    if (inet_pton (AF_INET, host, &ip4) == 1) return (ntohl (ip4.s_addr) >> 24) == 127;
+    if (inet_pton (AF_INET6, host, &ip6) == 1)
+        return IN6_IS_ADDR_LOOPBACK (&ip6) ||
+               (IN6_IS_ADDR_V4MAPPED (&ip6) && ip6.s6_addr[12] == 127);
     return streq (host, "localhost") || streq (host, "lo");
 }

@@ -49,10 +49,18 @@ int zaio_sock_wait (zsock_t **socks, int count, int timeout_ms, bool *readable);
 //  address, say) may still be taken.
 void zaio_sock_inproc_name (char *name, size_t size, const char *prefix);
 
-//  True if endpoint is tcp on a loopback address: 127.0.0.0/8, ::1,
-//  localhost or the interface lo (after a "source;" prefix, the part that
-//  names the peer or the bind address). False for a wildcard (*), any
-//  other host, and every other transport: callers decide for those.
+//  Read one event off a socket monitor's PAIR (zmq_socket_monitor) into
+//  *event and *value (both 0 if its first frame is too short to hold
+//  them), dropping the endpoint frame after it. Returns -1 if none was
+//  waiting.
+int zaio_sock_monitor_event (void *handle, uint16_t *event, uint32_t *value);
+
+//  True if endpoint is tcp to or on a loopback address: 127.0.0.0/8,
+//  ::1 (written [::1]), an IPv4-mapped 127.x, the name localhost or the
+//  interface lo. Only the address after a source address
+//  (tcp://SOURCE;HOST:PORT) counts. False for everything else: other
+//  hosts and interfaces, "*", and every other transport (whose callers
+//  decide for themselves).
 bool zaio_sock_is_loopback (const char *endpoint);
 
 #ifdef __cplusplus
