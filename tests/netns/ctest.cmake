@@ -37,7 +37,8 @@ add_dependencies (zaio_remote_bench zaio-broker zaio-worker)
 
 add_test (NAME netns_remote
     COMMAND bash ${zaio_netns_dir}/run.sh
-        $<TARGET_FILE:zaio-broker> $<TARGET_FILE:zaio-worker> $<TARGET_FILE:zaio_netns_load>)
+        $<TARGET_FILE:zaio-broker> $<TARGET_FILE:zaio-worker> $<TARGET_FILE:zaio_netns_load>
+        $<TARGET_FILE:zaio-tool>)
 # RUN_SERIAL: five hosts' worth of processes on two cores, and heartbeats
 # that must not be starved by the rest of the suite.
 set_tests_properties (netns_remote PROPERTIES

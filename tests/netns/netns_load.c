@@ -41,7 +41,26 @@ s_usage (FILE *out)
                   "[--settle-ms MS]\n"
                   "       [--kill-pid PID --kill-name NAME --kill-credit K [--kill-at N] "
                   "[--term]]\n"
-                  "       [--after NAME=COUNT]... [--novolume NAME] [--prepare-only]\n");
+                  "       [--after NAME=COUNT]... [--novolume NAME] [--prepare-only]\n"
+                  "       [--curve SERVER_CERT,CLIENT_CERT]\n");
+}
+
+//  --curve SERVER_CERT,CLIENT_CERT: every socket speaks CURVE.
+static void
+s_curve (const char *spec)
+{
+    char *copy = strdup (spec);
+    char *comma = strchr (copy, ',');
+    if (!comma) {
+        fprintf (stderr, "zaio_netns_load: --curve needs SERVER_CERT,CLIENT_CERT\n");
+        exit (2);
+    }
+    *comma = 0;
+    if (zaio_load_set_curve (copy, comma + 1)) {
+        fprintf (stderr, "zaio_netns_load: cannot load the certificates %s\n", spec);
+        exit (2);
+    }
+    free (copy);
 }
 
 static unsigned long
@@ -108,7 +127,8 @@ main (int argc, char *argv[])
         OPT_TERM,
         OPT_AFTER,
         OPT_NOVOLUME,
-        OPT_PREPARE
+        OPT_PREPARE,
+        OPT_CURVE
     };
     static const struct option options[] = {
         {"connect", required_argument, NULL, 'c'},
@@ -128,6 +148,7 @@ main (int argc, char *argv[])
         {"after", required_argument, NULL, OPT_AFTER},
         {"novolume", required_argument, NULL, OPT_NOVOLUME},
         {"prepare-only", no_argument, NULL, OPT_PREPARE},
+        {"curve", required_argument, NULL, OPT_CURVE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     zaio_load_config_t config = {
@@ -204,6 +225,9 @@ main (int argc, char *argv[])
                 break;
             case OPT_PREPARE:
                 prepare_only = true;
+                break;
+            case OPT_CURVE:
+                s_curve (optarg);
                 break;
             case 'h':
                 s_usage (stdout);

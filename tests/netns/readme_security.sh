@@ -232,6 +232,6 @@ done < "$T/blocks"
 run_segment
 
 # What the commands did, seen from outside.
-cmp -s /etc/hostname /srv/photos/notes/hostname || fail "alice's put did not reach host B's volume"
+cmp -s /etc/hostname /srv/photos/hostname.txt || fail "alice's put did not reach host B's volume"
 FAILED=0
 say "PASS: $SEGMENT segments of README.md's Security section"

@@ -14,6 +14,10 @@
 #   host3   10.241.77.13  zaio-worker, volume solo = $T/solo
 #   client  10.241.77.20  zaio_netns_load (tests/netns/netns_load.c)
 #
+# Every tcp link speaks CURVE: the broker admits the three workers and the
+# load's clients and subscriber by their certificates (zaio keygen), so
+# the test runs what a deployment across hosts runs.
+#
 # 1. 20,000 mixed jobs from 8 pipelined DEALERs; host1 gets SIGKILL half
 #    way. Every job gets exactly one reply, every idempotent job succeeds,
 #    every acknowledged change is on disk (read back from the directories),
@@ -28,9 +32,11 @@
 # (ctest's SKIP_RETURN_CODE). Cleans up on any exit.
 set -euo pipefail
 
-BROKER=${1:?usage: run.sh ZAIO_BROKER ZAIO_WORKER ZAIO_NETNS_LOAD}
-WORKER=${2:?usage: run.sh ZAIO_BROKER ZAIO_WORKER ZAIO_NETNS_LOAD}
-LOAD=${3:?usage: run.sh ZAIO_BROKER ZAIO_WORKER ZAIO_NETNS_LOAD}
+USAGE="usage: run.sh ZAIO_BROKER ZAIO_WORKER ZAIO_NETNS_LOAD ZAIO"
+BROKER=${1:?$USAGE}
+WORKER=${2:?$USAGE}
+LOAD=${3:?$USAGE}
+TOOL=${4:?$USAGE}
 
 JOBS=${ZAIO_NETNS_JOBS:-20000}
 NET=10.241.77
@@ -50,7 +56,7 @@ ns () { echo "$PREFIX-$1"; }
 
 [ "$(id -u)" = 0 ] || skip "needs root to create network namespaces"
 command -v ip > /dev/null || skip "ip (iproute2) is not installed"
-for bin in "$BROKER" "$WORKER" "$LOAD"; do
+for bin in "$BROKER" "$WORKER" "$LOAD" "$TOOL"; do
     [ -x "$bin" ] || { echo "netns: FAIL: $bin is not built" >&2; exit 1; }
 done
 
@@ -148,17 +154,30 @@ reap () {
     unset "PID[$1]"
 }
 
+# Certificates: each secret stays in keys/, the public halves the broker
+# admits go to keys/clients and keys/workers.
+K=$T/keys
+mkdir -p "$K/clients" "$K/workers"
+"$TOOL" keygen "$K/broker" broker > /dev/null
+for host in host1 host2 host3; do
+    "$TOOL" keygen "$K/$host" "$host" > /dev/null
+    cp "$K/$host" "$K/workers/"
+done
+"$TOOL" keygen "$K/load" load > /dev/null
+cp "$K/load" "$K/clients/"
+
 start_broker () {
     start broker broker "$1" "$BROKER" --root "$T/root" \
         --bind "tcp://${ADDR[broker]}:5670" --events "tcp://${ADDR[broker]}:5671" \
-        --worker-bind "tcp://${ADDR[broker]}:5672" --workers 1 "${HEARTBEAT[@]}"
+        --worker-bind "tcp://${ADDR[broker]}:5672" --workers 1 "${HEARTBEAT[@]}" \
+        --curve-cert "$K/broker_secret" --client-certs "$K/clients" --worker-certs "$K/workers"
 }
 
 start_worker () {
     local host=$1 volume=$2
     start "$host" "$host" "$host.log" "$WORKER" --connect "tcp://${ADDR[broker]}:5672" \
         --volume "$volume" --threads "$THREADS" --credit "$PER_THREAD" "${HEARTBEAT[@]}" \
-        --name "$host"
+        --name "$host" --curve-cert "$K/${host}_secret" --broker-key "$K/broker"
 }
 
 mkdir -p "$T/root" "$T/shared" "$T/solo"
@@ -171,7 +190,7 @@ say "broker and 3 workers ready"
 client () {
     ip netns exec "$(ns client)" timeout 200 "$LOAD" \
         --connect "tcp://${ADDR[broker]}:5670" --events "tcp://${ADDR[broker]}:5671" \
-        --volume "shared=$T/shared" --volume "solo=$T/solo" "$@"
+        --volume "shared=$T/shared" --volume "solo=$T/solo" --curve "$K/broker,$K/load_secret" "$@"
 }
 
 # ---------------------------------------------------------------------

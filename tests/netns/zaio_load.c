@@ -204,6 +204,33 @@ s_rename_content (uint32_t i, char *out, size_t size)
     snprintf (out, size, "rename source of job %u\n", i);
 }
 
+//  CURVE keys for every socket, once zaio_load_set_curve has been called.
+static zcert_t *s_curve_server;
+static zcert_t *s_curve_own;
+
+int
+zaio_load_set_curve (const char *server_cert, const char *client_cert)
+{
+    zcert_destroy (&s_curve_server);
+    zcert_destroy (&s_curve_own);
+    s_curve_server = zcert_load (server_cert);
+    s_curve_own = zcert_load (client_cert);
+    return s_curve_server && s_curve_own && zcert_meta (s_curve_own, "name") ? 0 : -1;
+}
+
+//  A new socket of type, with the CURVE keys if there are any.
+static zsock_t *
+s_socket (int type)
+{
+    zsock_t *sock = zsock_new (type);
+    assert (sock);
+    if (s_curve_own) {
+        zcert_apply (s_curve_own, sock);
+        zsock_set_curve_serverkey (sock, zcert_public_txt (s_curve_server));
+    }
+    return sock;
+}
+
 int
 zaio_load_prepare (const zaio_load_config_t *config)
 {
@@ -691,13 +718,14 @@ zaio_load_run (const zaio_load_config_t *config, zaio_load_result_t *result)
     assert (run->jobs && run->clients && run->client_keys && run->inflight && items);
     for (uint32_t i = 0; i < config->jobs; i++) s_plan (i, &run->jobs[i].plan);
     for (uint32_t c = 0; c < config->clients; c++) {
-        zsock_t *client = zsock_new (ZMQ_DEALER);
-        assert (client);
+        zsock_t *client = s_socket (ZMQ_DEALER);
         char routing_id[128];
         snprintf (routing_id, sizeof routing_id, "load-%s-%d-%u", config->tag, (int)getpid (), c);
         zsock_set_identity (client, routing_id);
         zframe_t *id_frame = zframe_new (routing_id, strlen (routing_id));
-        run->client_keys[c] = zframe_strhex (id_frame);
+        //  Over CURVE, events name the client by its certificate's name.
+        run->client_keys[c] =
+            s_curve_own ? strdup (zcert_meta (s_curve_own, "name")) : zframe_strhex (id_frame);
         zframe_destroy (&id_frame);
         zsock_set_linger (client, 0);
         zsock_set_sndhwm (client, 0);
@@ -708,8 +736,7 @@ zaio_load_run (const zaio_load_config_t *config, zaio_load_result_t *result)
         items[c] = (zmq_pollitem_t){zsock_resolve (client), 0, ZMQ_POLLIN, 0};
     }
     if (config->events) {
-        run->events = zsock_new (ZMQ_SUB);
-        assert (run->events);
+        run->events = s_socket (ZMQ_SUB);
         zsock_set_rcvhwm (run->events, 0); //  we never drop; the broker must not either
         zsock_set_subscribe (run->events, "");
         int rc = zsock_connect (run->events, "%s", config->events);
@@ -796,8 +823,7 @@ zaio_load_run (const zaio_load_config_t *config, zaio_load_result_t *result)
 static zsock_t *
 s_client (const char *endpoint)
 {
-    zsock_t *client = zsock_new (ZMQ_DEALER);
-    assert (client);
+    zsock_t *client = s_socket (ZMQ_DEALER);
     zsock_set_linger (client, 0);
     int rc = zsock_connect (client, "%s", endpoint);
     assert (rc == 0);

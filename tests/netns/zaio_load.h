@@ -80,6 +80,13 @@ typedef struct {
     uint32_t worker_count[ZAIO_LOAD_VOLUMES];
 } zaio_load_result_t;
 
+//  Every socket the load makes from now on (clients, events, hello) speaks
+//  CURVE to the broker whose public certificate is server_cert, as the
+//  client of client_cert (czmq certificate files); events then name the
+//  load's clients by that certificate's name. Returns -1 if either cannot
+//  be loaded.
+int zaio_load_set_curve (const char *server_cert, const char *client_cert);
+
 //  Writes the fixtures of a run into both directories. Returns 0 or -1.
 int zaio_load_prepare (const zaio_load_config_t *config);
 
