@@ -46,21 +46,10 @@ zaio_guard_new (zsock_t *sock, const char *kind, zaio_endpoints_t *endpoints)
         self->listeners[self->listener_count++] = (s_listener_t){strdup (item), true};
     zlist_destroy (&list);
     self->pause_ms = ZAIO_GUARD_PAUSE_MIN_MS;
-    char name[64];
-    zaio_sock_inproc_name (name, sizeof name, "zaio-guard");
-    int rc = zmq_socket_monitor (zsock_resolve (sock), name,
-                                 ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_ACCEPT_FAILED);
-    assert (rc == 0);
-    //  libzmq sends events from its I/O thread, waiting while the queue
-    //  is full, and with the socket's monitor lock held: a queue without
-    //  limit never stalls that thread (nor zaio_guard_destroy). The broker
-    //  takes the events at least every few passes; a spin stops at the
-    //  first one.
-    self->monitor = zsock_new (ZMQ_PAIR);
-    assert (self->monitor);
-    zsock_set_rcvhwm (self->monitor, 0);
-    rc = zsock_connect (self->monitor, "%s", name);
-    assert (rc == 0);
+    //  The broker takes the events at least every few passes; a spin
+    //  stops at the first one.
+    self->monitor = zaio_sock_monitor (zsock_resolve (sock),
+                                       ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_ACCEPT_FAILED, "zaio-guard");
     //  Looked at once, so it is safe to wait on (the ZMQ_FD rule).
     zaio_sock_has_input (zsock_resolve (self->monitor));
     return self;

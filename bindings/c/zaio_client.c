@@ -476,22 +476,14 @@ s_send (zaio_client_t *self, zaio_call_t *call)
 static void
 s_open_monitor (zaio_client_t *self, void *handle)
 {
-    //  The monitor's PAIR must be connected before the DEALER connects,
-    //  or the first events are dropped.
-    char monitor[96];
-    zaio_sock_inproc_name (monitor, sizeof monitor, "zaio-client-monitor");
-    int rc = zmq_socket_monitor (
-        handle, monitor,
+    self->monitor = zaio_sock_monitor (
+        handle,
         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED |
             ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
-    assert (rc == 0);
-    self->monitor = zsock_new (ZMQ_PAIR);
-    assert (self->monitor);
-    rc = zsock_connect (self->monitor, "%s", monitor);
-    assert (rc == 0);
+            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH,
+        "zaio-client-monitor");
     struct epoll_event event = {.events = EPOLLIN};
-    rc = epoll_ctl (self->inner, EPOLL_CTL_ADD, zsock_fd (self->monitor), &event);
+    int rc = epoll_ctl (self->inner, EPOLL_CTL_ADD, zsock_fd (self->monitor), &event);
     assert (rc == 0);
 }
 

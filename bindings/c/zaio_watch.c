@@ -71,15 +71,7 @@ s_open (zaio_watch_t *self)
          prefix = (char *)zlistx_next (self->prefixes))
         zmq_setsockopt (handle, ZMQ_SUBSCRIBE, prefix, strlen (prefix));
     if (strncmp (self->endpoint, "inproc://", 9)) {
-        //  Connected before the SUB connects, or its first events are lost.
-        char monitor[96];
-        zaio_sock_inproc_name (monitor, sizeof monitor, "zaio-watch-monitor");
-        int rc = zmq_socket_monitor (handle, monitor, S_MONITOR_EVENTS);
-        assert (rc == 0);
-        self->monitor = zsock_new (ZMQ_PAIR);
-        assert (self->monitor);
-        rc = zsock_connect (self->monitor, "%s", monitor);
-        assert (rc == 0);
+        self->monitor = zaio_sock_monitor (handle, S_MONITOR_EVENTS, "zaio-watch-monitor");
     }
     if (zmq_connect (handle, self->endpoint)) {
         s_close (self);

@@ -99,3 +99,18 @@ zaio_sock_is_loopback (const char *endpoint)
                (IN6_IS_ADDR_V4MAPPED (&ip6) && ip6.s6_addr[12] == 127);
     return streq (host, "localhost") || streq (host, "lo");
 }
+
+zsock_t *
+zaio_sock_monitor (void *handle, int events, const char *prefix)
+{
+    char name[96];
+    zaio_sock_inproc_name (name, sizeof name, prefix);
+    int rc = zmq_socket_monitor (handle, name, events);
+    assert (rc == 0);
+    zsock_t *monitor = zsock_new (ZMQ_PAIR);
+    assert (monitor);
+    zsock_set_rcvhwm (monitor, 0);
+    rc = zsock_connect (monitor, "%s", name);
+    assert (rc == 0);
+    return monitor;
+}

@@ -49,6 +49,16 @@ int zaio_sock_wait (zsock_t **socks, int count, int timeout_ms, bool *readable);
 //  address, say) may still be taken.
 void zaio_sock_inproc_name (char *name, size_t size, const char *prefix);
 
+//  A PAIR receiving the events of the libzmq socket handle (an OR of
+//  ZMQ_EVENT_*), over an inproc name starting with prefix. Made before
+//  the socket connects or binds, or its first events are lost. libzmq
+//  sends events from its I/O thread, waiting while the PAIR's queue is
+//  full, with the socket's monitor lock held: a stalled reader would
+//  stall every socket of the context, so the queue has no limit. Stop
+//  the monitor (zmq_socket_monitor (handle, NULL, 0)) before destroying
+//  the PAIR.
+zsock_t *zaio_sock_monitor (void *handle, int events, const char *prefix);
+
 //  Read one event off a socket monitor's PAIR (zmq_socket_monitor) into
 //  *event and *value (both 0 if its first frame is too short to hold
 //  them), dropping the endpoint frame after it. Returns -1 if none was
