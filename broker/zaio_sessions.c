@@ -205,8 +205,8 @@ s_hold (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_m
 {
     if (session->account->held >= self->held_max) {
         if (session->dropped++ == 0)
-            zsys_warning ("broker: a client reads no replies; those past %zu held are dropped",
-                          self->held_max);
+            zsys_warning ("broker: client %s reads no replies; those past %zu held are dropped",
+                          session->account->client, self->held_max);
         zaio_route_close (header, data);
         return;
     }
@@ -267,8 +267,9 @@ s_unblock (zaio_sessions_t *self, zaio_session_t *session, zaio_list_t *resumed)
 {
     zaio_list_remove (&self->backlogged, &session->backlogged);
     if (session->dropped)
-        zsys_warning ("broker: %" PRIu64 " replies to a client that stopped reading were dropped",
-                      session->dropped);
+        zsys_warning ("broker: %" PRIu64 " replies to client %s, which stopped reading, were "
+                      "dropped",
+                      session->dropped, session->account->client);
     session->dropped = 0;
     zaio_link_t *link;
     while ((link = zaio_list_last (&session->parked))) {
