@@ -87,25 +87,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------
-# Hosts: hostA holds a bridge, the others a veth each; /etc/netns/NS/hosts
-# is what ip netns exec shows as /etc/hosts there.
+# Hosts (tests/netns/hosts.sh); /etc/netns/NS/hosts is what ip netns exec
+# shows as /etc/hosts there.
 
-ip netns add "$PREFIX-A" 2> /dev/null || skip "cannot create network namespaces here"
-CREATED+=(A)
-ip -n "$PREFIX-A" link set lo up
-ip -n "$PREFIX-A" link add br0 type bridge
-ip -n "$PREFIX-A" addr add "${ADDR[A]}/24" dev br0
-ip -n "$PREFIX-A" link set br0 up
-for host in B C D; do
-    ip netns add "$PREFIX-$host"
-    CREATED+=("$host")
-    ip -n "$PREFIX-A" link add "$host" type veth peer name eth0 netns "$PREFIX-$host"
-    ip -n "$PREFIX-A" link set "$host" master br0
-    ip -n "$PREFIX-A" link set "$host" up
-    ip -n "$PREFIX-$host" link set lo up
-    ip -n "$PREFIX-$host" addr add "${ADDR[$host]}/24" dev eth0
-    ip -n "$PREFIX-$host" link set eth0 up
-done
+. "$(dirname "$0")/hosts.sh"
+netns_hosts "$PREFIX" A ADDR B C D || skip "cannot create network namespaces here"
 for host in A B C D; do
     mkdir -p "/etc/netns/$PREFIX-$host"
     {

@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# tests/netns/run.sh BROKER WORKER LOAD: the multi-host remote-worker test.
+# tests/netns/run.sh BROKER WORKER LOAD ZAIO: the multi-host remote-worker test.
 #
-# Five hosts, each a network namespace of its own, on a private subnet
-# that exists only inside them: a bridge in the broker's namespace, one
-# veth link to each other host. Nothing is added to the root namespace,
-# so the addresses never meet any real network, and parallel runs (whose
-# namespace names carry their pid) cannot collide.
+# Five hosts, each a network namespace of its own (tests/netns/hosts.sh),
+# on a private subnet that never meets any real network; parallel runs
+# (whose namespace names carry their pid) cannot collide.
 #
 #   broker  10.241.77.1   zaio-broker: clients :5670, events :5671, workers :5672
 #   host1   10.241.77.11  zaio-worker, volume shared = $T/shared
@@ -104,25 +102,10 @@ done
 # ---------------------------------------------------------------------
 # The network
 
-if ! ip netns add "$(ns broker)" 2> /dev/null; then
-    skip "cannot create network namespaces here (ip netns add failed)"
-fi
-CREATED+=(broker)
+. "$(dirname "$0")/hosts.sh"
+netns_hosts "$PREFIX" broker ADDR host1 host2 host3 client \
+    || skip "cannot create network namespaces here (ip netns add failed)"
 B=$(ns broker)
-ip -n "$B" link set lo up
-ip -n "$B" link add br0 type bridge
-ip -n "$B" addr add "${ADDR[broker]}/24" dev br0
-ip -n "$B" link set br0 up
-for host in host1 host2 host3 client; do
-    ip netns add "$(ns $host)"
-    CREATED+=("$host")
-    ip -n "$B" link add "$host" type veth peer name eth0 netns "$(ns $host)"
-    ip -n "$B" link set "$host" master br0
-    ip -n "$B" link set "$host" up
-    ip -n "$(ns $host)" link set lo up
-    ip -n "$(ns $host)" addr add "${ADDR[$host]}/24" dev eth0
-    ip -n "$(ns $host)" link set eth0 up
-done
 say "5 hosts on $NET.0/24 (namespaces $PREFIX-*)"
 
 # ---------------------------------------------------------------------
