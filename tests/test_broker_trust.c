@@ -17,7 +17,10 @@
 
 #include "testutil.h"
 
+#include <arpa/inet.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -477,6 +480,39 @@ s_test_safe_defaults (void)
     zstr_free (&ipc);
 }
 
+//  A connection that never finishes its handshake is closed after
+//  handshake_ms: a raw TCP peer that sends nothing sees the broker's
+//  greeting, then the end of the stream.
+static void
+s_test_handshake_bounded (void)
+{
+    char *root = zaio_test_tempdir ("root");
+    zaio_broker_config_t config;
+    zaio_test_single_config (&config, root, "tcp://127.0.0.1:*");
+    config.handshake_ms = 300;
+    zactor_t *broker = zaio_broker_new (&config);
+    assert (broker);
+    char *endpoint = zaio_broker_endpoint (broker, "client", "tcp");
+    int port = atoi (strrchr (endpoint, ':') + 1);
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    assert (connect (fd, (struct sockaddr *)&address, sizeof address) == 0);
+    int64_t start = zclock_mono ();
+    char buffer[256];
+    ssize_t got;
+    struct pollfd item = {fd, POLLIN, 0};
+    while (poll (&item, 1, 10000) == 1 && (got = read (fd, buffer, sizeof buffer)) > 0)
+        ;
+    int64_t open_ms = zclock_mono () - start;
+    assert (open_ms >= 200 && open_ms < 5000);
+    close (fd);
+    zstr_free (&endpoint);
+    zaio_broker_destroy (&broker);
+    zaio_test_rmtree (root);
+    zstr_free (&root);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -490,6 +526,7 @@ main (int argc, char *argv[])
         ZAIO_TEST_CASE (s_test_removed_key),
         ZAIO_TEST_CASE (s_test_identity_shares_inflight),
         ZAIO_TEST_CASE (s_test_safe_defaults),
+        ZAIO_TEST_CASE (s_test_handshake_bounded),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);
 }
