@@ -26,6 +26,7 @@
 #include "zaio_auth.h"
 #include "zaio_backend.h"
 #include "zaio_broker_config.h"
+#include "zaio_curve.h"
 #include "zaio_dispatch.h"
 #include "zaio_endpoints.h"
 #include "zaio_events.h"
@@ -623,9 +624,8 @@ s_trust_new (s_broker_t *self, const zaio_broker_config_t *config)
     if (!self->grants) return -1;
     const char *path = self->config.curve_cert;
     if (!path) return 0;
-    self->certificate = zcert_load (path);
-    static const char no_key[41] = "0000000000000000000000000000000000000000";
-    if (!self->certificate || streq (zcert_secret_txt (self->certificate), no_key)) {
+    self->certificate = zaio_curve_cert_load (path);
+    if (!self->certificate || !zaio_curve_cert_has_secret (self->certificate)) {
         zsys_error ("broker: %s is not a secret certificate (see zaio keygen)", path);
         return -1;
     }

@@ -213,21 +213,17 @@ main (int argc, char *argv[])
         .volumes = volumes,
     };
     s_trust_t trust = {NULL, NULL, false};
-    if (s_options (argc, argv, &config, &trust)) return 2;
+    int status = s_options (argc, argv, &config, &trust) ? 2 : 0;
     zaio_curve_t keys;
-    if (s_trust (&trust, &config, &keys)) {
-        for (size_t i = 0; i < config.volume_count; i++) zaio_volume_destroy (&volumes[i]);
-        return 1;
-    }
-
-    zactor_t *relay = zaio_relay_new (&config);
-    if (!relay) {
+    if (status == 0 && s_trust (&trust, &config, &keys)) status = 1;
+    zactor_t *relay = status == 0 ? zaio_relay_new (&config) : NULL;
+    if (status == 0 && !relay) {
         fprintf (stderr, "zaio-worker: could not start\n");
-        return 1;
+        status = 1;
     }
-    zaio_daemon_ready (NULL);
+    if (relay) zaio_daemon_ready (NULL);
     zaio_relay_destroy (&relay);
     for (size_t i = 0; i < config.volume_count; i++) zaio_volume_destroy (&volumes[i]);
     zsys_shutdown ();
-    return 0;
+    return status;
 }

@@ -8,6 +8,7 @@
 */
 
 #include "zaio.h"
+#include "zaio_curve.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,7 +116,7 @@ s_curve (s_tool_t *tool, zaio_client_t *client, zaio_watch_t *watch)
     if (rc == 0) return 0;
     int error = errno;
     //  The server's certificate is read first: if it loads, ours failed.
-    zcert_t *cert = zcert_load (tool->curve_server);
+    zcert_t *cert = zaio_curve_cert_load (tool->curve_server);
     const char *option = cert ? "--curve-cert" : "--curve-server";
     const char *path = cert ? tool->curve_cert : tool->curve_server;
     zcert_destroy (&cert);

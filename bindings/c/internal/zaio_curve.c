@@ -9,24 +9,89 @@
 //  ZAP status code of a refused peer (RFC 27).
 #define S_ZAP_REFUSED 400
 
-//  The certificate at path (PATH or PATH_secret), or NULL with errno.
-//  zcert_load reads PATH_secret first and falls back on PATH, saying
-//  nothing of why it fails, so access () finds the reason first: ENOENT or
-//  EACCES for the file wanted, EINVAL for one that holds no certificate,
-//  or no secret key when need_secret.
+#define S_CERT_FILE_MAX 65536 //  bytes of a certificate file read at most
+
+//  The text of the file at path (at most S_CERT_FILE_MAX bytes), or NULL
+//  with errno. Caller frees.
+static char *
+s_read_text (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) return NULL;
+    char *text = (char *)malloc (S_CERT_FILE_MAX + 1);
+    assert (text);
+    size_t size = fread (text, 1, S_CERT_FILE_MAX, file);
+    fclose (file);
+    text[size] = 0;
+    return text;
+}
+
+//  A binary key from the z85 text at key_path in root, into key; false
+//  if there is none or it is not 40 z85 characters.
+static bool
+s_key (zconfig_t *root, const char *key_path, uint8_t *key)
+{
+    const char *text = zconfig_get (root, key_path, NULL);
+    return text && strlen (text) == 40 && zmq_z85_decode (key, text) != NULL;
+}
+
+//  The certificate in a parsed file, or NULL if it holds no public key.
+static zcert_t *
+s_cert_from (zconfig_t *root)
+{
+    uint8_t public_key[ZAIO_CURVE_KEY_SIZE], secret_key[ZAIO_CURVE_KEY_SIZE] = {0};
+    if (!s_key (root, "curve/public-key", public_key)) return NULL;
+    if (zconfig_get (root, "curve/secret-key", NULL) &&
+        !s_key (root, "curve/secret-key", secret_key))
+        return NULL;
+    zcert_t *cert = zcert_new_from (public_key, secret_key);
+    zconfig_t *metadata = zconfig_locate (root, "metadata");
+    for (zconfig_t *item = metadata ? zconfig_child (metadata) : NULL; item;
+         item = zconfig_next (item))
+        if (zconfig_value (item))
+            zcert_set_meta (cert, zconfig_name (item), "%s", zconfig_value (item));
+    return cert;
+}
+
+zcert_t *
+zaio_curve_cert_load (const char *path)
+{
+    char secret[PATH_MAX];
+    snprintf (secret, sizeof secret, "%s_secret", path);
+    char *text = s_read_text (secret);
+    if (!text && errno != ENOENT) text = NULL;
+    if (!text) text = s_read_text (path);
+    if (!text) return NULL;
+    zconfig_t *root = zconfig_str_load (text);
+    free (text);
+    zcert_t *cert = root ? s_cert_from (root) : NULL;
+    zconfig_destroy (&root);
+    if (!cert) errno = EINVAL;
+    return cert;
+}
+
+bool
+zaio_curve_cert_has_secret (zcert_t *cert)
+{
+    static const uint8_t s_zero[ZAIO_CURVE_KEY_SIZE];
+    return memcmp (zcert_secret_key (cert), s_zero, ZAIO_CURVE_KEY_SIZE) != 0;
+}
+
+//  The certificate at path (PATH or PATH_secret), or NULL with errno:
+//  ENOENT or EACCES for the file wanted, EINVAL for one that holds no
+//  certificate, or no secret key when need_secret. An unreadable secret
+//  file is the error when a secret is needed.
 static zcert_t *
 s_cert_load (const char *path, bool need_secret)
 {
     char secret[PATH_MAX];
     snprintf (secret, sizeof secret, "%s_secret", path);
-    bool secret_readable = access (secret, R_OK) == 0;
-    if (!secret_readable && need_secret && errno == EACCES) return NULL;
-    if (!secret_readable && access (path, R_OK)) return NULL;
-    zcert_t *cert = zcert_load (path);
-    static const uint8_t s_zero[ZAIO_CURVE_KEY_SIZE];
-    if (cert && need_secret && !memcmp (zcert_secret_key (cert), s_zero, ZAIO_CURVE_KEY_SIZE))
+    if (need_secret && access (secret, R_OK) && errno == EACCES) return NULL;
+    zcert_t *cert = zaio_curve_cert_load (path);
+    if (cert && need_secret && !zaio_curve_cert_has_secret (cert)) {
         zcert_destroy (&cert);
-    if (!cert) errno = EINVAL;
+        errno = EINVAL;
+    }
     return cert;
 }
 

@@ -17,6 +17,16 @@ extern "C" {
 
 #define ZAIO_CURVE_KEY_SIZE 32 //  bytes of a binary CURVE key
 
+//  The certificate in the czmq ZPL file at path, read as zcert_load reads
+//  it (PATH_secret first, then PATH) but without its leak of the file on
+//  a syntax error: its public key, its secret key (zero if the file has
+//  none) and its metadata. NULL with errno (ENOENT or EACCES if neither
+//  file can be read, EINVAL if what was read is not a certificate).
+zcert_t *zaio_curve_cert_load (const char *path);
+
+//  True if cert holds a secret key.
+bool zaio_curve_cert_has_secret (zcert_t *cert);
+
 //  The keys a connecting peer needs: the broker's public key, and its own
 //  pair. A value, copied freely.
 typedef struct {
