@@ -1,7 +1,11 @@
 /*  zaio_auth.c: the process's ZAP handler; see zaio_auth.h. */
 
 #include "zaio_auth.h"
+#include "zaio_curve.h"
 #include "zaio_grants.h"
+
+#include <dirent.h>
+#include <limits.h>
 
 #include <pthread.h>
 #include <string.h>
@@ -27,10 +31,10 @@ static uint64_t s_next_name; //  numbers the domains
 
 //  Who a domain admits.
 typedef struct {
-    char *directory;          //  of certificates; NULL: nobody
-    zcertstore_t *store;      //  its certificates
-    struct timespec modified; //  the directory's mtime when store was loaded
-    zhashx_t *refused;        //  identities refused although their key is known
+    char *directory;    //  of certificates; NULL: nobody
+    zhashx_t *keys;     //  z85 public key -> identity, of the certificates in it
+    uint64_t signature; //  of the directory when keys were read (s_signature)
+    zhashx_t *refused;  //  identities refused although their key is known
 } s_domain_t;
 
 static void
@@ -38,7 +42,7 @@ s_domain_destroy (void **item)
 {
     s_domain_t *domain = (s_domain_t *)*item;
     if (domain) {
-        zcertstore_destroy (&domain->store);
+        zhashx_destroy (&domain->keys);
         zstr_free (&domain->directory);
         zhashx_destroy (&domain->refused);
         free (domain);
@@ -46,31 +50,77 @@ s_domain_destroy (void **item)
     }
 }
 
-//  The domain's certificate store, loaded again if an entry of its
-//  directory was added, removed or renamed since (the directory's mtime,
-//  to the nanosecond). zcertstore notices that too, but only by file
-//  count, size and whole-second times, and so misses a key replaced by
-//  one of the same size within a second. NULL if it admits nobody.
-static zcertstore_t *
-s_store (s_domain_t *domain)
+//  Calls fn on each regular file of directory (dot files left out), with
+//  its path and its stat.
+static void
+s_each_file (const char *directory, void (*fn) (const char *path, struct stat *st, void *arg),
+             void *arg)
 {
-    if (!domain->directory) return NULL;
-    struct stat st;
-    if (stat (domain->directory, &st) == 0 && (st.st_mtim.tv_sec != domain->modified.tv_sec ||
-                                               st.st_mtim.tv_nsec != domain->modified.tv_nsec)) {
-        zcertstore_destroy (&domain->store);
-        domain->modified = st.st_mtim;
+    DIR *dir = opendir (directory);
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir))) {
+        char path[PATH_MAX];
+        struct stat st;
+        snprintf (path, sizeof path, "%s/%s", directory, entry->d_name);
+        if (entry->d_name[0] != '.' && stat (path, &st) == 0 && S_ISREG (st.st_mode))
+            fn (path, &st, arg);
     }
-    if (!domain->store) domain->store = zcertstore_new (domain->directory);
-    return domain->store;
+    if (dir) closedir (dir);
 }
 
-//  The identity of cert: its name metadata if valid, else key (z85).
-static const char *
-s_identity (zcert_t *cert, const char *key)
+//  Folds a file's mtime, size and inode into the signature at arg.
+static void
+s_sign (const char *path, struct stat *st, void *arg)
 {
+    (void)path;
+    uint64_t *signature = (uint64_t *)arg;
+    uint64_t mix = (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
+    *signature = (*signature ^ mix ^ (uint64_t)st->st_size ^ st->st_ino) * 0x100000001b3ull;
+}
+
+//  What the directory holds, to the nanosecond of every file's mtime: a
+//  certificate added, removed, renamed or rewritten changes it.
+static uint64_t
+s_signature (const char *directory)
+{
+    uint64_t signature = 0xcbf29ce484222325ull;
+    struct stat st;
+    if (stat (directory, &st) == 0) s_sign (directory, &st, &signature);
+    s_each_file (directory, s_sign, &signature);
+    return signature;
+}
+
+//  Adds the certificate at path, if it is one, to keys (arg): its z85
+//  public key, and its identity: its name metadata if valid, else the key.
+static void
+s_add_key (const char *path, struct stat *st, void *arg)
+{
+    (void)st;
+    zcert_t *cert = zaio_curve_cert_load (path);
+    if (!cert) return; //  not a certificate: no key to admit
     const char *name = zcert_meta (cert, "name");
-    return name && zaio_grants_name_valid (name) ? name : key;
+    const char *key = zcert_public_txt (cert);
+    zhashx_update ((zhashx_t *)arg, key,
+                   (void *)(name && zaio_grants_name_valid (name) ? name : key));
+    zcert_destroy (&cert);
+}
+
+//  The domain's keys, read again at each handshake that finds its
+//  directory changed since (s_signature). NULL if it admits nobody.
+static zhashx_t *
+s_keys (s_domain_t *domain)
+{
+    if (!domain->directory) return NULL;
+    uint64_t signature = s_signature (domain->directory);
+    if (!domain->keys || signature != domain->signature) {
+        zhashx_destroy (&domain->keys);
+        domain->keys = zhashx_new ();
+        zhashx_set_duplicator (domain->keys, (zhashx_duplicator_fn *)strdup);
+        zhashx_set_destructor (domain->keys, (zhashx_destructor_fn *)zstr_free);
+        s_each_file (domain->directory, s_add_key, domain->keys);
+        domain->signature = signature;
+    }
+    return domain->keys;
 }
 
 //  The verdict on a ZAP request's frames (six for NULL, seven for CURVE):
@@ -99,13 +149,12 @@ s_judge (zhashx_t *domains, zframe_t **frames, size_t count, char *key, const ch
         return NULL;
     }
     zmq_z85_encode (key, zframe_data (frames[6]), 32);
-    zcertstore_t *store = s_store (domain);
-    zcert_t *cert = store ? zcertstore_lookup (store, key) : NULL;
-    if (!cert) {
+    zhashx_t *keys = s_keys (domain);
+    const char *identity = keys ? (const char *)zhashx_lookup (keys, key) : NULL;
+    if (!identity) {
         *why = "unknown key";
         return NULL;
     }
-    const char *identity = s_identity (cert, key);
     if (zhashx_lookup (domain->refused, identity)) {
         *why = "not permitted here";
         return NULL;

@@ -5,11 +5,11 @@
     about every CURVE handshake, naming the ZAP domain of the socket the
     peer reached. czmq's zauth keeps one certificate store for all
     domains; a broker needs two (clients, workers) and a rule for event
-    subscribers. So this handler keeps, per domain, a certificate
-    directory (czmq's zcertstore, loaded again at a handshake when the
-    directory or a file in it has changed since: a certificate added or
-    removed counts from the next handshake) and the identities it refuses
-    there. Each broker
+    subscribers. So this handler keeps, per domain, the keys of a
+    certificate directory (read again at a handshake when a file in it was
+    added, removed, renamed or rewritten since: a certificate counts from
+    the next handshake; files that are not certificates are left out)
+    and the identities it refuses there. Each broker
     registers three domains of its own; the handler runs on its own
     thread while any broker in the process uses it, and answers only
     through ZAP messages.
