@@ -12,6 +12,10 @@
     The parser is strict: four-space indentation, two levels, names of
     ZPL's characters, quoted or bare values, `#` comments. Anything else is
     an error naming the file and line, never a silently missing key.
+
+    HandshakeVerdict says, from a socket's handshake events, when a failed
+    handshake is AUTH, by libzaio's rules (PROTOCOL.md 6.1 and 11): the one
+    place the client and its event streams decide it.
 */
 
 const fs = require('node:fs');
@@ -141,4 +145,89 @@ function curveOptions ({ curveServer, curveCert }) {
     return { curveServerKey: serverKey(curveServer), curvePublicKey: publicKey, curveSecretKey: secretKey };
 }
 
-module.exports = { CertError, parseZpl, loadCertFile, curveOptions, Z85_KEY };
+//  ---------------------------------------------------------------------
+//  What a failed handshake means
+
+//  Handshakes in a row a broker may hang up on, under CURVE, before that is
+//  AUTH: as many as libzaio's connection attempts (its retries + 1), under
+//  a second at libzmq's default reconnect interval.
+const HANGUPS_MAX = 4;
+//  ZAP status code of a refused peer (RFC 27).
+const ZAP_REFUSED = 400;
+
+//  Why the broker refused the handshake for good, if the zeromq.js event
+//  `ev` says it did, else null (the broker may do better on the next
+//  connection). As libzaio's zaio_curve_refusal; `curve`: whether we use
+//  CURVE.
+function refusal (ev, curve) {
+    const error = ev.error || {};
+    if (ev.type === 'handshake:error:auth')
+        return error.status === ZAP_REFUSED
+            ? 'the broker refused this key (unknown, or not allowed here)' : null;
+    if (ev.type !== 'handshake:error:protocol')
+        return null;
+    if (error.code === 'ERR_ZMTP_MECHANISM_MISMATCH')
+        return curve ? 'the broker does not use CURVE'
+            : 'the broker requires CURVE: give its public certificate and ours (curveServer and curveCert)';
+    if (error.code === 'ERR_ZMTP_CRYPTOGRAPHIC')
+        return 'the broker failed CURVE authentication: is its public key the right one?';
+    return null;
+}
+
+//  The verdict on one socket's handshakes, fed its `handshake` and
+//  `handshake:error:*` events. AUTH when:
+//  - the broker refused our key (ZAP status 400);
+//  - one side uses CURVE and the other not (mechanism mismatch), whether
+//    or not we do; or a CURVE peer failed authentication (cryptographic);
+//  - only under CURVE: the broker took the TCP connection and hung up in
+//    the handshake (`handshake:error:other`) HANGUPS_MAX times in a row at
+//    one address, no handshake succeeding there in between: how a wrong
+//    server key shows (the broker cannot open our HELLO). A plain client
+//    counts no hang-ups: with no keys they could as well be a port that
+//    is not a broker's.
+//  One hang-up, ZAP 300 or 500 is not AUTH. libzmq gives up on a
+//  connection at any auth or protocol error (`ended` is then set: the
+//  next use needs a new socket); after a verdict the caller stops
+//  connecting too.
+class HandshakeVerdict {
+    constructor (curve, who = 'client') {
+        this.curve = curve;
+        this.who = who;
+        this.refused = null;    //  the verdict's message, once AUTH
+        this.trouble = null;    //  why the last handshake failed, for a TIMEOUT
+        this.ended = false;
+        this._hangups = new Map();    //  address -> hang-ups in a row
+    }
+
+    //  Take one event; returns the verdict so far (a message for AUTH) or null.
+    feed (ev) {
+        if (this.refused)
+            return this.refused;
+        let why = null;
+        if (ev.type === 'handshake') {
+            this._hangups.delete(ev.address);
+            this.trouble = null;
+        } else if (ev.type === 'handshake:error:other') {
+            const hangups = (this._hangups.get(ev.address) || 0) + 1;
+            this._hangups.set(ev.address, hangups);
+            this.trouble = `the broker hung up in the handshake (${hangups} in a row)`;
+            if (this.curve && hangups >= HANGUPS_MAX)
+                why = `hung up in the CURVE handshake on every attempt (${hangups} in a row): `
+                    + 'is the broker\'s public key the right one, and does it use CURVE?';
+        } else if (ev.type === 'handshake:error:auth' || ev.type === 'handshake:error:protocol') {
+            this.ended = true;
+            why = refusal(ev, this.curve);
+            const error = ev.error || {};
+            this.trouble = why || (ev.type === 'handshake:error:auth'
+                ? `the broker could not authenticate this client (ZAP status ${error.status})`
+                : `the handshake broke the protocol (${error.code || 'unknown'})`);
+        }
+        if (why) {
+            this.ended = true;
+            this.refused = `broker at ${ev.address}${this.who === 'client' ? '' : `, as a ${this.who}`}: ${why}`;
+        }
+        return this.refused;
+    }
+}
+
+module.exports = { CertError, parseZpl, loadCertFile, curveOptions, Z85_KEY, HANGUPS_MAX, HandshakeVerdict };

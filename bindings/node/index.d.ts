@@ -201,9 +201,10 @@ export declare class EventStream implements AsyncIterableIterator<ZaioEvent> {
  *  queue full), 'TOOBIG' (header over 8192 bytes, or data frame over the
  *  broker's payload_max), 'BAD_REPLY' (a reply broke the protocol, or its
  *  results do not match the op), 'EIO' (socket failure), 'AUTH' (the
- *  broker refused this client at the ZeroMQ handshake: its CURVE key is
- *  not allowed; every pending request fails with it, and the next call
- *  connects again). */
+ *  ZeroMQ handshake failed for good: the broker refused this client's
+ *  CURVE key, CURVE on one side only, or under CURVE the broker hung up in
+ *  4 handshakes in a row, as with a wrong curveServer key; every pending
+ *  request fails with it, and the next call connects again). */
 export declare class ZaioError extends Error {
     readonly name: 'ZaioError';
     /** The error name, as the protocol spells it. */

@@ -17,7 +17,7 @@
 const os = require('node:os');
 const zmq = require('zeromq');
 const codec = require('./codec');
-const { curveOptions } = require('./cert');
+const { curveOptions, HandshakeVerdict } = require('./cert');
 
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -43,8 +43,9 @@ const DEFAULTS = {
 //  is closed with the request pending, 'QUEUE_FULL' when the local send
 //  queue is full, 'TOOBIG' when the header or data frame is over the
 //  limit, 'BAD_REPLY' when the broker's reply breaks the protocol, 'EIO'
-//  when the socket fails, 'AUTH' when the broker refused this client at
-//  the ZeroMQ handshake (its CURVE key is not allowed).
+//  when the socket fails, 'AUTH' when authentication between this client
+//  and the broker failed at the ZeroMQ handshake and trying again will not
+//  help (see HandshakeVerdict in cert.js).
 const RETRYABLE = new Set(['QUEUE_FULL', 'SHUTDOWN']);
 
 class ZaioError extends Error {
@@ -226,71 +227,53 @@ class Client {
         this._payloadMax = undefined;    //  from the last hello on this connection
         this._payloadHello = null;       //  the hello asked for it, while it is out
         this.stats = { sent: 0, replies: 0, retries: 0, timeouts: 0, badReplies: 0, unmatched: 0 };
-        //  Why the last handshake failed (for TIMEOUT messages), and whether
-        //  libzmq gave up on the connection for it, so that the next call
-        //  needs a new socket.
-        this._trouble = null;
+        //  Whether the last connection was given up on (by libzmq, or by
+        //  a verdict of AUTH), so that the next call needs a new socket.
         this._renew = false;
         this._openDealer();
     }
 
-    //  A DEALER connected to the endpoints, with its receive loop. libzmq
-    //  never reconnects after a handshake refused (AUTH) or a mechanism
-    //  mismatch, so the next call after one gets a new socket.
+    //  A DEALER connected to the endpoints, with its receive loop and the
+    //  verdict on its handshakes (HandshakeVerdict in cert.js). libzmq
+    //  never reconnects after a handshake refused or a mechanism mismatch,
+    //  nor this client after a verdict, so the next call after one gets a
+    //  new socket.
     _openDealer () {
         const dealer = new zmq.Dealer({ linger: 0, ...this._curve });
         this._dealer = dealer;
+        this._verdict = new HandshakeVerdict(Object.keys(this._curve).length > 0);
         //  The next connection may be to a broker restarted with other limits.
         dealer.events.on('disconnect', () => {
             this._payloadMax = undefined;
         });
-        dealer.events.on('handshake', () => {
-            this._trouble = null;
-        });
-        dealer.events.on('handshake:error:auth', (ev) => this._onRefused(dealer, ev));
-        dealer.events.on('handshake:error:protocol', (ev) => this._onMismatch(dealer, ev));
+        for (const type of ['handshake', 'handshake:error:auth', 'handshake:error:protocol', 'handshake:error:other'])
+            dealer.events.on(type, (ev) => this._onHandshake(dealer, ev));
         for (const e of this._endpoints)
             dealer.connect(e);
         this._receiving = this._receiveLoop(dealer);
     }
 
-    //  The broker refused this client at the handshake: every pending
-    //  request fails with AUTH, and the socket is closed (a send waiting
-    //  in it is dropped, so no request runs later unseen).
-    _onRefused (dealer, ev) {
-        if (dealer !== this._dealer || this._closed)
+    //  A handshake of `dealer` succeeded or failed. On a verdict of AUTH
+    //  every pending request fails with it, and the socket is closed: it
+    //  stops connecting, and a send waiting in it is dropped, so no
+    //  request runs later unseen.
+    _onHandshake (dealer, ev) {
+        if (dealer !== this._dealer || dealer.closed || this._closed)
             return;
-        const status = ev.error && ev.error.status !== undefined ? ev.error.status : 400;
-        const who = Object.keys(this._curve).length ? 'this client\'s key' : 'this client';
-        const why = status === 400
-            ? `the broker at ${ev.address} refused ${who} during the handshake`
-            : `the broker at ${ev.address} could not authenticate ${who} (ZAP status ${status})`;
-        this._trouble = `the broker refused this client (ZAP status ${status})`;
-        this._renew = true;
+        const refused = this._verdict.feed(ev);
+        if (this._verdict.ended)
+            this._renew = true;
+        if (!refused)
+            return;
         const entries = [...this._pending.values()];
         this._pending.clear();
         for (const entry of entries) {
             if (entry.state === SENT)
                 this._inflight--;
-            this._settle(entry, localError('AUTH', why, entry));
+            this._settle(entry, localError('AUTH', refused, entry));
         }
         this._queue.clear();
         dealer.close();
-    }
-
-    //  One side speaks CURVE and the other not: libzmq gives up on the
-    //  connection. Pending requests wait out their timeouts, whose message
-    //  says why; the next call gets a new socket.
-    _onMismatch (dealer, ev) {
-        if (dealer !== this._dealer || this._closed)
-            return;
-        const mismatch = ev.error && ev.error.code === 'ERR_ZMTP_MECHANISM_MISMATCH';
-        this._trouble = !mismatch
-            ? `the handshake broke the protocol (${ev.error ? ev.error.code : 'unknown'})`
-            : Object.keys(this._curve).length
-                ? 'the broker does not use CURVE on this endpoint (mechanism mismatch)'
-                : 'the broker requires CURVE on this endpoint (mechanism mismatch): give curveServer and curveCert';
-        this._renew = true;
     }
 
     get closed () {
@@ -708,7 +691,8 @@ class Client {
         if (entry.state === SENT)
             this._inflight--;
         this.stats.timeouts++;
-        const why = this._trouble ? `; no connection to the broker: ${this._trouble}` : '';
+        const trouble = this._verdict.trouble;
+        const why = trouble ? `; no connection to the broker: ${trouble}` : '';
         this._finish(entry, localError('TIMEOUT', `no reply within ${timeout} ms${why}`, entry));
         this._pump();
     }
@@ -756,10 +740,13 @@ class EventStream {
     constructor (client, endpoints, prefixes, onClose, bufferMax = 10000) {
         this._client = client;
         this._sub = new zmq.Subscriber({ linger: 0, ...client._curve });
-        //  A subscriber the broker refuses at the handshake: libzmq does
-        //  not retry, so the stream fails with AUTH for good.
+        //  On a verdict of AUTH (HandshakeVerdict in cert.js) the stream
+        //  stops connecting and fails with AUTH for good.
         this._refused = null;
-        this._sub.events.on('handshake:error:auth', (ev) => this._onRefused(ev));
+        this._verdict = new HandshakeVerdict(Object.keys(client._curve).length > 0, 'subscriber');
+        for (const type of ['handshake', 'handshake:error:auth', 'handshake:error:protocol', 'handshake:error:other'])
+            this._sub.events.on(type, (ev) => this._onHandshake(ev));
+        this._endpoints = endpoints;
         for (const e of endpoints)
             this._sub.connect(e);
         this._sub.subscribe(...prefixes);
@@ -847,12 +834,23 @@ class EventStream {
         }
     }
 
-    //  The broker refused this subscriber: waiting and later next() and
-    //  ready() calls reject with AUTH.
-    _onRefused (ev) {
-        const status = ev.error && ev.error.status !== undefined ? ev.error.status : 400;
-        this._refused = localError('AUTH', `the broker at ${ev.address} refused this subscriber `
-            + `during the handshake (ZAP status ${status})`);
+    //  A handshake succeeded or failed. On a verdict of AUTH the stream
+    //  stops connecting, and waiting and later next() and ready() calls
+    //  reject with AUTH.
+    _onHandshake (ev) {
+        if (this._refused || this._sub.closed)
+            return;
+        const refused = this._verdict.feed(ev);
+        if (!refused)
+            return;
+        this._refused = localError('AUTH', refused);
+        for (const e of this._endpoints) {
+            try {
+                this._sub.disconnect(e);
+            } catch (err) {
+                //  already gone
+            }
+        }
         for (const take of this._takers.splice(0))
             take.reject(this._refused);
         for (const w of this._watchers)

@@ -16,6 +16,7 @@ import asyncio
 import os
 import pathlib
 import shutil
+import struct
 import subprocess
 import time
 from typing import Any, Callable, Dict, Iterator
@@ -113,6 +114,50 @@ def test_key_files(tmp_path: pathlib.Path) -> None:
     junk.write_text("curve\n    public-key = \"short\"\n")
     with pytest.raises(ValueError, match="z85"):
         _curve.curve_keys(junk, keys.alice)
+
+
+# ------------------------------------------------------------ the verdict
+
+
+def _event(event: int, value: int = 0) -> Any:
+    """A monitor message as libzmq 4.3 sends it."""
+    return [struct.pack("=HI", event, value), b"tcp://127.0.0.1:9"]
+
+
+MISMATCH = getattr(zmq, "PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH", 0x11000002)
+
+
+def test_verdict_rules() -> None:
+    """libzaio's rules (PROTOCOL.md 11), without sockets: AUTH for ZAP 400
+    and a mechanism mismatch (CURVE or not), and under CURVE only for
+    HANGUPS_MAX hang-ups in a row; not for ZAP 500, nor fewer hang-ups, nor
+    a run broken by a handshake that succeeded."""
+    hangup = _event(zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 32)
+    for curve in (True, False):
+        w = _curve.HandshakeWatch(curve)
+        assert w.feed(_event(zmq.EVENT_HANDSHAKE_FAILED_AUTH, 400)) is not None
+        assert "refused this key" in w.refused.message  # type: ignore[union-attr]
+        assert w.restart() and w.refused is None and not w.restart()
+        err = w.feed(_event(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, MISMATCH))
+        assert err is not None and err.code == "AUTH"
+        assert ("does not use CURVE" if curve else "requires CURVE") in err.message
+        assert w.restart()
+        # ZAP 500: libzmq ends the connection (connect again), but not AUTH.
+        assert w.feed(_event(zmq.EVENT_HANDSHAKE_FAILED_AUTH, 500)) is None
+        assert "ZAP status 500" in (w.trouble or "") and w.restart()
+    w = _curve.HandshakeWatch(True)
+    for _ in range(_curve.HANGUPS_MAX - 1):
+        assert w.feed(hangup) is None
+    assert w.feed(_event(zmq.EVENT_HANDSHAKE_SUCCEEDED)) is None  # the run is broken
+    for _ in range(_curve.HANGUPS_MAX - 1):
+        assert w.feed(hangup) is None
+    assert not w.restart()  # libzmq keeps trying by itself
+    err = w.feed(hangup)
+    assert err is not None and "public key" in err.message
+    assert w.restart() and w.hangups == 0
+    plain = _curve.HandshakeWatch(False)
+    for _ in range(10 * _curve.HANGUPS_MAX):
+        assert plain.feed(hangup) is None  # a plain client counts no hang-ups
 
 
 # ------------------------------------------------------------ a bare CURVE ROUTER
@@ -365,35 +410,111 @@ def test_volume_not_granted(secure: Broker, keys: Keys) -> None:
     assert secure.path("hidden.txt").read_bytes() == b"secret"
 
 
-def test_plain_client_gets_no_access(secure: Broker) -> None:
-    """No CURVE against the CURVE tcp endpoint: nothing gets through. libzmq
-    reports a mechanism mismatch, not a refusal, so it is a timeout whose
-    message says the broker requires CURVE."""
-    with zaio.Client(secure.tcp, timeout=1.0) as c:
-        # The reason is in the message once the handshake has failed, which
-        # a loaded machine may take longer than one call to do.
-        deadline = time.monotonic() + 15
-        while True:
-            with pytest.raises(zaio.Timeout) as info:
+def test_plain_client_is_auth(secure: Broker) -> None:
+    """No CURVE against the CURVE tcp endpoint: AUTH ("requires CURVE"),
+    well before the call's timeout, and again on the next call; nothing
+    written. ZeroMQ sees the mechanism mismatch on most attempts; on the
+    others the broker hangs up first and libzmq tries again (a plain
+    client does not count hang-ups), so one attempt soon shows it."""
+    with zaio.Client(secure.tcp, timeout=CALL_TIMEOUT) as c:
+        for _ in range(2):
+            start = time.monotonic()
+            with pytest.raises(zaio.AuthFailed) as info:
                 c.writefile("plain.txt", b"no")
-            if "requires CURVE" in info.value.message:
-                break
-            assert time.monotonic() < deadline, f"no reason given: {info.value.message}"
+            assert time.monotonic() - start < PROMPT
+            assert "requires CURVE" in info.value.message, info.value.message
+            assert info.value.op == "writefile" and info.value.path == "plain.txt"
     assert not secure.path("plain.txt").exists()
 
     async def main() -> None:
-        async with zaio.asyncio.Client(secure.tcp, timeout=1.0) as c:
-            with pytest.raises(zaio.Timeout):
-                await c.ping()
+        async with zaio.asyncio.Client(secure.tcp, timeout=CALL_TIMEOUT) as c:
+            start = time.monotonic()
+            results = await asyncio.gather(*(c.ping() for _ in range(5)),
+                                           return_exceptions=True)
+            assert time.monotonic() - start < PROMPT
+            assert all(isinstance(r, zaio.AuthFailed) for r in results), results
     asyncio.run(main())
 
 
-def test_wrong_server_key_gets_no_access(secure: Broker, keys: Keys) -> None:
+def test_wrong_server_key_is_auth(secure: Broker, keys: Keys) -> None:
     """Alice's own key as the broker's: the broker cannot read her HELLO and
-    drops the connection; libzmq tells the client no more than that, so it
-    is a timeout (see zaio._curve)."""
-    with zaio.Client(secure.tcp, timeout=1.0, curve_server=keys.alice,
+    hangs up in every handshake. After HANGUPS_MAX of them in a row that is
+    AUTH, its message saying what to check, well before the call's
+    timeout; the next call connects again and is AUTH again."""
+    with zaio.Client(secure.tcp, timeout=CALL_TIMEOUT, curve_server=keys.alice,
                      curve_cert=keys.alice) as c:
-        with pytest.raises(zaio.Timeout):
-            c.writefile("wrong-key.txt", b"no")
+        for _ in range(2):
+            start = time.monotonic()
+            with pytest.raises(zaio.AuthFailed) as info:
+                c.writefile("wrong-key.txt", b"no")
+            assert time.monotonic() - start < PROMPT
+            assert "public key" in info.value.message, info.value.message
     assert not secure.path("wrong-key.txt").exists()
+
+    async def main() -> None:
+        async with zaio.asyncio.Client(secure.tcp, timeout=CALL_TIMEOUT,
+                                       curve_server=keys.alice, curve_cert=keys.alice) as c:
+            for _ in range(2):
+                start = time.monotonic()
+                results = await asyncio.gather(*(c.stat(f"w{i}") for i in range(5)),
+                                               return_exceptions=True)
+                assert time.monotonic() - start < PROMPT
+                assert all(isinstance(r, zaio.AuthFailed) for r in results), results
+                assert c.inflight == 0
+    asyncio.run(main())
+
+
+def test_wrong_server_key_cannot_subscribe(secure: Broker, keys: Keys) -> None:
+    """The event streams follow the same rule: AUTH, promptly, for good."""
+    stream_keys = _curve.curve_keys(keys.alice, keys.alice)
+    with zaio.EventStream(secure.events, keys=stream_keys) as s:
+        for _ in range(2):
+            start = time.monotonic()
+            with pytest.raises(zaio.AuthFailed, match="subscriber.*public key"):
+                s.recv(timeout=CALL_TIMEOUT)
+            assert time.monotonic() - start < PROMPT
+
+    async def main() -> None:
+        async with zaio.asyncio.EventStream(secure.events, keys=stream_keys) as s:
+            start = time.monotonic()
+            with pytest.raises(zaio.AuthFailed):
+                await s.recv()  # no timeout at all
+            assert time.monotonic() - start < PROMPT
+    asyncio.run(main())
+
+
+def test_plain_subscriber_is_auth(secure: Broker) -> None:
+    with zaio.EventStream(secure.events) as s:
+        start = time.monotonic()
+        with pytest.raises(zaio.AuthFailed, match="requires CURVE"):
+            s.recv(timeout=CALL_TIMEOUT)
+        assert time.monotonic() - start < PROMPT
+
+
+def test_curve_client_against_plain_broker_is_auth(broker: Broker, keys: Keys) -> None:
+    """CURVE against a broker without it: AUTH, either from the mismatch
+    ("does not use CURVE") or, when the broker hangs up first on every
+    attempt, from the every-attempt rule ("does it use CURVE?")."""
+    with zaio.Client(broker.tcp, timeout=CALL_TIMEOUT, curve_server=keys.broker,
+                     curve_cert=keys.alice) as c:
+        for _ in range(2):
+            start = time.monotonic()
+            with pytest.raises(zaio.AuthFailed, match="CURVE"):
+                c.ping()
+            assert time.monotonic() - start < PROMPT
+
+    async def main() -> None:
+        async with zaio.asyncio.Client(broker.tcp, timeout=CALL_TIMEOUT,
+                                       curve_server=keys.broker, curve_cert=keys.alice) as c:
+            start = time.monotonic()
+            results = await asyncio.gather(*(c.ping() for _ in range(5)),
+                                           return_exceptions=True)
+            assert time.monotonic() - start < PROMPT
+            assert all(isinstance(r, zaio.AuthFailed) for r in results), results
+    asyncio.run(main())
+
+    with zaio.EventStream(broker.events, keys=_curve.curve_keys(keys.broker, keys.alice)) as s:
+        start = time.monotonic()
+        with pytest.raises(zaio.AuthFailed, match="CURVE"):
+            s.recv(timeout=CALL_TIMEOUT)
+        assert time.monotonic() - start < PROMPT

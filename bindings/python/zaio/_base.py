@@ -238,6 +238,7 @@ class EventStreamBase:
     timeout: Optional[float]
     _sock: Any
     _monitor: Any
+    _endpoint: str
     _tracker: SeqTracker
     _early: "collections.deque[Event]"
     _closed: bool
@@ -252,12 +253,13 @@ class EventStreamBase:
         self._tracker = SeqTracker(self.prefixes)
         self._early = collections.deque()
         self._closed = False
-        self._watch = _curve.HandshakeWatch(curve is not None)
+        self._watch = _curve.HandshakeWatch(curve is not None, "subscriber")
+        self._endpoint = endpoint
         self._sock = context.socket(zmq.SUB)
         self._monitor = None
         try:
             _curve.apply(self._sock, curve)
-            self._monitor = _curve.open_monitor(self._sock, context)
+            self._monitor = _curve.open_monitor(self._sock, context, curve is not None)
             # For draining it without waiting, whichever kind of socket it is.
             self._monitor_raw = zmq.Socket.shadow(self._monitor.underlying)
             setup_sub(self._sock, endpoint, self.prefixes)
@@ -275,16 +277,16 @@ class EventStreamBase:
             self._sock.close(linger=0)
 
     def _check_refused(self) -> None:
-        """Take what the monitor has; raise :class:`zaio.AuthFailed` if the
-        broker refused this subscriber at the handshake. libzmq does not
-        retry a refused connection, so neither does the stream: once
-        refused, every receive raises this (make a new stream)."""
+        """Take what the monitor has; raise :class:`zaio.AuthFailed` on a
+        verdict of AUTH (see _curve), after which the stream stops
+        connecting: every receive raises it again (make a new stream)."""
         raw = self._monitor_raw
         while int(raw.get(zmq.EVENTS)) & zmq.POLLIN:
             self._watch.feed(raw.recv_multipart(zmq.NOBLOCK))
-        if self._watch.refused is not None:
-            raise AuthFailed(message=self._watch.refused.message.replace(
-                "this client", "this subscriber"))
+        refused = self._watch.refused
+        if refused is not None:
+            _curve.stop(self._sock, self._endpoint)
+            raise AuthFailed(message=refused.message)
 
     def _wait_time(self, timeout: TimeoutArg) -> Optional[float]:
         """How long a receive may wait for an event: ``timeout``, or the

@@ -6,25 +6,16 @@ Certificates are czmq's ZPL files, as ``zaio keygen`` and pyzmq's
 ``zmq.auth.create_certificates`` write them: ``NAME`` holds the public key,
 ``NAME_secret`` both keys.
 
-What a client can tell about a failed handshake (libzmq 4.3):
-
-* the broker refused its key (ZAP status 400): the monitor reports
-  ``HANDSHAKE_FAILED_AUTH`` and libzmq drops the connection for good;
-  waiting calls raise :class:`zaio.AuthFailed` (``AUTH``);
-* one side uses CURVE and the other not: ``HANDSHAKE_FAILED_PROTOCOL``
-  (mechanism mismatch), also for good; calls time out, and the timeout's
-  message says why;
-* a wrong ``curve_server`` key: the broker cannot decrypt the client's
-  HELLO and closes the connection; libzmq reports only
-  ``HANDSHAKE_FAILED_NO_DETAIL``, as for any connection lost during a
-  handshake, and retries every ``reconnect_ivl``. Calls time out. This one
-  is not watched at all: an event that repeats forever would fill the
-  monitor's queue while no call reads it, and a full monitor queue blocks
-  the context's I/O thread (every socket of the context stalls).
-
-The two watched failures end a connection for good, so each can happen
-once per connect: the monitor queue stays bounded even while the client
-is idle. After either, the client's next call connects again.
+What a client can tell about a failed handshake (libzmq 4.3) is in its
+socket monitor; :class:`HandshakeWatch` turns that into a verdict, by the
+rules libzaio and the Node client follow too: AUTH
+(:class:`zaio.AuthFailed`) for a key the broker refused (ZAP status 400),
+for a mechanism mismatch (one side CURVE, the other not), and, only under
+CURVE, for a broker that hung up in the handshake on :data:`HANGUPS_MAX`
+attempts in a row (a wrong ``curve_server`` key shows as nothing else).
+After a verdict the client stops connecting, fails every waiting call with
+AUTH, and its next call connects again; an event stream raises AUTH from
+then on.
 """
 
 from __future__ import annotations
@@ -123,87 +114,172 @@ def apply(sock: zmq.Socket, keys: Optional[CurveKeys]) -> None:
 
 # ------------------------------------------------------------ the monitor
 
-#: Only failures that end a connection for good (see the module's doc).
-WATCHED = int(zmq.EVENT_HANDSHAKE_FAILED_AUTH) | int(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+#: Handshakes in a row that a CURVE client may see the broker hang up on
+#: before that is AUTH: as many as libzaio's connection attempts (its
+#: ``retries`` + 1, 4 by default), under a second at libzmq's default
+#: ``reconnect_ivl``.
+HANGUPS_MAX = 4
+
+_ENDED = int(zmq.EVENT_HANDSHAKE_FAILED_AUTH) | int(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+_HANGUP = int(zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+_SUCCEEDED = int(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+
+
+def watched(curve: bool) -> int:
+    """The monitor events a socket's verdict needs: the failures that end
+    a connection, and under CURVE the hang-ups and the successes that end
+    a run of them (a plain client does not count hang-ups: with no keys,
+    a port that is not a broker's looks the same)."""
+    return _ENDED | (_HANGUP | _SUCCEEDED if curve else 0)
+
 
 _monitors = itertools.count(1)
 
 
-def open_monitor(sock: zmq.Socket, context: Any) -> Any:
-    """A PAIR socket from ``context`` that receives ``sock``'s handshake
-    failures. Close it (linger 0) before or after ``sock``."""
+def open_monitor(sock: zmq.Socket, context: Any, curve: bool) -> Any:
+    """A PAIR socket from ``context`` that receives the events of
+    ``sock`` that :class:`HandshakeWatch` reads. Close it (linger 0)
+    before or after ``sock``.
+
+    Its queue has no limit (``RCVHWM`` 0, set before it connects): libzmq
+    sends monitor events blocking, so a monitor that falls behind by its
+    high-water mark would stall the context's I/O thread and every socket
+    on it. Hang-ups repeat every ``reconnect_ivl`` while a broker turns
+    this client away, and the blocking client reads them only while a call
+    waits; a verdict stops the connecting, and with it the events."""
     endpoint = f"inproc://zaio.monitor.{os.getpid()}.{next(_monitors)}"
-    sock.monitor(endpoint, WATCHED)
+    sock.monitor(endpoint, watched(curve))
     mon = context.socket(zmq.PAIR)
     mon.setsockopt(zmq.LINGER, 0)
+    mon.setsockopt(zmq.RCVHWM, 0)
     mon.connect(endpoint)
     return mon
 
 
-def reconnect(sock: zmq.Socket, endpoint: str) -> None:
-    """Connect ``sock`` to ``endpoint`` again, after libzmq gave up on it."""
+def stop(sock: zmq.Socket, endpoint: str) -> None:
+    """Stop ``sock`` connecting to ``endpoint`` (after a verdict of AUTH:
+    trying again would fail the same way)."""
     try:
         sock.disconnect(endpoint)
     except zmq.ZMQError:
         pass  # already gone
+
+
+def reconnect(sock: zmq.Socket, endpoint: str) -> None:
+    """Connect ``sock`` to ``endpoint`` again, after libzmq or a verdict
+    gave up on it."""
+    stop(sock, endpoint)
     sock.connect(endpoint)
 
 
 class HandshakeWatch:
-    """What the monitor said about the client's handshakes, without IO.
+    """The verdict on a socket's handshakes, from its monitor's events,
+    without IO: the one place both clients and both event streams decide
+    that a failed handshake is AUTH, by libzaio's rules (PROTOCOL.md 6.1
+    and 11):
 
-    :ivar refused: the :class:`zaio.AuthFailed` of the last refusal, until
-        the client connects again.
+    * the broker refused our key (``HANDSHAKE_FAILED_AUTH``, ZAP status
+      400);
+    * one side uses CURVE and the other not (``HANDSHAKE_FAILED_PROTOCOL``,
+      mechanism mismatch), whether or not we use CURVE; and a CURVE peer
+      that fails authentication (ZMTP cryptographic error);
+    * only when we use CURVE: the broker took the TCP connection and hung
+      up in the handshake (``HANDSHAKE_FAILED_NO_DETAIL``) on
+      :data:`HANGUPS_MAX` attempts in a row, no handshake succeeding in
+      between: how a wrong ``curve_server`` key shows (the broker cannot
+      open our HELLO). One hang-up is not AUTH (a broker killed in the
+      handshake looks the same), nor is ZAP status 500 or 300.
+
+    libzmq gives up on a connection at any ``HANDSHAKE_FAILED_AUTH`` or
+    ``_PROTOCOL`` event; the caller stops connecting after a hang-up
+    verdict. Either way :meth:`restart` then says to connect again.
+
+    :ivar refused: the :class:`zaio.AuthFailed` of the verdict, until
+        :meth:`restart`.
     :ivar trouble: why the last handshake failed, for a timeout's message
-        (``None`` once the client connects again).
+        (``None`` once one succeeds, or after :meth:`restart`).
     """
 
-    def __init__(self, curve: bool) -> None:
+    def __init__(self, curve: bool, who: str = "client") -> None:
         self.curve = curve
+        self.who = who
         self.refused: Optional[AuthFailed] = None
         self.trouble: Optional[str] = None
+        self.hangups = 0
+        self._ended = False  # libzmq (or a verdict) ended the connection
 
     def feed(self, frames: List[Any]) -> Optional[AuthFailed]:
-        """Take one monitor message; the error to raise to waiting calls,
-        if it is a refusal."""
+        """Take one monitor message; the verdict so far (the error for
+        waiting calls), or None."""
         raw = [bytes(f) for f in frames]
         if len(raw) != 2 or len(raw[0]) != 6:
-            return None
-        event, value = struct.unpack("=HI", raw[0])
-        endpoint = raw[1].decode("utf-8", "replace")
-        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-            self.trouble = f"the broker refused this client (ZAP status {value})"
-            self.refused = AuthFailed(message=_refusal(value, endpoint, self.curve))
             return self.refused
-        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
-            self.trouble = _protocol_trouble(value, self.curve)
-        return None
+        event, value = struct.unpack("=HI", raw[0])
+        if self.refused is not None:
+            return self.refused  # decided: the rest is the same connection's end
+        endpoint = raw[1].decode("utf-8", "replace")
+        why = None
+        if event == _SUCCEEDED:
+            self.hangups = 0
+            self.trouble = None
+        elif event == _HANGUP:
+            self.hangups += 1
+            self.trouble = f"the broker hung up in the handshake ({self.hangups} in a row)"
+            if self.curve and self.hangups >= HANGUPS_MAX:
+                why = (f"hung up in the CURVE handshake on every attempt ({self.hangups} in a "
+                       f"row): is the broker's public key the right one, and does it use CURVE?")
+        elif event & _ENDED:
+            self._ended = True
+            why = refusal(event, value, self.curve)
+            self.trouble = why or _trouble(event, value)
+        if why is not None:
+            self._ended = True
+            where = f"broker at {endpoint}" + (f", as a {self.who}" if self.who != "client"
+                                               else "")
+            self.refused = AuthFailed(message=f"{where}: {why}")
+        return self.refused
 
     def restart(self) -> bool:
-        """Whether the client must connect again before its next request
-        (a watched failure ended the connection); forgets the failure."""
-        if self.refused is None and self.trouble is None:
+        """Whether the socket must connect again before its next use (the
+        last connection was ended, by libzmq or by a verdict); forgets
+        the verdict and the run of hang-ups."""
+        if not self._ended:
             return False
         self.refused = self.trouble = None
+        self.hangups = 0
+        self._ended = False
         return True
 
 
-def _refusal(status: int, endpoint: str, curve: bool) -> str:
-    who = "this client's key" if curve else "this client"
-    if status == 400:
-        return f"the broker at {endpoint} refused {who} during the handshake"
-    return (f"the broker at {endpoint} could not authenticate {who} "
-            f"(ZAP status {status}: {'try again later' if status == 300 else 'its fault'})")
-
-
-#: ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH (not named by older pyzmq).
+#: ZMQ_PROTOCOL_ERROR_ZMTP_* (not named by older pyzmq).
 _MECHANISM_MISMATCH = getattr(zmq, "PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH", 0x11000002)
+_CRYPTOGRAPHIC = getattr(zmq, "PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC", 0x11000001)
+#: ZAP status code of a refused peer (RFC 27).
+_ZAP_REFUSED = 400
 
 
-def _protocol_trouble(code: int, curve: bool) -> str:
-    if code == _MECHANISM_MISMATCH:
+def refusal(event: int, value: int, curve: bool) -> Optional[str]:
+    """Why the broker refused the handshake for good, if the monitor
+    ``event`` (with its ``value``) says it did; None if it does not (the
+    broker may do better on the next connection). As libzaio's
+    ``zaio_curve_refusal``; ``curve``: whether we use CURVE."""
+    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH and value == _ZAP_REFUSED:
+        return "the broker refused this key (unknown, or not allowed here)"
+    if event != zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        return None
+    if value == _MECHANISM_MISMATCH:
         if curve:
-            return "the broker does not use CURVE on this endpoint (mechanism mismatch)"
-        return ("the broker requires CURVE on this endpoint (mechanism mismatch): "
-                "give curve_server= and curve_cert=")
-    return f"the handshake broke the protocol (libzmq error 0x{code:x})"
+            return "the broker does not use CURVE"
+        return ("the broker requires CURVE: give its public certificate and ours "
+                "(curve_server= and curve_cert=)")
+    if value == _CRYPTOGRAPHIC:
+        return "the broker failed CURVE authentication: is its public key the right one?"
+    return None
+
+
+def _trouble(event: int, value: int) -> str:
+    """Why a handshake failed that is not a refusal, for a timeout's message."""
+    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+        return (f"the broker could not authenticate this client (ZAP status {value}: "
+                f"{'try again later' if value == 300 else 'its fault'})")
+    return f"the handshake broke the protocol (libzmq error 0x{value:x})"

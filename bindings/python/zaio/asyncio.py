@@ -69,12 +69,13 @@ class Client(ClientBase):
         self.max_inflight: int = max_inflight
         self._context: zmq.asyncio.Context = context or zmq.asyncio.Context.instance()
         self._sock: zmq.asyncio.Socket = self._context.socket(zmq.DEALER)
-        # Read by its own task from the first call on; it only ever holds
-        # the few failures that end a connection (see _curve).
+        # Read by its own task from the first call on; its queue has no
+        # limit (see _curve).
         self._monitor: Optional[zmq.asyncio.Socket] = None
         try:
             _curve.apply(self._sock, self._curve)
-            self._monitor = _curve.open_monitor(self._sock, self._context)
+            self._monitor = _curve.open_monitor(self._sock, self._context,
+                                                self._curve is not None)
             setup_dealer(self._sock, endpoint)
         except BaseException:
             if self._monitor is not None:
@@ -176,15 +177,17 @@ class Client(ClientBase):
                 self._shut(f"receive loop failed: {e!r}")
 
     async def _read_monitor(self) -> None:
-        """The monitor's reader: when the broker refuses this client at the
-        handshake, every pending call fails with :class:`zaio.AuthFailed`
-        (libzmq has given up on the connection: no reply can come)."""
+        """The monitor's reader: on a verdict of AUTH (see _curve) the
+        socket stops connecting and every pending call fails with
+        :class:`zaio.AuthFailed` (no reply can come); the next call
+        connects again."""
         assert self._monitor is not None
         try:
             while True:
                 refused = self._watch.feed(await self._monitor.recv_multipart())
                 if refused is None:
                     continue
+                _curve.stop(self._sock, self.endpoint)
                 for fut in self._pending.values():
                     if not fut.done():
                         fut.set_exception(AuthFailed(message=refused.message))
@@ -283,7 +286,7 @@ class Client(ClientBase):
         """One request: register its future, send, wait for the reply or
         the deadline (a timer fails the future; no task per call)."""
         self._check_open(op, path)
-        if self._watch.restart():  # libzmq gave up on the last connection
+        if self._watch.restart():  # the last connection was given up on
             _curve.reconnect(self._sock, self.endpoint)
         loop = asyncio.get_running_loop()
         rid = header["id"]

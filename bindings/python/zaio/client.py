@@ -47,7 +47,10 @@ class Client(ClientBase):
         it) or its z85 public key. The event stream uses it too.
     :param curve_cert: this client's certificate file, with its secret key
         (``PATH_secret`` is tried first, then ``PATH``). A call the broker
-        refuses at the handshake raises :class:`zaio.AuthFailed`.
+        refuses at the handshake raises :class:`zaio.AuthFailed` (``AUTH``):
+        a key it refused, a mechanism mismatch (CURVE or not on one side
+        only), or under CURVE a broker that hung up in every handshake of a
+        run (a wrong ``curve_server`` key); see the README.
     """
 
     def __init__(self, endpoint: str, *, events: Optional[str] = None,
@@ -67,12 +70,12 @@ class Client(ClientBase):
         # Makes close() run once, whichever threads call it.
         self._close_lock = threading.Lock()
         self._sock: zmq.Socket = self._context.socket(zmq.DEALER)
-        # Read only while a call waits: it only ever holds the few failures
-        # that end a connection (see _curve).
+        # Read while a call waits; its queue has no limit (see _curve).
         self._monitor: Optional[zmq.Socket] = None
         try:
             _curve.apply(self._sock, self._curve)
-            self._monitor = _curve.open_monitor(self._sock, self._context)
+            self._monitor = _curve.open_monitor(self._sock, self._context,
+                                                self._curve is not None)
             setup_dealer(self._sock, endpoint)
         except BaseException:
             if self._monitor is not None:
@@ -158,7 +161,7 @@ class Client(ClientBase):
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             self._check_open(op, fields.get("path"))
-            if self._watch.restart():  # libzmq gave up on the last connection
+            if self._watch.restart():  # the last connection was given up on
                 _curve.reconnect(self._sock, self.endpoint)
             attempt = 0
             while True:
@@ -176,8 +179,8 @@ class Client(ClientBase):
               fields: Dict[str, Any]) -> bool:
         """Poll until the socket is ready or the ``time.monotonic()``
         ``deadline``; whether it is ready. Raises Closed if close() was
-        called meanwhile (it wakes the poll), and AuthFailed if the monitor
-        reports that the broker refused this client."""
+        called meanwhile (it wakes the poll), and AuthFailed once the
+        monitor's events make a verdict of AUTH (see _curve)."""
         while True:
             ready = dict(poller.poll(poll_ms(remaining(deadline))))
             if self._closed:
@@ -192,12 +195,14 @@ class Client(ClientBase):
                 return False
 
     def _read_monitor(self, op: str, fields: Dict[str, Any]) -> None:
-        """Take what the monitor has; raise the refusal if it holds one."""
+        """Take what the monitor has; on a verdict of AUTH stop connecting
+        (the next call connects again) and raise it."""
         assert self._monitor is not None
         refused = None
         while self._monitor.poll(0, zmq.POLLIN):
-            refused = self._watch.feed(self._monitor.recv_multipart()) or refused
+            refused = self._watch.feed(self._monitor.recv_multipart())
         if refused is not None:
+            _curve.stop(self._sock, self.endpoint)
             raise type(refused)(message=refused.message, op=op, path=fields.get("path"))
 
     def _send(self, frames: List[Any], zero_copy: bool, deadline: Optional[float], op: str,

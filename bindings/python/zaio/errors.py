@@ -233,10 +233,13 @@ class BadReply(ClientError):
 
 
 class AuthFailed(ClientError):
-    """The broker refused this client during the ZeroMQ handshake
-    (``code`` ``"AUTH"``): its CURVE key is not among the broker's
-    ``--client-certs``, or the broker's authenticator failed. libzmq then
-    gives up on the connection; the client's next call connects again."""
+    """Authentication between this client and the broker failed at the
+    ZeroMQ handshake, and trying again will not help (``code`` ``"AUTH"``,
+    PROTOCOL.md 6.1): the broker refused its CURVE key (not among the
+    broker's ``--client-certs``), one side uses CURVE and the other not,
+    or, under CURVE, the broker hung up in every handshake of a run (a
+    wrong ``curve_server`` key). The client stops connecting; its next
+    call connects again."""
 
     default_code = "AUTH"
 
