@@ -36,28 +36,24 @@
 #include "zaio_broker.h"
 #include "zaio_perf_baseline.h"
 #include "zaio_perf_client.h"
+#include "zaio_perf_fixture.h"
 
 #include <czmq.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef ZAIO_BENCH_BUILD_TYPE
 #define ZAIO_BENCH_BUILD_TYPE "unknown"
 #endif
 
-#define S_FILE_NAME         "bench.dat"
 #define S_THROUGHPUT_TARGET 0.8 //  zaio ops/s over baseline ops/s, at least
 #define S_LATENCY_TARGET    1.3 //  zaio p50 over baseline p50, at most
 #define S_TRANSPORTS        3
 #define S_CASES             2
 #define S_SIDES             3
 #define S_REPEAT_MAX        99
-#define S_FILL_CHUNK        (1024 * 1024)
 
 static const char *s_transport_names[S_TRANSPORTS] = {"inproc", "ipc", "tcp"};
 static const char *s_case_names[S_CASES] = {"ping", "read"};
@@ -268,42 +264,6 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
 }
 
 //  ---------------------------------------------------------------------
-//  The file
-
-//  Writes file_mib MiB of pseudo-random bytes to path, then reads it all
-//  once so every block is in the page cache. Returns 0 or -1.
-static int
-s_make_file (const char *path, uint32_t file_mib)
-{
-    int fd = open (path, O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
-    if (fd < 0) return -1;
-    uint64_t *chunk = (uint64_t *)malloc (S_FILL_CHUNK);
-    assert (chunk);
-    uint64_t state = 0x9e3779b97f4a7c15ull;
-    int rc = 0;
-    for (uint32_t mib = 0; mib < file_mib && rc == 0; mib++) {
-        for (size_t i = 0; i < S_FILL_CHUNK / sizeof (uint64_t); i++) {
-            state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-            chunk[i] = state;
-        }
-        if (write (fd, chunk, S_FILL_CHUNK) != S_FILL_CHUNK) rc = -1;
-    }
-    for (off_t offset = 0; rc == 0 && offset < (off_t)file_mib * S_FILL_CHUNK;
-         offset += S_FILL_CHUNK)
-        if (pread (fd, chunk, S_FILL_CHUNK, offset) != S_FILL_CHUNK) rc = -1;
-    free (chunk);
-    close (fd);
-    return rc;
-}
-
-static int
-s_remove (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    remove (path);
-    return 0;
-}
-
-//  ---------------------------------------------------------------------
 //  Measuring
 
 static int
@@ -378,7 +338,7 @@ s_run_one (const s_options_t *options, const char *endpoint, uint64_t file_block
         .dialect = s == S_BASELINE ? ZAIO_PERF_DIALECT_BARE : ZAIO_PERF_DIALECT_ZAIO,
         .op = c == 0 ? ZAIO_PERF_CASE_PING : ZAIO_PERF_CASE_READ,
         .endpoint = endpoint,
-        .path = S_FILE_NAME,
+        .path = ZAIO_PERF_FILE_NAME,
         .file_blocks = file_blocks,
         .inflight = latency ? 1 : options->inflight,
         .warmup_ms = (uint64_t)(options->warmup * 1000),
@@ -710,22 +670,15 @@ main (int argc, char *argv[])
     zsys_init ();
     zsys_set_logstream (stderr); //  stdout is for the table or the JSON
 
-    //  A directory of our own holds the served root and the ipc sockets,
-    //  which libzmq leaves behind, so removing it leaves nothing.
-    char *work = zsys_sprintf ("%s/zaio-bench-XXXXXX", options.dir);
-    if (!mkdtemp (work)) {
-        fprintf (stderr, "zaio_bench: cannot create %s: %s\n", work, strerror (errno));
-        return 1;
-    }
-    char *root = zsys_sprintf ("%s/root", work);
-    char *file = zsys_sprintf ("%s/%s", root, S_FILE_NAME);
-    fprintf (stderr, "zaio_bench: writing and caching %u MiB in %s\n", options.file_mib, file);
-    if (mkdir (root, 0755) || s_make_file (file, options.file_mib)) {
-        fprintf (stderr, "zaio_bench: cannot write %s: %s\n", file, strerror (errno));
-        nftw (work, s_remove, 16, FTW_DEPTH | FTW_PHYS);
-        return 1;
-    }
-    uint64_t file_blocks = (uint64_t)options.file_mib * S_FILL_CHUNK / ZAIO_PERF_BLOCK;
+    //  The work directory also holds the ipc sockets, which libzmq leaves
+    //  behind, so removing it leaves nothing.
+    zaio_perf_fixture_t *fixture =
+        zaio_perf_fixture_new ("zaio_bench", options.dir, "zaio-bench", options.file_mib);
+    if (!fixture) return 1;
+    const char *work = zaio_perf_fixture_work (fixture);
+    const char *root = zaio_perf_fixture_root (fixture);
+    const char *file = zaio_perf_fixture_file (fixture);
+    uint64_t file_blocks = zaio_perf_fixture_file_bytes (fixture) / ZAIO_PERF_BLOCK;
 
     //  Every server binds the same transports; tcp ports are ephemeral.
     int pid = (int)getpid ();
@@ -780,7 +733,7 @@ main (int argc, char *argv[])
     zaio_broker_destroy (&broker);
     zaio_perf_baseline_destroy (&baseline);
     zaio_perf_baseline_destroy (&floor_server);
-    nftw (work, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+    zaio_perf_fixture_destroy (&fixture);
 
     if (options.json)
         s_print_json (&options, &results);
@@ -789,8 +742,5 @@ main (int argc, char *argv[])
     for (int s = 0; s < S_SIDES; s++)
         for (int i = 0; bind[s][i]; i++) free (bind[s][i]);
     zstr_free (&events);
-    zstr_free (&file);
-    zstr_free (&root);
-    zstr_free (&work);
     return failed || zsys_interrupted ? 1 : 0;
 }

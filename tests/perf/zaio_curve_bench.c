@@ -59,10 +59,9 @@
 #include "zaio_broker.h"
 #include "zaio_perf_client.h"
 #include "zaio_perf_echo.h"
+#include "zaio_perf_fixture.h"
 
 #include <czmq.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -74,11 +73,9 @@
 #define ZAIO_BENCH_BUILD_TYPE "unknown"
 #endif
 
-#define S_FILE_NAME    "bench.dat"
 #define S_CURVE_TARGET 0.8 //  zaio curve ops/s over echo curve ops/s, at least
 #define S_REPEAT_MAX   99
 #define S_CLIENTS_MAX  64
-#define S_FILL_CHUNK   (1024 * 1024)
 #define S_SIZES        2
 #define S_SETUPS       4
 #define S_RATIOS       6
@@ -330,33 +327,7 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
 }
 
 //  ---------------------------------------------------------------------
-//  The file and the certificates
-
-//  Writes file_mib MiB of pseudo-random bytes to path, then reads it all
-//  once so every block is in the page cache. Returns 0 or -1.
-static int
-s_make_file (const char *path, uint32_t file_mib)
-{
-    int fd = open (path, O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
-    if (fd < 0) return -1;
-    uint64_t *chunk = (uint64_t *)malloc (S_FILL_CHUNK);
-    assert (chunk);
-    uint64_t state = 0x9e3779b97f4a7c15ull;
-    int rc = 0;
-    for (uint32_t mib = 0; mib < file_mib && rc == 0; mib++) {
-        for (size_t i = 0; i < S_FILL_CHUNK / sizeof (uint64_t); i++) {
-            state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-            chunk[i] = state;
-        }
-        if (write (fd, chunk, S_FILL_CHUNK) != S_FILL_CHUNK) rc = -1;
-    }
-    for (off_t offset = 0; rc == 0 && offset < (off_t)file_mib * S_FILL_CHUNK;
-         offset += S_FILL_CHUNK)
-        if (pread (fd, chunk, S_FILL_CHUNK, offset) != S_FILL_CHUNK) rc = -1;
-    free (chunk);
-    close (fd);
-    return rc;
-}
+//  The certificates
 
 //  The broker's certificate pair in work (S_CERT_SERVER and its _secret)
 //  and the client's public certificate in work/S_CERT_CLIENTS, as `zaio
@@ -385,13 +356,6 @@ s_make_certs (const char *work, s_targets_t *targets, char echo_secret[41])
     zcert_destroy (&client);
     zcert_destroy (&server);
     return rc;
-}
-
-static int
-s_remove (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    remove (path);
-    return 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -483,7 +447,7 @@ s_run_one (const s_options_t *options, const s_targets_t *targets, int z, int s,
         .dialect = zaio ? ZAIO_PERF_DIALECT_ZAIO : ZAIO_PERF_DIALECT_BARE,
         .op = ZAIO_PERF_CASE_READ,
         .endpoint = targets->endpoints[s],
-        .path = S_FILE_NAME,
+        .path = ZAIO_PERF_FILE_NAME,
         .block = s_size_bytes[z],
         .file_blocks = targets->file_bytes / s_size_bytes[z],
         .context = targets->client_context,
@@ -758,24 +722,21 @@ main (int argc, char *argv[])
     //  The brokers' context (czmq's), before any socket starts its threads.
     zsys_set_io_threads (options.io_threads);
 
-    //  A directory of our own holds the served root and the certificates.
-    char *work = zsys_sprintf ("%s/zaio-curve-bench-XXXXXX", options.dir);
-    if (!mkdtemp (work)) {
-        fprintf (stderr, "zaio_curve_bench: cannot create %s: %s\n", work, strerror (errno));
-        return 1;
-    }
-    char *root = zsys_sprintf ("%s/root", work);
-    char *file = zsys_sprintf ("%s/%s", root, S_FILE_NAME);
-    uint32_t file_mib = options.file_mib;
-    fprintf (stderr, "zaio_curve_bench: writing and caching %u MiB in %s\n", file_mib, file);
+    //  The work directory also holds the certificates.
+    zaio_perf_fixture_t *fixture = zaio_perf_fixture_new ("zaio_curve_bench", options.dir,
+                                                          "zaio-curve-bench", options.file_mib);
+    if (!fixture) return 1;
+    const char *work = zaio_perf_fixture_work (fixture);
+    const char *root = zaio_perf_fixture_root (fixture);
+    const char *file = zaio_perf_fixture_file (fixture);
     s_targets_t targets;
     memset (&targets, 0, sizeof targets);
-    targets.file_bytes = (uint64_t)file_mib * S_FILL_CHUNK;
+    targets.file_bytes = zaio_perf_fixture_file_bytes (fixture);
     char echo_secret[41];
-    if (mkdir (root, 0755) || s_make_file (file, file_mib) ||
-        s_make_certs (work, &targets, echo_secret)) {
-        fprintf (stderr, "zaio_curve_bench: cannot write %s: %s\n", work, strerror (errno));
-        nftw (work, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+    if (s_make_certs (work, &targets, echo_secret)) {
+        fprintf (stderr, "zaio_curve_bench: cannot write the certificates in %s: %s\n", work,
+                 strerror (errno));
+        zaio_perf_fixture_destroy (&fixture);
         return 1;
     }
 
@@ -816,14 +777,11 @@ main (int argc, char *argv[])
         zstr_free (&events[i]);
     }
     for (int s = 0; s < S_SETUPS; s++) free (targets.endpoints[s]);
-    nftw (work, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+    zaio_perf_fixture_destroy (&fixture);
 
     if (options.json)
         s_print_json (&options, &results);
     else
         s_print_table (&options, &results);
-    zstr_free (&file);
-    zstr_free (&root);
-    zstr_free (&work);
     return failed || zsys_interrupted ? 1 : 0;
 }
