@@ -37,6 +37,7 @@
 #include "zaio_perf_baseline.h"
 #include "zaio_perf_client.h"
 #include "zaio_perf_fixture.h"
+#include "zaio_perf_options.h"
 
 #include <czmq.h>
 #include <math.h>
@@ -53,7 +54,6 @@
 #define S_TRANSPORTS        3
 #define S_CASES             2
 #define S_SIDES             3
-#define S_REPEAT_MAX        99
 
 static const char *s_transport_names[S_TRANSPORTS] = {"inproc", "ipc", "tcp"};
 static const char *s_case_names[S_CASES] = {"ping", "read"};
@@ -62,20 +62,14 @@ static const char *s_side_names[S_SIDES] = {"zaio", "baseline", "floor"};
 static const char *s_mode_names[2] = {"throughput", "latency"};
 
 typedef struct {
-    const char *mode; //  "full", "quick" or "smoke"
-    bool json;
+    zaio_perf_options_t common; //  mode, json, seconds, warmup, repeat, file_mib, dir
     uint32_t workers;
     uint32_t credit; //  zaio worker credit; 0 = the broker's default
-    double seconds;
-    double warmup;
-    uint32_t repeat;
     uint32_t inflight;
-    uint32_t file_mib;
     bool transports[S_TRANSPORTS];
     bool cases[S_CASES];
     bool sides[S_SIDES];
     bool modes[2]; //  throughput, latency
-    const char *dir;
 } s_options_t;
 
 //  One figure, the median over the repeats; error set if any run failed.
@@ -145,109 +139,53 @@ s_usage (FILE *out)
         "  --help             this text\n");
 }
 
-//  Sets flags[i] for each name in the comma-separated list; -1 on an unknown one.
-static int
-s_parse_list (const char *list, const char **names, size_t count, bool *flags)
-{
-    memset (flags, 0, count * sizeof (bool));
-    char *copy = strdup (list);
-    int rc = 0;
-    for (char *save, *item = strtok_r (copy, ",", &save); item && rc == 0;
-         item = strtok_r (NULL, ",", &save)) {
-        size_t i = 0;
-        while (i < count && strcmp (item, names[i])) i++;
-        if (i == count) {
-            fprintf (stderr, "zaio_bench: unknown name '%s'\n", item);
-            rc = -1;
-        } else
-            flags[i] = true;
-    }
-    free (copy);
-    return rc;
-}
-
-static int
-s_parse_number (const char *text, double min, double max, double *value)
-{
-    char *end;
-    double number = text ? strtod (text, &end) : NAN;
-    if (!text || end == text || *end || !(number >= min && number <= max)) {
-        fprintf (stderr, "zaio_bench: '%s' is not a number in %g..%g\n", text ? text : "", min,
-                 max);
-        return -1;
-    }
-    *value = number;
-    return 0;
-}
-
 //  Returns 0, 1 for --help, -1 on a bad command line.
 static int
 s_parse_options (int argc, char *argv[], s_options_t *options)
 {
     memset (options, 0, sizeof *options);
-    options->mode = "full";
+    zaio_perf_options_t *common = &options->common;
+    zaio_perf_options_init (common, "zaio_bench");
     options->inflight = 64;
-    options->file_mib = 64;
-    options->dir = "/tmp";
     long cpus = sysconf (_SC_NPROCESSORS_ONLN);
     options->workers = cpus > 0 ? (uint32_t)cpus : 1;
     for (int i = 0; i < S_TRANSPORTS; i++) options->transports[i] = true;
     for (int i = 0; i < S_CASES; i++) options->cases[i] = true;
     for (int i = 0; i < S_SIDES; i++) options->sides[i] = true;
     options->modes[0] = options->modes[1] = true;
-    double seconds = -1, warmup = -1, repeat = -1, file_mib = -1, number;
+    double number;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
+        int rc = zaio_perf_options_parse (common, argc, argv, &i);
+        if (rc > 0) continue; //  one of the shared options, taken
+        if (rc < 0) return -1;
         if (streq (arg, "--help") || streq (arg, "-h"))
             return 1;
-        else if (streq (arg, "--quick"))
-            options->mode = "quick";
-        else if (streq (arg, "--smoke"))
-            options->mode = "smoke";
-        else if (streq (arg, "--json"))
-            options->json = true;
         else if (streq (arg, "--workers")) {
-            rc = s_parse_number (value, 1, 1024, &number);
+            rc = zaio_perf_options_number (common, value, 1, 1024, &number);
             options->workers = (uint32_t)number;
             i++;
         } else if (streq (arg, "--credit")) {
-            rc = s_parse_number (value, 1, 1024, &number);
+            rc = zaio_perf_options_number (common, value, 1, 1024, &number);
             options->credit = (uint32_t)number;
             i++;
-        } else if (streq (arg, "--seconds")) {
-            rc = s_parse_number (value, 0.01, 3600, &seconds);
-            i++;
-        } else if (streq (arg, "--warmup")) {
-            rc = s_parse_number (value, 0, 3600, &warmup);
-            i++;
-        } else if (streq (arg, "--repeat")) {
-            rc = s_parse_number (value, 1, S_REPEAT_MAX, &repeat);
-            i++;
         } else if (streq (arg, "--inflight")) {
-            rc = s_parse_number (value, 1, 1024, &number);
+            rc = zaio_perf_options_number (common, value, 1, 1024, &number);
             options->inflight = (uint32_t)number;
             i++;
-        } else if (streq (arg, "--file-mib")) {
-            rc = s_parse_number (value, 1, 65536, &file_mib);
-            i++;
         } else if (streq (arg, "--transports")) {
-            rc = value ? s_parse_list (value, s_transport_names, S_TRANSPORTS, options->transports)
-                       : -1;
+            rc = zaio_perf_options_list (common, value, s_transport_names, S_TRANSPORTS,
+                                         options->transports);
             i++;
         } else if (streq (arg, "--cases")) {
-            rc = value ? s_parse_list (value, s_case_names, S_CASES, options->cases) : -1;
+            rc = zaio_perf_options_list (common, value, s_case_names, S_CASES, options->cases);
             i++;
         } else if (streq (arg, "--sides")) {
-            rc = value ? s_parse_list (value, s_side_names, S_SIDES, options->sides) : -1;
+            rc = zaio_perf_options_list (common, value, s_side_names, S_SIDES, options->sides);
             i++;
         } else if (streq (arg, "--modes")) {
-            rc = value ? s_parse_list (value, s_mode_names, 2, options->modes) : -1;
-            i++;
-        } else if (streq (arg, "--dir")) {
-            options->dir = value;
-            rc = value ? 0 : -1;
+            rc = zaio_perf_options_list (common, value, s_mode_names, 2, options->modes);
             i++;
         } else {
             fprintf (stderr, "zaio_bench: unknown option '%s'\n", arg);
@@ -255,11 +193,7 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
         }
         if (rc) return -1;
     }
-    bool quick = streq (options->mode, "quick"), smoke = streq (options->mode, "smoke");
-    options->seconds = seconds > 0 ? seconds : smoke ? 0.1 : quick ? 1.0 : 3.0;
-    options->warmup = warmup >= 0 ? warmup : smoke ? 0.05 : quick ? 0.25 : 0.5;
-    options->repeat = repeat > 0 ? (uint32_t)repeat : quick || smoke ? 1 : 5;
-    options->file_mib = file_mib > 0 ? (uint32_t)file_mib : smoke ? 4 : options->file_mib;
+    zaio_perf_options_close (common, 3.0);
     return 0;
 }
 
@@ -281,11 +215,11 @@ s_median (double *values, size_t count)
 }
 
 typedef struct {
-    double ops_per_sec[S_REPEAT_MAX];
-    double p50_us[S_REPEAT_MAX];
-    double p99_us[S_REPEAT_MAX];
-    double cpu_us_per_op[S_REPEAT_MAX];
-    double switches_per_op[S_REPEAT_MAX];
+    double ops_per_sec[ZAIO_PERF_REPEAT_MAX];
+    double p50_us[ZAIO_PERF_REPEAT_MAX];
+    double p99_us[ZAIO_PERF_REPEAT_MAX];
+    double cpu_us_per_op[ZAIO_PERF_REPEAT_MAX];
+    double switches_per_op[ZAIO_PERF_REPEAT_MAX];
     uint64_t samples;
     uint32_t runs;
 } s_runs_t;
@@ -320,7 +254,7 @@ s_ratio_close (s_ratio_t *ratio, const s_runs_t *top, const s_runs_t *bottom, si
     if (count == 0 || bottom->runs != count) return;
     const double *top_values = (const double *)((const char *)top + offset);
     const double *bottom_values = (const double *)((const char *)bottom + offset);
-    double ratios[S_REPEAT_MAX];
+    double ratios[ZAIO_PERF_REPEAT_MAX];
     for (uint32_t i = 0; i < count; i++) ratios[i] = s_ratio (top_values[i], bottom_values[i]);
     ratio->done = true;
     ratio->median = s_median (ratios, count); //  sorts them
@@ -341,12 +275,12 @@ s_run_one (const s_options_t *options, const char *endpoint, uint64_t file_block
         .path = ZAIO_PERF_FILE_NAME,
         .file_blocks = file_blocks,
         .inflight = latency ? 1 : options->inflight,
-        .warmup_ms = (uint64_t)(options->warmup * 1000),
-        .duration_ms = (uint64_t)(options->seconds * 1000),
+        .warmup_ms = (uint64_t)(options->common.warmup * 1000),
+        .duration_ms = (uint64_t)(options->common.seconds * 1000),
     };
     fprintf (stderr, "zaio_bench: %-4s %-6s %-10s %-8s run %u/%u ... ", s_case_names[c],
              s_transport_names[t], s_mode_names[latency], s_side_names[s], runs->runs + 1,
-             options->repeat);
+             options->common.repeat);
     zaio_perf_result_t result;
     if (zaio_perf_client_run (&config, &result)) {
         fprintf (stderr, "FAILED: %s\n", result.error);
@@ -383,7 +317,7 @@ s_measure_all (const s_options_t *options, char *endpoints[S_TRANSPORTS][S_SIDES
                 s_figure_t *figures = latency ? results->latency[c][t] : results->throughput[c][t];
                 s_runs_t runs[S_SIDES];
                 memset (runs, 0, sizeof runs);
-                for (uint32_t r = 0; r < options->repeat && !zsys_interrupted; r++)
+                for (uint32_t r = 0; r < options->common.repeat && !zsys_interrupted; r++)
                     for (int s = 0; s < S_SIDES; s++)
                         if (options->sides[s] && !(latency && s == S_FLOOR) && !*figures[s].error &&
                             s_run_one (options, endpoints[t][s], file_blocks, c, t, s, latency,
@@ -457,11 +391,11 @@ s_print_table (const s_options_t *options, const s_results_t *results)
             "czmq %d.%d.%d; build %s\n"
             "figures: medians of each side's runs; ratios: median and range of the pairs' ratios\n"
             "targets: throughput >= %.1fx baseline, p50 latency <= %.1fx baseline\n\n",
-            options->workers, options->credit, options->inflight, options->file_mib,
-            options->repeat, options->repeat == 1 ? "" : "s", options->seconds, options->warmup,
-            sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
-            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE,
-            throughput_target, latency_target);
+            options->workers, options->credit, options->inflight, options->common.file_mib,
+            options->common.repeat, options->common.repeat == 1 ? "" : "s", options->common.seconds,
+            options->common.warmup, sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR,
+            ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR,
+            CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE, throughput_target, latency_target);
     printf ("%-4s %-6s | %9s %9s %5s %9s %-4s | %7s %7s %5s %9s %-4s | %7s %7s %5s\n", "", "",
             "zaio", "baseline", "", "pairs", "", "zaio", "baseline", "", "pairs", "", "zaio",
             "baseline", "");
@@ -599,10 +533,11 @@ s_print_json (const s_options_t *options, const s_results_t *results)
             "\"inflight\": %u, \"seconds\": %g, \"warmup\": %g, \"repeat\": %u, "
             "\"file_mib\": %u, \"block\": %d, \"cpus\": %ld, \"libzmq\": \"%d.%d.%d\", "
             "\"czmq\": \"%d.%d.%d\", \"build_type\": \"%s\"},\n",
-            options->mode, options->workers, options->credit, options->inflight, options->seconds,
-            options->warmup, options->repeat, options->file_mib, ZAIO_PERF_BLOCK,
-            sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
-            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
+            options->common.mode, options->workers, options->credit, options->inflight,
+            options->common.seconds, options->common.warmup, options->common.repeat,
+            options->common.file_mib, ZAIO_PERF_BLOCK, sysconf (_SC_NPROCESSORS_ONLN),
+            ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR,
+            CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
     printf (" \"targets\": {\"throughput_ratio_min\": %.2f, \"latency_p50_ratio_max\": %.2f},\n",
             S_THROUGHPUT_TARGET, S_LATENCY_TARGET);
     printf (" \"results\": [");
@@ -672,8 +607,8 @@ main (int argc, char *argv[])
 
     //  The work directory also holds the ipc sockets, which libzmq leaves
     //  behind, so removing it leaves nothing.
-    zaio_perf_fixture_t *fixture =
-        zaio_perf_fixture_new ("zaio_bench", options.dir, "zaio-bench", options.file_mib);
+    zaio_perf_fixture_t *fixture = zaio_perf_fixture_new ("zaio_bench", options.common.dir,
+                                                          "zaio-bench", options.common.file_mib);
     if (!fixture) return 1;
     const char *work = zaio_perf_fixture_work (fixture);
     const char *root = zaio_perf_fixture_root (fixture);
@@ -735,7 +670,7 @@ main (int argc, char *argv[])
     zaio_perf_baseline_destroy (&floor_server);
     zaio_perf_fixture_destroy (&fixture);
 
-    if (options.json)
+    if (options.common.json)
         s_print_json (&options, &results);
     else
         s_print_table (&options, &results);

@@ -60,6 +60,7 @@
 #include "zaio_perf_client.h"
 #include "zaio_perf_echo.h"
 #include "zaio_perf_fixture.h"
+#include "zaio_perf_options.h"
 
 #include <czmq.h>
 #include <math.h>
@@ -74,7 +75,6 @@
 #endif
 
 #define S_CURVE_TARGET 0.8 //  zaio curve ops/s over echo curve ops/s, at least
-#define S_REPEAT_MAX   99
 #define S_CLIENTS_MAX  64
 #define S_SIZES        2
 #define S_SETUPS       4
@@ -104,20 +104,14 @@ typedef struct {
 } s_ratio_spec_t;
 
 typedef struct {
-    const char *mode; //  "full", "quick" or "smoke"
-    bool json;
-    double seconds;
-    double warmup;
-    uint32_t repeat;
+    zaio_perf_options_t common; //  mode, json, seconds, warmup, repeat, file_mib, dir
     uint32_t inflight[S_SIZES];
     uint32_t workers;
     uint32_t io_threads;
     uint32_t client_io_threads;
     uint32_t clients;
-    uint32_t file_mib;
     bool sizes[S_SIZES];
     bool setups[S_SETUPS];
-    const char *dir;
 } s_options_t;
 
 //  What one run measures; a figure is the median of each over the runs.
@@ -165,7 +159,7 @@ typedef struct {
 } s_ratio_t;
 
 typedef struct {
-    s_sample_t runs[S_REPEAT_MAX];
+    s_sample_t runs[ZAIO_PERF_REPEAT_MAX];
     uint32_t count;
 } s_runs_t;
 
@@ -213,86 +207,37 @@ s_usage (FILE *out)
         "  --help                   this text\n");
 }
 
-//  Sets flags[i] for each name in the comma-separated list; -1 on an unknown one.
-static int
-s_parse_list (const char *list, const char **names, size_t count, bool *flags)
-{
-    memset (flags, 0, count * sizeof (bool));
-    char *copy = strdup (list);
-    int rc = 0;
-    for (char *save, *item = strtok_r (copy, ",", &save); item && rc == 0;
-         item = strtok_r (NULL, ",", &save)) {
-        size_t i = 0;
-        while (i < count && strcmp (item, names[i])) i++;
-        if (i == count) {
-            fprintf (stderr, "zaio_curve_bench: unknown name '%s'\n", item);
-            rc = -1;
-        } else
-            flags[i] = true;
-    }
-    free (copy);
-    return rc;
-}
-
-static int
-s_parse_number (const char *text, double min, double max, double *value)
-{
-    char *end;
-    double number = text ? strtod (text, &end) : NAN;
-    if (!text || end == text || *end || !(number >= min && number <= max)) {
-        fprintf (stderr, "zaio_curve_bench: '%s' is not a number in %g..%g\n", text ? text : "",
-                 min, max);
-        return -1;
-    }
-    *value = number;
-    return 0;
-}
-
 //  Returns 0, 1 for --help, -1 on a bad command line.
 static int
 s_parse_options (int argc, char *argv[], s_options_t *options)
 {
     memset (options, 0, sizeof *options);
-    options->mode = "full";
+    zaio_perf_options_t *common = &options->common;
+    zaio_perf_options_init (common, "zaio_curve_bench");
     options->inflight[0] = 64;
     options->inflight[1] = 8;
     options->io_threads = 1;
     options->client_io_threads = 1;
     options->clients = 1;
-    options->file_mib = 64;
-    options->dir = "/tmp";
     long cpus = sysconf (_SC_NPROCESSORS_ONLN);
     options->workers = cpus > 0 ? (uint32_t)cpus : 1;
     for (int i = 0; i < S_SIZES; i++) options->sizes[i] = true;
     for (int i = 0; i < S_SETUPS; i++) options->setups[i] = true;
-    double seconds = -1, warmup = -1, repeat = -1, file_mib = -1, number = 0;
+    double number = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
+        int rc = zaio_perf_options_parse (common, argc, argv, &i);
+        if (rc > 0) continue; //  one of the shared options, taken
+        if (rc < 0) return -1;
         uint32_t *count = NULL; //  a count option's destination
         if (streq (arg, "--help") || streq (arg, "-h"))
             return 1;
-        else if (streq (arg, "--quick"))
-            options->mode = "quick";
-        else if (streq (arg, "--smoke"))
-            options->mode = "smoke";
-        else if (streq (arg, "--json"))
-            options->json = true;
-        else if (streq (arg, "--seconds"))
-            rc = s_parse_number (value, 0.01, 3600, &seconds), i++;
-        else if (streq (arg, "--warmup"))
-            rc = s_parse_number (value, 0, 3600, &warmup), i++;
-        else if (streq (arg, "--repeat"))
-            rc = s_parse_number (value, 1, S_REPEAT_MAX, &repeat), i++;
-        else if (streq (arg, "--file-mib"))
-            rc = s_parse_number (value, 1, 65536, &file_mib), i++;
         else if (streq (arg, "--sizes"))
-            rc = value ? s_parse_list (value, s_size_names, S_SIZES, options->sizes) : -1, i++;
+            rc = zaio_perf_options_list (common, value, s_size_names, S_SIZES, options->sizes), i++;
         else if (streq (arg, "--setups"))
-            rc = value ? s_parse_list (value, s_setup_names, S_SETUPS, options->setups) : -1, i++;
-        else if (streq (arg, "--dir"))
-            options->dir = value, rc = value ? 0 : -1, i++;
+            rc = zaio_perf_options_list (common, value, s_setup_names, S_SETUPS, options->setups),
+            i++;
         else if (streq (arg, "--inflight"))
             count = &options->inflight[0];
         else if (streq (arg, "--inflight-large"))
@@ -308,7 +253,7 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
         else if (strncmp (arg, "--", 2) == 0)
             fprintf (stderr, "zaio_curve_bench: ignoring option '%s'\n", arg);
         if (count) {
-            rc = s_parse_number (value, 1, 1024, &number);
+            rc = zaio_perf_options_number (common, value, 1, 1024, &number);
             *count = (uint32_t)number;
             i++;
         }
@@ -318,11 +263,7 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
         fprintf (stderr, "zaio_curve_bench: at most %d clients\n", S_CLIENTS_MAX);
         return -1;
     }
-    bool quick = streq (options->mode, "quick"), smoke = streq (options->mode, "smoke");
-    options->seconds = seconds > 0 ? seconds : smoke ? 0.1 : quick ? 1.0 : 2.0;
-    options->warmup = warmup >= 0 ? warmup : smoke ? 0.05 : quick ? 0.25 : 0.5;
-    options->repeat = repeat > 0 ? (uint32_t)repeat : quick || smoke ? 1 : 5;
-    options->file_mib = file_mib > 0 ? (uint32_t)file_mib : smoke ? 4 : options->file_mib;
+    zaio_perf_options_close (common, 2.0);
     return 0;
 }
 
@@ -389,7 +330,7 @@ s_figure_close (s_figure_t *figure, s_runs_t *runs)
     if (*figure->error || runs->count == 0) return;
     figure->done = true;
     for (size_t f = 0; f < S_FIELDS; f++) {
-        double values[S_REPEAT_MAX];
+        double values[ZAIO_PERF_REPEAT_MAX];
         for (uint32_t r = 0; r < runs->count; r++) values[r] = *s_field (&runs->runs[r], f);
         *s_field (&figure->median, f) = s_median (values, runs->count);
     }
@@ -403,7 +344,7 @@ s_ratio_close (s_ratio_t *ratio, const s_ratio_spec_t *spec, const s_runs_t *run
     const s_runs_t *top = &runs[spec->top], *bottom = &runs[spec->bottom];
     uint32_t count = top->count;
     if (count == 0 || bottom->count != count) return;
-    double ratios[S_REPEAT_MAX];
+    double ratios[ZAIO_PERF_REPEAT_MAX];
     for (uint32_t i = 0; i < count; i++) {
         double a = *(const double *)((const char *)&top->runs[i] + spec->field);
         double b = *(const double *)((const char *)&bottom->runs[i] + spec->field);
@@ -455,11 +396,11 @@ s_run_one (const s_options_t *options, const s_targets_t *targets, int z, int s,
         .curve_public = curve ? targets->curve_public : NULL,
         .curve_secret = curve ? targets->curve_secret : NULL,
         .inflight = options->inflight[z],
-        .warmup_ms = (uint64_t)(options->warmup * 1000),
-        .duration_ms = (uint64_t)(options->seconds * 1000),
+        .warmup_ms = (uint64_t)(options->common.warmup * 1000),
+        .duration_ms = (uint64_t)(options->common.seconds * 1000),
     };
     fprintf (stderr, "zaio_curve_bench: %-5s %-10s run %u/%u ... ", s_size_labels[z],
-             s_setup_labels[s], runs->count + 1, options->repeat);
+             s_setup_labels[s], runs->count + 1, options->common.repeat);
     s_client_t clients[S_CLIENTS_MAX];
     for (uint32_t i = 0; i < options->clients; i++) {
         clients[i].config = config;
@@ -510,7 +451,7 @@ s_measure_all (const s_options_t *options, const s_targets_t *targets, s_results
         s_figure_t *figures = results->figures[z];
         s_runs_t runs[S_SETUPS];
         memset (runs, 0, sizeof runs);
-        for (uint32_t r = 0; r < options->repeat && !zsys_interrupted; r++)
+        for (uint32_t r = 0; r < options->common.repeat && !zsys_interrupted; r++)
             for (int s = 0; s < S_SETUPS; s++)
                 if (options->setups[s] && targets->endpoints[s] && !*figures[s].error &&
                     s_run_one (options, targets, z, s, &runs[s], &figures[s]))
@@ -540,8 +481,8 @@ s_print_table (const s_options_t *options, const s_results_t *results)
             "thread); switches:\nthe process's context switches per request\n\n",
             options->inflight[0], options->inflight[1], options->workers, options->clients,
             options->clients == 1 ? "" : "s", options->io_threads,
-            options->io_threads == 1 ? "" : "s", options->client_io_threads, options->repeat,
-            options->repeat == 1 ? "" : "s", options->seconds, options->warmup,
+            options->io_threads == 1 ? "" : "s", options->client_io_threads, options->common.repeat,
+            options->common.repeat == 1 ? "" : "s", options->common.seconds, options->common.warmup,
             sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
             CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
     printf ("%-5s %-10s | %9s %8s | %-35s %5s | %8s\n", "", "", "", "", "CPU us/req", "I/O",
@@ -644,11 +585,12 @@ s_print_json (const s_options_t *options, const s_results_t *results)
             "%u}, \"seconds\": %g, \"warmup\": %g, \"repeat\": %u, \"file_mib\": %u, "
             "\"cpus\": %ld, \"libzmq\": \"%d.%d.%d\", \"czmq\": \"%d.%d.%d\", "
             "\"build_type\": \"%s\"},\n",
-            options->mode, options->workers, options->clients, options->io_threads,
+            options->common.mode, options->workers, options->clients, options->io_threads,
             options->client_io_threads, options->inflight[0], options->inflight[1],
-            options->seconds, options->warmup, options->repeat, options->file_mib,
-            sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
-            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
+            options->common.seconds, options->common.warmup, options->common.repeat,
+            options->common.file_mib, sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR,
+            ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR,
+            CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
     printf (" \"targets\": {\"zaio_curve_vs_echo_curve_min\": %.2f},\n \"results\": [",
             S_CURVE_TARGET);
     bool first = true, all_met = true;
@@ -723,8 +665,8 @@ main (int argc, char *argv[])
     zsys_set_io_threads (options.io_threads);
 
     //  The work directory also holds the certificates.
-    zaio_perf_fixture_t *fixture = zaio_perf_fixture_new ("zaio_curve_bench", options.dir,
-                                                          "zaio-curve-bench", options.file_mib);
+    zaio_perf_fixture_t *fixture = zaio_perf_fixture_new (
+        "zaio_curve_bench", options.common.dir, "zaio-curve-bench", options.common.file_mib);
     if (!fixture) return 1;
     const char *work = zaio_perf_fixture_work (fixture);
     const char *root = zaio_perf_fixture_root (fixture);
@@ -779,7 +721,7 @@ main (int argc, char *argv[])
     for (int s = 0; s < S_SETUPS; s++) free (targets.endpoints[s]);
     zaio_perf_fixture_destroy (&fixture);
 
-    if (options.json)
+    if (options.common.json)
         s_print_json (&options, &results);
     else
         s_print_table (&options, &results);
