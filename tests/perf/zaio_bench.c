@@ -38,16 +38,12 @@
 #include "zaio_perf_client.h"
 #include "zaio_perf_fixture.h"
 #include "zaio_perf_options.h"
+#include "zaio_perf_report.h"
 
 #include <czmq.h>
-#include <math.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
-
-#ifndef ZAIO_BENCH_BUILD_TYPE
-#define ZAIO_BENCH_BUILD_TYPE "unknown"
-#endif
 
 #define S_THROUGHPUT_TARGET 0.8 //  zaio ops/s over baseline ops/s, at least
 #define S_LATENCY_TARGET    1.3 //  zaio p50 over baseline p50, at most
@@ -84,25 +80,17 @@ typedef struct {
     char error[256];
 } s_figure_t;
 
-//  One side over another, round by round: the median and the range.
-typedef struct {
-    bool done;
-    double median;
-    double low;
-    double high;
-} s_ratio_t;
-
 //  The ratios of one case over one transport: zaio over baseline, and
 //  for throughput the floor over baseline and zaio over the floor.
 typedef struct {
-    s_ratio_t ops;
-    s_ratio_t cpu;
-    s_ratio_t switches;
-    s_ratio_t p50;
-    s_ratio_t p99;
-    s_ratio_t floor_ops;
-    s_ratio_t zaio_floor_ops;
-    s_ratio_t zaio_floor_cpu;
+    zaio_perf_ratio_t ops;
+    zaio_perf_ratio_t cpu;
+    zaio_perf_ratio_t switches;
+    zaio_perf_ratio_t p50;
+    zaio_perf_ratio_t p99;
+    zaio_perf_ratio_t floor_ops;
+    zaio_perf_ratio_t zaio_floor_ops;
+    zaio_perf_ratio_t zaio_floor_cpu;
 } s_ratios_t;
 
 //  [case][transport][side], and the ratios [case][transport]
@@ -200,20 +188,6 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
 //  ---------------------------------------------------------------------
 //  Measuring
 
-static int
-s_compare_double (const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-s_median (double *values, size_t count)
-{
-    qsort (values, count, sizeof (double), s_compare_double);
-    return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2;
-}
-
 typedef struct {
     double ops_per_sec[ZAIO_PERF_REPEAT_MAX];
     double p50_us[ZAIO_PERF_REPEAT_MAX];
@@ -230,36 +204,21 @@ s_figure_close (s_figure_t *figure, s_runs_t *runs)
 {
     if (*figure->error || runs->runs == 0) return;
     figure->done = true;
-    figure->ops_per_sec = s_median (runs->ops_per_sec, runs->runs);
-    figure->p50_us = s_median (runs->p50_us, runs->runs);
-    figure->p99_us = s_median (runs->p99_us, runs->runs);
-    figure->cpu_us_per_op = s_median (runs->cpu_us_per_op, runs->runs);
-    figure->switches_per_op = s_median (runs->switches_per_op, runs->runs);
+    figure->ops_per_sec = zaio_perf_report_median (runs->ops_per_sec, runs->runs);
+    figure->p50_us = zaio_perf_report_median (runs->p50_us, runs->runs);
+    figure->p99_us = zaio_perf_report_median (runs->p99_us, runs->runs);
+    figure->cpu_us_per_op = zaio_perf_report_median (runs->cpu_us_per_op, runs->runs);
+    figure->switches_per_op = zaio_perf_report_median (runs->switches_per_op, runs->runs);
     figure->samples = runs->samples;
 }
 
-static double
-s_ratio (double zaio, double baseline)
-{
-    return baseline > 0 ? zaio / baseline : 0;
-}
-
 //  The ratios of one field (an array of s_runs_t, at offset) of two sides'
-//  runs, round by round, top[i] over bottom[i]; done only if both sides
-//  ran every round.
+//  runs, round by round, top[i] over bottom[i].
 static void
-s_ratio_close (s_ratio_t *ratio, const s_runs_t *top, const s_runs_t *bottom, size_t offset)
+s_ratio_close (zaio_perf_ratio_t *ratio, const s_runs_t *top, const s_runs_t *bottom, size_t offset)
 {
-    uint32_t count = top->runs;
-    if (count == 0 || bottom->runs != count) return;
-    const double *top_values = (const double *)((const char *)top + offset);
-    const double *bottom_values = (const double *)((const char *)bottom + offset);
-    double ratios[ZAIO_PERF_REPEAT_MAX];
-    for (uint32_t i = 0; i < count; i++) ratios[i] = s_ratio (top_values[i], bottom_values[i]);
-    ratio->done = true;
-    ratio->median = s_median (ratios, count); //  sorts them
-    ratio->low = ratios[0];
-    ratio->high = ratios[count - 1];
+    zaio_perf_report_ratio (ratio, (const double *)((const char *)top + offset), top->runs,
+                            (const double *)((const char *)bottom + offset), bottom->runs);
 }
 
 //  One run of case c over transport t against side s; adds the result to
@@ -363,7 +322,7 @@ s_print_cell (const s_figure_t *figure, int width, int precision, double value)
 //  verdict against a target if one is given (target_min: the ratio must be
 //  at least target, else at most); blanks if it was not measured.
 static void
-s_print_ratio (const s_ratio_t *ratio, bool range, const double *target, bool target_min)
+s_print_ratio (const zaio_perf_ratio_t *ratio, bool range, const double *target, bool target_min)
 {
     if (ratio->done)
         printf ("%5.2f", ratio->median);
@@ -386,16 +345,12 @@ s_print_table (const s_options_t *options, const s_results_t *results)
 {
     const double throughput_target = S_THROUGHPUT_TARGET, latency_target = S_LATENCY_TARGET;
     printf ("zaio core bench: %u workers (zaio credit %u), %u in flight, 4 KiB reads over a %u "
-            "MiB cached file\n"
-            "%u round%s of %.2g s runs per figure, %.2g s warmup; %ld CPUs; libzmq %d.%d.%d, "
-            "czmq %d.%d.%d; build %s\n"
-            "figures: medians of each side's runs; ratios: median and range of the pairs' ratios\n"
+            "MiB cached file\n",
+            options->workers, options->credit, options->inflight, options->common.file_mib);
+    zaio_perf_report_runs (&options->common);
+    printf ("figures: medians of each side's runs; ratios: median and range of the pairs' ratios\n"
             "targets: throughput >= %.1fx baseline, p50 latency <= %.1fx baseline\n\n",
-            options->workers, options->credit, options->inflight, options->common.file_mib,
-            options->common.repeat, options->common.repeat == 1 ? "" : "s", options->common.seconds,
-            options->common.warmup, sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR,
-            ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR,
-            CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE, throughput_target, latency_target);
+            throughput_target, latency_target);
     printf ("%-4s %-6s | %9s %9s %5s %9s %-4s | %7s %7s %5s %9s %-4s | %7s %7s %5s\n", "", "",
             "zaio", "baseline", "", "pairs", "", "zaio", "baseline", "", "pairs", "", "zaio",
             "baseline", "");
@@ -482,32 +437,12 @@ s_print_table (const s_options_t *options, const s_results_t *results)
                 }
 }
 
-//  JSON string body; our strings are ASCII but error texts may hold quotes.
-static void
-s_json_string (const char *text)
-{
-    putchar ('"');
-    for (const char *p = text; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf ("\\%c", *p);
-        else if ((unsigned char)*p < 0x20)
-            printf ("\\u%04x", *p);
-        else
-            putchar (*p);
-    }
-    putchar ('"');
-}
-
 static void
 s_json_figure (const s_figure_t *figure, bool latency)
 {
-    if (!figure->done && !*figure->error)
-        printf ("null"); //  not run (--sides)
-    else if (!figure->done) {
-        printf ("{\"error\": ");
-        s_json_string (figure->error);
-        printf ("}");
-    } else if (latency)
+    if (zaio_perf_report_json_unmeasured (figure->done, figure->error))
+        return; //  null if not run (--sides)
+    if (latency)
         printf ("{\"p50_us\": %.2f, \"p99_us\": %.2f, \"samples\": %" PRIu64 "}", figure->p50_us,
                 figure->p99_us, figure->samples);
     else
@@ -515,29 +450,17 @@ s_json_figure (const s_figure_t *figure, bool latency)
                 figure->ops_per_sec, figure->cpu_us_per_op, figure->switches_per_op);
 }
 
-//  "name": median, "name_range": [low, high]; or "name": null if not measured.
-static void
-s_json_ratio (const char *name, const s_ratio_t *ratio)
-{
-    if (ratio->done)
-        printf ("\"%s\": %.3f, \"%s_range\": [%.3f, %.3f]", name, ratio->median, name, ratio->low,
-                ratio->high);
-    else
-        printf ("\"%s\": null", name);
-}
-
 static void
 s_print_json (const s_options_t *options, const s_results_t *results)
 {
     printf ("{\"bench\": \"core\", \"config\": {\"mode\": \"%s\", \"workers\": %u, \"credit\": %u, "
             "\"inflight\": %u, \"seconds\": %g, \"warmup\": %g, \"repeat\": %u, "
-            "\"file_mib\": %u, \"block\": %d, \"cpus\": %ld, \"libzmq\": \"%d.%d.%d\", "
-            "\"czmq\": \"%d.%d.%d\", \"build_type\": \"%s\"},\n",
+            "\"file_mib\": %u, \"block\": %d, ",
             options->common.mode, options->workers, options->credit, options->inflight,
             options->common.seconds, options->common.warmup, options->common.repeat,
-            options->common.file_mib, ZAIO_PERF_BLOCK, sysconf (_SC_NPROCESSORS_ONLN),
-            ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR,
-            CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
+            options->common.file_mib, ZAIO_PERF_BLOCK);
+    zaio_perf_report_json_platform ();
+    printf ("},\n");
     printf (" \"targets\": {\"throughput_ratio_min\": %.2f, \"latency_p50_ratio_max\": %.2f},\n",
             S_THROUGHPUT_TARGET, S_LATENCY_TARGET);
     printf (" \"results\": [");
@@ -559,15 +482,15 @@ s_print_json (const s_options_t *options, const s_results_t *results)
             const s_ratios_t *ratios = &results->ratios[c][t];
             bool ops_met = ratios->ops.done && ratios->ops.median >= S_THROUGHPUT_TARGET;
             all_met &= ops_met;
-            s_json_ratio ("ratio", &ratios->ops);
+            zaio_perf_report_json_ratio ("ratio", &ratios->ops);
             printf (", \"meets_target\": %s,\n    ", !ratios->ops.done ? "null"
                                                      : ops_met         ? "true"
                                                                        : "false");
-            s_json_ratio ("floor_ratio", &ratios->floor_ops);
+            zaio_perf_report_json_ratio ("floor_ratio", &ratios->floor_ops);
             printf (", ");
-            s_json_ratio ("zaio_floor_ratio", &ratios->zaio_floor_ops);
+            zaio_perf_report_json_ratio ("zaio_floor_ratio", &ratios->zaio_floor_ops);
             printf (", ");
-            s_json_ratio ("zaio_floor_cpu_ratio", &ratios->zaio_floor_cpu);
+            zaio_perf_report_json_ratio ("zaio_floor_cpu_ratio", &ratios->zaio_floor_cpu);
             printf ("},\n   \"latency\": {");
             for (int s = 0; s < S_SIDES; s++) {
                 printf ("\"%s\": ", s_side_names[s]);

@@ -61,18 +61,14 @@
 #include "zaio_perf_echo.h"
 #include "zaio_perf_fixture.h"
 #include "zaio_perf_options.h"
+#include "zaio_perf_report.h"
 
 #include <czmq.h>
-#include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#ifndef ZAIO_BENCH_BUILD_TYPE
-#define ZAIO_BENCH_BUILD_TYPE "unknown"
-#endif
 
 #define S_CURVE_TARGET 0.8 //  zaio curve ops/s over echo curve ops/s, at least
 #define S_CLIENTS_MAX  64
@@ -152,20 +148,13 @@ typedef struct {
 } s_figure_t;
 
 typedef struct {
-    bool done;
-    double median;
-    double low;
-    double high;
-} s_ratio_t;
-
-typedef struct {
     s_sample_t runs[ZAIO_PERF_REPEAT_MAX];
     uint32_t count;
 } s_runs_t;
 
 typedef struct {
     s_figure_t figures[S_SIZES][S_SETUPS];
-    s_ratio_t ratios[S_SIZES][S_RATIOS];
+    zaio_perf_ratio_t ratios[S_SIZES][S_RATIOS];
 } s_results_t;
 
 //  What the client needs to reach each setup.
@@ -302,25 +291,13 @@ s_make_certs (const char *work, s_targets_t *targets, char echo_secret[41])
 //  ---------------------------------------------------------------------
 //  Measuring
 
-static int
-s_compare_double (const void *a, const void *b)
+//  Field offset (bytes into s_sample_t, a double) of each of the runs,
+//  into values.
+static void
+s_values (const s_runs_t *runs, size_t offset, double *values)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-s_median (double *values, size_t count)
-{
-    qsort (values, count, sizeof (double), s_compare_double);
-    return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2;
-}
-
-//  Field i of a sample, which holds doubles only.
-static double *
-s_field (s_sample_t *sample, size_t i)
-{
-    return (double *)sample + i;
+    for (uint32_t r = 0; r < runs->count; r++)
+        values[r] = *(const double *)((const char *)&runs->runs[r] + offset);
 }
 
 //  Folds the runs into a figure, each field's median.
@@ -331,33 +308,22 @@ s_figure_close (s_figure_t *figure, s_runs_t *runs)
     figure->done = true;
     for (size_t f = 0; f < S_FIELDS; f++) {
         double values[ZAIO_PERF_REPEAT_MAX];
-        for (uint32_t r = 0; r < runs->count; r++) values[r] = *s_field (&runs->runs[r], f);
-        *s_field (&figure->median, f) = s_median (values, runs->count);
+        s_values (runs, f * sizeof (double), values);
+        ((double *)&figure->median)[f] = zaio_perf_report_median (values, runs->count);
     }
 }
 
-//  The ratio of two setups' runs, round by round; done only if both ran
-//  every round.
+//  The ratio of two setups' runs, round by round; a cost per request
+//  (inverse) compares the rates it allows, bottom over top.
 static void
-s_ratio_close (s_ratio_t *ratio, const s_ratio_spec_t *spec, const s_runs_t *runs)
+s_ratio_close (zaio_perf_ratio_t *ratio, const s_ratio_spec_t *spec, const s_runs_t *runs)
 {
-    const s_runs_t *top = &runs[spec->top], *bottom = &runs[spec->bottom];
-    uint32_t count = top->count;
-    if (count == 0 || bottom->count != count) return;
-    double ratios[ZAIO_PERF_REPEAT_MAX];
-    for (uint32_t i = 0; i < count; i++) {
-        double a = *(const double *)((const char *)&top->runs[i] + spec->field);
-        double b = *(const double *)((const char *)&bottom->runs[i] + spec->field);
-        if (spec->inverse) {
-            double swap = a;
-            a = b, b = swap;
-        }
-        ratios[i] = b > 0 ? a / b : 0;
-    }
-    ratio->done = true;
-    ratio->median = s_median (ratios, count); //  sorts them
-    ratio->low = ratios[0];
-    ratio->high = ratios[count - 1];
+    const s_runs_t *top = &runs[spec->inverse ? spec->bottom : spec->top];
+    const s_runs_t *bottom = &runs[spec->inverse ? spec->top : spec->bottom];
+    double tops[ZAIO_PERF_REPEAT_MAX], bottoms[ZAIO_PERF_REPEAT_MAX];
+    s_values (top, spec->field, tops);
+    s_values (bottom, spec->field, bottoms);
+    zaio_perf_report_ratio (ratio, tops, top->count, bottoms, bottom->count);
 }
 
 //  One client's run, on a thread of its own.
@@ -472,19 +438,15 @@ s_print_table (const s_options_t *options, const s_results_t *results)
 {
     printf ("zaio curve bench: pipelined reads over tcp on loopback, plain and CURVE, zaio\n"
             "against a bare libzmq ROUTER echo; %u in flight for 4 KiB, %u for 1 MiB; zaio\n"
-            "%u workers; %u client%s; servers' contexts %u I/O thread%s, client's %u\n"
-            "%u round%s of %.2g s runs per figure, %.2g s warmup; %ld CPUs; libzmq %d.%d.%d, "
-            "czmq %d.%d.%d; build %s\n"
-            "CPU us/req: all threads (client and server); client: the client's threads;\n"
-            "server I/O: the servers' libzmq I/O threads (CURVE's work), and their busy share "
-            "of one core;\nserver rest: the other threads (broker and workers, or the echo's "
-            "thread); switches:\nthe process's context switches per request\n\n",
+            "%u workers; %u client%s; servers' contexts %u I/O thread%s, client's %u\n",
             options->inflight[0], options->inflight[1], options->workers, options->clients,
             options->clients == 1 ? "" : "s", options->io_threads,
-            options->io_threads == 1 ? "" : "s", options->client_io_threads, options->common.repeat,
-            options->common.repeat == 1 ? "" : "s", options->common.seconds, options->common.warmup,
-            sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
-            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
+            options->io_threads == 1 ? "" : "s", options->client_io_threads);
+    zaio_perf_report_runs (&options->common);
+    printf ("CPU us/req: all threads (client and server); client: the client's threads;\n"
+            "server I/O: the servers' libzmq I/O threads (CURVE's work), and their busy share "
+            "of one core;\nserver rest: the other threads (broker and workers, or the echo's "
+            "thread); switches:\nthe process's context switches per request\n\n");
     printf ("%-5s %-10s | %9s %8s | %-35s %5s | %8s\n", "", "", "", "", "CPU us/req", "I/O",
             "switches");
     printf ("%-5s %-10s | %9s %8s | %8s %8s %8s %8s %5s | %8s\n", "size", "setup", "req/s", "MB/s",
@@ -520,7 +482,7 @@ s_print_table (const s_options_t *options, const s_results_t *results)
         printf ("%-26s", s_ratio_specs[i].label);
         for (int z = 0; z < S_SIZES; z++) {
             if (!options->sizes[z]) continue;
-            const s_ratio_t *ratio = &results->ratios[z][i];
+            const zaio_perf_ratio_t *ratio = &results->ratios[z][i];
             printf (" | ");
             if (ratio->done)
                 printf ("%4.2f %4.2f-%4.2f", ratio->median, ratio->low, ratio->high);
@@ -540,40 +502,19 @@ s_print_table (const s_options_t *options, const s_results_t *results)
                         results->figures[z][s].error);
 }
 
-//  JSON string body; our strings are ASCII but error texts may hold quotes.
-static void
-s_json_string (const char *text)
-{
-    putchar ('"');
-    for (const char *p = text; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf ("\\%c", *p);
-        else if ((unsigned char)*p < 0x20)
-            printf ("\\u%04x", *p);
-        else
-            putchar (*p);
-    }
-    putchar ('"');
-}
-
 static void
 s_json_figure (const s_figure_t *figure, uint64_t bytes)
 {
     const s_sample_t *m = &figure->median;
-    if (!figure->done && !*figure->error)
-        printf ("null"); //  not run (--setups)
-    else if (!figure->done) {
-        printf ("{\"error\": ");
-        s_json_string (figure->error);
-        printf ("}");
-    } else
-        printf ("{\"ops_per_sec\": %.1f, \"mb_per_sec\": %.1f, \"cpu_us_per_op\": %.2f, "
-                "\"client_cpu_us_per_op\": %.2f, \"client_io_us_per_op\": %.2f, "
-                "\"server_io_us_per_op\": %.2f, \"server_io_busy\": %.3f, "
-                "\"switches_per_op\": %.3f}",
-                m->ops_per_sec, m->ops_per_sec * (double)bytes / 1e6, m->cpu_us_per_op,
-                m->client_cpu_us_per_op, m->client_io_us_per_op, m->server_io_us_per_op,
-                m->server_io_us_per_op * m->ops_per_sec / 1e6, m->switches_per_op);
+    if (zaio_perf_report_json_unmeasured (figure->done, figure->error))
+        return; //  null if not run (--setups)
+    printf ("{\"ops_per_sec\": %.1f, \"mb_per_sec\": %.1f, \"cpu_us_per_op\": %.2f, "
+            "\"client_cpu_us_per_op\": %.2f, \"client_io_us_per_op\": %.2f, "
+            "\"server_io_us_per_op\": %.2f, \"server_io_busy\": %.3f, "
+            "\"switches_per_op\": %.3f}",
+            m->ops_per_sec, m->ops_per_sec * (double)bytes / 1e6, m->cpu_us_per_op,
+            m->client_cpu_us_per_op, m->client_io_us_per_op, m->server_io_us_per_op,
+            m->server_io_us_per_op * m->ops_per_sec / 1e6, m->switches_per_op);
 }
 
 static void
@@ -582,15 +523,13 @@ s_print_json (const s_options_t *options, const s_results_t *results)
     printf ("{\"bench\": \"curve\", \"config\": {\"mode\": \"%s\", \"workers\": %u, "
             "\"clients\": %u, \"io_threads\": %u, \"client_io_threads\": %u, \"inflight\": "
             "{\"4k\": %u, \"1m\": "
-            "%u}, \"seconds\": %g, \"warmup\": %g, \"repeat\": %u, \"file_mib\": %u, "
-            "\"cpus\": %ld, \"libzmq\": \"%d.%d.%d\", \"czmq\": \"%d.%d.%d\", "
-            "\"build_type\": \"%s\"},\n",
+            "%u}, \"seconds\": %g, \"warmup\": %g, \"repeat\": %u, \"file_mib\": %u, ",
             options->common.mode, options->workers, options->clients, options->io_threads,
             options->client_io_threads, options->inflight[0], options->inflight[1],
             options->common.seconds, options->common.warmup, options->common.repeat,
-            options->common.file_mib, sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR,
-            ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR,
-            CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
+            options->common.file_mib);
+    zaio_perf_report_json_platform ();
+    printf ("},\n");
     printf (" \"targets\": {\"zaio_curve_vs_echo_curve_min\": %.2f},\n \"results\": [",
             S_CURVE_TARGET);
     bool first = true, all_met = true;
@@ -605,15 +544,10 @@ s_print_json (const s_options_t *options, const s_results_t *results)
             printf (",\n   ");
         }
         for (int i = 0; i < S_RATIOS; i++) {
-            const s_ratio_t *ratio = &results->ratios[z][i];
-            const char *name = s_ratio_specs[i].name;
-            if (ratio->done)
-                printf ("\"%s\": %.3f, \"%s_range\": [%.3f, %.3f], ", name, ratio->median, name,
-                        ratio->low, ratio->high);
-            else
-                printf ("\"%s\": null, ", name);
+            zaio_perf_report_json_ratio (s_ratio_specs[i].name, &results->ratios[z][i]);
+            printf (", ");
         }
-        const s_ratio_t *target = &results->ratios[z][0];
+        const zaio_perf_ratio_t *target = &results->ratios[z][0];
         bool met = target->done && target->median >= S_CURVE_TARGET;
         all_met &= met;
         printf ("\"meets_target\": %s}", !target->done ? "null" : met ? "true" : "false");
