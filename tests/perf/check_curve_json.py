@@ -4,10 +4,9 @@ measured on every setup, with its CPU split, and every ratio a number
 within the range of its pairs. Nothing about speed is asserted; this only
 guards the report's shape. The exit status is 1 if there was a problem."""
 
-import json
 import sys
 
-from check_bench_json import Report, is_number
+from bench_json import main
 
 SETUPS = ("zaio-tcp", "zaio-curve", "echo-tcp", "echo-curve")
 FIGURES = ("ops_per_sec", "mb_per_sec", "cpu_us_per_op", "client_cpu_us_per_op",
@@ -40,25 +39,5 @@ def check(report, document):
     return len(results)
 
 
-def main():
-    report = Report()
-    text = sys.stdin.read()
-    count = 0
-    if not text.strip():
-        report.problem("no report on stdin: zaio_curve_bench printed nothing (see its stderr)")
-    else:
-        try:
-            count = check(report, json.loads(text))
-        except json.JSONDecodeError as error:
-            report.problem(f"the report is not JSON ({error}): {text[:200]!r}")
-    for problem in report.problems:
-        print(f"check_curve_json: {problem}", file=sys.stderr)
-    if report.problems:
-        print(f"check_curve_json: {len(report.problems)} problem(s)", file=sys.stderr)
-        return 1
-    print(f"check_curve_json: {count} results well formed")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("check_curve_json", "zaio_curve_bench", check))

@@ -36,28 +36,20 @@
 #include "zaio_broker.h"
 #include "zaio_perf_baseline.h"
 #include "zaio_perf_client.h"
+#include "zaio_perf_fixture.h"
+#include "zaio_perf_options.h"
+#include "zaio_perf_report.h"
 
 #include <czmq.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <math.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef ZAIO_BENCH_BUILD_TYPE
-#define ZAIO_BENCH_BUILD_TYPE "unknown"
-#endif
-
-#define S_FILE_NAME         "bench.dat"
 #define S_THROUGHPUT_TARGET 0.8 //  zaio ops/s over baseline ops/s, at least
 #define S_LATENCY_TARGET    1.3 //  zaio p50 over baseline p50, at most
 #define S_TRANSPORTS        3
 #define S_CASES             2
 #define S_SIDES             3
-#define S_REPEAT_MAX        99
-#define S_FILL_CHUNK        (1024 * 1024)
 
 static const char *s_transport_names[S_TRANSPORTS] = {"inproc", "ipc", "tcp"};
 static const char *s_case_names[S_CASES] = {"ping", "read"};
@@ -66,20 +58,14 @@ static const char *s_side_names[S_SIDES] = {"zaio", "baseline", "floor"};
 static const char *s_mode_names[2] = {"throughput", "latency"};
 
 typedef struct {
-    const char *mode; //  "full", "quick" or "smoke"
-    bool json;
+    zaio_perf_options_t common; //  mode, json, seconds, warmup, repeat, file_mib, dir
     uint32_t workers;
     uint32_t credit; //  zaio worker credit; 0 = the broker's default
-    double seconds;
-    double warmup;
-    uint32_t repeat;
     uint32_t inflight;
-    uint32_t file_mib;
     bool transports[S_TRANSPORTS];
     bool cases[S_CASES];
     bool sides[S_SIDES];
     bool modes[2]; //  throughput, latency
-    const char *dir;
 } s_options_t;
 
 //  One figure, the median over the repeats; error set if any run failed.
@@ -94,25 +80,17 @@ typedef struct {
     char error[256];
 } s_figure_t;
 
-//  One side over another, round by round: the median and the range.
-typedef struct {
-    bool done;
-    double median;
-    double low;
-    double high;
-} s_ratio_t;
-
 //  The ratios of one case over one transport: zaio over baseline, and
 //  for throughput the floor over baseline and zaio over the floor.
 typedef struct {
-    s_ratio_t ops;
-    s_ratio_t cpu;
-    s_ratio_t switches;
-    s_ratio_t p50;
-    s_ratio_t p99;
-    s_ratio_t floor_ops;
-    s_ratio_t zaio_floor_ops;
-    s_ratio_t zaio_floor_cpu;
+    zaio_perf_ratio_t ops;
+    zaio_perf_ratio_t cpu;
+    zaio_perf_ratio_t switches;
+    zaio_perf_ratio_t p50;
+    zaio_perf_ratio_t p99;
+    zaio_perf_ratio_t floor_ops;
+    zaio_perf_ratio_t zaio_floor_ops;
+    zaio_perf_ratio_t zaio_floor_cpu;
 } s_ratios_t;
 
 //  [case][transport][side], and the ratios [case][transport]
@@ -149,109 +127,53 @@ s_usage (FILE *out)
         "  --help             this text\n");
 }
 
-//  Sets flags[i] for each name in the comma-separated list; -1 on an unknown one.
-static int
-s_parse_list (const char *list, const char **names, size_t count, bool *flags)
-{
-    memset (flags, 0, count * sizeof (bool));
-    char *copy = strdup (list);
-    int rc = 0;
-    for (char *save, *item = strtok_r (copy, ",", &save); item && rc == 0;
-         item = strtok_r (NULL, ",", &save)) {
-        size_t i = 0;
-        while (i < count && strcmp (item, names[i])) i++;
-        if (i == count) {
-            fprintf (stderr, "zaio_bench: unknown name '%s'\n", item);
-            rc = -1;
-        } else
-            flags[i] = true;
-    }
-    free (copy);
-    return rc;
-}
-
-static int
-s_parse_number (const char *text, double min, double max, double *value)
-{
-    char *end;
-    double number = text ? strtod (text, &end) : NAN;
-    if (!text || end == text || *end || !(number >= min && number <= max)) {
-        fprintf (stderr, "zaio_bench: '%s' is not a number in %g..%g\n", text ? text : "", min,
-                 max);
-        return -1;
-    }
-    *value = number;
-    return 0;
-}
-
 //  Returns 0, 1 for --help, -1 on a bad command line.
 static int
 s_parse_options (int argc, char *argv[], s_options_t *options)
 {
     memset (options, 0, sizeof *options);
-    options->mode = "full";
+    zaio_perf_options_t *common = &options->common;
+    zaio_perf_options_init (common, "zaio_bench");
     options->inflight = 64;
-    options->file_mib = 64;
-    options->dir = "/tmp";
     long cpus = sysconf (_SC_NPROCESSORS_ONLN);
     options->workers = cpus > 0 ? (uint32_t)cpus : 1;
     for (int i = 0; i < S_TRANSPORTS; i++) options->transports[i] = true;
     for (int i = 0; i < S_CASES; i++) options->cases[i] = true;
     for (int i = 0; i < S_SIDES; i++) options->sides[i] = true;
     options->modes[0] = options->modes[1] = true;
-    double seconds = -1, warmup = -1, repeat = -1, file_mib = -1, number;
+    double number;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
+        int rc = zaio_perf_options_parse (common, argc, argv, &i);
+        if (rc > 0) continue; //  one of the shared options, taken
+        if (rc < 0) return -1;
         if (streq (arg, "--help") || streq (arg, "-h"))
             return 1;
-        else if (streq (arg, "--quick"))
-            options->mode = "quick";
-        else if (streq (arg, "--smoke"))
-            options->mode = "smoke";
-        else if (streq (arg, "--json"))
-            options->json = true;
         else if (streq (arg, "--workers")) {
-            rc = s_parse_number (value, 1, 1024, &number);
+            rc = zaio_perf_options_number (common, value, 1, 1024, &number);
             options->workers = (uint32_t)number;
             i++;
         } else if (streq (arg, "--credit")) {
-            rc = s_parse_number (value, 1, 1024, &number);
+            rc = zaio_perf_options_number (common, value, 1, 1024, &number);
             options->credit = (uint32_t)number;
             i++;
-        } else if (streq (arg, "--seconds")) {
-            rc = s_parse_number (value, 0.01, 3600, &seconds);
-            i++;
-        } else if (streq (arg, "--warmup")) {
-            rc = s_parse_number (value, 0, 3600, &warmup);
-            i++;
-        } else if (streq (arg, "--repeat")) {
-            rc = s_parse_number (value, 1, S_REPEAT_MAX, &repeat);
-            i++;
         } else if (streq (arg, "--inflight")) {
-            rc = s_parse_number (value, 1, 1024, &number);
+            rc = zaio_perf_options_number (common, value, 1, 1024, &number);
             options->inflight = (uint32_t)number;
             i++;
-        } else if (streq (arg, "--file-mib")) {
-            rc = s_parse_number (value, 1, 65536, &file_mib);
-            i++;
         } else if (streq (arg, "--transports")) {
-            rc = value ? s_parse_list (value, s_transport_names, S_TRANSPORTS, options->transports)
-                       : -1;
+            rc = zaio_perf_options_list (common, value, s_transport_names, S_TRANSPORTS,
+                                         options->transports);
             i++;
         } else if (streq (arg, "--cases")) {
-            rc = value ? s_parse_list (value, s_case_names, S_CASES, options->cases) : -1;
+            rc = zaio_perf_options_list (common, value, s_case_names, S_CASES, options->cases);
             i++;
         } else if (streq (arg, "--sides")) {
-            rc = value ? s_parse_list (value, s_side_names, S_SIDES, options->sides) : -1;
+            rc = zaio_perf_options_list (common, value, s_side_names, S_SIDES, options->sides);
             i++;
         } else if (streq (arg, "--modes")) {
-            rc = value ? s_parse_list (value, s_mode_names, 2, options->modes) : -1;
-            i++;
-        } else if (streq (arg, "--dir")) {
-            options->dir = value;
-            rc = value ? 0 : -1;
+            rc = zaio_perf_options_list (common, value, s_mode_names, 2, options->modes);
             i++;
         } else {
             fprintf (stderr, "zaio_bench: unknown option '%s'\n", arg);
@@ -259,73 +181,19 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
         }
         if (rc) return -1;
     }
-    bool quick = streq (options->mode, "quick"), smoke = streq (options->mode, "smoke");
-    options->seconds = seconds > 0 ? seconds : smoke ? 0.1 : quick ? 1.0 : 3.0;
-    options->warmup = warmup >= 0 ? warmup : smoke ? 0.05 : quick ? 0.25 : 0.5;
-    options->repeat = repeat > 0 ? (uint32_t)repeat : quick || smoke ? 1 : 5;
-    options->file_mib = file_mib > 0 ? (uint32_t)file_mib : smoke ? 4 : options->file_mib;
-    return 0;
-}
-
-//  ---------------------------------------------------------------------
-//  The file
-
-//  Writes file_mib MiB of pseudo-random bytes to path, then reads it all
-//  once so every block is in the page cache. Returns 0 or -1.
-static int
-s_make_file (const char *path, uint32_t file_mib)
-{
-    int fd = open (path, O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
-    if (fd < 0) return -1;
-    uint64_t *chunk = (uint64_t *)malloc (S_FILL_CHUNK);
-    assert (chunk);
-    uint64_t state = 0x9e3779b97f4a7c15ull;
-    int rc = 0;
-    for (uint32_t mib = 0; mib < file_mib && rc == 0; mib++) {
-        for (size_t i = 0; i < S_FILL_CHUNK / sizeof (uint64_t); i++) {
-            state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-            chunk[i] = state;
-        }
-        if (write (fd, chunk, S_FILL_CHUNK) != S_FILL_CHUNK) rc = -1;
-    }
-    for (off_t offset = 0; rc == 0 && offset < (off_t)file_mib * S_FILL_CHUNK;
-         offset += S_FILL_CHUNK)
-        if (pread (fd, chunk, S_FILL_CHUNK, offset) != S_FILL_CHUNK) rc = -1;
-    free (chunk);
-    close (fd);
-    return rc;
-}
-
-static int
-s_remove (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    remove (path);
+    zaio_perf_options_close (common, 3.0);
     return 0;
 }
 
 //  ---------------------------------------------------------------------
 //  Measuring
 
-static int
-s_compare_double (const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-s_median (double *values, size_t count)
-{
-    qsort (values, count, sizeof (double), s_compare_double);
-    return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2;
-}
-
 typedef struct {
-    double ops_per_sec[S_REPEAT_MAX];
-    double p50_us[S_REPEAT_MAX];
-    double p99_us[S_REPEAT_MAX];
-    double cpu_us_per_op[S_REPEAT_MAX];
-    double switches_per_op[S_REPEAT_MAX];
+    double ops_per_sec[ZAIO_PERF_REPEAT_MAX];
+    double p50_us[ZAIO_PERF_REPEAT_MAX];
+    double p99_us[ZAIO_PERF_REPEAT_MAX];
+    double cpu_us_per_op[ZAIO_PERF_REPEAT_MAX];
+    double switches_per_op[ZAIO_PERF_REPEAT_MAX];
     uint64_t samples;
     uint32_t runs;
 } s_runs_t;
@@ -336,36 +204,21 @@ s_figure_close (s_figure_t *figure, s_runs_t *runs)
 {
     if (*figure->error || runs->runs == 0) return;
     figure->done = true;
-    figure->ops_per_sec = s_median (runs->ops_per_sec, runs->runs);
-    figure->p50_us = s_median (runs->p50_us, runs->runs);
-    figure->p99_us = s_median (runs->p99_us, runs->runs);
-    figure->cpu_us_per_op = s_median (runs->cpu_us_per_op, runs->runs);
-    figure->switches_per_op = s_median (runs->switches_per_op, runs->runs);
+    figure->ops_per_sec = zaio_perf_report_median (runs->ops_per_sec, runs->runs);
+    figure->p50_us = zaio_perf_report_median (runs->p50_us, runs->runs);
+    figure->p99_us = zaio_perf_report_median (runs->p99_us, runs->runs);
+    figure->cpu_us_per_op = zaio_perf_report_median (runs->cpu_us_per_op, runs->runs);
+    figure->switches_per_op = zaio_perf_report_median (runs->switches_per_op, runs->runs);
     figure->samples = runs->samples;
 }
 
-static double
-s_ratio (double zaio, double baseline)
-{
-    return baseline > 0 ? zaio / baseline : 0;
-}
-
 //  The ratios of one field (an array of s_runs_t, at offset) of two sides'
-//  runs, round by round, top[i] over bottom[i]; done only if both sides
-//  ran every round.
+//  runs, round by round, top[i] over bottom[i].
 static void
-s_ratio_close (s_ratio_t *ratio, const s_runs_t *top, const s_runs_t *bottom, size_t offset)
+s_ratio_close (zaio_perf_ratio_t *ratio, const s_runs_t *top, const s_runs_t *bottom, size_t offset)
 {
-    uint32_t count = top->runs;
-    if (count == 0 || bottom->runs != count) return;
-    const double *top_values = (const double *)((const char *)top + offset);
-    const double *bottom_values = (const double *)((const char *)bottom + offset);
-    double ratios[S_REPEAT_MAX];
-    for (uint32_t i = 0; i < count; i++) ratios[i] = s_ratio (top_values[i], bottom_values[i]);
-    ratio->done = true;
-    ratio->median = s_median (ratios, count); //  sorts them
-    ratio->low = ratios[0];
-    ratio->high = ratios[count - 1];
+    zaio_perf_report_ratio (ratio, (const double *)((const char *)top + offset), top->runs,
+                            (const double *)((const char *)bottom + offset), bottom->runs);
 }
 
 //  One run of case c over transport t against side s; adds the result to
@@ -378,15 +231,15 @@ s_run_one (const s_options_t *options, const char *endpoint, uint64_t file_block
         .dialect = s == S_BASELINE ? ZAIO_PERF_DIALECT_BARE : ZAIO_PERF_DIALECT_ZAIO,
         .op = c == 0 ? ZAIO_PERF_CASE_PING : ZAIO_PERF_CASE_READ,
         .endpoint = endpoint,
-        .path = S_FILE_NAME,
+        .path = ZAIO_PERF_FILE_NAME,
         .file_blocks = file_blocks,
         .inflight = latency ? 1 : options->inflight,
-        .warmup_ms = (uint64_t)(options->warmup * 1000),
-        .duration_ms = (uint64_t)(options->seconds * 1000),
+        .warmup_ms = (uint64_t)(options->common.warmup * 1000),
+        .duration_ms = (uint64_t)(options->common.seconds * 1000),
     };
     fprintf (stderr, "zaio_bench: %-4s %-6s %-10s %-8s run %u/%u ... ", s_case_names[c],
              s_transport_names[t], s_mode_names[latency], s_side_names[s], runs->runs + 1,
-             options->repeat);
+             options->common.repeat);
     zaio_perf_result_t result;
     if (zaio_perf_client_run (&config, &result)) {
         fprintf (stderr, "FAILED: %s\n", result.error);
@@ -423,7 +276,7 @@ s_measure_all (const s_options_t *options, char *endpoints[S_TRANSPORTS][S_SIDES
                 s_figure_t *figures = latency ? results->latency[c][t] : results->throughput[c][t];
                 s_runs_t runs[S_SIDES];
                 memset (runs, 0, sizeof runs);
-                for (uint32_t r = 0; r < options->repeat && !zsys_interrupted; r++)
+                for (uint32_t r = 0; r < options->common.repeat && !zsys_interrupted; r++)
                     for (int s = 0; s < S_SIDES; s++)
                         if (options->sides[s] && !(latency && s == S_FLOOR) && !*figures[s].error &&
                             s_run_one (options, endpoints[t][s], file_blocks, c, t, s, latency,
@@ -469,7 +322,7 @@ s_print_cell (const s_figure_t *figure, int width, int precision, double value)
 //  verdict against a target if one is given (target_min: the ratio must be
 //  at least target, else at most); blanks if it was not measured.
 static void
-s_print_ratio (const s_ratio_t *ratio, bool range, const double *target, bool target_min)
+s_print_ratio (const zaio_perf_ratio_t *ratio, bool range, const double *target, bool target_min)
 {
     if (ratio->done)
         printf ("%5.2f", ratio->median);
@@ -492,15 +345,11 @@ s_print_table (const s_options_t *options, const s_results_t *results)
 {
     const double throughput_target = S_THROUGHPUT_TARGET, latency_target = S_LATENCY_TARGET;
     printf ("zaio core bench: %u workers (zaio credit %u), %u in flight, 4 KiB reads over a %u "
-            "MiB cached file\n"
-            "%u round%s of %.2g s runs per figure, %.2g s warmup; %ld CPUs; libzmq %d.%d.%d, "
-            "czmq %d.%d.%d; build %s\n"
-            "figures: medians of each side's runs; ratios: median and range of the pairs' ratios\n"
+            "MiB cached file\n",
+            options->workers, options->credit, options->inflight, options->common.file_mib);
+    zaio_perf_report_runs (&options->common);
+    printf ("figures: medians of each side's runs; ratios: median and range of the pairs' ratios\n"
             "targets: throughput >= %.1fx baseline, p50 latency <= %.1fx baseline\n\n",
-            options->workers, options->credit, options->inflight, options->file_mib,
-            options->repeat, options->repeat == 1 ? "" : "s", options->seconds, options->warmup,
-            sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
-            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE,
             throughput_target, latency_target);
     printf ("%-4s %-6s | %9s %9s %5s %9s %-4s | %7s %7s %5s %9s %-4s | %7s %7s %5s\n", "", "",
             "zaio", "baseline", "", "pairs", "", "zaio", "baseline", "", "pairs", "", "zaio",
@@ -588,32 +437,12 @@ s_print_table (const s_options_t *options, const s_results_t *results)
                 }
 }
 
-//  JSON string body; our strings are ASCII but error texts may hold quotes.
-static void
-s_json_string (const char *text)
-{
-    putchar ('"');
-    for (const char *p = text; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf ("\\%c", *p);
-        else if ((unsigned char)*p < 0x20)
-            printf ("\\u%04x", *p);
-        else
-            putchar (*p);
-    }
-    putchar ('"');
-}
-
 static void
 s_json_figure (const s_figure_t *figure, bool latency)
 {
-    if (!figure->done && !*figure->error)
-        printf ("null"); //  not run (--sides)
-    else if (!figure->done) {
-        printf ("{\"error\": ");
-        s_json_string (figure->error);
-        printf ("}");
-    } else if (latency)
+    if (zaio_perf_report_json_unmeasured (figure->done, figure->error))
+        return; //  null if not run (--sides)
+    if (latency)
         printf ("{\"p50_us\": %.2f, \"p99_us\": %.2f, \"samples\": %" PRIu64 "}", figure->p50_us,
                 figure->p99_us, figure->samples);
     else
@@ -621,28 +450,17 @@ s_json_figure (const s_figure_t *figure, bool latency)
                 figure->ops_per_sec, figure->cpu_us_per_op, figure->switches_per_op);
 }
 
-//  "name": median, "name_range": [low, high]; or "name": null if not measured.
-static void
-s_json_ratio (const char *name, const s_ratio_t *ratio)
-{
-    if (ratio->done)
-        printf ("\"%s\": %.3f, \"%s_range\": [%.3f, %.3f]", name, ratio->median, name, ratio->low,
-                ratio->high);
-    else
-        printf ("\"%s\": null", name);
-}
-
 static void
 s_print_json (const s_options_t *options, const s_results_t *results)
 {
     printf ("{\"bench\": \"core\", \"config\": {\"mode\": \"%s\", \"workers\": %u, \"credit\": %u, "
             "\"inflight\": %u, \"seconds\": %g, \"warmup\": %g, \"repeat\": %u, "
-            "\"file_mib\": %u, \"block\": %d, \"cpus\": %ld, \"libzmq\": \"%d.%d.%d\", "
-            "\"czmq\": \"%d.%d.%d\", \"build_type\": \"%s\"},\n",
-            options->mode, options->workers, options->credit, options->inflight, options->seconds,
-            options->warmup, options->repeat, options->file_mib, ZAIO_PERF_BLOCK,
-            sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
-            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
+            "\"file_mib\": %u, \"block\": %d, ",
+            options->common.mode, options->workers, options->credit, options->inflight,
+            options->common.seconds, options->common.warmup, options->common.repeat,
+            options->common.file_mib, ZAIO_PERF_BLOCK);
+    zaio_perf_report_json_platform ();
+    printf ("},\n");
     printf (" \"targets\": {\"throughput_ratio_min\": %.2f, \"latency_p50_ratio_max\": %.2f},\n",
             S_THROUGHPUT_TARGET, S_LATENCY_TARGET);
     printf (" \"results\": [");
@@ -664,15 +482,15 @@ s_print_json (const s_options_t *options, const s_results_t *results)
             const s_ratios_t *ratios = &results->ratios[c][t];
             bool ops_met = ratios->ops.done && ratios->ops.median >= S_THROUGHPUT_TARGET;
             all_met &= ops_met;
-            s_json_ratio ("ratio", &ratios->ops);
+            zaio_perf_report_json_ratio ("ratio", &ratios->ops);
             printf (", \"meets_target\": %s,\n    ", !ratios->ops.done ? "null"
                                                      : ops_met         ? "true"
                                                                        : "false");
-            s_json_ratio ("floor_ratio", &ratios->floor_ops);
+            zaio_perf_report_json_ratio ("floor_ratio", &ratios->floor_ops);
             printf (", ");
-            s_json_ratio ("zaio_floor_ratio", &ratios->zaio_floor_ops);
+            zaio_perf_report_json_ratio ("zaio_floor_ratio", &ratios->zaio_floor_ops);
             printf (", ");
-            s_json_ratio ("zaio_floor_cpu_ratio", &ratios->zaio_floor_cpu);
+            zaio_perf_report_json_ratio ("zaio_floor_cpu_ratio", &ratios->zaio_floor_cpu);
             printf ("},\n   \"latency\": {");
             for (int s = 0; s < S_SIDES; s++) {
                 printf ("\"%s\": ", s_side_names[s]);
@@ -710,22 +528,15 @@ main (int argc, char *argv[])
     zsys_init ();
     zsys_set_logstream (stderr); //  stdout is for the table or the JSON
 
-    //  A directory of our own holds the served root and the ipc sockets,
-    //  which libzmq leaves behind, so removing it leaves nothing.
-    char *work = zsys_sprintf ("%s/zaio-bench-XXXXXX", options.dir);
-    if (!mkdtemp (work)) {
-        fprintf (stderr, "zaio_bench: cannot create %s: %s\n", work, strerror (errno));
-        return 1;
-    }
-    char *root = zsys_sprintf ("%s/root", work);
-    char *file = zsys_sprintf ("%s/%s", root, S_FILE_NAME);
-    fprintf (stderr, "zaio_bench: writing and caching %u MiB in %s\n", options.file_mib, file);
-    if (mkdir (root, 0755) || s_make_file (file, options.file_mib)) {
-        fprintf (stderr, "zaio_bench: cannot write %s: %s\n", file, strerror (errno));
-        nftw (work, s_remove, 16, FTW_DEPTH | FTW_PHYS);
-        return 1;
-    }
-    uint64_t file_blocks = (uint64_t)options.file_mib * S_FILL_CHUNK / ZAIO_PERF_BLOCK;
+    //  The work directory also holds the ipc sockets, which libzmq leaves
+    //  behind, so removing it leaves nothing.
+    zaio_perf_fixture_t *fixture = zaio_perf_fixture_new ("zaio_bench", options.common.dir,
+                                                          "zaio-bench", options.common.file_mib);
+    if (!fixture) return 1;
+    const char *work = zaio_perf_fixture_work (fixture);
+    const char *root = zaio_perf_fixture_root (fixture);
+    const char *file = zaio_perf_fixture_file (fixture);
+    uint64_t file_blocks = zaio_perf_fixture_file_bytes (fixture) / ZAIO_PERF_BLOCK;
 
     //  Every server binds the same transports; tcp ports are ephemeral.
     int pid = (int)getpid ();
@@ -780,17 +591,14 @@ main (int argc, char *argv[])
     zaio_broker_destroy (&broker);
     zaio_perf_baseline_destroy (&baseline);
     zaio_perf_baseline_destroy (&floor_server);
-    nftw (work, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+    zaio_perf_fixture_destroy (&fixture);
 
-    if (options.json)
+    if (options.common.json)
         s_print_json (&options, &results);
     else
         s_print_table (&options, &results);
     for (int s = 0; s < S_SIDES; s++)
         for (int i = 0; bind[s][i]; i++) free (bind[s][i]);
     zstr_free (&events);
-    zstr_free (&file);
-    zstr_free (&root);
-    zstr_free (&work);
     return failed || zsys_interrupted ? 1 : 0;
 }

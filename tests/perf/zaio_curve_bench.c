@@ -59,26 +59,19 @@
 #include "zaio_broker.h"
 #include "zaio_perf_client.h"
 #include "zaio_perf_echo.h"
+#include "zaio_perf_fixture.h"
+#include "zaio_perf_options.h"
+#include "zaio_perf_report.h"
 
 #include <czmq.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef ZAIO_BENCH_BUILD_TYPE
-#define ZAIO_BENCH_BUILD_TYPE "unknown"
-#endif
-
-#define S_FILE_NAME    "bench.dat"
 #define S_CURVE_TARGET 0.8 //  zaio curve ops/s over echo curve ops/s, at least
-#define S_REPEAT_MAX   99
 #define S_CLIENTS_MAX  64
-#define S_FILL_CHUNK   (1024 * 1024)
 #define S_SIZES        2
 #define S_SETUPS       4
 #define S_RATIOS       6
@@ -107,20 +100,14 @@ typedef struct {
 } s_ratio_spec_t;
 
 typedef struct {
-    const char *mode; //  "full", "quick" or "smoke"
-    bool json;
-    double seconds;
-    double warmup;
-    uint32_t repeat;
+    zaio_perf_options_t common; //  mode, json, seconds, warmup, repeat, file_mib, dir
     uint32_t inflight[S_SIZES];
     uint32_t workers;
     uint32_t io_threads;
     uint32_t client_io_threads;
     uint32_t clients;
-    uint32_t file_mib;
     bool sizes[S_SIZES];
     bool setups[S_SETUPS];
-    const char *dir;
 } s_options_t;
 
 //  What one run measures; a figure is the median of each over the runs.
@@ -161,20 +148,13 @@ typedef struct {
 } s_figure_t;
 
 typedef struct {
-    bool done;
-    double median;
-    double low;
-    double high;
-} s_ratio_t;
-
-typedef struct {
-    s_sample_t runs[S_REPEAT_MAX];
+    s_sample_t runs[ZAIO_PERF_REPEAT_MAX];
     uint32_t count;
 } s_runs_t;
 
 typedef struct {
     s_figure_t figures[S_SIZES][S_SETUPS];
-    s_ratio_t ratios[S_SIZES][S_RATIOS];
+    zaio_perf_ratio_t ratios[S_SIZES][S_RATIOS];
 } s_results_t;
 
 //  What the client needs to reach each setup.
@@ -216,86 +196,37 @@ s_usage (FILE *out)
         "  --help                   this text\n");
 }
 
-//  Sets flags[i] for each name in the comma-separated list; -1 on an unknown one.
-static int
-s_parse_list (const char *list, const char **names, size_t count, bool *flags)
-{
-    memset (flags, 0, count * sizeof (bool));
-    char *copy = strdup (list);
-    int rc = 0;
-    for (char *save, *item = strtok_r (copy, ",", &save); item && rc == 0;
-         item = strtok_r (NULL, ",", &save)) {
-        size_t i = 0;
-        while (i < count && strcmp (item, names[i])) i++;
-        if (i == count) {
-            fprintf (stderr, "zaio_curve_bench: unknown name '%s'\n", item);
-            rc = -1;
-        } else
-            flags[i] = true;
-    }
-    free (copy);
-    return rc;
-}
-
-static int
-s_parse_number (const char *text, double min, double max, double *value)
-{
-    char *end;
-    double number = text ? strtod (text, &end) : NAN;
-    if (!text || end == text || *end || !(number >= min && number <= max)) {
-        fprintf (stderr, "zaio_curve_bench: '%s' is not a number in %g..%g\n", text ? text : "",
-                 min, max);
-        return -1;
-    }
-    *value = number;
-    return 0;
-}
-
 //  Returns 0, 1 for --help, -1 on a bad command line.
 static int
 s_parse_options (int argc, char *argv[], s_options_t *options)
 {
     memset (options, 0, sizeof *options);
-    options->mode = "full";
+    zaio_perf_options_t *common = &options->common;
+    zaio_perf_options_init (common, "zaio_curve_bench");
     options->inflight[0] = 64;
     options->inflight[1] = 8;
     options->io_threads = 1;
     options->client_io_threads = 1;
     options->clients = 1;
-    options->file_mib = 64;
-    options->dir = "/tmp";
     long cpus = sysconf (_SC_NPROCESSORS_ONLN);
     options->workers = cpus > 0 ? (uint32_t)cpus : 1;
     for (int i = 0; i < S_SIZES; i++) options->sizes[i] = true;
     for (int i = 0; i < S_SETUPS; i++) options->setups[i] = true;
-    double seconds = -1, warmup = -1, repeat = -1, file_mib = -1, number = 0;
+    double number = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
+        int rc = zaio_perf_options_parse (common, argc, argv, &i);
+        if (rc > 0) continue; //  one of the shared options, taken
+        if (rc < 0) return -1;
         uint32_t *count = NULL; //  a count option's destination
         if (streq (arg, "--help") || streq (arg, "-h"))
             return 1;
-        else if (streq (arg, "--quick"))
-            options->mode = "quick";
-        else if (streq (arg, "--smoke"))
-            options->mode = "smoke";
-        else if (streq (arg, "--json"))
-            options->json = true;
-        else if (streq (arg, "--seconds"))
-            rc = s_parse_number (value, 0.01, 3600, &seconds), i++;
-        else if (streq (arg, "--warmup"))
-            rc = s_parse_number (value, 0, 3600, &warmup), i++;
-        else if (streq (arg, "--repeat"))
-            rc = s_parse_number (value, 1, S_REPEAT_MAX, &repeat), i++;
-        else if (streq (arg, "--file-mib"))
-            rc = s_parse_number (value, 1, 65536, &file_mib), i++;
         else if (streq (arg, "--sizes"))
-            rc = value ? s_parse_list (value, s_size_names, S_SIZES, options->sizes) : -1, i++;
+            rc = zaio_perf_options_list (common, value, s_size_names, S_SIZES, options->sizes), i++;
         else if (streq (arg, "--setups"))
-            rc = value ? s_parse_list (value, s_setup_names, S_SETUPS, options->setups) : -1, i++;
-        else if (streq (arg, "--dir"))
-            options->dir = value, rc = value ? 0 : -1, i++;
+            rc = zaio_perf_options_list (common, value, s_setup_names, S_SETUPS, options->setups),
+            i++;
         else if (streq (arg, "--inflight"))
             count = &options->inflight[0];
         else if (streq (arg, "--inflight-large"))
@@ -311,7 +242,7 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
         else if (strncmp (arg, "--", 2) == 0)
             fprintf (stderr, "zaio_curve_bench: ignoring option '%s'\n", arg);
         if (count) {
-            rc = s_parse_number (value, 1, 1024, &number);
+            rc = zaio_perf_options_number (common, value, 1, 1024, &number);
             *count = (uint32_t)number;
             i++;
         }
@@ -321,42 +252,12 @@ s_parse_options (int argc, char *argv[], s_options_t *options)
         fprintf (stderr, "zaio_curve_bench: at most %d clients\n", S_CLIENTS_MAX);
         return -1;
     }
-    bool quick = streq (options->mode, "quick"), smoke = streq (options->mode, "smoke");
-    options->seconds = seconds > 0 ? seconds : smoke ? 0.1 : quick ? 1.0 : 2.0;
-    options->warmup = warmup >= 0 ? warmup : smoke ? 0.05 : quick ? 0.25 : 0.5;
-    options->repeat = repeat > 0 ? (uint32_t)repeat : quick || smoke ? 1 : 5;
-    options->file_mib = file_mib > 0 ? (uint32_t)file_mib : smoke ? 4 : options->file_mib;
+    zaio_perf_options_close (common, 2.0);
     return 0;
 }
 
 //  ---------------------------------------------------------------------
-//  The file and the certificates
-
-//  Writes file_mib MiB of pseudo-random bytes to path, then reads it all
-//  once so every block is in the page cache. Returns 0 or -1.
-static int
-s_make_file (const char *path, uint32_t file_mib)
-{
-    int fd = open (path, O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
-    if (fd < 0) return -1;
-    uint64_t *chunk = (uint64_t *)malloc (S_FILL_CHUNK);
-    assert (chunk);
-    uint64_t state = 0x9e3779b97f4a7c15ull;
-    int rc = 0;
-    for (uint32_t mib = 0; mib < file_mib && rc == 0; mib++) {
-        for (size_t i = 0; i < S_FILL_CHUNK / sizeof (uint64_t); i++) {
-            state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-            chunk[i] = state;
-        }
-        if (write (fd, chunk, S_FILL_CHUNK) != S_FILL_CHUNK) rc = -1;
-    }
-    for (off_t offset = 0; rc == 0 && offset < (off_t)file_mib * S_FILL_CHUNK;
-         offset += S_FILL_CHUNK)
-        if (pread (fd, chunk, S_FILL_CHUNK, offset) != S_FILL_CHUNK) rc = -1;
-    free (chunk);
-    close (fd);
-    return rc;
-}
+//  The certificates
 
 //  The broker's certificate pair in work (S_CERT_SERVER and its _secret)
 //  and the client's public certificate in work/S_CERT_CLIENTS, as `zaio
@@ -387,35 +288,16 @@ s_make_certs (const char *work, s_targets_t *targets, char echo_secret[41])
     return rc;
 }
 
-static int
-s_remove (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    remove (path);
-    return 0;
-}
-
 //  ---------------------------------------------------------------------
 //  Measuring
 
-static int
-s_compare_double (const void *a, const void *b)
+//  Field offset (bytes into s_sample_t, a double) of each of the runs,
+//  into values.
+static void
+s_values (const s_runs_t *runs, size_t offset, double *values)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-s_median (double *values, size_t count)
-{
-    qsort (values, count, sizeof (double), s_compare_double);
-    return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2;
-}
-
-//  Field i of a sample, which holds doubles only.
-static double *
-s_field (s_sample_t *sample, size_t i)
-{
-    return (double *)sample + i;
+    for (uint32_t r = 0; r < runs->count; r++)
+        values[r] = *(const double *)((const char *)&runs->runs[r] + offset);
 }
 
 //  Folds the runs into a figure, each field's median.
@@ -425,34 +307,23 @@ s_figure_close (s_figure_t *figure, s_runs_t *runs)
     if (*figure->error || runs->count == 0) return;
     figure->done = true;
     for (size_t f = 0; f < S_FIELDS; f++) {
-        double values[S_REPEAT_MAX];
-        for (uint32_t r = 0; r < runs->count; r++) values[r] = *s_field (&runs->runs[r], f);
-        *s_field (&figure->median, f) = s_median (values, runs->count);
+        double values[ZAIO_PERF_REPEAT_MAX];
+        s_values (runs, f * sizeof (double), values);
+        ((double *)&figure->median)[f] = zaio_perf_report_median (values, runs->count);
     }
 }
 
-//  The ratio of two setups' runs, round by round; done only if both ran
-//  every round.
+//  The ratio of two setups' runs, round by round; a cost per request
+//  (inverse) compares the rates it allows, bottom over top.
 static void
-s_ratio_close (s_ratio_t *ratio, const s_ratio_spec_t *spec, const s_runs_t *runs)
+s_ratio_close (zaio_perf_ratio_t *ratio, const s_ratio_spec_t *spec, const s_runs_t *runs)
 {
-    const s_runs_t *top = &runs[spec->top], *bottom = &runs[spec->bottom];
-    uint32_t count = top->count;
-    if (count == 0 || bottom->count != count) return;
-    double ratios[S_REPEAT_MAX];
-    for (uint32_t i = 0; i < count; i++) {
-        double a = *(const double *)((const char *)&top->runs[i] + spec->field);
-        double b = *(const double *)((const char *)&bottom->runs[i] + spec->field);
-        if (spec->inverse) {
-            double swap = a;
-            a = b, b = swap;
-        }
-        ratios[i] = b > 0 ? a / b : 0;
-    }
-    ratio->done = true;
-    ratio->median = s_median (ratios, count); //  sorts them
-    ratio->low = ratios[0];
-    ratio->high = ratios[count - 1];
+    const s_runs_t *top = &runs[spec->inverse ? spec->bottom : spec->top];
+    const s_runs_t *bottom = &runs[spec->inverse ? spec->top : spec->bottom];
+    double tops[ZAIO_PERF_REPEAT_MAX], bottoms[ZAIO_PERF_REPEAT_MAX];
+    s_values (top, spec->field, tops);
+    s_values (bottom, spec->field, bottoms);
+    zaio_perf_report_ratio (ratio, tops, top->count, bottoms, bottom->count);
 }
 
 //  One client's run, on a thread of its own.
@@ -483,7 +354,7 @@ s_run_one (const s_options_t *options, const s_targets_t *targets, int z, int s,
         .dialect = zaio ? ZAIO_PERF_DIALECT_ZAIO : ZAIO_PERF_DIALECT_BARE,
         .op = ZAIO_PERF_CASE_READ,
         .endpoint = targets->endpoints[s],
-        .path = S_FILE_NAME,
+        .path = ZAIO_PERF_FILE_NAME,
         .block = s_size_bytes[z],
         .file_blocks = targets->file_bytes / s_size_bytes[z],
         .context = targets->client_context,
@@ -491,11 +362,11 @@ s_run_one (const s_options_t *options, const s_targets_t *targets, int z, int s,
         .curve_public = curve ? targets->curve_public : NULL,
         .curve_secret = curve ? targets->curve_secret : NULL,
         .inflight = options->inflight[z],
-        .warmup_ms = (uint64_t)(options->warmup * 1000),
-        .duration_ms = (uint64_t)(options->seconds * 1000),
+        .warmup_ms = (uint64_t)(options->common.warmup * 1000),
+        .duration_ms = (uint64_t)(options->common.seconds * 1000),
     };
     fprintf (stderr, "zaio_curve_bench: %-5s %-10s run %u/%u ... ", s_size_labels[z],
-             s_setup_labels[s], runs->count + 1, options->repeat);
+             s_setup_labels[s], runs->count + 1, options->common.repeat);
     s_client_t clients[S_CLIENTS_MAX];
     for (uint32_t i = 0; i < options->clients; i++) {
         clients[i].config = config;
@@ -546,7 +417,7 @@ s_measure_all (const s_options_t *options, const s_targets_t *targets, s_results
         s_figure_t *figures = results->figures[z];
         s_runs_t runs[S_SETUPS];
         memset (runs, 0, sizeof runs);
-        for (uint32_t r = 0; r < options->repeat && !zsys_interrupted; r++)
+        for (uint32_t r = 0; r < options->common.repeat && !zsys_interrupted; r++)
             for (int s = 0; s < S_SETUPS; s++)
                 if (options->setups[s] && targets->endpoints[s] && !*figures[s].error &&
                     s_run_one (options, targets, z, s, &runs[s], &figures[s]))
@@ -567,19 +438,15 @@ s_print_table (const s_options_t *options, const s_results_t *results)
 {
     printf ("zaio curve bench: pipelined reads over tcp on loopback, plain and CURVE, zaio\n"
             "against a bare libzmq ROUTER echo; %u in flight for 4 KiB, %u for 1 MiB; zaio\n"
-            "%u workers; %u client%s; servers' contexts %u I/O thread%s, client's %u\n"
-            "%u round%s of %.2g s runs per figure, %.2g s warmup; %ld CPUs; libzmq %d.%d.%d, "
-            "czmq %d.%d.%d; build %s\n"
-            "CPU us/req: all threads (client and server); client: the client's threads;\n"
-            "server I/O: the servers' libzmq I/O threads (CURVE's work), and their busy share "
-            "of one core;\nserver rest: the other threads (broker and workers, or the echo's "
-            "thread); switches:\nthe process's context switches per request\n\n",
+            "%u workers; %u client%s; servers' contexts %u I/O thread%s, client's %u\n",
             options->inflight[0], options->inflight[1], options->workers, options->clients,
             options->clients == 1 ? "" : "s", options->io_threads,
-            options->io_threads == 1 ? "" : "s", options->client_io_threads, options->repeat,
-            options->repeat == 1 ? "" : "s", options->seconds, options->warmup,
-            sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
-            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
+            options->io_threads == 1 ? "" : "s", options->client_io_threads);
+    zaio_perf_report_runs (&options->common);
+    printf ("CPU us/req: all threads (client and server); client: the client's threads;\n"
+            "server I/O: the servers' libzmq I/O threads (CURVE's work), and their busy share "
+            "of one core;\nserver rest: the other threads (broker and workers, or the echo's "
+            "thread); switches:\nthe process's context switches per request\n\n");
     printf ("%-5s %-10s | %9s %8s | %-35s %5s | %8s\n", "", "", "", "", "CPU us/req", "I/O",
             "switches");
     printf ("%-5s %-10s | %9s %8s | %8s %8s %8s %8s %5s | %8s\n", "size", "setup", "req/s", "MB/s",
@@ -615,7 +482,7 @@ s_print_table (const s_options_t *options, const s_results_t *results)
         printf ("%-26s", s_ratio_specs[i].label);
         for (int z = 0; z < S_SIZES; z++) {
             if (!options->sizes[z]) continue;
-            const s_ratio_t *ratio = &results->ratios[z][i];
+            const zaio_perf_ratio_t *ratio = &results->ratios[z][i];
             printf (" | ");
             if (ratio->done)
                 printf ("%4.2f %4.2f-%4.2f", ratio->median, ratio->low, ratio->high);
@@ -635,40 +502,19 @@ s_print_table (const s_options_t *options, const s_results_t *results)
                         results->figures[z][s].error);
 }
 
-//  JSON string body; our strings are ASCII but error texts may hold quotes.
-static void
-s_json_string (const char *text)
-{
-    putchar ('"');
-    for (const char *p = text; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf ("\\%c", *p);
-        else if ((unsigned char)*p < 0x20)
-            printf ("\\u%04x", *p);
-        else
-            putchar (*p);
-    }
-    putchar ('"');
-}
-
 static void
 s_json_figure (const s_figure_t *figure, uint64_t bytes)
 {
     const s_sample_t *m = &figure->median;
-    if (!figure->done && !*figure->error)
-        printf ("null"); //  not run (--setups)
-    else if (!figure->done) {
-        printf ("{\"error\": ");
-        s_json_string (figure->error);
-        printf ("}");
-    } else
-        printf ("{\"ops_per_sec\": %.1f, \"mb_per_sec\": %.1f, \"cpu_us_per_op\": %.2f, "
-                "\"client_cpu_us_per_op\": %.2f, \"client_io_us_per_op\": %.2f, "
-                "\"server_io_us_per_op\": %.2f, \"server_io_busy\": %.3f, "
-                "\"switches_per_op\": %.3f}",
-                m->ops_per_sec, m->ops_per_sec * (double)bytes / 1e6, m->cpu_us_per_op,
-                m->client_cpu_us_per_op, m->client_io_us_per_op, m->server_io_us_per_op,
-                m->server_io_us_per_op * m->ops_per_sec / 1e6, m->switches_per_op);
+    if (zaio_perf_report_json_unmeasured (figure->done, figure->error))
+        return; //  null if not run (--setups)
+    printf ("{\"ops_per_sec\": %.1f, \"mb_per_sec\": %.1f, \"cpu_us_per_op\": %.2f, "
+            "\"client_cpu_us_per_op\": %.2f, \"client_io_us_per_op\": %.2f, "
+            "\"server_io_us_per_op\": %.2f, \"server_io_busy\": %.3f, "
+            "\"switches_per_op\": %.3f}",
+            m->ops_per_sec, m->ops_per_sec * (double)bytes / 1e6, m->cpu_us_per_op,
+            m->client_cpu_us_per_op, m->client_io_us_per_op, m->server_io_us_per_op,
+            m->server_io_us_per_op * m->ops_per_sec / 1e6, m->switches_per_op);
 }
 
 static void
@@ -677,14 +523,13 @@ s_print_json (const s_options_t *options, const s_results_t *results)
     printf ("{\"bench\": \"curve\", \"config\": {\"mode\": \"%s\", \"workers\": %u, "
             "\"clients\": %u, \"io_threads\": %u, \"client_io_threads\": %u, \"inflight\": "
             "{\"4k\": %u, \"1m\": "
-            "%u}, \"seconds\": %g, \"warmup\": %g, \"repeat\": %u, \"file_mib\": %u, "
-            "\"cpus\": %ld, \"libzmq\": \"%d.%d.%d\", \"czmq\": \"%d.%d.%d\", "
-            "\"build_type\": \"%s\"},\n",
-            options->mode, options->workers, options->clients, options->io_threads,
+            "%u}, \"seconds\": %g, \"warmup\": %g, \"repeat\": %u, \"file_mib\": %u, ",
+            options->common.mode, options->workers, options->clients, options->io_threads,
             options->client_io_threads, options->inflight[0], options->inflight[1],
-            options->seconds, options->warmup, options->repeat, options->file_mib,
-            sysconf (_SC_NPROCESSORS_ONLN), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH,
-            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH, ZAIO_BENCH_BUILD_TYPE);
+            options->common.seconds, options->common.warmup, options->common.repeat,
+            options->common.file_mib);
+    zaio_perf_report_json_platform ();
+    printf ("},\n");
     printf (" \"targets\": {\"zaio_curve_vs_echo_curve_min\": %.2f},\n \"results\": [",
             S_CURVE_TARGET);
     bool first = true, all_met = true;
@@ -699,15 +544,10 @@ s_print_json (const s_options_t *options, const s_results_t *results)
             printf (",\n   ");
         }
         for (int i = 0; i < S_RATIOS; i++) {
-            const s_ratio_t *ratio = &results->ratios[z][i];
-            const char *name = s_ratio_specs[i].name;
-            if (ratio->done)
-                printf ("\"%s\": %.3f, \"%s_range\": [%.3f, %.3f], ", name, ratio->median, name,
-                        ratio->low, ratio->high);
-            else
-                printf ("\"%s\": null, ", name);
+            zaio_perf_report_json_ratio (s_ratio_specs[i].name, &results->ratios[z][i]);
+            printf (", ");
         }
-        const s_ratio_t *target = &results->ratios[z][0];
+        const zaio_perf_ratio_t *target = &results->ratios[z][0];
         bool met = target->done && target->median >= S_CURVE_TARGET;
         all_met &= met;
         printf ("\"meets_target\": %s}", !target->done ? "null" : met ? "true" : "false");
@@ -758,24 +598,21 @@ main (int argc, char *argv[])
     //  The brokers' context (czmq's), before any socket starts its threads.
     zsys_set_io_threads (options.io_threads);
 
-    //  A directory of our own holds the served root and the certificates.
-    char *work = zsys_sprintf ("%s/zaio-curve-bench-XXXXXX", options.dir);
-    if (!mkdtemp (work)) {
-        fprintf (stderr, "zaio_curve_bench: cannot create %s: %s\n", work, strerror (errno));
-        return 1;
-    }
-    char *root = zsys_sprintf ("%s/root", work);
-    char *file = zsys_sprintf ("%s/%s", root, S_FILE_NAME);
-    uint32_t file_mib = options.file_mib;
-    fprintf (stderr, "zaio_curve_bench: writing and caching %u MiB in %s\n", file_mib, file);
+    //  The work directory also holds the certificates.
+    zaio_perf_fixture_t *fixture = zaio_perf_fixture_new (
+        "zaio_curve_bench", options.common.dir, "zaio-curve-bench", options.common.file_mib);
+    if (!fixture) return 1;
+    const char *work = zaio_perf_fixture_work (fixture);
+    const char *root = zaio_perf_fixture_root (fixture);
+    const char *file = zaio_perf_fixture_file (fixture);
     s_targets_t targets;
     memset (&targets, 0, sizeof targets);
-    targets.file_bytes = (uint64_t)file_mib * S_FILL_CHUNK;
+    targets.file_bytes = zaio_perf_fixture_file_bytes (fixture);
     char echo_secret[41];
-    if (mkdir (root, 0755) || s_make_file (file, file_mib) ||
-        s_make_certs (work, &targets, echo_secret)) {
-        fprintf (stderr, "zaio_curve_bench: cannot write %s: %s\n", work, strerror (errno));
-        nftw (work, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+    if (s_make_certs (work, &targets, echo_secret)) {
+        fprintf (stderr, "zaio_curve_bench: cannot write the certificates in %s: %s\n", work,
+                 strerror (errno));
+        zaio_perf_fixture_destroy (&fixture);
         return 1;
     }
 
@@ -816,14 +653,11 @@ main (int argc, char *argv[])
         zstr_free (&events[i]);
     }
     for (int s = 0; s < S_SETUPS; s++) free (targets.endpoints[s]);
-    nftw (work, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+    zaio_perf_fixture_destroy (&fixture);
 
-    if (options.json)
+    if (options.common.json)
         s_print_json (&options, &results);
     else
         s_print_table (&options, &results);
-    zstr_free (&file);
-    zstr_free (&root);
-    zstr_free (&work);
     return failed || zsys_interrupted ? 1 : 0;
 }
