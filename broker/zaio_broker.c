@@ -760,10 +760,15 @@ s_pass (s_broker_t *self, bool *readable_pipe, bool *readable_events, bool looki
     //  slow every pass for everyone.
     handled += s_drain_socket (self->frontend_zmq, s_handle_request, self);
     bool flushed = looking && zaio_sessions_backlogged (self->sessions) && s_flush_held (self);
+    //  A pass that did not try the held replies may have taken in the
+    //  word that a queue has room (and with it the ZMQ_FD edge that would
+    //  wake the broker): the next pass tries them before sleeping, or they
+    //  would wait for the tick.
+    bool flush_due = !looking && zaio_sessions_backlogged (self->sessions);
     //  An event sent (even by the tick) calls for one more look at the
     //  events socket before sleeping.
     return zaio_dispatch_run (self->dispatch, self->pass_us) || handled > 0 || flushed ||
-           zaio_events_published (self->events);
+           flush_due || zaio_events_published (self->events);
 }
 
 //  The loop drains the two ROUTERs until a pass receives nothing and
