@@ -44,10 +44,15 @@ add_test (NAME netns_remote
 set_tests_properties (netns_remote PROPERTIES
     TIMEOUT 300 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE LABELS "netns;remote")
 
-# README.md's Security section, run as written on four hosts (network
-# namespaces): keys, grants, a broker, two workers, clients, a key rotation.
-add_test (NAME readme_security
-    COMMAND bash ${zaio_netns_dir}/readme_security.sh ${PROJECT_SOURCE_DIR}/README.md
-        $<TARGET_FILE_DIR:zaio-tool> $<TARGET_FILE_DIR:zaio-broker> $<TARGET_FILE_DIR:zaio-worker>)
-set_tests_properties (readme_security PROPERTIES
-    TIMEOUT 180 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE LABELS "netns;readme")
+# README.md's sections with commands across hosts, run as written on four
+# hosts (network namespaces): Running on several hosts (a broker, three
+# workers, a client) and Security (keys, grants, CURVE, a key rotation).
+foreach (section "Running on several hosts" "Security")
+    string (MAKE_C_IDENTIFIER "readme ${section}" name)
+    string (TOLOWER ${name} name)
+    add_test (NAME ${name}
+        COMMAND bash ${zaio_netns_dir}/readme_hosts.sh ${section} ${PROJECT_SOURCE_DIR}/README.md
+            $<TARGET_FILE_DIR:zaio-tool> $<TARGET_FILE_DIR:zaio-broker> $<TARGET_FILE_DIR:zaio-worker>)
+    set_tests_properties (${name} PROPERTIES
+        TIMEOUT 180 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE LABELS "netns;readme")
+endforeach ()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# tests/netns/readme_security.sh README BINDIR...: runs the shell blocks of
-# README.md's "Security" section exactly as written, each on the host its
-# comment names, on hosts made of network namespaces.
+# tests/netns/readme_hosts.sh SECTION README BINDIR...: runs the shell
+# blocks of one section of README.md ("Running on several hosts",
+# "Security") exactly as written, each on the host its comment names, on
+# hosts made of network namespaces.
 #
 #   hostA  10.241.78.1   (a bridge; "hostA" resolves to it on every host)
 #   hostB  10.241.78.2, hostC 10.241.78.3, hostD 10.241.78.4
@@ -9,42 +10,48 @@
 #
 # A block is split at its comment lines "# host X: ..." and
 # "# admin machine: ...". The hosts share one file system, as if every copy
-# the README asks for had been made; /etc/zaio and /srv are fresh tmpfs
-# mounts in a mount namespace of this test, so the machine's own are not
-# touched. Each line runs as written, with three readings:
+# the README asks for had been made; /etc/zaio, /srv, /mnt and /data are
+# fresh tmpfs mounts in a mount namespace of this test, so the machine's
+# own are not touched, and the storage the README's workers serve
+# (/mnt/shared/photos, /data/archive) is made there first. Each line runs as written, with three readings:
 #   - zaio-broker and zaio-worker lines start in the background (a user
 #     would give each a terminal), and the test waits for their "ready";
 #   - a line whose comment says "fails: NAME" must exit non-zero and say
 #     NAME;
-#   - before a block's client lines, the test waits until the broker
-#     serves every volume the workers announced (hello), so a worker's
-#     READY still on its way is not a failure.
+#   - before hostD's client lines, the test waits until the broker serves
+#     every volume the workers announced (hello), so a worker's READY
+#     still on its way is not a failure.
 # BINDIR... hold zaio, zaio-broker and zaio-worker; they go first in PATH.
 # Needs root; without it prints SKIPPED and exits 77.
 set -euo pipefail
 
-README=${1:?usage: readme_security.sh README BINDIR...}
-shift
-skip () { echo "SKIPPED: readme_security: $*"; exit 77; }
-fail () { echo "readme_security: FAIL: $*" >&2; exit 1; }
-say () { echo "readme_security: $*"; }
+USAGE="usage: readme_hosts.sh SECTION README BINDIR..."
+SECTION=${1:?$USAGE}
+README=${2:?$USAGE}
+shift 2
+skip () { echo "SKIPPED: readme_hosts ($SECTION): $*"; exit 77; }
+fail () { echo "readme_hosts ($SECTION): FAIL: $*" >&2; exit 1; }
+say () { echo "readme_hosts ($SECTION): $*"; }
 
 [ "$(id -u)" = 0 ] || skip "needs root for namespaces and mounts"
 command -v ip > /dev/null && command -v unshare > /dev/null || skip "ip or unshare missing"
 
-# Into a mount namespace of our own first, where /etc/zaio and /srv are
-# private tmpfs mounts.
+# Into a mount namespace of our own first, where these are private tmpfs
+# mounts (made on the machine only if missing, and removed after).
+MOUNTS=(/etc/zaio /srv /mnt /data)
 if [ -z "${ZAIO_README_INNER:-}" ]; then
-    created=0
-    [ -d /etc/zaio ] || { mkdir /etc/zaio; created=1; }
-    mkdir -p /srv
+    created=()
+    for dir in "${MOUNTS[@]}"; do
+        [ -d "$dir" ] || { mkdir "$dir"; created+=("$dir"); }
+    done
     status=0
-    ZAIO_README_INNER=1 unshare --mount --propagation private bash "$0" "$README" "$@" || status=$?
-    [ "$created" = 1 ] && rmdir /etc/zaio 2> /dev/null
+    ZAIO_README_INNER=1 unshare --mount --propagation private \
+        bash "$0" "$SECTION" "$README" "$@" || status=$?
+    for dir in "${created[@]}"; do rmdir "$dir" 2> /dev/null || true; done
     exit "$status"
 fi
-mount -t tmpfs zaio-etc /etc/zaio
-mount -t tmpfs zaio-srv /srv
+for dir in "${MOUNTS[@]}"; do mount -t tmpfs zaio-readme "$dir"; done
+mkdir -p /mnt/shared/photos /data/archive
 
 BIN=$(mktemp -d /tmp/zaio-readme-bin.XXXXXX)
 for dir in "$@"; do
@@ -103,12 +110,12 @@ done
 # ---------------------------------------------------------------------
 # The README's blocks, cut into (host, lines) segments
 
-awk '/^## Security/ { in_section = 1; next }
+awk -v section="## $SECTION" '$0 == section { in_section = 1; next }
      /^## / { in_section = 0 }
      in_section && /^```sh$/ { in_block = 1; print "#BLOCK"; next }
      in_section && in_block && /^```$/ { in_block = 0; next }
      in_section && in_block { print }' "$README" > "$T/blocks"
-[ -s "$T/blocks" ] || fail "no shell blocks in the Security section of $README"
+[ -s "$T/blocks" ] || fail "no shell blocks in the section $SECTION of $README"
 
 # The prelude of every segment's script: how daemons start and how a
 # command that must fail is checked.
@@ -142,7 +149,10 @@ SERVED=1   # the broker serves all of them
 run_segment () {
     [ -s "$T/segment.body" ] || return 0
     SEGMENT=$((SEGMENT + 1))
-    if [ "$HOST" = D ] && [ "$SERVED" = 0 ]; then wait_served; fi
+    #  Client commands wait for the workers started before them.
+    if [ "$HOST" = D ] && [ "$SERVED" = 0 ] && grep -qv '^daemon ' "$T/segment.body"; then
+        wait_served
+    fi
     #  What a segment exports stays for the host's next one, as in the
     #  terminal of a user who reads on.
     { cat "$T/prelude" "$T/segment.body"; echo "export -p | grep ' ZAIO_' > \"\$ZAIO_ENV\" || true"; } \
@@ -155,13 +165,14 @@ run_segment () {
     : > "$T/segment.body"
 }
 
-# Waits (from hostD, with the first client key the README made) until the
-# broker's hello lists every volume announced so far.
+# Waits (from hostD, with the first client key the README made, if it
+# made keys) until the broker's hello lists every volume announced so far.
 wait_served () {
-    local deadline=$((SECONDS + 20)) volume missing
+    local deadline=$((SECONDS + 20)) volume missing curve=()
+    [ -f keys/alice_secret ] && curve=(--curve-server keys/broker --curve-cert keys/alice_secret)
     while :; do
-        ip netns exec "$PREFIX-D" zaio --connect tcp://hostA:5670 \
-            --curve-server keys/broker --curve-cert keys/alice_secret hello > "$T/hello.out" 2>&1 || true
+        ip netns exec "$PREFIX-D" zaio --connect tcp://hostA:5670 "${curve[@]}" hello \
+            > "$T/hello.out" 2>&1 || true
         missing=""
         for volume in "${VOLUMES[@]}"; do grep -q "$volume" "$T/hello.out" || missing=$volume; done
         if [ -z "$missing" ]; then
@@ -218,6 +229,13 @@ done < "$T/blocks"
 run_segment
 
 # What the commands did, seen from outside.
-cmp -s /etc/hostname /srv/photos/hostname.txt || fail "alice's put did not reach host B's volume"
+case "$SECTION" in
+    Security)
+        cmp -s /etc/hostname /srv/photos/hostname.txt || fail "alice's put did not reach host B"
+        ;;
+    "Running on several hosts")
+        [ -d /mnt/shared/photos/2024 ] || fail "the client's mkdir did not reach the shared storage"
+        ;;
+esac
 FAILED=0
-say "PASS: $SEGMENT segments of README.md's Security section"
+say "PASS: $SEGMENT segments"
