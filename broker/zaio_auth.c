@@ -162,10 +162,33 @@ s_judge (zhashx_t *domains, zframe_t **frames, size_t count, char *key, const ch
     return identity;
 }
 
-//  Answers one ZAP request on zap: 200 with the peer's identity, or 400
-//  (logged, with the peer's address and key).
+//  Refusals are logged at most once a second, with a count of those left
+//  out since: anyone who reaches a port can ask for one.
+typedef struct {
+    int64_t quiet_until_ms; //  no line before this
+    uint64_t left_out;      //  refusals not logged since the last line
+} s_refusals_t;
+
 static void
-s_answer (zsock_t *zap, zhashx_t *domains)
+s_log_refusal (s_refusals_t *refusals, zframe_t *address, const char *key, const char *why)
+{
+    int64_t now_ms = zclock_mono ();
+    if (now_ms < refusals->quiet_until_ms) {
+        refusals->left_out++;
+        return;
+    }
+    char *peer = address ? zframe_strdup (address) : NULL;
+    zsys_info ("auth: refused %s%s%s: %s (and %" PRIu64 " more since the last line)",
+               peer ? peer : "a peer", *key ? " key " : "", key, why, refusals->left_out);
+    zstr_free (&peer);
+    refusals->left_out = 0;
+    refusals->quiet_until_ms = now_ms + 1000;
+}
+
+//  Answers one ZAP request on zap: 200 with the peer's identity, or 400
+//  (logged, with the peer's address and key, as s_log_refusal allows).
+static void
+s_answer (zsock_t *zap, zhashx_t *domains, s_refusals_t *refusals)
 {
     zmsg_t *request = zmsg_recv (zap);
     if (!request) return;
@@ -177,12 +200,7 @@ s_answer (zsock_t *zap, zhashx_t *domains)
     const char *why = "malformed request";
     const char *identity =
         count == 7 || count == 6 ? s_judge (domains, frames, count, key, &why) : NULL;
-    if (!identity) {
-        char *address = count >= 6 ? zframe_strdup (frames[3]) : NULL;
-        zsys_info ("auth: refused %s%s%s: %s", address ? address : "a peer", *key ? " key " : "",
-                   key, why);
-        zstr_free (&address);
-    }
+    if (!identity) s_log_refusal (refusals, count >= 6 ? frames[3] : NULL, key, why);
     zmsg_t *reply = zmsg_new ();
     zmsg_addstr (reply, "1.0");
     zframe_t *request_id = count > 1 ? zframe_dup (frames[1]) : zframe_new_empty ();
@@ -240,12 +258,13 @@ s_handler_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, bound ? 0 : 1);
     zhashx_t *domains = zhashx_new ();
     zhashx_set_destructor (domains, s_domain_destroy);
+    s_refusals_t refusals = {0, 0};
     zpoller_t *poller = bound ? zpoller_new (pipe, zap, NULL) : NULL;
     bool running = bound;
     while (running) {
         void *which = zpoller_wait (poller, -1);
         if (which == zap)
-            s_answer (zap, domains);
+            s_answer (zap, domains, &refusals);
         else
             running = which == pipe && s_command (pipe, domains);
     }
