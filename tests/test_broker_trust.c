@@ -49,25 +49,6 @@ typedef struct {
     char *workers_ipc; //  its ipc worker endpoint (trusted by file mode)
 } s_rig_t;
 
-//  A certificate named name: its pair saved as dir/name (and
-//  dir/name_secret), its public half as dir/sub/name (unless sub is
-//  NULL), as an operator admits it.
-static zcert_t *
-s_cert (const char *dir, const char *sub, const char *name)
-{
-    zcert_t *cert = zcert_new ();
-    zcert_set_meta (cert, "name", "%s", name);
-    char *path = zsys_sprintf ("%s/%s", dir, name);
-    assert (zcert_save (cert, path) == 0);
-    zstr_free (&path);
-    if (sub) {
-        path = zsys_sprintf ("%s/%s/%s", dir, sub, name);
-        assert (zcert_save_public (cert, path) == 0);
-        zstr_free (&path);
-    }
-    return cert;
-}
-
 static void
 s_rig_start (s_rig_t *rig, bool with_grants)
 {
@@ -78,13 +59,13 @@ s_rig_start (s_rig_t *rig, bool with_grants)
         assert (mkdir (path, 0700) == 0);
         zstr_free (&path);
     }
-    rig->broker = s_cert (rig->dir, NULL, "broker");
-    rig->alice = s_cert (rig->dir, "clients", "alice");
-    rig->bob = s_cert (rig->dir, "clients", "bob");
-    rig->watcher = s_cert (rig->dir, "clients", "watcher");
-    rig->mallory = s_cert (rig->dir, NULL, "mallory");
-    rig->wk_photos = s_cert (rig->dir, "workers", "wk-photos");
-    rig->wk_any = s_cert (rig->dir, "workers", "wk-any");
+    rig->broker = zaio_test_cert (rig->dir, NULL, "broker");
+    rig->alice = zaio_test_cert (rig->dir, "clients", "alice");
+    rig->bob = zaio_test_cert (rig->dir, "clients", "bob");
+    rig->watcher = zaio_test_cert (rig->dir, "clients", "watcher");
+    rig->mallory = zaio_test_cert (rig->dir, NULL, "mallory");
+    rig->wk_photos = zaio_test_cert (rig->dir, "workers", "wk-photos");
+    rig->wk_any = zaio_test_cert (rig->dir, "workers", "wk-any");
     rig->grants = with_grants ? zconfig_str_load (s_grants_text) : NULL;
 
     zaio_broker_config_t config;

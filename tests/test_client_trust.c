@@ -32,21 +32,11 @@ typedef struct {
     zaio_test_broker_t broker;
 } s_rig_t;
 
-//  A pair named name: dir/name and dir/name_secret, and, if sub is not
-//  NULL, its public half in dir/sub/name.
+//  A certificate (zaio_test_cert) the test needs only as files.
 static void
 s_cert (const char *dir, const char *sub, const char *name)
 {
-    zcert_t *cert = zcert_new ();
-    zcert_set_meta (cert, "name", "%s", name);
-    char *path = zsys_sprintf ("%s/%s", dir, name);
-    assert (zcert_save (cert, path) == 0);
-    zstr_free (&path);
-    if (sub) {
-        path = zsys_sprintf ("%s/%s/%s", dir, sub, name);
-        assert (zcert_save_public (cert, path) == 0);
-        zstr_free (&path);
-    }
+    zcert_t *cert = zaio_test_cert (dir, sub, name);
     zcert_destroy (&cert);
 }
 

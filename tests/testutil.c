@@ -538,3 +538,19 @@ zaio_test_handshake (zsock_t *monitor, int timeout_ms)
     zmsg_destroy (&msg);
     return event;
 }
+
+zcert_t *
+zaio_test_cert (const char *dir, const char *sub, const char *name)
+{
+    zcert_t *cert = zcert_new ();
+    zcert_set_meta (cert, "name", "%s", name);
+    char *path = zsys_sprintf ("%s/%s", dir, name);
+    assert (zcert_save (cert, path) == 0);
+    zstr_free (&path);
+    if (sub) {
+        path = zsys_sprintf ("%s/%s/%s", dir, sub, name);
+        assert (zcert_save_public (cert, path) == 0);
+        zstr_free (&path);
+    }
+    return cert;
+}

@@ -179,6 +179,12 @@ void zaio_test_expect (zsock_t *client, uint64_t id, int error);
 //  topic if that is not NULL.
 void zaio_test_next_event (zsock_t *sub, zaio_event_t *event, char *topic, size_t topic_size);
 
+//  A certificate named name (its `name` metadata): its pair saved as
+//  dir/name and dir/name_secret, as zaio keygen writes them, and, if sub
+//  is not NULL, its public half as dir/sub/name, as an operator admits
+//  it. The caller destroys it.
+zcert_t *zaio_test_cert (const char *dir, const char *sub, const char *name);
+
 //  A socket of type that will speak CURVE to a server whose public key is
 //  server's, as own (both borrowed); not yet connected, so that a monitor
 //  (zaio_test_monitor) sees its first handshake.
