@@ -3,6 +3,7 @@
 #include "zaio_events.h"
 
 #include <string.h>
+#include <time.h>
 
 struct _zaio_events_t {
     zsock_t *socket;
@@ -61,6 +62,15 @@ s_subscribed (zaio_events_t *self, const char *topic)
     return false;
 }
 
+//  Microseconds since the Unix epoch (zclock_time counts milliseconds).
+static int64_t
+s_now_us (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
 void
 zaio_events_publish (zaio_events_t *self, const char *client, uint64_t id, zaio_op_t op,
                      const char *path, const char *volume, const zaio_outcome_t *outcome,
@@ -83,7 +93,7 @@ zaio_events_publish (zaio_events_t *self, const char *client, uint64_t id, zaio_
     event.queue_us = queue_us;
     event.service_us = outcome->service_us;
     snprintf (event.worker, sizeof event.worker, "%s", worker);
-    event.time_us = zclock_time () * 1000;
+    event.time_us = s_now_us ();
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, topic);
     zmsg_addstr (msg, ZAIO_SIGNATURE);
