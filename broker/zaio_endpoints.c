@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 //  An ipc socket file a bind made.
@@ -129,6 +131,25 @@ s_secure (zaio_endpoints_t *self, zsock_t *sock, const char *endpoint, const cha
     return 0;
 }
 
+//  True if something listens on the ipc socket file of endpoint (a path,
+//  not a wildcard or the abstract namespace): libzmq would unlink it and
+//  take its place, cutting off a live broker.
+static bool
+s_ipc_in_use (const char *endpoint)
+{
+    const char *scheme = "ipc://";
+    size_t length = strlen (scheme);
+    if (strncmp (endpoint, scheme, length) || endpoint[length] == '*' || endpoint[length] == '@')
+        return false;
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    if (strlen (endpoint + length) >= sizeof address.sun_path) return false;
+    strcpy (address.sun_path, endpoint + length);
+    int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool live = fd >= 0 && connect (fd, (struct sockaddr *)&address, sizeof address) == 0;
+    if (fd >= 0) close (fd);
+    return live;
+}
+
 //  Secures and binds sock to endpoint, and secures the ipc file it made:
 //  the one bind path, shared by zaio_endpoints_bind and
 //  zaio_endpoints_rebind, so what an endpoint needs set before its bind
@@ -140,6 +161,10 @@ s_bind_one (zaio_endpoints_t *self, zsock_t *sock, const char *kind, const char 
             const char *zap_domain)
 {
     if (s_secure (self, sock, endpoint, zap_domain)) return NULL;
+    if (kind && s_ipc_in_use (endpoint)) {
+        zsys_error ("broker: %s is in use: another broker listens there", endpoint);
+        return NULL;
+    }
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         if (kind)
             zsys_error ("broker: cannot bind %s endpoint %s: %s", kind, endpoint,

@@ -6,7 +6,10 @@
     when its socket closes (it removes only those it names itself, for a
     wildcard ipc endpoint), so the class notes the files its binds made
     and removes them when destroyed, if each is still the same file and
-    not one a later bind of the same path put there.
+    not one a later bind of the same path put there. libzmq also unlinks
+    whatever is at a path it binds, so an ipc path a live listener holds
+    (another broker started on it by mistake) is refused rather than
+    taken over; a stale file is taken over.
 
     It also secures each endpoint as it binds it (PROTOCOL.md section 11):
     with the broker's certificate, a tcp endpoint requires CURVE and asks
