@@ -50,7 +50,8 @@
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
 #define S_GUARDS          3           //  listener guards: clients', events', workers' sockets
 
-#define S_WHY_SHUTDOWN "broker is shutting down; job not run"
+#define S_WHY_SHUTDOWN     "broker is shutting down; job not run"
+#define S_WHY_HELD_EXPIRED "deadline passed while the job waited for others before it"
 #define S_WHY_INSECURE                                                                             \
     "insecure: this broker serves tcp without CURVE beyond loopback; anyone who reaches "          \
     "it can read, write and delete"
@@ -78,9 +79,10 @@ typedef struct {
     zaio_events_t *events;
     //  Listeners backed off when accept fails (zaio_guard.h).
     zaio_guard_t *guards[S_GUARDS];
-    zaio_list_t released; //  of job->queued: last blocker finished, to run or cancel
-    bool releasing;       //  draining released, so completions only append to it
-    int64_t pass_us;      //  when this pass of the loop began (deadlines count in passes)
+    zaio_list_t released;       //  of job->queued: last blocker finished, to run or cancel
+    zaio_heap_t held_deadlines; //  of job->held_deadline: jobs with deadlines held behind others
+    bool releasing;             //  draining released, so completions only append to it
+    int64_t pass_us;            //  when this pass of the loop began (deadlines count in passes)
     bool draining;
     int64_t drain_until_ms;
     int64_t last_request_ms; //  when the last request arrived (while draining)
@@ -109,8 +111,11 @@ s_run_released (s_broker_t *self)
     zaio_link_t *link;
     while ((link = zaio_list_pop (&self->released))) {
         zaio_job_t *job = ZAIO_HOLDER (link, zaio_job_t, queued);
+        if (job->held_deadline.slot) zaio_heap_remove (&self->held_deadlines, &job->held_deadline);
         if (job->cancel)
             s_fail (self, &job, ECANCELED, "a linked job before this one failed");
+        else if (job->answered) //  its deadline passed while it was held
+            s_fail (self, &job, ETIMEDOUT, S_WHY_HELD_EXPIRED);
         else if (self->draining)
             s_fail (self, &job, ZAIO_ERR_SHUTDOWN, S_WHY_SHUTDOWN);
         else
@@ -325,7 +330,8 @@ s_accept (s_broker_t *self, const s_sender_t *sender, const zaio_request_t *req,
     if (zaio_sessions_admit (self->sessions, owner, job)) {
         zaio_list_add (&self->released, &job->queued, false);
         s_run_released (self);
-    }
+    } else if (job->deadline_us)
+        zaio_heap_set (&self->held_deadlines, &job->held_deadline, job->deadline_us);
 }
 
 //  One request: [client][signature][header][data?]. Decoded strictly,
@@ -369,23 +375,19 @@ s_handle_request (void *arg, zmq_msg_t *parts, int count)
 //  ---------------------------------------------------------------------
 //  Timers and shutdown
 
-//  Silent workers, deadlines: those of jobs queued, and of jobs parked
-//  while their clients read no replies (their answers are held like the
-//  rest, but their places in the queue come free).
+//  Answers a job still held behind others with an error now; it is freed
+//  when what it waits for finishes (s_run_released), without a second
+//  reply.
 static void
-s_tick (s_broker_t *self)
+s_answer_held (s_broker_t *self, zaio_job_t *job, int code, const char *why)
 {
-    for (int i = 0; i < S_GUARDS; i++) zaio_guard_tick (self->guards[i], self->pass_us / 1000);
-    zaio_backend_tick (self->workers, self->pass_us / 1000);
-    zaio_dispatch_expire (self->dispatch, self->pass_us);
-    for (zaio_session_t *session = zaio_sessions_first_backlogged (self->sessions); session;
-         session = zaio_sessions_next_backlogged (self->sessions, session))
-        zaio_dispatch_expire_list (self->dispatch, &session->parked, self->pass_us,
-                                   "deadline passed while the client read no replies");
+    zmq_msg_t header;
+    zaio_reply_error_part (&header, job->id, code, why);
+    zaio_outcome_t outcome = {code, 0, 0};
+    s_answer (self, job, &header, NULL, &outcome, "");
 }
 
-//  Jobs held behind others (ordering) are answered SHUTDOWN now; each is
-//  freed when what it waits for finishes, without a second reply.
+//  Jobs held behind others (ordering) are answered SHUTDOWN now.
 static void
 s_answer_blocked (s_broker_t *self)
 {
@@ -394,13 +396,40 @@ s_answer_blocked (s_broker_t *self)
         for (zaio_link_t *link = zaio_list_first (&session->order.unfinished); link;
              link = zaio_list_next (&session->order.unfinished, link)) {
             zaio_job_t *job = ZAIO_HOLDER (link, zaio_job_t, ordered);
-            if (job->blockers && !job->answered) {
-                zmq_msg_t header;
-                zaio_reply_error_part (&header, job->id, ZAIO_ERR_SHUTDOWN, S_WHY_SHUTDOWN);
-                zaio_outcome_t outcome = {ZAIO_ERR_SHUTDOWN, 0, 0};
-                s_answer (self, job, &header, NULL, &outcome, "");
-            }
+            if (job->blockers && !job->answered)
+                s_answer_held (self, job, ZAIO_ERR_SHUTDOWN, S_WHY_SHUTDOWN);
         }
+}
+
+//  Jobs held behind others whose deadline has passed are answered
+//  ETIMEDOUT now, not when what they wait for ends: O(log n) each, by the
+//  heap of held deadlines.
+static void
+s_expire_held (s_broker_t *self)
+{
+    zaio_heap_node_t *first;
+    while ((first = zaio_heap_first (&self->held_deadlines)) && first->key <= self->pass_us) {
+        zaio_heap_remove (&self->held_deadlines, first);
+        zaio_job_t *job = ZAIO_HOLDER (first, zaio_job_t, held_deadline);
+        if (!job->answered) s_answer_held (self, job, ETIMEDOUT, S_WHY_HELD_EXPIRED);
+    }
+}
+
+//  Silent workers, deadlines: those of jobs queued, of jobs held behind
+//  others, and of jobs parked while their clients read no replies (their
+//  answers are held like the rest, but their places in the queue come
+//  free).
+static void
+s_tick (s_broker_t *self)
+{
+    s_expire_held (self);
+    for (int i = 0; i < S_GUARDS; i++) zaio_guard_tick (self->guards[i], self->pass_us / 1000);
+    zaio_backend_tick (self->workers, self->pass_us / 1000);
+    zaio_dispatch_expire (self->dispatch, self->pass_us);
+    for (zaio_session_t *session = zaio_sessions_first_backlogged (self->sessions); session;
+         session = zaio_sessions_next_backlogged (self->sessions, session))
+        zaio_dispatch_expire_list (self->dispatch, &session->parked, self->pass_us,
+                                   "deadline passed while the client read no replies");
 }
 
 //  Stop accepting: every queued job is answered SHUTDOWN now, and so are
@@ -475,6 +504,7 @@ s_broker_destroy (s_broker_t **self_p)
     zaio_dispatch_destroy (&self->dispatch);
     zaio_sessions_destroy (&self->sessions);
     zaio_jobs_destroy (&self->jobs);
+    zaio_heap_release (&self->held_deadlines);
     zsock_destroy (&self->backend);
     zsock_destroy (&self->frontend);
     zaio_events_destroy (&self->events);
@@ -541,6 +571,7 @@ s_classes_new (s_broker_t *self)
     self->events = zaio_events_new (self->config.events_hwm);
     zsock_set_handshake_ivl (zaio_events_socket (self->events), (int)self->config.handshake_ms);
     zaio_list_init (&self->released);
+    zaio_heap_init (&self->held_deadlines);
 }
 
 //  The ZAP domain of a socket of kind, NULL without CURVE.

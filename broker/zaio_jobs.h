@@ -17,6 +17,7 @@
 #define ZAIO_JOBS_H_INCLUDED
 
 #include "zaio_codec.h"
+#include "zaio_heap.h"
 #include "zaio_list.h"
 
 typedef struct _zaio_job_t zaio_job_t;
@@ -54,8 +55,9 @@ struct _zaio_job_t {
     uint32_t attempts;
     int64_t received_us;
     int64_t dispatched_us;
-    int64_t deadline_us; //  must start by then, on the pass clock; 0 = no deadline
-    bool answered;       //  replied to while still held (at shutdown)
+    int64_t deadline_us;            //  must start by then, on the pass clock; 0 = no deadline
+    zaio_heap_node_t held_deadline; //  on the broker's heap while held behind others
+    bool answered; //  replied to while still held behind others (deadline, shutdown)
 };
 
 typedef struct _zaio_jobs_t zaio_jobs_t;

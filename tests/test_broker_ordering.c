@@ -292,6 +292,36 @@ s_test_held_at_shutdown (void)
     s_rig_stop (rig);
 }
 
+//  A job with a deadline held behind a key whose job does not finish is
+//  answered ETIMEDOUT when its deadline passes, not when the job before
+//  it ends; that end then releases it without a second reply, and the
+//  key goes on.
+static void
+s_test_deadline_while_held (void)
+{
+    s_rig_t the_rig, *rig = &the_rig;
+    s_rig_start (rig);
+    s_send (rig->client, 1, "k", false, false);
+    s_started (rig, (uint64_t[]){1, 0});
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_PING, 2);
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "slow");
+    zaio_request_set_str (&req, ZAIO_FIELD_KEY, "k");
+    zaio_request_set_uint (&req, ZAIO_FIELD_DEADLINE, 200);
+    int64_t sent_ms = zclock_mono ();
+    zaio_test_send (rig->client, &req, NULL, 0);
+    zaio_test_expect (rig->client, 2, ETIMEDOUT);
+    int64_t waited_ms = zclock_mono () - sent_ms;
+    assert (waited_ms >= 150 && waited_ms < 2000);
+    s_finish (rig, 1, 0);
+    zaio_test_expect (rig->client, 1, 0);
+    s_send (rig->client, 3, "k", false, false);
+    s_started (rig, (uint64_t[]){3, 0}); //  2 never ran
+    s_finish (rig, 3, 0);
+    zaio_test_expect (rig->client, 3, 0); //  and 2 got no second reply before it
+    s_rig_stop (rig);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -302,6 +332,7 @@ main (int argc, char *argv[])
         ZAIO_TEST_CASE (s_test_volume_lost),
         ZAIO_TEST_CASE (s_test_broken_links_bounded),
         ZAIO_TEST_CASE (s_test_held_at_shutdown),
+        ZAIO_TEST_CASE (s_test_deadline_while_held),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);
 }
