@@ -689,6 +689,7 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     s_routers_new (self);
     s_classes_new (self);
     self->default_volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, self->config.root, false, true);
+    if (self->default_volume) zaio_volume_set_nolinks (self->default_volume, self->config.nolinks);
     if (!self->default_volume || s_bind_endpoints (self)) {
         s_broker_destroy (&self);
         return NULL;

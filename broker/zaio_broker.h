@@ -69,6 +69,7 @@ typedef struct {
     const char *worker_certs; //  directory of the certificates of workers admitted; NULL: none
     zconfig_t *grants;        //  the config file's grants section (zaio_grants.h); NULL: none
     bool insecure;            //  allow plain tcp on addresses other than loopback
+    bool nolinks;             //  root: refuse regular files with more than one link
     uint32_t ipc_mode;        //  file mode of ipc socket files
     uint32_t handshake_ms;    //  longest ZMTP handshake of a new connection
     bool verbose;

@@ -108,7 +108,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
     config->client_certs = zconfig_get (root, "broker/client_certs", config->client_certs);
     config->worker_certs = zconfig_get (root, "broker/worker_certs", config->worker_certs);
     config->grants = zconfig_locate (root, "grants");
-    uint32_t insecure = config->insecure;
+    uint32_t insecure = config->insecure, nolinks = config->nolinks;
     struct {
         const char *path;
         uint64_t min, max;
@@ -128,6 +128,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/retries_max", 1, 100, &config->retries_max, false},
         {"broker/drain_ms", 0, 3600000, &config->drain_ms, false},
         {"broker/insecure", 0, 1, &insecure, false},
+        {"broker/nolinks", 0, 1, &nolinks, false},
         {"broker/handshake_ms", 100, 3600000, &config->handshake_ms, false},
     };
     int rc = 0;
@@ -141,6 +142,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
             *(uint32_t *)numbers[i].member = (uint32_t)value;
     }
     config->insecure = insecure;
+    config->nolinks = nolinks;
     if (rc == 0) rc = s_config_mode (root, "broker/ipc_mode", &config->ipc_mode);
     if (rc == 0) rc = s_config_list (root, "broker/bind", config->bind);
     if (rc == 0) rc = s_config_list (root, "broker/events", config->events);

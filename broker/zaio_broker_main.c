@@ -56,6 +56,8 @@ s_usage (FILE *out)
              "                          loopback (refused otherwise)\n"
              "      --ipc-mode MODE     file mode of ipc socket files [0660]\n"
              "      --handshake-ms MS   longest handshake of a new connection [5000]\n"
+             "      --nolinks           refuse files of the root with more than one hard link\n"
+             "                          (a link to a file outside it would reach that file)\n"
              "  Grants per certificate name go in the config file (section grants).\n"
              "\n"
              "  -c, --config FILE       ZPL settings file (czmq zconfig); flags override it:\n"
@@ -105,7 +107,8 @@ enum {
     S_OPT_WORKER_CERTS,
     S_OPT_INSECURE,
     S_OPT_IPC_MODE,
-    S_OPT_HANDSHAKE
+    S_OPT_HANDSHAKE,
+    S_OPT_NOLINKS
 };
 static const struct option s_long_options[] = {
     {"root", required_argument, NULL, 'r'},
@@ -124,6 +127,7 @@ static const struct option s_long_options[] = {
     {"insecure", no_argument, NULL, S_OPT_INSECURE},
     {"ipc-mode", required_argument, NULL, S_OPT_IPC_MODE},
     {"handshake-ms", required_argument, NULL, S_OPT_HANDSHAKE},
+    {"nolinks", no_argument, NULL, S_OPT_NOLINKS},
     ZAIO_DAEMON_SHARED_OPTIONS,
     {"config", required_argument, NULL, 'c'},
     ZAIO_DAEMON_LAST_OPTIONS};
@@ -150,6 +154,9 @@ s_trust_option (int option, zaio_broker_config_t *config)
                 fprintf (stderr, "zaio-broker: bad --ipc-mode '%s' (octal, e.g. 0660)\n", optarg);
                 exit (2);
             }
+            break;
+        case S_OPT_NOLINKS:
+            config->nolinks = true;
             break;
         case S_OPT_HANDSHAKE:
             config->handshake_ms =

@@ -64,6 +64,7 @@ typedef struct {
     const zaio_request_t *req;   //  the decoded request (borrowed)
     zmq_msg_t *input;            //  request data part (borrowed), or NULL
     int root;                    //  volume root descriptor (borrowed)
+    bool nolinks;                //  refuse regular files with more than one link
     zaio_fdcache_t *cache;       //  the thread's open files (borrowed), or NULL
     size_t payload_max;          //  most bytes a read or readfile may return
     msgpack_packer *pk;          //  reply header under construction
@@ -348,7 +349,8 @@ s_open (s_job_t *job, const char *path, int flags, mode_t mode, int *fd)
 
 //  --------------------------------------------------------------------------
 //  Open a file with flags, check it is a regular file, and fill *st. A
-//  directory is EISDIR, any other non-regular file EINVAL (O_NONBLOCK while
+//  directory is EISDIR, any other non-regular file EINVAL, one with more
+//  than one link EMLINK on a nolinks volume (O_NONBLOCK while
 //  opening keeps a FIFO from blocking the worker). Returns 0 or an error.
 
 static int
@@ -364,6 +366,9 @@ s_open_file (s_job_t *job, const char *path, int flags, mode_t mode, int *fd, st
         rc = EISDIR;
     else if (!S_ISREG (st->st_mode))
         rc = s_fail (job, EINVAL, "not a regular file");
+    else if (job->nolinks && st->st_nlink > 1)
+        rc = s_fail (job, EMLINK, "file has %lu links; this volume serves files with one only",
+                     (unsigned long)st->st_nlink);
     //  O_NONBLOCK stays: Linux ignores it for regular files, the only kind
     //  that gets this far, and clearing it would cost two system calls.
     if (rc) {
@@ -1219,6 +1224,7 @@ zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *d
         .req = req,
         .input = data,
         .root = zaio_volume_root_fd (volume),
+        .nolinks = zaio_volume_nolinks (volume),
         .cache = cache,
         .payload_max = payload_max,
         .pk = &writer.packer,

@@ -28,6 +28,7 @@ struct _zaio_volume_t {
     char *dir;     //  directory given at creation
     int root_fd;   //  O_PATH | O_DIRECTORY | O_CLOEXEC descriptor of the root
     bool readonly; //  refuse ops that change the tree
+    bool nolinks;  //  refuse regular files with more than one link
 };
 
 //  --------------------------------------------------------------------------
@@ -116,4 +117,18 @@ zaio_volume_readonly (zaio_volume_t *self)
 {
     assert (self);
     return self->readonly;
+}
+
+void
+zaio_volume_set_nolinks (zaio_volume_t *self, bool nolinks)
+{
+    assert (self);
+    self->nolinks = nolinks;
+}
+
+bool
+zaio_volume_nolinks (zaio_volume_t *self)
+{
+    assert (self);
+    return self->nolinks;
 }

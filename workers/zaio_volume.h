@@ -33,6 +33,12 @@ int zaio_volume_root_fd (zaio_volume_t *self);
 
 bool zaio_volume_readonly (zaio_volume_t *self);
 
+//  Refuse (EMLINK) to open a regular file that has more than one link: a
+//  hard link inside the root to a file outside it would otherwise reach
+//  that file (PROTOCOL.md section 4.1). Off by default.
+void zaio_volume_set_nolinks (zaio_volume_t *self, bool nolinks);
+bool zaio_volume_nolinks (zaio_volume_t *self);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,40 +20,53 @@
 static void
 s_usage (FILE *out)
 {
-    fprintf (out, "usage: zaio-worker --connect ENDPOINT --volume NAME=DIR[:ro] [OPTIONS]\n"
-                  "\n"
-                  "Serve directories as named volumes to a zaio broker, running jobs with a\n"
-                  "pool of IO threads. Several workers may serve the same volume (from shared\n"
-                  "storage); the broker spreads its jobs over them.\n"
-                  "\n"
-                  "  -c, --connect ENDPOINT  the broker's worker endpoint (its --worker-bind),\n"
-                  "                          e.g. tcp://10.0.0.1:5672\n"
-                  "  -V, --volume NAME=DIR   serve DIR as volume NAME, repeatable; append :ro\n"
-                  "                          to refuse changes (EROFS)\n"
-                  "  -t, --threads N         IO threads [number of CPUs]\n"
-                  "      --credit N          jobs each thread holds at once [64]\n"
-                  "      --payload-max BYTES largest read or readfile reply [67108864]\n"
-                  "      --heartbeat-ms MS   heartbeat interval; match the broker's [1000]\n"
-                  "      --heartbeat-misses N  silent intervals before the broker is presumed\n"
-                  "                          gone and the worker reconnects [3]\n"
-                  "      --drain-ms MS       longest wait for held jobs on SIGTERM [10000]\n"
-                  "  -n, --name NAME         host identity in completion events [hostname]\n"
-                  "      --curve-cert FILE   this worker's secret CURVE certificate (from zaio\n"
-                  "                          keygen; FILE or FILE_secret)\n"
-                  "      --broker-key FILE   the broker's public CURVE certificate; with\n"
-                  "                          --curve-cert, the connection uses CURVE\n"
-                  "      --insecure          allow plain tcp to a broker that is not on a\n"
-                  "                          loopback address (logs a warning)\n"
-                  "  -v, --verbose           log connections\n"
-                  "  -h, --help              this help\n"
-                  "\n"
-                  "A tcp broker not on a loopback address needs --curve-cert and --broker-key,\n"
-                  "or --insecure. Prints 'ready' on stdout once started. SIGINT/SIGTERM: take\n"
-                  "no new jobs, finish held ones, exit 0. Exit status 1: could not start (a\n"
-                  "volume, a certificate, plain tcp off loopback); 2: usage error.\n");
+    fprintf (out,
+             "usage: zaio-worker --connect ENDPOINT --volume NAME=DIR[:ro][:nolinks] [OPTIONS]\n"
+             "\n"
+             "Serve directories as named volumes to a zaio broker, running jobs with a\n"
+             "pool of IO threads. Several workers may serve the same volume (from shared\n"
+             "storage); the broker spreads its jobs over them.\n"
+             "\n"
+             "  -c, --connect ENDPOINT  the broker's worker endpoint (its --worker-bind),\n"
+             "                          e.g. tcp://10.0.0.1:5672\n"
+             "  -V, --volume NAME=DIR   serve DIR as volume NAME, repeatable; append :ro\n"
+             "                          to refuse changes (EROFS), :nolinks to refuse files\n"
+             "                          with more than one hard link (EMLINK)\n"
+             "  -t, --threads N         IO threads [number of CPUs]\n"
+             "      --credit N          jobs each thread holds at once [64]\n"
+             "      --payload-max BYTES largest read or readfile reply [67108864]\n"
+             "      --heartbeat-ms MS   heartbeat interval; match the broker's [1000]\n"
+             "      --heartbeat-misses N  silent intervals before the broker is presumed\n"
+             "                          gone and the worker reconnects [3]\n"
+             "      --drain-ms MS       longest wait for held jobs on SIGTERM [10000]\n"
+             "  -n, --name NAME         host identity in completion events [hostname]\n"
+             "      --curve-cert FILE   this worker's secret CURVE certificate (from zaio\n"
+             "                          keygen; FILE or FILE_secret)\n"
+             "      --broker-key FILE   the broker's public CURVE certificate; with\n"
+             "                          --curve-cert, the connection uses CURVE\n"
+             "      --insecure          allow plain tcp to a broker that is not on a\n"
+             "                          loopback address (logs a warning)\n"
+             "  -v, --verbose           log connections\n"
+             "  -h, --help              this help\n"
+             "\n"
+             "A tcp broker not on a loopback address needs --curve-cert and --broker-key,\n"
+             "or --insecure. Prints 'ready' on stdout once started. SIGINT/SIGTERM: take\n"
+             "no new jobs, finish held ones, exit 0. Exit status 1: could not start (a\n"
+             "volume, a certificate, plain tcp off loopback); 2: usage error.\n");
 }
 
-//  NAME=DIR[:ro] into a volume, or exit with a usage error.
+//  Takes suffix (":ro") off the end of dir if it is there; true if it was.
+static bool
+s_take_suffix (char *dir, const char *suffix)
+{
+    size_t len = strlen (dir), suffix_len = strlen (suffix);
+    if (len <= suffix_len || !streq (dir + len - suffix_len, suffix)) return false;
+    dir[len - suffix_len] = 0;
+    return true;
+}
+
+//  NAME=DIR[:ro][:nolinks] (in either order) into a volume, or exit with
+//  a usage error.
 static zaio_volume_t *
 s_parse_volume (char *spec)
 {
@@ -67,14 +80,19 @@ s_parse_volume (char *spec)
         exit (2);
     }
     char *dir = equals + 1;
-    size_t len = strlen (dir);
-    bool readonly = len > 3 && streq (dir + len - 3, ":ro");
-    if (readonly) dir[len - 3] = 0;
+    bool readonly = false, nolinks = false;
+    for (bool more = true; more;) {
+        bool ro = s_take_suffix (dir, ":ro"), nl = s_take_suffix (dir, ":nolinks");
+        readonly |= ro;
+        nolinks |= nl;
+        more = ro || nl;
+    }
     zaio_volume_t *volume = zaio_volume_new (spec, dir, readonly, false);
     if (!volume) {
         fprintf (stderr, "zaio-worker: cannot serve %s from %s\n", spec, dir);
         exit (1);
     }
+    zaio_volume_set_nolinks (volume, nolinks);
     return volume;
 }
 

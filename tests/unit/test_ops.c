@@ -1286,6 +1286,38 @@ s_test_readonly (zaio_volume_t *readonly)
     assert (s_read (readonly, "../outside/secret", 0, 10) == EXDEV);
 }
 
+//  A hard link in the root to a file outside reaches that file, unless
+//  the volume refuses files with more than one link (nolinks): then every
+//  op that opens a file's content is EMLINK on it, and the file outside
+//  is unchanged; files with one link are served as before.
+static void
+s_test_nolinks (zaio_volume_t *volume)
+{
+    char secret[400], leak[400];
+    s_format (secret, sizeof secret, "%s/secret", s_outside);
+    s_format (leak, sizeof leak, "%s/leak", s_root);
+    assert (link (secret, leak) == 0);
+    zaio_volume_t *open = zaio_volume_new ("open", s_root, false, false);
+    s_expect_read (open, "leak", 0, 3, "top", false); //  the hole, without nolinks
+    zaio_volume_destroy (&open);
+    zaio_volume_set_nolinks (volume, true);
+    assert (s_read (volume, "leak", 0, 10) == EMLINK);
+    assert (s_op (volume, ZAIO_OP_READFILE, "leak") == EMLINK);
+    assert (s_put (volume, ZAIO_OP_WRITE, "leak", "gotcha", false) == EMLINK);
+    assert (s_put (volume, ZAIO_OP_APPEND, "leak", "gotcha", false) == EMLINK);
+    zaio_request_t req = s_req (ZAIO_OP_TRUNCATE, "leak");
+    zaio_request_set_uint (&req, ZAIO_FIELD_SIZE, 0);
+    assert (s_code (volume, &req, NULL) == EMLINK);
+    assert (s_op2 (volume, ZAIO_OP_COPY, "leak", "copied") == EMLINK);
+    assert (!s_exists ("copied"));
+    size_t size;
+    char *text = s_slurp_abs (secret, &size);
+    assert (text && streq (text, SECRET));
+    free (text);
+    s_expect_read (volume, "f", 0, 5, "hello", false);
+    zaio_volume_set_nolinks (volume, false);
+}
+
 //  Descriptors open in this process.
 static int
 s_fd_count (void)
@@ -1680,6 +1712,12 @@ s_case_readonly (void)
 }
 
 static void
+s_case_nolinks (void)
+{
+    s_both_resolvers (s_test_nolinks, S_PLAIN, S_GIVEN_F);
+}
+
+static void
 s_case_cache (void)
 {
     s_both_resolvers (s_test_cache, S_CACHED_ONLY, 0);
@@ -1713,6 +1751,7 @@ main (int argc, char *argv[])
         {"rename_race", s_case_rename_race},
         {"escapes", s_case_escapes},
         {"readonly", s_case_readonly},
+        {"nolinks", s_case_nolinks},
         {"cache", s_case_cache},
     };
     return ZAIO_TEST_RUN (argc, argv, cases);
