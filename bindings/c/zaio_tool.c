@@ -778,6 +778,9 @@ s_get_file (s_tool_t *tool, const char *remote, const char *local, const struct 
         status = s_fail ("get", local, errno);
     if (status == 0 && fsync (fd)) status = s_fail ("get", local, errno);
     if (fd >= 0 && close (fd) && status == 0) status = s_fail ("get", local, errno);
+    //  An interrupt that came once the last byte was in (while it was
+    //  flushed, say) still cancels: LOCAL is replaced only if none came.
+    if (status == 0 && zsys_interrupted) status = s_fail ("get", local, EINTR);
     if (status == 0 && rename (temp, path)) status = s_fail ("get", local, errno);
     if (status && fd >= 0) unlink (temp);
     zstr_free (&temp);
