@@ -773,8 +773,14 @@ s_listdir (zaio_volume_t *volume, const char *path, const char *after, uint32_t 
         assert (zaio_cursor_int (&cursor, &mtime_ns) == 0 && mtime_ns > 0);
         assert (zaio_cursor_str (&cursor, &key, &len) == 0 && len == 4 &&
                 memcmp (key, "name", 4) == 0);
+        //  A str, or a bin for a name that is not UTF-8 (s_test_listdir_names).
         char name[NAME_MAX + 1];
-        assert (zaio_cursor_str_copy (&cursor, name, sizeof name, NAME_MAX) == 0);
+        const char *bytes;
+        assert (zaio_cursor_str (&cursor, &bytes, &len) == 0 ||
+                zaio_cursor_bin (&cursor, (const uint8_t **)&bytes, &len) == 0);
+        assert (len <= NAME_MAX && !memchr (bytes, 0, len));
+        memcpy (name, bytes, len);
+        name[len] = 0;
         assert (zaio_cursor_str (&cursor, &key, &len) == 0 && len == 4 &&
                 memcmp (key, "size", 4) == 0);
         uint64_t size;
@@ -884,6 +890,66 @@ s_test_listdir (zaio_volume_t *volume)
 
     assert (s_op (volume, ZAIO_OP_LISTDIR, "missing") == ENOENT);
     assert (s_op (volume, ZAIO_OP_LISTDIR, "f") == ENOTDIR);
+}
+
+//  Names that are not UTF-8 (PROTOCOL.md section 5, listdir): each comes
+//  as a bin of its raw bytes, so the reply stays well-formed msgpack with
+//  valid strings; UTF-8 names stay str. The client decoder gives the bytes
+//  back with name_bin set, and such a name works as the `after` cursor.
+static void
+s_test_listdir_names (zaio_volume_t *volume)
+{
+    //  Sorted bytewise: Latin-1, above U+10FFFF, overlong '/', a surrogate,
+    //  then a valid two-byte character.
+    const char *names[] = {"caf\xe9", "h\xf4\x90\x80\x80", "o\xc0\xaf", "s\xed\xa0\x80",
+                           "\xc3\xa9"};
+    const bool raw[] = {true, true, true, true, false};
+    const size_t count = sizeof names / sizeof names[0];
+    s_make_dir ("raw");
+    for (size_t i = 0; i < count; i++) {
+        char rel[64];
+        s_format (rel, sizeof rel, "raw/%s", names[i]);
+        s_make_text (rel, "x");
+    }
+    s_call_t call;
+    zaio_request_t req = s_req (ZAIO_OP_LISTDIR, "raw");
+    s_run (&call, volume, &req, NULL, 0, PAYLOAD_MAX);
+    assert (call.reply.ok);
+    //  On the wire: each name's type.
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, call.reply.entries, call.reply.entries_size);
+    uint32_t entries, fields;
+    assert (zaio_cursor_array (&cursor, &entries) == 0 && entries == count);
+    for (size_t i = 0; i < count; i++) {
+        assert (zaio_cursor_map (&cursor, &fields) == 0 && fields == 4);
+        assert (zaio_cursor_skip (&cursor, 1) == 0 && zaio_cursor_skip (&cursor, 1) == 0);
+        assert (zaio_cursor_skip (&cursor, 1) == 0); //  key "name"
+        assert (zaio_cursor_peek (&cursor) == (raw[i] ? ZAIO_MP_BIN : ZAIO_MP_STR));
+        assert (zaio_cursor_skip (&cursor, 1) == 0);
+        for (int k = 0; k < 4; k++) assert (zaio_cursor_skip (&cursor, 1) == 0);
+    }
+    assert (zaio_cursor_done (&cursor));
+    //  As a client decodes them.
+    zaio_dirent_t *decoded;
+    size_t decoded_count;
+    assert (zaio_dirents_decode (call.reply.entries, call.reply.entries_size, &decoded,
+                                 &decoded_count) == 0);
+    assert (decoded_count == count);
+    for (size_t i = 0; i < count; i++) {
+        assert (streq (decoded[i].name, names[i]));
+        assert (decoded[i].name_bin == raw[i]);
+        assert (decoded[i].size == 1 && streq (decoded[i].type, "file"));
+    }
+    free (decoded);
+    s_done (&call);
+    //  Paging past each raw name with it as `after` (sent as a bin).
+    for (size_t i = 0; i + 1 < count; i++) {
+        char *page[2];
+        bool more;
+        size_t got = s_listdir (volume, "raw", names[i], 1, page, 2, &more);
+        assert (got == 1 && streq (page[0], names[i + 1]) && more == (i + 2 < count));
+        s_free_names (page, got);
+    }
 }
 
 static void
@@ -1670,6 +1736,12 @@ s_case_listdir (void)
 }
 
 static void
+s_case_listdir_names (void)
+{
+    s_both_resolvers (s_test_listdir_names, S_PLAIN, 0);
+}
+
+static void
 s_case_copy (void)
 {
     s_both_resolvers (s_test_copy, S_PLAIN, S_GIVEN_D | S_GIVEN_EMPTY);
@@ -1744,6 +1816,7 @@ main (int argc, char *argv[])
         {"rename", s_case_rename},
         {"mkdir", s_case_mkdir},
         {"listdir", s_case_listdir},
+        {"listdir_names", s_case_listdir_names},
         {"copy", s_case_copy},
         {"copy_sparse", s_case_copy_sparse},
         {"setid", s_case_setid},
