@@ -124,6 +124,19 @@ out_has "^docs/hello.txt$"
 expect 1 "^zaio: ls nope: ENOENT" -- "$ZAIO" ls nope
 for i in $(seq 1 1205); do : > "$R/docs/deep/f$i"; done   # more than one listdir page
 [ "$("$ZAIO" ls docs/deep | wc -l)" -eq 1206 ] || fail "ls across pages"
+# Names that are not UTF-8 are listed escaped, and page on: a page of
+# 1000 ends on one of them.
+mkdir "$R/docs/raw"
+for i in $(seq 1 999); do : > "$R/docs/raw/a$i"; done
+: > "$R/docs/raw/$(printf 'caf\351\\')"
+: > "$R/docs/raw/$(printf 'd\303\251j\303\240')"
+: > "$R/docs/raw/$(printf 'x\377')"
+expect 0 "" -- "$ZAIO" ls docs/raw
+[ "$(tail -3 "$WORK/out")" = "$(printf 'caf\\xe9\\\\\nd\303\251j\303\240\nx\\xff')" ] ||
+    fail "ls of names not UTF-8: $(tail -3 "$WORK/out")"
+[ "$(wc -l < "$WORK/out")" -eq 1002 ] || fail "ls of names not UTF-8 across pages"
+expect 0 "" -- "$ZAIO" ls -l docs/raw
+out_has '^- +0 20[0-9-]+T[0-9:]+ caf\\xe9\\\\$'
 
 # cp, mv, rm, mkdir, rmdir, truncate, sync
 expect 0 "" -- "$ZAIO" cp docs/hello.txt docs/copy.txt

@@ -669,6 +669,26 @@ s_cmd_stat (s_tool_t *tool, int argc, char **argv)
     return status;
 }
 
+//  An entry's name and a newline. A name that is not UTF-8 (name_bin) is
+//  escaped so it shows and cannot pass for another: its bytes outside
+//  printable ASCII as \xHH, a backslash as \\.
+static void
+s_print_name (const zaio_dirent_t *entry)
+{
+    if (!entry->name_bin) {
+        printf ("%s\n", entry->name);
+        return;
+    }
+    for (const unsigned char *at = (const unsigned char *)entry->name; *at; at++)
+        if (*at == '\\')
+            fputs ("\\\\", stdout);
+        else if (*at < 0x20 || *at > 0x7e)
+            printf ("\\x%02x", *at);
+        else
+            putchar (*at);
+    putchar ('\n');
+}
+
 static void
 s_print_entry (const zaio_dirent_t *entry, bool longform)
 {
@@ -680,9 +700,9 @@ s_print_entry (const zaio_dirent_t *entry, bool longform)
                     : streq (entry->type, "symlink") ? 'l'
                     : streq (entry->type, "file")    ? '-'
                                                      : '?';
-        printf ("%c %12" PRIu64 " %s %s\n", kind, entry->size, mtime, entry->name);
-    } else
-        printf ("%s\n", entry->name);
+        printf ("%c %12" PRIu64 " %s ", kind, entry->size, mtime);
+    }
+    s_print_name (entry);
 }
 
 static int
@@ -1227,7 +1247,9 @@ static const s_command_t s_commands[] = {
      "Print type, size, mode and modification time of each PATH (symlinks not followed).\n"},
     {"ls", s_cmd_ls, "ls [-l] [PATH...]",
      "List the entries of each directory (the root if none), sorted by name.\n"
-     "  -l   long form: type (d, -, l, ?), size, modification time (UTC), name\n"},
+     "  -l   long form: type (d, -, l, ?), size, modification time (UTC), name\n"
+     "A name that is not UTF-8 is shown escaped: its bytes outside printable ASCII\n"
+     "as \\xHH, a backslash as \\\\. No request can name such a file.\n"},
     {"cat", s_cmd_cat, "cat PATH...",
      "Write each file to standard output, fetched in pipelined chunks.\n"},
     {"get", s_cmd_get, "get REMOTE LOCAL",
