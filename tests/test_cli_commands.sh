@@ -45,13 +45,17 @@ out_has "queue_max 65536, queue_bytes_max 1073741824, reply_hwm 1000$"
 out_has "^ops: ping hello stat read write append readfile writefile truncate fsync unlink rename mkdir rmdir listdir copy$"
 out_has "^volumes: default \(read-write, 2 workers\)$"
 
-# Unreachable (exit 3), fast
+# Unreachable (exit 3): fast with --retry-ms 0; by default after 5 s of
+# reconnecting, in case the broker is restarting
 start=$(date +%s)
 expect 3 "^zaio: ping: UNREACHABLE \(broker unreachable\)$" -- \
-    "$ZAIO" --connect "ipc://$WORK/nobody.ipc" ping
-expect 3 "^zaio: stat x: UNREACHABLE" -- env ZAIO_ENDPOINT="ipc://$WORK/nobody.ipc" "$ZAIO" stat x
-expect 3 "UNREACHABLE" -- "$ZAIO" --connect "ipc://$WORK/nobody.ipc" put /etc/hostname h
+    "$ZAIO" --retry-ms 0 --connect "ipc://$WORK/nobody.ipc" ping
+expect 3 "^zaio: stat x: UNREACHABLE" -- env ZAIO_ENDPOINT="ipc://$WORK/nobody.ipc" "$ZAIO" --retry-ms=0 stat x
+expect 3 "UNREACHABLE" -- "$ZAIO" --retry-ms 0 --connect "ipc://$WORK/nobody.ipc" put /etc/hostname h
 [ $(($(date +%s) - start)) -lt 10 ] || fail "unreachable took too long"
+start=$(date +%s)
+expect 3 "^zaio: ping: UNREACHABLE" -- "$ZAIO" --connect "ipc://$WORK/nobody.ipc" ping
+[ $(($(date +%s) - start)) -ge 4 ] || fail "unreachable gave up before --retry-ms (5 s)"
 
 # put / get / cat round trips; put is atomic and leaves no temporary file
 printf 'hello, zaio\n' > "$WORK/hello.txt"
