@@ -3,6 +3,7 @@
 
 #include "zaio_broker_config.h"
 #include "zaio_proto.h"
+#include "zaio_volume.h"
 #include "zaio_worker_proto.h"
 
 #include <errno.h>
@@ -35,6 +36,7 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->drain_ms = 10000;
     config->ipc_mode = 0660;
     config->handshake_ms = 5000;
+    config->tmp_max_age_s = ZAIO_VOLUME_TEMP_MAX_AGE_S;
 }
 
 //  Reads a positive integer setting; -1 if present and not a number in range.
@@ -130,6 +132,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/insecure", 0, 1, &insecure, false},
         {"broker/nolinks", 0, 1, &nolinks, false},
         {"broker/handshake_ms", 100, 3600000, &config->handshake_ms, false},
+        {"broker/tmp_max_age", 0, UINT32_MAX, &config->tmp_max_age_s, false},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0] && rc == 0; i++) {

@@ -952,6 +952,85 @@ s_test_listdir_names (zaio_volume_t *volume)
     }
 }
 
+//  writefile's temporary files: named after this host and process,
+//  never listed, and swept by zaio_volume_sweep_temps when stale: this
+//  host's with no process behind them, and any past the age; not those
+//  of a live process or of another host younger than the age.
+static void
+s_test_temps (zaio_volume_t *volume)
+{
+    char temp[NAME_MAX + 1];
+    zaio_volume_temp_name (temp, "name", 4, "abcdef");
+    const char *host = strstr (temp, ".zaio-tmp.");
+    assert (temp[0] == '.' && strncmp (temp + 1, "name", 4) == 0 && host == temp + 5);
+    host += strlen (".zaio-tmp.");
+    const char *dot = strchr (host, '.');
+    assert (dot && dot > host && dot - host <= ZAIO_VOLUME_HOST_MAX);
+    char pid[32];
+    s_format (pid, sizeof pid, ".%ld.abcdef", (long)getpid ());
+    assert (streq (dot, pid));
+    assert (zaio_volume_is_temp (temp) && !zaio_volume_is_temp ("x.zaio-tmp.y"));
+    //  Long names are cut to fit.
+    char name[NAME_MAX + 1];
+    memset (name, 'n', NAME_MAX);
+    char cut[NAME_MAX + 1];
+    zaio_volume_temp_name (cut, name, NAME_MAX, "abcdef");
+    assert (strlen (cut) == NAME_MAX && zaio_volume_is_temp (cut));
+
+    //  A pid that is gone: a child, reaped.
+    pid_t child = fork ();
+    assert (child >= 0);
+    if (child == 0) _exit (0);
+    assert (waitpid (child, NULL, 0) == child);
+    int host_len = (int)(dot - host);
+    char gone[64], live[64], other[64], old[64], legacy[64], sub[80];
+    s_format (gone, sizeof gone, ".a.zaio-tmp.%.*s.%ld.r1", host_len, host, (long)child);
+    s_format (live, sizeof live, ".b.zaio-tmp.%.*s.1.r2", host_len, host); //  pid 1 lives
+    s_format (other, sizeof other, ".c.zaio-tmp.%.*sX.%ld.r3", host_len, host, (long)child);
+    s_format (old, sizeof old, ".d.zaio-tmp.%.*sX.%ld.r4", host_len, host, (long)child);
+    s_format (legacy, sizeof legacy, ".e.zaio-tmp.Abc123");
+    s_make_dir ("t");
+    s_make_dir ("t/deep");
+    s_format (sub, sizeof sub, "t/deep/%s", gone);
+    const char *made[] = {gone, live, other, old, legacy, sub};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) s_make_text (made[i], "leftover");
+    s_make_dir ("t/.f.zaio-tmp.dir"); //  not a file: kept
+    char path[512];
+    struct timespec times[2] = {{0, UTIME_OMIT}, {time (NULL) - 7200, 0}};
+    assert (utimensat (AT_FDCWD, s_local (path, sizeof path, old), times, 0) == 0);
+    assert (utimensat (AT_FDCWD, s_local (path, sizeof path, legacy), times, 0) == 0);
+    s_make_text ("kept", "");
+
+    //  None is listed.
+    char *page[64];
+    bool more;
+    size_t count = s_listdir (volume, "", NULL, 0, page, 64, &more);
+    for (size_t i = 0; i < count; i++) assert (!strstr (page[i], ".zaio-tmp."));
+    s_free_names (page, count);
+    count = s_listdir (volume, "t", NULL, 0, page, 64, &more);
+    assert (count == 1 && streq (page[0], "deep"));
+    s_free_names (page, count);
+
+    //  The sweep, on a volume of its own, to its end.
+    zaio_volume_t *swept = zaio_volume_new ("swept", s_root, false, false);
+    assert (swept);
+    zaio_volume_sweep_temps (swept, 3600);
+    zaio_volume_sweep_join (swept);
+    zaio_volume_destroy (&swept);
+
+    assert (!s_exists (gone) && !s_exists (sub) && !s_exists (old) && !s_exists (legacy));
+    assert (s_exists (live) && s_exists (other) && s_exists ("t/.f.zaio-tmp.dir"));
+    assert (s_exists ("kept"));
+    //  Age 0: none goes by age.
+    s_make_text (old, "leftover");
+    assert (utimensat (AT_FDCWD, s_local (path, sizeof path, old), times, 0) == 0);
+    swept = zaio_volume_new ("swept", s_root, false, false);
+    zaio_volume_sweep_temps (swept, 0);
+    zaio_volume_sweep_join (swept);
+    zaio_volume_destroy (&swept);
+    assert (s_exists (old));
+}
+
 static void
 s_test_copy (zaio_volume_t *volume)
 {
@@ -1742,6 +1821,12 @@ s_case_listdir_names (void)
 }
 
 static void
+s_case_temps (void)
+{
+    s_both_resolvers (s_test_temps, S_PLAIN, 0);
+}
+
+static void
 s_case_copy (void)
 {
     s_both_resolvers (s_test_copy, S_PLAIN, S_GIVEN_D | S_GIVEN_EMPTY);
@@ -1817,6 +1902,7 @@ main (int argc, char *argv[])
         {"mkdir", s_case_mkdir},
         {"listdir", s_case_listdir},
         {"listdir_names", s_case_listdir_names},
+        {"temps", s_case_temps},
         {"copy", s_case_copy},
         {"copy_sparse", s_case_copy_sparse},
         {"setid", s_case_setid},
