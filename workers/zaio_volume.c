@@ -23,6 +23,7 @@
 
 #include "zaio_volume.h"
 
+#include <ctype.h>
 #include <czmq.h>
 #include <dirent.h>
 #include <errno.h>
