@@ -55,6 +55,8 @@ typedef struct {
     uint32_t inflight_max;     //  jobs accepted per client
     size_t payload_max;        //  largest data frame, and largest read
     uint32_t events_hwm;       //  events queued per slow subscriber before drops
+    uint32_t subscriptions_max;          //  event subscriptions (distinct prefixes) in all
+    uint32_t identity_subscriptions_max; //  of them, those one CURVE identity brought
     uint32_t reply_hwm;        //  replies queued per client before the rest are held
     uint32_t heartbeat_ms;     //  worker heartbeat interval
     uint32_t heartbeat_misses; //  intervals of silence before a worker is dead
