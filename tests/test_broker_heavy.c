@@ -28,6 +28,13 @@
 #define S_BARRIER_MS_MAX  5000   //  all of them answered within this
 #define S_STALL_MS_MAX    500    //  longest another client's ping may take meanwhile
 #define S_WAIT_MS         10000  //  for any one reply
+#define S_PREFIXES        50000  //  subscriptions that match no event, from one subscriber
+#define S_PINGS           2000   //  pings timed for the job rate
+#define S_RATE_SHARE      0.5    //  of the rate without them, at least
+#define S_GONE_MS         1000   //  pinging this long after the subscriber goes
+#define S_CAP             100    //  subscriptions_max of the cap case
+#define S_MARK            "err.ping.nosuch" //  the topic of a ping to volume "nosuch"
+#define S_MARK_WAIT_MS    200 //  for the mark's event, before pinging again
 
 typedef struct {
     pid_t pid;
@@ -118,7 +125,7 @@ s_status_kib (const s_daemon_t *self, const char *name)
 }
 
 //  Lines of the broker's log that hold text.
-static inline int
+static int
 s_log_count (const s_daemon_t *self, const char *text)
 {
     FILE *file = fopen (self->log, "r");
@@ -237,12 +244,149 @@ s_test_barrier_pings_up_to_inflight_max (void)
     s_barrier_pings (S_BARRIERS_MOST);
 }
 
+//  ---------------------------------------------------------------------
+//  Subscriptions
+
+//  A SUB that sends subscriptions as fast as the test makes them.
+static zsock_t *
+s_subscriber (const char *endpoint)
+{
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    assert (sub);
+    zsock_set_sndhwm (sub, 0);
+    assert (zsock_connect (sub, "%s", endpoint) == 0);
+    return sub;
+}
+
+//  Pings volume "nosuch" (answered NOVOLUME, published under S_MARK) until
+//  sub has an event, and returns its topic (caller frees): once the event
+//  of a subscription comes, the broker has taken in every subscription
+//  sent before it on that connection.
+static char *
+s_marked (zsock_t *client, zsock_t *sub, uint64_t *id)
+{
+    int64_t until = zclock_mono () + S_WAIT_MS;
+    while (true) {
+        s_send_ping (client, ++*id, "nosuch", false);
+        zaio_reply_t reply;
+        zmsg_t *msg;
+        zaio_test_recv (client, &reply, &msg, S_WAIT_MS);
+        zmsg_destroy (&msg);
+        zpoller_t *poller = zpoller_new (sub, NULL);
+        void *which = zpoller_wait (poller, S_MARK_WAIT_MS);
+        zpoller_destroy (&poller);
+        if (which == sub) {
+            zmsg_t *event = zmsg_recv (sub);
+            assert (event);
+            char *topic = zmsg_popstr (event);
+            zmsg_destroy (&event);
+            return topic;
+        }
+        assert (zclock_mono () < until);
+    }
+}
+
+//  Pings per second on client, one at a time.
+static double
+s_ping_rate (zsock_t *client, uint64_t *id)
+{
+    int64_t start = zclock_usecs ();
+    for (int i = 0; i < S_PINGS; i++) s_ping_ms (client, ++*id);
+    return S_PINGS * 1e6 / (double)(zclock_usecs () - start);
+}
+
+static void
+s_test_many_subscriptions_slow_no_job (void)
+{
+    s_daemon_t daemon;
+    s_daemon_start (&daemon, "broker\n    subscriptions_max = 100000\n");
+    zsock_t *client = zaio_test_client (daemon.endpoint);
+    uint64_t id = 0;
+    double alone = s_ping_rate (client, &id);
+
+    zsock_t *sub = s_subscriber (daemon.events);
+    long base_kib = s_status_kib (&daemon, "VmHWM");
+    int64_t start = zclock_mono ();
+    //  Newest first: libzmq gives them back, when the subscriber goes, in
+    //  the order of its trie, so a list searched from its head would meet
+    //  each at its far end.
+    for (int i = S_PREFIXES - 1; i >= 0; i--) {
+        char prefix[32];
+        snprintf (prefix, sizeof prefix, "no.such.topic.%05d", i);
+        zsock_set_subscribe (sub, prefix);
+    }
+    zsock_set_subscribe (sub, S_MARK);
+    char *topic = s_marked (client, sub, &id);
+    assert (streq (topic, S_MARK));
+    zstr_free (&topic);
+    int64_t taken_ms = zclock_mono () - start;
+    long grown_kib = s_status_kib (&daemon, "VmHWM") - base_kib;
+    double watched = s_ping_rate (client, &id);
+
+    zsock_destroy (&sub);
+    int64_t gone = zclock_mono (), stall = 0;
+    int pings = 0;
+    while (zclock_mono () - gone < S_GONE_MS) {
+        int64_t took = s_ping_ms (client, ++id);
+        if (took > stall) stall = took;
+        pings++;
+    }
+    printf ("%d prefixes taken in %" PRId64 " ms, broker peak +%ld KiB; pings/s %.0f alone, "
+            "%.0f with them (%.0f%%); after the subscriber went: %d pings, slowest %" PRId64
+            " ms\n",
+            S_PREFIXES, taken_ms, grown_kib, alone, watched, 100 * watched / alone, pings, stall);
+    assert (watched >= S_RATE_SHARE * alone);
+    assert (stall < S_STALL_MS_MAX);
+    zsock_destroy (&client);
+    s_daemon_stop (&daemon);
+}
+
+//  At the cap, a subscription is refused (its events are not sent) and
+//  logged once however many follow; one longer than any topic is left
+//  out without counting.
+static void
+s_test_subscriptions_past_the_cap_are_refused (void)
+{
+    s_daemon_t daemon;
+    char config[64];
+    snprintf (config, sizeof config, "broker\n    subscriptions_max = %d\n", S_CAP);
+    s_daemon_start (&daemon, config);
+    zsock_t *client = zaio_test_client (daemon.endpoint);
+    zsock_t *sub = s_subscriber (daemon.events);
+    char longer[200];
+    memset (longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = 0;
+    memcpy (longer, S_MARK, strlen (S_MARK));
+    zsock_set_subscribe (sub, longer);
+    for (int i = 0; i < S_CAP - 1; i++) {
+        char prefix[32];
+        snprintf (prefix, sizeof prefix, "no.such.topic.%03d", i);
+        zsock_set_subscribe (sub, prefix);
+    }
+    zsock_set_subscribe (sub, S_MARK); //  the last that fits
+    zsock_set_subscribe (sub, "ok.ping.");
+    zsock_set_subscribe (sub, "ok.");
+    uint64_t id = 0;
+    for (int round = 0; round < 2; round++) {
+        s_ping_ms (client, ++id); //  its event would come first, were it sent
+        char *topic = s_marked (client, sub, &id);
+        assert (streq (topic, S_MARK));
+        zstr_free (&topic);
+    }
+    assert (s_log_count (&daemon, "events: subscription refused") == 1);
+    zsock_destroy (&sub);
+    zsock_destroy (&client);
+    s_daemon_stop (&daemon);
+}
+
 int
 main (int argc, char *argv[])
 {
     static const zaio_test_case_t cases[] = {
         ZAIO_TEST_CASE (s_test_barrier_pings_cost_linear_memory),
         ZAIO_TEST_CASE (s_test_barrier_pings_up_to_inflight_max),
+        ZAIO_TEST_CASE (s_test_many_subscriptions_slow_no_job),
+        ZAIO_TEST_CASE (s_test_subscriptions_past_the_cap_are_refused),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);
 }
