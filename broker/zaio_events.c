@@ -49,9 +49,11 @@ zaio_events_t *
 zaio_events_new (uint32_t hwm, uint32_t subscriptions_max, uint32_t identity_max)
 {
     zaio_events_t *self = (zaio_events_t *)zmalloc (sizeof (zaio_events_t));
-    //  XPUB, so the broker knows when anyone listens.
+    //  XPUB, so the broker knows when anyone listens; verbose, so that a
+    //  prefix refused for one subscriber is still taken in for the next.
     self->socket = zsock_new (ZMQ_XPUB);
     assert (self->socket);
+    zsock_set_xpub_verbose (self->socket, 1);
     zsock_set_sndhwm (self->socket, (int)hwm);
     zsock_set_rcvtimeo (self->socket, 0);
     zsock_set_linger (self->socket, 0);
@@ -189,8 +191,7 @@ s_refuse (zaio_events_t *self, const char *identity)
 }
 
 //  Adds prefix (size bytes), which identity (or no one) subscribed to,
-//  unless it is longer than any topic or past a cap. XPUB passes up only
-//  a prefix's first subscriber, so no count per prefix is kept.
+//  unless it is in already, longer than any topic, or past a cap.
 static void
 s_subscribe (zaio_events_t *self, const uint8_t *prefix, size_t size, const char *identity)
 {
@@ -255,9 +256,10 @@ s_unsubscribe (zaio_events_t *self, const uint8_t *prefix, size_t size)
     }
 }
 
-//  XPUB passes up the first subscription to a prefix and the last
-//  unsubscription (also those of a subscriber that went, which carry no
-//  identity), with the subscriber's ZMTP User-Id when it has one.
+//  XPUB passes up every subscription, with the subscriber's ZMTP User-Id
+//  when it has one, and a prefix's unsubscription when its last
+//  subscriber drops it (also by going: those carry no User-Id), so a
+//  prefix stays in until no subscriber holds it.
 void
 zaio_events_take_subscriptions (zaio_events_t *self)
 {

@@ -11,8 +11,10 @@
     The prefixes subscribed to are a trie, one node per byte: an event's
     topic is matched in at most one step per byte of it, and a prefix is
     added or removed in one step per byte of it, however many there are.
-    XPUB (not verbose) passes up a prefix when its first subscriber comes
-    and when its last goes, so the trie holds each prefix in use once. It
+    XPUB (verbose) passes up every subscription, and an unsubscription
+    when a prefix's last subscriber goes, so the trie holds each prefix in
+    use once, and a prefix refused for one subscriber is taken in when the
+    next subscribes to it (if the caps allow). It
     holds at most subscriptions_max of them, each no longer than the
     longest topic (ZAIO_VOLUME_MAX + 14 bytes), at about 48 bytes a node:
     15 MiB for 4,096 prefixes that share nothing, at worst. Over CURVE, the
