@@ -55,13 +55,15 @@ typedef struct {
     uint32_t inflight_max;     //  jobs accepted per client
     size_t payload_max;        //  largest data frame, and largest read
     uint32_t events_hwm;       //  events queued per slow subscriber before drops
-    uint32_t subscriptions_max;          //  event subscriptions (distinct prefixes) in all
-    uint32_t identity_subscriptions_max; //  of them, those one CURVE identity brought
     uint32_t reply_hwm;        //  replies queued per client before the rest are held
     uint32_t heartbeat_ms;     //  worker heartbeat interval
     uint32_t heartbeat_misses; //  intervals of silence before a worker is dead
     uint32_t retries_max;      //  attempts per idempotent job across worker deaths
     uint32_t drain_ms;         //  longest wait for running jobs at shutdown
+    //  Event subscriptions (PROTOCOL.md section 8): distinct prefixes in
+    //  all, and of them those one CURVE identity brought in.
+    uint32_t subscriptions_max;
+    uint32_t identity_subscriptions_max;
     //  Trust (PROTOCOL.md section 11). Strings and grants are borrowed only
     //  during zaio_broker_new.
     const char *curve_cert;   //  the broker's secret certificate: every tcp endpoint

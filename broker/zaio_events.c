@@ -7,22 +7,22 @@
 
 #define S_REFUSED_LOG_MS 10000 //  at most one line about refused subscriptions this often
 
+//  An identity (over CURVE) that brought prefixes in.
+typedef struct {
+    uint32_t prefixes; //  subscribed prefixes charged to it
+    char name[];
+} s_identity_t;
+
 //  A node of the trie: the prefix spelt by the bytes from the root to it.
 typedef struct _s_node_t s_node_t;
 struct _s_node_t {
     s_node_t *parent;
-    s_node_t *child;   //  first of its children
-    s_node_t *sibling; //  next child of its parent
-    struct _s_identity_t *identity; //  subscribed: the identity charged for it, or NULL
-    uint8_t byte;      //  the prefix's last byte (none at the root)
-    bool subscribed;   //  the prefix is subscribed to
+    s_node_t *child;        //  first of its children
+    s_node_t *sibling;      //  next child of its parent
+    s_identity_t *identity; //  subscribed: the identity charged for it, or NULL
+    uint8_t byte;           //  the prefix's last byte (none at the root)
+    bool subscribed;        //  the prefix is subscribed to
 };
-
-//  An identity (over CURVE) that brought prefixes in.
-typedef struct _s_identity_t {
-    uint32_t prefixes; //  subscribed prefixes charged to it
-    char name[];
-} s_identity_t;
 
 struct _zaio_events_t {
     zsock_t *socket;
