@@ -17,9 +17,10 @@ typedef struct {
 typedef struct _s_node_t s_node_t;
 struct _s_node_t {
     s_node_t *parent;
-    s_node_t *child;        //  first of its children
-    s_node_t *sibling;      //  next child of its parent
+    s_node_t **children;    //  by byte, ascending; NULL while it has none
     s_identity_t *identity; //  subscribed: the identity charged for it, or NULL
+    uint16_t count;         //  children
+    uint16_t room;          //  slots at children
     uint8_t byte;           //  the prefix's last byte (none at the root)
     bool subscribed;        //  the prefix is subscribed to
 };
@@ -75,17 +76,19 @@ zaio_events_new (uint32_t hwm, uint32_t subscriptions_max, uint32_t identity_max
 static void
 s_trie_free (zaio_events_t *self)
 {
-    s_node_t *node = self->root.child;
-    while (node) {
-        if (node->child)
-            node = node->child;
+    s_node_t *node = &self->root;
+    while (node->count || node != &self->root) {
+        if (node->count)
+            node = node->children[node->count - 1];
         else {
-            s_node_t *next = node->sibling ? node->sibling : node->parent;
-            if (node->parent->child == node) node->parent->child = node->sibling;
+            s_node_t *parent = node->parent;
+            parent->count--;
+            free (node->children);
             free (node);
-            node = next == &self->root ? NULL : next;
+            node = parent;
         }
     }
+    free (self->root.children);
 }
 
 void
@@ -107,13 +110,76 @@ zaio_events_socket (zaio_events_t *self)
     return self->socket;
 }
 
+//  Where byte's child is among node's children (*found) or would go: a
+//  binary search, so at most 8 steps whatever a subscriber sent.
+static size_t
+s_find (const s_node_t *node, uint8_t byte, bool *found)
+{
+    size_t low = 0, high = node->count;
+    while (low < high) {
+        size_t middle = (low + high) / 2;
+        uint8_t at = node->children[middle]->byte;
+        if (at == byte) {
+            *found = true;
+            return middle;
+        }
+        if (at < byte)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    *found = false;
+    return low;
+}
+
 //  node's child for byte, or NULL.
 static s_node_t *
 s_child (const s_node_t *node, uint8_t byte)
 {
-    s_node_t *child = node->child;
-    while (child && child->byte != byte) child = child->sibling;
+    bool found;
+    size_t at = s_find (node, byte, &found);
+    return found ? node->children[at] : NULL;
+}
+
+//  A new child of node for byte, which it has none for.
+static s_node_t *
+s_add_child (s_node_t *node, uint8_t byte)
+{
+    bool found;
+    size_t at = s_find (node, byte, &found);
+    assert (!found);
+    if (node->count == node->room) {
+        node->room = node->room ? 2 * node->room : 2;
+        node->children = (s_node_t **)realloc (node->children, node->room * sizeof (s_node_t *));
+        assert (node->children);
+    }
+    memmove (node->children + at + 1, node->children + at,
+             (node->count - at) * sizeof (s_node_t *));
+    s_node_t *child = (s_node_t *)zmalloc (sizeof (s_node_t));
+    child->parent = node;
+    child->byte = byte;
+    node->children[at] = child;
+    node->count++;
     return child;
+}
+
+//  Frees child, which has no children, and takes it from its parent's.
+static void
+s_remove_child (s_node_t *child)
+{
+    s_node_t *node = child->parent;
+    bool found;
+    size_t at = s_find (node, child->byte, &found);
+    assert (found && child->count == 0);
+    memmove (node->children + at, node->children + at + 1,
+             (node->count - at - 1) * sizeof (s_node_t *));
+    if (--node->count == 0) {
+        free (node->children);
+        node->children = NULL;
+        node->room = 0;
+    }
+    free (child->children);
+    free (child);
 }
 
 //  True if some subscriber's prefix matches topic: one step per byte.
@@ -211,14 +277,7 @@ s_subscribe (zaio_events_t *self, const uint8_t *prefix, size_t size, const char
         s_refuse (self, identity);
         return;
     }
-    for (; used < size; used++) {
-        s_node_t *child = (s_node_t *)zmalloc (sizeof (s_node_t));
-        child->parent = node;
-        child->sibling = node->child;
-        child->byte = prefix[used];
-        node->child = child;
-        node = child;
-    }
+    for (; used < size; used++) node = s_add_child (node, prefix[used]);
     node->subscribed = true;
     self->count++;
     if (identity) {
@@ -246,12 +305,9 @@ s_unsubscribe (zaio_events_t *self, const uint8_t *prefix, size_t size)
     s_identity_t *charged = node->identity;
     node->identity = NULL;
     if (charged && --charged->prefixes == 0) zhashx_delete (self->identities, charged->name);
-    while (node != &self->root && !node->subscribed && !node->child) {
+    while (node != &self->root && !node->subscribed && node->count == 0) {
         s_node_t *parent = node->parent;
-        s_node_t **link = &parent->child;
-        while (*link != node) link = &(*link)->sibling;
-        *link = node->sibling;
-        free (node);
+        s_remove_child (node);
         node = parent;
     }
 }

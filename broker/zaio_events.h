@@ -8,16 +8,16 @@
     polls it, and calls zaio_events_take_subscriptions when it is
     readable. Private to the broker.
 
-    The prefixes subscribed to are a trie, one node per byte: an event's
-    topic is matched in at most one step per byte of it, and a prefix is
-    added or removed in one step per byte of it, however many there are.
+    The prefixes subscribed to are a trie, one node per byte, each with
+    its children sorted by byte: an event's topic is matched in one step
+    per byte of it (a binary search among at most 256 children), and a
+    prefix added or removed in one per byte of it, however many there are.
     XPUB (verbose) passes up every subscription, and an unsubscription
     when a prefix's last subscriber goes, so the trie holds each prefix in
     use once, and a prefix refused for one subscriber is taken in when the
-    next subscribes to it (if the caps allow). It
-    holds at most subscriptions_max of them, each no longer than the
-    longest topic (ZAIO_VOLUME_MAX + 14 bytes), at about 48 bytes a node:
-    15 MiB for 4,096 prefixes that share nothing, at worst. Over CURVE, the
+    next subscribes to it (if the caps allow). It holds at most
+    subscriptions_max of them, each no longer than the longest topic (ZAIO_VOLUME_MAX + 14 bytes),
+   at about 64 bytes a node: 20 MiB for 4,096 prefixes that share nothing, at worst. Over CURVE, the
     identity whose subscription brought a prefix in (the ZMTP User-Id
     XPUB attaches to it) is charged for it until it goes, and may have at
     most identity_subscriptions_max. A prefix past either cap, or longer
