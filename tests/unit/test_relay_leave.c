@@ -102,7 +102,9 @@ s_send (zsock_t *broker, zframe_t *identity, zaio_worker_command_t command, uint
 {
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
-    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (command, job)});
+    zframe_t *envelope = command == ZAIO_WORKER_JOB ? zaio_job_envelope_frame (job, ZAIO_FENCE_NONE)
+                                                    : zaio_envelope_frame (command, job);
+    zmsg_append (msg, &envelope);
     if (req) zmsg_append (msg, &(zframe_t *){zaio_request_encode (req)});
     if (data) zmsg_addstr (msg, data);
     assert (zmsg_send (&msg, broker) == 0);
