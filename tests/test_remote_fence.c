@@ -23,8 +23,13 @@
 
     The worker is frozen, in every thread (waitpid says so), before the
     jobs reach it, so none is running when it stops: a job already under
-    way at a freeze is a window the fence cannot close (section 9 says
+    way at a freeze is a window the fence cannot close (section 9.1 says
     so).
+
+    A second case checks the broker's side of it on the wire, with a fake
+    worker: the fence in each JOB, HEARTBEAT and BYE is the newest stamp
+    plus heartbeat_ms x misses, less the margin section 9.1 gives, and
+    every HEARTBEAT of the worker's is answered at once.
 */
 
 #include "testutil.h"
@@ -36,15 +41,17 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#define S_HEARTBEAT_MS 100
-#define S_MISSES       3
-#define S_CREDIT       64 //  more than the jobs of a round: all go to the one thread
-#define S_ROUNDS       20
-#define S_WRITES       8     //  writefiles a round
-#define S_APPENDS      8     //  appends a round
-#define S_START_MS     20000 //  a daemon prints "ready" within this
-#define S_SETTLE_MS    15000 //  hello shows a change within this
-#define S_REPLY_MS     10000 //  a job the broker gave up on is answered within this
+#define S_HEARTBEAT_MS      100
+#define S_MISSES            3
+#define S_CREDIT            64 //  more than the jobs of a round: all go to the one thread
+#define S_ROUNDS            20
+#define S_WRITES            8     //  writefiles a round
+#define S_APPENDS           8     //  appends a round
+#define S_START_MS          20000 //  a daemon prints "ready" within this
+#define S_SETTLE_MS         15000 //  hello shows a change within this
+#define S_REPLY_MS          10000 //  a job the broker gave up on is answered within this
+#define S_FAKE_HEARTBEAT_MS 10000 //  the fake's interval: never missed within the case
+#define S_FAKE_MISSES       3     //  the broker's default
 
 typedef struct {
     char *root;
@@ -267,11 +274,108 @@ s_test_frozen_worker (void)
     s_rig_stop (&rig);
 }
 
+//  ---------------------------------------------------------------------
+//  The broker's fences, on the wire
+
+//  The fence section 9.1 gives for stamp: the window heartbeat_ms x
+//  misses, less a millisecond and 1/500 of the window.
+static uint64_t
+s_fence_for (uint64_t stamp)
+{
+    uint64_t window = (uint64_t)S_FAKE_HEARTBEAT_MS * S_FAKE_MISSES * 1000;
+    return stamp + window - 1000 - window / 500;
+}
+
+//  Sends a stamped command, or a READY for volume "fenced" stamped so.
+static void
+s_fake_send (zsock_t *fake, zaio_worker_command_t command, uint64_t stamp)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (command, stamp)});
+    if (command == ZAIO_WORKER_READY) {
+        zaio_ready_t ready;
+        memset (&ready, 0, sizeof ready);
+        ready.credit = 4;
+        ready.heartbeat_ms = S_FAKE_HEARTBEAT_MS;
+        snprintf (ready.host, sizeof ready.host, "fake");
+        ready.volume_count = 1;
+        snprintf (ready.volumes[0].name, sizeof ready.volumes[0].name, "fenced");
+        zmsg_append (msg, &(zframe_t *){zaio_ready_encode (&ready)});
+    }
+    assert (zmsg_send (&msg, fake) == 0);
+}
+
+//  The next message to the fake must be command; returns its envelope's
+//  number, the fence of a JOB in *fence (its job number in the return).
+static uint64_t
+s_fake_expect (zsock_t *fake, zaio_worker_command_t command, uint64_t *fence)
+{
+    zsock_set_rcvtimeo (fake, S_REPLY_MS);
+    zmsg_t *msg = zmsg_recv (fake);
+    assert (msg);
+    zframe_t *envelope = zmsg_first (msg);
+    uint64_t number;
+    int got = zaio_envelope_get (zframe_data (envelope), zframe_size (envelope), &number);
+    assert (got == (int)command);
+    if (command == ZAIO_WORKER_JOB) {
+        assert (zframe_size (envelope) == ZAIO_JOB_ENVELOPE_SIZE);
+        *fence = zaio_job_envelope_fence (zframe_data (envelope));
+    }
+    zmsg_destroy (&msg);
+    return number;
+}
+
+static void
+s_test_broker_fences (void)
+{
+    zaio_broker_config_t config;
+    zaio_test_fake_config (&config);
+    config.heartbeat_misses = S_FAKE_MISSES;
+    zaio_test_broker_t broker;
+    zaio_test_broker_start (&broker, &config);
+    char *endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
+    zsock_t *fake = zaio_test_client (endpoint);
+    const uint64_t stamps[] = {123456789012ULL, 123456789012ULL + 5000000,
+                               123456789012ULL + 7000000};
+    s_fake_send (fake, ZAIO_WORKER_READY, stamps[0]);
+    zaio_test_fake_known (broker.inproc, fake, "fenced");
+    zsock_t *client = zaio_test_client (broker.inproc);
+
+    //  READY's stamp fences the first JOBs.
+    uint64_t fence;
+    s_send (client, ZAIO_OP_WRITEFILE, 1, "fenced", "one", "1");
+    uint64_t job1 = s_fake_expect (fake, ZAIO_WORKER_JOB, &fence);
+    assert (fence == s_fence_for (stamps[0]));
+    //  A HEARTBEAT is answered at once with the fence its stamp gives,
+    //  and so are the JOBs after it.
+    s_fake_send (fake, ZAIO_WORKER_HEARTBEAT, stamps[1]);
+    assert (s_fake_expect (fake, ZAIO_WORKER_HEARTBEAT, NULL) == s_fence_for (stamps[1]));
+    s_send (client, ZAIO_OP_WRITEFILE, 2, "fenced", "two", "2");
+    uint64_t job2 = s_fake_expect (fake, ZAIO_WORKER_JOB, &fence);
+    assert (fence == s_fence_for (stamps[1]));
+    //  BYE's stamp fences the BYE that answers it.
+    s_fake_send (fake, ZAIO_WORKER_BYE, stamps[2]);
+    assert (s_fake_expect (fake, ZAIO_WORKER_BYE, NULL) == s_fence_for (stamps[2]));
+    zaio_test_fake_done (fake, job1, 1, 0);
+    zaio_test_fake_done (fake, job2, 2, 0);
+    zaio_test_expect (client, 1, 0);
+    zaio_test_expect (client, 2, 0);
+    printf ("fences: stamp + %d ms x %d less %" PRIu64 " us\n", S_FAKE_HEARTBEAT_MS, S_FAKE_MISSES,
+            stamps[0] + (uint64_t)S_FAKE_HEARTBEAT_MS * S_FAKE_MISSES * 1000 -
+                s_fence_for (stamps[0]));
+
+    zsock_destroy (&client);
+    zsock_destroy (&fake);
+    zstr_free (&endpoint);
+    zaio_test_broker_stop (&broker);
+}
+
 int
 main (int argc, char *argv[])
 {
     static const zaio_test_case_t cases[] = {
         ZAIO_TEST_CASE (s_test_frozen_worker),
+        ZAIO_TEST_CASE (s_test_broker_fences),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);
 }

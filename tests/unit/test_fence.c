@@ -9,6 +9,9 @@
        answered UNKNOWN_OUTCOME and not run, a stat past its fence runs;
        after a HEARTBEAT carrying a fence to come, a writefile whose own
        fence has passed runs.
+    3. busy: a relay kept busy (a job sent as soon as the last is done)
+       still sends a stamped HEARTBEAT every interval: the fences the
+       broker sends are only as fresh as the stamps it hears.
 */
 
 #include "testutil.h"
@@ -18,9 +21,11 @@
 
 #include <string.h>
 
-#define S_TIMEOUT_MS 5000
-#define S_AHEAD_US   (60 * 1000 * 1000) //  a fence a minute ahead
-#define S_DRAIN_MS   100
+#define S_TIMEOUT_MS        5000
+#define S_AHEAD_US          (60 * 1000 * 1000) //  a fence a minute ahead
+#define S_DRAIN_MS          100
+#define S_BUSY_HEARTBEAT_MS 50
+#define S_BUSY_MS           1000 //  how long the relay is kept busy
 
 //  ---------------------------------------------------------------------
 //  1. verdicts
@@ -190,12 +195,90 @@ s_test_relay (void)
     zstr_free (&root);
 }
 
+//  ---------------------------------------------------------------------
+//  3. busy
+
+static void
+s_test_busy (void)
+{
+    char *root = zaio_test_tempdir ("fence-busy");
+    zaio_volume_t *volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, root, false, false);
+    assert (volume);
+    zsock_t *broker = zsock_new (ZMQ_ROUTER);
+    zsock_set_linger (broker, 0);
+    assert (zsock_bind (broker, "tcp://127.0.0.1:*") > 0);
+    char *endpoint = zsock_last_endpoint (broker);
+    zaio_relay_config_t config = {
+        .broker = endpoint,
+        .volumes = &volume,
+        .volume_count = 1,
+        .threads = 1,
+        .credit = 1,
+        .payload_max = ZAIO_PAYLOAD_MAX,
+        .heartbeat_ms = S_BUSY_HEARTBEAT_MS,
+        .heartbeat_misses = 3,
+        .drain_ms = S_DRAIN_MS,
+        .name = "busy",
+    };
+    zactor_t *relay = zaio_relay_new (&config);
+    assert (relay);
+    zmsg_t *msg;
+    uint64_t number;
+    assert (s_expect (broker, &msg, &number) == ZAIO_WORKER_READY);
+    zframe_t *identity = zframe_dup (zmsg_first (msg));
+    zmsg_destroy (&msg);
+
+    //  One job at a time, the next as soon as the last is done, so a DONE
+    //  goes far more often than every interval; the jobs' own fence keeps
+    //  the relay's patience (every JOB is heard).
+    zaio_request_t req;
+    uint64_t job = 1, last_stamp = 0;
+    uint32_t heartbeats = 0, dones = 0;
+    zaio_request_init (&req, ZAIO_OP_PING, job);
+    s_job (broker, identity, job, ZAIO_FENCE_NONE, &req, NULL);
+    zpoller_t *poller = zpoller_new (broker, NULL);
+    int64_t until = zclock_mono () + S_BUSY_MS;
+    while (zclock_mono () < until) {
+        assert (zpoller_wait (poller, S_TIMEOUT_MS) == broker);
+        msg = zmsg_recv (broker);
+        zmsg_first (msg);
+        zframe_t *envelope = zmsg_next (msg);
+        int command = zaio_envelope_get (zframe_data (envelope), zframe_size (envelope), &number);
+        if (command == ZAIO_WORKER_HEARTBEAT) {
+            assert (number > last_stamp && number <= zaio_fence_clock_us ());
+            last_stamp = number;
+            heartbeats++;
+        } else {
+            assert (command == ZAIO_WORKER_DONE && number == job);
+            dones++;
+            zaio_request_init (&req, ZAIO_OP_PING, ++job);
+            s_job (broker, identity, job, ZAIO_FENCE_NONE, &req, NULL);
+        }
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    printf ("busy for %d ms: %u DONEs, %u HEARTBEATs (one due every %d ms)\n", S_BUSY_MS, dones,
+            heartbeats, S_BUSY_HEARTBEAT_MS);
+    //  Room for a busy machine, which may stall the relay for a while.
+    assert (dones > 2 * (S_BUSY_MS / S_BUSY_HEARTBEAT_MS));
+    assert (heartbeats >= S_BUSY_MS / S_BUSY_HEARTBEAT_MS / 2);
+
+    zaio_relay_destroy (&relay);
+    zframe_destroy (&identity);
+    zstr_free (&endpoint);
+    zsock_destroy (&broker);
+    zaio_volume_destroy (&volume);
+    zaio_test_rmtree (root);
+    zstr_free (&root);
+}
+
 int
 main (int argc, char *argv[])
 {
     static const zaio_test_case_t cases[] = {
         ZAIO_TEST_CASE (s_test_verdicts),
         ZAIO_TEST_CASE (s_test_relay),
+        ZAIO_TEST_CASE (s_test_busy),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);
 }
