@@ -568,7 +568,8 @@ s_classes_new (s_broker_t *self)
     zaio_backend_hooks_t backend_hooks = {s_finish, s_fail_on, self};
     self->workers = zaio_backend_new (self->backend_zmq, self->jobs, self->dispatch,
                                       &backend_config, &backend_hooks);
-    self->events = zaio_events_new (self->config.events_hwm);
+    self->events = zaio_events_new (self->config.events_hwm, self->config.subscriptions_max,
+                                    self->config.identity_subscriptions_max);
     zsock_set_handshake_ivl (zaio_events_socket (self->events), (int)self->config.handshake_ms);
     zaio_list_init (&self->released);
     zaio_heap_init (&self->held_deadlines);

@@ -60,6 +60,10 @@ typedef struct {
     uint32_t heartbeat_misses; //  intervals of silence before a worker is dead
     uint32_t retries_max;      //  attempts per idempotent job across worker deaths
     uint32_t drain_ms;         //  longest wait for running jobs at shutdown
+    //  Event subscriptions (PROTOCOL.md section 8): distinct prefixes in
+    //  all, and of them those one CURVE identity brought in.
+    uint32_t subscriptions_max;
+    uint32_t identity_subscriptions_max;
     //  Trust (PROTOCOL.md section 11). Strings and grants are borrowed only
     //  during zaio_broker_new.
     const char *curve_cert;   //  the broker's secret certificate: every tcp endpoint

@@ -29,6 +29,11 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->inflight_max = 16384;
     config->payload_max = ZAIO_PAYLOAD_MAX;
     config->events_hwm = 10000;
+    //  A monitor needs a few prefixes (an outcome, an op, a volume); these
+    //  leave room for several per volume on a broker of hundreds, and keep
+    //  the broker's table of them within a few MiB (zaio_events.h).
+    config->subscriptions_max = 4096;
+    config->identity_subscriptions_max = 1024;
     config->reply_hwm = 1000;
     config->heartbeat_ms = 1000;
     config->heartbeat_misses = 3;
@@ -132,6 +137,9 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/insecure", 0, 1, &insecure, false},
         {"broker/nolinks", 0, 1, &nolinks, false},
         {"broker/handshake_ms", 100, 3600000, &config->handshake_ms, false},
+        {"broker/subscriptions_max", 1, 1u << 24, &config->subscriptions_max, false},
+        {"broker/identity_subscriptions_max", 1, 1u << 24, &config->identity_subscriptions_max,
+         false},
         {"broker/tmp_max_age", 0, UINT32_MAX, &config->tmp_max_age_s, false},
     };
     int rc = 0;
