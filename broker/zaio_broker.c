@@ -695,6 +695,8 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
         s_broker_destroy (&self);
         return NULL;
     }
+    //  Temporary files that killed writefiles left, on a thread of its own.
+    zaio_volume_sweep_temps (self->default_volume, self->config.tmp_max_age_s);
     s_guards_new (self);
     s_start_local_workers (self);
     return self;

@@ -74,6 +74,8 @@ typedef struct {
     zconfig_t *grants;        //  the config file's grants section (zaio_grants.h); NULL: none
     bool insecure;            //  allow plain tcp on addresses other than loopback
     bool nolinks;             //  root: refuse regular files with more than one link
+    uint32_t tmp_max_age_s;   //  root: writefile temporary files older than this are
+                              //  removed at start (0: none by age; zaio_volume.h)
     uint32_t ipc_mode;        //  file mode of ipc socket files
     uint32_t handshake_ms;    //  longest ZMTP handshake of a new connection
     bool verbose;

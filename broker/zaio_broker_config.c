@@ -3,6 +3,7 @@
 
 #include "zaio_broker_config.h"
 #include "zaio_proto.h"
+#include "zaio_volume.h"
 #include "zaio_worker_proto.h"
 
 #include <errno.h>
@@ -40,6 +41,7 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->drain_ms = 10000;
     config->ipc_mode = 0660;
     config->handshake_ms = 5000;
+    config->tmp_max_age_s = ZAIO_VOLUME_TEMP_MAX_AGE_S;
 }
 
 //  Reads a positive integer setting; -1 if present and not a number in range.
@@ -138,6 +140,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/subscriptions_max", 1, 1u << 24, &config->subscriptions_max, false},
         {"broker/identity_subscriptions_max", 1, 1u << 24, &config->identity_subscriptions_max,
          false},
+        {"broker/tmp_max_age", 0, UINT32_MAX, &config->tmp_max_age_s, false},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0] && rc == 0; i++) {
