@@ -60,6 +60,13 @@ def test_request_batch_round_trip() -> None:
     assert entries[0][1] is None and bytes(entries[1][1]) == b"xy"
 
 
+def test_python_and_node_encode_a_batch_alike() -> None:
+    """The bytes bindings/node/test/batch.test.js checks too."""
+    h = _codec.encode_request({"id": 1, "op": "ping"})[1]
+    frames = _codec.encode_batch(5, [(h, None), (h, None)])
+    assert frames[2].hex() == "9292c40d" + h.hex() + "c292c40d" + h.hex() + "c2"
+
+
 def test_reply_batch_round_trip() -> None:
     frames = _codec.encode_reply_batch([({"id": 1, "ok": True}, None),
                                         ({"id": 2, "ok": True, "bytes": 3, "eof": True}, b"abc"),
