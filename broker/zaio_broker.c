@@ -131,7 +131,7 @@ s_answer (s_broker_t *self, zaio_job_t *job, zmq_msg_t *header, zmq_msg_t *data,
 {
     assert (!job->answered);
     zaio_session_t *owner = job->owner;
-    zaio_sessions_deliver (self->sessions, &owner->peer, NULL, owner, header, data);
+    zaio_sessions_deliver (self->sessions, &owner->peer, NULL, owner, header, data, true);
     uint64_t queue_us = job->dispatched_us ? (uint64_t)(job->dispatched_us - job->received_us) : 0;
     zaio_events_publish (self->events, owner->account->client, job->id, job->op, job->path,
                          job->service->name, outcome, queue_us, worker);
@@ -217,7 +217,8 @@ s_reject (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req, bool 
 {
     zmq_msg_t header;
     zaio_reply_error_part (&header, req->id, code, why && *why ? why : NULL);
-    zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, &header, NULL);
+    zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, &header, NULL,
+                           false);
     if (decoded) {
         zaio_outcome_t outcome = {code, 0, 0};
         zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, req->path,
@@ -268,7 +269,8 @@ s_answer_hello (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
     zmq_msg_t header;
     zaio_writer_part (&writer, &header);
     zaio_writer_release (&writer);
-    zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, &header, NULL);
+    zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, &header, NULL,
+                           false);
     zaio_outcome_t outcome = {0, 0, 0};
     zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, "",
                          zaio_request_volume (req), &outcome, 0, "");
@@ -300,6 +302,8 @@ s_refusal (s_broker_t *self, const s_sender_t *sender, const zaio_request_t *req
         .known = account != NULL,
         .unfinished = account ? account->unfinished : 0,
         .inflight = account ? account->unfinished + account->held : 0,
+        .held_bytes = account ? account->held_bytes : 0,
+        .held_bytes_all = zaio_sessions_held_bytes (self->sessions),
         .has_data = data != NULL,
         .data_size = data ? zmq_msg_size (data) : 0,
     };
@@ -556,10 +560,9 @@ s_routers_new (s_broker_t *self)
 static void
 s_classes_new (s_broker_t *self)
 {
-    size_t held_max = self->config.inflight_max > ZAIO_BROKER_HELD_MIN ? self->config.inflight_max
-                                                                       : ZAIO_BROKER_HELD_MIN;
     self->jobs = zaio_jobs_new ();
-    self->sessions = zaio_sessions_new (self->frontend_zmq, held_max, self->config.verbose);
+    self->sessions = zaio_sessions_new (self->frontend_zmq, self->config.held_bytes_max,
+                                        self->config.held_bytes_total, self->config.verbose);
     zaio_dispatch_hooks_t dispatch_hooks = {s_hand_over, s_fail, self};
     self->dispatch = zaio_dispatch_new (&dispatch_hooks);
     zaio_backend_config_t backend_config = {self->config.heartbeat_ms,

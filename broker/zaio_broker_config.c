@@ -28,7 +28,17 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->inflight_max = 16384;
     config->payload_max = ZAIO_PAYLOAD_MAX;
     config->events_hwm = 10000;
-    config->reply_hwm = 1000;
+    //  What libzmq queues for a client is counted in replies: reply_hwm
+    //  times the largest (PROTOCOL.md section 7). 64 keeps that to a few
+    //  KiB for small replies, and still lets libzaio keep 32 requests in
+    //  flight (half of it) without meeting the mark while it reads.
+    config->reply_hwm = 64;
+    //  Replies held past it, in bytes: a held reply of a small op costs
+    //  about 200 bytes, so a client that reads nothing is refused after
+    //  some 20,000 of them, and all such clients together cost at most
+    //  64 MiB before each is refused (a small machine's share).
+    config->held_bytes_max = 4u * 1024 * 1024;
+    config->held_bytes_total = 64u * 1024 * 1024;
     config->heartbeat_ms = 1000;
     config->heartbeat_misses = 3;
     config->retries_max = 3;
@@ -130,6 +140,8 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/insecure", 0, 1, &insecure, false},
         {"broker/nolinks", 0, 1, &nolinks, false},
         {"broker/handshake_ms", 100, 3600000, &config->handshake_ms, false},
+        {"broker/held_bytes_max", 1, 1ull << 40, &config->held_bytes_max, true},
+        {"broker/held_bytes_total", 1, 1ull << 40, &config->held_bytes_total, true},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0] && rc == 0; i++) {
