@@ -276,20 +276,29 @@ s_answer_hello (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
                          zaio_request_volume (req), &outcome, 0, "");
 }
 
-//  Why a decoded request (not hello) cannot be accepted now: an error
-//  code with a reason in why, or 0. data is its data part, NULL if none.
+//  NOVOLUME (with the reason in why) if no live worker serves the volume
+//  of req (service, NULL if unknown) or the sender may not use it, else 0.
 //  A volume the sender may not use is answered exactly as one that does
 //  not exist, so grants cannot be probed.
+static int
+s_volume_refusal (const s_sender_t *sender, const zaio_request_t *req,
+                  const zaio_service_t *service, char *why, size_t why_size)
+{
+    zaio_access_t access = zaio_grant_access (sender->grant, zaio_request_volume (req));
+    if (service && service->worker_count && access != ZAIO_ACCESS_NONE) return 0;
+    snprintf (why, why_size, "no live worker serves volume '%s'", zaio_request_volume (req));
+    return ZAIO_ERR_NOVOLUME;
+}
+
+//  Why a decoded request (not hello) cannot be accepted now: an error
+//  code with a reason in why, or 0. data is its data part, NULL if none.
 static int
 s_refusal (s_broker_t *self, const s_sender_t *sender, const zaio_request_t *req,
            zaio_service_t *service, zmq_msg_t *data, char *why, size_t why_size)
 {
     if (self->draining) return ZAIO_ERR_SHUTDOWN;
+    if (s_volume_refusal (sender, req, service, why, why_size)) return ZAIO_ERR_NOVOLUME;
     zaio_access_t access = zaio_grant_access (sender->grant, zaio_request_volume (req));
-    if (!service || service->worker_count == 0 || access == ZAIO_ACCESS_NONE) {
-        snprintf (why, why_size, "no live worker serves volume '%s'", zaio_request_volume (req));
-        return ZAIO_ERR_NOVOLUME;
-    }
     if (access == ZAIO_ACCESS_READ && zaio_op_mutates (req->op)) {
         snprintf (why, why_size, "not permitted for this client");
         return EACCES;
@@ -363,11 +372,19 @@ s_handle_request (void *arg, zmq_msg_t *parts, int count)
         s_reject (self, &sender, &req, false, code, why);
         return;
     }
+    zaio_service_t *service = zaio_dispatch_lookup_request (self->dispatch, &req);
+    //  hello names a volume only if the client does (it is answered for
+    //  every volume); one it may not use is answered as for any op.
     if (req.op == ZAIO_OP_HELLO && !self->draining) {
-        s_answer_hello (self, &sender, &req);
+        code = req.fields & ZAIO_FIELD_VOLUME
+                   ? s_volume_refusal (&sender, &req, service, why, sizeof why)
+                   : 0;
+        if (code)
+            s_reject (self, &sender, &req, true, code, why);
+        else
+            s_answer_hello (self, &sender, &req);
         return;
     }
-    zaio_service_t *service = zaio_dispatch_lookup_request (self->dispatch, &req);
     zmq_msg_t *data = count == 4 ? &parts[3] : NULL; //  only when the op takes data
     code = s_refusal (self, &sender, &req, service, data, why, sizeof why);
     if (code)
