@@ -152,6 +152,7 @@ s_finish (void *arg, zaio_job_t **job_p, zmq_msg_t *header, zmq_msg_t *data,
     else
         s_answer (self, job, header, data, outcome, worker);
     zaio_sessions_finish (self->sessions, job, outcome->error != 0, &self->released);
+    job->service->jobs--;
     zaio_jobs_remove (self->jobs, job_p);
     s_run_released (self);
 }
@@ -330,6 +331,7 @@ s_accept (s_broker_t *self, const s_sender_t *sender, const zaio_request_t *req,
     job->id = req->id;
     job->op = req->op;
     job->service = service;
+    service->jobs++; //  so its volume is not forgotten under it
     zmq_msg_move (&job->header, header);
     job->has_header = true;
     if (data) zaio_jobs_put_data (self->jobs, job, data);
@@ -447,6 +449,7 @@ s_tick (s_broker_t *self)
     for (int i = 0; i < S_GUARDS; i++) zaio_guard_tick (self->guards[i], self->pass_us / 1000);
     zaio_backend_tick (self->workers, self->pass_us / 1000);
     zaio_dispatch_expire (self->dispatch, self->pass_us);
+    zaio_dispatch_forget (self->dispatch, self->pass_us / 1000);
     for (zaio_session_t *session = zaio_sessions_first_backlogged (self->sessions); session;
          session = zaio_sessions_next_backlogged (self->sessions, session))
         zaio_dispatch_expire_list (self->dispatch, &session->parked, self->pass_us,
@@ -581,7 +584,7 @@ s_classes_new (s_broker_t *self)
     self->sessions = zaio_sessions_new (self->frontend_zmq, self->config.held_bytes_max,
                                         self->config.held_bytes_total, self->config.verbose);
     zaio_dispatch_hooks_t dispatch_hooks = {s_hand_over, s_fail, self};
-    self->dispatch = zaio_dispatch_new (&dispatch_hooks);
+    self->dispatch = zaio_dispatch_new (&dispatch_hooks, self->config.volume_forget_ms);
     zaio_backend_config_t backend_config = {self->config.heartbeat_ms,
                                             self->config.heartbeat_misses, self->config.retries_max,
                                             self->grants, self->config.verbose};

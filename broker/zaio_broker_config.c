@@ -39,6 +39,10 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     //  64 MiB before each is refused (a small machine's share).
     config->held_bytes_max = 4u * 1024 * 1024;
     config->held_bytes_total = 64u * 1024 * 1024;
+    //  Long enough that a worker restarting, or a network healing, finds
+    //  its volumes known; short enough that volumes announced once cannot
+    //  keep the table of 256 full for long.
+    config->volume_forget_ms = 300000;
     config->heartbeat_ms = 1000;
     config->heartbeat_misses = 3;
     config->retries_max = 3;
@@ -142,6 +146,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/handshake_ms", 100, 3600000, &config->handshake_ms, false},
         {"broker/held_bytes_max", 1, 1ull << 40, &config->held_bytes_max, true},
         {"broker/held_bytes_total", 1, 1ull << 40, &config->held_bytes_total, true},
+        {"broker/volume_forget_ms", 100, 86400000, &config->volume_forget_ms, false},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0] && rc == 0; i++) {

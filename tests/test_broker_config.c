@@ -68,6 +68,7 @@ s_test_file_over_defaults (void)
     assert (config.payload_max == 1048576 && config.heartbeat_ms == 250);
     assert (config.inflight_max == 16384 && config.heartbeat_misses == 3); //  defaults
     assert (config.held_bytes_max == 65536 && config.held_bytes_total == 64u * 1024 * 1024);
+    assert (config.volume_forget_ms == 300000);
     assert (streq (config.bind[0], "tcp://127.0.0.1:7000"));
     assert (streq (config.bind[1], "ipc:///tmp/x.ipc") && config.bind[2] == NULL);
     assert (streq (config.events[0], "tcp://127.0.0.1:7001") && config.events[1] == NULL);
