@@ -48,7 +48,12 @@
 #define S_PARTS_MAX       5           //  parts of a message kept (valid ones have at most 4)
 #define S_QUIET_MS        200         //  silence from clients that ends a shutdown
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
-#define S_GUARDS          3           //  listener guards: clients', events', workers' sockets
+//  The longest frame an event subscriber may send: a subscription is a
+//  byte and a prefix, and no topic is longer ("<status>.<op>.<volume>").
+#define S_SUBSCRIPTION_MAX 256
+_Static_assert(S_SUBSCRIPTION_MAX >= 1 + sizeof "err." + sizeof "writefile." + ZAIO_VOLUME_MAX,
+               "a subscription to any topic fits");
+#define S_GUARDS 3 //  listener guards: clients', events', workers' sockets
 
 #define S_WHY_SHUTDOWN     "broker is shutting down; job not run"
 #define S_WHY_HELD_EXPIRED "deadline passed while the job waited for others before it"
@@ -593,6 +598,7 @@ s_classes_new (s_broker_t *self)
                                       &backend_config, &backend_hooks);
     self->events = zaio_events_new (self->config.events_hwm);
     zsock_set_handshake_ivl (zaio_events_socket (self->events), (int)self->config.handshake_ms);
+    zsock_set_maxmsgsize (zaio_events_socket (self->events), S_SUBSCRIPTION_MAX);
     zaio_list_init (&self->released);
     zaio_heap_init (&self->held_deadlines);
 }
