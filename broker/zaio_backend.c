@@ -4,7 +4,7 @@
     A connection's life, checked against PROTOCOL.md section 9. A
     connection the table does not hold is unknown; every message from a
     known one renews its expiry (heartbeat_ms x heartbeat_misses of its
-    own interval).
+    own interval), and a READY, HEARTBEAT or BYE gives its newest stamp.
 
       state      event            action                                    next
       unknown    READY (valid)    seat it in its volumes' pools, dispatch   ACTIVE
@@ -15,7 +15,7 @@
       ACTIVE     BYE              BYE back, no more credit                  LEAVING
       LEAVING    DONE             answer the job                            LEAVING
       LEAVING    BYE              BYE back                                  LEAVING
-      known      HEARTBEAT        nothing more                              same
+      known      HEARTBEAT        HEARTBEAT back, with a fresh fence        same
       known      STALE_DONE       log, ignore (see below)                   same
       LEAVING    holds no job     forget it                                 unknown
       known      BAD_ENVELOPE,    forget it: retry or fail its jobs         unknown
@@ -25,10 +25,25 @@
 
     A DONE for a job the connection no longer holds (presumed lost, and
     answered or retried already) is stale: the client has its one reply.
+
+    Fences (zaio_fence.h): every JOB, HEARTBEAT and BYE to a heartbeated
+    worker carries the newest stamp heard from it plus the window after
+    which this class presumes it dead, less a margin (s_fence). Its expiry
+    is renewed at least as late as that stamp was heard, so the worker,
+    which starts no non-idempotent job at or past the fence by its clock,
+    never starts one this class has given up on by expiry.
 */
 
 #include "zaio_backend.h"
 #include "zaio_broker.h"
+#include "zaio_fence.h"
+
+//  Taken off every fence: a millisecond, since the expiry is kept in
+//  milliseconds and may fire up to one before a microsecond clock would;
+//  and 1/S_FENCE_RATE of the window, for the two clocks' rates, each of
+//  which NTP may slew by up to 500 ppm from real time, plus drift.
+#define S_FENCE_MARGIN_US 1000
+#define S_FENCE_RATE      500
 
 typedef enum { S_ACTIVE, S_LEAVING } s_state_t;
 
@@ -37,7 +52,7 @@ typedef enum {
     E_STALE_DONE,   //  a valid DONE for a job it no longer holds
     E_BYE,          //  it asks to leave
     E_HEARTBEAT,    //  it is alive
-    E_BAD_ENVELOPE, //  a message without a ZAIOW/3 envelope
+    E_BAD_ENVELOPE, //  a message without a ZAIOW/4 envelope
     E_BAD_DONE,     //  a DONE whose parts or outcome are malformed
     E_UNEXPECTED,   //  a command a worker does not send
     E_SILENT,       //  its expiry passed
@@ -63,6 +78,7 @@ struct _zaio_workerconn_t {
     void *seats[ZAIO_WORKER_VOLUMES_MAX]; //  in each service's pool, while it has credit
     uint32_t service_count;
     uint32_t heartbeat_ms; //  0: in-process, never expires
+    uint64_t stamp_us;     //  the newest stamp heard from it, on its clock
     int64_t expiry_ms;
     int64_t next_heartbeat_ms;
 };
@@ -113,16 +129,39 @@ zaio_backend_destroy (zaio_backend_t **self_p)
     }
 }
 
-//  Sends a worker [envelope][first?][second?]; takes the parts. Returns -1
-//  if the worker has gone (its queue has no limit: credit bounds it).
+//  The fence for worker now: none for an in-process worker, else its
+//  newest stamp plus the window after which it is presumed dead (its
+//  interval x heartbeat_misses, as its expiry counts it), less the margin.
+static uint64_t
+s_fence (zaio_backend_t *self, zaio_workerconn_t *worker)
+{
+    if (!worker->heartbeat_ms) return ZAIO_FENCE_NONE;
+    uint64_t window = (uint64_t)worker->heartbeat_ms * self->config.heartbeat_misses * 1000;
+    uint64_t margin = S_FENCE_MARGIN_US + window / S_FENCE_RATE;
+    if (window <= margin) return 0;
+    window -= margin;
+    //  A stamp near the end of the clock's range is a worker's lie; it
+    //  fences itself, and never reaches "none".
+    return worker->stamp_us < ZAIO_FENCE_NONE - window ? worker->stamp_us + window
+                                                       : ZAIO_FENCE_NONE - 1;
+}
+
+//  Sends a worker [envelope][first?][second?]; takes the parts. The
+//  envelope's number is job for a JOB (whose fence follows it), the fence
+//  for a HEARTBEAT or BYE. Returns -1 if the worker has gone (its queue
+//  has no limit: credit bounds it).
 static int
 s_send (zaio_backend_t *self, zaio_workerconn_t *worker, zaio_worker_command_t command,
         uint64_t job, zmq_msg_t *first, zmq_msg_t *second)
 {
-    uint8_t envelope[ZAIO_ENVELOPE_SIZE];
-    zaio_envelope_put (envelope, command, job);
-    int rc =
-        zaio_route_send (self->router, &worker->identity, envelope, sizeof envelope, first, second);
+    uint8_t envelope[ZAIO_JOB_ENVELOPE_SIZE];
+    size_t size = ZAIO_ENVELOPE_SIZE;
+    if (command == ZAIO_WORKER_JOB) {
+        zaio_job_envelope_put (envelope, job, s_fence (self, worker));
+        size = ZAIO_JOB_ENVELOPE_SIZE;
+    } else
+        zaio_envelope_put (envelope, command, s_fence (self, worker));
+    int rc = zaio_route_send (self->router, &worker->identity, envelope, size, first, second);
     if (rc) zaio_route_close (first, second);
     return rc;
 }
@@ -263,6 +302,7 @@ s_on (zaio_backend_t *self, zaio_workerconn_t *worker, s_event_t event, s_messag
                 s_forget (self, worker, "left");
             break;
         case E_BYE:
+            worker->stamp_us = msg->number;
             s_bye (self, worker);
             if (worker->jobs.size == 0) s_forget (self, worker, "said BYE");
             break;
@@ -271,6 +311,9 @@ s_on (zaio_backend_t *self, zaio_workerconn_t *worker, s_event_t event, s_messag
                           worker->name, msg->number);
             break;
         case E_HEARTBEAT:
+            worker->stamp_us = msg->number;
+            s_send (self, worker, ZAIO_WORKER_HEARTBEAT, 0, NULL, NULL);
+            worker->next_heartbeat_ms = zclock_mono () + self->config.heartbeat_ms;
             break;
         case E_BAD_ENVELOPE:
             s_forget (self, worker, "malformed message");
@@ -306,12 +349,14 @@ s_granted (zaio_backend_t *self, const zaio_ready_t *ready, const char *identity
     return true;
 }
 
-//  READY: a new connection, if its announcement holds. Only in-process
-//  workers may skip heartbeats: the broker hears of a dead peer in no
-//  other way (ZMTP metadata marks a tcp or ipc peer). The volume table is
-//  bounded: a READY that would pass ZAIO_BROKER_VOLUMES_MAX is ignored.
+//  READY, stamped stamp_us: a new connection, if its announcement holds.
+//  Only in-process workers may skip heartbeats: the broker hears of a dead
+//  peer in no other way (ZMTP metadata marks a tcp or ipc peer). The
+//  volume table is bounded: a READY that would pass
+//  ZAIO_BROKER_VOLUMES_MAX is ignored.
 static void
-s_ready (zaio_backend_t *self, const zaio_routing_id_t *identity, zmq_msg_t *body)
+s_ready (zaio_backend_t *self, const zaio_routing_id_t *identity, uint64_t stamp_us,
+         zmq_msg_t *body)
 {
     zaio_ready_t ready;
     int rc = body ? zaio_ready_decode (&ready, zmq_msg_data (body), zmq_msg_size (body))
@@ -342,6 +387,7 @@ s_ready (zaio_backend_t *self, const zaio_routing_id_t *identity, zmq_msg_t *bod
     worker->taker.credit = worker->taker.capacity = ready.credit;
     zaio_list_init (&worker->jobs);
     worker->heartbeat_ms = ready.heartbeat_ms;
+    worker->stamp_us = stamp_us;
     int64_t now_ms = zclock_mono ();
     worker->expiry_ms = now_ms + (int64_t)ready.heartbeat_ms * self->config.heartbeat_misses;
     worker->next_heartbeat_ms = now_ms + self->config.heartbeat_ms;
@@ -404,7 +450,7 @@ zaio_backend_handle (zaio_backend_t *self, zmq_msg_t *parts, int count)
         zsys_warning ("broker: worker message without a %s envelope", ZAIO_WORKER_SIGNATURE);
         if (worker) s_on (self, worker, E_BAD_ENVELOPE, NULL);
     } else if (command == ZAIO_WORKER_READY)
-        s_ready (self, &identity, count == 3 ? &parts[2] : NULL);
+        s_ready (self, &identity, number, count == 3 ? &parts[2] : NULL);
     else if (!worker)
         zsys_warning ("broker: message from an unknown worker dropped");
     else {

@@ -2,7 +2,7 @@
 
     Workers, the broker's own threads over inproc and zaio-worker
     processes over tcp or ipc, connect to the backend ROUTER and speak
-    ZAIOW/3: READY announces a connection with its credit and volumes,
+    ZAIOW/4: READY announces a connection with its credit and volumes,
     JOB hands it a job, DONE answers one and returns its credit, BYE asks
     to leave, HEARTBEAT proves it alive. This class keeps one record per
     connection (its credit, the jobs it holds, its volumes' pools) and

@@ -219,7 +219,7 @@ s_check_hello (zsock_t *client)
 
 static void s_announce (zsock_t *worker, char names[][ZAIO_VOLUME_MAX + 1], uint32_t count);
 
-//  Garbage on the worker endpoint: messages that are not ZAIOW/3 (READYs
+//  Garbage on the worker endpoint: messages that are not ZAIOW/4 (READYs
 //  of the older ZAIOW/1 and ZAIOW/2 among them) are dropped, and a worker that sends a
 //  malformed DONE is dropped too, its job answered once.
 static void
@@ -232,7 +232,7 @@ s_test_worker_garbage (void)
     zsock_t *stranger = zaio_test_client (worker_endpoint);
     uint8_t envelope[ZAIO_ENVELOPE_SIZE];
     zaio_envelope_put (envelope, ZAIO_WORKER_DONE, 1);
-    zstr_send (stranger, "ZAIOW/3");
+    zstr_send (stranger, "ZAIOW/4");
     zstr_sendm (stranger, "ZAIOW/1");
     zstr_sendm (stranger, "READY");
     zstr_send (stranger, "{}");

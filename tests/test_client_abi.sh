@@ -17,7 +17,7 @@ ALLOW=$2
 BUILD=$3
 WORK=$(mktemp -d /tmp/zaio-abi-test-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-INTERNAL='zaio_(envelope|ready|done|outcome|sock|daemon|worker|relay|broker|list|credit)_'
+INTERNAL='zaio_(envelope|ready|done|outcome|sock|daemon|worker|relay|broker|list|credit|fence|job_envelope)_'
 fails=0
 fail () {
     echo "FAIL: $*" >&2
@@ -46,7 +46,7 @@ fi
 
 cmake --install "$BUILD" --prefix "$WORK/prefix" > "$WORK/install.log"
 [ -e "$WORK/prefix/include/zaio.h" ] || fail "no include/zaio.h installed"
-NAMES="\\b($INTERNAL[A-Za-z0-9_]*|ZAIO_(WORKER|ENVELOPE|CREDIT|DAEMON)_[A-Z0-9_]*|ZAIOW|zaio_(recv_parts|wait_input|inproc_name|frame_is|link_t)|ZAIO_HOLDER)\\b"
+NAMES="\\b($INTERNAL[A-Za-z0-9_]*|ZAIO_(WORKER|ENVELOPE|JOB_ENVELOPE|CREDIT|DAEMON|FENCE)_[A-Z0-9_]*|ZAIOW|zaio_(recv_parts|wait_input|inproc_name|frame_is|link_t)|ZAIO_HOLDER)\\b"
 if grep -rnoE "$NAMES" "$WORK/prefix/include" | grep -v ':zaio_done_fn$' > "$WORK/named"; then
     sed "s|$WORK/prefix/||" "$WORK/named" >&2
     fail "installed headers name internals (above)"

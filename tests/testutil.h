@@ -141,7 +141,7 @@ void zaio_test_single_config (zaio_broker_config_t *config, const char *root, co
 //  its own for "default", a tcp worker endpoint, and heartbeats that never
 //  come within a test (ZAIO_TEST_QUIET_HEARTBEAT_MS).
 void zaio_test_fake_config (zaio_broker_config_t *config);
-//  A worker the test drives by hand, over the broker's ZAIOW/3 worker
+//  A worker the test drives by hand, over the broker's ZAIOW/4 worker
 //  endpoint: it announces volume with credit and then holds jobs until the
 //  test answers them, so a test can keep jobs running as long as it likes.
 //  Over tcp it must announce a heartbeat: ZAIO_TEST_QUIET_HEARTBEAT_MS,

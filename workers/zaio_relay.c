@@ -3,6 +3,7 @@
 
 #include "zaio_relay.h"
 #include "zaio_credit.h"
+#include "zaio_fence.h"
 #include "zaio_list.h"
 #include "zaio_sock.h"
 #include "zaio_worker_proto.h"
@@ -44,7 +45,7 @@ typedef enum {
     S_HEARD,         //  a message from the broker, whatever it is
     S_BYE_ANSWERED,  //  the broker's BYE
     S_SILENT,        //  broker_expiry_ms has come: nothing heard for that long
-    S_HEARTBEAT_DUE, //  next_heartbeat_ms has come: nothing sent for that long
+    S_HEARTBEAT_DUE, //  next_heartbeat_ms has come: no stamp sent for that long
     S_STOP,          //  $TERM from the actor's owner
     S_JOBS_DONE,     //  no job of the connection left, queued or running
     S_DRAIN_TIME_UP  //  stop_deadline_ms has come
@@ -65,12 +66,13 @@ typedef struct {
     zaio_credit_t *pool;    //  the threads with credit
     zlistx_t *backlog;      //  zmsg_t * jobs waiting for a thread with credit
     zhashx_t *held;         //  relay job number (text) -> s_held_t
+    zaio_fence_t *fence;    //  the threads read it before each job (zaio_fence.h)
     uint32_t credit;        //  offered to the broker: threads x credit, capped
     uint64_t next_number;
     uint64_t epoch;
     s_state_t state;
     int64_t broker_expiry_ms;  //  the broker is presumed gone after this
-    int64_t next_heartbeat_ms; //  a HEARTBEAT goes if nothing else has by then
+    int64_t next_heartbeat_ms; //  the next HEARTBEAT goes then, busy or not
     int64_t stop_deadline_ms;  //  the drain time is up; none (INT64_MAX) before STOP
     uint32_t backoff;          //  heartbeat intervals a fresh connection waits, at least
 } s_relay_t;
@@ -105,16 +107,26 @@ static void
 s_send_upstream (s_relay_t *self, zmsg_t **msg_p)
 {
     if (zmsg_send (msg_p, self->upstream)) zmsg_destroy (msg_p);
+}
+
+//  A stamped message (READY, HEARTBEAT, BYE) has gone: the next HEARTBEAT
+//  is due one interval later. DONEs do not put it off: the broker's fences
+//  are only as fresh as the stamps it hears.
+static void
+s_stamped (s_relay_t *self)
+{
     self->next_heartbeat_ms = zclock_mono () + self->config.heartbeat_ms;
 }
 
-//  Sends a bare command (HEARTBEAT, BYE) to the broker, as s_send_upstream.
+//  Sends a bare command (HEARTBEAT, BYE) to the broker, stamped with our
+//  clock, as s_send_upstream.
 static void
 s_send_command (s_relay_t *self, zaio_worker_command_t command)
 {
     zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (command, 0)});
+    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (command, zaio_fence_clock_us ())});
     s_send_upstream (self, &msg);
+    s_stamped (self);
 }
 
 //  A held job's key in self->held: its relay job number, as text.
@@ -201,7 +213,8 @@ s_handle_monitor (s_relay_t *self)
 }
 
 //  A fresh socket and READY: after a silent broker, a new connection is
-//  the only way to be sure the broker knows us.
+//  the only way to be sure the broker knows us. Jobs the threads hold of
+//  the old one will not start: the fence moves to the new connection.
 static void
 s_connect (s_relay_t *self)
 {
@@ -210,6 +223,7 @@ s_connect (s_relay_t *self)
         zsys_warning ("relay: %zu jobs of the old connection dropped unrun: the broker has "
                       "answered them",
                       dropped);
+    zaio_fence_connection (self->fence, self->next_number + 1);
     s_disconnect (self);
     self->upstream = zsock_new (ZMQ_DEALER);
     assert (self->upstream);
@@ -233,6 +247,7 @@ s_connect (s_relay_t *self)
         zaio_worker_ready_message (self->config.volumes, self->config.volume_count, self->credit,
                                    self->host, 0, self->config.heartbeat_ms);
     s_send_upstream (self, &ready);
+    s_stamped (self);
     if (self->config.verbose)
         zsys_info ("relay: connected to %s (connection %" PRIu64 ")", self->config.broker,
                    self->epoch);
@@ -410,21 +425,27 @@ s_handle_pipe (s_relay_t *self)
 
 //  One message from the broker; false if none was waiting. Every message
 //  is HEARD, a BYE is BYE_ANSWERED besides, and a JOB goes to a thread.
+//  The fence each carries (a JOB's after its number, a HEARTBEAT's or
+//  BYE's as its number) moves the threads' on before a JOB reaches them.
 static bool
 s_handle_upstream (s_relay_t *self)
 {
     zmsg_t *msg = zmsg_recv (self->upstream);
     if (!msg) return false;
     s_relay_on (self, S_HEARD);
-    uint64_t job;
-    int command = s_envelope (msg, &job);
+    uint64_t number;
+    int command = s_envelope (msg, &number);
     if (command == -1)
         zsys_warning ("relay: message without a %s envelope dropped", ZAIO_WORKER_SIGNATURE);
-    else if (command == ZAIO_WORKER_JOB)
-        s_handle_job (self, job, &msg);
-    else if (command == ZAIO_WORKER_BYE)
+    else if (command == ZAIO_WORKER_JOB) {
+        zaio_fence_extend (self->fence, zaio_job_envelope_fence (zframe_data (zmsg_first (msg))));
+        s_handle_job (self, number, &msg);
+    } else if (command == ZAIO_WORKER_BYE) {
+        zaio_fence_extend (self->fence, number);
         s_relay_on (self, S_BYE_ANSWERED);
-    else if (command != ZAIO_WORKER_HEARTBEAT)
+    } else if (command == ZAIO_WORKER_HEARTBEAT)
+        zaio_fence_extend (self->fence, number);
+    else
         zsys_warning ("relay: unexpected command from broker dropped");
     zmsg_destroy (&msg);
     return true;
@@ -533,6 +554,7 @@ s_relay_destroy (s_relay_t **self_p)
     zlistx_destroy (&self->backlog);
     zhashx_destroy (&self->thread_table);
     zhashx_destroy (&self->held);
+    zaio_fence_destroy (&self->fence); //  the threads that read it have stopped
     zsock_destroy (&self->local);
     s_disconnect (self);
     free (self);
@@ -554,6 +576,7 @@ s_start_threads (s_relay_t *self)
             .credit = self->config.credit,
             .payload_max = self->config.payload_max,
             .slot = i,
+            .fence = self->fence,
         };
         self->threads[i] = zaio_worker_new (&worker);
         if (!self->threads[i]) return -1;
@@ -582,6 +605,7 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
     zlistx_set_destructor (self->backlog, s_backlog_free);
     self->held = zhashx_new ();
     zhashx_set_destructor (self->held, s_held_free);
+    self->fence = zaio_fence_new ();
     self->backoff = 1;
     self->stop_deadline_ms = INT64_MAX;
     //  The broker drops a READY that offers more as malformed. Capped, the

@@ -8,12 +8,15 @@
 
     Towards the broker the relay is one worker with credit threads x
     credit (at most ZAIO_CREDIT_MAX), serving the relay's volumes.
-    It heartbeats, notices a silent broker after heartbeat_ms x
-    heartbeat_misses, and then reconnects with a fresh socket and READY,
-    backing off up to 32 intervals while the broker stays away. The broker
-    has answered the jobs of an earlier connection already: those no
-    thread has been given are dropped unrun, and replies to the others
-    are dropped.
+    It heartbeats every heartbeat_ms, busy or not, stamped with its clock,
+    notices a silent broker after heartbeat_ms x heartbeat_misses, and
+    then reconnects with a fresh socket and READY, backing off up to 32
+    intervals while the broker stays away. The broker has answered the
+    jobs of an earlier connection already: those no thread has been given
+    are dropped unrun, the threads start none of the others, and their
+    replies are dropped. The fences the broker sends it keeps for its
+    threads (zaio_fence.h), which check them before each job: a relay
+    frozen past its fence starts no non-idempotent job when it resumes.
 */
 #ifndef ZAIO_RELAY_H_INCLUDED
 #define ZAIO_RELAY_H_INCLUDED

@@ -1,4 +1,4 @@
-/*  zaio_worker.c: one IO thread speaking ZAIOW/3; see zaio_worker.h. */
+/*  zaio_worker.c: one IO thread speaking ZAIOW/4; see zaio_worker.h. */
 
 #include "zaio_worker.h"
 #include "zaio_ops.h"
@@ -56,20 +56,35 @@ zaio_worker_ready_message (zaio_volume_t **volumes, size_t volume_count, uint32_
         ready.volume_count++;
     }
     zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_READY, 0)});
+    zmsg_append (msg,
+                 &(zframe_t *){zaio_envelope_frame (ZAIO_WORKER_READY, zaio_fence_clock_us ())});
     zmsg_append (msg, &(zframe_t *){zaio_ready_encode (&ready)});
     return msg;
 }
 
-//  Run one JOB: [envelope][header][data?]. Answers DONE: the envelope
-//  with the job number and the outcome, the reply header and data. The
-//  header is decoded again here, strictly, because a worker trusts its
-//  connection no more than a broker. The job's service time runs from the
+//  True if job, whose JOB came with fence until_us, must not start now:
+//  it is of a broker connection since replaced (its DONE goes nowhere),
+//  or it is not idempotent and its fence has passed (the broker may have
+//  given up on it, and run late it could undo newer work). Read right
+//  before the op, so nothing but the op's own calls comes between.
+static bool
+s_fenced (s_worker_t *self, uint64_t job, uint64_t until_us, zaio_op_t op)
+{
+    zaio_fence_verdict_t verdict =
+        zaio_fence_check (self->config.fence, job, until_us, zaio_fence_clock_us ());
+    return verdict == ZAIO_FENCE_OLD || (verdict == ZAIO_FENCE_PASSED && !zaio_op_idempotent (op));
+}
+
+//  Run one JOB: [envelope][header][data?], fenced at until_us. Answers
+//  DONE: the envelope with the job number and the outcome, the reply
+//  header and data; a fenced job (s_fenced) is answered UNKNOWN_OUTCOME,
+//  not run. The header is decoded again here, strictly, because a worker
+//  trusts its connection no more than a broker. The job's service time runs from the
 //  end of the job before it in the batch: one clock read a job, and what
 //  it counts besides this job, handing in the last DONE, costs about what
 //  handing in this one does.
 static void
-s_run_job (s_worker_t *self, uint64_t job_number, zmq_msg_t *parts, int count)
+s_run_job (s_worker_t *self, uint64_t job_number, uint64_t until_us, zmq_msg_t *parts, int count)
 {
     zmq_msg_t *header = count > 1 ? &parts[1] : NULL;
     zmq_msg_t *data = count > 2 ? &parts[2] : NULL;
@@ -93,6 +108,11 @@ s_run_job (s_worker_t *self, uint64_t job_number, zmq_msg_t *parts, int count)
         } else if (zaio_op_takes_data (req.op) != (data != NULL)) {
             code = ZAIO_ERR_MALFORMED;
             snprintf (why, sizeof why, "data frame does not match op '%s'", zaio_op_name (req.op));
+        } else if (s_fenced (self, job_number, until_us, req.op)) {
+            code = ZAIO_ERR_UNKNOWN_OUTCOME;
+            snprintf (why, sizeof why,
+                      "not run: the worker was out of touch with the broker, which may have "
+                      "given up on the job");
         }
     }
     if (code == 0)
@@ -125,7 +145,7 @@ s_handle_message (s_worker_t *self, zmq_msg_t *parts, int count)
     if (command == -1)
         zsys_warning ("worker: message without a %s envelope dropped", ZAIO_WORKER_SIGNATURE);
     else if (command == ZAIO_WORKER_JOB)
-        s_run_job (self, job, parts, count);
+        s_run_job (self, job, zaio_job_envelope_fence (zmq_msg_data (&parts[0])), parts, count);
     else if (command != ZAIO_WORKER_HEARTBEAT)
         zsys_warning ("worker: unexpected command dropped");
 }

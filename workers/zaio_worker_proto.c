@@ -1,4 +1,4 @@
-/*  zaio_worker_proto.c: the ZAIOW/3 codec; see zaio_worker_proto.h. */
+/*  zaio_worker_proto.c: the ZAIOW/4 codec; see zaio_worker_proto.h. */
 
 #include "zaio_worker_proto.h"
 
@@ -14,36 +14,74 @@ s_key_is (const char *key, size_t len, const char *name)
 //  ---------------------------------------------------------------------
 //  Envelope
 
+//  value as 8 bytes big-endian at bytes.
+static void
+s_put_u64 (uint8_t *bytes, uint64_t value)
+{
+    for (int i = 7; i >= 0; i--, value >>= 8) bytes[i] = (uint8_t)value;
+}
+
+static uint64_t
+s_get_u64 (const uint8_t *bytes)
+{
+    uint64_t value = 0;
+    for (int i = 0; i < 8; i++) value = (value << 8) | bytes[i];
+    return value;
+}
+
 void
-zaio_envelope_put (uint8_t *bytes, zaio_worker_command_t command, uint64_t job)
+zaio_envelope_put (uint8_t *bytes, zaio_worker_command_t command, uint64_t number)
 {
     size_t size = strlen (ZAIO_WORKER_SIGNATURE);
     memcpy (bytes, ZAIO_WORKER_SIGNATURE, size);
     bytes[size] = (uint8_t)command;
-    for (size_t i = ZAIO_ENVELOPE_SIZE - 1; i > size; i--, job >>= 8) bytes[i] = (uint8_t)job;
+    s_put_u64 (bytes + size + 1, number);
 }
 
 zframe_t *
-zaio_envelope_frame (zaio_worker_command_t command, uint64_t job)
+zaio_envelope_frame (zaio_worker_command_t command, uint64_t number)
 {
+    assert (command != ZAIO_WORKER_JOB);
     uint8_t bytes[ZAIO_ENVELOPE_SIZE];
-    zaio_envelope_put (bytes, command, job);
+    zaio_envelope_put (bytes, command, number);
+    return zframe_new (bytes, sizeof bytes);
+}
+
+void
+zaio_job_envelope_put (uint8_t *bytes, uint64_t job, uint64_t until_us)
+{
+    zaio_envelope_put (bytes, ZAIO_WORKER_JOB, job);
+    s_put_u64 (bytes + ZAIO_ENVELOPE_SIZE, until_us);
+}
+
+zframe_t *
+zaio_job_envelope_frame (uint64_t job, uint64_t until_us)
+{
+    uint8_t bytes[ZAIO_JOB_ENVELOPE_SIZE];
+    zaio_job_envelope_put (bytes, job, until_us);
     return zframe_new (bytes, sizeof bytes);
 }
 
 int
-zaio_envelope_get (const void *data, size_t size, uint64_t *job)
+zaio_envelope_get (const void *data, size_t size, uint64_t *number)
 {
     size_t signature = strlen (ZAIO_WORKER_SIGNATURE);
     const uint8_t *bytes = (const uint8_t *)data;
-    if (size < ZAIO_ENVELOPE_SIZE || memcmp (bytes, ZAIO_WORKER_SIGNATURE, signature) != 0 ||
-        bytes[signature] < ZAIO_WORKER_READY || bytes[signature] > ZAIO_WORKER_BYE ||
-        (size > ZAIO_ENVELOPE_SIZE && bytes[signature] != ZAIO_WORKER_DONE))
+    if (size < ZAIO_ENVELOPE_SIZE || memcmp (bytes, ZAIO_WORKER_SIGNATURE, signature) != 0)
         return -1;
-    uint64_t value = 0;
-    for (size_t i = signature + 1; i < ZAIO_ENVELOPE_SIZE; i++) value = (value << 8) | bytes[i];
-    *job = value;
-    return bytes[signature];
+    int command = bytes[signature];
+    if (command < ZAIO_WORKER_READY || command > ZAIO_WORKER_BYE) return -1;
+    if (command == ZAIO_WORKER_JOB ? size != ZAIO_JOB_ENVELOPE_SIZE
+                                   : size > ZAIO_ENVELOPE_SIZE && command != ZAIO_WORKER_DONE)
+        return -1;
+    *number = s_get_u64 (bytes + signature + 1);
+    return command;
+}
+
+uint64_t
+zaio_job_envelope_fence (const void *data)
+{
+    return s_get_u64 ((const uint8_t *)data + ZAIO_ENVELOPE_SIZE);
 }
 
 //  ---------------------------------------------------------------------

@@ -1,4 +1,4 @@
-/*  zaio_worker_proto.h: the worker protocol, ZAIOW/3 (schemas/PROTOCOL.md
+/*  zaio_worker_proto.h: the worker protocol, ZAIOW/4 (schemas/PROTOCOL.md
     section 9), between the broker and its workers.
 
     The codec of the messages only the broker, the relay and the worker
@@ -19,13 +19,15 @@ extern "C" {
 #endif
 
 //  How every broker <-> worker envelope starts (see zaio_envelope_put).
-#define ZAIO_WORKER_SIGNATURE "ZAIOW/3"
+#define ZAIO_WORKER_SIGNATURE "ZAIOW/4"
 //  The most credit a worker's READY may offer; one offering more is malformed.
 #define ZAIO_CREDIT_MAX 1024
 
 //  Each message starts with one envelope part: the signature, a command
-//  byte and a job number (8 bytes, big-endian; 0 when the command is not
-//  about a job). A DONE's envelope part goes on with the job's outcome
+//  byte and a number (8 bytes, big-endian): a JOB's or DONE's job number;
+//  in a worker's READY, HEARTBEAT and BYE its clock (zaio_fence.h), in the
+//  broker's HEARTBEAT and BYE the worker's fence. A JOB's envelope goes on
+//  with its fence (8 bytes more); a DONE's with the job's outcome
 //  (zaio_done_pack), so a DONE needs no part of its own for it.
 typedef enum {
     ZAIO_WORKER_READY = 1,
@@ -35,17 +37,26 @@ typedef enum {
     ZAIO_WORKER_BYE = 5,
 } zaio_worker_command_t;
 
-#define ZAIO_ENVELOPE_SIZE 16
+#define ZAIO_ENVELOPE_SIZE     16
+#define ZAIO_JOB_ENVELOPE_SIZE 24 //  a JOB's: the envelope, then the fence
 
-//  Writes an envelope into bytes (ZAIO_ENVELOPE_SIZE of them).
-void zaio_envelope_put (uint8_t *bytes, zaio_worker_command_t command, uint64_t job);
-//  An envelope as a new frame.
-zframe_t *zaio_envelope_frame (zaio_worker_command_t command, uint64_t job);
-//  Reads an envelope: returns its command and stores its job number in
-//  *job, or returns -1 if data is not an envelope (signature or command
-//  wrong, or a size other than ZAIO_ENVELOPE_SIZE; only a DONE's is
-//  longer, its outcome following).
-int zaio_envelope_get (const void *data, size_t size, uint64_t *job);
+//  Writes an envelope into bytes (ZAIO_ENVELOPE_SIZE of them; for a JOB,
+//  the first ZAIO_ENVELOPE_SIZE of its envelope, the fence left as it is).
+void zaio_envelope_put (uint8_t *bytes, zaio_worker_command_t command, uint64_t number);
+//  An envelope as a new frame; not a JOB's (zaio_job_envelope_frame).
+zframe_t *zaio_envelope_frame (zaio_worker_command_t command, uint64_t number);
+//  A JOB's envelope into bytes (ZAIO_JOB_ENVELOPE_SIZE of them), or as a
+//  new frame: job number job, fence until_us (zaio_fence.h).
+void zaio_job_envelope_put (uint8_t *bytes, uint64_t job, uint64_t until_us);
+zframe_t *zaio_job_envelope_frame (uint64_t job, uint64_t until_us);
+//  Reads an envelope: returns its command and stores its number in
+//  *number, or returns -1 if data is not an envelope (signature or
+//  command wrong, or a size other than ZAIO_ENVELOPE_SIZE: exactly
+//  ZAIO_JOB_ENVELOPE_SIZE for a JOB, more for a DONE, its outcome
+//  following).
+int zaio_envelope_get (const void *data, size_t size, uint64_t *number);
+//  The fence of a JOB's envelope, one zaio_envelope_get has read.
+uint64_t zaio_job_envelope_fence (const void *data);
 
 #define ZAIO_WORKER_VOLUMES_MAX 64
 

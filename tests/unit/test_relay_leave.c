@@ -18,12 +18,14 @@
        default high-water mark (1000) allows; a DONE dropped there would
        leave its client without a reply and the broker a credit short.
     3. stale: jobs the relay took on a connection it has since replaced
-       never run. Its one IO thread is frozen (a signal handler that
-       waits), so the jobs of two connections in turn queue in the relay;
-       the broker goes silent twice. On the third connection the thread
-       is thawed: only the third connection's job may run. The broker has
-       answered the others already (UNKNOWN_OUTCOME, or another worker ran
-       them), and running them late would undo newer changes.
+       never run, whether the thread holds them already or they wait in
+       the relay. Its one IO thread is frozen (a signal handler that
+       waits) with a job of the first connection, and a job of the second
+       queues in the relay; the broker goes silent twice. On the third
+       connection the thread is thawed: only the third connection's job
+       may run. The broker has answered the others already
+       (UNKNOWN_OUTCOME, or another worker ran them), and running them
+       late would undo newer changes.
     4. deadline: a relay told to stop leaves when its drain time is up,
        though the broker never answers its BYE and heartbeats are an hour
        apart. */
@@ -102,7 +104,9 @@ s_send (zsock_t *broker, zframe_t *identity, zaio_worker_command_t command, uint
 {
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
-    zmsg_append (msg, &(zframe_t *){zaio_envelope_frame (command, job)});
+    zframe_t *envelope = command == ZAIO_WORKER_JOB ? zaio_job_envelope_frame (job, ZAIO_FENCE_NONE)
+                                                    : zaio_envelope_frame (command, job);
+    zmsg_append (msg, &envelope);
     if (req) zmsg_append (msg, &(zframe_t *){zaio_request_encode (req)});
     if (data) zmsg_addstr (msg, data);
     assert (zmsg_send (&msg, broker) == 0);
@@ -390,9 +394,9 @@ s_test_stale (void)
     while (sem_wait (&s_frozen) == -1) {
     }
 
-    //  Connection 1: a job the frozen thread holds, as if it ran long.
-    zaio_request_init (&req, ZAIO_OP_PING, 2);
-    s_send (broker, rig.identity, ZAIO_WORKER_JOB, 2, &req, NULL);
+    //  Connection 1: a job the frozen thread holds, not started.
+    s_append (&req, 2);
+    s_send (broker, rig.identity, ZAIO_WORKER_JOB, 2, &req, "held ");
     //  Connection 2, after a silence: a job that waits in the relay.
     s_expect_ready (broker, &rig.identity);
     s_append (&req, 3);

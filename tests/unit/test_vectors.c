@@ -859,6 +859,11 @@ s_check_invalid (const zaio_json_t *vector)
         CHECK (strcmp (zaio_error_name (code), error) == 0, "got %s (%s), want %s",
                zaio_error_name (code), why, error);
     CHECK (code == 0 || why[0], "no reason given");
+    //  The refusal carries the id read before the fault, or 0 (section 3.2).
+    uint64_t reply_id;
+    CHECK (zaio_json_uint (zaio_json_get (vector, "reply_id"), &reply_id) == 0, "no reply_id");
+    CHECK (code == 0 || req.id == reply_id, "refusal carries id %llu, want %llu",
+           (unsigned long long)req.id, (unsigned long long)reply_id);
     zmsg_destroy (&msg);
 }
 
