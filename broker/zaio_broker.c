@@ -49,9 +49,11 @@
 #define S_QUIET_MS        200         //  silence from clients that ends a shutdown
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
 //  The longest frame an event subscriber may send: a subscription is a
-//  byte and a prefix, and no topic is longer ("<status>.<op>.<volume>").
-#define S_SUBSCRIPTION_MAX 256
-_Static_assert(S_SUBSCRIPTION_MAX >= 1 + sizeof "err." + sizeof "writefile." + ZAIO_VOLUME_MAX,
+//  byte and a prefix, and no topic is longer ("<status>.<op>.<volume>");
+//  CURVE's handshake commands must fit too (its INITIATE carries the
+//  peer's metadata, some hundreds of bytes).
+#define S_EVENTS_FRAME_MAX 4096
+_Static_assert(S_EVENTS_FRAME_MAX >= 1 + sizeof "err." + sizeof "writefile." + ZAIO_VOLUME_MAX,
                "a subscription to any topic fits");
 #define S_GUARDS 3 //  listener guards: clients', events', workers' sockets
 
@@ -598,7 +600,7 @@ s_classes_new (s_broker_t *self)
                                       &backend_config, &backend_hooks);
     self->events = zaio_events_new (self->config.events_hwm);
     zsock_set_handshake_ivl (zaio_events_socket (self->events), (int)self->config.handshake_ms);
-    zsock_set_maxmsgsize (zaio_events_socket (self->events), S_SUBSCRIPTION_MAX);
+    zsock_set_maxmsgsize (zaio_events_socket (self->events), S_EVENTS_FRAME_MAX);
     zaio_list_init (&self->released);
     zaio_heap_init (&self->held_deadlines);
 }
