@@ -258,7 +258,8 @@ class Client(ClientBase):
             assert self._limits_lock is not None
             async with self._limits_lock:
                 if self.limits is None:
-                    await self.hello(timeout=timeout)
+                    # Naming the call's volume, as the sync client does.
+                    await self.hello(timeout=timeout, volume=volume)
         self._check_payload(op, fields.get("path"), buf)
         return await self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
 
