@@ -213,18 +213,24 @@ zaio_sessions_finish (zaio_sessions_t *self, zaio_job_t *job, bool failed, zaio_
 //  past the byte bounds, so what is owed past them is the replies of the
 //  jobs it had accepted by then. Any other reply (a refusal, a hello)
 //  past them is dropped: only a client that keeps sending while it reads
-//  nothing gets there.
+//  nothing gets there. Past the total, only the replies of a connection
+//  that has some held already are: one that just found its queue full
+//  costs one reply.
 static void
 s_hold (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data,
         bool owed)
 {
-    if (!owed && (session->account->held_bytes >= self->held_bytes_max ||
-                  self->held_bytes >= self->held_bytes_total)) {
+    bool over = session->account->held_bytes >= self->held_bytes_max ||
+                (session->held.size && self->held_bytes >= self->held_bytes_total);
+    if (!owed && over) {
         if (session->dropped++ == 0)
             zsys_warning ("broker: client %s reads no replies; refusals past %zu bytes held "
                           "(%zu in all) are dropped",
                           session->account->client, self->held_bytes_max, self->held_bytes_total);
         zaio_route_close (header, data);
+        //  A session made for this reply (its identity's account is over)
+        //  keeps nothing.
+        if (session->held.size == 0) s_release (self, session);
         return;
     }
     s_reply_t *reply = (s_reply_t *)zmalloc (sizeof (s_reply_t));
