@@ -29,10 +29,10 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->payload_max = ZAIO_PAYLOAD_MAX;
     config->events_hwm = 10000;
     //  What libzmq queues for a client is counted in replies: reply_hwm
-    //  times the largest (PROTOCOL.md section 7). 64 keeps that to a few
-    //  KiB for small replies, and still lets libzaio keep 32 requests in
-    //  flight (half of it) without meeting the mark while it reads.
-    config->reply_hwm = 64;
+    //  times the largest (PROTOCOL.md section 7). 128 keeps that to some
+    //  40 KiB of small replies, and still lets a client keep 64 requests
+    //  in flight (half of it) without meeting the mark while it reads.
+    config->reply_hwm = 128;
     //  Replies held past it, in bytes: a held reply of a small op costs
     //  about 200 bytes, so a client that reads nothing is refused after
     //  some 20,000 of them, and all such clients together cost at most

@@ -40,7 +40,7 @@ s_usage (FILE *out)
              "                          [16384]; above 2/3 of --queue-max, a client alone\n"
              "                          meets its share of the queue first\n"
              "      --reply-hwm N       replies queued to a client before the rest are held\n"
-             "                          and its jobs wait until it reads [64]\n"
+             "                          and its jobs wait until it reads [128]\n"
              "      --payload-max BYTES largest data frame and read [67108864]\n"
              "      --heartbeat-ms MS   remote worker heartbeat interval [1000]\n"
              "      --heartbeat-misses N  silent intervals before a worker is dead [3]\n"

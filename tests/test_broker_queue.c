@@ -199,7 +199,7 @@ s_check_hello (zsock_t *client)
                 assert (zaio_cursor_uint (&cursor, &value) == 0);
                 if (name_len == 9 && memcmp (name, "queue_max", 9) == 0) assert (value == 5);
                 if (name_len == 12 && memcmp (name, "inflight_max", 12) == 0) assert (value == 3);
-                if (name_len == 9 && memcmp (name, "reply_hwm", 9) == 0) assert (value == 64);
+                if (name_len == 9 && memcmp (name, "reply_hwm", 9) == 0) assert (value == 128);
             }
             saw_limits = true;
         } else if (len == 3 && memcmp (key, "ops", 3) == 0) {
