@@ -87,9 +87,10 @@ zaio_dispatch_size (zaio_dispatch_t *self)
     return zhashx_size (self->services);
 }
 
-//  An idle service (no worker, no job) has its queues empty, is due
-//  nowhere and is held by no worker: nothing but the table points to it.
-size_t
+//  An idle service (no worker, no job) has its queues empty and is held
+//  by no worker: once it is not due either, nothing but the table points
+//  to it.
+void
 zaio_dispatch_forget (zaio_dispatch_t *self, int64_t now_ms)
 {
     zaio_service_t *gone[ZAIO_BROKER_VOLUMES_MAX];
@@ -100,18 +101,17 @@ zaio_dispatch_forget (zaio_dispatch_t *self, int64_t now_ms)
             service->idle_ms = 0;
         else if (!service->idle_ms)
             service->idle_ms = now_ms;
-        else if (now_ms - service->idle_ms >= self->forget_ms && count < ZAIO_BROKER_VOLUMES_MAX)
-            gone[count++] = service;
+        else if (now_ms - service->idle_ms >= self->forget_ms && !zaio_linked (&service->due) &&
+                 count < ZAIO_BROKER_VOLUMES_MAX)
+            gone[count++] = service; //  (one due this pass goes at a later tick)
     }
     if (count)
         zsys_info ("dispatch: %zu volumes no worker has served for %u ms forgotten, '%s' first",
                    count, self->forget_ms, gone[0]->name);
     for (size_t i = 0; i < count; i++) {
-        assert (!zaio_linked (&gone[i]->due));
         if (gone[i] == self->default_service) self->default_service = NULL;
         zhashx_delete (self->services, gone[i]->name);
     }
-    return count;
 }
 
 //  The broker knows at most ZAIO_BROKER_VOLUMES_MAX volumes (zaio_backend

@@ -69,8 +69,8 @@ size_t zaio_dispatch_size (zaio_dispatch_t *self);
 
 //  Forgets the services that have had no worker and no job for forget_ms
 //  by now_ms (the clock of zclock_mono); called on the broker's tick, so
-//  a service goes within a tick of its time. Returns how many went.
-size_t zaio_dispatch_forget (zaio_dispatch_t *self, int64_t now_ms);
+//  a service goes within a tick of its time.
+void zaio_dispatch_forget (zaio_dispatch_t *self, int64_t now_ms);
 
 //  Fills hello's volumes with every service: name, read-only, workers.
 void zaio_dispatch_describe (zaio_dispatch_t *self, zaio_hello_t *hello);
