@@ -598,7 +598,8 @@ s_classes_new (s_broker_t *self)
     zaio_backend_hooks_t backend_hooks = {s_finish, s_fail_on, self};
     self->workers = zaio_backend_new (self->backend_zmq, self->jobs, self->dispatch,
                                       &backend_config, &backend_hooks);
-    self->events = zaio_events_new (self->config.events_hwm);
+    self->events = zaio_events_new (self->config.events_hwm, self->config.subscriptions_max,
+                                    self->config.identity_subscriptions_max);
     zsock_set_handshake_ivl (zaio_events_socket (self->events), (int)self->config.handshake_ms);
     zsock_set_maxmsgsize (zaio_events_socket (self->events), S_EVENTS_FRAME_MAX);
     zaio_list_init (&self->released);
@@ -725,6 +726,8 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
         s_broker_destroy (&self);
         return NULL;
     }
+    //  Temporary files that killed writefiles left, on a thread of its own.
+    zaio_volume_sweep_temps (self->default_volume, self->config.tmp_max_age_s);
     s_guards_new (self);
     s_start_local_workers (self);
     return self;

@@ -60,6 +60,10 @@ typedef struct {
     uint32_t heartbeat_misses; //  intervals of silence before a worker is dead
     uint32_t retries_max;      //  attempts per idempotent job across worker deaths
     uint32_t drain_ms;         //  longest wait for running jobs at shutdown
+    //  Event subscriptions (PROTOCOL.md section 8): distinct prefixes in
+    //  all, and of them those one CURVE identity brought in.
+    uint32_t subscriptions_max;
+    uint32_t identity_subscriptions_max;
     //  Trust (PROTOCOL.md section 11). Strings and grants are borrowed only
     //  during zaio_broker_new.
     const char *curve_cert;   //  the broker's secret certificate: every tcp endpoint
@@ -70,6 +74,8 @@ typedef struct {
     zconfig_t *grants;        //  the config file's grants section (zaio_grants.h); NULL: none
     bool insecure;            //  allow plain tcp on addresses other than loopback
     bool nolinks;             //  root: refuse regular files with more than one link
+    uint32_t tmp_max_age_s;   //  root: writefile temporary files older than this are
+                              //  removed at start (0: none by age; zaio_volume.h)
     uint32_t ipc_mode;        //  file mode of ipc socket files
     uint32_t handshake_ms;    //  longest ZMTP handshake of a new connection
     bool verbose;

@@ -3,6 +3,7 @@
 
 #include "zaio_broker_config.h"
 #include "zaio_proto.h"
+#include "zaio_volume.h"
 #include "zaio_worker_proto.h"
 
 #include <errno.h>
@@ -28,6 +29,11 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->inflight_max = 16384;
     config->payload_max = ZAIO_PAYLOAD_MAX;
     config->events_hwm = 10000;
+    //  A monitor needs a few prefixes (an outcome, an op, a volume); these
+    //  leave room for several per volume on a broker of hundreds, and keep
+    //  the broker's table of them within a few MiB (zaio_events.h).
+    config->subscriptions_max = 4096;
+    config->identity_subscriptions_max = 1024;
     //  What libzmq queues for a client is counted in replies: reply_hwm
     //  times the largest (PROTOCOL.md section 7). 128 keeps that to some
     //  40 KiB of small replies, and still lets a client keep 64 requests
@@ -49,6 +55,7 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->drain_ms = 10000;
     config->ipc_mode = 0660;
     config->handshake_ms = 5000;
+    config->tmp_max_age_s = ZAIO_VOLUME_TEMP_MAX_AGE_S;
 }
 
 //  Reads a positive integer setting; -1 if present and not a number in range.
@@ -144,6 +151,10 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/insecure", 0, 1, &insecure, false},
         {"broker/nolinks", 0, 1, &nolinks, false},
         {"broker/handshake_ms", 100, 3600000, &config->handshake_ms, false},
+        {"broker/subscriptions_max", 1, 1u << 24, &config->subscriptions_max, false},
+        {"broker/identity_subscriptions_max", 1, 1u << 24, &config->identity_subscriptions_max,
+         false},
+        {"broker/tmp_max_age", 0, UINT32_MAX, &config->tmp_max_age_s, false},
         {"broker/held_bytes_max", 1, 1ull << 40, &config->held_bytes_max, true},
         {"broker/held_bytes_total", 1, 1ull << 40, &config->held_bytes_total, true},
         {"broker/volume_forget_ms", 100, 86400000, &config->volume_forget_ms, false},

@@ -58,6 +58,10 @@ s_usage (FILE *out)
              "      --handshake-ms MS   longest handshake of a new connection [5000]\n"
              "      --nolinks           refuse files of the root with more than one hard link\n"
              "                          (a link to a file outside it would reach that file)\n"
+             "      --tmp-max-age S     at start, remove writefile temporary files of the\n"
+             "                          root older than S seconds, whoever made them (0:\n"
+             "                          none by age); those of this host's dead processes\n"
+             "                          go at any age [3600]\n"
              "  Grants per certificate name go in the config file (section grants).\n"
              "\n"
              "  -c, --config FILE       ZPL settings file (czmq zconfig); flags override it:\n"
@@ -113,7 +117,8 @@ enum {
     S_OPT_INSECURE,
     S_OPT_IPC_MODE,
     S_OPT_HANDSHAKE,
-    S_OPT_NOLINKS
+    S_OPT_NOLINKS,
+    S_OPT_TMP_MAX_AGE
 };
 static const struct option s_long_options[] = {
     {"root", required_argument, NULL, 'r'},
@@ -133,6 +138,7 @@ static const struct option s_long_options[] = {
     {"ipc-mode", required_argument, NULL, S_OPT_IPC_MODE},
     {"handshake-ms", required_argument, NULL, S_OPT_HANDSHAKE},
     {"nolinks", no_argument, NULL, S_OPT_NOLINKS},
+    {"tmp-max-age", required_argument, NULL, S_OPT_TMP_MAX_AGE},
     ZAIO_DAEMON_SHARED_OPTIONS,
     {"config", required_argument, NULL, 'c'},
     ZAIO_DAEMON_LAST_OPTIONS};
@@ -162,6 +168,10 @@ s_trust_option (int option, zaio_broker_config_t *config)
             break;
         case S_OPT_NOLINKS:
             config->nolinks = true;
+            break;
+        case S_OPT_TMP_MAX_AGE:
+            config->tmp_max_age_s =
+                (uint32_t)zaio_daemon_number ("--tmp-max-age", optarg, 0, UINT32_MAX);
             break;
         case S_OPT_HANDSHAKE:
             config->handshake_ms =

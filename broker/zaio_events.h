@@ -7,6 +7,22 @@
     never waits for it. The class owns its socket; the broker binds it and
     polls it, and calls zaio_events_take_subscriptions when it is
     readable. Private to the broker.
+
+    The prefixes subscribed to are a trie, one node per byte, each with
+    its children sorted by byte: an event's topic is matched in one step
+    per byte of it (a binary search among at most 256 children), and a
+    prefix added or removed in one per byte of it, however many there are.
+    XPUB (verbose) passes up every subscription, and an unsubscription
+    when a prefix's last subscriber goes, so the trie holds each prefix in
+    use once, and a prefix refused for one subscriber is taken in when the
+    next subscribes to it (if the caps allow). It holds at most
+    subscriptions_max of them, each no longer than the longest topic (ZAIO_VOLUME_MAX + 14 bytes),
+   at about 64 bytes a node: 20 MiB for 4,096 prefixes that share nothing, at worst. Over CURVE, the
+    identity whose subscription brought a prefix in (the ZMTP User-Id
+    XPUB attaches to it) is charged for it until it goes, and may have at
+    most identity_subscriptions_max. A prefix past either cap, or longer
+    than any topic, is left out: it matches nothing. Refusals are logged,
+    at most one line per 10 s.
 */
 #ifndef ZAIO_EVENTS_H_INCLUDED
 #define ZAIO_EVENTS_H_INCLUDED
@@ -17,8 +33,9 @@
 
 typedef struct _zaio_events_t zaio_events_t;
 
-//  An XPUB that queues at most hwm events per subscriber.
-zaio_events_t *zaio_events_new (uint32_t hwm);
+//  An XPUB that queues at most hwm events per subscriber, and takes in at
+//  most subscriptions_max prefixes, identity_max of them from one identity.
+zaio_events_t *zaio_events_new (uint32_t hwm, uint32_t subscriptions_max, uint32_t identity_max);
 void zaio_events_destroy (zaio_events_t **self_p);
 
 //  The socket, to bind and to wait on (borrowed).

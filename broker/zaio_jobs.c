@@ -118,7 +118,6 @@ zaio_jobs_remove (zaio_jobs_t *self, zaio_job_t **job_p)
     self->free_slots[self->free_count++] = slot;
     self->count--;
     zstr_free (&job->key);
-    zlistx_destroy (&job->dependents);
     if (job->has_header) zmq_msg_close (&job->header);
     zmq_msg_t *data = zaio_jobs_take_data (self, job);
     if (data) zmq_msg_close (data);

@@ -42,8 +42,9 @@ struct _zaio_job_t {
     char *key;             //  ordering key, or NULL
     bool barrier;
     bool link;
-    uint32_t blockers;     //  unfinished jobs this one waits for
-    zlistx_t *dependents;  //  zaio_job_t * waiting for this one (NULL until needed)
+    uint32_t blockers;     //  what it still waits for: its key, a barrier, a link (0..3)
+    bool barrier_wait;     //  waits for a barrier (a barrier: for every job before it)
+    zaio_job_t *key_next;  //  the client's next job with this key, waiting for this one
     zaio_job_t *link_next; //  the client's next job, if this one is linked
     bool cancel;           //  a linked predecessor failed
     //  Its way to a worker (zaio_dispatch.c, zaio_backend.c)

@@ -5,7 +5,9 @@
     key waits for the client's previous unfinished job with that key; a
     barrier waits for every unfinished job before it, and every job after
     it waits for the barrier; a job after a linked one waits for it, and is
-    cancelled (ECANCELED) if it failed. One zaio_order_t per client
+    cancelled (ECANCELED) if it failed. Each job costs a few fields, and
+    each completion constant time plus a step per job that waited for it (see
+    zaio_order.c), whatever a client sends. One zaio_order_t per client
     connection, embedded in its session; the fields it owns in zaio_job_t
     are under "Its client's order". Private to the broker.
 */
@@ -15,7 +17,7 @@
 #include "zaio_jobs.h"
 
 typedef struct {
-    zaio_list_t unfinished; //  of job->ordered: accepted, not yet answered, oldest first
+    zaio_list_t unfinished; //  of job->ordered: accepted, not yet finished, oldest first
     zhashx_t *keys;         //  ordering key -> its newest unfinished zaio_job_t (NULL until used)
     zaio_job_t *barrier;    //  newest unfinished barrier job
     zaio_job_t *last;       //  newest unfinished job, for link

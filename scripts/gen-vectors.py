@@ -109,6 +109,11 @@ REPLIES = [
         {"mtime_ns": 1700000000000000000, "name": "a.txt", "size": 3, "type": "file"},
         {"mtime_ns": -5, "name": "sub", "size": 4096, "type": "dir"},
     ]}),
+    # A name that is not UTF-8 travels as a bin of its raw bytes (section 5).
+    reply("listdir_bin_name", {"id": 16, "ok": True, "more": True, "entries": [
+        {"mtime_ns": 1700000000000000000, "name": b"caf\xe9.txt", "size": 3, "type": "file"},
+        {"mtime_ns": 1700000000000000000, "name": "d\u00e9j\u00e0", "size": 0, "type": "dir"},
+    ]}),
     reply("hello_ok", {"id": 2, "ok": True, "protocol": 1, "version": "0.1.0",
                        "ops": ["ping", "hello", "stat"],
                        "volumes": [{"name": "default", "readonly": False, "workers": 2}],
@@ -193,9 +198,23 @@ INVALID = [
 ]
 
 
+def json_value(value):
+    """A header value as JSON: a msgpack bin (Python bytes) becomes
+    {"$bin": HEX} (PROTOCOL.md section 13)."""
+    if isinstance(value, bytes):
+        return {"$bin": value.hex()}
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_value(v) for v in value]
+    return value
+
+
 def to_json(vector):
     out = dict(vector)
     out["frames"] = [f.hex() for f in vector["frames"]]
+    if "header" in out:
+        out["header"] = json_value(out["header"])
     return out
 
 

@@ -169,12 +169,68 @@ s_test_hello_published_under_its_volume (void)
     s_rig_stop (&rig);
 }
 
+//  Pings volume (NULL: the default) until sub has an event, and returns
+//  that event's request id: by then the broker has taken in every
+//  subscription sub sent before.
+static uint64_t
+s_ping_until_event (zsock_t *client, zsock_t *sub, uint64_t *id, const char *volume)
+{
+    zpoller_t *poller = zpoller_new (sub, NULL);
+    do {
+        zaio_request_t req;
+        zaio_request_init (&req, ZAIO_OP_PING, ++*id);
+        if (volume) zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, volume);
+        zaio_reply_t reply;
+        zaio_test_call (client, &req, NULL, 0, &reply, NULL, NULL);
+        assert (*id < 1000);
+    } while (!zpoller_wait (poller, 20));
+    zpoller_destroy (&poller);
+    zaio_event_t event;
+    zaio_test_next_event (sub, &event, NULL, 0);
+    return event.id;
+}
+
+//  Prefixes that share bytes: dropping one keeps the others, a prefix
+//  longer than a topic does not match it, and once the last prefix that
+//  matches a topic goes its events are no longer published.
+static void
+s_test_overlapping_prefixes_come_and_go (void)
+{
+    zaio_test_broker_t broker;
+    zaio_test_broker_start (&broker, NULL);
+    zsock_t *client = zaio_test_client (broker.inproc);
+    zsock_t *sub = s_subscriber (broker.events, "ok.p");
+    zsock_set_subscribe (sub, "ok.ping.");
+    zsock_set_subscribe (sub, "ok.ping.default.longer");
+    uint64_t id = 0;
+    s_ping_until_event (client, sub, &id, NULL);
+    zsock_set_unsubscribe (sub, "ok.p");
+    zsock_set_subscribe (sub, "err.ping.nosuch"); //  a marker: taken in after the above
+    while (s_ping_until_event (client, sub, &id, "nosuch") != id)
+        ;
+    uint64_t ping = s_ping_until_event (client, sub, &id, NULL);
+    assert (ping == id); //  "ok.ping." still in
+    zsock_set_unsubscribe (sub, "ok.ping.");
+    zsock_set_unsubscribe (sub, "err.ping.nosuch");
+    zsock_set_subscribe (sub, "err.ping.");
+    while (s_ping_until_event (client, sub, &id, "nosuch") != id)
+        ;
+    //  Only "ok.ping.default.longer" is left of ok.ping: no event for a ping.
+    assert (s_call (client, ZAIO_OP_PING, ++id, NULL, NULL) == 0);
+    uint64_t marker = s_ping_until_event (client, sub, &id, "nosuch");
+    assert (marker == id);
+    zsock_destroy (&sub);
+    zsock_destroy (&client);
+    zaio_test_broker_stop (&broker);
+}
+
 int
 main (int argc, char *argv[])
 {
     static const zaio_test_case_t cases[] = {
         ZAIO_TEST_CASE (s_test_topics_filters_fields),
         ZAIO_TEST_CASE (s_test_hello_published_under_its_volume),
+        ZAIO_TEST_CASE (s_test_overlapping_prefixes_come_and_go),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);
 }

@@ -45,13 +45,17 @@ out_has "queue_max 65536, queue_bytes_max 1073741824, reply_hwm 1000$"
 out_has "^ops: ping hello stat read write append readfile writefile truncate fsync unlink rename mkdir rmdir listdir copy$"
 out_has "^volumes: default \(read-write, 2 workers\)$"
 
-# Unreachable (exit 3), fast
+# Unreachable (exit 3): fast with --retry-ms 0; by default after 5 s of
+# reconnecting, in case the broker is restarting
 start=$(date +%s)
 expect 3 "^zaio: ping: UNREACHABLE \(broker unreachable\)$" -- \
-    "$ZAIO" --connect "ipc://$WORK/nobody.ipc" ping
-expect 3 "^zaio: stat x: UNREACHABLE" -- env ZAIO_ENDPOINT="ipc://$WORK/nobody.ipc" "$ZAIO" stat x
-expect 3 "UNREACHABLE" -- "$ZAIO" --connect "ipc://$WORK/nobody.ipc" put /etc/hostname h
+    "$ZAIO" --retry-ms 0 --connect "ipc://$WORK/nobody.ipc" ping
+expect 3 "^zaio: stat x: UNREACHABLE" -- env ZAIO_ENDPOINT="ipc://$WORK/nobody.ipc" "$ZAIO" --retry-ms=0 stat x
+expect 3 "UNREACHABLE" -- "$ZAIO" --retry-ms 0 --connect "ipc://$WORK/nobody.ipc" put /etc/hostname h
 [ $(($(date +%s) - start)) -lt 10 ] || fail "unreachable took too long"
+start=$(date +%s)
+expect 3 "^zaio: ping: UNREACHABLE" -- "$ZAIO" --connect "ipc://$WORK/nobody.ipc" ping
+[ $(($(date +%s) - start)) -ge 4 ] || fail "unreachable gave up before --retry-ms (5 s)"
 
 # put / get / cat round trips; put is atomic and leaves no temporary file
 printf 'hello, zaio\n' > "$WORK/hello.txt"
@@ -124,6 +128,19 @@ out_has "^docs/hello.txt$"
 expect 1 "^zaio: ls nope: ENOENT" -- "$ZAIO" ls nope
 for i in $(seq 1 1205); do : > "$R/docs/deep/f$i"; done   # more than one listdir page
 [ "$("$ZAIO" ls docs/deep | wc -l)" -eq 1206 ] || fail "ls across pages"
+# Names that are not UTF-8 are listed escaped, and page on: a page of
+# 1000 ends on one of them.
+mkdir "$R/docs/raw"
+for i in $(seq 1 999); do : > "$R/docs/raw/a$i"; done
+: > "$R/docs/raw/$(printf 'caf\351\\')"
+: > "$R/docs/raw/$(printf 'd\303\251j\303\240')"
+: > "$R/docs/raw/$(printf 'x\377')"
+expect 0 "" -- "$ZAIO" ls docs/raw
+[ "$(tail -3 "$WORK/out")" = "$(printf 'caf\\xe9\\\\\nd\303\251j\303\240\nx\\xff')" ] ||
+    fail "ls of names not UTF-8: $(tail -3 "$WORK/out")"
+[ "$(wc -l < "$WORK/out")" -eq 1002 ] || fail "ls of names not UTF-8 across pages"
+expect 0 "" -- "$ZAIO" ls -l docs/raw
+out_has '^- +0 20[0-9-]+T[0-9:]+ caf\\xe9\\\\$'
 
 # cp, mv, rm, mkdir, rmdir, truncate, sync
 expect 0 "" -- "$ZAIO" cp docs/hello.txt docs/copy.txt

@@ -8,6 +8,9 @@
               SIGKILL, restart;
       term:   SIGTERM (graceful: SHUTDOWN for what it will not run), restart;
       hang:   SIGSTOP only: ZMTP heartbeats notice, then SIGCONT.
+    And gap: calls started while the broker is down for a second (libzaio
+    and the zaio tool, with their default retry settings) complete once it
+    is back.
     Every read completes successfully; every append either succeeds or
     fails with CONNLOST (never another error, never silence); appends sent
     to the killed broker fail with CONNLOST; and the appended file holds
@@ -371,6 +374,93 @@ s_test_hang_noticed_by_heartbeats (void)
     s_scenario_finish (&daemon, load);
 }
 
+//  Run the zaio tool with args (NULL-terminated) in a child; returns its pid.
+static pid_t
+s_tool_spawn (const char *const *args)
+{
+    pid_t pid = fork ();
+    assert (pid >= 0);
+    if (pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        execv (ZAIO_TOOL_BIN, (char *const *)args);
+        _exit (127);
+    }
+    return pid;
+}
+
+//  The child's exit status, which must come within 20 s.
+static int
+s_tool_status (pid_t pid)
+{
+    struct pollfd exited = {(int)syscall (SYS_pidfd_open, pid, 0), POLLIN, 0};
+    assert (exited.fd >= 0);
+    assert (poll (&exited, 1, 20000) == 1);
+    close (exited.fd);
+    int status;
+    assert (waitpid (pid, &status, 0) == pid);
+    return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+//  gap: the broker stopped, and started again a second later on the same
+//  endpoint. A libzaio ping, and `zaio ping` and `zaio get`, all started
+//  in the gap with the default retry settings, succeed once it is back.
+static void
+s_test_gap_of_a_second (void)
+{
+    daemon_t daemon;
+    memset (&daemon, 0, sizeof daemon);
+    daemon.root = zaio_test_tempdir ("restart");
+    daemon.endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", s_free_port ());
+    daemon.events = zsys_sprintf ("ipc://%s.events.ipc", daemon.root);
+    char seed[4096];
+    memset (seed, 's', sizeof seed);
+    zaio_test_write_file (daemon.root, "seed.bin", seed, sizeof seed);
+    s_daemon_start (&daemon);
+    zaio_client_t *client = zaio_client_new (daemon.endpoint);
+    assert (client);
+    assert (zaio_client_ping (client) == 0);
+
+    s_daemon_signal (&daemon, SIGTERM, true);
+    int64_t down = zclock_mono ();
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_PING, 0);
+    zaio_call_t *call = zaio_client_start (client, &req, NULL);
+    char *local = zsys_sprintf ("%s.got", daemon.root);
+    const char *ping[] = {ZAIO_TOOL_BIN, "--connect", daemon.endpoint, "ping", NULL};
+    const char *get[] = {ZAIO_TOOL_BIN, "--connect", daemon.endpoint, "get", "seed.bin",
+                         local,         NULL};
+    pid_t ping_pid = s_tool_spawn (ping);
+    pid_t get_pid = s_tool_spawn (get);
+    //  The gap: the client works on its call meanwhile.
+    zaio_call_wait (call, 1000);
+    assert (!zaio_call_done (call) || zaio_call_error (call) == 0);
+    s_daemon_start (&daemon);
+    int64_t up = zclock_mono ();
+    int rc = zaio_call_wait (call, 20000);
+    printf ("gap: broker down %.2f s; libzaio ping %s after %.2f s\n", (double)(up - down) / 1000,
+            zaio_errname (rc), (double)(zclock_mono () - down) / 1000);
+    assert (rc == 0);
+    zaio_call_destroy (&call);
+    assert (s_tool_status (ping_pid) == 0);
+    assert (s_tool_status (get_pid) == 0);
+    size_t size;
+    char *got = zaio_test_read_file ("/", local, &size);
+    assert (got && size == sizeof seed && memcmp (got, seed, size) == 0);
+    free (got);
+    unlink (local);
+    zstr_free (&local);
+
+    zaio_client_destroy (&client);
+    s_daemon_signal (&daemon, SIGTERM, true);
+    zaio_test_rmtree (daemon.root);
+    char *events_file = zsys_sprintf ("%s.events.ipc", daemon.root);
+    unlink (events_file);
+    zstr_free (&events_file);
+    zstr_free (&daemon.root);
+    zstr_free (&daemon.endpoint);
+    zstr_free (&daemon.events);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -378,6 +468,7 @@ main (int argc, char *argv[])
         ZAIO_TEST_CASE (s_test_kill_and_restart),
         ZAIO_TEST_CASE (s_test_term_and_restart),
         ZAIO_TEST_CASE (s_test_hang_noticed_by_heartbeats),
+        ZAIO_TEST_CASE (s_test_gap_of_a_second),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);
 }

@@ -195,6 +195,7 @@ s_test_nothing_listens (void)
         zaio_client_t *client = zaio_client_new (endpoints[i]);
         assert (client);
         zaio_client_set_retries (client, 2);
+        zaio_client_set_retry_ms (client, 0); //  the retries alone
         zaio_client_set_backoff (client, 20, 100);
         int64_t start = zclock_mono ();
         assert (zaio_client_ping (client) == ZAIO_ERR_UNREACHABLE);
@@ -218,6 +219,7 @@ s_test_handshake_never_done (void)
     char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
     zaio_client_t *client = zaio_client_new (endpoint);
     zaio_client_set_retries (client, 1);
+    zaio_client_set_retry_ms (client, 0);
     zaio_client_set_connect_timeout (client, 150);
     zaio_client_set_backoff (client, 10, 10);
     int64_t start = zclock_mono ();
@@ -248,6 +250,7 @@ s_test_bad_hello (void)
     assert (client);
     zaio_client_set_timeout (client, 0);
     zaio_client_set_retries (client, 1);
+    zaio_client_set_retry_ms (client, 0);
     zaio_client_set_connect_timeout (client, 150);
     zaio_client_set_backoff (client, 10, 10);
     zaio_request_t req;

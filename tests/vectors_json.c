@@ -558,6 +558,17 @@ zaio_json_hex (const zaio_json_t *self, size_t *size)
     return bytes;
 }
 
+uint8_t *
+zaio_json_bin (const zaio_json_t *self, size_t *size)
+{
+    size_t len;
+    const char *key = self->type == ZAIO_JSON_OBJECT && self->count == 1
+                          ? zaio_json_key_at (self, 0, &len)
+                          : NULL;
+    if (!key || len != 4 || memcmp (key, "$bin", 4) != 0) return NULL;
+    return zaio_json_hex (self->items[0], size);
+}
+
 //  ---------------------------------------------------------------------
 //  Writing msgpack
 
@@ -628,6 +639,13 @@ zaio_json_pack (msgpack_packer *pk, const zaio_json_t *self, zaio_json_order_t o
             for (size_t i = 0; i < self->count; i++) zaio_json_pack (pk, self->items[i], order);
             break;
         case ZAIO_JSON_OBJECT: {
+            uint8_t *bin = zaio_json_bin (self, &len);
+            if (bin) {
+                msgpack_pack_bin (pk, len);
+                msgpack_pack_bin_body (pk, bin, len);
+                free (bin);
+                break;
+            }
             size_t *members = (size_t *)calloc (self->count + 1, sizeof (size_t));
             assert (members);
             if (order == ZAIO_JSON_PACK_CANONICAL)

@@ -92,6 +92,11 @@ zaio_json_t *zaio_json_get (const zaio_json_t *self, const char *key);
 //  is not a string of an even number of hex digits.
 uint8_t *zaio_json_hex (const zaio_json_t *self, size_t *size);
 
+//  Bytes of a msgpack bin as the vectors write one, {"$bin": HEX}
+//  (PROTOCOL.md section 13), in a new buffer the caller frees; NULL if
+//  self is not such an object.
+uint8_t *zaio_json_bin (const zaio_json_t *self, size_t *size);
+
 //  The order zaio_json_pack writes an object's members in.
 typedef enum {
     ZAIO_JSON_PACK_WRITTEN,  //  as in the text: decoders must take any order
@@ -99,8 +104,8 @@ typedef enum {
 } zaio_json_order_t;
 
 //  Pack self with plain msgpack_pack_* calls: nil, true or false, the
-//  shortest integer (signed only if negative), str for strings, arrays,
-//  and maps with their members in the order asked.
+//  shortest integer (signed only if negative), str for strings, bin for
+//  {"$bin": HEX}, arrays, and maps with their members in the order asked.
 void zaio_json_pack (msgpack_packer *pk, const zaio_json_t *self, zaio_json_order_t order);
 
 //  Members of an object in canonical order: the keys named in first (those

@@ -48,7 +48,6 @@
 #define S_COPY_CHUNK     (1u << 30)    //  bytes asked of one copy_file_range
 #define S_COPY_BUFFER    (256u * 1024) //  buffer of the read/write copy fallback
 #define S_TEMP_TRIES     64            //  names tried for a writefile temp file
-#define S_TEMP_SUFFIX    ".zaio-tmp."  //  .NAME.zaio-tmp.XXXXXX
 #define S_TEMP_RANDOM    6             //  random characters in a temp name
 #define S_MESSAGE_MAX    160           //  bytes in an error message
 #define S_WALK_LINKS_MAX 40            //  symlinks one resolution may follow
@@ -718,16 +717,16 @@ s_op_readfile (s_job_t *job)
 
 //  --------------------------------------------------------------------------
 //  Create a new temporary file beside entry->name, named
-//  .NAME.zaio-tmp.XXXXXX, with O_EXCL. Stores its name in temp (at least
-//  NAME_MAX + 1 bytes) and returns the descriptor, or -1 with errno set.
+//  .NAME.zaio-tmp.HOST.PID.XXXXXX (zaio_volume_temp_name: a later process
+//  can tell whether its writer is gone), with O_EXCL. Stores its name in
+//  temp (at least NAME_MAX + 1 bytes) and returns the descriptor, or -1
+//  with errno set.
 
 static int
 s_temp_open (const s_entry_t *entry, mode_t mode, char *temp)
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     size_t len = strcspn (entry->name, "/");
-    size_t room = NAME_MAX - 1 - strlen (S_TEMP_SUFFIX) - S_TEMP_RANDOM;
-    if (len > room) len = room;
     for (int attempt = 0; attempt < S_TEMP_TRIES; attempt++) {
         unsigned char random[S_TEMP_RANDOM];
         if (getrandom (random, sizeof random, 0) != (ssize_t)sizeof random) return -1;
@@ -735,7 +734,7 @@ s_temp_open (const s_entry_t *entry, mode_t mode, char *temp)
         for (int i = 0; i < S_TEMP_RANDOM; i++)
             suffix[i] = alphabet[random[i] % (sizeof alphabet - 1)];
         suffix[S_TEMP_RANDOM] = 0;
-        snprintf (temp, NAME_MAX + 1, ".%.*s%s%s", (int)len, entry->name, S_TEMP_SUFFIX, suffix);
+        zaio_volume_temp_name (temp, entry->name, len, suffix);
         int fd =
             openat (entry->dir, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
         if (fd >= 0 || errno != EEXIST) return fd;
@@ -947,8 +946,9 @@ s_compare_names (const void *a, const void *b)
 }
 
 //  --------------------------------------------------------------------------
-//  Read every name in dir except . and .. into a new sorted array (caller
-//  frees each name and the array). Returns 0 or an errno.
+//  Read every name in dir except ., .. and temporary files into a new
+//  sorted array (caller frees each name and the array). Returns 0 or an
+//  errno.
 
 static int
 s_read_names (DIR *dir, char ***names_p, size_t *count_p)
@@ -964,6 +964,8 @@ s_read_names (DIR *dir, char ***names_p, size_t *count_p)
             break;
         }
         if (strcmp (dirent->d_name, ".") == 0 || strcmp (dirent->d_name, "..") == 0) continue;
+        //  writefile's temporary files, in progress or left by a crash.
+        if (zaio_volume_is_temp (dirent->d_name)) continue;
         if (count == capacity) {
             capacity = capacity ? capacity * 2 : 64;
             char **grown = (char **)realloc (names, capacity * sizeof (char *));

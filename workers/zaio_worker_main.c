@@ -39,6 +39,10 @@ s_usage (FILE *out)
              "      --heartbeat-misses N  silent intervals before the broker is presumed\n"
              "                          gone and the worker reconnects [3]\n"
              "      --drain-ms MS       longest wait for held jobs on SIGTERM [10000]\n"
+             "      --tmp-max-age S     at start, remove writefile temporary files older\n"
+             "                          than S seconds, whoever made them (0: none by\n"
+             "                          age); those of this host's dead processes go\n"
+             "                          at any age [3600]\n"
              "  -n, --name NAME         host identity in completion events [hostname]\n"
              "      --curve-cert FILE   this worker's secret CURVE certificate (from zaio\n"
              "                          keygen; FILE or FILE_secret)\n"
@@ -98,7 +102,7 @@ s_parse_volume (char *spec)
 
 //  zaio-worker's long options, in the order getopt_long names them when an
 //  abbreviation is ambiguous.
-enum { S_OPT_CREDIT = 256, S_OPT_CURVE_CERT, S_OPT_BROKER_KEY, S_OPT_INSECURE };
+enum { S_OPT_CREDIT = 256, S_OPT_CURVE_CERT, S_OPT_BROKER_KEY, S_OPT_INSECURE, S_OPT_TMP_MAX_AGE };
 static const struct option s_long_options[] = {
     {"connect", required_argument, NULL, 'c'},
     {"volume", required_argument, NULL, 'V'},
@@ -109,6 +113,7 @@ static const struct option s_long_options[] = {
     {"curve-cert", required_argument, NULL, S_OPT_CURVE_CERT},
     {"broker-key", required_argument, NULL, S_OPT_BROKER_KEY},
     {"insecure", no_argument, NULL, S_OPT_INSECURE},
+    {"tmp-max-age", required_argument, NULL, S_OPT_TMP_MAX_AGE},
     ZAIO_DAEMON_LAST_OPTIONS};
 
 //  How the worker is to reach its broker safely, from the command line.
@@ -117,6 +122,9 @@ typedef struct {
     const char *broker_key; //  --broker-key
     bool insecure;          //  --insecure
 } s_trust_t;
+
+//  --tmp-max-age: see zaio_volume_sweep_temps.
+static uint32_t s_tmp_max_age = ZAIO_VOLUME_TEMP_MAX_AGE_S;
 
 //  The command line into config and trust; the volumes it names go to
 //  config->volumes (owned by the caller, to destroy). Exits as
@@ -162,6 +170,10 @@ s_options (int argc, char **argv, zaio_relay_config_t *config, s_trust_t *trust)
                 break;
             case S_OPT_INSECURE:
                 trust->insecure = true;
+                break;
+            case S_OPT_TMP_MAX_AGE:
+                s_tmp_max_age =
+                    (uint32_t)zaio_daemon_number ("--tmp-max-age", optarg, 0, UINT32_MAX);
                 break;
         }
     }
@@ -239,6 +251,9 @@ main (int argc, char *argv[])
         fprintf (stderr, "zaio-worker: could not start\n");
         status = 1;
     }
+    //  Temporary files that killed writefiles left, on threads of their own.
+    for (size_t i = 0; relay && i < config.volume_count; i++)
+        zaio_volume_sweep_temps (volumes[i], s_tmp_max_age);
     if (relay) zaio_daemon_ready (NULL);
     zaio_relay_destroy (&relay);
     for (size_t i = 0; i < config.volume_count; i++) zaio_volume_destroy (&volumes[i]);

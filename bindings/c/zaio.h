@@ -44,7 +44,8 @@
         completes with ZAIO_ERR_CONNLOST (it may or may not have run). Calls
         that had not been sent, or were sent on a connection that never
         completed, cannot have run and are sent on the fresh connection.
-      * If no connection can be made after `retries` attempts, waiting calls
+      * If no connection can be made after `retries` attempts and for
+        `retry_ms` (default 5 s) since the broker was lost, waiting calls
         complete with ZAIO_ERR_UNREACHABLE.
       * If the broker refuses the handshake (zaio_client_set_curve: our key
         unknown to it; or one side uses CURVE and the other does not),
@@ -97,6 +98,7 @@ extern "C" {
 //  Defaults of the client's settings (zaio_client_set_*).
 #define ZAIO_CLIENT_TIMEOUT_MS         30000 //  per call, from start to completion
 #define ZAIO_CLIENT_RETRIES            3     //  resends of an idempotent call; reconnects
+#define ZAIO_CLIENT_RETRY_MS           5000  //  reconnecting goes on this long after a loss
 #define ZAIO_CLIENT_CONNECT_TIMEOUT_MS 2000  //  for a connection to come up
 #define ZAIO_CLIENT_HEARTBEAT_MS       1000  //  ZMTP ping interval; 3 missed = lost
 #define ZAIO_CLIENT_BACKOFF_MS         100   //  first back-off; doubles per attempt
@@ -202,9 +204,17 @@ ZAIO_EXPORT int zaio_client_set_volume (zaio_client_t *self, const char *volume)
 ZAIO_EXPORT void zaio_client_set_timeout (zaio_client_t *self, uint32_t msecs);
 
 //  How many times an idempotent call is re-sent after losing the broker,
-//  and how many reconnects in a row are tried before waiting calls fail
-//  with ZAIO_ERR_UNREACHABLE.
+//  and how many reconnects in a row are tried at least before waiting
+//  calls fail with ZAIO_ERR_UNREACHABLE (see zaio_client_set_retry_ms).
 ZAIO_EXPORT void zaio_client_set_retries (zaio_client_t *self, uint32_t retries);
+
+//  How long, in ms, reconnecting goes on after the broker was lost, even
+//  past `retries` failed connections, before waiting calls fail with
+//  ZAIO_ERR_UNREACHABLE (default ZAIO_CLIENT_RETRY_MS: a broker restarted
+//  within it is found, with back-off between tries; the last try is made
+//  when it ends). 0: give up after `retries` failures alone. Each call's
+//  own timeout still applies.
+ZAIO_EXPORT void zaio_client_set_retry_ms (zaio_client_t *self, uint32_t msecs);
 
 //  Time allowed for a fresh connection to come up (the handshake and the
 //  broker's answer to the client's own hello) before it counts as a failed

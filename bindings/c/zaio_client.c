@@ -112,6 +112,7 @@ struct _zaio_client_t {
     //  Settings
     uint32_t timeout_ms;
     uint32_t retries;
+    uint32_t retry_ms; //  keep reconnecting at least this long after a loss
     uint32_t connect_timeout_ms;
     uint32_t heartbeat_ms;
     uint32_t backoff_ms;
@@ -126,6 +127,7 @@ struct _zaio_client_t {
     zsock_t *monitor;
     bool connected;    //  handshake done: what we sent may have arrived
     uint32_t failures; //  lost connections in a row
+    int64_t lost_at;   //  when the first of them was lost (monotonic ms)
     uint32_t hangups;  //  of those, hung up on in the handshake (s_hung_up)
     zaio_call_t *hello_call;
     zaio_hello_t hello;
@@ -589,7 +591,7 @@ static void
 s_drop (zaio_client_t *self, const char *why)
 {
     s_disconnect (self);
-    self->failures++;
+    if (self->failures++ == 0) self->lost_at = s_now ();
     if (why == s_hung_up) self->hangups++;
     bool maybe_delivered = self->connected;
     self->connected = false;
@@ -639,7 +641,8 @@ s_window (const zaio_hello_t *hello)
 //  s_conn_on, one case per (state, event) pair below, in this order.
 //
 //  DOWN        no socket: none opened yet, or given up after more than
-//              `retries` failed connections in a row; a new call retries
+//              `retries` failed connections in a row that took `retry_ms`
+//              or more since the first; a new call retries
 //  BACKOFF     no socket; a fresh one when the back-off runs out
 //  CONNECTING  a socket with our hello on it, not yet answered: only the
 //              hello is sent (again after QUEUE_FULL), no user call
@@ -668,7 +671,8 @@ s_window (const zaio_hello_t *hello)
 //  CONNECTING  TIMER         (as LOST)   why: "connect timed out", or "no answer to
 //                                        hello" once connected
 //  CONNECTING  LOST          BACKOFF     drop the socket, failures++, settle its calls
-//  READY       LOST          or DOWN     (s_drop); BACKOFF while failures <= retries,
+//  READY       LOST          or DOWN     (s_drop); BACKOFF while failures <= retries or
+//                                        retry_ms has not passed since lost_at (s_retry_at),
 //                                        else DOWN: waiting calls fail UNREACHABLE, or
 //                                        AUTH if under CURVE the broker hung up in the
 //                                        handshake every time (hangups == failures)
@@ -695,6 +699,25 @@ s_conn_enter (zaio_client_t *self, s_conn_t state, int64_t deadline)
 {
     self->conn = state;
     self->conn_deadline = deadline;
+}
+
+//  After `failures` lost connections in a row, when to try the next one: a
+//  back-off from now, doubling per failure up to its ceiling. Past
+//  `retries` failures the client keeps trying until `retry_ms` after the
+//  first (lost_at), the last try at that instant, so a broker that comes
+//  back within it is found; but not under CURVE when the broker hung up in
+//  every handshake (s_give_up_lost: AUTH, which time will not mend).
+//  Returns 0 when it is time to give up.
+static int64_t
+s_retry_at (zaio_client_t *self)
+{
+    int64_t now = s_now ();
+    int64_t at = now + s_backoff (self, self->failures);
+    if (self->failures <= self->retries) return at;
+    if (self->curve && self->hangups == self->failures) return 0;
+    int64_t end = self->lost_at + self->retry_ms;
+    if (now >= end) return 0;
+    return at < end ? at : end;
 }
 
 //  Fail every call waiting to be sent (queued, or backing off) with error:
@@ -736,6 +759,7 @@ s_give_up_lost (zaio_client_t *self, const char *why)
 static int
 s_conn_on (zaio_client_t *self, s_event_t event, const char *why)
 {
+    int64_t retry_at;
     switch (S_ON (self->conn, event)) {
         case S_ON (C_CONNECTING, E_REKEY):
         case S_ON (C_READY, E_REKEY):
@@ -773,8 +797,9 @@ s_conn_on (zaio_client_t *self, s_event_t event, const char *why)
         case S_ON (C_CONNECTING, E_LOST):
         case S_ON (C_READY, E_LOST):
             s_drop (self, why);
-            if (self->failures <= self->retries)
-                s_conn_enter (self, C_BACKOFF, s_now () + s_backoff (self, self->failures));
+            retry_at = s_retry_at (self);
+            if (retry_at)
+                s_conn_enter (self, C_BACKOFF, retry_at);
             else {
                 s_conn_enter (self, C_DOWN, 0);
                 s_give_up_lost (self, why);
@@ -1120,6 +1145,7 @@ zaio_client_new (const char *endpoint)
     self->is_inproc = strncmp (endpoint, "inproc://", 9) == 0;
     self->timeout_ms = ZAIO_CLIENT_TIMEOUT_MS;
     self->retries = ZAIO_CLIENT_RETRIES;
+    self->retry_ms = ZAIO_CLIENT_RETRY_MS;
     self->connect_timeout_ms = ZAIO_CLIENT_CONNECT_TIMEOUT_MS;
     self->heartbeat_ms = ZAIO_CLIENT_HEARTBEAT_MS;
     self->backoff_ms = ZAIO_CLIENT_BACKOFF_MS;
@@ -1221,6 +1247,13 @@ zaio_client_set_retries (zaio_client_t *self, uint32_t retries)
 {
     assert (self);
     self->retries = retries;
+}
+
+void
+zaio_client_set_retry_ms (zaio_client_t *self, uint32_t msecs)
+{
+    assert (self);
+    self->retry_ms = msecs;
 }
 
 void

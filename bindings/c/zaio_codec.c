@@ -204,7 +204,9 @@ zaio_error_text (int code)
 //  Request fields: one table for encoding and decoding, in canonical order
 //  (after "id" and "op", keys ascend bytewise).
 
-typedef enum { S_BOOL, S_UINT, S_STR } s_kind_t;
+//  S_NAME: a file name, a str when it is UTF-8, else a bin holding its raw
+//  bytes (PROTOCOL.md section 5, listdir).
+typedef enum { S_BOOL, S_UINT, S_STR, S_NAME } s_kind_t;
 
 typedef struct {
     const char *name;
@@ -216,7 +218,7 @@ typedef struct {
 
 #define MEMBER(m) offsetof (zaio_request_t, m)
 static const s_field_spec_t s_fields[] = {
-    {"after", ZAIO_FIELD_AFTER, S_STR, ZAIO_NAME_MAX, MEMBER (after)},
+    {"after", ZAIO_FIELD_AFTER, S_NAME, ZAIO_NAME_MAX, MEMBER (after)},
     {"barrier", ZAIO_FIELD_BARRIER, S_BOOL, 1, MEMBER (barrier)},
     {"create", ZAIO_FIELD_CREATE, S_BOOL, 1, MEMBER (create)},
     {"datasync", ZAIO_FIELD_DATASYNC, S_BOOL, 1, MEMBER (datasync)},
@@ -294,7 +296,7 @@ int
 zaio_request_set_str (zaio_request_t *req, zaio_field_t field, const char *value)
 {
     const s_field_spec_t *spec = s_field_by_bit (field);
-    assert (spec && spec->kind == S_STR);
+    assert (spec && (spec->kind == S_STR || spec->kind == S_NAME));
     size_t len = strlen (value);
     if (len > spec->max) return -1;
     memcpy ((char *)req + spec->offset, value, len + 1);
@@ -306,7 +308,7 @@ void
 zaio_request_set_uint (zaio_request_t *req, zaio_field_t field, uint64_t value)
 {
     const s_field_spec_t *spec = s_field_by_bit (field);
-    assert (spec && spec->kind != S_STR);
+    assert (spec && (spec->kind == S_BOOL || spec->kind == S_UINT));
     s_store_uint (req, spec, value);
     req->fields |= field;
 }
@@ -412,12 +414,36 @@ s_check_str (const char *name, const char *str, uint32_t len, char *why, size_t 
     return 0;
 }
 
+//  A name field sent as bin (S_NAME): raw bytes, at most spec->max of them
+//  (TOOBIG), without a NUL byte (EINVAL), copied into req.
+static int
+s_decode_name_bin (zaio_request_t *req, const s_field_spec_t *spec, zaio_cursor_t *cursor,
+                   char *why, size_t why_size)
+{
+    const uint8_t *bytes;
+    uint32_t len;
+    if (zaio_cursor_bin (cursor, &bytes, &len))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "field '%s' must be a string or bin",
+                       spec->name);
+    if (len > spec->max)
+        return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "field '%s' is longer than %u bytes",
+                       spec->name, (unsigned)spec->max);
+    if (memchr (bytes, 0, len))
+        return s_fail (why, why_size, EINVAL, "field '%s' contains a NUL byte", spec->name);
+    char *member = (char *)req + spec->offset;
+    memcpy (member, bytes, len);
+    member[len] = 0;
+    return 0;
+}
+
 //  Decode one known field's value into req.
 static int
 s_decode_field (zaio_request_t *req, const s_field_spec_t *spec, zaio_cursor_t *cursor, char *why,
                 size_t why_size)
 {
-    if (spec->kind == S_STR) {
+    if (spec->kind == S_NAME && zaio_cursor_peek (cursor) == ZAIO_MP_BIN)
+        return s_decode_name_bin (req, spec, cursor, why, why_size);
+    if (spec->kind == S_STR || spec->kind == S_NAME) {
         char *member = (char *)req + spec->offset;
         const char *str;
         uint32_t len;
@@ -909,6 +935,21 @@ zaio_pack_key_str (msgpack_packer *pk, const char *key, const char *value)
     if (to) s_writer_end (writer, to + s_put_str (to, value, len));
 }
 
+//  key, then name as a str if it is well-formed UTF-8, else as a bin of its
+//  raw bytes (PROTOCOL.md section 5, listdir).
+static void
+s_pack_key_name (msgpack_packer *pk, const char *key, const char *name)
+{
+    size_t len = strlen (name);
+    if (s_utf8_valid ((const uint8_t *)name, len))
+        zaio_pack_key_str (pk, key, name);
+    else {
+        zaio_pack_str (pk, key);
+        msgpack_pack_bin (pk, len);
+        msgpack_pack_bin_body (pk, name, len);
+    }
+}
+
 void
 zaio_request_pack (msgpack_packer *pk, const zaio_request_t *req)
 {
@@ -923,6 +964,8 @@ zaio_request_pack (msgpack_packer *pk, const zaio_request_t *req)
         if (!(req->fields & spec->field)) continue;
         if (spec->kind == S_STR)
             zaio_pack_key_str (pk, spec->name, (const char *)req + spec->offset);
+        else if (spec->kind == S_NAME)
+            s_pack_key_name (pk, spec->name, (const char *)req + spec->offset);
         else if (spec->kind == S_BOOL)
             zaio_pack_key_bool (pk, spec->name, s_load_uint (req, spec) != 0);
         else
@@ -1118,9 +1161,29 @@ zaio_dirent_pack (msgpack_packer *pk, const zaio_dirent_t *entry)
 {
     msgpack_pack_map (pk, 4);
     zaio_pack_key_int (pk, "mtime_ns", entry->mtime_ns);
-    zaio_pack_key_str (pk, "name", entry->name);
+    s_pack_key_name (pk, "name", entry->name);
     zaio_pack_key_uint (pk, "size", entry->size);
     zaio_pack_key_str (pk, "type", entry->type);
+}
+
+//  An entry's name, a str or a bin (PROTOCOL.md section 5: a name that is
+//  not UTF-8 comes as a bin of its raw bytes), into entry: at most
+//  ZAIO_NAME_MAX bytes, no NUL. name_bin says whether the bytes are not
+//  UTF-8, however they came (a broker before bin names sent them as str).
+//  Returns 0 or -1.
+static int
+s_dirent_name (zaio_dirent_t *entry, zaio_cursor_t *cursor)
+{
+    const char *name;
+    uint32_t len;
+    if (zaio_cursor_str (cursor, &name, &len) &&
+        zaio_cursor_bin (cursor, (const uint8_t **)&name, &len))
+        return -1;
+    if (len > ZAIO_NAME_MAX || memchr (name, 0, len)) return -1;
+    memcpy (entry->name, name, len);
+    entry->name[len] = 0;
+    entry->name_bin = !s_utf8_valid ((const uint8_t *)name, len);
+    return 0;
 }
 
 //  Decode the entry map at cursor into entry, which the caller zeroed;
@@ -1136,7 +1199,7 @@ s_dirent_decode (zaio_dirent_t *entry, zaio_cursor_t *cursor)
         if (zaio_cursor_str (cursor, &key, &len)) return -1;
         int rc;
         if (s_key_is (key, len, "name"))
-            rc = zaio_cursor_str_copy (cursor, entry->name, sizeof entry->name, ZAIO_NAME_MAX);
+            rc = s_dirent_name (entry, cursor);
         else if (s_key_is (key, len, "type"))
             rc = zaio_cursor_str_copy (cursor, entry->type, sizeof entry->type,
                                        sizeof entry->type - 1);

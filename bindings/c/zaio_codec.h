@@ -87,7 +87,8 @@ typedef struct {
 ZAIO_EXPORT void zaio_request_init (zaio_request_t *req, zaio_op_t op, uint64_t id);
 
 //  Set a string field (ZAIO_FIELD_PATH, _TO, _AFTER, _VOLUME or _KEY).
-//  Returns -1 if value is too long for the field.
+//  Returns -1 if value is too long for the field. An AFTER that is not
+//  UTF-8 (a name a listdir returned with name_bin) is encoded as a bin.
 ZAIO_EXPORT int zaio_request_set_str (zaio_request_t *req, zaio_field_t field, const char *value);
 
 //  Set a numeric or boolean field.
@@ -211,16 +212,21 @@ ZAIO_EXPORT int zaio_reply_decode (zaio_reply_t *reply, const void *data, size_t
                                    size_t why_size);
 
 //  One listdir entry (PROTOCOL.md section 5): a map of mtime_ns, name, size
-//  and type.
+//  and type. name is the entry's bytes as the directory holds them, which
+//  need not be UTF-8: such a name travels as a msgpack bin and name_bin is
+//  true. Show such a name escaped; it can be given back as a listdir
+//  `after`, but no request can name the file in a path (paths are str).
 typedef struct {
     char name[ZAIO_NAME_MAX + 1];
     char type[16]; //  "file", "dir", "symlink" or "other"
     uint64_t size;
     int64_t mtime_ns; //  nanoseconds since the Unix epoch
+    bool name_bin;    //  name is not well-formed UTF-8 (decoded entries only)
 } zaio_dirent_t;
 
 //  Pack one entry map, keys in canonical order, for a listdir reply's
-//  "entries" array (the caller packs the array's header).
+//  "entries" array (the caller packs the array's header). A name that is
+//  not well-formed UTF-8 is packed as a bin, whatever name_bin says.
 ZAIO_EXPORT void zaio_dirent_pack (msgpack_packer *pk, const zaio_dirent_t *entry);
 
 //  Decode a listdir reply's entries (zaio_reply_t.entries: size bytes at

@@ -164,6 +164,20 @@ zaio_cursor_str (zaio_cursor_t *self, const char **str, uint32_t *len)
     return 0;
 }
 
+//  A bin; *data points into the input.
+int
+zaio_cursor_bin (zaio_cursor_t *self, const uint8_t **data, uint32_t *len)
+{
+    if (zaio_cursor_peek (self) != ZAIO_MP_BIN) return -1;
+    size_t header;
+    uint64_t n;
+    if (s_blob (self, &header, &n)) return -1;
+    *data = self->pos + header;
+    *len = (uint32_t)n;
+    self->pos += header + n;
+    return 0;
+}
+
 int
 zaio_cursor_str_copy (zaio_cursor_t *self, char *buf, size_t buf_size, size_t max_len)
 {

@@ -58,6 +58,9 @@ ZAIO_EXPORT int zaio_cursor_array (zaio_cursor_t *self, uint32_t *count);
 //  A str; *str points into the input and is NOT NUL-terminated.
 ZAIO_EXPORT int zaio_cursor_str (zaio_cursor_t *self, const char **str, uint32_t *len);
 
+//  A bin; *data points into the input.
+ZAIO_EXPORT int zaio_cursor_bin (zaio_cursor_t *self, const uint8_t **data, uint32_t *len);
+
 //  A str copied into buf (NUL-terminated). Fails if it holds more than
 //  max_len bytes, does not fit buf, or contains a NUL byte.
 ZAIO_EXPORT int zaio_cursor_str_copy (zaio_cursor_t *self, char *buf, size_t buf_size,

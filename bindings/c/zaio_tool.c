@@ -39,7 +39,8 @@ typedef struct {
     const char *endpoint;
     const char *events;
     uint32_t timeout_ms;
-    int retries; //  -1: library default
+    int retries;      //  -1: library default
+    int64_t retry_ms; //  -1: library default
     zaio_client_t *client;
     const char *volume;       //  NULL: the broker's default
     const char *curve_server; //  the broker's public certificate; NULL: no CURVE
@@ -147,6 +148,7 @@ s_client (s_tool_t *tool)
             exit (EXIT_USAGE);
         }
         if (tool->retries >= 0) zaio_client_set_retries (tool->client, (uint32_t)tool->retries);
+        if (tool->retry_ms >= 0) zaio_client_set_retry_ms (tool->client, (uint32_t)tool->retry_ms);
     }
     return tool->client;
 }
@@ -669,6 +671,26 @@ s_cmd_stat (s_tool_t *tool, int argc, char **argv)
     return status;
 }
 
+//  An entry's name and a newline. A name that is not UTF-8 (name_bin) is
+//  escaped so it shows and cannot pass for another: its bytes outside
+//  printable ASCII as \xHH, a backslash as \\.
+static void
+s_print_name (const zaio_dirent_t *entry)
+{
+    if (!entry->name_bin) {
+        printf ("%s\n", entry->name);
+        return;
+    }
+    for (const unsigned char *at = (const unsigned char *)entry->name; *at; at++)
+        if (*at == '\\')
+            fputs ("\\\\", stdout);
+        else if (*at < 0x20 || *at > 0x7e)
+            printf ("\\x%02x", *at);
+        else
+            putchar (*at);
+    putchar ('\n');
+}
+
 static void
 s_print_entry (const zaio_dirent_t *entry, bool longform)
 {
@@ -680,9 +702,9 @@ s_print_entry (const zaio_dirent_t *entry, bool longform)
                     : streq (entry->type, "symlink") ? 'l'
                     : streq (entry->type, "file")    ? '-'
                                                      : '?';
-        printf ("%c %12" PRIu64 " %s %s\n", kind, entry->size, mtime, entry->name);
-    } else
-        printf ("%s\n", entry->name);
+        printf ("%c %12" PRIu64 " %s ", kind, entry->size, mtime);
+    }
+    s_print_name (entry);
 }
 
 static int
@@ -1227,7 +1249,9 @@ static const s_command_t s_commands[] = {
      "Print type, size, mode and modification time of each PATH (symlinks not followed).\n"},
     {"ls", s_cmd_ls, "ls [-l] [PATH...]",
      "List the entries of each directory (the root if none), sorted by name.\n"
-     "  -l   long form: type (d, -, l, ?), size, modification time (UTC), name\n"},
+     "  -l   long form: type (d, -, l, ?), size, modification time (UTC), name\n"
+     "A name that is not UTF-8 is shown escaped: its bytes outside printable ASCII\n"
+     "as \\xHH, a backslash as \\\\. No request can name such a file.\n"},
     {"cat", s_cmd_cat, "cat PATH...",
      "Write each file to standard output, fetched in pipelined chunks.\n"},
     {"get", s_cmd_get, "get REMOTE LOCAL",
@@ -1291,6 +1315,8 @@ s_help (void)
             ", else " ZAIO_DEFAULT_EVENTS "]\n"
             "  -t, --timeout MS        per-request timeout [30000]\n"
             "  -r, --retries N         resends/reconnects after losing the broker [3]\n"
+            "      --retry-ms MS       reconnect for this long after losing the broker,\n"
+            "                          even past --retries (a broker restart) [5000]\n"
             "  -v, --volume NAME       volume the paths live on [$ZAIO_VOLUME, else the\n"
             "                          broker's default volume]\n"
             "      --curve-server FILE the broker's public CURVE certificate [$ZAIO_CURVE_SERVER]\n"
@@ -1319,8 +1345,8 @@ s_takes_value (const char *name)
 {
     return streq (name, "-c") || streq (name, "--connect") || streq (name, "-e") ||
            streq (name, "--events") || streq (name, "-t") || streq (name, "--timeout") ||
-           streq (name, "-r") || streq (name, "--retries") || streq (name, "-v") ||
-           streq (name, "--volume") || streq (name, "--curve-server") ||
+           streq (name, "-r") || streq (name, "--retries") || streq (name, "--retry-ms") ||
+           streq (name, "-v") || streq (name, "--volume") || streq (name, "--curve-server") ||
            streq (name, "--curve-cert");
 }
 
@@ -1371,6 +1397,9 @@ s_global_option (s_tool_t *tool, int argc, char **argv, int *at)
     } else if (streq (name, "-r") || streq (name, "--retries")) {
         if (s_parse_number (value, 100, &number)) return s_usage (NULL, "bad --retries");
         tool->retries = (int)number;
+    } else if (streq (name, "--retry-ms")) {
+        if (s_parse_number (value, UINT32_MAX, &number)) return s_usage (NULL, "bad --retry-ms");
+        tool->retry_ms = number;
     } else {
         char problem[96];
         snprintf (problem, sizeof problem, "unknown option '%s'", arg);
@@ -1420,6 +1449,7 @@ main (int argc, char *argv[])
     s_tool_t tool = {NULL,
                      NULL,
                      ZAIO_CLIENT_TIMEOUT_MS,
+                     -1,
                      -1,
                      NULL,
                      getenv ("ZAIO_VOLUME"),

@@ -317,7 +317,8 @@ function requestKeys (header) {
 
 //  The header frame of a request: a flat map of `id`, `op`, then the other
 //  fields ascending. Values must be bool, non-negative integer (Number or
-//  BigInt) or string; undefined fields are left out.
+//  BigInt) or string (`after` may also be a Buffer: a name that is not
+//  UTF-8, sent as bin); undefined fields are left out.
 function encodeRequestHeader (header) {
     const w = new Writer(64 + (header.path ? header.path.length * 3 : 0));
     const keys = requestKeys(header);
@@ -331,6 +332,8 @@ function encodeRequestHeader (header) {
             w.byte(v ? 0xc3 : 0xc2);
         else if (typeof v === 'string')
             w.str(v);
+        else if (k === 'after' && v instanceof Uint8Array)
+            w.bin(v);       //  a name that is not UTF-8, as a listdir gave it (spec 5)
         else if (typeof v === 'number' || typeof v === 'bigint') {
             if (v < 0)
                 throw new RangeError(`${k} must not be negative`);
@@ -601,6 +604,9 @@ const KINDS = {
     int64: isInt64,
     bool: (v) => typeof v === 'boolean',
     str: (v) => typeof v === 'string',
+    //  A file name: a string, or a Buffer of the raw bytes of one that is
+    //  not UTF-8 (spec 5, listdir).
+    name: (v) => typeof v === 'string' || Buffer.isBuffer(v),
     filetype: (v) => FILE_TYPES.has(v),
 };
 
@@ -623,7 +629,7 @@ const RESULTS = {
     append: { bytes: 'uint', offset: 'uint' },
     readfile: { bytes: 'uint' },
     writefile: { bytes: 'uint' },
-    listdir: { entries: [{ name: 'str', type: 'filetype', size: 'uint', mtime_ns: 'int64' }], more: 'bool' },
+    listdir: { entries: [{ name: 'name', type: 'filetype', size: 'uint', mtime_ns: 'int64' }], more: 'bool' },
     copy: { bytes: 'uint' },
 };
 

@@ -70,8 +70,9 @@ export interface MkdirOptions extends CallOptions {
 }
 
 export interface ListdirOptions extends CallOptions {
-    /** Return entries whose name sorts (bytewise) after this one. */
-    after?: string;
+    /** Return entries whose name sorts (bytewise) after this one (a Buffer
+     *  for a name that is not UTF-8, as a DirEntry gives it). */
+    after?: string | Buffer;
     /** Most entries per page, 1..10000 (broker default 1000). */
     limit?: number;
 }
@@ -87,7 +88,9 @@ export interface Stat {
 }
 
 export interface DirEntry {
-    name: string;
+    /** A Buffer of its raw bytes for a name that is not UTF-8 (sent as
+     *  msgpack bin); such a name works as `after` but not in a path. */
+    name: string | Buffer;
     type: FileType;
     size: Int;
     mtime_ns: bigint;

@@ -381,7 +381,7 @@ class Client {
     async listdir (path, opts = {}) {
         const { header } = await this._call('listdir', {
             path: checkString('path', path),
-            after: optString('after', opts.after),
+            after: Buffer.isBuffer(opts.after) ? opts.after : optString('after', opts.after),
             limit: optUint('limit', opts.limit),
         }, undefined, opts);
         return { entries: header.entries.map(entryResult), more: header.more };

@@ -1297,6 +1297,79 @@ s_test_dirents (void)
     printf ("test_codec: listdir entries OK\n");
 }
 
+//  Names that are not UTF-8 (PROTOCOL.md section 5, listdir): packed as
+//  bin, decoded from bin (or from the invalid str an older broker sent)
+//  with name_bin set; `after` carries one as a bin; a bad bin is refused.
+static void
+s_test_raw_names (void)
+{
+    zaio_dirent_t entry;
+    memset (&entry, 0, sizeof entry);
+    strcpy (entry.name, "caf\xe9");
+    strcpy (entry.type, "file");
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    msgpack_pack_array (&writer.packer, 1);
+    zaio_dirent_pack (&writer.packer, &entry);
+    zframe_t *frame = zaio_writer_frame (&writer);
+    static const uint8_t bin_name[] = {0xa4, 'n', 'a', 'm', 'e', 0xc4, 4, 'c', 'a', 'f', 0xe9};
+    assert (zframe_size (frame) > sizeof bin_name);
+    assert (memmem (zframe_data (frame), zframe_size (frame), bin_name, sizeof bin_name));
+    zaio_dirent_t *back;
+    size_t count;
+    assert (zaio_dirents_decode (zframe_data (frame), zframe_size (frame), &back, &count) == 0);
+    assert (count == 1 && streq (back[0].name, "caf\xe9") && back[0].name_bin);
+    free (back);
+    zframe_destroy (&frame);
+
+    //  [{"name": X}] with X as given.
+    static const uint8_t old_str[] = {0x91, 0x81, 0xa4, 'n', 'a', 'm', 'e', 0xa2, 'a', 0xff};
+    assert (zaio_dirents_decode (old_str, sizeof old_str, &back, &count) == 0);
+    assert (count == 1 && streq (back[0].name, "a\xff") && back[0].name_bin);
+    free (back);
+    static const uint8_t valid_bin[] = {0x91, 0x81, 0xa4, 'n', 'a', 'm', 'e', 0xc4, 1, 'a'};
+    assert (zaio_dirents_decode (valid_bin, sizeof valid_bin, &back, &count) == 0);
+    assert (count == 1 && streq (back[0].name, "a") && !back[0].name_bin);
+    free (back);
+    static const uint8_t nul_bin[] = {0x91, 0x81, 0xa4, 'n', 'a', 'm', 'e', 0xc4, 2, 'a', 0};
+    assert (s_dirents_decode (nul_bin, sizeof nul_bin, &count) == ZAIO_ERR_MALFORMED);
+    uint8_t long_bin[10 + ZAIO_NAME_MAX + 1] = {0x91, 0x81, 0xa4, 'n', 'a', 'm', 'e', 0xc5, 1, 0};
+    memset (long_bin + 10, 'n', ZAIO_NAME_MAX + 1);
+    assert (s_dirents_decode (long_bin, sizeof long_bin, &count) == ZAIO_ERR_MALFORMED);
+
+    //  `after`: a bin when it is not UTF-8, a str when it is.
+    zaio_request_t req, decoded;
+    zaio_request_init (&req, ZAIO_OP_LISTDIR, 7);
+    assert (zaio_request_set_str (&req, ZAIO_FIELD_PATH, "d") == 0);
+    assert (zaio_request_set_str (&req, ZAIO_FIELD_AFTER, "caf\xe9") == 0);
+    frame = zaio_request_encode (&req);
+    static const uint8_t bin_after[] = {0xa5, 'a', 'f', 't', 'e', 'r',
+                                        0xc4, 4,   'c', 'a', 'f', 0xe9};
+    assert (memmem (zframe_data (frame), zframe_size (frame), bin_after, sizeof bin_after));
+    char why[128];
+    assert (zaio_request_decode (&decoded, zframe_data (frame), zframe_size (frame), why,
+                                 sizeof why) == 0);
+    assert (streq (decoded.after, "caf\xe9") && (decoded.fields & ZAIO_FIELD_AFTER));
+    zframe_destroy (&frame);
+    //  {"id": 1, "op": "listdir", "path": "", "after": X}
+    uint8_t head[] = {0x84, 0xa2, 'i',  'd', 1,   0xa2, 'o', 'p',  0xa7, 'l', 'i', 's', 't', 'd',
+                      'i',  'r',  0xa4, 'p', 'a', 't',  'h', 0xa0, 0xa5, 'a', 'f', 't', 'e', 'r'};
+    uint8_t bad[sizeof head + 3 + ZAIO_NAME_MAX + 1];
+    memcpy (bad, head, sizeof head);
+    memcpy (bad + sizeof head,
+            "\xc4\x02"
+            "a\0",
+            4);
+    assert (zaio_request_decode (&decoded, bad, sizeof head + 4, why, sizeof why) == EINVAL);
+    //  A bin16 of ZAIO_NAME_MAX + 1 bytes (paths stay str: vector path_wrong_type).
+    bad[sizeof head] = 0xc5;
+    bad[sizeof head + 1] = (ZAIO_NAME_MAX + 1) >> 8;
+    bad[sizeof head + 2] = (ZAIO_NAME_MAX + 1) & 0xff;
+    memset (bad + sizeof head + 3, 'n', ZAIO_NAME_MAX + 1);
+    assert (zaio_request_decode (&decoded, bad, sizeof bad, why, sizeof why) == ZAIO_ERR_TOOBIG);
+    zaio_writer_release (&writer);
+}
+
 static void
 s_test_events (void)
 {
@@ -1651,6 +1724,7 @@ main (int argc, char *argv[])
         ZAIO_TEST_CASE (s_test_reply_table),
         ZAIO_TEST_CASE (s_test_hello),
         ZAIO_TEST_CASE (s_test_dirents),
+        ZAIO_TEST_CASE (s_test_raw_names),
         ZAIO_TEST_CASE (s_test_events),
         ZAIO_TEST_CASE (s_test_ready),
         ZAIO_TEST_CASE (s_test_outcome),

@@ -773,8 +773,14 @@ s_listdir (zaio_volume_t *volume, const char *path, const char *after, uint32_t 
         assert (zaio_cursor_int (&cursor, &mtime_ns) == 0 && mtime_ns > 0);
         assert (zaio_cursor_str (&cursor, &key, &len) == 0 && len == 4 &&
                 memcmp (key, "name", 4) == 0);
+        //  A str, or a bin for a name that is not UTF-8 (s_test_listdir_names).
         char name[NAME_MAX + 1];
-        assert (zaio_cursor_str_copy (&cursor, name, sizeof name, NAME_MAX) == 0);
+        const char *bytes;
+        assert (zaio_cursor_str (&cursor, &bytes, &len) == 0 ||
+                zaio_cursor_bin (&cursor, (const uint8_t **)&bytes, &len) == 0);
+        assert (len <= NAME_MAX && !memchr (bytes, 0, len));
+        memcpy (name, bytes, len);
+        name[len] = 0;
         assert (zaio_cursor_str (&cursor, &key, &len) == 0 && len == 4 &&
                 memcmp (key, "size", 4) == 0);
         uint64_t size;
@@ -884,6 +890,145 @@ s_test_listdir (zaio_volume_t *volume)
 
     assert (s_op (volume, ZAIO_OP_LISTDIR, "missing") == ENOENT);
     assert (s_op (volume, ZAIO_OP_LISTDIR, "f") == ENOTDIR);
+}
+
+//  Names that are not UTF-8 (PROTOCOL.md section 5, listdir): each comes
+//  as a bin of its raw bytes, so the reply stays well-formed msgpack with
+//  valid strings; UTF-8 names stay str. The client decoder gives the bytes
+//  back with name_bin set, and such a name works as the `after` cursor.
+static void
+s_test_listdir_names (zaio_volume_t *volume)
+{
+    //  Sorted bytewise: Latin-1, above U+10FFFF, overlong '/', a surrogate,
+    //  then a valid two-byte character.
+    const char *names[] = {"caf\xe9", "h\xf4\x90\x80\x80", "o\xc0\xaf", "s\xed\xa0\x80",
+                           "\xc3\xa9"};
+    const bool raw[] = {true, true, true, true, false};
+    const size_t count = sizeof names / sizeof names[0];
+    s_make_dir ("raw");
+    for (size_t i = 0; i < count; i++) {
+        char rel[64];
+        s_format (rel, sizeof rel, "raw/%s", names[i]);
+        s_make_text (rel, "x");
+    }
+    s_call_t call;
+    zaio_request_t req = s_req (ZAIO_OP_LISTDIR, "raw");
+    s_run (&call, volume, &req, NULL, 0, PAYLOAD_MAX);
+    assert (call.reply.ok);
+    //  On the wire: each name's type.
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, call.reply.entries, call.reply.entries_size);
+    uint32_t entries, fields;
+    assert (zaio_cursor_array (&cursor, &entries) == 0 && entries == count);
+    for (size_t i = 0; i < count; i++) {
+        assert (zaio_cursor_map (&cursor, &fields) == 0 && fields == 4);
+        assert (zaio_cursor_skip (&cursor, 1) == 0 && zaio_cursor_skip (&cursor, 1) == 0);
+        assert (zaio_cursor_skip (&cursor, 1) == 0); //  key "name"
+        assert (zaio_cursor_peek (&cursor) == (raw[i] ? ZAIO_MP_BIN : ZAIO_MP_STR));
+        assert (zaio_cursor_skip (&cursor, 1) == 0);
+        for (int k = 0; k < 4; k++) assert (zaio_cursor_skip (&cursor, 1) == 0);
+    }
+    assert (zaio_cursor_done (&cursor));
+    //  As a client decodes them.
+    zaio_dirent_t *decoded;
+    size_t decoded_count;
+    assert (zaio_dirents_decode (call.reply.entries, call.reply.entries_size, &decoded,
+                                 &decoded_count) == 0);
+    assert (decoded_count == count);
+    for (size_t i = 0; i < count; i++) {
+        assert (streq (decoded[i].name, names[i]));
+        assert (decoded[i].name_bin == raw[i]);
+        assert (decoded[i].size == 1 && streq (decoded[i].type, "file"));
+    }
+    free (decoded);
+    s_done (&call);
+    //  Paging past each raw name with it as `after` (sent as a bin).
+    for (size_t i = 0; i + 1 < count; i++) {
+        char *page[2];
+        bool more;
+        size_t got = s_listdir (volume, "raw", names[i], 1, page, 2, &more);
+        assert (got == 1 && streq (page[0], names[i + 1]) && more == (i + 2 < count));
+        s_free_names (page, got);
+    }
+}
+
+//  writefile's temporary files: named after this host and process,
+//  never listed, and swept by zaio_volume_sweep_temps when stale: this
+//  host's with no process behind them, and any past the age; not those
+//  of a live process or of another host younger than the age.
+static void
+s_test_temps (zaio_volume_t *volume)
+{
+    char temp[NAME_MAX + 1];
+    zaio_volume_temp_name (temp, "name", 4, "abcdef");
+    const char *host = strstr (temp, ".zaio-tmp.");
+    assert (temp[0] == '.' && strncmp (temp + 1, "name", 4) == 0 && host == temp + 5);
+    host += strlen (".zaio-tmp.");
+    const char *dot = strchr (host, '.');
+    assert (dot && dot > host && dot - host <= ZAIO_VOLUME_HOST_MAX);
+    char pid[32];
+    s_format (pid, sizeof pid, ".%ld.abcdef", (long)getpid ());
+    assert (streq (dot, pid));
+    assert (zaio_volume_is_temp (temp) && !zaio_volume_is_temp ("x.zaio-tmp.y"));
+    //  Long names are cut to fit.
+    char name[NAME_MAX + 1];
+    memset (name, 'n', NAME_MAX);
+    char cut[NAME_MAX + 1];
+    zaio_volume_temp_name (cut, name, NAME_MAX, "abcdef");
+    assert (strlen (cut) == NAME_MAX && zaio_volume_is_temp (cut));
+
+    //  A pid that is gone: a child, reaped.
+    pid_t child = fork ();
+    assert (child >= 0);
+    if (child == 0) _exit (0);
+    assert (waitpid (child, NULL, 0) == child);
+    int host_len = (int)(dot - host);
+    char gone[64], live[64], other[64], old[64], legacy[64], sub[80];
+    s_format (gone, sizeof gone, ".a.zaio-tmp.%.*s.%ld.r1", host_len, host, (long)child);
+    s_format (live, sizeof live, ".b.zaio-tmp.%.*s.1.r2", host_len, host); //  pid 1 lives
+    s_format (other, sizeof other, ".c.zaio-tmp.%.*sX.%ld.r3", host_len, host, (long)child);
+    s_format (old, sizeof old, ".d.zaio-tmp.%.*sX.%ld.r4", host_len, host, (long)child);
+    s_format (legacy, sizeof legacy, ".e.zaio-tmp.Abc123");
+    s_make_dir ("t");
+    s_make_dir ("t/deep");
+    s_format (sub, sizeof sub, "t/deep/%s", gone);
+    const char *made[] = {gone, live, other, old, legacy, sub};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) s_make_text (made[i], "leftover");
+    s_make_dir ("t/.f.zaio-tmp.dir"); //  not a file: kept
+    char path[512];
+    struct timespec times[2] = {{0, UTIME_OMIT}, {time (NULL) - 7200, 0}};
+    assert (utimensat (AT_FDCWD, s_local (path, sizeof path, old), times, 0) == 0);
+    assert (utimensat (AT_FDCWD, s_local (path, sizeof path, legacy), times, 0) == 0);
+    s_make_text ("kept", "");
+
+    //  None is listed.
+    char *page[64];
+    bool more;
+    size_t count = s_listdir (volume, "", NULL, 0, page, 64, &more);
+    for (size_t i = 0; i < count; i++) assert (!strstr (page[i], ".zaio-tmp."));
+    s_free_names (page, count);
+    count = s_listdir (volume, "t", NULL, 0, page, 64, &more);
+    assert (count == 1 && streq (page[0], "deep"));
+    s_free_names (page, count);
+
+    //  The sweep, on a volume of its own, to its end.
+    zaio_volume_t *swept = zaio_volume_new ("swept", s_root, false, false);
+    assert (swept);
+    zaio_volume_sweep_temps (swept, 3600);
+    zaio_volume_sweep_join (swept);
+    zaio_volume_destroy (&swept);
+
+    assert (!s_exists (gone) && !s_exists (sub) && !s_exists (old) && !s_exists (legacy));
+    assert (s_exists (live) && s_exists (other) && s_exists ("t/.f.zaio-tmp.dir"));
+    assert (s_exists ("kept"));
+    //  Age 0: none goes by age.
+    s_make_text (old, "leftover");
+    assert (utimensat (AT_FDCWD, s_local (path, sizeof path, old), times, 0) == 0);
+    swept = zaio_volume_new ("swept", s_root, false, false);
+    zaio_volume_sweep_temps (swept, 0);
+    zaio_volume_sweep_join (swept);
+    zaio_volume_destroy (&swept);
+    assert (s_exists (old));
 }
 
 static void
@@ -1670,6 +1815,18 @@ s_case_listdir (void)
 }
 
 static void
+s_case_listdir_names (void)
+{
+    s_both_resolvers (s_test_listdir_names, S_PLAIN, 0);
+}
+
+static void
+s_case_temps (void)
+{
+    s_both_resolvers (s_test_temps, S_PLAIN, 0);
+}
+
+static void
 s_case_copy (void)
 {
     s_both_resolvers (s_test_copy, S_PLAIN, S_GIVEN_D | S_GIVEN_EMPTY);
@@ -1744,6 +1901,8 @@ main (int argc, char *argv[])
         {"rename", s_case_rename},
         {"mkdir", s_case_mkdir},
         {"listdir", s_case_listdir},
+        {"listdir_names", s_case_listdir_names},
+        {"temps", s_case_temps},
         {"copy", s_case_copy},
         {"copy_sparse", s_case_copy_sparse},
         {"setid", s_case_setid},

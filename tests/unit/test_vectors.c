@@ -163,6 +163,15 @@ s_matches (zaio_cursor_t *cursor, const zaio_json_t *json, const char *where)
             }
             return true;
         case ZAIO_JSON_OBJECT: {
+            uint8_t *bin = zaio_json_bin (json, &json_len);
+            if (bin) {
+                const uint8_t *bytes;
+                bool same = zaio_cursor_bin (cursor, &bytes, &len) == 0 && len == json_len &&
+                            memcmp (bytes, bin, len) == 0;
+                free (bin);
+                CHECK (same, "%s: expected a bin of %zu bytes", where, json_len);
+                return same;
+            }
             if (zaio_cursor_map (cursor, &count) || count != zaio_json_size (json)) {
                 CHECK (false, "%s: expected a map of %zu", where, zaio_json_size (json));
                 return false;
@@ -410,9 +419,23 @@ s_check_request (const zaio_json_t *vector)
 //  ---------------------------------------------------------------------
 //  Replies
 
+//  True if want, a name in a vector's JSON, is name: a string that is
+//  name and not name_bin, or a {"$bin": HEX} of name's bytes and name_bin.
+static bool
+s_name_is (const zaio_json_t *want, const char *name, bool name_bin)
+{
+    size_t size;
+    uint8_t *bin = zaio_json_bin (want, &size);
+    if (!bin) return !name_bin && zaio_json_streq (want, name);
+    bool same = name_bin && size == strlen (name) && memcmp (bin, name, size) == 0;
+    free (bin);
+    return same;
+}
+
 //  One listdir entry as a client reads it.
 typedef struct {
     char name[ZAIO_NAME_MAX + 1];
+    bool name_bin; //  came as a bin
     char type[16];
     uint64_t size;
     int64_t mtime_ns;
@@ -431,7 +454,13 @@ s_read_entry (zaio_cursor_t *cursor, s_entry_t *entry)
         uint32_t len;
         if (zaio_cursor_str (cursor, &key, &len)) return -1;
         int rc;
-        if (len == 4 && memcmp (key, "name", 4) == 0)
+        const uint8_t *bin;
+        uint32_t bin_len;
+        if (len == 4 && memcmp (key, "name", 4) == 0 && zaio_cursor_peek (cursor) == ZAIO_MP_BIN) {
+            rc = zaio_cursor_bin (cursor, &bin, &bin_len) || bin_len > ZAIO_NAME_MAX;
+            if (rc == 0) memcpy (entry->name, bin, bin_len);
+            entry->name_bin = true;
+        } else if (len == 4 && memcmp (key, "name", 4) == 0)
             rc = zaio_cursor_str_copy (cursor, entry->name, sizeof entry->name, ZAIO_NAME_MAX);
         else if (len == 4 && memcmp (key, "type", 4) == 0)
             rc = zaio_cursor_str_copy (cursor, entry->type, sizeof entry->type,
@@ -469,7 +498,7 @@ s_check_entries (const zaio_reply_t *reply, const zaio_json_t *entries)
         uint64_t size;
         int64_t mtime_ns;
         CHECK (entry.keys == (int)zaio_json_size (want), "entries[%u] has %d keys", i, entry.keys);
-        CHECK (zaio_json_streq (zaio_json_get (want, "name"), entry.name),
+        CHECK (s_name_is (zaio_json_get (want, "name"), entry.name, entry.name_bin),
                "entries[%u].name is '%s'", i, entry.name);
         CHECK (zaio_json_streq (zaio_json_get (want, "type"), entry.type),
                "entries[%u].type is '%s'", i, entry.type);
@@ -622,7 +651,7 @@ s_check_dirents (const zaio_reply_t *reply, const zaio_json_t *entries)
         const zaio_json_t *want = zaio_json_at (entries, i);
         uint64_t size;
         int64_t mtime_ns;
-        CHECK (zaio_json_streq (zaio_json_get (want, "name"), decoded[i].name) &&
+        CHECK (s_name_is (zaio_json_get (want, "name"), decoded[i].name, decoded[i].name_bin) &&
                    zaio_json_streq (zaio_json_get (want, "type"), decoded[i].type) &&
                    zaio_json_uint (zaio_json_get (want, "size"), &size) == 0 &&
                    size == decoded[i].size &&

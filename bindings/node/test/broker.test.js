@@ -222,6 +222,20 @@ describe('against a real broker', { skip }, () => {
         assert.equal((await failure(client.listdir('l', { limit: 10001 }))).code, 'TOOBIG');
     });
 
+    it('listdir gives a name that is not UTF-8 as a Buffer, which pages on as after', async () => {
+        await client.mkdir('raw');
+        const raw = [Buffer.from('caf\xe9', 'latin1'), Buffer.from('6fc0af', 'hex'), Buffer.from('73eda080', 'hex')];
+        const dir = Buffer.from(path.join(broker.root, 'raw') + '/');
+        for (const name of [...raw, Buffer.from('\u00e9')])
+            fs.writeFileSync(Buffer.concat([dir, name]), 'x');
+        const page = await client.listdir('raw');
+        assert.deepEqual(page.entries.map((e) => e.name), [...raw, '\u00e9']);
+        const all = await client.listdirAll('raw', { limit: 1 });
+        assert.deepEqual(all.map((e) => e.name), [...raw, '\u00e9']);
+        const rest = await client.listdir('raw', { after: raw[0], limit: 2 });
+        assert.deepEqual(rest.entries.map((e) => e.name), raw.slice(1));
+    });
+
     it('refuses every way out of the root with EXDEV', async () => {
         fs.symlinkSync('/etc', path.join(broker.root, 'abs-link'));
         fs.symlinkSync('../..', path.join(broker.root, 'climb-link'));

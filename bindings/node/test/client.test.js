@@ -153,6 +153,13 @@ test('reply vectors become the documented results and errors', async (t) => {
                 { mtime_ns: -5n, name: 'sub', size: 4096, type: 'dir' },
             ],
         })],
+        ['listdir_bin_name', (c) => c.listdir(''), (r) => assert.deepEqual(r, {
+            more: true,
+            entries: [
+                { mtime_ns: 1700000000000000000n, name: Buffer.from('caf\xe9.txt', 'latin1'), size: 3, type: 'file' },
+                { mtime_ns: 1700000000000000000n, name: 'd\u00e9j\u00e0', size: 0, type: 'dir' },
+            ],
+        })],
         ['hello_ok', (c) => c.hello(), (r) => {
             assert.equal(r.protocol, 1);
             assert.equal(r.version, '0.1.0');

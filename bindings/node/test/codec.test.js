@@ -214,7 +214,7 @@ test('reply vectors pass the result checks of the op they answer', () => {
     const requests = {
         ping_ok: { op: 'ping' }, stat_ok: { op: 'stat' }, read_ok: { op: 'read', length: 5 },
         read_empty: { op: 'read', length: 5 }, write_ok: { op: 'write' }, append_ok: { op: 'append' },
-        listdir_ok: { op: 'listdir' }, hello_ok: { op: 'hello' },
+        listdir_ok: { op: 'listdir' }, listdir_bin_name: { op: 'listdir' }, hello_ok: { op: 'hello' },
     };
     for (const v of byKind.reply.filter((r) => r.header.ok)) {
         assert.ok(requests[v.name], `a request for ${v.name}`);

@@ -44,10 +44,15 @@ function parseJsonBig (text) {
             i++;
         }
     }
-    return JSON.parse(out, (key, value) =>
-        typeof value === 'string' && value.startsWith(BIG_MARK)
-            ? BigInt(value.slice(BIG_MARK.length))
-            : value);
+    //  A msgpack bin is written {"$bin": HEX} (spec 13): a Buffer here.
+    return JSON.parse(out, (key, value) => {
+        if (typeof value === 'string' && value.startsWith(BIG_MARK))
+            return BigInt(value.slice(BIG_MARK.length));
+        if (value && typeof value === 'object' && !Array.isArray(value) &&
+            Object.keys(value).length === 1 && typeof value.$bin === 'string')
+            return Buffer.from(value.$bin, 'hex');
+        return value;
+    });
 }
 
 function loadVectors (file) {

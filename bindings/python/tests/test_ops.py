@@ -4,6 +4,7 @@ against the files on disk, and the errors each op can meet."""
 from __future__ import annotations
 
 import array
+import asyncio
 import errno
 import os
 import pickle
@@ -171,6 +172,26 @@ def test_mkdir_rmdir(client: zaio.Client, broker, tdir: str) -> None:
     with pytest.raises(NotADirectoryError) as info:
         client.rmdir(f"{tdir}/file")
     assert info.value.code == "ENOTDIR"
+
+
+def test_listdir_names_not_utf8(client: zaio.Client, broker, tdir: str) -> None:
+    # Names that are not UTF-8 come as bytes (msgpack bin); the others as
+    # str; a bytes name pages on as `after`; the async client alike.
+    raw = [b"caf\xe9", b"o\xc0\xaf", b"s\xed\xa0\x80"]
+    for n in raw + [b"\xc3\xa9"]:
+        with open(os.path.join(os.fsencode(broker.path(tdir)), n), "wb") as f:
+            f.write(b"x")
+    names = [e.name for e in client.listdir(tdir).entries]
+    assert names == raw + ["\u00e9"]
+    assert [e.name for e in client.listdir_all(tdir, limit=1)] == names
+    assert [e.name for e in client.listdir(tdir, after=raw[0], limit=2).entries] == raw[1:]
+
+    async def main() -> None:
+        async with zaio.asyncio.Client(broker.ipc, timeout=20) as aclient:
+            page = await aclient.listdir(tdir, after=b"o\xc0\xaf")
+            assert [e.name for e in page.entries] == names[2:]
+
+    asyncio.run(main())
 
 
 def test_listdir(client: zaio.Client, broker, tdir: str) -> None:

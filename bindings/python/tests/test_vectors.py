@@ -18,10 +18,16 @@ from zaio import _codec
 from conftest import VECTORS
 
 
+def _bin_hook(obj: Dict[str, Any]) -> Any:
+    """A msgpack bin as the vectors write it, {"$bin": HEX} (PROTOCOL.md
+    section 13), as bytes."""
+    return bytes.fromhex(obj["$bin"]) if list(obj) == ["$bin"] else obj
+
+
 def load(kind: str) -> List[Dict[str, Any]]:
     out: List[Dict[str, Any]] = []
     for f in sorted(VECTORS.glob("*.json")):
-        for v in json.loads(f.read_text())["vectors"]:
+        for v in json.loads(f.read_text(), object_hook=_bin_hook)["vectors"]:
             if v["kind"] == kind:
                 out.append(v)
     return out
@@ -172,6 +178,10 @@ RESULTS: Dict[str, Any] = {
     "listdir_ok": ("listdir", zaio.Listing(entries=[
         zaio.DirEntry(name="a.txt", type="file", size=3, mtime_ns=1700000000000000000),
         zaio.DirEntry(name="sub", type="dir", size=4096, mtime_ns=-5)], more=False)),
+    "listdir_bin_name": ("listdir", zaio.Listing(entries=[
+        zaio.DirEntry(name=b"caf\xe9.txt", type="file", size=3, mtime_ns=1700000000000000000),
+        zaio.DirEntry(name="d\u00e9j\u00e0", type="dir", size=0, mtime_ns=1700000000000000000)],
+        more=True)),
     "hello_ok": ("hello", zaio.Hello(
         protocol=1, version="0.1.0", ops=["ping", "hello", "stat"],
         volumes=[zaio.VolumeInfo(name="default", readonly=False, workers=2)],

@@ -46,13 +46,15 @@ HEADER_MAX = 8192
 UINT64_MAX = (1 << 64) - 1
 UINT32_MAX = (1 << 32) - 1
 
-# Request field -> type: "uint", "uint32", "str" or "bool" (PROTOCOL.md section 4).
+# Request field -> type: "uint", "uint32", "str", "bool" or "name" (PROTOCOL.md
+# section 4): a name is a str, or bytes for one that is not UTF-8 (a listdir
+# entry's), sent as bin.
 # The client checks only what it can: types and the range of the wire type.
 # The broker enforces the limits (maxima, string lengths) and answers errors.
 FIELDS: Dict[str, str] = {
     "id": "uint", "op": "str", "path": "str", "to": "str", "offset": "uint",
     "length": "uint", "size": "uint", "mode": "uint", "create": "bool",
-    "parents": "bool", "datasync": "bool", "after": "str", "limit": "uint",
+    "parents": "bool", "datasync": "bool", "after": "name", "limit": "uint",
     "volume": "str", "key": "str", "barrier": "bool", "link": "bool",
     "deadline": "uint32", "priority": "uint",
 }
@@ -162,6 +164,7 @@ _CHECKS = {
     "uint32": lambda v: _is_uint(v, UINT32_MAX),
     "int": _is_int64,
     "str": lambda v: type(v) is str,
+    "name": lambda v: type(v) is str or type(v) is bytes,
     "bool": lambda v: type(v) is bool,
 }
 
@@ -203,6 +206,8 @@ def check_request(header: Mapping[str, Any], data: Optional[Any] = None) -> None
         t = type(v)
         if kind == "str":
             ok = t is str
+        elif kind == "name":
+            ok = t is str or t is bytes
         elif kind == "bool":
             ok = t is bool
         else:
@@ -320,7 +325,7 @@ def _stat(h: Mapping[str, Any]) -> Stat:
 def _entry(e: Any) -> DirEntry:
     if not isinstance(e, dict):
         raise BadReply(message="listdir: entry is not a map")
-    return DirEntry(name=_take(e, "name", "str", "entry"), type=_take(e, "type", "str", "entry"),
+    return DirEntry(name=_take(e, "name", "name", "entry"), type=_take(e, "type", "str", "entry"),
                     size=_take(e, "size", "uint", "entry"),
                     mtime_ns=_take(e, "mtime_ns", "int", "entry"))
 

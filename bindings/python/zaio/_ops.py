@@ -12,7 +12,7 @@ signatures to each other and to these specs.
 from __future__ import annotations
 
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Generic, List, Optional, Sequence, Tuple,
-                    TypeVar, cast)
+                    TypeVar, Union, cast)
 
 from . import _codec
 from ._types import DirEntry, Hello, Listing, ReadResult, Reply, Stat
@@ -163,7 +163,7 @@ class Pager:
 
     def __init__(self) -> None:
         #: ``after`` of the next page (None: the first).
-        self.after: Optional[str] = None
+        self.after: Optional[Union[str, bytes]] = None
         #: True once the last page has been turned.
         self.done = False
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 __all__ = [
     "Stat",
@@ -31,9 +31,14 @@ class Stat:
 
 @dataclass(frozen=True)
 class DirEntry:
-    """One entry of a ``listdir`` page (symlinks are not followed)."""
+    """One entry of a ``listdir`` page (symlinks are not followed).
 
-    name: str
+    ``name`` is ``bytes`` for a name that is not UTF-8 (the broker sends
+    such names as msgpack bin): its raw bytes, as ``os.listdir`` of a
+    bytes path gives them. Such a name works as ``listdir``'s ``after``
+    but cannot be used in a path, which is always a str."""
+
+    name: Union[str, bytes]
     type: str
     size: int
     mtime_ns: int

@@ -429,7 +429,7 @@ class Client(ClientBase):
         """Remove an empty directory."""
         return await self._op(_ops.RMDIR, (path,), timeout, volume)
 
-    async def listdir(self, path: str = "", after: Optional[str] = None,
+    async def listdir(self, path: str = "", after: Optional[Union[str, bytes]] = None,
                       limit: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
                       volume: Optional[str] = None) -> Listing:
         """One page of a directory's entries, sorted by name, all after

@@ -322,7 +322,8 @@ class Client(ClientBase):
         """Remove an empty directory."""
         return self._op(_ops.RMDIR, (path,), timeout, volume)
 
-    def listdir(self, path: str = "", after: Optional[str] = None, limit: Optional[int] = None,
+    def listdir(self, path: str = "", after: Optional[Union[str, bytes]] = None,
+                limit: Optional[int] = None,
                 *, timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> Listing:
         """One page of a directory's entries, sorted by name, all after
         ``after`` if given, at most ``limit`` (broker default 1000). See
