@@ -365,18 +365,21 @@ s_test_volume_bound (void)
     s_rig_stop (&rig);
 }
 
+#define S_HELLO_ID 1000 //  above the ids of the jobs beside it
+
 //  Whether hello, asked by client, lists volume name.
 static bool
 s_listed (zsock_t *client, const char *name)
 {
     zaio_request_t req;
-    zaio_request_init (&req, ZAIO_OP_HELLO, 2);
+    zaio_request_init (&req, ZAIO_OP_HELLO, S_HELLO_ID);
     zaio_test_send (client, &req, NULL, 0);
     zaio_reply_t reply;
     zmsg_t *msg;
     zaio_test_recv (client, &reply, &msg, 5000);
     zaio_hello_t *hello = (zaio_hello_t *)malloc (sizeof *hello);
-    assert (reply.ok && zaio_hello_decode (hello, reply.hello, reply.hello_size) == 0);
+    assert (reply.ok && reply.id == S_HELLO_ID);
+    assert (zaio_hello_decode (hello, reply.hello, reply.hello_size) == 0);
     bool found = false;
     for (uint32_t i = 0; i < hello->volume_count; i++)
         found |= streq (hello->volumes[i].name, name);
@@ -441,6 +444,9 @@ s_test_volumes_forgotten (void)
     zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "f0");
     req.id = 2;
     zaio_test_send (alice, &req, NULL, 0);
+    //  Once hello is answered, job 2 (sent before it) was accepted: the
+    //  fillers may go.
+    assert (s_listed (alice, "f0"));
     for (uint32_t i = 0; i < count; i++) s_bye (fillers[i]);
 
     //  The fillers go, but f0, which job 2 names; and a new volume fits.
