@@ -13,7 +13,9 @@
     half the window has completed, the completed half is submitted again
     as one batch (what the client sends per batch is libzaio's to decide).
     Prints the JSON line of zaio_peer_side.h, side "zaio"; with
-    --broker-pid, what the broker daemon spent per read too.
+    --broker-pid, what the broker daemon spent per read too. The first
+    stat of --path is retried for up to S_READY_MS: a volume a remote
+    zaio-worker serves is unknown until the worker has connected.
 */
 
 #include "zaio.h"
@@ -21,6 +23,8 @@
 #include "zaio_peer_side.h"
 
 #include <unistd.h>
+
+#define S_READY_MS 10000
 
 typedef struct {
     const zaio_peer_options_t *options;
@@ -137,8 +141,16 @@ main (int argc, char *argv[])
     const char *endpoint = options.root ? inproc : options.endpoint;
     self.client = zaio_client_new (endpoint);
     zaio_stat_t stat;
-    if (!self.client || (options.volume && zaio_client_set_volume (self.client, options.volume)) ||
-        zaio_client_stat (self.client, options.path, &stat) || stat.size < options.size) {
+    int64_t ready_until = zclock_mono () + S_READY_MS;
+    int rc =
+        self.client && !(options.volume && zaio_client_set_volume (self.client, options.volume))
+            ? zaio_client_stat (self.client, options.path, &stat)
+            : -1;
+    while (self.client && rc && zclock_mono () < ready_until) {
+        zclock_sleep (100);
+        rc = zaio_client_stat (self.client, options.path, &stat);
+    }
+    if (rc || stat.size < options.size) {
         fprintf (stderr, "zaio_peer_zaio: cannot stat %s at %s\n", options.path, endpoint);
         return 1;
     }
@@ -151,7 +163,7 @@ main (int argc, char *argv[])
     zaio_client_destroy (&self.client);
     zaio_broker_destroy (&broker);
     zstr_free (&inproc);
-    int rc = zaio_peer_print (&options, "zaio", &start, &end, self.ops, self.errors);
+    rc = zaio_peer_print (&options, "zaio", &start, &end, self.ops, self.errors);
     zsys_shutdown ();
     return rc;
 }
