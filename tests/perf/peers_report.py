@@ -4,11 +4,13 @@ sides it measured.
 
     python3 peers_report.py SIDES_FILE [--json] [--seconds S]
 
-SIDES_FILE holds one line per side, "NAME<TAB>JSON": the side's JSON line
-(tests/perf/zaio_peer_side.h, bindings/*/bench.*), or {"error": TEXT} if
-it failed, or {"missing": TEXT} if it cannot be measured here (a library
-not found, a client without a batch API). Prints a table with the machine
-line, or with --json one object:
+SIDES_FILE holds one line per run of a side, "NAME<TAB>JSON": the side's
+JSON line (tests/perf/zaio_peer_side.h, bindings/*/bench.*), or {"error":
+TEXT} if it failed, or {"missing": TEXT} if it cannot be measured here (a
+library not found, a client without a batch API). A side run in several
+rounds is its median run by ops/s, with every run's ops/s in "runs"; it
+failed if any run did. Prints a table with the machine line, or with
+--json one object:
 
     {"machine": {...}, "seconds": S, "sides": {NAME: {...}, ...},
      "comparisons": [{"name", "zaio_ops", "peer_ops", "ratio", "target"}, ...],
@@ -74,7 +76,7 @@ def machine():
 
 
 def read_sides(path):
-    sides = {}
+    runs = {}
     with open(path) as f:
         for line in f:
             name, _, text = line.rstrip("\n").partition("\t")
@@ -84,8 +86,20 @@ def read_sides(path):
                 side = {"error": f"not JSON: {text[:200]!r}"}
             if not isinstance(side, dict):
                 side = {"error": f"not an object: {text[:200]!r}"}
-            sides[name] = side
-    return sides
+            runs.setdefault(name, []).append(side)
+    return {name: median_run(sides) for name, sides in runs.items()}
+
+
+def median_run(sides):
+    """The median of a side's runs by ops/s (the upper one of an even
+    count), with "runs"; the first run not measured if any was not."""
+    for side in sides:
+        if ops(side) is None:
+            return side
+    ordered = sorted(sides, key=ops)
+    median = dict(ordered[len(ordered) // 2])
+    median["runs"] = [ops(side) for side in sides]
+    return median
 
 
 def ops(side):
@@ -155,7 +169,9 @@ def broker_cpu(sides):
 
 def table(report):
     m = report["machine"]
-    print(f"4 KiB random reads of a cached file, 64 in flight, {report['seconds']} s per side; "
+    rounds = max((len(s.get("runs", [])) for s in report["sides"].values()), default=1)
+    print(f"4 KiB random reads of a cached file, 64 in flight, {report['seconds']} s per side, "
+          f"median of {rounds} round(s); "
           f"{m['nproc']} CPUs ({m['cpu_model']}), load {m['loadavg']:.2f} at the end")
     print(f"{'side':<50} {'ops/s':>9} {'CPU us/op':>10} {'broker':>7}")
     for name, text in SIDES:
