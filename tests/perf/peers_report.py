@@ -173,7 +173,8 @@ def table(report):
     print(f"4 KiB random reads of a cached file, 64 in flight, {report['seconds']} s per side, "
           f"median of {rounds} round(s); "
           f"{m['nproc']} CPUs ({m['cpu_model']}), load {m['loadavg']:.2f} at the end")
-    print(f"{'side':<50} {'ops/s':>9} {'CPU us/op':>10} {'broker':>7}")
+    print(f"{'side':<50} {'ops/s':>9} {'CPU us/op':>10} {'broker':>7}"
+          f"{'  runs' if rounds > 1 else ''}")
     for name, text in SIDES:
         side = report["sides"].get(name)
         if ops(side) is None:
@@ -181,8 +182,10 @@ def table(report):
             print(f"{text:<50} {'-':>9}  {reason.get('missing') or reason.get('error')}")
             continue
         broker = side.get("broker_cpu_us_per_op")
+        runs = side.get("runs", [])
+        spread = f"  {min(runs):.0f}..{max(runs):.0f}" if len(runs) > 1 else ""
         print(f"{text:<50} {ops(side):>9.0f} {cpu(side):>10.2f} "
-              f"{broker if broker is not None else '':>7}")
+              f"{broker if broker is not None else '':>7}{spread}")
     print()
     print(f"{'comparison':<30} {'zaio':>9} {'peer':>9} {'ratio':>7} {'target':>7}")
     for c in report["comparisons"]:

@@ -36,6 +36,7 @@ zaio_peer_options_parse (zaio_peer_options_t *options, const char *program, int 
     options->threads = ZAIO_PEER_THREADS;
     options->size = ZAIO_PEER_SIZE;
     int option;
+    bool bad = false;
     while ((option = getopt_long (argc, argv, "", long_options, NULL)) != -1) {
         switch (option) {
             case 'f':
@@ -75,11 +76,11 @@ zaio_peer_options_parse (zaio_peer_options_t *options, const char *program, int 
                 options->worker_pid = atoi (optarg);
                 break;
             default:
-                options->seconds = 0; //  said by getopt; the usage follows
+                bad = true; //  said by getopt; the usage follows
         }
     }
-    if (optind < argc || options->seconds <= 0 || options->inflight < 1 || options->threads < 1 ||
-        options->size < 1) {
+    if (bad || optind < argc || options->seconds <= 0 || options->inflight < 1 ||
+        options->threads < 1 || options->size < 1) {
         fprintf (stderr,
                  "usage: %s [--file FILE | --path PATH (--endpoint EP | --root DIR) "
                  "[--volume NAME] [--batch] [--broker-pid PID] [--worker-pid PID]] "
