@@ -13,9 +13,12 @@
     does not exist. Exits 1 on any failed read.
 
     --batch sends the reads through `client.batch()`, two batches of half
-    the window in flight; a client without it prints {"missing": "client
-    has no batch API yet"} and measures nothing. --broker-pid adds the
-    broker process's CPU time per read in the same stretch (from /proc).
+    the window in flight. The shape assumed until that API lands (issue 20:
+    "collects calls and sends them as one"): `b = client.batch()`,
+    `b.read(...)` a Promise per call, `await b.send()`. A client without
+    `batch` prints {"missing": "client has no batch API yet"} and measures
+    nothing. --broker-pid adds the broker process's CPU time per read in
+    the same stretch (from /proc).
 */
 
 const fs = require('fs');
@@ -29,7 +32,7 @@ function procCpu (pid) {
     if (!pid)
         return 0;
     const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop().trim().split(/\s+/);
-    //  Clock ticks; Linux's USER_HZ is 100 (os has no sysconf).
+    //  In clock ticks: Linux's USER_HZ, 100 (Node cannot ask sysconf).
     return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 

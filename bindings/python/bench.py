@@ -12,9 +12,12 @@ one zaio.asyncio.Client for --seconds, walking the file in --size steps
 does not exist. Exits 1 on any failed read.
 
 --batch sends the reads through `client.batch()`, two batches of half the
-window in flight; a client without it prints {"missing": "client has no
-batch API yet"} and measures nothing. --broker-pid adds the broker
-process's CPU time per read in the same stretch (from /proc).
+window in flight. The shape assumed until that API lands (issue 20: "collects
+calls and sends them as one"): `async with client.batch() as b`, `b.read(...)`
+an awaitable per call, sent when the block ends. A client without `batch`
+prints {"missing": "client has no batch API yet"} and measures nothing.
+--broker-pid adds the broker process's CPU time per read in the same
+stretch (from /proc).
 
 Runs from a source checkout too: without an installed zaio it imports the
 package beside this file (pyzmq and msgpack must be importable).
