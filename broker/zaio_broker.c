@@ -48,7 +48,14 @@
 #define S_PARTS_MAX       5           //  parts of a message kept (valid ones have at most 4)
 #define S_QUIET_MS        200         //  silence from clients that ends a shutdown
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
-#define S_GUARDS          3           //  listener guards: clients', events', workers' sockets
+//  The longest frame an event subscriber may send: a subscription is a
+//  byte and a prefix, and no topic is longer ("<status>.<op>.<volume>");
+//  CURVE's handshake commands must fit too (its INITIATE carries the
+//  peer's metadata, some hundreds of bytes).
+#define S_EVENTS_FRAME_MAX 4096
+_Static_assert(S_EVENTS_FRAME_MAX >= 1 + sizeof "err." + sizeof "writefile." + ZAIO_VOLUME_MAX,
+               "a subscription to any topic fits");
+#define S_GUARDS 3 //  listener guards: clients', events', workers' sockets
 
 #define S_WHY_SHUTDOWN     "broker is shutting down; job not run"
 #define S_WHY_HELD_EXPIRED "deadline passed while the job waited for others before it"
@@ -131,7 +138,7 @@ s_answer (s_broker_t *self, zaio_job_t *job, zmq_msg_t *header, zmq_msg_t *data,
 {
     assert (!job->answered);
     zaio_session_t *owner = job->owner;
-    zaio_sessions_deliver (self->sessions, &owner->peer, NULL, owner, header, data);
+    zaio_sessions_deliver (self->sessions, &owner->peer, NULL, owner, header, data, true);
     uint64_t queue_us = job->dispatched_us ? (uint64_t)(job->dispatched_us - job->received_us) : 0;
     zaio_events_publish (self->events, owner->account->client, job->id, job->op, job->path,
                          job->service->name, outcome, queue_us, worker);
@@ -152,6 +159,7 @@ s_finish (void *arg, zaio_job_t **job_p, zmq_msg_t *header, zmq_msg_t *data,
     else
         s_answer (self, job, header, data, outcome, worker);
     zaio_sessions_finish (self->sessions, job, outcome->error != 0, &self->released);
+    job->service->jobs--;
     zaio_jobs_remove (self->jobs, job_p);
     s_run_released (self);
 }
@@ -217,7 +225,8 @@ s_reject (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req, bool 
 {
     zmq_msg_t header;
     zaio_reply_error_part (&header, req->id, code, why && *why ? why : NULL);
-    zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, &header, NULL);
+    zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, &header, NULL,
+                           false);
     if (decoded) {
         zaio_outcome_t outcome = {code, 0, 0};
         zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, req->path,
@@ -268,26 +277,36 @@ s_answer_hello (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
     zmq_msg_t header;
     zaio_writer_part (&writer, &header);
     zaio_writer_release (&writer);
-    zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, &header, NULL);
+    zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, &header, NULL,
+                           false);
     zaio_outcome_t outcome = {0, 0, 0};
     zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, "",
                          zaio_request_volume (req), &outcome, 0, "");
 }
 
-//  Why a decoded request (not hello) cannot be accepted now: an error
-//  code with a reason in why, or 0. data is its data part, NULL if none.
+//  NOVOLUME (with the reason in why) if no live worker serves the volume
+//  of req (service, NULL if unknown) or the sender may not use it, else 0.
 //  A volume the sender may not use is answered exactly as one that does
 //  not exist, so grants cannot be probed.
+static int
+s_volume_refusal (const s_sender_t *sender, const zaio_request_t *req,
+                  const zaio_service_t *service, char *why, size_t why_size)
+{
+    zaio_access_t access = zaio_grant_access (sender->grant, zaio_request_volume (req));
+    if (service && service->worker_count && access != ZAIO_ACCESS_NONE) return 0;
+    snprintf (why, why_size, "no live worker serves volume '%s'", zaio_request_volume (req));
+    return ZAIO_ERR_NOVOLUME;
+}
+
+//  Why a decoded request (not hello) cannot be accepted now: an error
+//  code with a reason in why, or 0. data is its data part, NULL if none.
 static int
 s_refusal (s_broker_t *self, const s_sender_t *sender, const zaio_request_t *req,
            zaio_service_t *service, zmq_msg_t *data, char *why, size_t why_size)
 {
     if (self->draining) return ZAIO_ERR_SHUTDOWN;
+    if (s_volume_refusal (sender, req, service, why, why_size)) return ZAIO_ERR_NOVOLUME;
     zaio_access_t access = zaio_grant_access (sender->grant, zaio_request_volume (req));
-    if (!service || service->worker_count == 0 || access == ZAIO_ACCESS_NONE) {
-        snprintf (why, why_size, "no live worker serves volume '%s'", zaio_request_volume (req));
-        return ZAIO_ERR_NOVOLUME;
-    }
     if (access == ZAIO_ACCESS_READ && zaio_op_mutates (req->op)) {
         snprintf (why, why_size, "not permitted for this client");
         return EACCES;
@@ -300,6 +319,8 @@ s_refusal (s_broker_t *self, const s_sender_t *sender, const zaio_request_t *req
         .known = account != NULL,
         .unfinished = account ? account->unfinished : 0,
         .inflight = account ? account->unfinished + account->held : 0,
+        .held_bytes = account ? account->held_bytes : 0,
+        .held_bytes_all = zaio_sessions_held_bytes (self->sessions),
         .has_data = data != NULL,
         .data_size = data ? zmq_msg_size (data) : 0,
     };
@@ -317,6 +338,7 @@ s_accept (s_broker_t *self, const s_sender_t *sender, const zaio_request_t *req,
     job->id = req->id;
     job->op = req->op;
     job->service = service;
+    service->jobs++; //  so its volume is not forgotten under it
     zmq_msg_move (&job->header, header);
     job->has_header = true;
     if (data) zaio_jobs_put_data (self->jobs, job, data);
@@ -359,11 +381,19 @@ s_handle_request (void *arg, zmq_msg_t *parts, int count)
         s_reject (self, &sender, &req, false, code, why);
         return;
     }
+    zaio_service_t *service = zaio_dispatch_lookup_request (self->dispatch, &req);
+    //  hello names a volume only if the client does (it is answered for
+    //  every volume); one it may not use is answered as for any op.
     if (req.op == ZAIO_OP_HELLO && !self->draining) {
-        s_answer_hello (self, &sender, &req);
+        code = req.fields & ZAIO_FIELD_VOLUME
+                   ? s_volume_refusal (&sender, &req, service, why, sizeof why)
+                   : 0;
+        if (code)
+            s_reject (self, &sender, &req, true, code, why);
+        else
+            s_answer_hello (self, &sender, &req);
         return;
     }
-    zaio_service_t *service = zaio_dispatch_lookup_request (self->dispatch, &req);
     zmq_msg_t *data = count == 4 ? &parts[3] : NULL; //  only when the op takes data
     code = s_refusal (self, &sender, &req, service, data, why, sizeof why);
     if (code)
@@ -426,6 +456,7 @@ s_tick (s_broker_t *self)
     for (int i = 0; i < S_GUARDS; i++) zaio_guard_tick (self->guards[i], self->pass_us / 1000);
     zaio_backend_tick (self->workers, self->pass_us / 1000);
     zaio_dispatch_expire (self->dispatch, self->pass_us);
+    zaio_dispatch_forget (self->dispatch, self->pass_us / 1000);
     for (zaio_session_t *session = zaio_sessions_first_backlogged (self->sessions); session;
          session = zaio_sessions_next_backlogged (self->sessions, session))
         zaio_dispatch_expire_list (self->dispatch, &session->parked, self->pass_us,
@@ -556,12 +587,11 @@ s_routers_new (s_broker_t *self)
 static void
 s_classes_new (s_broker_t *self)
 {
-    size_t held_max = self->config.inflight_max > ZAIO_BROKER_HELD_MIN ? self->config.inflight_max
-                                                                       : ZAIO_BROKER_HELD_MIN;
     self->jobs = zaio_jobs_new ();
-    self->sessions = zaio_sessions_new (self->frontend_zmq, held_max, self->config.verbose);
+    self->sessions = zaio_sessions_new (self->frontend_zmq, self->config.held_bytes_max,
+                                        self->config.held_bytes_total, self->config.verbose);
     zaio_dispatch_hooks_t dispatch_hooks = {s_hand_over, s_fail, self};
-    self->dispatch = zaio_dispatch_new (&dispatch_hooks);
+    self->dispatch = zaio_dispatch_new (&dispatch_hooks, self->config.volume_forget_ms);
     zaio_backend_config_t backend_config = {self->config.heartbeat_ms,
                                             self->config.heartbeat_misses, self->config.retries_max,
                                             self->grants, self->config.verbose};
@@ -571,6 +601,7 @@ s_classes_new (s_broker_t *self)
     self->events = zaio_events_new (self->config.events_hwm, self->config.subscriptions_max,
                                     self->config.identity_subscriptions_max);
     zsock_set_handshake_ivl (zaio_events_socket (self->events), (int)self->config.handshake_ms);
+    zsock_set_maxmsgsize (zaio_events_socket (self->events), S_EVENTS_FRAME_MAX);
     zaio_list_init (&self->released);
     zaio_heap_init (&self->held_deadlines);
 }

@@ -9,11 +9,14 @@ typedef struct {
     zmq_msg_t header;
     zmq_msg_t data;
     bool has_data;
+    size_t bytes; //  what it costs: this, and its parts
 } s_reply_t;
 
 struct _zaio_sessions_t {
     void *frontend;           //  the clients' ROUTER
-    size_t held_max;          //  replies held per client, at most
+    size_t held_bytes_max;    //  bytes held per account past which refusals are dropped
+    size_t held_bytes_total;  //  the same in all
+    size_t held_bytes;        //  bytes held in all
     bool verbose;             //  log replies dropped for departed clients
     zhashx_t *table;          //  routing id -> zaio_session_t
     zhashx_t *accounts;       //  identity -> zaio_account_t, shared by its sessions
@@ -22,10 +25,15 @@ struct _zaio_sessions_t {
     uint64_t links_forgotten; //  sessions forgotten from broken, for the log
 };
 
+//  Frees a held reply, taking it off its account's and the broker's
+//  bytes.
 static void
-s_reply_destroy (s_reply_t **reply_p)
+s_reply_destroy (zaio_sessions_t *self, zaio_session_t *session, s_reply_t **reply_p)
 {
     s_reply_t *reply = *reply_p;
+    session->account->held--;
+    session->account->held_bytes -= reply->bytes;
+    self->held_bytes -= reply->bytes;
     zmq_msg_close (&reply->header);
     zmq_msg_close (&reply->data);
     free (reply);
@@ -34,14 +42,13 @@ s_reply_destroy (s_reply_t **reply_p)
 
 //  Drops the replies held for session; returns how many there were.
 static size_t
-s_drop_held (zaio_session_t *session)
+s_drop_held (zaio_sessions_t *self, zaio_session_t *session)
 {
     size_t count = session->held.size;
-    session->account->held -= count;
     zaio_link_t *link;
     while ((link = zaio_list_pop (&session->held))) {
         s_reply_t *reply = ZAIO_HOLDER (link, s_reply_t, link);
-        s_reply_destroy (&reply);
+        s_reply_destroy (self, session, &reply);
     }
     return count;
 }
@@ -63,16 +70,13 @@ s_account_free (void **item)
     *item = NULL;
 }
 
+//  Frees a session; its held replies are gone (zaio_sessions_destroy).
 static void
 s_session_free (void **item)
 {
     zaio_session_t *session = (zaio_session_t *)*item;
     if (session) {
-        assert (session->parked.size == 0);
-        if (session->held.size)
-            zsys_warning (
-                "broker: %zu replies held for a client that stopped reading dropped at exit",
-                s_drop_held (session));
+        assert (session->parked.size == 0 && session->held.size == 0);
         zaio_order_clear (&session->order);
         free (session);
         *item = NULL;
@@ -80,11 +84,12 @@ s_session_free (void **item)
 }
 
 zaio_sessions_t *
-zaio_sessions_new (void *frontend, size_t held_max, bool verbose)
+zaio_sessions_new (void *frontend, size_t held_bytes_max, size_t held_bytes_total, bool verbose)
 {
     zaio_sessions_t *self = (zaio_sessions_t *)zmalloc (sizeof (zaio_sessions_t));
     self->frontend = frontend;
-    self->held_max = held_max;
+    self->held_bytes_max = held_bytes_max;
+    self->held_bytes_total = held_bytes_total;
     self->verbose = verbose;
     self->table = zaio_route_table_new (s_session_free);
     self->accounts = zhashx_new ();
@@ -99,6 +104,13 @@ zaio_sessions_destroy (zaio_sessions_t **self_p)
 {
     zaio_sessions_t *self = *self_p;
     if (self) {
+        zaio_link_t *link;
+        while ((link = zaio_list_pop (&self->backlogged))) {
+            zaio_session_t *session = ZAIO_HOLDER (link, zaio_session_t, backlogged);
+            zsys_warning ("broker: %zu replies held for a client that stopped reading dropped "
+                          "at exit",
+                          s_drop_held (self, session));
+        }
         zhashx_destroy (&self->table);
         zhashx_destroy (&self->accounts);
         free (self);
@@ -196,21 +208,33 @@ zaio_sessions_finish (zaio_sessions_t *self, zaio_job_t *job, bool failed, zaio_
 }
 
 //  Keeps a reply its client's full queue has no room for, behind any held
-//  before it; takes header and data. A client that reads its replies has
-//  at most as many held as it keeps requests in flight, so only one that
-//  keeps sending while it reads nothing reaches the bound (a refusal held
-//  costs a few hundred bytes), and replies past it are dropped.
+//  before it; takes header and data. An owed reply (an accepted job's) is
+//  always kept: the admission bounds stop accepting jobs from a client
+//  past the byte bounds, so what is owed past them is the replies of the
+//  jobs it had accepted by then. Any other reply (a refusal, a hello)
+//  past them is dropped: only a client that keeps sending while it reads
+//  nothing gets there. Past the total, only the replies of a connection
+//  that has some held already are: one that just found its queue full
+//  costs one reply.
 static void
-s_hold (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data)
+s_hold (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data,
+        bool owed)
 {
-    if (session->account->held >= self->held_max) {
+    bool over = session->account->held_bytes >= self->held_bytes_max ||
+                (session->held.size && self->held_bytes >= self->held_bytes_total);
+    if (!owed && over) {
         if (session->dropped++ == 0)
-            zsys_warning ("broker: client %s reads no replies; those past %zu held are dropped",
-                          session->account->client, self->held_max);
+            zsys_warning ("broker: client %s reads no replies; refusals past %zu bytes held "
+                          "(%zu in all) are dropped",
+                          session->account->client, self->held_bytes_max, self->held_bytes_total);
         zaio_route_close (header, data);
+        //  A session made for this reply (its identity's account is over)
+        //  keeps nothing.
+        if (session->held.size == 0) s_release (self, session);
         return;
     }
     s_reply_t *reply = (s_reply_t *)zmalloc (sizeof (s_reply_t));
+    reply->bytes = sizeof (s_reply_t) + zmq_msg_size (header) + (data ? zmq_msg_size (data) : 0);
     zmq_msg_init (&reply->header);
     zmq_msg_move (&reply->header, header);
     zmq_msg_init (&reply->data);
@@ -223,6 +247,8 @@ s_hold (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_m
     if (session->held.size == 0) zaio_list_add (&self->backlogged, &session->backlogged, false);
     zaio_list_add (&session->held, &reply->link, false);
     session->account->held++;
+    session->account->held_bytes += reply->bytes;
+    self->held_bytes += reply->bytes;
 }
 
 static int
@@ -234,7 +260,7 @@ s_send (zaio_sessions_t *self, const zaio_routing_id_t *client, zmq_msg_t *heade
 
 void
 zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client, const char *identity,
-                       zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data)
+                       zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data, bool owed)
 {
     if (!session) session = zaio_sessions_lookup (self, client);
     if (!session || session->held.size == 0) {
@@ -247,7 +273,13 @@ zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client, c
         }
         if (!session) session = zaio_sessions_require (self, client, identity);
     }
-    s_hold (self, session, header, data);
+    s_hold (self, session, header, data, owed);
+}
+
+size_t
+zaio_sessions_held_bytes (zaio_sessions_t *self)
+{
+    return self->held_bytes;
 }
 
 bool
@@ -294,12 +326,11 @@ zaio_sessions_flush (zaio_sessions_t *self, zaio_list_t *resumed)
                         reply->has_data ? &reply->data : NULL)) {
                 //  EHOSTUNREACH: the client has gone, and nothing held
                 //  for it can reach it.
-                if (zmq_errno () != EAGAIN) s_drop_held (session);
+                if (zmq_errno () != EAGAIN) s_drop_held (self, session);
                 break;
             }
             zaio_list_remove (&session->held, held);
-            session->account->held--;
-            s_reply_destroy (&reply);
+            s_reply_destroy (self, session, &reply);
             sent = true;
         }
         if (session->held.size == 0) s_unblock (self, session, resumed);

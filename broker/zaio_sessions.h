@@ -8,12 +8,17 @@
     the sessions of an authenticated identity's connections share one, so
     the identity, not the connection, is the unit of inflight_max, of the
     queue share and of held replies; an unauthenticated connection has
-    one of its own (PROTOCOL.md section 11). Replies go out through zaio_sessions_deliver, which
-   never blocks: a reply that finds the client's queue full (reply_hwm replies it has not taken) is
-   held, and so is every later one while any is, and meanwhile the client's jobs are kept from the
-   workers (parked), so a client that stops reading soon stops costing anything but the replies
-    held; those are bounded too, and past the bound dropped with a
-    warning. Private to the broker.
+    one of its own (PROTOCOL.md section 11). Replies go out through
+    zaio_sessions_deliver, which never blocks: a reply that finds the
+    client's queue full (reply_hwm replies it has not taken) is held, and
+    so is every later one while any is, and meanwhile the client's jobs
+    are kept from the workers (parked), so a client that stops reading
+    soon stops costing anything but the replies held. Those are counted in
+    bytes, per account and in all: the reply of an accepted job is always
+    held (it is owed exactly once), while a refusal or a hello reply is
+    dropped, with a warning, once its account holds held_bytes_max or the
+    broker held_bytes_total (the admission bounds then refuse the client's
+    new jobs). Private to the broker.
 */
 #ifndef ZAIO_SESSIONS_H_INCLUDED
 #define ZAIO_SESSIONS_H_INCLUDED
@@ -27,6 +32,7 @@ typedef struct {
     char client[ZAIO_IDENTITY_MAX + 1]; //  its name: identity, or routing id (zaio_route_name)
     size_t unfinished;                  //  jobs accepted, not yet answered
     size_t held;                        //  replies held
+    size_t held_bytes;                  //  what they cost (zaio_sessions_deliver)
     size_t sessions;                    //  sessions sharing it
 } zaio_account_t;
 
@@ -45,8 +51,11 @@ struct _zaio_session_t {
 typedef struct _zaio_sessions_t zaio_sessions_t;
 
 //  Sessions of clients on frontend (a ROUTER's libzmq handle, borrowed),
-//  holding at most held_max replies per account. verbose logs dropped replies.
-zaio_sessions_t *zaio_sessions_new (void *frontend, size_t held_max, bool verbose);
+//  holding refusals only while their account holds less than
+//  held_bytes_max bytes of replies and all accounts less than
+//  held_bytes_total. verbose logs dropped replies.
+zaio_sessions_t *zaio_sessions_new (void *frontend, size_t held_bytes_max, size_t held_bytes_total,
+                                    bool verbose);
 //  Frees every session, dropping (with a warning) replies still held.
 void zaio_sessions_destroy (zaio_sessions_t **self_p);
 
@@ -77,10 +86,16 @@ void zaio_sessions_finish (zaio_sessions_t *self, zaio_job_t *job, bool failed,
 //  session is the client's if the caller has it at hand, else NULL (it is
 //  looked up: a refusal must not pass replies held for the client;
 //  identity is then its identity, for a session made to hold the reply).
-//  A client that has gone gets nothing: there is no one left to tell.
+//  owed is true for the reply of an accepted job, which is held whatever
+//  the byte bounds; any other reply that would be held past them is
+//  dropped. A client that has gone gets nothing: there is no one left to
+//  tell.
 void zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client,
                             const char *identity, zaio_session_t *session, zmq_msg_t *header,
-                            zmq_msg_t *data);
+                            zmq_msg_t *data, bool owed);
+
+//  Bytes of replies held for all clients.
+size_t zaio_sessions_held_bytes (zaio_sessions_t *self);
 
 //  Keeps job from the workers while its client has replies held: its
 //  reply would only be held too. True if it did.
