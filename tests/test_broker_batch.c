@@ -788,6 +788,53 @@ s_test_worker_lost (void)
     s_rig_stop (rig);
 }
 
+//  A client that does not read: its reply batches are held (whole, the
+//  broker's send queue and the client's holding 4 + 2 messages), its
+//  entries wait unstarted meanwhile, and once it reads, every entry is
+//  answered once.
+static void
+s_test_held (void)
+{
+    zaio_test_broker_t broker;
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    config.workers = 1;
+    config.reply_hwm = 4;
+    zaio_test_broker_start (&broker, &config);
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    assert (client);
+    zsock_set_linger (client, 0);
+    zsock_set_rcvhwm (client, 2);
+    assert (zsock_connect (client, "%s", broker.inproc) == 0);
+    zsock_t *bob = zaio_test_client (broker.inproc);
+    const uint64_t batches = 40, entries = 5;
+    zaio_request_t req;
+    for (uint64_t b = 0; b < batches; b++) {
+        s_batch_t batch;
+        s_batch_init (&batch);
+        for (uint64_t e = 1; e <= entries; e++) {
+            zaio_request_init (&req, ZAIO_OP_PING, b * entries + e);
+            s_batch_add (&batch, &req, NULL, 0);
+        }
+        s_batch_send (&batch, client, 1000 + b);
+        //  Bob's requests pass the client's held replies: each answered
+        //  once the broker has taken in the batch before it.
+        zaio_reply_t reply;
+        zaio_request_init (&req, ZAIO_OP_PING, 5000 + b);
+        assert (zaio_test_call (bob, &req, NULL, 0, &reply, NULL, NULL) == 0);
+    }
+    s_replies_t *got = (s_replies_t *)zmalloc (sizeof (s_replies_t));
+    s_collect (client, got, batches * entries);
+    for (uint64_t id = 1; id <= batches * entries; id++) s_got (got, id, 0);
+    printf ("%zu replies in %zu reply batches\n", got->replies, got->batches);
+    assert (got->batches == got->messages);
+    s_quiet (client);
+    free (got);
+    zsock_destroy (&bob);
+    zsock_destroy (&client);
+    zaio_test_broker_stop (&broker);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -796,6 +843,7 @@ main (int argc, char *argv[])
         ZAIO_TEST_CASE (s_test_mixed),         ZAIO_TEST_CASE (s_test_refused),
         ZAIO_TEST_CASE (s_test_ordering),      ZAIO_TEST_CASE (s_test_inflight),
         ZAIO_TEST_CASE (s_test_split_replies), ZAIO_TEST_CASE (s_test_worker_lost),
+        ZAIO_TEST_CASE (s_test_held),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);
 }
