@@ -31,6 +31,16 @@ zaio_admission_check (const zaio_broker_config_t *config, const zaio_admission_t
                   state->inflight);
         return ZAIO_ERR_QUEUE_FULL;
     }
+    //  Replies held, in bytes: a client that reads none is refused once
+    //  its own reach held_bytes_max, and once all clients' reach
+    //  held_bytes_total, every client with any held (those that do not
+    //  read) is, so the others are served on.
+    if (state->held_bytes >= config->held_bytes_max ||
+        (state->held_bytes && state->held_bytes_all >= config->held_bytes_total)) {
+        snprintf (why, why_size, "client reads no replies: %zu bytes held for it, %zu in all",
+                  state->held_bytes, state->held_bytes_all);
+        return ZAIO_ERR_QUEUE_FULL;
+    }
     //  One request may always be queued, however large: the payload limit
     //  bounds it.
     if (state->has_data && state->queued_bytes &&

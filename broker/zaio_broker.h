@@ -29,13 +29,14 @@ extern "C" {
 #endif
 
 #define ZAIO_BROKER_ENDPOINTS_MAX 16
-//  Replies the broker holds for a client whose queue is full, at least
-//  (inflight_max if that is more); past it they are dropped (PROTOCOL.md
-//  section 7).
-#define ZAIO_BROKER_HELD_MIN 65536
-//  Volumes the broker knows at most: a volume, once announced, stays known
-//  (jobs may name it), so a READY that would pass this is ignored.
+//  Volumes the broker knows at most: a READY that would pass this is
+//  ignored. A volume stays known until no worker has served it, and no
+//  job named it, for volume_forget_ms.
 #define ZAIO_BROKER_VOLUMES_MAX 256
+//  Highest configurable batch_max and batch_bytes_max: a batch's parts are
+//  received at once, and its entries frame is one ZeroMQ frame.
+#define ZAIO_BROKER_BATCH_CEILING       65536
+#define ZAIO_BROKER_BATCH_BYTES_CEILING (64u * 1024 * 1024)
 //  Clients the broker remembers only because their last linked job failed
 //  (so their next request is cancelled), at most; past it the one kept
 //  longest is forgotten (PROTOCOL.md section 7).
@@ -56,6 +57,9 @@ typedef struct {
     size_t payload_max;        //  largest data frame, and largest read
     uint32_t events_hwm;       //  events queued per slow subscriber before drops
     uint32_t reply_hwm;        //  replies queued per client before the rest are held
+    size_t held_bytes_max;     //  bytes of replies held per client past which it is refused
+    size_t held_bytes_total;   //  the same for all clients together
+    uint32_t volume_forget_ms; //  a volume no worker serves, no job names, is forgotten after
     uint32_t heartbeat_ms;     //  worker heartbeat interval
     uint32_t heartbeat_misses; //  intervals of silence before a worker is dead
     uint32_t retries_max;      //  attempts per idempotent job across worker deaths
@@ -78,6 +82,10 @@ typedef struct {
                               //  removed at start (0: none by age; zaio_volume.h)
     uint32_t ipc_mode;        //  file mode of ipc socket files
     uint32_t handshake_ms;    //  longest ZMTP handshake of a new connection
+    //  Batches (PROTOCOL.md section 5.2): entries in one, and bytes of a
+    //  request batch's entries frame; the same bound the reply batches.
+    uint32_t batch_max;
+    uint32_t batch_bytes_max;
     bool verbose;
 } zaio_broker_config_t;
 

@@ -34,7 +34,21 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     //  the broker's table of them within a few MiB (zaio_events.h).
     config->subscriptions_max = 4096;
     config->identity_subscriptions_max = 1024;
-    config->reply_hwm = 1000;
+    //  What libzmq queues for a client is counted in replies: reply_hwm
+    //  times the largest (PROTOCOL.md section 7). 128 keeps that to some
+    //  40 KiB of small replies, and still lets a client keep 64 requests
+    //  in flight (half of it) without meeting the mark while it reads.
+    config->reply_hwm = 128;
+    //  Replies held past it, in bytes: a held reply of a small op costs
+    //  about 200 bytes, so a client that reads nothing is refused after
+    //  some 20,000 of them, and all such clients together cost at most
+    //  64 MiB before each is refused (a small machine's share).
+    config->held_bytes_max = 4u * 1024 * 1024;
+    config->held_bytes_total = 64u * 1024 * 1024;
+    //  Long enough that a worker restarting, or a network healing, finds
+    //  its volumes known; short enough that volumes announced once cannot
+    //  keep the table of 256 full for long.
+    config->volume_forget_ms = 300000;
     config->heartbeat_ms = 1000;
     config->heartbeat_misses = 3;
     config->retries_max = 3;
@@ -42,6 +56,8 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->ipc_mode = 0660;
     config->handshake_ms = 5000;
     config->tmp_max_age_s = ZAIO_VOLUME_TEMP_MAX_AGE_S;
+    config->batch_max = ZAIO_BATCH_MAX;
+    config->batch_bytes_max = ZAIO_BATCH_BYTES_MAX;
 }
 
 //  Reads a positive integer setting; -1 if present and not a number in range.
@@ -141,6 +157,12 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/identity_subscriptions_max", 1, 1u << 24, &config->identity_subscriptions_max,
          false},
         {"broker/tmp_max_age", 0, UINT32_MAX, &config->tmp_max_age_s, false},
+        {"broker/held_bytes_max", 1, 1ull << 40, &config->held_bytes_max, true},
+        {"broker/held_bytes_total", 1, 1ull << 40, &config->held_bytes_total, true},
+        {"broker/volume_forget_ms", 100, 86400000, &config->volume_forget_ms, false},
+        {"broker/batch_max", 1, ZAIO_BROKER_BATCH_CEILING, &config->batch_max, false},
+        {"broker/batch_bytes_max", 64, ZAIO_BROKER_BATCH_BYTES_CEILING, &config->batch_bytes_max,
+         false},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0] && rc == 0; i++) {

@@ -11,6 +11,7 @@ struct _zaio_dispatch_t {
     zhashx_t *services;              //  name -> zaio_service_t
     zaio_service_t *default_service; //  once a worker has announced it
     zaio_list_t due;                 //  of service->due: with jobs and free workers, maybe
+    uint32_t forget_ms;              //  idle time after which a service is forgotten
 };
 
 static void
@@ -26,10 +27,11 @@ s_service_destroy (void **item)
 }
 
 zaio_dispatch_t *
-zaio_dispatch_new (const zaio_dispatch_hooks_t *hooks)
+zaio_dispatch_new (const zaio_dispatch_hooks_t *hooks, uint32_t forget_ms)
 {
     zaio_dispatch_t *self = (zaio_dispatch_t *)zmalloc (sizeof (zaio_dispatch_t));
     self->hooks = *hooks;
+    self->forget_ms = forget_ms;
     self->services = zhashx_new ();
     zhashx_set_destructor (self->services, s_service_destroy);
     zaio_list_init (&self->due);
@@ -83,6 +85,33 @@ size_t
 zaio_dispatch_size (zaio_dispatch_t *self)
 {
     return zhashx_size (self->services);
+}
+
+//  An idle service (no worker, no job) has its queues empty and is held
+//  by no worker: once it is not due either, nothing but the table points
+//  to it.
+void
+zaio_dispatch_forget (zaio_dispatch_t *self, int64_t now_ms)
+{
+    zaio_service_t *gone[ZAIO_BROKER_VOLUMES_MAX];
+    size_t count = 0;
+    for (zaio_service_t *service = (zaio_service_t *)zhashx_first (self->services); service;
+         service = (zaio_service_t *)zhashx_next (self->services)) {
+        if (service->worker_count || service->jobs)
+            service->idle_ms = 0;
+        else if (!service->idle_ms)
+            service->idle_ms = now_ms;
+        else if (now_ms - service->idle_ms >= self->forget_ms && !zaio_linked (&service->due) &&
+                 count < ZAIO_BROKER_VOLUMES_MAX)
+            gone[count++] = service; //  (one due this pass goes at a later tick)
+    }
+    if (count)
+        zsys_info ("dispatch: %zu volumes no worker has served for %u ms forgotten, '%s' first",
+                   count, self->forget_ms, gone[0]->name);
+    for (size_t i = 0; i < count; i++) {
+        if (gone[i] == self->default_service) self->default_service = NULL;
+        zhashx_delete (self->services, gone[i]->name);
+    }
 }
 
 //  The broker knows at most ZAIO_BROKER_VOLUMES_MAX volumes (zaio_backend

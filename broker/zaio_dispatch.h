@@ -12,8 +12,13 @@
     nothing, so it never waits unseen behind others in a worker's queue;
     jobs without one wait behind it, so that some worker soon holds
     nothing. Dispatch knows no sockets: it hands a job over, and ends one
-    that cannot run, through the hooks the broker gives it. Private to the
-    broker.
+    that cannot run, through the hooks the broker gives it.
+
+    A volume that no worker has served, and no accepted job has named, for
+    forget_ms is forgotten (zaio_dispatch_forget), so volumes announced
+    once cannot fill the table for good. A job that names it keeps it
+    known until the job ends, and is answered NOVOLUME if it would start
+    with no worker (PROTOCOL.md section 10). Private to the broker.
 */
 #ifndef ZAIO_DISPATCH_H_INCLUDED
 #define ZAIO_DISPATCH_H_INCLUDED
@@ -28,6 +33,8 @@ struct _zaio_service_t {
     zaio_list_t urgent;    //  likewise, the jobs with a deadline: for idle workers only
     zaio_credit_t *pool;   //  its worker connections that have credit
     uint32_t worker_count; //  its worker connections
+    uint32_t jobs;         //  accepted jobs naming it, unfinished (the broker counts them)
+    int64_t idle_ms;       //  since when it has had neither, 0 if it has either
     zaio_link_t due;       //  in the dispatch's due list, when linked
 };
 
@@ -42,13 +49,13 @@ typedef struct {
 
 typedef struct _zaio_dispatch_t zaio_dispatch_t;
 
-//  hooks is copied.
-zaio_dispatch_t *zaio_dispatch_new (const zaio_dispatch_hooks_t *hooks);
+//  hooks is copied; volumes idle for forget_ms are forgotten.
+zaio_dispatch_t *zaio_dispatch_new (const zaio_dispatch_hooks_t *hooks, uint32_t forget_ms);
 //  Every queue must be empty.
 void zaio_dispatch_destroy (zaio_dispatch_t **self_p);
 
-//  The service of volume name, or NULL if none was ever announced.
-//  Services are never removed.
+//  The service of volume name, or NULL if none was announced (or it was
+//  forgotten since).
 zaio_service_t *zaio_dispatch_lookup (zaio_dispatch_t *self, const char *name);
 
 //  The same for a request: the volume it names, or the default one.
@@ -59,6 +66,11 @@ zaio_service_t *zaio_dispatch_require (zaio_dispatch_t *self, const char *name, 
 
 //  Services known.
 size_t zaio_dispatch_size (zaio_dispatch_t *self);
+
+//  Forgets the services that have had no worker and no job for forget_ms
+//  by now_ms (the clock of zclock_mono); called on the broker's tick, so
+//  a service goes within a tick of its time.
+void zaio_dispatch_forget (zaio_dispatch_t *self, int64_t now_ms);
 
 //  Fills hello's volumes with every service: name, read-only, workers.
 void zaio_dispatch_describe (zaio_dispatch_t *self, zaio_hello_t *hello);

@@ -7,8 +7,9 @@
     The broker queues at most reply_hwm (here 4) replies to a client; the
     clients here connect over inproc with a receive HWM of 2, so a client
     that reads nothing has room for 4 + 2 replies and the broker must hold
-    the rest. Jobs are run by hand by fake workers serving "hand" (credit
-    8) and "narrow" (credit 1), or by the broker's own thread for
+    the rest, refusing a client's new requests (and dropping the refusals)
+    once it holds held_bytes_max (here 64 KiB) for it, or 96 KiB for all. Jobs are run by hand by
+   fake workers serving "hand" (credit 8) and "narrow" (credit 1), or by the broker's own thread for
     "default". */
 
 #include "testutil.h"
@@ -18,7 +19,12 @@
 #define S_ROOM 6 //  replies a client that reads nothing has room for
 //  Silence from the broker that means it has sent all it will: many of its
 //  100 ms ticks, on which it retries held replies when otherwise idle.
-#define S_FLUSH_QUIET_MS 2000
+#define S_FLUSH_QUIET_MS   2000
+#define S_HELD_BYTES_MAX   65536
+#define S_HELD_BYTES_TOTAL 98304
+//  A held reply costs at least this much in the broker (two zmq_msg_t):
+//  so a bound of B bytes holds at most B / S_HELD_REPLY_MIN replies.
+#define S_HELD_REPLY_MIN 128
 
 static zsock_t *
 s_slow_client (const char *endpoint)
@@ -123,38 +129,33 @@ s_slow_reader (const char *endpoint, zsock_t *worker, zsock_t *bob, int count, i
     printf ("a slow reader gets all %d replies (%d QUEUE_FULL)\n", count, refused);
 }
 
-//  A client that sends more requests than the broker holds replies for
-//  and reads nothing: its replies held count against its in-flight
-//  allowance (here 64), so it is soon told QUEUE_FULL, and replies past
-//  ZAIO_BROKER_HELD_MIN held, mostly those QUEUE_FULLs, are dropped. What
-//  reaches it at most: what fits in its queue, those held, and the replies
-//  of the jobs parked until it reads (with the held ones, at most 64).
-//  Another client is served meanwhile, and the flooder is served again
-//  once it reads.
-static void
-s_flood (const char *endpoint, zsock_t *bob, int inflight_max)
+//  Floods sends count pings to "default" from each of its clients, which
+//  read nothing, then reads every reply that comes until the broker has
+//  been silent for S_FLUSH_QUIET_MS; returns how many came, in all. Each
+//  reply is one of a ping sent, and comes once.
+static int
+s_flood_read (zsock_t **floods, int clients, int count)
 {
-    enum { COUNT = ZAIO_BROKER_HELD_MIN + 2000 };
-    zsock_t *flood = s_slow_client (endpoint);
-    for (uint64_t id = 1; id <= COUNT; id++) s_send_ping (flood, "default", id);
-    zclock_sleep (500); //  its sends block until the broker is at most 2000 behind
-    s_send_ping (bob, "default", 2000);
-    zaio_test_expect (bob, 2000, 0);
-
-    //  Everything it will get has come once the broker has been silent for
-    //  S_FLUSH_QUIET_MS: held replies go out in bursts on the broker's idle
-    //  passes, at least one a tick, and the parked jobs run once the last
-    //  is out. Silence is the only sign there is: how many replies were
-    //  dropped is the broker's to know.
-    bool *seen = (bool *)zmalloc (COUNT + 1);
+    for (int i = 0; i < clients; i++)
+        for (uint64_t id = 1; id <= (uint64_t)count; id++) s_send_ping (floods[i], "default", id);
+    //  Everything they will get has come once the broker has been silent
+    //  for S_FLUSH_QUIET_MS: held replies go out in bursts on the broker's
+    //  idle passes, at least one a tick, and the parked jobs run once the
+    //  last is out. Silence is the only sign there is: how many replies
+    //  were dropped is the broker's to know.
+    bool *seen = (bool *)zmalloc ((size_t)clients * (count + 1));
     int ok = 0, full = 0;
-    zpoller_t *poller = zpoller_new (flood, NULL);
-    while (zpoller_wait (poller, S_FLUSH_QUIET_MS)) {
+    zpoller_t *poller = zpoller_new (NULL);
+    for (int i = 0; i < clients; i++) zpoller_add (poller, floods[i]);
+    void *which;
+    while ((which = zpoller_wait (poller, S_FLUSH_QUIET_MS))) {
+        int i = 0;
+        while (floods[i] != which) i++;
         zaio_reply_t reply;
         zmsg_t *msg;
-        zaio_test_recv (flood, &reply, &msg, 0);
-        assert (reply.id >= 1 && reply.id <= COUNT && !seen[reply.id]);
-        seen[reply.id] = true;
+        zaio_test_recv (floods[i], &reply, &msg, 0);
+        assert (reply.id >= 1 && reply.id <= (uint64_t)count && !seen[i * (count + 1) + reply.id]);
+        seen[i * (count + 1) + reply.id] = true;
         assert (reply.error == 0 || reply.error == ZAIO_ERR_QUEUE_FULL);
         if (reply.error)
             full++;
@@ -163,18 +164,74 @@ s_flood (const char *endpoint, zsock_t *bob, int inflight_max)
         zmsg_destroy (&msg);
     }
     zpoller_destroy (&poller);
-    printf ("a client that read nothing got %d replies (%d ok, %d "
-            "QUEUE_FULL) of %d\n",
-            ok + full, ok, full, COUNT);
-    assert (ok >= 1 && ok <= S_ROOM + inflight_max);
-    assert (ok + full <= S_ROOM + ZAIO_BROKER_HELD_MIN + inflight_max && ok + full < COUNT);
     free (seen);
+    printf ("%d clients that read nothing got %d replies (%d ok, %d QUEUE_FULL) of %d\n", clients,
+            ok + full, ok, full, clients * count);
+    assert (ok >= clients && ok <= clients * (S_ROOM + 64));
+    return ok + full;
+}
 
-    //  Having read, it is served again.
-    s_send_ping (flood, "default", COUNT + 1);
-    zaio_test_expect (flood, COUNT + 1, 0);
-    zsock_destroy (&flood);
-    printf ("a flooder is bounded; others are served\n");
+//  Clients that send many more requests than the broker holds replies for
+//  and read nothing: their replies held count against their in-flight
+//  allowance (here 64), so they are soon told QUEUE_FULL, and once the
+//  replies held for one come to S_HELD_BYTES_MAX bytes (or for all to
+//  S_HELD_BYTES_TOTAL), it is refused and the refusals dropped. What
+//  reaches each at most: what fits in its queue, the replies of its jobs
+//  (at most 64), and the refusals held within the bounds. Another client
+//  is served meanwhile, and the flooders are served again once they read.
+static void
+s_flood (const char *endpoint, zsock_t *bob, int clients)
+{
+    enum { COUNT = 20000, CLIENTS_MAX = 4 };
+    assert (clients <= CLIENTS_MAX);
+    zsock_t *floods[CLIENTS_MAX];
+    for (int i = 0; i < clients; i++) floods[i] = s_slow_client (endpoint);
+    s_send_ping (bob, "default", 2000);
+    zaio_test_expect (bob, 2000, 0);
+    int got = s_flood_read (floods, clients, COUNT);
+    //  One refusal each may pass a bound before it is met.
+    int bytes = clients == 1 ? S_HELD_BYTES_MAX : S_HELD_BYTES_TOTAL;
+    assert (got <= clients * (S_ROOM + 64 + 1) + bytes / S_HELD_REPLY_MIN);
+    s_send_ping (bob, "default", 2001);
+    zaio_test_expect (bob, 2001, 0);
+
+    //  Having read, they are served again.
+    for (int i = 0; i < clients; i++) {
+        s_send_ping (floods[i], "default", COUNT + 1);
+        zaio_test_expect (floods[i], COUNT + 1, 0);
+        zsock_destroy (&floods[i]);
+    }
+    printf ("flooders are bounded in bytes; others are served\n");
+}
+
+//  The replies of accepted jobs are owed, and held past the byte bound
+//  (here 1 byte): a client that reads nothing gets them all, once each,
+//  once it reads, and is served again. (Refusals past the bound are
+//  dropped: s_flood counts them.)
+static void
+s_owed_past_bound (const char *endpoint, zsock_t *worker)
+{
+    enum { COUNT = S_ROOM + 2 };
+    zsock_t *client = s_slow_client (endpoint);
+    //  The worker takes all (so each was accepted while nothing was held),
+    //  then answers: the last two replies are held.
+    uint64_t jobs[COUNT];
+    for (uint64_t id = 1; id <= COUNT; id++) s_send_ping (client, "hand", id);
+    for (int i = 0; i < COUNT; i++) {
+        zaio_request_t taken;
+        zaio_test_fake_take (worker, &jobs[i], &taken, 5000);
+        assert (taken.id == (uint64_t)i + 1);
+    }
+    for (int i = 0; i < COUNT; i++) zaio_test_fake_done (worker, jobs[i], (uint64_t)i + 1, 0);
+    for (uint64_t id = 1; id <= COUNT; id++) zaio_test_expect (client, id, 0);
+    zpoller_t *poller = zpoller_new (client, NULL);
+    assert (zpoller_wait (poller, 300) == NULL);
+    zpoller_destroy (&poller);
+    s_send_ping (client, "hand", 101);
+    assert (s_work_all (worker, 300) == 1);
+    zaio_test_expect (client, 101, 0);
+    zsock_destroy (&client);
+    printf ("replies owed past the byte bound are delivered\n");
 }
 
 //  Returns once errors (subscribed to "err.ping.hand") hears the broker:
@@ -341,13 +398,15 @@ typedef struct {
 } s_rig_t;
 
 static void
-s_rig_start (s_rig_t *rig)
+s_rig_start (s_rig_t *rig, size_t held_bytes_max)
 {
     zaio_test_fake_config (&rig->config);
     rig->config.reply_hwm = 4;
     rig->config.inflight_max = 64;
     rig->config.drain_ms = 1000;
     rig->config.queue_bytes_max = 250000;
+    rig->config.held_bytes_max = held_bytes_max;
+    rig->config.held_bytes_total = S_HELD_BYTES_TOTAL;
     zaio_test_broker_start (&rig->broker, &rig->config);
     rig->worker_endpoint = zaio_broker_endpoint (rig->broker.broker, "workers", "tcp");
     rig->worker =
@@ -373,7 +432,7 @@ static void
 s_test_slow_reader_within_allowance (void)
 {
     s_rig_t rig;
-    s_rig_start (&rig);
+    s_rig_start (&rig, S_HELD_BYTES_MAX);
     s_slow_reader (rig.broker.inproc, rig.worker, rig.bob, 40, (int)rig.config.inflight_max);
     s_rig_stop (&rig);
 }
@@ -382,7 +441,7 @@ static void
 s_test_slow_reader_past_allowance (void)
 {
     s_rig_t rig;
-    s_rig_start (&rig);
+    s_rig_start (&rig, S_HELD_BYTES_MAX);
     s_slow_reader (rig.broker.inproc, rig.worker, rig.bob, 150, (int)rig.config.inflight_max);
     s_rig_stop (&rig);
 }
@@ -391,8 +450,26 @@ static void
 s_test_flood_bounded (void)
 {
     s_rig_t rig;
-    s_rig_start (&rig);
-    s_flood (rig.broker.inproc, rig.bob, (int)rig.config.inflight_max);
+    s_rig_start (&rig, S_HELD_BYTES_MAX);
+    s_flood (rig.broker.inproc, rig.bob, 1);
+    s_rig_stop (&rig);
+}
+
+static void
+s_test_flood_bounded_in_all (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig, S_HELD_BYTES_MAX);
+    s_flood (rig.broker.inproc, rig.bob, 4);
+    s_rig_stop (&rig);
+}
+
+static void
+s_test_owed_replies_past_bound (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig, 1);
+    s_owed_past_bound (rig.broker.inproc, rig.worker);
     s_rig_stop (&rig);
 }
 
@@ -400,7 +477,7 @@ static void
 s_test_queued_write_bytes_bounded (void)
 {
     s_rig_t rig;
-    s_rig_start (&rig);
+    s_rig_start (&rig, S_HELD_BYTES_MAX);
     s_queued_bytes (rig.bob, rig.narrow);
     s_rig_stop (&rig);
 }
@@ -409,7 +486,7 @@ static void
 s_test_parked_job_expires (void)
 {
     s_rig_t rig;
-    s_rig_start (&rig);
+    s_rig_start (&rig, S_HELD_BYTES_MAX);
     s_parked_deadline (&rig.broker, rig.worker);
     s_rig_stop (&rig);
 }
@@ -418,7 +495,7 @@ static void
 s_test_refusal_behind_held_replies (void)
 {
     s_rig_t rig;
-    s_rig_start (&rig);
+    s_rig_start (&rig, S_HELD_BYTES_MAX);
     s_refusal_in_order (rig.broker.inproc, rig.worker);
     s_rig_stop (&rig);
 }
@@ -427,7 +504,7 @@ static void
 s_test_shutdown_within_drain (void)
 {
     s_rig_t rig;
-    s_rig_start (&rig);
+    s_rig_start (&rig, S_HELD_BYTES_MAX);
     s_shutdown (&rig.broker, (int)rig.config.drain_ms);
     s_rig_stop (&rig);
 }
@@ -439,6 +516,8 @@ main (int argc, char *argv[])
         ZAIO_TEST_CASE (s_test_slow_reader_within_allowance),
         ZAIO_TEST_CASE (s_test_slow_reader_past_allowance),
         ZAIO_TEST_CASE (s_test_flood_bounded),
+        ZAIO_TEST_CASE (s_test_flood_bounded_in_all),
+        ZAIO_TEST_CASE (s_test_owed_replies_past_bound),
         ZAIO_TEST_CASE (s_test_queued_write_bytes_bounded),
         ZAIO_TEST_CASE (s_test_parked_job_expires),
         ZAIO_TEST_CASE (s_test_refusal_behind_held_replies),

@@ -53,6 +53,7 @@ s_test_file_over_defaults (void)
                                       "    reply_hwm = 10\n"
                                       "    payload_max = 1048576\n"
                                       "    heartbeat_ms = 250\n"
+                                      "    held_bytes_max = 65536\n"
                                       "    bind\n"
                                       "        a = tcp://127.0.0.1:7000\n"
                                       "        b = ipc:///tmp/x.ipc\n"
@@ -66,6 +67,8 @@ s_test_file_over_defaults (void)
     assert (config.queue_bytes_max == 5000000 && config.reply_hwm == 10);
     assert (config.payload_max == 1048576 && config.heartbeat_ms == 250);
     assert (config.inflight_max == 16384 && config.heartbeat_misses == 3); //  defaults
+    assert (config.held_bytes_max == 65536 && config.held_bytes_total == 64u * 1024 * 1024);
+    assert (config.volume_forget_ms == 300000);
     assert (streq (config.bind[0], "tcp://127.0.0.1:7000"));
     assert (streq (config.bind[1], "ipc:///tmp/x.ipc") && config.bind[2] == NULL);
     assert (streq (config.events[0], "tcp://127.0.0.1:7001") && config.events[1] == NULL);

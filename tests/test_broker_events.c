@@ -144,7 +144,8 @@ s_test_topics_filters_fields (void)
     s_rig_stop (&rig);
 }
 
-//  A hello is published under the volume it named, as any request is.
+//  A hello is published under the volume it named, as any request is
+//  (here one no worker serves: NOVOLUME).
 static void
 s_test_hello_published_under_its_volume (void)
 {
@@ -161,9 +162,9 @@ s_test_hello_published_under_its_volume (void)
     zaio_request_init (&hello, ZAIO_OP_HELLO, 103);
     zaio_request_set_str (&hello, ZAIO_FIELD_VOLUME, "elsewhere");
     zaio_reply_t reply;
-    assert (zaio_test_call (rig.client, &hello, NULL, 0, &reply, NULL, NULL) == 0);
+    assert (zaio_test_call (rig.client, &hello, NULL, 0, &reply, NULL, NULL) == ZAIO_ERR_NOVOLUME);
     zaio_test_next_event (rig.all, &event, topic, sizeof topic);
-    assert (streq (topic, "ok.hello.elsewhere") && streq (event.volume, "elsewhere"));
+    assert (streq (topic, "err.hello.elsewhere") && streq (event.volume, "elsewhere"));
     assert (event.id == 103 && event.seq == last_seq + 1);
     s_rig_stop (&rig);
 }

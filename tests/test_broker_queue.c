@@ -199,7 +199,7 @@ s_check_hello (zsock_t *client)
                 assert (zaio_cursor_uint (&cursor, &value) == 0);
                 if (name_len == 9 && memcmp (name, "queue_max", 9) == 0) assert (value == 5);
                 if (name_len == 12 && memcmp (name, "inflight_max", 12) == 0) assert (value == 3);
-                if (name_len == 9 && memcmp (name, "reply_hwm", 9) == 0) assert (value == 1000);
+                if (name_len == 9 && memcmp (name, "reply_hwm", 9) == 0) assert (value == 128);
             }
             saw_limits = true;
         } else if (len == 3 && memcmp (key, "ops", 3) == 0) {
@@ -297,9 +297,22 @@ s_announce (zsock_t *worker, char names[][ZAIO_VOLUME_MAX + 1], uint32_t count)
     zframe_send (&body, worker, 0);
 }
 
-//  Volumes stay known once announced, so their number is bounded: a READY
-//  that would pass ZAIO_BROKER_VOLUMES_MAX is ignored, one that names known
-//  volumes is not.
+//  The fake worker says BYE, and hears the broker's.
+static void
+s_bye (zsock_t *worker)
+{
+    zframe_t *bye = zaio_envelope_frame (ZAIO_WORKER_BYE, 0);
+    zframe_send (&bye, worker, 0);
+    zframe_t *answer = zframe_recv (worker);
+    uint64_t number;
+    assert (answer && zaio_envelope_get (zframe_data (answer), zframe_size (answer), &number) ==
+                          ZAIO_WORKER_BYE);
+    zframe_destroy (&answer);
+}
+
+//  The number of volumes is bounded: a READY that would pass
+//  ZAIO_BROKER_VOLUMES_MAX is ignored, one that names known volumes is
+//  not (a volume whose worker has gone stays known for a while).
 static void
 s_test_volume_bound (void)
 {
@@ -311,13 +324,7 @@ s_test_volume_bound (void)
     zsock_t *gone =
         zaio_test_fake_worker (worker_endpoint, "junk", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
     zaio_test_fake_known (rig.broker.inproc, gone, "junk");
-    zframe_t *bye = zaio_envelope_frame (ZAIO_WORKER_BYE, 0);
-    zframe_send (&bye, gone, 0);
-    zframe_t *answer = zframe_recv (gone);
-    uint64_t number;
-    assert (answer && zaio_envelope_get (zframe_data (answer), zframe_size (answer), &number) ==
-                          ZAIO_WORKER_BYE);
-    zframe_destroy (&answer);
+    s_bye (gone);
     zsock_destroy (&gone);
 
     enum { WORKERS_MAX = ZAIO_BROKER_VOLUMES_MAX / ZAIO_WORKER_VOLUMES_MAX + 3 };
@@ -356,6 +363,110 @@ s_test_volume_bound (void)
     zaio_test_fake_known (rig.broker.inproc, junk, "junk");
     while (count) zsock_destroy (&workers[--count]);
     s_rig_stop (&rig);
+}
+
+#define S_HELLO_ID 1000 //  above the ids of the jobs beside it
+
+//  Whether hello, asked by client, lists volume name.
+static bool
+s_listed (zsock_t *client, const char *name)
+{
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_HELLO, S_HELLO_ID);
+    zaio_test_send (client, &req, NULL, 0);
+    zaio_reply_t reply;
+    zmsg_t *msg;
+    zaio_test_recv (client, &reply, &msg, 5000);
+    zaio_hello_t *hello = (zaio_hello_t *)malloc (sizeof *hello);
+    assert (reply.ok && reply.id == S_HELLO_ID);
+    assert (zaio_hello_decode (hello, reply.hello, reply.hello_size) == 0);
+    bool found = false;
+    for (uint32_t i = 0; i < hello->volume_count; i++)
+        found |= streq (hello->volumes[i].name, name);
+    free (hello);
+    zmsg_destroy (&msg);
+    return found;
+}
+
+//  Asks hello until it lists name (listed) or does not, for at most 5 s.
+static void
+s_await_listed (zsock_t *client, const char *name, bool listed)
+{
+    int64_t until = zclock_mono () + 5000;
+    while (s_listed (client, name) != listed) assert (zclock_mono () < until);
+}
+
+#define S_FORGET_MS 300 //  volume_forget_ms of s_test_volumes_forgotten
+
+//  A volume that no worker serves and no job names is forgotten after
+//  volume_forget_ms (here S_FORGET_MS), so a table filled by workers that
+//  have gone takes new volumes again. A job held (by its key) for a
+//  volume keeps it known; when it would start, with no worker left, it is
+//  answered NOVOLUME, and then the volume goes too.
+static void
+s_test_volumes_forgotten (void)
+{
+    zaio_broker_config_t config;
+    zaio_test_fake_config (&config);
+    config.volume_forget_ms = S_FORGET_MS;
+    zaio_test_broker_t broker;
+    zaio_test_broker_start (&broker, &config);
+    char *worker_endpoint = zaio_broker_endpoint (broker.broker, "workers", "tcp");
+    zsock_t *slow =
+        zaio_test_fake_worker (worker_endpoint, "slow", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    zaio_test_fake_known (broker.inproc, slow, "slow");
+    zsock_t *alice = zaio_test_client (broker.inproc);
+
+    //  The table filled: "default", "slow", and the fillers f0, f1, ...
+    enum { WORKERS_MAX = ZAIO_BROKER_VOLUMES_MAX / ZAIO_WORKER_VOLUMES_MAX + 1 };
+    zsock_t *fillers[WORKERS_MAX];
+    char names[ZAIO_WORKER_VOLUMES_MAX][ZAIO_VOLUME_MAX + 1];
+    uint32_t known = 2, count = 0;
+    while (known < ZAIO_BROKER_VOLUMES_MAX) {
+        uint32_t batch = ZAIO_BROKER_VOLUMES_MAX - known;
+        if (batch > ZAIO_WORKER_VOLUMES_MAX) batch = ZAIO_WORKER_VOLUMES_MAX;
+        for (uint32_t i = 0; i < batch; i++)
+            snprintf (names[i], sizeof names[i], "f%u", known - 2 + i);
+        fillers[count] = zaio_test_client (worker_endpoint);
+        s_announce (fillers[count], names, batch);
+        zaio_test_fake_known (broker.inproc, fillers[count++], names[0]);
+        known += batch;
+    }
+    //  Job 2 names f0 and waits, by its key, for job 1, which runs.
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_PING, 1);
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "slow");
+    zaio_request_set_str (&req, ZAIO_FIELD_KEY, "k");
+    zaio_test_send (alice, &req, NULL, 0);
+    uint64_t job;
+    zaio_request_t taken;
+    zaio_test_fake_take (slow, &job, &taken, 5000);
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "f0");
+    req.id = 2;
+    zaio_test_send (alice, &req, NULL, 0);
+    //  Once hello is answered, job 2 (sent before it) was accepted: the
+    //  fillers may go.
+    assert (s_listed (alice, "f0"));
+    for (uint32_t i = 0; i < count; i++) s_bye (fillers[i]);
+
+    //  The fillers go, but f0, which job 2 names; and a new volume fits.
+    s_await_listed (alice, "f1", false);
+    assert (s_listed (alice, "f0") && s_listed (alice, "slow"));
+    zsock_t *fresh =
+        zaio_test_fake_worker (worker_endpoint, "fresh", 1, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    zaio_test_fake_known (broker.inproc, fresh, "fresh");
+    zaio_test_fake_done (slow, job, 1, 0);
+    zaio_test_expect (alice, 1, 0);
+    zaio_test_expect (alice, 2, ZAIO_ERR_NOVOLUME);
+    s_await_listed (alice, "f0", false);
+    printf ("volumes no worker serves are forgotten after %d ms\n", S_FORGET_MS);
+
+    while (count) zsock_destroy (&fillers[--count]);
+    zsock_destroy (&fresh);
+    zsock_destroy (&slow);
+    zsock_destroy (&alice);
+    zstr_free (&worker_endpoint);
+    zaio_test_broker_stop (&broker);
 }
 
 //  A broker with the queue bounds given, for fake workers; returns the
@@ -511,6 +622,7 @@ main (int argc, char *argv[])
         ZAIO_TEST_CASE (s_test_deadline_expiry_frees_queue),
         ZAIO_TEST_CASE (s_test_worker_garbage),
         ZAIO_TEST_CASE (s_test_volume_bound),
+        ZAIO_TEST_CASE (s_test_volumes_forgotten),
         ZAIO_TEST_CASE (s_test_fair_share),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);

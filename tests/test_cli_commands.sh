@@ -41,7 +41,7 @@ expect 0 "" -- env -u ZAIO_ENDPOINT "$ZAIO" --connect="$ZAIO_ENDPOINT" ping
 expect 0 "" -- "$ZAIO" hello
 out_has "^broker [0-9.]+ at ipc://.*, protocol 1$"
 out_has "payload_max 67108864"
-out_has "queue_max 65536, queue_bytes_max 1073741824, reply_hwm 1000$"
+out_has "queue_max 65536, queue_bytes_max 1073741824, reply_hwm 128$"
 out_has "^ops: ping hello stat read write append readfile writefile truncate fsync unlink rename mkdir rmdir listdir copy$"
 out_has "^volumes: default \(read-write, 2 workers\)$"
 

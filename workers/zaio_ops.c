@@ -68,6 +68,8 @@ typedef struct {
     size_t payload_max;          //  most bytes a read or readfile may return
     msgpack_packer *pk;          //  reply header under construction
     zaio_ops_result_t *result;   //  where a read's data part goes
+    zaio_ops_gate_fn *gate;      //  asked before a late change, or NULL
+    void *gate_arg;              //  its argument
     uint64_t bytes;              //  bytes moved so far
     char message[S_MESSAGE_MAX]; //  error text; empty means strerror
 } s_job_t;
@@ -770,6 +772,12 @@ s_op_writefile (s_job_t *job)
     rc = s_write_all (fd, data, size, 0, &job->bytes);
     if (rc == 0 && fsync (fd) == -1) rc = errno;
     if (close (fd) == -1 && rc == 0) rc = errno;
+    //  Writing and syncing a big file takes a while: the worker may have
+    //  been frozen meanwhile and the broker have given up on the job.
+    if (rc == 0 && job->gate && !job->gate (job->gate_arg))
+        rc = s_fail (job, ZAIO_ERR_UNKNOWN_OUTCOME,
+                     "not done: the worker lost touch with the broker before the file was "
+                     "replaced, which it left as it was");
     if (rc == 0 && renameat (entry.dir, temp, entry.dir, entry.name) == -1) rc = errno;
     if (rc)
         unlinkat (entry.dir, temp, 0);
@@ -1210,12 +1218,13 @@ static s_op_fn_t *const s_ops[ZAIO_OP_COUNT] = {
 //  --------------------------------------------------------------------------
 //  Run req against volume. data is the request's data frame (borrowed; NULL
 //  for ops without one). payload_max bounds what a read or readfile may
-//  return. Always fills result: a reply header, a data frame for a
-//  successful read or readfile, and the outcome (error code, bytes moved).
+//  return; gate is asked before a late change. Always fills result: a reply header, a data frame
+//  for a successful read or readfile, and the outcome (error code, bytes moved).
 
 void
 zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *data,
-                  size_t payload_max, zaio_fdcache_t *cache, zaio_ops_result_t *result)
+                  size_t payload_max, zaio_fdcache_t *cache, zaio_ops_gate_fn *gate, void *gate_arg,
+                  zaio_ops_result_t *result)
 {
     assert (volume);
     assert (req);
@@ -1231,6 +1240,8 @@ zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *d
         .payload_max = payload_max,
         .pk = &writer.packer,
         .result = result,
+        .gate = gate,
+        .gate_arg = gate_arg,
     };
     result->has_data = false;
     int rc;

@@ -25,12 +25,22 @@ typedef struct {
     zaio_outcome_t outcome; //  error code (0 = ok) and bytes moved; service_us left 0
 } zaio_ops_result_t;
 
+//  Asked right before an op makes a change others can see after a long
+//  wait of its own (writefile's rename, after writing and syncing the
+//  whole file): true if the job may still go on. A worker's fence
+//  (zaio_fence.h) answers it, so a job that started in time but was frozen
+//  mid-way does not land late.
+typedef bool (zaio_ops_gate_fn) (void *arg);
+
 //  Run req against volume. data is the request's data part (borrowed; NULL
 //  for ops without one). payload_max bounds what a read or readfile may
 //  return. cache, if not NULL, is the calling thread's: reads keep their
-//  files open in it. Always fills result.
+//  files open in it. gate, if not NULL, is asked (with gate_arg) before a
+//  late change; when it says no, the job undoes what it did and is
+//  answered UNKNOWN_OUTCOME, unchanged. Always fills result.
 void zaio_ops_execute (zaio_volume_t *volume, const zaio_request_t *req, zmq_msg_t *data,
-                       size_t payload_max, zaio_fdcache_t *cache, zaio_ops_result_t *result);
+                       size_t payload_max, zaio_fdcache_t *cache, zaio_ops_gate_fn *gate,
+                       void *gate_arg, zaio_ops_result_t *result);
 
 #ifdef __cplusplus
 }

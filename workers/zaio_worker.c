@@ -75,10 +75,26 @@ s_fenced (s_worker_t *self, uint64_t job, uint64_t until_us, zaio_op_t op)
     return verdict == ZAIO_FENCE_OLD || (verdict == ZAIO_FENCE_PASSED && !zaio_op_idempotent (op));
 }
 
+//  A job about to make a late change (zaio_ops_gate_fn): may it still?
+typedef struct {
+    s_worker_t *self;
+    uint64_t job;
+    uint64_t until_us;
+    zaio_op_t op;
+} s_gate_t;
+
+static bool
+s_gate_open (void *arg)
+{
+    s_gate_t *gate = (s_gate_t *)arg;
+    return !s_fenced (gate->self, gate->job, gate->until_us, gate->op);
+}
+
 //  Run one JOB: [envelope][header][data?], fenced at until_us. Answers
 //  DONE: the envelope with the job number and the outcome, the reply
 //  header and data; a fenced job (s_fenced) is answered UNKNOWN_OUTCOME,
-//  not run. The header is decoded again here, strictly, because a worker
+//  not run, and so is one the fence passes by before its late change
+//  (s_gate_open). The header is decoded again here, strictly, because a worker
 //  trusts its connection no more than a broker. The job's service time runs from the
 //  end of the job before it in the batch: one clock read a job, and what
 //  it counts besides this job, handing in the last DONE, costs about what
@@ -115,9 +131,11 @@ s_run_job (s_worker_t *self, uint64_t job_number, uint64_t until_us, zmq_msg_t *
                       "given up on the job");
         }
     }
-    if (code == 0)
-        zaio_ops_execute (volume, &req, data, self->config.payload_max, self->files, &result);
-    else {
+    if (code == 0) {
+        s_gate_t gate = {self, job_number, until_us, req.op};
+        zaio_ops_execute (volume, &req, data, self->config.payload_max, self->files, s_gate_open,
+                          &gate, &result);
+    } else {
         zaio_reply_error_part (&result.header, req.id, code, why);
         result.outcome.error = code;
     }

@@ -37,7 +37,7 @@ const UNCHECKED_DATA_MAX = 64 * 1024;
 
 const DEFAULTS = {
     timeout: 30000,          //  ms per request, 0 or Infinity for none
-    inflightMax: 500,        //  requests sent and not yet answered: reply_hwm / 2
+    inflightMax: 64,         //  requests sent and not yet answered: reply_hwm / 2
     sendQueueMax: 65536,     //  requests waiting to be sent
     queueFullRetries: 5,     //  QUEUE_FULL retries per request
     queueFullBackoff: 5,     //  ms before the first retry, doubled each time

@@ -210,6 +210,17 @@ s_req2 (zaio_op_t op, const char *path, const char *to)
     return req;
 }
 
+//  The gate every job runs with (zaio_ops_gate_fn): open unless a test
+//  shuts it, as a worker's fence does once it passes.
+static bool s_gate_shut;
+
+static bool
+s_gate (void *arg)
+{
+    (void)arg;
+    return !s_gate_shut;
+}
+
 //  Run req with a data frame of size bytes at data (none if data is NULL),
 //  decode the reply header and check what every reply must satisfy.
 static void
@@ -223,7 +234,8 @@ s_run (s_call_t *call, zaio_volume_t *volume, const zaio_request_t *req, const v
     memset (&result, 0xAA, sizeof result);
     //  As a worker does for each batch it takes in; here a call is a batch.
     if (s_cache && !s_batched) zaio_fdcache_recheck (s_cache);
-    zaio_ops_execute (volume, req, data ? &input : NULL, payload_max, s_cache, &result);
+    zaio_ops_execute (volume, req, data ? &input : NULL, payload_max, s_cache, s_gate, NULL,
+                      &result);
     zmq_msg_close (&input);
     //  Kept as frames: the decoded reply points into its header.
     call->header = zframe_new (zmq_msg_data (&result.header), zmq_msg_size (&result.header));
@@ -576,6 +588,15 @@ s_test_writefile (zaio_volume_t *volume)
     assert (s_holds ("wf", "second version"));
     assert (s_holds ("wf.old", "one"));
     assert (unlink (old) == 0);
+    assert (s_count_named ("", ".zaio-tmp.") == 0);
+
+    //  A gate that shuts while the file is written (a worker frozen past
+    //  its fence) leaves the old file as it was, and no temporary file.
+    s_gate_shut = true;
+    assert (s_put (volume, ZAIO_OP_WRITEFILE, "wf", "late version", false) ==
+            ZAIO_ERR_UNKNOWN_OUTCOME);
+    s_gate_shut = false;
+    assert (s_holds ("wf", "second version"));
     assert (s_count_named ("", ".zaio-tmp.") == 0);
 
     req = s_req (ZAIO_OP_WRITEFILE, "d/wf");

@@ -262,6 +262,7 @@ describe('against a real broker', { skip }, () => {
 
     it('protocol errors: NOVOLUME, ENAMETOOLONG, TOOBIG, UNKNOWN_OP, MALFORMED, EINVAL', async () => {
         assert.equal((await failure(client.stat('a', { volume: 'nope' }))).code, 'NOVOLUME');
+        assert.equal((await failure(client.hello({ volume: 'nope' }))).code, 'NOVOLUME');
         await client.stat('', { volume: 'default' });
         assert.equal((await failure(client.stat('a'.repeat(1025)))).code, 'ENAMETOOLONG');
         assert.equal((await failure(client.read('a', 0, 64 * MiB + 1))).code, 'TOOBIG');

@@ -357,6 +357,9 @@ test('a broker that requires CURVE', { skip: liveSkip }, async (t) => {
             () => c.stat('no-such-file'), () => c.writefile('hidden.txt', 'x')])
             assert.equal((await failure(call())).code, 'NOVOLUME');
         assert.ok(!(await c.hello()).volumes.some((v) => v.name === 'default'));
+        //  hello names a volume only when asked to, and is then answered as
+        //  every op naming it.
+        assert.equal((await failure(c.hello({ volume: 'default' }))).code, 'NOVOLUME');
         assert.equal(fs.readFileSync(onDisk('hidden.txt'), 'utf8'), 'secret');
     });
 

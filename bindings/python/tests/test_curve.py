@@ -398,7 +398,8 @@ def test_read_only_grant(secure: Broker, keys: Keys) -> None:
 
 def test_volume_not_granted(secure: Broker, keys: Keys) -> None:
     """A client granted only ``scratch``: ``default`` is NOVOLUME, as if it
-    did not exist, and ``hello`` does not list it."""
+    did not exist (``hello`` naming it too), and ``hello`` does not list
+    it."""
     with zaio.Client(secure.ipc, timeout=CALL_TIMEOUT) as local:
         local.writefile("hidden.txt", b"secret")
     with sync_client(secure, keys, "other") as c:
@@ -407,6 +408,10 @@ def test_volume_not_granted(secure: Broker, keys: Keys) -> None:
             with pytest.raises(zaio.NoVolume):
                 call()
         assert "default" not in [v.name for v in c.hello().volumes]
+        # hello names a volume only when asked to, and is then answered
+        # as every op naming it.
+        with pytest.raises(zaio.NoVolume):
+            c.hello(volume="default")
     assert secure.path("hidden.txt").read_bytes() == b"secret"
 
 

@@ -102,6 +102,26 @@ def test_small_payload_is_left_to_the_broker(start_broker) -> None:
         assert c.limits is not None and c.limits.payload_max == 1000
 
 
+def test_limits_hello_names_the_calls_volume(broker) -> None:
+    """The hello a big payload asks first names the volume the call names,
+    not the client's default: a default volume the broker does not know
+    fails only the calls that use it (hello naming a volume is answered
+    NOVOLUME like any op)."""
+    with zaio.Client(broker.ipc, timeout=10, volume="no-such-volume") as c:
+        assert c.writefile("big-elsewhere", bytes(65 * KIB), volume="default") == 65 * KIB
+        assert c.limits is not None
+    with zaio.Client(broker.ipc, timeout=10, volume="no-such-volume") as c:
+        with pytest.raises(zaio.NoVolume):
+            c.writefile("big-nowhere", bytes(65 * KIB))
+
+    async def main() -> None:
+        async with zaio.asyncio.Client(broker.ipc, timeout=10, volume="no-such-volume") as c:
+            assert await c.writefile("big-elsewhere", bytes(65 * KIB),
+                                     volume="default") == 65 * KIB
+
+    asyncio.run(main())
+
+
 HELLO: Dict[str, Any] = {
     "protocol": 1, "version": "9.9.9", "ops": ["ping", "hello", "writefile"], "volumes": [],
     "limits": {"header_max": 8192, "path_max": 1024, "payload_max": 1000, "listdir_max": 1000,

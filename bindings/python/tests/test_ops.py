@@ -282,6 +282,8 @@ def test_protocol_errors(client: zaio.Client, tdir: str) -> None:
     with pytest.raises(zaio.NoVolume) as info:
         client.stat("x", volume="no-such-volume")
     assert info.value.code == "NOVOLUME" and isinstance(info.value, zaio.ProtocolError)
+    with pytest.raises(zaio.NoVolume):
+        client.hello(volume="no-such-volume")
     with pytest.raises(zaio.TooBig):
         client.read(f"{tdir}/x", 0, 64 * 1024 * 1024 + 1)
     with pytest.raises(zaio.TooBig):

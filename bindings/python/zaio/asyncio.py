@@ -11,7 +11,7 @@ its own future, in whatever order replies come::
             blocks = await asyncio.gather(*(c.read("big.bin", i * 4096, 4096)
                                             for i in range(100)))
 
-In-flight requests are bounded (``max_inflight``, default 500; callers
+In-flight requests are bounded (``max_inflight``, default 64; callers
 beyond it wait their turn), each call has its own timeout, and closing
 fails whatever is still pending with :class:`zaio.Closed` and drops the
 socket with linger 0.
@@ -102,7 +102,7 @@ class Client(ClientBase):
 
     def __init__(self, endpoint: str, *, events: Optional[str] = None,
                  timeout: Optional[float] = 30.0, volume: Optional[str] = None,
-                 context: Optional[zmq.asyncio.Context] = None, max_inflight: int = 500,
+                 context: Optional[zmq.asyncio.Context] = None, max_inflight: int = 64,
                  coalesce: bool = True, queue_full_retries: int = 8,
                  queue_full_backoff: float = 0.005,
                  curve_server: Optional[_curve.KeyArg] = None,
@@ -357,7 +357,8 @@ class Client(ClientBase):
             assert self._limits_lock is not None
             async with self._limits_lock:
                 if self.limits is None:
-                    await self.hello(timeout=timeout)
+                    # Naming the call's volume, as the sync client does.
+                    await self.hello(timeout=timeout, volume=volume)
         self._check_payload(op, fields.get("path"), buf)
         return await self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
 

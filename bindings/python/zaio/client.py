@@ -155,7 +155,9 @@ class Client(ClientBase):
         limit first (learnt from ``hello`` when it is big; see the README)."""
         buf = as_buffer(data) if data is not None else None
         if self._needs_limits(buf):
-            self.hello(timeout=timeout)
+            # Naming the call's volume: one the broker would refuse the call
+            # for gets the hello refused alike, and no other.
+            self.hello(timeout=timeout, volume=volume)
         self._check_payload(op, fields.get("path"), buf)
         return self._roundtrip(op, fields, buf, self._timeout(timeout), volume)
 
