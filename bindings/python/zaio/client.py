@@ -375,9 +375,15 @@ class Client(ClientBase):
         return Batch(self)
 
     def _run_batch(self, calls: List["Pending"]) -> None:
-        """Send ``calls`` and wait until each has its outcome."""
+        """Send ``calls`` and wait until each has its outcome. Whether the
+        broker takes batches is asked first, once; without an answer the
+        calls go one by one (and get the broker's silence as their own
+        errors)."""
         if self.batches is None:
-            self.hello()
+            try:
+                self.hello()
+            except Error as e:
+                log.info("zaio: no hello, so no batches: %s", e)
         with self._lock:
             live: List[Pending] = []
             for call in calls:
