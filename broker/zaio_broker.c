@@ -42,12 +42,10 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#define S_TICK_MS    100 //  timer granularity: deadlines, heartbeats, drain
-#define S_BATCH      256 //  messages taken from one socket per loop turn
-#define S_POLL_EVERY 64  //  busy loop turns between polls of every socket
-#define S_PARTS_MAX                                                                                \
-    5                                 //  parts of a message kept (valid ones have at most 4)
-                                      //  but for a request batch's data frames (batch_max more)
+#define S_TICK_MS         100         //  timer granularity: deadlines, heartbeats, drain
+#define S_BATCH           256         //  messages taken from one socket per loop turn
+#define S_POLL_EVERY      64          //  busy loop turns between polls of every socket
+#define S_PARTS_MAX       5           //  parts kept (valid ones have at most 4, but batches)
 #define S_QUIET_MS        200         //  silence from clients that ends a shutdown
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
 //  The longest frame an event subscriber may send: a subscription is a
@@ -86,7 +84,8 @@ typedef struct {
     zaio_dispatch_t *dispatch;
     zaio_backend_t *workers;
     zaio_events_t *events;
-    zmq_msg_t *request_parts; //  a client message's parts: S_PARTS_MAX + batch_max
+    zmq_msg_t *request_parts; //  a client message's parts: S_PARTS_MAX, and a batch's
+                              //  batch_max data frames
     int request_parts_max;
     //  Listeners backed off when accept fails (zaio_guard.h).
     zaio_guard_t *guards[S_GUARDS];

@@ -269,6 +269,52 @@ s_replied (s_rig_t *rig, const uint64_t *ids, const int *errors)
 }
 
 //  ---------------------------------------------------------------------
+//  Events
+
+//  A subscriber to every event of the broker whose events endpoint is
+//  endpoint, subscribed for sure: client pings (ids from 1000) until one
+//  ping's event comes (PROTOCOL.md section 8).
+static zsock_t *
+s_subscriber (const char *endpoint, zsock_t *client)
+{
+    zsock_t *sub = zsock_new_sub (endpoint, "");
+    assert (sub);
+    zsock_set_rcvtimeo (sub, 100);
+    zaio_request_t req;
+    zaio_reply_t reply;
+    for (uint64_t id = 1000;; id++) {
+        assert (id < 1000 + 200);
+        zaio_request_init (&req, ZAIO_OP_PING, id);
+        assert (zaio_test_call (client, &req, NULL, 0, &reply, NULL, NULL) == 0);
+        zmsg_t *msg = zmsg_recv (sub);
+        if (msg) {
+            zmsg_destroy (&msg);
+            break;
+        }
+    }
+    zsock_set_rcvtimeo (sub, S_WAIT_MS);
+    return sub;
+}
+
+//  The events after the subscription's own pings, up to that of a ping
+//  999 client sends now: seen[id] counts each (ids up to 999).
+static void
+s_events_until_ping (zsock_t *sub, zsock_t *client, uint32_t *seen)
+{
+    zaio_request_t req;
+    zaio_reply_t reply;
+    zaio_request_init (&req, ZAIO_OP_PING, 999);
+    assert (zaio_test_call (client, &req, NULL, 0, &reply, NULL, NULL) == 0);
+    zaio_event_t event;
+    do {
+        zaio_test_next_event (sub, &event, NULL, 0);
+        if (event.op == ZAIO_OP_PING && event.id >= 1000) continue;
+        assert (event.id <= 999);
+        seen[event.id]++;
+    } while (event.id != 999);
+}
+
+//  ---------------------------------------------------------------------
 //  Cases
 
 //  What the broker says in hello.
@@ -401,6 +447,7 @@ s_test_mixed (void)
     config.payload_max = 4096;
     zaio_test_broker_start (&broker, &config);
     zsock_t *client = zaio_test_client (broker.inproc);
+    zsock_t *sub = s_subscriber (broker.events, client);
     s_batch_t batch;
     s_batch_init (&batch);
     zaio_request_t req;
@@ -469,6 +516,12 @@ s_test_mixed (void)
     assert (written && size == 5 && memcmp (written, "hello", 5) == 0);
     free (written);
     assert (!zaio_test_read_file (broker.root, "five", &size));
+    //  An event for each entry whose header decoded, as for single requests.
+    uint32_t seen[1000] = {0};
+    s_events_until_ping (sub, client, seen);
+    for (int id = 0; id < 999; id++)
+        assert (seen[id] == (id == 1 || id == 3 || id == 12 || id == 13));
+    zsock_destroy (&sub);
     free (got);
     zsock_destroy (&client);
     zaio_test_broker_stop (&broker);
@@ -487,24 +540,8 @@ s_test_refused (void)
     config.batch_bytes_max = 256;
     zaio_test_broker_start (&broker, &config);
     zsock_t *client = zaio_test_client (broker.inproc);
-    zsock_t *sub = zsock_new_sub (broker.events, "");
-    assert (sub);
-    zsock_set_rcvtimeo (sub, 100);
-    //  Subscribed once an event of ours comes (PROTOCOL.md section 8).
-    zaio_event_t event;
+    zsock_t *sub = s_subscriber (broker.events, client);
     zaio_request_t req;
-    zaio_reply_t reply;
-    for (uint64_t id = 1000;; id++) {
-        assert (id < 1000 + 200);
-        zaio_request_init (&req, ZAIO_OP_PING, id);
-        assert (zaio_test_call (client, &req, NULL, 0, &reply, NULL, NULL) == 0);
-        zmsg_t *msg = zmsg_recv (sub);
-        if (msg) {
-            zmsg_destroy (&msg);
-            break;
-        }
-    }
-    zsock_set_rcvtimeo (sub, S_WAIT_MS);
 
     zframe_t *write_header;
     zaio_request_init (&req, ZAIO_OP_WRITE, 1);
@@ -573,12 +610,9 @@ s_test_refused (void)
         zaio_test_expect (client, id, cases[i].error); //  a single reply
     }
     //  Nothing ran, nothing else came, and the next event is this ping's.
-    zaio_request_init (&req, ZAIO_OP_PING, 999);
-    assert (zaio_test_call (client, &req, NULL, 0, &reply, NULL, NULL) == 0);
-    do {
-        zaio_test_next_event (sub, &event, NULL, 0);
-        assert (event.op == ZAIO_OP_PING && (event.id == 999 || event.id >= 1000));
-    } while (event.id != 999);
+    uint32_t seen[1000] = {0};
+    s_events_until_ping (sub, client, seen);
+    for (int id = 0; id < 999; id++) assert (seen[id] == 0);
     size_t size;
     assert (!zaio_test_read_file (broker.root, "refused", &size));
     s_quiet (client);
