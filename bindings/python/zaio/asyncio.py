@@ -209,7 +209,10 @@ class Client(ClientBase):
 
     # ------------------------------------------------------------ core
 
-    def _start(self) -> None:
+    def _start(self, op: Optional[str] = None) -> None:
+        """Start the receive and monitor tasks with the first call (of
+        ``op``), and, when coalescing, the hello that asks whether the
+        broker takes batches, unless that call is a hello itself."""
         self._check_open()
         if self._recv_task is None:
             self._slots = asyncio.Semaphore(self.max_inflight)
@@ -217,7 +220,7 @@ class Client(ClientBase):
             loop = asyncio.get_running_loop()
             self._recv_task = loop.create_task(self._receive())
             self._watch_task = loop.create_task(self._read_monitor())
-            if self.coalesce and self.batches is None:
+            if self.coalesce and self.batches is None and op != "hello":
                 self._asking = loop.create_task(self._ask())
 
     async def _receive(self) -> None:
@@ -353,7 +356,7 @@ class Client(ClientBase):
         limit first (learnt from ``hello`` when it is big; see the README)."""
         buf = as_buffer(data) if data is not None else None
         if self._needs_limits(buf):
-            self._start()
+            self._start("hello")
             assert self._limits_lock is not None
             async with self._limits_lock:
                 if self.limits is None:
@@ -364,7 +367,7 @@ class Client(ClientBase):
 
     async def _roundtrip(self, op: str, fields: Dict[str, Any], data: Optional[Any],
                          timeout: Optional[float], volume: Optional[str]) -> Reply:
-        self._start()
+        self._start(op)
         assert self._slots is not None
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
