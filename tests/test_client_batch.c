@@ -271,6 +271,32 @@ s_test_queue_full_entries (void)
     fake_stop (&fake);
 }
 
+//  A whole-batch refusal (a reply to the batch's tag) is each call's error.
+static void
+s_test_refused_batch (void)
+{
+    fake_broker_t fake;
+    fake_start (&fake, 1000, 0);
+    fake_command (&fake, "BATCH 64");
+    fake_command (&fake, "REFUSE 1");
+    zaio_client_t *client = s_fake_client (&fake);
+    zaio_request_t reqs[3];
+    zaio_call_t *calls[3];
+    for (int i = 0; i < 3; i++) fake_request (&reqs[i], ZAIO_OP_STAT, "f");
+    zaio_client_start_batch (client, reqs, NULL, 3, calls);
+    for (int i = 0; i < 3; i++) {
+        assert (zaio_call_wait (calls[i], 10000) == 0);
+        assert (zaio_call_error (calls[i]) == ZAIO_ERR_MALFORMED);
+        zaio_call_destroy (&calls[i]);
+    }
+    assert (zaio_client_pending (client) == 0);
+    fake_command (&fake, "REFUSE 0");
+    s_fake_batch (client, ZAIO_OP_STAT, 3);
+    assert (fake_query (&fake, "BATCHES") == 2);
+    zaio_client_destroy (&client);
+    fake_stop (&fake);
+}
+
 //  A broker with the batch op: a batch mixing valid and invalid entries
 //  fails only the invalid ones; appends with one key land in order inside
 //  and across batches and single calls.
@@ -360,6 +386,7 @@ main (int argc, char *argv[])
         ZAIO_TEST_CASE (s_test_coalescing),
         ZAIO_TEST_CASE (s_test_no_batches),
         ZAIO_TEST_CASE (s_test_queue_full_entries),
+        ZAIO_TEST_CASE (s_test_refused_batch),
         ZAIO_TEST_CASE (s_test_mixed_and_ordered),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);

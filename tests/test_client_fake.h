@@ -21,6 +21,8 @@
                         take wire batches, answered with one reply batch
                         (QUEUEFULL applies to their entries; HOLD, SILENT
                         and SHUTDOWN do not)
+        REFUSE 0|1      answer each wire batch with one MALFORMED reply to its
+                        tag (a whole-batch refusal)
         CURVE FILE      as RESTART, the new ROUTER (and those after it) a
                         CURVE server with the secret certificate FILE; a
                         ZAP handler (czmq's zauth) in the test decides who
@@ -61,6 +63,7 @@ typedef struct {
     long held_max;
     long received;
     uint32_t batch_max; //  0: no batches
+    bool refuse;        //  refuse whole batches
     long batches;
     zhash_t *receipts; //  "id" -> count, as strings
     zhash_t *paths;    //  path -> count
@@ -241,9 +244,13 @@ fake_receipt (fake_state_t *self, const zaio_request_t *req)
 //  left in msg. Each entry is answered (QUEUE_FULL for its first
 //  QUEUEFULL receipts), all in one reply batch.
 static void
-fake_on_batch (fake_state_t *self, zframe_t *routing_id, zmsg_t *msg)
+fake_on_batch (fake_state_t *self, zframe_t *routing_id, uint64_t tag, zmsg_t *msg)
 {
     self->batches++;
+    if (self->refuse) {
+        fake_send (self, routing_id, fake_error (tag, ZAIO_ERR_MALFORMED), NULL);
+        return;
+    }
     zframe_t *entries = zmsg_next (msg);
     assert (entries);
     char why[128];
@@ -319,7 +326,7 @@ fake_on_request (fake_state_t *self, zmsg_t **msg_p)
         return;
     }
     if (req.op == ZAIO_OP_BATCH) {
-        fake_on_batch (self, routing_id, msg);
+        fake_on_batch (self, routing_id, req.id, msg);
         zmsg_destroy (msg_p);
         return;
     }
@@ -384,6 +391,8 @@ fake_actor (zsock_t *pipe, void *args)
             self->entries = atol (arg);
         else if (streq (name, "HOLD"))
             self->hold = atoi (arg);
+        else if (streq (name, "REFUSE"))
+            self->refuse = atoi (arg);
         else if (streq (name, "BATCH"))
             self->batch_max = (uint32_t)atol (arg);
         else if (streq (name, "RELEASE"))

@@ -1010,31 +1010,32 @@ s_monitor_drain (zaio_client_t *self)
 //  ---------------------------------------------------------------------
 //  Replies
 
-//  The broker refused a whole wire batch (reply, an error, carries its
-//  tag): every call of it still waiting gets the error as its own reply.
-//  Returns whether reply was such a refusal.
-static bool
+//  A reply no call waits for: if it is an error carrying the tag of a wire
+//  batch (the broker refused the whole batch), every call of that batch
+//  still waiting gets the error as its own reply; else it is dropped.
+static void
 s_handle_refusal (zaio_client_t *self, const zaio_reply_t *reply)
 {
-    if (reply->ok || !reply->id) return false;
-    bool refusal = false;
-    zaio_call_t *call = (zaio_call_t *)zhashx_first (self->sent);
-    while (call) {
-        //  Deleting the current item keeps the cursor valid in zhashx.
-        zaio_call_t *next = (zaio_call_t *)zhashx_next (self->sent);
-        if (call->tag == reply->id) {
-            refusal = true;
-            zhashx_delete (self->sent, (void *)(uintptr_t)call->id);
-            call->in_flight = false;
-            self->inflight--;
-            if (call->state == S_DONE)
-                s_call_maybe_free (call);
-            else
-                s_fail (self, call, reply->error, "%s", reply->message);
-        }
-        call = next;
+    if (reply->ok || !reply->id) return;
+    //  Collected first: zhashx must not change while it is walked.
+    zaio_call_t **calls =
+        (zaio_call_t **)malloc ((zhashx_size (self->sent) + 1) * sizeof (zaio_call_t *));
+    assert (calls);
+    size_t count = 0;
+    for (zaio_call_t *call = (zaio_call_t *)zhashx_first (self->sent); call;
+         call = (zaio_call_t *)zhashx_next (self->sent))
+        if (call->tag == reply->id) calls[count++] = call;
+    for (size_t i = 0; i < count; i++) {
+        zaio_call_t *call = calls[i];
+        zhashx_delete (self->sent, (void *)(uintptr_t)call->id);
+        call->in_flight = false;
+        self->inflight--;
+        if (call->state == S_DONE)
+            s_call_maybe_free (call);
+        else
+            s_fail (self, call, reply->error, "%s", reply->message);
     }
-    return refusal;
+    free (calls);
 }
 
 //  One reply: header, and its data frame (NULL: none), both taken if the
@@ -1049,7 +1050,7 @@ s_handle_reply (zaio_client_t *self, zmq_msg_t *header, zmq_msg_t *data)
         return; //  unreadable: its call will time out
     zaio_call_t *call = (zaio_call_t *)zhashx_lookup (self->sent, (void *)(uintptr_t)reply.id);
     if (!call) {
-        s_handle_refusal (self, &reply); //  else no reply was due under that id
+        s_handle_refusal (self, &reply);
         return;
     }
     zhashx_delete (self->sent, (void *)(uintptr_t)reply.id);
@@ -1213,15 +1214,17 @@ s_flush (zaio_client_t *self)
     if (self->conn == C_CONNECTING && self->hello_call && self->hello_call->state == S_QUEUED)
         s_send (self, self->hello_call);
     if (self->conn != C_READY) return;
-    zaio_call_t *call;
-    while ((call = s_list_first (&self->queue)) && self->inflight < self->window) {
-        //  Calls queued before this connection's hello are checked now.
+    while (self->queue.size && self->inflight < self->window) {
+        //  Calls queued before this connection's hello are checked now (and
+        //  by s_gather: the head may have failed there).
         s_batch_room (self);
         size_t count = s_batches (self) ? s_gather (self, self->window - self->inflight) : 0;
         if (count > 1) {
             if (s_send_batch (self, count)) break;
-        } else if (!s_refuse_oversize (self, call) && s_send (self, call))
-            break;
+            continue;
+        }
+        zaio_call_t *call = s_list_first (&self->queue);
+        if (call && !s_refuse_oversize (self, call) && s_send (self, call)) break;
     }
 }
 

@@ -144,7 +144,8 @@ class Client(ClientBase):
         self._flush_at: Optional[asyncio.Handle] = None
         # Batch tag -> the batch, while its refusal may still come.
         self._tags: Dict[int, _Tag] = {}
-        # The hello that asks whether the broker takes batches, while out.
+        # The hello that asks whether the broker takes batches (held here:
+        # the loop keeps only a weak reference to a task).
         self._asking: Optional["asyncio.Task[None]"] = None
         self._pending: Dict[int, "asyncio.Future[Reply]"] = {}
         self._recv_task: Optional["asyncio.Task[None]"] = None
