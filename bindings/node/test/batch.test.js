@@ -22,14 +22,20 @@ const HELLO = { protocol: 1, version: '0.1.0', ops: ['ping', 'hello', 'stat', 'r
         inflight_max: 1000, queue_max: 1000, batch_max: 4, batch_bytes_max: 1 << 20 } };
 
 //  A scripted broker: hello lists `ops`; stat, read ('abc') and ping are
-//  answered; a batch's replies go back as one reply batch, or as what
+//  answered, but not a request for path 'silent', and the first for path
+//  'busy' with QUEUE_FULL; a batch's replies go back as one reply batch, or as what
 //  `fake.onBatch(frames)` returns when it is set. `fake.messages` holds the
 //  entries of each message received (1 for a single request).
 async function scripted (ops) {
     const router = new zmq.Router({ linger: 0 });
     await router.bind('tcp://127.0.0.1:*');
     const fake = { endpoint: router.lastEndpoint, messages: [], onBatch: null };
+    let busy = 0;
     const answer = (h) => {
+        if (h.path === 'silent')
+            return undefined;
+        if (h.path === 'busy' && busy++ === 0)
+            return { header: { id: h.id, ok: false, error: 'QUEUE_FULL', message: 'busy' } };
         if (h.op === 'hello')
             return { header: { id: h.id, ok: true, ...HELLO, ops } };
         if (h.op === 'stat')
@@ -44,13 +50,15 @@ async function scripted (ops) {
                 if (codec.decodeValue(frames[1]).op === 'batch') {
                     const { entries } = codec.decodeBatch(frames);
                     fake.messages.push(entries.length);
-                    const reply = fake.onBatch ? fake.onBatch(frames)
-                        : codec.encodeReplyBatch(entries.map((e) => answer(e.header)));
-                    await router.send([rid, ...reply]);
+                    const replies = entries.map((e) => answer(e.header)).filter((r) => r);
+                    const reply = fake.onBatch ? fake.onBatch(frames) : codec.encodeReplyBatch(replies);
+                    if (fake.onBatch || replies.length)
+                        await router.send([rid, ...reply]);
                 } else {
                     fake.messages.push(1);
                     const r = answer(codec.decodeRequest(frames).header);
-                    await router.send([rid, ...codec.encodeReply(r.header, r.data)]);
+                    if (r)
+                        await router.send([rid, ...codec.encodeReply(r.header, r.data)]);
                 }
             }
         } catch (err) {
@@ -188,6 +196,26 @@ test('without the batch op, or with coalescing off, calls go one by one', async 
     } finally {
         off.close();
         await fake2.close();
+    }
+});
+
+test('in one batch each call keeps its own timeout and QUEUE_FULL retries', async () => {
+    const fake = await scripted(HELLO.ops);
+    const client = new Client(fake.endpoint, { timeout: 5000, queueFullBackoff: 1 });
+    try {
+        await client.hello();
+        const b = client.batch();
+        b.stat('silent', { timeout: 200 });
+        b.stat('busy');
+        b.stat('a');
+        const [lost, busy, ok] = await b.send();
+        assert.equal(lost.reason.code, 'TIMEOUT');
+        assert.equal(busy.value.size, 3);
+        assert.equal(ok.value.size, 3);
+        assert.equal(client.stats.retries, 1);
+    } finally {
+        client.close();
+        await fake.close();
     }
 });
 

@@ -30,9 +30,17 @@ STAT = {"type": "file", "size": 3, "mode": 0o644, "mtime_ns": 0}
 
 def scripted(ops: List[str]) -> Callable[[Dict[str, Any]], List[List[bytes]]]:
     """A broker that lists ``ops`` in its hello and answers stat, read
-    ("abc") and ping."""
+    ("abc") and ping; but not a request for path "silent", and the first
+    for path "busy" with QUEUE_FULL."""
+    busy = [0]
+
     def answer(h: Dict[str, Any]) -> List[List[bytes]]:
         rid = h["id"]
+        if h.get("path") == "silent":
+            return []
+        if h.get("path") == "busy" and not busy[0]:
+            busy[0] += 1
+            return [_codec.encode_reply({"id": rid, "ok": False, "error": "QUEUE_FULL"})]
         if h["op"] == "hello":
             return [_codec.encode_reply({"id": rid, "ok": True, **HELLO, "ops": ops})]
         if h["op"] == "stat":
@@ -195,6 +203,31 @@ def test_sync_batch(fake_broker: Callable[..., FakeBroker]) -> None:
         assert fake.messages == [1, 4, 2]   # hello, then batch_max 4
         with pytest.raises(zaio.ClientError):
             c.batch().ping().result()
+
+
+def test_timeouts_and_retries_per_call(fake_broker: Callable[..., FakeBroker]) -> None:
+    """In one batch, a call nobody answers times out on its own timeout, a
+    call told QUEUE_FULL is sent again, and the rest return."""
+    fake = fake_broker(scripted(HELLO["ops"]))
+
+    async def main() -> None:
+        async with zaio.asyncio.Client(fake.endpoint, timeout=5) as c:
+            await c.hello()
+            async with c.batch() as b:
+                lost = b.stat("silent", timeout=0.2)
+                busy = b.stat("busy")
+                ok = b.stat("a")
+            assert isinstance(lost.exception(), zaio.Timeout)
+            assert busy.result().size == 3 and ok.result().size == 3
+    run(main())
+    fake.answer = scripted(HELLO["ops"])
+    with zaio.Client(fake.endpoint, timeout=5) as c:
+        with c.batch() as b:
+            lost = b.stat("silent", timeout=0.2)
+            busy = b.stat("busy")
+            ok = b.stat("a")
+        assert isinstance(lost.error, zaio.Timeout)
+        assert busy.result().size == 3 and ok.result().size == 3
 
 
 def test_refused_batch_fails_every_entry(fake_broker: Callable[..., FakeBroker]) -> None:
