@@ -694,7 +694,8 @@ s_classes_new (s_broker_t *self)
     self->jobs = zaio_jobs_new ();
     self->sessions = zaio_sessions_new (self->frontend_zmq, self->config.held_bytes_max,
                                         self->config.held_bytes_total, self->config.verbose);
-    zaio_sessions_set_batch (self->sessions, self->config.batch_max, self->config.batch_bytes_max);
+    zaio_sessions_set_batch (self->sessions, self->config.batch_max, self->config.batch_bytes_max,
+                             self->config.payload_max);
     self->request_parts_max = S_PARTS_MAX + (int)self->config.batch_max;
     self->request_parts =
         (zmq_msg_t *)zmalloc (sizeof (zmq_msg_t) * (size_t)self->request_parts_max);
