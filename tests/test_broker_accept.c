@@ -19,10 +19,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define S_NOFILE    64    //  the broker's descriptor limit
@@ -32,12 +29,12 @@
 #define S_CPU_MAX   0.30  //  of the hold: a spinning core is 1.0
 #define S_RETURN_MS 10000 //  the listener back and answering within this
 #define S_WARNING   "guard: client listeners cannot accept"
+#define S_STOP_MS   30000 //  for the broker to exit after SIGTERM
 
 typedef struct {
-    pid_t pid;
-    char endpoint[160]; //  tcp client endpoint
-    char *dir;          //  root and log
-    char *log;          //  its stderr
+    zaio_test_daemon_t run;
+    char *dir; //  root and log
+    char *log; //  its stderr
 } s_daemon_t;
 
 //  Starts zaio-broker with RLIMIT_NOFILE of S_NOFILE, one local worker
@@ -49,37 +46,13 @@ s_daemon_start (s_daemon_t *self)
     self->dir = zaio_test_tempdir ("accept");
     self->log = zsys_sprintf ("%s/broker.log", self->dir);
     char *root = zsys_sprintf ("%s/root", self->dir);
-    char *binary = zsys_sprintf ("%s/broker/zaio-broker", ZAIO_BINARY_DIR);
-    int out[2];
-    assert (pipe (out) == 0);
-    self->pid = fork ();
-    assert (self->pid >= 0);
-    if (self->pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL); //  no orphan if the test dies
-        int log = open (self->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (log < 0) _exit (126);
-        dup2 (out[1], 1);
-        dup2 (log, 2);
-        for (int fd = 3; fd < 1024; fd++) close (fd);
-        struct rlimit limit = {S_NOFILE, S_NOFILE};
-        if (setrlimit (RLIMIT_NOFILE, &limit)) _exit (126);
-        execl (binary, binary, "--root", root, "--bind", "tcp://127.0.0.1:*", "--events",
-               "tcp://127.0.0.1:*", "--workers", "1", (char *)NULL);
-        _exit (127);
-    }
-    close (out[1]);
-    FILE *lines = fdopen (out[0], "r");
-    char line[160];
-    self->endpoint[0] = 0;
-    while (fgets (line, sizeof line, lines)) {
-        line[strcspn (line, "\n")] = 0;
-        if (strncmp (line, "client tcp://", 13) == 0)
-            snprintf (self->endpoint, sizeof self->endpoint, "%s", line + 7);
-        if (streq (line, "ready")) break;
-    }
-    fclose (lines);
-    assert (self->endpoint[0]);
-    zstr_free (&binary);
+    zaio_test_daemon_options_t options = {.root = root,
+                                          .bind = ZAIO_TEST_ANY_TCP,
+                                          .events = ZAIO_TEST_ANY_TCP,
+                                          .workers = 1,
+                                          .log = self->log,
+                                          .nofile = S_NOFILE};
+    zaio_test_daemon_start (&self->run, &options);
     zstr_free (&root);
 }
 
@@ -87,10 +60,7 @@ s_daemon_start (s_daemon_t *self)
 static void
 s_daemon_stop (s_daemon_t *self)
 {
-    assert (kill (self->pid, SIGTERM) == 0);
-    int status;
-    assert (waitpid (self->pid, &status, 0) == self->pid);
-    assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    assert (zaio_test_daemon_stop (&self->run, SIGTERM, S_STOP_MS) == 0);
     zaio_test_rmtree (self->dir);
     zstr_free (&self->log);
     zstr_free (&self->dir);
@@ -223,16 +193,16 @@ s_test_exhaustion_backs_off (void)
 {
     s_daemon_t daemon;
     s_daemon_start (&daemon);
-    zaio_test_served (daemon.endpoint);
-    zsock_t *early = zaio_test_client (daemon.endpoint);
+    zaio_test_served (daemon.run.client);
+    zsock_t *early = zaio_test_client (daemon.run.client);
     assert (s_ping_within (early, 1) >= 0);
 
     int fds[S_FLOOD];
-    int64_t cpu_before = s_cpu_ms (daemon.pid);
+    int64_t cpu_before = s_cpu_ms (daemon.run.proc.pid);
     int64_t start = zclock_mono ();
-    for (int i = 0; i < S_FLOOD; i++) fds[i] = s_raw_connect (daemon.endpoint);
-    int redials = s_hold (fds, S_FLOOD, daemon.endpoint, S_HOLD_MS);
-    int64_t cpu = s_cpu_ms (daemon.pid) - cpu_before;
+    for (int i = 0; i < S_FLOOD; i++) fds[i] = s_raw_connect (daemon.run.client);
+    int redials = s_hold (fds, S_FLOOD, daemon.run.client, S_HOLD_MS);
+    int64_t cpu = s_cpu_ms (daemon.run.proc.pid) - cpu_before;
     int64_t window = zclock_mono () - start;
     printf ("broker CPU %" PRId64 " ms over %" PRId64 " ms held (%.0f%% of a core), %d "
             "connections made again\n",
@@ -243,7 +213,7 @@ s_test_exhaustion_backs_off (void)
 
     for (int i = 0; i < S_FLOOD; i++)
         if (fds[i] >= 0) close (fds[i]);
-    zsock_t *late = zaio_test_client (daemon.endpoint);
+    zsock_t *late = zaio_test_client (daemon.run.client);
     int64_t late_ms = s_ping_within (late, 2);
     int64_t early_ms = s_ping_within (early, 3);
     printf ("after release: new client answered in %" PRId64 " ms, earlier one in %" PRId64

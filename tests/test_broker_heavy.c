@@ -15,12 +15,9 @@
 
 #include "testutil.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define S_BARRIERS        8000   //  barrier pings from one client, as the review sent
@@ -39,13 +36,12 @@
 #define S_CAP          100               //  subscriptions_max of the cap case
 #define S_MARK         "err.ping.nosuch" //  the topic of a ping to volume "nosuch"
 #define S_MARK_WAIT_MS 200               //  for the mark's event, before pinging again
+#define S_STOP_MS      30000             //  for the broker to exit after SIGTERM
 
 typedef struct {
-    pid_t pid;
-    char endpoint[160]; //  tcp client endpoint
-    char events[160];   //  tcp events endpoint
-    char *dir;          //  root, config and log
-    char *log;          //  its stderr
+    zaio_test_daemon_t run;
+    char *dir; //  root, config and log
+    char *log; //  its stderr
 } s_daemon_t;
 
 //  Starts zaio-broker with two local workers, ephemeral tcp endpoints and
@@ -54,44 +50,21 @@ typedef struct {
 static void
 s_daemon_start (s_daemon_t *self, const char *config_text)
 {
-    memset (self, 0, sizeof *self);
     self->dir = zaio_test_tempdir ("heavy");
     self->log = zsys_sprintf ("%s/broker.log", self->dir);
     char *root = zsys_sprintf ("%s/root", self->dir);
     char *config = zsys_sprintf ("%s/broker.cfg", self->dir);
     zaio_test_write_file (self->dir, "broker.cfg", config_text ? config_text : "",
                           config_text ? strlen (config_text) : 0);
-    char *binary = zsys_sprintf ("%s/broker/zaio-broker", ZAIO_BINARY_DIR);
-    int out[2];
-    assert (pipe (out) == 0);
-    self->pid = fork ();
-    assert (self->pid >= 0);
-    if (self->pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL); //  no orphan if the test dies
-        int log = open (self->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (log < 0) _exit (126);
-        dup2 (out[1], 1);
-        dup2 (log, 2);
-        for (int fd = 3; fd < 1024; fd++) close (fd);
-        execl (binary, binary, "--config", config, "--root", root, "--bind", "tcp://127.0.0.1:*",
-               "--events", "tcp://127.0.0.1:*", "--workers", "2", (char *)NULL);
-        _exit (127);
-    }
-    close (out[1]);
-    FILE *lines = fdopen (out[0], "r");
-    char line[160];
-    while (fgets (line, sizeof line, lines)) {
-        line[strcspn (line, "\n")] = 0;
-        if (strncmp (line, "client tcp://", 13) == 0)
-            snprintf (self->endpoint, sizeof self->endpoint, "%s", line + 7);
-        if (strncmp (line, "events tcp://", 13) == 0)
-            snprintf (self->events, sizeof self->events, "%s", line + 7);
-        if (streq (line, "ready")) break;
-    }
-    fclose (lines);
-    assert (self->endpoint[0] && self->events[0]);
-    zaio_test_served (self->endpoint);
-    zstr_free (&binary);
+    zaio_test_daemon_options_t options = {.root = root,
+                                          .config = config,
+                                          .bind = ZAIO_TEST_ANY_TCP,
+                                          .events = ZAIO_TEST_ANY_TCP,
+                                          .workers = 2,
+                                          .log = self->log};
+    zaio_test_daemon_start (&self->run, &options);
+    assert (self->run.events[0]);
+    zaio_test_served (self->run.client);
     zstr_free (&config);
     zstr_free (&root);
 }
@@ -100,10 +73,7 @@ s_daemon_start (s_daemon_t *self, const char *config_text)
 static void
 s_daemon_stop (s_daemon_t *self)
 {
-    assert (kill (self->pid, SIGTERM) == 0);
-    int status;
-    assert (waitpid (self->pid, &status, 0) == self->pid);
-    assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    assert (zaio_test_daemon_stop (&self->run, SIGTERM, S_STOP_MS) == 0);
     zaio_test_rmtree (self->dir);
     zstr_free (&self->log);
     zstr_free (&self->dir);
@@ -114,7 +84,7 @@ static long
 s_status_kib (const s_daemon_t *self, const char *name)
 {
     char path[64];
-    snprintf (path, sizeof path, "/proc/%d/status", (int)self->pid);
+    snprintf (path, sizeof path, "/proc/%d/status", (int)self->run.proc.pid);
     FILE *file = fopen (path, "r");
     assert (file);
     char line[256];
@@ -196,8 +166,8 @@ s_barrier_pings (int count)
 {
     s_daemon_t daemon;
     s_daemon_start (&daemon, NULL);
-    zsock_t *heavy = s_unbounded_client (daemon.endpoint);
-    zsock_t *other = zaio_test_client (daemon.endpoint);
+    zsock_t *heavy = s_unbounded_client (daemon.run.client);
+    zsock_t *other = zaio_test_client (daemon.run.client);
     assert (s_ping_ms (heavy, 1000000) >= 0);
     assert (s_ping_ms (other, 1) >= 0);
     long base_kib = s_status_kib (&daemon, "VmHWM");
@@ -312,11 +282,11 @@ s_test_many_subscriptions_slow_no_job (void)
 {
     s_daemon_t daemon;
     s_daemon_start (&daemon, "broker\n    subscriptions_max = 100000\n");
-    zsock_t *client = zaio_test_client (daemon.endpoint);
+    zsock_t *client = zaio_test_client (daemon.run.client);
     uint64_t id = 0;
     double alone = s_ping_rate (client, &id);
 
-    zsock_t *sub = s_subscriber (daemon.events);
+    zsock_t *sub = s_subscriber (daemon.run.events);
     long base_kib = s_status_kib (&daemon, "VmHWM");
     int64_t start = zclock_mono ();
     //  Newest first: libzmq gives them back, when the subscriber goes, in
@@ -363,8 +333,8 @@ s_test_subscriptions_past_the_cap_are_refused (void)
     char config[64];
     snprintf (config, sizeof config, "broker\n    subscriptions_max = %d\n", S_CAP);
     s_daemon_start (&daemon, config);
-    zsock_t *client = zaio_test_client (daemon.endpoint);
-    zsock_t *sub = s_subscriber (daemon.events);
+    zsock_t *client = zaio_test_client (daemon.run.client);
+    zsock_t *sub = s_subscriber (daemon.run.events);
     char longer[200];
     memset (longer, 'x', sizeof longer - 1);
     longer[sizeof longer - 1] = 0;

@@ -24,8 +24,8 @@
 #include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -39,8 +39,7 @@ typedef struct {
     char *root;
     char *endpoint;
     char *events;
-    pid_t pid;
-    FILE *out;
+    zaio_test_daemon_t run;
 } daemon_t;
 
 typedef struct {
@@ -82,42 +81,14 @@ s_free_port (void)
 static void
 s_daemon_start (daemon_t *self)
 {
-    int fds[2];
-    assert (pipe (fds) == 0);
-    self->pid = fork ();
-    assert (self->pid >= 0);
-    if (self->pid == 0) {
-        //  If the test dies, so does the daemon (and with it the output
-        //  pipe ctest waits on).
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        dup2 (fds[1], STDOUT_FILENO);
-        close (fds[0]);
-        close (fds[1]);
-        execl (ZAIO_BROKER_BIN, ZAIO_BROKER_BIN, "--root", self->root, "--bind", self->endpoint,
-               "--events", self->events, "--workers", "2", (char *)NULL);
-        _exit (127);
-    }
-    close (fds[1]);
-    self->out = fdopen (fds[0], "r");
-    //  "ready" within 10 s, or the daemon is stuck. Raw reads: stdio would
-    //  buffer lines that poll cannot see.
-    char text[1024] = "";
-    size_t size = 0;
-    int64_t until = zclock_mono () + 10000;
-    while (!strstr (text, "ready\n")) {
-        struct pollfd item = {fds[0], POLLIN, 0};
-        int64_t left = until - zclock_mono ();
-        ssize_t n = 0;
-        if (left > 0 && poll (&item, 1, (int)left) > 0)
-            n = read (fds[0], text + size, sizeof text - 1 - size);
-        if (n <= 0) {
-            fprintf (stderr, "test_client_restart: zaio-broker not ready in 10 s; said '%s'\n",
-                     text);
-            assert (false);
-        }
-        size += (size_t)n;
-        text[size] = 0;
-    }
+    //  If the test dies, so does the daemon (and with it the output pipe
+    //  ctest waits on): zaio_proc.h.
+    zaio_test_daemon_options_t options = {.binary = ZAIO_BROKER_BIN,
+                                          .root = self->root,
+                                          .bind = self->endpoint,
+                                          .events = self->events,
+                                          .workers = 2};
+    zaio_test_daemon_start (&self->run, &options);
     //  Its local workers are known before the workload's calls come.
     zaio_test_served (self->endpoint);
     s_phase ("daemon ready");
@@ -133,28 +104,15 @@ s_daemon_signal (daemon_t *self, int signal, bool wait)
     char what[64];
     snprintf (what, sizeof what, "signal %d%s", signal, wait ? ", waiting for exit" : "");
     s_phase (what);
-    kill (self->pid, signal);
+    if (wait) {
+        zaio_test_daemon_stop (&self->run, signal, 15000);
+        return;
+    }
+    assert (zaio_proc_signal (&self->run.proc, signal) == 0);
     if (signal == SIGSTOP) {
         int status;
-        pid_t stopped = waitpid (self->pid, &status, WUNTRACED);
-        assert (stopped == self->pid && WIFSTOPPED (status));
-    }
-    if (wait) {
-        struct pollfd exited = {(int)syscall (SYS_pidfd_open, self->pid, 0), POLLIN, 0};
-        assert (exited.fd >= 0);
-        if (poll (&exited, 1, 15000) != 1) {
-            fprintf (stderr,
-                     "test_client_restart: zaio-broker did not exit in 15 s after signal %d\n",
-                     signal);
-            kill (self->pid, SIGKILL);
-            assert (false);
-        }
-        close (exited.fd);
-        int status;
-        assert (waitpid (self->pid, &status, 0) == self->pid);
-        fclose (self->out);
-        self->out = NULL;
-        self->pid = 0;
+        pid_t stopped = waitpid (self->run.proc.pid, &status, WUNTRACED);
+        assert (stopped == self->run.proc.pid && WIFSTOPPED (status));
     }
 }
 

@@ -19,21 +19,19 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#define BIG_SIZE (48u * 1024 * 1024)
-#define MARK     ".zaio-tmp."
-#define ROUNDS   5 //  kills tried until one lands before the rename
+#define BIG_SIZE  (48u * 1024 * 1024)
+#define MARK      ".zaio-tmp."
+#define ROUNDS    5     //  kills tried until one lands before the rename
+#define S_STOP_MS 30000 //  for the daemon to exit after a signal
 
 typedef struct {
     char *root;
     char *endpoint;
     char *events;
-    pid_t pid;
-    int out; //  the daemon's stdout
+    zaio_test_daemon_t run;
 } daemon_t;
 
 static const char *
@@ -47,34 +45,12 @@ s_broker_bin (void)
 static void
 s_daemon_start (daemon_t *self)
 {
-    int fds[2];
-    assert (pipe (fds) == 0);
-    self->pid = fork ();
-    assert (self->pid >= 0);
-    if (self->pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        dup2 (fds[1], STDOUT_FILENO);
-        close (fds[0]);
-        close (fds[1]);
-        execl (s_broker_bin (), s_broker_bin (), "--root", self->root, "--bind", self->endpoint,
-               "--events", self->events, "--workers", "1", (char *)NULL);
-        _exit (127);
-    }
-    close (fds[1]);
-    self->out = fds[0];
-    char text[1024] = "";
-    size_t size = 0;
-    int64_t until = zclock_mono () + 10000;
-    while (!strstr (text, "ready\n")) {
-        struct pollfd item = {self->out, POLLIN, 0};
-        int64_t left = until - zclock_mono ();
-        ssize_t n = 0;
-        if (left > 0 && poll (&item, 1, (int)left) > 0)
-            n = read (self->out, text + size, sizeof text - 1 - size);
-        assert (n > 0);
-        size += (size_t)n;
-        text[size] = 0;
-    }
+    zaio_test_daemon_options_t options = {.binary = s_broker_bin (),
+                                          .root = self->root,
+                                          .bind = self->endpoint,
+                                          .events = self->events,
+                                          .workers = 1};
+    zaio_test_daemon_start (&self->run, &options);
     zaio_test_served (self->endpoint);
 }
 
@@ -82,11 +58,7 @@ s_daemon_start (daemon_t *self)
 static void
 s_daemon_stop (daemon_t *self, int signal)
 {
-    kill (self->pid, signal);
-    int status;
-    assert (waitpid (self->pid, &status, 0) == self->pid);
-    close (self->out);
-    self->pid = 0;
+    zaio_test_daemon_stop (&self->run, signal, S_STOP_MS);
 }
 
 //  The first name in the root holding the temporary mark into name
@@ -191,7 +163,7 @@ s_test_killed_writefile (void)
     assert (client);
     zaio_client_set_timeout (client, 20000);
     assert (zaio_client_ping (client) == 0);
-    pid_t killed = daemon.pid;
+    pid_t killed = daemon.run.proc.pid;
     char left[NAME_MAX + 1];
     s_kill_mid_writefile (&daemon, client, left);
 

@@ -5,6 +5,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -553,4 +554,73 @@ zaio_test_cert (const char *dir, const char *sub, const char *name)
         zstr_free (&path);
     }
     return cert;
+}
+
+//  The text after prefix on the daemon's first line that starts with it,
+//  into line; "" if there is none.
+static void
+s_daemon_line (const zaio_test_daemon_t *self, const char *prefix, char *line)
+{
+    const char *found = zaio_proc_line (&self->proc, prefix);
+    snprintf (line, ZAIO_PROC_LINE_MAX, "%s", found ? found : "");
+}
+
+void
+zaio_test_daemon_start (zaio_test_daemon_t *self, const zaio_test_daemon_options_t *options)
+{
+    assert (options->root && options->bind);
+    memset (self, 0, sizeof *self);
+    char *binary = options->binary ? strdup (options->binary)
+                                   : zsys_sprintf ("%s/broker/zaio-broker", ZAIO_BINARY_DIR);
+    char workers[16], heartbeat[16], misses[16];
+    snprintf (workers, sizeof workers, "%d", options->workers);
+    snprintf (heartbeat, sizeof heartbeat, "%d", options->heartbeat_ms);
+    snprintf (misses, sizeof misses, "%d", options->heartbeat_misses);
+    const char *argv[20];
+    size_t argc = 0;
+    argv[argc++] = binary;
+    argv[argc++] = "--root";
+    argv[argc++] = options->root;
+    argv[argc++] = "--bind";
+    argv[argc++] = options->bind;
+    const char *optional[][2] = {
+        {"--config", options->config},
+        {"--events", options->events},
+        {"--worker-bind", options->worker_bind},
+        {"--workers", options->workers ? workers : NULL},
+        {"--heartbeat-ms", options->heartbeat_ms ? heartbeat : NULL},
+        {"--heartbeat-misses", options->heartbeat_misses ? misses : NULL},
+    };
+    for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++)
+        if (optional[i][1]) {
+            argv[argc++] = optional[i][0];
+            argv[argc++] = optional[i][1];
+        }
+    argv[argc] = NULL;
+    assert (argc < sizeof argv / sizeof argv[0]);
+    zaio_proc_options_t proc_options = {
+        .log_path = options->log,
+        .nofile = options->nofile,
+        .timeout_ms = options->start_ms ? options->start_ms : ZAIO_TEST_DAEMON_START_MS};
+    int rc = zaio_proc_start_with (&self->proc, argv, &proc_options);
+    assert (rc == 0);
+    s_daemon_line (self, "client ", self->client);
+    s_daemon_line (self, "events ", self->events);
+    s_daemon_line (self, "workers ", self->workers);
+    assert (self->client[0]);
+    zstr_free (&binary);
+}
+
+int
+zaio_test_daemon_stop (zaio_test_daemon_t *self, int sig, int timeout_ms)
+{
+    if (self->proc.pid > 0 && sig) assert (zaio_proc_signal (&self->proc, sig) == 0);
+    if (zaio_proc_wait (&self->proc, timeout_ms) == -1) {
+        fprintf (stderr, "%s: zaio-broker did not exit in %d ms after signal %d\n",
+                 zaio_test_case_current () ? zaio_test_case_current () : "test", timeout_ms, sig);
+        zaio_proc_stop (&self->proc);
+        assert (false);
+    }
+    zaio_proc_stop (&self->proc);
+    return self->proc.status;
 }

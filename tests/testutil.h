@@ -34,6 +34,7 @@
 
 #include "zaio_broker.h"
 #include "zaio_codec.h"
+#include "zaio_proc.h"
 #include "zaio_worker_proto.h"
 
 #include <czmq.h>
@@ -210,5 +211,45 @@ void zaio_test_zap_free (void);
 //  (SHUTDOWN replies, running jobs finishing). Destroying the returned
 //  actor waits until the broker has stopped; *broker_p is then NULL.
 zactor_t *zaio_test_stop_in_background (zactor_t **broker_p);
+
+//  ---------------------------------------------------------------------
+//  The zaio-broker daemon as a child process (zaio_proc.h)
+
+#define ZAIO_TEST_ANY_TCP         "tcp://127.0.0.1:*" //  an ephemeral loopback port
+#define ZAIO_TEST_DAEMON_START_MS 10000               //  for "ready"
+
+//  How to run it: each option that is NULL or 0 is left to the daemon.
+typedef struct {
+    const char *binary;      //  zaio-broker to run; NULL: the one built with the tests
+    const char *root;        //  --root (required)
+    const char *config;      //  --config, a file's path
+    const char *bind;        //  --bind (required)
+    const char *events;      //  --events
+    const char *worker_bind; //  --worker-bind
+    int workers;             //  --workers, local worker threads
+    int heartbeat_ms;        //  --heartbeat-ms
+    int heartbeat_misses;    //  --heartbeat-misses
+    const char *log;         //  its stderr, appended; NULL: ours
+    int nofile;              //  its RLIMIT_NOFILE
+    int start_ms;            //  for "ready"; 0: ZAIO_TEST_DAEMON_START_MS
+} zaio_test_daemon_options_t;
+
+typedef struct {
+    zaio_proc_t proc;                 //  proc.pid is the daemon's while it runs
+    char client[ZAIO_PROC_LINE_MAX];  //  what its first "client " line names
+    char events[ZAIO_PROC_LINE_MAX];  //  its first "events " line; "" if none
+    char workers[ZAIO_PROC_LINE_MAX]; //  its first "workers " line; "" if none
+} zaio_test_daemon_t;
+
+//  Starts zaio-broker as options say; returns once it has printed "ready"
+//  (asserts within options->start_ms), with the endpoints it
+//  printed. Its local workers may not be known yet: zaio_test_served
+//  waits for them.
+void zaio_test_daemon_start (zaio_test_daemon_t *self, const zaio_test_daemon_options_t *options);
+
+//  Sends sig (none if 0) and reaps the daemon, which must exit within
+//  timeout_ms (else it is killed and the test fails, naming sig). Returns
+//  its wait status: 0 if it exited 0. Safe on a daemon already reaped.
+int zaio_test_daemon_stop (zaio_test_daemon_t *self, int sig, int timeout_ms);
 
 #endif
