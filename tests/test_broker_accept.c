@@ -31,39 +31,15 @@
 #define S_WARNING   "guard: client listeners cannot accept"
 #define S_STOP_MS   30000 //  for the broker to exit after SIGTERM
 
-typedef struct {
-    zaio_test_daemon_t run;
-    char *dir; //  root and log
-    char *log; //  its stderr
-} s_daemon_t;
-
 //  Starts zaio-broker with RLIMIT_NOFILE of S_NOFILE, one local worker
 //  and ephemeral tcp endpoints, its stderr in a file; returns once it has
 //  printed "ready".
 static void
-s_daemon_start (s_daemon_t *self)
+s_daemon_start (zaio_test_daemon_t *self)
 {
-    self->dir = zaio_test_tempdir ("accept");
-    self->log = zsys_sprintf ("%s/broker.log", self->dir);
-    char *root = zsys_sprintf ("%s/root", self->dir);
-    zaio_test_daemon_options_t options = {.root = root,
-                                          .bind = ZAIO_TEST_ANY_TCP,
-                                          .events = ZAIO_TEST_ANY_TCP,
-                                          .workers = 1,
-                                          .log = self->log,
-                                          .nofile = S_NOFILE};
-    zaio_test_daemon_start (&self->run, &options);
-    zstr_free (&root);
-}
-
-//  SIGTERM; it must exit 0.
-static void
-s_daemon_stop (s_daemon_t *self)
-{
-    assert (zaio_test_daemon_stop (&self->run, SIGTERM, S_STOP_MS) == 0);
-    zaio_test_rmtree (self->dir);
-    zstr_free (&self->log);
-    zstr_free (&self->dir);
+    zaio_test_daemon_options_t options = {
+        .bind = ZAIO_TEST_ANY_TCP, .events = ZAIO_TEST_ANY_TCP, .workers = 1, .nofile = S_NOFILE};
+    zaio_test_daemon_start (self, &options);
 }
 
 //  The process's user + system CPU time, in ms.
@@ -86,20 +62,6 @@ s_cpu_ms (pid_t pid)
         sscanf (rest + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
     assert (got == 2);
     return (int64_t)(utime + stime) * 1000 / sysconf (_SC_CLK_TCK);
-}
-
-//  Lines of the log that hold text.
-static int
-s_log_count (const char *log, const char *text)
-{
-    FILE *file = fopen (log, "r");
-    assert (file);
-    char line[512];
-    int count = 0;
-    while (fgets (line, sizeof line, file))
-        if (strstr (line, text)) count++;
-    fclose (file);
-    return count;
 }
 
 //  A plain tcp connection to the endpoint's port, started without waiting
@@ -191,43 +153,43 @@ s_ping_within (zsock_t *client, uint64_t id)
 static void
 s_test_exhaustion_backs_off (void)
 {
-    s_daemon_t daemon;
+    zaio_test_daemon_t daemon;
     s_daemon_start (&daemon);
-    zaio_test_served (daemon.run.client);
-    zsock_t *early = zaio_test_client (daemon.run.client);
+    zaio_test_served (daemon.client);
+    zsock_t *early = zaio_test_client (daemon.client);
     assert (s_ping_within (early, 1) >= 0);
 
     int fds[S_FLOOD];
-    int64_t cpu_before = s_cpu_ms (daemon.run.proc.pid);
+    int64_t cpu_before = s_cpu_ms (daemon.proc.pid);
     int64_t start = zclock_mono ();
-    for (int i = 0; i < S_FLOOD; i++) fds[i] = s_raw_connect (daemon.run.client);
-    int redials = s_hold (fds, S_FLOOD, daemon.run.client, S_HOLD_MS);
-    int64_t cpu = s_cpu_ms (daemon.run.proc.pid) - cpu_before;
+    for (int i = 0; i < S_FLOOD; i++) fds[i] = s_raw_connect (daemon.client);
+    int redials = s_hold (fds, S_FLOOD, daemon.client, S_HOLD_MS);
+    int64_t cpu = s_cpu_ms (daemon.proc.pid) - cpu_before;
     int64_t window = zclock_mono () - start;
     printf ("broker CPU %" PRId64 " ms over %" PRId64 " ms held (%.0f%% of a core), %d "
             "connections made again\n",
             cpu, window, 100.0 * (double)cpu / (double)window, redials);
-    int warnings = s_log_count (daemon.log, S_WARNING);
+    int warnings = zaio_test_daemon_log_count (&daemon, S_WARNING);
     assert (cpu < (int64_t)(S_CPU_MAX * (double)window));
     assert (warnings == 1);
 
     for (int i = 0; i < S_FLOOD; i++)
         if (fds[i] >= 0) close (fds[i]);
-    zsock_t *late = zaio_test_client (daemon.run.client);
+    zsock_t *late = zaio_test_client (daemon.client);
     int64_t late_ms = s_ping_within (late, 2);
     int64_t early_ms = s_ping_within (early, 3);
     printf ("after release: new client answered in %" PRId64 " ms, earlier one in %" PRId64
             " ms more\n",
             late_ms, early_ms);
     if (late_ms < 0 || early_ms < 0) {
-        char *log = zaio_test_read_file (daemon.dir, "broker.log", NULL);
+        char *log = zaio_test_read_file ("/", daemon.log, NULL);
         fprintf (stderr, "broker log:\n%s", log ? log : "(none)\n");
         free (log);
     }
     assert (late_ms >= 0 && early_ms >= 0);
     zsock_destroy (&late);
     zsock_destroy (&early);
-    s_daemon_stop (&daemon);
+    assert (zaio_test_daemon_stop (&daemon, SIGTERM, S_STOP_MS) == 0);
 }
 
 int

@@ -38,53 +38,34 @@
 #define S_MARK_WAIT_MS 200               //  for the mark's event, before pinging again
 #define S_STOP_MS      30000             //  for the broker to exit after SIGTERM
 
-typedef struct {
-    zaio_test_daemon_t run;
-    char *dir; //  root, config and log
-    char *log; //  its stderr
-} s_daemon_t;
-
 //  Starts zaio-broker with two local workers, ephemeral tcp endpoints and
 //  config_text (ZPL, or NULL) as its config file, its stderr in a file;
 //  returns once it serves its default volume.
 static void
-s_daemon_start (s_daemon_t *self, const char *config_text)
+s_daemon_start (zaio_test_daemon_t *self, const char *config_text)
 {
-    self->dir = zaio_test_tempdir ("heavy");
-    self->log = zsys_sprintf ("%s/broker.log", self->dir);
-    char *root = zsys_sprintf ("%s/root", self->dir);
-    char *config = zsys_sprintf ("%s/broker.cfg", self->dir);
-    zaio_test_write_file (self->dir, "broker.cfg", config_text ? config_text : "",
-                          config_text ? strlen (config_text) : 0);
-    zaio_test_daemon_options_t options = {.root = root,
-                                          .config = config,
+    zaio_test_daemon_options_t options = {.config_text = config_text ? config_text : "",
                                           .bind = ZAIO_TEST_ANY_TCP,
                                           .events = ZAIO_TEST_ANY_TCP,
-                                          .workers = 2,
-                                          .log = self->log};
-    zaio_test_daemon_start (&self->run, &options);
-    assert (self->run.events[0]);
-    zaio_test_served (self->run.client);
-    zstr_free (&config);
-    zstr_free (&root);
+                                          .workers = 2};
+    zaio_test_daemon_start (self, &options);
+    assert (self->events[0]);
+    zaio_test_served (self->client);
 }
 
 //  SIGTERM; it must exit 0.
 static void
-s_daemon_stop (s_daemon_t *self)
+s_daemon_stop (zaio_test_daemon_t *self)
 {
-    assert (zaio_test_daemon_stop (&self->run, SIGTERM, S_STOP_MS) == 0);
-    zaio_test_rmtree (self->dir);
-    zstr_free (&self->log);
-    zstr_free (&self->dir);
+    assert (zaio_test_daemon_stop (self, SIGTERM, S_STOP_MS) == 0);
 }
 
 //  A figure from the broker's /proc status, in KiB ("VmHWM", "VmRSS").
 static long
-s_status_kib (const s_daemon_t *self, const char *name)
+s_status_kib (const zaio_test_daemon_t *self, const char *name)
 {
     char path[64];
-    snprintf (path, sizeof path, "/proc/%d/status", (int)self->run.proc.pid);
+    snprintf (path, sizeof path, "/proc/%d/status", (int)self->proc.pid);
     FILE *file = fopen (path, "r");
     assert (file);
     char line[256];
@@ -96,20 +77,6 @@ s_status_kib (const s_daemon_t *self, const char *name)
     fclose (file);
     assert (kib >= 0);
     return kib;
-}
-
-//  Lines of the broker's log that hold text.
-static int
-s_log_count (const s_daemon_t *self, const char *text)
-{
-    FILE *file = fopen (self->log, "r");
-    assert (file);
-    char line[512];
-    int count = 0;
-    while (fgets (line, sizeof line, file))
-        if (strstr (line, text)) count++;
-    fclose (file);
-    return count;
 }
 
 //  A DEALER whose own queues never fill: the test sends all at once.
@@ -164,10 +131,10 @@ s_ping_ms (zsock_t *client, uint64_t id)
 static void
 s_barrier_pings (int count)
 {
-    s_daemon_t daemon;
+    zaio_test_daemon_t daemon;
     s_daemon_start (&daemon, NULL);
-    zsock_t *heavy = s_unbounded_client (daemon.run.client);
-    zsock_t *other = zaio_test_client (daemon.run.client);
+    zsock_t *heavy = s_unbounded_client (daemon.client);
+    zsock_t *other = zaio_test_client (daemon.client);
     assert (s_ping_ms (heavy, 1000000) >= 0);
     assert (s_ping_ms (other, 1) >= 0);
     long base_kib = s_status_kib (&daemon, "VmHWM");
@@ -280,13 +247,13 @@ s_ping_rate (zsock_t *client, uint64_t *id)
 static void
 s_test_many_subscriptions_slow_no_job (void)
 {
-    s_daemon_t daemon;
+    zaio_test_daemon_t daemon;
     s_daemon_start (&daemon, "broker\n    subscriptions_max = 100000\n");
-    zsock_t *client = zaio_test_client (daemon.run.client);
+    zsock_t *client = zaio_test_client (daemon.client);
     uint64_t id = 0;
     double alone = s_ping_rate (client, &id);
 
-    zsock_t *sub = s_subscriber (daemon.run.events);
+    zsock_t *sub = s_subscriber (daemon.events);
     long base_kib = s_status_kib (&daemon, "VmHWM");
     int64_t start = zclock_mono ();
     //  Newest first: libzmq gives them back, when the subscriber goes, in
@@ -329,12 +296,12 @@ s_test_many_subscriptions_slow_no_job (void)
 static void
 s_test_subscriptions_past_the_cap_are_refused (void)
 {
-    s_daemon_t daemon;
+    zaio_test_daemon_t daemon;
     char config[64];
     snprintf (config, sizeof config, "broker\n    subscriptions_max = %d\n", S_CAP);
     s_daemon_start (&daemon, config);
-    zsock_t *client = zaio_test_client (daemon.run.client);
-    zsock_t *sub = s_subscriber (daemon.run.events);
+    zsock_t *client = zaio_test_client (daemon.client);
+    zsock_t *sub = s_subscriber (daemon.events);
     char longer[200];
     memset (longer, 'x', sizeof longer - 1);
     longer[sizeof longer - 1] = 0;
@@ -355,7 +322,7 @@ s_test_subscriptions_past_the_cap_are_refused (void)
         assert (streq (topic, S_MARK));
         zstr_free (&topic);
     }
-    assert (s_log_count (&daemon, "events: subscription refused") == 1);
+    assert (zaio_test_daemon_log_count (&daemon, "events: subscription refused") == 1);
     zsock_destroy (&sub);
     zsock_destroy (&client);
     s_daemon_stop (&daemon);

@@ -82,8 +82,10 @@ s_rig_start (s_rig_t *self)
     snprintf (heartbeat, sizeof heartbeat, "%d", S_HEARTBEAT_MS);
     snprintf (misses, sizeof misses, "%d", S_MISSES);
     snprintf (credit, sizeof credit, "%d", S_CREDIT);
+    //  Events on a port of its own: the default ipc path is any broker's.
     zaio_test_daemon_options_t options = {.root = self->root,
                                           .bind = ZAIO_TEST_ANY_TCP,
+                                          .events = ZAIO_TEST_ANY_TCP,
                                           .worker_bind = ZAIO_TEST_ANY_TCP,
                                           .workers = 1,
                                           .heartbeat_ms = S_HEARTBEAT_MS,

@@ -568,8 +568,21 @@ s_daemon_line (const zaio_test_daemon_t *self, const char *prefix, char *line)
 void
 zaio_test_daemon_start (zaio_test_daemon_t *self, const zaio_test_daemon_options_t *options)
 {
-    assert (options->root && options->bind);
+    assert (options->bind);
+    assert (!options->config_text || !options->root);
     memset (self, 0, sizeof *self);
+    char *root = NULL, *config = NULL;
+    if (options->log) self->log = strdup (options->log);
+    if (!options->root) {
+        self->dir = zaio_test_tempdir ("daemon");
+        if (!self->log) self->log = zsys_sprintf ("%s/broker.log", self->dir);
+        root = zsys_sprintf ("%s/root", self->dir);
+        if (options->config_text) {
+            config = zsys_sprintf ("%s/broker.cfg", self->dir);
+            zaio_test_write_file (self->dir, "broker.cfg", options->config_text,
+                                  strlen (options->config_text));
+        }
+    }
     char *binary = options->binary ? strdup (options->binary)
                                    : zsys_sprintf ("%s/broker/zaio-broker", ZAIO_BINARY_DIR);
     char workers[16], heartbeat[16], misses[16];
@@ -580,11 +593,11 @@ zaio_test_daemon_start (zaio_test_daemon_t *self, const zaio_test_daemon_options
     size_t argc = 0;
     argv[argc++] = binary;
     argv[argc++] = "--root";
-    argv[argc++] = options->root;
+    argv[argc++] = options->root ? options->root : root;
     argv[argc++] = "--bind";
     argv[argc++] = options->bind;
     const char *optional[][2] = {
-        {"--config", options->config},
+        {"--config", config},
         {"--events", options->events},
         {"--worker-bind", options->worker_bind},
         {"--workers", options->workers ? workers : NULL},
@@ -599,7 +612,7 @@ zaio_test_daemon_start (zaio_test_daemon_t *self, const zaio_test_daemon_options
     argv[argc] = NULL;
     assert (argc < sizeof argv / sizeof argv[0]);
     zaio_proc_options_t proc_options = {
-        .log_path = options->log,
+        .log_path = self->log,
         .nofile = options->nofile,
         .timeout_ms = options->start_ms ? options->start_ms : ZAIO_TEST_DAEMON_START_MS};
     int rc = zaio_proc_start_with (&self->proc, argv, &proc_options);
@@ -609,6 +622,8 @@ zaio_test_daemon_start (zaio_test_daemon_t *self, const zaio_test_daemon_options
     s_daemon_line (self, "workers ", self->workers);
     assert (self->client[0]);
     zstr_free (&binary);
+    zstr_free (&config);
+    zstr_free (&root);
 }
 
 int
@@ -622,5 +637,22 @@ zaio_test_daemon_stop (zaio_test_daemon_t *self, int sig, int timeout_ms)
         assert (false);
     }
     zaio_proc_stop (&self->proc);
+    if (self->dir) zaio_test_rmtree (self->dir);
+    zstr_free (&self->dir);
+    zstr_free (&self->log);
     return self->proc.status;
+}
+
+int
+zaio_test_daemon_log_count (const zaio_test_daemon_t *self, const char *text)
+{
+    assert (self->log);
+    FILE *file = fopen (self->log, "r");
+    assert (file);
+    char line[512];
+    int count = 0;
+    while (fgets (line, sizeof line, file))
+        if (strstr (line, text)) count++;
+    fclose (file);
+    return count;
 }

@@ -221,35 +221,42 @@ zactor_t *zaio_test_stop_in_background (zactor_t **broker_p);
 //  How to run it: each option that is NULL or 0 is left to the daemon.
 typedef struct {
     const char *binary;      //  zaio-broker to run; NULL: the one built with the tests
-    const char *root;        //  --root (required)
-    const char *config;      //  --config, a file's path
+    const char *root;        //  --root; NULL: root/ in a directory of the runner's own
+    const char *config_text; //  ZPL for --config, in the runner's directory (root NULL)
     const char *bind;        //  --bind (required)
     const char *events;      //  --events
     const char *worker_bind; //  --worker-bind
     int workers;             //  --workers, local worker threads
     int heartbeat_ms;        //  --heartbeat-ms
     int heartbeat_misses;    //  --heartbeat-misses
-    const char *log;         //  its stderr, appended; NULL: ours
+    const char *log;         //  its stderr, appended; NULL: ours, or broker.log in the
+                             //  runner's directory (root NULL)
     int nofile;              //  its RLIMIT_NOFILE
     int start_ms;            //  for "ready"; 0: ZAIO_TEST_DAEMON_START_MS
 } zaio_test_daemon_options_t;
 
 typedef struct {
     zaio_proc_t proc;                 //  proc.pid is the daemon's while it runs
+    char *dir;                        //  the runner's directory (root NULL), else NULL:
+                                      //  root/, broker.cfg and broker.log
+    char *log;                        //  its stderr's file, if it has one
     char client[ZAIO_PROC_LINE_MAX];  //  what its first "client " line names
     char events[ZAIO_PROC_LINE_MAX];  //  its first "events " line; "" if none
     char workers[ZAIO_PROC_LINE_MAX]; //  its first "workers " line; "" if none
 } zaio_test_daemon_t;
 
 //  Starts zaio-broker as options say; returns once it has printed "ready"
-//  (asserts within options->start_ms), with the endpoints it
-//  printed. Its local workers may not be known yet: zaio_test_served
-//  waits for them.
+//  (asserts within options->start_ms), with the endpoints it printed. Its
+//  local workers may not be known yet: zaio_test_served waits for them.
 void zaio_test_daemon_start (zaio_test_daemon_t *self, const zaio_test_daemon_options_t *options);
 
 //  Sends sig (none if 0) and reaps the daemon, which must exit within
-//  timeout_ms (else it is killed and the test fails, naming sig). Returns
-//  its wait status: 0 if it exited 0. Safe on a daemon already reaped.
+//  timeout_ms (else it is killed and the test fails, naming sig); then
+//  removes the runner's directory, if it made one. Returns its wait
+//  status: 0 if it exited 0. Safe on a daemon already reaped.
 int zaio_test_daemon_stop (zaio_test_daemon_t *self, int sig, int timeout_ms);
+
+//  Lines of its log (self->log) that hold text.
+int zaio_test_daemon_log_count (const zaio_test_daemon_t *self, const char *text);
 
 #endif
