@@ -145,8 +145,36 @@ zaio_test_read_file (const char *dir, const char *path, size_t *size)
     assert (fread (buffer, 1, (size_t)length, file) == (size_t)length);
     buffer[length] = 0;
     fclose (file);
-    *size = (size_t)length;
+    if (size) *size = (size_t)length;
     return buffer;
+}
+
+FILE *
+zaio_test_log_catch (void)
+{
+    FILE *log = tmpfile ();
+    assert (log);
+    zsys_set_logstream (log);
+    return log;
+}
+
+char *
+zaio_test_log_release (FILE **log_p)
+{
+    assert (log_p && *log_p);
+    zsys_set_logstream (stderr);
+    FILE *log = *log_p;
+    assert (fflush (log) == 0 && fseek (log, 0, SEEK_END) == 0);
+    long length = ftell (log);
+    assert (length >= 0);
+    rewind (log);
+    char *text = (char *)malloc ((size_t)length + 1);
+    assert (text);
+    assert (fread (text, 1, (size_t)length, log) == (size_t)length);
+    text[length] = 0;
+    fclose (log);
+    *log_p = NULL;
+    return text;
 }
 
 void

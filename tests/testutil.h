@@ -85,8 +85,16 @@ void zaio_test_rmtree (const char *path);
 //  Write size bytes to path under dir (creating parents); asserts on error.
 void zaio_test_write_file (const char *dir, const char *path, const void *data, size_t size);
 
-//  Whole file under dir into a new buffer (caller frees); NULL if missing.
+//  Whole file under dir into a new buffer (caller frees, NUL-terminated);
+//  NULL if missing. Its size in *size if size is not NULL.
 char *zaio_test_read_file (const char *dir, const char *path, size_t *size);
+
+//  What this process logs (zsys_*, a broker actor's included) goes to a
+//  temporary file from zaio_test_log_catch until zaio_test_log_release,
+//  which logs to stderr again, closes the file and nulls *log_p, and
+//  returns the text caught (caller frees).
+FILE *zaio_test_log_catch (void);
+char *zaio_test_log_release (FILE **log_p);
 
 //  A broker on a fresh temp root, bound to inproc, ipc and an ephemeral
 //  tcp port. config_or_null overrides defaults (its endpoints and root are
