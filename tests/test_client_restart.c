@@ -20,13 +20,10 @@
 #include "testutil.h"
 #include "zaio.h"
 
-#include <arpa/inet.h>
 #include <poll.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,9 +33,7 @@
 #define RECORDS    100000
 
 typedef struct {
-    char *root;
-    char *endpoint;
-    char *events;
+    zaio_test_site_t site; //  its root and endpoints, across restarts
     zaio_test_daemon_t run;
 } daemon_t;
 
@@ -66,16 +61,18 @@ s_phase (const char *what)
              what);
 }
 
-static int
-s_free_port (void)
+//  A daemon on a fresh site: a fixed tcp port below the ephemeral range,
+//  so that a restart gets the same port, and a root holding seed (4096
+//  bytes of 's') as seed.bin. Not yet started.
+static void
+s_daemon_new (daemon_t *self, char *seed)
 {
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
-    unsigned seed = (unsigned)zclock_usecs () ^ (unsigned)getpid ();
-    do addr.sin_port = htons ((uint16_t)(20000 + rand_r (&seed) % 12000));
-    while (bind (fd, (struct sockaddr *)&addr, sizeof addr) != 0);
-    close (fd);
-    return ntohs (addr.sin_port);
+    memset (self, 0, sizeof *self);
+    char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", zaio_test_free_port ());
+    zaio_test_site_new (&self->site, "restart", endpoint);
+    zstr_free (&endpoint);
+    memset (seed, 's', 4096);
+    zaio_test_write_file (self->site.root, "seed.bin", seed, 4096);
 }
 
 static void
@@ -84,13 +81,13 @@ s_daemon_start (daemon_t *self)
     //  If the test dies, so does the daemon (and with it the output pipe
     //  ctest waits on): zaio_proc.h.
     zaio_test_daemon_options_t options = {.binary = ZAIO_BROKER_BIN,
-                                          .root = self->root,
-                                          .bind = self->endpoint,
-                                          .events = self->events,
+                                          .root = self->site.root,
+                                          .bind = self->site.client,
+                                          .events = self->site.events,
                                           .workers = 2};
     zaio_test_daemon_start (&self->run, &options);
     //  Its local workers are known before the workload's calls come.
-    zaio_test_served (self->endpoint);
+    zaio_test_served (self->site.client);
     s_phase ("daemon ready");
 }
 
@@ -198,17 +195,12 @@ s_report (const char *phase, load_t *load)
 static void
 s_scenario_start (daemon_t *daemon, load_t *load)
 {
-    memset (daemon, 0, sizeof *daemon);
     memset (load, 0, sizeof *load);
-    daemon->root = zaio_test_tempdir ("restart");
-    daemon->endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", s_free_port ());
-    daemon->events = zsys_sprintf ("ipc://%s.events.ipc", daemon->root);
     char seed[4096];
-    memset (seed, 's', sizeof seed);
-    zaio_test_write_file (daemon->root, "seed.bin", seed, sizeof seed);
+    s_daemon_new (daemon, seed);
     s_daemon_start (daemon);
 
-    load->client = zaio_client_new (daemon->endpoint);
+    load->client = zaio_client_new (daemon->site.client);
     assert (load->client);
     zaio_client_set_retries (load->client, 10);
     zaio_client_set_backoff (load->client, 50, 400);
@@ -234,7 +226,7 @@ s_scenario_finish (daemon_t *daemon, load_t *load)
     assert (load->reads_ok > 0 && load->appends_ok > 0);
 
     size_t size;
-    char *log = zaio_test_read_file (daemon->root, "log.txt", &size);
+    char *log = zaio_test_read_file (daemon->site.root, "log.txt", &size);
     assert (log && size % RECORD_LEN == 0);
     int *seen = (int *)calloc (RECORDS, sizeof (int));
     for (size_t at = 0; at < size; at += RECORD_LEN) {
@@ -260,13 +252,7 @@ s_scenario_finish (daemon_t *daemon, load_t *load)
 
     zaio_client_destroy (&load->client);
     s_daemon_signal (daemon, SIGTERM, true);
-    zaio_test_rmtree (daemon->root);
-    char *events_file = zsys_sprintf ("%s.events.ipc", daemon->root);
-    unlink (events_file);
-    zstr_free (&events_file);
-    zstr_free (&daemon->root);
-    zstr_free (&daemon->endpoint);
-    zstr_free (&daemon->events);
+    zaio_test_site_destroy (&daemon->site);
 }
 
 //  kill: SIGSTOP, more calls sent into the stopped broker's socket,
@@ -366,15 +352,10 @@ static void
 s_test_gap_of_a_second (void)
 {
     daemon_t daemon;
-    memset (&daemon, 0, sizeof daemon);
-    daemon.root = zaio_test_tempdir ("restart");
-    daemon.endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", s_free_port ());
-    daemon.events = zsys_sprintf ("ipc://%s.events.ipc", daemon.root);
     char seed[4096];
-    memset (seed, 's', sizeof seed);
-    zaio_test_write_file (daemon.root, "seed.bin", seed, sizeof seed);
+    s_daemon_new (&daemon, seed);
     s_daemon_start (&daemon);
-    zaio_client_t *client = zaio_client_new (daemon.endpoint);
+    zaio_client_t *client = zaio_client_new (daemon.site.client);
     assert (client);
     assert (zaio_client_ping (client) == 0);
 
@@ -383,9 +364,9 @@ s_test_gap_of_a_second (void)
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_PING, 0);
     zaio_call_t *call = zaio_client_start (client, &req, NULL);
-    char *local = zsys_sprintf ("%s.got", daemon.root);
-    const char *ping[] = {ZAIO_TOOL_BIN, "--connect", daemon.endpoint, "ping", NULL};
-    const char *get[] = {ZAIO_TOOL_BIN, "--connect", daemon.endpoint, "get", "seed.bin",
+    char *local = zsys_sprintf ("%s.got", daemon.site.root);
+    const char *ping[] = {ZAIO_TOOL_BIN, "--connect", daemon.site.client, "ping", NULL};
+    const char *get[] = {ZAIO_TOOL_BIN, "--connect", daemon.site.client, "get", "seed.bin",
                          local,         NULL};
     pid_t ping_pid = s_tool_spawn (ping);
     pid_t get_pid = s_tool_spawn (get);
@@ -410,13 +391,7 @@ s_test_gap_of_a_second (void)
 
     zaio_client_destroy (&client);
     s_daemon_signal (&daemon, SIGTERM, true);
-    zaio_test_rmtree (daemon.root);
-    char *events_file = zsys_sprintf ("%s.events.ipc", daemon.root);
-    unlink (events_file);
-    zstr_free (&events_file);
-    zstr_free (&daemon.root);
-    zstr_free (&daemon.endpoint);
-    zstr_free (&daemon.events);
+    zaio_test_site_destroy (&daemon.site);
 }
 
 int

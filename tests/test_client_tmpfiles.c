@@ -28,9 +28,7 @@
 #define S_STOP_MS 30000 //  for the daemon to exit after a signal
 
 typedef struct {
-    char *root;
-    char *endpoint;
-    char *events;
+    zaio_test_site_t site; //  its root and endpoints, across restarts
     zaio_test_daemon_t run;
 } daemon_t;
 
@@ -46,12 +44,12 @@ static void
 s_daemon_start (daemon_t *self)
 {
     zaio_test_daemon_options_t options = {.binary = s_broker_bin (),
-                                          .root = self->root,
-                                          .bind = self->endpoint,
-                                          .events = self->events,
+                                          .root = self->site.root,
+                                          .bind = self->site.client,
+                                          .events = self->site.events,
                                           .workers = 1};
     zaio_test_daemon_start (&self->run, &options);
-    zaio_test_served (self->endpoint);
+    zaio_test_served (self->site.client);
 }
 
 //  Send signal and reap the daemon.
@@ -120,7 +118,7 @@ s_kill_mid_writefile (daemon_t *daemon, zaio_client_t *client, char *left)
     for (int round = 0; round < ROUNDS; round++) {
         if (round) s_daemon_start (daemon);
         int fd = inotify_init1 (IN_CLOEXEC);
-        assert (fd >= 0 && inotify_add_watch (fd, daemon->root, IN_CREATE) >= 0);
+        assert (fd >= 0 && inotify_add_watch (fd, daemon->site.root, IN_CREATE) >= 0);
         zaio_request_t req;
         zaio_request_init (&req, ZAIO_OP_WRITEFILE, 0);
         assert (zaio_request_set_str (&req, ZAIO_FIELD_PATH, "big") == 0);
@@ -140,7 +138,7 @@ s_kill_mid_writefile (daemon_t *daemon, zaio_client_t *client, char *left)
         close (fd);
         zaio_call_wait (call, 10000);
         zaio_call_destroy (&call);
-        if (s_find_temp (daemon->root, left)) {
+        if (s_find_temp (daemon->site.root, left)) {
             printf ("round %d: killed mid-writefile, %s left\n", round + 1, left);
             free (big);
             return;
@@ -155,11 +153,9 @@ s_test_killed_writefile (void)
 {
     daemon_t daemon;
     memset (&daemon, 0, sizeof daemon);
-    daemon.root = zaio_test_tempdir ("tmpfiles");
-    daemon.endpoint = zsys_sprintf ("ipc://%s.ipc", daemon.root);
-    daemon.events = zsys_sprintf ("ipc://%s.events.ipc", daemon.root);
+    zaio_test_site_new (&daemon.site, "tmpfiles", NULL);
     s_daemon_start (&daemon);
-    zaio_client_t *client = zaio_client_new (daemon.endpoint);
+    zaio_client_t *client = zaio_client_new (daemon.site.client);
     assert (client);
     zaio_client_set_timeout (client, 20000);
     assert (zaio_client_ping (client) == 0);
@@ -174,17 +170,17 @@ s_test_killed_writefile (void)
     int host_len = dot ? (int)(dot - host) : 0;
     char *live = zsys_sprintf (".live%s%.*s.%ld.abcdef", MARK, host_len, host, (long)getpid ());
     char *other = zsys_sprintf (".other%sother-host.%ld.abcdef", MARK, (long)killed);
-    zaio_test_write_file (daemon.root, live, "x", 1);
-    zaio_test_write_file (daemon.root, other, "x", 1);
-    zaio_test_write_file (daemon.root, "kept", "x", 1);
+    zaio_test_write_file (daemon.site.root, live, "x", 1);
+    zaio_test_write_file (daemon.site.root, other, "x", 1);
+    zaio_test_write_file (daemon.site.root, "kept", "x", 1);
 
     //  Started again, the daemon removes the one the killed process left.
     int fd = inotify_init1 (IN_CLOEXEC);
-    assert (fd >= 0 && inotify_add_watch (fd, daemon.root, IN_DELETE) >= 0);
+    assert (fd >= 0 && inotify_add_watch (fd, daemon.site.root, IN_DELETE) >= 0);
     s_daemon_start (&daemon);
-    while (s_exists (daemon.root, left)) assert (s_wait_temp_event (fd));
+    while (s_exists (daemon.site.root, left)) assert (s_wait_temp_event (fd));
     close (fd);
-    assert (s_exists (daemon.root, live) && s_exists (daemon.root, other));
+    assert (s_exists (daemon.site.root, live) && s_exists (daemon.site.root, other));
 
     //  listdir shows none of them.
     zaio_dirent_t *entries;
@@ -197,16 +193,7 @@ s_test_killed_writefile (void)
     s_daemon_stop (&daemon, SIGTERM);
     zstr_free (&live);
     zstr_free (&other);
-    zaio_test_rmtree (daemon.root);
-    char *ipc = zsys_sprintf ("%s.ipc", daemon.root);
-    unlink (ipc);
-    zstr_free (&ipc);
-    ipc = zsys_sprintf ("%s.events.ipc", daemon.root);
-    unlink (ipc);
-    zstr_free (&ipc);
-    zstr_free (&daemon.root);
-    zstr_free (&daemon.endpoint);
-    zstr_free (&daemon.events);
+    zaio_test_site_destroy (&daemon.site);
 }
 
 int

@@ -33,10 +33,8 @@
 #include "zaio_load.h"
 #include "zaio_proc.h"
 
-#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,28 +64,6 @@ static char *
 s_binary (const char *name)
 {
     return zsys_sprintf ("%s/%s", ZAIO_BINARY_DIR, name);
-}
-
-//  A free loopback port for the worker endpoint, which the restarted
-//  broker must bind again. Not "*": czmq hands out ports from 49152 up,
-//  lowest free first, so a test running beside us would take the port the
-//  moment our broker let go of it. Nor the kernel's ephemeral range
-//  (32768 and up): from below it, at random, checked by binding it.
-static int
-s_free_port (void)
-{
-    for (int attempt = 0; attempt < 100; attempt++) {
-        int port = 20000 + (int)(random () % 12000);
-        int fd = socket (AF_INET, SOCK_STREAM, 0);
-        assert (fd >= 0);
-        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
-        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-        int rc = bind (fd, (struct sockaddr *)&address, sizeof address);
-        close (fd);
-        if (rc == 0) return port;
-    }
-    assert (false);
-    return -1;
 }
 
 //  Starts zaio-broker with its worker endpoint on worker_bind.
@@ -383,7 +359,7 @@ s_rig_start (s_rig_t *rig)
     rig->solo_volume = zsys_sprintf ("solo=%s", cluster->solo);
     srandom ((unsigned)getpid () ^ (unsigned)zclock_usecs ());
     snprintf (rig->worker_endpoint, sizeof rig->worker_endpoint, "tcp://127.0.0.1:%d",
-              s_free_port ());
+              zaio_test_free_port ());
     s_broker_start (cluster, rig->worker_endpoint);
     assert (streq (cluster->broker.workers, rig->worker_endpoint));
 }

@@ -2,12 +2,15 @@
 
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -683,4 +686,43 @@ zaio_test_daemon_log_count (const zaio_test_daemon_t *self, const char *text)
         if (strstr (line, text)) count++;
     fclose (file);
     return count;
+}
+
+void
+zaio_test_site_new (zaio_test_site_t *self, const char *tag, const char *client_or_null)
+{
+    self->dir = zaio_test_tempdir (tag);
+    self->root = zsys_sprintf ("%s/root", self->dir);
+    assert (mkdir (self->root, 0755) == 0);
+    self->client =
+        client_or_null ? strdup (client_or_null) : zsys_sprintf ("ipc://%s/client.ipc", self->dir);
+    self->events = zsys_sprintf ("ipc://%s/events.ipc", self->dir);
+}
+
+void
+zaio_test_site_destroy (zaio_test_site_t *self)
+{
+    zaio_test_rmtree (self->dir);
+    zstr_free (&self->dir);
+    zstr_free (&self->root);
+    zstr_free (&self->client);
+    zstr_free (&self->events);
+}
+
+int
+zaio_test_free_port (void)
+{
+    unsigned seed = (unsigned)zclock_usecs () ^ (unsigned)getpid ();
+    for (int attempt = 0; attempt < 100; attempt++) {
+        int port = 20000 + (int)(rand_r (&seed) % 12000);
+        int fd = socket (AF_INET, SOCK_STREAM, 0);
+        assert (fd >= 0);
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
+        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        int rc = bind (fd, (struct sockaddr *)&address, sizeof address);
+        close (fd);
+        if (rc == 0) return port;
+    }
+    assert (false);
+    return -1;
 }

@@ -267,4 +267,27 @@ int zaio_test_daemon_stop (zaio_test_daemon_t *self, int sig, int timeout_ms);
 //  Lines of its log (self->log) that hold text.
 int zaio_test_daemon_log_count (const zaio_test_daemon_t *self, const char *text);
 
+//  Where a daemon the test stops and starts again lives, so that every
+//  start finds the same root and endpoints: dir, a fresh directory, holds
+//  its root and its ipc sockets.
+typedef struct {
+    char *dir;
+    char *root;   //  dir/root, made empty
+    char *client; //  client endpoint: as given, else ipc://dir/client.ipc
+    char *events; //  events endpoint: ipc://dir/events.ipc
+} zaio_test_site_t;
+
+//  A site in a fresh directory named after tag; client_or_null as above.
+void zaio_test_site_new (zaio_test_site_t *self, const char *tag, const char *client_or_null);
+
+//  rm -rf its directory; frees its strings.
+void zaio_test_site_destroy (zaio_test_site_t *self);
+
+//  A loopback tcp port free when this returns, for a daemon that must bind
+//  it again when it restarts. Not "*": czmq hands out ports from 49152 up,
+//  lowest free first, so a test running beside us would take the port the
+//  moment our daemon let go of it. Nor the kernel's ephemeral range (32768
+//  and up): from below it, at random, checked by binding it.
+int zaio_test_free_port (void);
+
 #endif
