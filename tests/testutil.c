@@ -726,3 +726,20 @@ zaio_test_free_port (void)
     assert (false);
     return -1;
 }
+
+zaio_hello_t *
+zaio_test_hello (zsock_t *client, uint64_t id, int timeout_ms)
+{
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_HELLO, id);
+    zaio_test_send (client, &req, NULL, 0);
+    zaio_reply_t reply;
+    zmsg_t *msg;
+    zaio_test_recv (client, &reply, &msg, timeout_ms);
+    zaio_hello_t *hello = (zaio_hello_t *)malloc (sizeof *hello);
+    assert (hello);
+    assert (reply.ok && reply.id == id);
+    assert (zaio_hello_decode (hello, reply.hello, reply.hello_size) == 0);
+    zmsg_destroy (&msg);
+    return hello;
+}

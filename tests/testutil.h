@@ -136,6 +136,10 @@ void zaio_test_send (zsock_t *client, const zaio_request_t *req, const void *dat
 //  header, data?).
 void zaio_test_recv (zsock_t *client, zaio_reply_t *reply, zmsg_t **msg_p, int timeout_ms);
 
+//  Asks hello (request id) on client; its answer must come within
+//  timeout_ms, ok. Returns it decoded (caller frees).
+zaio_hello_t *zaio_test_hello (zsock_t *client, uint64_t id, int timeout_ms);
+
 //  Send req and wait for its reply; returns the error code (0 = ok).
 //  data_out, if not NULL, receives a copy of the reply data frame (caller
 //  frees) and size_out its size.
