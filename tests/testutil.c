@@ -132,14 +132,12 @@ zaio_test_write_file (const char *dir, const char *path, const void *data, size_
     zstr_free (&full);
 }
 
-char *
-zaio_test_read_file (const char *dir, const char *path, size_t *size)
+//  The whole of file, from its start, into a new NUL-terminated buffer
+//  (caller frees); its size in *size if size is not NULL. Closes file.
+static char *
+s_read_all (FILE *file, size_t *size)
 {
-    char *full = zsys_sprintf ("%s/%s", dir, path);
-    FILE *file = fopen (full, "rb");
-    zstr_free (&full);
-    if (!file) return NULL;
-    assert (fseek (file, 0, SEEK_END) == 0);
+    assert (fflush (file) == 0 && fseek (file, 0, SEEK_END) == 0);
     long length = ftell (file);
     assert (length >= 0);
     rewind (file);
@@ -150,6 +148,15 @@ zaio_test_read_file (const char *dir, const char *path, size_t *size)
     fclose (file);
     if (size) *size = (size_t)length;
     return buffer;
+}
+
+char *
+zaio_test_read_file (const char *dir, const char *path, size_t *size)
+{
+    char *full = zsys_sprintf ("%s/%s", dir, path);
+    FILE *file = fopen (full, "rb");
+    zstr_free (&full);
+    return file ? s_read_all (file, size) : NULL;
 }
 
 FILE *
@@ -166,16 +173,7 @@ zaio_test_log_release (FILE **log_p)
 {
     assert (log_p && *log_p);
     zsys_set_logstream (stderr);
-    FILE *log = *log_p;
-    assert (fflush (log) == 0 && fseek (log, 0, SEEK_END) == 0);
-    long length = ftell (log);
-    assert (length >= 0);
-    rewind (log);
-    char *text = (char *)malloc ((size_t)length + 1);
-    assert (text);
-    assert (fread (text, 1, (size_t)length, log) == (size_t)length);
-    text[length] = 0;
-    fclose (log);
+    char *text = s_read_all (*log_p, NULL);
     *log_p = NULL;
     return text;
 }
