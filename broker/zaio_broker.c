@@ -46,6 +46,7 @@
 #define S_BATCH           256         //  messages taken from one socket per loop turn
 #define S_POLL_EVERY      64          //  busy loop turns between polls of every socket
 #define S_PARTS_MAX       5           //  parts kept (valid ones have at most 4, but batches)
+#define S_WHY_SIZE        256         //  bytes of a refusal's reason
 #define S_QUIET_MS        200         //  silence from clients that ends a shutdown
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
 //  The longest frame an event subscriber may send: a subscription is a
@@ -382,19 +383,20 @@ s_accept (s_broker_t *self, const s_sender_t *sender, const zaio_request_t *req,
 
 //  A request that decoded, alone or a batch's entry: hello is answered,
 //  and any other refused or accepted. Takes the header and data parts
-//  (data NULL if the op takes none).
+//  (data NULL if the op takes none); why is the caller's buffer of
+//  S_WHY_SIZE bytes for a refusal's reason.
 static void
 s_handle_decoded (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req,
-                  zmq_msg_t *header, zmq_msg_t *data)
+                  zmq_msg_t *header, zmq_msg_t *data, char *why)
 {
-    char why[256] = "";
+    const size_t why_size = S_WHY_SIZE;
     zaio_service_t *service = zaio_dispatch_lookup_request (self->dispatch, req);
     int code;
     //  hello names a volume only if the client does (it is answered for
     //  every volume); one it may not use is answered as for any op.
     if (req->op == ZAIO_OP_HELLO && !self->draining) {
         code = req->fields & ZAIO_FIELD_VOLUME
-                   ? s_volume_refusal (sender, req, service, why, sizeof why)
+                   ? s_volume_refusal (sender, req, service, why, why_size)
                    : 0;
         if (code)
             s_reject (self, sender, req, true, code, why);
@@ -402,7 +404,7 @@ s_handle_decoded (s_broker_t *self, s_sender_t *sender, const zaio_request_t *re
             s_answer_hello (self, sender, req);
         return;
     }
-    code = s_refusal (self, sender, req, service, data, why, sizeof why);
+    code = s_refusal (self, sender, req, service, data, why, why_size);
     if (code)
         s_reject (self, sender, req, true, code, why);
     else
@@ -420,7 +422,7 @@ s_handle_entry (s_broker_t *self, s_sender_t *sender, const uint8_t *bytes, size
     const void *frames[3] = {ZAIO_SIGNATURE, bytes, data ? zmq_msg_data (data) : NULL};
     size_t sizes[3] = {strlen (ZAIO_SIGNATURE), size, data ? zmq_msg_size (data) : 0};
     zaio_request_t req;
-    char why[256] = "";
+    char why[S_WHY_SIZE] = "";
     int code = zaio_request_decode_frames (&req, frames, sizes, data ? 3 : 2,
                                            self->config.payload_max, why, sizeof why);
     if (code == 0 && (req.op == ZAIO_OP_BATCH || req.op == ZAIO_OP_HELLO)) {
@@ -437,7 +439,8 @@ s_handle_entry (s_broker_t *self, s_sender_t *sender, const uint8_t *bytes, size
     int rc = zmq_msg_init_size (&header, size);
     assert (rc == 0);
     memcpy (zmq_msg_data (&header), bytes, size);
-    s_handle_decoded (self, sender, &req, &header, data);
+    why[0] = 0;
+    s_handle_decoded (self, sender, &req, &header, data, why);
     zmq_msg_close (&header); //  empty if a job took it
 }
 
@@ -448,7 +451,7 @@ static void
 s_handle_batch (s_broker_t *self, s_sender_t *sender, const zaio_request_t *batch, zmq_msg_t *parts,
                 int count)
 {
-    char why[256] = "";
+    char why[S_WHY_SIZE] = "";
     uint32_t entries;
     int code = zaio_batch_check (zmq_msg_data (&parts[3]), zmq_msg_size (&parts[3]),
                                  (size_t)count - 4, self->config.batch_max,
@@ -489,7 +492,7 @@ s_handle_request (void *arg, zmq_msg_t *parts, int count)
         sizes[i - 1] = zmq_msg_size (&parts[i]);
     }
     zaio_request_t req;
-    char why[256] = "";
+    char why[S_WHY_SIZE] = "";
     int code = zaio_request_decode_frames (&req, frames, sizes, (size_t)count - 1,
                                            self->config.payload_max, why, sizeof why);
     if (code) {
@@ -499,7 +502,7 @@ s_handle_request (void *arg, zmq_msg_t *parts, int count)
     } else if (req.op == ZAIO_OP_BATCH)
         s_handle_batch (self, &sender, &req, parts, count);
     else
-        s_handle_decoded (self, &sender, &req, &parts[2], count == 4 ? &parts[3] : NULL);
+        s_handle_decoded (self, &sender, &req, &parts[2], count == 4 ? &parts[3] : NULL, why);
 }
 
 //  ---------------------------------------------------------------------
@@ -691,7 +694,8 @@ s_classes_new (s_broker_t *self)
     self->jobs = zaio_jobs_new ();
     self->sessions = zaio_sessions_new (self->frontend_zmq, self->config.held_bytes_max,
                                         self->config.held_bytes_total, self->config.verbose);
-    zaio_sessions_set_batch (self->sessions, self->config.batch_max, self->config.batch_bytes_max);
+    zaio_sessions_set_batch (self->sessions, self->config.batch_max, self->config.batch_bytes_max,
+                             self->config.payload_max);
     self->request_parts_max = S_PARTS_MAX + (int)self->config.batch_max;
     self->request_parts =
         (zmq_msg_t *)zmalloc (sizeof (zmq_msg_t) * (size_t)self->request_parts_max);

@@ -8,6 +8,7 @@
 struct _zaio_reply_batch_t {
     uint32_t max;               //  replies at most
     size_t bytes_max;           //  bytes of the entries frame at most
+    size_t data_max;            //  bytes of the data parts at most
     zaio_batch_writer_t writer; //  the entries, until sealed
     zmq_msg_t entries;          //  the entries frame, once sealed
     bool sealed;
@@ -19,12 +20,13 @@ struct _zaio_reply_batch_t {
 };
 
 zaio_reply_batch_t *
-zaio_reply_batch_new (uint32_t max, size_t bytes_max)
+zaio_reply_batch_new (uint32_t max, size_t bytes_max, size_t data_max)
 {
     assert (max > 0);
     zaio_reply_batch_t *self = (zaio_reply_batch_t *)zmalloc (sizeof (zaio_reply_batch_t));
     self->max = max;
     self->bytes_max = bytes_max;
+    self->data_max = data_max;
     zaio_batch_writer_init (&self->writer);
     return self;
 }
@@ -47,17 +49,19 @@ zaio_reply_batch_destroy (zaio_reply_batch_t **self_p)
 #define S_PAIR_SLACK 12
 
 bool
-zaio_reply_batch_fits (const zaio_reply_batch_t *self, size_t header_size)
+zaio_reply_batch_fits (const zaio_reply_batch_t *self, size_t header_size, size_t data_size)
 {
     if (self->count == 0) return true;
     return self->count < self->max &&
-           zaio_batch_writer_size (&self->writer) + header_size + S_PAIR_SLACK <= self->bytes_max;
+           zaio_batch_writer_size (&self->writer) + header_size + S_PAIR_SLACK <= self->bytes_max &&
+           self->data_bytes + data_size <= self->data_max;
 }
 
 bool
 zaio_reply_batch_add (zaio_reply_batch_t *self, zmq_msg_t *header, zmq_msg_t *data)
 {
-    assert (!self->sealed && zaio_reply_batch_fits (self, zmq_msg_size (header)));
+    assert (!self->sealed &&
+            zaio_reply_batch_fits (self, zmq_msg_size (header), data ? zmq_msg_size (data) : 0));
     int rc = zaio_batch_writer_add (&self->writer, zmq_msg_data (header), zmq_msg_size (header),
                                     data != NULL);
     assert (rc == 0); //  out of memory, as czmq's allocations abort
@@ -76,7 +80,7 @@ zaio_reply_batch_add (zaio_reply_batch_t *self, zmq_msg_t *header, zmq_msg_t *da
         self->data_bytes += zmq_msg_size (part);
     }
     self->count++;
-    return !zaio_reply_batch_fits (self, 0);
+    return !zaio_reply_batch_fits (self, 0, 0) || self->data_bytes >= self->data_max;
 }
 
 uint32_t

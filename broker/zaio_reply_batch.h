@@ -5,8 +5,9 @@
     complete: each reply header is copied into the entries frame, each
     data part moved in without a copy. The batch is bounded: it takes at
     most max replies and, unless it is empty, none that would take its
-    entries frame over bytes_max; the caller sends it then (or at the end
-    of the broker's pass) and starts another. Once sealed it is only sent
+    entries frame over bytes_max or its data parts over data_max (a client
+    takes a message whole); the caller sends it then (or at the end of the
+    broker's pass) and starts another. Once sealed it is only sent
     (or held, whole, until its client has room). Private to the broker.
 */
 #ifndef ZAIO_REPLY_BATCH_H_INCLUDED
@@ -16,14 +17,15 @@
 
 typedef struct _zaio_reply_batch_t zaio_reply_batch_t;
 
-//  An empty batch of at most max replies and bytes_max bytes of entries.
-zaio_reply_batch_t *zaio_reply_batch_new (uint32_t max, size_t bytes_max);
+//  An empty batch of at most max replies, bytes_max bytes of entries and
+//  data_max bytes of data.
+zaio_reply_batch_t *zaio_reply_batch_new (uint32_t max, size_t bytes_max, size_t data_max);
 //  Frees the batch and the parts it holds (a batch never sent is dropped).
 void zaio_reply_batch_destroy (zaio_reply_batch_t **self_p);
 
-//  True if a reply of header_size bytes fits: the batch is empty, or
-//  neither bound would be passed.
-bool zaio_reply_batch_fits (const zaio_reply_batch_t *self, size_t header_size);
+//  True if a reply of header_size bytes with data_size bytes of data fits:
+//  the batch is empty, or no bound would be passed.
+bool zaio_reply_batch_fits (const zaio_reply_batch_t *self, size_t header_size, size_t data_size);
 
 //  Adds a reply: the header part is copied and closed, the data part (NULL
 //  if none) moved. The batch must not be sealed and the reply must fit.

@@ -28,6 +28,7 @@ struct _zaio_sessions_t {
     uint64_t links_forgotten; //  sessions forgotten from broken, for the log
     uint32_t batch_max;       //  replies in a reply batch, at most
     size_t batch_bytes_max;   //  bytes of its entries, at most
+    size_t batch_data_max;    //  bytes of its data, at most
     zaio_list_t batching;     //  of session->batching: those gathering a reply batch
 };
 
@@ -109,6 +110,7 @@ zaio_sessions_new (void *frontend, size_t held_bytes_max, size_t held_bytes_tota
     zaio_list_init (&self->batching);
     self->batch_max = ZAIO_BATCH_MAX;
     self->batch_bytes_max = ZAIO_BATCH_BYTES_MAX;
+    self->batch_data_max = ZAIO_PAYLOAD_MAX;
     return self;
 }
 
@@ -313,11 +315,13 @@ zaio_sessions_held_bytes (zaio_sessions_t *self)
 }
 
 void
-zaio_sessions_set_batch (zaio_sessions_t *self, uint32_t batch_max, size_t batch_bytes_max)
+zaio_sessions_set_batch (zaio_sessions_t *self, uint32_t batch_max, size_t batch_bytes_max,
+                         size_t batch_data_max)
 {
     assert (batch_max > 0);
     self->batch_max = batch_max;
     self->batch_bytes_max = batch_bytes_max;
+    self->batch_data_max = batch_data_max;
 }
 
 //  Keeps session's reply batch, sealed, behind any reply held before it,
@@ -368,10 +372,12 @@ zaio_sessions_deliver_entry (zaio_sessions_t *self, const zaio_routing_id_t *cli
         s_drop (self, session, header, data);
         return;
     }
-    if (session->batch && !zaio_reply_batch_fits (session->batch, zmq_msg_size (header)))
+    if (session->batch && !zaio_reply_batch_fits (session->batch, zmq_msg_size (header),
+                                                  data ? zmq_msg_size (data) : 0))
         s_send_batch (self, session);
     if (!session->batch) {
-        session->batch = zaio_reply_batch_new (self->batch_max, self->batch_bytes_max);
+        session->batch =
+            zaio_reply_batch_new (self->batch_max, self->batch_bytes_max, self->batch_data_max);
         zaio_list_add (&self->batching, &session->batching, false);
     }
     if (zaio_reply_batch_add (session->batch, header, data)) {

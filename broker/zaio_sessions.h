@@ -101,9 +101,11 @@ void zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *clie
 size_t zaio_sessions_held_bytes (zaio_sessions_t *self);
 
 //  Replies to batch entries go in reply batches of at most batch_max
-//  replies and batch_bytes_max bytes of entries (zaio_reply_batch.h); the
-//  defaults are ZAIO_BATCH_MAX and ZAIO_BATCH_BYTES_MAX.
-void zaio_sessions_set_batch (zaio_sessions_t *self, uint32_t batch_max, size_t batch_bytes_max);
+//  replies, batch_bytes_max bytes of entries and batch_data_max bytes of
+//  data (zaio_reply_batch.h); the defaults are ZAIO_BATCH_MAX,
+//  ZAIO_BATCH_BYTES_MAX and ZAIO_PAYLOAD_MAX.
+void zaio_sessions_set_batch (zaio_sessions_t *self, uint32_t batch_max, size_t batch_bytes_max,
+                              size_t batch_data_max);
 
 //  As zaio_sessions_deliver, for the reply to an entry of a request batch:
 //  it goes in the client's reply batch, which is sent once full, else by

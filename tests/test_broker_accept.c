@@ -19,10 +19,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define S_NOFILE    64    //  the broker's descriptor limit
@@ -32,68 +29,17 @@
 #define S_CPU_MAX   0.30  //  of the hold: a spinning core is 1.0
 #define S_RETURN_MS 10000 //  the listener back and answering within this
 #define S_WARNING   "guard: client listeners cannot accept"
-
-typedef struct {
-    pid_t pid;
-    char endpoint[160]; //  tcp client endpoint
-    char *dir;          //  root and log
-    char *log;          //  its stderr
-} s_daemon_t;
+#define S_STOP_MS   30000 //  for the broker to exit after SIGTERM
 
 //  Starts zaio-broker with RLIMIT_NOFILE of S_NOFILE, one local worker
 //  and ephemeral tcp endpoints, its stderr in a file; returns once it has
 //  printed "ready".
 static void
-s_daemon_start (s_daemon_t *self)
+s_daemon_start (zaio_test_daemon_t *self)
 {
-    self->dir = zaio_test_tempdir ("accept");
-    self->log = zsys_sprintf ("%s/broker.log", self->dir);
-    char *root = zsys_sprintf ("%s/root", self->dir);
-    char *binary = zsys_sprintf ("%s/broker/zaio-broker", ZAIO_BINARY_DIR);
-    int out[2];
-    assert (pipe (out) == 0);
-    self->pid = fork ();
-    assert (self->pid >= 0);
-    if (self->pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL); //  no orphan if the test dies
-        int log = open (self->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (log < 0) _exit (126);
-        dup2 (out[1], 1);
-        dup2 (log, 2);
-        for (int fd = 3; fd < 1024; fd++) close (fd);
-        struct rlimit limit = {S_NOFILE, S_NOFILE};
-        if (setrlimit (RLIMIT_NOFILE, &limit)) _exit (126);
-        execl (binary, binary, "--root", root, "--bind", "tcp://127.0.0.1:*", "--events",
-               "tcp://127.0.0.1:*", "--workers", "1", (char *)NULL);
-        _exit (127);
-    }
-    close (out[1]);
-    FILE *lines = fdopen (out[0], "r");
-    char line[160];
-    self->endpoint[0] = 0;
-    while (fgets (line, sizeof line, lines)) {
-        line[strcspn (line, "\n")] = 0;
-        if (strncmp (line, "client tcp://", 13) == 0)
-            snprintf (self->endpoint, sizeof self->endpoint, "%s", line + 7);
-        if (streq (line, "ready")) break;
-    }
-    fclose (lines);
-    assert (self->endpoint[0]);
-    zstr_free (&binary);
-    zstr_free (&root);
-}
-
-//  SIGTERM; it must exit 0.
-static void
-s_daemon_stop (s_daemon_t *self)
-{
-    assert (kill (self->pid, SIGTERM) == 0);
-    int status;
-    assert (waitpid (self->pid, &status, 0) == self->pid);
-    assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-    zaio_test_rmtree (self->dir);
-    zstr_free (&self->log);
-    zstr_free (&self->dir);
+    zaio_test_daemon_options_t options = {
+        .bind = ZAIO_TEST_ANY_TCP, .events = ZAIO_TEST_ANY_TCP, .workers = 1, .nofile = S_NOFILE};
+    zaio_test_daemon_start (self, &options);
 }
 
 //  The process's user + system CPU time, in ms.
@@ -116,20 +62,6 @@ s_cpu_ms (pid_t pid)
         sscanf (rest + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
     assert (got == 2);
     return (int64_t)(utime + stime) * 1000 / sysconf (_SC_CLK_TCK);
-}
-
-//  Lines of the log that hold text.
-static int
-s_log_count (const char *log, const char *text)
-{
-    FILE *file = fopen (log, "r");
-    assert (file);
-    char line[512];
-    int count = 0;
-    while (fgets (line, sizeof line, file))
-        if (strstr (line, text)) count++;
-    fclose (file);
-    return count;
 }
 
 //  A plain tcp connection to the endpoint's port, started without waiting
@@ -221,43 +153,43 @@ s_ping_within (zsock_t *client, uint64_t id)
 static void
 s_test_exhaustion_backs_off (void)
 {
-    s_daemon_t daemon;
+    zaio_test_daemon_t daemon;
     s_daemon_start (&daemon);
-    zaio_test_served (daemon.endpoint);
-    zsock_t *early = zaio_test_client (daemon.endpoint);
+    zaio_test_served (daemon.client);
+    zsock_t *early = zaio_test_client (daemon.client);
     assert (s_ping_within (early, 1) >= 0);
 
     int fds[S_FLOOD];
-    int64_t cpu_before = s_cpu_ms (daemon.pid);
+    int64_t cpu_before = s_cpu_ms (daemon.proc.pid);
     int64_t start = zclock_mono ();
-    for (int i = 0; i < S_FLOOD; i++) fds[i] = s_raw_connect (daemon.endpoint);
-    int redials = s_hold (fds, S_FLOOD, daemon.endpoint, S_HOLD_MS);
-    int64_t cpu = s_cpu_ms (daemon.pid) - cpu_before;
+    for (int i = 0; i < S_FLOOD; i++) fds[i] = s_raw_connect (daemon.client);
+    int redials = s_hold (fds, S_FLOOD, daemon.client, S_HOLD_MS);
+    int64_t cpu = s_cpu_ms (daemon.proc.pid) - cpu_before;
     int64_t window = zclock_mono () - start;
     printf ("broker CPU %" PRId64 " ms over %" PRId64 " ms held (%.0f%% of a core), %d "
             "connections made again\n",
             cpu, window, 100.0 * (double)cpu / (double)window, redials);
-    int warnings = s_log_count (daemon.log, S_WARNING);
+    int warnings = zaio_test_daemon_log_count (&daemon, S_WARNING);
     assert (cpu < (int64_t)(S_CPU_MAX * (double)window));
     assert (warnings == 1);
 
     for (int i = 0; i < S_FLOOD; i++)
         if (fds[i] >= 0) close (fds[i]);
-    zsock_t *late = zaio_test_client (daemon.endpoint);
+    zsock_t *late = zaio_test_client (daemon.client);
     int64_t late_ms = s_ping_within (late, 2);
     int64_t early_ms = s_ping_within (early, 3);
     printf ("after release: new client answered in %" PRId64 " ms, earlier one in %" PRId64
             " ms more\n",
             late_ms, early_ms);
     if (late_ms < 0 || early_ms < 0) {
-        char *log = zaio_test_read_file (daemon.dir, "broker.log", NULL);
+        char *log = zaio_test_read_file ("/", daemon.log, NULL);
         fprintf (stderr, "broker log:\n%s", log ? log : "(none)\n");
         free (log);
     }
     assert (late_ms >= 0 && early_ms >= 0);
     zsock_destroy (&late);
     zsock_destroy (&early);
-    s_daemon_stop (&daemon);
+    assert (zaio_test_daemon_stop (&daemon, SIGTERM, S_STOP_MS) == 0);
 }
 
 int

@@ -90,6 +90,9 @@ typedef struct {
     size_t replies;                //  in all
     size_t messages;               //  messages they came in
     size_t batches;                //  of them reply batches
+    uint32_t largest;              //  replies in the largest reply batch
+    size_t largest_frame;          //  bytes of the largest entries frame of 2 replies or more
+    size_t largest_data;           //  bytes of data in the largest reply batch of 2 or more
 } s_replies_t;
 
 static void
@@ -138,18 +141,24 @@ s_take (zsock_t *client, s_replies_t *got, int timeout_ms)
                                  ZAIO_BROKER_BATCH_CEILING, SIZE_MAX, &count, why, sizeof why);
     if (code) fprintf (stderr, "test_broker_batch: bad reply batch: %s\n", why);
     assert (code == 0);
+    if (count > got->largest) got->largest = count;
+    if (count > 1 && zframe_size (first) > got->largest_frame)
+        got->largest_frame = zframe_size (first);
     zaio_batch_cursor_t cursor;
     assert (zaio_batch_cursor_init (&cursor, zframe_data (first), zframe_size (first), count,
                                     &count, why, sizeof why) == 0);
     const uint8_t *header;
     size_t size;
     bool has_data;
+    size_t data_bytes = 0;
     while (zaio_batch_cursor_next (&cursor, &header, &size, &has_data, why, sizeof why) == 0) {
         assert (zaio_reply_decode (&reply, header, size, why, sizeof why) == 0);
         zframe_t *data = has_data ? zmsg_next (msg) : NULL;
         assert (!has_data || data);
         s_note (got, &reply, data ? zframe_size (data) : 0);
+        data_bytes += data ? zframe_size (data) : 0;
     }
+    if (count > 1 && data_bytes > got->largest_data) got->largest_data = data_bytes;
     zmsg_destroy (&msg);
     return true;
 }
@@ -869,6 +878,107 @@ s_test_held (void)
     zaio_test_broker_stop (&broker);
 }
 
+//  Reply batches keep to batch_max replies and batch_bytes_max bytes of
+//  entries; a reply larger than that alone (a long listdir) goes in a
+//  reply batch of its own.
+static void
+s_test_reply_bounds (void)
+{
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    config.batch_max = 4;
+    s_rig_t the_rig, *rig = &the_rig;
+    s_rig_start (rig, &config, 64);
+    //  Twelve pings the worker answers back to back: the broker takes the
+    //  answers in as few passes as it can, in reply batches of 4 at most.
+    zaio_request_t req;
+    for (uint64_t first = 1; first <= 12; first += 4) {
+        s_batch_t batch;
+        s_batch_init (&batch);
+        for (uint64_t id = first; id < first + 4; id++) {
+            s_order_request (&req, id, "slow", NULL, false, false);
+            s_batch_add (&batch, &req, NULL, 0);
+        }
+        s_batch_send (&batch, rig->client, 100 + first);
+    }
+    s_started (rig, (uint64_t[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0});
+    for (uint64_t id = 1; id <= 12; id++) s_finish (rig, id, 0);
+    s_replied (rig, (uint64_t[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0},
+               (int[]){0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+    printf ("12 replies in %zu reply batches, at most %u in one\n", rig->got->batches,
+            rig->got->largest);
+    assert (rig->got->largest <= 4 && rig->got->batches >= 3);
+    s_rig_stop (rig);
+
+    //  Bytes: listdir replies of about 1.5 KiB against batch_bytes_max 200.
+    zaio_test_broker_t broker;
+    zaio_broker_config_defaults (&config);
+    config.workers = 1;
+    config.batch_bytes_max = 200;
+    zaio_test_broker_start (&broker, &config);
+    for (int i = 0; i < 30; i++) {
+        char name[32];
+        snprintf (name, sizeof name, "file-with-a-longish-name-%02d", i);
+        zaio_test_write_file (broker.root, name, "x", 1);
+    }
+    zsock_t *client = zaio_test_client (broker.inproc);
+    //  In request batches of 5: the same bound applies to them.
+    for (uint64_t first = 1; first <= 20; first += 5) {
+        s_batch_t batch;
+        s_batch_init (&batch);
+        for (uint64_t id = first; id < first + 5; id++) {
+            if (id % 10 == 0) {
+                zaio_request_init (&req, ZAIO_OP_LISTDIR, id);
+                zaio_request_set_str (&req, ZAIO_FIELD_PATH, "");
+            } else
+                zaio_request_init (&req, ZAIO_OP_PING, id);
+            s_batch_add (&batch, &req, NULL, 0);
+        }
+        s_batch_send (&batch, client, 100 + first);
+    }
+    s_replies_t *got = (s_replies_t *)zmalloc (sizeof (s_replies_t));
+    s_collect (client, got, 20);
+    for (uint64_t id = 1; id <= 20; id++) s_got (got, id, 0);
+    printf ("20 replies in %zu reply batches, the largest of several %zu bytes\n", got->batches,
+            got->largest_frame);
+    assert (got->largest_frame <= 200);
+    free (got);
+    zsock_destroy (&client);
+    zaio_test_broker_stop (&broker);
+
+    //  Data: reads of 4000 bytes against payload_max 10000, two a batch.
+    zaio_broker_config_defaults (&config);
+    config.workers = 2;
+    config.payload_max = 10000;
+    zaio_test_broker_start (&broker, &config);
+    static char content[4000 * 24];
+    memset (content, 'd', sizeof content);
+    zaio_test_write_file (broker.root, "data.bin", content, sizeof content);
+    client = zaio_test_client (broker.inproc);
+    s_batch_t batch;
+    s_batch_init (&batch);
+    for (uint64_t id = 1; id <= 24; id++) {
+        zaio_request_init (&req, ZAIO_OP_READ, id);
+        zaio_request_set_str (&req, ZAIO_FIELD_PATH, "data.bin");
+        zaio_request_set_uint (&req, ZAIO_FIELD_OFFSET, (id - 1) * 4000);
+        zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, 4000);
+        s_batch_add (&batch, &req, NULL, 0);
+    }
+    s_batch_send (&batch, client, 100);
+    got = (s_replies_t *)zmalloc (sizeof (s_replies_t));
+    s_collect (client, got, 24);
+    for (uint64_t id = 1; id <= 24; id++) {
+        s_got (got, id, 0);
+        assert (got->data[id] == 4000);
+    }
+    printf ("24 reads in %zu reply batches, the most data in one %zu bytes\n", got->batches,
+            got->largest_data);
+    assert (got->largest_data <= 10000);
+    free (got);
+    zsock_destroy (&client);
+    zaio_test_broker_stop (&broker);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -877,7 +987,7 @@ main (int argc, char *argv[])
         ZAIO_TEST_CASE (s_test_mixed),         ZAIO_TEST_CASE (s_test_refused),
         ZAIO_TEST_CASE (s_test_ordering),      ZAIO_TEST_CASE (s_test_inflight),
         ZAIO_TEST_CASE (s_test_split_replies), ZAIO_TEST_CASE (s_test_worker_lost),
-        ZAIO_TEST_CASE (s_test_held),
+        ZAIO_TEST_CASE (s_test_held),          ZAIO_TEST_CASE (s_test_reply_bounds),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);
 }

@@ -18,9 +18,7 @@ s_write_config (const char *dir, const char *text)
 static bool
 s_warns_of_fair_share (const char *dir, uint32_t queue_max, uint32_t inflight_max)
 {
-    FILE *log = tmpfile ();
-    assert (log);
-    zsys_set_logstream (log);
+    FILE *log = zaio_test_log_catch ();
     char *endpoint = zsys_sprintf ("inproc://zaio-test-config-%u", inflight_max);
     zaio_broker_config_t config;
     zaio_test_single_config (&config, dir, endpoint);
@@ -29,14 +27,11 @@ s_warns_of_fair_share (const char *dir, uint32_t queue_max, uint32_t inflight_ma
     zactor_t *broker = zaio_broker_new (&config);
     assert (broker);
     zaio_broker_destroy (&broker);
-    zsys_set_logstream (stderr);
-    char text[4096] = "";
-    rewind (log);
-    size_t size = fread (text, 1, sizeof text - 1, log);
-    text[size] = 0;
-    fclose (log);
+    char *text = zaio_test_log_release (&log);
     zstr_free (&endpoint);
-    return strstr (text, "fair share of queue_max") != NULL;
+    bool warned = strstr (text, "fair share of queue_max") != NULL;
+    free (text);
+    return warned;
 }
 
 //  A full file: every setting it names is taken, the rest stay default.

@@ -15,12 +15,9 @@
 
 #include "testutil.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define S_BARRIERS        8000   //  barrier pings from one client, as the review sent
@@ -39,82 +36,36 @@
 #define S_CAP          100               //  subscriptions_max of the cap case
 #define S_MARK         "err.ping.nosuch" //  the topic of a ping to volume "nosuch"
 #define S_MARK_WAIT_MS 200               //  for the mark's event, before pinging again
-
-typedef struct {
-    pid_t pid;
-    char endpoint[160]; //  tcp client endpoint
-    char events[160];   //  tcp events endpoint
-    char *dir;          //  root, config and log
-    char *log;          //  its stderr
-} s_daemon_t;
+#define S_STOP_MS      30000             //  for the broker to exit after SIGTERM
 
 //  Starts zaio-broker with two local workers, ephemeral tcp endpoints and
 //  config_text (ZPL, or NULL) as its config file, its stderr in a file;
 //  returns once it serves its default volume.
 static void
-s_daemon_start (s_daemon_t *self, const char *config_text)
+s_daemon_start (zaio_test_daemon_t *self, const char *config_text)
 {
-    memset (self, 0, sizeof *self);
-    self->dir = zaio_test_tempdir ("heavy");
-    self->log = zsys_sprintf ("%s/broker.log", self->dir);
-    char *root = zsys_sprintf ("%s/root", self->dir);
-    char *config = zsys_sprintf ("%s/broker.cfg", self->dir);
-    zaio_test_write_file (self->dir, "broker.cfg", config_text ? config_text : "",
-                          config_text ? strlen (config_text) : 0);
-    char *binary = zsys_sprintf ("%s/broker/zaio-broker", ZAIO_BINARY_DIR);
-    int out[2];
-    assert (pipe (out) == 0);
-    self->pid = fork ();
-    assert (self->pid >= 0);
-    if (self->pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL); //  no orphan if the test dies
-        int log = open (self->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (log < 0) _exit (126);
-        dup2 (out[1], 1);
-        dup2 (log, 2);
-        for (int fd = 3; fd < 1024; fd++) close (fd);
-        execl (binary, binary, "--config", config, "--root", root, "--bind", "tcp://127.0.0.1:*",
-               "--events", "tcp://127.0.0.1:*", "--workers", "2", (char *)NULL);
-        _exit (127);
-    }
-    close (out[1]);
-    FILE *lines = fdopen (out[0], "r");
-    char line[160];
-    while (fgets (line, sizeof line, lines)) {
-        line[strcspn (line, "\n")] = 0;
-        if (strncmp (line, "client tcp://", 13) == 0)
-            snprintf (self->endpoint, sizeof self->endpoint, "%s", line + 7);
-        if (strncmp (line, "events tcp://", 13) == 0)
-            snprintf (self->events, sizeof self->events, "%s", line + 7);
-        if (streq (line, "ready")) break;
-    }
-    fclose (lines);
-    assert (self->endpoint[0] && self->events[0]);
-    zaio_test_served (self->endpoint);
-    zstr_free (&binary);
-    zstr_free (&config);
-    zstr_free (&root);
+    zaio_test_daemon_options_t options = {.config_text = config_text ? config_text : "",
+                                          .bind = ZAIO_TEST_ANY_TCP,
+                                          .events = ZAIO_TEST_ANY_TCP,
+                                          .workers = 2};
+    zaio_test_daemon_start (self, &options);
+    assert (self->events[0]);
+    zaio_test_served (self->client);
 }
 
 //  SIGTERM; it must exit 0.
 static void
-s_daemon_stop (s_daemon_t *self)
+s_daemon_stop (zaio_test_daemon_t *self)
 {
-    assert (kill (self->pid, SIGTERM) == 0);
-    int status;
-    assert (waitpid (self->pid, &status, 0) == self->pid);
-    assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-    zaio_test_rmtree (self->dir);
-    zstr_free (&self->log);
-    zstr_free (&self->dir);
+    assert (zaio_test_daemon_stop (self, SIGTERM, S_STOP_MS) == 0);
 }
 
 //  A figure from the broker's /proc status, in KiB ("VmHWM", "VmRSS").
 static long
-s_status_kib (const s_daemon_t *self, const char *name)
+s_status_kib (const zaio_test_daemon_t *self, const char *name)
 {
     char path[64];
-    snprintf (path, sizeof path, "/proc/%d/status", (int)self->pid);
+    snprintf (path, sizeof path, "/proc/%d/status", (int)self->proc.pid);
     FILE *file = fopen (path, "r");
     assert (file);
     char line[256];
@@ -126,20 +77,6 @@ s_status_kib (const s_daemon_t *self, const char *name)
     fclose (file);
     assert (kib >= 0);
     return kib;
-}
-
-//  Lines of the broker's log that hold text.
-static int
-s_log_count (const s_daemon_t *self, const char *text)
-{
-    FILE *file = fopen (self->log, "r");
-    assert (file);
-    char line[512];
-    int count = 0;
-    while (fgets (line, sizeof line, file))
-        if (strstr (line, text)) count++;
-    fclose (file);
-    return count;
 }
 
 //  A DEALER whose own queues never fill: the test sends all at once.
@@ -194,10 +131,10 @@ s_ping_ms (zsock_t *client, uint64_t id)
 static void
 s_barrier_pings (int count)
 {
-    s_daemon_t daemon;
+    zaio_test_daemon_t daemon;
     s_daemon_start (&daemon, NULL);
-    zsock_t *heavy = s_unbounded_client (daemon.endpoint);
-    zsock_t *other = zaio_test_client (daemon.endpoint);
+    zsock_t *heavy = s_unbounded_client (daemon.client);
+    zsock_t *other = zaio_test_client (daemon.client);
     assert (s_ping_ms (heavy, 1000000) >= 0);
     assert (s_ping_ms (other, 1) >= 0);
     long base_kib = s_status_kib (&daemon, "VmHWM");
@@ -292,6 +229,21 @@ s_event_after_ping (zsock_t *client, zsock_t *sub, uint64_t *id, const char *vol
     }
 }
 
+//  Twice, a ping to the default volume (whose event, were it sent, would
+//  come first) and then one to "nosuch": the event sub hears must be the
+//  mark's each time, none of the default volume's pings. *id counts the
+//  pings.
+static void
+s_expect_only_mark (zsock_t *client, zsock_t *sub, uint64_t *id)
+{
+    for (int round = 0; round < 2; round++) {
+        s_ping_ms (client, ++*id);
+        char *topic = s_event_after_ping (client, sub, id, "nosuch");
+        assert (streq (topic, S_MARK));
+        zstr_free (&topic);
+    }
+}
+
 //  Pings per second on client, one at a time: the best of S_RATE_RUNS
 //  runs, as a machine busy with other work slows some.
 static double
@@ -310,9 +262,9 @@ s_ping_rate (zsock_t *client, uint64_t *id)
 static void
 s_test_many_subscriptions_slow_no_job (void)
 {
-    s_daemon_t daemon;
+    zaio_test_daemon_t daemon;
     s_daemon_start (&daemon, "broker\n    subscriptions_max = 100000\n");
-    zsock_t *client = zaio_test_client (daemon.endpoint);
+    zsock_t *client = zaio_test_client (daemon.client);
     uint64_t id = 0;
     double alone = s_ping_rate (client, &id);
 
@@ -359,11 +311,11 @@ s_test_many_subscriptions_slow_no_job (void)
 static void
 s_test_subscriptions_past_the_cap_are_refused (void)
 {
-    s_daemon_t daemon;
+    zaio_test_daemon_t daemon;
     char config[64];
     snprintf (config, sizeof config, "broker\n    subscriptions_max = %d\n", S_CAP);
     s_daemon_start (&daemon, config);
-    zsock_t *client = zaio_test_client (daemon.endpoint);
+    zsock_t *client = zaio_test_client (daemon.client);
     zsock_t *sub = s_subscriber (daemon.events);
     char longer[200];
     memset (longer, 'x', sizeof longer - 1);
@@ -379,13 +331,8 @@ s_test_subscriptions_past_the_cap_are_refused (void)
     zsock_set_subscribe (sub, "ok.ping.");
     zsock_set_subscribe (sub, "ok.");
     uint64_t id = 0;
-    for (int round = 0; round < 2; round++) {
-        s_ping_ms (client, ++id); //  its event would come first, were it sent
-        char *topic = s_event_after_ping (client, sub, &id, "nosuch");
-        assert (streq (topic, S_MARK));
-        zstr_free (&topic);
-    }
-    assert (s_log_count (&daemon, "events: subscription refused") == 1);
+    s_expect_only_mark (client, sub, &id);
+    assert (zaio_test_daemon_log_count (&daemon, "events: subscription refused") == 1);
     zsock_destroy (&sub);
     zsock_destroy (&client);
     s_daemon_stop (&daemon);
@@ -403,9 +350,7 @@ s_test_identity_past_its_cap_is_refused (void)
     zcert_t *alice = zaio_test_cert (dir, "clients", "alice");
     zcert_t *bob = zaio_test_cert (dir, "clients", "bob");
     char *curve_cert = zsys_sprintf ("%s/broker", dir);
-    FILE *log = tmpfile ();
-    assert (log);
-    zsys_set_logstream (log);
+    FILE *log = zaio_test_log_catch ();
     zaio_broker_config_t config;
     zaio_broker_config_defaults (&config);
     config.workers = 1;
@@ -425,12 +370,7 @@ s_test_identity_past_its_cap_is_refused (void)
     zsock_set_unsubscribe (alices, "no.such.1");
     zsock_set_subscribe (alices, S_MARK); //  fits again
     uint64_t id = 0;
-    for (int round = 0; round < 2; round++) {
-        s_ping_ms (client, ++id); //  its event would come first, were it sent
-        char *topic = s_event_after_ping (client, alices, &id, "nosuch");
-        assert (streq (topic, S_MARK));
-        zstr_free (&topic);
-    }
+    s_expect_only_mark (client, alices, &id);
     //  Bob's count is his own. (Once the broker publishes ok.ping events
     //  for him, libzmq, which keeps every prefix, sends them to Alice too.)
     zsock_t *bobs = zaio_test_curve_socket (ZMQ_SUB, broker_cert, bob);
@@ -446,13 +386,9 @@ s_test_identity_past_its_cap_is_refused (void)
     zsock_destroy (&bobs);
     zsock_destroy (&client);
     zaio_test_broker_stop (&rig);
-    zsys_set_logstream (stderr);
-    char text[4096] = "";
-    rewind (log);
-    size_t size = fread (text, 1, sizeof text - 1, log);
-    text[size] = 0;
-    fclose (log);
+    char *text = zaio_test_log_release (&log);
     assert (strstr (text, "events: subscription refused: alice has 3, its cap"));
+    free (text);
     zcert_destroy (&broker_cert);
     zcert_destroy (&alice);
     zcert_destroy (&bob);

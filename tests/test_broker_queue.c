@@ -371,20 +371,11 @@ s_test_volume_bound (void)
 static bool
 s_listed (zsock_t *client, const char *name)
 {
-    zaio_request_t req;
-    zaio_request_init (&req, ZAIO_OP_HELLO, S_HELLO_ID);
-    zaio_test_send (client, &req, NULL, 0);
-    zaio_reply_t reply;
-    zmsg_t *msg;
-    zaio_test_recv (client, &reply, &msg, 5000);
-    zaio_hello_t *hello = (zaio_hello_t *)malloc (sizeof *hello);
-    assert (reply.ok && reply.id == S_HELLO_ID);
-    assert (zaio_hello_decode (hello, reply.hello, reply.hello_size) == 0);
+    zaio_hello_t *hello = zaio_test_hello (client, S_HELLO_ID, 5000);
     bool found = false;
     for (uint32_t i = 0; i < hello->volume_count; i++)
         found |= streq (hello->volumes[i].name, name);
     free (hello);
-    zmsg_destroy (&msg);
     return found;
 }
 

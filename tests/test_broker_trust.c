@@ -246,20 +246,12 @@ s_test_readonly_grant (void)
 static void
 s_hello_volumes (zsock_t *client, uint64_t id, char *text, size_t size)
 {
-    zaio_request_t req;
-    zaio_request_init (&req, ZAIO_OP_HELLO, id);
-    zaio_test_send (client, &req, NULL, 0);
-    zaio_reply_t reply;
-    zmsg_t *msg;
-    zaio_test_recv (client, &reply, &msg, 10000);
-    zaio_hello_t *hello = (zaio_hello_t *)malloc (sizeof *hello);
-    assert (reply.ok && zaio_hello_decode (hello, reply.hello, reply.hello_size) == 0);
+    zaio_hello_t *hello = zaio_test_hello (client, id, 10000);
     text[0] = 0;
     for (uint32_t i = 0; i < hello->volume_count; i++)
         snprintf (text + strlen (text), size - strlen (text), "%s%s:%s", i ? " " : "",
                   hello->volumes[i].name, hello->volumes[i].readonly ? "ro" : "rw");
     free (hello);
-    zmsg_destroy (&msg);
 }
 
 //  A volume alice may not use is NOVOLUME with the very message of one
@@ -466,17 +458,9 @@ s_test_safe_defaults (void)
     assert (stat (ipc + strlen ("ipc://"), &st) == 0 && (st.st_mode & 0777) == 0600);
     zaio_test_served (ipc);
     zsock_t *client = zaio_test_client (ipc);
-    zaio_request_t req;
-    zaio_request_init (&req, ZAIO_OP_HELLO, 1);
-    zaio_test_send (client, &req, NULL, 0);
-    zaio_reply_t reply;
-    zmsg_t *msg;
-    zaio_test_recv (client, &reply, &msg, 10000);
-    zaio_hello_t *hello = (zaio_hello_t *)malloc (sizeof *hello);
-    assert (zaio_hello_decode (hello, reply.hello, reply.hello_size) == 0);
+    zaio_hello_t *hello = zaio_test_hello (client, 1, 10000);
     assert (strncmp (hello->warning, "insecure:", 9) == 0);
     free (hello);
-    zmsg_destroy (&msg);
     zsock_destroy (&client);
     zaio_broker_destroy (&broker);
     zaio_test_rmtree (root);

@@ -20,13 +20,10 @@
 #include "testutil.h"
 #include "zaio.h"
 
-#include <arpa/inet.h>
 #include <poll.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,11 +33,8 @@
 #define RECORDS    100000
 
 typedef struct {
-    char *root;
-    char *endpoint;
-    char *events;
-    pid_t pid;
-    FILE *out;
+    zaio_test_site_t site; //  its root and endpoints, across restarts
+    zaio_test_daemon_t run;
 } daemon_t;
 
 typedef struct {
@@ -67,59 +61,33 @@ s_phase (const char *what)
              what);
 }
 
-static int
-s_free_port (void)
+//  A daemon on a fresh site: a fixed tcp port below the ephemeral range,
+//  so that a restart gets the same port, and a root holding seed (4096
+//  bytes of 's') as seed.bin. Not yet started.
+static void
+s_daemon_new (daemon_t *self, char *seed)
 {
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
-    unsigned seed = (unsigned)zclock_usecs () ^ (unsigned)getpid ();
-    do addr.sin_port = htons ((uint16_t)(20000 + rand_r (&seed) % 12000));
-    while (bind (fd, (struct sockaddr *)&addr, sizeof addr) != 0);
-    close (fd);
-    return ntohs (addr.sin_port);
+    memset (self, 0, sizeof *self);
+    char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", zaio_test_free_port ());
+    zaio_test_site_new (&self->site, "restart", endpoint);
+    zstr_free (&endpoint);
+    memset (seed, 's', 4096);
+    zaio_test_write_file (self->site.root, "seed.bin", seed, 4096);
 }
 
 static void
 s_daemon_start (daemon_t *self)
 {
-    int fds[2];
-    assert (pipe (fds) == 0);
-    self->pid = fork ();
-    assert (self->pid >= 0);
-    if (self->pid == 0) {
-        //  If the test dies, so does the daemon (and with it the output
-        //  pipe ctest waits on).
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        dup2 (fds[1], STDOUT_FILENO);
-        close (fds[0]);
-        close (fds[1]);
-        execl (ZAIO_BROKER_BIN, ZAIO_BROKER_BIN, "--root", self->root, "--bind", self->endpoint,
-               "--events", self->events, "--workers", "2", (char *)NULL);
-        _exit (127);
-    }
-    close (fds[1]);
-    self->out = fdopen (fds[0], "r");
-    //  "ready" within 10 s, or the daemon is stuck. Raw reads: stdio would
-    //  buffer lines that poll cannot see.
-    char text[1024] = "";
-    size_t size = 0;
-    int64_t until = zclock_mono () + 10000;
-    while (!strstr (text, "ready\n")) {
-        struct pollfd item = {fds[0], POLLIN, 0};
-        int64_t left = until - zclock_mono ();
-        ssize_t n = 0;
-        if (left > 0 && poll (&item, 1, (int)left) > 0)
-            n = read (fds[0], text + size, sizeof text - 1 - size);
-        if (n <= 0) {
-            fprintf (stderr, "test_client_restart: zaio-broker not ready in 10 s; said '%s'\n",
-                     text);
-            assert (false);
-        }
-        size += (size_t)n;
-        text[size] = 0;
-    }
+    //  If the test dies, so does the daemon (and with it the output pipe
+    //  ctest waits on): zaio_proc.h.
+    zaio_test_daemon_options_t options = {.binary = ZAIO_BROKER_BIN,
+                                          .root = self->site.root,
+                                          .bind = self->site.client,
+                                          .events = self->site.events,
+                                          .workers = 2};
+    zaio_test_daemon_start (&self->run, &options);
     //  Its local workers are known before the workload's calls come.
-    zaio_test_served (self->endpoint);
+    zaio_test_served (self->site.client);
     s_phase ("daemon ready");
 }
 
@@ -133,28 +101,15 @@ s_daemon_signal (daemon_t *self, int signal, bool wait)
     char what[64];
     snprintf (what, sizeof what, "signal %d%s", signal, wait ? ", waiting for exit" : "");
     s_phase (what);
-    kill (self->pid, signal);
+    if (wait) {
+        zaio_test_daemon_stop (&self->run, signal, 15000);
+        return;
+    }
+    assert (zaio_proc_signal (&self->run.proc, signal) == 0);
     if (signal == SIGSTOP) {
         int status;
-        pid_t stopped = waitpid (self->pid, &status, WUNTRACED);
-        assert (stopped == self->pid && WIFSTOPPED (status));
-    }
-    if (wait) {
-        struct pollfd exited = {(int)syscall (SYS_pidfd_open, self->pid, 0), POLLIN, 0};
-        assert (exited.fd >= 0);
-        if (poll (&exited, 1, 15000) != 1) {
-            fprintf (stderr,
-                     "test_client_restart: zaio-broker did not exit in 15 s after signal %d\n",
-                     signal);
-            kill (self->pid, SIGKILL);
-            assert (false);
-        }
-        close (exited.fd);
-        int status;
-        assert (waitpid (self->pid, &status, 0) == self->pid);
-        fclose (self->out);
-        self->out = NULL;
-        self->pid = 0;
+        pid_t stopped = waitpid (self->run.proc.pid, &status, WUNTRACED);
+        assert (stopped == self->run.proc.pid && WIFSTOPPED (status));
     }
 }
 
@@ -240,17 +195,12 @@ s_report (const char *phase, load_t *load)
 static void
 s_scenario_start (daemon_t *daemon, load_t *load)
 {
-    memset (daemon, 0, sizeof *daemon);
     memset (load, 0, sizeof *load);
-    daemon->root = zaio_test_tempdir ("restart");
-    daemon->endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", s_free_port ());
-    daemon->events = zsys_sprintf ("ipc://%s.events.ipc", daemon->root);
     char seed[4096];
-    memset (seed, 's', sizeof seed);
-    zaio_test_write_file (daemon->root, "seed.bin", seed, sizeof seed);
+    s_daemon_new (daemon, seed);
     s_daemon_start (daemon);
 
-    load->client = zaio_client_new (daemon->endpoint);
+    load->client = zaio_client_new (daemon->site.client);
     assert (load->client);
     zaio_client_set_retries (load->client, 10);
     zaio_client_set_backoff (load->client, 50, 400);
@@ -276,7 +226,7 @@ s_scenario_finish (daemon_t *daemon, load_t *load)
     assert (load->reads_ok > 0 && load->appends_ok > 0);
 
     size_t size;
-    char *log = zaio_test_read_file (daemon->root, "log.txt", &size);
+    char *log = zaio_test_read_file (daemon->site.root, "log.txt", &size);
     assert (log && size % RECORD_LEN == 0);
     int *seen = (int *)calloc (RECORDS, sizeof (int));
     for (size_t at = 0; at < size; at += RECORD_LEN) {
@@ -302,13 +252,7 @@ s_scenario_finish (daemon_t *daemon, load_t *load)
 
     zaio_client_destroy (&load->client);
     s_daemon_signal (daemon, SIGTERM, true);
-    zaio_test_rmtree (daemon->root);
-    char *events_file = zsys_sprintf ("%s.events.ipc", daemon->root);
-    unlink (events_file);
-    zstr_free (&events_file);
-    zstr_free (&daemon->root);
-    zstr_free (&daemon->endpoint);
-    zstr_free (&daemon->events);
+    zaio_test_site_destroy (&daemon->site);
 }
 
 //  kill: SIGSTOP, more calls sent into the stopped broker's socket,
@@ -408,15 +352,10 @@ static void
 s_test_gap_of_a_second (void)
 {
     daemon_t daemon;
-    memset (&daemon, 0, sizeof daemon);
-    daemon.root = zaio_test_tempdir ("restart");
-    daemon.endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", s_free_port ());
-    daemon.events = zsys_sprintf ("ipc://%s.events.ipc", daemon.root);
     char seed[4096];
-    memset (seed, 's', sizeof seed);
-    zaio_test_write_file (daemon.root, "seed.bin", seed, sizeof seed);
+    s_daemon_new (&daemon, seed);
     s_daemon_start (&daemon);
-    zaio_client_t *client = zaio_client_new (daemon.endpoint);
+    zaio_client_t *client = zaio_client_new (daemon.site.client);
     assert (client);
     assert (zaio_client_ping (client) == 0);
 
@@ -425,9 +364,9 @@ s_test_gap_of_a_second (void)
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_PING, 0);
     zaio_call_t *call = zaio_client_start (client, &req, NULL);
-    char *local = zsys_sprintf ("%s.got", daemon.root);
-    const char *ping[] = {ZAIO_TOOL_BIN, "--connect", daemon.endpoint, "ping", NULL};
-    const char *get[] = {ZAIO_TOOL_BIN, "--connect", daemon.endpoint, "get", "seed.bin",
+    char *local = zsys_sprintf ("%s.got", daemon.site.root);
+    const char *ping[] = {ZAIO_TOOL_BIN, "--connect", daemon.site.client, "ping", NULL};
+    const char *get[] = {ZAIO_TOOL_BIN, "--connect", daemon.site.client, "get", "seed.bin",
                          local,         NULL};
     pid_t ping_pid = s_tool_spawn (ping);
     pid_t get_pid = s_tool_spawn (get);
@@ -452,13 +391,7 @@ s_test_gap_of_a_second (void)
 
     zaio_client_destroy (&client);
     s_daemon_signal (&daemon, SIGTERM, true);
-    zaio_test_rmtree (daemon.root);
-    char *events_file = zsys_sprintf ("%s.events.ipc", daemon.root);
-    unlink (events_file);
-    zstr_free (&events_file);
-    zstr_free (&daemon.root);
-    zstr_free (&daemon.endpoint);
-    zstr_free (&daemon.events);
+    zaio_test_site_destroy (&daemon.site);
 }
 
 int

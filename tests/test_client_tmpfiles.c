@@ -19,21 +19,17 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#define BIG_SIZE (48u * 1024 * 1024)
-#define MARK     ".zaio-tmp."
-#define ROUNDS   5 //  kills tried until one lands before the rename
+#define BIG_SIZE  (48u * 1024 * 1024)
+#define MARK      ".zaio-tmp."
+#define ROUNDS    5     //  kills tried until one lands before the rename
+#define S_STOP_MS 30000 //  for the daemon to exit after a signal
 
 typedef struct {
-    char *root;
-    char *endpoint;
-    char *events;
-    pid_t pid;
-    int out; //  the daemon's stdout
+    zaio_test_site_t site; //  its root and endpoints, across restarts
+    zaio_test_daemon_t run;
 } daemon_t;
 
 static const char *
@@ -47,46 +43,20 @@ s_broker_bin (void)
 static void
 s_daemon_start (daemon_t *self)
 {
-    int fds[2];
-    assert (pipe (fds) == 0);
-    self->pid = fork ();
-    assert (self->pid >= 0);
-    if (self->pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        dup2 (fds[1], STDOUT_FILENO);
-        close (fds[0]);
-        close (fds[1]);
-        execl (s_broker_bin (), s_broker_bin (), "--root", self->root, "--bind", self->endpoint,
-               "--events", self->events, "--workers", "1", (char *)NULL);
-        _exit (127);
-    }
-    close (fds[1]);
-    self->out = fds[0];
-    char text[1024] = "";
-    size_t size = 0;
-    int64_t until = zclock_mono () + 10000;
-    while (!strstr (text, "ready\n")) {
-        struct pollfd item = {self->out, POLLIN, 0};
-        int64_t left = until - zclock_mono ();
-        ssize_t n = 0;
-        if (left > 0 && poll (&item, 1, (int)left) > 0)
-            n = read (self->out, text + size, sizeof text - 1 - size);
-        assert (n > 0);
-        size += (size_t)n;
-        text[size] = 0;
-    }
-    zaio_test_served (self->endpoint);
+    zaio_test_daemon_options_t options = {.binary = s_broker_bin (),
+                                          .root = self->site.root,
+                                          .bind = self->site.client,
+                                          .events = self->site.events,
+                                          .workers = 1};
+    zaio_test_daemon_start (&self->run, &options);
+    zaio_test_served (self->site.client);
 }
 
 //  Send signal and reap the daemon.
 static void
 s_daemon_stop (daemon_t *self, int signal)
 {
-    kill (self->pid, signal);
-    int status;
-    assert (waitpid (self->pid, &status, 0) == self->pid);
-    close (self->out);
-    self->pid = 0;
+    zaio_test_daemon_stop (&self->run, signal, S_STOP_MS);
 }
 
 //  The first name in the root holding the temporary mark into name
@@ -148,7 +118,7 @@ s_kill_mid_writefile (daemon_t *daemon, zaio_client_t *client, char *left)
     for (int round = 0; round < ROUNDS; round++) {
         if (round) s_daemon_start (daemon);
         int fd = inotify_init1 (IN_CLOEXEC);
-        assert (fd >= 0 && inotify_add_watch (fd, daemon->root, IN_CREATE) >= 0);
+        assert (fd >= 0 && inotify_add_watch (fd, daemon->site.root, IN_CREATE) >= 0);
         zaio_request_t req;
         zaio_request_init (&req, ZAIO_OP_WRITEFILE, 0);
         assert (zaio_request_set_str (&req, ZAIO_FIELD_PATH, "big") == 0);
@@ -168,7 +138,7 @@ s_kill_mid_writefile (daemon_t *daemon, zaio_client_t *client, char *left)
         close (fd);
         zaio_call_wait (call, 10000);
         zaio_call_destroy (&call);
-        if (s_find_temp (daemon->root, left)) {
+        if (s_find_temp (daemon->site.root, left)) {
             printf ("round %d: killed mid-writefile, %s left\n", round + 1, left);
             free (big);
             return;
@@ -183,15 +153,13 @@ s_test_killed_writefile (void)
 {
     daemon_t daemon;
     memset (&daemon, 0, sizeof daemon);
-    daemon.root = zaio_test_tempdir ("tmpfiles");
-    daemon.endpoint = zsys_sprintf ("ipc://%s.ipc", daemon.root);
-    daemon.events = zsys_sprintf ("ipc://%s.events.ipc", daemon.root);
+    zaio_test_site_new (&daemon.site, "tmpfiles", NULL);
     s_daemon_start (&daemon);
-    zaio_client_t *client = zaio_client_new (daemon.endpoint);
+    zaio_client_t *client = zaio_client_new (daemon.site.client);
     assert (client);
     zaio_client_set_timeout (client, 20000);
     assert (zaio_client_ping (client) == 0);
-    pid_t killed = daemon.pid;
+    pid_t killed = daemon.run.proc.pid;
     char left[NAME_MAX + 1];
     s_kill_mid_writefile (&daemon, client, left);
 
@@ -202,17 +170,17 @@ s_test_killed_writefile (void)
     int host_len = dot ? (int)(dot - host) : 0;
     char *live = zsys_sprintf (".live%s%.*s.%ld.abcdef", MARK, host_len, host, (long)getpid ());
     char *other = zsys_sprintf (".other%sother-host.%ld.abcdef", MARK, (long)killed);
-    zaio_test_write_file (daemon.root, live, "x", 1);
-    zaio_test_write_file (daemon.root, other, "x", 1);
-    zaio_test_write_file (daemon.root, "kept", "x", 1);
+    zaio_test_write_file (daemon.site.root, live, "x", 1);
+    zaio_test_write_file (daemon.site.root, other, "x", 1);
+    zaio_test_write_file (daemon.site.root, "kept", "x", 1);
 
     //  Started again, the daemon removes the one the killed process left.
     int fd = inotify_init1 (IN_CLOEXEC);
-    assert (fd >= 0 && inotify_add_watch (fd, daemon.root, IN_DELETE) >= 0);
+    assert (fd >= 0 && inotify_add_watch (fd, daemon.site.root, IN_DELETE) >= 0);
     s_daemon_start (&daemon);
-    while (s_exists (daemon.root, left)) assert (s_wait_temp_event (fd));
+    while (s_exists (daemon.site.root, left)) assert (s_wait_temp_event (fd));
     close (fd);
-    assert (s_exists (daemon.root, live) && s_exists (daemon.root, other));
+    assert (s_exists (daemon.site.root, live) && s_exists (daemon.site.root, other));
 
     //  listdir shows none of them.
     zaio_dirent_t *entries;
@@ -225,16 +193,7 @@ s_test_killed_writefile (void)
     s_daemon_stop (&daemon, SIGTERM);
     zstr_free (&live);
     zstr_free (&other);
-    zaio_test_rmtree (daemon.root);
-    char *ipc = zsys_sprintf ("%s.ipc", daemon.root);
-    unlink (ipc);
-    zstr_free (&ipc);
-    ipc = zsys_sprintf ("%s.events.ipc", daemon.root);
-    unlink (ipc);
-    zstr_free (&ipc);
-    zstr_free (&daemon.root);
-    zstr_free (&daemon.endpoint);
-    zstr_free (&daemon.events);
+    zaio_test_site_destroy (&daemon.site);
 }
 
 int

@@ -33,10 +33,8 @@
 #include "zaio_load.h"
 #include "zaio_proc.h"
 
-#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,10 +57,7 @@ typedef struct {
     char *root;
     char *shared;
     char *solo;
-    zaio_proc_t broker;
-    char client[128];
-    char events[128];
-    char workers[128];
+    zaio_test_daemon_t broker;
 } s_cluster_t;
 
 static char *
@@ -71,62 +66,20 @@ s_binary (const char *name)
     return zsys_sprintf ("%s/%s", ZAIO_BINARY_DIR, name);
 }
 
-//  A free loopback port for the worker endpoint, which the restarted
-//  broker must bind again. Not "*": czmq hands out ports from 49152 up,
-//  lowest free first, so a test running beside us would take the port the
-//  moment our broker let go of it. Nor the kernel's ephemeral range
-//  (32768 and up): from below it, at random, checked by binding it.
-static int
-s_free_port (void)
-{
-    for (int attempt = 0; attempt < 100; attempt++) {
-        int port = 20000 + (int)(random () % 12000);
-        int fd = socket (AF_INET, SOCK_STREAM, 0);
-        assert (fd >= 0);
-        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
-        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-        int rc = bind (fd, (struct sockaddr *)&address, sizeof address);
-        close (fd);
-        if (rc == 0) return port;
-    }
-    assert (false);
-    return -1;
-}
-
 //  Starts zaio-broker with its worker endpoint on worker_bind.
 static void
 s_broker_start (s_cluster_t *self, const char *worker_bind)
 {
-    char *binary = s_binary ("broker/zaio-broker");
-    char heartbeat[16], misses[16];
-    snprintf (heartbeat, sizeof heartbeat, "%d", S_HEARTBEAT_MS);
-    snprintf (misses, sizeof misses, "%d", S_MISSES);
-    const char *argv[] = {binary,
-                          "--root",
-                          self->root,
-                          "--bind",
-                          "tcp://127.0.0.1:*",
-                          "--events",
-                          "tcp://127.0.0.1:*",
-                          "--worker-bind",
-                          worker_bind,
-                          "--workers",
-                          "1",
-                          "--heartbeat-ms",
-                          heartbeat,
-                          "--heartbeat-misses",
-                          misses,
-                          NULL};
-    int rc = zaio_proc_start (&self->broker, argv, NULL, S_START_MS);
-    assert (rc == 0);
-    const char *client = zaio_proc_line (&self->broker, "client ");
-    const char *events = zaio_proc_line (&self->broker, "events ");
-    const char *workers = zaio_proc_line (&self->broker, "workers ");
-    assert (client && events && workers);
-    snprintf (self->client, sizeof self->client, "%s", client);
-    snprintf (self->events, sizeof self->events, "%s", events);
-    snprintf (self->workers, sizeof self->workers, "%s", workers);
-    zstr_free (&binary);
+    zaio_test_daemon_options_t options = {.root = self->root,
+                                          .bind = ZAIO_TEST_ANY_TCP,
+                                          .events = ZAIO_TEST_ANY_TCP,
+                                          .worker_bind = worker_bind,
+                                          .workers = 1,
+                                          .heartbeat_ms = S_HEARTBEAT_MS,
+                                          .heartbeat_misses = S_MISSES,
+                                          .start_ms = S_START_MS};
+    zaio_test_daemon_start (&self->broker, &options);
+    assert (self->broker.events[0] && self->broker.workers[0]);
 }
 
 //  Starts zaio-worker serving volume (NAME=DIR) as host name, with
@@ -142,10 +95,22 @@ s_worker_run (s_cluster_t *self, zaio_proc_t *worker, const char *volume, const 
     snprintf (heartbeat, sizeof heartbeat, "%d", S_HEARTBEAT_MS);
     snprintf (misses, sizeof misses, "%d", S_MISSES);
     snprintf (threads, sizeof threads, "%d", thread_count);
-    const char *argv[] = {binary,    "--connect",          self->workers, "--volume",
-                          volume,    "--threads",          threads,       "--heartbeat-ms",
-                          heartbeat, "--heartbeat-misses", misses,        "--name",
-                          name,      "--credit",           credit,        NULL};
+    const char *argv[] = {binary,
+                          "--connect",
+                          self->broker.workers,
+                          "--volume",
+                          volume,
+                          "--threads",
+                          threads,
+                          "--heartbeat-ms",
+                          heartbeat,
+                          "--heartbeat-misses",
+                          misses,
+                          "--name",
+                          name,
+                          "--credit",
+                          credit,
+                          NULL};
     int rc = zaio_proc_start (worker, argv, log_path, S_START_MS);
     assert (rc == 0);
     zstr_free (&binary);
@@ -163,10 +128,11 @@ s_worker_start (s_cluster_t *self, zaio_proc_t *worker, const char *volume, cons
 static void
 s_expect_workers (s_cluster_t *self, const char *volume, int count)
 {
-    int took = zaio_load_wait_workers (self->client, volume, count, S_SETTLE_MS);
+    int took = zaio_load_wait_workers (self->broker.client, volume, count, S_SETTLE_MS);
     if (took < 0) {
         fprintf (stderr, "hello did not report %d workers for %s within %d ms (it says %d)\n",
-                 count, volume, S_SETTLE_MS, zaio_load_hello_workers (self->client, volume, 5000));
+                 count, volume, S_SETTLE_MS,
+                 zaio_load_hello_workers (self->broker.client, volume, 5000));
         assert (false);
     }
     printf ("hello reports %d worker(s) for %s (after %d ms)\n", count, volume, took);
@@ -176,8 +142,8 @@ static void
 s_load_config (s_cluster_t *self, zaio_load_config_t *config, const char *tag, uint32_t jobs)
 {
     memset (config, 0, sizeof *config);
-    config->endpoint = self->client;
-    config->events = self->events;
+    config->endpoint = self->broker.client;
+    config->events = self->broker.events;
     config->volume[0] = "shared";
     config->volume[1] = "solo";
     config->dir[0] = self->shared;
@@ -270,9 +236,9 @@ s_retries (s_cluster_t *self)
 {
     zsock_t *fakes[S_FAKE_WORKERS];
     for (int f = 0; f < S_FAKE_WORKERS; f++)
-        fakes[f] = zaio_test_fake_worker (self->workers, "poison", 1, S_HEARTBEAT_MS);
+        fakes[f] = zaio_test_fake_worker (self->broker.workers, "poison", 1, S_HEARTBEAT_MS);
     //  Keep them alive while the broker takes their READYs in.
-    zsock_t *client = zaio_test_client (self->client);
+    zsock_t *client = zaio_test_client (self->broker.client);
     zaio_reply_t reply;
     zmsg_t *reply_msg = NULL;
     uint64_t job;
@@ -284,7 +250,7 @@ s_retries (s_cluster_t *self)
     zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "poison");
     //  Wait for all four READYs: hello, heartbeating meanwhile.
     int64_t until = zclock_mono () + S_SETTLE_MS;
-    while (zaio_load_hello_workers (self->client, "poison", 1000) != S_FAKE_WORKERS) {
+    while (zaio_load_hello_workers (self->broker.client, "poison", 1000) != S_FAKE_WORKERS) {
         assert (zclock_mono () < until);
         for (int f = 0; f < S_FAKE_WORKERS; f++) s_fake_heartbeat (fakes[f]);
     }
@@ -317,7 +283,7 @@ s_retries (s_cluster_t *self)
     for (int f = 0; f < S_FAKE_WORKERS; f++)
         if (fakes[f]) survivor = f;
     assert (survivor >= 0);
-    assert (zaio_load_hello_workers (self->client, "poison", 5000) == 1);
+    assert (zaio_load_hello_workers (self->broker.client, "poison", 5000) == 1);
     zaio_request_init (&req, ZAIO_OP_PING, 78);
     zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "poison");
     zaio_test_send (client, &req, NULL, 0);
@@ -327,7 +293,7 @@ s_retries (s_cluster_t *self)
     zaio_test_recv (client, &reply, &reply_msg, 10000);
     assert (reply.id == 78 && reply.ok);
     zmsg_destroy (&reply_msg);
-    assert (zaio_load_expect_error (self->client, "shared", 4, 0) == 0);
+    assert (zaio_load_expect_error (self->broker.client, "shared", 4, 0) == 0);
     printf ("the surviving poison worker and the shared volume still "
             "serve\n");
     for (int k = 0; k < S_FAKE_WORKERS; k++) zsock_destroy (&fakes[k]);
@@ -349,7 +315,7 @@ s_wide (s_cluster_t *self)
     zaio_proc_t wide;
     s_worker_run (self, &wide, volume, "wide", S_WIDE_THREADS, S_WIDE_CREDIT, log_path);
     s_expect_workers (self, "wide", 1);
-    assert (zaio_load_expect_error (self->client, "wide", 8, 0) == 0);
+    assert (zaio_load_expect_error (self->broker.client, "wide", 8, 0) == 0);
     assert (zaio_proc_signal (&wide, SIGTERM) == 0);
     assert (zaio_proc_wait (&wide, 20000) >= 0 && zaio_proc_exited_ok (&wide));
     zaio_proc_stop (&wide);
@@ -393,9 +359,9 @@ s_rig_start (s_rig_t *rig)
     rig->solo_volume = zsys_sprintf ("solo=%s", cluster->solo);
     srandom ((unsigned)getpid () ^ (unsigned)zclock_usecs ());
     snprintf (rig->worker_endpoint, sizeof rig->worker_endpoint, "tcp://127.0.0.1:%d",
-              s_free_port ());
+              zaio_test_free_port ());
     s_broker_start (cluster, rig->worker_endpoint);
-    assert (streq (cluster->workers, rig->worker_endpoint));
+    assert (streq (cluster->broker.workers, rig->worker_endpoint));
 }
 
 //  The broker stops cleanly; every worker process is gone.
@@ -403,10 +369,7 @@ static void
 s_rig_stop (s_rig_t *rig, zaio_proc_t **workers, size_t count)
 {
     s_cluster_t *cluster = &rig->cluster;
-    assert (zaio_proc_signal (&cluster->broker, SIGTERM) == 0);
-    assert (zaio_proc_wait (&cluster->broker, 30000) >= 0);
-    assert (zaio_proc_exited_ok (&cluster->broker));
-    zaio_proc_stop (&cluster->broker);
+    assert (zaio_test_daemon_stop (&cluster->broker, SIGTERM, 30000) == 0); //  exited 0
     for (size_t i = 0; i < count; i++) zaio_proc_stop (workers[i]);
     zaio_test_rmtree (cluster->base);
     zstr_free (&rig->shared_volume);
@@ -474,12 +437,9 @@ s_test_restart (void)
     s_expect_workers (cluster, "shared", 1);
     s_expect_workers (cluster, "solo", 1);
 
-    assert (zaio_proc_signal (&cluster->broker, SIGTERM) == 0);
-    assert (zaio_proc_wait (&cluster->broker, 30000) >= 0);
-    assert (zaio_proc_exited_ok (&cluster->broker));
-    zaio_proc_stop (&cluster->broker);
+    assert (zaio_test_daemon_stop (&cluster->broker, SIGTERM, 30000) == 0); //  exited 0
     s_broker_start (cluster, rig.worker_endpoint);
-    assert (streq (cluster->workers, rig.worker_endpoint));
+    assert (streq (cluster->broker.workers, rig.worker_endpoint));
     printf ("broker restarted on %s\n", rig.worker_endpoint);
     s_expect_workers (cluster, "shared", 1);
     s_expect_workers (cluster, "solo", 1);
@@ -551,9 +511,9 @@ s_test_novolume (void)
     s_expect_workers (cluster, "solo", 1);
     assert (zaio_proc_signal (&solo, SIGKILL) == 0);
     s_expect_workers (cluster, "solo", 0);
-    assert (zaio_load_expect_error (cluster->client, "solo", 6, ZAIO_ERR_NOVOLUME) == 0);
-    assert (zaio_load_expect_error (cluster->client, "nosuch", 2, ZAIO_ERR_NOVOLUME) == 0);
-    assert (zaio_load_expect_error (cluster->client, "shared", 6, 0) == 0);
+    assert (zaio_load_expect_error (cluster->broker.client, "solo", 6, ZAIO_ERR_NOVOLUME) == 0);
+    assert (zaio_load_expect_error (cluster->broker.client, "nosuch", 2, ZAIO_ERR_NOVOLUME) == 0);
+    assert (zaio_load_expect_error (cluster->broker.client, "shared", 6, 0) == 0);
     s_worker_stop (&shared);
     zaio_proc_t *workers[] = {&shared, &solo};
     s_rig_stop (&rig, workers, 2);

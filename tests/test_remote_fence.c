@@ -55,10 +55,8 @@
 
 typedef struct {
     char *root;
-    zaio_proc_t broker;
+    zaio_test_daemon_t broker;
     zaio_proc_t worker;
-    char client[128];
-    char workers[128];
 } s_rig_t;
 
 typedef struct {
@@ -80,53 +78,51 @@ s_rig_start (s_rig_t *self)
 {
     memset (self, 0, sizeof *self);
     self->root = zaio_test_tempdir ("fence");
-    char *broker = s_binary ("broker/zaio-broker");
     char heartbeat[16], misses[16], credit[16];
     snprintf (heartbeat, sizeof heartbeat, "%d", S_HEARTBEAT_MS);
     snprintf (misses, sizeof misses, "%d", S_MISSES);
     snprintf (credit, sizeof credit, "%d", S_CREDIT);
-    const char *broker_argv[] = {broker,
-                                 "--root",
-                                 self->root,
-                                 "--bind",
-                                 "tcp://127.0.0.1:*",
-                                 "--worker-bind",
-                                 "tcp://127.0.0.1:*",
-                                 "--workers",
+    //  Events on a port of its own: the default ipc path is any broker's.
+    zaio_test_daemon_options_t options = {.root = self->root,
+                                          .bind = ZAIO_TEST_ANY_TCP,
+                                          .events = ZAIO_TEST_ANY_TCP,
+                                          .worker_bind = ZAIO_TEST_ANY_TCP,
+                                          .workers = 1,
+                                          .heartbeat_ms = S_HEARTBEAT_MS,
+                                          .heartbeat_misses = S_MISSES,
+                                          .start_ms = S_START_MS};
+    zaio_test_daemon_start (&self->broker, &options);
+    assert (self->broker.workers[0]);
+
+    char *worker = s_binary ("workers/zaio-worker");
+    char *volume = zsys_sprintf ("v=%s", self->root);
+    const char *worker_argv[] = {worker,
+                                 "--connect",
+                                 self->broker.workers,
+                                 "--volume",
+                                 volume,
+                                 "--threads",
                                  "1",
+                                 "--credit",
+                                 credit,
                                  "--heartbeat-ms",
                                  heartbeat,
                                  "--heartbeat-misses",
                                  misses,
+                                 "--name",
+                                 "fenced",
                                  NULL};
-    int rc = zaio_proc_start (&self->broker, broker_argv, NULL, S_START_MS);
-    assert (rc == 0);
-    const char *client = zaio_proc_line (&self->broker, "client ");
-    const char *workers = zaio_proc_line (&self->broker, "workers ");
-    assert (client && workers);
-    snprintf (self->client, sizeof self->client, "%s", client);
-    snprintf (self->workers, sizeof self->workers, "%s", workers);
-
-    char *worker = s_binary ("workers/zaio-worker");
-    char *volume = zsys_sprintf ("v=%s", self->root);
-    const char *worker_argv[] = {worker, "--connect",      self->workers, "--volume",
-                                 volume, "--threads",      "1",           "--credit",
-                                 credit, "--heartbeat-ms", heartbeat,     "--heartbeat-misses",
-                                 misses, "--name",         "fenced",      NULL};
-    rc = zaio_proc_start (&self->worker, worker_argv, NULL, S_START_MS);
+    int rc = zaio_proc_start (&self->worker, worker_argv, NULL, S_START_MS);
     assert (rc == 0);
     zstr_free (&volume);
     zstr_free (&worker);
-    zstr_free (&broker);
 }
 
 static void
 s_rig_stop (s_rig_t *self)
 {
     zaio_proc_stop (&self->worker);
-    assert (zaio_proc_signal (&self->broker, SIGTERM) == 0);
-    assert (zaio_proc_wait (&self->broker, 30000) >= 0);
-    zaio_proc_stop (&self->broker);
+    zaio_test_daemon_stop (&self->broker, SIGTERM, 30000);
     zaio_test_rmtree (self->root);
     zstr_free (&self->root);
 }
@@ -157,7 +153,7 @@ s_call_ok (zsock_t *client, zaio_op_t op, uint64_t id, const char *volume, const
 static int64_t
 s_wait_resumed (s_rig_t *self, zsock_t *client, uint64_t id, int64_t since)
 {
-    int took = zaio_load_wait_workers (self->client, "v", 1, S_SETTLE_MS);
+    int took = zaio_load_wait_workers (self->broker.client, "v", 1, S_SETTLE_MS);
     assert (took >= 0);
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_PING, id);
@@ -170,7 +166,7 @@ s_wait_resumed (s_rig_t *self, zsock_t *client, uint64_t id, int64_t since)
         int error = zaio_test_call (client, &req, NULL, 0, &reply, NULL, NULL);
         if (error == 0) break;
         assert (error == ZAIO_ERR_NOVOLUME && zclock_mono () < until);
-        zaio_load_wait_workers (self->client, "v", 1, S_SETTLE_MS);
+        zaio_load_wait_workers (self->broker.client, "v", 1, S_SETTLE_MS);
     }
     return zclock_mono () - since;
 }
@@ -183,7 +179,7 @@ s_round (s_rig_t *self, zsock_t *client, int round, s_tally_t *tally)
     char log_path[32];
     snprintf (log_path, sizeof log_path, "log-%d", round);
     zaio_test_write_file (self->root, log_path, "", 0);
-    assert (zaio_load_wait_workers (self->client, "v", 1, S_SETTLE_MS) >= 0);
+    assert (zaio_load_wait_workers (self->broker.client, "v", 1, S_SETTLE_MS) >= 0);
 
     assert (zaio_proc_signal (&self->worker, SIGSTOP) == 0);
     //  Stopped in every thread before the jobs come: none is running then.
@@ -258,7 +254,7 @@ s_test_frozen_worker (void)
 {
     s_rig_t rig;
     s_rig_start (&rig);
-    zsock_t *client = zaio_test_client (rig.client);
+    zsock_t *client = zaio_test_client (rig.broker.client);
     s_tally_t tally;
     memset (&tally, 0, sizeof tally);
     int64_t started = zclock_mono ();

@@ -2,11 +2,15 @@
 
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,14 +132,12 @@ zaio_test_write_file (const char *dir, const char *path, const void *data, size_
     zstr_free (&full);
 }
 
-char *
-zaio_test_read_file (const char *dir, const char *path, size_t *size)
+//  The whole of file, from its start, into a new NUL-terminated buffer
+//  (caller frees); its size in *size if size is not NULL. Closes file.
+static char *
+s_read_all (FILE *file, size_t *size)
 {
-    char *full = zsys_sprintf ("%s/%s", dir, path);
-    FILE *file = fopen (full, "rb");
-    zstr_free (&full);
-    if (!file) return NULL;
-    assert (fseek (file, 0, SEEK_END) == 0);
+    assert (fflush (file) == 0 && fseek (file, 0, SEEK_END) == 0);
     long length = ftell (file);
     assert (length >= 0);
     rewind (file);
@@ -144,8 +146,36 @@ zaio_test_read_file (const char *dir, const char *path, size_t *size)
     assert (fread (buffer, 1, (size_t)length, file) == (size_t)length);
     buffer[length] = 0;
     fclose (file);
-    *size = (size_t)length;
+    if (size) *size = (size_t)length;
     return buffer;
+}
+
+char *
+zaio_test_read_file (const char *dir, const char *path, size_t *size)
+{
+    char *full = zsys_sprintf ("%s/%s", dir, path);
+    FILE *file = fopen (full, "rb");
+    zstr_free (&full);
+    return file ? s_read_all (file, size) : NULL;
+}
+
+FILE *
+zaio_test_log_catch (void)
+{
+    FILE *log = tmpfile ();
+    assert (log);
+    zsys_set_logstream (log);
+    return log;
+}
+
+char *
+zaio_test_log_release (FILE **log_p)
+{
+    assert (log_p && *log_p);
+    zsys_set_logstream (stderr);
+    char *text = s_read_all (*log_p, NULL);
+    *log_p = NULL;
+    return text;
 }
 
 void
@@ -553,4 +583,161 @@ zaio_test_cert (const char *dir, const char *sub, const char *name)
         zstr_free (&path);
     }
     return cert;
+}
+
+//  The text after prefix on the daemon's first line that starts with it,
+//  into line; "" if there is none.
+static void
+s_daemon_line (const zaio_test_daemon_t *self, const char *prefix, char *line)
+{
+    const char *found = zaio_proc_line (&self->proc, prefix);
+    snprintf (line, ZAIO_PROC_LINE_MAX, "%s", found ? found : "");
+}
+
+void
+zaio_test_daemon_start (zaio_test_daemon_t *self, const zaio_test_daemon_options_t *options)
+{
+    assert (options->bind);
+    assert (!options->config_text || !options->root);
+    memset (self, 0, sizeof *self);
+    char *root = NULL, *config = NULL;
+    if (options->log) self->log = strdup (options->log);
+    if (!options->root) {
+        self->dir = zaio_test_tempdir ("daemon");
+        if (!self->log) self->log = zsys_sprintf ("%s/broker.log", self->dir);
+        root = zsys_sprintf ("%s/root", self->dir);
+        if (options->config_text) {
+            config = zsys_sprintf ("%s/broker.cfg", self->dir);
+            zaio_test_write_file (self->dir, "broker.cfg", options->config_text,
+                                  strlen (options->config_text));
+        }
+    }
+    char *binary = options->binary ? strdup (options->binary)
+                                   : zsys_sprintf ("%s/broker/zaio-broker", ZAIO_BINARY_DIR);
+    char workers[16], heartbeat[16], misses[16];
+    snprintf (workers, sizeof workers, "%d", options->workers);
+    snprintf (heartbeat, sizeof heartbeat, "%d", options->heartbeat_ms);
+    snprintf (misses, sizeof misses, "%d", options->heartbeat_misses);
+    const char *argv[20];
+    size_t argc = 0;
+    argv[argc++] = binary;
+    argv[argc++] = "--root";
+    argv[argc++] = options->root ? options->root : root;
+    argv[argc++] = "--bind";
+    argv[argc++] = options->bind;
+    const char *optional[][2] = {
+        {"--config", config},
+        {"--events", options->events},
+        {"--worker-bind", options->worker_bind},
+        {"--workers", options->workers ? workers : NULL},
+        {"--heartbeat-ms", options->heartbeat_ms ? heartbeat : NULL},
+        {"--heartbeat-misses", options->heartbeat_misses ? misses : NULL},
+    };
+    for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++)
+        if (optional[i][1]) {
+            argv[argc++] = optional[i][0];
+            argv[argc++] = optional[i][1];
+        }
+    argv[argc] = NULL;
+    assert (argc < sizeof argv / sizeof argv[0]);
+    zaio_proc_options_t proc_options = {
+        .log_path = self->log,
+        .nofile = options->nofile,
+        .timeout_ms = options->start_ms ? options->start_ms : ZAIO_TEST_DAEMON_START_MS};
+    int rc = zaio_proc_start_with (&self->proc, argv, &proc_options);
+    assert (rc == 0);
+    s_daemon_line (self, "client ", self->client);
+    s_daemon_line (self, "events ", self->events);
+    s_daemon_line (self, "workers ", self->workers);
+    assert (self->client[0]);
+    zstr_free (&binary);
+    zstr_free (&config);
+    zstr_free (&root);
+}
+
+int
+zaio_test_daemon_stop (zaio_test_daemon_t *self, int sig, int timeout_ms)
+{
+    if (self->proc.pid > 0 && sig) assert (zaio_proc_signal (&self->proc, sig) == 0);
+    if (zaio_proc_wait (&self->proc, timeout_ms) == -1) {
+        fprintf (stderr, "%s: zaio-broker did not exit in %d ms after signal %d\n",
+                 zaio_test_case_current () ? zaio_test_case_current () : "test", timeout_ms, sig);
+        zaio_proc_stop (&self->proc);
+        assert (false);
+    }
+    zaio_proc_stop (&self->proc);
+    if (self->dir) zaio_test_rmtree (self->dir);
+    zstr_free (&self->dir);
+    zstr_free (&self->log);
+    return self->proc.status;
+}
+
+int
+zaio_test_daemon_log_count (const zaio_test_daemon_t *self, const char *text)
+{
+    assert (self->log);
+    FILE *file = fopen (self->log, "r");
+    assert (file);
+    char line[512];
+    int count = 0;
+    while (fgets (line, sizeof line, file))
+        if (strstr (line, text)) count++;
+    fclose (file);
+    return count;
+}
+
+void
+zaio_test_site_new (zaio_test_site_t *self, const char *tag, const char *client_or_null)
+{
+    self->dir = zaio_test_tempdir (tag);
+    self->root = zsys_sprintf ("%s/root", self->dir);
+    assert (mkdir (self->root, 0755) == 0);
+    self->client =
+        client_or_null ? strdup (client_or_null) : zsys_sprintf ("ipc://%s/client.ipc", self->dir);
+    self->events = zsys_sprintf ("ipc://%s/events.ipc", self->dir);
+}
+
+void
+zaio_test_site_destroy (zaio_test_site_t *self)
+{
+    zaio_test_rmtree (self->dir);
+    zstr_free (&self->dir);
+    zstr_free (&self->root);
+    zstr_free (&self->client);
+    zstr_free (&self->events);
+}
+
+int
+zaio_test_free_port (void)
+{
+    unsigned seed = (unsigned)zclock_usecs () ^ (unsigned)getpid ();
+    for (int attempt = 0; attempt < 100; attempt++) {
+        int port = 20000 + (int)(rand_r (&seed) % 12000);
+        int fd = socket (AF_INET, SOCK_STREAM, 0);
+        assert (fd >= 0);
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
+        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        int rc = bind (fd, (struct sockaddr *)&address, sizeof address);
+        close (fd);
+        if (rc == 0) return port;
+    }
+    assert (false);
+    return -1;
+}
+
+zaio_hello_t *
+zaio_test_hello (zsock_t *client, uint64_t id, int timeout_ms)
+{
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_HELLO, id);
+    zaio_test_send (client, &req, NULL, 0);
+    zaio_reply_t reply;
+    zmsg_t *msg;
+    zaio_test_recv (client, &reply, &msg, timeout_ms);
+    zaio_hello_t *hello = (zaio_hello_t *)malloc (sizeof *hello);
+    assert (hello);
+    assert (reply.ok && reply.id == id);
+    assert (zaio_hello_decode (hello, reply.hello, reply.hello_size) == 0);
+    zmsg_destroy (&msg);
+    return hello;
 }

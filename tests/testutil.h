@@ -34,6 +34,7 @@
 
 #include "zaio_broker.h"
 #include "zaio_codec.h"
+#include "zaio_proc.h"
 #include "zaio_worker_proto.h"
 
 #include <czmq.h>
@@ -84,8 +85,16 @@ void zaio_test_rmtree (const char *path);
 //  Write size bytes to path under dir (creating parents); asserts on error.
 void zaio_test_write_file (const char *dir, const char *path, const void *data, size_t size);
 
-//  Whole file under dir into a new buffer (caller frees); NULL if missing.
+//  Whole file under dir into a new buffer (caller frees, NUL-terminated);
+//  NULL if missing. Its size in *size if size is not NULL.
 char *zaio_test_read_file (const char *dir, const char *path, size_t *size);
+
+//  What this process logs (zsys_*, a broker actor's included) goes to a
+//  temporary file from zaio_test_log_catch until zaio_test_log_release,
+//  which logs to stderr again, closes the file and nulls *log_p, and
+//  returns the text caught (caller frees).
+FILE *zaio_test_log_catch (void);
+char *zaio_test_log_release (FILE **log_p);
 
 //  A broker on a fresh temp root, bound to inproc, ipc and an ephemeral
 //  tcp port. config_or_null overrides defaults (its endpoints and root are
@@ -126,6 +135,10 @@ void zaio_test_send (zsock_t *client, const zaio_request_t *req, const void *dat
 //  *msg_p holds the message for the caller to destroy (frames: signature,
 //  header, data?).
 void zaio_test_recv (zsock_t *client, zaio_reply_t *reply, zmsg_t **msg_p, int timeout_ms);
+
+//  Asks hello (request id) on client; its answer must come within
+//  timeout_ms, ok. Returns it decoded (caller frees).
+zaio_hello_t *zaio_test_hello (zsock_t *client, uint64_t id, int timeout_ms);
 
 //  Send req and wait for its reply; returns the error code (0 = ok).
 //  data_out, if not NULL, receives a copy of the reply data frame (caller
@@ -210,5 +223,75 @@ void zaio_test_zap_free (void);
 //  (SHUTDOWN replies, running jobs finishing). Destroying the returned
 //  actor waits until the broker has stopped; *broker_p is then NULL.
 zactor_t *zaio_test_stop_in_background (zactor_t **broker_p);
+
+//  ---------------------------------------------------------------------
+//  The zaio-broker daemon as a child process (zaio_proc.h)
+
+#define ZAIO_TEST_ANY_TCP         "tcp://127.0.0.1:*" //  an ephemeral loopback port
+#define ZAIO_TEST_DAEMON_START_MS 10000               //  for "ready"
+
+//  How to run it: each option that is NULL or 0 is left to the daemon.
+typedef struct {
+    const char *binary;      //  zaio-broker to run; NULL: the one built with the tests
+    const char *root;        //  --root; NULL: root/ in a directory of the runner's own
+    const char *config_text; //  ZPL for --config, in the runner's directory (root NULL)
+    const char *bind;        //  --bind (required)
+    const char *events;      //  --events
+    const char *worker_bind; //  --worker-bind
+    int workers;             //  --workers, local worker threads
+    int heartbeat_ms;        //  --heartbeat-ms
+    int heartbeat_misses;    //  --heartbeat-misses
+    const char *log;         //  its stderr, appended; NULL: ours, or broker.log in the
+                             //  runner's directory (root NULL)
+    int nofile;              //  its RLIMIT_NOFILE
+    int start_ms;            //  for "ready"; 0: ZAIO_TEST_DAEMON_START_MS
+} zaio_test_daemon_options_t;
+
+typedef struct {
+    zaio_proc_t proc;                 //  proc.pid is the daemon's while it runs
+    char *dir;                        //  the runner's directory (root NULL), else NULL:
+                                      //  root/, broker.cfg and broker.log
+    char *log;                        //  its stderr's file, if it has one
+    char client[ZAIO_PROC_LINE_MAX];  //  what its first "client " line names
+    char events[ZAIO_PROC_LINE_MAX];  //  its first "events " line; "" if none
+    char workers[ZAIO_PROC_LINE_MAX]; //  its first "workers " line; "" if none
+} zaio_test_daemon_t;
+
+//  Starts zaio-broker as options say; returns once it has printed "ready"
+//  (asserts within options->start_ms), with the endpoints it printed. Its
+//  local workers may not be known yet: zaio_test_served waits for them.
+void zaio_test_daemon_start (zaio_test_daemon_t *self, const zaio_test_daemon_options_t *options);
+
+//  Sends sig (none if 0) and reaps the daemon, which must exit within
+//  timeout_ms (else it is killed and the test fails, naming sig); then
+//  removes the runner's directory, if it made one. Returns its wait
+//  status: 0 if it exited 0. Safe on a daemon already reaped.
+int zaio_test_daemon_stop (zaio_test_daemon_t *self, int sig, int timeout_ms);
+
+//  Lines of its log (self->log) that hold text.
+int zaio_test_daemon_log_count (const zaio_test_daemon_t *self, const char *text);
+
+//  Where a daemon the test stops and starts again lives, so that every
+//  start finds the same root and endpoints: dir, a fresh directory, holds
+//  its root and its ipc sockets.
+typedef struct {
+    char *dir;
+    char *root;   //  dir/root, made empty
+    char *client; //  client endpoint: as given, else ipc://dir/client.ipc
+    char *events; //  events endpoint: ipc://dir/events.ipc
+} zaio_test_site_t;
+
+//  A site in a fresh directory named after tag; client_or_null as above.
+void zaio_test_site_new (zaio_test_site_t *self, const char *tag, const char *client_or_null);
+
+//  rm -rf its directory; frees its strings.
+void zaio_test_site_destroy (zaio_test_site_t *self);
+
+//  A loopback tcp port free when this returns, for a daemon that must bind
+//  it again when it restarts. Not "*": czmq hands out ports from 49152 up,
+//  lowest free first, so a test running beside us would take the port the
+//  moment our daemon let go of it. Nor the kernel's ephemeral range (32768
+//  and up): from below it, at random, checked by binding it.
+int zaio_test_free_port (void);
 
 #endif

@@ -2,9 +2,9 @@
 # namespaces, and the remote bench. Included by tests/CMakeLists.txt after
 # its test_*.c programs are defined.
 #
-#   test_remote_*.c     (tests/, built there) also link the helpers here:
-#                       zaio_proc (daemons as children), zaio_load (a mixed,
-#                       checkable load)
+#   test_remote_*.c     (tests/, built there) also link the helper here,
+#                       zaio_load (a mixed, checkable load), and with it
+#                       tests/zaio_proc (daemons as children)
 #   netns_remote        tests/netns/run.sh: broker, three workers and clients
 #                       on five hosts (network namespaces); needs root, else
 #                       SKIPPED (exit 77)
@@ -12,9 +12,9 @@
 
 set (zaio_netns_dir ${PROJECT_SOURCE_DIR}/tests/netns)
 
-add_library (zaio_remote_support STATIC ${zaio_netns_dir}/zaio_proc.c ${zaio_netns_dir}/zaio_load.c)
+add_library (zaio_remote_support STATIC ${zaio_netns_dir}/zaio_load.c)
 target_include_directories (zaio_remote_support PUBLIC ${zaio_netns_dir})
-target_link_libraries (zaio_remote_support PUBLIC zaio_proto)
+target_link_libraries (zaio_remote_support PUBLIC zaio_proto zaio_proc)
 
 file (GLOB zaio_remote_tests CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/test_remote_*.c)
 foreach (source ${zaio_remote_tests})

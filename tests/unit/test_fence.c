@@ -127,39 +127,73 @@ s_writefile (zaio_request_t *req, uint64_t id, const char *path)
     zaio_request_set_str (req, ZAIO_FIELD_PATH, path);
 }
 
+//  A relay serving one volume on a fresh root, and the test as its
+//  broker: a ROUTER the relay connects to.
+typedef struct {
+    char *root;
+    zaio_volume_t *volume;
+    zsock_t *broker;
+    char *endpoint;
+    zactor_t *relay;
+    zframe_t *identity; //  the relay's, on broker
+    uint64_t ready;     //  the stamp of its READY
+} s_rig_t;
+
+//  Starts the relay with credit and heartbeat_ms, as name; returns once
+//  its READY has come.
+static void
+s_rig_start (s_rig_t *self, uint32_t credit, uint32_t heartbeat_ms, const char *name)
+{
+    self->root = zaio_test_tempdir (name);
+    self->volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, self->root, false, false);
+    assert (self->volume);
+    self->broker = zsock_new (ZMQ_ROUTER);
+    zsock_set_linger (self->broker, 0);
+    assert (zsock_bind (self->broker, "tcp://127.0.0.1:*") > 0);
+    self->endpoint = zsock_last_endpoint (self->broker);
+    zaio_relay_config_t config = {
+        .broker = self->endpoint,
+        .volumes = &self->volume,
+        .volume_count = 1,
+        .threads = 1,
+        .credit = credit,
+        .payload_max = ZAIO_PAYLOAD_MAX,
+        .heartbeat_ms = heartbeat_ms,
+        .heartbeat_misses = 3,
+        .drain_ms = S_DRAIN_MS, //  the test answers no BYE: it leaves when this is up
+        .name = name,
+    };
+    self->relay = zaio_relay_new (&config);
+    assert (self->relay);
+    zmsg_t *msg;
+    assert (s_expect (self->broker, &msg, &self->ready) == ZAIO_WORKER_READY);
+    self->identity = zframe_dup (zmsg_first (msg));
+    zmsg_destroy (&msg);
+}
+
+static void
+s_rig_stop (s_rig_t *self)
+{
+    zaio_relay_destroy (&self->relay);
+    zframe_destroy (&self->identity);
+    zstr_free (&self->endpoint);
+    zsock_destroy (&self->broker);
+    zaio_volume_destroy (&self->volume);
+    zaio_test_rmtree (self->root);
+    zstr_free (&self->root);
+}
+
 static void
 s_test_relay (void)
 {
-    char *root = zaio_test_tempdir ("fence");
-    zaio_volume_t *volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, root, false, false);
-    assert (volume);
-    zsock_t *broker = zsock_new (ZMQ_ROUTER);
-    zsock_set_linger (broker, 0);
-    assert (zsock_bind (broker, "tcp://127.0.0.1:*") > 0);
-    char *endpoint = zsock_last_endpoint (broker);
     uint64_t before = zaio_fence_clock_us ();
-    zaio_relay_config_t config = {
-        .broker = endpoint,
-        .volumes = &volume,
-        .volume_count = 1,
-        .threads = 1,
-        .credit = 4,
-        .payload_max = ZAIO_PAYLOAD_MAX,
-        .heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS,
-        .heartbeat_misses = 3,
-        .drain_ms = S_DRAIN_MS, //  the test answers no BYE: it leaves when this is up
-        .name = "fenced",
-    };
-    zactor_t *relay = zaio_relay_new (&config);
-    assert (relay);
-
+    s_rig_t rig;
+    s_rig_start (&rig, 4, ZAIO_TEST_QUIET_HEARTBEAT_MS, "fenced");
+    zsock_t *broker = rig.broker;
+    zframe_t *identity = rig.identity;
+    const char *root = rig.root;
     //  READY is stamped with the relay's clock.
-    zmsg_t *msg;
-    uint64_t stamp;
-    assert (s_expect (broker, &msg, &stamp) == ZAIO_WORKER_READY);
-    assert (stamp >= before && stamp <= zaio_fence_clock_us ());
-    zframe_t *identity = zframe_dup (zmsg_first (msg));
-    zmsg_destroy (&msg);
+    assert (rig.ready >= before && rig.ready <= zaio_fence_clock_us ());
 
     //  Past its fence, a writefile is not run; a stat is.
     zaio_request_t req;
@@ -186,13 +220,7 @@ s_test_relay (void)
     assert (content && size == 7 && memcmp (content, "covered", 7) == 0);
     free (content);
 
-    zaio_relay_destroy (&relay);
-    zframe_destroy (&identity);
-    zstr_free (&endpoint);
-    zsock_destroy (&broker);
-    zaio_volume_destroy (&volume);
-    zaio_test_rmtree (root);
-    zstr_free (&root);
+    s_rig_stop (&rig);
 }
 
 //  ---------------------------------------------------------------------
@@ -201,32 +229,12 @@ s_test_relay (void)
 static void
 s_test_busy (void)
 {
-    char *root = zaio_test_tempdir ("fence-busy");
-    zaio_volume_t *volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, root, false, false);
-    assert (volume);
-    zsock_t *broker = zsock_new (ZMQ_ROUTER);
-    zsock_set_linger (broker, 0);
-    assert (zsock_bind (broker, "tcp://127.0.0.1:*") > 0);
-    char *endpoint = zsock_last_endpoint (broker);
-    zaio_relay_config_t config = {
-        .broker = endpoint,
-        .volumes = &volume,
-        .volume_count = 1,
-        .threads = 1,
-        .credit = 1,
-        .payload_max = ZAIO_PAYLOAD_MAX,
-        .heartbeat_ms = S_BUSY_HEARTBEAT_MS,
-        .heartbeat_misses = 3,
-        .drain_ms = S_DRAIN_MS,
-        .name = "busy",
-    };
-    zactor_t *relay = zaio_relay_new (&config);
-    assert (relay);
+    s_rig_t rig;
+    s_rig_start (&rig, 1, S_BUSY_HEARTBEAT_MS, "busy");
+    zsock_t *broker = rig.broker;
+    zframe_t *identity = rig.identity;
     zmsg_t *msg;
     uint64_t number;
-    assert (s_expect (broker, &msg, &number) == ZAIO_WORKER_READY);
-    zframe_t *identity = zframe_dup (zmsg_first (msg));
-    zmsg_destroy (&msg);
 
     //  One job at a time, the next as soon as the last is done, so a DONE
     //  goes far more often than every interval; the jobs' own fence keeps
@@ -263,13 +271,7 @@ s_test_busy (void)
     assert (dones > 2 * (S_BUSY_MS / S_BUSY_HEARTBEAT_MS));
     assert (heartbeats >= S_BUSY_MS / S_BUSY_HEARTBEAT_MS / 2);
 
-    zaio_relay_destroy (&relay);
-    zframe_destroy (&identity);
-    zstr_free (&endpoint);
-    zsock_destroy (&broker);
-    zaio_volume_destroy (&volume);
-    zaio_test_rmtree (root);
-    zstr_free (&root);
+    s_rig_stop (&rig);
 }
 
 int

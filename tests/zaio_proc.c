@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,14 +26,21 @@ s_now_ms (void)
 
 //  In the child, between fork and exec: only async-signal-safe calls.
 static void
-s_child (const char *const *argv, int out, const char *log_path, pid_t parent)
+s_child (const char *const *argv, int out, const zaio_proc_options_t *options, pid_t parent)
 {
     prctl (PR_SET_PDEATHSIG, SIGKILL);
     if (getppid () != parent) _exit (127); //  the parent died before prctl
     dup2 (out, 1);
-    if (log_path) {
-        int log = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (options->log_path) {
+        int log = open (options->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (log >= 0) dup2 (log, 2);
+    }
+    //  A descriptor the test opened without O_CLOEXEC would count against
+    //  the child's limit and keep the test's connections open.
+    for (int fd = 3; fd < 1024; fd++) close (fd);
+    if (options->nofile > 0) {
+        struct rlimit limit = {(rlim_t)options->nofile, (rlim_t)options->nofile};
+        if (setrlimit (RLIMIT_NOFILE, &limit)) _exit (126);
     }
     //  Signals blocked by the test (czmq's handler is not ours) would be
     //  inherited blocked: the daemons sigwait for theirs, so that is fine,
@@ -81,6 +89,15 @@ s_read_until_ready (zaio_proc_t *self, int timeout_ms)
 int
 zaio_proc_start (zaio_proc_t *self, const char *const *argv, const char *log_path, int timeout_ms)
 {
+    zaio_proc_options_t options = {.log_path = log_path, .timeout_ms = timeout_ms};
+    return zaio_proc_start_with (self, argv, &options);
+}
+
+int
+zaio_proc_start_with (zaio_proc_t *self, const char *const *argv,
+                      const zaio_proc_options_t *options)
+{
+    int timeout_ms = options->timeout_ms;
     memset (self, 0, sizeof *self);
     int out[2];
     if (pipe2 (out, O_CLOEXEC)) return -1;
@@ -94,7 +111,7 @@ zaio_proc_start (zaio_proc_t *self, const char *const *argv, const char *log_pat
         close (out[1]);
         return -1;
     }
-    if (pid == 0) s_child (argv, out[1], log_path, parent);
+    if (pid == 0) s_child (argv, out[1], options, parent);
     close (out[1]);
     self->pid = pid;
     self->out = out[0];

@@ -1,12 +1,14 @@
 /*  zaio_proc.h: zaio-broker and zaio-worker as child processes, for the
-    remote-worker tests and the remote bench.
+    tests that run the daemons themselves (testutil.h's zaio_test_daemon),
+    the remote-worker tests and the remote bench.
 
     A child is started with its stdout on a pipe; zaio_proc_start returns
     once it has printed "ready" (both daemons do, after binding or
     starting), keeping the lines before it ("client tcp://...", "workers
     ..."). The pipe stays open until the child is reaped, so a late line
     never kills it with SIGPIPE. Every child has PR_SET_PDEATHSIG SIGKILL:
-    if the test dies, nothing it started outlives it.
+    if the test dies, nothing it started outlives it. It inherits no
+    descriptor of the test's but its stdin, stdout and stderr.
 */
 #ifndef ZAIO_PROC_H_INCLUDED
 #define ZAIO_PROC_H_INCLUDED
@@ -31,10 +33,20 @@ typedef struct {
     size_t line_count;
 } zaio_proc_t;
 
-//  Starts argv[0] (a path) with argv (NULL-terminated). Its stderr goes to
-//  log_path (appended) if not NULL, else to ours. Waits up to timeout_ms
-//  for it to print "ready". Returns 0, or -1 (the child is killed and
-//  reaped) if it exits or stays silent.
+typedef struct {
+    const char *log_path; //  its stderr, appended, if not NULL; else ours
+    int nofile;           //  its RLIMIT_NOFILE (soft and hard), if not 0
+    int timeout_ms;       //  for "ready"
+} zaio_proc_options_t;
+
+//  Starts argv[0] (a path) with argv (NULL-terminated) as options say.
+//  Waits up to options->timeout_ms for it to print "ready". Returns 0, or
+//  -1 (the child is killed and reaped) if it exits or stays silent.
+int zaio_proc_start_with (zaio_proc_t *self, const char *const *argv,
+                          const zaio_proc_options_t *options);
+
+//  zaio_proc_start_with, its stderr to log_path (appended) if not NULL,
+//  else to ours, under our own limits.
 int zaio_proc_start (zaio_proc_t *self, const char *const *argv, const char *log_path,
                      int timeout_ms);
 
