@@ -527,14 +527,17 @@ s_entry_size (size_t size)
 
 //  Gather into `gathered` the calls at the head of the queue that go in
 //  one wire batch with the first: queued by zaio_client_start_batch, or
-//  any when coalescing; at most max of them, within batch_bytes_max. A
-//  call over payload_max fails on the way, unsent. Returns how many.
+//  any when coalescing; at most max of them, within batch_bytes_max (the
+//  spec's default if hello gave none). A call over payload_max fails on
+//  the way, unsent. Returns how many.
 static size_t
 s_gather (zaio_client_t *self, size_t max)
 {
     if (max > self->gathered_max) max = self->gathered_max;
     size_t count = 0;
     size_t bytes = 5; //  the array's head at most
+    size_t bytes_max =
+        self->hello.batch_bytes_max ? (size_t)self->hello.batch_bytes_max : ZAIO_BATCH_BYTES_MAX;
     zaio_link_t *link = zaio_list_first (&self->queue);
     while (link && count < max) {
         zaio_call_t *call = ZAIO_HOLDER (link, zaio_call_t, link);
@@ -542,7 +545,7 @@ s_gather (zaio_client_t *self, size_t max)
         if (!(self->coalesce || call->batch)) break;
         if (s_refuse_oversize (self, call)) continue;
         size_t size = s_entry_size (zframe_size (call->header));
-        if (count && bytes + size > self->hello.batch_bytes_max) break;
+        if (count && bytes + size > bytes_max) break;
         bytes += size;
         self->gathered[count++] = call;
     }
