@@ -45,7 +45,8 @@
 #define S_TICK_MS         100         //  timer granularity: deadlines, heartbeats, drain
 #define S_BATCH           256         //  messages taken from one socket per loop turn
 #define S_POLL_EVERY      64          //  busy loop turns between polls of every socket
-#define S_PARTS_MAX       5           //  parts of a message kept (valid ones have at most 4)
+#define S_PARTS_MAX       5           //  parts kept (valid ones have at most 4, but batches)
+#define S_WHY_SIZE        256         //  bytes of a refusal's reason
 #define S_QUIET_MS        200         //  silence from clients that ends a shutdown
 #define S_TRANSPORT_SLACK (64 * 1024) //  header room above payload_max in ZMQ_MAXMSGSIZE
 //  The longest frame an event subscriber may send: a subscription is a
@@ -84,6 +85,9 @@ typedef struct {
     zaio_dispatch_t *dispatch;
     zaio_backend_t *workers;
     zaio_events_t *events;
+    zmq_msg_t *request_parts; //  a client message's parts: S_PARTS_MAX, and a batch's
+                              //  batch_max data frames
+    int request_parts_max;
     //  Listeners backed off when accept fails (zaio_guard.h).
     zaio_guard_t *guards[S_GUARDS];
     zaio_list_t released;       //  of job->queued: last blocker finished, to run or cancel
@@ -138,7 +142,10 @@ s_answer (s_broker_t *self, zaio_job_t *job, zmq_msg_t *header, zmq_msg_t *data,
 {
     assert (!job->answered);
     zaio_session_t *owner = job->owner;
-    zaio_sessions_deliver (self->sessions, &owner->peer, NULL, owner, header, data, true);
+    if (job->batched)
+        zaio_sessions_deliver_entry (self->sessions, &owner->peer, NULL, owner, header, data, true);
+    else
+        zaio_sessions_deliver (self->sessions, &owner->peer, NULL, owner, header, data, true);
     uint64_t queue_us = job->dispatched_us ? (uint64_t)(job->dispatched_us - job->received_us) : 0;
     zaio_events_publish (self->events, owner->account->client, job->id, job->op, job->path,
                          job->service->name, outcome, queue_us, worker);
@@ -186,12 +193,14 @@ s_hand_over (void *arg, zaio_taker_t *taker, zaio_job_t *job, int64_t now_us)
 //  Client requests
 
 //  Who sent a request: the connection, and the identity it authenticated
-//  as over CURVE (NULL if it did not) with what that may do.
+//  as over CURVE (NULL if it did not) with what that may do; and whether
+//  the requests are a batch's entries, whose replies go in reply batches.
 typedef struct {
     zaio_routing_id_t peer;
     const char *identity;             //  the ZMTP User-Id the ZAP handler gave
     const zaio_grant_t *grant;        //  NULL: everything
     char name[ZAIO_IDENTITY_MAX + 1]; //  for events: identity, or routing id
+    bool batch;
 } s_sender_t;
 
 //  The sender of a request whose first part (the routing id) is part.
@@ -202,6 +211,21 @@ s_sender_of (s_broker_t *self, s_sender_t *sender, zmq_msg_t *part)
     sender->identity = zaio_route_identity (part);
     sender->grant = zaio_grants_client (self->grants, sender->identity);
     sender->name[0] = 0;
+    sender->batch = false;
+}
+
+//  Sends a reply that no job carries (a refusal, a hello: not owed) to
+//  sender: alone, or in its reply batch if it answers a batch's entry.
+//  Takes header.
+static void
+s_deliver (s_broker_t *self, const s_sender_t *sender, zmq_msg_t *header)
+{
+    if (sender->batch)
+        zaio_sessions_deliver_entry (self->sessions, &sender->peer, sender->identity, NULL, header,
+                                     NULL, false);
+    else
+        zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, header, NULL,
+                               false);
 }
 
 //  The sender's name in events, made when first needed.
@@ -225,8 +249,7 @@ s_reject (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req, bool 
 {
     zmq_msg_t header;
     zaio_reply_error_part (&header, req->id, code, why && *why ? why : NULL);
-    zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, &header, NULL,
-                           false);
+    s_deliver (self, sender, &header);
     if (decoded) {
         zaio_outcome_t outcome = {code, 0, 0};
         zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, req->path,
@@ -266,6 +289,8 @@ s_answer_hello (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
         .queue_bytes_max = self->config.queue_bytes_max,
         .reply_hwm = self->config.reply_hwm,
         .ops = (1u << ZAIO_OP_COUNT) - 1,
+        .batch_max = self->config.batch_max,
+        .batch_bytes_max = self->config.batch_bytes_max,
     };
     zaio_dispatch_describe (self->dispatch, &hello);
     s_hello_grant (&hello, sender->grant);
@@ -277,8 +302,7 @@ s_answer_hello (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
     zmq_msg_t header;
     zaio_writer_part (&writer, &header);
     zaio_writer_release (&writer);
-    zaio_sessions_deliver (self->sessions, &sender->peer, sender->identity, NULL, &header, NULL,
-                           false);
+    s_deliver (self, sender, &header);
     zaio_outcome_t outcome = {0, 0, 0};
     zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, "",
                          zaio_request_volume (req), &outcome, 0, "");
@@ -348,6 +372,7 @@ s_accept (s_broker_t *self, const s_sender_t *sender, const zaio_request_t *req,
     if (req->fields & ZAIO_FIELD_KEY) job->key = strdup (req->key);
     job->barrier = req->barrier;
     job->link = req->link;
+    job->batched = sender->batch;
     zaio_session_t *owner = zaio_sessions_require (self->sessions, &sender->peer, sender->identity);
     if (zaio_sessions_admit (self->sessions, owner, job)) {
         zaio_list_add (&self->released, &job->queued, false);
@@ -356,7 +381,102 @@ s_accept (s_broker_t *self, const s_sender_t *sender, const zaio_request_t *req,
         zaio_heap_set (&self->held_deadlines, &job->held_deadline, job->deadline_us);
 }
 
-//  One request: [client][signature][header][data?]. Decoded strictly,
+//  A request that decoded, alone or a batch's entry: hello is answered,
+//  and any other refused or accepted. Takes the header and data parts
+//  (data NULL if the op takes none); why is the caller's buffer of
+//  S_WHY_SIZE bytes for a refusal's reason.
+static void
+s_handle_decoded (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req,
+                  zmq_msg_t *header, zmq_msg_t *data, char *why)
+{
+    const size_t why_size = S_WHY_SIZE;
+    zaio_service_t *service = zaio_dispatch_lookup_request (self->dispatch, req);
+    int code;
+    //  hello names a volume only if the client does (it is answered for
+    //  every volume); one it may not use is answered as for any op.
+    if (req->op == ZAIO_OP_HELLO && !self->draining) {
+        code = req->fields & ZAIO_FIELD_VOLUME
+                   ? s_volume_refusal (sender, req, service, why, why_size)
+                   : 0;
+        if (code)
+            s_reject (self, sender, req, true, code, why);
+        else
+            s_answer_hello (self, sender, req);
+        return;
+    }
+    code = s_refusal (self, sender, req, service, data, why, why_size);
+    if (code)
+        s_reject (self, sender, req, true, code, why);
+    else
+        s_accept (self, sender, req, service, header, data);
+}
+
+//  One entry of a batch: size bytes of header at bytes, and its data part
+//  (NULL if its flag is false), decoded as a message of its own would be,
+//  so it meets every rule a single request does; batch and hello are
+//  refused in a batch (PROTOCOL.md section 5.2). Takes data.
+static void
+s_handle_entry (s_broker_t *self, s_sender_t *sender, const uint8_t *bytes, size_t size,
+                zmq_msg_t *data)
+{
+    const void *frames[3] = {ZAIO_SIGNATURE, bytes, data ? zmq_msg_data (data) : NULL};
+    size_t sizes[3] = {strlen (ZAIO_SIGNATURE), size, data ? zmq_msg_size (data) : 0};
+    zaio_request_t req;
+    char why[S_WHY_SIZE] = "";
+    int code = zaio_request_decode_frames (&req, frames, sizes, data ? 3 : 2,
+                                           self->config.payload_max, why, sizeof why);
+    if (code == 0 && (req.op == ZAIO_OP_BATCH || req.op == ZAIO_OP_HELLO)) {
+        snprintf (why, sizeof why, "op '%s' cannot be a batch entry", zaio_op_name (req.op));
+        code = ZAIO_ERR_MALFORMED;
+    }
+    if (code) {
+        if (self->config.verbose)
+            zsys_debug ("broker: bad batch entry (%s): %s", zaio_error_name (code), why);
+        s_reject (self, sender, &req, false, code, why);
+        return;
+    }
+    zmq_msg_t header;
+    int rc = zmq_msg_init_size (&header, size);
+    assert (rc == 0);
+    memcpy (zmq_msg_data (&header), bytes, size);
+    why[0] = 0;
+    s_handle_decoded (self, sender, &req, &header, data, why);
+    zmq_msg_close (&header); //  empty if a job took it
+}
+
+//  A request batch, its header decoded: refused whole if its entries or
+//  frames break section 5.2's rules, else each entry handled in order as
+//  the requests it stands for, their data parts moved, not copied.
+static void
+s_handle_batch (s_broker_t *self, s_sender_t *sender, const zaio_request_t *batch, zmq_msg_t *parts,
+                int count)
+{
+    char why[S_WHY_SIZE] = "";
+    uint32_t entries;
+    int code = zaio_batch_check (zmq_msg_data (&parts[3]), zmq_msg_size (&parts[3]),
+                                 (size_t)count - 4, self->config.batch_max,
+                                 self->config.batch_bytes_max, &entries, why, sizeof why);
+    if (code) {
+        if (self->config.verbose)
+            zsys_debug ("broker: bad batch (%s): %s", zaio_error_name (code), why);
+        s_reject (self, sender, batch, false, code, why);
+        return;
+    }
+    sender->batch = true;
+    zaio_batch_cursor_t cursor;
+    zaio_batch_cursor_init (&cursor, zmq_msg_data (&parts[3]), zmq_msg_size (&parts[3]), entries,
+                            &entries, why, sizeof why);
+    int next_data = 4;
+    const uint8_t *header;
+    size_t size;
+    bool has_data;
+    //  zaio_batch_check walked the same pairs: none fails now.
+    while (zaio_batch_cursor_next (&cursor, &header, &size, &has_data, why, sizeof why) == 0)
+        s_handle_entry (self, sender, header, size, has_data ? &parts[next_data++] : NULL);
+}
+
+//  One request: [client][signature][header][data?], or a batch:
+//  [client][signature][header][entries][data...]. Decoded strictly,
 //  answered at once if it is bad, hello, or cannot be accepted now.
 static void
 s_handle_request (void *arg, zmq_msg_t *parts, int count)
@@ -372,34 +492,17 @@ s_handle_request (void *arg, zmq_msg_t *parts, int count)
         sizes[i - 1] = zmq_msg_size (&parts[i]);
     }
     zaio_request_t req;
-    char why[256] = "";
+    char why[S_WHY_SIZE] = "";
     int code = zaio_request_decode_frames (&req, frames, sizes, (size_t)count - 1,
                                            self->config.payload_max, why, sizeof why);
     if (code) {
         if (self->config.verbose)
             zsys_debug ("broker: bad request (%s): %s", zaio_error_name (code), why);
         s_reject (self, &sender, &req, false, code, why);
-        return;
-    }
-    zaio_service_t *service = zaio_dispatch_lookup_request (self->dispatch, &req);
-    //  hello names a volume only if the client does (it is answered for
-    //  every volume); one it may not use is answered as for any op.
-    if (req.op == ZAIO_OP_HELLO && !self->draining) {
-        code = req.fields & ZAIO_FIELD_VOLUME
-                   ? s_volume_refusal (&sender, &req, service, why, sizeof why)
-                   : 0;
-        if (code)
-            s_reject (self, &sender, &req, true, code, why);
-        else
-            s_answer_hello (self, &sender, &req);
-        return;
-    }
-    zmq_msg_t *data = count == 4 ? &parts[3] : NULL; //  only when the op takes data
-    code = s_refusal (self, &sender, &req, service, data, why, sizeof why);
-    if (code)
-        s_reject (self, &sender, &req, true, code, why);
+    } else if (req.op == ZAIO_OP_BATCH)
+        s_handle_batch (self, &sender, &req, parts, count);
     else
-        s_accept (self, &sender, &req, service, &parts[2], data);
+        s_handle_decoded (self, &sender, &req, &parts[2], count == 4 ? &parts[3] : NULL, why);
 }
 
 //  ---------------------------------------------------------------------
@@ -536,6 +639,7 @@ s_broker_destroy (s_broker_t **self_p)
     zaio_sessions_destroy (&self->sessions);
     zaio_jobs_destroy (&self->jobs);
     zaio_heap_release (&self->held_deadlines);
+    free (self->request_parts);
     zsock_destroy (&self->backend);
     zsock_destroy (&self->frontend);
     zaio_events_destroy (&self->events);
@@ -590,6 +694,11 @@ s_classes_new (s_broker_t *self)
     self->jobs = zaio_jobs_new ();
     self->sessions = zaio_sessions_new (self->frontend_zmq, self->config.held_bytes_max,
                                         self->config.held_bytes_total, self->config.verbose);
+    zaio_sessions_set_batch (self->sessions, self->config.batch_max, self->config.batch_bytes_max,
+                             self->config.payload_max);
+    self->request_parts_max = S_PARTS_MAX + (int)self->config.batch_max;
+    self->request_parts =
+        (zmq_msg_t *)zmalloc (sizeof (zmq_msg_t) * (size_t)self->request_parts_max);
     zaio_dispatch_hooks_t dispatch_hooks = {s_hand_over, s_fail, self};
     self->dispatch = zaio_dispatch_new (&dispatch_hooks, self->config.volume_forget_ms);
     zaio_backend_config_t backend_config = {self->config.heartbeat_ms,
@@ -712,6 +821,10 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     self->owned_strings = zlist_new ();
     zlist_autofree (self->owned_strings);
     zaio_broker_config_copy (&self->config, config, self->owned_strings);
+    //  A batch's entries travel in one frame: within the transport limit.
+    size_t entries_max = self->config.payload_max + S_TRANSPORT_SLACK;
+    if (self->config.batch_bytes_max > entries_max)
+        self->config.batch_bytes_max = (uint32_t)entries_max;
     if (s_trust_new (self, config)) {
         s_broker_destroy (&self);
         return NULL;
@@ -770,22 +883,22 @@ s_handle_commands (s_broker_t *self)
     return stop;
 }
 
-//  A handler gets a message of count parts, of which the first S_PARTS_MAX
+//  A handler gets a message of count parts, of which the first parts_max
 //  are in parts; it moves out those it keeps, and all are closed after it.
 typedef void (s_handler_fn) (void *arg, zmq_msg_t *parts, int count);
 
 //  Takes up to S_BATCH messages from a socket (receive timeout 0: until
-//  EAGAIN), so no socket starves the others. Returns how many it took.
+//  EAGAIN), so no socket starves the others, each into parts (room for
+//  parts_max). Returns how many it took.
 static int
-s_drain_socket (void *handle, s_handler_fn *handler, void *arg)
+s_drain_socket (void *handle, zmq_msg_t *parts, int parts_max, s_handler_fn *handler, void *arg)
 {
     int taken = 0;
     for (; taken < S_BATCH; taken++) {
-        zmq_msg_t parts[S_PARTS_MAX];
-        int count = zaio_sock_recv_parts (handle, parts, S_PARTS_MAX);
+        int count = zaio_sock_recv_parts (handle, parts, parts_max);
         if (count < 0) break;
         handler (arg, parts, count);
-        for (int i = 0; i < count && i < S_PARTS_MAX; i++) zmq_msg_close (&parts[i]);
+        for (int i = 0; i < count && i < parts_max; i++) zmq_msg_close (&parts[i]);
     }
     return taken;
 }
@@ -817,24 +930,31 @@ s_pass (s_broker_t *self, bool *readable_pipe, bool *readable_events, bool looki
         s_tick (self);
         *next_tick = now_ms + S_TICK_MS;
     }
-    int handled = s_drain_socket (self->backend_zmq, s_handle_worker_message, self);
+    zmq_msg_t worker_parts[S_PARTS_MAX];
+    int handled = s_drain_socket (self->backend_zmq, worker_parts, S_PARTS_MAX,
+                                  s_handle_worker_message, self);
     //  Receiving on the frontend also takes in libzmq's word that a full
     //  client queue has room again, so held replies go after it. They are
     //  tried on passes that look at every socket: each pass when the
     //  broker is otherwise idle, every S_POLL_EVERY when it is busy. A
     //  send tried on every pass for each client that reads nothing would
     //  slow every pass for everyone.
-    handled += s_drain_socket (self->frontend_zmq, s_handle_request, self);
+    handled += s_drain_socket (self->frontend_zmq, self->request_parts, self->request_parts_max,
+                               s_handle_request, self);
     bool flushed = looking && zaio_sessions_backlogged (self->sessions) && s_flush_held (self);
     //  A pass that did not try the held replies may have taken in the
     //  word that a queue has room (and with it the ZMQ_FD edge that would
     //  wake the broker): the next pass tries them before sleeping, or they
     //  would wait for the tick.
     bool flush_due = !looking && zaio_sessions_backlogged (self->sessions);
+    bool dispatched = zaio_dispatch_run (self->dispatch, self->pass_us);
+    //  No more completions are ready in this pass: the reply batches go
+    //  now, however full, so no reply waits for a slower one.
+    bool batches = zaio_sessions_send_batches (self->sessions);
     //  An event sent (even by the tick) calls for one more look at the
     //  events socket before sleeping.
-    return zaio_dispatch_run (self->dispatch, self->pass_us) || handled > 0 || flushed ||
-           flush_due || zaio_events_published (self->events);
+    return dispatched || handled > 0 || flushed || flush_due || batches ||
+           zaio_events_published (self->events);
 }
 
 //  The loop drains the two ROUTERs until a pass receives nothing and

@@ -33,6 +33,10 @@ extern "C" {
 //  ignored. A volume stays known until no worker has served it, and no
 //  job named it, for volume_forget_ms.
 #define ZAIO_BROKER_VOLUMES_MAX 256
+//  Highest configurable batch_max and batch_bytes_max: a batch's parts are
+//  received at once, and its entries frame is one ZeroMQ frame.
+#define ZAIO_BROKER_BATCH_CEILING       65536
+#define ZAIO_BROKER_BATCH_BYTES_CEILING (64u * 1024 * 1024)
 //  Clients the broker remembers only because their last linked job failed
 //  (so their next request is cancelled), at most; past it the one kept
 //  longest is forgotten (PROTOCOL.md section 7).
@@ -78,6 +82,10 @@ typedef struct {
                               //  removed at start (0: none by age; zaio_volume.h)
     uint32_t ipc_mode;        //  file mode of ipc socket files
     uint32_t handshake_ms;    //  longest ZMTP handshake of a new connection
+    //  Batches (PROTOCOL.md section 5.2): entries in one, and bytes of a
+    //  request batch's entries frame; the same bound the reply batches.
+    uint32_t batch_max;
+    uint32_t batch_bytes_max;
     bool verbose;
 } zaio_broker_config_t;
 

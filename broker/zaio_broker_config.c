@@ -56,6 +56,8 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->ipc_mode = 0660;
     config->handshake_ms = 5000;
     config->tmp_max_age_s = ZAIO_VOLUME_TEMP_MAX_AGE_S;
+    config->batch_max = ZAIO_BATCH_MAX;
+    config->batch_bytes_max = ZAIO_BATCH_BYTES_MAX;
 }
 
 //  Reads a positive integer setting; -1 if present and not a number in range.
@@ -158,6 +160,9 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/held_bytes_max", 1, 1ull << 40, &config->held_bytes_max, true},
         {"broker/held_bytes_total", 1, 1ull << 40, &config->held_bytes_total, true},
         {"broker/volume_forget_ms", 100, 86400000, &config->volume_forget_ms, false},
+        {"broker/batch_max", 1, ZAIO_BROKER_BATCH_CEILING, &config->batch_max, false},
+        {"broker/batch_bytes_max", 64, ZAIO_BROKER_BATCH_BYTES_CEILING, &config->batch_bytes_max,
+         false},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0] && rc == 0; i++) {

@@ -59,6 +59,7 @@ struct _zaio_job_t {
     int64_t deadline_us;            //  must start by then, on the pass clock; 0 = no deadline
     zaio_heap_node_t held_deadline; //  on the broker's heap while held behind others
     bool answered; //  replied to while still held behind others (deadline, shutdown)
+    bool batched;  //  an entry of a request batch: its reply goes in a reply batch
 };
 
 typedef struct _zaio_jobs_t zaio_jobs_t;

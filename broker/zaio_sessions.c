@@ -3,13 +3,16 @@
 #include "zaio_sessions.h"
 #include "zaio_broker.h"
 
-//  A reply waiting for room in its client's queue.
+//  A reply waiting for room in its client's queue: a single one (header
+//  and data), or a reply batch.
 typedef struct {
     zaio_link_t link; //  in session->held
     zmq_msg_t header;
     zmq_msg_t data;
     bool has_data;
-    size_t bytes; //  what it costs: this, and its parts
+    size_t bytes;              //  what it costs: this, and its parts
+    zaio_reply_batch_t *batch; //  a reply batch, sealed; NULL for a single reply
+    size_t replies;            //  replies it carries: 1, or the batch's
 } s_reply_t;
 
 struct _zaio_sessions_t {
@@ -23,6 +26,10 @@ struct _zaio_sessions_t {
     zaio_list_t backlogged;   //  of session->backlogged: those with held replies
     zaio_list_t broken;       //  of session->broken: kept for a failed link, oldest first
     uint64_t links_forgotten; //  sessions forgotten from broken, for the log
+    uint32_t batch_max;       //  replies in a reply batch, at most
+    size_t batch_bytes_max;   //  bytes of its entries, at most
+    size_t batch_data_max;    //  bytes of its data, at most
+    zaio_list_t batching;     //  of session->batching: those gathering a reply batch
 };
 
 //  Frees a held reply, taking it off its account's and the broker's
@@ -31,11 +38,12 @@ static void
 s_reply_destroy (zaio_sessions_t *self, zaio_session_t *session, s_reply_t **reply_p)
 {
     s_reply_t *reply = *reply_p;
-    session->account->held--;
+    session->account->held -= reply->replies;
     session->account->held_bytes -= reply->bytes;
     self->held_bytes -= reply->bytes;
     zmq_msg_close (&reply->header);
     zmq_msg_close (&reply->data);
+    zaio_reply_batch_destroy (&reply->batch);
     free (reply);
     *reply_p = NULL;
 }
@@ -44,12 +52,14 @@ s_reply_destroy (zaio_sessions_t *self, zaio_session_t *session, s_reply_t **rep
 static size_t
 s_drop_held (zaio_sessions_t *self, zaio_session_t *session)
 {
-    size_t count = session->held.size;
+    size_t count = 0;
     zaio_link_t *link;
     while ((link = zaio_list_pop (&session->held))) {
         s_reply_t *reply = ZAIO_HOLDER (link, s_reply_t, link);
+        count += reply->replies;
         s_reply_destroy (self, session, &reply);
     }
+    session->account->held -= count;
     return count;
 }
 
@@ -77,6 +87,7 @@ s_session_free (void **item)
     zaio_session_t *session = (zaio_session_t *)*item;
     if (session) {
         assert (session->parked.size == 0 && session->held.size == 0);
+        zaio_reply_batch_destroy (&session->batch);
         zaio_order_clear (&session->order);
         free (session);
         *item = NULL;
@@ -96,6 +107,10 @@ zaio_sessions_new (void *frontend, size_t held_bytes_max, size_t held_bytes_tota
     zhashx_set_destructor (self->accounts, s_account_free);
     zaio_list_init (&self->backlogged);
     zaio_list_init (&self->broken);
+    zaio_list_init (&self->batching);
+    self->batch_max = ZAIO_BATCH_MAX;
+    self->batch_bytes_max = ZAIO_BATCH_BYTES_MAX;
+    self->batch_data_max = ZAIO_PAYLOAD_MAX;
     return self;
 }
 
@@ -174,13 +189,14 @@ zaio_sessions_admit (zaio_sessions_t *self, zaio_session_t *session, zaio_job_t 
     return runnable;
 }
 
-//  Forgets a session with nothing unfinished and no reply held, unless it
-//  must remember that its last linked job failed. Those are bounded: a
-//  client that has gone never sends the request that would clear it.
+//  Forgets a session with nothing unfinished, no reply held and none
+//  being gathered, unless it must remember that its last linked job
+//  failed. Those are bounded: a client that has gone never sends the
+//  request that would clear it.
 static void
 s_release (zaio_sessions_t *self, zaio_session_t *session)
 {
-    if (zaio_order_unfinished (&session->order) || session->held.size) return;
+    if (zaio_order_unfinished (&session->order) || session->held.size || session->batch) return;
     if (!session->order.link_broken) {
         s_forget (self, session);
         return;
@@ -207,6 +223,30 @@ zaio_sessions_finish (zaio_sessions_t *self, zaio_job_t *job, bool failed, zaio_
     s_release (self, session);
 }
 
+//  True if a reply that is not owed is dropped rather than held for
+//  session (s_hold says when).
+static bool
+s_over (zaio_sessions_t *self, zaio_session_t *session)
+{
+    return session->account->held_bytes >= self->held_bytes_max ||
+           (session->held.size && self->held_bytes >= self->held_bytes_total);
+}
+
+//  Drops a reply that is not owed past the bounds (s_over); takes header
+//  and data.
+static void
+s_drop (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data)
+{
+    if (session->dropped++ == 0)
+        zsys_warning ("broker: client %s reads no replies; refusals past %zu bytes held "
+                      "(%zu in all) are dropped",
+                      session->account->client, self->held_bytes_max, self->held_bytes_total);
+    zaio_route_close (header, data);
+    //  A session made for this reply (its identity's account is over)
+    //  keeps nothing.
+    if (session->held.size == 0) s_release (self, session);
+}
+
 //  Keeps a reply its client's full queue has no room for, behind any held
 //  before it; takes header and data. An owed reply (an accepted job's) is
 //  always kept: the admission bounds stop accepting jobs from a client
@@ -220,21 +260,13 @@ static void
 s_hold (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data,
         bool owed)
 {
-    bool over = session->account->held_bytes >= self->held_bytes_max ||
-                (session->held.size && self->held_bytes >= self->held_bytes_total);
-    if (!owed && over) {
-        if (session->dropped++ == 0)
-            zsys_warning ("broker: client %s reads no replies; refusals past %zu bytes held "
-                          "(%zu in all) are dropped",
-                          session->account->client, self->held_bytes_max, self->held_bytes_total);
-        zaio_route_close (header, data);
-        //  A session made for this reply (its identity's account is over)
-        //  keeps nothing.
-        if (session->held.size == 0) s_release (self, session);
+    if (!owed && s_over (self, session)) {
+        s_drop (self, session, header, data);
         return;
     }
     s_reply_t *reply = (s_reply_t *)zmalloc (sizeof (s_reply_t));
     reply->bytes = sizeof (s_reply_t) + zmq_msg_size (header) + (data ? zmq_msg_size (data) : 0);
+    reply->replies = 1;
     zmq_msg_init (&reply->header);
     zmq_msg_move (&reply->header, header);
     zmq_msg_init (&reply->data);
@@ -282,6 +314,91 @@ zaio_sessions_held_bytes (zaio_sessions_t *self)
     return self->held_bytes;
 }
 
+void
+zaio_sessions_set_batch (zaio_sessions_t *self, uint32_t batch_max, size_t batch_bytes_max,
+                         size_t batch_data_max)
+{
+    assert (batch_max > 0);
+    self->batch_max = batch_max;
+    self->batch_bytes_max = batch_bytes_max;
+    self->batch_data_max = batch_data_max;
+}
+
+//  Keeps session's reply batch, sealed, behind any reply held before it,
+//  whole, counting each of its replies and its bytes. Always kept: the
+//  refusals in it were judged when they went in (zaio_sessions_deliver_entry).
+static void
+s_hold_batch (zaio_sessions_t *self, zaio_session_t *session, zaio_reply_batch_t **batch_p)
+{
+    s_reply_t *reply = (s_reply_t *)zmalloc (sizeof (s_reply_t));
+    zmq_msg_init (&reply->header);
+    zmq_msg_init (&reply->data);
+    reply->batch = *batch_p;
+    *batch_p = NULL;
+    reply->replies = zaio_reply_batch_count (reply->batch);
+    reply->bytes = sizeof (s_reply_t) + zaio_reply_batch_bytes (reply->batch);
+    if (session->held.size == 0) zaio_list_add (&self->backlogged, &session->backlogged, false);
+    zaio_list_add (&session->held, &reply->link, false);
+    session->account->held += reply->replies;
+    session->account->held_bytes += reply->bytes;
+    self->held_bytes += reply->bytes;
+}
+
+//  Sends session's reply batch, or holds it if its queue is full or
+//  replies are held before it. The caller releases the session.
+static void
+s_send_batch (zaio_sessions_t *self, zaio_session_t *session)
+{
+    zaio_list_remove (&self->batching, &session->batching);
+    if (session->held.size == 0 &&
+        zaio_reply_batch_send (session->batch, self->frontend, &session->peer) == 0)
+        zaio_reply_batch_destroy (&session->batch);
+    else if (session->held.size == 0 && zmq_errno () != EAGAIN) {
+        if (self->verbose) zsys_debug ("broker: reply batch to departed client dropped");
+        zaio_reply_batch_destroy (&session->batch);
+    } else
+        s_hold_batch (self, session, &session->batch);
+}
+
+void
+zaio_sessions_deliver_entry (zaio_sessions_t *self, const zaio_routing_id_t *client,
+                             const char *identity, zaio_session_t *session, zmq_msg_t *header,
+                             zmq_msg_t *data, bool owed)
+{
+    if (!session) session = zaio_sessions_require (self, client, identity);
+    //  Judged as s_hold judges a single reply, when the batch would be
+    //  held for certain; a batch that finds the queue full is held whole.
+    if (!owed && session->held.size && s_over (self, session)) {
+        s_drop (self, session, header, data);
+        return;
+    }
+    if (session->batch && !zaio_reply_batch_fits (session->batch, zmq_msg_size (header),
+                                                  data ? zmq_msg_size (data) : 0))
+        s_send_batch (self, session);
+    if (!session->batch) {
+        session->batch =
+            zaio_reply_batch_new (self->batch_max, self->batch_bytes_max, self->batch_data_max);
+        zaio_list_add (&self->batching, &session->batching, false);
+    }
+    if (zaio_reply_batch_add (session->batch, header, data)) {
+        s_send_batch (self, session);
+        s_release (self, session);
+    }
+}
+
+bool
+zaio_sessions_send_batches (zaio_sessions_t *self)
+{
+    bool any = self->batching.size > 0;
+    zaio_link_t *link;
+    while ((link = zaio_list_first (&self->batching))) {
+        zaio_session_t *session = ZAIO_HOLDER (link, zaio_session_t, batching);
+        s_send_batch (self, session);
+        s_release (self, session);
+    }
+    return any;
+}
+
 bool
 zaio_sessions_park (zaio_job_t *job)
 {
@@ -322,8 +439,9 @@ zaio_sessions_flush (zaio_sessions_t *self, zaio_list_t *resumed)
         zaio_link_t *held;
         while ((held = zaio_list_first (&session->held))) {
             s_reply_t *reply = ZAIO_HOLDER (held, s_reply_t, link);
-            if (s_send (self, &session->peer, &reply->header,
-                        reply->has_data ? &reply->data : NULL)) {
+            if (reply->batch ? zaio_reply_batch_send (reply->batch, self->frontend, &session->peer)
+                             : s_send (self, &session->peer, &reply->header,
+                                       reply->has_data ? &reply->data : NULL)) {
                 //  EHOSTUNREACH: the client has gone, and nothing held
                 //  for it can reach it.
                 if (zmq_errno () != EAGAIN) s_drop_held (self, session);

@@ -25,6 +25,7 @@
 
 #include "zaio_grants.h"
 #include "zaio_order.h"
+#include "zaio_reply_batch.h"
 #include "zaio_route.h"
 
 //  What one client has in the broker, across its connections.
@@ -37,15 +38,17 @@ typedef struct {
 } zaio_account_t;
 
 struct _zaio_session_t {
-    zaio_routing_id_t peer;  //  its key in the table
-    zaio_account_t *account; //  its client's: own, or its identity's
-    zaio_account_t own;      //  the account of an unauthenticated connection
-    zaio_order_t order;      //  its unfinished jobs, and how they wait for each other
-    zaio_list_t held;        //  of held replies: those its full queue had no room for
-    zaio_list_t parked;      //  of job->queued: jobs kept from workers while replies are held
-    zaio_link_t backlogged;  //  in the table's backlogged list, while it has held replies
-    zaio_link_t broken;      //  in the table's broken list, while only link_broken keeps it
-    uint64_t dropped;        //  replies dropped since its replies were first held
+    zaio_routing_id_t peer;    //  its key in the table
+    zaio_account_t *account;   //  its client's: own, or its identity's
+    zaio_account_t own;        //  the account of an unauthenticated connection
+    zaio_order_t order;        //  its unfinished jobs, and how they wait for each other
+    zaio_list_t held;          //  of held replies: those its full queue had no room for
+    zaio_list_t parked;        //  of job->queued: jobs kept from workers while replies are held
+    zaio_link_t backlogged;    //  in the table's backlogged list, while it has held replies
+    zaio_link_t broken;        //  in the table's broken list, while only link_broken keeps it
+    uint64_t dropped;          //  replies dropped since its replies were first held
+    zaio_reply_batch_t *batch; //  replies to its batch entries being gathered, or NULL
+    zaio_link_t batching;      //  in the table's batching list, while batch is not NULL
 };
 
 typedef struct _zaio_sessions_t zaio_sessions_t;
@@ -96,6 +99,31 @@ void zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *clie
 
 //  Bytes of replies held for all clients.
 size_t zaio_sessions_held_bytes (zaio_sessions_t *self);
+
+//  Replies to batch entries go in reply batches of at most batch_max
+//  replies, batch_bytes_max bytes of entries and batch_data_max bytes of
+//  data (zaio_reply_batch.h); the defaults are ZAIO_BATCH_MAX,
+//  ZAIO_BATCH_BYTES_MAX and ZAIO_PAYLOAD_MAX.
+void zaio_sessions_set_batch (zaio_sessions_t *self, uint32_t batch_max, size_t batch_bytes_max,
+                              size_t batch_data_max);
+
+//  As zaio_sessions_deliver, for the reply to an entry of a request batch:
+//  it goes in the client's reply batch, which is sent once full, else by
+//  zaio_sessions_send_batches. The session is made if the client has none.
+//  A reply that is not owed is dropped if the client has replies held past
+//  the byte bounds; one that goes in can be held with its batch past them
+//  (by at most one batch per connection: later ones are judged again).
+void zaio_sessions_deliver_entry (zaio_sessions_t *self, const zaio_routing_id_t *client,
+                                  const char *identity, zaio_session_t *session, zmq_msg_t *header,
+                                  zmq_msg_t *data, bool owed);
+
+//  Sends every reply batch being gathered, or holds it (whole, counting
+//  one held reply per entry, and its bytes) behind its client's held
+//  replies, as
+//  zaio_sessions_deliver does a single reply. The broker calls it at the
+//  end of each pass, so no reply waits for a later one. Returns true if
+//  there was any.
+bool zaio_sessions_send_batches (zaio_sessions_t *self);
 
 //  Keeps job from the workers while its client has replies held: its
 //  reply would only be held too. True if it did.

@@ -44,6 +44,31 @@ def reply(name, header, data=None):
     return {"name": name, "kind": "reply", "header": header, "frames": frames}
 
 
+def entries_frame(entries, first):
+    """A batch's entries frame (PROTOCOL.md section 3.4): an array of
+    [header: bin, data: bool] pairs, each header packed canonically."""
+    return pack([[pack(canonical(header, first)), data is not None] for header, data in entries])
+
+
+def entries_json(entries):
+    return [{"header": header, "data": data is not None} for header, data in entries]
+
+
+def request_batch(name, batch_id, entries):
+    """entries: (request header, data bytes or None) in order."""
+    frames = [SIGNATURE, pack({"id": batch_id, "op": "batch"}), entries_frame(entries, ["id", "op"])]
+    frames += [data for _, data in entries if data is not None]
+    return {"name": name, "kind": "request", "header": {"id": batch_id, "op": "batch"},
+            "entries": entries_json(entries), "frames": frames}
+
+
+def reply_batch(name, entries):
+    """entries: (reply header, data bytes or None) in order."""
+    frames = [SIGNATURE, entries_frame(entries, ["id", "ok"])]
+    frames += [data for _, data in entries if data is not None]
+    return {"name": name, "kind": "reply", "entries": entries_json(entries), "frames": frames}
+
+
 def event(name, topic, body):
     frames = [topic.encode(), SIGNATURE, pack(canonical(body, []))]
     return {"name": name, "kind": "event", "topic": topic, "header": body, "frames": frames}
@@ -89,6 +114,13 @@ REQUESTS = [
                                      "volume": "photos", "key": "k1", "barrier": True,
                                      "link": True, "deadline": 1500, "priority": 7}),
     request("utf8_path", {"id": 19, "op": "stat", "path": "caf\u00e9/\u65e5\u672c.txt"}),
+    request_batch("batch", 70, [
+        ({"id": 71, "op": "stat", "path": "a"}, None),
+        ({"id": 72, "op": "write", "path": "b", "offset": 3, "create": True}, b"xyz"),
+        ({"id": 73, "op": "read", "path": "c", "length": 4096, "key": "k", "deadline": 50}, None),
+        ({"id": 74, "op": "append", "path": "d"}, b""),
+    ]),
+    request_batch("batch_one_entry", 75, [({"id": 76, "op": "ping"}, None)]),
 ]
 
 REPLIES = [
@@ -121,6 +153,22 @@ REPLIES = [
                                   "listdir_max": 10000, "path_max": 1024,
                                   "payload_max": 67108864, "queue_bytes_max": 1073741824,
                                   "queue_max": 65536, "reply_hwm": 1000}}),
+    reply("hello_batch_ok", {"id": 2, "ok": True, "protocol": 1, "version": "0.1.0",
+                             "ops": ["ping", "hello", "batch"], "volumes": [],
+                             "limits": {"batch_bytes_max": 1048576, "batch_max": 1024,
+                                        "header_max": 8192, "inflight_max": 16384,
+                                        "listdir_max": 10000, "path_max": 1024,
+                                        "payload_max": 67108864,
+                                        "queue_bytes_max": 1073741824,
+                                        "queue_max": 65536, "reply_hwm": 1000}}),
+    reply_batch("reply_batch", [
+        ({"id": 71, "ok": True, "type": "file", "size": 3, "mode": 0o644, "mtime_ns": 5}, None),
+        ({"id": 73, "ok": True, "bytes": 5, "eof": True}, b"hello"),
+        ({"id": 72, "ok": False, "error": "QUEUE_FULL", "message": "queue full, retry later"},
+         None),
+        ({"id": 77, "ok": True, "bytes": 0, "eof": True}, b""),
+    ]),
+    reply_batch("reply_batch_one", [({"id": 76, "ok": True}, None)]),
 ]
 
 EVENTS = [
@@ -135,6 +183,9 @@ EVENTS = [
 ]
 
 GOOD_READ = pack({"id": 40, "op": "read", "path": "a", "length": 1})
+GOOD_PING = pack({"id": 81, "op": "ping"})
+GOOD_WRITE = pack({"id": 83, "op": "write", "path": "a"})
+BATCH_HEADER = pack({"id": 80, "op": "batch"})
 INVALID = [
     invalid("bad_signature", "BADVERSION", [b"ZAIO/2", GOOD_READ], 0),
     invalid("no_header_frame", "MALFORMED", [SIGNATURE], 0),
@@ -193,6 +244,30 @@ INVALID = [
             [SIGNATURE, pack({"id": 57, "op": "stat", "path": [[["deep"]]]})], 57),
     invalid("header_too_big", "TOOBIG",
             [SIGNATURE, pack({"id": 58, "op": "ping", "key": "k" * 9000})], 0),
+    # Whole-batch refusals (PROTOCOL.md section 5.2): one reply with the batch's id.
+    invalid("batch_entries_not_array", "MALFORMED",
+            [SIGNATURE, BATCH_HEADER, pack({"a": 1})], 80),
+    invalid("batch_entries_missing", "MALFORMED", [SIGNATURE, BATCH_HEADER], 80),
+    invalid("batch_empty", "MALFORMED", [SIGNATURE, BATCH_HEADER, pack([])], 80),
+    invalid("batch_element_not_pair", "MALFORMED",
+            [SIGNATURE, BATCH_HEADER, pack([[GOOD_PING, False], [GOOD_PING]])], 80),
+    invalid("batch_element_three", "MALFORMED",
+            [SIGNATURE, BATCH_HEADER, pack([[GOOD_PING, False, 1]])], 80),
+    invalid("batch_header_not_bin", "MALFORMED",
+            [SIGNATURE, BATCH_HEADER, pack([[{"id": 81, "op": "ping"}, False]])], 80),
+    invalid("batch_flag_not_bool", "MALFORMED",
+            [SIGNATURE, BATCH_HEADER, pack([[GOOD_PING, 0]])], 80),
+    invalid("batch_trailing_bytes", "MALFORMED",
+            [SIGNATURE, BATCH_HEADER, pack([[GOOD_PING, False]]) + b"\xc0"], 80),
+    invalid("batch_missing_data_frame", "MALFORMED",
+            [SIGNATURE, BATCH_HEADER, pack([[GOOD_WRITE, True], [GOOD_PING, False]])], 80),
+    invalid("batch_extra_frame", "MALFORMED",
+            [SIGNATURE, BATCH_HEADER, pack([[GOOD_PING, False]]), b"extra"], 80),
+    invalid("batch_header_with_key", "MALFORMED",
+            [SIGNATURE, pack({"id": 82, "op": "batch", "key": "k"}),
+             pack([[GOOD_PING, False]])], 82),
+    invalid("batch_too_many_entries", "TOOBIG",
+            [SIGNATURE, BATCH_HEADER, pack([[GOOD_PING, False]] * 1025)], 80),
     invalid("bool_as_int", "MALFORMED",
             [SIGNATURE, pack({"id": 59, "op": "mkdir", "path": "a", "parents": 1})], 59),
 ]
@@ -215,6 +290,9 @@ def to_json(vector):
     out["frames"] = [f.hex() for f in vector["frames"]]
     if "header" in out:
         out["header"] = json_value(out["header"])
+    if "entries" in out:
+        out["entries"] = [{"header": json_value(e["header"]), "data": e["data"]}
+                          for e in out["entries"]]
     return out
 
 

@@ -17,13 +17,21 @@
         RESTART         close the ROUTER if open (all connections drop) and
                         bind a new one on the same port; held requests are lost
         GONE            close the ROUTER until RESTART
+        BATCH N         list batch_max N in hello (0: none, the default) and
+                        take wire batches, answered with one reply batch
+                        (QUEUEFULL applies to their entries; HOLD, SILENT
+                        and SHUTDOWN do not)
+        REFUSE 0|1      answer each wire batch with one MALFORMED reply to its
+                        tag (a whole-batch refusal)
         CURVE FILE      as RESTART, the new ROUTER (and those after it) a
                         CURVE server with the secret certificate FILE; a
                         ZAP handler (czmq's zauth) in the test decides who
                         gets in
         HELD            -> requests held now
         HELDMAX         -> most requests held at once
-        RECEIVED        -> requests received (hello excluded)
+        RECEIVED        -> requests received (hello excluded; a batch's
+                           entries each)
+        BATCHES         -> wire batches received
         SEEN PATH       -> requests received naming PATH
 */
 #ifndef TEST_CLIENT_FAKE_H_INCLUDED
@@ -54,6 +62,9 @@ typedef struct {
     zlist_t *held;  //  zmsg_t * requests as received (routing id first)
     long held_max;
     long received;
+    uint32_t batch_max; //  0: no batches
+    bool refuse;        //  refuse whole batches
+    long batches;
     zhash_t *receipts; //  "id" -> count, as strings
     zhash_t *paths;    //  path -> count
 } fake_state_t;
@@ -119,9 +130,10 @@ fake_send (fake_state_t *self, zframe_t *routing_id, zframe_t *header, zframe_t 
     zmsg_destroy (&reply);
 }
 
-//  Answer a request with success and plausible results.
-static void
-fake_answer (fake_state_t *self, zframe_t *routing_id, const zaio_request_t *req)
+//  A success reply to req with plausible results: its header frame, and
+//  its data frame in *data_p (NULL: none).
+static zframe_t *
+fake_reply (fake_state_t *self, const zaio_request_t *req, zframe_t **data_p)
 {
     zaio_writer_t writer;
     zaio_writer_init (&writer);
@@ -130,7 +142,11 @@ fake_answer (fake_state_t *self, zframe_t *routing_id, const zaio_request_t *req
     if (req->op == ZAIO_OP_HELLO) {
         zaio_reply_pack_ok (pk, req->id, 4);
         zaio_pack_str (pk, "limits");
-        msgpack_pack_map (pk, self->reply_hwm ? 3 : 2);
+        msgpack_pack_map (pk, 2 + (self->reply_hwm ? 1 : 0) + (self->batch_max ? 2 : 0));
+        if (self->batch_max) {
+            zaio_pack_key_uint (pk, "batch_bytes_max", ZAIO_BATCH_BYTES_MAX);
+            zaio_pack_key_uint (pk, "batch_max", self->batch_max);
+        }
         zaio_pack_key_uint (pk, "inflight_max", self->inflight_max);
         if (self->reply_hwm) zaio_pack_key_uint (pk, "reply_hwm", self->reply_hwm);
         zaio_pack_key_uint (pk, "payload_max", ZAIO_PAYLOAD_MAX);
@@ -161,8 +177,19 @@ fake_answer (fake_state_t *self, zframe_t *routing_id, const zaio_request_t *req
         zaio_pack_key_uint (pk, "bytes", 0);
     } else
         zaio_reply_pack_ok (pk, req->id, 0);
-    fake_send (self, routing_id, zaio_writer_frame (&writer), data);
+    zframe_t *header = zaio_writer_frame (&writer);
     zaio_writer_release (&writer);
+    *data_p = data;
+    return header;
+}
+
+//  Answer a request with success and plausible results.
+static void
+fake_answer (fake_state_t *self, zframe_t *routing_id, const zaio_request_t *req)
+{
+    zframe_t *data;
+    zframe_t *header = fake_reply (self, req, &data);
+    fake_send (self, routing_id, header, data);
 }
 
 static void
@@ -202,6 +229,72 @@ fake_error (uint64_t id, int code)
     return frame;
 }
 
+//  Count a request's receipt and its path; returns its receipts so far.
+static long
+fake_receipt (fake_state_t *self, const zaio_request_t *req)
+{
+    self->received++;
+    char id[32];
+    snprintf (id, sizeof id, "%" PRIu64, req->id);
+    if (req->fields & ZAIO_FIELD_PATH) fake_count (self->paths, req->path);
+    return fake_count (self->receipts, id);
+}
+
+//  A wire batch: its entries (after the batch header) and data frames
+//  left in msg. Each entry is answered (QUEUE_FULL for its first
+//  QUEUEFULL receipts), all in one reply batch.
+static void
+fake_on_batch (fake_state_t *self, zframe_t *routing_id, uint64_t tag, zmsg_t *msg)
+{
+    self->batches++;
+    if (self->refuse) {
+        fake_send (self, routing_id, fake_error (tag, ZAIO_ERR_MALFORMED), NULL);
+        return;
+    }
+    zframe_t *entries = zmsg_next (msg);
+    assert (entries);
+    char why[128];
+    uint32_t count;
+    int rc = zaio_batch_check (zframe_data (entries), zframe_size (entries), zmsg_size (msg) - 4,
+                               self->batch_max, ZAIO_BATCH_BYTES_MAX, &count, why, sizeof why);
+    assert (rc == 0);
+    zaio_batch_cursor_t cursor;
+    rc = zaio_batch_cursor_init (&cursor, zframe_data (entries), zframe_size (entries),
+                                 self->batch_max, &count, why, sizeof why);
+    assert (rc == 0);
+    zaio_batch_writer_t writer;
+    zaio_batch_writer_init (&writer);
+    zmsg_t *reply = zmsg_new ();
+    zmsg_append (reply, &(zframe_t *){zframe_dup (routing_id)});
+    zmsg_addstr (reply, ZAIO_SIGNATURE);
+    zmsg_t *data_frames = zmsg_new ();
+    const uint8_t *header;
+    size_t size;
+    bool has_data;
+    while (zaio_batch_cursor_next (&cursor, &header, &size, &has_data, why, sizeof why) == 0) {
+        if (has_data) zmsg_next (msg); //  its data frame: not kept
+        zaio_request_t req;
+        rc = zaio_request_decode (&req, header, size, why, sizeof why);
+        assert (rc == 0);
+        zframe_t *data = NULL;
+        zframe_t *answer = fake_receipt (self, &req) <= self->queue_full
+                               ? fake_error (req.id, ZAIO_ERR_QUEUE_FULL)
+                               : fake_reply (self, &req, &data);
+        rc = zaio_batch_writer_add (&writer, zframe_data (answer), zframe_size (answer),
+                                    data != NULL);
+        assert (rc == 0);
+        zframe_destroy (&answer);
+        if (data) zmsg_append (data_frames, &data);
+    }
+    zmsg_append (reply, &(zframe_t *){zaio_batch_writer_frame (&writer)});
+    zframe_t *frame;
+    while ((frame = zmsg_pop (data_frames))) zmsg_append (reply, &frame);
+    zmsg_destroy (&data_frames);
+    zaio_batch_writer_release (&writer);
+    zmsg_send (&reply, self->router); //  a dropped peer is fine
+    zmsg_destroy (&reply);
+}
+
 static void
 fake_on_request (fake_state_t *self, zmsg_t **msg_p)
 {
@@ -232,11 +325,12 @@ fake_on_request (fake_state_t *self, zmsg_t **msg_p)
         zmsg_destroy (msg_p);
         return;
     }
-    self->received++;
-    char id[32];
-    snprintf (id, sizeof id, "%" PRIu64, req.id);
-    long receipt = fake_count (self->receipts, id);
-    if (req.fields & ZAIO_FIELD_PATH) fake_count (self->paths, req.path);
+    if (req.op == ZAIO_OP_BATCH) {
+        fake_on_batch (self, routing_id, req.id, msg);
+        zmsg_destroy (msg_p);
+        return;
+    }
+    long receipt = fake_receipt (self, &req);
 
     if (receipt <= self->queue_full)
         fake_send (self, routing_id, fake_error (req.id, ZAIO_ERR_QUEUE_FULL), NULL);
@@ -297,6 +391,10 @@ fake_actor (zsock_t *pipe, void *args)
             self->entries = atol (arg);
         else if (streq (name, "HOLD"))
             self->hold = atoi (arg);
+        else if (streq (name, "REFUSE"))
+            self->refuse = atoi (arg);
+        else if (streq (name, "BATCH"))
+            self->batch_max = (uint32_t)atol (arg);
         else if (streq (name, "RELEASE"))
             fake_release (self);
         else if (streq (name, "RESTART") || streq (name, "GONE") || streq (name, "CURVE")) {
@@ -314,6 +412,8 @@ fake_actor (zsock_t *pipe, void *args)
             number = self->held_max;
         else if (streq (name, "RECEIVED"))
             number = self->received;
+        else if (streq (name, "BATCHES"))
+            number = self->batches;
         else if (streq (name, "SEEN")) {
             char *value = (char *)zhash_lookup (self->paths, arg);
             number = value ? atol (value) : 0;

@@ -240,6 +240,17 @@ ZAIO_EXPORT int zaio_client_set_curve (zaio_client_t *self, const char *server_c
 //  heartbeats off (then only a dropped connection reveals a lost broker).
 ZAIO_EXPORT void zaio_client_set_heartbeat (zaio_client_t *self, uint32_t msecs);
 
+//  Whether calls started back to back leave together (default true). A
+//  coalescing client does not send as a call starts (zaio_client_start,
+//  zaio_client_submit): what is queued goes out the next time the client
+//  runs (zaio_call_wait, zaio_call_done, zaio_client_dispatch, a blocking
+//  call), as wire batches when the broker takes them, and
+//  zaio_client_fd () polls readable until then. Start-then-wait costs
+//  nothing more; an event loop pays one more wake-up per burst. Off: each
+//  call is sent as it starts, for latency-sensitive use where calls are
+//  started and not waited on at once.
+ZAIO_EXPORT void zaio_client_set_coalesce (zaio_client_t *self, bool coalesce);
+
 //  First back-off before a reconnect or a retry, and its ceiling, in ms.
 ZAIO_EXPORT void zaio_client_set_backoff (zaio_client_t *self, uint32_t initial_ms,
                                           uint32_t max_ms);
@@ -280,10 +291,15 @@ ZAIO_EXPORT int zaio_client_dispatch (zaio_client_t *self, int timeout_ms);
 ZAIO_EXPORT zaio_call_t *zaio_client_start (zaio_client_t *self, const zaio_request_t *req,
                                             zaio_buf_t **data_p);
 
-//  Start count calls at once: reqs [i] with data [i] (data may be NULL; each
-//  non-NULL data [i] is taken and nulled). Handles go to calls [i], which
-//  must have room for count. Cheaper than count zaio_client_start: the
-//  queue is flushed once.
+//  Start count calls at once, in the spirit of lio_listio: reqs [i] with
+//  data [i] (data may be NULL; each non-NULL data [i] is taken and nulled).
+//  Handles go to calls [i], which must have room for count; wait for all
+//  (zaio_call_wait on each), any (zaio_client_dispatch with callbacks, or
+//  zaio_call_done), or hand them callbacks (zaio_call_then). When the
+//  broker's hello lists the `batch` op, the calls leave as wire batches of
+//  up to its batch_max calls and batch_bytes_max header bytes (and the
+//  window), whether or not the client coalesces; else one by one. Each
+//  call keeps its own id, reply, timeout and retries.
 ZAIO_EXPORT void zaio_client_start_batch (zaio_client_t *self, const zaio_request_t *reqs,
                                           zaio_buf_t **data, size_t count, zaio_call_t **calls);
 

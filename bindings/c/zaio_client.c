@@ -22,6 +22,17 @@
     reports the ZMTP handshake and disconnects; a disconnect, or no
     answer to our hello within connect_timeout, is a lost broker.
 
+    Batches: when the broker's hello lists the `batch` op, calls at the
+    head of the queue go out together as one wire batch (PROTOCOL.md 5.2),
+    as many as the window and its batch_max and batch_bytes_max allow:
+    the calls of zaio_client_start_batch always, any queued calls when the
+    client coalesces (zaio_client_set_coalesce). A coalescing client does
+    not send as a call starts: it sends everything queued the next time it
+    runs (a wait, zaio_call_done, a dispatch), and its fd polls readable
+    meanwhile. A batch's tag (its id) is answered only by a refusal of the
+    whole batch, which becomes each entry's error; reply batches are taken
+    apart reply by reply.
+
     Waiting: `inner` is an epoll set over the ZeroMQ descriptors (the
     socket's and the monitor's ZMQ_FD), so every pass drains both until
     neither has input, asking again after its sends (the ZMQ_FD rule,
@@ -82,6 +93,8 @@ struct _zaio_call_t {
     bool internal;    //  the client's own hello
     bool held;        //  the user holds a handle
     bool in_flight;   //  a reply is due: in `sent`, counted in inflight
+    bool batch;       //  started by zaio_client_start_batch: goes in a wire batch
+    uint64_t tag;     //  id of the wire batch it was last sent in; 0: sent alone
     zaio_done_fn *fn; //  callback still to run
     void *arg;
     zframe_t *header; //  encoded request header, kept for resends
@@ -134,6 +147,12 @@ struct _zaio_client_t {
     bool have_hello;
     size_t window;
     size_t inflight;
+    bool coalesce;               //  zaio_client_set_coalesce
+    zaio_batch_writer_t entries; //  builds wire batches' entries frames
+    zaio_call_t **gathered;      //  the calls of the batch being sent
+    size_t gathered_max;         //  room in gathered
+    zmq_msg_t *parts;            //  a received message's parts
+    int parts_max;               //  room in parts: a reply batch of batch_max, or 3
     //  Calls
     uint64_t next_id;
     zhashx_t *sent;     //  id -> call, every call with a reply due
@@ -443,6 +462,35 @@ s_disconnect (zaio_client_t *self)
     }
 }
 
+//  Send the call's data frame, a copy sharing its bytes; flags are
+//  zmq_msg_send's (ZMQ_SNDMORE unless it is the message's last part).
+static void
+s_send_data (void *handle, zaio_call_t *call, int flags)
+{
+    zmq_msg_t copy;
+    zmq_msg_init (&copy);
+    zmq_msg_copy (&copy, &call->data); //  shares the bytes of large messages
+    int rc = zmq_msg_send (&copy, handle, flags);
+    assert (rc >= 0);
+}
+
+//  The call is on the wire, alone (tag 0) or in the wire batch tag: its
+//  reply is due.
+static void
+s_sent (zaio_client_t *self, zaio_call_t *call, uint64_t tag)
+{
+    s_list_remove (call);
+    call->state = S_SENT;
+    call->in_flight = true;
+    call->tag = tag;
+    self->inflight++;
+    int rc = zhashx_insert (self->sent, (void *)(uintptr_t)call->id, call);
+    assert (rc == 0);
+    s_timer_update (self, call);
+}
+
+static bool s_refuse_oversize (zaio_client_t *self, zaio_call_t *call);
+
 //  Send one call. Returns -1 (call untouched) if the socket will not take
 //  it now.
 static int
@@ -456,20 +504,88 @@ s_send (zaio_client_t *self, zaio_call_t *call)
     int rc = zmq_send (handle, zframe_data (call->header), zframe_size (call->header),
                        call->has_data ? ZMQ_SNDMORE : 0);
     assert (rc >= 0);
-    if (call->has_data) {
-        zmq_msg_t copy;
-        zmq_msg_init (&copy);
-        zmq_msg_copy (&copy, &call->data); //  shares the bytes of large messages
-        rc = zmq_msg_send (&copy, handle, 0);
-        assert (rc >= 0);
+    if (call->has_data) s_send_data (handle, call, 0);
+    s_sent (self, call, 0);
+    return 0;
+}
+
+//  Whether the broker of this connection takes batches (its hello lists
+//  the op and gives batch_max).
+static bool
+s_batches (zaio_client_t *self)
+{
+    return self->have_hello && self->hello.batch_max && (self->hello.ops & (1u << ZAIO_OP_BATCH));
+}
+
+//  Bytes an entry whose header frame is size bytes adds to an entries
+//  frame: the pair's head, the bin's head and bytes, the flag.
+static size_t
+s_entry_size (size_t size)
+{
+    return 1 + (size < 0x100 ? 2 : size < 0x10000 ? 3 : 5) + size + 1;
+}
+
+//  Gather into `gathered` the calls at the head of the queue that go in
+//  one wire batch with the first: queued by zaio_client_start_batch, or
+//  any when coalescing; at most max of them, within batch_bytes_max (the
+//  spec's default if hello gave none). A call over payload_max fails on
+//  the way, unsent. Returns how many.
+static size_t
+s_gather (zaio_client_t *self, size_t max)
+{
+    if (max > self->gathered_max) max = self->gathered_max;
+    size_t count = 0;
+    size_t bytes = 5; //  the array's head at most
+    size_t bytes_max =
+        self->hello.batch_bytes_max ? (size_t)self->hello.batch_bytes_max : ZAIO_BATCH_BYTES_MAX;
+    zaio_link_t *link = zaio_list_first (&self->queue);
+    while (link && count < max) {
+        zaio_call_t *call = ZAIO_HOLDER (link, zaio_call_t, link);
+        link = zaio_list_next (&self->queue, link);
+        if (!(self->coalesce || call->batch)) break;
+        if (s_refuse_oversize (self, call)) continue;
+        size_t size = s_entry_size (zframe_size (call->header));
+        if (count && bytes + size > bytes_max) break;
+        bytes += size;
+        self->gathered[count++] = call;
     }
-    s_list_remove (call);
-    call->state = S_SENT;
-    call->in_flight = true;
-    self->inflight++;
-    rc = zhashx_insert (self->sent, (void *)(uintptr_t)call->id, call);
-    assert (rc == 0);
-    s_timer_update (self, call);
+    return count;
+}
+
+//  Send the first count gathered calls as one wire batch, under a fresh
+//  tag. Returns -1 (calls untouched) if the socket will not take it now.
+static int
+s_send_batch (zaio_client_t *self, size_t count)
+{
+    void *handle = zsock_resolve (self->dealer);
+    if (zmq_send (handle, ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE), ZMQ_SNDMORE | ZMQ_DONTWAIT) ==
+        -1)
+        return -1;
+    uint64_t tag = self->next_id++;
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_BATCH, tag);
+    zframe_t *head = zaio_request_encode (&req);
+    assert (head);
+    int rc = zmq_send (handle, zframe_data (head), zframe_size (head), ZMQ_SNDMORE);
+    assert (rc >= 0);
+    zframe_destroy (&head);
+    size_t with_data = 0;
+    for (size_t i = 0; i < count; i++) {
+        zaio_call_t *call = self->gathered[i];
+        rc = zaio_batch_writer_add (&self->entries, zframe_data (call->header),
+                                    zframe_size (call->header), call->has_data);
+        assert (rc == 0);
+        with_data += call->has_data;
+    }
+    zmq_msg_t entries;
+    zaio_batch_writer_part (&self->entries, &entries);
+    rc = zmq_msg_send (&entries, handle, with_data ? ZMQ_SNDMORE : 0);
+    assert (rc >= 0);
+    for (size_t i = 0; i < count; i++) {
+        zaio_call_t *call = self->gathered[i];
+        if (call->has_data) s_send_data (handle, call, --with_data ? ZMQ_SNDMORE : 0);
+        s_sent (self, call, tag);
+    }
     return 0;
 }
 
@@ -634,6 +750,26 @@ s_window (const zaio_hello_t *hello)
         if (read_window < window) window = read_window;
     }
     return window;
+}
+
+//  Make room for what this connection's batches may hold: the calls of
+//  one wire batch, and the parts of one reply batch. Called before each
+//  receive and send, never during one (the arrays move).
+static void
+s_batch_room (zaio_client_t *self)
+{
+    size_t max = s_batches (self) ? self->hello.batch_max : 1;
+    if (max > (1u << 20)) max = 1u << 20;
+    if (max > self->gathered_max) {
+        self->gathered = (zaio_call_t **)realloc (self->gathered, max * sizeof (zaio_call_t *));
+        assert (self->gathered);
+        self->gathered_max = max;
+    }
+    if ((int)max + 2 > self->parts_max) {
+        self->parts = (zmq_msg_t *)realloc (self->parts, (max + 2) * sizeof (zmq_msg_t));
+        assert (self->parts);
+        self->parts_max = (int)max + 2;
+    }
 }
 
 //  ---------------------------------------------------------------------
@@ -877,19 +1013,49 @@ s_monitor_drain (zaio_client_t *self)
 //  ---------------------------------------------------------------------
 //  Replies
 
+//  A reply no call waits for: if it is an error carrying the tag of a wire
+//  batch (the broker refused the whole batch), every call of that batch
+//  still waiting gets the error as its own reply; else it is dropped.
 static void
-s_handle_reply (zaio_client_t *self, zmq_msg_t *parts, int count)
+s_handle_refusal (zaio_client_t *self, const zaio_reply_t *reply)
 {
-    if (count < 2 || count > 3 || zmq_msg_size (&parts[0]) != strlen (ZAIO_SIGNATURE) ||
-        memcmp (zmq_msg_data (&parts[0]), ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE)))
-        return; //  not a ZAIO/1 reply; nothing to match it to
+    if (reply->ok || !reply->id) return;
+    //  Collected first: zhashx must not change while it is walked.
+    zaio_call_t **calls =
+        (zaio_call_t **)malloc ((zhashx_size (self->sent) + 1) * sizeof (zaio_call_t *));
+    assert (calls);
+    size_t count = 0;
+    for (zaio_call_t *call = (zaio_call_t *)zhashx_first (self->sent); call;
+         call = (zaio_call_t *)zhashx_next (self->sent))
+        if (call->tag == reply->id) calls[count++] = call;
+    for (size_t i = 0; i < count; i++) {
+        zaio_call_t *call = calls[i];
+        zhashx_delete (self->sent, (void *)(uintptr_t)call->id);
+        call->in_flight = false;
+        self->inflight--;
+        if (call->state == S_DONE)
+            s_call_maybe_free (call);
+        else
+            s_fail (self, call, reply->error, "%s", reply->message);
+    }
+    free (calls);
+}
+
+//  One reply: header, and its data frame (NULL: none), both taken if the
+//  reply completes a call. One that does not decode is dropped: its call
+//  will time out.
+static void
+s_handle_reply (zaio_client_t *self, zmq_msg_t *header, zmq_msg_t *data)
+{
     zaio_reply_t reply;
     char why[128];
-    if (zaio_reply_decode (&reply, zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1]), why,
-                           sizeof why))
+    if (zaio_reply_decode (&reply, zmq_msg_data (header), zmq_msg_size (header), why, sizeof why))
         return; //  unreadable: its call will time out
     zaio_call_t *call = (zaio_call_t *)zhashx_lookup (self->sent, (void *)(uintptr_t)reply.id);
-    if (!call) return; //  no reply was due under that id
+    if (!call) {
+        s_handle_refusal (self, &reply);
+        return;
+    }
     zhashx_delete (self->sent, (void *)(uintptr_t)reply.id);
     call->in_flight = false;
     self->inflight--;
@@ -915,32 +1081,72 @@ s_handle_reply (zaio_client_t *self, zmq_msg_t *parts, int count)
     }
     //  Keep the header frame: the reply's slices point into it. A small
     //  frame lives inside the zmq_msg_t, so decode again once it is moved.
-    zmq_msg_move (&call->reply_header, &parts[1]);
+    zmq_msg_move (&call->reply_header, header);
     int rc = zaio_reply_decode (&call->reply, zmq_msg_data (&call->reply_header),
                                 zmq_msg_size (&call->reply_header), why, sizeof why);
     assert (rc == 0);
     call->have_reply = true;
     snprintf (call->message, sizeof call->message, "%s", call->reply.message);
     if (reply.ok && zaio_op_returns_data (call->op)) {
-        if (count != 3) {
+        if (!data) {
             s_fail (self, call, ZAIO_ERR_MALFORMED, "reply lacks its data frame");
             return;
         }
-        zmq_msg_move (&call->reply_data, &parts[2]);
+        zmq_msg_move (&call->reply_data, data);
         call->have_data = true;
     }
     s_complete (self, call, reply.ok ? 0 : reply.error);
+}
+
+//  A reply batch: count parts, the entries frame parts[1] and its data
+//  frames after it (parts past parts_max were dropped). One that breaks
+//  the protocol as a whole is dropped, as an unreadable reply is; else
+//  each reply is handled as if it came alone.
+static void
+s_handle_batch (zaio_client_t *self, zmq_msg_t *parts, int count)
+{
+    const void *data = zmq_msg_data (&parts[1]);
+    size_t size = zmq_msg_size (&parts[1]);
+    char why[128];
+    uint32_t entries;
+    if (count > self->parts_max || zaio_batch_check (data, size, (size_t)count - 2, UINT32_MAX,
+                                                     SIZE_MAX, &entries, why, sizeof why))
+        return;
+    zaio_batch_cursor_t cursor;
+    int rc = zaio_batch_cursor_init (&cursor, data, size, UINT32_MAX, &entries, why, sizeof why);
+    assert (rc == 0);
+    const uint8_t *header;
+    size_t header_size;
+    bool has_data;
+    int next = 2;
+    while (zaio_batch_cursor_next (&cursor, &header, &header_size, &has_data, why, sizeof why) ==
+           0) {
+        zmq_msg_t one;
+        rc = zmq_msg_init_size (&one, header_size);
+        assert (rc == 0);
+        memcpy (zmq_msg_data (&one), header, header_size);
+        s_handle_reply (self, &one, has_data ? &parts[next++] : NULL);
+        zmq_msg_close (&one);
+    }
 }
 
 //  Receive one message. Returns -1 if there was none.
 static int
 s_recv_one (zaio_client_t *self)
 {
-    zmq_msg_t parts[3];
-    int count = zaio_sock_recv_parts (zsock_resolve (self->dealer), parts, 3);
+    s_batch_room (self);
+    zmq_msg_t *parts = self->parts;
+    int count = zaio_sock_recv_parts (zsock_resolve (self->dealer), parts, self->parts_max);
     if (count < 0) return -1;
-    s_handle_reply (self, parts, count);
-    for (int i = 0; i < count && i < 3; i++) zmq_msg_close (&parts[i]);
+    //  Not a ZAIO/1 reply: nothing to match it to.
+    if (count >= 2 && zmq_msg_size (&parts[0]) == strlen (ZAIO_SIGNATURE) &&
+        !memcmp (zmq_msg_data (&parts[0]), ZAIO_SIGNATURE, strlen (ZAIO_SIGNATURE))) {
+        if (zaio_batch_is (zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1])))
+            s_handle_batch (self, parts, count);
+        else if (count <= 3)
+            s_handle_reply (self, &parts[1], count == 3 ? &parts[2] : NULL);
+    }
+    for (int i = 0; i < count && i < self->parts_max; i++) zmq_msg_close (&parts[i]);
     return 0;
 }
 
@@ -1011,11 +1217,25 @@ s_flush (zaio_client_t *self)
     if (self->conn == C_CONNECTING && self->hello_call && self->hello_call->state == S_QUEUED)
         s_send (self, self->hello_call);
     if (self->conn != C_READY) return;
-    zaio_call_t *call;
-    while ((call = s_list_first (&self->queue)) && self->inflight < self->window) {
-        //  Calls queued before this connection's hello are checked now.
-        if (!s_refuse_oversize (self, call) && s_send (self, call)) break;
+    while (self->queue.size && self->inflight < self->window) {
+        //  Calls queued before this connection's hello are checked now (and
+        //  by s_gather: the head may have failed there).
+        s_batch_room (self);
+        size_t count = s_batches (self) ? s_gather (self, self->window - self->inflight) : 0;
+        if (count > 1) {
+            if (s_send_batch (self, count)) break;
+            continue;
+        }
+        zaio_call_t *call = s_list_first (&self->queue);
+        if (call && !s_refuse_oversize (self, call) && s_send (self, call)) break;
     }
+}
+
+//  Whether s_flush would send something now.
+static bool
+s_sendable (zaio_client_t *self)
+{
+    return self->conn == C_READY && self->queue.size && self->inflight < self->window;
 }
 
 //  Earliest time something is due; 0 if nothing is.
@@ -1045,7 +1265,7 @@ s_arm (zaio_client_t *self)
         assert (rc == 0);
         self->timer_armed = next;
     }
-    if (self->done.size)
+    if (self->done.size || s_sendable (self))
         s_raise (self);
     else if (self->event_raised) {
         uint64_t value;
@@ -1152,6 +1372,9 @@ zaio_client_new (const char *endpoint)
     self->backoff_max_ms = ZAIO_CLIENT_BACKOFF_MAX_MS;
     self->next_id = 1;
     self->window = ZAIO_CLIENT_WINDOW_DEFAULT;
+    self->coalesce = true;
+    zaio_batch_writer_init (&self->entries);
+    s_batch_room (self);
     zaio_list_init (&self->queue);
     zaio_list_init (&self->done);
     zaio_list_init (&self->all);
@@ -1210,6 +1433,9 @@ zaio_client_destroy (zaio_client_t **self_p)
     }
     zhashx_destroy (&self->sent);
     zaio_heap_release (&self->timers);
+    zaio_batch_writer_release (&self->entries);
+    free (self->gathered);
+    free (self->parts);
     close (self->event_fd);
     close (self->timer_fd);
     close (self->outer);
@@ -1274,6 +1500,13 @@ zaio_client_set_curve (zaio_client_t *self, const char *server_cert, const char 
     s_conn_on (self, E_REKEY, NULL);
     s_pump (self);
     return 0;
+}
+
+void
+zaio_client_set_coalesce (zaio_client_t *self, bool coalesce)
+{
+    assert (self);
+    self->coalesce = coalesce;
 }
 
 void
@@ -1354,12 +1587,23 @@ s_start (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p)
     return call;
 }
 
+//  After calls were started: send them now, or, when coalescing, the next
+//  time the client runs (the fd polls readable until then).
+static void
+s_started (zaio_client_t *self)
+{
+    if (self->coalesce)
+        s_arm (self);
+    else
+        s_pump (self);
+}
+
 zaio_call_t *
 zaio_client_start (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p)
 {
     assert (self);
     zaio_call_t *call = s_start (self, req, data_p);
-    s_pump (self);
+    s_started (self);
     return call;
 }
 
@@ -1370,7 +1614,10 @@ zaio_client_start_batch (zaio_client_t *self, const zaio_request_t *reqs, zaio_b
     assert (self);
     assert (reqs || count == 0);
     assert (calls || count == 0);
-    for (size_t i = 0; i < count; i++) calls[i] = s_start (self, &reqs[i], data ? &data[i] : NULL);
+    for (size_t i = 0; i < count; i++) {
+        calls[i] = s_start (self, &reqs[i], data ? &data[i] : NULL);
+        calls[i]->batch = true;
+    }
     s_pump (self);
 }
 
@@ -1382,7 +1629,7 @@ zaio_client_submit (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t *
     assert (fn);
     zaio_call_t *call = s_start (self, req, data_p);
     zaio_call_then (&call, fn, arg);
-    s_pump (self);
+    s_started (self);
 }
 
 //  ---------------------------------------------------------------------

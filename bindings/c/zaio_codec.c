@@ -48,6 +48,8 @@ static const s_op_spec_t s_ops[ZAIO_OP_COUNT] = {
     [ZAIO_OP_LISTDIR] = {"listdir", ZAIO_FIELD_PATH, ZAIO_FIELD_AFTER | ZAIO_FIELD_LIMIT, true,
                          false, false, false},
     [ZAIO_OP_COPY] = {"copy", ZAIO_FIELD_PATH | ZAIO_FIELD_TO, 0, false, false, false, true},
+    //  Its data are its entries (PROTOCOL.md section 3.4), not one frame.
+    [ZAIO_OP_BATCH] = {"batch", 0, 0, false, false, false, false},
 };
 
 const char *
@@ -612,13 +614,15 @@ s_decode_need_op (zaio_request_t *req, const s_op_named_t *named, char *why, siz
 
 //  The fields of req against its op's row of s_ops: MALFORMED for the first
 //  (in s_fields order) the op needs and lacks or does not take, and for a
-//  limit of 0. Returns 0 or MALFORMED.
+//  limit of 0. A batch's header takes none of the common fields: they
+//  belong to its entries (PROTOCOL.md section 4, rule 5). Returns 0 or
+//  MALFORMED.
 static int
 s_decode_op_fields (const zaio_request_t *req, char *why, size_t why_size)
 {
     const s_op_spec_t *spec = &s_ops[req->op];
-    uint32_t allowed =
-        ZAIO_FIELD_ID | ZAIO_FIELD_OP | COMMON_FIELDS | spec->required | spec->optional;
+    uint32_t common = req->op == ZAIO_OP_BATCH ? 0 : COMMON_FIELDS;
+    uint32_t allowed = ZAIO_FIELD_ID | ZAIO_FIELD_OP | common | spec->required | spec->optional;
     uint32_t missing = spec->required & ~req->fields;
     uint32_t extra = req->fields & ~allowed;
     for (size_t i = 0; i < FIELD_COUNT && (missing | extra); i++) {
@@ -673,6 +677,10 @@ zaio_request_decode_frames (zaio_request_t *req, const void *const *frames, cons
     }
     int code = zaio_request_decode (req, frames[1], sizes[1], why, why_size);
     if (code) return code;
+    //  A batch's frames after its entries are counted by zaio_batch_check.
+    if (req->op == ZAIO_OP_BATCH)
+        return count < 3 ? s_fail (why, why_size, ZAIO_ERR_MALFORMED, "batch has no entries frame")
+                         : 0;
     size_t want = zaio_op_takes_data (req->op) ? 3 : 2;
     if (count != want)
         return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "op '%s' takes %zu frames, got %zu",
@@ -1239,6 +1247,189 @@ zaio_dirents_decode (const void *data, size_t size, zaio_dirent_t **entries_p, s
 }
 
 //  ---------------------------------------------------------------------
+//  Batches (PROTOCOL.md section 3.4)
+
+//  The most bytes a msgpack array or bin header takes.
+#define S_HEAD_MAX 5
+
+//  Writes a msgpack header of one of the families in shortest form: tags
+//  are the fix form's (or 0 if none), 8-, 16- and 32-bit forms' (0 if
+//  none). Returns the bytes written.
+static size_t
+s_put_head (uint8_t *to, uint8_t fix, uint8_t fix_max, uint8_t tag8, uint8_t tag16, uint8_t tag32,
+            uint32_t value)
+{
+    if (fix && value <= fix_max) {
+        to[0] = (uint8_t)(fix | value);
+        return 1;
+    }
+    if (tag8 && value <= UINT8_MAX) return s_put_be (to, tag8, value, 1);
+    if (value <= UINT16_MAX) return s_put_be (to, tag16, value, 2);
+    return s_put_be (to, tag32, value, 4);
+}
+
+void
+zaio_batch_writer_init (zaio_batch_writer_t *self)
+{
+    zaio_writer_init (&self->elements);
+    self->count = 0;
+    self->data_count = 0;
+}
+
+void
+zaio_batch_writer_reset (zaio_batch_writer_t *self)
+{
+    zaio_writer_reset (&self->elements);
+    self->count = 0;
+    self->data_count = 0;
+}
+
+void
+zaio_batch_writer_release (zaio_batch_writer_t *self)
+{
+    zaio_writer_release (&self->elements);
+    self->count = 0;
+    self->data_count = 0;
+}
+
+int
+zaio_batch_writer_add (zaio_batch_writer_t *self, const void *header, size_t size, bool has_data)
+{
+    assert (header || size == 0);
+    if (self->elements.failed || size > UINT32_MAX || self->count == UINT32_MAX) return -1;
+    uint8_t *to = s_writer_room (&self->elements, 1 + S_HEAD_MAX + size + 1);
+    if (!to) return -1;
+    size_t at = 0;
+    to[at++] = 0x92; //  [header, data]
+    at += s_put_head (to + at, 0, 0, 0xc4, 0xc5, 0xc6, (uint32_t)size);
+    if (size) memcpy (to + at, header, size);
+    at += size;
+    to[at++] = has_data ? 0xc3 : 0xc2;
+    self->elements.size += at;
+    self->count++;
+    self->data_count += has_data;
+    return 0;
+}
+
+size_t
+zaio_batch_writer_size (const zaio_batch_writer_t *self)
+{
+    uint8_t head[S_HEAD_MAX];
+    return s_put_head (head, 0x90, 15, 0, 0xdc, 0xdd, self->count) + self->elements.size;
+}
+
+//  The entries frame's bytes into to, which has zaio_batch_writer_size ()
+//  bytes of room; the writer is reset.
+static void
+s_batch_writer_take (zaio_batch_writer_t *self, uint8_t *to)
+{
+    size_t at = s_put_head (to, 0x90, 15, 0, 0xdc, 0xdd, self->count);
+    memcpy (to + at, self->elements.data, self->elements.size);
+    zaio_batch_writer_reset (self);
+}
+
+void
+zaio_batch_writer_part (zaio_batch_writer_t *self, zmq_msg_t *part)
+{
+    assert (!self->elements.failed && self->count > 0);
+    int rc = zmq_msg_init_size (part, zaio_batch_writer_size (self));
+    assert (rc == 0);
+    s_batch_writer_take (self, (uint8_t *)zmq_msg_data (part));
+}
+
+zframe_t *
+zaio_batch_writer_frame (zaio_batch_writer_t *self)
+{
+    zframe_t *frame = NULL;
+    if (!self->elements.failed && self->count > 0)
+        frame = zframe_new (NULL, zaio_batch_writer_size (self));
+    if (frame)
+        s_batch_writer_take (self, zframe_data (frame));
+    else
+        zaio_batch_writer_reset (self);
+    return frame;
+}
+
+bool
+zaio_batch_is (const void *data, size_t size)
+{
+    if (size == 0) return false;
+    uint8_t first = *(const uint8_t *)data;
+    return (first & 0xf0) == 0x90 || first == 0xdc || first == 0xdd;
+}
+
+int
+zaio_batch_cursor_init (zaio_batch_cursor_t *self, const void *data, size_t size,
+                        uint32_t batch_max, uint32_t *count_p, char *why, size_t why_size)
+{
+    zaio_cursor_init (&self->cursor, data, size);
+    self->count = self->left = 0;
+    *count_p = 0;
+    uint32_t count;
+    if (zaio_cursor_array (&self->cursor, &count))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "batch entries must be a msgpack array");
+    if (count == 0) return s_fail (why, why_size, ZAIO_ERR_MALFORMED, "batch has no entries");
+    if (count > batch_max)
+        return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "batch has %u entries, limit %u", count,
+                       batch_max);
+    self->count = self->left = count;
+    *count_p = count;
+    return 0;
+}
+
+int
+zaio_batch_cursor_next (zaio_batch_cursor_t *self, const uint8_t **header_p, size_t *size_p,
+                        bool *has_data_p, char *why, size_t why_size)
+{
+    if (self->left == 0)
+        return zaio_cursor_done (&self->cursor)
+                   ? 1
+                   : s_fail (why, why_size, ZAIO_ERR_MALFORMED, "trailing bytes after the batch");
+    zaio_cursor_t at = self->cursor;
+    uint32_t pair;
+    const uint8_t *header;
+    uint32_t size;
+    bool has_data;
+    if (zaio_cursor_array (&at, &pair) || pair != 2 || zaio_cursor_bin (&at, &header, &size) ||
+        zaio_cursor_bool (&at, &has_data))
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED,
+                       "batch entry %u is not a [bin, bool] pair",
+                       (unsigned)(self->count - self->left));
+    self->cursor = at;
+    self->left--;
+    *header_p = header;
+    *size_p = size;
+    *has_data_p = has_data;
+    return 0;
+}
+
+int
+zaio_batch_check (const void *data, size_t size, size_t data_frames, uint32_t batch_max,
+                  size_t bytes_max, uint32_t *count_p, char *why, size_t why_size)
+{
+    *count_p = 0;
+    if (size > bytes_max)
+        return s_fail (why, why_size, ZAIO_ERR_TOOBIG, "batch entries are %zu bytes, limit %zu",
+                       size, bytes_max);
+    zaio_batch_cursor_t cursor;
+    uint32_t count;
+    int code = zaio_batch_cursor_init (&cursor, data, size, batch_max, &count, why, why_size);
+    size_t flagged = 0;
+    const uint8_t *header;
+    size_t header_size;
+    bool has_data;
+    while (code == 0 && (code = zaio_batch_cursor_next (&cursor, &header, &header_size, &has_data,
+                                                        why, why_size)) == 0)
+        flagged += has_data;
+    if (code != 1) return code;
+    if (flagged != data_frames)
+        return s_fail (why, why_size, ZAIO_ERR_MALFORMED,
+                       "batch flags %zu data frames, message has %zu", flagged, data_frames);
+    *count_p = count;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
 //  Hello
 
 //  The limits map, keys in canonical (ascending) order: one table for
@@ -1253,8 +1444,9 @@ typedef struct {
 #m, offsetof(zaio_hello_t, m)                                                              \
     }
 static const s_limit_spec_t s_limits[] = {
-    LIMIT (header_max),  LIMIT (inflight_max),    LIMIT (listdir_max), LIMIT (path_max),
-    LIMIT (payload_max), LIMIT (queue_bytes_max), LIMIT (queue_max),   LIMIT (reply_hwm),
+    LIMIT (batch_bytes_max), LIMIT (batch_max), LIMIT (header_max),  LIMIT (inflight_max),
+    LIMIT (listdir_max),     LIMIT (path_max),  LIMIT (payload_max), LIMIT (queue_bytes_max),
+    LIMIT (queue_max),       LIMIT (reply_hwm),
 };
 #define LIMIT_COUNT (sizeof (s_limits) / sizeof (s_limits[0]))
 
@@ -1273,9 +1465,11 @@ zaio_hello_pack (msgpack_packer *pk, uint64_t id, const zaio_hello_t *hello)
     assert (hello);
     assert (hello->volume_count <= ZAIO_HELLO_VOLUMES_MAX);
     zaio_reply_pack_ok (pk, id, hello->warning[0] ? 6 : 5);
+    //  The batch limits only from a broker that has them (it lists batch).
+    bool batch_limits = hello->batch_max != 0;
     zaio_pack_str (pk, "limits");
-    msgpack_pack_map (pk, LIMIT_COUNT);
-    for (size_t i = 0; i < LIMIT_COUNT; i++)
+    msgpack_pack_map (pk, LIMIT_COUNT - (batch_limits ? 0 : 2));
+    for (size_t i = batch_limits ? 0 : 2; i < LIMIT_COUNT; i++)
         zaio_pack_key_uint (pk, s_limits[i].name,
                             *(const uint64_t *)((const char *)hello + s_limits[i].offset));
     uint32_t op_count = 0;

@@ -260,13 +260,16 @@ typedef struct {
     uint64_t queue_max;
     uint64_t queue_bytes_max; //  request data held for jobs not yet running
     uint64_t reply_hwm;       //  replies queued to a client before the rest are held
+    uint64_t batch_max;       //  entries in one batch (0: the broker has no batch)
+    uint64_t batch_bytes_max; //  bytes of a request batch's entries frame
     uint32_t ops;             //  bit (1u << op) for each zaio_op_t the broker supports
     uint32_t volume_count;
     zaio_hello_volume_t volumes[ZAIO_HELLO_VOLUMES_MAX];
     char warning[256]; //  what the broker warns every client of ("" if nothing)
 } zaio_hello_t;
 
-//  Pack a whole hello reply to request id: {id, ok, limits (all eight),
+//  Pack a whole hello reply to request id: {id, ok, limits (all eight, and
+//  batch_max and batch_bytes_max when batch_max is not 0),
 //  ops (those whose bit is set, in op order), protocol, version, volumes
 //  (sorted by name, whatever their order in hello), warning (only if not
 //  "")}. hello is borrowed.
@@ -277,6 +280,86 @@ ZAIO_EXPORT void zaio_hello_pack (msgpack_packer *pk, uint64_t id, const zaio_he
 //  skipped, and volumes past ZAIO_HELLO_VOLUMES_MAX dropped. Returns 0 or
 //  ZAIO_ERR_MALFORMED.
 ZAIO_EXPORT int zaio_hello_decode (zaio_hello_t *hello, const void *data, size_t size);
+
+//  ---------------------------------------------------------------------
+//  Batches (PROTOCOL.md sections 3.4 and 5.2)
+//
+//  A request batch is [signature][{"id", "op": "batch"}][entries][data...]
+//  and a reply batch [signature][entries][data...]. The entries frame is a
+//  msgpack array of [header: bin, data: bool] pairs, header holding one
+//  request or reply header map as packed; the data frames follow it, one
+//  per pair whose flag is true, in order.
+
+//  Builds an entries frame: pairs are appended, and the array's header is
+//  put in front when the frame is taken. Small batches cost no allocation.
+typedef struct {
+    zaio_writer_t elements; //  the pairs packed so far
+    uint32_t count;         //  pairs appended
+    uint32_t data_count;    //  of them with data: true
+} zaio_batch_writer_t;
+
+ZAIO_EXPORT void zaio_batch_writer_init (zaio_batch_writer_t *self);
+//  Forget the pairs appended, keeping the buffer.
+ZAIO_EXPORT void zaio_batch_writer_reset (zaio_batch_writer_t *self);
+//  Free the buffer; the writer may be used again after init.
+ZAIO_EXPORT void zaio_batch_writer_release (zaio_batch_writer_t *self);
+
+//  Append one pair: size bytes of header (a header map as packed, copied)
+//  and whether a data frame goes with it. Returns 0, or -1 if memory ran
+//  out (the writer then makes no frame until reset).
+ZAIO_EXPORT int zaio_batch_writer_add (zaio_batch_writer_t *self, const void *header, size_t size,
+                                       bool has_data);
+
+//  Bytes the entries frame would have now, array header included.
+ZAIO_EXPORT size_t zaio_batch_writer_size (const zaio_batch_writer_t *self);
+
+//  The entries frame as a new message part (initialised here; the caller
+//  sends or closes it); the writer is reset. The writer must hold a pair
+//  and not have failed; running out of memory here aborts, as czmq's
+//  allocations do.
+ZAIO_EXPORT void zaio_batch_writer_part (zaio_batch_writer_t *self, zmq_msg_t *part);
+
+//  The entries frame (caller owns it), or NULL if the writer holds no pair
+//  or memory ran out; the writer is reset.
+ZAIO_EXPORT zframe_t *zaio_batch_writer_frame (zaio_batch_writer_t *self);
+
+//  True if a reply's frame 1 (size bytes at data) is a reply batch's
+//  entries frame (a msgpack array) rather than a single reply's header.
+ZAIO_EXPORT bool zaio_batch_is (const void *data, size_t size);
+
+//  Walks an entries frame of untrusted bytes, pair by pair, strictly.
+typedef struct {
+    zaio_cursor_t cursor;
+    uint32_t count; //  pairs the array declares
+    uint32_t left;  //  of them not read yet
+} zaio_batch_cursor_t;
+
+//  Start walking size bytes at data (borrowed; the pairs point into it).
+//  Returns 0 with the declared pair count in *count_p, or, with a reason
+//  in why, ZAIO_ERR_MALFORMED (not an array, or empty) or ZAIO_ERR_TOOBIG
+//  (more than batch_max pairs).
+ZAIO_EXPORT int zaio_batch_cursor_init (zaio_batch_cursor_t *self, const void *data, size_t size,
+                                        uint32_t batch_max, uint32_t *count_p, char *why,
+                                        size_t why_size);
+
+//  The next pair: its header (*header_p, borrowed from the frame, *size_p
+//  bytes, not decoded) and flag. Returns 0; 1 once every pair has been read
+//  and nothing follows the array; or ZAIO_ERR_MALFORMED (a pair that is
+//  not [bin, bool], or trailing bytes), with a reason in why. After an
+//  error the cursor is unchanged.
+ZAIO_EXPORT int zaio_batch_cursor_next (zaio_batch_cursor_t *self, const uint8_t **header_p,
+                                        size_t *size_p, bool *has_data_p, char *why,
+                                        size_t why_size);
+
+//  The whole-message checks of an entries frame that data_frames data
+//  frames follow: at most bytes_max bytes and batch_max pairs (else
+//  ZAIO_ERR_TOOBIG), every pair well formed, nothing after the array, and
+//  as many true flags as data frames (else ZAIO_ERR_MALFORMED). Returns 0
+//  with the pair count in *count_p, or the error with a reason in why.
+//  Headers are not decoded: a bad one fails its entry alone.
+ZAIO_EXPORT int zaio_batch_check (const void *data, size_t size, size_t data_frames,
+                                  uint32_t batch_max, size_t bytes_max, uint32_t *count_p,
+                                  char *why, size_t why_size);
 
 //  ---------------------------------------------------------------------
 //  Completion events

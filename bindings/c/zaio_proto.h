@@ -46,6 +46,8 @@ extern "C" {
 #define ZAIO_LISTDIR_DEFAULT 1000                  //  entries per listdir page by default
 #define ZAIO_LISTDIR_MAX     10000                 //  entries per listdir page at most
 #define ZAIO_DEFAULT_VOLUME  "default"
+#define ZAIO_BATCH_MAX       1024           //  entries in a batch by default
+#define ZAIO_BATCH_BYTES_MAX (1024u * 1024) //  bytes of a batch's entries frame by default
 
 //  Operations, in the order of the spec's op table.
 typedef enum {
@@ -65,6 +67,7 @@ typedef enum {
     ZAIO_OP_RMDIR,
     ZAIO_OP_LISTDIR,
     ZAIO_OP_COPY,
+    ZAIO_OP_BATCH, //  many requests in one message (PROTOCOL.md section 5.2)
     ZAIO_OP_COUNT
 } zaio_op_t;
 

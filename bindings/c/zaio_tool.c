@@ -2,8 +2,10 @@
 
     A thin layer over libzaio: each command is one function taking its own
     arguments. get, put and cat move files in chunks with several calls in
-    flight (completion callbacks, dispatched here); everything else is one
-    blocking call per path. Errors go to stderr as
+    flight (completion callbacks, dispatched here), started back to back so
+    that the client sends them as wire batches (zaio_client_set_coalesce)
+    when the broker takes them; everything else is one blocking call per
+    path. Errors go to stderr as
     `zaio: OP PATH: ENOENT (No such file or directory)`.
 */
 
@@ -149,6 +151,8 @@ s_client (s_tool_t *tool)
         }
         if (tool->retries >= 0) zaio_client_set_retries (tool->client, (uint32_t)tool->retries);
         if (tool->retry_ms >= 0) zaio_client_set_retry_ms (tool->client, (uint32_t)tool->retry_ms);
+        //  The chunks of get, put and cat leave together, as wire batches.
+        zaio_client_set_coalesce (tool->client, true);
     }
     return tool->client;
 }
@@ -380,6 +384,7 @@ s_read_done (zaio_call_t *call, void *arg)
 }
 
 //  Keep S_DEPTH reads going until the file's end is known and reached.
+//  The reads started here in one go leave as one wire batch.
 static void
 s_read_more (s_xfer_t *xfer)
 {

@@ -57,3 +57,24 @@ export declare function replyId(frames: Buffer[]): number | bigint | undefined;
 export declare function decodeEvent(frames: Buffer[]): { topic: string; body: { seq: number | bigint; op: string; outcome: string; [key: string]: unknown } };
 /** Turn exact bigints into numbers, in place for arrays and maps. */
 export declare function normalize<T>(value: T): T;
+
+/** Entries a batch and bytes of its entries frame when hello does not say. */
+export declare const BATCH_MAX: number;
+export declare const BATCH_BYTES_MAX: number;
+/** Bytes an entry whose encoded header is `size` bytes adds to an entries frame. */
+export declare function entrySize(size: number): number;
+/** The frames of a request batch tagged `bid`: each entry an encoded
+ *  request header and, for write/append/writefile, its data frame. */
+export declare function encodeBatch(bid: number | bigint, entries: { header: Buffer; data?: Buffer }[]): Buffer[];
+/** Whether a message's frame 1 is an array (a batch), not a map. */
+export declare function isBatch(frames: Buffer[]): boolean;
+/** A request batch's tag and entries (for tests and fake brokers). */
+export declare function decodeBatch(frames: Buffer[]): { id: number | bigint; entries: ReturnType<typeof decodeRequest>[] };
+/** A reply batch's replies in order, strictly; an element whose header does
+ *  not decode is its CodecError (with `id` when readable). Throws a
+ *  CodecError when the batch as a whole is malformed. */
+export declare function decodeReplyBatch(frames: Buffer[]): (DecodedReply | CodecError)[];
+/** Ids readable in a reply batch decodeReplyBatch refused. */
+export declare function batchReplyIds(frames: Buffer[]): (number | bigint)[];
+/** The frames of a reply batch (for tests and fake brokers). */
+export declare function encodeReplyBatch(replies: { header: { id: number | bigint; ok: boolean; [key: string]: Value }; data?: Buffer }[]): Buffer[];

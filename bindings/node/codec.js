@@ -617,7 +617,8 @@ const KINDS = {
 const RESULTS = {
     hello: {
         limits: { header_max: 'uint', path_max: 'uint', payload_max: 'uint', listdir_max: 'uint',
-            inflight_max: 'uint', queue_max: 'uint', queue_bytes_max: 'uint?', reply_hwm: 'uint?' },
+            inflight_max: 'uint', queue_max: 'uint', queue_bytes_max: 'uint?', reply_hwm: 'uint?',
+            batch_max: 'uint?', batch_bytes_max: 'uint?' },
         ops: ['str'],
         protocol: 'uint',
         version: 'str',
@@ -713,6 +714,147 @@ function decodeEvent (frames) {
     return { topic: frames[0].toString('utf8'), body };
 }
 
+//  ---------------------------------------------------------------------
+//  Batches (the `batch` op): an entries frame is a msgpack array of
+//  [header: bin, data: bool] pairs, the data frames follow in order.
+
+//  Most entries a batch, and most bytes of its entries frame, when the
+//  broker's hello does not say (the spec's defaults).
+const BATCH_MAX = 1024;
+const BATCH_BYTES_MAX = 1 << 20;
+
+//  Bytes an entry whose encoded header is `size` bytes adds to an entries
+//  frame: the pair's head, the bin's head and bytes, the flag.
+function entrySize (size) {
+    return 1 + (size <= 0xff ? 2 : size <= 0xffff ? 3 : 5) + size + 1;
+}
+
+//  The entries frame of `items`, each {header: Buffer, data: bool}.
+function encodeEntries (items) {
+    const w = new Writer(16 + items.reduce((n, e) => n + entrySize(e.header.length), 0));
+    w.head(items.length, 0x90, 0xdc, 0xdd);
+    for (const { header, data } of items) {
+        w.byte(0x92);
+        w.bin(header);
+        w.byte(data ? 0xc3 : 0xc2);
+    }
+    return Buffer.from(w.result());
+}
+
+//  The frames of a request batch tagged `bid`: signature, the header
+//  {id: bid, op: 'batch'}, the entries frame, then the data frames. Each
+//  entry is {header: Buffer (an encoded request header), data: Buffer or
+//  undefined}.
+function encodeBatch (bid, entries) {
+    if (entries.length === 0)
+        throw new RangeError('a batch needs at least one entry');
+    const frames = [SIGNATURE, encodeCanonical({ id: bid, op: 'batch' }, ['id', 'op']),
+        encodeEntries(entries.map((e) => ({ header: e.header, data: e.data !== undefined })))];
+    for (const e of entries)
+        if (e.data !== undefined)
+            frames.push(e.data);
+    return frames;
+}
+
+//  Whether a message's frame 1 is an array (a batch), not a map.
+function isBatch (frames) {
+    const b = frames.length >= 2 && frames[1].length ? frames[1][0] : 0;
+    return (b >= 0x90 && b <= 0x9f) || b === 0xdc || b === 0xdd;
+}
+
+//  The [Buffer, bool] pairs of an entries frame, strictly: an array of one
+//  or more of them and nothing after; else a CodecError.
+function entryPairs (frame, what) {
+    const items = decodeValue(frame);
+    if (!Array.isArray(items) || items.length === 0)
+        throw new CodecError(`${what} is not a non-empty array`);
+    items.forEach((item, i) => {
+        if (!Array.isArray(item) || item.length !== 2 || !Buffer.isBuffer(item[0]) || typeof item[1] !== 'boolean')
+            throw new CodecError(`${what}: element ${i} is not a [bin, bool] pair`);
+    });
+    return items;
+}
+
+//  Decode a reply batch strictly: its replies in order, each {header,
+//  data} as decodeReply gives it, or the CodecError of an element whose
+//  header does not decode (with `id`, from replyId, when it can be read).
+//  Throws a CodecError when the batch as a whole breaks the protocol: not
+//  ZAIO/1, frame 1 not an array of [bin, bool] pairs, or the data frames
+//  not matching the flags.
+function decodeReplyBatch (frames) {
+    checkSignature(frames[0]);
+    const pairs = entryPairs(frames[1], 'reply batch');
+    const flags = pairs.reduce((n, p) => n + (p[1] ? 1 : 0), 0);
+    if (frames.length !== 2 + flags)
+        throw new CodecError(`reply batch has ${frames.length - 2} data frames for ${flags} flags`);
+    let next = 2;
+    return pairs.map(([header, flag]) => {
+        const one = flag ? [SIGNATURE, header, frames[next++]] : [SIGNATURE, header];
+        try {
+            return decodeReply(one);
+        } catch (err) {
+            if (!(err instanceof CodecError))
+                throw err;
+            err.id = replyId(one);
+            return err;
+        }
+    });
+}
+
+//  Ids readable in a reply batch that decodeReplyBatch refused, so their
+//  requests can fail now rather than time out.
+function batchReplyIds (frames) {
+    let items;
+    try {
+        items = readOne(frames[1], true);
+    } catch (err) {
+        if (err instanceof CodecError)
+            return [];
+        throw err;
+    }
+    if (!Array.isArray(items))
+        return [];
+    const ids = [];
+    for (const item of items) {
+        if (Array.isArray(item) && Buffer.isBuffer(item[0])) {
+            const id = replyId([SIGNATURE, item[0]]);
+            if (id !== undefined)
+                ids.push(id);
+        }
+    }
+    return ids;
+}
+
+//  Decode a request batch (for tests and fake brokers; the broker is the
+//  judge): {id, entries: [{header, data}]}, each header as decodeRequest
+//  gives it.
+function decodeBatch (frames) {
+    checkSignature(frames[0]);
+    const head = decodeValue(frames[1]);
+    if (!isPlainMap(head) || head.op !== 'batch' || !isUint(head.id) || Object.keys(head).length !== 2)
+        throw new CodecError('batch header is not {id, op: batch}');
+    const pairs = entryPairs(frames[2], 'entries');
+    const flags = pairs.reduce((n, p) => n + (p[1] ? 1 : 0), 0);
+    if (frames.length !== 3 + flags)
+        throw new CodecError(`batch has ${frames.length - 3} data frames for ${flags} flags`);
+    let next = 3;
+    return {
+        id: head.id,
+        entries: pairs.map(([header, flag]) => decodeRequest(flag ? [SIGNATURE, header, frames[next++]] : [SIGNATURE, header])),
+    };
+}
+
+//  The frames of a reply batch (for tests and fake brokers): each reply
+//  {header (object), data (Buffer or undefined)}.
+function encodeReplyBatch (replies) {
+    const heads = replies.map((r) => ({ header: encodeCanonical(r.header, ['id', 'ok']), data: r.data !== undefined }));
+    const frames = [SIGNATURE, encodeEntries(heads)];
+    for (const r of replies)
+        if (r.data !== undefined)
+            frames.push(r.data);
+    return frames;
+}
+
 function encodeReply (header, data) {
     const frames = [SIGNATURE, encodeCanonical(header, ['id', 'ok'])];
     if (data !== undefined)
@@ -729,6 +871,8 @@ module.exports = {
     HEADER_MAX,
     DATA_OPS,
     DATA_REPLY_OPS,
+    BATCH_MAX,
+    BATCH_BYTES_MAX,
     CodecError,
     Float,
     encodeCanonical,
@@ -743,4 +887,11 @@ module.exports = {
     checkResult,
     decodeEvent,
     normalize,
+    entrySize,
+    encodeBatch,
+    isBatch,
+    decodeBatch,
+    decodeReplyBatch,
+    batchReplyIds,
+    encodeReplyBatch,
 };

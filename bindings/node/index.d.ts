@@ -25,6 +25,10 @@ export interface ClientOptions {
     queueFullRetries?: number;
     /** ms before the first QUEUE_FULL retry, doubled (with jitter) each time (5). */
     queueFullBackoff?: number;
+    /** Calls made in the same tick leave together, as one wire batch when
+     *  the broker's hello lists the `batch` op (true). The client asks with
+     *  a hello of its own the first time calls come together. */
+    coalesce?: boolean;
     /** The first request id (1); ids count up from it and wrap at 2^64-1. */
     firstId?: Int;
     /** With `curveCert`, speak CURVE (event streams too): the broker's
@@ -113,6 +117,9 @@ export interface Limits {
     /** Reported by brokers since these bounds exist. */
     queue_bytes_max?: number;
     reply_hwm?: number;
+    /** Entries a batch and bytes of its entries frame (brokers with `batch`). */
+    batch_max?: number;
+    batch_bytes_max?: number;
     [key: string]: unknown;
 }
 
@@ -236,6 +243,8 @@ export interface ClientStats {
     timeouts: number;
     badReplies: number;
     unmatched: number;
+    /** Wire batches sent (their requests count in `sent`). */
+    batches: number;
 }
 
 export declare class Client {
@@ -284,9 +293,41 @@ export declare class Client {
      *  '' for all). Needs the `events` option or `opts.endpoint`. */
     events(prefix?: string | string[], opts?: EventsOptions): EventStream;
 
+    /** Calls collected, then started together by {@link Batch.send}: as
+     *  wire batches (split by the broker's batch_max and batch_bytes_max)
+     *  when its hello lists the `batch` op, else one by one. Each call keeps
+     *  its own reply, timeout and retries. */
+    batch(): Batch;
+
     /** Close at once (linger 0): pending requests reject with 'CLOSED',
      *  event streams end. Idempotent. */
     close(): void;
+}
+
+/** Calls of one client collected by its op methods (the client's own
+ *  signatures, each returning that call's promise) and started together by
+ *  {@link Batch.send}. */
+export declare class Batch {
+    ping: Client['ping'];
+    hello: Client['hello'];
+    stat: Client['stat'];
+    read: Client['read'];
+    write: Client['write'];
+    append: Client['append'];
+    readfile: Client['readfile'];
+    writefile: Client['writefile'];
+    truncate: Client['truncate'];
+    fsync: Client['fsync'];
+    unlink: Client['unlink'];
+    rename: Client['rename'];
+    mkdir: Client['mkdir'];
+    rmdir: Client['rmdir'];
+    listdir: Client['listdir'];
+    copy: Client['copy'];
+    request: Client['request'];
+    /** Start every call collected since the last send; resolves their
+     *  outcomes in order, as Promise.allSettled does. */
+    send(): Promise<PromiseSettledResult<unknown>[]>;
 }
 
 /** The wire codec (also `require('zaio/codec')`). */

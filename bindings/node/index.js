@@ -7,6 +7,15 @@
     its own timeout. QUEUE_FULL replies (the broker did not accept the job)
     are retried after a short back-off a bounded number of times.
 
+    Batches: when the broker's hello lists the `batch` op, requests queued
+    together leave as one wire batch (split by its batch_max and
+    batch_bytes_max), each keeping its own reply, timeout and retries.
+    Calls made in the same tick are queued together: the sender starts in
+    a microtask (`coalesce`, on by default), so `Promise.all([c.read(..),
+    c.read(..)])` is one message; client.batch() groups calls explicitly.
+    The client asks with its own hello the first time calls come together
+    on a connection.
+
     What the broker could not answer by id is refused here with TOOBIG: a
     header over 8192 bytes (the broker drops it unread and answers id 0),
     and a data frame over the broker's payload_max, learned from a hello
@@ -32,6 +41,7 @@ const DEFAULTS = {
     sendQueueMax: 65536,     //  requests waiting to be sent
     queueFullRetries: 5,     //  QUEUE_FULL retries per request
     queueFullBackoff: 5,     //  ms before the first retry, doubled each time
+    coalesce: true,          //  calls of one tick leave together (batches)
 };
 
 //  ---------------------------------------------------------------------
@@ -172,6 +182,10 @@ class Fifo {
         this.items.push(item);
     }
 
+    peek () {
+        return this.head < this.items.length ? this.items[this.head] : undefined;
+    }
+
     shift () {
         if (this.head >= this.items.length)
             return undefined;
@@ -226,7 +240,15 @@ class Client {
         this._streams = new Set();
         this._payloadMax = undefined;    //  from the last hello on this connection
         this._payloadHello = null;       //  the hello asked for it, while it is out
-        this.stats = { sent: 0, replies: 0, retries: 0, timeouts: 0, badReplies: 0, unmatched: 0 };
+        //  {max, bytesMax} when this connection's broker takes batches,
+        //  null when it does not, undefined until its hello said.
+        this._batchLimits = undefined;
+        this._batchHello = null;         //  the hello asking, while it is out
+        this._tags = new Map();          //  batch tag id -> tag, while a refusal may come
+        this._hold = 0;                  //  > 0: client.batch() is queueing; do not send
+        this._batching = false;          //  calls made now are a client.batch()'s
+        this._pumpSoon = false;          //  a pump is due in a microtask
+        this.stats = { sent: 0, replies: 0, retries: 0, timeouts: 0, badReplies: 0, unmatched: 0, batches: 0 };
         //  Whether the last connection was given up on (by libzmq, or by
         //  a verdict of AUTH), so that the next call needs a new socket.
         this._renew = false;
@@ -245,6 +267,7 @@ class Client {
         //  The next connection may be to a broker restarted with other limits.
         dealer.events.on('disconnect', () => {
             this._payloadMax = undefined;
+            this._batchLimits = undefined;
         });
         for (const type of ['handshake', 'handshake:error:auth', 'handshake:error:protocol', 'handshake:error:other'])
             dealer.events.on(type, (ev) => this._onHandshake(dealer, ev));
@@ -430,6 +453,17 @@ class Client {
         return this._call(op, header, data === undefined ? undefined : toBuffer('data', data), opts);
     }
 
+    //  Calls collected and sent together: `const b = client.batch();
+    //  const head = b.read('f', 0, 4096); const st = b.stat('f'); await
+    //  b.send();`. Each op method of the batch (and request) takes the
+    //  client method's arguments and returns the promise of that call; the
+    //  calls start at send(), which first makes sure the client knows
+    //  whether the broker takes batches, and resolves once each has
+    //  settled (Promise.allSettled's outcomes, in order).
+    batch () {
+        return new Batch(this);
+    }
+
     //  -- events ---------------------------------------------------------
 
     //  Completion events whose topic starts with `prefix` (or any of an
@@ -479,7 +513,7 @@ class Client {
                 this._nextId = id < Number.MAX_SAFE_INTEGER ? id + 1 : BigInt(id) + 1n;
             else
                 this._nextId = id < U64_MAX ? id + 1n : 1;
-            if (!this._pending.has(id))
+            if (!this._pending.has(id) && !this._tags.has(id))
                 return id;
         }
     }
@@ -515,6 +549,7 @@ class Client {
             const entry = {
                 id, ...info, request: header, frames, resolve, reject,
                 state: QUEUED, attempts: 0, timer: null, retryTimer: null,
+                batch: this._batching, tag: null,
             };
             if (timeout > 0 && Number.isFinite(timeout))
                 entry.timer = setTimeout(() => this._onTimeout(entry, timeout), timeout);
@@ -528,9 +563,48 @@ class Client {
 
     _enqueue (entry) {
         entry.state = QUEUED;
+        this._untag(entry);
         this._queue.push(entry);
         this._queued++;
-        this._pump();
+        this._kick(entry.batch);
+    }
+
+    //  Start the sender: at once, or, when coalescing or `soon`, in a
+    //  microtask, so that every call of this tick is queued by then.
+    _kick (soon) {
+        if (!(this.options.coalesce || soon)) {
+            this._pump();
+        } else if (!this._pumpSoon) {
+            this._pumpSoon = true;
+            queueMicrotask(() => {
+                this._pumpSoon = false;
+                this._pump();
+            });
+        }
+    }
+
+    //  Resolves once the client knows whether this connection's broker
+    //  takes batches (_batchLimits), asking with a hello (one for all
+    //  callers) if it does not. A hello that fails leaves it unknown.
+    _learnBatch () {
+        if (this._batchLimits !== undefined)
+            return Promise.resolve();
+        if (!this._batchHello)
+            this._batchHello = this.hello().then(() => {}).finally(() => {
+                this._batchHello = null;
+            });
+        return this._batchHello;
+    }
+
+    //  The entry is no longer waiting on its batch's refusal: its tag goes
+    //  once no entry is.
+    _untag (entry) {
+        const tag = entry.tag;
+        if (!tag)
+            return;
+        entry.tag = null;
+        if (--tag.left === 0)
+            this._tags.delete(tag.id);
     }
 
     //  Queue a request whose data frame is `size` bytes once the broker's
@@ -566,42 +640,93 @@ class Client {
     }
 
     //  The one sender: drains the queue while the in-flight count allows,
-    //  one send at a time.
+    //  one message at a time: a wire batch of the queued entries when the
+    //  broker takes batches and the client coalesces (or they are a
+    //  client.batch()'s), else one request.
     async _pump () {
-        if (this._pumping)
+        if (this._pumping || this._hold)
             return;
         this._pumping = true;
         try {
             while (!this._closed && this._inflight < this.options.inflightMax) {
-                const entry = this._queue.shift();
-                if (!entry)
+                const group = this._takeGroup();
+                if (group.length === 0)
                     break;
-                if (entry.state !== QUEUED)
-                    continue;
-                this._queued--;
-                entry.state = SENT;
-                this._inflight++;
+                for (const entry of group) {
+                    this._queued--;
+                    entry.state = SENT;
+                    this._inflight++;
+                }
+                let frames = group[0].frames;
+                if (group.length > 1) {
+                    const tag = { id: this._allocId(), entries: group, left: group.length };
+                    this._tags.set(tag.id, tag);
+                    for (const entry of group)
+                        entry.tag = tag;
+                    frames = codec.encodeBatch(tag.id, group.map((e) => ({ header: e.frames[1], data: e.frames[2] })));
+                }
                 const dealer = this._dealer;
                 try {
-                    await dealer.send(entry.frames);
-                    this.stats.sent++;
+                    await dealer.send(frames);
+                    this.stats.sent += group.length;
+                    if (group.length > 1)
+                        this.stats.batches++;
                 } catch (err) {
                     if (this._closed)
                         break;
-                    if (entry.state === SENT && dealer !== this._dealer) {
-                        //  The socket was replaced under the send: the
-                        //  request never left, so it goes on the new one.
+                    for (const entry of group) {
+                        if (entry.state !== SENT)
+                            continue;
                         this._inflight--;
-                        this._enqueue(entry);
-                    } else if (entry.state === SENT) {
-                        this._inflight--;
-                        this._finish(entry, localError('EIO', `send failed: ${err.message}`, entry));
+                        if (dealer !== this._dealer)
+                            //  The socket was replaced under the send: the
+                            //  request never left, so it goes on the new one.
+                            this._enqueue(entry);
+                        else
+                            this._finish(entry, localError('EIO', `send failed: ${err.message}`, entry));
                     }
                 }
             }
         } finally {
             this._pumping = false;
         }
+    }
+
+    //  The next message's entries, taken off the queue: the first queued
+    //  entry, and after it, when it may go in a batch, as many more as may
+    //  go with it, within the window and the broker's batch limits.
+    _takeGroup () {
+        const group = [];
+        let entry;
+        while ((entry = this._queue.shift()) && entry.state !== QUEUED)
+            continue;
+        if (!entry)
+            return group;
+        group.push(entry);
+        const limits = this._batchLimits;
+        if (limits === undefined && this.options.coalesce && this._queued > 1)
+            //  Calls came together: are batches possible? (singles meanwhile)
+            this._learnBatch().catch(() => {});
+        const batching = (e) => limits && (this.options.coalesce || e.batch);
+        if (!batching(entry))
+            return group;
+        const room = this.options.inflightMax - this._inflight;
+        let bytes = 5 + codec.entrySize(entry.frames[1].length);
+        while (group.length < Math.min(room, limits.max)) {
+            const next = this._queue.peek();
+            if (!next)
+                break;
+            if (next.state !== QUEUED) {
+                this._queue.shift();
+                continue;
+            }
+            const size = codec.entrySize(next.frames[1].length);
+            if (!batching(next) || bytes + size > limits.bytesMax)
+                break;
+            bytes += size;
+            group.push(this._queue.shift());
+        }
+        return group;
     }
 
     async _receiveLoop (dealer) {
@@ -625,18 +750,63 @@ class Client {
         }
     }
 
+    //  A message from the broker: a reply, or a reply batch, each reply
+    //  handed to its request. A reply batch that breaks the protocol
+    //  fails the requests whose ids can be read in it (BAD_REPLY).
     _onReply (frames) {
-        let reply = null;
-        let broken = null;
-        try {
-            reply = codec.decodeReply(frames);
-        } catch (err) {
-            broken = err;
-            this.stats.badReplies++;
+        if (!codec.isBatch(frames)) {
+            let reply = null;
+            let broken = null;
+            try {
+                reply = codec.decodeReply(frames);
+            } catch (err) {
+                broken = err;
+            }
+            const tag = reply && this._tags.get(reply.header.id);
+            if (tag)
+                this._onRefusal(tag, reply);
+            else
+                this._onOne(reply, broken, reply ? reply.header.id : codec.replyId(frames));
+            return;
         }
+        let replies;
+        try {
+            replies = codec.decodeReplyBatch(frames);
+        } catch (err) {
+            for (const id of codec.batchReplyIds(frames))
+                this._onOne(null, err, id);
+            this.stats.badReplies++;
+            return;
+        }
+        for (const r of replies) {
+            if (r instanceof codec.CodecError)
+                this._onOne(null, r, r.id);
+            else
+                this._onOne(r, null, r.header.id);
+        }
+    }
+
+    //  The broker refused a whole batch (one reply, the tag's id): each of
+    //  its entries still waiting gets that error as its own reply.
+    _onRefusal (tag, reply) {
+        this._tags.delete(tag.id);
+        for (const entry of tag.entries) {
+            if (entry.tag !== tag || entry.state !== SENT)
+                continue;
+            entry.tag = null;
+            this.stats.replies++;
+            this._inflight--;
+            this._answer(entry, { header: { ...reply.header, id: entry.id }, data: undefined });
+        }
+        this._pump();
+    }
+
+    //  One reply (or `broken`, why it did not decode) for request `id`.
+    _onOne (reply, broken, id) {
+        if (broken)
+            this.stats.badReplies++;
         //  A broken reply whose id can be read still ends its request,
         //  which would otherwise wait out its timeout.
-        const id = reply ? reply.header.id : codec.replyId(frames);
         const entry = id === undefined ? undefined : this._pending.get(id);
         if (!entry || entry.state !== SENT) {
             if (reply)
@@ -645,6 +815,11 @@ class Client {
         }
         this.stats.replies++;
         this._inflight--;
+        if (entry.tag) {
+            //  The broker took the batch: no refusal will come.
+            this._tags.delete(entry.tag.id);
+            entry.tag = null;
+        }
         if (broken)
             this._finish(entry, localError('BAD_REPLY', broken.message, entry));
         else
@@ -679,8 +854,13 @@ class Client {
             this._finish(entry, localError('BAD_REPLY', err.message, entry));
             return;
         }
-        if (entry.op === 'hello')
+        if (entry.op === 'hello') {
             this._payloadMax = header.limits.payload_max;
+            this._batchLimits = header.ops.includes('batch')
+                ? { max: header.limits.batch_max || codec.BATCH_MAX,
+                    bytesMax: header.limits.batch_bytes_max || codec.BATCH_BYTES_MAX }
+                : null;
+        }
         this._finish(entry, null, reply);
     }
 
@@ -709,6 +889,7 @@ class Client {
         if (entry.state === QUEUED)
             this._queued--;
         entry.state = DONE;
+        this._untag(entry);
         if (entry.timer)
             clearTimeout(entry.timer);
         if (entry.retryTimer)
@@ -719,6 +900,60 @@ class Client {
         else
             entry.resolve(value);
     }
+}
+
+//  ---------------------------------------------------------------------
+//  Batch: calls of one client collected, then started together (see
+//  Client.batch).
+
+const BATCH_METHODS = ['ping', 'hello', 'stat', 'read', 'write', 'append', 'readfile', 'writefile',
+    'truncate', 'fsync', 'unlink', 'rename', 'mkdir', 'rmdir', 'listdir', 'copy', 'request'];
+
+class Batch {
+    constructor (client) {
+        this._client = client;
+        this._calls = [];
+    }
+
+    //  Start every call collected since the last send, in one go; resolves
+    //  their outcomes ({status, value | reason}) in order.
+    async send () {
+        const calls = this._calls.splice(0);
+        const client = this._client;
+        await client._learnBatch().catch(() => {});
+        client._hold++;
+        client._batching = true;
+        try {
+            for (const call of calls) {
+                let promise;
+                try {
+                    promise = client[call.method](...call.args);
+                } catch (err) {
+                    promise = Promise.reject(err);
+                }
+                promise.then(call.resolve, call.reject);
+            }
+        } finally {
+            client._batching = false;
+            client._hold--;
+        }
+        client._pump();
+        return Promise.allSettled(calls.map((c) => c.promise));
+    }
+}
+
+for (const method of BATCH_METHODS) {
+    Batch.prototype[method] = function (...args) {
+        const call = { method, args };
+        call.promise = new Promise((resolve, reject) => {
+            call.resolve = resolve;
+            call.reject = reject;
+        });
+        //  Its outcome is also in send()'s result: not an unhandled rejection.
+        call.promise.catch(() => {});
+        this._calls.push(call);
+        return call.promise;
+    };
 }
 
 //  ---------------------------------------------------------------------
@@ -932,4 +1167,4 @@ class EventStream {
     }
 }
 
-module.exports = { Client, ZaioError, EventStream, codec };
+module.exports = { Client, ZaioError, EventStream, Batch, codec };

@@ -64,6 +64,7 @@ typedef enum {
     DECODE_EVENT,
     DECODE_READY,
     DECODE_OUTCOME,
+    DECODE_BATCH, //  a batch's entries frame, walked pair by pair
     DECODE_KINDS
 } s_decoder_t;
 
@@ -75,10 +76,36 @@ typedef struct {
     zaio_event_t event;
     zaio_ready_t ready;
     zaio_outcome_t outcome;
+    uint32_t batch_count; //  pairs a batch walk read
     char why[256];
 } s_decoded_t;
 
 static s_decoded_t s_out;
+
+//  Walks a batch's entries frame to its end with zaio_batch_cursor.
+//  Returns 0 with the pairs read in out, or the cursor's error.
+static int
+s_batch_walk (const void *data, size_t size, s_decoded_t *out)
+{
+    zaio_batch_cursor_t cursor;
+    uint32_t count;
+    int code = zaio_batch_cursor_init (&cursor, data, size, ZAIO_BATCH_MAX, &count, out->why,
+                                       sizeof out->why);
+    const uint8_t *header;
+    size_t header_size;
+    bool has_data;
+    uint32_t read = 0;
+    while (code == 0 && (code = zaio_batch_cursor_next (&cursor, &header, &header_size, &has_data,
+                                                        out->why, sizeof out->why)) == 0) {
+        assert (header >= (const uint8_t *)data &&
+                header + header_size <= (const uint8_t *)data + size);
+        read++;
+    }
+    if (code != 1) return code;
+    assert (read == count);
+    out->batch_count = read;
+    return 0;
+}
 
 //  Runs one decoder on a heap copy of exactly size bytes. Returns its code.
 static int
@@ -104,6 +131,9 @@ s_decode (s_decoder_t which, const void *data, size_t size, s_decoded_t *out)
             break;
         case DECODE_OUTCOME:
             code = zaio_outcome_decode (&out->outcome, copy, size);
+            break;
+        case DECODE_BATCH:
+            code = s_batch_walk (copy, size, out);
             break;
         default:
             assert (false);
@@ -145,7 +175,8 @@ s_decode_json (s_decoder_t which, const char *json_text)
 static void
 s_expect (s_decoder_t decoder, int code, const char *json_text)
 {
-    static const char *names[DECODE_KINDS] = {"request", "reply", "event", "ready", "outcome"};
+    static const char *names[DECODE_KINDS] = {"request", "reply",   "event",
+                                              "ready",   "outcome", "batch"};
     int got = s_decode_json (decoder, json_text);
     if (got != code)
         fprintf (stderr, "test_codec: %s %.200s: got %s (%s), want %s\n", names[decoder], json_text,
@@ -187,7 +218,8 @@ s_add_sample (s_decoder_t decoder, const void *data, size_t size)
     sample->size = size;
 }
 
-//  The msgpack frame of every valid vector in file: frame index of each.
+//  The msgpack frame of every valid vector in file: frame index of each,
+//  or for a batch vector its entries frame, and a request batch's header.
 static void
 s_load_samples (const char *file, s_decoder_t decoder, size_t frame_index)
 {
@@ -200,12 +232,20 @@ s_load_samples (const char *file, s_decoder_t decoder, size_t frame_index)
     const zaio_json_t *vectors = zaio_json_get (root, "vectors");
     assert (zaio_json_size (vectors) > 0);
     for (size_t i = 0; i < zaio_json_size (vectors); i++) {
-        const zaio_json_t *frames = zaio_json_get (zaio_json_at (vectors, i), "frames");
+        const zaio_json_t *vector = zaio_json_at (vectors, i);
+        const zaio_json_t *frames = zaio_json_get (vector, "frames");
+        bool batch = zaio_json_get (vector, "entries") != NULL;
         size_t size;
         uint8_t *bytes = zaio_json_hex (zaio_json_at (frames, frame_index), &size);
         assert (bytes);
-        s_add_sample (decoder, bytes, size);
+        s_add_sample (batch && decoder == DECODE_REPLY ? DECODE_BATCH : decoder, bytes, size);
         free (bytes);
+        if (batch && decoder == DECODE_REQUEST) {
+            bytes = zaio_json_hex (zaio_json_at (frames, frame_index + 1), &size);
+            assert (bytes);
+            s_add_sample (DECODE_BATCH, bytes, size);
+            free (bytes);
+        }
     }
     zaio_json_destroy (&root);
 }
@@ -399,6 +439,8 @@ s_test_mutations (void)
             if (sample->decoder == DECODE_REQUEST)
                 assert (code == ZAIO_ERR_MALFORMED || code == ZAIO_ERR_TOOBIG ||
                         code == ZAIO_ERR_UNKNOWN_OP || code == ENAMETOOLONG || code == EINVAL);
+            else if (sample->decoder == DECODE_BATCH)
+                assert (code == ZAIO_ERR_MALFORMED || code == ZAIO_ERR_TOOBIG);
             else
                 assert (code == ZAIO_ERR_MALFORMED);
         }
@@ -408,11 +450,12 @@ s_test_mutations (void)
     }
     free (buffer);
     printf ("%d mutations (seed 0x%llx); decoded/refused: request %zu/%zu, "
-            "reply %zu/%zu, event %zu/%zu, ready %zu/%zu, outcome %zu/%zu\n",
+            "reply %zu/%zu, event %zu/%zu, ready %zu/%zu, outcome %zu/%zu, batch %zu/%zu\n",
             MUTATIONS, (unsigned long long)MUTATION_SEED, decoded[DECODE_REQUEST],
             refused[DECODE_REQUEST], decoded[DECODE_REPLY], refused[DECODE_REPLY],
             decoded[DECODE_EVENT], refused[DECODE_EVENT], decoded[DECODE_READY],
-            refused[DECODE_READY], decoded[DECODE_OUTCOME], refused[DECODE_OUTCOME]);
+            refused[DECODE_READY], decoded[DECODE_OUTCOME], refused[DECODE_OUTCOME],
+            decoded[DECODE_BATCH], refused[DECODE_BATCH]);
     s_free_samples ();
 }
 
@@ -1708,6 +1751,177 @@ s_test_names (void)
     printf ("%zu error names round trip\n", names);
 }
 
+//  ---------------------------------------------------------------------
+//  Batches
+
+//  The entries frame a writer makes of count pairs of header (size bytes)
+//  and alternate flags, checked against its own size; caller destroys it.
+static zframe_t *
+s_batch_frame (uint32_t count, const void *header, size_t size)
+{
+    zaio_batch_writer_t writer;
+    zaio_batch_writer_init (&writer);
+    for (uint32_t i = 0; i < count; i++)
+        assert (zaio_batch_writer_add (&writer, header, size, i % 2 == 1) == 0);
+    assert (writer.count == count && writer.data_count == count / 2);
+    size_t want = zaio_batch_writer_size (&writer);
+    zframe_t *frame = zaio_batch_writer_frame (&writer);
+    assert (frame && zframe_size (frame) == want);
+    assert (writer.count == 0 && zaio_batch_writer_size (&writer) == 1);
+    zaio_batch_writer_release (&writer);
+    return frame;
+}
+
+static int
+s_batch_check_bytes (const void *bytes, size_t size, size_t data_frames)
+{
+    uint32_t count = 99;
+    char why[128] = "";
+    int code = zaio_batch_check (bytes, size, data_frames, ZAIO_BATCH_MAX, ZAIO_BATCH_BYTES_MAX,
+                                 &count, why, sizeof why);
+    assert (code == 0 || (why[0] && count == 0));
+    return code;
+}
+
+static void
+s_test_batches (void)
+{
+    //  Shortest forms: fixarray, array16, array32; bin8, bin16.
+    uint8_t header[300];
+    memset (header, 0x80, sizeof header);
+    zframe_t *frame = s_batch_frame (2, header, 1);
+    static const uint8_t two[] = {0x92, 0x92, 0xc4, 0x01, 0x80, 0xc2, 0x92, 0xc4, 0x01, 0x80, 0xc3};
+    assert (zframe_size (frame) == sizeof two &&
+            memcmp (zframe_data (frame), two, sizeof two) == 0);
+    assert (zaio_batch_is (zframe_data (frame), zframe_size (frame)));
+    assert (s_batch_check_bytes (two, sizeof two, 1) == 0);
+    assert (s_batch_check_bytes (two, sizeof two, 0) == ZAIO_ERR_MALFORMED);
+    assert (s_batch_check_bytes (two, sizeof two, 2) == ZAIO_ERR_MALFORMED);
+    zframe_destroy (&frame);
+    frame = s_batch_frame (16, header, 300);
+    const uint8_t *bytes = zframe_data (frame);
+    assert (bytes[0] == 0xdc && bytes[1] == 0 && bytes[2] == 16);
+    assert (bytes[3] == 0x92 && bytes[4] == 0xc5 && bytes[5] == 0x01 && bytes[6] == 0x2c);
+    assert (s_batch_check_bytes (bytes, zframe_size (frame), 8) == 0);
+    zframe_destroy (&frame);
+    frame = s_batch_frame (65536, header, 0);
+    bytes = zframe_data (frame);
+    assert (bytes[0] == 0xdd && zframe_size (frame) == 5 + 65536 * 4);
+    //  More pairs than batch_max: TOOBIG before a pair is read.
+    assert (s_batch_check_bytes (bytes, zframe_size (frame), 32768) == ZAIO_ERR_TOOBIG);
+    zframe_destroy (&frame);
+
+    //  Nothing appended: no frame. A writer that ran out of memory makes none.
+    zaio_batch_writer_t writer;
+    zaio_batch_writer_init (&writer);
+    assert (zaio_batch_writer_frame (&writer) == NULL);
+    zaio_batch_writer_release (&writer);
+
+    //  The whole-batch refusals of PROTOCOL.md section 5.2.
+    static const struct {
+        const char *hex;
+        int code;
+    } refused[] = {
+        {"", ZAIO_ERR_MALFORMED},               //  nothing
+        {"90", ZAIO_ERR_MALFORMED},             //  no entries
+        {"80", ZAIO_ERR_MALFORMED},             //  a map
+        {"c4", ZAIO_ERR_MALFORMED},             //  a bin header, cut
+        {"91", ZAIO_ERR_MALFORMED},             //  an entry missing
+        {"9191c40180", ZAIO_ERR_MALFORMED},     //  [bin]
+        {"9193c40180c2c2", ZAIO_ERR_MALFORMED}, //  [bin, bool, bool]
+        {"9192a180c2", ZAIO_ERR_MALFORMED},     //  [str, bool]
+        {"9192c4018000", ZAIO_ERR_MALFORMED},   //  [bin, 0]
+        {"9192c40180c0", ZAIO_ERR_MALFORMED},   //  [bin, nil]
+        {"9192c40280c2", ZAIO_ERR_MALFORMED},   //  bin longer than what follows
+        {"9192c40180c2c0", ZAIO_ERR_MALFORMED}, //  trailing bytes
+        {"9292c40180c2", ZAIO_ERR_MALFORMED},   //  one of two entries
+        {"9182c40180c2", ZAIO_ERR_MALFORMED},   //  a map for a pair
+        {"dd00000401", ZAIO_ERR_MALFORMED},     //  1025 declared, none there
+        {"ddffffffff", ZAIO_ERR_MALFORMED},     //  more than the bytes could hold
+        {"9192c40080c2", ZAIO_ERR_MALFORMED},   //  empty bin, then a stray byte
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        uint8_t raw[32];
+        size_t size = strlen (refused[i].hex) / 2;
+        for (size_t b = 0; b < size; b++) sscanf (refused[i].hex + 2 * b, "%2hhx", &raw[b]);
+        int code = s_batch_check_bytes (raw, size, 0);
+        if (code != refused[i].code)
+            fprintf (stderr, "test_codec: batch %s: got %s\n", refused[i].hex,
+                     zaio_error_name (code));
+        assert (code == refused[i].code);
+    }
+    //  An empty header is a pair like another: its entry fails alone.
+    static const uint8_t empty_header[] = {0x91, 0x92, 0xc4, 0x00, 0xc2};
+    assert (s_batch_check_bytes (empty_header, sizeof empty_header, 0) == 0);
+    //  Over bytes_max: TOOBIG, whatever the bytes.
+    uint32_t count;
+    char why[128] = "";
+    assert (zaio_batch_check (two, sizeof two, 1, ZAIO_BATCH_MAX, sizeof two - 1, &count, why,
+                              sizeof why) == ZAIO_ERR_TOOBIG);
+    assert (zaio_batch_check (two, sizeof two, 1, 1, sizeof two, &count, why, sizeof why) ==
+            ZAIO_ERR_TOOBIG);
+
+    //  The cursor hands out each header and flag, and stays put on an error.
+    static const uint8_t mixed[] = {0x92, 0x92, 0xc4, 0x01, 0x81, 0xc3, 0x92, 0xa1, 0x80, 0xc2};
+    zaio_batch_cursor_t cursor;
+    assert (zaio_batch_cursor_init (&cursor, mixed, sizeof mixed, 2, &count, why, sizeof why) == 0);
+    assert (count == 2);
+    const uint8_t *entry;
+    size_t size;
+    bool has_data;
+    assert (zaio_batch_cursor_next (&cursor, &entry, &size, &has_data, why, sizeof why) == 0);
+    assert (entry == mixed + 4 && size == 1 && has_data);
+    zaio_batch_cursor_t before = cursor;
+    assert (zaio_batch_cursor_next (&cursor, &entry, &size, &has_data, why, sizeof why) ==
+            ZAIO_ERR_MALFORMED);
+    assert (memcmp (&before, &cursor, sizeof cursor) == 0 && strstr (why, "entry 1"));
+
+    //  Reply batches tell themselves from single replies by the first byte.
+    static const uint8_t firsts[] = {0x90, 0x9f, 0xdc, 0xdd, 0x80, 0x8f, 0xde, 0xdf, 0xc0};
+    for (size_t i = 0; i < sizeof firsts; i++) assert (zaio_batch_is (&firsts[i], 1) == (i < 4));
+    assert (!zaio_batch_is (firsts, 0));
+
+    //  A batch header takes id and op only, and needs its entries frame.
+    s_expect (DECODE_REQUEST, 0, "{\"id\": 9, \"op\": \"batch\"}");
+    static const char *const per_job[] = {
+        "\"volume\": \"v\"", "\"key\": \"k\"",  "\"barrier\": true", "\"link\": true",
+        "\"deadline\": 5",   "\"priority\": 1", "\"path\": \"a\""};
+    for (size_t i = 0; i < sizeof per_job / sizeof per_job[0]; i++) {
+        char text[128];
+        snprintf (text, sizeof text, "{\"id\": 9, \"op\": \"batch\", %s}", per_job[i]);
+        s_expect (DECODE_REQUEST, ZAIO_ERR_MALFORMED, text);
+        assert (s_out.request.id == 9);
+    }
+    zframe_t *batch_header = s_pack ("{\"id\": 9, \"op\": \"batch\"}");
+    const void *frames[3] = {ZAIO_SIGNATURE, zframe_data (batch_header), two};
+    size_t sizes[3] = {strlen (ZAIO_SIGNATURE), zframe_size (batch_header), sizeof two};
+    zaio_request_t req;
+    assert (zaio_request_decode_frames (&req, frames, sizes, 2, ZAIO_PAYLOAD_MAX, why,
+                                        sizeof why) == ZAIO_ERR_MALFORMED &&
+            req.id == 9);
+    assert (zaio_request_decode_frames (&req, frames, sizes, 4, ZAIO_PAYLOAD_MAX, why,
+                                        sizeof why) == 0 &&
+            req.op == ZAIO_OP_BATCH);
+    zframe_destroy (&batch_header);
+
+    //  hello: the batch limits travel only when batch_max is set.
+    static zaio_hello_t hello, back;
+    memset (&hello, 0, sizeof hello);
+    hello.batch_max = ZAIO_BATCH_MAX;
+    hello.batch_bytes_max = ZAIO_BATCH_BYTES_MAX;
+    hello.ops = 1u << ZAIO_OP_BATCH;
+    frame = s_hello_frame (3, &hello);
+    assert (s_hello_decode_frame (&back, frame) == 0);
+    assert (back.batch_max == ZAIO_BATCH_MAX && back.batch_bytes_max == ZAIO_BATCH_BYTES_MAX);
+    assert (back.ops == 1u << ZAIO_OP_BATCH);
+    zframe_destroy (&frame);
+    hello.batch_max = 0;
+    frame = s_hello_frame (3, &hello);
+    assert (s_hello_decode_frame (&back, frame) == 0);
+    assert (back.batch_max == 0 && back.batch_bytes_max == 0);
+    zframe_destroy (&frame);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1729,6 +1943,7 @@ main (int argc, char *argv[])
         ZAIO_TEST_CASE (s_test_ready),
         ZAIO_TEST_CASE (s_test_outcome),
         ZAIO_TEST_CASE (s_test_envelope),
+        ZAIO_TEST_CASE (s_test_batches),
         ZAIO_TEST_CASE (s_test_names),
         ZAIO_TEST_CASE (s_test_mutations),
     };

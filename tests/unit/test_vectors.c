@@ -212,6 +212,93 @@ s_check_msgpack (const void *data, size_t size, const zaio_json_t *json, const c
 }
 
 //  ---------------------------------------------------------------------
+//  Batches
+
+static zframe_t *s_pack_reply (const zaio_json_t *header);
+
+//  One batch element's header bytes against its JSON meaning: decoded by
+//  the codec and packed again to the same bytes. Returns the packed frame
+//  (caller destroys it), NULL if it could not be made.
+static zframe_t *
+s_check_batch_header (const uint8_t *bytes, size_t size, const zaio_json_t *want, bool request,
+                      uint32_t index)
+{
+    char where[32];
+    snprintf (where, sizeof where, "entries[%u]", index);
+    s_check_msgpack (bytes, size, want, where);
+    char why[256] = "";
+    uint64_t id = 0;
+    zaio_json_uint (zaio_json_get (want, "id"), &id);
+    if (!request) {
+        zaio_reply_t reply;
+        int code = zaio_reply_decode (&reply, bytes, size, why, sizeof why);
+        CHECK (code == 0 && reply.id == id, "%s: reply decode: %s (%s)", where,
+               zaio_error_name (code), why);
+        return s_pack_reply (want);
+    }
+    zaio_request_t req;
+    int code = zaio_request_decode (&req, bytes, size, why, sizeof why);
+    CHECK (code == 0 && req.id == id, "%s: request decode: %s (%s)", where, zaio_error_name (code),
+           why);
+    return code == 0 ? zaio_request_encode (&req) : NULL;
+}
+
+//  A batch vector: the entries frame at index first of msg walks to the
+//  vector's "entries" (headers and flags), the data frames follow it, and
+//  zaio_batch_writer packs the entries back to exactly that frame.
+static void
+s_check_batch (const zaio_json_t *vector, zmsg_t *msg, size_t first, bool request)
+{
+    const zaio_json_t *entries = zaio_json_get (vector, "entries");
+    zframe_t *frame = s_frame_at (msg, first);
+    CHECK (entries && zaio_json_type (entries) == ZAIO_JSON_ARRAY, "no entries array");
+    CHECK (frame, "no entries frame");
+    if (!entries || !frame) return;
+    char why[256] = "";
+    uint32_t count;
+    int code =
+        zaio_batch_check (zframe_data (frame), zframe_size (frame), zmsg_size (msg) - first - 1,
+                          ZAIO_BATCH_MAX, ZAIO_BATCH_BYTES_MAX, &count, why, sizeof why);
+    CHECK (code == 0, "zaio_batch_check: %s (%s)", zaio_error_name (code), why);
+    CHECK (zaio_batch_is (zframe_data (frame), zframe_size (frame)), "not seen as a batch");
+    zaio_batch_cursor_t cursor;
+    code = zaio_batch_cursor_init (&cursor, zframe_data (frame), zframe_size (frame),
+                                   ZAIO_BATCH_MAX, &count, why, sizeof why);
+    CHECK (code == 0 && count == zaio_json_size (entries), "%u entries, want %zu", count,
+           zaio_json_size (entries));
+    zaio_batch_writer_t writer;
+    zaio_batch_writer_init (&writer);
+    size_t data_frame = first + 1;
+    const uint8_t *header;
+    size_t size;
+    bool has_data;
+    for (uint32_t i = 0; code == 0 && i < count; i++) {
+        code = zaio_batch_cursor_next (&cursor, &header, &size, &has_data, why, sizeof why);
+        CHECK (code == 0, "entries[%u]: %s (%s)", i, zaio_error_name (code), why);
+        if (code) break;
+        const zaio_json_t *want = zaio_json_at (entries, i);
+        CHECK (zaio_json_bool (zaio_json_get (want, "data")) == has_data, "entries[%u]: flag", i);
+        if (has_data) CHECK (s_frame_at (msg, data_frame++), "entries[%u]: no data frame", i);
+        zframe_t *packed =
+            s_check_batch_header (header, size, zaio_json_get (want, "header"), request, i);
+        CHECK (packed && zframe_size (packed) == size &&
+                   memcmp (zframe_data (packed), header, size) == 0,
+               "entries[%u]: encoding differs", i);
+        if (packed)
+            zaio_batch_writer_add (&writer, zframe_data (packed), zframe_size (packed), has_data);
+        zframe_destroy (&packed);
+    }
+    if (code == 0)
+        CHECK (zaio_batch_cursor_next (&cursor, &header, &size, &has_data, why, sizeof why) == 1,
+               "entries do not end after %u", count);
+    CHECK (data_frame == zmsg_size (msg), "%zu frames, want %zu", zmsg_size (msg), data_frame);
+    zframe_t *packed = zaio_batch_writer_frame (&writer);
+    CHECK (packed && zframe_eq (packed, frame), "zaio_batch_writer differs from the frame");
+    zframe_destroy (&packed);
+    zaio_batch_writer_release (&writer);
+}
+
+//  ---------------------------------------------------------------------
 //  Requests
 
 typedef enum { KIND_UINT, KIND_BOOL, KIND_STR } s_kind_t;
@@ -410,8 +497,11 @@ s_check_request (const zaio_json_t *vector)
         zaio_test_normalize_request (&built);
         zaio_test_normalize_request (&decoded);
         if (code == 0) CHECK (memcmp (&built, &decoded, sizeof built) == 0, "built != decoded");
-        CHECK (zmsg_size (msg) == (zaio_op_takes_data ((zaio_op_t)op) ? 3u : 2u),
-               "%zu frames for op '%s'", zmsg_size (msg), zaio_op_name ((zaio_op_t)op));
+        if (op == ZAIO_OP_BATCH)
+            s_check_batch (vector, msg, 2, true);
+        else
+            CHECK (zmsg_size (msg) == (zaio_op_takes_data ((zaio_op_t)op) ? 3u : 2u),
+                   "%zu frames for op '%s'", zmsg_size (msg), zaio_op_name ((zaio_op_t)op));
     }
     zmsg_destroy (&msg);
 }
@@ -687,14 +777,18 @@ s_check_hello (const zaio_reply_t *reply, const zaio_json_t *header, zframe_t *f
     const zaio_json_t *limits = zaio_json_get (header, "limits");
     const uint64_t values[] = {hello.header_max,      hello.path_max,     hello.payload_max,
                                hello.listdir_max,     hello.inflight_max, hello.queue_max,
-                               hello.queue_bytes_max, hello.reply_hwm};
-    static const char *const names[] = {"header_max",      "path_max",     "payload_max",
-                                        "listdir_max",     "inflight_max", "queue_max",
-                                        "queue_bytes_max", "reply_hwm"};
-    for (size_t i = 0; i < sizeof (names) / sizeof (names[0]); i++)
-        CHECK (zaio_json_uint (zaio_json_get (limits, names[i]), &number) == 0 &&
-                   number == values[i],
+                               hello.queue_bytes_max, hello.reply_hwm,    hello.batch_max,
+                               hello.batch_bytes_max};
+    static const char *const names[] = {
+        "header_max", "path_max",        "payload_max", "listdir_max", "inflight_max",
+        "queue_max",  "queue_bytes_max", "reply_hwm",   "batch_max",   "batch_bytes_max"};
+    for (size_t i = 0; i < sizeof (names) / sizeof (names[0]); i++) {
+        //  A limit the broker does not report decodes as 0.
+        number = 0;
+        const zaio_json_t *limit = zaio_json_get (limits, names[i]);
+        CHECK ((!limit || zaio_json_uint (limit, &number) == 0) && number == values[i],
                "limit '%s' decoded as %llu", names[i], (unsigned long long)values[i]);
+    }
     const zaio_json_t *ops = zaio_json_get (header, "ops");
     uint32_t bits = 0;
     for (size_t i = 0; i < zaio_json_size (ops); i++) {
@@ -729,6 +823,13 @@ s_check_reply (const zaio_json_t *vector)
 {
     const zaio_json_t *header = zaio_json_get (vector, "header");
     zmsg_t *msg = s_frames (vector);
+    if (msg && zaio_json_get (vector, "entries")) {
+        CHECK (!header, "a reply batch has no header");
+        CHECK (s_frame_is (s_frame_at (msg, 0), ZAIO_SIGNATURE), "frame 0 is not the signature");
+        s_check_batch (vector, msg, 1, false);
+        zmsg_destroy (&msg);
+        return;
+    }
     CHECK (header && zaio_json_type (header) == ZAIO_JSON_OBJECT, "no header object");
     CHECK (msg, "frames are not hex strings");
     zframe_t *frame = s_frame_at (msg, 1);
@@ -883,6 +984,13 @@ s_check_invalid (const zaio_json_t *vector)
     zaio_request_t req;
     char why[256] = "";
     int code = zaio_request_decode_message (&req, msg, ZAIO_PAYLOAD_MAX, why, sizeof why);
+    //  A batch's entries are checked as a whole once its header decoded.
+    if (code == 0 && req.op == ZAIO_OP_BATCH) {
+        zframe_t *entries = s_frame_at (msg, 2);
+        uint32_t count;
+        code = zaio_batch_check (zframe_data (entries), zframe_size (entries), zmsg_size (msg) - 3,
+                                 ZAIO_BATCH_MAX, ZAIO_BATCH_BYTES_MAX, &count, why, sizeof why);
+    }
     CHECK (code != 0, "decoded, want %s", error);
     if (code)
         CHECK (strcmp (zaio_error_name (code), error) == 0, "got %s (%s), want %s",

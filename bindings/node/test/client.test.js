@@ -115,9 +115,24 @@ const CALLS = {
     utf8_path: (c) => c.stat('caf\u00e9/\u65e5\u672c.txt'),
 };
 
+//  Batch vectors made through client.batch(), with the ids the client
+//  hands out, in the order it takes them: entries first, then the tag. A
+//  lone call goes as a single request, so batch_one_entry has none.
+const BATCH_CALLS = {
+    batch: [[71, 72, 73, 74, 70], (b) => {
+        b.stat('a');
+        b.write('b', 3, 'xyz', { create: true });
+        b.request('read', { path: 'c', length: 4096, key: 'k', deadline: 50 });
+        b.append('d', Buffer.alloc(0));
+    }],
+};
+
 test('every request vector is produced byte for byte by the public API', async (t) => {
-    assert.deepEqual(Object.keys(CALLS).sort(), Object.keys(requests).sort(), 'a call for every vector');
-    const fake = await fakeBroker((frames) => okReply(codec.decodeRequest(frames).header));
+    assert.deepEqual([...Object.keys(CALLS), ...Object.keys(BATCH_CALLS), 'batch_one_entry'].sort(),
+        Object.keys(requests).sort(), 'a call for every vector');
+    const fake = await fakeBroker((frames) => (codec.decodeValue(frames[1]).op === 'batch'
+        ? codec.encodeReplyBatch(codec.decodeBatch(frames).entries.map((e) => ({ header: { id: e.header.id, ok: false, error: 'EIO' } })))
+        : okReply(codec.decodeRequest(frames).header)));
     const client = new Client(fake.endpoint, { timeout: 5000 });
     try {
         for (const [name, call] of Object.entries(CALLS)) {
@@ -128,6 +143,18 @@ test('every request vector is produced byte for byte by the public API', async (
                 const sent = fake.received[fake.received.length - 1];
                 assert.equal(sent.length, v.frames.length);
                 sent.forEach((f, i) => assert.equal(f.toString('hex'), v.frames[i].toString('hex'), `frame ${i}`));
+            });
+        }
+        for (const [name, [ids, calls]] of Object.entries(BATCH_CALLS)) {
+            await t.test(name, async () => {
+                const v = requests[name];
+                client._batchLimits = { max: codec.BATCH_MAX, bytesMax: codec.BATCH_BYTES_MAX };
+                client._allocId = () => ids.shift();
+                const b = client.batch();
+                calls(b);
+                await b.send();
+                const sent = fake.received[fake.received.length - 1];
+                assert.deepEqual(sent.map((f) => f.toString('hex')), v.frames.map((f) => f.toString('hex')));
             });
         }
     } finally {
@@ -313,7 +340,8 @@ test('no broker at all: requests queue, then time out; close rejects the rest', 
 });
 
 test('timed-out requests free their place in the send queue', async () => {
-    const client = new Client('tcp://127.0.0.1:1', { timeout: 50, sendQueueMax: 3 });
+    //  Not coalescing: its hello would take a place in the queue.
+    const client = new Client('tcp://127.0.0.1:1', { timeout: 50, sendQueueMax: 3, coalesce: false });
     try {
         for (let round = 0; round < 3; round++) {
             const calls = [client.ping(), client.ping(), client.ping(), client.ping()];
@@ -329,7 +357,8 @@ test('timed-out requests free their place in the send queue', async () => {
 
 test('in-flight bound and bounded send queue', async () => {
     const fake = await fakeBroker(() => undefined);
-    const client = new Client(fake.endpoint, { timeout: 5000, inflightMax: 4, sendQueueMax: 10 });
+    //  Not coalescing: its hello would take a place in the window.
+    const client = new Client(fake.endpoint, { timeout: 5000, inflightMax: 4, sendQueueMax: 10, coalesce: false });
     try {
         const calls = [];
         for (let i = 0; i < 4; i++)

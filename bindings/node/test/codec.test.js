@@ -26,9 +26,27 @@ test('big integers in the vector JSON keep full precision', () => {
     assert.deepEqual(doc.e, [1.5, 9007199254740993n]);
 });
 
+//  Each entry's data frame (undefined for none) of a batch vector whose
+//  data frames start at frame `first`.
+function entryData (v, first) {
+    let next = first;
+    return v.entries.map((e) => (e.data ? v.frames[next++] : undefined));
+}
+
 test('request vectors: encode meaning to the exact bytes, decode bytes to the meaning', async (t) => {
     for (const v of byKind.request) {
         await t.test(v.name, () => {
+            if (v.entries) {    //  a request batch
+                const data = entryData(v, 3);
+                const entries = v.entries.map((e, i) => ({ header: codec.encodeRequestHeader(e.header), data: data[i] }));
+                const frames = codec.encodeBatch(v.header.id, entries);
+                assert.deepEqual(frames.map((f) => f.toString('hex')), v.frames.map((f) => f.toString('hex')));
+                const decoded = codec.decodeBatch(v.frames);
+                assert.equal(decoded.id, v.header.id);
+                assert.deepEqual(decoded.entries.map((e) => e.header), v.entries.map((e) => e.header));
+                assert.deepEqual(decoded.entries.map((e) => e.data), data);
+                return;
+            }
             const data = v.frames[2];
             const frames = codec.encodeRequest(v.header, data);
             assert.equal(frames.length, v.frames.length);
@@ -49,6 +67,15 @@ test('request vectors: encode meaning to the exact bytes, decode bytes to the me
 test('reply vectors: decode to the meaning, re-encode to the same bytes', async (t) => {
     for (const v of byKind.reply) {
         await t.test(v.name, () => {
+            if (v.entries) {    //  a reply batch
+                const data = entryData(v, 2);
+                const replies = codec.decodeReplyBatch(v.frames);
+                assert.deepEqual(replies.map((r) => r.header), v.entries.map((e) => e.header));
+                assert.deepEqual(replies.map((r) => r.data), data);
+                const again = codec.encodeReplyBatch(v.entries.map((e, i) => ({ header: e.header, data: data[i] })));
+                assert.deepEqual(again.map((f) => f.toString('hex')), v.frames.map((f) => f.toString('hex')));
+                return;
+            }
             const { header, data } = codec.decodeReply(v.frames);
             assert.deepEqual(header, v.header);
             assert.equal(data === undefined, v.frames.length === 2);
@@ -84,6 +111,12 @@ test('invalid request vectors that are structurally broken do not decode', async
     for (const v of byKind.invalid_request.filter((x) => structural.has(x.name))) {
         await t.test(v.name, () => {
             assert.throws(() => codec.decodeRequest(v.frames), (err) => err instanceof codec.CodecError);
+        });
+    }
+    //  Batches broken as a whole (all but the one over batch_max, a limit).
+    for (const v of byKind.invalid_request.filter((x) => x.name.startsWith('batch_') && x.error === 'MALFORMED')) {
+        await t.test(v.name, () => {
+            assert.throws(() => codec.decodeBatch(v.frames), (err) => err instanceof codec.CodecError);
         });
     }
     const sig = byKind.invalid_request.find((x) => x.name === 'bad_signature');
@@ -215,10 +248,21 @@ test('reply vectors pass the result checks of the op they answer', () => {
         ping_ok: { op: 'ping' }, stat_ok: { op: 'stat' }, read_ok: { op: 'read', length: 5 },
         read_empty: { op: 'read', length: 5 }, write_ok: { op: 'write' }, append_ok: { op: 'append' },
         listdir_ok: { op: 'listdir' }, listdir_bin_name: { op: 'listdir' }, hello_ok: { op: 'hello' },
+        hello_batch_ok: { op: 'hello' },
+        //  Reply batches: the request of each element.
+        reply_batch: [{ op: 'stat' }, { op: 'read', length: 5 }, { op: 'write' }, { op: 'read', length: 5 }],
+        reply_batch_one: [{ op: 'ping' }],
     };
-    for (const v of byKind.reply.filter((r) => r.header.ok)) {
+    for (const v of byKind.reply.filter((r) => r.entries || r.header.ok)) {
         assert.ok(requests[v.name], `a request for ${v.name}`);
-        codec.checkResult(requests[v.name], codec.decodeReply(v.frames));
+        if (!v.entries) {
+            codec.checkResult(requests[v.name], codec.decodeReply(v.frames));
+            continue;
+        }
+        codec.decodeReplyBatch(v.frames).forEach((r, i) => {
+            if (r.header.ok)
+                codec.checkResult(requests[v.name][i], r);
+        });
     }
 });
 

@@ -203,12 +203,19 @@ Answer = Callable[[Dict[str, Any]], List[List[bytes]]]
 
 class FakeBroker:
     """A ROUTER standing in for the broker, served by a thread: it records
-    each request's header and answers with what ``answer`` returns."""
+    each request's header and answers with what ``answer`` returns. A
+    request batch counts as its entries, each answered so; their replies
+    go back as one reply batch. ``messages`` holds the entries of each
+    message received (1 for a single request)."""
 
     def __init__(self, answer: Answer,
                  setup: Optional[Callable[[zmq.Socket], Any]] = None) -> None:
         self.answer = answer
         self.requests: List[Dict[str, Any]] = []
+        self.messages: List[int] = []
+        #: If set, the reply to a whole request batch (its frames, the
+        #: client's identity left out), instead of its entries' answers.
+        self.batch_reply: Optional[Callable[[List[bytes]], List[bytes]]] = None
         self._sock: zmq.Socket = zmq.Context.instance().socket(zmq.ROUTER)
         self._sock.setsockopt(zmq.LINGER, 0)
         if setup is not None:  # options before bind (CURVE...)
@@ -225,8 +232,24 @@ class FakeBroker:
             if not self._sock.poll(20):
                 continue
             peer, *frames = self._sock.recv_multipart()
+            if len(frames) > 2 and frames[2][:1] and frames[2][0] >= 0x90:
+                _, entries = _codec.decode_batch(frames)
+                self.messages.append(len(entries))
+                if self.batch_reply is not None:
+                    self._sock.send_multipart([peer, *self.batch_reply(frames)])
+                    continue
+                replies = []
+                for header, _ in entries:
+                    self.requests.append(header)
+                    for reply in self.answer(header):
+                        replies.append((_codec.decode_reply(reply).header,
+                                        reply[2] if len(reply) == 3 else None))
+                if replies:
+                    self._sock.send_multipart([peer, *_codec.encode_reply_batch(replies)])
+                continue
             header, _ = _codec.decode_request(frames)
             self.requests.append(header)
+            self.messages.append(1)
             for reply in self.answer(header):
                 self._sock.send_multipart([peer, *reply])
 

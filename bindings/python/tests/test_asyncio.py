@@ -237,7 +237,8 @@ def test_full_pipe_waits_then_flows(start_broker) -> None:
     n = 3000
 
     async def main() -> None:
-        async with zaio.asyncio.Client(b.ipc, timeout=60, max_inflight=n) as c:
+        # Not coalescing: 3000 singles fill the pipe, 3 batches would not.
+        async with zaio.asyncio.Client(b.ipc, timeout=60, max_inflight=n, coalesce=False) as c:
             await c.ping()
             b.pause()
             try:

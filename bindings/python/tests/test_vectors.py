@@ -6,7 +6,7 @@ every invalid request with the vector's error."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import msgpack
 import pytest
@@ -49,9 +49,26 @@ def test_vectors_exist() -> None:
     assert REQUESTS and REPLIES and EVENTS and INVALID
 
 
+def entry_data(v: Dict[str, Any], first: int) -> List[Any]:
+    """Each entry's data frame (None for none) of a batch vector whose data
+    frames start at frame ``first``."""
+    data = iter(frames_of(v)[first:])
+    return [next(data) if e["data"] else None for e in v["entries"]]
+
+
 @pytest.mark.parametrize("v", REQUESTS, ids=lambda v: v["name"])
 def test_request_vector(v: Dict[str, Any]) -> None:
     frames = frames_of(v)
+    if "entries" in v:   # a request batch
+        data = entry_data(v, 3)
+        heads = [_codec.encode_request(e["header"], d)[1] for e, d in zip(v["entries"], data)]
+        encoded = _codec.encode_batch(v["header"]["id"], list(zip(heads, data)))
+        assert [bytes(f) for f in encoded] == frames
+        bid, entries = _codec.decode_batch(frames)
+        assert bid == v["header"]["id"]
+        assert [h for h, _ in entries] == [e["header"] for e in v["entries"]]
+        assert [None if d is None else bytes(d) for _, d in entries] == data
+        return
     data = frames[2] if len(frames) == 3 else None
     encoded = _codec.encode_request(v["header"], data)
     assert [bytes(f) for f in encoded] == frames
@@ -67,6 +84,14 @@ def test_request_vector(v: Dict[str, Any]) -> None:
 @pytest.mark.parametrize("v", REPLIES, ids=lambda v: v["name"])
 def test_reply_vector(v: Dict[str, Any]) -> None:
     frames = frames_of(v)
+    if "entries" in v:   # a reply batch
+        data = entry_data(v, 2)
+        replies = _codec.decode_reply_batch(frames)
+        assert [r.header for r in replies] == [e["header"] for e in v["entries"]]
+        assert [None if r.data is None else bytes(r.data) for r in replies] == data
+        again = _codec.encode_reply_batch([(e["header"], d) for e, d in zip(v["entries"], data)])
+        assert [bytes(f) for f in again] == frames
+        return
     reply = _codec.decode_reply(frames)
     assert reply.header == v["header"]
     assert reply.id == v["header"]["id"] and reply.ok == v["header"]["ok"]
@@ -117,7 +142,25 @@ CALLS = {
         "read", {"path": "p", "length": 10, "key": "k1", "barrier": True, "link": True,
                  "deadline": 1500, "priority": 7}, volume="photos"),
     "utf8_path": lambda c: c.stat("caf\u00e9/\u65e5\u672c.txt"),
+    "batch": lambda c: run_batch(c, lambda b: (
+        b.stat("a"), b.write("b", 3, b"xyz", create=True),
+        b.request("read", {"path": "c", "length": 4096, "key": "k", "deadline": 50}),
+        b.append("d", b""))),
 }
+
+#: The ids a batch vector's client hands out, in the order it takes them:
+#: its entries' first, then the batch's tag.
+BATCH_IDS = {"batch": [71, 72, 73, 74, 70]}
+
+
+def run_batch(c: Any, calls: Callable[[Any], Any]) -> None:
+    """``calls`` in one batch of ``c``, which takes batches; replies are not
+    waited for (they never come)."""
+    c.batches = True
+    with c.batch() as b:
+        calls(b)
+        for p in b.calls:
+            p._timeout = 0.01
 
 
 class Captured:
@@ -145,15 +188,19 @@ def offline_client(rid: int, reply_frames: List[bytes]) -> Any:
 
 
 def test_every_request_vector_has_a_call() -> None:
-    assert {v["name"] for v in REQUESTS} == set(CALLS)
+    # A lone call goes as a single request, never as a batch of one.
+    assert {v["name"] for v in REQUESTS} == set(CALLS) | {"batch_one_entry"}
 
 
-@pytest.mark.parametrize("v", REQUESTS, ids=lambda v: v["name"])
+@pytest.mark.parametrize("v", [v for v in REQUESTS if v["name"] in CALLS],
+                         ids=lambda v: v["name"])
 def test_api_builds_request_vector(v: Dict[str, Any]) -> None:
     ok = _codec.encode_reply({"id": v["header"]["id"], "ok": True, "bytes": 0, "eof": True,
                               "offset": 0}, b"" if v["header"]["op"] in ("read", "readfile")
                              else None)
     c, cap = offline_client(v["header"]["id"], ok)
+    if v["name"] in BATCH_IDS:
+        c._ids = iter(BATCH_IDS[v["name"]])
     try:
         CALLS[v["name"]](c)
     except zaio.BadReply:
@@ -188,6 +235,16 @@ RESULTS: Dict[str, Any] = {
         limits=zaio.Limits(header_max=8192, path_max=1024, payload_max=67108864,
                            listdir_max=10000, inflight_max=16384, queue_max=65536,
                            queue_bytes_max=1073741824, reply_hwm=1000))),
+    "hello_batch_ok": ("hello", zaio.Hello(
+        protocol=1, version="0.1.0", ops=["ping", "hello", "batch"], volumes=[],
+        limits=zaio.Limits(header_max=8192, path_max=1024, payload_max=67108864,
+                           listdir_max=10000, inflight_max=16384, queue_max=65536,
+                           queue_bytes_max=1073741824, reply_hwm=1000, batch_max=1024,
+                           batch_bytes_max=1048576))),
+    # Reply batches: the op and result of each element, in order.
+    "reply_batch": [("stat", zaio.Stat(type="file", size=3, mode=0o644, mtime_ns=5)),
+                    ("read", b"hello"), ("write", zaio.QueueFull), ("read", b"")],
+    "reply_batch_one": [("ping", None)],
 }
 
 
@@ -197,18 +254,27 @@ def test_every_reply_vector_has_a_result() -> None:
 
 @pytest.mark.parametrize("v", REPLIES, ids=lambda v: v["name"])
 def test_reply_vector_result(v: Dict[str, Any]) -> None:
+    if "entries" in v:
+        for reply, (op, expected) in zip(_codec.decode_reply_batch(frames_of(v)),
+                                         RESULTS[v["name"]]):
+            check_result(op, reply, expected)
+        return
     op, expected = RESULTS[v["name"]]
-    reply = _codec.decode_reply(frames_of(v))
+    check_result(op, _codec.decode_reply(frames_of(v)), expected)
+
+
+def check_result(op: str, reply: Any, expected: Any) -> None:
+    """The result of ``reply`` to ``op`` is ``expected`` (or raises it)."""
     if isinstance(expected, type) and issubclass(expected, BaseException):
         with pytest.raises(expected) as info:
             _codec.result_of(op, reply, "p")
         assert isinstance(info.value, zaio.Error)
-        assert info.value.code == v["header"]["error"]
-        assert info.value.message == v["header"]["message"]
+        assert info.value.code == reply.error
+        assert info.value.message == reply.message
         return
     got = _codec.result_of(op, reply)
     if op == "read":
-        assert isinstance(got, zaio.ReadResult) and got.eof is v["header"]["eof"]
+        assert isinstance(got, zaio.ReadResult) and got.eof is reply.header["eof"]
         assert isinstance(got.data, memoryview) and got.data == expected
     else:
         assert got == expected
@@ -343,7 +409,23 @@ def test_invalid_request_vector_live(v: Dict[str, Any], raw: Any) -> None:
 @pytest.mark.parametrize("v", REQUESTS, ids=lambda v: v["name"])
 def test_request_vector_live(v: Dict[str, Any], raw: Any) -> None:
     """Each valid vector is accepted: whatever the reply, it is never a
-    protocol refusal of the request's form, and it echoes the id."""
+    protocol refusal of the request's form, and it echoes the id. A batch
+    gets no reply of its own, one for each entry."""
+    if "entries" in v:
+        want = {e["header"]["id"] for e in v["entries"]}
+        got: List[int] = []
+        raw.send_multipart(frames_of(v))
+        while len(got) < len(want):
+            assert raw.poll(10000), f"no reply from the broker: {got}"
+            frames = raw.recv_multipart()
+            replies = (_codec.decode_reply_batch(frames) if _codec.is_batch(frames)
+                       else [_codec.decode_reply(frames)])
+            for r in replies:
+                assert not isinstance(r, zaio.BadReply), r
+                assert r.ok or r.error not in ("MALFORMED", "BADVERSION", "UNKNOWN_OP"), r
+                got.append(r.id)
+        assert sorted(got) == sorted(want)
+        return
     reply = _codec.decode_reply(exchange(raw, frames_of(v)))
     assert reply.id == v["header"]["id"]
     assert reply.ok or reply.error not in ("MALFORMED", "BADVERSION", "UNKNOWN_OP", "TOOBIG"), (

@@ -97,6 +97,9 @@ class ClientBase:
         self.queue_full_backoff: float = queue_full_backoff
         #: The broker's limits, once :meth:`hello` has been called.
         self.limits: Optional[Limits] = None
+        #: Whether the broker takes the ``batch`` op (its hello lists it);
+        #: ``None`` until a hello has said.
+        self.batches: Optional[bool] = None
         self._ids = itertools.count(1)
         self._closed = False
 
@@ -165,6 +168,26 @@ class ClientBase:
         """Whether to hand a request's frames to ZeroMQ without copying: only
         for big payloads (for small frames a copy is cheaper)."""
         return data is not None and len(data) >= COPY_THRESHOLD
+
+    def _groups(self, entries: Sequence[Tuple[bytes, Any]]) -> List[List[int]]:
+        """Indexes of ``entries`` (each an encoded request header and
+        anything) in runs that fit one wire batch under the broker's
+        ``batch_max`` and ``batch_bytes_max`` (the spec's defaults where
+        hello did not say), in order."""
+        lim = self.limits
+        most = (lim.batch_max if lim is not None and lim.batch_max else None) or _codec.BATCH_MAX
+        room = ((lim.batch_bytes_max if lim is not None and lim.batch_bytes_max else None)
+                or _codec.BATCH_BYTES_MAX) - 5  # the array's head
+        groups: List[List[int]] = []
+        size = 0
+        for i, (header, _) in enumerate(entries):
+            n = _codec.entry_size(header)
+            if not groups or len(groups[-1]) >= most or size + n > room:
+                groups.append([])
+                size = 0
+            groups[-1].append(i)
+            size += n
+        return groups
 
     def _retry_pause(self, reply: Reply, attempt: int, left: Optional[float]) -> Optional[float]:
         """Seconds to pause before sending a request again after ``reply``,

@@ -16,7 +16,7 @@ fields are ignored (section 12). Anything wrong raises
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import msgpack
 
@@ -29,6 +29,11 @@ __all__ = [
     "DATA_OPS",
     "encode_request",
     "decode_request",
+    "encode_batch",
+    "decode_batch",
+    "is_batch",
+    "decode_reply_batch",
+    "encode_reply_batch",
     "encode_reply",
     "decode_reply",
     "encode_event",
@@ -87,6 +92,11 @@ DATA_OPS = frozenset({"write", "append", "writefile"})
 #: Ops whose successful reply carries a data frame.
 DATA_REPLY_OPS = frozenset({"read", "readfile"})
 
+
+#: Most entries in a batch, and most bytes in its entries frame, when the
+#: broker's hello does not say (the spec's defaults).
+BATCH_MAX = 1024
+BATCH_BYTES_MAX = 1 << 20
 
 # ---------------------------------------------------------------- helpers
 
@@ -253,6 +263,11 @@ def encode_request(header: Mapping[str, Any], data: Optional[Any] = None,
     return frames
 
 
+def encode_request_frames(header: bytes, data: Optional[Any] = None) -> List[Any]:
+    """The frames of a request whose header frame is already encoded."""
+    return [SIGNATURE, header] if data is None else [SIGNATURE, header, data]
+
+
 def decode_request(frames: Sequence[Any]) -> Tuple[Dict[str, Any], Optional[memoryview]]:
     """Header map and data of a request's frames (for tests and tools; the
     broker's own decoder is authoritative). Raises ``ValueError``."""
@@ -403,6 +418,148 @@ def result_of(op: str, reply: Reply, path: Optional[str] = None) -> Any:
     except BadReply as e:
         e.op, e.path = op, path
         raise
+
+
+# ---------------------------------------------------------------- batches
+
+def entry_size(header: bytes) -> int:
+    """Bytes an entry whose header frame is ``header`` adds to an entries
+    frame: the 2-array, the bin's head and bytes, the flag."""
+    n = len(header)
+    return 1 + (2 if n < 0x100 else 3 if n < 0x10000 else 5) + n + 1
+
+
+def _array_head(n: int) -> bytes:
+    if n < 16:
+        return bytes([0x90 | n])
+    if n < 0x10000:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
+
+
+def _entries_frame(items: Sequence[Tuple[bytes, bool]]) -> bytes:
+    """A msgpack array of ``[bin, bool]`` pairs (batch-design.md), canonical."""
+    out = [_array_head(len(items))]
+    for header, flag in items:
+        out.append(b"\x92" + _pack(bytes(header)) + (b"\xc3" if flag else b"\xc2"))
+    return b"".join(out)
+
+
+def encode_batch(bid: int, entries: Sequence[Tuple[bytes, Optional[Any]]]) -> List[Any]:
+    """The frames of a request batch tagged ``bid``: signature, the header
+    ``{"id": bid, "op": "batch"}``, the entries frame of the encoded entry
+    headers (frame 1 of :func:`encode_request`) with their data flags, then
+    the data frames (not copied) in entry order. ``data`` None: none."""
+    if not entries:
+        raise ValueError("a batch needs at least one entry")
+    frames: List[Any] = [SIGNATURE, _pack({"id": bid, "op": "batch"}),
+                         _entries_frame([(h, d is not None) for h, d in entries])]
+    frames.extend(d for _, d in entries if d is not None)
+    return frames
+
+
+def encode_reply_batch(replies: Sequence[Tuple[Mapping[str, Any], Optional[Any]]]) -> List[Any]:
+    """The frames of a reply batch (for tests and fake brokers)."""
+    heads = [(_pack(_ordered(h, ("id", "ok"))), d) for h, d in replies]
+    frames: List[Any] = [SIGNATURE, _entries_frame([(h, d is not None) for h, d in heads])]
+    frames.extend(d for _, d in heads if d is not None)
+    return frames
+
+
+def is_batch(frames: Sequence[Any]) -> bool:
+    """Whether a message's frame 1 is an array (a batch) rather than a map."""
+    if len(frames) < 2:
+        return False
+    head = bytes(_frame_bytes(frames[1])[:1])
+    return bool(head) and (0x90 <= head[0] <= 0x9f or head[0] in (0xdc, 0xdd))
+
+
+def _pairs(frame: Any, what: str) -> List[Tuple[Any, bool]]:
+    """The ``[bin, bool]`` elements of an entries frame, strictly: one
+    msgpack array of 1 or more of them and nothing after. Raises
+    ``ValueError``."""
+    try:
+        items = msgpack.unpackb(frame, raw=False, use_list=True, strict_map_key=True,
+                                object_pairs_hook=_strict_map)
+    except Exception as e:
+        raise ValueError(f"{what}: undecodable msgpack ({type(e).__name__}: {e})") from None
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"{what}: not a non-empty array")
+    for i, item in enumerate(items):
+        if (not isinstance(item, list) or len(item) != 2 or type(item[0]) is not bytes
+                or type(item[1]) is not bool):
+            raise ValueError(f"{what}: element {i} is not a [bin, bool] pair")
+    return [(h, f) for h, f in items]
+
+
+def decode_batch(
+        frames: Sequence[Any]) -> Tuple[int, List[Tuple[Dict[str, Any], Optional[memoryview]]]]:
+    """Tag and entries of a request batch (for tests and fake brokers; the
+    broker's decoder is authoritative): each entry's header map and data.
+    Raises ``ValueError``."""
+    if len(frames) < 3 or bytes(_frame_bytes(frames[0])) != SIGNATURE:
+        raise ValueError("not a ZAIO/1 batch")
+    try:
+        head = _unpack_map(_frame_bytes(frames[1]), "batch")
+    except BadReply as e:
+        raise ValueError(e.message) from None
+    if set(head) != {"id", "op"} or head["op"] != "batch" or not _is_uint(head["id"]):
+        raise ValueError("batch header is not {id, op: batch}")
+    pairs = _pairs(_frame_bytes(frames[2]), "entries")
+    if len(frames) != 3 + sum(f for _, f in pairs):
+        raise ValueError("data frames do not match the entries' flags")
+    data = iter(frames[3:])
+    out = []
+    for h, f in pairs:
+        header = _unpack_map(h, "entry")
+        out.append((header, _view(next(data)) if f else None))
+    return head["id"], out
+
+
+def batch_reply_ids(frames: Sequence[Any]) -> List[int]:
+    """Best-effort ids of the replies in a reply batch that failed to
+    decode, for failing their calls rather than letting them time out."""
+    try:
+        items = msgpack.unpackb(_frame_bytes(frames[1]), raw=False, strict_map_key=False)
+    except Exception:
+        return []
+    if not isinstance(items, list):
+        return []
+    ids = []
+    for item in items:
+        if isinstance(item, list) and item and isinstance(item[0], bytes):
+            rid = reply_id([SIGNATURE, item[0]])
+            if rid is not None:
+                ids.append(rid)
+    return ids
+
+
+def decode_reply_batch(frames: Sequence[Any]) -> List[Union[Reply, BadReply]]:
+    """Decode a reply batch strictly (batch-design.md): its replies in
+    order, each as :func:`decode_reply` makes it, or as the
+    :class:`BadReply` of an element whose header does not decode (``id``
+    best-effort, else 0). The batch as a whole is a bad reply, raised, when
+    its signature is not ZAIO/1, its frame 1 is not an array of 1 or more
+    ``[bin, bool]`` pairs, or its data frames do not match the flags."""
+    if len(frames) < 2 or bytes(_frame_bytes(frames[0])) != SIGNATURE:
+        raise BadReply(message="reply batch: not ZAIO/1")
+    try:
+        pairs = _pairs(_frame_bytes(frames[1]), "reply batch")
+    except ValueError as e:
+        raise BadReply(message=str(e)) from None
+    if len(frames) != 2 + sum(f for _, f in pairs):
+        raise BadReply(message=f"reply batch: {len(frames) - 2} data frames for "
+                       f"{sum(f for _, f in pairs)} flags")
+    out: List[Union[Reply, BadReply]] = []
+    data = iter(frames[2:])
+    for header, flag in pairs:
+        one = [SIGNATURE, header, next(data)] if flag else [SIGNATURE, header]
+        try:
+            out.append(decode_reply(one))
+        except BadReply as e:
+            e.id = reply_id(one) or 0
+            out.append(e)
+    return out
 
 
 # ---------------------------------------------------------------- events

@@ -106,8 +106,9 @@ class OpSpec(Generic[T]):
 
 def _learn_limits(client: "ClientBase", hello: Hello) -> Hello:
     """``hello``'s result, its limits kept by the client for the payload
-    checks."""
+    checks, and whether it takes batches."""
     client.limits = hello.limits
+    client.batches = "batch" in hello.ops
     return hello
 
 

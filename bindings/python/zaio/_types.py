@@ -67,6 +67,10 @@ class Limits:
     #: Reported by brokers since these bounds exist.
     queue_bytes_max: Optional[int] = None
     reply_hwm: Optional[int] = None
+    #: Entries in one batch, and bytes of its entries frame (brokers that
+    #: take the ``batch`` op).
+    batch_max: Optional[int] = None
+    batch_bytes_max: Optional[int] = None
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,19 @@ In-flight requests are bounded (``max_inflight``, default 64; callers
 beyond it wait their turn), each call has its own timeout, and closing
 fails whatever is still pending with :class:`zaio.Closed` and drops the
 socket with linger 0.
+
+Batches: calls started in the same turn of the event loop (before it next
+waits, as ``asyncio.gather`` starts them) leave together at the end of the
+turn, as one wire batch (the ``batch`` op) when the broker's hello lists
+it, else one by one; ``coalesce=False`` sends each call at once instead.
+``client.batch()`` groups calls explicitly. Each call keeps its own reply,
+timeout and retries either way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
@@ -41,6 +49,41 @@ _NOBLOCK = int(zmq.NOBLOCK)
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
 
+#: True in the tasks of a :class:`Batch`: their calls are batched even
+#: when the client does not coalesce.
+_IN_BATCH: "contextvars.ContextVar[bool]" = contextvars.ContextVar("zaio_in_batch", default=False)
+
+
+class _Out:
+    """A request waiting for the end of the loop's turn to be sent, then
+    until its reply: its id, header frame and data, the future its reply
+    resolves, whether it has left, and the batch tag it left under."""
+
+    __slots__ = ("rid", "header", "data", "fut", "sent", "tag")
+
+    def __init__(self, rid: int, header: bytes, data: Optional[Any],
+                 fut: "asyncio.Future[Reply]") -> None:
+        self.rid = rid
+        self.header = header
+        self.data = data
+        self.fut = fut
+        self.sent = False
+        self.tag: Optional["_Tag"] = None
+
+
+class _Tag:
+    """A wire batch sent and not yet settled: its tag id (``B``), whose
+    only possible reply refuses the whole batch, and its entries. Dropped
+    once an entry is answered (the broker took the batch) or every entry
+    is settled."""
+
+    __slots__ = ("bid", "outs", "left")
+
+    def __init__(self, bid: int, outs: List[_Out]) -> None:
+        self.bid = bid
+        self.outs = outs
+        self.left = len(outs)
+
 
 class Client(ClientBase):
     """asyncio client of a zaio broker; every op method is a coroutine.
@@ -49,15 +92,19 @@ class Client(ClientBase):
     the most requests this client keeps in flight (keep it under the
     broker's ``inflight_max`` and half its ``reply_hwm``: libzmq tells the
     broker that replies were taken only every ``reply_hwm / 2``, so a wider
-    window gets replies held while the client reads). The socket is made at construction; the
-    receive task starts with the first call, in the running loop. Use one
-    client per event loop.
+    window gets replies held while the client reads), and ``coalesce``:
+    whether calls started in one turn of the loop leave together (see the
+    module's docstring; on by default: it delays a lone call by one turn
+    of the loop, a few microseconds). The socket is made at construction;
+    the receive task starts with the first call, in the running loop. Use
+    one client per event loop.
     """
 
     def __init__(self, endpoint: str, *, events: Optional[str] = None,
                  timeout: Optional[float] = 30.0, volume: Optional[str] = None,
                  context: Optional[zmq.asyncio.Context] = None, max_inflight: int = 64,
-                 queue_full_retries: int = 8, queue_full_backoff: float = 0.005,
+                 coalesce: bool = True, queue_full_retries: int = 8,
+                 queue_full_backoff: float = 0.005,
                  curve_server: Optional[_curve.KeyArg] = None,
                  curve_cert: Optional[_curve.KeyArg] = None) -> None:
         super().__init__(endpoint, events=events, timeout=timeout, volume=volume,
@@ -67,6 +114,8 @@ class Client(ClientBase):
         if max_inflight < 1:
             raise ValueError("max_inflight must be >= 1")
         self.max_inflight: int = max_inflight
+        #: Whether calls started in one turn of the loop leave together.
+        self.coalesce: bool = coalesce
         self._context: zmq.asyncio.Context = context or zmq.asyncio.Context.instance()
         self._sock: zmq.asyncio.Socket = self._context.socket(zmq.DEALER)
         # Read by its own task from the first call on; its queue has no
@@ -90,6 +139,14 @@ class Client(ClientBase):
         # Sends waiting in zmq.asyncio (pipe full or not connected); while
         # any do, later sends queue behind them, so requests leave in order.
         self._slow_sends = 0
+        # Requests to send at the end of this turn of the loop (_flush).
+        self._out: List[_Out] = []
+        self._flush_at: Optional[asyncio.Handle] = None
+        # Batch tag -> the batch, while its refusal may still come.
+        self._tags: Dict[int, _Tag] = {}
+        # The hello that asks whether the broker takes batches (held here:
+        # the loop keeps only a weak reference to a task).
+        self._asking: Optional["asyncio.Task[None]"] = None
         self._pending: Dict[int, "asyncio.Future[Reply]"] = {}
         self._recv_task: Optional["asyncio.Task[None]"] = None
         self._watch_task: Optional["asyncio.Task[None]"] = None
@@ -126,6 +183,11 @@ class Client(ClientBase):
                 except RuntimeError:  # its loop is already closed
                     pass
         self._recv_task = self._watch_task = None
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        self._out.clear()
+        self._tags.clear()
         assert self._monitor is not None
         self._monitor.close(linger=0)
         self._sock.close(linger=0)
@@ -148,7 +210,10 @@ class Client(ClientBase):
 
     # ------------------------------------------------------------ core
 
-    def _start(self) -> None:
+    def _start(self, op: Optional[str] = None) -> None:
+        """Start the receive and monitor tasks with the first call (of
+        ``op``), and, when coalescing, the hello that asks whether the
+        broker takes batches, unless that call is a hello itself."""
         self._check_open()
         if self._recv_task is None:
             self._slots = asyncio.Semaphore(self.max_inflight)
@@ -156,6 +221,8 @@ class Client(ClientBase):
             loop = asyncio.get_running_loop()
             self._recv_task = loop.create_task(self._receive())
             self._watch_task = loop.create_task(self._read_monitor())
+            if self.coalesce and self.batches is None and op != "hello":
+                self._asking = loop.create_task(self._ask())
 
     async def _receive(self) -> None:
         """The one receive loop: resolve each reply's future by its id.
@@ -216,21 +283,57 @@ class Client(ClientBase):
             self._dispatch(raw.recv_multipart(_NOBLOCK, copy=False))
 
     def _dispatch(self, frames: List[Any]) -> None:
+        """Hand a received message, a reply or a reply batch, to the calls
+        it answers. A reply that does not decode fails the call whose id
+        can still be read from it (BadReply); one whose id cannot is
+        dropped, and its call times out."""
+        if _codec.is_batch(frames):
+            try:
+                replies = _codec.decode_reply_batch(frames)
+            except BadReply as e:
+                ids = _codec.batch_reply_ids(frames)
+                log.warning("zaio: undecodable reply batch (%d ids readable): %s", len(ids), e)
+                for rid in ids:
+                    self._fail(rid, e)
+                return
+            for r in replies:
+                if isinstance(r, BadReply):
+                    self._fail(r.id or 0, r)
+                else:
+                    self._resolve(r)
+            return
         try:
             reply = _codec.decode_reply(frames)
         except BadReply as e:
             rid = _codec.reply_id(frames)
-            fut = self._pending.get(rid) if rid is not None else None
-            if fut is not None and not fut.done():
-                fut.set_exception(e)
-            else:
+            if rid is None or not self._fail(rid, e):
                 log.warning("zaio: dropped an undecodable reply: %s", e)
             return
+        tag = self._tags.pop(reply.id, None)
+        if tag is not None and not reply.ok:
+            # The broker refused the whole batch: every entry has its error.
+            for o in tag.outs:
+                if not o.fut.done():
+                    o.fut.set_result(Reply(id=o.rid, ok=False, header=reply.header,
+                                           error=reply.error, message=reply.message))
+            return
+        self._resolve(reply)
+
+    def _resolve(self, reply: Reply) -> None:
+        """Resolve the future of the call ``reply`` answers, if any waits."""
         fut = self._pending.get(reply.id)
         if fut is not None and not fut.done():
             fut.set_result(reply)
         else:
             log.debug("zaio: dropped reply id %d: nobody waits for it", reply.id)
+
+    def _fail(self, rid: int, e: BadReply) -> bool:
+        """Fail call ``rid`` with ``e``; whether a call was waiting."""
+        fut = self._pending.get(rid)
+        if fut is None or fut.done():
+            return False
+        fut.set_exception(e)
+        return True
 
     async def request(self, op: str, fields: Optional[Dict[str, Any]] = None,
                       data: Optional[BufferLike] = None, *, timeout: TimeoutArg = DEFAULT,
@@ -254,7 +357,7 @@ class Client(ClientBase):
         limit first (learnt from ``hello`` when it is big; see the README)."""
         buf = as_buffer(data) if data is not None else None
         if self._needs_limits(buf):
-            self._start()
+            self._start("hello")
             assert self._limits_lock is not None
             async with self._limits_lock:
                 if self.limits is None:
@@ -265,7 +368,7 @@ class Client(ClientBase):
 
     async def _roundtrip(self, op: str, fields: Dict[str, Any], data: Optional[Any],
                          timeout: Optional[float], volume: Optional[str]) -> Reply:
-        self._start()
+        self._start(op)
         assert self._slots is not None
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
@@ -284,8 +387,10 @@ class Client(ClientBase):
 
     async def _once(self, header: Dict[str, Any], data: Optional[Any],
                     deadline: Optional[float], op: str, path: Optional[str]) -> Reply:
-        """One request: register its future, send, wait for the reply or
-        the deadline (a timer fails the future; no task per call)."""
+        """One request: register its future, post it for sending (at the
+        end of the loop's turn when coalescing or in a batch, else now),
+        wait for the reply or the deadline (a timer fails the future; no
+        task per call)."""
         self._check_open(op, path)
         if self._watch.restart():  # the last connection was given up on
             _curve.reconnect(self._sock, self.endpoint)
@@ -293,43 +398,21 @@ class Client(ClientBase):
         rid = header["id"]
         frames = self._frames(header, data)
         fut: "asyncio.Future[Reply]" = loop.create_future()
+        out = _Out(rid, frames[1], data, fut)
         self._pending[rid] = fut
         timer = None
-        send: Any = None  # the zmq.asyncio send future, on the slow path
-        sent = False
         if deadline is not None:
             def expire() -> None:
                 if not fut.done():
-                    done = sent or (send is not None and send.done())
-                    fut.set_exception(self._timeout_error(op, path, sent=done))
-                if send is not None and not send.done():
-                    send.cancel()
+                    fut.set_exception(self._timeout_error(op, path, sent=out.sent))
             timer = loop.call_at(deadline, expire)
         try:
-            copy = not self._zero_copy(data)
-            if not self._slow_sends:
-                try:
-                    self._raw.send_multipart(frames, _NOBLOCK, copy=copy)
-                    sent = True
-                except zmq.Again:
-                    pass
-                else:
-                    self._drain()
-            if not sent:
-                # The pipe is full (high-water mark) or not connected yet:
-                # zmq.asyncio waits, in order, bounded by the timer.
-                self._slow_sends += 1
-                try:
-                    send = self._sock.send_multipart(frames, copy=copy)
-                    # A refusal fails the call while its send waits.
-                    fut.add_done_callback(lambda _: send.cancel())
-                    await send
-                except asyncio.CancelledError:
-                    if fut.done() and not fut.cancelled():
-                        fut.result()  # raises the Timeout set by expire()
-                    raise
-                finally:
-                    self._slow_sends -= 1
+            self._out.append(out)
+            if self.coalesce or _IN_BATCH.get():
+                if self._flush_at is None:
+                    self._flush_at = loop.call_soon(self._flush)
+            else:
+                self._flush()
             return await fut
         except AuthFailed as e:  # from the monitor's reader, which knows no call
             e.op, e.path = op, path
@@ -337,9 +420,94 @@ class Client(ClientBase):
         finally:
             if timer is not None:
                 timer.cancel()
-            if send is not None and not send.done():
-                send.cancel()
             self._pending.pop(rid, None)
+            tag = out.tag
+            if tag is not None:
+                tag.left -= 1
+                if not tag.left:
+                    self._tags.pop(tag.bid, None)
+
+    def _flush(self) -> None:
+        """Send the requests posted so far, in order, those that have not
+        already failed: as wire batches split by the broker's limits when
+        there are several and it takes batches, else one by one. When it
+        is not yet known whether it does, a hello asks (the requests go
+        one by one meanwhile)."""
+        self._flush_at = None
+        outs = [o for o in self._out if not o.fut.done()]
+        self._out.clear()
+        if len(outs) < 2 or not self.batches:
+            for o in outs:
+                self._send([o], _codec.encode_request_frames(o.header, o.data))
+            return
+        for group in self._groups([(o.header, o) for o in outs]):
+            batch = [outs[i] for i in group]
+            if len(batch) == 1:
+                self._send(batch, _codec.encode_request_frames(batch[0].header, batch[0].data))
+                continue
+            tag = _Tag(next(self._ids), batch)
+            for o in batch:
+                o.tag = tag
+            self._tags[tag.bid] = tag
+            self._send(batch, _codec.encode_batch(tag.bid, [(o.header, o.data) for o in batch]))
+
+    async def _ask(self) -> None:
+        """Learn from a hello whether the broker takes batches (started
+        with the first call when coalescing); if it cannot answer, send one
+        by one."""
+        try:
+            await self.hello()
+        except Exception as e:  # Error, or the client closed under it
+            log.info("zaio: no hello, so no batches: %r", e)
+            self.batches = False
+
+    def _send(self, outs: List[_Out], frames: List[Any]) -> None:
+        """Send one message carrying ``outs``: at once when the socket
+        takes it, else through zmq.asyncio, which waits (pipe full, or not
+        connected yet) and keeps the order. A send still waiting when all
+        its calls have failed (timeout, refusal) is cancelled."""
+        copy = not any(self._zero_copy(o.data) for o in outs)
+        if not self._slow_sends:
+            try:
+                self._raw.send_multipart(frames, _NOBLOCK, copy=copy)
+            except zmq.Again:
+                pass
+            else:
+                for o in outs:
+                    o.sent = True
+                self._drain()
+                return
+        self._slow_sends += 1
+        send = self._sock.send_multipart(frames, copy=copy)
+
+        def sent(f: "asyncio.Future[Any]") -> None:
+            self._slow_sends -= 1
+            if not f.cancelled() and f.exception() is None:
+                for o in outs:
+                    o.sent = True
+
+        def settled(_: Any) -> None:
+            if not send.done() and all(o.fut.done() for o in outs):
+                send.cancel()
+
+        send.add_done_callback(sent)
+        for o in outs:
+            o.fut.add_done_callback(settled)
+
+    def batch(self) -> "Batch":
+        """Calls grouped into wire batches, whether or not the client
+        coalesces::
+
+            async with client.batch() as b:
+                head = b.read("big.bin", 0, 4096)
+                st = b.stat("big.bin")
+            print(head.result(), st.result())
+
+        Each op method of ``b`` takes the client method's arguments, starts
+        the call and returns its task. Leaving the block waits for every
+        call; each keeps its own result or exception (leaving does not
+        raise them)."""
+        return Batch(self)
 
     # ------------------------------------------------------------ ops
     # Each is its spec in _ops, called with the method's own arguments.
@@ -475,6 +643,45 @@ class Client(ClientBase):
         """
         return EventStream(self._events_at(), prefix, timeout=timeout, context=self._context,
                            client=self if ready else None, keys=self._curve)
+
+
+class Batch:
+    """Calls of one client sent together (:meth:`Client.batch`). Its op
+    methods are the client's (``read``, ``stat``... and ``request``), each
+    returning the call's task; the calls start at once and leave as wire
+    batches at the end of the loop's turn. Before the first call it makes
+    sure the client knows whether the broker takes batches (a hello)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self.tasks: List["asyncio.Task[Any]"] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in _ops.METHODS and name != "request":
+            raise AttributeError(name)
+        method = getattr(self._client, name)
+
+        def start(*args: Any, **kwargs: Any) -> "asyncio.Task[Any]":
+            # The task copies the context it is made in: this one, marked.
+            ctx = contextvars.copy_context()
+            ctx.run(_IN_BATCH.set, True)
+            task: "asyncio.Task[Any]" = ctx.run(asyncio.ensure_future, method(*args, **kwargs))
+            self.tasks.append(task)
+            return task
+        return start
+
+    async def __aenter__(self) -> "Batch":
+        if self._client.batches is None:
+            await self._client.hello()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.wait()
+
+    async def wait(self) -> List[Any]:
+        """Wait for every call started so far; their results, or the
+        exceptions they raised, in order."""
+        return list(await asyncio.gather(*self.tasks, return_exceptions=True))
 
 
 class EventStream(EventStreamBase):

@@ -6,11 +6,14 @@
         assert c.readfile("hello.txt") == b"hi"
 
 A :class:`Client` may be shared between threads (a lock serialises calls);
-for many requests in flight use :class:`zaio.asyncio.Client`.
+for many requests in flight use :class:`zaio.asyncio.Client`, or group
+calls with :meth:`Client.batch`, which sends them in one go (as wire
+batches when the broker takes them) and waits for all.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 import time
@@ -22,9 +25,9 @@ from . import _codec, _curve, _ops
 from ._base import (DEFAULT, BufferLike, ClientBase, EventStreamBase, TimeoutArg, as_buffer, log,
                     poll_ms, remaining, setup_dealer)
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
-from .errors import BadReply, Closed, Timeout
+from .errors import BadReply, ClientError, Closed, Error, Timeout
 
-__all__ = ["Client", "EventStream"]
+__all__ = ["Client", "EventStream", "Batch", "Pending"]
 
 T = TypeVar("T")
 
@@ -351,6 +354,160 @@ class Client(ClientBase):
         """Copy the file ``path`` to ``to`` inside the broker; returns its size."""
         return self._op(_ops.COPY, (path, to), timeout, volume)
 
+
+    # ------------------------------------------------------------ batches
+
+    def batch(self) -> "Batch":
+        """Calls collected, then sent in one go and waited for together::
+
+            with client.batch() as b:
+                head = b.read("big.bin", 0, 4096)
+                st = b.stat("big.bin")
+            print(bytes(head.result()), st.result().size)
+
+        Each op method of ``b`` (``read``, ``stat``... and ``request``)
+        takes the client method's arguments and returns a :class:`Pending`.
+        Leaving the block (or :meth:`Batch.run`) sends the calls as wire
+        batches, split by the broker's ``batch_max`` and
+        ``batch_bytes_max``, when its hello lists the ``batch`` op (asked
+        once, first), else one by one; each keeps its own timeout,
+        ``QUEUE_FULL`` retries and result or exception."""
+        return Batch(self)
+
+    def _run_batch(self, calls: List["Pending"]) -> None:
+        """Send ``calls`` and wait until each has its outcome. Whether the
+        broker takes batches is asked first, once; without an answer the
+        calls go one by one (and get the broker's silence as their own
+        errors)."""
+        if self.batches is None:
+            try:
+                self.hello()
+            except Error as e:
+                log.info("zaio: no hello, so no batches: %s", e)
+        with self._lock:
+            live: List[Pending] = []
+            for call in calls:
+                try:
+                    self._check_open(call.op, call.path)
+                    call.prepare(self)
+                    live.append(call)
+                except Error as e:
+                    call.error = e
+            try:
+                self._exchange_many(live)
+            except Error as e:  # closed, or refused: what is left fails with it
+                for call in live:
+                    if not call.done:
+                        call.error = e
+
+    def _exchange_many(self, calls: List["Pending"]) -> None:
+        """The requests of ``calls`` and their replies, each call retried
+        after ``QUEUE_FULL`` and timed out on its own."""
+        if self._watch.restart():
+            _curve.reconnect(self._sock, self.endpoint)
+        todo = list(calls)
+        waiting: Dict[int, Pending] = {}
+        tags: Dict[int, List[Pending]] = {}
+        while todo or waiting or any(c.retry_at is not None for c in calls):
+            if todo:
+                self._send_many(todo, waiting, tags)
+                todo = []
+            now = time.monotonic()
+            for call in calls:
+                if call.done:
+                    continue
+                if call.deadline is not None and call.deadline <= now:
+                    waiting.pop(call.rid, None)
+                    call.retry_at = None
+                    call.error = self._timeout_error(call.op, call.path, sent=True)
+                elif call.retry_at is not None and call.retry_at <= now:
+                    call.retry_at = None
+                    todo.append(call)
+            if todo or not (waiting or any(c.retry_at is not None for c in calls)):
+                continue
+            wakes = [w for c in calls if not c.done for w in (c.deadline, c.retry_at)
+                     if w is not None]
+            op, fields = calls[0].op, {"path": calls[0].path}
+            if self._wait(self._readable, min(wakes) if wakes else None, op, fields):
+                self._take_replies(self._sock.recv_multipart(copy=False), waiting, tags)
+
+    def _send_many(self, todo: List["Pending"], waiting: Dict[int, "Pending"],
+                   tags: Dict[int, List["Pending"]]) -> None:
+        """Send ``todo``, each with a fresh id: as wire batches when the
+        broker takes them, else one by one; a call that cannot be sent
+        before its deadline times out."""
+        ready = []
+        for call in todo:
+            header = self._header(call.op, call.fields, call.volume)
+            call.rid = header["id"]
+            try:
+                call.header = self._frames(header, call.data)[1]
+                ready.append(call)
+            except Error as e:
+                call.error = e
+        todo = ready
+        groups = self._groups([(c.header, c) for c in todo]) if self.batches else \
+            [[i] for i in range(len(todo))]
+        for group in groups:
+            batch = [todo[i] for i in group]
+            if len(batch) == 1:
+                frames = _codec.encode_request_frames(batch[0].header, batch[0].data)
+            else:
+                bid = next(self._ids)
+                tags[bid] = batch
+                frames = _codec.encode_batch(bid, [(c.header, c.data) for c in batch])
+            ends = [c.deadline for c in batch]
+            deadline = None if None in ends else max(e for e in ends if e is not None)
+            try:
+                self._send(frames, any(self._zero_copy(c.data) for c in batch), deadline,
+                           batch[0].op, {"path": batch[0].path})
+            except Timeout:
+                for c in batch:
+                    c.error = self._timeout_error(c.op, c.path, sent=False)
+                continue
+            for c in batch:
+                waiting[c.rid] = c
+
+    def _take_replies(self, frames: List[Any], waiting: Dict[int, "Pending"],
+                      tags: Dict[int, List["Pending"]]) -> None:
+        """Settle the waiting calls a received reply or reply batch
+        answers; one that does not decode fails the calls whose ids can be
+        read from it (BadReply), else it is dropped."""
+        replies: List[Any]
+        if _codec.is_batch(frames):
+            try:
+                replies = _codec.decode_reply_batch(frames)
+            except BadReply as e:
+                for rid in _codec.batch_reply_ids(frames):
+                    if rid in waiting:
+                        waiting.pop(rid).error = e
+                log.warning("zaio: dropped an undecodable reply batch: %s", e)
+                return
+        else:
+            try:
+                replies = [_codec.decode_reply(frames)]
+            except BadReply as e:
+                e.id = _codec.reply_id(frames)
+                replies = [e]
+            else:
+                refused = tags.pop(replies[0].id, None)
+                if refused is not None:
+                    for c in refused:
+                        if waiting.pop(c.rid, None) is c:
+                            c.answer(self, Reply(id=c.rid, ok=False, header=replies[0].header,
+                                                 error=replies[0].error,
+                                                 message=replies[0].message))
+                    return
+        for r in replies:
+            call = waiting.pop(r.id or 0, None)
+            if call is None:
+                log.debug("zaio: dropped reply id %s: nobody waits for it", r.id)
+            elif isinstance(r, BadReply):
+                r.op, r.path = call.op, call.path
+                call.error = r
+            else:
+                call.answer(self, r)
+
     # ------------------------------------------------------------ events
 
     def events(self, prefix: Union[str, Sequence[str]] = "", *,
@@ -374,6 +531,118 @@ class Client(ClientBase):
                 stream.close()
                 raise
         return stream
+
+
+class Pending:
+    """One call of a :class:`Batch`: its outcome once the batch has run.
+
+    :ivar done: whether it has its outcome.
+    """
+
+    def __init__(self, op: str, fields: Dict[str, Any], data: Optional[BufferLike],
+                 timeout: TimeoutArg, volume: Optional[str],
+                 spec: Optional["_ops.OpSpec[Any]"]) -> None:
+        self.op = op
+        self.fields = fields
+        self.path: Optional[str] = fields.get("path")
+        self.data: Any = data
+        self.volume = volume
+        self._timeout = timeout
+        self._spec = spec
+        self.rid = 0
+        self.header = b""
+        self.deadline: Optional[float] = None
+        self.retry_at: Optional[float] = None
+        self.attempts = 0
+        self._value: Any = None
+        self._error: Optional[BaseException] = None
+        self.done = False
+
+    @property
+    def error(self) -> Optional[BaseException]:
+        """The exception the call raised, or None."""
+        return self._error
+
+    @error.setter
+    def error(self, e: BaseException) -> None:
+        self._error, self.done = e, True
+
+    def prepare(self, client: Client) -> None:
+        """Its data as a buffer checked against the broker's limit, and
+        its deadline; raises what the client method would."""
+        if self.data is not None:
+            self.data = as_buffer(self.data)
+        client._check_payload(self.op, self.path, self.data)
+        timeout = client._timeout(self._timeout)
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+
+    def answer(self, client: Client, reply: Reply) -> None:
+        """Settle with ``reply``, or plan a retry after ``QUEUE_FULL``."""
+        pause = client._retry_pause(reply, self.attempts, remaining(self.deadline))
+        if pause is not None:
+            self.attempts += 1
+            self.retry_at = time.monotonic() + pause
+            return
+        try:
+            self._value = (self._spec.result(client, reply, self.path) if self._spec is not None
+                           else _ops.raw_result(self.op, reply, self.fields))
+            self.done = True
+        except Error as e:
+            self.error = e
+
+    def result(self) -> Any:
+        """What the client method would have returned; raises what it would
+        have raised, or :class:`zaio.ClientError` if the batch has not run."""
+        if not self.done:
+            raise ClientError(message="the batch has not run yet", op=self.op,
+                                          path=self.path)
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class Batch:
+    """Calls of a blocking client collected, then sent together
+    (:meth:`Client.batch`)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self.calls: List[Pending] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in _ops.METHODS and name != "request":
+            raise AttributeError(name)
+        signature = inspect.signature(getattr(Client, name))
+
+        def add(*args: Any, **kwargs: Any) -> Pending:
+            bound = signature.bind(None, *args, **kwargs)
+            bound.apply_defaults()
+            a = bound.arguments
+            if name == "request":
+                fields = _ops.request_fields(a["fields"])
+                call = Pending(a["op"], fields, a["data"], a["timeout"], a["volume"], None)
+            else:
+                spec = _ops.METHODS[name]
+                fields, data = spec.request([a[p] for p in spec.params])
+                call = Pending(spec.op, fields, data, a["timeout"], a["volume"], spec)
+            self.calls.append(call)
+            return call
+        return add
+
+    def run(self) -> List[Pending]:
+        """Send the calls collected since the last run and wait for all of
+        them; returns them."""
+        calls, self.calls = self.calls, []
+        if calls:
+            self._client._run_batch(calls)
+        return calls
+
+    def __enter__(self) -> "Batch":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if exc[0] is None:
+            self.run()
 
 
 class EventStream(EventStreamBase):

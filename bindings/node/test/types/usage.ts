@@ -1,7 +1,8 @@
 // Compiled (not run) by test/types.test.js: the declarations must cover the
 // whole API as the README uses it.
 import { Client, ZaioError, ZaioEvent, Stat, DirEntry, HelloResult, Int } from 'zaio';
-import { encodeRequest, decodeReply, checkResult, replyId, decodeValue, Float, HEADER_MAX, CodecError } from 'zaio/codec';
+import { encodeRequest, decodeReply, checkResult, replyId, decodeValue, Float, HEADER_MAX, CodecError,
+    encodeBatch, isBatch, decodeReplyBatch, encodeReplyBatch } from 'zaio/codec';
 
 async function main(): Promise<void> {
     const client = new Client('ipc:///tmp/zaio.ipc', { events: 'tcp://127.0.0.1:5556', timeout: 5000 });
@@ -51,6 +52,13 @@ async function main(): Promise<void> {
     const v = decodeValue(frames[1]);
     console.log(id, v instanceof Float ? v.value : v, frames[1].length <= HEADER_MAX);
     console.log(max, ns, buf, big, n, off, whole, more, all, client.stats.retries, client.inflight);
+    const batch = client.batch();
+    const head: Promise<Buffer> = batch.read('f', 0, 4096);
+    const later: Promise<Stat> = batch.stat('f');
+    const outcomes = await batch.send();
+    console.log(await head, (await later).size, outcomes.length, client.stats.batches);
+    const replies = decodeReplyBatch(encodeReplyBatch([{ header: { id: 1, ok: true } }]));
+    console.log(replies, isBatch(encodeBatch(2, [{ header: frames[1] }])));
     client.close();
 }
 main();
