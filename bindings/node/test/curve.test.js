@@ -22,7 +22,7 @@ const codec = require('../codec');
 const { REPO, brokerSkip, failure, startBroker } = require('./helpers');
 
 const CALL_TIMEOUT = 20000;
-const PROMPT = 5000;    //  a refusal comes long before a call's timeout
+const PROMPT = 12000;   //  a refusal comes long before a call's timeout (an attempt may first wait out a hang-up and reconnect on a busy machine)
 
 const GRANTS = `grants
     client

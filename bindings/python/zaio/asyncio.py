@@ -436,6 +436,8 @@ class Client(ClientBase):
         self._flush_at = None
         outs = [o for o in self._out if not o.fut.done()]
         self._out.clear()
+        if len(outs) > 1 and self.batches is None and self._asking is None:
+            self._asking = asyncio.get_running_loop().create_task(self._ask())
         if len(outs) < 2 or not self.batches:
             for o in outs:
                 self._send([o], _codec.encode_request_frames(o.header, o.data))
@@ -455,6 +457,12 @@ class Client(ClientBase):
         """Learn from a hello whether the broker takes batches (started
         with the first call when coalescing); if it cannot answer, send one
         by one."""
+        if self._watch.refused is not None:
+            # The broker refused us before the hello could go: asking now
+            # would connect again for nothing, and leave it in flight. The
+            # next calls that go out together ask (_flush).
+            self._asking = None
+            return
         try:
             await self.hello()
         except Exception as e:  # Error, or the client closed under it
