@@ -22,6 +22,7 @@ const codec = require('../codec');
 const { REPO, brokerSkip, failure, startBroker } = require('./helpers');
 
 const CALL_TIMEOUT = 20000;
+const PLAIN_TIMEOUT = 3000;   //  a plain client's call at the CURVE endpoint, which may see only hang-ups
 const PROMPT = 12000;   //  a refusal comes long before a call's timeout (an attempt may first wait out a hang-up and reconnect on a busy machine)
 
 const GRANTS = `grants
@@ -363,18 +364,22 @@ test('a broker that requires CURVE', { skip: liveSkip }, async (t) => {
         assert.equal(fs.readFileSync(onDisk('hidden.txt'), 'utf8'), 'secret');
     });
 
-    //  ZeroMQ sees the mechanism mismatch on most attempts; on the others
-    //  the broker hangs up first and libzmq tries again (a plain client
-    //  counts no hang-ups), so one attempt soon shows it.
-    await t.test('a plain client gets AUTH ("requires CURVE"), at once and on the next call', async () => {
-        const c = new Client(broker.tcp, { timeout: CALL_TIMEOUT });
+    //  AUTH ("requires CURVE") when libzmq reports the mechanism mismatch;
+    //  but the broker's end of the refused handshake may reset the
+    //  connection before the client has read the broker's greeting, and
+    //  libzmq then reports a plain hang-up on every attempt, which a plain
+    //  client cannot tell from a broker gone: the calls then time out.
+    await t.test('a plain client is refused: AUTH, or no answer; never served', async () => {
+        const c = new Client(broker.tcp, { timeout: PLAIN_TIMEOUT });
         clients.push(c);
         for (let round = 0; round < 2; round++) {
-            const start = Date.now();
             const errs = await Promise.all(['p1', 'p2', 'p3'].map((p) => failure(c.writefile(p, 'no'))));
-            assert.ok(Date.now() - start < PROMPT, `${Date.now() - start} ms`);
-            assert.deepEqual(errs.map((e) => [e.code, e.local, e.path]), [['AUTH', true, 'p1'], ['AUTH', true, 'p2'], ['AUTH', true, 'p3']]);
-            assert.match(errs[0].message, /requires CURVE/);
+            for (const [i, e] of errs.entries()) {
+                assert.ok(['AUTH', 'TIMEOUT'].includes(e.code), e.message);
+                assert.equal(e.path, `p${i + 1}`);
+                if (e.code === 'AUTH')
+                    assert.match(e.message, /requires CURVE/);
+            }
             assert.equal(c.pending, 0);
         }
         for (const p of ['p1', 'p2', 'p3'])
@@ -396,20 +401,31 @@ test('a broker that requires CURVE', { skip: liveSkip }, async (t) => {
             assert.ok(!fs.existsSync(onDisk(p)));
     });
 
-    await t.test('subscribers: a wrong server key and a plain one get AUTH', async () => {
+    await t.test('subscribers: a wrong server key gets AUTH, a plain one AUTH or nothing', async () => {
         const wrong = client('alice', { curveServer: keys.alice });
+        const stream = wrong.events('');
+        const start = Date.now();
+        const err = await failure(stream.next());
+        assert.ok(Date.now() - start < PROMPT, `${Date.now() - start} ms`);
+        assert.equal(err.code, 'AUTH');
+        assert.match(err.message, /subscriber.*public key/);
+        assert.equal((await failure(stream.next())).code, 'AUTH');
+        stream.close();
+        //  A plain subscriber: AUTH when libzmq reports the mismatch, else
+        //  (only hang-ups, as for the plain client above) no event at all.
         const plain = new Client('tcp://127.0.0.1:1', { events: broker.events, timeout: CALL_TIMEOUT });
         clients.push(plain);
-        for (const [c, why] of [[wrong, /subscriber.*public key/], [plain, /requires CURVE/]]) {
-            const stream = c.events('');
-            const start = Date.now();
-            const err = await failure(stream.next());
-            assert.ok(Date.now() - start < PROMPT, `${Date.now() - start} ms`);
-            assert.equal(err.code, 'AUTH');
-            assert.match(err.message, why);
-            assert.equal((await failure(stream.next())).code, 'AUTH');
-            stream.close();
+        const events = plain.events('');
+        let timer;
+        const quiet = new Promise((resolve) => { timer = setTimeout(() => resolve('quiet'), PLAIN_TIMEOUT); });
+        const outcome = await Promise.race([events.next().then(() => 'event', (e) => e), quiet]);
+        clearTimeout(timer);
+        assert.notEqual(outcome, 'event');
+        if (outcome !== 'quiet') {
+            assert.equal(outcome.code, 'AUTH');
+            assert.match(outcome.message, /requires CURVE/);
         }
+        events.close();
     });
 });
 
