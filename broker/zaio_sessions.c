@@ -32,6 +32,18 @@ struct _zaio_sessions_t {
     zaio_list_t batching;     //  of session->batching: those gathering a reply batch
 };
 
+//  Puts reply behind any held for session, counting its replies and
+//  bytes on its account and the broker's (s_reply_destroy takes them off).
+static void
+s_keep (zaio_sessions_t *self, zaio_session_t *session, s_reply_t *reply)
+{
+    if (session->held.size == 0) zaio_list_add (&self->backlogged, &session->backlogged, false);
+    zaio_list_add (&session->held, &reply->link, false);
+    session->account->held += reply->replies;
+    session->account->held_bytes += reply->bytes;
+    self->held_bytes += reply->bytes;
+}
+
 //  Frees a held reply, taking it off its account's and the broker's
 //  bytes.
 static void
@@ -59,7 +71,6 @@ s_drop_held (zaio_sessions_t *self, zaio_session_t *session)
         count += reply->replies;
         s_reply_destroy (self, session, &reply);
     }
-    session->account->held -= count;
     return count;
 }
 
@@ -276,11 +287,7 @@ s_hold (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_m
         reply->has_data = true;
     }
     zmq_msg_close (header);
-    if (session->held.size == 0) zaio_list_add (&self->backlogged, &session->backlogged, false);
-    zaio_list_add (&session->held, &reply->link, false);
-    session->account->held++;
-    session->account->held_bytes += reply->bytes;
-    self->held_bytes += reply->bytes;
+    s_keep (self, session, reply);
 }
 
 static int
@@ -337,11 +344,7 @@ s_hold_batch (zaio_sessions_t *self, zaio_session_t *session, zaio_reply_batch_t
     *batch_p = NULL;
     reply->replies = zaio_reply_batch_count (reply->batch);
     reply->bytes = sizeof (s_reply_t) + zaio_reply_batch_bytes (reply->batch);
-    if (session->held.size == 0) zaio_list_add (&self->backlogged, &session->backlogged, false);
-    zaio_list_add (&session->held, &reply->link, false);
-    session->account->held += reply->replies;
-    session->account->held_bytes += reply->bytes;
-    self->held_bytes += reply->bytes;
+    s_keep (self, session, reply);
 }
 
 //  Sends session's reply batch, or holds it if its queue is full or
