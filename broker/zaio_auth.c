@@ -1,6 +1,7 @@
 /*  zaio_auth.c: the process's ZAP handler; see zaio_auth.h. */
 
 #include "zaio_auth.h"
+#include "zaio_log.h"
 #include "zaio_curve.h"
 #include "zaio_grants.h"
 
@@ -178,8 +179,8 @@ s_log_refusal (s_refusals_t *refusals, zframe_t *address, const char *key, const
         return;
     }
     char *peer = address ? zframe_strdup (address) : NULL;
-    zsys_info ("auth: refused %s%s%s: %s (and %" PRIu64 " more since the last line)",
-               peer ? peer : "a peer", *key ? " key " : "", key, why, refusals->left_out);
+    zaio_log_info ("auth", "refused %s%s%s: %s (and %" PRIu64 " more since the last line)",
+                   peer ? peer : "a peer", *key ? " key " : "", key, why, refusals->left_out);
     zstr_free (&peer);
     refusals->left_out = 0;
     refusals->quiet_until_ms = now_ms + 1000;
@@ -251,8 +252,8 @@ s_handler_actor (zsock_t *pipe, void *args)
     zsock_t *zap = zsock_new (ZMQ_REP);
     bool bound = zap && zsock_bind (zap, S_ZAP_ENDPOINT) == 0;
     if (!bound)
-        zsys_error ("auth: cannot bind %s (another ZAP handler in this process?): %s",
-                    S_ZAP_ENDPOINT, zmq_strerror (zmq_errno ()));
+        zaio_log_error ("auth", "cannot bind %s (another ZAP handler in this process?): %s",
+                        S_ZAP_ENDPOINT, zmq_strerror (zmq_errno ()));
     //  zactor_new consumes the first signal; the second carries the status.
     zsock_signal (pipe, 0);
     zsock_signal (pipe, bound ? 0 : 1);
@@ -290,7 +291,7 @@ s_directory_ok (const char *path, const char *what)
 {
     struct stat st;
     if (!path || (stat (path, &st) == 0 && S_ISDIR (st.st_mode))) return true;
-    zsys_error ("broker: %s %s is not a directory", what, path);
+    zaio_log_error ("auth", "%s %s is not a directory", what, path);
     return false;
 }
 

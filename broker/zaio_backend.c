@@ -35,6 +35,7 @@
 */
 
 #include "zaio_backend.h"
+#include "zaio_log.h"
 #include "zaio_broker.h"
 #include "zaio_fence.h"
 
@@ -223,8 +224,8 @@ zaio_backend_hand_over (zaio_backend_t *self, zaio_taker_t *taker, zaio_job_t *j
                 zaio_jobs_take_data (self->jobs, job)))
         //  The worker vanished between READY and now; its expiry handles
         //  the job like any other it held.
-        zsys_warning ("broker: cannot send job to worker %s: %s", worker->name,
-                      zmq_strerror (zmq_errno ()));
+        zaio_log_warning ("backend", "cannot send job to worker %s: %s", worker->name,
+                          zmq_strerror (zmq_errno ()));
     if (zaio_taker_took (&worker->taker))
         s_unseat (worker);
     else
@@ -239,8 +240,8 @@ zaio_backend_hand_over (zaio_backend_t *self, zaio_taker_t *taker, zaio_job_t *j
 static void
 s_forget (zaio_backend_t *self, zaio_workerconn_t *worker, const char *why)
 {
-    zsys_info ("broker: worker %s gone (%s), %zu jobs in flight", worker->name, why,
-               worker->jobs.size);
+    zaio_log_info ("backend", "worker %s gone (%s), %zu jobs in flight", worker->name, why,
+                   worker->jobs.size);
     s_unseat (worker);
     for (uint32_t i = 0; i < worker->service_count; i++) worker->services[i]->worker_count--;
     zaio_link_t *link;
@@ -307,8 +308,8 @@ s_on (zaio_backend_t *self, zaio_workerconn_t *worker, s_event_t event, s_messag
             if (worker->jobs.size == 0) s_forget (self, worker, "said BYE");
             break;
         case E_STALE_DONE:
-            zsys_warning ("broker: worker %s finished job %" PRIu64 " it no longer holds",
-                          worker->name, msg->number);
+            zaio_log_warning ("backend", "worker %s finished job %" PRIu64 " it no longer holds",
+                              worker->name, msg->number);
             break;
         case E_HEARTBEAT:
             worker->stamp_us = msg->number;
@@ -341,9 +342,10 @@ s_granted (zaio_backend_t *self, const zaio_ready_t *ready, const char *identity
 {
     for (uint32_t i = 0; i < ready->volume_count; i++)
         if (!zaio_grants_may_serve (self->config.grants, identity, ready->volumes[i].name)) {
-            zsys_warning ("broker: READY from worker '%s' (%s/%u) refused: it may not serve "
-                          "volume '%s'",
-                          identity, ready->host, ready->pid, ready->volumes[i].name);
+            zaio_log_warning ("backend",
+                              "READY from worker '%s' (%s/%u) refused: it may not serve "
+                              "volume '%s'",
+                              identity, ready->host, ready->pid, ready->volumes[i].name);
             return false;
         }
     return true;
@@ -362,11 +364,11 @@ s_ready (zaio_backend_t *self, const zaio_routing_id_t *identity, uint64_t stamp
     int rc = body ? zaio_ready_decode (&ready, zmq_msg_data (body), zmq_msg_size (body))
                   : ZAIO_ERR_MALFORMED;
     if (rc || ready.volume_count == 0) {
-        zsys_warning ("broker: malformed READY from a worker ignored");
+        zaio_log_warning ("backend", "malformed READY from a worker ignored");
         return;
     }
     if (ready.heartbeat_ms == 0 && zmq_msg_gets (body, "Socket-Type")) {
-        zsys_warning ("broker: READY without heartbeat_ms over tcp or ipc ignored");
+        zaio_log_warning ("backend", "READY without heartbeat_ms over tcp or ipc ignored");
         return;
     }
     if (!s_granted (self, &ready, zaio_route_identity (body))) return;
@@ -374,8 +376,8 @@ s_ready (zaio_backend_t *self, const zaio_routing_id_t *identity, uint64_t stamp
     for (uint32_t i = 0; i < ready.volume_count; i++)
         unknown += zaio_dispatch_lookup (self->dispatch, ready.volumes[i].name) == NULL;
     if (zaio_dispatch_size (self->dispatch) + unknown > ZAIO_BROKER_VOLUMES_MAX) {
-        zsys_warning ("broker: READY ignored: its volumes would make more than %d",
-                      ZAIO_BROKER_VOLUMES_MAX);
+        zaio_log_warning ("backend", "READY ignored: its volumes would make more than %d",
+                          ZAIO_BROKER_VOLUMES_MAX);
         return;
     }
     zaio_workerconn_t *existing = (zaio_workerconn_t *)zhashx_lookup (self->table, identity);
@@ -400,8 +402,8 @@ s_ready (zaio_backend_t *self, const zaio_routing_id_t *identity, uint64_t stamp
     zhashx_insert (self->table, identity, worker);
     s_seat (worker);
     if (self->config.verbose)
-        zsys_debug ("broker: worker %s ready, credit %u, %u volumes", worker->name,
-                    worker->taker.credit, worker->service_count);
+        zaio_log_debug ("backend", "worker %s ready, credit %u, %u volumes", worker->name,
+                        worker->taker.credit, worker->service_count);
     s_dispatch_later (self, worker);
 }
 
@@ -447,12 +449,12 @@ zaio_backend_handle (zaio_backend_t *self, zmq_msg_t *parts, int count)
         worker->expiry_ms =
             zclock_mono () + (int64_t)worker->heartbeat_ms * self->config.heartbeat_misses;
     if (command == -1) {
-        zsys_warning ("broker: worker message without a %s envelope", ZAIO_WORKER_SIGNATURE);
+        zaio_log_warning ("backend", "worker message without a %s envelope", ZAIO_WORKER_SIGNATURE);
         if (worker) s_on (self, worker, E_BAD_ENVELOPE, NULL);
     } else if (command == ZAIO_WORKER_READY)
         s_ready (self, &identity, number, count == 3 ? &parts[2] : NULL);
     else if (!worker)
-        zsys_warning ("broker: message from an unknown worker dropped");
+        zaio_log_warning ("backend", "message from an unknown worker dropped");
     else {
         s_message_t msg = {.number = number, .job = job, .parts = parts, .count = count};
         s_on (self, worker, s_event_of (worker, command, &msg), &msg);

@@ -23,6 +23,7 @@
 */
 
 #include "zaio_admission.h"
+#include "zaio_log.h"
 #include "zaio_auth.h"
 #include "zaio_backend.h"
 #include "zaio_broker_config.h"
@@ -431,7 +432,7 @@ s_handle_entry (s_broker_t *self, s_sender_t *sender, const uint8_t *bytes, size
     }
     if (code) {
         if (self->config.verbose)
-            zsys_debug ("broker: bad batch entry (%s): %s", zaio_error_name (code), why);
+            zaio_log_debug ("broker", "bad batch entry (%s): %s", zaio_error_name (code), why);
         s_reject (self, sender, &req, false, code, why);
         return;
     }
@@ -458,7 +459,7 @@ s_handle_batch (s_broker_t *self, s_sender_t *sender, const zaio_request_t *batc
                                  self->config.batch_bytes_max, &entries, why, sizeof why);
     if (code) {
         if (self->config.verbose)
-            zsys_debug ("broker: bad batch (%s): %s", zaio_error_name (code), why);
+            zaio_log_debug ("broker", "bad batch (%s): %s", zaio_error_name (code), why);
         s_reject (self, sender, batch, false, code, why);
         return;
     }
@@ -497,7 +498,7 @@ s_handle_request (void *arg, zmq_msg_t *parts, int count)
                                            self->config.payload_max, why, sizeof why);
     if (code) {
         if (self->config.verbose)
-            zsys_debug ("broker: bad request (%s): %s", zaio_error_name (code), why);
+            zaio_log_debug ("broker", "bad request (%s): %s", zaio_error_name (code), why);
         s_reject (self, &sender, &req, false, code, why);
     } else if (req.op == ZAIO_OP_BATCH)
         s_handle_batch (self, &sender, &req, parts, count);
@@ -595,7 +596,8 @@ s_drained (s_broker_t *self)
 {
     int64_t now = zclock_mono ();
     if (zaio_jobs_count (self->jobs) && now >= self->drain_until_ms) {
-        zsys_warning ("broker: drain time up with %u jobs running", zaio_jobs_count (self->jobs));
+        zaio_log_warning ("broker", "drain time up with %u jobs running",
+                          zaio_jobs_count (self->jobs));
         zaio_backend_abandon (self->workers);
     }
     bool quiet =
@@ -734,8 +736,8 @@ s_bind_endpoints (s_broker_t *self)
         return -1;
     zaio_sock_inproc_name (self->backend_inproc, sizeof self->backend_inproc, "zaio-workers");
     if (zsock_bind (self->backend, "%s", self->backend_inproc) < 0) {
-        zsys_error ("broker: cannot bind %s: %s", self->backend_inproc,
-                    zmq_strerror (zmq_errno ()));
+        zaio_log_error ("broker", "cannot bind %s: %s", self->backend_inproc,
+                        zmq_strerror (zmq_errno ()));
         return -1;
     }
     return zaio_endpoints_bind (self->endpoints, self->backend, "workers",
@@ -798,7 +800,7 @@ s_trust_new (s_broker_t *self, const zaio_broker_config_t *config)
     if (!path) return 0;
     self->certificate = zaio_curve_cert_load (path);
     if (!self->certificate || !zaio_curve_cert_has_secret (self->certificate)) {
-        zsys_error ("broker: %s is not a secret certificate (see zaio keygen)", path);
+        zaio_log_error ("broker", "%s is not a secret certificate (see zaio keygen)", path);
         return -1;
     }
     zlist_t *unmonitored = zlist_new ();
@@ -821,6 +823,7 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     self->owned_strings = zlist_new ();
     zlist_autofree (self->owned_strings);
     zaio_broker_config_copy (&self->config, config, self->owned_strings);
+    if (self->config.verbose) zaio_log_set_level (ZAIO_LOG_DEBUG);
     //  A batch's entries travel in one frame: within the transport limit.
     size_t entries_max = self->config.payload_max + S_TRANSPORT_SLACK;
     if (self->config.batch_bytes_max > entries_max)
@@ -867,7 +870,7 @@ s_handle_pipe (s_broker_t *self)
             zmsg_addstr (reply, item);
         zmsg_send (&reply, self->pipe);
     } else
-        zsys_error ("broker: invalid pipe command '%s'", command);
+        zaio_log_error ("broker", "invalid pipe command '%s'", command);
     zstr_free (&command);
     zmsg_destroy (&msg);
     return stop;

@@ -2,6 +2,7 @@
     (czmq zconfig) laid over them; see zaio_broker.h. */
 
 #include "zaio_broker_config.h"
+#include "zaio_log.h"
 #include "zaio_proto.h"
 #include "zaio_volume.h"
 #include "zaio_worker_proto.h"
@@ -70,8 +71,8 @@ s_config_uint (zconfig_t *root, const char *path, uint64_t min, uint64_t max, ui
     errno = 0;
     unsigned long long number = strtoull (text, &end, 10);
     if (errno || end == text || *end || number < min || number > max) {
-        zsys_error ("config: %s = '%s' is not a number in %llu..%llu", path, text,
-                    (unsigned long long)min, (unsigned long long)max);
+        zaio_log_error ("config", "%s = '%s' is not a number in %llu..%llu", path, text,
+                        (unsigned long long)min, (unsigned long long)max);
         return -1;
     }
     *value = number;
@@ -85,7 +86,7 @@ s_config_mode (zconfig_t *root, const char *path, uint32_t *mode)
     char *text = zconfig_get (root, path, NULL);
     if (!text) return 0;
     if (zaio_broker_config_mode (text, mode) == 0) return 0;
-    zsys_error ("config: %s = '%s' is not a file mode (octal, e.g. 0660)", path, text);
+    zaio_log_error ("config", "%s = '%s' is not a file mode (octal, e.g. 0660)", path, text);
     return -1;
 }
 
@@ -109,7 +110,8 @@ s_config_list (zconfig_t *root, const char *path, const char **list)
     size_t count = 0;
     for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
         if (count == ZAIO_BROKER_ENDPOINTS_MAX) {
-            zsys_error ("config: more than %d entries in %s", ZAIO_BROKER_ENDPOINTS_MAX, path);
+            zaio_log_error ("config", "more than %d entries in %s", ZAIO_BROKER_ENDPOINTS_MAX,
+                            path);
             return -1;
         }
         list[count++] = zconfig_value (item);
@@ -123,7 +125,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
 {
     zconfig_t *root = zconfig_load (path);
     if (!root) {
-        zsys_error ("config: cannot load %s", path);
+        zaio_log_error ("config", "cannot load %s", path);
         return -1;
     }
     config->root = zconfig_get (root, "broker/root", config->root);
@@ -224,7 +226,8 @@ zaio_broker_config_copy (zaio_broker_config_t *copy, const zaio_broker_config_t 
     //  inflight_max if that is above two thirds of queue_max: say so once.
     uint64_t lone_max = (2 * (uint64_t)copy->queue_max + 2) / 3;
     if (copy->inflight_max > lone_max)
-        zsys_warning ("broker: inflight_max %u is more than a client alone can have accepted, "
-                      "%" PRIu64 " (its fair share of queue_max %u)",
-                      copy->inflight_max, lone_max, copy->queue_max);
+        zaio_log_warning ("config",
+                          "inflight_max %u is more than a client alone can have accepted, "
+                          "%" PRIu64 " (its fair share of queue_max %u)",
+                          copy->inflight_max, lone_max, copy->queue_max);
 }

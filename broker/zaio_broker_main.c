@@ -1,6 +1,7 @@
 /*  zaio-broker: the broker as a daemon. A thin wrapper over zaio_broker_new. */
 
 #include "zaio_broker.h"
+#include "zaio_log.h"
 #include "zaio_broker_config.h"
 #include "zaio_proto.h"
 #include "zaio_worker_proto.h"
@@ -268,7 +269,7 @@ main (int argc, char *argv[])
     }
     zlist_t *endpoints = zaio_broker_endpoints (broker);
     int signal_number = zaio_daemon_ready (&endpoints);
-    zsys_info ("zaio-broker: %s, draining", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    zaio_log_info ("broker", "%s, draining", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     zaio_broker_destroy (&broker);
     zsys_shutdown ();
     return 0;

@@ -1,6 +1,7 @@
 /*  zaio_dispatch.c: volumes' queues and credit; see zaio_dispatch.h. */
 
 #include "zaio_dispatch.h"
+#include "zaio_log.h"
 #include "zaio_broker.h"
 #include "zaio_sessions.h"
 
@@ -106,8 +107,9 @@ zaio_dispatch_forget (zaio_dispatch_t *self, int64_t now_ms)
             gone[count++] = service; //  (one due this pass goes at a later tick)
     }
     if (count)
-        zsys_info ("dispatch: %zu volumes no worker has served for %u ms forgotten, '%s' first",
-                   count, self->forget_ms, gone[0]->name);
+        zaio_log_info ("dispatch",
+                       "%zu volumes no worker has served for %u ms forgotten, '%s' first", count,
+                       self->forget_ms, gone[0]->name);
     for (size_t i = 0; i < count; i++) {
         if (gone[i] == self->default_service) self->default_service = NULL;
         zhashx_delete (self->services, gone[i]->name);

@@ -2,6 +2,7 @@
     zaio_endpoints.h. */
 
 #include "zaio_endpoints.h"
+#include "zaio_log.h"
 #include "zaio_sock.h"
 
 #include <errno.h>
@@ -76,8 +77,8 @@ s_secure_ipc_file (zaio_endpoints_t *self, const char *requested, const char *bo
     size_t length = strlen (scheme);
     if (strncmp (requested, scheme, length) || requested[length] == '@') return 0;
     if (chmod (bound + length, self->ipc_mode)) {
-        zsys_error ("broker: cannot set mode %04o on %s: %s", self->ipc_mode, bound + length,
-                    strerror (errno));
+        zaio_log_error ("endpoints", "cannot set mode %04o on %s: %s", self->ipc_mode,
+                        bound + length, strerror (errno));
         return -1;
     }
     char *path = requested[length] == '*' ? NULL : realpath (bound + length, NULL);
@@ -119,14 +120,16 @@ s_secure (zaio_endpoints_t *self, zsock_t *sock, const char *endpoint, const cha
     zsock_set_curve_server (sock, 0);
     if (!tcp || zaio_sock_is_loopback (endpoint)) return 0;
     if (!self->insecure) {
-        zsys_error ("broker: %s is not loopback: give --curve-cert (or --insecure)", endpoint);
+        zaio_log_error ("endpoints", "%s is not loopback: give --curve-cert (or --insecure)",
+                        endpoint);
         errno = EACCES;
         return -1;
     }
     if (!self->exposed)
-        zsys_warning ("broker: INSECURE: %s has no CURVE: anyone who reaches it can read, write "
-                      "and delete every file",
-                      endpoint);
+        zaio_log_warning ("endpoints",
+                          "INSECURE: %s has no CURVE: anyone who reaches it can read, write "
+                          "and delete every file",
+                          endpoint);
     self->exposed = true;
     return 0;
 }
@@ -162,13 +165,13 @@ s_bind_one (zaio_endpoints_t *self, zsock_t *sock, const char *kind, const char 
 {
     if (s_secure (self, sock, endpoint, zap_domain)) return NULL;
     if (kind && s_ipc_in_use (endpoint)) {
-        zsys_error ("broker: %s is in use: another broker listens there", endpoint);
+        zaio_log_error ("endpoints", "%s is in use: another broker listens there", endpoint);
         return NULL;
     }
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         if (kind)
-            zsys_error ("broker: cannot bind %s endpoint %s: %s", kind, endpoint,
-                        zmq_strerror (zmq_errno ()));
+            zaio_log_error ("endpoints", "cannot bind %s endpoint %s: %s", kind, endpoint,
+                            zmq_strerror (zmq_errno ()));
         return NULL;
     }
     char *bound = zsock_last_endpoint (sock);

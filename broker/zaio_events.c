@@ -1,6 +1,7 @@
 /*  zaio_events.c: completion events on an XPUB; see zaio_events.h. */
 
 #include "zaio_events.h"
+#include "zaio_log.h"
 
 #include <string.h>
 #include <time.h>
@@ -245,13 +246,15 @@ s_refuse (zaio_events_t *self, const char *identity)
     int64_t now = zclock_mono ();
     if (now - self->refused_logged_ms < S_REFUSED_LOG_MS) return;
     if (identity)
-        zsys_warning ("events: subscription refused: %s has %u, its cap; %" PRIu64
-                      " refused since the last report, matching no event",
-                      identity, self->identity_max, self->refused);
+        zaio_log_warning ("events",
+                          "subscription refused: %s has %u, its cap; %" PRIu64
+                          " refused since the last report, matching no event",
+                          identity, self->identity_max, self->refused);
     else
-        zsys_warning ("events: subscription refused: %u in all, the cap; %" PRIu64
-                      " refused since the last report, matching no event",
-                      self->max, self->refused);
+        zaio_log_warning ("events",
+                          "subscription refused: %u in all, the cap; %" PRIu64
+                          " refused since the last report, matching no event",
+                          self->max, self->refused);
     self->refused = 0;
     self->refused_logged_ms = now;
 }

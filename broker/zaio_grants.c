@@ -1,6 +1,7 @@
 /*  zaio_grants.c: grants per identity; see zaio_grants.h. */
 
 #include "zaio_grants.h"
+#include "zaio_log.h"
 #include "zaio_codec.h"
 
 #include <string.h>
@@ -64,10 +65,10 @@ s_load_volumes (zaio_grant_t *grant, zconfig_t *volumes, const char *path, bool 
         const char *volume = zconfig_name (item);
         int access = s_access (item, worker);
         if (!zaio_volume_name_valid (volume) || access < 0) {
-            zsys_error ("config: %s/volumes/%s = '%s': %s", path, volume, s_value (item),
-                        !zaio_volume_name_valid (volume) ? "not a volume name"
-                        : worker                         ? "takes no value"
-                                                         : "is neither ro nor rw");
+            zaio_log_error ("config", "%s/volumes/%s = '%s': %s", path, volume, s_value (item),
+                            !zaio_volume_name_valid (volume) ? "not a volume name"
+                            : worker                         ? "takes no value"
+                                                             : "is neither ro nor rw");
             return -1;
         }
         zhashx_update (grant->volumes, volume, (void *)(intptr_t)access);
@@ -88,7 +89,7 @@ s_load_entry (zaio_grant_t *grant, zconfig_t *entry, const char *path, bool work
         } else if (!worker && streq (key, "monitor") && (streq (value, "0") || streq (value, "1")))
             grant->monitor = streq (value, "1");
         else {
-            zsys_error ("config: %s/%s = '%s': unknown, or not 0 or 1", path, key, value);
+            zaio_log_error ("config", "%s/%s = '%s': unknown, or not 0 or 1", path, key, value);
             return -1;
         }
     }
@@ -104,9 +105,10 @@ s_load_kind (zhashx_t *table, zconfig_t *kind, bool worker)
         char path[128];
         snprintf (path, sizeof path, "grants/%s/%.64s", zconfig_name (kind), name);
         if (!zaio_grants_name_valid (name)) {
-            zsys_error ("config: %s: not a certificate name (letters, digits, ._-@+; "
-                        "at most %d)",
-                        path, ZAIO_IDENTITY_MAX);
+            zaio_log_error ("config",
+                            "%s: not a certificate name (letters, digits, ._-@+; "
+                            "at most %d)",
+                            path, ZAIO_IDENTITY_MAX);
             return -1;
         }
         zaio_grant_t *grant = (zaio_grant_t *)zmalloc (sizeof (zaio_grant_t));
@@ -133,7 +135,7 @@ zaio_grants_new (zconfig_t *section)
         else if (streq (zconfig_name (kind), "worker"))
             rc = s_load_kind (self->workers, kind, true);
         else {
-            zsys_error ("config: grants/%s: neither client nor worker", zconfig_name (kind));
+            zaio_log_error ("config", "grants/%s: neither client nor worker", zconfig_name (kind));
             rc = -1;
         }
     }

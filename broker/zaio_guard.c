@@ -1,6 +1,7 @@
 /*  zaio_guard.c: listener back-off on accept failures; see zaio_guard.h. */
 
 #include "zaio_guard.h"
+#include "zaio_log.h"
 #include "zaio_sock.h"
 
 #include <errno.h>
@@ -118,10 +119,11 @@ s_failed (zaio_guard_t *self, int64_t now_ms, uint32_t error)
 {
     bool began = !self->episode;
     if (began) {
-        zsys_warning ("guard: %s listeners cannot accept (%s): pausing them, then retrying "
-                      "every %d to %d ms",
-                      self->kind, strerror ((int)error), ZAIO_GUARD_PAUSE_MIN_MS,
-                      ZAIO_GUARD_PAUSE_MAX_MS);
+        zaio_log_warning ("guard",
+                          "%s listeners cannot accept (%s): pausing them, then retrying "
+                          "every %d to %d ms",
+                          self->kind, strerror ((int)error), ZAIO_GUARD_PAUSE_MIN_MS,
+                          ZAIO_GUARD_PAUSE_MAX_MS);
         self->episode = true;
         self->rebind_told = false;
         self->failures = 0;
@@ -197,8 +199,8 @@ s_resume (zaio_guard_t *self, int64_t now_ms)
         }
         int error = zmq_errno ();
         if (!self->rebind_told && !s_exhausted ((uint32_t)error)) {
-            zsys_warning ("guard: cannot bind %s endpoint %s again: %s (retrying)", self->kind,
-                          listener->endpoint, zmq_strerror (error));
+            zaio_log_warning ("guard", "cannot bind %s endpoint %s again: %s (retrying)",
+                              self->kind, listener->endpoint, zmq_strerror (error));
             self->rebind_told = true;
         }
         self->paused = true;
@@ -218,8 +220,8 @@ zaio_guard_tick (zaio_guard_t *self, int64_t now_ms)
     if (now_ms - self->failed_ms < ZAIO_GUARD_CALM_MS) return;
     if (self->episode) {
         if (!self->accepted) return;
-        zsys_notice ("guard: %s listeners accept again (%" PRIu64 " accepts failed)", self->kind,
-                     self->failures);
+        zaio_log_notice ("guard", "%s listeners accept again (%" PRIu64 " accepts failed)",
+                         self->kind, self->failures);
         self->episode = false;
     }
     self->pause_ms = ZAIO_GUARD_PAUSE_MIN_MS;

@@ -1,6 +1,7 @@
 /*  zaio_sessions.c: client sessions and held replies; see zaio_sessions.h. */
 
 #include "zaio_sessions.h"
+#include "zaio_log.h"
 #include "zaio_broker.h"
 
 //  A reply waiting for room in its client's queue: a single one (header
@@ -133,9 +134,10 @@ zaio_sessions_destroy (zaio_sessions_t **self_p)
         zaio_link_t *link;
         while ((link = zaio_list_pop (&self->backlogged))) {
             zaio_session_t *session = ZAIO_HOLDER (link, zaio_session_t, backlogged);
-            zsys_warning ("broker: %zu replies held for a client that stopped reading dropped "
-                          "at exit",
-                          s_drop_held (self, session));
+            zaio_log_warning ("sessions",
+                              "%zu replies held for a client that stopped reading dropped "
+                              "at exit",
+                              s_drop_held (self, session));
         }
         zhashx_destroy (&self->table);
         zhashx_destroy (&self->accounts);
@@ -217,9 +219,10 @@ s_release (zaio_sessions_t *self, zaio_session_t *session)
         zaio_session_t *oldest =
             ZAIO_HOLDER (zaio_list_pop (&self->broken), zaio_session_t, broken);
         if (self->links_forgotten++ == 0)
-            zsys_warning ("broker: over %d clients with a failed linked job; the oldest "
-                          "are forgotten, and their next requests will run",
-                          ZAIO_BROKER_BROKEN_LINKS_MAX);
+            zaio_log_warning ("sessions",
+                              "over %d clients with a failed linked job; the oldest "
+                              "are forgotten, and their next requests will run",
+                              ZAIO_BROKER_BROKEN_LINKS_MAX);
         oldest->order.link_broken = false;
         s_release (self, oldest);
     }
@@ -249,9 +252,10 @@ static void
 s_drop (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data)
 {
     if (session->dropped++ == 0)
-        zsys_warning ("broker: client %s reads no replies; refusals past %zu bytes held "
-                      "(%zu in all) are dropped",
-                      session->account->client, self->held_bytes_max, self->held_bytes_total);
+        zaio_log_warning ("sessions",
+                          "client %s reads no replies; refusals past %zu bytes held "
+                          "(%zu in all) are dropped",
+                          session->account->client, self->held_bytes_max, self->held_bytes_total);
     zaio_route_close (header, data);
     //  A session made for this reply (its identity's account is over)
     //  keeps nothing.
@@ -306,7 +310,7 @@ zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client, c
         if (s_send (self, client, header, data) == 0) return;
         if (zmq_errno () != EAGAIN) {
             //  EHOSTUNREACH: the client has gone; there is no one left to tell.
-            if (self->verbose) zsys_debug ("broker: reply to departed client dropped");
+            if (self->verbose) zaio_log_debug ("sessions", "reply to departed client dropped");
             zaio_route_close (header, data);
             return;
         }
@@ -357,7 +361,7 @@ s_send_batch (zaio_sessions_t *self, zaio_session_t *session)
         zaio_reply_batch_send (session->batch, self->frontend, &session->peer) == 0)
         zaio_reply_batch_destroy (&session->batch);
     else if (session->held.size == 0 && zmq_errno () != EAGAIN) {
-        if (self->verbose) zsys_debug ("broker: reply batch to departed client dropped");
+        if (self->verbose) zaio_log_debug ("sessions", "reply batch to departed client dropped");
         zaio_reply_batch_destroy (&session->batch);
     } else
         s_hold_batch (self, session, &session->batch);
@@ -419,9 +423,10 @@ s_unblock (zaio_sessions_t *self, zaio_session_t *session, zaio_list_t *resumed)
 {
     zaio_list_remove (&self->backlogged, &session->backlogged);
     if (session->dropped)
-        zsys_warning ("broker: %" PRIu64 " replies to client %s, which stopped reading, were "
-                      "dropped",
-                      session->dropped, session->account->client);
+        zaio_log_warning ("sessions",
+                          "%" PRIu64 " replies to client %s, which stopped reading, were "
+                          "dropped",
+                          session->dropped, session->account->client);
     session->dropped = 0;
     zaio_link_t *link;
     while ((link = zaio_list_last (&session->parked))) {

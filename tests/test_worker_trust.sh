@@ -87,7 +87,7 @@ expect 1 "zaio-worker: --curve-cert $K/public-only: not a CURVE certificate with
 
 # Starts: --insecure off loopback (warning), plain on loopback and ipc,
 # CURVE anywhere (192.0.2.1 is TEST-NET: nobody answers, which is fine).
-starts "warning|W:.*--insecure: jobs and data .* plain tcp" \
+starts "WARN .*--insecure: jobs and data .* plain tcp" \
     -- --connect tcp://192.0.2.1:5672 "${VOLUME[@]}" --insecure
 starts "" -- --connect tcp://127.0.0.1:1 "${VOLUME[@]}"
 starts "" -- --connect "tcp://[::1]:1" "${VOLUME[@]}"

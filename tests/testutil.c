@@ -159,20 +159,29 @@ zaio_test_read_file (const char *dir, const char *path, size_t *size)
     return file ? s_read_all (file, size) : NULL;
 }
 
+//  Where stderr was while a catch is on.
+static int s_saved_stderr = -1;
+
 FILE *
 zaio_test_log_catch (void)
 {
+    assert (s_saved_stderr == -1);
     FILE *log = tmpfile ();
     assert (log);
-    zsys_set_logstream (log);
+    fflush (stderr);
+    s_saved_stderr = dup (STDERR_FILENO);
+    assert (s_saved_stderr >= 0 && dup2 (fileno (log), STDERR_FILENO) == STDERR_FILENO);
     return log;
 }
 
 char *
 zaio_test_log_release (FILE **log_p)
 {
-    assert (log_p && *log_p);
-    zsys_set_logstream (stderr);
+    assert (log_p && *log_p && s_saved_stderr >= 0);
+    fflush (stderr);
+    assert (dup2 (s_saved_stderr, STDERR_FILENO) == STDERR_FILENO);
+    close (s_saved_stderr);
+    s_saved_stderr = -1;
     char *text = s_read_all (*log_p, NULL);
     *log_p = NULL;
     return text;

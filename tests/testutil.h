@@ -89,10 +89,10 @@ void zaio_test_write_file (const char *dir, const char *path, const void *data, 
 //  NULL if missing. Its size in *size if size is not NULL.
 char *zaio_test_read_file (const char *dir, const char *path, size_t *size);
 
-//  What this process logs (zsys_*, a broker actor's included) goes to a
-//  temporary file from zaio_test_log_catch until zaio_test_log_release,
-//  which logs to stderr again, closes the file and nulls *log_p, and
-//  returns the text caught (caller frees).
+//  What this process writes to stderr (its logs, a broker actor's
+//  included) goes to a temporary file from zaio_test_log_catch until
+//  zaio_test_log_release, which points stderr back, closes the file and
+//  nulls *log_p, and returns the text caught (caller frees).
 FILE *zaio_test_log_catch (void);
 char *zaio_test_log_release (FILE **log_p);
 

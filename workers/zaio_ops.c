@@ -28,6 +28,7 @@
 #endif
 
 #include "zaio_ops.h"
+#include "zaio_log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -329,7 +330,7 @@ s_open_beneath (int root, const char *path, int flags, mode_t mode)
         if (fd >= 0 || (errno != EAGAIN && errno != ENOSYS)) return (int)fd;
         if (errno == ENOSYS) {
             atomic_store (&s_no_openat2, true);
-            zsys_warning ("ops: openat2 is not available; resolving paths in userspace");
+            zaio_log_warning ("ops", "openat2 is not available; resolving paths in userspace");
         }
     }
     return s_walk (root, path, flags, mode);

@@ -2,6 +2,7 @@
     see zaio_relay.h and schemas/PROTOCOL.md section 9. */
 
 #include "zaio_relay.h"
+#include "zaio_log.h"
 #include "zaio_credit.h"
 #include "zaio_fence.h"
 #include "zaio_list.h"
@@ -206,7 +207,7 @@ s_handle_monitor (s_relay_t *self)
     if (zaio_sock_monitor_event (zsock_resolve (self->monitor), &event, &value)) return false;
     const char *why = zaio_curve_refusal (event, value, self->config.curve != NULL);
     if (why && !self->refused) {
-        zsys_error ("relay: %s refused this worker: %s", self->config.broker, why);
+        zaio_log_error ("relay", "%s refused this worker: %s", self->config.broker, why);
         self->refused = true;
     }
     return true;
@@ -220,9 +221,10 @@ s_connect (s_relay_t *self)
 {
     size_t dropped = s_drop_backlog (self);
     if (dropped)
-        zsys_warning ("relay: %zu jobs of the old connection dropped unrun: the broker has "
-                      "answered them",
-                      dropped);
+        zaio_log_warning ("relay",
+                          "%zu jobs of the old connection dropped unrun: the broker has "
+                          "answered them",
+                          dropped);
     zaio_fence_connection (self->fence, self->next_number + 1);
     s_disconnect (self);
     self->upstream = zsock_new (ZMQ_DEALER);
@@ -237,7 +239,7 @@ s_connect (s_relay_t *self)
     if (self->config.curve) zaio_curve_apply (self->config.curve, zsock_resolve (self->upstream));
     if (strncmp (self->config.broker, "inproc://", 9)) s_open_monitor (self);
     if (zsock_connect (self->upstream, "%s", self->config.broker))
-        zsys_error ("relay: cannot connect to %s", self->config.broker);
+        zaio_log_error ("relay", "cannot connect to %s", self->config.broker);
     self->epoch++;
     int64_t now = zclock_mono ();
     uint32_t patience = self->config.heartbeat_ms * self->config.heartbeat_misses;
@@ -249,8 +251,8 @@ s_connect (s_relay_t *self)
     s_send_upstream (self, &ready);
     s_stamped (self);
     if (self->config.verbose)
-        zsys_info ("relay: connected to %s (connection %" PRIu64 ")", self->config.broker,
-                   self->epoch);
+        zaio_log_info ("relay", "connected to %s (connection %" PRIu64 ")", self->config.broker,
+                       self->epoch);
 }
 
 //  Hands backlog jobs, oldest first, to threads with credit: each to the
@@ -279,7 +281,7 @@ static void
 s_handle_job (s_relay_t *self, uint64_t broker_number, zmsg_t **msg_p)
 {
     if (zmsg_size (*msg_p) < 2) {
-        zsys_warning ("relay: malformed JOB dropped");
+        zaio_log_warning ("relay", "malformed JOB dropped");
         zmsg_destroy (msg_p);
         return;
     }
@@ -314,7 +316,7 @@ s_broker_heard (s_relay_t *self)
 static void
 s_reconnect (s_relay_t *self)
 {
-    zsys_warning ("relay: broker %s silent, reconnecting", self->config.broker);
+    zaio_log_warning ("relay", "broker %s silent, reconnecting", self->config.broker);
     if (self->backoff < S_BACKOFF_MAX) self->backoff *= 2;
     s_connect (self);
 }
@@ -436,7 +438,7 @@ s_handle_upstream (s_relay_t *self)
     uint64_t number;
     int command = s_envelope (msg, &number);
     if (command == -1)
-        zsys_warning ("relay: message without a %s envelope dropped", ZAIO_WORKER_SIGNATURE);
+        zaio_log_warning ("relay", "message without a %s envelope dropped", ZAIO_WORKER_SIGNATURE);
     else if (command == ZAIO_WORKER_JOB) {
         zaio_fence_extend (self->fence, zaio_job_envelope_fence (zframe_data (zmsg_first (msg))));
         s_handle_job (self, number, &msg);
@@ -446,7 +448,7 @@ s_handle_upstream (s_relay_t *self)
     } else if (command == ZAIO_WORKER_HEARTBEAT)
         zaio_fence_extend (self->fence, number);
     else
-        zsys_warning ("relay: unexpected command from broker dropped");
+        zaio_log_warning ("relay", "unexpected command from broker dropped");
     zmsg_destroy (&msg);
     return true;
 }
@@ -615,9 +617,10 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
     uint32_t wanted = config->threads * config->credit;
     self->credit = wanted < ZAIO_CREDIT_MAX ? wanted : ZAIO_CREDIT_MAX;
     if (self->credit < wanted)
-        zsys_notice ("relay: %u threads x %u credit capped to %u jobs at once, the most a READY "
-                     "may offer",
-                     config->threads, config->credit, self->credit);
+        zaio_log_notice ("relay",
+                         "%u threads x %u credit capped to %u jobs at once, the most a READY "
+                         "may offer",
+                         config->threads, config->credit, self->credit);
     self->local = zsock_new (ZMQ_ROUTER);
     zsock_set_router_mandatory (self->local, 1);
     zsock_set_sndhwm (self->local, 0); //  bounded by credit

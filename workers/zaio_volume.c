@@ -22,6 +22,7 @@
 #endif
 
 #include "zaio_volume.h"
+#include "zaio_log.h"
 
 #include <ctype.h>
 #include <czmq.h>
@@ -83,12 +84,13 @@ zaio_volume_new (const char *name, const char *dir, bool readonly, bool create)
     assert (name);
     assert (dir);
     if (create && mkdir (dir, S_ROOT_MODE) == -1 && errno != EEXIST) {
-        zsys_error ("volume: cannot create %s for volume %s: %s", dir, name, strerror (errno));
+        zaio_log_error ("volume", "cannot create %s for volume %s: %s", dir, name,
+                        strerror (errno));
         return NULL;
     }
     int root_fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd == -1) {
-        zsys_error ("volume: cannot open %s for volume %s: %s", dir, name, strerror (errno));
+        zaio_log_error ("volume", "cannot open %s for volume %s: %s", dir, name, strerror (errno));
         return NULL;
     }
     zaio_volume_t *self = (zaio_volume_t *)zmalloc (sizeof (zaio_volume_t));
@@ -282,12 +284,14 @@ s_sweeper (void *arg)
     else if (root >= 0)
         close (root);
     if (stats.removed)
-        zsys_notice ("volume: %s: removed %zu stale temporary files (%" PRIu64
-                     " bytes) in %zu directories, %" PRId64 " ms",
-                     self->name, stats.removed, stats.bytes, stats.dirs, zclock_mono () - start);
+        zaio_log_notice ("volume",
+                         "%s: removed %zu stale temporary files (%" PRIu64
+                         " bytes) in %zu directories, %" PRId64 " ms",
+                         self->name, stats.removed, stats.bytes, stats.dirs,
+                         zclock_mono () - start);
     else
-        zsys_debug ("volume: %s: no stale temporary files in %zu directories, %" PRId64 " ms",
-                    self->name, stats.dirs, zclock_mono () - start);
+        zaio_log_debug ("volume", "%s: no stale temporary files in %zu directories, %" PRId64 " ms",
+                        self->name, stats.dirs, zclock_mono () - start);
     return NULL;
 }
 
@@ -300,7 +304,9 @@ zaio_volume_sweep_temps (zaio_volume_t *self, uint32_t max_age_s)
     self->max_age_s = max_age_s;
     if (self->readonly) return; //  it may not change the tree
     int rc = pthread_create (&self->sweeper, NULL, s_sweeper, self);
-    if (rc) zsys_warning ("volume: %s: no sweep of temporary files: %s", self->name, strerror (rc));
+    if (rc)
+        zaio_log_warning ("volume", "%s: no sweep of temporary files: %s", self->name,
+                          strerror (rc));
     self->sweeping = rc == 0;
 }
 

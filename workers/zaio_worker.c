@@ -1,6 +1,7 @@
 /*  zaio_worker.c: one IO thread speaking ZAIOW/4; see zaio_worker.h. */
 
 #include "zaio_worker.h"
+#include "zaio_log.h"
 #include "zaio_ops.h"
 #include "zaio_sock.h"
 #include "zaio_worker_proto.h"
@@ -105,7 +106,7 @@ s_run_job (s_worker_t *self, uint64_t job_number, uint64_t until_us, zmq_msg_t *
     zmq_msg_t *header = count > 1 ? &parts[1] : NULL;
     zmq_msg_t *data = count > 2 ? &parts[2] : NULL;
     if (!header || count > 3) {
-        zsys_warning ("worker: malformed JOB dropped");
+        zaio_log_warning ("worker", "malformed JOB dropped");
         return;
     }
     zaio_request_t req;
@@ -161,11 +162,11 @@ s_handle_message (s_worker_t *self, zmq_msg_t *parts, int count)
     uint64_t job;
     int command = zaio_envelope_get (zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0]), &job);
     if (command == -1)
-        zsys_warning ("worker: message without a %s envelope dropped", ZAIO_WORKER_SIGNATURE);
+        zaio_log_warning ("worker", "message without a %s envelope dropped", ZAIO_WORKER_SIGNATURE);
     else if (command == ZAIO_WORKER_JOB)
         s_run_job (self, job, zaio_job_envelope_fence (zmq_msg_data (&parts[0])), parts, count);
     else if (command != ZAIO_WORKER_HEARTBEAT)
-        zsys_warning ("worker: unexpected command dropped");
+        zaio_log_warning ("worker", "unexpected command dropped");
 }
 
 //  Runs every job that has arrived, batch by batch: a batch is what the

@@ -2,6 +2,7 @@
     zaio_relay_new; see zaio_relay.h. */
 
 #include "zaio_relay.h"
+#include "zaio_log.h"
 #include "zaio_worker_proto.h"
 
 #include "zaio_curve.h"
@@ -219,9 +220,10 @@ s_trust (const s_trust_t *trust, zaio_relay_config_t *config, zaio_curve_t *keys
                  config->broker);
         return -1;
     }
-    zsys_warning ("relay: --insecure: jobs and data to and from %s travel in plain tcp, "
-                  "readable and forgeable on the way, and anyone may pose as the broker",
-                  config->broker);
+    zaio_log_warning ("relay",
+                      "--insecure: jobs and data to and from %s travel in plain tcp, "
+                      "readable and forgeable on the way, and anyone may pose as the broker",
+                      config->broker);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /*  zaio_daemon.c: process plumbing shared by the daemons; see zaio_daemon.h. */
 
 #include "zaio_daemon.h"
+#include "zaio_log.h"
 #include "zaio_proto.h"
 
 #include <czmq.h>
@@ -29,6 +30,7 @@ zaio_daemon_init (const char *name)
     s_signals (&signals);
     pthread_sigmask (SIG_BLOCK, &signals, NULL);
     zsys_set_logident (name);
+    zaio_log_set_program (name);
     zsys_set_logstream (stderr);
     setvbuf (stdout, NULL, _IOLBF, 0);
     //  Connections, and the files each IO thread keeps open for reads, want
@@ -38,7 +40,7 @@ zaio_daemon_init (const char *name)
     if (getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
         files.rlim_cur = files.rlim_max;
         if (setrlimit (RLIMIT_NOFILE, &files))
-            zsys_warning ("cannot raise the open file limit: %s", strerror (errno));
+            zaio_log_warning ("daemon", "cannot raise the open file limit: %s", strerror (errno));
     }
 }
 
@@ -90,6 +92,7 @@ s_shared_option (int option, const char *text, const zaio_daemon_shared_t *into)
             return true;
         case 'v':
             *into->verbose = true;
+            zaio_log_set_level (ZAIO_LOG_DEBUG);
             return true;
         default:
             return false;
