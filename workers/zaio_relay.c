@@ -548,9 +548,10 @@ s_take_done (s_relay_t *self, s_thread_t *thread, zmsg_t *msg)
         zaio_log_warning ("relay", "malformed DONE from a thread dropped");
         return;
     }
+    zframe_t *head = zmsg_pop (msg); //  the entries point into it
     zaio_entry_t entry;
     while (zaio_entries_next (&entries, &entry)) {
-        zframe_t *data = entry.has_data ? zmsg_next (msg) : NULL;
+        zframe_t *data = entry.has_data ? zmsg_pop (msg) : NULL;
         char number_key[24];
         s_held_key (number_key, sizeof number_key, entry.job);
         s_held_t *held = (s_held_t *)zhashx_lookup (self->held, number_key);
@@ -558,16 +559,15 @@ s_take_done (s_relay_t *self, s_thread_t *thread, zmsg_t *msg)
             if (self->done.count == 0) zaio_batch_start (&self->done, ZAIO_WORKER_DONE, 0);
             zaio_batch_add_done (&self->done, held->broker_number, &entry.outcome, entry.header,
                                  entry.header_size, data != NULL, data ? zframe_size (data) : 0);
-            if (data) {
-                zmsg_remove (msg, data);
-                zmsg_append (self->done_data, &data);
-            }
+            if (data) zmsg_append (self->done_data, &data);
             if (zaio_batch_full (&self->done)) s_send_done (self);
         }
+        zframe_destroy (&data);
         if (held) zhashx_delete (self->held, number_key);
         if (zaio_taker_returned (&thread->taker))
             thread->seat = zaio_credit_seat (self->pool, &thread->taker);
     }
+    zframe_destroy (&head);
 }
 
 //  From a thread: READY (its credit) or DONE (s_take_done). False if no

@@ -237,21 +237,26 @@ s_handle_message (s_worker_t *self, zmq_msg_t *parts, int count)
 //  sent before the file cache's recheck, so one look at a file serves
 //  them all (zaio_fdcache.h). The DONE being filled goes once no JOB is
 //  waiting (s_send_done's rule, at the top of this file). Returns after a
-//  receive that found nothing, with nothing left unsent.
+//  receive that found nothing, with nothing sent since and nothing left
+//  unsent: a send may take in the socket's word that a JOB has arrived,
+//  and the ZMQ_FD the loop then waits on would not wake for it.
 static void
 s_handle_dealer (s_worker_t *self)
 {
     void *handle = zsock_resolve (self->dealer);
     while (true) {
         int count = zaio_sock_recv_parts (handle, self->parts, ZAIO_WORKER_PARTS_MAX);
-        if (count <= 0) break;
+        if (count <= 0 && self->done.count == 0) break;
+        if (count <= 0) {
+            s_send_done (self); //  then receive once more
+            continue;
+        }
         zaio_fdcache_recheck (self->files);
         self->clock_us = zclock_usecs ();
         s_handle_message (self, self->parts, count);
         for (int part = 0; part < count && part < ZAIO_WORKER_PARTS_MAX; part++)
             zmq_msg_close (&self->parts[part]);
     }
-    s_send_done (self);
 }
 
 static void
