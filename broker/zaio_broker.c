@@ -35,6 +35,7 @@
 #include "zaio_grants.h"
 #include "zaio_guard.h"
 #include "zaio_jobs.h"
+#include "zaio_metrics.h"
 #include "zaio_sessions.h"
 #include "zaio_sock.h"
 #include "zaio_stats.h"
@@ -90,6 +91,8 @@ typedef struct {
     zaio_events_t *events;
     zaio_stats_t *stats;
     int64_t started_ms;       //  zclock_mono at start, for uptime
+    zaio_metrics_t *metrics;  //  /metrics, or NULL
+    char metrics_inproc[64];  //  the client endpoint it asks stats on
     zmq_msg_t *request_parts; //  a client message's parts: S_PARTS_MAX, and a batch's
                               //  batch_max data frames
     int request_parts_max;
@@ -791,6 +794,8 @@ s_broker_destroy (s_broker_t **self_p)
 {
     s_broker_t *self = *self_p;
     if (!self) return;
+    //  First: a scrape waits for this thread's answer, which stops here.
+    zaio_metrics_destroy (&self->metrics);
     for (int i = 0; i < S_GUARDS; i++) zaio_guard_destroy (&self->guards[i]);
     for (uint32_t i = 0; i < self->local_worker_count; i++)
         zaio_worker_destroy (&self->local_workers[i]);
@@ -973,6 +978,23 @@ s_trust_new (s_broker_t *self, const zaio_broker_config_t *config)
     return self->auth ? 0 : -1;
 }
 
+//  /metrics on config.metrics_bind: its HTTP thread asks for stats on an
+//  inproc endpoint of the clients' socket of its own (zaio_metrics.h).
+//  Returns -1 (logged) if it cannot listen.
+static int
+s_metrics_new (s_broker_t *self)
+{
+    zaio_sock_inproc_name (self->metrics_inproc, sizeof self->metrics_inproc, "zaio-metrics");
+    if (zsock_bind (self->frontend, "%s", self->metrics_inproc) < 0) {
+        zaio_log_error ("broker", "cannot bind %s: %s", self->metrics_inproc,
+                        zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    self->metrics =
+        zaio_metrics_new (self->config.metrics_bind, self->config.insecure, self->metrics_inproc);
+    return self->metrics ? 0 : -1;
+}
+
 //  The broker's state from config (copied, strings and all): its sockets
 //  bound, its classes made, its local workers started. Returns NULL (and
 //  logs why) if the root cannot be opened, an endpoint bound, or the
@@ -1004,6 +1026,10 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
         s_broker_destroy (&self);
         return NULL;
     }
+    if (self->config.metrics_bind && s_metrics_new (self)) {
+        s_broker_destroy (&self);
+        return NULL;
+    }
     //  Temporary files that killed writefiles left, on a thread of its own.
     zaio_volume_sweep_temps (self->default_volume, self->config.tmp_max_age_s);
     s_guards_new (self);
@@ -1030,6 +1056,7 @@ s_handle_pipe (s_broker_t *self)
         zlist_t *bound = zaio_endpoints_list (self->endpoints);
         for (char *item = (char *)zlist_first (bound); item; item = (char *)zlist_next (bound))
             zmsg_addstr (reply, item);
+        if (self->metrics) zmsg_addstrf (reply, "metrics %s", zaio_metrics_url (self->metrics));
         zmsg_send (&reply, self->pipe);
     } else
         zaio_log_error ("broker", "invalid pipe command '%s'", command);

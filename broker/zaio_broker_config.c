@@ -132,6 +132,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
     config->curve_cert = zconfig_get (root, "broker/curve_cert", config->curve_cert);
     config->client_certs = zconfig_get (root, "broker/client_certs", config->client_certs);
     config->worker_certs = zconfig_get (root, "broker/worker_certs", config->worker_certs);
+    config->metrics_bind = zconfig_get (root, "broker/metrics_bind", config->metrics_bind);
     config->grants = zconfig_locate (root, "grants");
     uint32_t insecure = config->insecure, nolinks = config->nolinks;
     struct {
@@ -216,6 +217,7 @@ zaio_broker_config_copy (zaio_broker_config_t *copy, const zaio_broker_config_t 
     copy->curve_cert = config->curve_cert ? s_own (owned, config->curve_cert) : NULL;
     copy->client_certs = config->client_certs ? s_own (owned, config->client_certs) : NULL;
     copy->worker_certs = config->worker_certs ? s_own (owned, config->worker_certs) : NULL;
+    copy->metrics_bind = config->metrics_bind ? s_own (owned, config->metrics_bind) : NULL;
     copy->grants = NULL; //  read once, by the broker, from the original
     s_copy_list (owned, copy->bind, config->bind);
     s_copy_list (owned, copy->events, config->events);
