@@ -332,6 +332,15 @@ s_answer_hello (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
 //  ---------------------------------------------------------------------
 //  stats (PROTOCOL.md section 5.3)
 
+//  The wall clock in nanoseconds since the epoch.
+static int64_t
+s_wall_ns (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 //  What s_stats_worker gathers, one worker connection at a time.
 typedef struct {
     zaio_stats_snapshot_t *snapshot;
@@ -410,7 +419,7 @@ s_answer_stats (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
     s_gather_t gather = {0};
     zaio_stats_snapshot_t snapshot = {
         .uptime_ms = (uint64_t)(zclock_mono () - self->started_ms),
-        .time_ns = zclock_time () * 1000000,
+        .time_ns = s_wall_ns (),
         .queued_bytes = zaio_jobs_data_bytes (self->jobs),
         .inflight = zaio_jobs_count (self->jobs),
         .held_replies = zaio_sessions_held (self->sessions),

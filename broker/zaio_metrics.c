@@ -332,6 +332,15 @@ s_render (s_text_t *text, const zaio_stats_report_t *report)
                offsetof (zaio_stats_report_client_t, errors));
 }
 
+char *
+zaio_metrics_render (const zaio_stats_report_t *report, size_t *size_p)
+{
+    s_text_t text = {NULL, 0, 0};
+    s_render (&text, report);
+    *size_p = text.size;
+    return text.data;
+}
+
 //  ---------------------------------------------------------------------
 //  Asking the broker
 
@@ -442,10 +451,10 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
     if (!report)
         return s_respond_text (connection, MHD_HTTP_SERVICE_UNAVAILABLE,
                                "the broker did not answer\n", false);
-    s_text_t text = {NULL, 0, 0};
-    s_render (&text, report);
+    size_t size;
+    char *text = zaio_metrics_render (report, &size);
     zaio_stats_report_destroy (&report);
-    return s_respond (connection, MHD_HTTP_OK, S_CONTENT_TYPE, text.data, text.size, false);
+    return s_respond (connection, MHD_HTTP_OK, S_CONTENT_TYPE, text, size, false);
 }
 
 //  libmicrohttpd's own complaints, into the broker's log.

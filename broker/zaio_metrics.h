@@ -21,6 +21,8 @@
 #ifndef ZAIO_METRICS_H_INCLUDED
 #define ZAIO_METRICS_H_INCLUDED
 
+#include "zaio_codec.h"
+
 #include <czmq.h>
 #include <stdbool.h>
 
@@ -44,6 +46,10 @@ zaio_metrics_t *zaio_metrics_new (const char *bind, bool insecure, const char *e
 
 //  Stops the server (its thread is joined) and frees it; nulls *self_p.
 void zaio_metrics_destroy (zaio_metrics_t **self_p);
+
+//  The exposition of report, as /metrics serves it: a new string the
+//  caller frees, *size_p its length.
+char *zaio_metrics_render (const zaio_stats_report_t *report, size_t *size_p);
 
 //  The URL it serves, "http://127.0.0.1:9464/metrics" (the port resolved
 //  if it was 0). Borrowed.

@@ -12,6 +12,45 @@
 #include <string.h>
 #include <sys/stat.h>
 
+//  True if the map at cursor, and every map inside it, has its keys in
+//  the canonical order (PROTOCOL.md section 3.3): first, if given, then
+//  ascending bytewise. Consumes the map.
+static bool
+s_canonical_map (zaio_cursor_t *cursor, const char *const *first, size_t first_count)
+{
+    uint32_t count;
+    assert (zaio_cursor_map (cursor, &count) == 0);
+    const char *last = NULL;
+    uint32_t last_len = 0;
+    bool canonical = true;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t len;
+        assert (zaio_cursor_str (cursor, &key, &len) == 0);
+        if (i < first_count)
+            canonical &= strlen (first[i]) == len && memcmp (key, first[i], len) == 0;
+        else if (last) {
+            int order = memcmp (last, key, last_len < len ? last_len : len);
+            canonical &= order < 0 || (order == 0 && last_len < len);
+        }
+        if (i >= first_count) last = key, last_len = len;
+        zaio_mp_type_t type = zaio_cursor_peek (cursor);
+        if (type == ZAIO_MP_MAP)
+            canonical &= s_canonical_map (cursor, NULL, 0);
+        else if (type == ZAIO_MP_ARRAY) {
+            uint32_t items;
+            assert (zaio_cursor_array (cursor, &items) == 0);
+            for (uint32_t k = 0; k < items; k++)
+                if (zaio_cursor_peek (cursor) == ZAIO_MP_MAP)
+                    canonical &= s_canonical_map (cursor, NULL, 0);
+                else
+                    assert (zaio_cursor_skip (cursor, 2) == 0);
+        } else
+            assert (zaio_cursor_skip (cursor, 1) == 0);
+    }
+    return canonical;
+}
+
 //  Sends stats (top clients: top, unless 0) as request id on client and
 //  returns the decoded report (caller destroys).
 static zaio_stats_report_t *
@@ -27,6 +66,11 @@ s_stats (zsock_t *client, uint64_t id, uint32_t top)
     assert (reply.id == id && reply.ok);
     zaio_stats_report_t *report;
     assert (zaio_stats_report_decode (&report, reply.hello, reply.hello_size) == 0);
+    //  Keys in the canonical order, nested maps too.
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, reply.hello, reply.hello_size);
+    const char *first[] = {"id", "ok"};
+    assert (s_canonical_map (&cursor, first, 2) && zaio_cursor_done (&cursor));
     zmsg_destroy (&msg);
     return report;
 }
