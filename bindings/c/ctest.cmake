@@ -59,3 +59,11 @@ add_test (NAME test_broker_abi
             $<TARGET_FILE:zaio_broker_shared> ${PROJECT_SOURCE_DIR}/broker/libzaio-broker.map
             $<TARGET_FILE:zaio>)
 set_tests_properties (test_broker_abi PROPERTIES TIMEOUT 60 LABELS c)
+
+# The README's install, from a fresh clone of the committed HEAD: the
+# programs, pkg-config, the embedded broker, the CMake package, man pages
+# and completion, without LD_LIBRARY_PATH. It builds zaio once more (without
+# its tests), so give it time.
+add_test (NAME test_install_clone
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/test_install_clone.sh ${PROJECT_SOURCE_DIR})
+set_tests_properties (test_install_clone PROPERTIES TIMEOUT 1200 LABELS "c;install")
