@@ -69,6 +69,8 @@ export interface FsyncOptions extends CallOptions {
 export interface MkdirOptions extends CallOptions {
     /** Create missing parents; no error if the directory exists. */
     parents?: boolean;
+    /** The same as parents, as fs.mkdir names it. */
+    recursive?: boolean;
     /** Permission bits (default 0o755, umask applies). */
     mode?: number;
 }
@@ -83,13 +85,27 @@ export interface ListdirOptions extends CallOptions {
 
 export type FileType = 'file' | 'dir' | 'symlink' | 'other';
 
-export interface Stat {
+/** The result of stat, read like fs.Stats. */
+export declare class Stats {
     type: FileType;
     size: Int;
+    /** The permission bits only (st_mode & 0o7777), as the protocol sends
+     *  them; fs.Stats' mode has the file type bits too. */
     mode: number;
     /** Modification time, ns since the Unix epoch. */
     mtime_ns: bigint;
+    /** The same, as fs.Stats has it with bigint: true. */
+    mtimeNs: bigint;
+    /** Modification time, ms since the Unix epoch. */
+    mtimeMs: number;
+    readonly mtime: Date;
+    isFile(): boolean;
+    isDirectory(): boolean;
+    isSymbolicLink(): boolean;
 }
+
+/** The former name of Stats. */
+export type Stat = Stats;
 
 export interface DirEntry {
     /** A Buffer of its raw bytes for a name that is not UTF-8 (sent as
@@ -275,7 +291,7 @@ export declare class Client {
     fsync(path: string, opts?: FsyncOptions): Promise<void>;
     unlink(path: string, opts?: CallOptions): Promise<void>;
     rename(path: string, to: string, opts?: CallOptions): Promise<void>;
-    mkdir(path: string, opts?: MkdirOptions): Promise<void>;
+    mkdir(path: string, opts?: MkdirOptions | number): Promise<void>;
     rmdir(path: string, opts?: CallOptions): Promise<void>;
     /** One page of a directory. */
     listdir(path: string, opts?: ListdirOptions): Promise<ListdirResult>;

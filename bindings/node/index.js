@@ -157,8 +157,41 @@ function idKey (id) {
     return typeof id === 'bigint' && id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : id;
 }
 
+//  The result of stat, read like fs.Stats: isFile(), isDirectory(),
+//  isSymbolicLink(), size, mtimeMs (a Number), mtimeNs (a BigInt, as
+//  fs.Stats with bigint: true has it) and mtime (a Date). The protocol's
+//  fields stay as they were: type, size, mode (the permission bits only,
+//  st_mode & 0o7777, unlike fs.Stats, whose mode has the type bits too)
+//  and mtime_ns.
+class Stats {
+    constructor (h) {
+        this.type = h.type;
+        this.size = h.size;
+        this.mode = h.mode;
+        this.mtime_ns = toBigInt(h.mtime_ns);
+        this.mtimeNs = this.mtime_ns;
+        this.mtimeMs = Number(this.mtime_ns / 1000n) / 1000;
+    }
+
+    get mtime () {
+        return new Date(this.mtimeMs);
+    }
+
+    isFile () {
+        return this.type === 'file';
+    }
+
+    isDirectory () {
+        return this.type === 'dir';
+    }
+
+    isSymbolicLink () {
+        return this.type === 'symlink';
+    }
+}
+
 function statResult (h) {
-    return { type: h.type, size: h.size, mode: h.mode, mtime_ns: toBigInt(h.mtime_ns) };
+    return new Stats(h);
 }
 
 function entryResult (e) {
@@ -389,10 +422,18 @@ class Client {
         await this._call('rename', { path: checkString('path', path), to: checkString('to', to) }, undefined, opts);
     }
 
+    //  opts as fs.mkdir takes them too: {recursive: true} is parents (and
+    //  resolves undefined, not the first directory made), a number is mode.
     async mkdir (path, opts = {}) {
+        if (typeof opts === 'number')
+            opts = { mode: opts };
+        const parents = optBool('parents', opts.parents);
+        const recursive = optBool('recursive', opts.recursive);
+        if (parents !== undefined && recursive !== undefined && parents !== recursive)
+            throw new TypeError('parents and recursive disagree');
         await this._call('mkdir', {
             path: checkString('path', path),
-            parents: optBool('parents', opts.parents),
+            parents: parents ?? recursive,
             mode: optUint('mode', opts.mode),
         }, undefined, opts);
     }
@@ -1167,4 +1208,4 @@ class EventStream {
     }
 }
 
-module.exports = { Client, ZaioError, EventStream, Batch, codec };
+module.exports = { Client, ZaioError, EventStream, Batch, Stats, codec };
