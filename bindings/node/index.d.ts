@@ -104,16 +104,21 @@ export declare class Stats {
     isSymbolicLink(): boolean;
 }
 
-/** The former name of Stats. */
+/** The former names of Stats and Dirent. */
 export type Stat = Stats;
+export type DirEntry = Dirent;
 
-export interface DirEntry {
+/** An entry of listdir, read like fs.Dirent. */
+export declare class Dirent {
     /** A Buffer of its raw bytes for a name that is not UTF-8 (sent as
      *  msgpack bin); such a name works as `after` but not in a path. */
     name: string | Buffer;
     type: FileType;
     size: Int;
     mtime_ns: bigint;
+    isFile(): boolean;
+    isDirectory(): boolean;
+    isSymbolicLink(): boolean;
 }
 
 export interface ListdirResult {

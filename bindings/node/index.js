@@ -158,7 +158,7 @@ function idKey (id) {
 }
 
 //  The result of stat, read like fs.Stats: isFile(), isDirectory(),
-//  isSymbolicLink(), size, mtimeMs (a Number), mtimeNs (a BigInt, as
+//  isSymbolicLink() (below, shared with Dirent), size, mtimeMs (a Number), mtimeNs (a BigInt, as
 //  fs.Stats with bigint: true has it) and mtime (a Date). The protocol's
 //  fields stay as they were: type, size, mode (the permission bits only,
 //  st_mode & 0o7777, unlike fs.Stats, whose mode has the type bits too)
@@ -176,26 +176,30 @@ class Stats {
     get mtime () {
         return new Date(this.mtimeMs);
     }
-
-    isFile () {
-        return this.type === 'file';
-    }
-
-    isDirectory () {
-        return this.type === 'dir';
-    }
-
-    isSymbolicLink () {
-        return this.type === 'symlink';
-    }
 }
 
 function statResult (h) {
     return new Stats(h);
 }
 
+//  An entry of listdir, read like fs.Dirent: isFile(), isDirectory(),
+//  isSymbolicLink(), beside the protocol's name, type, size and mtime_ns.
+class Dirent {
+    constructor (e) {
+        this.name = e.name;
+        this.type = e.type;
+        this.size = e.size;
+        this.mtime_ns = toBigInt(e.mtime_ns);
+    }
+}
+for (const C of [Stats, Dirent]) {
+    C.prototype.isFile = function () { return this.type === 'file'; };
+    C.prototype.isDirectory = function () { return this.type === 'dir'; };
+    C.prototype.isSymbolicLink = function () { return this.type === 'symlink'; };
+}
+
 function entryResult (e) {
-    return { name: e.name, type: e.type, size: e.size, mtime_ns: toBigInt(e.mtime_ns) };
+    return new Dirent(e);
 }
 
 //  ---------------------------------------------------------------------
@@ -1208,4 +1212,4 @@ class EventStream {
     }
 }
 
-module.exports = { Client, ZaioError, EventStream, Batch, Stats, codec };
+module.exports = { Client, ZaioError, EventStream, Batch, Stats, Dirent, codec };

@@ -2,13 +2,13 @@
 //  What a Node user expects from fs (issue 21): stat resolves a Stats with
 //  isFile()/isDirectory()/isSymbolicLink(), size, mtimeMs and mtimeNs, as
 //  fs.Stats has them; mkdir takes {recursive: true} (and a mode number) as
-//  fs.mkdir does.
+//  fs.mkdir does; listdir's entries have the same three tests, as fs.Dirent.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { Client, Stats } = require('..');
+const { Client, Stats, Dirent } = require('..');
 const { brokerSkip, startBroker } = require('./helpers');
 
 const skip = brokerSkip();
@@ -50,6 +50,11 @@ describe('fs-like Stats and mkdir', { skip }, () => {
         assert.deepEqual([d.isFile(), d.isDirectory(), d.isSymbolicLink()], [false, true, false]);
         const l = await client.stat('l');
         assert.deepEqual([l.isFile(), l.isDirectory(), l.isSymbolicLink()], [false, false, true]);
+
+        const kinds = Object.fromEntries((await client.listdirAll('')).map((e) =>
+            [e.name, [e instanceof Dirent, e.isFile(), e.isDirectory(), e.isSymbolicLink()]]));
+        assert.deepEqual(kinds, { 'd': [true, false, true, false], 'f.txt': [true, true, false, false],
+            'l': [true, false, false, true] });
 
         const batch = client.batch();
         const later = batch.stat('d');
