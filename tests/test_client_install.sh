@@ -33,6 +33,15 @@ for file in include/zaio.h include/zaio_codec.h include/zaio_proto.h include/zai
 done
 [ -e "$libdir/libzaio.so" ] && [ -e "$libdir/libzaio.a" ] || { echo "FAIL: libraries not in $libdir" >&2; exit 1; }
 
+# A prefix outside the system's library directories gets an rpath in the
+# .pc files; a staged install into /usr (DESTDIR, as a package builds) none.
+grep -q '^Libs: .*-Wl,-rpath,${libdir} ' "$pc" || { echo "FAIL: no rpath in $pc" >&2; exit 1; }
+DESTDIR="$WORK/stage" cmake --install "$BUILD" --prefix /usr > "$WORK/stage.log"
+for staged in "$WORK"/stage/usr/lib/pkgconfig/zaio.pc "$WORK"/stage/usr/lib/pkgconfig/zaio-broker.pc; do
+    [ -e "$staged" ] || { echo "FAIL: DESTDIR install made no ${staged#"$WORK"/stage}" >&2; exit 1; }
+    if grep -q 'rpath' "$staged"; then echo "FAIL: ${staged#"$WORK"/stage} has an rpath into /usr" >&2; exit 1; fi
+done
+
 # The block after the marker line in the README, between ```c and ```.
 awk '/the ten-line program/ { found = 1; next }
      found && /^```c$/ { inside = 1; next }
