@@ -270,7 +270,9 @@ export interface ClientStats {
 
 export declare class Client {
     /** Connect a DEALER to the broker's client endpoint(s) (tcp, ipc or inproc). */
-    constructor(endpoint: string | string[], options?: ClientOptions);
+    /** Without an endpoint: $ZAIO_ENDPOINT, else ipc:///tmp/zaio.ipc (events:
+     *  $ZAIO_EVENTS, else ipc:///tmp/zaio-events.ipc, unless options.events). */
+    constructor(endpoint?: string | string[] | null, options?: ClientOptions);
     readonly options: Required<Omit<ClientOptions, 'events' | 'firstId' | 'curveServer' | 'curveCert'>> & ClientOptions;
     readonly stats: ClientStats;
     readonly closed: boolean;

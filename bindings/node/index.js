@@ -178,6 +178,10 @@ class Stats {
     }
 }
 
+//  What zaio-broker binds when not told otherwise (--bind, --events).
+const DEFAULT_ENDPOINT = 'ipc:///tmp/zaio.ipc';
+const DEFAULT_EVENTS = 'ipc:///tmp/zaio-events.ipc';
+
 function statResult (h) {
     return new Stats(h);
 }
@@ -255,7 +259,16 @@ const LIMIT = 5;     //  a big data frame waiting for the broker's payload_max
 class Client {
     //  endpoint: a ZeroMQ endpoint of the broker's client socket (or an
     //  array of them). options: see index.d.ts (ClientOptions).
+    //  Without an endpoint (undefined or null): $ZAIO_ENDPOINT, else the
+    //  broker's default ipc:///tmp/zaio.ipc, and events from $ZAIO_EVENTS,
+    //  else ipc:///tmp/zaio-events.ipc, unless options.events says; as
+    //  libzaio and the Python client do.
     constructor (endpoint, options = {}) {
+        if (endpoint === undefined || endpoint === null) {
+            endpoint = process.env.ZAIO_ENDPOINT || DEFAULT_ENDPOINT;
+            if (options.events === undefined)
+                options = { ...options, events: process.env.ZAIO_EVENTS || DEFAULT_EVENTS };
+        }
         const endpoints = Array.isArray(endpoint) ? endpoint : [endpoint];
         if (endpoints.length === 0 || !endpoints.every((e) => typeof e === 'string'))
             throw new TypeError('endpoint must be a string or an array of strings');

@@ -62,6 +62,42 @@ describe('fs-like Stats and mkdir', { skip }, () => {
         assert.ok((await later).isDirectory());
     });
 
+    it('new Client() takes $ZAIO_ENDPOINT and $ZAIO_EVENTS, else the broker\'s defaults', async () => {
+        const saved = [process.env.ZAIO_ENDPOINT, process.env.ZAIO_EVENTS];
+        try {
+            process.env.ZAIO_ENDPOINT = broker.ipc;
+            process.env.ZAIO_EVENTS = broker.events;
+            const c = new Client(undefined, { timeout: 10000 });
+            try {
+                assert.deepEqual([c._endpoints, c._eventEndpoints], [[broker.ipc], [broker.events]]);
+                await c.ping();
+                const stream = c.events('err.stat.');
+                await stream.ready();
+                await assert.rejects(c.stat('no-such-file-for-env'), { code: 'ENOENT' });
+                const { value } = await stream[Symbol.asyncIterator]().next();
+                assert.equal(value.path, 'no-such-file-for-env');
+                stream.close();
+            } finally {
+                c.close();
+            }
+            delete process.env.ZAIO_ENDPOINT;
+            delete process.env.ZAIO_EVENTS;
+            const d = new Client();
+            assert.deepEqual([d._endpoints, d._eventEndpoints], [['ipc:///tmp/zaio.ipc'], ['ipc:///tmp/zaio-events.ipc']]);
+            d.close();
+            const e = new Client('tcp://127.0.0.1:1');   // an endpoint given: no events guessed
+            assert.throws(() => e.events(''), TypeError);
+            e.close();
+        } finally {
+            for (const [k, v] of [['ZAIO_ENDPOINT', saved[0]], ['ZAIO_EVENTS', saved[1]]]) {
+                if (v === undefined)
+                    delete process.env[k];
+                else
+                    process.env[k] = v;
+            }
+        }
+    });
+
     it('mkdir takes recursive as fs.mkdir does', async () => {
         await client.mkdir('a/b/c', { recursive: true });
         assert.ok((await client.stat('a/b/c')).isDirectory());
