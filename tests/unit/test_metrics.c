@@ -1,7 +1,8 @@
 /*  test_metrics.c: the /metrics class (broker/zaio_metrics.h) apart from a
     broker: which addresses it takes, the exposition it renders from a
     report (label values escaped, histograms cumulative, in seconds),
-    checked by `promtool check metrics`, and a port in use refused.
+    checked by `promtool check metrics`, a port in use refused, and a
+    broker that does not answer met with 503 after the timeout.
 */
 
 #undef NDEBUG
@@ -126,6 +127,28 @@ s_test_render (void)
     zaio_stats_report_destroy (&report);
 }
 
+//  The status line of a GET of path from the server at url's port.
+static void
+s_get (const char *url, const char *path, char *status, size_t status_size)
+{
+    int port = atoi (strrchr (url, ':') + 1);
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
+    inet_pton (AF_INET, "127.0.0.1", &address.sin_addr);
+    assert (connect (fd, (struct sockaddr *)&address, sizeof address) == 0);
+    char request[256];
+    snprintf (request, sizeof request, "GET %s HTTP/1.0\r\n\r\n", path);
+    assert (write (fd, request, strlen (request)) == (ssize_t)strlen (request));
+    char answer[4096];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof answer - 1 && (n = read (fd, answer + got, sizeof answer - 1 - got)) > 0)
+        got += (size_t)n;
+    answer[got] = 0;
+    close (fd);
+    snprintf (status, status_size, "%.*s", (int)strcspn (answer, "\r"), answer);
+}
+
 //  A port in use: zaio_metrics_new says so and returns NULL; a free one
 //  serves, port 0 resolved in its URL.
 static void
@@ -150,6 +173,15 @@ s_test_port_in_use (void)
     assert (metrics);
     assert (strncmp (zaio_metrics_url (metrics), "http://127.0.0.1:", 17) == 0);
     assert (!strstr (zaio_metrics_url (metrics), ":0/"));
+    //  Nobody answers its stats: 503 after the timeout, and the server
+    //  goes on serving (404 at once).
+    char status[128];
+    int64_t start = zclock_mono ();
+    s_get (zaio_metrics_url (metrics), "/metrics", status, sizeof status);
+    assert (streq (status, "HTTP/1.1 503 Service Unavailable"));
+    assert (zclock_mono () - start >= ZAIO_METRICS_TIMEOUT_MS - 10);
+    s_get (zaio_metrics_url (metrics), "/", status, sizeof status);
+    assert (streq (status, "HTTP/1.1 404 Not Found"));
     zaio_metrics_destroy (&metrics);
     assert (metrics == NULL);
     zaio_metrics_destroy (&metrics);
