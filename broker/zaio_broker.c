@@ -403,6 +403,13 @@ s_stats_worker (const zaio_backend_info_t *info, void *arg)
     gather->name_count += worker->volume_count;
 }
 
+//  Adds the volume names of one worker connection to *arg (a size_t).
+static void
+s_count_names (const zaio_backend_info_t *info, void *arg)
+{
+    *(size_t *)arg += info->service_count;
+}
+
 //  stats: the counters, and what the broker holds now. Only a client
 //  that may watch every volume may ask (zaio_grant_monitor: the monitor
 //  grant, or no grant entry at all, as without CURVE): others are
@@ -434,8 +441,9 @@ s_answer_stats (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
         (zaio_stats_volume_t *)zmalloc (sizeof (zaio_stats_volume_t) * (service_count + 1));
     gather.workers =
         (zaio_stats_worker_t *)zmalloc (sizeof (zaio_stats_worker_t) * ZAIO_STATS_WORKERS_LISTED);
-    gather.names = (const char **)zmalloc (sizeof (const char *) * ZAIO_STATS_WORKERS_LISTED *
-                                           ZAIO_WORKER_VOLUMES_MAX);
+    size_t name_count = 0;
+    zaio_backend_each (self->workers, s_count_names, &name_count);
+    gather.names = (const char **)zmalloc (sizeof (const char *) * (name_count + 1));
     for (zaio_service_t *service = zaio_dispatch_first (self->dispatch);
          service && snapshot.volume_count < service_count;
          service = zaio_dispatch_next (self->dispatch))
