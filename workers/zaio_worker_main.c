@@ -211,7 +211,7 @@ s_config_load (const char *path, zaio_relay_config_t *config, s_trust_t *trust,
              heartbeat_ms = config->heartbeat_ms, misses = config->heartbeat_misses,
              drain_ms = config->drain_ms, tmp_max_age = s_tmp_max_age, insecure = trust->insecure,
              verbose = config->verbose;
-    if (s_config_number (root, "worker/threads", 1, ZAIO_CREDIT_MAX, &threads) ||
+    if (s_config_number (root, "worker/threads", 0, ZAIO_CREDIT_MAX, &threads) ||
         s_config_number (root, "worker/credit", 1, ZAIO_CREDIT_MAX, &credit) ||
         s_config_number (root, "worker/payload_max", 1, ZAIO_PAYLOAD_CEILING, &payload_max) ||
         s_config_number (root, "worker/heartbeat_ms", 10, 3600000, &heartbeat_ms) ||
@@ -221,7 +221,7 @@ s_config_load (const char *path, zaio_relay_config_t *config, s_trust_t *trust,
         s_config_number (root, "worker/insecure", 0, 1, &insecure) ||
         s_config_number (root, "worker/verbose", 0, 1, &verbose))
         return -1;
-    config->threads = (uint32_t)threads;
+    if (threads) config->threads = (uint32_t)threads; //  0: one per CPU, as without it
     config->credit = (uint32_t)credit;
     config->payload_max = (size_t)payload_max;
     config->heartbeat_ms = (uint32_t)heartbeat_ms;
