@@ -91,7 +91,9 @@ typedef struct {
     //  concerned, message; README "Logs"). log_format "text" or "json"
     //  (one object per line) sets the format for the whole process, as
     //  zaio-broker's --log-format does; NULL (the default) leaves it as it
-    //  is (text, unless an earlier broker set it). verbose logs every
+    //  is (text, unless an earlier broker set it); czmq's own lines, if
+    //  the host lets czmq log (zsys_set_logstream), keep czmq's format,
+    //  where zaio-broker turns them off in json. verbose logs every
     //  rejected request and worker change (process-wide too); without it,
     //  rejected requests are logged as a sample, at most one line a second
     //  per error, counting the others.

@@ -260,19 +260,19 @@ main (int argc, char *argv[])
     zconfig_t *zconfig = NULL;
     const char *config_path = zaio_daemon_early (argc, argv);
     if (config_path && zaio_broker_config_load (&config, config_path, &zconfig)) {
-        fprintf (stderr, "zaio-broker: bad config file %s (see messages above)\n", config_path);
+        zaio_log_error ("daemon", "not started: bad config file %s", config_path);
         return 1;
     }
     //  The file's log format, unless the command line gives one.
     zaio_log_format_t log_format;
     if (config.log_format && zaio_log_format_parse (config.log_format, &log_format) == 0)
-        zaio_log_set_format (log_format);
+        zaio_daemon_log_format (log_format);
     if (s_options (argc, argv, &config)) return 2;
 
     zactor_t *broker = zaio_broker_new (&config);
     zconfig_destroy (&zconfig);
     if (!broker) {
-        fprintf (stderr, "zaio-broker: could not start (see messages above)\n");
+        zaio_log_error ("daemon", "could not start (see the lines above)");
         return 1;
     }
     zlist_t *endpoints = zaio_broker_endpoints (broker);

@@ -30,7 +30,15 @@ expect_exit 2 "--log-format is text or json, not 'xml'" -- "$BROKER" --log-forma
 printf 'broker\n    root = %s\n\n    # typo below\n    wrokers = 2\n' "$WORK/root" > "$WORK/typo.cfg"
 expect_exit 1 "ERROR zaio-broker config: $WORK/typo.cfg:5: unknown key 'broker/wrokers'" \
     -- "$BROKER" -C "$WORK/typo.cfg"
-grep -q "zaio-broker: bad config file $WORK/typo.cfg" "$WORK/expect.err" || fail "no closing line"
+grep -q "ERROR zaio-broker daemon: not started: bad config file $WORK/typo.cfg" "$WORK/expect.err" \
+    || fail "no closing line"
+# In json, every line of a daemon that does not start is JSON, czmq's
+# own too (a file zconfig cannot read: an unclosed quote).
+printf 'broker\n    root = "unclosed\n' > "$WORK/quote.cfg"
+expect_exit 1 "cannot load $WORK/quote.cfg: not a ZPL file" -- "$BROKER" --log-format json -C "$WORK/quote.cfg"
+check_log_lines "$WORK/expect.err" json zaio-broker > /dev/null || fail "json: $(cat "$WORK/expect.err")"
+printf 'broker\n  name = x\n' > "$WORK/indent.cfg"
+expect_exit 1 "indent.cfg:2: indented by 2 spaces: ZPL indents by 4" -- "$BROKER" -C "$WORK/indent.cfg"
 printf 'broker\n    workers = many\n' > "$WORK/value.cfg"
 expect_exit 1 "config: broker/workers = 'many' is not a number in 0..1024" \
     -- "$BROKER" --config "$WORK/value.cfg"

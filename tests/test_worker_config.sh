@@ -32,7 +32,15 @@ printf 'worker\n    connect = ipc://%s/w.ipc\n    volume\n        p = %s\n' "$WO
     > "$WORK/typo.cfg"
 expect_exit 1 "ERROR zaio-worker config: $WORK/typo.cfg:3: unknown key 'worker/volume'" \
     -- "$WORKER" -C "$WORK/typo.cfg"
-grep -q "zaio-worker: bad config file $WORK/typo.cfg" "$WORK/expect.err" || fail "no closing line"
+grep -q "ERROR zaio-worker daemon: not started: bad config file $WORK/typo.cfg" "$WORK/expect.err" \
+    || fail "no closing line"
+# In json, every line of a daemon that does not start is JSON, czmq's
+# own too (a file zconfig cannot read: an unclosed quote).
+printf 'worker\n    name = "unclosed\n' > "$WORK/quote.cfg"
+expect_exit 1 "cannot load $WORK/quote.cfg: not a ZPL file" -- "$WORKER" --log-format json -C "$WORK/quote.cfg"
+check_log_lines "$WORK/expect.err" json zaio-worker > /dev/null || fail "json: $(cat "$WORK/expect.err")"
+printf 'worker\n  name = x\n' > "$WORK/indent.cfg"
+expect_exit 1 "indent.cfg:2: indented by 2 spaces: ZPL indents by 4" -- "$WORKER" -C "$WORK/indent.cfg"
 printf 'worker\n    connect = ipc://%s/w.ipc\n    threads = -1\n' "$WORK" > "$WORK/value.cfg"
 expect_exit 1 "config: worker/threads = '-1' is not a number in 0..1024" \
     -- "$WORKER" --config "$WORK/value.cfg"

@@ -391,19 +391,19 @@ main (int argc, char *argv[])
     int status = 0;
     if (config_path &&
         s_config_load (config_path, &config, &trust, &specs, &log_format, &zconfig)) {
-        fprintf (stderr, "zaio-worker: bad config file %s (see messages above)\n", config_path);
+        zaio_log_error ("daemon", "not started: bad config file %s", config_path);
         status = 1;
     }
     //  The file's log format, until the command line's replaces it.
     zaio_log_format_t format;
     if (status == 0 && log_format && zaio_log_format_parse (log_format, &format) == 0)
-        zaio_log_set_format (format);
+        zaio_daemon_log_format (format);
     if (status == 0 && s_options (argc, argv, &config, &trust, &specs, &log_format)) status = 2;
     zaio_curve_t keys;
     if (status == 0 && s_trust (&trust, &config, &keys)) status = 1;
     zactor_t *relay = status == 0 ? zaio_relay_new (&config) : NULL;
     if (status == 0 && !relay) {
-        fprintf (stderr, "zaio-worker: could not start\n");
+        zaio_log_error ("daemon", "could not start (see the lines above)");
         status = 1;
     }
     //  Temporary files that killed writefiles left, on threads of their own.

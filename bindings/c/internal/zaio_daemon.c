@@ -46,6 +46,13 @@ zaio_daemon_init (const char *name)
     }
 }
 
+void
+zaio_daemon_log_format (zaio_log_format_t format)
+{
+    zaio_log_set_format (format);
+    zsys_set_logstream (format == ZAIO_LOG_JSON ? NULL : stderr);
+}
+
 //  The value of option (a long one, "--config", or a short one, "-C") at
 //  argv[*i], in any of getopt's forms; NULL if argv[*i] is not it. Moves
 //  *i past a value that was the next argument.
@@ -74,7 +81,7 @@ zaio_daemon_early (int argc, char **argv)
             config = value;
         else if ((value = s_early_value (argc, argv, &i, "--log-format", NULL)) &&
                  zaio_log_format_parse (value, &format) == 0)
-            zaio_log_set_format (format);
+            zaio_daemon_log_format (format);
     }
     return config;
 }
@@ -135,7 +142,7 @@ s_shared_option (int option, const char *text, const zaio_daemon_shared_t *into)
                 fprintf (stderr, "%s: --log-format is text or json, not '%s'\n", s_name, text);
                 exit (2);
             }
-            zaio_log_set_format (format);
+            zaio_daemon_log_format (format);
             *into->log_format = text;
             return true;
         }

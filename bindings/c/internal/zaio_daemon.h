@@ -16,6 +16,8 @@
 #ifndef ZAIO_DAEMON_H_INCLUDED
 #define ZAIO_DAEMON_H_INCLUDED
 
+#include "zaio_log.h"
+
 #include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +32,11 @@ struct option;
 
 //  Call first in main, before any thread exists. name is the log ident.
 void zaio_daemon_init (const char *name);
+
+//  Sets the log format of the process (zaio_log_set_format). In json,
+//  czmq's own log lines (its format, not JSON) are turned off too, so
+//  that every line on stderr parses; in text they stay on.
+void zaio_daemon_log_format (zaio_log_format_t format);
 
 //  Before the options are parsed: applies --log-format if argv holds a
 //  valid one (so the config file's errors are logged in it too; a bad one

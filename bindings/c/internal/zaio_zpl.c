@@ -58,6 +58,12 @@ zaio_zpl_check (const char *path, const char *const *known)
         const char *name = line + indent;
         size_t length = strcspn (name, " \t=#\r\n");
         if (length == 0) continue; //  blank, a comment, or zconfig's to refuse
+        if (indent % 4) {
+            zaio_log_error ("config", "%s:%u: indented by %zu spaces: ZPL indents by 4", path,
+                            number, indent);
+            rc = -1;
+            break;
+        }
         size_t depth = indent / 4;
         if (depth >= S_DEPTH_MAX) continue;
         if (length >= S_NAME_MAX) length = S_NAME_MAX - 1;
