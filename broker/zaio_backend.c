@@ -224,8 +224,8 @@ zaio_backend_hand_over (zaio_backend_t *self, zaio_taker_t *taker, zaio_job_t *j
                 zaio_jobs_take_data (self->jobs, job)))
         //  The worker vanished between READY and now; its expiry handles
         //  the job like any other it held.
-        zaio_log_warning ("backend", "cannot send job to worker %s: %s", worker->name,
-                          zmq_strerror (zmq_errno ()));
+        zaio_log (ZAIO_LOG_WARNING, "backend", worker->name, "cannot send job to worker: %s",
+                  zmq_strerror (zmq_errno ()));
     if (zaio_taker_took (&worker->taker))
         s_unseat (worker);
     else
@@ -240,8 +240,8 @@ zaio_backend_hand_over (zaio_backend_t *self, zaio_taker_t *taker, zaio_job_t *j
 static void
 s_forget (zaio_backend_t *self, zaio_workerconn_t *worker, const char *why)
 {
-    zaio_log_info ("backend", "worker %s gone (%s), %zu jobs in flight", worker->name, why,
-                   worker->jobs.size);
+    zaio_log (ZAIO_LOG_INFO, "backend", worker->name, "worker gone (%s), %zu jobs in flight", why,
+              worker->jobs.size);
     s_unseat (worker);
     for (uint32_t i = 0; i < worker->service_count; i++) worker->services[i]->worker_count--;
     zaio_link_t *link;
@@ -308,8 +308,8 @@ s_on (zaio_backend_t *self, zaio_workerconn_t *worker, s_event_t event, s_messag
             if (worker->jobs.size == 0) s_forget (self, worker, "said BYE");
             break;
         case E_STALE_DONE:
-            zaio_log_warning ("backend", "worker %s finished job %" PRIu64 " it no longer holds",
-                              worker->name, msg->number);
+            zaio_log (ZAIO_LOG_WARNING, "backend", worker->name,
+                      "worker finished job %" PRIu64 " it no longer holds", msg->number);
             break;
         case E_HEARTBEAT:
             worker->stamp_us = msg->number;
@@ -342,10 +342,9 @@ s_granted (zaio_backend_t *self, const zaio_ready_t *ready, const char *identity
 {
     for (uint32_t i = 0; i < ready->volume_count; i++)
         if (!zaio_grants_may_serve (self->config.grants, identity, ready->volumes[i].name)) {
-            zaio_log_warning ("backend",
-                              "READY from worker '%s' (%s/%u) refused: it may not serve "
-                              "volume '%s'",
-                              identity, ready->host, ready->pid, ready->volumes[i].name);
+            zaio_log (ZAIO_LOG_WARNING, "backend", identity,
+                      "READY from worker '%s' (%s/%u) refused: it may not serve volume '%s'",
+                      identity, ready->host, ready->pid, ready->volumes[i].name);
             return false;
         }
     return true;
@@ -402,8 +401,8 @@ s_ready (zaio_backend_t *self, const zaio_routing_id_t *identity, uint64_t stamp
     zhashx_insert (self->table, identity, worker);
     s_seat (worker);
     if (self->config.verbose)
-        zaio_log_debug ("backend", "worker %s ready, credit %u, %u volumes", worker->name,
-                        worker->taker.credit, worker->service_count);
+        zaio_log (ZAIO_LOG_DEBUG, "backend", worker->name, "worker ready, credit %u, %u volumes",
+                  worker->taker.credit, worker->service_count);
     s_dispatch_later (self, worker);
 }
 
@@ -449,7 +448,8 @@ zaio_backend_handle (zaio_backend_t *self, zmq_msg_t *parts, int count)
         worker->expiry_ms =
             zclock_mono () + (int64_t)worker->heartbeat_ms * self->config.heartbeat_misses;
     if (command == -1) {
-        zaio_log_warning ("backend", "worker message without a %s envelope", ZAIO_WORKER_SIGNATURE);
+        zaio_log (ZAIO_LOG_WARNING, "backend", worker ? worker->name : NULL,
+                  "worker message without a %s envelope", ZAIO_WORKER_SIGNATURE);
         if (worker) s_on (self, worker, E_BAD_ENVELOPE, NULL);
     } else if (command == ZAIO_WORKER_READY)
         s_ready (self, &identity, number, count == 3 ? &parts[2] : NULL);

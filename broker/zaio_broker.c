@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #define S_TICK_MS         100         //  timer granularity: deadlines, heartbeats, drain
+#define S_REFUSALS_LOG_MS 1000        //  refused requests: a line a second per error at most
 #define S_BATCH           256         //  messages taken from one socket per loop turn
 #define S_POLL_EVERY      64          //  busy loop turns between polls of every socket
 #define S_PARTS_MAX       5           //  parts kept (valid ones have at most 4, but batches)
@@ -105,6 +106,8 @@ typedef struct {
     bool draining;
     int64_t drain_until_ms;
     int64_t last_request_ms; //  when the last request arrived (while draining)
+    //  Refused requests, logged as a sample without verbose (per error).
+    zaio_log_samples_t refusals;
 } s_broker_t;
 
 //  ---------------------------------------------------------------------
@@ -252,12 +255,46 @@ s_sender_name (s_sender_t *sender)
     return sender->name;
 }
 
+//  Logs a refused request: every one with verbose; else, at INFO, at most
+//  one a second per error, counting the ones not shown (a peer can send
+//  bad requests faster than a log can take them).
+static void
+s_log_refusal (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req, int code,
+               const char *why)
+{
+    uint64_t held = 0;
+    if (!self->config.verbose && !zaio_log_sample (zaio_log_samples_of (&self->refusals, code),
+                                                   zclock_mono (), S_REFUSALS_LOG_MS, &held))
+        return;
+    char more[96] = "";
+    if (held)
+        snprintf (more, sizeof more, " (+%" PRIu64 " more refused %s since the last such line)",
+                  held, zaio_error_name (code));
+    zaio_log (self->config.verbose ? ZAIO_LOG_DEBUG : ZAIO_LOG_INFO, "broker",
+              s_sender_name (sender), "request %" PRIu64 " refused %s: %s%s", req->id,
+              zaio_error_name (code), why && *why ? why : "-", more);
+}
+
+//  Counts of refusals held back, each error's once its second is over, or
+//  all of them (at the end).
+static void
+s_log_refusals_held (s_broker_t *self, bool all)
+{
+    int64_t now_ms = all ? INT64_MAX : zclock_mono ();
+    uint64_t held;
+    for (size_t i = 0; i < self->refusals.count; i++)
+        if (zaio_log_sample_flush (&self->refusals.samples[i], now_ms, S_REFUSALS_LOG_MS, &held))
+            zaio_log_info ("broker", "%" PRIu64 " more requests refused %s, not shown", held,
+                           zaio_error_name (self->refusals.keys[i]));
+}
+
 //  Answers a request that never became a job: an error reply and, if it
 //  decoded, its event.
 static void
 s_reject (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req, bool decoded, int code,
           const char *why)
 {
+    s_log_refusal (self, sender, req, code, why);
     zmq_msg_t header;
     zaio_reply_error_part (&header, req->id, code, why && *why ? why : NULL);
     s_deliver (self, sender, &header);
@@ -610,8 +647,6 @@ s_handle_entry (s_broker_t *self, s_sender_t *sender, const uint8_t *bytes, size
         code = ZAIO_ERR_MALFORMED;
     }
     if (code) {
-        if (self->config.verbose)
-            zaio_log_debug ("broker", "bad batch entry (%s): %s", zaio_error_name (code), why);
         s_reject (self, sender, &req, false, code, why);
         return;
     }
@@ -637,8 +672,6 @@ s_handle_batch (s_broker_t *self, s_sender_t *sender, const zaio_request_t *batc
                                  (size_t)count - 4, self->config.batch_max,
                                  self->config.batch_bytes_max, &entries, why, sizeof why);
     if (code) {
-        if (self->config.verbose)
-            zaio_log_debug ("broker", "bad batch (%s): %s", zaio_error_name (code), why);
         s_reject (self, sender, batch, false, code, why);
         return;
     }
@@ -676,8 +709,6 @@ s_handle_request (void *arg, zmq_msg_t *parts, int count)
     int code = zaio_request_decode_frames (&req, frames, sizes, (size_t)count - 1,
                                            self->config.payload_max, why, sizeof why);
     if (code) {
-        if (self->config.verbose)
-            zaio_log_debug ("broker", "bad request (%s): %s", zaio_error_name (code), why);
         s_reject (self, &sender, &req, false, code, why);
     } else if (req.op == ZAIO_OP_BATCH)
         s_handle_batch (self, &sender, &req, parts, count);
@@ -736,6 +767,7 @@ static void
 s_tick (s_broker_t *self)
 {
     s_expire_held (self);
+    s_log_refusals_held (self, false);
     for (int i = 0; i < S_GUARDS; i++) zaio_guard_tick (self->guards[i], self->pass_us / 1000);
     zaio_backend_tick (self->workers, self->pass_us / 1000);
     zaio_dispatch_expire (self->dispatch, self->pass_us);
@@ -813,6 +845,7 @@ s_broker_destroy (s_broker_t **self_p)
     if (!self) return;
     //  First: a scrape waits for this thread's answer, which stops here.
     zaio_metrics_destroy (&self->metrics);
+    s_log_refusals_held (self, true);
     for (int i = 0; i < S_GUARDS; i++) zaio_guard_destroy (&self->guards[i]);
     for (uint32_t i = 0; i < self->local_worker_count; i++)
         zaio_worker_destroy (&self->local_workers[i]);
@@ -1025,6 +1058,14 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     zlist_autofree (self->owned_strings);
     zaio_broker_config_copy (&self->config, config, self->owned_strings);
     if (self->config.verbose) zaio_log_set_level (ZAIO_LOG_DEBUG);
+    zaio_log_format_t log_format;
+    if (config->log_format && zaio_log_format_parse (config->log_format, &log_format) == 0)
+        zaio_log_set_format (log_format);
+    else if (config->log_format) {
+        zaio_log_error ("broker", "log_format '%s' is not text or json", config->log_format);
+        s_broker_destroy (&self);
+        return NULL;
+    }
     //  A batch's entries travel in one frame: within the transport limit.
     size_t entries_max = self->config.payload_max + S_TRANSPORT_SLACK;
     if (self->config.batch_bytes_max > entries_max)

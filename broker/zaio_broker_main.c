@@ -18,79 +18,80 @@
 static void
 s_usage (FILE *out)
 {
-    fprintf (
-        out,
-        "usage: zaio-broker [OPTIONS]\n"
-        "\n"
-        "Serve file IO over ZeroMQ (protocol ZAIO/1, see schemas/PROTOCOL.md).\n"
-        "\n"
-        "  -r, --root DIR          directory served as volume 'default' (created)\n"
-        "                          [./zaio-root]\n"
-        "  -b, --bind ENDPOINT     client endpoint, repeatable; inproc, ipc and tcp\n"
-        "                          [ipc:///tmp/zaio.ipc, tcp://127.0.0.1:5670]\n"
-        "  -e, --events ENDPOINT   completion event PUB endpoint, repeatable\n"
-        "                          [ipc:///tmp/zaio-events.ipc, tcp://127.0.0.1:5671]\n"
-        "  -W, --worker-bind EP    endpoint for remote zaio-worker processes, repeatable\n"
-        "                          [none]\n"
-        "  -w, --workers N         local worker threads [number of CPUs]\n"
-        "      --worker-credit N   jobs each local worker holds at once [64]\n"
-        "      --queue-max N       jobs accepted (queued + running) in all [65536];\n"
-        "                          a client gets one only while it has fewer than\n"
-        "                          twice the room left\n"
-        "      --queue-bytes-max BYTES  request data held for jobs not yet running\n"
-        "                          [1073741824]\n"
-        "      --inflight-max N    jobs accepted per client, with its replies held\n"
-        "                          [16384]; above 2/3 of --queue-max, a client alone\n"
-        "                          meets its share of the queue first\n"
-        "      --reply-hwm N       replies queued to a client before the rest are held\n"
-        "                          and its jobs wait until it reads [128]\n"
-        "      --payload-max BYTES largest data frame and read [67108864]\n"
-        "      --heartbeat-ms MS   remote worker heartbeat interval [1000]\n"
-        "      --heartbeat-misses N  silent intervals before a worker is dead [3]\n"
-        "      --drain-ms MS       longest wait for running jobs at shutdown [10000]\n"
-        "\n"
-        "Trust (see README.md, Security):\n"
-        "      --curve-cert FILE   the broker's secret certificate (zaio keygen): every\n"
-        "                          tcp endpoint then requires CURVE\n"
-        "      --client-certs DIR  certificates of the clients and event subscribers\n"
-        "                          admitted over CURVE [none]\n"
-        "      --worker-certs DIR  certificates of the workers admitted [none]\n"
-        "      --insecure          allow tcp without CURVE on addresses other than\n"
-        "                          loopback (refused otherwise)\n"
-        "      --ipc-mode MODE     file mode of ipc socket files [0660]\n"
-        "      --handshake-ms MS   longest handshake of a new connection [5000]\n"
-        "      --nolinks           refuse files of the root with more than one hard link\n"
-        "                          (a link to a file outside it would reach that file)\n"
-        "      --tmp-max-age S     at start, remove writefile temporary files of the\n"
-        "                          root older than S seconds, whoever made them (0:\n"
-        "                          none by age); those of this host's dead processes\n"
-        "                          go at any age [3600]\n"
-        "  Grants per certificate name go in the config file (section grants).\n"
-        "      --metrics-bind ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
-        "                          (config broker/metrics_bind); loopback only unless\n"
-        "                          --insecure; port 0 picks a free one [none]\n"
-        "\n"
-        "  -c, --config FILE       ZPL settings file (czmq zconfig); flags override it:\n"
-        "                            broker\n"
-        "                                root = /srv/data\n"
-        "                                workers = 8\n"
-        "                                bind\n"
-        "                                    tcp = tcp://0.0.0.0:5670\n"
-        "                          and, in the file only: held_bytes_max (replies held\n"
-        "                          for a client before its requests are refused)\n"
-        "                          [4194304], held_bytes_total (for all) [67108864],\n"
-        "                          volume_forget_ms (a volume no worker serves is\n"
-        "                          forgotten after) [300000], batch_max (entries in\n"
-        "                          a batch, and replies in a reply batch) [1024],\n"
-        "                          batch_bytes_max (bytes of a batch's entries)\n"
-        "                          [1048576]\n"
-        "  -v, --verbose           log every rejected request and worker change\n"
-        "  -h, --help              this help\n"
-        "\n"
-        "On start, prints one line per bound endpoint ('client tcp://...', 'events ...',\n"
-        "'workers ...') and then 'ready' on stdout. A tcp port of * picks a free port.\n"
-        "SIGINT/SIGTERM stop accepting work, answer queued jobs SHUTDOWN, let running\n"
-        "jobs finish, and exit 0. Exit status 1: could not start; 2: usage error.\n");
+    fprintf (out,
+             "usage: zaio-broker [OPTIONS]\n"
+             "\n"
+             "Serve file IO over ZeroMQ (protocol ZAIO/1, see schemas/PROTOCOL.md).\n"
+             "\n"
+             "  -R, --root DIR          directory served as volume 'default' (created)\n"
+             "                          [./zaio-root]\n"
+             "  -b, --bind ENDPOINT     client endpoint, repeatable; inproc, ipc and tcp\n"
+             "                          [ipc:///tmp/zaio.ipc, tcp://127.0.0.1:5670]\n"
+             "  -e, --events ENDPOINT   completion event PUB endpoint, repeatable\n"
+             "                          [ipc:///tmp/zaio-events.ipc, tcp://127.0.0.1:5671]\n"
+             "  -W, --worker-bind EP    endpoint for remote zaio-worker processes, repeatable\n"
+             "                          [none]\n"
+             "  -w, --workers N         local worker threads [number of CPUs]\n"
+             "      --worker-credit N   jobs each local worker holds at once [64]\n"
+             "      --queue-max N       jobs accepted (queued + running) in all [65536];\n"
+             "                          a client gets one only while it has fewer than\n"
+             "                          twice the room left\n"
+             "      --queue-bytes-max BYTES  request data held for jobs not yet running\n"
+             "                          [1073741824]\n"
+             "      --inflight-max N    jobs accepted per client, with its replies held\n"
+             "                          [16384]; above 2/3 of --queue-max, a client alone\n"
+             "                          meets its share of the queue first\n"
+             "      --reply-hwm N       replies queued to a client before the rest are held\n"
+             "                          and its jobs wait until it reads [128]\n"
+             "      --payload-max BYTES largest data frame and read [67108864]\n"
+             "      --heartbeat-ms MS   remote worker heartbeat interval [1000]\n"
+             "      --heartbeat-misses N  silent intervals before a worker is dead [3]\n"
+             "      --drain-ms MS       longest wait for running jobs at shutdown [10000]\n"
+             "\n"
+             "Trust (see README.md, Security):\n"
+             "      --curve-cert FILE   the broker's secret certificate (zaio keygen): every\n"
+             "                          tcp endpoint then requires CURVE\n"
+             "      --client-certs DIR  certificates of the clients and event subscribers\n"
+             "                          admitted over CURVE [none]\n"
+             "      --worker-certs DIR  certificates of the workers admitted [none]\n"
+             "      --insecure          allow tcp without CURVE on addresses other than\n"
+             "                          loopback (refused otherwise)\n"
+             "      --ipc-mode MODE     file mode of ipc socket files [0660]\n"
+             "      --handshake-ms MS   longest handshake of a new connection [5000]\n"
+             "      --nolinks           refuse files of the root with more than one hard link\n"
+             "                          (a link to a file outside it would reach that file)\n"
+             "      --tmp-max-age S     at start, remove writefile temporary files of the\n"
+             "                          root older than S seconds, whoever made them (0:\n"
+             "                          none by age); those of this host's dead processes\n"
+             "                          go at any age [3600]\n"
+             "  Grants per certificate name go in the config file (section grants).\n"
+             "      --metrics-bind ADDR:PORT\n"
+             "                          serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+             "                          (config metrics_bind); loopback only unless\n"
+             "                          --insecure; port 0 picks a free one [none]\n"
+             "\n"
+             "  -C, --config FILE       ZPL settings file (czmq zconfig); flags override it.\n"
+             "                          Every key, with its default: the example\n"
+             "                          zaio-broker.cfg (dist/config/), zaio-broker(8).\n"
+             "                          An unknown key is an error naming it and its line:\n"
+             "                            broker\n"
+             "                                root = /srv/data\n"
+             "                                workers = 8\n"
+             "                                bind\n"
+             "                                    tcp = tcp://0.0.0.0:5670\n"
+             "      --log-format FORMAT text (one line per event) or json (one object per\n"
+             "                          line, for log shippers) [text]\n"
+             "      --verbose           log every rejected request and worker change\n"
+             "                          (without it: a sample of rejected requests, at\n"
+             "                          most one line a second per error, with a count)\n"
+             "  -V, --version           print 'zaio-broker VERSION' and exit\n"
+             "  -h, --help              this help\n"
+             "\n"
+             "On start, prints one line per bound endpoint ('client tcp://...', 'events ...',\n"
+             "'workers ...') and then 'ready' on stdout (and READY=1 to systemd, under a\n"
+             "Type=notify unit). A tcp port of * picks a free port. SIGINT/SIGTERM stop\n"
+             "accepting work (STOPPING=1), answer queued jobs SHUTDOWN, let running jobs\n"
+             "finish, and exit 0. Exit status 1: could not start; 2: usage error.\n");
 }
 
 //  Adds to a NULL-terminated endpoint list; the first use replaces defaults.
@@ -131,7 +132,7 @@ enum {
     S_OPT_METRICS_BIND
 };
 static const struct option s_long_options[] = {
-    {"root", required_argument, NULL, 'r'},
+    {"root", required_argument, NULL, 'R'},
     {"bind", required_argument, NULL, 'b'},
     {"events", required_argument, NULL, 'e'},
     {"worker-bind", required_argument, NULL, 'W'},
@@ -151,7 +152,7 @@ static const struct option s_long_options[] = {
     {"tmp-max-age", required_argument, NULL, S_OPT_TMP_MAX_AGE},
     {"metrics-bind", required_argument, NULL, S_OPT_METRICS_BIND},
     ZAIO_DAEMON_SHARED_OPTIONS,
-    {"config", required_argument, NULL, 'c'},
+    {"config", required_argument, NULL, 'C'},
     ZAIO_DAEMON_LAST_OPTIONS};
 
 //  A trust option into config. Exits 2 on a bad mode.
@@ -195,21 +196,22 @@ s_trust_option (int option, zaio_broker_config_t *config)
 }
 
 //  The command line's flags into config, over what the config file said
-//  (-c is skipped here: main loaded it first). Exits as zaio_daemon_option
+//  (-C is skipped here: main loaded it first). Exits as zaio_daemon_option
 //  says. Returns 0, or -1 after printing the usage for an operand.
 static int
 s_options (int argc, char **argv, zaio_broker_config_t *config)
 {
-    zaio_daemon_args_t args = {"r:b:e:W:w:c:" ZAIO_DAEMON_SHORT_OPTIONS,
+    zaio_daemon_args_t args = {"R:b:e:W:w:C:" ZAIO_DAEMON_SHORT_OPTIONS,
                                s_long_options,
                                s_usage,
                                {&config->payload_max, &config->heartbeat_ms,
-                                &config->heartbeat_misses, &config->drain_ms, &config->verbose}};
+                                &config->heartbeat_misses, &config->drain_ms, &config->verbose,
+                                &config->log_format}};
     bool bind_set = false, events_set = false, workers_set = false;
     int option;
     while ((option = zaio_daemon_option (argc, argv, &args)) != -1) {
         switch (option) {
-            case 'r':
+            case 'R':
                 config->root = optarg;
                 break;
             case 'b':
@@ -244,7 +246,7 @@ s_options (int argc, char **argv, zaio_broker_config_t *config)
                 config->reply_hwm =
                     (uint32_t)zaio_daemon_number ("--reply-hwm", optarg, 1, 1u << 30);
                 break;
-            case 'c':
+            case 'C':
                 break; //  already loaded
             default:
                 s_trust_option (option, config);
@@ -266,9 +268,15 @@ main (int argc, char *argv[])
     zaio_broker_config_t config;
     zaio_broker_config_defaults (&config);
     zconfig_t *zconfig = NULL;
-    for (int i = 1; i < argc - 1; i++)
-        if (streq (argv[i], "-c") || streq (argv[i], "--config"))
-            if (zaio_broker_config_load (&config, argv[i + 1], &zconfig)) return 1;
+    const char *config_path = zaio_daemon_early (argc, argv);
+    if (config_path && zaio_broker_config_load (&config, config_path, &zconfig)) {
+        zaio_log_error ("daemon", "not started: bad config file %s", config_path);
+        return 1;
+    }
+    //  The file's log format, unless the command line gives one.
+    zaio_log_format_t log_format;
+    if (config.log_format && zaio_log_format_parse (config.log_format, &log_format) == 0)
+        zaio_daemon_log_format (log_format);
     if (s_options (argc, argv, &config)) return 2;
     char why[512];
     if (config.metrics_bind &&
@@ -280,7 +288,7 @@ main (int argc, char *argv[])
     zactor_t *broker = zaio_broker_new (&config);
     zconfig_destroy (&zconfig);
     if (!broker) {
-        fprintf (stderr, "zaio-broker: could not start (see messages above)\n");
+        zaio_log_error ("daemon", "could not start (see the lines above)");
         return 1;
     }
     zlist_t *endpoints = zaio_broker_endpoints (broker);

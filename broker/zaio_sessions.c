@@ -137,10 +137,9 @@ zaio_sessions_destroy (zaio_sessions_t **self_p)
         zaio_link_t *link;
         while ((link = zaio_list_pop (&self->backlogged))) {
             zaio_session_t *session = ZAIO_HOLDER (link, zaio_session_t, backlogged);
-            zaio_log_warning ("sessions",
-                              "%zu replies held for a client that stopped reading dropped "
-                              "at exit",
-                              s_drop_held (self, session));
+            zaio_log (ZAIO_LOG_WARNING, "sessions", session->account->client,
+                      "%zu replies held for a client that stopped reading dropped at exit",
+                      s_drop_held (self, session));
         }
         zhashx_destroy (&self->table);
         zhashx_destroy (&self->accounts);
@@ -255,10 +254,10 @@ static void
 s_drop (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data)
 {
     if (session->dropped++ == 0)
-        zaio_log_warning ("sessions",
-                          "client %s reads no replies; refusals past %zu bytes held "
-                          "(%zu in all) are dropped",
-                          session->account->client, self->held_bytes_max, self->held_bytes_total);
+        zaio_log (ZAIO_LOG_WARNING, "sessions", session->account->client,
+                  "client reads no replies; refusals past %zu bytes held (%zu in all) are "
+                  "dropped",
+                  self->held_bytes_max, self->held_bytes_total);
     zaio_route_close (header, data);
     //  A session made for this reply (its identity's account is over)
     //  keeps nothing.
@@ -304,6 +303,15 @@ s_send (zaio_sessions_t *self, const zaio_routing_id_t *client, zmq_msg_t *heade
                             data);
 }
 
+//  A reply (what) to a client that has gone, dropped: said with --verbose.
+static void
+s_log_departed (const zaio_routing_id_t *client, const char *what)
+{
+    char name[2 * 32 + 1];
+    zaio_route_name (name, sizeof name, client);
+    zaio_log (ZAIO_LOG_DEBUG, "sessions", name, "%s to departed client dropped", what);
+}
+
 void
 zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client, const char *identity,
                        zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data, bool owed)
@@ -313,7 +321,7 @@ zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client, c
         if (s_send (self, client, header, data) == 0) return;
         if (zmq_errno () != EAGAIN) {
             //  EHOSTUNREACH: the client has gone; there is no one left to tell.
-            if (self->verbose) zaio_log_debug ("sessions", "reply to departed client dropped");
+            if (self->verbose) s_log_departed (client, "reply");
             zaio_route_close (header, data);
             return;
         }
@@ -364,7 +372,7 @@ s_send_batch (zaio_sessions_t *self, zaio_session_t *session)
         zaio_reply_batch_send (session->batch, self->frontend, &session->peer) == 0)
         zaio_reply_batch_destroy (&session->batch);
     else if (session->held.size == 0 && zmq_errno () != EAGAIN) {
-        if (self->verbose) zaio_log_debug ("sessions", "reply batch to departed client dropped");
+        if (self->verbose) s_log_departed (&session->peer, "reply batch");
         zaio_reply_batch_destroy (&session->batch);
     } else
         s_hold_batch (self, session, &session->batch);
@@ -426,10 +434,9 @@ s_unblock (zaio_sessions_t *self, zaio_session_t *session, zaio_list_t *resumed)
 {
     zaio_list_remove (&self->backlogged, &session->backlogged);
     if (session->dropped)
-        zaio_log_warning ("sessions",
-                          "%" PRIu64 " replies to client %s, which stopped reading, were "
-                          "dropped",
-                          session->dropped, session->account->client);
+        zaio_log (ZAIO_LOG_WARNING, "sessions", session->account->client,
+                  "%" PRIu64 " replies to the client, which stopped reading, were dropped",
+                  session->dropped);
     session->dropped = 0;
     zaio_link_t *link;
     while ((link = zaio_list_last (&session->parked))) {
