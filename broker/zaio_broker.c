@@ -386,6 +386,8 @@ typedef struct {
     zaio_stats_worker_t *workers; //  at most ZAIO_STATS_WORKERS_LISTED
     const char **names;           //  every worker's volume names, in one array
     size_t name_count;
+    const char **live; //  every worker's name, listed or not
+    size_t live_count;
 } s_gather_t;
 
 static int
@@ -426,6 +428,7 @@ s_stats_worker (const zaio_backend_info_t *info, void *arg)
         if (volume) volume->running++;
     }
     snapshot->running += info->jobs->size;
+    gather->live[gather->live_count++] = info->name;
     if (snapshot->worker_count == ZAIO_STATS_WORKERS_LISTED) return;
     zaio_stats_worker_t *worker = &gather->workers[snapshot->worker_count++];
     *worker = (zaio_stats_worker_t){info->name,
@@ -496,12 +499,9 @@ s_answer_stats (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
     }
     snapshot.volumes = gather.volumes;
     snapshot.worker_list = gather.workers;
+    gather.live = (const char **)zmalloc (sizeof (const char *) * (snapshot.workers + 1));
     zaio_backend_each (self->workers, s_stats_worker, &gather);
-    if (snapshot.worker_count == snapshot.workers) {
-        const char *live[ZAIO_STATS_WORKERS_LISTED];
-        for (size_t i = 0; i < snapshot.worker_count; i++) live[i] = gather.workers[i].name;
-        zaio_stats_prune (self->stats, live, snapshot.worker_count);
-    }
+    zaio_stats_prune (self->stats, gather.live, gather.live_count);
     //  Counted before it is packed, so a stats reply counts itself.
     zaio_stats_answer (self->stats, s_sender_name (sender), req->op, NULL, 0);
     zaio_writer_t writer;
@@ -511,6 +511,7 @@ s_answer_stats (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
     zmq_msg_t header;
     zaio_writer_part (&writer, &header);
     zaio_writer_release (&writer);
+    free (gather.live);
     free (gather.names);
     free (gather.workers);
     free (gather.volumes);
