@@ -86,6 +86,9 @@ typedef struct {
     //  request batch's entries frame; the same bound the reply batches.
     uint32_t batch_max;
     uint32_t batch_bytes_max;
+    //  Serve /metrics (Prometheus) on this ADDR:PORT, loopback unless
+    //  insecure; NULL: none. Borrowed only during zaio_broker_new.
+    const char *metrics_bind;
     //  Logs: the broker's lines go to the process's stderr, one per event
     //  (ISO-8601 UTC time, level, program, component, the client or worker
     //  concerned, message; README "Logs"). log_format "text" or "json"

@@ -154,6 +154,7 @@ static const char *const s_known_keys[] = {"broker/root",
                                            "broker/curve_cert",
                                            "broker/client_certs",
                                            "broker/worker_certs",
+                                           "broker/metrics_bind",
                                            "broker/ipc_mode",
                                            "broker/log_format",
                                            "broker/verbose",
@@ -173,6 +174,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
     config->curve_cert = zconfig_get (root, "broker/curve_cert", config->curve_cert);
     config->client_certs = zconfig_get (root, "broker/client_certs", config->client_certs);
     config->worker_certs = zconfig_get (root, "broker/worker_certs", config->worker_certs);
+    config->metrics_bind = zconfig_get (root, "broker/metrics_bind", config->metrics_bind);
     config->grants = zconfig_locate (root, "grants");
     config->log_format = zconfig_get (root, "broker/log_format", config->log_format);
     uint32_t insecure = config->insecure, nolinks = config->nolinks, verbose = config->verbose;
@@ -266,6 +268,7 @@ zaio_broker_config_copy (zaio_broker_config_t *copy, const zaio_broker_config_t 
     copy->curve_cert = config->curve_cert ? s_own (owned, config->curve_cert) : NULL;
     copy->client_certs = config->client_certs ? s_own (owned, config->client_certs) : NULL;
     copy->worker_certs = config->worker_certs ? s_own (owned, config->worker_certs) : NULL;
+    copy->metrics_bind = config->metrics_bind ? s_own (owned, config->metrics_bind) : NULL;
     copy->grants = NULL;     //  read once, by the broker, from the original
     copy->log_format = NULL; //  applied once, by the broker, from the original
     s_copy_list (owned, copy->bind, config->bind);

@@ -7,6 +7,7 @@
 #include "zaio_worker_proto.h"
 
 #include "zaio_daemon.h"
+#include "zaio_metrics.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -64,6 +65,10 @@ s_usage (FILE *out)
              "                          none by age); those of this host's dead processes\n"
              "                          go at any age [3600]\n"
              "  Grants per certificate name go in the config file (section grants).\n"
+             "      --metrics-bind ADDR:PORT\n"
+             "                          serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+             "                          (config metrics_bind); loopback only unless\n"
+             "                          --insecure; port 0 picks a free one [none]\n"
              "\n"
              "  -C, --config FILE       ZPL settings file (czmq zconfig); flags override it.\n"
              "                          Every key, with its default: the example\n"
@@ -123,7 +128,8 @@ enum {
     S_OPT_IPC_MODE,
     S_OPT_HANDSHAKE,
     S_OPT_NOLINKS,
-    S_OPT_TMP_MAX_AGE
+    S_OPT_TMP_MAX_AGE,
+    S_OPT_METRICS_BIND
 };
 static const struct option s_long_options[] = {
     {"root", required_argument, NULL, 'R'},
@@ -144,6 +150,7 @@ static const struct option s_long_options[] = {
     {"handshake-ms", required_argument, NULL, S_OPT_HANDSHAKE},
     {"nolinks", no_argument, NULL, S_OPT_NOLINKS},
     {"tmp-max-age", required_argument, NULL, S_OPT_TMP_MAX_AGE},
+    {"metrics-bind", required_argument, NULL, S_OPT_METRICS_BIND},
     ZAIO_DAEMON_SHARED_OPTIONS,
     {"config", required_argument, NULL, 'C'},
     ZAIO_DAEMON_LAST_OPTIONS};
@@ -177,6 +184,9 @@ s_trust_option (int option, zaio_broker_config_t *config)
         case S_OPT_TMP_MAX_AGE:
             config->tmp_max_age_s =
                 (uint32_t)zaio_daemon_number ("--tmp-max-age", optarg, 0, UINT32_MAX);
+            break;
+        case S_OPT_METRICS_BIND:
+            config->metrics_bind = optarg;
             break;
         case S_OPT_HANDSHAKE:
             config->handshake_ms =
@@ -268,6 +278,12 @@ main (int argc, char *argv[])
     if (config.log_format && zaio_log_format_parse (config.log_format, &log_format) == 0)
         zaio_daemon_log_format (log_format);
     if (s_options (argc, argv, &config)) return 2;
+    char why[512];
+    if (config.metrics_bind &&
+        zaio_metrics_check (config.metrics_bind, config.insecure, why, sizeof why)) {
+        fprintf (stderr, "zaio-broker: %s\n", why);
+        return 2;
+    }
 
     zactor_t *broker = zaio_broker_new (&config);
     zconfig_destroy (&zconfig);

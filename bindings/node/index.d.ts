@@ -159,6 +159,47 @@ export interface HelloResult {
     volumes: VolumeInfo[];
 }
 
+/** Options of {@link Client.brokerStats}: no volume (stats names none). */
+export interface BrokerStatsOptions {
+    /** ms to wait for the reply, from the call; overrides the client's default. */
+    timeout?: number;
+    /** Busiest clients to list: default 10, at most 100. */
+    top?: number;
+}
+
+/** One op x outcome x volume row of a stats reply, since the broker started. */
+export interface StatsRow {
+    op: string;
+    /** "ok" or an error name. */
+    outcome: string;
+    /** "" for volumes the broker does not know. */
+    volume: string;
+    jobs: Int;
+    bytes: Int;
+}
+
+/** The results of the `stats` op (PROTOCOL.md section 5.3). */
+export interface BrokerStats {
+    version: string;
+    uptime_ms: Int;
+    /** The broker's wall clock at the snapshot, ns since the epoch. */
+    time_ns: Int;
+    gauges: { queued: Int; queued_bytes: Int; running: Int; inflight: Int; held_replies: Int;
+        held_bytes: Int; clients: Int; workers: Int; subscriptions: Int; [key: string]: unknown };
+    volumes: { name: string; workers: Int; credit: Int; capacity: Int; running: Int;
+        queued: Int; [key: string]: unknown }[];
+    workers: { name: string; volumes: string[]; credit: Int; capacity: Int; running: Int;
+        jobs: Int; remote: boolean; [key: string]: unknown }[];
+    jobs: StatsRow[];
+    /** Upper bounds of the histogram buckets, µs: 2^0 .. 2^26. */
+    latency_bounds_us: Int[];
+    /** Per op; `queue` and `service` have one count per bound and the overflow. */
+    latency: { op: string; count: Int; queue_sum_us: Int; service_sum_us: Int; queue: Int[];
+        service: Int[]; [key: string]: unknown }[];
+    top_clients: { client: string; jobs: Int; bytes: Int; errors: Int }[];
+    [key: string]: unknown;
+}
+
 /** A reply as the protocol spells it (for {@link Client.request}). */
 export interface Reply {
     header: { id: Int; ok: boolean; [key: string]: unknown };
@@ -283,6 +324,10 @@ export declare class Client {
 
     ping(opts?: CallOptions): Promise<void>;
     hello(opts?: CallOptions): Promise<HelloResult>;
+    /** The broker's counters, gauges, workers and latencies (the `stats` op;
+     *  named so because {@link Client.stats} is this client's own counters).
+     *  EACCES for an identity whose grant entry lacks `monitor`. */
+    brokerStats(opts?: BrokerStatsOptions): Promise<BrokerStats>;
     stat(path: string, opts?: CallOptions): Promise<Stat>;
     /** At most `length` bytes from `offset`; fewer at end of file. */
     read(path: string, offset: Int, length: Int, opts?: CallOptions): Promise<Buffer>;

@@ -57,6 +57,8 @@ const DEFAULTS = {
 //  and the broker failed at the ZeroMQ handshake and trying again will not
 //  help (see HandshakeVerdict in cert.js).
 const RETRYABLE = new Set(['QUEUE_FULL', 'SHUTDOWN']);
+//  Ops never sent in a wire batch: the broker refuses them there (spec 5.2).
+const ALONE_OPS = new Set(['hello', 'stats']);
 
 class ZaioError extends Error {
     constructor (code, message, info = {}) {
@@ -373,6 +375,25 @@ class Client {
         const { header } = await this._call('hello', {}, undefined, opts);
         return { limits: header.limits, ops: header.ops, protocol: header.protocol,
             version: header.version, volumes: header.volumes };
+    }
+
+    //  The broker's counters, gauges, volumes, workers, latency histograms
+    //  and `opts.top` busiest clients (default 10, at most 100): the
+    //  results of the `stats` op (spec 5.3) as an object. Named so because
+    //  `client.stats` is this client's own counters. stats names no volume:
+    //  `opts.volume` is refused. EACCES for an identity whose grant entry
+    //  lacks `monitor`.
+    async brokerStats (opts = {}) {
+        if (opts === null || typeof opts !== 'object')
+            throw new TypeError('options must be an object');
+        if (opts.volume !== undefined)
+            throw new TypeError('stats names no volume');
+        const top = opts.top === undefined ? undefined : checkUint('top', opts.top);
+        const { header } = await this._call('stats', { top }, undefined, { timeout: opts.timeout });
+        const result = { ...header };
+        delete result.id;
+        delete result.ok;
+        return result;
     }
 
     async stat (path, opts = {}) {
@@ -765,7 +786,8 @@ class Client {
         if (limits === undefined && this.options.coalesce && this._queued > 1)
             //  Calls came together: are batches possible? (singles meanwhile)
             this._learnBatch().catch(() => {});
-        const batching = (e) => limits && (this.options.coalesce || e.batch);
+        //  hello and stats are asked alone (spec 5.2).
+        const batching = (e) => limits && (this.options.coalesce || e.batch) && !ALONE_OPS.has(e.op);
         if (!batching(entry))
             return group;
         const room = this.options.inflightMax - this._inflight;

@@ -64,6 +64,9 @@ const RESULTS = {
     append: { bytes: 0, offset: 0 },
     copy: { bytes: 0 },
     listdir: { entries: [], more: false },
+    stats: { version: '0.1.0', uptime_ms: 0, time_ns: 0, latency_bounds_us: [], latency: [],
+        gauges: { queued: 0, running: 0, inflight: 0, held_replies: 0, held_bytes: 0, clients: 0, workers: 0 },
+        volumes: [], workers: [], jobs: [], top_clients: [] },
 };
 
 function okReply (header) {
@@ -113,6 +116,8 @@ const CALLS = {
     read_reserved_fields: (c) => c.request('read', { path: 'p', length: 10, key: 'k1', barrier: true,
         link: true, deadline: 1500, priority: 7 }, undefined, { volume: 'photos' }),
     utf8_path: (c) => c.stat('caf\u00e9/\u65e5\u672c.txt'),
+    stats: (c) => c.brokerStats(),
+    stats_top: (c) => c.brokerStats({ top: 100 }),
 };
 
 //  Batch vectors made through client.batch(), with the ids the client

@@ -35,7 +35,7 @@ const EXPECT = [
     /ENOENT -2 no\/such\/file\nENOENT: No such file or directory, stat 'no\/such\/file'\nEXDEV\n/,
     /^100 file 42\n$/,
     /^err\.stat\.default ENOENT missing-file \d+\n$/,
-    /^\d+\.\d+\.\d+ 67108864 17\n$/,
+    /^\d+\.\d+\.\d+ 67108864 18\n$/,
 ];
 
 describe('README examples', { skip }, () => {

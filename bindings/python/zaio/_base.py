@@ -146,7 +146,7 @@ class ClientBase:
         header: Dict[str, Any] = {"id": next(self._ids), "op": op}
         header.update(fields)
         vol = volume if volume is not None else self.volume
-        if vol is not None:
+        if vol is not None and op != "stats":  # stats names no volume (section 5.3)
             header["volume"] = vol
         return header
 

@@ -160,6 +160,8 @@ MKDIR: OpSpec[None] = OpSpec("mkdir", "path parents mode")
 RMDIR: OpSpec[None] = OpSpec("rmdir", "path")
 LISTDIR: OpSpec[Listing] = OpSpec("listdir", "path after limit")
 COPY: OpSpec[int] = OpSpec("copy", "path to")
+#: Not in METHODS: stats takes no ``volume`` keyword (it names none).
+STATS: OpSpec[Dict[str, Any]] = OpSpec("stats", "top")
 
 #: Method name -> spec, for every op method of both clients.
 METHODS: Dict[str, OpSpec[Any]] = {s.method: s for s in (

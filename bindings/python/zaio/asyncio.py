@@ -532,6 +532,15 @@ class Client(ClientBase):
         (``hello``). Also stored in :attr:`limits`."""
         return await self._op(_ops.HELLO, (), timeout, volume)
 
+    async def stats(self, top: Optional[int] = None, *,
+                    timeout: TimeoutArg = DEFAULT) -> Dict[str, Any]:
+        """The broker's counters, gauges, volumes, workers, latency
+        histograms and ``top`` busiest clients (default 10, at most 100):
+        the results of the ``stats`` op as a dict (PROTOCOL.md section
+        5.3). An identity whose grant entry lacks ``monitor`` gets
+        :class:`zaio.errors.PermissionDenied` (``EACCES``)."""
+        return await self._op(_ops.STATS, (top,), timeout, None)
+
     async def stat(self, path: PathArg, *, timeout: TimeoutArg = DEFAULT,
                    volume: Optional[str] = None) -> Stat:
         """Type, size, mode and mtime of ``path``; a symlink is not followed."""
