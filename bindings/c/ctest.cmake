@@ -20,7 +20,7 @@ foreach (source ${zaio_client_tests})
 endforeach ()
 
 # The zaio tool, run as a program against the zaio-broker daemon.
-foreach (script commands bigfile meter)
+foreach (script commands bigfile meter watch_broker)
     add_test (NAME test_cli_${script}
         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/test_cli_${script}.sh
                 $<TARGET_FILE:zaio-tool> $<TARGET_FILE:zaio-broker>)

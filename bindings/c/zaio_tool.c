@@ -64,6 +64,14 @@ static const s_command_t *s_find (const char *name);
 //  ---------------------------------------------------------------------
 //  Errors and exits
 
+//  The environment variable name, NULL if unset or empty.
+static const char *
+s_env (const char *name)
+{
+    const char *value = getenv (name);
+    return value && *value ? value : NULL;
+}
+
 static int
 s_exit_code (int code)
 {
@@ -1493,6 +1501,55 @@ s_print_missed (uint64_t missed, const zaio_event_t *event, bool json)
                 event->seq - missed, event->seq - 1);
 }
 
+//  The line saying that the broker restarted: event's seq is not after
+//  last, the one before it; the count of missed events starts again.
+static void
+s_print_restart (uint64_t last, const zaio_event_t *event, bool json)
+{
+    if (json)
+        printf ("{\"restart\":true,\"seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 "}\n", event->seq,
+                last);
+    else
+        printf ("-- broker restarted (seq %" PRIu64 " after %" PRIu64 "); events before it are "
+                "not counted as missed\n",
+                event->seq, last);
+}
+
+//  What watch has said about its connection to the events endpoint.
+typedef struct {
+    const char *endpoint;
+    int64_t started;      //  when watch started, for the "no broker yet" line
+    uint32_t connections; //  connections made, as last reported
+    bool connected;       //  one is up, as last reported
+    bool have_seq;        //  an event came (last_seq is its seq)
+    uint64_t last_seq;
+} s_link_t;
+
+//  Say on stderr what changed in the watcher's connection since the last
+//  check: the first connection, a loss, a reconnect (even one quicker than
+//  a check, seen from the count of connections), and, once, that no
+//  broker answered within ZAIO_CLIENT_CONNECT_TIMEOUT_MS of the start.
+static void
+s_link_check (s_link_t *link, zaio_watch_t *watch)
+{
+    uint32_t connections = zaio_watch_connections (watch);
+    bool connected = zaio_watch_connected (watch);
+    if (link->connected && (!connected || connections > link->connections))
+        fprintf (stderr, "zaio: watch: lost the broker at %s; reconnecting\n", link->endpoint);
+    if (connections > link->connections)
+        fprintf (stderr, "zaio: watch: connected to %s%s\n", link->endpoint,
+                 link->connections ? " again" : "");
+    if (connections > link->connections && !connected)
+        fprintf (stderr, "zaio: watch: lost the broker at %s; reconnecting\n", link->endpoint);
+    if (connections == 0 && link->started &&
+        zclock_mono () - link->started >= ZAIO_CLIENT_CONNECT_TIMEOUT_MS) {
+        fprintf (stderr, "zaio: watch: no broker at %s yet; still trying\n", link->endpoint);
+        link->started = 0;
+    }
+    link->connections = connections;
+    link->connected = connected;
+}
+
 //  True if event's topic starts with one of prefixes, or prefixes is empty.
 static bool
 s_watch_wanted (zlist_t *prefixes, const zaio_event_t *event)
@@ -1534,14 +1591,24 @@ s_cmd_watch (s_tool_t *tool, int argc, char **argv)
     //  the sequence numbers are real losses, not filtered events.
     zaio_watch_subscribe (watch, "");
     setvbuf (stdout, NULL, _IOLBF, 0);
+    s_link_t link = {
+        tool->events ? tool->events : s_env (ZAIO_EVENTS_ENV), zclock_mono (), 0, false, false, 0};
+    if (!link.endpoint) link.endpoint = ZAIO_DEFAULT_EVENTS;
     long printed = 0;
     while (!zsys_interrupted && (count == 0 || printed < count)) {
         zaio_event_t event;
-        if (zaio_watch_recv (watch, &event, 500)) {
+        int rc = zaio_watch_recv (watch, &event, 500);
+        s_link_check (&link, watch);
+        if (rc) {
             if (!zaio_watch_error (watch)) continue;
             status = s_fail ("watch", NULL, zaio_watch_error (watch));
             break;
         }
+        //  seq runs 1, 2, 3... per broker: a step back is a new one.
+        if (link.have_seq && event.seq <= link.last_seq)
+            s_print_restart (link.last_seq, &event, json);
+        link.have_seq = true;
+        link.last_seq = event.seq;
         uint64_t missed = zaio_watch_missed (watch);
         if (missed) s_print_missed (missed, &event, json);
         if (!s_watch_wanted (prefixes, &event)) continue;
@@ -1662,7 +1729,10 @@ static const s_command_t s_commands[] = {
      "time (UTC), op, path, outcome, bytes, latency (queue + service), worker.\n"
      "PREFIXes select topics OUTCOME.OP.VOLUME, e.g. err. or ok.write. (all if\n"
      "none). Lost events (gaps in sequence numbers) are reported as\n"
-     "'-- missed N events'. Runs until interrupted.\n"
+     "'-- missed N events', a broker restart (a lower sequence number) as\n"
+     "'-- broker restarted (seq N after M)'. Standard error says when no broker\n"
+     "answers yet, when watch connects, loses the broker, and connects again.\n"
+     "Runs until interrupted.\n"
      "  --json     one JSON object per line instead\n"
      "  --count N  exit after N events\n"},
 };
@@ -1809,14 +1879,6 @@ s_run_command (s_tool_t *tool, int argc, char **argv)
     zaio_client_destroy (&tool->client);
     if (fflush (stdout) && status == 0) status = s_fail (cmd->name, "(stdout)", errno);
     return status;
-}
-
-//  The environment variable name, NULL if unset or empty.
-static const char *
-s_env (const char *name)
-{
-    const char *value = getenv (name);
-    return value && *value ? value : NULL;
 }
 
 int
