@@ -27,6 +27,12 @@ foreach (script commands bigfile meter watch_broker)
     set_tests_properties (test_cli_${script} PROPERTIES TIMEOUT 120 LABELS "c;cli")
 endforeach ()
 
+# zaio(1) and the bash completion against `zaio --help`.
+add_test (NAME test_cli_docs
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/test_cli_docs.sh
+            $<TARGET_FILE:zaio-tool> ${PROJECT_SOURCE_DIR})
+set_tests_properties (test_cli_docs PROPERTIES TIMEOUT 60 LABELS "c;cli")
+
 # CURVE, against a plain and a CURVE broker, with zaio-worker too.
 add_test (NAME test_cli_curve
     COMMAND bash ${PROJECT_SOURCE_DIR}/tests/test_cli_curve.sh
