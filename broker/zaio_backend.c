@@ -502,3 +502,23 @@ zaio_backend_abandon (zaio_backend_t *self)
         }
     }
 }
+
+size_t
+zaio_backend_size (zaio_backend_t *self)
+{
+    return zhashx_size (self->table);
+}
+
+void
+zaio_backend_each (zaio_backend_t *self, void (*fn) (const zaio_backend_info_t *info, void *arg),
+                   void *arg)
+{
+    for (zaio_workerconn_t *worker = (zaio_workerconn_t *)zhashx_first (self->table); worker;
+         worker = (zaio_workerconn_t *)zhashx_next (self->table)) {
+        zaio_backend_info_t info = {worker->name,           worker->taker.credit,
+                                    worker->taker.capacity, worker->heartbeat_ms > 0,
+                                    worker->service_count,  worker->services,
+                                    &worker->jobs};
+        fn (&info, arg);
+    }
+}

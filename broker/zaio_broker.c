@@ -11,7 +11,8 @@
       * zaio_dispatch: the volumes' queues, and which worker gets a job
         (the credit pools of workers/zaio_credit.h);
       * zaio_backend: the worker connections (READY, DONE, BYE, heartbeats);
-      * zaio_events: the completion events for monitors.
+      * zaio_events: the completion events for monitors;
+      * zaio_stats: the counters the stats op reports.
 
     A request travels: the frontend ROUTER -> s_handle_request (decoded,
     admitted against the bounds, a job in zaio_jobs, ordered in its
@@ -36,6 +37,7 @@
 #include "zaio_jobs.h"
 #include "zaio_sessions.h"
 #include "zaio_sock.h"
+#include "zaio_stats.h"
 #include "zaio_worker.h"
 
 #include <errno.h>
@@ -86,6 +88,8 @@ typedef struct {
     zaio_dispatch_t *dispatch;
     zaio_backend_t *workers;
     zaio_events_t *events;
+    zaio_stats_t *stats;
+    int64_t started_ms;       //  zclock_mono at start, for uptime
     zmq_msg_t *request_parts; //  a client message's parts: S_PARTS_MAX, and a batch's
                               //  batch_max data frames
     int request_parts_max;
@@ -150,6 +154,9 @@ s_answer (s_broker_t *self, zaio_job_t *job, zmq_msg_t *header, zmq_msg_t *data,
     uint64_t queue_us = job->dispatched_us ? (uint64_t)(job->dispatched_us - job->received_us) : 0;
     zaio_events_publish (self->events, owner->account->client, job->id, job->op, job->path,
                          job->service->name, outcome, queue_us, worker);
+    zaio_stats_job (self->stats, owner->account->client, job->op, job->service->name,
+                    outcome->error, outcome->bytes, job->dispatched_us != 0, queue_us,
+                    outcome->service_us, worker);
     job->answered = true;
 }
 
@@ -251,6 +258,15 @@ s_reject (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req, bool 
     zmq_msg_t header;
     zaio_reply_error_part (&header, req->id, code, why && *why ? why : NULL);
     s_deliver (self, sender, &header);
+    //  A volume counts by name only if the broker knows it (zaio_stats.h);
+    //  stats, and hello without a volume, name none.
+    bool volumeless = req->op == ZAIO_OP_STATS ||
+                      (req->op == ZAIO_OP_HELLO && !(req->fields & ZAIO_FIELD_VOLUME));
+    const zaio_service_t *service =
+        decoded && !volumeless ? zaio_dispatch_lookup_request (self->dispatch, req) : NULL;
+    zaio_stats_answer (self->stats, s_sender_name (sender),
+                       decoded ? (int)req->op : ZAIO_STATS_OP_NONE, service ? service->name : NULL,
+                       code);
     if (decoded) {
         zaio_outcome_t outcome = {code, 0, 0};
         zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, req->path,
@@ -304,7 +320,145 @@ s_answer_hello (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
     zaio_writer_part (&writer, &header);
     zaio_writer_release (&writer);
     s_deliver (self, sender, &header);
+    zaio_stats_answer (self->stats, s_sender_name (sender), req->op, NULL, 0);
     zaio_outcome_t outcome = {0, 0, 0};
+    zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, "",
+                         zaio_request_volume (req), &outcome, 0, "");
+}
+
+//  ---------------------------------------------------------------------
+//  stats (PROTOCOL.md section 5.3)
+
+//  What s_stats_worker gathers, one worker connection at a time.
+typedef struct {
+    zaio_stats_snapshot_t *snapshot;
+    zaio_stats_volume_t *volumes; //  snapshot's, sorted by service below
+    zaio_service_t **services;    //  services[i] is volumes[i]'s, ascending
+    zaio_stats_worker_t *workers; //  at most ZAIO_STATS_WORKERS_LISTED
+    const char **names;           //  every worker's volume names, in one array
+    size_t name_count;
+} s_gather_t;
+
+static int
+s_service_compare (const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (zaio_service_t *const *)a;
+    uintptr_t y = (uintptr_t) * (zaio_service_t *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+//  The snapshot's entry of service (binary search), or NULL.
+static zaio_stats_volume_t *
+s_gather_volume (s_gather_t *gather, const zaio_service_t *service)
+{
+    zaio_service_t **found =
+        (zaio_service_t **)bsearch (&service, gather->services, gather->snapshot->volume_count,
+                                    sizeof gather->services[0], s_service_compare);
+    return found ? &gather->volumes[found - gather->services] : NULL;
+}
+
+//  One worker connection: its credit into its volumes, its jobs into
+//  theirs' running, and itself into the list while there is room.
+static void
+s_stats_worker (const zaio_backend_info_t *info, void *arg)
+{
+    s_gather_t *gather = (s_gather_t *)arg;
+    zaio_stats_snapshot_t *snapshot = gather->snapshot;
+    for (uint32_t i = 0; i < info->service_count; i++) {
+        zaio_stats_volume_t *volume = s_gather_volume (gather, info->services[i]);
+        if (!volume) continue;
+        volume->credit += info->credit;
+        volume->capacity += info->capacity;
+    }
+    for (zaio_link_t *link = zaio_list_first ((zaio_list_t *)info->jobs); link;
+         link = zaio_list_next ((zaio_list_t *)info->jobs, link)) {
+        zaio_stats_volume_t *volume =
+            s_gather_volume (gather, ZAIO_HOLDER (link, zaio_job_t, held)->service);
+        if (volume) volume->running++;
+    }
+    snapshot->running += info->jobs->size;
+    if (snapshot->worker_count == ZAIO_STATS_WORKERS_LISTED) return;
+    zaio_stats_worker_t *worker = &gather->workers[snapshot->worker_count++];
+    *worker = (zaio_stats_worker_t){info->name,
+                                    gather->names + gather->name_count,
+                                    0,
+                                    info->credit,
+                                    info->capacity,
+                                    info->jobs->size,
+                                    info->remote};
+    for (uint32_t i = 0; i < info->service_count; i++)
+        gather->names[gather->name_count + worker->volume_count++] = info->services[i]->name;
+    gather->name_count += worker->volume_count;
+}
+
+//  stats: the counters, and what the broker holds now. Only a client
+//  that may watch every volume may ask (zaio_grant_monitor: the monitor
+//  grant, or no grant entry at all, as without CURVE): others are
+//  answered EACCES. Answered at once, like hello, draining or not.
+static void
+s_answer_stats (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
+{
+    zaio_outcome_t outcome = {0, 0, 0};
+    if (!zaio_grant_monitor (sender->grant)) {
+        s_reject (self, sender, req, true, EACCES, "stats needs the monitor grant");
+        return;
+    }
+    size_t service_count = zaio_dispatch_size (self->dispatch);
+    s_gather_t gather = {0};
+    zaio_stats_snapshot_t snapshot = {
+        .uptime_ms = (uint64_t)(zclock_mono () - self->started_ms),
+        .time_ns = zclock_time () * 1000000,
+        .queued_bytes = zaio_jobs_data_bytes (self->jobs),
+        .inflight = zaio_jobs_count (self->jobs),
+        .held_replies = zaio_sessions_held (self->sessions),
+        .held_bytes = zaio_sessions_held_bytes (self->sessions),
+        .clients = zaio_sessions_size (self->sessions),
+        .workers = zaio_backend_size (self->workers),
+        .subscriptions = zaio_events_subscriptions (self->events),
+    };
+    gather.snapshot = &snapshot;
+    gather.services = (zaio_service_t **)zmalloc (sizeof (zaio_service_t *) * (service_count + 1));
+    gather.volumes =
+        (zaio_stats_volume_t *)zmalloc (sizeof (zaio_stats_volume_t) * (service_count + 1));
+    gather.workers =
+        (zaio_stats_worker_t *)zmalloc (sizeof (zaio_stats_worker_t) * ZAIO_STATS_WORKERS_LISTED);
+    gather.names = (const char **)zmalloc (sizeof (const char *) * ZAIO_STATS_WORKERS_LISTED *
+                                           ZAIO_WORKER_VOLUMES_MAX);
+    for (zaio_service_t *service = zaio_dispatch_first (self->dispatch);
+         service && snapshot.volume_count < service_count;
+         service = zaio_dispatch_next (self->dispatch))
+        gather.services[snapshot.volume_count++] = service;
+    qsort (gather.services, snapshot.volume_count, sizeof gather.services[0], s_service_compare);
+    for (size_t i = 0; i < snapshot.volume_count; i++) {
+        const zaio_service_t *service = gather.services[i];
+        zaio_stats_volume_t *volume = &gather.volumes[i];
+        snprintf (volume->name, sizeof volume->name, "%s", service->name);
+        volume->workers = service->worker_count;
+        volume->queued = service->queue.size + service->urgent.size;
+        snapshot.queued += volume->queued;
+    }
+    snapshot.volumes = gather.volumes;
+    snapshot.worker_list = gather.workers;
+    zaio_backend_each (self->workers, s_stats_worker, &gather);
+    if (snapshot.worker_count == snapshot.workers) {
+        const char *live[ZAIO_STATS_WORKERS_LISTED];
+        for (size_t i = 0; i < snapshot.worker_count; i++) live[i] = gather.workers[i].name;
+        zaio_stats_prune (self->stats, live, snapshot.worker_count);
+    }
+    //  Counted before it is packed, so a stats reply counts itself.
+    zaio_stats_answer (self->stats, s_sender_name (sender), req->op, NULL, 0);
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    zaio_stats_pack (self->stats, &writer.packer, req->id, &snapshot,
+                     req->fields & ZAIO_FIELD_TOP ? req->top : ZAIO_STATS_TOP_DEFAULT);
+    zmq_msg_t header;
+    zaio_writer_part (&writer, &header);
+    zaio_writer_release (&writer);
+    free (gather.names);
+    free (gather.workers);
+    free (gather.volumes);
+    free (gather.services);
+    s_deliver (self, sender, &header);
     zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, "",
                          zaio_request_volume (req), &outcome, 0, "");
 }
@@ -393,6 +547,10 @@ s_handle_decoded (s_broker_t *self, s_sender_t *sender, const zaio_request_t *re
     const size_t why_size = S_WHY_SIZE;
     zaio_service_t *service = zaio_dispatch_lookup_request (self->dispatch, req);
     int code;
+    if (req->op == ZAIO_OP_STATS) {
+        s_answer_stats (self, sender, req);
+        return;
+    }
     //  hello names a volume only if the client does (it is answered for
     //  every volume); one it may not use is answered as for any op.
     if (req->op == ZAIO_OP_HELLO && !self->draining) {
@@ -426,7 +584,8 @@ s_handle_entry (s_broker_t *self, s_sender_t *sender, const uint8_t *bytes, size
     char why[S_WHY_SIZE] = "";
     int code = zaio_request_decode_frames (&req, frames, sizes, data ? 3 : 2,
                                            self->config.payload_max, why, sizeof why);
-    if (code == 0 && (req.op == ZAIO_OP_BATCH || req.op == ZAIO_OP_HELLO)) {
+    if (code == 0 &&
+        (req.op == ZAIO_OP_BATCH || req.op == ZAIO_OP_HELLO || req.op == ZAIO_OP_STATS)) {
         snprintf (why, sizeof why, "op '%s' cannot be a batch entry", zaio_op_name (req.op));
         code = ZAIO_ERR_MALFORMED;
     }
@@ -645,6 +804,7 @@ s_broker_destroy (s_broker_t **self_p)
     zsock_destroy (&self->backend);
     zsock_destroy (&self->frontend);
     zaio_events_destroy (&self->events);
+    zaio_stats_destroy (&self->stats);
     zaio_endpoints_destroy (&self->endpoints);
     zaio_auth_destroy (&self->auth);
     zcert_destroy (&self->certificate);
@@ -715,6 +875,8 @@ s_classes_new (s_broker_t *self)
     zsock_set_maxmsgsize (zaio_events_socket (self->events), S_EVENTS_FRAME_MAX);
     zaio_list_init (&self->released);
     zaio_heap_init (&self->held_deadlines);
+    self->stats = zaio_stats_new ();
+    self->started_ms = zclock_mono ();
 }
 
 //  The ZAP domain of a socket of kind, NULL without CURVE.

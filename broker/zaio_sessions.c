@@ -21,6 +21,7 @@ struct _zaio_sessions_t {
     size_t held_bytes_max;    //  bytes held per account past which refusals are dropped
     size_t held_bytes_total;  //  the same in all
     size_t held_bytes;        //  bytes held in all
+    size_t held;              //  replies held in all (a reply batch's entries each)
     bool verbose;             //  log replies dropped for departed clients
     zhashx_t *table;          //  routing id -> zaio_session_t
     zhashx_t *accounts;       //  identity -> zaio_account_t, shared by its sessions
@@ -43,6 +44,7 @@ s_keep (zaio_sessions_t *self, zaio_session_t *session, s_reply_t *reply)
     session->account->held += reply->replies;
     session->account->held_bytes += reply->bytes;
     self->held_bytes += reply->bytes;
+    self->held += reply->replies;
 }
 
 //  Frees a held reply, taking it off its account's and the broker's
@@ -54,6 +56,7 @@ s_reply_destroy (zaio_sessions_t *self, zaio_session_t *session, s_reply_t **rep
     session->account->held -= reply->replies;
     session->account->held_bytes -= reply->bytes;
     self->held_bytes -= reply->bytes;
+    self->held -= reply->replies;
     zmq_msg_close (&reply->header);
     zmq_msg_close (&reply->data);
     zaio_reply_batch_destroy (&reply->batch);
@@ -495,4 +498,16 @@ zaio_session_t *
 zaio_sessions_next (zaio_sessions_t *self)
 {
     return (zaio_session_t *)zhashx_next (self->table);
+}
+
+size_t
+zaio_sessions_held (zaio_sessions_t *self)
+{
+    return self->held;
+}
+
+size_t
+zaio_sessions_size (zaio_sessions_t *self)
+{
+    return zhashx_size (self->table);
 }
