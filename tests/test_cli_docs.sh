@@ -18,7 +18,7 @@ fail () {
 
 # The commands `zaio --help` lists, and the options of the tool and of each.
 commands=$("$ZAIO" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF && $1 != "Commands:" {print $1}')
-[ "$(echo "$commands" | wc -w)" -ge 16 ] || fail "zaio --help lists only: $commands"
+[ "$(echo "$commands" | wc -w)" -ge 18 ] || fail "zaio --help lists only: $commands"
 options_of () { # the -x and --long-option words of a help text on stdin
     grep -oE '(^|[][ ,|])--?[a-zA-Z][a-z-]*' | sed -E 's/^[][ ,|]//' | sort -u
 }

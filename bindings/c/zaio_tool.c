@@ -11,6 +11,7 @@
 
 #include "zaio.h"
 #include "zaio_curve.h"
+#include "zaio_top.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,6 +71,15 @@ s_env (const char *name)
 {
     const char *value = getenv (name);
     return value && *value ? value : NULL;
+}
+
+//  text as a whole decimal number in 0..max into *value. Returns 0 or -1.
+static int
+s_parse_number (const char *text, long max, long *value)
+{
+    char *end;
+    *value = strtol (text, &end, 10);
+    return *end || *value < 0 || *value > max ? -1 : 0;
 }
 
 static int
@@ -1620,6 +1630,65 @@ s_cmd_watch (s_tool_t *tool, int argc, char **argv)
     return status;
 }
 
+//  stats [--json]: the broker's stats report, as text or JSON.
+static int
+s_cmd_stats (s_tool_t *tool, int argc, char **argv)
+{
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
+            s_command_help (s_find ("stats"));
+            exit (0);
+        } else if (streq (argv[i], "--json"))
+            json = true;
+        else
+            return s_usage ("stats", "stats: takes --json only");
+    }
+    zaio_request_t req;
+    s_request (&req, ZAIO_OP_STATS, NULL, NULL);
+    zaio_stats_report_t *report = NULL;
+    int rc = s_call (tool, &req);
+    if (!rc) rc = zaio_call_stats (tool->call, &report);
+    if (rc) return s_fail_remote (tool, "stats", NULL, rc);
+    zaio_top_print_stats (report, json, stdout);
+    zaio_stats_report_destroy (&report);
+    return 0;
+}
+
+//  top [-n COUNT] [--interval MS]: see zaio_top_run.
+static int
+s_cmd_top (s_tool_t *tool, int argc, char **argv)
+{
+    zaio_top_options_t options = {1000, 0, ZAIO_STATS_TOP_DEFAULT};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        long value;
+        if (streq (arg, "--help") || streq (arg, "-h")) {
+            s_command_help (s_find ("top"));
+            exit (0);
+        } else if ((streq (arg, "-n") || streq (arg, "--count")) && i + 1 < argc) {
+            if (s_parse_number (argv[++i], LONG_MAX, &value) || value < 1)
+                return s_usage ("top", "top: bad COUNT");
+            options.count = value;
+        } else if (streq (arg, "--interval") && i + 1 < argc) {
+            if (s_parse_number (argv[++i], 3600000, &value) || value < 100)
+                return s_usage ("top", "top: bad --interval (100 to 3600000 ms)");
+            options.interval_ms = (uint32_t)value;
+        } else
+            return s_usage ("top", "top: unknown option or operand");
+    }
+    //  A stats call that hangs would freeze the screen: give up on one
+    //  after two intervals (2 s at least), and try again at the next.
+    zaio_client_t *client = s_client (tool);
+    uint32_t patience = options.interval_ms * 2 < 2000 ? 2000 : options.interval_ms * 2;
+    zaio_client_set_timeout (
+        client, tool->timeout_ms && tool->timeout_ms < patience ? tool->timeout_ms : patience);
+    char why[256] = "";
+    int rc = zaio_top_run (client, &options, why, sizeof why);
+    if (rc) s_keep_why (tool, rc, why);
+    return rc ? s_fail_remote (tool, "top", NULL, rc) : 0;
+}
+
 //  Create the missing directories above path, private to their owner
 //  (they are to hold secret keys). Returns 0, or an errno value.
 static int
@@ -1719,6 +1788,21 @@ static const s_command_t s_commands[] = {
      "Set the size of a file. SIZE is bytes, or with a K, M, G or T suffix.\n"},
     {"sync", s_cmd_sync, "sync [-d] PATH...",
      "Flush files or directories to stable storage (fsync).\n  -d   fdatasync instead\n"},
+    {"stats", s_cmd_stats, "stats [--json]",
+     "Print the broker's counters, gauges and latencies (its stats op): queue depth,\n"
+     "jobs running and in flight, held replies, volumes and workers with their\n"
+     "load, jobs and bytes per op, outcome and volume since it started, p50 and\n"
+     "p99 of queue and service time per op, and the busiest clients. With\n"
+     "authentication on, only identities with the monitor grant may ask.\n"
+     "  --json     the report as one JSON object\n"},
+    {"top", s_cmd_top, "top [-n COUNT] [--interval MS]",
+     "A live view of the broker, refreshed every second: jobs/s, bytes/s and\n"
+     "errors/s per op and volume, p50/p99 of service and queue time, workers and\n"
+     "their load, the busiest clients. Keys: q quit, s next sort column, < >\n"
+     "sort column left/right, r reverse, v show one volume (empty: all), h help.\n"
+     "When standard output is not a terminal, prints a plain table per refresh.\n"
+     "  -n, --count COUNT  exit after COUNT refreshes\n"
+     "  --interval MS      refresh every MS milliseconds [1000]\n"},
     {"keygen", s_cmd_keygen, "keygen PATH [NAME]",
      "Make a CURVE certificate pair in czmq's format: PATH (the public key, and\n"
      "NAME as its 'name' metadata) and PATH_secret (the secret key, mode 0600),\n"
@@ -1793,15 +1877,6 @@ s_takes_value (const char *name)
            streq (name, "-r") || streq (name, "--retries") || streq (name, "--retry-ms") ||
            streq (name, "-v") || streq (name, "--volume") || streq (name, "--curve-server") ||
            streq (name, "--curve-cert");
-}
-
-//  text as a whole decimal number in 0..max into *value. Returns 0 or -1.
-static int
-s_parse_number (const char *text, long max, long *value)
-{
-    char *end;
-    *value = strtol (text, &end, 10);
-    return *end || *value < 0 || *value > max ? -1 : 0;
 }
 
 //  The global option at argv[*at] into tool; *at moves past its value if
