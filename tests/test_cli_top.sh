@@ -4,7 +4,8 @@
 # default, failing stats on volume photos, served by a zaio-worker): the
 # view shows each op's rate, s < > r change the sort, v filters by volume,
 # h shows the keys, q exits 0. Without a terminal, `zaio top -n 2` prints
-# two plain tables. `zaio stats`, text and JSON.
+# two plain tables. `zaio stats`, text and JSON. The commands of README's
+# "zaio top" section run as written (the tmux session runs its `zaio top`).
 ZAIO=$1
 BROKER=$2
 WORKER=$3
@@ -34,6 +35,18 @@ until "$ZAIO" --volume photos ping > /dev/null 2>&1; do
     sleep 0.02
 done
 
+# README.md's "### zaio top" block, a line per command (comments cut)
+README=$(dirname "$0")/../README.md
+awk '/^### zaio top$/ {on = 1; next} on && /^##/ {exit} on && /^```/ {block = !block; next}
+     on && block' "$README" | sed 's/ *#.*//' > "$WORK/readme.cmds"
+[ "$(cat "$WORK/readme.cmds")" = "$(printf 'zaio stats\nzaio stats --json\nzaio top\nzaio top -n 3 | cat')" ] ||
+    fail "README's zaio top block is now: $(cat "$WORK/readme.cmds")"
+# readme LINE: run README's line as written, zaio from this build first in PATH
+BIN=$(cd "$(dirname "$ZAIO")" && pwd)
+readme () {
+    expect 0 "" -- env PATH="$BIN:$PATH" bash -c "$1"
+}
+
 # zaio stats: the volumes, the worker, the jobs so far
 expect 0 "" -- "$ZAIO" stats
 out_has "^broker [0-9.]+, up [0-9:]+$"
@@ -45,6 +58,10 @@ assert {v["name"] for v in r["volumes"]} == {"default", "photos"}, r["volumes"]
 assert len(r["latency_bounds_us"]) == 27 and all(len(l["service"]) == 28 for l in r["latency"])
 assert any(w["remote"] and w["volumes"] == ["photos"] for w in r["workers"])' "$WORK/out" ||
     fail "zaio stats --json: $(head -c 300 "$WORK/out")"
+readme "$(sed -n 1p "$WORK/readme.cmds")"
+out_has "^photos +1 +0 +64 +64 +0$"
+readme "$(sed -n 2p "$WORK/readme.cmds")"
+out_has '^\{"version":"[0-9.]+","uptime_ms":[0-9]+,'
 expect 2 "stats: takes --json only" -- "$ZAIO" stats --yaml
 expect 3 "^zaio: stats: UNREACHABLE \(no broker at ipc://$WORK/nobody.ipc" -- \
     "$ZAIO" --retry-ms 0 --connect "ipc://$WORK/nobody.ipc" stats
@@ -61,6 +78,8 @@ LOAD_PIDS+=($!)
 [ "$(grep -c '^OP ' "$WORK/plain")" = 2 ] || fail "zaio top -n 2 printed: $(cat "$WORK/plain")"
 grep -Eq '^ping +default +[1-9]' "$WORK/plain" || fail "no ping rate in: $(cat "$WORK/plain")"
 grep -q 'q quit' "$WORK/plain" && fail "the plain table has the key line"
+readme "$(sed -n 4p "$WORK/readme.cmds")"
+[ "$(grep -c '^OP ' "$WORK/out")" = 3 ] || fail "README's zaio top -n 3 | cat printed: $(cat "$WORK/out")"
 expect 2 "top: bad COUNT" -- "$ZAIO" top -n 0
 expect 2 "top: bad --interval" -- "$ZAIO" top --interval 5
 expect 3 "^zaio: top: UNREACHABLE \(no broker at ipc://$WORK/nobody.ipc" -- \
@@ -68,7 +87,7 @@ expect 3 "^zaio: top: UNREACHABLE \(no broker at ipc://$WORK/nobody.ipc" -- \
 
 # In a terminal: 150 x 45, in a tmux server of its own
 tmux -L "$TMUX_SOCKET" -f /dev/null new-session -d -s top -x 150 -y 45 \
-    "env TERM=screen ZAIO_ENDPOINT='$ZAIO_ENDPOINT' '$ZAIO' top --interval 300; echo \$? > '$WORK/top.exit'"
+    "env TERM=screen PATH='$BIN:$PATH' ZAIO_ENDPOINT='$ZAIO_ENDPOINT' $(sed -n 3p "$WORK/readme.cmds"); echo \$? > '$WORK/top.exit'"
 screen () {
     tmux -L "$TMUX_SOCKET" capture-pane -p -t top > "$WORK/screen" 2> /dev/null || : > "$WORK/screen"
 }
