@@ -42,7 +42,7 @@ expect 0 "" -- "$ZAIO" hello
 out_has "^broker [0-9.]+ at ipc://.*, protocol 1$"
 out_has "payload_max 67108864"
 out_has "queue_max 65536, queue_bytes_max 1073741824, reply_hwm 128$"
-out_has "^ops: ping hello stat read write append readfile writefile truncate fsync unlink rename mkdir rmdir listdir copy batch$"
+out_has "^ops: ping hello stat read write append readfile writefile truncate fsync unlink rename mkdir rmdir listdir copy batch stats$"
 out_has "^volumes: default \(read-write, 2 workers\)$"
 
 # Unreachable (exit 3): fast with --retry-ms 0; by default after 5 s of
