@@ -165,6 +165,18 @@ keys v
 see "^volume \(empty: all\):"
 keys Enter
 see "volume \(all\)" "^ping +default +[1-9]" "^stat +photos"
+# A broker that stops answering is said on the view (after two
+# refreshes' worth, 2 s), which goes on and clears it once it answers
+kill -STOP "$BROKER_PID"
+see "^broker at $ZAIO_ENDPOINT: TIMEOUT \(.*\); trying again$"
+kill -CONT "$BROKER_PID"
+tries=0
+while screen; grep -q "trying again" "$WORK/screen"; do
+    tries=$((tries + 1))
+    [ $tries -lt 100 ] || { fail "the alert stayed after the broker came back"; break; }
+    sleep 0.1
+done
+see "^ping +default +[1-9]"
 # Help, then any key back
 keys h
 see "^zaio top: keys" "^  v +show one volume only"
