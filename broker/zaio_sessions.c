@@ -455,7 +455,12 @@ zaio_sessions_flush (zaio_sessions_t *self, zaio_list_t *resumed)
                                        reply->has_data ? &reply->data : NULL)) {
                 //  EHOSTUNREACH: the client has gone, and nothing held
                 //  for it can reach it.
-                if (zmq_errno () != EAGAIN) s_drop_held (self, session);
+                if (zmq_errno () != EAGAIN) {
+                    size_t dropped = s_drop_held (self, session);
+                    if (self->verbose)
+                        zaio_log (ZAIO_LOG_DEBUG, "sessions", session->account->client,
+                                  "%zu replies held for a client that has gone dropped", dropped);
+                }
                 break;
             }
             zaio_list_remove (&session->held, held);

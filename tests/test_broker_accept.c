@@ -175,8 +175,11 @@ s_test_exhaustion_backs_off (void)
 
     for (int i = 0; i < S_FLOOD; i++)
         if (fds[i] >= 0) close (fds[i]);
+    //  Each step says when it is done, so a run that hangs shows where.
+    printf ("flood released\n");
     zsock_t *late = zaio_test_client (daemon.client);
     int64_t late_ms = s_ping_within (late, 2);
+    printf ("new client: %" PRId64 " ms\n", late_ms);
     int64_t early_ms = s_ping_within (early, 3);
     printf ("after release: new client answered in %" PRId64 " ms, earlier one in %" PRId64
             " ms more\n",

@@ -438,6 +438,85 @@ s_test_identity_shares_inflight (void)
     s_rig_stop (&rig);
 }
 
+//  A connection that stops reading and goes away takes its held replies
+//  off its identity's account once: the identity's other connection, which
+//  keeps the account alive with a job of its own, is served as before, up
+//  to inflight_max.
+static void
+s_test_departed_connection_frees_held (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig, false);
+    zaio_test_broker_stop (&rig.broker_rig);
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    char *curve_cert = zsys_sprintf ("%s/broker", rig.dir);
+    char *clients = zsys_sprintf ("%s/clients", rig.dir);
+    char *workers_ipc = zsys_sprintf ("ipc://%s/workers.ipc", rig.dir);
+    config.curve_cert = curve_cert;
+    config.client_certs = clients;
+    config.worker_bind[0] = workers_ipc;
+    config.reply_hwm = 2;
+    config.inflight_max = 64;
+    config.workers = 1; //  one thread: jobs run in the order they came
+    config.heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS;
+    config.verbose = true;
+    FILE *log = zaio_test_log_catch ();
+    zaio_test_broker_start (&rig.broker_rig, &config);
+    zsock_t *worker = zaio_test_fake_worker (workers_ipc, "slow", 16, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    zaio_test_fake_known (rig.broker_rig.inproc, worker, "slow");
+    zsock_t *first = zaio_test_curve_socket (ZMQ_DEALER, rig.broker, rig.bob);
+    zsock_set_rcvhwm (first, 1);
+    assert (zsock_connect (first, "%s", rig.broker_rig.tcp) == 0);
+    zsock_t *second = s_connect (rig.broker_rig.tcp, rig.broker, rig.bob, NULL);
+    //  A job the fake worker holds keeps second's session, and so bob's
+    //  account, alive throughout.
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_STAT, 1000);
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "slow");
+    zaio_request_set_str (&req, ZAIO_FIELD_PATH, "");
+    zaio_test_send (second, &req, NULL, 0);
+    uint64_t job;
+    zaio_request_t taken;
+    zaio_test_fake_take (worker, &job, &taken, 10000);
+    for (uint64_t id = 1; id <= 40; id++) {
+        zaio_request_init (&req, ZAIO_OP_PING, id);
+        zaio_test_send (first, &req, NULL, 0);
+    }
+    //  Answered after the 40 on the one thread: those are done, some held.
+    assert (s_call (second, ZAIO_OP_PING, 1001, NULL, NULL, NULL, 0) == 0);
+    zsock_destroy (&first);
+    //  Each ping makes the broker try the held replies again; once it
+    //  finds the connection gone it drops them, and says so.
+    const char *dropped = "replies held for a client that has gone dropped";
+    int64_t until = zclock_mono () + 10000;
+    uint64_t id = 2000;
+    bool gone = false;
+    while (!gone && zclock_mono () < until) {
+        assert (s_call (second, ZAIO_OP_PING, id++, NULL, NULL, NULL, 0) == 0);
+        char *text = zaio_test_log_peek (log);
+        gone = strstr (text, dropped) != NULL;
+        free (text);
+    }
+    char *text = zaio_test_log_release (&log);
+    assert (gone);
+    free (text);
+    //  Bob has the one stat in flight: 63 pings at once all run.
+    for (uint64_t n = 0; n < 63; n++) {
+        zaio_request_init (&req, ZAIO_OP_PING, 3000 + n);
+        zaio_test_send (second, &req, NULL, 0);
+    }
+    for (uint64_t n = 0; n < 63; n++) zaio_test_expect (second, 3000 + n, 0);
+    zaio_test_fake_done (worker, job, 1000, 0);
+    zaio_test_expect (second, 1000, 0);
+    zsock_destroy (&second);
+    zsock_destroy (&worker);
+    zstr_free (&curve_cert);
+    zstr_free (&clients);
+    zstr_free (&workers_ipc);
+    s_rig_stop (&rig);
+}
+
 //  tcp beyond loopback needs CURVE, or insecure (then hello warns); ipc
 //  socket files get the broker's mode.
 static void
@@ -513,6 +592,7 @@ main (int argc, char *argv[])
         ZAIO_TEST_CASE (s_test_events_carry_identity),
         ZAIO_TEST_CASE (s_test_removed_key),
         ZAIO_TEST_CASE (s_test_identity_shares_inflight),
+        ZAIO_TEST_CASE (s_test_departed_connection_frees_held),
         ZAIO_TEST_CASE (s_test_safe_defaults),
         ZAIO_TEST_CASE (s_test_handshake_bounded),
     };

@@ -69,6 +69,8 @@ export interface FsyncOptions extends CallOptions {
 export interface MkdirOptions extends CallOptions {
     /** Create missing parents; no error if the directory exists. */
     parents?: boolean;
+    /** The same as parents, as fs.mkdir names it. */
+    recursive?: boolean;
     /** Permission bits (default 0o755, umask applies). */
     mode?: number;
 }
@@ -83,21 +85,40 @@ export interface ListdirOptions extends CallOptions {
 
 export type FileType = 'file' | 'dir' | 'symlink' | 'other';
 
-export interface Stat {
+/** The result of stat, read like fs.Stats. */
+export declare class Stats {
     type: FileType;
     size: Int;
+    /** The permission bits only (st_mode & 0o7777), as the protocol sends
+     *  them; fs.Stats' mode has the file type bits too. */
     mode: number;
     /** Modification time, ns since the Unix epoch. */
     mtime_ns: bigint;
+    /** The same, as fs.Stats has it with bigint: true. */
+    mtimeNs: bigint;
+    /** Modification time, ms since the Unix epoch. */
+    mtimeMs: number;
+    readonly mtime: Date;
+    isFile(): boolean;
+    isDirectory(): boolean;
+    isSymbolicLink(): boolean;
 }
 
-export interface DirEntry {
+/** The former names of Stats and Dirent. */
+export type Stat = Stats;
+export type DirEntry = Dirent;
+
+/** An entry of listdir, read like fs.Dirent. */
+export declare class Dirent {
     /** A Buffer of its raw bytes for a name that is not UTF-8 (sent as
      *  msgpack bin); such a name works as `after` but not in a path. */
     name: string | Buffer;
     type: FileType;
     size: Int;
     mtime_ns: bigint;
+    isFile(): boolean;
+    isDirectory(): boolean;
+    isSymbolicLink(): boolean;
 }
 
 export interface ListdirResult {
@@ -249,7 +270,9 @@ export interface ClientStats {
 
 export declare class Client {
     /** Connect a DEALER to the broker's client endpoint(s) (tcp, ipc or inproc). */
-    constructor(endpoint: string | string[], options?: ClientOptions);
+    /** Without an endpoint: $ZAIO_ENDPOINT, else ipc:///tmp/zaio.ipc (events:
+     *  $ZAIO_EVENTS, else ipc:///tmp/zaio-events.ipc, unless options.events). */
+    constructor(endpoint?: string | string[] | null, options?: ClientOptions);
     readonly options: Required<Omit<ClientOptions, 'events' | 'firstId' | 'curveServer' | 'curveCert'>> & ClientOptions;
     readonly stats: ClientStats;
     readonly closed: boolean;
@@ -275,7 +298,7 @@ export declare class Client {
     fsync(path: string, opts?: FsyncOptions): Promise<void>;
     unlink(path: string, opts?: CallOptions): Promise<void>;
     rename(path: string, to: string, opts?: CallOptions): Promise<void>;
-    mkdir(path: string, opts?: MkdirOptions): Promise<void>;
+    mkdir(path: string, opts?: MkdirOptions | number): Promise<void>;
     rmdir(path: string, opts?: CallOptions): Promise<void>;
     /** One page of a directory. */
     listdir(path: string, opts?: ListdirOptions): Promise<ListdirResult>;

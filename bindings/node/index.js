@@ -157,12 +157,53 @@ function idKey (id) {
     return typeof id === 'bigint' && id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : id;
 }
 
+//  The result of stat, read like fs.Stats: isFile(), isDirectory(),
+//  isSymbolicLink() (below, shared with Dirent), size, mtimeMs (a Number), mtimeNs (a BigInt, as
+//  fs.Stats with bigint: true has it) and mtime (a Date). The protocol's
+//  fields stay as they were: type, size, mode (the permission bits only,
+//  st_mode & 0o7777, unlike fs.Stats, whose mode has the type bits too)
+//  and mtime_ns.
+class Stats {
+    constructor (h) {
+        this.type = h.type;
+        this.size = h.size;
+        this.mode = h.mode;
+        this.mtime_ns = toBigInt(h.mtime_ns);
+        this.mtimeNs = this.mtime_ns;
+        this.mtimeMs = Number(this.mtime_ns / 1000n) / 1000;
+    }
+
+    get mtime () {
+        return new Date(this.mtimeMs);
+    }
+}
+
+//  What zaio-broker binds when not told otherwise (--bind, --events).
+const DEFAULT_ENDPOINT = 'ipc:///tmp/zaio.ipc';
+const DEFAULT_EVENTS = 'ipc:///tmp/zaio-events.ipc';
+
 function statResult (h) {
-    return { type: h.type, size: h.size, mode: h.mode, mtime_ns: toBigInt(h.mtime_ns) };
+    return new Stats(h);
+}
+
+//  An entry of listdir, read like fs.Dirent: isFile(), isDirectory(),
+//  isSymbolicLink(), beside the protocol's name, type, size and mtime_ns.
+class Dirent {
+    constructor (e) {
+        this.name = e.name;
+        this.type = e.type;
+        this.size = e.size;
+        this.mtime_ns = toBigInt(e.mtime_ns);
+    }
+}
+for (const C of [Stats, Dirent]) {
+    C.prototype.isFile = function () { return this.type === 'file'; };
+    C.prototype.isDirectory = function () { return this.type === 'dir'; };
+    C.prototype.isSymbolicLink = function () { return this.type === 'symlink'; };
 }
 
 function entryResult (e) {
-    return { name: e.name, type: e.type, size: e.size, mtime_ns: toBigInt(e.mtime_ns) };
+    return new Dirent(e);
 }
 
 //  ---------------------------------------------------------------------
@@ -218,7 +259,16 @@ const LIMIT = 5;     //  a big data frame waiting for the broker's payload_max
 class Client {
     //  endpoint: a ZeroMQ endpoint of the broker's client socket (or an
     //  array of them). options: see index.d.ts (ClientOptions).
+    //  Without an endpoint (undefined or null): $ZAIO_ENDPOINT, else the
+    //  broker's default ipc:///tmp/zaio.ipc, and events from $ZAIO_EVENTS,
+    //  else ipc:///tmp/zaio-events.ipc, unless options.events says; as
+    //  libzaio and the Python client do.
     constructor (endpoint, options = {}) {
+        if (endpoint === undefined || endpoint === null) {
+            endpoint = process.env.ZAIO_ENDPOINT || DEFAULT_ENDPOINT;
+            if (options.events === undefined)
+                options = { ...options, events: process.env.ZAIO_EVENTS || DEFAULT_EVENTS };
+        }
         const endpoints = Array.isArray(endpoint) ? endpoint : [endpoint];
         if (endpoints.length === 0 || !endpoints.every((e) => typeof e === 'string'))
             throw new TypeError('endpoint must be a string or an array of strings');
@@ -389,10 +439,18 @@ class Client {
         await this._call('rename', { path: checkString('path', path), to: checkString('to', to) }, undefined, opts);
     }
 
+    //  opts as fs.mkdir takes them too: {recursive: true} is parents (and
+    //  resolves undefined, not the first directory made), a number is mode.
     async mkdir (path, opts = {}) {
+        if (typeof opts === 'number')
+            opts = { mode: opts };
+        const parents = optBool('parents', opts.parents);
+        const recursive = optBool('recursive', opts.recursive);
+        if (parents !== undefined && recursive !== undefined && parents !== recursive)
+            throw new TypeError('parents and recursive disagree');
         await this._call('mkdir', {
             path: checkString('path', path),
-            parents: optBool('parents', opts.parents),
+            parents: parents ?? recursive,
             mode: optUint('mode', opts.mode),
         }, undefined, opts);
     }
@@ -1167,4 +1225,4 @@ class EventStream {
     }
 }
 
-module.exports = { Client, ZaioError, EventStream, Batch, codec };
+module.exports = { Client, ZaioError, EventStream, Batch, Stats, Dirent, codec };
