@@ -183,6 +183,36 @@ s_test_rates_sort_filter (void)
     zaio_top_destroy (&top);
 }
 
+//  As many rows as a broker lists (4096 op x volume rows, two outcomes
+//  each): every row's rate found, the busiest first.
+static void
+s_test_many_rows (void)
+{
+    zaio_top_t *top = zaio_top_new ("ipc://test");
+    for (int pass = 0; pass < 2; pass++) {
+        zaio_stats_report_t *report = s_report (1000 + 1000 * (uint64_t)pass);
+        free (report->rows);
+        report->rows = (zaio_stats_report_row_t *)calloc (8192, sizeof (zaio_stats_report_row_t));
+        assert (report->rows);
+        for (int i = 0; i < 4096; i++) {
+            char volume[16];
+            snprintf (volume, sizeof volume, "v%d", i / 2);
+            const char *op = i % 2 ? "write" : "read";
+            s_row (report, op, "ok", volume, (uint64_t)(pass * i), 0);
+            s_row (report, op, "EIO", volume, (uint64_t)pass, 0);
+        }
+        zaio_top_update (top, &report);
+    }
+    assert (zaio_top_rows (top) == 4096);
+    const char *op, *volume;
+    double rate;
+    zaio_top_row (top, 0, &op, &volume, &rate);
+    assert (streq (op, "write") && streq (volume, "v2047") && s_near (rate, 4096));
+    zaio_top_row (top, 4095, &op, &volume, &rate);
+    assert (streq (op, "read") && streq (volume, "v0") && s_near (rate, 1));
+    zaio_top_destroy (&top);
+}
+
 typedef struct {
     int lines;
     int keys;
@@ -308,9 +338,8 @@ int
 main (int argc, char *argv[])
 {
     static const zaio_test_case_t cases[] = {
-        ZAIO_TEST_CASE (s_test_percentile),
-        ZAIO_TEST_CASE (s_test_rates_sort_filter),
-        ZAIO_TEST_CASE (s_test_render),
+        ZAIO_TEST_CASE (s_test_percentile), ZAIO_TEST_CASE (s_test_rates_sort_filter),
+        ZAIO_TEST_CASE (s_test_many_rows),  ZAIO_TEST_CASE (s_test_render),
         ZAIO_TEST_CASE (s_test_stats_json),
     };
     return ZAIO_TEST_RUN (argc, argv, cases);

@@ -132,30 +132,43 @@ s_format_us (double us, char *buf, size_t size)
 //  ---------------------------------------------------------------------
 //  The op table
 
-//  The row of rows for op and volume, added if new. rows has room.
-static s_row_t *
-s_row_for (s_row_t *rows, size_t *count, const char *op, const char *volume)
+//  The key of op on volume in a row index: "OP VOLUME" (neither has a
+//  space).
+static void
+s_row_key (char *buf, size_t size, const char *op, const char *volume)
 {
-    for (size_t i = 0; i < *count; i++)
-        if (streq (rows[i].op, op) && streq (rows[i].volume, volume)) return &rows[i];
-    s_row_t *row = &rows[(*count)++];
+    snprintf (buf, size, "%s %s", op, volume);
+}
+
+//  The row of rows for op and volume (found through index, which maps keys
+//  to rows), added if new. rows has room.
+static s_row_t *
+s_row_for (s_row_t *rows, size_t *count, zhashx_t *index, const char *op, const char *volume)
+{
+    char key[S_NAME_MAX + ZAIO_VOLUME_MAX];
+    s_row_key (key, sizeof key, op, volume);
+    s_row_t *row = (s_row_t *)zhashx_lookup (index, key);
+    if (row) return row;
+    row = &rows[(*count)++];
     memset (row, 0, sizeof *row);
     snprintf (row->op, sizeof row->op, "%s", op);
     snprintf (row->volume, sizeof row->volume, "%s", volume);
+    zhashx_insert (index, key, row);
     return row;
 }
 
 //  The report's rows summed per op and volume into a new array (caller
-//  frees), *count of them.
+//  frees), *count of them, each under its key in index (which borrows
+//  them): one pass, however many rows the broker lists.
 static s_row_t *
-s_sum_rows (const zaio_stats_report_t *report, size_t *count)
+s_sum_rows (const zaio_stats_report_t *report, size_t *count, zhashx_t *index)
 {
     s_row_t *rows = (s_row_t *)calloc (report->row_count + 1, sizeof (s_row_t));
     assert (rows);
     *count = 0;
     for (size_t i = 0; i < report->row_count; i++) {
         const zaio_stats_report_row_t *in = &report->rows[i];
-        s_row_t *row = s_row_for (rows, count, in->op, in->volume);
+        s_row_t *row = s_row_for (rows, count, index, in->op, in->volume);
         row->jobs += in->jobs;
         row->bytes += in->bytes;
         if (!streq (in->outcome, "ok")) row->errors += in->jobs;
@@ -192,8 +205,10 @@ s_build (zaio_top_t *self)
     self->row_count = 0;
     if (!self->now) return;
     size_t count, old_count = 0;
-    s_row_t *rows = s_sum_rows (self->now, &count);
-    s_row_t *old = self->before ? s_sum_rows (self->before, &old_count) : NULL;
+    zhashx_t *index = zhashx_new (), *old_index = zhashx_new ();
+    assert (index && old_index);
+    s_row_t *rows = s_sum_rows (self->now, &count, index);
+    s_row_t *old = self->before ? s_sum_rows (self->before, &old_count, old_index) : NULL;
     double seconds = self->before ? self->seconds : 0;
     size_t kept = 0;
     for (size_t i = 0; i < count; i++) {
@@ -201,9 +216,10 @@ s_build (zaio_top_t *self)
         if (*self->volume && !streq (row->volume, self->volume)) continue;
         s_row_t zero;
         memset (&zero, 0, sizeof zero);
-        const s_row_t *was = &zero;
-        for (size_t j = 0; j < old_count; j++)
-            if (streq (old[j].op, row->op) && streq (old[j].volume, row->volume)) was = &old[j];
+        char key[S_NAME_MAX + ZAIO_VOLUME_MAX];
+        s_row_key (key, sizeof key, row->op, row->volume);
+        const s_row_t *was = (const s_row_t *)zhashx_lookup (old_index, key);
+        if (!was) was = &zero;
         row->jobs_rate = s_rate (row->jobs, was->jobs, seconds);
         row->bytes_rate = s_rate (row->bytes, was->bytes, seconds);
         row->error_rate = s_rate (row->errors, was->errors, seconds);
@@ -228,6 +244,8 @@ s_build (zaio_top_t *self)
         rows[kept++] = *row;
     }
     free (old);
+    zhashx_destroy (&index);
+    zhashx_destroy (&old_index);
     qsort_r (rows, kept, sizeof (s_row_t), s_sort_order, self);
     self->rows = rows;
     self->row_count = kept;
