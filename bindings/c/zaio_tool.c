@@ -243,6 +243,7 @@ static int
 s_call (s_tool_t *tool, const zaio_request_t *req)
 {
     zaio_call_destroy (&tool->call);
+    tool->why_code = 0;
     tool->call = zaio_client_start (s_client (tool), req, NULL);
     if (zaio_call_wait (tool->call, -1)) return EINTR;
     int rc = zaio_call_error (tool->call);
