@@ -19,6 +19,13 @@ for command in ping hello stat ls cat get put cp mv rm mkdir rmdir truncate sync
 done
 expect 0 "" -- "$ZAIO" --version
 out_has "^zaio [0-9]+\.[0-9]+\.[0-9]+"
+# The short options (one meaning across zaio, zaio-broker, zaio-worker):
+# -V version, -c connect, -t timeout, -r retries, -v volume (below), -e
+# events (test_cli_watch_broker)
+expect 0 "" -- "$ZAIO" -V
+out_has "^zaio [0-9]+\.[0-9]+\.[0-9]+$"
+expect 0 "" -- env -u ZAIO_ENDPOINT "$ZAIO" -c "$ZAIO_ENDPOINT" -t 5000 -r 1 ping
+expect 2 "bad --retries" -- "$ZAIO" -r many ping
 expect 2 "which command" -- "$ZAIO"
 expect 2 "unknown command 'frobnicate'" -- "$ZAIO" frobnicate
 expect 2 "unknown option '--bogus'" -- "$ZAIO" --bogus ping

@@ -24,7 +24,7 @@ wait_for () {
 }
 
 EV="ipc://$WORK/events.ipc"
-"$ZAIO" --events "$EV" watch > "$WORK/w.out" 2> "$WORK/w.err" &
+"$ZAIO" -e "$EV" watch > "$WORK/w.out" 2> "$WORK/w.err" &
 WATCH=$!
 trap 'kill $WATCH 2> /dev/null || true; cleanup' EXIT
 
