@@ -26,7 +26,9 @@ wait_for () {
 EV="ipc://$WORK/events.ipc"
 "$ZAIO" -e "$EV" watch > "$WORK/w.out" 2> "$WORK/w.err" &
 WATCH=$!
-trap 'kill $WATCH 2> /dev/null || true; cleanup' EXIT
+"$ZAIO" -e "$EV" watch --json > "$WORK/j.out" 2> "$WORK/j.err" &
+JSON_WATCH=$!
+trap 'kill $WATCH $JSON_WATCH 2> /dev/null || true; cleanup' EXIT
 
 wait_for "$WORK/w.err" "^zaio: watch: no broker at $EV yet; still trying$"
 start_broker
@@ -38,8 +40,10 @@ wait_for "$WORK/w.err" "^zaio: watch: lost the broker at $EV; reconnecting$"
 start_broker
 wait_for "$WORK/w.err" "^zaio: watch: connected to $EV again$"
 wait_for "$WORK/w.out" "^-- broker restarted \(seq [0-9]+ after [0-9]+\)" "$ZAIO" ping
+wait_for "$WORK/j.out" '^\{"restart":true,"seq":[0-9]+,"last_seq":[0-9]+\}$' "$ZAIO" ping
 grep -q "^-- missed" "$WORK/w.out" && fail "a restart counted as missed events: $(cat "$WORK/w.out")"
 [ "$(grep -c "connected to" "$WORK/w.err")" = 2 ] || fail "connections said: $(cat "$WORK/w.err")"
-kill -INT $WATCH
+kill -INT $WATCH $JSON_WATCH
 wait $WATCH || fail "watch exited $? on SIGINT"
+wait $JSON_WATCH || fail "watch --json exited $? on SIGINT"
 finish
