@@ -18,14 +18,28 @@ foreach (source ${zaio_client_tests})
     add_dependencies (${name} zaio-tool zaio-broker zaio_example_epoll)
     set_tests_properties (${name} PROPERTIES TIMEOUT 60)
 endforeach ()
+# The view of `zaio top`, on reports made by the test.
+target_link_libraries (test_cli_top_view PRIVATE zaio_top)
 
 # The zaio tool, run as a program against the zaio-broker daemon.
-foreach (script commands bigfile)
+foreach (script commands bigfile meter watch_broker)
     add_test (NAME test_cli_${script}
         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/test_cli_${script}.sh
                 $<TARGET_FILE:zaio-tool> $<TARGET_FILE:zaio-broker>)
     set_tests_properties (test_cli_${script} PROPERTIES TIMEOUT 120 LABELS "c;cli")
 endforeach ()
+
+# zaio top in a tmux session against a loaded broker, and zaio stats.
+add_test (NAME test_cli_top
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/test_cli_top.sh
+            $<TARGET_FILE:zaio-tool> $<TARGET_FILE:zaio-broker> $<TARGET_FILE:zaio-worker>)
+set_tests_properties (test_cli_top PROPERTIES TIMEOUT 120 LABELS "c;cli")
+
+# zaio(1) and the bash completion against `zaio --help`.
+add_test (NAME test_cli_docs
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/test_cli_docs.sh
+            $<TARGET_FILE:zaio-tool> ${PROJECT_SOURCE_DIR})
+set_tests_properties (test_cli_docs PROPERTIES TIMEOUT 60 LABELS "c;cli")
 
 # CURVE, against a plain and a CURVE broker, with zaio-worker too.
 add_test (NAME test_cli_curve

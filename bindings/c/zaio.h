@@ -482,6 +482,15 @@ ZAIO_EXPORT int zaio_watch_recv (zaio_watch_t *self, zaio_event_t *event, int ti
 //  event is a gap too); 0 after the first event or a broker restart.
 ZAIO_EXPORT uint64_t zaio_watch_missed (zaio_watch_t *self);
 
+//  Whether a connection to the events endpoint is up now (a handshake
+//  completed and the connection not dropped since), and how many were
+//  made over the watcher's life: one more after each reconnect (a broker
+//  restart, a network cut). Both read what the watcher has been told so
+//  far, as zaio_watch_error. Over inproc, which has no handshake: true
+//  and 1 until refused.
+ZAIO_EXPORT bool zaio_watch_connected (zaio_watch_t *self);
+ZAIO_EXPORT uint32_t zaio_watch_connections (zaio_watch_t *self);
+
 //  A file descriptor that polls readable when events may be waiting; then
 //  call zaio_watch_recv (w, &event, 0) until it returns -1. Owned by the
 //  watcher, until zaio_watch_set_curve.
