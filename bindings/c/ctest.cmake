@@ -18,8 +18,6 @@ foreach (source ${zaio_client_tests})
     add_dependencies (${name} zaio-tool zaio-broker zaio_example_epoll)
     set_tests_properties (${name} PROPERTIES TIMEOUT 60)
 endforeach ()
-# The view of `zaio top`, on reports made by the test.
-target_link_libraries (test_cli_top_view PRIVATE zaio_top)
 
 # The zaio tool, run as a program against the zaio-broker daemon.
 foreach (script commands bigfile meter watch_broker)

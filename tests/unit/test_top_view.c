@@ -1,4 +1,4 @@
-/*  test_cli_top_view.c: the view of `zaio top` (bindings/c/zaio_top.c)
+/*  test_top_view.c: the view of `zaio top` (bindings/c/zaio_top.c)
     on reports made here: percentiles from histogram buckets, rates from
     two reports' differences (and none across a broker restart), sorting
     and the volume filter, rendering within a terminal's size, and
