@@ -262,8 +262,8 @@ s_send_jobs (zaio_backend_t *self, zaio_workerconn_t *worker, zaio_link_t **link
     if (rc == -1) {
         //  The worker vanished between READY and now; its expiry handles
         //  the jobs like any other it held.
-        zaio_log_warning ("backend", "cannot send %u jobs to worker %s: %s", count, worker->name,
-                          zmq_strerror (zmq_errno ()));
+        zaio_log (ZAIO_LOG_WARNING, "backend", worker->name, "cannot send %u jobs to worker: %s",
+                  count, zmq_strerror (zmq_errno ()));
         zmq_msg_close (&part);
     }
     //  Once the first part has gone the others cannot fail (ROUTER_MANDATORY
@@ -300,8 +300,8 @@ zaio_backend_flush (zaio_backend_t *self)
 static void
 s_forget (zaio_backend_t *self, zaio_workerconn_t *worker, const char *why)
 {
-    zaio_log_info ("backend", "worker %s gone (%s), %zu jobs in flight", worker->name, why,
-                   worker->jobs.size);
+    zaio_log (ZAIO_LOG_INFO, "backend", worker->name, "worker gone (%s), %zu jobs in flight", why,
+              worker->jobs.size);
     s_unseat (worker);
     //  Jobs handed over and not sent yet go back like the others.
     if (worker->pending) zaio_list_remove (&self->flush, &worker->flush);
@@ -357,8 +357,8 @@ s_done_all (zaio_backend_t *self, zaio_workerconn_t *worker, s_message_t *msg)
         if (job && job->worker == worker)
             s_done (self, worker, job, &entry, part);
         else
-            zaio_log_warning ("backend", "worker %s finished job %" PRIu64 " it no longer holds",
-                              worker->name, entry.job);
+            zaio_log (ZAIO_LOG_WARNING, "backend", worker->name,
+                      "worker finished job %" PRIu64 " it no longer holds", entry.job);
     }
 }
 
@@ -422,10 +422,9 @@ s_granted (zaio_backend_t *self, const zaio_ready_t *ready, const char *identity
 {
     for (uint32_t i = 0; i < ready->volume_count; i++)
         if (!zaio_grants_may_serve (self->config.grants, identity, ready->volumes[i].name)) {
-            zaio_log_warning ("backend",
-                              "READY from worker '%s' (%s/%u) refused: it may not serve "
-                              "volume '%s'",
-                              identity, ready->host, ready->pid, ready->volumes[i].name);
+            zaio_log (ZAIO_LOG_WARNING, "backend", identity,
+                      "READY from worker '%s' (%s/%u) refused: it may not serve volume '%s'",
+                      identity, ready->host, ready->pid, ready->volumes[i].name);
             return false;
         }
     return true;
@@ -482,8 +481,8 @@ s_ready (zaio_backend_t *self, const zaio_routing_id_t *identity, uint64_t stamp
     zhashx_insert (self->table, identity, worker);
     s_seat (worker);
     if (self->config.verbose)
-        zaio_log_debug ("backend", "worker %s ready, credit %u, %u volumes", worker->name,
-                        worker->taker.credit, worker->service_count);
+        zaio_log (ZAIO_LOG_DEBUG, "backend", worker->name, "worker ready, credit %u, %u volumes",
+                  worker->taker.credit, worker->service_count);
     s_dispatch_later (self, worker);
 }
 
@@ -543,13 +542,14 @@ zaio_backend_handle (zaio_backend_t *self, zmq_msg_t *parts, int count)
         //  An older zaio-worker (ZAIOW/4 sent one job a JOB): it cannot be
         //  served, and says so with its first READY.
         const char *theirs = (const char *)zmq_msg_data (&parts[1]);
-        zaio_log_warning ("backend",
-                          "worker speaking %.7s refused: this broker speaks %s; upgrade the "
-                          "worker to this broker's version",
-                          theirs, ZAIO_WORKER_SIGNATURE);
+        zaio_log (ZAIO_LOG_WARNING, "backend", worker ? worker->name : NULL,
+                  "worker speaking %.7s refused: this broker speaks %s; upgrade the worker to "
+                  "this broker's version",
+                  theirs, ZAIO_WORKER_SIGNATURE);
         if (worker) s_on (self, worker, E_BAD_ENVELOPE, NULL);
     } else if (command == -1) {
-        zaio_log_warning ("backend", "worker message without a %s envelope", ZAIO_WORKER_SIGNATURE);
+        zaio_log (ZAIO_LOG_WARNING, "backend", worker ? worker->name : NULL,
+                  "worker message without a %s envelope", ZAIO_WORKER_SIGNATURE);
         if (worker) s_on (self, worker, E_BAD_ENVELOPE, NULL);
     } else if (command == ZAIO_WORKER_READY)
         s_ready (self, &identity, number, count == 3 ? &parts[2] : NULL);
@@ -599,5 +599,25 @@ zaio_backend_abandon (zaio_backend_t *self)
             self->hooks.fail (self->hooks.arg, &job, ZAIO_ERR_UNKNOWN_OUTCOME,
                               "broker stopped before the job finished", worker->name);
         }
+    }
+}
+
+size_t
+zaio_backend_size (zaio_backend_t *self)
+{
+    return zhashx_size (self->table);
+}
+
+void
+zaio_backend_each (zaio_backend_t *self, void (*fn) (const zaio_backend_info_t *info, void *arg),
+                   void *arg)
+{
+    for (zaio_workerconn_t *worker = (zaio_workerconn_t *)zhashx_first (self->table); worker;
+         worker = (zaio_workerconn_t *)zhashx_next (self->table)) {
+        zaio_backend_info_t info = {worker->name,           worker->taker.credit,
+                                    worker->taker.capacity, worker->heartbeat_ms > 0,
+                                    worker->service_count,  worker->services,
+                                    &worker->jobs};
+        fn (&info, arg);
     }
 }

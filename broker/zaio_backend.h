@@ -74,4 +74,24 @@ void zaio_backend_stop_retries (zaio_backend_t *self);
 //  The drain time is up: every job still held is answered UNKNOWN_OUTCOME.
 void zaio_backend_abandon (zaio_backend_t *self);
 
+//  What the stats op shows of one worker connection (borrowed from it,
+//  valid while the connection's table does not change).
+typedef struct {
+    const char *name;                //  HOST/PID/SLOT
+    uint32_t credit;                 //  jobs it can take now
+    uint32_t capacity;               //  jobs it takes at once
+    bool remote;                     //  heartbeated (a zaio-worker), not in-process
+    uint32_t service_count;          //  volumes it serves
+    zaio_service_t *const *services; //  of service_count
+    const zaio_list_t *jobs;         //  of job->held: the jobs it holds
+} zaio_backend_info_t;
+
+//  Worker connections.
+size_t zaio_backend_size (zaio_backend_t *self);
+
+//  Calls fn (info, arg) for each worker connection, in no order; fn must
+//  not change the table.
+void zaio_backend_each (zaio_backend_t *self,
+                        void (*fn) (const zaio_backend_info_t *info, void *arg), void *arg);
+
 #endif

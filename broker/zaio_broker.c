@@ -11,7 +11,8 @@
       * zaio_dispatch: the volumes' queues, and which worker gets a job
         (the credit pools of workers/zaio_credit.h);
       * zaio_backend: the worker connections (READY, DONE, BYE, heartbeats);
-      * zaio_events: the completion events for monitors.
+      * zaio_events: the completion events for monitors;
+      * zaio_stats: the counters the stats op reports.
 
     A request travels: the frontend ROUTER -> s_handle_request (decoded,
     admitted against the bounds, a job in zaio_jobs, ordered in its
@@ -34,8 +35,10 @@
 #include "zaio_grants.h"
 #include "zaio_guard.h"
 #include "zaio_jobs.h"
+#include "zaio_metrics.h"
 #include "zaio_sessions.h"
 #include "zaio_sock.h"
+#include "zaio_stats.h"
 #include "zaio_worker.h"
 
 #include <errno.h>
@@ -44,6 +47,7 @@
 #include <unistd.h>
 
 #define S_TICK_MS         100         //  timer granularity: deadlines, heartbeats, drain
+#define S_REFUSALS_LOG_MS 1000        //  refused requests: a line a second per error at most
 #define S_BATCH           256         //  messages taken from one socket per loop turn
 #define S_POLL_EVERY      64          //  busy loop turns between polls of every socket
 #define S_PARTS_MAX       5           //  parts kept (valid ones have at most 4, but batches)
@@ -86,6 +90,10 @@ typedef struct {
     zaio_dispatch_t *dispatch;
     zaio_backend_t *workers;
     zaio_events_t *events;
+    zaio_stats_t *stats;
+    int64_t started_ms;       //  zclock_mono at start, for uptime
+    zaio_metrics_t *metrics;  //  /metrics, or NULL
+    char metrics_inproc[64];  //  the client endpoint it asks stats on
     zmq_msg_t *worker_parts;  //  a worker message's: routing id, ZAIO_WORKER_PARTS_MAX
     zmq_msg_t *request_parts; //  a client message's parts: S_PARTS_MAX, and a batch's
                               //  batch_max data frames
@@ -99,6 +107,8 @@ typedef struct {
     bool draining;
     int64_t drain_until_ms;
     int64_t last_request_ms; //  when the last request arrived (while draining)
+    //  Refused requests, logged as a sample without verbose (per error).
+    zaio_log_samples_t refusals;
 } s_broker_t;
 
 //  ---------------------------------------------------------------------
@@ -151,6 +161,9 @@ s_answer (s_broker_t *self, zaio_job_t *job, zmq_msg_t *header, zmq_msg_t *data,
     uint64_t queue_us = job->dispatched_us ? (uint64_t)(job->dispatched_us - job->received_us) : 0;
     zaio_events_publish (self->events, owner->account->client, job->id, job->op, job->path,
                          job->service->name, outcome, queue_us, worker);
+    zaio_stats_job (self->stats, owner->account->client, job->op, job->service->name,
+                    outcome->error, outcome->bytes, job->dispatched_us != 0, queue_us,
+                    outcome->service_us, worker);
     job->answered = true;
 }
 
@@ -250,15 +263,58 @@ s_sender_name (s_sender_t *sender)
     return sender->name;
 }
 
+//  Logs a refused request: every one with verbose; else, at INFO, at most
+//  one a second per error, counting the ones not shown (a peer can send
+//  bad requests faster than a log can take them).
+static void
+s_log_refusal (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req, int code,
+               const char *why)
+{
+    uint64_t held = 0;
+    if (!self->config.verbose && !zaio_log_sample (zaio_log_samples_of (&self->refusals, code),
+                                                   zclock_mono (), S_REFUSALS_LOG_MS, &held))
+        return;
+    char more[96] = "";
+    if (held)
+        snprintf (more, sizeof more, " (+%" PRIu64 " more refused %s since the last such line)",
+                  held, zaio_error_name (code));
+    zaio_log (self->config.verbose ? ZAIO_LOG_DEBUG : ZAIO_LOG_INFO, "broker",
+              s_sender_name (sender), "request %" PRIu64 " refused %s: %s%s", req->id,
+              zaio_error_name (code), why && *why ? why : "-", more);
+}
+
+//  Counts of refusals held back, each error's once its second is over, or
+//  all of them (at the end).
+static void
+s_log_refusals_held (s_broker_t *self, bool all)
+{
+    int64_t now_ms = all ? INT64_MAX : zclock_mono ();
+    uint64_t held;
+    for (size_t i = 0; i < self->refusals.count; i++)
+        if (zaio_log_sample_flush (&self->refusals.samples[i], now_ms, S_REFUSALS_LOG_MS, &held))
+            zaio_log_info ("broker", "%" PRIu64 " more requests refused %s, not shown", held,
+                           zaio_error_name (self->refusals.keys[i]));
+}
+
 //  Answers a request that never became a job: an error reply and, if it
 //  decoded, its event.
 static void
 s_reject (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req, bool decoded, int code,
           const char *why)
 {
+    s_log_refusal (self, sender, req, code, why);
     zmq_msg_t header;
     zaio_reply_error_part (&header, req->id, code, why && *why ? why : NULL);
     s_deliver (self, sender, &header);
+    //  A volume counts by name only if the broker knows it (zaio_stats.h);
+    //  stats, and hello without a volume, name none.
+    bool volumeless = req->op == ZAIO_OP_STATS ||
+                      (req->op == ZAIO_OP_HELLO && !(req->fields & ZAIO_FIELD_VOLUME));
+    const zaio_service_t *service =
+        decoded && !volumeless ? zaio_dispatch_lookup_request (self->dispatch, req) : NULL;
+    zaio_stats_answer (self->stats, s_sender_name (sender),
+                       decoded ? (int)req->op : ZAIO_STATS_OP_NONE, service ? service->name : NULL,
+                       code);
     if (decoded) {
         zaio_outcome_t outcome = {code, 0, 0};
         zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, req->path,
@@ -312,7 +368,163 @@ s_answer_hello (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
     zaio_writer_part (&writer, &header);
     zaio_writer_release (&writer);
     s_deliver (self, sender, &header);
+    zaio_stats_answer (self->stats, s_sender_name (sender), req->op, NULL, 0);
     zaio_outcome_t outcome = {0, 0, 0};
+    zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, "",
+                         zaio_request_volume (req), &outcome, 0, "");
+}
+
+//  ---------------------------------------------------------------------
+//  stats (PROTOCOL.md section 5.3)
+
+//  The wall clock in nanoseconds since the epoch.
+static int64_t
+s_wall_ns (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+//  What s_stats_worker gathers, one worker connection at a time.
+typedef struct {
+    zaio_stats_snapshot_t *snapshot;
+    zaio_stats_volume_t *volumes; //  snapshot's, sorted by service below
+    zaio_service_t **services;    //  services[i] is volumes[i]'s, ascending
+    zaio_stats_worker_t *workers; //  at most ZAIO_STATS_WORKERS_LISTED
+    const char **names;           //  every worker's volume names, in one array
+    size_t name_count;
+    const char **live; //  every worker's name, listed or not
+    size_t live_count;
+} s_gather_t;
+
+static int
+s_service_compare (const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (zaio_service_t *const *)a;
+    uintptr_t y = (uintptr_t) * (zaio_service_t *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+//  The snapshot's entry of service (binary search), or NULL.
+static zaio_stats_volume_t *
+s_gather_volume (s_gather_t *gather, const zaio_service_t *service)
+{
+    zaio_service_t **found =
+        (zaio_service_t **)bsearch (&service, gather->services, gather->snapshot->volume_count,
+                                    sizeof gather->services[0], s_service_compare);
+    return found ? &gather->volumes[found - gather->services] : NULL;
+}
+
+//  One worker connection: its credit into its volumes, its jobs into
+//  theirs' running, and itself into the list while there is room.
+static void
+s_stats_worker (const zaio_backend_info_t *info, void *arg)
+{
+    s_gather_t *gather = (s_gather_t *)arg;
+    zaio_stats_snapshot_t *snapshot = gather->snapshot;
+    for (uint32_t i = 0; i < info->service_count; i++) {
+        zaio_stats_volume_t *volume = s_gather_volume (gather, info->services[i]);
+        if (!volume) continue;
+        volume->credit += info->credit;
+        volume->capacity += info->capacity;
+    }
+    for (zaio_link_t *link = zaio_list_first ((zaio_list_t *)info->jobs); link;
+         link = zaio_list_next ((zaio_list_t *)info->jobs, link)) {
+        zaio_stats_volume_t *volume =
+            s_gather_volume (gather, ZAIO_HOLDER (link, zaio_job_t, held)->service);
+        if (volume) volume->running++;
+    }
+    snapshot->running += info->jobs->size;
+    gather->live[gather->live_count++] = info->name;
+    if (snapshot->worker_count == ZAIO_STATS_WORKERS_LISTED) return;
+    zaio_stats_worker_t *worker = &gather->workers[snapshot->worker_count++];
+    *worker = (zaio_stats_worker_t){info->name,
+                                    gather->names + gather->name_count,
+                                    0,
+                                    info->credit,
+                                    info->capacity,
+                                    info->jobs->size,
+                                    info->remote};
+    for (uint32_t i = 0; i < info->service_count; i++)
+        gather->names[gather->name_count + worker->volume_count++] = info->services[i]->name;
+    gather->name_count += worker->volume_count;
+}
+
+//  Adds the volume names of one worker connection to *arg (a size_t).
+static void
+s_count_names (const zaio_backend_info_t *info, void *arg)
+{
+    *(size_t *)arg += info->service_count;
+}
+
+//  stats: the counters, and what the broker holds now. Only a client
+//  that may watch every volume may ask (zaio_grant_monitor: the monitor
+//  grant, or no grant entry at all, as without CURVE): others are
+//  answered EACCES. Answered at once, like hello, draining or not.
+static void
+s_answer_stats (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
+{
+    zaio_outcome_t outcome = {0, 0, 0};
+    if (!zaio_grant_monitor (sender->grant)) {
+        s_reject (self, sender, req, true, EACCES, "stats needs the monitor grant");
+        return;
+    }
+    size_t service_count = zaio_dispatch_size (self->dispatch);
+    s_gather_t gather = {0};
+    zaio_stats_snapshot_t snapshot = {
+        .uptime_ms = (uint64_t)(zclock_mono () - self->started_ms),
+        .time_ns = s_wall_ns (),
+        .queued_bytes = zaio_jobs_data_bytes (self->jobs),
+        .inflight = zaio_jobs_count (self->jobs),
+        .held_replies = zaio_sessions_held (self->sessions),
+        .held_bytes = zaio_sessions_held_bytes (self->sessions),
+        .clients = zaio_sessions_size (self->sessions),
+        .workers = zaio_backend_size (self->workers),
+        .subscriptions = zaio_events_subscriptions (self->events),
+    };
+    gather.snapshot = &snapshot;
+    gather.services = (zaio_service_t **)zmalloc (sizeof (zaio_service_t *) * (service_count + 1));
+    gather.volumes =
+        (zaio_stats_volume_t *)zmalloc (sizeof (zaio_stats_volume_t) * (service_count + 1));
+    gather.workers =
+        (zaio_stats_worker_t *)zmalloc (sizeof (zaio_stats_worker_t) * ZAIO_STATS_WORKERS_LISTED);
+    size_t name_count = 0;
+    zaio_backend_each (self->workers, s_count_names, &name_count);
+    gather.names = (const char **)zmalloc (sizeof (const char *) * (name_count + 1));
+    for (zaio_service_t *service = zaio_dispatch_first (self->dispatch);
+         service && snapshot.volume_count < service_count;
+         service = zaio_dispatch_next (self->dispatch))
+        gather.services[snapshot.volume_count++] = service;
+    qsort (gather.services, snapshot.volume_count, sizeof gather.services[0], s_service_compare);
+    for (size_t i = 0; i < snapshot.volume_count; i++) {
+        const zaio_service_t *service = gather.services[i];
+        zaio_stats_volume_t *volume = &gather.volumes[i];
+        snprintf (volume->name, sizeof volume->name, "%s", service->name);
+        volume->workers = service->worker_count;
+        volume->queued = service->queue.size + service->urgent.size;
+        snapshot.queued += volume->queued;
+    }
+    snapshot.volumes = gather.volumes;
+    snapshot.worker_list = gather.workers;
+    gather.live = (const char **)zmalloc (sizeof (const char *) * (snapshot.workers + 1));
+    zaio_backend_each (self->workers, s_stats_worker, &gather);
+    zaio_stats_prune (self->stats, gather.live, gather.live_count);
+    //  Counted before it is packed, so a stats reply counts itself.
+    zaio_stats_answer (self->stats, s_sender_name (sender), req->op, NULL, 0);
+    zaio_writer_t writer;
+    zaio_writer_init (&writer);
+    zaio_stats_pack (self->stats, &writer.packer, req->id, &snapshot,
+                     req->fields & ZAIO_FIELD_TOP ? req->top : ZAIO_STATS_TOP_DEFAULT);
+    zmq_msg_t header;
+    zaio_writer_part (&writer, &header);
+    zaio_writer_release (&writer);
+    free (gather.live);
+    free (gather.names);
+    free (gather.workers);
+    free (gather.volumes);
+    free (gather.services);
+    s_deliver (self, sender, &header);
     zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, "",
                          zaio_request_volume (req), &outcome, 0, "");
 }
@@ -401,6 +613,10 @@ s_handle_decoded (s_broker_t *self, s_sender_t *sender, const zaio_request_t *re
     const size_t why_size = S_WHY_SIZE;
     zaio_service_t *service = zaio_dispatch_lookup_request (self->dispatch, req);
     int code;
+    if (req->op == ZAIO_OP_STATS) {
+        s_answer_stats (self, sender, req);
+        return;
+    }
     //  hello names a volume only if the client does (it is answered for
     //  every volume); one it may not use is answered as for any op.
     if (req->op == ZAIO_OP_HELLO && !self->draining) {
@@ -434,13 +650,12 @@ s_handle_entry (s_broker_t *self, s_sender_t *sender, const uint8_t *bytes, size
     char why[S_WHY_SIZE] = "";
     int code = zaio_request_decode_frames (&req, frames, sizes, data ? 3 : 2,
                                            self->config.payload_max, why, sizeof why);
-    if (code == 0 && (req.op == ZAIO_OP_BATCH || req.op == ZAIO_OP_HELLO)) {
+    if (code == 0 &&
+        (req.op == ZAIO_OP_BATCH || req.op == ZAIO_OP_HELLO || req.op == ZAIO_OP_STATS)) {
         snprintf (why, sizeof why, "op '%s' cannot be a batch entry", zaio_op_name (req.op));
         code = ZAIO_ERR_MALFORMED;
     }
     if (code) {
-        if (self->config.verbose)
-            zaio_log_debug ("broker", "bad batch entry (%s): %s", zaio_error_name (code), why);
         s_reject (self, sender, &req, false, code, why);
         return;
     }
@@ -466,8 +681,6 @@ s_handle_batch (s_broker_t *self, s_sender_t *sender, const zaio_request_t *batc
                                  (size_t)count - 4, self->config.batch_max,
                                  self->config.batch_bytes_max, &entries, why, sizeof why);
     if (code) {
-        if (self->config.verbose)
-            zaio_log_debug ("broker", "bad batch (%s): %s", zaio_error_name (code), why);
         s_reject (self, sender, batch, false, code, why);
         return;
     }
@@ -505,8 +718,6 @@ s_handle_request (void *arg, zmq_msg_t *parts, int count)
     int code = zaio_request_decode_frames (&req, frames, sizes, (size_t)count - 1,
                                            self->config.payload_max, why, sizeof why);
     if (code) {
-        if (self->config.verbose)
-            zaio_log_debug ("broker", "bad request (%s): %s", zaio_error_name (code), why);
         s_reject (self, &sender, &req, false, code, why);
     } else if (req.op == ZAIO_OP_BATCH)
         s_handle_batch (self, &sender, &req, parts, count);
@@ -565,6 +776,7 @@ static void
 s_tick (s_broker_t *self)
 {
     s_expire_held (self);
+    s_log_refusals_held (self, false);
     for (int i = 0; i < S_GUARDS; i++) zaio_guard_tick (self->guards[i], self->pass_us / 1000);
     zaio_backend_tick (self->workers, self->pass_us / 1000);
     zaio_dispatch_expire (self->dispatch, self->pass_us);
@@ -640,6 +852,9 @@ s_broker_destroy (s_broker_t **self_p)
 {
     s_broker_t *self = *self_p;
     if (!self) return;
+    //  First: a scrape waits for this thread's answer, which stops here.
+    zaio_metrics_destroy (&self->metrics);
+    s_log_refusals_held (self, true);
     for (int i = 0; i < S_GUARDS; i++) zaio_guard_destroy (&self->guards[i]);
     for (uint32_t i = 0; i < self->local_worker_count; i++)
         zaio_worker_destroy (&self->local_workers[i]);
@@ -654,6 +869,7 @@ s_broker_destroy (s_broker_t **self_p)
     zsock_destroy (&self->backend);
     zsock_destroy (&self->frontend);
     zaio_events_destroy (&self->events);
+    zaio_stats_destroy (&self->stats);
     zaio_endpoints_destroy (&self->endpoints);
     zaio_auth_destroy (&self->auth);
     zcert_destroy (&self->certificate);
@@ -725,6 +941,8 @@ s_classes_new (s_broker_t *self)
     zsock_set_maxmsgsize (zaio_events_socket (self->events), S_EVENTS_FRAME_MAX);
     zaio_list_init (&self->released);
     zaio_heap_init (&self->held_deadlines);
+    self->stats = zaio_stats_new ();
+    self->started_ms = zclock_mono ();
 }
 
 //  The ZAP domain of a socket of kind, NULL without CURVE.
@@ -821,6 +1039,23 @@ s_trust_new (s_broker_t *self, const zaio_broker_config_t *config)
     return self->auth ? 0 : -1;
 }
 
+//  /metrics on config.metrics_bind: its HTTP thread asks for stats on an
+//  inproc endpoint of the clients' socket of its own (zaio_metrics.h).
+//  Returns -1 (logged) if it cannot listen.
+static int
+s_metrics_new (s_broker_t *self)
+{
+    zaio_sock_inproc_name (self->metrics_inproc, sizeof self->metrics_inproc, "zaio-metrics");
+    if (zsock_bind (self->frontend, "%s", self->metrics_inproc) < 0) {
+        zaio_log_error ("broker", "cannot bind %s: %s", self->metrics_inproc,
+                        zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    self->metrics =
+        zaio_metrics_new (self->config.metrics_bind, self->config.insecure, self->metrics_inproc);
+    return self->metrics ? 0 : -1;
+}
+
 //  The broker's state from config (copied, strings and all): its sockets
 //  bound, its classes made, its local workers started. Returns NULL (and
 //  logs why) if the root cannot be opened, an endpoint bound, or the
@@ -834,6 +1069,14 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     zlist_autofree (self->owned_strings);
     zaio_broker_config_copy (&self->config, config, self->owned_strings);
     if (self->config.verbose) zaio_log_set_level (ZAIO_LOG_DEBUG);
+    zaio_log_format_t log_format;
+    if (config->log_format && zaio_log_format_parse (config->log_format, &log_format) == 0)
+        zaio_log_set_format (log_format);
+    else if (config->log_format) {
+        zaio_log_error ("broker", "log_format '%s' is not text or json", config->log_format);
+        s_broker_destroy (&self);
+        return NULL;
+    }
     //  A batch's entries travel in one frame: within the transport limit.
     size_t entries_max = self->config.payload_max + S_TRANSPORT_SLACK;
     if (self->config.batch_bytes_max > entries_max)
@@ -849,6 +1092,10 @@ s_broker_new (zsock_t *pipe, const zaio_broker_config_t *config)
     self->default_volume = zaio_volume_new (ZAIO_DEFAULT_VOLUME, self->config.root, false, true);
     if (self->default_volume) zaio_volume_set_nolinks (self->default_volume, self->config.nolinks);
     if (!self->default_volume || s_bind_endpoints (self)) {
+        s_broker_destroy (&self);
+        return NULL;
+    }
+    if (self->config.metrics_bind && s_metrics_new (self)) {
         s_broker_destroy (&self);
         return NULL;
     }
@@ -878,6 +1125,7 @@ s_handle_pipe (s_broker_t *self)
         zlist_t *bound = zaio_endpoints_list (self->endpoints);
         for (char *item = (char *)zlist_first (bound); item; item = (char *)zlist_next (bound))
             zmsg_addstr (reply, item);
+        if (self->metrics) zmsg_addstrf (reply, "metrics %s", zaio_metrics_url (self->metrics));
         zmsg_send (&reply, self->pipe);
     } else
         zaio_log_error ("broker", "invalid pipe command '%s'", command);

@@ -86,6 +86,21 @@ typedef struct {
     //  request batch's entries frame; the same bound the reply batches.
     uint32_t batch_max;
     uint32_t batch_bytes_max;
+    //  Serve /metrics (Prometheus) on this ADDR:PORT, loopback unless
+    //  insecure; NULL: none. Borrowed only during zaio_broker_new.
+    const char *metrics_bind;
+    //  Logs: the broker's lines go to the process's stderr, one per event
+    //  (ISO-8601 UTC time, level, program, component, the client or worker
+    //  concerned, message; README "Logs"). log_format "text" or "json"
+    //  (one object per line) sets the format for the whole process, as
+    //  zaio-broker's --log-format does; NULL (the default) leaves it as it
+    //  is (text, unless an earlier broker set it); czmq's own lines, if
+    //  the host lets czmq log (zsys_set_logstream), keep czmq's format,
+    //  where zaio-broker turns them off in json. verbose logs every
+    //  rejected request and worker change (process-wide too); without it,
+    //  rejected requests are logged as a sample, at most one line a second
+    //  per error, counting the others.
+    const char *log_format;
     bool verbose;
 } zaio_broker_config_t;
 

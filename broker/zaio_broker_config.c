@@ -6,6 +6,7 @@
 #include "zaio_proto.h"
 #include "zaio_volume.h"
 #include "zaio_worker_proto.h"
+#include "zaio_zpl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -120,20 +121,63 @@ s_config_list (zconfig_t *root, const char *path, const char **list)
     return 0;
 }
 
+//  Every key a broker's config file may hold (zaio_zpl.h); the example
+//  dist/config/zaio-broker.cfg shows each with its default. grants are
+//  checked by zaio_grants.
+static const char *const s_known_keys[] = {"broker/root",
+                                           "broker/bind/*",
+                                           "broker/events/*",
+                                           "broker/worker_bind/*",
+                                           "broker/workers",
+                                           "broker/worker_credit",
+                                           "broker/queue_max",
+                                           "broker/queue_bytes_max",
+                                           "broker/inflight_max",
+                                           "broker/payload_max",
+                                           "broker/events_hwm",
+                                           "broker/reply_hwm",
+                                           "broker/heartbeat_ms",
+                                           "broker/heartbeat_misses",
+                                           "broker/retries_max",
+                                           "broker/drain_ms",
+                                           "broker/insecure",
+                                           "broker/nolinks",
+                                           "broker/handshake_ms",
+                                           "broker/subscriptions_max",
+                                           "broker/identity_subscriptions_max",
+                                           "broker/tmp_max_age",
+                                           "broker/held_bytes_max",
+                                           "broker/held_bytes_total",
+                                           "broker/volume_forget_ms",
+                                           "broker/batch_max",
+                                           "broker/batch_bytes_max",
+                                           "broker/curve_cert",
+                                           "broker/client_certs",
+                                           "broker/worker_certs",
+                                           "broker/metrics_bind",
+                                           "broker/ipc_mode",
+                                           "broker/log_format",
+                                           "broker/verbose",
+                                           "grants/**",
+                                           NULL};
+
 int
 zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig_t **zconfig_p)
 {
+    if (zaio_zpl_check (path, s_known_keys)) return -1;
     zconfig_t *root = zconfig_load (path);
     if (!root) {
-        zaio_log_error ("config", "cannot load %s", path);
+        zaio_log_error ("config", "cannot load %s: not a ZPL file (czmq zconfig)", path);
         return -1;
     }
     config->root = zconfig_get (root, "broker/root", config->root);
     config->curve_cert = zconfig_get (root, "broker/curve_cert", config->curve_cert);
     config->client_certs = zconfig_get (root, "broker/client_certs", config->client_certs);
     config->worker_certs = zconfig_get (root, "broker/worker_certs", config->worker_certs);
+    config->metrics_bind = zconfig_get (root, "broker/metrics_bind", config->metrics_bind);
     config->grants = zconfig_locate (root, "grants");
-    uint32_t insecure = config->insecure, nolinks = config->nolinks;
+    config->log_format = zconfig_get (root, "broker/log_format", config->log_format);
+    uint32_t insecure = config->insecure, nolinks = config->nolinks, verbose = config->verbose;
     struct {
         const char *path;
         uint64_t min, max;
@@ -154,6 +198,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
         {"broker/drain_ms", 0, 3600000, &config->drain_ms, false},
         {"broker/insecure", 0, 1, &insecure, false},
         {"broker/nolinks", 0, 1, &nolinks, false},
+        {"broker/verbose", 0, 1, &verbose, false},
         {"broker/handshake_ms", 100, 3600000, &config->handshake_ms, false},
         {"broker/subscriptions_max", 1, 1u << 24, &config->subscriptions_max, false},
         {"broker/identity_subscriptions_max", 1, 1u << 24, &config->identity_subscriptions_max,
@@ -178,6 +223,13 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
     }
     config->insecure = insecure;
     config->nolinks = nolinks;
+    config->verbose = verbose;
+    zaio_log_format_t format;
+    if (rc == 0 && config->log_format && zaio_log_format_parse (config->log_format, &format)) {
+        zaio_log_error ("config", "broker/log_format = '%s' is not text or json",
+                        config->log_format);
+        rc = -1;
+    }
     if (rc == 0) rc = s_config_mode (root, "broker/ipc_mode", &config->ipc_mode);
     if (rc == 0) rc = s_config_list (root, "broker/bind", config->bind);
     if (rc == 0) rc = s_config_list (root, "broker/events", config->events);
@@ -216,7 +268,9 @@ zaio_broker_config_copy (zaio_broker_config_t *copy, const zaio_broker_config_t 
     copy->curve_cert = config->curve_cert ? s_own (owned, config->curve_cert) : NULL;
     copy->client_certs = config->client_certs ? s_own (owned, config->client_certs) : NULL;
     copy->worker_certs = config->worker_certs ? s_own (owned, config->worker_certs) : NULL;
-    copy->grants = NULL; //  read once, by the broker, from the original
+    copy->metrics_bind = config->metrics_bind ? s_own (owned, config->metrics_bind) : NULL;
+    copy->grants = NULL;     //  read once, by the broker, from the original
+    copy->log_format = NULL; //  applied once, by the broker, from the original
     s_copy_list (owned, copy->bind, config->bind);
     s_copy_list (owned, copy->events, config->events);
     s_copy_list (owned, copy->worker_bind, config->worker_bind);

@@ -7,6 +7,7 @@
 #include "zaio_worker_proto.h"
 
 #include "zaio_daemon.h"
+#include "zaio_metrics.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -22,7 +23,7 @@ s_usage (FILE *out)
              "\n"
              "Serve file IO over ZeroMQ (protocol ZAIO/1, see schemas/PROTOCOL.md).\n"
              "\n"
-             "  -r, --root DIR          directory served as volume 'default' (created)\n"
+             "  -R, --root DIR          directory served as volume 'default' (created)\n"
              "                          [./zaio-root]\n"
              "  -b, --bind ENDPOINT     client endpoint, repeatable; inproc, ipc and tcp\n"
              "                          [ipc:///tmp/zaio.ipc, tcp://127.0.0.1:5670]\n"
@@ -64,28 +65,33 @@ s_usage (FILE *out)
              "                          none by age); those of this host's dead processes\n"
              "                          go at any age [3600]\n"
              "  Grants per certificate name go in the config file (section grants).\n"
+             "      --metrics-bind ADDR:PORT\n"
+             "                          serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+             "                          (config metrics_bind); loopback only unless\n"
+             "                          --insecure; port 0 picks a free one [none]\n"
              "\n"
-             "  -c, --config FILE       ZPL settings file (czmq zconfig); flags override it:\n"
+             "  -C, --config FILE       ZPL settings file (czmq zconfig); flags override it.\n"
+             "                          Every key, with its default: the example\n"
+             "                          zaio-broker.cfg (dist/config/), zaio-broker(8).\n"
+             "                          An unknown key is an error naming it and its line:\n"
              "                            broker\n"
              "                                root = /srv/data\n"
              "                                workers = 8\n"
              "                                bind\n"
              "                                    tcp = tcp://0.0.0.0:5670\n"
-             "                          and, in the file only: held_bytes_max (replies held\n"
-             "                          for a client before its requests are refused)\n"
-             "                          [4194304], held_bytes_total (for all) [67108864],\n"
-             "                          volume_forget_ms (a volume no worker serves is\n"
-             "                          forgotten after) [300000], batch_max (entries in\n"
-             "                          a batch, and replies in a reply batch) [1024],\n"
-             "                          batch_bytes_max (bytes of a batch's entries)\n"
-             "                          [1048576]\n"
-             "  -v, --verbose           log every rejected request and worker change\n"
+             "      --log-format FORMAT text (one line per event) or json (one object per\n"
+             "                          line, for log shippers) [text]\n"
+             "      --verbose           log every rejected request and worker change\n"
+             "                          (without it: a sample of rejected requests, at\n"
+             "                          most one line a second per error, with a count)\n"
+             "  -V, --version           print 'zaio-broker VERSION' and exit\n"
              "  -h, --help              this help\n"
              "\n"
              "On start, prints one line per bound endpoint ('client tcp://...', 'events ...',\n"
-             "'workers ...') and then 'ready' on stdout. A tcp port of * picks a free port.\n"
-             "SIGINT/SIGTERM stop accepting work, answer queued jobs SHUTDOWN, let running\n"
-             "jobs finish, and exit 0. Exit status 1: could not start; 2: usage error.\n");
+             "'workers ...') and then 'ready' on stdout (and READY=1 to systemd, under a\n"
+             "Type=notify unit). A tcp port of * picks a free port. SIGINT/SIGTERM stop\n"
+             "accepting work (STOPPING=1), answer queued jobs SHUTDOWN, let running jobs\n"
+             "finish, and exit 0. Exit status 1: could not start; 2: usage error.\n");
 }
 
 //  Adds to a NULL-terminated endpoint list; the first use replaces defaults.
@@ -122,10 +128,11 @@ enum {
     S_OPT_IPC_MODE,
     S_OPT_HANDSHAKE,
     S_OPT_NOLINKS,
-    S_OPT_TMP_MAX_AGE
+    S_OPT_TMP_MAX_AGE,
+    S_OPT_METRICS_BIND
 };
 static const struct option s_long_options[] = {
-    {"root", required_argument, NULL, 'r'},
+    {"root", required_argument, NULL, 'R'},
     {"bind", required_argument, NULL, 'b'},
     {"events", required_argument, NULL, 'e'},
     {"worker-bind", required_argument, NULL, 'W'},
@@ -143,8 +150,9 @@ static const struct option s_long_options[] = {
     {"handshake-ms", required_argument, NULL, S_OPT_HANDSHAKE},
     {"nolinks", no_argument, NULL, S_OPT_NOLINKS},
     {"tmp-max-age", required_argument, NULL, S_OPT_TMP_MAX_AGE},
+    {"metrics-bind", required_argument, NULL, S_OPT_METRICS_BIND},
     ZAIO_DAEMON_SHARED_OPTIONS,
-    {"config", required_argument, NULL, 'c'},
+    {"config", required_argument, NULL, 'C'},
     ZAIO_DAEMON_LAST_OPTIONS};
 
 //  A trust option into config. Exits 2 on a bad mode.
@@ -177,6 +185,9 @@ s_trust_option (int option, zaio_broker_config_t *config)
             config->tmp_max_age_s =
                 (uint32_t)zaio_daemon_number ("--tmp-max-age", optarg, 0, UINT32_MAX);
             break;
+        case S_OPT_METRICS_BIND:
+            config->metrics_bind = optarg;
+            break;
         case S_OPT_HANDSHAKE:
             config->handshake_ms =
                 (uint32_t)zaio_daemon_number ("--handshake-ms", optarg, 100, 3600000);
@@ -185,21 +196,22 @@ s_trust_option (int option, zaio_broker_config_t *config)
 }
 
 //  The command line's flags into config, over what the config file said
-//  (-c is skipped here: main loaded it first). Exits as zaio_daemon_option
+//  (-C is skipped here: main loaded it first). Exits as zaio_daemon_option
 //  says. Returns 0, or -1 after printing the usage for an operand.
 static int
 s_options (int argc, char **argv, zaio_broker_config_t *config)
 {
-    zaio_daemon_args_t args = {"r:b:e:W:w:c:" ZAIO_DAEMON_SHORT_OPTIONS,
+    zaio_daemon_args_t args = {"R:b:e:W:w:C:" ZAIO_DAEMON_SHORT_OPTIONS,
                                s_long_options,
                                s_usage,
                                {&config->payload_max, &config->heartbeat_ms,
-                                &config->heartbeat_misses, &config->drain_ms, &config->verbose}};
+                                &config->heartbeat_misses, &config->drain_ms, &config->verbose,
+                                &config->log_format}};
     bool bind_set = false, events_set = false, workers_set = false;
     int option;
     while ((option = zaio_daemon_option (argc, argv, &args)) != -1) {
         switch (option) {
-            case 'r':
+            case 'R':
                 config->root = optarg;
                 break;
             case 'b':
@@ -234,7 +246,7 @@ s_options (int argc, char **argv, zaio_broker_config_t *config)
                 config->reply_hwm =
                     (uint32_t)zaio_daemon_number ("--reply-hwm", optarg, 1, 1u << 30);
                 break;
-            case 'c':
+            case 'C':
                 break; //  already loaded
             default:
                 s_trust_option (option, config);
@@ -256,15 +268,27 @@ main (int argc, char *argv[])
     zaio_broker_config_t config;
     zaio_broker_config_defaults (&config);
     zconfig_t *zconfig = NULL;
-    for (int i = 1; i < argc - 1; i++)
-        if (streq (argv[i], "-c") || streq (argv[i], "--config"))
-            if (zaio_broker_config_load (&config, argv[i + 1], &zconfig)) return 1;
+    const char *config_path = zaio_daemon_early (argc, argv);
+    if (config_path && zaio_broker_config_load (&config, config_path, &zconfig)) {
+        zaio_log_error ("daemon", "not started: bad config file %s", config_path);
+        return 1;
+    }
+    //  The file's log format, unless the command line gives one.
+    zaio_log_format_t log_format;
+    if (config.log_format && zaio_log_format_parse (config.log_format, &log_format) == 0)
+        zaio_daemon_log_format (log_format);
     if (s_options (argc, argv, &config)) return 2;
+    char why[512];
+    if (config.metrics_bind &&
+        zaio_metrics_check (config.metrics_bind, config.insecure, why, sizeof why)) {
+        fprintf (stderr, "zaio-broker: %s\n", why);
+        return 2;
+    }
 
     zactor_t *broker = zaio_broker_new (&config);
     zconfig_destroy (&zconfig);
     if (!broker) {
-        fprintf (stderr, "zaio-broker: could not start (see messages above)\n");
+        zaio_log_error ("daemon", "could not start (see the lines above)");
         return 1;
     }
     zlist_t *endpoints = zaio_broker_endpoints (broker);

@@ -275,3 +275,15 @@ zaio_dispatch_expire (zaio_dispatch_t *self, int64_t pass_us)
         if (zaio_dispatch_expire_list (self, &service->urgent, pass_us, S_WHY_EXPIRED))
             zaio_dispatch_later (self, service);
 }
+
+zaio_service_t *
+zaio_dispatch_first (zaio_dispatch_t *self)
+{
+    return (zaio_service_t *)zhashx_first (self->services);
+}
+
+zaio_service_t *
+zaio_dispatch_next (zaio_dispatch_t *self)
+{
+    return (zaio_service_t *)zhashx_next (self->services);
+}

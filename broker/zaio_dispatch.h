@@ -104,4 +104,9 @@ bool zaio_dispatch_expire_list (zaio_dispatch_t *self, zaio_list_t *list, int64_
 void zaio_dispatch_fail_list (zaio_dispatch_t *self, zaio_list_t *list, int code, const char *why);
 void zaio_dispatch_fail_all (zaio_dispatch_t *self, int code, const char *why);
 
+//  Every service, in no order (NULL after the last), for the stats op;
+//  the table must not change while it is walked.
+zaio_service_t *zaio_dispatch_first (zaio_dispatch_t *self);
+zaio_service_t *zaio_dispatch_next (zaio_dispatch_t *self);
+
 #endif

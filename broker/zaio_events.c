@@ -342,3 +342,9 @@ zaio_events_published (zaio_events_t *self)
 {
     return self->published;
 }
+
+uint32_t
+zaio_events_subscriptions (zaio_events_t *self)
+{
+    return self->count;
+}

@@ -58,4 +58,7 @@ void zaio_events_take_subscriptions (zaio_events_t *self);
 //  socket must be looked at before the broker sleeps.
 bool zaio_events_published (zaio_events_t *self);
 
+//  Prefixes subscribed to now (for the stats op).
+uint32_t zaio_events_subscriptions (zaio_events_t *self);
+
 #endif

@@ -11,7 +11,7 @@
                         default = ro        #  ro or rw
                         scratch = rw
                 dashboard
-                    monitor = 1             #  may subscribe to events
+                    monitor = 1             #  may subscribe to events and ask stats
             worker
                 storage-b
                     volumes
@@ -23,8 +23,9 @@
     tcp), may use every volume read-write, serve any volume and subscribe
     to events. A client entry lists the volumes it may use (others are,
     to it, absent) and whether it may write to each; it may subscribe
-    only with `monitor = 1`. A worker entry lists the volumes it may
-    serve. Read once at start; private to the broker.
+    and ask for stats (PROTOCOL.md section 5.3) only with `monitor = 1`.
+    A worker entry lists the volumes it may serve. Read once at start;
+    private to the broker.
 */
 #ifndef ZAIO_GRANTS_H_INCLUDED
 #define ZAIO_GRANTS_H_INCLUDED
@@ -63,7 +64,8 @@ const zaio_grant_t *zaio_grants_client (zaio_grants_t *self, const char *identit
 //  What grant (NULL: no entry) allows on volume.
 zaio_access_t zaio_grant_access (const zaio_grant_t *grant, const char *volume);
 
-//  True if grant (NULL: no entry) allows subscribing to events.
+//  True if grant (NULL: no entry) allows subscribing to events and the
+//  stats op: watching every volume and client.
 bool zaio_grant_monitor (const zaio_grant_t *grant);
 
 //  True if worker identity (NULL: unauthenticated) may serve volume.

@@ -21,6 +21,7 @@ struct _zaio_sessions_t {
     size_t held_bytes_max;    //  bytes held per account past which refusals are dropped
     size_t held_bytes_total;  //  the same in all
     size_t held_bytes;        //  bytes held in all
+    size_t held;              //  replies held in all (a reply batch's entries each)
     bool verbose;             //  log replies dropped for departed clients
     zhashx_t *table;          //  routing id -> zaio_session_t
     zhashx_t *accounts;       //  identity -> zaio_account_t, shared by its sessions
@@ -43,6 +44,7 @@ s_keep (zaio_sessions_t *self, zaio_session_t *session, s_reply_t *reply)
     session->account->held += reply->replies;
     session->account->held_bytes += reply->bytes;
     self->held_bytes += reply->bytes;
+    self->held += reply->replies;
 }
 
 //  Frees a held reply, taking it off its account's and the broker's
@@ -54,6 +56,7 @@ s_reply_destroy (zaio_sessions_t *self, zaio_session_t *session, s_reply_t **rep
     session->account->held -= reply->replies;
     session->account->held_bytes -= reply->bytes;
     self->held_bytes -= reply->bytes;
+    self->held -= reply->replies;
     zmq_msg_close (&reply->header);
     zmq_msg_close (&reply->data);
     zaio_reply_batch_destroy (&reply->batch);
@@ -134,10 +137,9 @@ zaio_sessions_destroy (zaio_sessions_t **self_p)
         zaio_link_t *link;
         while ((link = zaio_list_pop (&self->backlogged))) {
             zaio_session_t *session = ZAIO_HOLDER (link, zaio_session_t, backlogged);
-            zaio_log_warning ("sessions",
-                              "%zu replies held for a client that stopped reading dropped "
-                              "at exit",
-                              s_drop_held (self, session));
+            zaio_log (ZAIO_LOG_WARNING, "sessions", session->account->client,
+                      "%zu replies held for a client that stopped reading dropped at exit",
+                      s_drop_held (self, session));
         }
         zhashx_destroy (&self->table);
         zhashx_destroy (&self->accounts);
@@ -252,10 +254,10 @@ static void
 s_drop (zaio_sessions_t *self, zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data)
 {
     if (session->dropped++ == 0)
-        zaio_log_warning ("sessions",
-                          "client %s reads no replies; refusals past %zu bytes held "
-                          "(%zu in all) are dropped",
-                          session->account->client, self->held_bytes_max, self->held_bytes_total);
+        zaio_log (ZAIO_LOG_WARNING, "sessions", session->account->client,
+                  "client reads no replies; refusals past %zu bytes held (%zu in all) are "
+                  "dropped",
+                  self->held_bytes_max, self->held_bytes_total);
     zaio_route_close (header, data);
     //  A session made for this reply (its identity's account is over)
     //  keeps nothing.
@@ -301,6 +303,15 @@ s_send (zaio_sessions_t *self, const zaio_routing_id_t *client, zmq_msg_t *heade
                             data);
 }
 
+//  A reply (what) to a client that has gone, dropped: said with --verbose.
+static void
+s_log_departed (const zaio_routing_id_t *client, const char *what)
+{
+    char name[2 * 32 + 1];
+    zaio_route_name (name, sizeof name, client);
+    zaio_log (ZAIO_LOG_DEBUG, "sessions", name, "%s to departed client dropped", what);
+}
+
 void
 zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client, const char *identity,
                        zaio_session_t *session, zmq_msg_t *header, zmq_msg_t *data, bool owed)
@@ -310,7 +321,7 @@ zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *client, c
         if (s_send (self, client, header, data) == 0) return;
         if (zmq_errno () != EAGAIN) {
             //  EHOSTUNREACH: the client has gone; there is no one left to tell.
-            if (self->verbose) zaio_log_debug ("sessions", "reply to departed client dropped");
+            if (self->verbose) s_log_departed (client, "reply");
             zaio_route_close (header, data);
             return;
         }
@@ -361,7 +372,7 @@ s_send_batch (zaio_sessions_t *self, zaio_session_t *session)
         zaio_reply_batch_send (session->batch, self->frontend, &session->peer) == 0)
         zaio_reply_batch_destroy (&session->batch);
     else if (session->held.size == 0 && zmq_errno () != EAGAIN) {
-        if (self->verbose) zaio_log_debug ("sessions", "reply batch to departed client dropped");
+        if (self->verbose) s_log_departed (&session->peer, "reply batch");
         zaio_reply_batch_destroy (&session->batch);
     } else
         s_hold_batch (self, session, &session->batch);
@@ -423,10 +434,9 @@ s_unblock (zaio_sessions_t *self, zaio_session_t *session, zaio_list_t *resumed)
 {
     zaio_list_remove (&self->backlogged, &session->backlogged);
     if (session->dropped)
-        zaio_log_warning ("sessions",
-                          "%" PRIu64 " replies to client %s, which stopped reading, were "
-                          "dropped",
-                          session->dropped, session->account->client);
+        zaio_log (ZAIO_LOG_WARNING, "sessions", session->account->client,
+                  "%" PRIu64 " replies to the client, which stopped reading, were dropped",
+                  session->dropped);
     session->dropped = 0;
     zaio_link_t *link;
     while ((link = zaio_list_last (&session->parked))) {
@@ -452,7 +462,12 @@ zaio_sessions_flush (zaio_sessions_t *self, zaio_list_t *resumed)
                                        reply->has_data ? &reply->data : NULL)) {
                 //  EHOSTUNREACH: the client has gone, and nothing held
                 //  for it can reach it.
-                if (zmq_errno () != EAGAIN) s_drop_held (self, session);
+                if (zmq_errno () != EAGAIN) {
+                    size_t dropped = s_drop_held (self, session);
+                    if (self->verbose)
+                        zaio_log (ZAIO_LOG_DEBUG, "sessions", session->account->client,
+                                  "%zu replies held for a client that has gone dropped", dropped);
+                }
                 break;
             }
             zaio_list_remove (&session->held, held);
@@ -495,4 +510,16 @@ zaio_session_t *
 zaio_sessions_next (zaio_sessions_t *self)
 {
     return (zaio_session_t *)zhashx_next (self->table);
+}
+
+size_t
+zaio_sessions_held (zaio_sessions_t *self)
+{
+    return self->held;
+}
+
+size_t
+zaio_sessions_size (zaio_sessions_t *self)
+{
+    return zhashx_size (self->table);
 }

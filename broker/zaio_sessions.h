@@ -100,6 +100,12 @@ void zaio_sessions_deliver (zaio_sessions_t *self, const zaio_routing_id_t *clie
 //  Bytes of replies held for all clients.
 size_t zaio_sessions_held_bytes (zaio_sessions_t *self);
 
+//  Replies held for all clients (each entry of a held reply batch counts),
+//  and sessions (client connections with something in the broker): for
+//  the stats op.
+size_t zaio_sessions_held (zaio_sessions_t *self);
+size_t zaio_sessions_size (zaio_sessions_t *self);
+
 //  Replies to batch entries go in reply batches of at most batch_max
 //  replies, batch_bytes_max bytes of entries and batch_data_max bytes of
 //  data (zaio_reply_batch.h); the defaults are ZAIO_BATCH_MAX,

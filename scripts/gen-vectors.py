@@ -121,7 +121,34 @@ REQUESTS = [
         ({"id": 74, "op": "append", "path": "d"}, b""),
     ]),
     request_batch("batch_one_entry", 75, [({"id": 76, "op": "ping"}, None)]),
+    # stats (section 5.3): answered by the broker; top is its one field.
+    request("stats", {"id": 90, "op": "stats"}),
+    request("stats_top", {"id": 91, "op": "stats", "top": 100}),
 ]
+
+# A stats reply (section 5.3): one ping run by a worker, one NOVOLUME.
+_QUEUE = [0] * 28
+_QUEUE[3] = 1
+_SERVICE = [0] * 28
+_SERVICE[5] = 1
+STATS_OK = {
+    "id": 90, "ok": True, "version": "0.1.0", "uptime_ms": 61000,
+    "time_ns": 1700000000123456789,
+    "gauges": {"clients": 1, "held_bytes": 0, "held_replies": 0, "inflight": 1,
+               "queued": 0, "queued_bytes": 0, "running": 1, "subscriptions": 2,
+               "workers": 1},
+    "volumes": [{"capacity": 64, "credit": 63, "name": "default", "queued": 0,
+                 "running": 1, "workers": 1}],
+    "workers": [{"capacity": 64, "credit": 63, "jobs": 1, "name": "host1/4242/0",
+                 "remote": False, "running": 1, "volumes": ["default"]}],
+    "jobs": [{"bytes": 0, "jobs": 1, "op": "ping", "outcome": "ok", "volume": "default"},
+             {"bytes": 0, "jobs": 1, "op": "stat", "outcome": "NOVOLUME", "volume": ""},
+             {"bytes": 0, "jobs": 1, "op": "", "outcome": "MALFORMED", "volume": ""}],
+    "latency_bounds_us": [1 << i for i in range(27)],
+    "latency": [{"count": 1, "op": "ping", "queue": _QUEUE, "queue_sum_us": 7,
+                 "service": _SERVICE, "service_sum_us": 20}],
+    "top_clients": [{"bytes": 0, "client": "0080000001", "errors": 2, "jobs": 4}],
+}
 
 REPLIES = [
     reply("ping_ok", {"id": 1, "ok": True}),
@@ -169,6 +196,9 @@ REPLIES = [
         ({"id": 77, "ok": True, "bytes": 0, "eof": True}, b""),
     ]),
     reply_batch("reply_batch_one", [({"id": 76, "ok": True}, None)]),
+    reply("stats_ok", STATS_OK),
+    reply("stats_refused", {"id": 91, "ok": False, "error": "EACCES",
+                            "message": "stats needs the monitor grant"}),
 ]
 
 EVENTS = [
@@ -268,6 +298,20 @@ INVALID = [
              pack([[GOOD_PING, False]])], 82),
     invalid("batch_too_many_entries", "TOOBIG",
             [SIGNATURE, BATCH_HEADER, pack([[GOOD_PING, False]] * 1025)], 80),
+    invalid("stats_top_too_big", "TOOBIG",
+            [SIGNATURE, pack({"id": 92, "op": "stats", "top": 101})], 92),
+    invalid("stats_top_not_uint", "MALFORMED",
+            [SIGNATURE, pack({"id": 93, "op": "stats", "top": "10"})], 93),
+    invalid("stats_top_negative", "MALFORMED",
+            [SIGNATURE, pack({"id": 94, "op": "stats", "top": -1})], 94),
+    invalid("stats_with_volume", "MALFORMED",
+            [SIGNATURE, pack({"id": 95, "op": "stats", "volume": "default"})], 95),
+    invalid("stats_with_path", "MALFORMED",
+            [SIGNATURE, pack({"id": 96, "op": "stats", "path": "a"})], 96),
+    invalid("top_not_for_op", "MALFORMED",
+            [SIGNATURE, pack({"id": 97, "op": "ping", "top": 1})], 97),
+    invalid("stats_with_data", "MALFORMED",
+            [SIGNATURE, pack({"id": 98, "op": "stats"}), b"x"], 98),
     invalid("bool_as_int", "MALFORMED",
             [SIGNATURE, pack({"id": 59, "op": "mkdir", "path": "a", "parents": 1})], 59),
 ]

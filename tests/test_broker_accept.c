@@ -32,13 +32,19 @@
 #define S_STOP_MS   30000 //  for the broker to exit after SIGTERM
 
 //  Starts zaio-broker with RLIMIT_NOFILE of S_NOFILE, one local worker
-//  and ephemeral tcp endpoints, its stderr in a file; returns once it has
-//  printed "ready".
+//  and its client endpoint on a free port below the ephemeral range (as
+//  a service's is), its stderr in a file; returns once it has printed
+//  "ready". While the guard has the listener unbound, its port is free: an
+//  ephemeral one could go to any outgoing connection on the machine (the
+//  flood's own redials, or another test's), and the guard could not bind
+//  it again.
 static void
 s_daemon_start (zaio_test_daemon_t *self)
 {
+    char bind[64];
+    snprintf (bind, sizeof bind, "tcp://127.0.0.1:%d", zaio_test_free_port ());
     zaio_test_daemon_options_t options = {
-        .bind = ZAIO_TEST_ANY_TCP, .events = ZAIO_TEST_ANY_TCP, .workers = 1, .nofile = S_NOFILE};
+        .bind = bind, .events = ZAIO_TEST_ANY_TCP, .workers = 1, .nofile = S_NOFILE};
     zaio_test_daemon_start (self, &options);
 }
 
@@ -175,8 +181,11 @@ s_test_exhaustion_backs_off (void)
 
     for (int i = 0; i < S_FLOOD; i++)
         if (fds[i] >= 0) close (fds[i]);
+    //  Each step says when it is done, so a run that hangs shows where.
+    printf ("flood released\n");
     zsock_t *late = zaio_test_client (daemon.client);
     int64_t late_ms = s_ping_within (late, 2);
+    printf ("new client: %" PRId64 " ms\n", late_ms);
     int64_t early_ms = s_ping_within (early, 3);
     printf ("after release: new client answered in %" PRId64 " ms, earlier one in %" PRId64
             " ms more\n",

@@ -99,6 +99,95 @@ s_test_bad_or_missing_file_refused (void)
     zstr_free (&dir);
 }
 
+//  A key the broker does not know is an error that names the key and its
+//  line, wherever it is (a typo at the top level, in broker, or below a
+//  list); every key of the example file dist/config/zaio-broker.cfg is
+//  known (test_broker_service starts a broker from it).
+static void
+s_test_unknown_key_named (void)
+{
+    char *dir = zaio_test_tempdir ("config");
+    struct {
+        const char *text, *said;
+    } cases[] = {
+        {"broker\n    root = /srv\n\n    # a comment\n    wrokers = 8\n",
+         "zaio.cfg:5: unknown key 'broker/wrokers'"},
+        {"brokers\n    root = /srv\n", "zaio.cfg:1: unknown key 'brokers'"},
+        {"broker\n    bind\n        a = tcp://127.0.0.1:1\n            deeper = 1\n",
+         "zaio.cfg:4: unknown key 'broker/bind/a/deeper'"},
+        {"broker\n    log_format = xml\n", "broker/log_format = 'xml' is not text or json"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *path = s_write_config (dir, cases[i].text);
+        zaio_broker_config_t config;
+        zaio_broker_config_defaults (&config);
+        zconfig_t *zconfig = NULL;
+        FILE *log = zaio_test_log_catch ();
+        int rc = zaio_broker_config_load (&config, path, &zconfig);
+        char *text = zaio_test_log_release (&log);
+        if (rc != -1 || !strstr (text, cases[i].said))
+            fprintf (stderr, "case %zu: rc %d, log: %s\n", i, rc, text);
+        assert (rc == -1 && strstr (text, cases[i].said) && zconfig == NULL);
+        free (text);
+        zstr_free (&path);
+    }
+    //  Known keys, grants' own included, and the settings of logs.
+    char *path = s_write_config (dir, "broker\n"
+                                      "    log_format = json\n"
+                                      "    verbose = 1\n"
+                                      "    worker_bind\n"
+                                      "        tcp = tcp://127.0.0.1:7002\n"
+                                      "grants\n"
+                                      "    client\n"
+                                      "        alice\n"
+                                      "            monitor = 1\n");
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    zconfig_t *zconfig = NULL;
+    assert (zaio_broker_config_load (&config, path, &zconfig) == 0);
+    assert (streq (config.log_format, "json") && config.verbose);
+    assert (streq (config.worker_bind[0], "tcp://127.0.0.1:7002"));
+    zconfig_destroy (&zconfig);
+    zstr_free (&path);
+    zaio_test_rmtree (dir);
+    zstr_free (&dir);
+}
+
+//  An embedded broker's host chooses the log format with log_format: a
+//  broker with "json" makes the process's lines JSON objects, one with
+//  "text" makes them text again, and one with a format it does not know
+//  does not start.
+static void
+s_test_embedded_log_format (void)
+{
+    char *dir = zaio_test_tempdir ("config");
+    zaio_broker_config_t config;
+    zaio_test_single_config (&config, dir, "inproc://zaio-test-log-format");
+    config.queue_max = 9;
+    config.inflight_max = 7; //  warns of the fair share, so the broker logs a line
+    config.log_format = "json";
+    FILE *log = zaio_test_log_catch ();
+    zactor_t *broker = zaio_broker_new (&config);
+    assert (broker);
+    zaio_broker_destroy (&broker);
+    //  A name of its own: libzmq frees an inproc name only once the socket
+    //  that bound it has been reaped.
+    config.bind[0] = "inproc://zaio-test-log-format-text";
+    config.log_format = "text";
+    broker = zaio_broker_new (&config);
+    assert (broker);
+    zaio_broker_destroy (&broker);
+    config.log_format = "yaml";
+    assert (zaio_broker_new (&config) == NULL);
+    char *text = zaio_test_log_release (&log);
+    assert (strstr (text, "{\"ts\":\"") && strstr (text, "\"component\":\"config\""));
+    assert (strstr (text, " WARN zaio config: inflight_max 7"));
+    assert (strstr (text, "log_format 'yaml' is not text or json"));
+    free (text);
+    zaio_test_rmtree (dir);
+    zstr_free (&dir);
+}
+
 //  The trust settings come from the file too; grants are read when the
 //  broker starts, and one that is not valid stops it.
 static void
@@ -232,6 +321,8 @@ main (int argc, char *argv[])
     static const zaio_test_case_t cases[] = {
         ZAIO_TEST_CASE (s_test_file_over_defaults),
         ZAIO_TEST_CASE (s_test_bad_or_missing_file_refused),
+        ZAIO_TEST_CASE (s_test_unknown_key_named),
+        ZAIO_TEST_CASE (s_test_embedded_log_format),
         ZAIO_TEST_CASE (s_test_trust_settings),
         ZAIO_TEST_CASE (s_test_trust_refusals),
         ZAIO_TEST_CASE (s_test_daemon_exit_codes),

@@ -438,6 +438,123 @@ s_test_identity_shares_inflight (void)
     s_rig_stop (&rig);
 }
 
+//  The replies the broker holds, from a stats call on client.
+static uint64_t
+s_held_replies (zsock_t *client, uint64_t id)
+{
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_STATS, id);
+    zaio_test_send (client, &req, NULL, 0);
+    zaio_reply_t reply;
+    zmsg_t *msg;
+    zaio_test_recv (client, &reply, &msg, 10000);
+    assert (reply.id == id && reply.ok);
+    zmsg_first (msg); //  the signature
+    zframe_t *header = zmsg_next (msg);
+    zaio_stats_report_t *report;
+    assert (zaio_stats_report_decode (&report, zframe_data (header), zframe_size (header)) == 0);
+    uint64_t held = report->held_replies;
+    zaio_stats_report_destroy (&report);
+    zmsg_destroy (&msg);
+    return held;
+}
+
+//  A connection that stops reading and goes away takes its held replies
+//  off its identity's account once: the identity's other connection, which
+//  keeps the account alive with a job of its own, is served as before, up
+//  to inflight_max.
+static void
+s_test_departed_connection_frees_held (void)
+{
+    s_rig_t rig;
+    s_rig_start (&rig, false);
+    zaio_test_broker_stop (&rig.broker_rig);
+    zaio_broker_config_t config;
+    zaio_broker_config_defaults (&config);
+    char *curve_cert = zsys_sprintf ("%s/broker", rig.dir);
+    char *clients = zsys_sprintf ("%s/clients", rig.dir);
+    char *workers_ipc = zsys_sprintf ("ipc://%s/workers.ipc", rig.dir);
+    config.curve_cert = curve_cert;
+    config.client_certs = clients;
+    config.worker_bind[0] = workers_ipc;
+    config.reply_hwm = 2;
+    config.inflight_max = 64;
+    //  Room for first's 40 MiB held, so second is not refused meanwhile.
+    config.held_bytes_max = config.held_bytes_total = 256u * 1024 * 1024;
+    config.workers = 1; //  one thread: jobs run in the order they came
+    config.heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS;
+    config.verbose = true;
+    FILE *log = zaio_test_log_catch ();
+    zaio_test_broker_start (&rig.broker_rig, &config);
+    zsock_t *worker = zaio_test_fake_worker (workers_ipc, "slow", 16, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    zaio_test_fake_known (rig.broker_rig.inproc, worker, "slow");
+    zsock_t *first = zaio_test_curve_socket (ZMQ_DEALER, rig.broker, rig.bob);
+    zsock_set_rcvhwm (first, 1);
+    assert (zsock_connect (first, "%s", rig.broker_rig.tcp) == 0);
+    zsock_t *second = s_connect (rig.broker_rig.tcp, rig.broker, rig.bob, NULL);
+    //  A job the fake worker holds keeps second's session, and so bob's
+    //  account, alive throughout.
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_STAT, 1000);
+    zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "slow");
+    zaio_request_set_str (&req, ZAIO_FIELD_PATH, "");
+    zaio_test_send (second, &req, NULL, 0);
+    uint64_t job;
+    zaio_request_t taken;
+    zaio_test_fake_take (worker, &job, &taken, 10000);
+    //  40 reads of 1 MiB that first never takes: the socket buffers fill
+    //  with the first few, and the broker holds the rest.
+    size_t size = 1024 * 1024;
+    char *big = (char *)zmalloc (size);
+    zaio_test_write_file (rig.broker_rig.root, "big", big, size);
+    free (big);
+    for (uint64_t id = 1; id <= 40; id++) {
+        zaio_request_init (&req, ZAIO_OP_READ, id);
+        zaio_request_set_str (&req, ZAIO_FIELD_PATH, "big");
+        zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, size);
+        zaio_test_send (first, &req, NULL, 0);
+    }
+    //  Wait until the broker holds some (bob has no grant entry, so may
+    //  ask for stats).
+    int64_t until = zclock_mono () + 10000;
+    uint64_t id = 1001;
+    while (s_held_replies (second, id++) == 0)
+        if (zclock_mono () >= until) {
+            printf ("no reply held within 10 s\n"); //  stderr is caught
+            assert (false);
+        }
+    zsock_destroy (&first);
+    //  Each ping makes the broker try the held replies again; once it
+    //  finds the connection gone it drops them, and says so.
+    const char *dropped = "replies held for a client that has gone dropped";
+    until = zclock_mono () + 10000;
+    bool gone = false;
+    while (!gone && zclock_mono () < until) {
+        assert (s_call (second, ZAIO_OP_PING, id++, NULL, NULL, NULL, 0) == 0);
+        char *text = zaio_test_log_peek (log);
+        gone = strstr (text, dropped) != NULL;
+        free (text);
+    }
+    char *text = zaio_test_log_release (&log);
+    if (!gone) fprintf (stderr, "no drop logged within 10 s; the broker's log:\n%s", text);
+    assert (gone);
+    free (text);
+    //  Bob has the one stat in flight: 63 pings at once all run.
+    for (uint64_t n = 0; n < 63; n++) {
+        zaio_request_init (&req, ZAIO_OP_PING, 3000 + n);
+        zaio_test_send (second, &req, NULL, 0);
+    }
+    for (uint64_t n = 0; n < 63; n++) zaio_test_expect (second, 3000 + n, 0);
+    zaio_test_fake_done (worker, job, 1000, 0);
+    zaio_test_expect (second, 1000, 0);
+    zsock_destroy (&second);
+    zsock_destroy (&worker);
+    zstr_free (&curve_cert);
+    zstr_free (&clients);
+    zstr_free (&workers_ipc);
+    s_rig_stop (&rig);
+}
+
 //  tcp beyond loopback needs CURVE, or insecure (then hello warns); ipc
 //  socket files get the broker's mode.
 static void
@@ -513,6 +630,7 @@ main (int argc, char *argv[])
         ZAIO_TEST_CASE (s_test_events_carry_identity),
         ZAIO_TEST_CASE (s_test_removed_key),
         ZAIO_TEST_CASE (s_test_identity_shares_inflight),
+        ZAIO_TEST_CASE (s_test_departed_connection_frees_held),
         ZAIO_TEST_CASE (s_test_safe_defaults),
         ZAIO_TEST_CASE (s_test_handshake_bounded),
     };

@@ -19,6 +19,13 @@ for command in ping hello stat ls cat get put cp mv rm mkdir rmdir truncate sync
 done
 expect 0 "" -- "$ZAIO" --version
 out_has "^zaio [0-9]+\.[0-9]+\.[0-9]+"
+# The short options (one meaning across zaio, zaio-broker, zaio-worker):
+# -V version, -c connect, -t timeout, -r retries, -v volume (below), -e
+# events (test_cli_watch_broker)
+expect 0 "" -- "$ZAIO" -V
+out_has "^zaio [0-9]+\.[0-9]+\.[0-9]+$"
+expect 0 "" -- env -u ZAIO_ENDPOINT "$ZAIO" -c "$ZAIO_ENDPOINT" -t 5000 -r 1 ping
+expect 2 "bad --retries" -- "$ZAIO" -r many ping
 expect 2 "which command" -- "$ZAIO"
 expect 2 "unknown command 'frobnicate'" -- "$ZAIO" frobnicate
 expect 2 "unknown option '--bogus'" -- "$ZAIO" --bogus ping
@@ -42,15 +49,15 @@ expect 0 "" -- "$ZAIO" hello
 out_has "^broker [0-9.]+ at ipc://.*, protocol 1$"
 out_has "payload_max 67108864"
 out_has "queue_max 65536, queue_bytes_max 1073741824, reply_hwm 128$"
-out_has "^ops: ping hello stat read write append readfile writefile truncate fsync unlink rename mkdir rmdir listdir copy batch$"
+out_has "^ops: ping hello stat read write append readfile writefile truncate fsync unlink rename mkdir rmdir listdir copy batch stats$"
 out_has "^volumes: default \(read-write, 2 workers\)$"
 
 # Unreachable (exit 3): fast with --retry-ms 0; by default after 5 s of
 # reconnecting, in case the broker is restarting
 start=$(date +%s)
-expect 3 "^zaio: ping: UNREACHABLE \(broker unreachable\)$" -- \
+expect 3 "^zaio: ping: UNREACHABLE \(no broker at ipc://$WORK/nobody.ipc after [0-9]+ attempts" -- \
     "$ZAIO" --retry-ms 0 --connect "ipc://$WORK/nobody.ipc" ping
-expect 3 "^zaio: stat x: UNREACHABLE" -- env ZAIO_ENDPOINT="ipc://$WORK/nobody.ipc" "$ZAIO" --retry-ms=0 stat x
+expect 3 "^zaio: stat x: UNREACHABLE \(no broker at ipc://$WORK/nobody.ipc" -- env ZAIO_ENDPOINT="ipc://$WORK/nobody.ipc" "$ZAIO" --retry-ms=0 stat x
 expect 3 "UNREACHABLE" -- "$ZAIO" --retry-ms 0 --connect "ipc://$WORK/nobody.ipc" put /etc/hostname h
 [ $(($(date +%s) - start)) -lt 10 ] || fail "unreachable took too long"
 start=$(date +%s)
@@ -115,12 +122,23 @@ out_has "^docs/hello.txt: file, 12 bytes, mode 0600, modified 20[0-9-]+T[0-9:.]+
 out_has "^docs: dir, "
 expect 1 "^zaio: stat nope: ENOENT \(No such file or directory\)$" -- "$ZAIO" stat docs/hello.txt nope
 out_has "^docs/hello.txt: file"
-expect 1 "^zaio: stat ../escape: EXDEV" -- "$ZAIO" stat ../escape
+expect 1 "^zaio: stat ../escape: EXDEV \(path escapes the volume root\)$" -- "$ZAIO" stat ../escape
+expect 1 "^zaio: cat ../escape: EXDEV \(path escapes the volume root\)$" -- "$ZAIO" cat ../escape
 expect 0 "" -- "$ZAIO" ls docs
 [ "$(cat "$WORK/out")" = "$(printf 'deep\nempty\nhello.txt\nstdin.txt')" ] || fail "ls: $(cat "$WORK/out")"
 expect 0 "" -- "$ZAIO" ls -l docs
-out_has "^d +[0-9]+ 20[0-9-]+T[0-9:]+ deep$"
-out_has "^- +12 20[0-9-]+T[0-9:]+ hello.txt$"
+out_has "^drwx[-rwxs]{6} +[0-9]+ 20[0-9-]+T[0-9:]+ deep$"
+out_has "^-rw------- +12 20[0-9-]+T[0-9:]+ hello.txt$"
+chmod 4751 "$R/docs/empty"
+chmod 1777 "$R/docs/deep"
+ln -s hello.txt "$R/docs/link"
+expect 0 "" -- "$ZAIO" ls -l docs docs/hello.txt
+out_has "^-rwsr-x--x +0 20[0-9-]+T[0-9:]+ empty$"
+out_has "^drwxrwxrwt +[0-9]+ 20[0-9-]+T[0-9:]+ deep$"
+out_has "^lrwxrwxrwx +9 20[0-9-]+T[0-9:]+ link$"
+out_has "^-rw------- +12 20[0-9-]+T[0-9:]+ docs/hello.txt$"
+chmod 0755 "$R/docs/deep"
+rm "$R/docs/link"
 expect 0 "" -- "$ZAIO" ls
 out_has "^docs$"
 expect 0 "" -- "$ZAIO" ls docs/hello.txt
@@ -140,7 +158,8 @@ expect 0 "" -- "$ZAIO" ls docs/raw
     fail "ls of names not UTF-8: $(tail -3 "$WORK/out")"
 [ "$(wc -l < "$WORK/out")" -eq 1002 ] || fail "ls of names not UTF-8 across pages"
 expect 0 "" -- "$ZAIO" ls -l docs/raw
-out_has '^- +0 20[0-9-]+T[0-9:]+ caf\\xe9\\\\$'
+out_has '^-\?{9} +0 20[0-9-]+T[0-9:]+ caf\\xe9\\\\$'
+out_has '^-rw-r--r-- +0 20[0-9-]+T[0-9:]+ a999$'
 
 # cp, mv, rm, mkdir, rmdir, truncate, sync
 expect 0 "" -- "$ZAIO" cp docs/hello.txt docs/copy.txt
@@ -161,6 +180,30 @@ expect 0 "" -- "$ZAIO" rm docs/moved.txt
 [ ! -e "$R/docs/moved.txt" ] || fail "rm"
 expect 1 "^zaio: rm docs/moved.txt: ENOENT \(No such file or directory\)$" -- "$ZAIO" rm docs/moved.txt
 expect 0 "" -- "$ZAIO" rm -f docs/moved.txt
+# rm -r: a tree, its files a listdir page at a time in batches; a
+# symlink is removed, never followed; the volume's root is refused
+mkdir -p "$R/tree/a/b" "$R/outside"
+for i in $(seq 1 1203); do : > "$R/tree/a/f$i"; done
+echo keep > "$R/outside/keep"
+ln -s ../../../outside "$R/tree/a/b/link"
+: > "$R/tree/top.txt"
+expect 1 "^zaio: rm tree: EISDIR" -- "$ZAIO" rm tree
+expect 0 "" -- "$ZAIO" rm -r tree
+[ ! -e "$R/tree" ] || fail "rm -r left $(find "$R/tree" | head -3)"
+[ -f "$R/outside/keep" ] || fail "rm -r followed a symlink"
+expect 1 "^zaio: rm tree: ENOENT" -- "$ZAIO" rm -r tree
+expect 0 "" -- "$ZAIO" rm -rf tree
+expect 0 "" -- "$ZAIO" rm -R outside/keep
+[ ! -e "$R/outside/keep" ] || fail "rm -R of a file"
+expect 1 '^zaio: rm -r "": refusing to remove the volume.s root$' -- "$ZAIO" rm -r ""
+expect 1 "^zaio: rm -r docs/..: refusing" -- "$ZAIO" rm -r docs/..
+expect 1 "^zaio: rm -r ./: refusing" -- "$ZAIO" rm -rf ./
+[ -d "$R/docs" ] || fail "rm -r of the root removed docs"
+mkdir -p "$R/odd/sub"
+: > "$R/odd/sub/$(printf 'x\377')"
+expect 1 '^zaio: rm odd/sub: holds a name no request can give \(not UTF-8\): x\\xff$' -- "$ZAIO" rm -r odd
+[ -d "$R/odd/sub" ] || fail "rm -r removed a directory it could not empty"
+rm -rf "$R/odd"
 expect 1 "^zaio: mkdir a/b: ENOENT" -- "$ZAIO" mkdir a/b
 expect 0 "" -- "$ZAIO" mkdir -p a/b a/c
 expect 0 "" -- "$ZAIO" mkdir -p a/b
@@ -171,8 +214,12 @@ expect 0 "" -- "$ZAIO" rmdir a/b a/c a
 
 # Volumes: --volume and $ZAIO_VOLUME reach the broker; bad names are usage errors
 expect 2 "bad volume name 'a.b'" -- "$ZAIO" --volume a.b stat docs
-expect 1 "^zaio: stat docs: NOVOLUME" -- "$ZAIO" --volume nowhere stat docs
-expect 1 "^zaio: stat docs: NOVOLUME" -- env ZAIO_VOLUME=nowhere "$ZAIO" stat docs
+expect 1 "^zaio: stat docs: NOVOLUME \(no live worker serves volume 'nowhere'\)$" -- \
+    "$ZAIO" --volume nowhere stat docs
+expect 1 "^zaio: stat docs: NOVOLUME \(no live worker serves volume 'nowhere'\)$" -- \
+    env ZAIO_VOLUME=nowhere "$ZAIO" stat docs
+expect 1 "^zaio: ls docs: NOVOLUME \(no live worker serves volume 'nowhere'\)$" -- \
+    "$ZAIO" --volume nowhere ls -l docs
 expect 0 "" -- "$ZAIO" -v default stat docs
 
 # keygen: a czmq certificate pair, the secret one private, never replaced;
@@ -205,7 +252,8 @@ fi
 
 # Timeout: a broker that cannot answer in time (stopped) is exit 3
 kill -STOP "$BROKER_PID"
-expect 3 "^zaio: stat docs: (TIMEOUT|UNREACHABLE)" -- "$ZAIO" --timeout 300 stat docs
+expect 3 "^zaio: stat docs: (TIMEOUT \(no reply from the broker at $ZAIO_ENDPOINT in time\)|UNREACHABLE \(no broker at $ZAIO_ENDPOINT )" -- \
+    "$ZAIO" --timeout 300 stat docs
 kill -CONT "$BROKER_PID"
 expect 0 "" -- "$ZAIO" stat docs
 

@@ -101,6 +101,15 @@ expect 1 "EACCES" -- "$ZAIO" --connect "$TCP" --curve-server "$K/broker" \
 expect 0 "" -- "$ZAIO" --connect "$TCP" --curve-server "$K/broker" --curve-cert "$K/reader" \
     cat remote.txt
 
+# stats and top: refused to a grant without monitor (the reader), answered
+# to alice (no grant entry: every volume)
+expect 1 "^zaio: stats: EACCES \(stats needs the monitor grant\)$" -- "$ZAIO" --connect "$TCP" \
+    --curve-server "$K/broker" --curve-cert "$K/reader" stats
+expect 1 "^zaio: top: EACCES \(stats needs the monitor grant\)$" -- "$ZAIO" --connect "$TCP" \
+    --curve-server "$K/broker" --curve-cert "$K/reader" top -n 1
+expect 0 "" -- "$ZAIO" "${ALICE[@]}" stats
+out_has "^default +[0-9]+ "
+
 # Refused: AUTH (exit 4), each well within the 30 s call timeout: a key
 # the broker does not know, a wrong server key, no CURVE at all
 for who in "--curve-server $K/broker --curve-cert $K/mallory" \

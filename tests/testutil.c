@@ -175,6 +175,19 @@ zaio_test_log_catch (void)
 }
 
 char *
+zaio_test_log_peek (FILE *log)
+{
+    assert (log && s_saved_stderr >= 0);
+    fflush (stderr);
+    off_t size = lseek (fileno (log), 0, SEEK_END);
+    assert (size >= 0);
+    char *text = (char *)malloc ((size_t)size + 1);
+    assert (text && pread (fileno (log), text, (size_t)size, 0) == (ssize_t)size);
+    text[size] = 0;
+    return text;
+}
+
+char *
 zaio_test_log_release (FILE **log_p)
 {
     assert (log_p && *log_p && s_saved_stderr >= 0);

@@ -95,6 +95,8 @@ char *zaio_test_read_file (const char *dir, const char *path, size_t *size);
 //  nulls *log_p, and returns the text caught (caller frees).
 FILE *zaio_test_log_catch (void);
 char *zaio_test_log_release (FILE **log_p);
+//  The text caught so far, the catch going on (caller frees).
+char *zaio_test_log_peek (FILE *log);
 
 //  A broker on a fresh temp root, bound to inproc, ipc and an ephemeral
 //  tcp port. config_or_null overrides defaults (its endpoints and root are

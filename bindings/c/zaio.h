@@ -38,7 +38,7 @@
       * A lost broker (the connection drops, a restart, or ZMTP heartbeats
         unanswered for 3 intervals) is the "lazy pirate" case: the client
         closes the socket, opens a fresh one after a back-off, and resends
-        its idempotent calls (ping, hello, stat, read, readfile, listdir;
+        its idempotent calls (ping, hello, stat, read, readfile, listdir, stats;
         see zaio_op_idempotent) at most `retries` times. A non-idempotent
         call that may have reached the lost broker is NEVER re-sent: it
         completes with ZAIO_ERR_CONNLOST (it may or may not have run). Calls
@@ -352,6 +352,11 @@ ZAIO_EXPORT int zaio_call_hello (zaio_call_t *self, zaio_hello_t *hello);
 ZAIO_EXPORT int zaio_call_entries (zaio_call_t *self, zaio_dirent_t **entries_p, size_t *count_p,
                                    bool *more_p);
 
+//  The report of a completed, successful stats call (zaio_client_stats),
+//  decoded into a new *report_p (destroy it with zaio_stats_report_destroy).
+//  Returns 0, the call's error, ZAIO_ERR_MALFORMED or ENOMEM.
+ZAIO_EXPORT int zaio_call_stats (zaio_call_t *self, zaio_stats_report_t **report_p);
+
 //  Hand the call to the client: fn (call, arg) runs once, inside
 //  zaio_client_dispatch, when it completes (at the next dispatch if it
 //  already has); then the client destroys it. Nulls *self_p.
@@ -413,6 +418,25 @@ ZAIO_EXPORT int zaio_client_listdir (zaio_client_t *self, const char *path, cons
 ZAIO_EXPORT int zaio_client_copy (zaio_client_t *self, const char *path, const char *to,
                                   uint64_t *bytes_p);
 
+//  What the broker holds and has done (PROTOCOL.md section 5.3), for
+//  monitors such as `zaio top` and the /metrics endpoint: gauges (queued,
+//  running, in flight, held replies, clients, workers, subscriptions),
+//  the volumes with their workers' credit and load, the workers (at most
+//  256), jobs and bytes per op x outcome x volume and latency histograms
+//  per op since the broker started, and the `top` busiest clients (0: the
+//  broker's default, 10; at most ZAIO_STATS_TOP_MAX, 100). Answered by the
+//  broker at once, never queued behind jobs, and never sent in a wire
+//  batch. On success *report_p is a new report (zaio_codec.h: every array
+//  is inside it; the caller destroys it with zaio_stats_report_destroy,
+//  from any thread); on failure it is NULL. Returns 0 or an error code:
+//  EACCES when the broker's grants keep this client's identity from
+//  watching every volume (it lacks the `monitor` grant), UNKNOWN_OP from
+//  a broker that predates stats, EINVAL if top is over the maximum.
+//  Cost: one round trip; the reply is some kB (up to a few hundred with
+//  thousands of rows), built by the broker in one pass over its tables.
+ZAIO_EXPORT int zaio_client_stats (zaio_client_t *self, uint32_t top,
+                                   zaio_stats_report_t **report_p);
+
 //  ---------------------------------------------------------------------
 //  zaio_watch_t: completion events (a SUB socket on the events endpoint)
 
@@ -457,6 +481,15 @@ ZAIO_EXPORT int zaio_watch_recv (zaio_watch_t *self, zaio_event_t *event, int ti
 //  only when subscribed to "" (with narrower filters every unsubscribed
 //  event is a gap too); 0 after the first event or a broker restart.
 ZAIO_EXPORT uint64_t zaio_watch_missed (zaio_watch_t *self);
+
+//  Whether a connection to the events endpoint is up now (a handshake
+//  completed and the connection not dropped since), and how many were
+//  made over the watcher's life: one more after each reconnect (a broker
+//  restart, a network cut). Both read what the watcher has been told so
+//  far, as zaio_watch_error. Over inproc, which has no handshake: true
+//  and 1 until refused.
+ZAIO_EXPORT bool zaio_watch_connected (zaio_watch_t *self);
+ZAIO_EXPORT uint32_t zaio_watch_connections (zaio_watch_t *self);
 
 //  A file descriptor that polls readable when events may be waiting; then
 //  call zaio_watch_recv (w, &event, 0) until it returns -1. Owned by the

@@ -422,7 +422,9 @@ s_call_new (zaio_client_t *self, const zaio_request_t *req, zaio_buf_t **data_p,
     zaio_request_t wire = *req;
     wire.id = call->id;
     wire.fields |= ZAIO_FIELD_ID | ZAIO_FIELD_OP;
-    if (*self->volume && !(wire.fields & ZAIO_FIELD_VOLUME) && wire.op != ZAIO_OP_HELLO)
+    //  hello names a volume only if asked to; stats never does (it takes none).
+    if (*self->volume && !(wire.fields & ZAIO_FIELD_VOLUME) && wire.op != ZAIO_OP_HELLO &&
+        wire.op != ZAIO_OP_STATS)
         zaio_request_set_str (&wire, ZAIO_FIELD_VOLUME, self->volume);
     call->header = zaio_request_encode (&wire);
     assert (call->header);
@@ -543,6 +545,8 @@ s_gather (zaio_client_t *self, size_t max)
         zaio_call_t *call = ZAIO_HOLDER (link, zaio_call_t, link);
         link = zaio_list_next (&self->queue, link);
         if (!(self->coalesce || call->batch)) break;
+        //  hello and stats are asked alone (PROTOCOL.md section 5.2).
+        if (call->op == ZAIO_OP_HELLO || call->op == ZAIO_OP_STATS) break;
         if (s_refuse_oversize (self, call)) continue;
         size_t size = s_entry_size (zframe_size (call->header));
         if (count && bytes + size > bytes_max) break;
@@ -1735,6 +1739,17 @@ zaio_call_hello (zaio_call_t *self, zaio_hello_t *hello)
 }
 
 int
+zaio_call_stats (zaio_call_t *self, zaio_stats_report_t **report_p)
+{
+    assert (self);
+    assert (report_p);
+    *report_p = NULL;
+    if (self->state != S_DONE) return EAGAIN;
+    if (self->error) return self->error;
+    return zaio_stats_report_decode (report_p, self->reply.hello, self->reply.hello_size);
+}
+
+int
 zaio_call_entries (zaio_call_t *self, zaio_dirent_t **entries_p, size_t *count_p, bool *more_p)
 {
     assert (self);
@@ -1861,6 +1876,22 @@ zaio_client_hello (zaio_client_t *self, zaio_hello_t *hello)
     int rc;
     zaio_call_t *call = s_call_sync (self, &req, NULL, 0, &rc);
     if (call) rc = zaio_call_hello (call, hello);
+    zaio_call_destroy (&call);
+    return rc;
+}
+
+int
+zaio_client_stats (zaio_client_t *self, uint32_t top, zaio_stats_report_t **report_p)
+{
+    assert (report_p);
+    *report_p = NULL;
+    if (top > ZAIO_STATS_TOP_MAX) return EINVAL;
+    zaio_request_t req;
+    s_request (&req, ZAIO_OP_STATS, NULL);
+    if (top) zaio_request_set_uint (&req, ZAIO_FIELD_TOP, top);
+    int rc;
+    zaio_call_t *call = s_call_sync (self, &req, NULL, 0, &rc);
+    if (call) rc = zaio_call_stats (call, report_p);
     zaio_call_destroy (&call);
     return rc;
 }

@@ -50,6 +50,8 @@ static const s_op_spec_t s_ops[ZAIO_OP_COUNT] = {
     [ZAIO_OP_COPY] = {"copy", ZAIO_FIELD_PATH | ZAIO_FIELD_TO, 0, false, false, false, true},
     //  Its data are its entries (PROTOCOL.md section 3.4), not one frame.
     [ZAIO_OP_BATCH] = {"batch", 0, 0, false, false, false, false},
+    //  Answered by the broker itself (PROTOCOL.md section 5.3).
+    [ZAIO_OP_STATS] = {"stats", 0, ZAIO_FIELD_TOP, true, false, false, false},
 };
 
 const char *
@@ -236,6 +238,7 @@ static const s_field_spec_t s_fields[] = {
     {"priority", ZAIO_FIELD_PRIORITY, S_UINT, 255, MEMBER (priority)},
     {"size", ZAIO_FIELD_SIZE, S_UINT, INT64_MAX, MEMBER (size)},
     {"to", ZAIO_FIELD_TO, S_STR, ZAIO_PATH_MAX, MEMBER (to)},
+    {"top", ZAIO_FIELD_TOP, S_UINT, ZAIO_STATS_TOP_MAX, MEMBER (top)},
     {"volume", ZAIO_FIELD_VOLUME, S_STR, ZAIO_VOLUME_MAX, MEMBER (volume)},
 };
 #define FIELD_COUNT (sizeof (s_fields) / sizeof (s_fields[0]))
@@ -615,13 +618,14 @@ s_decode_need_op (zaio_request_t *req, const s_op_named_t *named, char *why, siz
 //  The fields of req against its op's row of s_ops: MALFORMED for the first
 //  (in s_fields order) the op needs and lacks or does not take, and for a
 //  limit of 0. A batch's header takes none of the common fields: they
-//  belong to its entries (PROTOCOL.md section 4, rule 5). Returns 0 or
-//  MALFORMED.
+//  belong to its entries (PROTOCOL.md section 4, rule 5), and neither does
+//  stats, which names no volume and is never queued (section 5.3). Returns
+//  0 or MALFORMED.
 static int
 s_decode_op_fields (const zaio_request_t *req, char *why, size_t why_size)
 {
     const s_op_spec_t *spec = &s_ops[req->op];
-    uint32_t common = req->op == ZAIO_OP_BATCH ? 0 : COMMON_FIELDS;
+    uint32_t common = req->op == ZAIO_OP_BATCH || req->op == ZAIO_OP_STATS ? 0 : COMMON_FIELDS;
     uint32_t allowed = ZAIO_FIELD_ID | ZAIO_FIELD_OP | common | spec->required | spec->optional;
     uint32_t missing = spec->required & ~req->fields;
     uint32_t extra = req->fields & ~allowed;
@@ -1621,6 +1625,252 @@ zaio_hello_decode (zaio_hello_t *hello, const void *data, size_t size)
         if (rc) return ZAIO_ERR_MALFORMED;
     }
     return zaio_cursor_done (&cursor) ? 0 : ZAIO_ERR_MALFORMED;
+}
+
+//  ---------------------------------------------------------------------
+//  The stats reply
+
+//  How a field of a stats reply is read into its struct.
+typedef enum {
+    S_STAT_UINT,    //  uint64_t
+    S_STAT_INT,     //  int64_t
+    S_STAT_BOOL,    //  bool
+    S_STAT_TEXT,    //  char[size], a str cut to fit
+    S_STAT_BUCKETS, //  uint64_t[ZAIO_STATS_REPORT_BUCKETS], an array of exactly that many
+    S_STAT_NAMES,   //  char[size], an array of str joined with commas, cut to fit
+} s_stat_kind_t;
+
+typedef struct {
+    const char *name;
+    s_stat_kind_t kind;
+    size_t offset;
+    size_t size; //  S_STAT_TEXT, S_STAT_NAMES: of the buffer
+} s_stat_field_t;
+
+//  A str at cursor into buffer (size bytes), cut to fit, made printable.
+static int
+s_stat_text (char *buffer, size_t size, zaio_cursor_t *cursor)
+{
+    const char *str;
+    uint32_t len;
+    if (zaio_cursor_str (cursor, &str, &len)) return -1;
+    s_sanitize (buffer, size, str, len);
+    return 0;
+}
+
+static int
+s_stat_value (void *object, const s_stat_field_t *field, zaio_cursor_t *cursor)
+{
+    char *member = (char *)object + field->offset;
+    uint32_t count;
+    switch (field->kind) {
+        case S_STAT_UINT:
+            return zaio_cursor_uint (cursor, (uint64_t *)member);
+        case S_STAT_INT:
+            return zaio_cursor_int (cursor, (int64_t *)member);
+        case S_STAT_BOOL:
+            return zaio_cursor_bool (cursor, (bool *)member);
+        case S_STAT_TEXT:
+            return s_stat_text (member, field->size, cursor);
+        case S_STAT_BUCKETS:
+            if (zaio_cursor_array (cursor, &count) || count != ZAIO_STATS_REPORT_BUCKETS) return -1;
+            for (uint32_t i = 0; i < count; i++)
+                if (zaio_cursor_uint (cursor, (uint64_t *)member + i)) return -1;
+            return 0;
+        case S_STAT_NAMES:
+            if (zaio_cursor_array (cursor, &count)) return -1;
+            member[0] = 0;
+            for (uint32_t i = 0; i < count; i++) {
+                char name[ZAIO_VOLUME_MAX + 1];
+                if (s_stat_text (name, sizeof name, cursor)) return -1;
+                size_t used = strlen (member);
+                if (used + 2 < field->size)
+                    snprintf (member + used, field->size - used, "%s%s", i ? "," : "", name);
+            }
+            return 0;
+    }
+    return -1;
+}
+
+//  A map at cursor into object by fields (count of them); unknown keys are
+//  skipped, nested at most depth deep. Returns 0 or -1.
+static int
+s_stat_map (void *object, const s_stat_field_t *fields, size_t field_count, zaio_cursor_t *cursor,
+            int depth)
+{
+    uint32_t count;
+    if (zaio_cursor_map (cursor, &count)) return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t len;
+        if (zaio_cursor_str (cursor, &key, &len)) return -1;
+        const s_stat_field_t *field = NULL;
+        for (size_t f = 0; f < field_count && !field; f++)
+            if (s_key_is (key, len, fields[f].name)) field = &fields[f];
+        if (field ? s_stat_value (object, field, cursor) : zaio_cursor_skip (cursor, depth))
+            return -1;
+    }
+    return 0;
+}
+
+#define S_STAT(type, kind, member)                                                                 \
+    {                                                                                              \
+#member, kind, offsetof(type, member), sizeof(((type *)0)->member)                         \
+    }
+
+static const s_stat_field_t s_stat_gauges[] = {
+    S_STAT (zaio_stats_report_t, S_STAT_UINT, clients),
+    S_STAT (zaio_stats_report_t, S_STAT_UINT, held_bytes),
+    S_STAT (zaio_stats_report_t, S_STAT_UINT, held_replies),
+    S_STAT (zaio_stats_report_t, S_STAT_UINT, inflight),
+    S_STAT (zaio_stats_report_t, S_STAT_UINT, queued),
+    S_STAT (zaio_stats_report_t, S_STAT_UINT, queued_bytes),
+    S_STAT (zaio_stats_report_t, S_STAT_UINT, running),
+    S_STAT (zaio_stats_report_t, S_STAT_UINT, subscriptions),
+    S_STAT (zaio_stats_report_t, S_STAT_UINT, workers),
+};
+static const s_stat_field_t s_stat_row[] = {
+    S_STAT (zaio_stats_report_row_t, S_STAT_UINT, bytes),
+    S_STAT (zaio_stats_report_row_t, S_STAT_UINT, jobs),
+    S_STAT (zaio_stats_report_row_t, S_STAT_TEXT, op),
+    S_STAT (zaio_stats_report_row_t, S_STAT_TEXT, outcome),
+    S_STAT (zaio_stats_report_row_t, S_STAT_TEXT, volume),
+};
+static const s_stat_field_t s_stat_latency[] = {
+    S_STAT (zaio_stats_report_latency_t, S_STAT_UINT, count),
+    S_STAT (zaio_stats_report_latency_t, S_STAT_TEXT, op),
+    S_STAT (zaio_stats_report_latency_t, S_STAT_BUCKETS, queue),
+    S_STAT (zaio_stats_report_latency_t, S_STAT_UINT, queue_sum_us),
+    S_STAT (zaio_stats_report_latency_t, S_STAT_BUCKETS, service),
+    S_STAT (zaio_stats_report_latency_t, S_STAT_UINT, service_sum_us),
+};
+static const s_stat_field_t s_stat_volume[] = {
+    S_STAT (zaio_stats_report_volume_t, S_STAT_UINT, capacity),
+    S_STAT (zaio_stats_report_volume_t, S_STAT_UINT, credit),
+    S_STAT (zaio_stats_report_volume_t, S_STAT_TEXT, name),
+    S_STAT (zaio_stats_report_volume_t, S_STAT_UINT, queued),
+    S_STAT (zaio_stats_report_volume_t, S_STAT_UINT, running),
+    S_STAT (zaio_stats_report_volume_t, S_STAT_UINT, workers),
+};
+static const s_stat_field_t s_stat_worker[] = {
+    S_STAT (zaio_stats_report_worker_t, S_STAT_UINT, capacity),
+    S_STAT (zaio_stats_report_worker_t, S_STAT_UINT, credit),
+    S_STAT (zaio_stats_report_worker_t, S_STAT_UINT, jobs),
+    S_STAT (zaio_stats_report_worker_t, S_STAT_TEXT, name),
+    S_STAT (zaio_stats_report_worker_t, S_STAT_BOOL, remote),
+    S_STAT (zaio_stats_report_worker_t, S_STAT_UINT, running),
+    S_STAT (zaio_stats_report_worker_t, S_STAT_NAMES, volumes),
+};
+static const s_stat_field_t s_stat_client[] = {
+    S_STAT (zaio_stats_report_client_t, S_STAT_UINT, bytes),
+    S_STAT (zaio_stats_report_client_t, S_STAT_TEXT, client),
+    S_STAT (zaio_stats_report_client_t, S_STAT_UINT, errors),
+    S_STAT (zaio_stats_report_client_t, S_STAT_UINT, jobs),
+};
+#define S_COUNT(table) (sizeof (table) / sizeof ((table)[0]))
+
+//  One of a report's lists: an array of maps, each read by fields into
+//  elements of element_size bytes, allocated here (*array_p, *count_p).
+//  More than max is malformed. Returns 0, -1 or ENOMEM.
+static int
+s_stat_list (void **array_p, size_t *count_p, size_t element_size, size_t max,
+             const s_stat_field_t *fields, size_t field_count, zaio_cursor_t *cursor)
+{
+    uint32_t count;
+    if (zaio_cursor_array (cursor, &count) || count > max || *array_p) return -1;
+    char *array = (char *)calloc (count ? count : 1, element_size);
+    if (!array) return ENOMEM;
+    *array_p = array;
+    *count_p = count;
+    for (uint32_t i = 0; i < count; i++)
+        if (s_stat_map (array + i * element_size, fields, field_count, cursor, 1)) return -1;
+    return 0;
+}
+
+static int
+s_stat_bounds (zaio_stats_report_t *report, zaio_cursor_t *cursor)
+{
+    uint32_t count;
+    if (zaio_cursor_array (cursor, &count) || count > ZAIO_STATS_REPORT_BOUNDS) return -1;
+    report->bound_count = count;
+    for (uint32_t i = 0; i < count; i++)
+        if (zaio_cursor_uint (cursor, &report->bounds_us[i])) return -1;
+    return 0;
+}
+
+//  One key of the reply at cursor into report. Returns 0, -1 or ENOMEM.
+static int
+s_stat_key (zaio_stats_report_t *report, const char *key, uint32_t len, zaio_cursor_t *cursor)
+{
+    if (s_key_is (key, len, "gauges"))
+        return s_stat_map (report, s_stat_gauges, S_COUNT (s_stat_gauges), cursor, 2);
+    if (s_key_is (key, len, "jobs"))
+        return s_stat_list ((void **)&report->rows, &report->row_count, sizeof (*report->rows),
+                            ZAIO_STATS_REPORT_ROWS_MAX, s_stat_row, S_COUNT (s_stat_row), cursor);
+    if (s_key_is (key, len, "latency"))
+        return s_stat_list ((void **)&report->latency, &report->latency_count,
+                            sizeof (*report->latency), ZAIO_STATS_REPORT_LIST_MAX, s_stat_latency,
+                            S_COUNT (s_stat_latency), cursor);
+    if (s_key_is (key, len, "latency_bounds_us")) return s_stat_bounds (report, cursor);
+    if (s_key_is (key, len, "time_ns")) return zaio_cursor_int (cursor, &report->time_ns);
+    if (s_key_is (key, len, "top_clients"))
+        return s_stat_list ((void **)&report->clients_top, &report->client_count,
+                            sizeof (*report->clients_top), ZAIO_STATS_REPORT_LIST_MAX,
+                            s_stat_client, S_COUNT (s_stat_client), cursor);
+    if (s_key_is (key, len, "uptime_ms")) return zaio_cursor_uint (cursor, &report->uptime_ms);
+    if (s_key_is (key, len, "version"))
+        return s_stat_text (report->version, sizeof report->version, cursor);
+    if (s_key_is (key, len, "volumes"))
+        return s_stat_list ((void **)&report->volumes, &report->volume_count,
+                            sizeof (*report->volumes), ZAIO_STATS_REPORT_LIST_MAX, s_stat_volume,
+                            S_COUNT (s_stat_volume), cursor);
+    if (s_key_is (key, len, "workers"))
+        return s_stat_list ((void **)&report->worker_list, &report->worker_count,
+                            sizeof (*report->worker_list), ZAIO_STATS_REPORT_LIST_MAX,
+                            s_stat_worker, S_COUNT (s_stat_worker), cursor);
+    return zaio_cursor_skip (cursor, ZAIO_DEPTH_MAX - 1); //  id, ok, later results
+}
+
+int
+zaio_stats_report_decode (zaio_stats_report_t **report_p, const void *data, size_t size)
+{
+    assert (report_p);
+    *report_p = NULL;
+    zaio_stats_report_t *report = (zaio_stats_report_t *)calloc (1, sizeof (zaio_stats_report_t));
+    if (!report) return ENOMEM;
+    zaio_cursor_t cursor;
+    zaio_cursor_init (&cursor, data, size);
+    uint32_t count = 0;
+    int rc = zaio_cursor_map (&cursor, &count);
+    for (uint32_t i = 0; i < count && rc == 0; i++) {
+        const char *key;
+        uint32_t len;
+        rc = zaio_cursor_str (&cursor, &key, &len);
+        if (rc == 0) rc = s_stat_key (report, key, len, &cursor);
+    }
+    if (rc == 0 && !zaio_cursor_done (&cursor)) rc = -1;
+    if (rc) {
+        zaio_stats_report_destroy (&report);
+        return rc == ENOMEM ? ENOMEM : ZAIO_ERR_MALFORMED;
+    }
+    *report_p = report;
+    return 0;
+}
+
+void
+zaio_stats_report_destroy (zaio_stats_report_t **report_p)
+{
+    assert (report_p);
+    zaio_stats_report_t *report = *report_p;
+    if (report) {
+        free (report->rows);
+        free (report->latency);
+        free (report->volumes);
+        free (report->worker_list);
+        free (report->clients_top);
+        free (report);
+        *report_p = NULL;
+    }
 }
 
 //  ---------------------------------------------------------------------

@@ -30,7 +30,7 @@ ZAIO_EXPORT const char *zaio_op_name (zaio_op_t op);
 ZAIO_EXPORT int zaio_op_lookup (const char *name, size_t len);
 
 //  True if running the op twice has the effect of running it once, so a
-//  lost job may be retried: ping, hello, stat, read, readfile, listdir.
+//  lost job may be retried: ping, hello, stat, read, readfile, listdir, stats.
 ZAIO_EXPORT bool zaio_op_idempotent (zaio_op_t op);
 
 //  True if the request carries a data frame (write, append, writefile).
@@ -75,6 +75,7 @@ typedef struct {
     uint32_t limit;
     uint32_t deadline_ms;
     uint32_t priority;
+    uint32_t top; //  stats: top clients to list
     bool create;
     bool parents;
     bool datasync;
@@ -280,6 +281,110 @@ ZAIO_EXPORT void zaio_hello_pack (msgpack_packer *pk, uint64_t id, const zaio_he
 //  skipped, and volumes past ZAIO_HELLO_VOLUMES_MAX dropped. Returns 0 or
 //  ZAIO_ERR_MALFORMED.
 ZAIO_EXPORT int zaio_hello_decode (zaio_hello_t *hello, const void *data, size_t size);
+
+//  ---------------------------------------------------------------------
+//  The stats reply (PROTOCOL.md section 5.3), decoded
+
+//  Histogram buckets of a stats reply: upper bounds 2^0 .. 2^26 us, and
+//  the overflow bucket after them.
+#define ZAIO_STATS_REPORT_BOUNDS  27
+#define ZAIO_STATS_REPORT_BUCKETS (ZAIO_STATS_REPORT_BOUNDS + 1)
+
+//  Jobs and bytes of one op x outcome x volume since the broker started.
+typedef struct {
+    char op[16];                      //  "" for requests that did not decode
+    char outcome[32];                 //  "ok" or an error name ("ENOENT", "NOVOLUME"...)
+    char volume[ZAIO_VOLUME_MAX + 1]; //  "" for volumes the broker does not know
+    uint64_t jobs;
+    uint64_t bytes;
+} zaio_stats_report_row_t;
+
+//  One op's latency histograms since the broker started, of the jobs a
+//  worker ran: queue = accepted -> handed to a worker, service = the
+//  worker's own time. queue[i] counts values <= bounds_us[i] (and above
+//  the bucket before), queue[ZAIO_STATS_REPORT_BOUNDS] the rest.
+typedef struct {
+    char op[16];
+    uint64_t count;
+    uint64_t queue_sum_us;
+    uint64_t service_sum_us;
+    uint64_t queue[ZAIO_STATS_REPORT_BUCKETS];
+    uint64_t service[ZAIO_STATS_REPORT_BUCKETS];
+} zaio_stats_report_latency_t;
+
+typedef struct {
+    char name[ZAIO_VOLUME_MAX + 1];
+    uint64_t workers;  //  live worker connections serving it
+    uint64_t credit;   //  jobs its workers can take now
+    uint64_t capacity; //  jobs its workers take at once
+    uint64_t running;  //  its jobs workers hold
+    uint64_t queued;   //  its jobs waiting for a worker
+} zaio_stats_report_volume_t;
+
+typedef struct {
+    char name[128];    //  HOST/PID/SLOT
+    char volumes[256]; //  the volumes it serves, comma-separated (cut to fit)
+    uint64_t credit;
+    uint64_t capacity;
+    uint64_t running; //  jobs it holds
+    uint64_t jobs;    //  jobs it finished
+    bool remote;      //  a zaio-worker process, not one of the broker's threads
+} zaio_stats_report_worker_t;
+
+typedef struct {
+    char client[72]; //  authenticated identity, or routing id in hex
+    uint64_t jobs;   //  requests answered (space-saving: may be over, never under)
+    uint64_t bytes;
+    uint64_t errors;
+} zaio_stats_report_client_t;
+
+//  A decoded stats reply. Counters are cumulative since the broker
+//  started: rates come from two reports' difference over their time_ns
+//  (a smaller uptime_ms means the broker restarted). Arrays are owned by
+//  the report; zaio_stats_report_destroy frees them all.
+typedef struct {
+    char version[32];
+    uint64_t uptime_ms;
+    int64_t time_ns; //  the broker's wall clock at the snapshot
+    //  Gauges, now
+    uint64_t queued;        //  jobs waiting for a worker
+    uint64_t queued_bytes;  //  request data of jobs no worker has taken
+    uint64_t running;       //  jobs workers hold
+    uint64_t inflight;      //  jobs accepted, not yet answered
+    uint64_t held_replies;  //  replies held for clients that do not read
+    uint64_t held_bytes;    //  what they cost
+    uint64_t clients;       //  client connections with something in the broker
+    uint64_t workers;       //  worker connections (the list below may stop at 256)
+    uint64_t subscriptions; //  event prefixes subscribed to
+    uint64_t bounds_us[ZAIO_STATS_REPORT_BOUNDS];
+    size_t bound_count; //  ZAIO_STATS_REPORT_BOUNDS from a broker of this version
+    zaio_stats_report_row_t *rows;
+    size_t row_count;
+    zaio_stats_report_latency_t *latency;
+    size_t latency_count;
+    zaio_stats_report_volume_t *volumes;
+    size_t volume_count;
+    zaio_stats_report_worker_t *worker_list;
+    size_t worker_count;
+    zaio_stats_report_client_t *clients_top; //  busiest first
+    size_t client_count;
+} zaio_stats_report_t;
+
+//  Most rows, latencies, volumes, workers and clients a report takes;
+//  a reply with more is malformed (a broker lists fewer).
+#define ZAIO_STATS_REPORT_ROWS_MAX 8192
+#define ZAIO_STATS_REPORT_LIST_MAX 1024
+
+//  Decode the results of a stats reply from its whole header map
+//  (zaio_reply_t.hello). Unknown keys are skipped, strings too long for
+//  their field are cut. On success *report_p is a new report (destroy it
+//  with zaio_stats_report_destroy). Returns 0, ZAIO_ERR_MALFORMED or
+//  ENOMEM, with *report_p NULL on failure.
+ZAIO_EXPORT int zaio_stats_report_decode (zaio_stats_report_t **report_p, const void *data,
+                                          size_t size);
+
+//  Frees a report and its arrays; nulls *report_p, safe on NULL.
+ZAIO_EXPORT void zaio_stats_report_destroy (zaio_stats_report_t **report_p);
 
 //  ---------------------------------------------------------------------
 //  Batches (PROTOCOL.md sections 3.4 and 5.2)

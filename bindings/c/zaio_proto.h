@@ -49,6 +49,10 @@ extern "C" {
 #define ZAIO_BATCH_MAX       1024           //  entries in a batch by default
 #define ZAIO_BATCH_BYTES_MAX (1024u * 1024) //  bytes of a batch's entries frame by default
 
+//  Top clients a stats reply lists by default, and at most (section 5.3).
+#define ZAIO_STATS_TOP_DEFAULT 10
+#define ZAIO_STATS_TOP_MAX     100
+
 //  Operations, in the order of the spec's op table.
 typedef enum {
     ZAIO_OP_PING,
@@ -68,6 +72,7 @@ typedef enum {
     ZAIO_OP_LISTDIR,
     ZAIO_OP_COPY,
     ZAIO_OP_BATCH, //  many requests in one message (PROTOCOL.md section 5.2)
+    ZAIO_OP_STATS, //  the broker's counters, gauges and latencies (PROTOCOL.md section 5.3)
     ZAIO_OP_COUNT
 } zaio_op_t;
 
@@ -92,6 +97,7 @@ typedef enum {
     ZAIO_FIELD_LINK = 1u << 16,
     ZAIO_FIELD_DEADLINE = 1u << 17,
     ZAIO_FIELD_PRIORITY = 1u << 18,
+    ZAIO_FIELD_TOP = 1u << 19, //  stats: how many top clients
 } zaio_field_t;
 
 //  Error codes. Positive values below ZAIO_ERR_BASE are POSIX errno values

@@ -11,6 +11,7 @@
 
 #include "zaio.h"
 #include "zaio_curve.h"
+#include "zaio_top.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,9 @@ typedef struct {
     const char *volume;       //  NULL: the broker's default
     const char *curve_server; //  the broker's public certificate; NULL: no CURVE
     const char *curve_cert;   //  our secret certificate
+    zaio_call_t *call;        //  the last blocking call (s_call), for its results
+    int why_code;             //  the last failure a broker or the client explained...
+    char why[256];            //  ...and its explanation, made printable
 } s_tool_t;
 
 typedef struct {
@@ -61,6 +65,23 @@ static const s_command_t *s_find (const char *name);
 //  ---------------------------------------------------------------------
 //  Errors and exits
 
+//  The environment variable name, NULL if unset or empty.
+static const char *
+s_env (const char *name)
+{
+    const char *value = getenv (name);
+    return value && *value ? value : NULL;
+}
+
+//  text as a whole decimal number in 0..max into *value. Returns 0 or -1.
+static int
+s_parse_number (const char *text, long max, long *value)
+{
+    char *end;
+    *value = strtol (text, &end, 10);
+    return *end || *value < 0 || *value > max ? -1 : 0;
+}
+
 static int
 s_exit_code (int code)
 {
@@ -71,16 +92,73 @@ s_exit_code (int code)
     return EXIT_FAILED;
 }
 
-//  `zaio: OP PATH: NAME (text)`; returns the exit code for code.
+//  Whether a progress meter's line is open on stderr: a message printed
+//  now would land on it.
+static bool s_meter_open;
+
+//  `zaio: OP PATH: NAME (text)` on a fresh line; returns the exit code for
+//  code.
+static int
+s_say (const char *op, const char *path, int code, const char *text)
+{
+    if (s_meter_open) fputc ('\n', stderr);
+    s_meter_open = false;
+    if (path)
+        fprintf (stderr, "zaio: %s %s: %s (%s)\n", op, *path ? path : "\"\"", zaio_errname (code),
+                 text);
+    else
+        fprintf (stderr, "zaio: %s: %s (%s)\n", op, zaio_errname (code), text);
+    return s_exit_code (code);
+}
+
+//  A local failure (an errno value from this machine) as s_say prints it.
 static int
 s_fail (const char *op, const char *path, int code)
 {
-    if (path)
-        fprintf (stderr, "zaio: %s %s: %s (%s)\n", op, *path ? path : "\"\"", zaio_errname (code),
-                 zaio_strerror (code));
+    return s_say (op, path, code, zaio_strerror (code));
+}
+
+//  Keep what the broker or the client said about a failed call, control
+//  characters replaced: the broker's words are untrusted bytes.
+static void
+s_keep_why (s_tool_t *tool, int code, const char *message)
+{
+    tool->why_code = code;
+    snprintf (tool->why, sizeof tool->why, "%s", message ? message : "");
+    for (char *c = tool->why; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+}
+
+//  A failure of a request to the broker, explained so that it can be acted
+//  on: what the broker said (which names the volume, or says a path
+//  escapes the volume root), and for the client's own codes the endpoint.
+//  Returns the exit code.
+static int
+s_fail_remote (s_tool_t *tool, const char *op, const char *path, int code)
+{
+    const char *said = tool->why_code == code ? tool->why : "";
+    const char *endpoint = tool->client ? zaio_client_endpoint (tool->client) : "?";
+    char text[512];
+    if (code == ZAIO_ERR_UNREACHABLE || code == ZAIO_ERR_AUTH)
+        snprintf (text, sizeof text, "%s", *said ? said : zaio_strerror (code));
+    else if (code == ZAIO_ERR_TIMEOUT)
+        snprintf (text, sizeof text, "no reply from the broker at %s in time", endpoint);
+    else if (code == ZAIO_ERR_CONNLOST)
+        snprintf (text, sizeof text,
+                  "connection to the broker at %s lost; the request may or may not have run",
+                  endpoint);
+    else if (code == ZAIO_ERR_NOVOLUME && !*said)
+        snprintf (text, sizeof text, "no live worker serves volume '%s'",
+                  tool->volume && *tool->volume ? tool->volume : "(the broker's default)");
+    else if (code == EXDEV && !*said)
+        snprintf (text, sizeof text, "path escapes the volume root");
     else
-        fprintf (stderr, "zaio: %s: %s (%s)\n", op, zaio_errname (code), zaio_strerror (code));
-    return s_exit_code (code);
+        snprintf (text, sizeof text, "%s", *said ? said : zaio_strerror (code));
+    //  UNREACHABLE and AUTH as the client words them name the endpoint;
+    //  an older library's may not.
+    if ((code == ZAIO_ERR_UNREACHABLE || code == ZAIO_ERR_AUTH) && !strstr (text, endpoint))
+        snprintf (text + strlen (text), sizeof text - strlen (text), ", broker at %s", endpoint);
+    return s_say (op, path, code, text);
 }
 
 //  `usage: zaio [OPTIONS] SYNOPSIS` and cmd's help, on stdout.
@@ -155,6 +233,98 @@ s_client (s_tool_t *tool)
         zaio_client_set_coalesce (tool->client, true);
     }
     return tool->client;
+}
+
+//  Run req and wait for it: a blocking call whose handle stays in
+//  tool->call (replacing the one before) for its results. What a failure's
+//  reply or the client said is kept for s_fail_remote. Returns 0 or the
+//  error code; EINTR if interrupted.
+static int
+s_call (s_tool_t *tool, const zaio_request_t *req)
+{
+    zaio_call_destroy (&tool->call);
+    tool->why_code = 0;
+    tool->call = zaio_client_start (s_client (tool), req, NULL);
+    if (zaio_call_wait (tool->call, -1)) return EINTR;
+    int rc = zaio_call_error (tool->call);
+    if (rc) s_keep_why (tool, rc, zaio_call_message (tool->call));
+    return rc;
+}
+
+//  A request for op on path (NULL: none) into req, with `to` (NULL: none)
+//  for rename and copy. Returns 0, or ENAMETOOLONG.
+static int
+s_request (zaio_request_t *req, zaio_op_t op, const char *path, const char *to)
+{
+    zaio_request_init (req, op, 0);
+    if (path && zaio_request_set_str (req, ZAIO_FIELD_PATH, path)) return ENAMETOOLONG;
+    if (to && zaio_request_set_str (req, ZAIO_FIELD_TO, to)) return ENAMETOOLONG;
+    return 0;
+}
+
+//  op on path (and to, NULL if none) with the uint field set to value
+//  (field 0: none), whose reply carries nothing more. Returns 0 or the
+//  error code.
+static int
+s_simple (s_tool_t *tool, zaio_op_t op, const char *path, const char *to, zaio_field_t field,
+          uint64_t value)
+{
+    zaio_request_t req;
+    int rc = s_request (&req, op, path, to);
+    if (rc) return rc;
+    if (field) zaio_request_set_uint (&req, field, value);
+    return s_call (tool, &req);
+}
+
+//  stat path into *st. Returns 0 or the error code.
+static int
+s_stat (s_tool_t *tool, const char *path, zaio_stat_t *st)
+{
+    memset (st, 0, sizeof *st);
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_STAT, path, NULL);
+    if (!rc) rc = s_call (tool, &req);
+    return rc ? rc : zaio_call_stat (tool->call, st);
+}
+
+//  One listdir page of path after `after` ("" from the start): *entries_p
+//  (caller frees with free ()), *count_p of them, *more_p if more remain.
+//  Returns 0 or the error code.
+static int
+s_listdir (s_tool_t *tool, const char *path, const char *after, zaio_dirent_t **entries_p,
+           size_t *count_p, bool *more_p)
+{
+    *entries_p = NULL;
+    *count_p = 0;
+    *more_p = false;
+    zaio_request_t req;
+    int rc = s_request (&req, ZAIO_OP_LISTDIR, path, NULL);
+    if (!rc && *after && zaio_request_set_str (&req, ZAIO_FIELD_AFTER, after)) rc = ENAMETOOLONG;
+    if (rc) return rc;
+    zaio_request_set_uint (&req, ZAIO_FIELD_LIMIT, S_LISTDIR_PAGE);
+    rc = s_call (tool, &req);
+    return rc ? rc : zaio_call_entries (tool->call, entries_p, count_p, more_p);
+}
+
+//  dir and name joined with a slash (none after "" or a trailing one).
+//  Caller frees with zstr_free.
+static char *
+s_join (const char *dir, const char *name)
+{
+    size_t len = strlen (dir);
+    return zsys_sprintf ("%s%s%s", dir, len && dir[len - 1] != '/' ? "/" : "", name);
+}
+
+//  Start count requests at once, as wire batches, and wait for all of
+//  them. calls[i] gets each handle (the caller destroys every one).
+//  Returns 0, or EINTR if interrupted.
+static int
+s_batch (s_tool_t *tool, const zaio_request_t *reqs, size_t count, zaio_call_t **calls)
+{
+    zaio_client_start_batch (s_client (tool), reqs, NULL, count, calls);
+    for (size_t i = 0; i < count; i++)
+        if (zaio_call_wait (calls[i], -1)) return EINTR;
+    return 0;
 }
 
 //  Per-command options: flags given as a string of letters that take no
@@ -278,6 +448,7 @@ s_progress_show (s_progress_t *self, uint64_t done, bool final)
     } else
         fprintf (stderr, "\r%s  %s  %s/s\033[K", self->label, done_text, rate_text);
     if (final) fprintf (stderr, "\n");
+    s_meter_open = !final;
 }
 
 //  ---------------------------------------------------------------------
@@ -356,7 +527,10 @@ s_read_done (zaio_call_t *call, void *arg)
     xfer->in_flight--;
     int rc = zaio_call_error (call);
     if (rc) {
-        if (!xfer->error) xfer->error = rc;
+        if (!xfer->error) {
+            xfer->error = rc;
+            s_keep_why (xfer->tool, rc, zaio_call_message (call));
+        }
     } else if (xfer->error == EINTR) {
         //  Interrupted: a read that lands while the transfer settles only
         //  ends its call; nothing more is written.
@@ -423,6 +597,7 @@ s_settle (s_xfer_t *xfer, int wait_ms)
     while (xfer->in_flight && !zsys_interrupted && zclock_mono () < until)
         zaio_client_dispatch (xfer->client, (int)(until - zclock_mono ()));
     if (xfer->in_flight) {
+        zaio_call_destroy (&xfer->tool->call);
         zaio_client_destroy (&xfer->tool->client);
         xfer->client = NULL;
     }
@@ -461,7 +636,7 @@ s_chunk_size (s_tool_t *tool, int *rc)
 {
     const zaio_hello_t *limits = zaio_client_limits (s_client (tool));
     if (!limits) {
-        *rc = zaio_client_ping (s_client (tool));
+        *rc = s_simple (tool, ZAIO_OP_PING, NULL, NULL, 0, 0);
         if (*rc) return 0;
         limits = zaio_client_limits (s_client (tool));
     }
@@ -506,24 +681,26 @@ static int
 s_fetch (s_tool_t *tool, const char *op, const char *remote, int fd, bool ordered,
          const char *local)
 {
-    zaio_client_t *client = s_client (tool);
     zaio_stat_t st;
-    int rc = zaio_client_stat (client, remote, &st);
-    if (rc) return s_fail (op, remote, rc);
+    int rc = s_stat (tool, remote, &st);
+    if (rc) return s_fail_remote (tool, op, remote, rc);
     if (streq (st.type, "dir")) return s_fail (op, remote, EISDIR);
     size_t chunk = s_chunk_size (tool, &rc);
-    if (!chunk) return s_fail (op, remote, rc);
+    if (!chunk) return s_fail_remote (tool, op, remote, rc);
     s_xfer_t xfer;
     s_xfer_init (&xfer, tool, op, remote, fd, chunk, local);
     xfer.ordered = ordered;
     xfer.end = st.size;
     xfer.eof_at = UINT64_MAX;
+    //  No meter over what goes to standard output: on a terminal it would
+    //  mix with the content.
     s_progress_init (&xfer.progress, remote, st.size);
+    if (fd == STDOUT_FILENO) xfer.progress.enabled = false;
     s_read_more (&xfer);
     if (s_drain (&xfer)) rc = EINTR;
     for (int i = 0; i < S_DEPTH; i++) zaio_buf_destroy (&xfer.slots[i]);
     if (rc == 0 && xfer.error) rc = xfer.error;
-    if (rc) return s_fail (op, remote, rc);
+    if (rc) return s_fail_remote (tool, op, remote, rc);
     if (xfer.local_error) return s_fail (op, local, xfer.local_error);
     s_progress_show (&xfer.progress, xfer.moved, true);
     return 0;
@@ -535,7 +712,10 @@ s_write_done (zaio_call_t *call, void *arg)
     s_xfer_t *xfer = (s_xfer_t *)arg;
     xfer->in_flight--;
     int rc = zaio_call_error (call);
-    if (rc && !xfer->error) xfer->error = rc;
+    if (rc && !xfer->error) {
+        xfer->error = rc;
+        s_keep_why (xfer->tool, rc, zaio_call_message (call));
+    }
     if (!rc) {
         xfer->moved += zaio_call_reply (call)->bytes;
         s_progress_show (&xfer->progress, xfer->moved, false);
@@ -609,12 +789,11 @@ s_cmd_ping (s_tool_t *tool, int argc, char **argv)
         count = strtol (argv[first], &end, 10);
         if (*end || count < 1 || first + 1 < argc) return s_usage ("ping", "ping: bad COUNT");
     }
-    zaio_client_t *client = s_client (tool);
     for (long i = 0; i < count; i++) {
         int64_t start = zclock_usecs ();
-        int rc = zaio_client_ping (client);
-        if (rc) return s_fail ("ping", NULL, rc);
-        printf ("pong from %s: %.3f ms\n", zaio_client_endpoint (client),
+        int rc = s_simple (tool, ZAIO_OP_PING, NULL, NULL, 0, 0);
+        if (rc) return s_fail_remote (tool, "ping", NULL, rc);
+        printf ("pong from %s: %.3f ms\n", zaio_client_endpoint (tool->client),
                 (double)(zclock_usecs () - start) / 1000.0);
     }
     return 0;
@@ -628,8 +807,11 @@ s_cmd_hello (s_tool_t *tool, int argc, char **argv)
     if (first < 0) return EXIT_USAGE;
     if (first < argc) return s_usage ("hello", "hello: takes no arguments");
     zaio_hello_t hello;
-    int rc = zaio_client_hello (s_client (tool), &hello);
-    if (rc) return s_fail ("hello", NULL, rc);
+    zaio_request_t req;
+    s_request (&req, ZAIO_OP_HELLO, NULL, NULL);
+    int rc = s_call (tool, &req);
+    if (!rc) rc = zaio_call_hello (tool->call, &hello);
+    if (rc) return s_fail_remote (tool, "hello", NULL, rc);
     printf ("broker %s at %s, protocol %u\n", hello.version, zaio_client_endpoint (tool->client),
             hello.protocol);
     printf ("limits: header_max %" PRIu64 ", path_max %" PRIu64 ", payload_max %" PRIu64
@@ -662,9 +844,9 @@ s_cmd_stat (s_tool_t *tool, int argc, char **argv)
     int status = 0;
     for (int i = first; i < argc; i++) {
         zaio_stat_t st;
-        int rc = zaio_client_stat (s_client (tool), argv[i], &st);
+        int rc = s_stat (tool, argv[i], &st);
         if (rc) {
-            status = s_fail ("stat", argv[i], rc);
+            status = s_fail_remote (tool, "stat", argv[i], rc);
             if (status != EXIT_FAILED) return status;
             continue;
         }
@@ -680,36 +862,99 @@ s_cmd_stat (s_tool_t *tool, int argc, char **argv)
 //  escaped so it shows and cannot pass for another: its bytes outside
 //  printable ASCII as \xHH, a backslash as \\.
 static void
-s_print_name (const zaio_dirent_t *entry)
+s_print_name (const zaio_dirent_t *entry, FILE *out)
 {
     if (!entry->name_bin) {
-        printf ("%s\n", entry->name);
+        fprintf (out, "%s\n", entry->name);
         return;
     }
     for (const unsigned char *at = (const unsigned char *)entry->name; *at; at++)
         if (*at == '\\')
-            fputs ("\\\\", stdout);
+            fputs ("\\\\", out);
         else if (*at < 0x20 || *at > 0x7e)
-            printf ("\\x%02x", *at);
+            fprintf (out, "\\x%02x", *at);
         else
-            putchar (*at);
-    putchar ('\n');
+            fputc (*at, out);
+    fputc ('\n', out);
 }
 
+//  rm -r met entry of dir, which no request can name (not UTF-8): say so.
+//  Returns the exit status.
+static int
+s_fail_unnamable (const char *dir, const zaio_dirent_t *entry)
+{
+    fprintf (stderr, "zaio: rm %s: holds a name no request can give (not UTF-8): ", dir);
+    s_print_name (entry, stderr);
+    return EXIT_FAILED;
+}
+
+//  ls -l's first column: the type (d, -, l, ?) and, if mode is known
+//  (known), the permission bits as ls shows them, else question marks.
 static void
-s_print_entry (const zaio_dirent_t *entry, bool longform)
+s_format_mode (const char *type, uint32_t mode, bool known, char *buf)
+{
+    buf[0] = streq (type, "dir")       ? 'd'
+             : streq (type, "symlink") ? 'l'
+             : streq (type, "file")    ? '-'
+                                       : '?';
+    const char *letters = "rwxrwxrwx";
+    for (int i = 0; i < 9; i++) buf[1 + i] = !known ? '?' : mode & (0400u >> i) ? letters[i] : '-';
+    if (known) {
+        //  setuid, setgid, sticky: s, s, t over x; S, S, T without it
+        if (mode & 04000) buf[3] = mode & 0100 ? 's' : 'S';
+        if (mode & 02000) buf[6] = mode & 0010 ? 's' : 'S';
+        if (mode & 01000) buf[9] = mode & 0001 ? 't' : 'T';
+    }
+    buf[10] = 0;
+}
+
+//  One line of ls: the name, or with longform the mode (from st; NULL if
+//  unknown), size, modification time (UTC) and name.
+static void
+s_print_entry (const zaio_dirent_t *entry, bool longform, const zaio_stat_t *st)
 {
     if (longform) {
-        char mtime[64];
+        char mtime[64], mode[16];
         s_format_time (entry->mtime_ns, mtime, sizeof mtime);
         mtime[19] = 0; //  to the second
-        char kind = streq (entry->type, "dir")       ? 'd'
-                    : streq (entry->type, "symlink") ? 'l'
-                    : streq (entry->type, "file")    ? '-'
-                                                     : '?';
-        printf ("%c %12" PRIu64 " %s ", kind, entry->size, mtime);
+        s_format_mode (entry->type, st ? st->mode : 0, st != NULL, mode);
+        printf ("%s %12" PRIu64 " %s ", mode, entry->size, mtime);
     }
-    s_print_name (entry);
+    s_print_name (entry, stdout);
+}
+
+//  Print a page of dir's entries; for longform, the modes of all of them
+//  come from one batch of stats (an entry whose stat fails, gone since or
+//  not namable, shows question marks). Returns 0 or EINTR.
+static int
+s_print_page (s_tool_t *tool, const char *dir, const zaio_dirent_t *entries, size_t count,
+              bool longform)
+{
+    if (!longform || !count) {
+        for (size_t i = 0; i < count; i++) s_print_entry (&entries[i], false, NULL);
+        return 0;
+    }
+    zaio_request_t *reqs = (zaio_request_t *)calloc (count, sizeof *reqs);
+    zaio_call_t **calls = (zaio_call_t **)calloc (count, sizeof *calls);
+    assert (reqs && calls);
+    for (size_t i = 0; i < count; i++) {
+        char *path = s_join (dir, entries[i].name);
+        //  A name no request can hold (not UTF-8, too long) gets a ping
+        //  in its place, and its mode shows as unknown.
+        if (entries[i].name_bin || s_request (&reqs[i], ZAIO_OP_STAT, path, NULL))
+            s_request (&reqs[i], ZAIO_OP_PING, NULL, NULL);
+        zstr_free (&path);
+    }
+    int rc = s_batch (tool, reqs, count, calls);
+    for (size_t i = 0; i < count; i++) {
+        zaio_stat_t st;
+        bool known = !rc && reqs[i].op == ZAIO_OP_STAT && zaio_call_stat (calls[i], &st) == 0;
+        if (!rc) s_print_entry (&entries[i], true, known ? &st : NULL);
+        zaio_call_destroy (&calls[i]);
+    }
+    free (calls);
+    free (reqs);
+    return rc;
 }
 
 static int
@@ -729,26 +974,26 @@ s_cmd_ls (s_tool_t *tool, int argc, char **argv)
         while (more) {
             zaio_dirent_t *entries;
             size_t entry_count;
-            int rc = zaio_client_listdir (s_client (tool), paths[i], after, S_LISTDIR_PAGE,
-                                          &entries, &entry_count, &more);
+            int rc = s_listdir (tool, paths[i], after, &entries, &entry_count, &more);
             if (rc == ENOTDIR) {
                 //  Like ls: a file lists as itself.
                 zaio_stat_t st;
-                rc = zaio_client_stat (tool->client, paths[i], &st);
+                rc = s_stat (tool, paths[i], &st);
                 if (rc == 0) {
                     zaio_dirent_t entry = {.size = st.size, .mtime_ns = st.mtime_ns};
                     snprintf (entry.name, sizeof entry.name, "%s", paths[i]);
                     snprintf (entry.type, sizeof entry.type, "%s", st.type);
-                    s_print_entry (&entry, set[0]);
+                    s_print_entry (&entry, set[0], &st);
                 }
                 more = false;
             }
+            if (!rc) rc = s_print_page (tool, paths[i], entries, entry_count, set[0]);
             if (rc) {
-                status = s_fail ("ls", paths[i], rc);
+                free (entries);
+                status = s_fail_remote (tool, "ls", paths[i], rc);
                 if (status != EXIT_FAILED) return status;
                 break;
             }
-            for (size_t j = 0; j < entry_count; j++) s_print_entry (&entries[j], set[0]);
             if (entry_count) snprintf (after, sizeof after, "%s", entries[entry_count - 1].name);
             free (entries);
         }
@@ -873,16 +1118,22 @@ s_put_commit (s_xfer_t *xfer, const char *remote, bool interrupted)
 {
     int rc = interrupted ? EINTR : xfer->error;
     if (!rc && !xfer->local_error) {
-        rc = zaio_client_fsync (xfer->client, xfer->remote, false);
-        if (!rc) rc = zaio_client_rename (xfer->client, xfer->remote, remote);
+        rc = s_simple (xfer->tool, ZAIO_OP_FSYNC, xfer->remote, NULL, 0, 0);
+        if (!rc) rc = s_simple (xfer->tool, ZAIO_OP_RENAME, xfer->remote, remote, 0, 0);
     }
     if (rc || xfer->local_error) {
         //  Best effort: leave no temporary file behind. An interrupt stops
         //  the transfer, not this.
         zsys_interrupted = 0;
         zaio_client_set_timeout (s_client (xfer->tool), S_CLEANUP_MS);
-        zaio_client_unlink (xfer->tool->client, xfer->remote);
-        return rc ? s_fail ("put", remote, rc) : s_fail ("put", xfer->local, xfer->local_error);
+        int why_code = xfer->tool->why_code;
+        char why[sizeof xfer->tool->why];
+        memcpy (why, xfer->tool->why, sizeof why);
+        s_simple (xfer->tool, ZAIO_OP_UNLINK, xfer->remote, NULL, 0, 0);
+        //  The failure reported is the put's, not the clean-up's.
+        s_keep_why (xfer->tool, why_code, why);
+        return rc ? s_fail_remote (xfer->tool, "put", remote, rc)
+                  : s_fail ("put", xfer->local, xfer->local_error);
     }
     s_progress_show (&xfer->progress, xfer->moved, true);
     return 0;
@@ -905,7 +1156,7 @@ s_cmd_put (s_tool_t *tool, int argc, char **argv)
     if (S_ISDIR (st.st_mode)) return s_fail ("put", local, EISDIR);
     int rc = 0;
     size_t chunk = s_chunk_size (tool, &rc);
-    if (!chunk) return s_fail ("put", remote, rc);
+    if (!chunk) return s_fail_remote (tool, "put", remote, rc);
     if (strlen (remote) + 48 > ZAIO_PATH_MAX) return s_fail ("put", remote, ENAMETOOLONG);
 
     //  Write a temporary file beside the target, then rename it over the
@@ -933,10 +1184,8 @@ s_cmd_two (s_tool_t *tool, int argc, char **argv, const char *name, zaio_op_t op
     int first = s_options (name, argc, argv, "", set);
     if (first < 0) return EXIT_USAGE;
     if (argc - first != 2) return s_usage (name, "needs SOURCE and DEST");
-    int rc = op == ZAIO_OP_COPY
-                 ? zaio_client_copy (s_client (tool), argv[first], argv[first + 1], NULL)
-                 : zaio_client_rename (s_client (tool), argv[first], argv[first + 1]);
-    return rc ? s_fail (name, argv[first], rc) : 0;
+    int rc = s_simple (tool, op, argv[first], argv[first + 1], 0, 0);
+    return rc ? s_fail_remote (tool, name, argv[first], rc) : 0;
 }
 
 static int
@@ -961,29 +1210,160 @@ s_cmd_each (s_tool_t *tool, int argc, char **argv, const char *name, const char 
     if (first >= argc) return s_usage (name, "which PATH?");
     int status = 0;
     for (int i = first; i < argc; i++) {
-        zaio_client_t *client = s_client (tool);
         int rc;
-        if (streq (name, "rm")) {
-            rc = zaio_client_unlink (client, argv[i]);
-            if (rc == ENOENT && set[0]) rc = 0; //  -f
-        } else if (streq (name, "mkdir"))
-            rc = zaio_client_mkdir (client, argv[i], set[0]);
+        if (streq (name, "mkdir"))
+            rc = s_simple (tool, ZAIO_OP_MKDIR, argv[i], NULL, set[0] ? ZAIO_FIELD_PARENTS : 0, 1);
         else if (streq (name, "rmdir"))
-            rc = zaio_client_rmdir (client, argv[i]);
+            rc = s_simple (tool, ZAIO_OP_RMDIR, argv[i], NULL, 0, 0);
         else
-            rc = zaio_client_fsync (client, argv[i], set[0]);
+            rc = s_simple (tool, ZAIO_OP_FSYNC, argv[i], NULL, set[0] ? ZAIO_FIELD_DATASYNC : 0, 1);
         if (rc) {
-            status = s_fail (name, argv[i], rc);
+            status = s_fail_remote (tool, name, argv[i], rc);
             if (status != EXIT_FAILED) return status;
         }
     }
     return status;
 }
 
+//  True if path names the volume's root ("", ".", "/", "a/..", "./"...).
+static bool
+s_is_root (const char *path)
+{
+    int depth = 0;
+    for (const char *at = path; *at;) {
+        size_t len = strcspn (at, "/");
+        if (len == 2 && strncmp (at, "..", 2) == 0)
+            depth = depth > 0 ? depth - 1 : 0;
+        else if (len && !(len == 1 && *at == '.'))
+            depth++;
+        at += len;
+        while (*at == '/') at++;
+        if (depth == 0 && *at == 0) return true;
+    }
+    return depth == 0;
+}
+
+static int s_remove_tree (s_tool_t *tool, const char *path, bool force);
+
+//  Unlink the count entries of dir that are not directories, as one batch.
+//  Returns 0 or the exit status after saying which failed (an entry
+//  already gone is no failure).
+static int
+s_remove_files (s_tool_t *tool, const char *dir, const zaio_dirent_t *entries, size_t count)
+{
+    zaio_request_t *reqs = (zaio_request_t *)calloc (count, sizeof *reqs);
+    zaio_call_t **calls = (zaio_call_t **)calloc (count, sizeof *calls);
+    char **paths = (char **)calloc (count, sizeof *paths);
+    assert (reqs && calls && paths);
+    size_t files = 0;
+    int status = 0;
+    for (size_t i = 0; i < count && !status; i++) {
+        if (streq (entries[i].type, "dir")) continue;
+        paths[files] = s_join (dir, entries[i].name);
+        if (entries[i].name_bin)
+            status = s_fail_unnamable (dir, &entries[i]);
+        else if (s_request (&reqs[files], ZAIO_OP_UNLINK, paths[files], NULL))
+            status = s_fail ("rm", paths[files], ENAMETOOLONG);
+        files++;
+    }
+    int rc = status || !files ? 0 : s_batch (tool, reqs, files, calls);
+    if (rc) status = s_fail ("rm", dir, rc);
+    for (size_t i = 0; i < files; i++) {
+        rc = calls[i] ? zaio_call_error (calls[i]) : 0;
+        if (rc && rc != ENOENT && !status) {
+            s_keep_why (tool, rc, zaio_call_message (calls[i]));
+            status = s_fail_remote (tool, "rm", paths[i], rc);
+        }
+        zaio_call_destroy (&calls[i]);
+        zstr_free (&paths[i]);
+    }
+    free (paths);
+    free (calls);
+    free (reqs);
+    return status;
+}
+
+//  Remove the directory dir and everything in it, a listdir page at a
+//  time: the page's files in one batch, then its subdirectories, depth
+//  first. Returns 0 or the exit status after saying what failed.
+static int
+s_remove_dir (s_tool_t *tool, const char *dir)
+{
+    char after[ZAIO_NAME_MAX + 1] = "";
+    bool more = true;
+    int status = 0;
+    while (more && !status) {
+        zaio_dirent_t *entries;
+        size_t count;
+        int rc = s_listdir (tool, dir, after, &entries, &count, &more);
+        if (rc) return s_fail_remote (tool, "rm", dir, rc);
+        status = s_remove_files (tool, dir, entries, count);
+        zlist_t *subdirs = zlist_new ();
+        assert (subdirs);
+        zlist_autofree (subdirs);
+        for (size_t i = 0; i < count && !status; i++)
+            if (streq (entries[i].type, "dir")) {
+                char *path = s_join (dir, entries[i].name);
+                if (entries[i].name_bin) status = s_fail_unnamable (dir, &entries[i]);
+                zlist_append (subdirs, path);
+                zstr_free (&path);
+            }
+        if (count) snprintf (after, sizeof after, "%s", entries[count - 1].name);
+        free (entries);
+        for (char *path = (char *)zlist_first (subdirs); path && !status;
+             path = (char *)zlist_next (subdirs))
+            status = s_remove_tree (tool, path, false);
+        zlist_destroy (&subdirs);
+    }
+    if (status) return status;
+    int rc = s_simple (tool, ZAIO_OP_RMDIR, dir, NULL, 0, 0);
+    return rc ? s_fail_remote (tool, "rm", dir, rc) : 0;
+}
+
+//  Remove path, and if it is a directory, everything under it (a symlink
+//  is removed, never followed). force: a missing path is no error.
+//  Returns 0 or the exit status after saying what failed.
+static int
+s_remove_tree (s_tool_t *tool, const char *path, bool force)
+{
+    zaio_stat_t st;
+    int rc = s_stat (tool, path, &st);
+    if (rc == ENOENT && force) return 0;
+    if (rc) return s_fail_remote (tool, "rm", path, rc);
+    if (streq (st.type, "dir")) return s_remove_dir (tool, path);
+    rc = s_simple (tool, ZAIO_OP_UNLINK, path, NULL, 0, 0);
+    if (rc == ENOENT && force) return 0;
+    return rc ? s_fail_remote (tool, "rm", path, rc) : 0;
+}
+
+//  rm [-f] [-r] PATH...
 static int
 s_cmd_rm (s_tool_t *tool, int argc, char **argv)
 {
-    return s_cmd_each (tool, argc, argv, "rm", "f");
+    bool set[3] = {false, false, false}; //  -f, -r, -R
+    int first = s_options ("rm", argc, argv, "frR", set);
+    if (first < 0) return EXIT_USAGE;
+    if (first >= argc) return s_usage ("rm", "which PATH?");
+    bool force = set[0], recursive = set[1] || set[2];
+    int status = 0;
+    for (int i = first; i < argc; i++) {
+        int rc = 0;
+        if (recursive && s_is_root (argv[i])) {
+            fprintf (stderr, "zaio: rm -r %s: refusing to remove the volume's root\n",
+                     *argv[i] ? argv[i] : "\"\"");
+            rc = EXIT_FAILED;
+        } else if (recursive)
+            rc = s_remove_tree (tool, argv[i], force);
+        else {
+            int code = s_simple (tool, ZAIO_OP_UNLINK, argv[i], NULL, 0, 0);
+            if (code && !(code == ENOENT && force)) rc = s_fail_remote (tool, "rm", argv[i], code);
+        }
+        if (rc) {
+            status = rc;
+            if (rc != EXIT_FAILED) return rc;
+        }
+    }
+    return status;
 }
 
 static int
@@ -1056,8 +1436,8 @@ s_cmd_truncate (s_tool_t *tool, int argc, char **argv)
     }
     uint64_t size;
     if (s_parse_size (size_text, &size)) return s_usage ("truncate", "truncate: bad SIZE");
-    int rc = zaio_client_truncate (s_client (tool), path, size);
-    return rc ? s_fail ("truncate", path, rc) : 0;
+    int rc = s_simple (tool, ZAIO_OP_TRUNCATE, path, NULL, ZAIO_FIELD_SIZE, size);
+    return rc ? s_fail_remote (tool, "truncate", path, rc) : 0;
 }
 
 static void
@@ -1132,6 +1512,55 @@ s_print_missed (uint64_t missed, const zaio_event_t *event, bool json)
                 event->seq - missed, event->seq - 1);
 }
 
+//  The line saying that the broker restarted: event's seq is not after
+//  last, the one before it; the count of missed events starts again.
+static void
+s_print_restart (uint64_t last, const zaio_event_t *event, bool json)
+{
+    if (json)
+        printf ("{\"restart\":true,\"seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 "}\n", event->seq,
+                last);
+    else
+        printf ("-- broker restarted (seq %" PRIu64 " after %" PRIu64 "); events before it are "
+                "not counted as missed\n",
+                event->seq, last);
+}
+
+//  What watch has said about its connection to the events endpoint.
+typedef struct {
+    const char *endpoint;
+    int64_t started;      //  when watch started, for the "no broker yet" line
+    uint32_t connections; //  connections made, as last reported
+    bool connected;       //  one is up, as last reported
+    bool have_seq;        //  an event came (last_seq is its seq)
+    uint64_t last_seq;
+} s_link_t;
+
+//  Say on stderr what changed in the watcher's connection since the last
+//  check: the first connection, a loss, a reconnect (even one quicker than
+//  a check, seen from the count of connections), and, once, that no
+//  broker answered within ZAIO_CLIENT_CONNECT_TIMEOUT_MS of the start.
+static void
+s_link_check (s_link_t *link, zaio_watch_t *watch)
+{
+    uint32_t connections = zaio_watch_connections (watch);
+    bool connected = zaio_watch_connected (watch);
+    if (link->connected && (!connected || connections > link->connections))
+        fprintf (stderr, "zaio: watch: lost the broker at %s; reconnecting\n", link->endpoint);
+    if (connections > link->connections)
+        fprintf (stderr, "zaio: watch: connected to %s%s\n", link->endpoint,
+                 link->connections ? " again" : "");
+    if (connections > link->connections && !connected)
+        fprintf (stderr, "zaio: watch: lost the broker at %s; reconnecting\n", link->endpoint);
+    if (connections == 0 && link->started &&
+        zclock_mono () - link->started >= ZAIO_CLIENT_CONNECT_TIMEOUT_MS) {
+        fprintf (stderr, "zaio: watch: no broker at %s yet; still trying\n", link->endpoint);
+        link->started = 0;
+    }
+    link->connections = connections;
+    link->connected = connected;
+}
+
 //  True if event's topic starts with one of prefixes, or prefixes is empty.
 static bool
 s_watch_wanted (zlist_t *prefixes, const zaio_event_t *event)
@@ -1173,14 +1602,24 @@ s_cmd_watch (s_tool_t *tool, int argc, char **argv)
     //  the sequence numbers are real losses, not filtered events.
     zaio_watch_subscribe (watch, "");
     setvbuf (stdout, NULL, _IOLBF, 0);
+    s_link_t link = {
+        tool->events ? tool->events : s_env (ZAIO_EVENTS_ENV), zclock_mono (), 0, false, false, 0};
+    if (!link.endpoint) link.endpoint = ZAIO_DEFAULT_EVENTS;
     long printed = 0;
     while (!zsys_interrupted && (count == 0 || printed < count)) {
         zaio_event_t event;
-        if (zaio_watch_recv (watch, &event, 500)) {
+        int rc = zaio_watch_recv (watch, &event, 500);
+        s_link_check (&link, watch);
+        if (rc) {
             if (!zaio_watch_error (watch)) continue;
             status = s_fail ("watch", NULL, zaio_watch_error (watch));
             break;
         }
+        //  seq runs 1, 2, 3... per broker: a step back is a new one.
+        if (link.have_seq && event.seq <= link.last_seq)
+            s_print_restart (link.last_seq, &event, json);
+        link.have_seq = true;
+        link.last_seq = event.seq;
         uint64_t missed = zaio_watch_missed (watch);
         if (missed) s_print_missed (missed, &event, json);
         if (!s_watch_wanted (prefixes, &event)) continue;
@@ -1190,6 +1629,65 @@ s_cmd_watch (s_tool_t *tool, int argc, char **argv)
     zaio_watch_destroy (&watch);
     zlist_destroy (&prefixes);
     return status;
+}
+
+//  stats [--json]: the broker's stats report, as text or JSON.
+static int
+s_cmd_stats (s_tool_t *tool, int argc, char **argv)
+{
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
+            s_command_help (s_find ("stats"));
+            exit (0);
+        } else if (streq (argv[i], "--json"))
+            json = true;
+        else
+            return s_usage ("stats", "stats: takes --json only");
+    }
+    zaio_request_t req;
+    s_request (&req, ZAIO_OP_STATS, NULL, NULL);
+    zaio_stats_report_t *report = NULL;
+    int rc = s_call (tool, &req);
+    if (!rc) rc = zaio_call_stats (tool->call, &report);
+    if (rc) return s_fail_remote (tool, "stats", NULL, rc);
+    zaio_top_print_stats (report, json, stdout);
+    zaio_stats_report_destroy (&report);
+    return 0;
+}
+
+//  top [-n COUNT] [--interval MS]: see zaio_top_run.
+static int
+s_cmd_top (s_tool_t *tool, int argc, char **argv)
+{
+    zaio_top_options_t options = {1000, 0, ZAIO_STATS_TOP_DEFAULT};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        long value;
+        if (streq (arg, "--help") || streq (arg, "-h")) {
+            s_command_help (s_find ("top"));
+            exit (0);
+        } else if ((streq (arg, "-n") || streq (arg, "--count")) && i + 1 < argc) {
+            if (s_parse_number (argv[++i], LONG_MAX, &value) || value < 1)
+                return s_usage ("top", "top: bad COUNT");
+            options.count = value;
+        } else if (streq (arg, "--interval") && i + 1 < argc) {
+            if (s_parse_number (argv[++i], 3600000, &value) || value < 100)
+                return s_usage ("top", "top: bad --interval (100 to 3600000 ms)");
+            options.interval_ms = (uint32_t)value;
+        } else
+            return s_usage ("top", "top: unknown option or operand");
+    }
+    //  A stats call that hangs would freeze the screen: give up on one
+    //  after two intervals (2 s at least), and try again at the next.
+    zaio_client_t *client = s_client (tool);
+    uint32_t patience = options.interval_ms * 2 < 2000 ? 2000 : options.interval_ms * 2;
+    zaio_client_set_timeout (
+        client, tool->timeout_ms && tool->timeout_ms < patience ? tool->timeout_ms : patience);
+    char why[256] = "";
+    int rc = zaio_top_run (client, &options, why, sizeof why);
+    if (rc) s_keep_why (tool, rc, why);
+    return rc ? s_fail_remote (tool, "top", NULL, rc) : 0;
 }
 
 //  Create the missing directories above path, private to their owner
@@ -1254,11 +1752,14 @@ static const s_command_t s_commands[] = {
      "Print type, size, mode and modification time of each PATH (symlinks not followed).\n"},
     {"ls", s_cmd_ls, "ls [-l] [PATH...]",
      "List the entries of each directory (the root if none), sorted by name.\n"
-     "  -l   long form: type (d, -, l, ?), size, modification time (UTC), name\n"
+     "  -l   long form: type (d, -, l, ?) and permissions as ls shows them, size,\n"
+     "       modification time (UTC), name; the modes of a page of entries come\n"
+     "       from one batch of stats\n"
      "A name that is not UTF-8 is shown escaped: its bytes outside printable ASCII\n"
      "as \\xHH, a backslash as \\\\. No request can name such a file.\n"},
     {"cat", s_cmd_cat, "cat PATH...",
-     "Write each file to standard output, fetched in pipelined chunks.\n"},
+     "Write each file to standard output, fetched in pipelined chunks. No\n"
+     "progress bar: it would mix with the content on a terminal.\n"},
     {"get", s_cmd_get, "get REMOTE LOCAL",
      "Copy REMOTE from the broker to the local file LOCAL (into it if a directory;\n"
      "standard output if -), in chunks of up to 4 MiB with 8 in flight, written to a\n"
@@ -1266,7 +1767,7 @@ static const s_command_t s_commands[] = {
      "of the file it replaces): if the get fails or is interrupted, LOCAL is left\n"
      "as it was. An existing LOCAL that is not a regular file (a fifo, a device) is\n"
      "written directly. A progress bar (bytes, rate, ETA) is shown when standard\n"
-     "error is a terminal.\n"},
+     "error is a terminal, unless LOCAL is -.\n"},
     {"put", s_cmd_put, "put LOCAL REMOTE",
      "Copy the local file LOCAL (standard input if -) to REMOTE, in chunks of up to\n"
      "4 MiB with 8 in flight, written to a temporary file beside REMOTE, flushed, then\n"
@@ -1276,7 +1777,11 @@ static const s_command_t s_commands[] = {
      "chmod to drop it after the last).\n"},
     {"cp", s_cmd_cp, "cp SOURCE DEST", "Copy SOURCE to DEST inside the broker.\n"},
     {"mv", s_cmd_mv, "mv SOURCE DEST", "Rename SOURCE to DEST (replacing DEST).\n"},
-    {"rm", s_cmd_rm, "rm [-f] PATH...", "Remove files.\n  -f   a missing file is not an error\n"},
+    {"rm", s_cmd_rm, "rm [-f] [-r] PATH...",
+     "Remove files.\n"
+     "  -f   a missing file is not an error\n"
+     "  -r   (or -R) remove directories and everything under them; symlinks are\n"
+     "       removed, never followed; the volume's root is refused\n"},
     {"mkdir", s_cmd_mkdir, "mkdir [-p] PATH...",
      "Create directories.\n  -p   create missing parents; an existing directory is fine\n"},
     {"rmdir", s_cmd_rmdir, "rmdir PATH...", "Remove empty directories.\n"},
@@ -1284,6 +1789,21 @@ static const s_command_t s_commands[] = {
      "Set the size of a file. SIZE is bytes, or with a K, M, G or T suffix.\n"},
     {"sync", s_cmd_sync, "sync [-d] PATH...",
      "Flush files or directories to stable storage (fsync).\n  -d   fdatasync instead\n"},
+    {"stats", s_cmd_stats, "stats [--json]",
+     "Print the broker's counters, gauges and latencies (its stats op): queue depth,\n"
+     "jobs running and in flight, held replies, volumes and workers with their\n"
+     "load, jobs and bytes per op, outcome and volume since it started, p50 and\n"
+     "p99 of queue and service time per op, and the busiest clients. With\n"
+     "authentication on, only identities with the monitor grant may ask.\n"
+     "  --json     the report as one JSON object\n"},
+    {"top", s_cmd_top, "top [-n COUNT] [--interval MS]",
+     "A live view of the broker, refreshed every second: jobs/s, bytes/s and\n"
+     "errors/s per op and volume, p50/p99 of service and queue time, workers and\n"
+     "their load, the busiest clients. Keys: q quit, s next sort column, < >\n"
+     "sort column left/right, r reverse, v show one volume (empty: all), h help.\n"
+     "When standard output is not a terminal, prints a plain table per refresh.\n"
+     "  -n, --count COUNT  exit after COUNT refreshes\n"
+     "  --interval MS      refresh every MS milliseconds [1000]\n"},
     {"keygen", s_cmd_keygen, "keygen PATH [NAME]",
      "Make a CURVE certificate pair in czmq's format: PATH (the public key, and\n"
      "NAME as its 'name' metadata) and PATH_secret (the secret key, mode 0600),\n"
@@ -1294,7 +1814,10 @@ static const s_command_t s_commands[] = {
      "time (UTC), op, path, outcome, bytes, latency (queue + service), worker.\n"
      "PREFIXes select topics OUTCOME.OP.VOLUME, e.g. err. or ok.write. (all if\n"
      "none). Lost events (gaps in sequence numbers) are reported as\n"
-     "'-- missed N events'. Runs until interrupted.\n"
+     "'-- missed N events', a broker restart (a lower sequence number) as\n"
+     "'-- broker restarted (seq N after M)'. Standard error says when no broker\n"
+     "answers yet, when watch connects, loses the broker, and connects again.\n"
+     "Runs until interrupted.\n"
      "  --json     one JSON object per line instead\n"
      "  --count N  exit after N events\n"},
 };
@@ -1332,7 +1855,9 @@ s_help (void)
             "  -V, --version           print the version\n\n"
             "Commands:\n");
     for (size_t i = 0; i < S_COMMAND_COUNT; i++) printf ("  %s\n", s_commands[i].synopsis);
-    printf ("\nErrors are printed as 'zaio: OP PATH: ENOENT (No such file or directory)'.\n"
+    printf ("\nErrors are printed as 'zaio: OP PATH: NAME (explanation)', e.g. 'zaio: stat\n"
+            "a.txt: ENOENT (No such file or directory)'; the explanation names the volume\n"
+            "(NOVOLUME) or the broker's endpoint (UNREACHABLE, TIMEOUT, CONNLOST, AUTH).\n"
             "Exit status:\n"
             "  0    success\n"
             "  1    the operation failed (an error from the broker, or a local file error)\n"
@@ -1353,15 +1878,6 @@ s_takes_value (const char *name)
            streq (name, "-r") || streq (name, "--retries") || streq (name, "--retry-ms") ||
            streq (name, "-v") || streq (name, "--volume") || streq (name, "--curve-server") ||
            streq (name, "--curve-cert");
-}
-
-//  text as a whole decimal number in 0..max into *value. Returns 0 or -1.
-static int
-s_parse_number (const char *text, long max, long *value)
-{
-    char *end;
-    *value = strtol (text, &end, 10);
-    return *end || *value < 0 || *value > max ? -1 : 0;
 }
 
 //  The global option at argv[*at] into tool; *at moves past its value if
@@ -1435,17 +1951,10 @@ s_run_command (s_tool_t *tool, int argc, char **argv)
         return s_usage (NULL, problem);
     }
     int status = cmd->run (tool, argc, argv);
+    zaio_call_destroy (&tool->call);
     zaio_client_destroy (&tool->client);
     if (fflush (stdout) && status == 0) status = s_fail (cmd->name, "(stdout)", errno);
     return status;
-}
-
-//  The environment variable name, NULL if unset or empty.
-static const char *
-s_env (const char *name)
-{
-    const char *value = getenv (name);
-    return value && *value ? value : NULL;
 }
 
 int
@@ -1459,7 +1968,10 @@ main (int argc, char *argv[])
                      NULL,
                      getenv ("ZAIO_VOLUME"),
                      s_env ("ZAIO_CURVE_SERVER"),
-                     s_env ("ZAIO_CURVE_CERT")};
+                     s_env ("ZAIO_CURVE_CERT"),
+                     NULL,
+                     0,
+                     ""};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         int status = s_global_option (&tool, argc, argv, &i);

@@ -11,7 +11,9 @@
     count as a refusal too: a wrong server key shows as nothing else. New
     keys get a fresh SUB and monitor, so that no event of a connection
     made without them can be taken for a refusal of them; the watcher
-    keeps its subscriptions to replay on it.
+    keeps its subscriptions to replay on it. The same monitor tells when a
+    connection comes up (a handshake completed) and when it drops, so that
+    a program can say so (zaio_watch_connected, zaio_watch_connections).
 */
 
 #include "zaio.h"
@@ -24,11 +26,12 @@
 //  Handshakes in a row the broker hung up on, under CURVE, that make a
 //  refusal: as many as a client's connection attempts by default.
 #define S_HANGUPS_MAX (ZAIO_CLIENT_RETRIES + 1)
-//  What the monitor reports: refusals, hang-ups, and the successes that
-//  end a run of hang-ups.
+//  What the monitor reports: refusals, hang-ups, the successes that end a
+//  run of hang-ups (and are connections), and connections dropped.
 #define S_MONITOR_EVENTS                                                                           \
     (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                       \
-     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |                        \
+     ZMQ_EVENT_DISCONNECTED)
 
 struct _zaio_watch_t {
     char *endpoint;
@@ -36,10 +39,12 @@ struct _zaio_watch_t {
     zsock_t *monitor; //  PAIR of the SUB's monitor; NULL over inproc
     bool curve;       //  the SUB uses CURVE, with `keys`
     zaio_curve_t keys;
-    int error;          //  ZAIO_ERR_AUTH once refused: no longer connected
-    uint32_t hangups;   //  handshakes in a row the broker hung up on
-    zlistx_t *prefixes; //  subscriptions, as strings, one per subscribe
-    bool everything;    //  subscribed to "": sequence gaps are real losses
+    int error;            //  ZAIO_ERR_AUTH once refused: no longer connected
+    uint32_t hangups;     //  handshakes in a row the broker hung up on
+    bool connected;       //  a connection is up (handshake done, not dropped since)
+    uint32_t connections; //  handshakes completed, over the watcher's life
+    zlistx_t *prefixes;   //  subscriptions, as strings, one per subscribe
+    bool everything;      //  subscribed to "": sequence gaps are real losses
     bool have_seq;
     uint64_t last_seq;
     uint64_t missed;
@@ -70,6 +75,7 @@ s_open (zaio_watch_t *self)
     for (char *prefix = (char *)zlistx_first (self->prefixes); prefix;
          prefix = (char *)zlistx_next (self->prefixes))
         zmq_setsockopt (handle, ZMQ_SUBSCRIBE, prefix, strlen (prefix));
+    self->connected = false;
     if (strncmp (self->endpoint, "inproc://", 9)) {
         self->monitor = zaio_sock_monitor (handle, S_MONITOR_EVENTS, "zaio-watch-monitor");
     }
@@ -136,8 +142,12 @@ s_check (zaio_watch_t *self)
     uint32_t value;
     while (self->monitor && !self->error &&
            zaio_sock_monitor_event (zsock_resolve (self->monitor), &event, &value) == 0) {
-        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             self->hangups = 0;
+            self->connected = true;
+            self->connections++;
+        } else if (event == ZMQ_EVENT_DISCONNECTED)
+            self->connected = false;
         else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && self->curve)
             self->hangups++;
         if (zaio_curve_refusal (event, value, self->curve) || self->hangups >= S_HANGUPS_MAX) {
@@ -230,6 +240,22 @@ zaio_watch_recv (zaio_watch_t *self, zaio_event_t *event, int timeout_ms)
             errno == EINTR && zsys_interrupted)
             return -1;
     }
+}
+
+bool
+zaio_watch_connected (zaio_watch_t *self)
+{
+    assert (self);
+    s_check (self);
+    return self->monitor ? self->connected : !self->error;
+}
+
+uint32_t
+zaio_watch_connections (zaio_watch_t *self)
+{
+    assert (self);
+    s_check (self);
+    return self->monitor ? self->connections : 1;
 }
 
 uint64_t

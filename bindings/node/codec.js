@@ -295,7 +295,7 @@ function encodeCanonical (value, first = []) {
 //  Every request field of spec section 4 but id and op, ascending: the
 //  canonical order, so the hot path need not sort.
 const REQUEST_KEYS = ['after', 'barrier', 'create', 'datasync', 'deadline', 'key', 'length', 'limit', 'link',
-    'mode', 'offset', 'parents', 'path', 'priority', 'size', 'to', 'volume'];
+    'mode', 'offset', 'parents', 'path', 'priority', 'size', 'to', 'top', 'volume'];
 const REQUEST_KEY_SET = new Set(REQUEST_KEYS);
 
 function requestKeys (header) {
@@ -632,6 +632,21 @@ const RESULTS = {
     writefile: { bytes: 'uint' },
     listdir: { entries: [{ name: 'name', type: 'filetype', size: 'uint', mtime_ns: 'int64' }], more: 'bool' },
     copy: { bytes: 'uint' },
+    //  spec 5.3; the rows' and lists' fields are checked as far as a
+    //  monitor relies on them.
+    stats: {
+        version: 'str',
+        uptime_ms: 'uint',
+        time_ns: 'int64',
+        gauges: { queued: 'uint', running: 'uint', inflight: 'uint', held_replies: 'uint',
+            held_bytes: 'uint', clients: 'uint', workers: 'uint' },
+        volumes: [{ name: 'str', workers: 'uint', credit: 'uint', capacity: 'uint' }],
+        workers: [{ name: 'str', volumes: ['str'], credit: 'uint', capacity: 'uint' }],
+        jobs: [{ op: 'str', outcome: 'str', volume: 'str', jobs: 'uint', bytes: 'uint' }],
+        latency_bounds_us: ['uint'],
+        latency: [{ op: 'str', count: 'uint', queue: ['uint'], service: ['uint'] }],
+        top_clients: [{ client: 'str', jobs: 'uint', bytes: 'uint', errors: 'uint' }],
+    },
 };
 
 //  Throw a CodecError unless `v` has `shape`; `where` names `v`.

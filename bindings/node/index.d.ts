@@ -69,6 +69,8 @@ export interface FsyncOptions extends CallOptions {
 export interface MkdirOptions extends CallOptions {
     /** Create missing parents; no error if the directory exists. */
     parents?: boolean;
+    /** The same as parents, as fs.mkdir names it. */
+    recursive?: boolean;
     /** Permission bits (default 0o755, umask applies). */
     mode?: number;
 }
@@ -83,21 +85,40 @@ export interface ListdirOptions extends CallOptions {
 
 export type FileType = 'file' | 'dir' | 'symlink' | 'other';
 
-export interface Stat {
+/** The result of stat, read like fs.Stats. */
+export declare class Stats {
     type: FileType;
     size: Int;
+    /** The permission bits only (st_mode & 0o7777), as the protocol sends
+     *  them; fs.Stats' mode has the file type bits too. */
     mode: number;
     /** Modification time, ns since the Unix epoch. */
     mtime_ns: bigint;
+    /** The same, as fs.Stats has it with bigint: true. */
+    mtimeNs: bigint;
+    /** Modification time, ms since the Unix epoch. */
+    mtimeMs: number;
+    readonly mtime: Date;
+    isFile(): boolean;
+    isDirectory(): boolean;
+    isSymbolicLink(): boolean;
 }
 
-export interface DirEntry {
+/** The former names of Stats and Dirent. */
+export type Stat = Stats;
+export type DirEntry = Dirent;
+
+/** An entry of listdir, read like fs.Dirent. */
+export declare class Dirent {
     /** A Buffer of its raw bytes for a name that is not UTF-8 (sent as
      *  msgpack bin); such a name works as `after` but not in a path. */
     name: string | Buffer;
     type: FileType;
     size: Int;
     mtime_ns: bigint;
+    isFile(): boolean;
+    isDirectory(): boolean;
+    isSymbolicLink(): boolean;
 }
 
 export interface ListdirResult {
@@ -136,6 +157,47 @@ export interface HelloResult {
     protocol: number;
     version: string;
     volumes: VolumeInfo[];
+}
+
+/** Options of {@link Client.brokerStats}: no volume (stats names none). */
+export interface BrokerStatsOptions {
+    /** ms to wait for the reply, from the call; overrides the client's default. */
+    timeout?: number;
+    /** Busiest clients to list: default 10, at most 100. */
+    top?: number;
+}
+
+/** One op x outcome x volume row of a stats reply, since the broker started. */
+export interface StatsRow {
+    op: string;
+    /** "ok" or an error name. */
+    outcome: string;
+    /** "" for volumes the broker does not know. */
+    volume: string;
+    jobs: Int;
+    bytes: Int;
+}
+
+/** The results of the `stats` op (PROTOCOL.md section 5.3). */
+export interface BrokerStats {
+    version: string;
+    uptime_ms: Int;
+    /** The broker's wall clock at the snapshot, ns since the epoch. */
+    time_ns: Int;
+    gauges: { queued: Int; queued_bytes: Int; running: Int; inflight: Int; held_replies: Int;
+        held_bytes: Int; clients: Int; workers: Int; subscriptions: Int; [key: string]: unknown };
+    volumes: { name: string; workers: Int; credit: Int; capacity: Int; running: Int;
+        queued: Int; [key: string]: unknown }[];
+    workers: { name: string; volumes: string[]; credit: Int; capacity: Int; running: Int;
+        jobs: Int; remote: boolean; [key: string]: unknown }[];
+    jobs: StatsRow[];
+    /** Upper bounds of the histogram buckets, µs: 2^0 .. 2^26. */
+    latency_bounds_us: Int[];
+    /** Per op; `queue` and `service` have one count per bound and the overflow. */
+    latency: { op: string; count: Int; queue_sum_us: Int; service_sum_us: Int; queue: Int[];
+        service: Int[]; [key: string]: unknown }[];
+    top_clients: { client: string; jobs: Int; bytes: Int; errors: Int }[];
+    [key: string]: unknown;
 }
 
 /** A reply as the protocol spells it (for {@link Client.request}). */
@@ -249,7 +311,9 @@ export interface ClientStats {
 
 export declare class Client {
     /** Connect a DEALER to the broker's client endpoint(s) (tcp, ipc or inproc). */
-    constructor(endpoint: string | string[], options?: ClientOptions);
+    /** Without an endpoint: $ZAIO_ENDPOINT, else ipc:///tmp/zaio.ipc (events:
+     *  $ZAIO_EVENTS, else ipc:///tmp/zaio-events.ipc, unless options.events). */
+    constructor(endpoint?: string | string[] | null, options?: ClientOptions);
     readonly options: Required<Omit<ClientOptions, 'events' | 'firstId' | 'curveServer' | 'curveCert'>> & ClientOptions;
     readonly stats: ClientStats;
     readonly closed: boolean;
@@ -260,6 +324,10 @@ export declare class Client {
 
     ping(opts?: CallOptions): Promise<void>;
     hello(opts?: CallOptions): Promise<HelloResult>;
+    /** The broker's counters, gauges, workers and latencies (the `stats` op;
+     *  named so because {@link Client.stats} is this client's own counters).
+     *  EACCES for an identity whose grant entry lacks `monitor`. */
+    brokerStats(opts?: BrokerStatsOptions): Promise<BrokerStats>;
     stat(path: string, opts?: CallOptions): Promise<Stat>;
     /** At most `length` bytes from `offset`; fewer at end of file. */
     read(path: string, offset: Int, length: Int, opts?: CallOptions): Promise<Buffer>;
@@ -275,7 +343,7 @@ export declare class Client {
     fsync(path: string, opts?: FsyncOptions): Promise<void>;
     unlink(path: string, opts?: CallOptions): Promise<void>;
     rename(path: string, to: string, opts?: CallOptions): Promise<void>;
-    mkdir(path: string, opts?: MkdirOptions): Promise<void>;
+    mkdir(path: string, opts?: MkdirOptions | number): Promise<void>;
     rmdir(path: string, opts?: CallOptions): Promise<void>;
     /** One page of a directory. */
     listdir(path: string, opts?: ListdirOptions): Promise<ListdirResult>;

@@ -57,6 +57,8 @@ const DEFAULTS = {
 //  and the broker failed at the ZeroMQ handshake and trying again will not
 //  help (see HandshakeVerdict in cert.js).
 const RETRYABLE = new Set(['QUEUE_FULL', 'SHUTDOWN']);
+//  Ops never sent in a wire batch: the broker refuses them there (spec 5.2).
+const ALONE_OPS = new Set(['hello', 'stats']);
 
 class ZaioError extends Error {
     constructor (code, message, info = {}) {
@@ -157,12 +159,53 @@ function idKey (id) {
     return typeof id === 'bigint' && id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : id;
 }
 
+//  The result of stat, read like fs.Stats: isFile(), isDirectory(),
+//  isSymbolicLink() (below, shared with Dirent), size, mtimeMs (a Number), mtimeNs (a BigInt, as
+//  fs.Stats with bigint: true has it) and mtime (a Date). The protocol's
+//  fields stay as they were: type, size, mode (the permission bits only,
+//  st_mode & 0o7777, unlike fs.Stats, whose mode has the type bits too)
+//  and mtime_ns.
+class Stats {
+    constructor (h) {
+        this.type = h.type;
+        this.size = h.size;
+        this.mode = h.mode;
+        this.mtime_ns = toBigInt(h.mtime_ns);
+        this.mtimeNs = this.mtime_ns;
+        this.mtimeMs = Number(this.mtime_ns / 1000n) / 1000;
+    }
+
+    get mtime () {
+        return new Date(this.mtimeMs);
+    }
+}
+
+//  What zaio-broker binds when not told otherwise (--bind, --events).
+const DEFAULT_ENDPOINT = 'ipc:///tmp/zaio.ipc';
+const DEFAULT_EVENTS = 'ipc:///tmp/zaio-events.ipc';
+
 function statResult (h) {
-    return { type: h.type, size: h.size, mode: h.mode, mtime_ns: toBigInt(h.mtime_ns) };
+    return new Stats(h);
+}
+
+//  An entry of listdir, read like fs.Dirent: isFile(), isDirectory(),
+//  isSymbolicLink(), beside the protocol's name, type, size and mtime_ns.
+class Dirent {
+    constructor (e) {
+        this.name = e.name;
+        this.type = e.type;
+        this.size = e.size;
+        this.mtime_ns = toBigInt(e.mtime_ns);
+    }
+}
+for (const C of [Stats, Dirent]) {
+    C.prototype.isFile = function () { return this.type === 'file'; };
+    C.prototype.isDirectory = function () { return this.type === 'dir'; };
+    C.prototype.isSymbolicLink = function () { return this.type === 'symlink'; };
 }
 
 function entryResult (e) {
-    return { name: e.name, type: e.type, size: e.size, mtime_ns: toBigInt(e.mtime_ns) };
+    return new Dirent(e);
 }
 
 //  ---------------------------------------------------------------------
@@ -218,7 +261,16 @@ const LIMIT = 5;     //  a big data frame waiting for the broker's payload_max
 class Client {
     //  endpoint: a ZeroMQ endpoint of the broker's client socket (or an
     //  array of them). options: see index.d.ts (ClientOptions).
+    //  Without an endpoint (undefined or null): $ZAIO_ENDPOINT, else the
+    //  broker's default ipc:///tmp/zaio.ipc, and events from $ZAIO_EVENTS,
+    //  else ipc:///tmp/zaio-events.ipc, unless options.events says; as
+    //  libzaio and the Python client do.
     constructor (endpoint, options = {}) {
+        if (endpoint === undefined || endpoint === null) {
+            endpoint = process.env.ZAIO_ENDPOINT || DEFAULT_ENDPOINT;
+            if (options.events === undefined)
+                options = { ...options, events: process.env.ZAIO_EVENTS || DEFAULT_EVENTS };
+        }
         const endpoints = Array.isArray(endpoint) ? endpoint : [endpoint];
         if (endpoints.length === 0 || !endpoints.every((e) => typeof e === 'string'))
             throw new TypeError('endpoint must be a string or an array of strings');
@@ -325,6 +377,25 @@ class Client {
             version: header.version, volumes: header.volumes };
     }
 
+    //  The broker's counters, gauges, volumes, workers, latency histograms
+    //  and `opts.top` busiest clients (default 10, at most 100): the
+    //  results of the `stats` op (spec 5.3) as an object. Named so because
+    //  `client.stats` is this client's own counters. stats names no volume:
+    //  `opts.volume` is refused. EACCES for an identity whose grant entry
+    //  lacks `monitor`.
+    async brokerStats (opts = {}) {
+        if (opts === null || typeof opts !== 'object')
+            throw new TypeError('options must be an object');
+        if (opts.volume !== undefined)
+            throw new TypeError('stats names no volume');
+        const top = opts.top === undefined ? undefined : checkUint('top', opts.top);
+        const { header } = await this._call('stats', { top }, undefined, { timeout: opts.timeout });
+        const result = { ...header };
+        delete result.id;
+        delete result.ok;
+        return result;
+    }
+
     async stat (path, opts = {}) {
         const { header } = await this._call('stat', { path: checkString('path', path) }, undefined, opts);
         return statResult(header);
@@ -389,10 +460,18 @@ class Client {
         await this._call('rename', { path: checkString('path', path), to: checkString('to', to) }, undefined, opts);
     }
 
+    //  opts as fs.mkdir takes them too: {recursive: true} is parents (and
+    //  resolves undefined, not the first directory made), a number is mode.
     async mkdir (path, opts = {}) {
+        if (typeof opts === 'number')
+            opts = { mode: opts };
+        const parents = optBool('parents', opts.parents);
+        const recursive = optBool('recursive', opts.recursive);
+        if (parents !== undefined && recursive !== undefined && parents !== recursive)
+            throw new TypeError('parents and recursive disagree');
         await this._call('mkdir', {
             path: checkString('path', path),
-            parents: optBool('parents', opts.parents),
+            parents: parents ?? recursive,
             mode: optUint('mode', opts.mode),
         }, undefined, opts);
     }
@@ -707,7 +786,8 @@ class Client {
         if (limits === undefined && this.options.coalesce && this._queued > 1)
             //  Calls came together: are batches possible? (singles meanwhile)
             this._learnBatch().catch(() => {});
-        const batching = (e) => limits && (this.options.coalesce || e.batch);
+        //  hello and stats are asked alone (spec 5.2).
+        const batching = (e) => limits && (this.options.coalesce || e.batch) && !ALONE_OPS.has(e.op);
         if (!batching(entry))
             return group;
         const room = this.options.inflightMax - this._inflight;
@@ -1167,4 +1247,4 @@ class EventStream {
     }
 }
 
-module.exports = { Client, ZaioError, EventStream, Batch, codec };
+module.exports = { Client, ZaioError, EventStream, Batch, Stats, Dirent, codec };

@@ -1726,7 +1726,8 @@ s_test_names (void)
         bool takes = op == ZAIO_OP_WRITE || op == ZAIO_OP_APPEND || op == ZAIO_OP_WRITEFILE;
         bool returns = op == ZAIO_OP_READ || op == ZAIO_OP_READFILE;
         bool idempotent = op == ZAIO_OP_PING || op == ZAIO_OP_HELLO || op == ZAIO_OP_STAT ||
-                          op == ZAIO_OP_READ || op == ZAIO_OP_READFILE || op == ZAIO_OP_LISTDIR;
+                          op == ZAIO_OP_READ || op == ZAIO_OP_READFILE || op == ZAIO_OP_LISTDIR ||
+                          op == ZAIO_OP_STATS;
         assert (zaio_op_takes_data ((zaio_op_t)op) == takes);
         assert (zaio_op_returns_data ((zaio_op_t)op) == returns);
         assert (zaio_op_idempotent ((zaio_op_t)op) == idempotent);

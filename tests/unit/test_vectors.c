@@ -329,6 +329,7 @@ static const struct {
     {"link", ZAIO_FIELD_LINK, KIND_BOOL},
     {"deadline", ZAIO_FIELD_DEADLINE, KIND_UINT},
     {"priority", ZAIO_FIELD_PRIORITY, KIND_UINT},
+    {"top", ZAIO_FIELD_TOP, KIND_UINT},
 };
 #define REQUEST_KEY_COUNT (sizeof (s_request_keys) / sizeof (s_request_keys[0]))
 
@@ -382,6 +383,8 @@ s_request_uint (const zaio_request_t *req, zaio_field_t field)
             return req->deadline_ms;
         case ZAIO_FIELD_PRIORITY:
             return req->priority;
+        case ZAIO_FIELD_TOP:
+            return req->top;
         case ZAIO_FIELD_CREATE:
             return req->create;
         case ZAIO_FIELD_PARENTS:

@@ -64,6 +64,9 @@ const RESULTS = {
     append: { bytes: 0, offset: 0 },
     copy: { bytes: 0 },
     listdir: { entries: [], more: false },
+    stats: { version: '0.1.0', uptime_ms: 0, time_ns: 0, latency_bounds_us: [], latency: [],
+        gauges: { queued: 0, running: 0, inflight: 0, held_replies: 0, held_bytes: 0, clients: 0, workers: 0 },
+        volumes: [], workers: [], jobs: [], top_clients: [] },
 };
 
 function okReply (header) {
@@ -113,6 +116,8 @@ const CALLS = {
     read_reserved_fields: (c) => c.request('read', { path: 'p', length: 10, key: 'k1', barrier: true,
         link: true, deadline: 1500, priority: 7 }, undefined, { volume: 'photos' }),
     utf8_path: (c) => c.stat('caf\u00e9/\u65e5\u672c.txt'),
+    stats: (c) => c.brokerStats(),
+    stats_top: (c) => c.brokerStats({ top: 100 }),
 };
 
 //  Batch vectors made through client.batch(), with the ids the client
@@ -167,20 +172,21 @@ test('reply vectors become the documented results and errors', async (t) => {
     //  Each case: a call, the reply vector the fake answers it with, a check.
     const cases = [
         ['ping_ok', (c) => c.ping(), (r) => assert.equal(r, undefined)],
-        ['stat_ok', (c) => c.stat('x'), (r) => assert.deepEqual(r,
-            { type: 'file', size: 1234, mode: 0o644, mtime_ns: 1700000000123456789n })],
+        ['stat_ok', (c) => c.stat('x'), (r) => assert.deepEqual({ ...r },
+            { type: 'file', size: 1234, mode: 0o644, mtime_ns: 1700000000123456789n,
+                mtimeNs: 1700000000123456789n, mtimeMs: 1700000000123.456 })],
         ['read_ok', (c) => c.read('data.bin', 0, 5), (r) => assert.equal(r.toString(), 'hello')],
         ['read_empty', (c) => c.read('data.bin', 0, 5), (r) => assert.equal(r.length, 0)],
         ['write_ok', (c) => c.write('x', 0, 'hello'), (r) => assert.equal(r, 5)],
         ['append_ok', (c) => c.append('x', 'hello'), (r) => assert.equal(r, 4294967296)],
-        ['listdir_ok', (c) => c.listdir(''), (r) => assert.deepEqual(r, {
+        ['listdir_ok', (c) => c.listdir(''), (r) => assert.deepEqual({ ...r, entries: r.entries.map((e) => ({ ...e })) }, {
             more: false,
             entries: [
                 { mtime_ns: 1700000000000000000n, name: 'a.txt', size: 3, type: 'file' },
                 { mtime_ns: -5n, name: 'sub', size: 4096, type: 'dir' },
             ],
         })],
-        ['listdir_bin_name', (c) => c.listdir(''), (r) => assert.deepEqual(r, {
+        ['listdir_bin_name', (c) => c.listdir(''), (r) => assert.deepEqual({ ...r, entries: r.entries.map((e) => ({ ...e })) }, {
             more: true,
             entries: [
                 { mtime_ns: 1700000000000000000n, name: Buffer.from('caf\xe9.txt', 'latin1'), size: 3, type: 'file' },
@@ -241,7 +247,8 @@ test('unknown result keys are ignored; broken replies are dropped, not fatal', a
     });
     const client = new Client(fake.endpoint, { timeout: 300 });
     try {
-        assert.deepEqual(await client.stat('d'), { type: 'dir', size: 0, mode: 0o755, mtime_ns: 1n });
+        const st = await client.stat('d');
+        assert.deepEqual([st.type, st.size, st.mode, st.mtime_ns, st.isDirectory()], ['dir', 0, 0o755, 1n, true]);
         mode = 'garbage';
         await assert.rejects(client.ping(), { code: 'TIMEOUT' });
         assert.equal(client.stats.badReplies, 1);

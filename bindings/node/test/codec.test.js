@@ -248,7 +248,7 @@ test('reply vectors pass the result checks of the op they answer', () => {
         ping_ok: { op: 'ping' }, stat_ok: { op: 'stat' }, read_ok: { op: 'read', length: 5 },
         read_empty: { op: 'read', length: 5 }, write_ok: { op: 'write' }, append_ok: { op: 'append' },
         listdir_ok: { op: 'listdir' }, listdir_bin_name: { op: 'listdir' }, hello_ok: { op: 'hello' },
-        hello_batch_ok: { op: 'hello' },
+        hello_batch_ok: { op: 'hello' }, stats_ok: { op: 'stats' },
         //  Reply batches: the request of each element.
         reply_batch: [{ op: 'stat' }, { op: 'read', length: 5 }, { op: 'write' }, { op: 'read', length: 5 }],
         reply_batch_one: [{ op: 'ping' }],

@@ -51,3 +51,38 @@ console.log(typeof ZaioError, encodeRequest({ id: 2n ** 64n - 1n, op: 'ping' })[
         fs.rmSync(dir, { recursive: true, force: true });
     }
 });
+
+//  The README's install command, as written but for the path: a fresh
+//  `git clone` of this repository's committed HEAD, then in a clean
+//  directory (no package.json, no node_modules) the README's sh block with
+//  ./bindings/node replaced by the clone's. Dependencies come from the npm
+//  cache that `npm ci` filled (npm_config_prefer_offline), else the registry.
+test('the README install command, from a fresh clone into a clean directory', { timeout: 300000 }, () => {
+    const readme = fs.readFileSync(path.join(PKG, 'README.md'), 'utf8');
+    const m = /<!-- install:[^\n]*\n```sh\n([\s\S]*?)^```$/m.exec(readme);
+    assert.ok(m, 'no install block in README.md');
+    const command = m[1].trim();
+    assert.match(command, /\.\/bindings\/node/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zaio-node-clone-'));
+    try {
+        const quiet = { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] };
+        const repo = path.resolve(PKG, '..', '..');
+        const clone = path.join(dir, 'zaio');
+        execFileSync('git', ['clone', '-q', repo, clone], quiet);
+        const project = path.join(dir, 'project');
+        fs.mkdirSync(project);
+        execFileSync('sh', ['-ec', command.replaceAll('./bindings/node', path.join(clone, 'bindings', 'node'))],
+            { ...quiet, cwd: project, env: { ...process.env, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false' } });
+        const installed = path.join(project, 'node_modules', 'zaio');
+        assert.ok(!fs.lstatSync(installed).isSymbolicLink(), 'node_modules/zaio is a link, not an install');
+        fs.writeFileSync(path.join(project, 'use.js'), `
+const { Client, Stats } = require('zaio');
+const c = new Client('tcp://127.0.0.1:1');
+c.close();
+console.log(typeof Client, typeof Stats, require.resolve('zeromq').startsWith(${JSON.stringify(project)}));
+`);
+        assert.equal(execFileSync(process.execPath, ['use.js'], { ...quiet, cwd: project }), 'function function true\n');
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});

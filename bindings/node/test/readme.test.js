@@ -31,11 +31,11 @@ const examples = codeBlocks(fs.readFileSync(path.join(PKG, 'README.md'), 'utf8')
 
 //  What each example must print, in README order.
 const EXPECT = [
-    /hello, world\n[\s\S]*world\nfile 13 644 \d+n\nappended at offset \d+\n[\s\S]*file hello.txt 13/,
+    /hello, world\n[\s\S]*world\ntrue 13 644 \d+n\nappended at offset \d+\n[\s\S]*file hello.txt 13/,
     /ENOENT -2 no\/such\/file\nENOENT: No such file or directory, stat 'no\/such\/file'\nEXDEV\n/,
     /^100 file 42\n$/,
     /^err\.stat\.default ENOENT missing-file \d+\n$/,
-    /^\d+\.\d+\.\d+ 67108864 17\n$/,
+    /^\d+\.\d+\.\d+ 67108864 18\n$/,
 ];
 
 describe('README examples', { skip }, () => {

@@ -20,7 +20,7 @@ from conftest import FakeBroker
 SYNC, ASYNC = zaio.Client, zaio.asyncio.Client
 
 #: Methods besides the op specs that both clients have, with one signature.
-EXTRA = ("listdir_all", "listdir_iter", "request", "events")
+EXTRA = ("listdir_all", "listdir_iter", "request", "events", "stats")
 #: Public names only one client has: the asyncio one's lifecycle.
 ASYNC_ONLY = {"aclose", "inflight"}
 

@@ -146,6 +146,8 @@ CALLS = {
         b.stat("a"), b.write("b", 3, b"xyz", create=True),
         b.request("read", {"path": "c", "length": 4096, "key": "k", "deadline": 50}),
         b.append("d", b""))),
+    "stats": lambda c: c.stats(),
+    "stats_top": lambda c: c.stats(100),
 }
 
 #: The ids a batch vector's client hands out, in the order it takes them:
@@ -245,6 +247,10 @@ RESULTS: Dict[str, Any] = {
     "reply_batch": [("stat", zaio.Stat(type="file", size=3, mode=0o644, mtime_ns=5)),
                     ("read", b"hello"), ("write", zaio.QueueFull), ("read", b"")],
     "reply_batch_one": [("ping", None)],
+    # stats: the results as a dict, every key but id and ok.
+    "stats_ok": ("stats", {k: v for k, v in next(
+        r for r in REPLIES if r["name"] == "stats_ok")["header"].items() if k not in ("id", "ok")}),
+    "stats_refused": ("stats", PermissionError),
 }
 
 

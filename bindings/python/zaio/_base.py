@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
+import os
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -37,6 +38,12 @@ class _Default:
 
 #: Sentinel for ``timeout=``: the client's default. ``None`` means no timeout.
 DEFAULT = _Default()
+
+#: The endpoints a ``zaio-broker`` binds by default (its ``--bind`` and
+#: ``--events``), used by a client made without an endpoint when
+#: ``$ZAIO_ENDPOINT`` (and ``$ZAIO_EVENTS``) are not set, as libzaio does.
+DEFAULT_ENDPOINT = "ipc:///tmp/zaio.ipc"
+DEFAULT_EVENTS = "ipc:///tmp/zaio-events.ipc"
 
 #: Seconds, or ``None`` for no limit, or :data:`DEFAULT`.
 TimeoutArg = Union[float, None, _Default]
@@ -73,7 +80,7 @@ def as_buffer(data: BufferLike) -> Union[bytes, memoryview]:
 class ClientBase:
     """Configuration and request building common to both clients."""
 
-    def __init__(self, endpoint: str, *, events: Optional[str] = None,
+    def __init__(self, endpoint: Optional[str] = None, *, events: Optional[str] = None,
                  timeout: Optional[float] = 30.0, volume: Optional[str] = None,
                  queue_full_retries: int = 8, queue_full_backoff: float = 0.005,
                  curve_server: Optional[_curve.KeyArg] = None,
@@ -83,9 +90,16 @@ class ClientBase:
         # Loaded before any socket exists, so a bad file makes none.
         self._curve = _curve.curve_keys(curve_server, curve_cert)
         self._watch = _curve.HandshakeWatch(self._curve is not None)
-        #: The broker's client endpoint.
+        if endpoint is None:
+            endpoint = os.environ.get("ZAIO_ENDPOINT") or DEFAULT_ENDPOINT
+            if events is None:
+                events = os.environ.get("ZAIO_EVENTS") or DEFAULT_EVENTS
+        #: The broker's client endpoint: the one given, else
+        #: ``$ZAIO_ENDPOINT``, else the broker's default, ``ipc:///tmp/zaio.ipc``.
         self.endpoint: str = endpoint
-        #: The broker's events endpoint, for :meth:`events`.
+        #: The broker's events endpoint, for :meth:`events`: the one given;
+        #: for a client made without an endpoint, ``$ZAIO_EVENTS``, else the
+        #: broker's default ``ipc:///tmp/zaio-events.ipc``; else none.
         self.events_endpoint: Optional[str] = events
         #: Default per-call timeout in seconds (``None``: wait forever).
         self.timeout: Optional[float] = timeout
@@ -132,7 +146,7 @@ class ClientBase:
         header: Dict[str, Any] = {"id": next(self._ids), "op": op}
         header.update(fields)
         vol = volume if volume is not None else self.volume
-        if vol is not None:
+        if vol is not None and op != "stats":  # stats names no volume (section 5.3)
             header["volume"] = vol
         return header
 

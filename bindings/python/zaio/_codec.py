@@ -61,7 +61,7 @@ FIELDS: Dict[str, str] = {
     "length": "uint", "size": "uint", "mode": "uint", "create": "bool",
     "parents": "bool", "datasync": "bool", "after": "name", "limit": "uint",
     "volume": "str", "key": "str", "barrier": "bool", "link": "bool",
-    "deadline": "uint32", "priority": "uint",
+    "deadline": "uint32", "priority": "uint", "top": "uint",
 }
 
 #: Fields every op accepts.
@@ -85,7 +85,11 @@ OPS: Dict[str, Tuple[frozenset, frozenset]] = {
     "rmdir": (frozenset({"path"}), frozenset()),
     "listdir": (frozenset({"path"}), frozenset({"after", "limit"})),
     "copy": (frozenset({"path", "to"}), frozenset()),
+    "stats": (frozenset(), frozenset({"top"})),
 }
+
+#: Ops that take none of COMMON (section 4, rule 5; stats: section 5.3).
+NO_COMMON = frozenset({"stats"})
 
 #: Ops whose request carries a data frame (always, possibly empty).
 DATA_OPS = frozenset({"write", "append", "writefile"})
@@ -236,7 +240,8 @@ def check_request(header: Mapping[str, Any], data: Optional[Any] = None) -> None
         if not required <= keys:
             raise ValueError(f"{op} needs {', '.join(sorted(required - keys))}")
         if len(keys) > len(required) + 2:
-            extra = keys - required - optional - COMMON - {"id", "op"}
+            common = frozenset() if op in NO_COMMON else COMMON
+            extra = keys - required - optional - common - {"id", "op"}
             if extra:
                 raise ValueError(f"{op} does not take {', '.join(sorted(extra))}")
         if (op in DATA_OPS) != (data is not None):
@@ -371,6 +376,21 @@ def _hello(h: Mapping[str, Any]) -> Hello:
                  volumes=volumes, limits=limits)
 
 
+#: The results of a stats reply (section 5.3) and the type of each.
+_STATS_RESULTS = {"version": str, "uptime_ms": int, "time_ns": int, "gauges": dict,
+                  "volumes": list, "workers": list, "jobs": list, "latency_bounds_us": list,
+                  "latency": list, "top_clients": list}
+
+
+def _stats(h: Mapping[str, Any]) -> Dict[str, Any]:
+    """A stats reply's results as a dict (every key but ``id`` and ``ok``),
+    the ones section 5.3 lists checked for their type."""
+    for key, kind in _STATS_RESULTS.items():
+        if not isinstance(h.get(key), kind) or isinstance(h.get(key), bool):
+            raise BadReply(message=f"stats: {key!r} is missing or has the wrong type")
+    return {k: v for k, v in h.items() if k not in ("id", "ok")}
+
+
 def _data(reply: Reply, op: str) -> memoryview:
     if reply.data is None:
         raise BadReply(message=f"{op} reply has no data frame")
@@ -387,7 +407,7 @@ def result_of(op: str, reply: Reply, path: Optional[str] = None) -> Any:
     success reply becomes: ``None`` (ping, truncate, fsync, unlink, rename,
     mkdir, rmdir), :class:`Hello`, :class:`Stat`, :class:`ReadResult`
     (read), ``memoryview`` (readfile), ``int`` bytes (write, writefile,
-    copy), ``int`` offset (append) or :class:`Listing`. Unknown ops return
+    copy), ``int`` offset (append), :class:`Listing` or a ``dict`` (stats). Unknown ops return
     the :class:`Reply` itself.
     """
     if not reply.ok:
@@ -412,6 +432,8 @@ def result_of(op: str, reply: Reply, path: Optional[str] = None) -> Any:
             return _listing(h)
         if op == "hello":
             return _hello(h)
+        if op == "stats":
+            return _stats(h)
         if op in OPS:
             return None
         return reply

@@ -11,6 +11,7 @@ signatures to each other and to these specs.
 
 from __future__ import annotations
 
+import os
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Generic, List, Optional, Sequence, Tuple,
                     TypeVar, Union, cast)
 
@@ -33,6 +34,30 @@ _OFFSET = "offset"
 _GIVEN = "given"
 
 _FLAGS = frozenset({"create", "parents", "datasync"})
+
+#: A path argument: ``str``, or any :class:`os.PathLike` (``pathlib.PurePosixPath``...).
+PathArg = Union[str, "os.PathLike[str]"]
+
+#: Fields that name a path: they take ``str`` or any :class:`os.PathLike`.
+PATH_FIELDS = frozenset({"path", "to"})
+
+
+def fspath(name: str, value: Any) -> str:
+    """A path argument as the protocol's str: ``str`` as it is, an
+    :class:`os.PathLike` through :func:`os.fspath` (bytes from one must be
+    UTF-8). Anything else is a TypeError naming the argument."""
+    if isinstance(value, str):
+        return value
+    try:
+        value = os.fspath(value)
+    except TypeError:
+        raise TypeError(f"{name} must be str or os.PathLike, not {type(value).__name__}") from None
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{name} is not UTF-8: {value!r}") from None
+    return value
 
 
 def _rule(op: str, name: str) -> str:
@@ -80,6 +105,8 @@ class OpSpec(Generic[T]):
         fields: Dict[str, Any] = {}
         data = None
         for (name, rule), value in zip(self._rules, args):
+            if name in PATH_FIELDS:
+                value = fspath(name, value)
             if rule is _REQUIRED:
                 fields[name] = value
             elif rule is _DATA:
@@ -133,6 +160,8 @@ MKDIR: OpSpec[None] = OpSpec("mkdir", "path parents mode")
 RMDIR: OpSpec[None] = OpSpec("rmdir", "path")
 LISTDIR: OpSpec[Listing] = OpSpec("listdir", "path after limit")
 COPY: OpSpec[int] = OpSpec("copy", "path to")
+#: Not in METHODS: stats takes no ``volume`` keyword (it names none).
+STATS: OpSpec[Dict[str, Any]] = OpSpec("stats", "top")
 
 #: Method name -> spec, for every op method of both clients.
 METHODS: Dict[str, OpSpec[Any]] = {s.method: s for s in (
@@ -146,6 +175,8 @@ def request_fields(fields: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     fields = dict(fields or {})
     if "id" in fields or "op" in fields or "volume" in fields:
         raise TypeError("id, op and volume are not fields (volume is a keyword)")
+    for name in PATH_FIELDS & fields.keys():
+        fields[name] = fspath(name, fields[name])
     return fields
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat as _stat
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Union
 
@@ -18,25 +19,79 @@ __all__ = [
 ]
 
 
+#: The file type bits ``st_mode`` carries for each ``type`` (``"other"``:
+#: none, the protocol does not say which kind of special file it is).
+_TYPE_BITS = {"file": _stat.S_IFREG, "dir": _stat.S_IFDIR, "symlink": _stat.S_IFLNK}
+
+
+class _TypeTests:
+    """``is_file()``, ``is_dir()`` and ``is_symlink()`` from ``type``, as
+    :class:`os.DirEntry` and :class:`pathlib.Path` have them."""
+
+    type: str
+
+    def is_file(self) -> bool:
+        """True for a regular file."""
+        return self.type == "file"
+
+    def is_dir(self) -> bool:
+        """True for a directory."""
+        return self.type == "dir"
+
+    def is_symlink(self) -> bool:
+        """True for a symbolic link (zaio never follows one)."""
+        return self.type == "symlink"
+
+
 @dataclass(frozen=True)
-class Stat:
-    """Result of ``stat``. ``type`` is ``"file"``, ``"dir"``, ``"symlink"``
-    or ``"other"``; a symlink is reported itself, not followed."""
+class Stat(_TypeTests):
+    """Result of ``stat``, read like :class:`os.stat_result`: ``st_size``,
+    ``st_mode`` (the permission bits and the file type bits, so
+    ``stat.S_ISREG(st.st_mode)`` works), ``st_mtime`` (seconds, a float)
+    and ``st_mtime_ns``; and ``is_file()``, ``is_dir()``, ``is_symlink()``.
+
+    The protocol's own fields stay: ``type`` is ``"file"``, ``"dir"``,
+    ``"symlink"`` or ``"other"`` (a symlink is reported itself, not
+    followed), ``size``, ``mode`` (permission bits only, ``st_mode &
+    0o7777``) and ``mtime_ns``."""
 
     type: str
     size: int
     mode: int
     mtime_ns: int
 
+    @property
+    def st_size(self) -> int:
+        """Size in bytes."""
+        return self.size
+
+    @property
+    def st_mode(self) -> int:
+        """File type and permission bits, as :func:`os.stat` gives them
+        (no type bits for ``"other"``)."""
+        return _TYPE_BITS.get(self.type, 0) | self.mode
+
+    @property
+    def st_mtime(self) -> float:
+        """Last modification, in seconds since the epoch."""
+        return self.mtime_ns / 1e9
+
+    @property
+    def st_mtime_ns(self) -> int:
+        """Last modification, in nanoseconds since the epoch."""
+        return self.mtime_ns
+
 
 @dataclass(frozen=True)
-class DirEntry:
+class DirEntry(_TypeTests):
     """One entry of a ``listdir`` page (symlinks are not followed).
 
     ``name`` is ``bytes`` for a name that is not UTF-8 (the broker sends
     such names as msgpack bin): its raw bytes, as ``os.listdir`` of a
     bytes path gives them. Such a name works as ``listdir``'s ``after``
-    but cannot be used in a path, which is always a str."""
+    but cannot be used in a path, which is always a str. ``is_file()``,
+    ``is_dir()`` and ``is_symlink()`` read ``type``, as on
+    :class:`os.DirEntry`."""
 
     name: Union[str, bytes]
     type: str

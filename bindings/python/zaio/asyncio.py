@@ -37,6 +37,7 @@ import zmq.asyncio
 from . import _codec, _curve, _ops
 from ._base import (DEFAULT, BufferLike, ClientBase, EventStreamBase, TimeoutArg, as_buffer, log,
                     poll_ms, remaining, setup_dealer)
+from ._ops import PathArg
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import AuthFailed, BadReply, Closed, Timeout
 
@@ -100,7 +101,7 @@ class Client(ClientBase):
     one client per event loop.
     """
 
-    def __init__(self, endpoint: str, *, events: Optional[str] = None,
+    def __init__(self, endpoint: Optional[str] = None, *, events: Optional[str] = None,
                  timeout: Optional[float] = 30.0, volume: Optional[str] = None,
                  context: Optional[zmq.asyncio.Context] = None, max_inflight: int = 64,
                  coalesce: bool = True, queue_full_retries: int = 8,
@@ -125,7 +126,7 @@ class Client(ClientBase):
             _curve.apply(self._sock, self._curve)
             self._monitor = _curve.open_monitor(self._sock, self._context,
                                                 self._curve is not None)
-            setup_dealer(self._sock, endpoint)
+            setup_dealer(self._sock, self.endpoint)
         except BaseException:
             if self._monitor is not None:
                 self._monitor.close(linger=0)
@@ -531,24 +532,33 @@ class Client(ClientBase):
         (``hello``). Also stored in :attr:`limits`."""
         return await self._op(_ops.HELLO, (), timeout, volume)
 
-    async def stat(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+    async def stats(self, top: Optional[int] = None, *,
+                    timeout: TimeoutArg = DEFAULT) -> Dict[str, Any]:
+        """The broker's counters, gauges, volumes, workers, latency
+        histograms and ``top`` busiest clients (default 10, at most 100):
+        the results of the ``stats`` op as a dict (PROTOCOL.md section
+        5.3). An identity whose grant entry lacks ``monitor`` gets
+        :class:`zaio.errors.PermissionDenied` (``EACCES``)."""
+        return await self._op(_ops.STATS, (top,), timeout, None)
+
+    async def stat(self, path: PathArg, *, timeout: TimeoutArg = DEFAULT,
                    volume: Optional[str] = None) -> Stat:
         """Type, size, mode and mtime of ``path``; a symlink is not followed."""
         return await self._op(_ops.STAT, (path,), timeout, volume)
 
-    async def read(self, path: str, offset: int, length: int, *,
+    async def read(self, path: PathArg, offset: int, length: int, *,
                    timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> memoryview:
         """Up to ``length`` bytes of ``path`` from ``offset`` (fewer at end of
         file), as a read-only memoryview of the received frame (no copy)."""
         return await self._op(_ops.READ, (path, offset, length), timeout, volume)
 
-    async def read_result(self, path: str, offset: int, length: int, *,
+    async def read_result(self, path: PathArg, offset: int, length: int, *,
                           timeout: TimeoutArg = DEFAULT,
                           volume: Optional[str] = None) -> ReadResult:
         """Like :meth:`read`, also telling whether the read reached end of file."""
         return await self._op(_ops.READ_RESULT, (path, offset, length), timeout, volume)
 
-    async def write(self, path: str, offset: int, data: BufferLike, create: bool = False,
+    async def write(self, path: PathArg, offset: int, data: BufferLike, create: bool = False,
                     mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
                     volume: Optional[str] = None) -> int:
         """Write ``data`` (any bytes-like object) at ``offset``; ``ENOENT``
@@ -556,56 +566,56 @@ class Client(ClientBase):
         Do not change ``data`` until the call returns."""
         return await self._op(_ops.WRITE, (path, offset, data, create, mode), timeout, volume)
 
-    async def append(self, path: str, data: BufferLike, create: bool = False,
+    async def append(self, path: PathArg, data: BufferLike, create: bool = False,
                      mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
                      volume: Optional[str] = None) -> int:
         """Append ``data`` at the end of ``path``; returns the offset where
         it landed."""
         return await self._op(_ops.APPEND, (path, data, create, mode), timeout, volume)
 
-    async def readfile(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+    async def readfile(self, path: PathArg, *, timeout: TimeoutArg = DEFAULT,
                        volume: Optional[str] = None) -> memoryview:
         """The whole file, as a read-only memoryview of the received frame."""
         return await self._op(_ops.READFILE, (path,), timeout, volume)
 
-    async def writefile(self, path: str, data: BufferLike, mode: Optional[int] = None, *,
+    async def writefile(self, path: PathArg, data: BufferLike, mode: Optional[int] = None, *,
                         timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> int:
         """Replace ``path`` with ``data`` atomically and durably; returns the
         bytes written."""
         return await self._op(_ops.WRITEFILE, (path, data, mode), timeout, volume)
 
-    async def truncate(self, path: str, size: int, *, timeout: TimeoutArg = DEFAULT,
+    async def truncate(self, path: PathArg, size: int, *, timeout: TimeoutArg = DEFAULT,
                        volume: Optional[str] = None) -> None:
         """Set the size of ``path``."""
         return await self._op(_ops.TRUNCATE, (path, size), timeout, volume)
 
-    async def fsync(self, path: str, datasync: bool = False, *, timeout: TimeoutArg = DEFAULT,
+    async def fsync(self, path: PathArg, datasync: bool = False, *, timeout: TimeoutArg = DEFAULT,
                     volume: Optional[str] = None) -> None:
         """Flush a file or directory to storage (``fdatasync`` if ``datasync``)."""
         return await self._op(_ops.FSYNC, (path, datasync), timeout, volume)
 
-    async def unlink(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+    async def unlink(self, path: PathArg, *, timeout: TimeoutArg = DEFAULT,
                      volume: Optional[str] = None) -> None:
         """Remove a file."""
         return await self._op(_ops.UNLINK, (path,), timeout, volume)
 
-    async def rename(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
+    async def rename(self, path: PathArg, to: PathArg, *, timeout: TimeoutArg = DEFAULT,
                      volume: Optional[str] = None) -> None:
         """Rename ``path`` to ``to``, replacing ``to`` if it exists."""
         return await self._op(_ops.RENAME, (path, to), timeout, volume)
 
-    async def mkdir(self, path: str, parents: bool = False, mode: Optional[int] = None, *,
+    async def mkdir(self, path: PathArg, parents: bool = False, mode: Optional[int] = None, *,
                     timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
         """Create a directory; with ``parents``, its missing ancestors too
         and no error if it exists."""
         return await self._op(_ops.MKDIR, (path, parents, mode), timeout, volume)
 
-    async def rmdir(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+    async def rmdir(self, path: PathArg, *, timeout: TimeoutArg = DEFAULT,
                     volume: Optional[str] = None) -> None:
         """Remove an empty directory."""
         return await self._op(_ops.RMDIR, (path,), timeout, volume)
 
-    async def listdir(self, path: str = "", after: Optional[Union[str, bytes]] = None,
+    async def listdir(self, path: PathArg = "", after: Optional[Union[str, bytes]] = None,
                       limit: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
                       volume: Optional[str] = None) -> Listing:
         """One page of a directory's entries, sorted by name, all after
@@ -613,14 +623,14 @@ class Client(ClientBase):
         :meth:`listdir_all` for every entry."""
         return await self._op(_ops.LISTDIR, (path, after, limit), timeout, volume)
 
-    async def listdir_all(self, path: str = "", limit: Optional[int] = None, *,
+    async def listdir_all(self, path: PathArg = "", limit: Optional[int] = None, *,
                           timeout: TimeoutArg = DEFAULT,
                           volume: Optional[str] = None) -> List[DirEntry]:
         """Every entry of a directory, paging through :meth:`listdir` (each
         page gets its own ``timeout``)."""
         return [e async for e in self.listdir_iter(path, limit, timeout=timeout, volume=volume)]
 
-    async def listdir_iter(self, path: str = "", limit: Optional[int] = None, *,
+    async def listdir_iter(self, path: PathArg = "", limit: Optional[int] = None, *,
                            timeout: TimeoutArg = DEFAULT,
                            volume: Optional[str] = None) -> AsyncIterator[DirEntry]:
         """Iterate over every entry of a directory, a page at a time."""
@@ -630,7 +640,7 @@ class Client(ClientBase):
                                                        volume=volume)):
                 yield entry
 
-    async def copy(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
+    async def copy(self, path: PathArg, to: PathArg, *, timeout: TimeoutArg = DEFAULT,
                    volume: Optional[str] = None) -> int:
         """Copy the file ``path`` to ``to`` inside the broker; returns its size."""
         return await self._op(_ops.COPY, (path, to), timeout, volume)

@@ -24,6 +24,7 @@ import zmq
 from . import _codec, _curve, _ops
 from ._base import (DEFAULT, BufferLike, ClientBase, EventStreamBase, TimeoutArg, as_buffer, log,
                     poll_ms, remaining, setup_dealer)
+from ._ops import PathArg
 from ._types import DirEntry, Event, Hello, Listing, ReadResult, Reply, Stat
 from .errors import BadReply, ClientError, Closed, Error, Timeout
 
@@ -35,8 +36,12 @@ T = TypeVar("T")
 class Client(ClientBase):
     """Blocking client of a zaio broker.
 
-    :param endpoint: the broker's client endpoint (``ipc://``, ``tcp://``...).
-    :param events: the broker's events endpoint, needed only by :meth:`events`.
+    :param endpoint: the broker's client endpoint (``ipc://``, ``tcp://``...);
+        without one, ``$ZAIO_ENDPOINT``, else the broker's default
+        ``ipc:///tmp/zaio.ipc``.
+    :param events: the broker's events endpoint, needed only by :meth:`events`;
+        without one (and without ``endpoint``), ``$ZAIO_EVENTS``, else the
+        broker's default ``ipc:///tmp/zaio-events.ipc``.
     :param timeout: default per-call timeout in seconds (``None``: no limit);
         each method also takes ``timeout=``. A call that runs out raises
         :class:`zaio.Timeout`.
@@ -56,7 +61,7 @@ class Client(ClientBase):
         run (a wrong ``curve_server`` key); see the README.
     """
 
-    def __init__(self, endpoint: str, *, events: Optional[str] = None,
+    def __init__(self, endpoint: Optional[str] = None, *, events: Optional[str] = None,
                  timeout: Optional[float] = 30.0, volume: Optional[str] = None,
                  context: Optional[zmq.Context] = None, queue_full_retries: int = 8,
                  queue_full_backoff: float = 0.005, curve_server: Optional[_curve.KeyArg] = None,
@@ -79,7 +84,7 @@ class Client(ClientBase):
             _curve.apply(self._sock, self._curve)
             self._monitor = _curve.open_monitor(self._sock, self._context,
                                                 self._curve is not None)
-            setup_dealer(self._sock, endpoint)
+            setup_dealer(self._sock, self.endpoint)
         except BaseException:
             if self._monitor is not None:
                 self._monitor.close(linger=0)
@@ -253,79 +258,88 @@ class Client(ClientBase):
         (``hello``). Also stored in :attr:`limits`."""
         return self._op(_ops.HELLO, (), timeout, volume)
 
-    def stat(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+    def stats(self, top: Optional[int] = None, *,
+              timeout: TimeoutArg = DEFAULT) -> Dict[str, Any]:
+        """The broker's counters, gauges, volumes, workers, latency
+        histograms and ``top`` busiest clients (default 10, at most 100):
+        the results of the ``stats`` op as a dict (PROTOCOL.md section
+        5.3). An identity whose grant entry lacks ``monitor`` gets
+        :class:`zaio.errors.PermissionDenied` (``EACCES``)."""
+        return self._op(_ops.STATS, (top,), timeout, None)
+
+    def stat(self, path: PathArg, *, timeout: TimeoutArg = DEFAULT,
              volume: Optional[str] = None) -> Stat:
         """Type, size, mode and mtime of ``path``; a symlink is not followed."""
         return self._op(_ops.STAT, (path,), timeout, volume)
 
-    def read(self, path: str, offset: int, length: int, *, timeout: TimeoutArg = DEFAULT,
+    def read(self, path: PathArg, offset: int, length: int, *, timeout: TimeoutArg = DEFAULT,
              volume: Optional[str] = None) -> memoryview:
         """Up to ``length`` bytes of ``path`` from ``offset`` (fewer at end of
         file), as a read-only memoryview of the received frame (no copy)."""
         return self._op(_ops.READ, (path, offset, length), timeout, volume)
 
-    def read_result(self, path: str, offset: int, length: int, *,
+    def read_result(self, path: PathArg, offset: int, length: int, *,
                     timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> ReadResult:
         """Like :meth:`read`, also telling whether the read reached end of file."""
         return self._op(_ops.READ_RESULT, (path, offset, length), timeout, volume)
 
-    def write(self, path: str, offset: int, data: BufferLike, create: bool = False,
+    def write(self, path: PathArg, offset: int, data: BufferLike, create: bool = False,
               mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
               volume: Optional[str] = None) -> int:
         """Write ``data`` (any bytes-like object) at ``offset``; ``ENOENT``
         unless the file exists or ``create``. Returns the bytes written."""
         return self._op(_ops.WRITE, (path, offset, data, create, mode), timeout, volume)
 
-    def append(self, path: str, data: BufferLike, create: bool = False,
+    def append(self, path: PathArg, data: BufferLike, create: bool = False,
                mode: Optional[int] = None, *, timeout: TimeoutArg = DEFAULT,
                volume: Optional[str] = None) -> int:
         """Append ``data`` at the end of ``path``; returns the offset where
         it landed."""
         return self._op(_ops.APPEND, (path, data, create, mode), timeout, volume)
 
-    def readfile(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+    def readfile(self, path: PathArg, *, timeout: TimeoutArg = DEFAULT,
                  volume: Optional[str] = None) -> memoryview:
         """The whole file, as a read-only memoryview of the received frame."""
         return self._op(_ops.READFILE, (path,), timeout, volume)
 
-    def writefile(self, path: str, data: BufferLike, mode: Optional[int] = None, *,
+    def writefile(self, path: PathArg, data: BufferLike, mode: Optional[int] = None, *,
                   timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> int:
         """Replace ``path`` with ``data`` atomically and durably; returns the
         bytes written."""
         return self._op(_ops.WRITEFILE, (path, data, mode), timeout, volume)
 
-    def truncate(self, path: str, size: int, *, timeout: TimeoutArg = DEFAULT,
+    def truncate(self, path: PathArg, size: int, *, timeout: TimeoutArg = DEFAULT,
                  volume: Optional[str] = None) -> None:
         """Set the size of ``path``."""
         return self._op(_ops.TRUNCATE, (path, size), timeout, volume)
 
-    def fsync(self, path: str, datasync: bool = False, *, timeout: TimeoutArg = DEFAULT,
+    def fsync(self, path: PathArg, datasync: bool = False, *, timeout: TimeoutArg = DEFAULT,
               volume: Optional[str] = None) -> None:
         """Flush a file or directory to storage (``fdatasync`` if ``datasync``)."""
         return self._op(_ops.FSYNC, (path, datasync), timeout, volume)
 
-    def unlink(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+    def unlink(self, path: PathArg, *, timeout: TimeoutArg = DEFAULT,
                volume: Optional[str] = None) -> None:
         """Remove a file."""
         return self._op(_ops.UNLINK, (path,), timeout, volume)
 
-    def rename(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
+    def rename(self, path: PathArg, to: PathArg, *, timeout: TimeoutArg = DEFAULT,
                volume: Optional[str] = None) -> None:
         """Rename ``path`` to ``to``, replacing ``to`` if it exists."""
         return self._op(_ops.RENAME, (path, to), timeout, volume)
 
-    def mkdir(self, path: str, parents: bool = False, mode: Optional[int] = None, *,
+    def mkdir(self, path: PathArg, parents: bool = False, mode: Optional[int] = None, *,
               timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> None:
         """Create a directory; with ``parents``, its missing ancestors too
         and no error if it exists."""
         return self._op(_ops.MKDIR, (path, parents, mode), timeout, volume)
 
-    def rmdir(self, path: str, *, timeout: TimeoutArg = DEFAULT,
+    def rmdir(self, path: PathArg, *, timeout: TimeoutArg = DEFAULT,
               volume: Optional[str] = None) -> None:
         """Remove an empty directory."""
         return self._op(_ops.RMDIR, (path,), timeout, volume)
 
-    def listdir(self, path: str = "", after: Optional[Union[str, bytes]] = None,
+    def listdir(self, path: PathArg = "", after: Optional[Union[str, bytes]] = None,
                 limit: Optional[int] = None,
                 *, timeout: TimeoutArg = DEFAULT, volume: Optional[str] = None) -> Listing:
         """One page of a directory's entries, sorted by name, all after
@@ -333,14 +347,14 @@ class Client(ClientBase):
         :meth:`listdir_all` for every entry."""
         return self._op(_ops.LISTDIR, (path, after, limit), timeout, volume)
 
-    def listdir_all(self, path: str = "", limit: Optional[int] = None, *,
+    def listdir_all(self, path: PathArg = "", limit: Optional[int] = None, *,
                     timeout: TimeoutArg = DEFAULT,
                     volume: Optional[str] = None) -> List[DirEntry]:
         """Every entry of a directory, paging through :meth:`listdir` (each
         page gets its own ``timeout``)."""
         return list(self.listdir_iter(path, limit, timeout=timeout, volume=volume))
 
-    def listdir_iter(self, path: str = "", limit: Optional[int] = None, *,
+    def listdir_iter(self, path: PathArg = "", limit: Optional[int] = None, *,
                      timeout: TimeoutArg = DEFAULT,
                      volume: Optional[str] = None) -> Iterator[DirEntry]:
         """Iterate over every entry of a directory, a page at a time."""
@@ -349,7 +363,7 @@ class Client(ClientBase):
             yield from pager.turn(self.listdir(path, pager.after, limit, timeout=timeout,
                                                volume=volume))
 
-    def copy(self, path: str, to: str, *, timeout: TimeoutArg = DEFAULT,
+    def copy(self, path: PathArg, to: PathArg, *, timeout: TimeoutArg = DEFAULT,
              volume: Optional[str] = None) -> int:
         """Copy the file ``path`` to ``to`` inside the broker; returns its size."""
         return self._op(_ops.COPY, (path, to), timeout, volume)

@@ -1,6 +1,6 @@
 // Compiled (not run) by test/types.test.js: the declarations must cover the
 // whole API as the README uses it.
-import { Client, ZaioError, ZaioEvent, Stat, DirEntry, HelloResult, Int } from 'zaio';
+import { Client, ZaioError, ZaioEvent, Stat, DirEntry, HelloResult, Int, BrokerStats, StatsRow } from 'zaio';
 import { encodeRequest, decodeReply, checkResult, replyId, decodeValue, Float, HEADER_MAX, CodecError,
     encodeBatch, isBatch, decodeReplyBatch, encodeReplyBatch } from 'zaio/codec';
 
@@ -11,6 +11,10 @@ async function main(): Promise<void> {
     secure.close();
     const hello: HelloResult = await client.hello({ timeout: 1000 });
     const max: number = hello.limits.payload_max;
+    const report: BrokerStats = await client.brokerStats({ top: 5, timeout: 1000 });
+    const rows: StatsRow[] = report.jobs;
+    const inflight: Int = report.gauges.inflight;
+    const p99bucket: Int = report.latency[0].service[report.latency_bounds_us.length];
     const st: Stat = await client.stat('a', { volume: 'default' });
     const ns: bigint = st.mtime_ns;
     const buf: Buffer = await client.read('a', 0, 4096);

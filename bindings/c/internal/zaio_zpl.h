@@ -1,0 +1,29 @@
+/*  zaio_zpl.h: the keys a daemon's ZPL config file (czmq zconfig) may
+    hold, checked line by line.
+
+    zconfig reads a file into a tree and keeps no line numbers, and finds a
+    key only when asked for it, so a misspelt key would be silently
+    ignored. zaio_zpl_check reads the file itself first and refuses any
+    key the daemon does not know, naming the key and its line.
+*/
+#ifndef ZAIO_ZPL_H_INCLUDED
+#define ZAIO_ZPL_H_INCLUDED
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  Checks every key of the ZPL file at path against known, a
+//  NULL-terminated list of paths such as "broker/root"; a path may end in
+//  "/*" (any one key below it, e.g. "broker/bind/*", whose children are
+//  unknown) or "/**" (anything below it, which someone else checks, e.g.
+//  "grants/**"). A section is known when a known path lies beneath it.
+//  Returns 0, or -1 after logging (component "config") "PATH:LINE:
+//  unknown key 'a/b'", or that the file cannot be read.
+int zaio_zpl_check (const char *path, const char *const *known);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
