@@ -47,6 +47,7 @@ typedef struct {
     zaio_test_broker_t broker_rig;
     char *workers_tcp; //  the broker's tcp worker endpoint
     char *workers_ipc; //  its ipc worker endpoint (trusted by file mode)
+    char *paths[3];    //  a restarted broker's certificate, client keys, worker endpoint
 } s_rig_t;
 
 static void
@@ -103,8 +104,32 @@ s_rig_stop (s_rig_t *rig)
     zconfig_destroy (&rig->grants);
     zstr_free (&rig->workers_tcp);
     zstr_free (&rig->workers_ipc);
+    for (int i = 0; i < 3; i++) zstr_free (&rig->paths[i]);
     zaio_test_rmtree (rig->dir);
     zstr_free (&rig->dir);
+}
+
+//  Starts the rig's broker again on config (defaults the caller has
+//  tuned), with one thread, the rig's broker and client keys and no
+//  grants, and a fake worker over ipc serving volume "slow": returned.
+static zsock_t *
+s_rig_restart (s_rig_t *rig, zaio_broker_config_t *config)
+{
+    zaio_test_broker_stop (&rig->broker_rig);
+    rig->paths[0] = zsys_sprintf ("%s/broker", rig->dir);
+    rig->paths[1] = zsys_sprintf ("%s/clients", rig->dir);
+    rig->paths[2] = zsys_sprintf ("ipc://%s/workers.ipc", rig->dir);
+    config->curve_cert = rig->paths[0];
+    config->client_certs = rig->paths[1];
+    config->worker_bind[0] = rig->paths[2];
+    config->worker_bind[1] = NULL;
+    config->workers = 1; //  one thread: jobs run in the order they came
+    config->heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS;
+    zaio_test_broker_start (&rig->broker_rig, config);
+    zsock_t *worker =
+        zaio_test_fake_worker (rig->paths[2], "slow", 16, ZAIO_TEST_QUIET_HEARTBEAT_MS);
+    zaio_test_fake_known (rig->broker_rig.inproc, worker, "slow");
+    return worker;
 }
 
 //  A DEALER connected over CURVE as own, with its monitor in *monitor_p
@@ -397,22 +422,11 @@ s_test_identity_shares_inflight (void)
 {
     s_rig_t rig;
     s_rig_start (&rig, false);
-    zaio_test_broker_stop (&rig.broker_rig);
     zaio_broker_config_t config;
     zaio_broker_config_defaults (&config);
-    char *curve_cert = zsys_sprintf ("%s/broker", rig.dir);
-    char *clients = zsys_sprintf ("%s/clients", rig.dir);
-    char *workers_ipc = zsys_sprintf ("ipc://%s/workers.ipc", rig.dir);
-    config.curve_cert = curve_cert;
-    config.client_certs = clients;
-    config.worker_bind[0] = workers_ipc;
     config.inflight_max = 3;
     config.drain_ms = 100; //  the held jobs are never answered
-    config.workers = 1;
-    config.heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS;
-    zaio_test_broker_start (&rig.broker_rig, &config);
-    zsock_t *worker = zaio_test_fake_worker (workers_ipc, "slow", 16, ZAIO_TEST_QUIET_HEARTBEAT_MS);
-    zaio_test_fake_known (rig.broker_rig.inproc, worker, "slow");
+    zsock_t *worker = s_rig_restart (&rig, &config);
     zsock_t *first = s_connect (rig.broker_rig.tcp, rig.broker, rig.bob, NULL);
     zsock_t *second = s_connect (rig.broker_rig.tcp, rig.broker, rig.bob, NULL);
     zaio_request_t req;
@@ -432,9 +446,6 @@ s_test_identity_shares_inflight (void)
     zsock_destroy (&first);
     zsock_destroy (&second);
     zsock_destroy (&worker);
-    zstr_free (&curve_cert);
-    zstr_free (&clients);
-    zstr_free (&workers_ipc);
     s_rig_stop (&rig);
 }
 
@@ -468,26 +479,15 @@ s_test_departed_connection_frees_held (void)
 {
     s_rig_t rig;
     s_rig_start (&rig, false);
-    zaio_test_broker_stop (&rig.broker_rig);
     zaio_broker_config_t config;
     zaio_broker_config_defaults (&config);
-    char *curve_cert = zsys_sprintf ("%s/broker", rig.dir);
-    char *clients = zsys_sprintf ("%s/clients", rig.dir);
-    char *workers_ipc = zsys_sprintf ("ipc://%s/workers.ipc", rig.dir);
-    config.curve_cert = curve_cert;
-    config.client_certs = clients;
-    config.worker_bind[0] = workers_ipc;
     config.reply_hwm = 2;
     config.inflight_max = 64;
     //  Room for first's 40 MiB held, so second is not refused meanwhile.
     config.held_bytes_max = config.held_bytes_total = 256u * 1024 * 1024;
-    config.workers = 1; //  one thread: jobs run in the order they came
-    config.heartbeat_ms = ZAIO_TEST_QUIET_HEARTBEAT_MS;
     config.verbose = true;
     FILE *log = zaio_test_log_catch ();
-    zaio_test_broker_start (&rig.broker_rig, &config);
-    zsock_t *worker = zaio_test_fake_worker (workers_ipc, "slow", 16, ZAIO_TEST_QUIET_HEARTBEAT_MS);
-    zaio_test_fake_known (rig.broker_rig.inproc, worker, "slow");
+    zsock_t *worker = s_rig_restart (&rig, &config);
     zsock_t *first = zaio_test_curve_socket (ZMQ_DEALER, rig.broker, rig.bob);
     zsock_set_rcvhwm (first, 1);
     assert (zsock_connect (first, "%s", rig.broker_rig.tcp) == 0);
@@ -549,9 +549,6 @@ s_test_departed_connection_frees_held (void)
     zaio_test_expect (second, 1000, 0);
     zsock_destroy (&second);
     zsock_destroy (&worker);
-    zstr_free (&curve_cert);
-    zstr_free (&clients);
-    zstr_free (&workers_ipc);
     s_rig_stop (&rig);
 }
 
