@@ -11,9 +11,9 @@
       unknown    READY (invalid)  log, ignore                               unknown
       unknown    anything else    log, drop                                 unknown
       known      READY            forget it (REPLACED), then as unknown     ACTIVE
-      ACTIVE     DONE             answer the job, credit back, dispatch     ACTIVE
+      ACTIVE     DONE             answer its jobs, credit back, dispatch    ACTIVE
       ACTIVE     BYE              BYE back, no more credit                  LEAVING
-      LEAVING    DONE             answer the job                            LEAVING
+      LEAVING    DONE             answer its jobs                           LEAVING
       LEAVING    BYE              BYE back                                  LEAVING
       known      HEARTBEAT        HEARTBEAT back, with a fresh fence        same
       known      STALE_DONE       log, ignore (see below)                   same
@@ -25,6 +25,15 @@
 
     A DONE for a job the connection no longer holds (presumed lost, and
     answered or retried already) is stale: the client has its one reply.
+    A DONE carries many completions (PROTOCOL.md section 9): each is
+    answered or found stale in turn, and the connection is forgotten
+    (LEAVING, holding none) only after the last.
+
+    JOBs go out batched: zaio_backend_hand_over only notes a job as the
+    connection's (credit taken, held), and zaio_backend_flush, at the end
+    of dispatch's round, sends each connection the jobs noted for it as
+    one JOB (more only past ZAIO_WORKER_BATCH_BYTES), so a client batch
+    split across workers by credit costs each worker one message.
 
     Fences (zaio_fence.h): every JOB, HEARTBEAT and BYE to a heartbeated
     worker carries the newest stamp heard from it plus the window after
@@ -49,11 +58,10 @@
 typedef enum { S_ACTIVE, S_LEAVING } s_state_t;
 
 typedef enum {
-    E_DONE,         //  a valid DONE for a job it holds
-    E_STALE_DONE,   //  a valid DONE for a job it no longer holds
+    E_DONE,         //  a valid DONE (its completions, held or stale)
     E_BYE,          //  it asks to leave
     E_HEARTBEAT,    //  it is alive
-    E_BAD_ENVELOPE, //  a message without a ZAIOW/4 envelope
+    E_BAD_ENVELOPE, //  a message without a ZAIOW/5 envelope
     E_BAD_DONE,     //  a DONE whose parts or outcome are malformed
     E_UNEXPECTED,   //  a command a worker does not send
     E_SILENT,       //  its expiry passed
@@ -62,10 +70,9 @@ typedef enum {
 
 //  A message from a worker, as the state machine sees it.
 typedef struct {
-    uint64_t number;        //  the job its envelope names (0 if none)
-    zaio_job_t *job;        //  that job, if the broker still has it
-    zaio_outcome_t outcome; //  a DONE's
-    zmq_msg_t *parts;       //  [routing id][envelope][header?][data?]
+    uint64_t number;        //  its envelope's number
+    zaio_entries_t entries; //  a DONE's completions
+    zmq_msg_t *parts;       //  [routing id][envelope and entries][data...]
     int count;
 } s_message_t;
 
@@ -75,6 +82,11 @@ struct _zaio_workerconn_t {
     char name[128];             //  HOST/PID/SLOT for events
     s_state_t state;
     zaio_list_t jobs; //  of job->held: the jobs it holds
+    //  The jobs handed over since the last flush: the last `pending` of
+    //  jobs, from pending_first on; linked in the backend's pending list.
+    zaio_link_t *pending_first;
+    uint32_t pending;
+    zaio_link_t flush;
     zaio_service_t *services[ZAIO_WORKER_VOLUMES_MAX];
     void *seats[ZAIO_WORKER_VOLUMES_MAX]; //  in each service's pool, while it has credit
     uint32_t service_count;
@@ -90,8 +102,10 @@ struct _zaio_backend_t {
     zaio_dispatch_t *dispatch;
     zaio_backend_config_t config;
     zaio_backend_hooks_t hooks;
-    zhashx_t *table; //  routing id -> zaio_workerconn_t
-    bool no_retries; //  the broker is stopping
+    zhashx_t *table;    //  routing id -> zaio_workerconn_t
+    bool no_retries;    //  the broker is stopping
+    zaio_list_t flush;  //  of worker->flush: connections with jobs to send
+    zaio_batch_t batch; //  the JOB being written
 };
 
 static void
@@ -116,6 +130,8 @@ zaio_backend_new (void *router, zaio_jobs_t *jobs, zaio_dispatch_t *dispatch,
     self->config = *config;
     self->hooks = *hooks;
     self->table = zaio_route_table_new (s_worker_free);
+    zaio_list_init (&self->flush);
+    zaio_batch_init (&self->batch);
     return self;
 }
 
@@ -125,6 +141,7 @@ zaio_backend_destroy (zaio_backend_t **self_p)
     zaio_backend_t *self = *self_p;
     if (self) {
         zhashx_destroy (&self->table);
+        zaio_batch_release (&self->batch);
         free (self);
         *self_p = NULL;
     }
@@ -147,24 +164,14 @@ s_fence (zaio_backend_t *self, zaio_workerconn_t *worker)
                                                        : ZAIO_FENCE_NONE - 1;
 }
 
-//  Sends a worker [envelope][first?][second?]; takes the parts. The
-//  envelope's number is job for a JOB (whose fence follows it), the fence
-//  for a HEARTBEAT or BYE. Returns -1 if the worker has gone (its queue
-//  has no limit: credit bounds it).
+//  Sends a worker a HEARTBEAT or BYE with its fence. Returns -1 if the
+//  worker has gone (its queue has no limit: credit bounds it).
 static int
-s_send (zaio_backend_t *self, zaio_workerconn_t *worker, zaio_worker_command_t command,
-        uint64_t job, zmq_msg_t *first, zmq_msg_t *second)
+s_send (zaio_backend_t *self, zaio_workerconn_t *worker, zaio_worker_command_t command)
 {
-    uint8_t envelope[ZAIO_JOB_ENVELOPE_SIZE];
-    size_t size = ZAIO_ENVELOPE_SIZE;
-    if (command == ZAIO_WORKER_JOB) {
-        zaio_job_envelope_put (envelope, job, s_fence (self, worker));
-        size = ZAIO_JOB_ENVELOPE_SIZE;
-    } else
-        zaio_envelope_put (envelope, command, s_fence (self, worker));
-    int rc = zaio_route_send (self->router, &worker->identity, envelope, size, first, second);
-    if (rc) zaio_route_close (first, second);
-    return rc;
+    uint8_t envelope[ZAIO_ENVELOPE_SIZE];
+    zaio_envelope_put (envelope, command, s_fence (self, worker));
+    return zaio_route_send (self->router, &worker->identity, envelope, sizeof envelope, NULL, NULL);
 }
 
 //  Seats worker, which has credit again, in its volumes' pools; unseats it
@@ -207,29 +214,82 @@ void
 zaio_backend_hand_over (zaio_backend_t *self, zaio_taker_t *taker, zaio_job_t *job, int64_t now_us)
 {
     zaio_workerconn_t *worker = ZAIO_HOLDER (taker, zaio_workerconn_t, taker);
-    //  Idempotent jobs keep their header for a retry; the others hand it over.
-    zmq_msg_t header;
-    zmq_msg_init (&header);
-    if (zaio_op_idempotent (job->op))
-        zmq_msg_copy (&header, &job->header);
-    else {
-        zmq_msg_move (&header, &job->header);
-        job->has_header = false;
-    }
     job->worker = worker;
     job->attempts++;
     job->dispatched_us = now_us;
     zaio_list_add (&worker->jobs, &job->held, false);
-    if (s_send (self, worker, ZAIO_WORKER_JOB, job->number, &header,
-                zaio_jobs_take_data (self->jobs, job)))
-        //  The worker vanished between READY and now; its expiry handles
-        //  the job like any other it held.
-        zaio_log (ZAIO_LOG_WARNING, "backend", worker->name, "cannot send job to worker: %s",
-                  zmq_strerror (zmq_errno ()));
+    if (worker->pending++ == 0) {
+        worker->pending_first = &job->held;
+        zaio_list_add (&self->flush, &worker->flush, false);
+    }
     if (zaio_taker_took (&worker->taker))
         s_unseat (worker);
     else
         s_used (worker);
+}
+
+//  Sends worker the jobs of its list from *link_p on, at most left, as
+//  one JOB: as many as fit (zaio_batch_full), at least one. Idempotent
+//  jobs keep their header for a retry; the others hand it over (it is
+//  closed once copied into the message). Moves *link_p past those sent
+//  and returns how many they were.
+static uint32_t
+s_send_jobs (zaio_backend_t *self, zaio_workerconn_t *worker, zaio_link_t **link_p, uint32_t left)
+{
+    zaio_batch_t *batch = &self->batch;
+    zaio_batch_start (batch, ZAIO_WORKER_JOB, s_fence (self, worker));
+    zaio_link_t *first = *link_p, *link = first;
+    uint32_t count = 0;
+    while (count < left && !(count && zaio_batch_full (batch))) {
+        zaio_job_t *job = ZAIO_HOLDER (link, zaio_job_t, held);
+        zaio_batch_add_job (batch, job->number, zmq_msg_data (&job->header),
+                            zmq_msg_size (&job->header), job->has_data,
+                            job->has_data ? zmq_msg_size (&job->data) : 0);
+        if (!zaio_op_idempotent (job->op)) {
+            zmq_msg_close (&job->header);
+            zmq_msg_init (&job->header);
+            job->has_header = false;
+        }
+        count++;
+        link = zaio_list_next (&worker->jobs, link);
+    }
+    *link_p = link;
+    uint32_t data_frames = batch->data_count;
+    zmq_msg_t part;
+    zaio_batch_part (batch, &part);
+    int rc = zmq_send (self->router, worker->identity.data, worker->identity.size, ZMQ_SNDMORE);
+    if (rc != -1) rc = zmq_msg_send (&part, self->router, data_frames ? ZMQ_SNDMORE : 0);
+    if (rc == -1) {
+        //  The worker vanished between READY and now; its expiry handles
+        //  the jobs like any other it held.
+        zaio_log (ZAIO_LOG_WARNING, "backend", worker->name, "cannot send %u jobs to worker: %s",
+                  count, zmq_strerror (zmq_errno ()));
+        zmq_msg_close (&part);
+    }
+    //  Once the first part has gone the others cannot fail (ROUTER_MANDATORY
+    //  checks the peer at the first).
+    link = first;
+    for (uint32_t i = 0; i < count; i++, link = zaio_list_next (&worker->jobs, link)) {
+        zaio_job_t *job = ZAIO_HOLDER (link, zaio_job_t, held);
+        zmq_msg_t *data = zaio_jobs_take_data (self->jobs, job);
+        if (!data) continue;
+        if (rc == -1 || zmq_msg_send (data, self->router, --data_frames ? ZMQ_SNDMORE : 0) == -1)
+            zmq_msg_close (data);
+    }
+    return count;
+}
+
+void
+zaio_backend_flush (zaio_backend_t *self)
+{
+    zaio_link_t *flush;
+    while ((flush = zaio_list_pop (&self->flush))) {
+        zaio_workerconn_t *worker = ZAIO_HOLDER (flush, zaio_workerconn_t, flush);
+        zaio_link_t *link = worker->pending_first;
+        while (worker->pending)
+            worker->pending -= s_send_jobs (self, worker, &link, worker->pending);
+        worker->pending_first = NULL;
+    }
 }
 
 //  Forgets a worker connection. Jobs it held are retried elsewhere if
@@ -243,6 +303,9 @@ s_forget (zaio_backend_t *self, zaio_workerconn_t *worker, const char *why)
     zaio_log (ZAIO_LOG_INFO, "backend", worker->name, "worker gone (%s), %zu jobs in flight", why,
               worker->jobs.size);
     s_unseat (worker);
+    //  Jobs handed over and not sent yet go back like the others.
+    if (worker->pending) zaio_list_remove (&self->flush, &worker->flush);
+    worker->pending = 0;
     for (uint32_t i = 0; i < worker->service_count; i++) worker->services[i]->worker_count--;
     zaio_link_t *link;
     while ((link = zaio_list_pop (&worker->jobs))) {
@@ -262,19 +325,40 @@ s_forget (zaio_backend_t *self, zaio_workerconn_t *worker, const char *why)
     zhashx_delete (self->table, &worker->identity);
 }
 
-//  DONE for a job worker holds: the reply goes to the client, the credit
-//  comes back. parts are [routing id][envelope and outcome][header][data?].
+//  One completion of a DONE for a job worker holds: the reply goes to
+//  the client, the credit comes back. data is its data frame, or NULL.
 static void
-s_done (zaio_backend_t *self, zaio_workerconn_t *worker, s_message_t *msg)
+s_done (zaio_backend_t *self, zaio_workerconn_t *worker, zaio_job_t *job, const zaio_entry_t *entry,
+        zmq_msg_t *data)
 {
-    zaio_job_t *job = msg->job;
     zaio_list_remove (&worker->jobs, &job->held);
     job->worker = NULL;
-    self->hooks.finish (self->hooks.arg, &job, &msg->parts[2],
-                        msg->count == 4 ? &msg->parts[3] : NULL, &msg->outcome, worker->name);
+    zmq_msg_t header;
+    int rc = zmq_msg_init_size (&header, entry->header_size);
+    assert (rc == 0);
+    memcpy (zmq_msg_data (&header), entry->header, entry->header_size);
+    self->hooks.finish (self->hooks.arg, &job, &header, data, &entry->outcome, worker->name);
     if (worker->state == S_ACTIVE) {
         if (zaio_taker_returned (&worker->taker)) s_seat (worker);
         s_dispatch_later (self, worker);
+    }
+}
+
+//  A DONE's completions, in order: each answers the job it names if worker
+//  still holds it, else it is stale (logged, its data dropped).
+static void
+s_done_all (zaio_backend_t *self, zaio_workerconn_t *worker, s_message_t *msg)
+{
+    zaio_entry_t entry;
+    int data = 2;
+    while (zaio_entries_next (&msg->entries, &entry)) {
+        zmq_msg_t *part = entry.has_data ? &msg->parts[data++] : NULL;
+        zaio_job_t *job = zaio_jobs_find (self->jobs, entry.job);
+        if (job && job->worker == worker)
+            s_done (self, worker, job, &entry, part);
+        else
+            zaio_log (ZAIO_LOG_WARNING, "backend", worker->name,
+                      "worker finished job %" PRIu64 " it no longer holds", entry.job);
     }
 }
 
@@ -287,7 +371,7 @@ s_bye (zaio_backend_t *self, zaio_workerconn_t *worker)
     worker->state = S_LEAVING;
     worker->taker.credit = 0;
     s_unseat (worker);
-    s_send (self, worker, ZAIO_WORKER_BYE, 0, NULL, NULL);
+    s_send (self, worker, ZAIO_WORKER_BYE);
 }
 
 //  The state machine: what event does to a known worker (the table at the
@@ -298,7 +382,7 @@ s_on (zaio_backend_t *self, zaio_workerconn_t *worker, s_event_t event, s_messag
 {
     switch (event) {
         case E_DONE:
-            s_done (self, worker, msg);
+            s_done_all (self, worker, msg);
             if (worker->state == S_LEAVING && worker->jobs.size == 0)
                 s_forget (self, worker, "left");
             break;
@@ -307,13 +391,9 @@ s_on (zaio_backend_t *self, zaio_workerconn_t *worker, s_event_t event, s_messag
             s_bye (self, worker);
             if (worker->jobs.size == 0) s_forget (self, worker, "said BYE");
             break;
-        case E_STALE_DONE:
-            zaio_log (ZAIO_LOG_WARNING, "backend", worker->name,
-                      "worker finished job %" PRIu64 " it no longer holds", msg->number);
-            break;
         case E_HEARTBEAT:
             worker->stamp_us = msg->number;
-            s_send (self, worker, ZAIO_WORKER_HEARTBEAT, 0, NULL, NULL);
+            s_send (self, worker, ZAIO_WORKER_HEARTBEAT);
             worker->next_heartbeat_ms = zclock_mono () + self->config.heartbeat_ms;
             break;
         case E_BAD_ENVELOPE:
@@ -409,15 +489,13 @@ s_ready (zaio_backend_t *self, const zaio_routing_id_t *identity, uint64_t stamp
 //  The event a message with command from a known worker is. A DONE's
 //  outcome is decoded into msg.
 static s_event_t
-s_event_of (zaio_workerconn_t *worker, int command, s_message_t *msg)
+s_event_of (int command, s_message_t *msg)
 {
     switch (command) {
         case ZAIO_WORKER_DONE:
-            if (msg->count < 3 || msg->count > 4 ||
-                zaio_done_outcome (&msg->outcome, zmq_msg_data (&msg->parts[1]),
-                                   zmq_msg_size (&msg->parts[1])))
-                return E_BAD_DONE;
-            return msg->job && msg->job->worker == worker ? E_DONE : E_STALE_DONE;
+            //  Opened in zaio_backend_handle; a count past the parts kept
+            //  did not open.
+            return msg->entries.count ? E_DONE : E_BAD_DONE;
         case ZAIO_WORKER_BYE:
             return E_BYE;
         case ZAIO_WORKER_HEARTBEAT:
@@ -436,18 +514,40 @@ zaio_backend_handle (zaio_backend_t *self, zmq_msg_t *parts, int count)
     int command =
         count >= 2 ? zaio_envelope_get (zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1]), &number)
                    : -1;
-    //  A DONE names its job, which names the worker holding it: when that
-    //  is the sender, as it nearly always is, no table lookup is needed.
-    zaio_job_t *job = command == ZAIO_WORKER_DONE ? zaio_jobs_find (self->jobs, number) : NULL;
+    //  A DONE's first completion names its job, which names the worker
+    //  holding it: when that is the sender, as it nearly always is, no
+    //  table lookup is needed.
+    s_message_t msg = {.number = number, .parts = parts, .count = count};
     zaio_workerconn_t *worker = NULL;
-    if (job && job->worker && zaio_routing_id_eq (&job->worker->identity, &identity))
-        worker = job->worker;
+    if (command == ZAIO_WORKER_DONE &&
+        (count > ZAIO_WORKER_PARTS_MAX + 1 ||
+         zaio_entries_open (&msg.entries, zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1]),
+                            (size_t)count - 2)))
+        memset (&msg.entries, 0, sizeof msg.entries); //  E_BAD_DONE
+    else if (command == ZAIO_WORKER_DONE) {
+        zaio_entries_t peek = msg.entries;
+        zaio_entry_t first;
+        zaio_entries_next (&peek, &first);
+        zaio_job_t *job = zaio_jobs_find (self->jobs, first.job);
+        if (job && job->worker && zaio_routing_id_eq (&job->worker->identity, &identity))
+            worker = job->worker;
+    }
     if (!worker) worker = (zaio_workerconn_t *)zhashx_lookup (self->table, &identity);
     //  Any message proves a known worker alive (READY sets a new one's time).
     if (worker && worker->heartbeat_ms)
         worker->expiry_ms =
             zclock_mono () + (int64_t)worker->heartbeat_ms * self->config.heartbeat_misses;
-    if (command == -1) {
+    if (command == -1 && count >= 2 &&
+        zaio_envelope_other_version (zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1]))) {
+        //  An older zaio-worker (ZAIOW/4 sent one job a JOB): it cannot be
+        //  served, and says so with its first READY.
+        const char *theirs = (const char *)zmq_msg_data (&parts[1]);
+        zaio_log (ZAIO_LOG_WARNING, "backend", worker ? worker->name : NULL,
+                  "worker speaking %.7s refused: this broker speaks %s; upgrade the worker to "
+                  "this broker's version",
+                  theirs, ZAIO_WORKER_SIGNATURE);
+        if (worker) s_on (self, worker, E_BAD_ENVELOPE, NULL);
+    } else if (command == -1) {
         zaio_log (ZAIO_LOG_WARNING, "backend", worker ? worker->name : NULL,
                   "worker message without a %s envelope", ZAIO_WORKER_SIGNATURE);
         if (worker) s_on (self, worker, E_BAD_ENVELOPE, NULL);
@@ -456,8 +556,7 @@ zaio_backend_handle (zaio_backend_t *self, zmq_msg_t *parts, int count)
     else if (!worker)
         zaio_log_warning ("backend", "message from an unknown worker dropped");
     else {
-        s_message_t msg = {.number = number, .job = job, .parts = parts, .count = count};
-        s_on (self, worker, s_event_of (worker, command, &msg), &msg);
+        s_on (self, worker, s_event_of (command, &msg), &msg);
     }
 }
 
@@ -472,7 +571,7 @@ zaio_backend_tick (zaio_backend_t *self, int64_t now_ms)
         if (now_ms >= worker->expiry_ms)
             zlistx_add_end (silent, worker);
         else if (now_ms >= worker->next_heartbeat_ms) {
-            s_send (self, worker, ZAIO_WORKER_HEARTBEAT, 0, NULL, NULL);
+            s_send (self, worker, ZAIO_WORKER_HEARTBEAT);
             worker->next_heartbeat_ms = now_ms + self->config.heartbeat_ms;
         }
     }

@@ -2,8 +2,8 @@
 
     Workers, the broker's own threads over inproc and zaio-worker
     processes over tcp or ipc, connect to the backend ROUTER and speak
-    ZAIOW/4: READY announces a connection with its credit and volumes,
-    JOB hands it a job, DONE answers one and returns its credit, BYE asks
+    ZAIOW/5: READY announces a connection with its credit and volumes,
+    JOB hands it jobs, DONE answers some and returns their credit, BYE asks
     to leave, HEARTBEAT proves it alive. This class keeps one record per
     connection (its credit, the jobs it holds, its volumes' pools) and
     runs each through a small state machine (zaio_backend.c). A worker
@@ -54,10 +54,15 @@ void zaio_backend_destroy (zaio_backend_t **self_p);
 //  out, the caller closes the rest.
 void zaio_backend_handle (zaio_backend_t *self, zmq_msg_t *parts, int count);
 
-//  Sends job to the worker connection whose taker was picked (it has
-//  credit) at now_us, and takes one credit.
+//  Gives job to the worker connection whose taker was picked (it has
+//  credit) at now_us, and takes one credit. The job is sent at the next
+//  zaio_backend_flush, with the others given to that connection since.
 void zaio_backend_hand_over (zaio_backend_t *self, zaio_taker_t *taker, zaio_job_t *job,
                              int64_t now_us);
+
+//  Sends each connection the jobs handed over to it since the last flush,
+//  in as few JOB messages as the batch limits allow (one, mostly).
+void zaio_backend_flush (zaio_backend_t *self);
 
 //  The timer: forgets workers silent past their expiry, heartbeats the
 //  others when due. now_ms is the loop's clock.

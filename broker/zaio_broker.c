@@ -94,6 +94,7 @@ typedef struct {
     int64_t started_ms;       //  zclock_mono at start, for uptime
     zaio_metrics_t *metrics;  //  /metrics, or NULL
     char metrics_inproc[64];  //  the client endpoint it asks stats on
+    zmq_msg_t *worker_parts;  //  a worker message's: routing id, ZAIO_WORKER_PARTS_MAX
     zmq_msg_t *request_parts; //  a client message's parts: S_PARTS_MAX, and a batch's
                               //  batch_max data frames
     int request_parts_max;
@@ -201,6 +202,13 @@ static void
 s_hand_over (void *arg, zaio_taker_t *taker, zaio_job_t *job, int64_t now_us)
 {
     zaio_backend_hand_over (((s_broker_t *)arg)->workers, taker, job, now_us);
+}
+
+//  Dispatch's round is over: the backend sends the jobs it was given.
+static void
+s_flush_jobs (void *arg)
+{
+    zaio_backend_flush (((s_broker_t *)arg)->workers);
 }
 
 //  ---------------------------------------------------------------------
@@ -857,6 +865,7 @@ s_broker_destroy (s_broker_t **self_p)
     zaio_jobs_destroy (&self->jobs);
     zaio_heap_release (&self->held_deadlines);
     free (self->request_parts);
+    free (self->worker_parts);
     zsock_destroy (&self->backend);
     zsock_destroy (&self->frontend);
     zaio_events_destroy (&self->events);
@@ -915,9 +924,10 @@ s_classes_new (s_broker_t *self)
     zaio_sessions_set_batch (self->sessions, self->config.batch_max, self->config.batch_bytes_max,
                              self->config.payload_max);
     self->request_parts_max = S_PARTS_MAX + (int)self->config.batch_max;
+    self->worker_parts = (zmq_msg_t *)zmalloc (sizeof (zmq_msg_t) * (1 + ZAIO_WORKER_PARTS_MAX));
     self->request_parts =
         (zmq_msg_t *)zmalloc (sizeof (zmq_msg_t) * (size_t)self->request_parts_max);
-    zaio_dispatch_hooks_t dispatch_hooks = {s_hand_over, s_fail, self};
+    zaio_dispatch_hooks_t dispatch_hooks = {s_hand_over, s_flush_jobs, s_fail, self};
     self->dispatch = zaio_dispatch_new (&dispatch_hooks, self->config.volume_forget_ms);
     zaio_backend_config_t backend_config = {self->config.heartbeat_ms,
                                             self->config.heartbeat_misses, self->config.retries_max,
@@ -1181,8 +1191,7 @@ s_pass (s_broker_t *self, bool *readable_pipe, bool *readable_events, bool looki
         s_tick (self);
         *next_tick = now_ms + S_TICK_MS;
     }
-    zmq_msg_t worker_parts[S_PARTS_MAX];
-    int handled = s_drain_socket (self->backend_zmq, worker_parts, S_PARTS_MAX,
+    int handled = s_drain_socket (self->backend_zmq, self->worker_parts, 1 + ZAIO_WORKER_PARTS_MAX,
                                   s_handle_worker_message, self);
     //  Receiving on the frontend also takes in libzmq's word that a full
     //  client queue has room again, so held replies go after it. They are

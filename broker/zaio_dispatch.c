@@ -239,6 +239,9 @@ zaio_dispatch_run (zaio_dispatch_t *self, int64_t pass_us)
     zaio_link_t *link;
     while ((link = zaio_list_pop (&self->due)))
         sent |= s_dispatch (self, ZAIO_HOLDER (link, zaio_service_t, due), pass_us, now_us);
+    //  Every job of the round went to its worker's batch: out they go, a
+    //  message per worker.
+    if (sent) self->hooks.flush (self->hooks.arg);
     return sent;
 }
 

@@ -42,6 +42,9 @@ typedef struct {
     //  Hands job to the worker connection whose taker this is (it has
     //  credit), at now_us.
     void (*hand_over) (void *arg, zaio_taker_t *taker, zaio_job_t *job, int64_t now_us);
+    //  The round's jobs have all been handed over: send them (one message
+    //  per worker connection, the jobs handed to it since the last flush).
+    void (*flush) (void *arg);
     //  Ends job, which no worker ran, with an error reply.
     void (*fail) (void *arg, zaio_job_t **job_p, int code, const char *why);
     void *arg;

@@ -55,12 +55,13 @@ s_work_all (zsock_t *worker, int quiet_ms)
     zpoller_t *poller = zpoller_new (worker, NULL);
     while (zpoller_wait (poller, quiet_ms)) {
         zmsg_t *msg = zmsg_recv (worker);
-        uint64_t job;
-        zaio_request_t req;
-        if (zaio_test_fake_job (&msg, &job, &req)) {
-            zaio_test_fake_done (worker, job, req.id, 0);
-            count++;
-        }
+        //  A JOB may carry many jobs (PROTOCOL.md section 9).
+        enum { MAX = ZAIO_CREDIT_MAX };
+        static uint64_t jobs[MAX];
+        static zaio_request_t reqs[MAX];
+        int taken = zaio_test_fake_jobs (&msg, jobs, reqs, MAX);
+        for (int i = 0; i < taken; i++) zaio_test_fake_done (worker, jobs[i], reqs[i].id, 0);
+        count += taken;
     }
     zpoller_destroy (&poller);
     return count;

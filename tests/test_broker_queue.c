@@ -219,8 +219,9 @@ s_check_hello (zsock_t *client)
 
 static void s_announce (zsock_t *worker, char names[][ZAIO_VOLUME_MAX + 1], uint32_t count);
 
-//  Garbage on the worker endpoint: messages that are not ZAIOW/4 (READYs
-//  of the older ZAIOW/1 and ZAIOW/2 among them) are dropped, and a worker that sends a
+//  Garbage on the worker endpoint: messages that are not ZAIOW/5 (READYs
+//  of the older ZAIOW/1 and ZAIOW/2 among them, and a DONE too short for
+//  its entries) are dropped, and a worker that sends a
 //  malformed DONE is dropped too, its job answered once.
 static void
 s_test_worker_garbage (void)

@@ -24,7 +24,7 @@
        answered after retries_max (3) attempts, and the workers that never
        took it keep serving. zaio-worker has no hook to crash on a given
        job, so the workers of this volume are fake ones the test drives
-       over ZAIOW/4 (testutil.h): each takes the job and goes silent.
+       over ZAIOW/5 (testutil.h): each takes the job and goes silent.
     6. wide: a worker with more threads x credit than a READY may offer
        (32 x 64) registers, says what it capped, and serves.
 */

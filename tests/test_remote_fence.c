@@ -314,8 +314,14 @@ s_fake_expect (zsock_t *fake, zaio_worker_command_t command, uint64_t *fence)
     int got = zaio_envelope_get (zframe_data (envelope), zframe_size (envelope), &number);
     assert (got == (int)command);
     if (command == ZAIO_WORKER_JOB) {
-        assert (zframe_size (envelope) == ZAIO_JOB_ENVELOPE_SIZE);
-        *fence = zaio_job_envelope_fence (zframe_data (envelope));
+        //  A JOB of one job: its fence in the envelope, the job in the entry.
+        zaio_entries_t entries;
+        zaio_entry_t entry;
+        assert (zaio_entries_open (&entries, zframe_data (envelope), zframe_size (envelope),
+                                   zmsg_size (msg) - 1) == 0 &&
+                entries.count == 1 && zaio_entries_next (&entries, &entry));
+        *fence = number;
+        number = entry.job;
     }
     zmsg_destroy (&msg);
     return number;

@@ -434,36 +434,147 @@ zaio_test_fake_known (const char *endpoint, zsock_t *worker, const char *volume)
     zsock_destroy (&client);
 }
 
+//  Jobs of a JOB a fake worker has not been given yet: a JOB carries
+//  many (PROTOCOL.md section 9), zaio_test_fake_take gives them one by
+//  one. Tests are single-threaded.
+typedef struct {
+    zsock_t *worker;
+    uint64_t job;
+    zaio_request_t req;
+} s_stashed_t;
+static zlistx_t *s_stash;
+
+//  The stashed job of worker first received, taken, if any.
+static bool
+s_unstash (zsock_t *worker, uint64_t *job, zaio_request_t *req)
+{
+    if (!s_stash) return false;
+    for (s_stashed_t *item = (s_stashed_t *)zlistx_first (s_stash); item;
+         item = (s_stashed_t *)zlistx_next (s_stash))
+        if (item->worker == worker) {
+            *job = item->job;
+            *req = item->req;
+            zlistx_detach_cur (s_stash);
+            free (item);
+            return true;
+        }
+    return false;
+}
+
 void
 zaio_test_fake_take (zsock_t *worker, uint64_t *job, zaio_request_t *req, int timeout_ms)
 {
+    if (s_unstash (worker, job, req)) return;
     zpoller_t *poller = zpoller_new (worker, NULL);
     int64_t until = zclock_mono () + timeout_ms;
     while (true) {
         int64_t left = until - zclock_mono ();
         assert (left > 0 && zpoller_wait (poller, (int)left) == worker);
         zmsg_t *msg = zmsg_recv (worker);
-        bool taken = zaio_test_fake_job (&msg, job, req);
-        if (taken) break;
+        enum { MAX = ZAIO_CREDIT_MAX };
+        static uint64_t jobs[MAX];
+        static zaio_request_t reqs[MAX];
+        int count = zaio_test_fake_jobs (&msg, jobs, reqs, MAX);
+        if (count == 0) continue;
+        *job = jobs[0];
+        *req = reqs[0];
+        if (!s_stash) s_stash = zlistx_new ();
+        for (int i = 1; i < count; i++) {
+            s_stashed_t *item = (s_stashed_t *)zmalloc (sizeof (s_stashed_t));
+            item->worker = worker;
+            item->job = jobs[i];
+            item->req = reqs[i];
+            zlistx_add_end (s_stash, item);
+        }
+        break;
     }
     zpoller_destroy (&poller);
+}
+
+int
+zaio_test_fake_jobs (zmsg_t **msg_p, uint64_t *jobs, zaio_request_t *reqs, int max)
+{
+    zmsg_t *msg = *msg_p;
+    assert (msg);
+    zframe_t *envelope = zmsg_first (msg);
+    uint64_t number;
+    int command = zaio_envelope_get (zframe_data (envelope), zframe_size (envelope), &number);
+    assert (command == ZAIO_WORKER_JOB || command == ZAIO_WORKER_HEARTBEAT);
+    int count = 0;
+    if (command == ZAIO_WORKER_JOB) {
+        zaio_entries_t entries;
+        assert (zaio_entries_open (&entries, zframe_data (envelope), zframe_size (envelope),
+                                   zmsg_size (msg) - 1) == 0);
+        zaio_entry_t entry;
+        while (zaio_entries_next (&entries, &entry)) {
+            assert (count < max);
+            jobs[count] = entry.job;
+            assert (zaio_request_decode (&reqs[count], entry.header, entry.header_size, NULL, 0) ==
+                    0);
+            count++;
+        }
+    }
+    zmsg_destroy (msg_p);
+    return count;
 }
 
 bool
 zaio_test_fake_job (zmsg_t **msg_p, uint64_t *job, zaio_request_t *req)
 {
-    zmsg_t *msg = *msg_p;
-    assert (msg);
-    zframe_t *envelope = zmsg_first (msg);
-    int command = zaio_envelope_get (zframe_data (envelope), zframe_size (envelope), job);
-    assert (command == ZAIO_WORKER_JOB || command == ZAIO_WORKER_HEARTBEAT);
-    if (command == ZAIO_WORKER_JOB) {
-        zframe_t *header = zmsg_next (msg);
-        assert (zaio_request_decode (req, zframe_data (header), zframe_size (header), NULL, 0) ==
-                0);
+    int count = zaio_test_fake_jobs (msg_p, job, req, 1);
+    return count == 1;
+}
+
+zmsg_t *
+zaio_test_done_message (uint64_t job, const zaio_outcome_t *outcome, zframe_t **header_p,
+                        zframe_t **data_p)
+{
+    zaio_batch_t batch;
+    zaio_batch_init (&batch);
+    zaio_batch_start (&batch, ZAIO_WORKER_DONE, 0);
+    zframe_t *header = *header_p;
+    zaio_batch_add_done (&batch, job, outcome, zframe_data (header), zframe_size (header),
+                         data_p && *data_p, data_p && *data_p ? zframe_size (*data_p) : 0);
+    zframe_destroy (header_p);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *){zaio_batch_frame (&batch)});
+    if (data_p && *data_p) zmsg_append (msg, data_p);
+    zaio_batch_release (&batch);
+    return msg;
+}
+
+zmsg_t *
+zaio_test_job_message (uint64_t job, uint64_t fence, zframe_t **header_p, zframe_t **data_p)
+{
+    zaio_batch_t batch;
+    zaio_batch_init (&batch);
+    zaio_batch_start (&batch, ZAIO_WORKER_JOB, fence);
+    zframe_t *header = *header_p;
+    zaio_batch_add_job (&batch, job, zframe_data (header), zframe_size (header), data_p && *data_p,
+                        data_p && *data_p ? zframe_size (*data_p) : 0);
+    zframe_destroy (header_p);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *){zaio_batch_frame (&batch)});
+    if (data_p && *data_p) zmsg_append (msg, data_p);
+    zaio_batch_release (&batch);
+    return msg;
+}
+
+int
+zaio_test_worker_command (zframe_t *envelope, size_t data_frames, uint64_t *number,
+                          zaio_entry_t *entry)
+{
+    int command = zaio_envelope_get (zframe_data (envelope), zframe_size (envelope), number);
+    if (command == ZAIO_WORKER_JOB || command == ZAIO_WORKER_DONE) {
+        zaio_entries_t entries;
+        zaio_entry_t first;
+        assert (zaio_entries_open (&entries, zframe_data (envelope), zframe_size (envelope),
+                                   data_frames) == 0);
+        assert (entries.count == 1 && zaio_entries_next (&entries, &first));
+        *number = first.job;
+        if (entry) *entry = first;
     }
-    zmsg_destroy (msg_p);
-    return command == ZAIO_WORKER_JOB;
+    return command;
 }
 
 void
@@ -476,13 +587,9 @@ zaio_test_fake_done (zsock_t *worker, uint64_t job, uint64_t id, int error)
     else
         zaio_reply_pack_ok (&writer.packer, id, 0);
     zaio_outcome_t outcome = {error, 0, 1};
-    zmsg_t *msg = zmsg_new ();
-    zaio_writer_t envelope;
-    zaio_writer_init (&envelope);
-    zaio_done_pack (&envelope, job, &outcome);
-    zmsg_append (msg, &(zframe_t *){zaio_writer_frame (&envelope)});
-    zmsg_append (msg, &(zframe_t *){zaio_writer_frame (&writer)});
+    zframe_t *header = zaio_writer_frame (&writer);
     zaio_writer_release (&writer);
+    zmsg_t *msg = zaio_test_done_message (job, &outcome, &header, NULL);
     assert (zmsg_send (&msg, worker) == 0);
 }
 

@@ -156,7 +156,7 @@ void zaio_test_single_config (zaio_broker_config_t *config, const char *root, co
 //  its own for "default", a tcp worker endpoint, and heartbeats that never
 //  come within a test (ZAIO_TEST_QUIET_HEARTBEAT_MS).
 void zaio_test_fake_config (zaio_broker_config_t *config);
-//  A worker the test drives by hand, over the broker's ZAIOW/4 worker
+//  A worker the test drives by hand, over the broker's ZAIOW/5 worker
 //  endpoint: it announces volume with credit and then holds jobs until the
 //  test answers them, so a test can keep jobs running as long as it likes.
 //  Over tcp it must announce a heartbeat: ZAIO_TEST_QUIET_HEARTBEAT_MS,
@@ -179,8 +179,27 @@ void zaio_test_fake_known (const char *endpoint, zsock_t *worker, const char *vo
 void zaio_test_fake_take (zsock_t *worker, uint64_t *job, zaio_request_t *req, int timeout_ms);
 
 //  A message a fake worker received, destroyed here: true if it is a JOB
-//  (its number in *job, its request in *req); else it must be a heartbeat.
+//  of one job (its number in *job, its request in *req); false if it is a
+//  heartbeat; a JOB of more jobs fails the test.
 bool zaio_test_fake_job (zmsg_t **msg_p, uint64_t *job, zaio_request_t *req);
+
+//  The same for a JOB of up to max jobs: their numbers and requests in
+//  jobs and reqs, and how many there were (0 for a heartbeat).
+int zaio_test_fake_jobs (zmsg_t **msg_p, uint64_t *jobs, zaio_request_t *reqs, int max);
+
+//  The command of a worker message whose envelope part is envelope, with
+//  data_frames parts after it. A JOB or DONE must hold one entry: *number
+//  is its job, and *entry (if not NULL) the entry, its header pointing
+//  into envelope. For the others *number is the envelope's number.
+int zaio_test_worker_command (zframe_t *envelope, size_t data_frames, uint64_t *number,
+                              zaio_entry_t *entry);
+
+//  A JOB of one job with fence, or a DONE of one completion, as a new
+//  message (ZAIOW/5): header and data (may be NULL) are taken.
+zmsg_t *zaio_test_job_message (uint64_t job, uint64_t fence, zframe_t **header_p,
+                               zframe_t **data_p);
+zmsg_t *zaio_test_done_message (uint64_t job, const zaio_outcome_t *outcome, zframe_t **header_p,
+                                zframe_t **data_p);
 
 //  Answer job for request id with error (0 = an empty success).
 void zaio_test_fake_done (zsock_t *worker, uint64_t job, uint64_t id, int error);

@@ -24,12 +24,24 @@ typedef struct {
     uint64_t broker_number;
 } s_held_t;
 
+//  A job from the broker that no thread has yet: renumbered, its header
+//  copied out of the broker's JOB, its data frame (if any) kept.
+typedef struct {
+    uint64_t local_number;
+    zframe_t *data;
+    size_t header_size;
+    uint8_t header[];
+} s_pending_t;
+
 //  An IO thread as the relay sees it: a taker whose capacity is the credit
-//  its READY offered.
+//  its READY offered, and the JOB being filled for it by s_dispatch.
 typedef struct {
     zaio_taker_t taker;
     zframe_t *identity;
-    void *seat; //  in the relay's pool while it has credit, else NULL
+    void *seat;       //  in the relay's pool while it has credit, else NULL
+    zaio_batch_t job; //  the JOB being filled for it
+    zmsg_t *data;     //  that JOB's data frames
+    bool touched;     //  listed in the relay's touched array
 } s_thread_t;
 
 //  The broker connection's states; s_relay_on has the table.
@@ -65,7 +77,10 @@ typedef struct {
     uint32_t thread_count;
     zhashx_t *thread_table; //  hex identity -> s_thread_t
     zaio_credit_t *pool;    //  the threads with credit
-    zlistx_t *backlog;      //  zmsg_t * jobs waiting for a thread with credit
+    zlistx_t *backlog;      //  s_pending_t * jobs waiting for a thread with credit
+    s_thread_t **touched;   //  threads whose JOB s_dispatch is filling
+    zaio_batch_t done;      //  the DONE to the broker being filled
+    zmsg_t *done_data;      //  its data frames
     zhashx_t *held;         //  relay job number (text) -> s_held_t
     zaio_fence_t *fence;    //  the threads read it before each job (zaio_fence.h)
     uint32_t credit;        //  offered to the broker: threads x credit, capped
@@ -94,6 +109,8 @@ s_thread_free (void **item)
     s_thread_t *thread = (s_thread_t *)*item;
     if (thread) {
         zframe_destroy (&thread->identity);
+        zaio_batch_release (&thread->job);
+        zmsg_destroy (&thread->data);
         free (thread);
         *item = NULL;
     }
@@ -155,12 +172,10 @@ static size_t
 s_drop_backlog (s_relay_t *self)
 {
     size_t count = zlistx_size (self->backlog);
-    for (zmsg_t *msg = (zmsg_t *)zlistx_first (self->backlog); msg;
-         msg = (zmsg_t *)zlistx_next (self->backlog)) {
-        uint64_t local_number;
-        s_envelope (msg, &local_number);
+    for (s_pending_t *job = (s_pending_t *)zlistx_first (self->backlog); job;
+         job = (s_pending_t *)zlistx_next (self->backlog)) {
         char key[24];
-        s_held_key (key, sizeof key, local_number);
+        s_held_key (key, sizeof key, job->local_number);
         zhashx_delete (self->held, key);
     }
     zlistx_purge (self->backlog);
@@ -225,6 +240,13 @@ s_connect (s_relay_t *self)
                           "%zu jobs of the old connection dropped unrun: the broker has "
                           "answered them",
                           dropped);
+    //  Completions of the old connection not sent yet go nowhere.
+    if (self->done.count) {
+        zaio_batch_start (&self->done, ZAIO_WORKER_DONE, 0);
+        self->done.count = 0;
+        zmsg_destroy (&self->done_data);
+        self->done_data = zmsg_new ();
+    }
     zaio_fence_connection (self->fence, self->next_number + 1);
     s_disconnect (self);
     self->upstream = zsock_new (ZMQ_DEALER);
@@ -255,47 +277,104 @@ s_connect (s_relay_t *self)
                        self->epoch);
 }
 
+//  Sends thread the JOB filled for it, if any: [identity][entries][data...].
+//  Its fence is 0: the threads read the connection's newest fence from
+//  the shared one (zaio_fence.h), which every JOB of the broker's moved
+//  on before its jobs got here.
+static void
+s_send_thread (s_relay_t *self, s_thread_t *thread)
+{
+    if (thread->job.count == 0) return;
+    zmsg_t *msg = thread->data;
+    thread->data = zmsg_new ();
+    zmsg_prepend (msg, &(zframe_t *){zaio_batch_frame (&thread->job)});
+    zmsg_prepend (msg, &(zframe_t *){zframe_dup (thread->identity)});
+    if (zmsg_send (&msg, self->local)) zmsg_destroy (&msg);
+}
+
 //  Hands backlog jobs, oldest first, to threads with credit: each to the
 //  one the pool picks (zaio_credit.h: the most credit left, then the one
-//  that waited longest), the rule the broker follows for workers.
+//  that waited longest), the rule the broker follows for workers. The jobs
+//  a thread gets in one round go as one JOB (more only when one fills:
+//  zaio_batch_full), so a broker's JOB reaches the threads in as few
+//  messages as its split by credit allows.
 static void
 s_dispatch (s_relay_t *self)
 {
     zaio_taker_t *taker;
+    uint32_t touched = 0;
     while (zlistx_size (self->backlog) && (taker = zaio_credit_pick (self->pool, false, NULL))) {
         s_thread_t *thread = ZAIO_HOLDER (taker, s_thread_t, taker);
-        zmsg_t *msg = (zmsg_t *)zlistx_detach (self->backlog, NULL); //  first, not freed
-        zmsg_prepend (msg, &(zframe_t *){zframe_dup (thread->identity)});
-        if (zmsg_send (&msg, self->local)) zmsg_destroy (&msg);
+        s_pending_t *job = (s_pending_t *)zlistx_detach (self->backlog, NULL); //  first, not freed
+        if (thread->job.count == 0) zaio_batch_start (&thread->job, ZAIO_WORKER_JOB, 0);
+        if (!thread->touched) {
+            thread->touched = true;
+            self->touched[touched++] = thread;
+        }
+        zaio_batch_add_job (&thread->job, job->local_number, job->header, job->header_size,
+                            job->data != NULL, job->data ? zframe_size (job->data) : 0);
+        if (job->data) zmsg_append (thread->data, &job->data);
+        free (job);
+        if (zaio_batch_full (&thread->job)) s_send_thread (self, thread);
         if (zaio_taker_took (&thread->taker)) {
             zaio_credit_unseat (self->pool, thread->seat);
             thread->seat = NULL;
         } else
             zaio_credit_used (self->pool, thread->seat);
     }
+    for (uint32_t i = 0; i < touched; i++) {
+        s_send_thread (self, self->touched[i]);
+        self->touched[i]->touched = false;
+    }
 }
 
-//  JOB from the broker: [envelope][header][data?]. Renumbered in place,
-//  envelope and all, and queued; takes the message.
+//  JOB from the broker: [envelope and entries][data...]. Each job is
+//  renumbered and queued; then they go to the threads. A malformed JOB is
+//  dropped whole, with a log line. Takes the message.
 static void
-s_handle_job (s_relay_t *self, uint64_t broker_number, zmsg_t **msg_p)
+s_handle_job (s_relay_t *self, zmsg_t **msg_p)
 {
-    if (zmsg_size (*msg_p) < 2) {
+    zmsg_t *msg = *msg_p;
+    zframe_t *first = zmsg_first (msg);
+    zaio_entries_t entries;
+    if (zmsg_size (msg) > ZAIO_WORKER_PARTS_MAX ||
+        zaio_entries_open (&entries, zframe_data (first), zframe_size (first),
+                           zmsg_size (msg) - 1)) {
         zaio_log_warning ("relay", "malformed JOB dropped");
         zmsg_destroy (msg_p);
         return;
     }
-    s_held_t *held = (s_held_t *)zmalloc (sizeof (s_held_t));
-    held->epoch = self->epoch;
-    held->broker_number = broker_number;
-    uint64_t local_number = ++self->next_number;
-    char key[24];
-    s_held_key (key, sizeof key, local_number);
-    zhashx_insert (self->held, key, held);
-    zaio_envelope_put (zframe_data (zmsg_first (*msg_p)), ZAIO_WORKER_JOB, local_number);
-    zlistx_add_end (self->backlog, *msg_p);
-    *msg_p = NULL;
+    zaio_fence_extend (self->fence, entries.number);
+    zframe_t *head = zmsg_pop (msg);
+    zaio_entry_t entry;
+    while (zaio_entries_next (&entries, &entry)) {
+        s_held_t *held = (s_held_t *)zmalloc (sizeof (s_held_t));
+        held->epoch = self->epoch;
+        held->broker_number = entry.job;
+        s_pending_t *job = (s_pending_t *)zmalloc (sizeof (s_pending_t) + entry.header_size);
+        job->local_number = ++self->next_number;
+        job->header_size = entry.header_size;
+        memcpy (job->header, entry.header, entry.header_size);
+        if (entry.has_data) job->data = zmsg_pop (msg);
+        char key[24];
+        s_held_key (key, sizeof key, job->local_number);
+        zhashx_insert (self->held, key, held);
+        zlistx_add_end (self->backlog, job);
+    }
+    zframe_destroy (&head);
+    zmsg_destroy (msg_p);
     s_dispatch (self);
+}
+
+//  Sends the broker the DONE being filled, if it holds any completion.
+static void
+s_send_done (s_relay_t *self)
+{
+    if (self->done.count == 0) return;
+    zmsg_t *msg = self->done_data;
+    self->done_data = zmsg_new ();
+    zmsg_prepend (msg, &(zframe_t *){zaio_batch_frame (&self->done)});
+    s_send_upstream (self, &msg);
 }
 
 //  ---------------------------------------------------------------------
@@ -439,10 +518,9 @@ s_handle_upstream (s_relay_t *self)
     int command = s_envelope (msg, &number);
     if (command == -1)
         zaio_log_warning ("relay", "message without a %s envelope dropped", ZAIO_WORKER_SIGNATURE);
-    else if (command == ZAIO_WORKER_JOB) {
-        zaio_fence_extend (self->fence, zaio_job_envelope_fence (zframe_data (zmsg_first (msg))));
-        s_handle_job (self, number, &msg);
-    } else if (command == ZAIO_WORKER_BYE) {
+    else if (command == ZAIO_WORKER_JOB)
+        s_handle_job (self, &msg);
+    else if (command == ZAIO_WORKER_BYE) {
         zaio_fence_extend (self->fence, number);
         s_relay_on (self, S_BYE_ANSWERED);
     } else if (command == ZAIO_WORKER_HEARTBEAT)
@@ -453,8 +531,46 @@ s_handle_upstream (s_relay_t *self)
     return true;
 }
 
-//  From a thread: READY (its credit) or DONE (forwarded with the broker's
-//  job number written over the thread's, credit back). False if no
+//  A thread's DONE, [envelope and entries][data...]: each completion of a
+//  job of the current connection joins the DONE to the broker, with the
+//  broker's number for the job; those of a replaced connection are
+//  dropped. Credit comes back for each. It goes when full, or once the
+//  threads' messages waiting are taken in (s_relay_actor): what is ready
+//  goes, never waiting for more.
+static void
+s_take_done (s_relay_t *self, s_thread_t *thread, zmsg_t *msg)
+{
+    zframe_t *first = zmsg_first (msg);
+    zaio_entries_t entries;
+    if (zmsg_size (msg) > ZAIO_WORKER_PARTS_MAX ||
+        zaio_entries_open (&entries, zframe_data (first), zframe_size (first),
+                           zmsg_size (msg) - 1)) {
+        zaio_log_warning ("relay", "malformed DONE from a thread dropped");
+        return;
+    }
+    zframe_t *head = zmsg_pop (msg); //  the entries point into it
+    zaio_entry_t entry;
+    while (zaio_entries_next (&entries, &entry)) {
+        zframe_t *data = entry.has_data ? zmsg_pop (msg) : NULL;
+        char number_key[24];
+        s_held_key (number_key, sizeof number_key, entry.job);
+        s_held_t *held = (s_held_t *)zhashx_lookup (self->held, number_key);
+        if (held && held->epoch == self->epoch) {
+            if (self->done.count == 0) zaio_batch_start (&self->done, ZAIO_WORKER_DONE, 0);
+            zaio_batch_add_done (&self->done, held->broker_number, &entry.outcome, entry.header,
+                                 entry.header_size, data != NULL, data ? zframe_size (data) : 0);
+            if (data) zmsg_append (self->done_data, &data);
+            if (zaio_batch_full (&self->done)) s_send_done (self);
+        }
+        zframe_destroy (&data);
+        if (held) zhashx_delete (self->held, number_key);
+        if (zaio_taker_returned (&thread->taker))
+            thread->seat = zaio_credit_seat (self->pool, &thread->taker);
+    }
+    zframe_destroy (&head);
+}
+
+//  From a thread: READY (its credit) or DONE (s_take_done). False if no
 //  message was waiting.
 static bool
 s_handle_local (s_relay_t *self)
@@ -474,22 +590,13 @@ s_handle_local (s_relay_t *self)
             thread = (s_thread_t *)zmalloc (sizeof (s_thread_t));
             thread->identity = zframe_dup (identity);
             thread->taker.credit = thread->taker.capacity = ready.credit;
+            zaio_batch_init (&thread->job);
+            thread->data = zmsg_new ();
             thread->seat = zaio_credit_seat (self->pool, &thread->taker);
             zhashx_insert (self->thread_table, key, thread);
         }
-    } else if (thread && command == ZAIO_WORKER_DONE) {
-        char number_key[24];
-        s_held_key (number_key, sizeof number_key, local_number);
-        s_held_t *held = (s_held_t *)zhashx_lookup (self->held, number_key);
-        if (held && held->epoch == self->epoch) {
-            zaio_envelope_put (zframe_data (zmsg_first (msg)), ZAIO_WORKER_DONE,
-                               held->broker_number);
-            s_send_upstream (self, &msg);
-        }
-        if (held) zhashx_delete (self->held, number_key);
-        if (zaio_taker_returned (&thread->taker))
-            thread->seat = zaio_credit_seat (self->pool, &thread->taker);
-    }
+    } else if (thread && command == ZAIO_WORKER_DONE)
+        s_take_done (self, thread, msg);
     s_dispatch (self);
     zstr_free (&key);
     zframe_destroy (&identity);
@@ -539,7 +646,12 @@ s_relay_timeout (s_relay_t *self)
 static void
 s_backlog_free (void **item)
 {
-    zmsg_destroy ((zmsg_t **)item);
+    s_pending_t *job = (s_pending_t *)*item;
+    if (job) {
+        zframe_destroy (&job->data);
+        free (job);
+        *item = NULL;
+    }
 }
 
 //  Stops the threads (each after the job it is running), then frees the
@@ -557,6 +669,9 @@ s_relay_destroy (s_relay_t **self_p)
     zhashx_destroy (&self->thread_table);
     zhashx_destroy (&self->held);
     zaio_fence_destroy (&self->fence); //  the threads that read it have stopped
+    free (self->touched);
+    zaio_batch_release (&self->done);
+    zmsg_destroy (&self->done_data);
     zsock_destroy (&self->local);
     s_disconnect (self);
     free (self);
@@ -608,6 +723,9 @@ s_relay_new (zsock_t *pipe, const zaio_relay_config_t *config)
     self->held = zhashx_new ();
     zhashx_set_destructor (self->held, s_held_free);
     self->fence = zaio_fence_new ();
+    self->touched = (s_thread_t **)zmalloc (sizeof (s_thread_t *) * config->threads);
+    zaio_batch_init (&self->done);
+    self->done_data = zmsg_new ();
     self->backoff = 1;
     self->stop_deadline_ms = INT64_MAX;
     //  The broker drops a READY that offers more as malformed. Capped, the
@@ -666,9 +784,12 @@ s_relay_actor (zsock_t *pipe, void *args)
         if (items[1].revents & ZMQ_POLLIN)
             for (int i = 0; i < S_BATCH && s_handle_upstream (self); i++) {
             }
-        if (items[2].revents & ZMQ_POLLIN)
+        if (items[2].revents & ZMQ_POLLIN) {
             for (int i = 0; i < S_BATCH && s_handle_local (self); i++) {
             }
+            //  The threads' completions taken in go now, however few.
+            s_send_done (self);
+        }
         if (count == 4 && (items[3].revents & ZMQ_POLLIN))
             while (s_handle_monitor (self)) continue;
         s_relay_tick (self);

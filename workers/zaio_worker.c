@@ -1,4 +1,20 @@
-/*  zaio_worker.c: one IO thread speaking ZAIOW/4; see zaio_worker.h. */
+/*  zaio_worker.c: one IO thread speaking ZAIOW/5; see zaio_worker.h.
+
+    When completions go (the rule PROTOCOL.md section 9 describes): a
+    thread runs the jobs of the JOB in hand in order and adds each
+    completion to one DONE, which it sends
+
+      * when it is full (zaio_batch_full: ZAIO_CREDIT_MAX completions, or
+        ZAIO_WORKER_BATCH_BYTES of entries, or ZAIO_WORKER_BATCH_DATA of
+        data);
+      * when it has no job left in hand: the JOB's jobs are done and no
+        other JOB has arrived;
+      * before a job that may block long (s_may_block: every op but
+        ping, stat, and read, write or append of at most S_QUICK_BYTES),
+        so a fast reply never waits behind a slow job;
+      * after a job, once its first completion has waited S_DONE_WAIT_US,
+        so a reply waits behind a run of quick jobs that long at most.
+*/
 
 #include "zaio_worker.h"
 #include "zaio_log.h"
@@ -10,23 +26,22 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#define S_PARTS_MAX     4    //  parts of a message kept: a JOB has at most 3
-#define S_BATCH_MAX     64   //  messages taken in before they are run
-#define S_CACHE_FILES   16   //  files a worker keeps open for reading
-#define S_CACHE_IDLE_MS 1000 //  how long it keeps one nobody reads
-
-typedef struct {
-    zmq_msg_t parts[S_PARTS_MAX];
-    int count;
-} s_message_t;
+#define S_CACHE_FILES   16          //  files a worker keeps open for reading
+#define S_CACHE_IDLE_MS 1000        //  how long it keeps one nobody reads
+#define S_QUICK_BYTES   (64 * 1024) //  a read or write this big or smaller is quick
+#define S_DONE_WAIT_US  1000        //  the longest a completion waits for others
 
 typedef struct {
     zsock_t *pipe;
     zsock_t *dealer;
     zaio_worker_config_t config;
     zaio_fdcache_t *files;
-    s_message_t *batch; //  S_BATCH_MAX messages taken in, not yet run
-    int64_t clock_us;   //  when the last job ended, or the batch began
+    zmq_msg_t *parts;      //  the JOB in hand: ZAIO_WORKER_PARTS_MAX
+    int64_t clock_us;      //  when the last job ended, or the JOB began
+    zaio_batch_t done;     //  the DONE being filled
+    zmq_msg_t *data;       //  its data frames: ZAIO_CREDIT_MAX
+    uint32_t data_count;   //  of them
+    int64_t done_since_us; //  when its first completion was added
     char host[64];
 } s_worker_t;
 
@@ -91,30 +106,59 @@ s_gate_open (void *arg)
     return !s_fenced (gate->self, gate->job, gate->until_us, gate->op);
 }
 
-//  Run one JOB: [envelope][header][data?], fenced at until_us. Answers
-//  DONE: the envelope with the job number and the outcome, the reply
-//  header and data; a fenced job (s_fenced) is answered UNKNOWN_OUTCOME,
-//  not run, and so is one the fence passes by before its late change
-//  (s_gate_open). The header is decoded again here, strictly, because a worker
-//  trusts its connection no more than a broker. The job's service time runs from the
-//  end of the job before it in the batch: one clock read a job, and what
-//  it counts besides this job, handing in the last DONE, costs about what
-//  handing in this one does.
+//  Sends the DONE being filled, if it holds any completion. A DEALER
+//  with no HWM does not refuse parts once the first is queued.
 static void
-s_run_job (s_worker_t *self, uint64_t job_number, uint64_t until_us, zmq_msg_t *parts, int count)
+s_send_done (s_worker_t *self)
 {
-    zmq_msg_t *header = count > 1 ? &parts[1] : NULL;
-    zmq_msg_t *data = count > 2 ? &parts[2] : NULL;
-    if (!header || count > 3) {
-        zaio_log_warning ("worker", "malformed JOB dropped");
-        return;
+    if (self->done.count == 0) return;
+    void *handle = zsock_resolve (self->dealer);
+    zmq_msg_t part;
+    zaio_batch_part (&self->done, &part);
+    uint32_t count = self->data_count;
+    if (zmq_msg_send (&part, handle, count ? ZMQ_SNDMORE : 0) == -1) zmq_msg_close (&part);
+    for (uint32_t i = 0; i < count; i++)
+        if (zmq_msg_send (&self->data[i], handle, i + 1 < count ? ZMQ_SNDMORE : 0) == -1)
+            zmq_msg_close (&self->data[i]);
+    self->data_count = 0;
+    zaio_batch_start (&self->done, ZAIO_WORKER_DONE, 0);
+}
+
+//  True if a job may block long: completions waiting go before it.
+static bool
+s_may_block (const zaio_request_t *req, const zaio_entry_t *entry, zmq_msg_t *data)
+{
+    switch (req->op) {
+        case ZAIO_OP_PING:
+        case ZAIO_OP_STAT:
+            return false;
+        case ZAIO_OP_READ:
+            return req->length > S_QUICK_BYTES;
+        case ZAIO_OP_WRITE:
+        case ZAIO_OP_APPEND:
+            return !entry->has_data || zmq_msg_size (data) > S_QUICK_BYTES;
+        default:
+            return true;
     }
+}
+
+//  Runs one job of a JOB fenced at until_us (entry, and data its data
+//  frame or NULL) and adds its completion to the DONE being filled: the
+//  outcome and the reply header and data; a fenced job (s_fenced) is
+//  answered UNKNOWN_OUTCOME, not run, and so is one the fence passes by
+//  before its late change (s_gate_open). The header is decoded again
+//  here, strictly, because a worker trusts its connection no more than a
+//  broker. The job's service time runs from the end of the job before it:
+//  one clock read a job.
+static void
+s_run_job (s_worker_t *self, const zaio_entry_t *entry, uint64_t until_us, zmq_msg_t *data)
+{
+    uint64_t job_number = entry->job;
     zaio_request_t req;
     char why[256] = "";
     zaio_ops_result_t result;
     memset (&result, 0, sizeof result);
-    int code =
-        zaio_request_decode (&req, zmq_msg_data (header), zmq_msg_size (header), why, sizeof why);
+    int code = zaio_request_decode (&req, entry->header, entry->header_size, why, sizeof why);
     zaio_volume_t *volume = NULL;
     if (code == 0) {
         volume = s_find_volume (self, zaio_request_volume (&req));
@@ -125,12 +169,17 @@ s_run_job (s_worker_t *self, uint64_t job_number, uint64_t until_us, zmq_msg_t *
         } else if (zaio_op_takes_data (req.op) != (data != NULL)) {
             code = ZAIO_ERR_MALFORMED;
             snprintf (why, sizeof why, "data frame does not match op '%s'", zaio_op_name (req.op));
-        } else if (s_fenced (self, job_number, until_us, req.op)) {
-            code = ZAIO_ERR_UNKNOWN_OUTCOME;
-            snprintf (why, sizeof why,
-                      "not run: the worker was out of touch with the broker, which may have "
-                      "given up on the job");
+        } else if (s_may_block (&req, entry, data)) {
+            s_send_done (self);
         }
+    }
+    //  The fence is read right before the op's first system call: after
+    //  the DONE that may have gone just above, not before it.
+    if (code == 0 && s_fenced (self, job_number, until_us, req.op)) {
+        code = ZAIO_ERR_UNKNOWN_OUTCOME;
+        snprintf (why, sizeof why,
+                  "not run: the worker was out of touch with the broker, which may have "
+                  "given up on the job");
     }
     if (code == 0) {
         s_gate_t gate = {self, job_number, until_us, req.op};
@@ -144,60 +193,70 @@ s_run_job (s_worker_t *self, uint64_t job_number, uint64_t until_us, zmq_msg_t *
     self->clock_us = zclock_usecs ();
     result.outcome.service_us = (uint64_t)(self->clock_us - started);
 
-    //  DONE, part by part: no message object to build for every job. A
-    //  DEALER with no HWM does not refuse parts once the first is queued.
-    void *handle = zsock_resolve (self->dealer);
-    zaio_writer_t envelope;
-    zaio_writer_init (&envelope);
-    zaio_done_pack (&envelope, job_number, &result.outcome);
-    zmq_send (handle, envelope.data, envelope.size, ZMQ_SNDMORE);
-    zaio_writer_release (&envelope);
-    zmq_msg_send (&result.header, handle, result.has_data ? ZMQ_SNDMORE : 0);
-    if (result.has_data) zmq_msg_send (&result.data, handle, 0);
+    if (self->done.count == 0) self->done_since_us = self->clock_us;
+    zaio_batch_add_done (&self->done, job_number, &result.outcome, zmq_msg_data (&result.header),
+                         zmq_msg_size (&result.header), result.has_data,
+                         result.has_data ? zmq_msg_size (&result.data) : 0);
+    zmq_msg_close (&result.header);
+    if (result.has_data) {
+        zmq_msg_init (&self->data[self->data_count]);
+        zmq_msg_move (&self->data[self->data_count++], &result.data);
+        zmq_msg_close (&result.data);
+    }
+    if (zaio_batch_full (&self->done) || self->clock_us - self->done_since_us >= S_DONE_WAIT_US)
+        s_send_done (self);
 }
 
+//  One JOB: [envelope and entries][data frames], count parts, its jobs
+//  run in order. A malformed JOB is dropped whole, with a log line.
 static void
 s_handle_message (s_worker_t *self, zmq_msg_t *parts, int count)
 {
-    uint64_t job;
-    int command = zaio_envelope_get (zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0]), &job);
-    if (command == -1)
+    uint64_t number;
+    int command = zaio_envelope_get (zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0]), &number);
+    if (command == -1) {
         zaio_log_warning ("worker", "message without a %s envelope dropped", ZAIO_WORKER_SIGNATURE);
-    else if (command == ZAIO_WORKER_JOB)
-        s_run_job (self, job, zaio_job_envelope_fence (zmq_msg_data (&parts[0])), parts, count);
-    else if (command != ZAIO_WORKER_HEARTBEAT)
-        zaio_log_warning ("worker", "unexpected command dropped");
+        return;
+    }
+    if (command == ZAIO_WORKER_HEARTBEAT) return;
+    zaio_entries_t entries;
+    if (command != ZAIO_WORKER_JOB || count > ZAIO_WORKER_PARTS_MAX ||
+        zaio_entries_open (&entries, zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0]),
+                           (size_t)count - 1)) {
+        zaio_log_warning ("worker", "malformed or unexpected message (command %d) dropped",
+                          command);
+        return;
+    }
+    zaio_entry_t entry;
+    int data = 1;
+    while (zaio_entries_next (&entries, &entry))
+        s_run_job (self, &entry, entries.number, entry.has_data ? &parts[data++] : NULL);
 }
 
-//  Runs every job that has arrived, batch by batch: a batch is what the
-//  dealer holds (up to S_BATCH_MAX messages), all taken in before any is
-//  run. So every job of a batch was sent before the file cache's recheck,
-//  and one look at a file serves them all (zaio_fdcache.h). Returns after
-//  a receive that found nothing, with nothing sent since.
+//  Runs every job that has arrived, JOB by JOB: each JOB's jobs were all
+//  sent before the file cache's recheck, so one look at a file serves
+//  them all (zaio_fdcache.h). The DONE being filled goes once no JOB is
+//  waiting (s_send_done's rule, at the top of this file). Returns after a
+//  receive that found nothing, with nothing sent since and nothing left
+//  unsent: a send may take in the socket's word that a JOB has arrived,
+//  and the ZMQ_FD the loop then waits on would not wake for it.
 static void
 s_handle_dealer (s_worker_t *self)
 {
     void *handle = zsock_resolve (self->dealer);
-    size_t taken;
-    do {
-        taken = 0;
-        while (taken < S_BATCH_MAX) {
-            s_message_t *message = &self->batch[taken];
-            message->count = zaio_sock_recv_parts (handle, message->parts, S_PARTS_MAX);
-            if (message->count <= 0) break;
-            taken++;
+    while (true) {
+        int count = zaio_sock_recv_parts (handle, self->parts, ZAIO_WORKER_PARTS_MAX);
+        if (count <= 0 && self->done.count == 0) break;
+        if (count <= 0) {
+            s_send_done (self); //  then receive once more
+            continue;
         }
-        if (taken) {
-            zaio_fdcache_recheck (self->files);
-            self->clock_us = zclock_usecs ();
-        }
-        for (size_t i = 0; i < taken; i++) {
-            s_message_t *message = &self->batch[i];
-            s_handle_message (self, message->parts, message->count);
-            for (int part = 0; part < message->count && part < S_PARTS_MAX; part++)
-                zmq_msg_close (&message->parts[part]);
-        }
-    } while (taken);
+        zaio_fdcache_recheck (self->files);
+        self->clock_us = zclock_usecs ();
+        s_handle_message (self, self->parts, count);
+        for (int part = 0; part < count && part < ZAIO_WORKER_PARTS_MAX; part++)
+            zmq_msg_close (&self->parts[part]);
+    }
 }
 
 static void
@@ -212,7 +271,10 @@ s_worker_actor (zsock_t *pipe, void *args)
     prctl (PR_SET_NAME, name);
     if (gethostname (self.host, sizeof self.host - 1)) strcpy (self.host, "localhost");
     self.files = zaio_fdcache_new (S_CACHE_FILES);
-    self.batch = (s_message_t *)zmalloc (S_BATCH_MAX * sizeof (s_message_t));
+    self.parts = (zmq_msg_t *)zmalloc (ZAIO_WORKER_PARTS_MAX * sizeof (zmq_msg_t));
+    self.data = (zmq_msg_t *)zmalloc (ZAIO_CREDIT_MAX * sizeof (zmq_msg_t));
+    zaio_batch_init (&self.done);
+    zaio_batch_start (&self.done, ZAIO_WORKER_DONE, 0);
     self.dealer = zsock_new (ZMQ_DEALER);
     assert (self.dealer);
     zsock_set_linger (self.dealer, 0);
@@ -257,7 +319,9 @@ s_worker_actor (zsock_t *pipe, void *args)
     }
     zsock_destroy (&self.dealer);
     zaio_fdcache_destroy (&self.files);
-    free (self.batch);
+    zaio_batch_release (&self.done);
+    free (self.data);
+    free (self.parts);
 }
 
 zactor_t *

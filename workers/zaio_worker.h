@@ -2,14 +2,15 @@
 
     A worker is a czmq actor with one DEALER connected to a worker endpoint
     (the broker's inproc backend, or a zaio-worker process's relay). It
-    speaks ZAIOW/4 (schemas/PROTOCOL.md section 9): it announces itself with
-    READY, then takes in the JOBs that have arrived as one batch, makes
-    their blocking calls through the op table and answers each with DONE.
+    speaks ZAIOW/5 (schemas/PROTOCOL.md section 9): it announces itself with
+    READY, then takes in each JOB (many jobs), makes their blocking calls
+    through the op table in order and answers them in DONEs of many
+    completions (when they go: zaio_worker.c).
     Right before it starts a job it checks its fence (zaio_fence.h): a
     non-idempotent job past it, and any job of a broker connection its
     relay has replaced, is not run but answered UNKNOWN_OUTCOME.
     Between jobs it keeps only a few files open for reading, which it looks
-    up again for each batch (zaio_fdcache.h).
+    up again for each JOB (zaio_fdcache.h).
 
     The volumes are shared read-only by the threads of one process: each
     holds only a name and a root descriptor that never changes after

@@ -1,4 +1,4 @@
-/*  zaio_worker_proto.c: the ZAIOW/4 codec; see zaio_worker_proto.h. */
+/*  zaio_worker_proto.c: the ZAIOW/5 codec; see zaio_worker_proto.h. */
 
 #include "zaio_worker_proto.h"
 
@@ -41,24 +41,9 @@ zaio_envelope_put (uint8_t *bytes, zaio_worker_command_t command, uint64_t numbe
 zframe_t *
 zaio_envelope_frame (zaio_worker_command_t command, uint64_t number)
 {
-    assert (command != ZAIO_WORKER_JOB);
+    assert (command != ZAIO_WORKER_JOB && command != ZAIO_WORKER_DONE);
     uint8_t bytes[ZAIO_ENVELOPE_SIZE];
     zaio_envelope_put (bytes, command, number);
-    return zframe_new (bytes, sizeof bytes);
-}
-
-void
-zaio_job_envelope_put (uint8_t *bytes, uint64_t job, uint64_t until_us)
-{
-    zaio_envelope_put (bytes, ZAIO_WORKER_JOB, job);
-    s_put_u64 (bytes + ZAIO_ENVELOPE_SIZE, until_us);
-}
-
-zframe_t *
-zaio_job_envelope_frame (uint64_t job, uint64_t until_us)
-{
-    uint8_t bytes[ZAIO_JOB_ENVELOPE_SIZE];
-    zaio_job_envelope_put (bytes, job, until_us);
     return zframe_new (bytes, sizeof bytes);
 }
 
@@ -71,17 +56,19 @@ zaio_envelope_get (const void *data, size_t size, uint64_t *number)
         return -1;
     int command = bytes[signature];
     if (command < ZAIO_WORKER_READY || command > ZAIO_WORKER_BYE) return -1;
-    if (command == ZAIO_WORKER_JOB ? size != ZAIO_JOB_ENVELOPE_SIZE
-                                   : size > ZAIO_ENVELOPE_SIZE && command != ZAIO_WORKER_DONE)
-        return -1;
+    bool entries = command == ZAIO_WORKER_JOB || command == ZAIO_WORKER_DONE;
+    if (entries ? size < ZAIO_ENTRIES_HEAD_SIZE : size != ZAIO_ENVELOPE_SIZE) return -1;
     *number = s_get_u64 (bytes + signature + 1);
     return command;
 }
 
-uint64_t
-zaio_job_envelope_fence (const void *data)
+bool
+zaio_envelope_other_version (const void *data, size_t size)
 {
-    return s_get_u64 ((const uint8_t *)data + ZAIO_ENVELOPE_SIZE);
+    size_t stem = strlen (ZAIO_WORKER_SIGNATURE_STEM);
+    size_t signature = strlen (ZAIO_WORKER_SIGNATURE);
+    return size >= signature && memcmp (data, ZAIO_WORKER_SIGNATURE_STEM, stem) == 0 &&
+           memcmp (data, ZAIO_WORKER_SIGNATURE, signature) != 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -241,21 +228,187 @@ zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size)
     return 0;
 }
 
-//  A body writer appends bytes as they are, with no msgpack header: the
-//  envelope goes first, raw, then the outcome.
-void
-zaio_done_pack (zaio_writer_t *writer, uint64_t job, const zaio_outcome_t *outcome)
+//  ---------------------------------------------------------------------
+//  JOB and DONE entries
+
+static uint32_t
+s_get_u32 (const uint8_t *bytes)
 {
-    uint8_t envelope[ZAIO_ENVELOPE_SIZE];
-    zaio_envelope_put (envelope, ZAIO_WORKER_DONE, job);
-    msgpack_pack_bin_body (&writer->packer, envelope, sizeof envelope);
-    zaio_outcome_pack (&writer->packer, outcome);
+    return (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
+}
+
+//  Reads one entry at at, which has left bytes after it, into *entry; the
+//  bytes it took, or 0 if it is malformed.
+static size_t
+s_read_entry (int command, const uint8_t *at, size_t left, zaio_entry_t *entry)
+{
+    size_t fixed = command == ZAIO_WORKER_JOB ? ZAIO_JOB_ENTRY_SIZE : ZAIO_DONE_ENTRY_SIZE;
+    if (left < fixed) return 0;
+    entry->job = s_get_u64 (at);
+    uint8_t flags = at[8];
+    if (flags & ~ZAIO_ENTRY_DATA) return 0;
+    entry->has_data = flags & ZAIO_ENTRY_DATA;
+    size_t used = 9;
+    if (command == ZAIO_WORKER_DONE) {
+        size_t outcome = at[used++];
+        if (left - fixed < outcome ||
+            zaio_outcome_decode (&entry->outcome, at + used, outcome) != 0)
+            return 0;
+        used += outcome;
+    } else
+        memset (&entry->outcome, 0, sizeof entry->outcome);
+    size_t header = s_get_u32 (at + used);
+    used += 4;
+    if (header == 0 || left - used < header) return 0;
+    entry->header = at + used;
+    entry->header_size = header;
+    return used + header;
 }
 
 int
-zaio_done_outcome (zaio_outcome_t *outcome, const void *data, size_t size)
+zaio_entries_open (zaio_entries_t *reader, const void *data, size_t size, size_t data_frames)
 {
-    assert (size >= ZAIO_ENVELOPE_SIZE);
-    return zaio_outcome_decode (outcome, (const uint8_t *)data + ZAIO_ENVELOPE_SIZE,
-                                size - ZAIO_ENVELOPE_SIZE);
+    memset (reader, 0, sizeof *reader);
+    uint64_t number;
+    int command = zaio_envelope_get (data, size, &number);
+    if (command != ZAIO_WORKER_JOB && command != ZAIO_WORKER_DONE) return ZAIO_ERR_MALFORMED;
+    if (command == ZAIO_WORKER_DONE && number != 0) return ZAIO_ERR_MALFORMED;
+    const uint8_t *bytes = (const uint8_t *)data;
+    uint32_t count = (uint32_t)bytes[ZAIO_ENVELOPE_SIZE] << 8 | bytes[ZAIO_ENVELOPE_SIZE + 1];
+    if (count == 0 || count > ZAIO_CREDIT_MAX) return ZAIO_ERR_MALFORMED;
+    const uint8_t *at = bytes + ZAIO_ENTRIES_HEAD_SIZE;
+    size_t left = size - ZAIO_ENTRIES_HEAD_SIZE;
+    uint32_t with_data = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        zaio_entry_t entry;
+        size_t used = s_read_entry (command, at, left, &entry);
+        if (used == 0) return ZAIO_ERR_MALFORMED;
+        with_data += entry.has_data;
+        at += used;
+        left -= used;
+    }
+    if (left != 0 || with_data != data_frames) return ZAIO_ERR_MALFORMED;
+    reader->command = command;
+    reader->number = number;
+    reader->count = reader->left = count;
+    reader->data_count = with_data;
+    reader->next = bytes + ZAIO_ENTRIES_HEAD_SIZE;
+    return 0;
+}
+
+bool
+zaio_entries_next (zaio_entries_t *reader, zaio_entry_t *entry)
+{
+    if (reader->left == 0) return false;
+    //  Checked whole by zaio_entries_open: the entry is there and fits.
+    size_t used = s_read_entry (reader->command, reader->next, SIZE_MAX, entry);
+    assert (used);
+    reader->next += used;
+    reader->left--;
+    return true;
+}
+
+void
+zaio_batch_init (zaio_batch_t *self)
+{
+    memset (self, 0, sizeof *self);
+    zaio_writer_init (&self->writer);
+}
+
+void
+zaio_batch_release (zaio_batch_t *self)
+{
+    zaio_writer_release (&self->writer);
+}
+
+void
+zaio_batch_start (zaio_batch_t *self, zaio_worker_command_t command, uint64_t number)
+{
+    assert (command == ZAIO_WORKER_JOB || command == ZAIO_WORKER_DONE);
+    zaio_writer_reset (&self->writer);
+    uint8_t head[ZAIO_ENTRIES_HEAD_SIZE];
+    zaio_envelope_put (head, command, number);
+    head[ZAIO_ENVELOPE_SIZE] = head[ZAIO_ENVELOPE_SIZE + 1] = 0; //  the count, at the end
+    msgpack_pack_bin_body (&self->writer.packer, head, sizeof head);
+    self->count = 0;
+    self->data_bytes = 0;
+    self->data_count = 0;
+}
+
+//  The fixed bytes before an entry's header: job, flags and (a DONE's)
+//  outcome; then the header's length and the header.
+static void
+s_add_header (zaio_batch_t *self, const void *header, size_t size, bool has_data, size_t data_size)
+{
+    assert (size > 0 && size <= UINT32_MAX && self->count < ZAIO_CREDIT_MAX);
+    uint8_t length[4] = {(uint8_t)(size >> 24), (uint8_t)(size >> 16), (uint8_t)(size >> 8),
+                         (uint8_t)size};
+    msgpack_pack_bin_body (&self->writer.packer, length, sizeof length);
+    msgpack_pack_bin_body (&self->writer.packer, header, size);
+    self->count++;
+    if (has_data) {
+        self->data_count++;
+        self->data_bytes += data_size;
+    }
+}
+
+void
+zaio_batch_add_job (zaio_batch_t *self, uint64_t job, const void *header, size_t size,
+                    bool has_data, size_t data_size)
+{
+    uint8_t fixed[9];
+    s_put_u64 (fixed, job);
+    fixed[8] = has_data ? ZAIO_ENTRY_DATA : 0;
+    msgpack_pack_bin_body (&self->writer.packer, fixed, sizeof fixed);
+    s_add_header (self, header, size, has_data, data_size);
+}
+
+void
+zaio_batch_add_done (zaio_batch_t *self, uint64_t job, const zaio_outcome_t *outcome,
+                     const void *header, size_t size, bool has_data, size_t data_size)
+{
+    uint8_t fixed[10];
+    s_put_u64 (fixed, job);
+    fixed[8] = has_data ? ZAIO_ENTRY_DATA : 0;
+    fixed[9] = 0; //  the outcome's length, once packed
+    msgpack_pack_bin_body (&self->writer.packer, fixed, sizeof fixed);
+    size_t at = self->writer.size;
+    zaio_outcome_pack (&self->writer.packer, outcome);
+    size_t packed = self->writer.size - at;
+    assert (packed <= UINT8_MAX); //  4 small fields: an error name, two uints
+    if (!self->writer.failed) self->writer.data[at - 1] = (char)packed;
+    s_add_header (self, header, size, has_data, data_size);
+}
+
+bool
+zaio_batch_full (zaio_batch_t *self)
+{
+    return self->count >= ZAIO_CREDIT_MAX || self->writer.size >= ZAIO_WORKER_BATCH_BYTES ||
+           self->data_bytes >= ZAIO_WORKER_BATCH_DATA;
+}
+
+//  Writes the count into the head.
+static void
+s_finish (zaio_batch_t *self)
+{
+    assert (self->count > 0 && !self->writer.failed);
+    self->writer.data[ZAIO_ENVELOPE_SIZE] = (char)(self->count >> 8);
+    self->writer.data[ZAIO_ENVELOPE_SIZE + 1] = (char)self->count;
+    self->count = 0;
+    self->data_bytes = 0;
+    self->data_count = 0;
+}
+
+void
+zaio_batch_part (zaio_batch_t *self, zmq_msg_t *part)
+{
+    s_finish (self);
+    zaio_writer_part (&self->writer, part);
+}
+
+zframe_t *
+zaio_batch_frame (zaio_batch_t *self)
+{
+    s_finish (self);
+    return zaio_writer_frame (&self->writer);
 }

@@ -1,13 +1,12 @@
-/*  zaio_worker_proto.h: the worker protocol, ZAIOW/4 (schemas/PROTOCOL.md
+/*  zaio_worker_proto.h: the worker protocol, ZAIOW/5 (schemas/PROTOCOL.md
     section 9), between the broker and its workers.
 
     The codec of the messages only the broker, the relay and the worker
-    threads exchange: the envelope every message starts with, READY and a
-    DONE's outcome. Clients never see them, so none of this is in libzaio.
-    It builds on the ZAIO/1 codec (zaio_codec.h): headers are written with
-    its writer and pack helpers and read with zaio_cursor, and decoders keep
-    its rules: untrusted bytes, no assert, ZAIO_ERR_MALFORMED on anything
-    wrong.
+    threads exchange: the envelope every message starts with, READY, and
+    the entries of JOB and DONE with a DONE's outcomes. Clients never see them, so none of this is
+   in libzaio. It builds on the ZAIO/1 codec (zaio_codec.h): headers are written with its writer and
+   pack helpers and read with zaio_cursor, and decoders keep its rules: untrusted bytes, no assert,
+   ZAIO_ERR_MALFORMED on anything wrong.
 */
 #ifndef ZAIO_WORKER_PROTO_H_INCLUDED
 #define ZAIO_WORKER_PROTO_H_INCLUDED
@@ -19,16 +18,21 @@ extern "C" {
 #endif
 
 //  How every broker <-> worker envelope starts (see zaio_envelope_put).
-#define ZAIO_WORKER_SIGNATURE "ZAIOW/4"
+#define ZAIO_WORKER_SIGNATURE "ZAIOW/5"
+//  What every ZAIOW signature starts with: a message that has it and
+//  another version is an older (or newer) worker's, refused by name.
+#define ZAIO_WORKER_SIGNATURE_STEM "ZAIOW/"
 //  The most credit a worker's READY may offer; one offering more is malformed.
 #define ZAIO_CREDIT_MAX 1024
 
 //  Each message starts with one envelope part: the signature, a command
-//  byte and a number (8 bytes, big-endian): a JOB's or DONE's job number;
-//  in a worker's READY, HEARTBEAT and BYE its clock (zaio_fence.h), in the
-//  broker's HEARTBEAT and BYE the worker's fence. A JOB's envelope goes on
-//  with its fence (8 bytes more); a DONE's with the job's outcome
-//  (zaio_done_pack), so a DONE needs no part of its own for it.
+//  byte and a number (8 bytes, big-endian): in a JOB the fence of its jobs
+//  (zaio_fence.h), in a DONE 0; in a worker's READY, HEARTBEAT and BYE its
+//  clock, in the broker's HEARTBEAT and BYE the worker's fence. A JOB's
+//  and a DONE's first part goes on with their entries (PROTOCOL.md
+//  section 9): a JOB carries 1 to ZAIO_CREDIT_MAX jobs, a DONE as many
+//  completions, and the data frames of those that have one follow as
+//  parts of their own.
 typedef enum {
     ZAIO_WORKER_READY = 1,
     ZAIO_WORKER_JOB = 2,
@@ -37,27 +41,39 @@ typedef enum {
     ZAIO_WORKER_BYE = 5,
 } zaio_worker_command_t;
 
-#define ZAIO_ENVELOPE_SIZE     16
-#define ZAIO_JOB_ENVELOPE_SIZE 24 //  a JOB's: the envelope, then the fence
+#define ZAIO_ENVELOPE_SIZE 16
+//  A JOB's or DONE's first part: the envelope, then a 2-byte count.
+#define ZAIO_ENTRIES_HEAD_SIZE (ZAIO_ENVELOPE_SIZE + 2)
+//  Each entry's fixed bytes: a JOB's job (8), flags (1), header length (4);
+//  a DONE's the same and an outcome length (1).
+#define ZAIO_JOB_ENTRY_SIZE  13
+#define ZAIO_DONE_ENTRY_SIZE 14
+//  Entry flags: a data frame belongs to the entry. No other bit is set.
+#define ZAIO_ENTRY_DATA 1
+//  Parts of a JOB or DONE at most: the first, and one data frame a job.
+#define ZAIO_WORKER_PARTS_MAX (1 + ZAIO_CREDIT_MAX)
+//  A sender ends a JOB or DONE once its first part has passed this many
+//  bytes, or its data frames together have (a single entry larger than
+//  that travels alone), so one message never holds much more than one
+//  job would.
+#define ZAIO_WORKER_BATCH_BYTES (64 * 1024)
+#define ZAIO_WORKER_BATCH_DATA  (1024 * 1024)
 
-//  Writes an envelope into bytes (ZAIO_ENVELOPE_SIZE of them; for a JOB,
-//  the first ZAIO_ENVELOPE_SIZE of its envelope, the fence left as it is).
+//  Writes an envelope into bytes (ZAIO_ENVELOPE_SIZE of them).
 void zaio_envelope_put (uint8_t *bytes, zaio_worker_command_t command, uint64_t number);
-//  An envelope as a new frame; not a JOB's (zaio_job_envelope_frame).
+//  An envelope as a new frame: READY, HEARTBEAT or BYE (the others carry
+//  entries: zaio_batch_t).
 zframe_t *zaio_envelope_frame (zaio_worker_command_t command, uint64_t number);
-//  A JOB's envelope into bytes (ZAIO_JOB_ENVELOPE_SIZE of them), or as a
-//  new frame: job number job, fence until_us (zaio_fence.h).
-void zaio_job_envelope_put (uint8_t *bytes, uint64_t job, uint64_t until_us);
-zframe_t *zaio_job_envelope_frame (uint64_t job, uint64_t until_us);
 //  Reads an envelope: returns its command and stores its number in
 //  *number, or returns -1 if data is not an envelope (signature or
-//  command wrong, or a size other than ZAIO_ENVELOPE_SIZE: exactly
-//  ZAIO_JOB_ENVELOPE_SIZE for a JOB, more for a DONE, its outcome
-//  following).
+//  command wrong; a size other than ZAIO_ENVELOPE_SIZE, but for a JOB or
+//  DONE, whose entries follow it: zaio_entries_open checks those).
 int zaio_envelope_get (const void *data, size_t size, uint64_t *number);
-//  The fence of a JOB's envelope, one zaio_envelope_get has read.
-uint64_t zaio_job_envelope_fence (const void *data);
+//  True if data starts as a ZAIOW envelope of another version than this
+//  one (an old worker's READY, say).
+bool zaio_envelope_other_version (const void *data, size_t size);
 
+#define ZAIO_WORKER_VOLUMES_MAX 64
 #define ZAIO_WORKER_VOLUMES_MAX 64
 
 typedef struct {
@@ -97,11 +113,67 @@ void zaio_outcome_pack (msgpack_packer *pk, const zaio_outcome_t *outcome);
 //  Returns 0 or ZAIO_ERR_MALFORMED.
 int zaio_outcome_decode (zaio_outcome_t *outcome, const void *data, size_t size);
 
-//  A DONE's envelope part: the envelope for job, then its outcome.
-void zaio_done_pack (zaio_writer_t *writer, uint64_t job, const zaio_outcome_t *outcome);
-//  The outcome of a DONE's envelope part of size bytes (whose envelope
-//  zaio_envelope_get has read). Returns 0 or ZAIO_ERR_MALFORMED.
-int zaio_done_outcome (zaio_outcome_t *outcome, const void *data, size_t size);
+//  ---------------------------------------------------------------------
+//  JOB and DONE entries (PROTOCOL.md section 9)
+
+//  One entry as read: header points into the message's first part.
+typedef struct {
+    uint64_t job;           //  the broker's (or relay's) number for the job
+    bool has_data;          //  a data frame belongs to it
+    const uint8_t *header;  //  the request (JOB) or reply (DONE) header
+    size_t header_size;     //  1 or more
+    zaio_outcome_t outcome; //  a DONE's
+} zaio_entry_t;
+
+//  Reads the entries of a JOB's or DONE's first part, checked whole first.
+typedef struct {
+    int command;         //  ZAIO_WORKER_JOB or ZAIO_WORKER_DONE
+    uint64_t number;     //  the envelope's: a JOB's fence
+    uint32_t count;      //  entries
+    uint32_t data_count; //  entries with a data frame
+    const uint8_t *next; //  the next entry
+    uint32_t left;       //  entries not read yet
+} zaio_entries_t;
+
+//  Opens the first part (data, size) of a message whose other parts are
+//  data_frames: checks the envelope (a JOB or DONE), the count (1 to
+//  ZAIO_CREDIT_MAX), every entry (flags, a header of 1 byte or more that
+//  fits, a DONE's outcome that decodes exactly), that the part ends with
+//  the last entry, and that data_frames is the number of entries with a
+//  data flag. Returns 0, or ZAIO_ERR_MALFORMED (reader then reads nothing).
+int zaio_entries_open (zaio_entries_t *reader, const void *data, size_t size, size_t data_frames);
+//  The next entry into *entry, or false when none is left.
+bool zaio_entries_next (zaio_entries_t *reader, zaio_entry_t *entry);
+
+//  Writes a JOB's or DONE's first part, entry by entry. Its buffer grows
+//  as needed and is kept between messages.
+typedef struct {
+    zaio_writer_t writer;
+    uint32_t count;    //  entries so far
+    size_t data_bytes; //  bytes of their data frames (the caller's to send)
+    uint32_t data_count;
+} zaio_batch_t;
+
+void zaio_batch_init (zaio_batch_t *self);
+void zaio_batch_release (zaio_batch_t *self);
+//  Starts a message: a JOB with fence number, or a DONE (number 0).
+void zaio_batch_start (zaio_batch_t *self, zaio_worker_command_t command, uint64_t number);
+//  Adds a job with its request header; data_size is its data frame's size,
+//  if has_data.
+void zaio_batch_add_job (zaio_batch_t *self, uint64_t job, const void *header, size_t size,
+                         bool has_data, size_t data_size);
+//  Adds a completion: its outcome and reply header.
+void zaio_batch_add_done (zaio_batch_t *self, uint64_t job, const zaio_outcome_t *outcome,
+                          const void *header, size_t size, bool has_data, size_t data_size);
+//  True if the message should go before another entry joins it: it holds
+//  ZAIO_CREDIT_MAX entries, or its first part or its data have passed the
+//  ZAIO_WORKER_BATCH_ limits.
+bool zaio_batch_full (zaio_batch_t *self);
+//  The first part as a new message part (the caller sends or closes it);
+//  the batch is empty after it (start the next with zaio_batch_start).
+void zaio_batch_part (zaio_batch_t *self, zmq_msg_t *part);
+//  The same as a new frame.
+zframe_t *zaio_batch_frame (zaio_batch_t *self);
 
 #ifdef __cplusplus
 }

@@ -79,7 +79,12 @@ def check(report, document):
             report.problem(f"remote_broker_cpu_ratio: {cpu['error']}")
         elif not is_number(cpu.get("ratio")) or cpu["ratio"] <= 0:
             report.problem(f"remote_broker_cpu_ratio: ratio is {cpu.get('ratio')!r}, not above 0")
-    return len(comparisons) + 1
+    relay = report.field("peers", peers, "remote_bare_relay")
+    if relay is not None:
+        for key in ("bare_relay_ops", "remote_vs_bare_relay", "bare_relay_vs_local"):
+            if not is_number(relay.get(key)) or relay[key] <= 0:
+                report.problem(f"remote_bare_relay: {key} is {relay.get(key)!r}, not above 0")
+    return len(comparisons) + 2
 
 
 if __name__ == "__main__":

@@ -15,7 +15,14 @@ failed if any run did. Prints a table with the machine line, or with
     {"machine": {...}, "seconds": S, "sides": {NAME: {...}, ...},
      "comparisons": [{"name", "zaio_ops", "peer_ops", "ratio", "target"}, ...],
      "remote_broker_cpu_ratio": {"ratio", "target", "remote_us_per_op",
-                                 "local_us_per_op", "lower_is_better": true}}
+                                 "local_us_per_op", "lower_is_better": true},
+     "remote_bare_relay": {"bare_relay_ops", "remote_ops", "local_ops",
+                           "remote_vs_bare_relay", "bare_relay_vs_local"}}
+
+remote_bare_relay puts the batched remote side beside the bare relay, which
+moves the same bytes over the same two loopback tcp hops with no IO and no
+protocol: bare_relay_vs_local is the most remote_batched_vs_local could be
+on this machine, remote_vs_bare_relay how much of that zaio reaches.
 
 A comparison is higher-is-better, zaio's ops/s over its peer's; one whose
 side was not measured has "zaio_ops" or "peer_ops" and "ratio" null, and
@@ -57,6 +64,7 @@ SIDES = [
     ("c_batched_local", "zaio C batched, tcp, broker's 2 threads"),
     ("c_remote", "zaio C, tcp, remote zaio-worker of 2 threads"),
     ("c_batched_remote", "zaio C batched, tcp, remote zaio-worker"),
+    ("bare_relay", "bare relay: remote bytes over 2 tcp hops, no IO"),
 ]
 
 CPU_KEYS = ("cpu_us_per_op", "client_cpu_us_per_op", "broker_cpu_us_per_op", "worker_cpu_us_per_op")
@@ -167,6 +175,19 @@ def broker_cpu(sides):
     return entry
 
 
+def bare_relay(sides):
+    bare = ops(sides.get("bare_relay"))
+    remote = ops(sides.get("c_batched_remote"))
+    local = ops(sides.get("c_batched_local"))
+    return {
+        "bare_relay_ops": bare,
+        "remote_ops": remote,
+        "local_ops": local,
+        "remote_vs_bare_relay": round(remote / bare, 3) if remote and bare else None,
+        "bare_relay_vs_local": round(bare / local, 3) if bare and local else None,
+    }
+
+
 def table(report):
     m = report["machine"]
     rounds = max((len(s.get("runs", [])) for s in report["sides"].values()), default=1)
@@ -199,6 +220,11 @@ def table(report):
     ratio = f"{b['ratio']:.2f}x" if b["ratio"] is not None else "-"
     print(f"remote_broker_cpu_ratio: {ratio} (broker CPU us per read remote "
           f"{b['remote_us_per_op']} / local {b['local_us_per_op']}; target <= {b['target']}x)")
+    r = report["remote_bare_relay"]
+    if r["bare_relay_ops"]:
+        print(f"remote_bare_relay: the bare relay moves {r['bare_relay_ops']:.0f} reads/s "
+              f"({r['bare_relay_vs_local']}x the broker's own threads, the most the remote "
+              f"ratio could be here); batched remote is {r['remote_vs_bare_relay']}x of it")
 
 
 def main(argv):
@@ -216,6 +242,7 @@ def main(argv):
         "sides": sides,
         "comparisons": compare(sides),
         "remote_broker_cpu_ratio": broker_cpu(sides),
+        "remote_bare_relay": bare_relay(sides),
     }
     if "--json" in argv:
         print(json.dumps(report))

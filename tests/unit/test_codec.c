@@ -1620,74 +1620,61 @@ s_test_outcome (void)
 static void
 s_test_envelope (void)
 {
+    //  READY, HEARTBEAT and BYE: 16 bytes, the number back as written.
+    //  JOB and DONE carry entries: tests/unit/test_worker_proto.c.
     const uint64_t numbers[] = {0, 1, 0x0102030405060708ULL, UINT64_MAX};
-    for (int command = ZAIO_WORKER_READY; command <= ZAIO_WORKER_BYE; command++)
+    const zaio_worker_command_t bare[] = {ZAIO_WORKER_READY, ZAIO_WORKER_HEARTBEAT,
+                                          ZAIO_WORKER_BYE};
+    for (size_t c = 0; c < sizeof (bare) / sizeof (bare[0]); c++)
         for (size_t i = 0; i < sizeof (numbers) / sizeof (numbers[0]); i++) {
-            if (command == ZAIO_WORKER_JOB) continue; //  below
-            zframe_t *frame = zaio_envelope_frame ((zaio_worker_command_t)command, numbers[i]);
+            zframe_t *frame = zaio_envelope_frame (bare[c], numbers[i]);
             assert (zframe_size (frame) == ZAIO_ENVELOPE_SIZE);
             uint64_t back = ~numbers[i];
             assert (zaio_envelope_get (zframe_data (frame), zframe_size (frame), &back) ==
-                        command &&
+                        (int)bare[c] &&
                     back == numbers[i]);
             zframe_destroy (&frame);
         }
-    //  A JOB's: its number, then its fence.
-    for (size_t i = 0; i < sizeof (numbers) / sizeof (numbers[0]); i++) {
-        uint64_t fence = numbers[(i + 1) % (sizeof (numbers) / sizeof (numbers[0]))];
-        zframe_t *frame = zaio_job_envelope_frame (numbers[i], fence);
-        assert (zframe_size (frame) == ZAIO_JOB_ENVELOPE_SIZE);
-        uint64_t back = ~numbers[i];
-        assert (zaio_envelope_get (zframe_data (frame), zframe_size (frame), &back) ==
-                    ZAIO_WORKER_JOB &&
-                back == numbers[i]);
-        assert (zaio_job_envelope_fence (zframe_data (frame)) == fence);
-        zframe_destroy (&frame);
-    }
-    //  The bytes, pinned: signature, command, number big-endian; a JOB's
-    //  fence big-endian after its number.
-    uint8_t bytes[ZAIO_JOB_ENVELOPE_SIZE + 1];
-    zaio_envelope_put (bytes, ZAIO_WORKER_DONE, 0x0102030405060708ULL);
-    assert (memcmp (bytes, "ZAIOW/4\x03\x01\x02\x03\x04\x05\x06\x07\x08", 16) == 0);
-    zaio_job_envelope_put (bytes, 0x0102030405060708ULL, 0x1112131415161718ULL);
-    assert (memcmp (bytes,
-                    "ZAIOW/4\x02\x01\x02\x03\x04\x05\x06\x07\x08"
-                    "\x11\x12\x13\x14\x15\x16\x17\x18",
-                    24) == 0);
-    //  Renumbering a JOB in place (the relay does) keeps its fence.
-    zaio_envelope_put (bytes, ZAIO_WORKER_JOB, 5);
-    uint64_t job = 0;
-    assert (zaio_envelope_get (bytes, ZAIO_JOB_ENVELOPE_SIZE, &job) == ZAIO_WORKER_JOB && job == 5);
-    assert (zaio_job_envelope_fence (bytes) == 0x1112131415161718ULL);
-    //  Wrong sizes, signatures and commands are not envelopes: a JOB's is
-    //  ZAIO_JOB_ENVELOPE_SIZE exactly, only a DONE's goes on past
-    //  ZAIO_ENVELOPE_SIZE otherwise (with its outcome).
-    job = 42;
+    //  The bytes, pinned: signature, command, number big-endian.
+    uint8_t bytes[ZAIO_ENTRIES_HEAD_SIZE + 1];
+    zaio_envelope_put (bytes, ZAIO_WORKER_HEARTBEAT, 0x0102030405060708ULL);
+    assert (memcmp (bytes, "ZAIOW/5\x04\x01\x02\x03\x04\x05\x06\x07\x08", 16) == 0);
+    //  Sizes: the bare commands are 16 bytes exactly; JOB and DONE at
+    //  least ZAIO_ENTRIES_HEAD_SIZE (their entries follow).
+    uint64_t number = 42;
     for (size_t size = 0; size < ZAIO_ENVELOPE_SIZE; size++)
-        assert (zaio_envelope_get (bytes, size, &job) == -1);
-    for (size_t size = ZAIO_ENVELOPE_SIZE; size <= ZAIO_JOB_ENVELOPE_SIZE + 1; size++)
-        assert (zaio_envelope_get (bytes, size, &job) ==
-                (size == ZAIO_JOB_ENVELOPE_SIZE ? ZAIO_WORKER_JOB : -1));
-    for (int command = ZAIO_WORKER_READY; command <= ZAIO_WORKER_BYE; command++) {
-        if (command == ZAIO_WORKER_JOB) continue;
+        assert (zaio_envelope_get (bytes, size, &number) == -1);
+    assert (zaio_envelope_get (bytes, ZAIO_ENVELOPE_SIZE + 1, &number) == -1);
+    for (int command = ZAIO_WORKER_JOB; command <= ZAIO_WORKER_DONE; command++) {
         zaio_envelope_put (bytes, (zaio_worker_command_t)command, 9);
-        int expect = command == ZAIO_WORKER_DONE ? command : -1;
-        assert (zaio_envelope_get (bytes, ZAIO_ENVELOPE_SIZE + 1, &job) == expect);
-        assert (zaio_envelope_get (bytes, ZAIO_JOB_ENVELOPE_SIZE, &job) == expect);
+        assert (zaio_envelope_get (bytes, ZAIO_ENVELOPE_SIZE, &number) == -1);
+        assert (zaio_envelope_get (bytes, ZAIO_ENTRIES_HEAD_SIZE - 1, &number) == -1);
+        assert (zaio_envelope_get (bytes, ZAIO_ENTRIES_HEAD_SIZE, &number) == command);
     }
-    assert (job == 9);
-    job = 42;
-    //  ZAIOW/3, whose JOB had no fence, among the breaks.
+    assert (number == 9);
+    number = 42;
+    //  ZAIOW/4 (one job a JOB) and ZAIOW/3 among the breaks; they are
+    //  another version, told apart from garbage.
     const struct {
         size_t at;
         uint8_t value;
-    } breaks[] = {{0, 'z'}, {6, '1'}, {6, '3'}, {7, 0}, {7, ZAIO_WORKER_BYE + 1}, {7, 0xFF}};
+        bool other_version;
+    } breaks[] = {{0, 'z', false},
+                  {6, '4', true},
+                  {6, '3', true},
+                  {7, 0, false},
+                  {7, ZAIO_WORKER_BYE + 1, false},
+                  {7, 0xFF, false}};
     for (size_t i = 0; i < sizeof (breaks) / sizeof (breaks[0]); i++) {
-        zaio_job_envelope_put (bytes, 7, 8);
+        zaio_envelope_put (bytes, ZAIO_WORKER_READY, 8);
         bytes[breaks[i].at] = breaks[i].value;
-        assert (zaio_envelope_get (bytes, ZAIO_JOB_ENVELOPE_SIZE, &job) == -1);
+        assert (zaio_envelope_get (bytes, ZAIO_ENVELOPE_SIZE, &number) == -1);
+        assert (zaio_envelope_other_version (bytes, ZAIO_ENVELOPE_SIZE) == breaks[i].other_version);
     }
-    assert (job == 42);
+    zaio_envelope_put (bytes, ZAIO_WORKER_READY, 8);
+    assert (!zaio_envelope_other_version (bytes, ZAIO_ENVELOPE_SIZE));
+    assert (!zaio_envelope_other_version ("ZAIOW/", 6));
+    assert (number == 42);
 }
 
 //  ---------------------------------------------------------------------

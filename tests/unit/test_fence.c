@@ -83,7 +83,7 @@ s_expect (zsock_t *broker, zmsg_t **msg_p, uint64_t *number)
         assert (*msg_p && zmsg_size (*msg_p) >= 2);
         zmsg_first (*msg_p);
         zframe_t *envelope = zmsg_next (*msg_p);
-        command = zaio_envelope_get (zframe_data (envelope), zframe_size (envelope), number);
+        command = zaio_test_worker_command (envelope, zmsg_size (*msg_p) - 2, number, NULL);
         assert (command != -1);
         if (command == ZAIO_WORKER_HEARTBEAT) zmsg_destroy (msg_p);
     } while (command == ZAIO_WORKER_HEARTBEAT);
@@ -99,9 +99,12 @@ s_job (zsock_t *broker, zframe_t *identity, uint64_t number, uint64_t until_us,
 {
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
-    zmsg_append (msg, &(zframe_t *){zaio_job_envelope_frame (number, until_us)});
-    zmsg_append (msg, &(zframe_t *){zaio_request_encode (req)});
-    if (data) zmsg_addstr (msg, data);
+    zframe_t *header = zaio_request_encode (req);
+    zframe_t *body = data ? zframe_from (data) : NULL;
+    zmsg_t *job = zaio_test_job_message (number, until_us, &header, &body);
+    zmsg_append (msg, &(zframe_t *){zmsg_pop (job)});
+    if (zmsg_size (job)) zmsg_append (msg, &(zframe_t *){zmsg_pop (job)});
+    zmsg_destroy (&job);
     assert (zmsg_send (&msg, broker) == 0);
 }
 
@@ -114,10 +117,10 @@ s_done (zsock_t *broker, uint64_t number)
     assert (s_expect (broker, &msg, &job) == ZAIO_WORKER_DONE && job == number);
     zmsg_first (msg);
     zframe_t *envelope = zmsg_next (msg);
-    zaio_outcome_t outcome;
-    assert (zaio_done_outcome (&outcome, zframe_data (envelope), zframe_size (envelope)) == 0);
+    zaio_entry_t entry;
+    zaio_test_worker_command (envelope, zmsg_size (msg) - 2, &job, &entry);
     zmsg_destroy (&msg);
-    return outcome.error;
+    return entry.outcome.error;
 }
 
 static void
@@ -251,7 +254,7 @@ s_test_busy (void)
         msg = zmsg_recv (broker);
         zmsg_first (msg);
         zframe_t *envelope = zmsg_next (msg);
-        int command = zaio_envelope_get (zframe_data (envelope), zframe_size (envelope), &number);
+        int command = zaio_test_worker_command (envelope, zmsg_size (msg) - 2, &number, NULL);
         if (command == ZAIO_WORKER_HEARTBEAT) {
             assert (number > last_stamp && number <= zaio_fence_clock_us ());
             last_stamp = number;
