@@ -1,6 +1,7 @@
-/*  stats_bench: what watching a broker costs it (issue 21).
+/*  zaio_stats_bench: what watching a broker costs it (issue 21); run by
+    `./scripts/bench --only watch`, which starts the broker.
 
-        stats_bench ENDPOINT METRICS_PORT BROKER_PID [SECONDS ROUNDS CLIENTS]
+        zaio_stats_bench ENDPOINT METRICS_PORT BROKER_PID [SECONDS ROUNDS CLIENTS]
 
     Against a running zaio-broker (client ENDPOINT, /metrics on
     127.0.0.1:METRICS_PORT, process BROKER_PID), in one run:
@@ -187,8 +188,9 @@ int
 main (int argc, char *argv[])
 {
     if (argc < 4) {
-        fprintf (stderr,
-                 "usage: stats_bench ENDPOINT METRICS_PORT BROKER_PID [SECONDS ROUNDS CLIENTS]\n");
+        fprintf (
+            stderr,
+            "usage: zaio_stats_bench ENDPOINT METRICS_PORT BROKER_PID [SECONDS ROUNDS CLIENTS]\n");
         return 2;
     }
     zsys_init (); //  once, before the load threads make sockets at once
