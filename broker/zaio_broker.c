@@ -37,6 +37,7 @@
 #include "zaio_jobs.h"
 #include "zaio_metrics.h"
 #include "zaio_sessions.h"
+#include "zaio_snapshot.h"
 #include "zaio_sock.h"
 #include "zaio_stats.h"
 #include "zaio_worker.h"
@@ -377,87 +378,6 @@ s_answer_hello (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
 //  ---------------------------------------------------------------------
 //  stats (PROTOCOL.md section 5.3)
 
-//  The wall clock in nanoseconds since the epoch.
-static int64_t
-s_wall_ns (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
-    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
-//  What s_stats_worker gathers, one worker connection at a time.
-typedef struct {
-    zaio_stats_snapshot_t *snapshot;
-    zaio_stats_volume_t *volumes; //  snapshot's, sorted by service below
-    zaio_service_t **services;    //  services[i] is volumes[i]'s, ascending
-    zaio_stats_worker_t *workers; //  at most ZAIO_STATS_WORKERS_LISTED
-    const char **names;           //  every worker's volume names, in one array
-    size_t name_count;
-    const char **live; //  every worker's name, listed or not
-    size_t live_count;
-} s_gather_t;
-
-static int
-s_service_compare (const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t) * (zaio_service_t *const *)a;
-    uintptr_t y = (uintptr_t) * (zaio_service_t *const *)b;
-    return x < y ? -1 : x > y;
-}
-
-//  The snapshot's entry of service (binary search), or NULL.
-static zaio_stats_volume_t *
-s_gather_volume (s_gather_t *gather, const zaio_service_t *service)
-{
-    zaio_service_t **found =
-        (zaio_service_t **)bsearch (&service, gather->services, gather->snapshot->volume_count,
-                                    sizeof gather->services[0], s_service_compare);
-    return found ? &gather->volumes[found - gather->services] : NULL;
-}
-
-//  One worker connection: its credit into its volumes, its jobs into
-//  theirs' running, and itself into the list while there is room.
-static void
-s_stats_worker (const zaio_backend_info_t *info, void *arg)
-{
-    s_gather_t *gather = (s_gather_t *)arg;
-    zaio_stats_snapshot_t *snapshot = gather->snapshot;
-    for (uint32_t i = 0; i < info->service_count; i++) {
-        zaio_stats_volume_t *volume = s_gather_volume (gather, info->services[i]);
-        if (!volume) continue;
-        volume->credit += info->credit;
-        volume->capacity += info->capacity;
-    }
-    for (zaio_link_t *link = zaio_list_first ((zaio_list_t *)info->jobs); link;
-         link = zaio_list_next ((zaio_list_t *)info->jobs, link)) {
-        zaio_stats_volume_t *volume =
-            s_gather_volume (gather, ZAIO_HOLDER (link, zaio_job_t, held)->service);
-        if (volume) volume->running++;
-    }
-    snapshot->running += info->jobs->size;
-    gather->live[gather->live_count++] = info->name;
-    if (snapshot->worker_count == ZAIO_STATS_WORKERS_LISTED) return;
-    zaio_stats_worker_t *worker = &gather->workers[snapshot->worker_count++];
-    *worker = (zaio_stats_worker_t){info->name,
-                                    gather->names + gather->name_count,
-                                    0,
-                                    info->credit,
-                                    info->capacity,
-                                    info->jobs->size,
-                                    info->remote};
-    for (uint32_t i = 0; i < info->service_count; i++)
-        gather->names[gather->name_count + worker->volume_count++] = info->services[i]->name;
-    gather->name_count += worker->volume_count;
-}
-
-//  Adds the volume names of one worker connection to *arg (a size_t).
-static void
-s_count_names (const zaio_backend_info_t *info, void *arg)
-{
-    *(size_t *)arg += info->service_count;
-}
-
 //  stats: the counters, and what the broker holds now. Only a client
 //  that may watch every volume may ask (zaio_grant_monitor: the monitor
 //  grant, or no grant entry at all, as without CURVE): others are
@@ -470,60 +390,22 @@ s_answer_stats (s_broker_t *self, s_sender_t *sender, const zaio_request_t *req)
         s_reject (self, sender, req, true, EACCES, "stats needs the monitor grant");
         return;
     }
-    size_t service_count = zaio_dispatch_size (self->dispatch);
-    s_gather_t gather = {0};
-    zaio_stats_snapshot_t snapshot = {
-        .uptime_ms = (uint64_t)(zclock_mono () - self->started_ms),
-        .time_ns = s_wall_ns (),
-        .queued_bytes = zaio_jobs_data_bytes (self->jobs),
-        .inflight = zaio_jobs_count (self->jobs),
-        .held_replies = zaio_sessions_held (self->sessions),
-        .held_bytes = zaio_sessions_held_bytes (self->sessions),
-        .clients = zaio_sessions_size (self->sessions),
-        .workers = zaio_backend_size (self->workers),
-        .subscriptions = zaio_events_subscriptions (self->events),
-    };
-    gather.snapshot = &snapshot;
-    gather.services = (zaio_service_t **)zmalloc (sizeof (zaio_service_t *) * (service_count + 1));
-    gather.volumes =
-        (zaio_stats_volume_t *)zmalloc (sizeof (zaio_stats_volume_t) * (service_count + 1));
-    gather.workers =
-        (zaio_stats_worker_t *)zmalloc (sizeof (zaio_stats_worker_t) * ZAIO_STATS_WORKERS_LISTED);
-    size_t name_count = 0;
-    zaio_backend_each (self->workers, s_count_names, &name_count);
-    gather.names = (const char **)zmalloc (sizeof (const char *) * (name_count + 1));
-    for (zaio_service_t *service = zaio_dispatch_first (self->dispatch);
-         service && snapshot.volume_count < service_count;
-         service = zaio_dispatch_next (self->dispatch))
-        gather.services[snapshot.volume_count++] = service;
-    qsort (gather.services, snapshot.volume_count, sizeof gather.services[0], s_service_compare);
-    for (size_t i = 0; i < snapshot.volume_count; i++) {
-        const zaio_service_t *service = gather.services[i];
-        zaio_stats_volume_t *volume = &gather.volumes[i];
-        snprintf (volume->name, sizeof volume->name, "%s", service->name);
-        volume->workers = service->worker_count;
-        volume->queued = service->queue.size + service->urgent.size;
-        snapshot.queued += volume->queued;
-    }
-    snapshot.volumes = gather.volumes;
-    snapshot.worker_list = gather.workers;
-    gather.live = (const char **)zmalloc (sizeof (const char *) * (snapshot.workers + 1));
-    zaio_backend_each (self->workers, s_stats_worker, &gather);
-    zaio_stats_prune (self->stats, gather.live, gather.live_count);
+    zaio_snapshot_t *snapshot =
+        zaio_snapshot_new (self->dispatch, self->workers, self->jobs, self->sessions, self->events,
+                           (uint64_t)(zclock_mono () - self->started_ms));
+    size_t live_count;
+    const char **live = zaio_snapshot_live (snapshot, &live_count);
+    zaio_stats_prune (self->stats, live, live_count);
     //  Counted before it is packed, so a stats reply counts itself.
     zaio_stats_answer (self->stats, s_sender_name (sender), req->op, NULL, 0);
     zaio_writer_t writer;
     zaio_writer_init (&writer);
-    zaio_stats_pack (self->stats, &writer.packer, req->id, &snapshot,
+    zaio_stats_pack (self->stats, &writer.packer, req->id, zaio_snapshot_stats (snapshot),
                      req->fields & ZAIO_FIELD_TOP ? req->top : ZAIO_STATS_TOP_DEFAULT);
     zmq_msg_t header;
     zaio_writer_part (&writer, &header);
     zaio_writer_release (&writer);
-    free (gather.live);
-    free (gather.names);
-    free (gather.workers);
-    free (gather.volumes);
-    free (gather.services);
+    zaio_snapshot_destroy (&snapshot);
     s_deliver (self, sender, &header);
     zaio_events_publish (self->events, s_sender_name (sender), req->id, req->op, "",
                          zaio_request_volume (req), &outcome, 0, "");

@@ -165,7 +165,7 @@ int
 zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig_t **zconfig_p)
 {
     if (zaio_zpl_check (path, s_known_keys)) return -1;
-    zconfig_t *root = zconfig_load (path);
+    zconfig_t *root = zaio_zpl_load (path);
     if (!root) {
         zaio_log_error ("config", "cannot load %s: not a ZPL file (czmq zconfig)", path);
         return -1;

@@ -277,11 +277,15 @@ main (int argc, char *argv[])
     zaio_log_format_t log_format;
     if (config.log_format && zaio_log_format_parse (config.log_format, &log_format) == 0)
         zaio_daemon_log_format (log_format);
-    if (s_options (argc, argv, &config)) return 2;
     char why[512];
+    if (s_options (argc, argv, &config)) {
+        zconfig_destroy (&zconfig);
+        return 2;
+    }
     if (config.metrics_bind &&
         zaio_metrics_check (config.metrics_bind, config.insecure, why, sizeof why)) {
         fprintf (stderr, "zaio-broker: %s\n", why);
+        zconfig_destroy (&zconfig);
         return 2;
     }
 

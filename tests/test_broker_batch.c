@@ -19,54 +19,6 @@
 //  ---------------------------------------------------------------------
 //  Sending batches
 
-//  A request batch being built: its entries, and their data frames.
-typedef struct {
-    zaio_batch_writer_t writer;
-    zmsg_t *data;
-} s_batch_t;
-
-static void
-s_batch_init (s_batch_t *batch)
-{
-    zaio_batch_writer_init (&batch->writer);
-    batch->data = zmsg_new ();
-}
-
-//  An entry whose header is size bytes at header, as sent, with a data
-//  frame of data_size bytes if data is not NULL.
-static void
-s_batch_raw (s_batch_t *batch, const void *header, size_t size, const void *data, size_t data_size)
-{
-    assert (zaio_batch_writer_add (&batch->writer, header, size, data != NULL) == 0);
-    if (data) zmsg_addmem (batch->data, data, data_size);
-}
-
-//  An entry encoding req; data as s_batch_raw.
-static void
-s_batch_add (s_batch_t *batch, const zaio_request_t *req, const void *data, size_t data_size)
-{
-    zframe_t *header = zaio_request_encode (req);
-    s_batch_raw (batch, zframe_data (header), zframe_size (header), data, data_size);
-    zframe_destroy (&header);
-}
-
-//  Sends the batch as request batch id on client; the batch is spent.
-static void
-s_batch_send (s_batch_t *batch, zsock_t *client, uint64_t id)
-{
-    zaio_request_t req;
-    zaio_request_init (&req, ZAIO_OP_BATCH, id);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, ZAIO_SIGNATURE);
-    zmsg_append (msg, &(zframe_t *){zaio_request_encode (&req)});
-    zmsg_append (msg, &(zframe_t *){zaio_batch_writer_frame (&batch->writer)});
-    zframe_t *frame;
-    while ((frame = zmsg_pop (batch->data))) zmsg_append (msg, &frame);
-    assert (zmsg_send (&msg, client) == 0);
-    zmsg_destroy (&batch->data);
-    zaio_batch_writer_release (&batch->writer);
-}
-
 //  A ping (or another op without fields) to volume (NULL: the default),
 //  with its ordering fields.
 static void
@@ -384,44 +336,44 @@ s_test_ten_thousand (void)
     const uint64_t total = 10000;
     uint64_t sent = 0;
     for (uint64_t batch_id = 1; sent < total; batch_id++) {
-        s_batch_t batch;
-        s_batch_init (&batch);
+        zaio_test_batch_t batch;
+        zaio_test_batch_init (&batch);
         for (uint64_t n = 0; n < hello.batch_max && sent < total; n++) {
             uint64_t id = ++sent;
             char path[32];
             switch (id % 5) {
                 case 0:
                     zaio_request_init (&req, ZAIO_OP_PING, id);
-                    s_batch_add (&batch, &req, NULL, 0);
+                    zaio_test_batch_add (&batch, &req, NULL, 0);
                     break;
                 case 1:
                     zaio_request_init (&req, ZAIO_OP_STAT, id);
                     zaio_request_set_str (&req, ZAIO_FIELD_PATH, "data.bin");
-                    s_batch_add (&batch, &req, NULL, 0);
+                    zaio_test_batch_add (&batch, &req, NULL, 0);
                     break;
                 case 2:
                     zaio_request_init (&req, ZAIO_OP_READ, id);
                     zaio_request_set_str (&req, ZAIO_FIELD_PATH, "data.bin");
                     zaio_request_set_uint (&req, ZAIO_FIELD_OFFSET, (id * 7) % 60000);
                     zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, 100);
-                    s_batch_add (&batch, &req, NULL, 0);
+                    zaio_test_batch_add (&batch, &req, NULL, 0);
                     break;
                 case 3:
                     snprintf (path, sizeof path, "w%02d", (int)(id % 20));
                     zaio_request_init (&req, ZAIO_OP_WRITE, id);
                     zaio_request_set_str (&req, ZAIO_FIELD_PATH, path);
                     zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
-                    s_batch_add (&batch, &req, "0123456789", 10);
+                    zaio_test_batch_add (&batch, &req, "0123456789", 10);
                     break;
                 default:
                     zaio_request_init (&req, ZAIO_OP_LISTDIR, id);
                     zaio_request_set_str (&req, ZAIO_FIELD_PATH, "");
                     zaio_request_set_uint (&req, ZAIO_FIELD_LIMIT, 3);
-                    s_batch_add (&batch, &req, NULL, 0);
+                    zaio_test_batch_add (&batch, &req, NULL, 0);
                     break;
             }
         }
-        s_batch_send (&batch, client, batch_id);
+        zaio_test_batch_send (&batch, client, batch_id);
     }
     s_replies_t *got = (s_replies_t *)zmalloc (sizeof (s_replies_t));
     s_collect (client, got, total);
@@ -457,51 +409,51 @@ s_test_mixed (void)
     zaio_test_broker_start (&broker, &config);
     zsock_t *client = zaio_test_client (broker.inproc);
     zsock_t *sub = s_subscriber (broker.events, client);
-    s_batch_t batch;
-    s_batch_init (&batch);
+    zaio_test_batch_t batch;
+    zaio_test_batch_init (&batch);
     zaio_request_t req;
     zaio_request_init (&req, ZAIO_OP_PING, 1);
-    s_batch_add (&batch, &req, NULL, 0);
-    s_batch_raw (&batch, "\xc1", 1, NULL, 0); //  no msgpack at all: id 0
+    zaio_test_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_raw (&batch, "\xc1", 1, NULL, 0); //  no msgpack at all: id 0
     zaio_request_init (&req, ZAIO_OP_STAT, 3);
     zaio_request_set_str (&req, ZAIO_FIELD_PATH, "nofile");
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     //  {"id": 4, "op": "ping", "x": 1}: an unknown field
     static const char unknown_field[] = "\x83\xa2id\x04\xa2op\xa4ping\xa1x\x01";
-    s_batch_raw (&batch, unknown_field, sizeof unknown_field - 1, NULL, 0);
+    zaio_test_batch_raw (&batch, unknown_field, sizeof unknown_field - 1, NULL, 0);
     zaio_request_init (&req, ZAIO_OP_WRITE, 5); //  flag false on an op that takes data
     zaio_request_set_str (&req, ZAIO_FIELD_PATH, "five");
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     zaio_request_init (&req, ZAIO_OP_PING, 6); //  flag true on one that takes none
-    s_batch_add (&batch, &req, "zzz", 3);
+    zaio_test_batch_add (&batch, &req, "zzz", 3);
     zaio_request_init (&req, ZAIO_OP_HELLO, 7);
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     zaio_request_init (&req, ZAIO_OP_BATCH, 8);
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     //  {"id": 9, "op": "format"}
     static const char unknown_op[] = "\x82\xa2id\x09\xa2op\xa6"
                                      "format";
-    s_batch_raw (&batch, unknown_op, sizeof unknown_op - 1, NULL, 0);
+    zaio_test_batch_raw (&batch, unknown_op, sizeof unknown_op - 1, NULL, 0);
     static char big[5000];
     memset (big, 'b', sizeof big);
     zaio_request_init (&req, ZAIO_OP_WRITE, 10);
     zaio_request_set_str (&req, ZAIO_FIELD_PATH, "ten");
     zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
-    s_batch_add (&batch, &req, big, sizeof big);
+    zaio_test_batch_add (&batch, &req, big, sizeof big);
     zaio_request_init (&req, ZAIO_OP_READ, 11);
     zaio_request_set_str (&req, ZAIO_FIELD_PATH, "nofile");
     zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, 5000);
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     zaio_request_init (&req, ZAIO_OP_STAT, 12);
     zaio_request_set_str (&req, ZAIO_FIELD_PATH, "a");
     zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "nosuch");
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     zaio_request_init (&req, ZAIO_OP_WRITE, 13);
     zaio_request_set_str (&req, ZAIO_FIELD_PATH, "ok.txt");
     zaio_request_set_uint (&req, ZAIO_FIELD_CREATE, 1);
-    s_batch_add (&batch, &req, "hello", 5);
-    s_batch_raw (&batch, big, sizeof big, NULL, 0); //  over header_max: TOOBIG, id 0
-    s_batch_send (&batch, client, 100);
+    zaio_test_batch_add (&batch, &req, "hello", 5);
+    zaio_test_batch_raw (&batch, big, sizeof big, NULL, 0); //  over header_max: TOOBIG, id 0
+    zaio_test_batch_send (&batch, client, 100);
 
     s_replies_t *got = (s_replies_t *)zmalloc (sizeof (s_replies_t));
     s_collect (client, got, 14);
@@ -642,16 +594,16 @@ s_test_ordering (void)
     s_rig_t the_rig, *rig = &the_rig;
     s_rig_start (rig, NULL, 64);
     zaio_request_t req;
-    s_batch_t batch;
+    zaio_test_batch_t batch;
     //  Keys inside a batch; a single request after it with the key waits too.
-    s_batch_init (&batch);
+    zaio_test_batch_init (&batch);
     s_order_request (&req, 1, "slow", "k", false, false);
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     s_order_request (&req, 2, "slow", "k", false, false);
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     s_order_request (&req, 3, "slow", NULL, false, false);
-    s_batch_add (&batch, &req, NULL, 0);
-    s_batch_send (&batch, rig->client, 100);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_send (&batch, rig->client, 100);
     s_order_request (&req, 4, "slow", "k", false, false);
     zaio_test_send (rig->client, &req, NULL, 0);
     s_started (rig, (uint64_t[]){1, 3, 0});
@@ -659,12 +611,12 @@ s_test_ordering (void)
     s_replied (rig, (uint64_t[]){1, 0}, (int[]){0});
     s_started (rig, (uint64_t[]){2, 0});
     //  A barrier in the next batch waits for 2, 3 and 4, and holds 6.
-    s_batch_init (&batch);
+    zaio_test_batch_init (&batch);
     s_order_request (&req, 5, "slow", NULL, true, false);
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     s_order_request (&req, 6, "slow", NULL, false, false);
-    s_batch_add (&batch, &req, NULL, 0);
-    s_batch_send (&batch, rig->client, 101);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_send (&batch, rig->client, 101);
     s_started (rig, (uint64_t[]){0});
     s_finish (rig, 2, 0);
     s_finish (rig, 3, 0);
@@ -680,14 +632,14 @@ s_test_ordering (void)
     s_replied (rig, (uint64_t[]){6, 0}, (int[]){0});
     //  A link inside a batch cancels the next entry when it fails, and a
     //  link at a batch's end holds the next single request.
-    s_batch_init (&batch);
+    zaio_test_batch_init (&batch);
     s_order_request (&req, 7, "slow", NULL, false, true);
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     s_order_request (&req, 8, "slow", NULL, false, false);
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     s_order_request (&req, 9, "slow", NULL, false, true);
-    s_batch_add (&batch, &req, NULL, 0);
-    s_batch_send (&batch, rig->client, 102);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_send (&batch, rig->client, 102);
     s_started (rig, (uint64_t[]){7, 9, 0});
     s_finish (rig, 7, EIO);
     s_replied (rig, (uint64_t[]){7, 8, 0}, (int[]){EIO, ECANCELED});
@@ -700,13 +652,13 @@ s_test_ordering (void)
     s_finish (rig, 10, 0);
     zaio_test_expect (rig->client, 10, 0); //  a single request's reply stays single
     //  A deadline counts from the batch's arrival, even held behind a key.
-    s_batch_init (&batch);
+    zaio_test_batch_init (&batch);
     s_order_request (&req, 11, "slow", "d", false, false);
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     s_order_request (&req, 12, "slow", "d", false, false);
     zaio_request_set_uint (&req, ZAIO_FIELD_DEADLINE, 100);
-    s_batch_add (&batch, &req, NULL, 0);
-    s_batch_send (&batch, rig->client, 103);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_send (&batch, rig->client, 103);
     s_started (rig, (uint64_t[]){11, 0});
     s_replied (rig, (uint64_t[]){12, 0}, (int[]){ETIMEDOUT}); //  11 still runs
     s_finish (rig, 11, 0);
@@ -725,14 +677,14 @@ s_test_inflight (void)
     config.inflight_max = 5;
     s_rig_t the_rig, *rig = &the_rig;
     s_rig_start (rig, &config, 64);
-    s_batch_t batch;
-    s_batch_init (&batch);
+    zaio_test_batch_t batch;
+    zaio_test_batch_init (&batch);
     zaio_request_t req;
     for (uint64_t id = 1; id <= 8; id++) {
         s_order_request (&req, id, "slow", NULL, false, false);
-        s_batch_add (&batch, &req, NULL, 0);
+        zaio_test_batch_add (&batch, &req, NULL, 0);
     }
-    s_batch_send (&batch, rig->client, 100);
+    zaio_test_batch_send (&batch, rig->client, 100);
     s_replied (rig, (uint64_t[]){6, 7, 8, 0},
                (int[]){ZAIO_ERR_QUEUE_FULL, ZAIO_ERR_QUEUE_FULL, ZAIO_ERR_QUEUE_FULL});
     s_started (rig, (uint64_t[]){1, 2, 3, 4, 5, 0});
@@ -748,18 +700,18 @@ s_test_split_replies (void)
 {
     s_rig_t the_rig, *rig = &the_rig;
     s_rig_start (rig, NULL, 64);
-    s_batch_t batch;
-    s_batch_init (&batch);
+    zaio_test_batch_t batch;
+    zaio_test_batch_init (&batch);
     zaio_request_t req;
     s_order_request (&req, 1, "slow", "k", false, false); //  slow
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     s_order_request (&req, 2, "slow", "k", false, false); //  held behind it
-    s_batch_add (&batch, &req, NULL, 0);
+    zaio_test_batch_add (&batch, &req, NULL, 0);
     for (uint64_t id = 3; id <= 5; id++) {
         s_order_request (&req, id, "slow", NULL, false, false);
-        s_batch_add (&batch, &req, NULL, 0);
+        zaio_test_batch_add (&batch, &req, NULL, 0);
     }
-    s_batch_send (&batch, rig->client, 100);
+    zaio_test_batch_send (&batch, rig->client, 100);
     s_started (rig, (uint64_t[]){1, 3, 4, 5, 0});
     s_finish (rig, 3, 0);
     s_finish (rig, 4, 0);
@@ -792,22 +744,22 @@ s_test_worker_lost (void)
     //  Announces a 1 s heartbeat, sends none: lost 3 s after its last word.
     zsock_t *lost = zaio_test_fake_worker (rig->endpoint, "slow", 6, 1000);
     zaio_test_fake_known (rig->broker.inproc, lost, "slow");
-    s_batch_t batch;
-    s_batch_init (&batch);
+    zaio_test_batch_t batch;
+    zaio_test_batch_init (&batch);
     for (uint64_t id = 1; id <= 6; id++) {
         if (id % 2) {
             zaio_request_init (&req, ZAIO_OP_STAT, id); //  idempotent
             zaio_request_set_str (&req, ZAIO_FIELD_PATH, "a");
             zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "slow");
-            s_batch_add (&batch, &req, NULL, 0);
+            zaio_test_batch_add (&batch, &req, NULL, 0);
         } else {
             zaio_request_init (&req, ZAIO_OP_WRITE, id);
             zaio_request_set_str (&req, ZAIO_FIELD_PATH, "a");
             zaio_request_set_str (&req, ZAIO_FIELD_VOLUME, "slow");
-            s_batch_add (&batch, &req, "x", 1);
+            zaio_test_batch_add (&batch, &req, "x", 1);
         }
     }
-    s_batch_send (&batch, rig->client, 100);
+    zaio_test_batch_send (&batch, rig->client, 100);
     for (int i = 0; i < 6; i++) {
         uint64_t job;
         zaio_test_fake_take (lost, &job, &req, S_WAIT_MS);
@@ -853,13 +805,13 @@ s_test_held (void)
     const uint64_t batches = 40, entries = 5;
     zaio_request_t req;
     for (uint64_t b = 0; b < batches; b++) {
-        s_batch_t batch;
-        s_batch_init (&batch);
+        zaio_test_batch_t batch;
+        zaio_test_batch_init (&batch);
         for (uint64_t e = 1; e <= entries; e++) {
             zaio_request_init (&req, ZAIO_OP_PING, b * entries + e);
-            s_batch_add (&batch, &req, NULL, 0);
+            zaio_test_batch_add (&batch, &req, NULL, 0);
         }
-        s_batch_send (&batch, client, 1000 + b);
+        zaio_test_batch_send (&batch, client, 1000 + b);
         //  Bob's requests pass the client's held replies: each answered
         //  once the broker has taken in the batch before it.
         zaio_reply_t reply;
@@ -893,13 +845,13 @@ s_test_reply_bounds (void)
     //  answers in as few passes as it can, in reply batches of 4 at most.
     zaio_request_t req;
     for (uint64_t first = 1; first <= 12; first += 4) {
-        s_batch_t batch;
-        s_batch_init (&batch);
+        zaio_test_batch_t batch;
+        zaio_test_batch_init (&batch);
         for (uint64_t id = first; id < first + 4; id++) {
             s_order_request (&req, id, "slow", NULL, false, false);
-            s_batch_add (&batch, &req, NULL, 0);
+            zaio_test_batch_add (&batch, &req, NULL, 0);
         }
-        s_batch_send (&batch, rig->client, 100 + first);
+        zaio_test_batch_send (&batch, rig->client, 100 + first);
     }
     s_started (rig, (uint64_t[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0});
     for (uint64_t id = 1; id <= 12; id++) s_finish (rig, id, 0);
@@ -924,17 +876,17 @@ s_test_reply_bounds (void)
     zsock_t *client = zaio_test_client (broker.inproc);
     //  In request batches of 5: the same bound applies to them.
     for (uint64_t first = 1; first <= 20; first += 5) {
-        s_batch_t batch;
-        s_batch_init (&batch);
+        zaio_test_batch_t batch;
+        zaio_test_batch_init (&batch);
         for (uint64_t id = first; id < first + 5; id++) {
             if (id % 10 == 0) {
                 zaio_request_init (&req, ZAIO_OP_LISTDIR, id);
                 zaio_request_set_str (&req, ZAIO_FIELD_PATH, "");
             } else
                 zaio_request_init (&req, ZAIO_OP_PING, id);
-            s_batch_add (&batch, &req, NULL, 0);
+            zaio_test_batch_add (&batch, &req, NULL, 0);
         }
-        s_batch_send (&batch, client, 100 + first);
+        zaio_test_batch_send (&batch, client, 100 + first);
     }
     s_replies_t *got = (s_replies_t *)zmalloc (sizeof (s_replies_t));
     s_collect (client, got, 20);
@@ -955,16 +907,16 @@ s_test_reply_bounds (void)
     memset (content, 'd', sizeof content);
     zaio_test_write_file (broker.root, "data.bin", content, sizeof content);
     client = zaio_test_client (broker.inproc);
-    s_batch_t batch;
-    s_batch_init (&batch);
+    zaio_test_batch_t batch;
+    zaio_test_batch_init (&batch);
     for (uint64_t id = 1; id <= 24; id++) {
         zaio_request_init (&req, ZAIO_OP_READ, id);
         zaio_request_set_str (&req, ZAIO_FIELD_PATH, "data.bin");
         zaio_request_set_uint (&req, ZAIO_FIELD_OFFSET, (id - 1) * 4000);
         zaio_request_set_uint (&req, ZAIO_FIELD_LENGTH, 4000);
-        s_batch_add (&batch, &req, NULL, 0);
+        zaio_test_batch_add (&batch, &req, NULL, 0);
     }
-    s_batch_send (&batch, client, 100);
+    zaio_test_batch_send (&batch, client, 100);
     got = (s_replies_t *)zmalloc (sizeof (s_replies_t));
     s_collect (client, got, 24);
     for (uint64_t id = 1; id <= 24; id++) {

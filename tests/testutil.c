@@ -870,3 +870,43 @@ zaio_test_hello (zsock_t *client, uint64_t id, int timeout_ms)
     zmsg_destroy (&msg);
     return hello;
 }
+
+void
+zaio_test_batch_init (zaio_test_batch_t *batch)
+{
+    zaio_batch_writer_init (&batch->writer);
+    batch->data = zmsg_new ();
+}
+
+void
+zaio_test_batch_raw (zaio_test_batch_t *batch, const void *header, size_t size, const void *data,
+                     size_t data_size)
+{
+    assert (zaio_batch_writer_add (&batch->writer, header, size, data != NULL) == 0);
+    if (data) zmsg_addmem (batch->data, data, data_size);
+}
+
+void
+zaio_test_batch_add (zaio_test_batch_t *batch, const zaio_request_t *req, const void *data,
+                     size_t data_size)
+{
+    zframe_t *header = zaio_request_encode (req);
+    zaio_test_batch_raw (batch, zframe_data (header), zframe_size (header), data, data_size);
+    zframe_destroy (&header);
+}
+
+void
+zaio_test_batch_send (zaio_test_batch_t *batch, zsock_t *client, uint64_t id)
+{
+    zaio_request_t req;
+    zaio_request_init (&req, ZAIO_OP_BATCH, id);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, ZAIO_SIGNATURE);
+    zmsg_append (msg, &(zframe_t *){zaio_request_encode (&req)});
+    zmsg_append (msg, &(zframe_t *){zaio_batch_writer_frame (&batch->writer)});
+    zframe_t *frame;
+    while ((frame = zmsg_pop (batch->data))) zmsg_append (msg, &frame);
+    assert (zmsg_send (&msg, client) == 0);
+    zmsg_destroy (&batch->data);
+    zaio_batch_writer_release (&batch->writer);
+}

@@ -213,6 +213,24 @@ void zaio_test_expect (zsock_t *client, uint64_t id, int error);
 //  topic if that is not NULL.
 void zaio_test_next_event (zsock_t *sub, zaio_event_t *event, char *topic, size_t topic_size);
 
+//  A request batch a test builds (PROTOCOL.md section 3.4): its entries
+//  frame and their data frames.
+typedef struct {
+    zaio_batch_writer_t writer;
+    zmsg_t *data;
+} zaio_test_batch_t;
+
+void zaio_test_batch_init (zaio_test_batch_t *batch);
+//  An entry whose header is size bytes at header, as sent, with a data
+//  frame of data_size bytes if data is not NULL.
+void zaio_test_batch_raw (zaio_test_batch_t *batch, const void *header, size_t size,
+                          const void *data, size_t data_size);
+//  An entry encoding req; data as zaio_test_batch_raw.
+void zaio_test_batch_add (zaio_test_batch_t *batch, const zaio_request_t *req, const void *data,
+                          size_t data_size);
+//  Sends the batch as request batch id on client; the batch is spent.
+void zaio_test_batch_send (zaio_test_batch_t *batch, zsock_t *client, uint64_t id);
+
 //  A certificate named name (its `name` metadata): its pair saved as
 //  dir/name and dir/name_secret, as zaio keygen writes them, and, if sub
 //  is not NULL, its public half as dir/sub/name, as an operator admits

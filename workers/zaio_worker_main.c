@@ -191,7 +191,7 @@ s_config_load (const char *path, zaio_relay_config_t *config, s_trust_t *trust,
                s_volume_specs_t *volumes, const char **log_format, zconfig_t **zconfig_p)
 {
     if (zaio_zpl_check (path, s_known_keys)) return -1;
-    zconfig_t *root = zconfig_load (path);
+    zconfig_t *root = zaio_zpl_load (path);
     if (!root) {
         zaio_log_error ("config", "cannot load %s: not a ZPL file (czmq zconfig)", path);
         return -1;

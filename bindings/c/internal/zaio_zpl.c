@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 //  Deepest key path checked, in levels; deeper lines are zconfig's to judge
@@ -84,4 +85,22 @@ zaio_zpl_check (const char *path, const char *const *known)
     }
     fclose (file);
     return rc;
+}
+
+zconfig_t *
+zaio_zpl_load (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) return NULL;
+    char *text = (char *)malloc (ZAIO_ZPL_FILE_MAX + 1);
+    size_t size = text ? fread (text, 1, ZAIO_ZPL_FILE_MAX + 1, file) : 0;
+    bool whole = text && !ferror (file) && size <= ZAIO_ZPL_FILE_MAX;
+    fclose (file);
+    zconfig_t *root = NULL;
+    if (whole) {
+        text[size] = 0;
+        root = zconfig_str_load (text);
+    }
+    free (text);
+    return root;
 }

@@ -9,6 +9,8 @@
 #ifndef ZAIO_ZPL_H_INCLUDED
 #define ZAIO_ZPL_H_INCLUDED
 
+#include <czmq.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -21,6 +23,13 @@ extern "C" {
 //  Returns 0, or -1 after logging (component "config") "PATH:LINE:
 //  unknown key 'a/b'", or that the file cannot be read.
 int zaio_zpl_check (const char *path, const char *const *known);
+
+//  The ZPL file at path as a zconfig tree (the caller destroys it), or
+//  NULL if it cannot be read (bigger than ZAIO_ZPL_FILE_MAX too) or is
+//  not ZPL. Unlike zconfig_load, which leaks the file when it cannot
+//  parse it (czmq 4.2), it frees everything on failure.
+#define ZAIO_ZPL_FILE_MAX (1024 * 1024)
+zconfig_t *zaio_zpl_load (const char *path);
 
 #ifdef __cplusplus
 }
