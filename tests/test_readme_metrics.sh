@@ -26,11 +26,30 @@ fail () { echo "test_readme_metrics: FAIL: $*" >&2; exit 1; }
 command -v unshare > /dev/null && command -v ip > /dev/null || skip "unshare or ip missing"
 for tool in curl promtool; do command -v $tool > /dev/null || fail "$tool missing"; done
 if [ -z "${ZAIO_README_METRICS_INNER:-}" ]; then
-    exec env ZAIO_README_METRICS_INNER=1 unshare --net --mount --propagation private \
-        bash "$0" "$README" "$REPO" "$@"
+    # Where the namespace keeps the real /tmp in view (see below).
+    hold=$(mktemp -d /var/tmp/zaio-readme-metrics.XXXXXX)
+    status=0
+    env ZAIO_README_METRICS_INNER=1 ZAIO_README_METRICS_HOLD="$hold" \
+        unshare --net --mount --propagation private bash "$0" "$README" "$REPO" "$@" || status=$?
+    rmdir "$hold"
+    exit $status
 fi
 ip link set lo up
+# A fresh tmpfs on /tmp. What the test runs from under /tmp (a clone built
+# there, as CI may make) is bound back in at the same paths, so its
+# binaries, their RUNPATH and the repository are found as before.
+under_tmp=()
+for path in "$README" "$REPO" "$@"; do
+    real=$(realpath "$path")
+    case $real in /tmp/*) rest=${real#/tmp/}; under_tmp+=("${rest%%/*}") ;; esac
+done
+mount --bind /tmp "$ZAIO_README_METRICS_HOLD"
 mount -t tmpfs zaio-readme-metrics /tmp
+for top in "${under_tmp[@]}"; do
+    mountpoint -q "/tmp/$top" && continue
+    mkdir -p "/tmp/$top"
+    mount --bind "$ZAIO_README_METRICS_HOLD/$top" "/tmp/$top"
+done
 
 BIN=$(mktemp -d /tmp/bin.XXXXXX)
 for dir in "$@"; do
