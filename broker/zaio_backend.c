@@ -518,21 +518,12 @@ zaio_backend_handle (zaio_backend_t *self, zmq_msg_t *parts, int count)
     //  holding it: when that is the sender, as it nearly always is, no
     //  table lookup is needed.
     s_message_t msg = {.number = number, .parts = parts, .count = count};
-    zaio_workerconn_t *worker = NULL;
     if (command == ZAIO_WORKER_DONE &&
         (count > ZAIO_WORKER_PARTS_MAX + 1 ||
          zaio_entries_open (&msg.entries, zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1]),
                             (size_t)count - 2)))
         memset (&msg.entries, 0, sizeof msg.entries); //  E_BAD_DONE
-    else if (command == ZAIO_WORKER_DONE) {
-        zaio_entries_t peek = msg.entries;
-        zaio_entry_t first;
-        zaio_entries_next (&peek, &first);
-        zaio_job_t *job = zaio_jobs_find (self->jobs, first.job);
-        if (job && job->worker && zaio_routing_id_eq (&job->worker->identity, &identity))
-            worker = job->worker;
-    }
-    if (!worker) worker = (zaio_workerconn_t *)zhashx_lookup (self->table, &identity);
+    zaio_workerconn_t *worker = (zaio_workerconn_t *)zhashx_lookup (self->table, &identity);
     //  Any message proves a known worker alive (READY sets a new one's time).
     if (worker && worker->heartbeat_ms)
         worker->expiry_ms =

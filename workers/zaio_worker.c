@@ -39,8 +39,7 @@ typedef struct {
     zmq_msg_t *parts;      //  the JOB in hand: ZAIO_WORKER_PARTS_MAX
     int64_t clock_us;      //  when the last job ended, or the JOB began
     zaio_batch_t done;     //  the DONE being filled
-    zmq_msg_t *data;       //  its data frames: ZAIO_CREDIT_MAX
-    uint32_t data_count;   //  of them
+    zmq_msg_t *data;       //  its data frames (done.data_count): ZAIO_CREDIT_MAX
     int64_t done_since_us; //  when its first completion was added
     char host[64];
 } s_worker_t;
@@ -113,14 +112,13 @@ s_send_done (s_worker_t *self)
 {
     if (self->done.count == 0) return;
     void *handle = zsock_resolve (self->dealer);
+    uint32_t count = self->done.data_count; //  before zaio_batch_part resets it
     zmq_msg_t part;
     zaio_batch_part (&self->done, &part);
-    uint32_t count = self->data_count;
     if (zmq_msg_send (&part, handle, count ? ZMQ_SNDMORE : 0) == -1) zmq_msg_close (&part);
     for (uint32_t i = 0; i < count; i++)
         if (zmq_msg_send (&self->data[i], handle, i + 1 < count ? ZMQ_SNDMORE : 0) == -1)
             zmq_msg_close (&self->data[i]);
-    self->data_count = 0;
     zaio_batch_start (&self->done, ZAIO_WORKER_DONE, 0);
 }
 
@@ -199,8 +197,10 @@ s_run_job (s_worker_t *self, const zaio_entry_t *entry, uint64_t until_us, zmq_m
                          result.has_data ? zmq_msg_size (&result.data) : 0);
     zmq_msg_close (&result.header);
     if (result.has_data) {
-        zmq_msg_init (&self->data[self->data_count]);
-        zmq_msg_move (&self->data[self->data_count++], &result.data);
+        //  zaio_batch_add_done counted it: its frame is the last one.
+        zmq_msg_t *frame = &self->data[self->done.data_count - 1];
+        zmq_msg_init (frame);
+        zmq_msg_move (frame, &result.data);
         zmq_msg_close (&result.data);
     }
     if (zaio_batch_full (&self->done) || self->clock_us - self->done_since_us >= S_DONE_WAIT_US)

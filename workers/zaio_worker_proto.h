@@ -74,7 +74,6 @@ int zaio_envelope_get (const void *data, size_t size, uint64_t *number);
 bool zaio_envelope_other_version (const void *data, size_t size);
 
 #define ZAIO_WORKER_VOLUMES_MAX 64
-#define ZAIO_WORKER_VOLUMES_MAX 64
 
 typedef struct {
     char name[ZAIO_VOLUME_MAX + 1];
