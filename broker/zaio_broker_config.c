@@ -62,24 +62,6 @@ zaio_broker_config_defaults (zaio_broker_config_t *config)
     config->batch_bytes_max = ZAIO_BATCH_BYTES_MAX;
 }
 
-//  Reads a positive integer setting; -1 if present and not a number in range.
-static int
-s_config_uint (zconfig_t *root, const char *path, uint64_t min, uint64_t max, uint64_t *value)
-{
-    char *text = zconfig_get (root, path, NULL);
-    if (!text) return 0;
-    char *end;
-    errno = 0;
-    unsigned long long number = strtoull (text, &end, 10);
-    if (errno || end == text || *end || number < min || number > max) {
-        zaio_log_error ("config", "%s = '%s' is not a number in %llu..%llu", path, text,
-                        (unsigned long long)min, (unsigned long long)max);
-        return -1;
-    }
-    *value = number;
-    return 0;
-}
-
 //  Reads a file mode setting, in octal.
 static int
 s_config_mode (zconfig_t *root, const char *path, uint32_t *mode)
@@ -215,7 +197,7 @@ zaio_broker_config_load (zaio_broker_config_t *config, const char *path, zconfig
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0] && rc == 0; i++) {
         uint64_t value =
             numbers[i].wide ? *(size_t *)numbers[i].member : *(uint32_t *)numbers[i].member;
-        rc = s_config_uint (root, numbers[i].path, numbers[i].min, numbers[i].max, &value);
+        rc = zaio_zpl_uint (root, numbers[i].path, numbers[i].min, numbers[i].max, &value);
         if (numbers[i].wide)
             *(size_t *)numbers[i].member = (size_t)value;
         else

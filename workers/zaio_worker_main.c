@@ -163,25 +163,6 @@ static const char *const s_known_keys[] = {
     "worker/tmp_max_age", "worker/name",         "worker/curve_cert",       "worker/broker_key",
     "worker/insecure",    "worker/log_format",   "worker/verbose",          NULL};
 
-//  A number setting of the file, if it is there, into *value; -1 (logged)
-//  if it is not a number in min..max.
-static int
-s_config_number (zconfig_t *root, const char *path, uint64_t min, uint64_t max, uint64_t *value)
-{
-    char *text = zconfig_get (root, path, NULL);
-    if (!text) return 0;
-    char *end;
-    errno = 0;
-    unsigned long long number = strtoull (text, &end, 10);
-    if (errno || end == text || *end || *text == '-' || number < min || number > max) {
-        zaio_log_error ("config", "%s = '%s' is not a number in %llu..%llu", path, text,
-                        (unsigned long long)min, (unsigned long long)max);
-        return -1;
-    }
-    *value = number;
-    return 0;
-}
-
 //  Lays the ZPL file at path over config, trust and volumes; strings point
 //  into *zconfig_p, which the caller destroys once the worker has stopped.
 //  Returns 0, or -1 after logging what is wrong (a missing file, an
@@ -211,15 +192,15 @@ s_config_load (const char *path, zaio_relay_config_t *config, s_trust_t *trust,
              heartbeat_ms = config->heartbeat_ms, misses = config->heartbeat_misses,
              drain_ms = config->drain_ms, tmp_max_age = s_tmp_max_age, insecure = trust->insecure,
              verbose = config->verbose;
-    if (s_config_number (root, "worker/threads", 0, ZAIO_CREDIT_MAX, &threads) ||
-        s_config_number (root, "worker/credit", 1, ZAIO_CREDIT_MAX, &credit) ||
-        s_config_number (root, "worker/payload_max", 1, ZAIO_PAYLOAD_CEILING, &payload_max) ||
-        s_config_number (root, "worker/heartbeat_ms", 10, 3600000, &heartbeat_ms) ||
-        s_config_number (root, "worker/heartbeat_misses", 1, 1000, &misses) ||
-        s_config_number (root, "worker/drain_ms", 0, 3600000, &drain_ms) ||
-        s_config_number (root, "worker/tmp_max_age", 0, UINT32_MAX, &tmp_max_age) ||
-        s_config_number (root, "worker/insecure", 0, 1, &insecure) ||
-        s_config_number (root, "worker/verbose", 0, 1, &verbose))
+    if (zaio_zpl_uint (root, "worker/threads", 0, ZAIO_CREDIT_MAX, &threads) ||
+        zaio_zpl_uint (root, "worker/credit", 1, ZAIO_CREDIT_MAX, &credit) ||
+        zaio_zpl_uint (root, "worker/payload_max", 1, ZAIO_PAYLOAD_CEILING, &payload_max) ||
+        zaio_zpl_uint (root, "worker/heartbeat_ms", 10, 3600000, &heartbeat_ms) ||
+        zaio_zpl_uint (root, "worker/heartbeat_misses", 1, 1000, &misses) ||
+        zaio_zpl_uint (root, "worker/drain_ms", 0, 3600000, &drain_ms) ||
+        zaio_zpl_uint (root, "worker/tmp_max_age", 0, UINT32_MAX, &tmp_max_age) ||
+        zaio_zpl_uint (root, "worker/insecure", 0, 1, &insecure) ||
+        zaio_zpl_uint (root, "worker/verbose", 0, 1, &verbose))
         return -1;
     if (threads) config->threads = (uint32_t)threads; //  0: one per CPU, as without it
     config->credit = (uint32_t)credit;

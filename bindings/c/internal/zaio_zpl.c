@@ -104,3 +104,20 @@ zaio_zpl_load (const char *path)
     free (text);
     return root;
 }
+
+int
+zaio_zpl_uint (zconfig_t *root, const char *path, uint64_t min, uint64_t max, uint64_t *value)
+{
+    char *text = zconfig_get (root, path, NULL);
+    if (!text) return 0;
+    char *end;
+    errno = 0;
+    unsigned long long number = strtoull (text, &end, 10);
+    if (errno || end == text || *end || *text == '-' || number < min || number > max) {
+        zaio_log_error ("config", "%s = '%s' is not a number in %llu..%llu", path, text,
+                        (unsigned long long)min, (unsigned long long)max);
+        return -1;
+    }
+    *value = number;
+    return 0;
+}

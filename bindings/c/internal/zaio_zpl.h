@@ -10,6 +10,7 @@
 #define ZAIO_ZPL_H_INCLUDED
 
 #include <czmq.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,6 +31,11 @@ int zaio_zpl_check (const char *path, const char *const *known);
 //  parse it (czmq 4.2), it frees everything on failure.
 #define ZAIO_ZPL_FILE_MAX (1024 * 1024)
 zconfig_t *zaio_zpl_load (const char *path);
+
+//  The number at path in root, if it is there, into *value (left as it is
+//  if not): decimal digits only, in min..max. Returns 0, or -1 after
+//  logging (component "config") what is wrong with it.
+int zaio_zpl_uint (zconfig_t *root, const char *path, uint64_t min, uint64_t max, uint64_t *value);
 
 #ifdef __cplusplus
 }
