@@ -243,7 +243,6 @@ s_connect (s_relay_t *self)
     //  Completions of the old connection not sent yet go nowhere.
     if (self->done.count) {
         zaio_batch_start (&self->done, ZAIO_WORKER_DONE, 0);
-        self->done.count = 0;
         zmsg_destroy (&self->done_data);
         self->done_data = zmsg_new ();
     }
@@ -277,6 +276,19 @@ s_connect (s_relay_t *self)
                        self->epoch);
 }
 
+//  The message of a batch being filled (its entries frame, then the data
+//  frames gathered in *data_p, which starts afresh), or NULL if it holds
+//  no entry.
+static zmsg_t *
+s_batch_message (zaio_batch_t *batch, zmsg_t **data_p)
+{
+    if (batch->count == 0) return NULL;
+    zmsg_t *msg = *data_p;
+    *data_p = zmsg_new ();
+    zmsg_prepend (msg, &(zframe_t *){zaio_batch_frame (batch)});
+    return msg;
+}
+
 //  Sends thread the JOB filled for it, if any: [identity][entries][data...].
 //  Its fence is 0: the threads read the connection's newest fence from
 //  the shared one (zaio_fence.h), which every JOB of the broker's moved
@@ -284,12 +296,45 @@ s_connect (s_relay_t *self)
 static void
 s_send_thread (s_relay_t *self, s_thread_t *thread)
 {
-    if (thread->job.count == 0) return;
-    zmsg_t *msg = thread->data;
-    thread->data = zmsg_new ();
-    zmsg_prepend (msg, &(zframe_t *){zaio_batch_frame (&thread->job)});
+    zmsg_t *msg = s_batch_message (&thread->job, &thread->data);
+    if (!msg) return;
     zmsg_prepend (msg, &(zframe_t *){zframe_dup (thread->identity)});
     if (zmsg_send (&msg, self->local)) zmsg_destroy (&msg);
+}
+
+//  Puts a job (its local number, header and data frame: taken, may be
+//  NULL) in the JOB being filled for the thread whose taker the pool
+//  picked, sends that JOB if it is full, and takes the thread's credit.
+//  The thread goes on touched (count in *touched_p) for s_send_touched.
+static void
+s_give (s_relay_t *self, zaio_taker_t *taker, uint32_t *touched_p, uint64_t local_number,
+        const void *header, size_t header_size, zframe_t **data_p)
+{
+    s_thread_t *thread = ZAIO_HOLDER (taker, s_thread_t, taker);
+    if (thread->job.count == 0) zaio_batch_start (&thread->job, ZAIO_WORKER_JOB, 0);
+    if (!thread->touched) {
+        thread->touched = true;
+        self->touched[(*touched_p)++] = thread;
+    }
+    zaio_batch_add_job (&thread->job, local_number, header, header_size, *data_p != NULL,
+                        *data_p ? zframe_size (*data_p) : 0);
+    if (*data_p) zmsg_append (thread->data, data_p);
+    if (zaio_batch_full (&thread->job)) s_send_thread (self, thread);
+    if (zaio_taker_took (&thread->taker)) {
+        zaio_credit_unseat (self->pool, thread->seat);
+        thread->seat = NULL;
+    } else
+        zaio_credit_used (self->pool, thread->seat);
+}
+
+//  Sends each touched thread the JOB filled for it in this round.
+static void
+s_send_touched (s_relay_t *self, uint32_t touched)
+{
+    for (uint32_t i = 0; i < touched; i++) {
+        s_send_thread (self, self->touched[i]);
+        self->touched[i]->touched = false;
+    }
 }
 
 //  Hands backlog jobs, oldest first, to threads with credit: each to the
@@ -304,33 +349,20 @@ s_dispatch (s_relay_t *self)
     zaio_taker_t *taker;
     uint32_t touched = 0;
     while (zlistx_size (self->backlog) && (taker = zaio_credit_pick (self->pool, false, NULL))) {
-        s_thread_t *thread = ZAIO_HOLDER (taker, s_thread_t, taker);
         s_pending_t *job = (s_pending_t *)zlistx_detach (self->backlog, NULL); //  first, not freed
-        if (thread->job.count == 0) zaio_batch_start (&thread->job, ZAIO_WORKER_JOB, 0);
-        if (!thread->touched) {
-            thread->touched = true;
-            self->touched[touched++] = thread;
-        }
-        zaio_batch_add_job (&thread->job, job->local_number, job->header, job->header_size,
-                            job->data != NULL, job->data ? zframe_size (job->data) : 0);
-        if (job->data) zmsg_append (thread->data, &job->data);
+        s_give (self, taker, &touched, job->local_number, job->header, job->header_size,
+                &job->data);
         free (job);
-        if (zaio_batch_full (&thread->job)) s_send_thread (self, thread);
-        if (zaio_taker_took (&thread->taker)) {
-            zaio_credit_unseat (self->pool, thread->seat);
-            thread->seat = NULL;
-        } else
-            zaio_credit_used (self->pool, thread->seat);
     }
-    for (uint32_t i = 0; i < touched; i++) {
-        s_send_thread (self, self->touched[i]);
-        self->touched[i]->touched = false;
-    }
+    s_send_touched (self, touched);
 }
 
 //  JOB from the broker: [envelope and entries][data...]. Each job is
-//  renumbered and queued; then they go to the threads. A malformed JOB is
-//  dropped whole, with a log line. Takes the message.
+//  renumbered and goes to a thread as s_dispatch would send it; only
+//  those no thread has credit for are copied into the backlog (the relay
+//  offers the broker no more credit than its threads have, so that is
+//  rare: around a reconnect). A malformed JOB is dropped whole, with a
+//  log line. Takes the message.
 static void
 s_handle_job (s_relay_t *self, zmsg_t **msg_p)
 {
@@ -347,34 +379,41 @@ s_handle_job (s_relay_t *self, zmsg_t **msg_p)
     zaio_fence_extend (self->fence, entries.number);
     zframe_t *head = zmsg_pop (msg);
     zaio_entry_t entry;
+    uint32_t touched = 0;
+    zaio_taker_t *taker;
     while (zaio_entries_next (&entries, &entry)) {
         s_held_t *held = (s_held_t *)zmalloc (sizeof (s_held_t));
         held->epoch = self->epoch;
         held->broker_number = entry.job;
+        uint64_t local_number = ++self->next_number;
+        char key[24];
+        s_held_key (key, sizeof key, local_number);
+        zhashx_insert (self->held, key, held);
+        zframe_t *data = entry.has_data ? zmsg_pop (msg) : NULL;
+        if (zlistx_size (self->backlog) == 0 &&
+            (taker = zaio_credit_pick (self->pool, false, NULL))) {
+            s_give (self, taker, &touched, local_number, entry.header, entry.header_size, &data);
+            continue;
+        }
         s_pending_t *job = (s_pending_t *)zmalloc (sizeof (s_pending_t) + entry.header_size);
-        job->local_number = ++self->next_number;
+        job->local_number = local_number;
         job->header_size = entry.header_size;
         memcpy (job->header, entry.header, entry.header_size);
-        if (entry.has_data) job->data = zmsg_pop (msg);
-        char key[24];
-        s_held_key (key, sizeof key, job->local_number);
-        zhashx_insert (self->held, key, held);
+        job->data = data;
         zlistx_add_end (self->backlog, job);
     }
+    s_send_touched (self, touched);
     zframe_destroy (&head);
     zmsg_destroy (msg_p);
-    s_dispatch (self);
+    s_dispatch (self); //  the backlog, should credit have come back meanwhile
 }
 
 //  Sends the broker the DONE being filled, if it holds any completion.
 static void
 s_send_done (s_relay_t *self)
 {
-    if (self->done.count == 0) return;
-    zmsg_t *msg = self->done_data;
-    self->done_data = zmsg_new ();
-    zmsg_prepend (msg, &(zframe_t *){zaio_batch_frame (&self->done)});
-    s_send_upstream (self, &msg);
+    zmsg_t *msg = s_batch_message (&self->done, &self->done_data);
+    if (msg) s_send_upstream (self, &msg);
 }
 
 //  ---------------------------------------------------------------------
