@@ -113,6 +113,9 @@ s_add_endpoint (const char **list, bool *replaced, const char *endpoint)
     list[count + 1] = NULL;
 }
 
+//  The short options, each with the meaning it has in all three binaries.
+#define S_SHORT_OPTIONS "R:b:e:W:w:C:" ZAIO_DAEMON_SHORT_OPTIONS
+
 //  zaio-broker's long options, in the order getopt_long names them when an
 //  abbreviation is ambiguous.
 enum {
@@ -131,6 +134,7 @@ enum {
     S_OPT_TMP_MAX_AGE,
     S_OPT_METRICS_BIND
 };
+
 static const struct option s_long_options[] = {
     {"root", required_argument, NULL, 'R'},
     {"bind", required_argument, NULL, 'b'},
@@ -201,7 +205,7 @@ s_trust_option (int option, zaio_broker_config_t *config)
 static int
 s_options (int argc, char **argv, zaio_broker_config_t *config)
 {
-    zaio_daemon_args_t args = {"R:b:e:W:w:C:" ZAIO_DAEMON_SHORT_OPTIONS,
+    zaio_daemon_args_t args = {S_SHORT_OPTIONS,
                                s_long_options,
                                s_usage,
                                {&config->payload_max, &config->heartbeat_ms,
@@ -268,7 +272,7 @@ main (int argc, char *argv[])
     zaio_broker_config_t config;
     zaio_broker_config_defaults (&config);
     zconfig_t *zconfig = NULL;
-    const char *config_path = zaio_daemon_early (argc, argv);
+    const char *config_path = zaio_daemon_early (argc, argv, S_SHORT_OPTIONS, s_long_options);
     if (config_path && zaio_broker_config_load (&config, config_path, &zconfig)) {
         zaio_log_error ("daemon", "not started: bad config file %s", config_path);
         return 1;

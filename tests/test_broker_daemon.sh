@@ -32,6 +32,11 @@ expect_exit 1 "ERROR zaio-broker config: $WORK/typo.cfg:5: unknown key 'broker/w
     -- "$BROKER" -C "$WORK/typo.cfg"
 grep -q "ERROR zaio-broker daemon: not started: bad config file $WORK/typo.cfg" "$WORK/expect.err" \
     || fail "no closing line"
+# Every form getopt_long takes names the file: a shortened --config, and
+# -C glued to its value.
+for form in "--conf=$WORK/typo.cfg" "-C$WORK/typo.cfg"; do
+    expect_exit 1 "typo.cfg:5: unknown key 'broker/wrokers'" -- "$BROKER" "$form"
+done
 # In json, every line of a daemon that does not start is JSON, czmq's
 # own too (a file zconfig cannot read: an unclosed quote).
 printf 'broker\n    root = "unclosed\n' > "$WORK/quote.cfg"

@@ -34,6 +34,11 @@ expect_exit 1 "ERROR zaio-worker config: $WORK/typo.cfg:3: unknown key 'worker/v
     -- "$WORKER" -C "$WORK/typo.cfg"
 grep -q "ERROR zaio-worker daemon: not started: bad config file $WORK/typo.cfg" "$WORK/expect.err" \
     || fail "no closing line"
+# Every form getopt_long takes names the file: a shortened --config, and
+# -C glued to its value.
+for form in "--conf=$WORK/typo.cfg" "-C$WORK/typo.cfg"; do
+    expect_exit 1 "typo.cfg:3: unknown key 'worker/volume'" -- "$WORKER" "$form"
+done
 # In json, every line of a daemon that does not start is JSON, czmq's
 # own too (a file zconfig cannot read: an unclosed quote).
 printf 'worker\n    name = "unclosed\n' > "$WORK/quote.cfg"

@@ -120,9 +120,13 @@ s_parse_volume (char *spec, const char *where)
     return volume;
 }
 
+//  The short options, each with the meaning it has in all three binaries.
+#define S_SHORT_OPTIONS "c:v:w:n:C:" ZAIO_DAEMON_SHORT_OPTIONS
+
 //  zaio-worker's long options, in the order getopt_long names them when an
 //  abbreviation is ambiguous.
 enum { S_OPT_CREDIT = 256, S_OPT_CURVE_CERT, S_OPT_BROKER_KEY, S_OPT_INSECURE, S_OPT_TMP_MAX_AGE };
+
 static const struct option s_long_options[] = {
     {"connect", required_argument, NULL, 'c'},
     {"volume", required_argument, NULL, 'v'},
@@ -242,7 +246,7 @@ static int
 s_options (int argc, char **argv, zaio_relay_config_t *config, s_trust_t *trust,
            s_volume_specs_t *volumes, const char **log_format)
 {
-    zaio_daemon_args_t args = {"c:v:w:n:C:" ZAIO_DAEMON_SHORT_OPTIONS,
+    zaio_daemon_args_t args = {S_SHORT_OPTIONS,
                                s_long_options,
                                s_usage,
                                {&config->payload_max, &config->heartbeat_ms,
@@ -368,7 +372,7 @@ main (int argc, char *argv[])
     zlist_autofree (specs.specs);
     const char *log_format = NULL;
     zconfig_t *zconfig = NULL;
-    const char *config_path = zaio_daemon_early (argc, argv);
+    const char *config_path = zaio_daemon_early (argc, argv, S_SHORT_OPTIONS, s_long_options);
     int status = 0;
     if (config_path &&
         s_config_load (config_path, &config, &trust, &specs, &log_format, &zconfig)) {

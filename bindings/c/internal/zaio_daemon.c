@@ -53,36 +53,28 @@ zaio_daemon_log_format (zaio_log_format_t format)
     zsys_set_logstream (format == ZAIO_LOG_JSON ? NULL : stderr);
 }
 
-//  The value of option (a long one, "--config", or a short one, "-C") at
-//  argv[*i], in any of getopt's forms; NULL if argv[*i] is not it. Moves
-//  *i past a value that was the next argument.
-static const char *
-s_early_value (int argc, char **argv, int *i, const char *long_name, const char *short_name)
-{
-    const char *arg = argv[*i];
-    size_t long_len = strlen (long_name);
-    if (strncmp (arg, long_name, long_len) == 0 && arg[long_len] == '=') return arg + long_len + 1;
-    bool is_long = strcmp (arg, long_name) == 0;
-    bool is_short = short_name && strcmp (arg, short_name) == 0;
-    if (is_long || is_short) return *i + 1 < argc ? argv[++*i] : NULL;
-    if (short_name && strncmp (arg, short_name, 2) == 0 && arg[2]) return arg + 2;
-    return NULL;
-}
-
 const char *
-zaio_daemon_early (int argc, char **argv)
+zaio_daemon_early (int argc, char **argv, const char *short_options,
+                   const struct option *long_options)
 {
+    //  The same parser the real pass uses, so every form it takes (a
+    //  shortened long name, "-Cfile", "--config=file") counts here too;
+    //  its complaints wait for the real pass.
     const char *config = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp (argv[i], "--") == 0) break;
-        const char *value;
+    int saved_opterr = opterr;
+    opterr = 0;
+    optind = 0; //  glibc: start afresh
+    int option;
+    while ((option = getopt_long (argc, argv, short_options, long_options, NULL)) != -1) {
         zaio_log_format_t format;
-        if ((value = s_early_value (argc, argv, &i, "--config", "-C")))
-            config = value;
-        else if ((value = s_early_value (argc, argv, &i, "--log-format", NULL)) &&
-                 zaio_log_format_parse (value, &format) == 0)
+        if (option == 'C')
+            config = optarg;
+        else if (option == ZAIO_DAEMON_OPT_LOG_FORMAT &&
+                 zaio_log_format_parse (optarg, &format) == 0)
             zaio_daemon_log_format (format);
     }
+    opterr = saved_opterr;
+    optind = 0;
     return config;
 }
 

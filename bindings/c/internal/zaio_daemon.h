@@ -41,8 +41,11 @@ void zaio_daemon_log_format (zaio_log_format_t format);
 //  Before the options are parsed: applies --log-format if argv holds a
 //  valid one (so the config file's errors are logged in it too; a bad one
 //  is refused later, by zaio_daemon_option), and returns the value of the
-//  last --config/-C, or NULL if there is none (borrowed from argv).
-const char *zaio_daemon_early (int argc, char **argv);
+//  last --config/-C, or NULL if there is none (borrowed from argv). It
+//  reads argv with getopt_long and the daemon's own short_options and
+//  long_options, as zaio_daemon_option will, so they agree on every form.
+const char *zaio_daemon_early (int argc, char **argv, const char *short_options,
+                               const struct option *long_options);
 
 //  Parse option's value text as a number in [min, max]; on anything else
 //  print "NAME: OPTION needs a number in MIN..MAX" and exit 2 (usage).
